@@ -1,0 +1,11 @@
+# Fast builds on small machines: ccache when present, lld when the compiler accepts it.
+find_program(DS_CCACHE ccache)
+if(DS_CCACHE)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${DS_CCACHE})
+  set(CMAKE_C_COMPILER_LAUNCHER ${DS_CCACHE})
+endif()
+include(CheckLinkerFlag)
+check_linker_flag(CXX "-fuse-ld=lld" DS_HAS_LLD)
+if(DS_HAS_LLD)
+  add_link_options("-fuse-ld=lld")
+endif()

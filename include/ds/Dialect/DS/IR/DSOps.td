@@ -1,0 +1,651 @@
+//===- DSOps.td - ds dialect operations ------------------------*- tablegen -*-===//
+#ifndef DS_DIALECT_DS_IR_DSOPS_TD
+#define DS_DIALECT_DS_IR_DSOPS_TD
+
+include "ds/Dialect/DS/IR/DSBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+
+// Ops whose result types follow from operands and attributes.
+class DS_InferredOp<string mnemonic, list<Trait> traits = []> :
+    DS_Op<mnemonic, !listconcat(traits, [Pure, InferTypeOpAdaptor])>;
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def DS_ConstantOp : DS_Op<"constant", [ConstantLike, Pure,
+    AllTypesMatch<["value", "result"]>]> {
+  let summary = "tensor constant (weights, shape tensors, scalars)";
+  let description = [{
+    Holds a constant tensor. Large weights use `dense_resource` blobs so that
+    printed IR stays small and the bytes are handed over once.
+
+    ```mlir
+    %0 = ds.constant dense<[1, 128]> : tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$value attr-dict";
+  let hasFolder = 1;
+}
+
+def DS_FillOp : DS_InferredOp<"fill"> {
+  let summary = "tensor of a given shape filled with one value (ConstantOfShape)";
+  let description = [{
+    ```mlir
+    %0 = ds.fill %shape {value = dense<0.0> : tensor<1xf32>} : (tensor<2xi64>) -> tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins DS_IndexTensor:$shape, ElementsAttr:$value);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$shape attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def DS_RangeOp : DS_InferredOp<"range"> {
+  let summary = "1-D arithmetic sequence [start, limit) by delta";
+  let description = [{
+    ```mlir
+    %0 = ds.range %start, %limit, %delta : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$start, DS_Tensor:$limit, DS_Tensor:$delta);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+def DS_UnaryOp : DS_InferredOp<"unary"> {
+  let summary = "elementwise function of one tensor";
+  let description = [{
+    One op for every elementwise function of one input; `kind` names it. The
+    parametrised kinds read `alpha` / `beta` (leaky_relu, elu, selu, celu,
+    hard_sigmoid, thresholded_relu, shrink). `is_*` kinds produce `i1`.
+
+    ```mlir
+    %0 = ds.unary erf %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    %1 = ds.unary leaky_relu %x {alpha = 1.000000e-01 : f64} : (tensor<4xf32>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins DS_UnaryKind:$kind, DS_Tensor:$input,
+                       OptionalAttr<F64Attr>:$alpha, OptionalAttr<F64Attr>:$beta);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$kind $input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def DS_BinaryOp : DS_InferredOp<"binary"> {
+  let summary = "elementwise function of two tensors with numpy broadcasting";
+  let description = [{
+    ```mlir
+    %0 = ds.binary add %a, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+    ```
+    Operands share one element type, except `pow`, whose exponent may differ.
+    `mod` follows the sign of the divisor (Python), `fmod` that of the dividend (C).
+  }];
+  let arguments = (ins DS_BinaryKind:$kind, DS_Tensor:$lhs, DS_Tensor:$rhs);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def DS_CompareOp : DS_InferredOp<"compare"> {
+  let summary = "elementwise comparison with broadcasting, producing i1";
+  let description = [{
+    ```mlir
+    %0 = ds.compare lt %a, %b : (tensor<4xf32>, tensor<f32>) -> tensor<4xi1>
+    ```
+  }];
+  let arguments = (ins DS_CompareKind:$kind, DS_Tensor:$lhs, DS_Tensor:$rhs);
+  let results = (outs DS_BoolTensor:$result);
+  let assemblyFormat = "$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def DS_SelectOp : DS_InferredOp<"select"> {
+  let summary = "elementwise choice between two tensors (Where)";
+  let description = [{
+    ```mlir
+    %0 = ds.select %c, %a, %b : (tensor<4x4xi1>, tensor<f32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    ```
+  }];
+  let arguments = (ins DS_BoolTensor:$condition, DS_Tensor:$true_value,
+                       DS_Tensor:$false_value);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def DS_CastOp : DS_Op<"cast", [Pure]> {
+  let summary = "element type conversion";
+  let description = [{
+    Converts each element to the result's element type (Cast, CastLike).
+    `saturate` clamps out-of-range values when converting to float8.
+
+    ```mlir
+    %0 = ds.cast %x : tensor<4xf32> to tensor<4xf16>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, UnitAttr:$saturate);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions and windows
+//===----------------------------------------------------------------------===//
+
+def DS_MatMulOp : DS_InferredOp<"matmul"> {
+  let summary = "batched matrix product with numpy semantics";
+  let description = [{
+    Leading dims broadcast; a 1-D operand is promoted as numpy.matmul does.
+    Integer operands accumulate in their own type (use i32 inputs for
+    MatMulInteger semantics).
+
+    ```mlir
+    %0 = ds.matmul %a, %b : (tensor<2x8x16xf32>, tensor<16x4xf32>) -> tensor<2x8x4xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$lhs, DS_Tensor:$rhs);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def DS_EinsumOp : DS_InferredOp<"einsum"> {
+  let summary = "Einstein summation";
+  let description = [{
+    ```mlir
+    %0 = ds.einsum %a, %b {equation = "bij,bjk->bik"} : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<DS_Tensor>:$inputs, StrAttr:$equation);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+}
+
+def DS_ConvOp : DS_InferredOp<"conv"> {
+  let summary = "N-d grouped convolution (NC[spatial] layout)";
+  let description = [{
+    `pads` holds all begin pads then all end pads; auto_pad is resolved at import.
+
+    ```mlir
+    %0 = ds.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64,
+           pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>}
+         : (tensor<1x3x32x32xf32>, tensor<8x3x3x3xf32>, tensor<8xf32>) -> tensor<1x8x32x32xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_Tensor:$weight,
+                       Optional<DS_Tensor>:$bias,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations, I64Attr:$group);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def DS_ConvTransposeOp : DS_InferredOp<"conv_transpose"> {
+  let summary = "N-d grouped transposed convolution";
+  let description = [{
+    Weight layout is [C_in, C_out / group, k...]. Output dims are
+    `stride * (in - 1) + output_padding + (k - 1) * dilation + 1 - pad_begin - pad_end`.
+
+    ```mlir
+    %0 = ds.conv_transpose %x, %w {dilations = array<i64: 1>, group = 1 : i64,
+           output_padding = array<i64: 0>, pads = array<i64: 0, 0>, strides = array<i64: 2>}
+         : (tensor<1x4x8xf32>, tensor<4x2x3xf32>) -> tensor<1x2x17xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_Tensor:$weight,
+                       Optional<DS_Tensor>:$bias,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations, I64Attr:$group,
+                       DenseI64ArrayAttr:$output_padding);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def DS_PoolOp : DS_InferredOp<"pool"> {
+  let summary = "sliding-window max / average / Lp pooling";
+  let description = [{
+    ```mlir
+    %0 = ds.pool max %x {ceil_mode = false, count_include_pad = false,
+           dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>,
+           pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
+         : (tensor<1x8x32x32xf32>) -> tensor<1x8x16x16xf32>
+    ```
+  }];
+  let arguments = (ins DS_PoolKind:$kind, DS_Tensor:$input,
+                       DenseI64ArrayAttr:$kernel_shape, DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads, DenseI64ArrayAttr:$dilations,
+                       BoolAttr:$ceil_mode, BoolAttr:$count_include_pad,
+                       DefaultValuedAttr<I64Attr, "2">:$p);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$kind $input attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalizations
+//===----------------------------------------------------------------------===//
+
+def DS_ReduceOp : DS_InferredOp<"reduce"> {
+  let summary = "reduction over a set of axes";
+  let description = [{
+    `axes` are non-negative, sorted and unique; an empty list reduces nothing
+    (the importer expands ONNX's "all axes" default).
+
+    ```mlir
+    %0 = ds.reduce mean %x {axes = array<i64: 2, 3>, keepdims = true} : (tensor<1x8x4x4xf32>) -> tensor<1x8x1x1xf32>
+    ```
+  }];
+  let arguments = (ins DS_ReduceKind:$kind, DS_Tensor:$input,
+                       DenseI64ArrayAttr:$axes, BoolAttr:$keepdims);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$kind $input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def DS_ArgReduceOp : DS_InferredOp<"arg_reduce"> {
+  let summary = "index of the largest / smallest element along an axis";
+  let description = [{
+    ```mlir
+    %0 = ds.arg_reduce argmax %x {axis = 1 : i64, keepdims = false, select_last_index = false} : (tensor<2x5xf32>) -> tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins DS_ArgReduceKind:$kind, DS_Tensor:$input, I64Attr:$axis,
+                       BoolAttr:$keepdims, BoolAttr:$select_last_index);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$kind $input attr-dict `:` functional-type(operands, results)";
+}
+
+def DS_NormOp : DS_InferredOp<"norm", [AttrSizedOperandSegments]> {
+  let summary = "layer / RMS normalization over the trailing axes from `axis`";
+  let description = [{
+    `mean_var`: (x - mean) / sqrt(var + epsilon); `rms`: x / sqrt(mean(x^2) + epsilon),
+    both over axes [axis, rank), then times `scale` and plus `bias`, which
+    broadcast against the input.
+
+    ```mlir
+    %0 = ds.norm rms %x, %g {axis = -1 : i64, epsilon = 1.0e-05 : f64} : (tensor<1x16x64xf32>, tensor<64xf32>) -> tensor<1x16x64xf32>
+    ```
+  }];
+  let arguments = (ins DS_NormKind:$kind, DS_Tensor:$input,
+                       Optional<DS_Tensor>:$scale, Optional<DS_Tensor>:$bias,
+                       I64Attr:$axis, F64Attr:$epsilon);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$kind operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def DS_SoftmaxOp : DS_InferredOp<"softmax"> {
+  let summary = "softmax (or log-softmax) along one axis";
+  let description = [{
+    ```mlir
+    %0 = ds.softmax %x {axis = -1 : i64} : (tensor<2x4x16x16xf32>) -> tensor<2x4x16x16xf32>
+    %1 = ds.softmax %x {axis = 1 : i64, log} : (tensor<2x10xf32>) -> tensor<2x10xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, I64Attr:$axis, UnitAttr:$log);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def DS_CumSumOp : DS_InferredOp<"cumsum"> {
+  let summary = "cumulative sum (or product) along an axis";
+  let description = [{
+    ```mlir
+    %0 = ds.cumsum %x {axis = 0 : i64, exclusive = false, reverse = false} : (tensor<5xf32>) -> tensor<5xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, I64Attr:$axis, BoolAttr:$exclusive,
+                       BoolAttr:$reverse, UnitAttr:$product);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def DS_TopKOp : DS_InferredOp<"topk"> {
+  let summary = "k largest (or smallest) elements along an axis, with indices";
+  let description = [{
+    ```mlir
+    %v, %i = ds.topk %x, %k {axis = 1 : i64, largest = true, sorted = true}
+           : (tensor<3x4xf32>, tensor<1xi64>) -> (tensor<3x2xf32>, tensor<3x2xi64>)
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_IndexTensor:$k, I64Attr:$axis,
+                       BoolAttr:$largest, BoolAttr:$sorted);
+  let results = (outs DS_Tensor:$values, DS_Tensor:$indices);
+  let assemblyFormat = "$input `,` $k attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement and shapes
+//===----------------------------------------------------------------------===//
+
+def DS_ShapeOp : DS_InferredOp<"shape"> {
+  let summary = "the dims [start, end) of a tensor as a 1-D i64 tensor";
+  let description = [{
+    Folds to a constant when those dims are static; otherwise the runtime
+    evaluates it.
+
+    ```mlir
+    %0 = ds.shape %x {end = 4 : i64, start = 0 : i64} : (tensor<?x16x4x4xf32>) -> tensor<4xi64>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, I64Attr:$start, I64Attr:$end);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def DS_ReshapeOp : DS_InferredOp<"reshape"> {
+  let summary = "reshape to a 1-D shape tensor (ONNX 0 / -1 conventions)";
+  let description = [{
+    A `0` in `shape` copies the input's dim (unless `allowzero`); one `-1`
+    is inferred. Squeeze, Unsqueeze and Flatten import to this op.
+
+    ```mlir
+    %0 = ds.reshape %x, %s : (tensor<1x16x64xf32>, tensor<4xi64>) -> tensor<1x16x4x16xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_IndexTensor:$shape, UnitAttr:$allowzero);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$input `,` $shape attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
+def DS_TransposeOp : DS_InferredOp<"transpose"> {
+  let summary = "permutation of dims";
+  let description = [{
+    ```mlir
+    %0 = ds.transpose %x {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x16x4x16xf32>) -> tensor<1x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
+def DS_ConcatOp : DS_InferredOp<"concat"> {
+  let summary = "concatenation along an axis";
+  let description = [{
+    ```mlir
+    %0 = ds.concat %a, %b {axis = 0 : i64} : (tensor<2xi64>, tensor<1xi64>) -> tensor<3xi64>
+    ```
+  }];
+  let arguments = (ins Variadic<DS_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def DS_SliceOp : DS_InferredOp<"slice"> {
+  let summary = "strided slice with ONNX start / end clamping";
+  let description = [{
+    `starts`, `ends`, `axes`, `steps` are 1-D of equal length.
+
+    ```mlir
+    %0 = ds.slice %x, %starts, %ends, %axes, %steps
+         : (tensor<20x10xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<3x10xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_IndexTensor:$starts, DS_IndexTensor:$ends,
+                       DS_IndexTensor:$axes, DS_IndexTensor:$steps);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def DS_GatherOp : DS_InferredOp<"gather"> {
+  let summary = "take slices along an axis by index (negative indices wrap)";
+  let description = [{
+    ```mlir
+    %0 = ds.gather %table, %ids {axis = 0 : i64} : (tensor<100x64xf32>, tensor<1x16xi64>) -> tensor<1x16x64xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_IndexTensor:$indices, I64Attr:$axis);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def DS_GatherElementsOp : DS_InferredOp<"gather_elements"> {
+  let summary = "elementwise gather along an axis; result has the indices' shape";
+  let description = [{
+    ```mlir
+    %0 = ds.gather_elements %x, %i {axis = 1 : i64} : (tensor<3x3xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_IndexTensor:$indices, I64Attr:$axis);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, results)";
+}
+
+def DS_GatherNDOp : DS_InferredOp<"gather_nd"> {
+  let summary = "gather of slices addressed by index tuples";
+  let description = [{
+    ```mlir
+    %0 = ds.gather_nd %x, %i {batch_dims = 0 : i64} : (tensor<2x2xf32>, tensor<2x2xi64>) -> tensor<2xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_IndexTensor:$indices, I64Attr:$batch_dims);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, results)";
+}
+
+def DS_ScatterElementsOp : DS_InferredOp<"scatter_elements"> {
+  let summary = "write updates at per-element indices along an axis";
+  let description = [{
+    ```mlir
+    %0 = ds.scatter_elements %x, %i, %u {axis = 1 : i64, reduction = 0 : i32}
+         : (tensor<3x3xf32>, tensor<1x2xi64>, tensor<1x2xf32>) -> tensor<3x3xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_IndexTensor:$indices, DS_Tensor:$updates,
+                       I64Attr:$axis, DS_ScatterReduction:$reduction);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def DS_ScatterNDOp : DS_InferredOp<"scatter_nd"> {
+  let summary = "write update slices at index tuples";
+  let description = [{
+    ```mlir
+    %0 = ds.scatter_nd %x, %i, %u {reduction = 0 : i32}
+         : (tensor<8xf32>, tensor<4x1xi64>, tensor<4xf32>) -> tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_IndexTensor:$indices, DS_Tensor:$updates,
+                       DS_ScatterReduction:$reduction);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def DS_ExpandOp : DS_InferredOp<"expand"> {
+  let summary = "broadcast to a shape given as a 1-D tensor";
+  let description = [{
+    ```mlir
+    %0 = ds.expand %x, %s : (tensor<3x1xf32>, tensor<3xi64>) -> tensor<2x3x6xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_IndexTensor:$shape);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$input `,` $shape attr-dict `:` functional-type(operands, results)";
+}
+
+def DS_TileOp : DS_InferredOp<"tile"> {
+  let summary = "repeat a tensor along each dim";
+  let description = [{
+    ```mlir
+    %0 = ds.tile %x, %r : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<4x3xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_IndexTensor:$repeats);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$input `,` $repeats attr-dict `:` functional-type(operands, results)";
+}
+
+def DS_PadOp : DS_InferredOp<"pad"> {
+  let summary = "pad (or crop, with negative pads) every dim";
+  let description = [{
+    `pads` is 1-D with all begin pads then all end pads.
+
+    ```mlir
+    %0 = ds.pad %x, %p, %v {mode = 0 : i32} : (tensor<1x3x4x4xf32>, tensor<8xi64>, tensor<f32>) -> tensor<1x3x6x6xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_IndexTensor:$pads,
+                       Optional<DS_Tensor>:$value, DS_PadMode:$mode);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def DS_ResizeOp : DS_InferredOp<"resize", [AttrSizedOperandSegments]> {
+  let summary = "resampling (nearest, linear, cubic) to given scales or sizes";
+  let description = [{
+    Exactly one of `scales` / `sizes` is given, with one entry per input dim.
+    The string attributes keep ONNX's spellings.
+
+    ```mlir
+    %0 = ds.resize %x scales(%s) {mode = "nearest", ...} : (tensor<1x1x2x2xf32>, tensor<4xf32>) -> tensor<1x1x4x4xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, Optional<DS_Tensor>:$roi,
+                       Optional<DS_Tensor>:$scales, Optional<DS_IndexTensor>:$sizes,
+                       StrAttr:$mode, StrAttr:$coordinate_transformation_mode,
+                       StrAttr:$nearest_mode, F64Attr:$cubic_coeff_a,
+                       BoolAttr:$exclude_outside, F64Attr:$extrapolation_value,
+                       BoolAttr:$antialias);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = [{
+    $input (`roi` `(` $roi^ `)`)? (`scales` `(` $scales^ `)`)? (`sizes` `(` $sizes^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def DS_TriluOp : DS_InferredOp<"trilu"> {
+  let summary = "upper or lower triangle of the last two dims";
+  let description = [{
+    ```mlir
+    %0 = ds.trilu %x, %k {upper} : (tensor<4x5xf32>, tensor<i64>) -> tensor<4x5xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, Optional<DS_IndexTensor>:$k, UnitAttr:$upper);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+def DS_QuantizeOp : DS_Op<"quantize", [Pure]> {
+  let summary = "affine quantization: saturate(round(x / scale) + zero_point)";
+  let description = [{
+    Per-tensor (scalar scale), per-axis (1-D scale along `axis`) or blocked
+    (`block_size` > 0). The result's element type is the quantized type.
+
+    ```mlir
+    %0 = ds.quantize %x, %s, %zp {axis = 1 : i64, block_size = 0 : i64} : (tensor<2x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<2x4xui8>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_Tensor:$scale,
+                       Optional<DS_Tensor>:$zero_point, I64Attr:$axis,
+                       I64Attr:$block_size, UnitAttr:$saturate);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def DS_DequantizeOp : DS_Op<"dequantize", [Pure]> {
+  let summary = "affine dequantization: (x - zero_point) * scale";
+  let description = [{
+    ```mlir
+    %0 = ds.dequantize %q, %s, %zp {axis = 1 : i64, block_size = 0 : i64} : (tensor<2x4xi8>, tensor<f32>, tensor<i8>) -> tensor<2x4xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_Tensor:$scale,
+                       Optional<DS_Tensor>:$zero_point, I64Attr:$axis,
+                       I64Attr:$block_size);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def DS_DynamicQuantizeOp : DS_InferredOp<"dynamic_quantize"> {
+  let summary = "uint8 quantization with scale and zero point computed from the data";
+  let description = [{
+    ```mlir
+    %y, %s, %zp = ds.dynamic_quantize %x : (tensor<3x4xf32>) -> (tensor<3x4xui8>, tensor<f32>, tensor<ui8>)
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input);
+  let results = (outs DS_Tensor:$output, DS_Tensor:$scale, DS_Tensor:$zero_point);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Transformer blocks
+//===----------------------------------------------------------------------===//
+
+def DS_AttentionOp : DS_InferredOp<"attention"> {
+  let summary = "scaled dot-product attention with optional mask, causality and GQA";
+  let description = [{
+    q: [B, Hq, S, D], k: [B, Hkv, L, D], v: [B, Hkv, L, Dv], Hq a multiple of
+    Hkv. `mask` (i1: true keeps; float: added) broadcasts to [B, Hq, S, L].
+    `scale` defaults to 1/sqrt(D); `softcap` > 0 applies softcap*tanh(x/softcap).
+    Reference semantics: dense softmax(q kᵀ · scale + mask) v; fully masked
+    rows give 0.
+
+    ```mlir
+    %0 = ds.attention %q, %k, %v {is_causal} : (tensor<1x4x16x16xf32>, tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>) -> tensor<1x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$query, DS_Tensor:$key, DS_Tensor:$value,
+                       Optional<DS_Tensor>:$mask, OptionalAttr<F64Attr>:$scale,
+                       UnitAttr:$is_causal, DefaultValuedAttr<F64Attr, "0.0">:$softcap);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding"> {
+  let summary = "rotary position embedding on [B, H, S, D] or [B, S, H*D] input";
+  let description = [{
+    `cos` / `sin` are [B, S, D'/2] when `position_ids` is absent, otherwise
+    [max_pos, D'/2] caches indexed by `position_ids` [B, S]. D' is
+    `rotary_embedding_dim` (0 = whole head).
+
+    ```mlir
+    %0 = ds.rotary_embedding %x, %cos, %sin, %pos {num_heads = 0 : i64, rotary_embedding_dim = 0 : i64}
+         : (tensor<1x4x16x16xf32>, tensor<64x8xf32>, tensor<64x8xf32>, tensor<1x16xi64>) -> tensor<1x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, DS_Tensor:$cos, DS_Tensor:$sin,
+                       Optional<DS_IndexTensor>:$position_ids, UnitAttr:$interleaved,
+                       I64Attr:$rotary_embedding_dim, I64Attr:$num_heads);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+#endif // DS_DIALECT_DS_IR_DSOPS_TD

@@ -1,0 +1,348 @@
+//===- ContractionOps.cpp - inference for matmul, conv, pooling, attention ===//
+#include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Dialect/DS/IR/ShapeUtils.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+RankedTensorType rankedOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+constexpr int64_t kDyn = ShapedType::kDynamic;
+
+/// Two dims that must agree: the static one wins, a conflict fails.
+bool mergeDim(int64_t a, int64_t b, int64_t &out) {
+  if (ShapedType::isDynamic(a)) {
+    out = b;
+    return true;
+  }
+  out = a;
+  return ShapedType::isDynamic(b) || a == b;
+}
+
+/// Output length of a sliding window; kDyn when the input is dynamic.
+int64_t windowOutput(int64_t in, int64_t kernel, int64_t stride, int64_t padBegin,
+                     int64_t padEnd, int64_t dilation, bool ceilMode) {
+  if (ShapedType::isDynamic(in))
+    return kDyn;
+  int64_t span = (kernel - 1) * dilation + 1;
+  int64_t extent = in + padBegin + padEnd - span;
+  if (extent < 0)
+    return -1;
+  int64_t out = (ceilMode ? (extent + stride - 1) / stride : extent / stride) + 1;
+  // A window that would start entirely in the end padding is dropped.
+  if (ceilMode && (out - 1) * stride >= in + padBegin)
+    --out;
+  return out;
+}
+
+LogicalResult checkWindowAttrs(std::optional<Location> loc, size_t spatial,
+                               ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                               ArrayRef<int64_t> dilations) {
+  if (strides.size() != spatial || dilations.size() != spatial ||
+      pads.size() != 2 * spatial)
+    return emitOptionalError(loc, "expected ", spatial, " strides and dilations and ",
+                             2 * spatial, " pads for ", spatial, " spatial dims");
+  for (int64_t s : strides)
+    if (s <= 0)
+      return emitOptionalError(loc, "strides must be positive");
+  for (int64_t d : dilations)
+    if (d <= 0)
+      return emitOptionalError(loc, "dilations must be positive");
+  for (int64_t p : pads)
+    if (p < 0)
+      return emitOptionalError(loc, "pads must be non-negative");
+  return success();
+}
+} // namespace
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  auto lhs = rankedOf(adaptor.getLhs()), rhs = rankedOf(adaptor.getRhs());
+  if (lhs.getElementType() != rhs.getElementType())
+    return emitOptionalError(loc, "matmul operands differ in element type: ",
+                             lhs.getElementType(), " vs ", rhs.getElementType());
+  if (lhs.getRank() == 0 || rhs.getRank() == 0)
+    return emitOptionalError(loc, "matmul operands must have rank >= 1");
+  SmallVector<int64_t> a(lhs.getShape()), b(rhs.getShape());
+  bool lhsVector = a.size() == 1, rhsVector = b.size() == 1;
+  if (lhsVector)
+    a.insert(a.begin(), 1);
+  if (rhsVector)
+    b.push_back(1);
+  int64_t k;
+  if (!mergeDim(a.back(), b[b.size() - 2], k))
+    return emitOptionalError(loc, "matmul contraction dims differ: ", formatShape(lhs.getShape()),
+                             " times ", formatShape(rhs.getShape()));
+  SmallVector<int64_t> batch;
+  if (!broadcastShapes(ArrayRef<int64_t>(a).drop_back(2),
+                       ArrayRef<int64_t>(b).drop_back(2), batch))
+    return emitOptionalError(loc, "matmul batch dims are not broadcast-compatible: ",
+                             formatShape(lhs.getShape()), " times ",
+                             formatShape(rhs.getShape()));
+  if (!lhsVector)
+    batch.push_back(a[a.size() - 2]);
+  if (!rhsVector)
+    batch.push_back(b.back());
+  inferred.push_back(RankedTensorType::get(batch, lhs.getElementType()));
+  return success();
+}
+
+LogicalResult EinsumOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  std::string equation;
+  for (char c : adaptor.getEquation())
+    if (c != ' ')
+      equation.push_back(c);
+  StringRef eq(equation);
+  auto [lhsText, rhsText] = eq.split("->");
+  bool explicitOutput = eq.contains("->");
+  SmallVector<StringRef> terms;
+  lhsText.split(terms, ',');
+  ValueRange inputs = adaptor.getInputs();
+  if (inputs.empty() || terms.size() != inputs.size())
+    return emitOptionalError(loc, "einsum equation '", adaptor.getEquation(), "' has ",
+                             terms.size(), " terms for ", inputs.size(), " inputs");
+  llvm::DenseMap<char, int64_t> dims;
+  llvm::DenseMap<char, int> counts;
+  std::string order; // first-appearance order of labels
+  SmallVector<int64_t> ellipsis;
+  bool sawEllipsis = false;
+  Type element = rankedOf(inputs.front()).getElementType();
+  for (auto [term, input] : llvm::zip(terms, inputs)) {
+    auto type = rankedOf(input);
+    if (type.getElementType() != element)
+      return emitOptionalError(loc, "einsum inputs differ in element type");
+    size_t dotPos = term.find("...");
+    int64_t labels = (int64_t)term.size() - (dotPos == StringRef::npos ? 0 : 3);
+    int64_t ellipsisRank = type.getRank() - labels;
+    if (ellipsisRank < 0 || (dotPos == StringRef::npos && ellipsisRank != 0))
+      return emitOptionalError(loc, "einsum term '", term, "' does not match an input of rank ",
+                               type.getRank());
+    int64_t dim = 0;
+    for (size_t i = 0; i < term.size(); ++i) {
+      if (i == dotPos) {
+        SmallVector<int64_t> merged;
+        if (!broadcastShapes(ellipsis, type.getShape().slice(dim, ellipsisRank), merged))
+          return emitOptionalError(loc, "einsum ellipsis dims do not broadcast");
+        ellipsis = merged;
+        sawEllipsis = true;
+        dim += ellipsisRank;
+        i += 2;
+        continue;
+      }
+      char c = term[i];
+      if (!llvm::isAlpha(c))
+        return emitOptionalError(loc, "einsum label '", std::string(1, c), "' is not a letter");
+      int64_t size = type.getDimSize(dim++);
+      auto it = dims.find(c);
+      if (it == dims.end()) {
+        dims[c] = size;
+        order.push_back(c);
+      } else if (it->second == 1 || ShapedType::isDynamic(it->second)) {
+        it->second = size;
+      } else if (size != 1 && !ShapedType::isDynamic(size) && size != it->second) {
+        return emitOptionalError(loc, "einsum label '", std::string(1, c),
+                                 "' has sizes ", it->second, " and ", size);
+      }
+      ++counts[c];
+    }
+  }
+  SmallVector<int64_t> shape;
+  if (explicitOutput) {
+    for (size_t i = 0; i < rhsText.size(); ++i) {
+      if (rhsText.substr(i).starts_with("...")) {
+        shape.append(ellipsis);
+        i += 2;
+        continue;
+      }
+      auto it = dims.find(rhsText[i]);
+      if (it == dims.end())
+        return emitOptionalError(loc, "einsum output label '", std::string(1, rhsText[i]),
+                                 "' is not in any input");
+      shape.push_back(it->second);
+    }
+  } else {
+    if (sawEllipsis)
+      shape.append(ellipsis);
+    std::string sorted = order;
+    llvm::sort(sorted);
+    for (char c : sorted)
+      if (counts[c] == 1)
+        shape.push_back(dims[c]);
+  }
+  inferred.push_back(RankedTensorType::get(shape, element));
+  return success();
+}
+
+LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &inferred) {
+  auto input = rankedOf(adaptor.getInput()), weight = rankedOf(adaptor.getWeight());
+  if (input.getRank() < 3 || weight.getRank() != input.getRank())
+    return emitOptionalError(loc, "conv needs input and weight of equal rank >= 3, got ",
+                             formatShape(input.getShape()), " and ",
+                             formatShape(weight.getShape()));
+  size_t spatial = input.getRank() - 2;
+  if (failed(checkWindowAttrs(loc, spatial, adaptor.getStrides(), adaptor.getPads(),
+                              adaptor.getDilations())))
+    return failure();
+  int64_t group = (int64_t)adaptor.getGroup();
+  int64_t channels = input.getDimSize(1), perGroup = weight.getDimSize(1);
+  int64_t filters = weight.getDimSize(0);
+  if (group <= 0)
+    return emitOptionalError(loc, "conv group must be positive");
+  if (!ShapedType::isDynamic(channels) && !ShapedType::isDynamic(perGroup) &&
+      channels != perGroup * group)
+    return emitOptionalError(loc, "conv input has ", channels, " channels but weight expects ",
+                             perGroup, " x group ", group);
+  if (!ShapedType::isDynamic(filters) && filters % group != 0)
+    return emitOptionalError(loc, "conv filters ", filters, " not divisible by group ", group);
+  if (Value bias = adaptor.getBias()) {
+    auto b = rankedOf(bias);
+    int64_t m;
+    if (b.getRank() != 1 || !mergeDim(b.getDimSize(0), filters, m))
+      return emitOptionalError(loc, "conv bias must be 1-D with ", filters, " elements");
+  }
+  SmallVector<int64_t> shape{input.getDimSize(0), filters};
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t k = weight.getDimSize(i + 2);
+    int64_t out = ShapedType::isDynamic(k)
+                      ? kDyn
+                      : windowOutput(input.getDimSize(i + 2), k, adaptor.getStrides()[i],
+                                     adaptor.getPads()[i], adaptor.getPads()[i + spatial],
+                                     adaptor.getDilations()[i], false);
+    if (out != kDyn && out <= 0)
+      return emitOptionalError(loc, "conv window larger than padded input in spatial dim ", i);
+    shape.push_back(out);
+  }
+  inferred.push_back(RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+
+LogicalResult ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &inferred) {
+  auto input = rankedOf(adaptor.getInput()), weight = rankedOf(adaptor.getWeight());
+  if (input.getRank() < 3 || weight.getRank() != input.getRank())
+    return emitOptionalError(loc, "conv_transpose needs input and weight of equal rank >= 3");
+  size_t spatial = input.getRank() - 2;
+  if (failed(checkWindowAttrs(loc, spatial, adaptor.getStrides(), adaptor.getPads(),
+                              adaptor.getDilations())))
+    return failure();
+  if (adaptor.getOutputPadding().size() != spatial)
+    return emitOptionalError(loc, "conv_transpose needs ", spatial, " output_padding values");
+  int64_t group = (int64_t)adaptor.getGroup();
+  if (group <= 0)
+    return emitOptionalError(loc, "conv_transpose group must be positive");
+  int64_t c;
+  if (!mergeDim(input.getDimSize(1), weight.getDimSize(0), c))
+    return emitOptionalError(loc, "conv_transpose input channels ", input.getDimSize(1),
+                             " differ from weight dim 0 ", weight.getDimSize(0));
+  int64_t m = weight.getDimSize(1);
+  SmallVector<int64_t> shape{input.getDimSize(0),
+                             ShapedType::isDynamic(m) ? kDyn : m * group};
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t in = input.getDimSize(i + 2), k = weight.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(k)) {
+      shape.push_back(kDyn);
+      continue;
+    }
+    int64_t out = adaptor.getStrides()[i] * (in - 1) + adaptor.getOutputPadding()[i] +
+                  (k - 1) * adaptor.getDilations()[i] + 1 - adaptor.getPads()[i] -
+                  adaptor.getPads()[i + spatial];
+    if (out <= 0)
+      return emitOptionalError(loc, "conv_transpose output dim ", i, " is not positive");
+    shape.push_back(out);
+  }
+  inferred.push_back(RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+
+LogicalResult PoolOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &inferred) {
+  auto input = rankedOf(adaptor.getInput());
+  ArrayRef<int64_t> kernel = adaptor.getKernelShape();
+  if (input.getRank() < 3 || kernel.size() != (size_t)input.getRank() - 2)
+    return emitOptionalError(loc, "pool needs an input of rank >= 3 and one kernel dim per "
+                                  "spatial dim, got input ",
+                             formatShape(input.getShape()), " and ", kernel.size(),
+                             " kernel dims");
+  size_t spatial = kernel.size();
+  if (failed(checkWindowAttrs(loc, spatial, adaptor.getStrides(), adaptor.getPads(),
+                              adaptor.getDilations())))
+    return failure();
+  SmallVector<int64_t> shape(input.getShape().take_front(2));
+  for (size_t i = 0; i < spatial; ++i) {
+    if (kernel[i] <= 0)
+      return emitOptionalError(loc, "kernel_shape must be positive");
+    int64_t out = windowOutput(input.getDimSize(i + 2), kernel[i], adaptor.getStrides()[i],
+                               adaptor.getPads()[i], adaptor.getPads()[i + spatial],
+                               adaptor.getDilations()[i], adaptor.getCeilMode());
+    if (out != kDyn && out <= 0)
+      return emitOptionalError(loc, "pool window larger than padded input in spatial dim ", i);
+    shape.push_back(out);
+  }
+  inferred.push_back(RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  auto q = rankedOf(adaptor.getQuery()), k = rankedOf(adaptor.getKey()),
+       v = rankedOf(adaptor.getValue());
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return emitOptionalError(loc, "attention needs 4-D query, key and value [B, H, S, D]");
+  int64_t batch, kvLen, headDim;
+  if (!mergeDim(q.getDimSize(0), k.getDimSize(0), batch) ||
+      !mergeDim(batch, v.getDimSize(0), batch))
+    return emitOptionalError(loc, "attention batch sizes differ");
+  if (!mergeDim(q.getDimSize(3), k.getDimSize(3), headDim))
+    return emitOptionalError(loc, "attention query and key head sizes differ: ",
+                             q.getDimSize(3), " vs ", k.getDimSize(3));
+  if (!mergeDim(k.getDimSize(2), v.getDimSize(2), kvLen))
+    return emitOptionalError(loc, "attention key and value lengths differ");
+  int64_t hq = q.getDimSize(1), hk = k.getDimSize(1), hv;
+  if (!mergeDim(hk, v.getDimSize(1), hv))
+    return emitOptionalError(loc, "attention key and value head counts differ");
+  if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hv) && (hv == 0 || hq % hv))
+    return emitOptionalError(loc, "attention query heads ", hq,
+                             " are not a multiple of key/value heads ", hv);
+  if (Value mask = adaptor.getMask()) {
+    SmallVector<int64_t> full{batch, hq, q.getDimSize(2), kvLen}, merged;
+    auto m = rankedOf(mask);
+    if (m.getRank() > 4 || !broadcastShapes(full, m.getShape(), merged) ||
+        !llvm::equal(merged, full))
+      return emitOptionalError(loc, "attention mask ", formatShape(m.getShape()),
+                               " does not broadcast to ", formatShape(full));
+  }
+  inferred.push_back(RankedTensorType::get(
+      {batch, hq, q.getDimSize(2), v.getDimSize(3)}, q.getElementType()));
+  return success();
+}
+
+LogicalResult RotaryEmbeddingOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                                  Adaptor adaptor,
+                                                  SmallVectorImpl<Type> &inferred) {
+  inferred.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult RotaryEmbeddingOp::verify() {
+  auto x = getInput().getType();
+  if (x.getRank() != 3 && x.getRank() != 4)
+    return emitOpError("input must be [B, H, S, D] or [B, S, H*D]");
+  if (x.getRank() == 3 && getNumHeads() == 0)
+    return emitOpError("3-D input needs num_heads");
+  if (getCos().getType() != getSin().getType())
+    return emitOpError("cos and sin caches differ in type");
+  int64_t cacheRank = getCos().getType().getRank();
+  if (getPositionIds() ? cacheRank != 2 : cacheRank != 3)
+    return emitOpError("cos/sin must be 2-D with position_ids, 3-D without");
+  return success();
+}

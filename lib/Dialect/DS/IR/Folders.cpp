@@ -1,0 +1,509 @@
+//===- Folders.cpp - constant folding of ds ops ----------------------------===//
+//
+// Folding evaluates small constant tensors (shape arithmetic, scalars) on the
+// host, so that exporter shape subgraphs (Shape -> Gather -> Concat -> Reshape)
+// collapse to constants when dims are static. Large tensors are never folded
+// here: that would duplicate weights in memory.
+//
+//===----------------------------------------------------------------------===//
+#include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Dialect/DS/IR/ShapeUtils.h"
+
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SmallBitVector.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+constexpr int64_t kMaxFoldElements = 4096;
+
+/// A small dense tensor on the host: integers widened to int64, floats to double.
+struct HostTensor {
+  SmallVector<int64_t> shape;
+  bool isFloat = false;
+  std::vector<int64_t> ints;
+  std::vector<double> floats;
+
+  size_t size() const { return isFloat ? floats.size() : ints.size(); }
+  double asDouble(size_t i) const { return isFloat ? floats[i] : (double)ints[i]; }
+};
+
+std::optional<HostTensor> toHost(Attribute attr) {
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(attr);
+  if (!dense || dense.getNumElements() > kMaxFoldElements)
+    return std::nullopt;
+  Type element = dense.getElementType();
+  HostTensor t;
+  t.shape.assign(dense.getType().getShape().begin(), dense.getType().getShape().end());
+  if (auto f = dyn_cast<FloatType>(element)) {
+    if (f.getWidth() < 16)
+      return std::nullopt;
+    t.isFloat = true;
+    for (APFloat v : dense.getValues<APFloat>()) {
+      bool lost;
+      v.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+      t.floats.push_back(v.convertToDouble());
+    }
+    return t;
+  }
+  if (!element.isIntOrIndex())
+    return std::nullopt;
+  bool isUnsigned = element.isUnsignedInteger() || element.isInteger(1);
+  for (const APInt &v : dense.getValues<APInt>())
+    t.ints.push_back(isUnsigned ? (int64_t)v.getZExtValue() : v.getSExtValue());
+  return t;
+}
+
+Attribute toAttr(const HostTensor &t, ShapedType type) {
+  Type element = type.getElementType();
+  if (!type.hasStaticShape() || type.getNumElements() != (int64_t)t.size())
+    return {};
+  if (auto f = dyn_cast<FloatType>(element)) {
+    SmallVector<APFloat> values;
+    for (size_t i = 0; i < t.size(); ++i) {
+      APFloat v(t.asDouble(i));
+      bool lost;
+      v.convert(f.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      values.push_back(v);
+    }
+    return DenseElementsAttr::get(type, values);
+  }
+  if (!element.isIntOrIndex())
+    return {};
+  unsigned width = element.getIntOrFloatBitWidth();
+  SmallVector<APInt> values;
+  for (size_t i = 0; i < t.size(); ++i) {
+    int64_t v = t.isFloat ? (int64_t)t.floats[i] : t.ints[i];
+    values.push_back(APInt(64, v, /*isSigned=*/true).trunc(width));
+  }
+  return DenseElementsAttr::get(type, values);
+}
+
+/// Row-major strides.
+SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+/// Index into `operand` (broadcast to `outShape`) for flat output index `flat`.
+size_t broadcastIndex(size_t flat, ArrayRef<int64_t> outShape,
+                      ArrayRef<int64_t> outStrides, ArrayRef<int64_t> shape) {
+  size_t index = 0, stride = 1;
+  size_t offset = outShape.size() - shape.size();
+  for (int64_t d = (int64_t)shape.size() - 1; d >= 0; --d) {
+    int64_t coord = (flat / outStrides[d + offset]) % outShape[d + offset];
+    if (shape[d] != 1)
+      index += coord * stride;
+    stride *= shape[d];
+  }
+  return index;
+}
+
+/// Applies `fn` elementwise over broadcast operands into a tensor of `type`.
+template <typename Fn>
+Attribute foldBroadcast(ArrayRef<HostTensor> operands, ShapedType type, bool floatOut, Fn fn) {
+  if (!type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
+    return {};
+  HostTensor out;
+  out.shape.assign(type.getShape().begin(), type.getShape().end());
+  out.isFloat = floatOut;
+  SmallVector<int64_t> strides = stridesOf(out.shape);
+  int64_t n = type.getNumElements();
+  SmallVector<size_t> idx(operands.size());
+  for (int64_t i = 0; i < n; ++i) {
+    for (size_t k = 0; k < operands.size(); ++k)
+      idx[k] = broadcastIndex(i, out.shape, strides, operands[k].shape);
+    std::optional<double> value = fn(idx);
+    if (!value)
+      return {};
+    if (floatOut)
+      out.floats.push_back(*value);
+    else
+      out.ints.push_back((int64_t)*value);
+  }
+  return toAttr(out, type);
+}
+
+std::optional<double> evalUnary(UnaryKind kind, double x, bool isFloat) {
+  switch (kind) {
+  case UnaryKind::abs: return std::fabs(x);
+  case UnaryKind::neg: return -x;
+  case UnaryKind::sign: return (double)((x > 0) - (x < 0));
+  case UnaryKind::logical_not: return x == 0 ? 1.0 : 0.0;
+  case UnaryKind::relu: return x > 0 ? x : 0;
+  default: break;
+  }
+  if (!isFloat)
+    return std::nullopt;
+  switch (kind) {
+  case UnaryKind::sqrt: return std::sqrt(x);
+  case UnaryKind::reciprocal: return 1.0 / x;
+  case UnaryKind::exp: return std::exp(x);
+  case UnaryKind::log: return std::log(x);
+  case UnaryKind::floor: return std::floor(x);
+  case UnaryKind::ceil: return std::ceil(x);
+  case UnaryKind::round: return std::nearbyint(x);
+  case UnaryKind::cos: return std::cos(x);
+  case UnaryKind::sin: return std::sin(x);
+  case UnaryKind::tanh: return std::tanh(x);
+  case UnaryKind::erf: return std::erf(x);
+  case UnaryKind::is_nan: return std::isnan(x) ? 1.0 : 0.0;
+  default: return std::nullopt;
+  }
+}
+
+std::optional<double> evalBinary(BinaryKind kind, double a, double b, bool isFloat) {
+  switch (kind) {
+  case BinaryKind::add: return a + b;
+  case BinaryKind::sub: return a - b;
+  case BinaryKind::mul: return a * b;
+  case BinaryKind::div:
+    if (isFloat)
+      return a / b;
+    if (b == 0)
+      return std::nullopt; // integer division by zero is left to run time
+    return (double)((int64_t)a / (int64_t)b);
+  case BinaryKind::min: return std::min(a, b);
+  case BinaryKind::max: return std::max(a, b);
+  case BinaryKind::pow: return std::pow(a, b);
+  case BinaryKind::logical_and: return (a != 0 && b != 0) ? 1.0 : 0.0;
+  case BinaryKind::logical_or: return (a != 0 || b != 0) ? 1.0 : 0.0;
+  case BinaryKind::logical_xor: return ((a != 0) != (b != 0)) ? 1.0 : 0.0;
+  case BinaryKind::mod:
+    if (isFloat || b == 0)
+      return std::nullopt;
+    {
+      int64_t r = (int64_t)a % (int64_t)b;
+      if (r != 0 && ((r < 0) != (b < 0)))
+        r += (int64_t)b;
+      return (double)r;
+    }
+  default: return std::nullopt;
+  }
+}
+
+bool isFoldableFloat(Type t) { return isa<FloatType>(t) && t.getIntOrFloatBitWidth() >= 16; }
+} // namespace
+
+OpFoldResult FillOp::fold(FoldAdaptor) {
+  auto type = getType();
+  if (!type.hasStaticShape())
+    return {};
+  auto value = cast<DenseElementsAttr>(getValueAttr());
+  return DenseElementsAttr::get(type, value.getValues<Attribute>()[0]);
+}
+
+OpFoldResult UnaryOp::fold(FoldAdaptor adaptor) {
+  auto in = toHost(adaptor.getInput());
+  if (!in)
+    return {};
+  bool isFloat = in->isFloat;
+  bool floatOut = isFoldableFloat(getType().getElementType());
+  UnaryKind kind = getKind();
+  return foldBroadcast({*in}, getType(), floatOut, [&](ArrayRef<size_t> idx) {
+    return evalUnary(kind, in->asDouble(idx[0]), isFloat);
+  });
+}
+
+OpFoldResult BinaryOp::fold(FoldAdaptor adaptor) {
+  auto lhs = toHost(adaptor.getLhs()), rhs = toHost(adaptor.getRhs());
+  if (!lhs || !rhs)
+    return {};
+  bool isFloat = lhs->isFloat;
+  if (!isFloat && !rhs->isFloat && getKind() == BinaryKind::pow)
+    return {};
+  BinaryKind kind = getKind();
+  return foldBroadcast({*lhs, *rhs}, getType(), isFloat, [&](ArrayRef<size_t> idx) {
+    return evalBinary(kind, lhs->asDouble(idx[0]), rhs->asDouble(idx[1]), isFloat);
+  });
+}
+
+OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
+  auto lhs = toHost(adaptor.getLhs()), rhs = toHost(adaptor.getRhs());
+  if (!lhs || !rhs)
+    return {};
+  CompareKind kind = getKind();
+  return foldBroadcast({*lhs, *rhs}, getType(), false,
+                       [&](ArrayRef<size_t> idx) -> std::optional<double> {
+    double a = lhs->asDouble(idx[0]), b = rhs->asDouble(idx[1]);
+    switch (kind) {
+    case CompareKind::eq: return a == b;
+    case CompareKind::lt: return a < b;
+    case CompareKind::le: return a <= b;
+    case CompareKind::gt: return a > b;
+    case CompareKind::ge: return a >= b;
+    }
+    return std::nullopt;
+  });
+}
+
+OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
+  if (getTrueValue() == getFalseValue() && getTrueValue().getType() == getType())
+    return getTrueValue();
+  auto c = toHost(adaptor.getCondition()), a = toHost(adaptor.getTrueValue()),
+       b = toHost(adaptor.getFalseValue());
+  if (!c || !a || !b)
+    return {};
+  return foldBroadcast({*c, *a, *b}, getType(), a->isFloat, [&](ArrayRef<size_t> idx) {
+    return std::optional<double>(c->ints[idx[0]] ? a->asDouble(idx[1]) : b->asDouble(idx[2]));
+  });
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  auto in = toHost(adaptor.getInput());
+  Type to = getType().getElementType();
+  if (!in || !(isFoldableFloat(to) || to.isIntOrIndex()))
+    return {};
+  bool toBool = to.isInteger(1);
+  bool floatOut = isFoldableFloat(to);
+  return foldBroadcast({*in}, getType(), floatOut,
+                       [&](ArrayRef<size_t> idx) -> std::optional<double> {
+    double v = in->asDouble(idx[0]);
+    if (toBool)
+      return v != 0 ? 1.0 : 0.0;
+    if (!floatOut && in->isFloat)
+      return std::isfinite(v) ? std::optional<double>(std::trunc(v)) : std::nullopt;
+    return v;
+  });
+}
+
+OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
+  if (getAxes().empty() && getInput().getType() == getType())
+    return getInput();
+  auto in = toHost(adaptor.getInput());
+  ReduceKind kind = getKind();
+  if (!in || in->isFloat || (kind != ReduceKind::sum && kind != ReduceKind::prod) ||
+      !getType().hasStaticShape())
+    return {};
+  // Integer sum / product over all axes or a subset (shape arithmetic).
+  SmallVector<int64_t> inStrides = stridesOf(in->shape);
+  HostTensor out;
+  out.ints.assign(getType().getNumElements(), kind == ReduceKind::prod ? 1 : 0);
+  SmallVector<int64_t> keptShape;
+  llvm::SmallBitVector reduced(in->shape.size());
+  for (int64_t a : getAxes())
+    reduced.set(a);
+  for (size_t d = 0; d < in->shape.size(); ++d)
+    keptShape.push_back(reduced[d] ? 1 : in->shape[d]);
+  SmallVector<int64_t> keptStrides = stridesOf(keptShape);
+  for (size_t i = 0; i < in->ints.size(); ++i) {
+    size_t o = 0;
+    for (size_t d = 0; d < in->shape.size(); ++d)
+      if (!reduced[d])
+        o += ((i / inStrides[d]) % in->shape[d]) * keptStrides[d];
+    if (kind == ReduceKind::prod)
+      out.ints[o] *= in->ints[i];
+    else
+      out.ints[o] += in->ints[i];
+  }
+  return toAttr(out, getType());
+}
+
+OpFoldResult ShapeOp::fold(FoldAdaptor) {
+  auto type = getInput().getType();
+  int64_t rank = type.getRank();
+  auto clampDim = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
+  int64_t start = clampDim((int64_t)getStart()), end = clampDim((int64_t)getEnd());
+  SmallVector<int64_t> dims;
+  for (int64_t d = start; d < end; ++d) {
+    if (type.isDynamicDim(d))
+      return {};
+    dims.push_back(type.getDimSize(d));
+  }
+  return DenseElementsAttr::get(getType(), ArrayRef<int64_t>(dims));
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType() && getType().hasStaticShape())
+    return getInput();
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+  if (dense && getType().hasStaticShape() &&
+      (dense.isSplat() || dense.getNumElements() <= kMaxFoldElements))
+    return dense.reshape(getType());
+  return {};
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  if (llvm::equal(getPerm(), llvm::seq<int64_t>(0, getPerm().size())))
+    return getInput();
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+  if (dense && dense.isSplat() && getType().hasStaticShape())
+    return dense.resizeSplat(getType());
+  return {};
+}
+
+OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
+  if (getInputs().size() == 1 && getInputs()[0].getType() == getType())
+    return getInputs()[0];
+  auto type = getType();
+  if (!type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
+    return {};
+  SmallVector<HostTensor> parts;
+  for (Attribute a : adaptor.getInputs()) {
+    auto t = toHost(a);
+    if (!t)
+      return {};
+    parts.push_back(std::move(*t));
+  }
+  int64_t axis = *normalizeAxis((int64_t)getAxis(), type.getRank());
+  HostTensor out;
+  out.isFloat = parts.front().isFloat;
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= type.getDimSize(d);
+  for (int64_t o = 0; o < outer; ++o) {
+    for (const HostTensor &p : parts) {
+      int64_t inner = 1;
+      for (size_t d = axis; d < p.shape.size(); ++d)
+        inner *= p.shape[d];
+      for (int64_t i = 0; i < inner; ++i) {
+        size_t src = o * inner + i;
+        if (out.isFloat)
+          out.floats.push_back(p.asDouble(src));
+        else
+          out.ints.push_back(p.ints[src]);
+      }
+    }
+  }
+  return toAttr(out, type);
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
+  auto in = toHost(adaptor.getInput());
+  auto type = getType();
+  auto starts = getConstantInts(getStarts()), axes = getConstantInts(getAxes()),
+       steps = getConstantInts(getSteps());
+  if (!in || !type.hasStaticShape() || !starts || !axes || !steps)
+    return {};
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> begin(rank, 0), step(rank, 1);
+  for (size_t i = 0; i < axes->size(); ++i) {
+    int64_t axis = *normalizeAxis((*axes)[i], rank);
+    int64_t dim = in->shape[axis], s = (*starts)[i];
+    if (s < 0)
+      s += dim;
+    step[axis] = (*steps)[i];
+    begin[axis] = step[axis] > 0 ? std::clamp<int64_t>(s, 0, dim)
+                                 : std::clamp<int64_t>(s, -1, dim - 1);
+  }
+  SmallVector<int64_t> inStrides = stridesOf(in->shape), outStrides = stridesOf(type.getShape());
+  HostTensor out;
+  out.isFloat = in->isFloat;
+  for (int64_t i = 0; i < type.getNumElements(); ++i) {
+    size_t src = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      src += (begin[d] + ((i / outStrides[d]) % type.getDimSize(d)) * step[d]) * inStrides[d];
+    if (out.isFloat)
+      out.floats.push_back(in->floats[src]);
+    else
+      out.ints.push_back(in->ints[src]);
+  }
+  return toAttr(out, type);
+}
+
+OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
+  auto in = toHost(adaptor.getInput()), idx = toHost(adaptor.getIndices());
+  auto type = getType();
+  if (!in || !idx || !type.hasStaticShape())
+    return {};
+  int64_t axis = *normalizeAxis((int64_t)getAxis(), in->shape.size());
+  int64_t outer = 1, inner = 1, dim = in->shape[axis];
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= in->shape[d];
+  for (size_t d = axis + 1; d < in->shape.size(); ++d)
+    inner *= in->shape[d];
+  HostTensor out;
+  out.isFloat = in->isFloat;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j : idx->ints) {
+      if (j < -dim || j >= dim)
+        return {}; // out-of-range index: leave the error to run time
+      int64_t row = j < 0 ? j + dim : j;
+      for (int64_t i = 0; i < inner; ++i) {
+        size_t src = (o * dim + row) * inner + i;
+        if (out.isFloat)
+          out.floats.push_back(in->floats[src]);
+        else
+          out.ints.push_back(in->ints[src]);
+      }
+    }
+  return toAttr(out, type);
+}
+
+//===----------------------------------------------------------------------===//
+// Canonicalization patterns
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// transpose(transpose(x, p1), p2) -> transpose(x, p1 o p2).
+struct ComposeTransposes : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<TransposeOp>();
+    if (!inner)
+      return failure();
+    SmallVector<int64_t> perm;
+    for (int64_t p : op.getPerm())
+      perm.push_back(inner.getPerm()[p]);
+    rewriter.replaceOpWithNewOp<TransposeOp>(op, inner.getInput(), perm);
+    return success();
+  }
+};
+
+/// reshape(reshape(x)) -> reshape(x) when the outer shape is fully known.
+struct ComposeReshapes : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeOp op, PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<ReshapeOp>();
+    if (!inner || !op.getType().hasStaticShape())
+      return failure();
+    auto shapeType = RankedTensorType::get({op.getType().getRank()}, rewriter.getI64Type());
+    Value shape = rewriter.create<ConstantOp>(
+        op.getLoc(), DenseElementsAttr::get(shapeType, op.getType().getShape()));
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), inner.getInput(), shape,
+                                           op.getAllowzeroAttr());
+    return success();
+  }
+};
+
+/// cast(cast(x)) -> cast(x) when the middle type holds every value of x exactly
+/// (a widening integer or float step), so skipping it changes nothing.
+struct ComposeWideningCasts : OpRewritePattern<CastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CastOp op, PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<CastOp>();
+    if (!inner)
+      return failure();
+    Type src = inner.getInput().getType().getElementType();
+    Type mid = inner.getType().getElementType();
+    bool widening = (isa<FloatType>(src) && isa<FloatType>(mid) &&
+                     src.getIntOrFloatBitWidth() < mid.getIntOrFloatBitWidth() &&
+                     !(src.isBF16() && mid.isF16())) ||
+                    (src.isSignlessInteger() && mid.isSignlessInteger() &&
+                     src.getIntOrFloatBitWidth() < mid.getIntOrFloatBitWidth());
+    if (!widening)
+      return failure();
+    rewriter.replaceOpWithNewOp<CastOp>(op, op.getType(), inner.getInput(),
+                                        op.getSaturateAttr());
+    return success();
+  }
+};
+} // namespace
+
+void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
+  results.add<ComposeTransposes>(ctx);
+}
+void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
+  results.add<ComposeReshapes>(ctx);
+}
+void CastOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
+  results.add<ComposeWideningCasts>(ctx);
+}

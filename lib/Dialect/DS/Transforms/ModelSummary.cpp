@@ -1,0 +1,125 @@
+//===- ModelSummary.cpp - one-screen summary of a ds model ----------------===//
+#include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Dialect/DS/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/Debug.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "mlir/Support/FileUtilities.h"
+
+#include <map>
+
+#define DEBUG_TYPE "ds-model-summary"
+
+namespace mlir::ds {
+#define GEN_PASS_DEF_MODELSUMMARYPASS
+#include "ds/Dialect/DS/Transforms/Passes.h.inc"
+} // namespace mlir::ds
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+/// "ds.binary add" for kind-carrying ops, the op name otherwise.
+std::string kindName(Operation *op) {
+  std::string name = op->getName().getStringRef().str();
+  if (auto kind = op->getAttr("kind")) {
+    if (auto unary = dyn_cast<UnaryOp>(op))
+      return name + " " + stringifyUnaryKind(unary.getKind()).str();
+    if (auto binary = dyn_cast<BinaryOp>(op))
+      return name + " " + stringifyBinaryKind(binary.getKind()).str();
+    if (auto cmp = dyn_cast<CompareOp>(op))
+      return name + " " + stringifyCompareKind(cmp.getKind()).str();
+    if (auto reduce = dyn_cast<ReduceOp>(op))
+      return name + " " + stringifyReduceKind(reduce.getKind()).str();
+    if (auto pool = dyn_cast<PoolOp>(op))
+      return name + " " + stringifyPoolKind(pool.getKind()).str();
+    if (auto norm = dyn_cast<NormOp>(op))
+      return name + " " + stringifyNormKind(norm.getKind()).str();
+    if (auto arg = dyn_cast<ArgReduceOp>(op))
+      return name + " " + stringifyArgReduceKind(arg.getKind()).str();
+  }
+  return name;
+}
+
+/// Bytes of a statically shaped tensor (sub-byte types round up).
+std::optional<int64_t> tensorBytes(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return std::nullopt;
+  int64_t bits = tensor.getElementType().getIntOrFloatBitWidth();
+  return tensor.getNumElements() * ((bits + 7) / 8);
+}
+
+std::string humanBytes(int64_t bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB"};
+  double value = (double)bytes;
+  int unit = 0;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::format(unit ? "%.2f %s" : "%.0f %s", value, units[unit]);
+  return text;
+}
+
+struct ModelSummaryPass : ds::impl::ModelSummaryPassBase<ModelSummaryPass> {
+  using ModelSummaryPassBase::ModelSummaryPassBase;
+
+  void runOnOperation() override {
+    std::string error;
+    auto output = openOutputFile(outputFile, &error);
+    if (!output) {
+      getOperation().emitError("cannot open summary output: ") << error;
+      return signalPassFailure();
+    }
+    getOperation().walk([&](func::FuncOp func) { summarize(func, output->os()); });
+    output->keep();
+  }
+
+  void summarize(func::FuncOp func, raw_ostream &os) {
+    std::map<std::string, int64_t> opsByKind;
+    int64_t ops = 0, params = 0, paramBytes = 0, activationBytes = 0, dynamicValues = 0;
+    func.walk([&](Operation *op) {
+      if (op == func.getOperation() || isa<func::ReturnOp>(op))
+        return;
+      ++ops;
+      ++opsByKind[kindName(op)];
+      if (auto constant = dyn_cast<ConstantOp>(op)) {
+        auto type = cast<RankedTensorType>(constant.getType());
+        // Scalars and 1-D integer vectors are shape arithmetic, not weights.
+        bool isShapeData = type.getRank() <= 1 && !isa<FloatType>(type.getElementType());
+        if (type.getNumElements() > 1 && !isShapeData) {
+          params += type.getNumElements();
+          paramBytes += tensorBytes(type).value_or(0);
+        }
+        return;
+      }
+      for (Value result : op->getResults()) {
+        if (auto bytes = tensorBytes(result.getType()))
+          activationBytes += *bytes;
+        else
+          ++dynamicValues;
+      }
+    });
+    os << "=== ds model summary: @" << func.getSymName() << " ===\n";
+    os << "inputs:  ";
+    llvm::interleaveComma(func.getArgumentTypes(), os);
+    os << "\noutputs: ";
+    llvm::interleaveComma(func.getResultTypes(), os);
+    os << "\nops: " << ops << "\n";
+    for (auto &[name, count] : opsByKind)
+      os << llvm::format("  %-28s %6lld\n", name.c_str(), (long long)count);
+    os << "parameters: " << params << " (" << humanBytes(paramBytes) << ")\n";
+    os << "intermediate tensors: " << humanBytes(activationBytes);
+    if (dynamicValues)
+      os << " + " << dynamicValues << " with dynamic dims";
+    os << "\n";
+    LLVM_DEBUG(llvm::dbgs() << "summarized " << ops << " ops\n");
+  }
+};
+} // namespace

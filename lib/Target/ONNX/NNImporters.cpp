@@ -1,0 +1,499 @@
+//===- NNImporters.cpp - ONNX contractions, windows, norms, attention ------===//
+#include "NodeImporter.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::onnx_import;
+
+namespace {
+LogicalResult done(NodeImporter &n, ArrayRef<Value> outs) {
+  for (Value v : outs)
+    if (!v)
+      return failure();
+  n.setOutputs(outs);
+  return success();
+}
+
+/// Window attributes of Conv / ConvTranspose / pools, with auto_pad resolved.
+struct Window {
+  SmallVector<int64_t> kernel, strides, pads, dilations;
+};
+
+FailureOr<Window> readWindow(NodeImporter &n, RankedTensorType input,
+                             ArrayRef<int64_t> kernel, bool transposed = false) {
+  size_t spatial = kernel.size();
+  Window w;
+  w.kernel.assign(kernel.begin(), kernel.end());
+  w.strides = n.attrInts("strides");
+  w.dilations = n.attrInts("dilations");
+  w.pads = n.attrInts("pads");
+  if (w.strides.empty())
+    w.strides.assign(spatial, 1);
+  if (w.dilations.empty())
+    w.dilations.assign(spatial, 1);
+  if (w.strides.size() != spatial || w.dilations.size() != spatial)
+    return n.error() << "expected " << spatial << " strides and dilations";
+  std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  if (autoPad == "NOTSET") {
+    if (w.pads.empty())
+      w.pads.assign(2 * spatial, 0);
+    if (w.pads.size() != 2 * spatial)
+      return n.error() << "expected " << 2 * spatial << " pads, got " << w.pads.size();
+    return w;
+  }
+  w.pads.assign(2 * spatial, 0);
+  if (autoPad == "VALID")
+    return w;
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return n.error() << "unknown auto_pad '" << autoPad << "'";
+  if (transposed)
+    return w; // resolved by the ConvTranspose importer from the output size
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t in = input.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel[i]))
+      return n.error() << "auto_pad " << autoPad << " needs static spatial dims";
+    int64_t out = (in + w.strides[i] - 1) / w.strides[i];
+    int64_t span = (kernel[i] - 1) * w.dilations[i] + 1;
+    int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + span - in);
+    int64_t small = total / 2;
+    w.pads[i] = autoPad == "SAME_UPPER" ? small : total - small;
+    w.pads[i + spatial] = total - w.pads[i];
+  }
+  return w;
+}
+
+LogicalResult importMatMul(NodeImporter &n) {
+  auto a = n.required(0, "A"), b = n.required(1, "B");
+  if (failed(a) || failed(b))
+    return failure();
+  return done(n, {n.create<MatMulOp>(*a, *b)});
+}
+
+/// Gemm: alpha * op(A) op(B) + beta * C, as matmul plus elementwise ops.
+LogicalResult importGemm(NodeImporter &n) {
+  auto a = n.required(0, "A"), b = n.required(1, "B");
+  if (failed(a) || failed(b))
+    return failure();
+  if (n.typeOf(*a).getRank() != 2 || n.typeOf(*b).getRank() != 2)
+    return n.error() << "A and B must be 2-D";
+  Value lhs = n.attrInt("transA", 0) ? n.transpose(*a, {1, 0}) : *a;
+  Value rhs = n.attrInt("transB", 0) ? n.transpose(*b, {1, 0}) : *b;
+  if (!lhs || !rhs)
+    return failure();
+  Value y = n.create<MatMulOp>(lhs, rhs);
+  if (!y)
+    return failure();
+  Type element = n.typeOf(y).getElementType();
+  double alpha = n.attrFloat("alpha", 1.0), beta = n.attrFloat("beta", 1.0);
+  if (alpha != 1.0)
+    y = n.binary(BinaryKind::mul, y, n.constScalar(element, alpha));
+  if (Value c = n.input(2); c && y && beta != 0.0) {
+    if (beta != 1.0)
+      c = n.binary(BinaryKind::mul, c, n.constScalar(element, beta));
+    y = c ? n.binary(BinaryKind::add, y, c) : Value();
+  }
+  return done(n, {y});
+}
+
+LogicalResult importEinsum(NodeImporter &n) {
+  SmallVector<Value> inputs;
+  for (size_t i = 0; i < n.numInputs(); ++i)
+    if (Value v = n.input(i))
+      inputs.push_back(v);
+  return done(n, {n.create<EinsumOp>(inputs, n.attrString("equation", ""))});
+}
+
+SmallVector<int64_t> kernelOf(NodeImporter &n, RankedTensorType weight) {
+  SmallVector<int64_t> kernel = n.attrInts("kernel_shape");
+  if (kernel.empty())
+    kernel.assign(weight.getShape().begin() + 2, weight.getShape().end());
+  return kernel;
+}
+
+LogicalResult importConv(NodeImporter &n) {
+  auto x = n.required(0, "X"), w = n.required(1, "W");
+  if (failed(x) || failed(w))
+    return failure();
+  auto input = n.typeOf(*x), weight = n.typeOf(*w);
+  if (input.getRank() < 3 || weight.getRank() != input.getRank())
+    return n.error() << "X and W must have equal rank >= 3, got "
+                     << formatShape(input.getShape()) << " and "
+                     << formatShape(weight.getShape());
+  auto window = readWindow(n, input, kernelOf(n, weight));
+  if (failed(window))
+    return failure();
+  return done(n, {n.create<ConvOp>(*x, *w, n.input(2), window->strides, window->pads,
+                                   window->dilations, n.attrInt("group", 1))});
+}
+
+LogicalResult importConvTranspose(NodeImporter &n) {
+  auto x = n.required(0, "X"), w = n.required(1, "W");
+  if (failed(x) || failed(w))
+    return failure();
+  auto input = n.typeOf(*x), weight = n.typeOf(*w);
+  if (input.getRank() < 3 || weight.getRank() != input.getRank())
+    return n.error() << "X and W must have equal rank >= 3";
+  SmallVector<int64_t> kernel = kernelOf(n, weight);
+  auto window = readWindow(n, input, kernel, /*transposed=*/true);
+  if (failed(window))
+    return failure();
+  size_t spatial = kernel.size();
+  SmallVector<int64_t> outputPadding = n.attrInts("output_padding");
+  if (outputPadding.empty())
+    outputPadding.assign(spatial, 0);
+  SmallVector<int64_t> outputShape = n.attrInts("output_shape");
+  std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  bool same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER";
+  if (!outputShape.empty() || same) {
+    // Choose pads so that the output has the requested (or SAME) size.
+    if (!outputShape.empty() && outputShape.size() == spatial + 2)
+      outputShape.erase(outputShape.begin(), outputShape.begin() + 2);
+    if (!outputShape.empty() && outputShape.size() != spatial)
+      return n.error() << "output_shape needs " << spatial << " entries";
+    for (size_t i = 0; i < spatial; ++i) {
+      int64_t in = input.getDimSize(i + 2);
+      if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel[i]))
+        return n.error() << "output_shape / auto_pad needs static spatial dims";
+      int64_t s = window->strides[i];
+      int64_t out = outputShape.empty() ? in * s : outputShape[i];
+      int64_t total = s * (in - 1) + outputPadding[i] +
+                      (kernel[i] - 1) * window->dilations[i] + 1 - out;
+      if (total < 0) {
+        outputPadding[i] += -total;
+        total = 0;
+      }
+      bool upperFirst = autoPad != "SAME_LOWER";
+      window->pads[i] = upperFirst ? total / 2 : total - total / 2;
+      window->pads[i + spatial] = total - window->pads[i];
+    }
+  }
+  return done(n, {n.create<ConvTransposeOp>(*x, *w, n.input(2), window->strides,
+                                            window->pads, window->dilations,
+                                            n.attrInt("group", 1), outputPadding)});
+}
+
+ImportFn poolFn(PoolKind kind) {
+  return [=](NodeImporter &n) -> LogicalResult {
+    auto x = n.required(0, "X");
+    if (failed(x))
+      return failure();
+    if (n.outputUsed(1))
+      return n.error() << "the Indices output of MaxPool is not supported";
+    auto input = n.typeOf(*x);
+    SmallVector<int64_t> kernel = n.attrInts("kernel_shape");
+    if (kernel.empty())
+      return n.error() << "kernel_shape is required";
+    auto window = readWindow(n, input, kernel);
+    if (failed(window))
+      return failure();
+    if (kind == PoolKind::avg && n.attrInts("dilations").empty())
+      window->dilations.assign(kernel.size(), 1);
+    return done(n, {n.create<PoolOp>(kind, *x, kernel, window->strides, window->pads,
+                                      window->dilations, n.attrInt("ceil_mode", 0) != 0,
+                                      n.attrInt("count_include_pad", 0) != 0,
+                                      n.attrInt("p", 2))});
+  };
+}
+
+ImportFn globalPoolFn(ReduceKind kind) {
+  return [=](NodeImporter &n) -> LogicalResult {
+    auto x = n.required(0, "X");
+    if (failed(x))
+      return failure();
+    int64_t rank = n.typeOf(*x).getRank();
+    if (rank < 3)
+      return n.error() << "X must have rank >= 3";
+    SmallVector<int64_t> axes;
+    for (int64_t d = 2; d < rank; ++d)
+      axes.push_back(d);
+    return done(n, {n.reduce(kind, *x, axes, true)});
+  };
+}
+
+/// Reshapes a per-channel vector [C] to [C, 1, ..., 1] for an input of `rank`.
+Value perChannel(NodeImporter &n, Value v, int64_t rank) {
+  SmallVector<int64_t> shape{-1};
+  shape.append(rank - 2, 1);
+  return n.reshape(v, shape);
+}
+
+/// Inference BatchNormalization: (x - mean) / sqrt(var + eps) * scale + bias.
+LogicalResult importBatchNorm(NodeImporter &n) {
+  if (n.attrInt("training_mode", 0) || n.numOutputs() > 1)
+    return n.error() << "training mode (running statistics outputs) is not supported";
+  Value x = n.input(0), scale = n.input(1), bias = n.input(2), mean = n.input(3),
+        var = n.input(4);
+  if (!x || !scale || !bias || !mean || !var)
+    return n.error() << "needs X, scale, B, input_mean and input_var";
+  int64_t rank = n.typeOf(x).getRank();
+  if (rank < 2)
+    return n.error() << "X must have rank >= 2";
+  Type element = n.typeOf(x).getElementType();
+  auto channel = [&](Value v) { return rank == 2 ? v : perChannel(n, v, rank); };
+  Value eps = n.constScalar(n.typeOf(var).getElementType(), n.attrFloat("epsilon", 1e-5));
+  Value inv = n.unary(UnaryKind::sqrt, n.binary(BinaryKind::add, var, eps));
+  if (!inv)
+    return failure();
+  Value factor = n.binary(BinaryKind::div, scale, inv);
+  Value shift = factor ? n.binary(BinaryKind::sub, bias,
+                                  n.binary(BinaryKind::mul, mean, factor))
+                       : Value();
+  if (!factor || !shift)
+    return failure();
+  factor = n.castTo(channel(factor), element);
+  shift = n.castTo(channel(shift), element);
+  if (!factor || !shift)
+    return failure();
+  Value y = n.binary(BinaryKind::mul, x, factor);
+  return done(n, {y ? n.binary(BinaryKind::add, y, shift) : Value()});
+}
+
+LogicalResult importInstanceNorm(NodeImporter &n) {
+  Value x = n.input(0), scale = n.input(1), bias = n.input(2);
+  if (!x || !scale || !bias)
+    return n.error() << "needs input, scale and B";
+  int64_t rank = n.typeOf(x).getRank();
+  if (rank < 3)
+    return n.error() << "input must have rank >= 3";
+  // Normalize each (N, C) slice over its spatial dims, then apply per-channel affine.
+  Value y = n.create<NormOp>(NormKind::mean_var, x, Value(), Value(), 2,
+                             APFloat(n.attrFloat("epsilon", 1e-5)));
+  Value s = perChannel(n, scale, rank), b = perChannel(n, bias, rank);
+  if (!y || !s || !b)
+    return failure();
+  y = n.binary(BinaryKind::mul, y, s);
+  return done(n, {y ? n.binary(BinaryKind::add, y, b) : Value()});
+}
+
+ImportFn normFn(NormKind kind) {
+  return [=](NodeImporter &n) -> LogicalResult {
+    auto x = n.required(0, "X");
+    if (failed(x))
+      return failure();
+    int64_t rank = n.typeOf(*x).getRank();
+    int64_t axis = n.attrInt("axis", -1);
+    auto normalized = normalizeAxis(axis, rank);
+    if (!normalized)
+      return n.error() << "axis " << axis << " is out of range for rank " << rank;
+    double eps = n.attrFloat("epsilon", 1e-5);
+    Value y = n.create<NormOp>(kind, *x, n.input(1), kind == NormKind::rms ? Value() : n.input(2),
+                               *normalized, APFloat(eps));
+    SmallVector<Value> outs{y};
+    if (kind == NormKind::mean_var && (n.outputUsed(1) || n.outputUsed(2))) {
+      // Mean and 1/stddev over the normalized axes, kept as size-1 dims.
+      SmallVector<int64_t> axes;
+      for (int64_t d = *normalized; d < rank; ++d)
+        axes.push_back(d);
+      Value x32 = n.castTo(*x, n.builder.getF32Type());
+      Value mean = n.reduce(ReduceKind::mean, x32, axes, true);
+      Value centered = mean ? n.binary(BinaryKind::sub, x32, mean) : Value();
+      Value var = centered ? n.reduce(ReduceKind::mean,
+                                      n.binary(BinaryKind::mul, centered, centered), axes, true)
+                           : Value();
+      Value invStd = var ? n.unary(UnaryKind::reciprocal,
+                                   n.unary(UnaryKind::sqrt,
+                                           n.binary(BinaryKind::add, var,
+                                                    n.constScalar(n.builder.getF32Type(), eps))))
+                         : Value();
+      outs.push_back(mean);
+      outs.push_back(invStd);
+    }
+    return done(n, outs);
+  };
+}
+
+ImportFn softmaxFn(bool log) {
+  return [=](NodeImporter &n) -> LogicalResult {
+    auto x = n.required(0, "input");
+    if (failed(x))
+      return failure();
+    auto type = n.typeOf(*x);
+    int64_t rank = type.getRank();
+    auto axis = normalizeAxis(n.attrInt("axis", n.since < 13 ? 1 : -1), rank);
+    if (!axis)
+      return n.error() << "axis is out of range for rank " << rank;
+    if (n.since >= 13 || *axis == rank - 1)
+      return done(n, {n.create<SoftmaxOp>(*x, *axis, log)});
+    // Before opset 13 the input is flattened to 2-D at `axis`.
+    SmallVector<int64_t> flat{0, 0};
+    auto outer = staticElementCount(type.getShape().take_front(*axis));
+    auto inner = staticElementCount(type.getShape().drop_front(*axis));
+    if (!outer && !inner)
+      return n.error() << "opset < 13 softmax needs static dims on one side of the axis";
+    flat[0] = outer ? *outer : -1;
+    flat[1] = inner ? *inner : -1;
+    Value y = n.reshape(*x, flat);
+    y = y ? n.create<SoftmaxOp>(y, 1, log) : Value();
+    Value shape = n.create<ShapeOp>(*x, 0, rank);
+    return done(n, {y && shape ? n.create<ReshapeOp>(y, shape, false) : Value()});
+  };
+}
+
+LogicalResult importDropout(NodeImporter &n) {
+  auto x = n.required(0, "data");
+  if (failed(x))
+    return failure();
+  if (n.since >= 12 && n.input(2))
+    if (auto training = getConstantInts(n.input(2)); !training || (*training)[0])
+      return n.error() << "training mode is not supported";
+  SmallVector<Value> outs{*x};
+  if (n.outputUsed(1)) {
+    // In inference the mask is all true.
+    Value shape = n.create<ShapeOp>(*x, 0, n.typeOf(*x).getRank());
+    auto one = DenseElementsAttr::get(RankedTensorType::get({1}, n.builder.getI1Type()), true);
+    outs.push_back(shape ? n.create<FillOp>(shape, one) : Value());
+  }
+  return done(n, outs);
+}
+
+LogicalResult importTopK(NodeImporter &n) {
+  auto x = n.required(0, "X");
+  if (failed(x))
+    return failure();
+  Value k = n.since < 10 ? n.constInts({n.attrInt("k", 0)}) : n.input(1);
+  if (!k)
+    return n.error() << "missing K";
+  auto results = n.createN<TopKOp, 2>(*x, k, n.attrInt("axis", -1), n.attrInt("largest", 1) != 0,
+                                      n.attrInt("sorted", 1) != 0);
+  if (results.size() != 2)
+    return failure();
+  return done(n, results);
+}
+
+ImportFn argFn(ArgReduceKind kind) {
+  return [=](NodeImporter &n) -> LogicalResult {
+    auto x = n.required(0, "data");
+    if (failed(x))
+      return failure();
+    return done(n, {n.create<ArgReduceOp>(kind, *x, n.attrInt("axis", 0),
+                                          n.attrInt("keepdims", 1) != 0,
+                                          n.attrInt("select_last_index", 0) != 0)});
+  };
+}
+
+ImportFn cumulativeFn(bool product) {
+  return [=](NodeImporter &n) -> LogicalResult {
+    auto x = n.required(0, "x");
+    auto axis = n.requireConstInts(1, "axis");
+    if (failed(x) || failed(axis))
+      return failure();
+    return done(n, {n.create<CumSumOp>(*x, (*axis)[0], n.attrInt("exclusive", 0) != 0,
+                                       n.attrInt("reverse", 0) != 0, product)});
+  };
+}
+
+LogicalResult importTrilu(NodeImporter &n) {
+  auto x = n.required(0, "input");
+  if (failed(x))
+    return failure();
+  return done(n, {n.create<TriluOp>(*x, n.input(1), n.attrInt("upper", 1) != 0)});
+}
+
+/// [B, S, H*D] -> [B, H, S, D].
+Value splitHeads(NodeImporter &n, Value x, int64_t heads) {
+  Value r = n.reshape(x, {0, 0, heads, -1});
+  return r ? n.transpose(r, {0, 2, 1, 3}) : Value();
+}
+
+LogicalResult importAttention(NodeImporter &n) {
+  auto q = n.required(0, "Q"), k = n.required(1, "K"), v = n.required(2, "V");
+  if (failed(q) || failed(k) || failed(v))
+    return failure();
+  if (n.outputUsed(3))
+    return n.error() << "the qk_matmul_output output is not supported";
+  if (n.numInputs() > 6 && n.input(6))
+    return n.error() << "nonpad_kv_seqlen is not supported";
+  int64_t rank = n.typeOf(*q).getRank();
+  bool threeD = rank == 3;
+  Value query = *q, key = *k, value = *v;
+  if (threeD) {
+    int64_t qHeads = n.attrInt("q_num_heads", 0), kvHeads = n.attrInt("kv_num_heads", 0);
+    if (qHeads <= 0 || kvHeads <= 0)
+      return n.error() << "3-D inputs need q_num_heads and kv_num_heads";
+    query = splitHeads(n, query, qHeads);
+    key = splitHeads(n, key, kvHeads);
+    value = splitHeads(n, value, kvHeads);
+    if (!query || !key || !value)
+      return failure();
+  } else if (rank != 4) {
+    return n.error() << "Q must be 3-D or 4-D";
+  }
+  // A KV cache is concatenated in front of the new keys / values.
+  if (Value past = n.input(4))
+    key = n.create<ConcatOp>(ValueRange{past, key}, 2);
+  if (Value past = n.input(5))
+    value = n.create<ConcatOp>(ValueRange{past, value}, 2);
+  if (!key || !value)
+    return failure();
+  Value mask = n.input(3);
+  Type element = n.typeOf(query).getElementType();
+  if (mask && !n.typeOf(mask).getElementType().isInteger(1))
+    mask = n.castTo(mask, element);
+  FloatAttr scale;
+  if (n.hasAttr("scale"))
+    scale = n.builder.getF64FloatAttr(n.attrFloat("scale", 0));
+  Value y = n.create<AttentionOp>(query, key, value, mask, scale,
+                                  n.attrInt("is_causal", 0) != 0,
+                                  APFloat(n.attrFloat("softcap", 0)));
+  if (y && threeD) {
+    // [B, H, S, Dv] -> [B, S, H*Dv].
+    y = n.transpose(y, {0, 2, 1, 3});
+    y = y ? n.reshape(y, {0, 0, -1}) : Value();
+  }
+  SmallVector<Value> outs{y};
+  if (n.outputUsed(1))
+    outs.push_back(key);
+  if (n.outputUsed(2)) {
+    outs.resize(2);
+    outs.push_back(value);
+  }
+  for (size_t i = 0; i < outs.size(); ++i)
+    if (!outs[i] && n.outputUsed(i))
+      return failure();
+  n.setOutputs(outs);
+  return success();
+}
+
+LogicalResult importRotaryEmbedding(NodeImporter &n) {
+  auto x = n.required(0, "X"), cos = n.required(1, "cos_cache"), sin = n.required(2, "sin_cache");
+  if (failed(x) || failed(cos) || failed(sin))
+    return failure();
+  // Inputs: X, cos_cache, sin_cache, position_ids (optional, last in opset 23).
+  Value positions = n.numInputs() > 3 ? n.input(3) : Value();
+  return done(n, {n.create<RotaryEmbeddingOp>(*x, *cos, *sin, positions,
+                                              n.attrInt("interleaved", 0) != 0,
+                                              n.attrInt("rotary_embedding_dim", 0),
+                                              n.attrInt("num_heads", 0))});
+}
+} // namespace
+
+void onnx_import::registerNNImporters(OpRegistry &r) {
+  constexpr int64_t all = kAllVersions;
+  r.add("MatMul", 1, all, importMatMul);
+  r.add("Gemm", 7, all, importGemm);
+  r.add("Einsum", 1, all, importEinsum);
+  r.add("Conv", 1, all, importConv);
+  r.add("ConvTranspose", 1, all, importConvTranspose);
+  r.add("MaxPool", 8, all, poolFn(PoolKind::max));
+  r.add("AveragePool", 7, all, poolFn(PoolKind::avg));
+  r.add("LpPool", 11, all, poolFn(PoolKind::lp));
+  r.add("GlobalAveragePool", 1, all, globalPoolFn(ReduceKind::mean));
+  r.add("GlobalMaxPool", 1, all, globalPoolFn(ReduceKind::max));
+  r.add("BatchNormalization", 9, all, importBatchNorm);
+  r.add("InstanceNormalization", 6, all, importInstanceNorm);
+  r.add("LayerNormalization", 1, all, normFn(NormKind::mean_var));
+  r.add("RMSNormalization", 1, all, normFn(NormKind::rms));
+  r.add("Softmax", 1, all, softmaxFn(false));
+  r.add("LogSoftmax", 1, all, softmaxFn(true));
+  r.add("Dropout", 7, all, importDropout);
+  r.add("TopK", 1, all, importTopK);
+  r.add("ArgMax", 1, all, argFn(ArgReduceKind::argmax));
+  r.add("ArgMin", 1, all, argFn(ArgReduceKind::argmin));
+  r.add("CumSum", 1, all, cumulativeFn(false));
+  r.add("CumProd", 1, all, cumulativeFn(true));
+  r.add("Trilu", 1, all, importTrilu);
+  r.add("Attention", 1, all, importAttention);
+  r.add("RotaryEmbedding", 1, all, importRotaryEmbedding);
+}

@@ -1,0 +1,232 @@
+//===- NodeImporter.cpp - per-node import helpers and the op registry -----===//
+#include "NodeImporter.h"
+
+#include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::onnx_import;
+
+namespace {
+struct VersionEntry {
+  const char *name;
+  std::initializer_list<int64_t> versions;
+};
+#define DS_ONNX_MAX_OPSET(n) constexpr int64_t kMaxOpset = n;
+#define DS_ONNX_OP(name, ...)
+#include "OnnxOpVersions.inc"
+#undef DS_ONNX_MAX_OPSET
+#undef DS_ONNX_OP
+
+const llvm::StringMap<SmallVector<int64_t, 8>> &versionTable() {
+  static const llvm::StringMap<SmallVector<int64_t, 8>> table = [] {
+    llvm::StringMap<SmallVector<int64_t, 8>> t;
+#define DS_ONNX_MAX_OPSET(n)
+#define DS_ONNX_OP(name, ...)                                                  \
+  {                                                                            \
+    std::initializer_list<int64_t> v = __VA_ARGS__;                            \
+    t[name].assign(v.begin(), v.end());                                        \
+  }
+#include "OnnxOpVersions.inc"
+#undef DS_ONNX_MAX_OPSET
+#undef DS_ONNX_OP
+    return t;
+  }();
+  return table;
+}
+} // namespace
+
+int64_t onnx_import::maxKnownOpset() { return kMaxOpset; }
+
+std::optional<int64_t> onnx_import::resolveSinceVersion(StringRef opType, int64_t opset) {
+  auto it = versionTable().find(opType);
+  if (it == versionTable().end())
+    return std::nullopt;
+  std::optional<int64_t> since;
+  for (int64_t v : it->second)
+    if (v <= opset)
+      since = v;
+  return since;
+}
+
+OpRegistry &OpRegistry::get() {
+  static OpRegistry registry = [] {
+    OpRegistry r;
+    registerElementwiseImporters(r);
+    registerNNImporters(r);
+    registerShapeImporters(r);
+    registerReductionImporters(r);
+    registerQuantImporters(r);
+    return r;
+  }();
+  return registry;
+}
+
+void OpRegistry::add(StringRef opType, int64_t minSince, int64_t maxSince, ImportFn fn) {
+  entries[opType].push_back({minSince, maxSince, std::move(fn)});
+}
+
+const ImportFn *OpRegistry::lookup(StringRef opType, int64_t since) const {
+  auto it = entries.find(opType);
+  if (it == entries.end())
+    return nullptr;
+  for (const Entry &e : it->second)
+    if (e.minSince <= since && since <= e.maxSince)
+      return &e.fn;
+  return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// NodeImporter
+//===----------------------------------------------------------------------===//
+
+InFlightDiagnostic NodeImporter::error() {
+  return mlir::emitError(loc) << node.op_type() << ": ";
+}
+
+FailureOr<Value> NodeImporter::required(size_t i, StringRef what) {
+  if (Value v = input(i))
+    return v;
+  return error() << "missing required input " << i << " (" << what << ")";
+}
+
+const onnx::AttributeProto *NodeImporter::attr(StringRef name) const {
+  for (const auto &a : node.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+int64_t NodeImporter::attrInt(StringRef name, int64_t fallback) const {
+  const auto *a = attr(name);
+  return a ? a->i() : fallback;
+}
+
+double NodeImporter::attrFloat(StringRef name, double fallback) const {
+  const auto *a = attr(name);
+  return a ? a->f() : fallback;
+}
+
+std::string NodeImporter::attrString(StringRef name, StringRef fallback) const {
+  const auto *a = attr(name);
+  return a ? a->s() : fallback.str();
+}
+
+SmallVector<int64_t> NodeImporter::attrInts(StringRef name) const {
+  const auto *a = attr(name);
+  if (!a)
+    return {};
+  return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+SmallVector<double> NodeImporter::attrFloats(StringRef name) const {
+  const auto *a = attr(name);
+  if (!a)
+    return {};
+  return SmallVector<double>(a->floats().begin(), a->floats().end());
+}
+
+FailureOr<SmallVector<int64_t>> NodeImporter::requireConstInts(size_t i, StringRef what) {
+  if (!input(i))
+    return error() << "missing input " << i << " (" << what << ")";
+  if (auto values = inputInts(i))
+    return *values;
+  return error() << what << " (input " << i << ") must be a constant";
+}
+
+SmallVector<Value> NodeImporter::finish(OperationState &state, bool infer) {
+  // A null operand means an earlier op of this node failed and was diagnosed.
+  if (llvm::any_of(state.operands, [](Value v) { return !v; }))
+    return {};
+  Operation *op = builder.create(state);
+  if (infer) {
+    SmallVector<Type> types;
+    auto iface = cast<InferTypeOpInterface>(op);
+    if (failed(iface.inferReturnTypes(op->getContext(), loc, op->getOperands(),
+                                      op->getRawDictionaryAttrs(),
+                                      op->getPropertiesStorage(), op->getRegions(),
+                                      types))) {
+      op->erase();
+      return {};
+    }
+    for (auto [result, type] : llvm::zip(op->getResults(), types))
+      result.setType(type);
+  }
+  if (failed(mlir::verify(op))) {
+    op->erase();
+    return {};
+  }
+  SmallVector<Value> folded;
+  if (succeeded(builder.tryFold(op, folded)) && !folded.empty()) {
+    op->erase();
+    return folded;
+  }
+  return SmallVector<Value>(op->getResults());
+}
+
+Value NodeImporter::constAttr(ElementsAttr value) {
+  return builder.create<ConstantOp>(loc, value);
+}
+
+Value NodeImporter::constInts(ArrayRef<int64_t> values, bool scalar) {
+  auto type = RankedTensorType::get(scalar ? ArrayRef<int64_t>{}
+                                           : ArrayRef<int64_t>{(int64_t)values.size()},
+                                    builder.getI64Type());
+  return constAttr(DenseElementsAttr::get(type, values));
+}
+
+Value NodeImporter::constScalar(Type elementType, double value) {
+  auto type = RankedTensorType::get({}, elementType);
+  if (auto f = dyn_cast<FloatType>(elementType)) {
+    APFloat v(value);
+    bool lost;
+    v.convert(f.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    return constAttr(DenseElementsAttr::get(type, v));
+  }
+  unsigned width = elementType.getIntOrFloatBitWidth();
+  return constAttr(DenseElementsAttr::get(
+      type, APInt(64, (int64_t)value, /*isSigned=*/true).trunc(width)));
+}
+
+Value NodeImporter::castTo(Value x, Type element) {
+  auto type = typeOf(x);
+  if (type.getElementType() == element)
+    return x;
+  return createTyped<CastOp>(type.clone(element), x, false);
+}
+
+Value NodeImporter::squeeze(Value x, ArrayRef<int64_t> axes) {
+  auto type = typeOf(x);
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (!llvm::is_contained(axes, d))
+      shape.push_back(type.isDynamicDim(d) ? -1 : type.getDimSize(d));
+  if (llvm::count(shape, -1) > 1) {
+    error() << "cannot squeeze " << formatShape(type.getShape())
+            << ": more than one remaining dim is dynamic";
+    return {};
+  }
+  return reshape(x, shape);
+}
+
+Value NodeImporter::unsqueeze(Value x, ArrayRef<int64_t> axes) {
+  auto type = typeOf(x);
+  int64_t outRank = type.getRank() + axes.size();
+  SmallVector<int64_t> shape;
+  int64_t src = 0;
+  for (int64_t d = 0; d < outRank; ++d) {
+    if (llvm::is_contained(axes, d)) {
+      shape.push_back(1);
+      continue;
+    }
+    shape.push_back(type.isDynamicDim(src) ? -1 : type.getDimSize(src));
+    ++src;
+  }
+  if (llvm::count(shape, -1) > 1) {
+    error() << "cannot unsqueeze " << formatShape(type.getShape())
+            << ": more than one dim is dynamic";
+    return {};
+  }
+  return reshape(x, shape);
+}

@@ -1,0 +1,176 @@
+//===- NodeImporter.h - per-node import context and op registry -*- C++ -*-===//
+//
+// Each ONNX op type has an import function taking a NodeImporter, which gives
+// it the node's inputs, attributes and a builder that infers, diagnoses and
+// folds every ds op it creates.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_LIB_TARGET_ONNX_NODEIMPORTER_H
+#define DS_LIB_TARGET_ONNX_NODEIMPORTER_H
+
+#include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Dialect/DS/IR/ShapeUtils.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringMap.h"
+
+#include "onnx/onnx.pb.h"
+
+#include <functional>
+
+namespace mlir::ds::onnx_import {
+
+/// ONNX element type -> MLIR type; null for types ds does not support.
+Type convertElementType(int32_t onnxType, MLIRContext *ctx);
+/// Human-readable ONNX data type name ("FLOAT16").
+std::string onnxTypeName(int32_t onnxType);
+
+/// Reads a TensorProto (raw, typed fields or external data under `baseDir`)
+/// into an ElementsAttr. Large tensors become dense_resource blobs that take
+/// over the protobuf's buffer (or an mmap of the external file) without a copy.
+FailureOr<ElementsAttr> importTensor(onnx::TensorProto &tensor, StringRef baseDir,
+                                     Location loc, MLIRContext *ctx);
+
+class NodeImporter {
+public:
+  NodeImporter(OpBuilder &builder, const onnx::NodeProto &node, Location loc,
+               int64_t opset, int64_t since, SmallVector<Value> inputs,
+               StringRef baseDir)
+      : builder(builder), node(node), loc(loc), opset(opset), since(since),
+        inputs(std::move(inputs)), baseDir(baseDir) {}
+
+  OpBuilder &builder;
+  const onnx::NodeProto &node;
+  Location loc;
+  int64_t opset; ///< The model's ai.onnx opset.
+  int64_t since; ///< The since-version of this op's schema at that opset.
+  SmallVector<Value> inputs;
+  StringRef baseDir;
+  SmallVector<Value> outputs;
+
+  // --- inputs -----------------------------------------------------------
+  /// The i-th input, or null when absent or given as "".
+  Value input(size_t i) const { return i < inputs.size() ? inputs[i] : Value(); }
+  size_t numInputs() const { return inputs.size(); }
+  size_t numOutputs() const { return node.output_size(); }
+  bool outputUsed(size_t i) const {
+    return (int)i < node.output_size() && !node.output(i).empty();
+  }
+  /// The i-th input, or an error naming it when absent.
+  FailureOr<Value> required(size_t i, StringRef what);
+  RankedTensorType typeOf(Value v) const { return cast<RankedTensorType>(v.getType()); }
+
+  // --- attributes -------------------------------------------------------
+  const onnx::AttributeProto *attr(StringRef name) const;
+  bool hasAttr(StringRef name) const { return attr(name) != nullptr; }
+  int64_t attrInt(StringRef name, int64_t fallback) const;
+  double attrFloat(StringRef name, double fallback) const;
+  std::string attrString(StringRef name, StringRef fallback) const;
+  SmallVector<int64_t> attrInts(StringRef name) const;
+  SmallVector<double> attrFloats(StringRef name) const;
+
+  /// Integer values of input i when constant (axes, shapes, pads...).
+  std::optional<SmallVector<int64_t>> inputInts(size_t i) const {
+    return input(i) ? getConstantInts(input(i)) : std::nullopt;
+  }
+  /// Integer values of input i, which must be constant.
+  FailureOr<SmallVector<int64_t>> requireConstInts(size_t i, StringRef what);
+
+  // --- diagnostics ------------------------------------------------------
+  InFlightDiagnostic error();
+
+  // --- building ---------------------------------------------------------
+  /// Creates an op whose result types are inferred; reports a failed
+  /// inference at the node and returns null. Constant results are folded.
+  template <typename OpTy, typename... Args>
+  Value create(Args &&...args) {
+    auto results = createN<OpTy, 1>(std::forward<Args>(args)...);
+    return results.empty() ? Value() : results.front();
+  }
+  template <typename OpTy, size_t N, typename... Args>
+  SmallVector<Value> createN(Args &&...args) {
+    return createImpl<OpTy>(std::make_index_sequence<N>{}, std::forward<Args>(args)...);
+  }
+  /// Creates an op with an explicit result type (cast, quantize, ...).
+  template <typename OpTy, typename... Args>
+  Value createTyped(Type resultType, Args &&...args) {
+    OperationState state(loc, OpTy::getOperationName());
+    OpTy::build(builder, state, resultType, std::forward<Args>(args)...);
+    auto results = finish(state, /*infer=*/false);
+    return results.empty() ? Value() : results.front();
+  }
+
+  /// Constants.
+  Value constInts(ArrayRef<int64_t> values, bool scalar = false);
+  Value constScalar(Type elementType, double value);
+  Value constAttr(ElementsAttr value);
+
+  // Shorthands for frequent ops.
+  Value binary(BinaryKind kind, Value a, Value b) { return create<BinaryOp>(kind, a, b); }
+  Value unary(UnaryKind kind, Value x) {
+    return create<UnaryOp>(kind, x, FloatAttr(), FloatAttr());
+  }
+  Value castTo(Value x, Type element);
+  /// Reshape to a fully known shape (dims may use 0 = copy).
+  Value reshape(Value x, ArrayRef<int64_t> shape) {
+    return create<ReshapeOp>(x, constInts(shape), false);
+  }
+  /// Removes / inserts unit dims at sorted, normalized positions.
+  Value squeeze(Value x, ArrayRef<int64_t> axes);
+  Value unsqueeze(Value x, ArrayRef<int64_t> axes);
+  Value transpose(Value x, ArrayRef<int64_t> perm) { return create<TransposeOp>(x, perm); }
+  Value reduce(ReduceKind kind, Value x, ArrayRef<int64_t> axes, bool keepdims) {
+    return create<ReduceOp>(kind, x, axes, keepdims);
+  }
+
+  void setOutputs(ArrayRef<Value> values) { outputs.assign(values.begin(), values.end()); }
+
+private:
+  template <typename OpTy, size_t... I, typename... Args>
+  SmallVector<Value> createImpl(std::index_sequence<I...>, Args &&...args) {
+    OperationState state(loc, OpTy::getOperationName());
+    Type placeholder = builder.getNoneType();
+    OpTy::build(builder, state, ((void)I, placeholder)..., std::forward<Args>(args)...);
+    return finish(state, /*infer=*/true);
+  }
+  SmallVector<Value> finish(OperationState &state, bool infer);
+};
+
+using ImportFn = std::function<LogicalResult(NodeImporter &)>;
+
+/// Registry of import functions by ONNX op type (domain ai.onnx).
+class OpRegistry {
+public:
+  static OpRegistry &get();
+  /// Registers `fn` for since-versions [minSince, maxSince].
+  void add(StringRef opType, int64_t minSince, int64_t maxSince, ImportFn fn);
+  /// The import function for `opType` at schema since-version `since`.
+  const ImportFn *lookup(StringRef opType, int64_t since) const;
+
+private:
+  struct Entry {
+    int64_t minSince, maxSince;
+    ImportFn fn;
+  };
+  llvm::StringMap<SmallVector<Entry, 1>> entries;
+};
+
+/// Since-version of `opType` at model opset `opset` per the pinned schema;
+/// nullopt when the op does not exist at that opset.
+std::optional<int64_t> resolveSinceVersion(StringRef opType, int64_t opset);
+int64_t maxKnownOpset();
+
+// Registration hooks, one per importer file.
+void registerElementwiseImporters(OpRegistry &registry);
+void registerNNImporters(OpRegistry &registry);
+void registerShapeImporters(OpRegistry &registry);
+void registerReductionImporters(OpRegistry &registry);
+void registerQuantImporters(OpRegistry &registry);
+
+/// Every version known to the pinned schema; entries are reviewed against it.
+constexpr int64_t kAllVersions = 1 << 20;
+
+} // namespace mlir::ds::onnx_import
+
+#endif // DS_LIB_TARGET_ONNX_NODEIMPORTER_H

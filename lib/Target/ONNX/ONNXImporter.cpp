@@ -1,0 +1,360 @@
+//===- ONNXImporter.cpp - ONNX model to ds dialect -------------------------===//
+//
+// Reads a ModelProto, checks it (opset, op support, names, cycles), orders
+// its nodes topologically and imports each one through the op registry into
+// a `func.func @main`.
+//
+//===----------------------------------------------------------------------===//
+#include "ds/Target/ONNX/ONNXImporter.h"
+#include "NodeImporter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+
+#include <deque>
+#include <fcntl.h>
+#include <unistd.h>
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::onnx_import;
+
+void ds::registerONNXImportDialects(DialectRegistry &registry) {
+  registry.insert<DSDialect, func::FuncDialect>();
+}
+
+bool ds::parseInputShapeSpecs(ArrayRef<std::string> specs, ImportOptions &options,
+                              std::string &error) {
+  for (StringRef spec : specs) {
+    auto [name, dimsText] = spec.rsplit(':');
+    if (name.empty() || dimsText.empty()) {
+      error = "bad --ds-input-shape '" + spec.str() + "': expected name:DIMxDIM...";
+      return false;
+    }
+    SmallVector<int64_t> dims;
+    SmallVector<StringRef> parts;
+    if (dimsText != "scalar")
+      dimsText.split(parts, 'x');
+    for (StringRef part : parts) {
+      int64_t d;
+      if (part == "?") {
+        dims.push_back(ShapedType::kDynamic);
+      } else if (!part.getAsInteger(10, d) && d >= 0) {
+        dims.push_back(d);
+      } else {
+        error = "bad dim '" + part.str() + "' in --ds-input-shape '" + spec.str() + "'";
+        return false;
+      }
+    }
+    options.inputShapes[name] = dims;
+  }
+  return true;
+}
+
+namespace {
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext *ctx, const ImportOptions &options, StringRef modelPath)
+      : ctx(ctx), options(options), modelPath(modelPath), builder(ctx),
+        fileLoc(FileLineColLoc::get(ctx, modelPath, 0, 0)) {
+    baseDir = llvm::sys::path::parent_path(modelPath).str();
+  }
+
+  OwningOpRef<ModuleOp> run(onnx::ModelProto &model);
+
+private:
+  InFlightDiagnostic error() { return mlir::emitError(fileLoc); }
+  Location nodeLoc(const onnx::NodeProto &node, size_t index);
+  FailureOr<RankedTensorType> valueInfoType(const onnx::ValueInfoProto &info);
+  LogicalResult checkOpset(const onnx::ModelProto &model);
+  LogicalResult checkSupport(const onnx::GraphProto &graph);
+  FailureOr<std::vector<size_t>> topologicalOrder(const onnx::GraphProto &graph);
+
+  MLIRContext *ctx;
+  const ImportOptions &options;
+  std::string modelPath, baseDir;
+  OpBuilder builder;
+  Location fileLoc;
+  int64_t opset = 0;
+  llvm::StringMap<Value> values;
+};
+
+Location GraphImporter::nodeLoc(const onnx::NodeProto &node, size_t index) {
+  std::string name = node.name().empty() ? node.op_type() + "_" + std::to_string(index)
+                                         : node.name();
+  return NameLoc::get(StringAttr::get(ctx, name));
+}
+
+FailureOr<RankedTensorType> GraphImporter::valueInfoType(const onnx::ValueInfoProto &info) {
+  if (!info.type().has_tensor_type())
+    return error() << "graph value '" << info.name()
+                   << "' is not a tensor (sequences, maps and optionals are not supported)";
+  const auto &tensorType = info.type().tensor_type();
+  Type element = convertElementType(tensorType.elem_type(), ctx);
+  if (!element)
+    return error() << "graph value '" << info.name() << "' has unsupported element type "
+                   << onnxTypeName(tensorType.elem_type());
+  auto override = options.inputShapes.find(info.name());
+  if (override != options.inputShapes.end())
+    return RankedTensorType::get(override->second, element);
+  if (!tensorType.has_shape())
+    return error() << "graph value '" << info.name()
+                   << "' has no shape (unknown rank); give one with --ds-input-shape";
+  SmallVector<int64_t> dims;
+  for (const auto &dim : tensorType.shape().dim()) {
+    if (dim.has_dim_value()) {
+      if (dim.dim_value() < 0)
+        return error() << "graph value '" << info.name() << "' has negative dimension "
+                       << dim.dim_value();
+      dims.push_back(dim.dim_value());
+    } else {
+      dims.push_back(ShapedType::kDynamic);
+    }
+  }
+  return RankedTensorType::get(dims, element);
+}
+
+LogicalResult GraphImporter::checkOpset(const onnx::ModelProto &model) {
+  for (const auto &entry : model.opset_import()) {
+    StringRef domain = entry.domain();
+    if (domain.empty() || domain == "ai.onnx") {
+      opset = entry.version();
+      if (opset > maxKnownOpset())
+        return error() << "model requires opset " << opset
+                       << " of domain 'ai.onnx' but ds knows opsets up to "
+                       << maxKnownOpset() << " (onnx " << "1.22.0" << ")";
+    }
+  }
+  if (opset == 0)
+    return error() << "model imports no opset of domain 'ai.onnx'";
+  return success();
+}
+
+LogicalResult GraphImporter::checkSupport(const onnx::GraphProto &graph) {
+  const OpRegistry &registry = OpRegistry::get();
+  int unsupported = 0;
+  for (const auto &[index, node] : llvm::enumerate(graph.node())) {
+    StringRef domain = node.domain();
+    std::string reason;
+    if (!domain.empty() && domain != "ai.onnx") {
+      reason = "domain '" + domain.str() + "' is not supported";
+    } else if (auto since = resolveSinceVersion(node.op_type(), opset)) {
+      if (!registry.lookup(node.op_type(), *since))
+        reason = "version " + std::to_string(*since) + " is not supported";
+    } else {
+      reason = "not an operator of opset " + std::to_string(opset);
+    }
+    if (reason.empty())
+      continue;
+    ++unsupported;
+    mlir::emitError(nodeLoc(node, index))
+        << "unsupported ONNX op '" << node.op_type() << "' (domain '" << (domain.empty() ? "ai.onnx" : domain) << "', opset " << opset
+        << "): " << reason;
+  }
+  if (unsupported)
+    return error() << unsupported << " unsupported op" << (unsupported == 1 ? "" : "s")
+                   << " in model";
+  return success();
+}
+
+FailureOr<std::vector<size_t>>
+GraphImporter::topologicalOrder(const onnx::GraphProto &graph) {
+  // Values available before any node runs.
+  llvm::StringSet<> available;
+  for (const auto &init : graph.initializer())
+    available.insert(init.name());
+  for (const auto &input : graph.input())
+    available.insert(input.name());
+  llvm::StringMap<size_t> producer;
+  for (const auto &[index, node] : llvm::enumerate(graph.node()))
+    for (const auto &out : node.output()) {
+      if (out.empty())
+        continue;
+      if (available.contains(out) || !producer.try_emplace(out, index).second)
+        return mlir::emitError(nodeLoc(node, index))
+               << "value '" << out << "' is defined more than once";
+    }
+  // Kahn's algorithm: iterative, so deep graphs cannot overflow the stack.
+  size_t n = graph.node_size();
+  std::vector<size_t> pending(n, 0);
+  std::vector<SmallVector<size_t, 2>> users(n);
+  for (const auto &[index, node] : llvm::enumerate(graph.node()))
+    for (const auto &in : node.input()) {
+      if (in.empty() || available.contains(in))
+        continue;
+      auto it = producer.find(in);
+      if (it == producer.end())
+        return mlir::emitError(nodeLoc(node, index))
+               << node.op_type() << " uses undefined value '" << in
+               << "' (not a graph input, initializer or node output)";
+      ++pending[index];
+      users[it->second].push_back(index);
+    }
+  std::deque<size_t> ready;
+  for (size_t i = 0; i < n; ++i)
+    if (!pending[i])
+      ready.push_back(i);
+  std::vector<size_t> order;
+  while (!ready.empty()) {
+    size_t i = ready.front();
+    ready.pop_front();
+    order.push_back(i);
+    for (size_t user : users[i])
+      if (--pending[user] == 0)
+        ready.push_back(user);
+  }
+  if (order.size() != n) {
+    for (size_t i = 0; i < n; ++i)
+      if (pending[i]) {
+        const auto &node = graph.node(i);
+        return mlir::emitError(nodeLoc(node, i))
+               << "graph has a cycle through this " << node.op_type() << " node";
+      }
+  }
+  return order;
+}
+
+OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
+  if (!model.has_graph())
+    return (error() << "model has no graph", nullptr);
+  if (failed(checkOpset(model)))
+    return nullptr;
+  onnx::GraphProto &graph = *model.mutable_graph();
+  if (failed(checkSupport(graph)))
+    return nullptr;
+  auto order = topologicalOrder(graph);
+  if (failed(order))
+    return nullptr;
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  builder.setInsertionPointToEnd(module->getBody());
+
+  // Inputs that are not initializers become function arguments.
+  llvm::StringSet<> initializerNames;
+  for (const auto &init : graph.initializer())
+    initializerNames.insert(init.name());
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  for (const auto &input : graph.input()) {
+    if (initializerNames.contains(input.name()))
+      continue;
+    auto type = valueInfoType(input);
+    if (failed(type))
+      return nullptr;
+    argTypes.push_back(*type);
+    argNames.push_back(input.name());
+  }
+  for (StringRef name : options.inputShapes.keys())
+    if (!llvm::is_contained(argNames, name.str()))
+      return (error() << "--ds-input-shape names '" << name
+                      << "', which is not an input of the model",
+              nullptr);
+  auto func = builder.create<func::FuncOp>(fileLoc, "main",
+                                           builder.getFunctionType(argTypes, {}));
+  Block *body = func.addEntryBlock();
+  for (auto [i, name] : llvm::enumerate(argNames)) {
+    func.setArgAttr(i, "ds.name", builder.getStringAttr(name));
+    values[name] = body->getArgument(i);
+  }
+  builder.setInsertionPointToStart(body);
+
+  for (auto &init : *graph.mutable_initializer()) {
+    Location loc = NameLoc::get(StringAttr::get(ctx, init.name()), fileLoc);
+    auto attr = importTensor(init, baseDir, loc, ctx);
+    if (failed(attr))
+      return nullptr;
+    values[init.name()] = builder.create<ConstantOp>(loc, *attr);
+  }
+
+  const OpRegistry &registry = OpRegistry::get();
+  for (size_t index : *order) {
+    const onnx::NodeProto &node = graph.node(index);
+    SmallVector<Value> inputs;
+    for (const auto &name : node.input())
+      inputs.push_back(name.empty() ? Value() : values.lookup(name));
+    int64_t since = *resolveSinceVersion(node.op_type(), opset);
+    NodeImporter importer(builder, node, nodeLoc(node, index), opset, since,
+                          std::move(inputs), baseDir);
+    if (failed((*registry.lookup(node.op_type(), since))(importer)))
+      return nullptr;
+    for (int i = 0; i < node.output_size(); ++i) {
+      if (node.output(i).empty())
+        continue;
+      if ((size_t)i >= importer.outputs.size() || !importer.outputs[i])
+        return (mlir::emitError(importer.loc)
+                    << node.op_type() << ": output " << i << " ('" << node.output(i)
+                    << "') is not supported by the importer",
+                nullptr);
+      values[node.output(i)] = importer.outputs[i];
+    }
+  }
+
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (const auto &output : graph.output()) {
+    Value value = values.lookup(output.name());
+    if (!value)
+      return (error() << "graph output '" << output.name() << "' is never defined", nullptr);
+    auto declared = valueInfoType(output);
+    if (succeeded(declared)) {
+      auto inferred = cast<RankedTensorType>(value.getType());
+      bool compatible = declared->getElementType() == inferred.getElementType() &&
+                        (declared->getRank() == inferred.getRank() ||
+                         !output.type().tensor_type().has_shape());
+      if (compatible && output.type().tensor_type().has_shape())
+        compatible = succeeded(verifyCompatibleShape(*declared, inferred));
+      if (!compatible)
+        return (error() << "output '" << output.name() << "': inferred type " << inferred
+                        << " conflicts with declared type " << *declared,
+                nullptr);
+    }
+    results.push_back(value);
+    resultTypes.push_back(value.getType());
+  }
+  builder.create<func::ReturnOp>(fileLoc, results);
+  func.setFunctionType(builder.getFunctionType(argTypes, resultTypes));
+  for (auto [i, output] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "ds.name", builder.getStringAttr(output.name()));
+  if (failed(mlir::verify(*module)))
+    return nullptr;
+  return module;
+}
+} // namespace
+
+OwningOpRef<ModuleOp> ds::importONNXFile(StringRef path, MLIRContext *context,
+                                         const ImportOptions &options) {
+  context->loadDialect<DSDialect, func::FuncDialect>();
+  Location fileLoc = FileLineColLoc::get(context, path, 0, 0);
+  int fd = ::open(path.str().c_str(), O_RDONLY);
+  if (fd < 0)
+    return (mlir::emitError(fileLoc) << "cannot open model file: " << strerror(errno),
+            nullptr);
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  uint64_t size = 0;
+  if (llvm::sys::fs::file_size(path, size) || size == 0)
+    return (mlir::emitError(fileLoc) << "model file is empty", nullptr);
+  onnx::ModelProto model;
+  {
+    google::protobuf::io::FileInputStream raw(fd);
+    google::protobuf::io::CodedInputStream coded(&raw);
+    coded.SetTotalBytesLimit(INT_MAX);
+    if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
+      return (mlir::emitError(fileLoc)
+                  << "failed to parse ONNX model: not a valid ModelProto (truncated, "
+                     "corrupted or not an ONNX file)",
+              nullptr);
+  }
+  if (!model.has_graph())
+    return (mlir::emitError(fileLoc) << "model has no graph", nullptr);
+  GraphImporter importer(context, options, path);
+  return importer.run(model);
+}

@@ -1,0 +1,73 @@
+//===- ReductionImporters.cpp - ONNX Reduce* ops to ds.reduce --------------===//
+#include "NodeImporter.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::onnx_import;
+
+namespace {
+/// `axesFromInputSince`: the since-version from which axes is an input.
+ImportFn reduceFn(ReduceKind kind, int64_t axesFromInputSince) {
+  return [=](NodeImporter &n) -> LogicalResult {
+    auto x = n.required(0, "data");
+    if (failed(x))
+      return failure();
+    SmallVector<int64_t> axes;
+    if (n.since >= axesFromInputSince) {
+      if (n.input(1)) {
+        auto given = n.requireConstInts(1, "axes");
+        if (failed(given))
+          return failure();
+        axes = *given;
+      }
+    } else {
+      axes = n.attrInts("axes");
+    }
+    int64_t rank = n.typeOf(*x).getRank();
+    bool keepdims = n.attrInt("keepdims", 1) != 0;
+    if (axes.empty()) {
+      if (n.attrInt("noop_with_empty_axes", 0)) {
+        n.setOutputs({*x});
+        return success();
+      }
+      for (int64_t d = 0; d < rank; ++d)
+        axes.push_back(d);
+    }
+    SmallVector<int64_t> normalized;
+    for (int64_t a : axes) {
+      auto axis = normalizeAxis(a, rank);
+      if (!axis)
+        return n.error() << "axis " << a << " is out of range for rank " << rank;
+      if (!llvm::is_contained(normalized, *axis))
+        normalized.push_back(*axis);
+    }
+    llvm::sort(normalized);
+    Value input = *x;
+    // Boolean inputs (ReduceMax/Min over i1) reduce as i8 and convert back.
+    bool isBool = n.typeOf(input).getElementType().isInteger(1);
+    if (isBool)
+      input = n.castTo(input, n.builder.getIntegerType(8, false));
+    Value y = input ? n.reduce(kind, input, normalized, keepdims) : Value();
+    if (y && isBool)
+      y = n.castTo(y, n.builder.getI1Type());
+    if (!y)
+      return failure();
+    n.setOutputs({y});
+    return success();
+  };
+}
+} // namespace
+
+void onnx_import::registerReductionImporters(OpRegistry &r) {
+  constexpr int64_t all = kAllVersions;
+  r.add("ReduceSum", 1, all, reduceFn(ReduceKind::sum, 13));
+  r.add("ReduceMean", 1, all, reduceFn(ReduceKind::mean, 18));
+  r.add("ReduceMax", 1, all, reduceFn(ReduceKind::max, 18));
+  r.add("ReduceMin", 1, all, reduceFn(ReduceKind::min, 18));
+  r.add("ReduceProd", 1, all, reduceFn(ReduceKind::prod, 18));
+  r.add("ReduceSumSquare", 1, all, reduceFn(ReduceKind::sum_square, 18));
+  r.add("ReduceL1", 1, all, reduceFn(ReduceKind::l1, 18));
+  r.add("ReduceL2", 1, all, reduceFn(ReduceKind::l2, 18));
+  r.add("ReduceLogSum", 1, all, reduceFn(ReduceKind::log_sum, 18));
+  r.add("ReduceLogSumExp", 1, all, reduceFn(ReduceKind::log_sum_exp, 18));
+}

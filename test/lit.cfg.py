@@ -1,0 +1,18 @@
+# lit configuration of the ds test suite.
+import os
+
+import lit.formats
+
+config.name = "ds"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ds_obj_root, "test")
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.ds_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))]
+)
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%utils", os.path.join(config.ds_src_root, "utils")))
+config.substitutions.append(("%onnx_node_tests", config.onnx_node_tests))

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Run ds-opt over the ONNX backend node-test suite and report import coverage.
+
+Every test directory holding a model.onnx is imported with `ds-opt model.onnx`
+(stdout discarded) and classified:
+
+  imported     exit status 0
+  unsupported  non-zero exit and stderr names `unsupported ONNX op 'X'`
+  error        any other non-zero exit (the first stderr line is kept)
+  timeout      no answer within --timeout seconds
+
+Prints a Markdown table per op type (how many tests using the op landed in each
+class), totals and the import rate; --json writes per-test results and the
+summary. The exit status is 0 unless --min-rate or --required-ops is given and
+not met (1), or the arguments are unusable (2).
+
+Usage: conformance.py --ds-opt PATH [--data DIR] [--json OUT.json] [--jobs N]
+                      [--filter REGEX] [--timeout S] [--min-rate X]
+                      [--required-ops FILE] [--verbose]
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import onnx
+
+STATUSES = ("imported", "unsupported", "error", "timeout")
+UNSUPPORTED_RE = re.compile(r"unsupported ONNX op '([^']+)'")
+DEFAULT_DOMAINS = ("", "ai.onnx")
+
+
+def default_data_dir():
+    return os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "node")
+
+
+def op_key(domain, op_type):
+    """Default-domain ops by bare name, others as 'domain.OpType'."""
+    return op_type if domain in DEFAULT_DOMAINS else f"{domain}.{op_type}"
+
+
+def collect_ops(graph, ops, domains):
+    """Op types of a graph, including those in If/Loop/Scan bodies."""
+    for node in graph.node:
+        ops.add(op_key(node.domain, node.op_type))
+        domains.add(node.domain or "ai.onnx")
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                collect_ops(attr.g, ops, domains)
+            elif attr.type == onnx.AttributeProto.GRAPHS:
+                for g in attr.graphs:
+                    collect_ops(g, ops, domains)
+
+
+def model_info(path):
+    info = {"ops": [], "domains": [], "opsets": {}}
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except Exception as e:  # the suite should always load; record it if not
+        info["load_error"] = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return info
+    ops, domains = set(), set()
+    collect_ops(model.graph, ops, domains)
+    for f in model.functions:   # model-local functions may be called by nodes
+        for node in f.node:
+            domains.add(node.domain or "ai.onnx")
+    for imp in model.opset_import:
+        name = imp.domain or "ai.onnx"
+        domains.add(name)
+        info["opsets"][name] = imp.version
+    info["ops"] = sorted(ops)
+    info["domains"] = sorted(domains)
+    return info
+
+
+def first_line(text):
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def run_test(ds_opt, name, test_dir, timeout):
+    path = os.path.join(test_dir, "model.onnx")
+    result = {"name": name}
+    result.update(model_info(path))
+    start = time.monotonic()
+    try:
+        proc = subprocess.run([ds_opt, path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        result.update(status="timeout", seconds=round(time.monotonic() - start, 3))
+        return result
+    result["seconds"] = round(time.monotonic() - start, 3)
+    result["exit_code"] = proc.returncode
+    stderr = proc.stderr.decode("utf-8", errors="replace")
+    if proc.returncode == 0:
+        result["status"] = "imported"
+        return result
+    named = sorted(set(UNSUPPORTED_RE.findall(stderr)))
+    if named:
+        result["status"] = "unsupported"
+        result["unsupported_ops"] = named
+        return result
+    result["status"] = "error"
+    msg = first_line(stderr)
+    if proc.returncode < 0:
+        msg = f"killed by signal {-proc.returncode}" + (f": {msg}" if msg else "")
+    result["error"] = msg or f"exit code {proc.returncode}, no message"
+    return result
+
+
+def find_tests(data_dir, pattern):
+    tests = []
+    for name in sorted(os.listdir(data_dir)):
+        test_dir = os.path.join(data_dir, name)
+        if not os.path.isfile(os.path.join(test_dir, "model.onnx")):
+            continue
+        if pattern and not pattern.search(name):
+            continue
+        tests.append((name, test_dir))
+    return tests
+
+
+def summarize(results):
+    per_op = {}
+    for r in results:
+        for op in r["ops"]:
+            row = per_op.setdefault(op, {"tests": 0, **{s: 0 for s in STATUSES}})
+            row["tests"] += 1
+            row[r["status"]] += 1
+    totals = {s: sum(1 for r in results if r["status"] == s) for s in STATUSES}
+    total = len(results)
+    unsupported_named = {}
+    for r in results:
+        for op in r.get("unsupported_ops", []):
+            unsupported_named[op] = unsupported_named.get(op, 0) + 1
+    return {
+        "tests": total,
+        **totals,
+        "import_rate": (totals["imported"] / total) if total else 0.0,
+        "per_op": dict(sorted(per_op.items())),
+        "unsupported_ops_named": dict(sorted(unsupported_named.items())),
+    }
+
+
+def print_report(summary, out):
+    w = out.write
+    w("| op | tests | imported | unsupported | error | timeout |\n")
+    w("|---|---:|---:|---:|---:|---:|\n")
+    for op, row in summary["per_op"].items():
+        w(f"| {op} | {row['tests']} | {row['imported']} | {row['unsupported']} "
+          f"| {row['error']} | {row['timeout']} |\n")
+    w("\n")
+    w(f"**Totals:** {summary['tests']} tests: {summary['imported']} imported, "
+      f"{summary['unsupported']} unsupported, {summary['error']} error, "
+      f"{summary['timeout']} timeout\n\n")
+    w(f"**Import rate:** {100.0 * summary['import_rate']:.1f}% "
+      f"({summary['imported']}/{summary['tests']})\n")
+
+
+def read_op_list(path):
+    ops = set()
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0]
+            ops.update(line.split())
+    return ops
+
+
+def parse_rate(text):
+    """A fraction in [0, 1]; values above 1 are read as a percentage."""
+    value = float(text)
+    if value > 1.0:
+        value /= 100.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"rate out of range: {text}")
+    return value
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ds-opt", required=True, help="path to the ds-opt binary")
+    ap.add_argument("--data", default=default_data_dir(),
+                    help="node-test directory (default: the installed onnx package's)")
+    ap.add_argument("--json", help="write per-test results and the summary here")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel ds-opt runs (default 2)")
+    ap.add_argument("--filter", help="only tests whose name matches this regex (re.search)")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds per test (default 60)")
+    ap.add_argument("--min-rate", type=parse_rate,
+                    help="exit 1 if the import rate is below this (0.8 or 80 both mean 80%%)")
+    ap.add_argument("--required-ops", help="file of op types, one per line; every test whose "
+                    "ops are all listed must import, else exit 1")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="list every test that did not import, with the reason")
+    args = ap.parse_args(argv)
+
+    ds_opt = os.path.abspath(args.ds_opt)
+    if not (os.path.isfile(ds_opt) and os.access(ds_opt, os.X_OK)):
+        print(f"conformance: ds-opt not found or not executable: {args.ds_opt}", file=sys.stderr)
+        return 2
+    if not os.path.isdir(args.data):
+        print(f"conformance: no such data directory: {args.data}", file=sys.stderr)
+        return 2
+    pattern = re.compile(args.filter) if args.filter else None
+    required = read_op_list(args.required_ops) if args.required_ops else None
+
+    tests = find_tests(args.data, pattern)
+    if not tests:
+        print(f"conformance: no tests found in {args.data}", file=sys.stderr)
+        return 2
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(lambda t: run_test(ds_opt, t[0], t[1], args.timeout), tests))
+    elapsed = time.monotonic() - start
+
+    summary = summarize(results)
+    summary["seconds"] = round(elapsed, 1)
+    print_report(summary, sys.stdout)
+
+    if args.verbose:
+        print("\n## Not imported\n")
+        for r in results:
+            if r["status"] == "imported":
+                continue
+            why = r.get("error") or ", ".join(r.get("unsupported_ops", [])) or ""
+            print(f"- {r['name']}: {r['status']}" + (f": {why}" if why else ""))
+
+    exit_code = 0
+    failures = []
+    if required is not None:
+        for r in results:
+            if r["ops"] and set(r["ops"]) <= required and r["status"] != "imported":
+                failures.append(r)
+        summary["required_failures"] = [r["name"] for r in failures]
+        if failures:
+            print(f"\n## Required tests that did not import ({len(failures)})\n")
+            for r in failures:
+                why = r.get("error") or ", ".join(r.get("unsupported_ops", []))
+                print(f"- {r['name']} [{' '.join(r['ops'])}]: {r['status']}"
+                      + (f": {why}" if why else ""))
+            exit_code = 1
+        else:
+            print("\nAll tests using only required ops imported.")
+
+    if args.min_rate is not None and summary["import_rate"] < args.min_rate:
+        print(f"\nImport rate {100.0 * summary['import_rate']:.1f}% is below the minimum "
+              f"{100.0 * args.min_rate:.1f}%.")
+        exit_code = 1
+
+    if args.json:
+        report = {
+            "ds_opt": ds_opt,
+            "data": os.path.abspath(args.data),
+            "onnx_version": onnx.__version__,
+            "timeout_s": args.timeout,
+            "summary": summary,
+            "tests": results,
+        }
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1, sort_keys=False)
+            f.write("\n")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
