@@ -8,8 +8,17 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 
 // Ops whose result types follow from operands and attributes.
+// A declared result type may be more static than the inferred one (a `?`
+// resolved by an earlier pass or by the user), never in conflict with it.
 class DS_InferredOp<string mnemonic, list<Trait> traits = []> :
-    DS_Op<mnemonic, !listconcat(traits, [Pure, InferTypeOpAdaptor])>;
+    DS_Op<mnemonic, !listconcat(traits, [Pure, InferTypeOpAdaptor])> {
+  let extraClassDeclaration = [{
+    static bool isCompatibleReturnTypes(::mlir::TypeRange inferred,
+                                        ::mlir::TypeRange actual) {
+      return ::mlir::ds::areCompatibleTensorTypes(inferred, actual);
+    }
+  }];
+}
 
 //===----------------------------------------------------------------------===//
 // Constants

@@ -3,6 +3,7 @@
 #define DS_DIALECT_DS_IR_SHAPEUTILS_H
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/TypeRange.h"
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallVector.h"
 #include <optional>
@@ -34,6 +35,9 @@ std::optional<int64_t> staticElementCount(llvm::ArrayRef<int64_t> shape);
 
 /// True when `type` is a statically shaped tensor of exactly one element.
 bool holdsOneElement(Type type);
+
+/// Same element types and shapes that agree wherever both dims are static.
+bool areCompatibleTensorTypes(TypeRange lhs, TypeRange rhs);
 
 /// "2x?x4" for diagnostics.
 std::string formatShape(llvm::ArrayRef<int64_t> shape);

@@ -1,0 +1,137 @@
+// RUN: ds-opt %s --split-input-file --canonicalize | FileCheck %s
+// Folding of constant shape arithmetic and the ds canonicalization patterns.
+
+// CHECK-LABEL: func @shape_chain_folds
+// The exporter pattern Shape -> Gather -> Concat -> Reshape folds to a constant shape.
+func.func @shape_chain_folds(%x: tensor<2x16x64xf32>) -> tensor<2x16x4x16xf32> {
+  %s = ds.shape %x {end = 3 : i64, start = 0 : i64} : (tensor<2x16x64xf32>) -> tensor<3xi64>
+  %i = ds.constant dense<[0, 1]> : tensor<2xi64>
+  %bs = ds.gather %s, %i {axis = 0 : i64} : (tensor<3xi64>, tensor<2xi64>) -> tensor<2xi64>
+  %h = ds.constant dense<[4, 16]> : tensor<2xi64>
+  %shape = ds.concat %bs, %h {axis = 0 : i64} : (tensor<2xi64>, tensor<2xi64>) -> tensor<4xi64>
+  // CHECK: %[[S:.*]] = ds.constant dense<[2, 16, 4, 16]> : tensor<4xi64>
+  // CHECK: ds.reshape %{{.*}}, %[[S]]
+  %r = ds.reshape %x, %shape : (tensor<2x16x64xf32>, tensor<4xi64>) -> tensor<2x16x4x16xf32>
+  return %r : tensor<2x16x4x16xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @dynamic_shape_kept
+// A `?` dim keeps the shape op for the runtime.
+func.func @dynamic_shape_kept(%x: tensor<?x16xf32>) -> tensor<2xi64> {
+  // CHECK: ds.shape
+  %s = ds.shape %x {end = 2 : i64, start = 0 : i64} : (tensor<?x16xf32>) -> tensor<2xi64>
+  return %s : tensor<2xi64>
+}
+
+// -----
+
+// CHECK-LABEL: func @arith_folds
+func.func @arith_folds() -> (tensor<2xi64>, tensor<f32>, tensor<2xi1>, tensor<i64>) {
+  %a = ds.constant dense<[6, 7]> : tensor<2xi64>
+  %b = ds.constant dense<2> : tensor<i64>
+  %f = ds.constant dense<4.0> : tensor<f32>
+  // CHECK-DAG: ds.constant dense<3> : tensor<2xi64>
+  %0 = ds.binary div %a, %b : (tensor<2xi64>, tensor<i64>) -> tensor<2xi64>
+  // CHECK-DAG: ds.constant dense<2.000000e+00> : tensor<f32>
+  %1 = ds.unary sqrt %f : (tensor<f32>) -> tensor<f32>
+  // CHECK-DAG: ds.constant dense<true> : tensor<2xi1>
+  %2 = ds.compare gt %a, %0 : (tensor<2xi64>, tensor<2xi64>) -> tensor<2xi1>
+  // CHECK-DAG: ds.constant dense<42> : tensor<i64>
+  %3 = ds.reduce prod %a {axes = array<i64: 0>, keepdims = false} : (tensor<2xi64>) -> tensor<i64>
+  // CHECK-NOT: ds.binary
+  // CHECK-NOT: ds.unary
+  return %0, %1, %2, %3 : tensor<2xi64>, tensor<f32>, tensor<2xi1>, tensor<i64>
+}
+
+// -----
+
+// CHECK-LABEL: func @integer_division_by_zero_is_not_folded
+func.func @integer_division_by_zero_is_not_folded() -> tensor<i64> {
+  %a = ds.constant dense<6> : tensor<i64>
+  %b = ds.constant dense<0> : tensor<i64>
+  // CHECK: ds.binary div
+  %0 = ds.binary div %a, %b : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  return %0 : tensor<i64>
+}
+
+// -----
+
+// CHECK-LABEL: func @slice_and_cast_fold
+func.func @slice_and_cast_fold() -> tensor<2xf32> {
+  %a = ds.constant dense<[1, 2, 3, 4]> : tensor<4xi64>
+  %s = ds.constant dense<1> : tensor<1xi64>
+  %e = ds.constant dense<3> : tensor<1xi64>
+  %ax = ds.constant dense<0> : tensor<1xi64>
+  %st = ds.constant dense<1> : tensor<1xi64>
+  %0 = ds.slice %a, %s, %e, %ax, %st : (tensor<4xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64>
+  // CHECK: ds.constant dense<[2.000000e+00, 3.000000e+00]> : tensor<2xf32>
+  %1 = ds.cast %0 : tensor<2xi64> to tensor<2xf32>
+  return %1 : tensor<2xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @transposes_compose
+func.func @transposes_compose(%x: tensor<2x3x4xf32>) -> tensor<4x2x3xf32> {
+  // CHECK: ds.transpose %{{.*}} {perm = array<i64: 2, 0, 1>}
+  // CHECK-NOT: ds.transpose
+  %0 = ds.transpose %x {perm = array<i64: 1, 0, 2>} : (tensor<2x3x4xf32>) -> tensor<3x2x4xf32>
+  %1 = ds.transpose %0 {perm = array<i64: 2, 1, 0>} : (tensor<3x2x4xf32>) -> tensor<4x2x3xf32>
+  return %1 : tensor<4x2x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @identity_transpose
+func.func @identity_transpose(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // CHECK-NOT: ds.transpose
+  %0 = ds.transpose %x {perm = array<i64: 0, 1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @reshapes_compose
+func.func @reshapes_compose(%x: tensor<2x3x4xf32>) -> tensor<24xf32> {
+  %s1 = ds.constant dense<[6, 4]> : tensor<2xi64>
+  %s2 = ds.constant dense<[24]> : tensor<1xi64>
+  // CHECK: ds.reshape %arg0
+  // CHECK-NOT: ds.reshape
+  %0 = ds.reshape %x, %s1 : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<6x4xf32>
+  %1 = ds.reshape %0, %s2 : (tensor<6x4xf32>, tensor<1xi64>) -> tensor<24xf32>
+  return %1 : tensor<24xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @widening_casts_compose
+func.func @widening_casts_compose(%x: tensor<4xf16>) -> tensor<4xf64> {
+  // CHECK: ds.cast %arg0 : tensor<4xf16> to tensor<4xf64>
+  %0 = ds.cast %x : tensor<4xf16> to tensor<4xf32>
+  %1 = ds.cast %0 : tensor<4xf32> to tensor<4xf64>
+  return %1 : tensor<4xf64>
+}
+
+// -----
+
+// CHECK-LABEL: func @narrowing_casts_kept
+// f32 -> f16 -> f32 rounds, so both casts stay.
+func.func @narrowing_casts_kept(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // CHECK: ds.cast
+  // CHECK: ds.cast
+  %0 = ds.cast %x : tensor<4xf32> to tensor<4xf16>
+  %1 = ds.cast %0 : tensor<4xf16> to tensor<4xf32>
+  return %1 : tensor<4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @fill_folds
+func.func @fill_folds() -> tensor<2x3xf32> {
+  %s = ds.constant dense<[2, 3]> : tensor<2xi64>
+  // CHECK: ds.constant dense<1.500000e+00> : tensor<2x3xf32>
+  %0 = ds.fill %s {value = dense<1.5> : tensor<1xf32>} : (tensor<2xi64>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}

@@ -1,0 +1,191 @@
+// RUN: ds-opt %s --split-input-file --verify-diagnostics
+// Verifier and type-inference errors of ds ops.
+
+func.func @broadcast(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) {
+  // expected-error @+2 {{operands are not broadcast-compatible: 2x3 vs 4x5}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.binary add %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @binary_types(%a: tensor<3xf32>, %b: tensor<3xf16>) {
+  // expected-error @+1 {{operand element types differ}}
+  %0 = ds.binary add %a, %b : (tensor<3xf32>, tensor<3xf16>) -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @logical_on_float(%a: tensor<3xf32>) {
+  // expected-error @+1 {{'and' needs i1 operands}}
+  %0 = ds.binary and %a, %a : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @unary_float_only(%a: tensor<3xi32>) {
+  // expected-error @+1 {{'exp' needs a floating-point input}}
+  %0 = ds.unary exp %a : (tensor<3xi32>) -> tensor<3xi32>
+  return
+}
+
+// -----
+
+func.func @wrong_result(%a: tensor<3xf32>) {
+  // expected-error @+2 {{inferred type(s) 'tensor<3xf32>' are incompatible with return type(s) of operation 'tensor<4xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.unary exp %a : (tensor<3xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_k(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) {
+  // expected-error @+2 {{matmul contraction dims differ}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.matmul %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+  return
+}
+
+// -----
+
+func.func @conv_channels(%x: tensor<1x3x8x8xf32>, %w: tensor<4x2x3x3xf32>) {
+  // expected-error @+2 {{conv input has 3 channels but weight expects 2 x group 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x3x8x8xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_window(%x: tensor<1x3x2x2xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+2 {{conv window larger than padded input}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x3x2x2xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @pool_attrs(%x: tensor<1x3x8x8xf32>) {
+  // expected-error @+2 {{expected 2 strides and dilations and 4 pads}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.pool max %x {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x3x8x8xf32>) -> tensor<1x3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_axes(%x: tensor<2x3xf32>) {
+  // expected-error @+2 {{reduce axis 2 is out of range for rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.reduce sum %x {axes = array<i64: 2>, keepdims = true} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_sorted(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{axes must be sorted and unique}}
+  %0 = ds.reduce sum %x {axes = array<i64: 1, 0>, keepdims = true} : (tensor<2x3xf32>) -> tensor<1x1xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_count(%x: tensor<2x3xf32>) {
+  %s = ds.constant dense<[4, 2]> : tensor<2xi64>
+  // expected-error @+2 {{cannot reshape 2x3 (6 elements) to 4x2 (8 elements)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.reshape %x, %s : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<4x2xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_perm(%x: tensor<2x3xf32>) {
+  // expected-error @+2 {{transpose perm is not a permutation}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.transpose %x {perm = array<i64: 0, 0>} : (tensor<2x3xf32>) -> tensor<2x2xf32>
+  return
+}
+
+// -----
+
+func.func @concat_dims(%a: tensor<2x3xf32>, %b: tensor<4x4xf32>) {
+  // expected-error @+2 {{concat inputs differ in dim 1: 3 vs 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.concat %a, %b {axis = 0 : i64} : (tensor<2x3xf32>, tensor<4x4xf32>) -> tensor<6x3xf32>
+  return
+}
+
+// -----
+
+func.func @gather_axis(%a: tensor<2x3xf32>, %i: tensor<2xi64>) {
+  // expected-error @+2 {{gather axis is out of range for rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.gather %a, %i {axis = 2 : i64} : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @cast_shape(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{cast changes the shape}}
+  %0 = ds.cast %a : tensor<2x3xf32> to tensor<3x2xf16>
+  return
+}
+
+// -----
+
+func.func @attention_heads(%q: tensor<1x3x16x8xf32>, %k: tensor<1x2x16x8xf32>) {
+  // expected-error @+2 {{attention query heads 3 are not a multiple of key/value heads 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.attention %q, %k, %k : (tensor<1x3x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_zero_point(%x: tensor<4xf32>, %s: tensor<f32>, %zp: tensor<i8>) {
+  // expected-error @+1 {{zero point type 'i8' differs from the quantized type 'ui8'}}
+  %0 = ds.quantize %x, %s, %zp {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xf32>, tensor<f32>, tensor<i8>) -> tensor<4xui8>
+  return
+}
+
+// -----
+
+func.func @dequantize_axis(%x: tensor<2x4xi8>, %s: tensor<3xf32>) {
+  // expected-error @+1 {{per-axis scale must be 1-D with 4 elements (dim 1)}}
+  %0 = ds.dequantize %x, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<2x4xi8>, tensor<3xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @norm_int(%x: tensor<2x4xi32>) {
+  // expected-error @+1 {{needs a floating-point input}}
+  %0 = ds.norm rms %x {axis = 1 : i64, epsilon = 1.0e-5 : f64, operandSegmentSizes = array<i32: 1, 0, 0>} : (tensor<2x4xi32>) -> tensor<2x4xi32>
+  return
+}
+
+// -----
+
+func.func @resize_both(%x: tensor<2x4xf32>, %s: tensor<2xf32>, %z: tensor<2xi64>) {
+  // expected-error @+1 {{takes scales or sizes, not both}}
+  %0 = ds.resize %x scales(%s) sizes(%z) {antialias = false, coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.500000e-01 : f64, exclude_outside = false, extrapolation_value = 0.000000e+00 : f64, mode = "nearest", nearest_mode = "floor", operandSegmentSizes = array<i32: 1, 0, 1, 1>} : (tensor<2x4xf32>, tensor<2xf32>, tensor<2xi64>) -> tensor<?x?xf32>
+  return
+}
+
+// -----
+
+func.func @topk_k(%x: tensor<2x4xf32>) {
+  %k = ds.constant dense<5> : tensor<1xi64>
+  // expected-error @+2 {{topk k = 5 is outside [0, 4]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0:2 = ds.topk %x, %k {axis = 1 : i64, largest = true, sorted = true} : (tensor<2x4xf32>, tensor<1xi64>) -> (tensor<2x5xf32>, tensor<2x5xi64>)
+  return
+}
