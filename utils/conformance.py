@@ -85,6 +85,30 @@ def first_line(text):
     return ""
 
 
+INTEGER_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+
+
+def shape_input_bindings(model_path, test_dir):
+    """--ds-bind-input flags that freeze the integer graph inputs of a node test
+    (axes, split sizes, pads, k...) to the values of its first data set. In the
+    node suite these are graph inputs, while real exporters emit them as
+    constants; the result records which tests needed this."""
+    model = onnx.load(model_path, load_external_data=False)
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    flags = []
+    for index, value in enumerate(inputs):
+        pb = os.path.join(test_dir, "test_data_set_0", f"input_{index}.pb")
+        tensor_type = value.type.tensor_type
+        dims = [d.dim_value for d in tensor_type.shape.dim]
+        # Float parameter vectors (Resize scales) decide shapes too.
+        small_float_vector = (tensor_type.elem_type == onnx.TensorProto.FLOAT and index > 0
+                              and len(dims) == 1 and 0 < dims[0] <= 8)
+        if (tensor_type.elem_type in INTEGER_TYPES or small_float_vector) and os.path.isfile(pb):
+            flags.append(f"--ds-bind-input={value.name}={pb}")
+    return flags
+
+
 def run_test(ds_opt, name, test_dir, timeout):
     path = os.path.join(test_dir, "model.onnx")
     result = {"name": name}
@@ -93,6 +117,13 @@ def run_test(ds_opt, name, test_dir, timeout):
     try:
         proc = subprocess.run([ds_opt, path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               timeout=timeout)
+        stderr = proc.stderr.decode("utf-8", errors="replace")
+        if proc.returncode != 0 and "must be a constant" in stderr:
+            flags = shape_input_bindings(path, test_dir)
+            if flags:
+                proc = subprocess.run([ds_opt, path, *flags], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, timeout=timeout)
+                result["bound_inputs"] = [f.split("=", 2)[1] for f in flags]
     except subprocess.TimeoutExpired:
         result.update(status="timeout", seconds=round(time.monotonic() - start, 3))
         return result
@@ -164,6 +195,21 @@ def print_report(summary, out):
       f"({summary['imported']}/{summary['tests']})\n")
 
 
+def read_known_failures(path):
+    """test name -> reason; every entry must give a reason."""
+    known = {}
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, _, reason = line.partition("#")
+            if not reason.strip():
+                raise SystemExit(f"{path}:{number}: known failure without a reason")
+            known[name.strip()] = reason.strip()
+    return known
+
+
 def read_op_list(path):
     ops = set()
     with open(path) as f:
@@ -196,6 +242,8 @@ def main(argv=None):
                     help="exit 1 if the import rate is below this (0.8 or 80 both mean 80%%)")
     ap.add_argument("--required-ops", help="file of op types, one per line; every test whose "
                     "ops are all listed must import, else exit 1")
+    ap.add_argument("--known-failures", help="file of `test_name  # reason` lines: required "
+                    "tests listed there are reported but do not fail the run")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="list every test that did not import, with the reason")
     args = ap.parse_args(argv)
@@ -234,10 +282,26 @@ def main(argv=None):
 
     exit_code = 0
     failures = []
+    known = read_known_failures(args.known_failures) if args.known_failures else {}
     if required is not None:
+        expected = []
         for r in results:
             if r["ops"] and set(r["ops"]) <= required and r["status"] != "imported":
-                failures.append(r)
+                (expected if r["name"] in known else failures).append(r)
+        summary["required_expected_failures"] = {r["name"]: known[r["name"]] for r in expected}
+        if expected:
+            print(f"\n## Required tests in the known-failures list ({len(expected)})\n")
+            for r in expected:
+                print(f"- {r['name']}: {known[r['name']]}")
+        stale = sorted(n for n in known if any(r["name"] == n and r["status"] == "imported"
+                                               for r in results))
+        if stale:
+            print("\n## Known failures that now import (remove them from the list)\n")
+            for n in stale:
+                print(f"- {n}")
+            failures.extend(r for r in results if r["name"] in stale)
+        required_tests = [r for r in results if r["ops"] and set(r["ops"]) <= required]
+        passed = sum(1 for r in required_tests if r["status"] == "imported")
         summary["required_failures"] = [r["name"] for r in failures]
         if failures:
             print(f"\n## Required tests that did not import ({len(failures)})\n")
@@ -247,7 +311,9 @@ def main(argv=None):
                       + (f": {why}" if why else ""))
             exit_code = 1
         else:
-            print("\nAll tests using only required ops imported.")
+            print("\nAll tests using only required ops imported (or are known failures).")
+        # Plain closing line: required-op tests that imported vs. that did not.
+        print(f"\nconformance: {passed} passed, {len(required_tests) - passed} failed")
 
     if args.min_rate is not None and summary["import_rate"] < args.min_rate:
         print(f"\nImport rate {100.0 * summary['import_rate']:.1f}% is below the minimum "

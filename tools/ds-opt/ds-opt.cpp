@@ -26,6 +26,12 @@ static llvm::cl::list<std::string> inputShapes(
                    "('?' keeps a dim dynamic); repeatable"),
     llvm::cl::value_desc("name:DIMxDIM"));
 
+static llvm::cl::list<std::string> bindInputs(
+    "ds-bind-input",
+    llvm::cl::desc("Replace a graph input of an .onnx model by the constant in a "
+                   "TensorProto file, e.g. axes=input_1.pb; repeatable"),
+    llvm::cl::value_desc("name=file.pb"));
+
 /// Prints an import diagnostic as `file: error: node 'name': message`.
 static void printImportDiagnostic(StringRef file, Diagnostic &diag) {
   auto &os = llvm::errs();
@@ -77,7 +83,8 @@ int main(int argc, char **argv) {
   std::unique_ptr<llvm::MemoryBuffer> buffer;
   if (StringRef(inputFile).ends_with(".onnx")) {
     ds::ImportOptions options;
-    if (!ds::parseInputShapeSpecs(inputShapes, options, error)) {
+    if (!ds::parseInputShapeSpecs(inputShapes, options, error) ||
+        !ds::parseBindInputSpecs(bindInputs, options, error)) {
       llvm::errs() << "ds-opt: " << error << "\n";
       return 1;
     }
@@ -97,8 +104,8 @@ int main(int argc, char **argv) {
     }
     buffer = llvm::MemoryBuffer::getMemBufferCopy(bytecode, inputFile);
   } else {
-    if (!inputShapes.empty()) {
-      llvm::errs() << "ds-opt: --ds-input-shape applies to .onnx input only\n";
+    if (!inputShapes.empty() || !bindInputs.empty()) {
+      llvm::errs() << "ds-opt: --ds-input-shape and --ds-bind-input apply to .onnx input only\n";
       return 1;
     }
     buffer = openInputFile(inputFile, &error);

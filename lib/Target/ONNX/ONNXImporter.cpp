@@ -12,6 +12,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <google/protobuf/io/coded_stream.h>
@@ -57,7 +58,34 @@ bool ds::parseInputShapeSpecs(ArrayRef<std::string> specs, ImportOptions &option
   return true;
 }
 
+bool ds::parseBindInputSpecs(ArrayRef<std::string> specs, ImportOptions &options,
+                             std::string &error) {
+  for (StringRef spec : specs) {
+    auto [name, path] = spec.split('=');
+    if (name.empty() || path.empty()) {
+      error = "bad --ds-bind-input '" + spec.str() + "': expected name=file.pb";
+      return false;
+    }
+    options.boundInputs[name] = path.str();
+  }
+  return true;
+}
+
 namespace {
+/// Reads a serialized TensorProto (the ONNX test-data format).
+FailureOr<ElementsAttr> readTensorFile(StringRef path, StringRef inputName, Location loc,
+                                       MLIRContext *ctx) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return mlir::emitError(loc) << "cannot read the tensor for input '" << inputName
+                                << "' from '" << path << "': " << buffer.getError().message();
+  onnx::TensorProto tensor;
+  if (!tensor.ParseFromArray((*buffer)->getBufferStart(), (int)(*buffer)->getBufferSize()))
+    return mlir::emitError(loc) << "'" << path << "' is not a serialized ONNX TensorProto";
+  tensor.set_name(inputName.str());
+  return importTensor(tensor, llvm::sys::path::parent_path(path), loc, ctx);
+}
+
 class GraphImporter {
 public:
   GraphImporter(MLIRContext *ctx, const ImportOptions &options, StringRef modelPath)
@@ -131,9 +159,7 @@ LogicalResult GraphImporter::checkOpset(const onnx::ModelProto &model) {
                        << maxKnownOpset() << " (onnx " << "1.22.0" << ")";
     }
   }
-  if (opset == 0)
-    return error() << "model imports no opset of domain 'ai.onnx'";
-  return success();
+  return success(); // opset 0: only nodes of other domains can be present
 }
 
 LogicalResult GraphImporter::checkSupport(const onnx::GraphProto &graph) {
@@ -241,9 +267,18 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     initializerNames.insert(init.name());
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  llvm::StringMap<ElementsAttr> boundValues;
   for (const auto &input : graph.input()) {
     if (initializerNames.contains(input.name()))
       continue;
+    auto bound = options.boundInputs.find(input.name());
+    if (bound != options.boundInputs.end()) {
+      auto value = readTensorFile(bound->second, input.name(), fileLoc, ctx);
+      if (failed(value))
+        return nullptr;
+      boundValues[input.name()] = *value;
+      continue;
+    }
     auto type = valueInfoType(input);
     if (failed(type))
       return nullptr;
@@ -255,6 +290,11 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
       return (error() << "--ds-input-shape names '" << name
                       << "', which is not an input of the model",
               nullptr);
+  for (StringRef name : options.boundInputs.keys())
+    if (!boundValues.count(name))
+      return (error() << "--ds-bind-input names '" << name
+                      << "', which is not an input of the model",
+              nullptr);
   auto func = builder.create<func::FuncOp>(fileLoc, "main",
                                            builder.getFunctionType(argTypes, {}));
   Block *body = func.addEntryBlock();
@@ -263,6 +303,9 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     values[name] = body->getArgument(i);
   }
   builder.setInsertionPointToStart(body);
+  for (auto &[name, value] : boundValues)
+    values[name] = builder.create<ConstantOp>(
+        NameLoc::get(StringAttr::get(ctx, name), fileLoc), value);
 
   for (auto &init : *graph.mutable_initializer()) {
     Location loc = NameLoc::get(StringAttr::get(ctx, init.name()), fileLoc);

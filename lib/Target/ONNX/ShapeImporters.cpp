@@ -363,11 +363,8 @@ LogicalResult importResize(NodeImporter &n) {
       if (failed(given))
         return failure();
       SmallVector<int64_t> full(type.getShape());
-      for (auto [i, a] : llvm::enumerate(*normalized)) {
-        if (type.isDynamicDim(a))
-          return n.error() << "sizes for a subset of axes need static other dims";
-        full[a] = (*given)[i];
-      }
+      for (auto [i, a] : llvm::enumerate(axes))
+        full[*normalizeAxis(a, rank)] = (*given)[i];
       for (int64_t d = 0; d < rank; ++d)
         if (!llvm::is_contained(*normalized, d) && type.isDynamicDim(d))
           return n.error() << "sizes for a subset of axes need static other dims";
@@ -375,10 +372,10 @@ LogicalResult importResize(NodeImporter &n) {
     } else if (scales) {
       auto given = getConstantFloats(scales);
       if (!given)
-        return n.error() << "scales for a subset of axes must be constant";
+        return n.error() << "scales (input 2) must be a constant when axes is given";
       SmallVector<float> full(rank, 1.0f);
-      for (auto [i, a] : llvm::enumerate(*normalized))
-        full[a] = (float)(*given)[i];
+      for (auto [i, a] : llvm::enumerate(axes))
+        full[*normalizeAxis(a, rank)] = (float)(*given)[i];
       scales = n.constAttr(DenseElementsAttr::get(
           RankedTensorType::get({rank}, n.builder.getF32Type()), ArrayRef<float>(full)));
     }

@@ -15,7 +15,14 @@ struct ImportOptions {
   /// Shapes that replace the declared shapes of graph inputs (e.g. to bind a
   /// dynamic batch or sequence dim): input name -> dims.
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Graph inputs replaced by constants read from TensorProto (.pb) files:
+  /// input name -> file. Freezes inputs that decide shapes (axes, sizes, k).
+  llvm::StringMap<std::string> boundInputs;
 };
+
+/// Parses `--ds-bind-input` specs of the form `name=path.pb`.
+bool parseBindInputSpecs(llvm::ArrayRef<std::string> specs, ImportOptions &options,
+                         std::string &error);
 
 /// Parses `--ds-input-shape` specs of the form `name:1x128` (a `?` keeps a dim
 /// dynamic) into `options`. Returns false and sets `error` on a bad spec.

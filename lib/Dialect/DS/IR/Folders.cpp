@@ -199,6 +199,22 @@ OpFoldResult FillOp::fold(FoldAdaptor) {
   return DenseElementsAttr::get(type, value.getValues<Attribute>()[0]);
 }
 
+OpFoldResult RangeOp::fold(FoldAdaptor adaptor) {
+  auto start = toHost(adaptor.getStart()), delta = toHost(adaptor.getDelta());
+  auto type = getType();
+  if (!start || !delta || !type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
+    return {};
+  HostTensor out;
+  out.isFloat = start->isFloat;
+  for (int64_t i = 0; i < type.getNumElements(); ++i) {
+    if (out.isFloat)
+      out.floats.push_back(start->floats[0] + (double)i * delta->asDouble(0));
+    else
+      out.ints.push_back(start->ints[0] + i * delta->ints[0]);
+  }
+  return toAttr(out, type);
+}
+
 OpFoldResult UnaryOp::fold(FoldAdaptor adaptor) {
   auto in = toHost(adaptor.getInput());
   if (!in)

@@ -24,7 +24,8 @@ LogicalResult verifyAffineParams(Operation *op, RankedTensorType data, Value sca
     if (zpType.getElementType() != quantized)
       return op->emitOpError("zero point type ")
              << zpType.getElementType() << " differs from the quantized type " << quantized;
-    if (zpType.getShape() != scaleType.getShape())
+    if (zpType.getShape() != scaleType.getShape() &&
+        !(holdsOneElement(zpType) && holdsOneElement(scaleType)))
       return op->emitOpError("zero point and scale differ in shape");
   }
   bool perTensor = holdsOneElement(scaleType) && blockSize == 0;
