@@ -21,6 +21,20 @@ constexpr size_t kResourceThresholdBytes = 4096;
 
 size_t byteWidth(Type element) { return (element.getIntOrFloatBitWidth() + 7) / 8; }
 
+/// Unpacks 4- or 2-bit integers (ONNX packs them from the low bits of each
+/// byte up) into an attribute with one APInt per element.
+ElementsAttr fromPacked(RankedTensorType type, ArrayRef<uint8_t> bytes, int64_t count) {
+  unsigned bits = type.getElementType().getIntOrFloatBitWidth();
+  unsigned perByte = 8 / bits;
+  SmallVector<APInt> values;
+  values.reserve(count);
+  for (int64_t i = 0; i < count; ++i) {
+    uint64_t raw = (bytes[i / perByte] >> ((i % perByte) * bits)) & ((1u << bits) - 1);
+    values.push_back(APInt(bits, raw)); // the bits are already two's complement
+  }
+  return DenseElementsAttr::get(type, values);
+}
+
 /// A blob over `data` that frees it with `owner`.
 template <typename Owner>
 AsmResourceBlob blobOwning(ArrayRef<char> data, size_t alignment, Owner owner) {
@@ -84,6 +98,10 @@ Type onnx_import::convertElementType(int32_t onnxType, MLIRContext *ctx) {
   case TensorProto::UINT32: return b.getIntegerType(32, false);
   case TensorProto::UINT16: return b.getIntegerType(16, false);
   case TensorProto::UINT8: return b.getIntegerType(8, false);
+  case TensorProto::INT4: return b.getIntegerType(4);
+  case TensorProto::UINT4: return b.getIntegerType(4, false);
+  case TensorProto::INT2: return b.getIntegerType(2);
+  case TensorProto::UINT2: return b.getIntegerType(2, false);
   case TensorProto::BOOL: return b.getI1Type();
   default: return {};
   }
@@ -115,6 +133,25 @@ FailureOr<ElementsAttr> onnx_import::importTensor(TensorProto &tensor, StringRef
     return emitError(loc) << "tensor '" << name << "' has dims " << formatShape(dims)
                           << " whose element count overflows";
   auto type = RankedTensorType::get(dims, element);
+  unsigned bits = element.getIntOrFloatBitWidth();
+  if (bits < 8 && bits > 1) {
+    // Packed sub-byte integers: raw_data bytes, or one byte per int32_data entry.
+    if (tensor.data_location() == TensorProto::EXTERNAL)
+      return emitError(loc) << "tensor '" << name << "': external data of "
+                            << onnxTypeName(tensor.data_type()) << " is not supported";
+    uint64_t packedBytes = ((uint64_t)*count * bits + 7) / 8;
+    std::vector<uint8_t> packed;
+    if (tensor.has_raw_data())
+      packed.assign(tensor.raw_data().begin(), tensor.raw_data().end());
+    else
+      for (int32_t v : tensor.int32_data())
+        packed.push_back((uint8_t)v);
+    if (packed.size() != packedBytes)
+      return emitError(loc) << "tensor '" << name << "' holds " << packed.size()
+                            << " packed bytes but dims " << formatShape(dims) << " of "
+                            << element << " need " << packedBytes;
+    return fromPacked(type, packed, *count);
+  }
 
   auto makeResource = [&](ArrayRef<char> data, AsmResourceBlob blob) -> ElementsAttr {
     (void)data;

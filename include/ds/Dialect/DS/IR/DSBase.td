@@ -24,7 +24,7 @@ def DS_Dialect : Dialect {
 // Element types ds tensors may carry (those ONNX has and MLIR can spell).
 def DS_Float : AnyTypeOf<[F64, F32, F16, BF16, F8E4M3FN, F8E5M2, F8E4M3FNUZ,
                           F8E5M2FNUZ]>;
-def DS_Int : AnyTypeOf<[I64, I32, I16, I8, UI64, UI32, UI16, UI8]>;
+def DS_Int : AnyTypeOf<[I64, I32, I16, I8, I<4>, I<2>, UI64, UI32, UI16, UI8, UI<4>, UI<2>]>;
 def DS_ElementType : AnyTypeOf<[DS_Float, DS_Int, I1]>;
 def DS_Tensor : RankedTensorOf<[DS_ElementType]>;
 def DS_BoolTensor : RankedTensorOf<[I1]>;
