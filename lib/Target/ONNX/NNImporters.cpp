@@ -164,8 +164,9 @@ LogicalResult importConvTranspose(NodeImporter &n) {
         outputPadding[i] += -total;
         total = 0;
       }
-      bool upperFirst = autoPad != "SAME_LOWER";
-      window->pads[i] = upperFirst ? total / 2 : total - total / 2;
+      // ONNX puts the smaller half first only for SAME_UPPER.
+      bool upper = autoPad == "SAME_UPPER";
+      window->pads[i] = upper ? total / 2 : total - total / 2;
       window->pads[i + spatial] = total - window->pads[i];
     }
   }

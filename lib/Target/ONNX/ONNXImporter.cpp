@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -361,6 +362,11 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     resultTypes.push_back(value.getType());
   }
   builder.create<func::ReturnOp>(fileLoc, results);
+  // Folding while importing leaves constants nobody reads (shape operands,
+  // pre-fold inputs); drop them, last first so chains go too.
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*body)))
+    if (isOpTriviallyDead(&op))
+      op.erase();
   func.setFunctionType(builder.getFunctionType(argTypes, resultTypes));
   for (auto [i, output] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "ds.name", builder.getStringAttr(output.name()));
