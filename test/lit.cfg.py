@@ -16,3 +16,5 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%utils", os.path.join(config.ds_src_root, "utils")))
 config.substitutions.append(("%onnx_node_tests", config.onnx_node_tests))
+config.substitutions.append(("%ds_obj_root", config.ds_obj_root))
+config.substitutions.append(("%ds_src_root", config.ds_src_root))

@@ -1,8 +1,8 @@
 //===- ds-opt.cpp - MLIR-style pass driver that also reads .onnx ----------===//
 //
-// `.mlir` input goes straight to MlirOptMain. `.onnx` input is imported first
-// (diagnostics name the ONNX node), written as bytecode in memory, and then
-// handed to the same driver, so every pass and flag works on both.
+// `.mlir` input goes straight to MlirOptMain. `.onnx` input is imported and
+// run through the same command-line pass pipeline and printing flags in one
+// context (diagnostics name the ONNX node).
 //
 //===----------------------------------------------------------------------===//
 #include "ds/InitAll.h"
@@ -11,6 +11,7 @@
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -51,6 +52,69 @@ static void printImportDiagnostic(StringRef file, Diagnostic &diag) {
     printImportDiagnostic(file, note);
 }
 
+/// Prints `module` as text. MLIR 19's printer renders every resource blob to
+/// hex before it decides to elide it, which for a model's weights costs several
+/// times their size; when blobs are to be elided anyway, print the ops one by
+/// one so that the resource section (and that cost) never arises.
+static void printModule(ModuleOp module, raw_ostream &os) {
+  OpPrintingFlags flags; // initialized from the command line
+  if (!flags.getLargeResourceStringLimit()) {
+    module->print(os, flags);
+    os << "\n";
+    return;
+  }
+  os << "module";
+  if (auto name = module.getSymName())
+    os << " @" << *name;
+  if (!module->getAttrs().empty())
+    os << " attributes " << module->getAttrDictionary();
+  os << " {\n";
+  for (Operation &op : *module.getBody()) {
+    op.print(os, flags);
+    os << "\n";
+  }
+  os << "}\n";
+}
+
+/// Imports an .onnx model and runs the command line's pass pipeline on it in
+/// one context, so weights are never serialized and re-read (MlirOptMain only
+/// takes a text or bytecode buffer). Diagnostics name the ONNX node.
+static int runOnONNX(StringRef inputFile, DialectRegistry &registry,
+                     const MlirOptMainConfig &config, llvm::ToolOutputFile &output) {
+  std::string error;
+  ds::ImportOptions options;
+  if (!ds::parseInputShapeSpecs(inputShapes, options, error) ||
+      !ds::parseBindInputSpecs(bindInputs, options, error)) {
+    llvm::errs() << "ds-opt: " << error << "\n";
+    return 1;
+  }
+  MLIRContext context(registry);
+  context.allowUnregisteredDialects(config.shouldAllowUnregisteredDialects());
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    printImportDiagnostic(inputFile, diag);
+    return success();
+  });
+  OwningOpRef<ModuleOp> module = ds::importONNXFile(inputFile, &context, options);
+  if (!module)
+    return 1;
+  PassManager pm(&context, module->getOperationName(), OpPassManager::Nesting::Implicit);
+  pm.enableVerifier(config.shouldVerifyPasses());
+  if (failed(applyPassManagerCLOptions(pm)) || failed(config.setupPassPipeline(pm)) ||
+      failed(pm.run(*module)))
+    return 1;
+  if (config.shouldEmitBytecode()) {
+    BytecodeWriterConfig writerConfig;
+    if (auto version = config.bytecodeVersionToEmit())
+      writerConfig.setDesiredBytecodeVersion(*version);
+    if (failed(writeBytecodeToFile(*module, output.os(), writerConfig)))
+      return 1;
+  } else {
+    printModule(*module, output.os());
+  }
+  output.keep();
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // Weights print as `dense_resource<name>` without their bytes unless the
@@ -80,39 +144,17 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  std::unique_ptr<llvm::MemoryBuffer> buffer;
-  if (StringRef(inputFile).ends_with(".onnx")) {
-    ds::ImportOptions options;
-    if (!ds::parseInputShapeSpecs(inputShapes, options, error) ||
-        !ds::parseBindInputSpecs(bindInputs, options, error)) {
-      llvm::errs() << "ds-opt: " << error << "\n";
-      return 1;
-    }
-    MLIRContext context(registry);
-    ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
-      printImportDiagnostic(inputFile, diag);
-      return success();
-    });
-    OwningOpRef<ModuleOp> module = ds::importONNXFile(inputFile, &context, options);
-    if (!module)
-      return 1;
-    std::string bytecode;
-    llvm::raw_string_ostream os(bytecode);
-    if (failed(writeBytecodeToFile(*module, os))) {
-      llvm::errs() << "ds-opt: cannot serialize the imported module\n";
-      return 1;
-    }
-    buffer = llvm::MemoryBuffer::getMemBufferCopy(bytecode, inputFile);
-  } else {
-    if (!inputShapes.empty() || !bindInputs.empty()) {
-      llvm::errs() << "ds-opt: --ds-input-shape and --ds-bind-input apply to .onnx input only\n";
-      return 1;
-    }
-    buffer = openInputFile(inputFile, &error);
-    if (!buffer) {
-      llvm::errs() << error << "\n";
-      return 1;
-    }
+  if (StringRef(inputFile).ends_with(".onnx"))
+    return runOnONNX(inputFile, registry, config, *output);
+
+  if (!inputShapes.empty() || !bindInputs.empty()) {
+    llvm::errs() << "ds-opt: --ds-input-shape and --ds-bind-input apply to .onnx input only\n";
+    return 1;
+  }
+  std::unique_ptr<llvm::MemoryBuffer> buffer = openInputFile(inputFile, &error);
+  if (!buffer) {
+    llvm::errs() << error << "\n";
+    return 1;
   }
   if (failed(MlirOptMain(output->os(), std::move(buffer), registry, config)))
     return 1;
