@@ -101,9 +101,9 @@ def shape_input_bindings(model_path, test_dir):
         pb = os.path.join(test_dir, "test_data_set_0", f"input_{index}.pb")
         tensor_type = value.type.tensor_type
         dims = [d.dim_value for d in tensor_type.shape.dim]
-        # Float parameter vectors (Resize scales) decide shapes too.
+        # Float parameters (Resize scales, OneHot depth) decide shapes too.
         small_float_vector = (tensor_type.elem_type == onnx.TensorProto.FLOAT and index > 0
-                              and len(dims) == 1 and 0 < dims[0] <= 8)
+                              and (not dims or (len(dims) == 1 and 0 < dims[0] <= 8)))
         if (tensor_type.elem_type in INTEGER_TYPES or small_float_vector) and os.path.isfile(pb):
             flags.append(f"--ds-bind-input={value.name}={pb}")
     return flags

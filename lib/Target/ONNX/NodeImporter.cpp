@@ -58,6 +58,7 @@ OpRegistry &OpRegistry::get() {
     registerShapeImporters(r);
     registerReductionImporters(r);
     registerQuantImporters(r);
+    registerCompositeImporters(r);
     return r;
   }();
   return registry;

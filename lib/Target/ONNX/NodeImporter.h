@@ -167,6 +167,7 @@ void registerNNImporters(OpRegistry &registry);
 void registerShapeImporters(OpRegistry &registry);
 void registerReductionImporters(OpRegistry &registry);
 void registerQuantImporters(OpRegistry &registry);
+void registerCompositeImporters(OpRegistry &registry);
 
 /// Every version known to the pinned schema; entries are reviewed against it.
 constexpr int64_t kAllVersions = 1 << 20;
