@@ -146,6 +146,85 @@ def run_test(ds_opt, name, test_dir, timeout):
     return result
 
 
+EXEC_STATUSES = ("passed", "failed", "compile_error", "run_error", "timeout", "not_imported")
+
+
+def execute_test(result, tools_dir, test_dir, timeout, workdir):
+    """Compiles an imported test with ds-compile and runs it with ds-run on the
+    test's own inputs, comparing with its expected outputs (rtol 1e-3,
+    atol 1e-7, the suite's defaults). Sets result["exec"] and "exec_detail"."""
+    if result["status"] != "imported":
+        result["exec"] = "not_imported"
+        return result
+    model_path = os.path.join(test_dir, "model.onnx")
+    data_dir = os.path.join(test_dir, "test_data_set_0")
+    artifact = os.path.join(workdir, result["name"] + ".dsx")
+    bound = result.get("bound_inputs", [])
+    compile_cmd = [os.path.join(tools_dir, "ds-compile"), model_path, "-o", artifact, "--quiet"]
+    compile_cmd += [f"--ds-bind-input={name}={os.path.join(data_dir, f'input_{i}.pb')}"
+                    for i, name in enumerate(graph_input_names(model_path)) if name in bound]
+    run_cmd = [os.path.join(tools_dir, "ds-run"), artifact, "--expect-dir", data_dir,
+               "--runs", "1", "--warmup", "0", "--threads", "1", "--quiet"]
+    run_cmd += [f"--input={name}={os.path.join(data_dir, f'input_{i}.pb')}"
+                for i, name in enumerate(graph_input_names(model_path)) if name not in bound]
+    try:
+        proc = subprocess.run(compile_cmd, capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            result.update(exec="compile_error", exec_detail=first_line(proc.stderr))
+            return result
+        proc = subprocess.run(run_cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        result.update(exec="timeout")
+        return result
+    if os.path.exists(artifact):
+        os.remove(artifact)
+    if proc.returncode == 0 and "PASS" in proc.stdout:
+        result["exec"] = "passed"
+    elif proc.returncode == 3:
+        result.update(exec="failed", exec_detail=first_line(proc.stdout))
+    else:
+        detail = first_line(proc.stderr) or first_line(proc.stdout)
+        if proc.returncode < 0:
+            detail = f"killed by signal {-proc.returncode}: {detail}"
+        result.update(exec="run_error", exec_detail=detail)
+    return result
+
+
+def graph_input_names(model_path):
+    model = onnx.load(model_path, load_external_data=False)
+    initializers = {t.name for t in model.graph.initializer}
+    return [i.name for i in model.graph.input if i.name not in initializers]
+
+
+def summarize_execution(results):
+    counts = {s: sum(1 for r in results if r.get("exec") == s) for s in EXEC_STATUSES}
+    per_op = {}
+    for r in results:
+        for op in r["ops"]:
+            row = per_op.setdefault(op, {"tests": 0, **{s: 0 for s in EXEC_STATUSES}})
+            row["tests"] += 1
+            row[r.get("exec", "not_imported")] += 1
+    total = len(results)
+    return {"tests": total, **counts,
+            "pass_rate": counts["passed"] / total if total else 0.0,
+            "per_op": dict(sorted(per_op.items()))}
+
+
+def print_execution_report(summary, out):
+    w = out.write
+    w("| op | tests | passed | failed | compile error | run error | not imported |\n")
+    w("|---|---:|---:|---:|---:|---:|---:|\n")
+    for op, row in summary["per_op"].items():
+        w(f"| {op} | {row['tests']} | {row['passed']} | {row['failed']} | "
+          f"{row['compile_error']} | {row['run_error']} | {row['not_imported']} |\n")
+    w(f"\n**Execution:** {summary['tests']} tests: {summary['passed']} passed, "
+      f"{summary['failed']} wrong results, {summary['compile_error']} compile errors, "
+      f"{summary['run_error']} run errors, {summary['timeout']} timeouts, "
+      f"{summary['not_imported']} not imported\n\n")
+    w(f"**Pass rate:** {100.0 * summary['pass_rate']:.1f}% "
+      f"({summary['passed']}/{summary['tests']})\n")
+
+
 def find_tests(data_dir, pattern):
     tests = []
     for name in sorted(os.listdir(data_dir)):
@@ -244,6 +323,11 @@ def main(argv=None):
                     "ops are all listed must import, else exit 1")
     ap.add_argument("--known-failures", help="file of `test_name  # reason` lines: required "
                     "tests listed there are reported but do not fail the run")
+    ap.add_argument("--execute", action="store_true",
+                    help="also compile and run every imported test with ds-compile / ds-run "
+                    "(found beside ds-opt) and compare with its expected outputs")
+    ap.add_argument("--min-pass-rate", type=parse_rate,
+                    help="with --execute: exit 1 if the execution pass rate is below this")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="list every test that did not import, with the reason")
     args = ap.parse_args(argv)
@@ -268,9 +352,25 @@ def main(argv=None):
         results = list(pool.map(lambda t: run_test(ds_opt, t[0], t[1], args.timeout), tests))
     elapsed = time.monotonic() - start
 
+    exec_summary = None
+    if args.execute:
+        import tempfile
+        tools_dir = os.path.dirname(ds_opt)
+        by_name = dict(tests)
+        with tempfile.TemporaryDirectory() as workdir, \
+                ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            results = list(pool.map(
+                lambda r: execute_test(r, tools_dir, by_name[r["name"]], args.timeout, workdir),
+                results))
+        exec_summary = summarize_execution(results)
+
     summary = summarize(results)
     summary["seconds"] = round(elapsed, 1)
     print_report(summary, sys.stdout)
+    if exec_summary:
+        summary["execution"] = exec_summary
+        print("\n## Execution on the CPU runtime\n")
+        print_execution_report(exec_summary, sys.stdout)
 
     if args.verbose:
         print("\n## Not imported\n")
@@ -314,6 +414,17 @@ def main(argv=None):
             print("\nAll tests using only required ops imported (or are known failures).")
         # Plain closing line over the required-op tests; known failures count as skipped.
         print(f"\nconformance: {passed} passed, {len(failures)} failed, {len(expected)} skipped")
+
+    if exec_summary and args.verbose:
+        print("\n## Imported but not passing\n")
+        for r in results:
+            if r.get("exec") not in ("passed", "not_imported"):
+                print(f"- {r['name']}: {r['exec']}: {r.get('exec_detail', '')}")
+    if exec_summary and args.min_pass_rate is not None and \
+            exec_summary["pass_rate"] < args.min_pass_rate:
+        print(f"\nExecution pass rate {100.0 * exec_summary['pass_rate']:.1f}% is below the "
+              f"minimum {100.0 * args.min_pass_rate:.1f}%.")
+        exit_code = 1
 
     if args.min_rate is not None and summary["import_rate"] < args.min_rate:
         print(f"\nImport rate {100.0 * summary['import_rate']:.1f}% is below the minimum "

@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """Generate small exporter-style ONNX models with random weights for ds tests.
 
-Writes cnn.onnx (ResNet-style), bert.onnx (BERT-style encoder), gpt.onnx
-(GPT-style decoder with causal mask and tied LM head) and llama.onnx (LLaMA-style
-block: RMSNormalization, RotaryEmbedding, GQA Attention, SwiGLU; opset 23).
+Writes by default cnn.onnx (ResNet-style), mobilenet.onnx (MobileNetV3-style:
+HardSwish, depthwise convs, squeeze-excite with HardSigmoid), bert.onnx
+(BERT-style encoder), gpt.onnx (GPT-style decoder with causal mask and tied LM
+head) and llama.onnx (LLaMA-style block: RMSNormalization, RotaryEmbedding, GQA
+Attention, SwiGLU; opset 23).
+
+Only on request (--only bert_base): bert_base.onnx, the same encoder at BERT-base
+size (hidden 768, 12 layers, 12 heads, intermediate 3072, vocab 30522, sequence
+128; ~440 MB) for benchmarking.
 
 The graphs mimic what the PyTorch exporter emits (Linear as MatMul + Add,
 Reshape/Transpose for heads, GELU spelled out elementwise, scoped node names
 such as "/encoder/layer.0/attention/MatMul") so the importer sees realistic input.
-Every model is checked with onnx.checker and strict shape inference before it
-is saved; weights come from a fixed seed, so the output is reproducible.
+Every default model is checked with onnx.checker and strict shape inference
+before it is saved (bert_base: onnx.checker on the saved file); weights come
+from a fixed seed, so the output is reproducible.
 
 Usage: gen_models.py --out DIR [--only NAME ...] [--verify]
 """
@@ -126,12 +133,15 @@ class GraphBuilder:
         return self.op("LayerNormalization", [x, g, b], axis=-1, epsilon=eps)
 
     def model(self, opset, extra_opsets=()):
-        graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs,
-                                  initializer=self.initializers)
+        graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs)
         opsets = [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, v)
                                                      for d, v in extra_opsets]
         model = helper.make_model(graph, opset_imports=opsets, ir_version=IR_FOR_OPSET[opset],
                                   producer_name="ds-gen_models", producer_version="1")
+        # Add the weights last and drop the builder's copies, so a large model
+        # (bert_base) holds its weights in memory once, not three times.
+        model.graph.initializer.extend(self.initializers)
+        self.initializers.clear()
         model.doc_string = f"ds test model '{self.name}' with random weights"
         return model
 
@@ -184,6 +194,78 @@ def build_cnn():
 
 
 # ---------------------------------------------------------------------------
+# MobileNetV3-style CNN
+# ---------------------------------------------------------------------------
+def build_mobilenet():
+    b = GraphBuilder("mobilenet_v3_tiny", seed=6)
+    x = b.input("image", TensorProto.FLOAT, [1, 3, 64, 64])
+
+    def conv(x, cin, cout, k, stride, prefix, group=1, bias=False):
+        fan_in = (cin // group) * k * k
+        w = b.weight(f"{prefix}.weight", [cout, cin // group, k, k], math.sqrt(2.0 / fan_in))
+        inputs = [x, w]
+        if bias:
+            inputs.append(b.zeros(f"{prefix}.bias", [cout], jitter=0.05))
+        pad = k // 2
+        return b.op("Conv", inputs, kernel_shape=[k, k], strides=[stride, stride],
+                    pads=[pad, pad, pad, pad], dilations=[1, 1], group=group)
+
+    def conv_bn(x, cin, cout, k, stride, prefix, act, group=1):
+        """Conv2dNormActivation: Conv (no bias) + BatchNormalization + activation."""
+        y = conv(x, cin, cout, k, stride, f"{prefix}.0", group=group)
+        scale = b.ones(f"{prefix}.1.weight", [cout], jitter=0.1)
+        bias = b.zeros(f"{prefix}.1.bias", [cout], jitter=0.05)
+        mean = b.zeros(f"{prefix}.1.running_mean", [cout], jitter=0.1)
+        var = b.init(f"{prefix}.1.running_var",
+                     b.rng.uniform(0.5, 1.5, size=[cout]).astype(np.float32))
+        y = b.op("BatchNormalization", [y, scale, bias, mean, var], epsilon=1e-3, momentum=0.99)
+        return b.op(act, [y]) if act else y
+
+    def squeeze_excite(x, ch, squeeze, prefix):
+        s = b.op("GlobalAveragePool", [x])                         # [1,ch,1,1]
+        with b.scope("fc1"):
+            s = conv(s, ch, squeeze, 1, 1, f"{prefix}.fc1", bias=True)
+        s = b.op("Relu", [s])
+        with b.scope("fc2"):
+            s = conv(s, squeeze, ch, 1, 1, f"{prefix}.fc2", bias=True)
+        # torch.nn.Hardsigmoid exports as HardSigmoid(alpha=1/6, beta=0.5).
+        s = b.op("HardSigmoid", [s], alpha=1.0 / 6.0, beta=0.5)
+        return b.op("Mul", [s, x])
+
+    def inverted_residual(x, cin, exp, cout, stride, act, index):
+        """1x1 expand, 3x3 depthwise, squeeze-excite, 1x1 project (+ residual)."""
+        p = f"features.{index}.block"
+        with b.scope(f"features/features.{index}/block"):
+            with b.scope("block.0"):
+                y = conv_bn(x, cin, exp, 1, 1, f"{p}.0", act)
+            with b.scope("block.1"):
+                y = conv_bn(y, exp, exp, 3, stride, f"{p}.1", act, group=exp)
+            with b.scope("block.2"):
+                y = squeeze_excite(y, exp, exp // 4, f"{p}.2")
+            with b.scope("block.3"):
+                y = conv_bn(y, exp, cout, 1, 1, f"{p}.3", None)
+        if stride == 1 and cin == cout:
+            with b.scope(f"features/features.{index}"):
+                y = b.op("Add", [y, x])
+        return y
+
+    with b.scope("features/features.0"):
+        y = conv_bn(x, 3, 16, 3, 2, "features.0", "HardSwish")          # [1,16,32,32]
+    y = inverted_residual(y, 16, 64, 16, 1, "Relu", 1)                   # [1,16,32,32]
+    y = inverted_residual(y, 16, 64, 24, 2, "HardSwish", 2)              # [1,24,16,16]
+    y = inverted_residual(y, 24, 96, 24, 1, "HardSwish", 3)              # [1,24,16,16]
+    with b.scope("avgpool"):
+        y = b.op("GlobalAveragePool", [y])                               # [1,24,1,1]
+    y = b.op("Flatten", [y], axis=1)                                     # [1,24]
+    with b.scope("classifier"):
+        w = b.weight("classifier.weight", [10, 24], 1.0 / math.sqrt(24))
+        bias = b.zeros("classifier.bias", [10], jitter=0.05)
+        y = b.op("Gemm", [y, w, bias], alpha=1.0, beta=1.0, transB=1)
+    b.output(y, "logits", TensorProto.FLOAT, [1, 10])
+    return b.model(17)
+
+
+# ---------------------------------------------------------------------------
 # Transformer pieces shared by BERT and GPT
 # ---------------------------------------------------------------------------
 def split_heads(b, x, seq, heads, head_dim, perm):
@@ -200,8 +282,9 @@ def merge_heads(b, x, seq, hidden):
 # ---------------------------------------------------------------------------
 # BERT-style encoder
 # ---------------------------------------------------------------------------
-def build_bert(layers=2, hidden=64, heads=4, seq=16, vocab=100, ffn=256, max_pos=32):
-    b = GraphBuilder("bert_tiny", seed=2)
+def build_bert(layers=2, hidden=64, heads=4, seq=16, vocab=100, ffn=256, max_pos=32,
+               graph_name="bert_tiny", seed=2):
+    b = GraphBuilder(graph_name, seed=seed)
     head_dim = hidden // heads
     ids = b.input("input_ids", TensorProto.INT64, [1, seq])
     mask = b.input("attention_mask", TensorProto.INT64, [1, seq])
@@ -274,6 +357,12 @@ def build_bert(layers=2, hidden=64, heads=4, seq=16, vocab=100, ffn=256, max_pos
 
     b.output(h, "last_hidden_state", TensorProto.FLOAT, [1, seq, hidden])
     return b.model(17)
+
+
+def build_bert_base():
+    """BERT-base sizes (~110M parameters, ~440 MB) for benchmarking."""
+    return build_bert(layers=12, hidden=768, heads=12, seq=128, vocab=30522, ffn=3072,
+                      max_pos=512, graph_name="bert_base", seed=5)
 
 
 # ---------------------------------------------------------------------------
@@ -411,11 +500,19 @@ def build_llama(hidden=64, q_heads=4, kv_heads=2, head_dim=16, seq=16, ffn=128, 
     return b.model(23)
 
 
+# Generated by default (the lit tests use these): small, checked strictly.
 MODELS = {
     "cnn": build_cnn,
+    "mobilenet": build_mobilenet,
     "bert": build_bert,
     "gpt": build_gpt,
     "llama": build_llama,
+}
+
+# Generated only when named in --only: full-size benchmark models, too big for
+# the strict in-memory checks, so they are checked with onnx.checker on the file.
+LARGE_MODELS = {
+    "bert_base": build_bert_base,
 }
 
 
@@ -486,21 +583,29 @@ def verify_run(path, name):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="output directory (created if missing)")
-    ap.add_argument("--only", nargs="+", choices=sorted(MODELS), help="generate only these")
+    ap.add_argument("--only", nargs="+", choices=sorted({**MODELS, **LARGE_MODELS}),
+                    help="generate only these (large models such as bert_base are "
+                         "generated only when named here)")
     ap.add_argument("--verify", action="store_true",
                     help="also run each model with onnx.reference (and onnxruntime if installed)")
     args = ap.parse_args(argv)
 
     os.makedirs(args.out, exist_ok=True)
     for name in args.only or MODELS:
-        model = MODELS[name]()
-        check(model, name)
+        large = name in LARGE_MODELS
+        model = (LARGE_MODELS if large else MODELS)[name]()
+        if not large:
+            check(model, name)
         path = os.path.join(args.out, f"{name}.onnx")
         onnx.save_model(model, path)
+        num_nodes = len(model.graph.node)
+        del model
+        if large:
+            onnx.checker.check_model(path)   # by path: no in-memory copy of the weights
         note = ""
         if args.verify:
             note = " (" + verify_run(path, name) + ")"
-        print(f"wrote {path}: {len(model.graph.node)} nodes, "
+        print(f"wrote {path}: {num_nodes} nodes, "
               f"{os.path.getsize(path)} bytes{note}")
     return 0
 

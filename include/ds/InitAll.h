@@ -4,6 +4,7 @@
 
 #include "ds/Dialect/DS/IR/DSDialect.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
+#include "ds/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -19,6 +20,7 @@ inline void registerAllDialects(DialectRegistry &registry) {
 /// ds passes plus the upstream ones the pipelines use.
 inline void registerAllPasses() {
   registerDSPasses();
+  registerPipelines();
   registerCanonicalizerPass();
   registerCSEPass();
   registerSymbolDCEPass();

@@ -421,7 +421,14 @@ LogicalResult importAttention(NodeImporter &n) {
   } else if (rank != 4) {
     return n.error() << "Q must be 3-D or 4-D";
   }
-  // A KV cache is concatenated in front of the new keys / values.
+  // A KV cache is concatenated in front of the new keys / values; causal
+  // masking then counts positions from its end.
+  int64_t pastLength = 0;
+  if (Value past = n.input(4)) {
+    pastLength = n.typeOf(past).getRank() == 4 ? n.typeOf(past).getDimSize(2) : -1;
+    if (ShapedType::isDynamic(pastLength) || pastLength < 0)
+      return n.error() << "past_key must be 4-D with a static sequence length";
+  }
   if (Value past = n.input(4))
     key = n.create<ConcatOp>(ValueRange{past, key}, 2);
   if (Value past = n.input(5))
@@ -437,7 +444,7 @@ LogicalResult importAttention(NodeImporter &n) {
     scale = n.builder.getF64FloatAttr(n.attrFloat("scale", 0));
   Value y = n.create<AttentionOp>(query, key, value, mask, scale,
                                   n.attrInt("is_causal", 0) != 0,
-                                  APFloat(n.attrFloat("softcap", 0)));
+                                  APFloat(n.attrFloat("softcap", 0)), pastLength);
   if (y && threeD) {
     // [B, H, S, Dv] -> [B, S, H*Dv].
     y = n.transpose(y, {0, 2, 1, 3});

@@ -22,12 +22,14 @@ FailureOr<int64_t> vectorLength(std::optional<Location> loc, Value v, StringRef 
 
 /// Start / end of an ONNX Slice along one dim of size `dim` (static).
 int64_t sliceLength(int64_t dim, int64_t start, int64_t end, int64_t step) {
+  // ONNX: with a positive step both clamp to [0, dim]; with a negative step
+  // the start clamps to [0, dim - 1] and the end to [-1, dim - 1].
   auto clampIndex = [&](int64_t v, bool isEnd) {
     if (v < 0)
       v += dim;
     if (step > 0)
       return std::clamp<int64_t>(v, 0, dim);
-    return std::clamp<int64_t>(v, -1, dim - 1);
+    return std::clamp<int64_t>(v, isEnd ? -1 : 0, dim - 1);
   };
   int64_t s = clampIndex(start, false), e = clampIndex(end, true);
   if (step > 0)

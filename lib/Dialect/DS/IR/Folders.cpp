@@ -408,7 +408,7 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
       s += dim;
     step[axis] = (*steps)[i];
     begin[axis] = step[axis] > 0 ? std::clamp<int64_t>(s, 0, dim)
-                                 : std::clamp<int64_t>(s, -1, dim - 1);
+                                 : std::clamp<int64_t>(s, 0, dim - 1);
   }
   SmallVector<int64_t> inStrides = stridesOf(in->shape), outStrides = stridesOf(type.getShape());
   HostTensor out;

@@ -623,7 +623,9 @@ def DS_AttentionOp : DS_InferredOp<"attention"> {
   let description = [{
     q: [B, Hq, S, D], k: [B, Hkv, L, D], v: [B, Hkv, L, Dv], Hq a multiple of
     Hkv. `mask` (i1: true keeps; float: added) broadcasts to [B, Hq, S, L].
-    `scale` defaults to 1/sqrt(D); `softcap` > 0 applies softcap*tanh(x/softcap).
+    `scale` defaults to 1/sqrt(D); `softcap` > 0 applies softcap*tanh(x/softcap)
+    to the scores before masking. With `is_causal`, query i sees keys
+    j <= i + causal_offset (the offset is the length of a KV cache in front).
     Reference semantics: dense softmax(q kᵀ · scale + mask) v; fully masked
     rows give 0.
 
@@ -633,7 +635,8 @@ def DS_AttentionOp : DS_InferredOp<"attention"> {
   }];
   let arguments = (ins DS_Tensor:$query, DS_Tensor:$key, DS_Tensor:$value,
                        Optional<DS_Tensor>:$mask, OptionalAttr<F64Attr>:$scale,
-                       UnitAttr:$is_causal, DefaultValuedAttr<F64Attr, "0.0">:$softcap);
+                       UnitAttr:$is_causal, DefaultValuedAttr<F64Attr, "0.0">:$softcap,
+                       DefaultValuedAttr<I64Attr, "0">:$causal_offset);
   let results = (outs DS_Tensor:$result);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }

@@ -1,0 +1,111 @@
+//===- ds_runtime.hpp - header-only C++ RAII wrappers over the C API -*- C++ -*-===//
+//
+//   ds::Model model("model.dsx");
+//   ds::Session session(model, /*numThreads=*/4);
+//   session.run({ds::TensorRef::of(input, {1, 3, 224, 224})});
+//   ds_tensor out = session.output(0);
+//
+// Errors become ds::Error exceptions carrying the runtime's message.
+//===----------------------------------------------------------------------===//
+#ifndef DS_RUNTIME_DS_RUNTIME_HPP
+#define DS_RUNTIME_DS_RUNTIME_HPP
+
+#include "ds-runtime/ds_runtime.h"
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ds {
+
+class Error : public std::runtime_error {
+public:
+  Error(ds_status_code code, const std::string &message)
+      : std::runtime_error(message), code_(code) {}
+  ds_status_code code() const { return code_; }
+
+private:
+  ds_status_code code_;
+};
+
+/// Throws for a failed status and releases it.
+inline void check(ds_status status) {
+  if (!status)
+    return;
+  Error error(ds_status_get_code(status), ds_status_get_message(status));
+  ds_status_release(status);
+  throw error;
+}
+
+class Model {
+public:
+  explicit Model(const std::string &path) { check(ds_model_load(path.c_str(), &model_)); }
+  ~Model() { ds_model_release(model_); }
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+  Model(Model &&other) noexcept : model_(std::exchange(other.model_, nullptr)) {}
+
+  int numInputs() const { return ds_model_num_inputs(model_); }
+  int numOutputs() const { return ds_model_num_outputs(model_); }
+  ds_value_info input(int i) const {
+    ds_value_info info;
+    check(ds_model_input_info(model_, i, &info));
+    return info;
+  }
+  ds_value_info output(int i) const {
+    ds_value_info info;
+    check(ds_model_output_info(model_, i, &info));
+    return info;
+  }
+  uint64_t arenaBytes() const { return ds_model_arena_bytes(model_); }
+  const ds_model *get() const { return model_; }
+
+private:
+  ds_model *model_ = nullptr;
+};
+
+/// A tensor the caller owns, described for the runtime.
+struct TensorRef {
+  ds_dtype dtype;
+  std::vector<int64_t> dims;
+  void *data;
+  size_t byteSize;
+
+  ds_tensor view() const {
+    return ds_tensor{dtype, (int32_t)dims.size(), dims.data(), data, byteSize};
+  }
+};
+
+class Session {
+public:
+  explicit Session(const Model &model, int numThreads = 0) {
+    ds_session_options options;
+    ds_session_options_init(&options);
+    options.num_threads = numThreads;
+    check(ds_session_create(model.get(), &options, &session_));
+  }
+  ~Session() { ds_session_release(session_); }
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
+
+  void run(const std::vector<TensorRef> &inputs) {
+    std::vector<ds_tensor> views;
+    for (const TensorRef &t : inputs)
+      views.push_back(t.view());
+    check(ds_session_run(session_, views.data(), (int32_t)views.size()));
+  }
+  /// Valid until the next run.
+  ds_tensor output(int i) const {
+    ds_tensor t;
+    check(ds_session_output(session_, i, &t));
+    return t;
+  }
+
+private:
+  ds_session *session_ = nullptr;
+};
+
+} // namespace ds
+
+#endif // DS_RUNTIME_DS_RUNTIME_HPP

@@ -1,0 +1,23 @@
+//===- Pipelines.h - the ds compile pipeline --------------------*- C++ -*-===//
+#ifndef DS_PIPELINES_PIPELINES_H
+#define DS_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir::ds {
+
+struct CompileOptions {
+  /// Backend the artifact is for ("cpu" today).
+  std::string target = "cpu";
+};
+
+/// Passes that run between import and artifact writing, in order. `ds-opt
+/// --ds-compile-pipeline` runs the same list.
+void buildCompilePipeline(OpPassManager &pm, const CompileOptions &options = {});
+
+/// Registers `ds-compile-pipeline` for ds-opt.
+void registerPipelines();
+
+} // namespace mlir::ds
+
+#endif // DS_PIPELINES_PIPELINES_H

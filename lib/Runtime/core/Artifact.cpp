@@ -1,0 +1,226 @@
+//===- Artifact.cpp - loading and validating a .dsx artifact --------------===//
+#include "core/Artifact.h"
+
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace dsrt {
+namespace {
+/// Bounds-checked little-endian reader over the metadata section.
+class ByteReader {
+public:
+  ByteReader(const unsigned char *data, uint64_t size) : data_(data), size_(size) {}
+  bool failed() const { return failed_; }
+  template <typename T> T read() {
+    T v{};
+    if (!take(sizeof(T)))
+      return v;
+    std::memcpy(&v, data_ + pos_ - sizeof(T), sizeof(T));
+    return v;
+  }
+  std::string str() {
+    uint32_t n = read<uint32_t>();
+    if (!take(n))
+      return {};
+    return std::string((const char *)data_ + pos_ - n, n);
+  }
+  /// A count that must fit in the remaining bytes at `minBytesEach` per item.
+  uint32_t count(uint64_t minBytesEach) {
+    uint32_t n = read<uint32_t>();
+    if ((uint64_t)n * minBytesEach > size_ - pos_)
+      failed_ = true;
+    return failed_ ? 0 : n;
+  }
+
+private:
+  bool take(uint64_t n) {
+    if (failed_ || n > size_ - pos_) {
+      failed_ = true;
+      return false;
+    }
+    pos_ += n;
+    return true;
+  }
+  const unsigned char *data_;
+  uint64_t size_, pos_ = 0;
+  bool failed_ = false;
+};
+
+Status invalid(const std::string &what) {
+  return Status::error("invalid artifact: " + what, DS_INVALID_ARTIFACT);
+}
+
+bool validDType(uint8_t d) { return d >= DS_F32 && d <= DS_U2; }
+} // namespace
+
+Program::~Program() {
+  if (mapping_)
+    munmap(mapping_, mappingSize_);
+}
+
+Status Program::load(const std::string &path, std::unique_ptr<Program> &out) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    return Status::error("cannot open artifact '" + path + "': " + std::strerror(errno),
+                         DS_IO_ERROR);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::error("artifact '" + path + "' is not a regular file", DS_IO_ERROR);
+  }
+  auto program = std::unique_ptr<Program>(new Program());
+  program->mappingSize_ = (uint64_t)st.st_size;
+  if (program->mappingSize_ < DSX_HEADER_SIZE) {
+    ::close(fd);
+    return invalid("'" + path + "' is " + std::to_string(st.st_size) +
+                   " bytes, smaller than the header (truncated or not an artifact)");
+  }
+  void *map = mmap(nullptr, program->mappingSize_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED)
+    return Status::error("cannot map artifact '" + path + "': " + std::strerror(errno),
+                         DS_IO_ERROR);
+  program->mapping_ = map;
+  Status s = program->parse((const unsigned char *)map, program->mappingSize_);
+  if (!s)
+    return Status::error(s.message() + " ('" + path + "')", s.code());
+  out = std::move(program);
+  return Status();
+}
+
+Status Program::parse(const unsigned char *data, uint64_t size) {
+  if (std::memcmp(data, DSX_MAGIC, 8) != 0)
+    return invalid("bad magic: not a ds artifact");
+  ByteReader header(data + 8, DSX_HEADER_SIZE - 8);
+  uint32_t version = header.read<uint32_t>();
+  uint32_t headerSize = header.read<uint32_t>();
+  uint64_t fileSize = header.read<uint64_t>();
+  uint64_t checksum = header.read<uint64_t>();
+  uint64_t metaOffset = header.read<uint64_t>(), metaSize = header.read<uint64_t>();
+  uint64_t constOffset = header.read<uint64_t>(), constSize = header.read<uint64_t>();
+  if (version != DSX_FORMAT_VERSION)
+    return invalid("format version " + std::to_string(version) + ", this runtime reads version " +
+                   std::to_string(DSX_FORMAT_VERSION) + " (recompile the model)");
+  if (headerSize != DSX_HEADER_SIZE)
+    return invalid("unexpected header size " + std::to_string(headerSize));
+  if (fileSize != size)
+    return invalid("header says " + std::to_string(fileSize) + " bytes but the file has " +
+                   std::to_string(size) + " (truncated or padded)");
+  if (metaOffset < DSX_HEADER_SIZE || metaOffset > size || metaSize > size - metaOffset ||
+      constOffset > size || constSize > size - constOffset ||
+      constOffset % DSX_CONSTANT_ALIGNMENT != 0)
+    return invalid("section offsets lie outside the file");
+  if (dsx_checksum(data + DSX_HEADER_SIZE, size - DSX_HEADER_SIZE) != checksum)
+    return invalid("checksum mismatch (corrupted file)");
+  constants_ = data + constOffset;
+
+  ByteReader r(data + metaOffset, metaSize);
+  uint32_t numValues = r.count(24);
+  values.resize(numValues);
+  for (ValueInfo &v : values) {
+    uint8_t dtype = r.read<uint8_t>(), storage = r.read<uint8_t>();
+    r.read<uint16_t>();
+    uint32_t rank = r.count(8);
+    if (!validDType(dtype) || storage > DSX_STORAGE_ARENA || rank > 64)
+      return invalid("bad value record");
+    v.dtype = (DType)dtype;
+    v.storage = (dsx_storage)storage;
+    v.dims.resize(rank);
+    uint64_t elements = 1;
+    for (int64_t &d : v.dims) {
+      d = r.read<int64_t>();
+      if (d < 0 || (d > 0 && elements > UINT64_MAX / (uint64_t)d))
+        return invalid("bad dims");
+      elements *= (uint64_t)d;
+    }
+    v.offset = r.read<uint64_t>();
+    v.bytes = r.read<uint64_t>();
+    v.name = r.str();
+    if (r.failed())
+      return invalid("metadata is truncated");
+    if (elements > UINT64_MAX / 8 || v.bytes != elements * dtypeSize(v.dtype))
+      return invalid("value '" + v.name + "' has a byte size that does not match its dims");
+  }
+  arenaBytes = r.read<uint64_t>();
+  auto readIds = [&](std::vector<uint32_t> &ids, bool allowAbsent) -> bool {
+    uint32_t n = r.count(4);
+    ids.resize(n);
+    for (uint32_t &id : ids) {
+      id = r.read<uint32_t>();
+      if (!(allowAbsent && id == DSX_ABSENT) && id >= numValues)
+        return false;
+    }
+    return !r.failed();
+  };
+  if (!readIds(inputs, false) || !readIds(outputs, false))
+    return invalid("bad input / output list");
+  outputNames.resize(outputs.size());
+  for (std::string &name : outputNames)
+    name = r.str();
+  for (uint32_t id : inputs)
+    if (values[id].storage != DSX_STORAGE_INPUT)
+      return invalid("an input is not stored as an input");
+  for (const ValueInfo &v : values) {
+    if (v.storage == DSX_STORAGE_CONSTANT &&
+        (v.offset > constSize || v.bytes > constSize - v.offset))
+      return invalid("constant '" + v.name + "' lies outside the constants section");
+    if (v.storage == DSX_STORAGE_ARENA && (v.offset > arenaBytes || v.bytes > arenaBytes - v.offset))
+      return invalid("a value lies outside the arena");
+  }
+  uint32_t numSteps = r.count(16);
+  steps.resize(numSteps);
+  for (Step &step : steps) {
+    step.op = r.str();
+    if (!readIds(step.inputs, true) || !readIds(step.outputs, false))
+      return invalid("bad operand list in step '" + step.op + "'");
+    for (uint32_t id : step.outputs)
+      if (values[id].storage != DSX_STORAGE_ARENA)
+        return invalid("step '" + step.op + "' writes a value outside the arena");
+    uint32_t numAttrs = r.count(5);
+    for (uint32_t a = 0; a < numAttrs; ++a) {
+      std::string name = r.str();
+      Attribute attr;
+      attr.kind = (Attribute::Kind)r.read<uint8_t>();
+      switch (attr.kind) {
+      case Attribute::Int: attr.i = r.read<int64_t>(); break;
+      case Attribute::Float: attr.f = r.read<double>(); break;
+      case Attribute::Ints: {
+        uint32_t n = r.count(8);
+        for (uint32_t k = 0; k < n; ++k)
+          attr.ints.push_back(r.read<int64_t>());
+        break;
+      }
+      case Attribute::Floats: {
+        uint32_t n = r.count(8);
+        for (uint32_t k = 0; k < n; ++k)
+          attr.floats.push_back(r.read<double>());
+        break;
+      }
+      case Attribute::String: attr.s = r.str(); break;
+      case Attribute::Tensor: {
+        uint8_t dtype = r.read<uint8_t>();
+        if (!validDType(dtype))
+          return invalid("bad tensor attribute");
+        attr.tensorType = (DType)dtype;
+        attr.s = r.str();
+        break;
+      }
+      default: return invalid("unknown attribute tag in step '" + step.op + "'");
+      }
+      if (r.failed())
+        return invalid("metadata is truncated");
+      step.attrs.set(std::move(name), std::move(attr));
+    }
+    step.kernel = findCpuKernel(step.op);
+    if (!step.kernel)
+      return Status::error("no CPU kernel for '" + step.op + "'", DS_UNSUPPORTED);
+  }
+  if (r.failed())
+    return invalid("metadata is truncated");
+  return Status();
+}
+
+} // namespace dsrt

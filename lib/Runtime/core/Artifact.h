@@ -1,0 +1,53 @@
+//===- Artifact.h - loading and validating a .dsx artifact -----*- C++ -*-===//
+#ifndef DS_RUNTIME_CORE_ARTIFACT_H
+#define DS_RUNTIME_CORE_ARTIFACT_H
+
+#include "core/Tensor.h"
+#include "ds-runtime/ds_artifact_format.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dsrt {
+
+struct ValueInfo {
+  DType dtype = DS_F32;
+  dsx_storage storage = DSX_STORAGE_ARENA;
+  std::vector<int64_t> dims;
+  uint64_t offset = 0, bytes = 0;
+  std::string name;
+};
+
+struct Step {
+  std::string op;
+  std::vector<uint32_t> inputs, outputs; ///< value ids; DSX_ABSENT for none
+  Attributes attrs;
+  Kernel kernel = nullptr;
+};
+
+/// A loaded artifact: the file stays mapped and constants point into it.
+class Program {
+public:
+  ~Program();
+  /// Maps and validates `path`; every offset, size and id is bounds-checked.
+  static Status load(const std::string &path, std::unique_ptr<Program> &out);
+
+  std::vector<ValueInfo> values;
+  std::vector<uint32_t> inputs, outputs;
+  std::vector<std::string> outputNames;
+  std::vector<Step> steps;
+  uint64_t arenaBytes = 0;
+
+  const unsigned char *constantData(const ValueInfo &v) const { return constants_ + v.offset; }
+
+private:
+  Status parse(const unsigned char *data, uint64_t size);
+  void *mapping_ = nullptr;
+  uint64_t mappingSize_ = 0;
+  const unsigned char *constants_ = nullptr;
+};
+
+} // namespace dsrt
+
+#endif // DS_RUNTIME_CORE_ARTIFACT_H

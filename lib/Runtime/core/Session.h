@@ -1,0 +1,34 @@
+//===- Session.h - executing a program on the CPU ---------------*- C++ -*-===//
+#ifndef DS_RUNTIME_CORE_SESSION_H
+#define DS_RUNTIME_CORE_SESSION_H
+
+#include "core/Artifact.h"
+#include "core/ThreadPool.h"
+
+#include <memory>
+
+namespace dsrt {
+
+class Session {
+public:
+  Session(const Program &program, int numThreads);
+  ~Session();
+  /// Validates `inputs` against the signature, then runs every step.
+  Status run(const ds_tensor *inputs, int32_t numInputs);
+  const Tensor &output(size_t i) const { return tensors_[program_.outputs[i]]; }
+  size_t numOutputs() const { return program_.outputs.size(); }
+  bool hasRun() const { return hasRun_; }
+  int numThreads() const { return pool_.size(); }
+
+private:
+  const Program &program_;
+  ThreadPool pool_;
+  KernelContext context_;
+  void *arena_ = nullptr;
+  std::vector<Tensor> tensors_; ///< one per value id
+  bool hasRun_ = false;
+};
+
+} // namespace dsrt
+
+#endif // DS_RUNTIME_CORE_SESSION_H

@@ -1,0 +1,1436 @@
+//===- DataMovementKernels.cpp - shapes, copies, gathers, pads, resize ----===//
+//
+// Kernels that move elements without arithmetic are dtype-agnostic: they copy
+// dtypeSize() bytes per element. Only the scatter reductions, fill/range and
+// the interpolating resize modes look at values.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/KernelUtils.h"
+#include "cpu/Kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace dsrt::cpu {
+namespace {
+
+using Inputs = std::vector<const Tensor *>;
+using Outputs = std::vector<Tensor *>;
+
+void parallel(KernelContext &ctx, int64_t n, int64_t grain,
+              const std::function<void(int64_t, int64_t)> &body) {
+  if (n <= 0)
+    return;
+  grain = std::max<int64_t>(grain, 1);
+  if (ctx.parallelFor && n > grain)
+    ctx.parallelFor(n, grain, body);
+  else
+    body(0, n);
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i)
+      s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+Status fail(const char *op, const std::string &message) {
+  return Status::error(std::string(op) + ": " + message);
+}
+
+/// Checks that the first `nIn` inputs and `nOut` outputs are present.
+Status need(const char *op, const Inputs &in, const Outputs &out, size_t nIn, size_t nOut) {
+  if (in.size() < nIn)
+    return fail(op, "expected " + std::to_string(nIn) + " inputs, got " +
+                        std::to_string(in.size()));
+  if (out.size() < nOut)
+    return fail(op, "expected " + std::to_string(nOut) + " outputs, got " +
+                        std::to_string(out.size()));
+  for (size_t i = 0; i < nIn; ++i)
+    if (!in[i] || (!in[i]->data && in[i]->numel() > 0))
+      return fail(op, "input " + std::to_string(i) + " is missing");
+  for (size_t i = 0; i < nOut; ++i)
+    if (!out[i] || (!out[i]->data && out[i]->numel() > 0))
+      return fail(op, "output " + std::to_string(i) + " is missing");
+  return Status();
+}
+
+bool isIntegerType(DType t) {
+  switch (t) {
+  case DS_I64: case DS_I32: case DS_I16: case DS_I8: case DS_U64: case DS_U32:
+  case DS_U16: case DS_U8: case DS_I4: case DS_U4: case DS_I2: case DS_U2:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool isFloatType(DType t) {
+  return t == DS_F32 || t == DS_F64 || t == DS_F16 || t == DS_BF16;
+}
+
+/// Reads a 1-D (or one-element) integer tensor.
+Status readInts(const char *op, const char *what, const Tensor &t, std::vector<int64_t> &out) {
+  if (!isIntegerType(t.dtype))
+    return fail(op, std::string(what) + " must be an integer tensor, got " +
+                        dtypeName(t.dtype));
+  int64_t n = t.numel();
+  out.resize((size_t)n);
+  for (int64_t i = 0; i < n; ++i)
+    out[(size_t)i] = loadAsInt(t, i);
+  return Status();
+}
+
+/// Copies one element of `size` bytes.
+inline void copyElem(uint8_t *dst, const uint8_t *src, size_t size) {
+  switch (size) {
+  case 1: *dst = *src; return;
+  case 2: std::memcpy(dst, src, 2); return;
+  case 4: std::memcpy(dst, src, 4); return;
+  case 8: std::memcpy(dst, src, 8); return;
+  default: std::memcpy(dst, src, size); return;
+  }
+}
+
+template <typename T>
+void copyRowTyped(uint8_t *dst, const uint8_t *src, int64_t n, int64_t stride) {
+  T *d = reinterpret_cast<T *>(dst);
+  if (stride == 0) {
+    T v;
+    std::memcpy(&v, src, sizeof(T));
+    std::fill(d, d + n, v);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    std::memcpy(d + i, src + i * stride * (int64_t)sizeof(T), sizeof(T));
+}
+
+/// dst[i] = src[i * stride] for i < n (stride in elements; may be 0 or negative).
+void copyRow(uint8_t *dst, const uint8_t *src, int64_t n, int64_t stride, size_t esize) {
+  if (stride == 1) {
+    std::memcpy(dst, src, (size_t)n * esize);
+    return;
+  }
+  switch (esize) {
+  case 1: copyRowTyped<uint8_t>(dst, src, n, stride); return;
+  case 2: copyRowTyped<uint16_t>(dst, src, n, stride); return;
+  case 4: copyRowTyped<uint32_t>(dst, src, n, stride); return;
+  case 8: copyRowTyped<uint64_t>(dst, src, n, stride); return;
+  default:
+    for (int64_t i = 0; i < n; ++i)
+      std::memcpy(dst + i * esize, src + i * stride * (int64_t)esize, esize);
+  }
+}
+
+/// Writes the contiguous tensor of `shape` into dst, reading the element at
+/// coordinates c from src + (base + sum c[d] * strides[d]) * esize. Strides may
+/// be 0 (broadcast) or negative. The caller guarantees every read is in bounds.
+void stridedCopy(KernelContext &ctx, const std::vector<int64_t> &shapeIn,
+                 const std::vector<int64_t> &stridesIn, int64_t base, size_t esize,
+                 const void *srcv, void *dstv) {
+  const uint8_t *src = static_cast<const uint8_t *>(srcv);
+  uint8_t *dst = static_cast<uint8_t *>(dstv);
+  std::vector<int64_t> shape, strides;
+  for (size_t d = 0; d < shapeIn.size(); ++d) {
+    if (shapeIn[d] == 0)
+      return;
+    if (shapeIn[d] == 1)
+      continue;
+    if (!shape.empty() && strides.back() == stridesIn[d] * shapeIn[d]) {
+      shape.back() *= shapeIn[d];
+      strides.back() = stridesIn[d];
+    } else {
+      shape.push_back(shapeIn[d]);
+      strides.push_back(stridesIn[d]);
+    }
+  }
+  if (shape.empty()) {
+    copyElem(dst, src + base * (int64_t)esize, esize);
+    return;
+  }
+  const int64_t rank = (int64_t)shape.size();
+  const int64_t inner = shape.back(), innerStride = strides.back();
+  int64_t outer = 1;
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    outer *= shape[d];
+  parallel(ctx, outer, std::max<int64_t>(1, 32768 / inner), [&](int64_t b, int64_t e) {
+    std::vector<int64_t> coord((size_t)std::max<int64_t>(rank - 1, 0), 0);
+    int64_t rem = b, off = base;
+    for (int64_t d = rank - 2; d >= 0; --d) {
+      coord[d] = rem % shape[d];
+      rem /= shape[d];
+      off += coord[d] * strides[d];
+    }
+    for (int64_t row = b; row < e; ++row) {
+      copyRow(dst + row * inner * (int64_t)esize, src + off * (int64_t)esize, inner, innerStride,
+              esize);
+      for (int64_t d = rank - 2; d >= 0; --d) {
+        off += strides[d];
+        if (++coord[d] < shape[d])
+          break;
+        off -= strides[d] * shape[d];
+        coord[d] = 0;
+      }
+    }
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// shape, reshape, transpose, concat
+//===----------------------------------------------------------------------===//
+
+Status shapeKernel(KernelContext &, const Attributes &attrs, const Inputs &in,
+                   const Outputs &out) {
+  const char *op = "ds.shape";
+  if (Status s = need(op, in, out, 1, 1); !s)
+    return s;
+  int64_t rank = in[0]->rank();
+  auto clampDim = [&](int64_t v) {
+    if (v < 0)
+      v += rank;
+    return std::clamp<int64_t>(v, 0, rank);
+  };
+  int64_t start = clampDim(attrs.getInt("start", 0));
+  int64_t end = clampDim(attrs.getInt("end", rank));
+  int64_t n = std::max<int64_t>(end - start, 0);
+  Tensor &y = *out[0];
+  if (y.dtype != DS_I64 || y.numel() != n)
+    return fail(op, "result must be " + std::to_string(n) + " i64 values, got " +
+                        shapeText(y.shape) + " " + dtypeName(y.dtype));
+  for (int64_t i = 0; i < n; ++i)
+    y.as<int64_t>()[i] = in[0]->shape[(size_t)(start + i)];
+  return Status();
+}
+
+Status reshapeKernel(KernelContext &, const Attributes &, const Inputs &in, const Outputs &out) {
+  const char *op = "ds.reshape";
+  if (Status s = need(op, in, out, 1, 1); !s)
+    return s;
+  const Tensor &x = *in[0];
+  Tensor &y = *out[0];
+  if (x.numel() != y.numel() || x.dtype != y.dtype)
+    return fail(op, "cannot reshape " + shapeText(x.shape) + " " + dtypeName(x.dtype) + " to " +
+                        shapeText(y.shape) + " " + dtypeName(y.dtype));
+  if (x.data != y.data && x.bytes())
+    std::memmove(y.data, x.data, x.bytes());
+  return Status();
+}
+
+Status transposeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                       const Outputs &out) {
+  const char *op = "ds.transpose";
+  if (Status s = need(op, in, out, 1, 1); !s)
+    return s;
+  const Tensor &x = *in[0];
+  Tensor &y = *out[0];
+  std::vector<int64_t> perm = attrs.getInts("perm");
+  int64_t rank = x.rank();
+  if (perm.empty() && rank > 0)
+    for (int64_t d = rank - 1; d >= 0; --d)
+      perm.push_back(d);
+  if ((int64_t)perm.size() != rank || y.rank() != rank || x.dtype != y.dtype)
+    return fail(op, "perm / result do not match an input of rank " + std::to_string(rank));
+  std::vector<bool> seen((size_t)rank, false);
+  std::vector<int64_t> inStrides = stridesOf(x.shape), strides((size_t)rank);
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t p = perm[(size_t)d];
+    if (p < 0 || p >= rank || seen[(size_t)p])
+      return fail(op, "perm is not a permutation");
+    seen[(size_t)p] = true;
+    if (y.shape[(size_t)d] != x.shape[(size_t)p])
+      return fail(op, "result shape " + shapeText(y.shape) + " does not match input " +
+                          shapeText(x.shape) + " permuted");
+    strides[(size_t)d] = inStrides[(size_t)p];
+  }
+  stridedCopy(ctx, y.shape, strides, 0, dtypeSize(x.dtype), x.data, y.data);
+  return Status();
+}
+
+Status concatKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                    const Outputs &out) {
+  const char *op = "ds.concat";
+  if (in.empty())
+    return fail(op, "needs at least one input");
+  if (Status s = need(op, in, out, in.size(), 1); !s)
+    return s;
+  Tensor &y = *out[0];
+  int64_t rank = y.rank();
+  int64_t axis = normAxis(attrs.getInt("axis", 0), rank);
+  if (axis < 0 || axis >= rank)
+    return fail(op, "axis " + std::to_string(attrs.getInt("axis", 0)) +
+                        " is out of range for rank " + std::to_string(rank));
+  int64_t total = 0;
+  for (const Tensor *t : in) {
+    if (t->rank() != rank || t->dtype != y.dtype)
+      return fail(op, "inputs differ from the result in rank or element type");
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis && t->shape[(size_t)d] != y.shape[(size_t)d])
+        return fail(op, "input " + shapeText(t->shape) + " does not fit result " +
+                            shapeText(y.shape));
+    total += t->shape[(size_t)axis];
+  }
+  if (total != y.shape[(size_t)axis])
+    return fail(op, "inputs sum to " + std::to_string(total) + " along the axis, result has " +
+                        std::to_string(y.shape[(size_t)axis]));
+  size_t esize = dtypeSize(y.dtype);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= y.shape[(size_t)d];
+  for (int64_t d = axis + 1; d < rank; ++d)
+    inner *= y.shape[(size_t)d];
+  int64_t rowBytes = total * inner * (int64_t)esize;
+  std::vector<int64_t> offsets;
+  int64_t acc = 0;
+  for (const Tensor *t : in) {
+    offsets.push_back(acc);
+    acc += t->shape[(size_t)axis] * inner * (int64_t)esize;
+  }
+  parallel(ctx, outer, std::max<int64_t>(1, 65536 / std::max<int64_t>(rowBytes, 1)),
+           [&](int64_t b, int64_t e) {
+             for (int64_t o = b; o < e; ++o)
+               for (size_t i = 0; i < in.size(); ++i) {
+                 int64_t chunk = in[i]->shape[(size_t)axis] * inner * (int64_t)esize;
+                 if (chunk)
+                   std::memcpy(static_cast<uint8_t *>(y.data) + o * rowBytes + offsets[i],
+                               static_cast<const uint8_t *>(in[i]->data) + o * chunk,
+                               (size_t)chunk);
+               }
+           });
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// slice
+//===----------------------------------------------------------------------===//
+
+Status sliceKernel(KernelContext &ctx, const Attributes &, const Inputs &in, const Outputs &out) {
+  const char *op = "ds.slice";
+  if (Status s = need(op, in, out, 3, 1); !s)
+    return s;
+  const Tensor &x = *in[0];
+  Tensor &y = *out[0];
+  int64_t rank = x.rank();
+  if (y.rank() != rank || y.dtype != x.dtype)
+    return fail(op, "result differs from the input in rank or element type");
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (Status s = readInts(op, "starts", *in[1], starts); !s)
+    return s;
+  if (Status s = readInts(op, "ends", *in[2], ends); !s)
+    return s;
+  if (in.size() > 3 && in[3]) {
+    if (Status s = readInts(op, "axes", *in[3], axes); !s)
+      return s;
+  } else {
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back((int64_t)i);
+  }
+  if (in.size() > 4 && in[4]) {
+    if (Status s = readInts(op, "steps", *in[4], steps); !s)
+      return s;
+  } else {
+    steps.assign(starts.size(), 1);
+  }
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size())
+    return fail(op, "starts, ends, axes and steps differ in length");
+  std::vector<int64_t> begin((size_t)rank, 0), step((size_t)rank, 1), len(x.shape);
+  std::vector<bool> seen((size_t)rank, false);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (a < 0 || a >= rank || seen[(size_t)a])
+      return fail(op, "axis " + std::to_string(axes[i]) + " is out of range or repeated for rank " +
+                          std::to_string(rank));
+    seen[(size_t)a] = true;
+    int64_t dim = x.shape[(size_t)a], st = steps[i];
+    if (st == 0)
+      return fail(op, "step must not be 0");
+    int64_t s0 = starts[i], e0 = ends[i];
+    if (s0 < 0)
+      s0 += dim;
+    if (e0 < 0)
+      e0 += dim;
+    int64_t n;
+    if (dim == 0) {
+      s0 = 0;
+      n = 0;
+    } else if (st > 0) {
+      s0 = std::clamp<int64_t>(s0, 0, dim);
+      e0 = std::clamp<int64_t>(e0, 0, dim);
+      n = e0 > s0 ? (e0 - s0 - 1) / st + 1 : 0;
+    } else {
+      s0 = std::clamp<int64_t>(s0, 0, dim - 1);
+      e0 = std::clamp<int64_t>(e0, -1, dim - 1);
+      n = s0 > e0 ? (s0 - e0 - 1) / (-st) + 1 : 0;
+    }
+    begin[(size_t)a] = s0;
+    step[(size_t)a] = st;
+    len[(size_t)a] = n;
+  }
+  if (len != y.shape)
+    return fail(op, "slice of " + shapeText(x.shape) + " has shape " + shapeText(len) +
+                        " but the result is " + shapeText(y.shape));
+  if (y.numel() == 0)
+    return Status();
+  std::vector<int64_t> inStrides = stridesOf(x.shape), strides((size_t)rank);
+  int64_t base = 0;
+  for (int64_t d = 0; d < rank; ++d) {
+    strides[(size_t)d] = inStrides[(size_t)d] * step[(size_t)d];
+    base += begin[(size_t)d] * inStrides[(size_t)d];
+  }
+  stridedCopy(ctx, y.shape, strides, base, dtypeSize(x.dtype), x.data, y.data);
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// gathers
+//===----------------------------------------------------------------------===//
+
+/// Normalizes a possibly negative index against `dim`, or fails.
+inline bool wrapIndex(int64_t &i, int64_t dim) {
+  if (i < 0)
+    i += dim;
+  return i >= 0 && i < dim;
+}
+
+Status indexError(const char *op, int64_t index, int64_t dim) {
+  return fail(op, "index " + std::to_string(index) + " is out of range for dim " +
+                      std::to_string(dim));
+}
+
+Status gatherKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                    const Outputs &out) {
+  const char *op = "ds.gather";
+  if (Status s = need(op, in, out, 2, 1); !s)
+    return s;
+  const Tensor &x = *in[0], &idx = *in[1];
+  Tensor &y = *out[0];
+  int64_t rank = x.rank();
+  int64_t axis = normAxis(attrs.getInt("axis", 0), rank);
+  if (axis < 0 || axis >= rank)
+    return fail(op, "axis is out of range for rank " + std::to_string(rank));
+  std::vector<int64_t> expect(x.shape.begin(), x.shape.begin() + axis);
+  expect.insert(expect.end(), idx.shape.begin(), idx.shape.end());
+  expect.insert(expect.end(), x.shape.begin() + axis + 1, x.shape.end());
+  if (expect != y.shape || y.dtype != x.dtype)
+    return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(expect));
+  std::vector<int64_t> indices;
+  if (Status s = readInts(op, "indices", idx, indices); !s)
+    return s;
+  int64_t dim = x.shape[(size_t)axis];
+  for (int64_t &i : indices) {
+    int64_t orig = i;
+    if (!wrapIndex(i, dim))
+      return indexError(op, orig, dim);
+  }
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= x.shape[(size_t)d];
+  for (int64_t d = axis + 1; d < rank; ++d)
+    inner *= x.shape[(size_t)d];
+  size_t esize = dtypeSize(x.dtype);
+  int64_t n = (int64_t)indices.size(), chunk = inner * (int64_t)esize;
+  const uint8_t *src = static_cast<const uint8_t *>(x.data);
+  uint8_t *dst = static_cast<uint8_t *>(y.data);
+  if (chunk == 0)
+    return Status();
+  parallel(ctx, outer * n, std::max<int64_t>(1, 16384 / chunk), [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      int64_t o = t / n, j = t % n;
+      std::memcpy(dst + t * chunk, src + (o * dim + indices[(size_t)j]) * chunk, (size_t)chunk);
+    }
+  });
+  return Status();
+}
+
+Status gatherElementsKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                            const Outputs &out) {
+  const char *op = "ds.gather_elements";
+  if (Status s = need(op, in, out, 2, 1); !s)
+    return s;
+  const Tensor &x = *in[0], &idx = *in[1];
+  Tensor &y = *out[0];
+  int64_t rank = x.rank();
+  int64_t axis = normAxis(attrs.getInt("axis", 0), rank);
+  if (axis < 0 || axis >= rank || idx.rank() != rank)
+    return fail(op, "needs indices of the input's rank and an axis in range");
+  if (y.shape != idx.shape || y.dtype != x.dtype)
+    return fail(op, "result must have the indices' shape");
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis && idx.shape[(size_t)d] > x.shape[(size_t)d])
+      return fail(op, "indices " + shapeText(idx.shape) + " exceed input " + shapeText(x.shape) +
+                          " in dim " + std::to_string(d));
+  std::vector<int64_t> indices;
+  if (Status s = readInts(op, "indices", idx, indices); !s)
+    return s;
+  int64_t dim = x.shape[(size_t)axis];
+  for (int64_t &i : indices) {
+    int64_t orig = i;
+    if (!wrapIndex(i, dim))
+      return indexError(op, orig, dim);
+  }
+  std::vector<int64_t> inStrides = stridesOf(x.shape);
+  size_t esize = dtypeSize(x.dtype);
+  const uint8_t *src = static_cast<const uint8_t *>(x.data);
+  uint8_t *dst = static_cast<uint8_t *>(y.data);
+  const std::vector<int64_t> &ishape = idx.shape;
+  parallel(ctx, (int64_t)indices.size(), 4096, [&](int64_t b, int64_t e) {
+    std::vector<int64_t> coord((size_t)rank, 0);
+    int64_t rem = b;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      coord[(size_t)d] = rem % ishape[(size_t)d];
+      rem /= ishape[(size_t)d];
+    }
+    for (int64_t t = b; t < e; ++t) {
+      int64_t off = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        off += (d == axis ? indices[(size_t)t] : coord[(size_t)d]) * inStrides[(size_t)d];
+      copyElem(dst + t * (int64_t)esize, src + off * (int64_t)esize, esize);
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        if (++coord[(size_t)d] < ishape[(size_t)d])
+          break;
+        coord[(size_t)d] = 0;
+      }
+    }
+  });
+  return Status();
+}
+
+Status gatherNDKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                      const Outputs &out) {
+  const char *op = "ds.gather_nd";
+  if (Status s = need(op, in, out, 2, 1); !s)
+    return s;
+  const Tensor &x = *in[0], &idx = *in[1];
+  Tensor &y = *out[0];
+  int64_t b = attrs.getInt("batch_dims", 0);
+  int64_t r = x.rank(), q = idx.rank();
+  if (q < 1 || b < 0 || b >= std::min(r, q))
+    return fail(op, "batch_dims " + std::to_string(b) + " is out of range");
+  int64_t k = idx.shape.back();
+  if (k < 1 || b + k > r)
+    return fail(op, "index tuples of length " + std::to_string(k) +
+                        " do not fit an input of rank " + std::to_string(r));
+  for (int64_t d = 0; d < b; ++d)
+    if (x.shape[(size_t)d] != idx.shape[(size_t)d])
+      return fail(op, "batch dims of input " + shapeText(x.shape) + " and indices " +
+                          shapeText(idx.shape) + " differ");
+  std::vector<int64_t> expect(idx.shape.begin(), idx.shape.end() - 1);
+  expect.insert(expect.end(), x.shape.begin() + b + k, x.shape.end());
+  if (expect != y.shape || y.dtype != x.dtype)
+    return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(expect));
+  std::vector<int64_t> indices;
+  if (Status s = readInts(op, "indices", idx, indices); !s)
+    return s;
+  int64_t batches = 1, perBatch = 1, slice = 1, batchStride = 1;
+  for (int64_t d = 0; d < b; ++d)
+    batches *= idx.shape[(size_t)d];
+  for (int64_t d = b; d < q - 1; ++d)
+    perBatch *= idx.shape[(size_t)d];
+  for (int64_t d = b + k; d < r; ++d)
+    slice *= x.shape[(size_t)d];
+  for (int64_t d = b; d < r; ++d)
+    batchStride *= x.shape[(size_t)d];
+  std::vector<int64_t> inStrides = stridesOf(x.shape);
+  int64_t tuples = batches * perBatch;
+  std::vector<int64_t> offsets((size_t)tuples);
+  for (int64_t t = 0; t < tuples; ++t) {
+    int64_t off = (t / perBatch) * batchStride;
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t i = indices[(size_t)(t * k + j)], dim = x.shape[(size_t)(b + j)];
+      int64_t orig = i;
+      if (!wrapIndex(i, dim))
+        return indexError(op, orig, dim);
+      off += i * inStrides[(size_t)(b + j)];
+    }
+    offsets[(size_t)t] = off;
+  }
+  size_t esize = dtypeSize(x.dtype);
+  int64_t chunk = slice * (int64_t)esize;
+  if (chunk == 0)
+    return Status();
+  const uint8_t *src = static_cast<const uint8_t *>(x.data);
+  uint8_t *dst = static_cast<uint8_t *>(y.data);
+  parallel(ctx, tuples, std::max<int64_t>(1, 16384 / chunk), [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t)
+      std::memcpy(dst + t * chunk, src + offsets[(size_t)t] * (int64_t)esize, (size_t)chunk);
+  });
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// scatters
+//===----------------------------------------------------------------------===//
+
+enum class Reduction { None, Add, Mul, Max, Min };
+
+Status parseReduction(const char *op, const Attributes &attrs, Reduction &r) {
+  const Attribute *a = attrs.find("reduction");
+  std::string s = "none";
+  if (a && a->kind == Attribute::String)
+    s = a->s;
+  else if (a && a->kind == Attribute::Int)
+    s = a->i == 1 ? "add" : a->i == 2 ? "mul" : a->i == 3 ? "max" : a->i == 4 ? "min" : "none";
+  if (s == "none")
+    r = Reduction::None;
+  else if (s == "add")
+    r = Reduction::Add;
+  else if (s == "mul")
+    r = Reduction::Mul;
+  else if (s == "max")
+    r = Reduction::Max;
+  else if (s == "min")
+    r = Reduction::Min;
+  else
+    return fail(op, "unknown reduction '" + s + "'");
+  return Status();
+}
+
+/// Combines element `src` of `u` into element `dst` of `y`.
+void combine(Tensor &y, int64_t dst, const Tensor &u, int64_t src, Reduction r, size_t esize) {
+  if (r == Reduction::None) {
+    copyElem(static_cast<uint8_t *>(y.data) + dst * (int64_t)esize,
+             static_cast<const uint8_t *>(u.data) + src * (int64_t)esize, esize);
+    return;
+  }
+  if (isFloatType(y.dtype)) {
+    double a = loadAsDouble(y, dst), b = loadAsDouble(u, src), v = a;
+    switch (r) {
+    case Reduction::Add: v = a + b; break;
+    case Reduction::Mul: v = a * b; break;
+    case Reduction::Max: v = std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b); break;
+    case Reduction::Min: v = std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b); break;
+    default: break;
+    }
+    storeDouble(y, dst, v);
+    return;
+  }
+  if (y.dtype == DS_U64) {
+    uint64_t a = y.as<uint64_t>()[dst], b = u.as<uint64_t>()[src], v = a;
+    switch (r) {
+    case Reduction::Add: v = a + b; break;
+    case Reduction::Mul: v = a * b; break;
+    case Reduction::Max: v = std::max(a, b); break;
+    case Reduction::Min: v = std::min(a, b); break;
+    default: break;
+    }
+    y.as<uint64_t>()[dst] = v;
+    return;
+  }
+  int64_t a = loadAsInt(y, dst), b = loadAsInt(u, src), v = a;
+  switch (r) {
+  case Reduction::Add: v = (int64_t)((uint64_t)a + (uint64_t)b); break;
+  case Reduction::Mul: v = (int64_t)((uint64_t)a * (uint64_t)b); break;
+  case Reduction::Max: v = std::max(a, b); break;
+  case Reduction::Min: v = std::min(a, b); break;
+  default: break;
+  }
+  if (y.dtype == DS_BOOL && r == Reduction::Add)
+    v = (a || b) ? 1 : 0;
+  storeInt(y, dst, v);
+}
+
+Status scatterElementsKernel(KernelContext &, const Attributes &attrs, const Inputs &in,
+                             const Outputs &out) {
+  const char *op = "ds.scatter_elements";
+  if (Status s = need(op, in, out, 3, 1); !s)
+    return s;
+  const Tensor &x = *in[0], &idx = *in[1], &u = *in[2];
+  Tensor &y = *out[0];
+  Reduction red;
+  if (Status s = parseReduction(op, attrs, red); !s)
+    return s;
+  int64_t rank = x.rank();
+  int64_t axis = normAxis(attrs.getInt("axis", 0), rank);
+  if (axis < 0 || axis >= rank)
+    return fail(op, "axis is out of range for rank " + std::to_string(rank));
+  if (idx.shape != u.shape || idx.rank() != rank || u.dtype != x.dtype || y.shape != x.shape ||
+      y.dtype != x.dtype)
+    return fail(op, "indices and updates must share one shape of the input's rank");
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis && idx.shape[(size_t)d] > x.shape[(size_t)d])
+      return fail(op, "indices " + shapeText(idx.shape) + " exceed input " + shapeText(x.shape));
+  std::vector<int64_t> indices;
+  if (Status s = readInts(op, "indices", idx, indices); !s)
+    return s;
+  int64_t dim = x.shape[(size_t)axis];
+  for (int64_t &i : indices) {
+    int64_t orig = i;
+    if (!wrapIndex(i, dim))
+      return indexError(op, orig, dim);
+  }
+  if (x.data != y.data && x.bytes())
+    std::memcpy(y.data, x.data, x.bytes());
+  std::vector<int64_t> strides = stridesOf(x.shape), coord((size_t)rank, 0);
+  size_t esize = dtypeSize(x.dtype);
+  for (int64_t t = 0; t < (int64_t)indices.size(); ++t) {
+    int64_t off = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      off += (d == axis ? indices[(size_t)t] : coord[(size_t)d]) * strides[(size_t)d];
+    combine(y, off, u, t, red, esize);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++coord[(size_t)d] < idx.shape[(size_t)d])
+        break;
+      coord[(size_t)d] = 0;
+    }
+  }
+  return Status();
+}
+
+Status scatterNDKernel(KernelContext &, const Attributes &attrs, const Inputs &in,
+                       const Outputs &out) {
+  const char *op = "ds.scatter_nd";
+  if (Status s = need(op, in, out, 3, 1); !s)
+    return s;
+  const Tensor &x = *in[0], &idx = *in[1], &u = *in[2];
+  Tensor &y = *out[0];
+  Reduction red;
+  if (Status s = parseReduction(op, attrs, red); !s)
+    return s;
+  int64_t r = x.rank(), q = idx.rank();
+  if (q < 1)
+    return fail(op, "indices must have rank >= 1");
+  int64_t k = idx.shape.back();
+  if (k < 0 || k > r)
+    return fail(op, "index tuples of length " + std::to_string(k) +
+                        " do not fit an input of rank " + std::to_string(r));
+  std::vector<int64_t> expect(idx.shape.begin(), idx.shape.end() - 1);
+  expect.insert(expect.end(), x.shape.begin() + k, x.shape.end());
+  if (u.shape != expect || u.dtype != x.dtype || y.shape != x.shape || y.dtype != x.dtype)
+    return fail(op, "updates " + shapeText(u.shape) + " should be " + shapeText(expect));
+  std::vector<int64_t> indices;
+  if (Status s = readInts(op, "indices", idx, indices); !s)
+    return s;
+  int64_t tuples = 1, slice = 1;
+  for (int64_t d = 0; d + 1 < q; ++d)
+    tuples *= idx.shape[(size_t)d];
+  for (int64_t d = k; d < r; ++d)
+    slice *= x.shape[(size_t)d];
+  std::vector<int64_t> strides = stridesOf(x.shape), offsets((size_t)tuples);
+  for (int64_t t = 0; t < tuples; ++t) {
+    int64_t off = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t i = indices[(size_t)(t * k + j)], dim = x.shape[(size_t)j], orig = i;
+      if (!wrapIndex(i, dim))
+        return indexError(op, orig, dim);
+      off += i * strides[(size_t)j];
+    }
+    offsets[(size_t)t] = off;
+  }
+  if (x.data != y.data && x.bytes())
+    std::memcpy(y.data, x.data, x.bytes());
+  size_t esize = dtypeSize(x.dtype);
+  for (int64_t t = 0; t < tuples; ++t) {
+    if (red == Reduction::None) {
+      if (slice)
+        std::memcpy(static_cast<uint8_t *>(y.data) + offsets[(size_t)t] * (int64_t)esize,
+                    static_cast<const uint8_t *>(u.data) + t * slice * (int64_t)esize,
+                    (size_t)(slice * (int64_t)esize));
+      continue;
+    }
+    for (int64_t e = 0; e < slice; ++e)
+      combine(y, offsets[(size_t)t] + e, u, t * slice + e, red, esize);
+  }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// expand, tile, pad
+//===----------------------------------------------------------------------===//
+
+Status expandKernel(KernelContext &ctx, const Attributes &, const Inputs &in, const Outputs &out) {
+  const char *op = "ds.expand";
+  if (Status s = need(op, in, out, 1, 1); !s)
+    return s;
+  const Tensor &x = *in[0];
+  Tensor &y = *out[0];
+  if (y.dtype != x.dtype || y.rank() < x.rank())
+    return fail(op, "cannot expand " + shapeText(x.shape) + " to " + shapeText(y.shape));
+  size_t off = y.shape.size() - x.shape.size();
+  for (size_t d = 0; d < x.shape.size(); ++d)
+    if (x.shape[d] != 1 && x.shape[d] != y.shape[d + off])
+      return fail(op, "cannot expand " + shapeText(x.shape) + " to " + shapeText(y.shape));
+  if (in.size() > 1 && in[1]) {
+    // The shape operand must broadcast with the input to the result.
+    std::vector<int64_t> target;
+    if (Status s = readInts(op, "shape", *in[1], target); !s)
+      return s;
+    if (target.size() > y.shape.size())
+      return fail(op, "shape has more dims than the result");
+  }
+  stridedCopy(ctx, y.shape, broadcastStrides(x.shape, y.shape), 0, dtypeSize(x.dtype), x.data,
+              y.data);
+  return Status();
+}
+
+Status tileKernel(KernelContext &ctx, const Attributes &, const Inputs &in, const Outputs &out) {
+  const char *op = "ds.tile";
+  if (Status s = need(op, in, out, 1, 1); !s)
+    return s;
+  const Tensor &x = *in[0];
+  Tensor &y = *out[0];
+  int64_t rank = x.rank();
+  if (y.rank() != rank || y.dtype != x.dtype)
+    return fail(op, "result differs from the input in rank or element type");
+  std::vector<int64_t> reps;
+  if (in.size() > 1 && in[1]) {
+    if (Status s = readInts(op, "repeats", *in[1], reps); !s)
+      return s;
+    if ((int64_t)reps.size() != rank)
+      return fail(op, "needs " + std::to_string(rank) + " repeats, got " +
+                          std::to_string(reps.size()));
+  }
+  std::vector<int64_t> shape, strides, inStrides = stridesOf(x.shape);
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t dim = x.shape[(size_t)d], o = y.shape[(size_t)d];
+    int64_t rep = dim == 0 ? 0 : o / dim;
+    if ((dim == 0 && o != 0) || (dim != 0 && o % dim) ||
+        (!reps.empty() && reps[(size_t)d] != rep && !(dim == 0 && o == 0)))
+      return fail(op, "result " + shapeText(y.shape) + " is not input " + shapeText(x.shape) +
+                          " tiled by the repeats");
+    shape.push_back(rep);
+    strides.push_back(0);
+    shape.push_back(dim);
+    strides.push_back(inStrides[(size_t)d]);
+  }
+  stridedCopy(ctx, shape, strides, 0, dtypeSize(x.dtype), x.data, y.data);
+  return Status();
+}
+
+Status padKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                 const Outputs &out) {
+  const char *op = "ds.pad";
+  if (Status s = need(op, in, out, 2, 1); !s)
+    return s;
+  const Tensor &x = *in[0];
+  Tensor &y = *out[0];
+  int64_t rank = x.rank();
+  if (y.rank() != rank || y.dtype != x.dtype)
+    return fail(op, "result differs from the input in rank or element type");
+  std::vector<int64_t> pads;
+  if (Status s = readInts(op, "pads", *in[1], pads); !s)
+    return s;
+  if ((int64_t)pads.size() != 2 * rank)
+    return fail(op, "needs " + std::to_string(2 * rank) + " pads, got " +
+                        std::to_string(pads.size()));
+  std::string mode = attrs.getString("mode", "constant");
+  if (const Attribute *a = attrs.find("mode"); a && a->kind == Attribute::Int)
+    mode = a->i == 1 ? "reflect" : a->i == 2 ? "edge" : a->i == 3 ? "wrap" : "constant";
+  int kind = mode == "constant" ? 0 : mode == "reflect" ? 1 : mode == "edge" ? 2
+             : mode == "wrap"   ? 3
+                                : -1;
+  if (kind < 0)
+    return fail(op, "unknown mode '" + mode + "'");
+  size_t esize = dtypeSize(x.dtype);
+  std::vector<uint8_t> value(esize, 0);
+  if (in.size() > 2 && in[2] && in[2]->numel() > 0) {
+    if (in[2]->dtype != x.dtype)
+      return fail(op, "value differs from the input in element type");
+    std::memcpy(value.data(), in[2]->data, esize);
+  }
+  // Per dim: output coordinate -> input coordinate, or -1 for the pad value.
+  std::vector<std::vector<int64_t>> maps((size_t)rank);
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t n = x.shape[(size_t)d], pb = pads[(size_t)d], pe = pads[(size_t)(d + rank)];
+    int64_t o = y.shape[(size_t)d];
+    if (n + pb + pe != o)
+      return fail(op, "input " + shapeText(x.shape) + " padded does not give result " +
+                          shapeText(y.shape));
+    int64_t cropBegin = std::max<int64_t>(0, -pb), cropEnd = std::max<int64_t>(0, -pe);
+    int64_t m = n - cropBegin - cropEnd; // the kept part of the input
+    int64_t lead = std::max<int64_t>(0, pb);
+    std::vector<int64_t> &map = maps[(size_t)d];
+    map.resize((size_t)o);
+    for (int64_t i = 0; i < o; ++i) {
+      int64_t j = i - lead; // coordinate within the kept part
+      if (j >= 0 && j < m) {
+        map[(size_t)i] = cropBegin + j;
+        continue;
+      }
+      if (kind == 0) {
+        map[(size_t)i] = -1;
+        continue;
+      }
+      if (m <= 0)
+        return fail(op, mode + " padding of an empty dim " + std::to_string(d));
+      if (kind == 1) { // reflect (the edge is not repeated)
+        if (m == 1) {
+          j = 0;
+        } else {
+          int64_t period = 2 * (m - 1);
+          j %= period;
+          if (j < 0)
+            j += period;
+          if (j >= m)
+            j = period - j;
+        }
+      } else if (kind == 2) { // edge
+        j = std::clamp<int64_t>(j, 0, m - 1);
+      } else { // wrap
+        j %= m;
+        if (j < 0)
+          j += m;
+      }
+      map[(size_t)i] = cropBegin + j;
+    }
+  }
+  if (y.numel() == 0)
+    return Status();
+  const uint8_t *src = static_cast<const uint8_t *>(x.data);
+  uint8_t *dst = static_cast<uint8_t *>(y.data);
+  if (rank == 0) {
+    copyElem(dst, src, esize);
+    return Status();
+  }
+  std::vector<int64_t> inStrides = stridesOf(x.shape);
+  int64_t inner = y.shape.back(), outer = y.numel() / inner;
+  const std::vector<int64_t> &last = maps.back();
+  parallel(ctx, outer, std::max<int64_t>(1, 16384 / inner), [&](int64_t b, int64_t e) {
+    std::vector<int64_t> coord((size_t)rank, 0);
+    for (int64_t row = b; row < e; ++row) {
+      int64_t rem = row, off = 0;
+      bool constant = false;
+      for (int64_t d = rank - 2; d >= 0; --d) {
+        int64_t c = rem % y.shape[(size_t)d];
+        rem /= y.shape[(size_t)d];
+        int64_t m = maps[(size_t)d][(size_t)c];
+        if (m < 0)
+          constant = true;
+        off += m * inStrides[(size_t)d];
+      }
+      uint8_t *o = dst + row * inner * (int64_t)esize;
+      if (constant) {
+        for (int64_t i = 0; i < inner; ++i)
+          copyElem(o + i * (int64_t)esize, value.data(), esize);
+        continue;
+      }
+      for (int64_t i = 0; i < inner;) {
+        int64_t m = last[(size_t)i];
+        if (m < 0) {
+          copyElem(o + i * (int64_t)esize, value.data(), esize);
+          ++i;
+          continue;
+        }
+        int64_t run = 1; // a run of consecutive input elements
+        while (i + run < inner && last[(size_t)(i + run)] == m + run)
+          ++run;
+        std::memcpy(o + i * (int64_t)esize, src + (off + m) * (int64_t)esize,
+                    (size_t)run * esize);
+        i += run;
+      }
+    }
+  });
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// fill, range, trilu
+//===----------------------------------------------------------------------===//
+
+Status fillKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &,
+                  const Outputs &out) {
+  const char *op = "ds.fill";
+  if (out.empty() || !out[0])
+    return fail(op, "missing output");
+  Tensor &y = *out[0];
+  const Attribute *a = attrs.find("value");
+  size_t esize = dtypeSize(y.dtype);
+  std::vector<uint8_t> value(esize, 0);
+  if (a) {
+    if (a->kind == Attribute::Tensor) {
+      size_t vsize = dtypeSize(a->tensorType);
+      if (a->s.size() < vsize)
+        return fail(op, "value attribute holds no element");
+      Tensor src;
+      src.dtype = a->tensorType;
+      src.shape = {1};
+      std::vector<uint8_t> raw(a->s.begin(), a->s.begin() + vsize);
+      src.data = raw.data();
+      Tensor dst;
+      dst.dtype = y.dtype;
+      dst.shape = {1};
+      dst.data = value.data();
+      if (a->tensorType == y.dtype && y.dtype != DS_I4 && y.dtype != DS_I2 && y.dtype != DS_U4 &&
+          y.dtype != DS_U2)
+        std::memcpy(value.data(), raw.data(), esize);
+      else if (isFloatType(a->tensorType) || isFloatType(y.dtype))
+        storeDouble(dst, 0, loadAsDouble(src, 0));
+      else
+        storeInt(dst, 0, loadAsInt(src, 0));
+    } else if (a->kind == Attribute::Float || a->kind == Attribute::Int) {
+      Tensor dst;
+      dst.dtype = y.dtype;
+      dst.shape = {1};
+      dst.data = value.data();
+      if (a->kind == Attribute::Float)
+        storeDouble(dst, 0, a->f);
+      else
+        storeInt(dst, 0, a->i);
+    } else {
+      return fail(op, "value attribute must be a tensor");
+    }
+  }
+  uint8_t *dst = static_cast<uint8_t *>(y.data);
+  bool zero = std::all_of(value.begin(), value.end(), [](uint8_t v) { return v == 0; });
+  parallel(ctx, y.numel(), 65536, [&](int64_t b, int64_t e) {
+    if (zero) {
+      std::memset(dst + b * (int64_t)esize, 0, (size_t)(e - b) * esize);
+      return;
+    }
+    for (int64_t i = b; i < e; ++i)
+      copyElem(dst + i * (int64_t)esize, value.data(), esize);
+  });
+  return Status();
+}
+
+Status rangeKernel(KernelContext &, const Attributes &, const Inputs &in, const Outputs &out) {
+  const char *op = "ds.range";
+  if (Status s = need(op, in, out, 3, 1); !s)
+    return s;
+  Tensor &y = *out[0];
+  for (int i = 0; i < 3; ++i)
+    if (in[i]->numel() != 1)
+      return fail(op, "start, limit and delta must be scalars");
+  int64_t n = y.numel();
+  if (y.rank() != 1)
+    return fail(op, "result must be 1-D");
+  if (isFloatType(y.dtype)) {
+    double start = loadAsDouble(*in[0], 0), delta = loadAsDouble(*in[2], 0);
+    if (delta == 0)
+      return fail(op, "delta must not be 0");
+    // The result's length (ceil((limit - start) / delta), computed when the
+    // shape was resolved) is authoritative: float rounding of that count is
+    // not re-litigated here.
+    // Accumulate in the element type, as the ONNX definition (a loop adding delta) does.
+    if (y.dtype == DS_F64) {
+      double v = start;
+      for (int64_t i = 0; i < n; ++i, v += delta)
+        y.as<double>()[i] = v;
+    } else {
+      float v = (float)start, d = (float)delta;
+      for (int64_t i = 0; i < n; ++i, v += d)
+        storeDouble(y, i, v);
+    }
+    return Status();
+  }
+  if (!isIntegerType(y.dtype))
+    return fail(op, std::string("unsupported element type ") + dtypeName(y.dtype));
+  int64_t start = loadAsInt(*in[0], 0), limit = loadAsInt(*in[1], 0),
+          delta = loadAsInt(*in[2], 0);
+  if (delta == 0)
+    return fail(op, "delta must not be 0");
+  int64_t expect = 0;
+  if ((delta > 0 && limit > start) || (delta < 0 && limit < start)) {
+    // ceil((limit - start) / delta) without overflow for the usual ranges.
+    long double span = (long double)limit - (long double)start;
+    expect = (int64_t)std::ceil(span / (long double)delta);
+  }
+  if (expect != n)
+    return fail(op, "range has " + std::to_string(expect) + " elements but the result has " +
+                        std::to_string(n));
+  for (int64_t i = 0; i < n; ++i)
+    storeInt(y, i, (int64_t)((uint64_t)start + (uint64_t)i * (uint64_t)delta));
+  return Status();
+}
+
+Status triluKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                   const Outputs &out) {
+  const char *op = "ds.trilu";
+  if (Status s = need(op, in, out, 1, 1); !s)
+    return s;
+  const Tensor &x = *in[0];
+  Tensor &y = *out[0];
+  if (x.rank() < 2 || y.shape != x.shape || y.dtype != x.dtype)
+    return fail(op, "needs an input of rank >= 2 and a result of its shape");
+  int64_t k = 0;
+  if (in.size() > 1 && in[1]) {
+    if (in[1]->numel() != 1 || !isIntegerType(in[1]->dtype))
+      return fail(op, "k must be one integer");
+    k = loadAsInt(*in[1], 0);
+  }
+  int64_t rows0 = x.shape[x.shape.size() - 2], cols0 = x.shape.back();
+  k = std::clamp<int64_t>(k, -rows0 - 1, cols0 + 1); // keeps i + k from overflowing
+  bool upper = attrs.has("upper") && attrs.getInt("upper", 1) != 0;
+  int64_t rows = x.shape[x.shape.size() - 2], cols = x.shape.back();
+  int64_t mats = (rows != 0 && cols != 0) ? x.numel() / (rows * cols) : 0;
+  size_t esize = dtypeSize(x.dtype);
+  const uint8_t *src = static_cast<const uint8_t *>(x.data);
+  uint8_t *dst = static_cast<uint8_t *>(y.data);
+  parallel(ctx, mats * rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(cols, 1)),
+           [&](int64_t b, int64_t e) {
+             for (int64_t r = b; r < e; ++r) {
+               int64_t i = r % rows;
+               // Kept columns: upper j >= i + k, lower j <= i + k.
+               int64_t lo = upper ? std::clamp<int64_t>(i + k, 0, cols) : 0;
+               int64_t hi = upper ? cols : std::clamp<int64_t>(i + k + 1, 0, cols);
+               uint8_t *o = dst + r * cols * (int64_t)esize;
+               const uint8_t *s = src + r * cols * (int64_t)esize;
+               if (lo > 0)
+                 std::memset(o, 0, (size_t)lo * esize);
+               if (hi > lo && o != s)
+                 std::memmove(o + lo * (int64_t)esize, s + lo * (int64_t)esize,
+                              (size_t)(hi - lo) * esize);
+               if (hi < cols)
+                 std::memset(o + hi * (int64_t)esize, 0, (size_t)(cols - hi) * esize);
+             }
+           });
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// resize
+//===----------------------------------------------------------------------===//
+
+enum class Coord { HalfPixel, HalfPixelSymmetric, PytorchHalfPixel, AlignCorners, Asymmetric,
+                   TfCropAndResize };
+
+/// Input coordinate of output coordinate `x` (single precision, as onnxruntime).
+float originalCoord(Coord mode, float x, float scale, float outLen, float inLen, float roiStart,
+                    float roiEnd) {
+  switch (mode) {
+  case Coord::HalfPixel:
+    return (x + 0.5f) / scale - 0.5f;
+  case Coord::HalfPixelSymmetric: {
+    float adjustment = outLen / (scale * inLen);
+    float center = inLen / 2;
+    float offset = center * (1 - adjustment);
+    return offset + (x + 0.5f) / scale - 0.5f;
+  }
+  case Coord::PytorchHalfPixel:
+    return outLen > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
+  case Coord::AlignCorners:
+    return outLen == 1 ? 0.0f : x * (inLen - 1) / (outLen - 1);
+  case Coord::Asymmetric:
+    return x / scale;
+  case Coord::TfCropAndResize:
+    return outLen > 1 ? roiStart * (inLen - 1) + (x * (roiEnd - roiStart) * (inLen - 1)) /
+                                                     (outLen - 1)
+                      : 0.5f * (roiStart + roiEnd) * (inLen - 1);
+  }
+  return x;
+}
+
+double cubicWeight(double x, double a) {
+  x = std::fabs(x);
+  if (x <= 1)
+    return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2)
+    return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+  return 0;
+}
+
+/// The 1-D resampling of one dim: each output index reads `taps` input
+/// indices with weights; `extrapolate` marks outputs outside a crop.
+struct AxisPlan {
+  int64_t taps = 1;
+  std::vector<int64_t> index;
+  std::vector<double> weight;
+  std::vector<uint8_t> extrapolate;
+  bool identity = false;
+  bool anyExtrapolate = false;
+};
+
+Status resizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                    const Outputs &out) {
+  const char *op = "ds.resize";
+  if (Status s = need(op, in, out, 1, 1); !s)
+    return s;
+  const Tensor &x = *in[0];
+  Tensor &y = *out[0];
+  const Tensor *roi = in.size() > 1 ? in[1] : nullptr;
+  const Tensor *scalesT = in.size() > 2 ? in[2] : nullptr;
+  const Tensor *sizesT = in.size() > 3 ? in[3] : nullptr;
+  int64_t rank = x.rank();
+  if (y.rank() != rank || y.dtype != x.dtype)
+    return fail(op, "result differs from the input in rank or element type");
+  std::string mode = attrs.getString("mode", "nearest");
+  std::string ctm = attrs.getString("coordinate_transformation_mode", "half_pixel");
+  std::string nearestMode = attrs.getString("nearest_mode", "round_prefer_floor");
+  double cubicA = attrs.getFloat("cubic_coeff_a", -0.75);
+  bool excludeOutside = attrs.getInt("exclude_outside", 0) != 0;
+  double extrapolation = attrs.getFloat("extrapolation_value", 0.0);
+  bool antialias = attrs.getInt("antialias", 0) != 0;
+  int modeKind = mode == "nearest" ? 0 : mode == "linear" ? 1 : mode == "cubic" ? 2 : -1;
+  if (modeKind < 0)
+    return fail(op, "unknown mode '" + mode + "'");
+  Coord coord;
+  if (ctm == "half_pixel")
+    coord = Coord::HalfPixel;
+  else if (ctm == "half_pixel_symmetric")
+    coord = Coord::HalfPixelSymmetric;
+  else if (ctm == "pytorch_half_pixel")
+    coord = Coord::PytorchHalfPixel;
+  else if (ctm == "align_corners")
+    coord = Coord::AlignCorners;
+  else if (ctm == "asymmetric")
+    coord = Coord::Asymmetric;
+  else if (ctm == "tf_crop_and_resize")
+    coord = Coord::TfCropAndResize;
+  else
+    return fail(op, "unknown coordinate_transformation_mode '" + ctm + "'");
+  int nearestKind = nearestMode == "round_prefer_floor" ? 0
+                    : nearestMode == "round_prefer_ceil" ? 1
+                    : nearestMode == "floor"             ? 2
+                    : nearestMode == "ceil"              ? 3
+                                                         : -1;
+  if (modeKind == 0 && nearestKind < 0)
+    return fail(op, "unknown nearest_mode '" + nearestMode + "'");
+  if (modeKind != 0 && !isFloatType(x.dtype))
+    return fail(op, mode + " interpolation needs a floating-point input, got " +
+                        dtypeName(x.dtype));
+
+  std::vector<float> scales((size_t)rank);
+  if (scalesT && scalesT->numel() > 0) {
+    if (scalesT->numel() != rank || !isFloatType(scalesT->dtype))
+      return fail(op, "needs " + std::to_string(rank) + " floating-point scales");
+    for (int64_t d = 0; d < rank; ++d) {
+      scales[(size_t)d] = (float)loadAsDouble(*scalesT, d);
+      if (!(scales[(size_t)d] > 0))
+        return fail(op, "scales must be positive");
+    }
+  } else if (sizesT && sizesT->numel() > 0) {
+    std::vector<int64_t> sizes;
+    if (Status s = readInts(op, "sizes", *sizesT, sizes); !s)
+      return s;
+    if (sizes != y.shape)
+      return fail(op, "sizes " + shapeText(sizes) + " differ from the result " +
+                          shapeText(y.shape));
+    for (int64_t d = 0; d < rank; ++d)
+      scales[(size_t)d] = x.shape[(size_t)d] ? (float)y.shape[(size_t)d] /
+                                                   (float)x.shape[(size_t)d]
+                                             : 1.0f;
+  } else {
+    return fail(op, "needs scales or sizes");
+  }
+  std::vector<double> roiValues;
+  if (coord == Coord::TfCropAndResize) {
+    if (roi && roi->numel() > 0) {
+      if (roi->numel() != 2 * rank)
+        return fail(op, "roi needs " + std::to_string(2 * rank) + " values");
+      for (int64_t i = 0; i < 2 * rank; ++i)
+        roiValues.push_back(loadAsDouble(*roi, i));
+    } else {
+      roiValues.assign((size_t)rank, 0.0);
+      roiValues.resize((size_t)(2 * rank), 1.0);
+    }
+  }
+  if (y.numel() == 0)
+    return Status();
+  for (int64_t d = 0; d < rank; ++d)
+    if (x.shape[(size_t)d] == 0)
+      return fail(op, "cannot resize an empty input to " + shapeText(y.shape));
+
+  // Plan each dim.
+  std::vector<AxisPlan> plans((size_t)rank);
+  for (int64_t d = 0; d < rank; ++d) {
+    AxisPlan &p = plans[(size_t)d];
+    int64_t inLen = x.shape[(size_t)d], outLen = y.shape[(size_t)d];
+    float scale = scales[(size_t)d];
+    float roiStart = coord == Coord::TfCropAndResize ? (float)roiValues[(size_t)d] : 0.0f;
+    float roiEnd = coord == Coord::TfCropAndResize ? (float)roiValues[(size_t)(d + rank)] : 1.0f;
+    double kernelScale = antialias ? std::min<double>(scale, 1.0) : 1.0;
+    int64_t start = 0;
+    if (modeKind == 0) {
+      p.taps = 1;
+    } else if (modeKind == 1) {
+      start = (int64_t)std::floor(-1.0 / kernelScale) + 1;
+      p.taps = 2 - 2 * start;
+    } else {
+      start = (int64_t)std::floor(-2.0 / kernelScale) + 1;
+      p.taps = 2 - 2 * start;
+    }
+    p.index.assign((size_t)(outLen * p.taps), 0);
+    p.weight.assign((size_t)(outLen * p.taps), 0.0);
+    p.extrapolate.assign((size_t)outLen, 0);
+    for (int64_t o = 0; o < outLen; ++o) {
+      float xo = originalCoord(coord, (float)o, scale, (float)outLen, (float)inLen, roiStart,
+                               roiEnd);
+      if (coord == Coord::TfCropAndResize && (xo < 0 || xo > (float)(inLen - 1))) {
+        p.extrapolate[(size_t)o] = 1;
+        p.anyExtrapolate = true;
+        continue;
+      }
+      int64_t *idx = &p.index[(size_t)(o * p.taps)];
+      double *w = &p.weight[(size_t)(o * p.taps)];
+      if (modeKind == 0) {
+        float f = std::floor(xo);
+        int64_t n;
+        switch (nearestKind) {
+        case 0: n = (xo == f + 0.5f) ? (int64_t)f : (int64_t)std::round(xo); break;
+        case 1: n = (int64_t)std::round(xo); break;
+        case 2: n = (int64_t)f; break;
+        default: n = (int64_t)std::ceil(xo); break;
+        }
+        idx[0] = std::clamp<int64_t>(n, 0, inLen - 1);
+        w[0] = 1.0;
+        continue;
+      }
+      // Neighbors base + i for i in [start, start + taps), where the ratio
+      // (xo - base) lies in (0, 1].
+      double xd = xo;
+      double base = std::ceil(xd) - 1;
+      double ratio = xd - base;
+      double sum = 0;
+      for (int64_t t = 0; t < p.taps; ++t) {
+        int64_t i = start + t;
+        double dist = ((double)i - ratio) * kernelScale;
+        double wt = modeKind == 1 ? std::max(0.0, 1.0 - std::fabs(dist)) : cubicWeight(dist, cubicA);
+        int64_t at = (int64_t)base + i;
+        if (excludeOutside && (at < 0 || at >= inLen))
+          wt = 0;
+        idx[t] = std::clamp<int64_t>(at, 0, inLen - 1);
+        w[t] = wt;
+        sum += wt;
+      }
+      if ((antialias || excludeOutside) && sum != 0)
+        for (int64_t t = 0; t < p.taps; ++t)
+          w[t] /= sum;
+    }
+    if (inLen == outLen && !p.anyExtrapolate) {
+      bool identity = true;
+      for (int64_t o = 0; o < outLen && identity; ++o)
+        for (int64_t t = 0; t < p.taps; ++t) {
+          double w = p.weight[(size_t)(o * p.taps + t)];
+          int64_t i = p.index[(size_t)(o * p.taps + t)];
+          if (!(w == 0 || (w == 1 && i == o))) {
+            identity = false;
+            break;
+          }
+        }
+      p.identity = identity;
+    }
+  }
+
+  std::vector<int64_t> outStrides = stridesOf(y.shape);
+  auto applyExtrapolation = [&]() {
+    bool any = false;
+    for (const AxisPlan &p : plans)
+      any |= p.anyExtrapolate;
+    if (!any)
+      return;
+    int64_t total = y.numel();
+    for (int64_t i = 0; i < total; ++i) {
+      int64_t rem = i;
+      bool ex = false;
+      for (int64_t d = 0; d < rank && !ex; ++d) {
+        int64_t c = rem / outStrides[(size_t)d];
+        rem -= c * outStrides[(size_t)d];
+        ex = plans[(size_t)d].extrapolate[(size_t)c] != 0;
+      }
+      if (ex)
+        storeDouble(y, i, extrapolation);
+    }
+  };
+
+  if (modeKind == 0) {
+    // Nearest is a gather: copy bytes.
+    std::vector<int64_t> inStrides = stridesOf(x.shape);
+    size_t esize = dtypeSize(x.dtype);
+    const uint8_t *src = static_cast<const uint8_t *>(x.data);
+    uint8_t *dst = static_cast<uint8_t *>(y.data);
+    int64_t inner = y.shape.empty() ? 1 : y.shape.back();
+    int64_t outer = y.numel() / inner;
+    parallel(ctx, outer, std::max<int64_t>(1, 8192 / inner), [&](int64_t b, int64_t e) {
+      for (int64_t row = b; row < e; ++row) {
+        int64_t rem = row, off = 0;
+        for (int64_t d = rank - 2; d >= 0; --d) {
+          int64_t c = rem % y.shape[(size_t)d];
+          rem /= y.shape[(size_t)d];
+          off += plans[(size_t)d].index[(size_t)c] * inStrides[(size_t)d];
+        }
+        if (rank == 0) {
+          copyElem(dst, src, esize);
+          continue;
+        }
+        const AxisPlan &last = plans.back();
+        uint8_t *o = dst + row * inner * (int64_t)esize;
+        for (int64_t i = 0; i < inner; ++i)
+          copyElem(o + i * (int64_t)esize, src + (off + last.index[(size_t)i]) * (int64_t)esize,
+                   esize);
+      }
+    });
+    applyExtrapolation();
+    return Status();
+  }
+
+  // Linear / cubic: separable passes over a double buffer, one per resampled dim.
+  std::vector<int64_t> shape = x.shape;
+  std::vector<double> cur((size_t)x.numel());
+  for (int64_t i = 0; i < x.numel(); ++i)
+    cur[(size_t)i] = loadAsDouble(x, i);
+  for (int64_t d = rank - 1; d >= 0; --d) {
+    const AxisPlan &p = plans[(size_t)d];
+    if (p.identity)
+      continue;
+    int64_t inLen = shape[(size_t)d], outLen = y.shape[(size_t)d];
+    int64_t outer = 1, inner = 1;
+    for (int64_t k = 0; k < d; ++k)
+      outer *= shape[(size_t)k];
+    for (int64_t k = d + 1; k < rank; ++k)
+      inner *= shape[(size_t)k];
+    std::vector<double> next((size_t)(outer * outLen * inner), 0.0);
+    parallel(ctx, outer * outLen, std::max<int64_t>(1, 4096 / inner), [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        int64_t o = t / outLen, j = t % outLen;
+        double *dst = &next[(size_t)(t * inner)];
+        if (p.extrapolate[(size_t)j])
+          continue;
+        const double *src = &cur[(size_t)(o * inLen * inner)];
+        for (int64_t k = 0; k < p.taps; ++k) {
+          double w = p.weight[(size_t)(j * p.taps + k)];
+          if (w == 0)
+            continue;
+          const double *row = src + p.index[(size_t)(j * p.taps + k)] * inner;
+          for (int64_t i = 0; i < inner; ++i)
+            dst[i] += w * row[i];
+        }
+      }
+    });
+    cur.swap(next);
+    shape[(size_t)d] = outLen;
+  }
+  if (shape != y.shape)
+    return fail(op, "internal shape mismatch");
+  if (y.dtype == DS_F32) {
+    float *dst = y.as<float>();
+    for (size_t i = 0; i < cur.size(); ++i)
+      dst[i] = (float)cur[i];
+  } else {
+    for (size_t i = 0; i < cur.size(); ++i)
+      storeDouble(y, (int64_t)i, cur[i]);
+  }
+  applyExtrapolation();
+  return Status();
+}
+
+} // namespace
+
+void registerDataMovementKernels(KernelTable &table) {
+  table["ds.shape"] = shapeKernel;
+  table["ds.reshape"] = reshapeKernel;
+  table["ds.transpose"] = transposeKernel;
+  table["ds.concat"] = concatKernel;
+  table["ds.slice"] = sliceKernel;
+  table["ds.gather"] = gatherKernel;
+  table["ds.gather_elements"] = gatherElementsKernel;
+  table["ds.gather_nd"] = gatherNDKernel;
+  table["ds.scatter_elements"] = scatterElementsKernel;
+  table["ds.scatter_nd"] = scatterNDKernel;
+  table["ds.expand"] = expandKernel;
+  table["ds.tile"] = tileKernel;
+  table["ds.pad"] = padKernel;
+  table["ds.fill"] = fillKernel;
+  table["ds.range"] = rangeKernel;
+  table["ds.trilu"] = triluKernel;
+  table["ds.resize"] = resizeKernel;
+}
+
+} // namespace dsrt::cpu

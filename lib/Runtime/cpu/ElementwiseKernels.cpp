@@ -1,0 +1,1608 @@
+//===- ElementwiseKernels.cpp - CPU kernels of the elementwise ds ops -----===//
+//
+// ds.unary, ds.binary, ds.compare, ds.select and ds.cast.
+//
+// Each kernel has a fast path for the common dtypes (f32 / f64 / i64 / i32 /
+// u8 / i8 natively, f16 and bf16 computed in float) and a generic path that
+// goes through loadAsInt / storeInt for the remaining integer types, so
+// integer math stays exact in 64 bits. Binary-style ops broadcast with numpy
+// rules; the broadcast is coalesced into runs along the innermost dim so that
+// same-shape and scalar operands loop linearly.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/KernelUtils.h"
+#include "cpu/Kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace dsrt::cpu {
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Common helpers
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t kCheapGrain = 32768; // elements per task for cheap ops
+constexpr int64_t kCostlyGrain = 4096; // ... for transcendental ops
+
+void parallel(KernelContext &ctx, int64_t n, int64_t grain,
+              const std::function<void(int64_t, int64_t)> &body) {
+  if (n <= 0)
+    return;
+  if (ctx.parallelFor && n > grain)
+    ctx.parallelFor(n, grain, body);
+  else
+    body(0, n);
+}
+
+const char *typeName(DType t) {
+  switch (t) {
+  case DS_F32:
+    return "f32";
+  case DS_F64:
+    return "f64";
+  case DS_F16:
+    return "f16";
+  case DS_BF16:
+    return "bf16";
+  case DS_I64:
+    return "i64";
+  case DS_I32:
+    return "i32";
+  case DS_I16:
+    return "i16";
+  case DS_I8:
+    return "i8";
+  case DS_U64:
+    return "ui64";
+  case DS_U32:
+    return "ui32";
+  case DS_U16:
+    return "ui16";
+  case DS_U8:
+    return "ui8";
+  case DS_BOOL:
+    return "i1";
+  case DS_F8E4M3FN:
+    return "f8E4M3FN";
+  case DS_F8E5M2:
+    return "f8E5M2";
+  case DS_F8E4M3FNUZ:
+    return "f8E4M3FNUZ";
+  case DS_F8E5M2FNUZ:
+    return "f8E5M2FNUZ";
+  case DS_I4:
+    return "i4";
+  case DS_U4:
+    return "ui4";
+  case DS_I2:
+    return "i2";
+  case DS_U2:
+    return "ui2";
+  }
+  return "unknown dtype";
+}
+
+bool knownType(DType t) { return (int)t >= (int)DS_F32 && (int)t <= (int)DS_U2; }
+
+size_t elemBytes(DType t) {
+  switch (t) {
+  case DS_F64:
+  case DS_I64:
+  case DS_U64:
+    return 8;
+  case DS_F32:
+  case DS_I32:
+  case DS_U32:
+    return 4;
+  case DS_F16:
+  case DS_BF16:
+  case DS_I16:
+  case DS_U16:
+    return 2;
+  default:
+    return 1;
+  }
+}
+
+bool isFloat8(DType t) {
+  return t == DS_F8E4M3FN || t == DS_F8E5M2 || t == DS_F8E4M3FNUZ || t == DS_F8E5M2FNUZ;
+}
+bool isFloatLike(DType t) {
+  return t == DS_F32 || t == DS_F64 || t == DS_F16 || t == DS_BF16 || isFloat8(t);
+}
+bool isUnsignedType(DType t) {
+  return t == DS_U64 || t == DS_U32 || t == DS_U16 || t == DS_U8 || t == DS_U4 || t == DS_U2;
+}
+bool isIntType(DType t) { return knownType(t) && !isFloatLike(t) && t != DS_BOOL; }
+
+std::string shapeStr(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+/// Checks operand / result counts and that the required ones are present.
+Status checkOperands(const char *op, const std::vector<const Tensor *> &inputs, size_t numRequired,
+                     const std::vector<Tensor *> &outputs, size_t numOutputs) {
+  if (inputs.size() < numRequired)
+    return Status::error(std::string(op) + ": expected " + std::to_string(numRequired) +
+                         " operands, got " + std::to_string(inputs.size()));
+  for (size_t i = 0; i < numRequired; ++i) {
+    if (!inputs[i])
+      return Status::error(std::string(op) + ": operand " + std::to_string(i) + " is missing");
+    if (!knownType(inputs[i]->dtype))
+      return Status::error(std::string(op) + ": operand " + std::to_string(i) +
+                           " has an unknown dtype");
+    if (!inputs[i]->data && inputs[i]->numel() > 0)
+      return Status::error(std::string(op) + ": operand " + std::to_string(i) + " has no data");
+  }
+  if (outputs.size() < numOutputs)
+    return Status::error(std::string(op) + ": expected " + std::to_string(numOutputs) +
+                         " results, got " + std::to_string(outputs.size()));
+  for (size_t i = 0; i < numOutputs; ++i) {
+    if (!outputs[i])
+      return Status::error(std::string(op) + ": result " + std::to_string(i) + " is missing");
+    if (!knownType(outputs[i]->dtype))
+      return Status::error(std::string(op) + ": result " + std::to_string(i) +
+                           " has an unknown dtype");
+    if (!outputs[i]->data && outputs[i]->numel() > 0)
+      return Status::error(std::string(op) + ": result " + std::to_string(i) + " has no data");
+  }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// Broadcasting
+//===----------------------------------------------------------------------===//
+
+/// The output index space with size-1 dims dropped and adjacent dims merged
+/// wherever every operand walks them contiguously (or not at all).
+struct Broadcast {
+  std::vector<int64_t> dims;                 ///< at least one entry
+  std::vector<std::vector<int64_t>> strides; ///< per operand, one per dim
+  int64_t numel = 0;
+};
+
+Status makeBroadcast(const char *op, const std::vector<int64_t> &outShape,
+                     const std::vector<const Tensor *> &operands, Broadcast &bc) {
+  const size_t rank = outShape.size(), n = operands.size();
+  std::vector<std::vector<int64_t>> full;
+  for (const Tensor *t : operands) {
+    if (t->shape.size() > rank)
+      return Status::error(std::string(op) + ": operand shape " + shapeStr(t->shape) +
+                           " does not broadcast to result shape " + shapeStr(outShape));
+    size_t offset = rank - t->shape.size();
+    for (size_t d = 0; d < t->shape.size(); ++d)
+      if (t->shape[d] != 1 && t->shape[d] != outShape[d + offset])
+        return Status::error(std::string(op) + ": operand shape " + shapeStr(t->shape) +
+                             " does not broadcast to result shape " + shapeStr(outShape));
+    full.push_back(broadcastStrides(t->shape, outShape));
+  }
+  bc.dims.clear();
+  bc.strides.assign(n, {});
+  bc.numel = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    bc.numel *= outShape[d];
+    if (outShape[d] == 1)
+      continue;
+    bool merge = !bc.dims.empty();
+    for (size_t k = 0; merge && k < n; ++k)
+      merge = bc.strides[k].back() == full[k][d] * outShape[d];
+    if (merge) {
+      bc.dims.back() *= outShape[d];
+      for (size_t k = 0; k < n; ++k)
+        bc.strides[k].back() = full[k][d];
+    } else {
+      bc.dims.push_back(outShape[d]);
+      for (size_t k = 0; k < n; ++k)
+        bc.strides[k].push_back(full[k][d]);
+    }
+  }
+  if (bc.dims.empty()) {
+    bc.dims.push_back(1);
+    for (size_t k = 0; k < n; ++k)
+      bc.strides[k].push_back(0);
+  }
+  return Status();
+}
+
+/// Calls f(outPos, offsets, len, innerStrides) for each run of output
+/// elements in [begin, end) that lies along the innermost dim; operand k's
+/// element for output outPos + j is offsets[k] + j * innerStrides[k].
+template <size_t N, class F> void forRuns(const Broadcast &bc, int64_t begin, int64_t end, F &&f) {
+  const int64_t r = (int64_t)bc.dims.size();
+  const int64_t inner = bc.dims[r - 1];
+  int64_t innerStride[N], base[N] = {};
+  for (size_t k = 0; k < N; ++k)
+    innerStride[k] = bc.strides[k][r - 1];
+  std::vector<int64_t> coord(r > 1 ? r - 1 : 1, 0);
+  int64_t row = begin / inner, col = begin % inner;
+  for (int64_t d = r - 2; d >= 0; --d) {
+    coord[d] = row % bc.dims[d];
+    row /= bc.dims[d];
+    for (size_t k = 0; k < N; ++k)
+      base[k] += coord[d] * bc.strides[k][d];
+  }
+  int64_t pos = begin;
+  while (pos < end) {
+    int64_t len = std::min(inner - col, end - pos);
+    int64_t off[N];
+    for (size_t k = 0; k < N; ++k)
+      off[k] = base[k] + col * innerStride[k];
+    f(pos, (const int64_t *)off, len, (const int64_t *)innerStride);
+    pos += len;
+    col = 0;
+    if (pos >= end)
+      break;
+    for (int64_t d = r - 2; d >= 0; --d) {
+      ++coord[d];
+      for (size_t k = 0; k < N; ++k)
+        base[k] += bc.strides[k][d];
+      if (coord[d] < bc.dims[d])
+        break;
+      for (size_t k = 0; k < N; ++k)
+        base[k] -= coord[d] * bc.strides[k][d];
+      coord[d] = 0;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Element accessors: get(i) -> compute type, set(i, compute type)
+//===----------------------------------------------------------------------===//
+
+template <class S, class C> struct Native {
+  using Compute = C;
+  S *p;
+  explicit Native(const Tensor &t) : p(static_cast<S *>(t.data)) {}
+  C get(int64_t i) const { return static_cast<C>(p[i]); }
+  void set(int64_t i, C v) const { p[i] = static_cast<S>(v); }
+};
+
+struct Half {
+  using Compute = float;
+  uint16_t *p;
+  explicit Half(const Tensor &t) : p(static_cast<uint16_t *>(t.data)) {}
+  float get(int64_t i) const { return halfToFloat(p[i]); }
+  void set(int64_t i, float v) const { p[i] = floatToHalf(v); }
+};
+
+struct BFloat {
+  using Compute = float;
+  uint16_t *p;
+  explicit BFloat(const Tensor &t) : p(static_cast<uint16_t *>(t.data)) {}
+  float get(int64_t i) const { return bf16ToFloat(p[i]); }
+  void set(int64_t i, float v) const { p[i] = floatToBf16(v); }
+};
+
+/// Any signed integer dtype (sub-byte included), through int64.
+struct AnySigned {
+  using Compute = int64_t;
+  Tensor *t;
+  explicit AnySigned(const Tensor &tensor) : t(const_cast<Tensor *>(&tensor)) {}
+  int64_t get(int64_t i) const { return loadAsInt(*t, i); }
+  void set(int64_t i, int64_t v) const { storeInt(*t, i, v); }
+};
+
+/// Any unsigned integer dtype, through uint64.
+struct AnyUnsigned {
+  using Compute = uint64_t;
+  Tensor *t;
+  explicit AnyUnsigned(const Tensor &tensor) : t(const_cast<Tensor *>(&tensor)) {}
+  uint64_t get(int64_t i) const { return (uint64_t)loadAsInt(*t, i); }
+  void set(int64_t i, uint64_t v) const { storeInt(*t, i, (int64_t)v); }
+};
+
+struct BoolAcc {
+  using Compute = bool;
+  uint8_t *p;
+  explicit BoolAcc(const Tensor &t) : p(static_cast<uint8_t *>(t.data)) {}
+  bool get(int64_t i) const { return p[i] != 0; }
+  void set(int64_t i, bool v) const { p[i] = v ? 1 : 0; }
+};
+
+/// Any non-float8 dtype read as double (exponents of pow).
+struct AnyAsDouble {
+  using Compute = double;
+  const Tensor *t;
+  explicit AnyAsDouble(const Tensor &tensor) : t(&tensor) {}
+  double get(int64_t i) const { return loadAsDouble(*t, i); }
+};
+
+template <class T> struct Tag { using type = T; };
+
+/// Calls f(Tag<Accessor>()) for the accessor of `dt`. Float8 is not handled.
+template <class F> Status withAccessor(const char *op, DType dt, F &&f) {
+  switch (dt) {
+  case DS_F32:
+    return f(Tag<Native<float, float>>());
+  case DS_F64:
+    return f(Tag<Native<double, double>>());
+  case DS_F16:
+    return f(Tag<Half>());
+  case DS_BF16:
+    return f(Tag<BFloat>());
+  case DS_I64:
+    return f(Tag<Native<int64_t, int64_t>>());
+  case DS_I32:
+    return f(Tag<Native<int32_t, int64_t>>());
+  case DS_I8:
+    return f(Tag<Native<int8_t, int64_t>>());
+  case DS_U8:
+    return f(Tag<Native<uint8_t, uint64_t>>());
+  case DS_I16:
+  case DS_I4:
+  case DS_I2:
+    return f(Tag<AnySigned>());
+  case DS_U64:
+  case DS_U32:
+  case DS_U16:
+  case DS_U4:
+  case DS_U2:
+    return f(Tag<AnyUnsigned>());
+  case DS_BOOL:
+    return f(Tag<BoolAcc>());
+  default:
+    break;
+  }
+  return Status::error(std::string(op) + ": unsupported dtype " + typeName(dt));
+}
+
+/// Two-operand run over one broadcast segment; the common stride patterns
+/// get their own loops so contiguous data vectorizes.
+template <class F, class A, class B, class O>
+inline void run2(const F &f, const A &a, const B &b, const O &o, int64_t pos, const int64_t *off,
+                 int64_t n, const int64_t *st) {
+  const int64_t oa = off[0], ob = off[1];
+  if (st[0] == 1 && st[1] == 1) {
+    for (int64_t i = 0; i < n; ++i)
+      o.set(pos + i, f(a.get(oa + i), b.get(ob + i)));
+  } else if (st[0] == 0 && st[1] == 1) {
+    auto av = a.get(oa);
+    for (int64_t i = 0; i < n; ++i)
+      o.set(pos + i, f(av, b.get(ob + i)));
+  } else if (st[0] == 1 && st[1] == 0) {
+    auto bv = b.get(ob);
+    for (int64_t i = 0; i < n; ++i)
+      o.set(pos + i, f(a.get(oa + i), bv));
+  } else if (st[0] == 0 && st[1] == 0) {
+    auto v = f(a.get(oa), b.get(ob));
+    for (int64_t i = 0; i < n; ++i)
+      o.set(pos + i, v);
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      o.set(pos + i, f(a.get(oa + i * st[0]), b.get(ob + i * st[1])));
+  }
+}
+
+template <class F, class A, class B, class O>
+void broadcast2(KernelContext &ctx, const Broadcast &bc, int64_t grain, const F &f, const A &a,
+                const B &b, const O &o) {
+  parallel(ctx, bc.numel, grain, [&](int64_t begin, int64_t end) {
+    forRuns<2>(bc, begin, end, [&](int64_t pos, const int64_t *off, int64_t n, const int64_t *st) {
+      run2(f, a, b, o, pos, off, n, st);
+    });
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Float-to-integer conversion without undefined behaviour
+//===----------------------------------------------------------------------===//
+
+/// Truncates toward zero and wraps into D; NaN and values outside the int64
+/// range give INT64_MIN wrapped (what x86 conversions produce).
+template <class D> inline D floatToInt(double v) {
+  if constexpr (std::is_same_v<D, uint64_t>) {
+    if (v >= 9223372036854775808.0 && v < 18446744073709551616.0)
+      return (uint64_t)v;
+  }
+  int64_t i = (v >= -9223372036854775808.0 && v < 9223372036854775808.0)
+                  ? (int64_t)v
+                  : std::numeric_limits<int64_t>::min();
+  return (D)i;
+}
+
+//===----------------------------------------------------------------------===//
+// ds.unary
+//===----------------------------------------------------------------------===//
+
+enum class UK {
+  Abs,
+  Neg,
+  Sqrt,
+  Reciprocal,
+  Exp,
+  Log,
+  Erf,
+  Tanh,
+  Sigmoid,
+  Relu,
+  LeakyRelu,
+  Elu,
+  Selu,
+  Celu,
+  HardSigmoid,
+  HardSwish,
+  Softplus,
+  Softsign,
+  Gelu,
+  GeluTanh,
+  Mish,
+  ThresholdedRelu,
+  Shrink,
+  Cos,
+  Sin,
+  Tan,
+  Acos,
+  Asin,
+  Atan,
+  Cosh,
+  Sinh,
+  Acosh,
+  Asinh,
+  Atanh,
+  Floor,
+  Ceil,
+  Round,
+  Sign,
+  Not,
+  BitwiseNot,
+  IsNan,
+  IsInf,
+  IsPosInf,
+  IsNegInf,
+  Unknown
+};
+
+UK parseUnary(const std::string &s) {
+  static const std::pair<const char *, UK> table[] = {{"abs", UK::Abs},
+                                                      {"neg", UK::Neg},
+                                                      {"sqrt", UK::Sqrt},
+                                                      {"reciprocal", UK::Reciprocal},
+                                                      {"exp", UK::Exp},
+                                                      {"log", UK::Log},
+                                                      {"erf", UK::Erf},
+                                                      {"tanh", UK::Tanh},
+                                                      {"sigmoid", UK::Sigmoid},
+                                                      {"relu", UK::Relu},
+                                                      {"leaky_relu", UK::LeakyRelu},
+                                                      {"elu", UK::Elu},
+                                                      {"selu", UK::Selu},
+                                                      {"celu", UK::Celu},
+                                                      {"hard_sigmoid", UK::HardSigmoid},
+                                                      {"hard_swish", UK::HardSwish},
+                                                      {"softplus", UK::Softplus},
+                                                      {"softsign", UK::Softsign},
+                                                      {"gelu", UK::Gelu},
+                                                      {"gelu_tanh", UK::GeluTanh},
+                                                      {"mish", UK::Mish},
+                                                      {"thresholded_relu", UK::ThresholdedRelu},
+                                                      {"shrink", UK::Shrink},
+                                                      {"cos", UK::Cos},
+                                                      {"sin", UK::Sin},
+                                                      {"tan", UK::Tan},
+                                                      {"acos", UK::Acos},
+                                                      {"asin", UK::Asin},
+                                                      {"atan", UK::Atan},
+                                                      {"cosh", UK::Cosh},
+                                                      {"sinh", UK::Sinh},
+                                                      {"acosh", UK::Acosh},
+                                                      {"asinh", UK::Asinh},
+                                                      {"atanh", UK::Atanh},
+                                                      {"floor", UK::Floor},
+                                                      {"ceil", UK::Ceil},
+                                                      {"round", UK::Round},
+                                                      {"sign", UK::Sign},
+                                                      {"not", UK::Not},
+                                                      {"logical_not", UK::Not},
+                                                      {"bitwise_not", UK::BitwiseNot},
+                                                      {"is_nan", UK::IsNan},
+                                                      {"is_inf", UK::IsInf},
+                                                      {"is_pos_inf", UK::IsPosInf},
+                                                      {"is_neg_inf", UK::IsNegInf}};
+  for (auto &e : table)
+    if (s == e.first)
+      return e.second;
+  return UK::Unknown;
+}
+
+/// Default alpha / beta of the parametrised kinds (ONNX defaults).
+double defaultAlpha(UK k) {
+  switch (k) {
+  case UK::LeakyRelu:
+    return 0.01;
+  case UK::Elu:
+  case UK::Celu:
+  case UK::ThresholdedRelu:
+    return 1.0;
+  case UK::Selu:
+    return 1.67326319217681884765625;
+  case UK::HardSigmoid:
+    return 0.2;
+  case UK::Shrink:
+    return 0.5;
+  default:
+    return 0.0;
+  }
+}
+double defaultBeta(UK k) {
+  switch (k) {
+  case UK::Selu:
+    return 1.05070102214813232421875;
+  case UK::HardSigmoid:
+    return 0.5;
+  default:
+    return 0.0;
+  }
+}
+
+/// The float function of kind K, in T (float or double).
+template <UK K, class T> inline T unaryFloat(T x, T alpha, T beta) {
+  const T zero = 0, one = 1, half = (T)0.5;
+  if constexpr (K == UK::Abs)
+    return std::fabs(x);
+  else if constexpr (K == UK::Neg)
+    return -x;
+  else if constexpr (K == UK::Sqrt)
+    return std::sqrt(x);
+  else if constexpr (K == UK::Reciprocal)
+    return one / x;
+  else if constexpr (K == UK::Exp)
+    return std::exp(x);
+  else if constexpr (K == UK::Log)
+    return std::log(x);
+  else if constexpr (K == UK::Erf)
+    return std::erf(x);
+  else if constexpr (K == UK::Tanh)
+    return std::tanh(x);
+  else if constexpr (K == UK::Sigmoid) {
+    if (x >= zero)
+      return one / (one + std::exp(-x));
+    T e = std::exp(x);
+    return e / (one + e);
+  } else if constexpr (K == UK::Relu)
+    return x > zero ? x : (x == x ? zero : x);
+  else if constexpr (K == UK::LeakyRelu)
+    return x < zero ? alpha * x : x;
+  else if constexpr (K == UK::Elu)
+    return x < zero ? alpha * std::expm1(x) : x;
+  else if constexpr (K == UK::Selu)
+    return x > zero ? beta * x : beta * (alpha * std::exp(x) - alpha);
+  else if constexpr (K == UK::Celu)
+    return std::max(zero, x) + std::min(zero, alpha * std::expm1(x / alpha));
+  else if constexpr (K == UK::HardSigmoid)
+    return std::max(zero, std::min(one, alpha * x + beta));
+  else if constexpr (K == UK::HardSwish)
+    return x * std::max(zero, std::min(one, x * (one / (T)6) + half));
+  else if constexpr (K == UK::Softplus)
+    return x > zero ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+  else if constexpr (K == UK::Softsign)
+    return x / (one + std::fabs(x));
+  else if constexpr (K == UK::Gelu)
+    return half * x * (one + std::erf(x * (T)0.70710678118654752440));
+  else if constexpr (K == UK::GeluTanh) {
+    const T c = (T)0.79788456080286535588; // sqrt(2 / pi)
+    return half * x * (one + std::tanh(c * (x + (T)0.044715 * x * x * x)));
+  } else if constexpr (K == UK::Mish) {
+    T sp = x > zero ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+    return x * std::tanh(sp);
+  } else if constexpr (K == UK::ThresholdedRelu)
+    return x > alpha ? x : zero;
+  else if constexpr (K == UK::Shrink)
+    return x < -alpha ? x + beta : (x > alpha ? x - beta : zero);
+  else if constexpr (K == UK::Cos)
+    return std::cos(x);
+  else if constexpr (K == UK::Sin)
+    return std::sin(x);
+  else if constexpr (K == UK::Tan)
+    return std::tan(x);
+  else if constexpr (K == UK::Acos)
+    return std::acos(x);
+  else if constexpr (K == UK::Asin)
+    return std::asin(x);
+  else if constexpr (K == UK::Atan)
+    return std::atan(x);
+  else if constexpr (K == UK::Cosh)
+    return std::cosh(x);
+  else if constexpr (K == UK::Sinh)
+    return std::sinh(x);
+  else if constexpr (K == UK::Acosh)
+    return std::acosh(x);
+  else if constexpr (K == UK::Asinh)
+    return std::asinh(x);
+  else if constexpr (K == UK::Atanh)
+    return std::atanh(x);
+  else if constexpr (K == UK::Floor)
+    return std::floor(x);
+  else if constexpr (K == UK::Ceil)
+    return std::ceil(x);
+  else if constexpr (K == UK::Round)
+    return std::nearbyint(x); // half to even
+  else if constexpr (K == UK::Sign)
+    return x > zero ? one : (x < zero ? -one : (x == zero ? zero : x));
+  else {
+    static_assert(K == UK::Abs, "not a float unary kind");
+    return x;
+  }
+}
+
+bool isCheapUnary(UK k) {
+  switch (k) {
+  case UK::Abs:
+  case UK::Neg:
+  case UK::Relu:
+  case UK::LeakyRelu:
+  case UK::HardSigmoid:
+  case UK::HardSwish:
+  case UK::ThresholdedRelu:
+  case UK::Shrink:
+  case UK::Floor:
+  case UK::Ceil:
+  case UK::Round:
+  case UK::Sign:
+  case UK::Sqrt:
+  case UK::Reciprocal:
+  case UK::Softsign:
+    return true;
+  default:
+    return false;
+  }
+}
+
+template <UK K>
+void unaryFloatRun(KernelContext &ctx, const Tensor &in, Tensor &out, double alpha, double beta) {
+  const int64_t n = in.numel();
+  const int64_t grain = isCheapUnary(K) ? kCheapGrain : kCostlyGrain;
+  switch (in.dtype) {
+  case DS_F32: {
+    const float *x = in.as<float>();
+    float *y = out.as<float>();
+    const float a = (float)alpha, b = (float)beta;
+    parallel(ctx, n, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        y[i] = unaryFloat<K, float>(x[i], a, b);
+    });
+    return;
+  }
+  case DS_F64: {
+    const double *x = in.as<double>();
+    double *y = out.as<double>();
+    parallel(ctx, n, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        y[i] = unaryFloat<K, double>(x[i], alpha, beta);
+    });
+    return;
+  }
+  default: { // f16 / bf16: blocks through a float buffer
+    const uint16_t *x = in.as<uint16_t>();
+    uint16_t *y = out.as<uint16_t>();
+    const bool isHalf = in.dtype == DS_F16;
+    const float a = (float)alpha, b = (float)beta;
+    parallel(ctx, n, grain, [&](int64_t begin, int64_t end) {
+      float buf[256];
+      for (int64_t start = begin; start < end; start += 256) {
+        int64_t len = std::min<int64_t>(256, end - start);
+        for (int64_t i = 0; i < len; ++i)
+          buf[i] = isHalf ? halfToFloat(x[start + i]) : bf16ToFloat(x[start + i]);
+        for (int64_t i = 0; i < len; ++i)
+          buf[i] = unaryFloat<K, float>(buf[i], a, b);
+        for (int64_t i = 0; i < len; ++i)
+          y[start + i] = isHalf ? floatToHalf(buf[i]) : floatToBf16(buf[i]);
+      }
+    });
+    return;
+  }
+  }
+}
+
+#define DS_FLOAT_UNARY_KINDS(X)                                                                    \
+  X(Abs)                                                                                           \
+  X(Neg) X(Sqrt) X(Reciprocal) X(Exp) X(Log) X(Erf) X(Tanh) X(Sigmoid) X(Relu) X(LeakyRelu) X(Elu) \
+      X(Selu) X(Celu) X(HardSigmoid) X(HardSwish) X(Softplus) X(Softsign) X(Gelu) X(GeluTanh)      \
+          X(Mish) X(ThresholdedRelu) X(Shrink) X(Cos) X(Sin) X(Tan) X(Acos) X(Asin) X(Atan)        \
+              X(Cosh) X(Sinh) X(Acosh) X(Asinh) X(Atanh) X(Floor) X(Ceil) X(Round) X(Sign)
+
+bool dispatchFloatUnary(UK k, KernelContext &ctx, const Tensor &in, Tensor &out, double alpha,
+                        double beta) {
+  switch (k) {
+#define DS_CASE(N)                                                                                 \
+  case UK::N:                                                                                      \
+    unaryFloatRun<UK::N>(ctx, in, out, alpha, beta);                                               \
+    return true;
+    DS_FLOAT_UNARY_KINDS(DS_CASE)
+#undef DS_CASE
+  default:
+    return false;
+  }
+}
+
+template <class C> inline C intUnary(UK k, C x) {
+  switch (k) {
+  case UK::Abs:
+    if constexpr (std::is_signed_v<C>)
+      return x < 0 ? (C)(0 - (uint64_t)x) : x;
+    else
+      return x;
+  case UK::Neg:
+    return (C)(0 - (uint64_t)x);
+  case UK::Sign:
+    return x > 0 ? (C)1 : (x == 0 ? (C)0 : (C)-1);
+  case UK::Relu:
+    return x > 0 ? x : (C)0;
+  case UK::BitwiseNot:
+    return (C)~x;
+  default:
+    return x;
+  }
+}
+
+Status unaryKernel(KernelContext &ctx, const Attributes &attrs,
+                   const std::vector<const Tensor *> &inputs,
+                   const std::vector<Tensor *> &outputs) {
+  const char *op = "ds.unary";
+  if (Status s = checkOperands(op, inputs, 1, outputs, 1); !s.ok())
+    return s;
+  const Tensor &in = *inputs[0];
+  Tensor &out = *outputs[0];
+  std::string kindName = attrs.getString("kind");
+  UK k = parseUnary(kindName);
+  if (k == UK::Unknown)
+    return Status::error("ds.unary: unknown kind '" + kindName + "'");
+  if (in.numel() != out.numel())
+    return Status::error("ds.unary: result shape " + shapeStr(out.shape) +
+                         " differs from operand shape " + shapeStr(in.shape));
+  const bool predicate = k == UK::IsNan || k == UK::IsInf || k == UK::IsPosInf || k == UK::IsNegInf;
+  if (predicate ? out.dtype != DS_BOOL : out.dtype != in.dtype)
+    return Status::error(std::string("ds.unary: '") + kindName + "' on " + typeName(in.dtype) +
+                         " cannot produce " + typeName(out.dtype));
+  const int64_t n = in.numel();
+  const DType dt = in.dtype;
+  const bool floatIn = dt == DS_F32 || dt == DS_F64 || dt == DS_F16 || dt == DS_BF16;
+
+  if (predicate) {
+    uint8_t *y = out.as<uint8_t>();
+    if (!isFloatLike(dt) || isFloat8(dt)) {
+      if (isFloat8(dt))
+        return Status::error(std::string("ds.unary: '") + kindName + "' does not support " +
+                             typeName(dt));
+      std::memset(y, 0, (size_t)n); // integers are never nan / inf
+      return Status();
+    }
+    auto test = [k](double v) -> uint8_t {
+      switch (k) {
+      case UK::IsNan:
+        return std::isnan(v);
+      case UK::IsInf:
+        return std::isinf(v);
+      case UK::IsPosInf:
+        return std::isinf(v) && v > 0;
+      default:
+        return std::isinf(v) && v < 0;
+      }
+    };
+    if (dt == DS_F32) {
+      const float *x = in.as<float>();
+      parallel(ctx, n, kCheapGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+          y[i] = test(x[i]);
+      });
+    } else {
+      parallel(ctx, n, kCheapGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+          y[i] = test(loadAsDouble(in, i));
+      });
+    }
+    return Status();
+  }
+
+  if (k == UK::Not) {
+    if (dt != DS_BOOL)
+      return Status::error(std::string("ds.unary: 'not' needs an i1 operand, got ") + typeName(dt));
+    const uint8_t *x = in.as<uint8_t>();
+    uint8_t *y = out.as<uint8_t>();
+    parallel(ctx, n, kCheapGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        y[i] = x[i] ? 0 : 1;
+    });
+    return Status();
+  }
+
+  if (floatIn) {
+    if (k == UK::BitwiseNot)
+      return Status::error(std::string("ds.unary: 'bitwise_not' needs an integer operand, got ") +
+                           typeName(dt));
+    double alpha = attrs.getFloat("alpha", defaultAlpha(k));
+    double beta = attrs.getFloat("beta", defaultBeta(k));
+    if (!dispatchFloatUnary(k, ctx, in, out, alpha, beta))
+      return Status::error("ds.unary: unhandled kind '" + kindName + "'");
+    return Status();
+  }
+
+  if (isIntType(dt)) {
+    if (k != UK::Abs && k != UK::Neg && k != UK::Sign && k != UK::Relu && k != UK::BitwiseNot)
+      return Status::error(std::string("ds.unary: '") + kindName +
+                           "' needs a floating-point operand, got " + typeName(dt));
+    return withAccessor(op, dt, [&](auto tag) -> Status {
+      using Acc = typename decltype(tag)::type;
+      using C = typename Acc::Compute;
+      if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool>) {
+        Acc x(in), y(out);
+        parallel(ctx, n, kCheapGrain, [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i)
+            y.set(i, intUnary<C>(k, x.get(i)));
+        });
+        return Status();
+      } else {
+        return Status::error("ds.unary: internal dtype mismatch");
+      }
+    });
+  }
+  return Status::error(std::string("ds.unary: '") + kindName + "' does not support " +
+                       typeName(dt));
+}
+
+//===----------------------------------------------------------------------===//
+// ds.binary / ds.compare
+//===----------------------------------------------------------------------===//
+
+enum class BK {
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Pow,
+  Min,
+  Max,
+  Mod,
+  Fmod,
+  And,
+  Or,
+  Xor,
+  BitAnd,
+  BitOr,
+  BitXor,
+  Shl,
+  Shr,
+  Unknown
+};
+
+BK parseBinary(const std::string &s) {
+  static const std::pair<const char *, BK> table[] = {{"add", BK::Add},
+                                                      {"sub", BK::Sub},
+                                                      {"mul", BK::Mul},
+                                                      {"div", BK::Div},
+                                                      {"pow", BK::Pow},
+                                                      {"min", BK::Min},
+                                                      {"max", BK::Max},
+                                                      {"mod", BK::Mod},
+                                                      {"fmod", BK::Fmod},
+                                                      {"and", BK::And},
+                                                      {"or", BK::Or},
+                                                      {"xor", BK::Xor},
+                                                      {"logical_and", BK::And},
+                                                      {"logical_or", BK::Or},
+                                                      {"logical_xor", BK::Xor},
+                                                      {"bitwise_and", BK::BitAnd},
+                                                      {"bitwise_or", BK::BitOr},
+                                                      {"bitwise_xor", BK::BitXor},
+                                                      {"shift_left", BK::Shl},
+                                                      {"shift_right", BK::Shr}};
+  for (auto &e : table)
+    if (s == e.first)
+      return e.second;
+  return BK::Unknown;
+}
+
+/// Binary function K on compute type C (float, double, int64_t, uint64_t).
+/// Integer arithmetic wraps; integer division by zero is excluded beforehand
+/// (and yields 0 here rather than trapping).
+template <BK K, class C> struct BinFn {
+  C operator()(C a, C b) const {
+    constexpr bool isInt = std::is_integral_v<C>;
+    constexpr bool isSigned = std::is_signed_v<C>;
+    if constexpr (K == BK::Add) {
+      if constexpr (isInt)
+        return (C)((uint64_t)a + (uint64_t)b);
+      else
+        return a + b;
+    } else if constexpr (K == BK::Sub) {
+      if constexpr (isInt)
+        return (C)((uint64_t)a - (uint64_t)b);
+      else
+        return a - b;
+    } else if constexpr (K == BK::Mul) {
+      if constexpr (isInt)
+        return (C)((uint64_t)a * (uint64_t)b);
+      else
+        return a * b;
+    } else if constexpr (K == BK::Div) {
+      if constexpr (isInt) {
+        if (b == 0)
+          return 0;
+        if constexpr (isSigned)
+          if (b == -1)
+            return (C)(0 - (uint64_t)a);
+        return a / b;
+      } else {
+        return a / b;
+      }
+    } else if constexpr (K == BK::Min) {
+      if constexpr (!isInt)
+        if (a != a || b != b)
+          return a + b; // NaN propagates
+      return b < a ? b : a;
+    } else if constexpr (K == BK::Max) {
+      if constexpr (!isInt)
+        if (a != a || b != b)
+          return a + b;
+      return a < b ? b : a;
+    } else if constexpr (K == BK::Mod) { // sign of the divisor
+      if constexpr (isInt) {
+        if (b == 0)
+          return 0;
+        if constexpr (isSigned) {
+          if (b == -1)
+            return 0;
+          C r = a % b;
+          if (r != 0 && ((r < 0) != (b < 0)))
+            r += b;
+          return r;
+        } else {
+          return a % b;
+        }
+      } else {
+        C r = std::fmod(a, b);
+        if (r != 0 && ((r < 0) != (b < 0)))
+          r += b;
+        return r;
+      }
+    } else if constexpr (K == BK::Fmod) { // sign of the dividend
+      if constexpr (isInt) {
+        if (b == 0)
+          return 0;
+        if constexpr (isSigned)
+          if (b == -1)
+            return 0;
+        return a % b;
+      } else {
+        return std::fmod(a, b);
+      }
+    } else if constexpr (K == BK::BitAnd) {
+      return a & b;
+    } else if constexpr (K == BK::BitOr) {
+      return a | b;
+    } else if constexpr (K == BK::BitXor) {
+      return a ^ b;
+    } else if constexpr (K == BK::Shl) {
+      if (b < 0 || b >= 64)
+        return 0;
+      return (C)((uint64_t)a << b);
+    } else if constexpr (K == BK::Shr) {
+      if constexpr (isSigned) {
+        if (b < 0)
+          return 0;
+        return a >> (b >= 64 ? 63 : b);
+      } else {
+        if (b >= 64)
+          return 0;
+        return a >> b;
+      }
+    } else {
+      static_assert(K == BK::Add, "unhandled binary kind");
+      return a;
+    }
+  }
+};
+
+template <BK K, class Acc>
+void binaryRun(KernelContext &ctx, const Broadcast &bc, const Tensor &l, const Tensor &r,
+               Tensor &o) {
+  using C = typename Acc::Compute;
+  const int64_t grain =
+      (K == BK::Pow || K == BK::Mod || K == BK::Fmod) ? kCostlyGrain : kCheapGrain;
+  broadcast2(ctx, bc, grain, BinFn<K, C>(), Acc(l), Acc(r), Acc(o));
+}
+
+/// Integer power with wrap-around; negative exponents give the truncated
+/// real result (0 unless the base is 1 or -1).
+template <class C> C intPow(C base, int64_t e) {
+  if (e < 0) {
+    if (base == 1)
+      return 1;
+    if constexpr (std::is_signed_v<C>)
+      if (base == -1)
+        return (e & 1) ? (C)-1 : (C)1;
+    return 0;
+  }
+  uint64_t result = 1, b = (uint64_t)base;
+  uint64_t ue = (uint64_t)e;
+  while (ue) {
+    if (ue & 1)
+      result *= b;
+    b *= b;
+    ue >>= 1;
+  }
+  return (C)result;
+}
+
+template <class Acc>
+Status powRun(KernelContext &ctx, const Broadcast &bc, const Tensor &l, const Tensor &r,
+              Tensor &o) {
+  using C = typename Acc::Compute;
+  if constexpr (std::is_floating_point_v<C>) {
+    if (r.dtype == l.dtype) {
+      broadcast2(
+          ctx, bc, kCostlyGrain, [](C a, C b) { return (C)std::pow(a, b); }, Acc(l), Acc(r),
+          Acc(o));
+    } else {
+      broadcast2(
+          ctx, bc, kCostlyGrain, [](C a, double e) { return (C)std::pow((double)a, e); }, Acc(l),
+          AnyAsDouble(r), Acc(o));
+    }
+    return Status();
+  } else if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool>) {
+    if (isFloatLike(r.dtype)) {
+      broadcast2(
+          ctx, bc, kCostlyGrain,
+          [](C a, double e) { return floatToInt<C>(std::pow((double)a, e)); }, Acc(l),
+          AnyAsDouble(r), Acc(o));
+    } else if (isUnsignedType(r.dtype)) {
+      broadcast2(
+          ctx, bc, kCostlyGrain,
+          [](C a, uint64_t e) {
+            return intPow<C>(a, e > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)e);
+          },
+          Acc(l), AnyUnsigned(r), Acc(o));
+    } else {
+      broadcast2(
+          ctx, bc, kCostlyGrain, [](C a, int64_t e) { return intPow<C>(a, e); }, Acc(l),
+          AnySigned(r), Acc(o));
+    }
+    return Status();
+  } else {
+    return Status::error("ds.binary: 'pow' is not defined on i1");
+  }
+}
+
+Status binaryKernel(KernelContext &ctx, const Attributes &attrs,
+                    const std::vector<const Tensor *> &inputs,
+                    const std::vector<Tensor *> &outputs) {
+  const char *op = "ds.binary";
+  if (Status s = checkOperands(op, inputs, 2, outputs, 1); !s.ok())
+    return s;
+  const Tensor &l = *inputs[0], &r = *inputs[1];
+  Tensor &o = *outputs[0];
+  std::string kindName = attrs.getString("kind");
+  BK k = parseBinary(kindName);
+  if (k == BK::Unknown)
+    return Status::error("ds.binary: unknown kind '" + kindName + "'");
+  const DType dt = l.dtype;
+  if (o.dtype != dt)
+    return Status::error(std::string("ds.binary: result dtype ") + typeName(o.dtype) +
+                         " differs from operand dtype " + typeName(dt));
+  if (k != BK::Pow && r.dtype != dt)
+    return Status::error(std::string("ds.binary: operand dtypes differ: ") + typeName(dt) + " vs " +
+                         typeName(r.dtype));
+  if (isFloat8(dt) || isFloat8(r.dtype))
+    return Status::error(std::string("ds.binary: unsupported dtype ") +
+                         typeName(isFloat8(dt) ? dt : r.dtype));
+  Broadcast bc;
+  if (Status s = makeBroadcast(op, o.shape, {&l, &r}, bc); !s.ok())
+    return s;
+  if (bc.numel == 0)
+    return Status();
+
+  const bool isBool = dt == DS_BOOL;
+  const bool logical = k == BK::And || k == BK::Or || k == BK::Xor;
+  const bool floatDt = isFloatLike(dt);
+  if (logical != isBool)
+    return Status::error("ds.binary: '" + kindName + "'" +
+                         (logical ? " needs i1 operands, got " : " is not defined on ") +
+                         typeName(dt));
+  if (logical) {
+    BoolAcc a(l), b(r), y(o);
+    switch (k) {
+    case BK::And:
+      broadcast2(
+          ctx, bc, kCheapGrain, [](bool x, bool z) { return x && z; }, a, b, y);
+      break;
+    case BK::Or:
+      broadcast2(
+          ctx, bc, kCheapGrain, [](bool x, bool z) { return x || z; }, a, b, y);
+      break;
+    default:
+      broadcast2(
+          ctx, bc, kCheapGrain, [](bool x, bool z) { return x != z; }, a, b, y);
+      break;
+    }
+    return Status();
+  }
+  const bool bitwise =
+      k == BK::BitAnd || k == BK::BitOr || k == BK::BitXor || k == BK::Shl || k == BK::Shr;
+  if (bitwise && floatDt)
+    return Status::error("ds.binary: '" + kindName + "' needs integer operands, got " +
+                         typeName(dt));
+  if (!floatDt && (k == BK::Div || k == BK::Mod || k == BK::Fmod)) {
+    const int64_t rn = r.numel();
+    for (int64_t i = 0; i < rn; ++i)
+      if (loadAsInt(r, i) == 0)
+        return Status::error("ds.binary: integer division by zero in '" + kindName + "'");
+  }
+
+  return withAccessor(op, dt, [&](auto tag) -> Status {
+    using Acc = typename decltype(tag)::type;
+    using C = typename Acc::Compute;
+    if constexpr (std::is_same_v<C, bool>) {
+      return Status::error("ds.binary: internal dtype mismatch");
+    } else {
+      switch (k) {
+      case BK::Add:
+        binaryRun<BK::Add, Acc>(ctx, bc, l, r, o);
+        return Status();
+      case BK::Sub:
+        binaryRun<BK::Sub, Acc>(ctx, bc, l, r, o);
+        return Status();
+      case BK::Mul:
+        binaryRun<BK::Mul, Acc>(ctx, bc, l, r, o);
+        return Status();
+      case BK::Div:
+        binaryRun<BK::Div, Acc>(ctx, bc, l, r, o);
+        return Status();
+      case BK::Min:
+        binaryRun<BK::Min, Acc>(ctx, bc, l, r, o);
+        return Status();
+      case BK::Max:
+        binaryRun<BK::Max, Acc>(ctx, bc, l, r, o);
+        return Status();
+      case BK::Mod:
+        binaryRun<BK::Mod, Acc>(ctx, bc, l, r, o);
+        return Status();
+      case BK::Fmod:
+        binaryRun<BK::Fmod, Acc>(ctx, bc, l, r, o);
+        return Status();
+      case BK::Pow:
+        return powRun<Acc>(ctx, bc, l, r, o);
+      default:
+        break;
+      }
+      if constexpr (std::is_integral_v<C>) {
+        switch (k) {
+        case BK::BitAnd:
+          binaryRun<BK::BitAnd, Acc>(ctx, bc, l, r, o);
+          return Status();
+        case BK::BitOr:
+          binaryRun<BK::BitOr, Acc>(ctx, bc, l, r, o);
+          return Status();
+        case BK::BitXor:
+          binaryRun<BK::BitXor, Acc>(ctx, bc, l, r, o);
+          return Status();
+        case BK::Shl:
+          binaryRun<BK::Shl, Acc>(ctx, bc, l, r, o);
+          return Status();
+        case BK::Shr:
+          binaryRun<BK::Shr, Acc>(ctx, bc, l, r, o);
+          return Status();
+        default:
+          break;
+        }
+      }
+      return Status::error("ds.binary: '" + kindName + "' does not support " + typeName(dt));
+    }
+  });
+}
+
+enum class CK { Eq, Lt, Le, Gt, Ge, Unknown };
+
+CK parseCompare(const std::string &s) {
+  if (s == "eq")
+    return CK::Eq;
+  if (s == "lt")
+    return CK::Lt;
+  if (s == "le")
+    return CK::Le;
+  if (s == "gt")
+    return CK::Gt;
+  if (s == "ge")
+    return CK::Ge;
+  return CK::Unknown;
+}
+
+Status compareKernel(KernelContext &ctx, const Attributes &attrs,
+                     const std::vector<const Tensor *> &inputs,
+                     const std::vector<Tensor *> &outputs) {
+  const char *op = "ds.compare";
+  if (Status s = checkOperands(op, inputs, 2, outputs, 1); !s.ok())
+    return s;
+  const Tensor &l = *inputs[0], &r = *inputs[1];
+  Tensor &o = *outputs[0];
+  std::string kindName = attrs.getString("kind");
+  CK k = parseCompare(kindName);
+  if (k == CK::Unknown)
+    return Status::error("ds.compare: unknown kind '" + kindName + "'");
+  if (l.dtype != r.dtype)
+    return Status::error(std::string("ds.compare: operand dtypes differ: ") + typeName(l.dtype) +
+                         " vs " + typeName(r.dtype));
+  if (o.dtype != DS_BOOL)
+    return Status::error(std::string("ds.compare: result must be i1, got ") + typeName(o.dtype));
+  Broadcast bc;
+  if (Status s = makeBroadcast(op, o.shape, {&l, &r}, bc); !s.ok())
+    return s;
+  if (bc.numel == 0)
+    return Status();
+  BoolAcc y(o);
+  if (isFloat8(l.dtype))
+    return Status::error(std::string("ds.compare: unsupported dtype ") + typeName(l.dtype));
+  return withAccessor(op, l.dtype, [&](auto tag) -> Status {
+    using Acc = typename decltype(tag)::type;
+    using C = typename Acc::Compute;
+    Acc a(l), b(r);
+    switch (k) {
+    case CK::Eq:
+      broadcast2(
+          ctx, bc, kCheapGrain, [](C x, C z) { return x == z; }, a, b, y);
+      break;
+    case CK::Lt:
+      broadcast2(
+          ctx, bc, kCheapGrain, [](C x, C z) { return x < z; }, a, b, y);
+      break;
+    case CK::Le:
+      broadcast2(
+          ctx, bc, kCheapGrain, [](C x, C z) { return x <= z; }, a, b, y);
+      break;
+    case CK::Gt:
+      broadcast2(
+          ctx, bc, kCheapGrain, [](C x, C z) { return x > z; }, a, b, y);
+      break;
+    default:
+      broadcast2(
+          ctx, bc, kCheapGrain, [](C x, C z) { return x >= z; }, a, b, y);
+      break;
+    }
+    return Status();
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// ds.select
+//===----------------------------------------------------------------------===//
+
+template <class U>
+void selectRun(KernelContext &ctx, const Broadcast &bc, const uint8_t *c, const U *t, const U *f,
+               U *y) {
+  parallel(ctx, bc.numel, kCheapGrain, [&](int64_t begin, int64_t end) {
+    forRuns<3>(bc, begin, end, [&](int64_t pos, const int64_t *off, int64_t n, const int64_t *st) {
+      const uint8_t *cc = c + off[0];
+      const U *tt = t + off[1], *ff = f + off[2];
+      U *yy = y + pos;
+      if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+        for (int64_t i = 0; i < n; ++i)
+          yy[i] = cc[i] ? tt[i] : ff[i];
+      } else {
+        for (int64_t i = 0; i < n; ++i)
+          yy[i] = cc[i * st[0]] ? tt[i * st[1]] : ff[i * st[2]];
+      }
+    });
+  });
+}
+
+Status selectKernel(KernelContext &ctx, const Attributes &,
+                    const std::vector<const Tensor *> &inputs,
+                    const std::vector<Tensor *> &outputs) {
+  const char *op = "ds.select";
+  if (Status s = checkOperands(op, inputs, 3, outputs, 1); !s.ok())
+    return s;
+  const Tensor &c = *inputs[0], &t = *inputs[1], &f = *inputs[2];
+  Tensor &o = *outputs[0];
+  if (elemBytes(c.dtype) != 1 || isFloat8(c.dtype))
+    return Status::error(std::string("ds.select: condition must be i1, got ") + typeName(c.dtype));
+  if (t.dtype != o.dtype || f.dtype != o.dtype)
+    return Status::error(std::string("ds.select: value dtypes ") + typeName(t.dtype) + ", " +
+                         typeName(f.dtype) + " do not match result dtype " + typeName(o.dtype));
+  Broadcast bc;
+  if (Status s = makeBroadcast(op, o.shape, {&c, &t, &f}, bc); !s.ok())
+    return s;
+  if (bc.numel == 0)
+    return Status();
+  const uint8_t *cp = c.as<uint8_t>();
+  switch (elemBytes(o.dtype)) {
+  case 8:
+    selectRun(ctx, bc, cp, t.as<uint64_t>(), f.as<uint64_t>(), o.as<uint64_t>());
+    break;
+  case 4:
+    selectRun(ctx, bc, cp, t.as<uint32_t>(), f.as<uint32_t>(), o.as<uint32_t>());
+    break;
+  case 2:
+    selectRun(ctx, bc, cp, t.as<uint16_t>(), f.as<uint16_t>(), o.as<uint16_t>());
+    break;
+  default:
+    selectRun(ctx, bc, cp, t.as<uint8_t>(), f.as<uint8_t>(), o.as<uint8_t>());
+    break;
+  }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// Float8
+//===----------------------------------------------------------------------===//
+
+struct F8Format {
+  int mantBits;
+  int bias;
+  bool unsignedZero; ///< fnuz: 0x80 is the only NaN, no -0, no inf
+  bool hasInf;       ///< e5m2: IEEE-style inf / nan
+  uint32_t maxCode;  ///< largest finite magnitude code
+};
+
+F8Format f8Format(DType t) {
+  switch (t) {
+  case DS_F8E4M3FN:
+    return {3, 7, false, false, 0x7E};
+  case DS_F8E4M3FNUZ:
+    return {3, 8, true, false, 0x7F};
+  case DS_F8E5M2:
+    return {2, 15, false, true, 0x7B};
+  default:
+    return {2, 16, true, false, 0x7F}; // e5m2fnuz
+  }
+}
+
+/// Rounds x / 2^s to nearest, ties to even (s in [1, 31]).
+inline uint32_t shiftRoundEven(uint32_t x, int s) {
+  uint32_t q = x >> s, rem = x & ((1u << s) - 1), half = 1u << (s - 1);
+  if (rem > half || (rem == half && (q & 1)))
+    ++q;
+  return q;
+}
+
+uint8_t floatToF8(float f, const F8Format &fmt, bool saturate) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  const uint8_t sign = (uint8_t)((bits >> 24) & 0x80);
+  const uint32_t mag = bits & 0x7fffffff;
+  const uint8_t nan = fmt.unsignedZero ? 0x80 : (uint8_t)(sign | 0x7F);
+  if (mag > 0x7f800000)
+    return nan;
+  auto overflow = [&]() -> uint8_t {
+    if (saturate)
+      return (uint8_t)(sign | fmt.maxCode);
+    if (fmt.hasInf)
+      return (uint8_t)(sign | 0x7C);
+    return nan;
+  };
+  if (mag == 0x7f800000)
+    return overflow();
+  const int e = (int)(mag >> 23);
+  const uint32_t m = mag & 0x7fffff;
+  uint32_t code = 0;
+  if (e != 0) { // float32 subnormals are far below every float8 range
+    const int E = e - 127, emin = 1 - fmt.bias;
+    if (E >= emin) {
+      const int s = 23 - fmt.mantBits;
+      code = ((uint32_t)(E + fmt.bias) << fmt.mantBits) + shiftRoundEven(m, s);
+    } else {
+      const int s = 23 - fmt.mantBits + (emin - E);
+      code = s > 24 ? 0 : shiftRoundEven(m | 0x800000, s);
+    }
+  }
+  if (code > fmt.maxCode)
+    return overflow();
+  if (code == 0)
+    return fmt.unsignedZero ? 0 : sign;
+  return (uint8_t)(sign | code);
+}
+
+float f8ToFloat(uint8_t v, const F8Format &fmt) {
+  const uint32_t body = v & 0x7F;
+  const bool neg = (v & 0x80) != 0;
+  const float qnan = std::numeric_limits<float>::quiet_NaN();
+  if (fmt.unsignedZero) {
+    if (v == 0x80)
+      return qnan;
+  } else if (fmt.hasInf) {
+    if ((body >> 2) == 0x1F)
+      return (body & 3) ? qnan : (neg ? -INFINITY : INFINITY);
+  } else if (body == 0x7F) {
+    return qnan;
+  }
+  const int e = (int)(body >> fmt.mantBits);
+  const uint32_t m = body & ((1u << fmt.mantBits) - 1);
+  float val = e == 0 ? std::ldexp((float)m, 1 - fmt.bias - fmt.mantBits)
+                     : std::ldexp((float)(m | (1u << fmt.mantBits)), e - fmt.bias - fmt.mantBits);
+  return neg ? -val : val;
+}
+
+//===----------------------------------------------------------------------===//
+// ds.cast
+//===----------------------------------------------------------------------===//
+
+template <class D, class S> inline D convertNative(S v) {
+  if constexpr (std::is_floating_point_v<S> && std::is_integral_v<D>)
+    return floatToInt<D>((double)v);
+  else
+    return static_cast<D>(v);
+}
+
+template <class S, class D>
+void castNativeRun(KernelContext &ctx, const Tensor &in, Tensor &out, bool toBool) {
+  const S *x = in.as<S>();
+  D *y = out.as<D>();
+  parallel(ctx, in.numel(), kCheapGrain, [&](int64_t begin, int64_t end) {
+    if (toBool) {
+      for (int64_t i = begin; i < end; ++i)
+        y[i] = (D)(x[i] != 0);
+    } else {
+      for (int64_t i = begin; i < end; ++i)
+        y[i] = convertNative<D, S>(x[i]);
+    }
+  });
+}
+
+template <class F> bool withNativeType(DType dt, F &&f) {
+  switch (dt) {
+  case DS_F32:
+    f(Tag<float>());
+    return true;
+  case DS_F64:
+    f(Tag<double>());
+    return true;
+  case DS_I64:
+    f(Tag<int64_t>());
+    return true;
+  case DS_I32:
+    f(Tag<int32_t>());
+    return true;
+  case DS_I16:
+    f(Tag<int16_t>());
+    return true;
+  case DS_I8:
+    f(Tag<int8_t>());
+    return true;
+  case DS_U64:
+    f(Tag<uint64_t>());
+    return true;
+  case DS_U32:
+    f(Tag<uint32_t>());
+    return true;
+  case DS_U16:
+    f(Tag<uint16_t>());
+    return true;
+  case DS_U8:
+  case DS_BOOL:
+    f(Tag<uint8_t>());
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// Element i of a float-like tensor as double (float8 decoded).
+inline double loadFloatLike(const Tensor &t, int64_t i, const F8Format &fmt) {
+  if (isFloat8(t.dtype))
+    return f8ToFloat(t.as<uint8_t>()[i], fmt);
+  return loadAsDouble(t, i);
+}
+
+Status castKernel(KernelContext &ctx, const Attributes &attrs,
+                  const std::vector<const Tensor *> &inputs, const std::vector<Tensor *> &outputs) {
+  const char *op = "ds.cast";
+  if (Status s = checkOperands(op, inputs, 1, outputs, 1); !s.ok())
+    return s;
+  const Tensor &in = *inputs[0];
+  Tensor &out = *outputs[0];
+  if (in.numel() != out.numel())
+    return Status::error("ds.cast: result shape " + shapeStr(out.shape) +
+                         " differs from operand shape " + shapeStr(in.shape));
+  const int64_t n = in.numel();
+  if (n == 0)
+    return Status();
+  const DType from = in.dtype, to = out.dtype;
+  if (from == to) {
+    std::memcpy(out.data, in.data, (size_t)n * elemBytes(from));
+    return Status();
+  }
+  const bool saturate = attrs.has("saturate") && attrs.getInt("saturate", 1) != 0;
+
+  // Native C++ types on both sides.
+  bool done = false;
+  withNativeType(from, [&](auto st) {
+    using S = typename decltype(st)::type;
+    done = withNativeType(to, [&](auto dtag) {
+      using D = typename decltype(dtag)::type;
+      castNativeRun<S, D>(ctx, in, out, to == DS_BOOL);
+    });
+  });
+  if (done)
+    return Status();
+
+  const F8Format inFmt = f8Format(from), outFmt = f8Format(to);
+  const bool srcFloat = isFloatLike(from), srcUnsigned = isUnsignedType(from);
+  parallel(ctx, n, kCostlyGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (srcFloat) {
+        double v = loadFloatLike(in, i, inFmt);
+        switch (to) {
+        case DS_F32:
+          out.as<float>()[i] = (float)v;
+          break;
+        case DS_F64:
+          out.as<double>()[i] = v;
+          break;
+        case DS_F16:
+          out.as<uint16_t>()[i] = floatToHalf((float)v);
+          break;
+        case DS_BF16:
+          out.as<uint16_t>()[i] = floatToBf16((float)v);
+          break;
+        case DS_BOOL:
+          out.as<uint8_t>()[i] = v != 0;
+          break;
+        case DS_F8E4M3FN:
+        case DS_F8E5M2:
+        case DS_F8E4M3FNUZ:
+        case DS_F8E5M2FNUZ:
+          out.as<uint8_t>()[i] = floatToF8((float)v, outFmt, saturate);
+          break;
+        case DS_U64:
+          out.as<uint64_t>()[i] = floatToInt<uint64_t>(v);
+          break;
+        default:
+          storeInt(out, i, floatToInt<int64_t>(v));
+          break;
+        }
+      } else {
+        int64_t v = loadAsInt(in, i);
+        // Single rounding to float: convert from the integer directly.
+        float asFloat = srcUnsigned ? (float)(uint64_t)v : (float)v;
+        switch (to) {
+        case DS_F32:
+          out.as<float>()[i] = asFloat;
+          break;
+        case DS_F64:
+          out.as<double>()[i] = srcUnsigned ? (double)(uint64_t)v : (double)v;
+          break;
+        case DS_F16:
+          out.as<uint16_t>()[i] = floatToHalf(asFloat);
+          break;
+        case DS_BF16:
+          out.as<uint16_t>()[i] = floatToBf16(asFloat);
+          break;
+        case DS_BOOL:
+          out.as<uint8_t>()[i] = v != 0;
+          break;
+        case DS_F8E4M3FN:
+        case DS_F8E5M2:
+        case DS_F8E4M3FNUZ:
+        case DS_F8E5M2FNUZ:
+          out.as<uint8_t>()[i] = floatToF8(asFloat, outFmt, saturate);
+          break;
+        default:
+          storeInt(out, i, v);
+          break;
+        }
+      }
+    }
+  });
+  return Status();
+}
+
+} // namespace
+
+void registerElementwiseKernels(KernelTable &table) {
+  table["ds.unary"] = &unaryKernel;
+  table["ds.binary"] = &binaryKernel;
+  table["ds.compare"] = &compareKernel;
+  table["ds.select"] = &selectKernel;
+  table["ds.cast"] = &castKernel;
+}
+
+} // namespace dsrt::cpu

@@ -1,0 +1,20 @@
+//===- KernelRegistry.cpp - ds op name to CPU kernel ----------------------===//
+#include "cpu/Kernels.h"
+
+namespace dsrt {
+
+Kernel findCpuKernel(const std::string &opName) {
+  static const cpu::KernelTable table = [] {
+    cpu::KernelTable t;
+    cpu::registerElementwiseKernels(t);
+    cpu::registerReductionKernels(t);
+    cpu::registerDataMovementKernels(t);
+    cpu::registerContractionKernels(t);
+    cpu::registerQuantKernels(t);
+    return t;
+  }();
+  auto it = table.find(opName);
+  return it == table.end() ? nullptr : it->second;
+}
+
+} // namespace dsrt

@@ -1,0 +1,85 @@
+//===- KernelUtils.cpp - helpers shared by the CPU kernels ----------------===//
+#include "cpu/KernelUtils.h"
+
+namespace dsrt::cpu {
+
+double loadAsDouble(const Tensor &t, int64_t i) {
+  switch (t.dtype) {
+  case DS_F32: return t.as<float>()[i];
+  case DS_F64: return t.as<double>()[i];
+  case DS_F16: return halfToFloat(t.as<uint16_t>()[i]);
+  case DS_BF16: return bf16ToFloat(t.as<uint16_t>()[i]);
+  case DS_I64: return (double)t.as<int64_t>()[i];
+  case DS_I32: return t.as<int32_t>()[i];
+  case DS_I16: return t.as<int16_t>()[i];
+  case DS_I8: case DS_I4: case DS_I2: return t.as<int8_t>()[i];
+  case DS_U64: return (double)t.as<uint64_t>()[i];
+  case DS_U32: return t.as<uint32_t>()[i];
+  case DS_U16: return t.as<uint16_t>()[i];
+  case DS_U8: case DS_U4: case DS_U2: case DS_BOOL: return t.as<uint8_t>()[i];
+  default: return 0; // float8: converted by the quantization kernels
+  }
+}
+
+int64_t loadAsInt(const Tensor &t, int64_t i) {
+  switch (t.dtype) {
+  case DS_I64: return t.as<int64_t>()[i];
+  case DS_I32: return t.as<int32_t>()[i];
+  case DS_I16: return t.as<int16_t>()[i];
+  case DS_I8: case DS_I4: case DS_I2: return t.as<int8_t>()[i];
+  case DS_U64: return (int64_t)t.as<uint64_t>()[i];
+  case DS_U32: return t.as<uint32_t>()[i];
+  case DS_U16: return t.as<uint16_t>()[i];
+  case DS_U8: case DS_U4: case DS_U2: case DS_BOOL: return t.as<uint8_t>()[i];
+  default: return (int64_t)loadAsDouble(t, i);
+  }
+}
+
+void storeDouble(Tensor &t, int64_t i, double v) {
+  switch (t.dtype) {
+  case DS_F32: t.as<float>()[i] = (float)v; return;
+  case DS_F64: t.as<double>()[i] = v; return;
+  case DS_F16: t.as<uint16_t>()[i] = floatToHalf((float)v); return;
+  case DS_BF16: t.as<uint16_t>()[i] = floatToBf16((float)v); return;
+  case DS_BOOL: t.as<uint8_t>()[i] = v != 0; return;
+  default: storeInt(t, i, std::isfinite(v) ? (int64_t)v : 0); return;
+  }
+}
+
+void storeInt(Tensor &t, int64_t i, int64_t v) {
+  switch (t.dtype) {
+  case DS_I64: t.as<int64_t>()[i] = v; return;
+  case DS_I32: t.as<int32_t>()[i] = (int32_t)v; return;
+  case DS_I16: t.as<int16_t>()[i] = (int16_t)v; return;
+  case DS_I8: t.as<int8_t>()[i] = (int8_t)v; return;
+  case DS_I4: t.as<int8_t>()[i] = (int8_t)(((v & 0xf) ^ 0x8) - 0x8); return;
+  case DS_I2: t.as<int8_t>()[i] = (int8_t)(((v & 0x3) ^ 0x2) - 0x2); return;
+  case DS_U64: t.as<uint64_t>()[i] = (uint64_t)v; return;
+  case DS_U32: t.as<uint32_t>()[i] = (uint32_t)v; return;
+  case DS_U16: t.as<uint16_t>()[i] = (uint16_t)v; return;
+  case DS_U8: t.as<uint8_t>()[i] = (uint8_t)v; return;
+  case DS_U4: t.as<uint8_t>()[i] = (uint8_t)(v & 0xf); return;
+  case DS_U2: t.as<uint8_t>()[i] = (uint8_t)(v & 0x3); return;
+  case DS_BOOL: t.as<uint8_t>()[i] = v != 0; return;
+  default: storeDouble(t, i, (double)v); return;
+  }
+}
+
+std::vector<int64_t> stridesOf(const std::vector<int64_t> &shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (int64_t d = (int64_t)shape.size() - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * shape[d + 1];
+  return strides;
+}
+
+std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &shape,
+                                      const std::vector<int64_t> &outShape) {
+  std::vector<int64_t> own = stridesOf(shape);
+  std::vector<int64_t> out(outShape.size(), 0);
+  size_t offset = outShape.size() - shape.size();
+  for (size_t d = 0; d < shape.size(); ++d)
+    out[d + offset] = shape[d] == 1 ? 0 : own[d];
+  return out;
+}
+
+} // namespace dsrt::cpu

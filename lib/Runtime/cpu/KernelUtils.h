@@ -1,0 +1,128 @@
+//===- KernelUtils.h - helpers shared by the CPU kernels --------*- C++ -*-===//
+#ifndef DS_RUNTIME_CPU_KERNELUTILS_H
+#define DS_RUNTIME_CPU_KERNELUTILS_H
+
+#include "core/Tensor.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace dsrt::cpu {
+
+//===----------------------------------------------------------------------===//
+// 16-bit floats (stored as uint16_t bit patterns)
+//===----------------------------------------------------------------------===//
+
+inline float halfToFloat(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else { // subnormal: normalize
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400)) {
+        mant <<= 1;
+        --exp;
+      }
+      bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000 | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+inline uint16_t floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = x & 0x7fffff;
+  if (((x >> 23) & 0xff) == 0xff) // inf / nan
+    return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
+  if (exp >= 31)
+    return (uint16_t)(sign | 0x7c00);
+  if (exp <= 0) { // subnormal or zero, round to nearest even
+    if (exp < -10)
+      return (uint16_t)sign;
+    mant |= 0x800000;
+    uint32_t shift = (uint32_t)(14 - exp);
+    uint32_t half = mant >> shift;
+    uint32_t rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1)))
+      ++half;
+    return (uint16_t)(sign | half);
+  }
+  uint32_t half = sign | ((uint32_t)exp << 10) | (mant >> 13);
+  uint32_t rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (half & 1)))
+    ++half; // may carry into the exponent, which is the correct rounding
+  return (uint16_t)half;
+}
+
+inline float bf16ToFloat(uint16_t b) {
+  uint32_t bits = (uint32_t)b << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+inline uint16_t floatToBf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffff) > 0x7f800000)
+    return (uint16_t)((x >> 16) | 0x40); // quiet nan
+  uint32_t rounding = 0x7fff + ((x >> 16) & 1);
+  return (uint16_t)((x + rounding) >> 16);
+}
+
+//===----------------------------------------------------------------------===//
+// Element access by dtype, through double / int64
+//===----------------------------------------------------------------------===//
+
+/// Element `i` of `t` as double (any dtype; bool as 0/1).
+double loadAsDouble(const Tensor &t, int64_t i);
+/// Element `i` of `t` as int64 (floats truncate toward zero).
+int64_t loadAsInt(const Tensor &t, int64_t i);
+/// Stores `v` into element `i` of `t`, converting to its dtype (floats round
+/// to nearest, integers truncate and wrap, bool is v != 0).
+void storeDouble(Tensor &t, int64_t i, double v);
+void storeInt(Tensor &t, int64_t i, int64_t v);
+
+//===----------------------------------------------------------------------===//
+// Shapes
+//===----------------------------------------------------------------------===//
+
+/// Row-major strides of `shape` (in elements).
+std::vector<int64_t> stridesOf(const std::vector<int64_t> &shape);
+
+/// Strides of `shape` broadcast to `outShape` (right-aligned; 0 along
+/// broadcast dims), for indexing an input from output coordinates.
+std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &shape,
+                                      const std::vector<int64_t> &outShape);
+
+/// Maps a flat output index to an input offset through `inStrides`
+/// (as returned by broadcastStrides) given the output's row-major strides.
+inline int64_t mapIndex(int64_t flat, const std::vector<int64_t> &outStrides,
+                        const std::vector<int64_t> &inStrides) {
+  int64_t offset = 0;
+  for (size_t d = 0; d < outStrides.size(); ++d) {
+    int64_t coord = flat / outStrides[d];
+    flat -= coord * outStrides[d];
+    offset += coord * inStrides[d];
+  }
+  return offset;
+}
+
+/// Normalizes a possibly negative axis against `rank`.
+inline int64_t normAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
+
+} // namespace dsrt::cpu
+
+#endif // DS_RUNTIME_CPU_KERNELUTILS_H

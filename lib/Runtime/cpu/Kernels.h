@@ -1,0 +1,23 @@
+//===- Kernels.h - CPU kernel registration ----------------------*- C++ -*-===//
+#ifndef DS_RUNTIME_CPU_KERNELS_H
+#define DS_RUNTIME_CPU_KERNELS_H
+
+#include "core/Tensor.h"
+
+#include <string>
+#include <unordered_map>
+
+namespace dsrt::cpu {
+
+using KernelTable = std::unordered_map<std::string, Kernel>;
+
+// One registration function per kernel file; each adds the ops it implements.
+void registerElementwiseKernels(KernelTable &table);
+void registerReductionKernels(KernelTable &table);
+void registerDataMovementKernels(KernelTable &table);
+void registerContractionKernels(KernelTable &table);
+void registerQuantKernels(KernelTable &table);
+
+} // namespace dsrt::cpu
+
+#endif // DS_RUNTIME_CPU_KERNELS_H

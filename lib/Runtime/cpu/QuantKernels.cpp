@@ -1,0 +1,408 @@
+//===- QuantKernels.cpp - affine quantization and dequantization ----------===//
+//
+// Per-tensor (one scale), per-axis (1-D scale along `axis`) and blocked
+// (`block_size` > 0: scale has the input's rank, `axis` dim divided into
+// blocks) layouts. Integers round half to even and saturate to the result
+// range; float8 results round to nearest even and saturate when `saturate`.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/KernelUtils.h"
+#include "cpu/Kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace dsrt::cpu {
+namespace {
+
+using Inputs = std::vector<const Tensor *>;
+using Outputs = std::vector<Tensor *>;
+
+void parallel(KernelContext &ctx, int64_t n, int64_t grain,
+              const std::function<void(int64_t, int64_t)> &body) {
+  if (n <= 0)
+    return;
+  grain = std::max<int64_t>(grain, 1);
+  if (ctx.parallelFor && n > grain)
+    ctx.parallelFor(n, grain, body);
+  else
+    body(0, n);
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i)
+      s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+Status fail(const char *op, const std::string &message) {
+  return Status::error(std::string(op) + ": " + message);
+}
+
+Status need(const char *op, const Inputs &in, const Outputs &out, size_t nIn, size_t nOut) {
+  if (in.size() < nIn || out.size() < nOut)
+    return fail(op, "expected " + std::to_string(nIn) + " inputs and " + std::to_string(nOut) +
+                        " outputs");
+  for (size_t i = 0; i < nIn; ++i)
+    if (!in[i] || (!in[i]->data && in[i]->numel() > 0))
+      return fail(op, "input " + std::to_string(i) + " is missing");
+  for (size_t i = 0; i < nOut; ++i)
+    if (!out[i] || (!out[i]->data && out[i]->numel() > 0))
+      return fail(op, "output " + std::to_string(i) + " is missing");
+  return Status();
+}
+
+bool isPlainFloat(DType t) {
+  return t == DS_F32 || t == DS_F64 || t == DS_F16 || t == DS_BF16;
+}
+
+//===----------------------------------------------------------------------===//
+// float8
+//===----------------------------------------------------------------------===//
+
+struct Float8Format {
+  int expBits, manBits, bias;
+  bool fnuz;   // no negative zero / infinities; NaN is 0x80
+  bool hasInf; // E5M2 only
+  double maxValue;
+};
+
+bool float8Format(DType t, Float8Format &f) {
+  switch (t) {
+  case DS_F8E4M3FN: f = {4, 3, 7, false, false, 448.0}; return true;
+  case DS_F8E4M3FNUZ: f = {4, 3, 8, true, false, 240.0}; return true;
+  case DS_F8E5M2: f = {5, 2, 15, false, true, 57344.0}; return true;
+  case DS_F8E5M2FNUZ: f = {5, 2, 16, true, false, 57344.0}; return true;
+  default: return false;
+  }
+}
+
+double float8ToDouble(uint8_t bits, const Float8Format &f) {
+  if (f.fnuz && bits == 0x80)
+    return std::numeric_limits<double>::quiet_NaN();
+  bool negative = bits & 0x80;
+  int e = (bits >> f.manBits) & ((1 << f.expBits) - 1);
+  int m = bits & ((1 << f.manBits) - 1);
+  int eMax = (1 << f.expBits) - 1;
+  if (!f.fnuz && !f.hasInf && e == eMax && m == (1 << f.manBits) - 1) // E4M3FN NaN
+    return std::numeric_limits<double>::quiet_NaN();
+  if (f.hasInf && e == eMax)
+    return m ? std::numeric_limits<double>::quiet_NaN()
+             : (negative ? -std::numeric_limits<double>::infinity()
+                         : std::numeric_limits<double>::infinity());
+  double v = e == 0 ? std::ldexp((double)m, 1 - f.bias - f.manBits)
+                    : std::ldexp(1.0 + std::ldexp((double)m, -f.manBits), e - f.bias);
+  return negative ? -v : v;
+}
+
+uint8_t doubleToFloat8(double v, const Float8Format &f, bool saturate) {
+  uint8_t sign = std::signbit(v) ? 0x80 : 0;
+  const uint8_t nan = f.fnuz ? 0x80 : (uint8_t)(0x7f | sign);
+  if (std::isnan(v))
+    return nan;
+  double a = std::fabs(v);
+  auto maxCode = [&]() -> uint8_t {
+    int eMax = (1 << f.expBits) - 1;
+    uint8_t code = f.fnuz ? (uint8_t)0x7f
+                   : f.hasInf
+                       ? (uint8_t)(((eMax - 1) << f.manBits) | ((1 << f.manBits) - 1))
+                       : (uint8_t)((eMax << f.manBits) | ((1 << f.manBits) - 2));
+    return (uint8_t)(code | sign);
+  };
+  auto overflow = [&]() -> uint8_t {
+    if (saturate)
+      return maxCode();
+    if (f.hasInf)
+      return (uint8_t)(sign | (((1 << f.expBits) - 1) << f.manBits));
+    return nan;
+  };
+  if (std::isinf(a))
+    return overflow();
+  if (a == 0)
+    return f.fnuz ? 0 : sign;
+  int exp;
+  std::frexp(a, &exp);
+  int e = exp - 1; // a = 1.x * 2^e
+  int minNormal = 1 - f.bias;
+  double quantum = std::ldexp(1.0, (e < minNormal ? minNormal : e) - f.manBits);
+  double r = std::nearbyint(a / quantum) * quantum;
+  if (r > f.maxValue)
+    return overflow();
+  if (r == 0)
+    return f.fnuz ? 0 : sign;
+  int biased, mant;
+  if (r < std::ldexp(1.0, minNormal)) {
+    biased = 0;
+    mant = (int)(r / std::ldexp(1.0, minNormal - f.manBits));
+  } else {
+    std::frexp(r, &exp);
+    e = exp - 1;
+    biased = e + f.bias;
+    mant = (int)(r / std::ldexp(1.0, e - f.manBits)) - (1 << f.manBits);
+  }
+  return (uint8_t)(sign | (biased << f.manBits) | mant);
+}
+
+//===----------------------------------------------------------------------===//
+// Layouts
+//===----------------------------------------------------------------------===//
+
+/// Maps element i of the data to its scale / zero-point element.
+struct ParamLayout {
+  enum Kind { PerTensor, PerAxis, Blocked } kind = PerTensor;
+  int64_t axisDim = 1, inner = 1, block = 1, scaleAxisDim = 1;
+
+  int64_t operator()(int64_t i) const {
+    switch (kind) {
+    case PerTensor:
+      return 0;
+    case PerAxis:
+      return (i / inner) % axisDim;
+    case Blocked: {
+      int64_t in = i % inner, rest = i / inner;
+      int64_t a = rest % axisDim, o = rest / axisDim;
+      return (o * scaleAxisDim + a / block) * inner + in;
+    }
+    }
+    return 0;
+  }
+};
+
+Status planLayout(const char *op, const Attributes &attrs, const Tensor &x, const Tensor &scale,
+                  const Tensor *zp, ParamLayout &layout) {
+  int64_t rank = x.rank();
+  int64_t block = attrs.getInt("block_size", 0);
+  if (block < 0)
+    return fail(op, "block_size must be non-negative");
+  if (zp && zp->numel() != scale.numel())
+    return fail(op, "zero point " + shapeText(zp->shape) + " and scale " +
+                        shapeText(scale.shape) + " differ in shape");
+  if (block == 0 && scale.numel() == 1) {
+    layout.kind = ParamLayout::PerTensor;
+    return Status();
+  }
+  int64_t rawAxis = attrs.getInt("axis", 1);
+  int64_t axis = normAxis(rawAxis, rank);
+  if (axis < 0 || axis >= rank)
+    return fail(op, "axis " + std::to_string(rawAxis) + " is out of range for rank " +
+                        std::to_string(rank));
+  layout.axisDim = x.shape[(size_t)axis];
+  layout.inner = 1;
+  for (int64_t d = axis + 1; d < rank; ++d)
+    layout.inner *= x.shape[(size_t)d];
+  if (block == 0) {
+    if (scale.rank() != 1 || scale.shape[0] != layout.axisDim)
+      return fail(op, "per-axis scale must be 1-D with " + std::to_string(layout.axisDim) +
+                          " elements, got " + shapeText(scale.shape));
+    layout.kind = ParamLayout::PerAxis;
+    return Status();
+  }
+  if (scale.rank() != rank)
+    return fail(op, "blocked scale must have the input's rank");
+  int64_t blocks = (layout.axisDim + block - 1) / block;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t want = d == axis ? blocks : x.shape[(size_t)d];
+    if (scale.shape[(size_t)d] != want)
+      return fail(op, "blocked scale " + shapeText(scale.shape) + " does not fit input " +
+                          shapeText(x.shape) + " with block_size " + std::to_string(block));
+  }
+  layout.kind = ParamLayout::Blocked;
+  layout.block = block;
+  layout.scaleAxisDim = blocks;
+  return Status();
+}
+
+bool integerRange(DType t, double &lo, double &hi) {
+  switch (t) {
+  case DS_I8: lo = -128; hi = 127; return true;
+  case DS_U8: lo = 0; hi = 255; return true;
+  case DS_I16: lo = -32768; hi = 32767; return true;
+  case DS_U16: lo = 0; hi = 65535; return true;
+  case DS_I32: lo = -2147483648.0; hi = 2147483647.0; return true;
+  case DS_U32: lo = 0; hi = 4294967295.0; return true;
+  case DS_I4: lo = -8; hi = 7; return true;
+  case DS_U4: lo = 0; hi = 15; return true;
+  case DS_I2: lo = -2; hi = 1; return true;
+  case DS_U2: lo = 0; hi = 3; return true;
+  case DS_I64: lo = -9223372036854775808.0; hi = 9223372036854774784.0; return true;
+  case DS_U64: lo = 0; hi = 18446744073709549568.0; return true;
+  default: return false;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// quantize / dequantize
+//===----------------------------------------------------------------------===//
+
+Status quantizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                      const Outputs &out) {
+  const char *op = "ds.quantize";
+  if (Status s = need(op, in, out, 2, 1); !s)
+    return s;
+  const Tensor &x = *in[0], &scale = *in[1];
+  const Tensor *zp = in.size() > 2 ? in[2] : nullptr;
+  Tensor &y = *out[0];
+  if (y.shape != x.shape)
+    return fail(op, "result shape " + shapeText(y.shape) + " differs from the input " +
+                        shapeText(x.shape));
+  if (!isPlainFloat(x.dtype) || !isPlainFloat(scale.dtype))
+    return fail(op, std::string("input and scale must be floating-point, got ") +
+                        dtypeName(x.dtype) + " and " + dtypeName(scale.dtype));
+  if (zp && zp->dtype != y.dtype)
+    return fail(op, std::string("zero point type ") + dtypeName(zp->dtype) +
+                        " differs from the result type " + dtypeName(y.dtype));
+  ParamLayout layout;
+  if (Status s = planLayout(op, attrs, x, scale, zp, layout); !s)
+    return s;
+  Float8Format f8;
+  bool isF8 = float8Format(y.dtype, f8);
+  double lo = 0, hi = 0;
+  if (!isF8 && !integerRange(y.dtype, lo, hi))
+    return fail(op, std::string("unsupported result type ") + dtypeName(y.dtype));
+  bool saturate = attrs.has("saturate") && attrs.getInt("saturate", 1) != 0;
+  int64_t nParams = scale.numel();
+  std::vector<double> scales((size_t)nParams), zps((size_t)nParams, 0.0);
+  for (int64_t i = 0; i < nParams; ++i) {
+    scales[(size_t)i] = loadAsDouble(scale, i);
+    if (zp)
+      zps[(size_t)i] = isF8 ? float8ToDouble(zp->as<uint8_t>()[i], f8) : (double)loadAsInt(*zp, i);
+  }
+  bool single = x.dtype != DS_F64;
+  parallel(ctx, x.numel(), 16384, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      int64_t p = layout(i);
+      double xv = loadAsDouble(x, i);
+      // The division runs in the input precision (float unless f64), as onnxruntime does.
+      double q = single ? (double)((float)xv / (float)scales[(size_t)p]) : xv / scales[(size_t)p];
+      if (isF8) {
+        double v = single ? (double)((float)q + (float)zps[(size_t)p]) : q + zps[(size_t)p];
+        y.as<uint8_t>()[i] = doubleToFloat8(v, f8, saturate);
+        continue;
+      }
+      double v = std::isnan(q) ? zps[(size_t)p] : std::nearbyint(q) + zps[(size_t)p];
+      v = std::min(std::max(v, lo), hi);
+      if (y.dtype == DS_U64)
+        y.as<uint64_t>()[i] = (uint64_t)v;
+      else
+        storeInt(y, i, (int64_t)v);
+    }
+  });
+  return Status();
+}
+
+Status dequantizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                        const Outputs &out) {
+  const char *op = "ds.dequantize";
+  if (Status s = need(op, in, out, 2, 1); !s)
+    return s;
+  const Tensor &x = *in[0], &scale = *in[1];
+  const Tensor *zp = in.size() > 2 ? in[2] : nullptr;
+  Tensor &y = *out[0];
+  if (y.shape != x.shape)
+    return fail(op, "result shape " + shapeText(y.shape) + " differs from the input " +
+                        shapeText(x.shape));
+  if (!isPlainFloat(y.dtype) || !isPlainFloat(scale.dtype))
+    return fail(op, std::string("scale and result must be floating-point, got ") +
+                        dtypeName(scale.dtype) + " and " + dtypeName(y.dtype));
+  if (zp && zp->dtype != x.dtype)
+    return fail(op, std::string("zero point type ") + dtypeName(zp->dtype) +
+                        " differs from the input type " + dtypeName(x.dtype));
+  ParamLayout layout;
+  if (Status s = planLayout(op, attrs, x, scale, zp, layout); !s)
+    return s;
+  Float8Format f8;
+  bool isF8 = float8Format(x.dtype, f8);
+  double lo, hi;
+  if (!isF8 && !integerRange(x.dtype, lo, hi) && x.dtype != DS_I64)
+    return fail(op, std::string("unsupported input type ") + dtypeName(x.dtype));
+  int64_t nParams = scale.numel();
+  std::vector<double> scales((size_t)nParams), zps((size_t)nParams, 0.0);
+  std::vector<int64_t> zpInts((size_t)nParams, 0);
+  for (int64_t i = 0; i < nParams; ++i) {
+    scales[(size_t)i] = loadAsDouble(scale, i);
+    if (zp) {
+      if (isF8)
+        zps[(size_t)i] = float8ToDouble(zp->as<uint8_t>()[i], f8);
+      else
+        zpInts[(size_t)i] = loadAsInt(*zp, i);
+    }
+  }
+  bool single = y.dtype != DS_F64;
+  parallel(ctx, x.numel(), 16384, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      int64_t p = layout(i);
+      double diff = isF8 ? float8ToDouble(x.as<uint8_t>()[i], f8) - zps[(size_t)p]
+                         : (double)(loadAsInt(x, i) - zpInts[(size_t)p]);
+      double v = single ? (double)((float)diff * (float)scales[(size_t)p])
+                        : diff * scales[(size_t)p];
+      if (y.dtype == DS_F32)
+        y.as<float>()[i] = (float)v;
+      else
+        storeDouble(y, i, v);
+    }
+  });
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// dynamic_quantize
+//===----------------------------------------------------------------------===//
+
+Status dynamicQuantizeKernel(KernelContext &ctx, const Attributes &, const Inputs &in,
+                             const Outputs &out) {
+  const char *op = "ds.dynamic_quantize";
+  if (Status s = need(op, in, out, 1, 3); !s)
+    return s;
+  const Tensor &x = *in[0];
+  Tensor &y = *out[0], &scaleOut = *out[1], &zpOut = *out[2];
+  if (x.dtype != DS_F32)
+    return fail(op, std::string("input must be f32, got ") + dtypeName(x.dtype));
+  if (y.shape != x.shape || y.dtype != DS_U8 || scaleOut.numel() != 1 ||
+      scaleOut.dtype != DS_F32 || zpOut.numel() != 1 || zpOut.dtype != DS_U8)
+    return fail(op, "results must be ui8 of the input's shape, an f32 scale and a ui8 zero point");
+  const float *xs = x.as<float>();
+  int64_t n = x.numel();
+  float lo = 0.0f, hi = 0.0f; // the range always includes 0
+  for (int64_t i = 0; i < n; ++i) {
+    float v = xs[i];
+    if (v < lo)
+      lo = v;
+    if (v > hi)
+      hi = v;
+  }
+  const float qmin = 0.0f, qmax = 255.0f;
+  float scale = hi == lo ? 1.0f : (hi - lo) / (qmax - qmin);
+  float initialZp = qmin - lo / scale;
+  float zpf = std::nearbyint(std::min(qmax, std::max(qmin, initialZp)));
+  uint8_t zp = (uint8_t)zpf;
+  scaleOut.as<float>()[0] = scale;
+  zpOut.as<uint8_t>()[0] = zp;
+  uint8_t *ys = y.as<uint8_t>();
+  parallel(ctx, n, 16384, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      float q = xs[i] / scale;
+      float v = std::isnan(q) ? zpf : std::nearbyint(q) + zpf;
+      ys[i] = (uint8_t)std::min(qmax, std::max(qmin, v));
+    }
+  });
+  return Status();
+}
+
+} // namespace
+
+void registerQuantKernels(KernelTable &table) {
+  table["ds.quantize"] = quantizeKernel;
+  table["ds.dequantize"] = dequantizeKernel;
+  table["ds.dynamic_quantize"] = dynamicQuantizeKernel;
+}
+
+} // namespace dsrt::cpu

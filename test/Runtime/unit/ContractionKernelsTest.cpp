@@ -1,0 +1,632 @@
+//===- ContractionKernelsTest.cpp - matmul, conv, pool, attention, quant --===//
+//
+// Calls the CPU kernels directly through the tables registerContractionKernels
+// and registerQuantKernels fill, against naive reference loops written here.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/KernelUtils.h"
+#include "cpu/Kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+using namespace dsrt;
+
+class Tensors {
+public:
+  template <typename T>
+  Tensor *make(DType dtype, std::vector<int64_t> shape, const std::vector<T> &values) {
+    auto t = std::make_unique<Tensor>();
+    t->dtype = dtype;
+    t->shape = std::move(shape);
+    storage_.emplace_back(std::max<size_t>(t->bytes(), 1), 0);
+    if (!values.empty()) {
+      EXPECT_EQ(values.size() * sizeof(T), t->bytes());
+      std::memcpy(storage_.back().data(), values.data(), std::min(values.size() * sizeof(T), t->bytes()));
+    }
+    t->data = storage_.back().data();
+    tensors_.push_back(std::move(t));
+    return tensors_.back().get();
+  }
+  Tensor *f32(std::vector<int64_t> shape, const std::vector<float> &v) {
+    return make<float>(DS_F32, std::move(shape), v);
+  }
+  Tensor *empty(DType dtype, std::vector<int64_t> shape) {
+    return make<uint8_t>(dtype, std::move(shape), {});
+  }
+
+private:
+  std::deque<std::vector<uint8_t>> storage_;
+  std::vector<std::unique_ptr<Tensor>> tensors_;
+};
+
+Kernel kernelFor(const std::string &name) {
+  static const cpu::KernelTable table = [] {
+    cpu::KernelTable t;
+    cpu::registerContractionKernels(t);
+    cpu::registerQuantKernels(t);
+    return t;
+  }();
+  auto it = table.find(name);
+  return it == table.end() ? nullptr : it->second;
+}
+
+KernelContext serialContext() {
+  KernelContext ctx;
+  ctx.parallelFor = [](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &body) {
+    body(0, n);
+  };
+  return ctx;
+}
+
+KernelContext chunkedContext() {
+  KernelContext ctx;
+  ctx.parallelFor = [](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &body) {
+    for (int64_t b = 0; b < n; b += 5)
+      body(b, std::min<int64_t>(n, b + 5));
+  };
+  ctx.numThreads = 4;
+  return ctx;
+}
+
+Status run(const std::string &op, const Attributes &attrs, std::vector<const Tensor *> in,
+           std::vector<Tensor *> out, KernelContext ctx = serialContext()) {
+  Kernel k = kernelFor(op);
+  if (!k)
+    return Status::error("no kernel for " + op);
+  return k(ctx, attrs, in, out);
+}
+
+Attribute intAttr(int64_t v) {
+  Attribute a;
+  a.kind = Attribute::Int;
+  a.i = v;
+  return a;
+}
+Attribute floatAttr(double v) {
+  Attribute a;
+  a.kind = Attribute::Float;
+  a.f = v;
+  return a;
+}
+Attribute intsAttr(std::vector<int64_t> v) {
+  Attribute a;
+  a.kind = Attribute::Ints;
+  a.ints = std::move(v);
+  return a;
+}
+Attribute strAttr(std::string v) {
+  Attribute a;
+  a.kind = Attribute::String;
+  a.s = std::move(v);
+  return a;
+}
+
+template <typename T> std::vector<T> values(const Tensor *t) {
+  return std::vector<T>(t->as<T>(), t->as<T>() + t->numel());
+}
+
+std::vector<float> randomFloats(size_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = dist(gen);
+  return v;
+}
+
+void expectNear(const std::vector<float> &got, const std::vector<float> &want,
+                float rtol = 1e-4f, float atol = 1e-5f) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], atol + rtol * std::fabs(want[i])) << "at " << i;
+}
+
+//===----------------------------------------------------------------------===//
+// matmul
+//===----------------------------------------------------------------------===//
+
+TEST(ContractionKernels, RegistersEveryOp) {
+  for (const char *name : {"ds.matmul", "ds.conv", "ds.conv_transpose", "ds.pool", "ds.einsum",
+                           "ds.attention", "ds.rotary_embedding", "ds.quantize",
+                           "ds.dequantize", "ds.dynamic_quantize"})
+    EXPECT_NE(kernelFor(name), nullptr) << name;
+}
+
+TEST(ContractionKernels, MatmulBroadcastBatchMatchesNaiveLoop) {
+  Tensors ts;
+  // [2, 1, 5, 7] x [3, 7, 4] -> [2, 3, 5, 4]
+  auto av = randomFloats(2 * 5 * 7, 1), bv = randomFloats(3 * 7 * 4, 2);
+  Tensor *a = ts.f32({2, 1, 5, 7}, av), *b = ts.f32({3, 7, 4}, bv);
+  Tensor *y = ts.empty(DS_F32, {2, 3, 5, 4});
+  std::vector<float> want(2 * 3 * 5 * 4, 0.0f);
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int m = 0; m < 5; ++m)
+        for (int n = 0; n < 4; ++n) {
+          double s = 0;
+          for (int k = 0; k < 7; ++k)
+            s += (double)av[(i * 5 + m) * 7 + k] * bv[(j * 7 + k) * 4 + n];
+          want[((i * 3 + j) * 5 + m) * 4 + n] = (float)s;
+        }
+  for (KernelContext ctx : {serialContext(), chunkedContext()}) {
+    ASSERT_TRUE(run("ds.matmul", {}, {a, b}, {y}, ctx).ok());
+    expectNear(values<float>(y), want);
+  }
+}
+
+TEST(ContractionKernels, MatmulLargeAndVectorPromotion) {
+  Tensors ts;
+  const int M = 67, K = 129, N = 45;
+  auto av = randomFloats(M * K, 3), bv = randomFloats(K * N, 4);
+  Tensor *a = ts.f32({M, K}, av), *b = ts.f32({K, N}, bv);
+  Tensor *y = ts.empty(DS_F32, {M, N});
+  ASSERT_TRUE(run("ds.matmul", {}, {a, b}, {y}).ok());
+  std::vector<float> want(M * N);
+  for (int m = 0; m < M; ++m)
+    for (int n = 0; n < N; ++n) {
+      double s = 0;
+      for (int k = 0; k < K; ++k)
+        s += (double)av[m * K + k] * bv[k * N + n];
+      want[m * N + n] = (float)s;
+    }
+  expectNear(values<float>(y), want);
+
+  // [K] x [K, N] -> [N]: the first row of a times b.
+  Tensor *v = ts.f32({K}, std::vector<float>(av.begin(), av.begin() + K));
+  Tensor *yv = ts.empty(DS_F32, {N});
+  ASSERT_TRUE(run("ds.matmul", {}, {v, b}, {yv}).ok());
+  expectNear(values<float>(yv), std::vector<float>(want.begin(), want.begin() + N));
+
+  Tensor *bad = ts.empty(DS_F32, {N, 1});
+  EXPECT_FALSE(run("ds.matmul", {}, {v, b}, {bad}).ok());
+}
+
+TEST(ContractionKernels, MatmulIntegersAreExact) {
+  Tensors ts;
+  Tensor *a = ts.make<int32_t>(DS_I32, {2, 3}, {100000, -2, 3, 4, 5, -6});
+  Tensor *b = ts.make<int32_t>(DS_I32, {3, 2}, {30000, 1, -1, 2, 7, 3});
+  Tensor *y = ts.empty(DS_I32, {2, 2});
+  ASSERT_TRUE(run("ds.matmul", {}, {a, b}, {y}).ok());
+  // 100000 * 30000 wraps in i32 exactly as an i32 accumulator would.
+  int64_t y00 = 100000LL * 30000 + 2 + 21;
+  EXPECT_EQ(values<int32_t>(y), (std::vector<int32_t>{(int32_t)(uint32_t)(uint64_t)y00,
+                                                      100000 - 4 + 9, 120000 - 5 - 42,
+                                                      4 + 10 - 18}));
+}
+
+TEST(ContractionKernels, MatmulF64AndF16) {
+  Tensors ts;
+  Tensor *a = ts.make<double>(DS_F64, {2, 2}, {1, 2, 3, 4});
+  Tensor *b = ts.make<double>(DS_F64, {2, 2}, {5, 6, 7, 8});
+  Tensor *y = ts.empty(DS_F64, {2, 2});
+  ASSERT_TRUE(run("ds.matmul", {}, {a, b}, {y}).ok());
+  EXPECT_EQ(values<double>(y), (std::vector<double>{19, 22, 43, 50}));
+  auto h = [](float f) { return cpu::floatToHalf(f); };
+  Tensor *ah = ts.make<uint16_t>(DS_F16, {1, 2}, {h(1.5f), h(-2)});
+  Tensor *bh = ts.make<uint16_t>(DS_F16, {2, 1}, {h(4), h(0.25f)});
+  Tensor *yh = ts.empty(DS_F16, {1, 1});
+  ASSERT_TRUE(run("ds.matmul", {}, {ah, bh}, {yh}).ok());
+  EXPECT_EQ(cpu::halfToFloat(yh->as<uint16_t>()[0]), 5.5f);
+}
+
+//===----------------------------------------------------------------------===//
+// conv / conv_transpose / pool
+//===----------------------------------------------------------------------===//
+
+struct Conv2D {
+  int64_t N, C, H, W, M, KH, KW, group;
+  int64_t sh, sw, pt, pl, pb, pr, dh, dw;
+  int64_t OH() const { return (H + pt + pb - ((KH - 1) * dh + 1)) / sh + 1; }
+  int64_t OW() const { return (W + pl + pr - ((KW - 1) * dw + 1)) / sw + 1; }
+};
+
+std::vector<float> naiveConv(const Conv2D &p, const std::vector<float> &x,
+                             const std::vector<float> &w, const std::vector<float> &bias) {
+  int64_t OH = p.OH(), OW = p.OW(), Cg = p.C / p.group, Mg = p.M / p.group;
+  std::vector<float> y(p.N * p.M * OH * OW);
+  for (int64_t n = 0; n < p.N; ++n)
+    for (int64_t m = 0; m < p.M; ++m)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double s = bias.empty() ? 0.0 : bias[m];
+          int64_t g = m / Mg;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t kh = 0; kh < p.KH; ++kh)
+              for (int64_t kw = 0; kw < p.KW; ++kw) {
+                int64_t ih = oh * p.sh - p.pt + kh * p.dh, iw = ow * p.sw - p.pl + kw * p.dw;
+                if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W)
+                  continue;
+                s += (double)x[((n * p.C + g * Cg + c) * p.H + ih) * p.W + iw] *
+                     w[((m * Cg + c) * p.KH + kh) * p.KW + kw];
+              }
+          y[((n * p.M + m) * OH + oh) * OW + ow] = (float)s;
+        }
+  return y;
+}
+
+void checkConv(const Conv2D &p, KernelContext ctx) {
+  Tensors ts;
+  auto xv = randomFloats(p.N * p.C * p.H * p.W, 5);
+  auto wv = randomFloats(p.M * (p.C / p.group) * p.KH * p.KW, 6);
+  auto bv = randomFloats(p.M, 7);
+  Tensor *x = ts.f32({p.N, p.C, p.H, p.W}, xv);
+  Tensor *w = ts.f32({p.M, p.C / p.group, p.KH, p.KW}, wv);
+  Tensor *b = ts.f32({p.M}, bv);
+  Tensor *y = ts.empty(DS_F32, {p.N, p.M, p.OH(), p.OW()});
+  Attributes attrs;
+  attrs.set("strides", intsAttr({p.sh, p.sw}));
+  attrs.set("pads", intsAttr({p.pt, p.pl, p.pb, p.pr}));
+  attrs.set("dilations", intsAttr({p.dh, p.dw}));
+  attrs.set("group", intAttr(p.group));
+  ASSERT_TRUE(run("ds.conv", attrs, {x, w, b}, {y}, ctx).ok());
+  expectNear(values<float>(y), naiveConv(p, xv, wv, bv));
+}
+
+TEST(ContractionKernels, Conv3x3Pad1MatchesNaiveLoop) {
+  checkConv({2, 3, 9, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, serialContext());
+  checkConv({2, 3, 9, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, chunkedContext());
+}
+
+TEST(ContractionKernels, ConvGroupedStridedDilated) {
+  checkConv({1, 4, 11, 13, 6, 3, 2, 2, 2, 3, 0, 1, 2, 1, 2, 1}, serialContext());
+  checkConv({1, 6, 8, 8, 6, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 1}, chunkedContext()); // depthwise
+  checkConv({2, 16, 7, 7, 8, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, serialContext()); // pointwise
+}
+
+TEST(ContractionKernels, Conv1DAndIntegerConv) {
+  Tensors ts;
+  Tensor *x = ts.f32({1, 1, 5}, {1, 2, 3, 4, 5});
+  Tensor *w = ts.f32({1, 1, 3}, {1, 0, -1});
+  Tensor *y = ts.empty(DS_F32, {1, 1, 3});
+  Attributes attrs;
+  attrs.set("strides", intsAttr({2}));
+  attrs.set("pads", intsAttr({1, 1}));
+  attrs.set("dilations", intsAttr({1}));
+  attrs.set("group", intAttr(1));
+  ASSERT_TRUE(run("ds.conv", attrs, {x, w, nullptr}, {y}).ok());
+  // Windows centred on 0, 2, 4: x[i-1] - x[i+1] with zero padding.
+  EXPECT_EQ(values<float>(y), (std::vector<float>{-2, -2, 4}));
+  Tensor *xi = ts.make<int32_t>(DS_I32, {1, 1, 5}, {1, 2, 3, 4, 5});
+  Tensor *wi = ts.make<int32_t>(DS_I32, {1, 1, 3}, {1, 0, -1});
+  Tensor *yi = ts.empty(DS_I32, {1, 1, 3});
+  ASSERT_TRUE(run("ds.conv", attrs, {xi, wi, nullptr}, {yi}).ok());
+  EXPECT_EQ(values<int32_t>(yi), (std::vector<int32_t>{-2, -2, 4}));
+}
+
+TEST(ContractionKernels, ConvTransposeMatchesNaiveScatter) {
+  Tensors ts;
+  const int64_t N = 1, C = 4, H = 3, W = 4, group = 2, Mg = 3, M = Mg * group, KH = 3, KW = 2;
+  const int64_t sh = 2, sw = 1, pt = 1, pl = 0, pb = 0, pr = 1, oph = 1, opw = 0, dh = 1, dw = 2;
+  const int64_t OH = sh * (H - 1) + oph + (KH - 1) * dh + 1 - pt - pb;
+  const int64_t OW = sw * (W - 1) + opw + (KW - 1) * dw + 1 - pl - pr;
+  auto xv = randomFloats(N * C * H * W, 8), wv = randomFloats(C * Mg * KH * KW, 9),
+       bv = randomFloats(M, 10);
+  std::vector<double> want(N * M * OH * OW);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t i = 0; i < OH * OW; ++i)
+      want[m * OH * OW + i] = bv[m];
+  for (int64_t c = 0; c < C; ++c) {
+    int64_t g = c / (C / group);
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t w = 0; w < W; ++w)
+        for (int64_t mg = 0; mg < Mg; ++mg)
+          for (int64_t kh = 0; kh < KH; ++kh)
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              int64_t oh = h * sh - pt + kh * dh, ow = w * sw - pl + kw * dw;
+              if (oh < 0 || oh >= OH || ow < 0 || ow >= OW)
+                continue;
+              int64_t m = g * Mg + mg;
+              want[(m * OH + oh) * OW + ow] +=
+                  (double)xv[(c * H + h) * W + w] * wv[((c * Mg + mg) * KH + kh) * KW + kw];
+            }
+  }
+  Tensor *x = ts.f32({N, C, H, W}, xv), *w = ts.f32({C, Mg, KH, KW}, wv), *b = ts.f32({M}, bv);
+  Tensor *y = ts.empty(DS_F32, {N, M, OH, OW});
+  Attributes attrs;
+  attrs.set("strides", intsAttr({sh, sw}));
+  attrs.set("pads", intsAttr({pt, pl, pb, pr}));
+  attrs.set("dilations", intsAttr({dh, dw}));
+  attrs.set("group", intAttr(group));
+  attrs.set("output_padding", intsAttr({oph, opw}));
+  ASSERT_TRUE(run("ds.conv_transpose", attrs, {x, w, b}, {y}, chunkedContext()).ok());
+  expectNear(values<float>(y), std::vector<float>(want.begin(), want.end()));
+}
+
+Attributes poolAttrs(const std::string &kind, std::vector<int64_t> kernel,
+                     std::vector<int64_t> strides, std::vector<int64_t> pads, bool includePad) {
+  Attributes a;
+  a.set("kind", strAttr(kind));
+  a.set("kernel_shape", intsAttr(kernel));
+  a.set("strides", intsAttr(strides));
+  a.set("pads", intsAttr(pads));
+  a.set("dilations", intsAttr(std::vector<int64_t>(kernel.size(), 1)));
+  a.set("ceil_mode", intAttr(0));
+  a.set("count_include_pad", intAttr(includePad));
+  a.set("p", intAttr(2));
+  return a;
+}
+
+TEST(ContractionKernels, PoolMaxAvgLp) {
+  Tensors ts;
+  Tensor *x = ts.f32({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  Tensor *y = ts.empty(DS_F32, {1, 1, 2, 2});
+  ASSERT_TRUE(run("ds.pool", poolAttrs("max", {2, 2}, {2, 2}, {1, 1, 0, 0}, false), {x}, {y}).ok());
+  EXPECT_EQ(values<float>(y), (std::vector<float>{1, 3, 7, 9}));
+  ASSERT_TRUE(run("ds.pool", poolAttrs("avg", {2, 2}, {2, 2}, {1, 1, 0, 0}, false), {x}, {y}).ok());
+  expectNear(values<float>(y), {1, 2.5f, 5.5f, 7});
+  ASSERT_TRUE(run("ds.pool", poolAttrs("avg", {2, 2}, {2, 2}, {1, 1, 0, 0}, true), {x}, {y}).ok());
+  expectNear(values<float>(y), {0.25f, 1.25f, 2.75f, 7});
+  ASSERT_TRUE(run("ds.pool", poolAttrs("lp", {2, 2}, {2, 2}, {1, 1, 0, 0}, false), {x}, {y}).ok());
+  expectNear(values<float>(y), {1, std::sqrt(13.0f), std::sqrt(65.0f), std::sqrt(206.0f)});
+  Tensor *wrong = ts.empty(DS_F32, {1, 1, 3, 3});
+  EXPECT_FALSE(
+      run("ds.pool", poolAttrs("max", {2, 2}, {2, 2}, {1, 1, 0, 0}, false), {x}, {wrong}).ok());
+}
+
+//===----------------------------------------------------------------------===//
+// einsum
+//===----------------------------------------------------------------------===//
+
+TEST(ContractionKernels, EinsumBatchedMatmulTraceAndImplicit) {
+  Tensors ts;
+  auto av = randomFloats(2 * 3 * 4, 11), bv = randomFloats(2 * 4 * 5, 12);
+  Tensor *a = ts.f32({2, 3, 4}, av), *b = ts.f32({2, 4, 5}, bv);
+  Tensor *y = ts.empty(DS_F32, {2, 3, 5});
+  Attributes attrs;
+  attrs.set("equation", strAttr("bij,bjk->bik"));
+  ASSERT_TRUE(run("ds.einsum", attrs, {a, b}, {y}).ok());
+  std::vector<float> want(2 * 3 * 5);
+  for (int bb = 0; bb < 2; ++bb)
+    for (int i = 0; i < 3; ++i)
+      for (int k = 0; k < 5; ++k) {
+        double s = 0;
+        for (int j = 0; j < 4; ++j)
+          s += (double)av[(bb * 3 + i) * 4 + j] * bv[(bb * 4 + j) * 5 + k];
+        want[(bb * 3 + i) * 5 + k] = (float)s;
+      }
+  expectNear(values<float>(y), want);
+
+  Tensor *m = ts.f32({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  Tensor *diag = ts.empty(DS_F32, {3});
+  attrs.set("equation", strAttr("ii->i"));
+  ASSERT_TRUE(run("ds.einsum", attrs, {m}, {diag}).ok());
+  EXPECT_EQ(values<float>(diag), (std::vector<float>{1, 5, 9}));
+  Tensor *trace = ts.empty(DS_F32, {});
+  attrs.set("equation", strAttr("ii"));
+  ASSERT_TRUE(run("ds.einsum", attrs, {m}, {trace}).ok());
+  EXPECT_EQ(values<float>(trace), (std::vector<float>{15}));
+  Tensor *t = ts.empty(DS_F32, {3, 3});
+  attrs.set("equation", strAttr("ji")); // implicit output: sorted labels -> transpose
+  ASSERT_TRUE(run("ds.einsum", attrs, {m}, {t}).ok());
+  EXPECT_EQ(values<float>(t), (std::vector<float>{1, 4, 7, 2, 5, 8, 3, 6, 9}));
+}
+
+//===----------------------------------------------------------------------===//
+// attention
+//===----------------------------------------------------------------------===//
+
+struct AttentionCase {
+  AttentionCase(int64_t b, int64_t hq, int64_t hkv, int64_t s, int64_t l, int64_t d, int64_t dv)
+      : B(b), Hq(hq), Hkv(hkv), S(s), L(l), D(d), Dv(dv) {}
+  int64_t B, Hq, Hkv, S, L, D, Dv;
+  bool causal = false;
+  int64_t causalOffset = 0; // keys j <= i + causalOffset are visible
+  double softcap = 0;
+  std::vector<uint8_t> boolMask;  // [S, L] when non-empty
+  std::vector<float> floatMask;   // [S, L] when non-empty
+};
+
+/// Dense softmax(q k^T * scale (+ softcap, masks)) v, in double.
+std::vector<float> naiveAttention(const AttentionCase &c, const std::vector<float> &q,
+                                  const std::vector<float> &k, const std::vector<float> &v) {
+  std::vector<float> y(c.B * c.Hq * c.S * c.Dv);
+  double scale = 1.0 / std::sqrt((double)c.D);
+  for (int64_t b = 0; b < c.B; ++b)
+    for (int64_t h = 0; h < c.Hq; ++h) {
+      int64_t hk = h / (c.Hq / c.Hkv);
+      for (int64_t i = 0; i < c.S; ++i) {
+        std::vector<double> s(c.L);
+        double best = -INFINITY;
+        for (int64_t j = 0; j < c.L; ++j) {
+          double d = 0;
+          for (int64_t e = 0; e < c.D; ++e)
+            d += (double)q[((b * c.Hq + h) * c.S + i) * c.D + e] *
+                 k[((b * c.Hkv + hk) * c.L + j) * c.D + e];
+          d *= scale;
+          if (c.softcap > 0)
+            d = c.softcap * std::tanh(d / c.softcap);
+          if (c.causal && j > i + c.causalOffset)
+            d = -INFINITY;
+          if (!c.boolMask.empty() && !c.boolMask[i * c.L + j])
+            d = -INFINITY;
+          if (!c.floatMask.empty())
+            d += c.floatMask[i * c.L + j];
+          s[j] = d;
+          best = std::max(best, d);
+        }
+        double sum = 0;
+        for (double &x : s) {
+          x = best == -INFINITY ? 0.0 : std::exp(x - best);
+          sum += x;
+        }
+        for (int64_t e = 0; e < c.Dv; ++e) {
+          double acc = 0;
+          for (int64_t j = 0; j < c.L; ++j)
+            acc += s[j] * v[((b * c.Hkv + hk) * c.L + j) * c.Dv + e];
+          y[((b * c.Hq + h) * c.S + i) * c.Dv + e] = sum > 0 ? (float)(acc / sum) : 0.0f;
+        }
+      }
+    }
+  return y;
+}
+
+void checkAttention(const AttentionCase &c) {
+  Tensors ts;
+  auto qv = randomFloats(c.B * c.Hq * c.S * c.D, 20), kv = randomFloats(c.B * c.Hkv * c.L * c.D, 21),
+       vv = randomFloats(c.B * c.Hkv * c.L * c.Dv, 22);
+  for (float &x : qv)
+    x *= 3; // sharper softmax
+  Tensor *q = ts.f32({c.B, c.Hq, c.S, c.D}, qv), *k = ts.f32({c.B, c.Hkv, c.L, c.D}, kv),
+         *v = ts.f32({c.B, c.Hkv, c.L, c.Dv}, vv);
+  Tensor *mask = nullptr;
+  if (!c.boolMask.empty())
+    mask = ts.make<uint8_t>(DS_BOOL, {c.S, c.L}, c.boolMask);
+  else if (!c.floatMask.empty())
+    mask = ts.f32({1, 1, c.S, c.L}, c.floatMask);
+  Tensor *y = ts.empty(DS_F32, {c.B, c.Hq, c.S, c.Dv});
+  Attributes attrs;
+  if (c.causal)
+    attrs.set("is_causal", intAttr(1));
+  if (c.causalOffset)
+    attrs.set("causal_offset", intAttr(c.causalOffset));
+  attrs.set("softcap", floatAttr(c.softcap));
+  ASSERT_TRUE(run("ds.attention", attrs, {q, k, v, mask}, {y}, chunkedContext()).ok());
+  expectNear(values<float>(y), naiveAttention(c, qv, kv, vv));
+}
+
+TEST(ContractionKernels, AttentionPlainAndGQA) {
+  checkAttention({2, 3, 3, 4, 6, 8, 5});
+  checkAttention({2, 6, 2, 4, 6, 8, 8}); // query heads 0-2 use kv head 0
+}
+
+TEST(ContractionKernels, AttentionCausalCountsFromTheCache) {
+  AttentionCase c{1, 4, 2, 5, 5, 8, 8};
+  c.causal = true;
+  checkAttention(c);
+  AttentionCase noCache{1, 2, 1, 3, 7, 4, 4}; // more keys than queries, no cache: j <= i
+  noCache.causal = true;
+  checkAttention(noCache);
+  AttentionCase past{1, 2, 1, 3, 7, 4, 4}; // 4 cached keys before the 3 queries
+  past.causal = true;
+  past.causalOffset = 4;
+  past.softcap = 1.5;
+  checkAttention(past);
+}
+
+TEST(ContractionKernels, AttentionMasksAndFullyMaskedRows) {
+  AttentionCase c{1, 2, 2, 3, 4, 8, 8};
+  c.boolMask = {1, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 1}; // row 1 fully masked -> zeros
+  checkAttention(c);
+  AttentionCase f{1, 2, 2, 3, 4, 8, 8};
+  f.floatMask = randomFloats(12, 23);
+  f.floatMask[5] = -INFINITY;
+  checkAttention(f);
+}
+
+//===----------------------------------------------------------------------===//
+// rotary_embedding
+//===----------------------------------------------------------------------===//
+
+TEST(ContractionKernels, RotaryEmbeddingHalvesAndInterleaved) {
+  Tensors ts;
+  const int64_t B = 1, H = 2, S = 3, D = 4, half = 2, maxPos = 5;
+  auto xv = randomFloats(B * H * S * D, 30), cv = randomFloats(maxPos * half, 31),
+       sv = randomFloats(maxPos * half, 32);
+  std::vector<int64_t> pos{4, 0, 2};
+  Tensor *x = ts.f32({B, H, S, D}, xv), *cosT = ts.f32({maxPos, half}, cv),
+         *sinT = ts.f32({maxPos, half}, sv);
+  Tensor *p = ts.make<int64_t>(DS_I64, {B, S}, pos);
+  Tensor *y = ts.empty(DS_F32, {B, H, S, D});
+  for (bool interleaved : {false, true}) {
+    Attributes attrs;
+    attrs.set("rotary_embedding_dim", intAttr(0));
+    attrs.set("num_heads", intAttr(0));
+    if (interleaved)
+      attrs.set("interleaved", intAttr(1));
+    ASSERT_TRUE(run("ds.rotary_embedding", attrs, {x, cosT, sinT, p}, {y}).ok());
+    std::vector<float> want(xv.size());
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t s = 0; s < S; ++s) {
+        const float *xi = &xv[(h * S + s) * D];
+        float *yi = &want[(h * S + s) * D];
+        for (int64_t i = 0; i < half; ++i) {
+          float c = cv[pos[s] * half + i], sn = sv[pos[s] * half + i];
+          int64_t a = interleaved ? 2 * i : i, b = interleaved ? 2 * i + 1 : i + half;
+          yi[a] = c * xi[a] - sn * xi[b];
+          yi[b] = sn * xi[a] + c * xi[b];
+        }
+      }
+    expectNear(values<float>(y), want);
+  }
+  Tensor *badPos = ts.make<int64_t>(DS_I64, {B, S}, {0, 5, 1});
+  Attributes attrs;
+  EXPECT_FALSE(run("ds.rotary_embedding", attrs, {x, cosT, sinT, badPos}, {y}).ok());
+}
+
+//===----------------------------------------------------------------------===//
+// quantization (QuantKernels.cpp)
+//===----------------------------------------------------------------------===//
+
+Attributes quantAttrs(int64_t axis, int64_t block) {
+  Attributes a;
+  a.set("axis", intAttr(axis));
+  a.set("block_size", intAttr(block));
+  a.set("saturate", intAttr(1));
+  return a;
+}
+
+TEST(QuantKernels, QuantizeRoundsHalfToEvenAndSaturates) {
+  Tensors ts;
+  Tensor *x = ts.f32({8}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 1000, -1000, 3.2f});
+  Tensor *scale = ts.f32({}, {1});
+  Tensor *zp = ts.make<uint8_t>(DS_U8, {}, {10});
+  Tensor *y = ts.empty(DS_U8, {8});
+  ASSERT_TRUE(run("ds.quantize", quantAttrs(1, 0), {x, scale, zp}, {y}).ok());
+  EXPECT_EQ(values<uint8_t>(y), (std::vector<uint8_t>{10, 12, 12, 10, 8, 255, 0, 13}));
+  Tensor *y8 = ts.empty(DS_I8, {8});
+  Tensor *zp8 = ts.make<int8_t>(DS_I8, {}, {0});
+  ASSERT_TRUE(run("ds.quantize", quantAttrs(1, 0), {x, scale, zp8}, {y8}).ok());
+  EXPECT_EQ(values<int8_t>(y8), (std::vector<int8_t>{0, 2, 2, 0, -2, 127, -128, 3}));
+}
+
+TEST(QuantKernels, PerAxisAndBlockedLayouts) {
+  Tensors ts;
+  Tensor *x = ts.f32({2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
+  Tensor *perAxis = ts.f32({2}, {1, 2});
+  Tensor *zp = ts.make<int8_t>(DS_I8, {2}, {0, 1});
+  Tensor *y = ts.empty(DS_I8, {2, 4});
+  ASSERT_TRUE(run("ds.quantize", quantAttrs(0, 0), {x, perAxis, zp}, {y}).ok());
+  EXPECT_EQ(values<int8_t>(y), (std::vector<int8_t>{1, 2, 3, 4, 3, 4, 5, 5}));
+  // Blocks of 2 along axis 1: scale [2, 2].
+  Tensor *blocked = ts.f32({2, 2}, {1, 2, 4, 8});
+  ASSERT_TRUE(run("ds.quantize", quantAttrs(1, 2), {x, blocked, nullptr}, {y}).ok());
+  EXPECT_EQ(values<int8_t>(y), (std::vector<int8_t>{1, 2, 2, 2, 1, 2, 1, 1}));
+  Tensor *back = ts.empty(DS_F32, {2, 4});
+  ASSERT_TRUE(run("ds.dequantize", quantAttrs(1, 2), {y, blocked, nullptr}, {back}).ok());
+  EXPECT_EQ(values<float>(back), (std::vector<float>{1, 2, 4, 4, 4, 8, 8, 8}));
+}
+
+TEST(QuantKernels, DequantizeSubtractsZeroPoint) {
+  Tensors ts;
+  Tensor *q = ts.make<uint8_t>(DS_U8, {4}, {0, 128, 255, 10});
+  Tensor *scale = ts.f32({}, {0.5f});
+  Tensor *zp = ts.make<uint8_t>(DS_U8, {}, {128});
+  Tensor *y = ts.empty(DS_F32, {4});
+  ASSERT_TRUE(run("ds.dequantize", quantAttrs(1, 0), {q, scale, zp}, {y}).ok());
+  EXPECT_EQ(values<float>(y), (std::vector<float>{-64, 0, 63.5f, -59}));
+}
+
+TEST(QuantKernels, DynamicQuantizeOnnxExample) {
+  Tensors ts;
+  Tensor *x = ts.f32({6}, {0, 2, -3, -2.5f, 1.34f, 0.5f});
+  Tensor *y = ts.empty(DS_U8, {6});
+  Tensor *scale = ts.empty(DS_F32, {});
+  Tensor *zp = ts.empty(DS_U8, {});
+  ASSERT_TRUE(run("ds.dynamic_quantize", {}, {x}, {y, scale, zp}).ok());
+  EXPECT_NEAR(scale->as<float>()[0], 0.019607844f, 1e-9f);
+  EXPECT_EQ(zp->as<uint8_t>()[0], 153);
+  EXPECT_EQ(values<uint8_t>(y), (std::vector<uint8_t>{153, 255, 0, 26, 221, 179}));
+}
+
+} // namespace

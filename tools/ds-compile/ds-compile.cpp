@@ -1,0 +1,109 @@
+//===- ds-compile.cpp - ONNX model to a ds runtime artifact ---------------===//
+//
+//   ds-compile model.onnx -o model.dsx [--ds-input-shape=name:1x128]
+//
+// Imports the model, runs the registered compile pipeline (the same one
+// `ds-opt --ds-compile-pipeline` runs) and writes the artifact.
+//
+//===----------------------------------------------------------------------===//
+#include "ds/InitAll.h"
+#include "ds/Pipelines/Pipelines.h"
+#include "ds/Target/Artifact/ArtifactWriter.h"
+#include "ds/Target/ONNX/ONNXImporter.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx | module.mlir>"),
+                                      cl::Required);
+static cl::opt<std::string> outputFile("o", cl::desc("Output artifact"),
+                                       cl::value_desc("model.dsx"), cl::Required);
+static cl::opt<std::string> target("target", cl::desc("Backend: cpu"), cl::init("cpu"));
+static cl::list<std::string> inputShapes("ds-input-shape",
+                                         cl::desc("Shape of a graph input, e.g. ids:1x128"),
+                                         cl::value_desc("name:DIMxDIM"));
+static cl::list<std::string> bindInputs("ds-bind-input",
+                                        cl::desc("Freeze a graph input to a TensorProto file"),
+                                        cl::value_desc("name=file.pb"));
+static cl::opt<bool> quiet("quiet", cl::desc("Do not print the compile summary"));
+
+static std::string human(uint64_t bytes) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  if (bytes >= (1u << 20))
+    os << llvm::format("%.2f MiB", bytes / 1048576.0);
+  else if (bytes >= 1024)
+    os << llvm::format("%.1f KiB", bytes / 1024.0);
+  else
+    os << bytes << " B";
+  return s;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  cl::ParseCommandLineOptions(argc, argv, "ds-compile: ONNX model to a ds runtime artifact\n");
+
+  if (target != "cpu") {
+    llvm::errs() << "ds-compile: target '" << target << "' is not available (targets: cpu)\n";
+    return 1;
+  }
+  DialectRegistry registry;
+  ds::registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+
+  OwningOpRef<ModuleOp> module;
+  if (StringRef(inputFile).ends_with(".onnx")) {
+    ds::ImportOptions options;
+    std::string error;
+    if (!ds::parseInputShapeSpecs(inputShapes, options, error) ||
+        !ds::parseBindInputSpecs(bindInputs, options, error)) {
+      llvm::errs() << "ds-compile: " << error << "\n";
+      return 1;
+    }
+    module = ds::importONNXFile(inputFile, &context, options);
+  } else {
+    module = parseSourceFile<ModuleOp>(inputFile, sourceMgr, &context);
+  }
+  if (!module)
+    return 1;
+
+  PassManager pm(&context, module->getOperationName());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return 1;
+  ds::CompileOptions options;
+  options.target = target;
+  ds::buildCompilePipeline(pm, options);
+  if (failed(pm.run(*module)))
+    return 1;
+
+  ds::ArtifactStats stats;
+  if (failed(ds::writeArtifact(*module, outputFile, &stats)))
+    return 1;
+  if (!quiet) {
+    double saved = stats.intermediateBytes
+                       ? 100.0 * (1.0 - (double)stats.arenaBytes / stats.intermediateBytes)
+                       : 0.0;
+    llvm::outs() << "ds-compile: wrote " << outputFile << " (" << human(stats.fileBytes) << ", "
+                 << stats.steps << " steps)\n"
+                 << "  constants: " << human(stats.constantBytes) << "\n"
+                 << "  arena:     " << human(stats.arenaBytes) << " for "
+                 << human(stats.intermediateBytes) << " of intermediate tensors ("
+                 << llvm::format("%.1f", saved) << "% saved by reuse)\n";
+  }
+  return 0;
+}

@@ -1,0 +1,312 @@
+//===- ds-run.cpp - load an artifact, run it, time it ---------------------===//
+//
+//   ds-run model.dsx [--input name=file.npy|file.pb]... [--inputs-dir DIR]
+//          [--threads N] [--warmup N] [--runs N] [--output-dir DIR]
+//          [--expect-dir DIR [--rtol R] [--atol A]] [--seed S] [--quiet]
+//
+// A model given as .onnx is compiled first with the ds-compile next to this
+// binary. Inputs not given are filled with seeded random data. Runs on the
+// runtime's C++ wrappers only (no LLVM), like an application would.
+//
+//===----------------------------------------------------------------------===//
+#include "Npy.h"
+#include "ds-runtime/ds_runtime.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <random>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace {
+struct Options {
+  std::string model;
+  std::map<std::string, std::string> inputs; ///< name -> file
+  std::string inputsDir, outputDir, expectDir;
+  int threads = 0, warmup = 2, runs = 10;
+  unsigned seed = 0;
+  double rtol = 1e-3, atol = 1e-7;
+  bool quiet = false;
+};
+
+[[noreturn]] void usage(const char *message) {
+  std::fprintf(stderr, "ds-run: %s\n", message);
+  std::fprintf(stderr,
+               "usage: ds-run model.dsx|model.onnx [--input name=file.npy|file.pb]... "
+               "[--inputs-dir DIR] [--threads N] [--warmup N] [--runs N] [--output-dir DIR] "
+               "[--expect-dir DIR] [--rtol R] [--atol A] [--seed S] [--quiet]\n");
+  std::exit(2);
+}
+
+Options parse(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      size_t eq = a.find('=');
+      if (eq != std::string::npos && a.rfind("--", 0) == 0 && a.find("--input=") != 0)
+        return a.substr(eq + 1);
+      if (i + 1 >= argc)
+        usage(("missing value for " + a).c_str());
+      return argv[++i];
+    };
+    auto key = a.substr(0, a.find('='));
+    auto number = [&](const std::string &v) {
+      char *end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (!end || *end)
+        usage(("bad number '" + v + "' for " + key).c_str());
+      return d;
+    };
+    if (key == "--input") {
+      std::string v = a.find('=') != std::string::npos ? a.substr(a.find('=') + 1) : value();
+      size_t eq = v.find('=');
+      if (eq == std::string::npos)
+        usage("--input takes name=file");
+      o.inputs[v.substr(0, eq)] = v.substr(eq + 1);
+    } else if (key == "--inputs-dir") o.inputsDir = value();
+    else if (key == "--output-dir") o.outputDir = value();
+    else if (key == "--expect-dir") o.expectDir = value();
+    else if (key == "--threads") o.threads = (int)number(value());
+    else if (key == "--warmup") o.warmup = (int)number(value());
+    else if (key == "--runs") o.runs = (int)number(value());
+    else if (key == "--seed") o.seed = (unsigned)number(value());
+    else if (key == "--rtol") o.rtol = number(value());
+    else if (key == "--atol") o.atol = number(value());
+    else if (key == "--quiet") o.quiet = true;
+    else if (a.rfind("-", 0) == 0) usage(("unknown option " + a).c_str());
+    else if (o.model.empty()) o.model = a;
+    else usage("more than one model given");
+  }
+  if (o.model.empty())
+    usage("no model given");
+  if (o.runs < 1 || o.warmup < 0 || o.threads < 0)
+    usage("--runs must be >= 1, --warmup and --threads >= 0");
+  return o;
+}
+
+/// Compiles an .onnx model with the ds-compile beside this binary.
+std::string compileOnnx(const std::string &model, const char *argv0) {
+  std::string self = argv0;
+  std::string dir = self.find('/') == std::string::npos ? "." : self.substr(0, self.rfind('/'));
+  std::string compiler = dir + "/ds-compile";
+  char tmpl[] = "/tmp/ds-run-XXXXXX";
+  int fd = mkstemp(tmpl);
+  if (fd < 0)
+    usage("cannot create a temporary file");
+  close(fd);
+  std::string out = std::string(tmpl) + ".dsx";
+  std::rename(tmpl, out.c_str());
+  std::vector<std::string> args = {compiler, model, "-o", out, "--quiet"};
+  std::vector<char *> argvList;
+  for (auto &s : args)
+    argvList.push_back(s.data());
+  argvList.push_back(nullptr);
+  pid_t pid;
+  if (posix_spawn(&pid, compiler.c_str(), nullptr, nullptr, argvList.data(), environ) != 0) {
+    std::fprintf(stderr, "ds-run: cannot run %s to compile the model\n", compiler.c_str());
+    std::exit(1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::remove(out.c_str());
+    std::fprintf(stderr, "ds-run: compiling %s failed\n", model.c_str());
+    std::exit(1);
+  }
+  return out;
+}
+
+void fillRandom(dsrun::HostTensor &t, std::mt19937 &rng) {
+  size_t n = t.data.size() / std::max<size_t>(1, ds_dtype_size(t.dtype));
+  std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+  std::uniform_int_distribution<int> small(0, 3);
+  for (size_t i = 0; i < n; ++i) {
+    switch (t.dtype) {
+    case DS_F32: ((float *)t.data.data())[i] = uniform(rng); break;
+    case DS_F64: ((double *)t.data.data())[i] = uniform(rng); break;
+    case DS_I64: ((int64_t *)t.data.data())[i] = small(rng); break;
+    case DS_I32: ((int32_t *)t.data.data())[i] = small(rng); break;
+    case DS_BOOL: t.data[i] = small(rng) != 0; break;
+    default: t.data[i * ds_dtype_size(t.dtype)] = (unsigned char)small(rng); break;
+    }
+  }
+}
+
+double element(const void *data, ds_dtype dtype, size_t i) {
+  switch (dtype) {
+  case DS_F32: return ((const float *)data)[i];
+  case DS_F64: return ((const double *)data)[i];
+  case DS_I64: return (double)((const int64_t *)data)[i];
+  case DS_I32: return ((const int32_t *)data)[i];
+  case DS_I16: return ((const int16_t *)data)[i];
+  case DS_I8: return ((const int8_t *)data)[i];
+  case DS_U64: return (double)((const uint64_t *)data)[i];
+  case DS_U32: return ((const uint32_t *)data)[i];
+  case DS_U16: return ((const uint16_t *)data)[i];
+  case DS_U8: case DS_BOOL: return ((const uint8_t *)data)[i];
+  default: return NAN;
+  }
+}
+
+std::string dimsText(const int64_t *dims, int32_t rank) {
+  std::string s;
+  for (int32_t i = 0; i < rank; ++i)
+    s += (i ? "x" : "") + std::to_string(dims[i]);
+  return s.empty() ? "scalar" : s;
+}
+
+bool readTensorFile(const std::string &path, dsrun::HostTensor &t) {
+  std::string error;
+  bool ok = path.size() > 4 && path.substr(path.size() - 4) == ".npy"
+                ? dsrun::readNpy(path, t, error)
+                : dsrun::readTensorProto(path, t, error);
+  if (!ok)
+    std::fprintf(stderr, "ds-run: %s\n", error.c_str());
+  return ok;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  Options opts = parse(argc, argv);
+  std::string artifact = opts.model;
+  bool compiled = artifact.size() > 5 && artifact.substr(artifact.size() - 5) == ".onnx";
+  if (compiled)
+    artifact = compileOnnx(opts.model, argv[0]);
+  try {
+    ds::Model model(artifact);
+    if (compiled)
+      std::remove(artifact.c_str());
+    std::mt19937 rng(opts.seed);
+    std::vector<dsrun::HostTensor> hostInputs(model.numInputs());
+    std::vector<ds::TensorRef> refs;
+    for (int i = 0; i < model.numInputs(); ++i) {
+      ds_value_info info = model.input(i);
+      dsrun::HostTensor &t = hostInputs[i];
+      std::string file;
+      if (opts.inputs.count(info.name))
+        file = opts.inputs[info.name];
+      else if (!opts.inputsDir.empty())
+        file = opts.inputsDir + "/input_" + std::to_string(i) + ".pb";
+      if (!file.empty()) {
+        if (!readTensorFile(file, t))
+          return 1;
+      } else {
+        t.dtype = info.dtype;
+        t.dims.assign(info.dims, info.dims + info.rank);
+        size_t n = 1;
+        for (int64_t d : t.dims)
+          n *= (size_t)d;
+        t.data.assign(n * ds_dtype_size(info.dtype), 0);
+        fillRandom(t, rng);
+        if (!opts.quiet)
+          std::printf("input %d '%s': random %s[%s]\n", i, info.name, ds_dtype_name(info.dtype),
+                      dimsText(info.dims, info.rank).c_str());
+      }
+      refs.push_back({t.dtype, t.dims, t.data.data(), t.data.size()});
+    }
+    for (const auto &named : opts.inputs) {
+      bool known = false;
+      for (int i = 0; i < model.numInputs(); ++i)
+        known |= named.first == model.input(i).name;
+      if (!known) {
+        std::fprintf(stderr, "ds-run: the model has no input named '%s'\n", named.first.c_str());
+        return 1;
+      }
+    }
+
+    ds::Session session(model, opts.threads);
+    for (int i = 0; i < opts.warmup; ++i)
+      session.run(refs);
+    std::vector<double> ms;
+    for (int i = 0; i < opts.runs; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      session.run(refs);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                             start)
+                       .count());
+    }
+    std::sort(ms.begin(), ms.end());
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+
+    int failures = 0;
+    for (int i = 0; i < model.numOutputs(); ++i) {
+      ds_tensor out = session.output(i);
+      ds_value_info info = model.output(i);
+      size_t n = out.byte_size / std::max<size_t>(1, ds_dtype_size(out.dtype));
+      double lo = INFINITY, hi = -INFINITY, sum = 0;
+      for (size_t k = 0; k < n; ++k) {
+        double v = element(out.data, out.dtype, k);
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+        sum += v;
+      }
+      if (!opts.quiet)
+        std::printf("output %d '%s': %s[%s] min %.6g max %.6g mean %.6g\n", i, info.name,
+                    ds_dtype_name(out.dtype), dimsText(out.dims, out.rank).c_str(), lo, hi,
+                    n ? sum / n : 0.0);
+      if (!opts.outputDir.empty()) {
+        std::string error;
+        if (!dsrun::writeNpy(opts.outputDir + "/" + info.name + ".npy", out, error)) {
+          std::fprintf(stderr, "ds-run: %s\n", error.c_str());
+          return 1;
+        }
+      }
+      if (!opts.expectDir.empty()) {
+        dsrun::HostTensor expected;
+        if (!readTensorFile(opts.expectDir + "/output_" + std::to_string(i) + ".pb", expected))
+          return 1;
+        bool sameShape = expected.dims == std::vector<int64_t>(out.dims, out.dims + out.rank) &&
+                         expected.dtype == out.dtype;
+        size_t bad = 0, first = n;
+        double worst = 0;
+        for (size_t k = 0; sameShape && k < n; ++k) {
+          double a = element(out.data, out.dtype, k), e = element(expected.data.data(), expected.dtype, k);
+          bool ok = (std::isnan(a) && std::isnan(e)) || a == e ||
+                    std::fabs(a - e) <= opts.atol + opts.rtol * std::fabs(e);
+          if (!ok) {
+            ++bad;
+            first = std::min(first, k);
+            worst = std::max(worst, std::fabs(a - e));
+          }
+        }
+        if (!sameShape) {
+          std::printf("MISMATCH output %d: got %s[%s], expected %s[%s]\n", i,
+                      ds_dtype_name(out.dtype), dimsText(out.dims, out.rank).c_str(),
+                      ds_dtype_name(expected.dtype),
+                      dimsText(expected.dims.data(), (int32_t)expected.dims.size()).c_str());
+          ++failures;
+        } else if (bad) {
+          std::printf("MISMATCH output %d: %zu of %zu elements off (first at %zu, worst |diff| "
+                      "%.3g)\n",
+                      i, bad, n, first, worst);
+          ++failures;
+        }
+      }
+    }
+    if (!opts.quiet) {
+      auto pct = [&](double p) { return ms[std::min(ms.size() - 1, (size_t)(p * ms.size()))]; };
+      std::printf("threads %d, %d warm-up + %d runs: median %.3f ms (p10 %.3f, p90 %.3f)\n",
+                  opts.threads, opts.warmup, opts.runs, pct(0.5), pct(0.1), pct(0.9));
+      std::printf("peak memory %.1f MiB (arena %.1f MiB)\n", usage.ru_maxrss / 1024.0,
+                  model.arenaBytes() / 1048576.0);
+    }
+    if (!opts.expectDir.empty())
+      std::printf("%s\n", failures ? "FAIL" : "PASS");
+    return failures ? 3 : 0;
+  } catch (const ds::Error &e) {
+    if (compiled)
+      std::remove(artifact.c_str());
+    std::fprintf(stderr, "ds-run: %s\n", e.what());
+    return 1;
+  }
+}
