@@ -33,6 +33,10 @@ bool toDType(int32_t onnxType, ds_dtype &out) {
   case TensorProto::FLOAT8E5M2: out = DS_F8E5M2; return true;
   case TensorProto::FLOAT8E4M3FNUZ: out = DS_F8E4M3FNUZ; return true;
   case TensorProto::FLOAT8E5M2FNUZ: out = DS_F8E5M2FNUZ; return true;
+  case TensorProto::INT4: out = DS_I4; return true;
+  case TensorProto::UINT4: out = DS_U4; return true;
+  case TensorProto::INT2: out = DS_I2; return true;
+  case TensorProto::UINT2: out = DS_U2; return true;
   default: return false;
   }
 }
@@ -68,6 +72,28 @@ bool readTensorProto(const std::string &path, HostTensor &out, std::string &erro
   }
   size_t width = ds_dtype_size(out.dtype);
   out.data.clear();
+  int bits = out.dtype == DS_I4 || out.dtype == DS_U4 ? 4
+             : out.dtype == DS_I2 || out.dtype == DS_U2 ? 2 : 0;
+  if (bits) {
+    // Packed from the low bits up; the runtime keeps one element per byte.
+    std::vector<uint8_t> packed;
+    if (tensor.has_raw_data())
+      packed.assign(tensor.raw_data().begin(), tensor.raw_data().end());
+    else
+      for (int32_t v : tensor.int32_data())
+        packed.push_back((uint8_t)v);
+    uint64_t perByte = 8 / bits;
+    if (packed.size() != (count + perByte - 1) / perByte)
+      return (error = "'" + path + "': packed data size does not match its dims", false);
+    bool isSigned = out.dtype == DS_I4 || out.dtype == DS_I2;
+    for (uint64_t i = 0; i < count; ++i) {
+      int v = (packed[i / perByte] >> ((i % perByte) * bits)) & ((1 << bits) - 1);
+      if (isSigned && v >= (1 << (bits - 1)))
+        v -= 1 << bits;
+      out.data.push_back((unsigned char)(int8_t)v);
+    }
+    return true;
+  }
   if (tensor.has_raw_data()) {
     out.data.assign(tensor.raw_data().begin(), tensor.raw_data().end());
   } else if (out.dtype == DS_F32) {

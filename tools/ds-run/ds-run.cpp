@@ -148,11 +148,11 @@ double element(const void *data, ds_dtype dtype, size_t i) {
   case DS_I64: return (double)((const int64_t *)data)[i];
   case DS_I32: return ((const int32_t *)data)[i];
   case DS_I16: return ((const int16_t *)data)[i];
-  case DS_I8: return ((const int8_t *)data)[i];
+  case DS_I8: case DS_I4: case DS_I2: return ((const int8_t *)data)[i];
   case DS_U64: return (double)((const uint64_t *)data)[i];
   case DS_U32: return ((const uint32_t *)data)[i];
   case DS_U16: return ((const uint16_t *)data)[i];
-  case DS_U8: case DS_BOOL: return ((const uint8_t *)data)[i];
+  case DS_U8: case DS_U4: case DS_U2: case DS_BOOL: return ((const uint8_t *)data)[i];
   default: return NAN;
   }
 }
