@@ -25,7 +25,7 @@ import json, resource, sys, time
 import numpy as np
 sys.path.insert(0, {test_dir!r})
 from test_models import make_inputs
-engine, path, threads, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+engine, path, threads, runs, dump = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 feeds = make_inputs(path)
 if engine == "ort":
     import onnxruntime as ort
@@ -37,7 +37,9 @@ if engine == "ort":
 else:
     import ds
     session = ds.load(path, num_threads=threads)
-    run = lambda: session.run(feeds)
+    names = [o["name"] for o in session.outputs]
+    run = lambda: [session.run(feeds)[n] for n in names]
+np.savez(dump, *run())
 for _ in range(3):
     run()
 times = []
@@ -52,13 +54,21 @@ print(json.dumps({{"median_ms": pick(0.5), "p10_ms": pick(0.1), "p90_ms": pick(0
 '''
 
 
-def measure(engine, model, threads, runs, env):
+def measure(engine, model, threads, runs, env, dump):
     code = WORKER.format(test_dir=os.path.join(REPO, "test", "e2e"))
-    proc = subprocess.run([sys.executable, "-c", code, engine, model, str(threads), str(runs)],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run([sys.executable, "-c", code, engine, model, str(threads), str(runs),
+                           dump], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def max_abs_diff(a_path, b_path):
+    """Largest |ds - ORT| over all outputs (the same inputs fed to both)."""
+    import numpy as np
+    with np.load(a_path) as a, np.load(b_path) as b:
+        return max(float(np.max(np.abs(a[k].astype(np.float64) - b[k].astype(np.float64))))
+                   for k in a.files)
 
 
 def main():
@@ -79,23 +89,28 @@ def main():
                         "--only", *models], check=True, stdout=subprocess.DEVNULL)
         for model in models:
             path = os.path.join(out, f"{model}.onnx")
-            ort_result = measure("ort", path, args.threads, args.runs, env)
-            ds_result = measure("ds", path, args.threads, args.runs, env)
-            rows.append({"model": model, "ort": ort_result, "ds": ds_result})
+            dumps = {e: os.path.join(out, f"{model}.{e}.npz") for e in ("ort", "ds")}
+            ort_result = measure("ort", path, args.threads, args.runs, env, dumps["ort"])
+            ds_result = measure("ds", path, args.threads, args.runs, env, dumps["ds"])
+            row = {"model": model, "ort": ort_result, "ds": ds_result}
+            if "error" not in ort_result and "error" not in ds_result:
+                row["max_abs_diff"] = max_abs_diff(dumps["ort"], dumps["ds"])
+            rows.append(row)
 
     print(f"threads: {args.threads}, runs: {args.runs} (after 3 warm-up runs); "
           "latency in ms, peak RSS in MiB\n")
     print("| model | ORT median | ORT p10-p90 | ds median | ds p10-p90 | ds / ORT | "
-          "ORT peak | ds peak |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "ORT peak | ds peak | max abs diff |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         o, d = row["ort"], row["ds"]
         if "error" in o or "error" in d:
-            print(f"| {row['model']} | {o.get('error', '')} | | {d.get('error', '')} | | | | |")
+            print(f"| {row['model']} | {o.get('error', '')} | | {d.get('error', '')} | | | | | |")
             continue
         print(f"| {row['model']} | {o['median_ms']:.3f} | {o['p10_ms']:.3f}-{o['p90_ms']:.3f} | "
               f"{d['median_ms']:.3f} | {d['p10_ms']:.3f}-{d['p90_ms']:.3f} | "
-              f"{d['median_ms'] / o['median_ms']:.2f} | {o['peak_mib']:.0f} | {d['peak_mib']:.0f} |")
+              f"{d['median_ms'] / o['median_ms']:.2f} | {o['peak_mib']:.0f} | {d['peak_mib']:.0f} | "
+              f"{row['max_abs_diff']:.2e} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"threads": args.threads, "runs": args.runs, "rows": rows}, f, indent=1)

@@ -26,6 +26,7 @@ Session::Session(const Program &program, int numThreads)
   };
   size_t bytes = ((size_t)program.arenaBytes + 63) / 64 * 64;
   arena_ = bytes ? std::aligned_alloc(64, bytes) : nullptr;
+  units_ = planExecution(program);
   tensors_.resize(program.values.size());
   for (size_t id = 0; id < program.values.size(); ++id) {
     const ValueInfo &v = program.values[id];
@@ -77,7 +78,14 @@ Status Session::run(const ds_tensor *inputs, int32_t numInputs) {
   hasRun_ = false;
   std::vector<const Tensor *> ins;
   std::vector<Tensor *> outs;
-  for (const Step &step : program_.steps) {
+  for (const ExecUnit &unit : units_) {
+    if (unit.steps.size() > 1) {
+      Status s = runFusedChain(program_, unit, tensors_, pool_);
+      if (!s)
+        return s;
+      continue;
+    }
+    const Step &step = program_.steps[unit.steps[0]];
     ins.clear();
     outs.clear();
     for (uint32_t id : step.inputs)

@@ -3,6 +3,7 @@
 #define DS_RUNTIME_CORE_SESSION_H
 
 #include "core/Artifact.h"
+#include "core/ElementwiseFusion.h"
 #include "core/ThreadPool.h"
 
 #include <memory>
@@ -26,6 +27,7 @@ private:
   KernelContext context_;
   void *arena_ = nullptr;
   std::vector<Tensor> tensors_; ///< one per value id
+  std::vector<ExecUnit> units_; ///< steps grouped for execution
   bool hasRun_ = false;
 };
 

@@ -2,16 +2,13 @@
 //
 // Floating-point work runs in float (f32, f16, bf16) or double (f64);
 // integer work runs exactly in 64-bit wrap-around arithmetic and is stored
-// back into the result type. f32/f64 GEMMs go to cblas when DS_HAVE_CBLAS is
-// defined, otherwise to a portable blocked loop.
+// back into the result type. f32/f64 GEMMs go to OpenBLAS when it can be
+// loaded (cpu/Blas.h), otherwise to a portable blocked loop.
 //
 //===----------------------------------------------------------------------===//
+#include "cpu/Blas.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
-
-#ifdef DS_HAVE_CBLAS
-#include <cblas.h>
-#endif
 
 #include <algorithm>
 #include <cctype>
@@ -220,21 +217,15 @@ void gemmRows(bool transA, bool transB, int64_t i0, int64_t i1, int64_t N, int64
 }
 
 template <typename T> constexpr bool blasType() {
-#ifdef DS_HAVE_CBLAS
   return std::is_same_v<T, float> || std::is_same_v<T, double>;
-#else
-  return false;
-#endif
 }
 
-#ifdef DS_HAVE_CBLAS
 bool fitsBlas(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int64_t f) {
   for (int64_t v : {a, b, c, d, e, f})
     if (v > INT_MAX)
       return false;
   return true;
 }
-#endif
 
 /// C (+)= op(A) op(B). Parallel (through `ctx`) unless called inside a
 /// parallel region (`nested`).
@@ -250,20 +241,17 @@ void gemm(KernelContext &ctx, bool nested, bool transA, bool transB, int64_t M, 
         std::fill(C + i * ldc, C + i * ldc + N, T(0));
     return;
   }
-#ifdef DS_HAVE_CBLAS
   if constexpr (blasType<T>()) {
-    if (fitsBlas(M, N, K, lda, ldb, ldc)) {
-      auto ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
+    if (blas::available(ctx.numThreads) && fitsBlas(M, N, K, lda, ldb, ldc)) {
       if constexpr (std::is_same_v<T, float>)
-        cblas_sgemm(CblasRowMajor, ta, tb, (int)M, (int)N, (int)K, 1.0f, A, (int)lda, B,
-                    (int)ldb, accumulate ? 1.0f : 0.0f, C, (int)ldc);
+        blas::sgemm(transA, transB, (int)M, (int)N, (int)K, 1.0f, A, (int)lda, B, (int)ldb,
+                    accumulate ? 1.0f : 0.0f, C, (int)ldc);
       else
-        cblas_dgemm(CblasRowMajor, ta, tb, (int)M, (int)N, (int)K, 1.0, A, (int)lda, B,
-                    (int)ldb, accumulate ? 1.0 : 0.0, C, (int)ldc);
+        blas::dgemm(transA, transB, (int)M, (int)N, (int)K, 1.0, A, (int)lda, B, (int)ldb,
+                    accumulate ? 1.0 : 0.0, C, (int)ldc);
       return;
     }
   }
-#endif
   if (nested) {
     gemmRows(transA, transB, 0, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     return;
@@ -291,7 +279,7 @@ void runMatmul(KernelContext &ctx, const T *A, const T *B, T *C, int64_t batch,
     gemm(ctx, false, false, false, batch * M, N, K, A, K, B, N, C, N, false);
     return;
   }
-  if (blasType<T>() && M * N * K >= 32768) {
+  if (blasType<T>() && blas::available(ctx.numThreads) && M * N * K >= 32768) {
     for (int64_t i = 0; i < batch; ++i)
       gemm(ctx, false, false, false, M, N, K, A + aOff[(size_t)i] * M * K, K,
            B + bOff[(size_t)i] * K * N, N, C + i * M * N, N, false);
