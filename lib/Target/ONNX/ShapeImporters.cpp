@@ -409,7 +409,10 @@ LogicalResult importResize(NodeImporter &n) {
     return n.error() << "needs scales or sizes";
   std::string mode = n.attrString("mode", "nearest");
   return done(n, {n.create<ResizeOp>(*x, roi, scales, sizes, mode, coordinate,
-                                     n.attrString("nearest_mode", "round_prefer_floor"),
+                                     // Upsample and Resize-10 pick the floor neighbour.
+                                     n.attrString("nearest_mode", n.since == 10 || upsample
+                                                                      ? "floor"
+                                                                      : "round_prefer_floor"),
                                      APFloat(n.attrFloat("cubic_coeff_a", -0.75)),
                                      n.attrInt("exclude_outside", 0) != 0,
                                      APFloat(n.attrFloat("extrapolation_value", 0.0)),
