@@ -9,28 +9,9 @@ import onnxruntime as ort
 import pytest
 
 import ds
+from feeds import make_inputs
 
-ONNX_TO_NUMPY = {onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.INT64: np.int64}
 MODELS = ["cnn", "mobilenet", "bert", "gpt", "llama"]
-
-
-def make_inputs(model_path, seed=0):
-    """Random feeds: floats in [-1, 1), token ids below 100, masks with padding."""
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for value in onnx.load(model_path, load_external_data=False).graph.input:
-        t = value.type.tensor_type
-        shape = [d.dim_value for d in t.shape.dim]
-        dtype = ONNX_TO_NUMPY[t.elem_type]
-        if value.name == "attention_mask":
-            mask = np.ones(shape, dtype)
-            mask[..., -3:] = 0  # padded positions
-            feeds[value.name] = mask
-        elif dtype == np.int64:
-            feeds[value.name] = rng.integers(0, 100, shape, dtype=np.int64)
-        else:
-            feeds[value.name] = rng.uniform(-1, 1, shape).astype(dtype)
-    return feeds
 
 
 @pytest.mark.parametrize("name", MODELS)
