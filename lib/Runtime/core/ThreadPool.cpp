@@ -2,12 +2,24 @@
 #include "core/ThreadPool.h"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define DS_CPU_RELAX() _mm_pause()
+#else
+#define DS_CPU_RELAX() std::this_thread::yield()
+#endif
 
 namespace dsrt {
+namespace {
+/// How long an idle worker polls for the next loop before sleeping.
+constexpr auto kSpinTime = std::chrono::microseconds(200);
+} // namespace
 
 ThreadPool::ThreadPool(int numThreads) {
   for (int i = 1; i < std::max(1, numThreads); ++i)
-    workers_.emplace_back([this, i] { workerLoop(i); });
+    workers_.emplace_back([this] { workerLoop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -20,6 +32,19 @@ ThreadPool::~ThreadPool() {
     t.join();
 }
 
+void ThreadPool::runChunks() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (body_ && nextChunk_ < chunks_) {
+    int64_t c = nextChunk_++;
+    const auto *body = body_;
+    int64_t begin = c * chunk_, end = std::min(n_, (c + 1) * chunk_);
+    lock.unlock();
+    (*body)(begin, end);
+    finished_.fetch_add(1, std::memory_order_acq_rel);
+    lock.lock();
+  }
+}
+
 void ThreadPool::parallelFor(int64_t n, int64_t grain,
                              const std::function<void(int64_t, int64_t)> &body) {
   if (n <= 0)
@@ -30,6 +55,7 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
     body(0, n);
     return;
   }
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     body_ = &body;
@@ -37,46 +63,40 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
     chunks_ = chunks;
     chunk_ = (n + chunks - 1) / chunks;
     nextChunk_ = 0;
-    finished_ = 0;
-    ++generation_;
+    finished_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    wake = sleepers_ > 0;
   }
-  wake_.notify_all();
-  // The caller works too, then waits for the stragglers.
-  while (true) {
-    int64_t c;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (nextChunk_ >= chunks_)
-        break;
-      c = nextChunk_++;
-    }
-    body(c * chunk_, std::min(n, (c + 1) * chunk_));
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++finished_;
-  }
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [&] { return finished_ == chunks_; });
+  if (wake)
+    wake_.notify_all();
+  runChunks(); // the caller works too
+  while (finished_.load(std::memory_order_acquire) < chunks)
+    DS_CPU_RELAX();
+  std::lock_guard<std::mutex> lock(mutex_);
   body_ = nullptr;
 }
 
-void ThreadPool::workerLoop(int) {
-  uint64_t seen = 0;
+void ThreadPool::workerLoop() {
+  uint64_t seen = generation_.load(std::memory_order_acquire);
   while (true) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    wake_.wait(lock, [&] { return stop_ || (generation_ != seen && body_); });
-    if (stop_)
-      return;
-    seen = generation_;
-    while (body_ && nextChunk_ < chunks_) {
-      int64_t c = nextChunk_++;
-      const auto *body = body_;
-      int64_t begin = c * chunk_, end = std::min(n_, (c + 1) * chunk_);
-      lock.unlock();
-      (*body)(begin, end);
-      lock.lock();
-      if (++finished_ == chunks_)
-        done_.notify_all();
+    auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+    for (int i = 0; generation_.load(std::memory_order_acquire) == seen && !stop_; ++i) {
+      DS_CPU_RELAX();
+      if ((i & 255) == 255 && std::chrono::steady_clock::now() > deadline)
+        break;
     }
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (generation_.load(std::memory_order_acquire) == seen && !stop_) {
+        ++sleepers_;
+        wake_.wait(lock, [&] { return stop_ || generation_.load() != seen; });
+        --sleepers_;
+      }
+      if (stop_)
+        return;
+      seen = generation_.load(std::memory_order_acquire);
+    }
+    runChunks();
   }
 }
 

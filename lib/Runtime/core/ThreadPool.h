@@ -2,6 +2,7 @@
 #ifndef DS_RUNTIME_CORE_THREADPOOL_H
 #define DS_RUNTIME_CORE_THREADPOOL_H
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -11,8 +12,10 @@
 
 namespace dsrt {
 
-/// Runs parallel loops on `numThreads - 1` workers plus the calling thread.
-/// One loop at a time (kernels run one after another).
+/// Runs parallel loops on `numThreads - 1` workers plus the calling thread,
+/// one loop at a time (kernels run one after another). Workers spin briefly
+/// after a loop before sleeping, since the next kernel's loop usually follows
+/// within microseconds and a futex wake-up costs more than small kernels.
 class ThreadPool {
 public:
   explicit ThreadPool(int numThreads);
@@ -22,15 +25,20 @@ public:
   void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> &body);
 
 private:
-  void workerLoop(int index);
+  void workerLoop();
+  /// Runs chunks of the current loop until none is left.
+  void runChunks();
+
   std::vector<std::thread> workers_;
   std::mutex mutex_;
-  std::condition_variable wake_, done_;
+  std::condition_variable wake_;
+  std::atomic<uint64_t> generation_{0}; ///< bumped for every loop
+  std::atomic<int64_t> finished_{0};    ///< chunks done in the current loop
+  std::atomic<bool> stop_{false};
+  int sleepers_ = 0;                    ///< guarded by mutex_
+  // The current loop; written under mutex_ before generation_ is bumped.
   const std::function<void(int64_t, int64_t)> *body_ = nullptr;
-  int64_t n_ = 0, chunk_ = 0, chunks_ = 0;
-  int64_t nextChunk_ = 0, finished_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  int64_t n_ = 0, chunk_ = 0, chunks_ = 0, nextChunk_ = 0;
 };
 
 } // namespace dsrt

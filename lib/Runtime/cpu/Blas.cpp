@@ -3,7 +3,6 @@
 
 #include <cstdlib>
 #include <dlfcn.h>
-#include <mutex>
 #include <string>
 
 namespace dsrt::cpu::blas {
@@ -22,7 +21,6 @@ struct Library {
   DgemmFn dgemm = nullptr;
   SetThreadsFn setThreads = nullptr;
   std::string description = "portable loops";
-  int threads = 0;
 };
 
 /// OpenBLAS's name for the best kernel family this CPU supports.
@@ -58,6 +56,8 @@ Library &library() {
       l.dgemm = nullptr;
       return l;
     }
+    if (l.setThreads)
+      l.setThreads(1);
     auto coreName = (CoreNameFn)dlsym(handle, "openblas_get_corename");
     l.description = std::string("OpenBLAS ") + (coreName ? coreName() : "");
     return l;
@@ -65,19 +65,11 @@ Library &library() {
   return lib;
 }
 
-std::mutex threadsMutex;
 } // namespace
 
-bool available(int numThreads) {
+bool available() {
   Library &l = library();
-  if (!l.sgemm)
-    return false;
-  if (l.setThreads && numThreads > 0 && numThreads != l.threads) {
-    std::lock_guard<std::mutex> lock(threadsMutex);
-    l.setThreads(numThreads);
-    l.threads = numThreads;
-  }
-  return true;
+  return l.sgemm != nullptr;
 }
 
 void sgemm(bool transA, bool transB, int m, int n, int k, float alpha, const float *a, int lda,

@@ -14,8 +14,9 @@
 
 namespace dsrt::cpu::blas {
 
-/// True when OpenBLAS was found; sets its thread count on first use.
-bool available(int numThreads);
+/// True when OpenBLAS was found. It runs single-threaded: callers split
+/// large GEMMs over the session's own pool.
+bool available();
 
 /// Row-major C = alpha op(A) op(B) + beta C. Only call when available().
 void sgemm(bool transA, bool transB, int m, int n, int k, float alpha, const float *a, int lda,

@@ -242,13 +242,22 @@ void gemm(KernelContext &ctx, bool nested, bool transA, bool transB, int64_t M, 
     return;
   }
   if constexpr (blasType<T>()) {
-    if (blas::available(ctx.numThreads) && fitsBlas(M, N, K, lda, ldb, ldc)) {
-      if constexpr (std::is_same_v<T, float>)
-        blas::sgemm(transA, transB, (int)M, (int)N, (int)K, 1.0f, A, (int)lda, B, (int)ldb,
-                    accumulate ? 1.0f : 0.0f, C, (int)ldc);
+    if (blas::available() && fitsBlas(M, N, K, lda, ldb, ldc)) {
+      // Single-threaded BLAS calls on row blocks spread over the session's
+      // pool, so that only one set of threads competes for the cores.
+      auto rowsGemm = [&](int64_t b, int64_t e) {
+        const T *a = transA ? A + b : A + b * lda;
+        if constexpr (std::is_same_v<T, float>)
+          blas::sgemm(transA, transB, (int)(e - b), (int)N, (int)K, 1.0f, a, (int)lda, B,
+                      (int)ldb, accumulate ? 1.0f : 0.0f, C + b * ldc, (int)ldc);
+        else
+          blas::dgemm(transA, transB, (int)(e - b), (int)N, (int)K, 1.0, a, (int)lda, B,
+                      (int)ldb, accumulate ? 1.0 : 0.0, C + b * ldc, (int)ldc);
+      };
+      if (nested || M * N * K < (1 << 18))
+        rowsGemm(0, M);
       else
-        blas::dgemm(transA, transB, (int)M, (int)N, (int)K, 1.0, A, (int)lda, B, (int)ldb,
-                    accumulate ? 1.0 : 0.0, C, (int)ldc);
+        parallel(ctx, M, std::max<int64_t>(16, M / (4 * std::max(1, ctx.numThreads))), rowsGemm);
       return;
     }
   }
@@ -279,7 +288,7 @@ void runMatmul(KernelContext &ctx, const T *A, const T *B, T *C, int64_t batch,
     gemm(ctx, false, false, false, batch * M, N, K, A, K, B, N, C, N, false);
     return;
   }
-  if (blasType<T>() && blas::available(ctx.numThreads) && M * N * K >= 32768) {
+  if (blasType<T>() && blas::available() && M * N * K >= 32768) {
     for (int64_t i = 0; i < batch; ++i)
       gemm(ctx, false, false, false, M, N, K, A + aOff[(size_t)i] * M * K, K,
            B + bOff[(size_t)i] * K * N, N, C + i * M * N, N, false);
@@ -488,9 +497,62 @@ void im2col(KernelContext &ctx, const T *x, int64_t channels, const Window &w, i
 // conv
 //===----------------------------------------------------------------------===//
 
+/// Depthwise 2-D convolution (one input channel per group): direct loops
+/// over each channel's window, instead of im2col + a 1-row GEMM per group.
+template <typename T>
+bool runDepthwise2D(KernelContext &ctx, const T *x, const T *wt, const T *bias, T *y, int64_t N,
+                    int64_t C, int64_t M, int64_t group, const Window &w) {
+  if (w.spatial != 2 || group != C || M % C != 0)
+    return false;
+  const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+  const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
+  const int64_t DH = w.dilations[0], DW = w.dilations[1], PT = w.padBegin[0], PL = w.padBegin[1];
+  const int64_t mult = M / C; // output channels per input channel
+  parallel(ctx, N * M, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      int64_t n = t / M, m = t % M, c = m / mult;
+      const T *xc = x + (n * C + c) * H * W;
+      const T *k = wt + m * KH * KW;
+      T *yc = y + t * OH * OW;
+      T b0 = bias ? bias[m] : T(0);
+      // Row-wise accumulation: for each tap, the valid output columns form
+      // one range, so the inner loop is contiguous (and vectorizes) when the
+      // stride is 1.
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        T *yrow = yc + oh * OW;
+        std::fill(yrow, yrow + OW, b0);
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          int64_t ih = oh * SH - PT + kh * DH;
+          if (ih < 0 || ih >= H)
+            continue;
+          const T *xrow = xc + ih * W;
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const T kv = k[kh * KW + kw];
+            const int64_t off = kw * DW - PL;
+            int64_t lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
+            int64_t hi = W - 1 - off < 0 ? 0 : std::min(OW, (W - 1 - off) / SW + 1);
+            if (SW == 1) {
+              const T *xs = xrow + off;
+              for (int64_t ow = lo; ow < hi; ++ow)
+                yrow[ow] += kv * xs[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow)
+                yrow[ow] += kv * xrow[ow * SW + off];
+            }
+          }
+        }
+      }
+    }
+  });
+  return true;
+}
+
 template <typename T>
 void runConv(KernelContext &ctx, const T *x, const T *wt, const T *bias, T *y, int64_t N,
              int64_t C, int64_t M, int64_t group, const Window &w) {
+  if constexpr (std::is_floating_point_v<T>)
+    if (runDepthwise2D(ctx, x, wt, bias, y, N, C, M, group, w))
+      return;
   int64_t Cg = C / group, Mg = M / group;
   int64_t rows = Cg * w.kernelSize, OO = w.outSize;
   bool pointwise = w.kernelSize == 1;
@@ -735,9 +797,60 @@ Status convTransposeKernel(KernelContext &ctx, const Attributes &attrs, const In
 // pool
 //===----------------------------------------------------------------------===//
 
+/// 2-D max / average pooling without dilation: direct window loops, one output
+/// row at a time (the common CNN case; the generic path below decodes every
+/// index).
+template <typename T>
+bool runPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w, int kind,
+               bool includePad) {
+  if (w.spatial != 2 || kind == 2 || w.dilations[0] != 1 || w.dilations[1] != 1)
+    return false;
+  const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+  const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
+  const int64_t PT = w.padBegin[0], PL = w.padBegin[1];
+  const int64_t HP = H + w.padEnd[0], WP = W + w.padEnd[1]; // padded extent end
+  parallel(ctx, planes * OH, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, OW * KH * KW)),
+           [&](int64_t b, int64_t e) {
+             for (int64_t t = b; t < e; ++t) {
+               const T *xp = x + (t / OH) * H * W;
+               T *yp = y + t * OW;
+               int64_t h0 = (t % OH) * SH - PT;
+               int64_t hBegin = std::max<int64_t>(h0, 0), hEnd = std::min(h0 + KH, H);
+               int64_t hPadded = std::min(h0 + KH, HP) - std::max(h0, -PT);
+               for (int64_t ow = 0; ow < OW; ++ow) {
+                 int64_t w0 = ow * SW - PL;
+                 int64_t wBegin = std::max<int64_t>(w0, 0), wEnd = std::min(w0 + KW, W);
+                 if (kind == 0) {
+                   T best = std::numeric_limits<T>::lowest();
+                   bool nan = false;
+                   for (int64_t h = hBegin; h < hEnd; ++h)
+                     for (int64_t c = wBegin; c < wEnd; ++c) {
+                       T v = xp[h * W + c];
+                       nan |= v != v;
+                       best = v > best ? v : best;
+                     }
+                   yp[ow] = nan ? std::numeric_limits<T>::quiet_NaN() : best;
+                 } else {
+                   T sum = 0;
+                   for (int64_t h = hBegin; h < hEnd; ++h)
+                     for (int64_t c = wBegin; c < wEnd; ++c)
+                       sum += xp[h * W + c];
+                   int64_t count = includePad
+                                       ? hPadded * (std::min(w0 + KW, WP) - std::max(w0, -PL))
+                                       : (hEnd - hBegin) * (wEnd - wBegin);
+                   yp[ow] = count > 0 ? sum / (T)count : T(0);
+                 }
+               }
+             }
+           });
+  return true;
+}
+
 template <typename T>
 void runPool(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w, int kind,
              bool includePad, int64_t p) {
+  if (runPool2D(ctx, x, y, planes, w, kind, includePad))
+    return;
   int64_t sp = w.spatial;
   parallel(ctx, planes * w.outSize, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, w.kernelSize)),
            [&](int64_t b, int64_t e) {
