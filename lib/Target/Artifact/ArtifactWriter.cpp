@@ -328,12 +328,10 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
     return module.emitError("cannot write artifact '") << path << "': " << ec.message();
-  uint64_t hash = 14695981039346656037ull;
+  dsx_hasher hasher;
+  dsx_hash_init(&hasher);
   auto emit = [&](const char *data, size_t size) {
-    for (size_t i = 0; i < size; ++i) {
-      hash ^= (unsigned char)data[i];
-      hash *= 1099511628211ull;
-    }
+    dsx_hash_update(&hasher, (const unsigned char *)data, size);
     os.write(data, size);
   };
   auto padTo = [&](uint64_t target, uint64_t current) {
@@ -367,6 +365,7 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
     written = records[id].offset + bytes.size();
   }
   padTo(constantSize, written);
+  uint64_t hash = dsx_hash_final(&hasher);
   os.seek(24);
   os.write((const char *)&hash, 8);
   os.close();
