@@ -398,14 +398,66 @@ Value splitHeads(NodeImporter &n, Value x, int64_t heads) {
   return r ? n.transpose(r, {0, 2, 1, 3}) : Value();
 }
 
+/// Attention's optional qk_matmul_output, spelled out as ONNX's reference
+/// computes it: mode 0 (and 1) the scaled (and softcapped) scores, mode 2 with
+/// the mask and causal bias added, mode 3 after the softmax. ds.attention
+/// itself never materializes these, so they are computed on the side.
+Value attentionScores(NodeImporter &n, Value query, Value key, Value mask, FloatAttr scaleAttr,
+                      int64_t pastLength) {
+  auto q = n.typeOf(query), k = n.typeOf(key);
+  if (!q.hasStaticShape() || !k.hasStaticShape()) {
+    n.error() << "qk_matmul_output needs static shapes";
+    return Value();
+  }
+  int64_t B = q.getDimSize(0), Hq = q.getDimSize(1), S = q.getDimSize(2), D = q.getDimSize(3);
+  int64_t Hkv = k.getDimSize(1), L = k.getDimSize(2);
+  Type element = q.getElementType();
+  // Grouped-query attention: query head h reads kv head h / (Hq / Hkv).
+  if (Hq != Hkv) {
+    Value grouped = n.reshape(key, {B, Hkv, 1, L, D});
+    grouped = grouped ? n.create<ExpandOp>(grouped, n.constInts({B, Hkv, Hq / Hkv, L, D}))
+                      : Value();
+    key = grouped ? n.reshape(grouped, {B, Hq, L, D}) : Value();
+  }
+  Value scores = key ? n.create<MatMulOp>(query, n.transpose(key, {0, 1, 3, 2})) : Value();
+  double scale = scaleAttr ? scaleAttr.getValueAsDouble() : 1.0 / std::sqrt((double)D);
+  scores = scores ? n.binary(BinaryKind::mul, scores, n.constScalar(element, scale)) : Value();
+  double softcap = n.attrFloat("softcap", 0);
+  if (scores && softcap > 0) {
+    Value capped = n.unary(UnaryKind::tanh,
+                           n.binary(BinaryKind::div, scores, n.constScalar(element, softcap)));
+    scores = capped ? n.binary(BinaryKind::mul, capped, n.constScalar(element, softcap)) : Value();
+  }
+  int64_t mode = n.attrInt("qk_matmul_output_mode", 0);
+  if (!scores || mode <= 1)
+    return scores;
+  if (mask) {
+    Value bias = mask;
+    if (n.typeOf(mask).getElementType().isInteger(1))
+      bias = n.create<SelectOp>(mask, n.constScalar(element, 0),
+                                n.constScalar(element, -INFINITY));
+    scores = bias ? n.binary(BinaryKind::add, scores, bias) : Value();
+  }
+  if (scores && n.attrInt("is_causal", 0)) {
+    SmallVector<float> causal;
+    for (int64_t i = 0; i < S; ++i)
+      for (int64_t j = 0; j < L; ++j)
+        causal.push_back(j <= i + pastLength ? 0.0f : -INFINITY);
+    Value bias = n.castTo(n.constAttr(DenseElementsAttr::get(
+                              RankedTensorType::get({S, L}, n.builder.getF32Type()),
+                              ArrayRef<float>(causal))),
+                          element);
+    scores = bias ? n.binary(BinaryKind::add, scores, bias) : Value();
+  }
+  if (!scores || mode == 2)
+    return scores;
+  return n.create<SoftmaxOp>(scores, -1, false);
+}
+
 LogicalResult importAttention(NodeImporter &n) {
   auto q = n.required(0, "Q"), k = n.required(1, "K"), v = n.required(2, "V");
   if (failed(q) || failed(k) || failed(v))
     return failure();
-  if (n.outputUsed(3))
-    return n.error() << "the qk_matmul_output output is not supported";
-  if (n.numInputs() > 6 && n.input(6))
-    return n.error() << "nonpad_kv_seqlen is not supported";
   int64_t rank = n.typeOf(*q).getRank();
   bool threeD = rank == 3;
   Value query = *q, key = *k, value = *v;
@@ -439,6 +491,45 @@ LogicalResult importAttention(NodeImporter &n) {
   Type element = n.typeOf(query).getElementType();
   if (mask && !n.typeOf(mask).getElementType().isInteger(1))
     mask = n.castTo(mask, element);
+  if (mask) {
+    // A mask shorter than the keys is padded: the extra keys are masked out.
+    auto type = n.typeOf(mask);
+    int64_t L = n.typeOf(key).getDimSize(2), m = type.getShape().back();
+    if (!ShapedType::isDynamic(L) && !ShapedType::isDynamic(m) && m < L && m != 1) {
+      SmallVector<int64_t> pads(2 * type.getRank(), 0);
+      pads.back() = L - m;
+      bool isBool = type.getElementType().isInteger(1);
+      mask = n.create<PadOp>(mask, n.constInts(pads),
+                             n.constScalar(type.getElementType(), isBool ? 0 : -INFINITY),
+                             PadMode::constant);
+      if (!mask)
+        return failure();
+    }
+  }
+  if (Value lengths = n.numInputs() > 6 ? n.input(6) : Value()) {
+    // nonpad_kv_seqlen [B]: keys at or past a batch's length are padding.
+    int64_t L = n.typeOf(key).getDimSize(2);
+    if (ShapedType::isDynamic(L))
+      return n.error() << "nonpad_kv_seqlen needs a static key length";
+    SmallVector<int64_t> positions;
+    for (int64_t j = 0; j < L; ++j)
+      positions.push_back(j);
+    Value perBatch = n.reshape(n.castTo(lengths, n.builder.getI64Type()), {-1, 1, 1, 1});
+    Value valid = perBatch ? n.create<CompareOp>(CompareKind::lt, n.constInts(positions), perBatch)
+                           : Value();
+    if (!valid)
+      return failure();
+    if (!mask)
+      mask = valid;
+    else if (n.typeOf(mask).getElementType().isInteger(1))
+      mask = n.binary(BinaryKind::logical_and, mask, valid);
+    else
+      mask = n.binary(BinaryKind::add, mask,
+                      n.create<SelectOp>(valid, n.constScalar(element, 0),
+                                         n.constScalar(element, -INFINITY)));
+    if (!mask)
+      return failure();
+  }
   FloatAttr scale;
   if (n.hasAttr("scale"))
     scale = n.builder.getF64FloatAttr(n.attrFloat("scale", 0));
@@ -456,6 +547,10 @@ LogicalResult importAttention(NodeImporter &n) {
   if (n.outputUsed(2)) {
     outs.resize(2);
     outs.push_back(value);
+  }
+  if (n.outputUsed(3)) {
+    outs.resize(3);
+    outs.push_back(attentionScores(n, query, key, mask, scale, pastLength));
   }
   for (size_t i = 0; i < outs.size(); ++i)
     if (!outs[i] && n.outputUsed(i))
