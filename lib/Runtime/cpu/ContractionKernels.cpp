@@ -15,7 +15,6 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -23,60 +22,6 @@
 
 namespace dsrt::cpu {
 namespace {
-
-using Inputs = std::vector<const Tensor *>;
-using Outputs = std::vector<Tensor *>;
-
-void parallel(KernelContext &ctx, int64_t n, int64_t grain,
-              const std::function<void(int64_t, int64_t)> &body) {
-  if (n <= 0)
-    return;
-  grain = std::max<int64_t>(grain, 1);
-  if (ctx.parallelFor && n > grain)
-    ctx.parallelFor(n, grain, body);
-  else
-    body(0, n);
-}
-
-std::string shapeText(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i)
-      s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
-Status fail(const char *op, const std::string &message) {
-  return Status::error(std::string(op) + ": " + message);
-}
-
-Status need(const char *op, const Inputs &in, const Outputs &out, size_t nIn, size_t nOut) {
-  if (in.size() < nIn)
-    return fail(op, "expected " + std::to_string(nIn) + " inputs, got " +
-                        std::to_string(in.size()));
-  if (out.size() < nOut)
-    return fail(op, "expected " + std::to_string(nOut) + " outputs, got " +
-                        std::to_string(out.size()));
-  for (size_t i = 0; i < nIn; ++i)
-    if (!in[i] || (!in[i]->data && in[i]->numel() > 0))
-      return fail(op, "input " + std::to_string(i) + " is missing");
-  for (size_t i = 0; i < nOut; ++i)
-    if (!out[i] || (!out[i]->data && out[i]->numel() > 0))
-      return fail(op, "output " + std::to_string(i) + " is missing");
-  return Status();
-}
-
-bool isIntegerType(DType t) {
-  switch (t) {
-  case DS_I64: case DS_I32: case DS_I16: case DS_I8: case DS_U64: case DS_U32:
-  case DS_U16: case DS_U8: case DS_I4: case DS_U4: case DS_I2: case DS_U2:
-    return true;
-  default:
-    return false;
-  }
-}
 
 /// The arithmetic a kernel runs in for an element type.
 enum class Compute { F32, F64, Int, None };

@@ -11,72 +11,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
 
 namespace dsrt::cpu {
 namespace {
-
-using Inputs = std::vector<const Tensor *>;
-using Outputs = std::vector<Tensor *>;
-
-void parallel(KernelContext &ctx, int64_t n, int64_t grain,
-              const std::function<void(int64_t, int64_t)> &body) {
-  if (n <= 0)
-    return;
-  grain = std::max<int64_t>(grain, 1);
-  if (ctx.parallelFor && n > grain)
-    ctx.parallelFor(n, grain, body);
-  else
-    body(0, n);
-}
-
-std::string shapeText(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i)
-      s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
-Status fail(const char *op, const std::string &message) {
-  return Status::error(std::string(op) + ": " + message);
-}
-
-/// Checks that the first `nIn` inputs and `nOut` outputs are present.
-Status need(const char *op, const Inputs &in, const Outputs &out, size_t nIn, size_t nOut) {
-  if (in.size() < nIn)
-    return fail(op, "expected " + std::to_string(nIn) + " inputs, got " +
-                        std::to_string(in.size()));
-  if (out.size() < nOut)
-    return fail(op, "expected " + std::to_string(nOut) + " outputs, got " +
-                        std::to_string(out.size()));
-  for (size_t i = 0; i < nIn; ++i)
-    if (!in[i] || (!in[i]->data && in[i]->numel() > 0))
-      return fail(op, "input " + std::to_string(i) + " is missing");
-  for (size_t i = 0; i < nOut; ++i)
-    if (!out[i] || (!out[i]->data && out[i]->numel() > 0))
-      return fail(op, "output " + std::to_string(i) + " is missing");
-  return Status();
-}
-
-bool isIntegerType(DType t) {
-  switch (t) {
-  case DS_I64: case DS_I32: case DS_I16: case DS_I8: case DS_U64: case DS_U32:
-  case DS_U16: case DS_U8: case DS_I4: case DS_U4: case DS_I2: case DS_U2:
-    return true;
-  default:
-    return false;
-  }
-}
-
-bool isFloatType(DType t) {
-  return t == DS_F32 || t == DS_F64 || t == DS_F16 || t == DS_BF16;
-}
 
 /// Reads a 1-D (or one-element) integer tensor.
 Status readInts(const char *op, const char *what, const Tensor &t, std::vector<int64_t> &out) {
@@ -601,7 +541,7 @@ void combine(Tensor &y, int64_t dst, const Tensor &u, int64_t src, Reduction r, 
              static_cast<const uint8_t *>(u.data) + src * (int64_t)esize, esize);
     return;
   }
-  if (isFloatType(y.dtype)) {
+  if (isComputeFloat(y.dtype)) {
     double a = loadAsDouble(y, dst), b = loadAsDouble(u, src), v = a;
     switch (r) {
     case Reduction::Add: v = a + b; break;
@@ -961,7 +901,7 @@ Status fillKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &,
       if (a->tensorType == y.dtype && y.dtype != DS_I4 && y.dtype != DS_I2 && y.dtype != DS_U4 &&
           y.dtype != DS_U2)
         std::memcpy(value.data(), raw.data(), esize);
-      else if (isFloatType(a->tensorType) || isFloatType(y.dtype))
+      else if (isComputeFloat(a->tensorType) || isComputeFloat(y.dtype))
         storeDouble(dst, 0, loadAsDouble(src, 0));
       else
         storeInt(dst, 0, loadAsInt(src, 0));
@@ -1002,7 +942,7 @@ Status rangeKernel(KernelContext &, const Attributes &, const Inputs &in, const 
   int64_t n = y.numel();
   if (y.rank() != 1)
     return fail(op, "result must be 1-D");
-  if (isFloatType(y.dtype)) {
+  if (isComputeFloat(y.dtype)) {
     double start = loadAsDouble(*in[0], 0), delta = loadAsDouble(*in[2], 0);
     if (delta == 0)
       return fail(op, "delta must not be 0");
@@ -1183,13 +1123,13 @@ Status resizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &i
                                                          : -1;
   if (modeKind == 0 && nearestKind < 0)
     return fail(op, "unknown nearest_mode '" + nearestMode + "'");
-  if (modeKind != 0 && !isFloatType(x.dtype))
+  if (modeKind != 0 && !isComputeFloat(x.dtype))
     return fail(op, mode + " interpolation needs a floating-point input, got " +
                         dtypeName(x.dtype));
 
   std::vector<float> scales((size_t)rank);
   if (scalesT && scalesT->numel() > 0) {
-    if (scalesT->numel() != rank || !isFloatType(scalesT->dtype))
+    if (scalesT->numel() != rank || !isComputeFloat(scalesT->dtype))
       return fail(op, "needs " + std::to_string(rank) + " floating-point scales");
     for (int64_t d = 0; d < rank; ++d) {
       scales[(size_t)d] = (float)loadAsDouble(*scalesT, d);

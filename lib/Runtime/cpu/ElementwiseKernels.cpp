@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -26,140 +25,8 @@
 namespace dsrt::cpu {
 namespace {
 
-//===----------------------------------------------------------------------===//
-// Common helpers
-//===----------------------------------------------------------------------===//
-
 constexpr int64_t kCheapGrain = 32768; // elements per task for cheap ops
 constexpr int64_t kCostlyGrain = 4096; // ... for transcendental ops
-
-void parallel(KernelContext &ctx, int64_t n, int64_t grain,
-              const std::function<void(int64_t, int64_t)> &body) {
-  if (n <= 0)
-    return;
-  if (ctx.parallelFor && n > grain)
-    ctx.parallelFor(n, grain, body);
-  else
-    body(0, n);
-}
-
-const char *typeName(DType t) {
-  switch (t) {
-  case DS_F32:
-    return "f32";
-  case DS_F64:
-    return "f64";
-  case DS_F16:
-    return "f16";
-  case DS_BF16:
-    return "bf16";
-  case DS_I64:
-    return "i64";
-  case DS_I32:
-    return "i32";
-  case DS_I16:
-    return "i16";
-  case DS_I8:
-    return "i8";
-  case DS_U64:
-    return "ui64";
-  case DS_U32:
-    return "ui32";
-  case DS_U16:
-    return "ui16";
-  case DS_U8:
-    return "ui8";
-  case DS_BOOL:
-    return "i1";
-  case DS_F8E4M3FN:
-    return "f8E4M3FN";
-  case DS_F8E5M2:
-    return "f8E5M2";
-  case DS_F8E4M3FNUZ:
-    return "f8E4M3FNUZ";
-  case DS_F8E5M2FNUZ:
-    return "f8E5M2FNUZ";
-  case DS_I4:
-    return "i4";
-  case DS_U4:
-    return "ui4";
-  case DS_I2:
-    return "i2";
-  case DS_U2:
-    return "ui2";
-  }
-  return "unknown dtype";
-}
-
-bool knownType(DType t) { return (int)t >= (int)DS_F32 && (int)t <= (int)DS_U2; }
-
-size_t elemBytes(DType t) {
-  switch (t) {
-  case DS_F64:
-  case DS_I64:
-  case DS_U64:
-    return 8;
-  case DS_F32:
-  case DS_I32:
-  case DS_U32:
-    return 4;
-  case DS_F16:
-  case DS_BF16:
-  case DS_I16:
-  case DS_U16:
-    return 2;
-  default:
-    return 1;
-  }
-}
-
-bool isFloat8(DType t) {
-  return t == DS_F8E4M3FN || t == DS_F8E5M2 || t == DS_F8E4M3FNUZ || t == DS_F8E5M2FNUZ;
-}
-bool isFloatLike(DType t) {
-  return t == DS_F32 || t == DS_F64 || t == DS_F16 || t == DS_BF16 || isFloat8(t);
-}
-bool isUnsignedType(DType t) {
-  return t == DS_U64 || t == DS_U32 || t == DS_U16 || t == DS_U8 || t == DS_U4 || t == DS_U2;
-}
-bool isIntType(DType t) { return knownType(t) && !isFloatLike(t) && t != DS_BOOL; }
-
-std::string shapeStr(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? "x" : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-/// Checks operand / result counts and that the required ones are present.
-Status checkOperands(const char *op, const std::vector<const Tensor *> &inputs, size_t numRequired,
-                     const std::vector<Tensor *> &outputs, size_t numOutputs) {
-  if (inputs.size() < numRequired)
-    return Status::error(std::string(op) + ": expected " + std::to_string(numRequired) +
-                         " operands, got " + std::to_string(inputs.size()));
-  for (size_t i = 0; i < numRequired; ++i) {
-    if (!inputs[i])
-      return Status::error(std::string(op) + ": operand " + std::to_string(i) + " is missing");
-    if (!knownType(inputs[i]->dtype))
-      return Status::error(std::string(op) + ": operand " + std::to_string(i) +
-                           " has an unknown dtype");
-    if (!inputs[i]->data && inputs[i]->numel() > 0)
-      return Status::error(std::string(op) + ": operand " + std::to_string(i) + " has no data");
-  }
-  if (outputs.size() < numOutputs)
-    return Status::error(std::string(op) + ": expected " + std::to_string(numOutputs) +
-                         " results, got " + std::to_string(outputs.size()));
-  for (size_t i = 0; i < numOutputs; ++i) {
-    if (!outputs[i])
-      return Status::error(std::string(op) + ": result " + std::to_string(i) + " is missing");
-    if (!knownType(outputs[i]->dtype))
-      return Status::error(std::string(op) + ": result " + std::to_string(i) +
-                           " has an unknown dtype");
-    if (!outputs[i]->data && outputs[i]->numel() > 0)
-      return Status::error(std::string(op) + ": result " + std::to_string(i) + " has no data");
-  }
-  return Status();
-}
 
 //===----------------------------------------------------------------------===//
 // Broadcasting
@@ -179,13 +46,13 @@ Status makeBroadcast(const char *op, const std::vector<int64_t> &outShape,
   std::vector<std::vector<int64_t>> full;
   for (const Tensor *t : operands) {
     if (t->shape.size() > rank)
-      return Status::error(std::string(op) + ": operand shape " + shapeStr(t->shape) +
-                           " does not broadcast to result shape " + shapeStr(outShape));
+      return Status::error(std::string(op) + ": operand shape " + shapeText(t->shape, "x") +
+                           " does not broadcast to result shape " + shapeText(outShape, "x"));
     size_t offset = rank - t->shape.size();
     for (size_t d = 0; d < t->shape.size(); ++d)
       if (t->shape[d] != 1 && t->shape[d] != outShape[d + offset])
-        return Status::error(std::string(op) + ": operand shape " + shapeStr(t->shape) +
-                             " does not broadcast to result shape " + shapeStr(outShape));
+        return Status::error(std::string(op) + ": operand shape " + shapeText(t->shape, "x") +
+                             " does not broadcast to result shape " + shapeText(outShape, "x"));
     full.push_back(broadcastStrides(t->shape, outShape));
   }
   bc.dims.clear();
@@ -355,7 +222,7 @@ template <class F> Status withAccessor(const char *op, DType dt, F &&f) {
   default:
     break;
   }
-  return Status::error(std::string(op) + ": unsupported dtype " + typeName(dt));
+  return Status::error(std::string(op) + ": unsupported dtype " + dtypeName(dt));
 }
 
 /// Two-operand run over one broadcast segment; the common stride patterns
@@ -768,22 +635,22 @@ Status unaryKernel(KernelContext &ctx, const Attributes &attrs,
   if (k == UK::Unknown)
     return Status::error("ds.unary: unknown kind '" + kindName + "'");
   if (in.numel() != out.numel())
-    return Status::error("ds.unary: result shape " + shapeStr(out.shape) +
-                         " differs from operand shape " + shapeStr(in.shape));
+    return Status::error("ds.unary: result shape " + shapeText(out.shape, "x") +
+                         " differs from operand shape " + shapeText(in.shape, "x"));
   const bool predicate = k == UK::IsNan || k == UK::IsInf || k == UK::IsPosInf || k == UK::IsNegInf;
   if (predicate ? out.dtype != DS_BOOL : out.dtype != in.dtype)
-    return Status::error(std::string("ds.unary: '") + kindName + "' on " + typeName(in.dtype) +
-                         " cannot produce " + typeName(out.dtype));
+    return Status::error(std::string("ds.unary: '") + kindName + "' on " + dtypeName(in.dtype) +
+                         " cannot produce " + dtypeName(out.dtype));
   const int64_t n = in.numel();
   const DType dt = in.dtype;
   const bool floatIn = dt == DS_F32 || dt == DS_F64 || dt == DS_F16 || dt == DS_BF16;
 
   if (predicate) {
     uint8_t *y = out.as<uint8_t>();
-    if (!isFloatLike(dt) || isFloat8(dt)) {
+    if (!isComputeFloat(dt)) {
       if (isFloat8(dt))
         return Status::error(std::string("ds.unary: '") + kindName + "' does not support " +
-                             typeName(dt));
+                             dtypeName(dt));
       std::memset(y, 0, (size_t)n); // integers are never nan / inf
       return Status();
     }
@@ -816,7 +683,8 @@ Status unaryKernel(KernelContext &ctx, const Attributes &attrs,
 
   if (k == UK::Not) {
     if (dt != DS_BOOL)
-      return Status::error(std::string("ds.unary: 'not' needs an i1 operand, got ") + typeName(dt));
+      return Status::error(std::string("ds.unary: 'not' needs an i1 operand, got ") +
+                           dtypeName(dt));
     const uint8_t *x = in.as<uint8_t>();
     uint8_t *y = out.as<uint8_t>();
     parallel(ctx, n, kCheapGrain, [&](int64_t begin, int64_t end) {
@@ -829,7 +697,7 @@ Status unaryKernel(KernelContext &ctx, const Attributes &attrs,
   if (floatIn) {
     if (k == UK::BitwiseNot)
       return Status::error(std::string("ds.unary: 'bitwise_not' needs an integer operand, got ") +
-                           typeName(dt));
+                           dtypeName(dt));
     double alpha = attrs.getFloat("alpha", defaultAlpha(k));
     double beta = attrs.getFloat("beta", defaultBeta(k));
     if (!dispatchFloatUnary(k, ctx, in, out, alpha, beta))
@@ -837,10 +705,10 @@ Status unaryKernel(KernelContext &ctx, const Attributes &attrs,
     return Status();
   }
 
-  if (isIntType(dt)) {
+  if (isIntegerType(dt)) {
     if (k != UK::Abs && k != UK::Neg && k != UK::Sign && k != UK::Relu && k != UK::BitwiseNot)
       return Status::error(std::string("ds.unary: '") + kindName +
-                           "' needs a floating-point operand, got " + typeName(dt));
+                           "' needs a floating-point operand, got " + dtypeName(dt));
     return withAccessor(op, dt, [&](auto tag) -> Status {
       using Acc = typename decltype(tag)::type;
       using C = typename Acc::Compute;
@@ -857,7 +725,7 @@ Status unaryKernel(KernelContext &ctx, const Attributes &attrs,
     });
   }
   return Status::error(std::string("ds.unary: '") + kindName + "' does not support " +
-                       typeName(dt));
+                       dtypeName(dt));
 }
 
 //===----------------------------------------------------------------------===//
@@ -1073,12 +941,12 @@ Status powRun(KernelContext &ctx, const Broadcast &bc, const Tensor &l, const Te
     }
     return Status();
   } else if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool>) {
-    if (isFloatLike(r.dtype)) {
+    if (isFloat(r.dtype)) {
       broadcast2(
           ctx, bc, kCostlyGrain,
           [](C a, double e) { return floatToInt<C>(std::pow((double)a, e)); }, Acc(l),
           AnyAsDouble(r), Acc(o));
-    } else if (isUnsignedType(r.dtype)) {
+    } else if (isUnsignedInt(r.dtype)) {
       broadcast2(
           ctx, bc, kCostlyGrain,
           [](C a, uint64_t e) {
@@ -1110,14 +978,14 @@ Status binaryKernel(KernelContext &ctx, const Attributes &attrs,
     return Status::error("ds.binary: unknown kind '" + kindName + "'");
   const DType dt = l.dtype;
   if (o.dtype != dt)
-    return Status::error(std::string("ds.binary: result dtype ") + typeName(o.dtype) +
-                         " differs from operand dtype " + typeName(dt));
+    return Status::error(std::string("ds.binary: result dtype ") + dtypeName(o.dtype) +
+                         " differs from operand dtype " + dtypeName(dt));
   if (k != BK::Pow && r.dtype != dt)
-    return Status::error(std::string("ds.binary: operand dtypes differ: ") + typeName(dt) + " vs " +
-                         typeName(r.dtype));
+    return Status::error(std::string("ds.binary: operand dtypes differ: ") + dtypeName(dt) +
+                         " vs " + dtypeName(r.dtype));
   if (isFloat8(dt) || isFloat8(r.dtype))
     return Status::error(std::string("ds.binary: unsupported dtype ") +
-                         typeName(isFloat8(dt) ? dt : r.dtype));
+                         dtypeName(isFloat8(dt) ? dt : r.dtype));
   Broadcast bc;
   if (Status s = makeBroadcast(op, o.shape, {&l, &r}, bc); !s.ok())
     return s;
@@ -1126,11 +994,11 @@ Status binaryKernel(KernelContext &ctx, const Attributes &attrs,
 
   const bool isBool = dt == DS_BOOL;
   const bool logical = k == BK::And || k == BK::Or || k == BK::Xor;
-  const bool floatDt = isFloatLike(dt);
+  const bool floatDt = isFloat(dt);
   if (logical != isBool)
     return Status::error("ds.binary: '" + kindName + "'" +
                          (logical ? " needs i1 operands, got " : " is not defined on ") +
-                         typeName(dt));
+                         dtypeName(dt));
   if (logical) {
     BoolAcc a(l), b(r), y(o);
     switch (k) {
@@ -1153,7 +1021,7 @@ Status binaryKernel(KernelContext &ctx, const Attributes &attrs,
       k == BK::BitAnd || k == BK::BitOr || k == BK::BitXor || k == BK::Shl || k == BK::Shr;
   if (bitwise && floatDt)
     return Status::error("ds.binary: '" + kindName + "' needs integer operands, got " +
-                         typeName(dt));
+                         dtypeName(dt));
   if (!floatDt && (k == BK::Div || k == BK::Mod || k == BK::Fmod)) {
     const int64_t rn = r.numel();
     for (int64_t i = 0; i < rn; ++i)
@@ -1218,7 +1086,7 @@ Status binaryKernel(KernelContext &ctx, const Attributes &attrs,
           break;
         }
       }
-      return Status::error("ds.binary: '" + kindName + "' does not support " + typeName(dt));
+      return Status::error("ds.binary: '" + kindName + "' does not support " + dtypeName(dt));
     }
   });
 }
@@ -1252,10 +1120,10 @@ Status compareKernel(KernelContext &ctx, const Attributes &attrs,
   if (k == CK::Unknown)
     return Status::error("ds.compare: unknown kind '" + kindName + "'");
   if (l.dtype != r.dtype)
-    return Status::error(std::string("ds.compare: operand dtypes differ: ") + typeName(l.dtype) +
-                         " vs " + typeName(r.dtype));
+    return Status::error(std::string("ds.compare: operand dtypes differ: ") + dtypeName(l.dtype) +
+                         " vs " + dtypeName(r.dtype));
   if (o.dtype != DS_BOOL)
-    return Status::error(std::string("ds.compare: result must be i1, got ") + typeName(o.dtype));
+    return Status::error(std::string("ds.compare: result must be i1, got ") + dtypeName(o.dtype));
   Broadcast bc;
   if (Status s = makeBroadcast(op, o.shape, {&l, &r}, bc); !s.ok())
     return s;
@@ -1263,7 +1131,7 @@ Status compareKernel(KernelContext &ctx, const Attributes &attrs,
     return Status();
   BoolAcc y(o);
   if (isFloat8(l.dtype))
-    return Status::error(std::string("ds.compare: unsupported dtype ") + typeName(l.dtype));
+    return Status::error(std::string("ds.compare: unsupported dtype ") + dtypeName(l.dtype));
   return withAccessor(op, l.dtype, [&](auto tag) -> Status {
     using Acc = typename decltype(tag)::type;
     using C = typename Acc::Compute;
@@ -1325,18 +1193,18 @@ Status selectKernel(KernelContext &ctx, const Attributes &,
     return s;
   const Tensor &c = *inputs[0], &t = *inputs[1], &f = *inputs[2];
   Tensor &o = *outputs[0];
-  if (elemBytes(c.dtype) != 1 || isFloat8(c.dtype))
-    return Status::error(std::string("ds.select: condition must be i1, got ") + typeName(c.dtype));
+  if (dtypeSize(c.dtype) != 1 || isFloat8(c.dtype))
+    return Status::error(std::string("ds.select: condition must be i1, got ") + dtypeName(c.dtype));
   if (t.dtype != o.dtype || f.dtype != o.dtype)
-    return Status::error(std::string("ds.select: value dtypes ") + typeName(t.dtype) + ", " +
-                         typeName(f.dtype) + " do not match result dtype " + typeName(o.dtype));
+    return Status::error(std::string("ds.select: value dtypes ") + dtypeName(t.dtype) + ", " +
+                         dtypeName(f.dtype) + " do not match result dtype " + dtypeName(o.dtype));
   Broadcast bc;
   if (Status s = makeBroadcast(op, o.shape, {&c, &t, &f}, bc); !s.ok())
     return s;
   if (bc.numel == 0)
     return Status();
   const uint8_t *cp = c.as<uint8_t>();
-  switch (elemBytes(o.dtype)) {
+  switch (dtypeSize(o.dtype)) {
   case 8:
     selectRun(ctx, bc, cp, t.as<uint64_t>(), f.as<uint64_t>(), o.as<uint64_t>());
     break;
@@ -1522,14 +1390,14 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
   const Tensor &in = *inputs[0];
   Tensor &out = *outputs[0];
   if (in.numel() != out.numel())
-    return Status::error("ds.cast: result shape " + shapeStr(out.shape) +
-                         " differs from operand shape " + shapeStr(in.shape));
+    return Status::error("ds.cast: result shape " + shapeText(out.shape, "x") +
+                         " differs from operand shape " + shapeText(in.shape, "x"));
   const int64_t n = in.numel();
   if (n == 0)
     return Status();
   const DType from = in.dtype, to = out.dtype;
   if (from == to) {
-    std::memcpy(out.data, in.data, (size_t)n * elemBytes(from));
+    std::memcpy(out.data, in.data, (size_t)n * dtypeSize(from));
     return Status();
   }
   const bool saturate = attrs.has("saturate") && attrs.getInt("saturate", 1) != 0;
@@ -1547,7 +1415,7 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
     return Status();
 
   const F8Format inFmt = f8Format(from), outFmt = f8Format(to);
-  const bool srcFloat = isFloatLike(from), srcUnsigned = isUnsignedType(from);
+  const bool srcFloat = isFloat(from), srcUnsigned = isUnsignedInt(from);
   parallel(ctx, n, kCostlyGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       if (srcFloat) {

@@ -3,6 +3,67 @@
 
 namespace dsrt::cpu {
 
+Status fail(const char *op, const std::string &message) {
+  return Status::error(std::string(op) + ": " + message);
+}
+
+Status need(const char *op, const Inputs &in, const Outputs &out, size_t nIn, size_t nOut) {
+  if (in.size() < nIn)
+    return fail(op,
+                "expected " + std::to_string(nIn) + " inputs, got " + std::to_string(in.size()));
+  if (out.size() < nOut)
+    return fail(op,
+                "expected " + std::to_string(nOut) + " outputs, got " + std::to_string(out.size()));
+  for (size_t i = 0; i < nIn; ++i)
+    if (!in[i] || (!in[i]->data && in[i]->numel() > 0))
+      return fail(op, "input " + std::to_string(i) + " is missing");
+  for (size_t i = 0; i < nOut; ++i)
+    if (!out[i] || (!out[i]->data && out[i]->numel() > 0))
+      return fail(op, "output " + std::to_string(i) + " is missing");
+  return Status();
+}
+
+Status checkOperands(const char *op, const Inputs &inputs, size_t numRequired,
+                     const Outputs &outputs, size_t numOutputs, bool checkOptional) {
+  if (inputs.size() < numRequired)
+    return fail(op, "expected " + std::to_string(numRequired) + " operands, got " +
+                        std::to_string(inputs.size()));
+  const size_t numChecked = checkOptional ? inputs.size() : numRequired;
+  for (size_t i = 0; i < numChecked; ++i) {
+    if (!inputs[i]) {
+      if (i < numRequired)
+        return fail(op, "operand " + std::to_string(i) + " is missing");
+      continue;
+    }
+    if (!isKnownDType(inputs[i]->dtype))
+      return fail(op, "operand " + std::to_string(i) + " has an unknown dtype");
+    if (!inputs[i]->data && inputs[i]->numel() > 0)
+      return fail(op, "operand " + std::to_string(i) + " has no data");
+  }
+  if (outputs.size() < numOutputs)
+    return fail(op, "expected " + std::to_string(numOutputs) + " results, got " +
+                        std::to_string(outputs.size()));
+  for (size_t i = 0; i < numOutputs; ++i) {
+    if (!outputs[i])
+      return fail(op, "result " + std::to_string(i) + " is missing");
+    if (!isKnownDType(outputs[i]->dtype))
+      return fail(op, "result " + std::to_string(i) + " has an unknown dtype");
+    if (!outputs[i]->data && outputs[i]->numel() > 0)
+      return fail(op, "result " + std::to_string(i) + " has no data");
+  }
+  return Status();
+}
+
+std::string shapeText(const std::vector<int64_t> &shape, const char *separator) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i)
+      s += separator;
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
 double loadAsDouble(const Tensor &t, int64_t i) {
   switch (t.dtype) {
   case DS_F32: return t.as<float>()[i];

@@ -4,11 +4,77 @@
 
 #include "core/Tensor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <string>
 #include <vector>
 
 namespace dsrt::cpu {
+
+/// A kernel's operands and results, as dsrt::Kernel takes them.
+using Inputs = std::vector<const Tensor *>;
+using Outputs = std::vector<Tensor *>;
+
+//===----------------------------------------------------------------------===//
+// Threads
+//===----------------------------------------------------------------------===//
+
+/// Runs body(begin, end) over [0, n): split by ctx.parallelFor into tasks of
+/// about `grain` items (at least 1) when there is more than one task's worth,
+/// otherwise inline, so small tensors do not pay for a thread hand-off.
+inline void parallel(KernelContext &ctx, int64_t n, int64_t grain,
+                     const std::function<void(int64_t, int64_t)> &body) {
+  if (n <= 0)
+    return;
+  grain = std::max<int64_t>(grain, 1);
+  if (ctx.parallelFor && n > grain)
+    ctx.parallelFor(n, grain, body);
+  else
+    body(0, n);
+}
+
+//===----------------------------------------------------------------------===//
+// Element types (beyond dsrt::isFloat / isSignedInt / isUnsignedInt)
+//===----------------------------------------------------------------------===//
+
+/// Whether `t` is one of the ds_dtype values (a kernel may be handed any byte).
+inline bool isKnownDType(DType t) { return (int)t >= (int)DS_F32 && (int)t <= (int)DS_U2; }
+
+inline bool isFloat8(DType t) {
+  return t == DS_F8E4M3FN || t == DS_F8E5M2 || t == DS_F8E4M3FNUZ || t == DS_F8E5M2FNUZ;
+}
+
+/// f32, f64, f16 and bf16: the floats kernels compute on. Unlike dsrt::isFloat
+/// this leaves out float8, which only the cast and quantization kernels decode.
+inline bool isComputeFloat(DType t) {
+  return t == DS_F32 || t == DS_F64 || t == DS_F16 || t == DS_BF16;
+}
+
+/// Signed or unsigned integers of any width; not bool.
+inline bool isIntegerType(DType t) { return isSignedInt(t) || isUnsignedInt(t); }
+
+//===----------------------------------------------------------------------===//
+// Operand checks and errors
+//===----------------------------------------------------------------------===//
+
+/// "op: message" as a runtime error.
+Status fail(const char *op, const std::string &message);
+
+/// Checks that there are at least `nIn` inputs and `nOut` outputs and that
+/// those are present (non-empty ones with data).
+Status need(const char *op, const Inputs &in, const Outputs &out, size_t nIn, size_t nOut);
+
+/// Checks that the first `numRequired` operands and `numOutputs` results are
+/// present, of a known dtype and with data (unless empty). With
+/// `checkOptional`, operands past `numRequired` that are present (non-null)
+/// are checked the same way; otherwise they are not looked at.
+Status checkOperands(const char *op, const Inputs &inputs, size_t numRequired,
+                     const Outputs &outputs, size_t numOutputs, bool checkOptional = false);
+
+/// A shape for messages: "[2, 3]", or "[2x3]" with separator "x".
+std::string shapeText(const std::vector<int64_t> &shape, const char *separator = ", ");
 
 //===----------------------------------------------------------------------===//
 // 16-bit floats (stored as uint16_t bit patterns)

@@ -12,58 +12,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
 
 namespace dsrt::cpu {
 namespace {
-
-using Inputs = std::vector<const Tensor *>;
-using Outputs = std::vector<Tensor *>;
-
-void parallel(KernelContext &ctx, int64_t n, int64_t grain,
-              const std::function<void(int64_t, int64_t)> &body) {
-  if (n <= 0)
-    return;
-  grain = std::max<int64_t>(grain, 1);
-  if (ctx.parallelFor && n > grain)
-    ctx.parallelFor(n, grain, body);
-  else
-    body(0, n);
-}
-
-std::string shapeText(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i)
-      s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
-Status fail(const char *op, const std::string &message) {
-  return Status::error(std::string(op) + ": " + message);
-}
-
-Status need(const char *op, const Inputs &in, const Outputs &out, size_t nIn, size_t nOut) {
-  if (in.size() < nIn || out.size() < nOut)
-    return fail(op, "expected " + std::to_string(nIn) + " inputs and " + std::to_string(nOut) +
-                        " outputs");
-  for (size_t i = 0; i < nIn; ++i)
-    if (!in[i] || (!in[i]->data && in[i]->numel() > 0))
-      return fail(op, "input " + std::to_string(i) + " is missing");
-  for (size_t i = 0; i < nOut; ++i)
-    if (!out[i] || (!out[i]->data && out[i]->numel() > 0))
-      return fail(op, "output " + std::to_string(i) + " is missing");
-  return Status();
-}
-
-bool isPlainFloat(DType t) {
-  return t == DS_F32 || t == DS_F64 || t == DS_F16 || t == DS_BF16;
-}
 
 //===----------------------------------------------------------------------===//
 // float8
@@ -254,7 +208,7 @@ Status quantizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs 
   if (y.shape != x.shape)
     return fail(op, "result shape " + shapeText(y.shape) + " differs from the input " +
                         shapeText(x.shape));
-  if (!isPlainFloat(x.dtype) || !isPlainFloat(scale.dtype))
+  if (!isComputeFloat(x.dtype) || !isComputeFloat(scale.dtype))
     return fail(op, std::string("input and scale must be floating-point, got ") +
                         dtypeName(x.dtype) + " and " + dtypeName(scale.dtype));
   if (zp && zp->dtype != y.dtype)
@@ -310,7 +264,7 @@ Status dequantizeKernel(KernelContext &ctx, const Attributes &attrs, const Input
   if (y.shape != x.shape)
     return fail(op, "result shape " + shapeText(y.shape) + " differs from the input " +
                         shapeText(x.shape));
-  if (!isPlainFloat(y.dtype) || !isPlainFloat(scale.dtype))
+  if (!isComputeFloat(y.dtype) || !isComputeFloat(scale.dtype))
     return fail(op, std::string("scale and result must be floating-point, got ") +
                         dtypeName(scale.dtype) + " and " + dtypeName(y.dtype));
   if (zp && zp->dtype != x.dtype)

@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -30,101 +29,15 @@ namespace {
 constexpr int64_t kBlock = 256;  // columns processed together
 constexpr int64_t kWork = 32768; // elements per parallel task, roughly
 
-void parallel(KernelContext &ctx, int64_t n, int64_t grain,
-              const std::function<void(int64_t, int64_t)> &body) {
-  if (n <= 0)
-    return;
-  grain = std::max<int64_t>(grain, 1);
-  if (ctx.parallelFor && n > grain)
-    ctx.parallelFor(n, grain, body);
-  else
-    body(0, n);
-}
-
 /// Tasks for `n` items costing `perItem` elements each.
 int64_t grainFor(int64_t perItem) {
   return std::max<int64_t>(1, kWork / std::max<int64_t>(perItem, 1));
 }
 
-const char *typeName(DType t) {
-  switch (t) {
-  case DS_F32:
-    return "f32";
-  case DS_F64:
-    return "f64";
-  case DS_F16:
-    return "f16";
-  case DS_BF16:
-    return "bf16";
-  case DS_I64:
-    return "i64";
-  case DS_I32:
-    return "i32";
-  case DS_I16:
-    return "i16";
-  case DS_I8:
-    return "i8";
-  case DS_U64:
-    return "ui64";
-  case DS_U32:
-    return "ui32";
-  case DS_U16:
-    return "ui16";
-  case DS_U8:
-    return "ui8";
-  case DS_BOOL:
-    return "i1";
-  case DS_F8E4M3FN:
-    return "f8E4M3FN";
-  case DS_F8E5M2:
-    return "f8E5M2";
-  case DS_F8E4M3FNUZ:
-    return "f8E4M3FNUZ";
-  case DS_F8E5M2FNUZ:
-    return "f8E5M2FNUZ";
-  case DS_I4:
-    return "i4";
-  case DS_U4:
-    return "ui4";
-  case DS_I2:
-    return "i2";
-  case DS_U2:
-    return "ui2";
-  }
-  return "unknown dtype";
-}
-
-bool knownType(DType t) { return (int)t >= (int)DS_F32 && (int)t <= (int)DS_U2; }
-bool isFloat8(DType t) {
-  return t == DS_F8E4M3FN || t == DS_F8E5M2 || t == DS_F8E4M3FNUZ || t == DS_F8E5M2FNUZ;
-}
-/// Float dtypes the kernels compute on (float8 is left to the quant kernels).
-bool isComputeFloat(DType t) { return t == DS_F32 || t == DS_F64 || t == DS_F16 || t == DS_BF16; }
-bool isUnsignedType(DType t) {
-  return t == DS_U64 || t == DS_U32 || t == DS_U16 || t == DS_U8 || t == DS_U4 || t == DS_U2 ||
-         t == DS_BOOL;
-}
-bool isIntType(DType t) { return knownType(t) && !isComputeFloat(t) && !isFloat8(t); }
-
-size_t elemBytes(DType t) {
-  switch (t) {
-  case DS_F64:
-  case DS_I64:
-  case DS_U64:
-    return 8;
-  case DS_F32:
-  case DS_I32:
-  case DS_U32:
-    return 4;
-  case DS_F16:
-  case DS_BF16:
-  case DS_I16:
-  case DS_U16:
-    return 2;
-  default:
-    return 1;
-  }
-}
+/// Unsigned integers and bool (loaded zero-extended, lowest value 0).
+bool isUnsignedOrBool(DType t) { return isUnsignedInt(t) || t == DS_BOOL; }
+/// The dtypes the exact integer paths take: integers and bool (as 0 / 1).
+bool isIntegerOrBool(DType t) { return isIntegerType(t) || t == DS_BOOL; }
 
 int intBits(DType t) {
   switch (t) {
@@ -153,23 +66,16 @@ int intBits(DType t) {
 
 /// Smallest / largest value of an integer dtype, as stored by storeInt.
 int64_t intLowest(DType t) {
-  if (isUnsignedType(t))
+  if (isUnsignedOrBool(t))
     return 0;
   int b = intBits(t);
   return b == 64 ? std::numeric_limits<int64_t>::min() : -(int64_t(1) << (b - 1));
 }
 int64_t intHighest(DType t) {
   int b = intBits(t);
-  if (isUnsignedType(t))
+  if (isUnsignedOrBool(t))
     return b == 64 ? -1 /* all ones */ : (int64_t)((uint64_t(1) << b) - 1);
   return b == 64 ? std::numeric_limits<int64_t>::max() : (int64_t(1) << (b - 1)) - 1;
-}
-
-std::string shapeStr(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? "x" : "") + std::to_string(shape[i]);
-  return s + "]";
 }
 
 int64_t product(const std::vector<int64_t> &shape, size_t from, size_t to) {
@@ -177,38 +83,6 @@ int64_t product(const std::vector<int64_t> &shape, size_t from, size_t to) {
   for (size_t d = from; d < to; ++d)
     p *= shape[d];
   return p;
-}
-
-Status checkOperands(const char *op, const std::vector<const Tensor *> &inputs, size_t numRequired,
-                     const std::vector<Tensor *> &outputs, size_t numOutputs) {
-  if (inputs.size() < numRequired)
-    return Status::error(std::string(op) + ": expected " + std::to_string(numRequired) +
-                         " operands, got " + std::to_string(inputs.size()));
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i]) {
-      if (i < numRequired)
-        return Status::error(std::string(op) + ": operand " + std::to_string(i) + " is missing");
-      continue;
-    }
-    if (!knownType(inputs[i]->dtype))
-      return Status::error(std::string(op) + ": operand " + std::to_string(i) +
-                           " has an unknown dtype");
-    if (!inputs[i]->data && inputs[i]->numel() > 0)
-      return Status::error(std::string(op) + ": operand " + std::to_string(i) + " has no data");
-  }
-  if (outputs.size() < numOutputs)
-    return Status::error(std::string(op) + ": expected " + std::to_string(numOutputs) +
-                         " results, got " + std::to_string(outputs.size()));
-  for (size_t i = 0; i < numOutputs; ++i) {
-    if (!outputs[i])
-      return Status::error(std::string(op) + ": result " + std::to_string(i) + " is missing");
-    if (!knownType(outputs[i]->dtype))
-      return Status::error(std::string(op) + ": result " + std::to_string(i) +
-                           " has an unknown dtype");
-    if (!outputs[i]->data && outputs[i]->numel() > 0)
-      return Status::error(std::string(op) + ": result " + std::to_string(i) + " has no data");
-  }
-  return Status();
 }
 
 Status normalizeAxis(const char *op, int64_t axis, int64_t rank, int64_t &out) {
@@ -285,7 +159,7 @@ template <class F> void withIntLoader(const Tensor &t, F &&f) {
     f(LoadNative<uint8_t, uint64_t>{t.as<uint8_t>()});
     return;
   default:
-    if (isUnsignedType(t.dtype))
+    if (isUnsignedOrBool(t.dtype))
       f(LoadAnyInt<uint64_t>{&t});
     else
       f(LoadAnyInt<int64_t>{&t});
@@ -587,7 +461,7 @@ Status reduceKernel(KernelContext &ctx, const Attributes &attrs,
                     const std::vector<const Tensor *> &inputs,
                     const std::vector<Tensor *> &outputs) {
   const char *op = "ds.reduce";
-  if (Status s = checkOperands(op, inputs, 1, outputs, 1); !s.ok())
+  if (Status s = checkOperands(op, inputs, 1, outputs, 1, /*checkOptional=*/true); !s.ok())
     return s;
   const Tensor &in = *inputs[0];
   Tensor &out = *outputs[0];
@@ -596,10 +470,10 @@ Status reduceKernel(KernelContext &ctx, const Attributes &attrs,
   if (kind == RK::Unknown)
     return Status::error("ds.reduce: unknown kind '" + kindName + "'");
   if (out.dtype != in.dtype)
-    return Status::error(std::string("ds.reduce: result dtype ") + typeName(out.dtype) +
-                         " differs from operand dtype " + typeName(in.dtype));
+    return Status::error(std::string("ds.reduce: result dtype ") + dtypeName(out.dtype) +
+                         " differs from operand dtype " + dtypeName(in.dtype));
   if (isFloat8(in.dtype))
-    return Status::error(std::string("ds.reduce: unsupported dtype ") + typeName(in.dtype));
+    return Status::error(std::string("ds.reduce: unsupported dtype ") + dtypeName(in.dtype));
   const int64_t rank = in.rank();
   std::vector<bool> reduced((size_t)rank, false);
   for (int64_t a : attrs.getInts("axes")) {
@@ -611,12 +485,12 @@ Status reduceKernel(KernelContext &ctx, const Attributes &attrs,
   }
   ReducePlan plan = planReduce(in.shape, reduced);
   if (out.numel() != plan.outNumel)
-    return Status::error("ds.reduce: result shape " + shapeStr(out.shape) +
-                         " does not match reducing " + shapeStr(in.shape));
+    return Status::error("ds.reduce: result shape " + shapeText(out.shape, "x") +
+                         " does not match reducing " + shapeText(in.shape, "x"));
   if (plan.outNumel == 0)
     return Status();
   const bool integerMath =
-      isIntType(in.dtype) && kind != RK::L2 && kind != RK::LogSum && kind != RK::LogSumExp;
+      isIntegerOrBool(in.dtype) && kind != RK::L2 && kind != RK::LogSum && kind != RK::LogSumExp;
   if (integerMath) {
     withIntLoader(in, [&](auto ld) {
       using C = decltype(ld(0));
@@ -684,7 +558,7 @@ Status argReduceKernel(KernelContext &ctx, const Attributes &attrs,
                        const std::vector<const Tensor *> &inputs,
                        const std::vector<Tensor *> &outputs) {
   const char *op = "ds.arg_reduce";
-  if (Status s = checkOperands(op, inputs, 1, outputs, 1); !s.ok())
+  if (Status s = checkOperands(op, inputs, 1, outputs, 1, /*checkOptional=*/true); !s.ok())
     return s;
   const Tensor &in = *inputs[0];
   Tensor &out = *outputs[0];
@@ -692,18 +566,18 @@ Status argReduceKernel(KernelContext &ctx, const Attributes &attrs,
   if (kindName != "argmax" && kindName != "argmin")
     return Status::error("ds.arg_reduce: unknown kind '" + kindName + "'");
   if (isFloat8(in.dtype))
-    return Status::error(std::string("ds.arg_reduce: unsupported dtype ") + typeName(in.dtype));
-  if (!isIntType(out.dtype) || out.dtype == DS_BOOL)
+    return Status::error(std::string("ds.arg_reduce: unsupported dtype ") + dtypeName(in.dtype));
+  if (!isIntegerType(out.dtype))
     return Status::error(std::string("ds.arg_reduce: result must be an integer tensor, got ") +
-                         typeName(out.dtype));
+                         dtypeName(out.dtype));
   int64_t axis;
   if (Status s = normalizeAxis(op, attrs.getInt("axis", 0), in.rank(), axis); !s.ok())
     return s;
   const int64_t outer = product(in.shape, 0, axis), R = in.shape[axis];
   const int64_t inner = product(in.shape, axis + 1, in.shape.size());
   if (out.numel() != outer * inner)
-    return Status::error("ds.arg_reduce: result shape " + shapeStr(out.shape) +
-                         " does not match operand shape " + shapeStr(in.shape));
+    return Status::error("ds.arg_reduce: result shape " + shapeText(out.shape, "x") +
+                         " does not match operand shape " + shapeText(in.shape, "x"));
   if (outer * inner == 0)
     return Status();
   if (R == 0)
@@ -800,12 +674,12 @@ Status softmaxKernel(KernelContext &ctx, const Attributes &attrs,
                      const std::vector<const Tensor *> &inputs,
                      const std::vector<Tensor *> &outputs) {
   const char *op = "ds.softmax";
-  if (Status s = checkOperands(op, inputs, 1, outputs, 1); !s.ok())
+  if (Status s = checkOperands(op, inputs, 1, outputs, 1, /*checkOptional=*/true); !s.ok())
     return s;
   const Tensor &in = *inputs[0];
   Tensor &out = *outputs[0];
   if (!isComputeFloat(in.dtype))
-    return Status::error(std::string("ds.softmax: unsupported dtype ") + typeName(in.dtype));
+    return Status::error(std::string("ds.softmax: unsupported dtype ") + dtypeName(in.dtype));
   if (out.dtype != in.dtype || out.numel() != in.numel())
     return Status::error("ds.softmax: result type differs from the operand's");
   int64_t axis;
@@ -855,18 +729,18 @@ Status makeAffine(const char *what, const Tensor *t, const std::vector<int64_t> 
                   int64_t axis, Affine &a) {
   if (!t)
     return Status();
-  if (!isComputeFloat(t->dtype) && !isIntType(t->dtype))
+  if (!isComputeFloat(t->dtype) && !isIntegerOrBool(t->dtype))
     return Status::error(std::string("ds.norm: unsupported ") + what + " dtype " +
-                         typeName(t->dtype));
+                         dtypeName(t->dtype));
   const size_t rank = shape.size();
   if (t->shape.size() > rank)
-    return Status::error(std::string("ds.norm: ") + what + " shape " + shapeStr(t->shape) +
-                         " does not broadcast to input " + shapeStr(shape));
+    return Status::error(std::string("ds.norm: ") + what + " shape " + shapeText(t->shape, "x") +
+                         " does not broadcast to input " + shapeText(shape, "x"));
   const size_t off = rank - t->shape.size();
   for (size_t d = 0; d < t->shape.size(); ++d)
     if (t->shape[d] != 1 && t->shape[d] != shape[d + off])
-      return Status::error(std::string("ds.norm: ") + what + " shape " + shapeStr(t->shape) +
-                           " does not broadcast to input " + shapeStr(shape));
+      return Status::error(std::string("ds.norm: ") + what + " shape " + shapeText(t->shape, "x") +
+                           " does not broadcast to input " + shapeText(shape, "x"));
   a.t = t;
   a.f32 = t->dtype == DS_F32 ? t->as<float>() : nullptr;
   if (t->numel() == 1) {
@@ -888,7 +762,7 @@ Status makeAffine(const char *what, const Tensor *t, const std::vector<int64_t> 
 Status normKernel(KernelContext &ctx, const Attributes &attrs,
                   const std::vector<const Tensor *> &inputs, const std::vector<Tensor *> &outputs) {
   const char *op = "ds.norm";
-  if (Status s = checkOperands(op, inputs, 1, outputs, 1); !s.ok())
+  if (Status s = checkOperands(op, inputs, 1, outputs, 1, /*checkOptional=*/true); !s.ok())
     return s;
   const Tensor &in = *inputs[0];
   Tensor &out = *outputs[0];
@@ -897,7 +771,7 @@ Status normKernel(KernelContext &ctx, const Attributes &attrs,
     return Status::error("ds.norm: unknown kind '" + kindName + "'");
   const bool rms = kindName == "rms";
   if (!isComputeFloat(in.dtype))
-    return Status::error(std::string("ds.norm: unsupported dtype ") + typeName(in.dtype));
+    return Status::error(std::string("ds.norm: unsupported dtype ") + dtypeName(in.dtype));
   if (out.dtype != in.dtype || out.shape != in.shape)
     return Status::error("ds.norm: result type differs from the operand's");
   int64_t axis;
@@ -1032,12 +906,12 @@ Status cumsumKernel(KernelContext &ctx, const Attributes &attrs,
                     const std::vector<const Tensor *> &inputs,
                     const std::vector<Tensor *> &outputs) {
   const char *op = "ds.cumsum";
-  if (Status s = checkOperands(op, inputs, 1, outputs, 1); !s.ok())
+  if (Status s = checkOperands(op, inputs, 1, outputs, 1, /*checkOptional=*/true); !s.ok())
     return s;
   const Tensor &in = *inputs[0];
   Tensor &out = *outputs[0];
   if (isFloat8(in.dtype) || in.dtype == DS_BOOL)
-    return Status::error(std::string("ds.cumsum: unsupported dtype ") + typeName(in.dtype));
+    return Status::error(std::string("ds.cumsum: unsupported dtype ") + dtypeName(in.dtype));
   if (out.dtype != in.dtype || out.numel() != in.numel())
     return Status::error("ds.cumsum: result type differs from the operand's");
   int64_t axis;
@@ -1083,7 +957,7 @@ Status cumsumKernel(KernelContext &ctx, const Attributes &attrs,
 template <class C, class Ld>
 void topkRun(KernelContext &ctx, int64_t outer, int64_t R, int64_t inner, int64_t k, bool largest,
              const Ld &ld, const Tensor &in, Tensor &values, Tensor &indices) {
-  const size_t eb = elemBytes(in.dtype);
+  const size_t eb = dtypeSize(in.dtype);
   const uint8_t *src = static_cast<const uint8_t *>(in.data);
   uint8_t *dst = static_cast<uint8_t *>(values.data);
   // Strict weak order: NaN above every number; equal keys by index.
@@ -1123,19 +997,19 @@ void topkRun(KernelContext &ctx, int64_t outer, int64_t R, int64_t inner, int64_
 Status topkKernel(KernelContext &ctx, const Attributes &attrs,
                   const std::vector<const Tensor *> &inputs, const std::vector<Tensor *> &outputs) {
   const char *op = "ds.topk";
-  if (Status s = checkOperands(op, inputs, 2, outputs, 2); !s.ok())
+  if (Status s = checkOperands(op, inputs, 2, outputs, 2, /*checkOptional=*/true); !s.ok())
     return s;
   const Tensor &in = *inputs[0], &kt = *inputs[1];
   Tensor &values = *outputs[0], &indices = *outputs[1];
   if (isFloat8(in.dtype))
-    return Status::error(std::string("ds.topk: unsupported dtype ") + typeName(in.dtype));
-  if (kt.numel() != 1 || !isIntType(kt.dtype))
+    return Status::error(std::string("ds.topk: unsupported dtype ") + dtypeName(in.dtype));
+  if (kt.numel() != 1 || !isIntegerOrBool(kt.dtype))
     return Status::error("ds.topk: k must be a one-element integer tensor");
   if (values.dtype != in.dtype)
     return Status::error("ds.topk: values dtype differs from the operand's");
-  if (!isIntType(indices.dtype) || indices.dtype == DS_BOOL)
+  if (!isIntegerType(indices.dtype))
     return Status::error(std::string("ds.topk: indices must be integers, got ") +
-                         typeName(indices.dtype));
+                         dtypeName(indices.dtype));
   int64_t axis;
   if (Status s = normalizeAxis(op, attrs.getInt("axis", -1), in.rank(), axis); !s.ok())
     return s;
@@ -1147,8 +1021,9 @@ Status topkKernel(KernelContext &ctx, const Attributes &attrs,
   std::vector<int64_t> expected = in.shape;
   expected[axis] = k;
   if (values.shape != expected || indices.shape != expected)
-    return Status::error("ds.topk: result shape " + shapeStr(values.shape) + " / " +
-                         shapeStr(indices.shape) + " does not match " + shapeStr(expected));
+    return Status::error("ds.topk: result shape " + shapeText(values.shape, "x") + " / " +
+                         shapeText(indices.shape, "x") + " does not match " +
+                         shapeText(expected, "x"));
   const int64_t outer = product(in.shape, 0, axis);
   const int64_t inner = product(in.shape, axis + 1, in.shape.size());
   if (values.numel() == 0)

@@ -1,120 +1,22 @@
 //===- ContractionKernelsTest.cpp - matmul, conv, pool, attention, quant --===//
 //
-// Calls the CPU kernels directly through the tables registerContractionKernels
-// and registerQuantKernels fill, against naive reference loops written here.
+// Calls the CPU kernels of ContractionKernels.cpp and QuantKernels.cpp
+// directly, against naive reference loops written here.
 //
 //===----------------------------------------------------------------------===//
-#include "cpu/KernelUtils.h"
-#include "cpu/Kernels.h"
+#include "KernelTestUtils.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <deque>
-#include <functional>
-#include <limits>
-#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 namespace {
 using namespace dsrt;
-
-class Tensors {
-public:
-  template <typename T>
-  Tensor *make(DType dtype, std::vector<int64_t> shape, const std::vector<T> &values) {
-    auto t = std::make_unique<Tensor>();
-    t->dtype = dtype;
-    t->shape = std::move(shape);
-    storage_.emplace_back(std::max<size_t>(t->bytes(), 1), 0);
-    if (!values.empty()) {
-      EXPECT_EQ(values.size() * sizeof(T), t->bytes());
-      std::memcpy(storage_.back().data(), values.data(), std::min(values.size() * sizeof(T), t->bytes()));
-    }
-    t->data = storage_.back().data();
-    tensors_.push_back(std::move(t));
-    return tensors_.back().get();
-  }
-  Tensor *f32(std::vector<int64_t> shape, const std::vector<float> &v) {
-    return make<float>(DS_F32, std::move(shape), v);
-  }
-  Tensor *empty(DType dtype, std::vector<int64_t> shape) {
-    return make<uint8_t>(dtype, std::move(shape), {});
-  }
-
-private:
-  std::deque<std::vector<uint8_t>> storage_;
-  std::vector<std::unique_ptr<Tensor>> tensors_;
-};
-
-Kernel kernelFor(const std::string &name) {
-  static const cpu::KernelTable table = [] {
-    cpu::KernelTable t;
-    cpu::registerContractionKernels(t);
-    cpu::registerQuantKernels(t);
-    return t;
-  }();
-  auto it = table.find(name);
-  return it == table.end() ? nullptr : it->second;
-}
-
-KernelContext serialContext() {
-  KernelContext ctx;
-  ctx.parallelFor = [](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &body) {
-    body(0, n);
-  };
-  return ctx;
-}
-
-KernelContext chunkedContext() {
-  KernelContext ctx;
-  ctx.parallelFor = [](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &body) {
-    for (int64_t b = 0; b < n; b += 5)
-      body(b, std::min<int64_t>(n, b + 5));
-  };
-  ctx.numThreads = 4;
-  return ctx;
-}
-
-Status run(const std::string &op, const Attributes &attrs, std::vector<const Tensor *> in,
-           std::vector<Tensor *> out, KernelContext ctx = serialContext()) {
-  Kernel k = kernelFor(op);
-  if (!k)
-    return Status::error("no kernel for " + op);
-  return k(ctx, attrs, in, out);
-}
-
-Attribute intAttr(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Int;
-  a.i = v;
-  return a;
-}
-Attribute floatAttr(double v) {
-  Attribute a;
-  a.kind = Attribute::Float;
-  a.f = v;
-  return a;
-}
-Attribute intsAttr(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute strAttr(std::string v) {
-  Attribute a;
-  a.kind = Attribute::String;
-  a.s = std::move(v);
-  return a;
-}
-
-template <typename T> std::vector<T> values(const Tensor *t) {
-  return std::vector<T>(t->as<T>(), t->as<T>() + t->numel());
-}
+using namespace dsrt::test;
 
 std::vector<float> randomFloats(size_t n, uint32_t seed) {
   std::mt19937 gen(seed);
@@ -138,9 +40,10 @@ void expectNear(const std::vector<float> &got, const std::vector<float> &want,
 
 TEST(ContractionKernels, RegistersEveryOp) {
   for (const char *name : {"ds.matmul", "ds.conv", "ds.conv_transpose", "ds.pool", "ds.einsum",
-                           "ds.attention", "ds.rotary_embedding", "ds.quantize",
-                           "ds.dequantize", "ds.dynamic_quantize"})
-    EXPECT_NE(kernelFor(name), nullptr) << name;
+                           "ds.attention", "ds.rotary_embedding"})
+    EXPECT_TRUE(registers(cpu::registerContractionKernels, name)) << name;
+  for (const char *name : {"ds.quantize", "ds.dequantize", "ds.dynamic_quantize"})
+    EXPECT_TRUE(registers(cpu::registerQuantKernels, name)) << name;
 }
 
 TEST(ContractionKernels, MatmulBroadcastBatchMatchesNaiveLoop) {
@@ -159,7 +62,7 @@ TEST(ContractionKernels, MatmulBroadcastBatchMatchesNaiveLoop) {
             s += (double)av[(i * 5 + m) * 7 + k] * bv[(j * 7 + k) * 4 + n];
           want[((i * 3 + j) * 5 + m) * 4 + n] = (float)s;
         }
-  for (KernelContext ctx : {serialContext(), chunkedContext()}) {
+  for (KernelContext ctx : {serialContext(), chunkedContext(5)}) {
     ASSERT_TRUE(run("ds.matmul", {}, {a, b}, {y}, ctx).ok());
     expectNear(values<float>(y), want);
   }
@@ -275,12 +178,12 @@ void checkConv(const Conv2D &p, KernelContext ctx) {
 
 TEST(ContractionKernels, Conv3x3Pad1MatchesNaiveLoop) {
   checkConv({2, 3, 9, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, serialContext());
-  checkConv({2, 3, 9, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, chunkedContext());
+  checkConv({2, 3, 9, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, chunkedContext(5));
 }
 
 TEST(ContractionKernels, ConvGroupedStridedDilated) {
   checkConv({1, 4, 11, 13, 6, 3, 2, 2, 2, 3, 0, 1, 2, 1, 2, 1}, serialContext());
-  checkConv({1, 6, 8, 8, 6, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 1}, chunkedContext()); // depthwise
+  checkConv({1, 6, 8, 8, 6, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 1}, chunkedContext(5)); // depthwise
   checkConv({2, 16, 7, 7, 8, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, serialContext()); // pointwise
 }
 
@@ -339,7 +242,7 @@ TEST(ContractionKernels, ConvTransposeMatchesNaiveScatter) {
   attrs.set("dilations", intsAttr({dh, dw}));
   attrs.set("group", intAttr(group));
   attrs.set("output_padding", intsAttr({oph, opw}));
-  ASSERT_TRUE(run("ds.conv_transpose", attrs, {x, w, b}, {y}, chunkedContext()).ok());
+  ASSERT_TRUE(run("ds.conv_transpose", attrs, {x, w, b}, {y}, chunkedContext(5)).ok());
   expectNear(values<float>(y), std::vector<float>(want.begin(), want.end()));
 }
 
@@ -491,7 +394,7 @@ void checkAttention(const AttentionCase &c) {
   if (c.causalOffset)
     attrs.set("causal_offset", intAttr(c.causalOffset));
   attrs.set("softcap", floatAttr(c.softcap));
-  ASSERT_TRUE(run("ds.attention", attrs, {q, k, v, mask}, {y}, chunkedContext()).ok());
+  ASSERT_TRUE(run("ds.attention", attrs, {q, k, v, mask}, {y}, chunkedContext(5)).ok());
   expectNear(values<float>(y), naiveAttention(c, qv, kv, vv));
 }
 

@@ -1,11 +1,10 @@
 //===- ElementwiseKernelsTest.cpp - ds.unary/binary/compare/select/cast ---===//
-#include "cpu/KernelUtils.h"
-#include "cpu/Kernels.h"
+#include "KernelTestUtils.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <limits>
 #include <string>
@@ -13,146 +12,12 @@
 
 using namespace dsrt;
 using namespace dsrt::cpu;
+using namespace dsrt::test;
 
 namespace {
 
-size_t bytesPerElement(DType t) {
-  switch (t) {
-  case DS_F64:
-  case DS_I64:
-  case DS_U64:
-    return 8;
-  case DS_F32:
-  case DS_I32:
-  case DS_U32:
-    return 4;
-  case DS_F16:
-  case DS_BF16:
-  case DS_I16:
-  case DS_U16:
-    return 2;
-  default:
-    return 1;
-  }
-}
-
-/// A tensor with its own storage.
-struct Buf {
-  Tensor t;
-  std::vector<uint64_t> storage;
-  Buf(DType dt, std::vector<int64_t> shape) {
-    t.dtype = dt;
-    t.shape = std::move(shape);
-    storage.assign((size_t)(t.numel() * (int64_t)bytesPerElement(dt)) / 8 + 1, 0);
-    t.data = storage.data();
-  }
-  template <class T> T at(int64_t i) const { return static_cast<const T *>(t.data)[i]; }
-  template <class T> std::vector<T> values() const {
-    const T *p = static_cast<const T *>(t.data);
-    return std::vector<T>(p, p + t.numel());
-  }
-};
-
-template <class T> Buf make(DType dt, std::vector<int64_t> shape, const std::vector<T> &v) {
-  Buf b(dt, std::move(shape));
-  EXPECT_EQ((int64_t)v.size(), b.t.numel());
-  EXPECT_EQ(sizeof(T), bytesPerElement(dt));
-  std::memcpy(b.t.data, v.data(), v.size() * sizeof(T));
-  return b;
-}
-Buf f32(std::vector<int64_t> shape, const std::vector<float> &v) { return make(DS_F32, shape, v); }
-Buf i64(std::vector<int64_t> shape, const std::vector<int64_t> &v) {
-  return make(DS_I64, shape, v);
-}
-Buf i32(std::vector<int64_t> shape, const std::vector<int32_t> &v) {
-  return make(DS_I32, shape, v);
-}
-Buf boolean(std::vector<int64_t> shape, const std::vector<uint8_t> &v) {
-  return make(DS_BOOL, shape, v);
-}
-Buf f16(std::vector<int64_t> shape, const std::vector<float> &v) {
-  std::vector<uint16_t> h;
-  for (float x : v)
-    h.push_back(floatToHalf(x));
-  return make(DS_F16, shape, h);
-}
-std::vector<float> f16Values(const Buf &b) {
-  std::vector<float> out;
-  for (uint16_t h : b.values<uint16_t>())
-    out.push_back(halfToFloat(h));
-  return out;
-}
-
-Attribute str(const std::string &s) {
-  Attribute a;
-  a.kind = Attribute::String;
-  a.s = s;
-  return a;
-}
-Attribute num(double f) {
-  Attribute a;
-  a.kind = Attribute::Float;
-  a.f = f;
-  return a;
-}
-Attribute integer(int64_t i) {
-  Attribute a;
-  a.kind = Attribute::Int;
-  a.i = i;
-  return a;
-}
-Attributes attrs(std::initializer_list<std::pair<std::string, Attribute>> list) {
-  Attributes a;
-  for (auto &e : list)
-    a.set(e.first, e.second);
-  return a;
-}
-Attributes kind(const std::string &k) { return attrs({{"kind", str(k)}}); }
-
-Kernel lookup(const std::string &name) {
-  static const KernelTable table = [] {
-    KernelTable t;
-    registerElementwiseKernels(t);
-    return t;
-  }();
-  auto it = table.find(name);
-  return it == table.end() ? nullptr : it->second;
-}
-
-/// Runs a kernel. `chunk` > 0 makes parallelFor hand out pieces of that
-/// many elements (serially), which exercises the partial-run paths.
-Status run(const std::string &op, const Attributes &a, std::vector<const Tensor *> ins,
-           std::vector<Tensor *> outs, int64_t chunk = 0) {
-  Kernel k = lookup(op);
-  if (!k)
-    return Status::error("no kernel for " + op);
-  KernelContext ctx;
-  ctx.parallelFor = [chunk](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &body) {
-    if (chunk <= 0) {
-      body(0, n);
-      return;
-    }
-    for (int64_t b = 0; b < n; b += chunk)
-      body(b, std::min(n, b + chunk));
-  };
-  return k(ctx, a, ins, outs);
-}
-
-void expectNear(const std::vector<float> &got, const std::vector<double> &want,
-                const std::string &what, double rtol = 1e-5, double atol = 1e-6) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (std::isnan(want[i])) {
-      EXPECT_TRUE(std::isnan(got[i])) << what << " [" << i << "]";
-      continue;
-    }
-    if (std::isinf(want[i])) {
-      EXPECT_EQ((double)got[i], want[i]) << what << " [" << i << "]";
-      continue;
-    }
-    EXPECT_NEAR(got[i], want[i], atol + rtol * std::fabs(want[i])) << what << " [" << i << "]";
-  }
-}
+/// Attributes selecting the `kind` of a unary, binary or compare op.
+Attributes kind(const std::string &k) { return attrs({{"kind", strAttr(k)}}); }
 
 //===----------------------------------------------------------------------===//
 // ds.unary
@@ -167,7 +32,7 @@ struct UnaryCase {
 
 TEST(ElementwiseKernels, RegistersAllOps) {
   for (const char *name : {"ds.unary", "ds.binary", "ds.compare", "ds.select", "ds.cast"})
-    EXPECT_NE(lookup(name), nullptr) << name;
+    EXPECT_TRUE(registers(registerElementwiseKernels, name)) << name;
 }
 
 TEST(ElementwiseKernels, UnaryFloatKinds) {
@@ -232,10 +97,10 @@ TEST(ElementwiseKernels, UnaryFloatKinds) {
     Buf y(DS_F32, {(int64_t)c.inputs.size()});
     Attributes a = kind(c.kind);
     if (!std::isnan(c.alpha))
-      a.set("alpha", num(c.alpha));
+      a.set("alpha", floatAttr(c.alpha));
     if (!std::isnan(c.beta))
-      a.set("beta", num(c.beta));
-    Status s = run("ds.unary", a, {&x.t}, {&y.t}, 3);
+      a.set("beta", floatAttr(c.beta));
+    Status s = run("ds.unary", a, {&x.t}, {&y.t}, chunkedContext(3));
     ASSERT_TRUE(s.ok()) << c.kind << ": " << s.message();
     std::vector<double> want;
     for (float v : c.inputs)
@@ -396,7 +261,7 @@ TEST(ElementwiseKernels, BinaryBroadcastShapes) {
       n *= d;
     for (int64_t chunk : {0, 1, 5}) {
       Buf y(DS_F32, c.out);
-      ASSERT_TRUE(run("ds.binary", kind("sub"), {&a.t, &b.t}, {&y.t}, chunk).ok());
+      ASSERT_TRUE(run("ds.binary", kind("sub"), {&a.t, &b.t}, {&y.t}, chunkedContext(chunk)).ok());
       expectNear(y.values<float>(),
                  broadcastRef(a, b, c.out, [](double x, double z) { return x - z; }),
                  "sub broadcast");
@@ -606,7 +471,8 @@ TEST(ElementwiseKernels, Compare) {
                {"ge", {0, 1, 1, 1, 0, 1}}};
   for (auto &c : cases) {
     Buf y(DS_BOOL, {2, 3});
-    ASSERT_TRUE(run("ds.compare", kind(c.kind), {&a.t, &b.t}, {&y.t}, 2).ok()) << c.kind;
+    ASSERT_TRUE(run("ds.compare", kind(c.kind), {&a.t, &b.t}, {&y.t}, chunkedContext(2)).ok())
+        << c.kind;
     EXPECT_EQ(y.values<uint8_t>(), c.want) << c.kind;
   }
   // i64 comparisons are exact beyond 2^53; u64 compares unsigned.
@@ -631,7 +497,7 @@ TEST(ElementwiseKernels, SelectBroadcasts) {
   Buf f = f32({2, 3}, {1, 2, 3, 4, 5, 6});
   for (int64_t chunk : {0, 1, 4}) {
     Buf y(DS_F32, {2, 3});
-    ASSERT_TRUE(run("ds.select", {}, {&c.t, &t.t, &f.t}, {&y.t}, chunk).ok());
+    ASSERT_TRUE(run("ds.select", {}, {&c.t, &t.t, &f.t}, {&y.t}, chunkedContext(chunk)).ok());
     EXPECT_EQ(y.values<float>(), (std::vector<float>{9, 9, 9, 4, 5, 6}));
   }
   Buf c2 = boolean({3}, {0, 1, 0});
@@ -708,7 +574,7 @@ std::vector<uint8_t> castToF8(DType to, const std::vector<float> &v, bool satura
   Buf y(to, {(int64_t)v.size()});
   Attributes a;
   if (saturate)
-    a.set("saturate", integer(1));
+    a.set("saturate", intAttr(1));
   Status s = run("ds.cast", a, {&x.t}, {&y.t});
   EXPECT_TRUE(s.ok()) << s.message();
   return y.values<uint8_t>();
@@ -738,7 +604,7 @@ TEST(ElementwiseKernels, CastFloat8E4M3FN) {
   EXPECT_EQ(f.at<float>(0x01), 0.001953125f);
   EXPECT_TRUE(std::isnan(f.at<float>(0x7F)));
   Buf again(DS_F8E4M3FN, {256});
-  ASSERT_TRUE(run("ds.cast", attrs({{"saturate", integer(1)}}), {&f.t}, {&again.t}).ok());
+  ASSERT_TRUE(run("ds.cast", attrs({{"saturate", intAttr(1)}}), {&f.t}, {&again.t}).ok());
   for (int i = 0; i < 256; ++i)
     if ((i & 0x7F) != 0x7F) {
       EXPECT_EQ(again.at<uint8_t>(i), i) << i;

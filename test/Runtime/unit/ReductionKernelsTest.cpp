@@ -1,84 +1,20 @@
 //===- ReductionKernelsTest.cpp - reduce/arg_reduce/softmax/norm/... ------===//
-#include "cpu/KernelUtils.h"
-#include "cpu/Kernels.h"
+#include "KernelTestUtils.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
 
 using namespace dsrt;
 using namespace dsrt::cpu;
+using namespace dsrt::test;
 
 namespace {
 
-size_t bytesPerElement(DType t) {
-  switch (t) {
-  case DS_F64:
-  case DS_I64:
-  case DS_U64:
-    return 8;
-  case DS_F32:
-  case DS_I32:
-  case DS_U32:
-    return 4;
-  case DS_F16:
-  case DS_BF16:
-  case DS_I16:
-  case DS_U16:
-    return 2;
-  default:
-    return 1;
-  }
-}
-
-/// A tensor with its own storage.
-struct Buf {
-  Tensor t;
-  std::vector<uint64_t> storage;
-  Buf(DType dt, std::vector<int64_t> shape) {
-    t.dtype = dt;
-    t.shape = std::move(shape);
-    storage.assign((size_t)(t.numel() * (int64_t)bytesPerElement(dt)) / 8 + 1, 0);
-    t.data = storage.data();
-  }
-  template <class T> T at(int64_t i) const { return static_cast<const T *>(t.data)[i]; }
-  template <class T> std::vector<T> values() const {
-    const T *p = static_cast<const T *>(t.data);
-    return std::vector<T>(p, p + t.numel());
-  }
-};
-
-template <class T> Buf make(DType dt, std::vector<int64_t> shape, const std::vector<T> &v) {
-  Buf b(dt, std::move(shape));
-  EXPECT_EQ((int64_t)v.size(), b.t.numel());
-  std::memcpy(b.t.data, v.data(), v.size() * sizeof(T));
-  return b;
-}
-Buf f32(std::vector<int64_t> shape, const std::vector<float> &v) { return make(DS_F32, shape, v); }
-Buf i64(std::vector<int64_t> shape, const std::vector<int64_t> &v) {
-  return make(DS_I64, shape, v);
-}
-Buf i32(std::vector<int64_t> shape, const std::vector<int32_t> &v) {
-  return make(DS_I32, shape, v);
-}
-Buf f16(std::vector<int64_t> shape, const std::vector<float> &v) {
-  std::vector<uint16_t> h;
-  for (float x : v)
-    h.push_back(floatToHalf(x));
-  return make(DS_F16, shape, h);
-}
-std::vector<float> f16Values(const Buf &b) {
-  std::vector<float> out;
-  for (uint16_t h : b.values<uint16_t>())
-    out.push_back(halfToFloat(h));
-  return out;
-}
 std::vector<float> iota(int64_t n, float scale, float offset) {
   std::vector<float> v;
   for (int64_t i = 0; i < n; ++i)
@@ -86,85 +22,10 @@ std::vector<float> iota(int64_t n, float scale, float offset) {
   return v;
 }
 
-Attribute str(const std::string &s) {
-  Attribute a;
-  a.kind = Attribute::String;
-  a.s = s;
-  return a;
-}
-Attribute num(double f) {
-  Attribute a;
-  a.kind = Attribute::Float;
-  a.f = f;
-  return a;
-}
-Attribute integer(int64_t i) {
-  Attribute a;
-  a.kind = Attribute::Int;
-  a.i = i;
-  return a;
-}
-Attribute ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attributes attrs(std::initializer_list<std::pair<std::string, Attribute>> list) {
-  Attributes a;
-  for (auto &e : list)
-    a.set(e.first, e.second);
-  return a;
-}
-
-Kernel lookup(const std::string &name) {
-  static const KernelTable table = [] {
-    KernelTable t;
-    registerReductionKernels(t);
-    return t;
-  }();
-  auto it = table.find(name);
-  return it == table.end() ? nullptr : it->second;
-}
-
-/// Runs a kernel; `chunk` > 0 makes parallelFor hand out pieces of that size.
-Status run(const std::string &op, const Attributes &a, std::vector<const Tensor *> ins,
-           std::vector<Tensor *> outs, int64_t chunk = 0) {
-  Kernel k = lookup(op);
-  if (!k)
-    return Status::error("no kernel for " + op);
-  KernelContext ctx;
-  ctx.parallelFor = [chunk](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &body) {
-    if (chunk <= 0) {
-      body(0, n);
-      return;
-    }
-    for (int64_t b = 0; b < n; b += chunk)
-      body(b, std::min(n, b + chunk));
-  };
-  return k(ctx, a, ins, outs);
-}
-
-void expectNear(const std::vector<float> &got, const std::vector<double> &want,
-                const std::string &what, double rtol = 1e-5, double atol = 1e-6) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (std::isnan(want[i])) {
-      EXPECT_TRUE(std::isnan(got[i])) << what << " [" << i << "]";
-      continue;
-    }
-    if (std::isinf(want[i])) {
-      EXPECT_EQ((double)got[i], want[i]) << what << " [" << i << "]";
-      continue;
-    }
-    EXPECT_NEAR(got[i], want[i], atol + rtol * std::fabs(want[i])) << what << " [" << i << "]";
-  }
-}
-
 TEST(ReductionKernels, RegistersAllOps) {
   for (const char *name :
        {"ds.reduce", "ds.arg_reduce", "ds.softmax", "ds.norm", "ds.cumsum", "ds.topk"})
-    EXPECT_NE(lookup(name), nullptr) << name;
+    EXPECT_TRUE(registers(registerReductionKernels, name)) << name;
 }
 
 //===----------------------------------------------------------------------===//
@@ -254,8 +115,9 @@ TEST(ReductionKernels, ReduceFloatKindsAndLayouts) {
             outShape.push_back(1);
         }
         Buf y(DS_F32, outShape);
-        Attributes a = attrs({{"kind", str(k)}, {"axes", ints(axes)}, {"keepdims", integer(keep)}});
-        Status s = run("ds.reduce", a, {&in.t}, {&y.t}, 2);
+        Attributes a =
+            attrs({{"kind", strAttr(k)}, {"axes", intsAttr(axes)}, {"keepdims", intAttr(keep)}});
+        Status s = run("ds.reduce", a, {&in.t}, {&y.t}, chunkedContext(2));
         ASSERT_TRUE(s.ok()) << k << ": " << s.message();
         expectNear(y.values<float>(), reduceRef(k, x, shape, axes),
                    std::string(k) + " axes " + std::to_string(axes.size()), 2e-5);
@@ -267,21 +129,24 @@ TEST(ReductionKernels, ReduceFloatKindsAndLayouts) {
 TEST(ReductionKernels, ReduceEmptyAxesReducesNothing) {
   Buf in = f32({2, 2}, {1, -2, 3, 4});
   Buf y(DS_F32, {2, 2});
-  ASSERT_TRUE(run("ds.reduce",
-                  attrs({{"kind", str("sum")}, {"axes", ints({})}, {"keepdims", integer(1)}}),
-                  {&in.t}, {&y.t})
-                  .ok());
+  ASSERT_TRUE(
+      run("ds.reduce",
+          attrs({{"kind", strAttr("sum")}, {"axes", intsAttr({})}, {"keepdims", intAttr(1)}}),
+          {&in.t}, {&y.t})
+          .ok());
   EXPECT_EQ(y.values<float>(), (std::vector<float>{1, -2, 3, 4}));
-  ASSERT_TRUE(run("ds.reduce",
-                  attrs({{"kind", str("max")}, {"axes", ints({})}, {"keepdims", integer(0)}}),
-                  {&in.t}, {&y.t})
-                  .ok());
+  ASSERT_TRUE(
+      run("ds.reduce",
+          attrs({{"kind", strAttr("max")}, {"axes", intsAttr({})}, {"keepdims", intAttr(0)}}),
+          {&in.t}, {&y.t})
+          .ok());
   EXPECT_EQ(y.values<float>(), (std::vector<float>{1, -2, 3, 4}));
   // A rank-0 tensor reduced over "all" (no) axes still applies the kind.
   Buf s = f32({}, {-3}), sy(DS_F32, {});
   ASSERT_TRUE(
       run("ds.reduce",
-          attrs({{"kind", str("sum_square")}, {"axes", ints({})}, {"keepdims", integer(0)}}),
+          attrs(
+              {{"kind", strAttr("sum_square")}, {"axes", intsAttr({})}, {"keepdims", intAttr(0)}}),
           {&s.t}, {&sy.t})
           .ok());
   EXPECT_EQ(sy.at<float>(0), 9.0f);
@@ -293,8 +158,8 @@ TEST(ReductionKernels, ReduceIntegersExact) {
   Buf y(DS_I64, {2});
   auto reduce = [&](const char *k, Buf &in, Buf &out) {
     return run("ds.reduce",
-               attrs({{"kind", str(k)}, {"axes", ints({1})}, {"keepdims", integer(0)}}), {&in.t},
-               {&out.t});
+               attrs({{"kind", strAttr(k)}, {"axes", intsAttr({1})}, {"keepdims", intAttr(0)}}),
+               {&in.t}, {&out.t});
   };
   ASSERT_TRUE(reduce("sum", x, y).ok());
   EXPECT_EQ(y.values<int64_t>(), (std::vector<int64_t>{big + 3, -7}));
@@ -331,40 +196,44 @@ TEST(ReductionKernels, ReduceOverZeroElements) {
                {"min", INFINITY}, {"sum_square", 0.0f}, {"log_sum_exp", -INFINITY}};
   for (auto &c : cases) {
     Buf y(DS_F32, {2});
-    ASSERT_TRUE(run("ds.reduce",
-                    attrs({{"kind", str(c.kind)}, {"axes", ints({1})}, {"keepdims", integer(0)}}),
-                    {&x.t}, {&y.t})
-                    .ok())
+    ASSERT_TRUE(
+        run("ds.reduce",
+            attrs({{"kind", strAttr(c.kind)}, {"axes", intsAttr({1})}, {"keepdims", intAttr(0)}}),
+            {&x.t}, {&y.t})
+            .ok())
         << c.kind;
     EXPECT_EQ(y.values<float>(), (std::vector<float>{c.want, c.want})) << c.kind;
   }
   Buf xi(DS_I32, {2, 0}), yi(DS_I32, {2});
-  ASSERT_TRUE(run("ds.reduce",
-                  attrs({{"kind", str("max")}, {"axes", ints({1})}, {"keepdims", integer(0)}}),
-                  {&xi.t}, {&yi.t})
-                  .ok());
+  ASSERT_TRUE(
+      run("ds.reduce",
+          attrs({{"kind", strAttr("max")}, {"axes", intsAttr({1})}, {"keepdims", intAttr(0)}}),
+          {&xi.t}, {&yi.t})
+          .ok());
   EXPECT_EQ(yi.at<int32_t>(0), std::numeric_limits<int32_t>::min());
 }
 
 TEST(ReductionKernels, ReduceHalfAndErrors) {
   Buf h = f16({2, 3}, {1, 2, 3, 4, 5, 6}), hy(DS_F16, {2, 1});
-  ASSERT_TRUE(run("ds.reduce",
-                  attrs({{"kind", str("mean")}, {"axes", ints({1})}, {"keepdims", integer(1)}}),
-                  {&h.t}, {&hy.t})
-                  .ok());
+  ASSERT_TRUE(
+      run("ds.reduce",
+          attrs({{"kind", strAttr("mean")}, {"axes", intsAttr({1})}, {"keepdims", intAttr(1)}}),
+          {&h.t}, {&hy.t})
+          .ok());
   EXPECT_EQ(f16Values(hy), (std::vector<float>{2, 5}));
 
   Buf x = f32({2, 3}, {1, 2, 3, 4, 5, 6}), y(DS_F32, {2});
-  Status s =
-      run("ds.reduce", attrs({{"kind", str("median")}, {"axes", ints({1})}}), {&x.t}, {&y.t});
+  Status s = run("ds.reduce", attrs({{"kind", strAttr("median")}, {"axes", intsAttr({1})}}), {&x.t},
+                 {&y.t});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("ds.reduce"), std::string::npos);
   EXPECT_FALSE(
-      run("ds.reduce", attrs({{"kind", str("sum")}, {"axes", ints({2})}}), {&x.t}, {&y.t}).ok());
-  Buf wrong(DS_F32, {3});
-  EXPECT_FALSE(
-      run("ds.reduce", attrs({{"kind", str("sum")}, {"axes", ints({1})}}), {&x.t}, {&wrong.t})
+      run("ds.reduce", attrs({{"kind", strAttr("sum")}, {"axes", intsAttr({2})}}), {&x.t}, {&y.t})
           .ok());
+  Buf wrong(DS_F32, {3});
+  EXPECT_FALSE(run("ds.reduce", attrs({{"kind", strAttr("sum")}, {"axes", intsAttr({1})}}), {&x.t},
+                   {&wrong.t})
+                   .ok());
 }
 
 //===----------------------------------------------------------------------===//
@@ -375,10 +244,10 @@ TEST(ReductionKernels, ArgReduce) {
   Buf x = f32({2, 4}, {1, 5, 5, 2, 7, 0, 0, 7});
   auto arg = [&](const char *k, int64_t axis, int64_t last, Buf &in, Buf &out) {
     return run("ds.arg_reduce",
-               attrs({{"kind", str(k)},
-                      {"axis", integer(axis)},
-                      {"keepdims", integer(0)},
-                      {"select_last_index", integer(last)}}),
+               attrs({{"kind", strAttr(k)},
+                      {"axis", intAttr(axis)},
+                      {"keepdims", intAttr(0)},
+                      {"select_last_index", intAttr(last)}}),
                {&in.t}, {&out.t});
   };
   Buf y(DS_I64, {2});
@@ -393,11 +262,11 @@ TEST(ReductionKernels, ArgReduce) {
   // Along axis 0 (strided columns), with keepdims.
   Buf y0(DS_I64, {1, 4});
   ASSERT_TRUE(run("ds.arg_reduce",
-                  attrs({{"kind", str("argmax")},
-                         {"axis", integer(0)},
-                         {"keepdims", integer(1)},
-                         {"select_last_index", integer(0)}}),
-                  {&x.t}, {&y0.t}, 3)
+                  attrs({{"kind", strAttr("argmax")},
+                         {"axis", intAttr(0)},
+                         {"keepdims", intAttr(1)},
+                         {"select_last_index", intAttr(0)}}),
+                  {&x.t}, {&y0.t}, chunkedContext(3))
                   .ok());
   EXPECT_EQ(y0.values<int64_t>(), (std::vector<int64_t>{1, 0, 0, 1}));
   // Integer input; NaN counts as the maximum.
@@ -446,26 +315,26 @@ TEST(ReductionKernels, Softmax) {
   for (auto &c : cases) {
     for (bool log : {false, true}) {
       Buf y(DS_F32, shape);
-      Attributes a = attrs({{"axis", integer(c.axis)}});
+      Attributes a = attrs({{"axis", intAttr(c.axis)}});
       if (log)
-        a.set("log", integer(1));
-      ASSERT_TRUE(run("ds.softmax", a, {&in.t}, {&y.t}, 1).ok());
+        a.set("log", intAttr(1));
+      ASSERT_TRUE(run("ds.softmax", a, {&in.t}, {&y.t}, chunkedContext(1)).ok());
       expectNear(y.values<float>(), softmaxRef(x, c.outer, c.R, c.inner, log),
                  "softmax axis " + std::to_string(c.axis) + (log ? " log" : ""));
     }
   }
   // Stable for large inputs.
   Buf big = f32({3}, {1000, 1001, 1002}), by(DS_F32, {3});
-  ASSERT_TRUE(run("ds.softmax", attrs({{"axis", integer(0)}}), {&big.t}, {&by.t}).ok());
+  ASSERT_TRUE(run("ds.softmax", attrs({{"axis", intAttr(0)}}), {&big.t}, {&by.t}).ok());
   expectNear(by.values<float>(), softmaxRef({0, 1, 2}, 1, 3, 1, false), "large");
   // f16.
   Buf h = f16({2, 2}, {0, 1, 2, 2}), hy(DS_F16, {2, 2});
-  ASSERT_TRUE(run("ds.softmax", attrs({{"axis", integer(-1)}}), {&h.t}, {&hy.t}).ok());
+  ASSERT_TRUE(run("ds.softmax", attrs({{"axis", intAttr(-1)}}), {&h.t}, {&hy.t}).ok());
   expectNear(f16Values(hy), softmaxRef({0, 1, 2, 2}, 2, 2, 1, false), "f16", 1e-3, 1e-3);
   Buf xi = i32({2}, {1, 2}), yi(DS_I32, {2});
-  EXPECT_FALSE(run("ds.softmax", attrs({{"axis", integer(0)}}), {&xi.t}, {&yi.t}).ok());
+  EXPECT_FALSE(run("ds.softmax", attrs({{"axis", intAttr(0)}}), {&xi.t}, {&yi.t}).ok());
   Buf y(DS_F32, shape);
-  EXPECT_FALSE(run("ds.softmax", attrs({{"axis", integer(3)}}), {&in.t}, {&y.t}).ok());
+  EXPECT_FALSE(run("ds.softmax", attrs({{"axis", intAttr(3)}}), {&in.t}, {&y.t}).ok());
 }
 
 //===----------------------------------------------------------------------===//
@@ -503,12 +372,14 @@ TEST(ReductionKernels, NormMeanVarAndRms) {
   Buf in = f32({2, 3, 4}, x);
   const std::vector<float> s4 = {1.0f, 0.5f, -2.0f, 3.0f}, b4 = {0.1f, 0.2f, 0.3f, 0.4f};
   Buf scale = f32({4}, s4), bias = f32({4}, b4);
-  Attributes mv = attrs({{"kind", str("mean_var")}, {"axis", integer(-1)}, {"epsilon", num(1e-5)}});
+  Attributes mv =
+      attrs({{"kind", strAttr("mean_var")}, {"axis", intAttr(-1)}, {"epsilon", floatAttr(1e-5)}});
   Buf y(DS_F32, {2, 3, 4});
-  ASSERT_TRUE(run("ds.norm", mv, {&in.t, &scale.t, &bias.t}, {&y.t}, 2).ok());
+  ASSERT_TRUE(run("ds.norm", mv, {&in.t, &scale.t, &bias.t}, {&y.t}, chunkedContext(2)).ok());
   expectNear(y.values<float>(), normRef(x, 4, false, 1e-5, s4, b4), "layer norm");
 
-  Attributes rms = attrs({{"kind", str("rms")}, {"axis", integer(2)}, {"epsilon", num(1e-6)}});
+  Attributes rms =
+      attrs({{"kind", strAttr("rms")}, {"axis", intAttr(2)}, {"epsilon", floatAttr(1e-6)}});
   ASSERT_TRUE(run("ds.norm", rms, {&in.t, &scale.t, nullptr}, {&y.t}).ok());
   expectNear(y.values<float>(), normRef(x, 4, true, 1e-6, s4, {}), "rms norm");
 
@@ -516,7 +387,7 @@ TEST(ReductionKernels, NormMeanVarAndRms) {
   std::vector<float> s12 = iota(12, 0.2f, 0.5f);
   Buf scale12 = f32({3, 4}, s12);
   Attributes mv2 =
-      attrs({{"kind", str("mean_var")}, {"axis", integer(-2)}, {"epsilon", num(1e-5)}});
+      attrs({{"kind", strAttr("mean_var")}, {"axis", intAttr(-2)}, {"epsilon", floatAttr(1e-5)}});
   ASSERT_TRUE(run("ds.norm", mv2, {&in.t, &scale12.t, nullptr}, {&y.t}).ok());
   expectNear(y.values<float>(), normRef(x, 12, false, 1e-5, s12, {}), "layer norm 2 axes");
   // Same with a [4] scale, which repeats within the row (general broadcast).
@@ -528,7 +399,8 @@ TEST(ReductionKernels, NormMeanVarAndRms) {
   ASSERT_TRUE(run("ds.norm", mv, {&h.t, nullptr, nullptr}, {&hy.t}).ok());
   expectNear(f16Values(hy), normRef({1, 3, -2, 2}, 2, false, 1e-5, {}, {}), "f16", 2e-3, 2e-3);
 
-  Attributes bad = attrs({{"kind", str("batch")}, {"axis", integer(-1)}, {"epsilon", num(1e-5)}});
+  Attributes bad =
+      attrs({{"kind", strAttr("batch")}, {"axis", intAttr(-1)}, {"epsilon", floatAttr(1e-5)}});
   EXPECT_FALSE(run("ds.norm", bad, {&in.t, nullptr, nullptr}, {&y.t}).ok());
   Buf wrongScale = f32({5}, {1, 1, 1, 1, 1});
   EXPECT_FALSE(run("ds.norm", mv, {&in.t, &wrongScale.t, nullptr}, {&y.t}).ok());
@@ -542,10 +414,10 @@ TEST(ReductionKernels, CumSumAndProduct) {
   Buf x = f32({2, 3}, {1, 2, 3, 4, 5, 6});
   auto cum = [&](int64_t axis, int ex, int rev, bool prod, Buf &in, Buf &out) {
     Attributes a =
-        attrs({{"axis", integer(axis)}, {"exclusive", integer(ex)}, {"reverse", integer(rev)}});
+        attrs({{"axis", intAttr(axis)}, {"exclusive", intAttr(ex)}, {"reverse", intAttr(rev)}});
     if (prod)
-      a.set("product", integer(1));
-    return run("ds.cumsum", a, {&in.t}, {&out.t}, 1);
+      a.set("product", intAttr(1));
+    return run("ds.cumsum", a, {&in.t}, {&out.t}, chunkedContext(1));
   };
   Buf y(DS_F32, {2, 3});
   ASSERT_TRUE(cum(1, 0, 0, false, x, y).ok());
@@ -582,7 +454,7 @@ TEST(ReductionKernels, TopK) {
   auto topk = [&](Buf &in, Buf &k, int64_t axis, int largest, Buf &v, Buf &i) {
     return run(
         "ds.topk",
-        attrs({{"axis", integer(axis)}, {"largest", integer(largest)}, {"sorted", integer(1)}}),
+        attrs({{"axis", intAttr(axis)}, {"largest", intAttr(largest)}, {"sorted", intAttr(1)}}),
         {&in.t, &k.t}, {&v.t, &i.t});
   };
   Buf k3 = i64({1}, {3});
