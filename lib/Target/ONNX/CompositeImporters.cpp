@@ -12,14 +12,6 @@ using namespace mlir::ds;
 using namespace mlir::ds::onnx_import;
 
 namespace {
-LogicalResult done(NodeImporter &n, ArrayRef<Value> outs) {
-  for (Value v : outs)
-    if (!v)
-      return failure();
-  n.setOutputs(outs);
-  return success();
-}
-
 SmallVector<int64_t> allAxes(int64_t rank) {
   SmallVector<int64_t> axes;
   for (int64_t d = 0; d < rank; ++d)
@@ -89,7 +81,7 @@ LogicalResult importNLLLoss(NodeImporter &n) {
   std::optional<int64_t> ignore;
   if (n.hasAttr("ignore_index"))
     ignore = n.attrInt("ignore_index", 0);
-  return done(n, {nllLoss(n, *input, *target, n.input(2), ignore, reduction)});
+  return n.produce({nllLoss(n, *input, *target, n.input(2), ignore, reduction)});
 }
 
 LogicalResult importSoftmaxCrossEntropy(NodeImporter &n) {
@@ -108,7 +100,7 @@ LogicalResult importSoftmaxCrossEntropy(NodeImporter &n) {
   SmallVector<Value> outs{nllLoss(n, logProb, *labels, n.input(2), ignore, reduction)};
   if (n.outputUsed(1))
     outs.push_back(logProb);
-  return done(n, outs);
+  return n.produce(outs);
 }
 
 LogicalResult importHardmax(NodeImporter &n) {
@@ -130,7 +122,7 @@ LogicalResult importHardmax(NodeImporter &n) {
   Value hit = index ? n.create<CompareOp>(CompareKind::eq, index,
                                           iotaAlong(n, dim, *axis, rank))
                     : Value();
-  return done(n, {hit ? n.castTo(hit, type.getElementType()) : Value()});
+  return n.produce({hit ? n.castTo(hit, type.getElementType()) : Value()});
 }
 
 LogicalResult importLpNormalization(NodeImporter &n) {
@@ -142,7 +134,7 @@ LogicalResult importLpNormalization(NodeImporter &n) {
   if (!axis || (p != 1 && p != 2))
     return n.error() << "needs an axis in range and p of 1 or 2";
   Value norm = n.reduce(p == 1 ? ReduceKind::l1 : ReduceKind::l2, *x, {*axis}, true);
-  return done(n, {norm ? n.binary(BinaryKind::div, *x, norm) : Value()});
+  return n.produce({norm ? n.binary(BinaryKind::div, *x, norm) : Value()});
 }
 
 LogicalResult importMeanVarianceNormalization(NodeImporter &n) {
@@ -168,7 +160,7 @@ LogicalResult importMeanVarianceNormalization(NodeImporter &n) {
   Value stddev = var ? n.unary(UnaryKind::sqrt,
                                n.binary(BinaryKind::add, var, n.constScalar(element, 1e-9)))
                      : Value();
-  return done(n, {stddev ? n.binary(BinaryKind::div, centered, stddev) : Value()});
+  return n.produce({stddev ? n.binary(BinaryKind::div, centered, stddev) : Value()});
 }
 
 LogicalResult importGroupNormalization(NodeImporter &n) {
@@ -192,7 +184,7 @@ LogicalResult importGroupNormalization(NodeImporter &n) {
   channel.append(rank - 2, 1);
   Value s = n.reshape(*scale, channel), b = n.reshape(*bias, channel);
   y = y && s ? n.binary(BinaryKind::mul, y, s) : Value();
-  return done(n, {y && b ? n.binary(BinaryKind::add, y, b) : Value()});
+  return n.produce({y && b ? n.binary(BinaryKind::add, y, b) : Value()});
 }
 
 LogicalResult importEyeLike(NodeImporter &n) {
@@ -213,7 +205,7 @@ LogicalResult importEyeLike(NodeImporter &n) {
   Value c = iotaAlong(n, cols, 1, 2);
   Value shifted = n.binary(BinaryKind::add, r, n.constInts({k}, true));
   Value eye = shifted ? n.create<CompareOp>(CompareKind::eq, c, shifted) : Value();
-  return done(n, {eye ? n.castTo(eye, element) : Value()});
+  return n.produce({eye ? n.castTo(eye, element) : Value()});
 }
 
 LogicalResult importOneHot(NodeImporter &n) {
@@ -241,7 +233,7 @@ LogicalResult importOneHot(NodeImporter &n) {
                              n.constInts({1}));
   };
   Value off = n.reshape(pick(0), {}), on = n.reshape(pick(1), {});
-  return done(n, {hit && on && off ? n.create<SelectOp>(hit, on, off) : Value()});
+  return n.produce({hit && on && off ? n.create<SelectOp>(hit, on, off) : Value()});
 }
 
 LogicalResult importCenterCropPad(NodeImporter &n) {
@@ -276,7 +268,7 @@ LogicalResult importCenterCropPad(NodeImporter &n) {
   if (y && llvm::any_of(pads, [](int64_t p) { return p != 0; }))
     y = n.create<PadOp>(y, n.constInts(pads), n.constScalar(type.getElementType(), 0),
                         PadMode::constant);
-  return done(n, {y});
+  return n.produce({y});
 }
 } // namespace
 

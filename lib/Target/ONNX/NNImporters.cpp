@@ -8,67 +8,11 @@ using namespace mlir::ds;
 using namespace mlir::ds::onnx_import;
 
 namespace {
-LogicalResult done(NodeImporter &n, ArrayRef<Value> outs) {
-  for (Value v : outs)
-    if (!v)
-      return failure();
-  n.setOutputs(outs);
-  return success();
-}
-
-/// Window attributes of Conv / ConvTranspose / pools, with auto_pad resolved.
-struct Window {
-  SmallVector<int64_t> kernel, strides, pads, dilations;
-};
-
-FailureOr<Window> readWindow(NodeImporter &n, RankedTensorType input,
-                             ArrayRef<int64_t> kernel, bool transposed = false) {
-  size_t spatial = kernel.size();
-  Window w;
-  w.kernel.assign(kernel.begin(), kernel.end());
-  w.strides = n.attrInts("strides");
-  w.dilations = n.attrInts("dilations");
-  w.pads = n.attrInts("pads");
-  if (w.strides.empty())
-    w.strides.assign(spatial, 1);
-  if (w.dilations.empty())
-    w.dilations.assign(spatial, 1);
-  if (w.strides.size() != spatial || w.dilations.size() != spatial)
-    return n.error() << "expected " << spatial << " strides and dilations";
-  std::string autoPad = n.attrString("auto_pad", "NOTSET");
-  if (autoPad == "NOTSET") {
-    if (w.pads.empty())
-      w.pads.assign(2 * spatial, 0);
-    if (w.pads.size() != 2 * spatial)
-      return n.error() << "expected " << 2 * spatial << " pads, got " << w.pads.size();
-    return w;
-  }
-  w.pads.assign(2 * spatial, 0);
-  if (autoPad == "VALID")
-    return w;
-  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
-    return n.error() << "unknown auto_pad '" << autoPad << "'";
-  if (transposed)
-    return w; // resolved by the ConvTranspose importer from the output size
-  for (size_t i = 0; i < spatial; ++i) {
-    int64_t in = input.getDimSize(i + 2);
-    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel[i]))
-      return n.error() << "auto_pad " << autoPad << " needs static spatial dims";
-    int64_t out = (in + w.strides[i] - 1) / w.strides[i];
-    int64_t span = (kernel[i] - 1) * w.dilations[i] + 1;
-    int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + span - in);
-    int64_t small = total / 2;
-    w.pads[i] = autoPad == "SAME_UPPER" ? small : total - small;
-    w.pads[i + spatial] = total - w.pads[i];
-  }
-  return w;
-}
-
 LogicalResult importMatMul(NodeImporter &n) {
   auto a = n.required(0, "A"), b = n.required(1, "B");
   if (failed(a) || failed(b))
     return failure();
-  return done(n, {n.create<MatMulOp>(*a, *b)});
+  return n.produce({n.create<MatMulOp>(*a, *b)});
 }
 
 /// Gemm: alpha * op(A) op(B) + beta * C, as matmul plus elementwise ops.
@@ -94,7 +38,7 @@ LogicalResult importGemm(NodeImporter &n) {
       c = n.binary(BinaryKind::mul, c, n.constScalar(element, beta));
     y = c ? n.binary(BinaryKind::add, y, c) : Value();
   }
-  return done(n, {y});
+  return n.produce({y});
 }
 
 LogicalResult importEinsum(NodeImporter &n) {
@@ -102,7 +46,7 @@ LogicalResult importEinsum(NodeImporter &n) {
   for (size_t i = 0; i < n.numInputs(); ++i)
     if (Value v = n.input(i))
       inputs.push_back(v);
-  return done(n, {n.create<EinsumOp>(inputs, n.attrString("equation", ""))});
+  return n.produce({n.create<EinsumOp>(inputs, n.attrString("equation", ""))});
 }
 
 SmallVector<int64_t> kernelOf(NodeImporter &n, RankedTensorType weight) {
@@ -121,10 +65,10 @@ LogicalResult importConv(NodeImporter &n) {
     return n.error() << "X and W must have equal rank >= 3, got "
                      << formatShape(input.getShape()) << " and "
                      << formatShape(weight.getShape());
-  auto window = readWindow(n, input, kernelOf(n, weight));
+  auto window = readWindowAttrs(n, input, kernelOf(n, weight));
   if (failed(window))
     return failure();
-  return done(n, {n.create<ConvOp>(*x, *w, n.input(2), window->strides, window->pads,
+  return n.produce({n.create<ConvOp>(*x, *w, n.input(2), window->strides, window->pads,
                                    window->dilations, n.attrInt("group", 1))});
 }
 
@@ -136,7 +80,7 @@ LogicalResult importConvTranspose(NodeImporter &n) {
   if (input.getRank() < 3 || weight.getRank() != input.getRank())
     return n.error() << "X and W must have equal rank >= 3";
   SmallVector<int64_t> kernel = kernelOf(n, weight);
-  auto window = readWindow(n, input, kernel, /*transposed=*/true);
+  auto window = readWindowAttrs(n, input, kernel, /*transposed=*/true);
   if (failed(window))
     return failure();
   size_t spatial = kernel.size();
@@ -170,7 +114,7 @@ LogicalResult importConvTranspose(NodeImporter &n) {
       window->pads[i + spatial] = total - window->pads[i];
     }
   }
-  return done(n, {n.create<ConvTransposeOp>(*x, *w, n.input(2), window->strides,
+  return n.produce({n.create<ConvTransposeOp>(*x, *w, n.input(2), window->strides,
                                             window->pads, window->dilations,
                                             n.attrInt("group", 1), outputPadding)});
 }
@@ -186,12 +130,12 @@ ImportFn poolFn(PoolKind kind) {
     SmallVector<int64_t> kernel = n.attrInts("kernel_shape");
     if (kernel.empty())
       return n.error() << "kernel_shape is required";
-    auto window = readWindow(n, input, kernel);
+    auto window = readWindowAttrs(n, input, kernel);
     if (failed(window))
       return failure();
     if (kind == PoolKind::avg && n.attrInts("dilations").empty())
       window->dilations.assign(kernel.size(), 1);
-    return done(n, {n.create<PoolOp>(kind, *x, kernel, window->strides, window->pads,
+    return n.produce({n.create<PoolOp>(kind, *x, kernel, window->strides, window->pads,
                                       window->dilations, n.attrInt("ceil_mode", 0) != 0,
                                       n.attrInt("count_include_pad", 0) != 0,
                                       n.attrInt("p", 2))});
@@ -209,7 +153,7 @@ ImportFn globalPoolFn(ReduceKind kind) {
     SmallVector<int64_t> axes;
     for (int64_t d = 2; d < rank; ++d)
       axes.push_back(d);
-    return done(n, {n.reduce(kind, *x, axes, true)});
+    return n.produce({n.reduce(kind, *x, axes, true)});
   };
 }
 
@@ -248,7 +192,7 @@ LogicalResult importBatchNorm(NodeImporter &n) {
   if (!factor || !shift)
     return failure();
   Value y = n.binary(BinaryKind::mul, x, factor);
-  return done(n, {y ? n.binary(BinaryKind::add, y, shift) : Value()});
+  return n.produce({y ? n.binary(BinaryKind::add, y, shift) : Value()});
 }
 
 LogicalResult importInstanceNorm(NodeImporter &n) {
@@ -265,7 +209,7 @@ LogicalResult importInstanceNorm(NodeImporter &n) {
   if (!y || !s || !b)
     return failure();
   y = n.binary(BinaryKind::mul, y, s);
-  return done(n, {y ? n.binary(BinaryKind::add, y, b) : Value()});
+  return n.produce({y ? n.binary(BinaryKind::add, y, b) : Value()});
 }
 
 ImportFn normFn(NormKind kind) {
@@ -301,7 +245,7 @@ ImportFn normFn(NormKind kind) {
       outs.push_back(mean);
       outs.push_back(invStd);
     }
-    return done(n, outs);
+    return n.produce(outs);
   };
 }
 
@@ -316,7 +260,7 @@ ImportFn softmaxFn(bool log) {
     if (!axis)
       return n.error() << "axis is out of range for rank " << rank;
     if (n.since >= 13 || *axis == rank - 1)
-      return done(n, {n.create<SoftmaxOp>(*x, *axis, log)});
+      return n.produce({n.create<SoftmaxOp>(*x, *axis, log)});
     // Before opset 13 the input is flattened to 2-D at `axis`.
     SmallVector<int64_t> flat{0, 0};
     auto outer = staticElementCount(type.getShape().take_front(*axis));
@@ -328,7 +272,7 @@ ImportFn softmaxFn(bool log) {
     Value y = n.reshape(*x, flat);
     y = y ? n.create<SoftmaxOp>(y, 1, log) : Value();
     Value shape = n.create<ShapeOp>(*x, 0, rank);
-    return done(n, {y && shape ? n.create<ReshapeOp>(y, shape, false) : Value()});
+    return n.produce({y && shape ? n.create<ReshapeOp>(y, shape, false) : Value()});
   };
 }
 
@@ -346,7 +290,7 @@ LogicalResult importDropout(NodeImporter &n) {
     auto one = DenseElementsAttr::get(RankedTensorType::get({1}, n.builder.getI1Type()), true);
     outs.push_back(shape ? n.create<FillOp>(shape, one) : Value());
   }
-  return done(n, outs);
+  return n.produce(outs);
 }
 
 LogicalResult importTopK(NodeImporter &n) {
@@ -360,7 +304,7 @@ LogicalResult importTopK(NodeImporter &n) {
                                       n.attrInt("sorted", 1) != 0);
   if (results.size() != 2)
     return failure();
-  return done(n, results);
+  return n.produce(results);
 }
 
 ImportFn argFn(ArgReduceKind kind) {
@@ -368,7 +312,7 @@ ImportFn argFn(ArgReduceKind kind) {
     auto x = n.required(0, "data");
     if (failed(x))
       return failure();
-    return done(n, {n.create<ArgReduceOp>(kind, *x, n.attrInt("axis", 0),
+    return n.produce({n.create<ArgReduceOp>(kind, *x, n.attrInt("axis", 0),
                                           n.attrInt("keepdims", 1) != 0,
                                           n.attrInt("select_last_index", 0) != 0)});
   };
@@ -380,7 +324,7 @@ ImportFn cumulativeFn(bool product) {
     auto axis = n.requireConstInts(1, "axis");
     if (failed(x) || failed(axis))
       return failure();
-    return done(n, {n.create<CumSumOp>(*x, (*axis)[0], n.attrInt("exclusive", 0) != 0,
+    return n.produce({n.create<CumSumOp>(*x, (*axis)[0], n.attrInt("exclusive", 0) != 0,
                                        n.attrInt("reverse", 0) != 0, product)});
   };
 }
@@ -389,7 +333,7 @@ LogicalResult importTrilu(NodeImporter &n) {
   auto x = n.required(0, "input");
   if (failed(x))
     return failure();
-  return done(n, {n.create<TriluOp>(*x, n.input(1), n.attrInt("upper", 1) != 0)});
+  return n.produce({n.create<TriluOp>(*x, n.input(1), n.attrInt("upper", 1) != 0)});
 }
 
 /// [B, S, H*D] -> [B, H, S, D].
@@ -565,7 +509,7 @@ LogicalResult importRotaryEmbedding(NodeImporter &n) {
     return failure();
   // Inputs: X, cos_cache, sin_cache, position_ids (optional, last in opset 23).
   Value positions = n.numInputs() > 3 ? n.input(3) : Value();
-  return done(n, {n.create<RotaryEmbeddingOp>(*x, *cos, *sin, positions,
+  return n.produce({n.create<RotaryEmbeddingOp>(*x, *cos, *sin, positions,
                                               n.attrInt("interleaved", 0) != 0,
                                               n.attrInt("rotary_embedding_dim", 0),
                                               n.attrInt("num_heads", 0))});

@@ -231,3 +231,50 @@ Value NodeImporter::unsqueeze(Value x, ArrayRef<int64_t> axes) {
   }
   return reshape(x, shape);
 }
+
+//===----------------------------------------------------------------------===//
+// Window attributes
+//===----------------------------------------------------------------------===//
+
+FailureOr<WindowAttrs> onnx_import::readWindowAttrs(NodeImporter &n, RankedTensorType input,
+                                                   ArrayRef<int64_t> kernel, bool transposed) {
+  size_t spatial = kernel.size();
+  WindowAttrs w;
+  w.kernel.assign(kernel.begin(), kernel.end());
+  w.strides = n.attrInts("strides");
+  w.dilations = n.attrInts("dilations");
+  w.pads = n.attrInts("pads");
+  if (w.strides.empty())
+    w.strides.assign(spatial, 1);
+  if (w.dilations.empty())
+    w.dilations.assign(spatial, 1);
+  if (w.strides.size() != spatial || w.dilations.size() != spatial)
+    return n.error() << "expected " << spatial << " strides and dilations";
+  std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  if (autoPad == "NOTSET") {
+    if (w.pads.empty())
+      w.pads.assign(2 * spatial, 0);
+    if (w.pads.size() != 2 * spatial)
+      return n.error() << "expected " << 2 * spatial << " pads, got " << w.pads.size();
+    return w;
+  }
+  w.pads.assign(2 * spatial, 0);
+  if (autoPad == "VALID")
+    return w;
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return n.error() << "unknown auto_pad '" << autoPad << "'";
+  if (transposed)
+    return w; // resolved by the ConvTranspose importer from the output size
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t in = input.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel[i]))
+      return n.error() << "auto_pad " << autoPad << " needs static spatial dims";
+    int64_t out = (in + w.strides[i] - 1) / w.strides[i];
+    int64_t span = (kernel[i] - 1) * w.dilations[i] + 1;
+    int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + span - in);
+    int64_t small = total / 2;
+    w.pads[i] = autoPad == "SAME_UPPER" ? small : total - small;
+    w.pads[i + spatial] = total - w.pads[i];
+  }
+  return w;
+}

@@ -125,6 +125,14 @@ public:
   }
 
   void setOutputs(ArrayRef<Value> values) { outputs.assign(values.begin(), values.end()); }
+  /// Sets the node's outputs; fails when one is null (its error was reported
+  /// when the op that should have produced it failed).
+  LogicalResult produce(ArrayRef<Value> values) {
+    if (llvm::any_of(values, [](Value v) { return !v; }))
+      return failure();
+    setOutputs(values);
+    return success();
+  }
 
 private:
   template <typename OpTy, size_t... I, typename... Args>
@@ -136,6 +144,16 @@ private:
   }
   SmallVector<Value> finish(OperationState &state, bool infer);
 };
+
+/// Strides, pads (all begins, then all ends) and dilations of a windowed op
+/// (Conv, ConvTranspose, pooling), with auto_pad resolved against `input`.
+struct WindowAttrs {
+  SmallVector<int64_t> kernel, strides, pads, dilations;
+};
+/// Reads the node's window attributes for `kernel`. ConvTranspose
+/// (`transposed`) resolves SAME padding from its output size itself.
+FailureOr<WindowAttrs> readWindowAttrs(NodeImporter &n, RankedTensorType input,
+                                       ArrayRef<int64_t> kernel, bool transposed = false);
 
 using ImportFn = std::function<LogicalResult(NodeImporter &)>;
 

@@ -14,14 +14,6 @@ using namespace mlir::ds;
 using namespace mlir::ds::onnx_import;
 
 namespace {
-LogicalResult done(NodeImporter &n, ArrayRef<Value> outs) {
-  for (Value v : outs)
-    if (!v)
-      return failure();
-  n.setOutputs(outs);
-  return success();
-}
-
 LogicalResult importQuantize(NodeImporter &n) {
   auto x = n.required(0, "x"), scale = n.required(1, "y_scale");
   if (failed(x) || failed(scale))
@@ -41,7 +33,7 @@ LogicalResult importQuantize(NodeImporter &n) {
   Type inElement = n.typeOf(*x).getElementType();
   if (n.typeOf(scaleV).getElementType() != inElement)
     scaleV = n.castTo(scaleV, inElement);
-  return done(n, {n.createTyped<QuantizeOp>(n.typeOf(*x).clone(quantized), *x, scaleV, zp,
+  return n.produce({n.createTyped<QuantizeOp>(n.typeOf(*x).clone(quantized), *x, scaleV, zp,
                                             n.attrInt("axis", 1), n.attrInt("block_size", 0),
                                             n.attrInt("saturate", 1) != 0)});
 }
@@ -57,7 +49,7 @@ LogicalResult importDequantize(NodeImporter &n) {
       return n.error() << "unsupported output_dtype " << onnxTypeName(dtype);
   }
   Value scaleV = n.castTo(*scale, out);
-  return done(n, {n.createTyped<DequantizeOp>(n.typeOf(*x).clone(out), *x, scaleV, n.input(2),
+  return n.produce({n.createTyped<DequantizeOp>(n.typeOf(*x).clone(out), *x, scaleV, n.input(2),
                                               n.attrInt("axis", 1),
                                               n.attrInt("block_size", 0))});
 }
@@ -69,7 +61,7 @@ LogicalResult importDynamicQuantize(NodeImporter &n) {
   auto results = n.createN<DynamicQuantizeOp, 3>(*x);
   if (results.size() != 3)
     return failure();
-  return done(n, results);
+  return n.produce(results);
 }
 
 /// (x - zero_point) widened to i32; zero_point broadcasts along `axis` if 1-D.
@@ -97,7 +89,7 @@ LogicalResult importMatMulInteger(NodeImporter &n) {
   // A's zero point is per row (axis -2 of A), B's per column (last axis).
   Value lhs = shiftToI32(n, *a, n.input(2), std::max<int64_t>(aRank - 2, 0));
   Value rhs = shiftToI32(n, *b, n.input(3), bRank - 1);
-  return done(n, {lhs && rhs ? n.create<MatMulOp>(lhs, rhs) : Value()});
+  return n.produce({lhs && rhs ? n.create<MatMulOp>(lhs, rhs) : Value()});
 }
 
 LogicalResult importConvInteger(NodeImporter &n) {
@@ -108,24 +100,14 @@ LogicalResult importConvInteger(NodeImporter &n) {
   Value weight = shiftToI32(n, *w, n.input(3), 0);
   if (!input || !weight)
     return failure();
-  auto type = n.typeOf(input);
   SmallVector<int64_t> kernel = n.attrInts("kernel_shape");
   if (kernel.empty())
     kernel.assign(n.typeOf(weight).getShape().begin() + 2, n.typeOf(weight).getShape().end());
-  size_t spatial = kernel.size();
-  SmallVector<int64_t> strides = n.attrInts("strides"), dilations = n.attrInts("dilations"),
-                       pads = n.attrInts("pads");
-  if (strides.empty())
-    strides.assign(spatial, 1);
-  if (dilations.empty())
-    dilations.assign(spatial, 1);
-  if (pads.empty())
-    pads.assign(2 * spatial, 0);
-  if (n.attrString("auto_pad", "NOTSET") != "NOTSET")
-    return n.error() << "auto_pad is not supported for ConvInteger";
-  (void)type;
-  return done(n, {n.create<ConvOp>(input, weight, Value(), strides, pads, dilations,
-                                   n.attrInt("group", 1))});
+  auto window = readWindowAttrs(n, n.typeOf(input), kernel);
+  if (failed(window))
+    return failure();
+  return n.produce({n.create<ConvOp>(input, weight, Value(), window->strides, window->pads,
+                                      window->dilations, n.attrInt("group", 1))});
 }
 
 /// Dequantizes input `i` with scale `i + 1` and zero point `i + 2`.
@@ -151,7 +133,7 @@ LogicalResult importQLinearMatMul(NodeImporter &n) {
   Value y = a && b ? n.create<MatMulOp>(a, n.castTo(b, n.typeOf(a).getElementType())) : Value();
   if (y && n.typeOf(y).getElementType() != n.typeOf(n.input(6)).getElementType())
     y = n.castTo(y, n.typeOf(n.input(6)).getElementType());
-  return done(n, {quantizeOutput(n, y, 6)});
+  return n.produce({quantizeOutput(n, y, 6)});
 }
 
 LogicalResult importQLinearConv(NodeImporter &n) {
@@ -172,19 +154,12 @@ LogicalResult importQLinearConv(NodeImporter &n) {
   SmallVector<int64_t> kernel = n.attrInts("kernel_shape");
   if (kernel.empty())
     kernel.assign(n.typeOf(w).getShape().begin() + 2, n.typeOf(w).getShape().end());
-  size_t spatial = kernel.size();
-  SmallVector<int64_t> strides = n.attrInts("strides"), dilations = n.attrInts("dilations"),
-                       pads = n.attrInts("pads");
-  if (strides.empty())
-    strides.assign(spatial, 1);
-  if (dilations.empty())
-    dilations.assign(spatial, 1);
-  if (pads.empty())
-    pads.assign(2 * spatial, 0);
-  if (n.attrString("auto_pad", "NOTSET") != "NOTSET")
-    return n.error() << "auto_pad is not supported for QLinearConv";
-  Value y = n.create<ConvOp>(x, w, bias, strides, pads, dilations, n.attrInt("group", 1));
-  return done(n, {quantizeOutput(n, y, 6)});
+  auto window = readWindowAttrs(n, n.typeOf(x), kernel);
+  if (failed(window))
+    return failure();
+  Value y = n.create<ConvOp>(x, w, bias, window->strides, window->pads, window->dilations,
+                             n.attrInt("group", 1));
+  return n.produce({quantizeOutput(n, y, 6)});
 }
 } // namespace
 

@@ -6,14 +6,6 @@ using namespace mlir::ds;
 using namespace mlir::ds::onnx_import;
 
 namespace {
-LogicalResult done(NodeImporter &n, ArrayRef<Value> outs) {
-  for (Value v : outs)
-    if (!v)
-      return failure();
-  n.setOutputs(outs);
-  return success();
-}
-
 /// Normalizes axes against `rank`, sorted; fails on duplicates or range errors.
 FailureOr<SmallVector<int64_t>> normalizeAxes(NodeImporter &n, ArrayRef<int64_t> axes,
                                               int64_t rank) {
@@ -46,7 +38,7 @@ LogicalResult importReshape(NodeImporter &n) {
   Value shape = n.since < 5 ? n.constInts(n.attrInts("shape")) : n.input(1);
   if (!shape)
     return n.error() << "missing shape";
-  return done(n, {n.create<ReshapeOp>(*x, shape, n.attrInt("allowzero", 0) != 0)});
+  return n.produce({n.create<ReshapeOp>(*x, shape, n.attrInt("allowzero", 0) != 0)});
 }
 
 LogicalResult importTranspose(NodeImporter &n) {
@@ -58,7 +50,7 @@ LogicalResult importTranspose(NodeImporter &n) {
   if (perm.empty())
     for (int64_t d = rank - 1; d >= 0; --d)
       perm.push_back(d);
-  return done(n, {n.transpose(*x, perm)});
+  return n.produce({n.transpose(*x, perm)});
 }
 
 LogicalResult importFlatten(NodeImporter &n) {
@@ -78,9 +70,9 @@ LogicalResult importFlatten(NodeImporter &n) {
     Value head = n.create<ShapeOp>(*x, 0, axis);
     Value prod = head ? n.reduce(ReduceKind::prod, head, {0}, true) : Value();
     Value shape = prod ? n.create<ConcatOp>(ValueRange{prod, n.constInts({-1})}, 0) : Value();
-    return done(n, {shape ? n.create<ReshapeOp>(*x, shape, false) : Value()});
+    return n.produce({shape ? n.create<ReshapeOp>(*x, shape, false) : Value()});
   }
-  return done(n, {n.reshape(*x, {outer ? *outer : -1, inner ? *inner : -1})});
+  return n.produce({n.reshape(*x, {outer ? *outer : -1, inner ? *inner : -1})});
 }
 
 LogicalResult importSqueeze(NodeImporter &n) {
@@ -106,7 +98,7 @@ LogicalResult importSqueeze(NodeImporter &n) {
         return n.error() << "cannot squeeze dim " << d << " of size " << type.getDimSize(d);
     dims = *normalized;
   }
-  return done(n, {n.squeeze(*x, dims)});
+  return n.produce({n.squeeze(*x, dims)});
 }
 
 LogicalResult importUnsqueeze(NodeImporter &n) {
@@ -118,7 +110,7 @@ LogicalResult importUnsqueeze(NodeImporter &n) {
   auto normalized = normalizeAxes(n, *axes, outRank);
   if (failed(normalized))
     return failure();
-  return done(n, {n.unsqueeze(*x, *normalized)});
+  return n.produce({n.unsqueeze(*x, *normalized)});
 }
 
 LogicalResult importConcat(NodeImporter &n) {
@@ -126,7 +118,7 @@ LogicalResult importConcat(NodeImporter &n) {
   for (size_t i = 0; i < n.numInputs(); ++i)
     if (Value v = n.input(i))
       inputs.push_back(v);
-  return done(n, {n.create<ConcatOp>(inputs, n.attrInt("axis", 0))});
+  return n.produce({n.create<ConcatOp>(inputs, n.attrInt("axis", 0))});
 }
 
 /// Slices x along `axis` from `start` with `size` elements.
@@ -178,7 +170,7 @@ LogicalResult importSplit(NodeImporter &n) {
     outs.push_back(sliceAxis(n, *x, *axis, start, s));
     start += s;
   }
-  return done(n, outs);
+  return n.produce(outs);
 }
 
 LogicalResult importSlice(NodeImporter &n) {
@@ -216,28 +208,28 @@ LogicalResult importSlice(NodeImporter &n) {
       steps = n.constInts(SmallVector<int64_t>(len, 1));
   }
   (void)rank;
-  return done(n, {n.create<SliceOp>(*x, starts, ends, axes, steps)});
+  return n.produce({n.create<SliceOp>(*x, starts, ends, axes, steps)});
 }
 
 LogicalResult importGather(NodeImporter &n) {
   auto x = n.required(0, "data"), i = n.required(1, "indices");
   if (failed(x) || failed(i))
     return failure();
-  return done(n, {n.create<GatherOp>(*x, *i, n.attrInt("axis", 0))});
+  return n.produce({n.create<GatherOp>(*x, *i, n.attrInt("axis", 0))});
 }
 
 LogicalResult importGatherElements(NodeImporter &n) {
   auto x = n.required(0, "data"), i = n.required(1, "indices");
   if (failed(x) || failed(i))
     return failure();
-  return done(n, {n.create<GatherElementsOp>(*x, *i, n.attrInt("axis", 0))});
+  return n.produce({n.create<GatherElementsOp>(*x, *i, n.attrInt("axis", 0))});
 }
 
 LogicalResult importGatherND(NodeImporter &n) {
   auto x = n.required(0, "data"), i = n.required(1, "indices");
   if (failed(x) || failed(i))
     return failure();
-  return done(n, {n.create<GatherNDOp>(*x, *i, n.attrInt("batch_dims", 0))});
+  return n.produce({n.create<GatherNDOp>(*x, *i, n.attrInt("batch_dims", 0))});
 }
 
 FailureOr<ScatterReduction> reductionOf(NodeImporter &n) {
@@ -252,7 +244,7 @@ LogicalResult importScatterElements(NodeImporter &n) {
   auto reduction = reductionOf(n);
   if (failed(x) || failed(i) || failed(u) || failed(reduction))
     return failure();
-  return done(n, {n.create<ScatterElementsOp>(*x, *i, *u, n.attrInt("axis", 0), *reduction)});
+  return n.produce({n.create<ScatterElementsOp>(*x, *i, *u, n.attrInt("axis", 0), *reduction)});
 }
 
 LogicalResult importScatterND(NodeImporter &n) {
@@ -260,21 +252,21 @@ LogicalResult importScatterND(NodeImporter &n) {
   auto reduction = reductionOf(n);
   if (failed(x) || failed(i) || failed(u) || failed(reduction))
     return failure();
-  return done(n, {n.create<ScatterNDOp>(*x, *i, *u, *reduction)});
+  return n.produce({n.create<ScatterNDOp>(*x, *i, *u, *reduction)});
 }
 
 LogicalResult importExpand(NodeImporter &n) {
   auto x = n.required(0, "input"), s = n.required(1, "shape");
   if (failed(x) || failed(s))
     return failure();
-  return done(n, {n.create<ExpandOp>(*x, *s)});
+  return n.produce({n.create<ExpandOp>(*x, *s)});
 }
 
 LogicalResult importTile(NodeImporter &n) {
   auto x = n.required(0, "input"), r = n.required(1, "repeats");
   if (failed(x) || failed(r))
     return failure();
-  return done(n, {n.create<TileOp>(*x, *r)});
+  return n.produce({n.create<TileOp>(*x, *r)});
 }
 
 LogicalResult importPad(NodeImporter &n) {
@@ -318,7 +310,7 @@ LogicalResult importPad(NodeImporter &n) {
   }
   if (value && n.typeOf(value).getRank() == 1)
     value = n.reshape(value, {});
-  return done(n, {n.create<PadOp>(*x, pads, value, *mode)});
+  return n.produce({n.create<PadOp>(*x, pads, value, *mode)});
 }
 
 LogicalResult importResize(NodeImporter &n) {
@@ -408,7 +400,7 @@ LogicalResult importResize(NodeImporter &n) {
   if (!scales && !sizes)
     return n.error() << "needs scales or sizes";
   std::string mode = n.attrString("mode", "nearest");
-  return done(n, {n.create<ResizeOp>(*x, roi, scales, sizes, mode, coordinate,
+  return n.produce({n.create<ResizeOp>(*x, roi, scales, sizes, mode, coordinate,
                                      // Upsample and Resize-10 pick the floor neighbour.
                                      n.attrString("nearest_mode", n.since == 10 || upsample
                                                                       ? "floor"
@@ -424,7 +416,7 @@ LogicalResult importShape(NodeImporter &n) {
   if (failed(x))
     return failure();
   int64_t rank = n.typeOf(*x).getRank();
-  return done(n, {n.create<ShapeOp>(*x, n.attrInt("start", 0), n.attrInt("end", rank))});
+  return n.produce({n.create<ShapeOp>(*x, n.attrInt("start", 0), n.attrInt("end", rank))});
 }
 
 LogicalResult importSize(NodeImporter &n) {
@@ -433,9 +425,9 @@ LogicalResult importSize(NodeImporter &n) {
     return failure();
   int64_t rank = n.typeOf(*x).getRank();
   if (rank == 0)
-    return done(n, {n.constInts({1}, /*scalar=*/true)});
+    return n.produce({n.constInts({1}, /*scalar=*/true)});
   Value shape = n.create<ShapeOp>(*x, 0, rank);
-  return done(n, {shape ? n.reduce(ReduceKind::prod, shape, {0}, false) : Value()});
+  return n.produce({shape ? n.reduce(ReduceKind::prod, shape, {0}, false) : Value()});
 }
 
 LogicalResult importConstant(NodeImporter &n) {
@@ -449,19 +441,19 @@ LogicalResult importConstant(NodeImporter &n) {
     auto value = importTensor(*attr.mutable_t(), n.baseDir, n.loc, n.builder.getContext());
     if (failed(value))
       return failure();
-    return done(n, {n.constAttr(*value)});
+    return n.produce({n.constAttr(*value)});
   }
   if (name == "value_float")
-    return done(n, {n.constAttr(DenseElementsAttr::get(RankedTensorType::get({}, f32), attr.f()))});
+    return n.produce({n.constAttr(DenseElementsAttr::get(RankedTensorType::get({}, f32), attr.f()))});
   if (name == "value_floats") {
     SmallVector<float> v(attr.floats().begin(), attr.floats().end());
-    return done(n, {n.constAttr(DenseElementsAttr::get(
+    return n.produce({n.constAttr(DenseElementsAttr::get(
                        RankedTensorType::get({(int64_t)v.size()}, f32), ArrayRef<float>(v)))});
   }
   if (name == "value_int")
-    return done(n, {n.constAttr(DenseElementsAttr::get(RankedTensorType::get({}, i64), attr.i()))});
+    return n.produce({n.constAttr(DenseElementsAttr::get(RankedTensorType::get({}, i64), attr.i()))});
   if (name == "value_ints")
-    return done(n, {n.constInts(SmallVector<int64_t>(attr.ints().begin(), attr.ints().end()))});
+    return n.produce({n.constInts(SmallVector<int64_t>(attr.ints().begin(), attr.ints().end()))});
   return n.error() << "attribute '" << name << "' is not supported (sparse or string constant)";
 }
 
@@ -478,14 +470,14 @@ LogicalResult importConstantOfShape(NodeImporter &n) {
       return failure();
     value = *imported;
   }
-  return done(n, {n.create<FillOp>(*shape, value)});
+  return n.produce({n.create<FillOp>(*shape, value)});
 }
 
 LogicalResult importRange(NodeImporter &n) {
   auto s = n.required(0, "start"), l = n.required(1, "limit"), d = n.required(2, "delta");
   if (failed(s) || failed(l) || failed(d))
     return failure();
-  return done(n, {n.create<RangeOp>(*s, *l, *d)});
+  return n.produce({n.create<RangeOp>(*s, *l, *d)});
 }
 
 /// DepthToSpace / SpaceToDepth as reshape + transpose + reshape.
@@ -520,7 +512,7 @@ ImportFn depthSpaceFn(bool toSpace) {
       y = y ? n.transpose(y, {0, 3, 5, 1, 2, 4}) : Value();
       y = y ? n.reshape(y, {N, C * b * b, H / b, W / b}) : Value();
     }
-    return done(n, {y});
+    return n.produce({y});
   };
 }
 } // namespace

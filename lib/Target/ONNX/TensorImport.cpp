@@ -153,8 +153,7 @@ FailureOr<ElementsAttr> onnx_import::importTensor(TensorProto &tensor, StringRef
     return fromPacked(type, packed, *count);
   }
 
-  auto makeResource = [&](ArrayRef<char> data, AsmResourceBlob blob) -> ElementsAttr {
-    (void)data;
+  auto makeResource = [&](AsmResourceBlob blob) -> ElementsAttr {
     return DenseResourceElementsAttr::get(type, name, std::move(blob));
   };
 
@@ -210,7 +209,7 @@ FailureOr<ElementsAttr> onnx_import::importTensor(TensorProto &tensor, StringRef
         (uintptr_t)data.data() % width != 0)
       return fromBytes(type, data);
     std::shared_ptr<llvm::MemoryBuffer> owner(std::move(*buffer));
-    return makeResource(data, blobOwning(data, width, owner));
+    return makeResource(blobOwning(data, width, owner));
   }
 
   if (tensor.has_raw_data()) {
@@ -225,7 +224,7 @@ FailureOr<ElementsAttr> onnx_import::importTensor(TensorProto &tensor, StringRef
     std::unique_ptr<std::string> owned(tensor.release_raw_data());
     ArrayRef<char> data(owned->data(), owned->size());
     std::shared_ptr<std::string> owner(std::move(owned));
-    return makeResource(data, blobOwning(data, width, owner));
+    return makeResource(blobOwning(data, width, owner));
   }
 
   std::vector<char> bytes;
