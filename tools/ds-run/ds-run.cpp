@@ -5,7 +5,7 @@
 //          [--expect-dir DIR [--rtol R] [--atol A]] [--seed S] [--quiet]
 //
 // A model given as .onnx is compiled first with the ds-compile next to this
-// binary. Inputs not given are filled with seeded random data. Runs on the
+// binary (or on PATH). Inputs not given are filled with seeded random data. Runs on the
 // runtime's C++ wrappers only (no LLVM), like an application would.
 //
 //===----------------------------------------------------------------------===//
@@ -93,11 +93,18 @@ Options parse(int argc, char **argv) {
   return o;
 }
 
-/// Compiles an .onnx model with the ds-compile beside this binary.
-std::string compileOnnx(const std::string &model, const char *argv0) {
-  std::string self = argv0;
-  std::string dir = self.find('/') == std::string::npos ? "." : self.substr(0, self.rfind('/'));
-  std::string compiler = dir + "/ds-compile";
+/// Compiles an .onnx model with the ds-compile beside this binary, or the one
+/// on PATH.
+std::string compileOnnx(const std::string &model) {
+  std::string compiler = "ds-compile";
+  char self[4096];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (len > 0) {
+    std::string dir(self, (size_t)len);
+    std::string beside = dir.substr(0, dir.rfind('/')) + "/ds-compile";
+    if (access(beside.c_str(), X_OK) == 0)
+      compiler = beside;
+  }
   char tmpl[] = "/tmp/ds-run-XXXXXX";
   int fd = mkstemp(tmpl);
   if (fd < 0)
@@ -111,7 +118,7 @@ std::string compileOnnx(const std::string &model, const char *argv0) {
     argvList.push_back(s.data());
   argvList.push_back(nullptr);
   pid_t pid;
-  if (posix_spawn(&pid, compiler.c_str(), nullptr, nullptr, argvList.data(), environ) != 0) {
+  if (posix_spawnp(&pid, compiler.c_str(), nullptr, nullptr, argvList.data(), environ) != 0) {
     std::fprintf(stderr, "ds-run: cannot run %s to compile the model\n", compiler.c_str());
     std::exit(1);
   }
@@ -180,7 +187,7 @@ int main(int argc, char **argv) {
   std::string artifact = opts.model;
   bool compiled = artifact.size() > 5 && artifact.substr(artifact.size() - 5) == ".onnx";
   if (compiled)
-    artifact = compileOnnx(opts.model, argv[0]);
+    artifact = compileOnnx(opts.model);
   try {
     ds::Model model(artifact);
     if (compiled)
