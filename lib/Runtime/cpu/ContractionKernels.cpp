@@ -420,8 +420,13 @@ void im2col(KernelContext &ctx, const T *x, int64_t channels, const Window &w, i
                  } else {
                    const T *xr = xc + off;
                    int64_t p = o[(size_t)last] * s + kOff;
-                   if (s == 1 && p >= 0 && p + run <= inLast) {
-                     std::memcpy(d0, xr + p, (size_t)run * sizeof(T));
+                   if (s == 1) {
+                     // Zeros over the padding at either end, one copy between.
+                     int64_t lo = std::clamp<int64_t>(-p, 0, run);
+                     int64_t hi = std::max(lo, std::clamp<int64_t>(inLast - p, 0, run));
+                     std::fill(d0, d0 + lo, T(0));
+                     std::memcpy(d0 + lo, xr + p + lo, (size_t)(hi - lo) * sizeof(T));
+                     std::fill(d0 + hi, d0 + run, T(0));
                    } else {
                      for (int64_t t = 0; t < run; ++t, p += s)
                        d0[t] = (p >= 0 && p < inLast) ? xr[p] : T(0);
