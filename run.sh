@@ -10,12 +10,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 BUILD_DIR=${BUILD_DIR:-build}
+# Debian's own Python refuses pip installs outside a venv (PEP 668); ds's
+# packages are meant for this machine's Python, as in CI.
+export PIP_BREAK_SYSTEM_PACKAGES=1
 JOBS=${JOBS:-$(nproc)}
 
 install_deps() {
   local apt_pkgs=(llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld
                   ninja-build ccache cmake libprotobuf-dev protobuf-compiler python3-pip
-                  libgtest-dev libopenblas0)
+                  python3-dev libgtest-dev libopenblas0)
   local missing=()
   for p in "${apt_pkgs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
