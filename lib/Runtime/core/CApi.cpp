@@ -95,12 +95,17 @@ ds_status ds_session_create(const ds_model *model, const ds_session_options *opt
   if (options->struct_size != sizeof(ds_session_options))
     return make(DS_INVALID_ARGUMENT, "ds_session_create: options not initialized with "
                                      "ds_session_options_init");
-  if (options->num_threads < 0)
-    return make(DS_INVALID_ARGUMENT, "ds_session_create: num_threads must be >= 0");
+  if (options->num_threads < 0 || options->num_threads > 4096)
+    return make(DS_INVALID_ARGUMENT, "ds_session_create: num_threads must be in [0, 4096], got " +
+                                         std::to_string(options->num_threads));
   int threads = options->num_threads ? options->num_threads
                                      : (int)std::max(1u, std::thread::hardware_concurrency());
   auto session = std::make_unique<ds_session_t>();
   session->session = std::make_unique<dsrt::Session>(*model->program, threads);
+  if (!session->session->valid())
+    return make(DS_RUNTIME_ERROR, "cannot allocate the " +
+                                      std::to_string(model->program->arenaBytes) +
+                                      "-byte activation arena");
   *out_session = session.release();
   return nullptr;
 }

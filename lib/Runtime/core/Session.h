@@ -18,6 +18,8 @@ public:
   Status run(const ds_tensor *inputs, int32_t numInputs);
   const Tensor &output(size_t i) const { return tensors_[program_.outputs[i]]; }
   size_t numOutputs() const { return program_.outputs.size(); }
+  /// False when the arena could not be allocated.
+  bool valid() const { return program_.arenaBytes == 0 || arena_ != nullptr; }
   bool hasRun() const { return hasRun_; }
   int numThreads() const { return pool_.size(); }
 

@@ -135,3 +135,15 @@ func.func @fill_folds() -> tensor<2x3xf32> {
   %0 = ds.fill %s {value = dense<1.5> : tensor<1xf32>} : (tensor<2xi64>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @reduce_over_no_axis
+// A plain reduction over no axis is the input; sum_square still squares.
+func.func @reduce_over_no_axis(%x: tensor<f32>) -> (tensor<f32>, tensor<f32>) {
+  // CHECK: %[[SQ:.*]] = ds.reduce sum_square %arg0
+  // CHECK: return %arg0, %[[SQ]]
+  %0 = ds.reduce sum %x {axes = array<i64>, keepdims = false} : (tensor<f32>) -> tensor<f32>
+  %1 = ds.reduce sum_square %x {axes = array<i64>, keepdims = false} : (tensor<f32>) -> tensor<f32>
+  return %0, %1 : tensor<f32>, tensor<f32>
+}

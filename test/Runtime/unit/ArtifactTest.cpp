@@ -208,3 +208,19 @@ TEST(CApi, NullArgumentsGiveStatuses) {
   ds_status_release(s);
   EXPECT_EQ(ds_status_get_code(nullptr), DS_OK);
 }
+
+TEST(CApi, RejectsBadThreadCounts) {
+  std::string path = writeTemp(reluArtifact());
+  ds::Model model(path);
+  std::remove(path.c_str());
+  for (int threads : {-1, 100000}) {
+    ds_session_options options;
+    ds_session_options_init(&options);
+    options.num_threads = threads;
+    ds_session *session = nullptr;
+    ds_status s = ds_session_create(model.get(), &options, &session);
+    EXPECT_EQ(ds_status_get_code(s), DS_INVALID_ARGUMENT) << threads;
+    EXPECT_EQ(session, nullptr);
+    ds_status_release(s);
+  }
+}

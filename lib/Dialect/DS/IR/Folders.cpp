@@ -292,10 +292,14 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
-  if (getAxes().empty() && getInput().getType() == getType())
+  ReduceKind kind = getKind();
+  // Reducing over no axis is the identity only for the plain kinds; the others
+  // still apply their function to each element (x^2, |x|, log x...).
+  bool plain = kind == ReduceKind::sum || kind == ReduceKind::mean || kind == ReduceKind::max ||
+               kind == ReduceKind::min || kind == ReduceKind::prod;
+  if (plain && getAxes().empty() && getInput().getType() == getType())
     return getInput();
   auto in = toHost(adaptor.getInput());
-  ReduceKind kind = getKind();
   if (!in || in->isFloat || (kind != ReduceKind::sum && kind != ReduceKind::prod) ||
       !getType().hasStaticShape())
     return {};
