@@ -147,3 +147,37 @@ func.func @reduce_over_no_axis(%x: tensor<f32>) -> (tensor<f32>, tensor<f32>) {
   %1 = ds.reduce sum_square %x {axes = array<i64>, keepdims = false} : (tensor<f32>) -> tensor<f32>
   return %0, %1 : tensor<f32>, tensor<f32>
 }
+
+// -----
+
+// CHECK-LABEL: func @batch_norm_folds_into_conv
+// Per-channel scale and shift after a conv (inference BatchNorm) fold into its
+// weights and bias.
+func.func @batch_norm_folds_into_conv(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  // CHECK-DAG: %[[W:.*]] = ds.constant dense<{{\[\[\[\[}}2.000000e+00]]], {{\[\[\[}}3.000000e+00]]]]> : tensor<2x1x1x1xf32>
+  // CHECK-DAG: %[[B:.*]] = ds.constant dense<[2.500000e+00, 3.000000e+00]> : tensor<2xf32>
+  // CHECK: %[[C:.*]] = ds.conv %arg0, %[[W]], %[[B]]
+  // CHECK-NEXT: return %[[C]]
+  %w = ds.constant dense<1.0> : tensor<2x1x1x1xf32>
+  %b = ds.constant dense<[1.0, 0.0]> : tensor<2xf32>
+  %scale = ds.constant dense<[[[2.0]], [[3.0]]]> : tensor<2x1x1xf32>
+  %shift = ds.constant dense<[[[0.5]], [[3.0]]]> : tensor<2x1x1xf32>
+  %0 = ds.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+  %1 = ds.binary mul %0, %scale : (tensor<1x2x4x4xf32>, tensor<2x1x1xf32>) -> tensor<1x2x4x4xf32>
+  %2 = ds.binary add %1, %shift : (tensor<1x2x4x4xf32>, tensor<2x1x1xf32>) -> tensor<1x2x4x4xf32>
+  return %2 : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @spatial_scale_does_not_fold
+// A constant that varies along a spatial dim is not per-channel: the mul stays.
+func.func @spatial_scale_does_not_fold(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  // CHECK: ds.conv
+  // CHECK: ds.binary mul
+  %w = ds.constant dense<1.0> : tensor<2x1x1x1xf32>
+  %s = ds.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+  %0 = ds.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>) -> tensor<1x2x4x4xf32>
+  %1 = ds.binary mul %0, %s : (tensor<1x2x4x4xf32>, tensor<4xf32>) -> tensor<1x2x4x4xf32>
+  return %1 : tensor<1x2x4x4xf32>
+}

@@ -10,10 +10,14 @@
 #include "ds/Dialect/DS/IR/ShapeUtils.h"
 
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/SmallBitVector.h"
 
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -516,7 +520,113 @@ struct ComposeWideningCasts : OpRewritePattern<CastOp> {
     return success();
   }
 };
+/// Per-output-channel values of a constant that broadcasts against a conv
+/// result [N, M, spatial...] only along dim 1 (shapes [M, 1, 1], [1, M, 1, 1],
+/// or a scalar), as f32; nullopt otherwise.
+std::optional<SmallVector<float>> perChannelConstant(Value v, ConvOp conv) {
+  auto type = cast<RankedTensorType>(v.getType());
+  int64_t rank = conv.getType().getRank(), channels = conv.getType().getDimSize(1);
+  DenseElementsAttr attr;
+  if (!type.getElementType().isF32() || !matchPattern(v, m_Constant(&attr)) ||
+      type.getRank() > rank || ShapedType::isDynamic(channels))
+    return std::nullopt;
+  int64_t channelDim = type.getRank() - (rank - 1); // dim 1 of the result, right-aligned
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.getDimSize(d) != 1 && d != channelDim)
+      return std::nullopt;
+  SmallVector<float> values(attr.getValues<float>().begin(), attr.getValues<float>().end());
+  if (values.size() == 1)
+    values.assign(channels, values[0]);
+  if ((int64_t)values.size() != channels)
+    return std::nullopt;
+  return values;
+}
+
+/// The f32 values of a constant weight, dense or resource-backed.
+std::optional<std::vector<float>> constantFloats(Value v) {
+  auto constant = v.getDefiningOp<ConstantOp>();
+  if (!constant || !constant.getType().getElementType().isF32())
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
+    return std::vector<float>(dense.getValues<float>().begin(), dense.getValues<float>().end());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
+      ArrayRef<char> bytes = blob->getData();
+      std::vector<float> values(bytes.size() / sizeof(float));
+      std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+      return values;
+    }
+  return std::nullopt;
+}
+
+/// conv(x, W, b) * c -> conv(x, W * c, b * c) and conv(x, W, b) + d ->
+/// conv(x, W, b + d) for constant per-output-channel c and d: folds the
+/// inference BatchNormalization (and bias adds) that exporters put after a
+/// convolution into its weights, so it costs nothing at run time.
+struct FoldChannelAffineIntoConv : OpRewritePattern<BinaryOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BinaryOp op, PatternRewriter &rewriter) const override {
+    bool isMul = op.getKind() == BinaryKind::mul, isAdd = op.getKind() == BinaryKind::add;
+    if (!isMul && !isAdd)
+      return failure();
+    auto conv = op.getLhs().getDefiningOp<ConvOp>();
+    Value other = op.getRhs();
+    if (!conv) {
+      conv = op.getRhs().getDefiningOp<ConvOp>();
+      other = op.getLhs();
+    }
+    if (!conv || !conv->hasOneUse() || conv.getType() != op.getType())
+      return failure();
+    auto factors = perChannelConstant(other, conv);
+    if (!factors)
+      return failure();
+    int64_t channels = conv.getType().getDimSize(1);
+    std::vector<float> bias(channels, 0.0f);
+    if (Value b = conv.getBias()) {
+      auto values = constantFloats(b);
+      if (!values || (int64_t)values->size() != channels)
+        return failure();
+      bias = *values;
+    }
+    Value weight = conv.getWeight();
+    if (isMul) {
+      auto w = constantFloats(weight);
+      if (!w || w->size() % channels)
+        return failure();
+      size_t perChannel = w->size() / channels;
+      for (int64_t m = 0; m < channels; ++m) {
+        for (size_t i = 0; i < perChannel; ++i)
+          (*w)[m * perChannel + i] *= (*factors)[m];
+        bias[m] *= (*factors)[m];
+      }
+      // Large weights stay resource blobs, so printed IR stays small.
+      auto type = cast<RankedTensorType>(weight.getType());
+      ElementsAttr folded;
+      if (w->size() * sizeof(float) >= 4096)
+        folded = DenseResourceElementsAttr::get(
+            type, "folded_conv_weight",
+            HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(*w)));
+      else
+        folded = DenseElementsAttr::get(type, ArrayRef<float>(*w));
+      weight = rewriter.create<ConstantOp>(conv.getLoc(), folded);
+    } else {
+      for (int64_t m = 0; m < channels; ++m)
+        bias[m] += (*factors)[m];
+    }
+    auto biasType = RankedTensorType::get({channels}, rewriter.getF32Type());
+    Value newBias = rewriter.create<ConstantOp>(
+        conv.getLoc(), DenseElementsAttr::get(biasType, ArrayRef<float>(bias)));
+    rewriter.replaceOpWithNewOp<ConvOp>(op, op.getType(), conv.getInput(), weight, newBias,
+                                        conv.getStridesAttr(), conv.getPadsAttr(),
+                                        conv.getDilationsAttr(), conv.getGroupAttr());
+    return success();
+  }
+};
 } // namespace
+
+void BinaryOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
+  results.add<FoldChannelAffineIntoConv>(ctx);
+}
 
 void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
   results.add<ComposeTransposes>(ctx);

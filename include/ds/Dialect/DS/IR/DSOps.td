@@ -106,6 +106,7 @@ def DS_BinaryOp : DS_InferredOp<"binary"> {
   let assemblyFormat = "$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def DS_CompareOp : DS_InferredOp<"compare"> {
