@@ -117,7 +117,12 @@ Status runFusedChain(const Program &program, const ExecUnit &unit, std::vector<T
   std::mutex errorMutex;
   Status failure;
   pool.parallelFor(tiles, 1, [&](int64_t tileBegin, int64_t tileEnd) {
-    std::vector<std::vector<unsigned char>> scratch(unit.steps.size());
+    // One slot of tile scratch per step, carved from a per-thread buffer that
+    // grows once and is reused by every later run.
+    thread_local std::vector<unsigned char> scratch;
+    const size_t slot = (size_t)(unit.rowsPerTile * innerSize) * 8; // widest dtype
+    if (scratch.size() < slot * unit.steps.size())
+      scratch.resize(slot * unit.steps.size());
     std::vector<Tensor> tileValues(unit.steps.size());
     std::vector<Tensor> views;
     std::vector<const Tensor *> ins;
@@ -162,8 +167,7 @@ Status runFusedChain(const Program &program, const ExecUnit &unit, std::vector<T
         if (s + 1 == unit.steps.size()) {
           out.data = static_cast<char *>(result.data) + row0 * innerSize * dtypeSize(result.dtype);
         } else {
-          scratch[s].resize((size_t)(unit.rowsPerTile * innerSize) * dtypeSize(result.dtype));
-          out.data = scratch[s].data();
+          out.data = scratch.data() + s * slot;
         }
         outs.assign(1, &out);
         Status status = step.kernel(serial, step.attrs, ins, outs);
