@@ -91,6 +91,24 @@ Status Program::load(const std::string &path, std::unique_ptr<Program> &out) {
   return Status();
 }
 
+Status Program::fromBuffer(const unsigned char *data, uint64_t size,
+                           std::unique_ptr<Program> &out) {
+  auto program = std::unique_ptr<Program>(new Program());
+  // Copy into 64-byte aligned storage so constants keep their alignment.
+  program->owned_.resize(size + DSX_CONSTANT_ALIGNMENT);
+  unsigned char *base = program->owned_.data();
+  base += (DSX_CONSTANT_ALIGNMENT - (uintptr_t)base % DSX_CONSTANT_ALIGNMENT) % DSX_CONSTANT_ALIGNMENT;
+  if (size)
+    std::memcpy(base, data, size);
+  if (size < DSX_HEADER_SIZE)
+    return invalid(std::to_string(size) + " bytes, smaller than the header");
+  Status s = program->parse(base, size);
+  if (!s)
+    return s;
+  out = std::move(program);
+  return Status();
+}
+
 Status Program::parse(const unsigned char *data, uint64_t size) {
   if (std::memcmp(data, DSX_MAGIC, 8) != 0)
     return invalid("bad magic: not a ds artifact");

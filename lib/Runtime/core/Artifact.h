@@ -32,6 +32,8 @@ public:
   ~Program();
   /// Maps and validates `path`; every offset, size and id is bounds-checked.
   static Status load(const std::string &path, std::unique_ptr<Program> &out);
+  /// Validates an artifact held in memory (copied into the program).
+  static Status fromBuffer(const unsigned char *data, uint64_t size, std::unique_ptr<Program> &out);
 
   std::vector<ValueInfo> values;
   std::vector<uint32_t> inputs, outputs;
@@ -44,6 +46,7 @@ public:
 private:
   Status parse(const unsigned char *data, uint64_t size);
   void *mapping_ = nullptr;
+  std::vector<unsigned char> owned_; ///< the bytes, when not mapped from a file
   uint64_t mappingSize_ = 0;
   const unsigned char *constants_ = nullptr;
 };

@@ -407,3 +407,21 @@ OwningOpRef<ModuleOp> ds::importONNXFile(StringRef path, MLIRContext *context,
   GraphImporter importer(context, options, path);
   return importer.run(model);
 }
+
+OwningOpRef<ModuleOp> ds::importONNXBuffer(StringRef bytes, StringRef modelPath,
+                                           MLIRContext *context, const ImportOptions &options) {
+  context->loadDialect<DSDialect, func::FuncDialect>();
+  Location fileLoc = FileLineColLoc::get(context, modelPath, 0, 0);
+  if (bytes.empty())
+    return (mlir::emitError(fileLoc) << "model file is empty", nullptr);
+  onnx::ModelProto model;
+  if (bytes.size() > (size_t)INT_MAX || !model.ParseFromArray(bytes.data(), (int)bytes.size()))
+    return (mlir::emitError(fileLoc)
+                << "failed to parse ONNX model: not a valid ModelProto (truncated, "
+                   "corrupted or not an ONNX file)",
+            nullptr);
+  if (!model.has_graph())
+    return (mlir::emitError(fileLoc) << "model has no graph", nullptr);
+  GraphImporter importer(context, options, modelPath);
+  return importer.run(model);
+}

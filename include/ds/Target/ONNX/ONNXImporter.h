@@ -35,6 +35,12 @@ bool parseInputShapeSpecs(llvm::ArrayRef<std::string> specs, ImportOptions &opti
 OwningOpRef<ModuleOp> importONNXFile(llvm::StringRef path, MLIRContext *context,
                                      const ImportOptions &options = {});
 
+/// Imports a serialized model held in memory; `modelPath` names it in
+/// diagnostics and anchors its external data. (Used by the fuzzer; large
+/// models should come from a file so their weights are parsed once.)
+OwningOpRef<ModuleOp> importONNXBuffer(llvm::StringRef bytes, llvm::StringRef modelPath,
+                                       MLIRContext *context, const ImportOptions &options = {});
+
 /// Registers the dialects the importer produces.
 void registerONNXImportDialects(DialectRegistry &registry);
 
