@@ -6,11 +6,21 @@
 //===----------------------------------------------------------------------===//
 #include "core/Session.h"
 
+#include <cstring>
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  // Patch the size and checksum fields so that mutations reach the metadata
+  // validation and the kernels instead of stopping at the checksum.
+  std::vector<unsigned char> bytes(data, data + size);
+  if (size >= DSX_HEADER_SIZE) {
+    uint64_t fileSize = size;
+    uint64_t checksum = dsx_checksum(bytes.data() + DSX_HEADER_SIZE, size - DSX_HEADER_SIZE);
+    std::memcpy(bytes.data() + 16, &fileSize, 8);
+    std::memcpy(bytes.data() + 24, &checksum, 8);
+  }
   std::unique_ptr<dsrt::Program> program;
-  if (!dsrt::Program::fromBuffer(data, size, program))
+  if (!dsrt::Program::fromBuffer(bytes.data(), bytes.size(), program))
     return 0;
   uint64_t total = 0;
   for (uint32_t id : program->inputs)
