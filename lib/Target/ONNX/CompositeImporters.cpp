@@ -71,33 +71,39 @@ Value nllLoss(NodeImporter &n, Value logProb, Value target, Value weight,
   return weightSum ? n.binary(BinaryKind::div, total, weightSum) : Value();
 }
 
+/// The `reduction` and `ignore_index` attributes both losses share.
+struct LossAttrs {
+  std::string reduction;
+  std::optional<int64_t> ignoreIndex;
+};
+
+FailureOr<LossAttrs> readLossAttrs(NodeImporter &n) {
+  LossAttrs attrs{n.attrString("reduction", "mean"), std::nullopt};
+  if (attrs.reduction != "none" && attrs.reduction != "sum" && attrs.reduction != "mean")
+    return n.error() << "unknown reduction '" << attrs.reduction << "'";
+  if (n.hasAttr("ignore_index"))
+    attrs.ignoreIndex = n.attrInt("ignore_index", 0);
+  return attrs;
+}
+
 LogicalResult importNLLLoss(NodeImporter &n) {
   auto input = n.required(0, "input"), target = n.required(1, "target");
-  if (failed(input) || failed(target))
+  auto attrs = readLossAttrs(n);
+  if (failed(input) || failed(target) || failed(attrs))
     return failure();
-  std::string reduction = n.attrString("reduction", "mean");
-  if (reduction != "none" && reduction != "sum" && reduction != "mean")
-    return n.error() << "unknown reduction '" << reduction << "'";
-  std::optional<int64_t> ignore;
-  if (n.hasAttr("ignore_index"))
-    ignore = n.attrInt("ignore_index", 0);
-  return n.produce({nllLoss(n, *input, *target, n.input(2), ignore, reduction)});
+  return n.produce(
+      {nllLoss(n, *input, *target, n.input(2), attrs->ignoreIndex, attrs->reduction)});
 }
 
 LogicalResult importSoftmaxCrossEntropy(NodeImporter &n) {
   auto scores = n.required(0, "scores"), labels = n.required(1, "labels");
-  if (failed(scores) || failed(labels))
+  auto attrs = readLossAttrs(n);
+  if (failed(scores) || failed(labels) || failed(attrs))
     return failure();
-  std::string reduction = n.attrString("reduction", "mean");
-  if (reduction != "none" && reduction != "sum" && reduction != "mean")
-    return n.error() << "unknown reduction '" << reduction << "'";
-  std::optional<int64_t> ignore;
-  if (n.hasAttr("ignore_index"))
-    ignore = n.attrInt("ignore_index", 0);
   Value logProb = n.create<SoftmaxOp>(*scores, 1, true);
   if (!logProb)
     return failure();
-  SmallVector<Value> outs{nllLoss(n, logProb, *labels, n.input(2), ignore, reduction)};
+  SmallVector<Value> outs{nllLoss(n, logProb, *labels, n.input(2), attrs->ignoreIndex, attrs->reduction)};
   if (n.outputUsed(1))
     outs.push_back(logProb);
   return n.produce(outs);

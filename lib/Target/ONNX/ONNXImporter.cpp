@@ -376,6 +376,22 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
 }
 } // namespace
 
+namespace {
+InFlightDiagnostic parseFailure(Location loc) {
+  return mlir::emitError(loc) << "failed to parse ONNX model: not a valid ModelProto "
+                                 "(truncated, corrupted or not an ONNX file)";
+}
+
+OwningOpRef<ModuleOp> importParsed(onnx::ModelProto &model, StringRef modelPath,
+                                   MLIRContext *context, const ImportOptions &options) {
+  if (!model.has_graph())
+    return (mlir::emitError(FileLineColLoc::get(context, modelPath, 0, 0)) << "model has no graph",
+            nullptr);
+  GraphImporter importer(context, options, modelPath);
+  return importer.run(model);
+}
+} // namespace
+
 OwningOpRef<ModuleOp> ds::importONNXFile(StringRef path, MLIRContext *context,
                                          const ImportOptions &options) {
   context->loadDialect<DSDialect, func::FuncDialect>();
@@ -397,15 +413,9 @@ OwningOpRef<ModuleOp> ds::importONNXFile(StringRef path, MLIRContext *context,
     google::protobuf::io::CodedInputStream coded(&raw);
     coded.SetTotalBytesLimit(INT_MAX);
     if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
-      return (mlir::emitError(fileLoc)
-                  << "failed to parse ONNX model: not a valid ModelProto (truncated, "
-                     "corrupted or not an ONNX file)",
-              nullptr);
+      return (parseFailure(fileLoc), nullptr);
   }
-  if (!model.has_graph())
-    return (mlir::emitError(fileLoc) << "model has no graph", nullptr);
-  GraphImporter importer(context, options, path);
-  return importer.run(model);
+  return importParsed(model, path, context, options);
 }
 
 OwningOpRef<ModuleOp> ds::importONNXBuffer(StringRef bytes, StringRef modelPath,
@@ -416,12 +426,6 @@ OwningOpRef<ModuleOp> ds::importONNXBuffer(StringRef bytes, StringRef modelPath,
     return (mlir::emitError(fileLoc) << "model file is empty", nullptr);
   onnx::ModelProto model;
   if (bytes.size() > (size_t)INT_MAX || !model.ParseFromArray(bytes.data(), (int)bytes.size()))
-    return (mlir::emitError(fileLoc)
-                << "failed to parse ONNX model: not a valid ModelProto (truncated, "
-                   "corrupted or not an ONNX file)",
-            nullptr);
-  if (!model.has_graph())
-    return (mlir::emitError(fileLoc) << "model has no graph", nullptr);
-  GraphImporter importer(context, options, modelPath);
-  return importer.run(model);
+    return (parseFailure(fileLoc), nullptr);
+  return importParsed(model, modelPath, context, options);
 }
