@@ -118,4 +118,14 @@ def DS_ScatterReduction : I32EnumAttr<"ScatterReduction", "how scattered updates
   let cppNamespace = "::mlir::ds";
 }
 
+def DS_FusionKind : I32EnumAttr<"FusionKind", "what a fusion group computes", [
+  I32EnumAttrCase<"elementwise", 0>,  // elementwise chain with broadcasts
+  I32EnumAttrCase<"reduction", 1>,    // a reduction with its producers and consumers
+  I32EnumAttrCase<"contraction", 2>,  // matmul / conv with its epilogue
+  I32EnumAttrCase<"attention", 3>,    // one ds.attention
+  I32EnumAttrCase<"data_movement", 4> // transpose, gather, concat, slice, pad...
+  ]> {
+  let cppNamespace = "::mlir::ds";
+}
+
 #endif // DS_DIALECT_DS_IR_DSBASE_TD

@@ -3,6 +3,7 @@
 #define DS_DIALECT_DS_IR_DSOPS_TD
 
 include "ds/Dialect/DS/IR/DSBase.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
@@ -660,6 +661,48 @@ def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding"> {
   let results = (outs DS_Tensor:$result);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Fusion
+//===----------------------------------------------------------------------===//
+
+def DS_FusionGroupOp : DS_Op<"fusion_group", [IsolatedFromAbove,
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+  let summary = "ops that run as one kernel";
+  let description = [{
+    Created by `ds-fuse`. The body's block arguments stand for `inputs` (same
+    order and types); `ds.yield` returns the group's results. Everything in
+    the body runs as one kernel of the backend, so intermediate values never
+    reach memory.
+
+    ```mlir
+    %r = ds.fusion_group elementwise (%x, %b) : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32> {
+    ^bb0(%a: tensor<4x8xf32>, %c: tensor<8xf32>):
+      %s = ds.binary add %a, %c : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+      %t = ds.unary relu %s : (tensor<4x8xf32>) -> tensor<4x8xf32>
+      ds.yield %t : tensor<4x8xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<DS_Tensor>:$inputs, DS_FusionKind:$kind);
+  let results = (outs Variadic<DS_Tensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $kind ` ` `(` $inputs `)` attr-dict `:` functional-type($inputs, $results) $body
+  }];
+  let hasVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [OpBuilder<(ins "TypeRange":$resultTypes, "ValueRange":$inputs,
+                                 "FusionKind":$kind)>];
+}
+
+def DS_YieldOp : DS_Op<"yield", [Pure, Terminator, ReturnLike,
+                                 HasParent<"FusionGroupOp">]> {
+  let summary = "results of a fusion group";
+  let arguments = (ins Variadic<DS_Tensor>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+  let builders = [OpBuilder<(ins), [{ /* empty */ }]>];
 }
 
 #endif // DS_DIALECT_DS_IR_DSOPS_TD
