@@ -23,6 +23,10 @@
  *       u32 attribute count, per attribute: str name, u8 tag (dsx_attr_tag),
  *       payload: i64 | f64 | u32 n + i64[n] | u32 n + f64[n] | str |
  *                u8 dtype + str bytes
+ *     version 2 only (docs/cuda-backend.md), after the steps:
+ *       u32 target (dsx_target), u32 image count, per image:
+ *       str arch ("sm_90a", "compute_80"), u64 offset, u64 size (inside the
+ *       constants section, DSX_CONSTANT_ALIGNMENT-aligned)
  *     str: u32 length + bytes (no terminator)
  *   constants: each constant at its offset, DSX_CONSTANT_ALIGNMENT-aligned,
  *     so a reader can use the mapped file in place.
@@ -38,6 +42,16 @@
 #define DSX_HEADER_SIZE 64u
 #define DSX_CONSTANT_ALIGNMENT 64u
 #define DSX_ABSENT 0xffffffffu
+/* Versions a reader accepts: 1 (cpu only) and 2 (target + kernel images). */
+#define DSX_FORMAT_VERSION_MIN 1u
+#define DSX_FORMAT_VERSION_MAX 2u
+#define DSX_MAX_ARCH_LENGTH 32u
+
+/* What executes the step list (format version 2; version 1 is cpu). */
+typedef enum dsx_target {
+  DSX_TARGET_CPU = 0,
+  DSX_TARGET_CUDA = 1,
+} dsx_target;
 
 /* Where a value's bytes live. */
 typedef enum dsx_storage {

@@ -49,6 +49,7 @@ typedef enum ds_status_code {
   DS_IO_ERROR = 3,
   DS_UNSUPPORTED = 4,      /* an op or feature this runtime build cannot run */
   DS_RUNTIME_ERROR = 5,    /* a kernel failed (e.g. index out of range) */
+  DS_NO_DEVICE = 6,        /* the artifact needs a device this machine lacks (no driver, no GPU) */
 } ds_status_code;
 
 typedef struct ds_status_t *ds_status;
@@ -85,10 +86,15 @@ ds_status ds_model_input_info(const ds_model *model, int32_t index, ds_value_inf
 ds_status ds_model_output_info(const ds_model *model, int32_t index, ds_value_info *out_info);
 /* Bytes of the activation arena the compiler planned. */
 uint64_t ds_model_arena_bytes(const ds_model *model);
+/* What the artifact was compiled for, "cpu" or "cuda"; a session runs on that backend. */
+const char *ds_model_target(const ds_model *model);
 
+/* Fields are only ever appended; struct_size tells the runtime which ones the
+   caller knows (older callers get the defaults for the rest). */
 typedef struct ds_session_options {
   uint32_t struct_size; /* set by ds_session_options_init */
-  int32_t num_threads;  /* 0 = all hardware threads */
+  int32_t num_threads;  /* 0 = all hardware threads (cpu backend) */
+  int32_t device;       /* CUDA device ordinal for a cuda artifact (default 0) */
 } ds_session_options;
 
 void ds_session_options_init(ds_session_options *options);

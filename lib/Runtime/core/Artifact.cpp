@@ -1,5 +1,6 @@
 //===- Artifact.cpp - loading and validating a .dsx artifact --------------===//
 #include "core/Artifact.h"
+#include "core/CudaSteps.h"
 
 #include <cstring>
 #include <fcntl.h>
@@ -8,7 +9,6 @@
 #include <unistd.h>
 
 namespace dsrt {
-namespace {
 /// Bounds-checked little-endian reader over the metadata section.
 class ByteReader {
 public:
@@ -49,6 +49,7 @@ private:
   bool failed_ = false;
 };
 
+namespace {
 Status invalid(const std::string &what) {
   return Status::error("invalid artifact: " + what, DS_INVALID_ARTIFACT);
 }
@@ -119,9 +120,10 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
   uint64_t checksum = header.read<uint64_t>();
   uint64_t metaOffset = header.read<uint64_t>(), metaSize = header.read<uint64_t>();
   uint64_t constOffset = header.read<uint64_t>(), constSize = header.read<uint64_t>();
-  if (version != DSX_FORMAT_VERSION)
-    return invalid("format version " + std::to_string(version) + ", this runtime reads version " +
-                   std::to_string(DSX_FORMAT_VERSION) + " (recompile the model)");
+  if (version < DSX_FORMAT_VERSION_MIN || version > DSX_FORMAT_VERSION_MAX)
+    return invalid("format version " + std::to_string(version) + ", this runtime reads versions " +
+                   std::to_string(DSX_FORMAT_VERSION_MIN) + " to " +
+                   std::to_string(DSX_FORMAT_VERSION_MAX) + " (recompile the model)");
   if (headerSize != DSX_HEADER_SIZE)
     return invalid("unexpected header size " + std::to_string(headerSize));
   if (fileSize != size)
@@ -232,12 +234,52 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
         return invalid("metadata is truncated");
       step.attrs.set(std::move(name), std::move(attr));
     }
+  }
+  constantsBytes = constSize;
+  if (version >= 2) {
+    Status s = parseTarget(r);
+    if (!s)
+      return s;
+  }
+  if (r.failed())
+    return invalid("metadata is truncated");
+  if (target == DSX_TARGET_CUDA)
+    return validateCudaProgram(*this); // cuda.* steps: attributes, operands, images
+  for (Step &step : steps) {
     step.kernel = findCpuKernel(step.op);
     if (!step.kernel)
       return Status::error("no CPU kernel for '" + step.op + "'", DS_UNSUPPORTED);
   }
+  return Status();
+}
+
+/// Version 2's tail: the target and the kernel images (docs/cuda-backend.md).
+Status Program::parseTarget(ByteReader &r) {
+  uint32_t t = r.read<uint32_t>();
   if (r.failed())
-    return invalid("metadata is truncated");
+    return invalid("metadata is truncated (no target)");
+  if (t != DSX_TARGET_CPU && t != DSX_TARGET_CUDA)
+    return invalid("unknown target " + std::to_string(t));
+  target = (dsx_target)t;
+  images.resize(r.count(4 + 16));
+  for (KernelImage &image : images) {
+    image.arch = r.str();
+    image.offset = r.read<uint64_t>();
+    image.size = r.read<uint64_t>();
+    if (r.failed())
+      return invalid("metadata is truncated (kernel images)");
+    bool archOk = !image.arch.empty() && image.arch.size() <= DSX_MAX_ARCH_LENGTH;
+    for (char c : image.arch)
+      archOk &= (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!archOk)
+      return invalid("bad kernel image architecture name");
+    if (image.size == 0 || image.offset > constantsBytes ||
+        image.size > constantsBytes - image.offset ||
+        image.offset % DSX_CONSTANT_ALIGNMENT != 0)
+      return invalid("kernel image '" + image.arch + "' lies outside the constants section");
+  }
+  if (target == DSX_TARGET_CPU && !images.empty())
+    return invalid("a cpu artifact carries kernel images");
   return Status();
 }
 

@@ -11,6 +11,8 @@
 
 namespace dsrt {
 
+class ByteReader;
+
 struct ValueInfo {
   DType dtype = DS_F32;
   dsx_storage storage = DSX_STORAGE_ARENA;
@@ -24,6 +26,12 @@ struct Step {
   std::vector<uint32_t> inputs, outputs; ///< value ids; DSX_ABSENT for none
   Attributes attrs;
   Kernel kernel = nullptr;
+};
+
+/// A kernel binary of a cuda artifact: a cubin ("sm_90a") or PTX ("compute_80").
+struct KernelImage {
+  std::string arch;
+  uint64_t offset = 0, size = 0; ///< inside the constants section
 };
 
 /// A loaded artifact: the file stays mapped and constants point into it.
@@ -40,11 +48,19 @@ public:
   std::vector<std::string> outputNames;
   std::vector<Step> steps;
   uint64_t arenaBytes = 0;
+  uint64_t constantsBytes = 0;
+  dsx_target target = DSX_TARGET_CPU; ///< version 1 files are cpu
+  std::vector<KernelImage> images;    ///< empty for cpu
 
   const unsigned char *constantData(const ValueInfo &v) const { return constants_ + v.offset; }
+  const unsigned char *imageData(const KernelImage &image) const {
+    return constants_ + image.offset;
+  }
+  const unsigned char *constantsSection() const { return constants_; }
 
 private:
   Status parse(const unsigned char *data, uint64_t size);
+  Status parseTarget(ByteReader &r);
   void *mapping_ = nullptr;
   std::vector<unsigned char> owned_; ///< the bytes, when not mapped from a file
   uint64_t mappingSize_ = 0;

@@ -1,6 +1,8 @@
 //===- CApi.cpp - the C API over Program and Session ----------------------===//
 #include "core/Session.h"
 
+#include <cstddef>
+#include <cstring>
 #include <thread>
 
 struct ds_status_t {
@@ -11,7 +13,7 @@ struct ds_model_t {
   std::unique_ptr<dsrt::Program> program;
 };
 struct ds_session_t {
-  std::unique_ptr<dsrt::Session> session;
+  std::unique_ptr<dsrt::Executor> session; ///< the backend of the artifact's target
 };
 
 namespace {
@@ -59,6 +61,11 @@ int32_t ds_model_num_outputs(const ds_model *model) {
 uint64_t ds_model_arena_bytes(const ds_model *model) {
   return model ? model->program->arenaBytes : 0;
 }
+const char *ds_model_target(const ds_model *model) {
+  if (!model)
+    return "";
+  return model->program->target == DSX_TARGET_CUDA ? "cuda" : "cpu";
+}
 
 ds_status ds_model_input_info(const ds_model *model, int32_t index, ds_value_info *out_info) {
   if (!model || !out_info || index < 0 || index >= ds_model_num_inputs(model))
@@ -81,6 +88,7 @@ void ds_session_options_init(ds_session_options *options) {
     return;
   options->struct_size = sizeof(ds_session_options);
   options->num_threads = 0;
+  options->device = 0;
 }
 
 ds_status ds_session_create(const ds_model *model, const ds_session_options *options,
@@ -88,24 +96,37 @@ ds_status ds_session_create(const ds_model *model, const ds_session_options *opt
   if (!model || !out_session)
     return make(DS_INVALID_ARGUMENT, "ds_session_create: model and out_session must not be null");
   *out_session = nullptr;
-  ds_session_options defaults;
-  ds_session_options_init(&defaults);
-  if (!options)
-    options = &defaults;
-  if (options->struct_size != sizeof(ds_session_options))
-    return make(DS_INVALID_ARGUMENT, "ds_session_create: options not initialized with "
-                                     "ds_session_options_init");
-  if (options->num_threads < 0 || options->num_threads > 4096)
+  // Callers built against an older header pass a shorter struct: take the
+  // fields they know, defaults for the rest.
+  ds_session_options opts;
+  ds_session_options_init(&opts);
+  const size_t oldest = offsetof(ds_session_options, device);
+  if (options) {
+    if (options->struct_size < oldest || options->struct_size > sizeof(ds_session_options))
+      return make(DS_INVALID_ARGUMENT, "ds_session_create: options not initialized with "
+                                       "ds_session_options_init");
+    std::memcpy(&opts, options, options->struct_size);
+  }
+  if (opts.num_threads < 0 || opts.num_threads > 4096)
     return make(DS_INVALID_ARGUMENT, "ds_session_create: num_threads must be in [0, 4096], got " +
-                                         std::to_string(options->num_threads));
-  int threads = options->num_threads ? options->num_threads
-                                     : (int)std::max(1u, std::thread::hardware_concurrency());
+                                         std::to_string(opts.num_threads));
+  if (opts.device < 0)
+    return make(DS_INVALID_ARGUMENT, "ds_session_create: device must be >= 0, got " +
+                                         std::to_string(opts.device));
+  const dsrt::Program &program = *model->program;
   auto session = std::make_unique<ds_session_t>();
-  session->session = std::make_unique<dsrt::Session>(*model->program, threads);
-  if (!session->session->valid())
-    return make(DS_RUNTIME_ERROR, "cannot allocate the " +
-                                      std::to_string(model->program->arenaBytes) +
-                                      "-byte activation arena");
+  if (program.target == DSX_TARGET_CUDA) {
+    if (ds_status s = toC(dsrt::createCudaExecutor(program, opts.device, session->session)))
+      return s;
+  } else {
+    int threads = opts.num_threads ? opts.num_threads
+                                   : (int)std::max(1u, std::thread::hardware_concurrency());
+    auto cpu = std::make_unique<dsrt::Session>(program, threads);
+    if (!cpu->valid())
+      return make(DS_RUNTIME_ERROR, "cannot allocate the " + std::to_string(program.arenaBytes) +
+                                        "-byte activation arena");
+    session->session = std::move(cpu);
+  }
   *out_session = session.release();
   return nullptr;
 }
@@ -121,7 +142,7 @@ ds_status ds_session_run(ds_session *session, const ds_tensor *inputs, int32_t n
 ds_status ds_session_output(const ds_session *session, int32_t index, ds_tensor *out_tensor) {
   if (!session || !out_tensor)
     return make(DS_INVALID_ARGUMENT, "ds_session_output: session and out_tensor must not be null");
-  const dsrt::Session &s = *session->session;
+  const dsrt::Executor &s = *session->session;
   if (index < 0 || (size_t)index >= s.numOutputs())
     return make(DS_INVALID_ARGUMENT, "output index " + std::to_string(index) +
                                          " is out of range (the model has " +

@@ -17,6 +17,41 @@ std::string formatDims(const int64_t *dims, int64_t rank) {
 }
 } // namespace
 
+Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t numInputs) {
+  const auto &expected = program.inputs;
+  if (numInputs != (int32_t)expected.size())
+    return Status::error("the model takes " + std::to_string(expected.size()) + " inputs, got " +
+                             std::to_string(numInputs),
+                         DS_INVALID_ARGUMENT);
+  if (numInputs > 0 && !inputs)
+    return Status::error("inputs is null", DS_INVALID_ARGUMENT);
+  for (int32_t i = 0; i < numInputs; ++i) {
+    const ValueInfo &v = program.values[expected[i]];
+    const ds_tensor &in = inputs[i];
+    std::string where = "input " + std::to_string(i) + " ('" + v.name + "')";
+    if (in.dtype != v.dtype)
+      return Status::error(where + " has dtype " + ds_dtype_name(in.dtype) + ", expected " +
+                               ds_dtype_name(v.dtype),
+                           DS_INVALID_ARGUMENT);
+    if (in.rank != (int32_t)v.dims.size() || (in.rank > 0 && !in.dims))
+      return Status::error(where + " has rank " + std::to_string(in.rank) + ", expected " +
+                               std::to_string(v.dims.size()),
+                           DS_INVALID_ARGUMENT);
+    for (int32_t d = 0; d < in.rank; ++d)
+      if (in.dims[d] != v.dims[d])
+        return Status::error(where + " has dims " + formatDims(in.dims, in.rank) +
+                                 ", expected " + formatDims(v.dims.data(), v.dims.size()),
+                             DS_INVALID_ARGUMENT);
+    if (in.byte_size != v.bytes)
+      return Status::error(where + " holds " + std::to_string(in.byte_size) + " bytes, expected " +
+                               std::to_string(v.bytes),
+                           DS_INVALID_ARGUMENT);
+    if (!in.data && v.bytes)
+      return Status::error(where + " has no data", DS_INVALID_ARGUMENT);
+  }
+  return Status();
+}
+
 Session::Session(const Program &program, int numThreads)
     : program_(program), pool_(numThreads) {
   context_.numThreads = pool_.size();
@@ -43,38 +78,15 @@ Session::Session(const Program &program, int numThreads)
 Session::~Session() { std::free(arena_); }
 
 Status Session::run(const ds_tensor *inputs, int32_t numInputs) {
-  const auto &expected = program_.inputs;
-  if (numInputs != (int32_t)expected.size())
-    return Status::error("the model takes " + std::to_string(expected.size()) + " inputs, got " +
-                             std::to_string(numInputs),
-                         DS_INVALID_ARGUMENT);
-  if (numInputs > 0 && !inputs)
-    return Status::error("inputs is null", DS_INVALID_ARGUMENT);
-  for (int32_t i = 0; i < numInputs; ++i) {
-    const ValueInfo &v = program_.values[expected[i]];
-    const ds_tensor &in = inputs[i];
-    std::string where = "input " + std::to_string(i) + " ('" + v.name + "')";
-    if (in.dtype != v.dtype)
-      return Status::error(where + " has dtype " + ds_dtype_name(in.dtype) + ", expected " +
-                               ds_dtype_name(v.dtype),
-                           DS_INVALID_ARGUMENT);
-    if (in.rank != (int32_t)v.dims.size() || (in.rank > 0 && !in.dims))
-      return Status::error(where + " has rank " + std::to_string(in.rank) + ", expected " +
-                               std::to_string(v.dims.size()),
-                           DS_INVALID_ARGUMENT);
-    for (int32_t d = 0; d < in.rank; ++d)
-      if (in.dims[d] != v.dims[d])
-        return Status::error(where + " has dims " + formatDims(in.dims, in.rank) +
-                                 ", expected " + formatDims(v.dims.data(), v.dims.size()),
-                             DS_INVALID_ARGUMENT);
-    if (in.byte_size != v.bytes)
-      return Status::error(where + " holds " + std::to_string(in.byte_size) + " bytes, expected " +
-                               std::to_string(v.bytes),
-                           DS_INVALID_ARGUMENT);
-    if (!in.data && v.bytes)
-      return Status::error(where + " has no data", DS_INVALID_ARGUMENT);
-    tensors_[expected[i]].data = in.data;
-  }
+  if (program_.target != DSX_TARGET_CPU)
+    return Status::error("the CPU backend cannot run an artifact compiled for another target "
+                         "(recompile with --target=cpu)",
+                         DS_UNSUPPORTED);
+  Status valid = validateInputs(program_, inputs, numInputs);
+  if (!valid)
+    return valid;
+  for (int32_t i = 0; i < numInputs; ++i)
+    tensors_[program_.inputs[i]].data = inputs[i].data;
   hasRun_ = false;
   std::vector<const Tensor *> ins;
   std::vector<Tensor *> outs;

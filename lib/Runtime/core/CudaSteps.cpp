@@ -1,0 +1,167 @@
+//===- CudaSteps.cpp - the steps of a cuda artifact, parsed and checked ---===//
+#include "core/CudaSteps.h"
+
+namespace dsrt {
+namespace {
+Status invalid(const Step &step, const std::string &what) {
+  return Status::error("invalid artifact: step '" + step.op + "': " + what, DS_INVALID_ARTIFACT);
+}
+
+/// An Int attribute that must be present and lie in [lo, hi].
+bool intAttr(const Step &step, const char *name, int64_t lo, int64_t hi, int64_t &out,
+             Status &error) {
+  const Attribute *a = step.attrs.find(name);
+  if (!a || a->kind != Attribute::Int) {
+    error = invalid(step, std::string("missing integer attribute '") + name + "'");
+    return false;
+  }
+  if (a->i < lo || a->i > hi) {
+    error = invalid(step, std::string("attribute '") + name + "' = " + std::to_string(a->i) +
+                              " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                              "]");
+    return false;
+  }
+  out = a->i;
+  return true;
+}
+
+/// Three positive dims, each at most the matching limit.
+bool dim3Attr(const Step &step, const char *name, const int64_t (&limit)[3], uint32_t (&out)[3],
+              Status &error) {
+  const Attribute *a = step.attrs.find(name);
+  if (!a || a->kind != Attribute::Ints || a->ints.size() != 3) {
+    error = invalid(step, std::string("attribute '") + name + "' must be 3 integers");
+    return false;
+  }
+  for (int d = 0; d < 3; ++d) {
+    if (a->ints[d] < 1 || a->ints[d] > limit[d]) {
+      error = invalid(step, std::string("attribute '") + name + "' has dim " +
+                                std::to_string(a->ints[d]) + " outside [1, " +
+                                std::to_string(limit[d]) + "]");
+      return false;
+    }
+    out[d] = (uint32_t)a->ints[d];
+  }
+  return true;
+}
+
+bool isGemmType(DType t) { return t == DS_F32 || t == DS_F16 || t == DS_BF16; }
+
+/// Elements that a strided batch of `rows x cols` matrices spans.
+uint64_t spanned(int64_t batch, int64_t stride, int64_t rows, int64_t cols) {
+  return (uint64_t)(batch - 1) * (uint64_t)stride + (uint64_t)rows * (uint64_t)cols;
+}
+} // namespace
+
+Status parseCudaLaunch(const Program &program, const Step &step, CudaLaunch &out) {
+  (void)program;
+  const Attribute *kernel = step.attrs.find("kernel");
+  if (!kernel || kernel->kind != Attribute::String || kernel->s.empty() || kernel->s.size() > 1024 ||
+      kernel->s.find('\0') != std::string::npos)
+    return invalid(step, "missing or bad string attribute 'kernel'");
+  out.kernel = kernel->s;
+  Status error;
+  // The CUDA limits of every architecture the compiler targets (sm_80+).
+  if (!dim3Attr(step, "grid", {2147483647, 65535, 65535}, out.grid, error) ||
+      !dim3Attr(step, "block", {1024, 1024, 64}, out.block, error))
+    return error;
+  if ((uint64_t)out.block[0] * out.block[1] * out.block[2] > 1024)
+    return invalid(step, "block has more than 1024 threads");
+  int64_t shared = 0;
+  if (!intAttr(step, "shared_bytes", 0, 232448, shared, error)) // 227 KiB: sm_90's maximum
+    return error;
+  out.sharedBytes = (uint32_t)shared;
+  if (step.outputs.empty())
+    return invalid(step, "a kernel launch without outputs");
+  return Status();
+}
+
+Status parseCudaGemm(const Program &program, const Step &step, CudaGemm &g) {
+  Status error;
+  const int64_t big = (int64_t)1 << 40;
+  int64_t transA = 0, transB = 0;
+  if (!intAttr(step, "m", 1, INT32_MAX, g.m, error) ||
+      !intAttr(step, "n", 1, INT32_MAX, g.n, error) ||
+      !intAttr(step, "k", 1, INT32_MAX, g.k, error) ||
+      !intAttr(step, "batch", 1, INT32_MAX, g.batch, error) ||
+      !intAttr(step, "trans_a", 0, 1, transA, error) ||
+      !intAttr(step, "trans_b", 0, 1, transB, error) ||
+      !intAttr(step, "stride_a", 0, big, g.strideA, error) ||
+      !intAttr(step, "stride_b", 0, big, g.strideB, error) ||
+      !intAttr(step, "stride_d", 0, big, g.strideD, error))
+    return error;
+  g.transA = transA, g.transB = transB;
+  g.alpha = (float)step.attrs.getFloat("alpha", 1.0);
+  g.beta = (float)step.attrs.getFloat("beta", 0.0);
+  const Attribute *epilogue = step.attrs.find("epilogue");
+  std::string e = epilogue && epilogue->kind == Attribute::String ? epilogue->s : "";
+  if (e == "none") g.epilogue = GemmEpilogue::None;
+  else if (e == "relu") g.epilogue = GemmEpilogue::Relu;
+  else if (e == "gelu") g.epilogue = GemmEpilogue::Gelu;
+  else if (e == "bias") g.epilogue = GemmEpilogue::Bias;
+  else if (e == "bias_relu") g.epilogue = GemmEpilogue::BiasRelu;
+  else if (e == "bias_gelu") g.epilogue = GemmEpilogue::BiasGelu;
+  else
+    return invalid(step, "missing or unknown 'epilogue' '" + e + "'");
+
+  // inputs: A, B, bias (or absent), C (or absent); output: D.
+  if (step.inputs.size() < 2 || step.inputs.size() > 4 || step.outputs.size() != 1)
+    return invalid(step, "expects inputs A, B[, bias[, C]] and one output");
+  auto input = [&](size_t i) -> const ValueInfo * {
+    return i < step.inputs.size() && step.inputs[i] != DSX_ABSENT
+               ? &program.values[step.inputs[i]]
+               : nullptr;
+  };
+  const ValueInfo *a = input(0), *b = input(1), *bias = input(2), *c = input(3);
+  const ValueInfo &d = program.values[step.outputs[0]];
+  if (!a || !b)
+    return invalid(step, "A and B must be present");
+  if (!isGemmType(a->dtype) || a->dtype != b->dtype || !isGemmType(d.dtype))
+    return invalid(step, "A and B must share one of f32 / f16 / bf16, and D be one of them");
+  if (g.hasBias() != (bias != nullptr))
+    return invalid(step, "a bias operand goes with a bias epilogue, and only then");
+  if (bias && (!isGemmType(bias->dtype) || bias->bytes != (uint64_t)g.n * dtypeSize(bias->dtype)))
+    return invalid(step, "bias must hold n elements of f32 / f16 / bf16");
+  if (g.beta != 0 && !c)
+    return invalid(step, "beta is non-zero but C is absent");
+  if (c && c->dtype != d.dtype)
+    return invalid(step, "C and D must have the same element type");
+  // Every batch the strides reach must lie inside the operands.
+  auto fits = [&](const ValueInfo &v, int64_t stride, int64_t rows, int64_t cols) {
+    return spanned(g.batch, stride, rows, cols) * dtypeSize(v.dtype) <= v.bytes;
+  };
+  if (!fits(*a, g.strideA, g.m, g.k) || !fits(*b, g.strideB, g.k, g.n) ||
+      !fits(d, g.strideD, g.m, g.n) || (c && !fits(*c, g.strideD, g.m, g.n)))
+    return invalid(step, "m, n, k, batch and the strides reach past an operand");
+  if (g.batch > 1 && g.strideD < g.m * g.n)
+    return invalid(step, "stride_d must separate the batches of D");
+  return Status();
+}
+
+Status validateCudaProgram(const Program &program) {
+  bool launches = false;
+  for (const Step &step : program.steps) {
+    Status s;
+    if (step.op == "cuda.launch") {
+      CudaLaunch launch;
+      s = parseCudaLaunch(program, step, launch);
+      launches = true;
+    } else if (step.op == "cuda.gemm") {
+      CudaGemm gemm;
+      s = parseCudaGemm(program, step, gemm);
+    } else if (step.op == "cuda.alias") {
+      if (step.inputs.size() != 1 || step.outputs.size() != 1 || step.inputs[0] == DSX_ABSENT)
+        s = invalid(step, "expects one input and one output");
+    } else {
+      s = Status::error("no CUDA implementation of step '" + step.op + "'", DS_UNSUPPORTED);
+    }
+    if (!s)
+      return s;
+  }
+  if (launches && program.images.empty())
+    return Status::error("invalid artifact: kernel launches but no kernel images",
+                         DS_INVALID_ARTIFACT);
+  return Status();
+}
+
+} // namespace dsrt

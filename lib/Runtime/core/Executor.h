@@ -1,0 +1,36 @@
+//===- Executor.h - the interface every backend's session implements -*- C++ -*-===//
+//
+// The C API holds one Executor per session: the CPU Session (core/Session.h)
+// or the CUDA session (cuda/CudaSession.h), chosen by the artifact's target.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_RUNTIME_CORE_EXECUTOR_H
+#define DS_RUNTIME_CORE_EXECUTOR_H
+
+#include "core/Artifact.h"
+
+#include <memory>
+
+namespace dsrt {
+
+class Executor {
+public:
+  virtual ~Executor() = default;
+  /// Validates `inputs` against the signature, then runs every step.
+  virtual Status run(const ds_tensor *inputs, int32_t numInputs) = 0;
+  /// Host memory, valid until the next run.
+  virtual const Tensor &output(size_t i) const = 0;
+  virtual size_t numOutputs() const = 0;
+  virtual bool hasRun() const = 0;
+};
+
+/// Checks count, dtype, rank, dims, byte size and data of the caller's inputs.
+Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t numInputs);
+
+/// The CUDA backend (cuda/CudaSession.cpp); DS_NO_DEVICE without a driver or
+/// device, DS_UNSUPPORTED in a runtime built without it.
+Status createCudaExecutor(const Program &program, int device, std::unique_ptr<Executor> &out);
+
+} // namespace dsrt
+
+#endif // DS_RUNTIME_CORE_EXECUTOR_H

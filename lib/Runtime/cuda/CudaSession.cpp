@@ -1,0 +1,377 @@
+//===- CudaSession.cpp - executing a cuda artifact ------------------------===//
+#include "cuda/CudaSession.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace dsrt {
+
+Status createCudaExecutor(const Program &program, int device, std::unique_ptr<Executor> &out) {
+  return cuda::CudaSession::create(program, device, out);
+}
+
+namespace cuda {
+namespace {
+constexpr uint64_t kAlign = 256; // cudaMalloc's alignment; cuBLASLt's preferred one
+
+uint64_t alignUp(uint64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+/// "sm_90a" -> 90, "compute_80" -> 80; -1 when the name is not of that form.
+int archNumber(const std::string &arch, const char *prefix) {
+  size_t p = std::strlen(prefix);
+  if (arch.compare(0, p, prefix) != 0 || arch.size() <= p)
+    return -1;
+  int n = 0;
+  size_t i = p;
+  for (; i < arch.size() && arch[i] >= '0' && arch[i] <= '9' && n < 10000; ++i)
+    n = n * 10 + (arch[i] - '0');
+  return i == p ? -1 : n;
+}
+
+Status invalidStep(const Step &step, const std::string &what) {
+  return Status::error("invalid artifact: step '" + step.op + "': " + what, DS_INVALID_ARTIFACT);
+}
+} // namespace
+
+Status CudaSession::create(const Program &program, int device, std::unique_ptr<Executor> &out) {
+  if (program.target != DSX_TARGET_CUDA)
+    return Status::error("the CUDA backend runs only artifacts compiled with --target=cuda",
+                         DS_UNSUPPORTED);
+  const Driver *driver = nullptr;
+  Status s = Driver::get(driver);
+  if (!s)
+    return s;
+  std::unique_ptr<CudaSession> session(new CudaSession(program, *driver));
+  s = session->init(device);
+  if (!s)
+    return s;
+  out = std::move(session);
+  return Status();
+}
+
+Status CudaSession::init(int device) {
+  int count = 0;
+  cu_.cuDeviceGetCount(&count);
+  if (device >= count)
+    return Status::error("no CUDA device " + std::to_string(device) + " (the driver reports " +
+                             std::to_string(count) + ")",
+                         DS_NO_DEVICE);
+  Status s = cu_.check(cu_.cuDeviceGet(&device_, device), "cuDeviceGet");
+  if (s)
+    s = cu_.check(cu_.cuDevicePrimaryCtxRetain(&context_, device_), "cuDevicePrimaryCtxRetain");
+  contextRetained_ = s.ok();
+  if (s)
+    s = cu_.check(cu_.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+  if (s)
+    s = cu_.check(cu_.cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+  if (!s)
+    return s;
+
+  // Device memory: the arena, the constants (uploaded once), the inputs.
+  auto alloc = [&](CUdeviceptr &p, uint64_t bytes, const char *what) {
+    if (s && bytes)
+      s = cu_.check(cu_.cuMemAlloc(&p, bytes), std::string("allocating ") +
+                                                   std::to_string(bytes) + " bytes of " + what);
+  };
+  alloc(arena_, alignUp(program_.arenaBytes), "arena");
+  alloc(constants_, alignUp(program_.constantsBytes), "constants");
+  uint64_t inputBytes = 0;
+  for (uint32_t id : program_.inputs) {
+    inputOffsets_.push_back(inputBytes);
+    inputBytes += alignUp(program_.values[id].bytes);
+  }
+  alloc(inputs_, inputBytes, "inputs");
+  if (!s)
+    return s;
+  pointers_.assign(program_.values.size(), 0);
+  for (size_t id = 0; id < program_.values.size(); ++id) {
+    const ValueInfo &v = program_.values[id];
+    if (v.storage == DSX_STORAGE_ARENA)
+      pointers_[id] = arena_ + v.offset;
+    else if (v.storage == DSX_STORAGE_CONSTANT && v.bytes) {
+      pointers_[id] = constants_ + v.offset;
+      s = cu_.check(cu_.cuMemcpyHtoD(pointers_[id], program_.constantData(v), v.bytes),
+                    "uploading constant '" + v.name + "'");
+      if (!s)
+        return s;
+    }
+  }
+  for (size_t i = 0; i < program_.inputs.size(); ++i)
+    pointers_[program_.inputs[i]] = inputs_ + inputOffsets_[i];
+
+  // Pinned host staging, so that copies are asynchronous on the stream.
+  uint64_t outputBytes = 0;
+  for (uint32_t id : program_.outputs) {
+    outputOffsets_.push_back(outputBytes);
+    outputBytes += alignUp(program_.values[id].bytes);
+  }
+  if (inputBytes)
+    s = cu_.check(cu_.cuMemHostAlloc(&hostIn_, inputBytes, 0), "pinned input staging");
+  if (s && outputBytes)
+    s = cu_.check(cu_.cuMemHostAlloc(&hostOut_, outputBytes, 0), "pinned output staging");
+  if (!s)
+    return s;
+  for (size_t i = 0; i < program_.outputs.size(); ++i) {
+    const ValueInfo &v = program_.values[program_.outputs[i]];
+    Tensor t;
+    t.dtype = v.dtype;
+    t.shape = v.dims;
+    t.data = static_cast<char *>(hostOut_) + outputOffsets_[i];
+    outputs_.push_back(std::move(t));
+  }
+  s = loadModule();
+  if (s)
+    s = prepareSteps();
+  return s;
+}
+
+/// The cubin built for exactly this device, else the newest PTX it can JIT.
+Status CudaSession::loadModule() {
+  if (program_.images.empty())
+    return Status();
+  int major = 0, minor = 0;
+  cu_.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device_);
+  cu_.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device_);
+  int cc = major * 10 + minor;
+  std::string exact = "sm_" + std::to_string(cc);
+  const KernelImage *cubin = nullptr, *ptx = nullptr;
+  std::string available;
+  for (const KernelImage &image : program_.images) {
+    available += (available.empty() ? "" : ", ") + image.arch;
+    // sm_90a code runs only on 9.0 itself, so it is as exact as sm_90 there.
+    if (image.arch == exact || (cc == 90 && image.arch == "sm_90a"))
+      if (!cubin || image.arch == "sm_90a")
+        cubin = &image;
+    int p = archNumber(image.arch, "compute_");
+    if (p >= 0 && p <= cc && (!ptx || p > archNumber(ptx->arch, "compute_")))
+      ptx = &image;
+  }
+  std::string cubinError;
+  if (cubin) {
+    CUresult r = cu_.cuModuleLoadData(&module_, program_.imageData(*cubin));
+    if (r == CUDA_SUCCESS) {
+      moduleArch_ = cubin->arch;
+      return Status();
+    }
+    cubinError = cu_.check(r, "loading the " + cubin->arch + " cubin").message() + "; ";
+    module_ = nullptr;
+  }
+  if (!ptx)
+    return Status::error(cubinError + "no kernel image for " + exact + " (the artifact has " +
+                             available + "): recompile for this GPU",
+                         DS_UNSUPPORTED);
+  // PTX is text that the driver wants NUL-terminated; the artifact stores it without.
+  std::string text((const char *)program_.imageData(*ptx), ptx->size);
+  Status s = cu_.check(cu_.cuModuleLoadData(&module_, text.c_str()),
+                       cubinError + "JIT-compiling the " + ptx->arch + " PTX for " + exact);
+  if (s)
+    moduleArch_ = ptx->arch;
+  else
+    module_ = nullptr;
+  return s;
+}
+
+Status CudaSession::prepareSteps() {
+  int maxSharedOptin = 0;
+  cu_.cuDeviceGetAttribute(&maxSharedOptin,
+                           CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device_);
+  ops_.resize(program_.steps.size());
+  for (size_t i = 0; i < program_.steps.size(); ++i) {
+    const Step &step = program_.steps[i];
+    Op &op = ops_[i];
+    auto ptr = [&](uint32_t id) { return id == DSX_ABSENT ? CUdeviceptr(0) : pointers_[id]; };
+    if (step.op == "cuda.alias") {
+      // Nothing to do when the writer gave both values the same bytes; a copy otherwise.
+      op.kind = Op::Copy;
+      op.src = ptr(step.inputs[0]);
+      op.dst = ptr(step.outputs[0]);
+      op.bytes = std::min(program_.values[step.inputs[0]].bytes,
+                          program_.values[step.outputs[0]].bytes);
+      continue;
+    }
+    if (step.op == "cuda.gemm") {
+      op.kind = Op::Gemm;
+      CudaGemm gemm;
+      Status s = parseCudaGemm(program_, step, gemm);
+      if (s && !lt_) {
+        s = CublasLtApi::get(lt_);
+        if (s)
+          s = lt_->check(lt_->cublasLtCreate(&ltHandle_), "cublasLtCreate");
+        if (s)
+          s = cu_.check(cu_.cuMemAlloc(&workspace_, kGemmWorkspaceBytes), "cuBLASLt workspace");
+      }
+      if (!s)
+        return s;
+      auto value = [&](size_t k) -> const ValueInfo * {
+        return k < step.inputs.size() && step.inputs[k] != DSX_ABSENT
+                   ? &program_.values[step.inputs[k]]
+                   : nullptr;
+      };
+      GemmOperands ops;
+      ops.a = ptr(step.inputs[0]);
+      ops.b = ptr(step.inputs[1]);
+      ops.bias = step.inputs.size() > 2 ? ptr(step.inputs[2]) : 0;
+      ops.c = step.inputs.size() > 3 ? ptr(step.inputs[3]) : 0;
+      ops.d = ptr(step.outputs[0]);
+      const ValueInfo &d = program_.values[step.outputs[0]];
+      op.gemm = std::make_unique<GemmPlan>();
+      s = op.gemm->init(*lt_, ltHandle_, gemm, value(0)->dtype,
+                        value(2) ? value(2)->dtype : d.dtype, d.dtype, ops);
+      if (!s)
+        return Status::error("step " + std::to_string(i) + " (cuda.gemm): " + s.message(),
+                             s.code());
+      continue;
+    }
+    // cuda.launch (the loader accepts no other op in a cuda artifact).
+    op.kind = Op::Launch;
+    Status s = parseCudaLaunch(program_, step, op.launch);
+    if (!s)
+      return s;
+    CUresult r = cu_.cuModuleGetFunction(&op.function, module_, op.launch.kernel.c_str());
+    if (r != CUDA_SUCCESS)
+      return invalidStep(step, "kernel '" + op.launch.kernel + "' is not in the " + moduleArch_ +
+                                   " module (" + cu_.check(r, "cuModuleGetFunction").message() +
+                                   ")");
+    int maxThreads = 0, staticShared = 0;
+    cu_.cuFuncGetAttribute(&maxThreads, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, op.function);
+    cu_.cuFuncGetAttribute(&staticShared, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, op.function);
+    uint64_t threads = (uint64_t)op.launch.block[0] * op.launch.block[1] * op.launch.block[2];
+    if (threads > (uint64_t)maxThreads)
+      return invalidStep(step, "kernel '" + op.launch.kernel + "' runs at most " +
+                                   std::to_string(maxThreads) + " threads per block, the step asks " +
+                                   std::to_string(threads));
+    if ((uint64_t)op.launch.sharedBytes + staticShared > (uint64_t)maxSharedOptin)
+      return invalidStep(step, "kernel '" + op.launch.kernel + "' needs " +
+                                   std::to_string(op.launch.sharedBytes + staticShared) +
+                                   " bytes of shared memory, the device has " +
+                                   std::to_string(maxSharedOptin));
+    if (op.launch.sharedBytes > 48 * 1024) { // beyond the default limit: opt in
+      s = cu_.check(cu_.cuFuncSetAttribute(op.function,
+                                           CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                           (int)op.launch.sharedBytes),
+                    "cuFuncSetAttribute(" + op.launch.kernel + ")");
+      if (!s)
+        return s;
+    }
+    // Parameters: the inputs' device pointers in order, then the outputs'.
+    for (uint32_t id : step.inputs)
+      op.args.push_back(ptr(id));
+    for (uint32_t id : step.outputs)
+      op.args.push_back(ptr(id));
+    for (CUdeviceptr &arg : op.args)
+      op.argPointers.push_back(&arg);
+  }
+  return Status();
+}
+
+Status CudaSession::enqueueSteps() {
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const Op &op = ops_[i];
+    Status s;
+    if (op.kind == Op::Launch) {
+      const CudaLaunch &l = op.launch;
+      s = cu_.check(cu_.cuLaunchKernel(op.function, l.grid[0], l.grid[1], l.grid[2], l.block[0],
+                                       l.block[1], l.block[2], l.sharedBytes, stream_,
+                                       const_cast<void **>(op.argPointers.data()), nullptr),
+                    "launching " + l.kernel);
+    } else if (op.kind == Op::Gemm) {
+      s = op.gemm->run(stream_, workspace_);
+    } else if (op.src != op.dst && op.bytes) {
+      s = cu_.check(cu_.cuMemcpyDtoDAsync(op.dst, op.src, op.bytes, stream_), "cuda.alias copy");
+    }
+    if (!s)
+      return Status::error("step " + std::to_string(i) + " (" + program_.steps[i].op +
+                               "): " + s.message(),
+                           s.code());
+  }
+  return Status();
+}
+
+/// Records the step list once as a CUDA Graph; later runs replay it with one
+/// launch. Falls back to eager launches (and says so) when capture fails.
+void CudaSession::captureGraph() {
+  graphTried_ = true;
+  const char *env = std::getenv("DS_CUDA_GRAPH");
+  if ((env && std::strcmp(env, "0") == 0) || ops_.empty())
+    return;
+  CUgraph graph = nullptr;
+  Status s = cu_.check(cu_.cuStreamBeginCapture(stream_, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                       "cuStreamBeginCapture");
+  if (s) {
+    Status enqueued = enqueueSteps();
+    // End the capture whatever happened, so that the stream leaves capture mode.
+    Status ended = cu_.check(cu_.cuStreamEndCapture(stream_, &graph), "cuStreamEndCapture");
+    s = !enqueued ? enqueued : ended;
+  }
+  if (s)
+    s = cu_.check(cu_.cuGraphInstantiate(&graph_, graph, 0), "cuGraphInstantiate");
+  if (graph)
+    cu_.cuGraphDestroy(graph);
+  if (!s) {
+    graph_ = nullptr;
+    std::fprintf(stderr, "ds: CUDA graph capture failed, running the steps eagerly: %s\n",
+                 s.message().c_str());
+  }
+}
+
+Status CudaSession::run(const ds_tensor *inputs, int32_t numInputs) {
+  Status s = validateInputs(program_, inputs, numInputs);
+  if (!s)
+    return s;
+  hasRun_ = false;
+  s = cu_.check(cu_.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+  for (int32_t i = 0; s && i < numInputs; ++i) {
+    char *staged = static_cast<char *>(hostIn_) + inputOffsets_[i];
+    std::memcpy(staged, inputs[i].data, inputs[i].byte_size);
+    if (inputs[i].byte_size)
+      s = cu_.check(cu_.cuMemcpyHtoDAsync(inputs_ + inputOffsets_[i], staged,
+                                          inputs[i].byte_size, stream_),
+                    "copying input " + std::to_string(i) + " to the device");
+  }
+  if (s)
+    s = graph_ ? cu_.check(cu_.cuGraphLaunch(graph_, stream_), "cuGraphLaunch") : enqueueSteps();
+  for (size_t i = 0; s && i < program_.outputs.size(); ++i) {
+    uint32_t id = program_.outputs[i];
+    if (program_.values[id].bytes)
+      s = cu_.check(cu_.cuMemcpyDtoHAsync(outputs_[i].data, pointers_[id],
+                                          program_.values[id].bytes, stream_),
+                    "copying output " + std::to_string(i) + " to the host");
+  }
+  Status synced = cu_.check(cu_.cuStreamSynchronize(stream_), "running the steps");
+  if (!s)
+    return s;
+  if (!synced)
+    return synced;
+  hasRun_ = true;
+  if (!graphTried_)
+    captureGraph(); // after one eager run: every kernel and cuBLASLt algorithm is loaded
+  return Status();
+}
+
+CudaSession::~CudaSession() {
+  if (context_)
+    cu_.cuCtxSetCurrent(context_);
+  if (stream_)
+    cu_.cuStreamSynchronize(stream_);
+  if (graph_)
+    cu_.cuGraphExecDestroy(graph_);
+  ops_.clear(); // the GEMM plans before their handle
+  if (ltHandle_)
+    lt_->cublasLtDestroy(ltHandle_);
+  if (module_)
+    cu_.cuModuleUnload(module_);
+  for (CUdeviceptr p : {arena_, constants_, inputs_, workspace_})
+    if (p)
+      cu_.cuMemFree(p);
+  for (void *p : {hostIn_, hostOut_})
+    if (p)
+      cu_.cuMemFreeHost(p);
+  if (stream_)
+    cu_.cuStreamDestroy(stream_);
+  if (contextRetained_)
+    cu_.cuDevicePrimaryCtxRelease(device_);
+}
+
+} // namespace cuda
+} // namespace dsrt

@@ -1,0 +1,77 @@
+//===- CudaSession.h - executing a cuda artifact ----------------*- C++ -*-===//
+//
+// One session = one primary context, one stream, one module loaded from the
+// artifact's images, one device arena of the planned size, the constants
+// uploaded once, pinned staging buffers for inputs and outputs, and one
+// cuBLASLt plan per cuda.gemm step. The first run executes the steps eagerly
+// (which also lets lazily loaded kernels load); the step list is then captured
+// once into a CUDA Graph and every later run replays it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_RUNTIME_CUDA_CUDASESSION_H
+#define DS_RUNTIME_CUDA_CUDASESSION_H
+
+#include "core/Executor.h"
+#include "cuda/CublasLt.h"
+#include "cuda/CudaDriver.h"
+
+namespace dsrt::cuda {
+
+class CudaSession : public Executor {
+public:
+  /// Opens the driver, loads the module and validates every step against it
+  /// (kernel symbols, block size and shared memory limits of the device).
+  static Status create(const Program &program, int device, std::unique_ptr<Executor> &out);
+  ~CudaSession() override;
+
+  Status run(const ds_tensor *inputs, int32_t numInputs) override;
+  const Tensor &output(size_t i) const override { return outputs_[i]; }
+  size_t numOutputs() const override { return outputs_.size(); }
+  bool hasRun() const override { return hasRun_; }
+
+private:
+  explicit CudaSession(const Program &program, const Driver &driver)
+      : program_(program), cu_(driver) {}
+  Status init(int device);
+  Status loadModule();
+  Status prepareSteps();
+  Status enqueueSteps();
+  void captureGraph();
+
+  /// One step, ready to enqueue.
+  struct Op {
+    enum Kind { Launch, Gemm, Copy } kind = Launch;
+    CUfunction function = nullptr;
+    CudaLaunch launch;
+    std::vector<CUdeviceptr> args;   ///< the kernel's parameters
+    std::vector<void *> argPointers; ///< what cuLaunchKernel takes: &args[i]
+    std::unique_ptr<GemmPlan> gemm;
+    CUdeviceptr src = 0, dst = 0; ///< cuda.alias whose bytes the writer did not share
+    uint64_t bytes = 0;
+  };
+
+  const Program &program_;
+  const Driver &cu_;
+  CUdevice device_ = 0;
+  CUcontext context_ = nullptr;
+  bool contextRetained_ = false;
+  CUstream stream_ = nullptr;
+  CUmodule module_ = nullptr;
+  std::string moduleArch_;
+  CUdeviceptr arena_ = 0, constants_ = 0, inputs_ = 0, workspace_ = 0;
+  void *hostIn_ = nullptr, *hostOut_ = nullptr; ///< pinned staging
+  std::vector<CUdeviceptr> pointers_;           ///< device address of every value id
+  std::vector<uint64_t> inputOffsets_;          ///< in inputs_ and hostIn_
+  std::vector<uint64_t> outputOffsets_;         ///< in hostOut_
+  std::vector<Tensor> outputs_;                 ///< views of hostOut_
+  const CublasLtApi *lt_ = nullptr;
+  cublasLtHandle_t ltHandle_ = nullptr;
+  std::vector<Op> ops_;
+  CUgraphExec graph_ = nullptr;
+  bool graphTried_ = false;
+  bool hasRun_ = false;
+};
+
+} // namespace dsrt::cuda
+
+#endif // DS_RUNTIME_CUDA_CUDASESSION_H

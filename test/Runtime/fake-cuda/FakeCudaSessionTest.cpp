@@ -1,0 +1,124 @@
+//===- FakeCudaSessionTest.cpp - the CUDA session against a stand-in driver ===//
+//
+// DS_CUDA_DRIVER points the runtime at libds-fake-cuda (FakeCuda.cpp), which
+// runs known kernels on the host. This checks, without a GPU: image choice
+// (the bogus sm_90a cubin is refused, the PTX loads), kernel parameters
+// (inputs then outputs), the first run eager, then capture once and replay,
+// and the validation of steps against the module.
+//
+//===----------------------------------------------------------------------===//
+#include "CudaArtifactBuilder.h"
+#include "ds-runtime/ds_runtime.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <fstream>
+#include <unistd.h>
+
+using namespace dstest;
+
+namespace {
+std::string writeTemp(const std::string &bytes) {
+  char path[] = "/tmp/ds-fake-cuda-XXXXXX";
+  int fd = mkstemp(path);
+  ::close(fd);
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+int fakeCounter(const char *name) {
+  void *lib = dlopen(DS_FAKE_CUDA_PATH, RTLD_NOW | RTLD_NOLOAD);
+  auto fn = lib ? (int (*)())dlsym(lib, name) : nullptr;
+  return fn ? fn() : -1;
+}
+} // namespace
+
+TEST(FakeCuda, RunsEagerlyThenReplaysTheGraph) {
+  std::string path = writeTemp(buildArtifact(addArtifact()));
+  ds::Model model(path);
+  ds::Session session(model);
+  int launches = fakeCounter("ds_fake_cuda_launches");
+  int replays = fakeCounter("ds_fake_cuda_graph_launches");
+  std::vector<float> x(256);
+  for (int run = 0; run < 3; ++run) {
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = (float)(run * 100 + (int)i);
+    session.run({{DS_F32, {256}, x.data(), x.size() * 4}});
+    const float *z = (const float *)session.output(0).data;
+    for (size_t i = 0; i < x.size(); ++i)
+      ASSERT_EQ(z[i], x[i] + 0.5f * (float)i) << "run " << run << " element " << i;
+  }
+  // One launch per run; runs 2 and 3 are graph replays.
+  EXPECT_EQ(fakeCounter("ds_fake_cuda_launches") - launches, 3);
+  EXPECT_EQ(fakeCounter("ds_fake_cuda_graph_launches") - replays, 2);
+  std::remove(path.c_str());
+}
+
+TEST(FakeCuda, ValidatesInputs) {
+  std::string path = writeTemp(buildArtifact(addArtifact()));
+  ds::Model model(path);
+  ds::Session session(model);
+  std::vector<float> x(128);
+  try {
+    session.run({{DS_F32, {128}, x.data(), x.size() * 4}});
+    FAIL() << "wrong dims accepted";
+  } catch (const ds::Error &e) {
+    EXPECT_EQ(e.code(), DS_INVALID_ARGUMENT);
+  }
+  std::remove(path.c_str());
+}
+
+TEST(FakeCuda, RejectsKernelsMissingFromTheModule) {
+  ArtifactSpec spec = addArtifact();
+  spec.steps[0].attrs[0].s = "ds_missing_kernel";
+  std::string path = writeTemp(buildArtifact(spec));
+  ds::Model model(path);
+  try {
+    ds::Session session(model);
+    FAIL() << "a missing kernel symbol was accepted";
+  } catch (const ds::Error &e) {
+    EXPECT_EQ(e.code(), DS_INVALID_ARTIFACT);
+    EXPECT_NE(std::string(e.what()).find("ds_missing_kernel"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
+}
+
+TEST(FakeCuda, NeedsAnImageForTheDevice) {
+  ArtifactSpec spec = addArtifact();
+  spec.images = {{"sm_100", "\x7f" "ELF"}, {"compute_100", addKernelPtx()}}; // newer than 9.0
+  std::string path = writeTemp(buildArtifact(spec));
+  ds::Model model(path);
+  try {
+    ds::Session session(model);
+    FAIL() << "an image for a newer GPU was accepted";
+  } catch (const ds::Error &e) {
+    EXPECT_EQ(e.code(), DS_UNSUPPORTED);
+    EXPECT_NE(std::string(e.what()).find("no kernel image for sm_90"), std::string::npos)
+        << e.what();
+  }
+  std::remove(path.c_str());
+}
+
+TEST(FakeCuda, ReportsAMissingDeviceOrdinal) {
+  std::string path = writeTemp(buildArtifact(addArtifact()));
+  ds::Model model(path);
+  ds_session_options options;
+  ds_session_options_init(&options);
+  options.device = 3;
+  ds_session *session = nullptr;
+  ds_status status = ds_session_create(model.get(), &options, &session);
+  EXPECT_EQ(ds_status_get_code(status), DS_NO_DEVICE);
+  EXPECT_NE(std::string(ds_status_get_message(status)).find("no CUDA device 3"),
+            std::string::npos);
+  ds_status_release(status);
+  std::remove(path.c_str());
+}
+
+int main(int argc, char **argv) {
+  setenv("DS_CUDA_DRIVER", DS_FAKE_CUDA_PATH, 1);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

@@ -1,0 +1,225 @@
+//===- CudaArtifactBuilder.h - format-2 artifacts built byte by byte -*- C++ -*-===//
+//
+// Tests of the CUDA backend build their artifacts here, without the compiler:
+// a value table, steps with attributes, a target and kernel images, laid out
+// as ds_artifact_format.h says.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_TEST_RUNTIME_CUDAARTIFACTBUILDER_H
+#define DS_TEST_RUNTIME_CUDAARTIFACTBUILDER_H
+
+#include "ds-runtime/ds_artifact_format.h"
+#include "ds-runtime/ds_runtime.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dstest {
+
+struct ValueSpec {
+  ds_dtype dtype = DS_F32;
+  dsx_storage storage = DSX_STORAGE_ARENA;
+  std::vector<int64_t> dims;
+  uint64_t offset = 0;
+  std::string name;
+};
+
+struct AttrSpec {
+  std::string name;
+  dsx_attr_tag tag = DSX_ATTR_INT;
+  int64_t i = 0;
+  double f = 0;
+  std::vector<int64_t> ints;
+  std::string s;
+};
+inline AttrSpec intAttr(std::string n, int64_t v) { return {std::move(n), DSX_ATTR_INT, v}; }
+inline AttrSpec floatAttr(std::string n, double v) {
+  AttrSpec a{std::move(n), DSX_ATTR_FLOAT};
+  a.f = v;
+  return a;
+}
+inline AttrSpec intsAttr(std::string n, std::vector<int64_t> v) {
+  AttrSpec a{std::move(n), DSX_ATTR_INTS};
+  a.ints = std::move(v);
+  return a;
+}
+inline AttrSpec strAttr(std::string n, std::string v) {
+  AttrSpec a{std::move(n), DSX_ATTR_STRING};
+  a.s = std::move(v);
+  return a;
+}
+
+struct StepSpec {
+  std::string op;
+  std::vector<uint32_t> inputs, outputs;
+  std::vector<AttrSpec> attrs;
+};
+
+struct ImageSpec {
+  std::string arch;
+  std::string bytes;
+  int64_t offsetOverride = -1; ///< to place an image out of bounds
+};
+
+struct ArtifactSpec {
+  uint32_t version = 2;
+  std::vector<ValueSpec> values;
+  std::vector<uint32_t> inputs, outputs;
+  std::vector<std::string> outputNames;
+  std::vector<StepSpec> steps;
+  uint64_t arenaBytes = 0;
+  std::string constants; ///< the bytes constant values point into (offset 0 on)
+  uint32_t target = DSX_TARGET_CUDA;
+  std::vector<ImageSpec> images;
+};
+
+inline size_t elementSize(ds_dtype t) {
+  return t == DS_F16 || t == DS_BF16 ? 2 : t == DS_F64 || t == DS_I64 ? 8 : 4;
+}
+
+class ByteWriter {
+public:
+  template <typename T> void put(T v) { data.append((const char *)&v, sizeof(T)); }
+  void str(const std::string &s) {
+    put<uint32_t>((uint32_t)s.size());
+    data += s;
+  }
+  std::string data;
+};
+
+inline std::string buildArtifact(const ArtifactSpec &spec) {
+  // Constants: the values' bytes, then each image at a 64-byte boundary.
+  std::string constants = spec.constants;
+  std::vector<uint64_t> imageOffsets;
+  for (const ImageSpec &image : spec.images) {
+    constants.resize((constants.size() + 63) / 64 * 64, '\0');
+    imageOffsets.push_back(image.offsetOverride >= 0 ? (uint64_t)image.offsetOverride
+                                                     : constants.size());
+    constants += image.bytes;
+  }
+  ByteWriter m;
+  m.put<uint32_t>((uint32_t)spec.values.size());
+  for (const ValueSpec &v : spec.values) {
+    m.put<uint8_t>((uint8_t)v.dtype);
+    m.put<uint8_t>((uint8_t)v.storage);
+    m.put<uint16_t>(0);
+    m.put<uint32_t>((uint32_t)v.dims.size());
+    uint64_t n = 1;
+    for (int64_t d : v.dims) {
+      m.put<int64_t>(d);
+      n *= (uint64_t)d;
+    }
+    m.put<uint64_t>(v.offset);
+    m.put<uint64_t>(n * elementSize(v.dtype));
+    m.str(v.name);
+  }
+  m.put<uint64_t>(spec.arenaBytes);
+  m.put<uint32_t>((uint32_t)spec.inputs.size());
+  for (uint32_t id : spec.inputs)
+    m.put<uint32_t>(id);
+  m.put<uint32_t>((uint32_t)spec.outputs.size());
+  for (uint32_t id : spec.outputs)
+    m.put<uint32_t>(id);
+  for (size_t i = 0; i < spec.outputs.size(); ++i)
+    m.str(i < spec.outputNames.size() ? spec.outputNames[i] : "out" + std::to_string(i));
+  m.put<uint32_t>((uint32_t)spec.steps.size());
+  for (const StepSpec &s : spec.steps) {
+    m.str(s.op);
+    m.put<uint32_t>((uint32_t)s.inputs.size());
+    for (uint32_t id : s.inputs)
+      m.put<uint32_t>(id);
+    m.put<uint32_t>((uint32_t)s.outputs.size());
+    for (uint32_t id : s.outputs)
+      m.put<uint32_t>(id);
+    m.put<uint32_t>((uint32_t)s.attrs.size());
+    for (const AttrSpec &a : s.attrs) {
+      m.str(a.name);
+      m.put<uint8_t>((uint8_t)a.tag);
+      if (a.tag == DSX_ATTR_INT)
+        m.put<int64_t>(a.i);
+      else if (a.tag == DSX_ATTR_FLOAT)
+        m.put<double>(a.f);
+      else if (a.tag == DSX_ATTR_INTS) {
+        m.put<uint32_t>((uint32_t)a.ints.size());
+        for (int64_t v : a.ints)
+          m.put<int64_t>(v);
+      } else
+        m.str(a.s);
+    }
+  }
+  if (spec.version >= 2) {
+    m.put<uint32_t>(spec.target);
+    m.put<uint32_t>((uint32_t)spec.images.size());
+    for (size_t i = 0; i < spec.images.size(); ++i) {
+      m.str(spec.images[i].arch);
+      m.put<uint64_t>(imageOffsets[i]);
+      m.put<uint64_t>(spec.images[i].bytes.size());
+    }
+  }
+  uint64_t metaOffset = DSX_HEADER_SIZE;
+  uint64_t constOffset = (metaOffset + m.data.size() + 63) / 64 * 64;
+  std::string body = m.data;
+  body.resize(constOffset - metaOffset, '\0');
+  body += constants;
+  ByteWriter h;
+  h.data.append(DSX_MAGIC, 7);
+  h.put<uint8_t>(0);
+  h.put<uint32_t>(spec.version);
+  h.put<uint32_t>(DSX_HEADER_SIZE);
+  h.put<uint64_t>(DSX_HEADER_SIZE + body.size());
+  h.put<uint64_t>(dsx_checksum((const unsigned char *)body.data(), body.size()));
+  h.put<uint64_t>(metaOffset);
+  h.put<uint64_t>(m.data.size());
+  h.put<uint64_t>(constOffset);
+  h.put<uint64_t>(constants.size());
+  h.data.resize(DSX_HEADER_SIZE, '\0');
+  return h.data + body;
+}
+
+/// PTX of `ds_test_add(a, b, c)`: c[t] = a[t] + b[t] for thread t (no bounds
+/// check: launch exactly one thread per element). Checked with ptxas -arch=sm_80.
+inline const char *addKernelPtx() {
+  return ".version 7.0\n.target sm_80\n.address_size 64\n"
+         ".visible .entry ds_test_add(.param .u64 pa, .param .u64 pb, .param .u64 pc)\n{\n"
+         "  .reg .b32 %r<5>;\n  .reg .b64 %rd<8>;\n  .reg .f32 %f<4>;\n"
+         "  ld.param.u64 %rd1, [pa];\n  ld.param.u64 %rd2, [pb];\n  ld.param.u64 %rd3, [pc];\n"
+         "  mov.u32 %r1, %ctaid.x;\n  mov.u32 %r2, %ntid.x;\n  mov.u32 %r3, %tid.x;\n"
+         "  mad.lo.u32 %r4, %r1, %r2, %r3;\n  mul.wide.u32 %rd4, %r4, 4;\n"
+         "  add.u64 %rd5, %rd1, %rd4;\n  add.u64 %rd6, %rd2, %rd4;\n  add.u64 %rd7, %rd3, %rd4;\n"
+         "  ld.global.f32 %f1, [%rd5];\n  ld.global.f32 %f2, [%rd6];\n"
+         "  add.f32 %f3, %f1, %f2;\n  st.global.f32 [%rd7], %f3;\n  ret;\n}\n";
+}
+
+/// y = x + w (f32[256], w constant 0.5 * i), one cuda.launch of ds_test_add
+/// (2 blocks of 128), then z = cuda.alias(y) sharing y's bytes. Images: a
+/// bogus sm_90a "cubin" and the PTX, so a device of 9.0 tries the cubin first.
+inline ArtifactSpec addArtifact() {
+  ArtifactSpec a;
+  const int64_t n = 256;
+  a.values = {{DS_F32, DSX_STORAGE_INPUT, {n}, 0, "x"},
+              {DS_F32, DSX_STORAGE_CONSTANT, {n}, 0, "w"},
+              {DS_F32, DSX_STORAGE_ARENA, {n}, 0, "y"},
+              {DS_F32, DSX_STORAGE_ARENA, {n}, 0, "z"}};
+  for (int64_t i = 0; i < n; ++i) {
+    float w = 0.5f * (float)i;
+    a.constants.append((const char *)&w, 4);
+  }
+  a.arenaBytes = n * 4;
+  a.inputs = {0};
+  a.outputs = {3};
+  a.outputNames = {"z"};
+  a.steps = {{"cuda.launch",
+              {0, 1},
+              {2},
+              {strAttr("kernel", "ds_test_add"), intsAttr("grid", {2, 1, 1}),
+               intsAttr("block", {128, 1, 1}), intAttr("shared_bytes", 0)}},
+             {"cuda.alias", {2}, {3}, {}}};
+  a.images = {{"sm_90a", std::string("\x7f" "ELF not a real cubin", 21)},
+              {"compute_80", addKernelPtx()}};
+  return a;
+}
+
+} // namespace dstest
+
+#endif // DS_TEST_RUNTIME_CUDAARTIFACTBUILDER_H
