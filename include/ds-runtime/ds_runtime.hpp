@@ -59,6 +59,7 @@ public:
     return info;
   }
   uint64_t arenaBytes() const { return ds_model_arena_bytes(model_); }
+  std::string target() const { return ds_model_target(model_); }
   const ds_model *get() const { return model_; }
 
 private:
@@ -79,10 +80,13 @@ struct TensorRef {
 
 class Session {
 public:
-  explicit Session(const Model &model, int numThreads = 0) {
+  /// The backend is the artifact's target; `device` picks the GPU of a cuda
+  /// artifact. Without one, ds::Error with code DS_NO_DEVICE.
+  explicit Session(const Model &model, int numThreads = 0, int device = 0) {
     ds_session_options options;
     ds_session_options_init(&options);
     options.num_threads = numThreads;
+    options.device = device;
     check(ds_session_create(model.get(), &options, &session_));
   }
   ~Session() { ds_session_release(session_); }

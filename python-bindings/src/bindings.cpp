@@ -1,8 +1,9 @@
 //===- bindings.cpp - nanobind module `ds._ds` over the runtime -----------===//
 //
 // Model / Session with numpy in and out. A failed runtime status becomes a
-// ds.Error (RuntimeError) carrying the runtime's message; this is the only
-// place statuses turn into exceptions.
+// ds.Error (RuntimeError) carrying the runtime's message, or its subclass
+// ds.NoDeviceError for DS_NO_DEVICE (a cuda artifact on a machine without a
+// GPU or driver); this is the only place statuses turn into exceptions.
 //
 //===----------------------------------------------------------------------===//
 #include "ds-runtime/ds_runtime.hpp"
@@ -51,8 +52,8 @@ nb::dict describe(const ds_value_info &info) {
 
 class PySession {
 public:
-  PySession(std::shared_ptr<ds::Model> model, int numThreads)
-      : model_(std::move(model)), session_(*model_, numThreads) {}
+  PySession(std::shared_ptr<ds::Model> model, int numThreads, int device)
+      : model_(std::move(model)), session_(*model_, numThreads, device) {}
 
   nb::dict run(nb::dict feeds) {
     std::vector<ds::TensorRef> inputs;
@@ -111,7 +112,20 @@ private:
 
 NB_MODULE(_ds, m) {
   m.doc() = "ds runtime bindings";
-  nb::exception<ds::Error>(m, "Error", PyExc_RuntimeError);
+  static nb::exception<ds::Error> error(m, "Error", PyExc_RuntimeError);
+  static PyObject *noDevice =
+      PyErr_NewExceptionWithDoc("ds._ds.NoDeviceError",
+                                "The artifact needs a device this machine lacks.", error.ptr(),
+                                nullptr);
+  m.attr("NoDeviceError") = nb::handle(noDevice);
+  // Registered after nb::exception, so it is tried first.
+  nb::register_exception_translator([](const std::exception_ptr &p, void *) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const ds::Error &e) {
+      PyErr_SetString(e.code() == DS_NO_DEVICE ? noDevice : error.ptr(), e.what());
+    }
+  });
 
   nb::class_<ds::Model>(m, "Model");
   m.def(
@@ -124,10 +138,10 @@ NB_MODULE(_ds, m) {
 
   m.def(
       "create_session",
-      [](std::shared_ptr<ds::Model> model, int numThreads) {
-        return new PySession(std::move(model), numThreads);
+      [](std::shared_ptr<ds::Model> model, int numThreads, int device) {
+        return new PySession(std::move(model), numThreads, device);
       },
-      nb::arg("model"), nb::arg("num_threads") = 0);
+      nb::arg("model"), nb::arg("num_threads") = 0, nb::arg("device") = 0);
 
   m.def("model_inputs", [](const std::shared_ptr<ds::Model> &model) {
     nb::list l;
@@ -142,4 +156,7 @@ NB_MODULE(_ds, m) {
     return l;
   });
   m.def("arena_bytes", [](const std::shared_ptr<ds::Model> &model) { return model->arenaBytes(); });
+  m.def("model_target", [](const std::shared_ptr<ds::Model> &model) {
+    return std::string(ds_model_target(model->get()));
+  });
 }

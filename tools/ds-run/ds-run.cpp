@@ -314,6 +314,6 @@ int main(int argc, char **argv) {
     if (compiled)
       std::remove(artifact.c_str());
     std::fprintf(stderr, "ds-run: %s\n", e.what());
-    return 1;
+    return e.code() == DS_NO_DEVICE ? 4 : 1; // 4: a cuda artifact on a machine without a GPU
   }
 }

@@ -10,9 +10,10 @@ import shutil
 import subprocess
 import tempfile
 
-from ._ds import Error, arena_bytes, create_session, load_model, model_inputs, model_outputs
+from ._ds import (Error, NoDeviceError, arena_bytes, create_session, load_model, model_inputs,
+                  model_outputs, model_target)
 
-__all__ = ["Error", "Session", "compile", "load"]
+__all__ = ["Error", "NoDeviceError", "Session", "compile", "load"]
 
 
 def _compiler():
@@ -47,9 +48,11 @@ def compile(model_path, output=None, *, input_shapes=None, bind_inputs=None, tar
 class Session:
     """A loaded artifact ready to run. `inputs` / `outputs` describe the signature."""
 
-    def __init__(self, artifact_path, num_threads=0):
+    def __init__(self, artifact_path, num_threads=0, device=0):
         self._model = load_model(os.fspath(artifact_path))
-        self._session = create_session(self._model, num_threads)
+        self.target = model_target(self._model)  # "cpu" or "cuda": the backend that runs it
+        # A cuda artifact without a GPU or driver raises NoDeviceError here.
+        self._session = create_session(self._model, num_threads, device)
         self.inputs = model_inputs(self._model)
         self.outputs = model_outputs(self._model)
         self.arena_bytes = arena_bytes(self._model)
@@ -61,13 +64,13 @@ class Session:
         return self._session.run(arrays)
 
 
-def load(path, num_threads=0, **compile_options):
+def load(path, num_threads=0, device=0, **compile_options):
     """Loads an artifact, compiling first when given an .onnx model."""
     path = os.fspath(path)
     if path.endswith(".onnx"):
         artifact = compile(path, **compile_options)
         try:
-            return Session(artifact, num_threads)
+            return Session(artifact, num_threads, device)
         finally:
             os.remove(artifact)
-    return Session(path, num_threads)
+    return Session(path, num_threads, device)
