@@ -1,16 +1,24 @@
 //===- Pipelines.cpp - the ds compile pipeline ----------------------------===//
 #include "ds/Pipelines/Pipelines.h"
 
+#include "ds/Dialect/DS/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
-void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &) {
+void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) {
   // Fold what import left (shape arithmetic, casts of constants), then share
   // identical subexpressions; the efficiency passes slot in here.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // GPU kernels are emitted per fusion group. The CPU runtime executes ds ops
+  // one by one and cannot run groups, so the CPU pipeline stays unfused.
+  // (ds-fuse leaves existing groups alone, so running it again is harmless.)
+  if (options.target == "cuda")
+    pm.addNestedPass<func::FuncOp>(ds::createFusePass());
 }
 
 void ds::registerPipelines() {
