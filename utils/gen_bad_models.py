@@ -22,6 +22,9 @@ nothing here is run through onnx.checker except the one valid model
   ext_escape.onnx                w stored externally at ../outside.bin (outside the model dir)
   ext_ok.onnx + ext_ok.bin       valid external data (offset/length set) used by a MatMul
 
+The committed corpus is test/corpus/onnx (with expected.txt); regenerate it with
+  gen_bad_models.py --out test/corpus/onnx
+
 Usage: gen_bad_models.py --out DIR
 """
 
@@ -110,32 +113,72 @@ def add_with(w):
     return make_model([node], [vi("X", [2, 3])], [vi("Y", [2, 3])], [w])
 
 
-def generate(out):
-    os.makedirs(out, exist_ok=True)
-    written = []
+class Corpus:
+    """Collects the files with the ds-opt arguments and the diagnostic each must give."""
 
-    # A valid model cut in half: the cut lands inside the weight's raw_data.
+    def __init__(self, out):
+        self.out = out
+        self.entries = []   # (file, args, expected pieces or None for success)
+        os.makedirs(out, exist_ok=True)
+
+    def add(self, name, model_or_bytes, expect, args=()):
+        save(self.out, name, model_or_bytes)
+        self.entries.append((name, list(args), expect))
+
+    def write_manifest(self):
+        lines = ["# file<TAB>ds-opt arguments<TAB>expected diagnostic ('&&' joins pieces that",
+                 "# must all appear; OK = the file must import). Written by utils/gen_bad_models.py."]
+        for name, args, expect in self.entries:
+            lines.append("\t".join([name, " ".join(args) or "-",
+                                    "OK" if expect is None else " && ".join(expect)]))
+        with open(os.path.join(self.out, "expected.txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def field(number, payload):
+    """A length-delimited protobuf field (wire type 2)."""
+    def varint(v):
+        out = bytearray()
+        while True:
+            out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
+            v >>= 7
+            if not v:
+                return bytes(out)
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def single(op, inputs, outputs, name=None, **attrs):
+    """A one-node model; inputs/outputs are (name, shape[, elem]) tuples."""
+    node = helper.make_node(op, [i[0] for i in inputs], [o[0] for o in outputs],
+                            name=name or op.lower() + "_node", **attrs)
+    return make_model([node], [vi(*i) for i in inputs], [vi(*o) for o in outputs])
+
+
+def with_attr(model, attr):
+    model.graph.node[0].attribute.append(attr)
+    return model
+
+
+def generate_foundation(c):
+    """The classes of the foundation issue."""
     data = valid_matmul_model().SerializeToString()
     truncated = data[: len(data) // 2]
     assert not parses(truncated), "truncated model unexpectedly parses"
-    written.append(save(out, "truncated.onnx", truncated))
+    c.add("truncated.onnx", truncated, ["failed to parse ONNX model"])
 
-    # 4 KiB of random bytes (fixed seed); checked to be unparseable.
     noise = np.random.default_rng(1234).integers(0, 256, size=4096, dtype=np.uint8).tobytes()
     assert not parses(noise), "random bytes unexpectedly parse"
-    written.append(save(out, "random.onnx", noise))
+    c.add("random.onnx", noise, ["failed to parse ONNX model"])
 
     # Zero bytes (protobuf would happily parse this as an empty ModelProto).
-    written.append(save(out, "empty.onnx", b""))
+    c.add("empty.onnx", b"", ["model file is empty"])
 
-    # Opset but no graph.
     m = onnx.ModelProto()
     m.ir_version = IR_VERSION
     m.producer_name = "ds-gen_bad_models"
     m.opset_import.append(helper.make_opsetid("", OPSET))
-    written.append(save(out, "no_graph.onnx", m))
+    c.add("no_graph.onnx", m, ["model has no graph"])
 
-    # Two unknown ops and one valid Relu.
     nodes = [
         helper.make_node("FooBar", ["X"], ["a"], name="foo_node"),
         helper.make_node("Baz", ["a"], ["b"], name="baz_node"),
@@ -143,71 +186,219 @@ def generate(out):
     ]
     m = make_model(nodes, [vi("X", [2, 3])], [vi("b", [2, 3]), vi("c", [2, 3])])
     m.graph.value_info.append(vi("a", [2, 3]))
-    written.append(save(out, "unknown_ops.onnx", m))
+    c.add("unknown_ops.onnx", m, ["node 'foo_node': unsupported ONNX op 'FooBar'",
+                                  "node 'baz_node': unsupported ONNX op 'Baz'",
+                                  "2 unsupported ops"])
 
-    # Default domain ("", i.e. ai.onnx) at an opset from the future.
     relu = helper.make_node("Relu", ["X"], ["Y"], name="relu_node")
     m = make_model([relu], [vi("X", [2, 3])], [vi("Y", [2, 3])], opset=99)
-    written.append(save(out, "new_opset.onnx", m))
+    c.add("new_opset.onnx", m, ["model requires opset 99 of domain 'ai.onnx'"])
 
-    # Shapes that do not broadcast; the output dims are symbolic, so only the
-    # node itself is wrong.
+    # The output dims are symbolic, so only the node itself is wrong.
     add = helper.make_node("Add", ["A", "B"], ["Y"], name="bad_add")
     m = make_model([add], [vi("A", [2, 3]), vi("B", [4, 5])], [vi("Y", ["d0", "d1"])])
-    written.append(save(out, "inconsistent_shapes.onnx", m))
+    c.add("inconsistent_shapes.onnx", m, ["node 'bad_add'", "not broadcast-compatible"])
 
-    # Declared graph output shape contradicts the inferred one.
-    relu = helper.make_node("Relu", ["X"], ["Y"], name="relu_node")
-    m = make_model([relu], [vi("X", [2, 3])], [vi("Y", [5, 7])])
-    written.append(save(out, "declared_output_mismatch.onnx", m))
+    c.add("declared_output_mismatch.onnx", single("Relu", [("X", [2, 3])], [("Y", [5, 7])]),
+          ["conflicts with declared type"])
 
-    # Input that no node, graph input or initializer defines.
     add = helper.make_node("Add", ["X", "ghost"], ["Y"], name="uses_ghost")
     m = make_model([add], [vi("X", [2, 3])], [vi("Y", [2, 3])])
-    written.append(save(out, "dangling.onnx", m))
+    c.add("dangling.onnx", m, ["node 'uses_ghost'", "undefined value 'ghost'"])
 
-    # Two nodes that feed each other (every value is defined, but by a cycle).
     nodes = [
         helper.make_node("Add", ["X", "b"], ["a"], name="cyc_a"),
         helper.make_node("Relu", ["a"], ["b"], name="cyc_b"),
     ]
     m = make_model(nodes, [vi("X", [2, 3])], [vi("a", [2, 3])])
-    written.append(save(out, "cycle.onnx", m))
+    c.add("cycle.onnx", m, ["graph has a cycle"])
 
-    # Negative dimension; raw_data has the 24 bytes [2,3] would need.
     w = tensor_w([2, -3], raw=np.zeros(6, np.float32).tobytes())
-    written.append(save(out, "negative_dim.onnx", add_with(w)))
+    c.add("negative_dim.onnx", add_with(w), ["negative dimension -3"])
 
     # Element count 2**80 overflows int64; no data at all.
-    w = tensor_w([2 ** 40, 2 ** 40])
-    written.append(save(out, "overflow_dim.onnx", add_with(w)))
+    c.add("overflow_dim.onnx", add_with(tensor_w([2 ** 40, 2 ** 40])), ["dims 1099511627776x1099511627776, more elements than the limit"])
 
-    # float [2,3] needs 24 bytes, raw_data has 10.
-    w = tensor_w([2, 3], raw=bytes(range(10)))
-    written.append(save(out, "raw_size_mismatch.onnx", add_with(w)))
+    c.add("raw_size_mismatch.onnx", add_with(tensor_w([2, 3], raw=bytes(range(10)))),
+          ["raw_data has 10 bytes but"])
 
-    # External data in a file that does not exist.
     w = external_w("missing.bin", [4, 3], offset=0, length=48)
-    written.append(save(out, "ext_missing.onnx", matmul_with(w)))
+    c.add("ext_missing.onnx", matmul_with(w), ["cannot open external data"])
 
-    # External data path that leaves the model directory (file not created).
+    # The file is never created: the path must be refused before it is opened.
     w = external_w("../outside.bin", [4, 3], offset=0, length=48)
-    written.append(save(out, "ext_escape.onnx", matmul_with(w)))
+    c.add("ext_escape.onnx", matmul_with(w), ["escapes the model directory"])
 
     # Valid external data: 64 bytes of padding, then the [4,3] float weight.
     weight = np.arange(12, dtype=np.float32).reshape(4, 3) / 10.0
     blob = weight.astype("<f4").tobytes()
     offset = 64
-    with open(os.path.join(out, "ext_ok.bin"), "wb") as f:
+    with open(os.path.join(c.out, "ext_ok.bin"), "wb") as f:
         f.write(b"\xee" * offset + blob + b"\xee" * 16)
     w = external_w("ext_ok.bin", [4, 3], offset=offset, length=len(blob))
-    path = save(out, "ext_ok.onnx", matmul_with(w))
+    model = matmul_with(w)
+    c.add("ext_ok.onnx", model, None)
+    path = os.path.join(c.out, "ext_ok.onnx")
     onnx.checker.check_model(path)
-    loaded = onnx.load(path)   # resolves external data relative to the model
-    got = numpy_helper.to_array(loaded.graph.initializer[0])
+    got = numpy_helper.to_array(onnx.load(path).graph.initializer[0])
     assert np.array_equal(got, weight), "ext_ok.bin round trip failed"
-    written += [path, os.path.join(out, "ext_ok.bin")]
-    return written
+    # The same model under a size limit that its external data exceeds.
+    c.add("ext_over_limit.onnx", model, ["exceeds the limit of 200 bytes"],
+          args=["--ds-max-model-bytes=200"])
+
+
+def generate_hardening(c):
+    """The classes of the hardening issue."""
+    x23 = [("X", [2, 3])]
+    # Attributes of the wrong type.
+    c.add("attr_type_perm.onnx",
+          with_attr(single("Transpose", x23, [("Y", [3, 2])]), helper.make_attribute("perm", [1.0, 0.0])),
+          ["node 'transpose_node'", "attribute 'perm'", "FLOATS", "expected INTS"])
+    c.add("attr_type_axis.onnx",
+          with_attr(single("Softmax", x23, [("Y", [2, 3])]), helper.make_attribute("axis", "last")),
+          ["node 'softmax_node'", "attribute 'axis'", "STRING", "expected INT"])
+    c.add("attr_type_kernel.onnx",
+          with_attr(single("MaxPool", [("X", [1, 1, 4, 4])], [("Y", [1, 1, 3, 3])]),
+                    helper.make_attribute("kernel_shape", 2)),
+          ["node 'maxpool_node'", "attribute 'kernel_shape'", "INT", "expected INTS"])
+    # Axes out of range.
+    c.add("axis_softmax.onnx", single("Softmax", x23, [("Y", [2, 3])], axis=5),
+          ["node 'softmax_node'", "axis 5 is out of range for rank 2"])
+    c.add("axis_concat.onnx",
+          single("Concat", [("A", [2, 3]), ("B", [2, 3])], [("Y", [4, 3])], axis=-3),
+          ["node 'concat_node'", "axis -3", "rank 2"])
+    c.add("axis_gather.onnx",
+          single("Gather", [("X", [2, 3]), ("I", [2], TensorProto.INT64)], [("Y", [2, 2])], axis=2),
+          ["node 'gather_node'", "axis 2", "rank 2"])
+    axes = numpy_helper.from_array(np.array([4], np.int64), "axes")
+    m = single("ReduceSum", [("X", [2, 3]), ("axes", [1], TensorProto.INT64)], [("Y", [2, 3])])
+    m.graph.initializer.append(axes)
+    c.add("axis_reduce.onnx", m, ["node 'reducesum_node'", "axis 4", "rank 2"])
+    c.add("perm_repeated.onnx", single("Transpose", x23, [("Y", [2, 2])], perm=[0, 0]),
+          ["node 'transpose_node'", "permutation"])
+    # Zero-sized dims: legal data (imports), but zero-sized windows and strides are not.
+    node_a = helper.make_node("Relu", ["X"], ["a"], name="relu_node")
+    node_b = helper.make_node("MatMul", ["a", "W"], ["Y"], name="mm_node")
+    c.add("zero_dim_ok.onnx", make_model([node_a, node_b], [vi("X", [0, 3]), vi("W", [3, 4])],
+                                          [vi("Y", [0, 4])]), None)
+    c.add("zero_kernel.onnx",
+          single("MaxPool", [("X", [1, 1, 4, 4])], [("Y", [1, 1, 4, 4])], kernel_shape=[0, 0]),
+          ["node 'maxpool_node'", "kernel"])
+    c.add("zero_stride.onnx",
+          single("Conv", [("X", [1, 1, 4, 4]), ("W", [1, 1, 2, 2])], [("Y", [1, 1, 3, 3])],
+                 strides=[0, 1]),
+          ["node 'conv_node'", "stride"])
+    # Shapes that do not broadcast or contract.
+    c.add("matmul_mismatch.onnx",
+          single("MatMul", [("A", [2, 3]), ("B", [4, 5])], [("Y", [2, 5])]),
+          ["node 'matmul_node'", "3", "4"])
+    c.add("where_mismatch.onnx",
+          single("Where", [("C", [2, 3], TensorProto.BOOL), ("A", [3, 2]), ("B", [2, 3])],
+                 [("Y", [2, 3])]),
+          ["node 'where_node'", "not broadcast-compatible"])
+    # Names: duplicates and empty ones.
+    nodes = [helper.make_node("Relu", ["X"], ["a"], name="first"),
+             helper.make_node("Neg", ["X"], ["a"], name="second")]
+    c.add("duplicate_node_output.onnx",
+          make_model(nodes, [vi("X", [2, 3])], [vi("a", [2, 3])]),
+          ["value 'a' is defined more than once"])
+    c.add("output_shadows_input.onnx", single("Relu", x23, [("X", [2, 3])]),
+          ["value 'X' is defined more than once"])
+    m = single("Relu", x23, [("Y", [2, 3])])
+    m.graph.output.append(vi("Y", [2, 3]))
+    c.add("duplicate_graph_output.onnx", m, ["graph output 'Y' is listed more than once"])
+    m = single("Relu", x23, [("Y", [2, 3])])
+    m.graph.input.append(vi("X", [2, 3]))
+    c.add("duplicate_graph_input.onnx", m, ["graph input 'X' is listed more than once"])
+    m = single("Relu", x23, [("Y", [2, 3])])
+    m.graph.input.append(vi("", [2, 3]))
+    c.add("empty_input_name.onnx", m, ["graph input #1 has an empty name"])
+    m = single("Relu", x23, [("Y", [2, 3])])
+    m.graph.output[0].name = ""
+    c.add("empty_output_name.onnx", m, ["graph output #0 has an empty name"])
+    w = numpy_helper.from_array(np.ones([2, 3], np.float32), "")
+    m = single("Relu", x23, [("Y", [2, 3])])
+    m.graph.initializer.append(w)
+    c.add("empty_initializer_name.onnx", m, ["initializer #0 has an empty name"])
+    # Subgraphs (control flow), which ds does not import.
+    then_g = helper.make_graph([helper.make_node("Relu", ["X"], ["t"])], "then", [], [vi("t", [2, 3])])
+    else_g = helper.make_graph([helper.make_node("Neg", ["X"], ["e"])], "else", [], [vi("e", [2, 3])])
+    node = helper.make_node("If", ["C"], ["Y"], name="if_node", then_branch=then_g, else_branch=else_g)
+    c.add("if_subgraph.onnx",
+          make_model([node], [vi("C", [], TensorProto.BOOL), vi("X", [2, 3])], [vi("Y", [2, 3])]),
+          ["node 'if_node'", "'If'", "subgraph"])
+    body = helper.make_graph([helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+                              helper.make_node("Relu", ["v_in"], ["v_out"])], "body",
+                             [vi("i", [], TensorProto.INT64), vi("cond_in", [], TensorProto.BOOL),
+                              vi("v_in", [2, 3])],
+                             [vi("cond_out", [], TensorProto.BOOL), vi("v_out", [2, 3])])
+    node = helper.make_node("Loop", ["M", "", "X"], ["Y"], name="loop_node", body=body)
+    c.add("loop_subgraph.onnx",
+          make_model([node], [vi("M", [], TensorProto.INT64), vi("X", [2, 3])], [vi("Y", [2, 3])]),
+          ["node 'loop_node'", "'Loop'", "subgraph"])
+    c.add("graph_attr_on_relu.onnx",
+          with_attr(single("Relu", x23, [("Y", [2, 3])]), helper.make_attribute("body", then_g)),
+          ["node 'relu_node'", "attribute 'body'", "subgraph"])
+    # Subgraphs nested 120 deep (encoded by hand: protobuf's Python runtime refuses the
+    # depth too): the C++ parser's recursion limit must refuse the file, not the stack.
+    graph = helper.make_graph([], "leaf", [], []).SerializeToString()
+    for _ in range(120):
+        attr = field(1, b"then_branch") + field(6, graph) + bytes([20 << 3, 5])  # type GRAPH
+        node = field(1, b"C") + field(4, b"If") + field(5, attr)
+        graph = field(1, node) + field(2, b"g")
+    model = make_model([], [vi("C", [], TensorProto.BOOL)], [])
+    model.ClearField("graph")
+    c.add("deep_subgraph_nesting.onnx", model.SerializeToString() + field(7, graph),
+          ["failed to parse ONNX model"])
+    # String tensors.
+    c.add("string_input.onnx", single("Identity", [("S", [2], TensorProto.STRING)],
+                                      [("Y", [2], TensorProto.STRING)]),
+          ["graph value 'S'", "unsupported element type STRING"])
+    s_init = helper.make_tensor("s", TensorProto.STRING, [2], [b"a", b"b"])
+    m = single("Relu", x23, [("Y", [2, 3])])
+    m.graph.initializer.append(s_init)
+    c.add("string_initializer.onnx", m, ["tensor 's'", "unsupported element type STRING"])
+    node = helper.make_node("Constant", [], ["Y"], name="const_node",
+                            value=helper.make_tensor("v", TensorProto.STRING, [1], [b"x"]))
+    c.add("string_constant.onnx", make_model([node], [], [vi("Y", [1], TensorProto.STRING)]),
+          ["unsupported element type STRING"])
+    # Other value types and unknown element types.
+    m = single("Relu", x23, [("Y", [2, 3])])
+    m.graph.input[0].type.tensor_type.elem_type = 99
+    c.add("unknown_elem_type.onnx", m, ["graph value 'X'", "unsupported element type data type 99"])
+    m = single("Relu", x23, [("Y", [2, 3])])
+    m.graph.input[0].type.tensor_type.ClearField("shape")
+    c.add("unranked_input.onnx", m, ["graph value 'X' has no shape"])
+    seq = helper.make_tensor_sequence_value_info("S", F, [2])
+    node = helper.make_node("SequenceLength", ["S"], ["Y"], name="len_node")
+    c.add("sequence_input.onnx",
+          make_model([node], [seq], [vi("Y", [], TensorProto.INT64)]),
+          ["unsupported ONNX op 'SequenceLength'"])
+    # Limits.
+    c.add("rank_limit.onnx", single("Relu", [("X", [1] * 40)], [("Y", [1] * 40)]),
+          ["graph value 'X' has rank 40, more than the limit of 32 (--ds-max-rank)"])
+    shape = numpy_helper.from_array(np.array([1 << 21, 1 << 21], np.int64), "shape")
+    m = single("Expand", [("X", [1, 1]), ("shape", [2], TensorProto.INT64)], [("Y", [1 << 21, 1 << 21])])
+    m.graph.initializer.append(shape)
+    m.graph.input.pop()
+    c.add("elements_limit.onnx", m,
+          ["node 'expand_node'", "more elements than the limit of 1099511627776 (--ds-max-elements)"])
+    nodes = [helper.make_node("Relu", ["X" if i == 0 else "h%d" % (i - 1)], ["h%d" % i],
+                              name="relu_%d" % i) for i in range(50)]
+    c.add("depth_limit.onnx", make_model(nodes, [vi("X", [2, 3])], [vi("h49", [2, 3])]),
+          ["node 'relu_20'", "deeper than the limit of 20 dependent nodes"],
+          args=["--ds-max-graph-depth=20"])
+    c.add("model_bytes_limit.onnx", valid_matmul_model(),
+          ["bytes, more than the limit of 1000 (--ds-max-model-bytes)"],
+          args=["--ds-max-model-bytes=1000"])
+
+
+def generate(out):
+    c = Corpus(out)
+    generate_foundation(c)
+    generate_hardening(c)
+    c.write_manifest()
+    return [os.path.join(out, e[0]) for e in c.entries]
 
 
 def main(argv=None):

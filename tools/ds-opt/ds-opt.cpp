@@ -21,18 +21,6 @@
 
 using namespace mlir;
 
-static llvm::cl::list<std::string> inputShapes(
-    "ds-input-shape",
-    llvm::cl::desc("Shape of a graph input for .onnx models, e.g. input_ids:1x128 "
-                   "('?' keeps a dim dynamic); repeatable"),
-    llvm::cl::value_desc("name:DIMxDIM"));
-
-static llvm::cl::list<std::string> bindInputs(
-    "ds-bind-input",
-    llvm::cl::desc("Replace a graph input of an .onnx model by the constant in a "
-                   "TensorProto file, e.g. axes=input_1.pb; repeatable"),
-    llvm::cl::value_desc("name=file.pb"));
-
 /// Prints an import diagnostic as `file: error: node 'name': message`.
 static void printImportDiagnostic(StringRef file, Diagnostic &diag) {
   auto &os = llvm::errs();
@@ -83,8 +71,7 @@ static int runOnONNX(StringRef inputFile, DialectRegistry &registry,
                      const MlirOptMainConfig &config, llvm::ToolOutputFile &output) {
   std::string error;
   ds::ImportOptions options;
-  if (!ds::parseInputShapeSpecs(inputShapes, options, error) ||
-      !ds::parseBindInputSpecs(bindInputs, options, error)) {
+  if (!ds::getImportOptionsFromCL(options, error)) {
     llvm::errs() << "ds-opt: " << error << "\n";
     return 1;
   }
@@ -131,6 +118,7 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   ds::registerAllDialects(registry);
   ds::registerAllPasses();
+  ds::registerImportCLOptions();
 
   auto [inputFile, outputFile] =
       registerAndParseCLIOptions(argc, argv, "ds: MLIR optimizer driver (reads .mlir and .onnx)",
@@ -147,8 +135,9 @@ int main(int argc, char **argv) {
   if (StringRef(inputFile).ends_with(".onnx"))
     return runOnONNX(inputFile, registry, config, *output);
 
-  if (!inputShapes.empty() || !bindInputs.empty()) {
-    llvm::errs() << "ds-opt: --ds-input-shape and --ds-bind-input apply to .onnx input only\n";
+  if (ds::hasImportCLOptions()) {
+    llvm::errs() << "ds-opt: --ds-input-shape, --ds-bind-input and --ds-max-* apply to .onnx "
+                    "input only\n";
     return 1;
   }
   std::unique_ptr<llvm::MemoryBuffer> buffer = openInputFile(inputFile, &error);

@@ -117,7 +117,8 @@ LogicalResult importHardmax(NodeImporter &n) {
   int64_t rank = type.getRank();
   auto axis = normalizeAxis(n.attrInt("axis", n.since < 13 ? 1 : -1), rank);
   if (!axis)
-    return n.error() << "axis is out of range for rank " << rank;
+    return n.error() << "axis " << n.attrInt("axis", n.since < 13 ? 1 : -1)
+                     << " is out of range for rank " << rank;
   if (n.since < 13 && *axis != rank - 1)
     return n.error() << "opset < 13 Hardmax is supported on the last axis only";
   int64_t dim = type.getDimSize(*axis);

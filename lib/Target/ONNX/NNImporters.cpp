@@ -258,7 +258,8 @@ ImportFn softmaxFn(bool log) {
     int64_t rank = type.getRank();
     auto axis = normalizeAxis(n.attrInt("axis", n.since < 13 ? 1 : -1), rank);
     if (!axis)
-      return n.error() << "axis is out of range for rank " << rank;
+      return n.error() << "axis " << n.attrInt("axis", n.since < 13 ? 1 : -1)
+                       << " is out of range for rank " << rank;
     if (n.since >= 13 || *axis == rank - 1)
       return n.produce({n.create<SoftmaxOp>(*x, *axis, log)});
     // Before opset 13 the input is flattened to 2-D at `axis`.

@@ -39,6 +39,47 @@ const llvm::StringMap<SmallVector<int64_t, 8>> &versionTable() {
 
 int64_t onnx_import::maxKnownOpset() { return kMaxOpset; }
 
+namespace {
+using AttrType = onnx::AttributeProto::AttributeType;
+/// (op type, since version) -> attribute name -> type, from the ONNX schema.
+const llvm::StringMap<llvm::StringMap<AttrType>> &attributeTable() {
+  static const llvm::StringMap<llvm::StringMap<AttrType>> table = [] {
+    llvm::StringMap<llvm::StringMap<AttrType>> t;
+#define DS_ONNX_ATTR(op, since, name, type)                                    \
+  t[std::string(op) + "-" #since][name] = onnx::AttributeProto::type;
+#include "OnnxOpAttributes.inc"
+#undef DS_ONNX_ATTR
+    return t;
+  }();
+  return table;
+}
+
+std::string typeName(AttrType type) { return onnx::AttributeProto::AttributeType_Name(type); }
+} // namespace
+
+std::string onnx_import::checkAttributes(const onnx::NodeProto &node, int64_t since) {
+  const auto &table = attributeTable();
+  auto schema = table.find(node.op_type() + "-" + std::to_string(since));
+  for (const auto &a : node.attribute()) {
+    std::string where = "attribute '" + a.name() + "'";
+    const AttrType *expected = nullptr;
+    if (schema != table.end()) {
+      auto it = schema->second.find(a.name());
+      if (it != schema->second.end())
+        expected = &it->second;
+    }
+    bool subgraph = a.type() == onnx::AttributeProto::GRAPH ||
+                    a.type() == onnx::AttributeProto::GRAPHS;
+    if (!expected)
+      return where + (subgraph ? " holds a subgraph, which " : " is not an attribute of ") +
+             node.op_type() + "-" + std::to_string(since) + (subgraph ? " does not take" : "");
+    // IR version 1 models may leave the type unset; their fields still parse.
+    if (a.type() != onnx::AttributeProto::UNDEFINED && a.type() != *expected)
+      return where + " is " + typeName(a.type()) + ", expected " + typeName(*expected);
+  }
+  return {};
+}
+
 std::optional<int64_t> onnx_import::resolveSinceVersion(StringRef opType, int64_t opset) {
   auto it = versionTable().find(opType);
   if (it == versionTable().end())

@@ -26,6 +26,10 @@ Type convertElementType(int32_t onnxType, MLIRContext *ctx);
 /// Human-readable ONNX data type name ("FLOAT16").
 std::string onnxTypeName(int32_t onnxType);
 
+/// Checks the node's attributes against the ONNX schema of `since`: each must
+/// be declared there, with the declared type. Returns what is wrong, or "".
+std::string checkAttributes(const onnx::NodeProto &node, int64_t since);
+
 /// Reads a TensorProto (raw, typed fields or external data under `baseDir`)
 /// into an ElementsAttr. Large tensors become dense_resource blobs that take
 /// over the protobuf's buffer (or an mmap of the external file) without a copy.

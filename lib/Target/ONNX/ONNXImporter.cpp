@@ -87,10 +87,30 @@ FailureOr<ElementsAttr> readTensorFile(StringRef path, StringRef inputName, Loca
   return importTensor(tensor, llvm::sys::path::parent_path(path), loc, ctx);
 }
 
+/// Diagnoses a tensor shape beyond the rank or element-count limit.
+LogicalResult checkShapeLimits(ArrayRef<int64_t> dims, const ImportLimits &limits,
+                               llvm::function_ref<InFlightDiagnostic()> error,
+                               StringRef what) {
+  if ((int64_t)dims.size() > limits.maxRank)
+    return error() << what << " has rank " << dims.size() << ", more than the limit of "
+                   << limits.maxRank << " (--ds-max-rank)";
+  int64_t count = 1;
+  for (int64_t d : dims) {
+    if (ShapedType::isDynamic(d) || d < 0)
+      continue;
+    if (llvm::MulOverflow(count, d, count) || count > limits.maxElements)
+      return error() << what << " has dims " << formatShape(dims)
+                     << ", more elements than the limit of " << limits.maxElements
+                     << " (--ds-max-elements)";
+  }
+  return success();
+}
+
 class GraphImporter {
 public:
-  GraphImporter(MLIRContext *ctx, const ImportOptions &options, StringRef modelPath)
-      : ctx(ctx), options(options), modelPath(modelPath), builder(ctx),
+  GraphImporter(MLIRContext *ctx, const ImportOptions &options, StringRef modelPath,
+                uint64_t fileBytes)
+      : ctx(ctx), options(options), modelPath(modelPath), fileBytes(fileBytes), builder(ctx),
         fileLoc(FileLineColLoc::get(ctx, modelPath, 0, 0)) {
     baseDir = llvm::sys::path::parent_path(modelPath).str();
   }
@@ -103,11 +123,13 @@ private:
   FailureOr<RankedTensorType> valueInfoType(const onnx::ValueInfoProto &info);
   LogicalResult checkOpset(const onnx::ModelProto &model);
   LogicalResult checkSupport(const onnx::GraphProto &graph);
+  LogicalResult checkNames(const onnx::GraphProto &graph);
   FailureOr<std::vector<size_t>> topologicalOrder(const onnx::GraphProto &graph);
 
   MLIRContext *ctx;
   const ImportOptions &options;
   std::string modelPath, baseDir;
+  uint64_t fileBytes;
   OpBuilder builder;
   Location fileLoc;
   int64_t opset = 0;
@@ -129,9 +151,15 @@ FailureOr<RankedTensorType> GraphImporter::valueInfoType(const onnx::ValueInfoPr
   if (!element)
     return error() << "graph value '" << info.name() << "' has unsupported element type "
                    << onnxTypeName(tensorType.elem_type());
+  auto checked = [&](ArrayRef<int64_t> dims) -> FailureOr<RankedTensorType> {
+    if (failed(checkShapeLimits(dims, options.limits, [&] { return error(); },
+                                "graph value '" + info.name() + "'")))
+      return failure();
+    return RankedTensorType::get(dims, element);
+  };
   auto override = options.inputShapes.find(info.name());
   if (override != options.inputShapes.end())
-    return RankedTensorType::get(override->second, element);
+    return checked(override->second);
   if (!tensorType.has_shape())
     return error() << "graph value '" << info.name()
                    << "' has no shape (unknown rank); give one with --ds-input-shape";
@@ -146,7 +174,7 @@ FailureOr<RankedTensorType> GraphImporter::valueInfoType(const onnx::ValueInfoPr
       dims.push_back(ShapedType::kDynamic);
     }
   }
-  return RankedTensorType::get(dims, element);
+  return checked(dims);
 }
 
 LogicalResult GraphImporter::checkOpset(const onnx::ModelProto &model) {
@@ -165,20 +193,30 @@ LogicalResult GraphImporter::checkOpset(const onnx::ModelProto &model) {
 
 LogicalResult GraphImporter::checkSupport(const onnx::GraphProto &graph) {
   const OpRegistry &registry = OpRegistry::get();
-  int unsupported = 0;
+  int unsupported = 0, badAttributes = 0;
   for (const auto &[index, node] : llvm::enumerate(graph.node())) {
     StringRef domain = node.domain();
     std::string reason;
+    bool hasSubgraph = llvm::any_of(node.attribute(), [](const onnx::AttributeProto &a) {
+      return a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS;
+    });
     if (!domain.empty() && domain != "ai.onnx") {
       reason = "domain '" + domain.str() + "' is not supported";
     } else if (auto since = resolveSinceVersion(node.op_type(), opset)) {
       if (!registry.lookup(node.op_type(), *since))
-        reason = "version " + std::to_string(*since) + " is not supported";
+        reason = hasSubgraph ? "control flow with subgraph attributes is not supported"
+                             : "version " + std::to_string(*since) + " is not supported";
     } else {
       reason = "not an operator of opset " + std::to_string(opset);
     }
-    if (reason.empty())
+    if (reason.empty()) {
+      std::string bad = checkAttributes(node, *resolveSinceVersion(node.op_type(), opset));
+      if (bad.empty())
+        continue;
+      ++badAttributes;
+      mlir::emitError(nodeLoc(node, index)) << node.op_type() << ": " << bad;
       continue;
+    }
     ++unsupported;
     mlir::emitError(nodeLoc(node, index))
         << "unsupported ONNX op '" << node.op_type() << "' (domain '" << (domain.empty() ? "ai.onnx" : domain) << "', opset " << opset
@@ -187,7 +225,23 @@ LogicalResult GraphImporter::checkSupport(const onnx::GraphProto &graph) {
   if (unsupported)
     return error() << unsupported << " unsupported op" << (unsupported == 1 ? "" : "s")
                    << " in model";
-  return success();
+  return failure(badAttributes > 0);
+}
+
+LogicalResult GraphImporter::checkNames(const onnx::GraphProto &graph) {
+  auto check = [&](auto &&list, StringRef what, bool unique) -> LogicalResult {
+    llvm::StringSet<> seen;
+    for (const auto &[index, entry] : llvm::enumerate(list)) {
+      if (entry.name().empty())
+        return error() << what << " #" << index << " has an empty name";
+      if (unique && !seen.insert(entry.name()).second)
+        return error() << what << " '" << entry.name() << "' is listed more than once";
+    }
+    return success();
+  };
+  return success(succeeded(check(graph.input(), "graph input", true)) &&
+                 succeeded(check(graph.initializer(), "initializer", true)) &&
+                 succeeded(check(graph.output(), "graph output", true)));
 }
 
 FailureOr<std::vector<size_t>>
@@ -244,6 +298,20 @@ GraphImporter::topologicalOrder(const onnx::GraphProto &graph) {
                << "graph has a cycle through this " << node.op_type() << " node";
       }
   }
+  // Longest chain of dependent nodes, in the same order (each node's depth is
+  // final before its users are visited).
+  std::vector<int64_t> depth(n, 1);
+  for (size_t i : order) {
+    if (depth[i] > options.limits.maxGraphDepth) {
+      const auto &node = graph.node(i);
+      return mlir::emitError(nodeLoc(node, i))
+             << "graph is deeper than the limit of " << options.limits.maxGraphDepth
+             << " dependent nodes at this " << node.op_type()
+             << " node (--ds-max-graph-depth)";
+    }
+    for (size_t user : users[i])
+      depth[user] = std::max(depth[user], depth[i] + 1);
+  }
   return order;
 }
 
@@ -253,7 +321,7 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   if (failed(checkOpset(model)))
     return nullptr;
   onnx::GraphProto &graph = *model.mutable_graph();
-  if (failed(checkSupport(graph)))
+  if (failed(checkNames(graph)) || failed(checkSupport(graph)))
     return nullptr;
   auto order = topologicalOrder(graph);
   if (failed(order))
@@ -308,8 +376,26 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     values[name] = builder.create<ConstantOp>(
         NameLoc::get(StringAttr::get(ctx, name), fileLoc), value);
 
+  uint64_t modelBytes = fileBytes;
   for (auto &init : *graph.mutable_initializer()) {
     Location loc = NameLoc::get(StringAttr::get(ctx, init.name()), fileLoc);
+    SmallVector<int64_t> dims(init.dims().begin(), init.dims().end());
+    if (failed(checkShapeLimits(dims, options.limits, [&] { return mlir::emitError(loc); },
+                                "initializer '" + init.name() + "'")))
+      return nullptr;
+    if (init.data_location() == onnx::TensorProto::EXTERNAL) {
+      // Counted from the dims (bounded above), before anything is mapped.
+      auto count = staticElementCount(dims);
+      Type element = convertElementType(init.data_type(), ctx);
+      uint64_t width = element ? (element.getIntOrFloatBitWidth() + 7) / 8 : 0, bytes = 0;
+      if (!count || __builtin_mul_overflow((uint64_t)*count, width, &bytes) ||
+          __builtin_add_overflow(modelBytes, bytes, &modelBytes) ||
+          modelBytes > options.limits.maxModelBytes)
+        return (mlir::emitError(loc) << "the model with its external data exceeds the limit of "
+                                     << options.limits.maxModelBytes
+                                     << " bytes (--ds-max-model-bytes)",
+                nullptr);
+    }
     auto attr = importTensor(init, baseDir, loc, ctx);
     if (failed(attr))
       return nullptr;
@@ -335,6 +421,11 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
                     << node.op_type() << ": output " << i << " ('" << node.output(i)
                     << "') is not supported by the importer",
                 nullptr);
+      auto type = cast<RankedTensorType>(importer.outputs[i].getType());
+      if (failed(checkShapeLimits(type.getShape(), options.limits,
+                                  [&] { return mlir::emitError(importer.loc); },
+                                  node.op_type() + " output '" + node.output(i) + "'")))
+        return nullptr;
       values[node.output(i)] = importer.outputs[i];
     }
   }
@@ -382,12 +473,18 @@ InFlightDiagnostic parseFailure(Location loc) {
                                  "(truncated, corrupted or not an ONNX file)";
 }
 
+InFlightDiagnostic tooLarge(Location loc, uint64_t size, const ImportLimits &limits) {
+  return mlir::emitError(loc) << "model file is " << size << " bytes, more than the limit of "
+                              << limits.maxModelBytes << " (--ds-max-model-bytes)";
+}
+
 OwningOpRef<ModuleOp> importParsed(onnx::ModelProto &model, StringRef modelPath,
-                                   MLIRContext *context, const ImportOptions &options) {
+                                   uint64_t fileBytes, MLIRContext *context,
+                                   const ImportOptions &options) {
   if (!model.has_graph())
     return (mlir::emitError(FileLineColLoc::get(context, modelPath, 0, 0)) << "model has no graph",
             nullptr);
-  GraphImporter importer(context, options, modelPath);
+  GraphImporter importer(context, options, modelPath, fileBytes);
   return importer.run(model);
 }
 } // namespace
@@ -407,6 +504,8 @@ OwningOpRef<ModuleOp> ds::importONNXFile(StringRef path, MLIRContext *context,
   uint64_t size = 0;
   if (llvm::sys::fs::file_size(path, size) || size == 0)
     return (mlir::emitError(fileLoc) << "model file is empty", nullptr);
+  if (size > options.limits.maxModelBytes)
+    return (tooLarge(fileLoc, size, options.limits), nullptr);
   onnx::ModelProto model;
   {
     google::protobuf::io::FileInputStream raw(fd);
@@ -415,7 +514,7 @@ OwningOpRef<ModuleOp> ds::importONNXFile(StringRef path, MLIRContext *context,
     if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
       return (parseFailure(fileLoc), nullptr);
   }
-  return importParsed(model, path, context, options);
+  return importParsed(model, path, size, context, options);
 }
 
 OwningOpRef<ModuleOp> ds::importONNXBuffer(StringRef bytes, StringRef modelPath,
@@ -424,8 +523,10 @@ OwningOpRef<ModuleOp> ds::importONNXBuffer(StringRef bytes, StringRef modelPath,
   Location fileLoc = FileLineColLoc::get(context, modelPath, 0, 0);
   if (bytes.empty())
     return (mlir::emitError(fileLoc) << "model file is empty", nullptr);
+  if (bytes.size() > options.limits.maxModelBytes)
+    return (tooLarge(fileLoc, bytes.size(), options.limits), nullptr);
   onnx::ModelProto model;
   if (bytes.size() > (size_t)INT_MAX || !model.ParseFromArray(bytes.data(), (int)bytes.size()))
     return (parseFailure(fileLoc), nullptr);
-  return importParsed(model, modelPath, context, options);
+  return importParsed(model, modelPath, bytes.size(), context, options);
 }

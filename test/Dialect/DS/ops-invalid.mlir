@@ -125,7 +125,7 @@ func.func @concat_dims(%a: tensor<2x3xf32>, %b: tensor<4x4xf32>) {
 // -----
 
 func.func @gather_axis(%a: tensor<2x3xf32>, %i: tensor<2xi64>) {
-  // expected-error @+2 {{gather axis is out of range for rank 2}}
+  // expected-error @+2 {{gather axis 2 is out of range for rank 2}}
   // expected-error @+1 {{failed to infer returned types}}
   %0 = ds.gather %a, %i {axis = 2 : i64} : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<2x3xf32>
   return

@@ -11,6 +11,20 @@
 
 namespace mlir::ds {
 
+/// Bounds on what an imported model may ask for, so that a hostile or broken
+/// file gets a diagnostic instead of exhausting memory. Each is a command-line
+/// option (--ds-max-*) for models that legitimately need more.
+struct ImportLimits {
+  /// Bytes of the .onnx file plus the external data it references.
+  uint64_t maxModelBytes = uint64_t(64) << 30;
+  /// Rank of any tensor (inputs, weights, results of every op).
+  int64_t maxRank = 32;
+  /// Elements of any one tensor.
+  int64_t maxElements = int64_t(1) << 40;
+  /// Nodes on the longest chain of dependent nodes.
+  int64_t maxGraphDepth = int64_t(1) << 20;
+};
+
 struct ImportOptions {
   /// Shapes that replace the declared shapes of graph inputs (e.g. to bind a
   /// dynamic batch or sequence dim): input name -> dims.
@@ -18,7 +32,19 @@ struct ImportOptions {
   /// Graph inputs replaced by constants read from TensorProto (.pb) files:
   /// input name -> file. Freezes inputs that decide shapes (axes, sizes, k).
   llvm::StringMap<std::string> boundInputs;
+  ImportLimits limits;
 };
+
+/// Registers the importer's command-line options (--ds-input-shape,
+/// --ds-bind-input, --ds-max-*) for tools that read .onnx files.
+void registerImportCLOptions();
+
+/// The importer options given on the command line; false with `error` set
+/// when a spec is malformed.
+bool getImportOptionsFromCL(ImportOptions &options, std::string &error);
+
+/// True when any importer option was given (they only apply to .onnx input).
+bool hasImportCLOptions();
 
 /// Parses `--ds-bind-input` specs of the form `name=path.pb`.
 bool parseBindInputSpecs(llvm::ArrayRef<std::string> specs, ImportOptions &options,

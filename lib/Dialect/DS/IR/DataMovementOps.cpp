@@ -140,7 +140,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   auto first = rankedOf(inputs.front());
   auto axis = normalizeAxis((int64_t)adaptor.getAxis(), first.getRank());
   if (!axis)
-    return emitOptionalError(loc, "concat axis is out of range for rank ", first.getRank());
+    return emitOptionalError(loc, "concat axis ", (int64_t)adaptor.getAxis(), " is out of range for rank ",
+                             first.getRank());
   SmallVector<int64_t> shape(first.getShape());
   for (Value v : inputs.drop_front()) {
     auto type = rankedOf(v);
@@ -212,7 +213,8 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   auto input = rankedOf(adaptor.getInput()), indices = rankedOf(adaptor.getIndices());
   auto axis = normalizeAxis((int64_t)adaptor.getAxis(), input.getRank());
   if (!axis)
-    return emitOptionalError(loc, "gather axis is out of range for rank ", input.getRank());
+    return emitOptionalError(loc, "gather axis ", (int64_t)adaptor.getAxis(), " is out of range for rank ",
+                             input.getRank());
   SmallVector<int64_t> shape(input.getShape().take_front(*axis));
   shape.append(indices.getShape().begin(), indices.getShape().end());
   shape.append(input.getShape().begin() + *axis + 1, input.getShape().end());
@@ -261,7 +263,7 @@ LogicalResult ScatterElementsOp::inferReturnTypes(MLIRContext *, std::optional<L
 LogicalResult ScatterElementsOp::verify() {
   auto input = getInput().getType();
   if (!normalizeAxis((int64_t)getAxis(), input.getRank()))
-    return emitOpError("axis is out of range for rank ") << input.getRank();
+    return emitOpError("axis ") << (int64_t)getAxis() << " is out of range for rank " << input.getRank();
   if (getIndices().getType().getShape() != getUpdates().getType().getShape() ||
       getIndices().getType().getRank() != input.getRank())
     return emitOpError("indices and updates must share one shape of the input's rank");

@@ -134,7 +134,8 @@ LogicalResult TopKOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>
   auto input = rankedOf(adaptor.getInput());
   auto axis = normalizeAxis((int64_t)adaptor.getAxis(), input.getRank());
   if (!axis)
-    return emitOptionalError(loc, "topk axis is out of range for rank ", input.getRank());
+    return emitOptionalError(loc, "topk axis ", (int64_t)adaptor.getAxis(), " is out of range for rank ",
+                             input.getRank());
   if (!holdsOneElement(adaptor.getK().getType()))
     return emitOptionalError(loc, "topk k must hold one element");
   SmallVector<int64_t> shape(input.getShape());

@@ -1,0 +1,72 @@
+//===- ImportCLOptions.cpp - command-line options of the ONNX importer ----===//
+//
+// One definition shared by every tool that reads .onnx files (ds-opt,
+// ds-compile), registered on demand like MLIR's own option groups.
+//
+//===----------------------------------------------------------------------===//
+#include "ds/Target/ONNX/ONNXImporter.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ManagedStatic.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+struct ImportCLOptions {
+  ds::ImportLimits defaults;
+  cl::list<std::string> inputShapes{
+      "ds-input-shape",
+      cl::desc("Shape of a graph input of an .onnx model, e.g. input_ids:1x128 "
+               "('?' keeps a dim dynamic); repeatable"),
+      cl::value_desc("name:DIMxDIM")};
+  cl::list<std::string> bindInputs{
+      "ds-bind-input",
+      cl::desc("Replace a graph input of an .onnx model by the constant in a "
+               "TensorProto file, e.g. axes=input_1.pb; repeatable"),
+      cl::value_desc("name=file.pb")};
+  cl::opt<uint64_t> maxModelBytes{
+      "ds-max-model-bytes",
+      cl::desc("Largest .onnx model accepted, its external data included (bytes)"),
+      cl::init(defaults.maxModelBytes)};
+  cl::opt<int64_t> maxRank{"ds-max-rank", cl::desc("Largest tensor rank accepted"),
+                           cl::init(defaults.maxRank)};
+  cl::opt<int64_t> maxElements{"ds-max-elements",
+                               cl::desc("Most elements accepted in any one tensor"),
+                               cl::init(defaults.maxElements)};
+  cl::opt<int64_t> maxGraphDepth{
+      "ds-max-graph-depth",
+      cl::desc("Most nodes accepted on the longest chain of dependent nodes"),
+      cl::init(defaults.maxGraphDepth)};
+};
+llvm::ManagedStatic<ImportCLOptions> clOptions;
+} // namespace
+
+void ds::registerImportCLOptions() { *clOptions; }
+
+bool ds::hasImportCLOptions() {
+  if (!clOptions.isConstructed())
+    return false;
+  const ImportCLOptions &o = *clOptions;
+  return !o.inputShapes.empty() || !o.bindInputs.empty() || o.maxModelBytes.getNumOccurrences() ||
+         o.maxRank.getNumOccurrences() || o.maxElements.getNumOccurrences() ||
+         o.maxGraphDepth.getNumOccurrences();
+}
+
+bool ds::getImportOptionsFromCL(ImportOptions &options, std::string &error) {
+  if (!clOptions.isConstructed())
+    return true;
+  const ImportCLOptions &o = *clOptions;
+  if (!parseInputShapeSpecs(o.inputShapes, options, error) ||
+      !parseBindInputSpecs(o.bindInputs, options, error))
+    return false;
+  if (o.maxRank < 0 || o.maxElements < 0 || o.maxGraphDepth < 0) {
+    error = "--ds-max-rank, --ds-max-elements and --ds-max-graph-depth must not be negative";
+    return false;
+  }
+  options.limits.maxModelBytes = o.maxModelBytes;
+  options.limits.maxRank = o.maxRank;
+  options.limits.maxElements = o.maxElements;
+  options.limits.maxGraphDepth = o.maxGraphDepth;
+  return true;
+}
