@@ -348,3 +348,29 @@ func.func @second(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
   %0 = ds.matmul %x, %x : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
   return %0 : tensor<4x4xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @other_dialect_user_and_dead_op
+// A func.call reading %0 mid-chain seals its group like any outside user; an
+// op whose result is unused still gets a group that yields it.
+// CHECK:      %[[G:.*]] = ds.fusion_group elementwise (%arg0)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT:   ds.unary relu
+// CHECK-NEXT:   ds.yield
+// CHECK:      call @sink(%[[G]])
+// CHECK:      ds.fusion_group elementwise (%[[G]])
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT:   ds.unary exp
+// CHECK:      ds.fusion_group data_movement (%arg0)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT:   %[[T:.*]] = ds.transpose
+// CHECK-NEXT:   ds.yield %[[T]]
+func.func private @sink(tensor<4x8xf32>)
+func.func @other_dialect_user_and_dead_op(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = ds.unary relu %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  func.call @sink(%0) : (tensor<4x8xf32>) -> ()
+  %1 = ds.unary exp %0 : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %2 = ds.transpose %x {perm = array<i64: 1, 0>} : (tensor<4x8xf32>) -> tensor<8x4xf32>
+  return %1 : tensor<4x8xf32>
+}

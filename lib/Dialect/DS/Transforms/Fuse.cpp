@@ -196,8 +196,8 @@ private:
 };
 
 void FusionAnalysis::note(Operation *op, const Twine &message) {
-  LLVM_DEBUG(llvm::dbgs() << "[ds-fuse] " << opName(op) << " at " << op->getLoc() << " "
-                          << message << "\n");
+  LLVM_DEBUG(llvm::dbgs() << "[ds-fuse] " << opName(op) << " at " << op->getLoc() << " " << message
+                          << "\n");
   if (explain)
     op->emitRemark() << message;
 }
@@ -294,8 +294,8 @@ void FusionAnalysis::visitElementwise(Operation *op) {
         note(op, "joined group #" + Twine(id) + " (elementwise): chain of shape " +
                      shapeString(group.shape));
       else if (group.kind == FusionKind::contraction)
-        note(op, "joined group #" + Twine(id) + " (contraction): epilogue of " +
-                     opName(group.anchor));
+        note(op,
+             "joined group #" + Twine(id) + " (contraction): epilogue of " + opName(group.anchor));
       else
         note(op, "joined group #" + Twine(id) + " (" + stringifyFusionKind(group.kind) +
                      "): consumer of " + opName(group.anchor) + " with its output shape");
@@ -305,8 +305,8 @@ void FusionAnalysis::visitElementwise(Operation *op) {
     // into an elementwise group. Anchored groups stay apart so that a
     // group never holds two anchors or side computations beside its anchor.
     if (groups[*chosen].anchor || groups[id].anchor) {
-      note(op, "not fused into group #" + Twine(id) + ": already joined group #" +
-                   Twine(*chosen) + " and only elementwise chains merge");
+      note(op, "not fused into group #" + Twine(id) + ": already joined group #" + Twine(*chosen) +
+                   " and only elementwise chains merge");
       continue;
     }
     note(op, "merged group #" + Twine(id) + " into group #" + Twine(*chosen) +
@@ -344,8 +344,7 @@ void FusionAnalysis::visitReduction(Operation *op) {
     else if (group.closed)
       reason = "its " + stringifyFusionKind(group.kind).str() + " group takes no other ops";
     else if (group.sealedBy)
-      reason = "a value of the group is already used by " + opName(group.sealedBy) +
-               " outside it";
+      reason = "a value of the group is already used by " + opName(group.sealedBy) + " outside it";
     else if (!inputShape || !resultShape)
       reason = "dynamic shape";
     else if (ArrayRef<int64_t>(group.shape) != *inputShape)
