@@ -149,12 +149,11 @@ struct Group {
   SmallVector<int64_t> shape;    // shape every joining op's result must have
   bool closed = false;           // single-op and attention groups take no joins
   Operation *sealedBy = nullptr; // first outside user of a group value
-  unsigned size = 1;
 };
 
 class FusionAnalysis {
 public:
-  FusionAnalysis(bool explain) : explain(explain) {}
+  explicit FusionAnalysis(bool explain) : explain(explain) {}
 
   /// Assigns every ds compute op of `block` to a group.
   void run(Block &block);
@@ -244,10 +243,7 @@ void FusionAnalysis::sealProducers(Operation *user) {
   });
 }
 
-void FusionAnalysis::merge(unsigned into, unsigned from) {
-  groups[from].parent = into;
-  groups[into].size += groups[from].size;
-}
+void FusionAnalysis::merge(unsigned into, unsigned from) { groups[from].parent = into; }
 
 /// Why elementwise `op` cannot join group `id`, or nullopt if it can.
 std::optional<std::string> FusionAnalysis::rejectElementwise(unsigned id, Operation *op) {
@@ -316,7 +312,6 @@ void FusionAnalysis::visitElementwise(Operation *op) {
 
   if (chosen) {
     groupOfOp[op] = *chosen;
-    groups[*chosen].size += 1;
     return;
   }
   unsigned id = newGroup(op, FusionKind::elementwise, /*closed=*/false);
@@ -355,7 +350,6 @@ void FusionAnalysis::visitReduction(Operation *op) {
       joined.anchor = op;
       joined.kind = FusionKind::reduction;
       joined.shape.assign(resultShape->begin(), resultShape->end());
-      joined.size += 1;
       groupOfOp[op] = *producer;
       note(op, "joined group #" + Twine(*producer) +
                    " (reduction): reduction fused with its elementwise producers");
