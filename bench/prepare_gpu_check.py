@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Prepares, on a CPU machine with the compiler, what bench/gpu_check.sh needs.
+
+Writes into OUT (default build/gpu-check), small enough to travel to the GPU
+machine (no weights beyond the tiny generated models):
+  models/*.onnx          gen_models.py's cnn mobilenet bert gpt llama, and single-op
+                         GEMM / attention models at benchmark sizes (fp16, bf16)
+  artifacts/*.dsx        ds-compile --target=cuda of each (f32; f16/bf16 when the
+                         compiler has a precision flag: DS_F16_FLAGS / DS_BF16_FLAGS)
+  ref/<model>/*.npy      seeded inputs and onnxruntime-CPU outputs
+  manifest.json          what was built, and what failed to compile and why
+"""
+import argparse, json, os, shlex, subprocess, sys
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "utils"))
+MODELS = ["cnn", "mobilenet", "bert", "gpt", "llama"]
+GEMMS = [(4096, 4096, 4096)]
+ATTENTION = [(1, 32, 8192, 128), (4, 16, 16384, 128)]  # batch, heads, seq, head dim
+
+
+def gemm_model(m, n, k, elem):
+    from onnx import TensorProto, helper
+    t = {"f16": TensorProto.FLOAT16, "bf16": TensorProto.BFLOAT16}[elem]
+    g = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "gemm",
+                          [helper.make_tensor_value_info("a", t, [m, k]),
+                           helper.make_tensor_value_info("b", t, [k, n])],
+                          [helper.make_tensor_value_info("c", t, [m, n])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 23)])
+
+
+def attention_model(b, h, s, d, elem):
+    """softmax(Q K^T / sqrt(d)) V, causal, as ONNX's Attention op (opset 23)."""
+    from onnx import TensorProto, helper
+    t = {"f16": TensorProto.FLOAT16, "bf16": TensorProto.BFLOAT16}[elem]
+    io = [helper.make_tensor_value_info(n, t, [b, h, s, d]) for n in ("q", "k", "v")]
+    g = helper.make_graph([helper.make_node("Attention", ["q", "k", "v"], ["o"], is_causal=1)],
+                          "attention", io, [helper.make_tensor_value_info("o", t, [b, h, s, d])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 23)])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build-dir", default=os.path.join(REPO, "build"))
+    ap.add_argument("--out", default=os.path.join(REPO, "build", "gpu-check"))
+    args = ap.parse_args()
+    import onnx, onnxruntime as ort
+    import gen_models
+    compiler = os.path.join(args.build_dir, "bin", "ds-compile")
+    for sub in ("models", "artifacts", "ref"):
+        os.makedirs(os.path.join(args.out, sub), exist_ok=True)
+    help_text = subprocess.run([compiler, "--help"], capture_output=True, text=True).stdout
+    variants = {"f32": []}
+    for name in ("f16", "bf16"):
+        flags = os.environ.get(f"DS_{name.upper()}_FLAGS")
+        if flags is None and "--ds-precision" in help_text:
+            flags = f"--ds-precision={name}"
+        if flags:
+            variants[name] = shlex.split(flags)
+    manifest = {"models": [], "failed": [], "variants": sorted(variants)}
+
+    def compile_one(onnx_path, name, flags, kind, elem):
+        out = os.path.join(args.out, "artifacts", name + ".dsx")
+        r = subprocess.run([compiler, onnx_path, "-o", out, "--target=cuda", "--quiet", *flags],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            manifest["failed"].append({"name": name, "why": (r.stderr or r.stdout)[-600:]})
+            print(f"  {name}: compile FAILED", file=sys.stderr)
+            return None
+        print(f"  {name}: ok")
+        return os.path.relpath(out, args.out)
+
+    rng = np.random.default_rng(0)
+    for model_name in MODELS:
+        model = gen_models.MODELS[model_name]()
+        path = os.path.join(args.out, "models", model_name + ".onnx")
+        onnx.save(model, path)
+        feeds = gen_models.random_inputs(model, rng)
+        ref = os.path.join(args.out, "ref", model_name)
+        os.makedirs(ref, exist_ok=True)
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        outs = sess.run(None, feeds)
+        for k, v in feeds.items():
+            np.save(os.path.join(ref, f"in.{k}.npy"), v)
+        for o, v in zip(sess.get_outputs(), outs):
+            np.save(os.path.join(ref, f"out.{o.name}.npy"), v)
+        for elem, flags in variants.items():
+            art = compile_one(path, f"{model_name}.{elem}", flags, "model", elem)
+            if art:
+                manifest["models"].append({"name": model_name, "kind": "model", "elem": elem,
+                                           "artifact": art, "onnx": f"models/{model_name}.onnx",
+                                           "ref": f"ref/{model_name}"})
+    for elem in ("f16", "bf16"):
+        for m, n, k in GEMMS:
+            name = f"gemm_{m}x{n}x{k}.{elem}"
+            path = os.path.join(args.out, "models", name + ".onnx")
+            onnx.save(gemm_model(m, n, k, elem), path)
+            art = compile_one(path, name, [], "gemm", elem)
+            if art:
+                manifest["models"].append({"name": name, "kind": "gemm", "elem": elem,
+                                           "artifact": art, "shape": [m, n, k]})
+        for b, h, s, d in ATTENTION:
+            name = f"attention_b{b}h{h}s{s}d{d}.{elem}"
+            path = os.path.join(args.out, "models", name + ".onnx")
+            onnx.save(attention_model(b, h, s, d, elem), path)
+            art = compile_one(path, name, [], "attention", elem)
+            if art:
+                manifest["models"].append({"name": name, "kind": "attention", "elem": elem,
+                                           "artifact": art, "shape": [b, h, s, d]})
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    print(f"{len(manifest['models'])} artifacts, {len(manifest['failed'])} failed -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
