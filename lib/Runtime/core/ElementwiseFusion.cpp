@@ -71,8 +71,8 @@ std::vector<ExecUnit> planExecution(const Program &program) {
       }
       // Operands from outside the chain decide how many trailing dims a tile keeps.
       int inner = 0;
-      bool fusible = unit.steps.size() > 1 && product(shape) >= kMinFusedElements;
-      for (size_t s = 0; fusible && s < unit.steps.size(); ++s) {
+      size_t blocker = unit.steps.size(); // first step with an unfusible broadcast
+      for (size_t s = 0; blocker == unit.steps.size() && s < unit.steps.size(); ++s) {
         const Step &step = program.steps[unit.steps[s]];
         for (uint32_t id : step.inputs) {
           bool internal = s > 0 && id == program.steps[unit.steps[s - 1]].outputs[0];
@@ -83,11 +83,17 @@ std::vector<ExecUnit> planExecution(const Program &program) {
             continue;
           int rank = suffixRank(dims, shape);
           if (rank < 0)
-            fusible = false;
+            blocker = s;
           inner = std::max(inner, rank);
         }
       }
-      if (fusible) {
+      // A chain through the blocking step cannot fuse: end the chain before it
+      // (the blocking step then starts the next one, alone).
+      if (blocker < unit.steps.size()) {
+        unit.steps.resize(std::max<size_t>(1, blocker));
+        j = i + unit.steps.size();
+      }
+      if (unit.steps.size() > 1 && product(shape) >= kMinFusedElements) {
         unit.inner.assign(shape.end() - inner, shape.end());
         int64_t innerSize = product(unit.inner);
         unit.rows = product(shape) / std::max<int64_t>(1, innerSize);
@@ -96,7 +102,11 @@ std::vector<ExecUnit> planExecution(const Program &program) {
         i = j;
         continue;
       }
-      unit.steps.resize(1);
+      // Too small to fuse: run the chain's steps one by one and go on after
+      // it, which keeps planning linear on long chains.
+      for (; i < j; ++i)
+        units.push_back(ExecUnit{{i}});
+      continue;
     }
     units.push_back(std::move(unit));
     ++i;

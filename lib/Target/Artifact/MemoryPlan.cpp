@@ -2,6 +2,7 @@
 #include "MemoryPlan.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 using namespace mlir::ds;
@@ -15,16 +16,24 @@ std::vector<uint64_t> mlir::ds::planArena(const std::vector<BufferLifetime> &buf
     return buffers[a].bytes > buffers[b].bytes;
   });
   std::vector<uint64_t> offsets(buffers.size(), 0);
-  std::vector<size_t> placed;
+  // Placed buffers by first step. A buffer overlapping [begin, end] starts no
+  // earlier than begin - longest lifetime, so only that window is scanned:
+  // planning stays near-linear on long graphs of short-lived values.
+  std::multimap<int64_t, size_t> placed;
+  int64_t longest = 0;
+  for (const BufferLifetime &buf : buffers)
+    longest = std::max(longest, buf.end - buf.begin);
   arenaBytes = 0;
   for (size_t i : order) {
     const BufferLifetime &buf = buffers[i];
     // Occupied ranges of already placed buffers whose lifetimes overlap.
     std::vector<std::pair<uint64_t, uint64_t>> busy;
-    for (size_t j : placed) {
-      const BufferLifetime &other = buffers[j];
+    auto from = placed.lower_bound(buf.begin - longest);
+    auto to = placed.upper_bound(buf.end);
+    for (auto it = from; it != to; ++it) {
+      const BufferLifetime &other = buffers[it->second];
       if (other.begin <= buf.end && buf.begin <= other.end)
-        busy.push_back({offsets[j], offsets[j] + alignUp(other.bytes)});
+        busy.push_back({offsets[it->second], offsets[it->second] + alignUp(other.bytes)});
     }
     std::sort(busy.begin(), busy.end());
     uint64_t candidate = 0, size = alignUp(buf.bytes);
@@ -35,7 +44,7 @@ std::vector<uint64_t> mlir::ds::planArena(const std::vector<BufferLifetime> &buf
     }
     offsets[i] = candidate;
     arenaBytes = std::max(arenaBytes, candidate + size);
-    placed.push_back(i);
+    placed.emplace(buf.begin, i);
   }
   return offsets;
 }
