@@ -5,6 +5,8 @@
 #                    run it and compare speed and outputs with onnxruntime
 #   ./run.sh test    build and run every test: lit, runtime unit tests, Python and
 #                    end-to-end tests, the runtime-only build, the ONNX node suite
+#   ./run.sh hardening  the same tests on an ASan + UBSan build (scripts/sanitizer-check.sh),
+#                    then a short run of every fuzz target (scripts/fuzz.sh, FUZZ_SECONDS each)
 #
 # Both install what they need (apt and pip) on first use; later runs reuse it.
 set -euo pipefail
@@ -18,7 +20,7 @@ JOBS=${JOBS:-$(nproc)}
 install_deps() {
   local apt_pkgs=(llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld
                   ninja-build ccache cmake libprotobuf-dev protobuf-compiler python3-pip
-                  python3-dev libgtest-dev libopenblas0)
+                  python3-dev libgtest-dev libopenblas0 libclang-rt-19-dev)
   local missing=()
   for p in "${apt_pkgs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -86,8 +88,16 @@ run_tests() {
     --execute --min-pass-rate 0.75 --expected-exec-failures utils/execution_expected_failures.txt
 }
 
+hardening() {
+  echo "== sanitizer build and test suite (ASan + UBSan)"
+  scripts/sanitizer-check.sh build-asan
+  echo "== fuzz targets, ${FUZZ_SECONDS:-60} s each"
+  scripts/fuzz.sh "${FUZZ_SECONDS:-60}" build-asan
+}
+
 case "${1:-}" in
   demo) install_deps; build; demo ;;
   test) install_deps; build; run_tests ;;
-  *) echo "usage: $0 demo|test" >&2; exit 2 ;;
+  hardening) install_deps; hardening ;;
+  *) echo "usage: $0 demo|test|hardening" >&2; exit 2 ;;
 esac

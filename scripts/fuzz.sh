@@ -1,41 +1,50 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with ASan + UBSan and runs each for SECONDS (default 120) on a
-# seed corpus: ONNX node-test models for the importer, compiled artifacts for the loader.
-#   usage: scripts/fuzz.sh [SECONDS] [BUILD_DIR]
+# Builds the libFuzzer targets (ASan + UBSan, scripts/configure-asan.sh) and runs each for
+# SECONDS on its seed corpus; any crash, leak, sanitizer report or input slower than
+# 10 s fails. Targets:
+#   import    ONNX bytes -> import -> verify   (seeds: node-test models, test/corpus/onnx)
+#   mlir      .mlir text -> verify -> ds compile pipeline   (seeds: every .mlir test)
+#   artifact  artifact bytes -> load -> run    (seeds: artifacts of the generated models)
+#   input     input descriptors and data -> ds_session_run on those artifacts
+# Prints each target's executed inputs; CI runs a short run, the long run is e.g.
+#   FUZZ_TARGETS=import scripts/fuzz.sh 3600
+#   usage: [FUZZ_TARGETS="import mlir ..."] scripts/fuzz.sh [SECONDS] [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-120}
-dir=$(realpath -m "${2:-build-fuzz}")
-dpkg -s libclang-rt-19-dev >/dev/null 2>&1 || {
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libclang-rt-19-dev
-}
-flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
-cmake -G Ninja -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DDS_ENABLE_FUZZERS=ON \
-  -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
-  -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" > /dev/null
-ninja -C "$dir" ds-fuzz-import ds-fuzz-artifact ds-compile
+dir=$(realpath -m "${2:-build-asan}")
+targets=${FUZZ_TARGETS:-import mlir artifact input}
+[ -f "$dir/build.ninja" ] || scripts/configure-asan.sh "$dir"
+ninja -C "$dir" $(for t in $targets; do echo "ds-fuzz-$t"; done) ds-compile
 
-# Seeds: every node-test model, and artifacts of the generated models.
-seeds="$dir/seeds"
-mkdir -p "$seeds/import" "$seeds/artifact"
+# Seeds (rebuilt each time: cheap, and they follow the current formats).
+seeds="$dir/fuzz-seeds"
+rm -rf "$seeds" && mkdir -p "$seeds"/{import,mlir,artifact,input,models}
 nodes=$(python3 -c "import onnx, os; print(os.path.join(os.path.dirname(onnx.__file__), 'backend/test/data/node'))")
 for m in "$nodes"/*/model.onnx; do cp "$m" "$seeds/import/$(basename "$(dirname "$m")").onnx"; done
+cp test/corpus/onnx/*.onnx "$seeds/import/"
+find test -name "*.mlir" | while read -r f; do cp "$f" "$seeds/mlir/$(echo "$f" | tr / _)"; done
 python3 utils/gen_models.py --out "$seeds/models" > /dev/null
 for m in "$seeds"/models/*.onnx; do
   "$dir/bin/ds-compile" "$m" -o "$seeds/artifact/$(basename "$m" .onnx).dsx" --quiet
 done
+export DS_FUZZ_ARTIFACTS="$seeds/artifact"
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 
-export ASAN_OPTIONS=detect_leaks=1
 failed=0
-for target in import artifact; do
-  mkdir -p "$dir/corpus/$target"
-  echo "== ds-fuzz-$target for ${seconds}s (log: $dir/fuzz-$target.log)"
+for target in $targets; do
+  corpus="$dir/fuzz-corpus/$target"
+  mkdir -p "$corpus"
+  log="$dir/fuzz-$target.log"
   status=0
-  "$dir/bin/ds-fuzz-$target" "$dir/corpus/$target" "$seeds/$target" -max_total_time="$seconds" \
-    -timeout=10 -rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1 \
-    > "$dir/fuzz-$target.log" 2>&1 || status=$?
-  grep -E "stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY" "$dir/fuzz-$target.log" || true
-  [ "$status" -eq 0 ] || { echo "ds-fuzz-$target found a failure (exit $status)"; failed=1; }
+  "$dir/bin/ds-fuzz-$target" "$corpus" "$seeds/$target" -max_total_time="$seconds" \
+    -timeout=10 -rss_limit_mb=4096 -max_len=262144 -print_final_stats=1 \
+    -artifact_prefix="$dir/fuzz-$target-" > "$log" 2>&1 || status=$?
+  execs=$(grep -o "stat::number_of_executed_units: [0-9]*" "$log" | grep -o "[0-9]*$" || echo "?")
+  echo "ds-fuzz-$target: ${seconds}s, $execs inputs executed, exit $status (log: $log)"
+  if [ "$status" -ne 0 ]; then
+    grep -E "ERROR|SUMMARY|Test unit written" "$log" || tail -20 "$log"
+    failed=1
+  fi
 done
 exit $failed

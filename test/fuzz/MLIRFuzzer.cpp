@@ -19,7 +19,7 @@ using namespace mlir;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   DialectRegistry registry;
   ds::registerAllDialects(registry);
-  MLIRContext context(registry);
+  MLIRContext context(registry, MLIRContext::Threading::DISABLED);
   context.loadAllAvailableDialects();
   // Diagnostics are the expected outcome for bad input; only crashes count.
   ScopedDiagnosticHandler quiet(&context, [](Diagnostic &) { return success(); });
