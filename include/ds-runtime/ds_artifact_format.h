@@ -38,7 +38,7 @@
 #include <stdint.h>
 
 #define DSX_MAGIC "DSXARTF"
-#define DSX_FORMAT_VERSION 1u
+#define DSX_FORMAT_VERSION 2u
 #define DSX_HEADER_SIZE 64u
 #define DSX_CONSTANT_ALIGNMENT 64u
 #define DSX_ABSENT 0xffffffffu

@@ -9,6 +9,8 @@
 #include "ds/InitAll.h"
 #include "ds/Pipelines/Pipelines.h"
 #include "ds/Target/Artifact/ArtifactWriter.h"
+#include "ds/Target/CUDA/CUDAEmitter.h"
+#include "ds/Target/CUDA/NVRTCCompiler.h"
 #include "ds/Target/ONNX/ONNXImporter.h"
 
 #include "mlir/IR/AsmState.h"
@@ -19,6 +21,8 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "mlir/Support/FileUtilities.h"
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -27,7 +31,10 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx | mo
                                       cl::Required);
 static cl::opt<std::string> outputFile("o", cl::desc("Output artifact"),
                                        cl::value_desc("model.dsx"), cl::Required);
-static cl::opt<std::string> target("target", cl::desc("Backend: cpu"), cl::init("cpu"));
+static cl::opt<std::string> target("target", cl::desc("Backend: cpu or cuda"), cl::init("cpu"));
+static cl::opt<std::string> dumpCUDA("dump-cuda",
+                                     cl::desc("With --target=cuda, write the generated CUDA source"),
+                                     cl::value_desc("file or -"));
 static cl::list<std::string> inputShapes("ds-input-shape",
                                          cl::desc("Shape of a graph input, e.g. ids:1x128"),
                                          cl::value_desc("name:DIMxDIM"));
@@ -55,8 +62,8 @@ int main(int argc, char **argv) {
   registerAsmPrinterCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "ds-compile: ONNX model to a ds runtime artifact\n");
 
-  if (target != "cpu") {
-    llvm::errs() << "ds-compile: target '" << target << "' is not available (targets: cpu)\n";
+  if (target != "cpu" && target != "cuda") {
+    llvm::errs() << "ds-compile: target '" << target << "' is not available (targets: cpu, cuda)\n";
     return 1;
   }
   DialectRegistry registry;
@@ -92,7 +99,36 @@ int main(int argc, char **argv) {
     return 1;
 
   ds::ArtifactStats stats;
-  if (failed(ds::writeArtifact(*module, outputFile, &stats)))
+  ds::TargetPayload payload;
+  std::vector<ds::NVRTCTiming> timings;
+  unsigned kernels = 0;
+  if (target == "cuda") {
+    // Fusion groups -> CUDA C++ -> cubin / PTX (NVRTC, no GPU needed).
+    if (failed(ds::prepareGroupsForCUDA(*module)))
+      return 1;
+    FailureOr<ds::CUDAProgram> program = ds::emitCUDA(*module);
+    if (failed(program))
+      return 1;
+    if (!dumpCUDA.empty()) { // before NVRTC, so that a failing source can be read
+      std::string error;
+      auto file = openOutputFile(dumpCUDA, &error);
+      if (!file) {
+        llvm::errs() << "ds-compile: " << error << "\n";
+        return 1;
+      }
+      file->os() << program->source;
+      file->keep();
+    }
+    FailureOr<std::vector<ds::ArtifactImage>> images =
+        ds::compileWithNVRTC(program->source, module->getLoc(), &timings);
+    if (failed(images))
+      return 1;
+    payload.target = 1; // DSX_TARGET_CUDA
+    payload.steps = std::move(program->steps);
+    payload.images = std::move(*images);
+    kernels = program->kernels;
+  }
+  if (failed(ds::writeArtifact(*module, outputFile, &stats, target == "cuda" ? &payload : nullptr)))
     return 1;
   if (!quiet) {
     double saved = stats.intermediateBytes
@@ -104,6 +140,13 @@ int main(int argc, char **argv) {
                  << "  arena:     " << human(stats.arenaBytes) << " for "
                  << human(stats.intermediateBytes) << " of intermediate tensors ("
                  << llvm::format("%.1f", saved) << "% saved by reuse)\n";
+    if (target == "cuda") {
+      llvm::outs() << "  cuda:      " << kernels << " kernels, " << payload.images.size()
+                   << " images (NVRTC";
+      for (const ds::NVRTCTiming &t : timings)
+        llvm::outs() << " " << t.arch << " " << llvm::format("%.2f", t.seconds) << " s";
+      llvm::outs() << ")\n";
+    }
   }
   return 0;
 }

@@ -116,6 +116,15 @@ std::string constantBytes(ElementsAttr attr) {
   return out;
 }
 
+/// A step as written: an op of @main (cpu) or a target step.
+struct StepRecord {
+  std::string name;
+  SmallVector<Value> inputs; // null: absent optional operand
+  SmallVector<Value> outputs;
+  SmallVector<NamedAttribute> attrs;
+  Operation *op = nullptr; // for enum spellings and diagnostics (cpu)
+};
+
 struct ValueRecord {
   ds_dtype dtype;
   dsx_storage storage;
@@ -123,10 +132,12 @@ struct ValueRecord {
   uint64_t offset = 0, bytes = 0;
   std::string name;
   int64_t firstUse = 0, lastUse = 0; // step indices, for the arena plan
+  int64_t aliasOf = -1;               // record whose bytes this one shares
 };
 } // namespace
 
-LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactStats *stats) {
+LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactStats *stats,
+                                      const TargetPayload *payload) {
   auto func = module.lookupSymbol<func::FuncOp>("main");
   if (!func)
     return module.emitError("artifact writer: no func.func @main");
@@ -167,7 +178,7 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
   }
 
   // Constants and steps, in program order.
-  SmallVector<Operation *> steps;
+  std::vector<StepRecord> steps;
   SmallVector<std::pair<uint32_t, ElementsAttr>> constants;
   for (Operation &op : body.without_terminator()) {
     if (auto constant = dyn_cast<ConstantOp>(op)) {
@@ -176,33 +187,92 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
       constants.push_back({ids[constant.getResult()], constant.getValue()});
       continue;
     }
+    // With a target payload the ops (fusion groups) only define the values;
+    // the payload's steps compute them.
     if (op.getDialect() != op.getContext()->getLoadedDialect<DSDialect>() ||
-        op.getNumRegions() != 0)
+        (!payload && op.getNumRegions() != 0))
       return op.emitError("artifact writer: only ds ops can be written, not ") << op.getName();
     for (Value result : op.getResults())
       if (failed(addValue(result, DSX_STORAGE_ARENA, "")))
         return failure();
-    steps.push_back(&op);
+    if (payload)
+      continue;
+    StepRecord step;
+    step.name = op.getName().getStringRef().str();
+    step.op = &op;
+    // Expand optional operand groups so that every ODS slot is present.
+    if (auto segments = op.getAttrOfType<DenseI32ArrayAttr>("operandSegmentSizes")) {
+      unsigned next = 0;
+      for (int32_t size : segments.asArrayRef()) {
+        if (size == 0)
+          step.inputs.push_back(Value());
+        for (int32_t k = 0; k < size; ++k)
+          step.inputs.push_back(op.getOperand(next++));
+      }
+    } else {
+      step.inputs.assign(op.operand_begin(), op.operand_end());
+    }
+    step.outputs.assign(op.result_begin(), op.result_end());
+    for (NamedAttribute attr : op.getAttrDictionary())
+      if (attr.getName() != "operandSegmentSizes")
+        step.attrs.push_back(attr);
+    steps.push_back(std::move(step));
+  }
+  if (payload) {
+    for (const ArtifactStep &s : payload->steps) {
+      StepRecord step{s.name, s.inputs, s.outputs, s.attrs, nullptr};
+      for (Value v : llvm::concat<const Value>(step.inputs, step.outputs))
+        if (v && !ids.count(v))
+          return module.emitError("artifact writer: step '")
+                 << s.name << "' refers to a value that is not in @main";
+      steps.push_back(std::move(step));
+    }
+  }
+
+  // A cuda.alias output shares the bytes of its input's root, which then has
+  // to live as long as every alias.
+  auto root = [&](uint32_t id) {
+    while (records[id].aliasOf >= 0)
+      id = (uint32_t)records[id].aliasOf;
+    return id;
+  };
+  for (const StepRecord &step : steps) {
+    if (step.name != "cuda.alias")
+      continue;
+    if (step.inputs.size() != 1 || step.outputs.size() != 1 || !step.inputs[0])
+      return module.emitError("artifact writer: cuda.alias needs one input and one output");
+    uint32_t in = ids[step.inputs[0]], out = ids[step.outputs[0]];
+    if (records[root(in)].storage == DSX_STORAGE_INPUT || records[in].bytes != records[out].bytes)
+      return module.emitError("artifact writer: cuda.alias of a graph input or of another size");
+    records[out].aliasOf = in;
   }
 
   // Lifetimes: from the defining step to the last reading step; graph
   // outputs stay alive to the end.
   int64_t end = (int64_t)steps.size();
-  for (auto [index, op] : llvm::enumerate(steps)) {
-    for (Value result : op->getResults())
-      records[ids[result]].firstUse = records[ids[result]].lastUse = (int64_t)index;
-    for (Value operand : op->getOperands())
-      records[ids[operand]].lastUse = std::max(records[ids[operand]].lastUse, (int64_t)index);
+  auto use = [&](uint32_t id, int64_t index) {
+    ValueRecord &r = records[root(id)];
+    r.lastUse = std::max(r.lastUse, index);
+  };
+  for (auto [index, step] : llvm::enumerate(steps)) {
+    for (Value result : step.outputs)
+      if (records[ids[result]].aliasOf < 0)
+        records[ids[result]].firstUse = records[ids[result]].lastUse = (int64_t)index;
+      else
+        use(ids[result], (int64_t)index);
+    for (Value operand : step.inputs)
+      if (operand)
+        use(ids[operand], (int64_t)index);
   }
   auto returnOp = cast<func::ReturnOp>(body.getTerminator());
   for (Value v : returnOp.getOperands())
-    records[ids[v]].lastUse = end;
+    use(ids[v], end);
 
   std::vector<BufferLifetime> lifetimes;
   std::vector<uint32_t> arenaIds;
   uint64_t intermediateBytes = 0;
   for (auto [id, r] : llvm::enumerate(records)) {
-    if (r.storage != DSX_STORAGE_ARENA)
+    if (r.storage != DSX_STORAGE_ARENA || r.aliasOf >= 0)
       continue;
     lifetimes.push_back({r.firstUse, r.lastUse, r.bytes});
     arenaIds.push_back((uint32_t)id);
@@ -220,6 +290,23 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
     constantSize += (records[id].bytes + DSX_CONSTANT_ALIGNMENT - 1) / DSX_CONSTANT_ALIGNMENT *
                     DSX_CONSTANT_ALIGNMENT;
   }
+  // Aliases take their root's place (arena or constant).
+  for (ValueRecord &r : records)
+    if (r.aliasOf >= 0) {
+      int64_t id = r.aliasOf;
+      while (records[id].aliasOf >= 0)
+        id = records[id].aliasOf;
+      r.storage = records[id].storage;
+      r.offset = records[id].offset;
+    }
+  // Code images follow the constants, each aligned.
+  std::vector<uint64_t> imageOffsets;
+  if (payload)
+    for (const ArtifactImage &image : payload->images) {
+      imageOffsets.push_back(constantSize);
+      constantSize += (image.bytes.size() + DSX_CONSTANT_ALIGNMENT - 1) / DSX_CONSTANT_ALIGNMENT *
+                      DSX_CONSTANT_ALIGNMENT;
+    }
 
   // Metadata.
   ByteWriter meta;
@@ -249,38 +336,23 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
     meta.str(name ? name.str() : "output" + std::to_string(i));
   }
   meta.u32((uint32_t)steps.size());
-  for (Operation *op : steps) {
-    meta.str(op->getName().getStringRef());
-    // Expand optional operand groups so that every ODS slot is present.
-    SmallVector<uint32_t> inputs;
-    if (auto segments = op->getAttrOfType<DenseI32ArrayAttr>("operandSegmentSizes")) {
-      unsigned next = 0;
-      for (int32_t size : segments.asArrayRef()) {
-        if (size == 0)
-          inputs.push_back(DSX_ABSENT);
-        for (int32_t k = 0; k < size; ++k)
-          inputs.push_back(ids[op->getOperand(next++)]);
-      }
-    } else {
-      for (Value v : op->getOperands())
-        inputs.push_back(ids[v]);
-    }
-    meta.u32((uint32_t)inputs.size());
-    for (uint32_t id : inputs)
-      meta.u32(id);
-    meta.u32(op->getNumResults());
-    for (Value v : op->getResults())
+  for (const StepRecord &step : steps) {
+    Operation *op = step.op;
+    meta.str(step.name);
+    meta.u32((uint32_t)step.inputs.size());
+    for (Value v : step.inputs)
+      meta.u32(v ? ids[v] : DSX_ABSENT);
+    meta.u32((uint32_t)step.outputs.size());
+    for (Value v : step.outputs)
       meta.u32(ids[v]);
-    SmallVector<NamedAttribute> attrs;
-    for (NamedAttribute attr : op->getAttrDictionary())
-      if (attr.getName() != "operandSegmentSizes")
-        attrs.push_back(attr);
-    meta.u32((uint32_t)attrs.size());
-    for (NamedAttribute attr : attrs) {
+    auto fail = [&]() { return op ? op->emitError() : module.emitError(); };
+    meta.u32((uint32_t)step.attrs.size());
+    for (NamedAttribute attr : step.attrs) {
       StringRef name = attr.getName().getValue();
       meta.str(name);
       Attribute value = attr.getValue();
-      if (auto spelled = enumSpelling(op, name)) {
+      std::optional<std::string> spelled = op ? enumSpelling(op, name) : std::nullopt;
+      if (spelled) {
         meta.u8(DSX_ATTR_STRING);
         meta.str(*spelled);
       } else if (auto b = dyn_cast<BoolAttr>(value)) {
@@ -306,15 +378,24 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
       } else if (auto elements = dyn_cast<ElementsAttr>(value)) {
         auto dtype = toDType(elements.getElementType());
         if (!dtype)
-          return op->emitError("artifact writer: unsupported tensor attribute ") << name;
+          return fail() << "artifact writer: unsupported tensor attribute " << name;
         meta.u8(DSX_ATTR_TENSOR);
         meta.u8((uint8_t)*dtype);
         meta.str(constantBytes(elements));
       } else {
-        return op->emitError("artifact writer: cannot serialize attribute '") << name << "'";
+        return fail() << "artifact writer: cannot serialize attribute '" << name << "'";
       }
     }
   }
+  // Format version 2: the target and its code images.
+  meta.u32(payload ? payload->target : 0);
+  meta.u32(payload ? (uint32_t)payload->images.size() : 0);
+  if (payload)
+    for (auto [image, offset] : llvm::zip(payload->images, imageOffsets)) {
+      meta.str(image.arch);
+      meta.u64(offset);
+      meta.u64(image.bytes.size());
+    }
 
   // File: header, metadata, constants (aligned).
   auto alignUp = [](uint64_t v) {
@@ -364,6 +445,12 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
     emit(bytes.data(), bytes.size());
     written = records[id].offset + bytes.size();
   }
+  if (payload)
+    for (auto [image, offset] : llvm::zip(payload->images, imageOffsets)) {
+      padTo(offset, written);
+      emit(image.bytes.data(), image.bytes.size());
+      written = offset + image.bytes.size();
+    }
   padTo(constantSize, written);
   uint64_t hash = dsx_hash_final(&hasher);
   os.seek(24);

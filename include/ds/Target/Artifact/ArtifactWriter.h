@@ -3,7 +3,11 @@
 #define DS_TARGET_ARTIFACT_ARTIFACTWRITER_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
+
+#include <string>
+#include <vector>
 
 namespace mlir::ds {
 
@@ -15,11 +19,39 @@ struct ArtifactStats {
   size_t steps = 0;
 };
 
+/// One step of a non-CPU artifact: an op name of the target's vocabulary
+/// (e.g. `cuda.launch`), values of @main (a null Value is an absent optional
+/// input) and attributes (integers, floats, i64 arrays, strings).
+struct ArtifactStep {
+  std::string name;
+  llvm::SmallVector<Value> inputs;
+  llvm::SmallVector<Value> outputs;
+  llvm::SmallVector<NamedAttribute> attrs;
+};
+
+/// A compiled code image stored in the constants section (format version 2).
+struct ArtifactImage {
+  std::string arch; ///< "sm_80", "sm_90a" (cubin) or "compute_80" (PTX)
+  std::string bytes;
+};
+
+/// What a non-CPU target adds: its steps replace the ops of @main (which may
+/// then be ds.fusion_group ops; their results are the arena values) and its
+/// images are embedded. A `cuda.alias` step gives its output the bytes of its
+/// input.
+struct TargetPayload {
+  uint32_t target = 0; ///< dsx_target
+  std::vector<ArtifactStep> steps;
+  std::vector<ArtifactImage> images;
+};
+
 /// Writes `@main` of `module` as an artifact at `path`: I/O signature,
 /// constants, a liveness-based arena plan and the step list (see
 /// include/ds-runtime/ds_artifact_format.h). Reports unsupported IR (dynamic
 /// dims, unknown element types) as diagnostics.
-LogicalResult writeArtifact(ModuleOp module, llvm::StringRef path, ArtifactStats *stats = nullptr);
+/// With `payload`, writes a target artifact from its steps and images.
+LogicalResult writeArtifact(ModuleOp module, llvm::StringRef path, ArtifactStats *stats = nullptr,
+                            const TargetPayload *payload = nullptr);
 
 } // namespace mlir::ds
 

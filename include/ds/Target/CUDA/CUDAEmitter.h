@@ -1,0 +1,48 @@
+//===- CUDAEmitter.h - fusion groups to CUDA C++ kernels --------*- C++ -*-===//
+//
+// The compiler side of the CUDA backend (docs/cuda-backend.md): every
+// ds.fusion_group of @main becomes one step of a cuda artifact, either an
+// emitted `extern "C" __global__` kernel (cuda.launch), a cuBLASLt matmul
+// (cuda.gemm) or a view (cuda.alias).
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_TARGET_CUDA_CUDAEMITTER_H
+#define DS_TARGET_CUDA_CUDAEMITTER_H
+
+#include "ds/Target/Artifact/ArtifactWriter.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::ds {
+
+struct CUDAProgram {
+  /// One translation unit: the prelude, the kernel templates, every kernel.
+  std::string source;
+  /// The steps in program order, referring to values of @main.
+  std::vector<ArtifactStep> steps;
+  unsigned kernels = 0;
+};
+
+/// Wraps each ds op of @main that is not inside a ds.fusion_group into a
+/// single-op group (for IR that did not go through ds-fuse) and splits
+/// contraction groups so that a matmul with the epilogue cuBLASLt can apply
+/// is a group of its own, followed by an elementwise group for the rest.
+LogicalResult prepareGroupsForCUDA(ModuleOp module);
+
+/// Emits CUDA C++ and the step list for @main, whose ops must all be
+/// ds.constant or ds.fusion_group (run prepareGroupsForCUDA first). Groups
+/// that cannot be emitted are reported as errors on the offending op.
+FailureOr<CUDAProgram> emitCUDA(ModuleOp module);
+
+/// Prints the step list as `// name (inputs) -> (outputs) attrs` lines.
+void printCUDASteps(const CUDAProgram &program, llvm::raw_ostream &os);
+
+/// Registers `ds-emit-cuda` (prints the source and steps) for ds-opt.
+void registerEmitCUDAPass();
+
+} // namespace mlir::ds
+
+#endif // DS_TARGET_CUDA_CUDAEMITTER_H

@@ -1,0 +1,108 @@
+//===- EmitAttention.cpp - flash attention per attention group -----------===//
+//
+// Instantiates ds_attention::flash_attention (kernels/FlashAttention.cuh)
+// with a Config struct of this group's shapes and flags.
+//
+//===----------------------------------------------------------------------===//
+#include "Emitters.h"
+#include "KernelWriter.h"
+
+#include "llvm/Support/Format.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::cuda;
+
+static ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
+static Type elementOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
+
+LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std::string &name,
+                                  EmitContext &ctx) {
+  auto yield = cast<YieldOp>(group.getBody().front().getTerminator());
+  if (yield.getValues().size() != 1 || yield.getValues()[0] != op.getResult())
+    return group.emitError("cuda: an attention group must yield exactly its ds.attention");
+  SmallVector<Value> operands{op.getQuery(), op.getKey(), op.getValue()};
+  if (op.getMask())
+    operands.push_back(op.getMask());
+  for (Value v : operands)
+    if (!isa<BlockArgument>(v))
+      return op.emitError("cuda: attention with fused producers is not supported");
+  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()), v = shapeOf(op.getValue());
+  if (q.size() != 4 || k.size() != 4 || v.size() != 4)
+    return op.emitError("cuda: attention needs 4-D [B, H, S, D] operands");
+  Type t = elementOf(op.getQuery());
+  if (!(t.isF32() || t.isF16() || t.isBF16()) || elementOf(op.getKey()) != t ||
+      elementOf(op.getValue()) != t)
+    return op.emitError("cuda: attention needs f32, f16 or bf16 q, k and v of one type, not ") << t;
+  if (q[3] > 256 || v[3] > 256)
+    return op.emitError("cuda: attention head dims above 256 are not supported");
+
+  // Mask: bool keeps, float adds; broadcast to [B, Hq, S, L] by strides.
+  int maskKind = 0;
+  std::string maskType = "float";
+  int64_t ms[4] = {0, 0, 0, 0};
+  if (Value mask = op.getMask()) {
+    Type mt = elementOf(mask);
+    if (mt.isInteger(1)) maskKind = 1;
+    else if (mt.isF32() || mt.isF16() || mt.isBF16()) maskKind = 2;
+    else return op.emitError("cuda: attention mask of type ") << mt << " is not supported";
+    maskType = *storageType(mt);
+    ArrayRef<int64_t> m = shapeOf(mask);
+    SmallVector<int64_t> strides = stridesOf(m);
+    int64_t full[4] = {q[0], q[1], q[2], k[2]};
+    for (size_t d = 0; d < m.size(); ++d) {
+      size_t to = 4 - m.size() + d;
+      ms[to] = m[d] == 1 && full[to] != 1 ? 0 : strides[d];
+    }
+  }
+  double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
+  std::string type = *storageType(t);
+  auto floatLiteral = [](double v) {
+    std::string s;
+    llvm::raw_string_ostream(s) << llvm::format("%.9g", v);
+    if (s.find_first_of(".e") == std::string::npos)
+      s += ".0";
+    return s + "f";
+  };
+
+  KernelWriter w(group, name);
+  std::string cfg = name + "_config";
+  std::string config;
+  llvm::raw_string_ostream c(config);
+  c << "struct " << cfg << " {\n"
+    << "  static constexpr int B = " << q[0] << ", HQ = " << q[1] << ", HKV = " << k[1]
+    << ", S = " << q[2] << ", L = " << k[2] << ", D = " << q[3] << ", DV = " << v[3] << ";\n"
+    << "  static constexpr float SCALE = " << floatLiteral(scale)
+    << ", SOFTCAP = " << floatLiteral(op.getSoftcap().convertToDouble()) << ";\n"
+    << "  static constexpr bool CAUSAL = " << (op.getIsCausal() ? "true" : "false") << ";\n"
+    << "  static constexpr int CAUSAL_OFFSET = " << op.getCausalOffset() << ";\n"
+    << "  static constexpr int MASK = " << maskKind << ";\n"
+    << "  static constexpr long long MB = " << ms[0] << ", MH = " << ms[1] << ", MS = " << ms[2]
+    << ", ML = " << ms[3] << ";\n"
+    << "};\n";
+  // Parameters: q, k, v, mask (absent: nullptr), out.
+  auto args = group.getBody().front().getArguments();
+  std::string qn = w.inputParam(cast<BlockArgument>(op.getQuery()));
+  std::string kn = w.inputParam(cast<BlockArgument>(op.getKey()));
+  std::string vn = w.inputParam(cast<BlockArgument>(op.getValue()));
+  std::string mn = op.getMask() ? w.inputParam(cast<BlockArgument>(op.getMask()))
+                                : "(const float *)nullptr";
+  (void)args;
+  w.line() << "// flash attention: " << q[0] << "x" << q[1] << " heads of " << q[2] << " queries x "
+           << k[2] << " keys, head dim " << q[3] << "\n";
+  w.line() << "ds_attention::flash_attention<" << type << ", " << maskType << ", " << cfg << ">("
+           << qn << ", " << kn << ", " << vn << ", " << mn << ", " << w.outputParam(0) << ");\n";
+
+  using namespace std;
+  int64_t rowsPerBlock = 16; // DS_ATTN_WARPS * DS_ATTN_ROWS in FlashAttention.cuh
+  int64_t sharedFloats = 32 * (q[3] + 1) /* DS_ATTN_BK */ + 32 * v[3] + rowsPerBlock * q[3];
+  ctx.source += config + w.finish("__launch_bounds__(128)") + "\n";
+  // The mask operand must be in the step's inputs even when it is absent.
+  ArtifactStep step = w.launchStep({(q[2] + rowsPerBlock - 1) / rowsPerBlock, q[1], q[0]},
+                                   {128, 1, 1}, sharedFloats * 4);
+  ctx.steps.push_back(std::move(step));
+  ++ctx.kernels;
+  return success();
+}

@@ -1,0 +1,74 @@
+//===- EmitCUDAPass.cpp - `ds-opt --ds-emit-cuda` ------------------------===//
+//
+// Prints what the CUDA target emits for a module: the CUDA source, then the
+// step list as comments. For FileCheck tests and for reading the kernels;
+// `ds-compile --target=cuda --dump-cuda=-` prints the same source.
+//
+//===----------------------------------------------------------------------===//
+#include "ds/Target/CUDA/CUDAEmitter.h"
+
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+
+void ds::printCUDASteps(const CUDAProgram &program, llvm::raw_ostream &os) {
+  // Values are numbered by first appearance, as the step list sees them.
+  llvm::DenseMap<Value, unsigned> numbers;
+  auto number = [&](Value v) -> std::string {
+    if (!v)
+      return "absent";
+    auto [it, inserted] = numbers.try_emplace(v, numbers.size());
+    return "%" + std::to_string(it->second);
+  };
+  os << "// ---- steps ----\n";
+  for (const ArtifactStep &step : program.steps) {
+    os << "// " << step.name << " (";
+    for (auto [i, v] : llvm::enumerate(step.inputs))
+      os << (i ? ", " : "") << number(v) << ": " << (v ? v.getType() : Type());
+    os << ") -> (";
+    for (auto [i, v] : llvm::enumerate(step.outputs))
+      os << (i ? ", " : "") << number(v) << ": " << v.getType();
+    os << ")";
+    for (NamedAttribute attr : step.attrs)
+      os << " " << attr.getName().getValue() << "=" << attr.getValue();
+    os << "\n";
+  }
+}
+
+namespace {
+struct EmitCUDAPass : PassWrapper<EmitCUDAPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCUDAPass)
+  EmitCUDAPass() = default;
+  EmitCUDAPass(const EmitCUDAPass &other) : PassWrapper(other) {}
+  StringRef getArgument() const override { return "ds-emit-cuda"; }
+  StringRef getDescription() const override {
+    return "Print the CUDA source and step list the CUDA target emits for @main";
+  }
+  Option<std::string> output{*this, "output", llvm::cl::desc("Where to write ('-' = stdout)"),
+                             llvm::cl::init("-")};
+
+  void runOnOperation() override {
+    if (failed(prepareGroupsForCUDA(getOperation())))
+      return signalPassFailure();
+    FailureOr<CUDAProgram> program = emitCUDA(getOperation());
+    if (failed(program))
+      return signalPassFailure();
+    std::string error;
+    auto file = openOutputFile(output, &error);
+    if (!file) {
+      getOperation().emitError(error);
+      return signalPassFailure();
+    }
+    file->os() << program->source;
+    printCUDASteps(*program, file->os());
+    file->keep();
+    markAllAnalysesPreserved();
+  }
+};
+} // namespace
+
+void ds::registerEmitCUDAPass() { PassRegistration<EmitCUDAPass>(); }

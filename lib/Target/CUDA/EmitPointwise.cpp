@@ -1,0 +1,118 @@
+//===- EmitPointwise.cpp - one thread per output element (or vector) -----===//
+#include "Emitters.h"
+#include "KernelWriter.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::cuda;
+
+static int64_t storageBytes(Type t) { return t.isInteger(1) ? 1 : t.getIntOrFloatBitWidth() / 8; }
+
+/// Elements per thread: 16 bytes of the widest element type, when the group
+/// is purely elementwise (every value is read at the thread's own output
+/// position or broadcast) and the innermost dim is a multiple of it, so each
+/// vector starts aligned and never straddles a row.
+static int64_t vectorWidth(FusionGroupOp group, ArrayRef<int64_t> shape) {
+  if (shape.empty())
+    return 1;
+  int64_t widest = 1;
+  for (Operation &op : group.getBody().front().without_terminator()) {
+    if (auto constant = dyn_cast<ConstantOp>(op)) {
+      auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+      if (!dense || !dense.isSplat())
+        return 1;
+      continue;
+    }
+    if (!isa<UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp>(op))
+      return 1;
+  }
+  SmallVector<Type> types(group.getInputs().getTypes());
+  types.append(group.result_type_begin(), group.result_type_end());
+  for (Type t : types)
+    widest = std::max(widest, storageBytes(cast<RankedTensorType>(t).getElementType()));
+  int64_t vec = std::min<int64_t>(16 / widest, 8);
+  while (vec > 1 && shape.back() % vec)
+    vec /= 2;
+  return vec;
+}
+
+static std::string shapeString(ArrayRef<int64_t> shape) {
+  return shape.empty() ? "scalar" : llvm::join(llvm::map_range(shape, [](int64_t d) { return std::to_string(d); }), "x");
+}
+
+LogicalResult cuda::emitPointwise(FusionGroupOp group, const std::string &name, EmitContext &ctx) {
+  auto yield = cast<YieldOp>(group.getBody().front().getTerminator());
+  ArrayRef<int64_t> shape = cast<RankedTensorType>(group.getResult(0).getType()).getShape();
+  for (Type t : group.getResultTypes())
+    if (cast<RankedTensorType>(t).getShape() != shape)
+      return group.emitError("cuda: the results of a ")
+             << stringifyFusionKind(group.getKind())
+             << " group must have one shape (one thread per output element)";
+  int64_t numel = 1;
+  for (int64_t d : shape)
+    numel *= d;
+  int64_t vec = vectorWidth(group, shape);
+  int64_t threads = (numel + vec - 1) / vec;
+
+  KernelWriter w(group, name);
+  w.line() << "// " << stringifyFusionKind(group.getKind()) << " group over " << shapeString(shape)
+           << " (" << numel << " elements), " << vec << " per thread\n";
+  w.line() << "const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n";
+  w.line() << "if (t >= " << threads << ") return;\n";
+  if (vec == 1) {
+    w.line() << "const long long i = t;\n";
+    Coords coords = delinearize("i", shape);
+    for (auto [index, value] : llvm::enumerate(yield.getValues())) {
+      FailureOr<std::string> v = w.at(value, coords);
+      if (failed(v))
+        return failure();
+      w.line() << "ds_store(" << w.outputParam(index) << ", i, " << *v << ");\n";
+    }
+  } else {
+    w.line() << "const long long i = t * " << vec << ";\n";
+    Coords coords = delinearize("i", shape);
+    // Inputs that vary along the innermost dim: one vector load each.
+    for (BlockArgument arg : group.getBody().front().getArguments()) {
+      ArrayRef<int64_t> argShape = cast<RankedTensorType>(arg.getType()).getShape();
+      if (arg.use_empty() || argShape.empty() || argShape.back() == 1)
+        continue; // broadcast along the innermost dim: one scalar load
+      std::string regs = w.fresh("a");
+      std::string ct = computeType(cast<RankedTensorType>(arg.getType()).getElementType());
+      w.line() << ct << " " << regs << "[" << vec << "];\n";
+      w.line() << "ds_load_vec<" << vec << ">(" << w.inputParam(arg) << ", "
+               << linearize(broadcastCoords(argShape, shape, coords), argShape) << ", " << regs
+               << ");\n";
+      w.override(arg, [regs](ArrayRef<std::string>) -> FailureOr<std::string> {
+        return regs + "[v]";
+      });
+    }
+    SmallVector<std::string> results;
+    for (Value value : yield.getValues()) {
+      results.push_back(w.fresh("r"));
+      w.line() << computeType(cast<RankedTensorType>(value.getType()).getElementType()) << " "
+               << results.back() << "[" << vec << "];\n";
+    }
+    w.line() << "#pragma unroll\n";
+    w.open("for (int v = 0; v < " + std::to_string(vec) + "; ++v)");
+    Coords inner = coords;
+    inner.back() = "(" + coords.back() + " + v)";
+    for (auto [index, value] : llvm::enumerate(yield.getValues())) {
+      FailureOr<std::string> v = w.at(value, inner);
+      if (failed(v))
+        return failure();
+      w.line() << results[index] << "[v] = " << *v << ";\n";
+    }
+    w.close();
+    for (auto [index, r] : llvm::enumerate(results))
+      w.line() << "ds_store_vec<" << vec << ">(" << w.outputParam(index) << ", i, " << r << ");\n";
+  }
+
+  int64_t block = std::min<int64_t>(256, (threads + 31) / 32 * 32);
+  int64_t grid = (threads + block - 1) / block;
+  ctx.source += w.globals + w.finish("__launch_bounds__(256)") + "\n";
+  ctx.steps.push_back(w.launchStep({grid, 1, 1}, {block, 1, 1}, 0));
+  ++ctx.kernels;
+  return success();
+}

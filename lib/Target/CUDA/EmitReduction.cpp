@@ -1,0 +1,236 @@
+//===- EmitReduction.cpp - softmax / norm / reduce: one block per row ----===//
+//
+// The anchor reduces the trailing `rowLen` elements of its input X; the
+// leading dims enumerate rows, one block each. The kernel makes one or two
+// strided passes over the row to accumulate statistics in fp32 (block-wide
+// shuffle reductions), recomputing X's elementwise producers on each read,
+// and a last pass that evaluates every group result at the row's positions
+// with the anchor's value substituted (so consumers are fused).
+//
+//===----------------------------------------------------------------------===//
+#include "Emitters.h"
+#include "KernelWriter.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::cuda;
+
+static ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
+
+namespace {
+struct RowLoop {
+  KernelWriter &w;
+  ArrayRef<int64_t> shape; // of X
+  size_t lead;             // leading (row) dims
+  Coords rowCoords;        // coordinates of the row's leading dims
+  int64_t rowLen;
+
+  /// Opens `for (j ...)` over the row and returns X-coordinates of element j.
+  Coords open() {
+    w.open("for (long long j = threadIdx.x; j < " + std::to_string(rowLen) + "; j += blockDim.x)");
+    Coords coords = rowCoords;
+    Coords tail = delinearize("j", shape.drop_front(lead));
+    coords.append(tail.begin(), tail.end());
+    return coords;
+  }
+};
+} // namespace
+
+LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const std::string &name,
+                                  EmitContext &ctx) {
+  Value x = anchor->getOperand(0), anchorResult = anchor->getResult(0);
+  ArrayRef<int64_t> shape = shapeOf(x);
+  size_t rank = shape.size();
+  size_t lead = rank; // first reduced dim
+  if (auto softmax = dyn_cast<SoftmaxOp>(anchor)) {
+    int64_t axis = softmax.getAxis() < 0 ? softmax.getAxis() + (int64_t)rank : softmax.getAxis();
+    for (size_t d = axis + 1; d < rank; ++d)
+      if (shape[d] != 1)
+        return anchor->emitError("cuda: softmax over axis ")
+               << axis << " that is not the innermost (non-unit) dim is not supported";
+    lead = axis;
+  } else if (auto norm = dyn_cast<NormOp>(anchor)) {
+    lead = norm.getAxis() < 0 ? norm.getAxis() + (int64_t)rank : norm.getAxis();
+  } else if (auto reduce = dyn_cast<ReduceOp>(anchor)) {
+    ArrayRef<int64_t> axes = reduce.getAxes();
+    lead = rank - axes.size();
+    for (auto [i, a] : llvm::enumerate(axes))
+      if (a != (int64_t)(lead + i))
+        return anchor->emitError("cuda: reduce over axes that are not the trailing dims is not "
+                                 "supported");
+    switch (reduce.getKind()) {
+    case ReduceKind::log_sum_exp:
+      return anchor->emitError("cuda: reduce log_sum_exp is not supported");
+    default:
+      break;
+    }
+  }
+  if (!isa<FloatType>(cast<RankedTensorType>(x.getType()).getElementType()))
+    return anchor->emitError("cuda: '") << anchor->getName() << "' on non-float data is not supported";
+  int64_t rowLen = 1, rows = 1;
+  for (size_t d = 0; d < rank; ++d)
+    (d < lead ? rows : rowLen) *= shape[d];
+
+  // Results are row-shaped (X's shape) or, for reduce, of the anchor's shape.
+  auto yield = cast<YieldOp>(group.getBody().front().getTerminator());
+  bool isReduce = isa<ReduceOp>(anchor);
+  for (Value v : yield.getValues()) {
+    ArrayRef<int64_t> s = shapeOf(v);
+    if (s != shape && !(isReduce && s == shapeOf(anchorResult)))
+      return group.emitError("cuda: a reduction group result of shape ")
+             << v.getType() << " is neither the row shape nor the reduced shape";
+    if (isReduce && s == shape && !cast<ReduceOp>(anchor).getKeepdims())
+      return group.emitError("cuda: reduce without keepdims cannot broadcast back to rows");
+  }
+
+  KernelWriter w(group, name);
+  int64_t block = std::min<int64_t>(256, (rowLen + 31) / 32 * 32);
+  w.line() << "// " << anchor->getName() << " over rows of " << rowLen << " (" << rows
+           << " rows), one block per row\n";
+  w.line() << "const long long row = blockIdx.x;\n";
+  RowLoop loop{w, shape, lead, delinearize("row", shape.take_front(lead)), rowLen};
+
+  // Accumulates f(X) over the row into `acc` (kind: 0 sum, 1 max, 2 min, 3 prod).
+  auto pass = [&](StringRef acc, int kind, llvm::function_ref<std::string(StringRef)> f) -> LogicalResult {
+    static const char *init[] = {"0.0f", "-DS_INF", "DS_INF", "1.0f"};
+    static const char *step[] = {"%0 += %1", "%0 = fmaxf(%0, %1)", "%0 = fminf(%0, %1)", "%0 *= %1"};
+    w.line() << "float " << acc << " = " << init[kind] << ";\n";
+    Coords coords = loop.open();
+    FailureOr<std::string> v = w.at(x, coords);
+    if (failed(v))
+      return failure();
+    std::string s = step[kind];
+    std::string term = f(*v);
+    s.replace(s.find("%1"), 2, term);
+    while (s.find("%0") != std::string::npos)
+      s.replace(s.find("%0"), 2, acc.str());
+    w.line() << s << ";\n";
+    w.close();
+    w.line() << acc << " = ds_block_reduce<" << kind << ">(" << acc << ");\n";
+    return success();
+  };
+  auto id = [](StringRef v) { return v.str(); };
+  std::string n = std::to_string(rowLen) + ".0f";
+
+  if (auto softmax = dyn_cast<SoftmaxOp>(anchor)) {
+    if (failed(pass("rmax", 1, id)) ||
+        failed(pass("rsum", 0, [](StringRef v) { return "__expf(" + v.str() + " - rmax)"; })))
+      return failure();
+    bool log = softmax.getLog();
+    w.override(anchorResult, [&w, x, log](ArrayRef<std::string> coords) -> FailureOr<std::string> {
+      FailureOr<std::string> v = w.at(x, coords);
+      if (failed(v))
+        return failure();
+      std::string r = w.fresh("y");
+      w.line() << "const float " << r << " = "
+               << (log ? *v + " - rmax - logf(rsum)" : "__expf(" + *v + " - rmax) / rsum") << ";\n";
+      return r;
+    });
+  } else if (auto norm = dyn_cast<NormOp>(anchor)) {
+    bool meanVar = norm.getKind() == NormKind::mean_var;
+    double eps = norm.getEpsilon().convertToDouble();
+    if (meanVar) {
+      if (failed(pass("rsum", 0, id)))
+        return failure();
+      w.line() << "const float mean = rsum / " << n << ";\n";
+      if (failed(pass("rvar", 0, [](StringRef v) { return "(" + v.str() + " - mean) * (" + v.str() + " - mean)"; })))
+        return failure();
+    } else {
+      w.line() << "const float mean = 0.0f;\n";
+      if (failed(pass("rvar", 0, [](StringRef v) { return v.str() + " * " + v.str(); })))
+        return failure();
+    }
+    w.line() << "const float rstd = rsqrtf(rvar / " << n << " + " << eps << "f);\n";
+    Value scale = norm.getScale(), bias = norm.getBias();
+    w.override(anchorResult, [&w, x, scale, bias, shape](ArrayRef<std::string> coords) -> FailureOr<std::string> {
+      FailureOr<std::string> v = w.at(x, coords);
+      if (failed(v))
+        return failure();
+      std::string r = w.fresh("y");
+      w.line() << "float " << r << " = (" << *v << " - mean) * rstd;\n";
+      if (scale) {
+        FailureOr<std::string> s = w.at(scale, broadcastCoords(shapeOf(scale), shape, coords));
+        if (failed(s))
+          return failure();
+        w.line() << r << " *= " << *s << ";\n";
+      }
+      if (bias) {
+        FailureOr<std::string> b = w.at(bias, broadcastCoords(shapeOf(bias), shape, coords));
+        if (failed(b))
+          return failure();
+        w.line() << r << " += " << *b << ";\n";
+      }
+      return r;
+    });
+  } else {
+    auto reduce = cast<ReduceOp>(anchor);
+    std::string result;
+    switch (reduce.getKind()) {
+    case ReduceKind::sum: case ReduceKind::mean: case ReduceKind::log_sum:
+      if (failed(pass("racc", 0, id))) return failure();
+      break;
+    case ReduceKind::max:
+      if (failed(pass("racc", 1, id))) return failure();
+      break;
+    case ReduceKind::min:
+      if (failed(pass("racc", 2, id))) return failure();
+      break;
+    case ReduceKind::prod:
+      if (failed(pass("racc", 3, id))) return failure();
+      break;
+    case ReduceKind::sum_square: case ReduceKind::l2:
+      if (failed(pass("racc", 0, [](StringRef v) { return v.str() + " * " + v.str(); }))) return failure();
+      break;
+    case ReduceKind::l1:
+      if (failed(pass("racc", 0, [](StringRef v) { return "fabsf(" + v.str() + ")"; }))) return failure();
+      break;
+    default:
+      return anchor->emitError("cuda: unsupported reduce kind");
+    }
+    const char *finalize = "racc";
+    if (reduce.getKind() == ReduceKind::mean) w.line() << "racc /= " << n << ";\n";
+    if (reduce.getKind() == ReduceKind::l2) w.line() << "racc = sqrtf(racc);\n";
+    if (reduce.getKind() == ReduceKind::log_sum) w.line() << "racc = logf(racc);\n";
+    w.override(anchorResult, [finalize](ArrayRef<std::string>) -> FailureOr<std::string> {
+      return std::string(finalize);
+    });
+  }
+
+  // Results: row-shaped ones by every thread over the row, reduced ones by
+  // thread 0.
+  ArrayRef<int64_t> reducedShape = shapeOf(anchorResult);
+  bool anyReduced = false;
+  for (auto [index, v] : llvm::enumerate(yield.getValues())) {
+    if (shapeOf(v) != shape || (isReduce && shape == reducedShape)) {
+      anyReduced = true;
+      continue;
+    }
+    Coords coords = loop.open();
+    FailureOr<std::string> r = w.at(v, coords);
+    if (failed(r))
+      return failure();
+    w.line() << "ds_store(" << w.outputParam(index) << ", " << linearize(coords, shape) << ", "
+             << *r << ");\n";
+    w.close();
+  }
+  if (anyReduced) {
+    w.open("if (threadIdx.x == 0)");
+    Coords coords = loop.rowCoords;
+    if (cast<ReduceOp>(anchor).getKeepdims())
+      coords.append(rank - lead, "0");
+    for (auto [index, v] : llvm::enumerate(yield.getValues())) {
+      if (!(shapeOf(v) != shape || shape == reducedShape))
+        continue;
+      FailureOr<std::string> r = w.at(v, coords);
+      if (failed(r))
+        return failure();
+      w.line() << "ds_store(" << w.outputParam(index) << ", row, " << *r << ");\n";
+    }
+    w.close();
+  }
+
+  ctx.source += w.globals + w.finish("__launch_bounds__(256)") + "\n";
+  ctx.steps.push_back(w.launchStep({rows, 1, 1}, {block, 1, 1}, 0));
+  ++ctx.kernels;
+  return success();
+}

@@ -1,0 +1,44 @@
+//===- Emitters.h - one emitter per kind of fusion group --------*- C++ -*-===//
+#ifndef DS_LIB_TARGET_CUDA_EMITTERS_H
+#define DS_LIB_TARGET_CUDA_EMITTERS_H
+
+#include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Target/Artifact/ArtifactWriter.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::ds::cuda {
+
+/// Where emitters append their kernels and steps.
+struct EmitContext {
+  std::string source;
+  std::vector<ArtifactStep> steps;
+  unsigned kernels = 0;
+};
+
+/// Groups without a reduction, matmul or attention: elementwise chains,
+/// data movement, convolutions and pooling with their epilogues. One thread
+/// per output element (or per vector of elements when the innermost dim
+/// allows aligned vector access).
+LogicalResult emitPointwise(FusionGroupOp group, const std::string &name, EmitContext &ctx);
+
+/// Groups around one softmax / norm / reduce over trailing axes: one block
+/// per row, block-wide fp32 reductions.
+LogicalResult emitReduction(FusionGroupOp group, Operation *anchor, const std::string &name,
+                            EmitContext &ctx);
+
+/// A group holding one ds.attention: the flash-attention template.
+LogicalResult emitAttention(FusionGroupOp group, AttentionOp attention, const std::string &name,
+                            EmitContext &ctx);
+
+/// A group of a matmul with the epilogue cuBLASLt applies: a cuda.gemm step.
+LogicalResult emitGemm(FusionGroupOp group, MatMulOp matmul, EmitContext &ctx);
+
+/// Splits a contraction group around a matmul into the matmul with the
+/// epilogue cuBLASLt can apply and an elementwise group for the rest.
+LogicalResult splitMatMulGroup(FusionGroupOp group);
+
+} // namespace mlir::ds::cuda
+
+#endif // DS_LIB_TARGET_CUDA_EMITTERS_H

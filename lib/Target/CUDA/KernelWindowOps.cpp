@@ -1,0 +1,298 @@
+//===- KernelWindowOps.cpp - data movement, convolution, pooling ---------===//
+//
+// KernelWriter::at() for ops whose element reads operands at other
+// coordinates than its own: the index arithmetic of transpose, reshape,
+// slice, gather, concat, pad, ...; and the windowed ops.
+//
+// Convolutions are emitted as a direct kernel (one thread per output element
+// looping over input channels and the window, fp32 accumulation) rather than
+// im2col + cuda.gemm: it needs no workspace, keeps the group one step with
+// its epilogue fused, and handles depthwise and grouped convolutions alike;
+// the models' convolutions are small. A cuBLASLt path for large convolutions
+// is future work.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelWriter.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::cuda;
+
+static ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
+static Type elementOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
+static std::string str(int64_t v) { return std::to_string(v); }
+
+FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
+                                                         ArrayRef<std::string> coords) {
+  Value result = op->getResult(0);
+  ArrayRef<int64_t> outShape = shapeOf(result);
+  Value input = op->getOperand(0);
+  ArrayRef<int64_t> inShape = shapeOf(input);
+  std::string ct = computeType(elementOf(result));
+  auto notConstant = [&](StringRef what) {
+    return op->emitError("cuda: '") << op->getName() << "' needs constant " << what, failure();
+  };
+
+  if (auto transpose = dyn_cast<TransposeOp>(op)) {
+    Coords in(inShape.size());
+    for (auto [i, p] : llvm::enumerate(transpose.getPerm()))
+      in[p] = coords[i];
+    return at(input, in);
+  }
+  if (isa<ReshapeOp>(op)) {
+    std::string lin = fresh("l");
+    line() << "const long long " << lin << " = " << linearize(coords, outShape) << ";\n";
+    return at(input, delinearize(lin, inShape));
+  }
+  if (isa<ExpandOp>(op))
+    return at(input, broadcastCoords(inShape, outShape, coords));
+  if (isa<TileOp>(op)) {
+    Coords in;
+    for (auto [d, n] : llvm::enumerate(inShape))
+      in.push_back(n == 1 ? "0" : "(" + coords[d] + " % " + str(n) + ")");
+    return at(input, in);
+  }
+  if (auto slice = dyn_cast<SliceOp>(op)) {
+    auto starts = constantInts(slice.getStarts()), axes = constantInts(slice.getAxes()),
+         steps = constantInts(slice.getSteps());
+    if (failed(starts) || failed(axes) || failed(steps))
+      return notConstant("starts, axes and steps");
+    Coords in(coords.begin(), coords.end());
+    for (auto [s, a, step] : llvm::zip(*starts, *axes, *steps)) {
+      int64_t axis = a < 0 ? a + (int64_t)inShape.size() : a, dim = inShape[axis];
+      int64_t start = s < 0 ? s + dim : s;
+      start = step > 0 ? std::clamp<int64_t>(start, 0, dim) : std::clamp<int64_t>(start, 0, dim - 1);
+      in[axis] = "(" + str(start) + " + " + coords[axis] + " * " + str(step) + ")";
+    }
+    return at(input, in);
+  }
+  if (auto gather = dyn_cast<GatherOp>(op)) {
+    int64_t axis = gather.getAxis();
+    if (axis < 0)
+      axis += (int64_t)inShape.size();
+    size_t q = shapeOf(gather.getIndices()).size();
+    Coords idxCoords(coords.begin() + axis, coords.begin() + axis + q);
+    FailureOr<std::string> index = at(gather.getIndices(), idxCoords);
+    if (failed(index))
+      return failure();
+    std::string wrapped = fresh("g");
+    line() << "const long long " << wrapped << " = " << *index << " < 0 ? " << *index << " + "
+           << inShape[axis] << " : " << *index << ";\n";
+    Coords in(coords.begin(), coords.begin() + axis);
+    in.push_back(wrapped);
+    in.append(coords.begin() + axis + q, coords.end());
+    return at(input, in);
+  }
+  if (auto concat = dyn_cast<ConcatOp>(op)) {
+    int64_t axis = concat.getAxis();
+    if (axis < 0)
+      axis += (int64_t)outShape.size();
+    std::string r = fresh("v");
+    line() << ct << " " << r << ";\n";
+    int64_t offset = 0;
+    for (auto [i, operand] : llvm::enumerate(concat.getInputs())) {
+      int64_t size = shapeOf(operand)[axis];
+      bool last = i + 1 == concat.getInputs().size();
+      open(Twine(i ? "else " : "") +
+           (last ? Twine("") : Twine("if (" + coords[axis] + " < " + str(offset + size) + ")")));
+      Coords in(coords.begin(), coords.end());
+      in[axis] = offset ? "(" + coords[axis] + " - " + str(offset) + ")" : coords[axis];
+      FailureOr<std::string> v = at(operand, in);
+      if (failed(v))
+        return failure();
+      line() << r << " = " << *v << ";\n";
+      close();
+      offset += size;
+    }
+    return r;
+  }
+  if (auto pad = dyn_cast<PadOp>(op)) {
+    auto pads = constantInts(pad.getPads());
+    if (failed(pads))
+      return notConstant("pads");
+    size_t rank = inShape.size();
+    std::string r = fresh("v");
+    std::string fill = ct == "float" ? "0.0f" : "0";
+    if (pad.getValue() && pad.getMode() == PadMode::constant) {
+      FailureOr<std::string> v = at(pad.getValue(), Coords(shapeOf(pad.getValue()).size(), "0"));
+      if (failed(v))
+        return failure();
+      fill = *v;
+    }
+    Coords in;
+    std::string inside;
+    for (size_t d = 0; d < rank; ++d) {
+      std::string i = (*pads)[d] ? "(" + coords[d] + " - " + str((*pads)[d]) + ")" : coords[d];
+      std::string n = str(inShape[d]);
+      switch (pad.getMode()) {
+      case PadMode::constant:
+        if ((*pads)[d] || (*pads)[d + rank])
+          inside += (inside.empty() ? "" : " && ") + i + " >= 0 && " + i + " < " + n;
+        break;
+      case PadMode::edge:
+        i = "min(max(" + i + ", 0LL), " + n + "LL - 1)";
+        break;
+      case PadMode::reflect:
+        i = "(" + i + " < 0 ? -" + i + " : (" + i + " >= " + n + " ? 2 * (" + n + " - 1) - " + i + " : " + i + "))";
+        break;
+      case PadMode::wrap:
+        i = "((" + i + " % " + n + " + " + n + ") % " + n + ")";
+        break;
+      }
+      in.push_back(inShape[d] == 1 && pad.getMode() != PadMode::constant ? "0" : i);
+    }
+    line() << ct << " " << r << " = " << fill << ";\n";
+    open(inside.empty() ? Twine("") : Twine("if (" + inside + ")"));
+    FailureOr<std::string> v = at(input, in);
+    if (failed(v))
+      return failure();
+    line() << r << " = " << *v << ";\n";
+    close();
+    return r;
+  }
+  if (auto trilu = dyn_cast<TriluOp>(op)) {
+    int64_t k = 0;
+    if (trilu.getK()) {
+      auto ks = constantInts(trilu.getK());
+      if (failed(ks) || ks->size() != 1)
+        return notConstant("k");
+      k = (*ks)[0];
+    }
+    size_t rank = outShape.size();
+    std::string diff = "(" + coords[rank - 1] + " - " + coords[rank - 2] + ")";
+    FailureOr<std::string> v = at(input, coords);
+    if (failed(v))
+      return failure();
+    std::string r = fresh("v");
+    line() << ct << " " << r << " = " << diff << (trilu.getUpper() ? " >= " : " <= ") << k
+           << " ? " << *v << " : (" << ct << ")0;\n";
+    return r;
+  }
+  if (auto rope = dyn_cast<RotaryEmbeddingOp>(op)) {
+    // 4-D [B, H, S, D] or 3-D [B, S, H*D] (num_heads given).
+    bool fourD = inShape.size() == 4;
+    int64_t head = fourD ? inShape[3] : (rope.getNumHeads() ? inShape[2] / rope.getNumHeads() : 0);
+    if (!head)
+      return op->emitError("cuda: 3-D rotary_embedding needs num_heads"), failure();
+    int64_t rot = rope.getRotaryEmbeddingDim() ? rope.getRotaryEmbeddingDim() : head;
+    int64_t half = rot / 2;
+    std::string b = coords[0], s = fourD ? coords[2] : coords[1];
+    std::string d = fresh("d"), pos = fresh("p");
+    line() << "const long long " << d << " = " << (fourD ? coords[3] : coords[2] + " % " + str(head)) << ";\n";
+    Coords cacheRow;
+    if (rope.getPositionIds()) {
+      FailureOr<std::string> p = at(rope.getPositionIds(), broadcastCoords(shapeOf(rope.getPositionIds()), {inShape[0], fourD ? inShape[2] : inShape[1]}, {b, s}));
+      if (failed(p))
+        return failure();
+      line() << "const long long " << pos << " = " << *p << ";\n";
+      cacheRow = {pos};
+    } else {
+      cacheRow = broadcastCoords(ArrayRef<int64_t>(shapeOf(rope.getCos())).drop_back(), {inShape[0], fourD ? inShape[2] : inShape[1]}, {b, s});
+    }
+    std::string r = fresh("v");
+    FailureOr<std::string> x = at(input, coords);
+    if (failed(x))
+      return failure();
+    line() << ct << " " << r << " = " << *x << ";\n";
+    open("if (" + d + " < " + str(rot) + ")");
+    // Pair element and frequency index of this dim.
+    std::string i = fresh("i"), partner = fresh("q");
+    bool inter = rope.getInterleaved();
+    line() << "const long long " << i << " = " << (inter ? d + " / 2" : d + " % " + str(half)) << ";\n";
+    line() << "const long long " << partner << " = "
+           << (inter ? d + " ^ 1" : "(" + d + " < " + str(half) + " ? " + d + " + " + str(half) + " : " + d + " - " + str(half) + ")")
+           << ";\n";
+    Coords pc(coords.begin(), coords.end());
+    pc.back() = fourD ? partner : "(" + coords[2] + " - " + d + " + " + partner + ")";
+    Coords cs = cacheRow;
+    cs.push_back(i);
+    FailureOr<std::string> y = at(input, pc), c = at(rope.getCos(), cs), sn = at(rope.getSin(), cs);
+    if (failed(y) || failed(c) || failed(sn))
+      return failure();
+    std::string first = inter ? "(" + d + " % 2 == 0)" : "(" + d + " < " + str(half) + ")";
+    line() << r << " = " << *x << " * " << *c << " + (" << first << " ? -" << *y << " : " << *y
+           << ") * " << *sn << ";\n";
+    close();
+    return r;
+  }
+  return op->emitError("cuda: cannot emit '") << op->getName() << "'", failure();
+}
+
+FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::string> coords) {
+  Value result = op->getResult(0);
+  Value input = op->getOperand(0);
+  ArrayRef<int64_t> inShape = shapeOf(input);
+  size_t spatial = inShape.size() - 2;
+  std::string acc = fresh("acc");
+  ArrayRef<int64_t> strides, pads, dilations, window;
+  if (auto conv = dyn_cast<ConvOp>(op)) {
+    strides = conv.getStrides(), pads = conv.getPads(), dilations = conv.getDilations();
+    window = shapeOf(conv.getWeight()).drop_front(2);
+  } else {
+    auto pool = cast<PoolOp>(op);
+    strides = pool.getStrides(), pads = pool.getPads(), dilations = pool.getDilations();
+    window = pool.getKernelShape();
+    if (pool.getKind() == PoolKind::lp)
+      return op->emitError("cuda: lp pooling is not supported"), failure();
+  }
+  auto conv = dyn_cast<ConvOp>(op);
+  auto pool = dyn_cast<PoolOp>(op);
+  bool isMax = pool && pool.getKind() == PoolKind::max;
+  line() << "float " << acc << " = " << (isMax ? "-DS_INF" : "0.0f") << ";\n";
+  std::string count;
+  if (pool && pool.getKind() == PoolKind::avg && !pool.getCountIncludePad()) {
+    count = fresh("n");
+    line() << "int " << count << " = 0;\n";
+  }
+  // Loops: input channel (conv), then the window dims.
+  Coords in{coords[0], coords[1]}, w{coords[1]};
+  if (conv) {
+    int64_t cg = shapeOf(conv.getWeight())[1];
+    int64_t perGroup = shapeOf(result)[1] / conv.getGroup();
+    std::string ci = fresh("ci");
+    open("for (int " + ci + " = 0; " + ci + " < " + str(cg) + "; ++" + ci + ")");
+    in[1] = perGroup == shapeOf(result)[1] ? ci : "(" + coords[1] + " / " + str(perGroup) + ") * " + str(cg) + " + " + ci;
+    w.push_back(ci);
+  }
+  for (size_t s = 0; s < spatial; ++s) {
+    std::string k = fresh("k"), i = fresh("i");
+    open("for (int " + k + " = 0; " + k + " < " + str(window[s]) + "; ++" + k + ")");
+    line() << "const long long " << i << " = " << coords[2 + s] << " * " << strides[s] << " - "
+           << pads[s] << " + " << k << " * " << dilations[s] << ";\n";
+    line() << "if (" << i << " < 0 || " << i << " >= " << inShape[2 + s] << ") continue;\n";
+    in.push_back(i);
+    w.push_back(k);
+  }
+  FailureOr<std::string> x = at(input, in);
+  if (failed(x))
+    return failure();
+  if (conv) {
+    FailureOr<std::string> wv = at(conv.getWeight(), w);
+    if (failed(wv))
+      return failure();
+    line() << acc << " += " << *x << " * " << *wv << ";\n";
+  } else if (isMax) {
+    line() << acc << " = fmaxf(" << acc << ", " << *x << ");\n";
+  } else {
+    line() << acc << " += " << *x << ";\n";
+    if (!count.empty())
+      line() << "++" << count << ";\n";
+  }
+  for (size_t s = 0; s < spatial + (conv ? 1 : 0); ++s)
+    close();
+  if (conv && conv.getBias()) {
+    FailureOr<std::string> b = at(conv.getBias(), {coords[1]});
+    if (failed(b))
+      return failure();
+    line() << acc << " += " << *b << ";\n";
+  }
+  if (pool && pool.getKind() == PoolKind::avg) {
+    int64_t size = 1;
+    for (int64_t k : window)
+      size *= k;
+    line() << acc << " /= " << (count.empty() ? str(size) + ".0f" : "(float)" + count) << ";\n";
+  }
+  return acc;
+}

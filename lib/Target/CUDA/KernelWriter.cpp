@@ -1,0 +1,424 @@
+//===- KernelWriter.cpp - element of a group value at coordinates --------===//
+#include "KernelWriter.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Format.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::cuda;
+
+FailureOr<std::string> cuda::storageType(Type t) {
+  if (t.isF32()) return std::string("float");
+  if (t.isF16()) return std::string("__half");
+  if (t.isBF16()) return std::string("__nv_bfloat16");
+  if (t.isInteger(1)) return std::string("bool");
+  if (auto i = dyn_cast<IntegerType>(t)) {
+    bool u = i.isUnsigned();
+    switch (i.getWidth()) {
+    case 64: return u ? FailureOr<std::string>(failure()) : std::string("long long");
+    case 32: return std::string(u ? "unsigned" : "int");
+    case 16: return std::string(u ? "unsigned short" : "short");
+    case 8: return std::string(u ? "unsigned char" : "signed char");
+    default: return failure(); // sub-byte integers
+    }
+  }
+  return failure(); // f64, float8
+}
+
+std::string cuda::computeType(Type t) {
+  if (isa<FloatType>(t)) return "float";
+  if (t.isInteger(1)) return "bool";
+  if (t.isInteger(64)) return "long long";
+  if (t.isUnsignedInteger(32)) return "unsigned";
+  return "int";
+}
+
+LogicalResult cuda::checkElementType(Operation *op, Type t) {
+  if (succeeded(storageType(t)))
+    return success();
+  return op->emitError("cuda: '") << op->getName() << "' has element type " << t
+                                  << ", which the CUDA backend does not support";
+}
+
+SmallVector<int64_t> cuda::stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int i = (int)shape.size() - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+Coords cuda::broadcastCoords(ArrayRef<int64_t> operand, ArrayRef<int64_t> result,
+                             ArrayRef<std::string> coords) {
+  Coords out;
+  size_t lead = result.size() - operand.size();
+  for (size_t d = 0; d < operand.size(); ++d)
+    out.push_back(operand[d] == 1 ? std::string("0") : coords[lead + d]);
+  return out;
+}
+
+Coords cuda::delinearize(StringRef lin, ArrayRef<int64_t> shape) {
+  Coords out;
+  SmallVector<int64_t> strides = stridesOf(shape);
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) {
+      out.push_back("0");
+      continue;
+    }
+    std::string e = strides[d] == 1 ? lin.str() : "(" + lin.str() + " / " + std::to_string(strides[d]) + ")";
+    if (d > 0)
+      e = "(" + e + " % " + std::to_string(shape[d]) + ")";
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::string cuda::linearize(ArrayRef<std::string> coords, ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides = stridesOf(shape);
+  std::string e;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1 || coords[d] == "0")
+      continue;
+    if (!e.empty())
+      e += " + ";
+    e += strides[d] == 1 ? coords[d] : coords[d] + " * " + std::to_string(strides[d]);
+  }
+  return e.empty() ? "0" : e;
+}
+
+FailureOr<SmallVector<int64_t>> cuda::constantInts(Value v) {
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    if (auto group = dyn_cast<FusionGroupOp>(arg.getOwner()->getParentOp()))
+      v = group.getInputs()[arg.getArgNumber()];
+  auto constant = v.getDefiningOp<ConstantOp>();
+  if (!constant)
+    return failure();
+  auto dense = dyn_cast<DenseIntElementsAttr>(constant.getValue());
+  if (!dense)
+    return failure();
+  SmallVector<int64_t> out;
+  for (const APInt &i : dense.getValues<APInt>())
+    out.push_back(i.getSExtValue());
+  return out;
+}
+
+static ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
+static Type elementOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
+
+/// A C literal for `value` in the compute type of `t`.
+static std::string literal(double value, Type t) {
+  if (isa<FloatType>(t)) {
+    if (std::isnan(value)) return "__int_as_float(0x7fc00000)";
+    if (std::isinf(value)) return value > 0 ? "DS_INF" : "(-DS_INF)";
+    std::string s;
+    llvm::raw_string_ostream(s) << llvm::format("%.9g", value);
+    if (s.find_first_of(".e") == std::string::npos)
+      s += ".0";
+    return s + "f";
+  }
+  if (t.isInteger(1)) return value != 0 ? "true" : "false";
+  return std::to_string((long long)value) + (t.isInteger(64) ? "LL" : "");
+}
+
+KernelWriter::KernelWriter(FusionGroupOp group, std::string name)
+    : group(group), name(std::move(name)) {}
+
+llvm::raw_ostream &KernelWriter::line() {
+  for (int i = 0; i < depth; ++i)
+    os << "  ";
+  return os;
+}
+
+void KernelWriter::open(const llvm::Twine &header) {
+  line() << header << " {\n";
+  ++depth;
+  memo.emplace_back();
+}
+
+void KernelWriter::close() {
+  memo.pop_back();
+  --depth;
+  line() << "}\n";
+}
+
+std::string KernelWriter::fresh(StringRef prefix) { return (prefix + Twine(counter++)).str(); }
+
+std::string KernelWriter::inputParam(BlockArgument arg) {
+  unsigned index = arg.getArgNumber();
+  auto it = inputs.find(index);
+  if (it != inputs.end())
+    return it->second.name;
+  KernelParam p{group.getInputs()[index], "in" + std::to_string(index),
+                *storageType(elementOf(arg)), false};
+  inputs[index] = p;
+  return p.name;
+}
+
+std::string KernelWriter::outputParam(unsigned index) {
+  auto it = outputs.find(index);
+  if (it != outputs.end())
+    return it->second.name;
+  KernelParam p{group.getResult(index), "out" + std::to_string(index),
+                *storageType(elementOf(group.getResult(index))), true};
+  outputs[index] = p;
+  return p.name;
+}
+
+std::string KernelWriter::finish(StringRef launchBounds) const {
+  std::string s;
+  llvm::raw_string_ostream out(s);
+  out << "extern \"C\" __global__ void " << launchBounds << (launchBounds.empty() ? "" : " ") << name
+      << "(";
+  bool first = true;
+  for (const auto &map : {&inputs, &outputs})
+    for (const auto &[index, p] : *map) {
+      out << (first ? "" : ", ") << (p.output ? "" : "const ") << p.type << " *__restrict__ "
+          << p.name;
+      first = false;
+    }
+  out << ") {\n" << body << "}\n";
+  return s;
+}
+
+ArtifactStep KernelWriter::launchStep(std::array<int64_t, 3> grid, std::array<int64_t, 3> block,
+                                      int64_t sharedBytes) const {
+  Builder b(const_cast<FusionGroupOp &>(group).getContext());
+  ArtifactStep step;
+  step.name = "cuda.launch";
+  for (const auto &[index, p] : inputs)
+    step.inputs.push_back(p.outer);
+  for (const auto &[index, p] : outputs)
+    step.outputs.push_back(p.outer);
+  step.attrs.push_back(b.getNamedAttr("kernel", b.getStringAttr(name)));
+  step.attrs.push_back(b.getNamedAttr("grid", b.getDenseI64ArrayAttr(grid)));
+  step.attrs.push_back(b.getNamedAttr("block", b.getDenseI64ArrayAttr(block)));
+  step.attrs.push_back(b.getNamedAttr("shared_bytes", b.getI64IntegerAttr(sharedBytes)));
+  return step;
+}
+
+FailureOr<std::string> KernelWriter::at(Value v, ArrayRef<std::string> coords) {
+  auto it = overrides.find(v.getAsOpaquePointer());
+  if (it != overrides.end())
+    return it->second(coords);
+  std::string key = llvm::join(coords, ",");
+  auto [idIt, inserted] = coordIds.try_emplace(key, (unsigned)coordIds.size());
+  std::pair<void *, unsigned> memoKey{v.getAsOpaquePointer(), idIt->second};
+  for (auto scope = memo.rbegin(); scope != memo.rend(); ++scope)
+    if (auto found = scope->find(memoKey); found != scope->end())
+      return found->second;
+
+  std::string result;
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    result = fresh("x");
+    line() << computeType(elementOf(v)) << " " << result << " = ds_load(" << inputParam(arg)
+           << ", " << linearize(coords, shapeOf(v)) << ");\n";
+  } else {
+    FailureOr<std::string> computed = compute(v.getDefiningOp(), v, coords);
+    if (failed(computed))
+      return failure();
+    result = *computed;
+  }
+  memo.back()[memoKey] = result;
+  return result;
+}
+
+FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<std::string> coords) {
+  for (Type t : op->getResultTypes())
+    if (failed(checkElementType(op, cast<RankedTensorType>(t).getElementType())))
+      return failure();
+  if (auto constant = dyn_cast<ConstantOp>(op)) {
+    auto attr = dyn_cast<DenseElementsAttr>(constant.getValue());
+    Type t = elementOf(v);
+    std::string name = fresh("c");
+    if (attr && attr.isSplat()) {
+      double value = isa<FloatType>(t) ? attr.getSplatValue<APFloat>().convertToDouble()
+                                       : (double)attr.getSplatValue<APInt>().getSExtValue();
+      if (t.isInteger(1))
+        value = attr.getSplatValue<bool>();
+      line() << "const " << computeType(t) << " " << name << " = " << literal(value, t) << ";\n";
+      return name;
+    }
+    if (!attr || attr.getNumElements() > 4096)
+      return op->emitError("cuda: a constant inside a fusion group must be a splat or at most "
+                           "4096 dense elements"),
+             failure();
+    // A small table at file scope.
+    std::string table = this->name + "_" + fresh("table");
+    llvm::raw_string_ostream g(globals);
+    g << "static __device__ const " << computeType(t) << " " << table << "["
+      << attr.getNumElements() << "] = {";
+    unsigned i = 0;
+    if (isa<FloatType>(t))
+      for (APFloat f : attr.getValues<APFloat>())
+        g << (i++ ? ", " : "") << literal(f.convertToDouble(), t);
+    else if (t.isInteger(1))
+      for (bool b : attr.getValues<bool>())
+        g << (i++ ? ", " : "") << (b ? "true" : "false");
+    else
+      for (APInt a : attr.getValues<APInt>())
+        g << (i++ ? ", " : "") << literal((double)a.getSExtValue(), t);
+    g << "};\n";
+    line() << "const " << computeType(t) << " " << name << " = " << table << "["
+           << linearize(coords, shapeOf(v)) << "];\n";
+    return name;
+  }
+  if (isa<UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp>(op))
+    return computeElementwise(op, coords);
+  if (isa<TransposeOp, ReshapeOp, ExpandOp, TileOp, SliceOp, GatherOp, ConcatOp, PadOp, TriluOp,
+          RotaryEmbeddingOp>(op))
+    return computeDataMovement(op, coords);
+  if (isa<ConvOp, PoolOp>(op))
+    return computeWindow(op, coords);
+  return op->emitError("cuda: cannot emit '")
+         << op->getName() << "' in a " << stringifyFusionKind(group.getKind())
+         << " fusion group (not supported by the CUDA emitter)",
+         failure();
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+/// The float expression of a unary kind applied to `x`.
+static std::optional<std::string> floatUnary(UnaryOp op, StringRef x) {
+  auto a = [&](double d) { return literal(op.getAlpha() ? op.getAlpha()->convertToDouble() : d, Float32Type::get(op.getContext())); };
+  auto b = [&](double d) { return literal(op.getBeta() ? op.getBeta()->convertToDouble() : d, Float32Type::get(op.getContext())); };
+  std::string s = x.str();
+  switch (op.getKind()) {
+  case UnaryKind::abs: return "fabsf(" + s + ")";
+  case UnaryKind::neg: return "-" + s;
+  case UnaryKind::sqrt: return "sqrtf(" + s + ")";
+  case UnaryKind::reciprocal: return "1.0f / " + s;
+  case UnaryKind::exp: return "expf(" + s + ")";
+  case UnaryKind::log: return "logf(" + s + ")";
+  case UnaryKind::erf: return "erff(" + s + ")";
+  case UnaryKind::tanh: return "tanhf(" + s + ")";
+  case UnaryKind::sigmoid: return "ds_sigmoid(" + s + ")";
+  case UnaryKind::relu: return "ds_relu(" + s + ")";
+  case UnaryKind::leaky_relu: return "(" + s + " < 0.0f ? " + a(0.01) + " * " + s + " : " + s + ")";
+  case UnaryKind::elu: return "ds_elu(" + s + ", " + a(1.0) + ")";
+  case UnaryKind::selu: return "ds_selu(" + s + ", " + a(1.67326319217681884765625) + ", " + b(1.05070102214813232421875) + ")";
+  case UnaryKind::celu: return "ds_celu(" + s + ", " + a(1.0) + ")";
+  case UnaryKind::hard_sigmoid: return "ds_hard_sigmoid(" + s + ", " + a(0.2) + ", " + b(0.5) + ")";
+  case UnaryKind::hard_swish: return "ds_hard_swish(" + s + ")";
+  case UnaryKind::softplus: return "ds_softplus(" + s + ")";
+  case UnaryKind::softsign: return "(" + s + " / (1.0f + fabsf(" + s + ")))";
+  case UnaryKind::gelu: return "ds_gelu(" + s + ")";
+  case UnaryKind::gelu_tanh: return "ds_gelu_tanh(" + s + ")";
+  case UnaryKind::mish: return "ds_mish(" + s + ")";
+  case UnaryKind::thresholded_relu: return "(" + s + " > " + a(1.0) + " ? " + s + " : 0.0f)";
+  case UnaryKind::shrink: return "ds_shrink(" + s + ", " + a(0.5) + ", " + b(0.0) + ")";
+  case UnaryKind::cos: return "cosf(" + s + ")";
+  case UnaryKind::sin: return "sinf(" + s + ")";
+  case UnaryKind::tan: return "tanf(" + s + ")";
+  case UnaryKind::acos: return "acosf(" + s + ")";
+  case UnaryKind::asin: return "asinf(" + s + ")";
+  case UnaryKind::atan: return "atanf(" + s + ")";
+  case UnaryKind::cosh: return "coshf(" + s + ")";
+  case UnaryKind::sinh: return "sinhf(" + s + ")";
+  case UnaryKind::acosh: return "acoshf(" + s + ")";
+  case UnaryKind::asinh: return "asinhf(" + s + ")";
+  case UnaryKind::atanh: return "atanhf(" + s + ")";
+  case UnaryKind::floor: return "floorf(" + s + ")";
+  case UnaryKind::ceil: return "ceilf(" + s + ")";
+  case UnaryKind::round: return "rintf(" + s + ")"; // half to even, as ONNX Round
+  case UnaryKind::sign: return "ds_sign(" + s + ")";
+  case UnaryKind::is_nan: return "isnan(" + s + ")";
+  case UnaryKind::is_inf: return "isinf(" + s + ")";
+  case UnaryKind::is_pos_inf: return "(" + s + " == DS_INF)";
+  case UnaryKind::is_neg_inf: return "(" + s + " == -DS_INF)";
+  default: return std::nullopt;
+  }
+}
+
+static std::optional<std::string> intUnary(UnaryOp op, StringRef x) {
+  std::string s = x.str();
+  switch (op.getKind()) {
+  case UnaryKind::abs: return "(" + s + " < 0 ? -" + s + " : " + s + ")";
+  case UnaryKind::neg: return "-" + s;
+  case UnaryKind::relu: return "(" + s + " > 0 ? " + s + " : 0)";
+  case UnaryKind::sign: return "((" + s + " > 0) - (" + s + " < 0))";
+  case UnaryKind::logical_not: return "!" + s;
+  case UnaryKind::bitwise_not: return "~" + s;
+  default: return std::nullopt;
+  }
+}
+
+static std::optional<std::string> binaryExpr(BinaryKind kind, bool isFloat, StringRef l, StringRef r,
+                                             StringRef type) {
+  std::string a = l.str(), b = r.str();
+  switch (kind) {
+  case BinaryKind::add: return a + " + " + b;
+  case BinaryKind::sub: return a + " - " + b;
+  case BinaryKind::mul: return a + " * " + b;
+  case BinaryKind::div: return a + " / " + b;
+  case BinaryKind::pow:
+    return isFloat ? "powf(" + a + ", " + b + ")"
+                   : "(" + type.str() + ")pow((double)" + a + ", (double)" + b + ")";
+  case BinaryKind::min: return isFloat ? "fminf(" + a + ", " + b + ")" : "(" + a + " < " + b + " ? " + a + " : " + b + ")";
+  case BinaryKind::max: return isFloat ? "fmaxf(" + a + ", " + b + ")" : "(" + a + " > " + b + " ? " + a + " : " + b + ")";
+  case BinaryKind::mod: return "ds_mod(" + a + ", " + b + ")";
+  case BinaryKind::fmod: return isFloat ? "fmodf(" + a + ", " + b + ")" : a + " % " + b;
+  case BinaryKind::logical_and: return a + " && " + b;
+  case BinaryKind::logical_or: return a + " || " + b;
+  case BinaryKind::logical_xor: return a + " != " + b;
+  case BinaryKind::bitwise_and: return isFloat ? std::optional<std::string>() : a + " & " + b;
+  case BinaryKind::bitwise_or: return isFloat ? std::optional<std::string>() : a + " | " + b;
+  case BinaryKind::bitwise_xor: return isFloat ? std::optional<std::string>() : a + " ^ " + b;
+  case BinaryKind::shift_left: return isFloat ? std::optional<std::string>() : a + " << " + b;
+  case BinaryKind::shift_right: return isFloat ? std::optional<std::string>() : a + " >> " + b;
+  }
+  return std::nullopt;
+}
+
+FailureOr<std::string> KernelWriter::computeElementwise(Operation *op, ArrayRef<std::string> coords) {
+  Value result = op->getResult(0);
+  ArrayRef<int64_t> shape = shapeOf(result);
+  Type t = elementOf(result);
+  SmallVector<std::string> args;
+  for (Value operand : op->getOperands()) {
+    if (failed(checkElementType(op, elementOf(operand))))
+      return failure();
+    FailureOr<std::string> a = at(operand, broadcastCoords(shapeOf(operand), shape, coords));
+    if (failed(a))
+      return failure();
+    args.push_back(*a);
+  }
+  std::optional<std::string> expr;
+  if (auto unary = dyn_cast<UnaryOp>(op)) {
+    Type in = elementOf(unary.getInput());
+    expr = isa<FloatType>(in) ? floatUnary(unary, args[0]) : intUnary(unary, args[0]);
+    if (!expr)
+      return op->emitError("cuda: unary '")
+             << stringifyUnaryKind(unary.getKind()) << "' on " << in << " is not supported",
+             failure();
+  } else if (auto binary = dyn_cast<BinaryOp>(op)) {
+    expr = binaryExpr(binary.getKind(), isa<FloatType>(t), args[0], args[1], computeType(t));
+    if (!expr)
+      return op->emitError("cuda: binary '")
+             << stringifyBinaryKind(binary.getKind()) << "' on " << t << " is not supported",
+             failure();
+  } else if (auto compare = dyn_cast<CompareOp>(op)) {
+    static const char *ops[] = {" == ", " < ", " <= ", " > ", " >= "};
+    expr = args[0] + ops[(int)compare.getKind()] + args[1];
+  } else if (isa<SelectOp>(op)) {
+    expr = args[0] + " ? " + args[1] + " : " + args[2];
+  } else if (auto cast = dyn_cast<CastOp>(op)) {
+    Type in = elementOf(cast.getInput());
+    if (t.isInteger(1))
+      expr = "(" + args[0] + " != 0)";
+    else if (t.isF16() && !in.isF16())
+      expr = "ds_round_f16((float)" + args[0] + ")";
+    else if (t.isBF16() && !in.isBF16())
+      expr = "ds_round_bf16((float)" + args[0] + ")";
+    else
+      expr = "(" + computeType(t) + ")" + args[0];
+  }
+  std::string name = fresh("v");
+  line() << computeType(t) << " " << name << " = " << *expr << ";\n";
+  return name;
+}

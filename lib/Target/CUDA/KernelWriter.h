@@ -1,0 +1,123 @@
+//===- KernelWriter.h - CUDA C++ for one fusion group -----------*- C++ -*-===//
+//
+// The core of the emitter: KernelWriter::at(v, coords) writes the statements
+// that compute the element of group value `v` at the given coordinates (C
+// expressions, one per dim) and returns the name of the local holding it.
+// Block arguments are loaded from kernel parameters with their own strides,
+// ops recurse into their operands at the coordinates they read (broadcasts
+// project, transposes permute, gathers load an index first, convs and pools
+// loop over their window). Group kinds (EmitElementwise.cpp, ...) decide the
+// iteration space and which values are stored; a kind can also override a
+// value (e.g. the reduction result) with its own code.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_LIB_TARGET_CUDA_KERNELWRITER_H
+#define DS_LIB_TARGET_CUDA_KERNELWRITER_H
+
+#include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Target/Artifact/ArtifactWriter.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <functional>
+#include <map>
+#include <string>
+
+namespace mlir::ds::cuda {
+
+using Coords = llvm::SmallVector<std::string, 6>;
+
+/// C type that holds an element in memory ("float", "__half", "bool", ...),
+/// or failure for element types the CUDA backend does not handle.
+FailureOr<std::string> storageType(Type t);
+/// C type an element is computed in ("float" for every float type).
+std::string computeType(Type t);
+/// Emits "<what>: unsupported element type" on `op` if `t` is not handled.
+LogicalResult checkElementType(Operation *op, Type t);
+
+/// Row-major strides of a static shape.
+llvm::SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape);
+/// The coordinates of an operand of shape `operand` read by an element at
+/// `coords` of a result of shape `result` (numpy broadcasting: missing
+/// leading dims are dropped, dims of size 1 read index 0).
+Coords broadcastCoords(ArrayRef<int64_t> operand, ArrayRef<int64_t> result,
+                       ArrayRef<std::string> coords);
+/// `lin` decomposed into coordinates of `shape` (dims of size 1 give "0").
+Coords delinearize(StringRef lin, ArrayRef<int64_t> shape);
+/// Sum of coords[d] * stride[d] as a C expression.
+std::string linearize(ArrayRef<std::string> coords, ArrayRef<int64_t> shape);
+
+/// Constant integers of `v`: a ds.constant in the group, or a group input
+/// defined by a ds.constant outside.
+FailureOr<SmallVector<int64_t>> constantInts(Value v);
+
+/// A kernel parameter: a group input that the kernel reads or a group result.
+struct KernelParam {
+  Value outer;      ///< value of @main
+  std::string name; ///< in0, in1, ..., out0, ...
+  std::string type; ///< storage type
+  bool output = false;
+};
+
+class KernelWriter {
+public:
+  KernelWriter(FusionGroupOp group, std::string name);
+
+  FusionGroupOp group;
+  std::string name; ///< the extern "C" symbol
+
+  /// Statement output at the current indentation.
+  llvm::raw_ostream &line();
+  void indent() { ++depth; }
+  void dedent() { --depth; }
+  /// Opens a `{`-scope that values computed inside do not leave.
+  void open(const llvm::Twine &header);
+  void close();
+  std::string fresh(StringRef prefix);
+
+  /// Element of `v` at `coords`; see the file comment.
+  FailureOr<std::string> at(Value v, ArrayRef<std::string> coords);
+
+  /// Replaces the computation of `v` (e.g. the anchor of a reduction).
+  std::map<void *, std::function<FailureOr<std::string>(ArrayRef<std::string>)>> overrides;
+  void override(Value v, std::function<FailureOr<std::string>(ArrayRef<std::string>)> fn) {
+    overrides[v.getAsOpaquePointer()] = std::move(fn);
+  }
+
+  /// Parameter name of group input `arg` (registering it as read).
+  std::string inputParam(BlockArgument arg);
+  /// Parameter name of group result `index`.
+  std::string outputParam(unsigned index);
+
+  /// The kernel: signature, `preamble`, body. Inputs come first, in group
+  /// operand order, then the outputs.
+  std::string finish(StringRef launchBounds) const;
+  /// The cuda.launch step of this kernel.
+  ArtifactStep launchStep(std::array<int64_t, 3> grid, std::array<int64_t, 3> block,
+                          int64_t sharedBytes) const;
+
+  /// File-scope declarations the kernel needs (constant tables).
+  std::string globals;
+
+private:
+  FailureOr<std::string> compute(Operation *op, Value v, ArrayRef<std::string> coords);
+  FailureOr<std::string> computeElementwise(Operation *op, ArrayRef<std::string> coords);
+  FailureOr<std::string> computeDataMovement(Operation *op, ArrayRef<std::string> coords);
+  FailureOr<std::string> computeWindow(Operation *op, ArrayRef<std::string> coords);
+
+  std::string body;
+  llvm::raw_string_ostream os{body};
+  int depth = 1;
+  unsigned counter = 0;
+  /// Values already computed, per open scope: key "value@coords".
+  std::vector<llvm::DenseMap<std::pair<void *, unsigned>, std::string>> memo{1};
+  llvm::StringMap<unsigned> coordIds;
+  std::map<unsigned, KernelParam> inputs; // by group operand index
+  std::map<unsigned, KernelParam> outputs;
+};
+
+} // namespace mlir::ds::cuda
+
+#endif // DS_LIB_TARGET_CUDA_KERNELWRITER_H
