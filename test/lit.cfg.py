@@ -18,3 +18,7 @@ config.substitutions.append(("%utils", os.path.join(config.ds_src_root, "utils")
 config.substitutions.append(("%onnx_node_tests", config.onnx_node_tests))
 config.substitutions.append(("%ds_obj_root", config.ds_obj_root))
 config.substitutions.append(("%ds_src_root", config.ds_src_root))
+
+# NVRTC is linked into ds-compile (the CUDA target compiles its kernels).
+if getattr(config, "ds_have_nvrtc", "OFF").upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("nvrtc")

@@ -78,6 +78,17 @@ static LogicalResult emitGroup(FusionGroupOp group, unsigned index, EmitContext 
   for (Value v : values)
     if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
       return group.emitError("cuda: dynamic shapes are not supported");
+  // Every element type the kernel would load or store must have a CUDA type.
+  WalkResult types = group.getBody().walk([](Operation *op) {
+    for (Value v : llvm::concat<const Value>(SmallVector<Value>(op->getOperands()),
+                                             SmallVector<Value>(op->getResults())))
+      if (auto t = dyn_cast<RankedTensorType>(v.getType()))
+        if (failed(checkElementType(op, t.getElementType())))
+          return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (types.wasInterrupted())
+    return failure();
   std::string name = "k" + std::to_string(index) + "_" + stringifyFusionKind(group.getKind()).str();
   Block &body = group.getBody().front();
   if (isAliasReshape(group)) {

@@ -77,7 +77,7 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
     << "  static constexpr float SCALE = " << floatLiteral(scale)
     << ", SOFTCAP = " << floatLiteral(op.getSoftcap().convertToDouble()) << ";\n"
     << "  static constexpr bool CAUSAL = " << (op.getIsCausal() ? "true" : "false") << ";\n"
-    << "  static constexpr int CAUSAL_OFFSET = " << op.getCausalOffset() << ";\n"
+    << "  static constexpr int CAUSAL_OFFSET = " << (int64_t)op.getCausalOffset() << ";\n"
     << "  static constexpr int MASK = " << maskKind << ";\n"
     << "  static constexpr long long MB = " << ms[0] << ", MH = " << ms[1] << ", MS = " << ms[2]
     << ", ML = " << ms[3] << ";\n"

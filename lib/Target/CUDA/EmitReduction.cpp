@@ -43,14 +43,18 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
   size_t rank = shape.size();
   size_t lead = rank; // first reduced dim
   if (auto softmax = dyn_cast<SoftmaxOp>(anchor)) {
-    int64_t axis = softmax.getAxis() < 0 ? softmax.getAxis() + (int64_t)rank : softmax.getAxis();
+    // I64Attr getters return uint64_t: read them as signed.
+    int64_t axis = (int64_t)softmax.getAxis();
+    if (axis < 0)
+      axis += (int64_t)rank;
     for (size_t d = axis + 1; d < rank; ++d)
       if (shape[d] != 1)
         return anchor->emitError("cuda: softmax over axis ")
                << axis << " that is not the innermost (non-unit) dim is not supported";
     lead = axis;
   } else if (auto norm = dyn_cast<NormOp>(anchor)) {
-    lead = norm.getAxis() < 0 ? norm.getAxis() + (int64_t)rank : norm.getAxis();
+    int64_t axis = (int64_t)norm.getAxis();
+    lead = axis < 0 ? axis + (int64_t)rank : axis;
   } else if (auto reduce = dyn_cast<ReduceOp>(anchor)) {
     ArrayRef<int64_t> axes = reduce.getAxes();
     lead = rank - axes.size();

@@ -69,7 +69,7 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
     return at(input, in);
   }
   if (auto gather = dyn_cast<GatherOp>(op)) {
-    int64_t axis = gather.getAxis();
+    int64_t axis = (int64_t)gather.getAxis();
     if (axis < 0)
       axis += (int64_t)inShape.size();
     size_t q = shapeOf(gather.getIndices()).size();
@@ -86,7 +86,7 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
     return at(input, in);
   }
   if (auto concat = dyn_cast<ConcatOp>(op)) {
-    int64_t axis = concat.getAxis();
+    int64_t axis = (int64_t)concat.getAxis();
     if (axis < 0)
       axis += (int64_t)outShape.size();
     std::string r = fresh("v");
@@ -250,10 +250,12 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
   Coords in{coords[0], coords[1]}, w{coords[1]};
   if (conv) {
     int64_t cg = shapeOf(conv.getWeight())[1];
-    int64_t perGroup = shapeOf(result)[1] / conv.getGroup();
+    int64_t perGroup = shapeOf(result)[1] / (int64_t)conv.getGroup();
     std::string ci = fresh("ci");
     open("for (int " + ci + " = 0; " + ci + " < " + str(cg) + "; ++" + ci + ")");
-    in[1] = perGroup == shapeOf(result)[1] ? ci : "(" + coords[1] + " / " + str(perGroup) + ") * " + str(cg) + " + " + ci;
+    in[1] = perGroup == shapeOf(result)[1]
+                ? ci
+                : "((" + coords[1] + " / " + str(perGroup) + ") * " + str(cg) + " + " + ci + ")";
     w.push_back(ci);
   }
   for (size_t s = 0; s < spatial; ++s) {

@@ -77,6 +77,21 @@ Coords cuda::delinearize(StringRef lin, ArrayRef<int64_t> shape) {
   return out;
 }
 
+/// `e` in parentheses unless it is a name, a number or already wrapped.
+static std::string parenthesized(const std::string &e) {
+  if (e.find(' ') == std::string::npos)
+    return e;
+  if (e.front() == '(') {
+    int depth = 0;
+    for (size_t i = 0; i < e.size(); ++i) {
+      depth += e[i] == '(' ? 1 : e[i] == ')' ? -1 : 0;
+      if (depth == 0)
+        return i + 1 == e.size() ? e : "(" + e + ")";
+    }
+  }
+  return "(" + e + ")";
+}
+
 std::string cuda::linearize(ArrayRef<std::string> coords, ArrayRef<int64_t> shape) {
   SmallVector<int64_t> strides = stridesOf(shape);
   std::string e;
@@ -85,7 +100,7 @@ std::string cuda::linearize(ArrayRef<std::string> coords, ArrayRef<int64_t> shap
       continue;
     if (!e.empty())
       e += " + ";
-    e += strides[d] == 1 ? coords[d] : coords[d] + " * " + std::to_string(strides[d]);
+    e += strides[d] == 1 ? coords[d] : parenthesized(coords[d]) + " * " + std::to_string(strides[d]);
   }
   return e.empty() ? "0" : e;
 }

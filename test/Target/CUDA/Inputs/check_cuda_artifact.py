@@ -1,0 +1,36 @@
+"""Checks the container of a cuda artifact without a GPU: format version 2,
+target cuda, three images (two cubins, one PTX) stored aligned inside the
+constants section. Reads only the header and the metadata's tail, which the
+compiler writes as: ... steps, u32 target, u32 image count, per image
+str arch, u64 offset, u64 size."""
+import struct
+import sys
+
+path = sys.argv[1]
+data = open(path, "rb").read()
+magic, version, header, size, _, meta_off, meta_size, const_off, const_size = struct.unpack_from(
+    "<8sIIQQQQQQ", data, 0)
+assert magic == b"DSXARTF\0", magic
+assert version == 2, version
+assert size == len(data), (size, len(data))
+meta = data[meta_off:meta_off + meta_size]
+# Find the image table from the end: each image is str arch + 2 x u64.
+archs = [b"sm_80", b"sm_90a", b"compute_80"]
+tail = b"".join(struct.pack("<I", len(a)) + a + b"\0" * 16 for a in archs)
+table = len(meta) - len(tail)
+target, count = struct.unpack_from("<II", meta, table - 8)
+assert (target, count) == (1, 3), (target, count)
+pos = table
+for arch in archs:
+    (n,) = struct.unpack_from("<I", meta, pos)
+    name = meta[pos + 4:pos + 4 + n]
+    assert name == arch, name
+    offset, length = struct.unpack_from("<QQ", meta, pos + 4 + n)
+    pos += 4 + n + 16
+    assert offset % 64 == 0 and offset + length <= const_size, (offset, length)
+    image = data[const_off + offset:const_off + offset + length]
+    if arch.startswith(b"sm_"):
+        assert image[:4] == b"\x7fELF", arch
+    else:
+        assert b".target sm_80" in image, "PTX without .target"
+print("%s: cuda artifact, images %s" % (path.split("/")[-1], ", ".join(a.decode() for a in archs)))

@@ -1,0 +1,45 @@
+// Convolutions and pooling: a direct kernel, one thread per output element,
+// with the epilogue fused.
+// RUN: ds-opt %s --ds-emit-cuda -split-input-file | FileCheck %s
+
+// CHECK-LABEL: k0_contraction(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0)
+// CHECK: // contraction group over 1x8x16x16 (2048 elements), 1 per thread
+// CHECK: float [[ACC:acc[0-9]+]] = 0.0f;
+// CHECK: for (int [[CI:ci[0-9]+]] = 0; [[CI]] < 3; ++[[CI]]) {
+// CHECK: for (int [[K:k[0-9]+]] = 0; [[K]] < 3; ++[[K]]) {
+// CHECK: const long long [[I:i[0-9]+]] = ((i / 16) % 16) * 1 - 1 + [[K]] * 1;
+// CHECK: if ([[I]] < 0 || [[I]] >= 16) continue;
+// CHECK: [[ACC]] += {{x[0-9]+}} * {{x[0-9]+}};
+// CHECK: [[ACC]] += {{x[0-9]+}};
+// CHECK: ds_relu([[ACC]])
+func.func @main(%x: tensor<1x3x16x16xf32>, %w: tensor<8x3x3x3xf32>, %b: tensor<8xf32>) -> tensor<1x8x16x16xf32> {
+  %r = ds.fusion_group contraction (%x, %w, %b) : (tensor<1x3x16x16xf32>, tensor<8x3x3x3xf32>, tensor<8xf32>) -> tensor<1x8x16x16xf32> {
+  ^bb0(%a: tensor<1x3x16x16xf32>, %c: tensor<8x3x3x3xf32>, %d: tensor<8xf32>):
+    %0 = ds.conv %a, %c, %d {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x3x16x16xf32>, tensor<8x3x3x3xf32>, tensor<8xf32>) -> tensor<1x8x16x16xf32>
+    %1 = ds.unary relu %0 : (tensor<1x8x16x16xf32>) -> tensor<1x8x16x16xf32>
+    ds.yield %1 : tensor<1x8x16x16xf32>
+  }
+  return %r : tensor<1x8x16x16xf32>
+}
+
+// -----
+
+// Depthwise (group = channels): the input channel follows the output channel.
+// CHECK-LABEL: k0_contraction(const __half *__restrict__ in0, const __half *__restrict__ in1, __half *__restrict__ out0)
+// CHECK: for (int [[CI:ci[0-9]+]] = 0; [[CI]] < 1; ++[[CI]]) {
+// CHECK: const long long {{i[0-9]+}} = ((i / 4) % 4) * 2 - 1 + {{k[0-9]+}} * 1;
+// CHECK: ds_load(in0, ((((i / 16) % 4) / 1) * 1 + [[CI]]) * 64
+func.func @main(%x: tensor<1x4x8x8xf16>, %w: tensor<4x1x3x3xf16>) -> tensor<1x4x4x4xf16> {
+  %0 = ds.conv %x, %w {dilations = array<i64: 1, 1>, group = 4 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x4x8x8xf16>, tensor<4x1x3x3xf16>) -> tensor<1x4x4x4xf16>
+  return %0 : tensor<1x4x4x4xf16>
+}
+
+// -----
+
+// CHECK-LABEL: k0_reduction
+// CHECK: float [[ACC:acc[0-9]+]] = -DS_INF;
+// CHECK: [[ACC]] = fmaxf([[ACC]], {{x[0-9]+}});
+func.func @main(%x: tensor<1x16x32x32xf32>) -> tensor<1x16x16x16xf32> {
+  %0 = ds.pool max %x {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x16x32x32xf32>) -> tensor<1x16x16x16xf32>
+  return %0 : tensor<1x16x16x16xf32>
+}

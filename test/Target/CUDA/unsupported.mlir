@@ -1,0 +1,40 @@
+// What the CUDA emitter cannot emit is an error on the op, naming it.
+// RUN: ds-opt %s --ds-emit-cuda -split-input-file -verify-diagnostics
+
+func.func @main(%x: tensor<4xf64>) -> tensor<4xf64> {
+  // expected-error @+1 {{cuda: 'ds.unary' has element type 'f64', which the CUDA backend does not support}}
+  %0 = ds.unary exp %x : (tensor<4xf64>) -> tensor<4xf64>
+  return %0 : tensor<4xf64>
+}
+
+// -----
+
+func.func @main(%x: tensor<4xi4>) -> tensor<4xi4> {
+  // expected-error @+1 {{cuda: 'ds.unary' has element type 'i4'}}
+  %0 = ds.unary neg %x : (tensor<4xi4>) -> tensor<4xi4>
+  return %0 : tensor<4xi4>
+}
+
+// -----
+
+func.func @main(%x: tensor<3x4xf32>, %k: tensor<1xi64>) -> (tensor<3x2xf32>, tensor<3x2xi64>) {
+  // expected-error @+1 {{cuda: cannot emit 'ds.topk' in a reduction fusion group (not supported by the CUDA emitter)}}
+  %v, %i = ds.topk %x, %k {axis = 1 : i64, largest = true, sorted = true} : (tensor<3x4xf32>, tensor<1xi64>) -> (tensor<3x2xf32>, tensor<3x2xi64>)
+  return %v, %i : tensor<3x2xf32>, tensor<3x2xi64>
+}
+
+// -----
+
+func.func @main(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{cuda: softmax over axis 0 that is not the innermost (non-unit) dim is not supported}}
+  %0 = ds.softmax %x {axis = 0 : i64} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @main(%a: tensor<4x8xi32>, %b: tensor<8x2xi32>) -> tensor<4x2xi32> {
+  // expected-error @+1 {{cuda: matmul on 'i32' is not supported}}
+  %0 = ds.matmul %a, %b : (tensor<4x8xi32>, tensor<8x2xi32>) -> tensor<4x2xi32>
+  return %0 : tensor<4x2xi32>
+}
