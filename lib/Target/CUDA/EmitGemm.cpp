@@ -2,7 +2,7 @@
 //
 // A contraction group around a ds.matmul becomes a cuda.gemm step. The
 // epilogue that cuBLASLt applies itself — a bias row vector added to every
-// row, then relu or gelu — stays with it; splitMatMulGroup moves the rest
+// row, then relu or tanh-approximated gelu — stays with it; splitMatMulGroup moves the rest
 // into an elementwise group that runs as the following kernel.
 //
 //===----------------------------------------------------------------------===//
@@ -50,8 +50,10 @@ static Epilogue matchEpilogue(MatMulOp matmul) {
       e.end = add.getResult();
       continue;
     }
+    // cuBLASLt's GELU epilogue is the tanh approximation: only gelu_tanh maps
+    // onto it; the erf gelu runs in the following elementwise kernel.
     if (auto unary = dyn_cast<UnaryOp>(user);
-        unary && (unary.getKind() == UnaryKind::relu || unary.getKind() == UnaryKind::gelu)) {
+        unary && (unary.getKind() == UnaryKind::relu || unary.getKind() == UnaryKind::gelu_tanh)) {
       e.activation = unary.getKind() == UnaryKind::relu ? "relu" : "gelu";
       e.ops.push_back(unary);
       e.end = unary.getResult();

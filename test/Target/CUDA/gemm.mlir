@@ -47,3 +47,28 @@ func.func @main(%q: tensor<1x4x16x8xbf16>, %k: tensor<1x4x8x16xbf16>) -> tensor<
   %0 = ds.matmul %q, %k : (tensor<1x4x16x8xbf16>, tensor<1x4x8x16xbf16>) -> tensor<1x4x16x16xbf16>
   return %0 : tensor<1x4x16x16xbf16>
 }
+
+// -----
+
+// cuBLASLt's GELU is the tanh approximation: gelu_tanh maps onto it, the erf
+// gelu stays an elementwise kernel.
+// CHECK: cuda.gemm {{.*}} epilogue="bias_gelu"
+// CHECK: cuda.gemm {{.*}} epilogue="bias"
+// CHECK-NEXT: cuda.launch {{.*}} kernel="k{{[0-9]+}}_elementwise"
+func.func @main(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>, %bias: tensor<16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+  %r = ds.fusion_group contraction (%a, %b, %bias) : (tensor<4x8xf32>, tensor<8x16xf32>, tensor<16xf32>) -> tensor<4x16xf32> {
+  ^bb0(%x: tensor<4x8xf32>, %y: tensor<8x16xf32>, %z: tensor<16xf32>):
+    %m = ds.matmul %x, %y : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+    %s = ds.binary add %m, %z : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+    %t = ds.unary gelu_tanh %s : (tensor<4x16xf32>) -> tensor<4x16xf32>
+    ds.yield %t : tensor<4x16xf32>
+  }
+  %r2 = ds.fusion_group contraction (%a, %b, %bias) : (tensor<4x8xf32>, tensor<8x16xf32>, tensor<16xf32>) -> tensor<4x16xf32> {
+  ^bb0(%x: tensor<4x8xf32>, %y: tensor<8x16xf32>, %z: tensor<16xf32>):
+    %m = ds.matmul %x, %y : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+    %s = ds.binary add %m, %z : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+    %t = ds.unary gelu %s : (tensor<4x16xf32>) -> tensor<4x16xf32>
+    ds.yield %t : tensor<4x16xf32>
+  }
+  return %r, %r2 : tensor<4x16xf32>, tensor<4x16xf32>
+}
