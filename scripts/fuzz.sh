@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (ASan + UBSan, scripts/configure-asan.sh) and runs each for
 # SECONDS on its seed corpus; any crash, leak, sanitizer report or input slower than
-# 10 s fails. Targets:
+# 30 s fails. Targets:
 #   import    ONNX bytes -> import -> verify   (seeds: node-test models, test/corpus/onnx)
 #   mlir      .mlir text -> verify -> ds compile pipeline   (seeds: every .mlir test)
 #   artifact  artifact bytes -> load -> run    (seeds: artifacts of the generated models)
@@ -38,7 +38,7 @@ for target in $targets; do
   log="$dir/fuzz-$target.log"
   status=0
   "$dir/bin/ds-fuzz-$target" "$corpus" "$seeds/$target" -max_total_time="$seconds" \
-    -timeout=10 -rss_limit_mb=4096 -max_len=262144 -print_final_stats=1 \
+    -timeout=30 -rss_limit_mb=4096 -max_len=262144 -print_final_stats=1 \
     -artifact_prefix="$dir/fuzz-$target-" > "$log" 2>&1 || status=$?
   execs=$(grep -o "stat::number_of_executed_units: [0-9]*" "$log" | grep -o "[0-9]*$" || echo "?")
   echo "ds-fuzz-$target: ${seconds}s, $execs inputs executed, exit $status (log: $log)"

@@ -29,7 +29,8 @@
  *       constants section, DSX_CONSTANT_ALIGNMENT-aligned)
  *     str: u32 length + bytes (no terminator)
  *   constants: each constant at its offset, DSX_CONSTANT_ALIGNMENT-aligned,
- *     so a reader can use the mapped file in place.
+ *     so a reader can use the mapped file in place. Arena offsets are
+ *     DSX_CONSTANT_ALIGNMENT-aligned too; a reader refuses any other.
  *
  *===----------------------------------------------------------------------===*/
 #ifndef DS_RUNTIME_DS_ARTIFACT_FORMAT_H

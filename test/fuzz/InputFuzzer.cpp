@@ -59,6 +59,14 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   }
   closedir(d);
   std::sort(paths.begin(), paths.end());
+  // Registered after artifacts()' first use, so it runs before the vector's destructor.
+  artifacts().reserve(paths.size());
+  std::atexit([] {
+    for (Loaded &loaded : artifacts()) {
+      ds_session_release(loaded.session);
+      ds_model_release(loaded.model);
+    }
+  });
   for (const std::string &path : paths) {
     Loaded loaded;
     ds_status s = ds_model_load(path.c_str(), &loaded.model);
@@ -105,7 +113,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     uint8_t flags = in.take<uint8_t>();
     ds_tensor &t = tensors[i];
-    t.dtype = declaredInput && !(flags & 1) ? info.dtype : (ds_dtype)in.take<int32_t>();
+    // Any integer may arrive in the dtype field from C; store it as such.
+    int32_t dtype = declaredInput && !(flags & 1) ? (int32_t)info.dtype : in.take<int32_t>();
+    std::memcpy(&t.dtype, &dtype, sizeof dtype);
     t.rank = declaredInput && !(flags & 2) ? info.rank : (int32_t)(in.take<int8_t>());
     int32_t storedRank = t.rank > 0 && t.rank <= 16 ? t.rank : 0;
     dims[i].resize(storedRank);
@@ -113,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       dims[i][d] = declaredInput && d < info.rank && !(flags & 4) ? info.dims[d]
                                                                   : in.take<int64_t>() % 64;
     t.dims = (flags & 8) ? nullptr : dims[i].data();
-    size_t bytes = ds_dtype_size(t.dtype);
+    size_t bytes = dtype >= DS_F32 && dtype <= DS_U2 ? ds_dtype_size((ds_dtype)dtype) : 4;
     for (int64_t d : dims[i])
       bytes = d > 0 && bytes < (1u << 24) ? bytes * (size_t)d : bytes;
     if (bytes > (16u << 20))

@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   context.loadAllAvailableDialects();
   // Diagnostics are the expected outcome for bad input; only crashes count.
   ScopedDiagnosticHandler quiet(&context, [](Diagnostic &) { return success(); });
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  // The lexer relies on the NUL terminator that files read by MLIR carry.
+  std::string text(reinterpret_cast<const char *>(data), size);
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &context, "fuzz.mlir");
   if (!module || failed(verify(*module)))
     return 0;

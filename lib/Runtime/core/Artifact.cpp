@@ -189,6 +189,10 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
       return invalid("constant '" + v.name + "' lies outside the constants section");
     if (v.storage == DSX_STORAGE_ARENA && (v.offset > arenaBytes || v.bytes > arenaBytes - v.offset))
       return invalid("a value lies outside the arena");
+    // Kernels access elements in place, so every placed value is aligned.
+    if (v.storage != DSX_STORAGE_INPUT && v.offset % DSX_CONSTANT_ALIGNMENT != 0)
+      return invalid("value '" + v.name + "' is not " + std::to_string(DSX_CONSTANT_ALIGNMENT) +
+                     "-byte aligned");
   }
   uint32_t numSteps = r.count(16);
   steps.resize(numSteps);

@@ -15,6 +15,21 @@ std::string formatDims(const int64_t *dims, int64_t rank) {
   os << "]";
   return os.str();
 }
+
+/// The dtype a caller stored, read as the integer it is: a C caller may store
+/// any value there, and loading an out-of-range enum is undefined in C++.
+int32_t rawDType(const ds_tensor &t) {
+  static_assert(sizeof(t.dtype) == sizeof(int32_t), "ds_dtype is an int");
+  int32_t value;
+  std::memcpy(&value, &t.dtype, sizeof value);
+  return value;
+}
+
+std::string dtypeText(int32_t dtype) {
+  if (dtype >= DS_F32 && dtype <= DS_U2)
+    return ds_dtype_name((ds_dtype)dtype);
+  return "unknown (" + std::to_string(dtype) + ")";
+}
 } // namespace
 
 Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t numInputs) {
@@ -29,8 +44,8 @@ Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t n
     const ValueInfo &v = program.values[expected[i]];
     const ds_tensor &in = inputs[i];
     std::string where = "input " + std::to_string(i) + " ('" + v.name + "')";
-    if (in.dtype != v.dtype)
-      return Status::error(where + " has dtype " + ds_dtype_name(in.dtype) + ", expected " +
+    if (rawDType(in) != (int32_t)v.dtype)
+      return Status::error(where + " has dtype " + dtypeText(rawDType(in)) + ", expected " +
                                ds_dtype_name(v.dtype),
                            DS_INVALID_ARGUMENT);
     if (in.rank != (int32_t)v.dims.size() || (in.rank > 0 && !in.dims))
