@@ -6,9 +6,10 @@
 #   mlir      .mlir text -> verify -> ds compile pipeline   (seeds: every .mlir test)
 #   artifact  artifact bytes -> load -> run    (seeds: artifacts of the generated models)
 #   input     input descriptors and data -> ds_session_run on those artifacts
-# Prints each target's executed inputs; CI runs a short run, the long run is e.g.
-#   FUZZ_TARGETS=import scripts/fuzz.sh 3600
-#   usage: [FUZZ_TARGETS="import mlir ..."] scripts/fuzz.sh [SECONDS] [BUILD_DIR]
+# Prints each target's executed inputs; CI runs a short run, the long run (10M+ importer
+# inputs on 2 cores) is
+#   FUZZ_TARGETS=import FUZZ_WORKERS=2 scripts/fuzz.sh 600
+#   usage: [FUZZ_TARGETS="import mlir ..."] [FUZZ_WORKERS=N] scripts/fuzz.sh [SECONDS] [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-120}
@@ -31,19 +32,29 @@ done
 export DS_FUZZ_ARTIFACTS="$seeds/artifact"
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 
+workers=${FUZZ_WORKERS:-1}
 failed=0
 for target in $targets; do
   corpus="$dir/fuzz-corpus/$target"
   mkdir -p "$corpus"
-  log="$dir/fuzz-$target.log"
+  # Workers share the corpus directory, each picking up what the others add.
+  rm -f "$dir"/fuzz-"$target"-[0-9]*.log
+  pids=()
+  for w in $(seq 1 "$workers"); do
+    "$dir/bin/ds-fuzz-$target" "$corpus" "$seeds/$target" -max_total_time="$seconds" \
+      -timeout=30 -rss_limit_mb=4096 -max_len=262144 -print_final_stats=1 \
+      -artifact_prefix="$dir/fuzz-$target-" > "$dir/fuzz-$target-$w.log" 2>&1 &
+    pids+=($!)
+  done
   status=0
-  "$dir/bin/ds-fuzz-$target" "$corpus" "$seeds/$target" -max_total_time="$seconds" \
-    -timeout=30 -rss_limit_mb=4096 -max_len=262144 -print_final_stats=1 \
-    -artifact_prefix="$dir/fuzz-$target-" > "$log" 2>&1 || status=$?
-  execs=$(grep -o "stat::number_of_executed_units: [0-9]*" "$log" | grep -o "[0-9]*$" || echo "?")
-  echo "ds-fuzz-$target: ${seconds}s, $execs inputs executed, exit $status (log: $log)"
+  for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+  execs=$(cat "$dir"/fuzz-"$target"-[0-9]*.log | grep -o "stat::number_of_executed_units: [0-9]*" |
+          awk '{n += $2} END {print n + 0}')
+  echo "ds-fuzz-$target: ${seconds}s x $workers worker(s), $execs inputs executed, exit $status" \
+       "(logs: $dir/fuzz-$target-*.log)"
   if [ "$status" -ne 0 ]; then
-    grep -E "ERROR|SUMMARY|Test unit written" "$log" || tail -20 "$log"
+    grep -hE "ERROR|SUMMARY|Test unit written" "$dir"/fuzz-"$target"-[0-9]*.log ||
+      tail -20 "$dir/fuzz-$target-1.log"
     failed=1
   fi
 done
