@@ -92,16 +92,27 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
   (void)args;
   w.line() << "// flash attention: " << q[0] << "x" << q[1] << " heads of " << q[2] << " queries x "
            << k[2] << " keys, head dim " << q[3] << "\n";
-  w.line() << "ds_attention::flash_attention<" << type << ", " << maskType << ", " << cfg << ">("
-           << qn << ", " << kn << ", " << vn << ", " << mn << ", " << w.outputParam(0) << ");\n";
+  // Tensor cores for fp16 / bf16 when the head dims fit 16x16x16 tiles and
+  // the tiles fit shared memory; the FMA kernel otherwise.
+  bool wmma = !t.isF32() && q[3] % 16 == 0 && v[3] % 16 == 0 && q[3] <= 128 && v[3] <= 128;
+  w.line() << "ds_attention::flash_attention" << (wmma ? "_wmma<" : "<") << type << ", " << maskType
+           << ", " << cfg << ">(" << qn << ", " << kn << ", " << vn << ", " << mn << ", "
+           << w.outputParam(0) << ");\n";
 
-  using namespace std;
-  int64_t rowsPerBlock = 16; // DS_ATTN_WARPS * DS_ATTN_ROWS in FlashAttention.cuh
-  int64_t sharedFloats = 32 * (q[3] + 1) /* DS_ATTN_BK */ + 32 * v[3] + rowsPerBlock * q[3];
+  // Rows per block and shared bytes as FlashAttention.cuh lays them out.
+  int64_t rowsPerBlock, sharedBytes;
+  if (wmma) {
+    rowsPerBlock = 64; // DS_ATTN_WMMA_ROWS; tiles of DS_ATTN_WMMA_BK = 64 keys
+    sharedBytes = (64 * q[3] + 64 * q[3] + 64 * v[3] + 64 * 64) * 2 +
+                  (64 * 64 + 64 * v[3] + 2 * 64) * 4;
+  } else {
+    rowsPerBlock = 16; // DS_ATTN_WARPS * DS_ATTN_ROWS; tiles of DS_ATTN_BK = 32 keys
+    sharedBytes = (32 * (q[3] + 1) + 32 * v[3] + rowsPerBlock * q[3]) * 4;
+  }
   ctx.source += config + w.finish("__launch_bounds__(128)") + "\n";
   // The mask operand must be in the step's inputs even when it is absent.
   ArtifactStep step = w.launchStep({(q[2] + rowsPerBlock - 1) / rowsPerBlock, q[1], q[0]},
-                                   {128, 1, 1}, sharedFloats * 4);
+                                   {128, 1, 1}, sharedBytes);
   ctx.steps.push_back(std::move(step));
   ++ctx.kernels;
   return success();

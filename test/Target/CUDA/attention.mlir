@@ -10,9 +10,11 @@
 // CHECK-NEXT: static constexpr int CAUSAL_OFFSET = 8;
 // CHECK-NEXT: static constexpr int MASK = 0;
 // CHECK: k0_attention(const __half *__restrict__ in0, const __half *__restrict__ in1, const __half *__restrict__ in2, __half *__restrict__ out0)
-// CHECK: ds_attention::flash_attention<__half, float, k0_attention_config>(in0, in1, in2, (const float *)nullptr, out0);
-// 16 query rows per block; shared: K tile 32x65, V tile 32x64, Q rows 16x64 floats.
-// CHECK: kernel="k0_attention" grid=array<i64: 3, 8, 1> block=array<i64: 128, 1, 1> shared_bytes=20608
+// f16 with head dims that are multiples of 16: the tensor-core (WMMA) variant,
+// 64 query rows per block; shared: Q, K, V, P tiles in f16 (64x64 each),
+// S and O in f32 (64x64 each) and m, l (64 each).
+// CHECK: ds_attention::flash_attention_wmma<__half, float, k0_attention_config>(in0, in1, in2, (const float *)nullptr, out0);
+// CHECK: kernel="k0_attention" grid=array<i64: 1, 8, 1> block=array<i64: 128, 1, 1> shared_bytes=66048
 func.func @main(%q: tensor<1x8x40x64xf16>, %k: tensor<1x2x48x64xf16>, %v: tensor<1x2x48x64xf16>) -> tensor<1x8x40x64xf16> {
   %0 = ds.attention %q, %k, %v {is_causal, causal_offset = 8 : i64} : (tensor<1x8x40x64xf16>, tensor<1x2x48x64xf16>, tensor<1x2x48x64xf16>) -> tensor<1x8x40x64xf16>
   return %0 : tensor<1x8x40x64xf16>
@@ -24,7 +26,7 @@ func.func @main(%q: tensor<1x8x40x64xf16>, %k: tensor<1x2x48x64xf16>, %v: tensor
 // head dim 128).
 // CHECK: static constexpr int MASK = 1;
 // CHECK-NEXT: static constexpr long long MB = 16, MH = 0, MS = 0, ML = 1;
-// CHECK: ds_attention::flash_attention<__nv_bfloat16, bool, k0_attention_config>(in0, in1, in2, in3, out0);
+// CHECK: ds_attention::flash_attention_wmma<__nv_bfloat16, bool, k0_attention_config>(in0, in1, in2, in3, out0);
 func.func @main(%q: tensor<2x4x16x128xbf16>, %k: tensor<2x4x16x128xbf16>, %v: tensor<2x4x16x128xbf16>, %m: tensor<2x1x1x16xi1>) -> tensor<2x4x16x128xbf16> {
   %0 = ds.attention %q, %k, %v, %m : (tensor<2x4x16x128xbf16>, tensor<2x4x16x128xbf16>, tensor<2x4x16x128xbf16>, tensor<2x1x1x16xi1>) -> tensor<2x4x16x128xbf16>
   return %0 : tensor<2x4x16x128xbf16>
@@ -36,6 +38,10 @@ func.func @main(%q: tensor<2x4x16x128xbf16>, %k: tensor<2x4x16x128xbf16>, %v: te
 // CHECK: static constexpr float SCALE = 0.5f, SOFTCAP = 30.0f;
 // CHECK: static constexpr int MASK = 2;
 // CHECK-NEXT: static constexpr long long MB = 0, MH = 0, MS = 16, ML = 1;
+// f32 uses the FMA variant: 16 query rows per block; shared: K tile 32x33,
+// V tile 32x32, Q rows 16x32 floats.
+// CHECK: ds_attention::flash_attention<float, float, k0_attention_config>(in0, in1, in2, in3, out0);
+// CHECK: grid=array<i64: 1, 2, 1> block=array<i64: 128, 1, 1> shared_bytes=10368
 func.func @main(%q: tensor<1x2x16x32xf32>, %k: tensor<1x2x16x32xf32>, %v: tensor<1x2x16x32xf32>, %m: tensor<16x16xf32>) -> tensor<1x2x16x32xf32> {
   %0 = ds.attention %q, %k, %v, %m {scale = 0.5 : f64, softcap = 30.0 : f64} : (tensor<1x2x16x32xf32>, tensor<1x2x16x32xf32>, tensor<1x2x16x32xf32>, tensor<16x16xf32>) -> tensor<1x2x16x32xf32>
   return %0 : tensor<1x2x16x32xf32>
