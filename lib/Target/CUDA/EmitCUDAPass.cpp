@@ -27,8 +27,11 @@ void ds::printCUDASteps(const CUDAProgram &program, llvm::raw_ostream &os) {
   os << "// ---- steps ----\n";
   for (const ArtifactStep &step : program.steps) {
     os << "// " << step.name << " (";
-    for (auto [i, v] : llvm::enumerate(step.inputs))
-      os << (i ? ", " : "") << number(v) << ": " << (v ? v.getType() : Type());
+    for (auto [i, v] : llvm::enumerate(step.inputs)) {
+      os << (i ? ", " : "") << number(v);
+      if (v)
+        os << ": " << v.getType();
+    }
     os << ") -> (";
     for (auto [i, v] : llvm::enumerate(step.outputs))
       os << (i ? ", " : "") << number(v) << ": " << v.getType();

@@ -5,7 +5,7 @@
 // Bias + relu map onto the epilogue: one step, no kernel.
 // CHECK-NOT: extern "C" __global__
 // CHECK: ---- steps ----
-// CHECK-NEXT: cuda.gemm (%0: tensor<8x32xf16>, %1: tensor<32x64xf16>, %2: tensor<64xf16>, absent: <<NULL TYPE>>) -> (%3: tensor<8x64xf16>) m=8 : i64 n=64 : i64 k=32 : i64 batch=1 : i64 trans_a=0 : i64 trans_b=0 : i64 stride_a=256 : i64 stride_b=2048 : i64 stride_d=512 : i64 alpha=1.000000e+00 : f64 beta=0.000000e+00 : f64 epilogue="bias_relu"
+// CHECK-NEXT: cuda.gemm (%0: tensor<8x32xf16>, %1: tensor<32x64xf16>, %2: tensor<64xf16>, absent) -> (%3: tensor<8x64xf16>) m=8 : i64 n=64 : i64 k=32 : i64 batch=1 : i64 trans_a=0 : i64 trans_b=0 : i64 stride_a=256 : i64 stride_b=2048 : i64 stride_d=512 : i64 alpha=1.000000e+00 : f64 beta=0.000000e+00 : f64 epilogue="bias_relu"
 // CHECK-NOT: cuda.
 func.func @main(%a: tensor<8x32xf16>, %b: tensor<32x64xf16>, %bias: tensor<64xf16>) -> tensor<8x64xf16> {
   %r = ds.fusion_group contraction (%a, %b, %bias) : (tensor<8x32xf16>, tensor<32x64xf16>, tensor<64xf16>) -> tensor<8x64xf16> {
