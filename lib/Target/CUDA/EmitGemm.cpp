@@ -2,7 +2,8 @@
 //
 // A contraction group around a ds.matmul becomes a cuda.gemm step. The
 // epilogue that cuBLASLt applies itself — a bias row vector added to every
-// row, then relu or tanh-approximated gelu — stays with it; splitMatMulGroup moves the rest
+// row, a residual of the result's shape added as C (beta = 1), then relu or
+// tanh-approximated gelu — stays with it; splitMatMulGroup moves the rest
 // into an elementwise group that runs as the following kernel.
 //
 //===----------------------------------------------------------------------===//
@@ -24,6 +25,7 @@ namespace {
 struct Epilogue {
   Value end;            ///< last value of the chain (the step's output)
   Value bias;           ///< block argument of shape [N] (leading 1s allowed)
+  Value residual;       ///< block argument of the result's shape (C, beta = 1)
   StringRef activation; ///< "", "relu", "gelu"
   SmallVector<Operation *> ops;
 };
@@ -35,14 +37,24 @@ static Epilogue matchEpilogue(MatMulOp matmul) {
   ArrayRef<int64_t> out = shapeOf(e.end);
   while (e.end.hasOneUse() && e.activation.empty()) {
     Operation *user = *e.end.getUsers().begin();
-    if (auto add = dyn_cast<BinaryOp>(user); add && add.getKind() == BinaryKind::add && !e.bias) {
+    if (auto add = dyn_cast<BinaryOp>(user); add && add.getKind() == BinaryKind::add) {
       Value other = add.getLhs() == e.end ? add.getRhs() : add.getLhs();
       ArrayRef<int64_t> s = shapeOf(other);
-      bool row = isa<BlockArgument>(other) && !s.empty() && s.back() == out.back() &&
+      bool row = !e.bias && isa<BlockArgument>(other) && !s.empty() && s.back() == out.back() &&
                  llvm::all_of(s.drop_back(), [](int64_t d) { return d == 1; }) &&
                  shapeOf(add.getResult()) == out && other.getType() != Type() &&
                  cast<RankedTensorType>(other.getType()).getElementType() ==
                      cast<RankedTensorType>(e.end.getType()).getElementType();
+      bool residual = !row && !e.residual && isa<BlockArgument>(other) && shapeOf(other) == out &&
+                      shapeOf(add.getResult()) == out &&
+                      cast<RankedTensorType>(other.getType()).getElementType() ==
+                          cast<RankedTensorType>(e.end.getType()).getElementType();
+      if (residual) {
+        e.residual = other;
+        e.ops.push_back(add);
+        e.end = add.getResult();
+        continue;
+      }
       if (!row)
         break;
       e.bias = other;
@@ -100,6 +112,8 @@ LogicalResult cuda::splitMatMulGroup(FusionGroupOp group) {
                                       cast<BlockArgument>(matmul.getRhs())};
   if (e.bias)
     gemmArgs.push_back(cast<BlockArgument>(e.bias));
+  if (e.residual)
+    gemmArgs.push_back(cast<BlockArgument>(e.residual));
   for (BlockArgument a : gemmArgs)
     gemmInputs.push_back(toOuter.lookup(a));
   auto gemm = b.create<FusionGroupOp>(group.getLoc(), TypeRange{e.end.getType()}, gemmInputs,
@@ -196,13 +210,13 @@ LogicalResult cuda::emitGemm(FusionGroupOp group, MatMulOp matmul, EmitContext &
   ArtifactStep step;
   step.name = "cuda.gemm";
   step.inputs = {outer(matmul.getLhs()), outer(matmul.getRhs()), e.bias ? outer(e.bias) : Value(),
-                 Value()};
+                 e.residual ? outer(e.residual) : Value()};
   step.outputs = {group.getResult(0)};
   auto i = [&](StringRef name, int64_t v) { step.attrs.push_back(bld.getNamedAttr(name, bld.getI64IntegerAttr(v))); };
   i("m", m), i("n", n), i("k", k), i("batch", batch), i("trans_a", 0), i("trans_b", 0);
   i("stride_a", *sa), i("stride_b", *sb), i("stride_d", m * n);
   step.attrs.push_back(bld.getNamedAttr("alpha", bld.getF64FloatAttr(1.0)));
-  step.attrs.push_back(bld.getNamedAttr("beta", bld.getF64FloatAttr(0.0)));
+  step.attrs.push_back(bld.getNamedAttr("beta", bld.getF64FloatAttr(e.residual ? 1.0 : 0.0)));
   step.attrs.push_back(bld.getNamedAttr("epilogue", bld.getStringAttr(epilogue)));
   ctx.steps.push_back(std::move(step));
   return success();
