@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Runs a cuda artifact's steps on the CPU to check the emitted kernels without a GPU.
+
+The CUDA source that ds-compile dumps (--dump-cuda) is compiled as host C++
+with a small shim: a kernel runs block by block, and kernels that reduce across
+a block (ds_block_reduce) run with one thread per block, so barriers and
+shuffles are never needed. cuda.gemm runs in numpy, cuda.alias is a view.
+Attention kernels (warp-level by design) are not supported here.
+
+  cuda_host_emulate.py model.onnx --ds-compile DIR/ds-compile --ds-run DIR/ds-run
+
+compiles the model for cpu and cuda, runs both on the same random inputs and
+compares the outputs (exit status 1 on a mismatch).
+"""
+import argparse
+import ctypes
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PRELUDE = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "Prelude.cuh")
+
+HOST_SHIM = r"""
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <algorithm>
+struct ds_dim3 { unsigned x = 0, y = 0, z = 0; };
+static ds_dim3 threadIdx, blockIdx, blockDim;
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(n)
+#define __restrict__
+#define __align__(n) alignas(n)
+#define DS_INF INFINITY
+#define __expf expf
+static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
+using std::min; using std::max;
+static inline float ds_load(const float *p, long long i) { return p[i]; }
+static inline bool ds_load(const bool *p, long long i) { return p[i]; }
+static inline int ds_load(const int *p, long long i) { return p[i]; }
+static inline long long ds_load(const long long *p, long long i) { return p[i]; }
+static inline void ds_store(float *p, long long i, float v) { p[i] = v; }
+static inline void ds_store(bool *p, long long i, bool v) { p[i] = v; }
+static inline void ds_store(int *p, long long i, int v) { p[i] = v; }
+static inline void ds_store(long long *p, long long i, long long v) { p[i] = v; }
+template <typename T, int N> struct ds_vec { T v[N]; };
+template <int N, typename T, typename C> inline void ds_load_vec(const T *p, long long i, C (&out)[N]) {
+  for (int k = 0; k < N; ++k) out[k] = ds_load(p, i + k);
+}
+template <int N, typename T, typename C> inline void ds_store_vec(T *p, long long i, const C (&in)[N]) {
+  for (int k = 0; k < N; ++k) ds_store(p, i + k, in[k]);
+}
+// One thread per block: a block reduction is the thread's own value.
+template <int KIND> inline float ds_block_reduce(float v) { return v; }
+"""
+
+
+def prelude_functions():
+    """The elementwise math of the real prelude (between its section markers)."""
+    text = open(PRELUDE).read()
+    start = text.index("// ---- elementwise functions")
+    end = text.index("// ---- reductions across a block")
+    return text[start:end]
+
+
+def kernel_wrappers(source):
+    """A C entry point per kernel: run(grid, block, one_thread, args)."""
+    out = []
+    for m in re.finditer(r'extern "C" __global__ void (?:__launch_bounds__\(\d+\) )?(\w+)\(([^)]*)\)', source):
+        name, params = m.group(1), [p.strip() for p in m.group(2).split(",") if p.strip()]
+        casts = []
+        for i, p in enumerate(params):
+            ptype = p.rsplit("*", 1)[0] + "*"
+            casts.append("(%s)args[%d]" % (ptype.replace("__restrict__", "").strip(), i))
+        out.append("""extern "C" void run_%s(long long grid, long long block, void **args) {
+  blockDim.x = block; blockDim.y = blockDim.z = 1;
+  for (long long b = 0; b < grid; ++b) {
+    blockIdx.x = b;
+    for (long long t = 0; t < block; ++t) { threadIdx.x = t; %s(%s); }
+  }
+}""" % (name, name, ", ".join(casts)))
+    return "\n".join(out)
+
+
+# ds_dtype (include/ds-runtime/ds_runtime.h) -> numpy; the models here are f32.
+DTYPES = {1: np.float32, 2: np.float64, 3: np.float16, 5: np.int64, 6: np.int32, 7: np.int16,
+          8: np.int8, 9: np.uint64, 10: np.uint32, 11: np.uint16, 12: np.uint8, 13: np.bool_}
+
+
+class Reader:
+    def __init__(self, data, pos=0):
+        self.data, self.pos = data, pos
+
+    def take(self, fmt):
+        v = struct.unpack_from("<" + fmt, self.data, self.pos)
+        self.pos += struct.calcsize("<" + fmt)
+        return v if len(v) > 1 else v[0]
+
+    def str(self):
+        n = self.take("I")
+        s = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return s.decode()
+
+
+def read_artifact(path):
+    data = open(path, "rb").read()
+    (_, version, _, _, _, meta_off, meta_size, const_off, const_size) = struct.unpack_from("<8sIIQQQQQQ", data)
+    r = Reader(data, meta_off)
+    values = []
+    for _ in range(r.take("I")):
+        dtype, storage, _ = r.take("BBH")
+        rank = r.take("I")
+        dims = [r.take("q") for _ in range(rank)]
+        offset, nbytes = r.take("QQ")
+        values.append(dict(dtype=dtype, storage=storage, dims=dims, offset=offset, bytes=nbytes, name=r.str()))
+    arena = r.take("Q")
+    inputs = [r.take("I") for _ in range(r.take("I"))]
+    outputs = [r.take("I") for _ in range(r.take("I"))]
+    out_names = [r.str() for _ in outputs]
+    steps = []
+    for _ in range(r.take("I")):
+        name = r.str()
+        ins = [r.take("I") for _ in range(r.take("I"))]
+        outs = [r.take("I") for _ in range(r.take("I"))]
+        attrs = {}
+        for _ in range(r.take("I")):
+            key, tag = r.str(), r.take("B")
+            if tag == 0: attrs[key] = r.take("q")
+            elif tag == 1: attrs[key] = r.take("d")
+            elif tag == 2: attrs[key] = [r.take("q") for _ in range(r.take("I"))]
+            elif tag == 4: attrs[key] = r.str()
+            else: raise SystemExit("unexpected attribute tag %d" % tag)
+        steps.append((name, ins, outs, attrs))
+    return dict(data=data, values=values, arena=arena, inputs=inputs, outputs=outputs,
+                out_names=out_names, steps=steps, const_off=const_off)
+
+
+def attention_reference(source, kernel, ins, out):
+    cfg = source[source.index("struct %s_config" % kernel):]
+    cfg = cfg[:cfg.index("};")]
+    c = {k: float(v.rstrip("f")) for k, v in re.findall(r"(\w+) = ([-0-9.e+f]+|true|false)", cfg.replace("true", "1").replace("false", "0"))}
+    B, HQ, HKV, S, L, D, DV = (int(c[k]) for k in ("B", "HQ", "HKV", "S", "L", "D", "DV"))
+    if int(c["MASK"]) != 0 or c["SOFTCAP"] != 0:
+        raise SystemExit("host emulation: attention masks / softcap are not emulated")
+    q = ins[0].reshape(B, HQ, S, D).astype(np.float64)
+    k = np.repeat(ins[1].reshape(B, HKV, L, D), HQ // HKV, axis=1).astype(np.float64)
+    v = np.repeat(ins[2].reshape(B, HKV, L, DV), HQ // HKV, axis=1).astype(np.float64)
+    s = q @ k.transpose(0, 1, 3, 2) * c["SCALE"]
+    if int(c["CAUSAL"]):
+        i, j = np.arange(S)[:, None], np.arange(L)[None, :]
+        s = np.where(j <= i + int(c["CAUSAL_OFFSET"]), s, -np.inf)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    out[:] = ((p / p.sum(-1, keepdims=True)) @ v).reshape(-1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("--ds-compile", required=True)
+    ap.add_argument("--ds-run", required=True)
+    ap.add_argument("--rtol", type=float, default=1e-3)
+    ap.add_argument("--atol", type=float, default=1e-4)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="ds-cuda-emu-")
+    cu, cuda_dsx, cpu_dsx = (os.path.join(tmp, n) for n in ("k.cu", "m.cuda.dsx", "m.cpu.dsx"))
+    subprocess.check_call([args.ds_compile, args.model, "--target=cuda", "-o", cuda_dsx, "--dump-cuda=" + cu, "--quiet"])
+    subprocess.check_call([args.ds_compile, args.model, "-o", cpu_dsx, "--quiet"])
+
+    source = open(cu).read()
+    kernels = source[source.index("// ---- kernels ----"):]
+    # Attention kernels (and their Config) are replaced by attention_reference.
+    kernels = "\n\n".join(c for c in kernels.split("\n\n") if "flash_attention" not in c)
+    host = HOST_SHIM + prelude_functions() + kernels + kernel_wrappers(kernels)
+    cpp, so = os.path.join(tmp, "k.cpp"), os.path.join(tmp, "k.so")
+    open(cpp, "w").write(host)
+    subprocess.check_call([os.environ.get("CXX", "c++"), "-std=c++17", "-O1", "-shared", "-fPIC", "-w", cpp, "-o", so])
+    lib = ctypes.CDLL(so)
+
+    art = read_artifact(cuda_dsx)
+    values, data = art["values"], art["data"]
+    arena = np.zeros(art["arena"] + 64, np.uint8)
+    rng = np.random.default_rng(0)
+    buffers, feeds = {}, []
+    for vid, v in enumerate(values):
+        dt = DTYPES[v["dtype"]]
+        count = int(np.prod(v["dims"])) if v["dims"] else 1
+        if v["storage"] == 0:  # graph input: random, also for ds-run
+            if np.issubdtype(dt, np.integer):
+                arr = rng.integers(0, 8, size=v["dims"]).astype(dt)
+            else:
+                arr = rng.standard_normal(v["dims"]).astype(dt)
+            path = os.path.join(tmp, "in%d.npy" % vid)
+            np.save(path, arr)
+            feeds += ["--input", "%s=%s" % (v["name"], path)]
+            buffers[vid] = np.ascontiguousarray(arr).reshape(-1)
+        elif v["storage"] == 1:
+            raw = data[art["const_off"] + v["offset"]:art["const_off"] + v["offset"] + v["bytes"]]
+            buffers[vid] = np.frombuffer(bytearray(raw), dt, count)
+        else:
+            buffers[vid] = arena[v["offset"]:v["offset"] + v["bytes"]].view(dt)[:count]
+
+    for name, ins, outs, attrs in art["steps"]:
+        if name == "cuda.alias":
+            continue  # same bytes by construction
+        if name == "cuda.gemm":
+            g = attrs
+            a, b, d = buffers[ins[0]], buffers[ins[1]], buffers[outs[0]]
+            for i in range(g["batch"]):
+                A = a[i * g["stride_a"]:][:g["m"] * g["k"]].reshape(g["m"], g["k"]).astype(np.float64)
+                B = b[i * g["stride_b"]:][:g["k"] * g["n"]].reshape(g["k"], g["n"]).astype(np.float64)
+                D = g["alpha"] * (A @ B)
+                if len(ins) > 3 and ins[3] != 0xffffffff:
+                    D += g["beta"] * buffers[ins[3]][i * g["stride_d"]:][:g["m"] * g["n"]].reshape(g["m"], g["n"])
+                if "bias" in g["epilogue"]:
+                    D += buffers[ins[2]][:g["n"]]
+                if g["epilogue"].endswith("relu"):
+                    D = np.maximum(D, 0)
+                if g["epilogue"].endswith("gelu"):
+                    D = 0.5 * D * (1 + np.tanh(0.7978845608028654 * (D + 0.044715 * D ** 3)))
+                d[i * g["stride_d"]:][:g["m"] * g["n"]] = D.reshape(-1)
+            continue
+        kernel = attrs["kernel"]
+        if "attention" in kernel:
+            # Warp-level by design: stands in a numpy reference for the
+            # kernel's Config, so the rest of the model is still checked.
+            attention_reference(source, kernel, [buffers[i] for i in ins], buffers[outs[0]])
+            continue
+        body = source[source.index(" " + kernel + "("):]
+        body = body[:body.index("\n}\n")]
+        one_thread = "ds_block_reduce" in body
+        grid = attrs["grid"][0]
+        block = 1 if one_thread else attrs["block"][0]
+        ptrs = (ctypes.c_void_p * (len(ins) + len(outs)))(
+            *[buffers[i].ctypes.data for i in ins + outs])
+        getattr(lib, "run_" + kernel)(ctypes.c_longlong(grid), ctypes.c_longlong(block), ptrs)
+
+    outdir = os.path.join(tmp, "cpu")
+    os.makedirs(outdir)
+    subprocess.check_call([args.ds_run, cpu_dsx, "--runs", "1", "--warmup", "0", "--quiet", "--output-dir", outdir] + feeds,
+                          stdout=subprocess.DEVNULL)
+    worst = 0.0
+    ok = True
+    for vid, name in zip(art["outputs"], art["out_names"]):
+        ref = np.load(os.path.join(outdir, name + ".npy")).reshape(-1).astype(np.float64)
+        got = buffers[vid].astype(np.float64)
+        err = np.abs(got - ref)
+        bad = err > args.atol + args.rtol * np.abs(ref)
+        worst = max(worst, float(err.max()) if err.size else 0.0)
+        if bad.any():
+            ok = False
+            i = int(np.argmax(bad))
+            print("%s: output %s differs at %d: cuda-emulated %g, cpu %g" % (os.path.basename(args.model), name, i, got[i], ref[i]))
+    print("%s: %d steps emulated, max abs difference to the CPU backend %.3g: %s" % (
+        os.path.basename(args.model), len(art["steps"]), worst, "match" if ok else "MISMATCH"))
+    if ok:
+        shutil.rmtree(tmp)
+    else:
+        print("kept %s (source, host translation unit, artifacts)" % tmp)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
