@@ -45,6 +45,21 @@ static ds_dim3 threadIdx, blockIdx, blockDim;
 static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 using std::min; using std::max;
+// fp16 through the compiler's _Float16, bf16 as the high half of a float.
+struct __half { _Float16 v; };
+struct __nv_bfloat16 { uint16_t bits; };
+static inline float bf16_to_float(uint16_t b) { uint32_t u = (uint32_t)b << 16; float f; memcpy(&f, &u, 4); return f; }
+static inline uint16_t float_to_bf16(float f) {
+  uint32_t u; memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16); // round to nearest even
+}
+static inline float ds_load(const __half *p, long long i) { return (float)p[i].v; }
+static inline float ds_load(const __nv_bfloat16 *p, long long i) { return bf16_to_float(p[i].bits); }
+static inline void ds_store(__half *p, long long i, float v) { p[i].v = (_Float16)v; }
+static inline void ds_store(__nv_bfloat16 *p, long long i, float v) { p[i].bits = float_to_bf16(v); }
+static inline float ds_round_f16(float x) { return (float)(_Float16)x; }
+static inline float ds_round_bf16(float x) { return bf16_to_float(float_to_bf16(x)); }
 static inline float ds_load(const float *p, long long i) { return p[i]; }
 static inline bool ds_load(const bool *p, long long i) { return p[i]; }
 static inline int ds_load(const int *p, long long i) { return p[i]; }
@@ -92,8 +107,9 @@ def kernel_wrappers(source):
     return "\n".join(out)
 
 
-# ds_dtype (include/ds-runtime/ds_runtime.h) -> numpy; the models here are f32.
-DTYPES = {1: np.float32, 2: np.float64, 3: np.float16, 5: np.int64, 6: np.int32, 7: np.int16,
+# ds_dtype (include/ds-runtime/ds_runtime.h) -> numpy (bf16 as its raw bits;
+# graph inputs and outputs must not be bf16).
+DTYPES = {1: np.float32, 2: np.float64, 3: np.float16, 4: np.uint16, 5: np.int64, 6: np.int32, 7: np.int16,
           8: np.int8, 9: np.uint64, 10: np.uint32, 11: np.uint16, 12: np.uint8, 13: np.bool_}
 
 
