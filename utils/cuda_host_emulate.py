@@ -2,10 +2,11 @@
 """Runs a cuda artifact's steps on the CPU to check the emitted kernels without a GPU.
 
 The CUDA source that ds-compile dumps (--dump-cuda) is compiled as host C++
-with a small shim: a kernel runs block by block, and kernels that reduce across
-a block (ds_block_reduce) run with one thread per block, so barriers and
-shuffles are never needed. cuda.gemm runs in numpy, cuda.alias is a view.
-Attention kernels (warp-level by design) are not supported here.
+with a small shim: a kernel runs block by block; kernels that synchronize
+(block reductions, the FMA flash-attention kernel) run each block with one
+OS thread per CUDA thread, __syncthreads / __syncwarp as barriers and warp
+shuffles through an exchange buffer. cuda.gemm runs in numpy, cuda.alias is a
+view. The tensor-core (WMMA) attention kernel is replaced by a numpy reference.
 
   cuda_host_emulate.py model.onnx --ds-compile DIR/ds-compile --ds-run DIR/ds-run
 
@@ -26,14 +27,35 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRELUDE = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "Prelude.cuh")
+ATTENTION = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "FlashAttention.cuh")
 
 HOST_SHIM = r"""
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <algorithm>
+#include <barrier>
+#include <memory>
+#include <thread>
+#include <vector>
 struct ds_dim3 { unsigned x = 0, y = 0, z = 0; };
-static ds_dim3 threadIdx, blockIdx, blockDim;
+static thread_local ds_dim3 threadIdx;
+static ds_dim3 blockIdx, blockDim;
+// Barriers of the block being run and its warps; shuffles exchange values.
+static std::unique_ptr<std::barrier<>> ds_block_barrier;
+static std::vector<std::unique_ptr<std::barrier<>>> ds_warp_barriers;
+static float ds_exchange[1024];
+static inline void __syncthreads() { ds_block_barrier->arrive_and_wait(); }
+static inline void __syncwarp(unsigned = 0xffffffffu) { ds_warp_barriers[threadIdx.x / 32]->arrive_and_wait(); }
+static inline float __shfl_sync(unsigned, float v, int src) {
+  ds_exchange[threadIdx.x] = v;
+  __syncwarp();
+  float r = ds_exchange[threadIdx.x / 32 * 32 + (src & 31)];
+  __syncwarp();
+  return r;
+}
+static inline float __shfl_xor_sync(unsigned m, float v, int o) { return __shfl_sync(m, v, (threadIdx.x & 31) ^ o); }
+#define __shared__
 #define __global__
 #define __device__
 #define __forceinline__ inline
@@ -75,17 +97,19 @@ template <int N, typename T, typename C> inline void ds_load_vec(const T *p, lon
 template <int N, typename T, typename C> inline void ds_store_vec(T *p, long long i, const C (&in)[N]) {
   for (int k = 0; k < N; ++k) ds_store(p, i + k, in[k]);
 }
-// One thread per block: a block reduction is the thread's own value.
-template <int KIND> inline float ds_block_reduce(float v) { return v; }
+namespace ds_attention { alignas(128) float smem[1 << 17]; }
 """
 
 
 def prelude_functions():
-    """The elementwise math of the real prelude (between its section markers)."""
+    """The real prelude's math and block reductions (its scratch made static,
+    shared by the block's threads), and the FMA attention template."""
     text = open(PRELUDE).read()
-    start = text.index("// ---- elementwise functions")
-    end = text.index("// ---- reductions across a block")
-    return text[start:end]
+    out = text[text.index("// ---- elementwise functions"):]
+    out = out.replace("__shared__ float scratch[32];", "static float scratch[32];")
+    attention = open(ATTENTION).read()
+    fma = attention[attention.index("namespace ds_attention {"):attention.index("// ---- tensor-core variant")]
+    return out + fma + "} // namespace ds_attention\n"
 
 
 def kernel_wrappers(source):
@@ -97,13 +121,23 @@ def kernel_wrappers(source):
         for i, p in enumerate(params):
             ptype = p.rsplit("*", 1)[0] + "*"
             casts.append("(%s)args[%d]" % (ptype.replace("__restrict__", "").strip(), i))
-        out.append("""extern "C" void run_%s(long long grid, long long block, void **args) {
+        call = "%s(%s)" % (name, ", ".join(casts))
+        out.append("""extern "C" void run_%s(int gx, int gy, int gz, int block, int threaded, void **args) {
   blockDim.x = block; blockDim.y = blockDim.z = 1;
-  for (long long b = 0; b < grid; ++b) {
-    blockIdx.x = b;
-    for (long long t = 0; t < block; ++t) { threadIdx.x = t; %s(%s); }
+  for (int z = 0; z < gz; ++z) for (int y = 0; y < gy; ++y) for (int x = 0; x < gx; ++x) {
+    blockIdx.x = x; blockIdx.y = y; blockIdx.z = z;
+    if (!threaded) {
+      for (int t = 0; t < block; ++t) { threadIdx.x = t; %s; }
+      continue;
+    }
+    ds_block_barrier = std::make_unique<std::barrier<>>(block);
+    ds_warp_barriers.clear();
+    for (int w = 0; w < (block + 31) / 32; ++w) ds_warp_barriers.push_back(std::make_unique<std::barrier<>>(32));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < block; ++t) threads.emplace_back([=] { threadIdx.x = t; %s; });
+    for (auto &th : threads) th.join();
   }
-}""" % (name, name, ", ".join(casts)))
+}""" % (name, call, call))
     return "\n".join(out)
 
 
@@ -195,12 +229,12 @@ def main():
 
     source = open(cu).read()
     kernels = source[source.index("// ---- kernels ----"):]
-    # Attention kernels (and their Config) are replaced by attention_reference.
-    kernels = "\n\n".join(c for c in kernels.split("\n\n") if "flash_attention" not in c)
+    # WMMA attention kernels (and their Config) are replaced by attention_reference.
+    kernels = "\n\n".join(c for c in kernels.split("\n\n") if "flash_attention_wmma" not in c)
     host = HOST_SHIM + prelude_functions() + kernels + kernel_wrappers(kernels)
     cpp, so = os.path.join(tmp, "k.cpp"), os.path.join(tmp, "k.so")
     open(cpp, "w").write(host)
-    subprocess.check_call([os.environ.get("CXX", "c++"), "-std=c++17", "-O1", "-shared", "-fPIC", "-w", cpp, "-o", so])
+    subprocess.check_call([os.environ.get("CXX", "c++"), "-std=c++20", "-pthread", "-O1", "-shared", "-fPIC", "-w", cpp, "-o", so])
     lib = ctypes.CDLL(so)
 
     art = read_artifact(cuda_dsx)
@@ -247,19 +281,16 @@ def main():
                 d[i * g["stride_d"]:][:g["m"] * g["n"]] = D.reshape(-1)
             continue
         kernel = attrs["kernel"]
-        if "attention" in kernel:
-            # Warp-level by design: stands in a numpy reference for the
-            # kernel's Config, so the rest of the model is still checked.
-            attention_reference(source, kernel, [buffers[i] for i in ins], buffers[outs[0]])
-            continue
         body = source[source.index(" " + kernel + "("):]
         body = body[:body.index("\n}\n")]
-        one_thread = "ds_block_reduce" in body
-        grid = attrs["grid"][0]
-        block = 1 if one_thread else attrs["block"][0]
+        if "flash_attention_wmma" in body:
+            attention_reference(source, kernel, [buffers[i] for i in ins], buffers[outs[0]])
+            continue
+        threaded = "ds_block_reduce" in body or "flash_attention" in body
         ptrs = (ctypes.c_void_p * (len(ins) + len(outs)))(
             *[buffers[i].ctypes.data for i in ins + outs])
-        getattr(lib, "run_" + kernel)(ctypes.c_longlong(grid), ctypes.c_longlong(block), ptrs)
+        gx, gy, gz = attrs["grid"]
+        getattr(lib, "run_" + kernel)(gx, gy, gz, attrs["block"][0], int(threaded), ptrs)
 
     outdir = os.path.join(tmp, "cpu")
     os.makedirs(outdir)
