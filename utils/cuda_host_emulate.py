@@ -6,7 +6,7 @@ with a small shim: a kernel runs block by block; kernels that synchronize
 (block reductions, the FMA flash-attention kernel) run each block with one
 OS thread per CUDA thread, __syncthreads / __syncwarp as barriers and warp
 shuffles through an exchange buffer. cuda.gemm runs in numpy, cuda.alias is a
-view. The tensor-core (WMMA) attention kernel is replaced by a numpy reference.
+view. WMMA fragments are emulated with whole tiles per lane.
 
   cuda_host_emulate.py model.onnx --ds-compile DIR/ds-compile --ds-run DIR/ds-run
 
@@ -34,6 +34,7 @@ HOST_SHIM = r"""
 #include <stdint.h>
 #include <string.h>
 #include <algorithm>
+#include <type_traits>
 #include <barrier>
 #include <memory>
 #include <thread>
@@ -61,7 +62,7 @@ static inline float __shfl_xor_sync(unsigned m, float v, int o) { return __shfl_
 #define __forceinline__ inline
 #define __launch_bounds__(n)
 #define __restrict__
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 #define DS_INF INFINITY
 #define __expf expf
 static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
@@ -97,7 +98,48 @@ template <int N, typename T, typename C> inline void ds_load_vec(const T *p, lon
 template <int N, typename T, typename C> inline void ds_store_vec(T *p, long long i, const C (&in)[N]) {
   for (int k = 0; k < N; ++k) ds_store(p, i + k, in[k]);
 }
-namespace ds_attention { alignas(128) float smem[1 << 17]; }
+static inline __half __float2half_rn(float v) { __half h; h.v = (_Float16)v; return h; }
+static inline __nv_bfloat16 __float2bfloat16_rn(float v) { __nv_bfloat16 b; b.bits = float_to_bf16(v); return b; }
+namespace ds_attention {
+alignas(128) float smem[1 << 17];
+alignas(128) unsigned char ds_attn_smem[1 << 19];
+}
+// WMMA on 16x16x16 tiles: every lane holds the whole tile (in float), lane 0
+// stores it; products accumulate in float as on tensor cores.
+namespace nvcuda { namespace wmma {
+struct matrix_a {}; struct matrix_b {}; struct accumulator {};
+struct row_major {}; struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+template <typename Use, int M, int N, int K, typename T, typename Layout = void> struct fragment { float x[256]; };
+template <typename F> inline void fill_fragment(F &f, float v) { for (float &e : f.x) e = v; }
+template <typename Use, typename T, typename L>
+inline void load_matrix_sync(fragment<Use, 16, 16, 16, T, L> &f, const T *p, unsigned ld) {
+  bool col = std::is_same<L, col_major>::value;
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c) f.x[r * 16 + c] = ds_load(p, col ? (long long)c * ld + r : (long long)r * ld + c);
+}
+inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, float> &f, const float *p, unsigned ld, layout_t l) {
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c) f.x[r * 16 + c] = l == mem_row_major ? p[r * ld + c] : p[c * ld + r];
+}
+inline void store_matrix_sync(float *p, const fragment<accumulator, 16, 16, 16, float> &f, unsigned ld, layout_t l) {
+  if (threadIdx.x % 32 != 0) return;
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c) (l == mem_row_major ? p[r * ld + c] : p[c * ld + r]) = f.x[r * 16 + c];
+}
+template <typename A, typename B>
+inline void mma_sync(fragment<accumulator, 16, 16, 16, float> &d, const A &a, const B &b,
+                     const fragment<accumulator, 16, 16, 16, float> &c) {
+  float out[256];
+  for (int r = 0; r < 16; ++r)
+    for (int n = 0; n < 16; ++n) {
+      float acc = c.x[r * 16 + n];
+      for (int k = 0; k < 16; ++k) acc += a.x[r * 16 + k] * b.x[k * 16 + n];
+      out[r * 16 + n] = acc;
+    }
+  memcpy(d.x, out, sizeof out);
+}
+}} // namespace nvcuda::wmma
 """
 
 
@@ -108,8 +150,7 @@ def prelude_functions():
     out = text[text.index("// ---- elementwise functions"):]
     out = out.replace("__shared__ float scratch[32];", "static float scratch[32];")
     attention = open(ATTENTION).read()
-    fma = attention[attention.index("namespace ds_attention {"):attention.index("// ---- tensor-core variant")]
-    return out + fma + "} // namespace ds_attention\n"
+    return out + attention[attention.index("namespace ds_attention {"):]
 
 
 def kernel_wrappers(source):
@@ -196,24 +237,6 @@ def read_artifact(path):
                 out_names=out_names, steps=steps, const_off=const_off)
 
 
-def attention_reference(source, kernel, ins, out):
-    cfg = source[source.index("struct %s_config" % kernel):]
-    cfg = cfg[:cfg.index("};")]
-    c = {k: float(v.rstrip("f")) for k, v in re.findall(r"(\w+) = ([-0-9.e+f]+|true|false)", cfg.replace("true", "1").replace("false", "0"))}
-    B, HQ, HKV, S, L, D, DV = (int(c[k]) for k in ("B", "HQ", "HKV", "S", "L", "D", "DV"))
-    if int(c["MASK"]) != 0 or c["SOFTCAP"] != 0:
-        raise SystemExit("host emulation: attention masks / softcap are not emulated")
-    q = ins[0].reshape(B, HQ, S, D).astype(np.float64)
-    k = np.repeat(ins[1].reshape(B, HKV, L, D), HQ // HKV, axis=1).astype(np.float64)
-    v = np.repeat(ins[2].reshape(B, HKV, L, DV), HQ // HKV, axis=1).astype(np.float64)
-    s = q @ k.transpose(0, 1, 3, 2) * c["SCALE"]
-    if int(c["CAUSAL"]):
-        i, j = np.arange(S)[:, None], np.arange(L)[None, :]
-        s = np.where(j <= i + int(c["CAUSAL_OFFSET"]), s, -np.inf)
-    p = np.exp(s - s.max(-1, keepdims=True))
-    out[:] = ((p / p.sum(-1, keepdims=True)) @ v).reshape(-1)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
@@ -229,8 +252,6 @@ def main():
 
     source = open(cu).read()
     kernels = source[source.index("// ---- kernels ----"):]
-    # WMMA attention kernels (and their Config) are replaced by attention_reference.
-    kernels = "\n\n".join(c for c in kernels.split("\n\n") if "flash_attention_wmma" not in c)
     host = HOST_SHIM + prelude_functions() + kernels + kernel_wrappers(kernels)
     cpp, so = os.path.join(tmp, "k.cpp"), os.path.join(tmp, "k.so")
     open(cpp, "w").write(host)
@@ -283,9 +304,6 @@ def main():
         kernel = attrs["kernel"]
         body = source[source.index(" " + kernel + "("):]
         body = body[:body.index("\n}\n")]
-        if "flash_attention_wmma" in body:
-            attention_reference(source, kernel, [buffers[i] for i in ins], buffers[outs[0]])
-            continue
         threaded = "ds_block_reduce" in body or "flash_attention" in body
         ptrs = (ctypes.c_void_p * (len(ins) + len(outs)))(
             *[buffers[i].ctypes.data for i in ins + outs])
