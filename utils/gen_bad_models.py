@@ -147,11 +147,11 @@ def field(number, payload):
     return varint(number << 3 | 2) + varint(len(payload)) + payload
 
 
-def single(op, inputs, outputs, name=None, **attrs):
+def single(op, inputs, outputs, name=None, opset=OPSET, **attrs):
     """A one-node model; inputs/outputs are (name, shape[, elem]) tuples."""
     node = helper.make_node(op, [i[0] for i in inputs], [o[0] for o in outputs],
                             name=name or op.lower() + "_node", **attrs)
-    return make_model([node], [vi(*i) for i in inputs], [vi(*o) for o in outputs])
+    return make_model([node], [vi(*i) for i in inputs], [vi(*o) for o in outputs], opset=opset)
 
 
 def with_attr(model, attr):
@@ -374,6 +374,22 @@ def generate_hardening(c):
     c.add("sequence_input.onnx",
           make_model([node], [seq], [vi("Y", [], TensorProto.INT64)]),
           ["unsupported ONNX op 'SequenceLength'"])
+    # Element types against the schema's type constraints (found by fuzzing the
+    # importer: such nodes reached the decompositions), and a scalar attention mask.
+    c.add("nllloss_int8_input.onnx",
+          single("NegativeLogLikelihoodLoss", [("input", [3, 5, 2], TensorProto.INT8),
+                                               ("target", [3, 2], TensorProto.INT64),
+                                               ("weight", [5])], [("loss", [])]),
+          ["node 'negativeloglikelihoodloss_node'",
+           "input 0 ('input') has element type int8, which T does not allow (float16, float, double)"])
+    c.add("attention_mixed_types.onnx",
+          single("Attention", [("Q", [2, 3, 4, 8], TensorProto.FLOAT16), ("K", [2, 3, 6, 8]),
+                               ("V", [2, 3, 6, 8])], [("Y", [2, 3, 4, 8], TensorProto.FLOAT16)],
+                 opset=23),
+          ["node 'attention_node'", "input 1 ('K') has element type float but T1 is float16 (input 0)"])
+    c.add("attention_scalar_mask_ok.onnx",
+          single("Attention", [("Q", [2, 3, 4, 8]), ("K", [2, 3, 6, 8]), ("V", [2, 3, 6, 8]),
+                               ("attn_mask", [])], [("Y", [2, 3, 4, 8])], opset=23), None)
     # Limits.
     c.add("rank_limit.onnx", single("Relu", [("X", [1] * 40)], [("Y", [1] * 40)]),
           ["graph value 'X' has rank 40, more than the limit of 32 (--ds-max-rank)"])

@@ -59,9 +59,9 @@ Value nllLoss(NodeImporter &n, Value logProb, Value target, Value weight,
     return Value();
   if (w)
     loss = n.binary(BinaryKind::mul, loss, w);
-  int64_t rank = n.typeOf(loss).getRank();
-  if (reduction == "none" || !loss)
+  if (!loss || reduction == "none")
     return loss;
+  int64_t rank = n.typeOf(loss).getRank();
   Value total = n.reduce(ReduceKind::sum, loss, allAxes(rank), false);
   if (reduction == "sum" || !total)
     return total;

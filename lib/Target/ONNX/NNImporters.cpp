@@ -417,6 +417,8 @@ LogicalResult importAttention(NodeImporter &n) {
       return failure();
   } else if (rank != 4) {
     return n.error() << "Q must be 3-D or 4-D";
+  } else if (n.typeOf(key).getRank() != 4 || n.typeOf(value).getRank() != 4) {
+    return n.error() << "K and V must be 4-D like Q";
   }
   // A KV cache is concatenated in front of the new keys / values; causal
   // masking then counts positions from its end.
@@ -439,7 +441,7 @@ LogicalResult importAttention(NodeImporter &n) {
   if (mask) {
     // A mask shorter than the keys is padded: the extra keys are masked out.
     auto type = n.typeOf(mask);
-    int64_t L = n.typeOf(key).getDimSize(2), m = type.getShape().back();
+    int64_t L = n.typeOf(key).getDimSize(2), m = type.getRank() ? type.getShape().back() : 1;
     if (!ShapedType::isDynamic(L) && !ShapedType::isDynamic(m) && m < L && m != 1) {
       SmallVector<int64_t> pads(2 * type.getRank(), 0);
       pads.back() = L - m;

@@ -2,6 +2,7 @@
 #include "NodeImporter.h"
 
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringExtras.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 
 using namespace mlir;
@@ -47,15 +48,95 @@ const llvm::StringMap<llvm::StringMap<AttrType>> &attributeTable() {
     llvm::StringMap<llvm::StringMap<AttrType>> t;
 #define DS_ONNX_ATTR(op, since, name, type)                                    \
   t[std::string(op) + "-" #since][name] = onnx::AttributeProto::type;
+#define DS_ONNX_INPUT(...)
+#define DS_ONNX_TYPES(...)
 #include "OnnxOpAttributes.inc"
 #undef DS_ONNX_ATTR
+#undef DS_ONNX_INPUT
+#undef DS_ONNX_TYPES
     return t;
   }();
   return table;
 }
 
 std::string typeName(AttrType type) { return onnx::AttributeProto::AttributeType_Name(type); }
+
+/// A formal input of a schema version: its name, type parameter and option.
+struct FormalInput {
+  const char *name, *param;
+  int option; // 0 single, 1 optional, 2 variadic
+};
+struct InputSchema {
+  SmallVector<FormalInput, 4> inputs;
+  llvm::StringMap<SmallVector<StringRef, 16>> allowed; ///< type parameter -> element types
+};
+
+/// (op type, since version) -> formal inputs and the types they allow.
+const llvm::StringMap<InputSchema> &inputTable() {
+  static const llvm::StringMap<InputSchema> table = [] {
+    llvm::StringMap<InputSchema> t;
+#define DS_ONNX_ATTR(op, since, name, type)
+#define DS_ONNX_INPUT(op, since, index, name, param, option)                   \
+  t[std::string(op) + "-" #since].inputs.push_back({name, param, option});
+#define DS_ONNX_TYPES(op, since, param, types)                                 \
+  StringRef(types).split(t[std::string(op) + "-" #since].allowed[param], ',', -1, false);
+#include "OnnxOpAttributes.inc"
+#undef DS_ONNX_ATTR
+#undef DS_ONNX_INPUT
+#undef DS_ONNX_TYPES
+    return t;
+  }();
+  return table;
+}
+
+/// An element type as ONNX's type strings spell it ("float", "int64", "bool").
+std::string onnxElementName(Type type) {
+  if (type.isF32()) return "float";
+  if (type.isF64()) return "double";
+  if (type.isF16()) return "float16";
+  if (type.isBF16()) return "bfloat16";
+  if (type.isFloat8E4M3FN()) return "float8e4m3fn";
+  if (type.isFloat8E5M2()) return "float8e5m2";
+  if (type.isFloat8E4M3FNUZ()) return "float8e4m3fnuz";
+  if (type.isFloat8E5M2FNUZ()) return "float8e5m2fnuz";
+  if (type.isInteger(1)) return "bool";
+  if (auto integer = dyn_cast<IntegerType>(type))
+    return (integer.isUnsigned() ? "uint" : "int") + std::to_string(integer.getWidth());
+  return "unknown";
+}
 } // namespace
+
+std::string onnx_import::checkInputTypes(const onnx::NodeProto &node, int64_t since,
+                                         ArrayRef<Value> inputs) {
+  const auto &table = inputTable();
+  auto schema = table.find(node.op_type() + "-" + std::to_string(since));
+  if (schema == table.end() || schema->second.inputs.empty())
+    return {};
+  const InputSchema &s = schema->second;
+  llvm::StringMap<std::pair<Type, size_t>> bound; // type parameter -> (type, input index)
+  for (auto [index, value] : llvm::enumerate(inputs)) {
+    if (!value)
+      continue;
+    // Inputs past the last formal belong to a trailing variadic one.
+    const FormalInput &formal = s.inputs[std::min(index, s.inputs.size() - 1)];
+    if (index >= s.inputs.size() && formal.option != 2)
+      return "takes at most " + std::to_string(s.inputs.size()) + " inputs, got " +
+             std::to_string(inputs.size());
+    auto allowed = s.allowed.find(formal.param);
+    Type element = cast<RankedTensorType>(value.getType()).getElementType();
+    std::string where = "input " + std::to_string(index) + " ('" + formal.name + "')";
+    if (allowed != s.allowed.end() &&
+        !llvm::is_contained(allowed->second, onnxElementName(element)))
+      return where + " has element type " + onnxElementName(element) + ", which " +
+             formal.param + " does not allow (" + llvm::join(allowed->second, ", ") + ")";
+    auto [it, first] = bound.try_emplace(formal.param, element, index);
+    if (!first && it->second.first != element)
+      return where + " has element type " + onnxElementName(element) + " but " + formal.param +
+             " is " + onnxElementName(it->second.first) + " (input " +
+             std::to_string(it->second.second) + ")";
+  }
+  return {};
+}
 
 std::string onnx_import::checkAttributes(const onnx::NodeProto &node, int64_t since) {
   const auto &table = attributeTable();

@@ -30,6 +30,13 @@ std::string onnxTypeName(int32_t onnxType);
 /// be declared there, with the declared type. Returns what is wrong, or "".
 std::string checkAttributes(const onnx::NodeProto &node, int64_t since);
 
+/// Checks the element types of the node's inputs (null = absent) against the
+/// type constraints of the schema of `since`: each allowed for its type
+/// parameter, and inputs sharing a parameter of one type. Returns what is
+/// wrong, or "".
+std::string checkInputTypes(const onnx::NodeProto &node, int64_t since,
+                            ArrayRef<Value> inputs);
+
 /// Reads a TensorProto (raw, typed fields or external data under `baseDir`)
 /// into an ElementsAttr. Large tensors become dense_resource blobs that take
 /// over the protobuf's buffer (or an mmap of the external file) without a copy.

@@ -409,6 +409,9 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     for (const auto &name : node.input())
       inputs.push_back(name.empty() ? Value() : values.lookup(name));
     int64_t since = *resolveSinceVersion(node.op_type(), opset);
+    std::string badType = checkInputTypes(node, since, inputs);
+    if (!badType.empty())
+      return (mlir::emitError(nodeLoc(node, index)) << node.op_type() << ": " << badType, nullptr);
     NodeImporter importer(builder, node, nodeLoc(node, index), opset, since,
                           std::move(inputs), baseDir);
     if (failed((*registry.lookup(node.op_type(), since))(importer)))
