@@ -83,13 +83,11 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
     << ", ML = " << ms[3] << ";\n"
     << "};\n";
   // Parameters: q, k, v, mask (absent: nullptr), out.
-  auto args = group.getBody().front().getArguments();
   std::string qn = w.inputParam(cast<BlockArgument>(op.getQuery()));
   std::string kn = w.inputParam(cast<BlockArgument>(op.getKey()));
   std::string vn = w.inputParam(cast<BlockArgument>(op.getValue()));
   std::string mn = op.getMask() ? w.inputParam(cast<BlockArgument>(op.getMask()))
                                 : "(const float *)nullptr";
-  (void)args;
   w.line() << "// flash attention: " << q[0] << "x" << q[1] << " heads of " << q[2] << " queries x "
            << k[2] << " keys, head dim " << q[3] << "\n";
   // Tensor cores for fp16 / bf16 when the head dims fit 16x16x16 tiles and

@@ -203,9 +203,12 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
   // Results: row-shaped ones by every thread over the row, reduced ones by
   // thread 0.
   ArrayRef<int64_t> reducedShape = shapeOf(anchorResult);
+  auto isReducedResult = [&](Value v) {
+    return isReduce && (shapeOf(v) != shape || shape == reducedShape);
+  };
   bool anyReduced = false;
   for (auto [index, v] : llvm::enumerate(yield.getValues())) {
-    if (shapeOf(v) != shape || (isReduce && shape == reducedShape)) {
+    if (isReducedResult(v)) {
       anyReduced = true;
       continue;
     }
@@ -223,7 +226,7 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
     if (cast<ReduceOp>(anchor).getKeepdims())
       coords.append(rank - lead, "0");
     for (auto [index, v] : llvm::enumerate(yield.getValues())) {
-      if (!(shapeOf(v) != shape || shape == reducedShape))
+      if (!isReducedResult(v))
         continue;
       FailureOr<std::string> r = w.at(v, coords);
       if (failed(r))
