@@ -35,12 +35,6 @@ static cl::opt<std::string> target("target", cl::desc("Backend: cpu or cuda"), c
 static cl::opt<std::string> dumpCUDA("dump-cuda",
                                      cl::desc("With --target=cuda, write the generated CUDA source"),
                                      cl::value_desc("file or -"));
-static cl::list<std::string> inputShapes("ds-input-shape",
-                                         cl::desc("Shape of a graph input, e.g. ids:1x128"),
-                                         cl::value_desc("name:DIMxDIM"));
-static cl::list<std::string> bindInputs("ds-bind-input",
-                                        cl::desc("Freeze a graph input to a TensorProto file"),
-                                        cl::value_desc("name=file.pb"));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the compile summary"));
 
 static std::string human(uint64_t bytes) {
@@ -60,6 +54,7 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerAsmPrinterCLOptions();
+  ds::registerImportCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "ds-compile: ONNX model to a ds runtime artifact\n");
 
   if (target != "cpu" && target != "cuda") {
@@ -77,8 +72,7 @@ int main(int argc, char **argv) {
   if (StringRef(inputFile).ends_with(".onnx")) {
     ds::ImportOptions options;
     std::string error;
-    if (!ds::parseInputShapeSpecs(inputShapes, options, error) ||
-        !ds::parseBindInputSpecs(bindInputs, options, error)) {
+    if (!ds::getImportOptionsFromCL(options, error)) {
       llvm::errs() << "ds-compile: " << error << "\n";
       return 1;
     }
