@@ -387,6 +387,14 @@ def generate_hardening(c):
                                ("V", [2, 3, 6, 8])], [("Y", [2, 3, 4, 8], TensorProto.FLOAT16)],
                  opset=23),
           ["node 'attention_node'", "input 1 ('K') has element type float but T1 is float16 (input 0)"])
+    c.add("convinteger_scalar_weight.onnx",
+          single("ConvInteger", [("x", [1, 1, 3, 3], TensorProto.UINT8),
+                                 ("w", [], TensorProto.UINT8)], [("y", [1, 1, 2, 2], TensorProto.INT32)]),
+          ["node 'convinteger_node'", "X and W must have equal rank >= 3, got 1x1x3x3 and scalar"])
+    c.add("cross_entropy_scalar_labels.onnx",
+          single("SoftmaxCrossEntropyLoss", [("x", [3, 5]), ("y", [], TensorProto.INT64)],
+                 [("loss", [])]),
+          ["node 'softmaxcrossentropyloss_node'", "cannot unsqueeze scalar at axis 1"])
     c.add("attention_scalar_mask_ok.onnx",
           single("Attention", [("Q", [2, 3, 4, 8]), ("K", [2, 3, 6, 8]), ("V", [2, 3, 6, 8]),
                                ("attn_mask", [])], [("Y", [2, 3, 4, 8])], opset=23), None)

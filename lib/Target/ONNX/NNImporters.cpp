@@ -49,23 +49,15 @@ LogicalResult importEinsum(NodeImporter &n) {
   return n.produce({n.create<EinsumOp>(inputs, n.attrString("equation", ""))});
 }
 
-SmallVector<int64_t> kernelOf(NodeImporter &n, RankedTensorType weight) {
-  SmallVector<int64_t> kernel = n.attrInts("kernel_shape");
-  if (kernel.empty())
-    kernel.assign(weight.getShape().begin() + 2, weight.getShape().end());
-  return kernel;
-}
-
 LogicalResult importConv(NodeImporter &n) {
   auto x = n.required(0, "X"), w = n.required(1, "W");
   if (failed(x) || failed(w))
     return failure();
-  auto input = n.typeOf(*x), weight = n.typeOf(*w);
-  if (input.getRank() < 3 || weight.getRank() != input.getRank())
-    return n.error() << "X and W must have equal rank >= 3, got "
-                     << formatShape(input.getShape()) << " and "
-                     << formatShape(weight.getShape());
-  auto window = readWindowAttrs(n, input, kernelOf(n, weight));
+  auto input = n.typeOf(*x);
+  auto kernel = convKernel(n, input, n.typeOf(*w));
+  if (failed(kernel))
+    return failure();
+  auto window = readWindowAttrs(n, input, *kernel);
   if (failed(window))
     return failure();
   return n.produce({n.create<ConvOp>(*x, *w, n.input(2), window->strides, window->pads,
@@ -76,14 +68,14 @@ LogicalResult importConvTranspose(NodeImporter &n) {
   auto x = n.required(0, "X"), w = n.required(1, "W");
   if (failed(x) || failed(w))
     return failure();
-  auto input = n.typeOf(*x), weight = n.typeOf(*w);
-  if (input.getRank() < 3 || weight.getRank() != input.getRank())
-    return n.error() << "X and W must have equal rank >= 3";
-  SmallVector<int64_t> kernel = kernelOf(n, weight);
-  auto window = readWindowAttrs(n, input, kernel, /*transposed=*/true);
+  auto input = n.typeOf(*x);
+  auto kernel = convKernel(n, input, n.typeOf(*w));
+  if (failed(kernel))
+    return failure();
+  auto window = readWindowAttrs(n, input, *kernel, /*transposed=*/true);
   if (failed(window))
     return failure();
-  size_t spatial = kernel.size();
+  size_t spatial = kernel->size();
   SmallVector<int64_t> outputPadding = n.attrInts("output_padding");
   if (outputPadding.empty())
     outputPadding.assign(spatial, 0);
@@ -98,12 +90,12 @@ LogicalResult importConvTranspose(NodeImporter &n) {
       return n.error() << "output_shape needs " << spatial << " entries";
     for (size_t i = 0; i < spatial; ++i) {
       int64_t in = input.getDimSize(i + 2);
-      if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel[i]))
+      if (ShapedType::isDynamic(in) || ShapedType::isDynamic((*kernel)[i]))
         return n.error() << "output_shape / auto_pad needs static spatial dims";
       int64_t s = window->strides[i];
       int64_t out = outputShape.empty() ? in * s : outputShape[i];
       int64_t total = s * (in - 1) + outputPadding[i] +
-                      (kernel[i] - 1) * window->dilations[i] + 1 - out;
+                      ((*kernel)[i] - 1) * window->dilations[i] + 1 - out;
       if (total < 0) {
         outputPadding[i] += -total;
         total = 0;

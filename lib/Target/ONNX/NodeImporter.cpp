@@ -333,9 +333,26 @@ Value NodeImporter::squeeze(Value x, ArrayRef<int64_t> axes) {
   return reshape(x, shape);
 }
 
+FailureOr<SmallVector<int64_t>> onnx_import::convKernel(NodeImporter &n, RankedTensorType input,
+                                                       RankedTensorType weight) {
+  if (input.getRank() < 3 || weight.getRank() != input.getRank())
+    return n.error() << "X and W must have equal rank >= 3, got " << formatShape(input.getShape())
+                     << " and " << formatShape(weight.getShape());
+  SmallVector<int64_t> kernel = n.attrInts("kernel_shape");
+  if (kernel.empty())
+    kernel.assign(weight.getShape().begin() + 2, weight.getShape().end());
+  return kernel;
+}
+
 Value NodeImporter::unsqueeze(Value x, ArrayRef<int64_t> axes) {
   auto type = typeOf(x);
   int64_t outRank = type.getRank() + axes.size();
+  for (int64_t axis : axes)
+    if (axis < 0 || axis >= outRank || llvm::count(axes, axis) > 1) {
+      error() << "cannot unsqueeze " << formatShape(type.getShape()) << " at axis " << axis
+              << " (out of range or repeated for rank " << outRank << ")";
+      return {};
+    }
   SmallVector<int64_t> shape;
   int64_t src = 0;
   for (int64_t d = 0; d < outRank; ++d) {

@@ -100,10 +100,10 @@ LogicalResult importConvInteger(NodeImporter &n) {
   Value weight = shiftToI32(n, *w, n.input(3), 0);
   if (!input || !weight)
     return failure();
-  SmallVector<int64_t> kernel = n.attrInts("kernel_shape");
-  if (kernel.empty())
-    kernel.assign(n.typeOf(weight).getShape().begin() + 2, n.typeOf(weight).getShape().end());
-  auto window = readWindowAttrs(n, n.typeOf(input), kernel);
+  auto kernel = convKernel(n, n.typeOf(input), n.typeOf(weight));
+  if (failed(kernel))
+    return failure();
+  auto window = readWindowAttrs(n, n.typeOf(input), *kernel);
   if (failed(window))
     return failure();
   return n.produce({n.create<ConvOp>(input, weight, Value(), window->strides, window->pads,
@@ -151,10 +151,10 @@ LogicalResult importQLinearConv(NodeImporter &n) {
     if (!bias)
       return failure();
   }
-  SmallVector<int64_t> kernel = n.attrInts("kernel_shape");
-  if (kernel.empty())
-    kernel.assign(n.typeOf(w).getShape().begin() + 2, n.typeOf(w).getShape().end());
-  auto window = readWindowAttrs(n, n.typeOf(x), kernel);
+  auto kernel = convKernel(n, n.typeOf(x), n.typeOf(w));
+  if (failed(kernel))
+    return failure();
+  auto window = readWindowAttrs(n, n.typeOf(x), *kernel);
   if (failed(window))
     return failure();
   Value y = n.create<ConvOp>(x, w, bias, window->strides, window->pads, window->dilations,
