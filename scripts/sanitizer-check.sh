@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build-asan}
 [ -f "$dir/build.ninja" ] || scripts/configure-asan.sh "$dir"
-ninja -C "$dir" all
+ninja -C "$dir" all mlir-doc
 export PATH="/usr/lib/llvm-19/bin:$PATH"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 echo "== runtime unit tests (ASan + UBSan)"

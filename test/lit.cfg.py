@@ -22,3 +22,6 @@ config.substitutions.append(("%ds_src_root", config.ds_src_root))
 # NVRTC is linked into ds-compile (the CUDA target compiles its kernels).
 if getattr(config, "ds_have_nvrtc", "OFF").upper() in ("ON", "1", "TRUE", "YES"):
     config.available_features.add("nvrtc")
+# Sanitized tools (scripts/sanitizer-check.sh): memory-footprint tests do not apply.
+if "-fsanitize=" in getattr(config, "ds_cxx_flags", ""):
+    config.available_features.add("sanitizers")
