@@ -138,16 +138,21 @@ def main():
     import onnx
     dev = "cuda"
     lines += ["## Models (batch as generated; ms, median)", "",
-              "| model | ds f32 | torch eager fp16 | torch.compile fp16 | torch eager bf16 | torch.compile bf16 |",
-              "|---|---|---|---|---|---|"]
+              "| model | ds f32 | ds fp16 | torch eager fp16 | torch.compile fp16 | ds bf16 | "
+              "torch eager bf16 | torch.compile bf16 |", "|---|---|---|---|---|---|---|---|"]
+
+    def ds_ms(name, elem):
+        s = sessions.get((name, elem))
+        return f"{timed(lambda: s[0].run(s[1]), budget_s=5):.3f}" if s else "n/a"
+
     for e in [m for m in manifest["models"] if m["kind"] == "model" and m["elem"] == "f32"]:
         if time.time() > deadline - 120:
-            lines.append(f"| {e['name']} | (time budget) | | | | |"); continue
-        row = [e["name"]]
+            lines.append(f"| {e['name']} | (time budget) | | | | | | |"); continue
+        row = [e["name"], ds_ms(e["name"], "f32")]
         s_f = sessions.get((e["name"], "f32"))
-        row.append(f"{timed(lambda: s_f[0].run(s_f[1]), budget_s=5):.3f}" if s_f else "n/a")
         model = onnx.load(os.path.join(args.dir, e["onnx"]))
-        for dt in (torch.float16, torch.bfloat16):
+        for elem, dt in (("f16", torch.float16), ("bf16", torch.bfloat16)):
+            row.append(ds_ms(e["name"], elem))
             try:
                 run = torch_runner(model, dev, dt)
                 feeds = {k: torch.from_numpy(v).to(dev) for k, v in s_f[1].items()} if s_f else {}

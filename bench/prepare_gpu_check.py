@@ -5,12 +5,12 @@ Writes into OUT (default build/gpu-check), small enough to travel to the GPU
 machine (no weights beyond the tiny generated models):
   models/*.onnx          gen_models.py's cnn mobilenet bert gpt llama, and single-op
                          GEMM / attention models at benchmark sizes (fp16, bf16)
-  artifacts/*.dsx        ds-compile --target=cuda of each (f32; f16/bf16 when the
-                         compiler has a precision flag: DS_F16_FLAGS / DS_BF16_FLAGS)
+  artifacts/*.dsx        ds-compile --target=cuda of each: the models in f32 and, through
+                         gen_models.with_precision, computing in f16 and bf16
   ref/<model>/*.npy      seeded inputs and onnxruntime-CPU outputs
   manifest.json          what was built, and what failed to compile and why
 """
-import argparse, json, os, shlex, subprocess, sys
+import argparse, json, os, subprocess, sys
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,19 +50,13 @@ def main():
     compiler = os.path.join(args.build_dir, "bin", "ds-compile")
     for sub in ("models", "artifacts", "ref"):
         os.makedirs(os.path.join(args.out, sub), exist_ok=True)
-    help_text = subprocess.run([compiler, "--help"], capture_output=True, text=True).stdout
-    variants = {"f32": []}
-    for name in ("f16", "bf16"):
-        flags = os.environ.get(f"DS_{name.upper()}_FLAGS")
-        if flags is None and "--ds-precision" in help_text:
-            flags = f"--ds-precision={name}"
-        if flags:
-            variants[name] = shlex.split(flags)
+    # f16 / bf16: the same architectures computing in that type (float32 interface).
+    variants = {"f32": None, "f16": "f16", "bf16": "bf16"}
     manifest = {"models": [], "failed": [], "variants": sorted(variants)}
 
-    def compile_one(onnx_path, name, flags, kind, elem):
+    def compile_one(onnx_path, name, kind, elem):
         out = os.path.join(args.out, "artifacts", name + ".dsx")
-        r = subprocess.run([compiler, onnx_path, "-o", out, "--target=cuda", "--quiet", *flags],
+        r = subprocess.run([compiler, onnx_path, "-o", out, "--target=cuda", "--quiet"],
                            capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
             manifest["failed"].append({"name": name, "why": (r.stderr or r.stdout)[-600:]})
@@ -85,8 +79,12 @@ def main():
             np.save(os.path.join(ref, f"in.{k}.npy"), v)
         for o, v in zip(sess.get_outputs(), outs):
             np.save(os.path.join(ref, f"out.{o.name}.npy"), v)
-        for elem, flags in variants.items():
-            art = compile_one(path, f"{model_name}.{elem}", flags, "model", elem)
+        for elem, precision in variants.items():
+            variant_path = path
+            if precision:
+                variant_path = os.path.join(args.out, "models", f"{model_name}.{elem}.onnx")
+                onnx.save(gen_models.with_precision(model, precision), variant_path)
+            art = compile_one(variant_path, f"{model_name}.{elem}", "model", elem)
             if art:
                 manifest["models"].append({"name": model_name, "kind": "model", "elem": elem,
                                            "artifact": art, "onnx": f"models/{model_name}.onnx",
@@ -96,7 +94,7 @@ def main():
             name = f"gemm_{m}x{n}x{k}.{elem}"
             path = os.path.join(args.out, "models", name + ".onnx")
             onnx.save(gemm_model(m, n, k, elem), path)
-            art = compile_one(path, name, [], "gemm", elem)
+            art = compile_one(path, name, "gemm", elem)
             if art:
                 manifest["models"].append({"name": name, "kind": "gemm", "elem": elem,
                                            "artifact": art, "shape": [m, n, k]})
@@ -104,7 +102,7 @@ def main():
             name = f"attention_b{b}h{h}s{s}d{d}.{elem}"
             path = os.path.join(args.out, "models", name + ".onnx")
             onnx.save(attention_model(b, h, s, d, elem), path)
-            art = compile_one(path, name, [], "attention", elem)
+            art = compile_one(path, name, "attention", elem)
             if art:
                 manifest["models"].append({"name": name, "kind": "attention", "elem": elem,
                                            "artifact": art, "shape": [b, h, s, d]})

@@ -286,19 +286,27 @@ def main():
             continue  # same bytes by construction
         if name == "cuda.gemm":
             g = attrs
-            a, b, d = buffers[ins[0]], buffers[ins[1]], buffers[outs[0]]
+            def real(vid):  # bf16 buffers hold raw bits
+                buf = buffers[vid]
+                if values[vid]["dtype"] == 4:
+                    return (buf.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+                return buf.astype(np.float64)
+            a, b, d = real(ins[0]), real(ins[1]), buffers[outs[0]]
             for i in range(g["batch"]):
-                A = a[i * g["stride_a"]:][:g["m"] * g["k"]].reshape(g["m"], g["k"]).astype(np.float64)
-                B = b[i * g["stride_b"]:][:g["k"] * g["n"]].reshape(g["k"], g["n"]).astype(np.float64)
+                A = a[i * g["stride_a"]:][:g["m"] * g["k"]].reshape(g["m"], g["k"])
+                B = b[i * g["stride_b"]:][:g["k"] * g["n"]].reshape(g["k"], g["n"])
                 D = g["alpha"] * (A @ B)
                 if len(ins) > 3 and ins[3] != 0xffffffff:
-                    D += g["beta"] * buffers[ins[3]][i * g["stride_d"]:][:g["m"] * g["n"]].reshape(g["m"], g["n"])
+                    D += g["beta"] * real(ins[3])[i * g["stride_d"]:][:g["m"] * g["n"]].reshape(g["m"], g["n"])
                 if "bias" in g["epilogue"]:
-                    D += buffers[ins[2]][:g["n"]]
+                    D += real(ins[2])[:g["n"]]
                 if g["epilogue"].endswith("relu"):
                     D = np.maximum(D, 0)
                 if g["epilogue"].endswith("gelu"):
                     D = 0.5 * D * (1 + np.tanh(0.7978845608028654 * (D + 0.044715 * D ** 3)))
+                if values[outs[0]]["dtype"] == 4:  # round to nearest even bf16 bits
+                    u = D.astype(np.float32).view(np.uint32).astype(np.uint64)
+                    D = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
                 d[i * g["stride_d"]:][:g["m"] * g["n"]] = D.reshape(-1)
             continue
         kernel = attrs["kernel"]

@@ -516,6 +516,68 @@ LARGE_MODELS = {
 }
 
 
+def with_precision(model, elem):
+    """The same model computing in float16 or bfloat16: float initializers, Constant
+    values, value_info and Cast targets change type, float graph inputs are cast
+    down on entry and float outputs back up on exit (the interface stays float32);
+    integer tensors stay (bfloat16 models move to opset 22, where every op here takes it).
+    For the GPU benchmarks (fp16/bf16 inference of the same architectures)."""
+    target = {"f16": TensorProto.FLOAT16, "bf16": TensorProto.BFLOAT16}[elem]
+    numpy_type = {"f16": np.float16, "bf16": None}[elem]
+
+    def convert(t):
+        if t.data_type != TensorProto.FLOAT:
+            return t
+        values = numpy_helper.to_array(t).astype(np.float32)
+        if numpy_type is not None:
+            with np.errstate(over="ignore"):  # large mask values become -inf, as intended
+                out = numpy_helper.from_array(values.astype(numpy_type), t.name)
+        else:  # bfloat16: round to nearest even from the float32 bits
+            bits = values.view(np.uint32).astype(np.uint64)
+            rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+            out = TensorProto(name=t.name, data_type=target, dims=list(values.shape),
+                              raw_data=rounded.tobytes())
+        return out
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    if elem == "bf16":  # Conv, pooling and others take bfloat16 from opset 22
+        for entry in m.opset_import:
+            if entry.domain in ("", "ai.onnx") and entry.version < 22:
+                entry.version = 22
+    g = m.graph
+    for i, t in enumerate(g.initializer):
+        g.initializer[i].CopyFrom(convert(t))
+    for vi in g.value_info:
+        if vi.type.tensor_type.elem_type == TensorProto.FLOAT:
+            vi.type.tensor_type.elem_type = target
+    for node in g.node:
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.TENSOR:
+                a.t.CopyFrom(convert(a.t))
+            if node.op_type == "Cast" and a.name == "to" and a.i == TensorProto.FLOAT:
+                a.i = target
+    # The graph keeps float32 inputs and outputs, cast at the boundary, so that
+    # callers feed and compare the same arrays as for the float32 model.
+    def renamed(name):
+        return name + ".lowp"
+    floats_in = [vi.name for vi in g.input if vi.type.tensor_type.elem_type == TensorProto.FLOAT]
+    floats_out = [vi.name for vi in g.output if vi.type.tensor_type.elem_type == TensorProto.FLOAT]
+    for node in g.node:
+        for i, name in enumerate(node.input):
+            if name in floats_in or name in floats_out:
+                node.input[i] = renamed(name)
+        for i, name in enumerate(node.output):
+            if name in floats_out:
+                node.output[i] = renamed(name)
+    casts_in = [helper.make_node("Cast", [n], [renamed(n)], to=target) for n in floats_in]
+    casts_out = [helper.make_node("Cast", [renamed(n)], [n], to=TensorProto.FLOAT) for n in floats_out]
+    nodes = casts_in + list(g.node) + casts_out
+    del g.node[:]
+    g.node.extend(nodes)
+    return m
+
+
 # ---------------------------------------------------------------------------
 # Checking
 # ---------------------------------------------------------------------------
@@ -588,6 +650,9 @@ def main(argv=None):
                          "generated only when named here)")
     ap.add_argument("--verify", action="store_true",
                     help="also run each model with onnx.reference (and onnxruntime if installed)")
+    ap.add_argument("--precision", nargs="+", choices=["f16", "bf16"], default=[],
+                    help="also write NAME.f16.onnx / NAME.bf16.onnx, computing in that type "
+                         "with float32 inputs and outputs (with_precision)")
     args = ap.parse_args(argv)
 
     os.makedirs(args.out, exist_ok=True)
@@ -598,6 +663,10 @@ def main(argv=None):
             check(model, name)
         path = os.path.join(args.out, f"{name}.onnx")
         onnx.save_model(model, path)
+        for elem in args.precision:
+            variant = with_precision(model, elem)
+            onnx.checker.check_model(variant)
+            onnx.save_model(variant, os.path.join(args.out, f"{name}.{elem}.onnx"))
         num_nodes = len(model.graph.node)
         del model
         if large:
