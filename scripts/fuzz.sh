@@ -33,28 +33,24 @@ export DS_FUZZ_ARTIFACTS="$seeds/artifact"
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 
 workers=${FUZZ_WORKERS:-1}
+fork=""
+[ "$workers" -gt 1 ] && fork="-fork=$workers" # libFuzzer's own worker processes
 failed=0
 for target in $targets; do
   corpus="$dir/fuzz-corpus/$target"
   mkdir -p "$corpus"
-  # Workers share the corpus directory, each picking up what the others add.
-  rm -f "$dir"/fuzz-"$target"-[0-9]*.log
-  pids=()
-  for w in $(seq 1 "$workers"); do
-    "$dir/bin/ds-fuzz-$target" "$corpus" "$seeds/$target" -max_total_time="$seconds" \
-      -timeout=30 -rss_limit_mb=4096 -max_len=262144 -print_final_stats=1 \
-      -artifact_prefix="$dir/fuzz-$target-" > "$dir/fuzz-$target-$w.log" 2>&1 &
-    pids+=($!)
-  done
+  log="$dir/fuzz-$target.log"
   status=0
-  for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
-  execs=$(cat "$dir"/fuzz-"$target"-[0-9]*.log | grep -o "stat::number_of_executed_units: [0-9]*" |
-          awk '{n += $2} END {print n + 0}')
-  echo "ds-fuzz-$target: ${seconds}s x $workers worker(s), $execs inputs executed, exit $status" \
-       "(logs: $dir/fuzz-$target-*.log)"
+  "$dir/bin/ds-fuzz-$target" "$corpus" "$seeds/$target" -max_total_time="$seconds" $fork \
+    -timeout=30 -rss_limit_mb=4096 -max_len=262144 -print_final_stats=1 \
+    -artifact_prefix="$dir/fuzz-$target-" > "$log" 2>&1 || status=$?
+  # One process prints its final stats; with -fork the last status line carries the total.
+  execs=$(grep -o "stat::number_of_executed_units: [0-9]*" "$log" | grep -o "[0-9]*$" ||
+          grep -o "^#[0-9]*" "$log" | tail -1 | tr -d "#")
+  echo "ds-fuzz-$target: ${seconds}s x $workers worker(s), ${execs:-?} inputs executed," \
+       "exit $status (log: $log)"
   if [ "$status" -ne 0 ]; then
-    grep -hE "ERROR|SUMMARY|Test unit written" "$dir"/fuzz-"$target"-[0-9]*.log ||
-      tail -20 "$dir/fuzz-$target-1.log"
+    grep -E "ERROR|SUMMARY|Test unit written" "$log" || tail -20 "$log"
     failed=1
   fi
 done
