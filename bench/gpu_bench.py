@@ -45,6 +45,55 @@ def torch_runner(model, device, dtype):
 
     def ln(x, w, b, axis, eps):
         return F.layer_norm(x, x.shape[axis:], w, b, eps)
+
+    def rms(a, x, w):
+        axis = a.get("axis", -1) % x.dim()
+        dims = tuple(range(axis, x.dim()))
+        xf = x.float()
+        return (xf * torch.rsqrt(xf.pow(2).mean(dims, keepdim=True) + a.get("epsilon", 1e-5))).to(x.dtype) * w
+
+    def constant(a):
+        t = torch.from_numpy(numpy_helper.to_array(a["value"]).copy()).to(device)
+        return t.to(dtype) if t.is_floating_point() else t
+
+    def split(a, x, sizes=None):
+        axis = a.get("axis", 0)
+        if sizes is None:
+            sizes = a.get("split") or [x.shape[axis] // a["num_outputs"]] * a["num_outputs"]
+        else:
+            sizes = sizes.tolist()
+        return tuple(torch.split(x, sizes, dim=axis))
+
+    def rotary(a, x, cos, sin, pos=None):
+        """ONNX RotaryEmbedding (opset 23) on [B, H, S, D] or [B, S, H*D]."""
+        three_d = x.dim() == 3
+        if three_d:
+            b, s_, hd = x.shape
+            x = x.reshape(b, s_, a["num_heads"], hd // a["num_heads"]).transpose(1, 2)
+        if pos is not None:
+            cos, sin = cos[pos], sin[pos]                     # [B, S, R/2]
+        cos, sin = cos.unsqueeze(1).to(x.dtype), sin.unsqueeze(1).to(x.dtype)
+        r = a.get("rotary_embedding_dim", 0) or x.shape[-1]
+        rot, rest = x[..., :r], x[..., r:]
+        if a.get("interleaved", 0):
+            x1, x2 = rot[..., 0::2], rot[..., 1::2]
+            out = torch.stack((x1 * cos - x2 * sin, x2 * cos + x1 * sin), -1).flatten(-2)
+        else:
+            x1, x2 = rot[..., : r // 2], rot[..., r // 2:]
+            out = torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), -1)
+        out = torch.cat((out, rest), -1)
+        return out.transpose(1, 2).reshape(x.shape[0], x.shape[2], -1) if three_d else out
+
+    def attention(a, q, k, v, mask=None):
+        """ONNX Attention (opset 23), 4-D inputs, through scaled_dot_product_attention."""
+        if k.shape[1] != q.shape[1]:                        # grouped-query attention
+            k = k.repeat_interleave(q.shape[1] // k.shape[1], 1)
+            v = v.repeat_interleave(q.shape[1] // v.shape[1], 1)
+        if mask is not None and mask.dtype != torch.bool:
+            mask = mask.to(q.dtype)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                              is_causal=bool(a.get("is_causal", 0)),
+                                              scale=a.get("scale"))
     ops = {
         "Add": lambda a, x, y: x + y, "Sub": lambda a, x, y: x - y, "Mul": lambda a, x, y: x * y,
         "Div": lambda a, x, y: x / y, "Pow": lambda a, x, y: x ** y, "MatMul": lambda a, x, y: x @ y,
@@ -66,7 +115,10 @@ def torch_runner(model, device, dtype):
         "GlobalAveragePool": lambda a, x: x.mean((2, 3), keepdim=True),
         "BatchNormalization": lambda a, x, s, b, m, v: F.batch_norm(x, m, v, s, b, False, 0.0, a.get("epsilon", 1e-5)),
         "LayerNormalization": lambda a, x, w, b=None: ln(x, w, b, a.get("axis", -1), a.get("epsilon", 1e-5)),
-        "Trilu": lambda a, x, k=None: torch.triu(x) if a.get("upper", 1) else torch.tril(x),
+        "Trilu": lambda a, x, k=None: (torch.triu if a.get("upper", 1) else torch.tril)(
+            x, int(k.item()) if k is not None else 0),
+        "Constant": constant, "Split": split, "RMSNormalization": rms,
+        "RotaryEmbedding": rotary, "Attention": attention,
     }
     for op, *_ in nodes:
         if op not in ops:
@@ -76,7 +128,9 @@ def torch_runner(model, device, dtype):
         env = dict(consts); env.update(feeds)
         for op, ins, outs_, attrs in nodes:
             args = [env[i] if i else None for i in ins]
-            env[outs_[0]] = ops[op](attrs, *args)
+            result = ops[op](attrs, *args)
+            for name, value in zip(outs_, result if isinstance(result, tuple) else (result,)):
+                env[name] = value
         return [env[o] for o in outs]
     return run
 
