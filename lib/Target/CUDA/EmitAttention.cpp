@@ -15,7 +15,6 @@ using namespace mlir;
 using namespace mlir::ds;
 using namespace mlir::ds::cuda;
 
-static ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
 static Type elementOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
 
 LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std::string &name,

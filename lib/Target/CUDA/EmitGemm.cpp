@@ -18,8 +18,6 @@ using namespace mlir;
 using namespace mlir::ds;
 using namespace mlir::ds::cuda;
 
-static ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
-
 namespace {
 /// The matmul and the epilogue ops cuBLASLt can apply after it.
 struct Epilogue {

@@ -15,8 +15,6 @@ using namespace mlir;
 using namespace mlir::ds;
 using namespace mlir::ds::cuda;
 
-static ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
-
 namespace {
 struct RowLoop {
   KernelWriter &w;

@@ -10,6 +10,9 @@
 
 namespace mlir::ds::cuda {
 
+/// The static shape of a ranked tensor value.
+inline ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
+
 /// Where emitters append their kernels and steps.
 struct EmitContext {
   std::string source;

@@ -12,6 +12,7 @@
 // is future work.
 //
 //===----------------------------------------------------------------------===//
+#include "Emitters.h"
 #include "KernelWriter.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -20,7 +21,6 @@ using namespace mlir;
 using namespace mlir::ds;
 using namespace mlir::ds::cuda;
 
-static ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
 static Type elementOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
 static std::string str(int64_t v) { return std::to_string(v); }
 

@@ -1,4 +1,5 @@
 //===- KernelWriter.cpp - element of a group value at coordinates --------===//
+#include "Emitters.h"
 #include "KernelWriter.h"
 
 #include "mlir/IR/Builders.h"
@@ -121,7 +122,6 @@ FailureOr<SmallVector<int64_t>> cuda::constantInts(Value v) {
   return out;
 }
 
-static ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
 static Type elementOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
 
 /// A C literal for `value` in the compute type of `t`.

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "ds-runtime/ds_artifact_format.h"
 #include "ds-runtime/ds_runtime.hpp"
+#include "CudaArtifactBuilder.h"
 
 #include <gtest/gtest.h>
 
@@ -16,15 +17,7 @@
 #include <unistd.h>
 
 namespace {
-class Bytes {
-public:
-  template <typename T> void put(T v) { data.append((const char *)&v, sizeof(T)); }
-  void str(const std::string &s) {
-    put<uint32_t>((uint32_t)s.size());
-    data += s;
-  }
-  std::string data;
-};
+using Bytes = dstest::ByteWriter;
 
 /// relu over an f32[2,3] input: value 0 = input, value 1 = arena output.
 std::string reluArtifact(uint32_t version = 1) {
