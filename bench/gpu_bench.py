@@ -178,7 +178,7 @@ def main():
             failures += not ok
             lines.append(f"| {e['name']} | {e['elem']} | {'PASS' if ok else 'FAIL'} | {worst:.2e} |")
         except ds.NoDeviceError as err:
-            lines.append(f"| {e['name']} | {e['elem']} | no CUDA device: {str(err)[:80]} | |")
+            lines.append(f"| {e['name']} | {e['elem']} | {str(err)[:100]} | |")
         except Exception as err:
             failures += 1
             lines.append(f"| {e['name']} | {e['elem']} | ERROR {str(err).splitlines()[0][:100]} | |")
