@@ -165,6 +165,9 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
       return invalid("value '" + v.name + "' has a byte size that does not match its dims");
   }
   arenaBytes = r.read<uint64_t>();
+  // Far beyond any real plan, and small enough that rounding it up cannot wrap.
+  if (arenaBytes > (uint64_t(1) << 48))
+    return invalid("arena of " + std::to_string(arenaBytes) + " bytes (more than 2^48)");
   auto readIds = [&](std::vector<uint32_t> &ids, bool allowAbsent) -> bool {
     uint32_t n = r.count(4);
     ids.resize(n);
@@ -180,9 +183,13 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
   outputNames.resize(outputs.size());
   for (std::string &name : outputNames)
     name = r.str();
+  std::vector<uint8_t> listed(values.size(), 0);
   for (uint32_t id : inputs)
-    if (values[id].storage != DSX_STORAGE_INPUT)
-      return invalid("an input is not stored as an input");
+    if (values[id].storage != DSX_STORAGE_INPUT || listed[id]++)
+      return invalid("an input is not stored as an input, or listed twice");
+  for (size_t id = 0; id < values.size(); ++id)
+    if (values[id].storage == DSX_STORAGE_INPUT && !listed[id])
+      return invalid("value '" + values[id].name + "' is stored as an input but is not one");
   for (const ValueInfo &v : values) {
     if (v.storage == DSX_STORAGE_CONSTANT &&
         (v.offset > constSize || v.bytes > constSize - v.offset))

@@ -47,9 +47,16 @@ bool dim3Attr(const Step &step, const char *name, const int64_t (&limit)[3], uin
 
 bool isGemmType(DType t) { return t == DS_F32 || t == DS_F16 || t == DS_BF16; }
 
-/// Elements that a strided batch of `rows x cols` matrices spans.
-uint64_t spanned(int64_t batch, int64_t stride, int64_t rows, int64_t cols) {
-  return (uint64_t)(batch - 1) * (uint64_t)stride + (uint64_t)rows * (uint64_t)cols;
+/// Bytes that a strided batch of `rows x cols` matrices spans; UINT64_MAX
+/// when that overflows (a crafted step must not wrap past the check).
+uint64_t spannedBytes(int64_t batch, int64_t stride, int64_t rows, int64_t cols, uint64_t size) {
+  uint64_t steps, matrix, total, bytes;
+  if (__builtin_mul_overflow((uint64_t)(batch - 1), (uint64_t)stride, &steps) ||
+      __builtin_mul_overflow((uint64_t)rows, (uint64_t)cols, &matrix) ||
+      __builtin_add_overflow(steps, matrix, &total) ||
+      __builtin_mul_overflow(total, size, &bytes))
+    return UINT64_MAX;
+  return bytes;
 }
 } // namespace
 
@@ -128,7 +135,7 @@ Status parseCudaGemm(const Program &program, const Step &step, CudaGemm &g) {
     return invalid(step, "C and D must have the same element type");
   // Every batch the strides reach must lie inside the operands.
   auto fits = [&](const ValueInfo &v, int64_t stride, int64_t rows, int64_t cols) {
-    return spanned(g.batch, stride, rows, cols) * dtypeSize(v.dtype) <= v.bytes;
+    return spannedBytes(g.batch, stride, rows, cols, dtypeSize(v.dtype)) <= v.bytes;
   };
   if (!fits(*a, g.strideA, g.m, g.k) || !fits(*b, g.strideB, g.k, g.n) ||
       !fits(d, g.strideD, g.m, g.n) || (c && !fits(*c, g.strideD, g.m, g.n)))

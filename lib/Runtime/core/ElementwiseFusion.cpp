@@ -37,6 +37,30 @@ int suffixRank(const std::vector<int64_t> &operand, const std::vector<int64_t> &
       return -1;
   return (int)span;
 }
+/// True when the chain's result shares arena bytes with an operand the chain
+/// reads from outside. The memory plan may place them together (the operand's
+/// life ends at its step), but a fused chain writes its result tile by tile
+/// while later tiles still read the operand. Reading and writing the very same
+/// elements (same offset, shape and type) is safe: each tile reads its own
+/// elements before it writes them.
+bool outputOverlapsOperand(const Program &program, const ExecUnit &unit) {
+  const ValueInfo &out = program.values[program.steps[unit.steps.back()].outputs[0]];
+  for (size_t s = 0; s < unit.steps.size(); ++s) {
+    const Step &step = program.steps[unit.steps[s]];
+    for (uint32_t id : step.inputs) {
+      bool internal = s > 0 && id == program.steps[unit.steps[s - 1]].outputs[0];
+      if (internal || id == DSX_ABSENT)
+        continue;
+      const ValueInfo &in = program.values[id];
+      if (in.storage != DSX_STORAGE_ARENA || in.offset >= out.offset + out.bytes ||
+          out.offset >= in.offset + in.bytes)
+        continue;
+      if (in.offset != out.offset || in.dims != out.dims || in.dtype != out.dtype)
+        return true;
+    }
+  }
+  return false;
+}
 } // namespace
 
 std::vector<ExecUnit> planExecution(const Program &program) {
@@ -93,7 +117,8 @@ std::vector<ExecUnit> planExecution(const Program &program) {
         unit.steps.resize(std::max<size_t>(1, blocker));
         j = i + unit.steps.size();
       }
-      if (unit.steps.size() > 1 && product(shape) >= kMinFusedElements) {
+      if (unit.steps.size() > 1 && product(shape) >= kMinFusedElements &&
+          !outputOverlapsOperand(program, unit)) {
         unit.inner.assign(shape.end() - inner, shape.end());
         int64_t innerSize = product(unit.inner);
         unit.rows = product(shape) / std::max<int64_t>(1, innerSize);

@@ -29,6 +29,34 @@ int archNumber(const std::string &arch, const char *prefix) {
   return i == p ? -1 : n;
 }
 
+/// True when `data` is a 64-bit ELF file whose headers and sections lie within
+/// `size`: cuModuleLoadData takes no size, so the driver must never be handed
+/// an image that points past its end.
+bool elfWithinBounds(const unsigned char *data, uint64_t size) {
+  auto u16 = [&](uint64_t at) { return (uint64_t)data[at] | (uint64_t)data[at + 1] << 8; };
+  auto u32 = [&](uint64_t at) { return u16(at) | u16(at + 2) << 16; };
+  auto u64 = [&](uint64_t at) { return u32(at) | u32(at + 4) << 32; };
+  auto inside = [&](uint64_t offset, uint64_t count, uint64_t each) {
+    uint64_t bytes, end;
+    return !__builtin_mul_overflow(count, each, &bytes) &&
+           !__builtin_add_overflow(offset, bytes, &end) && end <= size;
+  };
+  if (size < 64 || std::memcmp(data, "\x7f" "ELF", 4) != 0 || data[4] != 2 /* 64-bit */)
+    return false;
+  uint64_t phoff = u64(0x20), shoff = u64(0x28);
+  uint64_t phentsize = u16(0x36), phnum = u16(0x38), shentsize = u16(0x3a), shnum = u16(0x3c);
+  if (!inside(phoff, phnum, phentsize) || !inside(shoff, shnum, shentsize) ||
+      (shnum && shentsize < 0x28))
+    return false;
+  for (uint64_t i = 0; i < shnum; ++i) {
+    uint64_t header = shoff + i * shentsize;
+    bool noBits = u32(header + 4) == 8; // SHT_NOBITS occupies no file bytes
+    if (!noBits && !inside(u64(header + 0x18), u64(header + 0x20), 1))
+      return false;
+  }
+  return true;
+}
+
 Status invalidStep(const Step &step, const std::string &what) {
   return Status::error("invalid artifact: step '" + step.op + "': " + what, DS_INVALID_ARTIFACT);
 }
@@ -148,6 +176,10 @@ Status CudaSession::loadModule() {
       ptx = &image;
   }
   std::string cubinError;
+  if (cubin && !elfWithinBounds(program_.imageData(*cubin), cubin->size)) {
+    cubinError = "the " + cubin->arch + " image is not a well-formed ELF cubin; ";
+    cubin = nullptr;
+  }
   if (cubin) {
     CUresult r = cu_.cuModuleLoadData(&module_, program_.imageData(*cubin));
     if (r == CUDA_SUCCESS) {
@@ -161,8 +193,13 @@ Status CudaSession::loadModule() {
     return Status::error(cubinError + "no kernel image for " + exact + " (the artifact has " +
                              available + "): recompile for this GPU",
                          DS_UNSUPPORTED);
-  // PTX is text that the driver wants NUL-terminated; the artifact stores it without.
+  // PTX is text that the driver wants NUL-terminated; the artifact stores it
+  // without. Binary magic would make the driver parse it as ELF or fatbin.
   std::string text((const char *)program_.imageData(*ptx), ptx->size);
+  if (text.find('\0') != std::string::npos || text.compare(0, 4, "\x7f" "ELF") == 0 ||
+      text.compare(0, 4, "\x50\xed\x55\xba") == 0)
+    return Status::error(cubinError + "the " + ptx->arch + " image is not PTX text",
+                         DS_INVALID_ARTIFACT);
   Status s = cu_.check(cu_.cuModuleLoadData(&module_, text.c_str()),
                        cubinError + "JIT-compiling the " + ptx->arch + " PTX for " + exact);
   if (s)
@@ -246,7 +283,7 @@ Status CudaSession::prepareSteps() {
                                    std::to_string(op.launch.sharedBytes + staticShared) +
                                    " bytes of shared memory, the device has " +
                                    std::to_string(maxSharedOptin));
-    if (op.launch.sharedBytes > 48 * 1024) { // beyond the default limit: opt in
+    if ((uint64_t)op.launch.sharedBytes + staticShared > 48 * 1024) { // past the default: opt in
       s = cu_.check(cu_.cuFuncSetAttribute(op.function,
                                            CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                            (int)op.launch.sharedBytes),

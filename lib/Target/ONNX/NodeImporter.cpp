@@ -389,6 +389,14 @@ FailureOr<WindowAttrs> onnx_import::readWindowAttrs(NodeImporter &n, RankedTenso
     w.dilations.assign(spatial, 1);
   if (w.strides.size() != spatial || w.dilations.size() != spatial)
     return n.error() << "expected " << spatial << " strides and dilations";
+  if ((int64_t)spatial != input.getRank() - 2)
+    return n.error() << "kernel has " << spatial << " dims for an input of rank "
+                     << input.getRank();
+  if (llvm::any_of(kernel, [](int64_t k) { return k < 1 && !ShapedType::isDynamic(k); }))
+    return n.error() << "kernel_shape must be positive";
+  if (llvm::any_of(w.strides, [](int64_t s) { return s < 1; }) ||
+      llvm::any_of(w.dilations, [](int64_t d) { return d < 1; }))
+    return n.error() << "strides and dilations must be positive";
   std::string autoPad = n.attrString("auto_pad", "NOTSET");
   if (autoPad == "NOTSET") {
     if (w.pads.empty())
