@@ -20,7 +20,8 @@ namespace {
 using Bytes = dstest::ByteWriter;
 
 /// relu over an f32[2,3] input: value 0 = input, value 1 = arena output.
-std::string reluArtifact(uint32_t version = 1) {
+/// `arenaBytes` and `listInput` (value 0 in the input list) craft bad variants.
+std::string reluArtifact(uint32_t version = 1, uint64_t arenaBytes = 64, bool listInput = true) {
   Bytes meta;
   meta.put<uint32_t>(2);
   for (int v = 0; v < 2; ++v) {
@@ -34,9 +35,10 @@ std::string reluArtifact(uint32_t version = 1) {
     meta.put<uint64_t>(24);
     meta.str(v == 0 ? "x" : "");
   }
-  meta.put<uint64_t>(64); // arena bytes
-  meta.put<uint32_t>(1);
-  meta.put<uint32_t>(0);
+  meta.put<uint64_t>(arenaBytes);
+  meta.put<uint32_t>(listInput ? 1 : 0);
+  if (listInput)
+    meta.put<uint32_t>(0);
   meta.put<uint32_t>(1);
   meta.put<uint32_t>(1);
   meta.str("y");
@@ -111,6 +113,18 @@ TEST(Artifact, RunsAValidArtifact) {
   float expected[6] = {0, 2, 0, 4, 0, 0};
   for (int i = 0; i < 6; ++i)
     EXPECT_EQ(out[i], expected[i]);
+}
+
+TEST(Artifact, RejectsAnArenaWhoseSizeCouldWrap) {
+  std::string message;
+  EXPECT_EQ(loadCode(reluArtifact(1, UINT64_MAX - 10), &message), DS_INVALID_ARTIFACT);
+  EXPECT_NE(message.find("more than 2^48"), std::string::npos) << message;
+}
+
+TEST(Artifact, RejectsInputStorageThatIsNotAnInput) {
+  std::string message;
+  EXPECT_EQ(loadCode(reluArtifact(1, 64, /*listInput=*/false), &message), DS_INVALID_ARTIFACT);
+  EXPECT_NE(message.find("stored as an input but is not one"), std::string::npos) << message;
 }
 
 TEST(Artifact, RejectsTruncationAtEveryByteOfHeaderAndMetadata) {

@@ -253,6 +253,15 @@ TEST(CudaArtifact, RejectsBadGemmSteps) {
   a = gemmArtifact(3, 5, 4, false, false);
   a.values[0].dtype = DS_I32;
   EXPECT_EQ(loadCode(a), DS_INVALID_ARTIFACT);
+
+  // batch x stride_d = 2^64 elements: wrapped to 0, D's span looked like one matrix.
+  a = gemmArtifact(3, 5, 4, false, false);
+  findAttr(a.steps[0], "batch")->i = (int64_t(1) << 24) + 1;
+  findAttr(a.steps[0], "stride_a")->i = 0;
+  findAttr(a.steps[0], "stride_b")->i = 0;
+  findAttr(a.steps[0], "stride_d")->i = int64_t(1) << 40;
+  EXPECT_EQ(loadCode(a, &message), DS_INVALID_ARTIFACT);
+  EXPECT_NE(message.find("reach past"), std::string::npos) << message;
 }
 
 /// Without a driver (this build's CI machines) a cuda session is DS_NO_DEVICE
