@@ -34,6 +34,8 @@ Status open(Driver &d) {
                     " (driver too old)");
   DS_CU_FUNCTIONS(DS_CU_LOAD)
 #undef DS_CU_LOAD
+  d.cuFuncGetParamInfo = reinterpret_cast<decltype(d.cuFuncGetParamInfo)>(
+      dlsym(lib, DS_STRINGIFY_EXPANDED(cuFuncGetParamInfo)));
   // The library stays open for the life of the process: modules and contexts
   // created through it may outlive any one session.
   int version = 0;

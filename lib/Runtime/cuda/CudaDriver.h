@@ -29,6 +29,9 @@ struct Driver {
 #define DS_CU_MEMBER(name) decltype(&::name) name = nullptr;
   DS_CU_FUNCTIONS(DS_CU_MEMBER)
 #undef DS_CU_MEMBER
+  /// Optional (drivers of CUDA 12.4 and newer): lets a session check that a
+  /// launch passes exactly the parameters its kernel declares.
+  decltype(&::cuFuncGetParamInfo) cuFuncGetParamInfo = nullptr;
 
   /// The process-wide driver, opened and initialized on first use. DS_NO_DEVICE
   /// (with what is missing) when there is no driver library, no device or the

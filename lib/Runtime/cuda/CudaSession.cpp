@@ -298,6 +298,21 @@ Status CudaSession::prepareSteps() {
       op.args.push_back(ptr(id));
     for (CUdeviceptr &arg : op.args)
       op.argPointers.push_back(&arg);
+    // cuLaunchKernel reads as many parameters as the kernel declares: a step
+    // that passes fewer would make it read past the argument array.
+    if (cu_.cuFuncGetParamInfo) {
+      size_t count = 0, offset = 0, size = 0;
+      for (; count <= op.args.size(); ++count) {
+        if (cu_.cuFuncGetParamInfo(op.function, count, &offset, &size) != CUDA_SUCCESS)
+          break;
+        if (size != sizeof(CUdeviceptr))
+          return invalidStep(step, "kernel '" + op.launch.kernel + "' parameter " +
+                                       std::to_string(count) + " is not a device pointer");
+      }
+      if (count != op.args.size())
+        return invalidStep(step, "kernel '" + op.launch.kernel + "' does not take the step's " +
+                                     std::to_string(op.args.size()) + " operands");
+    }
   }
   return Status();
 }
