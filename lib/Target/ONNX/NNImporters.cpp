@@ -54,10 +54,7 @@ LogicalResult importConv(NodeImporter &n) {
   if (failed(x) || failed(w))
     return failure();
   auto input = n.typeOf(*x);
-  auto kernel = convKernel(n, input, n.typeOf(*w));
-  if (failed(kernel))
-    return failure();
-  auto window = readWindowAttrs(n, input, *kernel);
+  auto window = readConvWindow(n, input, n.typeOf(*w));
   if (failed(window))
     return failure();
   return n.produce({n.create<ConvOp>(*x, *w, n.input(2), window->strides, window->pads,
@@ -69,13 +66,11 @@ LogicalResult importConvTranspose(NodeImporter &n) {
   if (failed(x) || failed(w))
     return failure();
   auto input = n.typeOf(*x);
-  auto kernel = convKernel(n, input, n.typeOf(*w));
-  if (failed(kernel))
-    return failure();
-  auto window = readWindowAttrs(n, input, *kernel, /*transposed=*/true);
+  auto window = readConvWindow(n, input, n.typeOf(*w), /*transposed=*/true);
   if (failed(window))
     return failure();
-  size_t spatial = kernel->size();
+  ArrayRef<int64_t> kernel = window->kernel;
+  size_t spatial = kernel.size();
   SmallVector<int64_t> outputPadding = n.attrInts("output_padding");
   if (outputPadding.empty())
     outputPadding.assign(spatial, 0);
@@ -90,12 +85,12 @@ LogicalResult importConvTranspose(NodeImporter &n) {
       return n.error() << "output_shape needs " << spatial << " entries";
     for (size_t i = 0; i < spatial; ++i) {
       int64_t in = input.getDimSize(i + 2);
-      if (ShapedType::isDynamic(in) || ShapedType::isDynamic((*kernel)[i]))
+      if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel[i]))
         return n.error() << "output_shape / auto_pad needs static spatial dims";
       int64_t s = window->strides[i];
       int64_t out = outputShape.empty() ? in * s : outputShape[i];
       int64_t total = s * (in - 1) + outputPadding[i] +
-                      ((*kernel)[i] - 1) * window->dilations[i] + 1 - out;
+                      (kernel[i] - 1) * window->dilations[i] + 1 - out;
       if (total < 0) {
         outputPadding[i] += -total;
         total = 0;

@@ -333,15 +333,15 @@ Value NodeImporter::squeeze(Value x, ArrayRef<int64_t> axes) {
   return reshape(x, shape);
 }
 
-FailureOr<SmallVector<int64_t>> onnx_import::convKernel(NodeImporter &n, RankedTensorType input,
-                                                       RankedTensorType weight) {
+FailureOr<WindowAttrs> onnx_import::readConvWindow(NodeImporter &n, RankedTensorType input,
+                                                   RankedTensorType weight, bool transposed) {
   if (input.getRank() < 3 || weight.getRank() != input.getRank())
     return n.error() << "X and W must have equal rank >= 3, got " << formatShape(input.getShape())
                      << " and " << formatShape(weight.getShape());
   SmallVector<int64_t> kernel = n.attrInts("kernel_shape");
   if (kernel.empty())
     kernel.assign(weight.getShape().begin() + 2, weight.getShape().end());
-  return kernel;
+  return readWindowAttrs(n, input, kernel, transposed);
 }
 
 Value NodeImporter::unsqueeze(Value x, ArrayRef<int64_t> axes) {

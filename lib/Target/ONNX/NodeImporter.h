@@ -161,15 +161,16 @@ private:
 struct WindowAttrs {
   SmallVector<int64_t> kernel, strides, pads, dilations;
 };
-/// The kernel dims of a convolution: `kernel_shape`, else W's trailing dims.
-/// Fails (diagnosed) unless X and W have the same rank >= 3.
-FailureOr<SmallVector<int64_t>> convKernel(NodeImporter &n, RankedTensorType input,
-                                           RankedTensorType weight);
-
 /// Reads the node's window attributes for `kernel`. ConvTranspose
 /// (`transposed`) resolves SAME padding from its output size itself.
 FailureOr<WindowAttrs> readWindowAttrs(NodeImporter &n, RankedTensorType input,
                                        ArrayRef<int64_t> kernel, bool transposed = false);
+
+/// The window of a convolution: its kernel (`kernel_shape`, else W's trailing
+/// dims) and the node's window attributes. Fails (diagnosed) unless X and W
+/// have the same rank >= 3.
+FailureOr<WindowAttrs> readConvWindow(NodeImporter &n, RankedTensorType input,
+                                      RankedTensorType weight, bool transposed = false);
 
 using ImportFn = std::function<LogicalResult(NodeImporter &)>;
 

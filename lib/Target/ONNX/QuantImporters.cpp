@@ -100,10 +100,7 @@ LogicalResult importConvInteger(NodeImporter &n) {
   Value weight = shiftToI32(n, *w, n.input(3), 0);
   if (!input || !weight)
     return failure();
-  auto kernel = convKernel(n, n.typeOf(input), n.typeOf(weight));
-  if (failed(kernel))
-    return failure();
-  auto window = readWindowAttrs(n, n.typeOf(input), *kernel);
+  auto window = readConvWindow(n, n.typeOf(input), n.typeOf(weight));
   if (failed(window))
     return failure();
   return n.produce({n.create<ConvOp>(input, weight, Value(), window->strides, window->pads,
@@ -151,10 +148,7 @@ LogicalResult importQLinearConv(NodeImporter &n) {
     if (!bias)
       return failure();
   }
-  auto kernel = convKernel(n, n.typeOf(x), n.typeOf(w));
-  if (failed(kernel))
-    return failure();
-  auto window = readWindowAttrs(n, n.typeOf(x), *kernel);
+  auto window = readConvWindow(n, n.typeOf(x), n.typeOf(w));
   if (failed(window))
     return failure();
   Value y = n.create<ConvOp>(x, w, bias, window->strides, window->pads, window->dilations,

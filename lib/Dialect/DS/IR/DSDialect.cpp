@@ -25,5 +25,26 @@ Operation *DSDialect::materializeConstant(OpBuilder &builder, Attribute value,
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
+std::string ds::opNameWithKind(Operation *op) {
+  std::string name = op->getName().getStringRef().str();
+  if (auto kind = op->getAttr("kind")) {
+    if (auto unary = dyn_cast<UnaryOp>(op))
+      return name + " " + stringifyUnaryKind(unary.getKind()).str();
+    if (auto binary = dyn_cast<BinaryOp>(op))
+      return name + " " + stringifyBinaryKind(binary.getKind()).str();
+    if (auto cmp = dyn_cast<CompareOp>(op))
+      return name + " " + stringifyCompareKind(cmp.getKind()).str();
+    if (auto reduce = dyn_cast<ReduceOp>(op))
+      return name + " " + stringifyReduceKind(reduce.getKind()).str();
+    if (auto pool = dyn_cast<PoolOp>(op))
+      return name + " " + stringifyPoolKind(pool.getKind()).str();
+    if (auto norm = dyn_cast<NormOp>(op))
+      return name + " " + stringifyNormKind(norm.getKind()).str();
+    if (auto arg = dyn_cast<ArgReduceOp>(op))
+      return name + " " + stringifyArgReduceKind(arg.getKind()).str();
+  }
+  return name;
+}
+
 #define GET_OP_CLASSES
 #include "ds/Dialect/DS/IR/DSOps.cpp.inc"

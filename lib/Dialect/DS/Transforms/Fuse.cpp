@@ -98,31 +98,6 @@ std::optional<ArrayRef<int64_t>> staticShape(Type type) {
   return tensor.getShape();
 }
 
-std::string shapeString(ArrayRef<int64_t> shape) {
-  if (shape.empty())
-    return "scalar";
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  llvm::interleave(shape, os, "x");
-  return text;
-}
-
-/// "ds.binary add" for kind-carrying ops, the op name otherwise.
-std::string opName(Operation *op) {
-  std::string name = op->getName().getStringRef().str();
-  if (auto unary = dyn_cast<UnaryOp>(op))
-    return name + " " + stringifyUnaryKind(unary.getKind()).str();
-  if (auto binary = dyn_cast<BinaryOp>(op))
-    return name + " " + stringifyBinaryKind(binary.getKind()).str();
-  if (auto compare = dyn_cast<CompareOp>(op))
-    return name + " " + stringifyCompareKind(compare.getKind()).str();
-  if (auto reduce = dyn_cast<ReduceOp>(op))
-    return name + " " + stringifyReduceKind(reduce.getKind()).str();
-  if (auto norm = dyn_cast<NormOp>(op))
-    return name + " " + stringifyNormKind(norm.getKind()).str();
-  return name;
-}
-
 /// Constants cloned into a group body instead of passed as inputs.
 bool isCheapConstant(ConstantOp constant) {
   auto type = cast<RankedTensorType>(constant.getType());
@@ -195,7 +170,7 @@ private:
 };
 
 void FusionAnalysis::note(Operation *op, const Twine &message) {
-  LLVM_DEBUG(llvm::dbgs() << "[ds-fuse] " << opName(op) << " at " << op->getLoc() << " " << message
+  LLVM_DEBUG(llvm::dbgs() << "[ds-fuse] " << opNameWithKind(op) << " at " << op->getLoc() << " " << message
                           << "\n");
   if (explain)
     op->emitRemark() << message;
@@ -254,7 +229,7 @@ std::optional<std::string> FusionAnalysis::rejectElementwise(unsigned id, Operat
   if (group.sealedBy) {
     std::string text;
     llvm::raw_string_ostream os(text);
-    os << "a value of the group is already used by " << opName(group.sealedBy) << " at "
+    os << "a value of the group is already used by " << opNameWithKind(group.sealedBy) << " at "
        << group.sealedBy->getLoc()
        << " outside it (the group would have to run both before and after it)";
     return text;
@@ -263,8 +238,8 @@ std::optional<std::string> FusionAnalysis::rejectElementwise(unsigned id, Operat
   if (!shape)
     return std::string("its result shape is not static");
   if (ArrayRef<int64_t>(group.shape) != *shape)
-    return "its result shape " + shapeString(*shape) + " differs from the group's " +
-           shapeString(group.shape);
+    return "its result shape " + formatShape(*shape) + " differs from the group's " +
+           formatShape(group.shape);
   return std::nullopt;
 }
 
@@ -288,13 +263,13 @@ void FusionAnalysis::visitElementwise(Operation *op) {
       const Group &group = groups[id];
       if (!group.anchor)
         note(op, "joined group #" + Twine(id) + " (elementwise): chain of shape " +
-                     shapeString(group.shape));
+                     formatShape(group.shape));
       else if (group.kind == FusionKind::contraction)
         note(op,
-             "joined group #" + Twine(id) + " (contraction): epilogue of " + opName(group.anchor));
+             "joined group #" + Twine(id) + " (contraction): epilogue of " + opNameWithKind(group.anchor));
       else
         note(op, "joined group #" + Twine(id) + " (" + stringifyFusionKind(group.kind) +
-                     "): consumer of " + opName(group.anchor) + " with its output shape");
+                     "): consumer of " + opNameWithKind(group.anchor) + " with its output shape");
       continue;
     }
     // A second acceptable producer group: merge sibling elementwise chains
@@ -306,7 +281,7 @@ void FusionAnalysis::visitElementwise(Operation *op) {
       continue;
     }
     note(op, "merged group #" + Twine(id) + " into group #" + Twine(*chosen) +
-                 ": sibling elementwise chains of shape " + shapeString(groups[id].shape));
+                 ": sibling elementwise chains of shape " + formatShape(groups[id].shape));
     merge(*chosen, id);
   }
 
@@ -335,16 +310,16 @@ void FusionAnalysis::visitReduction(Operation *op) {
     const Group &group = groups[*producer];
     std::string reason;
     if (group.anchor)
-      reason = "the group already has the anchor " + opName(group.anchor);
+      reason = "the group already has the anchor " + opNameWithKind(group.anchor);
     else if (group.closed)
       reason = "its " + stringifyFusionKind(group.kind).str() + " group takes no other ops";
     else if (group.sealedBy)
-      reason = "a value of the group is already used by " + opName(group.sealedBy) + " outside it";
+      reason = "a value of the group is already used by " + opNameWithKind(group.sealedBy) + " outside it";
     else if (!inputShape || !resultShape)
       reason = "dynamic shape";
     else if (ArrayRef<int64_t>(group.shape) != *inputShape)
-      reason = "the group's shape " + shapeString(group.shape) + " is not its input shape " +
-               shapeString(*inputShape);
+      reason = "the group's shape " + formatShape(group.shape) + " is not its input shape " +
+               formatShape(*inputShape);
     if (reason.empty()) {
       Group &joined = groups[*producer];
       joined.anchor = op;
@@ -389,7 +364,7 @@ void FusionAnalysis::visit(Operation *op) {
     FusionKind kind = singleKind(op);
     unsigned id = newGroup(op, kind, /*closed=*/true);
     note(op, "started single-op group #" + Twine(id) + " (" + stringifyFusionKind(kind) +
-                 "): " + opName(op) + " does not fuse");
+                 "): " + opNameWithKind(op) + " does not fuse");
     break;
   }
   }

@@ -22,28 +22,6 @@ using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
-/// "ds.binary add" for kind-carrying ops, the op name otherwise.
-std::string kindName(Operation *op) {
-  std::string name = op->getName().getStringRef().str();
-  if (auto kind = op->getAttr("kind")) {
-    if (auto unary = dyn_cast<UnaryOp>(op))
-      return name + " " + stringifyUnaryKind(unary.getKind()).str();
-    if (auto binary = dyn_cast<BinaryOp>(op))
-      return name + " " + stringifyBinaryKind(binary.getKind()).str();
-    if (auto cmp = dyn_cast<CompareOp>(op))
-      return name + " " + stringifyCompareKind(cmp.getKind()).str();
-    if (auto reduce = dyn_cast<ReduceOp>(op))
-      return name + " " + stringifyReduceKind(reduce.getKind()).str();
-    if (auto pool = dyn_cast<PoolOp>(op))
-      return name + " " + stringifyPoolKind(pool.getKind()).str();
-    if (auto norm = dyn_cast<NormOp>(op))
-      return name + " " + stringifyNormKind(norm.getKind()).str();
-    if (auto arg = dyn_cast<ArgReduceOp>(op))
-      return name + " " + stringifyArgReduceKind(arg.getKind()).str();
-  }
-  return name;
-}
-
 /// Bytes of a statically shaped tensor (sub-byte types round up).
 std::optional<int64_t> tensorBytes(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
@@ -88,7 +66,7 @@ struct ModelSummaryPass : ds::impl::ModelSummaryPassBase<ModelSummaryPass> {
       if (op == func.getOperation() || isa<func::ReturnOp>(op))
         return;
       ++ops;
-      ++opsByKind[kindName(op)];
+      ++opsByKind[opNameWithKind(op)];
       if (auto constant = dyn_cast<ConstantOp>(op)) {
         auto type = cast<RankedTensorType>(constant.getType());
         // Scalars and 1-D integer vectors are shape arithmetic, not weights.

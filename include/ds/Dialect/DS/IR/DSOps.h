@@ -18,4 +18,10 @@
 #define GET_OP_CLASSES
 #include "ds/Dialect/DS/IR/DSOps.h.inc"
 
+namespace mlir::ds {
+/// The op's name with its kind for kind-carrying ops ("ds.binary add"), for
+/// summaries and diagnostics.
+std::string opNameWithKind(Operation *op);
+} // namespace mlir::ds
+
 #endif // DS_DIALECT_DS_IR_DSOPS_H
