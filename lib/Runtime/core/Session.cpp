@@ -43,26 +43,27 @@ Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t n
   for (int32_t i = 0; i < numInputs; ++i) {
     const ValueInfo &v = program.values[expected[i]];
     const ds_tensor &in = inputs[i];
-    std::string where = "input " + std::to_string(i) + " ('" + v.name + "')";
+    // Built only for a diagnostic: validation runs on every call.
+    auto where = [&] { return "input " + std::to_string(i) + " ('" + v.name + "')"; };
     if (rawDType(in) != (int32_t)v.dtype)
-      return Status::error(where + " has dtype " + dtypeText(rawDType(in)) + ", expected " +
+      return Status::error(where() + " has dtype " + dtypeText(rawDType(in)) + ", expected " +
                                ds_dtype_name(v.dtype),
                            DS_INVALID_ARGUMENT);
     if (in.rank != (int32_t)v.dims.size() || (in.rank > 0 && !in.dims))
-      return Status::error(where + " has rank " + std::to_string(in.rank) + ", expected " +
+      return Status::error(where() + " has rank " + std::to_string(in.rank) + ", expected " +
                                std::to_string(v.dims.size()),
                            DS_INVALID_ARGUMENT);
     for (int32_t d = 0; d < in.rank; ++d)
       if (in.dims[d] != v.dims[d])
-        return Status::error(where + " has dims " + formatDims(in.dims, in.rank) +
+        return Status::error(where() + " has dims " + formatDims(in.dims, in.rank) +
                                  ", expected " + formatDims(v.dims.data(), v.dims.size()),
                              DS_INVALID_ARGUMENT);
     if (in.byte_size != v.bytes)
-      return Status::error(where + " holds " + std::to_string(in.byte_size) + " bytes, expected " +
+      return Status::error(where() + " holds " + std::to_string(in.byte_size) + " bytes, expected " +
                                std::to_string(v.bytes),
                            DS_INVALID_ARGUMENT);
     if (!in.data && v.bytes)
-      return Status::error(where + " has no data", DS_INVALID_ARGUMENT);
+      return Status::error(where() + " has no data", DS_INVALID_ARGUMENT);
   }
   return Status();
 }
