@@ -2,7 +2,28 @@
  *
  * Load a compiled artifact (.dsx), create a session and run it. Every
  * fallible call returns a ds_status: NULL on success, otherwise an object
- * carrying a message that the caller releases with ds_status_release.
+ * carrying a message that the caller releases with ds_status_release. No
+ * call lets a C++ exception escape.
+ *
+ * Lifetimes. A model is reference counted: ds_model_release may be called
+ * while sessions created from it live; the model's data (the mapped file,
+ * its constants, the value descriptions) is freed when the model handle and
+ * the last of its sessions are released. Every handle (model, session,
+ * outputs, status) is released exactly once, and not used afterwards.
+ *
+ * Threads. A model may be used from any number of threads (it is read
+ * only), ds_session_create and ds_session_release included. One session may
+ * be shared by many threads: its runs are serialized by a mutex inside the
+ * session (they never overlap, because the session has one activation arena
+ * and one worker pool); a caller waits while another thread's run is in
+ * progress. For runs that proceed in parallel, create one session per thread
+ * from the same model (they share its constants). What ds_session_output
+ * returns belongs to the most recent completed run of the session, so the
+ * pair ds_session_run + ds_session_output is only meaningful when one thread
+ * at a time uses the session (or the caller holds its own lock across both).
+ * From several threads, call ds_session_run_outputs: it runs and copies the
+ * outputs in one serialized step, into an object the caller owns.
+ * ds_session_release must not race with other calls on the same session.
  *
  *===----------------------------------------------------------------------===*/
 #ifndef DS_RUNTIME_DS_RUNTIME_H
@@ -55,6 +76,7 @@ typedef enum ds_status_code {
 typedef struct ds_status_t *ds_status;
 typedef struct ds_model_t ds_model;
 typedef struct ds_session_t ds_session;
+typedef struct ds_outputs_t ds_outputs;
 
 ds_status_code ds_status_get_code(ds_status status);
 const char *ds_status_get_message(ds_status status);
@@ -69,8 +91,10 @@ typedef struct ds_tensor {
   size_t byte_size;
 } ds_tensor;
 
-/* Description of a model input or output. Pointers stay valid while the model lives;
-   a dim of -1 is dynamic. */
+/* Description of a model input or output. Pointers stay valid while the model or a
+   session created from it lives; a dim of -1 is dynamic. Names are unique among the
+   inputs and among the outputs, and never contain a NUL byte (the loader refuses such
+   artifacts with DS_INVALID_ARTIFACT). */
 typedef struct ds_value_info {
   const char *name;
   ds_dtype dtype;
@@ -79,6 +103,8 @@ typedef struct ds_value_info {
 } ds_value_info;
 
 ds_status ds_model_load(const char *path, ds_model **out_model);
+/* Releases the caller's handle; sessions created from the model stay usable
+   (see Lifetimes above). */
 void ds_model_release(ds_model *model);
 int32_t ds_model_num_inputs(const ds_model *model);
 int32_t ds_model_num_outputs(const ds_model *model);
@@ -98,15 +124,37 @@ typedef struct ds_session_options {
 } ds_session_options;
 
 void ds_session_options_init(ds_session_options *options);
+/* Creates a session; it keeps the model's data alive. Fails with a status (e.g.
+   "cannot start worker thread 37 of 64: Resource temporarily unavailable; use fewer
+   threads", or an arena that cannot be allocated), having freed what it started. */
 ds_status ds_session_create(const ds_model *model, const ds_session_options *options,
                             ds_session **out_session);
 void ds_session_release(ds_session *session);
 
 /* Runs the model. `inputs` are in the model's input order and are validated
-   (count, dtype, rank, dims, byte size) before anything runs. Outputs stay
-   valid until the next run or the session's release. */
+   (count, dtype, rank, dims, byte size) before anything runs; they are only
+   read, and not used after the call returns. Serialized with the session's
+   other runs (see Threads above). */
 ds_status ds_session_run(ds_session *session, const ds_tensor *inputs, int32_t num_inputs);
+/* Output `index` of the most recent completed run. out_tensor->data is writable
+   memory owned by the session, also for an output that is a compile-time
+   constant or a graph input (those are copied, never pointers into the read-only
+   artifact or the caller's input); it stays valid until the session's next run
+   or its release. Fails before the first successful run. */
 ds_status ds_session_output(const ds_session *session, int32_t index, ds_tensor *out_tensor);
+
+/* Runs and hands back the run's outputs as a caller-owned object holding copies
+   of them, in one serialized step: safe to call concurrently on one session.
+   On failure *out_outputs is NULL. */
+ds_status ds_session_run_outputs(ds_session *session, const ds_tensor *inputs, int32_t num_inputs,
+                                 ds_outputs **out_outputs);
+/* The number of outputs (the model's output count); 0 for NULL. */
+int32_t ds_outputs_count(const ds_outputs *outputs);
+/* out_tensor's dims and data point into `outputs` (data is writable, 64-byte
+   aligned), valid until ds_outputs_release. Independent of the session: it may
+   be released before or after the outputs. */
+ds_status ds_outputs_get(const ds_outputs *outputs, int32_t index, ds_tensor *out_tensor);
+void ds_outputs_release(ds_outputs *outputs);
 
 const char *ds_dtype_name(ds_dtype dtype);
 size_t ds_dtype_size(ds_dtype dtype);

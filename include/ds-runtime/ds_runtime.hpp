@@ -4,8 +4,12 @@
 //   ds::Session session(model, /*numThreads=*/4);
 //   session.run({ds::TensorRef::of(input, {1, 3, 224, 224})});
 //   ds_tensor out = session.output(0);
+//   ds::Outputs outs = session.runOutputs({...}); // from any thread: caller-owned copies
 //
-// Errors become ds::Error exceptions carrying the runtime's message.
+// Errors become ds::Error exceptions carrying the runtime's message. A Model
+// may be destroyed before its Sessions (they keep its data alive). One Session
+// may be shared by threads (runs are serialized); run() + output() from one
+// thread at a time, runOutputs() from many (see ds_runtime.h, Threads).
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_DS_RUNTIME_HPP
 #define DS_RUNTIME_DS_RUNTIME_HPP
@@ -78,6 +82,32 @@ struct TensorRef {
   }
 };
 
+/// One run's outputs, copied out of the session and owned by this object.
+class Outputs {
+public:
+  explicit Outputs(ds_outputs *outputs = nullptr) : outputs_(outputs) {}
+  ~Outputs() { ds_outputs_release(outputs_); }
+  Outputs(const Outputs &) = delete;
+  Outputs &operator=(const Outputs &) = delete;
+  Outputs(Outputs &&other) noexcept : outputs_(std::exchange(other.outputs_, nullptr)) {}
+  Outputs &operator=(Outputs &&other) noexcept {
+    std::swap(outputs_, other.outputs_);
+    return *this;
+  }
+
+  size_t size() const { return (size_t)ds_outputs_count(outputs_); }
+  /// Valid while this object lives; data is writable.
+  ds_tensor operator[](size_t i) const {
+    ds_tensor t;
+    check(ds_outputs_get(outputs_, (int32_t)i, &t));
+    return t;
+  }
+  ds_outputs *get() const { return outputs_; }
+
+private:
+  ds_outputs *outputs_ = nullptr;
+};
+
 class Session {
 public:
   /// The backend is the artifact's target; `device` picks the GPU of a cuda
@@ -99,12 +129,24 @@ public:
       views.push_back(t.view());
     check(ds_session_run(session_, views.data(), (int32_t)views.size()));
   }
-  /// Valid until the next run.
+  /// Runs and returns copies of the outputs in one serialized step: safe
+  /// from several threads at once.
+  Outputs runOutputs(const std::vector<TensorRef> &inputs) {
+    std::vector<ds_tensor> views;
+    for (const TensorRef &t : inputs)
+      views.push_back(t.view());
+    ds_outputs *outputs = nullptr;
+    check(ds_session_run_outputs(session_, views.data(), (int32_t)views.size(), &outputs));
+    return Outputs(outputs);
+  }
+  /// Of the most recent run; valid until the next run.
   ds_tensor output(int i) const {
     ds_tensor t;
     check(ds_session_output(session_, i, &t));
     return t;
   }
+
+  ds_session *get() const { return session_; }
 
 private:
   ds_session *session_ = nullptr;

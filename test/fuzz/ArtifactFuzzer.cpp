@@ -35,8 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     inputs.push_back({v.dtype, (int32_t)v.dims.size(), v.dims.data(), buffers.back().data(),
                       (size_t)v.bytes});
   }
-  dsrt::Session session(*program, 1);
-  if (session.valid())
-    (void)session.run(inputs.data(), (int32_t)inputs.size());
+  std::unique_ptr<dsrt::Session> session;
+  if (dsrt::Session::create(*program, 1, session))
+    (void)session->run(inputs.data(), (int32_t)inputs.size());
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <fcntl.h>
+#include <set>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -190,6 +191,9 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
   for (size_t id = 0; id < values.size(); ++id)
     if (values[id].storage == DSX_STORAGE_INPUT && !listed[id])
       return invalid("value '" + values[id].name + "' is stored as an input but is not one");
+  Status names = checkNames();
+  if (!names)
+    return names;
   for (const ValueInfo &v : values) {
     if (v.storage == DSX_STORAGE_CONSTANT &&
         (v.offset > constSize || v.bytes > constSize - v.offset))
@@ -262,6 +266,38 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
       return Status::error("no CPU kernel for '" + step.op + "'", DS_UNSUPPORTED);
   }
   return Status();
+}
+
+/// The C API hands names out as C strings and callers look values up by
+/// name: a NUL byte would cut a name short (two names becoming one), and two
+/// inputs or two outputs of one name would make one of them unreachable.
+Status Program::checkNames() const {
+  auto shown = [](const std::string &name) {
+    std::string out;
+    for (char c : name)
+      out += c ? std::string(1, c) : std::string("\\0");
+    return out;
+  };
+  for (size_t id = 0; id < values.size(); ++id)
+    if (values[id].name.find('\0') != std::string::npos)
+      return invalid("the name of value " + std::to_string(id) + " ('" + shown(values[id].name) +
+                     "') contains a NUL byte");
+  for (size_t i = 0; i < outputNames.size(); ++i)
+    if (outputNames[i].find('\0') != std::string::npos)
+      return invalid("the name of output " + std::to_string(i) + " ('" +
+                     shown(outputNames[i]) + "') contains a NUL byte");
+  auto unique = [&](const std::vector<std::string> &list, const char *what) {
+    std::set<std::string> seen;
+    for (const std::string &name : list)
+      if (!seen.insert(name).second)
+        return invalid(std::string("two ") + what + " are named '" + name + "'");
+    return Status();
+  };
+  std::vector<std::string> inputNames;
+  for (uint32_t id : inputs)
+    inputNames.push_back(values[id].name);
+  Status s = unique(inputNames, "inputs");
+  return s ? unique(outputNames, "outputs") : s;
 }
 
 /// Version 2's tail: the target and the kernel images (docs/cuda-backend.md).

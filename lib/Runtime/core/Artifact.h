@@ -61,6 +61,7 @@ public:
 private:
   Status parse(const unsigned char *data, uint64_t size);
   Status parseTarget(ByteReader &r);
+  Status checkNames() const;
   void *mapping_ = nullptr;
   std::vector<unsigned char> owned_; ///< the bytes, when not mapped from a file
   uint64_t mappingSize_ = 0;

@@ -2,18 +2,34 @@
 #include "core/Session.h"
 
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <new>
 #include <thread>
 
 struct ds_status_t {
   ds_status_code code;
   std::string message;
 };
+/// The program is shared by the model handle and every session made from it:
+/// whichever is released last frees it (and unmaps the file).
 struct ds_model_t {
-  std::unique_ptr<dsrt::Program> program;
+  std::shared_ptr<const dsrt::Program> program;
 };
 struct ds_session_t {
-  std::unique_ptr<dsrt::Executor> session; ///< the backend of the artifact's target
+  std::shared_ptr<const dsrt::Program> program; ///< declared first: outlives `session`
+  std::unique_ptr<dsrt::Executor> session;      ///< the backend of the artifact's target
+  /// Serializes runs and reads of the outputs: an executor has one arena and
+  /// one set of output buffers, and its worker pool serves one loop at a time.
+  mutable std::mutex mutex;
+};
+/// Copies of one run's outputs, in one 64-byte aligned block.
+struct ds_outputs_t {
+  std::vector<std::vector<int64_t>> dims;
+  std::vector<ds_tensor> tensors;
+  void *block = nullptr;
+  ~ds_outputs_t() { std::free(block); }
 };
 
 namespace {
@@ -22,6 +38,24 @@ ds_status make(ds_status_code code, std::string message) {
 }
 ds_status toC(const dsrt::Status &s) {
   return s.ok() ? nullptr : make(s.code(), s.message());
+}
+/// Runs `body` (which returns a ds_status) so that no exception leaves the C
+/// API: an allocation failure deep in a kernel becomes a status.
+template <typename F> ds_status guarded(const char *what, F &&body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    return make(DS_RUNTIME_ERROR, std::string(what) + ": out of memory");
+  } catch (const std::exception &e) {
+    return make(DS_RUNTIME_ERROR, std::string(what) + ": " + e.what());
+  }
+}
+void fillTensor(const dsrt::Tensor &t, ds_tensor *out) {
+  out->dtype = t.dtype;
+  out->rank = (int32_t)t.shape.size();
+  out->dims = t.shape.data();
+  out->data = t.data;
+  out->byte_size = t.bytes();
 }
 void fillInfo(const dsrt::ValueInfo &v, const std::string &name, ds_value_info *out) {
   out->name = name.c_str();
@@ -43,11 +77,13 @@ ds_status ds_model_load(const char *path, ds_model **out_model) {
   if (!path || !out_model)
     return make(DS_INVALID_ARGUMENT, "ds_model_load: path and out_model must not be null");
   *out_model = nullptr;
-  auto model = std::make_unique<ds_model_t>();
-  if (ds_status s = toC(dsrt::Program::load(path, model->program)))
-    return s;
-  *out_model = model.release();
-  return nullptr;
+  return guarded("ds_model_load", [&]() -> ds_status {
+    std::unique_ptr<dsrt::Program> program;
+    if (ds_status s = toC(dsrt::Program::load(path, program)))
+      return s;
+    *out_model = new ds_model_t{std::move(program)};
+    return nullptr;
+  });
 }
 
 void ds_model_release(ds_model *model) { delete model; }
@@ -113,22 +149,24 @@ ds_status ds_session_create(const ds_model *model, const ds_session_options *opt
   if (opts.device < 0)
     return make(DS_INVALID_ARGUMENT, "ds_session_create: device must be >= 0, got " +
                                          std::to_string(opts.device));
-  const dsrt::Program &program = *model->program;
-  auto session = std::make_unique<ds_session_t>();
-  if (program.target == DSX_TARGET_CUDA) {
-    if (ds_status s = toC(dsrt::createCudaExecutor(program, opts.device, session->session)))
-      return s;
-  } else {
-    int threads = opts.num_threads ? opts.num_threads
-                                   : (int)std::max(1u, std::thread::hardware_concurrency());
-    auto cpu = std::make_unique<dsrt::Session>(program, threads);
-    if (!cpu->valid())
-      return make(DS_RUNTIME_ERROR, "cannot allocate the " + std::to_string(program.arenaBytes) +
-                                        "-byte activation arena");
-    session->session = std::move(cpu);
-  }
-  *out_session = session.release();
-  return nullptr;
+  return guarded("ds_session_create", [&]() -> ds_status {
+    auto session = std::make_unique<ds_session_t>();
+    session->program = model->program;
+    const dsrt::Program &program = *session->program;
+    if (program.target == DSX_TARGET_CUDA) {
+      if (ds_status s = toC(dsrt::createCudaExecutor(program, opts.device, session->session)))
+        return s;
+    } else {
+      int threads = opts.num_threads ? opts.num_threads
+                                     : (int)std::max(1u, std::thread::hardware_concurrency());
+      std::unique_ptr<dsrt::Session> cpu;
+      if (ds_status s = toC(dsrt::Session::create(program, threads, cpu)))
+        return s;
+      session->session = std::move(cpu);
+    }
+    *out_session = session.release();
+    return nullptr;
+  });
 }
 
 void ds_session_release(ds_session *session) { delete session; }
@@ -136,12 +174,15 @@ void ds_session_release(ds_session *session) { delete session; }
 ds_status ds_session_run(ds_session *session, const ds_tensor *inputs, int32_t num_inputs) {
   if (!session)
     return make(DS_INVALID_ARGUMENT, "ds_session_run: session must not be null");
-  return toC(session->session->run(inputs, num_inputs));
+  std::lock_guard<std::mutex> lock(session->mutex);
+  return guarded("ds_session_run",
+                 [&] { return toC(session->session->run(inputs, num_inputs)); });
 }
 
 ds_status ds_session_output(const ds_session *session, int32_t index, ds_tensor *out_tensor) {
   if (!session || !out_tensor)
     return make(DS_INVALID_ARGUMENT, "ds_session_output: session and out_tensor must not be null");
+  std::lock_guard<std::mutex> lock(session->mutex);
   const dsrt::Executor &s = *session->session;
   if (index < 0 || (size_t)index >= s.numOutputs())
     return make(DS_INVALID_ARGUMENT, "output index " + std::to_string(index) +
@@ -149,14 +190,64 @@ ds_status ds_session_output(const ds_session *session, int32_t index, ds_tensor 
                                          std::to_string(s.numOutputs()) + " outputs)");
   if (!s.hasRun())
     return make(DS_INVALID_ARGUMENT, "ds_session_output: the session has not run yet");
-  const dsrt::Tensor &t = s.output((size_t)index);
-  out_tensor->dtype = t.dtype;
-  out_tensor->rank = (int32_t)t.shape.size();
-  out_tensor->dims = t.shape.data();
-  out_tensor->data = t.data;
-  out_tensor->byte_size = t.bytes();
+  fillTensor(s.output((size_t)index), out_tensor);
   return nullptr;
 }
+
+ds_status ds_session_run_outputs(ds_session *session, const ds_tensor *inputs, int32_t num_inputs,
+                                 ds_outputs **out_outputs) {
+  if (!session || !out_outputs)
+    return make(DS_INVALID_ARGUMENT,
+                "ds_session_run_outputs: session and out_outputs must not be null");
+  *out_outputs = nullptr;
+  std::lock_guard<std::mutex> lock(session->mutex);
+  return guarded("ds_session_run_outputs", [&]() -> ds_status {
+    const dsrt::Executor &s = *session->session;
+    if (ds_status st = toC(session->session->run(inputs, num_inputs)))
+      return st;
+    auto outputs = std::make_unique<ds_outputs_t>();
+    size_t total = 0;
+    for (size_t i = 0; i < s.numOutputs(); ++i)
+      total += (s.output(i).bytes() + 63) / 64 * 64;
+    outputs->block = total ? std::aligned_alloc(64, total) : nullptr;
+    if (total && !outputs->block)
+      return make(DS_RUNTIME_ERROR, "ds_session_run_outputs: cannot allocate " +
+                                        std::to_string(total) + " bytes for the outputs");
+    outputs->dims.resize(s.numOutputs());
+    outputs->tensors.resize(s.numOutputs());
+    size_t offset = 0;
+    for (size_t i = 0; i < s.numOutputs(); ++i) {
+      const dsrt::Tensor &t = s.output(i);
+      outputs->dims[i] = t.shape;
+      ds_tensor &out = outputs->tensors[i];
+      fillTensor(t, &out);
+      out.dims = outputs->dims[i].data();
+      out.data = static_cast<char *>(outputs->block) + offset;
+      if (out.byte_size)
+        std::memcpy(out.data, t.data, out.byte_size);
+      offset += (out.byte_size + 63) / 64 * 64;
+    }
+    *out_outputs = outputs.release();
+    return nullptr;
+  });
+}
+
+int32_t ds_outputs_count(const ds_outputs *outputs) {
+  return outputs ? (int32_t)outputs->tensors.size() : 0;
+}
+
+ds_status ds_outputs_get(const ds_outputs *outputs, int32_t index, ds_tensor *out_tensor) {
+  if (!outputs || !out_tensor)
+    return make(DS_INVALID_ARGUMENT, "ds_outputs_get: outputs and out_tensor must not be null");
+  if (index < 0 || index >= ds_outputs_count(outputs))
+    return make(DS_INVALID_ARGUMENT, "output index " + std::to_string(index) +
+                                         " is out of range (there are " +
+                                         std::to_string(ds_outputs_count(outputs)) + " outputs)");
+  *out_tensor = outputs->tensors[index];
+  return nullptr;
+}
+
+void ds_outputs_release(ds_outputs *outputs) { delete outputs; }
 
 const char *ds_dtype_name(ds_dtype dtype) { return dsrt::dtypeName(dtype); }
 size_t ds_dtype_size(ds_dtype dtype) { return dsrt::dtypeSize(dtype); }

@@ -68,30 +68,68 @@ Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t n
   return Status();
 }
 
-Session::Session(const Program &program, int numThreads)
-    : program_(program), pool_(numThreads) {
+Status Session::create(const Program &program, int numThreads, std::unique_ptr<Session> &out) {
+  std::unique_ptr<Session> session(new Session(program));
+  Status s = session->init(numThreads);
+  if (!s)
+    return s;
+  out = std::move(session);
+  return Status();
+}
+
+namespace {
+uint64_t align64(uint64_t bytes) { return (bytes + 63) / 64 * 64; }
+} // namespace
+
+Status Session::init(int numThreads) {
+  Status started = pool_.start(numThreads);
+  if (!started)
+    return started;
   context_.numThreads = pool_.size();
   context_.parallelFor = [this](int64_t n, int64_t grain,
                                 const std::function<void(int64_t, int64_t)> &body) {
     pool_.parallelFor(n, grain, body);
   };
-  size_t bytes = ((size_t)program.arenaBytes + 63) / 64 * 64;
+  size_t bytes = align64(program_.arenaBytes);
   arena_ = bytes ? std::aligned_alloc(64, bytes) : nullptr;
-  units_ = planExecution(program);
-  tensors_.resize(program.values.size());
-  for (size_t id = 0; id < program.values.size(); ++id) {
-    const ValueInfo &v = program.values[id];
+  if (bytes && !arena_)
+    return Status::error("cannot allocate the " + std::to_string(program_.arenaBytes) +
+                         "-byte activation arena");
+  units_ = planExecution(program_);
+  tensors_.resize(program_.values.size());
+  for (size_t id = 0; id < program_.values.size(); ++id) {
+    const ValueInfo &v = program_.values[id];
     Tensor &t = tensors_[id];
     t.dtype = v.dtype;
     t.shape = v.dims;
     if (v.storage == DSX_STORAGE_CONSTANT)
-      t.data = const_cast<unsigned char *>(program.constantData(v));
+      t.data = const_cast<unsigned char *>(program_.constantData(v)); // kernels only read it
     else if (v.storage == DSX_STORAGE_ARENA)
       t.data = static_cast<char *>(arena_) + v.offset;
   }
+  uint64_t copyBytes = 0;
+  for (uint32_t id : program_.outputs)
+    if (program_.values[id].storage != DSX_STORAGE_ARENA)
+      copyBytes += align64(program_.values[id].bytes);
+  copies_ = copyBytes ? std::aligned_alloc(64, copyBytes) : nullptr;
+  if (copyBytes && !copies_)
+    return Status::error("cannot allocate " + std::to_string(copyBytes) +
+                         " bytes for the outputs that are constants or inputs");
+  uint64_t offset = 0;
+  for (uint32_t id : program_.outputs) {
+    outputs_.push_back(tensors_[id]);
+    if (program_.values[id].storage != DSX_STORAGE_ARENA) {
+      outputs_.back().data = static_cast<char *>(copies_) + offset;
+      offset += align64(program_.values[id].bytes);
+    }
+  }
+  return Status();
 }
 
-Session::~Session() { std::free(arena_); }
+Session::~Session() {
+  std::free(arena_);
+  std::free(copies_);
+}
 
 Status Session::run(const ds_tensor *inputs, int32_t numInputs) {
   if (program_.target != DSX_TARGET_CPU)
@@ -124,6 +162,12 @@ Status Session::run(const ds_tensor *inputs, int32_t numInputs) {
     if (!s)
       return Status::error(step.op + ": " + s.message(),
                            s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
+  }
+  // Refreshed every run: the caller may have written into the last copies.
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    const Tensor &source = tensors_[program_.outputs[i]];
+    if (outputs_[i].data != source.data && program_.values[program_.outputs[i]].bytes)
+      std::memcpy(outputs_[i].data, source.data, program_.values[program_.outputs[i]].bytes);
   }
   hasRun_ = true;
   return Status();

@@ -11,26 +11,35 @@
 
 namespace dsrt {
 
+/// Not thread-safe: the C API serializes the calls on one session.
 class Session : public Executor {
 public:
-  Session(const Program &program, int numThreads);
+  /// Starts `numThreads - 1` workers and allocates the arena; an error (never
+  /// an exception) when either fails. `program` must outlive the session.
+  static Status create(const Program &program, int numThreads, std::unique_ptr<Session> &out);
   ~Session();
   /// Validates `inputs` against the signature, then runs every step.
   Status run(const ds_tensor *inputs, int32_t numInputs) override;
-  const Tensor &output(size_t i) const override { return tensors_[program_.outputs[i]]; }
+  const Tensor &output(size_t i) const override { return outputs_[i]; }
   size_t numOutputs() const override { return program_.outputs.size(); }
-  /// False when the arena could not be allocated.
-  bool valid() const { return program_.arenaBytes == 0 || arena_ != nullptr; }
   bool hasRun() const override { return hasRun_; }
   int numThreads() const { return pool_.size(); }
 
 private:
+  explicit Session(const Program &program) : program_(program) {}
+  Status init(int numThreads);
+
   const Program &program_;
   ThreadPool pool_;
   KernelContext context_;
   void *arena_ = nullptr;
   std::vector<Tensor> tensors_; ///< one per value id
   std::vector<ExecUnit> units_; ///< steps grouped for execution
+  /// What output(i) hands out: arena values in place; constants and inputs
+  /// copied after each run into `copies_`, so that every output is writable
+  /// memory of the session (constants live in the read-only mapping).
+  std::vector<Tensor> outputs_;
+  void *copies_ = nullptr;
   bool hasRun_ = false;
 };
 

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
+#include <system_error>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -17,12 +19,29 @@ namespace {
 constexpr auto kSpinTime = std::chrono::microseconds(200);
 } // namespace
 
-ThreadPool::ThreadPool(int numThreads) {
-  for (int i = 1; i < std::max(1, numThreads); ++i)
-    workers_.emplace_back([this] { workerLoop(); });
+Status ThreadPool::start(int numThreads) {
+  int wanted = std::max(1, numThreads) - 1;
+  int started = 0;
+  std::string why;
+  try {
+    workers_.reserve(wanted);
+    for (; started < wanted; ++started)
+      workers_.emplace_back([this] { workerLoop(); });
+    return Status();
+  } catch (const std::system_error &e) {
+    why = e.code().message();
+  } catch (const std::bad_alloc &) {
+    why = "out of memory";
+  }
+  stopWorkers();
+  // Thread 1 is the caller's: the workers are threads 2 to numThreads.
+  return Status::error("cannot start worker thread " + std::to_string(started + 2) + " of " +
+                       std::to_string(numThreads) + ": " + why + "; use fewer threads");
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stopWorkers(); }
+
+void ThreadPool::stopWorkers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
@@ -30,6 +49,7 @@ ThreadPool::~ThreadPool() {
   wake_.notify_all();
   for (std::thread &t : workers_)
     t.join();
+  workers_.clear();
 }
 
 void ThreadPool::runChunks() {
@@ -51,7 +71,10 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
     return;
   int64_t maxChunks = std::max<int64_t>(1, n / std::max<int64_t>(1, grain));
   int64_t chunks = std::min<int64_t>(maxChunks, size());
-  if (chunks <= 1 || workers_.empty()) {
+  // Another thread's loop holds the workers (or this is a loop inside a
+  // loop's body): run this one alone rather than take over their state.
+  std::unique_lock<std::mutex> owner(owner_, std::try_to_lock);
+  if (chunks <= 1 || workers_.empty() || !owner.owns_lock()) {
     body(0, n);
     return;
   }

@@ -2,6 +2,8 @@
 #ifndef DS_RUNTIME_CORE_THREADPOOL_H
 #define DS_RUNTIME_CORE_THREADPOOL_H
 
+#include "core/Tensor.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -12,14 +14,21 @@
 
 namespace dsrt {
 
-/// Runs parallel loops on `numThreads - 1` workers plus the calling thread,
-/// one loop at a time (kernels run one after another). Workers spin briefly
-/// after a loop before sleeping, since the next kernel's loop usually follows
-/// within microseconds and a futex wake-up costs more than small kernels.
+/// Runs parallel loops on `numThreads - 1` workers plus the calling thread.
+/// Workers spin briefly after a loop before sleeping, since the next kernel's
+/// loop usually follows within microseconds and a futex wake-up costs more
+/// than small kernels. The workers serve one loop at a time: a caller that
+/// finds them busy with another thread's loop (or calls from inside a loop)
+/// runs its loop alone on its own thread instead of waiting.
 class ThreadPool {
 public:
-  explicit ThreadPool(int numThreads);
+  ThreadPool() = default;
   ~ThreadPool();
+  ThreadPool(const ThreadPool &) = delete;
+  ThreadPool &operator=(const ThreadPool &) = delete;
+  /// Starts the workers. When one cannot be created, stops those already
+  /// started and returns the error (never throws).
+  Status start(int numThreads);
   int size() const { return (int)workers_.size() + 1; }
   /// Calls body(begin, end) over chunks of [0, n) of at least `grain` items.
   void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> &body);
@@ -28,8 +37,10 @@ private:
   void workerLoop();
   /// Runs chunks of the current loop until none is left.
   void runChunks();
+  void stopWorkers();
 
   std::vector<std::thread> workers_;
+  std::mutex owner_; ///< held by the caller whose loop the workers serve
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<uint64_t> generation_{0}; ///< bumped for every loop

@@ -1,0 +1,313 @@
+//===- ConcurrencyTest.cpp - one session, many threads --------------------===//
+//
+// The concurrency contract of ds_runtime.h: runs on one session are
+// serialized, ds_session_run_outputs hands each caller its own outputs, a
+// session keeps its model alive, and the worker pool survives concurrent and
+// nested loops. scripts/tsan-check.sh runs these under ThreadSanitizer.
+//
+//===----------------------------------------------------------------------===//
+#include "RuntimeTestArtifacts.h"
+#include "core/ThreadPool.h"
+#include "ds-runtime/ds_runtime.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+using namespace dstest;
+
+namespace {
+constexpr int kThreads = 8;  // callers
+constexpr int kRuns = 6;     // runs per caller
+constexpr int64_t kN = 65536;
+
+/// Every thread's own input, so that outputs mixed up between callers show.
+std::vector<float> inputFor(int thread) {
+  std::vector<float> x(kN);
+  for (int64_t i = 0; i < kN; ++i)
+    x[i] = (float)((i * 37 + thread * 101) % 1000) / 250.0f - 2.0f;
+  return x;
+}
+
+ds::TensorRef ref(std::vector<float> &x) { return {DS_F32, {kN}, x.data(), x.size() * 4}; }
+
+std::vector<float> copyOut(const ds_tensor &t) {
+  const float *p = (const float *)t.data;
+  return std::vector<float>(p, p + t.byte_size / 4);
+}
+
+/// Fails (and ends the process, since a hung thread cannot be stopped) when
+/// `work` does not finish in time: a pool that deadlocks must not hang CI.
+void withDeadline(std::function<void()> work, int seconds = 120) {
+  auto done = std::async(std::launch::async, std::move(work));
+  if (done.wait_for(std::chrono::seconds(seconds)) != std::future_status::ready) {
+    std::fprintf(stderr, "FATAL: did not finish within %d s (deadlock?)\n", seconds);
+    std::_Exit(1);
+  }
+  done.get();
+}
+
+class SharedSession : public ::testing::Test {
+protected:
+  void SetUp() override {
+    path_ = writeTempArtifact(buildArtifact(tanhAddArtifact(kN)));
+    ASSERT_FALSE(path_.empty());
+    model_ = std::make_unique<ds::Model>(path_);
+    // The single-threaded answer, from a session of its own with one thread.
+    ds::Session reference(*model_, 1);
+    for (int t = 0; t < kThreads; ++t) {
+      inputs_.push_back(inputFor(t));
+      reference.run({ref(inputs_[t])});
+      std::vector<std::vector<float>> outs;
+      for (int o = 0; o < 4; ++o)
+        outs.push_back(copyOut(reference.output(o)));
+      expected_.push_back(std::move(outs));
+    }
+  }
+  void TearDown() override { std::remove(path_.c_str()); }
+  void expectBitIdentical(int thread, int output, const ds_tensor &t, int *mismatches) {
+    const std::vector<float> &want = expected_[thread][output];
+    if (t.byte_size != want.size() * 4 || std::memcmp(t.data, want.data(), t.byte_size) != 0)
+      ++*mismatches;
+  }
+
+  std::string path_;
+  std::unique_ptr<ds::Model> model_;
+  std::vector<std::vector<float>> inputs_;
+  std::vector<std::vector<std::vector<float>>> expected_; ///< [thread][output]
+};
+} // namespace
+
+TEST_F(SharedSession, RunOutputsFromEightThreadsMatchesSingleThreaded) {
+  ds::Session session(*model_, 4);
+  std::atomic<int> mismatches{0}, failures{0};
+  withDeadline([&] {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] {
+        int bad = 0;
+        for (int r = 0; r < kRuns; ++r) {
+          ds::TensorRef input = ref(inputs_[t]);
+          ds_tensor in = input.view();
+          ds_outputs *outs = nullptr;
+          if (ds_status s = ds_session_run_outputs(session.get(), &in, 1, &outs)) {
+            ++failures;
+            ds_status_release(s);
+            continue;
+          }
+          if (ds_outputs_count(outs) != 4)
+            ++bad;
+          for (int o = 0; o < ds_outputs_count(outs); ++o) {
+            ds_tensor out;
+            if (ds_status s = ds_outputs_get(outs, o, &out)) {
+              ds_status_release(s);
+              ++bad;
+              continue;
+            }
+            expectBitIdentical(t, o, out, &bad);
+          }
+          ds_outputs_release(outs);
+        }
+        mismatches += bad;
+      });
+    for (std::thread &th : threads)
+      th.join();
+  });
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+// Through the C++ wrapper, with the model handle released while the threads run.
+TEST_F(SharedSession, RunOutputsWrapperOutlivesItsModel) {
+  auto session = std::make_unique<ds::Session>(*model_, 2);
+  model_.reset();
+  std::atomic<int> mismatches{0};
+  withDeadline([&] {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        int bad = 0;
+        for (int r = 0; r < 3; ++r) {
+          ds::Outputs outs = session->runOutputs({ref(inputs_[t])});
+          for (size_t o = 0; o < outs.size(); ++o)
+            expectBitIdentical(t, (int)o, outs[o], &bad);
+        }
+        mismatches += bad;
+      });
+    for (std::thread &th : threads)
+      th.join();
+  });
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+// run + output is a two-call protocol: callers that share a session hold their
+// own lock across both (the session's lock covers each call, not the pair).
+TEST_F(SharedSession, RunThenOutputUnderAnExternalMutex) {
+  ds::Session session(*model_, 4);
+  std::mutex external;
+  std::atomic<int> mismatches{0}, failures{0};
+  withDeadline([&] {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] {
+        int bad = 0;
+        for (int r = 0; r < kRuns; ++r) {
+          std::lock_guard<std::mutex> lock(external);
+          ds::TensorRef input = ref(inputs_[t]);
+          ds_tensor in = input.view();
+          if (ds_status s = ds_session_run(session.get(), &in, 1)) {
+            ++failures;
+            ds_status_release(s);
+            continue;
+          }
+          for (int o = 0; o < 4; ++o) {
+            ds_tensor out;
+            if (ds_status s = ds_session_output(session.get(), o, &out)) {
+              ds_status_release(s);
+              ++bad;
+              continue;
+            }
+            expectBitIdentical(t, o, out, &bad);
+          }
+        }
+        mismatches += bad;
+      });
+    for (std::thread &th : threads)
+      th.join();
+  });
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+// Unsynchronized ds_session_run calls on one session are serialized: every
+// call succeeds and nothing races (ThreadSanitizer checks the latter).
+TEST_F(SharedSession, ConcurrentRunsAreSerialized) {
+  ds::Session session(*model_, 4);
+  std::atomic<int> failures{0};
+  withDeadline([&] {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] {
+        for (int r = 0; r < kRuns; ++r) {
+          ds::TensorRef input = ref(inputs_[t]);
+          ds_tensor in = input.view();
+          if (ds_status s = ds_session_run(session.get(), &in, 1)) {
+            ++failures;
+            ds_status_release(s);
+          }
+        }
+      });
+    for (std::thread &th : threads)
+      th.join();
+  });
+  EXPECT_EQ(failures.load(), 0);
+  int bad = 0;
+  ds::Outputs last = session.runOutputs({ref(inputs_[0])});
+  for (int o = 0; o < 4; ++o)
+    expectBitIdentical(0, o, last[o], &bad);
+  EXPECT_EQ(bad, 0);
+}
+
+// Sessions are created and released on many threads while the model handle
+// is released midway: the last session to go frees the model's data.
+TEST_F(SharedSession, SessionsCreatedAndReleasedAroundAReleasedModel) {
+  ds_model *model = nullptr;
+  ds_status s = ds_model_load(path_.c_str(), &model);
+  ASSERT_EQ(s, nullptr) << ds_status_get_message(s);
+  std::atomic<int> created{0}, mismatches{0}, failures{0};
+  withDeadline([&] {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] {
+        ds_session_options options;
+        ds_session_options_init(&options);
+        options.num_threads = 2;
+        ds_session *session = nullptr;
+        if (ds_status e = ds_session_create(model, &options, &session)) {
+          ++failures;
+          ds_status_release(e);
+          ++created;
+          return;
+        }
+        ++created;
+        // Wait until the model handle is gone, then use the session.
+        while (created.load() < kThreads)
+          std::this_thread::yield();
+        ds::TensorRef input = ref(inputs_[t]);
+        ds_tensor in = input.view();
+        ds_outputs *outs = nullptr;
+        if (ds_status e = ds_session_run_outputs(session, &in, 1, &outs)) {
+          ++failures;
+          ds_status_release(e);
+        } else {
+          int bad = 0;
+          for (int o = 0; o < ds_outputs_count(outs); ++o) {
+            ds_tensor out;
+            ds_outputs_get(outs, o, &out);
+            expectBitIdentical(t, o, out, &bad);
+          }
+          mismatches += bad;
+        }
+        ds_session_release(session);
+        ds_outputs_release(outs); // outputs outlive their session
+      });
+    while (created.load() < kThreads)
+      std::this_thread::yield();
+    ds_model_release(model);
+    for (std::thread &th : threads)
+      th.join();
+  });
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+// Two threads calling parallelFor on one pool at once: before the pool
+// refused a second owner, they overwrote each other's loop (wrong sums) or
+// waited forever for chunks that had been reset.
+TEST(ThreadPool, ConcurrentCallersEachRunTheirWholeLoop) {
+  dsrt::ThreadPool pool;
+  ASSERT_TRUE(pool.start(4).ok());
+  std::atomic<int> wrong{0};
+  withDeadline([&] {
+    std::vector<std::thread> callers;
+    for (int c = 0; c < 4; ++c)
+      callers.emplace_back([&, c] {
+        for (int r = 0; r < 200; ++r) {
+          const int64_t n = 1000 + c * 17 + r;
+          std::vector<std::atomic<int>> hits(n);
+          pool.parallelFor(n, 16, [&](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i)
+              hits[i].fetch_add(1, std::memory_order_relaxed);
+          });
+          for (int64_t i = 0; i < n; ++i)
+            if (hits[i].load() != 1) {
+              ++wrong;
+              break;
+            }
+        }
+      });
+    for (std::thread &t : callers)
+      t.join();
+  });
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+// A loop started from inside a loop's body runs on the calling thread.
+TEST(ThreadPool, NestedLoopsRunInline) {
+  dsrt::ThreadPool pool;
+  ASSERT_TRUE(pool.start(3).ok());
+  std::atomic<int64_t> sum{0};
+  withDeadline([&] {
+    pool.parallelFor(64, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        pool.parallelFor(100, 1, [&](int64_t b, int64_t e) { sum += e - b; });
+    });
+  });
+  EXPECT_EQ(sum.load(), 64 * 100);
+}
