@@ -6,6 +6,7 @@
 #   ./run.sh test    build and run every test: lit, runtime unit tests, Python and
 #                    end-to-end tests, the runtime-only build, the ONNX node suite
 #   ./run.sh hardening  the same tests on an ASan + UBSan build (scripts/sanitizer-check.sh),
+#                    the runtime's concurrency tests under ThreadSanitizer (scripts/tsan-check.sh),
 #                    then a short run of every fuzz target (scripts/fuzz.sh, FUZZ_SECONDS each)
 #
 # Both install what they need (apt and pip) on first use; later runs reuse it.
@@ -91,6 +92,8 @@ run_tests() {
 hardening() {
   echo "== sanitizer build and test suite (ASan + UBSan)"
   scripts/sanitizer-check.sh build-asan
+  echo "== runtime concurrency tests (ThreadSanitizer, runtime-only build)"
+  scripts/tsan-check.sh build-tsan
   echo "== fuzz targets, ${FUZZ_SECONDS:-60} s each"
   scripts/fuzz.sh "${FUZZ_SECONDS:-60}" build-asan
 }
