@@ -15,8 +15,11 @@ struct HostTensor {
   std::vector<unsigned char> data;
 };
 
-/// Reads a little-endian, C-ordered .npy file (format 1.0-3.0).
+/// Reads a .npy file (format 1.0-3.0) of bools, ints or floats; big-endian data
+/// is byte-swapped and Fortran order transposed. The header is parsed strictly
+/// and the shape checked against the file's size before anything is allocated.
 bool readNpy(const std::string &path, HostTensor &out, std::string &error);
+/// Writes under a temporary name in the same directory, then renames.
 bool writeNpy(const std::string &path, const ds_tensor &tensor, std::string &error);
 
 /// Reads a serialized ONNX TensorProto (the node-test .pb format); false with

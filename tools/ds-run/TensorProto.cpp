@@ -68,6 +68,9 @@ bool readTensorProto(const std::string &path, HostTensor &out, std::string &erro
   for (int64_t d : out.dims) {
     if (d < 0)
       return (error = "'" + path + "': negative dim", false);
+    // A product that wraps could otherwise match a short payload.
+    if (d != 0 && count > UINT64_MAX / 8 / (uint64_t)d)
+      return (error = "'" + path + "': dims overflow", false);
     count *= (uint64_t)d;
   }
   size_t width = ds_dtype_size(out.dtype);

@@ -2,13 +2,21 @@
 //
 //   ds-run model.dsx [--input name=file.npy|file.pb]... [--inputs-dir DIR]
 //          [--threads N] [--warmup N] [--runs N] [--output-dir DIR]
-//          [--expect-dir DIR [--rtol R] [--atol A]] [--seed S] [--quiet]
+//          [--expect-dir DIR [--rtol R] [--atol A]] [--seed S]
+//          [--max-random-bytes N] [--quiet]
 //
 // A model given as .onnx is compiled first with the ds-compile next to this
-// binary (or on PATH). Inputs not given are filled with seeded random data. Runs on the
-// runtime's C++ wrappers only (no LLVM), like an application would.
+// binary (or on PATH). Inputs not given take the model's default (an ONNX
+// initializer that is also an input) or else seeded random data, at most
+// --max-random-bytes (default 4 GiB) per input. Outputs go to
+// DIR/<output name>.npy ('/' in a name becomes '_'), each written under a
+// temporary name and renamed. --expect-dir compares with DIR/output_<i>.pb or
+// .npy (exit 3 on a mismatch, a missing expected output, or an expected output
+// the model does not produce). Runs on the runtime's C++ wrappers only (no
+// LLVM), like an application would.
 //
 //===----------------------------------------------------------------------===//
+#include "Compare.h"
 #include "Npy.h"
 #include "ds-runtime/ds_runtime.hpp"
 
@@ -17,10 +25,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <map>
+#include <new>
 #include <random>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +45,7 @@ struct Options {
   int threads = 0, warmup = 2, runs = 10;
   unsigned seed = 0;
   double rtol = 1e-3, atol = 1e-7;
+  double maxRandomBytes = 4.0 * (1ull << 30);
   bool quiet = false;
 };
 
@@ -42,7 +54,8 @@ struct Options {
   std::fprintf(stderr,
                "usage: ds-run model.dsx|model.onnx [--input name=file.npy|file.pb]... "
                "[--inputs-dir DIR] [--threads N] [--warmup N] [--runs N] [--output-dir DIR] "
-               "[--expect-dir DIR] [--rtol R] [--atol A] [--seed S] [--quiet]\n");
+               "[--expect-dir DIR] [--rtol R] [--atol A] [--seed S] [--max-random-bytes N] "
+               "[--quiet]\n");
   std::exit(2);
 }
 
@@ -81,6 +94,7 @@ Options parse(int argc, char **argv) {
     else if (key == "--seed") o.seed = (unsigned)number(value());
     else if (key == "--rtol") o.rtol = number(value());
     else if (key == "--atol") o.atol = number(value());
+    else if (key == "--max-random-bytes") o.maxRandomBytes = number(value());
     else if (key == "--quiet") o.quiet = true;
     else if (a.rfind("-", 0) == 0) usage(("unknown option " + a).c_str());
     else if (o.model.empty()) o.model = a;
@@ -88,8 +102,11 @@ Options parse(int argc, char **argv) {
   }
   if (o.model.empty())
     usage("no model given");
-  if (o.runs < 1 || o.warmup < 0 || o.threads < 0)
-    usage("--runs must be >= 1, --warmup and --threads >= 0");
+  if (o.runs < 1 || o.warmup < 0 || o.threads < 0 || !(o.maxRandomBytes >= 0))
+    usage("--runs must be >= 1, --warmup, --threads and --max-random-bytes >= 0");
+  struct stat st;
+  if (!o.expectDir.empty() && (stat(o.expectDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
+    usage(("--expect-dir '" + o.expectDir + "' is not a directory").c_str());
   return o;
 }
 
@@ -148,28 +165,68 @@ void fillRandom(dsrun::HostTensor &t, std::mt19937 &rng) {
   }
 }
 
-double element(const void *data, ds_dtype dtype, size_t i) {
-  switch (dtype) {
-  case DS_F32: return ((const float *)data)[i];
-  case DS_F64: return ((const double *)data)[i];
-  case DS_I64: return (double)((const int64_t *)data)[i];
-  case DS_I32: return ((const int32_t *)data)[i];
-  case DS_I16: return ((const int16_t *)data)[i];
-  case DS_I8: case DS_I4: case DS_I2: return ((const int8_t *)data)[i];
-  case DS_U64: return (double)((const uint64_t *)data)[i];
-  case DS_U32: return ((const uint32_t *)data)[i];
-  case DS_U16: return ((const uint16_t *)data)[i];
-  case DS_U8: case DS_U4: case DS_U2: case DS_BOOL: return ((const uint8_t *)data)[i];
-  default: return NAN;
-  }
-}
-
 std::string dimsText(const int64_t *dims, int32_t rank) {
   std::string s;
   for (int32_t i = 0; i < rank; ++i)
     s += (i ? "x" : "") + std::to_string(dims[i]);
   return s.empty() ? "scalar" : s;
 }
+
+/// Bytes of a random input with these dims, or a message saying why there is none.
+bool randomInputBytes(const ds_value_info &info, double limit, size_t &bytes,
+                      std::string &error) {
+  uint64_t n = ds_dtype_size(info.dtype);
+  for (int32_t k = 0; k < info.rank; ++k) {
+    if (info.dims[k] < 0)
+      return (error = "has a dynamic dim; give it with --input", false);
+    if (info.dims[k] && n > UINT64_MAX / (uint64_t)info.dims[k])
+      return (error = "is too large for random data", false);
+    n *= (uint64_t)info.dims[k];
+  }
+  if ((double)n > limit) {
+    char text[160];
+    std::snprintf(text, sizeof text,
+                  "would take %.4g GiB of random data, above --max-random-bytes (%.4g GiB); give "
+                  "it with --input or raise the limit",
+                  n / 1073741824.0, limit / 1073741824.0);
+    return (error = text, false);
+  }
+  bytes = (size_t)n;
+  return true;
+}
+
+/// A file name for an output: its name with '/' replaced, never '.' or '..'.
+std::string outputFileName(const std::string &name) {
+  std::string s = name;
+  std::replace(s.begin(), s.end(), '/', '_');
+  if (s.empty() || s == "." || s == "..")
+    s = "_" + s;
+  return s + ".npy";
+}
+
+/// Indices of the expected outputs in DIR (output_<i>.pb / .npy).
+std::vector<long> expectedOutputIndices(const std::string &dir) {
+  std::vector<long> found;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (dirent *e = readdir(d)) {
+      std::string name = e->d_name;
+      size_t dot = name.rfind('.');
+      if (name.rfind("output_", 0) != 0 || dot == std::string::npos ||
+          (name.substr(dot) != ".pb" && name.substr(dot) != ".npy"))
+        continue;
+      std::string digits = name.substr(7, dot - 7);
+      if (!digits.empty() && digits.size() < 9 &&
+          digits.find_first_not_of("0123456789") == std::string::npos)
+        found.push_back(std::stol(digits));
+    }
+    closedir(d);
+  }
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  return found;
+}
+
+bool fileExists(const std::string &path) { return access(path.c_str(), F_OK) == 0; }
 
 bool readTensorFile(const std::string &path, dsrun::HostTensor &t) {
   std::string error;
@@ -203,16 +260,30 @@ int main(int argc, char **argv) {
         file = opts.inputs[info.name];
       else if (!opts.inputsDir.empty())
         file = opts.inputsDir + "/input_" + std::to_string(i) + ".pb";
+      ds_tensor fallback{};
+      ds_status noDefault = ds_model_input_default(model.get(), i, &fallback);
+      ds_status_release(noDefault);
       if (!file.empty()) {
         if (!readTensorFile(file, t))
           return 1;
+      } else if (!noDefault && fallback.data) { // the model's default for the input
+        t.dtype = fallback.dtype;
+        t.dims.assign(fallback.dims, fallback.dims + fallback.rank);
+        const auto *bytes = static_cast<const unsigned char *>(fallback.data);
+        t.data.assign(bytes, bytes + fallback.byte_size);
+        if (!opts.quiet)
+          std::printf("input %d '%s': its default %s[%s]\n", i, info.name,
+                      ds_dtype_name(info.dtype), dimsText(info.dims, info.rank).c_str());
       } else {
         t.dtype = info.dtype;
         t.dims.assign(info.dims, info.dims + info.rank);
-        size_t n = 1;
-        for (int64_t d : t.dims)
-          n *= (size_t)d;
-        t.data.assign(n * ds_dtype_size(info.dtype), 0);
+        size_t bytes = 0;
+        std::string why;
+        if (!randomInputBytes(info, opts.maxRandomBytes, bytes, why)) {
+          std::fprintf(stderr, "ds-run: input %d ('%s') %s\n", i, info.name, why.c_str());
+          return 1;
+        }
+        t.data.assign(bytes, 0);
         fillRandom(t, rng);
         if (!opts.quiet)
           std::printf("input %d '%s': random %s[%s]\n", i, info.name, ds_dtype_name(info.dtype),
@@ -252,7 +323,7 @@ int main(int argc, char **argv) {
       size_t n = out.byte_size / std::max<size_t>(1, ds_dtype_size(out.dtype));
       double lo = INFINITY, hi = -INFINITY, sum = 0;
       for (size_t k = 0; k < n; ++k) {
-        double v = element(out.data, out.dtype, k);
+        double v = dsrun::elementAsDouble(out.data, out.dtype, k);
         lo = std::min(lo, v);
         hi = std::max(hi, v);
         sum += v;
@@ -263,43 +334,36 @@ int main(int argc, char **argv) {
                     n ? sum / n : 0.0);
       if (!opts.outputDir.empty()) {
         std::string error;
-        if (!dsrun::writeNpy(opts.outputDir + "/" + info.name + ".npy", out, error)) {
+        if (!dsrun::writeNpy(opts.outputDir + "/" + outputFileName(info.name), out, error)) {
           std::fprintf(stderr, "ds-run: %s\n", error.c_str());
           return 1;
         }
       }
       if (!opts.expectDir.empty()) {
+        std::string base = opts.expectDir + "/output_" + std::to_string(i);
+        std::string file = fileExists(base + ".pb") ? base + ".pb" : base + ".npy";
         dsrun::HostTensor expected;
-        if (!readTensorFile(opts.expectDir + "/output_" + std::to_string(i) + ".pb", expected))
-          return 1;
-        bool sameShape = expected.dims == std::vector<int64_t>(out.dims, out.dims + out.rank) &&
-                         expected.dtype == out.dtype;
-        size_t bad = 0, first = n;
-        double worst = 0;
-        for (size_t k = 0; sameShape && k < n; ++k) {
-          double a = element(out.data, out.dtype, k), e = element(expected.data.data(), expected.dtype, k);
-          bool ok = (std::isnan(a) && std::isnan(e)) || a == e ||
-                    std::fabs(a - e) <= opts.atol + opts.rtol * std::fabs(e);
-          if (!ok) {
-            ++bad;
-            first = std::min(first, k);
-            worst = std::max(worst, std::fabs(a - e));
-          }
-        }
-        if (!sameShape) {
-          std::printf("MISMATCH output %d: got %s[%s], expected %s[%s]\n", i,
-                      ds_dtype_name(out.dtype), dimsText(out.dims, out.rank).c_str(),
-                      ds_dtype_name(expected.dtype),
-                      dimsText(expected.dims.data(), (int32_t)expected.dims.size()).c_str());
+        std::string report;
+        if (!fileExists(file)) {
+          std::printf("MISMATCH output %d '%s': no expected value (%s.pb or .npy)\n", i,
+                      info.name, base.c_str());
           ++failures;
-        } else if (bad) {
-          std::printf("MISMATCH output %d: %zu of %zu elements off (first at %zu, worst |diff| "
-                      "%.3g)\n",
-                      i, bad, n, first, worst);
+        } else if (!readTensorFile(file, expected)) {
+          return 1;
+        } else if (!dsrun::compareTensor(out, expected, opts.rtol, opts.atol, report)) {
+          std::printf("MISMATCH output %d '%s': %s\n", i, info.name, report.c_str());
           ++failures;
         }
       }
     }
+    if (!opts.expectDir.empty())
+      for (long k : expectedOutputIndices(opts.expectDir))
+        if (k >= model.numOutputs()) {
+          std::printf("MISMATCH expected output %ld (output_%ld in %s) was not produced: the "
+                      "model has %d outputs\n",
+                      k, k, opts.expectDir.c_str(), model.numOutputs());
+          ++failures;
+        }
     if (!opts.quiet) {
       auto pct = [&](double p) { return ms[std::min(ms.size() - 1, (size_t)(p * ms.size()))]; };
       std::printf("threads %d, %d warm-up + %d runs: median %.3f ms (p10 %.3f, p90 %.3f)\n",
@@ -315,5 +379,10 @@ int main(int argc, char **argv) {
       std::remove(artifact.c_str());
     std::fprintf(stderr, "ds-run: %s\n", e.what());
     return e.code() == DS_NO_DEVICE ? 4 : 1; // 4: a cuda artifact on a machine without a GPU
+  } catch (const std::bad_alloc &) {
+    if (compiled)
+      std::remove(artifact.c_str());
+    std::fprintf(stderr, "ds-run: out of memory\n");
+    return 1;
   }
 }
