@@ -11,7 +11,10 @@ view. WMMA fragments are emulated with whole tiles per lane.
   cuda_host_emulate.py model.onnx --ds-compile DIR/ds-compile --ds-run DIR/ds-run
 
 compiles the model for cpu and cuda, runs both on the same random inputs and
-compares the outputs (exit status 1 on a mismatch).
+compares the outputs (exit status 1 on a mismatch): NaN only where the CPU backend
+has NaN, an infinity only where it has the same one, finite values within
+atol + rtol * |cpu|. --poison-outputs nan replaces the emulated outputs with NaN
+before the comparison, to show that the check fails on a wrong result.
 """
 import argparse
 import ctypes
@@ -237,6 +240,28 @@ def read_artifact(path):
                 out_names=out_names, steps=steps, const_off=const_off)
 
 
+def decoded(buf, dtype):
+    """An output buffer as float64 (bf16, kept as raw bits, decoded)."""
+    if dtype == 4:
+        return (buf.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+    return buf.astype(np.float64)
+
+
+def mismatches(got, ref, rtol, atol):
+    """Per element: does `got` differ from `ref`? NaN must sit exactly where ref
+    has NaN, an infinity where ref has the same one; finite values within
+    atol + rtol * |ref|. Also the finite differences (for the report)."""
+    if got.shape != ref.shape:
+        return np.ones(1, bool), np.zeros(0)
+    nan_got, nan_ref = np.isnan(got), np.isnan(ref)
+    finite = np.isfinite(got) & np.isfinite(ref)
+    with np.errstate(invalid="ignore"):
+        err = np.where(finite, np.abs(got - ref), 0.0)
+        bad = (nan_got != nan_ref) | (~finite & ~nan_got & ~nan_ref & (got != ref))
+    bad |= finite & (err > atol + rtol * np.abs(ref))
+    return bad, err
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
@@ -244,6 +269,8 @@ def main():
     ap.add_argument("--ds-run", required=True)
     ap.add_argument("--rtol", type=float, default=1e-3)
     ap.add_argument("--atol", type=float, default=1e-4)
+    ap.add_argument("--poison-outputs", choices=["nan"],
+                    help="overwrite the emulated outputs with NaN (tests the comparison)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ds-cuda-emu-")
     cu, cuda_dsx, cpu_dsx = (os.path.join(tmp, n) for n in ("k.cu", "m.cuda.dsx", "m.cpu.dsx"))
@@ -322,21 +349,29 @@ def main():
     os.makedirs(outdir)
     subprocess.check_call([args.ds_run, cpu_dsx, "--runs", "1", "--warmup", "0", "--quiet", "--output-dir", outdir] + feeds,
                           stdout=subprocess.DEVNULL)
+    if args.poison_outputs:
+        for vid in art["outputs"]:
+            buffers[vid][...] = np.nan if np.issubdtype(buffers[vid].dtype, np.floating) else 0
     worst = 0.0
     ok = True
     for vid, name in zip(art["outputs"], art["out_names"]):
-        ref = np.load(os.path.join(outdir, name + ".npy")).reshape(-1).astype(np.float64)
-        got = buffers[vid].astype(np.float64)
-        err = np.abs(got - ref)
-        bad = err > args.atol + args.rtol * np.abs(ref)
-        worst = max(worst, float(err.max()) if err.size else 0.0)
+        # ds-run names the file after the output, '/' replaced (tools/ds-run).
+        file = name.replace("/", "_")
+        file = "_" + file if file in ("", ".", "..") else file
+        ref = np.load(os.path.join(outdir, file + ".npy")).reshape(-1).astype(np.float64)
+        got = decoded(buffers[vid], values[vid]["dtype"])
+        bad, err = mismatches(got, ref, args.rtol, args.atol)
+        worst = max([worst] + ([float(err.max())] if err.size else []))
         if bad.any():
             ok = False
-            i = int(np.argmax(bad))
-            print("%s: output %s differs at %d: cuda-emulated %g, cpu %g" % (os.path.basename(args.model), name, i, got[i], ref[i]))
+            i = int(np.argmax(bad)) if bad.size else 0
+            at = ("at %d: cuda-emulated %g, cpu %g" % (i, got[i], ref[i]) if got.size == ref.size
+                  else "in size: cuda-emulated %d elements, cpu %d" % (got.size, ref.size))
+            print("%s: output %s differs in %d of %d elements, first %s" % (
+                os.path.basename(args.model), name, int(bad.sum()), ref.size, at))
     print("%s: %d steps emulated, max abs difference to the CPU backend %.3g: %s" % (
         os.path.basename(args.model), len(art["steps"]), worst, "match" if ok else "MISMATCH"))
-    if ok:
+    if ok or args.poison_outputs:
         shutil.rmtree(tmp)
     else:
         print("kept %s (source, host translation unit, artifacts)" % tmp)
