@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -228,12 +229,27 @@ LogicalResult GraphImporter::checkSupport(const onnx::GraphProto &graph) {
   return failure(badAttributes > 0);
 }
 
+/// A name for a diagnostic, NUL and other unprintable bytes escaped (\00).
+static std::string escapedName(StringRef name) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  llvm::printEscapedString(name, os);
+  return out;
+}
+
+/// Names reach the artifact and the runtime's C API as C strings: a NUL byte
+/// would cut one short and make two names one.
+static bool hasNul(StringRef name) { return name.contains('\0'); }
+
 LogicalResult GraphImporter::checkNames(const onnx::GraphProto &graph) {
   auto check = [&](auto &&list, StringRef what, bool unique) -> LogicalResult {
     llvm::StringSet<> seen;
     for (const auto &[index, entry] : llvm::enumerate(list)) {
       if (entry.name().empty())
         return error() << what << " #" << index << " has an empty name";
+      if (hasNul(entry.name()))
+        return error() << what << " #" << index << " ('" << escapedName(entry.name())
+                       << "') has a NUL byte in its name";
       if (unique && !seen.insert(entry.name()).second)
         return error() << what << " '" << entry.name() << "' is listed more than once";
     }
@@ -257,6 +273,10 @@ GraphImporter::topologicalOrder(const onnx::GraphProto &graph) {
     for (const auto &out : node.output()) {
       if (out.empty())
         continue;
+      if (hasNul(out))
+        return mlir::emitError(nodeLoc(node, index))
+               << node.op_type() << " output '" << escapedName(out)
+               << "' has a NUL byte in its name";
       if (available.contains(out) || !producer.try_emplace(out, index).second)
         return mlir::emitError(nodeLoc(node, index))
                << "value '" << out << "' is defined more than once";
