@@ -9,6 +9,12 @@ Every test directory holding a model.onnx is imported with `ds-opt model.onnx`
   error        any other non-zero exit (the first stderr line is kept)
   timeout      no answer within --timeout seconds
 
+With --execute, each imported test is compiled and run on its own inputs:
+passed (the runtime ran its steps and matched the expected outputs), folded
+(matched, but the artifact has no steps: constants folded at compile time or
+inputs passed through, so counted apart from the executed tests), failed,
+compile_error, run_error or timeout.
+
 Prints a Markdown table per op type (how many tests using the op landed in each
 class), totals and the import rate; --json writes per-test results and the
 summary. The exit status is 0 unless --min-rate or --required-ops is given and
@@ -146,13 +152,20 @@ def run_test(ds_opt, name, test_dir, timeout):
     return result
 
 
-EXEC_STATUSES = ("passed", "failed", "compile_error", "run_error", "timeout", "not_imported")
+# passed: the runtime ran the compiled steps and matched the expected outputs.
+# folded: the compiled artifact has no steps (every output a constant folded at
+# compile time, or an input passed through); its values matched, but nothing
+# ran on the runtime, so it is counted apart from the executed tests.
+EXEC_STATUSES = ("passed", "folded", "failed", "compile_error", "run_error", "timeout",
+                 "not_imported")
+STEPS_RE = re.compile(r"\b(\d+) steps\)")
 
 
 def execute_test(result, tools_dir, test_dir, timeout, workdir):
     """Compiles an imported test with ds-compile and runs it with ds-run on the
     test's own inputs, comparing with its expected outputs (rtol 1e-3,
-    atol 1e-7, the suite's defaults). Sets result["exec"] and "exec_detail"."""
+    atol 1e-7, the suite's defaults). Sets result["exec"], "exec_detail" and
+    "steps" (the artifact's step count, from ds-compile's summary line)."""
     if result["status"] != "imported":
         result["exec"] = "not_imported"
         return result
@@ -160,7 +173,7 @@ def execute_test(result, tools_dir, test_dir, timeout, workdir):
     data_dir = os.path.join(test_dir, "test_data_set_0")
     artifact = os.path.join(workdir, result["name"] + ".dsx")
     bound = result.get("bound_inputs", [])
-    compile_cmd = [os.path.join(tools_dir, "ds-compile"), model_path, "-o", artifact, "--quiet"]
+    compile_cmd = [os.path.join(tools_dir, "ds-compile"), model_path, "-o", artifact]
     compile_cmd += [f"--ds-bind-input={name}={os.path.join(data_dir, f'input_{i}.pb')}"
                     for i, name in enumerate(graph_input_names(model_path)) if name in bound]
     run_cmd = [os.path.join(tools_dir, "ds-run"), artifact, "--expect-dir", data_dir,
@@ -183,6 +196,13 @@ def execute_test(result, tools_dir, test_dir, timeout, workdir):
         if proc.returncode != 0:
             result.update(exec="compile_error", exec_detail=first_line(proc.stderr))
             return result
+        steps = STEPS_RE.search(proc.stdout)
+        if not steps:   # the signal for "folded" must not silently go missing
+            result.update(exec="compile_error",
+                          exec_detail="no '(N steps)' in ds-compile's output: "
+                          + first_line(proc.stdout))
+            return result
+        result["steps"] = int(steps.group(1))
         proc = subprocess.run(run_cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         result.update(exec="timeout")
@@ -190,7 +210,7 @@ def execute_test(result, tools_dir, test_dir, timeout, workdir):
     if os.path.exists(artifact):
         os.remove(artifact)
     if proc.returncode == 0 and "PASS" in proc.stdout:
-        result["exec"] = "passed"
+        result["exec"] = "passed" if result["steps"] else "folded"
     elif proc.returncode == 3:
         result.update(exec="failed", exec_detail=first_line(proc.stdout))
     else:
@@ -216,23 +236,34 @@ def summarize_execution(results):
             row["tests"] += 1
             row[r.get("exec", "not_imported")] += 1
     total = len(results)
+    correct = counts["passed"] + counts["folded"]
     return {"tests": total, **counts,
-            "pass_rate": counts["passed"] / total if total else 0.0,
+            # ran at least one step on the runtime (whatever the outcome)
+            "executed": sum(1 for r in results if r.get("steps")),
+            "folded_after_binding": sum(1 for r in results if r.get("exec") == "folded" and
+                                        (r.get("bound_inputs") or r.get("bound_for_execution"))),
+            # right values, executed or folded; and executed only
+            "pass_rate": correct / total if total else 0.0,
+            "executed_pass_rate": counts["passed"] / total if total else 0.0,
             "per_op": dict(sorted(per_op.items()))}
 
 
 def print_execution_report(summary, out):
     w = out.write
-    w("| op | tests | passed | failed | compile error | run error | not imported |\n")
-    w("|---|---:|---:|---:|---:|---:|---:|\n")
+    w("| op | tests | passed | folded | failed | compile error | run error | not imported |\n")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|\n")
     for op, row in summary["per_op"].items():
-        w(f"| {op} | {row['tests']} | {row['passed']} | {row['failed']} | "
+        w(f"| {op} | {row['tests']} | {row['passed']} | {row['folded']} | {row['failed']} | "
           f"{row['compile_error']} | {row['run_error']} | {row['not_imported']} |\n")
-    w(f"\n**Execution:** {summary['tests']} tests: {summary['passed']} passed, "
-      f"{summary['failed']} wrong results, {summary['compile_error']} compile errors, "
+    w(f"\n**Execution:** {summary['tests']} tests: {summary['passed']} passed on the runtime, "
+      f"{summary['folded']} folded (no runtime steps: every output a compile-time constant or "
+      f"an input passed through, values checked; {summary['folded_after_binding']} of them only "
+      f"after freezing inputs to the test's values), {summary['failed']} wrong results, {summary['compile_error']} compile errors, "
       f"{summary['run_error']} run errors, {summary['timeout']} timeouts, "
       f"{summary['not_imported']} not imported\n\n")
-    w(f"**Pass rate:** {100.0 * summary['pass_rate']:.1f}% "
+    w(f"**Pass rate:** {100.0 * summary['pass_rate']:.1f}% right values "
+      f"({summary['passed']} + {summary['folded']} folded of {summary['tests']}); "
+      f"{100.0 * summary['executed_pass_rate']:.1f}% executed and right "
       f"({summary['passed']}/{summary['tests']})\n")
 
 
@@ -458,10 +489,11 @@ def main(argv=None):
     if exec_summary and args.verbose:
         print("\n## Imported but not passing\n")
         for r in results:
-            if r.get("exec") not in ("passed", "not_imported"):
+            if r.get("exec") not in ("passed", "folded", "not_imported"):
                 print(f"- {r['name']}: {r['exec']}: {r.get('exec_detail', '')}")
     if exec_summary and args.expected_exec_failures:
-        failing = {r["name"]: failure_reason(r) for r in results if r.get("exec") != "passed"}
+        failing = {r["name"]: failure_reason(r) for r in results
+                   if r.get("exec") not in ("passed", "folded")}
         known = {}
         if os.path.exists(args.expected_exec_failures):
             known = read_known_failures(args.expected_exec_failures)
@@ -483,8 +515,9 @@ def main(argv=None):
                 for n in stale:
                     print(f"- {n}")
                 exit_code = 1
-            passed = exec_summary["passed"]
-            print(f"\nexecution: {passed} passed, {len(unexpected) + len(stale)} failed, "
+            passed = exec_summary["passed"] + exec_summary["folded"]
+            print(f"\nexecution: {passed} passed ({exec_summary['folded']} of them folded), "
+                  f"{len(unexpected) + len(stale)} failed, "
                   f"{len(set(failing) & set(known))} skipped")
     if exec_summary and args.min_pass_rate is not None and \
             exec_summary["pass_rate"] < args.min_pass_rate:
