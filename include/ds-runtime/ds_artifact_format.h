@@ -13,7 +13,7 @@
  *     u64      constants offset (DSX_CONSTANT_ALIGNMENT-aligned), u64 size
  *   metadata
  *     u32 value count, then per value:
- *       u8 dtype (ds_dtype), u8 storage (dsx_storage), u16 reserved,
+ *       u8 dtype (ds_dtype), u8 storage (dsx_storage), u16 flags (dsx_value_flag),
  *       u32 rank, i64 dims[rank] (-1 = dynamic), u64 offset, u64 bytes, str name
  *     u64 arena bytes
  *     u32 input count, u32 value ids; u32 output count, u32 value ids
@@ -60,6 +60,12 @@ typedef enum dsx_storage {
   DSX_STORAGE_CONSTANT = 1, /* in the constants section at `offset` */
   DSX_STORAGE_ARENA = 2,    /* in the activation arena at `offset` */
 } dsx_storage;
+
+/* Flags of a value record. An input with a default (an ONNX initializer that is
+   also a graph input) has its default at `offset` in the constants section. */
+typedef enum dsx_value_flag {
+  DSX_VALUE_HAS_DEFAULT = 1,
+} dsx_value_flag;
 
 typedef enum dsx_attr_tag {
   DSX_ATTR_INT = 0,

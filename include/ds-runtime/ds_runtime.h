@@ -110,6 +110,11 @@ int32_t ds_model_num_inputs(const ds_model *model);
 int32_t ds_model_num_outputs(const ds_model *model);
 ds_status ds_model_input_info(const ds_model *model, int32_t index, ds_value_info *out_info);
 ds_status ds_model_output_info(const ds_model *model, int32_t index, ds_value_info *out_info);
+/* An input with a default value (an ONNX initializer that is also a graph input, which
+   the caller may override): fills out_tensor with the default and returns NULL. Its data
+   is read-only and valid while the model lives; it is NULL (byte_size 0) when the input
+   has no default. A caller without its own value passes this tensor to ds_session_run. */
+ds_status ds_model_input_default(const ds_model *model, int32_t index, ds_tensor *out_tensor);
 /* Bytes of the activation arena the compiler planned. */
 uint64_t ds_model_arena_bytes(const ds_model *model);
 /* What the artifact was compiled for, "cpu" or "cuda"; a session runs on that backend. */

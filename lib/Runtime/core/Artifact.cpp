@@ -143,10 +143,13 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
   values.resize(numValues);
   for (ValueInfo &v : values) {
     uint8_t dtype = r.read<uint8_t>(), storage = r.read<uint8_t>();
-    r.read<uint16_t>();
+    uint16_t flags = r.read<uint16_t>();
     uint32_t rank = r.count(8);
-    if (!validDType(dtype) || storage > DSX_STORAGE_ARENA || rank > 64)
+    if (!validDType(dtype) || storage > DSX_STORAGE_ARENA || rank > 64 ||
+        (flags & ~DSX_VALUE_HAS_DEFAULT) ||
+        ((flags & DSX_VALUE_HAS_DEFAULT) && storage != DSX_STORAGE_INPUT))
       return invalid("bad value record");
+    v.hasDefault = flags & DSX_VALUE_HAS_DEFAULT;
     v.dtype = (DType)dtype;
     v.storage = (dsx_storage)storage;
     v.dims.resize(rank);
@@ -195,13 +198,13 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
   if (!names)
     return names;
   for (const ValueInfo &v : values) {
-    if (v.storage == DSX_STORAGE_CONSTANT &&
+    if ((v.storage == DSX_STORAGE_CONSTANT || v.hasDefault) &&
         (v.offset > constSize || v.bytes > constSize - v.offset))
       return invalid("constant '" + v.name + "' lies outside the constants section");
     if (v.storage == DSX_STORAGE_ARENA && (v.offset > arenaBytes || v.bytes > arenaBytes - v.offset))
       return invalid("a value lies outside the arena");
     // Kernels access elements in place, so every placed value is aligned.
-    if (v.storage != DSX_STORAGE_INPUT && v.offset % DSX_CONSTANT_ALIGNMENT != 0)
+    if ((v.storage != DSX_STORAGE_INPUT || v.hasDefault) && v.offset % DSX_CONSTANT_ALIGNMENT != 0)
       return invalid("value '" + v.name + "' is not " + std::to_string(DSX_CONSTANT_ALIGNMENT) +
                      "-byte aligned");
   }

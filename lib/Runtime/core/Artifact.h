@@ -19,6 +19,8 @@ struct ValueInfo {
   std::vector<int64_t> dims;
   uint64_t offset = 0, bytes = 0;
   std::string name;
+  /// An input whose default value is a constant at `offset`.
+  bool hasDefault = false;
 };
 
 struct Step {

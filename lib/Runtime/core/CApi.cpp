@@ -111,6 +111,19 @@ ds_status ds_model_input_info(const ds_model *model, int32_t index, ds_value_inf
   return nullptr;
 }
 
+ds_status ds_model_input_default(const ds_model *model, int32_t index, ds_tensor *out_tensor) {
+  if (!model || !out_tensor || index < 0 || index >= ds_model_num_inputs(model))
+    return make(DS_INVALID_ARGUMENT, "ds_model_input_default: bad model, index or out_tensor");
+  const dsrt::Program &p = *model->program;
+  const dsrt::ValueInfo &v = p.values[p.inputs[index]];
+  out_tensor->dtype = v.dtype;
+  out_tensor->rank = (int32_t)v.dims.size();
+  out_tensor->dims = v.dims.data();
+  out_tensor->data = v.hasDefault ? const_cast<unsigned char *>(p.constantData(v)) : nullptr;
+  out_tensor->byte_size = v.hasDefault ? v.bytes : 0;
+  return nullptr;
+}
+
 ds_status ds_model_output_info(const ds_model *model, int32_t index, ds_value_info *out_info) {
   if (!model || !out_info || index < 0 || index >= ds_model_num_outputs(model))
     return make(DS_INVALID_ARGUMENT, "ds_model_output_info: bad model, index or out_info");

@@ -20,14 +20,16 @@ namespace {
 using Bytes = dstest::ByteWriter;
 
 /// relu over an f32[2,3] input: value 0 = input, value 1 = arena output.
-/// `arenaBytes` and `listInput` (value 0 in the input list) craft bad variants.
-std::string reluArtifact(uint32_t version = 1, uint64_t arenaBytes = 64, bool listInput = true) {
+/// `arenaBytes` and `listInput` (value 0 in the input list) craft bad variants;
+/// `inputFlags` and `constants` give the input a default (dsx_value_flag).
+std::string reluArtifact(uint32_t version = 1, uint64_t arenaBytes = 64, bool listInput = true,
+                         uint16_t inputFlags = 0, const std::string &constants = "") {
   Bytes meta;
   meta.put<uint32_t>(2);
   for (int v = 0; v < 2; ++v) {
     meta.put<uint8_t>(DS_F32);
     meta.put<uint8_t>(v == 0 ? DSX_STORAGE_INPUT : DSX_STORAGE_ARENA);
-    meta.put<uint16_t>(0);
+    meta.put<uint16_t>(v == 0 ? inputFlags : 0);
     meta.put<uint32_t>(2);
     meta.put<int64_t>(2);
     meta.put<int64_t>(3);
@@ -57,17 +59,18 @@ std::string reluArtifact(uint32_t version = 1, uint64_t arenaBytes = 64, bool li
   uint64_t constOffset = (metaOffset + meta.data.size() + 63) / 64 * 64;
   std::string body = meta.data;
   body.resize(constOffset - metaOffset, '\0');
+  body += constants;
   Bytes header;
   header.data.append(DSX_MAGIC, 7);
   header.put<uint8_t>(0);
   header.put<uint32_t>(version);
   header.put<uint32_t>(DSX_HEADER_SIZE);
-  header.put<uint64_t>(constOffset);
+  header.put<uint64_t>(constOffset + constants.size());
   header.put<uint64_t>(dsx_checksum((const unsigned char *)body.data(), body.size()));
   header.put<uint64_t>(metaOffset);
   header.put<uint64_t>(meta.data.size());
   header.put<uint64_t>(constOffset);
-  header.put<uint64_t>(0);
+  header.put<uint64_t>(constants.size());
   header.data.resize(DSX_HEADER_SIZE, '\0');
   return header.data + body;
 }
@@ -125,6 +128,39 @@ TEST(Artifact, RejectsInputStorageThatIsNotAnInput) {
   std::string message;
   EXPECT_EQ(loadCode(reluArtifact(1, 64, /*listInput=*/false), &message), DS_INVALID_ARTIFACT);
   EXPECT_NE(message.find("stored as an input but is not one"), std::string::npos) << message;
+}
+
+TEST(Artifact, GivesAnInputsDefault) {
+  float defaults[16] = {1, 2, 3, 4, 5, 6};
+  std::string path = writeTemp(reluArtifact(1, 64, true, DSX_VALUE_HAS_DEFAULT,
+                                            std::string((const char *)defaults, sizeof(defaults))));
+  ds::Model model(path);
+  std::remove(path.c_str());
+  ds_tensor value{};
+  ds_status s = ds_model_input_default(model.get(), 0, &value);
+  ASSERT_EQ(s, nullptr) << ds_status_get_message(s);
+  ASSERT_EQ(value.byte_size, 24u);
+  ASSERT_EQ(value.rank, 2);
+  EXPECT_EQ(std::memcmp(value.data, defaults, 24), 0);
+  // Without a default, no data.
+  path = writeTemp(reluArtifact());
+  ds::Model plain(path);
+  std::remove(path.c_str());
+  ASSERT_EQ(ds_model_input_default(plain.get(), 0, &value), nullptr);
+  EXPECT_EQ(value.data, nullptr);
+  EXPECT_EQ(value.byte_size, 0u);
+}
+
+TEST(Artifact, RejectsBadInputDefaults) {
+  std::string message;
+  // A default that lies outside the constants section.
+  EXPECT_EQ(loadCode(reluArtifact(1, 64, true, DSX_VALUE_HAS_DEFAULT), &message),
+            DS_INVALID_ARTIFACT);
+  EXPECT_NE(message.find("outside the constants section"), std::string::npos) << message;
+  // A flag this runtime does not know.
+  EXPECT_EQ(loadCode(reluArtifact(1, 64, true, 2, std::string(64, '\0')), &message),
+            DS_INVALID_ARTIFACT);
+  EXPECT_NE(message.find("bad value record"), std::string::npos) << message;
 }
 
 TEST(Artifact, RejectsTruncationAtEveryByteOfHeaderAndMetadata) {
