@@ -21,6 +21,10 @@ nothing here is run through onnx.checker except the one valid model
   ext_missing.onnx               w stored externally in missing.bin (not created)
   ext_escape.onnx                w stored externally at ../outside.bin (outside the model dir)
   ext_ok.onnx + ext_ok.bin       valid external data (offset/length set) used by a MatMul
+  output_negative_dim.onnx       Relu whose declared output Y has a dim of -3
+  output_dim_limit.onnx          Relu whose declared output Y has 2^42 elements
+  fill_2e39.onnx, fill_2e28.onnx ConstantOfShape of 2^39 / 2^28 floats (valid)
+  ext_fifo.onnx                  zero-element w whose external data fifo.bin is a FIFO
 
 The committed corpus is test/corpus/onnx (with expected.txt); regenerate it with
   gen_bad_models.py --out test/corpus/onnx
@@ -417,10 +421,35 @@ def generate_hardening(c):
           args=["--ds-max-model-bytes=1000"])
 
 
+def generate_outputs(c):
+    """What ds-compile makes of a model: declared outputs, folds, external files."""
+    # A declared output dim that is negative or over the limit fails the import.
+    c.add("output_negative_dim.onnx", single("Relu", [("X", [2, 3])], [("Y", [2, -3])]),
+          ["graph value 'Y' has negative dimension -3"])
+    c.add("output_dim_limit.onnx", single("Relu", [("X", [2, 3])], [("Y", [1 << 21, 1 << 21])]),
+          ["graph value 'Y' has dims 2097152x2097152, more elements than the limit of "
+           "1099511627776 (--ds-max-elements)"])
+    # ConstantOfShape of 2^39 and 2^28 floats in ~100 bytes: folding must not
+    # turn them into stored constants (test/Tools/artifact-limits.test).
+    for name, n in (("fill_2e39.onnx", 1 << 39), ("fill_2e28.onnx", 1 << 28)):
+        shape = numpy_helper.from_array(np.array([n], np.int64), "shape")
+        node = helper.make_node("ConstantOfShape", ["shape"], ["Y"], name="fill",
+                                value=helper.make_tensor("value", F, [1], [1.5]))
+        c.add(name, make_model([node], [], [vi("Y", [n])], [shape]), None,
+              args=["--ds-compile-pipeline"])
+    # A zero-element weight whose external data is a FIFO (made by
+    # test/Target/ONNX/external-fifo.test; absent here).
+    w = external_w("fifo.bin", [0, 3])
+    node = helper.make_node("Concat", ["X", "w"], ["Y"], name="cat", axis=0)
+    c.add("ext_fifo.onnx", make_model([node], [vi("X", [2, 3])], [vi("Y", [2, 3])], [w]),
+          ["cannot open external data file 'fifo.bin' of tensor 'w'"])
+
+
 def generate(out):
     c = Corpus(out)
     generate_foundation(c)
     generate_hardening(c)
+    generate_outputs(c)
     c.write_manifest()
     return [os.path.join(out, e[0]) for e in c.entries]
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "ds/InitAll.h"
 #include "ds/Pipelines/Pipelines.h"
+#include "ds/Support/OutputFile.h"
 #include "ds/Target/Artifact/ArtifactWriter.h"
 #include "ds/Target/CUDA/CUDAEmitter.h"
 #include "ds/Target/CUDA/NVRTCCompiler.h"
@@ -69,19 +70,27 @@ int main(int argc, char **argv) {
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
 
   OwningOpRef<ModuleOp> module;
+  ds::ImportOptions importOptions;
+  std::vector<std::string> inputFiles; // the outputs must not be one
   if (StringRef(inputFile).ends_with(".onnx")) {
-    ds::ImportOptions options;
     std::string error;
-    if (!ds::getImportOptionsFromCL(options, error)) {
+    if (!ds::getImportOptionsFromCL(importOptions, error)) {
       llvm::errs() << "ds-compile: " << error << "\n";
       return 1;
     }
-    module = ds::importONNXFile(inputFile, &context, options);
+    module = ds::importONNXFile(inputFile, &context, importOptions, &inputFiles);
   } else {
+    inputFiles.push_back(inputFile);
     module = parseSourceFile<ModuleOp>(inputFile, sourceMgr, &context);
   }
   if (!module)
     return 1;
+  for (const std::string &output : {outputFile.getValue(), dumpCUDA.getValue()})
+    if (!output.empty())
+      if (llvm::Error e = ds::checkOutputIsNotAnInput(output, inputFiles)) {
+        llvm::errs() << inputFile << ": error: " << llvm::toString(std::move(e)) << "\n";
+        return 1;
+      }
 
   PassManager pm(&context, module->getOperationName());
   if (failed(applyPassManagerCLOptions(pm)))
@@ -104,14 +113,13 @@ int main(int argc, char **argv) {
     if (failed(program))
       return 1;
     if (!dumpCUDA.empty()) { // before NVRTC, so that a failing source can be read
-      std::string error;
-      auto file = openOutputFile(dumpCUDA, &error);
-      if (!file) {
-        llvm::errs() << "ds-compile: " << error << "\n";
+      if (llvm::Error e = ds::writeFileAtomically(dumpCUDA, [&](llvm::raw_fd_ostream &os) {
+            os << program->source;
+            return llvm::Error::success();
+          })) {
+        llvm::errs() << "ds-compile: " << llvm::toString(std::move(e)) << "\n";
         return 1;
       }
-      file->os() << program->source;
-      file->keep();
     }
     FailureOr<std::vector<ds::ArtifactImage>> images =
         ds::compileWithNVRTC(program->source, module->getLoc(), &timings);
@@ -122,7 +130,8 @@ int main(int argc, char **argv) {
     payload.images = std::move(*images);
     kernels = program->kernels;
   }
-  if (failed(ds::writeArtifact(*module, outputFile, &stats, target == "cuda" ? &payload : nullptr)))
+  if (failed(ds::writeArtifact(*module, outputFile, &stats, target == "cuda" ? &payload : nullptr,
+                               importOptions.limits.maxArtifactBytes)))
     return 1;
   if (!quiet) {
     double saved = stats.intermediateBytes

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ds/InitAll.h"
+#include "ds/Support/OutputFile.h"
 #include "ds/Target/ONNX/ONNXImporter.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -16,7 +17,6 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "mlir/Support/FileUtilities.h"
 
 using namespace mlir;
@@ -67,8 +67,30 @@ static void printModule(ModuleOp module, raw_ostream &os) {
 /// Imports an .onnx model and runs the command line's pass pipeline on it in
 /// one context, so weights are never serialized and re-read (MlirOptMain only
 /// takes a text or bytecode buffer). Diagnostics name the ONNX node.
+/// Writes `outputFile` with `body` (to a temporary file renamed into place),
+/// unless it is one of `inputs`. Returns the exit status.
+static int writeOutput(StringRef outputFile, ArrayRef<std::string> inputs,
+                       llvm::function_ref<LogicalResult(raw_ostream &)> body) {
+  if (llvm::Error e = ds::checkOutputIsNotAnInput(outputFile, inputs)) {
+    llvm::errs() << "ds-opt: error: " << llvm::toString(std::move(e)) << "\n";
+    return 1;
+  }
+  bool bodyFailed = false; // diagnosed by the body itself
+  llvm::Error e = ds::writeFileAtomically(outputFile, [&](llvm::raw_fd_ostream &os) {
+    bodyFailed = failed(body(os));
+    return bodyFailed ? llvm::createStringError(std::errc::invalid_argument, "failed")
+                      : llvm::Error::success();
+  });
+  if (!e)
+    return 0;
+  std::string message = llvm::toString(std::move(e));
+  if (!bodyFailed)
+    llvm::errs() << "ds-opt: error: cannot write '" << outputFile << "': " << message << "\n";
+  return 1;
+}
+
 static int runOnONNX(StringRef inputFile, DialectRegistry &registry,
-                     const MlirOptMainConfig &config, llvm::ToolOutputFile &output) {
+                     const MlirOptMainConfig &config, StringRef outputFile) {
   std::string error;
   ds::ImportOptions options;
   if (!ds::getImportOptionsFromCL(options, error)) {
@@ -81,7 +103,8 @@ static int runOnONNX(StringRef inputFile, DialectRegistry &registry,
     printImportDiagnostic(inputFile, diag);
     return success();
   });
-  OwningOpRef<ModuleOp> module = ds::importONNXFile(inputFile, &context, options);
+  std::vector<std::string> inputs;
+  OwningOpRef<ModuleOp> module = ds::importONNXFile(inputFile, &context, options, &inputs);
   if (!module)
     return 1;
   PassManager pm(&context, module->getOperationName(), OpPassManager::Nesting::Implicit);
@@ -89,17 +112,16 @@ static int runOnONNX(StringRef inputFile, DialectRegistry &registry,
   if (failed(applyPassManagerCLOptions(pm)) || failed(config.setupPassPipeline(pm)) ||
       failed(pm.run(*module)))
     return 1;
-  if (config.shouldEmitBytecode()) {
-    BytecodeWriterConfig writerConfig;
-    if (auto version = config.bytecodeVersionToEmit())
-      writerConfig.setDesiredBytecodeVersion(*version);
-    if (failed(writeBytecodeToFile(*module, output.os(), writerConfig)))
-      return 1;
-  } else {
-    printModule(*module, output.os());
-  }
-  output.keep();
-  return 0;
+  return writeOutput(outputFile, inputs, [&](raw_ostream &os) -> LogicalResult {
+    if (config.shouldEmitBytecode()) {
+      BytecodeWriterConfig writerConfig;
+      if (auto version = config.bytecodeVersionToEmit())
+        writerConfig.setDesiredBytecodeVersion(*version);
+      return writeBytecodeToFile(*module, os, writerConfig);
+    }
+    printModule(*module, os);
+    return success();
+  });
 }
 
 int main(int argc, char **argv) {
@@ -125,28 +147,21 @@ int main(int argc, char **argv) {
                                  registry);
   MlirOptMainConfig config = MlirOptMainConfig::createFromCLOptions();
 
-  std::string error;
-  auto output = openOutputFile(outputFile, &error);
-  if (!output) {
-    llvm::errs() << error << "\n";
-    return 1;
-  }
-
   if (StringRef(inputFile).ends_with(".onnx"))
-    return runOnONNX(inputFile, registry, config, *output);
+    return runOnONNX(inputFile, registry, config, outputFile);
 
   if (ds::hasImportCLOptions()) {
     llvm::errs() << "ds-opt: --ds-input-shape, --ds-bind-input and --ds-max-* apply to .onnx "
                     "input only\n";
     return 1;
   }
+  std::string error;
   std::unique_ptr<llvm::MemoryBuffer> buffer = openInputFile(inputFile, &error);
   if (!buffer) {
     llvm::errs() << error << "\n";
     return 1;
   }
-  if (failed(MlirOptMain(output->os(), std::move(buffer), registry, config)))
-    return 1;
-  output->keep();
-  return 0;
+  return writeOutput(outputFile, {inputFile}, [&](raw_ostream &os) {
+    return MlirOptMain(os, std::move(buffer), registry, config);
+  });
 }

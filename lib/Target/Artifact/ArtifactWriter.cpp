@@ -5,6 +5,7 @@
 #include "ds-runtime/ds_artifact_format.h"
 #include "ds-runtime/ds_runtime.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Support/OutputFile.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -88,31 +89,73 @@ std::optional<std::string> enumSpelling(Operation *op, StringRef name) {
   return std::nullopt;
 }
 
-/// Bytes of a constant, one element per byte for i1 and sub-byte integers.
-std::string constantBytes(ElementsAttr attr) {
-  auto type = cast<ShapedType>(attr.getType());
-  int64_t n = type.getNumElements();
+/// Streams the bytes of a constant as the runtime stores them to `emit`, a
+/// piece at a time: one byte per element for i1 and sub-byte integers (signed
+/// ones sign-extended, as the runtime reads them as int8), and a splat
+/// repeated without ever being expanded in memory. Weights held in resource
+/// blobs go out without a copy.
+void streamConstant(ElementsAttr attr, function_ref<void(ArrayRef<char>)> emit) {
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
     if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      return std::string(blob->getData().data(), blob->getData().size());
-    return {};
+      emit(blob->getData());
+    return;
   }
   auto dense = cast<DenseElementsAttr>(attr);
-  Type element = type.getElementType();
-  if (element.isInteger(1)) {
-    std::string out(n, 0);
-    int64_t i = 0;
+  Type element = dense.getElementType();
+  int64_t n = dense.getNumElements();
+  constexpr size_t kChunk = 1 << 20;
+  std::string chunk;
+  auto push = [&](char c) {
+    chunk.push_back(c);
+    if (chunk.size() == kChunk) {
+      emit(ArrayRef<char>(chunk.data(), chunk.size()));
+      chunk.clear();
+    }
+  };
+  auto flush = [&] {
+    if (!chunk.empty())
+      emit(ArrayRef<char>(chunk.data(), chunk.size()));
+  };
+  bool isBool = element.isInteger(1); // bits in the attribute, bytes in the file
+  if (isBool && !dense.isSplat()) {
     for (bool b : dense.getValues<bool>())
-      out[i++] = b ? 1 : 0;
-    return out;
+      push(b ? 1 : 0);
+    return flush();
   }
   ArrayRef<char> raw = dense.getRawData();
-  if (!dense.isSplat())
-    return std::string(raw.data(), raw.size());
+  unsigned bits = element.getIntOrFloatBitWidth();
+  // MLIR keeps an i4 / i2 in a byte with its bits zero-extended.
+  bool signExtend = isa<IntegerType>(element) && bits > 1 && bits < 8 &&
+                    !element.isUnsignedInteger();
+  auto stored = [&](char c) -> char {
+    return signExtend ? (char)((int8_t)((uint8_t)c << (8 - bits)) >> (8 - bits)) : c;
+  };
+  if (!dense.isSplat()) {
+    if (!signExtend)
+      return emit(raw);
+    for (char c : raw)
+      push(stored(c));
+    return flush();
+  }
+  std::string one = isBool ? std::string(1, dense.getSplatValue<bool>() ? 1 : 0)
+                           : std::string(raw.begin(), raw.end());
+  for (char &c : one)
+    c = stored(c);
+  // Whole elements per piece, so the last (shorter) piece ends on one too.
+  uint64_t left = (uint64_t)n * one.size();
+  for (size_t i = 0; i < kChunk / one.size() && chunk.size() < left; ++i)
+    chunk += one;
+  while (left) {
+    size_t size = (size_t)std::min<uint64_t>(left, chunk.size());
+    emit(ArrayRef<char>(chunk.data(), size));
+    left -= size;
+  }
+}
+
+/// A constant's bytes in memory (tensor attributes, which are small).
+std::string constantBytes(ElementsAttr attr) {
   std::string out;
-  out.reserve(raw.size() * n);
-  for (int64_t i = 0; i < n; ++i)
-    out.append(raw.data(), raw.size());
+  streamConstant(attr, [&](ArrayRef<char> piece) { out.append(piece.begin(), piece.end()); });
   return out;
 }
 
@@ -137,7 +180,7 @@ struct ValueRecord {
 } // namespace
 
 LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactStats *stats,
-                                      const TargetPayload *payload) {
+                                      const TargetPayload *payload, uint64_t maxFileBytes) {
   auto func = module.lookupSymbol<func::FuncOp>("main");
   if (!func)
     return module.emitError("artifact writer: no func.func @main");
@@ -405,59 +448,71 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
   uint64_t constOffset = alignUp(metaOffset + meta.bytes.size());
   uint64_t fileSize = constOffset + constantSize;
 
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return module.emitError("cannot write artifact '") << path << "': " << ec.message();
-  dsx_hasher hasher;
-  dsx_hash_init(&hasher);
-  auto emit = [&](const char *data, size_t size) {
-    dsx_hash_update(&hasher, (const unsigned char *)data, size);
-    os.write(data, size);
-  };
-  auto padTo = [&](uint64_t target, uint64_t current) {
-    std::string zeros(target - current, '\0');
-    emit(zeros.data(), zeros.size());
-  };
-  // Header with a zero checksum, patched once everything is hashed.
-  ByteWriter header;
-  header.bytes.append(DSX_MAGIC, 7);
-  header.u8(0);
-  header.u32(DSX_FORMAT_VERSION);
-  header.u32(DSX_HEADER_SIZE);
-  header.u64(fileSize);
-  header.u64(0);
-  header.u64(metaOffset);
-  header.u64(meta.bytes.size());
-  header.u64(constOffset);
-  header.u64(constantSize);
-  header.bytes.resize(DSX_HEADER_SIZE, '\0');
-  os.write(header.bytes.data(), header.bytes.size());
-  emit(meta.bytes.data(), meta.bytes.size());
-  padTo(constOffset, metaOffset + meta.bytes.size());
-  uint64_t written = 0;
-  for (auto &[id, attr] : constants) {
-    std::string bytes = constantBytes(attr);
-    if (bytes.size() != records[id].bytes)
-      return module.emitError("artifact writer: constant holds ")
-             << bytes.size() << " bytes, expected " << records[id].bytes;
-    padTo(records[id].offset, written);
-    emit(bytes.data(), bytes.size());
-    written = records[id].offset + bytes.size();
-  }
-  if (payload)
-    for (auto [image, offset] : llvm::zip(payload->images, imageOffsets)) {
-      padTo(offset, written);
-      emit(image.bytes.data(), image.bytes.size());
-      written = offset + image.bytes.size();
+  if (fileSize > maxFileBytes)
+    return module.emitError("the artifact would be ")
+           << fileSize << " bytes (constants " << constantSize << "), more than the limit of "
+           << maxFileBytes << " (--ds-max-artifact-bytes)";
+
+  // To a temporary file renamed into place: a failure leaves `path` as it was.
+  auto write = [&](llvm::raw_fd_ostream &os) -> llvm::Error {
+    if (!os.supportsSeeking())
+      return llvm::createStringError(std::errc::invalid_seek, "an artifact needs a seekable file");
+    dsx_hasher hasher;
+    dsx_hash_init(&hasher);
+    auto emit = [&](ArrayRef<char> piece) {
+      dsx_hash_update(&hasher, (const unsigned char *)piece.data(), piece.size());
+      os.write(piece.data(), piece.size());
+    };
+    auto padTo = [&](uint64_t target, uint64_t current) {
+      std::string zeros(target - current, '\0');
+      emit(ArrayRef<char>(zeros.data(), zeros.size()));
+    };
+    // Header with a zero checksum, patched once everything is hashed.
+    ByteWriter header;
+    header.bytes.append(DSX_MAGIC, 7);
+    header.u8(0);
+    header.u32(DSX_FORMAT_VERSION);
+    header.u32(DSX_HEADER_SIZE);
+    header.u64(fileSize);
+    header.u64(0);
+    header.u64(metaOffset);
+    header.u64(meta.bytes.size());
+    header.u64(constOffset);
+    header.u64(constantSize);
+    header.bytes.resize(DSX_HEADER_SIZE, '\0');
+    os.write(header.bytes.data(), header.bytes.size());
+    emit(ArrayRef<char>(meta.bytes.data(), meta.bytes.size()));
+    padTo(constOffset, metaOffset + meta.bytes.size());
+    uint64_t written = 0;
+    for (auto &[id, attr] : constants) {
+      padTo(records[id].offset, written);
+      uint64_t bytes = 0;
+      streamConstant(attr, [&](ArrayRef<char> piece) {
+        bytes += piece.size();
+        emit(piece);
+      });
+      if (bytes != records[id].bytes)
+        return llvm::createStringError(std::errc::invalid_argument,
+                                       "a constant holds %llu bytes, expected %llu",
+                                       (unsigned long long)bytes,
+                                       (unsigned long long)records[id].bytes);
+      written = records[id].offset + bytes;
     }
-  padTo(constantSize, written);
-  uint64_t hash = dsx_hash_final(&hasher);
-  os.seek(24);
-  os.write((const char *)&hash, 8);
-  os.close();
-  if (os.has_error())
-    return module.emitError("cannot write artifact '") << path << "': " << os.error().message();
+    if (payload)
+      for (auto [image, offset] : llvm::zip(payload->images, imageOffsets)) {
+        padTo(offset, written);
+        emit(ArrayRef<char>(image.bytes.data(), image.bytes.size()));
+        written = offset + image.bytes.size();
+      }
+    padTo(constantSize, written);
+    uint64_t hash = dsx_hash_final(&hasher);
+    os.seek(24);
+    os.write((const char *)&hash, 8);
+    return llvm::Error::success();
+  };
+  if (llvm::Error e = writeFileAtomically(path, write))
+    return module.emitError("cannot write artifact '")
+           << path << "': " << llvm::toString(std::move(e));
 
   if (stats) {
     stats->arenaBytes = arenaBytes;

@@ -6,11 +6,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ds/Target/CUDA/CUDAEmitter.h"
+#include "ds/Support/OutputFile.h"
 
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "mlir/Support/FileUtilities.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -60,15 +59,14 @@ struct EmitCUDAPass : PassWrapper<EmitCUDAPass, OperationPass<ModuleOp>> {
     FailureOr<CUDAProgram> program = emitCUDA(getOperation());
     if (failed(program))
       return signalPassFailure();
-    std::string error;
-    auto file = openOutputFile(output, &error);
-    if (!file) {
-      getOperation().emitError(error);
+    if (llvm::Error e = writeFileAtomically(output, [&](llvm::raw_fd_ostream &os) {
+          os << program->source;
+          printCUDASteps(*program, os);
+          return llvm::Error::success();
+        })) {
+      getOperation().emitError("cannot write the CUDA source: ") << llvm::toString(std::move(e));
       return signalPassFailure();
     }
-    file->os() << program->source;
-    printCUDASteps(*program, file->os());
-    file->keep();
     markAllAnalysesPreserved();
   }
 };

@@ -38,6 +38,10 @@ struct ImportCLOptions {
       "ds-max-graph-depth",
       cl::desc("Most nodes accepted on the longest chain of dependent nodes"),
       cl::init(defaults.maxGraphDepth)};
+  cl::opt<uint64_t> maxArtifactBytes{
+      "ds-max-artifact-bytes",
+      cl::desc("Largest artifact ds-compile writes (bytes); checked before writing"),
+      cl::init(defaults.maxArtifactBytes)};
 };
 llvm::ManagedStatic<ImportCLOptions> clOptions;
 } // namespace
@@ -50,7 +54,7 @@ bool ds::hasImportCLOptions() {
   const ImportCLOptions &o = *clOptions;
   return !o.inputShapes.empty() || !o.bindInputs.empty() || o.maxModelBytes.getNumOccurrences() ||
          o.maxRank.getNumOccurrences() || o.maxElements.getNumOccurrences() ||
-         o.maxGraphDepth.getNumOccurrences();
+         o.maxGraphDepth.getNumOccurrences() || o.maxArtifactBytes.getNumOccurrences();
 }
 
 bool ds::getImportOptionsFromCL(ImportOptions &options, std::string &error) {
@@ -68,5 +72,6 @@ bool ds::getImportOptionsFromCL(ImportOptions &options, std::string &error) {
   options.limits.maxRank = o.maxRank;
   options.limits.maxElements = o.maxElements;
   options.limits.maxGraphDepth = o.maxGraphDepth;
+  options.limits.maxArtifactBytes = o.maxArtifactBytes;
   return true;
 }

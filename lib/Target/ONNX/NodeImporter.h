@@ -40,8 +40,15 @@ std::string checkInputTypes(const onnx::NodeProto &node, int64_t since,
 /// Reads a TensorProto (raw, typed fields or external data under `baseDir`)
 /// into an ElementsAttr. Large tensors become dense_resource blobs that take
 /// over the protobuf's buffer (or an mmap of the external file) without a copy.
+/// The external data file read, if any, is appended to `readFiles`.
 FailureOr<ElementsAttr> importTensor(onnx::TensorProto &tensor, StringRef baseDir,
-                                     Location loc, MLIRContext *ctx);
+                                     Location loc, MLIRContext *ctx,
+                                     std::vector<std::string> *readFiles = nullptr);
+
+/// Opens `path` for reading, without blocking, if it is a regular file: a
+/// FIFO would block the import forever and a device never end. Returns the
+/// descriptor with the file's size, or -1 with `error` set.
+int openRegularFile(StringRef path, uint64_t &size, std::string &error);
 
 class NodeImporter {
 public:
@@ -58,6 +65,9 @@ public:
   int64_t since; ///< The since-version of this op's schema at that opset.
   SmallVector<Value> inputs;
   StringRef baseDir;
+  /// Files the import reads (external data), for callers that must not
+  /// overwrite them.
+  std::vector<std::string> *readFiles = nullptr;
   SmallVector<Value> outputs;
 
   // --- inputs -----------------------------------------------------------

@@ -76,11 +76,21 @@ bool ds::parseBindInputSpecs(ArrayRef<std::string> specs, ImportOptions &options
 namespace {
 /// Reads a serialized TensorProto (the ONNX test-data format).
 FailureOr<ElementsAttr> readTensorFile(StringRef path, StringRef inputName, Location loc,
-                                       MLIRContext *ctx) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
+                                       MLIRContext *ctx, std::vector<std::string> *readFiles) {
+  uint64_t size = 0;
+  std::string error;
+  int fd = openRegularFile(path, size, error);
+  if (fd < 0)
+    return mlir::emitError(loc) << "cannot read the tensor for input '" << inputName
+                                << "' from '" << path << "': " << error;
+  auto buffer = llvm::MemoryBuffer::getOpenFile(llvm::sys::fs::convertFDToNativeFile(fd), path,
+                                                size);
+  ::close(fd);
   if (!buffer)
     return mlir::emitError(loc) << "cannot read the tensor for input '" << inputName
                                 << "' from '" << path << "': " << buffer.getError().message();
+  if (readFiles)
+    readFiles->push_back(path.str());
   onnx::TensorProto tensor;
   if (!tensor.ParseFromArray((*buffer)->getBufferStart(), (int)(*buffer)->getBufferSize()))
     return mlir::emitError(loc) << "'" << path << "' is not a serialized ONNX TensorProto";
@@ -110,9 +120,9 @@ LogicalResult checkShapeLimits(ArrayRef<int64_t> dims, const ImportLimits &limit
 class GraphImporter {
 public:
   GraphImporter(MLIRContext *ctx, const ImportOptions &options, StringRef modelPath,
-                uint64_t fileBytes)
-      : ctx(ctx), options(options), modelPath(modelPath), fileBytes(fileBytes), builder(ctx),
-        fileLoc(FileLineColLoc::get(ctx, modelPath, 0, 0)) {
+                uint64_t fileBytes, std::vector<std::string> *readFiles)
+      : ctx(ctx), options(options), modelPath(modelPath), fileBytes(fileBytes),
+        readFiles(readFiles), builder(ctx), fileLoc(FileLineColLoc::get(ctx, modelPath, 0, 0)) {
     baseDir = llvm::sys::path::parent_path(modelPath).str();
   }
 
@@ -131,6 +141,7 @@ private:
   const ImportOptions &options;
   std::string modelPath, baseDir;
   uint64_t fileBytes;
+  std::vector<std::string> *readFiles; ///< external and bound-input files read
   OpBuilder builder;
   Location fileLoc;
   int64_t opset = 0;
@@ -362,7 +373,7 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
       continue;
     auto bound = options.boundInputs.find(input.name());
     if (bound != options.boundInputs.end()) {
-      auto value = readTensorFile(bound->second, input.name(), fileLoc, ctx);
+      auto value = readTensorFile(bound->second, input.name(), fileLoc, ctx, readFiles);
       if (failed(value))
         return nullptr;
       boundValues[input.name()] = *value;
@@ -416,7 +427,7 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
                                      << " bytes (--ds-max-model-bytes)",
                 nullptr);
     }
-    auto attr = importTensor(init, baseDir, loc, ctx);
+    auto attr = importTensor(init, baseDir, loc, ctx, readFiles);
     if (failed(attr))
       return nullptr;
     values[init.name()] = builder.create<ConstantOp>(loc, *attr);
@@ -434,6 +445,7 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
       return (mlir::emitError(nodeLoc(node, index)) << node.op_type() << ": " << badType, nullptr);
     NodeImporter importer(builder, node, nodeLoc(node, index), opset, since,
                           std::move(inputs), baseDir);
+    importer.readFiles = readFiles;
     if (failed((*registry.lookup(node.op_type(), since))(importer)))
       return nullptr;
     for (int i = 0; i < node.output_size(); ++i) {
@@ -459,14 +471,16 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     Value value = values.lookup(output.name());
     if (!value)
       return (error() << "graph output '" << output.name() << "' is never defined", nullptr);
-    auto declared = valueInfoType(output);
-    if (succeeded(declared)) {
+    // A declared shape is optional; one that is given must be valid (its
+    // diagnostic fails the import) and agree with the inferred type.
+    if (output.type().has_tensor_type() && output.type().tensor_type().has_shape()) {
+      auto declared = valueInfoType(output);
+      if (failed(declared))
+        return nullptr;
       auto inferred = cast<RankedTensorType>(value.getType());
       bool compatible = declared->getElementType() == inferred.getElementType() &&
-                        (declared->getRank() == inferred.getRank() ||
-                         !output.type().tensor_type().has_shape());
-      if (compatible && output.type().tensor_type().has_shape())
-        compatible = succeeded(verifyCompatibleShape(*declared, inferred));
+                        declared->getRank() == inferred.getRank() &&
+                        succeeded(verifyCompatibleShape(*declared, inferred));
       if (!compatible)
         return (error() << "output '" << output.name() << "': inferred type " << inferred
                         << " conflicts with declared type " << *declared,
@@ -503,29 +517,33 @@ InFlightDiagnostic tooLarge(Location loc, uint64_t size, const ImportLimits &lim
 
 OwningOpRef<ModuleOp> importParsed(onnx::ModelProto &model, StringRef modelPath,
                                    uint64_t fileBytes, MLIRContext *context,
-                                   const ImportOptions &options) {
+                                   const ImportOptions &options,
+                                   std::vector<std::string> *readFiles) {
   if (!model.has_graph())
     return (mlir::emitError(FileLineColLoc::get(context, modelPath, 0, 0)) << "model has no graph",
             nullptr);
-  GraphImporter importer(context, options, modelPath, fileBytes);
+  GraphImporter importer(context, options, modelPath, fileBytes, readFiles);
   return importer.run(model);
 }
 } // namespace
 
 OwningOpRef<ModuleOp> ds::importONNXFile(StringRef path, MLIRContext *context,
-                                         const ImportOptions &options) {
+                                         const ImportOptions &options,
+                                         std::vector<std::string> *inputFiles) {
   context->loadDialect<DSDialect, func::FuncDialect>();
   Location fileLoc = FileLineColLoc::get(context, path, 0, 0);
-  int fd = ::open(path.str().c_str(), O_RDONLY);
+  if (inputFiles)
+    inputFiles->push_back(path.str());
+  uint64_t size = 0;
+  std::string error;
+  int fd = openRegularFile(path, size, error);
   if (fd < 0)
-    return (mlir::emitError(fileLoc) << "cannot open model file: " << strerror(errno),
-            nullptr);
+    return (mlir::emitError(fileLoc) << "cannot open model file: " << error, nullptr);
   struct FdCloser {
     int fd;
     ~FdCloser() { ::close(fd); }
   } closer{fd};
-  uint64_t size = 0;
-  if (llvm::sys::fs::file_size(path, size) || size == 0)
+  if (size == 0)
     return (mlir::emitError(fileLoc) << "model file is empty", nullptr);
   if (size > options.limits.maxModelBytes)
     return (tooLarge(fileLoc, size, options.limits), nullptr);
@@ -537,7 +555,7 @@ OwningOpRef<ModuleOp> ds::importONNXFile(StringRef path, MLIRContext *context,
     if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
       return (parseFailure(fileLoc), nullptr);
   }
-  return importParsed(model, path, size, context, options);
+  return importParsed(model, path, size, context, options, inputFiles);
 }
 
 OwningOpRef<ModuleOp> ds::importONNXBuffer(StringRef bytes, StringRef modelPath,
@@ -551,5 +569,5 @@ OwningOpRef<ModuleOp> ds::importONNXBuffer(StringRef bytes, StringRef modelPath,
   onnx::ModelProto model;
   if (bytes.size() > (size_t)INT_MAX || !model.ParseFromArray(bytes.data(), (int)bytes.size()))
     return (parseFailure(fileLoc), nullptr);
-  return importParsed(model, modelPath, bytes.size(), context, options);
+  return importParsed(model, modelPath, bytes.size(), context, options, nullptr);
 }

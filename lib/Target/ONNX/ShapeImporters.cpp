@@ -438,7 +438,8 @@ LogicalResult importConstant(NodeImporter &n) {
   Type f32 = n.builder.getF32Type();
   Type i64 = n.builder.getI64Type();
   if (name == "value") {
-    auto value = importTensor(*attr.mutable_t(), n.baseDir, n.loc, n.builder.getContext());
+    auto value = importTensor(*attr.mutable_t(), n.baseDir, n.loc, n.builder.getContext(),
+                              n.readFiles);
     if (failed(value))
       return failure();
     return n.produce({n.constAttr(*value)});
@@ -465,7 +466,8 @@ LogicalResult importConstantOfShape(NodeImporter &n) {
       RankedTensorType::get({1}, n.builder.getF32Type()), 0.0f);
   if (const auto *attr = n.attr("value")) {
     onnx::TensorProto tensor = attr->t();
-    auto imported = importTensor(tensor, n.baseDir, n.loc, n.builder.getContext());
+    auto imported = importTensor(tensor, n.baseDir, n.loc, n.builder.getContext(),
+                                 n.readFiles);
     if (failed(imported))
       return failure();
     value = *imported;

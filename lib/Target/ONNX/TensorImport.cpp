@@ -9,6 +9,12 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 using namespace mlir;
 using namespace mlir::ds;
 using namespace mlir::ds::onnx_import;
@@ -113,8 +119,25 @@ std::string onnx_import::onnxTypeName(int32_t onnxType) {
   return "data type " + std::to_string(onnxType);
 }
 
+int onnx_import::openRegularFile(StringRef path, uint64_t &size, std::string &error) {
+  int fd = ::open(path.str().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    error = strerror(errno);
+    return -1;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    error = "not a regular file";
+    ::close(fd);
+    return -1;
+  }
+  size = (uint64_t)st.st_size;
+  return fd;
+}
+
 FailureOr<ElementsAttr> onnx_import::importTensor(TensorProto &tensor, StringRef baseDir,
-                                                  Location loc, MLIRContext *ctx) {
+                                                  Location loc, MLIRContext *ctx,
+                                                  std::vector<std::string> *readFiles) {
   std::string name = tensor.name().empty() ? "<unnamed>" : tensor.name();
   Type element = convertElementType(tensor.data_type(), ctx);
   if (!element)
@@ -185,10 +208,20 @@ FailureOr<ElementsAttr> onnx_import::importTensor(TensorProto &tensor, StringRef
         !StringRef(realPath).starts_with((realBase + llvm::sys::path::get_separator()).str()))
       return emitError(loc) << "external data location '" << location << "' of tensor '"
                             << name << "' escapes the model directory";
+    // Checked on the open descriptor, so a FIFO (even for zero bytes) never
+    // blocks the import and the file cannot change kind under us.
     uint64_t fileSize;
-    if (llvm::sys::fs::file_size(path, fileSize))
+    std::string openError;
+    int fd = openRegularFile(path, fileSize, openError);
+    if (fd < 0)
       return emitError(loc) << "cannot open external data file '" << location
-                            << "' of tensor '" << name << "'";
+                            << "' of tensor '" << name << "': " << openError;
+    struct FdCloser {
+      int fd;
+      ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    if (readFiles)
+      readFiles->push_back(path.str().str());
     if (length < 0)
       length = (int64_t)fileSize - offset;
     if (offset < 0 || (uint64_t)offset > fileSize || (uint64_t)length > fileSize - offset)
@@ -199,8 +232,9 @@ FailureOr<ElementsAttr> onnx_import::importTensor(TensorProto &tensor, StringRef
       return emitError(loc) << "external data of tensor '" << name << "' has " << length
                             << " bytes but dims " << formatShape(dims) << " of " << element
                             << " need " << bytesNeeded;
-    auto buffer = llvm::MemoryBuffer::getFileSlice(path, length, offset,
-                                                   /*IsVolatile=*/false);
+    auto buffer = llvm::MemoryBuffer::getOpenFileSlice(llvm::sys::fs::convertFDToNativeFile(fd),
+                                                       path, length, offset,
+                                                       /*IsVolatile=*/false);
     if (!buffer)
       return emitError(loc) << "cannot open external data file '" << location
                             << "' of tensor '" << name << "': " << buffer.getError().message();

@@ -11,6 +11,10 @@
 
 namespace mlir::ds {
 
+/// Default bound on an artifact's size (--ds-max-artifact-bytes), the same
+/// as on a model's (--ds-max-model-bytes).
+constexpr uint64_t kDefaultMaxArtifactBytes = uint64_t(64) << 30;
+
 struct ArtifactStats {
   uint64_t arenaBytes = 0;        ///< planned activation arena
   uint64_t intermediateBytes = 0; ///< sum of all intermediate tensors
@@ -50,8 +54,12 @@ struct TargetPayload {
 /// include/ds-runtime/ds_artifact_format.h). Reports unsupported IR (dynamic
 /// dims, unknown element types) as diagnostics.
 /// With `payload`, writes a target artifact from its steps and images.
+/// An artifact larger than `maxFileBytes` is refused before anything is
+/// written. The file is written under a temporary name and renamed into
+/// place (see writeFileAtomically): a failure leaves `path` as it was.
 LogicalResult writeArtifact(ModuleOp module, llvm::StringRef path, ArtifactStats *stats = nullptr,
-                            const TargetPayload *payload = nullptr);
+                            const TargetPayload *payload = nullptr,
+                            uint64_t maxFileBytes = kDefaultMaxArtifactBytes);
 
 } // namespace mlir::ds
 

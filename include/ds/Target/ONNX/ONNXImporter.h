@@ -23,6 +23,9 @@ struct ImportLimits {
   int64_t maxElements = int64_t(1) << 40;
   /// Nodes on the longest chain of dependent nodes.
   int64_t maxGraphDepth = int64_t(1) << 20;
+  /// Bytes of the artifact ds-compile writes (constants folded from a tiny
+  /// model can be large); checked by the artifact writer before it writes.
+  uint64_t maxArtifactBytes = uint64_t(64) << 30;
 };
 
 struct ImportOptions {
@@ -58,8 +61,12 @@ bool parseInputShapeSpecs(llvm::ArrayRef<std::string> specs, ImportOptions &opti
 /// Imports the model at `path` into a new module holding `func.func @main`.
 /// External data is resolved relative to the model's folder. Errors are
 /// reported through the context's diagnostic engine; returns null on failure.
+/// Every file the import reads (the model, its external data files, the
+/// --ds-bind-input files) is appended to `inputFiles` when given, so that a
+/// caller can refuse to write over one (checkOutputIsNotAnInput).
 OwningOpRef<ModuleOp> importONNXFile(llvm::StringRef path, MLIRContext *context,
-                                     const ImportOptions &options = {});
+                                     const ImportOptions &options = {},
+                                     std::vector<std::string> *inputFiles = nullptr);
 
 /// Imports a serialized model held in memory; `modelPath` names it in
 /// diagnostics and anchors its external data. (Used by the fuzzer; large

@@ -24,6 +24,8 @@ using namespace mlir::ds;
 
 namespace {
 constexpr int64_t kMaxFoldElements = 4096;
+/// Largest fill (ConstantOfShape) folded into a constant.
+constexpr uint64_t kMaxFoldedFillBytes = uint64_t(64) << 20;
 
 /// A small dense tensor on the host: integers widened to int64, floats to double.
 struct HostTensor {
@@ -197,7 +199,12 @@ bool isFoldableFloat(Type t) { return isa<FloatType>(t) && t.getIntOrFloatBitWid
 
 OpFoldResult FillOp::fold(FoldAdaptor) {
   auto type = getType();
-  if (!type.hasStaticShape())
+  // A splat costs nothing here, but the artifact stores every element: a
+  // fill larger than this stays an op that runs (a 200-byte ConstantOfShape
+  // must not become a gigabyte of constants).
+  if (!type.hasStaticShape() ||
+      (uint64_t)type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8) >
+          kMaxFoldedFillBytes)
     return {};
   auto value = cast<DenseElementsAttr>(getValueAttr());
   return DenseElementsAttr::get(type, value.getValues<Attribute>()[0]);

@@ -1,13 +1,12 @@
 //===- ModelSummary.cpp - one-screen summary of a ds model ----------------===//
 #include "ds/Dialect/DS/IR/DSOps.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
+#include "ds/Support/OutputFile.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/Debug.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
-#include "llvm/Support/ToolOutputFile.h"
-#include "mlir/Support/FileUtilities.h"
 
 #include <map>
 
@@ -49,14 +48,13 @@ struct ModelSummaryPass : ds::impl::ModelSummaryPassBase<ModelSummaryPass> {
   using ModelSummaryPassBase::ModelSummaryPassBase;
 
   void runOnOperation() override {
-    std::string error;
-    auto output = openOutputFile(outputFile, &error);
-    if (!output) {
-      getOperation().emitError("cannot open summary output: ") << error;
+    if (llvm::Error e = writeFileAtomically(outputFile, [&](llvm::raw_fd_ostream &os) {
+          getOperation().walk([&](func::FuncOp func) { summarize(func, os); });
+          return llvm::Error::success();
+        })) {
+      getOperation().emitError("cannot open summary output: ") << llvm::toString(std::move(e));
       return signalPassFailure();
     }
-    getOperation().walk([&](func::FuncOp func) { summarize(func, output->os()); });
-    output->keep();
   }
 
   void summarize(func::FuncOp func, raw_ostream &os) {
