@@ -2,6 +2,10 @@
 //
 // The C API holds one Executor per session: the CPU Session (core/Session.h)
 // or the CUDA session (cuda/CudaSession.h), chosen by the artifact's target.
+// An executor is not thread-safe (one arena, one set of output buffers): the
+// C API's session holds a mutex around every call, so executors never see two
+// callers at once. The program must outlive the executor (the C API's session
+// holds a reference to it).
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CORE_EXECUTOR_H
@@ -18,7 +22,8 @@ public:
   virtual ~Executor() = default;
   /// Validates `inputs` against the signature, then runs every step.
   virtual Status run(const ds_tensor *inputs, int32_t numInputs) = 0;
-  /// Host memory, valid until the next run.
+  /// Writable host memory owned by the executor (never the read-only
+  /// artifact or a caller's input), valid until the next run.
   virtual const Tensor &output(size_t i) const = 0;
   virtual size_t numOutputs() const = 0;
   virtual bool hasRun() const = 0;
