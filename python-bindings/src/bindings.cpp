@@ -1,9 +1,17 @@
-//===- bindings.cpp - nanobind module `ds._ds` over the runtime -----------===//
+//===- bindings.cpp - nanobind module `ds._ds` over the runtime's C API ---===//
 //
-// Model / Session with numpy in and out. A failed runtime status becomes a
-// ds.Error (RuntimeError) carrying the runtime's message, or its subclass
-// ds.NoDeviceError for DS_NO_DEVICE (a cuda artifact on a machine without a
-// GPU or driver); this is the only place statuses turn into exceptions.
+// The raw layer under the `ds` package. Tensors cross it as flat uint8 bytes
+// in the runtime's element encoding plus dims: the package (ds/_dtypes.py)
+// converts numpy arrays of any dtype, ml_dtypes ones included, to and from
+// that, so this file never needs to know numpy's dtype zoo.
+//
+// A failed runtime status becomes a ds.Error (RuntimeError) carrying the
+// runtime's message, or its subclass ds.NoDeviceError for DS_NO_DEVICE (a
+// cuda artifact on a machine without a GPU or driver).
+//
+// Threads: Session.run releases the GIL and calls ds_session_run_outputs,
+// which runs and copies the outputs out in one step serialized inside the
+// session, so one Session may be run from many Python threads.
 //
 //===----------------------------------------------------------------------===//
 #include "ds-runtime/ds_runtime.hpp"
@@ -14,33 +22,14 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
-#include <cstring>
 #include <memory>
 
 namespace nb = nanobind;
 
 namespace {
-nb::dlpack::dtype toDLPack(ds_dtype dtype) {
-  switch (dtype) {
-  case DS_F32: return nb::dtype<float>();
-  case DS_F64: return nb::dtype<double>();
-  case DS_F16: return {(uint8_t)nb::dlpack::dtype_code::Float, 16, 1};
-  case DS_BF16: return {(uint8_t)nb::dlpack::dtype_code::Bfloat, 16, 1};
-  case DS_I64: return nb::dtype<int64_t>();
-  case DS_I32: return nb::dtype<int32_t>();
-  case DS_I16: return nb::dtype<int16_t>();
-  case DS_I8: case DS_I4: case DS_I2: return nb::dtype<int8_t>();
-  case DS_U64: return nb::dtype<uint64_t>();
-  case DS_U32: return nb::dtype<uint32_t>();
-  case DS_U16: return nb::dtype<uint16_t>();
-  case DS_BOOL: return nb::dtype<bool>();
-  default: return nb::dtype<uint8_t>();
-  }
-}
-
-bool matches(const nb::dlpack::dtype &a, const nb::dlpack::dtype &b) {
-  return a.code == b.code && a.bits == b.bits && a.lanes == b.lanes;
-}
+/// Read-only bytes of one input, as the package hands them over.
+using InputBytes = nb::ndarray<const uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using Bytes = nb::ndarray<nb::numpy, uint8_t, nb::ndim<1>>;
 
 nb::dict describe(const ds_value_info &info) {
   nb::dict d;
@@ -50,56 +39,48 @@ nb::dict describe(const ds_value_info &info) {
   return d;
 }
 
+/// A numpy uint8 view of `size` bytes at `data` that keeps `owner` alive.
+template <typename T> Bytes viewOf(void *data, size_t size, std::shared_ptr<T> owner) {
+  static uint8_t empty;
+  auto *keep = new std::shared_ptr<T>(std::move(owner));
+  nb::capsule capsule(keep, [](void *p) noexcept { delete static_cast<std::shared_ptr<T> *>(p); });
+  size_t shape[1] = {size};
+  return Bytes(size ? data : &empty, 1, shape, capsule);
+}
+
 class PySession {
 public:
   PySession(std::shared_ptr<ds::Model> model, int numThreads, int device)
       : model_(std::move(model)), session_(*model_, numThreads, device) {}
 
-  nb::dict run(nb::dict feeds) {
-    std::vector<ds::TensorRef> inputs;
-    std::vector<nb::ndarray<nb::c_contig, nb::device::cpu>> keep;
-    size_t used = 0;
-    for (int i = 0; i < model_->numInputs(); ++i) {
-      ds_value_info info = model_->input(i);
-      if (!feeds.contains(info.name))
-        throw ds::Error(DS_INVALID_ARGUMENT,
-                        std::string("missing input '") + info.name + "'");
-      ++used;
-      auto array = nb::cast<nb::ndarray<nb::c_contig, nb::device::cpu>>(feeds[info.name]);
-      if (!matches(array.dtype(), toDLPack(info.dtype)))
-        throw ds::Error(DS_INVALID_ARGUMENT, std::string("input '") + info.name +
-                                                 "' must have dtype " +
-                                                 ds_dtype_name(info.dtype));
-      std::vector<int64_t> dims(array.ndim());
-      for (size_t d = 0; d < array.ndim(); ++d)
-        dims[d] = (int64_t)array.shape(d);
-      inputs.push_back({info.dtype, dims, array.data(), array.nbytes()});
-      keep.push_back(array);
-    }
-    if (used != feeds.size())
-      for (auto item : feeds) {
-        std::string name = nb::cast<std::string>(item.first);
-        bool known = false;
-        for (int i = 0; i < model_->numInputs(); ++i)
-          known |= name == model_->input(i).name;
-        if (!known)
-          throw ds::Error(DS_INVALID_ARGUMENT, "the model has no input named '" + name + "'");
-      }
+  /// inputs: one (bytes, dims) per model input, in order, already in the
+  /// input's dtype. Returns (dtype name, dims, bytes) per output; the bytes
+  /// view memory owned by the run's ds_outputs (no copy).
+  nb::list run(const std::vector<InputBytes> &data, const std::vector<std::vector<int64_t>> &dims) {
+    int n = model_->numInputs();
+    if ((int)data.size() != n || (int)dims.size() != n)
+      throw ds::Error(DS_INVALID_ARGUMENT, "the model takes " + std::to_string(n) + " inputs, got " +
+                                               std::to_string(data.size()));
+    std::vector<ds_tensor> tensors(n);
+    for (int i = 0; i < n; ++i)
+      tensors[i] = ds_tensor{model_->input(i).dtype, (int32_t)dims[i].size(), dims[i].data(),
+                             // The runtime only reads inputs (ds_runtime.h).
+                             const_cast<uint8_t *>(data[i].data()), data[i].size()};
+    ds_outputs *raw = nullptr;
+    ds_status status;
     {
       nb::gil_scoped_release release;
-      session_.run(inputs);
+      status = ds_session_run_outputs(session_.get(), tensors.data(), n, &raw);
     }
-    nb::dict results;
-    for (int i = 0; i < model_->numOutputs(); ++i) {
-      ds_tensor out = session_.output(i);
-      // Copy out: the session reuses its buffers on the next run.
-      auto *copy = new unsigned char[out.byte_size];
-      std::memcpy(copy, out.data, out.byte_size);
-      nb::capsule owner(copy, [](void *p) noexcept { delete[] (unsigned char *)p; });
-      std::vector<size_t> shape(out.dims, out.dims + out.rank);
-      results[model_->output(i).name] =
-          nb::ndarray<nb::numpy>(copy, shape.size(), shape.data(), owner, nullptr,
-                                 toDLPack(out.dtype));
+    ds::check(status);
+    std::shared_ptr<ds_outputs> outputs(raw, ds_outputs_release);
+    nb::list results;
+    for (int i = 0, e = ds_outputs_count(raw); i < e; ++i) {
+      ds_tensor t;
+      ds::check(ds_outputs_get(raw, i, &t));
+      results.append(nb::make_tuple(std::string(ds_dtype_name(t.dtype)),
+                                    std::vector<int64_t>(t.dims, t.dims + t.rank),
+                                    viewOf(t.data, t.byte_size, outputs)));
     }
     return results;
   }
@@ -111,7 +92,7 @@ private:
 } // namespace
 
 NB_MODULE(_ds, m) {
-  m.doc() = "ds runtime bindings";
+  m.doc() = "ds runtime bindings (the raw layer under the ds package)";
   static nb::exception<ds::Error> error(m, "Error", PyExc_RuntimeError);
   static PyObject *noDevice =
       PyErr_NewExceptionWithDoc("ds._ds.NoDeviceError",
@@ -133,8 +114,9 @@ NB_MODULE(_ds, m) {
       nb::arg("path"));
 
   nb::class_<PySession>(m, "Session")
-      .def("run", &PySession::run, nb::arg("feeds"),
-           "Run with {input name: numpy array}; returns {output name: numpy array}.");
+      .def("run", &PySession::run, nb::arg("data"), nb::arg("dims"),
+           "Runs with one (flat uint8 bytes, dims) per input, in the model's order; returns "
+           "(dtype name, dims, flat uint8 bytes) per output. Safe from several threads.");
 
   m.def(
       "create_session",
@@ -155,6 +137,21 @@ NB_MODULE(_ds, m) {
       l.append(describe(model->output(i)));
     return l;
   });
+  m.def(
+      "model_input_default",
+      [](const std::shared_ptr<ds::Model> &model, int index) -> nb::object {
+        ds_tensor t;
+        ds::check(ds_model_input_default(model->get(), index, &t));
+        if (!t.data)
+          return nb::none();
+        // Read-only: the bytes are the model's constants.
+        Bytes bytes = viewOf(t.data, t.byte_size, model);
+        nb::object array = nb::cast(bytes);
+        array.attr("setflags")(nb::arg("write") = false);
+        return array;
+      },
+      nb::arg("model"), nb::arg("index"),
+      "The default of input `index` as flat uint8 bytes (read-only), or None.");
   m.def("arena_bytes", [](const std::shared_ptr<ds::Model> &model) { return model->arenaBytes(); });
   m.def("model_target", [](const std::shared_ptr<ds::Model> &model) {
     return std::string(ds_model_target(model->get()));
