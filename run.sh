@@ -71,7 +71,6 @@ demo() {
 
 run_tests() {
   export PATH="/usr/lib/llvm-19/bin:$PATH"
-  export DS_COMPILE="$PWD/$BUILD_DIR/bin/ds-compile"
   echo "== lit"
   lit -sv "$BUILD_DIR/test"
   echo "== runtime unit tests"

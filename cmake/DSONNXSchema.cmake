@@ -36,9 +36,9 @@ set_target_properties(DSONNXProto PROPERTIES POSITION_INDEPENDENT_CODE ON)
 # Operator since-versions of the same release.
 add_custom_command(
   OUTPUT ${DS_ONNX_PROTO_DIR}/OnnxOpVersions.inc ${DS_ONNX_PROTO_DIR}/OnnxOpAttributes.inc
-  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/utils/gen_onnx_op_versions.py
+  COMMAND ${Python3_EXECUTABLE} ${ds_SOURCE_DIR}/utils/gen_onnx_op_versions.py
           ${DS_ONNX_PROTO_DIR}/OnnxOpVersions.inc ${DS_ONNX_PROTO_DIR}/OnnxOpAttributes.inc
-  DEPENDS ${CMAKE_SOURCE_DIR}/utils/gen_onnx_op_versions.py
+  DEPENDS ${ds_SOURCE_DIR}/utils/gen_onnx_op_versions.py
   COMMENT "Generating the ONNX operator version and attribute tables")
 add_custom_target(DSONNXOpVersions DEPENDS ${DS_ONNX_PROTO_DIR}/OnnxOpVersions.inc
                                            ${DS_ONNX_PROTO_DIR}/OnnxOpAttributes.inc)

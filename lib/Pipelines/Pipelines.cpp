@@ -21,8 +21,21 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
     pm.addNestedPass<func::FuncOp>(ds::createFusePass());
 }
 
+namespace {
+/// The command-line spelling of CompileOptions:
+/// `--ds-compile-pipeline="target=cuda"` is what `ds-compile --target=cuda` runs.
+struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOptions> {
+  Option<std::string> target{*this, "target", llvm::cl::desc("Backend: cpu or cuda"),
+                             llvm::cl::init("cpu")};
+};
+} // namespace
+
 void ds::registerPipelines() {
-  PassPipelineRegistration<>("ds-compile-pipeline",
-                             "The passes ds-compile runs between import and the artifact",
-                             [](OpPassManager &pm) { buildCompilePipeline(pm); });
+  PassPipelineRegistration<CompilePipelineOptions>(
+      "ds-compile-pipeline", "The passes ds-compile runs between import and the artifact",
+      [](OpPassManager &pm, const CompilePipelineOptions &cl) {
+        CompileOptions options;
+        options.target = cl.target;
+        buildCompilePipeline(pm, options);
+      });
 }

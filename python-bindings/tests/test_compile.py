@@ -3,6 +3,8 @@ model file and the ONNX node, in the compiler's words without extra noise or
 IR, and no temporary file is left behind, whatever happens."""
 
 import os
+import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -73,3 +75,18 @@ def test_missing_model_file(tmp_path, scratch):
     with pytest.raises(ds.CompileError, match="nope.onnx"):
         ds.load(missing)
     assert os.listdir(scratch) == []
+
+
+def test_compiles_in_a_fresh_shell_without_ds_compile(add_model, tmp_path):
+    """The installed package alone compiles: no ds-compile on PATH, no DS_COMPILE."""
+    script = (
+        "import sys, numpy as np, ds\n"
+        "s = ds.load(sys.argv[1])\n"
+        "out = s.run({'a': np.ones((2, 3), np.float32), 'b': np.arange(3, dtype=np.float32)})\n"
+        "assert (out['sum'] == [[1, 2, 3], [1, 2, 3]]).all(), out\n"
+        "print('ok')\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", script, str(add_model)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "ds/InitAll.h"
 #include "ds/Support/OutputFile.h"
+#include "ds/Pipelines/Compile.h"
 #include "ds/Target/ONNX/ONNXImporter.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -20,25 +21,6 @@
 #include "mlir/Support/FileUtilities.h"
 
 using namespace mlir;
-
-/// Prints an import diagnostic as `file: error: node 'name': message`.
-static void printImportDiagnostic(StringRef file, Diagnostic &diag) {
-  auto &os = llvm::errs();
-  os << file << ": ";
-  switch (diag.getSeverity()) {
-  case DiagnosticSeverity::Error: os << "error: "; break;
-  case DiagnosticSeverity::Warning: os << "warning: "; break;
-  case DiagnosticSeverity::Note: os << "note: "; break;
-  case DiagnosticSeverity::Remark: os << "remark: "; break;
-  }
-  // Nodes carry a bare name; initializers a name over the file location.
-  if (auto name = dyn_cast<NameLoc>(diag.getLocation()))
-    if (isa<UnknownLoc>(name.getChildLoc()))
-      os << "node '" << name.getName().getValue() << "': ";
-  os << diag.str() << "\n";
-  for (Diagnostic &note : diag.getNotes())
-    printImportDiagnostic(file, note);
-}
 
 /// Prints `module` as text. MLIR 19's printer renders every resource blob to
 /// hex before it decides to elide it, which for a model's weights costs several
@@ -100,7 +82,7 @@ static int runOnONNX(StringRef inputFile, DialectRegistry &registry,
   MLIRContext context(registry);
   context.allowUnregisteredDialects(config.shouldAllowUnregisteredDialects());
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
-    printImportDiagnostic(inputFile, diag);
+    ds::printDiagnostic(llvm::errs(), inputFile, diag);
     return success();
   });
   std::vector<std::string> inputs;

@@ -1,22 +1,18 @@
 """ds.compile and ds.load: ONNX model -> .dsx artifact -> Session.
 
-Compilation runs in-process when the extension links the compiler
-(_ds.compile_onnx), else through the ds-compile tool (DS_COMPILE or PATH).
-Either way a failure raises ds.CompileError with the compiler's own
-diagnostic (`model.onnx: error: node 'x': ...`), and no temporary file is
-left behind.
+Compilation runs in-process: the extension links the compiler
+(_ds.compile_onnx), so no ds-compile tool is needed. A failure raises
+ds.CompileError with the compiler's own diagnostic (`model.onnx: error: node
+'x': ...`), and no temporary file is left behind.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import tempfile
 from typing import Dict, Mapping, Optional, Sequence, Union
 
 from . import _ds
-from ._errors import CompileError, Error
 from ._session import PathLike, Session
 
 Shape = Union[str, Sequence[Optional[int]]]
@@ -28,27 +24,12 @@ def _dims(shape: Shape) -> str:
     return "x".join("?" if d is None or d < 0 else str(int(d)) for d in shape) or "scalar"
 
 
-def _compile_tool() -> str:
-    path = os.environ.get("DS_COMPILE") or shutil.which("ds-compile")
-    if not path:
-        raise Error("ds-compile not found: put it on PATH or set DS_COMPILE")
-    return path
-
-
 def _run_compiler(model: str, output: str, target: str, shapes: Dict[str, str],
                   binds: Dict[str, str]) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
-    if hasattr(_ds, "compile_onnx"):
-        _ds.compile_onnx(model, output, target, shape_specs, bind_specs)
-        return
-    cmd = [_compile_tool(), model, "-o", output, "--quiet", f"--target={target}"]
-    cmd += [f"--ds-input-shape={s}" for s in shape_specs]
-    cmd += [f"--ds-bind-input={s}" for s in bind_specs]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise CompileError(proc.stderr.strip()
-                           or f"{model}: error: ds-compile failed with exit code {proc.returncode}")
+    # CompileError (raised by the extension) carries the diagnostics.
+    _ds.compile_onnx(model, output, target, shape_specs, bind_specs)
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,

@@ -5,12 +5,8 @@ from . import _ds
 
 Error = _ds.Error
 NoDeviceError = _ds.NoDeviceError
-# In-process compilation (when the extension links the compiler) raises its own.
-if hasattr(_ds, "CompileError"):
-    CompileError = _ds.CompileError
-else:  # the subprocess path (ds-compile) raises the same type
-    class CompileError(Error):  # type: ignore[no-redef]
-        """A model could not be compiled; the message names the file and node."""
+# Raised by the in-process compiler: the message names the file and node.
+CompileError = _ds.CompileError
 
 
 class InputError(Error, ValueError):

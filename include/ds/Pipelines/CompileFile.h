@@ -1,0 +1,32 @@
+//===- CompileFile.h - compile a model file, for embedders ------*- C++ -*-===//
+//
+// The compile entry point for code that does not see MLIR or LLVM types (the
+// Python package's extension is built with exceptions and RTTI, which the
+// compiler's libraries are not): plain strings in, formatted diagnostics out.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_PIPELINES_COMPILEFILE_H
+#define DS_PIPELINES_COMPILEFILE_H
+
+#include <string>
+#include <vector>
+
+namespace ds_compiler {
+
+struct FileCompileOptions {
+  std::string target = "cpu";
+  /// `--ds-input-shape` specs: `name:1x128` (`?` keeps a dim dynamic).
+  std::vector<std::string> inputShapes;
+  /// `--ds-bind-input` specs: `name=path.pb`.
+  std::vector<std::string> boundInputs;
+};
+
+/// Compiles `modelPath` (.onnx or .mlir) into an artifact at `outputPath`.
+/// Returns false with the diagnostics, one `file: error: node 'x': ...` line
+/// each, in `diagnostics`; nothing is written at `outputPath` then.
+bool compileFile(const std::string &modelPath, const std::string &outputPath,
+                 const FileCompileOptions &options, std::string &diagnostics);
+
+} // namespace ds_compiler
+
+#endif // DS_PIPELINES_COMPILEFILE_H

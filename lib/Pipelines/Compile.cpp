@@ -1,0 +1,173 @@
+//===- Compile.cpp - one entry point from a model to an artifact ----------===//
+#include "ds/Pipelines/Compile.h"
+#include "ds/Pipelines/CompileFile.h"
+
+#include "ds/InitAll.h"
+#include "ds/Support/OutputFile.h"
+#include "ds/Target/CUDA/CUDAEmitter.h"
+#include "ds/Target/CUDA/NVRTCCompiler.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+void ds::registerCompilerDialects(DialectRegistry &registry) { registerAllDialects(registry); }
+
+/// Every file read is added to `inputFiles` (the outputs must not be one).
+static OwningOpRef<ModuleOp> loadInput(MLIRContext &context, const ds::CompileRequest &request,
+                                       std::vector<std::string> &inputFiles) {
+  if (StringRef(request.inputPath).ends_with(".onnx"))
+    return ds::importONNXFile(request.inputPath, &context, request.import, &inputFiles);
+  inputFiles.push_back(request.inputPath);
+  return parseSourceFile<ModuleOp>(request.inputPath, &context);
+}
+
+/// Refuses outputs that would overwrite an input (also via a link), before
+/// anything is written.
+static LogicalResult checkOutputs(MLIRContext &context, const ds::CompileRequest &request,
+                                  ArrayRef<std::string> inputFiles) {
+  for (const std::string &output : {request.outputPath, request.cudaSourcePath})
+    if (!output.empty())
+      if (llvm::Error e = ds::checkOutputIsNotAnInput(output, inputFiles))
+        return emitError(FileLineColLoc::get(&context, request.inputPath, 0, 0))
+               << llvm::toString(std::move(e));
+  return success();
+}
+
+/// Fusion groups -> CUDA C++ -> cubin / PTX (NVRTC, no GPU needed).
+static LogicalResult buildCUDAPayload(ModuleOp module, const ds::CompileRequest &request,
+                                      ds::TargetPayload &payload, ds::CompileSummary &summary) {
+  if (failed(ds::prepareGroupsForCUDA(module)))
+    return failure();
+  FailureOr<ds::CUDAProgram> program = ds::emitCUDA(module);
+  if (failed(program))
+    return failure();
+  if (!request.cudaSourcePath.empty()) {
+    if (llvm::Error e = ds::writeFileAtomically(request.cudaSourcePath, [&](llvm::raw_fd_ostream &os) {
+          os << program->source;
+          return llvm::Error::success();
+        }))
+      return emitError(module.getLoc())
+             << "cannot write the CUDA source to '" << request.cudaSourcePath
+             << "': " << llvm::toString(std::move(e));
+  }
+  std::vector<ds::NVRTCTiming> timings;
+  FailureOr<std::vector<ds::ArtifactImage>> images =
+      ds::compileWithNVRTC(program->source, module.getLoc(), &timings);
+  if (failed(images))
+    return failure();
+  for (const ds::NVRTCTiming &t : timings)
+    summary.nvrtcSeconds.emplace_back(t.arch, t.seconds);
+  summary.cudaKernels = program->kernels;
+  summary.cudaImages = images->size();
+  payload.target = 1; // DSX_TARGET_CUDA
+  payload.steps = std::move(program->steps);
+  payload.images = std::move(*images);
+  return success();
+}
+
+LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &request,
+                                    CompileSummary *summary) {
+  const std::string &target = request.pipeline.target;
+  if (target != "cpu" && target != "cuda")
+    return emitError(UnknownLoc::get(&context))
+           << "target '" << target << "' is not available (targets: cpu, cuda)";
+  std::vector<std::string> inputFiles;
+  OwningOpRef<ModuleOp> module = loadInput(context, request, inputFiles);
+  if (!module || failed(checkOutputs(context, request, inputFiles)))
+    return failure();
+
+  PassManager pm(&context, module->getOperationName());
+  // Tools apply the command line's pass-manager options (IR printing,
+  // timing) through this hook of the context-owning caller.
+  if (request.configurePassManager && failed(request.configurePassManager(pm)))
+    return failure();
+  buildCompilePipeline(pm, request.pipeline);
+  if (failed(pm.run(*module)))
+    return failure();
+
+  CompileSummary local;
+  CompileSummary &out = summary ? *summary : local;
+  TargetPayload payload;
+  if (target == "cuda" && failed(buildCUDAPayload(*module, request, payload, out)))
+    return failure();
+  return writeArtifact(*module, request.outputPath, &out.artifact,
+                       target == "cuda" ? &payload : nullptr,
+                       request.import.limits.maxArtifactBytes);
+}
+
+/// The file position a location points at, looking through names and fusion.
+static FileLineColLoc findFilePosition(Location loc) {
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    return file;
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return findFilePosition(name.getChildLoc());
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (FileLineColLoc file = findFilePosition(inner))
+        return file;
+  return {};
+}
+
+void ds::printDiagnostic(llvm::raw_ostream &os, StringRef file, Diagnostic &diag) {
+  Location loc = diag.getLocation();
+  // Text IR names a line; an imported model's ops name their ONNX node.
+  // (The importer's file locations have line 0: the model, not a line.)
+  FileLineColLoc position = findFilePosition(loc);
+  if (position && position.getLine() > 0)
+    os << position.getFilename().getValue() << ":" << position.getLine() << ":"
+       << position.getColumn() << ": ";
+  else
+    os << file << ": ";
+  switch (diag.getSeverity()) {
+  case DiagnosticSeverity::Error: os << "error: "; break;
+  case DiagnosticSeverity::Warning: os << "warning: "; break;
+  case DiagnosticSeverity::Note: os << "note: "; break;
+  case DiagnosticSeverity::Remark: os << "remark: "; break;
+  }
+  // Ops carry their node's bare name (canonicalization may fuse several).
+  if (auto fused = dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
+    loc = fused.getLocations().front();
+  if (auto name = dyn_cast<NameLoc>(loc))
+    if (isa<UnknownLoc>(name.getChildLoc()))
+      os << "node '" << name.getName().getValue() << "': ";
+  os << diag.str() << "\n";
+  for (Diagnostic &note : diag.getNotes())
+    printDiagnostic(os, file, note);
+}
+
+bool ds::compileModelFile(const CompileRequest &request, std::string &diagnostics,
+                          CompileSummary *summary) {
+  DialectRegistry registry;
+  registerCompilerDialects(registry);
+  MLIRContext context(registry, MLIRContext::Threading::DISABLED);
+  context.loadAllAvailableDialects();
+  // A failing op is named by its node; the IR around it is no help to a
+  // user of a model file.
+  context.printOpOnDiagnostic(false);
+  context.printStackTraceOnDiagnostic(false);
+  llvm::raw_string_ostream os(diagnostics);
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    printDiagnostic(os, request.inputPath, diag);
+    return success();
+  });
+  return succeeded(compileToArtifact(context, request, summary));
+}
+
+bool ds_compiler::compileFile(const std::string &modelPath, const std::string &outputPath,
+                              const FileCompileOptions &options, std::string &diagnostics) {
+  ds::CompileRequest request;
+  request.inputPath = modelPath;
+  request.outputPath = outputPath;
+  request.pipeline.target = options.target;
+  std::string error;
+  if (!ds::parseInputShapeSpecs(options.inputShapes, request.import, error) ||
+      !ds::parseBindInputSpecs(options.boundInputs, request.import, error)) {
+    diagnostics = modelPath + ": error: " + error + "\n";
+    return false;
+  }
+  return ds::compileModelFile(request, diagnostics);
+}
