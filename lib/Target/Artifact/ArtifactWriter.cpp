@@ -173,6 +173,7 @@ struct ValueRecord {
   dsx_storage storage;
   SmallVector<int64_t> dims;
   uint64_t offset = 0, bytes = 0;
+  uint16_t flags = 0; // dsx_value_flag
   std::string name;
   int64_t firstUse = 0, lastUse = 0; // step indices, for the arena plan
   int64_t aliasOf = -1;               // record whose bytes this one shares
@@ -213,16 +214,25 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
     return success();
   };
 
+  // Constants: values of ds.constant, and defaults of inputs that have one.
+  SmallVector<std::pair<uint32_t, ElementsAttr>> constants;
   for (BlockArgument arg : body.getArguments()) {
     auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "ds.name");
     if (failed(addValue(arg, DSX_STORAGE_INPUT,
                         name ? name.str() : "input" + std::to_string(arg.getArgNumber()))))
       return failure();
+    if (auto value = func.getArgAttrOfType<ElementsAttr>(arg.getArgNumber(), "ds.default")) {
+      if (value.getType() != arg.getType())
+        return func.emitError("artifact writer: the default of input '")
+               << records.back().name << "' has type " << value.getType() << ", not "
+               << arg.getType();
+      records.back().flags = DSX_VALUE_HAS_DEFAULT;
+      constants.push_back({ids[arg], value});
+    }
   }
 
   // Constants and steps, in program order.
   std::vector<StepRecord> steps;
-  SmallVector<std::pair<uint32_t, ElementsAttr>> constants;
   for (Operation &op : body.without_terminator()) {
     if (auto constant = dyn_cast<ConstantOp>(op)) {
       if (failed(addValue(constant.getResult(), DSX_STORAGE_CONSTANT, "")))
@@ -357,7 +367,7 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
   for (const ValueRecord &r : records) {
     meta.u8((uint8_t)r.dtype);
     meta.u8((uint8_t)r.storage);
-    meta.u16(0);
+    meta.u16(r.flags);
     meta.u32((uint32_t)r.dims.size());
     for (int64_t d : r.dims)
       meta.i64(d);

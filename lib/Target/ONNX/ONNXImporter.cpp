@@ -136,11 +136,15 @@ private:
   LogicalResult checkSupport(const onnx::GraphProto &graph);
   LogicalResult checkNames(const onnx::GraphProto &graph);
   FailureOr<std::vector<size_t>> topologicalOrder(const onnx::GraphProto &graph);
+  /// Imports an initializer's value, counting its external data against
+  /// --ds-max-model-bytes.
+  FailureOr<ElementsAttr> importInitializer(onnx::TensorProto &init);
 
   MLIRContext *ctx;
   const ImportOptions &options;
   std::string modelPath, baseDir;
   uint64_t fileBytes;
+  uint64_t modelBytes = fileBytes; ///< the file plus external data read so far
   std::vector<std::string> *readFiles; ///< external and bound-input files read
   OpBuilder builder;
   Location fileLoc;
@@ -238,6 +242,27 @@ LogicalResult GraphImporter::checkSupport(const onnx::GraphProto &graph) {
     return error() << unsupported << " unsupported op" << (unsupported == 1 ? "" : "s")
                    << " in model";
   return failure(badAttributes > 0);
+}
+
+FailureOr<ElementsAttr> GraphImporter::importInitializer(onnx::TensorProto &init) {
+  Location loc = NameLoc::get(StringAttr::get(ctx, init.name()), fileLoc);
+  SmallVector<int64_t> dims(init.dims().begin(), init.dims().end());
+  if (failed(checkShapeLimits(dims, options.limits, [&] { return mlir::emitError(loc); },
+                              "initializer '" + init.name() + "'")))
+    return failure();
+  if (init.data_location() == onnx::TensorProto::EXTERNAL) {
+    // Counted from the dims (bounded above), before anything is mapped.
+    auto count = staticElementCount(dims);
+    Type element = convertElementType(init.data_type(), ctx);
+    uint64_t width = element ? (element.getIntOrFloatBitWidth() + 7) / 8 : 0, bytes = 0;
+    if (!count || __builtin_mul_overflow((uint64_t)*count, width, &bytes) ||
+        __builtin_add_overflow(modelBytes, bytes, &modelBytes) ||
+        modelBytes > options.limits.maxModelBytes)
+      return mlir::emitError(loc) << "the model with its external data exceeds the limit of "
+                                  << options.limits.maxModelBytes
+                                  << " bytes (--ds-max-model-bytes)";
+  }
+  return importTensor(init, baseDir, loc, ctx, readFiles);
 }
 
 /// A name for a diagnostic, NUL and other unprintable bytes escaped (\00).
@@ -368,8 +393,15 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
   llvm::StringMap<ElementsAttr> boundValues;
+  // An initializer that is also a graph input is the input's default value
+  // (IR v4+): the caller may override it, so it stays an argument unless
+  // freezing was asked for (the retry in importParsed) or it is bound. Up to
+  // IR v3 every initializer had to be listed as an input: those are weights.
+  bool freezeDefaults = options.freezeDefaultedInputs || model.ir_version() < 4;
+  llvm::StringMap<unsigned> defaultedArgs;
   for (const auto &input : graph.input()) {
-    if (initializerNames.contains(input.name()))
+    bool hasDefault = initializerNames.contains(input.name());
+    if (hasDefault && freezeDefaults && !options.boundInputs.count(input.name()))
       continue;
     auto bound = options.boundInputs.find(input.name());
     if (bound != options.boundInputs.end()) {
@@ -379,11 +411,28 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
       boundValues[input.name()] = *value;
       continue;
     }
+    if (hasDefault) {
+      defaultedArgs[input.name()] = argTypes.size();
+      argTypes.push_back(Type()); // the initializer's type, set below
+      argNames.push_back(input.name());
+      continue;
+    }
     auto type = valueInfoType(input);
     if (failed(type))
       return nullptr;
     argTypes.push_back(*type);
     argNames.push_back(input.name());
+  }
+  SmallVector<ElementsAttr> defaults(argTypes.size());
+  for (auto &init : *graph.mutable_initializer()) {
+    auto arg = defaultedArgs.find(init.name());
+    if (arg == defaultedArgs.end())
+      continue;
+    auto attr = importInitializer(init);
+    if (failed(attr))
+      return nullptr;
+    defaults[arg->second] = *attr;
+    argTypes[arg->second] = attr->getShapedType();
   }
   for (StringRef name : options.inputShapes.keys())
     if (!llvm::is_contained(argNames, name.str()))
@@ -400,6 +449,8 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   Block *body = func.addEntryBlock();
   for (auto [i, name] : llvm::enumerate(argNames)) {
     func.setArgAttr(i, "ds.name", builder.getStringAttr(name));
+    if (defaults[i])
+      func.setArgAttr(i, "ds.default", defaults[i]);
     values[name] = body->getArgument(i);
   }
   builder.setInsertionPointToStart(body);
@@ -407,30 +458,14 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     values[name] = builder.create<ConstantOp>(
         NameLoc::get(StringAttr::get(ctx, name), fileLoc), value);
 
-  uint64_t modelBytes = fileBytes;
   for (auto &init : *graph.mutable_initializer()) {
-    Location loc = NameLoc::get(StringAttr::get(ctx, init.name()), fileLoc);
-    SmallVector<int64_t> dims(init.dims().begin(), init.dims().end());
-    if (failed(checkShapeLimits(dims, options.limits, [&] { return mlir::emitError(loc); },
-                                "initializer '" + init.name() + "'")))
-      return nullptr;
-    if (init.data_location() == onnx::TensorProto::EXTERNAL) {
-      // Counted from the dims (bounded above), before anything is mapped.
-      auto count = staticElementCount(dims);
-      Type element = convertElementType(init.data_type(), ctx);
-      uint64_t width = element ? (element.getIntOrFloatBitWidth() + 7) / 8 : 0, bytes = 0;
-      if (!count || __builtin_mul_overflow((uint64_t)*count, width, &bytes) ||
-          __builtin_add_overflow(modelBytes, bytes, &modelBytes) ||
-          modelBytes > options.limits.maxModelBytes)
-        return (mlir::emitError(loc) << "the model with its external data exceeds the limit of "
-                                     << options.limits.maxModelBytes
-                                     << " bytes (--ds-max-model-bytes)",
-                nullptr);
-    }
-    auto attr = importTensor(init, baseDir, loc, ctx, readFiles);
+    if (values.count(init.name())) // a defaulted or bound input
+      continue;
+    auto attr = importInitializer(init);
     if (failed(attr))
       return nullptr;
-    values[init.name()] = builder.create<ConstantOp>(loc, *attr);
+    values[init.name()] = builder.create<ConstantOp>(
+        NameLoc::get(StringAttr::get(ctx, init.name()), fileLoc), *attr);
   }
 
   const OpRegistry &registry = OpRegistry::get();
@@ -515,6 +550,51 @@ InFlightDiagnostic tooLarge(Location loc, uint64_t size, const ImportLimits &lim
                               << limits.maxModelBytes << " (--ds-max-model-bytes)";
 }
 
+/// Graph inputs that are also initializers (IR v4+), other than bound ones.
+llvm::SmallVector<std::string> defaultedInputNames(const onnx::ModelProto &model,
+                                                   const ImportOptions &options) {
+  if (model.ir_version() < 4)
+    return {};
+  const onnx::GraphProto &graph = model.graph();
+  llvm::StringSet<> initializers;
+  for (const auto &init : graph.initializer())
+    initializers.insert(init.name());
+  llvm::SmallVector<std::string> names;
+  for (const auto &input : graph.input())
+    if (initializers.contains(input.name()) && !options.boundInputs.count(input.name()))
+      names.push_back(input.name());
+  return names;
+}
+
+/// True when a value of the module has a dynamic dim.
+bool hasDynamicShapes(ModuleOp module) {
+  auto dynamic = [](Type type) {
+    auto shaped = dyn_cast<ShapedType>(type);
+    return shaped && !shaped.hasStaticShape();
+  };
+  WalkResult result = module.walk([&](Operation *op) {
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument arg : block.getArguments())
+          if (dynamic(arg.getType()))
+            return WalkResult::interrupt();
+    for (Type type : op->getResultTypes())
+      if (dynamic(type))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
+std::string formatNames(llvm::ArrayRef<std::string> names) {
+  std::string text;
+  for (size_t i = 0; i < names.size() && i < 8; ++i)
+    text += (i ? ", '" : "'") + names[i] + "'";
+  if (names.size() > 8)
+    text += " and " + std::to_string(names.size() - 8) + " more";
+  return text;
+}
+
 OwningOpRef<ModuleOp> importParsed(onnx::ModelProto &model, StringRef modelPath,
                                    uint64_t fileBytes, MLIRContext *context,
                                    const ImportOptions &options,
@@ -522,8 +602,35 @@ OwningOpRef<ModuleOp> importParsed(onnx::ModelProto &model, StringRef modelPath,
   if (!model.has_graph())
     return (mlir::emitError(FileLineColLoc::get(context, modelPath, 0, 0)) << "model has no graph",
             nullptr);
-  GraphImporter importer(context, options, modelPath, fileBytes, readFiles);
-  return importer.run(model);
+  // Inputs with defaults stay overridable arguments where the compiler can
+  // do without their values; where one decides a shape (a Reshape's target,
+  // an axis), which the backends need static today, or the import fails
+  // without them, the model is imported again with them frozen.
+  llvm::SmallVector<std::string> defaulted = defaultedInputNames(model, options);
+  if (defaulted.empty() || options.freezeDefaultedInputs) {
+    GraphImporter importer(context, options, modelPath, fileBytes, readFiles);
+    return importer.run(model);
+  }
+  {
+    onnx::ModelProto copy = model; // the importer takes initializers' bytes
+    ScopedDiagnosticHandler quiet(context, [](Diagnostic &) { return success(); });
+    GraphImporter importer(context, options, modelPath, fileBytes, readFiles);
+    OwningOpRef<ModuleOp> module = importer.run(copy);
+    if (module && !hasDynamicShapes(*module))
+      return module;
+  }
+  ImportOptions frozen = options;
+  frozen.freezeDefaultedInputs = true;
+  GraphImporter importer(context, frozen, modelPath, fileBytes, readFiles);
+  OwningOpRef<ModuleOp> module = importer.run(model);
+  if (!module || hasDynamicShapes(*module))
+    return module;
+  mlir::emitWarning(FileLineColLoc::get(context, modelPath, 0, 0))
+      << "input" << (defaulted.size() == 1 ? " " : "s ") << formatNames(defaulted)
+      << (defaulted.size() == 1 ? " has a default value" : " have default values")
+      << " (initializer) that the compiler needs as a constant; frozen to "
+      << (defaulted.size() == 1 ? "it" : "them") << " (--ds-bind-input binds another value)";
+  return module;
 }
 } // namespace
 

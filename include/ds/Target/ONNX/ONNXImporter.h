@@ -35,6 +35,9 @@ struct ImportOptions {
   /// Graph inputs replaced by constants read from TensorProto (.pb) files:
   /// input name -> file. Freezes inputs that decide shapes (axes, sizes, k).
   llvm::StringMap<std::string> boundInputs;
+  /// Graph inputs that are also initializers (defaults) become constants
+  /// instead of overridable arguments (`ds.default` argument attributes).
+  bool freezeDefaultedInputs = false;
   ImportLimits limits;
 };
 
