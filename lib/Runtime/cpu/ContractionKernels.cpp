@@ -172,6 +172,9 @@ bool fitsBlas(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int64_t f) 
   return true;
 }
 
+/// Most row blocks a BLAS GEMM is split into for the session's threads.
+constexpr int64_t kGemmBlocks = 16;
+
 /// C (+)= op(A) op(B). Parallel (through `ctx`) unless called inside a
 /// parallel region (`nested`).
 template <typename T>
@@ -199,10 +202,21 @@ void gemm(KernelContext &ctx, bool nested, bool transA, bool transB, int64_t M, 
           blas::dgemm(transA, transB, (int)(e - b), (int)N, (int)K, 1.0, a, (int)lda, B,
                       (int)ldb, accumulate ? 1.0 : 0.0, C + b * ldc, (int)ldc);
       };
-      if (nested || M * N * K < (1 << 18))
+      if (nested || M * N * K < (1 << 18)) {
         rowsGemm(0, M);
-      else
-        parallel(ctx, M, std::max<int64_t>(16, M / (4 * std::max(1, ctx.numThreads))), rowsGemm);
+        return;
+      }
+      // Row blocks sized from the shape alone: OpenBLAS picks its kernel
+      // (small-matrix or blocked, with different summation orders) by the
+      // call's shape, so blocks that followed the thread count made results
+      // differ in the last bit between thread counts.
+      int64_t rows = std::max<int64_t>(32, (M + kGemmBlocks - 1) / kGemmBlocks);
+      rows = (rows + 15) / 16 * 16;
+      int64_t blocks = (M + rows - 1) / rows;
+      parallel(ctx, blocks, 1, [&](int64_t b, int64_t e) {
+        for (int64_t block = b; block < e; ++block)
+          rowsGemm(block * rows, std::min(M, (block + 1) * rows));
+      });
       return;
     }
   }
