@@ -26,9 +26,6 @@
 
 namespace nb = nanobind;
 
-/// ds._ds.compile_onnx and CompileError (compile.cpp: the compiler, in-process).
-void registerCompiler(nb::module_ &m);
-
 namespace {
 /// Read-only bytes of one input, as the package hands them over.
 using InputBytes = nb::ndarray<const uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
@@ -102,7 +99,6 @@ NB_MODULE(_ds, m) {
                                 "The artifact needs a device this machine lacks.", error.ptr(),
                                 nullptr);
   m.attr("NoDeviceError") = nb::handle(noDevice);
-  registerCompiler(m);
   // Registered after nb::exception, so it is tried first.
   nb::register_exception_translator([](const std::exception_ptr &p, void *) {
     try {

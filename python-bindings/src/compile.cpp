@@ -1,8 +1,9 @@
-//===- compile.cpp - ds._ds.compile_onnx: the compiler, in-process --------===//
+//===- compile.cpp - ds._ds_compiler: the compiler, in-process ------------===//
 //
-// Links the compiler's libraries into the extension, so a plain
-// `pip install ./python-bindings` can compile models without ds-compile on
-// PATH. Diagnostics come back as the text of a ds.CompileError, one
+// The compiler's libraries in an extension of their own, so a plain
+// `pip install ./python-bindings` compiles models without ds-compile on PATH,
+// while a process that only runs artifacts (ds._ds) never loads LLVM.
+// Diagnostics come back as the text of a ds.CompileError, one
 // `model.onnx: error: node 'x': ...` line each, never an IR dump.
 //
 //===----------------------------------------------------------------------===//
@@ -14,11 +15,10 @@
 
 namespace nb = nanobind;
 
-void registerCompiler(nb::module_ &m) {
-  static PyObject *compileError = PyErr_NewExceptionWithDoc(
-      "ds._ds.CompileError", "A model could not be compiled; the message names the file and node.",
-      m.attr("Error").ptr(), nullptr);
-  m.attr("CompileError") = nb::handle(compileError);
+NB_MODULE(_ds_compiler, m) {
+  m.doc() = "ds compiler, in-process";
+  // The package's exception type (a ds.Error), so callers catch one class.
+  static nb::object compileError = nb::module_::import_("ds._errors").attr("CompileError");
   m.def(
       "compile_onnx",
       [](const std::string &modelPath, const std::string &outputPath, const std::string &target,
@@ -39,7 +39,7 @@ void registerCompiler(nb::module_ &m) {
             diagnostics.pop_back();
           if (diagnostics.empty())
             diagnostics = modelPath + ": error: compilation failed";
-          PyErr_SetString(compileError, diagnostics.c_str());
+          PyErr_SetString(compileError.ptr(), diagnostics.c_str());
           throw nb::python_error();
         }
       },

@@ -4,12 +4,15 @@ it, and the stubs name what the modules define."""
 import ast
 import os
 
+import subprocess
+import sys
+
+import pytest
+
 import ds
-from ds import _ds
+from ds import _ds, _ds_compiler
 
 PACKAGE = os.path.dirname(ds.__file__)
-# Defined by compile.cpp, in builds that link the compiler.
-COMPILER_ONLY = {"CompileError", "compile_onnx"}
 
 
 def stub_names(name):
@@ -27,15 +30,25 @@ def stub_names(name):
 
 
 def test_typing_files_are_installed():
-    for name in ("py.typed", "_ds.pyi", "__init__.pyi"):
+    for name in ("py.typed", "_ds.pyi", "_ds_compiler.pyi", "__init__.pyi"):
         assert os.path.isfile(os.path.join(PACKAGE, name)), name
 
 
-def test_extension_stub_matches_the_module():
-    names, _ = stub_names("_ds.pyi")
-    runtime = {n for n in dir(_ds) if not n.startswith("_")}
-    assert runtime - names == set(), "defined but not in _ds.pyi"
-    assert names - runtime - COMPILER_ONLY == set(), "in _ds.pyi but not defined"
+@pytest.mark.parametrize("module, stub", [(_ds, "_ds.pyi"), (_ds_compiler, "_ds_compiler.pyi")])
+def test_extension_stub_matches_the_module(module, stub):
+    names, _ = stub_names(stub)
+    defined = {n for n in dir(module) if not n.startswith("_")}
+    assert defined - names == set(), f"defined but not in {stub}"
+    assert names - defined == set(), f"in {stub} but not defined"
+
+
+def test_running_an_artifact_does_not_load_the_compiler(tmp_path):
+    """ds._ds (the runtime) stays light: LLVM comes in with ds._ds_compiler only."""
+    code = ("import sys, ds; "
+            "print('ds._ds_compiler' in sys.modules, "
+            "any('libLLVM' in l for l in open('/proc/self/maps')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"], out.stdout
 
 
 def test_package_stub_matches_the_package():

@@ -1,7 +1,8 @@
 """ds.compile and ds.load: ONNX model -> .dsx artifact -> Session.
 
-Compilation runs in-process: the extension links the compiler
-(_ds.compile_onnx), so no ds-compile tool is needed. A failure raises
+Compilation runs in-process in the extension that links the compiler
+(_ds_compiler, imported on first use so that running artifacts never loads
+LLVM); no ds-compile tool is needed. A failure raises
 ds.CompileError with the compiler's own diagnostic (`model.onnx: error: node
 'x': ...`), and no temporary file is left behind.
 """
@@ -12,7 +13,6 @@ import os
 import tempfile
 from typing import Dict, Mapping, Optional, Sequence, Union
 
-from . import _ds
 from ._session import PathLike, Session
 
 Shape = Union[str, Sequence[Optional[int]]]
@@ -28,8 +28,8 @@ def _run_compiler(model: str, output: str, target: str, shapes: Dict[str, str],
                   binds: Dict[str, str]) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
-    # CompileError (raised by the extension) carries the diagnostics.
-    _ds.compile_onnx(model, output, target, shape_specs, bind_specs)
+    from . import _ds_compiler  # raises ds.CompileError with the diagnostics
+    _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs)
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,

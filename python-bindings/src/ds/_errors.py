@@ -5,8 +5,11 @@ from . import _ds
 
 Error = _ds.Error
 NoDeviceError = _ds.NoDeviceError
-# Raised by the in-process compiler: the message names the file and node.
-CompileError = _ds.CompileError
+
+
+class CompileError(Error):
+    """A model could not be compiled; the message names the model file and the
+    ONNX node, one `model.onnx: error: node 'x': ...` line per diagnostic."""
 
 
 class InputError(Error, ValueError):

@@ -1,0 +1,6 @@
+# Type stubs of the extension module ds._ds_compiler (compile.cpp): the compiler,
+# in-process. Raises ds.CompileError (ds._errors) with the diagnostics.
+from typing import Sequence
+
+def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
+                 input_shapes: Sequence[str] = ..., bound_inputs: Sequence[str] = ...) -> None: ...
