@@ -2,6 +2,8 @@
 serialized inside the session and each run gets its own outputs, so every
 thread sees the answer for its own input, and nothing hangs."""
 
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -74,3 +76,24 @@ def test_inference_session_from_threads(mlp):
     for t in range(4):
         for got in results[t]:
             np.testing.assert_array_equal(got, expected[t])
+
+
+def test_worker_threads_that_cannot_start_raise(mlp):
+    """Item 7: when the session's worker threads cannot be created (address space
+    capped just above what the process uses), creating it raises ds.Error at once
+    instead of hanging."""
+    code = f"""
+import resource, ds
+model = ds.Session({str(mlp)!r}, num_threads=1)  # loads everything a session needs
+with open('/proc/self/status') as f:
+    used = next(int(l.split()[1]) * 1024 for l in f if l.startswith('VmSize:'))
+resource.setrlimit(resource.RLIMIT_AS, (used + (48 << 20), resource.RLIM_INFINITY))
+try:
+    ds.Session({str(mlp)!r}, num_threads=64)
+except ds.Error as e:
+    print('raised:', e)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "raised:" in proc.stdout and "cannot start worker thread" in proc.stdout, proc.stdout
