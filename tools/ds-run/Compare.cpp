@@ -73,8 +73,9 @@ std::string valueText(const void *data, ds_dtype dtype, size_t i) {
     std::snprintf(buf, sizeof buf, "%lld", (long long)load<int64_t>(data, i));
   else if (dtype == DS_U64)
     std::snprintf(buf, sizeof buf, "%llu", (unsigned long long)load<uint64_t>(data, i));
-  else
-    std::snprintf(buf, sizeof buf, "%.9g", elementAsDouble(data, dtype, i));
+  else // enough digits to round-trip the type: 9 for f32 and narrower, 17 for f64
+    std::snprintf(buf, sizeof buf, dtype == DS_F64 ? "%.17g" : "%.9g",
+                  elementAsDouble(data, dtype, i));
   return buf;
 }
 

@@ -8,9 +8,11 @@
 #include "Npy.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <random>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -173,6 +175,24 @@ std::string shapeText(const std::vector<int64_t> &dims) {
   return s + (dims.size() == 1 ? ",)" : ")");
 }
 
+/// Creates PATH.tmp.<random> with O_EXCL (so concurrent writers never share
+/// one) and mode 0666: the kernel applies the umask, as for the final file,
+/// without the racy umask() read-by-setting.
+int createTemp(const std::string &path, std::string &temp) {
+  static std::atomic<unsigned> counter{0};
+  std::random_device random;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    char suffix[64];
+    std::snprintf(suffix, sizeof suffix, ".tmp.%d.%u.%08x", (int)getpid(), counter++,
+                  (unsigned)random());
+    temp = path + suffix;
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST)
+      return fd;
+  }
+  return -1;
+}
+
 struct File {
   FILE *f = nullptr;
   ~File() {
@@ -187,13 +207,22 @@ bool readNpy(const std::string &path, HostTensor &out, std::string &error) {
     error = "'" + path + "': " + why;
     return false;
   };
-  File file;
-  file.f = std::fopen(path.c_str(), "rb");
-  struct stat st;
-  if (!file.f || fstat(fileno(file.f), &st) != 0)
+  // O_NONBLOCK: opening a FIFO for reading must not wait for a writer; the
+  // type check below then refuses it (and devices, directories).
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
     return (error = "cannot open '" + path + "': " + std::strerror(errno), false);
-  if (!S_ISREG(st.st_mode))
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
     return fail("not a regular file");
+  }
+  File file;
+  file.f = fdopen(fd, "rb");
+  if (!file.f) {
+    ::close(fd);
+    return (error = "cannot open '" + path + "': " + std::strerror(errno), false);
+  }
   uint64_t fileSize = (uint64_t)st.st_size;
 
   unsigned char prefix[12];
@@ -287,13 +316,10 @@ bool writeNpy(const std::string &path, const ds_tensor &t, std::string &error) {
 
   // Written under a temporary name and renamed: a reader never sees half a
   // file, and a failed write leaves any earlier file in place.
-  std::string temp = path + ".tmp.XXXXXX";
-  int fd = mkstemp(temp.data());
+  std::string temp;
+  int fd = createTemp(path, temp);
   if (fd < 0)
     return (error = "cannot write '" + path + "': " + std::strerror(errno), false);
-  mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd, 0666 & ~mask);
   std::string prefix = std::string("\x93NUMPY\x01\x00", 8);
   prefix.push_back((char)(header.size() & 0xff));
   prefix.push_back((char)(header.size() >> 8));

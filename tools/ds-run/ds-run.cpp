@@ -29,6 +29,7 @@
 #include <map>
 #include <new>
 #include <random>
+#include <set>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -204,6 +205,32 @@ std::string outputFileName(const std::string &name) {
   return s + ".npy";
 }
 
+/// One file name per output. Two names can map to one file ('a/b' and 'a_b');
+/// a later output then gets its index appended ('a_b.1.npy') rather than
+/// overwriting the earlier one's file, and a note says so.
+std::vector<std::string> outputFileNames(const ds::Model &model) {
+  std::vector<std::string> names;
+  std::set<std::string> taken;
+  for (int i = 0; i < model.numOutputs(); ++i)
+    names.push_back(outputFileName(model.output(i).name));
+  std::vector<bool> duplicate(names.size());
+  for (size_t i = 0; i < names.size(); ++i)
+    duplicate[i] = !taken.insert(names[i]).second;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!duplicate[i])
+      continue;
+    std::string stem = names[i].substr(0, names[i].size() - 4), unique;
+    for (std::string tag = "." + std::to_string(i);; tag += "_") // never a name in use
+      if (taken.insert(unique = stem + tag + ".npy").second)
+        break;
+    std::fprintf(stderr, "ds-run: note: output %zu '%s' is written as '%s' ('%s' is taken by "
+                 "an earlier output)\n",
+                 i, model.output((int)i).name, unique.c_str(), names[i].c_str());
+    names[i] = unique;
+  }
+  return names;
+}
+
 /// Indices of the expected outputs in DIR (output_<i>.pb / .npy).
 std::vector<long> expectedOutputIndices(const std::string &dir) {
   std::vector<long> found;
@@ -317,6 +344,9 @@ int main(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &usage);
 
     int failures = 0;
+    std::vector<std::string> fileNames;
+    if (!opts.outputDir.empty())
+      fileNames = outputFileNames(model);
     for (int i = 0; i < model.numOutputs(); ++i) {
       ds_tensor out = session.output(i);
       ds_value_info info = model.output(i);
@@ -334,7 +364,7 @@ int main(int argc, char **argv) {
                     n ? sum / n : 0.0);
       if (!opts.outputDir.empty()) {
         std::string error;
-        if (!dsrun::writeNpy(opts.outputDir + "/" + outputFileName(info.name), out, error)) {
+        if (!dsrun::writeNpy(opts.outputDir + "/" + fileNames[i], out, error)) {
           std::fprintf(stderr, "ds-run: %s\n", error.c_str());
           return 1;
         }
