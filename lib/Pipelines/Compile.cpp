@@ -10,6 +10,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -29,11 +31,27 @@ static OwningOpRef<ModuleOp> loadInput(MLIRContext &context, const ds::CompileRe
 /// anything is written.
 static LogicalResult checkOutputs(MLIRContext &context, const ds::CompileRequest &request,
                                   ArrayRef<std::string> inputFiles) {
+  auto error = [&] { return emitError(FileLineColLoc::get(&context, request.inputPath, 0, 0)); };
+  // The writer patches the header's checksum in place after streaming the
+  // constants, which a pipe cannot take.
+  if (request.outputPath.empty() || request.outputPath == "-")
+    return error() << "the artifact needs a file to be written to, not '"
+                   << request.outputPath << "'";
   for (const std::string &output : {request.outputPath, request.cudaSourcePath})
     if (!output.empty())
       if (llvm::Error e = ds::checkOutputIsNotAnInput(output, inputFiles))
-        return emitError(FileLineColLoc::get(&context, request.inputPath, 0, 0))
-               << llvm::toString(std::move(e));
+        return error() << llvm::toString(std::move(e));
+  if (!request.cudaSourcePath.empty() && request.cudaSourcePath != "-") {
+    SmallString<256> artifact(request.outputPath), source(request.cudaSourcePath);
+    bool same = !llvm::sys::fs::make_absolute(artifact) && !llvm::sys::fs::make_absolute(source);
+    llvm::sys::path::remove_dots(artifact, /*remove_dot_dot=*/true);
+    llvm::sys::path::remove_dots(source, /*remove_dot_dot=*/true);
+    bool equivalent = false;
+    if ((same && artifact == source) ||
+        (!llvm::sys::fs::equivalent(artifact, source, equivalent) && equivalent))
+      return error() << "the CUDA source and the artifact would both be written to '"
+                     << request.outputPath << "'";
+  }
   return success();
 }
 

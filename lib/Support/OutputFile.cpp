@@ -3,6 +3,9 @@
 
 #include "llvm/Support/FileSystem.h"
 
+#include <cerrno>
+#include <unistd.h>
+
 using namespace llvm;
 
 Error mlir::ds::writeFileAtomically(StringRef path,
@@ -37,6 +40,10 @@ Error mlir::ds::writeFileAtomically(StringRef path,
       result = createFileError(path, os.error());
     os.clear_error(); // reported above; the stream must not abort
   }
+  // On disk before the rename, so that after a power loss the name holds
+  // the old file or the whole new one.
+  if (!result && ::fsync(temp->FD) != 0)
+    result = createFileError(path, std::error_code(errno, std::generic_category()));
   if (result) {
     consumeError(temp->discard());
     return result;

@@ -48,10 +48,6 @@ int main(int argc, char **argv) {
   ds::registerImportCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "ds-compile: ONNX model to a ds runtime artifact\n");
 
-  if (target != "cpu" && target != "cuda") {
-    llvm::errs() << "ds-compile: target '" << target << "' is not available (targets: cpu, cuda)\n";
-    return 1;
-  }
   ds::CompileRequest request;
   request.inputPath = inputFile;
   request.outputPath = outputFile;

@@ -46,9 +46,6 @@ static void printModule(ModuleOp module, raw_ostream &os) {
   os << "}\n";
 }
 
-/// Imports an .onnx model and runs the command line's pass pipeline on it in
-/// one context, so weights are never serialized and re-read (MlirOptMain only
-/// takes a text or bytecode buffer). Diagnostics name the ONNX node.
 /// Writes `outputFile` with `body` (to a temporary file renamed into place),
 /// unless it is one of `inputs`. Returns the exit status.
 static int writeOutput(StringRef outputFile, ArrayRef<std::string> inputs,
@@ -71,6 +68,9 @@ static int writeOutput(StringRef outputFile, ArrayRef<std::string> inputs,
   return 1;
 }
 
+/// Imports an .onnx model and runs the command line's pass pipeline on it in
+/// one context, so weights are never serialized and re-read (MlirOptMain only
+/// takes a text or bytecode buffer). Diagnostics name the ONNX node.
 static int runOnONNX(StringRef inputFile, DialectRegistry &registry,
                      const MlirOptMainConfig &config, StringRef outputFile) {
   std::string error;

@@ -25,6 +25,17 @@ struct ImportCLOptions {
       cl::desc("Replace a graph input of an .onnx model by the constant in a "
                "TensorProto file, e.g. axes=input_1.pb; repeatable"),
       cl::value_desc("name=file.pb")};
+  cl::opt<ds::ImportOptions::InputDefaults> inputDefaults{
+      "ds-input-defaults",
+      cl::desc("Graph inputs of an .onnx model that have a default value (an initializer)"),
+      cl::values(clEnumValN(ds::ImportOptions::InputDefaults::Auto, "auto",
+                            "inputs the caller may override, unless one decides a shape or "
+                            "every initializer is listed as an input (default)"),
+                 clEnumValN(ds::ImportOptions::InputDefaults::Overridable, "overridable",
+                            "always inputs the caller may override"),
+                 clEnumValN(ds::ImportOptions::InputDefaults::Frozen, "frozen",
+                            "always constants")),
+      cl::init(ds::ImportOptions::InputDefaults::Auto)};
   cl::opt<uint64_t> maxModelBytes{
       "ds-max-model-bytes",
       cl::desc("Largest .onnx model accepted, its external data included (bytes)"),
@@ -52,7 +63,8 @@ bool ds::hasImportCLOptions() {
   if (!clOptions.isConstructed())
     return false;
   const ImportCLOptions &o = *clOptions;
-  return !o.inputShapes.empty() || !o.bindInputs.empty() || o.maxModelBytes.getNumOccurrences() ||
+  return !o.inputShapes.empty() || !o.bindInputs.empty() || o.inputDefaults.getNumOccurrences() ||
+         o.maxModelBytes.getNumOccurrences() ||
          o.maxRank.getNumOccurrences() || o.maxElements.getNumOccurrences() ||
          o.maxGraphDepth.getNumOccurrences() || o.maxArtifactBytes.getNumOccurrences();
 }
@@ -68,6 +80,7 @@ bool ds::getImportOptionsFromCL(ImportOptions &options, std::string &error) {
     error = "--ds-max-rank, --ds-max-elements and --ds-max-graph-depth must not be negative";
     return false;
   }
+  options.inputDefaults = o.inputDefaults;
   options.limits.maxModelBytes = o.maxModelBytes;
   options.limits.maxRank = o.maxRank;
   options.limits.maxElements = o.maxElements;

@@ -395,9 +395,10 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   llvm::StringMap<ElementsAttr> boundValues;
   // An initializer that is also a graph input is the input's default value
   // (IR v4+): the caller may override it, so it stays an argument unless
-  // freezing was asked for (the retry in importParsed) or it is bound. Up to
-  // IR v3 every initializer had to be listed as an input: those are weights.
-  bool freezeDefaults = options.freezeDefaultedInputs || model.ir_version() < 4;
+  // freezing was asked for (also by importParsed's choice) or it is bound. Up
+  // to IR v3 every initializer had to be listed as an input: those are weights.
+  bool freezeDefaults = options.inputDefaults == ImportOptions::InputDefaults::Frozen ||
+                        model.ir_version() < 4;
   llvm::StringMap<unsigned> defaultedArgs;
   for (const auto &input : graph.input()) {
     bool hasDefault = initializerNames.contains(input.name());
@@ -602,30 +603,52 @@ OwningOpRef<ModuleOp> importParsed(onnx::ModelProto &model, StringRef modelPath,
   if (!model.has_graph())
     return (mlir::emitError(FileLineColLoc::get(context, modelPath, 0, 0)) << "model has no graph",
             nullptr);
-  // Inputs with defaults stay overridable arguments where the compiler can
-  // do without their values; where one decides a shape (a Reshape's target,
-  // an axis), which the backends need static today, or the import fails
-  // without them, the model is imported again with them frozen.
+  using InputDefaults = ImportOptions::InputDefaults;
+  auto importWith = [&](onnx::ModelProto &proto, InputDefaults mode) {
+    ImportOptions chosen = options;
+    chosen.inputDefaults = mode;
+    GraphImporter importer(context, chosen, modelPath, fileBytes, readFiles);
+    return importer.run(proto);
+  };
+  Location fileLoc = FileLineColLoc::get(context, modelPath, 0, 0);
   llvm::SmallVector<std::string> defaulted = defaultedInputNames(model, options);
-  if (defaulted.empty() || options.freezeDefaultedInputs) {
-    GraphImporter importer(context, options, modelPath, fileBytes, readFiles);
-    return importer.run(model);
+  for (const std::string &name : defaulted)
+    if (options.inputShapes.count(name))
+      return (mlir::emitError(fileLoc) << "--ds-input-shape names '" << name
+                                       << "', an input with a default value (an initializer), "
+                                          "whose shape is the initializer's",
+              nullptr);
+  if (defaulted.empty() || options.inputDefaults != InputDefaults::Auto)
+    return importWith(model, options.inputDefaults);
+  // Every initializer listed as an input is how exporters write weights
+  // with keep_initializers_as_inputs: nobody means to override those.
+  if (defaulted.size() > 1 && (int)defaulted.size() == model.graph().initializer_size()) {
+    OwningOpRef<ModuleOp> module = importWith(model, InputDefaults::Frozen);
+    if (module)
+      mlir::emitWarning(fileLoc)
+          << "all " << defaulted.size()
+          << " initializers are also graph inputs (as exporters write weights with "
+             "keep_initializers_as_inputs); they are compiled as constants "
+             "(--ds-input-defaults=overridable keeps them inputs the caller may override)";
+    return module;
   }
+  // Otherwise inputs with defaults stay overridable arguments where the
+  // compiler can do without their values; where one decides a shape (a
+  // Reshape's target, an axis), which the backends need static today, or the
+  // import fails without them, the model is imported again with them frozen.
+  // (The trial works on a copy, as the importer takes initializers' bytes:
+  // the weights are held twice while it runs.)
   {
-    onnx::ModelProto copy = model; // the importer takes initializers' bytes
+    onnx::ModelProto copy = model;
     ScopedDiagnosticHandler quiet(context, [](Diagnostic &) { return success(); });
-    GraphImporter importer(context, options, modelPath, fileBytes, readFiles);
-    OwningOpRef<ModuleOp> module = importer.run(copy);
+    OwningOpRef<ModuleOp> module = importWith(copy, InputDefaults::Overridable);
     if (module && !hasDynamicShapes(*module))
       return module;
   }
-  ImportOptions frozen = options;
-  frozen.freezeDefaultedInputs = true;
-  GraphImporter importer(context, frozen, modelPath, fileBytes, readFiles);
-  OwningOpRef<ModuleOp> module = importer.run(model);
+  OwningOpRef<ModuleOp> module = importWith(model, InputDefaults::Frozen);
   if (!module || hasDynamicShapes(*module))
     return module;
-  mlir::emitWarning(FileLineColLoc::get(context, modelPath, 0, 0))
+  mlir::emitWarning(fileLoc)
       << "input" << (defaulted.size() == 1 ? " " : "s ") << formatNames(defaulted)
       << (defaulted.size() == 1 ? " has a default value" : " have default values")
       << " (initializer) that the compiler needs as a constant; frozen to "

@@ -35,9 +35,17 @@ struct ImportOptions {
   /// Graph inputs replaced by constants read from TensorProto (.pb) files:
   /// input name -> file. Freezes inputs that decide shapes (axes, sizes, k).
   llvm::StringMap<std::string> boundInputs;
-  /// Graph inputs that are also initializers (defaults) become constants
-  /// instead of overridable arguments (`ds.default` argument attributes).
-  bool freezeDefaultedInputs = false;
+  /// What graph inputs that are also initializers (inputs with a default,
+  /// IR v4+) become.
+  enum class InputDefaults {
+    /// Overridable arguments (`ds.default`), except where one decides a shape
+    /// (then all are frozen, with a warning) or every initializer is listed
+    /// as an input (an exporter's keep_initializers_as_inputs: weights).
+    Auto,
+    Overridable, ///< always arguments the caller may override
+    Frozen,      ///< always constants, as weights are
+  };
+  InputDefaults inputDefaults = InputDefaults::Auto;
   ImportLimits limits;
 };
 

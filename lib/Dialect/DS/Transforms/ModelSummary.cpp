@@ -52,7 +52,7 @@ struct ModelSummaryPass : ds::impl::ModelSummaryPassBase<ModelSummaryPass> {
           getOperation().walk([&](func::FuncOp func) { summarize(func, os); });
           return llvm::Error::success();
         })) {
-      getOperation().emitError("cannot open summary output: ") << llvm::toString(std::move(e));
+      getOperation().emitError("cannot write summary output: ") << llvm::toString(std::move(e));
       return signalPassFailure();
     }
   }

@@ -5,6 +5,8 @@
                 output shape, so the compiler freezes it (with a warning)
   ir3.onnx      as add.onnx at IR v3, where every initializer had to be an input:
                 B is a weight, not an overridable input
+  weights.onnx  Y = X * W + B with both initializers listed as inputs, as exporters
+                write weights with keep_initializers_as_inputs
 """
 import sys
 
@@ -36,3 +38,9 @@ y2 = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [3, 2])
 s_init = numpy_helper.from_array(np.array([3, 2], np.int64), "S")
 reshape = [helper.make_node("Reshape", ["X", "S"], ["Y"], name="reshape")]
 onnx.save(model(reshape, [x, s], [y2], [s_init]), f"{out}/reshape.onnx")
+
+w = helper.make_tensor_value_info("W", TensorProto.FLOAT, [3])
+w_init = numpy_helper.from_array(np.array([2, 2, 2], np.float32), "W")
+affine = [helper.make_node("Mul", ["X", "W"], ["XW"], name="mul"),
+          helper.make_node("Add", ["XW", "B"], ["Y"], name="add")]
+onnx.save(model(affine, [x, w, b], [y], [w_init, b_init]), f"{out}/weights.onnx")
