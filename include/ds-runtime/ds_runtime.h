@@ -18,7 +18,7 @@
  * and one worker pool); a caller waits while another thread's run is in
  * progress. For runs that proceed in parallel, create one session per thread
  * from the same model (they share its constants). What ds_session_output
- * returns belongs to the most recent completed run of the session, so the
+ * returns belongs to the session's last run (none when that run failed), so the
  * pair ds_session_run + ds_session_output is only meaningful when one thread
  * at a time uses the session (or the caller holds its own lock across both).
  * From several threads, call ds_session_run_outputs: it runs and copies the
@@ -141,11 +141,13 @@ void ds_session_release(ds_session *session);
    read, and not used after the call returns. Serialized with the session's
    other runs (see Threads above). */
 ds_status ds_session_run(ds_session *session, const ds_tensor *inputs, int32_t num_inputs);
-/* Output `index` of the most recent completed run. out_tensor->data is writable
+/* Output `index` of the session's last run. out_tensor->data is writable
    memory owned by the session, also for an output that is a compile-time
    constant or a graph input (those are copied, never pointers into the read-only
    artifact or the caller's input); it stays valid until the session's next run
-   or its release. Fails before the first successful run. */
+   or its release. Fails before the first run, and after a run that failed
+   once it had started (its steps may have overwritten the earlier outputs); a
+   run refused for its inputs (count, dtype, shape, size) leaves them. */
 ds_status ds_session_output(const ds_session *session, int32_t index, ds_tensor *out_tensor);
 
 /* Runs and hands back the run's outputs as a caller-owned object holding copies

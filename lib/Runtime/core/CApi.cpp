@@ -33,21 +33,41 @@ struct ds_outputs_t {
 };
 
 namespace {
-ds_status make(ds_status_code code, std::string message) {
-  return new ds_status_t{code, std::move(message)};
+/// Handed out when a status itself cannot be allocated; never freed.
+ds_status_t outOfMemory{DS_RUNTIME_ERROR, "out of memory"};
+
+ds_status make(ds_status_code code, std::string &&message) noexcept {
+  try {
+    return new ds_status_t{code, std::move(message)};
+  } catch (...) {
+    return &outOfMemory;
+  }
+}
+/// `what` + `detail`, built here so that a failing allocation still ends as
+/// a status.
+ds_status make(ds_status_code code, const char *what, const char *detail = "") noexcept {
+  try {
+    return make(code, std::string(what) + detail);
+  } catch (...) {
+    return &outOfMemory;
+  }
 }
 ds_status toC(const dsrt::Status &s) {
-  return s.ok() ? nullptr : make(s.code(), s.message());
+  return s.ok() ? nullptr : make(s.code(), std::string(s.message()));
 }
 /// Runs `body` (which returns a ds_status) so that no exception leaves the C
-/// API: an allocation failure deep in a kernel becomes a status.
-template <typename F> ds_status guarded(const char *what, F &&body) {
+/// API: an allocation failure deep in a kernel (on any of the session's
+/// threads: the pool rethrows on the caller), a failing mutex or a message
+/// that cannot be built becomes a status.
+template <typename F> ds_status guarded(const char *what, F &&body) noexcept {
   try {
     return body();
   } catch (const std::bad_alloc &) {
-    return make(DS_RUNTIME_ERROR, std::string(what) + ": out of memory");
+    return make(DS_RUNTIME_ERROR, what, ": out of memory");
   } catch (const std::exception &e) {
-    return make(DS_RUNTIME_ERROR, std::string(what) + ": " + e.what());
+    return make(DS_RUNTIME_ERROR, what, (std::string(": ") + e.what()).c_str());
+  } catch (...) {
+    return make(DS_RUNTIME_ERROR, what, ": unknown exception");
   }
 }
 void fillTensor(const dsrt::Tensor &t, ds_tensor *out) {
@@ -71,7 +91,10 @@ ds_status_code ds_status_get_code(ds_status status) { return status ? status->co
 const char *ds_status_get_message(ds_status status) {
   return status ? status->message.c_str() : "";
 }
-void ds_status_release(ds_status status) { delete status; }
+void ds_status_release(ds_status status) {
+  if (status != &outOfMemory)
+    delete status;
+}
 
 ds_status ds_model_load(const char *path, ds_model **out_model) {
   if (!path || !out_model)
@@ -145,24 +168,24 @@ ds_status ds_session_create(const ds_model *model, const ds_session_options *opt
   if (!model || !out_session)
     return make(DS_INVALID_ARGUMENT, "ds_session_create: model and out_session must not be null");
   *out_session = nullptr;
-  // Callers built against an older header pass a shorter struct: take the
-  // fields they know, defaults for the rest.
-  ds_session_options opts;
-  ds_session_options_init(&opts);
-  const size_t oldest = offsetof(ds_session_options, device);
-  if (options) {
-    if (options->struct_size < oldest || options->struct_size > sizeof(ds_session_options))
-      return make(DS_INVALID_ARGUMENT, "ds_session_create: options not initialized with "
-                                       "ds_session_options_init");
-    std::memcpy(&opts, options, options->struct_size);
-  }
-  if (opts.num_threads < 0 || opts.num_threads > 4096)
-    return make(DS_INVALID_ARGUMENT, "ds_session_create: num_threads must be in [0, 4096], got " +
-                                         std::to_string(opts.num_threads));
-  if (opts.device < 0)
-    return make(DS_INVALID_ARGUMENT, "ds_session_create: device must be >= 0, got " +
-                                         std::to_string(opts.device));
   return guarded("ds_session_create", [&]() -> ds_status {
+    // Callers built against an older header pass a shorter struct: take the
+    // fields they know, defaults for the rest.
+    ds_session_options opts;
+    ds_session_options_init(&opts);
+    const size_t oldest = offsetof(ds_session_options, device);
+    if (options) {
+      if (options->struct_size < oldest || options->struct_size > sizeof(ds_session_options))
+        return make(DS_INVALID_ARGUMENT, "ds_session_create: options not initialized with "
+                                         "ds_session_options_init");
+      std::memcpy(&opts, options, options->struct_size);
+    }
+    if (opts.num_threads < 0 || opts.num_threads > 4096)
+      return make(DS_INVALID_ARGUMENT, "ds_session_create: num_threads must be in [0, 4096], got " +
+                                           std::to_string(opts.num_threads));
+    if (opts.device < 0)
+      return make(DS_INVALID_ARGUMENT,
+                  "ds_session_create: device must be >= 0, got " + std::to_string(opts.device));
     auto session = std::make_unique<ds_session_t>();
     session->program = model->program;
     const dsrt::Program &program = *session->program;
@@ -187,24 +210,28 @@ void ds_session_release(ds_session *session) { delete session; }
 ds_status ds_session_run(ds_session *session, const ds_tensor *inputs, int32_t num_inputs) {
   if (!session)
     return make(DS_INVALID_ARGUMENT, "ds_session_run: session must not be null");
-  std::lock_guard<std::mutex> lock(session->mutex);
-  return guarded("ds_session_run",
-                 [&] { return toC(session->session->run(inputs, num_inputs)); });
+  return guarded("ds_session_run", [&] {
+    std::lock_guard<std::mutex> lock(session->mutex);
+    return toC(session->session->run(inputs, num_inputs));
+  });
 }
 
 ds_status ds_session_output(const ds_session *session, int32_t index, ds_tensor *out_tensor) {
   if (!session || !out_tensor)
     return make(DS_INVALID_ARGUMENT, "ds_session_output: session and out_tensor must not be null");
-  std::lock_guard<std::mutex> lock(session->mutex);
-  const dsrt::Executor &s = *session->session;
-  if (index < 0 || (size_t)index >= s.numOutputs())
-    return make(DS_INVALID_ARGUMENT, "output index " + std::to_string(index) +
-                                         " is out of range (the model has " +
-                                         std::to_string(s.numOutputs()) + " outputs)");
-  if (!s.hasRun())
-    return make(DS_INVALID_ARGUMENT, "ds_session_output: the session has not run yet");
-  fillTensor(s.output((size_t)index), out_tensor);
-  return nullptr;
+  return guarded("ds_session_output", [&]() -> ds_status {
+    std::lock_guard<std::mutex> lock(session->mutex);
+    const dsrt::Executor &s = *session->session;
+    if (index < 0 || (size_t)index >= s.numOutputs())
+      return make(DS_INVALID_ARGUMENT, "output index " + std::to_string(index) +
+                                           " is out of range (the model has " +
+                                           std::to_string(s.numOutputs()) + " outputs)");
+    if (!s.hasRun())
+      return make(DS_INVALID_ARGUMENT, "ds_session_output: the session has no outputs: it has "
+                                       "not run yet, or its last run failed");
+    fillTensor(s.output((size_t)index), out_tensor);
+    return nullptr;
+  });
 }
 
 ds_status ds_session_run_outputs(ds_session *session, const ds_tensor *inputs, int32_t num_inputs,
@@ -213,15 +240,15 @@ ds_status ds_session_run_outputs(ds_session *session, const ds_tensor *inputs, i
     return make(DS_INVALID_ARGUMENT,
                 "ds_session_run_outputs: session and out_outputs must not be null");
   *out_outputs = nullptr;
-  std::lock_guard<std::mutex> lock(session->mutex);
   return guarded("ds_session_run_outputs", [&]() -> ds_status {
+    std::lock_guard<std::mutex> lock(session->mutex);
     const dsrt::Executor &s = *session->session;
     if (ds_status st = toC(session->session->run(inputs, num_inputs)))
       return st;
     auto outputs = std::make_unique<ds_outputs_t>();
     size_t total = 0;
     for (size_t i = 0; i < s.numOutputs(); ++i)
-      total += (s.output(i).bytes() + 63) / 64 * 64;
+      total += dsrt::align64(s.output(i).bytes());
     outputs->block = total ? std::aligned_alloc(64, total) : nullptr;
     if (total && !outputs->block)
       return make(DS_RUNTIME_ERROR, "ds_session_run_outputs: cannot allocate " +
@@ -238,7 +265,7 @@ ds_status ds_session_run_outputs(ds_session *session, const ds_tensor *inputs, i
       out.data = static_cast<char *>(outputs->block) + offset;
       if (out.byte_size)
         std::memcpy(out.data, t.data, out.byte_size);
-      offset += (out.byte_size + 63) / 64 * 64;
+      offset += dsrt::align64(out.byte_size);
     }
     *out_outputs = outputs.release();
     return nullptr;
@@ -253,9 +280,11 @@ ds_status ds_outputs_get(const ds_outputs *outputs, int32_t index, ds_tensor *ou
   if (!outputs || !out_tensor)
     return make(DS_INVALID_ARGUMENT, "ds_outputs_get: outputs and out_tensor must not be null");
   if (index < 0 || index >= ds_outputs_count(outputs))
-    return make(DS_INVALID_ARGUMENT, "output index " + std::to_string(index) +
-                                         " is out of range (there are " +
-                                         std::to_string(ds_outputs_count(outputs)) + " outputs)");
+    return guarded("ds_outputs_get", [&] {
+      return make(DS_INVALID_ARGUMENT, "output index " + std::to_string(index) +
+                                           " is out of range (there are " +
+                                           std::to_string(ds_outputs_count(outputs)) + " outputs)");
+    });
   *out_tensor = outputs->tensors[index];
   return nullptr;
 }

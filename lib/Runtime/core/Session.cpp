@@ -77,10 +77,6 @@ Status Session::create(const Program &program, int numThreads, std::unique_ptr<S
   return Status();
 }
 
-namespace {
-uint64_t align64(uint64_t bytes) { return (bytes + 63) / 64 * 64; }
-} // namespace
-
 Status Session::init(int numThreads) {
   Status started = pool_.start(numThreads);
   if (!started)

@@ -7,9 +7,14 @@
 #include "core/Executor.h"
 #include "core/ThreadPool.h"
 
+#include <cstdint>
 #include <memory>
 
 namespace dsrt {
+
+/// `bytes` rounded up to a multiple of 64: every buffer the runtime lays out
+/// in a block (arena, output copies) starts on a cache line.
+inline uint64_t align64(uint64_t bytes) { return (bytes + 63) / 64 * 64; }
 
 /// Not thread-safe: the C API serializes the calls on one session.
 class Session : public Executor {

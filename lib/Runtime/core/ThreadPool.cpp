@@ -58,11 +58,37 @@ void ThreadPool::runChunks() {
     int64_t c = nextChunk_++;
     const auto *body = body_;
     int64_t begin = c * chunk_, end = std::min(n_, (c + 1) * chunk_);
+    // After a failure the remaining chunks are only counted: the caller
+    // rethrows, so their results would be thrown away.
+    bool skip = error_ != nullptr;
     lock.unlock();
-    (*body)(begin, end);
-    finished_.fetch_add(1, std::memory_order_acq_rel);
+    std::exception_ptr error;
+    if (!skip) {
+      try {
+        (*body)(begin, end);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
     lock.lock();
+    if (error && !error_)
+      error_ = std::move(error);
+    finished_.fetch_add(1, std::memory_order_acq_rel);
   }
+}
+
+std::exception_ptr ThreadPool::finishLoop(int64_t chunks) {
+  // Never leave while a worker may still call into the caller's body.
+  while (finished_.load(std::memory_order_acquire) < chunks)
+    DS_CPU_RELAX();
+  std::exception_ptr error;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    body_ = nullptr;
+    error.swap(error_);
+  }
+  busy_.store(false, std::memory_order_release);
+  return error;
 }
 
 void ThreadPool::parallelFor(int64_t n, int64_t grain,
@@ -71,10 +97,14 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
     return;
   int64_t maxChunks = std::max<int64_t>(1, n / std::max<int64_t>(1, grain));
   int64_t chunks = std::min<int64_t>(maxChunks, size());
+  if (chunks <= 1 || workers_.empty()) {
+    body(0, n);
+    return;
+  }
   // Another thread's loop holds the workers (or this is a loop inside a
   // loop's body): run this one alone rather than take over their state.
-  std::unique_lock<std::mutex> owner(owner_, std::try_to_lock);
-  if (chunks <= 1 || workers_.empty() || !owner.owns_lock()) {
+  bool idle = false;
+  if (!busy_.compare_exchange_strong(idle, true, std::memory_order_acquire)) {
     body(0, n);
     return;
   }
@@ -86,17 +116,28 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
     chunks_ = chunks;
     chunk_ = (n + chunks - 1) / chunks;
     nextChunk_ = 0;
+    error_ = nullptr;
     finished_.store(0, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
     wake = sleepers_ > 0;
   }
+  // Waits for the workers however this frame is left (runChunks keeps the
+  // body's exceptions in error_, but its mutex lock may still throw).
+  struct Finisher {
+    ThreadPool &pool;
+    int64_t chunks;
+    bool done = false;
+    ~Finisher() {
+      if (!done)
+        pool.finishLoop(chunks);
+    }
+  } finisher{*this, chunks};
   if (wake)
     wake_.notify_all();
   runChunks(); // the caller works too
-  while (finished_.load(std::memory_order_acquire) < chunks)
-    DS_CPU_RELAX();
-  std::lock_guard<std::mutex> lock(mutex_);
-  body_ = nullptr;
+  finisher.done = true;
+  if (std::exception_ptr error = finishLoop(chunks))
+    std::rethrow_exception(error);
 }
 
 void ThreadPool::workerLoop() {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -19,7 +20,9 @@ namespace dsrt {
 /// loop usually follows within microseconds and a futex wake-up costs more
 /// than small kernels. The workers serve one loop at a time: a caller that
 /// finds them busy with another thread's loop (or calls from inside a loop)
-/// runs its loop alone on its own thread instead of waiting.
+/// runs its loop alone on its own thread instead of waiting. An exception
+/// thrown by the body (on any thread) is caught, the loop's other chunks are
+/// skipped or awaited, and the first one is rethrown on the caller.
 class ThreadPool {
 public:
   ThreadPool() = default;
@@ -31,6 +34,7 @@ public:
   Status start(int numThreads);
   int size() const { return (int)workers_.size() + 1; }
   /// Calls body(begin, end) over chunks of [0, n) of at least `grain` items.
+  /// Returns once no chunk runs any more; rethrows the body's first exception.
   void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> &body);
 
 private:
@@ -38,9 +42,14 @@ private:
   /// Runs chunks of the current loop until none is left.
   void runChunks();
   void stopWorkers();
+  /// Waits for the current loop's chunks, clears it and frees the workers
+  /// for the next owner; returns the loop's first exception, if any.
+  std::exception_ptr finishLoop(int64_t chunks);
 
   std::vector<std::thread> workers_;
-  std::mutex owner_; ///< held by the caller whose loop the workers serve
+  /// Set by the caller whose loop the workers serve. An atomic flag, not a
+  /// mutex: a loop inside a loop's body tests it on the thread that set it.
+  std::atomic<bool> busy_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<uint64_t> generation_{0}; ///< bumped for every loop
@@ -50,6 +59,7 @@ private:
   // The current loop; written under mutex_ before generation_ is bumped.
   const std::function<void(int64_t, int64_t)> *body_ = nullptr;
   int64_t n_ = 0, chunk_ = 0, chunks_ = 0, nextChunk_ = 0;
+  std::exception_ptr error_; ///< the current loop's first exception (mutex_)
 };
 
 } // namespace dsrt

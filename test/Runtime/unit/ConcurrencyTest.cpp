@@ -17,14 +17,16 @@
 #include <cstdlib>
 #include <future>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
 using namespace dstest;
 
 namespace {
-constexpr int kThreads = 8;  // callers
-constexpr int kRuns = 6;     // runs per caller
+constexpr int kThreads = 8; // callers
+constexpr int kRuns = 6;    // runs per caller
 constexpr int64_t kN = 65536;
 
 /// Every thread's own input, so that outputs mixed up between callers show.
@@ -310,4 +312,85 @@ TEST(ThreadPool, NestedLoopsRunInline) {
     });
   });
   EXPECT_EQ(sum.load(), 64 * 100);
+}
+
+namespace {
+/// Spins until `flag` is set or two seconds pass (a test that cannot arrange
+/// its schedule still ends).
+void awaitFlag(const std::atomic<bool> &flag) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!flag.load() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+}
+
+/// The pool still runs whole loops after a failed one.
+bool poolRunsWholeLoops(dsrt::ThreadPool &pool) {
+  std::atomic<int64_t> sum{0};
+  pool.parallelFor(4096, 16, [&](int64_t b, int64_t e) { sum += e - b; });
+  return sum.load() == 4096;
+}
+} // namespace
+
+// A worker's chunk throws: before, std::terminate; now the caller gets it.
+TEST(ThreadPool, ExceptionOnAWorkerReachesTheCaller) {
+  dsrt::ThreadPool pool;
+  ASSERT_TRUE(pool.start(4).ok());
+  withDeadline([&] {
+    const std::thread::id caller = std::this_thread::get_id();
+    for (int r = 0; r < 20; ++r) {
+      std::atomic<bool> callerIn{false}, workerIn{false};
+      bool caught = false;
+      try {
+        pool.parallelFor(4, 1, [&](int64_t, int64_t) {
+          // Caller and a worker each hold a chunk before the worker throws.
+          if (std::this_thread::get_id() == caller) {
+            callerIn = true;
+            awaitFlag(workerIn);
+            return;
+          }
+          workerIn = true;
+          awaitFlag(callerIn);
+          throw std::runtime_error("worker chunk failed");
+        });
+      } catch (const std::runtime_error &e) {
+        caught = std::string(e.what()) == "worker chunk failed";
+      }
+      EXPECT_TRUE(caught);
+      EXPECT_TRUE(poolRunsWholeLoops(pool));
+    }
+  });
+}
+
+// The caller's chunk throws while workers are inside theirs: before, the
+// exception left parallelFor with the workers still calling the (destroyed)
+// body, and the next loop found the pool's state half reset.
+TEST(ThreadPool, ExceptionOnTheCallerWaitsForTheWorkers) {
+  dsrt::ThreadPool pool;
+  ASSERT_TRUE(pool.start(4).ok());
+  withDeadline([&] {
+    const std::thread::id caller = std::this_thread::get_id();
+    for (int r = 0; r < 10; ++r) {
+      std::atomic<bool> callerIn{false}, workerIn{false};
+      std::atomic<int> running{0};
+      int runningAtCatch = -1;
+      try {
+        pool.parallelFor(4, 1, [&](int64_t, int64_t) {
+          if (std::this_thread::get_id() == caller) {
+            callerIn = true;
+            awaitFlag(workerIn);
+            throw std::runtime_error("caller chunk failed");
+          }
+          ++running;
+          workerIn = true;
+          awaitFlag(callerIn);
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          --running;
+        });
+      } catch (const std::runtime_error &) {
+        runningAtCatch = running.load();
+      }
+      EXPECT_EQ(runningAtCatch, 0) << "parallelFor left while a chunk still ran (or did not throw)";
+      EXPECT_TRUE(poolRunsWholeLoops(pool));
+    }
+  });
 }
