@@ -93,7 +93,9 @@ private:
 
 NB_MODULE(_ds, m) {
   m.doc() = "ds runtime bindings (the raw layer under the ds package)";
-  static nb::exception<ds::Error> error(m, "Error", PyExc_RuntimeError);
+  // Leaked on purpose, like noDevice: a static nb::exception would be
+  // decref'd by a static destructor after the interpreter has finalized.
+  static auto &error = *new nb::exception<ds::Error>(m, "Error", PyExc_RuntimeError);
   static PyObject *noDevice =
       PyErr_NewExceptionWithDoc("ds._ds.NoDeviceError",
                                 "The artifact needs a device this machine lacks.", error.ptr(),

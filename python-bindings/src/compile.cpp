@@ -18,7 +18,10 @@ namespace nb = nanobind;
 NB_MODULE(_ds_compiler, m) {
   m.doc() = "ds compiler, in-process";
   // The package's exception type (a ds.Error), so callers catch one class.
-  static nb::object compileError = nb::module_::import_("ds._errors").attr("CompileError");
+  // Leaked on purpose: a static nb::object would be decref'd by a static
+  // destructor after the interpreter has finalized.
+  static PyObject *compileError =
+      nb::object(nb::module_::import_("ds._errors").attr("CompileError")).release().ptr();
   m.def(
       "compile_onnx",
       [](const std::string &modelPath, const std::string &outputPath, const std::string &target,
@@ -39,7 +42,7 @@ NB_MODULE(_ds_compiler, m) {
             diagnostics.pop_back();
           if (diagnostics.empty())
             diagnostics = modelPath + ": error: compilation failed";
-          PyErr_SetString(compileError.ptr(), diagnostics.c_str());
+          PyErr_SetString(compileError, diagnostics.c_str());
           throw nb::python_error();
         }
       },

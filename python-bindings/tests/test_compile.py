@@ -78,7 +78,7 @@ def test_missing_model_file(tmp_path, scratch):
 
 
 def test_compiles_in_a_fresh_shell_without_ds_compile(add_model, tmp_path):
-    """The installed package alone compiles: no ds-compile on PATH, no DS_COMPILE."""
+    """The installed package alone compiles, in-process: no ds-compile on PATH."""
     script = (
         "import sys, numpy as np, ds\n"
         "s = ds.load(sys.argv[1])\n"

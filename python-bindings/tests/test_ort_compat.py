@@ -13,6 +13,7 @@ import pytest
 from onnx import helper, numpy_helper
 
 import ds
+from ds import _onnx_meta
 from model_builder import REPO, save_model
 
 
@@ -129,6 +130,60 @@ def test_cuda_provider_targets_cuda(two_in_two_out):
         pytest.skip(f"no cuda target in this build: {e}")
     else:
         assert session.get_providers() == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+def test_cuda_compile_error_falls_back(tmp_path):
+    """A model the cuda target cannot compile (f64) falls back to the next provider
+    with a warning; as the last provider, the CompileError is raised."""
+    path = save_model(tmp_path / "f64.onnx", [helper.make_node("Exp", ["x"], ["y"])],
+                      [("x", "f64", [2])], [("y", "f64", [2])])
+    try:
+        ds.compile(path, tmp_path / "f64.dsx", target="cuda")
+        pytest.skip("this build's cuda target compiles f64")
+    except ds.CompileError as e:
+        if "f64" not in str(e):
+            pytest.skip(f"no cuda target in this build: {e}")
+    with pytest.warns(UserWarning, match="CUDAExecutionProvider cannot compile this model .*f64"):
+        session = ds.InferenceSession(
+            path, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert session.get_providers() == ["CPUExecutionProvider"]
+    (y,) = session.run(None, {"x": np.array([0.0, 1.0])})
+    np.testing.assert_allclose(y, np.exp([0.0, 1.0]))
+    with pytest.raises(ds.CompileError, match="f64"):
+        ds.InferenceSession(path, providers=["CUDAExecutionProvider"])
+
+
+def _varint(value):
+    out = b""
+    while value >= 0x80:
+        out, value = out + bytes([value & 0x7F | 0x80]), value >> 7
+    return out + bytes([value])
+
+
+def test_metadata_with_unknown_group_and_bad_files(two_in_two_out, tmp_path):
+    """A protobuf group (wire type 3) after the model's fields is valid protobuf:
+    onnx and the compiler accept it, and the metadata reader skips it (it used to
+    reject it, and the rejection escaped as a BufferError from the mmap). A
+    truncated or corrupt file raises CompileError."""
+    model = onnx.load(two_in_two_out)
+    model.graph.name = "named"
+    group = _varint(99 << 3 | 3) + _varint(1 << 3) + _varint(5) + _varint(99 << 3 | 4)
+    data = model.SerializeToString() + group
+    path = tmp_path / "group.onnx"
+    path.write_bytes(data)
+    assert onnx.load(str(path)).graph.name == "named"
+    assert ds.InferenceSession(str(path)).get_modelmeta().graph_name == "named"
+    # The reader's own errors are ValueError, even with slices of the map alive.
+    bad = tmp_path / "bad-wire.onnx"
+    bad.write_bytes(model.SerializeToString() + _varint(99 << 3 | 7))
+    with pytest.raises(ValueError, match="unsupported wire type 7"):
+        _onnx_meta.read_file(str(bad))
+    for name, contents in (("truncated", data[:len(data) // 2]), ("bad-wire", bad.read_bytes()),
+                           ("garbage", b"\xff" * 64)):
+        corrupt = tmp_path / f"{name}.onnx"
+        corrupt.write_bytes(contents)
+        with pytest.raises(ds.CompileError):
+            ds.InferenceSession(str(corrupt))
 
 
 def test_run_errors(two_in_two_out):

@@ -23,6 +23,29 @@ def _varint(data: memoryview, pos: int) -> Tuple[int, int]:
             return value, pos
 
 
+def _skip_group(data: memoryview, pos: int, number: int) -> int:
+    """The position after the end-group key matching a start-group key."""
+    open_groups = [number]
+    while open_groups:
+        key, pos = _varint(data, pos)
+        if key & 7 == 0:
+            _, pos = _varint(data, pos)
+        elif key & 7 == 2:
+            size, pos = _varint(data, pos)
+            pos += size
+        elif key & 7 in (1, 5):
+            pos += 8 if key & 7 == 1 else 4
+        elif key & 7 == 3:
+            open_groups.append(key >> 3)
+        elif key & 7 == 4 and key >> 3 == open_groups[-1]:
+            open_groups.pop()
+        else:
+            raise ValueError(f"bad wire type {key & 7} in a group")
+        if pos > len(data):
+            raise ValueError("group runs past the end")
+    return pos
+
+
 def _fields(data: memoryview) -> Iterator[Field]:
     pos = 0
     while pos < len(data):
@@ -39,6 +62,8 @@ def _fields(data: memoryview) -> Iterator[Field]:
             pos += size
         elif wire in (1, 5):
             pos += 8 if wire == 1 else 4
+        elif wire == 3:  # a group (unknown to ONNX, valid protobuf): skip it
+            pos = _skip_group(data, pos, number)
         else:
             raise ValueError(f"unsupported wire type {wire}")
     if pos != len(data):
@@ -83,5 +108,10 @@ def read_file(path: str) -> Dict[str, object]:
             view = memoryview(mapped)
             try:
                 return read(view)
+            except ValueError as e:
+                # Re-raised below, not here: e's traceback holds slices of the
+                # view, and closing the map while they live raises BufferError.
+                error = str(e)
             finally:
                 view.release()
+    raise ValueError(error)

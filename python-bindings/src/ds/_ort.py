@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _dtypes, _onnx_meta
 from ._compile import compile as _compile
-from ._errors import InputError, NoDeviceError
+from ._errors import CompileError, InputError, NoDeviceError
 from ._session import Session
 
 _MAGIC = b"DSXARTF\0"
@@ -137,7 +137,7 @@ class InferenceSession:
             if not self._is_artifact(path):
                 try:
                     self._meta = ModelMetadata(_onnx_meta.read_file(path))
-                except ValueError:  # it compiled, so this is not expected; stay usable
+                except (ValueError, BufferError):  # it compiled, so not expected; stay usable
                     pass
         self._providers = (["CUDAExecutionProvider", "CPUExecutionProvider"]
                            if self._session.target == "cuda" else ["CPUExecutionProvider"])
@@ -175,7 +175,14 @@ class InferenceSession:
             return session
         for i, (name, options) in enumerate(chosen):
             artifact = os.path.join(scratch, f"model.{i}.dsx")
-            _compile(path, artifact, target=_TARGETS[name], **compile_options)
+            try:
+                _compile(path, artifact, target=_TARGETS[name], **compile_options)
+            except CompileError as e:  # e.g. an op or dtype this target lacks
+                if i + 1 == len(chosen):
+                    raise
+                warnings.warn(f"{name} cannot compile this model ({e}); falling back to "
+                              f"{chosen[i + 1][0]}")
+                continue
             try:
                 return Session(artifact, threads, int(options.get("device_id", 0)))
             except NoDeviceError as e:

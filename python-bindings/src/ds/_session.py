@@ -37,12 +37,11 @@ class Session:
         self.inputs: List[Dict[str, Any]] = _ds.model_inputs(self._model)
         self.outputs: List[Dict[str, Any]] = _ds.model_outputs(self._model)
         self.arena_bytes: int = _ds.arena_bytes(self._model)
-        default_of = getattr(_ds, "model_input_default", None)
         self._specs = []
         self.defaults: Dict[str, np.ndarray] = {}
         for index, info in enumerate(self.inputs):
             dtype = _dtypes.lookup(info["dtype"])
-            default = default_of(self._model, index) if default_of else None
+            default = _ds.model_input_default(self._model, index)
             if default is not None:
                 value = _dtypes.from_runtime(default, dtype, info["shape"])
                 value.flags.writeable = False
