@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Npy.h"
+#include "InputFile.h"
 
 #include <algorithm>
 #include <atomic>
@@ -193,13 +194,6 @@ int createTemp(const std::string &path, std::string &temp) {
   return -1;
 }
 
-struct File {
-  FILE *f = nullptr;
-  ~File() {
-    if (f)
-      std::fclose(f);
-  }
-};
 } // namespace
 
 bool readNpy(const std::string &path, HostTensor &out, std::string &error) {
@@ -207,23 +201,10 @@ bool readNpy(const std::string &path, HostTensor &out, std::string &error) {
     error = "'" + path + "': " + why;
     return false;
   };
-  // O_NONBLOCK: opening a FIFO for reading must not wait for a writer; the
-  // type check below then refuses it (and devices, directories).
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0)
-    return (error = "cannot open '" + path + "': " + std::strerror(errno), false);
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return fail("not a regular file");
-  }
-  File file;
-  file.f = fdopen(fd, "rb");
-  if (!file.f) {
-    ::close(fd);
-    return (error = "cannot open '" + path + "': " + std::strerror(errno), false);
-  }
-  uint64_t fileSize = (uint64_t)st.st_size;
+  InputFile file;
+  if (!openInputFile(path, file, error))
+    return false;
+  uint64_t fileSize = file.size;
 
   unsigned char prefix[12];
   if (std::fread(prefix, 1, 8, file.f) != 8 || std::memcmp(prefix, "\x93NUMPY", 6) != 0)

@@ -1,12 +1,11 @@
 //===- TensorProto.cpp - reading ONNX TensorProto (.pb) files -------------===//
+#include "InputFile.h"
 #include "Npy.h"
 
 #ifdef DS_HAVE_ONNX_PROTO
 #include "onnx/onnx.pb.h"
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #endif
 
 namespace dsrun {
@@ -52,13 +51,14 @@ template <typename Field, typename T> void appendField(const Field &field, HostT
 } // namespace
 
 bool readTensorProto(const std::string &path, HostTensor &out, std::string &error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return (error = "cannot open '" + path + "'", false);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  InputFile file;
+  if (!openInputFile(path, file, error))
+    return false;
+  std::string bytes(file.size, '\0');
+  if (std::fread(bytes.data(), 1, bytes.size(), file.f) != bytes.size())
+    return (error = "cannot read '" + path + "'", false);
   onnx::TensorProto tensor;
-  if (!tensor.ParseFromString(buffer.str()))
+  if (!tensor.ParseFromString(bytes))
     return (error = "'" + path + "' is not a TensorProto", false);
   if (!toDType(tensor.data_type(), out.dtype))
     return (error = "'" + path + "': unsupported data type " + std::to_string(tensor.data_type()),
