@@ -55,6 +55,17 @@ void withDeadline(std::function<void()> work, int seconds = 120) {
   done.get();
 }
 
+/// Runs body(t) on `count` threads at once under withDeadline's deadline.
+void onThreads(int count, const std::function<void(int)> &body) {
+  withDeadline([&] {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < count; ++t)
+      threads.emplace_back(body, t);
+    for (std::thread &th : threads)
+      th.join();
+  });
+}
+
 class SharedSession : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -89,37 +100,31 @@ protected:
 TEST_F(SharedSession, RunOutputsFromEightThreadsMatchesSingleThreaded) {
   ds::Session session(*model_, 4);
   std::atomic<int> mismatches{0}, failures{0};
-  withDeadline([&] {
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t)
-      threads.emplace_back([&, t] {
-        int bad = 0;
-        for (int r = 0; r < kRuns; ++r) {
-          ds::TensorRef input = ref(inputs_[t]);
-          ds_tensor in = input.view();
-          ds_outputs *outs = nullptr;
-          if (ds_status s = ds_session_run_outputs(session.get(), &in, 1, &outs)) {
-            ++failures;
-            ds_status_release(s);
-            continue;
-          }
-          if (ds_outputs_count(outs) != 4)
-            ++bad;
-          for (int o = 0; o < ds_outputs_count(outs); ++o) {
-            ds_tensor out;
-            if (ds_status s = ds_outputs_get(outs, o, &out)) {
-              ds_status_release(s);
-              ++bad;
-              continue;
-            }
-            expectBitIdentical(t, o, out, &bad);
-          }
-          ds_outputs_release(outs);
+  onThreads(kThreads, [&](int t) {
+    int bad = 0;
+    for (int r = 0; r < kRuns; ++r) {
+      ds::TensorRef input = ref(inputs_[t]);
+      ds_tensor in = input.view();
+      ds_outputs *outs = nullptr;
+      if (ds_status s = ds_session_run_outputs(session.get(), &in, 1, &outs)) {
+        ++failures;
+        ds_status_release(s);
+        continue;
+      }
+      if (ds_outputs_count(outs) != 4)
+        ++bad;
+      for (int o = 0; o < ds_outputs_count(outs); ++o) {
+        ds_tensor out;
+        if (ds_status s = ds_outputs_get(outs, o, &out)) {
+          ds_status_release(s);
+          ++bad;
+          continue;
         }
-        mismatches += bad;
-      });
-    for (std::thread &th : threads)
-      th.join();
+        expectBitIdentical(t, o, out, &bad);
+      }
+      ds_outputs_release(outs);
+    }
+    mismatches += bad;
   });
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(mismatches.load(), 0);
@@ -130,20 +135,14 @@ TEST_F(SharedSession, RunOutputsWrapperOutlivesItsModel) {
   auto session = std::make_unique<ds::Session>(*model_, 2);
   model_.reset();
   std::atomic<int> mismatches{0};
-  withDeadline([&] {
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 4; ++t)
-      threads.emplace_back([&, t] {
-        int bad = 0;
-        for (int r = 0; r < 3; ++r) {
-          ds::Outputs outs = session->runOutputs({ref(inputs_[t])});
-          for (size_t o = 0; o < outs.size(); ++o)
-            expectBitIdentical(t, (int)o, outs[o], &bad);
-        }
-        mismatches += bad;
-      });
-    for (std::thread &th : threads)
-      th.join();
+  onThreads(4, [&](int t) {
+    int bad = 0;
+    for (int r = 0; r < 3; ++r) {
+      ds::Outputs outs = session->runOutputs({ref(inputs_[t])});
+      for (size_t o = 0; o < outs.size(); ++o)
+        expectBitIdentical(t, (int)o, outs[o], &bad);
+    }
+    mismatches += bad;
   });
   EXPECT_EQ(mismatches.load(), 0);
 }
@@ -154,34 +153,28 @@ TEST_F(SharedSession, RunThenOutputUnderAnExternalMutex) {
   ds::Session session(*model_, 4);
   std::mutex external;
   std::atomic<int> mismatches{0}, failures{0};
-  withDeadline([&] {
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t)
-      threads.emplace_back([&, t] {
-        int bad = 0;
-        for (int r = 0; r < kRuns; ++r) {
-          std::lock_guard<std::mutex> lock(external);
-          ds::TensorRef input = ref(inputs_[t]);
-          ds_tensor in = input.view();
-          if (ds_status s = ds_session_run(session.get(), &in, 1)) {
-            ++failures;
-            ds_status_release(s);
-            continue;
-          }
-          for (int o = 0; o < 4; ++o) {
-            ds_tensor out;
-            if (ds_status s = ds_session_output(session.get(), o, &out)) {
-              ds_status_release(s);
-              ++bad;
-              continue;
-            }
-            expectBitIdentical(t, o, out, &bad);
-          }
+  onThreads(kThreads, [&](int t) {
+    int bad = 0;
+    for (int r = 0; r < kRuns; ++r) {
+      std::lock_guard<std::mutex> lock(external);
+      ds::TensorRef input = ref(inputs_[t]);
+      ds_tensor in = input.view();
+      if (ds_status s = ds_session_run(session.get(), &in, 1)) {
+        ++failures;
+        ds_status_release(s);
+        continue;
+      }
+      for (int o = 0; o < 4; ++o) {
+        ds_tensor out;
+        if (ds_status s = ds_session_output(session.get(), o, &out)) {
+          ds_status_release(s);
+          ++bad;
+          continue;
         }
-        mismatches += bad;
-      });
-    for (std::thread &th : threads)
-      th.join();
+        expectBitIdentical(t, o, out, &bad);
+      }
+    }
+    mismatches += bad;
   });
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(mismatches.load(), 0);
@@ -192,21 +185,15 @@ TEST_F(SharedSession, RunThenOutputUnderAnExternalMutex) {
 TEST_F(SharedSession, ConcurrentRunsAreSerialized) {
   ds::Session session(*model_, 4);
   std::atomic<int> failures{0};
-  withDeadline([&] {
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t)
-      threads.emplace_back([&, t] {
-        for (int r = 0; r < kRuns; ++r) {
-          ds::TensorRef input = ref(inputs_[t]);
-          ds_tensor in = input.view();
-          if (ds_status s = ds_session_run(session.get(), &in, 1)) {
-            ++failures;
-            ds_status_release(s);
-          }
-        }
-      });
-    for (std::thread &th : threads)
-      th.join();
+  onThreads(kThreads, [&](int t) {
+    for (int r = 0; r < kRuns; ++r) {
+      ds::TensorRef input = ref(inputs_[t]);
+      ds_tensor in = input.view();
+      if (ds_status s = ds_session_run(session.get(), &in, 1)) {
+        ++failures;
+        ds_status_release(s);
+      }
+    }
   });
   EXPECT_EQ(failures.load(), 0);
   int bad = 0;
