@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -123,8 +124,46 @@ using Kernel = Status (*)(KernelContext &ctx, const Attributes &attrs,
                           const std::vector<const Tensor *> &inputs,
                           const std::vector<Tensor *> &outputs);
 
-/// The CPU kernel for a ds op name ("ds.binary"), or null.
-Kernel findCpuKernel(const std::string &opName);
+/// A tensor shape (row-major dims).
+using Shape = std::vector<int64_t>;
+
+/// Computes the shapes of a step's results from its operands, before the step
+/// runs, so that the runtime can size buffers for inputs of any shape.
+/// `outputs` arrives sized to the step's result count. Every operand carries
+/// its shape; only the operands in the op's `shapeOperands` mask carry data
+/// (Reshape's target shape, Slice's starts, NonZero's input...), the others'
+/// data may be null. Rejects operands the kernel would reject (ranks, broadcast,
+/// values out of range) with a message, never by crashing, and refuses results
+/// whose element count overflows int64.
+using ShapeFunction = Status (*)(const Attributes &attrs, const std::vector<const Tensor *> &inputs,
+                                 std::vector<Shape> &outputs);
+
+/// What the CPU backend knows about one ds op.
+struct CpuOp {
+  CpuOp() = default;
+  CpuOp(Kernel kernel, ShapeFunction shape, uint32_t shapeOperands = 0)
+      : kernel(kernel), shape(shape), shapeOperands(shapeOperands) {}
+  Kernel kernel = nullptr;
+  ShapeFunction shape = nullptr;
+  /// Bit i set: the results' shapes depend on the values of operand i.
+  uint32_t shapeOperands = 0;
+};
+
+/// The mask of CpuOp::shapeOperands for the operand indices listed.
+constexpr uint32_t operandMask(std::initializer_list<int> operands) {
+  uint32_t mask = 0;
+  for (int i : operands)
+    mask |= 1u << i;
+  return mask;
+}
+
+/// The CPU op for a ds op name ("ds.binary"), or null.
+const CpuOp *findCpuOp(const std::string &opName);
+/// The CPU kernel for a ds op name, or null.
+inline Kernel findCpuKernel(const std::string &opName) {
+  const CpuOp *op = findCpuOp(opName);
+  return op ? op->kernel : nullptr;
+}
 
 } // namespace dsrt
 

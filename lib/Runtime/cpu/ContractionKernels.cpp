@@ -1450,13 +1450,13 @@ Status rotaryKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &i
 } // namespace
 
 void registerContractionKernels(KernelTable &table) {
-  table["ds.matmul"] = matmulKernel;
-  table["ds.conv"] = convKernel;
-  table["ds.conv_transpose"] = convTransposeKernel;
-  table["ds.pool"] = poolKernel;
-  table["ds.einsum"] = einsumKernel;
-  table["ds.attention"] = attentionKernel;
-  table["ds.rotary_embedding"] = rotaryKernel;
+  table["ds.matmul"] = CpuOp(matmulKernel, nullptr);
+  table["ds.conv"] = CpuOp(convKernel, nullptr);
+  table["ds.conv_transpose"] = CpuOp(convTransposeKernel, nullptr);
+  table["ds.pool"] = CpuOp(poolKernel, nullptr);
+  table["ds.einsum"] = CpuOp(einsumKernel, nullptr);
+  table["ds.attention"] = CpuOp(attentionKernel, nullptr);
+  table["ds.rotary_embedding"] = CpuOp(rotaryKernel, nullptr);
 }
 
 } // namespace dsrt::cpu

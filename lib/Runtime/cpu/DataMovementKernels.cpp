@@ -1354,23 +1354,23 @@ Status resizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &i
 } // namespace
 
 void registerDataMovementKernels(KernelTable &table) {
-  table["ds.shape"] = shapeKernel;
-  table["ds.reshape"] = reshapeKernel;
-  table["ds.transpose"] = transposeKernel;
-  table["ds.concat"] = concatKernel;
-  table["ds.slice"] = sliceKernel;
-  table["ds.gather"] = gatherKernel;
-  table["ds.gather_elements"] = gatherElementsKernel;
-  table["ds.gather_nd"] = gatherNDKernel;
-  table["ds.scatter_elements"] = scatterElementsKernel;
-  table["ds.scatter_nd"] = scatterNDKernel;
-  table["ds.expand"] = expandKernel;
-  table["ds.tile"] = tileKernel;
-  table["ds.pad"] = padKernel;
-  table["ds.fill"] = fillKernel;
-  table["ds.range"] = rangeKernel;
-  table["ds.trilu"] = triluKernel;
-  table["ds.resize"] = resizeKernel;
+  table["ds.shape"] = CpuOp(shapeKernel, nullptr);
+  table["ds.reshape"] = CpuOp(reshapeKernel, nullptr);
+  table["ds.transpose"] = CpuOp(transposeKernel, nullptr);
+  table["ds.concat"] = CpuOp(concatKernel, nullptr);
+  table["ds.slice"] = CpuOp(sliceKernel, nullptr);
+  table["ds.gather"] = CpuOp(gatherKernel, nullptr);
+  table["ds.gather_elements"] = CpuOp(gatherElementsKernel, nullptr);
+  table["ds.gather_nd"] = CpuOp(gatherNDKernel, nullptr);
+  table["ds.scatter_elements"] = CpuOp(scatterElementsKernel, nullptr);
+  table["ds.scatter_nd"] = CpuOp(scatterNDKernel, nullptr);
+  table["ds.expand"] = CpuOp(expandKernel, nullptr);
+  table["ds.tile"] = CpuOp(tileKernel, nullptr);
+  table["ds.pad"] = CpuOp(padKernel, nullptr);
+  table["ds.fill"] = CpuOp(fillKernel, nullptr);
+  table["ds.range"] = CpuOp(rangeKernel, nullptr);
+  table["ds.trilu"] = CpuOp(triluKernel, nullptr);
+  table["ds.resize"] = CpuOp(resizeKernel, nullptr);
 }
 
 } // namespace dsrt::cpu

@@ -1488,11 +1488,11 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
 } // namespace
 
 void registerElementwiseKernels(KernelTable &table) {
-  table["ds.unary"] = &unaryKernel;
-  table["ds.binary"] = &binaryKernel;
-  table["ds.compare"] = &compareKernel;
-  table["ds.select"] = &selectKernel;
-  table["ds.cast"] = &castKernel;
+  table["ds.unary"] = CpuOp(unaryKernel, nullptr);
+  table["ds.binary"] = CpuOp(binaryKernel, nullptr);
+  table["ds.compare"] = CpuOp(compareKernel, nullptr);
+  table["ds.select"] = CpuOp(selectKernel, nullptr);
+  table["ds.cast"] = CpuOp(castKernel, nullptr);
 }
 
 } // namespace dsrt::cpu

@@ -3,7 +3,7 @@
 
 namespace dsrt {
 
-Kernel findCpuKernel(const std::string &opName) {
+const CpuOp *findCpuOp(const std::string &opName) {
   static const cpu::KernelTable table = [] {
     cpu::KernelTable t;
     cpu::registerElementwiseKernels(t);
@@ -14,7 +14,7 @@ Kernel findCpuKernel(const std::string &opName) {
     return t;
   }();
   auto it = table.find(opName);
-  return it == table.end() ? nullptr : it->second;
+  return it == table.end() ? nullptr : &it->second;
 }
 
 } // namespace dsrt

@@ -9,7 +9,7 @@
 
 namespace dsrt::cpu {
 
-using KernelTable = std::unordered_map<std::string, Kernel>;
+using KernelTable = std::unordered_map<std::string, CpuOp>;
 
 // One registration function per kernel file; each adds the ops it implements.
 void registerElementwiseKernels(KernelTable &table);

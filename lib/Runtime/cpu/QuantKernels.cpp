@@ -354,9 +354,9 @@ Status dynamicQuantizeKernel(KernelContext &ctx, const Attributes &, const Input
 } // namespace
 
 void registerQuantKernels(KernelTable &table) {
-  table["ds.quantize"] = quantizeKernel;
-  table["ds.dequantize"] = dequantizeKernel;
-  table["ds.dynamic_quantize"] = dynamicQuantizeKernel;
+  table["ds.quantize"] = CpuOp(quantizeKernel, nullptr);
+  table["ds.dequantize"] = CpuOp(dequantizeKernel, nullptr);
+  table["ds.dynamic_quantize"] = CpuOp(dynamicQuantizeKernel, nullptr);
 }
 
 } // namespace dsrt::cpu

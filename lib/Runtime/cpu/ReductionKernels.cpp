@@ -1045,12 +1045,12 @@ Status topkKernel(KernelContext &ctx, const Attributes &attrs,
 } // namespace
 
 void registerReductionKernels(KernelTable &table) {
-  table["ds.reduce"] = &reduceKernel;
-  table["ds.arg_reduce"] = &argReduceKernel;
-  table["ds.softmax"] = &softmaxKernel;
-  table["ds.norm"] = &normKernel;
-  table["ds.cumsum"] = &cumsumKernel;
-  table["ds.topk"] = &topkKernel;
+  table["ds.reduce"] = CpuOp(reduceKernel, nullptr);
+  table["ds.arg_reduce"] = CpuOp(argReduceKernel, nullptr);
+  table["ds.softmax"] = CpuOp(softmaxKernel, nullptr);
+  table["ds.norm"] = CpuOp(normKernel, nullptr);
+  table["ds.cumsum"] = CpuOp(cumsumKernel, nullptr);
+  table["ds.topk"] = CpuOp(topkKernel, nullptr);
 }
 
 } // namespace dsrt::cpu
