@@ -188,10 +188,21 @@ inline KernelContext chunkedContext(int64_t chunk) {
 /// Runs the CPU kernel the runtime finds for `op`.
 inline Status run(const std::string &op, const Attributes &attrs, std::vector<const Tensor *> in,
                   std::vector<Tensor *> out, KernelContext ctx = serialContext()) {
-  Kernel k = findCpuKernel(op);
-  if (!k)
+  const CpuOp *cpuOp = findCpuOp(op);
+  if (!cpuOp || !cpuOp->kernel)
     return Status::error("no kernel for " + op);
-  return k(ctx, attrs, in, out);
+  Status s = cpuOp->kernel(ctx, attrs, in, out);
+  // Every kernel test is also a test of the op's shape function: where the
+  // kernel accepts its results, the shape function must size them the same.
+  if (s && cpuOp->shape) {
+    std::vector<Shape> shapes(out.size());
+    Status inferred = cpuOp->shape(attrs, in, shapes);
+    EXPECT_TRUE(inferred.ok()) << op << " shape function: " << inferred.message();
+    for (size_t i = 0; inferred && i < out.size(); ++i)
+      if (out[i])
+        EXPECT_EQ(shapes[i], out[i]->shape) << op << " result " << i;
+  }
+  return s;
 }
 
 /// Expects `got` to match `want` within atol + rtol * |want|; NaN and
