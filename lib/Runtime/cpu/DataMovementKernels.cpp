@@ -5,6 +5,7 @@
 // the interpolating resize modes look at values.
 //
 //===----------------------------------------------------------------------===//
+#include "cpu/DataMovementShapes.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
 
@@ -931,7 +932,8 @@ Status fillKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &,
   return Status();
 }
 
-Status rangeKernel(KernelContext &, const Attributes &, const Inputs &in, const Outputs &out) {
+Status rangeKernel(KernelContext &, const Attributes &attrs, const Inputs &in,
+                   const Outputs &out) {
   const char *op = "ds.range";
   if (Status s = need(op, in, out, 3, 1); !s)
     return s;
@@ -967,15 +969,13 @@ Status rangeKernel(KernelContext &, const Attributes &, const Inputs &in, const 
           delta = loadAsInt(*in[2], 0);
   if (delta == 0)
     return fail(op, "delta must not be 0");
-  int64_t expect = 0;
-  if ((delta > 0 && limit > start) || (delta < 0 && limit < start)) {
-    // ceil((limit - start) / delta) without overflow for the usual ranges.
-    long double span = (long double)limit - (long double)start;
-    expect = (int64_t)std::ceil(span / (long double)delta);
-  }
-  if (expect != n)
-    return fail(op, "range has " + std::to_string(expect) + " elements but the result has " +
-                        std::to_string(n));
+  // The shape function counts exactly, over all of int64.
+  Shapes expect(1);
+  if (Status s = rangeShape(attrs, in, expect); !s)
+    return s;
+  if (expect[0] != y.shape)
+    return fail(op, "range has " + std::to_string(expect[0][0]) +
+                        " elements but the result has " + std::to_string(n));
   for (int64_t i = 0; i < n; ++i)
     storeInt(y, i, (int64_t)((uint64_t)start + (uint64_t)i * (uint64_t)delta));
   return Status();
@@ -1354,23 +1354,23 @@ Status resizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &i
 } // namespace
 
 void registerDataMovementKernels(KernelTable &table) {
-  table["ds.shape"] = CpuOp(shapeKernel, nullptr);
-  table["ds.reshape"] = CpuOp(reshapeKernel, nullptr);
-  table["ds.transpose"] = CpuOp(transposeKernel, nullptr);
-  table["ds.concat"] = CpuOp(concatKernel, nullptr);
-  table["ds.slice"] = CpuOp(sliceKernel, nullptr);
-  table["ds.gather"] = CpuOp(gatherKernel, nullptr);
-  table["ds.gather_elements"] = CpuOp(gatherElementsKernel, nullptr);
-  table["ds.gather_nd"] = CpuOp(gatherNDKernel, nullptr);
-  table["ds.scatter_elements"] = CpuOp(scatterElementsKernel, nullptr);
-  table["ds.scatter_nd"] = CpuOp(scatterNDKernel, nullptr);
-  table["ds.expand"] = CpuOp(expandKernel, nullptr);
-  table["ds.tile"] = CpuOp(tileKernel, nullptr);
-  table["ds.pad"] = CpuOp(padKernel, nullptr);
-  table["ds.fill"] = CpuOp(fillKernel, nullptr);
-  table["ds.range"] = CpuOp(rangeKernel, nullptr);
-  table["ds.trilu"] = CpuOp(triluKernel, nullptr);
-  table["ds.resize"] = CpuOp(resizeKernel, nullptr);
+  table["ds.shape"] = CpuOp(shapeKernel, shapeOfShape);
+  table["ds.reshape"] = CpuOp(reshapeKernel, reshapeShape, operandMask({1}));
+  table["ds.transpose"] = CpuOp(transposeKernel, transposeShape);
+  table["ds.concat"] = CpuOp(concatKernel, concatShape);
+  table["ds.slice"] = CpuOp(sliceKernel, sliceShape, operandMask({1, 2, 3, 4}));
+  table["ds.gather"] = CpuOp(gatherKernel, gatherShape);
+  table["ds.gather_elements"] = CpuOp(gatherElementsKernel, gatherElementsShape);
+  table["ds.gather_nd"] = CpuOp(gatherNDKernel, gatherNDShape);
+  table["ds.scatter_elements"] = CpuOp(scatterElementsKernel, scatterElementsShape);
+  table["ds.scatter_nd"] = CpuOp(scatterNDKernel, scatterNDShape);
+  table["ds.expand"] = CpuOp(expandKernel, expandShape, operandMask({1}));
+  table["ds.tile"] = CpuOp(tileKernel, tileShape, operandMask({1}));
+  table["ds.pad"] = CpuOp(padKernel, padShape, operandMask({1}));
+  table["ds.fill"] = CpuOp(fillKernel, fillShape, operandMask({0}));
+  table["ds.range"] = CpuOp(rangeKernel, rangeShape, operandMask({0, 1, 2}));
+  table["ds.trilu"] = CpuOp(triluKernel, triluShape);
+  table["ds.resize"] = CpuOp(resizeKernel, resizeShape, operandMask({2, 3}));
 }
 
 } // namespace dsrt::cpu

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/QuantShapes.h"
 
 #include <algorithm>
 #include <cmath>
@@ -354,9 +355,9 @@ Status dynamicQuantizeKernel(KernelContext &ctx, const Attributes &, const Input
 } // namespace
 
 void registerQuantKernels(KernelTable &table) {
-  table["ds.quantize"] = CpuOp(quantizeKernel, nullptr);
-  table["ds.dequantize"] = CpuOp(dequantizeKernel, nullptr);
-  table["ds.dynamic_quantize"] = CpuOp(dynamicQuantizeKernel, nullptr);
+  table["ds.quantize"] = CpuOp(quantizeKernel, quantizeShape);
+  table["ds.dequantize"] = CpuOp(dequantizeKernel, dequantizeShape);
+  table["ds.dynamic_quantize"] = CpuOp(dynamicQuantizeKernel, dynamicQuantizeShape);
 }
 
 } // namespace dsrt::cpu
