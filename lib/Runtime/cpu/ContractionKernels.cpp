@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/Blas.h"
+#include "cpu/ContractionShapes.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
 
@@ -391,6 +392,31 @@ Status readWindowAttrs(const char *op, const Attributes &attrs, int64_t spatial,
   return Status();
 }
 
+/// Checks `y` against the op's shape function, the one definition of how a
+/// window op sizes its result.
+Status checkResultShape(const char *op, ShapeFunction shape, const Attributes &attrs,
+                        const Inputs &in, const Tensor &y) {
+  Shapes expect(1);
+  if (Status s = shape(attrs, in, expect); !s)
+    return s;
+  if (expect[0] != y.shape)
+    return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(expect[0]));
+  return Status();
+}
+
+/// Fills w.in / w.kernel / w.out from the spatial dims of `x`, a kernel shape
+/// whose last w.spatial dims are the taps, and `y`.
+void setWindowShapes(const Tensor &x, const std::vector<int64_t> &kernel, const Tensor &y,
+                     Window &w) {
+  const size_t first = x.shape.size() - (size_t)w.spatial;
+  const size_t firstTap = kernel.size() - (size_t)w.spatial;
+  for (size_t d = 0; d < (size_t)w.spatial; ++d) {
+    w.in.push_back(x.shape[first + d]);
+    w.kernel.push_back(kernel[firstTap + d]);
+    w.out.push_back(y.shape[first + d]);
+  }
+}
+
 /// col[r][q - q0] for rows r = (c, kernel offset) of `channels` channels and
 /// output positions q in [q0, q1): the input element under that tap, or 0.
 template <typename T>
@@ -582,18 +608,9 @@ Status convKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
   Window w;
   if (Status s = readWindowAttrs(op, attrs, rank - 2, w); !s)
     return s;
-  std::vector<int64_t> expect{N, M};
-  for (int64_t d = 0; d < w.spatial; ++d) {
-    int64_t i = x.shape[(size_t)(d + 2)], k = wt.shape[(size_t)(d + 2)];
-    w.in.push_back(i);
-    w.kernel.push_back(k);
-    int64_t span = (k - 1) * w.dilations[(size_t)d] + 1;
-    int64_t extent = i + w.padBegin[(size_t)d] + w.padEnd[(size_t)d] - span;
-    expect.push_back(extent < 0 ? 0 : extent / w.strides[(size_t)d] + 1);
-    w.out.push_back(expect.back());
-  }
-  if (expect != y.shape)
-    return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(expect));
+  if (Status s = checkResultShape(op, convShape, attrs, in, y); !s)
+    return s;
+  setWindowShapes(x, wt.shape, y, w);
   w.finish();
   if (y.numel() == 0)
     return Status();
@@ -715,24 +732,10 @@ Status convTransposeKernel(KernelContext &ctx, const Attributes &attrs, const In
   Window w;
   if (Status s = readWindowAttrs(op, attrs, rank - 2, w); !s)
     return s;
-  std::vector<int64_t> outPad = attrs.getInts("output_padding");
-  if (outPad.empty())
-    outPad.assign((size_t)w.spatial, 0);
-  if ((int64_t)outPad.size() != w.spatial)
-    return fail(op, "needs " + std::to_string(w.spatial) + " output_padding values");
-  std::vector<int64_t> expect{N, M};
-  for (int64_t d = 0; d < w.spatial; ++d) {
-    int64_t i = x.shape[(size_t)(d + 2)], k = wt.shape[(size_t)(d + 2)];
-    w.in.push_back(i);
-    w.kernel.push_back(k);
-    int64_t o = w.strides[(size_t)d] * (i - 1) + outPad[(size_t)d] +
-                (k - 1) * w.dilations[(size_t)d] + 1 - w.padBegin[(size_t)d] -
-                w.padEnd[(size_t)d];
-    expect.push_back(std::max<int64_t>(o, 0));
-    w.out.push_back(expect.back());
-  }
-  if (expect != y.shape)
-    return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(expect));
+  // output_padding only sizes the result (checked there).
+  if (Status s = checkResultShape(op, convTransposeShape, attrs, in, y); !s)
+    return s;
+  setWindowShapes(x, wt.shape, y, w);
   w.finish();
   if (y.numel() == 0)
     return Status();
@@ -902,25 +905,10 @@ Status poolKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
   if (y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1])
     return fail(op, "result " + shapeText(y.shape) + " differs from input " +
                         shapeText(x.shape) + " in batch or channels");
-  bool ceilMode = attrs.getInt("ceil_mode", 0) != 0;
-  for (int64_t d = 0; d < w.spatial; ++d) {
-    int64_t i = x.shape[(size_t)(d + 2)], k = kernel[(size_t)d];
-    if (k <= 0)
-      return fail(op, "kernel_shape must be positive");
-    w.in.push_back(i);
-    w.kernel.push_back(k);
-    w.out.push_back(y.shape[(size_t)(d + 2)]);
-    int64_t s = w.strides[(size_t)d];
-    int64_t extent = i + w.padBegin[(size_t)d] + w.padEnd[(size_t)d] -
-                     ((k - 1) * w.dilations[(size_t)d] + 1);
-    int64_t o = extent < 0 ? 0 : (ceilMode ? (extent + s - 1) / s : extent / s) + 1;
-    if (ceilMode && o > 0 && (o - 1) * s >= i + w.padBegin[(size_t)d])
-      --o;
-    if (o != w.out.back())
-      return fail(op, "result dim " + std::to_string(d + 2) + " is " +
-                          std::to_string(w.out.back()) + " but the window gives " +
-                          std::to_string(o));
-  }
+  // kernel_shape and ceil_mode only size the result (checked there).
+  if (Status s = checkResultShape(op, poolShape, attrs, in, y); !s)
+    return s;
+  setWindowShapes(x, kernel, y, w);
   w.finish();
   int64_t p = attrs.getInt("p", 2);
   if (kind == 2 && p <= 0)
@@ -1450,13 +1438,13 @@ Status rotaryKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &i
 } // namespace
 
 void registerContractionKernels(KernelTable &table) {
-  table["ds.matmul"] = CpuOp(matmulKernel, nullptr);
-  table["ds.conv"] = CpuOp(convKernel, nullptr);
-  table["ds.conv_transpose"] = CpuOp(convTransposeKernel, nullptr);
-  table["ds.pool"] = CpuOp(poolKernel, nullptr);
-  table["ds.einsum"] = CpuOp(einsumKernel, nullptr);
-  table["ds.attention"] = CpuOp(attentionKernel, nullptr);
-  table["ds.rotary_embedding"] = CpuOp(rotaryKernel, nullptr);
+  table["ds.matmul"] = CpuOp(matmulKernel, matmulShape);
+  table["ds.conv"] = CpuOp(convKernel, convShape);
+  table["ds.conv_transpose"] = CpuOp(convTransposeKernel, convTransposeShape);
+  table["ds.pool"] = CpuOp(poolKernel, poolShape);
+  table["ds.einsum"] = CpuOp(einsumKernel, einsumShape);
+  table["ds.attention"] = CpuOp(attentionKernel, attentionShape);
+  table["ds.rotary_embedding"] = CpuOp(rotaryKernel, rotaryShape);
 }
 
 } // namespace dsrt::cpu

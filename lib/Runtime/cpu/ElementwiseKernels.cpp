@@ -10,6 +10,7 @@
 // same-shape and scalar operands loop linearly.
 //
 //===----------------------------------------------------------------------===//
+#include "cpu/ElementwiseShapes.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
 
@@ -1488,11 +1489,11 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
 } // namespace
 
 void registerElementwiseKernels(KernelTable &table) {
-  table["ds.unary"] = CpuOp(unaryKernel, nullptr);
-  table["ds.binary"] = CpuOp(binaryKernel, nullptr);
-  table["ds.compare"] = CpuOp(compareKernel, nullptr);
-  table["ds.select"] = CpuOp(selectKernel, nullptr);
-  table["ds.cast"] = CpuOp(castKernel, nullptr);
+  table["ds.unary"] = CpuOp(unaryKernel, unaryShape);
+  table["ds.binary"] = CpuOp(binaryKernel, binaryShape);
+  table["ds.compare"] = CpuOp(compareKernel, compareShape);
+  table["ds.select"] = CpuOp(selectKernel, selectShape);
+  table["ds.cast"] = CpuOp(castKernel, castShape);
 }
 
 } // namespace dsrt::cpu

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/ReductionShapes.h"
 
 #include <algorithm>
 #include <cmath>
@@ -1045,12 +1046,12 @@ Status topkKernel(KernelContext &ctx, const Attributes &attrs,
 } // namespace
 
 void registerReductionKernels(KernelTable &table) {
-  table["ds.reduce"] = CpuOp(reduceKernel, nullptr);
-  table["ds.arg_reduce"] = CpuOp(argReduceKernel, nullptr);
-  table["ds.softmax"] = CpuOp(softmaxKernel, nullptr);
-  table["ds.norm"] = CpuOp(normKernel, nullptr);
-  table["ds.cumsum"] = CpuOp(cumsumKernel, nullptr);
-  table["ds.topk"] = CpuOp(topkKernel, nullptr);
+  table["ds.reduce"] = CpuOp(reduceKernel, reduceShape);
+  table["ds.arg_reduce"] = CpuOp(argReduceKernel, argReduceShape);
+  table["ds.softmax"] = CpuOp(softmaxKernel, softmaxShape);
+  table["ds.norm"] = CpuOp(normKernel, normShape);
+  table["ds.cumsum"] = CpuOp(cumsumKernel, cumsumShape);
+  table["ds.topk"] = CpuOp(topkKernel, topkShape, operandMask({1}));
 }
 
 } // namespace dsrt::cpu
