@@ -14,7 +14,12 @@
  *   metadata
  *     u32 value count, then per value:
  *       u8 dtype (ds_dtype), u8 storage (dsx_storage), u16 flags (dsx_value_flag),
- *       u32 rank, i64 dims[rank] (-1 = dynamic), u64 offset, u64 bytes, str name
+ *       u32 rank, i64 dims[rank], u64 offset, u64 bytes, str name
+ *       A negative dim is dynamic: in an input, dim -(k+1) is symbol k of
+ *       the symbol table (version 3), so dims naming one symbol have one
+ *       size in a run; elsewhere any negative dim means "known at run
+ *       time". A value with a dynamic dim has bytes 0 and, in the arena,
+ *       offset 0: the runtime plans it per input shape.
  *     u64 arena bytes
  *     u32 input count, u32 value ids; u32 output count, u32 value ids
  *     u32 step count, then per step:
@@ -27,6 +32,9 @@
  *       u32 target (dsx_target), u32 image count, per image:
  *       str arch ("sm_90a", "compute_80"), u64 offset, u64 size (inside the
  *       constants section, DSX_CONSTANT_ALIGNMENT-aligned)
+ *     version 3, after that: u32 symbol count, per symbol: str name (the
+ *       ONNX dim_param, or "input:dim" when it had none), i64 min, i64 max
+ *       (the sizes a run may bind; max -1 = unbounded)
  *     str: u32 length + bytes (no terminator)
  *   constants: each constant at its offset, DSX_CONSTANT_ALIGNMENT-aligned,
  *     so a reader can use the mapped file in place. Arena offsets are
@@ -39,13 +47,14 @@
 #include <stdint.h>
 
 #define DSX_MAGIC "DSXARTF"
-#define DSX_FORMAT_VERSION 2u
+#define DSX_FORMAT_VERSION 3u
 #define DSX_HEADER_SIZE 64u
 #define DSX_CONSTANT_ALIGNMENT 64u
 #define DSX_ABSENT 0xffffffffu
-/* Versions a reader accepts: 1 (cpu only) and 2 (target + kernel images). */
+/* Versions a reader accepts: 1 (cpu only), 2 (target + kernel images) and 3
+   (dim symbols). */
 #define DSX_FORMAT_VERSION_MIN 1u
-#define DSX_FORMAT_VERSION_MAX 2u
+#define DSX_FORMAT_VERSION_MAX 3u
 #define DSX_MAX_ARCH_LENGTH 32u
 
 /* What executes the step list (format version 2; version 1 is cpu). */

@@ -154,9 +154,20 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     v.storage = (dsx_storage)storage;
     v.dims.resize(rank);
     uint64_t elements = 1;
-    for (int64_t &d : v.dims) {
+    v.symbols.assign(rank, -1);
+    for (size_t i = 0; i < rank; ++i) {
+      int64_t &d = v.dims[i];
       d = r.read<int64_t>();
-      if (d < 0 || (d > 0 && elements > UINT64_MAX / (uint64_t)d))
+      if (d < 0) {
+        // Dynamic (version 3): -(k+1) names symbol k in an input.
+        if (version < 3 || d < -(int64_t)INT32_MAX)
+          return invalid("bad dims");
+        if (storage == DSX_STORAGE_INPUT)
+          v.symbols[i] = (int32_t)(-d - 1);
+        d = -1;
+        continue;
+      }
+      if (d > 0 && elements > UINT64_MAX / (uint64_t)d)
         return invalid("bad dims");
       elements *= (uint64_t)d;
     }
@@ -165,8 +176,14 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     v.name = r.str();
     if (r.failed())
       return invalid("metadata is truncated");
-    if (elements > UINT64_MAX / 8 || v.bytes != elements * dtypeSize(v.dtype))
+    if (v.isDynamic()) {
+      dynamic = true;
+      if (v.bytes != 0 || (storage != DSX_STORAGE_INPUT && v.offset != 0) ||
+          storage == DSX_STORAGE_CONSTANT || v.hasDefault)
+        return invalid("value '" + v.name + "' has dynamic dims but a size, or is a constant");
+    } else if (elements > UINT64_MAX / 8 || v.bytes != elements * dtypeSize(v.dtype)) {
       return invalid("value '" + v.name + "' has a byte size that does not match its dims");
+    }
   }
   arenaBytes = r.read<uint64_t>();
   // Far beyond any real plan, and small enough that rounding it up cannot wrap.
@@ -201,7 +218,8 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     if ((v.storage == DSX_STORAGE_CONSTANT || v.hasDefault) &&
         (v.offset > constSize || v.bytes > constSize - v.offset))
       return invalid("constant '" + v.name + "' lies outside the constants section");
-    if (v.storage == DSX_STORAGE_ARENA && (v.offset > arenaBytes || v.bytes > arenaBytes - v.offset))
+    // A dynamic program's arena is planned at run time (offsets are 0).
+    if (v.storage == DSX_STORAGE_ARENA && (dynamic ? v.offset != 0 : (v.offset > arenaBytes || v.bytes > arenaBytes - v.offset)))
       return invalid("a value lies outside the arena");
     // Kernels access elements in place, so every placed value is aligned.
     if ((v.storage != DSX_STORAGE_INPUT || v.hasDefault) && v.offset % DSX_CONSTANT_ALIGNMENT != 0)
@@ -259,14 +277,27 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     if (!s)
       return s;
   }
+  if (version >= 3) {
+    Status s = parseSymbols(r);
+    if (!s)
+      return s;
+  }
+  if (dynamic && (arenaBytes != 0 || target != DSX_TARGET_CPU))
+    return invalid("a program with dynamic dims has a planned arena or is not for the cpu");
   if (r.failed())
     return invalid("metadata is truncated");
   if (target == DSX_TARGET_CUDA)
     return validateCudaProgram(*this); // cuda.* steps: attributes, operands, images
   for (Step &step : steps) {
-    step.kernel = findCpuKernel(step.op);
+    step.cpu = findCpuOp(step.op);
+    step.kernel = step.cpu ? step.cpu->kernel : nullptr;
     if (!step.kernel)
       return Status::error("no CPU kernel for '" + step.op + "'", DS_UNSUPPORTED);
+    if (dynamic && !step.cpu->shape)
+      return Status::error("the CPU backend cannot size the results of '" + step.op +
+                               "' at run time (no shape function), and this artifact has "
+                               "dynamic dims; recompile with static --ds-input-shape",
+                           DS_UNSUPPORTED);
   }
   return Status();
 }
@@ -301,6 +332,26 @@ Status Program::checkNames() const {
     inputNames.push_back(values[id].name);
   Status s = unique(inputNames, "inputs");
   return s ? unique(outputNames, "outputs") : s;
+}
+
+/// Version 3's tail: the dim symbols the inputs' dynamic dims name.
+Status Program::parseSymbols(ByteReader &r) {
+  symbols.resize(r.count(4 + 16));
+  for (DimSymbol &symbol : symbols) {
+    symbol.name = r.str();
+    symbol.min = r.read<int64_t>();
+    symbol.max = r.read<int64_t>();
+    if (r.failed())
+      return invalid("metadata is truncated (dim symbols)");
+    if (symbol.min < 0 || symbol.max < -1 || (symbol.max >= 0 && symbol.min > symbol.max))
+      return invalid("dim symbol '" + symbol.name + "' has bad bounds");
+  }
+  for (uint32_t id : inputs)
+    for (int32_t k : values[id].symbols)
+      if (k >= (int32_t)symbols.size())
+        return invalid("input '" + values[id].name + "' names dim symbol " + std::to_string(k) +
+                       " of " + std::to_string(symbols.size()));
+  return Status();
 }
 
 /// Version 2's tail: the target and the kernel images (docs/cuda-backend.md).

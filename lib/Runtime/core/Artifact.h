@@ -21,6 +21,22 @@ struct ValueInfo {
   std::string name;
   /// An input whose default value is a constant at `offset`.
   bool hasDefault = false;
+  /// Per dim of an input: the index of its dim symbol, -1 for a static dim.
+  /// Dynamic dims are -1 in `dims`, and such a value has `bytes` 0.
+  std::vector<int32_t> symbols;
+  bool isDynamic() const {
+    for (int64_t d : dims)
+      if (d < 0)
+        return true;
+    return false;
+  }
+};
+
+/// A dynamic dim of the inputs (format version 3): every input dim naming it
+/// binds one size in a run, within [min, max] (max -1: unbounded).
+struct DimSymbol {
+  std::string name;
+  int64_t min = 0, max = -1;
 };
 
 struct Step {
@@ -28,6 +44,7 @@ struct Step {
   std::vector<uint32_t> inputs, outputs; ///< value ids; DSX_ABSENT for none
   Attributes attrs;
   Kernel kernel = nullptr;
+  const CpuOp *cpu = nullptr; ///< the CPU backend's kernel and shape function
 };
 
 /// A kernel binary of a cuda artifact: a cubin ("sm_90a") or PTX ("compute_80").
@@ -53,6 +70,10 @@ public:
   uint64_t constantsBytes = 0;
   dsx_target target = DSX_TARGET_CPU; ///< version 1 files are cpu
   std::vector<KernelImage> images;    ///< empty for cpu
+  std::vector<DimSymbol> symbols;     ///< empty before version 3
+  /// Some value has a dynamic dim: shapes and the arena are planned per
+  /// input shape at run time (arenaBytes is 0).
+  bool dynamic = false;
 
   const unsigned char *constantData(const ValueInfo &v) const { return constants_ + v.offset; }
   const unsigned char *imageData(const KernelImage &image) const {
@@ -63,6 +84,7 @@ public:
 private:
   Status parse(const unsigned char *data, uint64_t size);
   Status parseTarget(ByteReader &r);
+  Status parseSymbols(ByteReader &r);
   Status checkNames() const;
   void *mapping_ = nullptr;
   std::vector<unsigned char> owned_; ///< the bytes, when not mapped from a file

@@ -43,15 +43,16 @@ int suffixRank(const std::vector<int64_t> &operand, const std::vector<int64_t> &
 /// while later tiles still read the operand. Reading and writing the very same
 /// elements (same offset, shape and type) is safe: each tile reads its own
 /// elements before it writes them.
-bool outputOverlapsOperand(const Program &program, const ExecUnit &unit) {
-  const ValueInfo &out = program.values[program.steps[unit.steps.back()].outputs[0]];
+bool outputOverlapsOperand(const Program &program, const std::vector<ValueInfo> &values,
+                           const ExecUnit &unit) {
+  const ValueInfo &out = values[program.steps[unit.steps.back()].outputs[0]];
   for (size_t s = 0; s < unit.steps.size(); ++s) {
     const Step &step = program.steps[unit.steps[s]];
     for (uint32_t id : step.inputs) {
       bool internal = s > 0 && id == program.steps[unit.steps[s - 1]].outputs[0];
       if (internal || id == DSX_ABSENT)
         continue;
-      const ValueInfo &in = program.values[id];
+      const ValueInfo &in = values[id];
       if (in.storage != DSX_STORAGE_ARENA || in.offset >= out.offset + out.bytes ||
           out.offset >= in.offset + in.bytes)
         continue;
@@ -63,8 +64,9 @@ bool outputOverlapsOperand(const Program &program, const ExecUnit &unit) {
 }
 } // namespace
 
-std::vector<ExecUnit> planExecution(const Program &program) {
-  const size_t numValues = program.values.size();
+std::vector<ExecUnit> planExecution(const Program &program, const std::vector<ValueInfo> &values,
+                                   const std::vector<uint8_t> *skip) {
+  const size_t numValues = values.size();
   std::vector<int> uses(numValues, 0);
   for (const Step &step : program.steps)
     for (uint32_t id : step.inputs)
@@ -75,18 +77,23 @@ std::vector<ExecUnit> planExecution(const Program &program) {
 
   std::vector<ExecUnit> units;
   size_t i = 0;
+  auto skipped = [&](size_t step) { return skip && (*skip)[step]; };
   while (i < program.steps.size()) {
+    if (skipped(i)) {
+      ++i;
+      continue;
+    }
     ExecUnit unit;
     unit.steps.push_back(i);
     const Step &first = program.steps[i];
     if (isElementwise(first.op) && first.outputs.size() == 1) {
-      const std::vector<int64_t> &shape = program.values[first.outputs[0]].dims;
+      const std::vector<int64_t> &shape = values[first.outputs[0]].dims;
       uint32_t last = first.outputs[0];
       size_t j = i + 1;
       while (j < program.steps.size() && uses[last] == 1) {
         const Step &next = program.steps[j];
-        if (!isElementwise(next.op) || next.outputs.size() != 1 ||
-            program.values[next.outputs[0]].dims != shape ||
+        if (skipped(j) || !isElementwise(next.op) || next.outputs.size() != 1 ||
+            values[next.outputs[0]].dims != shape ||
             std::find(next.inputs.begin(), next.inputs.end(), last) == next.inputs.end())
           break;
         unit.steps.push_back(j);
@@ -102,7 +109,7 @@ std::vector<ExecUnit> planExecution(const Program &program) {
           bool internal = s > 0 && id == program.steps[unit.steps[s - 1]].outputs[0];
           if (internal || id == DSX_ABSENT)
             continue;
-          const std::vector<int64_t> &dims = program.values[id].dims;
+          const std::vector<int64_t> &dims = values[id].dims;
           if (dims == shape)
             continue;
           int rank = suffixRank(dims, shape);
@@ -118,7 +125,7 @@ std::vector<ExecUnit> planExecution(const Program &program) {
         j = i + unit.steps.size();
       }
       if (unit.steps.size() > 1 && product(shape) >= kMinFusedElements &&
-          !outputOverlapsOperand(program, unit)) {
+          !outputOverlapsOperand(program, values, unit)) {
         unit.inner.assign(shape.end() - inner, shape.end());
         int64_t innerSize = product(unit.inner);
         unit.rows = product(shape) / std::max<int64_t>(1, innerSize);
@@ -141,6 +148,7 @@ std::vector<ExecUnit> planExecution(const Program &program) {
 
 Status runFusedChain(const Program &program, const ExecUnit &unit, std::vector<Tensor> &tensors,
                      ThreadPool &pool) {
+  const Tensor &chainResult = tensors[program.steps[unit.steps.back()].outputs[0]];
   KernelContext serial;
   serial.numThreads = 1;
   serial.parallelFor = [](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &body) {
@@ -179,7 +187,7 @@ Status runFusedChain(const Program &program, const ExecUnit &unit, std::vector<T
             ins.push_back(nullptr);
           } else if (s > 0 && id == program.steps[unit.steps[s - 1]].outputs[0]) {
             ins.push_back(&tileValues[s - 1]);
-          } else if (tensors[id].shape == program.values[step.outputs[0]].dims) {
+          } else if (tensors[id].shape == chainResult.shape) {
             const Tensor &whole = tensors[id];
             views[k] = Tensor{whole.dtype, tileShape,
                               static_cast<char *>(whole.data) +

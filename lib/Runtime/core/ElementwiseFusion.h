@@ -26,7 +26,14 @@ struct ExecUnit {
 };
 
 /// Groups the program's steps into units, fusing chains of two or more steps.
-std::vector<ExecUnit> planExecution(const Program &program);
+/// `values` gives every value's dims and arena place (the program's own, or a
+/// dynamic program's plan for one input shape); steps marked in `skip` are
+/// left out (their results were computed while planning).
+std::vector<ExecUnit> planExecution(const Program &program, const std::vector<ValueInfo> &values,
+                                   const std::vector<uint8_t> *skip = nullptr);
+inline std::vector<ExecUnit> planExecution(const Program &program) {
+  return planExecution(program, program.values);
+}
 
 /// Runs a fused unit over `tensors` (one per value id).
 Status runFusedChain(const Program &program, const ExecUnit &unit, std::vector<Tensor> &tensors,

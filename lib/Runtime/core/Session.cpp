@@ -30,6 +30,52 @@ std::string dtypeText(int32_t dtype) {
     return ds_dtype_name((ds_dtype)dtype);
   return "unknown (" + std::to_string(dtype) + ")";
 }
+std::string symbolText(const Program &program, int32_t k) {
+  const DimSymbol &symbol = program.symbols[(size_t)k];
+  std::string bounds = symbol.max >= 0 || symbol.min > 0
+                           ? " (" + std::to_string(symbol.min) + ".." +
+                                 (symbol.max >= 0 ? std::to_string(symbol.max) : "") + ")"
+                           : "";
+  return "'" + symbol.name + "'" + bounds;
+}
+
+/// Checks the dims of an input with dynamic dims: static dims as declared,
+/// each dynamic one within its symbol's bounds and equal to every other dim
+/// of that symbol; `bytes` becomes the input's byte size.
+template <typename Where>
+Status checkDynamicDims(const Program &program, const ValueInfo &v, const ds_tensor &in,
+                        Where where, std::vector<int64_t> &symbolSizes, uint64_t &bytes) {
+  uint64_t elements = 1;
+  for (int32_t d = 0; d < in.rank; ++d) {
+    int64_t size = in.dims[d];
+    int32_t k = v.symbols[(size_t)d];
+    auto bad = [&](const std::string &why) {
+      return Status::error(where() + " has dims " + formatDims(in.dims, in.rank) + ", expected " +
+                               formatDims(v.dims.data(), v.dims.size()) + ": dim " +
+                               std::to_string(d) + " " + why,
+                           DS_INVALID_ARGUMENT);
+    };
+    if (size < 0)
+      return bad("is negative");
+    if (k < 0 && size != v.dims[(size_t)d])
+      return bad("must be " + std::to_string(v.dims[(size_t)d]));
+    if (k >= 0) {
+      const DimSymbol &symbol = program.symbols[(size_t)k];
+      if (size < symbol.min || (symbol.max >= 0 && size > symbol.max))
+        return bad("is outside the bounds of " + symbolText(program, k));
+      int64_t &bound = symbolSizes[(size_t)k];
+      if (bound >= 0 && bound != size)
+        return bad("is " + symbolText(program, k) + ", which another input dim binds to " +
+                   std::to_string(bound));
+      bound = size;
+    }
+    if (size > 0 && elements > (UINT64_MAX / 16) / (uint64_t)size)
+      return bad("makes the input too large");
+    elements *= (uint64_t)size;
+  }
+  bytes = elements * dtypeSize(v.dtype);
+  return Status();
+}
 } // namespace
 
 Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t numInputs) {
@@ -40,6 +86,7 @@ Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t n
                          DS_INVALID_ARGUMENT);
   if (numInputs > 0 && !inputs)
     return Status::error("inputs is null", DS_INVALID_ARGUMENT);
+  std::vector<int64_t> symbolSizes(program.symbols.size(), -1); // bound by the first use
   for (int32_t i = 0; i < numInputs; ++i) {
     const ValueInfo &v = program.values[expected[i]];
     const ds_tensor &in = inputs[i];
@@ -53,16 +100,23 @@ Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t n
       return Status::error(where() + " has rank " + std::to_string(in.rank) + ", expected " +
                                std::to_string(v.dims.size()),
                            DS_INVALID_ARGUMENT);
-    for (int32_t d = 0; d < in.rank; ++d)
-      if (in.dims[d] != v.dims[d])
-        return Status::error(where() + " has dims " + formatDims(in.dims, in.rank) +
-                                 ", expected " + formatDims(v.dims.data(), v.dims.size()),
-                             DS_INVALID_ARGUMENT);
-    if (in.byte_size != v.bytes)
+    uint64_t bytes = v.bytes;
+    if (v.isDynamic()) {
+      Status s = checkDynamicDims(program, v, in, where, symbolSizes, bytes);
+      if (!s)
+        return s;
+    } else {
+      for (int32_t d = 0; d < in.rank; ++d)
+        if (in.dims[d] != v.dims[d])
+          return Status::error(where() + " has dims " + formatDims(in.dims, in.rank) +
+                                   ", expected " + formatDims(v.dims.data(), v.dims.size()),
+                               DS_INVALID_ARGUMENT);
+    }
+    if (in.byte_size != bytes)
       return Status::error(where() + " holds " + std::to_string(in.byte_size) + " bytes, expected " +
-                               std::to_string(v.bytes),
+                               std::to_string(bytes),
                            DS_INVALID_ARGUMENT);
-    if (!in.data && v.bytes)
+    if (!in.data && bytes)
       return Status::error(where() + " has no data", DS_INVALID_ARGUMENT);
   }
   return Status();
@@ -86,6 +140,11 @@ Status Session::init(int numThreads) {
                                 const std::function<void(int64_t, int64_t)> &body) {
     pool_.parallelFor(n, grain, body);
   };
+  if (program_.dynamic) {
+    shapes_ = analyzeShapes(program_);
+    outputs_.resize(program_.outputs.size());
+    return Status();
+  }
   size_t bytes = align64(program_.arenaBytes);
   arena_ = bytes ? std::aligned_alloc(64, bytes) : nullptr;
   if (bytes && !arena_)
@@ -127,22 +186,12 @@ Session::~Session() {
   std::free(copies_);
 }
 
-Status Session::run(const ds_tensor *inputs, int32_t numInputs) {
-  if (program_.target != DSX_TARGET_CPU)
-    return Status::error("the CPU backend cannot run an artifact compiled for another target "
-                         "(recompile with --target=cpu)",
-                         DS_UNSUPPORTED);
-  Status valid = validateInputs(program_, inputs, numInputs);
-  if (!valid)
-    return valid;
-  for (int32_t i = 0; i < numInputs; ++i)
-    tensors_[program_.inputs[i]].data = inputs[i].data;
-  hasRun_ = false;
+Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> &tensors) {
   std::vector<const Tensor *> ins;
   std::vector<Tensor *> outs;
-  for (const ExecUnit &unit : units_) {
+  for (const ExecUnit &unit : units) {
     if (unit.steps.size() > 1) {
-      Status s = runFusedChain(program_, unit, tensors_, pool_);
+      Status s = runFusedChain(program_, unit, tensors, pool_);
       if (!s)
         return s;
       continue;
@@ -151,14 +200,161 @@ Status Session::run(const ds_tensor *inputs, int32_t numInputs) {
     ins.clear();
     outs.clear();
     for (uint32_t id : step.inputs)
-      ins.push_back(id == DSX_ABSENT ? nullptr : &tensors_[id]);
+      ins.push_back(id == DSX_ABSENT ? nullptr : &tensors[id]);
     for (uint32_t id : step.outputs)
-      outs.push_back(&tensors_[id]);
+      outs.push_back(&tensors[id]);
     Status s = step.kernel(context_, step.attrs, ins, outs);
     if (!s)
       return Status::error(step.op + ": " + s.message(),
                            s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
   }
+  return Status();
+}
+
+Status Session::reserveArena(uint64_t bytes) {
+  bytes = align64(bytes);
+  if (bytes <= arenaCapacity_)
+    return Status();
+  void *grown = std::aligned_alloc(64, bytes);
+  if (!grown)
+    return Status::error("cannot allocate the " + std::to_string(bytes) +
+                         "-byte activation arena for these input shapes");
+  std::free(arena_);
+  arena_ = grown;
+  arenaCapacity_ = bytes;
+  return Status();
+}
+
+Status Session::runDynamic(const ds_tensor *inputs, int32_t numInputs) {
+  if (!shapes_.plannable)
+    return runStepByStep(inputs, numInputs);
+  std::vector<int64_t> key = shapeSignature(inputs, numInputs);
+  auto found = plans_.find(key);
+  if (found == plans_.end()) {
+    // Plans hold precomputed values and their own tensors: keep a bounded set.
+    constexpr size_t kMaxCachedPlans = 64;
+    if (plans_.size() >= kMaxCachedPlans)
+      plans_.clear();
+    auto plan = std::make_unique<ShapePlan>();
+    Status built = buildShapePlan(program_, shapes_, inputs, context_, *plan);
+    if (built.code() == DS_UNSUPPORTED) // a shape needs a value planning cannot know
+      return runStepByStep(inputs, numInputs);
+    if (!built)
+      return built;
+    found = plans_.emplace(std::move(key), std::move(plan)).first;
+  }
+  return runPlanned(*found->second, inputs, numInputs);
+}
+
+Status Session::runPlanned(ShapePlan &plan, const ds_tensor *inputs, int32_t numInputs) {
+  Status reserved = reserveArena(plan.arenaBytes);
+  if (!reserved)
+    return reserved;
+  if (plan.boundArena != arena_) {
+    for (size_t id = 0; id < plan.values.size(); ++id)
+      if (plan.values[id].storage == DSX_STORAGE_ARENA && plan.hostData[id].empty())
+        plan.tensors[id].data = static_cast<char *>(arena_) + plan.values[id].offset;
+    plan.boundArena = arena_;
+  }
+  for (int32_t i = 0; i < numInputs; ++i)
+    plan.tensors[program_.inputs[i]].data = inputs[i].data;
+  Status ran = execute(plan.units, plan.tensors);
+  if (!ran)
+    return ran;
+  collectOutputs(plan.tensors, plan.values, &plan);
+  return Status();
+}
+
+Status Session::runStepByStep(const ds_tensor *inputs, int32_t numInputs) {
+  // Each result gets its own buffer, sized after the steps before it ran;
+  // buffers are kept for the next run.
+  const size_t numValues = program_.values.size();
+  std::vector<Tensor> tensors(numValues);
+  std::vector<ValueInfo> values = program_.values;
+  stepStorage_.resize(numValues);
+  for (size_t id = 0; id < numValues; ++id) {
+    const ValueInfo &v = program_.values[id];
+    tensors[id] = Tensor{v.dtype, v.dims, nullptr};
+    if (v.storage == DSX_STORAGE_CONSTANT)
+      tensors[id].data = const_cast<unsigned char *>(program_.constantData(v));
+  }
+  for (int32_t i = 0; i < numInputs; ++i) {
+    Tensor &t = tensors[program_.inputs[i]];
+    t.shape.assign(inputs[i].dims, inputs[i].dims + inputs[i].rank);
+    t.data = inputs[i].data;
+  }
+  std::vector<Shape> shapes;
+  std::vector<ExecUnit> single(1);
+  for (size_t s = 0; s < program_.steps.size(); ++s) {
+    const Step &step = program_.steps[s];
+    Status inferred = inferStepShapes(step, tensors, shapes);
+    if (!inferred)
+      return inferred;
+    for (size_t k = 0; k < step.outputs.size(); ++k) {
+      uint32_t id = step.outputs[k];
+      Tensor &t = tensors[id];
+      t.shape = shapes[k];
+      std::vector<uint64_t> &storage = stepStorage_[id];
+      storage.resize(t.bytes() / 8 + 1);
+      t.data = storage.data();
+      values[id].dims = t.shape;
+      values[id].bytes = t.bytes();
+    }
+    single[0].steps.assign(1, s);
+    Status ran = execute(single, tensors);
+    if (!ran)
+      return ran;
+  }
+  collectOutputs(tensors, values, nullptr);
+  return Status();
+}
+
+void Session::collectOutputs(const std::vector<Tensor> &tensors,
+                             const std::vector<ValueInfo> &values, const ShapePlan *plan) {
+  // Results of run-time steps are handed out in place; anything else (an
+  // input, a constant, a value precomputed into a cached plan) is copied, so
+  // the caller may write to every output without touching shared memory.
+  auto inPlace = [&](uint32_t id) {
+    return values[id].storage == DSX_STORAGE_ARENA && (!plan || plan->hostData[id].empty());
+  };
+  uint64_t copyBytes = 0;
+  for (uint32_t id : program_.outputs)
+    if (!inPlace(id))
+      copyBytes += align64(tensors[id].bytes());
+  outputCopies_.resize(copyBytes / 8 + 1);
+  uint64_t offset = 0;
+  for (size_t i = 0; i < program_.outputs.size(); ++i) {
+    uint32_t id = program_.outputs[i];
+    outputs_[i] = tensors[id];
+    if (inPlace(id))
+      continue;
+    char *copy = reinterpret_cast<char *>(outputCopies_.data()) + offset;
+    if (tensors[id].bytes())
+      std::memcpy(copy, tensors[id].data, tensors[id].bytes());
+    outputs_[i].data = copy;
+    offset += align64(tensors[id].bytes());
+  }
+}
+
+Status Session::run(const ds_tensor *inputs, int32_t numInputs) {
+  if (program_.target != DSX_TARGET_CPU)
+    return Status::error("the CPU backend cannot run an artifact compiled for another target "
+                         "(recompile with --target=cpu)",
+                         DS_UNSUPPORTED);
+  Status valid = validateInputs(program_, inputs, numInputs);
+  if (!valid)
+    return valid;
+  hasRun_ = false;
+  if (program_.dynamic) {
+    Status s = runDynamic(inputs, numInputs);
+    hasRun_ = s.ok();
+    return s;
+  }
+  for (int32_t i = 0; i < numInputs; ++i)
+    tensors_[program_.inputs[i]].data = inputs[i].data;
+  Status ran = execute(units_, tensors_);
+  if (!ran)
+    return ran;
   // Refreshed every run: the caller may have written into the last copies.
   for (size_t i = 0; i < outputs_.size(); ++i) {
     const Tensor &source = tensors_[program_.outputs[i]];

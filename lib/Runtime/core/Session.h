@@ -4,10 +4,12 @@
 
 #include "core/Artifact.h"
 #include "core/ElementwiseFusion.h"
+#include "core/ShapePlan.h"
 #include "core/Executor.h"
 #include "core/ThreadPool.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 
 namespace dsrt {
@@ -33,6 +35,19 @@ public:
 private:
   explicit Session(const Program &program) : program_(program) {}
   Status init(int numThreads);
+  /// Runs `units` over `tensors` (one per value id).
+  Status execute(const std::vector<ExecUnit> &units, std::vector<Tensor> &tensors);
+  /// A dynamic program: the cached plan for the inputs' shapes, else step by step.
+  Status runDynamic(const ds_tensor *inputs, int32_t numInputs);
+  Status runPlanned(ShapePlan &plan, const ds_tensor *inputs, int32_t numInputs);
+  Status runStepByStep(const ds_tensor *inputs, int32_t numInputs);
+  /// Points output(i) at the run's results, copying those that are not
+  /// arena values (inputs, constants, values `plan` precomputed) into
+  /// session memory.
+  void collectOutputs(const std::vector<Tensor> &tensors, const std::vector<ValueInfo> &values,
+                      const ShapePlan *plan);
+  /// Grows the arena to `bytes`; kept at its largest size.
+  Status reserveArena(uint64_t bytes);
 
   const Program &program_;
   ThreadPool pool_;
@@ -46,6 +61,12 @@ private:
   std::vector<Tensor> outputs_;
   void *copies_ = nullptr;
   bool hasRun_ = false;
+  // Dynamic programs only.
+  uint64_t arenaCapacity_ = 0;
+  ShapeAnalysis shapes_;
+  std::map<std::vector<int64_t>, std::unique_ptr<ShapePlan>> plans_; ///< by shape signature
+  std::vector<std::vector<uint64_t>> stepStorage_; ///< per value, when run step by step
+  std::vector<uint64_t> outputCopies_;
 };
 
 } // namespace dsrt

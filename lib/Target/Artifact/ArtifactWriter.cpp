@@ -1,6 +1,6 @@
 //===- ArtifactWriter.cpp - ds module to a runtime artifact (.dsx) --------===//
 #include "ds/Target/Artifact/ArtifactWriter.h"
-#include "MemoryPlan.h"
+#include "core/ArenaPlan.h"
 
 #include "ds-runtime/ds_artifact_format.h"
 #include "ds-runtime/ds_runtime.h"
@@ -178,6 +178,56 @@ struct ValueRecord {
   int64_t firstUse = 0, lastUse = 0; // step indices, for the arena plan
   int64_t aliasOf = -1;               // record whose bytes this one shares
 };
+
+/// A dynamic dim of the inputs: the sizes a run may bind.
+struct DimSymbol {
+  std::string name;
+  int64_t min = 0, max = -1;
+};
+
+/// Replaces each dynamic dim of input `arg`'s record by -(k+1) for its symbol
+/// k: one symbol per ONNX dim_param (`ds.dim_symbols`), a fresh one per
+/// anonymous dim; bounds (`ds.dim_bounds`) of a shared symbol intersect.
+LogicalResult assignDimSymbols(func::FuncOp func, BlockArgument arg, ValueRecord &record,
+                               std::vector<DimSymbol> &symbols,
+                               llvm::StringMap<size_t> &byName) {
+  unsigned index = arg.getArgNumber();
+  auto names = func.getArgAttrOfType<ArrayAttr>(index, "ds.dim_symbols");
+  auto bounds = func.getArgAttrOfType<DenseI64ArrayAttr>(index, "ds.dim_bounds");
+  size_t rank = record.dims.size();
+  if ((names && names.size() != rank) || (bounds && bounds.size() != (int64_t)(2 * rank)))
+    return func.emitError("artifact writer: ds.dim_symbols / ds.dim_bounds of input '")
+           << record.name << "' do not match its rank " << rank;
+  for (size_t d = 0; d < rank; ++d) {
+    if (record.dims[d] >= 0)
+      continue;
+    StringRef name;
+    if (names)
+      if (auto s = dyn_cast<StringAttr>(names[d]))
+        name = s.getValue();
+    int64_t lo = bounds ? bounds[2 * d] : -1, hi = bounds ? bounds[2 * d + 1] : -1;
+    size_t k;
+    auto found = name.empty() ? byName.end() : byName.find(name);
+    if (found != byName.end()) {
+      k = found->second;
+    } else {
+      k = symbols.size();
+      symbols.push_back({name.empty() ? record.name + ":" + std::to_string(d) : name.str(), 0, -1});
+      if (!name.empty())
+        byName[name] = k;
+    }
+    DimSymbol &symbol = symbols[k];
+    if (lo >= 0)
+      symbol.min = std::max(symbol.min, lo);
+    if (hi >= 0)
+      symbol.max = symbol.max < 0 ? hi : std::min(symbol.max, hi);
+    if (symbol.max >= 0 && symbol.min > symbol.max)
+      return func.emitError("artifact writer: the bounds of dim '")
+             << symbol.name << "' leave no size (" << symbol.min << ".." << symbol.max << ")";
+    record.dims[d] = -(int64_t)k - 1;
+  }
+  return success();
+}
 } // namespace
 
 LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactStats *stats,
@@ -196,9 +246,9 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
     if (!type)
       return emitError(v.getLoc(), "artifact writer: value of type ") << v.getType()
                                                                        << " is not a ranked tensor";
-    if (!type.hasStaticShape())
-      return emitError(v.getLoc(), "artifact writer: dynamic dims are not supported yet (")
-             << type << "); bind them with --ds-input-shape";
+    if (!type.hasStaticShape() && payload)
+      return emitError(v.getLoc(), "artifact writer: the CUDA backend needs static shapes (")
+             << type << "); bind the dynamic dims with --ds-input-shape";
     auto dtype = toDType(type.getElementType());
     if (!dtype)
       return emitError(v.getLoc(), "artifact writer: unsupported element type ")
@@ -207,7 +257,13 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
     r.dtype = *dtype;
     r.storage = storage;
     r.dims.assign(type.getShape().begin(), type.getShape().end());
-    r.bytes = (uint64_t)type.getNumElements() * storageBytes(type.getElementType());
+    // Dynamic values are sized and placed by the runtime, per input shape.
+    r.bytes = type.hasStaticShape()
+                  ? (uint64_t)type.getNumElements() * storageBytes(type.getElementType())
+                  : 0;
+    for (int64_t &d : r.dims)
+      if (ShapedType::isDynamic(d))
+        d = -1;
     r.name = std::move(name);
     ids[v] = (uint32_t)records.size();
     records.push_back(std::move(r));
@@ -216,10 +272,13 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
 
   // Constants: values of ds.constant, and defaults of inputs that have one.
   SmallVector<std::pair<uint32_t, ElementsAttr>> constants;
+  std::vector<DimSymbol> symbols;
+  llvm::StringMap<size_t> symbolsByName;
   for (BlockArgument arg : body.getArguments()) {
     auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "ds.name");
     if (failed(addValue(arg, DSX_STORAGE_INPUT,
-                        name ? name.str() : "input" + std::to_string(arg.getArgNumber()))))
+                        name ? name.str() : "input" + std::to_string(arg.getArgNumber()))) ||
+        failed(assignDimSymbols(func, arg, records.back(), symbols, symbolsByName)))
       return failure();
     if (auto value = func.getArgAttrOfType<ElementsAttr>(arg.getArgNumber(), "ds.default")) {
       if (value.getType() != arg.getType())
@@ -321,18 +380,22 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
   for (Value v : returnOp.getOperands())
     use(ids[v], end);
 
-  std::vector<BufferLifetime> lifetimes;
+  // A program with dynamic values is planned by the runtime, per input shape.
+  bool dynamic = llvm::any_of(records, [](const ValueRecord &r) {
+    return llvm::any_of(r.dims, [](int64_t d) { return d < 0; });
+  });
+  std::vector<dsrt::BufferLifetime> lifetimes;
   std::vector<uint32_t> arenaIds;
   uint64_t intermediateBytes = 0;
   for (auto [id, r] : llvm::enumerate(records)) {
-    if (r.storage != DSX_STORAGE_ARENA || r.aliasOf >= 0)
+    if (r.storage != DSX_STORAGE_ARENA || r.aliasOf >= 0 || dynamic)
       continue;
     lifetimes.push_back({r.firstUse, r.lastUse, r.bytes});
     arenaIds.push_back((uint32_t)id);
     intermediateBytes += r.bytes;
   }
   uint64_t arenaBytes = 0;
-  std::vector<uint64_t> offsets = planArena(lifetimes, DSX_CONSTANT_ALIGNMENT, arenaBytes);
+  std::vector<uint64_t> offsets = dsrt::planArena(lifetimes, DSX_CONSTANT_ALIGNMENT, arenaBytes);
   for (auto [i, id] : llvm::enumerate(arenaIds))
     records[id].offset = offsets[i];
 
@@ -449,6 +512,14 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
       meta.u64(offset);
       meta.u64(image.bytes.size());
     }
+
+  // Format version 3: the dim symbols.
+  meta.u32((uint32_t)symbols.size());
+  for (const DimSymbol &symbol : symbols) {
+    meta.str(symbol.name);
+    meta.i64(symbol.min);
+    meta.i64(symbol.max);
+  }
 
   // File: header, metadata, constants (aligned).
   auto alignUp = [](uint64_t v) {

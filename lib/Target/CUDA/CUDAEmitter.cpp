@@ -77,7 +77,8 @@ static LogicalResult emitGroup(FusionGroupOp group, unsigned index, EmitContext 
   values.append(group.result_begin(), group.result_end());
   for (Value v : values)
     if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
-      return group.emitError("cuda: dynamic shapes are not supported");
+      return group.emitError("cuda: the CUDA backend needs static shapes (")
+             << v.getType() << "); bind the dynamic dims with --ds-input-shape";
   // Every element type the kernel would load or store must have a CUDA type.
   WalkResult types = group.getBody().walk([](Operation *op) {
     for (Value v : llvm::concat<const Value>(SmallVector<Value>(op->getOperands()),

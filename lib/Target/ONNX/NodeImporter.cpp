@@ -325,12 +325,42 @@ Value NodeImporter::squeeze(Value x, ArrayRef<int64_t> axes) {
   for (int64_t d = 0; d < type.getRank(); ++d)
     if (!llvm::is_contained(axes, d))
       shape.push_back(type.isDynamicDim(d) ? -1 : type.getDimSize(d));
-  if (llvm::count(shape, -1) > 1) {
-    error() << "cannot squeeze " << formatShape(type.getShape())
-            << ": more than one remaining dim is dynamic";
-    return {};
+  SmallVector<int64_t> from;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (!llvm::is_contained(axes, d))
+      from.push_back(d);
+  return reshapeCopyingDims(x, shape, from);
+}
+
+Value NodeImporter::reshapeCopyingDims(Value x, ArrayRef<int64_t> shape, ArrayRef<int64_t> from) {
+  if (llvm::count(shape, -1) <= 1)
+    return reshape(x, shape);
+  // More than one dynamic dim: assemble the target shape at run time from
+  // runs of the input's dims and the static sizes in between.
+  SmallVector<Value> pieces;
+  SmallVector<int64_t> statics;
+  auto flushStatics = [&] {
+    if (!statics.empty())
+      pieces.push_back(constInts(statics));
+    statics.clear();
+  };
+  for (size_t i = 0; i < shape.size();) {
+    if (shape[i] != -1) {
+      statics.push_back(shape[i++]);
+      continue;
+    }
+    flushStatics();
+    size_t end = i + 1;
+    while (end < shape.size() && shape[end] == -1 && from[end] == from[end - 1] + 1)
+      ++end;
+    pieces.push_back(create<ShapeOp>(x, from[i], from[end - 1] + 1));
+    if (!pieces.back())
+      return {};
+    i = end;
   }
-  return reshape(x, shape);
+  flushStatics();
+  Value target = pieces.size() == 1 ? pieces.front() : create<ConcatOp>(ValueRange(pieces), 0);
+  return target ? create<ReshapeOp>(x, target, false) : Value();
 }
 
 FailureOr<WindowAttrs> onnx_import::readConvWindow(NodeImporter &n, RankedTensorType input,
@@ -353,22 +383,18 @@ Value NodeImporter::unsqueeze(Value x, ArrayRef<int64_t> axes) {
               << " (out of range or repeated for rank " << outRank << ")";
       return {};
     }
-  SmallVector<int64_t> shape;
+  SmallVector<int64_t> shape, from;
   int64_t src = 0;
   for (int64_t d = 0; d < outRank; ++d) {
     if (llvm::is_contained(axes, d)) {
       shape.push_back(1);
+      from.push_back(-1);
       continue;
     }
     shape.push_back(type.isDynamicDim(src) ? -1 : type.getDimSize(src));
-    ++src;
+    from.push_back(src++);
   }
-  if (llvm::count(shape, -1) > 1) {
-    error() << "cannot unsqueeze " << formatShape(type.getShape())
-            << ": more than one dim is dynamic";
-    return {};
-  }
-  return reshape(x, shape);
+  return reshapeCopyingDims(x, shape, from);
 }
 
 //===----------------------------------------------------------------------===//

@@ -140,6 +140,9 @@ public:
   /// Removes / inserts unit dims at sorted, normalized positions.
   Value squeeze(Value x, ArrayRef<int64_t> axes);
   Value unsqueeze(Value x, ArrayRef<int64_t> axes);
+  /// Reshape to `shape` (static sizes, -1 for dynamic) where dynamic result
+  /// dim i is input dim `from[i]`; any number of dims may be dynamic.
+  Value reshapeCopyingDims(Value x, ArrayRef<int64_t> shape, ArrayRef<int64_t> from);
   Value transpose(Value x, ArrayRef<int64_t> perm) { return create<TransposeOp>(x, perm); }
   Value reduce(ReduceKind kind, Value x, ArrayRef<int64_t> axes, bool keepdims) {
     return create<ReduceOp>(kind, x, axes, keepdims);

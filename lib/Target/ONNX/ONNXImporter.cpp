@@ -41,21 +41,32 @@ bool ds::parseInputShapeSpecs(ArrayRef<std::string> specs, ImportOptions &option
       return false;
     }
     SmallVector<int64_t> dims;
+    SmallVector<std::pair<int64_t, int64_t>> bounds;
     SmallVector<StringRef> parts;
     if (dimsText != "scalar")
       dimsText.split(parts, 'x');
     for (StringRef part : parts) {
-      int64_t d;
+      int64_t d, lo, hi;
+      auto [low, high] = part.split("..");
       if (part == "?") {
         dims.push_back(ShapedType::kDynamic);
+        bounds.push_back({-1, -1});
       } else if (!part.getAsInteger(10, d) && d >= 0) {
         dims.push_back(d);
+        bounds.push_back({d, d});
+      } else if (part.contains("..") && !low.getAsInteger(10, lo) && !high.getAsInteger(10, hi) &&
+                 lo >= 0 && lo <= hi) {
+        // A dynamic dim the runtime accepts in [lo, hi].
+        dims.push_back(lo == hi ? lo : ShapedType::kDynamic);
+        bounds.push_back({lo, hi});
       } else {
-        error = "bad dim '" + part.str() + "' in --ds-input-shape '" + spec.str() + "'";
+        error = "bad dim '" + part.str() + "' in --ds-input-shape '" + spec.str() +
+                "': expected a size, '?' or a range MIN..MAX";
         return false;
       }
     }
     options.inputShapes[name] = dims;
+    options.inputDimBounds[name] = bounds;
   }
   return true;
 }
@@ -132,6 +143,11 @@ private:
   InFlightDiagnostic error() { return mlir::emitError(fileLoc); }
   Location nodeLoc(const onnx::NodeProto &node, size_t index);
   FailureOr<RankedTensorType> valueInfoType(const onnx::ValueInfoProto &info);
+  /// Records on argument `index` of `func` what its dynamic dims are called
+  /// (`ds.dim_symbols`: the ONNX dim_param, or "" when anonymous) and their
+  /// bounds from --ds-input-shape (`ds.dim_bounds`: min, max per dim, -1
+  /// where unbounded); nothing for a static argument.
+  void setDimSymbols(func::FuncOp func, unsigned index, const onnx::ValueInfoProto *info);
   LogicalResult checkOpset(const onnx::ModelProto &model);
   LogicalResult checkSupport(const onnx::GraphProto &graph);
   LogicalResult checkNames(const onnx::GraphProto &graph);
@@ -191,6 +207,28 @@ FailureOr<RankedTensorType> GraphImporter::valueInfoType(const onnx::ValueInfoPr
     }
   }
   return checked(dims);
+}
+
+void GraphImporter::setDimSymbols(func::FuncOp func, unsigned index,
+                                  const onnx::ValueInfoProto *info) {
+  auto type = cast<RankedTensorType>(func.getArgumentTypes()[index]);
+  if (type.hasStaticShape() || !info)
+    return;
+  const auto &tensorType = info->type().tensor_type();
+  bool ranked = tensorType.has_shape() && tensorType.shape().dim_size() == type.getRank();
+  auto bounds = options.inputDimBounds.lookup(info->name());
+  SmallVector<Attribute> names;
+  SmallVector<int64_t> limits;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    std::string name;
+    if (type.isDynamicDim(d) && ranked && tensorType.shape().dim(d).has_dim_param())
+      name = tensorType.shape().dim(d).dim_param();
+    names.push_back(builder.getStringAttr(name));
+    auto bound = (size_t)d < bounds.size() ? bounds[d] : std::pair<int64_t, int64_t>{-1, -1};
+    limits.append({bound.first, bound.second});
+  }
+  func.setArgAttr(index, "ds.dim_symbols", builder.getArrayAttr(names));
+  func.setArgAttr(index, "ds.dim_bounds", builder.getDenseI64ArrayAttr(limits));
 }
 
 LogicalResult GraphImporter::checkOpset(const onnx::ModelProto &model) {
@@ -400,6 +438,7 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   bool freezeDefaults = options.inputDefaults == ImportOptions::InputDefaults::Frozen ||
                         model.ir_version() < 4;
   llvm::StringMap<unsigned> defaultedArgs;
+  llvm::StringMap<const onnx::ValueInfoProto *> inputInfos;
   for (const auto &input : graph.input()) {
     bool hasDefault = initializerNames.contains(input.name());
     if (hasDefault && freezeDefaults && !options.boundInputs.count(input.name()))
@@ -423,6 +462,7 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
       return nullptr;
     argTypes.push_back(*type);
     argNames.push_back(input.name());
+    inputInfos[input.name()] = &input;
   }
   SmallVector<ElementsAttr> defaults(argTypes.size());
   for (auto &init : *graph.mutable_initializer()) {
@@ -452,6 +492,7 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     func.setArgAttr(i, "ds.name", builder.getStringAttr(name));
     if (defaults[i])
       func.setArgAttr(i, "ds.default", defaults[i]);
+    setDimSymbols(func, i, inputInfos.lookup(name));
     values[name] = body->getArgument(i);
   }
   builder.setInsertionPointToStart(body);

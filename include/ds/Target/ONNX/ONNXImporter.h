@@ -32,6 +32,9 @@ struct ImportOptions {
   /// Shapes that replace the declared shapes of graph inputs (e.g. to bind a
   /// dynamic batch or sequence dim): input name -> dims.
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Bounds of the dynamic dims named in `inputShapes` (`1..4096`): input
+  /// name -> per dim {min, max}; -1 where a side is unbounded.
+  llvm::StringMap<llvm::SmallVector<std::pair<int64_t, int64_t>>> inputDimBounds;
   /// Graph inputs replaced by constants read from TensorProto (.pb) files:
   /// input name -> file. Freezes inputs that decide shapes (axes, sizes, k).
   llvm::StringMap<std::string> boundInputs;

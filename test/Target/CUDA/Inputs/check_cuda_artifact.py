@@ -1,8 +1,9 @@
-"""Checks the container of a cuda artifact without a GPU: format version 2,
+"""Checks the container of a cuda artifact without a GPU: format version 3,
 target cuda, three images (two cubins, one PTX) stored aligned inside the
 constants section. Reads only the header and the metadata's tail, which the
 compiler writes as: ... steps, u32 target, u32 image count, per image
-str arch, u64 offset, u64 size."""
+str arch, u64 offset, u64 size, then u32 dim symbol count (0: a cuda
+artifact has static shapes)."""
 import struct
 import sys
 
@@ -11,9 +12,12 @@ data = open(path, "rb").read()
 magic, version, header, size, _, meta_off, meta_size, const_off, const_size = struct.unpack_from(
     "<8sIIQQQQQQ", data, 0)
 assert magic == b"DSXARTF\0", magic
-assert version == 2, version
+assert version == 3, version
 assert size == len(data), (size, len(data))
 meta = data[meta_off:meta_off + meta_size]
+(symbols,) = struct.unpack_from("<I", meta, len(meta) - 4)
+assert symbols == 0, symbols
+meta = meta[:-4]
 # Find the image table from the end: each image is str arch + 2 x u64.
 archs = [b"sm_80", b"sm_90a", b"compute_80"]
 tail = b"".join(struct.pack("<I", len(a)) + a + b"\0" * 16 for a in archs)

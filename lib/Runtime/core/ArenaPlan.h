@@ -1,11 +1,16 @@
-//===- MemoryPlan.h - arena offsets from value lifetimes --------*- C++ -*-===//
-#ifndef DS_LIB_TARGET_ARTIFACT_MEMORYPLAN_H
-#define DS_LIB_TARGET_ARTIFACT_MEMORYPLAN_H
+//===- ArenaPlan.h - arena offsets from value lifetimes ---------*- C++ -*-===//
+//
+// The one memory planner: the compiler's artifact writer places static
+// programs with it, and the runtime places dynamic programs with it once per
+// input shape. Plain C++ (no MLIR), so both sides link it.
+//
+#ifndef DS_RUNTIME_CORE_ARENAPLAN_H
+#define DS_RUNTIME_CORE_ARENAPLAN_H
 
 #include <cstdint>
 #include <vector>
 
-namespace mlir::ds {
+namespace dsrt {
 
 /// A buffer live over steps [begin, end] (inclusive) needing `bytes`.
 struct BufferLifetime {
@@ -19,6 +24,6 @@ struct BufferLifetime {
 std::vector<uint64_t> planArena(const std::vector<BufferLifetime> &buffers, uint64_t alignment,
                                 uint64_t &arenaBytes);
 
-} // namespace mlir::ds
+} // namespace dsrt
 
-#endif // DS_LIB_TARGET_ARTIFACT_MEMORYPLAN_H
+#endif // DS_RUNTIME_CORE_ARENAPLAN_H

@@ -1,13 +1,12 @@
-//===- MemoryPlan.cpp - arena offsets from value lifetimes ----------------===//
-#include "MemoryPlan.h"
+//===- ArenaPlan.cpp - arena offsets from value lifetimes -----------------===//
+#include "core/ArenaPlan.h"
 
 #include <algorithm>
 #include <map>
 #include <numeric>
 
-using namespace mlir::ds;
 
-std::vector<uint64_t> mlir::ds::planArena(const std::vector<BufferLifetime> &buffers,
+std::vector<uint64_t> dsrt::planArena(const std::vector<BufferLifetime> &buffers,
                                           uint64_t alignment, uint64_t &arenaBytes) {
   auto alignUp = [&](uint64_t v) { return (v + alignment - 1) / alignment * alignment; };
   std::vector<size_t> order(buffers.size());
