@@ -337,6 +337,8 @@ Status Program::checkNames() const {
 /// Version 3's tail: the dim symbols the inputs' dynamic dims name.
 Status Program::parseSymbols(ByteReader &r) {
   symbols.resize(r.count(4 + 16));
+  if (r.failed()) // else the inputs' check below blames "symbol k of 0"
+    return invalid("metadata is truncated (dim symbols)");
   for (DimSymbol &symbol : symbols) {
     symbol.name = r.str();
     symbol.min = r.read<int64_t>();

@@ -23,6 +23,8 @@ struct ValueSpec {
   std::vector<int64_t> dims;
   uint64_t offset = 0;
   std::string name;
+  /// The byte size to write; -1: from the dims (0 when a dim is dynamic).
+  int64_t bytes = -1;
 };
 
 struct AttrSpec {
@@ -62,6 +64,12 @@ struct ImageSpec {
   int64_t offsetOverride = -1; ///< to place an image out of bounds
 };
 
+/// A dim symbol of format version 3: its name and bounds (max -1: unbounded).
+struct SymbolSpec {
+  std::string name;
+  int64_t min = 0, max = -1;
+};
+
 struct ArtifactSpec {
   uint32_t version = 2;
   std::vector<ValueSpec> values;
@@ -72,6 +80,8 @@ struct ArtifactSpec {
   std::string constants; ///< the bytes constant values point into (offset 0 on)
   uint32_t target = DSX_TARGET_CUDA;
   std::vector<ImageSpec> images;
+  /// Version 3's dim symbols; an input dim -(k+1) names symbols[k].
+  std::vector<SymbolSpec> symbols;
 };
 
 inline size_t elementSize(ds_dtype t) {
@@ -108,10 +118,10 @@ inline std::string buildArtifact(const ArtifactSpec &spec) {
     uint64_t n = 1;
     for (int64_t d : v.dims) {
       m.put<int64_t>(d);
-      n *= (uint64_t)d;
+      n *= d < 0 ? 0 : (uint64_t)d; // a dynamic value has bytes 0
     }
     m.put<uint64_t>(v.offset);
-    m.put<uint64_t>(n * elementSize(v.dtype));
+    m.put<uint64_t>(v.bytes >= 0 ? (uint64_t)v.bytes : n * elementSize(v.dtype));
     m.str(v.name);
   }
   m.put<uint64_t>(spec.arenaBytes);
@@ -155,6 +165,14 @@ inline std::string buildArtifact(const ArtifactSpec &spec) {
       m.str(spec.images[i].arch);
       m.put<uint64_t>(imageOffsets[i]);
       m.put<uint64_t>(spec.images[i].bytes.size());
+    }
+  }
+  if (spec.version >= 3) {
+    m.put<uint32_t>((uint32_t)spec.symbols.size());
+    for (const SymbolSpec &symbol : spec.symbols) {
+      m.str(symbol.name);
+      m.put<int64_t>(symbol.min);
+      m.put<int64_t>(symbol.max);
     }
   }
   uint64_t metaOffset = DSX_HEADER_SIZE;

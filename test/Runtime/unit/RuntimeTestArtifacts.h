@@ -13,6 +13,8 @@
 #include <cstring>
 #include <string>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 namespace dstest {
 
@@ -44,6 +46,93 @@ inline ArtifactSpec tanhAddArtifact(int64_t n = 65536) {
 
 /// The reference of tanhAddArtifact's constant w.
 inline float tanhAddWeight(int64_t i) { return 0.25f * (float)(i % 7); }
+
+//===----------------------------------------------------------------------===//
+// Dynamic shapes (format version 3): an input dim -(k+1) names symbol k, any
+// other value's negative dim is "known at run time"; such values have bytes 0
+// and offset 0, and the program's arena bytes are 0.
+//===----------------------------------------------------------------------===//
+
+/// A version-3 cpu artifact with no values yet.
+inline ArtifactSpec dynamicArtifact(std::vector<SymbolSpec> symbols) {
+  ArtifactSpec a;
+  a.version = 3;
+  a.target = DSX_TARGET_CPU;
+  a.symbols = std::move(symbols);
+  return a;
+}
+
+/// x: f32[batch, 4] (symbol "batch", 1..8); y = tanh(x), z = y + w with w a
+/// constant f32[4] = {0.5, 1, 1.5, 2} broadcast over the rows. Outputs y, z.
+inline ArtifactSpec dynamicTanhAddArtifact() {
+  ArtifactSpec a = dynamicArtifact({{"batch", 1, 8}});
+  a.values = {{DS_F32, DSX_STORAGE_INPUT, {-1, 4}, 0, "x"},
+              {DS_F32, DSX_STORAGE_CONSTANT, {4}, 0, "w"},
+              {DS_F32, DSX_STORAGE_ARENA, {-1, 4}, 0, "y"},
+              {DS_F32, DSX_STORAGE_ARENA, {-1, 4}, 0, "z"}};
+  a.inputs = {0};
+  a.outputs = {2, 3};
+  a.outputNames = {"y", "z"};
+  a.steps = {{"ds.unary", {0}, {2}, {strAttr("kind", "tanh")}},
+             {"ds.binary", {2, 1}, {3}, {strAttr("kind", "add")}}};
+  for (int i = 0; i < 4; ++i) {
+    float w = 0.5f * (float)(i + 1);
+    a.constants.append((const char *)&w, 4);
+  }
+  return a;
+}
+
+/// x: f32[n], y: f32[n] (both name symbol "n", unbounded from 0); z = x + y.
+inline ArtifactSpec dynamicSharedSymbolArtifact() {
+  ArtifactSpec a = dynamicArtifact({{"n", 0, -1}});
+  a.values = {{DS_F32, DSX_STORAGE_INPUT, {-1}, 0, "x"},
+              {DS_F32, DSX_STORAGE_INPUT, {-1}, 0, "y"},
+              {DS_F32, DSX_STORAGE_ARENA, {-1}, 0, "z"}};
+  a.inputs = {0, 1};
+  a.outputs = {2};
+  a.outputNames = {"z"};
+  a.steps = {{"ds.binary", {0, 1}, {2}, {strAttr("kind", "add")}}};
+  return a;
+}
+
+/// x: f32[b, 6] (symbol "b", 1 up, unbounded); s = ds.shape(x)[0:1],
+/// t = concat(s, c) with c a constant i64 {2, 3}, r = reshape(x, t) (f32[b,
+/// 2, 3]), u = neg(r). Outputs: u, s (precomputed while planning) and x (the
+/// input passed through).
+inline ArtifactSpec dynamicShapeReshapeArtifact() {
+  ArtifactSpec a = dynamicArtifact({{"b", 1, -1}});
+  a.values = {{DS_F32, DSX_STORAGE_INPUT, {-1, 6}, 0, "x"},
+              {DS_I64, DSX_STORAGE_ARENA, {1}, 0, "s"},
+              {DS_I64, DSX_STORAGE_CONSTANT, {2}, 0, "c"},
+              {DS_I64, DSX_STORAGE_ARENA, {3}, 0, "t"},
+              {DS_F32, DSX_STORAGE_ARENA, {-1, 2, 3}, 0, "r"},
+              {DS_F32, DSX_STORAGE_ARENA, {-1, 2, 3}, 0, "u"}};
+  a.inputs = {0};
+  a.outputs = {5, 1, 0};
+  a.outputNames = {"u", "s", "x_copy"};
+  a.steps = {{"ds.shape", {0}, {1}, {intAttr("start", 0), intAttr("end", 1)}},
+             {"ds.concat", {1, 2}, {3}, {intAttr("axis", 0)}},
+             {"ds.reshape", {0, 3}, {4}, {}},
+             {"ds.unary", {4}, {5}, {strAttr("kind", "neg")}}};
+  for (int64_t v : {int64_t(2), int64_t(3)})
+    a.constants.append((const char *)&v, 8);
+  return a;
+}
+
+/// x: f32[n] (symbol "n", 1..64), shape: i64[2] (a graph input, so only the
+/// run's data decides r's shape); r = reshape(x, shape), u = neg(r). Output u.
+inline ArtifactSpec dynamicReshapeByInputArtifact() {
+  ArtifactSpec a = dynamicArtifact({{"n", 1, 64}});
+  a.values = {{DS_F32, DSX_STORAGE_INPUT, {-1}, 0, "x"},
+              {DS_I64, DSX_STORAGE_INPUT, {2}, 0, "shape"},
+              {DS_F32, DSX_STORAGE_ARENA, {-1, -1}, 0, "r"},
+              {DS_F32, DSX_STORAGE_ARENA, {-1, -1}, 0, "u"}};
+  a.inputs = {0, 1};
+  a.outputs = {3};
+  a.outputNames = {"u"};
+  a.steps = {{"ds.reshape", {0, 1}, {2}, {}}, {"ds.unary", {2}, {3}, {strAttr("kind", "neg")}}};
+  return a;
+}
 
 /// Writes `bytes` to a fresh temporary file and returns its path.
 inline std::string writeTempArtifact(const std::string &bytes) {
