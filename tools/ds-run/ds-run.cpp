@@ -3,12 +3,14 @@
 //   ds-run model.dsx [--input name=file.npy|file.pb]... [--inputs-dir DIR]
 //          [--threads N] [--warmup N] [--runs N] [--output-dir DIR]
 //          [--expect-dir DIR [--rtol R] [--atol A]] [--seed S]
-//          [--max-random-bytes N] [--quiet]
+//          [--max-random-bytes N] [--shape name=DIMS]... [--quiet]
 //
 // A model given as .onnx is compiled first with the ds-compile next to this
 // binary (or on PATH). Inputs not given take the model's default (an ONNX
 // initializer that is also an input) or else seeded random data, at most
-// --max-random-bytes (default 4 GiB) per input. Outputs go to
+// --max-random-bytes (default 4 GiB) per input; an input with dynamic dims
+// needs --shape name=1x128 for random data (each invocation may give other
+// shapes to one artifact). Outputs go to
 // DIR/<output name>.npy ('/' in a name becomes '_'), each written under a
 // temporary name and renamed. --expect-dir compares with DIR/output_<i>.pb or
 // .npy (exit 3 on a mismatch, a missing expected output, or an expected output
@@ -42,6 +44,7 @@ namespace {
 struct Options {
   std::string model;
   std::map<std::string, std::string> inputs; ///< name -> file
+  std::map<std::string, std::vector<int64_t>> shapes; ///< name -> dims of random data
   std::string inputsDir, outputDir, expectDir;
   int threads = 0, warmup = 2, runs = 10;
   unsigned seed = 0;
@@ -56,7 +59,7 @@ struct Options {
                "usage: ds-run model.dsx|model.onnx [--input name=file.npy|file.pb]... "
                "[--inputs-dir DIR] [--threads N] [--warmup N] [--runs N] [--output-dir DIR] "
                "[--expect-dir DIR] [--rtol R] [--atol A] [--seed S] [--max-random-bytes N] "
-               "[--quiet]\n");
+               "[--shape name=DIMS]... [--quiet]\n");
   std::exit(2);
 }
 
@@ -86,6 +89,24 @@ Options parse(int argc, char **argv) {
       if (eq == std::string::npos)
         usage("--input takes name=file");
       o.inputs[v.substr(0, eq)] = v.substr(eq + 1);
+    } else if (key == "--shape") {
+      std::string v = value();
+      size_t eq = v.find('=');
+      if (eq == std::string::npos)
+        usage("--shape takes name=DIMS (e.g. input_ids=1x128, or name=scalar)");
+      std::vector<int64_t> dims;
+      std::string text = v.substr(eq + 1);
+      for (size_t at = 0; text != "scalar" && at <= text.size();) {
+        size_t x = std::min(text.find('x', at), text.size());
+        std::string part = text.substr(at, x - at);
+        char *end = nullptr;
+        long long d = std::strtoll(part.c_str(), &end, 10);
+        if (part.empty() || !end || *end || d < 0)
+          usage(("bad dim '" + part + "' in --shape " + v).c_str());
+        dims.push_back(d);
+        at = x + 1;
+      }
+      o.shapes[v.substr(0, eq)] = dims;
     } else if (key == "--inputs-dir") o.inputsDir = value();
     else if (key == "--output-dir") o.outputDir = value();
     else if (key == "--expect-dir") o.expectDir = value();
@@ -179,7 +200,7 @@ bool randomInputBytes(const ds_value_info &info, double limit, size_t &bytes,
   uint64_t n = ds_dtype_size(info.dtype);
   for (int32_t k = 0; k < info.rank; ++k) {
     if (info.dims[k] < 0)
-      return (error = "has a dynamic dim; give it with --input", false);
+      return (error = "has a dynamic dim; give it with --input or its dims with --shape", false);
     if (info.dims[k] && n > UINT64_MAX / (uint64_t)info.dims[k])
       return (error = "is too large for random data", false);
     n *= (uint64_t)info.dims[k];
@@ -279,6 +300,21 @@ int main(int argc, char **argv) {
     std::mt19937 rng(opts.seed);
     std::vector<dsrun::HostTensor> hostInputs(model.numInputs());
     std::vector<ds::TensorRef> refs;
+    std::vector<std::string> named;
+    for (const auto &input : opts.inputs)
+      named.push_back(input.first);
+    for (const auto &shape : opts.shapes)
+      named.push_back(shape.first);
+    for (const std::string &name : named) {
+      bool known = false;
+      for (int i = 0; i < model.numInputs(); ++i)
+        known |= name == model.input(i).name;
+      if (!known) {
+        std::fprintf(stderr, "ds-run: the model has no input named '%s'\n", name.c_str());
+        return 1;
+      }
+    }
+
     for (int i = 0; i < model.numInputs(); ++i) {
       ds_value_info info = model.input(i);
       dsrun::HostTensor &t = hostInputs[i];
@@ -304,9 +340,20 @@ int main(int argc, char **argv) {
       } else {
         t.dtype = info.dtype;
         t.dims.assign(info.dims, info.dims + info.rank);
+        auto shape = opts.shapes.find(info.name);
+        if (shape != opts.shapes.end()) {
+          if (shape->second.size() != (size_t)info.rank) {
+            std::fprintf(stderr, "ds-run: --shape gives input '%s' rank %zu, the model's is %d\n",
+                         info.name, shape->second.size(), info.rank);
+            return 1;
+          }
+          t.dims = shape->second; // the runtime checks it against the signature
+        }
+        ds_value_info sized = info;
+        sized.dims = t.dims.data();
         size_t bytes = 0;
         std::string why;
-        if (!randomInputBytes(info, opts.maxRandomBytes, bytes, why)) {
+        if (!randomInputBytes(sized, opts.maxRandomBytes, bytes, why)) {
           std::fprintf(stderr, "ds-run: input %d ('%s') %s\n", i, info.name, why.c_str());
           return 1;
         }
@@ -314,20 +361,10 @@ int main(int argc, char **argv) {
         fillRandom(t, rng);
         if (!opts.quiet)
           std::printf("input %d '%s': random %s[%s]\n", i, info.name, ds_dtype_name(info.dtype),
-                      dimsText(info.dims, info.rank).c_str());
+                      dimsText(t.dims.data(), info.rank).c_str());
       }
       refs.push_back({t.dtype, t.dims, t.data.data(), t.data.size()});
     }
-    for (const auto &named : opts.inputs) {
-      bool known = false;
-      for (int i = 0; i < model.numInputs(); ++i)
-        known |= named.first == model.input(i).name;
-      if (!known) {
-        std::fprintf(stderr, "ds-run: the model has no input named '%s'\n", named.first.c_str());
-        return 1;
-      }
-    }
-
     ds::Session session(model, opts.threads);
     for (int i = 0; i < opts.warmup; ++i)
       session.run(refs);

@@ -39,6 +39,15 @@ std::string symbolText(const Program &program, int32_t k) {
   return "'" + symbol.name + "'" + bounds;
 }
 
+/// "[batch x 4 x past_sequence x 16]": the dims of an input with its symbols.
+std::string symbolicDims(const Program &program, const ValueInfo &v) {
+  std::string text = "[";
+  for (size_t d = 0; d < v.dims.size(); ++d)
+    text += (d ? " x " : "") + (v.symbols[d] >= 0 ? program.symbols[(size_t)v.symbols[d]].name
+                                                   : std::to_string(v.dims[d]));
+  return text + "]";
+}
+
 /// Checks the dims of an input with dynamic dims: static dims as declared,
 /// each dynamic one within its symbol's bounds and equal to every other dim
 /// of that symbol; `bytes` becomes the input's byte size.
@@ -51,8 +60,7 @@ Status checkDynamicDims(const Program &program, const ValueInfo &v, const ds_ten
     int32_t k = v.symbols[(size_t)d];
     auto bad = [&](const std::string &why) {
       return Status::error(where() + " has dims " + formatDims(in.dims, in.rank) + ", expected " +
-                               formatDims(v.dims.data(), v.dims.size()) + ": dim " +
-                               std::to_string(d) + " " + why,
+                               symbolicDims(program, v) + ": dim " + std::to_string(d) + " " + why,
                            DS_INVALID_ARGUMENT);
     };
     if (size < 0)

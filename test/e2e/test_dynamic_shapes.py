@@ -1,0 +1,150 @@
+"""Models with dynamic dims, compiled once and run at many shapes, against onnxruntime.
+
+The encoder and the decoder come from torch.onnx.export with dynamic axes
+(utils/export_torch_models.py, checked in under models/), so they carry the
+Shape/Gather/Unsqueeze/Concat arithmetic real exports have. fp32 bounds as
+in test_models.py: rtol 1e-4, atol 1e-5.
+"""
+
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper
+
+import ds
+
+MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+BERT = os.path.join(MODELS, "bert_dynamic.onnx")
+GPT = os.path.join(MODELS, "gpt_kv.onnx")
+
+
+def reference(path):
+    return ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+
+
+def assert_matches(got, expected_session, feeds, what):
+    expected = expected_session.run(None, feeds)
+    for output, want in zip(expected_session.get_outputs(), expected):
+        actual = got[output.name]
+        assert actual.shape == want.shape, f"{what}: {output.name}"
+        np.testing.assert_allclose(actual, want, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"{what}: {output.name}")
+    return expected
+
+
+def encoder_feeds(rng, batch, sequence):
+    ids = rng.integers(0, 100, (batch, sequence)).astype(np.int64)
+    mask = np.ones((batch, sequence), np.int64)
+    for row in range(batch):  # padding at the end of every row but the first
+        mask[row, sequence - row * sequence // (batch + 1):] = 0 if row else 1
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return ds.load(BERT, num_threads=2)
+
+
+@pytest.mark.parametrize("batch,sequence", [(1, 1), (1, 7), (3, 128), (8, 512), (1, 7)])
+def test_encoder_compiled_once_runs_every_shape(encoder, batch, sequence):
+    rng = np.random.default_rng(batch * 1000 + sequence)
+    feeds = encoder_feeds(rng, batch, sequence)
+    assert_matches(encoder.run(feeds), reference(BERT), feeds, f"bert {batch}x{sequence}")
+
+
+def test_encoder_signature_is_symbolic(encoder):
+    shapes = {i["name"]: list(i["shape"]) for i in encoder.inputs}
+    assert shapes == {"input_ids": [-1, -1], "attention_mask": [-1, -1]}
+
+
+def test_one_symbol_binds_one_size(encoder):
+    feeds = {"input_ids": np.zeros((2, 5), np.int64),
+             "attention_mask": np.ones((2, 6), np.int64)}
+    with pytest.raises(ds.Error, match="'sequence'.*binds to 5"):
+        encoder.run(feeds)
+
+
+def test_bounds_from_input_shapes():
+    session = ds.load(BERT, input_shapes={"input_ids": "1..4x1..64",
+                                          "attention_mask": "1..4x1..64"})
+    rng = np.random.default_rng(7)
+    feeds = encoder_feeds(rng, 4, 64)
+    assert_matches(session.run(feeds), reference(BERT), feeds, "bert 4x64 within bounds")
+    with pytest.raises(ds.Error, match=r"outside the bounds of 'sequence' \(1\.\.64\)"):
+        session.run(encoder_feeds(rng, 1, 65))
+    with pytest.raises(ds.Error, match=r"outside the bounds of 'batch' \(1\.\.4\)"):
+        session.run(encoder_feeds(rng, 5, 3))
+
+
+def decoder_feeds(tokens, past):
+    feeds = {"input_ids": tokens}
+    for i in range(2):
+        for kind in ("key", "value"):
+            feeds[f"past_key_values.{i}.{kind}"] = past[(i, kind)]
+    return feeds
+
+
+def test_decoder_prefill_then_decode_with_kv_cache():
+    """Prefill (past length 0) then greedy decoding, each step feeding the
+    previous step's present tensors back, in one session; every step's
+    logits and presents are checked against onnxruntime on the same feeds."""
+    session = ds.load(GPT, num_threads=2)
+    expected_session = reference(GPT)
+    rng = np.random.default_rng(3)
+    batch, heads, head_dim = 2, 4, 16
+    tokens = rng.integers(0, 100, (batch, 5)).astype(np.int64)
+    past = {(i, k): np.zeros((batch, heads, 0, head_dim), np.float32)
+            for i in range(2) for k in ("key", "value")}
+    for step in range(12):
+        feeds = decoder_feeds(tokens, past)
+        got = session.run(feeds)
+        assert_matches(got, expected_session, feeds, f"decode step {step}")
+        total = sum(f.shape[1] for f in [tokens]) + past[(0, "key")].shape[2]
+        assert got["present.0.key"].shape == (batch, heads, total, head_dim)
+        past = {(i, k): got[f"present.{i}.{k}"] for i in range(2) for k in ("key", "value")}
+        tokens = got["logits"][:, -1:, :].argmax(-1).astype(np.int64)
+
+
+def save(tmp_path, graph, name, opset=17):
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    onnx.checker.check_model(model, full_check=True)
+    path = str(tmp_path / name)
+    onnx.save(model, path)
+    return path
+
+
+def test_shape_decided_by_an_input_value(tmp_path):
+    """Reshape to a shape read from an input: planned per run, step by step."""
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["r"]),
+         helper.make_node("Relu", ["r"], ["y"])], "reshape_by_value",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"]),
+         helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["a", "b"])])
+    path = save(tmp_path, graph, "reshape_by_value.onnx")
+    session = ds.load(path)
+    x = np.arange(-6, 6, dtype=np.float32)
+    for shape in ([3, 4], [2, -1], [12, 1], [3, 4]):
+        feeds = {"x": x, "shape": np.array(shape, np.int64)}
+        assert_matches(session.run(feeds), reference(path), feeds, f"reshape to {shape}")
+    with pytest.raises(ds.Error, match="reshape"):
+        session.run({"x": x, "shape": np.array([5, 5], np.int64)})
+
+
+def test_topk_with_k_from_an_input(tmp_path):
+    graph = helper.make_graph(
+        [helper.make_node("TopK", ["x", "k"], ["values", "indices"], axis=-1)], "topk_by_value",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", "cols"]),
+         helper.make_tensor_value_info("k", TensorProto.INT64, [1])],
+        [helper.make_tensor_value_info("values", TensorProto.FLOAT, ["rows", "k"]),
+         helper.make_tensor_value_info("indices", TensorProto.INT64, ["rows", "k"])])
+    path = save(tmp_path, graph, "topk_by_value.onnx")
+    session = ds.load(path)
+    rng = np.random.default_rng(5)
+    for rows, cols, k in ((2, 9, 3), (4, 5, 5), (1, 9, 1)):
+        feeds = {"x": rng.permutation(rows * cols).reshape(rows, cols).astype(np.float32),
+                 "k": np.array([k], np.int64)}
+        assert_matches(session.run(feeds), reference(path), feeds, f"topk {rows}x{cols} k={k}")
