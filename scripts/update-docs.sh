@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 ninja -C "$BUILD_DIR" mlir-doc
-cp "$BUILD_DIR"/docs/DS/DSDialect.md "$BUILD_DIR"/docs/DS/DSPasses.md docs/generated/
+cp "$BUILD_DIR"/docs/DS/DSDialect.md "$BUILD_DIR"/docs/DS/DSPasses.md \
+  "$BUILD_DIR"/docs/DS/DSCUDAPasses.md docs/generated/

@@ -5,7 +5,7 @@
 #include "ds/Dialect/DS/IR/DSDialect.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 #include "ds/Pipelines/Pipelines.h"
-#include "ds/Target/CUDA/CUDAEmitter.h"
+#include "ds/Target/CUDA/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -22,7 +22,7 @@ inline void registerAllDialects(DialectRegistry &registry) {
 inline void registerAllPasses() {
   registerDSPasses();
   registerPipelines();
-  registerEmitCUDAPass();
+  registerDSCUDAPasses();
   registerCanonicalizerPass();
   registerCSEPass();
   registerSymbolDCEPass();

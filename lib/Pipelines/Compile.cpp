@@ -58,8 +58,6 @@ static LogicalResult checkOutputs(MLIRContext &context, const ds::CompileRequest
 /// Fusion groups -> CUDA C++ -> cubin / PTX (NVRTC, no GPU needed).
 static LogicalResult buildCUDAPayload(ModuleOp module, const ds::CompileRequest &request,
                                       ds::TargetPayload &payload, ds::CompileSummary &summary) {
-  if (failed(ds::prepareGroupsForCUDA(module)))
-    return failure();
   FailureOr<ds::CUDAProgram> program = ds::emitCUDA(module);
   if (failed(program))
     return failure();

@@ -2,6 +2,7 @@
 #include "ds/Pipelines/Pipelines.h"
 
 #include "ds/Dialect/DS/Transforms/Passes.h"
+#include "ds/Target/CUDA/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -17,8 +18,12 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   // GPU kernels are emitted per fusion group. The CPU runtime executes ds ops
   // one by one and cannot run groups, so the CPU pipeline stays unfused.
   // (ds-fuse leaves existing groups alone, so running it again is harmless.)
-  if (options.target == "cuda")
+  if (options.target == "cuda") {
     pm.addNestedPass<func::FuncOp>(ds::createFusePass());
+    // The emitter's input: one group per kernel, matmuls split for cuBLASLt.
+    pm.addNestedPass<func::FuncOp>(ds::createCUDAWrapOpsPass());
+    pm.addNestedPass<func::FuncOp>(ds::createCUDASplitGemmGroupsPass());
+  }
 }
 
 namespace {

@@ -16,46 +16,6 @@ namespace {
 #include "CUDAKernelSources.inc"
 } // namespace
 
-/// The kind ds-fuse would give a group holding only `op`.
-static FusionKind singleOpKind(Operation *op) {
-  if (isa<MatMulOp, ConvOp, ConvTransposeOp, EinsumOp>(op))
-    return FusionKind::contraction;
-  if (isa<SoftmaxOp, NormOp, ReduceOp, PoolOp, ArgReduceOp, TopKOp, CumSumOp>(op))
-    return FusionKind::reduction;
-  if (isa<AttentionOp>(op))
-    return FusionKind::attention;
-  if (isa<UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp>(op))
-    return FusionKind::elementwise;
-  return FusionKind::data_movement;
-}
-
-LogicalResult ds::prepareGroupsForCUDA(ModuleOp module) {
-  auto func = module.lookupSymbol<func::FuncOp>("main");
-  if (!func || !func.getBody().hasOneBlock())
-    return module.emitError("cuda: expected a func.func @main with one block");
-  Block &body = func.getBody().front();
-  // Ops that ds-fuse left alone (or IR that never went through it) run as
-  // single-op groups.
-  for (Operation &op : llvm::make_early_inc_range(body.without_terminator())) {
-    if (isa<ConstantOp, FusionGroupOp>(op) || op.getNumResults() == 0)
-      continue;
-    OpBuilder b(&op);
-    auto group = b.create<FusionGroupOp>(op.getLoc(), op.getResultTypes(), op.getOperands(),
-                                         singleOpKind(&op));
-    OpBuilder inner = OpBuilder::atBlockEnd(&group.getBody().front());
-    IRMapping map;
-    map.map(op.getOperands(), group.getBody().front().getArguments());
-    Operation *clone = inner.clone(op, map);
-    inner.create<YieldOp>(op.getLoc(), clone->getResults());
-    op.replaceAllUsesWith(group.getResults());
-    op.erase();
-  }
-  for (auto group : llvm::make_early_inc_range(body.getOps<FusionGroupOp>()))
-    if (failed(splitMatMulGroup(group)))
-      return failure();
-  return success();
-}
-
 /// A group that is one reshape of a value the arena holds: a view.
 static bool isAliasReshape(FusionGroupOp group) {
   Block &body = group.getBody().front();
@@ -136,7 +96,8 @@ FailureOr<CUDAProgram> ds::emitCUDA(ModuleOp module) {
       continue;
     auto group = dyn_cast<FusionGroupOp>(op);
     if (!group) {
-      op.emitError("cuda: '") << op.getName() << "' is not in a ds.fusion_group";
+      op.emitError("cuda: '") << op.getName()
+                              << "' is not in a ds.fusion_group (run --ds-cuda-wrap-ops first)";
       ok = false;
       continue;
     }

@@ -6,10 +6,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ds/Target/CUDA/CUDAEmitter.h"
+#include "ds/Target/CUDA/Passes.h"
 #include "ds/Support/OutputFile.h"
 
-#include "mlir/Pass/Pass.h"
-#include "mlir/Pass/PassRegistry.h"
+namespace mlir::ds {
+#define GEN_PASS_DEF_EMITCUDAPASS
+#include "ds/Target/CUDA/Passes.h.inc"
+} // namespace mlir::ds
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -42,20 +45,10 @@ void ds::printCUDASteps(const CUDAProgram &program, llvm::raw_ostream &os) {
 }
 
 namespace {
-struct EmitCUDAPass : PassWrapper<EmitCUDAPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCUDAPass)
-  EmitCUDAPass() = default;
-  EmitCUDAPass(const EmitCUDAPass &other) : PassWrapper(other) {}
-  StringRef getArgument() const override { return "ds-emit-cuda"; }
-  StringRef getDescription() const override {
-    return "Print the CUDA source and step list the CUDA target emits for @main";
-  }
-  Option<std::string> output{*this, "output", llvm::cl::desc("Where to write ('-' = stdout)"),
-                             llvm::cl::init("-")};
+struct EmitCUDAPass : public ds::impl::EmitCUDAPassBase<EmitCUDAPass> {
+  using Base::Base;
 
   void runOnOperation() override {
-    if (failed(prepareGroupsForCUDA(getOperation())))
-      return signalPassFailure();
     FailureOr<CUDAProgram> program = emitCUDA(getOperation());
     if (failed(program))
       return signalPassFailure();
@@ -72,4 +65,3 @@ struct EmitCUDAPass : PassWrapper<EmitCUDAPass, OperationPass<ModuleOp>> {
 };
 } // namespace
 
-void ds::registerEmitCUDAPass() { PassRegistration<EmitCUDAPass>(); }

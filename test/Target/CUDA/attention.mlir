@@ -1,6 +1,6 @@
 // Attention groups instantiate the flash-attention template with the
 // group's shapes and flags.
-// RUN: ds-opt %s --ds-emit-cuda -split-input-file | FileCheck %s
+// RUN: ds-opt %s --ds-cuda-wrap-ops --ds-cuda-split-gemm-groups --ds-emit-cuda -split-input-file | FileCheck %s
 
 // Causal GQA in f16 with a KV-cache offset.
 // CHECK-LABEL: struct k0_attention_config {

@@ -1,6 +1,6 @@
 // Convolutions and pooling: a direct kernel, one thread per output element,
 // with the epilogue fused.
-// RUN: ds-opt %s --ds-emit-cuda -split-input-file | FileCheck %s
+// RUN: ds-opt %s --ds-cuda-wrap-ops --ds-cuda-split-gemm-groups --ds-emit-cuda -split-input-file | FileCheck %s
 
 // CHECK-LABEL: k0_contraction(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0)
 // CHECK: // contraction group over 1x8x16x16 (2048 elements), 1 per thread

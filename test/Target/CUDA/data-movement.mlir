@@ -1,6 +1,6 @@
 // Data movement: index arithmetic per output element; reshapes of arena
 // values are views (cuda.alias), others are copies.
-// RUN: ds-opt %s --ds-emit-cuda -split-input-file | FileCheck %s
+// RUN: ds-opt %s --ds-cuda-wrap-ops --ds-cuda-split-gemm-groups --ds-emit-cuda -split-input-file | FileCheck %s
 
 // Transpose [1, 16, 4, 8] -> [1, 4, 16, 8] permutes the coordinates; the
 // reshape of its result is an alias, the reshape of a graph input a copy.

@@ -1,6 +1,6 @@
 // Elementwise groups: broadcast through per-operand strides, vector loads
 // when the innermost dim allows, f16 / bf16 loaded as such and computed in float.
-// RUN: ds-opt %s --ds-emit-cuda -split-input-file | FileCheck %s
+// RUN: ds-opt %s --ds-cuda-wrap-ops --ds-cuda-split-gemm-groups --ds-emit-cuda -split-input-file | FileCheck %s
 
 // CHECK-LABEL: k0_elementwise(const float *__restrict__ in0, const float *__restrict__ in1, float *__restrict__ out0)
 // CHECK: // elementwise group over 4x64 (256 elements), 4 per thread

@@ -1,6 +1,6 @@
 // Matmul groups become cuda.gemm steps; the cuBLASLt epilogue takes a row
 // bias and relu / gelu, anything else runs as a following elementwise kernel.
-// RUN: ds-opt %s --ds-emit-cuda -split-input-file | FileCheck %s
+// RUN: ds-opt %s --ds-cuda-wrap-ops --ds-cuda-split-gemm-groups --ds-emit-cuda -split-input-file | FileCheck %s
 
 // Bias + relu map onto the epilogue: one step, no kernel.
 // CHECK-NOT: extern "C" __global__

@@ -1,6 +1,6 @@
 // Reduction groups: one block per row, fp32 block reductions, producers
 // recomputed on each pass, consumers fused into the last pass.
-// RUN: ds-opt %s --ds-emit-cuda -split-input-file | FileCheck %s
+// RUN: ds-opt %s --ds-cuda-wrap-ops --ds-cuda-split-gemm-groups --ds-emit-cuda -split-input-file | FileCheck %s
 
 // Softmax over the last axis with a fused mask add before it.
 // CHECK-LABEL: k0_reduction(const float *__restrict__ in0, const float *__restrict__ in1, float *__restrict__ out0)

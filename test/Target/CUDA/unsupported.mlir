@@ -1,5 +1,5 @@
 // What the CUDA emitter cannot emit is an error on the op, naming it.
-// RUN: ds-opt %s --ds-emit-cuda -split-input-file -verify-diagnostics
+// RUN: ds-opt %s --ds-cuda-wrap-ops --ds-cuda-split-gemm-groups --ds-emit-cuda -split-input-file -verify-diagnostics
 
 func.func @main(%x: tensor<4xf64>) -> tensor<4xf64> {
   // expected-error @+1 {{cuda: 'ds.unary' has element type 'f64', which the CUDA backend does not support}}

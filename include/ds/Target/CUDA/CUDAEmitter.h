@@ -26,22 +26,13 @@ struct CUDAProgram {
   unsigned kernels = 0;
 };
 
-/// Wraps each ds op of @main that is not inside a ds.fusion_group into a
-/// single-op group (for IR that did not go through ds-fuse) and splits
-/// contraction groups so that a matmul with the epilogue cuBLASLt can apply
-/// is a group of its own, followed by an elementwise group for the rest.
-LogicalResult prepareGroupsForCUDA(ModuleOp module);
-
 /// Emits CUDA C++ and the step list for @main, whose ops must all be
-/// ds.constant or ds.fusion_group (run prepareGroupsForCUDA first). Groups
+/// ds.constant or ds.fusion_group (after the passes of Passes.td). Groups
 /// that cannot be emitted are reported as errors on the offending op.
 FailureOr<CUDAProgram> emitCUDA(ModuleOp module);
 
 /// Prints the step list as `// name (inputs) -> (outputs) attrs` lines.
 void printCUDASteps(const CUDAProgram &program, llvm::raw_ostream &os);
-
-/// Registers `ds-emit-cuda` (prints the source and steps) for ds-opt.
-void registerEmitCUDAPass();
 
 } // namespace mlir::ds
 
