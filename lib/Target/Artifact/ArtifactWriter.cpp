@@ -4,6 +4,7 @@
 
 #include "ds-runtime/ds_artifact_format.h"
 #include "ds-runtime/ds_runtime.h"
+#include "ds/Dialect/DS/Analysis/MemoryAnalysis.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
 #include "ds/Support/OutputFile.h"
 
@@ -43,10 +44,6 @@ std::optional<ds_dtype> toDType(Type t) {
   }
   return std::nullopt;
 }
-
-/// Bytes per element as the runtime stores them (bool and sub-byte integers
-/// take one byte each).
-uint64_t storageBytes(Type t) { return t.isInteger(1) ? 1 : (t.getIntOrFloatBitWidth() + 7) / 8; }
 
 /// Little-endian byte stream of the metadata section.
 class ByteWriter {
@@ -228,75 +225,93 @@ LogicalResult assignDimSymbols(func::FuncOp func, BlockArgument arg, ValueRecord
   }
   return success();
 }
-} // namespace
 
-LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactStats *stats,
-                                      const TargetPayload *payload, uint64_t maxFileBytes) {
+/// @main as the writer sees it: the value table, the constants with their
+/// bytes, the dim symbols and the step list.
+struct Program {
+  func::FuncOp func;
+  Block *body = nullptr;
+  func::ReturnOp returnOp;
+  llvm::DenseMap<Value, uint32_t> ids;
+  std::vector<ValueRecord> records;
+  SmallVector<std::pair<uint32_t, ElementsAttr>> constants;
+  std::vector<DimSymbol> symbols;
+  std::vector<StepRecord> steps;
+};
+
+/// Where things go: the arena plan and the constants section.
+struct Layout {
+  uint64_t arenaBytes = 0, intermediateBytes = 0;
+  uint64_t constantSize = 0;          // the constants section, images included
+  std::vector<uint64_t> imageOffsets; // of the payload's images, in that section
+};
+
+/// Appends the record of `v` (dtype, dims, static bytes) to the value table.
+LogicalResult addValue(Program &program, Value v, dsx_storage storage, std::string name,
+                       const TargetPayload *payload) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type)
+    return emitError(v.getLoc(), "artifact writer: value of type ")
+           << v.getType() << " is not a ranked tensor";
+  if (!type.hasStaticShape() && payload)
+    return emitError(v.getLoc(), "artifact writer: the CUDA backend needs static shapes (")
+           << type << "); bind the dynamic dims with --ds-input-shape";
+  auto dtype = toDType(type.getElementType());
+  if (!dtype)
+    return emitError(v.getLoc(), "artifact writer: unsupported element type ")
+           << type.getElementType();
+  ValueRecord r;
+  r.dtype = *dtype;
+  r.storage = storage;
+  r.dims.assign(type.getShape().begin(), type.getShape().end());
+  // Dynamic values are sized and placed by the runtime, per input shape.
+  r.bytes = type.hasStaticShape()
+                ? (uint64_t)type.getNumElements() * *storageBytesPerElement(type.getElementType())
+                : 0;
+  for (int64_t &d : r.dims)
+    if (ShapedType::isDynamic(d))
+      d = -1;
+  r.name = std::move(name);
+  program.ids[v] = (uint32_t)program.records.size();
+  program.records.push_back(std::move(r));
+  return success();
+}
+
+/// The value table in program order: inputs (with their dim symbols and
+/// defaults), then the constants and the results of every other op of @main.
+LogicalResult collectValues(ModuleOp module, const TargetPayload *payload, Program &program) {
   auto func = module.lookupSymbol<func::FuncOp>("main");
   if (!func)
     return module.emitError("artifact writer: no func.func @main");
   if (!func.getBody().hasOneBlock())
     return func.emitError("artifact writer: @main must have one block");
-  Block &body = func.getBody().front();
+  program.func = func;
+  program.body = &func.getBody().front();
+  program.returnOp = cast<func::ReturnOp>(program.body->getTerminator());
 
-  llvm::DenseMap<Value, uint32_t> ids;
-  std::vector<ValueRecord> records;
-  auto addValue = [&](Value v, dsx_storage storage, std::string name) -> LogicalResult {
-    auto type = dyn_cast<RankedTensorType>(v.getType());
-    if (!type)
-      return emitError(v.getLoc(), "artifact writer: value of type ") << v.getType()
-                                                                       << " is not a ranked tensor";
-    if (!type.hasStaticShape() && payload)
-      return emitError(v.getLoc(), "artifact writer: the CUDA backend needs static shapes (")
-             << type << "); bind the dynamic dims with --ds-input-shape";
-    auto dtype = toDType(type.getElementType());
-    if (!dtype)
-      return emitError(v.getLoc(), "artifact writer: unsupported element type ")
-             << type.getElementType();
-    ValueRecord r;
-    r.dtype = *dtype;
-    r.storage = storage;
-    r.dims.assign(type.getShape().begin(), type.getShape().end());
-    // Dynamic values are sized and placed by the runtime, per input shape.
-    r.bytes = type.hasStaticShape()
-                  ? (uint64_t)type.getNumElements() * storageBytes(type.getElementType())
-                  : 0;
-    for (int64_t &d : r.dims)
-      if (ShapedType::isDynamic(d))
-        d = -1;
-    r.name = std::move(name);
-    ids[v] = (uint32_t)records.size();
-    records.push_back(std::move(r));
-    return success();
-  };
-
-  // Constants: values of ds.constant, and defaults of inputs that have one.
-  SmallVector<std::pair<uint32_t, ElementsAttr>> constants;
-  std::vector<DimSymbol> symbols;
   llvm::StringMap<size_t> symbolsByName;
-  for (BlockArgument arg : body.getArguments()) {
+  for (BlockArgument arg : program.body->getArguments()) {
     auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "ds.name");
-    if (failed(addValue(arg, DSX_STORAGE_INPUT,
-                        name ? name.str() : "input" + std::to_string(arg.getArgNumber()))) ||
-        failed(assignDimSymbols(func, arg, records.back(), symbols, symbolsByName)))
+    if (failed(addValue(program, arg, DSX_STORAGE_INPUT,
+                        name ? name.str() : "input" + std::to_string(arg.getArgNumber()),
+                        payload)) ||
+        failed(assignDimSymbols(func, arg, program.records.back(), program.symbols, symbolsByName)))
       return failure();
     if (auto value = func.getArgAttrOfType<ElementsAttr>(arg.getArgNumber(), "ds.default")) {
       if (value.getType() != arg.getType())
         return func.emitError("artifact writer: the default of input '")
-               << records.back().name << "' has type " << value.getType() << ", not "
+               << program.records.back().name << "' has type " << value.getType() << ", not "
                << arg.getType();
-      records.back().flags = DSX_VALUE_HAS_DEFAULT;
-      constants.push_back({ids[arg], value});
+      program.records.back().flags = DSX_VALUE_HAS_DEFAULT;
+      program.constants.push_back({program.ids[arg], value});
     }
   }
 
-  // Constants and steps, in program order.
-  std::vector<StepRecord> steps;
-  for (Operation &op : body.without_terminator()) {
+  for (Operation &op : program.body->without_terminator()) {
     if (auto constant = dyn_cast<ConstantOp>(op)) {
-      if (failed(addValue(constant.getResult(), DSX_STORAGE_CONSTANT, "")))
+      if (failed(addValue(program, constant.getResult(), DSX_STORAGE_CONSTANT, "", payload)))
         return failure();
-      constants.push_back({ids[constant.getResult()], constant.getValue()});
+      program.constants.push_back({program.ids[constant.getResult()], constant.getValue()});
       continue;
     }
     // With a target payload the ops (fusion groups) only define the values;
@@ -305,9 +320,28 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
         (!payload && op.getNumRegions() != 0))
       return op.emitError("artifact writer: only ds ops can be written, not ") << op.getName();
     for (Value result : op.getResults())
-      if (failed(addValue(result, DSX_STORAGE_ARENA, "")))
+      if (failed(addValue(program, result, DSX_STORAGE_ARENA, "", payload)))
         return failure();
-    if (payload)
+  }
+  return success();
+}
+
+/// The step list: one step per non-constant op of @main (cpu), or the
+/// payload's steps, which may only name values of @main.
+LogicalResult collectSteps(ModuleOp module, const TargetPayload *payload, Program &program) {
+  if (payload) {
+    for (const ArtifactStep &s : payload->steps) {
+      StepRecord step{s.name, s.inputs, s.outputs, s.attrs, nullptr};
+      for (Value v : llvm::concat<const Value>(step.inputs, step.outputs))
+        if (v && !program.ids.count(v))
+          return module.emitError("artifact writer: step '")
+                 << s.name << "' refers to a value that is not in @main";
+      program.steps.push_back(std::move(step));
+    }
+    return success();
+  }
+  for (Operation &op : program.body->without_terminator()) {
+    if (isa<ConstantOp>(op))
       continue;
     StepRecord step;
     step.name = op.getName().getStringRef().str();
@@ -328,106 +362,170 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
     for (NamedAttribute attr : op.getAttrDictionary())
       if (attr.getName() != "operandSegmentSizes")
         step.attrs.push_back(attr);
-    steps.push_back(std::move(step));
+    program.steps.push_back(std::move(step));
   }
-  if (payload) {
-    for (const ArtifactStep &s : payload->steps) {
-      StepRecord step{s.name, s.inputs, s.outputs, s.attrs, nullptr};
-      for (Value v : llvm::concat<const Value>(step.inputs, step.outputs))
-        if (v && !ids.count(v))
-          return module.emitError("artifact writer: step '")
-                 << s.name << "' refers to a value that is not in @main";
-      steps.push_back(std::move(step));
-    }
-  }
+  return success();
+}
 
-  // A cuda.alias output shares the bytes of its input's root, which then has
-  // to live as long as every alias.
-  auto root = [&](uint32_t id) {
-    while (records[id].aliasOf >= 0)
-      id = (uint32_t)records[id].aliasOf;
-    return id;
-  };
-  for (const StepRecord &step : steps) {
+/// The record whose bytes `id` shares (itself unless it is an alias).
+uint32_t aliasRoot(const std::vector<ValueRecord> &records, uint32_t id) {
+  while (records[id].aliasOf >= 0)
+    id = (uint32_t)records[id].aliasOf;
+  return id;
+}
+
+/// A cuda.alias output shares the bytes of its input's root, which then has
+/// to live as long as every alias.
+LogicalResult markAliases(ModuleOp module, Program &program) {
+  std::vector<ValueRecord> &records = program.records;
+  for (const StepRecord &step : program.steps) {
     if (step.name != "cuda.alias")
       continue;
     if (step.inputs.size() != 1 || step.outputs.size() != 1 || !step.inputs[0])
       return module.emitError("artifact writer: cuda.alias needs one input and one output");
-    uint32_t in = ids[step.inputs[0]], out = ids[step.outputs[0]];
-    if (records[root(in)].storage == DSX_STORAGE_INPUT || records[in].bytes != records[out].bytes)
+    uint32_t in = program.ids[step.inputs[0]], out = program.ids[step.outputs[0]];
+    if (records[aliasRoot(records, in)].storage == DSX_STORAGE_INPUT ||
+        records[in].bytes != records[out].bytes)
       return module.emitError("artifact writer: cuda.alias of a graph input or of another size");
     records[out].aliasOf = in;
   }
+  return success();
+}
 
-  // Lifetimes: from the defining step to the last reading step; graph
-  // outputs stay alive to the end.
-  int64_t end = (int64_t)steps.size();
+/// The arena plan of a cpu program: the MemoryAnalysis of @main, whose steps
+/// are the writer's steps (one per non-constant op).
+void planFromAnalysis(Program &program, Layout &layout) {
+  MemoryAnalysis memory(program.func);
+  assert(memory.isValid() && memory.numSteps() == (int64_t)program.steps.size() &&
+         "the analysis and the writer count the steps of @main alike");
+  // A program with dynamic values is planned by the runtime, per input shape.
+  if (!memory.isPlanned())
+    return;
+  for (const MemoryAnalysis::Buffer &buffer : memory.getBuffers())
+    program.records[program.ids[buffer.value]].offset = buffer.offset;
+  layout.arenaBytes = memory.getArenaBytes();
+  layout.intermediateBytes = memory.getIntermediateBytes();
+}
+
+/// The arena plan of a target program, whose steps are the payload's: each
+/// value lives from its defining step to its last reading step (an alias's
+/// uses extend its root's lifetime; graph outputs live to the end), then the
+/// same planner places them.
+void planFromPayloadSteps(Program &program, Layout &layout) {
+  std::vector<ValueRecord> &records = program.records;
+  int64_t end = (int64_t)program.steps.size();
   auto use = [&](uint32_t id, int64_t index) {
-    ValueRecord &r = records[root(id)];
+    ValueRecord &r = records[aliasRoot(records, id)];
     r.lastUse = std::max(r.lastUse, index);
   };
-  for (auto [index, step] : llvm::enumerate(steps)) {
-    for (Value result : step.outputs)
-      if (records[ids[result]].aliasOf < 0)
-        records[ids[result]].firstUse = records[ids[result]].lastUse = (int64_t)index;
+  for (auto [index, step] : llvm::enumerate(program.steps)) {
+    for (Value result : step.outputs) {
+      ValueRecord &r = records[program.ids[result]];
+      if (r.aliasOf < 0)
+        r.firstUse = r.lastUse = (int64_t)index;
       else
-        use(ids[result], (int64_t)index);
+        use(program.ids[result], (int64_t)index);
+    }
     for (Value operand : step.inputs)
       if (operand)
-        use(ids[operand], (int64_t)index);
+        use(program.ids[operand], (int64_t)index);
   }
-  auto returnOp = cast<func::ReturnOp>(body.getTerminator());
-  for (Value v : returnOp.getOperands())
-    use(ids[v], end);
+  for (Value v : program.returnOp.getOperands())
+    use(program.ids[v], end);
 
-  // A program with dynamic values is planned by the runtime, per input shape.
-  bool dynamic = llvm::any_of(records, [](const ValueRecord &r) {
-    return llvm::any_of(r.dims, [](int64_t d) { return d < 0; });
-  });
+  // Target programs have static shapes (addValue checks), so there is always
+  // one plan.
   std::vector<dsrt::BufferLifetime> lifetimes;
   std::vector<uint32_t> arenaIds;
-  uint64_t intermediateBytes = 0;
   for (auto [id, r] : llvm::enumerate(records)) {
-    if (r.storage != DSX_STORAGE_ARENA || r.aliasOf >= 0 || dynamic)
+    if (r.storage != DSX_STORAGE_ARENA || r.aliasOf >= 0)
       continue;
     lifetimes.push_back({r.firstUse, r.lastUse, r.bytes});
     arenaIds.push_back((uint32_t)id);
-    intermediateBytes += r.bytes;
+    layout.intermediateBytes += r.bytes;
   }
-  uint64_t arenaBytes = 0;
-  std::vector<uint64_t> offsets = dsrt::planArena(lifetimes, DSX_CONSTANT_ALIGNMENT, arenaBytes);
+  std::vector<uint64_t> offsets =
+      dsrt::planArena(lifetimes, DSX_CONSTANT_ALIGNMENT, layout.arenaBytes);
   for (auto [i, id] : llvm::enumerate(arenaIds))
     records[id].offset = offsets[i];
+}
 
-  // Constant offsets within their section.
-  uint64_t constantSize = 0;
-  for (auto &[id, attr] : constants) {
-    records[id].offset = constantSize;
-    constantSize += (records[id].bytes + DSX_CONSTANT_ALIGNMENT - 1) / DSX_CONSTANT_ALIGNMENT *
-                    DSX_CONSTANT_ALIGNMENT;
+/// Offsets of the constants, then of the payload's code images, in the
+/// constants section (each aligned); aliases take their root's place.
+void layoutConstants(Program &program, const TargetPayload *payload, Layout &layout) {
+  std::vector<ValueRecord> &records = program.records;
+  auto alignUp = [](uint64_t v) {
+    return (v + DSX_CONSTANT_ALIGNMENT - 1) / DSX_CONSTANT_ALIGNMENT * DSX_CONSTANT_ALIGNMENT;
+  };
+  for (auto &[id, attr] : program.constants) {
+    records[id].offset = layout.constantSize;
+    layout.constantSize += alignUp(records[id].bytes);
   }
-  // Aliases take their root's place (arena or constant).
   for (ValueRecord &r : records)
     if (r.aliasOf >= 0) {
-      int64_t id = r.aliasOf;
-      while (records[id].aliasOf >= 0)
-        id = records[id].aliasOf;
-      r.storage = records[id].storage;
-      r.offset = records[id].offset;
+      const ValueRecord &root = records[aliasRoot(records, (uint32_t)r.aliasOf)];
+      r.storage = root.storage;
+      r.offset = root.offset;
     }
-  // Code images follow the constants, each aligned.
-  std::vector<uint64_t> imageOffsets;
   if (payload)
     for (const ArtifactImage &image : payload->images) {
-      imageOffsets.push_back(constantSize);
-      constantSize += (image.bytes.size() + DSX_CONSTANT_ALIGNMENT - 1) / DSX_CONSTANT_ALIGNMENT *
-                      DSX_CONSTANT_ALIGNMENT;
+      layout.imageOffsets.push_back(layout.constantSize);
+      layout.constantSize += alignUp(image.bytes.size());
     }
+}
 
-  // Metadata.
-  ByteWriter meta;
-  meta.u32((uint32_t)records.size());
-  for (const ValueRecord &r : records) {
+/// One step attribute: enums by their spelling, then ints, floats, i64
+/// arrays, strings and small tensors.
+LogicalResult writeAttribute(ByteWriter &meta, Operation *op, ModuleOp module,
+                             NamedAttribute attr) {
+  auto fail = [&]() { return op ? op->emitError() : module.emitError(); };
+  StringRef name = attr.getName().getValue();
+  meta.str(name);
+  Attribute value = attr.getValue();
+  std::optional<std::string> spelled = op ? enumSpelling(op, name) : std::nullopt;
+  if (spelled) {
+    meta.u8(DSX_ATTR_STRING);
+    meta.str(*spelled);
+  } else if (auto b = dyn_cast<BoolAttr>(value)) {
+    meta.u8(DSX_ATTR_INT);
+    meta.i64(b.getValue());
+  } else if (auto i = dyn_cast<IntegerAttr>(value)) {
+    meta.u8(DSX_ATTR_INT);
+    meta.i64(i.getValue().getSExtValue());
+  } else if (auto f = dyn_cast<FloatAttr>(value)) {
+    meta.u8(DSX_ATTR_FLOAT);
+    meta.f64(f.getValueAsDouble());
+  } else if (isa<UnitAttr>(value)) {
+    meta.u8(DSX_ATTR_INT);
+    meta.i64(1);
+  } else if (auto ints = dyn_cast<DenseI64ArrayAttr>(value)) {
+    meta.u8(DSX_ATTR_INTS);
+    meta.u32((uint32_t)ints.size());
+    for (int64_t v : ints.asArrayRef())
+      meta.i64(v);
+  } else if (auto s = dyn_cast<StringAttr>(value)) {
+    meta.u8(DSX_ATTR_STRING);
+    meta.str(s.getValue());
+  } else if (auto elements = dyn_cast<ElementsAttr>(value)) {
+    auto dtype = toDType(elements.getElementType());
+    if (!dtype)
+      return fail() << "artifact writer: unsupported tensor attribute " << name;
+    meta.u8(DSX_ATTR_TENSOR);
+    meta.u8((uint8_t)*dtype);
+    meta.str(constantBytes(elements));
+  } else {
+    return fail() << "artifact writer: cannot serialize attribute '" << name << "'";
+  }
+  return success();
+}
+
+/// The metadata section: value table, arena size, I/O, steps, target and
+/// images (format version 2), dim symbols (format version 3).
+LogicalResult writeMetadata(ModuleOp module, const Program &program, const TargetPayload *payload,
+                            const Layout &layout, ByteWriter &meta) {
+  const llvm::DenseMap<Value, uint32_t> &ids = program.ids;
+  meta.u32((uint32_t)program.records.size());
+  for (const ValueRecord &r : program.records) {
     meta.u8((uint8_t)r.dtype);
     meta.u8((uint8_t)r.storage);
     meta.u16(r.flags);
@@ -438,103 +536,74 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
     meta.u64(r.bytes);
     meta.str(r.name);
   }
-  meta.u64(arenaBytes);
-  meta.u32(body.getNumArguments());
-  for (BlockArgument arg : body.getArguments())
-    meta.u32(ids[arg]);
+  meta.u64(layout.arenaBytes);
+  meta.u32(program.body->getNumArguments());
+  for (BlockArgument arg : program.body->getArguments())
+    meta.u32(ids.lookup(arg));
+  func::ReturnOp returnOp = program.returnOp;
   meta.u32(returnOp.getNumOperands());
-  for (auto [i, v] : llvm::enumerate(returnOp.getOperands())) {
-    meta.u32(ids[v]);
-  }
+  for (Value v : returnOp.getOperands())
+    meta.u32(ids.lookup(v));
   // Output names ride on a second list so an output may alias an input.
+  func::FuncOp func = program.func;
   for (unsigned i = 0; i < returnOp.getNumOperands(); ++i) {
     auto name = func.getResultAttrOfType<StringAttr>(i, "ds.name");
     meta.str(name ? name.str() : "output" + std::to_string(i));
   }
-  meta.u32((uint32_t)steps.size());
-  for (const StepRecord &step : steps) {
-    Operation *op = step.op;
+  meta.u32((uint32_t)program.steps.size());
+  for (const StepRecord &step : program.steps) {
     meta.str(step.name);
     meta.u32((uint32_t)step.inputs.size());
     for (Value v : step.inputs)
-      meta.u32(v ? ids[v] : DSX_ABSENT);
+      meta.u32(v ? ids.lookup(v) : DSX_ABSENT);
     meta.u32((uint32_t)step.outputs.size());
     for (Value v : step.outputs)
-      meta.u32(ids[v]);
-    auto fail = [&]() { return op ? op->emitError() : module.emitError(); };
+      meta.u32(ids.lookup(v));
     meta.u32((uint32_t)step.attrs.size());
-    for (NamedAttribute attr : step.attrs) {
-      StringRef name = attr.getName().getValue();
-      meta.str(name);
-      Attribute value = attr.getValue();
-      std::optional<std::string> spelled = op ? enumSpelling(op, name) : std::nullopt;
-      if (spelled) {
-        meta.u8(DSX_ATTR_STRING);
-        meta.str(*spelled);
-      } else if (auto b = dyn_cast<BoolAttr>(value)) {
-        meta.u8(DSX_ATTR_INT);
-        meta.i64(b.getValue());
-      } else if (auto i = dyn_cast<IntegerAttr>(value)) {
-        meta.u8(DSX_ATTR_INT);
-        meta.i64(i.getValue().getSExtValue());
-      } else if (auto f = dyn_cast<FloatAttr>(value)) {
-        meta.u8(DSX_ATTR_FLOAT);
-        meta.f64(f.getValueAsDouble());
-      } else if (isa<UnitAttr>(value)) {
-        meta.u8(DSX_ATTR_INT);
-        meta.i64(1);
-      } else if (auto ints = dyn_cast<DenseI64ArrayAttr>(value)) {
-        meta.u8(DSX_ATTR_INTS);
-        meta.u32((uint32_t)ints.size());
-        for (int64_t v : ints.asArrayRef())
-          meta.i64(v);
-      } else if (auto s = dyn_cast<StringAttr>(value)) {
-        meta.u8(DSX_ATTR_STRING);
-        meta.str(s.getValue());
-      } else if (auto elements = dyn_cast<ElementsAttr>(value)) {
-        auto dtype = toDType(elements.getElementType());
-        if (!dtype)
-          return fail() << "artifact writer: unsupported tensor attribute " << name;
-        meta.u8(DSX_ATTR_TENSOR);
-        meta.u8((uint8_t)*dtype);
-        meta.str(constantBytes(elements));
-      } else {
-        return fail() << "artifact writer: cannot serialize attribute '" << name << "'";
-      }
-    }
+    for (NamedAttribute attr : step.attrs)
+      if (failed(writeAttribute(meta, step.op, module, attr)))
+        return failure();
   }
   // Format version 2: the target and its code images.
   meta.u32(payload ? payload->target : 0);
   meta.u32(payload ? (uint32_t)payload->images.size() : 0);
   if (payload)
-    for (auto [image, offset] : llvm::zip(payload->images, imageOffsets)) {
+    for (auto [image, offset] : llvm::zip(payload->images, layout.imageOffsets)) {
       meta.str(image.arch);
       meta.u64(offset);
       meta.u64(image.bytes.size());
     }
-
   // Format version 3: the dim symbols.
-  meta.u32((uint32_t)symbols.size());
-  for (const DimSymbol &symbol : symbols) {
+  meta.u32((uint32_t)program.symbols.size());
+  for (const DimSymbol &symbol : program.symbols) {
     meta.str(symbol.name);
     meta.i64(symbol.min);
     meta.i64(symbol.max);
   }
+  return success();
+}
 
-  // File: header, metadata, constants (aligned).
+/// The file: header (checksum patched last), metadata, then the constants
+/// section streamed piece by piece, written to a temporary file renamed into
+/// place (a failure leaves `path` as it was). Refuses files over
+/// `maxFileBytes` before writing anything.
+LogicalResult writeFile(ModuleOp module, StringRef path, const Program &program,
+                        const TargetPayload *payload, const Layout &layout, const ByteWriter &meta,
+                        uint64_t maxFileBytes, uint64_t &fileSize) {
+  const std::vector<ValueRecord> &records = program.records;
   auto alignUp = [](uint64_t v) {
     return (v + DSX_CONSTANT_ALIGNMENT - 1) / DSX_CONSTANT_ALIGNMENT * DSX_CONSTANT_ALIGNMENT;
   };
+  uint64_t constantSize = layout.constantSize;
   uint64_t metaOffset = DSX_HEADER_SIZE;
   uint64_t constOffset = alignUp(metaOffset + meta.bytes.size());
-  uint64_t fileSize = constOffset + constantSize;
+  fileSize = constOffset + constantSize;
 
   if (fileSize > maxFileBytes)
     return module.emitError("the artifact would be ")
            << fileSize << " bytes (constants " << constantSize << "), more than the limit of "
            << maxFileBytes << " (--ds-max-artifact-bytes)";
 
-  // To a temporary file renamed into place: a failure leaves `path` as it was.
   auto write = [&](llvm::raw_fd_ostream &os) -> llvm::Error {
     if (!os.supportsSeeking())
       return llvm::createStringError(std::errc::invalid_seek, "an artifact needs a seekable file");
@@ -565,7 +634,7 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
     emit(ArrayRef<char>(meta.bytes.data(), meta.bytes.size()));
     padTo(constOffset, metaOffset + meta.bytes.size());
     uint64_t written = 0;
-    for (auto &[id, attr] : constants) {
+    for (auto &[id, attr] : program.constants) {
       padTo(records[id].offset, written);
       uint64_t bytes = 0;
       streamConstant(attr, [&](ArrayRef<char> piece) {
@@ -573,14 +642,13 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
         emit(piece);
       });
       if (bytes != records[id].bytes)
-        return llvm::createStringError(std::errc::invalid_argument,
-                                       "a constant holds %llu bytes, expected %llu",
-                                       (unsigned long long)bytes,
-                                       (unsigned long long)records[id].bytes);
+        return llvm::createStringError(
+            std::errc::invalid_argument, "a constant holds %llu bytes, expected %llu",
+            (unsigned long long)bytes, (unsigned long long)records[id].bytes);
       written = records[id].offset + bytes;
     }
     if (payload)
-      for (auto [image, offset] : llvm::zip(payload->images, imageOffsets)) {
+      for (auto [image, offset] : llvm::zip(payload->images, layout.imageOffsets)) {
         padTo(offset, written);
         emit(ArrayRef<char>(image.bytes.data(), image.bytes.size()));
         written = offset + image.bytes.size();
@@ -594,13 +662,40 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
   if (llvm::Error e = writeFileAtomically(path, write))
     return module.emitError("cannot write artifact '")
            << path << "': " << llvm::toString(std::move(e));
+  return success();
+}
+} // namespace
+
+LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactStats *stats,
+                                      const TargetPayload *payload, uint64_t maxFileBytes) {
+  // Collect values and steps.
+  Program program;
+  if (failed(collectValues(module, payload, program)) ||
+      failed(collectSteps(module, payload, program)) || failed(markAliases(module, program)))
+    return failure();
+
+  // Plan: the arena (one planner, dsrt::planArena, behind both), then the
+  // constants section.
+  Layout layout;
+  if (payload)
+    planFromPayloadSteps(program, layout);
+  else
+    planFromAnalysis(program, layout);
+  layoutConstants(program, payload, layout);
+
+  // Serialize.
+  ByteWriter meta;
+  uint64_t fileSize = 0;
+  if (failed(writeMetadata(module, program, payload, layout, meta)) ||
+      failed(writeFile(module, path, program, payload, layout, meta, maxFileBytes, fileSize)))
+    return failure();
 
   if (stats) {
-    stats->arenaBytes = arenaBytes;
-    stats->intermediateBytes = intermediateBytes;
-    stats->constantBytes = constantSize;
+    stats->arenaBytes = layout.arenaBytes;
+    stats->intermediateBytes = layout.intermediateBytes;
+    stats->constantBytes = layout.constantSize;
     stats->fileBytes = fileSize;
-    stats->steps = steps.size();
+    stats->steps = program.steps.size();
   }
   return success();
 }

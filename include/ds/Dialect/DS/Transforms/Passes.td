@@ -8,6 +8,32 @@ include "mlir/Pass/PassBase.td"
 // Analysis and reporting
 //===----------------------------------------------------------------------===//
 
+def MemoryReportPass : Pass<"ds-memory-report", "ModuleOp"> {
+  let summary = "Report liveness, peak bytes and the arena plan of @main as a remark";
+  let description = [{
+    Runs the `MemoryAnalysis` (include/ds/Dialect/DS/Analysis/MemoryAnalysis.h)
+    on `@main` and reports, as a remark on it: the peak bytes alive at one
+    step and that step, the arena the shared planner (`dsrt::planArena`, the
+    one the artifact writer and the runtime use) needs, and the sum of all
+    intermediates. A note at each of the largest values alive at the peak
+    (at most `max-values`) gives its bytes and lifetime in steps. Steps are
+    the ops of @main other than constants; a fusion group is one step.
+
+    With dynamic dims there is no single plan: the remark says that the
+    runtime plans memory per input shape and sums the values of static size.
+    A module without `@main` is an error. The IR is left unchanged.
+
+    ```
+    remark: memory of @main: peak 400 bytes at step 3 (ds.binary 'scale'), arena 448 bytes, intermediates 528 bytes in 5 values; 4 alive at the peak
+    note: loc("relu"): alive at the peak: %1 ('relu'), 128 bytes, steps 0..4
+    ```
+  }];
+  let options = [
+    Option<"maxValues", "max-values", "unsigned", /*default=*/"8",
+           "How many of the largest values alive at the peak to name">,
+  ];
+}
+
 def ModelSummaryPass : Pass<"ds-model-summary", "ModuleOp"> {
   let summary = "Print a one-screen summary of each function: ops by kind, parameters, tensor bytes";
   let description = [{
