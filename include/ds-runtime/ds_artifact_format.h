@@ -76,6 +76,29 @@ typedef enum dsx_value_flag {
   DSX_VALUE_HAS_DEFAULT = 1,
 } dsx_value_flag;
 
+/* What an op does, declared once on each ds op (an ODS trait in
+   DSOps.td) and written per step (version 3), so the compiler's fusion, the
+   CUDA emitter and the runtime classify ops alike. */
+typedef enum dsx_op_class {
+  DSX_OP_OTHER = 0,         /* constants, fusion groups, other dialects */
+  DSX_OP_ELEMENTWISE = 1,   /* each result element from the operand elements at
+                               its (broadcast) index: unary, binary, compare,
+                               select, cast */
+  DSX_OP_REDUCTION = 2,     /* reduces along axes and fuses with elementwise
+                               producers and consumers: reduce, softmax, norm */
+  DSX_OP_WINDOW = 3,        /* other reductions, which stand alone: pool,
+                               arg_reduce, topk, cumsum */
+  DSX_OP_CONTRACTION = 4,   /* matmul, einsum, conv, conv_transpose */
+  DSX_OP_ATTENTION = 5,     /* fused scaled dot-product attention */
+  DSX_OP_DATA_MOVEMENT = 6, /* copies or rearranges elements: reshape,
+                               transpose, gather, slice, pad, resize, ... */
+  DSX_OP_SHAPE = 7,         /* reads only its operand's shape */
+  DSX_OP_GENERATOR = 8,     /* makes a tensor from scalars: fill, range */
+  DSX_OP_PRECISION = 9,     /* changes the number format: quantize,
+                               dequantize, dynamic_quantize */
+} dsx_op_class;
+#define DSX_OP_CLASS_MAX DSX_OP_PRECISION
+
 typedef enum dsx_attr_tag {
   DSX_ATTR_INT = 0,
   DSX_ATTR_FLOAT = 1,

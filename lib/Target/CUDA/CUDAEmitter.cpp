@@ -63,7 +63,10 @@ static LogicalResult emitGroup(FusionGroupOp group, unsigned index, EmitContext 
   }
   Operation *anchor = nullptr;
   for (Operation &op : body.without_terminator()) {
-    if (!isa<AttentionOp, MatMulOp, SoftmaxOp, NormOp, ReduceOp>(op))
+    // One anchor per group: attention, a fusable reduction or a matmul (the
+    // other contractions run as window loops in pointwise kernels).
+    dsx_op_class cls = getOpClass(&op);
+    if (cls != DSX_OP_ATTENTION && cls != DSX_OP_REDUCTION && !isa<MatMulOp>(op))
       continue;
     if (anchor)
       return op.emitError("cuda: '") << op.getName() << "' in the same fusion group as '"

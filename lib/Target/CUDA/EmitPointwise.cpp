@@ -25,7 +25,7 @@ static int64_t vectorWidth(FusionGroupOp group, ArrayRef<int64_t> shape) {
         return 1;
       continue;
     }
-    if (!isa<UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp>(op))
+    if (getOpClass(&op) != DSX_OP_ELEMENTWISE)
       return 1;
   }
   SmallVector<Type> types(group.getInputs().getTypes());

@@ -281,7 +281,7 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
            << linearize(coords, shapeOf(v)) << "];\n";
     return name;
   }
-  if (isa<UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp>(op))
+  if (getOpClass(op) == DSX_OP_ELEMENTWISE)
     return computeElementwise(op, coords);
   if (isa<TransposeOp, ReshapeOp, ExpandOp, TileOp, SliceOp, GatherOp, ConcatOp, PadOp, TriluOp,
           RotaryEmbeddingOp>(op))

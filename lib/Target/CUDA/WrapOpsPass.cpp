@@ -19,19 +19,6 @@ using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
-/// The kind ds-fuse would give a group holding only `op`.
-FusionKind singleOpKind(Operation *op) {
-  if (isa<MatMulOp, ConvOp, ConvTransposeOp, EinsumOp>(op))
-    return FusionKind::contraction;
-  if (isa<SoftmaxOp, NormOp, ReduceOp, PoolOp, ArgReduceOp, TopKOp, CumSumOp>(op))
-    return FusionKind::reduction;
-  if (isa<AttentionOp>(op))
-    return FusionKind::attention;
-  if (isa<UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp>(op))
-    return FusionKind::elementwise;
-  return FusionKind::data_movement;
-}
-
 struct CUDAWrapOpsPass : public ds::impl::CUDAWrapOpsPassBase<CUDAWrapOpsPass> {
   void runOnOperation() override {
     for (Block &block : getOperation().getBody()) {
@@ -41,7 +28,7 @@ struct CUDAWrapOpsPass : public ds::impl::CUDAWrapOpsPassBase<CUDAWrapOpsPass> {
           continue;
         OpBuilder b(&op);
         auto group = b.create<FusionGroupOp>(op.getLoc(), op.getResultTypes(), op.getOperands(),
-                                             singleOpKind(&op));
+                                             singleOpFusionKind(&op));
         OpBuilder inner = OpBuilder::atBlockEnd(&group.getBody().front());
         IRMapping map;
         map.map(op.getOperands(), group.getBody().front().getArguments());

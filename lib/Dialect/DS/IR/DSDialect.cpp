@@ -48,3 +48,24 @@ std::string ds::opNameWithKind(Operation *op) {
 
 #define GET_OP_CLASSES
 #include "ds/Dialect/DS/IR/DSOps.cpp.inc"
+
+namespace {
+template <dsx_op_class Class> bool hasClass(Operation *op) {
+  return op->hasTrait<OpTrait::ds::OpClassTrait<Class>::template Impl>();
+}
+} // namespace
+
+dsx_op_class mlir::ds::getOpClass(Operation *op) {
+  for (auto [has, cls] : {std::pair{&hasClass<DSX_OP_ELEMENTWISE>, DSX_OP_ELEMENTWISE},
+                          {&hasClass<DSX_OP_REDUCTION>, DSX_OP_REDUCTION},
+                          {&hasClass<DSX_OP_WINDOW>, DSX_OP_WINDOW},
+                          {&hasClass<DSX_OP_CONTRACTION>, DSX_OP_CONTRACTION},
+                          {&hasClass<DSX_OP_ATTENTION>, DSX_OP_ATTENTION},
+                          {&hasClass<DSX_OP_DATA_MOVEMENT>, DSX_OP_DATA_MOVEMENT},
+                          {&hasClass<DSX_OP_SHAPE>, DSX_OP_SHAPE},
+                          {&hasClass<DSX_OP_GENERATOR>, DSX_OP_GENERATOR},
+                          {&hasClass<DSX_OP_PRECISION>, DSX_OP_PRECISION}})
+    if (has(op))
+      return cls;
+  return DSX_OP_OTHER;
+}

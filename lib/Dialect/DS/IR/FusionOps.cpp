@@ -37,3 +37,24 @@ LogicalResult FusionGroupOp::verify() {
     return emitOpError("must produce at least one result");
   return success();
 }
+
+FusionKind mlir::ds::singleOpFusionKind(Operation *op) {
+  switch (getOpClass(op)) {
+  case DSX_OP_ELEMENTWISE:
+  case DSX_OP_PRECISION:
+    return FusionKind::elementwise;
+  case DSX_OP_REDUCTION:
+  case DSX_OP_WINDOW:
+    return FusionKind::reduction;
+  case DSX_OP_CONTRACTION:
+    return FusionKind::contraction;
+  case DSX_OP_ATTENTION:
+    return FusionKind::attention;
+  case DSX_OP_DATA_MOVEMENT:
+  case DSX_OP_SHAPE:
+  case DSX_OP_GENERATOR:
+  case DSX_OP_OTHER:
+    return FusionKind::data_movement;
+  }
+  return FusionKind::data_movement;
+}

@@ -62,33 +62,28 @@ enum class OpClass {
   Reduction,   // anchor of a reduction group
   Contraction, // anchor of a contraction group
   Attention,   // alone in an attention group
-  Single,      // alone in a group of kind singleKind()
+  Single,      // alone in a group of kind singleOpFusionKind()
   Ignored,     // not a ds compute op (constants, fusion groups, other dialects)
 };
 
+/// How the op's declared class (DS_OpClass) takes part in fusion.
 OpClass classify(Operation *op) {
-  if (isa<UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp>(op))
-    return OpClass::Elementwise;
-  if (isa<SoftmaxOp, NormOp, ReduceOp>(op))
-    return OpClass::Reduction;
-  if (isa<MatMulOp, ConvOp, ConvTransposeOp, EinsumOp>(op))
-    return OpClass::Contraction;
-  if (isa<AttentionOp>(op))
-    return OpClass::Attention;
-  if (isa<ConstantOp, FusionGroupOp, YieldOp>(op) || !isa<DSDialect>(op->getDialect()))
+  if (!isa<DSDialect>(op->getDialect()))
     return OpClass::Ignored;
-  return OpClass::Single;
-}
-
-/// Kind of the group an op of class Single gets. Window and axis reductions
-/// that do not fuse are still reductions for the backend; quantize /
-/// dequantize are elementwise; the rest moves or generates data.
-FusionKind singleKind(Operation *op) {
-  if (isa<PoolOp, ArgReduceOp, TopKOp, CumSumOp>(op))
-    return FusionKind::reduction;
-  if (isa<QuantizeOp, DequantizeOp>(op))
-    return FusionKind::elementwise;
-  return FusionKind::data_movement;
+  switch (getOpClass(op)) {
+  case DSX_OP_ELEMENTWISE:
+    return OpClass::Elementwise;
+  case DSX_OP_REDUCTION:
+    return OpClass::Reduction;
+  case DSX_OP_CONTRACTION:
+    return OpClass::Contraction;
+  case DSX_OP_ATTENTION:
+    return OpClass::Attention;
+  case DSX_OP_OTHER: // constants, groups, yield
+    return OpClass::Ignored;
+  default:
+    return OpClass::Single;
+  }
 }
 
 std::optional<ArrayRef<int64_t>> staticShape(Type type) {
@@ -361,7 +356,7 @@ void FusionAnalysis::visit(Operation *op) {
     break;
   }
   case OpClass::Single: {
-    FusionKind kind = singleKind(op);
+    FusionKind kind = singleOpFusionKind(op);
     unsigned id = newGroup(op, kind, /*closed=*/true);
     note(op, "started single-op group #" + Twine(id) + " (" + stringifyFusionKind(kind) +
                  "): " + opNameWithKind(op) + " does not fuse");

@@ -34,6 +34,24 @@ class DS_Op<string mnemonic, list<Trait> traits = []> :
     Op<DS_Dialect, mnemonic, traits>;
 
 //===----------------------------------------------------------------------===//
+// Op classes
+//===----------------------------------------------------------------------===//
+
+// What an op does (dsx_op_class of ds_artifact_format.h), declared once here
+// and read with ds::getOpClass by fusion, the backends and, through the
+// artifact, the runtime.
+class DS_OpClass<string name> : ParamNativeOpTrait<"ds::OpClassTrait", "DSX_OP_" # name>;
+def DS_ElementwiseClass : DS_OpClass<"ELEMENTWISE">;
+def DS_ReductionClass : DS_OpClass<"REDUCTION">;
+def DS_WindowClass : DS_OpClass<"WINDOW">;
+def DS_ContractionClass : DS_OpClass<"CONTRACTION">;
+def DS_AttentionClass : DS_OpClass<"ATTENTION">;
+def DS_DataMovementClass : DS_OpClass<"DATA_MOVEMENT">;
+def DS_ShapeClass : DS_OpClass<"SHAPE">;
+def DS_GeneratorClass : DS_OpClass<"GENERATOR">;
+def DS_PrecisionClass : DS_OpClass<"PRECISION">;
+
+//===----------------------------------------------------------------------===//
 // Enumerations
 //===----------------------------------------------------------------------===//
 

@@ -22,6 +22,11 @@ namespace mlir::ds {
 /// The op's name with its kind for kind-carrying ops ("ds.binary add"), for
 /// summaries and diagnostics.
 std::string opNameWithKind(Operation *op);
+
+/// The kind of fusion group `op` forms on its own: what ds-fuse gives a group
+/// of one op, and what the CUDA target wraps an unfused op into. Follows the
+/// op's class (getOpClass); precision changes run as elementwise kernels.
+FusionKind singleOpFusionKind(Operation *op);
 } // namespace mlir::ds
 
 #endif // DS_DIALECT_DS_IR_DSOPS_H

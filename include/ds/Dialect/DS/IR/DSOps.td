@@ -42,7 +42,7 @@ def DS_ConstantOp : DS_Op<"constant", [ConstantLike, Pure,
   let hasFolder = 1;
 }
 
-def DS_FillOp : DS_InferredOp<"fill"> {
+def DS_FillOp : DS_InferredOp<"fill", [DS_GeneratorClass]> {
   let summary = "tensor of a given shape filled with one value (ConstantOfShape)";
   let description = [{
     ```mlir
@@ -55,7 +55,7 @@ def DS_FillOp : DS_InferredOp<"fill"> {
   let hasFolder = 1;
 }
 
-def DS_RangeOp : DS_InferredOp<"range"> {
+def DS_RangeOp : DS_InferredOp<"range", [DS_GeneratorClass]> {
   let summary = "1-D arithmetic sequence [start, limit) by delta";
   let description = [{
     ```mlir
@@ -73,7 +73,7 @@ def DS_RangeOp : DS_InferredOp<"range"> {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-def DS_UnaryOp : DS_InferredOp<"unary"> {
+def DS_UnaryOp : DS_InferredOp<"unary", [DS_ElementwiseClass]> {
   let summary = "elementwise function of one tensor";
   let description = [{
     One op for every elementwise function of one input; `kind` names it. The
@@ -93,7 +93,7 @@ def DS_UnaryOp : DS_InferredOp<"unary"> {
   let hasVerifier = 1;
 }
 
-def DS_BinaryOp : DS_InferredOp<"binary"> {
+def DS_BinaryOp : DS_InferredOp<"binary", [DS_ElementwiseClass]> {
   let summary = "elementwise function of two tensors with numpy broadcasting";
   let description = [{
     ```mlir
@@ -110,7 +110,7 @@ def DS_BinaryOp : DS_InferredOp<"binary"> {
   let hasCanonicalizer = 1;
 }
 
-def DS_CompareOp : DS_InferredOp<"compare"> {
+def DS_CompareOp : DS_InferredOp<"compare", [DS_ElementwiseClass]> {
   let summary = "elementwise comparison with broadcasting, producing i1";
   let description = [{
     ```mlir
@@ -124,7 +124,7 @@ def DS_CompareOp : DS_InferredOp<"compare"> {
   let hasVerifier = 1;
 }
 
-def DS_SelectOp : DS_InferredOp<"select"> {
+def DS_SelectOp : DS_InferredOp<"select", [DS_ElementwiseClass]> {
   let summary = "elementwise choice between two tensors (Where)";
   let description = [{
     ```mlir
@@ -138,7 +138,7 @@ def DS_SelectOp : DS_InferredOp<"select"> {
   let hasFolder = 1;
 }
 
-def DS_CastOp : DS_Op<"cast", [Pure]> {
+def DS_CastOp : DS_Op<"cast", [DS_ElementwiseClass, Pure]> {
   let summary = "element type conversion";
   let description = [{
     Converts each element to the result's element type (Cast, CastLike).
@@ -160,7 +160,7 @@ def DS_CastOp : DS_Op<"cast", [Pure]> {
 // Contractions and windows
 //===----------------------------------------------------------------------===//
 
-def DS_MatMulOp : DS_InferredOp<"matmul"> {
+def DS_MatMulOp : DS_InferredOp<"matmul", [DS_ContractionClass]> {
   let summary = "batched matrix product with numpy semantics";
   let description = [{
     Leading dims broadcast; a 1-D operand is promoted as numpy.matmul does.
@@ -176,7 +176,7 @@ def DS_MatMulOp : DS_InferredOp<"matmul"> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_EinsumOp : DS_InferredOp<"einsum"> {
+def DS_EinsumOp : DS_InferredOp<"einsum", [DS_ContractionClass]> {
   let summary = "Einstein summation";
   let description = [{
     ```mlir
@@ -188,7 +188,7 @@ def DS_EinsumOp : DS_InferredOp<"einsum"> {
   let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_ConvOp : DS_InferredOp<"conv"> {
+def DS_ConvOp : DS_InferredOp<"conv", [DS_ContractionClass]> {
   let summary = "N-d grouped convolution (NC[spatial] layout)";
   let description = [{
     `pads` holds all begin pads then all end pads; auto_pad is resolved at import.
@@ -207,7 +207,7 @@ def DS_ConvOp : DS_InferredOp<"conv"> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_ConvTransposeOp : DS_InferredOp<"conv_transpose"> {
+def DS_ConvTransposeOp : DS_InferredOp<"conv_transpose", [DS_ContractionClass]> {
   let summary = "N-d grouped transposed convolution";
   let description = [{
     Weight layout is [C_in, C_out / group, k...]. Output dims are
@@ -228,7 +228,7 @@ def DS_ConvTransposeOp : DS_InferredOp<"conv_transpose"> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_PoolOp : DS_InferredOp<"pool"> {
+def DS_PoolOp : DS_InferredOp<"pool", [DS_WindowClass]> {
   let summary = "sliding-window max / average / Lp pooling";
   let description = [{
     ```mlir
@@ -251,7 +251,7 @@ def DS_PoolOp : DS_InferredOp<"pool"> {
 // Reductions and normalizations
 //===----------------------------------------------------------------------===//
 
-def DS_ReduceOp : DS_InferredOp<"reduce"> {
+def DS_ReduceOp : DS_InferredOp<"reduce", [DS_ReductionClass]> {
   let summary = "reduction over a set of axes";
   let description = [{
     `axes` are non-negative, sorted and unique; an empty list reduces nothing
@@ -269,7 +269,7 @@ def DS_ReduceOp : DS_InferredOp<"reduce"> {
   let hasFolder = 1;
 }
 
-def DS_ArgReduceOp : DS_InferredOp<"arg_reduce"> {
+def DS_ArgReduceOp : DS_InferredOp<"arg_reduce", [DS_WindowClass]> {
   let summary = "index of the largest / smallest element along an axis";
   let description = [{
     ```mlir
@@ -282,7 +282,7 @@ def DS_ArgReduceOp : DS_InferredOp<"arg_reduce"> {
   let assemblyFormat = "$kind $input attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_NormOp : DS_InferredOp<"norm", [AttrSizedOperandSegments]> {
+def DS_NormOp : DS_InferredOp<"norm", [DS_ReductionClass, AttrSizedOperandSegments]> {
   let summary = "layer / RMS normalization over the trailing axes from `axis`";
   let description = [{
     `mean_var`: (x - mean) / sqrt(var + epsilon); `rms`: x / sqrt(mean(x^2) + epsilon),
@@ -301,7 +301,7 @@ def DS_NormOp : DS_InferredOp<"norm", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def DS_SoftmaxOp : DS_InferredOp<"softmax"> {
+def DS_SoftmaxOp : DS_InferredOp<"softmax", [DS_ReductionClass]> {
   let summary = "softmax (or log-softmax) along one axis";
   let description = [{
     ```mlir
@@ -315,7 +315,7 @@ def DS_SoftmaxOp : DS_InferredOp<"softmax"> {
   let hasVerifier = 1;
 }
 
-def DS_CumSumOp : DS_InferredOp<"cumsum"> {
+def DS_CumSumOp : DS_InferredOp<"cumsum", [DS_WindowClass]> {
   let summary = "cumulative sum (or product) along an axis";
   let description = [{
     ```mlir
@@ -329,7 +329,7 @@ def DS_CumSumOp : DS_InferredOp<"cumsum"> {
   let hasVerifier = 1;
 }
 
-def DS_TopKOp : DS_InferredOp<"topk"> {
+def DS_TopKOp : DS_InferredOp<"topk", [DS_WindowClass]> {
   let summary = "k largest (or smallest) elements along an axis, with indices";
   let description = [{
     ```mlir
@@ -347,7 +347,7 @@ def DS_TopKOp : DS_InferredOp<"topk"> {
 // Data movement and shapes
 //===----------------------------------------------------------------------===//
 
-def DS_ShapeOp : DS_InferredOp<"shape"> {
+def DS_ShapeOp : DS_InferredOp<"shape", [DS_ShapeClass]> {
   let summary = "the dims [start, end) of a tensor as a 1-D i64 tensor";
   let description = [{
     Folds to a constant when those dims are static; otherwise the runtime
@@ -363,7 +363,7 @@ def DS_ShapeOp : DS_InferredOp<"shape"> {
   let hasFolder = 1;
 }
 
-def DS_ReshapeOp : DS_InferredOp<"reshape"> {
+def DS_ReshapeOp : DS_InferredOp<"reshape", [DS_DataMovementClass]> {
   let summary = "reshape to a 1-D shape tensor (ONNX 0 / -1 conventions)";
   let description = [{
     A `0` in `shape` copies the input's dim (unless `allowzero`); one `-1`
@@ -380,7 +380,7 @@ def DS_ReshapeOp : DS_InferredOp<"reshape"> {
   let hasCanonicalizer = 1;
 }
 
-def DS_TransposeOp : DS_InferredOp<"transpose"> {
+def DS_TransposeOp : DS_InferredOp<"transpose", [DS_DataMovementClass]> {
   let summary = "permutation of dims";
   let description = [{
     ```mlir
@@ -394,7 +394,7 @@ def DS_TransposeOp : DS_InferredOp<"transpose"> {
   let hasCanonicalizer = 1;
 }
 
-def DS_ConcatOp : DS_InferredOp<"concat"> {
+def DS_ConcatOp : DS_InferredOp<"concat", [DS_DataMovementClass]> {
   let summary = "concatenation along an axis";
   let description = [{
     ```mlir
@@ -407,7 +407,7 @@ def DS_ConcatOp : DS_InferredOp<"concat"> {
   let hasFolder = 1;
 }
 
-def DS_SliceOp : DS_InferredOp<"slice"> {
+def DS_SliceOp : DS_InferredOp<"slice", [DS_DataMovementClass]> {
   let summary = "strided slice with ONNX start / end clamping";
   let description = [{
     `starts`, `ends`, `axes`, `steps` are 1-D of equal length.
@@ -424,7 +424,7 @@ def DS_SliceOp : DS_InferredOp<"slice"> {
   let hasFolder = 1;
 }
 
-def DS_GatherOp : DS_InferredOp<"gather"> {
+def DS_GatherOp : DS_InferredOp<"gather", [DS_DataMovementClass]> {
   let summary = "take slices along an axis by index (negative indices wrap)";
   let description = [{
     ```mlir
@@ -437,7 +437,7 @@ def DS_GatherOp : DS_InferredOp<"gather"> {
   let hasFolder = 1;
 }
 
-def DS_GatherElementsOp : DS_InferredOp<"gather_elements"> {
+def DS_GatherElementsOp : DS_InferredOp<"gather_elements", [DS_DataMovementClass]> {
   let summary = "elementwise gather along an axis; result has the indices' shape";
   let description = [{
     ```mlir
@@ -449,7 +449,7 @@ def DS_GatherElementsOp : DS_InferredOp<"gather_elements"> {
   let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_GatherNDOp : DS_InferredOp<"gather_nd"> {
+def DS_GatherNDOp : DS_InferredOp<"gather_nd", [DS_DataMovementClass]> {
   let summary = "gather of slices addressed by index tuples";
   let description = [{
     ```mlir
@@ -461,7 +461,7 @@ def DS_GatherNDOp : DS_InferredOp<"gather_nd"> {
   let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_ScatterElementsOp : DS_InferredOp<"scatter_elements"> {
+def DS_ScatterElementsOp : DS_InferredOp<"scatter_elements", [DS_DataMovementClass]> {
   let summary = "write updates at per-element indices along an axis";
   let description = [{
     ```mlir
@@ -476,7 +476,7 @@ def DS_ScatterElementsOp : DS_InferredOp<"scatter_elements"> {
   let hasVerifier = 1;
 }
 
-def DS_ScatterNDOp : DS_InferredOp<"scatter_nd"> {
+def DS_ScatterNDOp : DS_InferredOp<"scatter_nd", [DS_DataMovementClass]> {
   let summary = "write update slices at index tuples";
   let description = [{
     ```mlir
@@ -491,7 +491,7 @@ def DS_ScatterNDOp : DS_InferredOp<"scatter_nd"> {
   let hasVerifier = 1;
 }
 
-def DS_ExpandOp : DS_InferredOp<"expand"> {
+def DS_ExpandOp : DS_InferredOp<"expand", [DS_DataMovementClass]> {
   let summary = "broadcast to a shape given as a 1-D tensor";
   let description = [{
     ```mlir
@@ -503,7 +503,7 @@ def DS_ExpandOp : DS_InferredOp<"expand"> {
   let assemblyFormat = "$input `,` $shape attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_TileOp : DS_InferredOp<"tile"> {
+def DS_TileOp : DS_InferredOp<"tile", [DS_DataMovementClass]> {
   let summary = "repeat a tensor along each dim";
   let description = [{
     ```mlir
@@ -515,7 +515,7 @@ def DS_TileOp : DS_InferredOp<"tile"> {
   let assemblyFormat = "$input `,` $repeats attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_PadOp : DS_InferredOp<"pad"> {
+def DS_PadOp : DS_InferredOp<"pad", [DS_DataMovementClass]> {
   let summary = "pad (or crop, with negative pads) every dim";
   let description = [{
     `pads` is 1-D with all begin pads then all end pads.
@@ -530,7 +530,7 @@ def DS_PadOp : DS_InferredOp<"pad"> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_ResizeOp : DS_InferredOp<"resize", [AttrSizedOperandSegments]> {
+def DS_ResizeOp : DS_InferredOp<"resize", [DS_DataMovementClass, AttrSizedOperandSegments]> {
   let summary = "resampling (nearest, linear, cubic) to given scales or sizes";
   let description = [{
     Exactly one of `scales` / `sizes` is given, with one entry per input dim.
@@ -554,7 +554,7 @@ def DS_ResizeOp : DS_InferredOp<"resize", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def DS_TriluOp : DS_InferredOp<"trilu"> {
+def DS_TriluOp : DS_InferredOp<"trilu", [DS_DataMovementClass]> {
   let summary = "upper or lower triangle of the last two dims";
   let description = [{
     ```mlir
@@ -571,7 +571,7 @@ def DS_TriluOp : DS_InferredOp<"trilu"> {
 // Quantization
 //===----------------------------------------------------------------------===//
 
-def DS_QuantizeOp : DS_Op<"quantize", [Pure]> {
+def DS_QuantizeOp : DS_Op<"quantize", [DS_PrecisionClass, Pure]> {
   let summary = "affine quantization: saturate(round(x / scale) + zero_point)";
   let description = [{
     Per-tensor (scalar scale), per-axis (1-D scale along `axis`) or blocked
@@ -589,7 +589,7 @@ def DS_QuantizeOp : DS_Op<"quantize", [Pure]> {
   let hasVerifier = 1;
 }
 
-def DS_DequantizeOp : DS_Op<"dequantize", [Pure]> {
+def DS_DequantizeOp : DS_Op<"dequantize", [DS_PrecisionClass, Pure]> {
   let summary = "affine dequantization: (x - zero_point) * scale";
   let description = [{
     ```mlir
@@ -604,7 +604,7 @@ def DS_DequantizeOp : DS_Op<"dequantize", [Pure]> {
   let hasVerifier = 1;
 }
 
-def DS_DynamicQuantizeOp : DS_InferredOp<"dynamic_quantize"> {
+def DS_DynamicQuantizeOp : DS_InferredOp<"dynamic_quantize", [DS_PrecisionClass]> {
   let summary = "uint8 quantization with scale and zero point computed from the data";
   let description = [{
     ```mlir
@@ -620,7 +620,7 @@ def DS_DynamicQuantizeOp : DS_InferredOp<"dynamic_quantize"> {
 // Transformer blocks
 //===----------------------------------------------------------------------===//
 
-def DS_AttentionOp : DS_InferredOp<"attention"> {
+def DS_AttentionOp : DS_InferredOp<"attention", [DS_AttentionClass]> {
   let summary = "scaled dot-product attention with optional mask, causality and GQA";
   let description = [{
     q: [B, Hq, S, D], k: [B, Hkv, L, D], v: [B, Hkv, L, Dv], Hq a multiple of
@@ -643,7 +643,7 @@ def DS_AttentionOp : DS_InferredOp<"attention"> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding"> {
+def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding", [DS_DataMovementClass]> {
   let summary = "rotary position embedding on [B, H, S, D] or [B, S, H*D] input";
   let description = [{
     `cos` / `sin` are [B, S, D'/2] when `position_ids` is absent, otherwise
