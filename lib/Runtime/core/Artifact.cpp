@@ -1,6 +1,7 @@
 //===- Artifact.cpp - loading and validating a .dsx artifact --------------===//
 #include "core/Artifact.h"
 #include "core/CudaSteps.h"
+#include "core/OpContract.h"
 
 #include <cstring>
 #include <fcntl.h>
@@ -288,11 +289,15 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     return invalid("metadata is truncated");
   if (target == DSX_TARGET_CUDA)
     return validateCudaProgram(*this); // cuda.* steps: attributes, operands, images
-  for (Step &step : steps) {
+  for (size_t index = 0; index < steps.size(); ++index) {
+    Step &step = steps[index];
     step.cpu = findCpuOp(step.op);
     step.kernel = step.cpu ? step.cpu->kernel : nullptr;
     if (!step.kernel)
       return Status::error("no CPU kernel for '" + step.op + "'", DS_UNSUPPORTED);
+    // The attributes as include/ds-runtime/ds_op_attributes.def declares them.
+    if (Status s = checkStepAttributes(step.op, step.attrs); !s)
+      return invalid("step " + std::to_string(index) + " (" + step.op + "): " + s.message());
     if (dynamic && !step.cpu->shape)
       return Status::error("the CPU backend cannot size the results of '" + step.op +
                                "' at run time (no shape function), and this artifact has "

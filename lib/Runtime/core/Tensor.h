@@ -87,6 +87,7 @@ public:
     return it == map_.end() ? nullptr : &it->second;
   }
   bool has(const std::string &name) const { return find(name) != nullptr; }
+  const std::map<std::string, Attribute> &all() const { return map_; }
   int64_t getInt(const std::string &name, int64_t fallback = 0) const {
     const Attribute *a = find(name);
     return a && a->kind == Attribute::Int ? a->i : fallback;

@@ -889,9 +889,7 @@ Status poolKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
   const Tensor &x = *in[0];
   Tensor &y = *out[0];
   int64_t rank = x.rank();
-  std::string kindText = attrs.getString("kind", "max");
-  if (const Attribute *a = attrs.find("kind"); a && a->kind == Attribute::Int)
-    kindText = a->i == 1 ? "avg" : a->i == 2 ? "lp" : "max";
+  std::string kindText = attrs.getString("kind"); // required (ds_op_attributes.def)
   int kind = kindText == "max" ? 0 : kindText == "avg" ? 1 : kindText == "lp" ? 2 : -1;
   if (kind < 0)
     return fail(op, "unknown pool kind '" + kindText + "'");

@@ -208,9 +208,7 @@ Status poolShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
     return s;
   const Shape &x = in[0]->shape;
   // The kind may come as a name or (from older artifacts) as 0 / 1 / 2.
-  std::string kind = attrs.getString("kind", "max");
-  if (const Attribute *a = attrs.find("kind"); a && a->kind == Attribute::Int)
-    kind = a->i == 1 ? "avg" : a->i == 2 ? "lp" : "max";
+  std::string kind = attrs.getString("kind"); // required (ds_op_attributes.def)
   if (kind != "max" && kind != "avg" && kind != "lp")
     return fail(op, "unknown pool kind '" + kind + "'");
   if (kind == "lp" && attrs.getInt("p", 2) <= 0)

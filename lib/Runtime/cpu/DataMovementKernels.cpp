@@ -514,12 +514,7 @@ Status gatherNDKernel(KernelContext &ctx, const Attributes &attrs, const Inputs 
 enum class Reduction { None, Add, Mul, Max, Min };
 
 Status parseReduction(const char *op, const Attributes &attrs, Reduction &r) {
-  const Attribute *a = attrs.find("reduction");
-  std::string s = "none";
-  if (a && a->kind == Attribute::String)
-    s = a->s;
-  else if (a && a->kind == Attribute::Int)
-    s = a->i == 1 ? "add" : a->i == 2 ? "mul" : a->i == 3 ? "max" : a->i == 4 ? "min" : "none";
+  std::string s = attrs.getString("reduction"); // required (ds_op_attributes.def)
   if (s == "none")
     r = Reduction::None;
   else if (s == "add")
@@ -762,9 +757,7 @@ Status padKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
   if ((int64_t)pads.size() != 2 * rank)
     return fail(op, "needs " + std::to_string(2 * rank) + " pads, got " +
                         std::to_string(pads.size()));
-  std::string mode = attrs.getString("mode", "constant");
-  if (const Attribute *a = attrs.find("mode"); a && a->kind == Attribute::Int)
-    mode = a->i == 1 ? "reflect" : a->i == 2 ? "edge" : a->i == 3 ? "wrap" : "constant";
+  std::string mode = attrs.getString("mode"); // required (ds_op_attributes.def)
   int kind = mode == "constant" ? 0 : mode == "reflect" ? 1 : mode == "edge" ? 2
              : mode == "wrap"   ? 3
                                 : -1;

@@ -78,9 +78,7 @@ int64_t sliceLength(int64_t dim, int64_t start, int64_t end, int64_t step) {
 /// Pad's mode as the kernel spells it (the artifact writes the enum as a
 /// string; older steps carry its number).
 std::string padMode(const Attributes &attrs) {
-  std::string mode = attrs.getString("mode", "constant");
-  if (const Attribute *a = attrs.find("mode"); a && a->kind == Attribute::Int)
-    mode = a->i == 1 ? "reflect" : a->i == 2 ? "edge" : a->i == 3 ? "wrap" : "constant";
+  std::string mode = attrs.getString("mode"); // required (ds_op_attributes.def)
   return mode;
 }
 

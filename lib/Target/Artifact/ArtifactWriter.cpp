@@ -7,6 +7,7 @@
 #include "ds/Dialect/DS/Analysis/MemoryAnalysis.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
 #include "ds/Support/OutputFile.h"
+#include "ds/Target/Artifact/RuntimeContract.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -63,28 +64,6 @@ public:
 private:
   void raw(const void *p, size_t n) { bytes.append((const char *)p, n); }
 };
-
-/// The enum attributes as their printed spellings, so the runtime never
-/// depends on enum numbering.
-std::optional<std::string> enumSpelling(Operation *op, StringRef name) {
-  if (name == "kind") {
-    if (auto o = dyn_cast<UnaryOp>(op)) return stringifyUnaryKind(o.getKind()).str();
-    if (auto o = dyn_cast<BinaryOp>(op)) return stringifyBinaryKind(o.getKind()).str();
-    if (auto o = dyn_cast<CompareOp>(op)) return stringifyCompareKind(o.getKind()).str();
-    if (auto o = dyn_cast<ReduceOp>(op)) return stringifyReduceKind(o.getKind()).str();
-    if (auto o = dyn_cast<ArgReduceOp>(op)) return stringifyArgReduceKind(o.getKind()).str();
-    if (auto o = dyn_cast<PoolOp>(op)) return stringifyPoolKind(o.getKind()).str();
-    if (auto o = dyn_cast<NormOp>(op)) return stringifyNormKind(o.getKind()).str();
-  }
-  if (name == "reduction") {
-    if (auto o = dyn_cast<ScatterElementsOp>(op)) return stringifyScatterReduction(o.getReduction()).str();
-    if (auto o = dyn_cast<ScatterNDOp>(op)) return stringifyScatterReduction(o.getReduction()).str();
-  }
-  if (name == "mode")
-    if (auto o = dyn_cast<PadOp>(op))
-      return stringifyPadMode(o.getMode()).str();
-  return std::nullopt;
-}
 
 /// Streams the bytes of a constant as the runtime stores them to `emit`, a
 /// piece at a time: one byte per element for i1 and sub-byte integers (signed
@@ -343,6 +322,9 @@ LogicalResult collectSteps(ModuleOp module, const TargetPayload *payload, Progra
   for (Operation &op : program.body->without_terminator()) {
     if (isa<ConstantOp>(op))
       continue;
+    // Only what the runtime reads (include/ds-runtime/ds_op_attributes.def).
+    if (failed(verifyRuntimeContract(&op)))
+      return failure();
     StepRecord step;
     step.name = op.getName().getStringRef().str();
     step.op = &op;
@@ -474,8 +456,8 @@ void layoutConstants(Program &program, const TargetPayload *payload, Layout &lay
     }
 }
 
-/// One step attribute: enums by their spelling, then ints, floats, i64
-/// arrays, strings and small tensors.
+/// One step attribute: enums by their spelling (RuntimeContract.cpp), then
+/// ints, floats, i64 arrays, strings and small tensors.
 LogicalResult writeAttribute(ByteWriter &meta, Operation *op, ModuleOp module,
                              NamedAttribute attr) {
   auto fail = [&]() { return op ? op->emitError() : module.emitError(); };

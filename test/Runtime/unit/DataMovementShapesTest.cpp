@@ -320,26 +320,27 @@ TEST(DataMovementShapes, Tile) {
 
 TEST(DataMovementShapes, PadIncludingNegativePads) {
   Tensors ts;
+  const Attributes constant = attrs({{"mode", strAttr("constant")}}); // mode is required
   Tensor *x = shaped(ts, {1, 3, 4, 4});
   Tensor *value = shaped(ts, {});
-  EXPECT_EQ(shapeOf("ds.pad", {}, {x, ints(ts, {0, 0, 1, 1, 0, 0, 1, 1}), value}),
+  EXPECT_EQ(shapeOf("ds.pad", constant, {x, ints(ts, {0, 0, 1, 1, 0, 0, 1, 1}), value}),
             (Shape{1, 3, 6, 6}));
   Tensor *v = shaped(ts, {5});
-  EXPECT_EQ(shapeOf("ds.pad", {}, {v, ints(ts, {-1, -2}), nullptr}), Shape{2});
-  EXPECT_EQ(shapeOf("ds.pad", {}, {v, ints(ts, {-3, 2})}), Shape{4});
-  EXPECT_EQ(shapeOf("ds.pad", {}, {v, ints(ts, {-5, 0})}), Shape{0});
+  EXPECT_EQ(shapeOf("ds.pad", constant, {v, ints(ts, {-1, -2}), nullptr}), Shape{2});
+  EXPECT_EQ(shapeOf("ds.pad", constant, {v, ints(ts, {-3, 2})}), Shape{4});
+  EXPECT_EQ(shapeOf("ds.pad", constant, {v, ints(ts, {-5, 0})}), Shape{0});
   // Constant padding may refill a dim cropped away; the other modes cannot.
-  EXPECT_EQ(shapeOf("ds.pad", {}, {v, ints(ts, {-7, 3})}), Shape{1});
+  EXPECT_EQ(shapeOf("ds.pad", constant, {v, ints(ts, {-7, 3})}), Shape{1});
   EXPECT_EQ(shapeOf("ds.pad", attrs({{"mode", strAttr("edge")}}), {v, ints(ts, {-2, 1})}),
             Shape{4});
   expectError("ds.pad", attrs({{"mode", strAttr("reflect")}}), {v, ints(ts, {-7, 3})}, "empty dim");
-  expectError("ds.pad", attrs({{"mode", intAttr(3)}}), {v, ints(ts, {kMin, kMax})}, "empty dim");
+  expectError("ds.pad", attrs({{"mode", strAttr("wrap")}}), {v, ints(ts, {kMin, kMax})}, "empty dim");
   expectError("ds.pad", attrs({{"mode", strAttr("mirror")}}), {v, ints(ts, {1, 1})},
               "unknown mode");
-  expectError("ds.pad", {}, {v, ints(ts, {-3, -3})}, "remove more");
-  expectError("ds.pad", {}, {v, ints(ts, {1, 1, 1})}, "needs 2 pads");
-  expectError("ds.pad", {}, {v, ints(ts, {kMax, 1})}, "overflows");
-  expectError("ds.pad", {}, {v, ints(ts, {1, 1}), shaped(ts, {}, DS_I64)}, "element type");
+  expectError("ds.pad", constant, {v, ints(ts, {-3, -3})}, "remove more");
+  expectError("ds.pad", constant, {v, ints(ts, {1, 1, 1})}, "needs 2 pads");
+  expectError("ds.pad", constant, {v, ints(ts, {kMax, 1})}, "overflows");
+  expectError("ds.pad", constant, {v, ints(ts, {1, 1}), shaped(ts, {}, DS_I64)}, "element type");
 }
 
 //===----------------------------------------------------------------------===//

@@ -48,6 +48,38 @@ def ModelSummaryPass : Pass<"ds-model-summary", "ModuleOp"> {
   ];
 }
 
+def VerifyRuntimeContractPass : Pass<"ds-verify-runtime-contract", "ModuleOp"> {
+  let summary = "Check ds ops against the CPU runtime's attribute contract";
+  let description = [{
+    The CPU runtime reads each step's attributes by name and refuses, at load,
+    an artifact whose attributes differ from
+    `include/ds-runtime/ds_op_attributes.def` (name, kind, required, range,
+    allowed spellings). This pass checks the compiler against that table:
+
+    - on the IR: every ds op (but `ds.constant`) must be an op the runtime
+      runs, with exactly the attributes the table lists, as the artifact writer
+      would store them (enums by spelling, bool / unit as int, ...), in range
+      and with every required one present; each violation is an error on the op;
+    - with `dialect`, also on the dialect itself: every registered ds op is a
+      CPU step of the table or `ds.constant` / `ds.fusion_group` / `ds.yield`,
+      each op's ODS attribute names equal the table's, the kind the writer
+      stores each ODS attribute as (found by asking the op's own attribute
+      constraints) equals the table's, unit attributes are optional and enum
+      spellings agree both ways. A consistent dialect gets a remark:
+
+    ```
+    remark: contract: 38 ops, 76 attributes, consistent
+    ```
+
+    The IR is left unchanged. The artifact writer applies the per-op check to
+    every step of a CPU artifact, so it never writes what the runtime refuses.
+  }];
+  let options = [
+    Option<"dialect", "dialect", "bool", /*default=*/"false",
+           "Also compare every registered ds op's ODS attributes with the table">,
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // Fusion
 //===----------------------------------------------------------------------===//
