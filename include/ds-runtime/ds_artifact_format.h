@@ -34,7 +34,8 @@
  *       constants section, DSX_CONSTANT_ALIGNMENT-aligned)
  *     version 3, after that: u32 symbol count, per symbol: str name (the
  *       ONNX dim_param, or "input:dim" when it had none), i64 min, i64 max
- *       (the sizes a run may bind; max -1 = unbounded)
+ *       (the sizes a run may bind; max -1 = unbounded); then u32 step count
+ *       and one u8 dsx_op_class per step
  *     str: u32 length + bytes (no terminator)
  *   constants: each constant at its offset, DSX_CONSTANT_ALIGNMENT-aligned,
  *     so a reader can use the mapped file in place. Arena offsets are

@@ -280,6 +280,8 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
   }
   if (version >= 3) {
     Status s = parseSymbols(r);
+    if (s)
+      s = parseOpClasses(r);
     if (!s)
       return s;
   }
@@ -358,6 +360,23 @@ Status Program::parseSymbols(ByteReader &r) {
       if (k >= (int32_t)symbols.size())
         return invalid("input '" + values[id].name + "' names dim symbol " + std::to_string(k) +
                        " of " + std::to_string(symbols.size()));
+  return Status();
+}
+
+/// Version 3's last part: the op class of every step.
+Status Program::parseOpClasses(ByteReader &r) {
+  uint32_t count = r.count(1);
+  if (r.failed())
+    return invalid("metadata is truncated (op classes)");
+  if (count != steps.size())
+    return invalid(std::to_string(count) + " op classes for " + std::to_string(steps.size()) +
+                   " steps");
+  for (Step &step : steps) {
+    uint8_t cls = r.read<uint8_t>();
+    if (cls > DSX_OP_CLASS_MAX)
+      return invalid("step '" + step.op + "' has unknown op class " + std::to_string(cls));
+    step.opClass = (dsx_op_class)cls;
+  }
   return Status();
 }
 

@@ -45,6 +45,9 @@ struct Step {
   Attributes attrs;
   Kernel kernel = nullptr;
   const CpuOp *cpu = nullptr; ///< the CPU backend's kernel and shape function
+  /// What the op does, as the compiler declared it (version 3; DSX_OP_OTHER
+  /// in older files, which then run unfused).
+  dsx_op_class opClass = DSX_OP_OTHER;
 };
 
 /// A kernel binary of a cuda artifact: a cubin ("sm_90a") or PTX ("compute_80").
@@ -85,6 +88,7 @@ private:
   Status parse(const unsigned char *data, uint64_t size);
   Status parseTarget(ByteReader &r);
   Status parseSymbols(ByteReader &r);
+  Status parseOpClasses(ByteReader &r);
   Status checkNames() const;
   void *mapping_ = nullptr;
   std::vector<unsigned char> owned_; ///< the bytes, when not mapped from a file

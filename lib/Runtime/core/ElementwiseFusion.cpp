@@ -11,10 +11,7 @@ constexpr int64_t kTileElements = 8192;
 /// Smaller results run unfused: tiling would only add overhead.
 constexpr int64_t kMinFusedElements = 4096;
 
-bool isElementwise(const std::string &op) {
-  return op == "ds.unary" || op == "ds.binary" || op == "ds.compare" || op == "ds.select" ||
-         op == "ds.cast";
-}
+bool isElementwise(const Step &step) { return step.opClass == DSX_OP_ELEMENTWISE; }
 
 int64_t product(const std::vector<int64_t> &dims, size_t from = 0) {
   int64_t n = 1;
@@ -86,13 +83,13 @@ std::vector<ExecUnit> planExecution(const Program &program, const std::vector<Va
     ExecUnit unit;
     unit.steps.push_back(i);
     const Step &first = program.steps[i];
-    if (isElementwise(first.op) && first.outputs.size() == 1) {
+    if (isElementwise(first) && first.outputs.size() == 1) {
       const std::vector<int64_t> &shape = values[first.outputs[0]].dims;
       uint32_t last = first.outputs[0];
       size_t j = i + 1;
       while (j < program.steps.size() && uses[last] == 1) {
         const Step &next = program.steps[j];
-        if (skipped(j) || !isElementwise(next.op) || next.outputs.size() != 1 ||
+        if (skipped(j) || !isElementwise(next) || next.outputs.size() != 1 ||
             values[next.outputs[0]].dims != shape ||
             std::find(next.inputs.begin(), next.inputs.end(), last) == next.inputs.end())
           break;

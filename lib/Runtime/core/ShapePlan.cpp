@@ -10,7 +10,7 @@ namespace {
 /// other (a plan keeps what it precomputes for as long as it is cached).
 constexpr uint64_t kMaxPrecomputedBytes = uint64_t(1) << 20;
 
-bool readsShapeOnly(const Step &step) { return step.op == "ds.shape"; }
+bool readsShapeOnly(const Step &step) { return step.opClass == DSX_OP_SHAPE; }
 
 uint64_t byteSize(const ValueInfo &v) {
   uint64_t n = 1;

@@ -555,13 +555,17 @@ LogicalResult writeMetadata(ModuleOp module, const Program &program, const Targe
       meta.u64(offset);
       meta.u64(image.bytes.size());
     }
-  // Format version 3: the dim symbols.
+  // Format version 3: the dim symbols, then each step's op class (the
+  // DS_OpClass trait; target steps such as cuda.launch have none).
   meta.u32((uint32_t)program.symbols.size());
   for (const DimSymbol &symbol : program.symbols) {
     meta.str(symbol.name);
     meta.i64(symbol.min);
     meta.i64(symbol.max);
   }
+  meta.u32((uint32_t)program.steps.size());
+  for (const StepRecord &step : program.steps)
+    meta.u8((uint8_t)(step.op ? getOpClass(step.op) : DSX_OP_OTHER));
   return success();
 }
 

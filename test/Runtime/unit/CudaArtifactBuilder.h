@@ -56,7 +56,30 @@ struct StepSpec {
   std::string op;
   std::vector<uint32_t> inputs, outputs;
   std::vector<AttrSpec> attrs;
+  int opClass = -1; ///< written in version 3; -1: the class the compiler declares for `op`
 };
+
+/// The op class the compiler declares on `op` (DS_OpClass in DSOps.td) for
+/// the ops these tests build; DSX_OP_OTHER for target steps.
+inline uint8_t declaredOpClass(const std::string &op) {
+  static const std::pair<const char *, dsx_op_class> classes[] = {
+      {"ds.unary", DSX_OP_ELEMENTWISE},     {"ds.binary", DSX_OP_ELEMENTWISE},
+      {"ds.compare", DSX_OP_ELEMENTWISE},   {"ds.select", DSX_OP_ELEMENTWISE},
+      {"ds.cast", DSX_OP_ELEMENTWISE},      {"ds.reduce", DSX_OP_REDUCTION},
+      {"ds.softmax", DSX_OP_REDUCTION},     {"ds.norm", DSX_OP_REDUCTION},
+      {"ds.pool", DSX_OP_WINDOW},           {"ds.arg_reduce", DSX_OP_WINDOW},
+      {"ds.cumsum", DSX_OP_WINDOW},         {"ds.topk", DSX_OP_WINDOW},
+      {"ds.matmul", DSX_OP_CONTRACTION},    {"ds.einsum", DSX_OP_CONTRACTION},
+      {"ds.conv", DSX_OP_CONTRACTION},      {"ds.conv_transpose", DSX_OP_CONTRACTION},
+      {"ds.attention", DSX_OP_ATTENTION},   {"ds.shape", DSX_OP_SHAPE},
+      {"ds.fill", DSX_OP_GENERATOR},        {"ds.range", DSX_OP_GENERATOR},
+      {"ds.quantize", DSX_OP_PRECISION},    {"ds.dequantize", DSX_OP_PRECISION},
+      {"ds.dynamic_quantize", DSX_OP_PRECISION}};
+  for (const auto &[name, cls] : classes)
+    if (op == name)
+      return cls;
+  return op.rfind("ds.", 0) == 0 ? DSX_OP_DATA_MOVEMENT : DSX_OP_OTHER;
+}
 
 struct ImageSpec {
   std::string arch;
@@ -174,6 +197,9 @@ inline std::string buildArtifact(const ArtifactSpec &spec) {
       m.put<int64_t>(symbol.min);
       m.put<int64_t>(symbol.max);
     }
+    m.put<uint32_t>((uint32_t)spec.steps.size());
+    for (const StepSpec &step : spec.steps)
+      m.put<uint8_t>(step.opClass >= 0 ? (uint8_t)step.opClass : declaredOpClass(step.op));
   }
   uint64_t metaOffset = DSX_HEADER_SIZE;
   uint64_t constOffset = (metaOffset + m.data.size() + 63) / 64 * 64;

@@ -606,6 +606,10 @@ TEST(DynamicShapes, MalformedMetadataIsRefused) {
   a = dynamicTanhAddArtifact();
   a.values[0].dims = {INT64_MIN, 4};
   expectInvalid(a, "bad dims", "dim far below any symbol");
+
+  a = dynamicTanhAddArtifact();
+  a.steps[0].opClass = DSX_OP_CLASS_MAX + 1;
+  expectInvalid(a, "unknown op class", "op class beyond dsx_op_class");
 }
 
 TEST(DynamicShapes, TruncatedSymbolTableIsRefused) {

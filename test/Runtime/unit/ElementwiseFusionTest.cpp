@@ -20,6 +20,12 @@ struct ProgramBuilder {
   uint32_t step(const std::string &op, std::vector<uint32_t> inputs, std::vector<int64_t> dims) {
     Step s;
     s.op = op;
+    // The class the compiler declares on these ops (DS_OpClass in DSOps.td).
+    bool elementwise = op == "ds.unary" || op == "ds.binary" || op == "ds.compare" ||
+                       op == "ds.select" || op == "ds.cast";
+    s.opClass = elementwise          ? DSX_OP_ELEMENTWISE
+                : op == "ds.matmul" ? DSX_OP_CONTRACTION
+                                    : DSX_OP_DATA_MOVEMENT;
     s.inputs = std::move(inputs);
     s.outputs = {value(std::move(dims))};
     s.kernel = findCpuKernel(op);

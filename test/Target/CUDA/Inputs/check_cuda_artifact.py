@@ -3,7 +3,7 @@ target cuda, three images (two cubins, one PTX) stored aligned inside the
 constants section. Reads only the header and the metadata's tail, which the
 compiler writes as: ... steps, u32 target, u32 image count, per image
 str arch, u64 offset, u64 size, then u32 dim symbol count (0: a cuda
-artifact has static shapes)."""
+artifact has static shapes), u32 step count and a u8 op class per step."""
 import struct
 import sys
 
@@ -15,9 +15,16 @@ assert magic == b"DSXARTF\0", magic
 assert version == 3, version
 assert size == len(data), (size, len(data))
 meta = data[meta_off:meta_off + meta_size]
-(symbols,) = struct.unpack_from("<I", meta, len(meta) - 4)
-assert symbols == 0, symbols
-meta = meta[:-4]
+# The tail: u32 symbol count (0), u32 step count n, n op classes (all 0:
+# cuda steps carry none). Find n from the end.
+for n in range(1, len(meta) - 8):
+    count, = struct.unpack_from("<I", meta, len(meta) - n - 4)
+    symbols, = struct.unpack_from("<I", meta, len(meta) - n - 8)
+    if count == n and symbols == 0 and meta[len(meta) - n:] == b"\0" * n:
+        break
+else:
+    raise AssertionError("no op class table at the end of the metadata")
+meta = meta[:len(meta) - n - 8]
 # Find the image table from the end: each image is str arch + 2 x u64.
 archs = [b"sm_80", b"sm_90a", b"compute_80"]
 tail = b"".join(struct.pack("<I", len(a)) + a + b"\0" * 16 for a in archs)
