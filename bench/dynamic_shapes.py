@@ -39,6 +39,9 @@ def ort_session(path, threads):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Engines take turns in one process: a pool spinning after its run would
+    # steal the cores from the next engine's run.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
