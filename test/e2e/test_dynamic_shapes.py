@@ -148,3 +148,21 @@ def test_topk_with_k_from_an_input(tmp_path):
         feeds = {"x": rng.permutation(rows * cols).reshape(rows, cols).astype(np.float32),
                  "k": np.array([k], np.int64)}
         assert_matches(session.run(feeds), reference(path), feeds, f"topk {rows}x{cols} k={k}")
+
+
+def test_unsqueeze_of_several_dynamic_dims_at_size_zero(tmp_path):
+    """Unsqueeze / Squeeze of a tensor with two dynamic dims build their target
+    shape at run time; a dim of size 0 must stay 0, not mean "copy"."""
+    graph = helper.make_graph(
+        [helper.make_node("Unsqueeze", ["x", "axes"], ["u"]),
+         helper.make_node("Squeeze", ["u", "axes"], ["s"]),
+         helper.make_node("Neg", ["s"], ["y"])], "unsqueeze_dynamic",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "s"])],
+        [helper.make_tensor_value_info("u", TensorProto.FLOAT, [1, "b", "s"]),
+         helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "s"])],
+        [helper.make_tensor("axes", TensorProto.INT64, [1], [0])])
+    path = save(tmp_path, graph, "unsqueeze_dynamic.onnx")
+    session = ds.load(path)
+    for shape in ((0, 3), (2, 0), (2, 3), (0, 0)):
+        feeds = {"x": np.arange(np.prod(shape), dtype=np.float32).reshape(shape)}
+        assert_matches(session.run(feeds), reference(path), feeds, f"unsqueeze {shape}")

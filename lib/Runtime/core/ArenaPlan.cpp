@@ -8,7 +8,13 @@
 
 std::vector<uint64_t> dsrt::planArena(const std::vector<BufferLifetime> &buffers,
                                           uint64_t alignment, uint64_t &arenaBytes) {
-  auto alignUp = [&](uint64_t v) { return (v + alignment - 1) / alignment * alignment; };
+  // Saturating: a plan whose sizes overflow 64 bits ends at UINT64_MAX, which
+  // every caller refuses as too large, instead of wrapping to a small arena.
+  auto add = [](uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; };
+  auto alignUp = [&](uint64_t v) {
+    uint64_t up = add(v, alignment - 1);
+    return up == UINT64_MAX ? UINT64_MAX : up / alignment * alignment;
+  };
   std::vector<size_t> order(buffers.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -32,17 +38,17 @@ std::vector<uint64_t> dsrt::planArena(const std::vector<BufferLifetime> &buffers
     for (auto it = from; it != to; ++it) {
       const BufferLifetime &other = buffers[it->second];
       if (other.begin <= buf.end && buf.begin <= other.end)
-        busy.push_back({offsets[it->second], offsets[it->second] + alignUp(other.bytes)});
+        busy.push_back({offsets[it->second], add(offsets[it->second], alignUp(other.bytes))});
     }
     std::sort(busy.begin(), busy.end());
     uint64_t candidate = 0, size = alignUp(buf.bytes);
     for (auto [start, stop] : busy) {
-      if (candidate + size <= start)
+      if (add(candidate, size) <= start)
         break;
       candidate = std::max(candidate, stop);
     }
     offsets[i] = candidate;
-    arenaBytes = std::max(arenaBytes, candidate + size);
+    arenaBytes = std::max(arenaBytes, add(candidate, size));
     placed.emplace(buf.begin, i);
   }
   return offsets;

@@ -291,15 +291,24 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     return invalid("metadata is truncated");
   if (target == DSX_TARGET_CUDA)
     return validateCudaProgram(*this); // cuda.* steps: attributes, operands, images
+  if (Status s = checkDataflow(); !s)
+    return s;
   for (size_t index = 0; index < steps.size(); ++index) {
     Step &step = steps[index];
     step.cpu = findCpuOp(step.op);
     step.kernel = step.cpu ? step.cpu->kernel : nullptr;
     if (!step.kernel)
       return Status::error("no CPU kernel for '" + step.op + "'", DS_UNSUPPORTED);
-    // The attributes as include/ds-runtime/ds_op_attributes.def declares them.
+    // The attributes and op class as include/ds-runtime/ds_op_attributes.def
+    // declares them: the runtime fuses and precomputes by class, so a class
+    // the op does not have is refused, not trusted.
     if (Status s = checkStepAttributes(step.op, step.attrs); !s)
       return invalid("step " + std::to_string(index) + " (" + step.op + "): " + s.message());
+    const OpContract *contract = findOpContract(step.op);
+    if (version >= 3 && contract && step.opClass != contract->opClass)
+      return invalid("step " + std::to_string(index) + " (" + step.op + ") has op class " +
+                     std::to_string(step.opClass) + ", not the op's " +
+                     std::to_string(contract->opClass));
     if (dynamic && !step.cpu->shape)
       return Status::error("the CPU backend cannot size the results of '" + step.op +
                                "' at run time (no shape function), and this artifact has "
@@ -360,6 +369,34 @@ Status Program::parseSymbols(ByteReader &r) {
       if (k >= (int32_t)symbols.size())
         return invalid("input '" + values[id].name + "' names dim symbol " + std::to_string(k) +
                        " of " + std::to_string(symbols.size()));
+  return Status();
+}
+
+/// Values flow forward: every value a step reads is an input, a constant or
+/// the result of an earlier step, every arena value is written by one step,
+/// and every output is defined. Kernels then never read memory no step wrote,
+/// and a dynamic plan places every value a step reads.
+Status Program::checkDataflow() const {
+  std::vector<uint8_t> defined(values.size());
+  for (size_t id = 0; id < values.size(); ++id)
+    defined[id] = values[id].storage != DSX_STORAGE_ARENA;
+  for (size_t index = 0; index < steps.size(); ++index) {
+    const Step &step = steps[index];
+    auto where = [&] { return "step " + std::to_string(index) + " (" + step.op + ")"; };
+    for (uint32_t id : step.inputs)
+      if (id != DSX_ABSENT && !defined[id])
+        return invalid(where() + " reads value " + std::to_string(id) +
+                       " before any step writes it");
+    for (uint32_t id : step.outputs) {
+      if (defined[id])
+        return invalid(where() + " writes value " + std::to_string(id) +
+                       ", which is already defined");
+      defined[id] = 1;
+    }
+  }
+  for (uint32_t id : outputs)
+    if (!defined[id])
+      return invalid("output value " + std::to_string(id) + " is never written");
   return Status();
 }
 

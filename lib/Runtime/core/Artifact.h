@@ -89,6 +89,7 @@ private:
   Status parseTarget(ByteReader &r);
   Status parseSymbols(ByteReader &r);
   Status parseOpClasses(ByteReader &r);
+  Status checkDataflow() const;
   Status checkNames() const;
   void *mapping_ = nullptr;
   std::vector<unsigned char> owned_; ///< the bytes, when not mapped from a file

@@ -9,7 +9,7 @@ namespace dsrt {
 const std::vector<OpContract> &opContracts() {
   static const std::vector<OpContract> table = [] {
     std::vector<OpContract> t;
-#define DS_OP(op) t.push_back({op, {}});
+#define DS_OP(op, cls) t.push_back({op, cls, {}});
 #define DS_ATTR(op, name, kind, presence, min, max, allowed)                                    \
   t.back().attrs.push_back({name, Attribute::kind, /*required=*/std::strcmp(#presence,          \
                                                                             "Required") == 0,   \

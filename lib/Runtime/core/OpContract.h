@@ -9,6 +9,7 @@
 #define DS_RUNTIME_CORE_OPCONTRACT_H
 
 #include "core/Tensor.h"
+#include "ds-runtime/ds_artifact_format.h"
 
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@ struct AttrContract {
 
 struct OpContract {
   const char *op;
+  dsx_op_class opClass; ///< the class the compiler declares (DS_OpClass)
   std::vector<AttrContract> attrs;
 };
 

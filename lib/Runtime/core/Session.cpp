@@ -239,18 +239,20 @@ Status Session::runDynamic(const ds_tensor *inputs, int32_t numInputs) {
   std::vector<int64_t> key = shapeSignature(inputs, numInputs);
   auto found = plans_.find(key);
   if (found == plans_.end()) {
+    auto plan = std::make_unique<ShapePlan>();
+    Status built = buildShapePlan(program_, shapes_, inputs, context_, *plan);
+    if (built.code() == DS_UNSUPPORTED) // a shape needs a value planning cannot know
+      *plan = ShapePlan{/*stepByStep=*/true};
+    else if (!built)
+      return built;
     // Plans hold precomputed values and their own tensors: keep a bounded set.
     constexpr size_t kMaxCachedPlans = 64;
     if (plans_.size() >= kMaxCachedPlans)
       plans_.clear();
-    auto plan = std::make_unique<ShapePlan>();
-    Status built = buildShapePlan(program_, shapes_, inputs, context_, *plan);
-    if (built.code() == DS_UNSUPPORTED) // a shape needs a value planning cannot know
-      return runStepByStep(inputs, numInputs);
-    if (!built)
-      return built;
     found = plans_.emplace(std::move(key), std::move(plan)).first;
   }
+  if (found->second->stepByStep)
+    return runStepByStep(inputs, numInputs);
   return runPlanned(*found->second, inputs, numInputs);
 }
 

@@ -159,6 +159,11 @@ Status buildShapePlan(const Program &program, const ShapeAnalysis &analysis,
       placed.push_back((uint32_t)id);
     }
   std::vector<uint64_t> offsets = planArena(lifetimes, DSX_CONSTANT_ALIGNMENT, plan.arenaBytes);
+  // The loader's cap on a compiled arena holds for planned ones too.
+  constexpr uint64_t kMaxArenaBytes = uint64_t(1) << 48;
+  if (plan.arenaBytes > kMaxArenaBytes)
+    return Status::error("these input shapes need an activation arena of more than 2^48 bytes",
+                         DS_INVALID_ARGUMENT);
   for (size_t i = 0; i < placed.size(); ++i)
     plan.values[placed[i]].offset = offsets[i];
 

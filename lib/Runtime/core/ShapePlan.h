@@ -37,6 +37,9 @@ ShapeAnalysis analyzeShapes(const Program &program);
 
 /// How a dynamic program runs for one input-shape signature.
 struct ShapePlan {
+  /// A value only a run knows decides a shape: run step by step (the
+  /// signature is remembered so that planning is not tried again).
+  bool stepByStep = false;
   /// The program's values with this signature's dims, byte sizes and arena
   /// offsets.
   std::vector<ValueInfo> values;

@@ -34,13 +34,14 @@ struct AttrRow {
 };
 struct OpRow {
   StringRef op;
+  dsx_op_class opClass;
   std::vector<AttrRow> attrs;
 };
 
 const std::vector<OpRow> &contract() {
   static const std::vector<OpRow> table = [] {
     std::vector<OpRow> t;
-#define DS_OP(op) t.push_back({op, {}});
+#define DS_OP(op, cls) t.push_back({op, cls, {}});
 #define DS_ATTR(op, name, kind, presence, min, max, allowed)                                    \
   t.back().attrs.push_back({name, kind, presence, (int64_t)(min), (int64_t)(max), allowed});
 #include "ds-runtime/ds_op_attributes.def"
@@ -277,6 +278,9 @@ LogicalResult mlir::ds::verifyRuntimeContract(MLIRContext *context, Location loc
       mismatch() << "ds_op_attributes.def lists " << row.op << ", which the ds dialect does not have";
       continue;
     }
+    if (getOpClass(*name) != row.opClass)
+      mismatch() << row.op << " has op class " << (int)getOpClass(*name)
+                 << " (DS_OpClass in DSOps.td) but ds_op_attributes.def says " << (int)row.opClass;
     llvm::StringSet<> odsNames;
     for (StringAttr attrName : name->getAttributeNames()) {
       if (isSegmentSizes(attrName.getValue()))

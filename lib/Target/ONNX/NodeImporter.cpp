@@ -359,8 +359,9 @@ Value NodeImporter::reshapeCopyingDims(Value x, ArrayRef<int64_t> shape, ArrayRe
     i = end;
   }
   flushStatics();
+  // allowzero: the target holds real sizes, so a dim of 0 means 0, not "copy".
   Value target = pieces.size() == 1 ? pieces.front() : create<ConcatOp>(ValueRange(pieces), 0);
-  return target ? create<ReshapeOp>(x, target, false) : Value();
+  return target ? create<ReshapeOp>(x, target, true) : Value();
 }
 
 FailureOr<WindowAttrs> onnx_import::readConvWindow(NodeImporter &n, RankedTensorType input,

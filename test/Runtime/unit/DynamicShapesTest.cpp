@@ -610,6 +610,33 @@ TEST(DynamicShapes, MalformedMetadataIsRefused) {
   a = dynamicTanhAddArtifact();
   a.steps[0].opClass = DSX_OP_CLASS_MAX + 1;
   expectInvalid(a, "unknown op class", "op class beyond dsx_op_class");
+
+  // A known class the op does not have: the runtime would precompute tanh as
+  // if it read only shapes (with no data), so it is refused, not trusted.
+  a = dynamicTanhAddArtifact();
+  a.steps[0].opClass = DSX_OP_SHAPE;
+  expectInvalid(a, "has op class 7, not the op's 1", "tanh declared shape-only");
+  a = dynamicTanhAddArtifact();
+  a.steps[0].opClass = DSX_OP_ELEMENTWISE; // its own class: fine
+  std::string message;
+  EXPECT_EQ(loadCode(a, &message), DS_OK) << message;
+}
+
+TEST(DynamicShapes, ValuesMustBeWrittenBeforeTheyAreRead) {
+  // y is read by the add before any step writes it (the steps swapped).
+  ArtifactSpec a = dynamicTanhAddArtifact();
+  std::swap(a.steps[0], a.steps[1]);
+  expectInvalid(a, "step 0 (ds.binary) reads value 2 before any step writes it", "read first");
+
+  // z is an output no step writes.
+  a = dynamicTanhAddArtifact();
+  a.steps.pop_back();
+  expectInvalid(a, "output value 3 is never written", "output never written");
+
+  // y written twice.
+  a = dynamicTanhAddArtifact();
+  a.steps[1].outputs = {2};
+  expectInvalid(a, "writes value 2, which is already defined", "value written twice");
 }
 
 TEST(DynamicShapes, TruncatedSymbolTableIsRefused) {

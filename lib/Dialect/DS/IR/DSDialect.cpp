@@ -50,12 +50,12 @@ std::string ds::opNameWithKind(Operation *op) {
 #include "ds/Dialect/DS/IR/DSOps.cpp.inc"
 
 namespace {
-template <dsx_op_class Class> bool hasClass(Operation *op) {
-  return op->hasTrait<OpTrait::ds::OpClassTrait<Class>::template Impl>();
+template <dsx_op_class Class> bool hasClass(OperationName name) {
+  return name.hasTrait<OpTrait::ds::OpClassTrait<Class>::template Impl>();
 }
 } // namespace
 
-dsx_op_class mlir::ds::getOpClass(Operation *op) {
+dsx_op_class mlir::ds::getOpClass(OperationName name) {
   for (auto [has, cls] : {std::pair{&hasClass<DSX_OP_ELEMENTWISE>, DSX_OP_ELEMENTWISE},
                           {&hasClass<DSX_OP_REDUCTION>, DSX_OP_REDUCTION},
                           {&hasClass<DSX_OP_WINDOW>, DSX_OP_WINDOW},
@@ -65,7 +65,9 @@ dsx_op_class mlir::ds::getOpClass(Operation *op) {
                           {&hasClass<DSX_OP_SHAPE>, DSX_OP_SHAPE},
                           {&hasClass<DSX_OP_GENERATOR>, DSX_OP_GENERATOR},
                           {&hasClass<DSX_OP_PRECISION>, DSX_OP_PRECISION}})
-    if (has(op))
+    if (has(name))
       return cls;
   return DSX_OP_OTHER;
 }
+
+dsx_op_class mlir::ds::getOpClass(Operation *op) { return getOpClass(op->getName()); }

@@ -41,8 +41,10 @@ LogicalResult FusionGroupOp::verify() {
 FusionKind mlir::ds::singleOpFusionKind(Operation *op) {
   switch (getOpClass(op)) {
   case DSX_OP_ELEMENTWISE:
-  case DSX_OP_PRECISION:
     return FusionKind::elementwise;
+  case DSX_OP_PRECISION:
+    // dynamic_quantize reduces the whole tensor to its scale first.
+    return isa<DynamicQuantizeOp>(op) ? FusionKind::data_movement : FusionKind::elementwise;
   case DSX_OP_REDUCTION:
   case DSX_OP_WINDOW:
     return FusionKind::reduction;

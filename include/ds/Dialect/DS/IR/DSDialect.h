@@ -21,6 +21,7 @@ namespace mlir::ds {
 /// The class declared on `op` (DS_OpClass); DSX_OP_OTHER for ops without one
 /// (constants, fusion groups, other dialects).
 dsx_op_class getOpClass(Operation *op);
+dsx_op_class getOpClass(OperationName name);
 } // namespace mlir::ds
 
 #endif // DS_DIALECT_DS_IR_DSDIALECT_H

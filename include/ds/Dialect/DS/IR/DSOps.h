@@ -25,7 +25,7 @@ std::string opNameWithKind(Operation *op);
 
 /// The kind of fusion group `op` forms on its own: what ds-fuse gives a group
 /// of one op, and what the CUDA target wraps an unfused op into. Follows the
-/// op's class (getOpClass); precision changes run as elementwise kernels.
+/// op's class (getOpClass); quantize / dequantize run as elementwise kernels.
 FusionKind singleOpFusionKind(Operation *op);
 } // namespace mlir::ds
 
