@@ -77,17 +77,6 @@ int64_t windowExtent(Checked &c, const WindowAttrs &w, size_t d, int64_t in, int
   return c.sub(c.add(c.add(in, w.padBegin[d]), w.padEnd[d]), span);
 }
 
-/// Whether `t` broadcasts to `shape` without growing it.
-bool broadcastsTo(const Shape &t, const Shape &shape) {
-  if (t.size() > shape.size())
-    return false;
-  size_t offset = shape.size() - t.size();
-  for (size_t d = 0; d < t.size(); ++d)
-    if (t[d] != 1 && t[d] != shape[d + offset])
-      return false;
-  return true;
-}
-
 /// The optional operand `i`, or null.
 const Tensor *optionalOperand(const Inputs &in, size_t i) {
   return in.size() > i ? in[i] : nullptr;

@@ -31,17 +31,6 @@ Status sameShapeAlongAxis(const char *op, const Attributes &attrs, int64_t fallb
   return checkShape(op, out[0]);
 }
 
-/// Whether `t` (a norm scale or bias) broadcasts to `shape` without growing it.
-bool broadcastsTo(const Shape &t, const Shape &shape) {
-  if (t.size() > shape.size())
-    return false;
-  size_t offset = shape.size() - t.size();
-  for (size_t d = 0; d < t.size(); ++d)
-    if (t[d] != 1 && t[d] != shape[d + offset])
-      return false;
-  return true;
-}
-
 } // namespace
 
 Status reduceShape(const Attributes &attrs, const Inputs &in, Shapes &out) {

@@ -30,6 +30,16 @@ Status broadcastShapes(const char *op, const std::vector<const Shape *> &shapes,
   return checkShape(op, out);
 }
 
+bool broadcastsTo(const Shape &t, const Shape &shape) {
+  if (t.size() > shape.size())
+    return false;
+  size_t offset = shape.size() - t.size();
+  for (size_t d = 0; d < t.size(); ++d)
+    if (t[d] != 1 && t[d] != shape[d + offset])
+      return false;
+  return true;
+}
+
 Status checkShape(const char *op, const Shape &shape) {
   constexpr int64_t kMaxElements = int64_t(1) << 59; // 8-byte elements stay under 2^62 bytes
   int64_t n = 1;

@@ -19,6 +19,10 @@ using Shapes = std::vector<Shape>;
 /// error naming both shapes when two dims are neither equal nor 1.
 Status broadcastShapes(const char *op, const std::vector<const Shape *> &shapes, Shape &out);
 
+/// Whether `t` broadcasts to `shape` without growing it (a bias, a norm's
+/// scale).
+bool broadcastsTo(const Shape &t, const Shape &shape);
+
 /// Checks that every dim of `shape` is non-negative and that the element
 /// count fits in int64 (and its byte size in 2^62 for any dtype).
 Status checkShape(const char *op, const Shape &shape);
