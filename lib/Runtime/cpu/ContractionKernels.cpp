@@ -598,6 +598,10 @@ Status convKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
                         shapeText(x.shape) + ", " + shapeText(wt.shape));
   if (wt.dtype != x.dtype || y.dtype != x.dtype || (bias && bias->dtype != x.dtype))
     return fail(op, "operands differ in element type");
+  // The shape function checks group, bias and window with overflow checks
+  // before any of the arithmetic below.
+  if (Status s = checkResultShape(op, convShape, attrs, in, y); !s)
+    return s;
   int64_t group = attrs.getInt("group", 1);
   int64_t N = x.shape[0], C = x.shape[1], M = wt.shape[0];
   if (group <= 0 || C != wt.shape[1] * group || M % group)
@@ -607,8 +611,6 @@ Status convKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
     return fail(op, "bias must be 1-D with " + std::to_string(M) + " elements");
   Window w;
   if (Status s = readWindowAttrs(op, attrs, rank - 2, w); !s)
-    return s;
-  if (Status s = checkResultShape(op, convShape, attrs, in, y); !s)
     return s;
   setWindowShapes(x, wt.shape, y, w);
   w.finish();
@@ -721,6 +723,10 @@ Status convTransposeKernel(KernelContext &ctx, const Attributes &attrs, const In
     return fail(op, "needs input, weight and result of equal rank >= 3");
   if (wt.dtype != x.dtype || y.dtype != x.dtype || (bias && bias->dtype != x.dtype))
     return fail(op, "operands differ in element type");
+  // output_padding only sizes the result; the shape function checks it, the
+  // group and the window with overflow checks before the arithmetic below.
+  if (Status s = checkResultShape(op, convTransposeShape, attrs, in, y); !s)
+    return s;
   int64_t group = attrs.getInt("group", 1);
   int64_t N = x.shape[0], C = x.shape[1];
   if (group <= 0 || wt.shape[0] != C || C % group)
@@ -731,9 +737,6 @@ Status convTransposeKernel(KernelContext &ctx, const Attributes &attrs, const In
     return fail(op, "bias must be 1-D with " + std::to_string(M) + " elements");
   Window w;
   if (Status s = readWindowAttrs(op, attrs, rank - 2, w); !s)
-    return s;
-  // output_padding only sizes the result (checked there).
-  if (Status s = checkResultShape(op, convTransposeShape, attrs, in, y); !s)
     return s;
   setWindowShapes(x, wt.shape, y, w);
   w.finish();
