@@ -187,6 +187,23 @@ TEST(ContractionKernels, ConvGroupedStridedDilated) {
   checkConv({2, 16, 7, 7, 8, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, serialContext()); // pointwise
 }
 
+TEST(ContractionKernels, HugeGroupIsAnErrorNotAnOverflow) {
+  // The artifact fuzzer's case: channels times group overflowed int64 in the
+  // kernel's group check (undefined behaviour) before any error was returned.
+  Tensors ts;
+  Tensor *x = ts.f32({1, 64, 3}, std::vector<float>(64 * 3, 1.0f));
+  Tensor *w = ts.f32({64, 64, 1}, std::vector<float>(64 * 64, 1.0f));
+  Tensor *y = ts.empty(DS_F32, {1, 64, 3});
+  Attributes attrs;
+  attrs.set("strides", intsAttr({1}));
+  attrs.set("pads", intsAttr({0, 0}));
+  attrs.set("dilations", intsAttr({1}));
+  attrs.set("group", intAttr(4539628424389459968));
+  EXPECT_FALSE(run("ds.conv", attrs, {x, w, nullptr}, {y}).ok());
+  attrs.set("output_padding", intsAttr({0}));
+  EXPECT_FALSE(run("ds.conv_transpose", attrs, {x, w, nullptr}, {y}).ok());
+}
+
 TEST(ContractionKernels, Conv1DAndIntegerConv) {
   Tensors ts;
   Tensor *x = ts.f32({1, 1, 5}, {1, 2, 3, 4, 5});
