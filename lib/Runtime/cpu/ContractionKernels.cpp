@@ -392,18 +392,6 @@ Status readWindowAttrs(const char *op, const Attributes &attrs, int64_t spatial,
   return Status();
 }
 
-/// Checks `y` against the op's shape function, the one definition of how a
-/// window op sizes its result.
-Status checkResultShape(const char *op, ShapeFunction shape, const Attributes &attrs,
-                        const Inputs &in, const Tensor &y) {
-  Shapes expect(1);
-  if (Status s = shape(attrs, in, expect); !s)
-    return s;
-  if (expect[0] != y.shape)
-    return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(expect[0]));
-  return Status();
-}
-
 /// Fills w.in / w.kernel / w.out from the spatial dims of `x`, a kernel shape
 /// whose last w.spatial dims are the taps, and `y`.
 void setWindowShapes(const Tensor &x, const std::vector<int64_t> &kernel, const Tensor &y,
@@ -1348,43 +1336,23 @@ Status rotaryKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &i
   const Tensor &x = *in[0], &cosT = *in[1], &sinT = *in[2];
   const Tensor *pos = in.size() > 3 ? in[3] : nullptr;
   Tensor &y = *out[0];
-  if (y.shape != x.shape || y.dtype != x.dtype)
-    return fail(op, "result must have the input's shape and type");
-  int64_t B, H, S, D;
-  bool fourD = x.rank() == 4;
-  if (fourD) {
-    B = x.shape[0];
-    H = x.shape[1];
-    S = x.shape[2];
-    D = x.shape[3];
-  } else if (x.rank() == 3) {
-    H = attrs.getInt("num_heads", 0);
-    if (H <= 0 || x.shape[2] % H)
-      return fail(op, "3-D input needs num_heads dividing its last dim");
-    B = x.shape[0];
-    S = x.shape[1];
-    D = x.shape[2] / H;
-  } else {
-    return fail(op, "input must be [B, H, S, D] or [B, S, H*D]");
-  }
+  // The shape function checks the layout, the rotary dim and the cos/sin and
+  // position_ids shapes; only the ids' values are left to check here.
+  if (Status s = checkResultShape(op, rotaryShape, attrs, in, y); !s)
+    return s;
+  if (y.dtype != x.dtype)
+    return fail(op, "result must have the input's type");
+  const bool fourD = x.rank() == 4;
+  const int64_t H = fourD ? x.shape[1] : attrs.getInt("num_heads", 0);
+  const int64_t B = x.shape[0], S = fourD ? x.shape[2] : x.shape[1];
+  const int64_t D = fourD ? x.shape[3] : x.shape[2] / H;
   int64_t R = attrs.getInt("rotary_embedding_dim", 0);
   if (R == 0)
     R = D;
-  if (R < 0 || R > D || R % 2)
-    return fail(op, "rotary_embedding_dim " + std::to_string(R) + " must be even and at most " +
-                        std::to_string(D));
-  int64_t half = R / 2;
-  if (cosT.shape != sinT.shape)
-    return fail(op, "cos and sin caches differ in shape");
+  const int64_t half = R / 2;
   std::vector<int64_t> positions;
-  int64_t maxPos = 0;
   if (pos) {
-    if (cosT.rank() != 2 || cosT.shape[1] != half)
-      return fail(op, "with position_ids, cos/sin must be [max_pos, " + std::to_string(half) +
-                          "], got " + shapeText(cosT.shape));
-    if (pos->numel() != B * S || !isIntegerType(pos->dtype))
-      return fail(op, "position_ids must be [B, S] integers");
-    maxPos = cosT.shape[0];
+    const int64_t maxPos = cosT.shape[0];
     positions.resize((size_t)(B * S));
     for (int64_t i = 0; i < B * S; ++i) {
       positions[(size_t)i] = loadAsInt(*pos, i);
@@ -1392,11 +1360,6 @@ Status rotaryKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &i
         return fail(op, "position id " + std::to_string(positions[(size_t)i]) +
                             " is out of range for a cache of " + std::to_string(maxPos));
     }
-  } else if (cosT.rank() != 3 || cosT.shape[0] != B || cosT.shape[1] != S ||
-             cosT.shape[2] != half) {
-    return fail(op, "without position_ids, cos/sin must be [" + std::to_string(B) + ", " +
-                        std::to_string(S) + ", " + std::to_string(half) + "], got " +
-                        shapeText(cosT.shape));
   }
   Compute kind = computeOf(x.dtype);
   if ((kind != Compute::F32 && kind != Compute::F64) || computeOf(cosT.dtype) == Compute::None ||

@@ -631,17 +631,13 @@ Status scatterNDKernel(KernelContext &, const Attributes &attrs, const Inputs &i
   Reduction red;
   if (Status s = parseReduction(op, attrs, red); !s)
     return s;
-  int64_t r = x.rank(), q = idx.rank();
-  if (q < 1)
-    return fail(op, "indices must have rank >= 1");
-  int64_t k = idx.shape.back();
-  if (k < 0 || k > r)
-    return fail(op, "index tuples of length " + std::to_string(k) +
-                        " do not fit an input of rank " + std::to_string(r));
-  std::vector<int64_t> expect(idx.shape.begin(), idx.shape.end() - 1);
-  expect.insert(expect.end(), x.shape.begin() + k, x.shape.end());
-  if (u.shape != expect || u.dtype != x.dtype || y.shape != x.shape || y.dtype != x.dtype)
-    return fail(op, "updates " + shapeText(u.shape) + " should be " + shapeText(expect));
+  // The shape function checks the indices' rank and tuple length and the
+  // updates' shape and type.
+  if (Status s = checkResultShape(op, scatterNDShape, attrs, in, y); !s)
+    return s;
+  if (y.dtype != x.dtype)
+    return fail(op, "result must have the input's type");
+  const int64_t r = x.rank(), q = idx.rank(), k = idx.shape.back();
   std::vector<int64_t> indices;
   if (Status s = readInts(op, "indices", idx, indices); !s)
     return s;

@@ -67,6 +67,16 @@ Status readInts(const char *op, const Tensor *t, const char *what, std::vector<i
   return Status();
 }
 
+Status checkResultShape(const char *op, ShapeFunction shape, const Attributes &attrs,
+                        const Inputs &in, const Tensor &y) {
+  Shapes expect(1);
+  if (Status s = shape(attrs, in, expect); !s)
+    return s;
+  if (expect[0] != y.shape)
+    return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(expect[0]));
+  return Status();
+}
+
 Status needShapes(const char *op, const Inputs &in, size_t numRequired, const Shapes &out,
                   size_t numOutputs) {
   if (in.size() < numRequired)

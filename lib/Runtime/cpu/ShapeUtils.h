@@ -32,6 +32,11 @@ Status checkShape(const char *op, const Shape &shape);
 /// operand in messages ("shape", "starts").
 Status readInts(const char *op, const Tensor *t, const char *what, std::vector<int64_t> &out);
 
+/// Checks a kernel's one result `y` against the op's shape function, so that
+/// the kernel validates its operands with the one definition of its sizes.
+Status checkResultShape(const char *op, ShapeFunction shape, const Attributes &attrs,
+                        const Inputs &in, const Tensor &y);
+
 /// Checks the operand and result counts a shape function was handed.
 Status needShapes(const char *op, const Inputs &in, size_t numRequired, const Shapes &out,
                   size_t numOutputs);
