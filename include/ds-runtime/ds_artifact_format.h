@@ -36,6 +36,12 @@
  *       ONNX dim_param, or "input:dim" when it had none), i64 min, i64 max
  *       (the sizes a run may bind; max -1 = unbounded); then u32 step count
  *       and one u8 dsx_op_class per step
+ *     version 4, after that: u32 group count, per fusion group (ascending,
+ *       not overlapping): u32 first step, u32 step count, u32 head steps
+ *       (its first steps, which run whole: a convolution anchor), u32
+ *       parallel dims (the leading result dims the other steps keep
+ *       independent, so the runtime may run them in tiles of rows of those
+ *       dims; 0: op by op)
  *     str: u32 length + bytes (no terminator)
  *   constants: each constant at its offset, DSX_CONSTANT_ALIGNMENT-aligned,
  *     so a reader can use the mapped file in place. Arena offsets are
@@ -48,14 +54,14 @@
 #include <stdint.h>
 
 #define DSX_MAGIC "DSXARTF"
-#define DSX_FORMAT_VERSION 3u
+#define DSX_FORMAT_VERSION 4u
 #define DSX_HEADER_SIZE 64u
 #define DSX_CONSTANT_ALIGNMENT 64u
 #define DSX_ABSENT 0xffffffffu
-/* Versions a reader accepts: 1 (cpu only), 2 (target + kernel images) and 3
-   (dim symbols). */
+/* Versions a reader accepts: 1 (cpu only), 2 (target + kernel images), 3
+   (dim symbols) and 4 (fusion groups). */
 #define DSX_FORMAT_VERSION_MIN 1u
-#define DSX_FORMAT_VERSION_MAX 3u
+#define DSX_FORMAT_VERSION_MAX 4u
 #define DSX_MAX_ARCH_LENGTH 32u
 
 /* What executes the step list (format version 2; version 1 is cpu). */

@@ -179,6 +179,7 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.inputPath = modelPath;
   request.outputPath = outputPath;
   request.pipeline.target = options.target;
+  request.pipeline.fuse = options.fuse;
   std::string error;
   if (!ds::parseInputShapeSpecs(options.inputShapes, request.import, error) ||
       !ds::parseBindInputSpecs(options.boundInputs, request.import, error)) {

@@ -15,11 +15,11 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   // identical subexpressions; the efficiency passes slot in here.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // GPU kernels are emitted per fusion group. The CPU runtime executes ds ops
-  // one by one and cannot run groups, so the CPU pipeline stays unfused.
-  // (ds-fuse leaves existing groups alone, so running it again is harmless.)
-  if (options.target == "cuda") {
+  // One fusion decision for every backend: CUDA emits a kernel per group, the
+  // CPU runtime runs each group in tiles of rows (docs/runtime.md).
+  if (options.fuse || options.target == "cuda")
     pm.addNestedPass<func::FuncOp>(ds::createFusePass());
+  if (options.target == "cuda") {
     // The emitter's input: one group per kernel, matmuls split for cuBLASLt.
     pm.addNestedPass<func::FuncOp>(ds::createCUDAWrapOpsPass());
     pm.addNestedPass<func::FuncOp>(ds::createCUDASplitGemmGroupsPass());
@@ -32,6 +32,8 @@ namespace {
 struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOptions> {
   Option<std::string> target{*this, "target", llvm::cl::desc("Backend: cpu or cuda"),
                              llvm::cl::init("cpu")};
+  Option<bool> fuse{*this, "fuse", llvm::cl::desc("Group ops into fusion groups (cpu; cuda always does)"),
+                    llvm::cl::init(true)};
 };
 } // namespace
 
@@ -41,6 +43,7 @@ void ds::registerPipelines() {
       [](OpPassManager &pm, const CompilePipelineOptions &cl) {
         CompileOptions options;
         options.target = cl.target;
+        options.fuse = cl.fuse;
         buildCompilePipeline(pm, options);
       });
 }

@@ -26,6 +26,10 @@ static cl::opt<std::string> target("target", cl::desc("Backend: cpu or cuda"), c
 static cl::opt<std::string> dumpCUDA("dump-cuda",
                                      cl::desc("With --target=cuda, write the generated CUDA source"),
                                      cl::value_desc("file or -"));
+static cl::opt<bool> fuse("fuse",
+                          cl::desc("Group ops into fusion groups that run as one unit (default "
+                                   "on; --fuse=false runs the CPU program op by op)"),
+                          cl::init(true));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the compile summary"));
 
 static std::string human(uint64_t bytes) {
@@ -52,6 +56,7 @@ int main(int argc, char **argv) {
   request.inputPath = inputFile;
   request.outputPath = outputFile;
   request.pipeline.target = target;
+  request.pipeline.fuse = fuse;
   request.cudaSourcePath = dumpCUDA;
   // The limits (--ds-max-*) apply to every input; shapes and bindings name
   // graph inputs of an ONNX model.
@@ -87,7 +92,11 @@ int main(int argc, char **argv) {
                      : 0.0;
   llvm::outs() << "ds-compile: wrote " << outputFile << " (" << human(stats.fileBytes) << ", "
                << stats.steps << " steps)\n"
-               << "  constants: " << human(stats.constantBytes) << "\n"
+               << "  constants: " << human(stats.constantBytes) << "\n";
+  if (stats.fusedGroups)
+    llvm::outs() << "  fusion:    " << stats.fusedSteps << " steps in " << stats.fusedGroups
+                 << " groups of two or more\n";
+  llvm::outs()
                << "  arena:     " << human(stats.arenaBytes) << " for "
                << human(stats.intermediateBytes) << " of intermediate tensors ("
                << llvm::format("%.1f", saved) << "% saved by reuse)\n";

@@ -15,6 +15,8 @@ namespace ds_compiler {
 
 struct FileCompileOptions {
   std::string target = "cpu";
+  /// Group ops into fusion groups (CompileOptions::fuse).
+  bool fuse = true;
   /// `--ds-input-shape` specs: `name:1x128` (`?` keeps a dim dynamic).
   std::vector<std::string> inputShapes;
   /// `--ds-bind-input` specs: `name=path.pb`.

@@ -7,8 +7,12 @@
 namespace mlir::ds {
 
 struct CompileOptions {
-  /// Backend the artifact is for ("cpu" today).
+  /// Backend the artifact is for: "cpu" or "cuda".
   std::string target = "cpu";
+  /// Group ops with ds-fuse (both backends run the groups; CUDA emits a
+  /// kernel per group and needs them, so it ignores `false`). Off gives the
+  /// CPU runtime one op per step: what fusion buys is measured against it.
+  bool fuse = true;
 };
 
 /// Passes that run between import and artifact writing, in order. `ds-opt

@@ -6,6 +6,13 @@
 #include <numeric>
 
 
+void dsrt::extendLifetime(BufferLifetime &life, int64_t def, int64_t use,
+                          const std::vector<StepSpan> &spans) {
+  const int64_t numSteps = (int64_t)spans.size();
+  bool sameGroup = use < numSteps && def < numSteps && spans[use].first == spans[def].first;
+  life.end = std::max(life.end, use < numSteps && !sameGroup ? spans[use].last : use);
+}
+
 std::vector<uint64_t> dsrt::planArena(const std::vector<BufferLifetime> &buffers,
                                           uint64_t alignment, uint64_t &arenaBytes) {
   // Saturating: a plan whose sizes overflow 64 bits ends at UINT64_MAX, which

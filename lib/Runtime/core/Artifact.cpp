@@ -282,6 +282,8 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     Status s = parseSymbols(r);
     if (s)
       s = parseOpClasses(r);
+    if (s && version >= 4)
+      s = parseGroups(r);
     if (!s)
       return s;
   }
@@ -413,6 +415,38 @@ Status Program::parseOpClasses(ByteReader &r) {
     if (cls > DSX_OP_CLASS_MAX)
       return invalid("step '" + step.op + "' has unknown op class " + std::to_string(cls));
     step.opClass = (dsx_op_class)cls;
+  }
+  return Status();
+}
+
+/// Version 4's tail: the fusion groups, ascending runs of steps.
+Status Program::parseGroups(ByteReader &r) {
+  groups.resize(r.count(16));
+  if (r.failed())
+    return invalid("metadata is truncated (fusion groups)");
+  if (!groups.empty() && target != DSX_TARGET_CPU)
+    return invalid("a program for another target than the cpu has fusion groups");
+  // Results have at most this many dims (the value table's rank limit).
+  constexpr uint32_t kMaxParallelDims = 64;
+  uint64_t next = 0;
+  for (FusionGroup &group : groups) {
+    group.firstStep = r.read<uint32_t>();
+    group.numSteps = r.read<uint32_t>();
+    group.headSteps = r.read<uint32_t>();
+    group.parallelDims = r.read<uint32_t>();
+    if (r.failed())
+      return invalid("metadata is truncated (fusion groups)");
+    uint64_t end = (uint64_t)group.firstStep + group.numSteps;
+    if (group.numSteps == 0 || group.firstStep < next || end > steps.size())
+      return invalid("fusion group of steps [" + std::to_string(group.firstStep) + ", " +
+                     std::to_string(end) + ") is empty, overlaps the one before or ends after " +
+                     "the " + std::to_string(steps.size()) + " steps");
+    if (group.headSteps > group.numSteps || group.parallelDims > kMaxParallelDims)
+      return invalid("fusion group at step " + std::to_string(group.firstStep) + " has " +
+                     std::to_string(group.headSteps) + " head steps of " +
+                     std::to_string(group.numSteps) + " and " + std::to_string(group.parallelDims) +
+                     " parallel dims");
+    next = end;
   }
   return Status();
 }

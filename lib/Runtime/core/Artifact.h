@@ -51,6 +51,15 @@ struct Step {
 };
 
 /// A kernel binary of a cuda artifact: a cubin ("sm_90a") or PTX ("compute_80").
+/// A fusion group of a cpu program (format version 4): consecutive steps the
+/// compiler's ds-fuse put together. Its first `headSteps` steps run whole (a
+/// convolution anchor); the session runs the others in tiles of rows of their
+/// first `parallelDims` result dims when the bound shapes allow.
+struct FusionGroup {
+  uint32_t firstStep = 0, numSteps = 0;
+  uint32_t headSteps = 0, parallelDims = 0;
+};
+
 struct KernelImage {
   std::string arch;
   uint64_t offset = 0, size = 0; ///< inside the constants section
@@ -74,6 +83,7 @@ public:
   dsx_target target = DSX_TARGET_CPU; ///< version 1 files are cpu
   std::vector<KernelImage> images;    ///< empty for cpu
   std::vector<DimSymbol> symbols;     ///< empty before version 3
+  std::vector<FusionGroup> groups;    ///< empty before version 4 (steps run one by one)
   /// Some value has a dynamic dim: shapes and the arena are planned per
   /// input shape at run time (arenaBytes is 0).
   bool dynamic = false;
@@ -89,6 +99,7 @@ private:
   Status parseTarget(ByteReader &r);
   Status parseSymbols(ByteReader &r);
   Status parseOpClasses(ByteReader &r);
+  Status parseGroups(ByteReader &r);
   Status checkDataflow() const;
   Status checkNames() const;
   void *mapping_ = nullptr;

@@ -198,8 +198,8 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
   std::vector<const Tensor *> ins;
   std::vector<Tensor *> outs;
   for (const ExecUnit &unit : units) {
-    if (unit.steps.size() > 1) {
-      Status s = runFusedChain(program_, unit, tensors, pool_);
+    if (unit.tiled()) {
+      Status s = runTiledUnit(program_, unit, tensors, pool_);
       if (!s)
         return s;
       continue;

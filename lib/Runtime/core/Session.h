@@ -3,7 +3,7 @@
 #define DS_RUNTIME_CORE_SESSION_H
 
 #include "core/Artifact.h"
-#include "core/ElementwiseFusion.h"
+#include "core/FusedExecution.h"
 #include "core/ShapePlan.h"
 #include "core/Executor.h"
 #include "core/ThreadPool.h"

@@ -138,24 +138,30 @@ Status buildShapePlan(const Program &program, const ShapeAnalysis &analysis,
   }
 
   // Place the arena values that run-time steps compute: from the defining
-  // step to the last reader, graph outputs to the end.
-  std::vector<int64_t> first(numValues, -1), last(numValues, -1);
+  // step to the last reader, graph outputs to the end, widened across fusion
+  // groups as the compiler widens them (extendLifetime).
+  std::vector<StepSpan> spans = stepSpans(program);
+  std::vector<int64_t> def(numValues, -1);
+  std::vector<BufferLifetime> life(numValues);
   for (size_t s = 0; s < program.steps.size(); ++s) {
     if (plan.precomputed[s])
       continue;
-    for (uint32_t id : program.steps[s].outputs)
-      first[id] = last[id] = (int64_t)s;
+    for (uint32_t id : program.steps[s].outputs) {
+      def[id] = (int64_t)s;
+      life[id] = {(int64_t)s, (int64_t)s, plan.values[id].bytes};
+    }
     for (uint32_t id : program.steps[s].inputs)
-      if (id != DSX_ABSENT)
-        last[id] = std::max(last[id], (int64_t)s);
+      if (id != DSX_ABSENT && def[id] >= 0)
+        extendLifetime(life[id], def[id], (int64_t)s, spans);
   }
   for (uint32_t id : program.outputs)
-    last[id] = (int64_t)program.steps.size();
+    if (def[id] >= 0)
+      extendLifetime(life[id], def[id], (int64_t)program.steps.size(), spans);
   std::vector<BufferLifetime> lifetimes;
   std::vector<uint32_t> placed;
   for (size_t id = 0; id < numValues; ++id)
-    if (plan.values[id].storage == DSX_STORAGE_ARENA && first[id] >= 0) {
-      lifetimes.push_back({first[id], last[id], plan.values[id].bytes});
+    if (plan.values[id].storage == DSX_STORAGE_ARENA && def[id] >= 0) {
+      lifetimes.push_back(life[id]);
       placed.push_back((uint32_t)id);
     }
   std::vector<uint64_t> offsets = planArena(lifetimes, DSX_CONSTANT_ALIGNMENT, plan.arenaBytes);

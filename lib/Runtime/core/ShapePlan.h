@@ -15,7 +15,7 @@
 #define DS_RUNTIME_CORE_SHAPEPLAN_H
 
 #include "core/Artifact.h"
-#include "core/ElementwiseFusion.h"
+#include "core/FusedExecution.h"
 
 #include <string>
 #include <vector>

@@ -216,6 +216,12 @@ struct Program {
   SmallVector<std::pair<uint32_t, ElementsAttr>> constants;
   std::vector<DimSymbol> symbols;
   std::vector<StepRecord> steps;
+  /// The fusion groups of a cpu program, each a run of steps (format 4).
+  struct Group {
+    uint32_t firstStep = 0, numSteps = 0;
+    uint32_t headSteps = 0, parallelDims = 0; // getGroupTiling
+  };
+  std::vector<Group> groups;
 };
 
 /// Where things go: the arena plan and the constants section.
@@ -286,21 +292,40 @@ LogicalResult collectValues(ModuleOp module, const TargetPayload *payload, Progr
     }
   }
 
-  for (Operation &op : program.body->without_terminator()) {
+  // Constants and op results. In a cpu program each fusion group's body is
+  // written in its place: a body argument is the group's input, a group
+  // result the yielded value. With a target payload the ops (fusion groups)
+  // only define the values; the payload's steps compute them.
+  auto addOp = [&](Operation &op) -> LogicalResult {
     if (auto constant = dyn_cast<ConstantOp>(op)) {
       if (failed(addValue(program, constant.getResult(), DSX_STORAGE_CONSTANT, "", payload)))
         return failure();
       program.constants.push_back({program.ids[constant.getResult()], constant.getValue()});
-      continue;
+      return success();
     }
-    // With a target payload the ops (fusion groups) only define the values;
-    // the payload's steps compute them.
     if (op.getDialect() != op.getContext()->getLoadedDialect<DSDialect>() ||
         (!payload && op.getNumRegions() != 0))
       return op.emitError("artifact writer: only ds ops can be written, not ") << op.getName();
     for (Value result : op.getResults())
       if (failed(addValue(program, result, DSX_STORAGE_ARENA, "", payload)))
         return failure();
+    return success();
+  };
+  for (Operation &op : program.body->without_terminator()) {
+    auto group = dyn_cast<FusionGroupOp>(op);
+    if (!group || payload) {
+      if (failed(addOp(op)))
+        return failure();
+      continue;
+    }
+    Block &body = group.getBody().front();
+    for (auto [argument, input] : llvm::zip(body.getArguments(), group.getInputs()))
+      program.ids[argument] = program.ids.lookup(input);
+    for (Operation &inner : body.without_terminator())
+      if (failed(addOp(inner)))
+        return failure();
+    for (auto [result, yielded] : llvm::zip(group.getResults(), body.getTerminator()->getOperands()))
+      program.ids[result] = program.ids.lookup(yielded);
   }
   return success();
 }
@@ -319,9 +344,9 @@ LogicalResult collectSteps(ModuleOp module, const TargetPayload *payload, Progra
     }
     return success();
   }
-  for (Operation &op : program.body->without_terminator()) {
+  auto addStep = [&](Operation &op) -> LogicalResult {
     if (isa<ConstantOp>(op))
-      continue;
+      return success();
     // Only what the runtime reads (include/ds-runtime/ds_op_attributes.def).
     if (failed(verifyRuntimeContract(&op)))
       return failure();
@@ -345,6 +370,28 @@ LogicalResult collectSteps(ModuleOp module, const TargetPayload *payload, Progra
       if (attr.getName() != "operandSegmentSizes")
         step.attrs.push_back(attr);
     program.steps.push_back(std::move(step));
+    return success();
+  };
+  // A fusion group's ops are consecutive steps; the runtime reads the group
+  // table to run them together.
+  for (Operation &op : program.body->without_terminator()) {
+    auto group = dyn_cast<FusionGroupOp>(op);
+    if (!group) {
+      if (failed(addStep(op)))
+        return failure();
+      continue;
+    }
+    Program::Group record;
+    record.firstStep = (uint32_t)program.steps.size();
+    for (Operation &inner : group.getBody().front().without_terminator())
+      if (failed(addStep(inner)))
+        return failure();
+    record.numSteps = (uint32_t)program.steps.size() - record.firstStep;
+    GroupTiling tiling = getGroupTiling(group);
+    record.headSteps = tiling.headOps;
+    record.parallelDims = (uint32_t)tiling.parallelDims;
+    if (record.numSteps)
+      program.groups.push_back(record);
   }
   return success();
 }
@@ -502,7 +549,7 @@ LogicalResult writeAttribute(ByteWriter &meta, Operation *op, ModuleOp module,
 }
 
 /// The metadata section: value table, arena size, I/O, steps, target and
-/// images (format version 2), dim symbols (format version 3).
+/// images (format version 2), dim symbols and op classes (3), fusion groups (4).
 LogicalResult writeMetadata(ModuleOp module, const Program &program, const TargetPayload *payload,
                             const Layout &layout, ByteWriter &meta) {
   const llvm::DenseMap<Value, uint32_t> &ids = program.ids;
@@ -566,6 +613,14 @@ LogicalResult writeMetadata(ModuleOp module, const Program &program, const Targe
   meta.u32((uint32_t)program.steps.size());
   for (const StepRecord &step : program.steps)
     meta.u8((uint8_t)(step.op ? getOpClass(step.op) : DSX_OP_OTHER));
+  // Format version 4: the fusion groups of a cpu program.
+  meta.u32((uint32_t)program.groups.size());
+  for (const Program::Group &group : program.groups) {
+    meta.u32(group.firstStep);
+    meta.u32(group.numSteps);
+    meta.u32(group.headSteps);
+    meta.u32(group.parallelDims);
+  }
   return success();
 }
 
@@ -682,6 +737,11 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
     stats->constantBytes = layout.constantSize;
     stats->fileBytes = fileSize;
     stats->steps = program.steps.size();
+    for (const Program::Group &group : program.groups)
+      if (group.numSteps > 1) {
+        ++stats->fusedGroups;
+        stats->fusedSteps += group.numSteps;
+      }
   }
   return success();
 }

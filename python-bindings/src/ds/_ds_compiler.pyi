@@ -3,4 +3,5 @@
 from typing import Sequence
 
 def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
-                 input_shapes: Sequence[str] = ..., bound_inputs: Sequence[str] = ...) -> None: ...
+                 input_shapes: Sequence[str] = ..., bound_inputs: Sequence[str] = ...,
+                 fuse: bool = True) -> None: ...

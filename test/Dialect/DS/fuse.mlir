@@ -309,7 +309,7 @@ func.func @epilogue_operand_computed_later(%x: tensor<4x8xf32>, %w: tensor<8x16x
 
 // CHECK-LABEL: func @single_op_groups
 // Ops that do not fuse get their own groups; reshape is a view with its shape
-// constant cloned into the body, pool is a reduction, a dynamic shape stops fusion.
+// constant cloned into the body, pool is a reduction.
 // CHECK:      ds.fusion_group data_movement (%arg0) : (tensor<1x4x8x8xf32>) -> tensor<1x4x64xf32>
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT:   ds.constant dense<[1, 4, 64]> : tensor<3xi64>
@@ -317,20 +317,34 @@ func.func @epilogue_operand_computed_later(%x: tensor<4x8xf32>, %w: tensor<8x16x
 // CHECK:      ds.fusion_group reduction (%arg0) : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT:   ds.pool max
-// CHECK:      %[[D1:.*]] = ds.fusion_group elementwise (%arg1) : (tensor<?x8xf32>) -> tensor<?x8xf32>
-// CHECK-NEXT: ^bb0
-// CHECK-NEXT:   ds.unary relu
-// CHECK-NEXT:   ds.yield
-// CHECK:      ds.fusion_group elementwise (%[[D1]]) : (tensor<?x8xf32>) -> tensor<?x8xf32>
-// CHECK-NEXT: ^bb0
-// CHECK-NEXT:   ds.unary exp
-func.func @single_op_groups(%x: tensor<1x4x8x8xf32>, %d: tensor<?x8xf32>) -> (tensor<1x4x64xf32>, tensor<1x4x4x4xf32>, tensor<?x8xf32>) {
+func.func @single_op_groups(%x: tensor<1x4x8x8xf32>) -> (tensor<1x4x64xf32>, tensor<1x4x4x4xf32>) {
   %s = ds.constant dense<[1, 4, 64]> : tensor<3xi64>
   %0 = ds.reshape %x, %s : (tensor<1x4x8x8xf32>, tensor<3xi64>) -> tensor<1x4x64xf32>
   %1 = ds.pool max %x {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
-  %2 = ds.unary relu %d : (tensor<?x8xf32>) -> tensor<?x8xf32>
-  %3 = ds.unary exp %2 : (tensor<?x8xf32>) -> tensor<?x8xf32>
-  return %0, %1, %3 : tensor<1x4x64xf32>, tensor<1x4x4x4xf32>, tensor<?x8xf32>
+  return %0, %1 : tensor<1x4x64xf32>, tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @dynamic_shapes
+// A `?` dim matches a `?` at the same place: the softmax group takes its
+// producer and consumer; a result of another shape (?x1) starts a new group.
+// CHECK:      ds.fusion_group reduction (%arg0, %arg1) : (tensor<?x8xf32>, tensor<8xf32>) -> tensor<?x8xf32>
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT:   ds.binary add
+// CHECK-NEXT:   ds.softmax
+// CHECK-NEXT:   ds.unary exp
+// CHECK-NEXT:   ds.yield
+// CHECK:      ds.fusion_group reduction
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT:   ds.reduce sum
+// CHECK-NEXT:   ds.yield
+func.func @dynamic_shapes(%d: tensor<?x8xf32>, %b: tensor<8xf32>) -> (tensor<?x8xf32>, tensor<?x1xf32>) {
+  %0 = ds.binary add %d, %b : (tensor<?x8xf32>, tensor<8xf32>) -> tensor<?x8xf32>
+  %1 = ds.softmax %0 {axis = -1 : i64} : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  %2 = ds.unary exp %1 : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  %3 = ds.reduce sum %2 {axes = array<i64: 1>, keepdims = true} : (tensor<?x8xf32>) -> tensor<?x1xf32>
+  return %2, %3 : tensor<?x8xf32>, tensor<?x1xf32>
 }
 
 // -----

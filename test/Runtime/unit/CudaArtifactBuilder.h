@@ -105,6 +105,11 @@ struct ArtifactSpec {
   std::vector<ImageSpec> images;
   /// Version 3's dim symbols; an input dim -(k+1) names symbols[k].
   std::vector<SymbolSpec> symbols;
+  /// Version 4's fusion groups.
+  struct GroupSpec {
+    uint32_t firstStep = 0, numSteps = 0, headSteps = 0, parallelDims = 0;
+  };
+  std::vector<GroupSpec> groups;
 };
 
 inline size_t elementSize(ds_dtype t) {
@@ -200,6 +205,15 @@ inline std::string buildArtifact(const ArtifactSpec &spec) {
     m.put<uint32_t>((uint32_t)spec.steps.size());
     for (const StepSpec &step : spec.steps)
       m.put<uint8_t>(step.opClass >= 0 ? (uint8_t)step.opClass : declaredOpClass(step.op));
+  }
+  if (spec.version >= 4) {
+    m.put<uint32_t>((uint32_t)spec.groups.size());
+    for (const ArtifactSpec::GroupSpec &group : spec.groups) {
+      m.put<uint32_t>(group.firstStep);
+      m.put<uint32_t>(group.numSteps);
+      m.put<uint32_t>(group.headSteps);
+      m.put<uint32_t>(group.parallelDims);
+    }
   }
   uint64_t metaOffset = DSX_HEADER_SIZE;
   uint64_t constOffset = (metaOffset + m.data.size() + 63) / 64 * 64;

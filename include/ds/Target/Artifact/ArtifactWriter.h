@@ -21,6 +21,8 @@ struct ArtifactStats {
   uint64_t constantBytes = 0;
   uint64_t fileBytes = 0;
   size_t steps = 0;
+  size_t fusedGroups = 0; ///< cpu fusion groups of two or more steps
+  size_t fusedSteps = 0;  ///< steps in those groups
 };
 
 /// One step of a non-CPU artifact: an op name of the target's vocabulary

@@ -10,6 +10,7 @@
 #include "llvm/Support/Debug.h"
 
 #include <algorithm>
+#include <functional>
 
 #define DEBUG_TYPE "ds-memory-analysis"
 
@@ -61,13 +62,15 @@ void MemoryAnalysis::analyze(func::FuncOp func) {
   planned_ =
       llvm::all_of(body.getArgumentTypes(), [](Type t) { return storageBytes(t).has_value(); });
 
-  // Steps and their results, in program order.
-  for (Operation &op : body.without_terminator()) {
-    if (isa<ConstantOp>(op))
-      continue;
+  // Steps and their results, in program order; the ops of a fusion group
+  // are steps of their own (the cpu runtime runs a group it cannot tile op
+  // by op), and the group's span tells which steps run together.
+  std::vector<dsrt::StepSpan> spans;
+  auto addStep = [&](Operation &op) {
     int64_t index = numSteps();
     stepIndex_[&op] = index;
     steps_.push_back(&op);
+    spans.push_back({index, index});
     for (Value result : op.getResults()) {
       Buffer buffer;
       buffer.value = result;
@@ -80,17 +83,60 @@ void MemoryAnalysis::analyze(func::FuncOp func) {
       bufferIndex_[result] = buffers_.size();
       buffers_.push_back(buffer);
     }
+  };
+  for (Operation &op : body.without_terminator()) {
+    if (isa<ConstantOp>(op))
+      continue;
+    auto group = dyn_cast<FusionGroupOp>(op);
+    if (!group) {
+      addStep(op);
+      continue;
+    }
+    int64_t first = numSteps();
+    Block &groupBody = group.getBody().front();
+    for (Operation &inner : groupBody.without_terminator())
+      if (!isa<ConstantOp>(inner))
+        addStep(inner);
+    // The head (a convolution anchor) runs whole; the steps after it run
+    // together, in tiles.
+    int64_t tail = first + getGroupTiling(group).headOps;
+    for (int64_t i = tail; i < numSteps(); ++i)
+      spans[i] = {tail, numSteps() - 1};
+    // A group result is the value its body yields.
+    for (auto [result, yielded] : llvm::zip(group.getResults(), groupBody.getTerminator()->getOperands()))
+      if (auto it = bufferIndex_.find(yielded); it != bufferIndex_.end())
+        bufferIndex_[result] = it->second;
+    if (numSteps() == first) // nothing but constants: the group op stands for itself
+      stepIndex_[&op] = first;
   }
 
-  // Lifetimes: to the last step reading the value (an op nested in a step
-  // counts as that step); graph outputs to the end.
+  // Lifetimes: each use widens the value's life with the rule the runtime
+  // applies (dsrt::extendLifetime): a value read by another group lives to
+  // that group's end; graph outputs live to the end.
   int64_t end = numSteps();
-  for (Buffer &buffer : buffers_)
-    for (OpOperand &use : buffer.value.getUses()) {
-      Operation *user = body.findAncestorOpInBlock(*use.getOwner());
-      int64_t at = user == terminator_ ? end : getStepIndex(user).value_or(buffer.begin);
-      buffer.end = std::max(buffer.end, at);
+  std::function<void(Buffer &, int64_t, Value)> addUses = [&](Buffer &buffer, int64_t def,
+                                                               Value value) {
+    for (OpOperand &use : value.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<YieldOp>(user)) { // through the group's result
+        addUses(buffer, def, user->getParentOp()->getResult(use.getOperandNumber()));
+        continue;
+      }
+      if (auto group = dyn_cast<FusionGroupOp>(user)) { // into its body
+        addUses(buffer, def, group.getBody().front().getArgument(use.getOperandNumber()));
+        continue;
+      }
+      int64_t at = user == terminator_ ? end : getStepIndex(user).value_or(def);
+      dsrt::BufferLifetime life{buffer.begin, buffer.end, 0};
+      dsrt::extendLifetime(life, def, at, spans);
+      buffer.begin = life.begin;
+      buffer.end = life.end;
     }
+  };
+  for (Buffer &buffer : buffers_) {
+    int64_t def = buffer.begin;
+    addUses(buffer, def, buffer.value);
+  }
 
   // Bytes alive per step (a difference array over the lifetimes), the peak
   // and the sum.
@@ -132,11 +178,18 @@ std::optional<int64_t> MemoryAnalysis::getStepIndex(Operation *op) const {
   if (!func_ || !isValid())
     return std::nullopt;
   func::FuncOp func = func_;
+  if (auto own = stepIndex_.find(op); own != stepIndex_.end()) // an op of a group
+    return own->second;
   Operation *inBlock = func.getBody().front().findAncestorOpInBlock(*op);
   if (!inBlock)
     return std::nullopt;
   if (inBlock == terminator_)
     return numSteps();
+  if (auto group = dyn_cast<FusionGroupOp>(inBlock)) { // the group: its first step
+    for (Operation &inner : group.getBody().front())
+      if (auto it = stepIndex_.find(&inner); it != stepIndex_.end())
+        return it->second;
+  }
   auto it = stepIndex_.find(inBlock);
   if (it == stepIndex_.end())
     return std::nullopt;

@@ -1,6 +1,8 @@
 //===- FusionOps.cpp - ds.fusion_group and ds.yield -----------------------===//
 #include "ds/Dialect/DS/IR/DSOps.h"
 
+#include "llvm/ADT/TypeSwitch.h"
+
 using namespace mlir;
 using namespace mlir::ds;
 
@@ -59,4 +61,55 @@ FusionKind mlir::ds::singleOpFusionKind(Operation *op) {
     return FusionKind::data_movement;
   }
   return FusionKind::data_movement;
+}
+
+namespace {
+int64_t resultRank(Operation *op) {
+  if (op->getNumResults() == 0)
+    return 0;
+  auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  return type ? type.getRank() : 0;
+}
+
+/// `axis` counted from the front for a tensor of rank `rank`.
+int64_t normalizedAxis(int64_t axis, int64_t rank) {
+  return std::clamp<int64_t>(axis < 0 ? axis + rank : axis, 0, rank);
+}
+} // namespace
+
+int64_t mlir::ds::getParallelLeadingDims(Operation *op) {
+  int64_t rank = resultRank(op);
+  if (getOpClass(op) == DSX_OP_ELEMENTWISE)
+    return rank;
+  return llvm::TypeSwitch<Operation *, int64_t>(op)
+      .Case([&](ReduceOp reduce) {
+        ArrayRef<int64_t> axes = reduce.getAxes();
+        return axes.empty() ? rank : std::min(rank, axes.front()); // axes are sorted
+      })
+      .Case([&](SoftmaxOp softmax) { return normalizedAxis(softmax.getAxis(), rank); })
+      .Case([&](NormOp norm) { return normalizedAxis(norm.getAxis(), rank); })
+      .Case([&](MatMulOp matmul) -> int64_t {
+        // A 1-D operand drops M or N from the result: no row structure then.
+        auto lhs = cast<RankedTensorType>(matmul.getLhs().getType());
+        auto rhs = cast<RankedTensorType>(matmul.getRhs().getType());
+        return lhs.getRank() >= 2 && rhs.getRank() >= 2 ? rank - 1 : 0;
+      })
+      .Default([](Operation *) { return 0; });
+}
+
+GroupTiling mlir::ds::getGroupTiling(FusionGroupOp group) {
+  GroupTiling tiling;
+  std::optional<int64_t> dims;
+  for (Operation &op : group.getBody().front().without_terminator()) {
+    if (isa<ConstantOp>(op))
+      continue;
+    int64_t opDims = getParallelLeadingDims(&op);
+    if (!dims && opDims == 0) { // still in the head
+      ++tiling.headOps;
+      continue;
+    }
+    dims = std::min(dims.value_or(INT64_MAX), opDims);
+  }
+  tiling.parallelDims = dims.value_or(0);
+  return tiling;
 }

@@ -20,8 +20,11 @@
 // Decisions (documented in Passes.td):
 //  - a value used inside the group and by a later op outside becomes an extra
 //    group result (multi-output group);
-//  - only ops with static result shapes fuse; `?` dims may broadcast at run
-//    time, which the pass cannot rule out;
+//  - ops fuse when their result shapes are equal, a `?` dim matching a `?`
+//    at the same place; two `?` may still differ (broadcast) at run time,
+//    so a backend checks the bound sizes before it runs a group as one
+//    kernel (the CPU runtime runs such a group op by op instead, CUDA takes
+//    static shapes only);
 //  - ds.reshape (a pure view) gets its own single-op data_movement group; the
 //    backend turns it into an alias;
 //  - constants are group inputs (weights stay in memory), except cheap ones
@@ -86,9 +89,10 @@ OpClass classify(Operation *op) {
   }
 }
 
-std::optional<ArrayRef<int64_t>> staticShape(Type type) {
+/// The shape of a ranked tensor, `?` dims included.
+std::optional<ArrayRef<int64_t>> rankedShape(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
+  if (!tensor)
     return std::nullopt;
   return tensor.getShape();
 }
@@ -178,7 +182,7 @@ unsigned FusionAnalysis::newGroup(Operation *op, FusionKind kind, bool closed) {
   group.kind = kind;
   group.closed = closed;
   if (op->getNumResults() == 1)
-    if (auto shape = staticShape(op->getResult(0).getType()))
+    if (auto shape = rankedShape(op->getResult(0).getType()))
       group.shape.assign(shape->begin(), shape->end());
   groups.push_back(std::move(group));
   groupOfOp[op] = id;
@@ -229,9 +233,9 @@ std::optional<std::string> FusionAnalysis::rejectElementwise(unsigned id, Operat
        << " outside it (the group would have to run both before and after it)";
     return text;
   }
-  auto shape = staticShape(op->getResult(0).getType());
+  auto shape = rankedShape(op->getResult(0).getType());
   if (!shape)
-    return std::string("its result shape is not static");
+    return std::string("its result is not a ranked tensor");
   if (ArrayRef<int64_t>(group.shape) != *shape)
     return "its result shape " + formatShape(*shape) + " differs from the group's " +
            formatShape(group.shape);
@@ -285,11 +289,6 @@ void FusionAnalysis::visitElementwise(Operation *op) {
     return;
   }
   unsigned id = newGroup(op, FusionKind::elementwise, /*closed=*/false);
-  if (!staticShape(op->getResult(0).getType())) {
-    groups[id].closed = true;
-    note(op, "started single-op group #" + Twine(id) + " (elementwise): dynamic shape");
-    return;
-  }
   note(op, "started group #" + Twine(id) + " (elementwise)");
 }
 
@@ -299,8 +298,8 @@ void FusionAnalysis::visitReduction(Operation *op) {
   std::optional<unsigned> producer;
   if (Operation *def = input.getDefiningOp())
     producer = groupOf(def);
-  auto inputShape = staticShape(input.getType());
-  auto resultShape = staticShape(op->getResult(0).getType());
+  auto inputShape = rankedShape(input.getType());
+  auto resultShape = rankedShape(op->getResult(0).getType());
   if (producer) {
     const Group &group = groups[*producer];
     std::string reason;
@@ -311,7 +310,7 @@ void FusionAnalysis::visitReduction(Operation *op) {
     else if (group.sealedBy)
       reason = "a value of the group is already used by " + opNameWithKind(group.sealedBy) + " outside it";
     else if (!inputShape || !resultShape)
-      reason = "dynamic shape";
+      reason = "its operand or result is not a ranked tensor";
     else if (ArrayRef<int64_t>(group.shape) != *inputShape)
       reason = "the group's shape " + formatShape(group.shape) + " is not its input shape " +
                formatShape(*inputShape);
@@ -344,7 +343,7 @@ void FusionAnalysis::visit(Operation *op) {
     break;
   case OpClass::Contraction: {
     unsigned id = newGroup(op, FusionKind::contraction,
-                           /*closed=*/!staticShape(op->getResult(0).getType()));
+                           /*closed=*/!rankedShape(op->getResult(0).getType()));
     groups[id].anchor = op;
     note(op, "started group #" + Twine(id) + " (contraction)");
     break;

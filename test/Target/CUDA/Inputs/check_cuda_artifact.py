@@ -1,9 +1,10 @@
-"""Checks the container of a cuda artifact without a GPU: format version 3,
+"""Checks the container of a cuda artifact without a GPU: format version 4,
 target cuda, three images (two cubins, one PTX) stored aligned inside the
 constants section. Reads only the header and the metadata's tail, which the
 compiler writes as: ... steps, u32 target, u32 image count, per image
 str arch, u64 offset, u64 size, then u32 dim symbol count (0: a cuda
-artifact has static shapes), u32 step count and a u8 op class per step."""
+artifact has static shapes), u32 step count and a u8 op class per step,
+then u32 fusion group count (0: groups are cpu steps)."""
 import struct
 import sys
 
@@ -12,9 +13,12 @@ data = open(path, "rb").read()
 magic, version, header, size, _, meta_off, meta_size, const_off, const_size = struct.unpack_from(
     "<8sIIQQQQQQ", data, 0)
 assert magic == b"DSXARTF\0", magic
-assert version == 3, version
+assert version == 4, version
 assert size == len(data), (size, len(data))
 meta = data[meta_off:meta_off + meta_size]
+groups, = struct.unpack_from("<I", meta, len(meta) - 4)
+assert groups == 0, groups
+meta = meta[:len(meta) - 4]
 # The tail: u32 symbol count (0), u32 step count n, n op classes (all 0:
 # cuda steps carry none). Find n from the end.
 for n in range(1, len(meta) - 8):

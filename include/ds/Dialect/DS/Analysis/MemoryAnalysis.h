@@ -34,11 +34,13 @@ std::optional<uint64_t> storageBytes(Type type);
 /// Liveness and memory of the single block of `@main`.
 ///
 /// Steps are the ops of the block other than `ds.constant` and the
-/// terminator, numbered in order from 0; an op with regions (a
-/// `ds.fusion_group`) is one step. Intermediates are the results of those
-/// steps: block arguments and constants are not in the arena. Each
-/// intermediate lives from its defining step to the last step reading it;
-/// graph outputs live to `numSteps()` (the return).
+/// terminator, numbered in order from 0; the ops of a `ds.fusion_group` are
+/// steps in their place, as the CPU runtime executes them. Intermediates are
+/// the results of those steps: block arguments and constants are not in the
+/// arena. Each intermediate lives from its defining step to the last step
+/// reading it, widened to the end of every other fusion group reading it (a
+/// group run in tiles reads its inputs until its last tile:
+/// dsrt::extendLifetime); graph outputs live to `numSteps()`.
 class MemoryAnalysis {
 public:
   /// One intermediate value.

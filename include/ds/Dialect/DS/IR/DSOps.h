@@ -27,6 +27,24 @@ std::string opNameWithKind(Operation *op);
 /// of one op, and what the CUDA target wraps an unfused op into. Follows the
 /// op's class (getOpClass); quantize / dequantize run as elementwise kernels.
 FusionKind singleOpFusionKind(Operation *op);
+
+/// How many leading dims of `op`'s result are independent rows: each row of
+/// the result reads only the same row of its row-aligned operands (other
+/// operands are read whole). A backend may run a fusion group in tiles of
+/// rows of these dims. Elementwise ops: all dims; reductions and
+/// normalizations: the dims before the first reduced axis; matmul: the batch
+/// dims and M; every other op: 0 (it runs whole).
+int64_t getParallelLeadingDims(Operation *op);
+
+/// How a backend may run `group` in tiles: its first `headOps` ops (an
+/// anchor such as a convolution, with no independent rows) run whole, and
+/// the ops after them in tiles of rows of their first `parallelDims` result
+/// dims (the smallest getParallelLeadingDims among them; 0: no tiles).
+struct GroupTiling {
+  unsigned headOps = 0;
+  int64_t parallelDims = 0;
+};
+GroupTiling getGroupTiling(FusionGroupOp group);
 } // namespace mlir::ds
 
 #endif // DS_DIALECT_DS_IR_DSOPS_H

@@ -106,8 +106,11 @@ def FusePass : Pass<"ds-fuse", "func::FuncOp"> {
     Each group is placed where its last op was. A group stops growing once
     one of its values is used by an op outside it (the group could no longer
     be placed before that user), so groups never form a cycle. A value used
-    inside and after the group becomes an extra result. Only static shapes
-    fuse. Constants are group inputs, except splats, tensors of at most one
+    inside and after the group becomes an extra result. Shapes must be
+    equal, a `?` dim matching only a `?` at the same place; since two `?`
+    may still differ at run time, a backend checks the bound sizes before
+    it runs a dynamic group as one kernel (the CPU runtime otherwise runs
+    its ops one by one). Constants are group inputs, except splats, tensors of at most one
     element and integer tensors of at most 64 elements (shape parameters),
     which are cloned into the body.
 

@@ -1,0 +1,357 @@
+//===- FusedExecution.cpp - running fusion groups in tiles of rows --------===//
+#include "core/FusedExecution.h"
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+
+namespace dsrt {
+namespace {
+/// Elements per tile: a few tiles of intermediates fit in L2 together.
+constexpr int64_t kTileElements = 8192;
+/// Smaller groups run op by op: tiling would only add overhead.
+constexpr int64_t kMinFusedElements = 4096;
+
+using Dims = std::vector<int64_t>;
+
+int64_t product(const Dims &dims, size_t from = 0, size_t to = SIZE_MAX) {
+  int64_t n = 1;
+  for (size_t i = from; i < std::min(to, dims.size()); ++i)
+    n *= dims[i];
+  return n;
+}
+
+bool samePrefix(const Dims &a, const Dims &b, int64_t length) {
+  return (int64_t)a.size() >= length && (int64_t)b.size() >= length &&
+         std::equal(a.begin(), a.begin() + length, b.begin());
+}
+
+/// Operand dims right-aligned against a result of rank `rank` (numpy
+/// broadcasting): true when every dim falling on positions [0, end) is 1 or
+/// absent, i.e. the operand is the same for every row there.
+bool onesBefore(const Dims &operand, int64_t rank, int64_t end) {
+  int64_t offset = rank - (int64_t)operand.size();
+  if (offset < 0)
+    return false;
+  for (int64_t p = offset; p < end; ++p)
+    if (operand[p - offset] != 1)
+      return false;
+  return true;
+}
+
+/// Ops a tile may run: those whose result rows read only the same rows of
+/// their row operands (the compiler's getParallelLeadingDims).
+bool tileable(const Step &step) {
+  return step.opClass == DSX_OP_ELEMENTWISE || step.opClass == DSX_OP_REDUCTION ||
+         step.op == "ds.matmul";
+}
+
+/// How operand `k` of `step` (dims `operand`; `local` when an earlier step
+/// of the unit computes it) is read when tiles split the first `rowDims`
+/// dims, whose sizes are `lead`; nullopt when it cannot be.
+std::optional<TileOperand::Kind> classify(const Step &step, size_t k, const Dims &operand,
+                                          bool local, int64_t rowDims, const Dims &lead,
+                                          int64_t resultRank) {
+  bool rows = samePrefix(operand, lead, rowDims);
+  if (step.op == "ds.matmul") {
+    // Rows of the result are batch entries and then rows of M: the lhs is
+    // read by rows, the rhs by rows only while tiles split batch dims.
+    int64_t batchRank = resultRank - 2;
+    if (k == 1) {
+      if (rowDims <= batchRank && rows && (int64_t)operand.size() == resultRank)
+        return TileOperand::Rows;
+      if (!local && onesBefore(operand, resultRank, std::min(rowDims, batchRank)))
+        return TileOperand::Whole;
+      return std::nullopt;
+    }
+    if (rows && (int64_t)operand.size() == resultRank)
+      return TileOperand::Rows;
+    if (!local && rowDims <= batchRank && onesBefore(operand, resultRank, rowDims))
+      return TileOperand::Whole;
+    return std::nullopt;
+  }
+  if (step.opClass == DSX_OP_REDUCTION && k == 0) // the reduced input: its rows
+    return rows ? std::optional(TileOperand::Rows) : std::nullopt;
+  // Elementwise operands and a norm's scale / bias broadcast numpy-style.
+  if (rows && (int64_t)operand.size() == resultRank)
+    return TileOperand::Rows;
+  if (!local && onesBefore(operand, resultRank, rowDims))
+    return TileOperand::Whole;
+  return std::nullopt;
+}
+
+/// Rows per tile: elements for an elementwise or reduction group; for a
+/// matmul over rows of M, the row blocks its GEMM would use unfused
+/// (ContractionKernels.cpp), so results do not depend on fusion or threads.
+int64_t rowsPerTile(const Program &program, const std::vector<size_t> &steps,
+                    const std::vector<ValueInfo> &values, int64_t rowDims, int64_t rows,
+                    int64_t rowElements) {
+  for (size_t s : steps) {
+    const Step &step = program.steps[s];
+    if (step.op == "ds.matmul" && rowDims == (int64_t)values[step.outputs[0]].dims.size() - 1) {
+      int64_t block = std::max<int64_t>(32, (rows + 15) / 16);
+      return (block + 15) / 16 * 16;
+    }
+  }
+  return std::max<int64_t>(1, kTileElements / std::max<int64_t>(1, rowElements));
+}
+
+/// The tiled plan of `steps` (the live steps of one group after its head),
+/// or a unit with rowDims 0 when they must run op by op. `readAfter[v]`:
+/// value v is read outside the unit (by a later step or as a graph output).
+ExecUnit planTiled(const Program &program, const std::vector<ValueInfo> &values,
+                   const std::vector<size_t> &steps, int64_t parallelDims,
+                   const std::vector<uint8_t> &readAfter) {
+  ExecUnit unit;
+  unit.steps = steps;
+  std::vector<int64_t> localOf(values.size(), -1);
+  std::vector<uint32_t> produced;
+  for (size_t s : steps) {
+    const Step &step = program.steps[s];
+    if (!tileable(step))
+      return unit;
+    for (uint32_t id : step.outputs) {
+      localOf[id] = (int64_t)produced.size();
+      produced.push_back(id);
+    }
+  }
+  // Rows: the leading dims every value of the group shares.
+  const Dims &lead = values[produced[0]].dims;
+  int64_t rowDims = std::min<int64_t>(parallelDims, (int64_t)lead.size());
+  for (uint32_t id : produced)
+    while (rowDims > 0 && !samePrefix(values[id].dims, lead, rowDims))
+      --rowDims;
+  // Fewer row dims until every operand is read by rows or whole.
+  auto fits = [&](int64_t dims) {
+    for (size_t s : steps) {
+      const Step &step = program.steps[s];
+      int64_t rank = (int64_t)values[step.outputs[0]].dims.size();
+      for (size_t k = 0; k < step.inputs.size(); ++k) {
+        uint32_t id = step.inputs[k];
+        if (id != DSX_ABSENT &&
+            !classify(step, k, values[id].dims, localOf[id] >= 0, dims, lead, rank))
+          return false;
+      }
+    }
+    return true;
+  };
+  while (rowDims > 0 && !fits(rowDims))
+    --rowDims;
+  if (rowDims == 0)
+    return unit;
+  int64_t rows = product(lead, 0, rowDims), rowElements = 0, largest = 0;
+  for (uint32_t id : produced) {
+    rowElements = std::max(rowElements, product(values[id].dims, rowDims));
+    largest = std::max(largest, product(values[id].dims));
+  }
+  if (rows < 2 || largest < kMinFusedElements)
+    return unit;
+
+  // A result read after the group must not share bytes with an operand the
+  // group reads from outside: later tiles still read the operand while
+  // earlier ones write the result. The compiler's and the runtime's plans
+  // keep them apart (extendLifetime); this guards other plans.
+  for (uint32_t out : produced) {
+    const ValueInfo &o = values[out];
+    if (!readAfter[out] || o.storage != DSX_STORAGE_ARENA)
+      continue;
+    for (size_t s : steps)
+      for (uint32_t id : program.steps[s].inputs) {
+        if (id == DSX_ABSENT || localOf[id] >= 0 || values[id].storage != DSX_STORAGE_ARENA)
+          continue;
+        const ValueInfo &in = values[id];
+        if (in.offset < o.offset + o.bytes && o.offset < in.offset + in.bytes)
+          return unit;
+      }
+  }
+
+  unit.rowDims = rowDims;
+  unit.rows = rows;
+  unit.rowsPerTile = rowsPerTile(program, steps, values, rowDims, rows, rowElements);
+  unit.numLocals = (uint32_t)produced.size();
+  for (size_t s : steps) {
+    const Step &step = program.steps[s];
+    int64_t rank = (int64_t)values[step.outputs[0]].dims.size();
+    std::vector<TileOperand> operands;
+    for (size_t k = 0; k < step.inputs.size(); ++k) {
+      uint32_t id = step.inputs[k];
+      TileOperand operand;
+      if (id != DSX_ABSENT && localOf[id] >= 0) {
+        operand.kind = TileOperand::Local;
+        operand.local = (uint32_t)localOf[id];
+      } else if (id != DSX_ABSENT) {
+        operand.kind = *classify(step, k, values[id].dims, false, rowDims, lead, rank);
+      }
+      operands.push_back(operand);
+    }
+    unit.operands.push_back(std::move(operands));
+    std::vector<TileResult> results;
+    for (uint32_t id : step.outputs) {
+      TileResult result;
+      result.local = (uint32_t)localOf[id];
+      result.toValue = readAfter[id] != 0;
+      if (!result.toValue) {
+        uint64_t bytes = (uint64_t)(unit.rowsPerTile * product(values[id].dims, rowDims)) *
+                         dtypeSize(values[id].dtype);
+        result.scratchOffset = unit.scratchBytes;
+        unit.scratchBytes += (bytes + 63) / 64 * 64;
+      }
+      results.push_back(result);
+    }
+    unit.results.push_back(std::move(results));
+  }
+  return unit;
+}
+
+/// The tile of `rows` rows of a value of `dims`: its first `rowDims` dims
+/// become [1, ..., 1, rows], so the rank (and every axis attribute) stays as
+/// the compiler wrote it.
+Dims tileDims(const Dims &dims, int64_t rowDims, int64_t rows) {
+  Dims tile(dims);
+  std::fill(tile.begin(), tile.begin() + rowDims - 1, 1);
+  tile[rowDims - 1] = rows;
+  return tile;
+}
+} // namespace
+
+std::vector<StepSpan> stepSpans(const Program &program) {
+  std::vector<StepSpan> spans(program.steps.size());
+  for (size_t s = 0; s < spans.size(); ++s)
+    spans[s] = {(int64_t)s, (int64_t)s};
+  // A group's head runs whole, step by step; the steps after it together.
+  for (const FusionGroup &group : program.groups) {
+    int64_t tail = (int64_t)group.firstStep + group.headSteps;
+    int64_t last = (int64_t)group.firstStep + group.numSteps - 1;
+    for (int64_t s = tail; s <= last; ++s)
+      spans[s] = {tail, last};
+  }
+  return spans;
+}
+
+std::vector<ExecUnit> planExecution(const Program &program, const std::vector<ValueInfo> &values,
+                                   const std::vector<uint8_t> *skip) {
+  const size_t numSteps = program.steps.size();
+  auto skipped = [&](size_t step) { return skip && (*skip)[step]; };
+  // The group of each step that runs in tiles (a head step runs alone), and
+  // the values read outside their group.
+  std::vector<int64_t> groupOf(numSteps, -1);
+  for (size_t g = 0; g < program.groups.size(); ++g)
+    for (uint32_t s = program.groups[g].headSteps; s < program.groups[g].numSteps; ++s)
+      groupOf[program.groups[g].firstStep + s] = (int64_t)g;
+  std::vector<int64_t> definedIn(values.size(), -2);
+  for (size_t s = 0; s < numSteps; ++s)
+    for (uint32_t id : program.steps[s].outputs)
+      definedIn[id] = groupOf[s];
+  std::vector<uint8_t> readAfter(values.size(), 0);
+  for (size_t s = 0; s < numSteps; ++s)
+    for (uint32_t id : program.steps[s].inputs)
+      if (id != DSX_ABSENT && (groupOf[s] < 0 || definedIn[id] != groupOf[s]))
+        readAfter[id] = 1;
+  for (uint32_t id : program.outputs)
+    readAfter[id] = 1;
+
+  std::vector<ExecUnit> units;
+  size_t s = 0;
+  while (s < numSteps) {
+    if (groupOf[s] < 0) {
+      if (!skipped(s))
+        units.push_back(ExecUnit{{s}});
+      ++s;
+      continue;
+    }
+    const FusionGroup &group = program.groups[groupOf[s]];
+    std::vector<size_t> live; // the group's steps after its head
+    for (size_t k = s; k < (size_t)group.firstStep + group.numSteps; ++k)
+      if (!skipped(k))
+        live.push_back(k);
+    s = group.firstStep + group.numSteps;
+    if (live.size() > 1) {
+      ExecUnit unit = planTiled(program, values, live, group.parallelDims, readAfter);
+      if (unit.tiled()) {
+        units.push_back(std::move(unit));
+        continue;
+      }
+    }
+    for (size_t k : live)
+      units.push_back(ExecUnit{{k}});
+  }
+  return units;
+}
+
+Status runTiledUnit(const Program &program, const ExecUnit &unit, std::vector<Tensor> &tensors,
+                    ThreadPool &pool) {
+  KernelContext serial;
+  serial.numThreads = 1;
+  serial.parallelFor = [](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &body) {
+    if (n > 0)
+      body(0, n);
+  };
+  const int64_t rowDims = unit.rowDims;
+  const int64_t tiles = (unit.rows + unit.rowsPerTile - 1) / unit.rowsPerTile;
+  std::mutex errorMutex;
+  Status failure;
+  pool.parallelFor(tiles, 1, [&](int64_t tileBegin, int64_t tileEnd) {
+    // Scratch grows once per thread and is reused by every later run.
+    thread_local std::vector<uint64_t> scratch;
+    if (scratch.size() * 8 < unit.scratchBytes)
+      scratch.resize(unit.scratchBytes / 8 + 1);
+    char *scratchBase = reinterpret_cast<char *>(scratch.data());
+    std::vector<Tensor> locals(unit.numLocals), views;
+    std::vector<const Tensor *> ins;
+    std::vector<Tensor *> outs;
+    for (int64_t tile = tileBegin; tile < tileEnd; ++tile) {
+      const int64_t row0 = tile * unit.rowsPerTile;
+      const int64_t rows = std::min(unit.rowsPerTile, unit.rows - row0);
+      // The tile's rows of a whole value: a view at its row0-th row.
+      auto rowsOf = [&](const Tensor &whole) {
+        int64_t rowElements = product(whole.shape, rowDims);
+        return Tensor{whole.dtype, tileDims(whole.shape, rowDims, rows),
+                      static_cast<char *>(whole.data) +
+                          row0 * rowElements * (int64_t)dtypeSize(whole.dtype)};
+      };
+      for (size_t i = 0; i < unit.steps.size(); ++i) {
+        const Step &step = program.steps[unit.steps[i]];
+        views.assign(step.inputs.size(), Tensor());
+        ins.clear();
+        for (size_t k = 0; k < step.inputs.size(); ++k) {
+          const TileOperand &operand = unit.operands[i][k];
+          switch (operand.kind) {
+          case TileOperand::Absent:
+            ins.push_back(nullptr);
+            break;
+          case TileOperand::Whole:
+            ins.push_back(&tensors[step.inputs[k]]);
+            break;
+          case TileOperand::Rows:
+            views[k] = rowsOf(tensors[step.inputs[k]]);
+            ins.push_back(&views[k]);
+            break;
+          case TileOperand::Local:
+            ins.push_back(&locals[operand.local]);
+            break;
+          }
+        }
+        outs.clear();
+        for (size_t k = 0; k < step.outputs.size(); ++k) {
+          const TileResult &result = unit.results[i][k];
+          const Tensor &whole = tensors[step.outputs[k]];
+          Tensor &out = locals[result.local];
+          out = result.toValue ? rowsOf(whole)
+                               : Tensor{whole.dtype, tileDims(whole.shape, rowDims, rows),
+                                        scratchBase + result.scratchOffset};
+          outs.push_back(&out);
+        }
+        Status status = step.kernel(serial, step.attrs, ins, outs);
+        if (!status) {
+          std::lock_guard<std::mutex> lock(errorMutex);
+          if (failure.ok())
+            failure = Status::error(step.op + ": " + status.message(), status.code());
+          return;
+        }
+      }
+    }
+  });
+  return failure;
+}
+
+} // namespace dsrt
