@@ -10,6 +10,7 @@ test/Target/ONNX/import-cases.test checks the ds IR of each.
   constants.onnx       Constant nodes with value_float / value_ints / tensor
   int4.onnx            int4 initializer with packed raw_data, DequantizeLinear
   named.onnx           nodes with names, to check locations
+  compress.onnx        Compress with and without an axis (nonzero + gather)
 
 Usage: gen_import_cases.py --out DIR
 """
@@ -112,12 +113,22 @@ def named(out):
     save(m, out, "named.onnx")
 
 
+def compress(out):
+    # Compress along axis 1 of a 3x4 input, and without an axis (flattened).
+    m = model([helper.make_node("Compress", ["x", "c"], ["y"], axis=1),
+               helper.make_node("Compress", ["x", "c"], ["z"])],
+              [vi("x", F, [3, 4]), vi("c", TensorProto.BOOL, [4])],
+              [vi("y", F, [3, None]), vi("z", F, [None])])
+    save(m, out, "compress.onnx")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for make in (dynamic_batch, softmax_v11, gemm, conv_transpose, constants, int4, named):
+    for make in (dynamic_batch, softmax_v11, gemm, conv_transpose, constants, int4, named,
+                 compress):
         make(args.out)
 
 

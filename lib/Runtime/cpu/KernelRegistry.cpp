@@ -11,6 +11,7 @@ const CpuOp *findCpuOp(const std::string &opName) {
     cpu::registerDataMovementKernels(t);
     cpu::registerContractionKernels(t);
     cpu::registerQuantKernels(t);
+    cpu::registerSelectionKernels(t);
     return t;
   }();
   auto it = table.find(opName);

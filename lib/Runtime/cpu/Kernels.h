@@ -17,6 +17,7 @@ void registerReductionKernels(KernelTable &table);
 void registerDataMovementKernels(KernelTable &table);
 void registerContractionKernels(KernelTable &table);
 void registerQuantKernels(KernelTable &table);
+void registerSelectionKernels(KernelTable &table);
 
 } // namespace dsrt::cpu
 

@@ -218,6 +218,39 @@ LogicalResult importGather(NodeImporter &n) {
   return n.produce({n.create<GatherOp>(*x, *i, n.attrInt("axis", 0))});
 }
 
+LogicalResult importNonZero(NodeImporter &n) {
+  auto x = n.required(0, "X");
+  if (failed(x))
+    return failure();
+  return n.produce({n.create<NonZeroOp>(*x)});
+}
+
+/// Compress keeps the slices along `axis` (the elements of the flattened
+/// input without one) where `condition` is true: a gather at the indices of
+/// the true entries.
+LogicalResult importCompress(NodeImporter &n) {
+  auto x = n.required(0, "input"), condition = n.required(1, "condition");
+  if (failed(x) || failed(condition))
+    return failure();
+  auto conditionType = cast<RankedTensorType>(condition->getType());
+  if (conditionType.getRank() != 1)
+    return n.error() << "condition must be 1-D, got " << conditionType;
+  Value data = *x;
+  int64_t axis = 0;
+  if (n.hasAttr("axis")) {
+    int64_t rank = cast<RankedTensorType>(data.getType()).getRank();
+    axis = n.attrInt("axis", 0);
+    if (axis < -rank || axis >= rank)
+      return n.error() << "axis " << axis << " is out of range for rank " << rank;
+    if (axis < 0)
+      axis += rank;
+  } else {
+    data = n.reshape(data, {-1});
+  }
+  Value indices = n.reshape(n.create<NonZeroOp>(*condition), {-1});
+  return n.produce({n.create<GatherOp>(data, indices, axis)});
+}
+
 LogicalResult importGatherElements(NodeImporter &n) {
   auto x = n.required(0, "data"), i = n.required(1, "indices");
   if (failed(x) || failed(i))
@@ -530,6 +563,8 @@ void onnx_import::registerShapeImporters(OpRegistry &r) {
   r.add("Split", 2, all, importSplit);
   r.add("Slice", 1, all, importSlice);
   r.add("Gather", 1, all, importGather);
+  r.add("NonZero", 9, all, importNonZero);
+  r.add("Compress", 9, all, importCompress);
   r.add("GatherElements", 1, all, importGatherElements);
   r.add("GatherND", 1, all, importGatherND);
   r.add("ScatterElements", 1, all, importScatterElements);

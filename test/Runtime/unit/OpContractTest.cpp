@@ -99,6 +99,7 @@ TEST(OpContract, ListsExactlyTheOpsTheCpuBackendRegisters) {
   dsrt::cpu::registerDataMovementKernels(table);
   dsrt::cpu::registerContractionKernels(table);
   dsrt::cpu::registerQuantKernels(table);
+  dsrt::cpu::registerSelectionKernels(table);
   std::set<std::string> contract;
   size_t attributes = 0;
   for (const dsrt::OpContract &op : dsrt::opContracts()) {
@@ -113,6 +114,6 @@ TEST(OpContract, ListsExactlyTheOpsTheCpuBackendRegisters) {
   }
   for (const auto &[name, op] : table)
     EXPECT_TRUE(contract.count(name)) << name << " has a kernel but no entry in ds_op_attributes.def";
-  EXPECT_EQ(contract.size(), 38u);
+  EXPECT_EQ(contract.size(), 39u);
   EXPECT_EQ(attributes, 76u);
 }

@@ -416,6 +416,15 @@ LogicalResult ResizeOp::verify() {
   return success();
 }
 
+LogicalResult NonZeroOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &inferred) {
+  int64_t rank = rankedOf(adaptor.getInput()).getRank();
+  inferred.push_back(
+      RankedTensorType::get({rank, ShapedType::kDynamic}, IntegerType::get(ctx, 64)));
+  return success();
+}
+
 LogicalResult TriluOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &inferred) {

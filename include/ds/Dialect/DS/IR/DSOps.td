@@ -567,6 +567,23 @@ def DS_TriluOp : DS_InferredOp<"trilu", [DS_DataMovementClass]> {
   let hasVerifier = 1;
 }
 
+def DS_NonZeroOp : DS_InferredOp<"nonzero", [DS_DataMovementClass]> {
+  let summary = "indices of the nonzero elements, one row per input dim";
+  let description = [{
+    The result is `rank x n` (n, the number of nonzero elements, is known
+    only at run time), indices in row-major order of the elements, as ONNX
+    NonZero and numpy.nonzero give them. Compress imports to this op and a
+    gather.
+
+    ```mlir
+    %0 = ds.nonzero %x : (tensor<2x3xi1>) -> tensor<2x?xi64>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
 //===----------------------------------------------------------------------===//
 // Quantization
 //===----------------------------------------------------------------------===//
