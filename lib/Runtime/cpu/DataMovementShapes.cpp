@@ -20,15 +20,6 @@ const Tensor *optionalOperand(const Inputs &in, size_t i) {
   return in.size() > i ? in[i] : nullptr;
 }
 
-/// Normalizes `axis` against `rank`, or fails.
-Status normalizeAxis(const char *op, int64_t axis, int64_t rank, int64_t &out) {
-  out = normAxis(axis, rank);
-  if (out < 0 || out >= rank)
-    return fail(op, "axis " + std::to_string(axis) + " is out of range for rank " +
-                        std::to_string(rank));
-  return Status();
-}
-
 /// The kernels read indices of any integer dtype and reject the rest.
 Status needIntegers(const char *op, const Tensor &t, const char *what) {
   if (!isIntegerType(t.dtype))

@@ -86,15 +86,6 @@ int64_t product(const std::vector<int64_t> &shape, size_t from, size_t to) {
   return p;
 }
 
-Status normalizeAxis(const char *op, int64_t axis, int64_t rank, int64_t &out) {
-  int64_t a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank)
-    return Status::error(std::string(op) + ": axis " + std::to_string(axis) +
-                         " is out of range for rank " + std::to_string(rank));
-  out = a;
-  return Status();
-}
-
 /// Float element loaders (to double) by dtype.
 struct LoadF32 {
   const float *p;

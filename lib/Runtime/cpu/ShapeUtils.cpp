@@ -91,4 +91,12 @@ Status needShapes(const char *op, const Inputs &in, size_t numRequired, const Sh
   return Status();
 }
 
+Status normalizeAxis(const char *op, int64_t axis, int64_t rank, int64_t &out) {
+  out = axis < 0 ? axis + rank : axis;
+  if (out < 0 || out >= rank)
+    return fail(op, "axis " + std::to_string(axis) + " is out of range for rank " +
+                        std::to_string(rank));
+  return Status();
+}
+
 } // namespace dsrt::cpu

@@ -37,6 +37,9 @@ Status readInts(const char *op, const Tensor *t, const char *what, std::vector<i
 Status checkResultShape(const char *op, ShapeFunction shape, const Attributes &attrs,
                         const Inputs &in, const Tensor &y);
 
+/// `axis` in [-rank, rank) made non-negative, or an error naming `op`.
+Status normalizeAxis(const char *op, int64_t axis, int64_t rank, int64_t &out);
+
 /// Checks the operand and result counts a shape function was handed.
 Status needShapes(const char *op, const Inputs &in, size_t numRequired, const Shapes &out,
                   size_t numOutputs);

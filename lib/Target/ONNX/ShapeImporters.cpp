@@ -251,6 +251,29 @@ LogicalResult importCompress(NodeImporter &n) {
   return n.produce({n.create<GatherOp>(data, indices, axis)});
 }
 
+/// Unique without an axis works on the flattened input.
+LogicalResult importUnique(NodeImporter &n) {
+  auto x = n.required(0, "X");
+  if (failed(x))
+    return failure();
+  Value data = *x;
+  int64_t axis = 0;
+  if (n.hasAttr("axis")) {
+    int64_t rank = cast<RankedTensorType>(data.getType()).getRank();
+    axis = n.attrInt("axis", 0);
+    if (axis < -rank || axis >= rank)
+      return n.error() << "axis " << axis << " is out of range for rank " << rank;
+    if (axis < 0)
+      axis += rank;
+  } else {
+    data = n.reshape(data, {-1});
+  }
+  auto results = n.createN<UniqueOp, 4>(data, axis, n.attrInt("sorted", 1) != 0);
+  if (results.size() != 4)
+    return failure();
+  return n.produce(results);
+}
+
 LogicalResult importGatherElements(NodeImporter &n) {
   auto x = n.required(0, "data"), i = n.required(1, "indices");
   if (failed(x) || failed(i))
@@ -565,6 +588,7 @@ void onnx_import::registerShapeImporters(OpRegistry &r) {
   r.add("Gather", 1, all, importGather);
   r.add("NonZero", 9, all, importNonZero);
   r.add("Compress", 9, all, importCompress);
+  r.add("Unique", 11, all, importUnique);
   r.add("GatherElements", 1, all, importGatherElements);
   r.add("GatherND", 1, all, importGatherND);
   r.add("ScatterElements", 1, all, importScatterElements);

@@ -150,3 +150,22 @@ LogicalResult TopKOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>
   inferred.push_back(RankedTensorType::get(shape, IntegerType::get(ctx, 64)));
   return success();
 }
+
+LogicalResult UniqueOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  auto input = rankedOf(adaptor.getInput());
+  auto axis = normalizeAxis((int64_t)adaptor.getAxis(), input.getRank());
+  if (!axis)
+    return emitOptionalError(loc, "unique axis ", (int64_t)adaptor.getAxis(),
+                             " is out of range for rank ", input.getRank());
+  Type i64 = IntegerType::get(ctx, 64);
+  SmallVector<int64_t> shape(input.getShape());
+  int64_t slices = shape[*axis];
+  shape[*axis] = ShapedType::kDynamic;
+  inferred.push_back(RankedTensorType::get(shape, input.getElementType()));
+  inferred.push_back(RankedTensorType::get({ShapedType::kDynamic}, i64));
+  inferred.push_back(RankedTensorType::get({slices}, i64));
+  inferred.push_back(RankedTensorType::get({ShapedType::kDynamic}, i64));
+  return success();
+}

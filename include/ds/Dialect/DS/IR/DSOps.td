@@ -343,6 +343,27 @@ def DS_TopKOp : DS_InferredOp<"topk", [DS_WindowClass]> {
   let assemblyFormat = "$input `,` $k attr-dict `:` functional-type(operands, results)";
 }
 
+def DS_UniqueOp : DS_InferredOp<"unique", [DS_WindowClass]> {
+  let summary = "the distinct slices along an axis, with where they occur";
+  let description = [{
+    Slices along `axis` compare element by element in row-major order
+    (numpy.unique with an axis); `sorted` orders them ascending, otherwise
+    by first occurrence. Results: the distinct slices (their number is known
+    only at run time), the index of each one's first occurrence, the index
+    into them of every input slice, and how often each occurs. ONNX Unique
+    without an axis imports as this op over the flattened input.
+
+    ```mlir
+    %y, %first, %inverse, %counts = ds.unique %x {axis = 0 : i64, sorted = true}
+        : (tensor<6xf32>) -> (tensor<?xf32>, tensor<?xi64>, tensor<6xi64>, tensor<?xi64>)
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$input, I64Attr:$axis, BoolAttr:$sorted);
+  let results = (outs DS_Tensor:$values, DS_Tensor:$indices, DS_Tensor:$inverse_indices,
+                      DS_Tensor:$counts);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
 //===----------------------------------------------------------------------===//
 // Data movement and shapes
 //===----------------------------------------------------------------------===//
