@@ -82,7 +82,7 @@ std::optional<TileOperand::Kind> classify(const Step &step, size_t k, const Dims
 
 /// Rows per tile: elements for an elementwise or reduction group; for a
 /// matmul over rows of M, the row blocks its GEMM would use unfused
-/// (ContractionKernels.cpp), so results do not depend on fusion or threads.
+/// (cpu/Gemm.h), so results do not depend on fusion or threads.
 int64_t rowsPerTile(const Program &program, const std::vector<size_t> &steps,
                     const std::vector<ValueInfo> &values, int64_t rowDims, int64_t rows,
                     int64_t rowElements) {

@@ -1,4 +1,4 @@
-//===- ContractionShapes.cpp - result shapes of the ops in ContractionKernels.cpp ===//
+//===- ContractionShapes.cpp - result shapes of the contraction ops -------===//
 //
 // Each function follows the shape rules of its kernel, which checks the same
 // result shape before it runs. Window sizes come from attributes the step

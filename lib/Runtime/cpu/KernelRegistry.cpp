@@ -10,6 +10,8 @@ const CpuOp *findCpuOp(const std::string &opName) {
     cpu::registerReductionKernels(t);
     cpu::registerDataMovementKernels(t);
     cpu::registerContractionKernels(t);
+    cpu::registerWindowKernels(t);
+    cpu::registerAttentionKernels(t);
     cpu::registerQuantKernels(t);
     cpu::registerSelectionKernels(t);
     return t;

@@ -15,7 +15,9 @@ using KernelTable = std::unordered_map<std::string, CpuOp>;
 void registerElementwiseKernels(KernelTable &table);
 void registerReductionKernels(KernelTable &table);
 void registerDataMovementKernels(KernelTable &table);
-void registerContractionKernels(KernelTable &table);
+void registerContractionKernels(KernelTable &table); // matmul, einsum
+void registerWindowKernels(KernelTable &table);      // conv, conv_transpose, pool
+void registerAttentionKernels(KernelTable &table);   // attention, rotary
 void registerQuantKernels(KernelTable &table);
 void registerSelectionKernels(KernelTable &table);
 

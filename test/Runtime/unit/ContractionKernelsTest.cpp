@@ -1,7 +1,8 @@
 //===- ContractionKernelsTest.cpp - matmul, conv, pool, attention, quant --===//
 //
-// Calls the CPU kernels of ContractionKernels.cpp and QuantKernels.cpp
-// directly, against naive reference loops written here.
+// Calls the CPU kernels of MatmulKernels.cpp, ConvKernels.cpp,
+// AttentionKernels.cpp and QuantKernels.cpp directly, against naive
+// reference loops written here.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelTestUtils.h"
@@ -39,9 +40,12 @@ void expectNear(const std::vector<float> &got, const std::vector<float> &want,
 //===----------------------------------------------------------------------===//
 
 TEST(ContractionKernels, RegistersEveryOp) {
-  for (const char *name : {"ds.matmul", "ds.conv", "ds.conv_transpose", "ds.pool", "ds.einsum",
-                           "ds.attention", "ds.rotary_embedding"})
+  for (const char *name : {"ds.matmul", "ds.einsum"})
     EXPECT_TRUE(registers(cpu::registerContractionKernels, name)) << name;
+  for (const char *name : {"ds.conv", "ds.conv_transpose", "ds.pool"})
+    EXPECT_TRUE(registers(cpu::registerWindowKernels, name)) << name;
+  for (const char *name : {"ds.attention", "ds.rotary_embedding"})
+    EXPECT_TRUE(registers(cpu::registerAttentionKernels, name)) << name;
   for (const char *name : {"ds.quantize", "ds.dequantize", "ds.dynamic_quantize"})
     EXPECT_TRUE(registers(cpu::registerQuantKernels, name)) << name;
 }

@@ -98,6 +98,8 @@ TEST(OpContract, ListsExactlyTheOpsTheCpuBackendRegisters) {
   dsrt::cpu::registerReductionKernels(table);
   dsrt::cpu::registerDataMovementKernels(table);
   dsrt::cpu::registerContractionKernels(table);
+  dsrt::cpu::registerWindowKernels(table);
+  dsrt::cpu::registerAttentionKernels(table);
   dsrt::cpu::registerQuantKernels(table);
   dsrt::cpu::registerSelectionKernels(table);
   std::set<std::string> contract;

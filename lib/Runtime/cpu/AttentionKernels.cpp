@@ -1,0 +1,259 @@
+//===- AttentionKernels.cpp - attention and rotary embedding --------------===//
+//
+// ds.attention (scaled dot-product attention with grouped KV heads, masks,
+// causal offset and softcap) and ds.rotary_embedding. Both run in float
+// (f32, f16, bf16) or double (f64) through the views of cpu/Gemm.h.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/ContractionShapes.h"
+#include "cpu/Gemm.h"
+#include "cpu/KernelUtils.h"
+#include "cpu/Kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace dsrt::cpu {
+namespace {
+
+//===----------------------------------------------------------------------===//
+// attention
+//===----------------------------------------------------------------------===//
+
+template <typename T> T dot(const T *a, const T *b, int64_t n) {
+  T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; ++i)
+    s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+struct AttentionShape {
+  int64_t B, Hq, Hkv, S, L, D, Dv;
+};
+
+template <typename T>
+void runAttention(KernelContext &ctx, const AttentionShape &sh, const T *q, const T *k,
+                  const T *v, const T *maskF, const uint8_t *maskB,
+                  const std::vector<int64_t> &maskStrides, T *y, double scale, bool causal,
+                  int64_t causalOffset, double softcap) {
+  const int64_t rows = sh.B * sh.Hq * sh.S, group = sh.Hq / sh.Hkv;
+  const T negInf = -std::numeric_limits<T>::infinity();
+  parallel(ctx, rows, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, sh.L * (sh.D + sh.Dv))),
+           [&](int64_t rb, int64_t re) {
+             std::vector<T> score((size_t)sh.L);
+             std::vector<T> acc((size_t)sh.Dv);
+             for (int64_t r = rb; r < re; ++r) {
+               int64_t i = r % sh.S, bh = r / sh.S, h = bh % sh.Hq, b = bh / sh.Hq;
+               int64_t hk = h / group;
+               const T *qi = q + r * sh.D;
+               const T *kb = k + (b * sh.Hkv + hk) * sh.L * sh.D;
+               const T *vb = v + (b * sh.Hkv + hk) * sh.L * sh.Dv;
+               int64_t maskBase = b * maskStrides[0] + h * maskStrides[1] + i * maskStrides[2];
+               T best = negInf;
+               for (int64_t j = 0; j < sh.L; ++j) {
+                 T s = dot(qi, kb + j * sh.D, sh.D) * (T)scale;
+                 if (softcap > 0)
+                   s = (T)(softcap * std::tanh((double)s / softcap));
+                 if (causal && j > i + causalOffset)
+                   s = negInf;
+                 int64_t mo = maskBase + j * maskStrides[3];
+                 if (maskB && !maskB[mo])
+                   s = negInf;
+                 else if (maskF)
+                   s += maskF[mo];
+                 score[(size_t)j] = s;
+                 if (s > best)
+                   best = s;
+               }
+               T *yi = y + r * sh.Dv;
+               if (best == negInf || std::isnan(best)) {
+                 // Fully masked row (or NaN scores): zeros, or NaN propagated.
+                 T fillv = std::isnan(best) ? std::numeric_limits<T>::quiet_NaN() : T(0);
+                 std::fill(yi, yi + sh.Dv, fillv);
+                 continue;
+               }
+               T sum = 0;
+               for (int64_t j = 0; j < sh.L; ++j) {
+                 T s = score[(size_t)j];
+                 T e = s == negInf ? T(0) : std::exp(s - best);
+                 score[(size_t)j] = e;
+                 sum += e;
+               }
+               std::fill(acc.begin(), acc.end(), T(0));
+               for (int64_t j = 0; j < sh.L; ++j) {
+                 T pj = score[(size_t)j];
+                 if (pj == 0)
+                   continue;
+                 const T *vj = vb + j * sh.Dv;
+                 for (int64_t d = 0; d < sh.Dv; ++d)
+                   acc[(size_t)d] += pj * vj[d];
+               }
+               T inv = T(1) / sum;
+               for (int64_t d = 0; d < sh.Dv; ++d)
+                 yi[d] = acc[(size_t)d] * inv;
+             }
+           });
+}
+
+Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                       const Outputs &out) {
+  const char *op = "ds.attention";
+  if (Status s = need(op, in, out, 3, 1); !s)
+    return s;
+  const Tensor &q = *in[0], &k = *in[1], &v = *in[2];
+  const Tensor *mask = in.size() > 3 ? in[3] : nullptr;
+  Tensor &y = *out[0];
+  if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4)
+    return fail(op, "needs 4-D query, key and value [B, H, S, D]");
+  AttentionShape sh{q.shape[0], q.shape[1], k.shape[1], q.shape[2], k.shape[2], q.shape[3],
+                    v.shape[3]};
+  if (k.shape[0] != sh.B || v.shape[0] != sh.B || k.shape[3] != sh.D || v.shape[1] != sh.Hkv ||
+      v.shape[2] != sh.L || sh.Hkv <= 0 || sh.Hq % sh.Hkv)
+    return fail(op, "query " + shapeText(q.shape) + ", key " + shapeText(k.shape) +
+                        " and value " + shapeText(v.shape) + " do not fit together");
+  std::vector<int64_t> full{sh.B, sh.Hq, sh.S, sh.Dv};
+  if (y.shape != full)
+    return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(full));
+  if (k.dtype != q.dtype || v.dtype != q.dtype || y.dtype != q.dtype)
+    return fail(op, "query, key, value and result differ in element type");
+  Compute kind = computeOf(q.dtype);
+  if (kind != Compute::F32 && kind != Compute::F64)
+    return fail(op, std::string("unsupported element type ") + dtypeName(q.dtype));
+  std::vector<int64_t> maskStrides(4, 0);
+  if (mask) {
+    std::vector<int64_t> scoreShape{sh.B, sh.Hq, sh.S, sh.L};
+    if (mask->rank() > 4)
+      return fail(op, "mask has rank > 4");
+    size_t off = 4 - mask->shape.size();
+    for (size_t d = 0; d < mask->shape.size(); ++d)
+      if (mask->shape[d] != 1 && mask->shape[d] != scoreShape[d + off])
+        return fail(op, "mask " + shapeText(mask->shape) + " does not broadcast to " +
+                            shapeText(scoreShape));
+    maskStrides = broadcastStrides(mask->shape, scoreShape);
+    if (mask->dtype != DS_BOOL && computeOf(mask->dtype) != Compute::F32 &&
+        computeOf(mask->dtype) != Compute::F64)
+      return fail(op, std::string("mask must be i1 or floating-point, got ") +
+                          dtypeName(mask->dtype));
+  }
+  double scale = attrs.has("scale") ? attrs.getFloat("scale", 0.0)
+                                    : 1.0 / std::sqrt((double)std::max<int64_t>(sh.D, 1));
+  bool causal = attrs.has("is_causal") && attrs.getInt("is_causal", 1) != 0;
+  int64_t causalOffset = attrs.getInt("causal_offset", 0); // length of a KV cache in front
+  double softcap = attrs.getFloat("softcap", 0.0);
+  if (y.numel() == 0)
+    return Status();
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> sq, sk, sv, sm, sy;
+    const T *Q = viewAs<T>(q, sq), *K = viewAs<T>(k, sk), *V = viewAs<T>(v, sv);
+    const T *MF = nullptr;
+    const uint8_t *MB = nullptr;
+    if (mask && mask->dtype == DS_BOOL)
+      MB = mask->as<uint8_t>();
+    else if (mask)
+      MF = viewAs<T>(*mask, sm);
+    T *Y = outputAs<T>(y, sy);
+    runAttention<T>(ctx, sh, Q, K, V, MF, MB, maskStrides, Y, scale, causal, causalOffset,
+                    softcap);
+    finishOutput<T>(y, Y);
+  };
+  if (kind == Compute::F32)
+    run(float());
+  else
+    run(double());
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// rotary_embedding
+//===----------------------------------------------------------------------===//
+
+Status rotaryKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                    const Outputs &out) {
+  const char *op = "ds.rotary_embedding";
+  if (Status s = need(op, in, out, 3, 1); !s)
+    return s;
+  const Tensor &x = *in[0], &cosT = *in[1], &sinT = *in[2];
+  const Tensor *pos = in.size() > 3 ? in[3] : nullptr;
+  Tensor &y = *out[0];
+  // The shape function checks the layout, the rotary dim and the cos/sin and
+  // position_ids shapes; only the ids' values are left to check here.
+  if (Status s = checkResultShape(op, rotaryShape, attrs, in, y); !s)
+    return s;
+  if (y.dtype != x.dtype)
+    return fail(op, "result must have the input's type");
+  const bool fourD = x.rank() == 4;
+  const int64_t H = fourD ? x.shape[1] : attrs.getInt("num_heads", 0);
+  const int64_t B = x.shape[0], S = fourD ? x.shape[2] : x.shape[1];
+  const int64_t D = fourD ? x.shape[3] : x.shape[2] / H;
+  int64_t R = attrs.getInt("rotary_embedding_dim", 0);
+  if (R == 0)
+    R = D;
+  const int64_t half = R / 2;
+  std::vector<int64_t> positions;
+  if (pos) {
+    const int64_t maxPos = cosT.shape[0];
+    positions.resize((size_t)(B * S));
+    for (int64_t i = 0; i < B * S; ++i) {
+      positions[(size_t)i] = loadAsInt(*pos, i);
+      if (positions[(size_t)i] < 0 || positions[(size_t)i] >= maxPos)
+        return fail(op, "position id " + std::to_string(positions[(size_t)i]) +
+                            " is out of range for a cache of " + std::to_string(maxPos));
+    }
+  }
+  Compute kind = computeOf(x.dtype);
+  if ((kind != Compute::F32 && kind != Compute::F64) || computeOf(cosT.dtype) == Compute::None ||
+      computeOf(cosT.dtype) == Compute::Int)
+    return fail(op, std::string("unsupported element type ") + dtypeName(x.dtype));
+  bool interleaved = attrs.has("interleaved") && attrs.getInt("interleaved", 1) != 0;
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> sx, sc, ss, sy;
+    const T *X = viewAs<T>(x, sx), *Cs = viewAs<T>(cosT, sc), *Sn = viewAs<T>(sinT, ss);
+    T *Y = outputAs<T>(y, sy);
+    parallel(ctx, B * S * H, std::max<int64_t>(1, 4096 / std::max<int64_t>(D, 1)),
+             [&](int64_t lo, int64_t hi) {
+               for (int64_t t = lo; t < hi; ++t) {
+                 int64_t h = t % H, bs = t / H, s = bs % S, b = bs / S;
+                 int64_t off = fourD ? ((b * H + h) * S + s) * D : ((b * S + s) * H + h) * D;
+                 int64_t row = pos ? positions[(size_t)(b * S + s)] : b * S + s;
+                 const T *c = Cs + row * half, *sn = Sn + row * half;
+                 const T *xi = X + off;
+                 T *yi = Y + off;
+                 for (int64_t i = 0; i < half; ++i) {
+                   int64_t i1 = interleaved ? 2 * i : i, i2 = interleaved ? 2 * i + 1 : i + half;
+                   T x1 = xi[i1], x2 = xi[i2];
+                   yi[i1] = c[i] * x1 - sn[i] * x2;
+                   yi[i2] = sn[i] * x1 + c[i] * x2;
+                 }
+                 for (int64_t i = R; i < D; ++i)
+                   yi[i] = xi[i];
+               }
+             });
+    finishOutput<T>(y, Y);
+  };
+  if (kind == Compute::F32)
+    run(float());
+  else
+    run(double());
+  return Status();
+}
+
+} // namespace
+
+void registerAttentionKernels(KernelTable &table) {
+  table["ds.attention"] = CpuOp(attentionKernel, attentionShape);
+  table["ds.rotary_embedding"] = CpuOp(rotaryKernel, rotaryShape);
+}
+
+} // namespace dsrt::cpu

@@ -1,0 +1,622 @@
+//===- ConvKernels.cpp - conv, conv_transpose and pooling -----------------===//
+//
+// The sliding-window ops ds.conv, ds.conv_transpose and ds.pool, on a shared
+// window geometry; conv and conv_transpose go through im2col / col2im and the
+// GEMM of cpu/Gemm.h.
+//
+// Floating-point work runs in float (f32, f16, bf16) or double (f64);
+// integer work runs exactly in 64-bit wrap-around arithmetic and is stored
+// back into the result type (cpu/Gemm.h).
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/ContractionShapes.h"
+#include "cpu/Gemm.h"
+#include "cpu/KernelUtils.h"
+#include "cpu/Kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace dsrt::cpu {
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Window geometry shared by conv, conv_transpose and pool
+//===----------------------------------------------------------------------===//
+
+struct Window {
+  int64_t spatial = 0;
+  std::vector<int64_t> in, kernel, out, strides, padBegin, padEnd, dilations;
+  int64_t inSize = 1, kernelSize = 1, outSize = 1;
+  std::vector<int64_t> inStrides, outStrides, kernelStrides;
+
+  void finish() {
+    inSize = kernelSize = outSize = 1;
+    for (int64_t d = 0; d < spatial; ++d) {
+      inSize *= in[(size_t)d];
+      kernelSize *= kernel[(size_t)d];
+      outSize *= out[(size_t)d];
+    }
+    inStrides = stridesOf(in);
+    outStrides = stridesOf(out);
+    kernelStrides = stridesOf(kernel);
+  }
+};
+
+/// Reads strides / pads / dilations for `spatial` dims (defaults 1 / 0 / 1).
+Status readWindowAttrs(const char *op, const Attributes &attrs, int64_t spatial, Window &w) {
+  w.spatial = spatial;
+  w.strides = attrs.getInts("strides");
+  w.dilations = attrs.getInts("dilations");
+  std::vector<int64_t> pads = attrs.getInts("pads");
+  if (w.strides.empty())
+    w.strides.assign((size_t)spatial, 1);
+  if (w.dilations.empty())
+    w.dilations.assign((size_t)spatial, 1);
+  if (pads.empty())
+    pads.assign((size_t)(2 * spatial), 0);
+  if ((int64_t)w.strides.size() != spatial || (int64_t)w.dilations.size() != spatial ||
+      (int64_t)pads.size() != 2 * spatial)
+    return fail(op, "expected " + std::to_string(spatial) + " strides and dilations and " +
+                        std::to_string(2 * spatial) + " pads");
+  for (int64_t d = 0; d < spatial; ++d) {
+    if (w.strides[(size_t)d] <= 0 || w.dilations[(size_t)d] <= 0)
+      return fail(op, "strides and dilations must be positive");
+    if (pads[(size_t)d] < 0 || pads[(size_t)(d + spatial)] < 0)
+      return fail(op, "pads must be non-negative");
+  }
+  w.padBegin.assign(pads.begin(), pads.begin() + spatial);
+  w.padEnd.assign(pads.begin() + spatial, pads.end());
+  return Status();
+}
+
+/// Fills w.in / w.kernel / w.out from the spatial dims of `x`, a kernel shape
+/// whose last w.spatial dims are the taps, and `y`.
+void setWindowShapes(const Tensor &x, const std::vector<int64_t> &kernel, const Tensor &y,
+                     Window &w) {
+  const size_t first = x.shape.size() - (size_t)w.spatial;
+  const size_t firstTap = kernel.size() - (size_t)w.spatial;
+  for (size_t d = 0; d < (size_t)w.spatial; ++d) {
+    w.in.push_back(x.shape[first + d]);
+    w.kernel.push_back(kernel[firstTap + d]);
+    w.out.push_back(y.shape[first + d]);
+  }
+}
+
+/// col[r][q - q0] for rows r = (c, kernel offset) of `channels` channels and
+/// output positions q in [q0, q1): the input element under that tap, or 0.
+template <typename T>
+void im2col(KernelContext &ctx, const T *x, int64_t channels, const Window &w, int64_t q0,
+            int64_t q1, T *col) {
+  int64_t width = q1 - q0, sp = w.spatial, last = sp - 1;
+  parallel(ctx, channels * w.kernelSize, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)),
+           [&](int64_t rb, int64_t re) {
+             std::vector<int64_t> k((size_t)sp), o((size_t)sp);
+             for (int64_t r = rb; r < re; ++r) {
+               int64_t c = r / w.kernelSize, kf = r % w.kernelSize;
+               for (int64_t d = 0; d < sp; ++d) {
+                 k[(size_t)d] = kf / w.kernelStrides[(size_t)d];
+                 kf %= w.kernelStrides[(size_t)d];
+               }
+               const T *xc = x + c * w.inSize;
+               T *dst = col + r * width;
+               int64_t rem = q0;
+               for (int64_t d = 0; d < sp; ++d) {
+                 o[(size_t)d] = rem / w.outStrides[(size_t)d];
+                 rem %= w.outStrides[(size_t)d];
+               }
+               const int64_t kOff = k[(size_t)last] * w.dilations[(size_t)last] -
+                                    w.padBegin[(size_t)last];
+               const int64_t s = w.strides[(size_t)last], inLast = w.in[(size_t)last];
+               int64_t q = q0;
+               while (q < q1) {
+                 int64_t off = 0;
+                 bool ok = true;
+                 for (int64_t d = 0; d < last; ++d) {
+                   int64_t p = o[(size_t)d] * w.strides[(size_t)d] - w.padBegin[(size_t)d] +
+                               k[(size_t)d] * w.dilations[(size_t)d];
+                   if (p < 0 || p >= w.in[(size_t)d])
+                     ok = false;
+                   off += p * w.inStrides[(size_t)d];
+                 }
+                 int64_t run = std::min(w.out[(size_t)last] - o[(size_t)last], q1 - q);
+                 T *d0 = dst + (q - q0);
+                 if (!ok) {
+                   std::fill(d0, d0 + run, T(0));
+                 } else {
+                   const T *xr = xc + off;
+                   int64_t p = o[(size_t)last] * s + kOff;
+                   if (s == 1) {
+                     // Zeros over the padding at either end, one copy between.
+                     int64_t lo = std::clamp<int64_t>(-p, 0, run);
+                     int64_t hi = std::max(lo, std::clamp<int64_t>(inLast - p, 0, run));
+                     std::fill(d0, d0 + lo, T(0));
+                     std::memcpy(d0 + lo, xr + p + lo, (size_t)(hi - lo) * sizeof(T));
+                     std::fill(d0 + hi, d0 + run, T(0));
+                   } else {
+                     for (int64_t t = 0; t < run; ++t, p += s)
+                       d0[t] = (p >= 0 && p < inLast) ? xr[p] : T(0);
+                   }
+                 }
+                 q += run;
+                 o[(size_t)last] += run;
+                 for (int64_t d = last; d > 0 && o[(size_t)d] >= w.out[(size_t)d]; --d) {
+                   o[(size_t)d] = 0;
+                   ++o[(size_t)(d - 1)];
+                 }
+               }
+             }
+           });
+}
+
+//===----------------------------------------------------------------------===//
+// conv
+//===----------------------------------------------------------------------===//
+
+/// Depthwise 2-D convolution (one input channel per group): direct loops
+/// over each channel's window, instead of im2col + a 1-row GEMM per group.
+template <typename T>
+bool runDepthwise2D(KernelContext &ctx, const T *x, const T *wt, const T *bias, T *y, int64_t N,
+                    int64_t C, int64_t M, int64_t group, const Window &w) {
+  if (w.spatial != 2 || group != C || M % C != 0)
+    return false;
+  const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+  const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
+  const int64_t DH = w.dilations[0], DW = w.dilations[1], PT = w.padBegin[0], PL = w.padBegin[1];
+  const int64_t mult = M / C; // output channels per input channel
+  parallel(ctx, N * M, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      int64_t n = t / M, m = t % M, c = m / mult;
+      const T *xc = x + (n * C + c) * H * W;
+      const T *k = wt + m * KH * KW;
+      T *yc = y + t * OH * OW;
+      T b0 = bias ? bias[m] : T(0);
+      // Row-wise accumulation: for each tap, the valid output columns form
+      // one range, so the inner loop is contiguous (and vectorizes) when the
+      // stride is 1.
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        T *yrow = yc + oh * OW;
+        std::fill(yrow, yrow + OW, b0);
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          int64_t ih = oh * SH - PT + kh * DH;
+          if (ih < 0 || ih >= H)
+            continue;
+          const T *xrow = xc + ih * W;
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const T kv = k[kh * KW + kw];
+            const int64_t off = kw * DW - PL;
+            int64_t lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
+            int64_t hi = W - 1 - off < 0 ? 0 : std::min(OW, (W - 1 - off) / SW + 1);
+            if (SW == 1) {
+              const T *xs = xrow + off;
+              for (int64_t ow = lo; ow < hi; ++ow)
+                yrow[ow] += kv * xs[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow)
+                yrow[ow] += kv * xrow[ow * SW + off];
+            }
+          }
+        }
+      }
+    }
+  });
+  return true;
+}
+
+template <typename T>
+void runConv(KernelContext &ctx, const T *x, const T *wt, const T *bias, T *y, int64_t N,
+             int64_t C, int64_t M, int64_t group, const Window &w) {
+  if constexpr (std::is_floating_point_v<T>)
+    if (runDepthwise2D(ctx, x, wt, bias, y, N, C, M, group, w))
+      return;
+  int64_t Cg = C / group, Mg = M / group;
+  int64_t rows = Cg * w.kernelSize, OO = w.outSize;
+  bool pointwise = w.kernelSize == 1;
+  for (int64_t d = 0; d < w.spatial && pointwise; ++d)
+    pointwise = w.strides[(size_t)d] == 1 && w.padBegin[(size_t)d] == 0 &&
+                w.padEnd[(size_t)d] == 0 && w.in[(size_t)d] == w.out[(size_t)d];
+  // Output columns per im2col tile, keeping the buffer to about 8M elements.
+  int64_t tile = std::max<int64_t>(1, std::min<int64_t>(OO, (int64_t)(8 << 20) / std::max<int64_t>(rows, 1)));
+  if (tile < OO)
+    tile = std::max<int64_t>(64, tile / 64 * 64);
+  std::vector<T> col;
+  if (!pointwise)
+    col.resize((size_t)(rows * std::min(tile, OO)));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t g = 0; g < group; ++g) {
+      const T *xg = x + (n * C + g * Cg) * w.inSize;
+      const T *wg = wt + g * Mg * rows;
+      T *yg = y + (n * M + g * Mg) * OO;
+      if (pointwise) {
+        gemm(ctx, false, false, false, Mg, OO, Cg, wg, Cg, xg, w.inSize, yg, OO, false);
+        continue;
+      }
+      for (int64_t q0 = 0; q0 < OO; q0 += tile) {
+        int64_t q1 = std::min(OO, q0 + tile), width = q1 - q0;
+        im2col(ctx, xg, Cg, w, q0, q1, col.data());
+        gemm(ctx, false, false, false, Mg, width, rows, wg, rows, col.data(), width, yg + q0, OO,
+             false);
+      }
+    }
+  if (bias)
+    parallel(ctx, N * M, std::max<int64_t>(1, 16384 / std::max<int64_t>(OO, 1)),
+             [&](int64_t b, int64_t e) {
+               for (int64_t r = b; r < e; ++r) {
+                 T bv = bias[r % M];
+                 T *row = y + r * OO;
+                 for (int64_t i = 0; i < OO; ++i)
+                   row[i] += bv;
+               }
+             });
+}
+
+Status convKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                  const Outputs &out) {
+  const char *op = "ds.conv";
+  if (Status s = need(op, in, out, 2, 1); !s)
+    return s;
+  const Tensor &x = *in[0], &wt = *in[1];
+  const Tensor *bias = in.size() > 2 ? in[2] : nullptr;
+  Tensor &y = *out[0];
+  int64_t rank = x.rank();
+  if (rank < 3 || wt.rank() != rank || y.rank() != rank)
+    return fail(op, "needs input, weight and result of equal rank >= 3, got " +
+                        shapeText(x.shape) + ", " + shapeText(wt.shape));
+  if (wt.dtype != x.dtype || y.dtype != x.dtype || (bias && bias->dtype != x.dtype))
+    return fail(op, "operands differ in element type");
+  // The shape function checks group, bias and window with overflow checks
+  // before any of the arithmetic below.
+  if (Status s = checkResultShape(op, convShape, attrs, in, y); !s)
+    return s;
+  int64_t group = attrs.getInt("group", 1);
+  int64_t N = x.shape[0], C = x.shape[1], M = wt.shape[0];
+  if (group <= 0 || C != wt.shape[1] * group || M % group)
+    return fail(op, "input " + shapeText(x.shape) + " and weight " + shapeText(wt.shape) +
+                        " do not match group " + std::to_string(group));
+  if (bias && (bias->rank() != 1 || bias->shape[0] != M))
+    return fail(op, "bias must be 1-D with " + std::to_string(M) + " elements");
+  Window w;
+  if (Status s = readWindowAttrs(op, attrs, rank - 2, w); !s)
+    return s;
+  setWindowShapes(x, wt.shape, y, w);
+  w.finish();
+  if (y.numel() == 0)
+    return Status();
+  Compute kind = computeOf(x.dtype);
+  if (kind == Compute::None)
+    return fail(op, std::string("unsupported element type ") + dtypeName(x.dtype));
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> sx, sw, sb, sy;
+    const T *X = viewAs<T>(x, sx), *W = viewAs<T>(wt, sw);
+    const T *B = bias ? viewAs<T>(*bias, sb) : nullptr;
+    T *Y = outputAs<T>(y, sy);
+    runConv<T>(ctx, X, W, B, Y, N, C, M, group, w);
+    finishOutput<T>(y, Y);
+  };
+  if (kind == Compute::F32)
+    run(float());
+  else if (kind == Compute::F64)
+    run(double());
+  else
+    run(uint64_t());
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// conv_transpose
+//===----------------------------------------------------------------------===//
+
+/// Scatter-adds col[(m, kernel offset)][q - q0] for input positions q in
+/// [q0, q1) into y[m][output position].
+template <typename T>
+void col2im(KernelContext &ctx, const T *col, int64_t channels, const Window &w, int64_t q0,
+            int64_t q1, T *y) {
+  int64_t width = q1 - q0, sp = w.spatial;
+  parallel(ctx, channels, 1, [&](int64_t mb, int64_t me) {
+    std::vector<int64_t> k((size_t)sp), i((size_t)sp);
+    for (int64_t m = mb; m < me; ++m) {
+      T *ym = y + m * w.outSize;
+      for (int64_t kf0 = 0; kf0 < w.kernelSize; ++kf0) {
+        int64_t kf = kf0;
+        for (int64_t d = 0; d < sp; ++d) {
+          k[(size_t)d] = kf / w.kernelStrides[(size_t)d];
+          kf %= w.kernelStrides[(size_t)d];
+        }
+        const T *src = col + (m * w.kernelSize + kf0) * width;
+        int64_t rem = q0;
+        for (int64_t d = 0; d < sp; ++d) {
+          i[(size_t)d] = rem / w.inStrides[(size_t)d];
+          rem %= w.inStrides[(size_t)d];
+        }
+        for (int64_t q = q0; q < q1; ++q) {
+          int64_t off = 0;
+          bool ok = true;
+          for (int64_t d = 0; d < sp && ok; ++d) {
+            int64_t p = i[(size_t)d] * w.strides[(size_t)d] - w.padBegin[(size_t)d] +
+                        k[(size_t)d] * w.dilations[(size_t)d];
+            ok = p >= 0 && p < w.out[(size_t)d];
+            off += p * w.outStrides[(size_t)d];
+          }
+          if (ok)
+            ym[off] += src[q - q0];
+          for (int64_t d = sp - 1; d >= 0; --d) {
+            if (++i[(size_t)d] < w.in[(size_t)d])
+              break;
+            i[(size_t)d] = 0;
+          }
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void runConvTranspose(KernelContext &ctx, const T *x, const T *wt, const T *bias, T *y,
+                      int64_t N, int64_t C, int64_t M, int64_t group, const Window &w) {
+  int64_t Cg = C / group, Mg = M / group;
+  int64_t rows = Mg * w.kernelSize, II = w.inSize, OO = w.outSize;
+  int64_t tile = std::max<int64_t>(1, std::min<int64_t>(II, (int64_t)(8 << 20) / std::max<int64_t>(rows, 1)));
+  std::vector<T> col((size_t)(rows * tile));
+  for (int64_t n = 0; n < N; ++n) {
+    T *yn = y + n * M * OO;
+    for (int64_t m = 0; m < M; ++m)
+      std::fill(yn + m * OO, yn + (m + 1) * OO, bias ? bias[m] : T(0));
+    for (int64_t g = 0; g < group; ++g) {
+      const T *xg = x + (n * C + g * Cg) * II;
+      const T *wg = wt + g * Cg * rows; // [Cg, Mg * KK]
+      for (int64_t q0 = 0; q0 < II; q0 += tile) {
+        int64_t q1 = std::min(II, q0 + tile), width = q1 - q0;
+        // col[Mg*KK, width] = wg^T [Mg*KK, Cg] x xg[:, q0:q1]
+        gemm(ctx, false, true, false, rows, width, Cg, wg, rows, xg + q0, II, col.data(), width,
+             false);
+        col2im(ctx, col.data(), Mg, w, q0, q1, yn + g * Mg * OO);
+      }
+    }
+  }
+}
+
+Status convTransposeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                           const Outputs &out) {
+  const char *op = "ds.conv_transpose";
+  if (Status s = need(op, in, out, 2, 1); !s)
+    return s;
+  const Tensor &x = *in[0], &wt = *in[1];
+  const Tensor *bias = in.size() > 2 ? in[2] : nullptr;
+  Tensor &y = *out[0];
+  int64_t rank = x.rank();
+  if (rank < 3 || wt.rank() != rank || y.rank() != rank)
+    return fail(op, "needs input, weight and result of equal rank >= 3");
+  if (wt.dtype != x.dtype || y.dtype != x.dtype || (bias && bias->dtype != x.dtype))
+    return fail(op, "operands differ in element type");
+  // output_padding only sizes the result; the shape function checks it, the
+  // group and the window with overflow checks before the arithmetic below.
+  if (Status s = checkResultShape(op, convTransposeShape, attrs, in, y); !s)
+    return s;
+  int64_t group = attrs.getInt("group", 1);
+  int64_t N = x.shape[0], C = x.shape[1];
+  if (group <= 0 || wt.shape[0] != C || C % group)
+    return fail(op, "input " + shapeText(x.shape) + " and weight " + shapeText(wt.shape) +
+                        " do not match group " + std::to_string(group));
+  int64_t M = wt.shape[1] * group;
+  if (bias && (bias->rank() != 1 || bias->shape[0] != M))
+    return fail(op, "bias must be 1-D with " + std::to_string(M) + " elements");
+  Window w;
+  if (Status s = readWindowAttrs(op, attrs, rank - 2, w); !s)
+    return s;
+  setWindowShapes(x, wt.shape, y, w);
+  w.finish();
+  if (y.numel() == 0)
+    return Status();
+  Compute kind = computeOf(x.dtype);
+  if (kind == Compute::None)
+    return fail(op, std::string("unsupported element type ") + dtypeName(x.dtype));
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> sx, sw, sb, sy;
+    const T *X = viewAs<T>(x, sx), *W = viewAs<T>(wt, sw);
+    const T *B = bias ? viewAs<T>(*bias, sb) : nullptr;
+    T *Y = outputAs<T>(y, sy);
+    runConvTranspose<T>(ctx, X, W, B, Y, N, C, M, group, w);
+    finishOutput<T>(y, Y);
+  };
+  if (kind == Compute::F32)
+    run(float());
+  else if (kind == Compute::F64)
+    run(double());
+  else
+    run(uint64_t());
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// pool
+//===----------------------------------------------------------------------===//
+
+/// 2-D max / average pooling without dilation: direct window loops, one output
+/// row at a time (the common CNN case; the generic path below decodes every
+/// index).
+template <typename T>
+bool runPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w, int kind,
+               bool includePad) {
+  if (w.spatial != 2 || kind == 2 || w.dilations[0] != 1 || w.dilations[1] != 1)
+    return false;
+  const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+  const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
+  const int64_t PT = w.padBegin[0], PL = w.padBegin[1];
+  const int64_t HP = H + w.padEnd[0], WP = W + w.padEnd[1]; // padded extent end
+  parallel(ctx, planes * OH, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, OW * KH * KW)),
+           [&](int64_t b, int64_t e) {
+             for (int64_t t = b; t < e; ++t) {
+               const T *xp = x + (t / OH) * H * W;
+               T *yp = y + t * OW;
+               int64_t h0 = (t % OH) * SH - PT;
+               int64_t hBegin = std::max<int64_t>(h0, 0), hEnd = std::min(h0 + KH, H);
+               int64_t hPadded = std::min(h0 + KH, HP) - std::max(h0, -PT);
+               for (int64_t ow = 0; ow < OW; ++ow) {
+                 int64_t w0 = ow * SW - PL;
+                 int64_t wBegin = std::max<int64_t>(w0, 0), wEnd = std::min(w0 + KW, W);
+                 if (kind == 0) {
+                   T best = std::numeric_limits<T>::lowest();
+                   bool nan = false;
+                   for (int64_t h = hBegin; h < hEnd; ++h)
+                     for (int64_t c = wBegin; c < wEnd; ++c) {
+                       T v = xp[h * W + c];
+                       nan |= v != v;
+                       best = v > best ? v : best;
+                     }
+                   yp[ow] = nan ? std::numeric_limits<T>::quiet_NaN() : best;
+                 } else {
+                   T sum = 0;
+                   for (int64_t h = hBegin; h < hEnd; ++h)
+                     for (int64_t c = wBegin; c < wEnd; ++c)
+                       sum += xp[h * W + c];
+                   int64_t count = includePad
+                                       ? hPadded * (std::min(w0 + KW, WP) - std::max(w0, -PL))
+                                       : (hEnd - hBegin) * (wEnd - wBegin);
+                   yp[ow] = count > 0 ? sum / (T)count : T(0);
+                 }
+               }
+             }
+           });
+  return true;
+}
+
+template <typename T>
+void runPool(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w, int kind,
+             bool includePad, int64_t p) {
+  if (runPool2D(ctx, x, y, planes, w, kind, includePad))
+    return;
+  int64_t sp = w.spatial;
+  parallel(ctx, planes * w.outSize, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, w.kernelSize)),
+           [&](int64_t b, int64_t e) {
+             std::vector<int64_t> o((size_t)sp), start((size_t)sp);
+             for (int64_t t = b; t < e; ++t) {
+               int64_t plane = t / w.outSize, rem = t % w.outSize;
+               for (int64_t d = 0; d < sp; ++d) {
+                 o[(size_t)d] = rem / w.outStrides[(size_t)d];
+                 rem %= w.outStrides[(size_t)d];
+                 start[(size_t)d] = o[(size_t)d] * w.strides[(size_t)d] - w.padBegin[(size_t)d];
+               }
+               const T *xp = x + plane * w.inSize;
+               double acc = kind == 0 ? -std::numeric_limits<double>::infinity() : 0.0;
+               bool any = false, sawNan = false;
+               int64_t valid = 0, padded = 0;
+               for (int64_t kf = 0; kf < w.kernelSize; ++kf) {
+                 int64_t r = kf, off = 0;
+                 bool in = true, inPadded = true;
+                 for (int64_t d = 0; d < sp; ++d) {
+                   int64_t k = r / w.kernelStrides[(size_t)d];
+                   r %= w.kernelStrides[(size_t)d];
+                   int64_t pos = start[(size_t)d] + k * w.dilations[(size_t)d];
+                   if (pos < 0 || pos >= w.in[(size_t)d])
+                     in = false;
+                   if (pos < -w.padBegin[(size_t)d] || pos >= w.in[(size_t)d] + w.padEnd[(size_t)d])
+                     inPadded = false;
+                   off += pos * w.inStrides[(size_t)d];
+                 }
+                 if (inPadded)
+                   ++padded;
+                 if (!in)
+                   continue;
+                 ++valid;
+                 double v = (double)xp[off];
+                 if (kind == 0) {
+                   if (std::isnan(v))
+                     sawNan = true;
+                   if (!any || v > acc)
+                     acc = v;
+                   any = true;
+                 } else if (kind == 1) {
+                   acc += v;
+                 } else {
+                   double a = std::fabs(v);
+                   acc += p == 1 ? a : p == 2 ? a * a : std::pow(a, (double)p);
+                 }
+               }
+               double result;
+               if (kind == 0)
+                 result = sawNan ? std::numeric_limits<double>::quiet_NaN()
+                          : any  ? acc
+                                 : (double)std::numeric_limits<T>::lowest();
+               else if (kind == 1) {
+                 int64_t count = includePad ? padded : valid;
+                 result = count ? acc / (double)count : 0.0;
+               } else {
+                 result = p == 1 ? acc : p == 2 ? std::sqrt(acc) : std::pow(acc, 1.0 / (double)p);
+               }
+               y[t] = (T)result;
+             }
+           });
+}
+
+Status poolKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                  const Outputs &out) {
+  const char *op = "ds.pool";
+  if (Status s = need(op, in, out, 1, 1); !s)
+    return s;
+  const Tensor &x = *in[0];
+  Tensor &y = *out[0];
+  int64_t rank = x.rank();
+  std::string kindText = attrs.getString("kind"); // required (ds_op_attributes.def)
+  int kind = kindText == "max" ? 0 : kindText == "avg" ? 1 : kindText == "lp" ? 2 : -1;
+  if (kind < 0)
+    return fail(op, "unknown pool kind '" + kindText + "'");
+  std::vector<int64_t> kernel = attrs.getInts("kernel_shape");
+  if (rank < 3 || (int64_t)kernel.size() != rank - 2 || y.rank() != rank ||
+      y.dtype != x.dtype)
+    return fail(op, "needs an input of rank >= 3 and one kernel dim per spatial dim");
+  Window w;
+  if (Status s = readWindowAttrs(op, attrs, rank - 2, w); !s)
+    return s;
+  if (y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1])
+    return fail(op, "result " + shapeText(y.shape) + " differs from input " +
+                        shapeText(x.shape) + " in batch or channels");
+  // kernel_shape and ceil_mode only size the result (checked there).
+  if (Status s = checkResultShape(op, poolShape, attrs, in, y); !s)
+    return s;
+  setWindowShapes(x, kernel, y, w);
+  w.finish();
+  int64_t p = attrs.getInt("p", 2);
+  if (kind == 2 && p <= 0)
+    return fail(op, "p must be positive");
+  bool includePad = attrs.getInt("count_include_pad", 0) != 0;
+  int64_t planes = x.shape[0] * x.shape[1];
+  if (y.numel() == 0)
+    return Status();
+  if (x.dtype == DS_F32) {
+    runPool<float>(ctx, x.as<float>(), y.as<float>(), planes, w, kind, includePad, p);
+    return Status();
+  }
+  if (x.dtype == DS_F64) {
+    runPool<double>(ctx, x.as<double>(), y.as<double>(), planes, w, kind, includePad, p);
+    return Status();
+  }
+  if (!isIntegerType(x.dtype) && x.dtype != DS_F16 && x.dtype != DS_BF16)
+    return fail(op, std::string("unsupported element type ") + dtypeName(x.dtype));
+  if (kind != 0 && isIntegerType(x.dtype))
+    return fail(op, std::string("average / Lp pooling needs a floating-point input, got ") +
+                        dtypeName(x.dtype));
+  std::vector<double> xd((size_t)x.numel()), yd((size_t)y.numel());
+  for (int64_t i = 0; i < x.numel(); ++i)
+    xd[(size_t)i] = loadAsDouble(x, i);
+  runPool<double>(ctx, xd.data(), yd.data(), planes, w, kind, includePad, p);
+  for (int64_t i = 0; i < y.numel(); ++i)
+    storeDouble(y, i, yd[(size_t)i]);
+  return Status();
+}
+
+} // namespace
+
+void registerWindowKernels(KernelTable &table) {
+  table["ds.conv"] = CpuOp(convKernel, convShape);
+  table["ds.conv_transpose"] = CpuOp(convTransposeKernel, convTransposeShape);
+  table["ds.pool"] = CpuOp(poolKernel, poolShape);
+}
+
+} // namespace dsrt::cpu

@@ -1,0 +1,236 @@
+//===- Gemm.h - GEMM and operand views of the CPU kernels -------*- C++ -*-===//
+//
+// Helpers shared by MatmulKernels.cpp, ConvKernels.cpp and
+// AttentionKernels.cpp: the arithmetic a kernel runs in, views of operands
+// and results in that arithmetic, and the GEMM.
+//
+// Floating-point work runs in float (f32, f16, bf16) or double (f64);
+// integer work runs exactly in 64-bit wrap-around arithmetic and is stored
+// back into the result type. f32/f64 GEMMs go to OpenBLAS when it can be
+// loaded (cpu/Blas.h), otherwise to a portable blocked loop.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_RUNTIME_CPU_GEMM_H
+#define DS_RUNTIME_CPU_GEMM_H
+
+#include "cpu/Blas.h"
+#include "cpu/KernelUtils.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+namespace dsrt::cpu {
+
+/// The arithmetic a kernel runs in for an element type.
+enum class Compute { F32, F64, Int, None };
+
+inline Compute computeOf(DType t) {
+  switch (t) {
+  case DS_F32: case DS_F16: case DS_BF16: return Compute::F32;
+  case DS_F64: return Compute::F64;
+  default: return isIntegerType(t) ? Compute::Int : Compute::None;
+  }
+}
+
+/// The elements of `t` as T (float, double or uint64_t two's complement),
+/// without a copy when `t` already holds T.
+template <typename T> const T *viewAs(const Tensor &t, std::vector<T> &storage) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (t.dtype == DS_F32)
+      return t.as<float>();
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (t.dtype == DS_F64)
+      return t.as<double>();
+  }
+  int64_t n = t.numel();
+  storage.resize((size_t)n);
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (std::is_same_v<T, uint64_t>)
+      storage[(size_t)i] = (uint64_t)loadAsInt(t, i);
+    else
+      storage[(size_t)i] = (T)loadAsDouble(t, i);
+  }
+  return storage.data();
+}
+
+/// A T buffer for writing `t`: its own memory when it holds T, else `storage`.
+template <typename T> T *outputAs(Tensor &t, std::vector<T> &storage) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (t.dtype == DS_F32)
+      return t.as<float>();
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (t.dtype == DS_F64)
+      return t.as<double>();
+  }
+  storage.assign((size_t)t.numel(), T(0));
+  return storage.data();
+}
+
+/// Stores `storage` into `t` if outputAs handed out the storage.
+template <typename T> void finishOutput(Tensor &t, const T *buffer) {
+  if (buffer == t.data)
+    return;
+  int64_t n = t.numel();
+  if constexpr (std::is_same_v<T, uint64_t>) {
+    for (int64_t i = 0; i < n; ++i)
+      storeInt(t, i, (int64_t)buffer[i]);
+  } else if constexpr (std::is_same_v<T, float>) {
+    if (t.dtype == DS_F16) {
+      for (int64_t i = 0; i < n; ++i)
+        t.as<uint16_t>()[i] = floatToHalf(buffer[i]);
+      return;
+    }
+    if (t.dtype == DS_BF16) {
+      for (int64_t i = 0; i < n; ++i)
+        t.as<uint16_t>()[i] = floatToBf16(buffer[i]);
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i)
+      storeDouble(t, i, buffer[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      storeDouble(t, i, buffer[i]);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// GEMM
+//===----------------------------------------------------------------------===//
+
+/// Rows [i0, i1) of C (+)= op(A) op(B), op(A) M x K, op(B) K x N, row-major.
+template <typename T>
+void gemmRows(bool transA, bool transB, int64_t i0, int64_t i1, int64_t N, int64_t K,
+              const T *A, int64_t lda, const T *B, int64_t ldb, T *C, int64_t ldc,
+              bool accumulate) {
+  auto a = [&](int64_t i, int64_t k) { return transA ? A[k * lda + i] : A[i * lda + k]; };
+  if (!accumulate)
+    for (int64_t i = i0; i < i1; ++i)
+      std::fill(C + i * ldc, C + i * ldc + N, T(0));
+  if (!transB) {
+    constexpr int64_t JB = 256;
+    for (int64_t jb = 0; jb < N; jb += JB) {
+      int64_t jn = std::min(JB, N - jb);
+      int64_t i = i0;
+      for (; i + 4 <= i1; i += 4) {
+        T *c0 = C + i * ldc + jb, *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+        for (int64_t k = 0; k < K; ++k) {
+          const T *b = B + k * ldb + jb;
+          T a0 = a(i, k), a1 = a(i + 1, k), a2 = a(i + 2, k), a3 = a(i + 3, k);
+          for (int64_t j = 0; j < jn; ++j) {
+            T bv = b[j];
+            c0[j] += a0 * bv;
+            c1[j] += a1 * bv;
+            c2[j] += a2 * bv;
+            c3[j] += a3 * bv;
+          }
+        }
+      }
+      for (; i < i1; ++i) {
+        T *c = C + i * ldc + jb;
+        for (int64_t k = 0; k < K; ++k) {
+          const T *b = B + k * ldb + jb;
+          T av = a(i, k);
+          for (int64_t j = 0; j < jn; ++j)
+            c[j] += av * b[j];
+        }
+      }
+    }
+    return;
+  }
+  for (int64_t i = i0; i < i1; ++i) {
+    T *c = C + i * ldc;
+    for (int64_t j = 0; j < N; ++j) {
+      const T *b = B + j * ldb;
+      T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      int64_t k = 0;
+      if (!transA) {
+        const T *ar = A + i * lda;
+        for (; k + 4 <= K; k += 4) {
+          s0 += ar[k] * b[k];
+          s1 += ar[k + 1] * b[k + 1];
+          s2 += ar[k + 2] * b[k + 2];
+          s3 += ar[k + 3] * b[k + 3];
+        }
+      }
+      for (; k < K; ++k)
+        s0 += a(i, k) * b[k];
+      c[j] += (s0 + s1) + (s2 + s3);
+    }
+  }
+}
+
+template <typename T> constexpr bool blasType() {
+  return std::is_same_v<T, float> || std::is_same_v<T, double>;
+}
+
+inline bool fitsBlas(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int64_t f) {
+  for (int64_t v : {a, b, c, d, e, f})
+    if (v > INT_MAX)
+      return false;
+  return true;
+}
+
+/// Most row blocks a BLAS GEMM is split into for the session's threads.
+inline constexpr int64_t kGemmBlocks = 16;
+
+/// C (+)= op(A) op(B). Parallel (through `ctx`) unless called inside a
+/// parallel region (`nested`).
+template <typename T>
+void gemm(KernelContext &ctx, bool nested, bool transA, bool transB, int64_t M, int64_t N,
+          int64_t K, const T *A, int64_t lda, const T *B, int64_t ldb, T *C, int64_t ldc,
+          bool accumulate) {
+  if (M <= 0 || N <= 0)
+    return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i)
+        std::fill(C + i * ldc, C + i * ldc + N, T(0));
+    return;
+  }
+  if constexpr (blasType<T>()) {
+    if (blas::available() && fitsBlas(M, N, K, lda, ldb, ldc)) {
+      // Single-threaded BLAS calls on row blocks spread over the session's
+      // pool, so that only one set of threads competes for the cores.
+      auto rowsGemm = [&](int64_t b, int64_t e) {
+        const T *a = transA ? A + b : A + b * lda;
+        if constexpr (std::is_same_v<T, float>)
+          blas::sgemm(transA, transB, (int)(e - b), (int)N, (int)K, 1.0f, a, (int)lda, B,
+                      (int)ldb, accumulate ? 1.0f : 0.0f, C + b * ldc, (int)ldc);
+        else
+          blas::dgemm(transA, transB, (int)(e - b), (int)N, (int)K, 1.0, a, (int)lda, B,
+                      (int)ldb, accumulate ? 1.0 : 0.0, C + b * ldc, (int)ldc);
+      };
+      if (nested || M * N * K < (1 << 18)) {
+        rowsGemm(0, M);
+        return;
+      }
+      // Row blocks sized from the shape alone: OpenBLAS picks its kernel
+      // (small-matrix or blocked, with different summation orders) by the
+      // call's shape, so blocks that followed the thread count made results
+      // differ in the last bit between thread counts.
+      int64_t rows = std::max<int64_t>(32, (M + kGemmBlocks - 1) / kGemmBlocks);
+      rows = (rows + 15) / 16 * 16;
+      int64_t blocks = (M + rows - 1) / rows;
+      parallel(ctx, blocks, 1, [&](int64_t b, int64_t e) {
+        for (int64_t block = b; block < e; ++block)
+          rowsGemm(block * rows, std::min(M, (block + 1) * rows));
+      });
+      return;
+    }
+  }
+  if (nested) {
+    gemmRows(transA, transB, 0, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    return;
+  }
+  int64_t grain = std::max<int64_t>(4, (1 << 16) / std::max<int64_t>(1, N * K));
+  parallel(ctx, M, grain, [&](int64_t b, int64_t e) {
+    gemmRows(transA, transB, b, e, N, K, A, lda, B, ldb, C, ldc, accumulate);
+  });
+}
+
+} // namespace dsrt::cpu
+
+#endif // DS_RUNTIME_CPU_GEMM_H
