@@ -44,7 +44,9 @@ def ort_session(path, threads):
 
 def interleaved(engines, runs, warmup=3):
     """Median ms per engine; each round runs every engine once, starting with
-    a different one each round."""
+    a different one each round. A pause after each run lets the engine's
+    pool go to sleep (ds workers poll for 200 us after a loop), so that the
+    next engine does not share the cores with it."""
     times = {name: [] for name in engines}
     order = list(engines)
     for round_ in range(warmup + runs):
@@ -54,6 +56,7 @@ def interleaved(engines, runs, warmup=3):
             fn()
             if round_ >= warmup:
                 times[name].append(time.perf_counter() - start)
+            time.sleep(0.002)
     return {name: statistics.median(t) * 1000 for name, t in times.items()}
 
 

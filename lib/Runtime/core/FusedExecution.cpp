@@ -11,6 +11,8 @@ namespace {
 constexpr int64_t kTileElements = 8192;
 /// Smaller groups run op by op: tiling would only add overhead.
 constexpr int64_t kMinFusedElements = 4096;
+/// Tiles a group is split into at least (when it has that many rows).
+constexpr int64_t kMinTiles = 8;
 
 using Dims = std::vector<int64_t>;
 
@@ -93,7 +95,10 @@ int64_t rowsPerTile(const Program &program, const std::vector<size_t> &steps,
       return (block + 15) / 16 * 16;
     }
   }
-  return std::max<int64_t>(1, kTileElements / std::max<int64_t>(1, rowElements));
+  // At least kMinTiles tiles, so that a small group still spreads over the
+  // threads (a count from the shape alone, not from the thread count).
+  int64_t byElements = std::max<int64_t>(1, kTileElements / std::max<int64_t>(1, rowElements));
+  return std::max<int64_t>(1, std::min(byElements, (rows + kMinTiles - 1) / kMinTiles));
 }
 
 /// The tiled plan of `steps` (the live steps of one group after its head),
