@@ -13,6 +13,10 @@ constexpr int64_t kTileElements = 8192;
 constexpr int64_t kMinFusedElements = 4096;
 /// Tiles a group is split into at least (when it has that many rows).
 constexpr int64_t kMinTiles = 8;
+/// Result elements (summed over the group's steps) a thread takes at least:
+/// a small group runs on the calling thread, as the unfused kernels would,
+/// instead of waking the pool.
+constexpr int64_t kTaskElements = 32768;
 
 using Dims = std::vector<int64_t>;
 
@@ -173,6 +177,8 @@ ExecUnit planTiled(const Program &program, const std::vector<ValueInfo> &values,
   unit.rowDims = rowDims;
   unit.rows = rows;
   unit.rowsPerTile = rowsPerTile(program, steps, values, rowDims, rows, rowElements);
+  int64_t tileElements = unit.rowsPerTile * rowElements * (int64_t)steps.size();
+  unit.tilesPerTask = std::max<int64_t>(1, kTaskElements / std::max<int64_t>(1, tileElements));
   unit.numLocals = (uint32_t)produced.size();
   for (size_t s : steps) {
     const Step &step = program.steps[s];
@@ -295,7 +301,7 @@ Status runTiledUnit(const Program &program, const ExecUnit &unit, std::vector<Te
   const int64_t tiles = (unit.rows + unit.rowsPerTile - 1) / unit.rowsPerTile;
   std::mutex errorMutex;
   Status failure;
-  pool.parallelFor(tiles, 1, [&](int64_t tileBegin, int64_t tileEnd) {
+  pool.parallelFor(tiles, unit.tilesPerTask, [&](int64_t tileBegin, int64_t tileEnd) {
     // Scratch grows once per thread and is reused by every later run.
     thread_local std::vector<uint64_t> scratch;
     if (scratch.size() * 8 < unit.scratchBytes)

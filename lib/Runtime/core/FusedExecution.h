@@ -50,6 +50,7 @@ struct ExecUnit {
   int64_t rowDims = 0;       ///< leading dims a tile splits (0: not tiled)
   int64_t rows = 0;          ///< product of those dims
   int64_t rowsPerTile = 0;
+  int64_t tilesPerTask = 1; ///< the pool's grain: small groups stay on one thread
   std::vector<std::vector<TileOperand>> operands; ///< per step, per input
   std::vector<std::vector<TileResult>> results;   ///< per step, per output
   uint32_t numLocals = 0;
