@@ -7,7 +7,8 @@ turn, so drift hits all alike), same thread count, same inputs; onnxruntime's
 pool does not spin between runs so that turns do not steal each other's
 cores. Models: the generated ones (utils/gen_models.py, random weights; with
 --bert-base the 12-layer BERT-base at sequence 128) and the PyTorch-exported
-BERT-style encoder with dynamic batch and sequence, run at 3 x 128. Prints a
+BERT-style encoder with dynamic batch and sequence, run at 3 x 128 and 8 x 512
+(one artifact for both). Prints a
 Markdown table: median ms and the ratios; the largest difference between the
 fused and the op-by-op outputs, and between fused and onnxruntime.
 
@@ -104,9 +105,11 @@ def main():
             rows.append(row(name, path, make_inputs(path), scratch, args))
         exported = os.path.join(REPO, "test", "e2e", "models", "bert_dynamic.onnx")
         rng = np.random.default_rng(0)
-        feeds = {"input_ids": rng.integers(0, 100, (3, 128)).astype(np.int64),
-                 "attention_mask": np.ones((3, 128), np.int64)}
-        rows.append(row("bert_dynamic (PyTorch export) 3x128", exported, feeds, scratch, args))
+        for batch, sequence in ((3, 128), (8, 512)):
+            feeds = {"input_ids": rng.integers(0, 100, (batch, sequence)).astype(np.int64),
+                     "attention_mask": np.ones((batch, sequence), np.int64)}
+            rows.append(row(f"bert_dynamic (PyTorch export) {batch}x{sequence}", exported, feeds,
+                            scratch, args))
     print(f"threads: {args.threads}, runs: {args.runs} (interleaved, after 3 warm-up rounds); "
           "median ms\n")
     print("| model | ds fused | ds op by op | ORT | fused / op by op | fused / ORT | "
