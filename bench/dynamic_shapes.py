@@ -18,7 +18,6 @@ Usage: bench/dynamic_shapes.py [--threads N] [--runs N] [--build-dir build]
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,20 +28,13 @@ import onnxruntime as ort
 
 import ds
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interleave import interleaved, ort_session  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(REPO, "test", "e2e", "models")
 SHAPES = [(1, 1), (1, 7), (1, 128), (3, 128), (8, 512)]
 PASTS = [0, 16, 128, 500]  # the model has 512 positions
-
-
-def ort_session(path, threads):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    # Engines take turns in one process: a pool spinning after its run would
-    # steal the cores from the next engine's run.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
 def compile_artifact(build, model, out, shapes=()):
@@ -50,18 +42,6 @@ def compile_artifact(build, model, out, shapes=()):
     cmd += [f"--ds-input-shape={s}" for s in shapes]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return out
-
-
-def interleaved(engines, runs, warmup=3):
-    """Median seconds per engine: each round runs every engine once."""
-    times = {name: [] for name in engines}
-    for round_ in range(warmup + runs):
-        for name, fn in engines.items():
-            start = time.perf_counter()
-            fn()
-            if round_ >= warmup:
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def encoder_table(args, scratch):

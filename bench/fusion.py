@@ -17,48 +17,23 @@ Usage: bench/fusion.py [--threads N] [--runs N] [--bert-base]
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
-import onnxruntime as ort
 
 import ds
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interleave import interleaved, ort_session  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "test", "e2e"))
 from feeds import make_inputs  # noqa: E402
 
 GENERATED = ["cnn", "mobilenet", "bert", "gpt", "llama"]
-
-
-def ort_session(path, threads):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-
-def interleaved(engines, runs, warmup=3):
-    """Median ms per engine; each round runs every engine once, starting with
-    a different one each round. A pause after each run lets the engine's
-    pool go to sleep (ds workers poll for 200 us after a loop), so that the
-    next engine does not share the cores with it."""
-    times = {name: [] for name in engines}
-    order = list(engines)
-    for round_ in range(warmup + runs):
-        for name in order[round_ % len(order):] + order[:round_ % len(order)]:
-            fn = engines[name]
-            start = time.perf_counter()
-            fn()
-            if round_ >= warmup:
-                times[name].append(time.perf_counter() - start)
-            time.sleep(0.002)
-    return {name: statistics.median(t) * 1000 for name, t in times.items()}
 
 
 def max_diff(a, b):
@@ -81,7 +56,7 @@ def row(name, path, feeds, scratch, args):
     outputs = {"fused": outputs_of(fused), "op by op": outputs_of(alone),
                "ort": lambda: reference.run(None, feeds)}
     got = {k: fn() for k, fn in outputs.items()}
-    ms = interleaved(outputs, args.runs)
+    ms = {name: seconds * 1000 for name, seconds in interleaved(outputs, args.runs).items()}
     return (f"| {name} | {ms['fused']:.3f} | {ms['op by op']:.3f} | {ms['ort']:.3f} | "
             f"{ms['fused'] / ms['op by op']:.2f} | {ms['fused'] / ms['ort']:.2f} | "
             f"{max_diff(got['fused'], got['op by op']):.1e} | "

@@ -225,6 +225,21 @@ LogicalResult importNonZero(NodeImporter &n) {
   return n.produce({n.create<NonZeroOp>(*x)});
 }
 
+/// The input and axis of an op whose `axis` attribute is optional and whose
+/// absence means "the flattened input" (Compress, Unique): the normalized
+/// axis, or axis 0 of the input reshaped to 1-D.
+FailureOr<std::pair<Value, int64_t>> axisOrFlattened(NodeImporter &n, Value data) {
+  if (!n.hasAttr("axis"))
+    return std::make_pair(n.reshape(data, {-1}), int64_t(0));
+  int64_t rank = cast<RankedTensorType>(data.getType()).getRank();
+  int64_t axis = n.attrInt("axis", 0);
+  if (axis < -rank || axis >= rank) {
+    n.error() << "axis " << axis << " is out of range for rank " << rank;
+    return failure();
+  }
+  return std::make_pair(data, axis < 0 ? axis + rank : axis);
+}
+
 /// Compress keeps the slices along `axis` (the elements of the flattened
 /// input without one) where `condition` is true: a gather at the indices of
 /// the true entries.
@@ -235,18 +250,10 @@ LogicalResult importCompress(NodeImporter &n) {
   auto conditionType = cast<RankedTensorType>(condition->getType());
   if (conditionType.getRank() != 1)
     return n.error() << "condition must be 1-D, got " << conditionType;
-  Value data = *x;
-  int64_t axis = 0;
-  if (n.hasAttr("axis")) {
-    int64_t rank = cast<RankedTensorType>(data.getType()).getRank();
-    axis = n.attrInt("axis", 0);
-    if (axis < -rank || axis >= rank)
-      return n.error() << "axis " << axis << " is out of range for rank " << rank;
-    if (axis < 0)
-      axis += rank;
-  } else {
-    data = n.reshape(data, {-1});
-  }
+  auto input = axisOrFlattened(n, *x);
+  if (failed(input))
+    return failure();
+  auto [data, axis] = *input;
   Value indices = n.reshape(n.create<NonZeroOp>(*condition), {-1});
   return n.produce({n.create<GatherOp>(data, indices, axis)});
 }
@@ -256,18 +263,10 @@ LogicalResult importUnique(NodeImporter &n) {
   auto x = n.required(0, "X");
   if (failed(x))
     return failure();
-  Value data = *x;
-  int64_t axis = 0;
-  if (n.hasAttr("axis")) {
-    int64_t rank = cast<RankedTensorType>(data.getType()).getRank();
-    axis = n.attrInt("axis", 0);
-    if (axis < -rank || axis >= rank)
-      return n.error() << "axis " << axis << " is out of range for rank " << rank;
-    if (axis < 0)
-      axis += rank;
-  } else {
-    data = n.reshape(data, {-1});
-  }
+  auto input = axisOrFlattened(n, *x);
+  if (failed(input))
+    return failure();
+  auto [data, axis] = *input;
   auto results = n.createN<UniqueOp, 4>(data, axis, n.attrInt("sorted", 1) != 0);
   if (results.size() != 4)
     return failure();
