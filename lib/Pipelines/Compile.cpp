@@ -91,6 +91,10 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
   if (target != "cpu" && target != "cuda")
     return emitError(UnknownLoc::get(&context))
            << "target '" << target << "' is not available (targets: cpu, cuda)";
+  const std::string &precision = request.pipeline.precision;
+  if (precision != "fp32" && precision != "fp16" && precision != "bf16")
+    return emitError(UnknownLoc::get(&context))
+           << "precision '" << precision << "' is not available (fp32, fp16, bf16)";
   std::vector<std::string> inputFiles;
   OwningOpRef<ModuleOp> module = loadInput(context, request, inputFiles);
   if (!module || failed(checkOutputs(context, request, inputFiles)))
@@ -180,6 +184,7 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.outputPath = outputPath;
   request.pipeline.target = options.target;
   request.pipeline.fuse = options.fuse;
+  request.pipeline.precision = options.precision;
   std::string error;
   if (!ds::parseInputShapeSpecs(options.inputShapes, request.import, error) ||
       !ds::parseBindInputSpecs(options.boundInputs, request.import, error)) {

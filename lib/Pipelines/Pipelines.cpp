@@ -15,6 +15,12 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   // identical subexpressions; the efficiency passes slot in here.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Precision before fusion: the casts it inserts fuse into their neighbours.
+  if (options.precision != "fp32") {
+    ds::AssignPrecisionPassOptions precision;
+    precision.policy = options.precision;
+    pm.addPass(ds::createAssignPrecisionPass(precision));
+  }
   // One fusion decision for every backend: CUDA emits a kernel per group, the
   // CPU runtime runs each group in tiles of rows (docs/runtime.md).
   if (options.fuse || options.target == "cuda")
@@ -34,6 +40,9 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
                              llvm::cl::init("cpu")};
   Option<bool> fuse{*this, "fuse", llvm::cl::desc("Group ops into fusion groups (cpu; cuda always does)"),
                     llvm::cl::init(true)};
+  Option<std::string> precision{*this, "precision",
+                                llvm::cl::desc("Mixed precision: fp32 (none), fp16 or bf16"),
+                                llvm::cl::init("fp32")};
 };
 } // namespace
 
@@ -44,6 +53,7 @@ void ds::registerPipelines() {
         CompileOptions options;
         options.target = cl.target;
         options.fuse = cl.fuse;
+        options.precision = cl.precision;
         buildCompilePipeline(pm, options);
       });
 }

@@ -1,6 +1,8 @@
-// RUN: ds-opt %s --ds-compile-pipeline | FileCheck %s
-// ds-opt reproduces the passes ds-compile runs: folding, then CSE, then the
-// fusion groups both backends execute.
+// RUN: ds-opt %s --split-input-file --ds-compile-pipeline | FileCheck %s
+// RUN: ds-opt %s --split-input-file --ds-compile-pipeline="precision=bf16" | FileCheck %s --check-prefix=BF16
+// ds-opt reproduces the passes ds-compile runs: folding, then CSE, the
+// precision assignment (ds-compile --precision), then the fusion groups both
+// backends execute.
 
 // CHECK-LABEL: func @main
 // CHECK-NEXT: %[[G:.*]] = ds.fusion_group elementwise (%arg0)
@@ -16,4 +18,24 @@ func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
   %1 = ds.unary exp %x : (tensor<4xf32>) -> tensor<4xf32>
   %2 = ds.binary add %0, %1 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %2 : tensor<4xf32>
+}
+
+// -----
+
+// With precision=bf16 the matmul and its epilogue run in bf16 inside one
+// contraction group that also casts the result back; the weight is bf16.
+// CHECK-LABEL: func @matmul_relu
+// CHECK-NOT:   bf16
+// BF16-LABEL: func @matmul_relu
+// BF16:       ds.fusion_group elementwise (%arg0) : (tensor<2x4xf32>) -> tensor<2x4xbf16>
+// BF16:       ds.fusion_group contraction
+// BF16:         ds.constant dense<5.000000e-01> : tensor<4x3xbf16>
+// BF16:         ds.matmul {{.*}} -> tensor<2x3xbf16>
+// BF16-NEXT:    ds.unary relu {{.*}} -> tensor<2x3xbf16>
+// BF16-NEXT:    ds.cast {{.*}} to tensor<2x3xf32>
+func.func @matmul_relu(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
+  %w = ds.constant dense<0.5> : tensor<4x3xf32>
+  %0 = ds.matmul %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+  %1 = ds.unary relu %0 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %1 : tensor<2x3xf32>
 }

@@ -30,6 +30,11 @@ static cl::opt<bool> fuse("fuse",
                           cl::desc("Group ops into fusion groups that run as one unit (default "
                                    "on; --fuse=false runs the CPU program op by op)"),
                           cl::init(true));
+static cl::opt<std::string> precision(
+    "precision",
+    cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "
+             "attention in that type, softmax / norms / reductions in fp32)"),
+    cl::init("fp32"));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the compile summary"));
 
 static std::string human(uint64_t bytes) {
@@ -57,6 +62,7 @@ int main(int argc, char **argv) {
   request.outputPath = outputFile;
   request.pipeline.target = target;
   request.pipeline.fuse = fuse;
+  request.pipeline.precision = precision;
   request.cudaSourcePath = dumpCUDA;
   // The limits (--ds-max-*) apply to every input; shapes and bindings name
   // graph inputs of an ONNX model.

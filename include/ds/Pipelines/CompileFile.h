@@ -17,6 +17,8 @@ struct FileCompileOptions {
   std::string target = "cpu";
   /// Group ops into fusion groups (CompileOptions::fuse).
   bool fuse = true;
+  /// Mixed precision (CompileOptions::precision): fp32, fp16 or bf16.
+  std::string precision = "fp32";
   /// `--ds-input-shape` specs: `name:1x128` (`?` keeps a dim dynamic).
   std::vector<std::string> inputShapes;
   /// `--ds-bind-input` specs: `name=path.pb`.

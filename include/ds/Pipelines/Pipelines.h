@@ -13,6 +13,9 @@ struct CompileOptions {
   /// kernel per group and needs them, so it ignores `false`). Off gives the
   /// CPU runtime one op per step: what fusion buys is measured against it.
   bool fuse = true;
+  /// Mixed precision (ds-assign-precision's policy): "fp32" leaves the model
+  /// as it is, "fp16" / "bf16" run contractions and attention in that type.
+  std::string precision = "fp32";
 };
 
 /// Passes that run between import and artifact writing, in order. `ds-opt

@@ -25,17 +25,17 @@ def _dims(shape: Shape) -> str:
 
 
 def _run_compiler(model: str, output: str, target: str, shapes: Dict[str, str],
-                  binds: Dict[str, str], fuse: bool) -> None:
+                  binds: Dict[str, str], fuse: bool, precision: str) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     from . import _ds_compiler  # raises ds.CompileError with the diagnostics
-    _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse)
+    _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse, precision)
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             input_shapes: Optional[Mapping[str, Shape]] = None,
             bind_inputs: Optional[Mapping[str, PathLike]] = None,
-            target: str = "cpu", fuse: bool = True) -> str:
+            target: str = "cpu", fuse: bool = True, precision: str = "fp32") -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -44,18 +44,20 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     dynamic, or a string like "1x128"); bind_inputs: {input name: TensorProto
     .pb file} freezes inputs into constants. fuse=False leaves out the
     fusion groups, so the CPU runtime runs op by op (to measure what fusion
-    buys). Raises ds.CompileError.
+    buys). precision="fp16" or "bf16" runs contractions and attention in
+    that type and keeps softmax, norms and reductions in fp32 (inputs and
+    outputs keep their types). Raises ds.CompileError.
     """
     model = os.fspath(model_path)
     shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
     binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
     if output is not None:
-        _run_compiler(model, os.fspath(output), target, shapes, binds, fuse)
+        _run_compiler(model, os.fspath(output), target, shapes, binds, fuse, precision)
         return os.fspath(output)
     handle, temp = tempfile.mkstemp(suffix=".dsx")
     os.close(handle)
     try:
-        _run_compiler(model, temp, target, shapes, binds, fuse)
+        _run_compiler(model, temp, target, shapes, binds, fuse, precision)
     except BaseException:
         os.remove(temp)
         raise
@@ -65,7 +67,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
 def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_options) -> Session:
     """Loads an artifact, compiling first when given an .onnx model (into a
     temporary directory that is removed whatever happens). compile_options
-    are ds.compile's: input_shapes, bind_inputs, target, fuse."""
+    are ds.compile's: input_shapes, bind_inputs, target, fuse, precision."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

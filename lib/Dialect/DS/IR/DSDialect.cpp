@@ -71,3 +71,19 @@ dsx_op_class mlir::ds::getOpClass(OperationName name) {
 }
 
 dsx_op_class mlir::ds::getOpClass(Operation *op) { return getOpClass(op->getName()); }
+
+static constexpr const char *kOpClassNames[] = {
+    "other",       "elementwise",   "reduction", "window",    "contraction",
+    "attention",   "data_movement", "shape",     "generator", "precision"};
+static_assert(std::size(kOpClassNames) == DSX_OP_CLASS_MAX + 1, "one name per op class");
+
+llvm::StringRef mlir::ds::stringifyOpClass(dsx_op_class cls) {
+  return (unsigned)cls <= DSX_OP_CLASS_MAX ? kOpClassNames[cls] : "other";
+}
+
+std::optional<dsx_op_class> mlir::ds::parseOpClass(llvm::StringRef name) {
+  for (unsigned i = 0; i <= DSX_OP_CLASS_MAX; ++i)
+    if (name == kOpClassNames[i])
+      return (dsx_op_class)i;
+  return std::nullopt;
+}

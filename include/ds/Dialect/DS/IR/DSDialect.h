@@ -22,6 +22,11 @@ namespace mlir::ds {
 /// (constants, fusion groups, other dialects).
 dsx_op_class getOpClass(Operation *op);
 dsx_op_class getOpClass(OperationName name);
+/// The lower-case name of an op class ("elementwise", "data_movement", ...),
+/// as options and reports spell it; "other" for DSX_OP_OTHER.
+llvm::StringRef stringifyOpClass(dsx_op_class cls);
+/// The class named `name`, or std::nullopt for an unknown name.
+std::optional<dsx_op_class> parseOpClass(llvm::StringRef name);
 } // namespace mlir::ds
 
 #endif // DS_DIALECT_DS_IR_DSDIALECT_H

@@ -81,6 +81,60 @@ def VerifyRuntimeContractPass : Pass<"ds-verify-runtime-contract", "ModuleOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Precision
+//===----------------------------------------------------------------------===//
+
+def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
+  let summary = "Run contractions and attention in fp16 or bf16, keep sensitive ops in fp32";
+  let description = [{
+    Mixed precision as automatic-mixed-precision practice assigns it, decided
+    per op from its class (DS_OpClass):
+
+    - low precision: contractions (`ds.matmul`, `ds.einsum`, `ds.conv`,
+      `ds.conv_transpose`) and `ds.attention`;
+    - fp32: reductions (`ds.softmax`, `ds.norm`, `ds.reduce`), `ds.cumsum`,
+      `ds.topk`, the unary kinds whose range or error explodes in 16 bits
+      (exp, log, reciprocal, softplus, cosh, sinh, tan, acos, asin), binary
+      `pow`, `ds.resize` and `ds.range` (their float operands are parameters,
+      not data), casts and the quantization ops;
+    - every other op follows its float inputs: it runs in the low type when
+      one of them already is and every other one is too or is a constant.
+
+    Only f32 values change type. A cast is inserted where a value crosses
+    from one precision to the other, once per value, and a value that is
+    itself a cast of the other precision is replaced by its source (so
+    pairs cancel and data movement between two low ops stays low). Constants
+    read by a low op are converted here, values beyond the type's largest
+    finite number clamped to it and counted. With `keep-io-types` (the
+    default) each function's signature stays f32; without it, its f32 inputs
+    and results take the low type.
+
+    `block-classes` (op class names, e.g. `attention,elementwise`) and
+    `block-nodes` (ONNX node names, from the op's location) keep ops in fp32.
+    `policy=fp32` leaves the IR unchanged. `report` writes one line per op
+    (node, op, precision, why) and a summary to a file (`-`: stdout):
+
+    ```
+    fc1 ds.matmul bf16 contraction
+    ln ds.norm f32 reduction stays fp32
+    precision bf16: 12 ops in bf16, 5 in f32; 4 casts; 3 constants converted (1024 elements, 0 clamped)
+    ```
+  }];
+  let options = [
+    Option<"policy", "policy", "std::string", /*default=*/"\"fp32\"",
+           "Low type: fp32 (no change), fp16 or bf16">,
+    Option<"keepIOTypes", "keep-io-types", "bool", /*default=*/"true",
+           "Keep the function's f32 inputs and results f32">,
+    ListOption<"blockClasses", "block-classes", "std::string",
+               "Op classes that stay in fp32">,
+    ListOption<"blockNodes", "block-nodes", "std::string",
+               "Node names (op locations) that stay in fp32">,
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "Write the per-op report here ('-' = stdout)">,
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // Fusion
 //===----------------------------------------------------------------------===//
 

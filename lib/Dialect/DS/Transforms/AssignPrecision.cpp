@@ -1,0 +1,445 @@
+//===- AssignPrecision.cpp - mixed precision by op class -----------------===//
+//
+// ds-assign-precision decides, op by op in block order, whether an op runs in
+// the low type (fp16 / bf16) or in fp32, and rewrites types in place: a low
+// op's f32 results become low, its f32 operands are replaced by their low
+// version (a cast made once per value, a converted constant, or the source
+// of a cast that already came from the low type), and an fp32 op gets the
+// f32 version of any operand that became low. Every user of a value comes
+// after it in the block (the terminator included), so one walk sees every
+// op after all its producers and before all its users. Why each op ended
+// where it did is recorded for the report. Passes.td has the policy.
+//
+//===----------------------------------------------------------------------===//
+#include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Dialect/DS/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace mlir::ds {
+#define GEN_PASS_DEF_ASSIGNPRECISIONPASS
+#include "ds/Dialect/DS/Transforms/Passes.h.inc"
+} // namespace mlir::ds
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+
+/// What the op class (and for a few kinds, the op itself) says about an op.
+enum class Role {
+  Low,    ///< runs in the low type: the work that pays for it
+  Fp32,   ///< stays fp32: range or accumulated error, or parameters not data
+  Follow, ///< runs in the type of its float inputs
+};
+
+struct Decision {
+  Role role;
+  const char *reason;
+};
+
+/// The default policy, from automatic-mixed-precision practice (contractions
+/// low; softmax, norms, reductions and the exploding unary kinds fp32).
+Decision defaultRole(Operation *op) {
+  if (auto unary = dyn_cast<UnaryOp>(op)) {
+    switch (unary.getKind()) {
+    case UnaryKind::exp: case UnaryKind::log: case UnaryKind::reciprocal:
+    case UnaryKind::softplus: case UnaryKind::cosh: case UnaryKind::sinh:
+    case UnaryKind::tan: case UnaryKind::acos: case UnaryKind::asin:
+      return {Role::Fp32, "range or error of this function"};
+    default:
+      return {Role::Follow, "follows its inputs"};
+    }
+  }
+  if (auto binary = dyn_cast<BinaryOp>(op); binary && binary.getKind() == BinaryKind::pow)
+    return {Role::Fp32, "range of pow"};
+  if (isa<CastOp>(op))
+    return {Role::Fp32, "explicit cast"};
+  if (isa<ResizeOp, RangeOp, FillOp>(op))
+    return {Role::Fp32, "float operands are parameters"};
+  if (isa<CumSumOp, TopKOp>(op))
+    return {Role::Fp32, "accumulates or ranks"};
+  switch (getOpClass(op)) {
+  case DSX_OP_CONTRACTION: return {Role::Low, "contraction"};
+  case DSX_OP_ATTENTION: return {Role::Low, "attention"};
+  case DSX_OP_REDUCTION: return {Role::Fp32, "reduction"};
+  case DSX_OP_PRECISION: return {Role::Fp32, "quantization op"};
+  case DSX_OP_ELEMENTWISE: case DSX_OP_DATA_MOVEMENT: case DSX_OP_WINDOW: case DSX_OP_SHAPE:
+    return {Role::Follow, "follows its inputs"};
+  default:
+    return {Role::Fp32, "not a ds compute op"};
+  }
+}
+
+/// The ONNX node name an op was imported from, if its location has one.
+std::optional<StringRef> nodeName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().getValue();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (auto name = nodeName(inner))
+        return name;
+  return std::nullopt;
+}
+
+bool isF32Tensor(Type t) {
+  auto tensor = dyn_cast<RankedTensorType>(t);
+  return tensor && tensor.getElementType().isF32();
+}
+
+Type withElement(Type t, Type element) {
+  return cast<RankedTensorType>(t).clone(element);
+}
+
+/// The f32 values of a constant, dense or held in a resource blob.
+std::optional<std::vector<float>> floatsOf(ElementsAttr attr) {
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr))
+    return std::vector<float>(dense.getValues<float>().begin(), dense.getValues<float>().end());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
+      ArrayRef<char> bytes = blob->getData();
+      std::vector<float> values(bytes.size() / sizeof(float));
+      std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+      return values;
+    }
+  return std::nullopt;
+}
+
+struct Stats {
+  unsigned low = 0, fp32 = 0, casts = 0, constants = 0;
+  uint64_t constantElements = 0, clamped = 0;
+};
+
+class PrecisionAssigner {
+public:
+  PrecisionAssigner(func::FuncOp func, FloatType low, bool keepIO,
+                    const llvm::DenseSet<unsigned> &blockedClasses,
+                    const llvm::StringSet<> &blockedNodes)
+      : func(func), low(low), keepIO(keepIO), blockedClasses(blockedClasses),
+        blockedNodes(blockedNodes) {}
+
+  LogicalResult run();
+  void writeReport(llvm::raw_ostream &os) const;
+
+private:
+  Decision decide(Operation *op);
+  /// The low-typed version of f32 value `v` for a use by `user`.
+  FailureOr<Value> lowVersion(Value v, Operation *user);
+  /// The f32 version of a value that became low.
+  Value f32Version(Value v);
+  FailureOr<Value> convertConstant(ConstantOp constant);
+  void convertSignature();
+  std::string lowName() const;
+
+  func::FuncOp func;
+  FloatType low;
+  bool keepIO;
+  const llvm::DenseSet<unsigned> &blockedClasses;
+  const llvm::StringSet<> &blockedNodes;
+  /// f32 value -> its low version, and low value -> its f32 version.
+  llvm::DenseMap<Value, Value> toLow, toF32;
+  /// Values whose type this pass changed to the low type, and f32 values
+  /// that are casts of low ones (their low version is exact).
+  llvm::DenseSet<Value> lowered, fromLow;
+  llvm::SmallVector<CastOp> createdCasts;
+  llvm::SmallVector<ConstantOp> replacedConstants;
+  struct Line {
+    Operation *op;
+    std::string precision;
+    std::string reason;
+  };
+  std::vector<Line> lines;
+  Stats stats;
+};
+
+Decision PrecisionAssigner::decide(Operation *op) {
+  if (auto name = nodeName(op->getLoc()); name && blockedNodes.contains(*name))
+    return {Role::Fp32, "blocked node"};
+  if (blockedClasses.contains(getOpClass(op)))
+    return {Role::Fp32, "blocked class"};
+  return defaultRole(op);
+}
+
+FailureOr<Value> PrecisionAssigner::convertConstant(ConstantOp constant) {
+  auto values = floatsOf(constant.getValue());
+  if (!values)
+    return constant.emitError("ds-assign-precision: cannot read the f32 values of this constant");
+  const llvm::fltSemantics &sem = low.getFloatSemantics();
+  std::vector<uint16_t> bits(values->size());
+  for (size_t i = 0; i < values->size(); ++i) {
+    llvm::APFloat f((*values)[i]);
+    bool lost;
+    llvm::APFloat::opStatus status = f.convert(sem, llvm::APFloat::rmNearestTiesToEven, &lost);
+    // A finite value past the largest finite number of the low type is
+    // clamped to it (an infinity of the f32 input stays one).
+    if ((status & llvm::APFloat::opOverflow) && std::isfinite((*values)[i])) {
+      f = llvm::APFloat::getLargest(sem, /*Negative=*/(*values)[i] < 0);
+      ++stats.clamped;
+    }
+    bits[i] = (uint16_t)f.bitcastToAPInt().getZExtValue();
+  }
+  auto type = cast<RankedTensorType>(withElement(constant.getType(), low));
+  ElementsAttr attr;
+  ArrayRef<char> raw(reinterpret_cast<const char *>(bits.data()), bits.size() * sizeof(uint16_t));
+  if (raw.size() >= 4096)
+    attr = DenseResourceElementsAttr::get(
+        type, "precision_" + lowName(),
+        HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<uint16_t>(bits)));
+  else if (bits.size() == 1 && type.getNumElements() != 1)
+    attr = DenseElementsAttr::get(type, llvm::APFloat(sem, llvm::APInt(16, bits[0])));
+  else
+    attr = DenseElementsAttr::getFromRawBuffer(type, raw);
+  OpBuilder b(constant);
+  b.setInsertionPointAfter(constant);
+  ++stats.constants;
+  replacedConstants.push_back(constant);
+  stats.constantElements += type.getNumElements();
+  return b.create<ConstantOp>(constant.getLoc(), attr).getResult();
+}
+
+FailureOr<Value> PrecisionAssigner::lowVersion(Value v, Operation *user) {
+  if (auto it = toLow.find(v); it != toLow.end())
+    return it->second;
+  Value result;
+  if (auto constant = v.getDefiningOp<ConstantOp>()) {
+    FailureOr<Value> converted = convertConstant(constant);
+    if (failed(converted))
+      return failure();
+    result = *converted;
+  } else {
+    OpBuilder b(user);
+    if (Operation *def = v.getDefiningOp())
+      b.setInsertionPointAfter(def);
+    else
+      b.setInsertionPointToStart(cast<BlockArgument>(v).getOwner());
+    auto cast = b.create<CastOp>(v.getLoc(), withElement(v.getType(), low), v, UnitAttr());
+    createdCasts.push_back(cast);
+    result = cast.getResult();
+  }
+  toLow[v] = result;
+  toF32[result] = v;
+  return result;
+}
+
+Value PrecisionAssigner::f32Version(Value v) {
+  if (auto it = toF32.find(v); it != toF32.end())
+    return it->second;
+  OpBuilder b(func.getContext());
+  if (Operation *def = v.getDefiningOp())
+    b.setInsertionPointAfter(def);
+  else
+    b.setInsertionPointToStart(cast<BlockArgument>(v).getOwner());
+  auto cast = b.create<CastOp>(v.getLoc(), withElement(v.getType(), b.getF32Type()), v, UnitAttr());
+  createdCasts.push_back(cast);
+  toF32[v] = cast.getResult();
+  toLow[cast.getResult()] = v;
+  fromLow.insert(cast.getResult());
+  return cast.getResult();
+}
+
+void PrecisionAssigner::convertSignature() {
+  Block &entry = func.getBody().front();
+  OpBuilder b = OpBuilder::atBlockBegin(&entry);
+  for (BlockArgument arg : entry.getArguments()) {
+    if (!isF32Tensor(arg.getType()))
+      continue;
+    // The argument becomes low; its f32 users read a cast of it.
+    Type f32Type = arg.getType();
+    arg.setType(withElement(f32Type, low));
+    auto cast = b.create<CastOp>(arg.getLoc(), f32Type, arg, UnitAttr());
+    arg.replaceAllUsesExcept(cast.getResult(), cast);
+    createdCasts.push_back(cast);
+    toLow[cast.getResult()] = arg;
+    toF32[arg] = cast.getResult();
+    fromLow.insert(cast.getResult());
+    lowered.insert(arg);
+  }
+}
+
+LogicalResult PrecisionAssigner::run() {
+  if (!keepIO)
+    convertSignature();
+  Block &entry = func.getBody().front();
+  llvm::DenseSet<Operation *> made;
+  for (CastOp cast : createdCasts)
+    made.insert(cast);
+  for (Operation &opRef : llvm::make_early_inc_range(entry)) {
+    Operation *op = &opRef;
+    if (isa<ConstantOp>(op) || made.contains(op))
+      continue;
+    if (op->hasTrait<OpTrait::IsTerminator>()) {
+      // Results leave in f32 unless the signature takes the low type.
+      bool lowResults = !keepIO && isa<func::ReturnOp>(op);
+      for (OpOperand &use : op->getOpOperands()) {
+        Value v = use.get();
+        if (!lowResults) {
+          if (lowered.contains(v))
+            use.set(f32Version(v));
+        } else if (!lowered.contains(v) && isF32Tensor(v.getType())) {
+          FailureOr<Value> l = lowVersion(v, op);
+          if (failed(l))
+            return failure();
+          use.set(*l);
+        }
+      }
+      continue;
+    }
+    Decision decision = decide(op);
+    // Float operands: lowered ones, f32 ones with an exact low version (a
+    // cast of a low value) or a constant, other f32 ones, and other floats
+    // (f64, or a low type the model chose itself).
+    bool anyFloat = false, anyLow = false, allLowOrConstant = true, otherFloat = false;
+    for (Value v : op->getOperands()) {
+      bool isConstant = v.getDefiningOp<ConstantOp>() != nullptr;
+      if (lowered.contains(v) || fromLow.contains(v)) {
+        anyFloat = anyLow = true;
+      } else if (isF32Tensor(v.getType())) {
+        anyFloat = true;
+        allLowOrConstant &= isConstant;
+      } else if (auto t = dyn_cast<RankedTensorType>(v.getType());
+                 t && isa<FloatType>(t.getElementType())) {
+        otherFloat = true;
+      }
+    }
+    bool toLowType = false;
+    std::string reason = decision.reason;
+    switch (decision.role) {
+    case Role::Low:
+      toLowType = anyFloat && !otherFloat;
+      break;
+    case Role::Follow:
+      toLowType = anyLow && allLowOrConstant && !otherFloat;
+      if (!toLowType && anyFloat)
+        reason = anyLow ? "an input stays fp32" : "its inputs are fp32";
+      break;
+    case Role::Fp32:
+      reason += ", stays fp32";
+      break;
+    }
+    if (toLowType) {
+      for (OpOperand &use : op->getOpOperands()) {
+        Value v = use.get();
+        if (lowered.contains(v) || !isF32Tensor(v.getType()))
+          continue;
+        FailureOr<Value> l = lowVersion(v, op);
+        if (failed(l))
+          return failure();
+        use.set(*l);
+      }
+      for (Value r : op->getResults())
+        if (isF32Tensor(r.getType())) {
+          r.setType(withElement(r.getType(), low));
+          lowered.insert(r);
+        }
+      ++stats.low;
+      lines.push_back({op, lowName(), reason});
+      continue;
+    }
+    for (OpOperand &use : op->getOpOperands())
+      if (lowered.contains(use.get()))
+        use.set(f32Version(use.get()));
+    if (anyFloat || llvm::any_of(op->getResultTypes(), isF32Tensor)) {
+      ++stats.fp32;
+      lines.push_back({op, "f32", reason});
+    }
+  }
+  if (!keepIO)
+    func.setType(FunctionType::get(func.getContext(), entry.getArgumentTypes(),
+                                   entry.getTerminator()->getOperandTypes()));
+  // Constants now read only in their converted form go.
+  for (ConstantOp constant : replacedConstants)
+    if (constant->use_empty())
+      constant.erase();
+  // A cast made for one use and then not needed (all its users took another
+  // version) goes again.
+  for (CastOp cast : createdCasts) {
+    if (cast->use_empty())
+      cast.erase();
+    else
+      ++stats.casts;
+  }
+  return success();
+}
+
+std::string PrecisionAssigner::lowName() const { return low.isBF16() ? "bf16" : "f16"; }
+
+void PrecisionAssigner::writeReport(llvm::raw_ostream &os) const {
+  for (const Line &line : lines)
+    os << nodeName(line.op->getLoc()).value_or("-") << " " << opNameWithKind(line.op) << " "
+       << line.precision << " " << line.reason << "\n";
+  os << "precision " << lowName() << " in @" << const_cast<func::FuncOp &>(func).getSymName() << ": " << stats.low << " ops in "
+     << lowName() << ", " << stats.fp32 << " in f32; " << stats.casts << " casts; "
+     << stats.constants << " constants converted (" << stats.constantElements << " elements, "
+     << stats.clamped << " clamped)\n";
+}
+
+struct AssignPrecisionPass : ds::impl::AssignPrecisionPassBase<AssignPrecisionPass> {
+  using AssignPrecisionPassBase::AssignPrecisionPassBase;
+
+  LogicalResult initialize(MLIRContext *ctx) override {
+    if (policy != "fp32" && policy != "fp16" && policy != "bf16")
+      return emitError(UnknownLoc::get(ctx))
+             << "ds-assign-precision: unknown policy '" << policy
+             << "' (expected fp32, fp16 or bf16)";
+    for (const std::string &name : blockClasses) {
+      std::optional<dsx_op_class> cls = parseOpClass(name);
+      if (!cls || *cls == DSX_OP_OTHER)
+        return emitError(UnknownLoc::get(ctx))
+               << "ds-assign-precision: unknown op class '" << name
+               << "' in block-classes (expected elementwise, reduction, window, contraction, "
+                  "attention, data_movement, shape, generator or precision)";
+      classes.insert(*cls);
+    }
+    for (const std::string &name : blockNodes)
+      nodes.insert(name);
+    return success();
+  }
+
+  void runOnOperation() override {
+    if (policy == "fp32")
+      return; // the identity
+    Builder b(&getContext());
+    FloatType low = policy == "bf16" ? b.getBF16Type() : b.getF16Type();
+    std::string text;
+    llvm::raw_string_ostream reportStream(text);
+    for (func::FuncOp func : getOperation().getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      if (!func.getBody().hasOneBlock()) {
+        func.emitError("ds-assign-precision: expected a function with one block");
+        return signalPassFailure();
+      }
+      PrecisionAssigner assigner(func, low, keepIOTypes, classes, nodes);
+      if (failed(assigner.run()))
+        return signalPassFailure();
+      assigner.writeReport(reportStream);
+    }
+    if (report.empty())
+      return;
+    if (report == "-") {
+      llvm::outs() << text;
+      return;
+    }
+    std::error_code ec;
+    llvm::raw_fd_ostream os(report, ec, llvm::sys::fs::OF_Text);
+    if (ec) {
+      getOperation().emitError("ds-assign-precision: cannot write the report to '")
+          << report.getValue() << "': " << ec.message();
+      return signalPassFailure();
+    }
+    os << text;
+  }
+
+  llvm::DenseSet<unsigned> classes;
+  llvm::StringSet<> nodes;
+};
+
+} // namespace
