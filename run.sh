@@ -21,7 +21,7 @@ JOBS=${JOBS:-$(nproc)}
 install_deps() {
   local apt_pkgs=(llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld
                   ninja-build ccache cmake libprotobuf-dev protobuf-compiler python3-pip
-                  python3-dev libgtest-dev libopenblas0 libclang-rt-19-dev)
+                  python3-dev libgtest-dev libopenblas0 libdnnl2 libclang-rt-19-dev)
   local missing=()
   for p in "${apt_pkgs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

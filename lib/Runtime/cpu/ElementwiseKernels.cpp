@@ -1403,6 +1403,35 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
   }
   const bool saturate = attrs.has("saturate") && attrs.getInt("saturate", 1) != 0;
 
+  // The casts mixed precision puts around every low-precision op: f32 to and
+  // from bf16 / f16, element by element with the inline conversions.
+  if (from == DS_F32 && (to == DS_BF16 || to == DS_F16)) {
+    const float *x = in.as<float>();
+    uint16_t *y = out.as<uint16_t>();
+    parallel(ctx, n, kCheapGrain, [&](int64_t begin, int64_t end) {
+      if (to == DS_BF16)
+        for (int64_t i = begin; i < end; ++i)
+          y[i] = floatToBf16(x[i]);
+      else
+        for (int64_t i = begin; i < end; ++i)
+          y[i] = floatToHalf(x[i]);
+    });
+    return Status();
+  }
+  if ((from == DS_BF16 || from == DS_F16) && to == DS_F32) {
+    const uint16_t *x = in.as<uint16_t>();
+    float *y = out.as<float>();
+    parallel(ctx, n, kCheapGrain, [&](int64_t begin, int64_t end) {
+      if (from == DS_BF16)
+        for (int64_t i = begin; i < end; ++i)
+          y[i] = bf16ToFloat(x[i]);
+      else
+        for (int64_t i = begin; i < end; ++i)
+          y[i] = halfToFloat(x[i]);
+    });
+    return Status();
+  }
+
   // Native C++ types on both sides.
   bool done = false;
   withNativeType(from, [&](auto st) {

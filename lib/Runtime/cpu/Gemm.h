@@ -14,9 +14,11 @@
 #define DS_RUNTIME_CPU_GEMM_H
 
 #include "cpu/Blas.h"
+#include "cpu/Dnnl.h"
 #include "cpu/KernelUtils.h"
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstdint>
 #include <type_traits>
@@ -47,6 +49,14 @@ template <typename T> const T *viewAs(const Tensor &t, std::vector<T> &storage) 
   }
   int64_t n = t.numel();
   storage.resize((size_t)n);
+  if constexpr (std::is_same_v<T, float>) {
+    if (t.dtype == DS_BF16 || t.dtype == DS_F16) {
+      const uint16_t *bits = t.as<uint16_t>();
+      for (int64_t i = 0; i < n; ++i)
+        storage[(size_t)i] = t.dtype == DS_BF16 ? bf16ToFloat(bits[i]) : halfToFloat(bits[i]);
+      return storage.data();
+    }
+  }
   for (int64_t i = 0; i < n; ++i) {
     if constexpr (std::is_same_v<T, uint64_t>)
       storage[(size_t)i] = (uint64_t)loadAsInt(t, i);
@@ -176,6 +186,47 @@ inline bool fitsBlas(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int6
 /// Most row blocks a BLAS GEMM is split into for the session's threads.
 inline constexpr int64_t kGemmBlocks = 16;
 
+/// Runs `rowsGemm(b, e)` over row blocks [b, e) of an M x N x K GEMM that
+/// a single-threaded library call computes: all rows on this thread when
+/// `nested` or small, else blocks spread over the session's pool, so that only
+/// one set of threads competes for the cores. Blocks are sized from the shape
+/// alone: libraries pick their kernel (small-matrix or blocked, with different
+/// summation orders) by the call's shape, so blocks that followed the thread
+/// count made results differ in the last bit between thread counts.
+template <typename F>
+void forGemmRowBlocks(KernelContext &ctx, bool nested, int64_t M, int64_t N, int64_t K,
+                      F rowsGemm) {
+  if (nested || M * N * K < (1 << 18)) {
+    rowsGemm(0, M);
+    return;
+  }
+  int64_t rows = std::max<int64_t>(32, (M + kGemmBlocks - 1) / kGemmBlocks);
+  rows = (rows + 15) / 16 * 16;
+  int64_t blocks = (M + rows - 1) / rows;
+  parallel(ctx, blocks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t block = b; block < e; ++block)
+      rowsGemm(block * rows, std::min(M, (block + 1) * rows));
+  });
+}
+
+/// C = op(A) op(B) for bf16 A and B (raw bits) into f32 C through oneDNN.
+/// False when oneDNN is absent or refused a call (C is then partly
+/// written); the caller converts to f32 and takes gemm<float>, which
+/// overwrites all of C.
+inline bool gemmBf16(KernelContext &ctx, bool nested, bool transA, bool transB, int64_t M,
+                     int64_t N, int64_t K, const uint16_t *A, int64_t lda, const uint16_t *B,
+                     int64_t ldb, float *C, int64_t ldc) {
+  if (!dnnl::available() || M <= 0 || N <= 0 || K <= 0)
+    return false;
+  std::atomic<bool> ok{true};
+  forGemmRowBlocks(ctx, nested, M, N, K, [&](int64_t b, int64_t e) {
+    const uint16_t *a = transA ? A + b : A + b * lda;
+    if (!dnnl::gemmBf16(transA, transB, e - b, N, K, 1.0f, a, lda, B, ldb, 0.0f, C + b * ldc, ldc))
+      ok.store(false, std::memory_order_relaxed);
+  });
+  return ok.load();
+}
+
 /// C (+)= op(A) op(B). Parallel (through `ctx`) unless called inside a
 /// parallel region (`nested`).
 template <typename T>
@@ -192,9 +243,7 @@ void gemm(KernelContext &ctx, bool nested, bool transA, bool transB, int64_t M, 
   }
   if constexpr (blasType<T>()) {
     if (blas::available() && fitsBlas(M, N, K, lda, ldb, ldc)) {
-      // Single-threaded BLAS calls on row blocks spread over the session's
-      // pool, so that only one set of threads competes for the cores.
-      auto rowsGemm = [&](int64_t b, int64_t e) {
+      forGemmRowBlocks(ctx, nested, M, N, K, [&](int64_t b, int64_t e) {
         const T *a = transA ? A + b : A + b * lda;
         if constexpr (std::is_same_v<T, float>)
           blas::sgemm(transA, transB, (int)(e - b), (int)N, (int)K, 1.0f, a, (int)lda, B,
@@ -202,21 +251,6 @@ void gemm(KernelContext &ctx, bool nested, bool transA, bool transB, int64_t M, 
         else
           blas::dgemm(transA, transB, (int)(e - b), (int)N, (int)K, 1.0, a, (int)lda, B,
                       (int)ldb, accumulate ? 1.0 : 0.0, C + b * ldc, (int)ldc);
-      };
-      if (nested || M * N * K < (1 << 18)) {
-        rowsGemm(0, M);
-        return;
-      }
-      // Row blocks sized from the shape alone: OpenBLAS picks its kernel
-      // (small-matrix or blocked, with different summation orders) by the
-      // call's shape, so blocks that followed the thread count made results
-      // differ in the last bit between thread counts.
-      int64_t rows = std::max<int64_t>(32, (M + kGemmBlocks - 1) / kGemmBlocks);
-      rows = (rows + 15) / 16 * 16;
-      int64_t blocks = (M + rows - 1) / rows;
-      parallel(ctx, blocks, 1, [&](int64_t b, int64_t e) {
-        for (int64_t block = b; block < e; ++block)
-          rowsGemm(block * rows, std::min(M, (block + 1) * rows));
       });
       return;
     }

@@ -13,6 +13,7 @@
 #include "cpu/Kernels.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <string>
 #include <type_traits>
@@ -54,6 +55,46 @@ void runMatmul(KernelContext &ctx, const T *A, const T *B, T *C, int64_t batch,
       b += r1 - r0;
     }
   });
+}
+
+/// A bf16 matmul on oneDNN's bf16 GEMM: the operands are read as they are,
+/// products accumulate in f32 and each result is rounded to bf16 once. False
+/// when oneDNN is absent or refused (the caller takes the f32 path).
+bool runMatmulBf16(KernelContext &ctx, const Tensor &a, const Tensor &b, Tensor &y, int64_t batch,
+                   const std::vector<int64_t> &aOff, const std::vector<int64_t> &bOff, int64_t M,
+                   int64_t N, int64_t K) {
+  if (!dnnl::available())
+    return false;
+  const uint16_t *A = a.as<uint16_t>(), *B = b.as<uint16_t>();
+  std::vector<float> storage;
+  float *C = outputAs<float>(y, storage);
+  bool bShared = true, aDense = true;
+  for (int64_t i = 0; i < batch; ++i) {
+    bShared &= bOff[(size_t)i] == 0;
+    aDense &= aOff[(size_t)i] == i;
+  }
+  auto one = [&](bool nested, int64_t i) {
+    return gemmBf16(ctx, nested, false, false, M, N, K, A + aOff[(size_t)i] * M * K, K,
+                    B + bOff[(size_t)i] * K * N, N, C + i * M * N, N);
+  };
+  bool ok = true;
+  if (bShared && aDense) { // one GEMM with the batch folded into the rows
+    ok = gemmBf16(ctx, false, false, false, batch * M, N, K, A, K, B, N, C, N);
+  } else if (M * N * K >= (1 << 18)) { // large matrices: each GEMM split by rows
+    for (int64_t i = 0; i < batch && ok; ++i)
+      ok = one(false, i);
+  } else { // many small ones (attention heads): spread over the threads
+    std::atomic<bool> all{true};
+    parallel(ctx, batch, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        if (!one(true, i))
+          all.store(false, std::memory_order_relaxed);
+    });
+    ok = all.load();
+  }
+  if (ok)
+    finishOutput<float>(y, C);
+  return ok;
 }
 
 Status matmulKernel(KernelContext &ctx, const Attributes &, const Inputs &in,
@@ -114,6 +155,8 @@ Status matmulKernel(KernelContext &ctx, const Attributes &, const Inputs &in,
     }
   }
   if (y.numel() == 0)
+    return Status();
+  if (a.dtype == DS_BF16 && runMatmulBf16(ctx, a, b, y, batch, aOff, bOff, M, N, K))
     return Status();
   auto run = [&](auto tag) {
     using T = decltype(tag);

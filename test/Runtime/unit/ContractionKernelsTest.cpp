@@ -127,6 +127,65 @@ TEST(ContractionKernels, MatmulF64AndF16) {
   EXPECT_EQ(cpu::halfToFloat(yh->as<uint16_t>()[0]), 5.5f);
 }
 
+/// A bf16 matmul of `aShape` x `bShape` against a double loop over the same
+/// bf16-rounded operands: products accumulate in f32 (oneDNN's bf16 GEMM where
+/// it is installed, the f32 GEMM otherwise), so the result is the exact sum
+/// rounded to bf16 once, give or take the f32 accumulation order. Serial and
+/// chunked contexts (other row blocks per task) must give the same bits.
+void checkBf16Matmul(std::vector<int64_t> aShape, std::vector<int64_t> bShape) {
+  int64_t M = aShape[aShape.size() - 2], K = aShape.back(), N = bShape.back();
+  int64_t aBatch = 1, bBatch = 1;
+  for (size_t i = 0; i + 2 < aShape.size(); ++i)
+    aBatch *= aShape[i];
+  for (size_t i = 0; i + 2 < bShape.size(); ++i)
+    bBatch *= bShape[i];
+  int64_t batch = std::max(aBatch, bBatch);
+  auto round = [](std::vector<float> v) {
+    std::vector<uint16_t> bits;
+    for (float x : v)
+      bits.push_back(cpu::floatToBf16(x));
+    return bits;
+  };
+  std::vector<uint16_t> av = round(randomFloats(aBatch * M * K, 11)),
+                        bv = round(randomFloats(bBatch * K * N, 12));
+  std::vector<int64_t> yShape = aBatch >= bBatch ? aShape : bShape;
+  yShape[yShape.size() - 2] = M;
+  yShape.back() = N;
+  std::vector<double> want;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        double s = 0;
+        for (int64_t k = 0; k < K; ++k)
+          s += (double)cpu::bf16ToFloat(av[(aBatch == 1 ? 0 : b) * M * K + i * K + k]) *
+               cpu::bf16ToFloat(bv[(bBatch == 1 ? 0 : b) * K * N + k * N + j]);
+        want.push_back(s);
+      }
+  std::vector<std::vector<uint16_t>> results;
+  for (KernelContext ctx : {serialContext(), chunkedContext(1), chunkedContext(3)}) {
+    Tensors ts;
+    Tensor *a = ts.make<uint16_t>(DS_BF16, aShape, av), *b = ts.make<uint16_t>(DS_BF16, bShape, bv);
+    Tensor *y = ts.empty(DS_BF16, yShape);
+    ASSERT_TRUE(run("ds.matmul", {}, {a, b}, {y}, ctx).ok());
+    results.push_back(values<uint16_t>(y));
+  }
+  std::vector<float> got;
+  for (uint16_t h : results[0])
+    got.push_back(cpu::bf16ToFloat(h));
+  // One bf16 rounding of the sum (2^-8 relative) plus f32 accumulation.
+  dsrt::test::expectNear(got, want, "bf16 matmul", 1.0 / 256, 1e-4 * K);
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_EQ(results[0], results[2]);
+}
+
+TEST(ContractionKernels, MatmulBf16) {
+  checkBf16Matmul({64, 96}, {96, 80});           // small: one call
+  checkBf16Matmul({2, 300, 128}, {128, 200});    // batch folded into rows, row blocks
+  checkBf16Matmul({12, 16, 64}, {12, 64, 16});   // many small batches (attention heads)
+  checkBf16Matmul({3, 90, 100}, {3, 100, 120});  // batched, large enough to split rows
+  checkBf16Matmul({1, 70, 33}, {4, 33, 5});      // a broadcast lhs
+}
+
 //===----------------------------------------------------------------------===//
 // conv / conv_transpose / pool
 //===----------------------------------------------------------------------===//
