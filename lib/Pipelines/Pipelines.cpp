@@ -15,6 +15,8 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   // identical subexpressions; the efficiency passes slot in here.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Integer matmuls (MatMulInteger, dynamic quantization) on 8-bit operands.
+  pm.addNestedPass<func::FuncOp>(ds::createFoldIntegerMatMulPass());
   // Precision before fusion: the casts it inserts fuse into their neighbours.
   if (options.precision != "fp32") {
     ds::AssignPrecisionPassOptions precision;

@@ -88,15 +88,12 @@ const Tensor *optionalOperand(const Inputs &in, size_t i) {
 // matmul
 //===----------------------------------------------------------------------===//
 
-Status matmulShape(const Attributes &, const Inputs &in, Shapes &out) {
-  const char *op = "ds.matmul";
-  if (Status s = needShapes(op, in, 2, out, 1); !s)
-    return s;
-  const Shape &a = in[0]->shape, &b = in[1]->shape;
+namespace {
+/// numpy.matmul's result shape: a 1-D lhs is a row [1, K], a 1-D rhs a
+/// column [K, 1], the promoted dim dropped from the result again.
+Status matmulResultShape(const char *op, const Shape &a, const Shape &b, Shape &result) {
   if (a.empty() || b.empty())
     return fail(op, "operands must have rank >= 1");
-  // numpy.matmul: a 1-D lhs is a row [1, K], a 1-D rhs a column [K, 1]; the
-  // promoted dim is dropped from the result again.
   Shape as = a, bs = b;
   const bool aVec = a.size() == 1, bVec = b.size() == 1;
   if (aVec)
@@ -106,13 +103,42 @@ Status matmulShape(const Attributes &, const Inputs &in, Shapes &out) {
   if (bs[bs.size() - 2] != as.back())
     return fail(op, "contraction dims differ: " + shapeText(a) + " times " + shapeText(b));
   Shape aBatch(as.begin(), as.end() - 2), bBatch(bs.begin(), bs.end() - 2);
-  if (Status s = broadcastShapes(op, {&aBatch, &bBatch}, out[0]); !s)
+  if (Status s = broadcastShapes(op, {&aBatch, &bBatch}, result); !s)
     return fail(op, "batch dims do not broadcast: " + shapeText(a) + " times " + shapeText(b));
   if (!aVec)
-    out[0].push_back(as[as.size() - 2]);
+    result.push_back(as[as.size() - 2]);
   if (!bVec)
-    out[0].push_back(bs.back());
-  return checkShape(op, out[0]);
+    result.push_back(bs.back());
+  return checkShape(op, result);
+}
+} // namespace
+
+Status matmulShape(const Attributes &, const Inputs &in, Shapes &out) {
+  const char *op = "ds.matmul";
+  if (Status s = needShapes(op, in, 2, out, 1); !s)
+    return s;
+  return matmulResultShape(op, in[0]->shape, in[1]->shape, out[0]);
+}
+
+Status matmulIntegerShape(const Attributes &, const Inputs &in, Shapes &out) {
+  const char *op = "ds.matmul_integer";
+  if (Status s = needShapes(op, in, 2, out, 1); !s)
+    return s;
+  const Shape &a = in[0]->shape, &b = in[1]->shape;
+  auto count = [](const Shape &s) {
+    int64_t n = 1;
+    for (int64_t d : s)
+      n *= d;
+    return n;
+  };
+  if (const Tensor *za = optionalOperand(in, 2); za && count(za->shape) != 1)
+    return fail(op, "the lhs zero point " + shapeText(za->shape) + " must be one value");
+  if (const Tensor *zb = optionalOperand(in, 3);
+      zb && count(zb->shape) != 1 &&
+      !(zb->shape.size() == 1 && b.size() >= 2 && zb->shape[0] == b.back()))
+    return fail(op, "the rhs zero point " + shapeText(zb->shape) +
+                        " must be one value or one per column of " + shapeText(b));
+  return matmulResultShape(op, a, b, out[0]);
 }
 
 //===----------------------------------------------------------------------===//

@@ -14,6 +14,9 @@ namespace dsrt::cpu {
 
 /// ds.matmul: numpy.matmul (1-D operands promoted, batch dims broadcast).
 Status matmulShape(const Attributes &attrs, const Inputs &in, Shapes &out);
+/// ds.matmul_integer: matmul's shape; zero points of one value (rhs: or one
+/// per column).
+Status matmulIntegerShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.conv: [N, M, spatial...] from strides, pads and dilations.
 Status convShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.conv_transpose: [N, M, spatial...] including output_padding.

@@ -208,12 +208,29 @@ bool runDepthwise2D(KernelContext &ctx, const T *x, const T *wt, const T *bias, 
   return true;
 }
 
-template <typename T>
-void runConv(KernelContext &ctx, const T *x, const T *wt, const T *bias, T *y, int64_t N,
+/// C = A B for the convolution's GEMMs: T operands into Y results, through
+/// gemm<T> when they are one type and oneDNN's bf16 GEMM for bf16 (raw bits)
+/// into f32. False when the bf16 GEMM was refused.
+template <typename T, typename Y>
+bool convGemm(KernelContext &ctx, int64_t M, int64_t N, int64_t K, const T *A, int64_t lda,
+              const T *B, int64_t ldb, Y *C, int64_t ldc) {
+  if constexpr (std::is_same_v<T, Y>) {
+    gemm(ctx, false, false, false, M, N, K, A, lda, B, ldb, C, ldc, false);
+    return true;
+  } else {
+    static_assert(std::is_same_v<T, uint16_t> && std::is_same_v<Y, float>);
+    return gemmBf16(ctx, false, false, false, M, N, K, A, lda, B, ldb, C, ldc);
+  }
+}
+
+/// The convolution of T data into Y results (T = Y, or bf16 bits into f32).
+/// False when a GEMM was refused (only the bf16 one can be).
+template <typename T, typename Y = T>
+bool runConv(KernelContext &ctx, const T *x, const T *wt, const Y *bias, Y *y, int64_t N,
              int64_t C, int64_t M, int64_t group, const Window &w) {
-  if constexpr (std::is_floating_point_v<T>)
+  if constexpr (std::is_floating_point_v<T> && std::is_same_v<T, Y>)
     if (runDepthwise2D(ctx, x, wt, bias, y, N, C, M, group, w))
-      return;
+      return true;
   int64_t Cg = C / group, Mg = M / group;
   int64_t rows = Cg * w.kernelSize, OO = w.outSize;
   bool pointwise = w.kernelSize == 1;
@@ -231,28 +248,47 @@ void runConv(KernelContext &ctx, const T *x, const T *wt, const T *bias, T *y, i
     for (int64_t g = 0; g < group; ++g) {
       const T *xg = x + (n * C + g * Cg) * w.inSize;
       const T *wg = wt + g * Mg * rows;
-      T *yg = y + (n * M + g * Mg) * OO;
+      Y *yg = y + (n * M + g * Mg) * OO;
       if (pointwise) {
-        gemm(ctx, false, false, false, Mg, OO, Cg, wg, Cg, xg, w.inSize, yg, OO, false);
+        if (!convGemm(ctx, Mg, OO, Cg, wg, Cg, xg, w.inSize, yg, OO))
+          return false;
         continue;
       }
       for (int64_t q0 = 0; q0 < OO; q0 += tile) {
         int64_t q1 = std::min(OO, q0 + tile), width = q1 - q0;
         im2col(ctx, xg, Cg, w, q0, q1, col.data());
-        gemm(ctx, false, false, false, Mg, width, rows, wg, rows, col.data(), width, yg + q0, OO,
-             false);
+        if (!convGemm(ctx, Mg, width, rows, wg, rows, col.data(), width, yg + q0, OO))
+          return false;
       }
     }
   if (bias)
     parallel(ctx, N * M, std::max<int64_t>(1, 16384 / std::max<int64_t>(OO, 1)),
              [&](int64_t b, int64_t e) {
                for (int64_t r = b; r < e; ++r) {
-                 T bv = bias[r % M];
-                 T *row = y + r * OO;
+                 Y bv = bias[r % M];
+                 Y *row = y + r * OO;
                  for (int64_t i = 0; i < OO; ++i)
                    row[i] += bv;
                }
              });
+  return true;
+}
+
+/// A bf16 convolution on oneDNN's bf16 GEMM: im2col copies bf16 bits, the
+/// GEMM accumulates in f32, bias is added in f32 and each result rounded to
+/// bf16 once. False when oneDNN is absent or refused (the f32 path runs).
+bool runConvBf16(KernelContext &ctx, const Tensor &x, const Tensor &wt, const Tensor *bias,
+                 Tensor &y, int64_t N, int64_t C, int64_t M, int64_t group, const Window &w) {
+  // Depthwise convolutions have no GEMM; they take the f32 path.
+  if (!dnnl::available() || (group == C && group == M))
+    return false;
+  std::vector<float> sb, sy;
+  const float *B = bias ? viewAs<float>(*bias, sb) : nullptr;
+  float *Y = outputAs<float>(y, sy);
+  if (!runConv<uint16_t, float>(ctx, x.as<uint16_t>(), wt.as<uint16_t>(), B, Y, N, C, M, group, w))
+    return false;
+  finishOutput<float>(y, Y);
+  return true;
 }
 
 Status convKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
@@ -290,6 +326,8 @@ Status convKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
   Compute kind = computeOf(x.dtype);
   if (kind == Compute::None)
     return fail(op, std::string("unsupported element type ") + dtypeName(x.dtype));
+  if (x.dtype == DS_BF16 && runConvBf16(ctx, x, wt, bias, y, N, C, M, group, w))
+    return Status();
   auto run = [&](auto tag) {
     using T = decltype(tag);
     std::vector<T> sx, sw, sb, sy;

@@ -25,6 +25,16 @@ bool gemmBf16(bool transA, bool transB, int64_t m, int64_t n, int64_t k, float a
               const uint16_t *a, int64_t lda, const uint16_t *b, int64_t ldb, float beta,
               float *c, int64_t ldc);
 
+/// True when oneDNN has its int8 GEMMs and this CPU multiplies bytes with
+/// exact 32-bit sums (AVX512-VNNI or AVX-VNNI); without VNNI oneDNN's u8 x s8
+/// kernels may saturate 16-bit intermediates, so callers take exact loops.
+bool int8Available();
+
+/// Row-major C = (A - ao)(B - bo) in i32, exact, with A u8 (or s8 when
+/// `aSigned`) and B s8, neither transposed. Only call when int8Available().
+bool gemmS32(bool aSigned, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda, int ao,
+             const int8_t *b, int64_t ldb, int8_t bo, int32_t *c, int64_t ldc);
+
 /// "oneDNN" or "absent", for reports.
 const char *describe();
 

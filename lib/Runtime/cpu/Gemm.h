@@ -107,6 +107,24 @@ template <typename T> void finishOutput(Tensor &t, const T *buffer) {
 }
 
 //===----------------------------------------------------------------------===//
+// numpy matmul as batched GEMMs
+//===----------------------------------------------------------------------===//
+
+/// The GEMMs of a numpy matmul: per batch entry, an M x K times K x N product
+/// of the lhs matrix aOff[i] and the rhs matrix bOff[i] (offsets in whole
+/// matrices; 1-D operands promoted, batch dims broadcast).
+struct MatmulPlan {
+  int64_t M = 0, N = 0, K = 0, batch = 1;
+  std::vector<int64_t> aOff, bOff;
+  bool bShared = true; ///< one rhs matrix for every batch entry
+  bool aDense = true;  ///< lhs matrices in batch order: the batch folds into M
+};
+
+/// Plans `a` x `b` into `y`, checking the shapes (messages name `op`).
+Status planMatmul(const char *op, const Tensor &a, const Tensor &b, const Tensor &y,
+                  MatmulPlan &plan);
+
+//===----------------------------------------------------------------------===//
 // GEMM
 //===----------------------------------------------------------------------===//
 
@@ -223,6 +241,30 @@ inline bool gemmBf16(KernelContext &ctx, bool nested, bool transA, bool transB, 
     const uint16_t *a = transA ? A + b : A + b * lda;
     if (!dnnl::gemmBf16(transA, transB, e - b, N, K, 1.0f, a, lda, B, ldb, 0.0f, C + b * ldc, ldc))
       ok.store(false, std::memory_order_relaxed);
+  });
+  return ok.load();
+}
+
+/// Runs the GEMMs of `plan` through `gemmOne(nested, i, rows)`, which
+/// computes `rows` rows of C from batch entry i's matrices (rows = M, or
+/// batch * M when the batch folds into the rows) and returns false when its
+/// library refused: one folded GEMM, a row-split GEMM per large batch entry,
+/// or small entries (attention heads) spread over the threads.
+template <typename F>
+bool forEachMatmulGemm(KernelContext &ctx, const MatmulPlan &plan, F gemmOne) {
+  if (plan.bShared && plan.aDense)
+    return gemmOne(false, 0, plan.batch * plan.M);
+  if (plan.M * plan.N * plan.K >= (1 << 18)) {
+    for (int64_t i = 0; i < plan.batch; ++i)
+      if (!gemmOne(false, i, plan.M))
+        return false;
+    return true;
+  }
+  std::atomic<bool> ok{true};
+  parallel(ctx, plan.batch, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      if (!gemmOne(true, i, plan.M))
+        ok.store(false, std::memory_order_relaxed);
   });
   return ok.load();
 }

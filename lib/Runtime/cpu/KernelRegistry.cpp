@@ -10,6 +10,7 @@ const CpuOp *findCpuOp(const std::string &opName) {
     cpu::registerReductionKernels(t);
     cpu::registerDataMovementKernels(t);
     cpu::registerContractionKernels(t);
+    cpu::registerIntegerMatmulKernels(t);
     cpu::registerWindowKernels(t);
     cpu::registerAttentionKernels(t);
     cpu::registerQuantKernels(t);

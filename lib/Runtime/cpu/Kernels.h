@@ -16,6 +16,7 @@ void registerElementwiseKernels(KernelTable &table);
 void registerReductionKernels(KernelTable &table);
 void registerDataMovementKernels(KernelTable &table);
 void registerContractionKernels(KernelTable &table); // matmul, einsum
+void registerIntegerMatmulKernels(KernelTable &table); // matmul_integer
 void registerWindowKernels(KernelTable &table);      // conv, conv_transpose, pool
 void registerAttentionKernels(KernelTable &table);   // attention, rotary
 void registerQuantKernels(KernelTable &table);

@@ -20,6 +20,59 @@
 #include <vector>
 
 namespace dsrt::cpu {
+
+Status planMatmul(const char *op, const Tensor &a, const Tensor &b, const Tensor &y,
+                  MatmulPlan &plan) {
+  if (a.rank() < 1 || b.rank() < 1)
+    return fail(op, "operands must have rank >= 1");
+  std::vector<int64_t> as = a.shape, bs = b.shape;
+  bool aVec = as.size() == 1, bVec = bs.size() == 1;
+  if (aVec)
+    as.insert(as.begin(), 1);
+  if (bVec)
+    bs.push_back(1);
+  plan.M = as[as.size() - 2];
+  plan.K = as.back();
+  plan.N = bs.back();
+  if (bs[bs.size() - 2] != plan.K)
+    return fail(op, "contraction dims differ: " + shapeText(a.shape) + " times " +
+                        shapeText(b.shape));
+  std::vector<int64_t> aBatch(as.begin(), as.end() - 2), bBatch(bs.begin(), bs.end() - 2);
+  size_t br = std::max(aBatch.size(), bBatch.size());
+  std::vector<int64_t> batchShape(br, 1);
+  for (size_t i = 0; i < br; ++i) {
+    int64_t da = i + aBatch.size() >= br ? aBatch[i + aBatch.size() - br] : 1;
+    int64_t db = i + bBatch.size() >= br ? bBatch[i + bBatch.size() - br] : 1;
+    if (da != db && da != 1 && db != 1)
+      return fail(op, "batch dims do not broadcast: " + shapeText(a.shape) + " times " +
+                          shapeText(b.shape));
+    batchShape[i] = da == 1 ? db : da;
+  }
+  std::vector<int64_t> expect = batchShape;
+  if (!aVec)
+    expect.push_back(plan.M);
+  if (!bVec)
+    expect.push_back(plan.N);
+  if (expect != y.shape)
+    return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(expect));
+  plan.batch = 1;
+  for (int64_t d : batchShape)
+    plan.batch *= d;
+  plan.aOff.assign((size_t)plan.batch, 0);
+  plan.bOff.assign((size_t)plan.batch, 0);
+  std::vector<int64_t> aStr = broadcastStrides(aBatch, batchShape),
+                       bStr = broadcastStrides(bBatch, batchShape),
+                       outStr = stridesOf(batchShape);
+  plan.bShared = plan.aDense = true;
+  for (int64_t i = 0; i < plan.batch; ++i) {
+    plan.aOff[(size_t)i] = batchShape.empty() ? 0 : mapIndex(i, outStr, aStr);
+    plan.bOff[(size_t)i] = batchShape.empty() ? 0 : mapIndex(i, outStr, bStr);
+    plan.bShared &= plan.bOff[(size_t)i] == 0;
+    plan.aDense &= plan.aOff[(size_t)i] == i;
+  }
+  return Status();
+}
+
 namespace {
 
 //===----------------------------------------------------------------------===//
@@ -60,38 +113,17 @@ void runMatmul(KernelContext &ctx, const T *A, const T *B, T *C, int64_t batch,
 /// A bf16 matmul on oneDNN's bf16 GEMM: the operands are read as they are,
 /// products accumulate in f32 and each result is rounded to bf16 once. False
 /// when oneDNN is absent or refused (the caller takes the f32 path).
-bool runMatmulBf16(KernelContext &ctx, const Tensor &a, const Tensor &b, Tensor &y, int64_t batch,
-                   const std::vector<int64_t> &aOff, const std::vector<int64_t> &bOff, int64_t M,
-                   int64_t N, int64_t K) {
+bool runMatmulBf16(KernelContext &ctx, const Tensor &a, const Tensor &b, Tensor &y,
+                   const MatmulPlan &p) {
   if (!dnnl::available())
     return false;
   const uint16_t *A = a.as<uint16_t>(), *B = b.as<uint16_t>();
   std::vector<float> storage;
   float *C = outputAs<float>(y, storage);
-  bool bShared = true, aDense = true;
-  for (int64_t i = 0; i < batch; ++i) {
-    bShared &= bOff[(size_t)i] == 0;
-    aDense &= aOff[(size_t)i] == i;
-  }
-  auto one = [&](bool nested, int64_t i) {
-    return gemmBf16(ctx, nested, false, false, M, N, K, A + aOff[(size_t)i] * M * K, K,
-                    B + bOff[(size_t)i] * K * N, N, C + i * M * N, N);
-  };
-  bool ok = true;
-  if (bShared && aDense) { // one GEMM with the batch folded into the rows
-    ok = gemmBf16(ctx, false, false, false, batch * M, N, K, A, K, B, N, C, N);
-  } else if (M * N * K >= (1 << 18)) { // large matrices: each GEMM split by rows
-    for (int64_t i = 0; i < batch && ok; ++i)
-      ok = one(false, i);
-  } else { // many small ones (attention heads): spread over the threads
-    std::atomic<bool> all{true};
-    parallel(ctx, batch, 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        if (!one(true, i))
-          all.store(false, std::memory_order_relaxed);
-    });
-    ok = all.load();
-  }
+  bool ok = forEachMatmulGemm(ctx, p, [&](bool nested, int64_t i, int64_t rows) {
+    return gemmBf16(ctx, nested, false, false, rows, p.N, p.K, A + p.aOff[(size_t)i] * p.M * p.K,
+                    p.K, B + p.bOff[(size_t)i] * p.K * p.N, p.N, C + i * p.M * p.N, p.N);
+  });
   if (ok)
     finishOutput<float>(y, C);
   return ok;
@@ -104,59 +136,21 @@ Status matmulKernel(KernelContext &ctx, const Attributes &, const Inputs &in,
     return s;
   const Tensor &a = *in[0], &b = *in[1];
   Tensor &y = *out[0];
-  if (a.rank() < 1 || b.rank() < 1)
-    return fail(op, "operands must have rank >= 1");
   if (a.dtype != b.dtype || y.dtype != a.dtype)
     return fail(op, std::string("operands and result differ in element type: ") +
                         dtypeName(a.dtype) + ", " + dtypeName(b.dtype) + " -> " +
                         dtypeName(y.dtype));
-  std::vector<int64_t> as = a.shape, bs = b.shape;
-  bool aVec = as.size() == 1, bVec = bs.size() == 1;
-  if (aVec)
-    as.insert(as.begin(), 1);
-  if (bVec)
-    bs.push_back(1);
-  int64_t M = as[as.size() - 2], K = as.back(), N = bs.back();
-  if (bs[bs.size() - 2] != K)
-    return fail(op, "contraction dims differ: " + shapeText(a.shape) + " times " +
-                        shapeText(b.shape));
-  std::vector<int64_t> aBatch(as.begin(), as.end() - 2), bBatch(bs.begin(), bs.end() - 2);
-  size_t br = std::max(aBatch.size(), bBatch.size());
-  std::vector<int64_t> batchShape(br, 1);
-  for (size_t i = 0; i < br; ++i) {
-    int64_t da = i + aBatch.size() >= br ? aBatch[i + aBatch.size() - br] : 1;
-    int64_t db = i + bBatch.size() >= br ? bBatch[i + bBatch.size() - br] : 1;
-    if (da != db && da != 1 && db != 1)
-      return fail(op, "batch dims do not broadcast: " + shapeText(a.shape) + " times " +
-                          shapeText(b.shape));
-    batchShape[i] = da == 1 ? db : da;
-  }
-  std::vector<int64_t> expect = batchShape;
-  if (!aVec)
-    expect.push_back(M);
-  if (!bVec)
-    expect.push_back(N);
-  if (expect != y.shape)
-    return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(expect));
+  MatmulPlan plan;
+  if (Status s = planMatmul(op, a, b, y, plan); !s)
+    return s;
   Compute kind = computeOf(a.dtype);
   if (kind == Compute::None)
     return fail(op, std::string("unsupported element type ") + dtypeName(a.dtype));
-  int64_t batch = 1;
-  for (int64_t d : batchShape)
-    batch *= d;
-  std::vector<int64_t> aOff((size_t)batch), bOff((size_t)batch);
-  {
-    std::vector<int64_t> aStr = broadcastStrides(aBatch, batchShape),
-                         bStr = broadcastStrides(bBatch, batchShape),
-                         outStr = stridesOf(batchShape);
-    for (int64_t i = 0; i < batch; ++i) {
-      aOff[(size_t)i] = batchShape.empty() ? 0 : mapIndex(i, outStr, aStr);
-      bOff[(size_t)i] = batchShape.empty() ? 0 : mapIndex(i, outStr, bStr);
-    }
-  }
+  const int64_t M = plan.M, N = plan.N, K = plan.K, batch = plan.batch;
+  const std::vector<int64_t> &aOff = plan.aOff, &bOff = plan.bOff;
   if (y.numel() == 0)
     return Status();
-  if (a.dtype == DS_BF16 && runMatmulBf16(ctx, a, b, y, batch, aOff, bOff, M, N, K))
+  if (a.dtype == DS_BF16 && runMatmulBf16(ctx, a, b, y, plan))
     return Status();
   auto run = [&](auto tag) {
     using T = decltype(tag);

@@ -326,13 +326,26 @@ Status dynamicQuantizeKernel(KernelContext &ctx, const Attributes &, const Input
     return fail(op, "results must be ui8 of the input's shape, an f32 scale and a ui8 zero point");
   const float *xs = x.as<float>();
   int64_t n = x.numel();
-  float lo = 0.0f, hi = 0.0f; // the range always includes 0
-  for (int64_t i = 0; i < n; ++i) {
-    float v = xs[i];
-    if (v < lo)
-      lo = v;
-    if (v > hi)
-      hi = v;
+  // The range, from per-chunk partial minima and maxima (exact in any
+  // order); it always includes 0, and NaN is skipped.
+  constexpr int64_t kChunk = 1 << 15;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<float> los((size_t)chunks, 0.0f), his((size_t)chunks, 0.0f);
+  parallel(ctx, chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      float l = 0.0f, h = 0.0f;
+      for (int64_t i = c * kChunk, end = std::min(n, (c + 1) * kChunk); i < end; ++i) {
+        l = xs[i] < l ? xs[i] : l;
+        h = xs[i] > h ? xs[i] : h;
+      }
+      los[(size_t)c] = l;
+      his[(size_t)c] = h;
+    }
+  });
+  float lo = 0.0f, hi = 0.0f;
+  for (int64_t c = 0; c < chunks; ++c) {
+    lo = std::min(lo, los[(size_t)c]);
+    hi = std::max(hi, his[(size_t)c]);
   }
   const float qmin = 0.0f, qmax = 255.0f;
   float scale = hi == lo ? 1.0f : (hi - lo) / (qmax - qmin);
@@ -345,8 +358,14 @@ Status dynamicQuantizeKernel(KernelContext &ctx, const Attributes &, const Input
   parallel(ctx, n, 16384, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       float q = xs[i] / scale;
-      float v = std::isnan(q) ? zpf : std::nearbyint(q) + zpf;
-      ys[i] = (uint8_t)std::min(qmax, std::max(qmin, v));
+      bool nan = q != q;
+      // Past +-1024 the result saturates anyway; inside, adding and
+      // subtracting 1.5 * 2^23 rounds half to even (the default rounding
+      // mode) without a libm call.
+      q = q < -1024.0f ? -1024.0f : (q > 1024.0f ? 1024.0f : q);
+      float rounded = (q + 12582912.0f) - 12582912.0f;
+      float v = nan ? zpf : rounded + zpf;
+      ys[i] = (uint8_t)(v < qmin ? qmin : (v > qmax ? qmax : v));
     }
   });
   return Status();

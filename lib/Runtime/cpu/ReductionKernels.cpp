@@ -594,6 +594,12 @@ Status argReduceKernel(KernelContext &ctx, const Attributes &attrs,
 //===----------------------------------------------------------------------===//
 
 /// Softmax rows of contiguous f32 data.
+/// e^d for d <= 0 (an input minus its row's maximum). Below -87.5 the result
+/// is under FLT_MIN: 0 without the libm underflow path (which sets errno and
+/// costs more than the exponential itself), where libm would give at most a
+/// denormal of 1.2e-38 that no softmax sum (>= 1) can see.
+inline float expShifted(float d) { return d < -87.5f ? 0.0f : std::exp(d); }
+
 void softmaxRowsF32(KernelContext &ctx, const float *x, float *y, int64_t rows, int64_t R,
                     bool log) {
   parallel(ctx, rows, grainFor(R * 4), [&](int64_t begin, int64_t end) {
@@ -606,13 +612,13 @@ void softmaxRowsF32(KernelContext &ctx, const float *x, float *y, int64_t rows, 
       double s = 0;
       if (log) {
         for (int64_t j = 0; j < R; ++j)
-          s += std::exp(xr[j] - m);
+          s += expShifted(xr[j] - m);
         const float shift = m + (float)std::log(s);
         for (int64_t j = 0; j < R; ++j)
           yr[j] = xr[j] - shift;
       } else {
         for (int64_t j = 0; j < R; ++j) {
-          float e = std::exp(xr[j] - m);
+          float e = expShifted(xr[j] - m);
           yr[j] = e;
           s += e;
         }

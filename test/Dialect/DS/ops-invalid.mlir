@@ -189,3 +189,35 @@ func.func @topk_k(%x: tensor<2x4xf32>) {
   %0:2 = ds.topk %x, %k {axis = 1 : i64, largest = true, sorted = true} : (tensor<2x4xf32>, tensor<1xi64>) -> (tensor<2x5xf32>, tensor<2x5xi64>)
   return
 }
+
+// -----
+
+func.func @matmul_integer_zero_point_type(%a: tensor<2x3xui8>, %b: tensor<3x4xi8>, %z: tensor<i8>) {
+  // expected-error @+1 {{lhs zero point has element type 'i8', expected 'ui8'}}
+  %0 = ds.matmul_integer %a, %b lhs_zero_point %z : (tensor<2x3xui8>, tensor<3x4xi8>, tensor<i8>) -> tensor<2x4xi32>
+  return
+}
+
+// -----
+
+func.func @matmul_integer_per_row_lhs(%a: tensor<2x3xui8>, %b: tensor<3x4xi8>, %z: tensor<2xui8>) {
+  // expected-error @+1 {{lhs zero point of shape 2 must be one value}}
+  %0 = ds.matmul_integer %a, %b lhs_zero_point %z : (tensor<2x3xui8>, tensor<3x4xi8>, tensor<2xui8>) -> tensor<2x4xi32>
+  return
+}
+
+// -----
+
+func.func @matmul_integer_columns(%a: tensor<2x3xui8>, %b: tensor<3x4xi8>, %z: tensor<3xi8>) {
+  // expected-error @+1 {{rhs zero point of shape 3 must be one value or one per column of the rhs}}
+  %0 = ds.matmul_integer %a, %b rhs_zero_point %z : (tensor<2x3xui8>, tensor<3x4xi8>, tensor<3xi8>) -> tensor<2x4xi32>
+  return
+}
+
+// -----
+
+func.func @matmul_integer_result(%a: tensor<2x3xui8>, %b: tensor<3x4xi8>) {
+  // expected-error @+1 {{result #0 must be ranked tensor of 32-bit signless integer values}}
+  %0 = ds.matmul_integer %a, %b : (tensor<2x3xui8>, tensor<3x4xi8>) -> tensor<2x4xf32>
+  return
+}

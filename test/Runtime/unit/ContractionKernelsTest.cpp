@@ -250,6 +250,48 @@ TEST(ContractionKernels, ConvGroupedStridedDilated) {
   checkConv({2, 16, 7, 7, 8, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, serialContext()); // pointwise
 }
 
+/// A bf16 convolution (oneDNN's bf16 GEMM where installed) against the
+/// naive loop over the same bf16-rounded operands: one rounding of the sum.
+void checkConvBf16(const Conv2D &p) {
+  auto rounded = [](std::vector<float> v) {
+    for (float &x : v)
+      x = cpu::bf16ToFloat(cpu::floatToBf16(x));
+    return v;
+  };
+  auto bits = [](const std::vector<float> &v) {
+    std::vector<uint16_t> out;
+    for (float x : v)
+      out.push_back(cpu::floatToBf16(x));
+    return out;
+  };
+  auto xv = rounded(randomFloats(p.N * p.C * p.H * p.W, 5));
+  auto wv = rounded(randomFloats(p.M * (p.C / p.group) * p.KH * p.KW, 6));
+  auto bv = rounded(randomFloats(p.M, 7));
+  Tensors ts;
+  Tensor *x = ts.make<uint16_t>(DS_BF16, {p.N, p.C, p.H, p.W}, bits(xv));
+  Tensor *w = ts.make<uint16_t>(DS_BF16, {p.M, p.C / p.group, p.KH, p.KW}, bits(wv));
+  Tensor *b = ts.make<uint16_t>(DS_BF16, {p.M}, bits(bv));
+  Tensor *y = ts.empty(DS_BF16, {p.N, p.M, p.OH(), p.OW()});
+  Attributes attrs;
+  attrs.set("strides", intsAttr({p.sh, p.sw}));
+  attrs.set("pads", intsAttr({p.pt, p.pl, p.pb, p.pr}));
+  attrs.set("dilations", intsAttr({p.dh, p.dw}));
+  attrs.set("group", intAttr(p.group));
+  ASSERT_TRUE(run("ds.conv", attrs, {x, w, b}, {y}, chunkedContext(2)).ok());
+  std::vector<float> got;
+  for (uint16_t h : values<uint16_t>(y))
+    got.push_back(cpu::bf16ToFloat(h));
+  std::vector<float> want = naiveConv(p, xv, wv, bv);
+  expectNear(got, want, 1.0f / 128, 1e-3f);
+}
+
+TEST(ContractionKernels, ConvBf16) {
+  checkConvBf16({2, 8, 9, 10, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1}); // grouped 3x3, pad 1
+  checkConvBf16({1, 16, 7, 7, 32, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}); // pointwise
+  checkConvBf16({1, 4, 12, 12, 8, 3, 3, 1, 2, 2, 1, 0, 1, 0, 2, 1}); // strided, dilated
+  checkConvBf16({1, 6, 8, 8, 6, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 1});   // depthwise: f32 path
+}
+
 TEST(ContractionKernels, HugeGroupIsAnErrorNotAnOverflow) {
   // The artifact fuzzer's case: channels times group overflowed int64 in the
   // kernel's group check (undefined behaviour) before any error was returned.
@@ -613,3 +655,87 @@ TEST(QuantKernels, DynamicQuantizeOnnxExample) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// matmul_integer
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// ds.matmul_integer of random 8-bit data against an exact loop: u8 or s8
+/// lhs, u8 or s8 rhs, zero points absent, one value or one per column; at
+/// sizes that take oneDNN's row-blocked int8 GEMM where it runs.
+void checkIntegerMatmul(DType aType, DType bType, std::vector<int64_t> aShape,
+                        std::vector<int64_t> bShape, bool lhsZp, int rhsZp /*0 none, 1 one, 2 per column*/) {
+  std::mt19937 gen(aShape.back() * 31 + bShape.back());
+  auto bytes = [&](DType t, int64_t n) {
+    std::vector<uint8_t> v((size_t)n);
+    std::uniform_int_distribution<int> d(0, 255);
+    for (uint8_t &x : v)
+      x = (uint8_t)d(gen);
+    (void)t;
+    return v;
+  };
+  auto value = [](DType t, uint8_t raw) { return t == DS_U8 ? (int)raw : (int)(int8_t)raw; };
+  int64_t M = aShape[aShape.size() - 2], K = aShape.back(), N = bShape.back();
+  int64_t aBatch = 1, bBatch = 1;
+  for (size_t i = 0; i + 2 < aShape.size(); ++i)
+    aBatch *= aShape[i];
+  for (size_t i = 0; i + 2 < bShape.size(); ++i)
+    bBatch *= bShape[i];
+  int64_t batch = std::max(aBatch, bBatch);
+  std::vector<uint8_t> av = bytes(aType, aBatch * M * K), bv = bytes(bType, bBatch * K * N);
+  std::vector<uint8_t> zav = bytes(aType, 1), zbv = bytes(bType, rhsZp == 2 ? N : 1);
+  Tensors ts;
+  Tensor *a = ts.make<uint8_t>(aType, aShape, av), *b = ts.make<uint8_t>(bType, bShape, bv);
+  std::vector<const Tensor *> in{a, b, nullptr, nullptr};
+  if (lhsZp)
+    in[2] = ts.make<uint8_t>(aType, {}, zav);
+  if (rhsZp)
+    in[3] = ts.make<uint8_t>(bType, rhsZp == 2 ? std::vector<int64_t>{N} : std::vector<int64_t>{1}, zbv);
+  std::vector<int64_t> yShape = aBatch >= bBatch ? aShape : bShape;
+  yShape[yShape.size() - 2] = M;
+  yShape.back() = N;
+  int za = lhsZp ? value(aType, zav[0]) : 0;
+  std::vector<int32_t> want;
+  for (int64_t bi = 0; bi < batch; ++bi)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        int zb = rhsZp ? value(bType, zbv[rhsZp == 2 ? j : 0]) : 0;
+        int64_t s = 0;
+        for (int64_t k = 0; k < K; ++k)
+          s += (int64_t)(value(aType, av[(aBatch == 1 ? 0 : bi) * M * K + i * K + k]) - za) *
+               (value(bType, bv[(bBatch == 1 ? 0 : bi) * K * N + k * N + j]) - zb);
+        want.push_back((int32_t)s);
+      }
+  for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+    Tensor *y = ts.empty(DS_I32, yShape);
+    ASSERT_TRUE(run("ds.matmul_integer", {}, in, {y}, ctx).ok());
+    EXPECT_EQ(values<int32_t>(y), want);
+  }
+}
+} // namespace
+
+TEST(ContractionKernels, MatmulIntegerIsExact) {
+  // The shapes of dynamic quantization: u8 activations with a zero point,
+  // s8 weights, symmetric or per column; large enough for row blocks.
+  checkIntegerMatmul(DS_U8, DS_I8, {2, 160, 256}, {256, 96}, true, 0);
+  checkIntegerMatmul(DS_U8, DS_I8, {300, 128}, {128, 80}, true, 2);
+  checkIntegerMatmul(DS_I8, DS_I8, {4, 16, 32}, {4, 32, 8}, true, 1);
+  checkIntegerMatmul(DS_U8, DS_U8, {3, 64, 200}, {200, 48}, true, 2);
+  checkIntegerMatmul(DS_I8, DS_U8, {7, 9}, {9, 5}, false, 0);
+}
+
+TEST(ContractionKernels, MatmulIntegerRejectsBadZeroPoints) {
+  Tensors ts;
+  Tensor *a = ts.make<uint8_t>(DS_U8, {2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor *b = ts.make<int8_t>(DS_I8, {3, 2}, {1, 2, 3, 4, 5, 6});
+  Tensor *zb = ts.make<int8_t>(DS_I8, {3}, {1, 2, 3}); // 3 values for 2 columns
+  Tensor *y = ts.empty(DS_I32, {2, 2});
+  Status s = run("ds.matmul_integer", {}, {a, b, nullptr, zb}, {y});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("one per column"), std::string::npos) << s.message();
+  Tensor *za = ts.make<int8_t>(DS_I8, {}, {0}); // i8 zero point of a u8 operand
+  s = run("ds.matmul_integer", {}, {a, b, za, nullptr}, {y});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("element type"), std::string::npos) << s.message();
+}

@@ -57,13 +57,9 @@ LogicalResult checkWindowAttrs(std::optional<Location> loc, size_t spatial,
 }
 } // namespace
 
-LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &inferred) {
-  auto lhs = rankedOf(adaptor.getLhs()), rhs = rankedOf(adaptor.getRhs());
-  if (lhs.getElementType() != rhs.getElementType())
-    return emitOptionalError(loc, "matmul operands differ in element type: ",
-                             lhs.getElementType(), " vs ", rhs.getElementType());
+/// The result shape of numpy.matmul of `lhs` and `rhs` (types checked by the caller).
+static LogicalResult inferMatMulShape(std::optional<Location> loc, RankedTensorType lhs,
+                                      RankedTensorType rhs, SmallVectorImpl<int64_t> &result) {
   if (lhs.getRank() == 0 || rhs.getRank() == 0)
     return emitOptionalError(loc, "matmul operands must have rank >= 1");
   SmallVector<int64_t> a(lhs.getShape()), b(rhs.getShape());
@@ -86,8 +82,54 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
     batch.push_back(a[a.size() - 2]);
   if (!rhsVector)
     batch.push_back(b.back());
-  inferred.push_back(RankedTensorType::get(batch, lhs.getElementType()));
+  result.assign(batch.begin(), batch.end());
   return success();
+}
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  auto lhs = rankedOf(adaptor.getLhs()), rhs = rankedOf(adaptor.getRhs());
+  if (lhs.getElementType() != rhs.getElementType())
+    return emitOptionalError(loc, "matmul operands differ in element type: ",
+                             lhs.getElementType(), " vs ", rhs.getElementType());
+  SmallVector<int64_t> shape;
+  if (failed(inferMatMulShape(loc, lhs, rhs, shape)))
+    return failure();
+  inferred.push_back(RankedTensorType::get(shape, lhs.getElementType()));
+  return success();
+}
+
+LogicalResult MatMulIntegerOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &inferred) {
+  SmallVector<int64_t> shape;
+  if (failed(inferMatMulShape(loc, rankedOf(adaptor.getLhs()), rankedOf(adaptor.getRhs()), shape)))
+    return failure();
+  inferred.push_back(RankedTensorType::get(shape, IntegerType::get(ctx, 32)));
+  return success();
+}
+
+LogicalResult MatMulIntegerOp::verify() {
+  auto check = [&](Value zp, Value operand, StringRef name, bool perColumn) -> LogicalResult {
+    if (!zp)
+      return success();
+    auto zpType = cast<RankedTensorType>(zp.getType());
+    auto type = cast<RankedTensorType>(operand.getType());
+    if (zpType.getElementType() != type.getElementType())
+      return emitOpError() << name << " zero point has element type " << zpType.getElementType()
+                           << ", expected " << type.getElementType();
+    bool scalar = zpType.hasStaticShape() && zpType.getNumElements() == 1;
+    bool column = perColumn && zpType.getRank() == 1 && type.getRank() >= 2 &&
+                  zpType.getDimSize(0) == type.getShape().back();
+    if (!scalar && !column)
+      return emitOpError() << name << " zero point of shape " << formatShape(zpType.getShape())
+                           << " must be one value"
+                           << (perColumn ? " or one per column of the rhs" : "");
+    return success();
+  };
+  return failure(failed(check(getLhsZeroPoint(), getLhs(), "lhs", false)) ||
+                 failed(check(getRhsZeroPoint(), getRhs(), "rhs", true)));
 }
 
 LogicalResult EinsumOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,

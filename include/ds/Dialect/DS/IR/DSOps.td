@@ -176,6 +176,33 @@ def DS_MatMulOp : DS_InferredOp<"matmul", [DS_ContractionClass]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
+def DS_MatMulIntegerOp : DS_InferredOp<"matmul_integer",
+    [DS_ContractionClass, AttrSizedOperandSegments]> {
+  let summary = "matrix product of 8-bit integers minus zero points, accumulated in i32";
+  let description = [{
+    `(lhs - lhs_zero_point) x (rhs - rhs_zero_point)` with numpy matmul
+    broadcasting, every product and sum exact in i32 (ONNX MatMulInteger).
+    The lhs zero point is one value; the rhs zero point is one value or one
+    per column (a 1-D tensor of the rhs's last dim). Absent zero points are
+    0. `ds-fold-integer-matmul` forms it from the widening casts and
+    subtractions the importer writes, so the runtime can run it on an int8
+    GEMM.
+
+    ```mlir
+    %0 = ds.matmul_integer %a, %b lhs_zero_point %za rhs_zero_point %zb : (tensor<2x8x16xui8>, tensor<16x4xi8>, tensor<ui8>, tensor<4xi8>) -> tensor<2x8x4xi32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8, UI8]>:$lhs, RankedTensorOf<[I8, UI8]>:$rhs,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$lhs_zero_point,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$rhs_zero_point);
+  let results = (outs RankedTensorOf<[I32]>:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`lhs_zero_point` $lhs_zero_point^)? (`rhs_zero_point` $rhs_zero_point^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def DS_EinsumOp : DS_InferredOp<"einsum", [DS_ContractionClass]> {
   let summary = "Einstein summation";
   let description = [{

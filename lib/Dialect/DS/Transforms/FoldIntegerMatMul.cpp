@@ -1,0 +1,141 @@
+//===- FoldIntegerMatMul.cpp - i32 matmuls of widened 8-bit data ----------===//
+//
+// The importer writes ONNX MatMulInteger as what it means: both operands
+// widened to i32, zero points subtracted, an i32 matmul. A kernel that sees
+// that can only multiply 32-bit integers. This pass gives the 8-bit operands
+// and their zero points back to one ds.matmul_integer, which the runtime runs
+// on an int8 GEMM (u8 x s8 with i32 accumulation). Passes.td has the forms.
+//
+//===----------------------------------------------------------------------===//
+#include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Dialect/DS/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::ds {
+#define GEN_PASS_DEF_FOLDINTEGERMATMULPASS
+#include "ds/Dialect/DS/Transforms/Passes.h.inc"
+} // namespace mlir::ds
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+
+RankedTensorType tensorOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+bool isByte(Type t) { return t.isInteger(8); }
+
+/// An 8-bit operand and its zero point, recovered from `x - zp` in i32.
+struct Shifted {
+  Value data;      ///< i8 / ui8
+  Value zeroPoint; ///< of data's type, or null for 0
+  /// i32 constant zero point values still to be narrowed (an i32 constant
+  /// the canonicalizer folded from a widened 8-bit one).
+  DenseIntElementsAttr wideConstant;
+};
+
+/// `v` = cast(x8) to i32, the source x8.
+Value widenedByte(Value v) {
+  auto cast = v.getDefiningOp<CastOp>();
+  if (!cast || !tensorOf(cast.getResult()).getElementType().isInteger(32) ||
+      !isByte(tensorOf(cast.getInput()).getElementType()))
+    return Value();
+  return cast.getInput();
+}
+
+/// Matches cast(x8) or sub(cast(x8), zp) in i32, where zp is cast(z8) with
+/// z8 of x8's type or an i32 constant; `zeroPointOk` says which zero-point
+/// shapes the consumer takes.
+std::optional<Shifted> matchShifted(Value v, function_ref<bool(RankedTensorType)> zeroPointOk) {
+  if (Value data = widenedByte(v))
+    return Shifted{data, Value(), {}};
+  auto sub = v.getDefiningOp<BinaryOp>();
+  if (!sub || sub.getKind() != BinaryKind::sub)
+    return std::nullopt;
+  Value data = widenedByte(sub.getLhs());
+  // The subtraction must not broadcast the data to a larger shape.
+  if (!data || sub.getLhs().getType() != sub.getType())
+    return std::nullopt;
+  Value zp = sub.getRhs();
+  if (!zeroPointOk(tensorOf(zp)))
+    return std::nullopt;
+  if (Value narrow = widenedByte(zp)) {
+    if (tensorOf(narrow).getElementType() != tensorOf(data).getElementType())
+      return std::nullopt;
+    return Shifted{data, narrow, {}};
+  }
+  DenseIntElementsAttr wide;
+  if (!matchPattern(zp, m_Constant(&wide)))
+    return std::nullopt;
+  // An i32 zero point must fit the data's 8-bit type.
+  bool isUnsigned = tensorOf(data).getElementType().isUnsignedInteger();
+  for (const APInt &z : wide.getValues<APInt>()) {
+    int64_t value = z.getSExtValue();
+    if (isUnsigned ? (value < 0 || value > 255) : (value < -128 || value > 127))
+      return std::nullopt;
+  }
+  return Shifted{data, Value(), wide};
+}
+
+/// The zero point of `s` as an operand of ds.matmul_integer (null for 0).
+Value zeroPointOperand(PatternRewriter &rewriter, Location loc, const Shifted &s) {
+  if (s.zeroPoint || !s.wideConstant)
+    return s.zeroPoint;
+  if (s.wideConstant.isSplat() && s.wideConstant.getSplatValue<APInt>().isZero())
+    return Value();
+  Type byte = tensorOf(s.data).getElementType();
+  SmallVector<APInt> narrow;
+  for (const APInt &z : s.wideConstant.getValues<APInt>())
+    narrow.push_back(z.trunc(8));
+  auto type = RankedTensorType::get(s.wideConstant.getType().getShape(), byte);
+  return rewriter.create<ConstantOp>(loc, DenseElementsAttr::get(type, narrow));
+}
+
+struct FoldIntegerMatMul : OpRewritePattern<MatMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatMulOp op, PatternRewriter &rewriter) const override {
+    if (!tensorOf(op.getResult()).getElementType().isInteger(32))
+      return failure();
+    auto one = [](RankedTensorType t) { return t.hasStaticShape() && t.getNumElements() == 1; };
+    std::optional<Shifted> lhs = matchShifted(op.getLhs(), one);
+    if (!lhs)
+      return rewriter.notifyMatchFailure(op, "lhs is not a widened 8-bit tensor minus one zero point");
+    auto rhsType = tensorOf(op.getRhs());
+    std::optional<Shifted> rhs = matchShifted(op.getRhs(), [&](RankedTensorType zp) {
+      return one(zp) || (zp.getRank() == 1 && rhsType.getRank() >= 2 &&
+                         zp.getDimSize(0) == rhsType.getShape().back());
+    });
+    if (!rhs)
+      return rewriter.notifyMatchFailure(op, "rhs is not a widened 8-bit tensor minus its zero points");
+    Value lhsZp = zeroPointOperand(rewriter, op.getLoc(), *lhs);
+    Value rhsZp = zeroPointOperand(rewriter, op.getLoc(), *rhs);
+    // One-element zero points become scalars (ONNX allows shape [1]).
+    auto scalar = [&](Value zp) -> Value {
+      auto t = zp ? tensorOf(zp) : RankedTensorType();
+      if (!zp || t.getRank() == 0 || t.getRank() == 1 && t.getDimSize(0) != 1)
+        return zp;
+      auto shape = rewriter.create<ConstantOp>(
+          op.getLoc(), DenseElementsAttr::get(RankedTensorType::get({0}, rewriter.getI64Type()),
+                                              ArrayRef<int64_t>{}));
+      return rewriter.create<ReshapeOp>(op.getLoc(), t.clone(ArrayRef<int64_t>{}), zp, shape);
+    };
+    rewriter.replaceOpWithNewOp<MatMulIntegerOp>(op, op.getType(), lhs->data, rhs->data,
+                                                 scalar(lhsZp), scalar(rhsZp));
+    return success();
+  }
+};
+
+struct FoldIntegerMatMulPass : ds::impl::FoldIntegerMatMulPassBase<FoldIntegerMatMulPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FoldIntegerMatMul>(&getContext());
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
