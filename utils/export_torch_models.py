@@ -12,9 +12,17 @@ Writes, with random weights from a fixed seed:
                      present.{i}.key/value [batch, heads, past + sequence,
                      head_dim]. Past length 0 is prefill.
 
-Both go through torch.onnx.export (the TorchScript exporter of PyTorch 1.13,
+With --only, also the benchmark models (too large to check in; bench/
+precision.py exports them into a scratch directory):
+  resnet.onnx        ResNet-18-style CNN (basic blocks, batch norm), input
+                     [batch, 3, 224, 224], output logits [batch, 1000].
+  llama_layer.onnx   LLaMA-style decoder layer at hidden 2048 (RMSNorm, 16
+                     heads with rotary embeddings, causal attention, SwiGLU MLP
+                     of 5632), input and output [batch, sequence, 2048].
+
+All go through torch.onnx.export (the TorchScript exporter of PyTorch 1.13,
 Debian's python3-torch), so the graphs carry the Shape/Gather/Unsqueeze/Concat
-shape arithmetic real exports have. The files are checked in under
+shape arithmetic real exports have. The two small files are checked in under
 test/e2e/models so tests need no PyTorch; rerun this script to regenerate them:
 
   /usr/bin/python3 utils/export_torch_models.py --out test/e2e/models
@@ -128,6 +136,109 @@ class Gpt(nn.Module):
         return (logits, *presents)
 
 
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                      nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return torch.relu(y + (self.down(x) if self.down is not None else x))
+
+
+class ResNet(nn.Module):
+    def __init__(self, classes=1000):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64),
+                                  nn.ReLU(), nn.MaxPool2d(3, 2, 1))
+        blocks, cin = [], 64
+        for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+            blocks += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+            cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(512, classes)
+
+    def forward(self, x):
+        x = self.blocks(self.stem(x))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+class RmsNorm(nn.Module):
+    def __init__(self, hidden, eps=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(hidden) + 0.1 * torch.randn(hidden))
+        self.eps = eps
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+
+
+class LlamaLayer(nn.Module):
+    def __init__(self, hidden=2048, heads=16, ffn=5632):
+        super().__init__()
+        self.heads, self.head_dim = heads, hidden // heads
+        self.norm1, self.norm2 = RmsNorm(hidden), RmsNorm(hidden)
+        self.q = nn.Linear(hidden, hidden, bias=False)
+        self.k = nn.Linear(hidden, hidden, bias=False)
+        self.v = nn.Linear(hidden, hidden, bias=False)
+        self.o = nn.Linear(hidden, hidden, bias=False)
+        self.gate = nn.Linear(hidden, ffn, bias=False)
+        self.up = nn.Linear(hidden, ffn, bias=False)
+        self.down = nn.Linear(ffn, hidden, bias=False)
+        inv = 1.0 / (10000 ** (torch.arange(0, self.head_dim, 2).float() / self.head_dim))
+        self.register_buffer("inv_freq", inv)
+
+    def forward(self, x):
+        b, s, _ = x.shape
+        h = self.norm1(x)
+        split = lambda t: t.view(b, s, self.heads, self.head_dim).transpose(1, 2)
+        q, k, v = split(self.q(h)), split(self.k(h)), split(self.v(h))
+        angles = torch.outer(torch.arange(s).float(), self.inv_freq)
+        cos = torch.cat([angles, angles], -1).cos()[None, None]
+        sin = torch.cat([angles, angles], -1).sin()[None, None]
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim)
+        causal = torch.arange(s)[None, :] <= torch.arange(s)[:, None]
+        scores = scores.masked_fill(~causal, torch.finfo(scores.dtype).min)
+        attn = torch.matmul(torch.softmax(scores, -1), v).transpose(1, 2).reshape(b, s, -1)
+        x = x + self.o(attn)
+        h = self.norm2(x)
+        return x + self.down(nn.functional.silu(self.gate(h)) * self.up(h))
+
+
+def export_resnet(path):
+    model = ResNet().eval()
+    with torch.no_grad():  # batch-norm statistics that are not the identity
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    torch.onnx.export(model, torch.randn(1, 3, 224, 224), path, input_names=["pixels"],
+                      output_names=["logits"], opset_version=17,
+                      dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}})
+
+
+def export_llama_layer(path):
+    model = LlamaLayer().eval()
+    axes = {0: "batch", 1: "sequence"}
+    torch.onnx.export(model, torch.randn(1, 8, 2048), path, input_names=["hidden_states"],
+                      output_names=["output"], opset_version=17,
+                      dynamic_axes={"hidden_states": axes, "output": axes})
+
+
 def export_bert(path):
     model = Bert().eval()
     ids = torch.randint(0, 100, (2, 7))
@@ -156,14 +267,20 @@ def export_gpt(path, layers=2, heads=4, head_dim=16):
                       opset_version=17, dynamic_axes=axes)
 
 
+EXPORTS = {"bert_dynamic": export_bert, "gpt_kv": lambda path: export_gpt(path),
+           "resnet": export_resnet, "llama_layer": export_llama_layer}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
+    parser.add_argument("--only", nargs="+", choices=sorted(EXPORTS),
+                        default=["bert_dynamic", "gpt_kv"])
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(0)
-    export_bert(os.path.join(args.out, "bert_dynamic.onnx"))
-    export_gpt(os.path.join(args.out, "gpt_kv.onnx"))
+    for name in args.only:
+        EXPORTS[name](os.path.join(args.out, name + ".onnx"))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,13 @@
 using namespace mlir;
 
 void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) {
+  // Integer matmuls on 8-bit operands (MatMulInteger, dynamic quantization,
+  // QDQ models), before folding turns dequantized 8-bit weights into f32.
+  pm.addNestedPass<func::FuncOp>(ds::createFoldIntegerMatMulPass());
   // Fold what import left (shape arithmetic, casts of constants), then share
   // identical subexpressions; the efficiency passes slot in here.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // Integer matmuls (MatMulInteger, dynamic quantization) on 8-bit operands.
-  pm.addNestedPass<func::FuncOp>(ds::createFoldIntegerMatMulPass());
   // Precision before fusion: the casts it inserts fuse into their neighbours.
   if (options.precision != "fp32") {
     ds::AssignPrecisionPassOptions precision;

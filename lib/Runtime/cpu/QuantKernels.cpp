@@ -198,6 +198,76 @@ bool integerRange(DType t, double &lo, double &hi) {
 // quantize / dequantize
 //===----------------------------------------------------------------------===//
 
+/// round(x / scale) + zero_point (half to even; NaN gives the zero point)
+/// saturated to [lo, hi], for 8-bit results: past +-1024 the result
+/// saturates anyway, and inside, adding and subtracting 1.5 * 2^23 rounds in
+/// the default rounding mode without a libm call. The division runs in
+/// float, as onnxruntime does.
+inline float quantizeToByte(float x, float scale, float zp, float lo, float hi) {
+  float q = x / scale;
+  bool nan = q != q;
+  q = q < -1024.0f ? -1024.0f : (q > 1024.0f ? 1024.0f : q);
+  float v = nan ? zp : ((q + 12582912.0f) - 12582912.0f) + zp;
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/// quantizeToByte over a run. Restrict pointers and parameters by value: a
+/// byte store may alias anything, and without them every iteration would
+/// reload the parameters and the loop could not be vectorized.
+template <typename Q>
+void quantizeRun(const float *__restrict x, Q *__restrict y, int64_t n, float scale, float zp,
+                 float lo, float hi) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = (Q)quantizeToByte(x[i], scale, zp, lo, hi);
+}
+
+/// The 8-bit value of `t` at `i` (u8 or i8) as int.
+inline int byteAt(const Tensor &t, int64_t i) {
+  return t.dtype == DS_U8 ? (int)t.as<uint8_t>()[i] : (int)t.as<int8_t>()[i];
+}
+
+/// quantize of f32 into u8 / i8 with one scale: the layer boundaries of QDQ
+/// models, element by element without the generic loads and stores.
+bool quantizeF32ToBytes(KernelContext &ctx, const Tensor &x, const Tensor &scale,
+                        const Tensor *zp, Tensor &y) {
+  if (x.dtype != DS_F32 || scale.dtype != DS_F32 || scale.numel() != 1 ||
+      (y.dtype != DS_U8 && y.dtype != DS_I8))
+    return false;
+  const float s = scale.as<float>()[0], z = zp ? (float)byteAt(*zp, 0) : 0.0f;
+  const float lo = y.dtype == DS_U8 ? 0.0f : -128.0f, hi = y.dtype == DS_U8 ? 255.0f : 127.0f;
+  const float *xs = x.as<float>();
+  parallel(ctx, x.numel(), 16384, [&](int64_t b, int64_t e) {
+    if (y.dtype == DS_U8)
+      quantizeRun(xs + b, y.as<uint8_t>() + b, e - b, s, z, lo, hi);
+    else
+      quantizeRun(xs + b, y.as<int8_t>() + b, e - b, s, z, lo, hi);
+  });
+  return true;
+}
+
+/// dequantize of u8 / i8 into f32 with one scale.
+bool dequantizeBytesToF32(KernelContext &ctx, const Tensor &x, const Tensor &scale,
+                          const Tensor *zp, Tensor &y) {
+  if (y.dtype != DS_F32 || scale.dtype != DS_F32 || scale.numel() != 1 ||
+      (x.dtype != DS_U8 && x.dtype != DS_I8))
+    return false;
+  const float s = scale.as<float>()[0];
+  const int z = zp ? byteAt(*zp, 0) : 0;
+  float *ys = y.as<float>();
+  parallel(ctx, x.numel(), 16384, [&](int64_t b, int64_t e) {
+    if (x.dtype == DS_U8) {
+      const uint8_t *xs = x.as<uint8_t>();
+      for (int64_t i = b; i < e; ++i)
+        ys[i] = (float)((int)xs[i] - z) * s;
+    } else {
+      const int8_t *xs = x.as<int8_t>();
+      for (int64_t i = b; i < e; ++i)
+        ys[i] = (float)((int)xs[i] - z) * s;
+    }
+  });
+  return true;
+}
+
 Status quantizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
                       const Outputs &out) {
   const char *op = "ds.quantize";
@@ -218,6 +288,8 @@ Status quantizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs 
   ParamLayout layout;
   if (Status s = planLayout(op, attrs, x, scale, zp, layout); !s)
     return s;
+  if (layout.kind != ParamLayout::Blocked && quantizeF32ToBytes(ctx, x, scale, zp, y))
+    return Status();
   Float8Format f8;
   bool isF8 = float8Format(y.dtype, f8);
   double lo = 0, hi = 0;
@@ -274,6 +346,8 @@ Status dequantizeKernel(KernelContext &ctx, const Attributes &attrs, const Input
   ParamLayout layout;
   if (Status s = planLayout(op, attrs, x, scale, zp, layout); !s)
     return s;
+  if (layout.kind != ParamLayout::Blocked && dequantizeBytesToF32(ctx, x, scale, zp, y))
+    return Status();
   Float8Format f8;
   bool isF8 = float8Format(x.dtype, f8);
   double lo, hi;
@@ -356,17 +430,7 @@ Status dynamicQuantizeKernel(KernelContext &ctx, const Attributes &, const Input
   zpOut.as<uint8_t>()[0] = zp;
   uint8_t *ys = y.as<uint8_t>();
   parallel(ctx, n, 16384, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      float q = xs[i] / scale;
-      bool nan = q != q;
-      // Past +-1024 the result saturates anyway; inside, adding and
-      // subtracting 1.5 * 2^23 rounds half to even (the default rounding
-      // mode) without a libm call.
-      q = q < -1024.0f ? -1024.0f : (q > 1024.0f ? 1024.0f : q);
-      float rounded = (q + 12582912.0f) - 12582912.0f;
-      float v = nan ? zpf : rounded + zpf;
-      ys[i] = (uint8_t)(v < qmin ? qmin : (v > qmax ? qmax : v));
-    }
+    quantizeRun(xs + b, ys + b, e - b, scale, zpf, qmin, qmax);
   });
   return Status();
 }

@@ -60,3 +60,60 @@ func.func @not_folded(%x: tensor<4x8xui8>, %zr: tensor<4x1xi32>, %w: tensor<8x3x
   %3 = ds.matmul %i, %b : (tensor<4x8xi32>, tensor<8x3xi32>) -> tensor<4x3xi32>
   return %0, %1, %2, %3 : tensor<4x3xi32>, tensor<4x3xi32>, tensor<4x3xi32>, tensor<4x3xi32>
 }
+
+// -----
+
+// QDQ: a matmul of two dequantized 8-bit tensors becomes the exact integer
+// product scaled once; the weight's per-column scales broadcast over the
+// columns of the product.
+// CHECK-LABEL: func @dequantized
+// CHECK-SAME:  (%[[X:.*]]: tensor<4x8xui8>, %[[W:.*]]: tensor<8x3xi8>, %[[SX:.*]]: tensor<f32>, %[[ZX:.*]]: tensor<ui8>, %[[SW:.*]]: tensor<3xf32>)
+// CHECK:       %[[I:.*]] = ds.matmul_integer %[[X]], %[[W]] lhs_zero_point %[[ZX]] : (tensor<4x8xui8>, tensor<8x3xi8>, tensor<ui8>) -> tensor<4x3xi32>
+// CHECK-NEXT:  %[[F:.*]] = ds.cast %[[I]] : tensor<4x3xi32> to tensor<4x3xf32>
+// CHECK-NEXT:  %[[S:.*]] = ds.binary mul %[[SX]], %[[SW]] : (tensor<f32>, tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:  %[[Y:.*]] = ds.binary mul %[[F]], %[[S]] : (tensor<4x3xf32>, tensor<3xf32>) -> tensor<4x3xf32>
+// CHECK-NEXT:  return %[[Y]]
+func.func @dequantized(%x: tensor<4x8xui8>, %w: tensor<8x3xi8>, %sx: tensor<f32>, %zx: tensor<ui8>, %sw: tensor<3xf32>) -> tensor<4x3xf32> {
+  %a = ds.dequantize %x, %sx, %zx {axis = 1 : i64, block_size = 0 : i64} : (tensor<4x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<4x8xf32>
+  %b = ds.dequantize %w, %sw {axis = 1 : i64, block_size = 0 : i64} : (tensor<8x3xi8>, tensor<3xf32>) -> tensor<8x3xf32>
+  %y = ds.matmul %a, %b : (tensor<4x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
+  return %y : tensor<4x3xf32>
+}
+
+// -----
+
+// Not folded: per-row scales on the lhs, per-row (axis 0) scales on the rhs,
+// blocked dequantization.
+// CHECK-LABEL: func @dequantized_not_folded
+// CHECK-NOT:   ds.matmul_integer
+// CHECK-COUNT-3: ds.matmul %
+func.func @dequantized_not_folded(%x: tensor<4x8xui8>, %sr: tensor<4xf32>, %w: tensor<8x3xi8>, %sw: tensor<8xf32>,
+                                  %s: tensor<f32>, %sb: tensor<4x2xf32>) -> (tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>) {
+  %rows = ds.dequantize %x, %sr {axis = 0 : i64, block_size = 0 : i64} : (tensor<4x8xui8>, tensor<4xf32>) -> tensor<4x8xf32>
+  %a = ds.dequantize %x, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<4x8xui8>, tensor<f32>) -> tensor<4x8xf32>
+  %b = ds.dequantize %w, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<8x3xi8>, tensor<f32>) -> tensor<8x3xf32>
+  %wr = ds.dequantize %w, %sw {axis = 0 : i64, block_size = 0 : i64} : (tensor<8x3xi8>, tensor<8xf32>) -> tensor<8x3xf32>
+  %blocked = ds.dequantize %x, %sb {axis = 1 : i64, block_size = 4 : i64} : (tensor<4x8xui8>, tensor<4x2xf32>) -> tensor<4x8xf32>
+  %0 = ds.matmul %rows, %b : (tensor<4x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
+  %1 = ds.matmul %a, %wr : (tensor<4x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
+  %2 = ds.matmul %blocked, %b : (tensor<4x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
+  return %0, %1, %2 : tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>
+}
+
+// -----
+
+// A dequantized embedding table: the gather moves the 8-bit rows and only
+// those are dequantized; a per-column dequantize stays before the gather.
+// CHECK-LABEL: func @embedding
+// CHECK:       %[[G:.*]] = ds.gather %arg0, %arg1 {axis = 0 : i64} : (tensor<1000x16xi8>, tensor<2x5xi64>) -> tensor<2x5x16xi8>
+// CHECK-NEXT:  %[[D:.*]] = ds.dequantize %[[G]], %arg2 {{.*}} -> tensor<2x5x16xf32>
+// CHECK:       ds.dequantize %arg0, %arg3 {{.*}} -> tensor<1000x16xf32>
+// CHECK-NEXT:  ds.gather
+func.func @embedding(%table: tensor<1000x16xi8>, %ids: tensor<2x5xi64>, %s: tensor<f32>, %sc: tensor<16xf32>)
+    -> (tensor<2x5x16xf32>, tensor<2x5x16xf32>) {
+  %t = ds.dequantize %table, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<1000x16xi8>, tensor<f32>) -> tensor<1000x16xf32>
+  %0 = ds.gather %t, %ids {axis = 0 : i64} : (tensor<1000x16xf32>, tensor<2x5xi64>) -> tensor<2x5x16xf32>
+  %c = ds.dequantize %table, %sc {axis = 1 : i64, block_size = 0 : i64} : (tensor<1000x16xi8>, tensor<16xf32>) -> tensor<1000x16xf32>
+  %1 = ds.gather %c, %ids {axis = 0 : i64} : (tensor<1000x16xf32>, tensor<2x5xi64>) -> tensor<2x5x16xf32>
+  return %0, %1 : tensor<2x5x16xf32>, tensor<2x5x16xf32>
+}

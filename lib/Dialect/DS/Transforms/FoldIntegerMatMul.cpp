@@ -129,10 +129,86 @@ struct FoldIntegerMatMul : OpRewritePattern<MatMulOp> {
   }
 };
 
+/// An 8-bit tensor dequantized with one scale (and zero point), or, for the
+/// rhs, one per column: dequantize(q, scale, zero_point) in f32.
+struct Dequantized {
+  Value data, scale, zeroPoint;
+};
+
+std::optional<Dequantized> matchDequantized(Value v, bool allowColumns) {
+  auto dq = v.getDefiningOp<DequantizeOp>();
+  if (!dq || dq.getBlockSize() != 0 || !tensorOf(dq.getResult()).getElementType().isF32() ||
+      !isByte(tensorOf(dq.getInput()).getElementType()))
+    return std::nullopt;
+  auto data = tensorOf(dq.getInput()), scale = tensorOf(dq.getScale());
+  bool one = scale.hasStaticShape() && scale.getNumElements() == 1;
+  int64_t axis = (int64_t)dq.getAxis();
+  if (axis < 0)
+    axis += data.getRank();
+  bool columns = allowColumns && scale.getRank() == 1 && data.getRank() >= 2 &&
+                 axis == data.getRank() - 1 && scale.getDimSize(0) == data.getShape().back();
+  if (!one && !columns)
+    return std::nullopt;
+  return Dequantized{dq.getInput(), dq.getScale(), dq.getZeroPoint()};
+}
+
+/// matmul(dequantize(x), dequantize(w)) in f32 -> the exact integer product
+/// scaled once: cast(matmul_integer(x, w, zx, zw)) * (sx * sw). QDQ models
+/// (onnxruntime's quantize_static, QAT exports) put a dequantize on both
+/// sides of every quantized matmul.
+struct FoldDequantizedMatMul : OpRewritePattern<MatMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatMulOp op, PatternRewriter &rewriter) const override {
+    auto resultType = tensorOf(op.getResult());
+    if (!resultType.getElementType().isF32())
+      return failure();
+    std::optional<Dequantized> lhs = matchDequantized(op.getLhs(), /*allowColumns=*/false);
+    std::optional<Dequantized> rhs = matchDequantized(op.getRhs(), /*allowColumns=*/true);
+    if (!lhs || !rhs)
+      return rewriter.notifyMatchFailure(op, "operands are not dequantized 8-bit tensors");
+    Location loc = op.getLoc();
+    auto integer = rewriter.create<MatMulIntegerOp>(
+        loc, resultType.clone(rewriter.getI32Type()), lhs->data, rhs->data, lhs->zeroPoint,
+        rhs->zeroPoint);
+    Value product = rewriter.create<CastOp>(loc, resultType, integer, UnitAttr());
+    Value scale = rewriter.create<BinaryOp>(loc, BinaryKind::mul, lhs->scale, rhs->scale);
+    rewriter.replaceOpWithNewOp<BinaryOp>(op, BinaryKind::mul, product, scale);
+    return success();
+  }
+};
+
+/// select(dequantize(x)) -> dequantize(select(x)) for ops that only select
+/// or rearrange the elements of their first operand (gather, reshape,
+/// transpose, slice, expand, tile) and a dequantize with one scale: the 8-bit
+/// data moves, and only what is selected is dequantized. QDQ models
+/// dequantize whole embedding tables before a gather of a few rows.
+struct SinkDequantize : RewritePattern {
+  SinkDequantize(MLIRContext *ctx) : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rewriter) const override {
+    if (!isa<GatherOp, ReshapeOp, TransposeOp, SliceOp, ExpandOp, TileOp>(op) ||
+        op->getNumResults() != 1 || op->getNumOperands() == 0)
+      return failure();
+    auto dq = op->getOperand(0).getDefiningOp<DequantizeOp>();
+    if (!dq || dq.getBlockSize() != 0)
+      return failure();
+    auto scale = tensorOf(dq.getScale());
+    if (!scale.hasStaticShape() || scale.getNumElements() != 1)
+      return failure();
+    Type quantized = tensorOf(dq.getInput()).getElementType();
+    Operation *moved = rewriter.clone(*op);
+    moved->setOperand(0, dq.getInput());
+    moved->getResult(0).setType(tensorOf(op->getResult(0)).clone(quantized));
+    rewriter.replaceOpWithNewOp<DequantizeOp>(op, op->getResult(0).getType(), moved->getResult(0),
+                                              dq.getScale(), dq.getZeroPoint(), dq.getAxis(),
+                                              dq.getBlockSize());
+    return success();
+  }
+};
+
 struct FoldIntegerMatMulPass : ds::impl::FoldIntegerMatMulPassBase<FoldIntegerMatMulPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldIntegerMatMul>(&getContext());
+    patterns.add<FoldIntegerMatMul, FoldDequantizedMatMul, SinkDequantize>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

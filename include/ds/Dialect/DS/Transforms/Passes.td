@@ -85,9 +85,11 @@ def VerifyRuntimeContractPass : Pass<"ds-verify-runtime-contract", "ModuleOp"> {
 //===----------------------------------------------------------------------===//
 
 def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
-  let summary = "Turn i32 matmuls of widened 8-bit tensors into ds.matmul_integer";
+  let summary = "Run the matmuls of quantized models as ds.matmul_integer on 8-bit data";
   let description = [{
-    Rewrites `ds.matmul` in i32 whose operands are 8-bit tensors widened by
+    Three rewrites, so that quantized models multiply 8-bit integers:
+
+    - **MatMulInteger**: `ds.matmul` in i32 whose operands are 8-bit tensors widened by
     `ds.cast`, each optionally minus its zero point (the widened 8-bit zero
     point, or an i32 constant that fits the 8-bit type), into
     `ds.matmul_integer` of the 8-bit operands and zero points. This is how the
@@ -97,6 +99,19 @@ def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
     per column; other forms (a per-row lhs zero point, a broadcasting
     subtraction) stay i32 matmuls. Zero points that are constant 0 are
     dropped. Results are equal bit for bit: both are exact in i32.
+    - **QDQ**: an f32 `ds.matmul` of two `ds.dequantize`d 8-bit tensors (the
+      lhs with one scale, the rhs with one or one per column) becomes
+      `cast(matmul_integer(x, w, zx, zw)) * (sx * sw)`: the exact integer sum
+      scaled once, where the float matmul rounded every partial sum. This is
+      what QDQ models (onnxruntime's `quantize_static`, QAT exports) put
+      around every quantized matmul.
+    - **Dequantize after data movement**: `gather`, `reshape`, `transpose`,
+      `slice`, `expand` and `tile` of a tensor dequantized with one scale
+      move the 8-bit data and dequantize what they select (a QDQ model
+      otherwise dequantizes its whole embedding table on every run).
+
+    The pass runs before the canonicalizer in the compile pipeline, which
+    would fold dequantized constant weights into f32.
 
     ```mlir
     %a = ds.cast %x : tensor<4x8xui8> to tensor<4x8xi32>
