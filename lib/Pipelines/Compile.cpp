@@ -95,6 +95,10 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
   if (precision != "fp32" && precision != "fp16" && precision != "bf16")
     return emitError(UnknownLoc::get(&context))
            << "precision '" << precision << "' is not available (fp32, fp16, bf16)";
+  const std::string &quantize = request.pipeline.quantize;
+  if (quantize != "none" && quantize != "dynamic")
+    return emitError(UnknownLoc::get(&context))
+           << "quantize '" << quantize << "' is not available (none, dynamic)";
   std::vector<std::string> inputFiles;
   OwningOpRef<ModuleOp> module = loadInput(context, request, inputFiles);
   if (!module || failed(checkOutputs(context, request, inputFiles)))
@@ -185,6 +189,7 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.target = options.target;
   request.pipeline.fuse = options.fuse;
   request.pipeline.precision = options.precision;
+  request.pipeline.quantize = options.quantize;
   std::string error;
   if (!ds::parseInputShapeSpecs(options.inputShapes, request.import, error) ||
       !ds::parseBindInputSpecs(options.boundInputs, request.import, error)) {

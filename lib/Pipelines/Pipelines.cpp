@@ -18,6 +18,9 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   // identical subexpressions; the efficiency passes slot in here.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // The compiler's own quantization, on the folded f32 weights.
+  if (options.quantize == "dynamic")
+    pm.addNestedPass<func::FuncOp>(ds::createQuantizeDynamicPass());
   // Precision before fusion: the casts it inserts fuse into their neighbours.
   if (options.precision != "fp32") {
     ds::AssignPrecisionPassOptions precision;
@@ -46,6 +49,10 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
   Option<std::string> precision{*this, "precision",
                                 llvm::cl::desc("Mixed precision: fp32 (none), fp16 or bf16"),
                                 llvm::cl::init("fp32")};
+  Option<std::string> quantize{*this, "quantize",
+                               llvm::cl::desc("Quantization: none or dynamic (int8 weights, "
+                                              "activations quantized at run time)"),
+                               llvm::cl::init("none")};
 };
 } // namespace
 
@@ -57,6 +64,7 @@ void ds::registerPipelines() {
         options.target = cl.target;
         options.fuse = cl.fuse;
         options.precision = cl.precision;
+        options.quantize = cl.quantize;
         buildCompilePipeline(pm, options);
       });
 }

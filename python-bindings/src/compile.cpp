@@ -26,11 +26,13 @@ NB_MODULE(_ds_compiler, m) {
       "compile_onnx",
       [](const std::string &modelPath, const std::string &outputPath, const std::string &target,
          const std::vector<std::string> &inputShapes,
-         const std::vector<std::string> &boundInputs, bool fuse, const std::string &precision) {
+         const std::vector<std::string> &boundInputs, bool fuse, const std::string &precision,
+         const std::string &quantize) {
         ds_compiler::FileCompileOptions options;
         options.target = target;
         options.fuse = fuse;
         options.precision = precision;
+        options.quantize = quantize;
         options.inputShapes = inputShapes;
         options.boundInputs = boundInputs;
         std::string diagnostics;
@@ -51,9 +53,10 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("model_path"), nb::arg("output_path"), nb::arg("target") = "cpu",
       nb::arg("input_shapes") = std::vector<std::string>(),
       nb::arg("bound_inputs") = std::vector<std::string>(), nb::arg("fuse") = true,
-      nb::arg("precision") = "fp32",
+      nb::arg("precision") = "fp32", nb::arg("quantize") = "none",
       "Compiles an .onnx (or .mlir) model into a .dsx artifact at output_path. input_shapes "
       "holds 'name:1x128' specs, bound_inputs 'name=file.pb' specs; fuse=False runs the CPU "
-      "program op by op; precision fp16 / bf16 runs contractions and attention in that type. "
+      "program op by op; precision fp16 / bf16 runs contractions and attention in that type; quantize "
+      "'dynamic' gives matmuls int8 weights and run-time quantized activations. "
       "Raises CompileError.");
 }

@@ -1,5 +1,6 @@
 // RUN: ds-opt %s --split-input-file --ds-compile-pipeline | FileCheck %s
 // RUN: ds-opt %s --split-input-file --ds-compile-pipeline="precision=bf16" | FileCheck %s --check-prefix=BF16
+// RUN: ds-opt %s --split-input-file --ds-compile-pipeline="quantize=dynamic fuse=false" | FileCheck %s --check-prefix=QUANT
 // ds-opt reproduces the passes ds-compile runs: folding, then CSE, the
 // precision assignment (ds-compile --precision), then the fusion groups both
 // backends execute.
@@ -33,6 +34,11 @@ func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
 // BF16:         ds.matmul {{.*}} -> tensor<2x3xbf16>
 // BF16-NEXT:    ds.unary relu {{.*}} -> tensor<2x3xbf16>
 // BF16-NEXT:    ds.cast {{.*}} to tensor<2x3xf32>
+// With quantize=dynamic the weight is int8 and the activation quantized at
+// run time.
+// QUANT-LABEL: func @matmul_relu
+// QUANT:       ds.dynamic_quantize %arg0
+// QUANT:       ds.matmul_integer {{.*}} : (tensor<2x4xui8>, tensor<4x3xi8>, tensor<ui8>) -> tensor<2x3xi32>
 func.func @matmul_relu(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
   %w = ds.constant dense<0.5> : tensor<4x3xf32>
   %0 = ds.matmul %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>

@@ -82,3 +82,31 @@ def test_static_qdq_matches_onnxruntime(models_dir, tmp_path, name, per_channel)
         # sum; the next QuantizeLinear can then round one way or the other:
         # a difference of one quantum at most, rarely.
         np.testing.assert_allclose(g, e, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["bert", "gpt"])
+def test_compiler_dynamic_quantization_is_as_accurate_as_onnxruntimes(models_dir, tmp_path, name):
+    """ds.compile(quantize="dynamic"): int8 weights per column quantized by ds,
+    activations at run time. Its error against fp32 is at most that of
+    onnxruntime's own per-channel dynamic quantizer on the same model."""
+    source = str(models_dir / f"{name}.onnx")
+    feeds = make_inputs(source)
+    fp32 = ort.InferenceSession(source, providers=["CPUExecutionProvider"]).run(None, feeds)
+    theirs_path = str(tmp_path / f"{name}.ort-int8.onnx")
+    quantize_dynamic(source, theirs_path, weight_type=QuantType.QInt8, per_channel=True)
+    theirs = reference(theirs_path, feeds)
+    ours = list(ds.load(source, quantize="dynamic").run(feeds).values())
+    ir = subprocess.run([os.path.join(BUILD, "bin", "ds-opt"), source,
+                         "--ds-compile-pipeline=quantize=dynamic fuse=false"],
+                        check=True, capture_output=True, text=True).stdout
+    assert ir.count("ds.matmul_integer ") == sum(
+        n.op_type == "MatMulInteger" for n in onnx.load(theirs_path).graph.node)
+    for got, ref, other in zip(ours, fp32, theirs):
+        assert got.dtype == ref.dtype and got.shape == ref.shape
+        assert np.isfinite(got).all()
+        assert np.abs(got - ref).max() <= np.abs(other - ref).max()
+
+
+def test_unknown_quantize_mode_is_refused(models_dir, tmp_path):
+    with pytest.raises(ds.CompileError, match="quantize 'static' is not available"):
+        ds.compile(str(models_dir / "bert.onnx"), str(tmp_path / "x.dsx"), quantize="static")

@@ -35,6 +35,11 @@ static cl::opt<std::string> precision(
     cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "
              "attention in that type, softmax / norms / reductions in fp32)"),
     cl::init("fp32"));
+static cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Quantization: none (default) or dynamic (matmul weights to int8 at compile time, "
+             "activations quantized at run time)"),
+    cl::init("none"));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the compile summary"));
 
 static std::string human(uint64_t bytes) {
@@ -63,6 +68,7 @@ int main(int argc, char **argv) {
   request.pipeline.target = target;
   request.pipeline.fuse = fuse;
   request.pipeline.precision = precision;
+  request.pipeline.quantize = quantize;
   request.cudaSourcePath = dumpCUDA;
   // The limits (--ds-max-*) apply to every input; shapes and bindings name
   // graph inputs of an ONNX model.

@@ -16,6 +16,9 @@ struct CompileOptions {
   /// Mixed precision (ds-assign-precision's policy): "fp32" leaves the model
   /// as it is, "fp16" / "bf16" run contractions and attention in that type.
   std::string precision = "fp32";
+  /// Quantization in the compiler: "none", or "dynamic" (ds-quantize-dynamic:
+  /// int8 weights, activations quantized at run time).
+  std::string quantize = "none";
 };
 
 /// Passes that run between import and artifact writing, in order. `ds-opt

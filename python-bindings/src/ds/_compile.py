@@ -25,17 +25,19 @@ def _dims(shape: Shape) -> str:
 
 
 def _run_compiler(model: str, output: str, target: str, shapes: Dict[str, str],
-                  binds: Dict[str, str], fuse: bool, precision: str) -> None:
+                  binds: Dict[str, str], fuse: bool, precision: str, quantize: str) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     from . import _ds_compiler  # raises ds.CompileError with the diagnostics
-    _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse, precision)
+    _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse, precision,
+                              quantize)
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             input_shapes: Optional[Mapping[str, Shape]] = None,
             bind_inputs: Optional[Mapping[str, PathLike]] = None,
-            target: str = "cpu", fuse: bool = True, precision: str = "fp32") -> str:
+            target: str = "cpu", fuse: bool = True, precision: str = "fp32",
+            quantize: str = "none") -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -46,18 +48,20 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     fusion groups, so the CPU runtime runs op by op (to measure what fusion
     buys). precision="fp16" or "bf16" runs contractions and attention in
     that type and keeps softmax, norms and reductions in fp32 (inputs and
-    outputs keep their types). Raises ds.CompileError.
+    outputs keep their types). quantize="dynamic" quantizes matmul weights to
+    int8 at compile time and their activations at run time. Raises
+    ds.CompileError.
     """
     model = os.fspath(model_path)
     shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
     binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
     if output is not None:
-        _run_compiler(model, os.fspath(output), target, shapes, binds, fuse, precision)
+        _run_compiler(model, os.fspath(output), target, shapes, binds, fuse, precision, quantize)
         return os.fspath(output)
     handle, temp = tempfile.mkstemp(suffix=".dsx")
     os.close(handle)
     try:
-        _run_compiler(model, temp, target, shapes, binds, fuse, precision)
+        _run_compiler(model, temp, target, shapes, binds, fuse, precision, quantize)
     except BaseException:
         os.remove(temp)
         raise
@@ -67,7 +71,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
 def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_options) -> Session:
     """Loads an artifact, compiling first when given an .onnx model (into a
     temporary directory that is removed whatever happens). compile_options
-    are ds.compile's: input_shapes, bind_inputs, target, fuse, precision."""
+    are ds.compile's: input_shapes, bind_inputs, target, fuse, precision,
+    quantize."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

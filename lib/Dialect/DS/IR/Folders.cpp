@@ -552,18 +552,9 @@ std::optional<SmallVector<float>> perChannelConstant(Value v, ConvOp conv) {
 /// The f32 values of a constant weight, dense or resource-backed.
 std::optional<std::vector<float>> constantFloats(Value v) {
   auto constant = v.getDefiningOp<ConstantOp>();
-  if (!constant || !constant.getType().getElementType().isF32())
+  if (!constant)
     return std::nullopt;
-  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
-    return std::vector<float>(dense.getValues<float>().begin(), dense.getValues<float>().end());
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
-      ArrayRef<char> bytes = blob->getData();
-      std::vector<float> values(bytes.size() / sizeof(float));
-      std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
-      return values;
-    }
-  return std::nullopt;
+  return readF32Constant(constant.getValue());
 }
 
 /// conv(x, W, b) * c -> conv(x, W * c, b * c) and conv(x, W, b) + d ->
@@ -643,4 +634,19 @@ void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRCont
 }
 void CastOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
   results.add<ComposeWideningCasts>(ctx);
+}
+
+std::optional<std::vector<float>> mlir::ds::readF32Constant(ElementsAttr attr) {
+  if (!attr.getElementType().isF32())
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr))
+    return std::vector<float>(dense.getValues<float>().begin(), dense.getValues<float>().end());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
+      ArrayRef<char> bytes = blob->getData();
+      std::vector<float> values(bytes.size() / sizeof(float));
+      std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+      return values;
+    }
+  return std::nullopt;
 }

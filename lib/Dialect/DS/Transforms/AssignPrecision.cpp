@@ -99,20 +99,6 @@ Type withElement(Type t, Type element) {
   return cast<RankedTensorType>(t).clone(element);
 }
 
-/// The f32 values of a constant, dense or held in a resource blob.
-std::optional<std::vector<float>> floatsOf(ElementsAttr attr) {
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr))
-    return std::vector<float>(dense.getValues<float>().begin(), dense.getValues<float>().end());
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
-      ArrayRef<char> bytes = blob->getData();
-      std::vector<float> values(bytes.size() / sizeof(float));
-      std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
-      return values;
-    }
-  return std::nullopt;
-}
-
 struct Stats {
   unsigned low = 0, fp32 = 0, casts = 0, constants = 0;
   uint64_t constantElements = 0, clamped = 0;
@@ -169,7 +155,7 @@ Decision PrecisionAssigner::decide(Operation *op) {
 }
 
 FailureOr<Value> PrecisionAssigner::convertConstant(ConstantOp constant) {
-  auto values = floatsOf(constant.getValue());
+  auto values = readF32Constant(constant.getValue());
   if (!values)
     return constant.emitError("ds-assign-precision: cannot read the f32 values of this constant");
   const llvm::fltSemantics &sem = low.getFloatSemantics();

@@ -13,6 +13,9 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <optional>
+#include <vector>
+
 #include "ds/Dialect/DS/IR/DSEnums.h.inc"
 
 #define GET_OP_CLASSES
@@ -22,6 +25,11 @@ namespace mlir::ds {
 /// The op's name with its kind for kind-carrying ops ("ds.binary add"), for
 /// summaries and diagnostics.
 std::string opNameWithKind(Operation *op);
+
+/// The values of an f32 constant, dense or held in a resource blob (where
+/// large weights live); std::nullopt for other element types or a blob whose
+/// bytes are not there.
+std::optional<std::vector<float>> readF32Constant(ElementsAttr attr);
 
 /// The kind of fusion group `op` forms on its own: what ds-fuse gives a group
 /// of one op, and what the CUDA target wraps an unfused op into. Follows the

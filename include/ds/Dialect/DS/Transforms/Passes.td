@@ -125,6 +125,42 @@ def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
   }];
 }
 
+def QuantizeDynamicPass : Pass<"ds-quantize-dynamic", "func::FuncOp"> {
+  let summary = "Quantize matmul weights to int8 here and activations at run time";
+  let description = [{
+    Dynamic quantization inside the compiler: every f32 `ds.matmul` whose rhs
+    is a constant [K, N] weight (at least `min-weights` elements) gets int8
+    weights, quantized here symmetrically (scale = max |w| / 127, codes in
+    [-127, 127]; one scale per output column with `per-column`, the
+    default, else one for the tensor), and its activation quantized at run
+    time by `ds.dynamic_quantize` (u8 with a scale and zero point from the
+    tensor's range, ONNX DynamicQuantizeLinear):
+
+    ```mlir
+    %y = ds.matmul %x, %w : (tensor<4x64xf32>, tensor<64x32xf32>) -> tensor<4x32xf32>
+    // becomes
+    %q, %sx, %zx = ds.dynamic_quantize %x : (tensor<4x64xf32>) -> (tensor<4x64xui8>, tensor<f32>, tensor<ui8>)
+    %i = ds.matmul_integer %q, %wq lhs_zero_point %zx : (tensor<4x64xui8>, tensor<64x32xi8>, tensor<ui8>) -> tensor<4x32xi32>
+    %f = ds.cast %i : tensor<4x32xi32> to tensor<4x32xf32>
+    %s = ds.binary mul %sx, %sw : (tensor<f32>, tensor<32xf32>) -> tensor<32xf32>
+    %y = ds.binary mul %f, %s : (tensor<4x32xf32>, tensor<32xf32>) -> tensor<4x32xf32>
+    ```
+
+    Activations shared by several matmuls (Q, K, V) are quantized once.
+    Matmuls of two activations (attention scores) stay f32, and so do those
+    named in `exclude-nodes` (node names, from the op's location). The weights
+    shrink 4x.
+  }];
+  let options = [
+    Option<"perColumn", "per-column", "bool", /*default=*/"true",
+           "One weight scale per output column (else one per tensor)">,
+    Option<"minWeights", "min-weights", "int64_t", /*default=*/"0",
+           "Leave matmuls with fewer weight elements in f32">,
+    ListOption<"excludeNodes", "exclude-nodes", "std::string",
+               "Node names whose matmuls stay f32">,
+  ];
+}
+
 def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
   let summary = "Run contractions and attention in fp16 or bf16, keep sensitive ops in fp32";
   let description = [{
