@@ -3,6 +3,7 @@
 
 For each model, against onnxruntime in fp32 on the same inputs (the reference):
   ds fp32, ds bf16, ds fp16        ds.compile(precision=...): ds-assign-precision
+  ds int8 dynamic (ds's own)       ds.compile(quantize="dynamic"): ds-quantize-dynamic
   int8 dynamic (ort / ds)          onnxruntime's quantize_dynamic output, run by
                                    onnxruntime and by ds (ds.matmul_integer)
   int8 static QDQ (ort / ds)       onnxruntime's quantize_static output (QDQ,
@@ -77,6 +78,7 @@ def model_rows(name, path, inputs, scratch, args, dynamic_int8=True):
     add_ort("ort fp32", path)
     for precision in ("fp32", "bf16", "fp16"):
         add_ds(f"ds {precision}", path, precision=precision)
+    add_ds("ds int8 dynamic (ds's own)", path, quantize="dynamic")
     if dynamic_int8:
         dyn = os.path.join(scratch, f"{name}.int8-dynamic.onnx")
         quantize_dynamic(path, dyn, weight_type=QuantType.QInt8)

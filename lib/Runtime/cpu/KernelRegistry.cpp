@@ -3,20 +3,25 @@
 
 namespace dsrt {
 
-const CpuOp *findCpuOp(const std::string &opName) {
-  static const cpu::KernelTable table = [] {
-    cpu::KernelTable t;
-    cpu::registerElementwiseKernels(t);
-    cpu::registerReductionKernels(t);
-    cpu::registerDataMovementKernels(t);
-    cpu::registerContractionKernels(t);
-    cpu::registerIntegerMatmulKernels(t);
-    cpu::registerWindowKernels(t);
-    cpu::registerAttentionKernels(t);
-    cpu::registerQuantKernels(t);
-    cpu::registerSelectionKernels(t);
+const cpu::KernelTable &cpu::kernelTable() {
+  static const KernelTable table = [] {
+    KernelTable t;
+    registerElementwiseKernels(t);
+    registerReductionKernels(t);
+    registerDataMovementKernels(t);
+    registerContractionKernels(t);
+    registerIntegerMatmulKernels(t);
+    registerWindowKernels(t);
+    registerAttentionKernels(t);
+    registerQuantKernels(t);
+    registerSelectionKernels(t);
     return t;
   }();
+  return table;
+}
+
+const CpuOp *findCpuOp(const std::string &opName) {
+  const cpu::KernelTable &table = cpu::kernelTable();
   auto it = table.find(opName);
   return it == table.end() ? nullptr : &it->second;
 }

@@ -22,6 +22,9 @@ void registerAttentionKernels(KernelTable &table);   // attention, rotary
 void registerQuantKernels(KernelTable &table);
 void registerSelectionKernels(KernelTable &table);
 
+/// Every CPU kernel, from the register functions above (built once).
+const KernelTable &kernelTable();
+
 } // namespace dsrt::cpu
 
 #endif // DS_RUNTIME_CPU_KERNELS_H

@@ -155,7 +155,11 @@ Decision PrecisionAssigner::decide(Operation *op) {
 }
 
 FailureOr<Value> PrecisionAssigner::convertConstant(ConstantOp constant) {
-  auto values = readF32Constant(constant.getValue());
+  // A splat converts one value, however many elements it stands for.
+  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+  bool splat = dense && dense.isSplat();
+  auto values = splat ? std::optional(std::vector<float>{dense.getSplatValue<float>()})
+                      : readF32Constant(constant.getValue());
   if (!values)
     return constant.emitError("ds-assign-precision: cannot read the f32 values of this constant");
   const llvm::fltSemantics &sem = low.getFloatSemantics();
@@ -179,7 +183,7 @@ FailureOr<Value> PrecisionAssigner::convertConstant(ConstantOp constant) {
     attr = DenseResourceElementsAttr::get(
         type, "precision_" + lowName(),
         HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<uint16_t>(bits)));
-  else if (bits.size() == 1 && type.getNumElements() != 1)
+  else if (splat)
     attr = DenseElementsAttr::get(type, llvm::APFloat(sem, llvm::APInt(16, bits[0])));
   else
     attr = DenseElementsAttr::getFromRawBuffer(type, raw);
