@@ -49,3 +49,18 @@ func.func @projections(%x: tensor<4x8xf32>) -> tensor<4x4xf32> {
   %o = ds.binary add %s, %s : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
   return %o : tensor<4x4xf32>
 }
+
+// -----
+
+// A transposed constant weight (Gemm with transB) is quantized in its
+// transposed [K, N] layout.
+// CHECK-LABEL: func @transposed_weight
+// CHECK-NOT:   ds.transpose
+// CHECK:       ds.constant dense<{{\[\[}}64, 16], [-127, 127]]> : tensor<2x2xi8>
+// CHECK:       ds.matmul_integer
+func.func @transposed_weight(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %w = ds.constant dense<[[1.0, -2.0], [0.5, 4.0]]> : tensor<2x2xf32>
+  %t = ds.transpose %w {perm = array<i64: 1, 0>} : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = ds.matmul %x, %t : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}

@@ -59,6 +59,25 @@ QuantizedWeight quantizeWeight(const std::vector<float> &w, int64_t K, int64_t N
   return q;
 }
 
+/// The constant [K, N] weight a matmul reads: a constant, or the transpose
+/// of a constant [N, K] (Gemm with transB, nn.Linear exported as Gemm),
+/// which the canonicalizer leaves unfolded when it is large.
+struct Weight {
+  ConstantOp constant;
+  bool transposed = false;
+};
+
+std::optional<Weight> constantWeight(Value rhs) {
+  if (auto constant = rhs.getDefiningOp<ConstantOp>())
+    return Weight{constant, false};
+  auto transpose = rhs.getDefiningOp<TransposeOp>();
+  if (!transpose || transpose.getPerm() != ArrayRef<int64_t>{1, 0})
+    return std::nullopt;
+  if (auto constant = transpose.getInput().getDefiningOp<ConstantOp>())
+    return Weight{constant, true};
+  return std::nullopt;
+}
+
 struct QuantizeDynamicPass : ds::impl::QuantizeDynamicPassBase<QuantizeDynamicPass> {
   using QuantizeDynamicPassBase::QuantizeDynamicPassBase;
 
@@ -75,18 +94,27 @@ struct QuantizeDynamicPass : ds::impl::QuantizeDynamicPassBase<QuantizeDynamicPa
       auto w = cast<RankedTensorType>(op.getRhs().getType());
       if (!x.getElementType().isF32() || x.getRank() < 2 || w.getRank() != 2 ||
           !w.hasStaticShape() || w.getNumElements() < minWeights ||
-          !op.getRhs().getDefiningOp<ConstantOp>() || op.getLhs().getDefiningOp<ConstantOp>())
+          !constantWeight(op.getRhs()) || op.getLhs().getDefiningOp<ConstantOp>())
         return;
       candidates.push_back(op);
     });
     llvm::DenseMap<Value, DynamicQuantizeOp> quantizedActivations;
     for (MatMulOp op : candidates) {
-      auto constant = op.getRhs().getDefiningOp<ConstantOp>();
+      Weight weight = *constantWeight(op.getRhs());
+      ConstantOp constant = weight.constant;
+      Operation *transpose = weight.transposed ? op.getRhs().getDefiningOp() : nullptr;
       std::optional<std::vector<float>> weights = readF32Constant(constant.getValue());
       if (!weights)
         continue; // a weight without its bytes stays an f32 matmul
-      auto wType = cast<RankedTensorType>(constant.getType());
+      auto wType = cast<RankedTensorType>(op.getRhs().getType());
       int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
+      if (weight.transposed) { // [N, K] -> [K, N]
+        std::vector<float> t(weights->size());
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t k = 0; k < K; ++k)
+            t[k * N + n] = (*weights)[n * K + k];
+        weights = std::move(t);
+      }
       QuantizedWeight q = quantizeWeight(*weights, K, N, perColumn);
       OpBuilder b(op);
       Location loc = op.getLoc();
@@ -121,6 +149,8 @@ struct QuantizeDynamicPass : ds::impl::QuantizeDynamicPassBase<QuantizeDynamicPa
       Value scale = b.create<BinaryOp>(loc, BinaryKind::mul, dq.getScale(), sw);
       op.replaceAllUsesWith(b.create<BinaryOp>(loc, BinaryKind::mul, asFloat, scale).getResult());
       op.erase();
+      if (transpose && transpose->use_empty())
+        transpose->erase();
       if (constant->use_empty())
         constant.erase();
     }
