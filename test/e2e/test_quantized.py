@@ -24,6 +24,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("DS_BUILD_DIR", os.path.join(REPO, "build"))
 
 
+def cosine(a, b):
+    a, b = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
 def reference(path, feeds):
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
@@ -87,8 +92,10 @@ def test_static_qdq_matches_onnxruntime(models_dir, tmp_path, name, per_channel)
 @pytest.mark.parametrize("name", ["bert", "gpt"])
 def test_compiler_dynamic_quantization_is_as_accurate_as_onnxruntimes(models_dir, tmp_path, name):
     """ds.compile(quantize="dynamic"): int8 weights per column quantized by ds,
-    activations at run time. Its error against fp32 is at most that of
-    onnxruntime's own per-channel dynamic quantizer on the same model."""
+    activations at run time. Against fp32 it is at least as close as
+    onnxruntime's own per-channel dynamic quantizer on the same model (cosine
+    similarity, the issue's measure), and its largest error is at most
+    onnxruntime's."""
     source = str(models_dir / f"{name}.onnx")
     feeds = make_inputs(source)
     fp32 = ort.InferenceSession(source, providers=["CPUExecutionProvider"]).run(None, feeds)
@@ -99,11 +106,14 @@ def test_compiler_dynamic_quantization_is_as_accurate_as_onnxruntimes(models_dir
     ir = subprocess.run([os.path.join(BUILD, "bin", "ds-opt"), source,
                          "--ds-compile-pipeline=quantize=dynamic fuse=false"],
                         check=True, capture_output=True, text=True).stdout
+    # The weight matmuls onnxruntime quantizes (both leave a tied output
+    # projection, whose weight a gather reads too, in f32).
     assert ir.count("ds.matmul_integer ") == sum(
         n.op_type == "MatMulInteger" for n in onnx.load(theirs_path).graph.node)
     for got, ref, other in zip(ours, fp32, theirs):
         assert got.dtype == ref.dtype and got.shape == ref.shape
         assert np.isfinite(got).all()
+        assert cosine(got, ref) >= cosine(other, ref)
         assert np.abs(got - ref).max() <= np.abs(other - ref).max()
 
 

@@ -64,3 +64,17 @@ func.func @transposed_weight(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %y = ds.matmul %x, %t : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+// -----
+
+// A weight a gather also reads (an output projection tied to the embedding
+// table) stays f32.
+// CHECK-LABEL: func @tied_weight
+// CHECK-NOT:   ds.matmul_integer
+func.func @tied_weight(%ids: tensor<3xi64>) -> tensor<3x4xf32> {
+  %table = ds.constant dense<0.5> : tensor<4x2xf32>
+  %x = ds.gather %table, %ids {axis = 0 : i64} : (tensor<4x2xf32>, tensor<3xi64>) -> tensor<3x2xf32>
+  %t = ds.transpose %table {perm = array<i64: 1, 0>} : (tensor<4x2xf32>) -> tensor<2x4xf32>
+  %y = ds.matmul %x, %t : (tensor<3x2xf32>, tensor<2x4xf32>) -> tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}

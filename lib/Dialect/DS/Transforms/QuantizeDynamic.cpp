@@ -61,21 +61,31 @@ QuantizedWeight quantizeWeight(const std::vector<float> &w, int64_t K, int64_t N
 
 /// The constant [K, N] weight a matmul reads: a constant, or the transpose
 /// of a constant [N, K] (Gemm with transB, nn.Linear exported as Gemm),
-/// which the canonicalizer leaves unfolded when it is large.
+/// which the canonicalizer leaves unfolded when it is large; only matmuls
+/// read it.
 struct Weight {
   ConstantOp constant;
   bool transposed = false;
 };
 
 std::optional<Weight> constantWeight(Value rhs) {
-  if (auto constant = rhs.getDefiningOp<ConstantOp>())
-    return Weight{constant, false};
-  auto transpose = rhs.getDefiningOp<TransposeOp>();
-  if (!transpose || transpose.getPerm() != ArrayRef<int64_t>{1, 0})
+  Weight weight;
+  if (auto transpose = rhs.getDefiningOp<TransposeOp>()) {
+    if (transpose.getPerm() != ArrayRef<int64_t>{1, 0} || !transpose->hasOneUse())
+      return std::nullopt;
+    weight.transposed = true;
+    rhs = transpose.getInput();
+  }
+  weight.constant = rhs.getDefiningOp<ConstantOp>();
+  if (!weight.constant)
     return std::nullopt;
-  if (auto constant = transpose.getInput().getDefiningOp<ConstantOp>())
-    return Weight{constant, true};
-  return std::nullopt;
+  // A weight that other ops read too (an output projection tied to the
+  // embedding table a gather reads) stays f32: an int8 copy would add to the
+  // model instead of shrinking it.
+  for (Operation *user : weight.constant->getUsers())
+    if (!isa<MatMulOp>(user) && !(weight.transposed && isa<TransposeOp>(user)))
+      return std::nullopt;
+  return weight;
 }
 
 struct QuantizeDynamicPass : ds::impl::QuantizeDynamicPassBase<QuantizeDynamicPass> {
