@@ -9,7 +9,8 @@ For each model, against onnxruntime in fp32 on the same inputs (the reference):
   int8 static QDQ (ort / ds)       onnxruntime's quantize_static output (QDQ,
                                    calibrated on 8 random inputs), run by both
 Columns: median latency (interleaved rounds, same threads, pools that do not
-spin), speed against ds fp32, the model file, ds's activation arena, max and
+spin), speed against ds fp32, the model's size (onnxruntime: the .onnx file;
+ds: the compiled artifact), ds's activation arena, max and
 mean absolute error, cosine similarity and top-1 agreement (argmax over the
 last dim of the first output) against the reference.
 
@@ -64,10 +65,10 @@ def model_rows(name, path, inputs, scratch, args, dynamic_int8=True):
     engines, sessions, files = {}, {}, {}
 
     def add_ds(label, model, **options):
-        session = ds.load(ds.compile(model, os.path.join(scratch, f"{name}-{label}.dsx"),
-                                     **options), num_threads=args.threads)
+        artifact = ds.compile(model, os.path.join(scratch, f"{name}-{label}.dsx"), **options)
+        session = ds.load(artifact, num_threads=args.threads)
         sessions[label] = session
-        files[label] = model
+        files[label] = artifact
         engines[label] = lambda: session.run(feeds)
 
     def add_ort(label, model):
@@ -135,7 +136,7 @@ def main():
     print(f"threads: {args.threads}, runs: {args.runs} (interleaved, after 2 warm-up rounds); "
           "errors against onnxruntime fp32")
     print()
-    print("| model | engine | ms | speed vs ds fp32 | file MiB | ds arena MiB | max err | "
+    print("| model | engine | ms | speed vs ds fp32 | model MiB | ds arena MiB | max err | "
           "mean err | cosine | top-1 |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, label, ms, speed, size, arena, max_err, mean_err, cosine, top1 in rows:
