@@ -60,11 +60,10 @@ void exactRows(const AT *a, int za, const int8_t *b, const std::vector<int> &zb,
 /// folded into the rows): oneDNN's int8 GEMM on row blocks, or exact loops.
 void integerGemm(KernelContext &ctx, bool nested, const IntegerOperands &op, const void *a,
                  const int8_t *b, int32_t *c, int64_t rows, int64_t N, int64_t K) {
-  size_t elem = 1;
   if (dnnl::int8Available()) {
     int8_t bo = op.zbUniform ? (int8_t)op.zb[0] : 0;
     forGemmRowBlocks(ctx, nested, rows, N, K, [&](int64_t r0, int64_t r1) {
-      const void *ar = (const char *)a + r0 * K * elem;
+      const void *ar = (const char *)a + r0 * K; // one byte per element
       bool ok = dnnl::gemmS32(op.aSigned, r1 - r0, N, K, ar, K, op.za, b, N, bo, c + r0 * N, N);
       if (!ok) { // not expected once int8Available(): fall back to exact loops
         if (op.aSigned)
@@ -148,9 +147,8 @@ Status matmulIntegerKernel(KernelContext &ctx, const Attributes &, const Inputs 
   for (int z : ops.zb)
     ops.zbUniform &= z == ops.zb[0];
   int32_t *C = y.as<int32_t>();
-  const size_t aBytes = 1;
   forEachMatmulGemm(ctx, plan, [&](bool nested, int64_t i, int64_t rows) {
-    integerGemm(ctx, nested, ops, (const char *)ops.a + plan.aOff[(size_t)i] * M * K * aBytes,
+    integerGemm(ctx, nested, ops, (const char *)ops.a + plan.aOff[(size_t)i] * M * K,
                 ops.b + plan.bOff[(size_t)i] * K * N, C + i * M * N, rows, N, K);
     return true;
   });
