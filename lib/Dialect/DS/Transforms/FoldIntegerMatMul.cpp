@@ -116,7 +116,7 @@ struct FoldIntegerMatMul : OpRewritePattern<MatMulOp> {
     // One-element zero points become scalars (ONNX allows shape [1]).
     auto scalar = [&](Value zp) -> Value {
       auto t = zp ? tensorOf(zp) : RankedTensorType();
-      if (!zp || t.getRank() == 0 || t.getRank() == 1 && t.getDimSize(0) != 1)
+      if (!zp || t.getRank() == 0 || (t.getRank() == 1 && t.getDimSize(0) != 1))
         return zp;
       auto shape = rewriter.create<ConstantOp>(
           op.getLoc(), DenseElementsAttr::get(RankedTensorType::get({0}, rewriter.getI64Type()),
