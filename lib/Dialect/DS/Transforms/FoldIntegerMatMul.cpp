@@ -178,15 +178,16 @@ struct FoldDequantizedMatMul : OpRewritePattern<MatMulOp> {
 };
 
 /// select(dequantize(x)) -> dequantize(select(x)) for ops that only select
-/// or rearrange the elements of their first operand (gather, reshape,
-/// transpose, slice, expand, tile) and a dequantize with one scale: the 8-bit
+/// or rearrange the elements of their first operand (DS_SelectsElements:
+/// gather, reshape, transpose, slice, expand, tile, ...) and a dequantize
+/// with one scale: the 8-bit
 /// data moves, and only what is selected is dequantized. QDQ models
 /// dequantize whole embedding tables before a gather of a few rows.
 struct SinkDequantize : RewritePattern {
   SinkDequantize(MLIRContext *ctx) : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
   LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rewriter) const override {
-    if (!isa<GatherOp, ReshapeOp, TransposeOp, SliceOp, ExpandOp, TileOp>(op) ||
-        op->getNumResults() != 1 || op->getNumOperands() == 0)
+    if (!op->hasTrait<OpTrait::ds::SelectsElements>() || op->getNumResults() != 1 ||
+        op->getNumOperands() == 0)
       return failure();
     auto dq = op->getOperand(0).getDefiningOp<DequantizeOp>();
     if (!dq || dq.getBlockSize() != 0)

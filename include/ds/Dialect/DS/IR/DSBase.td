@@ -51,6 +51,11 @@ def DS_ShapeClass : DS_OpClass<"SHAPE">;
 def DS_GeneratorClass : DS_OpClass<"GENERATOR">;
 def DS_PrecisionClass : DS_OpClass<"PRECISION">;
 
+// Every result element is a copy of an element of operand 0 (the other
+// operands are indices or shapes): an elementwise function of operand 0
+// commutes with the op. Passes move dequantization and casts across it.
+def DS_SelectsElements : NativeOpTrait<"ds::SelectsElements">;
+
 //===----------------------------------------------------------------------===//
 // Enumerations
 //===----------------------------------------------------------------------===//

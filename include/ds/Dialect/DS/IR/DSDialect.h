@@ -15,6 +15,9 @@ namespace mlir::OpTrait::ds {
 template <dsx_op_class Class> struct OpClassTrait {
   template <typename ConcreteType> class Impl : public TraitBase<ConcreteType, Impl> {};
 };
+/// DS_SelectsElements (DSBase.td): a marker, no code.
+template <typename ConcreteType>
+class SelectsElements : public TraitBase<ConcreteType, SelectsElements> {};
 } // namespace mlir::OpTrait::ds
 
 namespace mlir::ds {

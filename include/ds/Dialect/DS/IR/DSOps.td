@@ -411,7 +411,7 @@ def DS_ShapeOp : DS_InferredOp<"shape", [DS_ShapeClass]> {
   let hasFolder = 1;
 }
 
-def DS_ReshapeOp : DS_InferredOp<"reshape", [DS_DataMovementClass]> {
+def DS_ReshapeOp : DS_InferredOp<"reshape", [DS_DataMovementClass, DS_SelectsElements]> {
   let summary = "reshape to a 1-D shape tensor (ONNX 0 / -1 conventions)";
   let description = [{
     A `0` in `shape` copies the input's dim (unless `allowzero`); one `-1`
@@ -428,7 +428,7 @@ def DS_ReshapeOp : DS_InferredOp<"reshape", [DS_DataMovementClass]> {
   let hasCanonicalizer = 1;
 }
 
-def DS_TransposeOp : DS_InferredOp<"transpose", [DS_DataMovementClass]> {
+def DS_TransposeOp : DS_InferredOp<"transpose", [DS_DataMovementClass, DS_SelectsElements]> {
   let summary = "permutation of dims";
   let description = [{
     ```mlir
@@ -455,7 +455,7 @@ def DS_ConcatOp : DS_InferredOp<"concat", [DS_DataMovementClass]> {
   let hasFolder = 1;
 }
 
-def DS_SliceOp : DS_InferredOp<"slice", [DS_DataMovementClass]> {
+def DS_SliceOp : DS_InferredOp<"slice", [DS_DataMovementClass, DS_SelectsElements]> {
   let summary = "strided slice with ONNX start / end clamping";
   let description = [{
     `starts`, `ends`, `axes`, `steps` are 1-D of equal length.
@@ -472,7 +472,7 @@ def DS_SliceOp : DS_InferredOp<"slice", [DS_DataMovementClass]> {
   let hasFolder = 1;
 }
 
-def DS_GatherOp : DS_InferredOp<"gather", [DS_DataMovementClass]> {
+def DS_GatherOp : DS_InferredOp<"gather", [DS_DataMovementClass, DS_SelectsElements]> {
   let summary = "take slices along an axis by index (negative indices wrap)";
   let description = [{
     ```mlir
@@ -485,7 +485,7 @@ def DS_GatherOp : DS_InferredOp<"gather", [DS_DataMovementClass]> {
   let hasFolder = 1;
 }
 
-def DS_GatherElementsOp : DS_InferredOp<"gather_elements", [DS_DataMovementClass]> {
+def DS_GatherElementsOp : DS_InferredOp<"gather_elements", [DS_DataMovementClass, DS_SelectsElements]> {
   let summary = "elementwise gather along an axis; result has the indices' shape";
   let description = [{
     ```mlir
@@ -497,7 +497,7 @@ def DS_GatherElementsOp : DS_InferredOp<"gather_elements", [DS_DataMovementClass
   let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_GatherNDOp : DS_InferredOp<"gather_nd", [DS_DataMovementClass]> {
+def DS_GatherNDOp : DS_InferredOp<"gather_nd", [DS_DataMovementClass, DS_SelectsElements]> {
   let summary = "gather of slices addressed by index tuples";
   let description = [{
     ```mlir
@@ -539,7 +539,7 @@ def DS_ScatterNDOp : DS_InferredOp<"scatter_nd", [DS_DataMovementClass]> {
   let hasVerifier = 1;
 }
 
-def DS_ExpandOp : DS_InferredOp<"expand", [DS_DataMovementClass]> {
+def DS_ExpandOp : DS_InferredOp<"expand", [DS_DataMovementClass, DS_SelectsElements]> {
   let summary = "broadcast to a shape given as a 1-D tensor";
   let description = [{
     ```mlir
@@ -551,7 +551,7 @@ def DS_ExpandOp : DS_InferredOp<"expand", [DS_DataMovementClass]> {
   let assemblyFormat = "$input `,` $shape attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_TileOp : DS_InferredOp<"tile", [DS_DataMovementClass]> {
+def DS_TileOp : DS_InferredOp<"tile", [DS_DataMovementClass, DS_SelectsElements]> {
   let summary = "repeat a tensor along each dim";
   let description = [{
     ```mlir

@@ -105,9 +105,10 @@ def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
       scaled once, where the float matmul rounded every partial sum. This is
       what QDQ models (onnxruntime's `quantize_static`, QAT exports) put
       around every quantized matmul.
-    - **Dequantize after data movement**: `gather`, `reshape`, `transpose`,
-      `slice`, `expand` and `tile` of a tensor dequantized with one scale
-      move the 8-bit data and dequantize what they select (a QDQ model
+    - **Dequantize after data movement**: ops that only copy elements of
+      their first operand (the `DS_SelectsElements` trait: gather, reshape,
+      transpose, slice, expand, tile, ...) of a tensor dequantized with one
+      scale move the 8-bit data and dequantize what they select (a QDQ model
       otherwise dequantizes its whole embedding table on every run).
 
     The pass runs before the canonicalizer in the compile pipeline, which
