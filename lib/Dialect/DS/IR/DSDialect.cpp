@@ -25,6 +25,16 @@ Operation *DSDialect::materializeConstant(OpBuilder &builder, Attribute value,
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
+std::optional<StringRef> ds::getNodeName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().getValue();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (auto name = getNodeName(inner))
+        return name;
+  return std::nullopt;
+}
+
 std::string ds::opNameWithKind(Operation *op) {
   std::string name = op->getName().getStringRef().str();
   if (auto kind = op->getAttr("kind")) {

@@ -79,17 +79,6 @@ Decision defaultRole(Operation *op) {
   }
 }
 
-/// The ONNX node name an op was imported from, if its location has one.
-std::optional<StringRef> nodeName(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().getValue();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location inner : fused.getLocations())
-      if (auto name = nodeName(inner))
-        return name;
-  return std::nullopt;
-}
-
 bool isF32Tensor(Type t) {
   auto tensor = dyn_cast<RankedTensorType>(t);
   return tensor && tensor.getElementType().isF32();
@@ -147,7 +136,7 @@ private:
 };
 
 Decision PrecisionAssigner::decide(Operation *op) {
-  if (auto name = nodeName(op->getLoc()); name && blockedNodes.contains(*name))
+  if (auto name = getNodeName(op->getLoc()); name && blockedNodes.contains(*name))
     return {Role::Fp32, "blocked node"};
   if (blockedClasses.contains(getOpClass(op)))
     return {Role::Fp32, "blocked class"};
@@ -363,7 +352,7 @@ std::string PrecisionAssigner::lowName() const { return low.isBF16() ? "bf16" : 
 
 void PrecisionAssigner::writeReport(llvm::raw_ostream &os) const {
   for (const Line &line : lines)
-    os << nodeName(line.op->getLoc()).value_or("-") << " " << opNameWithKind(line.op) << " "
+    os << getNodeName(line.op->getLoc()).value_or("-") << " " << opNameWithKind(line.op) << " "
        << line.precision << " " << line.reason << "\n";
   os << "precision " << lowName() << " in @" << const_cast<func::FuncOp &>(func).getSymName() << ": " << stats.low << " ops in "
      << lowName() << ", " << stats.fp32 << " in f32; " << stats.casts << " casts; "

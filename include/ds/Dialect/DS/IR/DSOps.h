@@ -26,6 +26,10 @@ namespace mlir::ds {
 /// summaries and diagnostics.
 std::string opNameWithKind(Operation *op);
 
+/// The ONNX node name an op was imported from (its NameLoc, also inside a
+/// fused location), if its location has one.
+std::optional<StringRef> getNodeName(Location loc);
+
 /// The values of an f32 constant, dense or held in a resource blob (where
 /// large weights live); std::nullopt for other element types or a blob whose
 /// bytes are not there.

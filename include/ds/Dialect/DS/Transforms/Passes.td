@@ -162,6 +162,68 @@ def QuantizeDynamicPass : Pass<"ds-quantize-dynamic", "func::FuncOp"> {
   ];
 }
 
+def InsertCalibrationProbesPass : Pass<"ds-insert-calibration-probes", "func::FuncOp"> {
+  let summary = "Return the activations static quantization needs ranges for";
+  let description = [{
+    The first half of post-training static quantization: the activation of
+    every matmul `ds-quantize-static` would quantize (f32, a constant [K, N]
+    weight) becomes an extra result of the function, named
+    `ds.calibration:<key>` (`ds.name`), where the key is the matmul's node
+    name (`#n` appended for the n-th later matmul of the same name). Running
+    the artifact on calibration data (`ds-calibrate`, Python
+    `ds.calibrate`) then sees each activation and writes its range to a
+    calibration table under that key. The model's own results come first and
+    are unchanged.
+
+    ```mlir
+    func.func @main(%x: tensor<4x64xf32>) -> tensor<4x32xf32> {
+      %y = ds.matmul %x, %w loc("fc")
+      return %y
+    // becomes
+    func.func @main(%x: tensor<4x64xf32>) -> (tensor<4x32xf32>, tensor<4x64xf32> {ds.name = "ds.calibration:fc"})
+      return %y, %x
+    ```
+  }];
+}
+
+def QuantizeStaticPass : Pass<"ds-quantize-static", "func::FuncOp"> {
+  let summary = "Quantize matmuls to int8 with activation ranges from calibration";
+  let description = [{
+    Post-training static quantization: every matmul `ds-quantize-dynamic`
+    would quantize gets int8 weights, quantized here the same way
+    (symmetric, per output column with `per-column`), and its activation
+    quantized to u8 with the fixed scale and zero point of the range the
+    calibration table (`table`, written by `ds-calibrate` or
+    `ds.calibrate`) holds for it: scale = (hi - lo) / 255, zero point =
+    round(-lo / scale). Unlike dynamic quantization nothing scans the
+    activation at run time, and the `ds.quantize` fuses into the op that
+    produces it.
+
+    ```mlir
+    %y = ds.matmul %x, %w : (tensor<4x64xf32>, tensor<64x32xf32>) -> tensor<4x32xf32>
+    // with "-1.5 2.5 fc" in the table becomes
+    %q = ds.quantize %x, %sx, %zx : (tensor<4x64xf32>, tensor<f32>, tensor<ui8>) -> tensor<4x64xui8>
+    %i = ds.matmul_integer %q, %wq lhs_zero_point %zx : (tensor<4x64xui8>, tensor<64x32xi8>, tensor<ui8>) -> tensor<4x32xi32>
+    %f = ds.cast %i : tensor<4x32xi32> to tensor<4x32xf32>
+    %y = ds.binary mul %f, %s : (tensor<4x32xf32>, tensor<32xf32>) -> tensor<4x32xf32>
+    ```
+
+    An activation several matmuls read is quantized once, over the union of
+    their ranges. A matmul the table has no range for stays f32 with a
+    warning (a table from another model); an unreadable table is an error.
+  }];
+  let options = [
+    Option<"table", "table", "std::string", /*default=*/"",
+           "Calibration table (ds-calibrate's output)">,
+    Option<"perColumn", "per-column", "bool", /*default=*/"true",
+           "One weight scale per output column (else one per tensor)">,
+    Option<"minWeights", "min-weights", "int64_t", /*default=*/"0",
+           "Leave matmuls with fewer weight elements in f32">,
+    ListOption<"excludeNodes", "exclude-nodes", "std::string",
+               "Node names whose matmuls stay f32">,
+  ];
+}
+
 def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
   let summary = "Run contractions and attention in fp16 or bf16, keep sensitive ops in fp32";
   let description = [{

@@ -1,0 +1,45 @@
+//===- InsertCalibrationProbes.cpp - results for calibration runs ---------===//
+//
+// ds-insert-calibration-probes returns the activation of every matmul that
+// ds-quantize-static would quantize, named after the matmul, so that a run
+// on calibration data sees it. Passes.td has the details.
+//
+//===----------------------------------------------------------------------===//
+#include "MatMulQuantization.h"
+#include "ds/Dialect/DS/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::ds {
+#define GEN_PASS_DEF_INSERTCALIBRATIONPROBESPASS
+#include "ds/Dialect/DS/Transforms/Passes.h.inc"
+} // namespace mlir::ds
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+
+struct InsertCalibrationProbesPass
+    : ds::impl::InsertCalibrationProbesPassBase<InsertCalibrationProbesPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal())
+      return;
+    SmallVector<QuantizableMatMul> matmuls = findQuantizableMatMuls(func, {}, 0);
+    if (matmuls.empty())
+      return;
+    auto returnOp = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+    Builder b(&getContext());
+    for (QuantizableMatMul &matmul : matmuls) {
+      Value x = matmul.op.getLhs();
+      unsigned index = func.getNumResults();
+      func.insertResult(index, x.getType(),
+                        b.getDictionaryAttr(b.getNamedAttr(
+                            "ds.name", b.getStringAttr("ds.calibration:" + matmul.key))));
+      returnOp->insertOperands(returnOp->getNumOperands(), x);
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,131 @@
+//===- MatMulQuantization.cpp - what quantizing a matmul shares -----------===//
+#include "MatMulQuantization.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+
+/// A [K, N] weight quantized to int8: q = round(w / scale), |q| <= 127
+/// (symmetric; -128 unused so that negating a weight negates its code), one
+/// scale per column or one for all.
+struct QuantizedWeight {
+  std::vector<int8_t> values;
+  std::vector<float> scales;
+};
+
+QuantizedWeight quantizeWeight(const std::vector<float> &w, int64_t K, int64_t N, bool perColumn) {
+  QuantizedWeight q;
+  q.values.resize(w.size());
+  std::vector<float> maxAbs(perColumn ? N : 1, 0.0f);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < N; ++j) {
+      float &m = maxAbs[perColumn ? j : 0];
+      m = std::max(m, std::fabs(w[k * N + j]));
+    }
+  for (float m : maxAbs)
+    q.scales.push_back(m > 0.0f && std::isfinite(m) ? m / 127.0f : 1.0f);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < N; ++j) {
+      float v = std::nearbyint(w[k * N + j] / q.scales[perColumn ? j : 0]);
+      q.values[k * N + j] = (int8_t)std::clamp(std::isnan(v) ? 0.0f : v, -127.0f, 127.0f);
+    }
+  return q;
+}
+
+/// The constant weight `rhs` reads, through a [1, 0] transpose, when only
+/// matmuls read it: a weight that other ops read too (an output projection
+/// tied to the embedding table a gather reads) stays f32, since an int8 copy
+/// would add to the model instead of shrinking it.
+bool findConstantWeight(Value rhs, ConstantOp &constant, TransposeOp &transpose) {
+  transpose = rhs.getDefiningOp<TransposeOp>();
+  if (transpose) {
+    if (transpose.getPerm() != ArrayRef<int64_t>{1, 0} || !transpose->hasOneUse())
+      return false;
+    rhs = transpose.getInput();
+  }
+  constant = rhs.getDefiningOp<ConstantOp>();
+  if (!constant)
+    return false;
+  for (Operation *user : constant->getUsers())
+    if (!isa<MatMulOp>(user) && !(transpose && isa<TransposeOp>(user)))
+      return false;
+  return true;
+}
+
+} // namespace
+
+SmallVector<QuantizableMatMul> ds::findQuantizableMatMuls(func::FuncOp func,
+                                                          const llvm::StringSet<> &excludedNodes,
+                                                          int64_t minWeights) {
+  SmallVector<QuantizableMatMul> found;
+  llvm::StringMap<unsigned> seen;
+  func.walk([&](MatMulOp op) {
+    std::optional<StringRef> node = getNodeName(op.getLoc());
+    std::string key = node ? node->str() : "ds.matmul";
+    if (unsigned repeat = seen[key]++)
+      key += "#" + std::to_string(repeat);
+    if (node && excludedNodes.contains(*node))
+      return;
+    auto x = cast<RankedTensorType>(op.getLhs().getType());
+    auto w = cast<RankedTensorType>(op.getRhs().getType());
+    if (!x.getElementType().isF32() || x.getRank() < 2 || w.getRank() != 2 ||
+        !w.hasStaticShape() || w.getNumElements() < minWeights ||
+        op.getLhs().getDefiningOp<ConstantOp>())
+      return;
+    QuantizableMatMul matmul{op, {}, {}, key};
+    if (findConstantWeight(op.getRhs(), matmul.weight, matmul.transpose))
+      found.push_back(matmul);
+  });
+  return found;
+}
+
+bool ds::replaceWithIntegerMatMul(QuantizableMatMul &matmul, Value xq, Value zx, Value sx,
+                                  bool perColumn) {
+  MatMulOp op = matmul.op;
+  std::optional<std::vector<float>> weights = readF32Constant(matmul.weight.getValue());
+  if (!weights)
+    return false;
+  auto wType = cast<RankedTensorType>(op.getRhs().getType());
+  int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
+  if (matmul.transpose) { // [N, K] -> [K, N]
+    std::vector<float> t(weights->size());
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k)
+        t[k * N + n] = (*weights)[n * K + k];
+    weights = std::move(t);
+  }
+  QuantizedWeight q = quantizeWeight(*weights, K, N, perColumn);
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto qType = RankedTensorType::get({K, N}, b.getIntegerType(8));
+  ElementsAttr qAttr;
+  if (q.values.size() >= 4096)
+    qAttr = DenseResourceElementsAttr::get(
+        qType, "quantized_weight",
+        HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<int8_t>(q.values)));
+  else
+    qAttr = DenseElementsAttr::get(qType, ArrayRef<int8_t>(q.values));
+  Value wq = b.create<ConstantOp>(loc, qAttr);
+  auto sType = perColumn ? RankedTensorType::get({N}, b.getF32Type())
+                         : RankedTensorType::get({}, b.getF32Type());
+  Value sw = b.create<ConstantOp>(loc, DenseElementsAttr::get(sType, ArrayRef<float>(q.scales)));
+  auto resultType = cast<RankedTensorType>(op.getType());
+  Value product = b.create<MatMulIntegerOp>(loc, resultType.clone(b.getI32Type()), xq, wq, zx,
+                                            Value());
+  Value asFloat = b.create<CastOp>(loc, resultType, product, UnitAttr());
+  Value scale = b.create<BinaryOp>(loc, BinaryKind::mul, sx, sw);
+  op.replaceAllUsesWith(b.create<BinaryOp>(loc, BinaryKind::mul, asFloat, scale).getResult());
+  op.erase();
+  if (matmul.transpose && matmul.transpose->use_empty())
+    matmul.transpose->erase();
+  if (matmul.weight->use_empty())
+    matmul.weight->erase();
+  return true;
+}

@@ -1,0 +1,52 @@
+//===- MatMulQuantization.h - what quantizing a matmul shares --*- C++ -*-===//
+//
+// The compiler's quantization passes (dynamic, static, the calibration
+// probes that feed static) agree here on which matmuls they quantize, how
+// each is named in a calibration table, and how an int8 product replaces
+// one: the weights quantized at compile time, the activation by whichever
+// pass owns it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_DIALECT_DS_TRANSFORMS_MATMULQUANTIZATION_H
+#define DS_DIALECT_DS_TRANSFORMS_MATMULQUANTIZATION_H
+
+#include "ds/Dialect/DS/IR/DSOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <string>
+
+namespace mlir::ds {
+
+/// An f32 matmul of an activation (rank >= 2, not a constant) and a constant
+/// [K, N] weight: a constant, or the transpose of a constant [N, K] (Gemm
+/// with transB), read by matmuls only.
+struct QuantizableMatMul {
+  MatMulOp op;
+  ConstantOp weight;
+  /// The [N, K] -> [K, N] transpose between them, if any.
+  TransposeOp transpose;
+  /// The calibration table's name for its activation: the node name, with
+  /// `#n` for the n-th later matmul of the same name (walk order over every
+  /// matmul, quantizable or not, so the names do not depend on options).
+  std::string key;
+};
+
+/// In walk order, without matmuls of an `excludedNodes` node or with fewer
+/// than `minWeights` weight elements.
+SmallVector<QuantizableMatMul> findQuantizableMatMuls(func::FuncOp func,
+                                                      const llvm::StringSet<> &excludedNodes,
+                                                      int64_t minWeights);
+
+/// Replaces `matmul.op` by cast(matmul_integer(xq, Wq, zx)) * (sx * sw): the
+/// weight quantized here to symmetric int8 (one scale per output column or
+/// one for the tensor), `xq` the u8 activation with zero point `zx` and
+/// scale `sx`. Leaves the op alone (false) when the weight's bytes are not
+/// there.
+bool replaceWithIntegerMatMul(QuantizableMatMul &matmul, Value xq, Value zx, Value sx,
+                              bool perColumn);
+
+} // namespace mlir::ds
+
+#endif // DS_DIALECT_DS_TRANSFORMS_MATMULQUANTIZATION_H
