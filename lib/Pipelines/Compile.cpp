@@ -96,9 +96,18 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
     return emitError(UnknownLoc::get(&context))
            << "precision '" << precision << "' is not available (fp32, fp16, bf16)";
   const std::string &quantize = request.pipeline.quantize;
-  if (quantize != "none" && quantize != "dynamic")
+  if (quantize != "none" && quantize != "dynamic" && quantize != "static")
     return emitError(UnknownLoc::get(&context))
-           << "quantize '" << quantize << "' is not available (none, dynamic)";
+           << "quantize '" << quantize << "' is not available (none, dynamic, static)";
+  if ((quantize == "static") != !request.pipeline.calibrationTable.empty())
+    return emitError(UnknownLoc::get(&context))
+           << (quantize == "static"
+                   ? "quantize 'static' needs a calibration table (ds-calibrate writes one)"
+                   : "a calibration table is read by quantize 'static' only");
+  if (request.pipeline.calibrationProbes && (quantize != "none" || precision != "fp32"))
+    return emitError(UnknownLoc::get(&context))
+           << "a calibration run's artifact (calibration probes) is compiled in fp32 without "
+              "quantization";
   std::vector<std::string> inputFiles;
   OwningOpRef<ModuleOp> module = loadInput(context, request, inputFiles);
   if (!module || failed(checkOutputs(context, request, inputFiles)))
@@ -190,6 +199,8 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.fuse = options.fuse;
   request.pipeline.precision = options.precision;
   request.pipeline.quantize = options.quantize;
+  request.pipeline.calibrationTable = options.calibrationTable;
+  request.pipeline.calibrationProbes = options.calibrationProbes;
   std::string error;
   if (!ds::parseInputShapeSpecs(options.inputShapes, request.import, error) ||
       !ds::parseBindInputSpecs(options.boundInputs, request.import, error)) {

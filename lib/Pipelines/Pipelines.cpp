@@ -19,8 +19,15 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // The compiler's own quantization, on the folded f32 weights.
+  if (options.calibrationProbes)
+    pm.addNestedPass<func::FuncOp>(ds::createInsertCalibrationProbesPass());
   if (options.quantize == "dynamic")
     pm.addNestedPass<func::FuncOp>(ds::createQuantizeDynamicPass());
+  if (options.quantize == "static") {
+    ds::QuantizeStaticPassOptions quantize;
+    quantize.table = options.calibrationTable;
+    pm.addNestedPass<func::FuncOp>(ds::createQuantizeStaticPass(quantize));
+  }
   // Precision before fusion: the casts it inserts fuse into their neighbours.
   if (options.precision != "fp32") {
     ds::AssignPrecisionPassOptions precision;
@@ -50,9 +57,16 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
                                 llvm::cl::desc("Mixed precision: fp32 (none), fp16 or bf16"),
                                 llvm::cl::init("fp32")};
   Option<std::string> quantize{*this, "quantize",
-                               llvm::cl::desc("Quantization: none or dynamic (int8 weights, "
-                                              "activations quantized at run time)"),
+                               llvm::cl::desc("Quantization: none, dynamic (int8 weights, "
+                                              "activations quantized at run time) or static "
+                                              "(activation ranges from calibration-table)"),
                                llvm::cl::init("none")};
+  Option<std::string> calibrationTable{*this, "calibration-table",
+                                       llvm::cl::desc("Calibration table for quantize=static")};
+  Option<bool> calibrationProbes{
+      *this, "calibration-probes",
+      llvm::cl::desc("Return the activations static quantization needs (a calibration run)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -65,6 +79,8 @@ void ds::registerPipelines() {
         options.fuse = cl.fuse;
         options.precision = cl.precision;
         options.quantize = cl.quantize;
+        options.calibrationTable = cl.calibrationTable;
+        options.calibrationProbes = cl.calibrationProbes;
         buildCompilePipeline(pm, options);
       });
 }

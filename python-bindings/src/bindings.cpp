@@ -15,11 +15,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ds-runtime/ds_runtime.hpp"
+#include "ds/Calibration/Calibration.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <memory>
@@ -154,6 +156,48 @@ NB_MODULE(_ds, m) {
       },
       nb::arg("model"), nb::arg("index"),
       "The default of input `index` as flat uint8 bytes (read-only), or None.");
+  // Calibration statistics for static quantization (ds.calibrate), the same
+  // code ds-calibrate runs.
+  namespace cal = ds::calibration;
+  auto method = [](const std::string &name) {
+    cal::Method m;
+    if (!cal::parseMethod(name, m))
+      throw nb::value_error(("calibration method '" + name +
+                             "' is not minmax, percentile or entropy").c_str());
+    return m;
+  };
+  nb::class_<cal::RangeCollector>(m, "RangeCollector")
+      .def(nb::init<>())
+      .def(
+          "add",
+          [](cal::RangeCollector &c, nb::ndarray<const float, nb::c_contig, nb::device::cpu> a) {
+            nb::gil_scoped_release release;
+            c.add(a.data(), a.size());
+          },
+          nb::arg("values"), "Adds the values of a C-contiguous float32 array.")
+      .def(
+          "range",
+          [method](const cal::RangeCollector &c, const std::string &name, double percentile) {
+            cal::Range r = c.range(method(name), percentile);
+            return std::make_tuple(r.lo, r.hi);
+          },
+          nb::arg("method"), nb::arg("percentile") = 99.99,
+          "(lo, hi) under the method, holding 0.")
+      .def_prop_ro("count", &cal::RangeCollector::count)
+      .def_prop_ro("non_finite", &cal::RangeCollector::nonFinite);
+  m.def(
+      "format_calibration_table",
+      [method](const std::string &name, uint64_t samples,
+               const std::vector<std::tuple<std::string, float, float>> &entries) {
+        cal::Table table;
+        table.method = method(name);
+        table.samples = samples;
+        for (const auto &[key, lo, hi] : entries)
+          table.entries.push_back({key, {lo, hi}});
+        return cal::formatTable(table);
+      },
+      nb::arg("method"), nb::arg("samples"), nb::arg("entries"),
+      "The calibration table's text for (name, lo, hi) entries.");
   m.def("arena_bytes", [](const std::shared_ptr<ds::Model> &model) { return model->arenaBytes(); });
   m.def("model_target", [](const std::shared_ptr<ds::Model> &model) {
     return std::string(ds_model_target(model->get()));

@@ -27,12 +27,15 @@ NB_MODULE(_ds_compiler, m) {
       [](const std::string &modelPath, const std::string &outputPath, const std::string &target,
          const std::vector<std::string> &inputShapes,
          const std::vector<std::string> &boundInputs, bool fuse, const std::string &precision,
-         const std::string &quantize) {
+         const std::string &quantize, const std::string &calibrationTable,
+         bool calibrationProbes) {
         ds_compiler::FileCompileOptions options;
         options.target = target;
         options.fuse = fuse;
         options.precision = precision;
         options.quantize = quantize;
+        options.calibrationTable = calibrationTable;
+        options.calibrationProbes = calibrationProbes;
         options.inputShapes = inputShapes;
         options.boundInputs = boundInputs;
         std::string diagnostics;
@@ -54,9 +57,12 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("input_shapes") = std::vector<std::string>(),
       nb::arg("bound_inputs") = std::vector<std::string>(), nb::arg("fuse") = true,
       nb::arg("precision") = "fp32", nb::arg("quantize") = "none",
+      nb::arg("calibration_table") = "", nb::arg("calibration_probes") = false,
       "Compiles an .onnx (or .mlir) model into a .dsx artifact at output_path. input_shapes "
       "holds 'name:1x128' specs, bound_inputs 'name=file.pb' specs; fuse=False runs the CPU "
       "program op by op; precision fp16 / bf16 runs contractions and attention in that type; quantize "
-      "'dynamic' gives matmuls int8 weights and run-time quantized activations. "
+      "'dynamic' gives matmuls int8 weights and run-time quantized activations, 'static' "
+      "quantizes activations with calibration_table's ranges; calibration_probes compiles "
+      "the artifact a calibration run executes. "
       "Raises CompileError.");
 }

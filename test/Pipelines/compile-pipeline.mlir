@@ -1,6 +1,9 @@
 // RUN: ds-opt %s --split-input-file --ds-compile-pipeline | FileCheck %s
 // RUN: ds-opt %s --split-input-file --ds-compile-pipeline="precision=bf16" | FileCheck %s --check-prefix=BF16
 // RUN: ds-opt %s --split-input-file --ds-compile-pipeline="quantize=dynamic fuse=false" | FileCheck %s --check-prefix=QUANT
+// RUN: printf '# ds calibration table 1\nmethod=minmax samples=1\n-1 1 ds.matmul\n' > %t.table
+// RUN: ds-opt %s --split-input-file --ds-compile-pipeline="quantize=static calibration-table=%t.table" | FileCheck %s --check-prefix=STATIC
+// RUN: ds-opt %s --split-input-file --ds-compile-pipeline="calibration-probes" | FileCheck %s --check-prefix=PROBES
 // ds-opt reproduces the passes ds-compile runs: folding, then CSE, the
 // precision assignment (ds-compile --precision), then the fusion groups both
 // backends execute.
@@ -39,6 +42,21 @@ func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
 // QUANT-LABEL: func @matmul_relu
 // QUANT:       ds.dynamic_quantize %arg0
 // QUANT:       ds.matmul_integer {{.*}} : (tensor<2x4xui8>, tensor<4x3xi8>, tensor<ui8>) -> tensor<2x3xi32>
+// With quantize=static the activation's quantization is an elementwise
+// group with fixed parameters, and the product's scale one constant in the
+// contraction group.
+// STATIC-LABEL: func @matmul_relu
+// STATIC:       ds.fusion_group elementwise (%arg0) : (tensor<2x4xf32>) -> tensor<2x4xui8>
+// STATIC:         ds.quantize
+// STATIC-NOT:   ds.fusion_group elementwise
+// STATIC:       ds.fusion_group contraction
+// STATIC:         ds.matmul_integer
+// STATIC-NEXT:    ds.cast
+// STATIC-NEXT:    ds.binary mul
+// STATIC-NEXT:    ds.unary relu
+// The calibration run's artifact returns the activation too.
+// PROBES-LABEL: func @matmul_relu
+// PROBES-SAME:  -> (tensor<2x3xf32>, tensor<2x4xf32> {ds.name = "ds.calibration:ds.matmul"})
 func.func @matmul_relu(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
   %w = ds.constant dense<0.5> : tensor<4x3xf32>
   %0 = ds.matmul %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>

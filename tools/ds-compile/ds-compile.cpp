@@ -37,9 +37,17 @@ static cl::opt<std::string> precision(
     cl::init("fp32"));
 static cl::opt<std::string> quantize(
     "quantize",
-    cl::desc("Quantization: none (default) or dynamic (matmul weights to int8 at compile time, "
-             "activations quantized at run time)"),
+    cl::desc("Quantization: none (default), dynamic (matmul weights to int8 at compile time, "
+             "activations quantized at run time) or static (activations quantized with the "
+             "ranges of --calibration-table)"),
     cl::init("none"));
+static cl::opt<std::string> calibrationTable(
+    "calibration-table", cl::desc("Activation ranges for --quantize=static (ds-calibrate)"),
+    cl::value_desc("file"));
+static cl::opt<bool> calibrationProbes(
+    "calibration-probes",
+    cl::desc("Compile the artifact a calibration run executes: the activations static "
+             "quantization needs become extra outputs (ds-calibrate does this itself)"));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the compile summary"));
 
 static std::string human(uint64_t bytes) {
@@ -69,6 +77,8 @@ int main(int argc, char **argv) {
   request.pipeline.fuse = fuse;
   request.pipeline.precision = precision;
   request.pipeline.quantize = quantize;
+  request.pipeline.calibrationTable = calibrationTable;
+  request.pipeline.calibrationProbes = calibrationProbes;
   request.cudaSourcePath = dumpCUDA;
   // The limits (--ds-max-*) apply to every input; shapes and bindings name
   // graph inputs of an ONNX model.

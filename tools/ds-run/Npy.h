@@ -26,6 +26,9 @@ bool writeNpy(const std::string &path, const ds_tensor &tensor, std::string &err
 /// a message when this build has no protobuf support or the file is bad.
 bool readTensorProto(const std::string &path, HostTensor &out, std::string &error);
 
+/// readNpy for a name ending in .npy, readTensorProto otherwise.
+bool readTensorFile(const std::string &path, HostTensor &out, std::string &error);
+
 } // namespace dsrun
 
 #endif // DS_TOOLS_DS_RUN_NPY_H

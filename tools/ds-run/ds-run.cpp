@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Compare.h"
+#include "CompileModel.h"
 #include "Npy.h"
 #include "ds-runtime/ds_runtime.hpp"
 
@@ -32,13 +33,9 @@
 #include <new>
 #include <random>
 #include <set>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 namespace {
 struct Options {
@@ -130,45 +127,6 @@ Options parse(int argc, char **argv) {
   if (!o.expectDir.empty() && (stat(o.expectDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
     usage(("--expect-dir '" + o.expectDir + "' is not a directory").c_str());
   return o;
-}
-
-/// Compiles an .onnx model with the ds-compile beside this binary, or the one
-/// on PATH.
-std::string compileOnnx(const std::string &model) {
-  std::string compiler = "ds-compile";
-  char self[4096];
-  ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (len > 0) {
-    std::string dir(self, (size_t)len);
-    std::string beside = dir.substr(0, dir.rfind('/')) + "/ds-compile";
-    if (access(beside.c_str(), X_OK) == 0)
-      compiler = beside;
-  }
-  char tmpl[] = "/tmp/ds-run-XXXXXX";
-  int fd = mkstemp(tmpl);
-  if (fd < 0)
-    usage("cannot create a temporary file");
-  close(fd);
-  std::string out = std::string(tmpl) + ".dsx";
-  std::rename(tmpl, out.c_str());
-  std::vector<std::string> args = {compiler, model, "-o", out, "--quiet"};
-  std::vector<char *> argvList;
-  for (auto &s : args)
-    argvList.push_back(s.data());
-  argvList.push_back(nullptr);
-  pid_t pid;
-  if (posix_spawnp(&pid, compiler.c_str(), nullptr, nullptr, argvList.data(), environ) != 0) {
-    std::fprintf(stderr, "ds-run: cannot run %s to compile the model\n", compiler.c_str());
-    std::exit(1);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::remove(out.c_str());
-    std::fprintf(stderr, "ds-run: compiling %s failed\n", model.c_str());
-    std::exit(1);
-  }
-  return out;
 }
 
 void fillRandom(dsrun::HostTensor &t, std::mt19937 &rng) {
@@ -278,9 +236,7 @@ bool fileExists(const std::string &path) { return access(path.c_str(), F_OK) == 
 
 bool readTensorFile(const std::string &path, dsrun::HostTensor &t) {
   std::string error;
-  bool ok = path.size() > 4 && path.substr(path.size() - 4) == ".npy"
-                ? dsrun::readNpy(path, t, error)
-                : dsrun::readTensorProto(path, t, error);
+  bool ok = dsrun::readTensorFile(path, t, error);
   if (!ok)
     std::fprintf(stderr, "ds-run: %s\n", error.c_str());
   return ok;
@@ -291,8 +247,8 @@ int main(int argc, char **argv) {
   Options opts = parse(argc, argv);
   std::string artifact = opts.model;
   bool compiled = artifact.size() > 5 && artifact.substr(artifact.size() - 5) == ".onnx";
-  if (compiled)
-    artifact = compileOnnx(opts.model);
+  if (compiled && !dsrun::compileModel("ds-run", opts.model, {}, artifact))
+    return 1;
   try {
     ds::Model model(artifact);
     if (compiled)

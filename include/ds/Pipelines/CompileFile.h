@@ -19,8 +19,11 @@ struct FileCompileOptions {
   bool fuse = true;
   /// Mixed precision (CompileOptions::precision): fp32, fp16 or bf16.
   std::string precision = "fp32";
-  /// Quantization (CompileOptions::quantize): none or dynamic.
+  /// Quantization (CompileOptions::quantize): none, dynamic or static.
   std::string quantize = "none";
+  /// CompileOptions::calibrationTable and calibrationProbes.
+  std::string calibrationTable;
+  bool calibrationProbes = false;
   /// `--ds-input-shape` specs: `name:1x128` (`?` keeps a dim dynamic).
   std::vector<std::string> inputShapes;
   /// `--ds-bind-input` specs: `name=path.pb`.

@@ -16,9 +16,16 @@ struct CompileOptions {
   /// Mixed precision (ds-assign-precision's policy): "fp32" leaves the model
   /// as it is, "fp16" / "bf16" run contractions and attention in that type.
   std::string precision = "fp32";
-  /// Quantization in the compiler: "none", or "dynamic" (ds-quantize-dynamic:
-  /// int8 weights, activations quantized at run time).
+  /// Quantization in the compiler: "none", "dynamic" (ds-quantize-dynamic:
+  /// int8 weights, activations quantized at run time) or "static"
+  /// (ds-quantize-static: activation ranges from `calibrationTable`).
   std::string quantize = "none";
+  /// The calibration table static quantization reads (ds-calibrate's output).
+  std::string calibrationTable;
+  /// The artifact a calibration run executes: the model, in fp32, with the
+  /// activations static quantization needs as extra outputs
+  /// (ds-insert-calibration-probes).
+  bool calibrationProbes = false;
 };
 
 /// Passes that run between import and artifact writing, in order. `ds-opt

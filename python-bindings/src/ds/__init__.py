@@ -10,6 +10,7 @@ or, for code written for onnxruntime, the same calls:
     outputs = session.run(None, {"input": x})
 """
 
+from ._calibrate import calibrate
 from ._compile import compile, load
 from ._errors import CompileError, Error, InputError, InputTypeError, NoDeviceError
 from ._ort import (InferenceSession, ModelMetadata, NodeArg, RunOptions, SessionOptions,
@@ -18,4 +19,4 @@ from ._session import Session
 
 __all__ = ["CompileError", "Error", "InferenceSession", "InputError", "InputTypeError",
            "ModelMetadata", "NoDeviceError", "NodeArg", "RunOptions", "Session",
-           "SessionOptions", "compile", "get_available_providers", "get_device", "load"]
+           "SessionOptions", "calibrate", "compile", "get_available_providers", "get_device", "load"]

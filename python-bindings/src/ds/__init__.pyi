@@ -1,5 +1,6 @@
 # Type stub of the public package: the names ds exports, each annotated where it
 # is defined (the package's .py modules and _ds.pyi). `X as X` marks a re-export.
+from ._calibrate import calibrate as calibrate
 from ._compile import compile as compile, load as load
 from ._errors import (CompileError as CompileError, Error as Error, InputError as InputError,
                       InputTypeError as InputTypeError, NoDeviceError as NoDeviceError)
@@ -10,4 +11,4 @@ from ._session import Session as Session
 
 __all__ = ["CompileError", "Error", "InferenceSession", "InputError", "InputTypeError",
            "ModelMetadata", "NoDeviceError", "NodeArg", "RunOptions", "Session",
-           "SessionOptions", "compile", "get_available_providers", "get_device", "load"]
+           "SessionOptions", "calibrate", "compile", "get_available_providers", "get_device", "load"]

@@ -9,9 +9,10 @@ ds.CompileError with the compiler's own diagnostic (`model.onnx: error: node
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from typing import Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from ._session import PathLike, Session
 
@@ -24,20 +25,23 @@ def _dims(shape: Shape) -> str:
     return "x".join("?" if d is None or d < 0 else str(int(d)) for d in shape) or "scalar"
 
 
-def _run_compiler(model: str, output: str, target: str, shapes: Dict[str, str],
-                  binds: Dict[str, str], fuse: bool, precision: str, quantize: str) -> None:
+def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[str, str],
+                  target: str = "cpu", fuse: bool = True, precision: str = "fp32",
+                  quantize: str = "none", calibration_table: str = "",
+                  calibration_probes: bool = False) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     from . import _ds_compiler  # raises ds.CompileError with the diagnostics
     _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse, precision,
-                              quantize)
+                              quantize, calibration_table, calibration_probes)
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             input_shapes: Optional[Mapping[str, Shape]] = None,
             bind_inputs: Optional[Mapping[str, PathLike]] = None,
             target: str = "cpu", fuse: bool = True, precision: str = "fp32",
-            quantize: str = "none") -> str:
+            quantize: str = "none", calibration_table: Optional[PathLike] = None,
+            calibration_data: Any = None, calibration_method: str = "minmax") -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -49,30 +53,46 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     buys). precision="fp16" or "bf16" runs contractions and attention in
     that type and keeps softmax, norms and reductions in fp32 (inputs and
     outputs keep their types). quantize="dynamic" quantizes matmul weights to
-    int8 at compile time and their activations at run time. Raises
-    ds.CompileError.
+    int8 at compile time and their activations at run time;
+    quantize="static" quantizes the activations with fixed ranges, from
+    calibration_table (ds.calibrate's or ds-calibrate's output) or measured
+    here on calibration_data (what ds.calibrate takes) with
+    calibration_method. Raises ds.CompileError.
     """
     model = os.fspath(model_path)
     shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
     binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
-    if output is not None:
-        _run_compiler(model, os.fspath(output), target, shapes, binds, fuse, precision, quantize)
-        return os.fspath(output)
-    handle, temp = tempfile.mkstemp(suffix=".dsx")
-    os.close(handle)
-    try:
-        _run_compiler(model, temp, target, shapes, binds, fuse, precision, quantize)
-    except BaseException:
-        os.remove(temp)
-        raise
-    return temp
+    options = dict(target=target, fuse=fuse, precision=precision, quantize=quantize)
+    with contextlib.ExitStack() as cleanup:
+        if calibration_table is not None and calibration_data is not None:
+            raise ValueError("give calibration_table or calibration_data, not both")
+        if calibration_data is not None:
+            if quantize != "static":
+                raise ValueError("calibration_data is for quantize='static'")
+            from ._calibrate import calibrate
+            calibration_table = calibrate(model, calibration_data, method=calibration_method,
+                                          input_shapes=input_shapes, bind_inputs=bind_inputs)
+            cleanup.callback(os.remove, calibration_table)
+        if calibration_table is not None:
+            options["calibration_table"] = os.fspath(calibration_table)
+        if output is not None:
+            _run_compiler(model, os.fspath(output), shapes, binds, **options)
+            return os.fspath(output)
+        handle, temp = tempfile.mkstemp(suffix=".dsx")
+        os.close(handle)
+        try:
+            _run_compiler(model, temp, shapes, binds, **options)
+        except BaseException:
+            os.remove(temp)
+            raise
+        return temp
 
 
 def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_options) -> Session:
     """Loads an artifact, compiling first when given an .onnx model (into a
     temporary directory that is removed whatever happens). compile_options
     are ds.compile's: input_shapes, bind_inputs, target, fuse, precision,
-    quantize."""
+    quantize, calibration_table, calibration_data, calibration_method."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

@@ -3,17 +3,17 @@
 // RUN: ds-opt %s --split-input-file --ds-quantize-static="table=%t.table exclude-nodes=fc,qkv" --verify-diagnostics | FileCheck %s --check-prefix=EXCLUDED
 
 // The activation's range [-1, 3] gives scale 4/255 and zero point 64; the
-// weights are quantized as by ds-quantize-dynamic.
+// weights are quantized as by ds-quantize-dynamic, and the product's scale
+// (4/255 x max |w| / 127 per column) is one constant.
 // CHECK-LABEL: func @linear
 // CHECK-SAME:  (%[[X:.*]]: tensor<3x2xf32>)
 // CHECK-DAG:   %[[SX:.*]] = ds.constant dense<0.0156862754> : tensor<f32>
 // CHECK-DAG:   %[[ZX:.*]] = ds.constant dense<64> : tensor<ui8>
 // CHECK-DAG:   %[[Q:.*]] = ds.quantize %[[X]], %[[SX]], %[[ZX]] {axis = 1 : i64, block_size = 0 : i64} : (tensor<3x2xf32>, tensor<f32>, tensor<ui8>) -> tensor<3x2xui8>
 // CHECK-DAG:   %[[W:.*]] = ds.constant dense<{{\[\[}}127, -64], [64, 127]]> : tensor<2x2xi8>
-// CHECK-DAG:   %[[SW:.*]] = ds.constant dense<[0.00787401571, 0.0314960629]> : tensor<2xf32>
+// CHECK-DAG:   %[[S:.*]] = ds.constant dense<[1.23513979E-4, 4.94055916E-4]> : tensor<2xf32>
 // CHECK:       %[[I:.*]] = ds.matmul_integer %[[Q]], %[[W]] lhs_zero_point %[[ZX]] : (tensor<3x2xui8>, tensor<2x2xi8>, tensor<ui8>) -> tensor<3x2xi32>
 // CHECK-NEXT:  %[[F:.*]] = ds.cast %[[I]] : tensor<3x2xi32> to tensor<3x2xf32>
-// CHECK-NEXT:  %[[S:.*]] = ds.binary mul %[[SX]], %[[SW]] : (tensor<f32>, tensor<2xf32>) -> tensor<2xf32>
 // CHECK-NEXT:  %[[Y:.*]] = ds.binary mul %[[F]], %[[S]] : (tensor<3x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
 // CHECK-NEXT:  return %[[Y]]
 // EXCLUDED-LABEL: func @linear

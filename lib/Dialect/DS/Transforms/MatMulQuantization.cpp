@@ -115,12 +115,22 @@ bool ds::replaceWithIntegerMatMul(QuantizableMatMul &matmul, Value xq, Value zx,
   Value wq = b.create<ConstantOp>(loc, qAttr);
   auto sType = perColumn ? RankedTensorType::get({N}, b.getF32Type())
                          : RankedTensorType::get({}, b.getF32Type());
+  // A fixed activation scale (static quantization) folds into the weight
+  // scales here; a run-time one (dynamic) is multiplied in at run time.
+  DenseElementsAttr fixedScale;
+  if (auto constant = sx.getDefiningOp<ConstantOp>())
+    fixedScale = dyn_cast<DenseElementsAttr>(constant.getValue());
+  if (fixedScale && fixedScale.isSplat())
+    for (float &scale : q.scales)
+      scale *= fixedScale.getSplatValue<float>();
   Value sw = b.create<ConstantOp>(loc, DenseElementsAttr::get(sType, ArrayRef<float>(q.scales)));
   auto resultType = cast<RankedTensorType>(op.getType());
   Value product = b.create<MatMulIntegerOp>(loc, resultType.clone(b.getI32Type()), xq, wq, zx,
                                             Value());
   Value asFloat = b.create<CastOp>(loc, resultType, product, UnitAttr());
-  Value scale = b.create<BinaryOp>(loc, BinaryKind::mul, sx, sw);
+  Value scale = fixedScale && fixedScale.isSplat()
+                    ? sw
+                    : b.create<BinaryOp>(loc, BinaryKind::mul, sx, sw).getResult();
   op.replaceAllUsesWith(b.create<BinaryOp>(loc, BinaryKind::mul, asFloat, scale).getResult());
   op.erase();
   if (matmul.transpose && matmul.transpose->use_empty())

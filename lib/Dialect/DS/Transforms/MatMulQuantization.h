@@ -42,7 +42,7 @@ SmallVector<QuantizableMatMul> findQuantizableMatMuls(func::FuncOp func,
 /// Replaces `matmul.op` by cast(matmul_integer(xq, Wq, zx)) * (sx * sw): the
 /// weight quantized here to symmetric int8 (one scale per output column or
 /// one for the tensor), `xq` the u8 activation with zero point `zx` and
-/// scale `sx`. Leaves the op alone (false) when the weight's bytes are not
+/// scale `sx` (a constant one is folded into sw here). Leaves the op alone (false) when the weight's bytes are not
 /// there.
 bool replaceWithIntegerMatMul(QuantizableMatMul &matmul, Value xq, Value zx, Value sx,
                               bool perColumn);

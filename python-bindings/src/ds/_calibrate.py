@@ -1,0 +1,149 @@
+"""ds.calibrate: activation ranges for static quantization, from data.
+
+The Python face of ds-calibrate: the model compiled with its quantizable
+activations as extra outputs (calibration probes), run on every sample,
+each activation's values gathered by the same range collector ds-calibrate
+uses (min-max, percentile or entropy), and the calibration table written for
+ds.compile(quantize="static", calibration_table=...).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Union
+
+import numpy as np
+
+from . import _ds
+from ._session import PathLike, Session
+
+PROBE_PREFIX = "ds.calibration:"
+Feeds = Mapping[str, Any]
+
+
+def _load_tensor(path: str) -> np.ndarray:
+    if path.endswith(".npy"):
+        return np.load(path, allow_pickle=False)
+    from onnx import TensorProto, numpy_helper  # .pb files are ONNX TensorProtos
+    tensor = TensorProto()
+    with open(path, "rb") as f:
+        tensor.ParseFromString(f.read())
+    return numpy_helper.to_array(tensor)
+
+
+def _folder_samples(folder: str, input_names: list) -> Iterator[Dict[str, np.ndarray]]:
+    """The layout ds-calibrate reads: one sub-folder per sample holding
+    <input>.npy ('/' as '_') or input_<i>.pb / input_<i>.npy files; for a model
+    with one input, one .npy or .pb file per sample."""
+    entries = sorted(e for e in os.listdir(folder) if not e.startswith("."))
+    dirs = [e for e in entries if os.path.isdir(os.path.join(folder, e))]
+    if not dirs:
+        if len(input_names) != 1:
+            raise ValueError(f"{folder!r} holds files, not one folder per sample (the model has "
+                             f"{len(input_names)} inputs)")
+        for e in entries:
+            if e.endswith((".npy", ".pb")):
+                yield {input_names[0]: _load_tensor(os.path.join(folder, e))}
+        return
+    for d in dirs:
+        sample = {}
+        for i, name in enumerate(input_names):
+            options = [f"{name.replace('/', '_')}.npy", f"input_{i}.pb", f"input_{i}.npy"]
+            found = [o for o in options if os.path.isfile(os.path.join(folder, d, o))]
+            if not found:
+                raise ValueError(f"sample {os.path.join(folder, d)!r} has no file for input {i} "
+                                 f"{name!r} ({options[0]} or {options[1]})")
+            sample[name] = _load_tensor(os.path.join(folder, d, found[0]))
+        yield sample
+
+
+class _Progress:
+    """A progress bar on stderr (when it is a terminal, unless forced)."""
+
+    def __init__(self, total: Optional[int], show: Optional[bool]) -> None:
+        self.total, self.done = total, 0
+        self.show = sys.stderr.isatty() if show is None else show
+
+    def step(self) -> None:
+        self.done += 1
+        if not self.show:
+            return
+        if self.total:
+            filled = 30 * self.done // self.total
+            bar = "#" * filled + "." * (30 - filled)
+            sys.stderr.write(f"\rds.calibrate: [{bar}] {self.done}/{self.total} samples")
+        else:
+            sys.stderr.write(f"\rds.calibrate: {self.done} samples")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.show and self.done:
+            sys.stderr.write("\n")
+
+
+def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
+              output: Optional[PathLike] = None, *, method: str = "minmax",
+              percentile: float = 99.99, num_threads: int = 0,
+              input_shapes: Optional[Mapping[str, Any]] = None,
+              bind_inputs: Optional[Mapping[str, PathLike]] = None,
+              progress: Optional[bool] = None) -> str:
+    """Measures the ranges of the activations static quantization needs and
+    writes them as a calibration table; returns its path (a temporary file
+    the caller owns when output is None).
+
+    data: an iterable of feeds ({input name: array}, what Session.run takes;
+    a generator is consumed once) or a folder laid out as ds-calibrate reads
+    it. method: "minmax", "percentile" (of |x|, `percentile` kept) or
+    "entropy" (the threshold minimizing the KL divergence to its 128-level
+    quantization). progress: a progress bar on stderr; None shows it when
+    stderr is a terminal. input_shapes / bind_inputs are ds.compile's.
+    """
+    from ._compile import _dims, _run_compiler
+    if method not in ("minmax", "percentile", "entropy"):
+        raise ValueError(f"calibration method {method!r} is not minmax, percentile or entropy")
+    model = os.fspath(model_path)
+    shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
+    binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
+    with tempfile.TemporaryDirectory(prefix="ds-calibrate-") as scratch:
+        artifact = os.path.join(scratch, "probes.dsx")
+        _run_compiler(model, artifact, shapes, binds, calibration_probes=True)
+        session = Session(artifact, num_threads)
+    probes = {o["name"]: o["name"][len(PROBE_PREFIX):] for o in session.outputs
+              if o["name"].startswith(PROBE_PREFIX)}
+    if not probes:
+        raise ValueError(f"{model}: no matmul that static quantization would quantize "
+                         "(an f32 matmul with a constant weight)")
+    if isinstance(data, (str, os.PathLike)):
+        samples: Iterable[Feeds] = _folder_samples(os.fspath(data),
+                                                   [i["name"] for i in session.inputs])
+        total = None
+    else:
+        samples = data
+        total = len(data) if hasattr(data, "__len__") else None  # type: ignore[arg-type]
+    collectors = {name: _ds.RangeCollector() for name in probes}
+    bar = _Progress(total, progress)
+    try:
+        for feeds in samples:
+            outputs = session.run(feeds)
+            for name, collector in collectors.items():
+                collector.add(np.ascontiguousarray(outputs[name], dtype=np.float32).ravel())
+            bar.step()
+    finally:
+        bar.close()
+    if bar.done == 0:
+        raise ValueError("the calibration data holds no samples")
+    entries = [(key, *collectors[name].range(method, percentile)) for name, key in probes.items()]
+    text = _ds.format_calibration_table(method, bar.done, entries)
+    if output is None:
+        handle, path = tempfile.mkstemp(suffix=".table")
+        os.close(handle)
+    else:
+        path = os.fspath(output)
+    # Written whole or not at all.
+    temp = f"{path}.tmp.{os.getpid()}"
+    with open(temp, "w") as f:
+        f.write(text)
+    os.replace(temp, path)
+    return path
