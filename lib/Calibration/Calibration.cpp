@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
-namespace ds::calibration {
+namespace ds_calibration {
 
 const char *methodName(Method method) {
   switch (method) {
@@ -38,7 +38,20 @@ void RangeCollector::growTo(double maxAbs) {
   }
 }
 
-void RangeCollector::add(const float *values, size_t count) {
+void RangeCollector::add(const float *values, size_t count, size_t channels) {
+  if (channels && count % channels == 0 && !channelsDisagree_) {
+    if (channelAbsMax_.empty() && count_ == 0 && nonFinite_ == 0)
+      channelAbsMax_.assign(channels, 0.0f);
+    if (channelAbsMax_.size() != channels) {
+      channelsDisagree_ = true;
+      channelAbsMax_.clear();
+    } else {
+      for (size_t i = 0; i < count; ++i)
+        if (std::isfinite(values[i]))
+          channelAbsMax_[i % channels] =
+              std::max(channelAbsMax_[i % channels], std::fabs(values[i]));
+    }
+  }
   double lo = 0.0, hi = 0.0;
   uint64_t finite = 0;
   for (size_t i = 0; i < count; ++i) {
@@ -149,12 +162,27 @@ Range RangeCollector::range(Method method, double percentile) const {
 std::string formatTable(const Table &table) {
   std::ostringstream os;
   os << "# ds calibration table 1\n";
-  os << "method=" << methodName(table.method) << " samples=" << table.samples << "\n";
-  char line[64];
+  os << "method=" << methodName(table.method) << " samples=" << table.samples;
+  char number[32];
+  if (table.smoothQuantAlpha > 0.0) {
+    std::snprintf(number, sizeof number, "%.9g", table.smoothQuantAlpha);
+    os << " smooth-quant=" << number;
+  }
+  os << "\n";
   for (const TableEntry &entry : table.entries) {
     // %.9g reads back as the same float.
-    std::snprintf(line, sizeof line, "%.9g %.9g ", entry.range.lo, entry.range.hi);
-    os << line << entry.name << "\n";
+    std::snprintf(number, sizeof number, "%.9g ", entry.range.lo);
+    os << number;
+    std::snprintf(number, sizeof number, "%.9g ", entry.range.hi);
+    os << number << entry.name << "\n";
+    if (entry.channelAbsMax.empty())
+      continue;
+    os << "absmax ";
+    for (size_t i = 0; i < entry.channelAbsMax.size(); ++i) {
+      std::snprintf(number, sizeof number, i ? ",%.9g" : "%.9g", entry.channelAbsMax[i]);
+      os << number;
+    }
+    os << " " << entry.name << "\n";
   }
   return os.str();
 }
@@ -188,21 +216,43 @@ bool parseTable(const std::string &text, Table &table, std::string &error) {
     }
     if (!sawHeader) {
       std::istringstream fields(line);
-      std::string method, samples;
-      fields >> method >> samples;
+      std::string method, samples, smooth, extra;
+      fields >> method >> samples >> smooth >> extra;
       if (method.rfind("method=", 0) != 0 || samples.rfind("samples=", 0) != 0 ||
-          !parseMethod(method.substr(7), table.method))
-        return fail("expected 'method=minmax|percentile|entropy samples=N'");
+          !parseMethod(method.substr(7), table.method) || !extra.empty() ||
+          (!smooth.empty() && smooth.rfind("smooth-quant=", 0) != 0))
+        return fail("expected 'method=minmax|percentile|entropy samples=N [smooth-quant=A]'");
       char *end = nullptr;
       std::string count = samples.substr(8);
       table.samples = std::strtoull(count.c_str(), &end, 10);
       if (count.empty() || *end)
         return fail("'" + samples + "': the sample count is not a number");
+      float alpha = 0.0f;
+      if (!smooth.empty() && (!parseFloat(smooth.substr(13), alpha) || !(alpha > 0.0f) ||
+                              alpha > 1.0f))
+        return fail("'" + smooth + "': SmoothQuant's alpha must be in (0, 1]");
+      table.smoothQuantAlpha = alpha;
       sawHeader = true;
       continue;
     }
     if (line.empty())
       continue;
+    if (line.rfind("absmax ", 0) == 0) {
+      size_t space = line.find(' ', 7);
+      if (space == std::string::npos || table.entries.empty() ||
+          table.entries.back().name != line.substr(space + 1))
+        return fail("an 'absmax v0,v1,... name' line must follow the range line of its name");
+      std::istringstream values(line.substr(7, space - 7));
+      std::string value;
+      std::vector<float> &absMax = table.entries.back().channelAbsMax;
+      while (std::getline(values, value, ',')) {
+        float v;
+        if (!parseFloat(value, v) || v < 0.0f)
+          return fail("'" + value + "' is not a channel's largest |x|");
+        absMax.push_back(v);
+      }
+      continue;
+    }
     size_t first = line.find(' ');
     size_t second = first == std::string::npos ? first : line.find(' ', first + 1);
     if (second == std::string::npos || second + 1 >= line.size())
@@ -222,4 +272,4 @@ bool parseTable(const std::string &text, Table &table, std::string &error) {
   return true;
 }
 
-} // namespace ds::calibration
+} // namespace ds_calibration

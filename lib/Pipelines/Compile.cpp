@@ -99,11 +99,15 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
   if (quantize != "none" && quantize != "dynamic" && quantize != "static")
     return emitError(UnknownLoc::get(&context))
            << "quantize '" << quantize << "' is not available (none, dynamic, static)";
-  if ((quantize == "static") != !request.pipeline.calibrationTable.empty())
+  bool hasTable = !request.pipeline.calibrationTable.empty();
+  if (quantize == "static" && !hasTable)
     return emitError(UnknownLoc::get(&context))
-           << (quantize == "static"
-                   ? "quantize 'static' needs a calibration table (ds-calibrate writes one)"
-                   : "a calibration table is read by quantize 'static' only");
+           << "quantize 'static' needs a calibration table (ds-calibrate writes one)";
+  // (A calibration run with SmoothQuant compiles its second probes with the
+  // first run's table.)
+  if (hasTable && quantize != "static" && !request.pipeline.calibrationProbes)
+    return emitError(UnknownLoc::get(&context))
+           << "a calibration table is read by quantize 'static' only";
   if (request.pipeline.calibrationProbes && (quantize != "none" || precision != "fp32"))
     return emitError(UnknownLoc::get(&context))
            << "a calibration run's artifact (calibration probes) is compiled in fp32 without "

@@ -19,6 +19,13 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // The compiler's own quantization, on the folded f32 weights.
+  // A table calibrated with SmoothQuant smooths the activations first (its
+  // ranges are those of the smoothed activations; a no-op otherwise).
+  if (!options.calibrationTable.empty()) {
+    ds::SmoothQuantPassOptions smooth;
+    smooth.table = options.calibrationTable;
+    pm.addNestedPass<func::FuncOp>(ds::createSmoothQuantPass(smooth));
+  }
   if (options.calibrationProbes)
     pm.addNestedPass<func::FuncOp>(ds::createInsertCalibrationProbesPass());
   if (options.quantize == "dynamic")

@@ -158,7 +158,7 @@ NB_MODULE(_ds, m) {
       "The default of input `index` as flat uint8 bytes (read-only), or None.");
   // Calibration statistics for static quantization (ds.calibrate), the same
   // code ds-calibrate runs.
-  namespace cal = ds::calibration;
+  namespace cal = ds_calibration;
   auto method = [](const std::string &name) {
     cal::Method m;
     if (!cal::parseMethod(name, m))
@@ -170,11 +170,14 @@ NB_MODULE(_ds, m) {
       .def(nb::init<>())
       .def(
           "add",
-          [](cal::RangeCollector &c, nb::ndarray<const float, nb::c_contig, nb::device::cpu> a) {
+          [](cal::RangeCollector &c, nb::ndarray<const float, nb::c_contig, nb::device::cpu> a,
+             size_t channels) {
             nb::gil_scoped_release release;
-            c.add(a.data(), a.size());
+            c.add(a.data(), a.size(), channels);
           },
-          nb::arg("values"), "Adds the values of a C-contiguous float32 array.")
+          nb::arg("values"), nb::arg("channels") = 0,
+          "Adds the values of a C-contiguous float32 array; channels > 0 (the last axis' size) "
+          "also keeps each channel's largest |x|.")
       .def(
           "range",
           [method](const cal::RangeCollector &c, const std::string &name, double percentile) {
@@ -184,20 +187,24 @@ NB_MODULE(_ds, m) {
           nb::arg("method"), nb::arg("percentile") = 99.99,
           "(lo, hi) under the method, holding 0.")
       .def_prop_ro("count", &cal::RangeCollector::count)
-      .def_prop_ro("non_finite", &cal::RangeCollector::nonFinite);
+      .def_prop_ro("non_finite", &cal::RangeCollector::nonFinite)
+      .def_prop_ro("channel_abs_max", &cal::RangeCollector::channelAbsMax);
   m.def(
       "format_calibration_table",
       [method](const std::string &name, uint64_t samples,
-               const std::vector<std::tuple<std::string, float, float>> &entries) {
+               const std::vector<std::tuple<std::string, float, float, std::vector<float>>>
+                   &entries,
+               double smoothQuant) {
         cal::Table table;
         table.method = method(name);
         table.samples = samples;
-        for (const auto &[key, lo, hi] : entries)
-          table.entries.push_back({key, {lo, hi}});
+        table.smoothQuantAlpha = smoothQuant;
+        for (const auto &[key, lo, hi, absMax] : entries)
+          table.entries.push_back({key, {lo, hi}, absMax});
         return cal::formatTable(table);
       },
-      nb::arg("method"), nb::arg("samples"), nb::arg("entries"),
-      "The calibration table's text for (name, lo, hi) entries.");
+      nb::arg("method"), nb::arg("samples"), nb::arg("entries"), nb::arg("smooth_quant") = 0.0,
+      "The calibration table's text for (name, lo, hi, channel |x| maxima) entries.");
   m.def("arena_bytes", [](const std::shared_ptr<ds::Model> &model) { return model->arenaBytes(); });
   m.def("model_target", [](const std::shared_ptr<ds::Model> &model) {
     return std::string(ds_model_target(model->get()));

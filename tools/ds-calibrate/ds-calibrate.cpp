@@ -1,13 +1,16 @@
 //===- ds-calibrate.cpp - activation ranges for static quantization -------===//
 //
 //   ds-calibrate model.onnx DATA -o table.txt [--method=minmax|percentile|entropy]
-//                [--percentile=P] [--threads N] [--max-samples N] [-- ds-compile flags]
+//                [--percentile=P] [--smooth-quant=ALPHA] [--threads N] [--max-samples N]
+//                [-- ds-compile flags]
 //
 // The calibration step of post-training static quantization: compiles the
 // model with its quantizable activations as extra outputs (ds-compile
 // --calibration-probes), runs it on every sample in DATA, and writes each
 // activation's range under the method to a calibration table, which
-// `ds-compile --quantize=static --calibration-table=table.txt` reads.
+// `ds-compile --quantize=static --calibration-table=table.txt` reads. With
+// --smooth-quant it calibrates twice: per-channel statistics, then the
+// ranges of the activations smoothed with them (ds-smooth-quant).
 //
 // DATA holds one sub-folder per sample with one file per model input, named
 // after the input (`<name>.npy`, '/' written as '_') or by position
@@ -31,7 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace cal = ds::calibration;
+namespace cal = ds_calibration;
 
 namespace {
 
@@ -41,6 +44,8 @@ struct Options {
   std::string model, data, table;
   cal::Method method = cal::Method::MinMax;
   double percentile = 99.99;
+  /// SmoothQuant's alpha; 0 for none.
+  double smoothQuant = 0.0;
   int threads = 0;
   long maxSamples = -1;
   std::vector<std::string> compileArgs;
@@ -51,7 +56,7 @@ struct Options {
   std::fprintf(stderr,
                "usage: ds-calibrate model.onnx DATA -o table.txt "
                "[--method=minmax|percentile|entropy] [--percentile=P] [--threads N] "
-               "[--max-samples N] [-- ds-compile flags]\n");
+               "[--smooth-quant=ALPHA] [--max-samples N] [-- ds-compile flags]\n");
   std::exit(2);
 }
 
@@ -61,6 +66,11 @@ double number(const std::string &flag, const std::string &text) {
   if (text.empty() || *end)
     usage(flag + ": '" + text + "' is not a number");
   return v;
+}
+
+bool endsWith(const std::string &s, const char *suffix) {
+  size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
 Options parse(int argc, char **argv) {
@@ -89,6 +99,10 @@ Options parse(int argc, char **argv) {
       o.percentile = number(key, value());
       if (!(o.percentile > 0.0 && o.percentile <= 100.0))
         usage("--percentile must be in (0, 100]");
+    } else if (key == "--smooth-quant") {
+      o.smoothQuant = number(key, value());
+      if (!(o.smoothQuant > 0.0 && o.smoothQuant <= 1.0))
+        usage("--smooth-quant: alpha must be in (0, 1]");
     } else if (key == "--threads") o.threads = (int)number(key, value());
     else if (key == "--max-samples") o.maxSamples = (long)number(key, value());
     else if (a == "-h" || a == "--help") usage("calibrates a model for --quantize=static");
@@ -97,6 +111,8 @@ Options parse(int argc, char **argv) {
   }
   if (positional.size() != 2)
     usage("expected a model and a data folder");
+  if (o.smoothQuant > 0.0 && endsWith(positional[0], ".dsx"))
+    usage("--smooth-quant compiles the model twice: give the .onnx model, not an artifact");
   if (o.table.empty())
     usage("missing -o table.txt");
   o.model = positional[0];
@@ -113,11 +129,6 @@ bool isDir(const std::string &path) {
 }
 
 bool exists(const std::string &path) { return access(path.c_str(), F_OK) == 0; }
-
-bool endsWith(const std::string &s, const char *suffix) {
-  size_t n = std::strlen(suffix);
-  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
 
 /// The entries of a folder, sorted, without dot files.
 std::vector<std::string> listDir(const std::string &dir) {
@@ -176,14 +187,15 @@ std::vector<Sample> findSamples(const std::string &data, const ds::Model &model)
 }
 
 /// A progress bar on stderr when it is a terminal.
-void progress(size_t done, size_t total) {
+void progress(const char *label, size_t done, size_t total) {
   static const bool terminal = isatty(STDERR_FILENO);
   if (!terminal)
     return;
   constexpr int kWidth = 30;
   int filled = total ? (int)(kWidth * done / total) : kWidth;
-  std::fprintf(stderr, "\rds-calibrate: [%s%s] %zu/%zu samples", std::string(filled, '#').c_str(),
-               std::string(kWidth - filled, '.').c_str(), done, total);
+  std::fprintf(stderr, "\rds-calibrate: %s%s[%s%s] %zu/%zu samples", label, *label ? " " : "",
+               std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(), done,
+               total);
   if (done == total)
     std::fputc('\n', stderr);
   std::fflush(stderr);
@@ -206,39 +218,51 @@ bool writeTable(const std::string &path, const std::string &text) {
   return true;
 }
 
-int calibrate(const Options &opts, const std::string &artifact) {
+/// What one calibration pass saw: each probe's key and statistics.
+struct Pass {
+  std::vector<std::string> keys;
+  std::vector<cal::RangeCollector> collectors;
+  size_t samples = 0;
+};
+
+/// Runs the probes artifact on every sample; `channels` also keeps the
+/// per-channel statistics SmoothQuant needs. False after an error message.
+bool runPass(const Options &opts, const std::string &artifact, bool channels, const char *label,
+             Pass &pass) {
   ds::Model model(artifact);
   // The probes: the outputs ds-insert-calibration-probes added.
-  std::map<int, std::string> probes;
+  std::vector<int> outputs;
   for (int i = 0; i < model.numOutputs(); ++i) {
     std::string name = model.output(i).name;
-    if (name.rfind(kProbePrefix, 0) == 0)
-      probes[i] = name.substr(std::strlen(kProbePrefix));
+    if (name.rfind(kProbePrefix, 0) == 0) {
+      outputs.push_back(i);
+      pass.keys.push_back(name.substr(std::strlen(kProbePrefix)));
+    }
   }
-  if (probes.empty()) {
+  if (outputs.empty()) {
     std::fprintf(stderr, "ds-calibrate: %s has no matmul that static quantization would "
                          "quantize (an f32 matmul with a constant weight)\n",
                  opts.model.c_str());
-    return 1;
+    return false;
   }
   std::vector<Sample> samples = findSamples(opts.data, model);
   if (opts.maxSamples >= 0 && samples.size() > (size_t)opts.maxSamples)
     samples.resize((size_t)opts.maxSamples);
   if (samples.empty()) {
     std::fprintf(stderr, "ds-calibrate: '%s' holds no samples\n", opts.data.c_str());
-    return 1;
+    return false;
   }
   ds::Session session(model, opts.threads);
-  std::map<int, cal::RangeCollector> collectors;
+  pass.collectors.assign(outputs.size(), cal::RangeCollector());
   for (size_t s = 0; s < samples.size(); ++s) {
-    progress(s, samples.size());
+    progress(label, s, samples.size());
     std::vector<dsrun::HostTensor> inputs(samples[s].size());
     std::vector<ds::TensorRef> refs;
     for (size_t i = 0; i < inputs.size(); ++i) {
       std::string error;
       if (!dsrun::readTensorFile(samples[s][i], inputs[i], error)) {
         std::fprintf(stderr, "\nds-calibrate: %s\n", error.c_str());
-        return 1;
+        return false;
       }
       refs.push_back(ds::TensorRef{inputs[i].dtype, inputs[i].dims, inputs[i].data.data(),
                                    inputs[i].data.size()});
@@ -247,60 +271,108 @@ int calibrate(const Options &opts, const std::string &artifact) {
       session.run(refs);
     } catch (const ds::Error &e) {
       std::fprintf(stderr, "\nds-calibrate: sample %s: %s\n", samples[s][0].c_str(), e.what());
-      return 1;
+      return false;
     }
-    for (const auto &[index, key] : probes) {
-      ds_tensor t = session.output(index);
+    for (size_t p = 0; p < outputs.size(); ++p) {
+      ds_tensor t = session.output(outputs[p]);
       if (t.dtype != DS_F32) {
-        std::fprintf(stderr, "\nds-calibrate: probe '%s' is %s, not f32\n", key.c_str(),
+        std::fprintf(stderr, "\nds-calibrate: probe '%s' is %s, not f32\n", pass.keys[p].c_str(),
                      ds_dtype_name(t.dtype));
-        return 1;
+        return false;
       }
-      collectors[index].add(static_cast<const float *>(t.data), t.byte_size / sizeof(float));
+      size_t lastDim = t.rank ? (size_t)t.dims[t.rank - 1] : 1;
+      pass.collectors[p].add(static_cast<const float *>(t.data), t.byte_size / sizeof(float),
+                             channels ? lastDim : 0);
     }
   }
-  progress(samples.size(), samples.size());
+  progress(label, samples.size(), samples.size());
+  pass.samples = samples.size();
+  return true;
+}
+
+cal::Table tableOf(const Options &opts, const Pass &pass) {
   cal::Table table;
   table.method = opts.method;
-  table.samples = samples.size();
-  for (const auto &[index, key] : probes) {
-    const cal::RangeCollector &c = collectors[index];
+  table.samples = pass.samples;
+  for (size_t p = 0; p < pass.keys.size(); ++p) {
+    const cal::RangeCollector &c = pass.collectors[p];
     if (c.nonFinite())
       std::fprintf(stderr, "ds-calibrate: warning: '%s' held %llu NaN or infinite values, left "
                            "out of its range\n",
-                   key.c_str(), (unsigned long long)c.nonFinite());
-    table.entries.push_back({key, c.range(opts.method, opts.percentile)});
+                   pass.keys[p].c_str(), (unsigned long long)c.nonFinite());
+    table.entries.push_back({pass.keys[p], c.range(opts.method, opts.percentile),
+                             c.channelAbsMax()});
+  }
+  return table;
+}
+
+/// Compiles the probes artifact (with `table`, SmoothQuant's first-pass
+/// statistics, when not empty) and runs a pass over the data.
+bool compileAndRun(const Options &opts, const std::string &table, bool channels,
+                   const char *label, Pass &pass) {
+  // A .dsx is a probes artifact compiled already (ds-compile
+  // --calibration-probes); anything else is a model for ds-compile.
+  std::string artifact = opts.model;
+  bool compiled = !endsWith(artifact, ".dsx");
+  if (compiled) {
+    std::vector<std::string> args = {"--calibration-probes"};
+    if (!table.empty())
+      args.push_back("--calibration-table=" + table);
+    args.insert(args.end(), opts.compileArgs.begin(), opts.compileArgs.end());
+    if (!dsrun::compileModel("ds-calibrate", opts.model, args, artifact))
+      return false;
+  }
+  bool ok;
+  try {
+    ok = runPass(opts, artifact, channels, label, pass);
+  } catch (const ds::Error &e) {
+    std::fprintf(stderr, "ds-calibrate: %s\n", e.what());
+    ok = false;
+  }
+  if (compiled)
+    std::remove(artifact.c_str());
+  return ok;
+}
+
+int calibrate(const Options &opts) {
+  bool smooth = opts.smoothQuant > 0.0;
+  Pass first;
+  if (!compileAndRun(opts, "", smooth, smooth ? "pass 1/2" : "", first))
+    return 1;
+  cal::Table table = tableOf(opts, first);
+  if (smooth) {
+    // The second pass measures the activations as smoothed with the first
+    // pass's channel statistics; the table keeps those statistics so that
+    // the compile smooths the same way.
+    table.smoothQuantAlpha = opts.smoothQuant;
+    std::string statistics = opts.table + ".pass1." + std::to_string(getpid());
+    if (!writeTable(statistics, cal::formatTable(table))) {
+      std::fprintf(stderr, "ds-calibrate: cannot write '%s': %s\n", statistics.c_str(),
+                   std::strerror(errno));
+      return 1;
+    }
+    Pass second;
+    bool ok = compileAndRun(opts, statistics, false, "pass 2/2", second);
+    std::remove(statistics.c_str());
+    if (!ok)
+      return 1;
+    cal::Table smoothed = tableOf(opts, second);
+    for (cal::TableEntry &entry : table.entries)
+      for (const cal::TableEntry &after : smoothed.entries)
+        if (after.name == entry.name)
+          entry.range = after.range;
   }
   if (!writeTable(opts.table, cal::formatTable(table))) {
     std::fprintf(stderr, "ds-calibrate: cannot write '%s': %s\n", opts.table.c_str(),
                  std::strerror(errno));
     return 1;
   }
-  std::printf("ds-calibrate: %zu activations over %zu samples (%s) -> %s\n", probes.size(),
-              samples.size(), cal::methodName(opts.method), opts.table.c_str());
+  std::printf("ds-calibrate: %zu activations over %llu samples (%s%s) -> %s\n",
+              table.entries.size(), (unsigned long long)table.samples,
+              cal::methodName(opts.method), smooth ? ", SmoothQuant" : "", opts.table.c_str());
   return 0;
 }
 
 } // namespace
 
-int main(int argc, char **argv) {
-  Options opts = parse(argc, argv);
-  std::string artifact = opts.model;
-  bool compiled = endsWith(artifact, ".onnx");
-  if (compiled) {
-    std::vector<std::string> args = {"--calibration-probes"};
-    args.insert(args.end(), opts.compileArgs.begin(), opts.compileArgs.end());
-    if (!dsrun::compileModel("ds-calibrate", opts.model, args, artifact))
-      return 1;
-  }
-  int rc;
-  try {
-    rc = calibrate(opts, artifact);
-  } catch (const ds::Error &e) {
-    std::fprintf(stderr, "ds-calibrate: %s\n", e.what());
-    rc = 1;
-  }
-  if (compiled)
-    std::remove(artifact.c_str());
-  return rc;
-}
+int main(int argc, char **argv) { return calibrate(parse(argc, argv)); }

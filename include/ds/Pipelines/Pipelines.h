@@ -20,7 +20,8 @@ struct CompileOptions {
   /// int8 weights, activations quantized at run time) or "static"
   /// (ds-quantize-static: activation ranges from `calibrationTable`).
   std::string quantize = "none";
-  /// The calibration table static quantization reads (ds-calibrate's output).
+  /// The calibration table static quantization reads (ds-calibrate's output);
+  /// one calibrated with SmoothQuant also smooths (ds-smooth-quant).
   std::string calibrationTable;
   /// The artifact a calibration run executes: the model, in fp32, with the
   /// activations static quantization needs as extra outputs

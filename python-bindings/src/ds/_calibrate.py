@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
 import numpy as np
 
@@ -62,8 +62,8 @@ def _folder_samples(folder: str, input_names: list) -> Iterator[Dict[str, np.nda
 class _Progress:
     """A progress bar on stderr (when it is a terminal, unless forced)."""
 
-    def __init__(self, total: Optional[int], show: Optional[bool]) -> None:
-        self.total, self.done = total, 0
+    def __init__(self, total: Optional[int], show: Optional[bool], label: str = "") -> None:
+        self.total, self.done, self.label = total, 0, label
         self.show = sys.stderr.isatty() if show is None else show
 
     def step(self) -> None:
@@ -73,9 +73,9 @@ class _Progress:
         if self.total:
             filled = 30 * self.done // self.total
             bar = "#" * filled + "." * (30 - filled)
-            sys.stderr.write(f"\rds.calibrate: [{bar}] {self.done}/{self.total} samples")
+            sys.stderr.write(f"\rds.calibrate: {self.label}[{bar}] {self.done}/{self.total} samples")
         else:
-            sys.stderr.write(f"\rds.calibrate: {self.done} samples")
+            sys.stderr.write(f"\rds.calibrate: {self.label}{self.done} samples")
         sys.stderr.flush()
 
     def close(self) -> None:
@@ -83,9 +83,42 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def _run_pass(model: str, shapes: Dict[str, str], binds: Dict[str, str], table: str,
+              samples: Callable[[List[str]], Iterable[Feeds]], total: Optional[int],
+              num_threads: int, channels: bool, progress: Optional[bool], label: str):
+    """One calibration pass: the probes artifact (smoothed with `table`'s
+    statistics when given) run on every sample samples(input names) yields.
+    Returns ({probe key: collector}, sample count)."""
+    from ._compile import _run_compiler
+    with tempfile.TemporaryDirectory(prefix="ds-calibrate-") as scratch:
+        artifact = os.path.join(scratch, "probes.dsx")
+        _run_compiler(model, artifact, shapes, binds, calibration_table=table,
+                      calibration_probes=True)
+        session = Session(artifact, num_threads)
+    probes = {o["name"]: o["name"][len(PROBE_PREFIX):] for o in session.outputs
+              if o["name"].startswith(PROBE_PREFIX)}
+    if not probes:
+        raise ValueError(f"{model}: no matmul that static quantization would quantize "
+                         "(an f32 matmul with a constant weight)")
+    collectors = {name: _ds.RangeCollector() for name in probes}
+    bar = _Progress(total, progress, label)
+    try:
+        for feeds in samples([i["name"] for i in session.inputs]):
+            outputs = session.run(feeds)
+            for name, collector in collectors.items():
+                value = np.ascontiguousarray(outputs[name], dtype=np.float32)
+                collector.add(value.ravel(), value.shape[-1] if channels and value.ndim else 0)
+            bar.step()
+    finally:
+        bar.close()
+    if bar.done == 0:
+        raise ValueError("the calibration data holds no samples")
+    return {probes[name]: c for name, c in collectors.items()}, bar.done
+
+
 def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
               output: Optional[PathLike] = None, *, method: str = "minmax",
-              percentile: float = 99.99, num_threads: int = 0,
+              percentile: float = 99.99, smooth_quant: float = 0.0, num_threads: int = 0,
               input_shapes: Optional[Mapping[str, Any]] = None,
               bind_inputs: Optional[Mapping[str, PathLike]] = None,
               progress: Optional[bool] = None) -> str:
@@ -93,49 +126,51 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
     writes them as a calibration table; returns its path (a temporary file
     the caller owns when output is None).
 
-    data: an iterable of feeds ({input name: array}, what Session.run takes;
-    a generator is consumed once) or a folder laid out as ds-calibrate reads
-    it. method: "minmax", "percentile" (of |x|, `percentile` kept) or
-    "entropy" (the threshold minimizing the KL divergence to its 128-level
-    quantization). progress: a progress bar on stderr; None shows it when
-    stderr is a terminal. input_shapes / bind_inputs are ds.compile's.
+    data: an iterable of feeds ({input name: array}, what Session.run takes)
+    or a folder laid out as ds-calibrate reads it. method: "minmax",
+    "percentile" (of |x|, `percentile` kept) or "entropy" (the threshold
+    minimizing the KL divergence to its 128-level quantization).
+    smooth_quant: SmoothQuant's alpha in (0, 1] (0: none); the data is then
+    run twice (channel statistics, then the smoothed activations' ranges),
+    so a one-shot iterator is kept in a list. progress: a progress bar on
+    stderr; None shows it when stderr is a terminal. input_shapes /
+    bind_inputs are ds.compile's.
     """
-    from ._compile import _dims, _run_compiler
+    from ._compile import _dims
     if method not in ("minmax", "percentile", "entropy"):
         raise ValueError(f"calibration method {method!r} is not minmax, percentile or entropy")
+    if not 0.0 <= smooth_quant <= 1.0:
+        raise ValueError(f"SmoothQuant's alpha {smooth_quant} is not in (0, 1]")
     model = os.fspath(model_path)
     shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
     binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
-    with tempfile.TemporaryDirectory(prefix="ds-calibrate-") as scratch:
-        artifact = os.path.join(scratch, "probes.dsx")
-        _run_compiler(model, artifact, shapes, binds, calibration_probes=True)
-        session = Session(artifact, num_threads)
-    probes = {o["name"]: o["name"][len(PROBE_PREFIX):] for o in session.outputs
-              if o["name"].startswith(PROBE_PREFIX)}
-    if not probes:
-        raise ValueError(f"{model}: no matmul that static quantization would quantize "
-                         "(an f32 matmul with a constant weight)")
     if isinstance(data, (str, os.PathLike)):
-        samples: Iterable[Feeds] = _folder_samples(os.fspath(data),
-                                                   [i["name"] for i in session.inputs])
+        folder = os.fspath(data)
+        samples: Any = lambda names: _folder_samples(folder, names)  # noqa: E731
         total = None
     else:
-        samples = data
+        if smooth_quant and not hasattr(data, "__len__"):
+            data = list(data)  # run twice
         total = len(data) if hasattr(data, "__len__") else None  # type: ignore[arg-type]
-    collectors = {name: _ds.RangeCollector() for name in probes}
-    bar = _Progress(total, progress)
-    try:
-        for feeds in samples:
-            outputs = session.run(feeds)
-            for name, collector in collectors.items():
-                collector.add(np.ascontiguousarray(outputs[name], dtype=np.float32).ravel())
-            bar.step()
-    finally:
-        bar.close()
-    if bar.done == 0:
-        raise ValueError("the calibration data holds no samples")
-    entries = [(key, *collectors[name].range(method, percentile)) for name, key in probes.items()]
-    text = _ds.format_calibration_table(method, bar.done, entries)
+        samples = lambda names: iter(data)  # noqa: E731
+    smooth = smooth_quant > 0.0
+    first, count = _run_pass(model, shapes, binds, "", samples, total, num_threads, smooth,
+                             progress, "pass 1/2 " if smooth else "")
+    entries = [(key, *c.range(method, percentile), c.channel_abs_max if smooth else [])
+               for key, c in first.items()]
+    if smooth:
+        handle, statistics = tempfile.mkstemp(suffix=".table")
+        os.close(handle)
+        try:
+            with open(statistics, "w") as f:
+                f.write(_ds.format_calibration_table(method, count, entries, smooth_quant))
+            second, _ = _run_pass(model, shapes, binds, statistics, samples, total,
+                                  num_threads, False, progress, "pass 2/2 ")
+        finally:
+            os.remove(statistics)
+        entries = [(key, *second[key].range(method, percentile), absmax)
+                   for key, _, _, absmax in entries]
+    text = _ds.format_calibration_table(method, count, entries, smooth_quant)
     if output is None:
         handle, path = tempfile.mkstemp(suffix=".table")
         os.close(handle)

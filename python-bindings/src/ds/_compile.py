@@ -41,7 +41,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             bind_inputs: Optional[Mapping[str, PathLike]] = None,
             target: str = "cpu", fuse: bool = True, precision: str = "fp32",
             quantize: str = "none", calibration_table: Optional[PathLike] = None,
-            calibration_data: Any = None, calibration_method: str = "minmax") -> str:
+            calibration_data: Any = None, calibration_method: str = "minmax",
+            smooth_quant: float = 0.0) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -57,7 +58,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     quantize="static" quantizes the activations with fixed ranges, from
     calibration_table (ds.calibrate's or ds-calibrate's output) or measured
     here on calibration_data (what ds.calibrate takes) with
-    calibration_method. Raises ds.CompileError.
+    calibration_method and SmoothQuant's alpha smooth_quant (0: none).
+    Raises ds.CompileError.
     """
     model = os.fspath(model_path)
     shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
@@ -66,12 +68,16 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
+        if smooth_quant and calibration_data is None:
+            raise ValueError("smooth_quant is applied while calibrating: give calibration_data "
+                             "(or a table from ds.calibrate(smooth_quant=...))")
         if calibration_data is not None:
             if quantize != "static":
                 raise ValueError("calibration_data is for quantize='static'")
             from ._calibrate import calibrate
             calibration_table = calibrate(model, calibration_data, method=calibration_method,
-                                          input_shapes=input_shapes, bind_inputs=bind_inputs)
+                                          smooth_quant=smooth_quant, input_shapes=input_shapes,
+                                          bind_inputs=bind_inputs)
             cleanup.callback(os.remove, calibration_table)
         if calibration_table is not None:
             options["calibration_table"] = os.fspath(calibration_table)
@@ -92,7 +98,8 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     """Loads an artifact, compiling first when given an .onnx model (into a
     temporary directory that is removed whatever happens). compile_options
     are ds.compile's: input_shapes, bind_inputs, target, fuse, precision,
-    quantize, calibration_table, calibration_data, calibration_method."""
+    quantize, calibration_table, calibration_data, calibration_method,
+    smooth_quant."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-using namespace ds::calibration;
+using namespace ds_calibration;
 
 TEST(Calibration, MinMaxRangeHoldsZero) {
   RangeCollector c;
@@ -117,4 +117,42 @@ TEST(Calibration, BadTablesSayWhichLine) {
   EXPECT_FALSE(parseTable("# ds calibration table 1\nmethod=minmax samples=1\n0 nan a\n", t, error));
   EXPECT_FALSE(parseTable("# ds calibration table 1\nmethod=minmax samples=1\n0 1\n", t, error));
   EXPECT_NE(error.find("expected 'lo hi name'"), std::string::npos) << error;
+}
+
+TEST(Calibration, ChannelAbsMaxFollowsTheLastAxis) {
+  RangeCollector c;
+  std::vector<float> a = {1.0f, -4.0f, 0.5f, 2.0f, NAN, -0.25f}; // [2, 3]
+  c.add(a.data(), a.size(), 3);
+  std::vector<float> b = {-3.0f, 1.0f, 0.0f}; // [1, 3]
+  c.add(b.data(), b.size(), 3);
+  EXPECT_EQ(c.channelAbsMax(), (std::vector<float>{3.0f, 4.0f, 0.5f}));
+  // A sample with another channel count drops the statistics, not mixes them.
+  c.add(b.data(), 2, 2);
+  EXPECT_TRUE(c.channelAbsMax().empty());
+}
+
+TEST(Calibration, SmoothQuantTablesRoundTrip) {
+  Table t;
+  t.samples = 3;
+  t.smoothQuantAlpha = 0.5;
+  t.entries.push_back({"fc", {-1.0f, 2.0f}, {0.5f, 3.25f, 0.125f}});
+  t.entries.push_back({"fc2", {0.0f, 1.0f}, {}});
+  std::string text = formatTable(t);
+  EXPECT_NE(text.find("method=minmax samples=3 smooth-quant=0.5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("absmax 0.5,3.25,0.125 fc\n"), std::string::npos) << text;
+  Table back;
+  std::string error;
+  ASSERT_TRUE(parseTable(text, back, error)) << error;
+  EXPECT_EQ(back.smoothQuantAlpha, 0.5);
+  ASSERT_EQ(back.entries.size(), 2u);
+  EXPECT_EQ(back.entries[0].channelAbsMax, t.entries[0].channelAbsMax);
+  EXPECT_TRUE(back.entries[1].channelAbsMax.empty());
+  EXPECT_FALSE(parseTable("# ds calibration table 1\nmethod=minmax samples=1 smooth-quant=2\n", back,
+                          error));
+  EXPECT_NE(error.find("alpha must be in (0, 1]"), std::string::npos) << error;
+  EXPECT_FALSE(parseTable("# ds calibration table 1\nmethod=minmax samples=1\n0 1 a\nabsmax 1,2 b\n",
+                          back, error));
+  EXPECT_NE(error.find("line 4: an 'absmax"), std::string::npos) << error;
+  EXPECT_FALSE(parseTable("# ds calibration table 1\nmethod=minmax samples=1\n0 1 a\nabsmax 1,-2 a\n",
+                          back, error));
 }

@@ -4,6 +4,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
 
@@ -86,33 +87,58 @@ SmallVector<QuantizableMatMul> ds::findQuantizableMatMuls(func::FuncOp func,
   return found;
 }
 
+template <typename T>
+ElementsAttr ds::makeConstant(RankedTensorType type, ArrayRef<T> values, StringRef blobName) {
+  if (values.size() >= 4096)
+    return DenseResourceElementsAttr::get(type, blobName,
+                                          HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
+  return DenseElementsAttr::get(type, values);
+}
+template ElementsAttr ds::makeConstant<int8_t>(RankedTensorType, ArrayRef<int8_t>, StringRef);
+template ElementsAttr ds::makeConstant<float>(RankedTensorType, ArrayRef<float>, StringRef);
+
+LogicalResult ds::loadCalibrationTable(MLIRContext *context, StringRef path, const char *pass,
+                                       ds_calibration::Table &table) {
+  if (path.empty())
+    return emitError(UnknownLoc::get(context))
+           << pass << " needs a calibration table (table=<file>, written by ds-calibrate)";
+  auto error = [&] { return emitError(FileLineColLoc::get(context, path, 0, 0)); };
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return error() << "cannot read the calibration table: " << buffer.getError().message();
+  std::string message;
+  if (!ds_calibration::parseTable((*buffer)->getBuffer().str(), table, message))
+    return error() << "bad calibration table: " << message;
+  return success();
+}
+
+std::optional<std::vector<float>> ds::readWeight(QuantizableMatMul &matmul) {
+  std::optional<std::vector<float>> weights = readF32Constant(matmul.weight.getValue());
+  if (!weights || !matmul.transpose)
+    return weights;
+  auto wType = cast<RankedTensorType>(matmul.op.getRhs().getType());
+  int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
+  std::vector<float> t(weights->size()); // [N, K] -> [K, N]
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k)
+      t[k * N + n] = (*weights)[n * K + k];
+  return t;
+}
+
 bool ds::replaceWithIntegerMatMul(QuantizableMatMul &matmul, Value xq, Value zx, Value sx,
                                   bool perColumn) {
   MatMulOp op = matmul.op;
-  std::optional<std::vector<float>> weights = readF32Constant(matmul.weight.getValue());
+  std::optional<std::vector<float>> weights = readWeight(matmul);
   if (!weights)
     return false;
   auto wType = cast<RankedTensorType>(op.getRhs().getType());
   int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
-  if (matmul.transpose) { // [N, K] -> [K, N]
-    std::vector<float> t(weights->size());
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k)
-        t[k * N + n] = (*weights)[n * K + k];
-    weights = std::move(t);
-  }
   QuantizedWeight q = quantizeWeight(*weights, K, N, perColumn);
   OpBuilder b(op);
   Location loc = op.getLoc();
   auto qType = RankedTensorType::get({K, N}, b.getIntegerType(8));
-  ElementsAttr qAttr;
-  if (q.values.size() >= 4096)
-    qAttr = DenseResourceElementsAttr::get(
-        qType, "quantized_weight",
-        HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<int8_t>(q.values)));
-  else
-    qAttr = DenseElementsAttr::get(qType, ArrayRef<int8_t>(q.values));
-  Value wq = b.create<ConstantOp>(loc, qAttr);
+  Value wq = b.create<ConstantOp>(
+      loc, makeConstant(qType, ArrayRef<int8_t>(q.values), "quantized_weight"));
   auto sType = perColumn ? RankedTensorType::get({N}, b.getF32Type())
                          : RankedTensorType::get({}, b.getF32Type());
   // A fixed activation scale (static quantization) folds into the weight

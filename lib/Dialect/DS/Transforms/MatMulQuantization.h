@@ -10,6 +10,7 @@
 #ifndef DS_DIALECT_DS_TRANSFORMS_MATMULQUANTIZATION_H
 #define DS_DIALECT_DS_TRANSFORMS_MATMULQUANTIZATION_H
 
+#include "ds/Calibration/Calibration.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -46,6 +47,19 @@ SmallVector<QuantizableMatMul> findQuantizableMatMuls(func::FuncOp func,
 /// there.
 bool replaceWithIntegerMatMul(QuantizableMatMul &matmul, Value xq, Value zx, Value sx,
                               bool perColumn);
+
+/// Reads and parses a calibration table; an error at the file otherwise.
+LogicalResult loadCalibrationTable(MLIRContext *context, StringRef path, const char *pass,
+                                   ds_calibration::Table &table);
+
+/// The [K, N] values of the matmul's weight (transposed from [N, K] where
+/// the weight is); std::nullopt when the constant holds no bytes.
+std::optional<std::vector<float>> readWeight(QuantizableMatMul &matmul);
+
+/// A constant of `type` holding `values` (a resource blob when large, as
+/// imported weights are).
+template <typename T>
+ElementsAttr makeConstant(RankedTensorType type, ArrayRef<T> values, StringRef blobName);
 
 } // namespace mlir::ds
 

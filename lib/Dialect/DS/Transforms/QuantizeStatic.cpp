@@ -6,13 +6,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "MatMulQuantization.h"
-#include "ds/Calibration/Calibration.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
 
@@ -26,7 +24,7 @@ using namespace mlir::ds;
 
 namespace {
 
-namespace cal = ::ds::calibration;
+namespace cal = ds_calibration;
 
 /// u8 affine parameters mapping [lo, hi] (holding 0) onto [0, 255].
 struct ActivationQuantization {
@@ -48,20 +46,9 @@ struct QuantizeStaticPass : mlir::ds::impl::QuantizeStaticPassBase<QuantizeStati
   using QuantizeStaticPassBase::QuantizeStaticPassBase;
 
   LogicalResult initialize(MLIRContext *context) override {
-    auto error = [&] {
-      return emitError(FileLineColLoc::get(context, table.getValue(), 0, 0));
-    };
-    if (table.empty())
-      return emitError(UnknownLoc::get(context))
-             << "ds-quantize-static needs a calibration table (table=<file>, written by "
-                "ds-calibrate)";
-    auto buffer = llvm::MemoryBuffer::getFile(table, /*IsText=*/true);
-    if (!buffer)
-      return error() << "cannot read the calibration table: " << buffer.getError().message();
     cal::Table parsed;
-    std::string message;
-    if (!cal::parseTable((*buffer)->getBuffer().str(), parsed, message))
-      return error() << "bad calibration table: " << message;
+    if (failed(loadCalibrationTable(context, table, "ds-quantize-static", parsed)))
+      return failure();
     for (const cal::TableEntry &entry : parsed.entries)
       ranges[entry.name] = entry.range;
     return success();

@@ -186,6 +186,44 @@ def InsertCalibrationProbesPass : Pass<"ds-insert-calibration-probes", "func::Fu
   }];
 }
 
+def SmoothQuantPass : Pass<"ds-smooth-quant", "func::FuncOp"> {
+  let summary = "SmoothQuant: move activation outliers into the weights, exactly";
+  let description = [{
+    SmoothQuant (Xiao et al., 2023) before static quantization: activations
+    have a few channels with large values that a per-tensor activation scale
+    cannot represent well, weights do not. For every matmul static
+    quantization would quantize, each input channel j gets a factor
+
+      s_j = max|X_j|^alpha / max|W_j|^(1 - alpha)
+
+    from the channel's largest activation (the calibration table's `absmax`
+    line) and the largest weight of row j, over every matmul reading the
+    activation (Q, K and V share theirs); the activation is divided by s and
+    the weight rows multiplied by it. Each s_j is rounded to a power of two,
+    so both products are exact: the model's fp32 results do not change at
+    all, only what quantization sees.
+
+    ```mlir
+    %y = ds.matmul %x, %w
+    // becomes
+    %xs = ds.binary mul %x, %inv_s : (tensor<4x64xf32>, tensor<64xf32>) -> tensor<4x64xf32>
+    %y = ds.matmul %xs, %w_times_s
+    ```
+
+    `alpha` (0 takes the table's `smooth-quant=` value; a table without one
+    leaves the function alone) sets how much of the activation's range moves
+    into the weights. The calibration tools (`ds-calibrate --smooth-quant`,
+    `ds.calibrate(smooth_quant=)`) calibrate twice: channel statistics, then
+    the ranges of the smoothed activations.
+  }];
+  let options = [
+    Option<"table", "table", "std::string", /*default=*/"",
+           "Calibration table with per-channel statistics (absmax lines)">,
+    Option<"alpha", "alpha", "double", /*default=*/"0.0",
+           "Migration strength in (0, 1]; 0 takes the table's">,
+  ];
+}
+
 def QuantizeStaticPass : Pass<"ds-quantize-static", "func::FuncOp"> {
   let summary = "Quantize matmuls to int8 with activation ranges from calibration";
   let description = [{
