@@ -13,6 +13,7 @@
 #include "cpu/ElementwiseShapes.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/VectorMath.h"
 
 #include <algorithm>
 #include <cmath>
@@ -546,8 +547,13 @@ void unaryFloatRun(KernelContext &ctx, const Tensor &in, Tensor &out, double alp
     float *y = out.as<float>();
     const float a = (float)alpha, b = (float)beta;
     parallel(ctx, n, grain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i)
-        y[i] = unaryFloat<K, float>(x[i], a, b);
+      if constexpr (K == UK::Erf)
+        vmath::erf(x + begin, y + begin, end - begin);
+      else if constexpr (K == UK::Gelu)
+        vmath::gelu(x + begin, y + begin, end - begin);
+      else
+        for (int64_t i = begin; i < end; ++i)
+          y[i] = unaryFloat<K, float>(x[i], a, b);
     });
     return;
   }

@@ -9,6 +9,7 @@
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
 #include "cpu/QuantShapes.h"
+#include "cpu/VectorMath.h"
 
 #include <algorithm>
 #include <cmath>
@@ -198,29 +199,6 @@ bool integerRange(DType t, double &lo, double &hi) {
 // quantize / dequantize
 //===----------------------------------------------------------------------===//
 
-/// round(x / scale) + zero_point (half to even; NaN gives the zero point)
-/// saturated to [lo, hi], for 8-bit results: past +-1024 the result
-/// saturates anyway, and inside, adding and subtracting 1.5 * 2^23 rounds in
-/// the default rounding mode without a libm call. The division runs in
-/// float, as onnxruntime does.
-inline float quantizeToByte(float x, float scale, float zp, float lo, float hi) {
-  float q = x / scale;
-  bool nan = q != q;
-  q = q < -1024.0f ? -1024.0f : (q > 1024.0f ? 1024.0f : q);
-  float v = nan ? zp : ((q + 12582912.0f) - 12582912.0f) + zp;
-  return v < lo ? lo : (v > hi ? hi : v);
-}
-
-/// quantizeToByte over a run. Restrict pointers and parameters by value: a
-/// byte store may alias anything, and without them every iteration would
-/// reload the parameters and the loop could not be vectorized.
-template <typename Q>
-void quantizeRun(const float *__restrict x, Q *__restrict y, int64_t n, float scale, float zp,
-                 float lo, float hi) {
-  for (int64_t i = 0; i < n; ++i)
-    y[i] = (Q)quantizeToByte(x[i], scale, zp, lo, hi);
-}
-
 /// The 8-bit value of `t` at `i` (u8 or i8) as int.
 inline int byteAt(const Tensor &t, int64_t i) {
   return t.dtype == DS_U8 ? (int)t.as<uint8_t>()[i] : (int)t.as<int8_t>()[i];
@@ -234,13 +212,12 @@ bool quantizeF32ToBytes(KernelContext &ctx, const Tensor &x, const Tensor &scale
       (y.dtype != DS_U8 && y.dtype != DS_I8))
     return false;
   const float s = scale.as<float>()[0], z = zp ? (float)byteAt(*zp, 0) : 0.0f;
-  const float lo = y.dtype == DS_U8 ? 0.0f : -128.0f, hi = y.dtype == DS_U8 ? 255.0f : 127.0f;
   const float *xs = x.as<float>();
   parallel(ctx, x.numel(), 16384, [&](int64_t b, int64_t e) {
     if (y.dtype == DS_U8)
-      quantizeRun(xs + b, y.as<uint8_t>() + b, e - b, s, z, lo, hi);
+      vmath::quantize(xs + b, y.as<uint8_t>() + b, e - b, s, z);
     else
-      quantizeRun(xs + b, y.as<int8_t>() + b, e - b, s, z, lo, hi);
+      vmath::quantize(xs + b, y.as<int8_t>() + b, e - b, s, z);
   });
   return true;
 }
@@ -406,15 +383,9 @@ Status dynamicQuantizeKernel(KernelContext &ctx, const Attributes &, const Input
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<float> los((size_t)chunks, 0.0f), his((size_t)chunks, 0.0f);
   parallel(ctx, chunks, 1, [&](int64_t b, int64_t e) {
-    for (int64_t c = b; c < e; ++c) {
-      float l = 0.0f, h = 0.0f;
-      for (int64_t i = c * kChunk, end = std::min(n, (c + 1) * kChunk); i < end; ++i) {
-        l = xs[i] < l ? xs[i] : l;
-        h = xs[i] > h ? xs[i] : h;
-      }
-      los[(size_t)c] = l;
-      his[(size_t)c] = h;
-    }
+    for (int64_t c = b; c < e; ++c)
+      vmath::rangeWithZero(xs + c * kChunk, std::min(n, (c + 1) * kChunk) - c * kChunk,
+                           los[(size_t)c], his[(size_t)c]);
   });
   float lo = 0.0f, hi = 0.0f;
   for (int64_t c = 0; c < chunks; ++c) {
@@ -430,7 +401,7 @@ Status dynamicQuantizeKernel(KernelContext &ctx, const Attributes &, const Input
   zpOut.as<uint8_t>()[0] = zp;
   uint8_t *ys = y.as<uint8_t>();
   parallel(ctx, n, 16384, [&](int64_t b, int64_t e) {
-    quantizeRun(xs + b, ys + b, e - b, scale, zpf, qmin, qmax);
+    vmath::quantize(xs + b, ys + b, e - b, scale, zpf);
   });
   return Status();
 }

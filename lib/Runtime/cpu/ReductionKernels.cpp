@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/VectorMath.h"
 #include "cpu/ReductionShapes.h"
 
 #include <algorithm>
@@ -593,13 +594,8 @@ Status argReduceKernel(KernelContext &ctx, const Attributes &attrs,
 // ds.softmax
 //===----------------------------------------------------------------------===//
 
-/// Softmax rows of contiguous f32 data.
-/// e^d for d <= 0 (an input minus its row's maximum). Below -87.5 the result
-/// is under FLT_MIN: 0 without the libm underflow path (which sets errno and
-/// costs more than the exponential itself), where libm would give at most a
-/// denormal of 1.2e-38 that no softmax sum (>= 1) can see.
-inline float expShifted(float d) { return d < -87.5f ? 0.0f : std::exp(d); }
-
+/// Softmax rows of contiguous f32 data (the exponentials vectorized:
+/// cpu/VectorMath.h).
 void softmaxRowsF32(KernelContext &ctx, const float *x, float *y, int64_t rows, int64_t R,
                     bool log) {
   parallel(ctx, rows, grainFor(R * 4), [&](int64_t begin, int64_t end) {
@@ -609,19 +605,13 @@ void softmaxRowsF32(KernelContext &ctx, const float *x, float *y, int64_t rows, 
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t j = 0; j < R; ++j)
         m = std::max(m, xr[j]);
-      double s = 0;
       if (log) {
-        for (int64_t j = 0; j < R; ++j)
-          s += expShifted(xr[j] - m);
+        double s = vmath::expShiftedSumOnly(xr, R, m);
         const float shift = m + (float)std::log(s);
         for (int64_t j = 0; j < R; ++j)
           yr[j] = xr[j] - shift;
       } else {
-        for (int64_t j = 0; j < R; ++j) {
-          float e = expShifted(xr[j] - m);
-          yr[j] = e;
-          s += e;
-        }
+        double s = vmath::expShiftedSum(xr, yr, R, m);
         const float inv = (float)(1.0 / s);
         for (int64_t j = 0; j < R; ++j)
           yr[j] *= inv;
@@ -800,23 +790,14 @@ Status normKernel(KernelContext &ctx, const Attributes &attrs,
         const float *xr = x + row * N;
         float *yr = y + row * N;
         double mean = 0, var = 0;
-        if (rms) {
-          for (int64_t j = 0; j < N; ++j)
-            var += (double)xr[j] * xr[j];
-          var /= (double)N;
-        } else {
-          for (int64_t j = 0; j < N; ++j)
-            mean += xr[j];
-          mean /= (double)N;
-          for (int64_t j = 0; j < N; ++j) {
-            double d = xr[j] - mean;
-            var += d * d;
-          }
-          var /= (double)N;
-        }
+        vmath::moments(xr, N, rms, mean, var);
         const float m = (float)mean, inv = (float)(1.0 / std::sqrt(var + eps));
         const float *s = scale.f32, *b = bias.f32;
         const bool sRow = scale.mode == Affine::Row, bRow = bias.mode == Affine::Row;
+        if ((!s || sRow) && (!b || bRow)) { // per-element (or no) scale and bias
+          vmath::normalize(xr, yr, N, m, inv, s, b);
+          continue;
+        }
         for (int64_t j = 0; j < N; ++j) {
           float v = (xr[j] - m) * inv;
           if (s)

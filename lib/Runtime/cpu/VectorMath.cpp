@@ -1,0 +1,271 @@
+//===- VectorMath.cpp - float math over arrays, vectorized ----------------===//
+#include "cpu/VectorMath.h"
+
+#include <cstring>
+
+namespace dsrt::cpu::vmath {
+namespace {
+
+// One body, three instruction sets, chosen when the library loads.
+#define DS_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+// The helpers are inlined into each clone, so they compile for its target.
+#define DS_INLINE inline __attribute__((always_inline))
+
+/// Round to nearest (half to even) for |v| < 2^22: adding and subtracting
+/// 1.5 * 2^23 leaves the integer part, in any vector width.
+DS_INLINE float roundEven(float v) {
+  const float magic = 12582912.0f;
+  return (v + magic) - magic;
+}
+
+DS_INLINE float bitsToFloat(int32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/// e^x for x <= 0 (positive x counts as 0), 0 below -103 (where even a
+/// denormal result rounds to 0). e^x = 2^k e^r with k = round(x / ln 2) and
+/// |r| <= ln 2 / 2, e^r by its Taylor polynomial to r^7 (truncation error
+/// under 1e-8).
+DS_INLINE float expNonPositive(float x) {
+  const float log2e = 1.44269504088896341f;
+  const float ln2Hi = 0.693145751953125f, ln2Lo = 1.428606765330187045e-06f;
+  float xc = x < -103.0f ? -103.0f : x;
+  xc = xc > 0.0f ? 0.0f : xc;
+  float k = roundEven(xc * log2e);
+  k = k == k ? k : 0.0f; // NaN would make the int conversion undefined
+  float r = xc - k * ln2Hi;
+  r = r - k * ln2Lo;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  // 2^k as two normal factors: k reaches -149, below a normal single factor.
+  int32_t ki = (int32_t)k;
+  int32_t half = ki / 2;
+  float scale = bitsToFloat((half + 127) << 23) * bitsToFloat((ki - half + 127) << 23);
+  float e = p * scale;
+  e = x < -103.0f ? 0.0f : e;
+  return x != x ? x : e;
+}
+
+/// 1 + erf(z) and 1 - erf(z) at once would cancel; this returns erfc(|z|)
+/// for |z| >= 0.5 (Abramowitz and Stegun 7.1.26, absolute error 1.5e-7).
+DS_INLINE float erfcTail(float a) {
+  const float p = 0.3275911f;
+  float t = 1.0f / (1.0f + p * a);
+  float poly = 1.061405429f;
+  poly = poly * t - 1.453152027f;
+  poly = poly * t + 1.421413741f;
+  poly = poly * t - 0.284496736f;
+  poly = poly * t + 0.254829592f;
+  return poly * t * expNonPositive(-a * a);
+}
+
+/// erf(z) for |z| < 0.5 by its Taylor series (error under 3e-8 there).
+DS_INLINE float erfNearZero(float z) {
+  float z2 = z * z;
+  float s = -1.0f / 1320.0f;
+  s = s * z2 + 1.0f / 216.0f;
+  s = s * z2 - 1.0f / 42.0f;
+  s = s * z2 + 1.0f / 10.0f;
+  s = s * z2 - 1.0f / 3.0f;
+  s = s * z2 + 1.0f;
+  return 1.12837916709551257f * z * s; // 2 / sqrt(pi)
+}
+
+DS_INLINE float erfOne(float z) {
+  float a = z < 0.0f ? -z : z;
+  float tail = 1.0f - erfcTail(a);
+  float far = z < 0.0f ? -tail : tail;
+  float near = erfNearZero(z);
+  float r = a < 0.5f ? near : far;
+  return z != z ? z : r;
+}
+
+DS_INLINE float geluOne(float x) {
+  float z = x * 0.70710678118654752f;
+  float a = z < 0.0f ? -z : z;
+  float tail = erfcTail(a);
+  // 1 + erf(z): 2 - erfc(z) above 0, erfc(-z) below (no cancellation).
+  float onePlus = z < 0.0f ? tail : 2.0f - tail;
+  onePlus = a < 0.5f ? 1.0f + erfNearZero(z) : onePlus;
+  float r = 0.5f * x * onePlus;
+  r = x < -13.0f ? -0.0f : r; // erfc underflows; also -inf * 0
+  return x != x ? x : r;
+}
+
+/// The division (not a multiplication by 1 / scale) rounds as ONNX's
+/// QuantizeLinear and onnxruntime do; roundEven is exact below 2^22 and
+/// anything larger saturates anyway.
+template <typename Q>
+DS_INLINE Q quantizeOne(float x, float scale, float zeroPoint, float lo, float hi) {
+  float q = roundEven(x / scale) + zeroPoint;
+  q = q < lo ? lo : q;
+  q = q > hi ? hi : q;
+  q = x != x ? zeroPoint : q;
+  return (Q)(int32_t)q;
+}
+
+// The sum runs in 16 float lanes (an in-order float sum would keep the
+// loop scalar: reassociating it is not allowed), added up in double per
+// block of 256.
+constexpr int kLanes = 16;
+
+template <bool Store>
+DS_INLINE double expSumBody(const float *__restrict x, float *__restrict y, int64_t n, float shift) {
+  double total = 0.0;
+  for (int64_t b = 0; b < n; b += 256) {
+    int64_t e = b + 256 < n ? b + 256 : n;
+    float lanes[kLanes] = {};
+    int64_t i = b;
+    for (; i + kLanes <= e; i += kLanes)
+      for (int j = 0; j < kLanes; ++j) {
+        float v = expNonPositive(x[i + j] - shift);
+        if constexpr (Store)
+          y[i + j] = v;
+        lanes[j] += v;
+      }
+    for (; i < e; ++i) {
+      float v = expNonPositive(x[i] - shift);
+      if constexpr (Store)
+        y[i] = v;
+      lanes[0] += v;
+    }
+    for (float lane : lanes)
+      total += lane;
+  }
+  return total;
+}
+
+DS_VECTORIZED double expSumStore(const float *__restrict x, float *__restrict y, int64_t n,
+                                 float shift) {
+  return expSumBody<true>(x, y, n, shift);
+}
+
+DS_VECTORIZED double expSum(const float *__restrict x, int64_t n, float shift) {
+  return expSumBody<false>(x, nullptr, n, shift);
+}
+
+DS_VECTORIZED void erfImpl(const float *__restrict x, float *__restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = erfOne(x[i]);
+}
+
+DS_VECTORIZED void geluImpl(const float *__restrict x, float *__restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = geluOne(x[i]);
+}
+
+DS_VECTORIZED void quantizeU8(const float *__restrict x, uint8_t *__restrict y, int64_t n,
+                              float scale, float zeroPoint) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = quantizeOne<uint8_t>(x[i], scale, zeroPoint, 0.0f, 255.0f);
+}
+
+DS_VECTORIZED void quantizeI8(const float *__restrict x, int8_t *__restrict y, int64_t n,
+                              float scale, float zeroPoint) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = quantizeOne<int8_t>(x[i], scale, zeroPoint, -128.0f, 127.0f);
+}
+
+DS_VECTORIZED void rangeImpl(const float *__restrict x, int64_t n, float *lo, float *hi) {
+  float l = 0.0f, h = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    l = x[i] < l ? x[i] : l;
+    h = x[i] > h ? x[i] : h;
+  }
+  *lo = l;
+  *hi = h;
+}
+
+// Double sums in 8 lanes, as the float ones above.
+DS_VECTORIZED void momentsImpl(const float *__restrict x, int64_t n, bool rms, double *mean,
+                               double *var) {
+  constexpr int kDoubleLanes = 8;
+  double lanes[kDoubleLanes] = {};
+  double m = 0.0;
+  if (!rms) {
+    int64_t i = 0;
+    for (; i + kDoubleLanes <= n; i += kDoubleLanes)
+      for (int j = 0; j < kDoubleLanes; ++j)
+        lanes[j] += (double)x[i + j];
+    for (; i < n; ++i)
+      lanes[0] += (double)x[i];
+    for (double &lane : lanes) {
+      m += lane;
+      lane = 0.0;
+    }
+    m /= (double)n;
+  }
+  int64_t i = 0;
+  for (; i + kDoubleLanes <= n; i += kDoubleLanes)
+    for (int j = 0; j < kDoubleLanes; ++j) {
+      double d = (double)x[i + j] - m;
+      lanes[j] += d * d;
+    }
+  for (; i < n; ++i) {
+    double d = (double)x[i] - m;
+    lanes[0] += d * d;
+  }
+  double v = 0.0;
+  for (double lane : lanes)
+    v += lane;
+  *mean = m;
+  *var = v / (double)n;
+}
+
+DS_VECTORIZED void normalizeImpl(const float *__restrict x, float *__restrict y, int64_t n,
+                                 float mean, float inverse, const float *__restrict scale,
+                                 const float *__restrict bias) {
+  if (scale && bias)
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = (x[i] - mean) * inverse * scale[i] + bias[i];
+  else if (scale)
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = (x[i] - mean) * inverse * scale[i];
+  else if (bias)
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = (x[i] - mean) * inverse + bias[i];
+  else
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = (x[i] - mean) * inverse;
+}
+
+} // namespace
+
+void moments(const float *x, int64_t n, bool rms, double &mean, double &var) {
+  momentsImpl(x, n, rms, &mean, &var);
+}
+
+void normalize(const float *x, float *y, int64_t n, float mean, float inverse, const float *scale,
+               const float *bias) {
+  normalizeImpl(x, y, n, mean, inverse, scale, bias);
+}
+
+void rangeWithZero(const float *x, int64_t n, float &lo, float &hi) { rangeImpl(x, n, &lo, &hi); }
+
+double expShiftedSum(const float *x, float *y, int64_t n, float shift) {
+  return expSumStore(x, y, n, shift);
+}
+
+double expShiftedSumOnly(const float *x, int64_t n, float shift) {
+  return expSum(x, n, shift);
+}
+
+void erf(const float *x, float *y, int64_t n) { erfImpl(x, y, n); }
+void gelu(const float *x, float *y, int64_t n) { geluImpl(x, y, n); }
+
+void quantize(const float *x, uint8_t *y, int64_t n, float scale, float zeroPoint) {
+  quantizeU8(x, y, n, scale, zeroPoint);
+}
+void quantize(const float *x, int8_t *y, int64_t n, float scale, float zeroPoint) {
+  quantizeI8(x, y, n, scale, zeroPoint);
+}
+
+} // namespace dsrt::cpu::vmath

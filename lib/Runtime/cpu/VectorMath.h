@@ -1,0 +1,52 @@
+//===- VectorMath.h - float math over arrays, vectorized --------*- C++ -*-===//
+//
+// The transcendental loops that dominate transformer encoders after the
+// GEMMs (GELU's erf, softmax's exp) and the quantization of activations,
+// written without calls or branches so the compiler vectorizes them, and
+// compiled for AVX-512, AVX2 + FMA and the baseline (target_clones: the
+// runtime itself is built for the baseline and picks the widest at load
+// time). libm's erff / expf are scalar calls, several times slower.
+//
+// Accuracy: exp within 2 ulp of the true value for results >= FLT_MIN
+// (denormals below, 0 under e^-103); erf and GELU within 3e-7 absolute
+// (Abramowitz and Stegun 7.1.26 for |x| >= 0.5, the Taylor series below;
+// libm's erff is within 1 ulp, 6e-8 near 1). NaN in gives NaN out.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_RUNTIME_CPU_VECTORMATH_H
+#define DS_RUNTIME_CPU_VECTORMATH_H
+
+#include <cstdint>
+
+namespace dsrt::cpu::vmath {
+
+/// y[i] = e^(x[i] - shift) for x[i] <= shift (softmax: shift is the row's
+/// maximum); returns the sum of the y[i], accumulated in double.
+double expShiftedSum(const float *x, float *y, int64_t n, float shift);
+/// The sum of e^(x[i] - shift), nothing stored (log-softmax).
+double expShiftedSumOnly(const float *x, int64_t n, float shift);
+
+void erf(const float *x, float *y, int64_t n);
+/// 0.5 x (1 + erf(x / sqrt 2)), the exact GELU.
+void gelu(const float *x, float *y, int64_t n);
+
+/// Mean and variance of x[0, n) (with `rms`: mean 0 and the mean square),
+/// summed in double.
+void moments(const float *x, int64_t n, bool rms, double &mean, double &var);
+/// y = (x - mean) * inverse * scale + bias; scale and bias per element, or
+/// null for none.
+void normalize(const float *x, float *y, int64_t n, float mean, float inverse,
+               const float *scale, const float *bias);
+
+/// lo = min(0, x...), hi = max(0, x...), NaN skipped (DynamicQuantizeLinear's
+/// range).
+void rangeWithZero(const float *x, int64_t n, float &lo, float &hi);
+
+/// saturate(round_half_even(x / scale) + zeroPoint) into [lo, hi] (u8:
+/// [0, 255], i8: [-128, 127]); NaN becomes the zero point.
+void quantize(const float *x, uint8_t *y, int64_t n, float scale, float zeroPoint);
+void quantize(const float *x, int8_t *y, int64_t n, float scale, float zeroPoint);
+
+} // namespace dsrt::cpu::vmath
+
+#endif // DS_RUNTIME_CPU_VECTORMATH_H

@@ -1,0 +1,156 @@
+//===- VectorMathTest.cpp - vectorized erf, GELU, exp and quantize --------===//
+//
+// Each against libm in double over dense grids that cross the branch points
+// (|z| = 0.5, the flush below e^-87.3), and NaN / infinity.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/VectorMath.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+using namespace dsrt::cpu;
+
+namespace {
+std::vector<float> grid(float from, float to, int count) {
+  std::vector<float> v(count);
+  for (int i = 0; i < count; ++i)
+    v[i] = from + (to - from) * (float)i / (float)(count - 1);
+  return v;
+}
+} // namespace
+
+TEST(VectorMath, ErfWithin3e7) {
+  std::vector<float> x = grid(-6.0f, 6.0f, 100001), y(x.size());
+  vmath::erf(x.data(), y.data(), (int64_t)x.size());
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i)
+    worst = std::max(worst, std::fabs((double)y[i] - std::erf((double)x[i])));
+  EXPECT_LT(worst, 3e-7);
+  // Relative accuracy near 0, where erf(x) ~ 1.128 x.
+  std::vector<float> tiny = {1e-30f, -3e-8f, 1e-4f, 0.0f}, out(4);
+  vmath::erf(tiny.data(), out.data(), 4);
+  for (size_t i = 0; i < tiny.size(); ++i)
+    EXPECT_NEAR(out[i], std::erf((double)tiny[i]), 1e-7 * std::fabs(tiny[i]));
+}
+
+TEST(VectorMath, GeluWithin3e7AndTailsRelative) {
+  std::vector<float> x = grid(-10.0f, 10.0f, 100001), y(x.size());
+  vmath::gelu(x.data(), y.data(), (int64_t)x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    double want = 0.5 * x[i] * std::erfc(-(double)x[i] / std::sqrt(2.0));
+    // Absolute near 0, and a few percent at most of the tiny negative tail
+    // (erfc by Abramowitz-Stegun), never the cancellation 1 + erf would give.
+    ASSERT_NEAR(y[i], want, 3e-7 * std::max(1.0, std::fabs((double)x[i])) +
+                                0.02 * std::fabs(want))
+        << "x = " << x[i];
+  }
+}
+
+TEST(VectorMath, NaNAndInfinity) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+  std::vector<float> x = {nan, inf, -inf}, y(3);
+  vmath::erf(x.data(), y.data(), 3);
+  EXPECT_TRUE(std::isnan(y[0]));
+  EXPECT_EQ(y[1], 1.0f);
+  EXPECT_EQ(y[2], -1.0f);
+  vmath::gelu(x.data(), y.data(), 3);
+  EXPECT_TRUE(std::isnan(y[0]));
+  EXPECT_EQ(y[1], inf);
+  EXPECT_EQ(y[2], 0.0f);
+}
+
+TEST(VectorMath, ExpShiftedSumWithin2Ulp) {
+  std::vector<float> x = grid(-100.0f, 0.0f, 200001), y(x.size());
+  double sum = vmath::expShiftedSum(x.data(), y.data(), (int64_t)x.size(), 0.0f);
+  double want = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    double e = std::exp((double)x[i]);
+    want += e;
+    if (e >= std::numeric_limits<float>::min())
+      ASSERT_NEAR(y[i], e, 2.5e-7 * e) << "x = " << x[i];
+    else
+      ASSERT_LE(y[i], std::numeric_limits<float>::min()) << "x = " << x[i];
+  }
+  EXPECT_NEAR(sum, want, 1e-6 * want);
+  EXPECT_NEAR(vmath::expShiftedSumOnly(x.data(), (int64_t)x.size(), 0.0f), sum, 1e-9 * sum);
+  // Shifted: e^(x - 3) for x <= 3.
+  std::vector<float> row = {3.0f, 2.0f, -std::numeric_limits<float>::infinity()}, out(3);
+  double s = vmath::expShiftedSum(row.data(), out.data(), 3, 3.0f);
+  EXPECT_FLOAT_EQ(out[0], 1.0f);
+  EXPECT_NEAR(out[1], std::exp(-1.0), 1e-7);
+  EXPECT_EQ(out[2], 0.0f);
+  EXPECT_NEAR(s, 1.0 + std::exp(-1.0), 1e-7);
+}
+
+TEST(VectorMath, QuantizeRoundsHalfToEvenAndSaturates) {
+  const float nan = std::nanf(""), inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 1000.0f, -1000.0f, nan, inf, -inf, 1e30f};
+  std::vector<uint8_t> u(x.size());
+  vmath::quantize(x.data(), u.data(), (int64_t)x.size(), 1.0f, 10.0f);
+  EXPECT_EQ(std::vector<int>(u.begin(), u.end()),
+            (std::vector<int>{10, 12, 12, 10, 8, 255, 0, 10, 255, 0, 255}));
+  std::vector<int8_t> s(x.size());
+  vmath::quantize(x.data(), s.data(), (int64_t)x.size(), 0.5f, 0.0f);
+  EXPECT_EQ(std::vector<int>(s.begin(), s.end()),
+            (std::vector<int>{1, 3, 5, -1, -3, 127, -128, 0, 127, -128, 127}));
+  // The division rounds as x / scale does, not as x * (1 / scale).
+  std::vector<float> grid1 = grid(-3.0f, 3.0f, 60001);
+  std::vector<uint8_t> q(grid1.size());
+  const float scale = 0.0235294122f;
+  vmath::quantize(grid1.data(), q.data(), (int64_t)grid1.size(), scale, 128.0f);
+  for (size_t i = 0; i < grid1.size(); ++i) {
+    float want = std::nearbyint(grid1[i] / scale) + 128.0f;
+    ASSERT_EQ(q[i], (uint8_t)std::min(255.0f, std::max(0.0f, want))) << grid1[i];
+  }
+}
+
+TEST(VectorMath, RangeWithZeroSkipsNaN) {
+  std::vector<float> x = {3.0f, std::nanf(""), 1.0f, 2.0f};
+  float lo = 1, hi = -1;
+  vmath::rangeWithZero(x.data(), 4, lo, hi);
+  EXPECT_EQ(lo, 0.0f);
+  EXPECT_EQ(hi, 3.0f);
+  std::vector<float> y = {-2.0f, -1.0f};
+  vmath::rangeWithZero(y.data(), 2, lo, hi);
+  EXPECT_EQ(lo, -2.0f);
+  EXPECT_EQ(hi, 0.0f);
+}
+
+TEST(VectorMath, MomentsAndNormalizeMatchDouble) {
+  std::vector<float> x = grid(-3.0f, 5.0f, 1003); // not a multiple of the lanes
+  double mean = 0, var = 0;
+  vmath::moments(x.data(), (int64_t)x.size(), false, mean, var);
+  double wantMean = 0, wantVar = 0, wantSquare = 0;
+  for (float v : x) {
+    wantMean += v;
+    wantSquare += (double)v * v;
+  }
+  wantMean /= x.size();
+  for (float v : x)
+    wantVar += (v - wantMean) * (v - wantMean);
+  wantVar /= x.size();
+  EXPECT_NEAR(mean, wantMean, 1e-12);
+  EXPECT_NEAR(var, wantVar, 1e-12);
+  vmath::moments(x.data(), (int64_t)x.size(), true, mean, var);
+  EXPECT_EQ(mean, 0.0);
+  EXPECT_NEAR(var, wantSquare / x.size(), 1e-12);
+
+  std::vector<float> scale(x.size()), bias(x.size()), y(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    scale[i] = 0.5f + (float)i / 1000.0f;
+    bias[i] = -(float)i / 500.0f;
+  }
+  const float m = 1.0f, inv = 0.25f;
+  for (int mode = 0; mode < 4; ++mode) {
+    const float *s = mode & 1 ? scale.data() : nullptr, *b = mode & 2 ? bias.data() : nullptr;
+    vmath::normalize(x.data(), y.data(), (int64_t)x.size(), m, inv, s, b);
+    for (size_t i = 0; i < x.size(); ++i) {
+      float want = (x[i] - m) * inv * (s ? s[i] : 1.0f) + (b ? b[i] : 0.0f);
+      ASSERT_NEAR(y[i], want, 1e-6f * (1.0f + std::fabs(want))) << "mode " << mode;
+    }
+  }
+}
