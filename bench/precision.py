@@ -4,6 +4,9 @@
 For each model, against onnxruntime in fp32 on the same inputs (the reference):
   ds fp32, ds bf16, ds fp16        ds.compile(precision=...): ds-assign-precision
   ds int8 dynamic (ds's own)       ds.compile(quantize="dynamic"): ds-quantize-dynamic
+  ds int8 static (ds's own PTQ)    ds.compile(quantize="static"), calibrated by ds.calibrate
+                                   on the same 8 inputs as onnxruntime's quantizer (min-max);
+                                   "+ SmoothQuant": smooth_quant=0.5
   int8 dynamic (ort / ds)          onnxruntime's quantize_dynamic output, run by
                                    onnxruntime and by ds (ds.matmul_integer)
   int8 static QDQ (ort / ds)       onnxruntime's quantize_static output (QDQ,
@@ -80,6 +83,10 @@ def model_rows(name, path, inputs, scratch, args, dynamic_int8=True):
     for precision in ("fp32", "bf16", "fp16"):
         add_ds(f"ds {precision}", path, precision=precision)
     add_ds("ds int8 dynamic (ds's own)", path, quantize="dynamic")
+    samples = [feeds_for(inputs, seed=100 + i) for i in range(8)]
+    add_ds("ds int8 static (ds's own PTQ)", path, quantize="static", calibration_data=samples)
+    add_ds("ds int8 static + SmoothQuant", path, quantize="static", calibration_data=samples,
+           smooth_quant=0.5)
     if dynamic_int8:
         dyn = os.path.join(scratch, f"{name}.int8-dynamic.onnx")
         quantize_dynamic(path, dyn, weight_type=QuantType.QInt8)

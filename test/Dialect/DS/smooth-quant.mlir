@@ -56,3 +56,15 @@ func.func @transposed(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %y = ds.matmul %x, %wt : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32> loc("t")
   return %y : tensor<3x2xf32>
 }
+
+// -----
+
+// A dynamic activation (batch and sequence unknown): the channels are the
+// weight's K.
+// CHECK-LABEL: func @dynamic
+// CHECK:       ds.binary mul %arg0, %{{.*}} : (tensor<?x?x2xf32>, tensor<2xf32>) -> tensor<?x?x2xf32>
+func.func @dynamic(%x: tensor<?x?x2xf32>) -> tensor<?x?x2xf32> {
+  %w = ds.constant dense<[[1.0, -2.0], [0.5, 4.0]]> : tensor<2x2xf32>
+  %y = ds.matmul %x, %w : (tensor<?x?x2xf32>, tensor<2x2xf32>) -> tensor<?x?x2xf32> loc("fc")
+  return %y : tensor<?x?x2xf32>
+}

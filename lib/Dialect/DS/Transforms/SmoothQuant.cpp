@@ -80,7 +80,8 @@ struct SmoothQuantPass : mlir::ds::impl::SmoothQuantPassBase<SmoothQuantPass> {
 
   /// Smooths one activation and the weights of every matmul reading it.
   void smooth(Value x, MutableArrayRef<QuantizableMatMul> matmuls) {
-    int64_t K = cast<RankedTensorType>(x.getType()).getShape().back();
+    // The weight's K (static; the activation's last dim may be dynamic).
+    int64_t K = cast<RankedTensorType>(matmuls.front().op.getRhs().getType()).getDimSize(0);
     std::vector<float> xMax(K, 0.0f), wMax(K, 0.0f);
     std::vector<std::vector<float>> weights;
     for (QuantizableMatMul &matmul : matmuls) {
