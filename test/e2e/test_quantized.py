@@ -199,3 +199,31 @@ def test_bad_quantization_requests_are_refused(models_dir, tmp_path):
     with pytest.raises(ValueError, match="holds no samples"):
         ds.calibrate(source, [])
     assert not (tmp_path / "x.dsx").exists()
+
+
+@pytest.mark.parametrize("name", ["cnn", "mobilenet"])
+def test_static_qdq_convolutions_match_onnxruntime(models_dir, tmp_path, name):
+    """onnxruntime's static QDQ quantization of CNNs (per-channel weights;
+    MobileNet's depthwise and pointwise convolutions): every Conv runs as
+    ds.conv_integer on the 8-bit data, and every output matches onnxruntime
+    running the same file with its optimizations off (the integer sums are
+    exact, so the results are too, up to one quantum where onnxruntime
+    rounds a float partial sum the other way)."""
+    source = str(models_dir / f"{name}.onnx")
+    quantized = str(tmp_path / f"{name}.qdq.onnx")
+    quantize_static(source, quantized, RandomInputs(source), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    per_channel=True)
+    convs = sum(n.op_type == "Conv" for n in onnx.load(quantized).graph.node)
+    ir = subprocess.run([os.path.join(BUILD, "bin", "ds-opt"), quantized,
+                         "--ds-compile-pipeline=fuse=false"],
+                        check=True, capture_output=True, text=True).stdout
+    assert convs > 0 and ir.count("ds.conv_integer ") == convs and " ds.conv %" not in ir
+    feeds = make_inputs(source, seed=7)
+    expected = reference(quantized, feeds)
+    for threads in (1, 2):
+        got = list(ds.load(quantized, num_threads=threads).run(feeds).values())
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            assert g.dtype == e.dtype and g.shape == e.shape
+            np.testing.assert_allclose(g, e, rtol=1e-3, atol=1e-3)

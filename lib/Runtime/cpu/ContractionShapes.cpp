@@ -145,12 +145,10 @@ Status matmulIntegerShape(const Attributes &, const Inputs &in, Shapes &out) {
 // conv, conv_transpose, pool
 //===----------------------------------------------------------------------===//
 
-Status convShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
-  const char *op = "ds.conv";
-  if (Status s = needShapes(op, in, 2, out, 1); !s)
-    return s;
-  const Shape &x = in[0]->shape, &wt = in[1]->shape;
-  const Tensor *bias = optionalOperand(in, 2);
+namespace {
+/// The shape of ds.conv / ds.conv_integer of `x` by `wt` (bias: conv's).
+Status convResultShape(const char *op, const Attributes &attrs, const Shape &x, const Shape &wt,
+                       const Tensor *bias, Shape &out) {
   if (x.size() < 3 || wt.size() != x.size())
     return fail(op, "needs input, weight and result of equal rank >= 3, got " + shapeText(x) +
                         ", " + shapeText(wt));
@@ -165,15 +163,44 @@ Status convShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
   WindowAttrs w;
   if (Status s = readWindow(op, attrs, spatial, w); !s)
     return s;
-  out[0] = {x[0], M};
+  out = {x[0], M};
   for (size_t d = 0; d < spatial; ++d) {
     int64_t extent = windowExtent(c, w, d, x[d + 2], wt[d + 2]);
     if (c.overflowed())
       return overflowError(op, d + 2);
     // A window that does not fit gives an empty result, as in the kernel.
-    out[0].push_back(extent < 0 ? 0 : extent / w.strides[d] + 1);
+    out.push_back(extent < 0 ? 0 : extent / w.strides[d] + 1);
   }
-  return checkShape(op, out[0]);
+  return checkShape(op, out);
+}
+} // namespace
+
+Status convShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
+  const char *op = "ds.conv";
+  if (Status s = needShapes(op, in, 2, out, 1); !s)
+    return s;
+  return convResultShape(op, attrs, in[0]->shape, in[1]->shape, optionalOperand(in, 2), out[0]);
+}
+
+Status convIntegerShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
+  const char *op = "ds.conv_integer";
+  if (Status s = needShapes(op, in, 2, out, 1); !s)
+    return s;
+  const Shape &wt = in[1]->shape;
+  auto count = [](const Shape &s) {
+    int64_t n = 1;
+    for (int64_t d : s)
+      n *= d;
+    return n;
+  };
+  if (const Tensor *zx = optionalOperand(in, 2); zx && count(zx->shape) != 1)
+    return fail(op, "the input zero point " + shapeText(zx->shape) + " must be one value");
+  if (const Tensor *zw = optionalOperand(in, 3);
+      zw && count(zw->shape) != 1 &&
+      !(zw->shape.size() == 1 && !wt.empty() && zw->shape[0] == wt[0]))
+    return fail(op, "the weight zero point " + shapeText(zw->shape) +
+                        " must be one value or one per output channel of " + shapeText(wt));
+  return convResultShape(op, attrs, in[0]->shape, wt, nullptr, out[0]);
 }
 
 Status convTransposeShape(const Attributes &attrs, const Inputs &in, Shapes &out) {

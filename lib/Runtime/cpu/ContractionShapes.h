@@ -19,6 +19,9 @@ Status matmulShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status matmulIntegerShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.conv: [N, M, spatial...] from strides, pads and dilations.
 Status convShape(const Attributes &attrs, const Inputs &in, Shapes &out);
+/// ds.conv_integer: conv's shape; zero points of one value (weight: or one
+/// per output channel).
+Status convIntegerShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.conv_transpose: [N, M, spatial...] including output_padding.
 Status convTransposeShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.pool: [N, C, spatial...] from kernel_shape, strides, pads, dilations

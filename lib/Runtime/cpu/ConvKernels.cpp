@@ -13,6 +13,7 @@
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/Window.h"
 
 #include <algorithm>
 #include <cmath>
@@ -23,30 +24,6 @@
 #include <vector>
 
 namespace dsrt::cpu {
-namespace {
-
-//===----------------------------------------------------------------------===//
-// Window geometry shared by conv, conv_transpose and pool
-//===----------------------------------------------------------------------===//
-
-struct Window {
-  int64_t spatial = 0;
-  std::vector<int64_t> in, kernel, out, strides, padBegin, padEnd, dilations;
-  int64_t inSize = 1, kernelSize = 1, outSize = 1;
-  std::vector<int64_t> inStrides, outStrides, kernelStrides;
-
-  void finish() {
-    inSize = kernelSize = outSize = 1;
-    for (int64_t d = 0; d < spatial; ++d) {
-      inSize *= in[(size_t)d];
-      kernelSize *= kernel[(size_t)d];
-      outSize *= out[(size_t)d];
-    }
-    inStrides = stridesOf(in);
-    outStrides = stridesOf(out);
-    kernelStrides = stridesOf(kernel);
-  }
-};
 
 /// Reads strides / pads / dilations for `spatial` dims (defaults 1 / 0 / 1).
 Status readWindowAttrs(const char *op, const Attributes &attrs, int64_t spatial, Window &w) {
@@ -88,71 +65,7 @@ void setWindowShapes(const Tensor &x, const std::vector<int64_t> &kernel, const 
   }
 }
 
-/// col[r][q - q0] for rows r = (c, kernel offset) of `channels` channels and
-/// output positions q in [q0, q1): the input element under that tap, or 0.
-template <typename T>
-void im2col(KernelContext &ctx, const T *x, int64_t channels, const Window &w, int64_t q0,
-            int64_t q1, T *col) {
-  int64_t width = q1 - q0, sp = w.spatial, last = sp - 1;
-  parallel(ctx, channels * w.kernelSize, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)),
-           [&](int64_t rb, int64_t re) {
-             std::vector<int64_t> k((size_t)sp), o((size_t)sp);
-             for (int64_t r = rb; r < re; ++r) {
-               int64_t c = r / w.kernelSize, kf = r % w.kernelSize;
-               for (int64_t d = 0; d < sp; ++d) {
-                 k[(size_t)d] = kf / w.kernelStrides[(size_t)d];
-                 kf %= w.kernelStrides[(size_t)d];
-               }
-               const T *xc = x + c * w.inSize;
-               T *dst = col + r * width;
-               int64_t rem = q0;
-               for (int64_t d = 0; d < sp; ++d) {
-                 o[(size_t)d] = rem / w.outStrides[(size_t)d];
-                 rem %= w.outStrides[(size_t)d];
-               }
-               const int64_t kOff = k[(size_t)last] * w.dilations[(size_t)last] -
-                                    w.padBegin[(size_t)last];
-               const int64_t s = w.strides[(size_t)last], inLast = w.in[(size_t)last];
-               int64_t q = q0;
-               while (q < q1) {
-                 int64_t off = 0;
-                 bool ok = true;
-                 for (int64_t d = 0; d < last; ++d) {
-                   int64_t p = o[(size_t)d] * w.strides[(size_t)d] - w.padBegin[(size_t)d] +
-                               k[(size_t)d] * w.dilations[(size_t)d];
-                   if (p < 0 || p >= w.in[(size_t)d])
-                     ok = false;
-                   off += p * w.inStrides[(size_t)d];
-                 }
-                 int64_t run = std::min(w.out[(size_t)last] - o[(size_t)last], q1 - q);
-                 T *d0 = dst + (q - q0);
-                 if (!ok) {
-                   std::fill(d0, d0 + run, T(0));
-                 } else {
-                   const T *xr = xc + off;
-                   int64_t p = o[(size_t)last] * s + kOff;
-                   if (s == 1) {
-                     // Zeros over the padding at either end, one copy between.
-                     int64_t lo = std::clamp<int64_t>(-p, 0, run);
-                     int64_t hi = std::max(lo, std::clamp<int64_t>(inLast - p, 0, run));
-                     std::fill(d0, d0 + lo, T(0));
-                     std::memcpy(d0 + lo, xr + p + lo, (size_t)(hi - lo) * sizeof(T));
-                     std::fill(d0 + hi, d0 + run, T(0));
-                   } else {
-                     for (int64_t t = 0; t < run; ++t, p += s)
-                       d0[t] = (p >= 0 && p < inLast) ? xr[p] : T(0);
-                   }
-                 }
-                 q += run;
-                 o[(size_t)last] += run;
-                 for (int64_t d = last; d > 0 && o[(size_t)d] >= w.out[(size_t)d]; --d) {
-                   o[(size_t)d] = 0;
-                   ++o[(size_t)(d - 1)];
-                 }
-               }
-             }
-           });
-}
+namespace {
 
 //===----------------------------------------------------------------------===//
 // conv

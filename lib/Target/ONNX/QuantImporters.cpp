@@ -1,8 +1,9 @@
 //===- QuantImporters.cpp - ONNX quantization ops to ds --------------------===//
 //
 // QuantizeLinear / DequantizeLinear map to ds.quantize / ds.dequantize. The
-// integer-arithmetic ops (MatMulInteger, ConvInteger) become i32 matmul / conv
-// on zero-point-shifted inputs, and the QLinear ops become
+// integer-arithmetic ops become what they mean: MatMulInteger an i32 matmul of
+// zero-point-shifted inputs (ds-fold-integer-matmul re-forms
+// ds.matmul_integer), ConvInteger ds.conv_integer directly; the QLinear ops become
 // dequantize -> float op -> quantize, which is their defined meaning; the
 // quantization passes re-fuse these into integer kernels.
 //
@@ -96,15 +97,13 @@ LogicalResult importConvInteger(NodeImporter &n) {
   auto x = n.required(0, "x"), w = n.required(1, "w");
   if (failed(x) || failed(w))
     return failure();
-  Value input = shiftToI32(n, *x, n.input(2), 1);
-  Value weight = shiftToI32(n, *w, n.input(3), 0);
-  if (!input || !weight)
-    return failure();
-  auto window = readConvWindow(n, n.typeOf(input), n.typeOf(weight));
+  auto window = readConvWindow(n, n.typeOf(*x), n.typeOf(*w));
   if (failed(window))
     return failure();
-  return n.produce({n.create<ConvOp>(input, weight, Value(), window->strides, window->pads,
-                                      window->dilations, n.attrInt("group", 1))});
+  // ds.conv_integer is ConvInteger itself (the runtime's int8 GEMM runs it).
+  return n.produce({n.create<ConvIntegerOp>(*x, *w, n.input(2), n.input(3), window->strides,
+                                             window->pads, window->dilations,
+                                             n.attrInt("group", 1))});
 }
 
 /// Dequantizes input `i` with scale `i + 1` and zero point `i + 2`.

@@ -117,3 +117,44 @@ func.func @embedding(%table: tensor<1000x16xi8>, %ids: tensor<2x5xi64>, %s: tens
   %1 = ds.gather %c, %ids {axis = 0 : i64} : (tensor<1000x16xf32>, tensor<2x5xi64>) -> tensor<2x5x16xf32>
   return %0, %1 : tensor<2x5x16xf32>, tensor<2x5x16xf32>
 }
+
+// -----
+
+// A QDQ convolution (onnxruntime's quantize_static, per-channel weights)
+// folds into conv_integer, scaled once per output channel (the product of
+// the constant scales folded), bias added after.
+// CHECK-LABEL: func @qdq_conv
+// CHECK-SAME:  (%[[X:.*]]: tensor<1x2x5x5xui8>, %[[W:.*]]: tensor<3x2x3x3xi8>, %[[B:.*]]: tensor<3xf32>)
+// CHECK-DAG:   %[[S3:.*]] = ds.constant dense<{{\[\[\[}}1.250000e-01]], {{\[\[}}6.250000e-02]], {{\[\[}}5.000000e-01]]]> : tensor<3x1x1xf32>
+// CHECK:       %[[I:.*]] = ds.conv_integer %[[X]], %[[W]] input_zero_point %{{.*}} weight_zero_point %{{.*}} {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x2x5x5xui8>, tensor<3x2x3x3xi8>, tensor<ui8>, tensor<3xi8>) -> tensor<1x3x5x5xi32>
+// CHECK:       %[[F:.*]] = ds.cast %[[I]] : tensor<1x3x5x5xi32> to tensor<1x3x5x5xf32>
+// CHECK:       %[[Y:.*]] = ds.binary mul %[[F]], %[[S3]]
+// CHECK:       %[[B3:.*]] = ds.reshape %[[B]], %{{.*}} : (tensor<3xf32>, tensor<3xi64>) -> tensor<3x1x1xf32>
+// CHECK:       ds.binary add %[[Y]], %[[B3]]
+// CHECK-NOT:   ds.conv %
+func.func @qdq_conv(%x: tensor<1x2x5x5xui8>, %w: tensor<3x2x3x3xi8>, %b: tensor<3xf32>) -> tensor<1x3x5x5xf32> {
+  %sx = ds.constant dense<0.5> : tensor<f32>
+  %zx = ds.constant dense<128> : tensor<ui8>
+  %sw = ds.constant dense<[0.25, 0.125, 1.0]> : tensor<3xf32>
+  %zw = ds.constant dense<0> : tensor<3xi8>
+  %xf = ds.dequantize %x, %sx, %zx {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x2x5x5xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x2x5x5xf32>
+  %wf = ds.dequantize %w, %sw, %zw {axis = 0 : i64, block_size = 0 : i64} : (tensor<3x2x3x3xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<3x2x3x3xf32>
+  %y = ds.conv %xf, %wf, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>, tensor<3xf32>) -> tensor<1x3x5x5xf32>
+  return %y : tensor<1x3x5x5xf32>
+}
+
+// -----
+
+// Weights scaled per input channel (axis 1) are not a per-output scale: the
+// convolution stays f32.
+// CHECK-LABEL: func @conv_wrong_axis
+// CHECK-NOT:   ds.conv_integer
+// CHECK:       ds.conv %
+func.func @conv_wrong_axis(%x: tensor<1x2x5x5xui8>, %w: tensor<3x2x3x3xi8>) -> tensor<1x3x3x3xf32> {
+  %sx = ds.constant dense<0.5> : tensor<f32>
+  %sw = ds.constant dense<[0.25, 0.125]> : tensor<2xf32>
+  %xf = ds.dequantize %x, %sx {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x2x5x5xui8>, tensor<f32>) -> tensor<1x2x5x5xf32>
+  %wf = ds.dequantize %w, %sw {axis = 1 : i64, block_size = 0 : i64} : (tensor<3x2x3x3xi8>, tensor<2xf32>) -> tensor<3x2x3x3xf32>
+  %y = ds.conv %xf, %wf {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) -> tensor<1x3x3x3xf32>
+  return %y : tensor<1x3x3x3xf32>
+}

@@ -739,3 +739,86 @@ TEST(ContractionKernels, MatmulIntegerRejectsBadZeroPoints) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("element type"), std::string::npos) << s.message();
 }
+
+/// ds.conv_integer against a direct 2-D reference: random 8-bit data,
+/// zero points (the input's also where padding reads), groups and strides.
+void checkIntegerConv(DType xType, DType wType, int64_t N, int64_t C, int64_t H, int64_t W,
+                      int64_t M, int64_t k, int64_t stride, int64_t pad, int64_t group,
+                      int wZp /*0 none, 1 one, 2 per channel*/) {
+  std::mt19937 gen((unsigned)(C * 131 + M * 7 + k + group));
+  std::uniform_int_distribution<int> d(0, 255);
+  auto bytes = [&](int64_t n) {
+    std::vector<uint8_t> v((size_t)n);
+    for (uint8_t &x : v)
+      x = (uint8_t)d(gen);
+    return v;
+  };
+  auto value = [](DType t, uint8_t raw) { return t == DS_U8 ? (int)raw : (int)(int8_t)raw; };
+  const int64_t Cg = C / group, Mg = M / group;
+  const int64_t OH = (H + 2 * pad - k) / stride + 1, OW = (W + 2 * pad - k) / stride + 1;
+  std::vector<uint8_t> xv = bytes(N * C * H * W), wv = bytes(M * Cg * k * k);
+  std::vector<uint8_t> zxv = bytes(1), zwv = bytes(wZp == 2 ? M : 1);
+  Tensors ts;
+  Tensor *x = ts.make<uint8_t>(xType, {N, C, H, W}, xv);
+  Tensor *w = ts.make<uint8_t>(wType, {M, Cg, k, k}, wv);
+  Tensor *zx = ts.make<uint8_t>(xType, {}, zxv);
+  Tensor *zw = wZp ? ts.make<uint8_t>(wType, wZp == 2 ? std::vector<int64_t>{M}
+                                                      : std::vector<int64_t>{},
+                                      zwv)
+                   : nullptr;
+  std::vector<int32_t> want;
+  const int zxi = value(xType, zxv[0]);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t m = 0; m < M; ++m) {
+      int zwi = wZp ? value(wType, zwv[wZp == 2 ? m : 0]) : 0;
+      int64_t g = m / Mg;
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          int64_t s = 0;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t i = 0; i < k; ++i)
+              for (int64_t j = 0; j < k; ++j) {
+                int64_t h = oh * stride - pad + i, wc = ow * stride - pad + j;
+                int xval = (h < 0 || h >= H || wc < 0 || wc >= W)
+                               ? zxi
+                               : value(xType, xv[(size_t)(((n * C + g * Cg + c) * H + h) * W + wc)]);
+                int wval = value(wType, wv[(size_t)(((m * Cg + c) * k + i) * k + j)]);
+                s += (int64_t)(xval - zxi) * (wval - zwi);
+              }
+          want.push_back((int32_t)s);
+        }
+    }
+  Attributes a = attrs({{"strides", intsAttr({stride, stride})},
+                        {"pads", intsAttr({pad, pad, pad, pad})},
+                        {"dilations", intsAttr({1, 1})},
+                        {"group", intAttr(group)}});
+  for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+    Tensor *y = ts.empty(DS_I32, {N, M, OH, OW});
+    Status s = run("ds.conv_integer", a, {x, w, zx, zw}, {y}, ctx);
+    ASSERT_TRUE(s.ok()) << s.message();
+    ASSERT_EQ(values<int32_t>(y), want);
+  }
+}
+
+TEST(ContractionKernels, ConvIntegerIsExact) {
+  // Static quantization's shapes (u8 activations, s8 weights, symmetric),
+  // large enough for the int8 GEMM's row blocks; then every other case.
+  checkIntegerConv(DS_U8, DS_I8, 1, 32, 20, 20, 64, 3, 1, 1, 1, 0);
+  checkIntegerConv(DS_U8, DS_I8, 2, 16, 9, 11, 24, 3, 2, 1, 1, 2);
+  checkIntegerConv(DS_U8, DS_U8, 1, 8, 7, 7, 8, 3, 1, 2, 4, 2); // grouped
+  checkIntegerConv(DS_I8, DS_I8, 1, 6, 5, 5, 6, 1, 1, 0, 1, 1); // pointwise
+  checkIntegerConv(DS_I8, DS_U8, 1, 4, 6, 6, 4, 2, 1, 0, 4, 2); // depthwise
+}
+
+TEST(ContractionKernels, ConvIntegerRejectsBadZeroPoints) {
+  Tensors ts;
+  Tensor *x = ts.make<uint8_t>(DS_U8, {1, 1, 2, 2}, {1, 2, 3, 4});
+  Tensor *w = ts.make<int8_t>(DS_I8, {2, 1, 1, 1}, {1, 2});
+  Tensor *zw = ts.make<int8_t>(DS_I8, {3}, {1, 2, 3}); // 3 values for 2 channels
+  Tensor *y = ts.empty(DS_I32, {1, 2, 2, 2});
+  Attributes a = attrs({{"strides", intsAttr({1, 1})}, {"pads", intsAttr({0, 0, 0, 0})},
+                        {"dilations", intsAttr({1, 1})}, {"group", intAttr(1)}});
+  Status s = run("ds.conv_integer", a, {x, w, nullptr, zw}, {y});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("one per output channel"), std::string::npos) << s.message();
+}

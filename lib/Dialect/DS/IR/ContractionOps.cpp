@@ -220,19 +220,20 @@ LogicalResult EinsumOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   return success();
 }
 
-LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                       Adaptor adaptor,
-                                       SmallVectorImpl<Type> &inferred) {
-  auto input = rankedOf(adaptor.getInput()), weight = rankedOf(adaptor.getWeight());
+/// The result type of a convolution of `input` by `weight` (conv and
+/// conv_integer), with elements of `element`.
+static LogicalResult inferConvType(std::optional<Location> loc, RankedTensorType input,
+                                   RankedTensorType weight, ArrayRef<int64_t> strides,
+                                   ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations,
+                                   int64_t group, Value bias, Type element,
+                                   SmallVectorImpl<Type> &inferred) {
   if (input.getRank() < 3 || weight.getRank() != input.getRank())
     return emitOptionalError(loc, "conv needs input and weight of equal rank >= 3, got ",
                              formatShape(input.getShape()), " and ",
                              formatShape(weight.getShape()));
   size_t spatial = input.getRank() - 2;
-  if (failed(checkWindowAttrs(loc, spatial, adaptor.getStrides(), adaptor.getPads(),
-                              adaptor.getDilations())))
+  if (failed(checkWindowAttrs(loc, spatial, strides, pads, dilations)))
     return failure();
-  int64_t group = (int64_t)adaptor.getGroup();
   int64_t channels = input.getDimSize(1), perGroup = weight.getDimSize(1);
   int64_t filters = weight.getDimSize(0);
   if (group <= 0)
@@ -243,7 +244,7 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
                              perGroup, " x group ", group);
   if (!ShapedType::isDynamic(filters) && filters % group != 0)
     return emitOptionalError(loc, "conv filters ", filters, " not divisible by group ", group);
-  if (Value bias = adaptor.getBias()) {
+  if (bias) {
     auto b = rankedOf(bias);
     int64_t m;
     if (b.getRank() != 1 || !mergeDim(b.getDimSize(0), filters, m))
@@ -254,15 +255,52 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
     int64_t k = weight.getDimSize(i + 2);
     int64_t out = ShapedType::isDynamic(k)
                       ? kDyn
-                      : windowOutput(input.getDimSize(i + 2), k, adaptor.getStrides()[i],
-                                     adaptor.getPads()[i], adaptor.getPads()[i + spatial],
-                                     adaptor.getDilations()[i], false);
+                      : windowOutput(input.getDimSize(i + 2), k, strides[i], pads[i],
+                                     pads[i + spatial], dilations[i], false);
     if (out != kDyn && out <= 0)
       return emitOptionalError(loc, "conv window larger than padded input in spatial dim ", i);
     shape.push_back(out);
   }
-  inferred.push_back(RankedTensorType::get(shape, input.getElementType()));
+  inferred.push_back(RankedTensorType::get(shape, element));
   return success();
+}
+
+LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                       Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  auto input = rankedOf(adaptor.getInput()), weight = rankedOf(adaptor.getWeight());
+  return inferConvType(loc, input, weight, adaptor.getStrides(), adaptor.getPads(),
+                       adaptor.getDilations(), (int64_t)adaptor.getGroup(), adaptor.getBias(),
+                       input.getElementType(), inferred);
+}
+
+LogicalResult ConvIntegerOp::inferReturnTypes(MLIRContext *context, std::optional<Location> loc,
+                                              Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  return inferConvType(loc, rankedOf(adaptor.getInput()), rankedOf(adaptor.getWeight()),
+                       adaptor.getStrides(), adaptor.getPads(), adaptor.getDilations(),
+                       (int64_t)adaptor.getGroup(), Value(), IntegerType::get(context, 32),
+                       inferred);
+}
+
+LogicalResult ConvIntegerOp::verify() {
+  auto check = [&](Value zp, Value operand, StringRef name, bool perChannel) -> LogicalResult {
+    if (!zp)
+      return success();
+    auto zpType = cast<RankedTensorType>(zp.getType());
+    auto type = cast<RankedTensorType>(operand.getType());
+    if (zpType.getElementType() != type.getElementType())
+      return emitOpError() << name << " zero point has element type " << zpType.getElementType()
+                           << ", expected " << type.getElementType();
+    bool scalar = zpType.hasStaticShape() && zpType.getNumElements() == 1;
+    bool channel = perChannel && zpType.getRank() == 1 &&
+                   zpType.getDimSize(0) == type.getDimSize(0);
+    if (!scalar && !channel)
+      return emitOpError() << name << " zero point of shape " << formatShape(zpType.getShape())
+                           << " must be one value"
+                           << (perChannel ? " or one per output channel" : "");
+    return success();
+  };
+  return failure(failed(check(getInputZeroPoint(), getInput(), "input", false)) ||
+                 failed(check(getWeightZeroPoint(), getWeight(), "weight", true)));
 }
 
 LogicalResult ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,

@@ -129,13 +129,16 @@ struct FoldIntegerMatMul : OpRewritePattern<MatMulOp> {
   }
 };
 
-/// An 8-bit tensor dequantized with one scale (and zero point), or, for the
-/// rhs, one per column: dequantize(q, scale, zero_point) in f32.
+/// An 8-bit tensor dequantized with one scale (and zero point), or, for a
+/// matmul's rhs, one per column, for a convolution's weight one per output
+/// channel: dequantize(q, scale, zero_point) in f32.
 struct Dequantized {
   Value data, scale, zeroPoint;
 };
 
-std::optional<Dequantized> matchDequantized(Value v, bool allowColumns) {
+enum class ScaleAxis { None, Last, First };
+
+std::optional<Dequantized> matchDequantized(Value v, ScaleAxis perAxis) {
   auto dq = v.getDefiningOp<DequantizeOp>();
   if (!dq || dq.getBlockSize() != 0 || !tensorOf(dq.getResult()).getElementType().isF32() ||
       !isByte(tensorOf(dq.getInput()).getElementType()))
@@ -145,9 +148,10 @@ std::optional<Dequantized> matchDequantized(Value v, bool allowColumns) {
   int64_t axis = (int64_t)dq.getAxis();
   if (axis < 0)
     axis += data.getRank();
-  bool columns = allowColumns && scale.getRank() == 1 && data.getRank() >= 2 &&
-                 axis == data.getRank() - 1 && scale.getDimSize(0) == data.getShape().back();
-  if (!one && !columns)
+  int64_t wanted = perAxis == ScaleAxis::Last ? data.getRank() - 1 : 0;
+  bool perSlice = perAxis != ScaleAxis::None && scale.getRank() == 1 && data.getRank() >= 2 &&
+                  axis == wanted && scale.getDimSize(0) == data.getDimSize(wanted);
+  if (!one && !perSlice)
     return std::nullopt;
   return Dequantized{dq.getInput(), dq.getScale(), dq.getZeroPoint()};
 }
@@ -162,8 +166,8 @@ struct FoldDequantizedMatMul : OpRewritePattern<MatMulOp> {
     auto resultType = tensorOf(op.getResult());
     if (!resultType.getElementType().isF32())
       return failure();
-    std::optional<Dequantized> lhs = matchDequantized(op.getLhs(), /*allowColumns=*/false);
-    std::optional<Dequantized> rhs = matchDequantized(op.getRhs(), /*allowColumns=*/true);
+    std::optional<Dequantized> lhs = matchDequantized(op.getLhs(), ScaleAxis::None);
+    std::optional<Dequantized> rhs = matchDequantized(op.getRhs(), ScaleAxis::Last);
     if (!lhs || !rhs)
       return rewriter.notifyMatchFailure(op, "operands are not dequantized 8-bit tensors");
     Location loc = op.getLoc();
@@ -173,6 +177,52 @@ struct FoldDequantizedMatMul : OpRewritePattern<MatMulOp> {
     Value product = rewriter.create<CastOp>(loc, resultType, integer, UnitAttr());
     Value scale = rewriter.create<BinaryOp>(loc, BinaryKind::mul, lhs->scale, rhs->scale);
     rewriter.replaceOpWithNewOp<BinaryOp>(op, BinaryKind::mul, product, scale);
+    return success();
+  }
+};
+
+/// `v` ([M] or one value) shaped [M, 1, ...] to broadcast over the channels of
+/// a rank-`rank` [N, M, spatial...] result.
+Value perChannel(PatternRewriter &rewriter, Location loc, Value v, int64_t rank) {
+  auto type = tensorOf(v);
+  if (type.getRank() != 1)
+    return v;
+  SmallVector<int64_t> shape(rank - 1, 1);
+  shape[0] = type.getDimSize(0);
+  auto shapeType = RankedTensorType::get({rank - 1}, rewriter.getI64Type());
+  Value dims = rewriter.create<ConstantOp>(
+      loc, DenseElementsAttr::get(shapeType, ArrayRef<int64_t>(shape)));
+  return rewriter.create<ReshapeOp>(loc, type.clone(shape), v, dims, UnitAttr());
+}
+
+/// conv(dequantize(x), dequantize(w), bias) in f32 -> the exact integer
+/// convolution scaled once per output channel:
+/// cast(conv_integer(x, w, zx, zw)) * (sx * sw) + bias, with sw one value or
+/// one per output channel (onnxruntime's per-channel QDQ convolutions).
+struct FoldDequantizedConv : OpRewritePattern<ConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvOp op, PatternRewriter &rewriter) const override {
+    auto resultType = tensorOf(op.getResult());
+    if (!resultType.getElementType().isF32())
+      return failure();
+    std::optional<Dequantized> x = matchDequantized(op.getInput(), ScaleAxis::None);
+    std::optional<Dequantized> w = matchDequantized(op.getWeight(), ScaleAxis::First);
+    if (!x || !w)
+      return rewriter.notifyMatchFailure(op, "operands are not dequantized 8-bit tensors");
+    Location loc = op.getLoc();
+    auto integer = rewriter.create<ConvIntegerOp>(
+        loc, resultType.clone(rewriter.getI32Type()), x->data, w->data, x->zeroPoint,
+        w->zeroPoint, op.getStridesAttr(), op.getPadsAttr(), op.getDilationsAttr(),
+        op.getGroupAttr());
+    int64_t rank = resultType.getRank();
+    Value product = rewriter.create<CastOp>(loc, resultType, integer, UnitAttr());
+    Value scale = rewriter.create<BinaryOp>(loc, BinaryKind::mul, x->scale, w->scale);
+    Value scaled = rewriter.create<BinaryOp>(loc, BinaryKind::mul, product,
+                                             perChannel(rewriter, loc, scale, rank));
+    if (Value bias = op.getBias())
+      scaled = rewriter.create<BinaryOp>(loc, BinaryKind::add, scaled,
+                                         perChannel(rewriter, loc, bias, rank));
+    rewriter.replaceOp(op, scaled);
     return success();
   }
 };
@@ -209,7 +259,8 @@ struct SinkDequantize : RewritePattern {
 struct FoldIntegerMatMulPass : ds::impl::FoldIntegerMatMulPassBase<FoldIntegerMatMulPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldIntegerMatMul, FoldDequantizedMatMul, SinkDequantize>(&getContext());
+    patterns.add<FoldIntegerMatMul, FoldDequantizedMatMul, FoldDequantizedConv, SinkDequantize>(
+        &getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

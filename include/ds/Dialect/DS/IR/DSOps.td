@@ -234,6 +234,38 @@ def DS_ConvOp : DS_InferredOp<"conv", [DS_ContractionClass]> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def DS_ConvIntegerOp : DS_InferredOp<"conv_integer",
+    [DS_ContractionClass, AttrSizedOperandSegments]> {
+  let summary = "convolution of 8-bit integers minus zero points, accumulated in i32";
+  let description = [{
+    ONNX ConvInteger: `ds.conv` of `(input - input_zero_point)` and
+    `(weight - weight_zero_point)`, every product and sum exact in i32.
+    Padding reads as the input's zero point (a 0 after the subtraction). The
+    input zero point is one value; the weight's one value or one per output
+    channel (1-D of the weight's dim 0). Absent zero points are 0. The
+    importer writes ConvInteger as this op and `ds-fold-integer-matmul`
+    forms it from dequantized convolutions of QDQ models, so the runtime runs
+    it on an int8 GEMM.
+
+    ```mlir
+    %0 = ds.conv_integer %x, %w input_zero_point %zx {dilations = array<i64: 1, 1>, group = 1 : i64,
+           pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>}
+         : (tensor<1x3x8x8xui8>, tensor<4x3x3x3xi8>, tensor<ui8>) -> tensor<1x4x8x8xi32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8, UI8]>:$input, RankedTensorOf<[I8, UI8]>:$weight,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$input_zero_point,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$weight_zero_point,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations, I64Attr:$group);
+  let results = (outs RankedTensorOf<[I32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`input_zero_point` $input_zero_point^)?
+    (`weight_zero_point` $weight_zero_point^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def DS_ConvTransposeOp : DS_InferredOp<"conv_transpose", [DS_ContractionClass]> {
   let summary = "N-d grouped transposed convolution";
   let description = [{
