@@ -68,7 +68,7 @@ def VerifyRuntimeContractPass : Pass<"ds-verify-runtime-contract", "ModuleOp"> {
       spellings agree both ways. A consistent dialect gets a remark:
 
     ```
-    remark: contract: 41 ops, 78 attributes, consistent
+    remark: contract: 42 ops, 82 attributes, consistent
     ```
 
     The IR is left unchanged. The artifact writer applies the per-op check to
@@ -85,9 +85,9 @@ def VerifyRuntimeContractPass : Pass<"ds-verify-runtime-contract", "ModuleOp"> {
 //===----------------------------------------------------------------------===//
 
 def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
-  let summary = "Run the matmuls of quantized models as ds.matmul_integer on 8-bit data";
+  let summary = "Run the matmuls and convolutions of quantized models on 8-bit data";
   let description = [{
-    Three rewrites, so that quantized models multiply 8-bit integers:
+    Four rewrites, so that quantized models multiply 8-bit integers:
 
     - **MatMulInteger**: `ds.matmul` in i32 whose operands are 8-bit tensors widened by
     `ds.cast`, each optionally minus its zero point (the widened 8-bit zero
@@ -105,6 +105,10 @@ def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
       scaled once, where the float matmul rounded every partial sum. This is
       what QDQ models (onnxruntime's `quantize_static`, QAT exports) put
       around every quantized matmul.
+    - **QDQ convolutions**: an f32 `ds.conv` of a dequantized 8-bit input
+      (one scale) and weight (one scale, or one per output channel) becomes
+      `cast(conv_integer(x, w, zx, zw)) * (sx * sw) + bias`, the scales and
+      bias shaped [M, 1, ...] to broadcast over the channels.
     - **Dequantize after data movement**: ops that only copy elements of
       their first operand (the `DS_SelectsElements` trait: gather, reshape,
       transpose, slice, expand, tile, ...) of a tensor dequantized with one
