@@ -31,3 +31,14 @@ func.func @nothing(%a: tensor<2x2xf32>, %b: tensor<2x2xf32>) -> tensor<2x2xf32> 
   %y = ds.matmul %a, %b : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }
+
+// -----
+
+// A convolution's input is probed too, under the convolution's name.
+// CHECK-LABEL: func @conv
+// CHECK-SAME:  -> (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32> {ds.name = "ds.calibration:conv1"})
+func.func @conv(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = ds.constant dense<0.5> : tensor<2x2x1x1xf32>
+  %y = ds.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
+  return %y : tensor<1x2x4x4xf32>
+}

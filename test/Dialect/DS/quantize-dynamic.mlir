@@ -78,3 +78,17 @@ func.func @tied_weight(%ids: tensor<3xi64>) -> tensor<3x4xf32> {
   %y = ds.matmul %x, %t : (tensor<3x2xf32>, tensor<2x4xf32>) -> tensor<3x4xf32>
   return %y : tensor<3x4xf32>
 }
+
+// -----
+
+// A matmul whose activation is the previous matmul's result (replaced and
+// erased first): both are quantized.
+// CHECK-LABEL: func @chained
+// CHECK-COUNT-2: ds.matmul_integer
+func.func @chained(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %w1 = ds.constant dense<0.5> : tensor<8x8xf32>
+  %w2 = ds.constant dense<0.25> : tensor<8x8xf32>
+  %h = ds.matmul %x, %w1 : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %y = ds.matmul %h, %w2 : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}

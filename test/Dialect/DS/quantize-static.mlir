@@ -1,4 +1,4 @@
-// RUN: printf '# ds calibration table 1\nmethod=minmax samples=2\n-1 3 fc\n0 2 qkv\n-1 1 qkv#1\n' > %t.table
+// RUN: printf '# ds calibration table 1\nmethod=minmax samples=2\n-1 3 fc\n0 2 qkv\n-1 1 qkv#1\n-1 3 conv1\n0 1 conv1#1\n' > %t.table
 // RUN: ds-opt %s --split-input-file --ds-quantize-static="table=%t.table" --verify-diagnostics | FileCheck %s
 // RUN: ds-opt %s --split-input-file --ds-quantize-static="table=%t.table exclude-nodes=fc,qkv" --verify-diagnostics | FileCheck %s --check-prefix=EXCLUDED
 
@@ -55,7 +55,41 @@ func.func @shared(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
 // CHECK:       ds.matmul %
 func.func @unknown(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %w = ds.constant dense<0.5> : tensor<8x8xf32>
-  // expected-warning @below {{the calibration table has no range for 'ds.matmul': this matmul stays f32}}
+  // expected-warning @below {{the calibration table has no range for 'ds.matmul': this ds.matmul stays f32}}
   %y = ds.matmul %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// A convolution: int8 weights per output channel, the product scaled per
+// channel ([M, 1, 1]) and the bias added after. Range [-1, 3] as for fc.
+// CHECK-LABEL: func @conv
+// CHECK-DAG:   %[[Q:.*]] = ds.quantize %arg0, %{{.*}}, %[[ZX:.*]] {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x2x4x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x2x4x4xui8>
+// CHECK-DAG:   %[[W:.*]] = ds.constant dense<{{.*}}> : tensor<2x2x1x1xi8>
+// CHECK:       %[[I:.*]] = ds.conv_integer %[[Q]], %[[W]] input_zero_point %[[ZX]] {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xui8>, tensor<2x2x1x1xi8>, tensor<ui8>) -> tensor<1x2x4x4xi32>
+// CHECK:       %[[F:.*]] = ds.cast %[[I]]
+// CHECK:       %[[S:.*]] = ds.constant dense<{{\[\[\[}}1.23513979E-4]], {{\[\[}}2.47027958E-4]]]> : tensor<2x1x1xf32>
+// CHECK:       %[[Y:.*]] = ds.binary mul %[[F]], %[[S]]
+// CHECK:       %[[B:.*]] = ds.reshape %arg1
+// CHECK:       ds.binary add %[[Y]], %[[B]]
+// EXCLUDED-LABEL: func @conv
+// EXCLUDED:       ds.conv_integer
+func.func @conv(%x: tensor<1x2x4x4xf32>, %b: tensor<2xf32>) -> tensor<1x2x4x4xf32> {
+  %w = ds.constant dense<[[[[1.0]], [[-0.5]]], [[[2.0]], [[0.25]]]]> : tensor<2x2x1x1xf32>
+  %y = ds.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
+  return %y : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// A convolution whose input is the previous convolution's result (replaced
+// and erased first): both are quantized.
+// CHECK-LABEL: func @chained_convs
+// CHECK-COUNT-2: ds.conv_integer
+func.func @chained_convs(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = ds.constant dense<0.5> : tensor<2x2x1x1xf32>
+  %h = ds.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
+  %y = ds.conv %h, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
+  return %y : tensor<1x2x4x4xf32>
 }

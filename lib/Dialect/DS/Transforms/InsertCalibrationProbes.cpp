@@ -5,7 +5,7 @@
 // on calibration data sees it. Passes.td has the details.
 //
 //===----------------------------------------------------------------------===//
-#include "MatMulQuantization.h"
+#include "WeightQuantization.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -26,17 +26,21 @@ struct InsertCalibrationProbesPass
     func::FuncOp func = getOperation();
     if (func.isExternal())
       return;
-    SmallVector<QuantizableMatMul> matmuls = findQuantizableMatMuls(func, {}, 0);
-    if (matmuls.empty())
+    // (activation, key) of every op static quantization would quantize.
+    SmallVector<std::pair<Value, std::string>> probes;
+    for (QuantizableMatMul &matmul : findQuantizableMatMuls(func, {}, 0))
+      probes.push_back({matmul.op.getLhs(), matmul.key});
+    for (QuantizableConv &conv : findQuantizableConvs(func, {}, 0))
+      probes.push_back({conv.op.getInput(), conv.key});
+    if (probes.empty())
       return;
     auto returnOp = cast<func::ReturnOp>(func.getBody().back().getTerminator());
     Builder b(&getContext());
-    for (QuantizableMatMul &matmul : matmuls) {
-      Value x = matmul.op.getLhs();
+    for (auto &[x, key] : probes) {
       unsigned index = func.getNumResults();
       func.insertResult(index, x.getType(),
                         b.getDictionaryAttr(b.getNamedAttr(
-                            "ds.name", b.getStringAttr("ds.calibration:" + matmul.key))));
+                            "ds.name", b.getStringAttr("ds.calibration:" + key))));
       returnOp->insertOperands(returnOp->getNumOperands(), x);
     }
   }

@@ -12,7 +12,7 @@
 // (the Q, K and V projections). Passes.td has the options.
 //
 //===----------------------------------------------------------------------===//
-#include "MatMulQuantization.h"
+#include "WeightQuantization.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -34,10 +34,14 @@ struct QuantizeDynamicPass : ds::impl::QuantizeDynamicPassBase<QuantizeDynamicPa
     llvm::StringSet<> excluded;
     for (const std::string &name : excludeNodes)
       excluded.insert(name);
+    // Every activation's run-time quantization first (placed where it is
+    // defined): replacing a matmul erases it, and its result may be the next
+    // matmul's activation.
+    SmallVector<QuantizableMatMul> matmuls =
+        findQuantizableMatMuls(getOperation(), excluded, minWeights);
     llvm::DenseMap<Value, DynamicQuantizeOp> quantizedActivations;
-    for (QuantizableMatMul &matmul :
-         findQuantizableMatMuls(getOperation(), excluded, minWeights)) {
-      // One run-time quantization per activation, placed where it is defined.
+    SmallVector<DynamicQuantizeOp> readBy;
+    for (QuantizableMatMul &matmul : matmuls) {
       Value x = matmul.op.getLhs();
       DynamicQuantizeOp dq = quantizedActivations.lookup(x);
       if (!dq) {
@@ -49,9 +53,11 @@ struct QuantizeDynamicPass : ds::impl::QuantizeDynamicPassBase<QuantizeDynamicPa
         dq = at.create<DynamicQuantizeOp>(matmul.op.getLoc(), x);
         quantizedActivations[x] = dq;
       }
-      // A weight without its bytes leaves an f32 matmul.
-      replaceWithIntegerMatMul(matmul, dq.getOutput(), dq.getZeroPoint(), dq.getScale(), perColumn);
+      readBy.push_back(dq);
     }
+    // A weight without its bytes leaves an f32 matmul.
+    for (auto [matmul, dq] : llvm::zip(matmuls, readBy))
+      replaceWithIntegerMatMul(matmul, dq.getOutput(), dq.getZeroPoint(), dq.getScale(), perColumn);
     for (auto &[x, dq] : quantizedActivations)
       if (dq->use_empty())
         dq->erase();

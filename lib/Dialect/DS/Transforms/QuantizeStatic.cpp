@@ -1,11 +1,12 @@
 //===- QuantizeStatic.cpp - int8 matmuls with calibrated activations ------===//
 //
-// ds-quantize-static: post-training static quantization of matmuls, the
-// activation ranges read from a calibration table (ds/Calibration), the
-// weights quantized as ds-quantize-dynamic does. Passes.td has the details.
+// ds-quantize-static: post-training static quantization of matmuls and
+// convolutions, the activation ranges read from a calibration table
+// (ds/Calibration), the weights quantized per output column / channel.
+// Passes.td has the details.
 //
 //===----------------------------------------------------------------------===//
-#include "MatMulQuantization.h"
+#include "WeightQuantization.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -54,37 +55,58 @@ struct QuantizeStaticPass : mlir::ds::impl::QuantizeStaticPassBase<QuantizeStati
     return success();
   }
 
+  /// The ops quantizing one activation, and the union of their ranges.
+  struct Readers {
+    SmallVector<QuantizableMatMul> matmuls;
+    SmallVector<QuantizableConv> convs;
+    cal::Range range;
+    Location loc;
+  };
+
+  /// Adds an op reading `x` under `key`; false (with a warning) when the
+  /// table has no range for it.
+  bool addReader(llvm::MapVector<Value, Readers> &byActivation, Value x, Operation *op,
+                 const std::string &key) {
+    auto it = ranges.find(key);
+    if (it == ranges.end()) {
+      op->emitWarning() << "the calibration table has no range for '" << key
+                        << "': this " << op->getName().getStringRef() << " stays f32";
+      return false;
+    }
+    auto [entry, inserted] = byActivation.insert({x, Readers{{}, {}, it->second, op->getLoc()}});
+    if (!inserted) {
+      entry->second.range.lo = std::min(entry->second.range.lo, it->second.lo);
+      entry->second.range.hi = std::max(entry->second.range.hi, it->second.hi);
+    }
+    return true;
+  }
+
   void runOnOperation() override {
     llvm::StringSet<> excluded;
     for (const std::string &name : excludeNodes)
       excluded.insert(name);
-    // The matmuls of each activation, and the union of their ranges.
-    llvm::MapVector<Value, SmallVector<QuantizableMatMul>> byActivation;
-    llvm::DenseMap<Value, cal::Range> activationRange;
-    for (QuantizableMatMul &matmul :
-         findQuantizableMatMuls(getOperation(), excluded, minWeights)) {
-      auto it = ranges.find(matmul.key);
-      if (it == ranges.end()) {
-        matmul.op.emitWarning() << "the calibration table has no range for '" << matmul.key
-                                << "': this matmul stays f32";
-        continue;
-      }
-      Value x = matmul.op.getLhs();
-      auto [entry, inserted] = activationRange.try_emplace(x, it->second);
-      if (!inserted) {
-        entry->second.lo = std::min(entry->second.lo, it->second.lo);
-        entry->second.hi = std::max(entry->second.hi, it->second.hi);
-      }
-      byActivation[x].push_back(matmul);
-    }
-    for (auto &[x, matmuls] : byActivation) {
-      ActivationQuantization q = quantizationOf(activationRange.lookup(x));
-      OpBuilder b(matmuls.front().op.getContext());
+    llvm::MapVector<Value, Readers> byActivation;
+    for (QuantizableMatMul &matmul : findQuantizableMatMuls(getOperation(), excluded, minWeights))
+      if (addReader(byActivation, matmul.op.getLhs(), matmul.op, matmul.key))
+        byActivation.find(matmul.op.getLhs())->second.matmuls.push_back(matmul);
+    for (QuantizableConv &conv : findQuantizableConvs(getOperation(), excluded, minWeights))
+      if (addReader(byActivation, conv.op.getInput(), conv.op, conv.key))
+        byActivation.find(conv.op.getInput())->second.convs.push_back(conv);
+
+    // Every activation's quantize first: replacing an op below erases it,
+    // and its result may be another op's activation (conv after conv).
+    struct Quantized {
+      Value xq, zeroPoint, scale;
+    };
+    SmallVector<Quantized> quantized;
+    for (auto &[x, readers] : byActivation) {
+      ActivationQuantization q = quantizationOf(readers.range);
+      OpBuilder b(x.getContext());
       if (Operation *def = x.getDefiningOp())
         b.setInsertionPointAfter(def);
       else
         b.setInsertionPointToStart(cast<BlockArgument>(x).getOwner());
-      Location loc = matmuls.front().op.getLoc();
+      Location loc = readers.loc;
       auto scalar = [&](Type type) { return RankedTensorType::get({}, type); };
       Value scale = b.create<ConstantOp>(
           loc, DenseElementsAttr::get(scalar(b.getF32Type()), ArrayRef<float>(q.scale)));
@@ -95,13 +117,19 @@ struct QuantizeStaticPass : mlir::ds::impl::QuantizeStaticPassBase<QuantizeStati
       Value xq = b.create<QuantizeOp>(loc, xType.clone(u8), x, scale, zeroPoint,
                                       b.getI64IntegerAttr(1), b.getI64IntegerAttr(0),
                                       UnitAttr());
+      quantized.push_back({xq, zeroPoint, scale});
+    }
+    for (auto [entry, q] : llvm::zip(byActivation, quantized)) {
+      Readers &readers = entry.second;
       bool used = false;
-      for (QuantizableMatMul &matmul : matmuls)
-        used |= replaceWithIntegerMatMul(matmul, xq, zeroPoint, scale, perColumn);
+      for (QuantizableMatMul &matmul : readers.matmuls)
+        used |= replaceWithIntegerMatMul(matmul, q.xq, q.zeroPoint, q.scale, perColumn);
+      for (QuantizableConv &conv : readers.convs)
+        used |= replaceWithIntegerConv(conv, q.xq, q.zeroPoint, q.scale);
       if (!used) { // no weight had its bytes
-        xq.getDefiningOp()->erase();
-        zeroPoint.getDefiningOp()->erase();
-        scale.getDefiningOp()->erase();
+        q.xq.getDefiningOp()->erase();
+        q.zeroPoint.getDefiningOp()->erase();
+        q.scale.getDefiningOp()->erase();
       }
     }
   }

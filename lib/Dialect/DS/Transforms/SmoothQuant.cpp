@@ -6,7 +6,7 @@
 // so that the fp32 model is unchanged. Passes.td has the details.
 //
 //===----------------------------------------------------------------------===//
-#include "MatMulQuantization.h"
+#include "WeightQuantization.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"

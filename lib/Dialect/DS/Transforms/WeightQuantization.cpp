@@ -1,5 +1,5 @@
-//===- MatMulQuantization.cpp - what quantizing a matmul shares -----------===//
-#include "MatMulQuantization.h"
+//===- WeightQuantization.cpp - what quantizing a matmul shares -----------===//
+#include "WeightQuantization.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -60,18 +60,31 @@ bool findConstantWeight(Value rhs, ConstantOp &constant, TransposeOp &transpose)
   return true;
 }
 
+/// A name per op from its node, `#n` for the n-th later op of the same name.
+class KeyNamer {
+public:
+  std::string operator()(Operation *op) {
+    std::optional<StringRef> node = getNodeName(op->getLoc());
+    std::string key = node ? node->str() : op->getName().getStringRef().str();
+    if (unsigned repeat = seen[key]++)
+      key += "#" + std::to_string(repeat);
+    return key;
+  }
+
+private:
+  llvm::StringMap<unsigned> seen;
+};
+
 } // namespace
 
 SmallVector<QuantizableMatMul> ds::findQuantizableMatMuls(func::FuncOp func,
                                                           const llvm::StringSet<> &excludedNodes,
                                                           int64_t minWeights) {
   SmallVector<QuantizableMatMul> found;
-  llvm::StringMap<unsigned> seen;
+  KeyNamer namer;
   func.walk([&](MatMulOp op) {
+    std::string key = namer(op);
     std::optional<StringRef> node = getNodeName(op.getLoc());
-    std::string key = node ? node->str() : "ds.matmul";
-    if (unsigned repeat = seen[key]++)
-      key += "#" + std::to_string(repeat);
     if (node && excludedNodes.contains(*node))
       return;
     auto x = cast<RankedTensorType>(op.getLhs().getType());
@@ -85,6 +98,83 @@ SmallVector<QuantizableMatMul> ds::findQuantizableMatMuls(func::FuncOp func,
       found.push_back(matmul);
   });
   return found;
+}
+
+SmallVector<QuantizableConv> ds::findQuantizableConvs(func::FuncOp func,
+                                                      const llvm::StringSet<> &excludedNodes,
+                                                      int64_t minWeights) {
+  SmallVector<QuantizableConv> found;
+  KeyNamer namer;
+  func.walk([&](ConvOp op) {
+    std::string key = namer(op);
+    std::optional<StringRef> node = getNodeName(op.getLoc());
+    if (node && excludedNodes.contains(*node))
+      return;
+    auto x = cast<RankedTensorType>(op.getInput().getType());
+    auto w = cast<RankedTensorType>(op.getWeight().getType());
+    auto weight = op.getWeight().getDefiningOp<ConstantOp>();
+    if (!x.getElementType().isF32() || !w.hasStaticShape() || w.getNumElements() < minWeights ||
+        !weight || op.getInput().getDefiningOp<ConstantOp>() ||
+        (op.getBias() && !cast<RankedTensorType>(op.getBias().getType()).getElementType().isF32()))
+      return;
+    if (llvm::any_of(weight->getUsers(), [](Operation *user) { return !isa<ConvOp>(user); }))
+      return;
+    found.push_back({op, weight, key});
+  });
+  return found;
+}
+
+bool ds::replaceWithIntegerConv(QuantizableConv &conv, Value xq, Value zx, Value sx) {
+  ConvOp op = conv.op;
+  std::optional<std::vector<float>> weights = readF32Constant(conv.weight.getValue());
+  auto fixed = sx.getDefiningOp<ConstantOp>();
+  auto fixedScale = fixed ? dyn_cast<DenseElementsAttr>(fixed.getValue()) : DenseElementsAttr();
+  if (!weights || !fixedScale || !fixedScale.isSplat())
+    return false;
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t M = wType.getDimSize(0), perChannel = wType.getNumElements() / std::max<int64_t>(M, 1);
+  // Symmetric int8 per output channel (a row of `perChannel` values).
+  std::vector<int8_t> q(weights->size());
+  std::vector<float> scales(M);
+  for (int64_t m = 0; m < M; ++m) {
+    float maxAbs = 0.0f;
+    for (int64_t i = 0; i < perChannel; ++i)
+      maxAbs = std::max(maxAbs, std::fabs((*weights)[m * perChannel + i]));
+    float scale = maxAbs > 0.0f && std::isfinite(maxAbs) ? maxAbs / 127.0f : 1.0f;
+    for (int64_t i = 0; i < perChannel; ++i) {
+      float v = std::nearbyint((*weights)[m * perChannel + i] / scale);
+      q[m * perChannel + i] = (int8_t)std::clamp(std::isnan(v) ? 0.0f : v, -127.0f, 127.0f);
+    }
+    scales[m] = scale * fixedScale.getSplatValue<float>();
+  }
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value wq = b.create<ConstantOp>(
+      loc, makeConstant(wType.clone(b.getIntegerType(8)), ArrayRef<int8_t>(q), "quantized_weight"));
+  auto resultType = cast<RankedTensorType>(op.getType());
+  Value product = b.create<ConvIntegerOp>(loc, resultType.clone(b.getI32Type()), xq, wq, zx,
+                                          Value(), op.getStridesAttr(), op.getPadsAttr(),
+                                          op.getDilationsAttr(), op.getGroupAttr());
+  Value result = b.create<CastOp>(loc, resultType, product, UnitAttr());
+  // [M, 1, ...]: broadcast over the channels of [N, M, spatial...].
+  SmallVector<int64_t> channelShape(resultType.getRank() - 1, 1);
+  channelShape[0] = M;
+  auto channelType = RankedTensorType::get(channelShape, b.getF32Type());
+  Value scale = b.create<ConstantOp>(loc, DenseElementsAttr::get(channelType,
+                                                                 ArrayRef<float>(scales)));
+  result = b.create<BinaryOp>(loc, BinaryKind::mul, result, scale);
+  if (Value bias = op.getBias()) {
+    auto shapeType = RankedTensorType::get({(int64_t)channelShape.size()}, b.getI64Type());
+    Value dims = b.create<ConstantOp>(
+        loc, DenseElementsAttr::get(shapeType, ArrayRef<int64_t>(channelShape)));
+    Value shaped = b.create<ReshapeOp>(loc, channelType, bias, dims, UnitAttr());
+    result = b.create<BinaryOp>(loc, BinaryKind::add, result, shaped);
+  }
+  op.replaceAllUsesWith(result);
+  op.erase();
+  if (conv.weight->use_empty())
+    conv.weight->erase();
+  return true;
 }
 
 template <typename T>

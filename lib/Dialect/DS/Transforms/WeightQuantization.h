@@ -1,14 +1,14 @@
-//===- MatMulQuantization.h - what quantizing a matmul shares --*- C++ -*-===//
+//===- WeightQuantization.h - what quantizing a weight op shares -*- C++ -*-===//
 //
 // The compiler's quantization passes (dynamic, static, the calibration
-// probes that feed static) agree here on which matmuls they quantize, how
-// each is named in a calibration table, and how an int8 product replaces
-// one: the weights quantized at compile time, the activation by whichever
-// pass owns it.
+// probes and SmoothQuant that feed static) agree here on which matmuls and
+// convolutions they quantize, how each is named in a calibration table, and
+// how an int8 op replaces one: the weights quantized at compile time, the
+// activation by whichever pass owns it.
 //
 //===----------------------------------------------------------------------===//
-#ifndef DS_DIALECT_DS_TRANSFORMS_MATMULQUANTIZATION_H
-#define DS_DIALECT_DS_TRANSFORMS_MATMULQUANTIZATION_H
+#ifndef DS_DIALECT_DS_TRANSFORMS_WEIGHTQUANTIZATION_H
+#define DS_DIALECT_DS_TRANSFORMS_WEIGHTQUANTIZATION_H
 
 #include "ds/Calibration/Calibration.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
@@ -48,6 +48,25 @@ SmallVector<QuantizableMatMul> findQuantizableMatMuls(func::FuncOp func,
 bool replaceWithIntegerMatMul(QuantizableMatMul &matmul, Value xq, Value zx, Value sx,
                               bool perColumn);
 
+/// An f32 convolution of an activation and a constant weight [M, C/g, k...]
+/// read by convolutions only.
+struct QuantizableConv {
+  ConvOp op;
+  ConstantOp weight;
+  /// As QuantizableMatMul's, over the convolutions.
+  std::string key;
+};
+
+SmallVector<QuantizableConv> findQuantizableConvs(func::FuncOp func,
+                                                  const llvm::StringSet<> &excludedNodes,
+                                                  int64_t minWeights);
+
+/// Replaces `conv.op` by cast(conv_integer(xq, Wq, zx)) * (sx * sw) + bias,
+/// the weight quantized here to symmetric int8 with one scale per output
+/// channel, `sx` a constant. False (op unchanged) when the weight's bytes
+/// are not there.
+bool replaceWithIntegerConv(QuantizableConv &conv, Value xq, Value zx, Value sx);
+
 /// Reads and parses a calibration table; an error at the file otherwise.
 LogicalResult loadCalibrationTable(MLIRContext *context, StringRef path, const char *pass,
                                    ds_calibration::Table &table);
@@ -63,4 +82,4 @@ ElementsAttr makeConstant(RankedTensorType type, ArrayRef<T> values, StringRef b
 
 } // namespace mlir::ds
 
-#endif // DS_DIALECT_DS_TRANSFORMS_MATMULQUANTIZATION_H
+#endif // DS_DIALECT_DS_TRANSFORMS_WEIGHTQUANTIZATION_H
