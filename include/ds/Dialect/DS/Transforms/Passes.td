@@ -170,10 +170,10 @@ def InsertCalibrationProbesPass : Pass<"ds-insert-calibration-probes", "func::Fu
   let summary = "Return the activations static quantization needs ranges for";
   let description = [{
     The first half of post-training static quantization: the activation of
-    every matmul `ds-quantize-static` would quantize (f32, a constant [K, N]
-    weight) becomes an extra result of the function, named
-    `ds.calibration:<key>` (`ds.name`), where the key is the matmul's node
-    name (`#n` appended for the n-th later matmul of the same name). Running
+    every matmul and convolution `ds-quantize-static` would quantize (f32, a
+    constant weight) becomes an extra result of the function, named
+    `ds.calibration:<key>` (`ds.name`), where the key is the op's node name
+    (`#n` appended for the n-th later op of the same kind and name). Running
     the artifact on calibration data (`ds-calibrate`, Python
     `ds.calibrate`) then sees each activation and writes its range to a
     calibration table under that key. The model's own results come first and
@@ -229,12 +229,14 @@ def SmoothQuantPass : Pass<"ds-smooth-quant", "func::FuncOp"> {
 }
 
 def QuantizeStaticPass : Pass<"ds-quantize-static", "func::FuncOp"> {
-  let summary = "Quantize matmuls to int8 with activation ranges from calibration";
+  let summary = "Quantize matmuls and convolutions to int8 with calibrated activation ranges";
   let description = [{
     Post-training static quantization: every matmul `ds-quantize-dynamic`
     would quantize gets int8 weights, quantized here the same way
-    (symmetric, per output column with `per-column`), and its activation
-    quantized to u8 with the fixed scale and zero point of the range the
+    (symmetric, per output column with `per-column`), every f32 convolution
+    with a constant weight int8 weights per output channel (a
+    `ds.conv_integer`, scaled per channel, bias added after), and the
+    activation of each quantized to u8 with the fixed scale and zero point of the range the
     calibration table (`table`, written by `ds-calibrate` or
     `ds.calibrate`) holds for it: scale = (hi - lo) / 255, zero point =
     round(-lo / scale). Unlike dynamic quantization nothing scans the
@@ -250,9 +252,9 @@ def QuantizeStaticPass : Pass<"ds-quantize-static", "func::FuncOp"> {
     %y = ds.binary mul %f, %s : (tensor<4x32xf32>, tensor<32xf32>) -> tensor<4x32xf32>
     ```
 
-    An activation several matmuls read is quantized once, over the union of
-    their ranges. A matmul the table has no range for stays f32 with a
-    warning (a table from another model); an unreadable table is an error.
+    An activation several ops read is quantized once, over the union of
+    their ranges. An op the table has no range for stays f32 with a warning
+    (a table from another model); an unreadable table is an error.
   }];
   let options = [
     Option<"table", "table", "std::string", /*default=*/"",
