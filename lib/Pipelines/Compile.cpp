@@ -92,9 +92,9 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
     return emitError(UnknownLoc::get(&context))
            << "target '" << target << "' is not available (targets: cpu, cuda)";
   const std::string &precision = request.pipeline.precision;
-  if (precision != "fp32" && precision != "fp16" && precision != "bf16")
+  if (precision != "fp32" && precision != "fp16" && precision != "bf16" && precision != "fp8")
     return emitError(UnknownLoc::get(&context))
-           << "precision '" << precision << "' is not available (fp32, fp16, bf16)";
+           << "precision '" << precision << "' is not available (fp32, fp16, bf16, fp8)";
   const std::string &quantize = request.pipeline.quantize;
   if (quantize != "none" && quantize != "dynamic" && quantize != "static")
     return emitError(UnknownLoc::get(&context))

@@ -61,7 +61,8 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
   Option<bool> fuse{*this, "fuse", llvm::cl::desc("Group ops into fusion groups (cpu; cuda always does)"),
                     llvm::cl::init(true)};
   Option<std::string> precision{*this, "precision",
-                                llvm::cl::desc("Mixed precision: fp32 (none), fp16 or bf16"),
+                                llvm::cl::desc("Mixed precision: fp32 (none), fp16, bf16 or fp8 "
+                                                              "(emulated on the CPU)"),
                                 llvm::cl::init("fp32")};
   Option<std::string> quantize{*this, "quantize",
                                llvm::cl::desc("Quantization: none, dynamic (int8 weights, "

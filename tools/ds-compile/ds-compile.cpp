@@ -33,7 +33,8 @@ static cl::opt<bool> fuse("fuse",
 static cl::opt<std::string> precision(
     "precision",
     cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "
-             "attention in that type, softmax / norms / reductions in fp32)"),
+             "attention in that type, softmax / norms / reductions in fp32), or fp8 "
+             "(contraction operands rounded to e4m3 with per-tensor scales; emulated on the CPU)"),
     cl::init("fp32"));
 static cl::opt<std::string> quantize(
     "quantize",

@@ -17,7 +17,7 @@ struct FileCompileOptions {
   std::string target = "cpu";
   /// Group ops into fusion groups (CompileOptions::fuse).
   bool fuse = true;
-  /// Mixed precision (CompileOptions::precision): fp32, fp16 or bf16.
+  /// Mixed precision (CompileOptions::precision): fp32, fp16, bf16 or fp8.
   std::string precision = "fp32";
   /// Quantization (CompileOptions::quantize): none, dynamic or static.
   std::string quantize = "none";

@@ -14,7 +14,8 @@ struct CompileOptions {
   /// CPU runtime one op per step: what fusion buys is measured against it.
   bool fuse = true;
   /// Mixed precision (ds-assign-precision's policy): "fp32" leaves the model
-  /// as it is, "fp16" / "bf16" run contractions and attention in that type.
+  /// as it is, "fp16" / "bf16" run contractions and attention in that type,
+  /// "fp8" rounds their operands to e4m3 (emulated on the CPU).
   std::string precision = "fp32";
   /// Quantization in the compiler: "none", "dynamic" (ds-quantize-dynamic:
   /// int8 weights, activations quantized at run time) or "static"

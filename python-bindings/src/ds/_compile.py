@@ -53,7 +53,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     fusion groups, so the CPU runtime runs op by op (to measure what fusion
     buys). precision="fp16" or "bf16" runs contractions and attention in
     that type and keeps softmax, norms and reductions in fp32 (inputs and
-    outputs keep their types). quantize="dynamic" quantizes matmul weights to
+    outputs keep their types); "fp8" rounds their operands to e4m3 with
+    per-tensor scales (emulated on the CPU: fp8's accuracy, not its speed). quantize="dynamic" quantizes matmul weights to
     int8 at compile time and their activations at run time;
     quantize="static" quantizes the activations with fixed ranges, from
     calibration_table (ds.calibrate's or ds-calibrate's output) or measured

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ds/Dialect/DS/IR/DSOps.h"
+#include "EmulateFp8.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -364,10 +365,10 @@ struct AssignPrecisionPass : ds::impl::AssignPrecisionPassBase<AssignPrecisionPa
   using AssignPrecisionPassBase::AssignPrecisionPassBase;
 
   LogicalResult initialize(MLIRContext *ctx) override {
-    if (policy != "fp32" && policy != "fp16" && policy != "bf16")
+    if (policy != "fp32" && policy != "fp16" && policy != "bf16" && policy != "fp8")
       return emitError(UnknownLoc::get(ctx))
              << "ds-assign-precision: unknown policy '" << policy
-             << "' (expected fp32, fp16 or bf16)";
+             << "' (expected fp32, fp16, bf16 or fp8)";
     for (const std::string &name : blockClasses) {
       std::optional<dsx_op_class> cls = parseOpClass(name);
       if (!cls || *cls == DSX_OP_OTHER)
@@ -392,6 +393,10 @@ struct AssignPrecisionPass : ds::impl::AssignPrecisionPassBase<AssignPrecisionPa
     for (func::FuncOp func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
+      if (policy == "fp8") {
+        emulateFp8(func, classes, nodes, report.empty() ? nullptr : &reportStream);
+        continue;
+      }
       if (!func.getBody().hasOneBlock()) {
         func.emitError("ds-assign-precision: expected a function with one block");
         return signalPassFailure();

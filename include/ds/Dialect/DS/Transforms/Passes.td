@@ -269,7 +269,7 @@ def QuantizeStaticPass : Pass<"ds-quantize-static", "func::FuncOp"> {
 }
 
 def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
-  let summary = "Run contractions and attention in fp16 or bf16, keep sensitive ops in fp32";
+  let summary = "Run contractions and attention in fp16, bf16 or fp8, keep sensitive ops in fp32";
   let description = [{
     Mixed precision as automatic-mixed-precision practice assigns it, decided
     per op from its class (DS_OpClass):
@@ -303,10 +303,19 @@ def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
     ln ds.norm f32 reduction stays fp32
     precision bf16: 12 ops in bf16, 5 in f32; 4 casts; 3 constants converted (1024 elements, 0 clamped)
     ```
+
+    `policy=fp8`: the data operands of contractions and attention (not a
+    bias or mask) are rounded to f8E4M3FN with one scale per tensor
+    (max |x| / 448), as an fp8 GEMM sees them, and the op computes on the
+    rounded values in f32; everything else stays f32. Constant weights are
+    stored in fp8 with their scale and dequantized at run time; activations
+    take their scale from their own maximum at run time
+    (`dequantize(quantize(x, s), s)`). On the CPU this is an emulation: it
+    measures fp8's accuracy, not its speed.
   }];
   let options = [
     Option<"policy", "policy", "std::string", /*default=*/"\"fp32\"",
-           "Low type: fp32 (no change), fp16 or bf16">,
+           "Low type: fp32 (no change), fp16, bf16 or fp8 (emulated e4m3)">,
     Option<"keepIOTypes", "keep-io-types", "bool", /*default=*/"true",
            "Keep the function's f32 inputs and results f32">,
     ListOption<"blockClasses", "block-classes", "std::string",
