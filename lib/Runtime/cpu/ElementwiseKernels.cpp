@@ -894,6 +894,24 @@ void binaryRun(KernelContext &ctx, const Broadcast &bc, const Tensor &l, const T
   using C = typename Acc::Compute;
   const int64_t grain =
       (K == BK::Pow || K == BK::Mod || K == BK::Fmod) ? kCostlyGrain : kCheapGrain;
+  // f32 arithmetic on the vectorized loops (cpu/VectorMath.h); the same
+  // IEEE operations, so the same results.
+  if constexpr (std::is_same_v<Acc, Native<float, float>> &&
+                (K == BK::Add || K == BK::Sub || K == BK::Mul || K == BK::Div)) {
+    constexpr vmath::Arith op = K == BK::Add   ? vmath::Arith::Add
+                                : K == BK::Sub ? vmath::Arith::Sub
+                                : K == BK::Mul ? vmath::Arith::Mul
+                                               : vmath::Arith::Div;
+    const float *a = l.as<float>(), *b = r.as<float>();
+    float *y = o.as<float>();
+    parallel(ctx, bc.numel, grain, [&](int64_t begin, int64_t end) {
+      forRuns<2>(bc, begin, end,
+                 [&](int64_t pos, const int64_t *off, int64_t n, const int64_t *st) {
+                   vmath::arith(op, a + off[0], st[0], b + off[1], st[1], y + pos, n);
+                 });
+    });
+    return;
+  }
   broadcast2(ctx, bc, grain, BinFn<K, C>(), Acc(l), Acc(r), Acc(o));
 }
 

@@ -602,9 +602,7 @@ void softmaxRowsF32(KernelContext &ctx, const float *x, float *y, int64_t rows, 
     for (int64_t o = begin; o < end; ++o) {
       const float *xr = x + o * R;
       float *yr = y + o * R;
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < R; ++j)
-        m = std::max(m, xr[j]);
+      const float m = vmath::maxOf(xr, R);
       if (log) {
         double s = vmath::expShiftedSumOnly(xr, R, m);
         const float shift = m + (float)std::log(s);
@@ -612,9 +610,7 @@ void softmaxRowsF32(KernelContext &ctx, const float *x, float *y, int64_t rows, 
           yr[j] = xr[j] - shift;
       } else {
         double s = vmath::expShiftedSum(xr, yr, R, m);
-        const float inv = (float)(1.0 / s);
-        for (int64_t j = 0; j < R; ++j)
-          yr[j] *= inv;
+        vmath::scale(yr, R, (float)(1.0 / s));
       }
     }
   });

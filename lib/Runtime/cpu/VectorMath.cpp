@@ -1,6 +1,7 @@
 //===- VectorMath.cpp - float math over arrays, vectorized ----------------===//
 #include "cpu/VectorMath.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace dsrt::cpu::vmath {
@@ -237,7 +238,77 @@ DS_VECTORIZED void normalizeImpl(const float *__restrict x, float *__restrict y,
       y[i] = (x[i] - mean) * inverse;
 }
 
+template <Arith Op> DS_INLINE float arithOne(float a, float b) {
+  if constexpr (Op == Arith::Add)
+    return a + b;
+  else if constexpr (Op == Arith::Sub)
+    return a - b;
+  else if constexpr (Op == Arith::Mul)
+    return a * b;
+  else
+    return a / b;
+}
+
+template <Arith Op>
+DS_INLINE void arithRun(const float *__restrict a, int64_t sa, const float *__restrict b,
+                        int64_t sb, float *__restrict y, int64_t n) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = arithOne<Op>(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const float bv = b[0];
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = arithOne<Op>(a[i], bv);
+  } else if (sa == 0 && sb == 1) {
+    const float av = a[0];
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = arithOne<Op>(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = arithOne<Op>(a[i * sa], b[i * sb]);
+  }
+}
+
+DS_VECTORIZED void arithImpl(Arith op, const float *a, int64_t sa, const float *b, int64_t sb,
+                             float *y, int64_t n) {
+  switch (op) {
+  case Arith::Add: return arithRun<Arith::Add>(a, sa, b, sb, y, n);
+  case Arith::Sub: return arithRun<Arith::Sub>(a, sa, b, sb, y, n);
+  case Arith::Mul: return arithRun<Arith::Mul>(a, sa, b, sb, y, n);
+  case Arith::Div: return arithRun<Arith::Div>(a, sa, b, sb, y, n);
+  }
+}
+
+DS_VECTORIZED float maxImpl(const float *__restrict x, int64_t n) {
+  float lanes[kLanes];
+  for (float &l : lanes)
+    l = -INFINITY;
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j)
+      lanes[j] = x[i + j] > lanes[j] ? x[i + j] : lanes[j];
+  for (; i < n; ++i)
+    lanes[0] = x[i] > lanes[0] ? x[i] : lanes[0];
+  float m = lanes[0];
+  for (float l : lanes)
+    m = l > m ? l : m;
+  return m;
+}
+
+DS_VECTORIZED void scaleImpl(float *__restrict y, int64_t n, float factor) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] *= factor;
+}
+
 } // namespace
+
+float maxOf(const float *x, int64_t n) { return maxImpl(x, n); }
+void scale(float *y, int64_t n, float factor) { scaleImpl(y, n, factor); }
+
+void arith(Arith op, const float *a, int64_t aStride, const float *b, int64_t bStride, float *y,
+           int64_t n) {
+  arithImpl(op, a, aStride, b, bStride, y, n);
+}
 
 void moments(const float *x, int64_t n, bool rms, double &mean, double &var) {
   momentsImpl(x, n, rms, &mean, &var);

@@ -20,6 +20,12 @@
 
 namespace dsrt::cpu::vmath {
 
+/// The largest x[i]; NaN elements are skipped (all NaN, or n = 0: -inf), as
+/// m = std::max(m, x[i]) from -inf does.
+float maxOf(const float *x, int64_t n);
+/// y[i] *= factor.
+void scale(float *y, int64_t n, float factor);
+
 /// y[i] = e^(x[i] - shift) for x[i] <= shift (softmax: shift is the row's
 /// maximum); returns the sum of the y[i], accumulated in double.
 double expShiftedSum(const float *x, float *y, int64_t n, float shift);
@@ -37,6 +43,14 @@ void moments(const float *x, int64_t n, bool rms, double &mean, double &var);
 /// null for none.
 void normalize(const float *x, float *y, int64_t n, float mean, float inverse,
                const float *scale, const float *bias);
+
+/// The four arithmetic ops of f32 tensors, for ds.binary's contiguous and
+/// broadcast runs.
+enum class Arith { Add, Sub, Mul, Div };
+/// y[i] = a[i * aStride] op b[i * bStride], strides 0 or 1 (any other takes
+/// a scalar loop).
+void arith(Arith op, const float *a, int64_t aStride, const float *b, int64_t bStride, float *y,
+           int64_t n);
 
 /// lo = min(0, x...), hi = max(0, x...), NaN skipped (DynamicQuantizeLinear's
 /// range).

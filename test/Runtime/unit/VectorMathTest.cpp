@@ -154,3 +154,40 @@ TEST(VectorMath, MomentsAndNormalizeMatchDouble) {
     }
   }
 }
+
+TEST(VectorMath, MaxOfSkipsNaNAndScaleMultiplies) {
+  std::vector<float> x = grid(-5.0f, 3.0f, 1001);
+  x[500] = std::nanf("");
+  x[17] = 7.5f;
+  EXPECT_EQ(vmath::maxOf(x.data(), (int64_t)x.size()), 7.5f);
+  std::vector<float> nans(20, std::nanf(""));
+  EXPECT_EQ(vmath::maxOf(nans.data(), 20), -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(vmath::maxOf(nans.data(), 0), -std::numeric_limits<float>::infinity());
+  std::vector<float> y = {1.0f, -2.0f, 0.5f};
+  vmath::scale(y.data(), 3, 4.0f);
+  EXPECT_EQ(y, (std::vector<float>{4.0f, -8.0f, 2.0f}));
+}
+
+TEST(VectorMath, ArithMatchesScalarForEveryStridePattern) {
+  std::vector<float> a = grid(-3.0f, 3.0f, 37), b = grid(0.5f, 2.5f, 37), y(37);
+  b[5] = 0.0f; // division by zero gives inf / nan as the scalar op does
+  const vmath::Arith ops[] = {vmath::Arith::Add, vmath::Arith::Sub, vmath::Arith::Mul,
+                              vmath::Arith::Div};
+  for (vmath::Arith op : ops)
+    for (int64_t sa : {0, 1, 2})
+      for (int64_t sb : {0, 1}) {
+        int64_t n = sa == 2 ? 18 : 37;
+        vmath::arith(op, a.data(), sa, b.data(), sb, y.data(), n);
+        for (int64_t i = 0; i < n; ++i) {
+          float p = a[i * sa], q = b[i * sb];
+          float want = op == vmath::Arith::Add   ? p + q
+                       : op == vmath::Arith::Sub ? p - q
+                       : op == vmath::Arith::Mul ? p * q
+                                                 : p / q;
+          if (std::isnan(want))
+            ASSERT_TRUE(std::isnan(y[i]));
+          else
+            ASSERT_EQ(y[i], want) << (int)op << " " << sa << " " << sb << " " << i;
+        }
+      }
+}
