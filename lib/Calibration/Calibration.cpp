@@ -124,7 +124,8 @@ double RangeCollector::entropyThreshold() const {
         if (histogram_[i] != 0)
           q[i] = total / nonzero;
     }
-    // Q's last level also holds the clipped tail, like P's last bin.
+    // P's last bin takes the clipped tail; Q, the quantization of the
+    // unclipped bins, does not (TensorRT's and MXNet's formulation).
     double clipped = tail[bins];
     double pTotal = tail[0], qTotal = tail[0] - clipped;
     if (qTotal <= 0.0)
@@ -242,14 +243,20 @@ bool parseTable(const std::string &text, Table &table, std::string &error) {
       if (space == std::string::npos || table.entries.empty() ||
           table.entries.back().name != line.substr(space + 1))
         return fail("an 'absmax v0,v1,... name' line must follow the range line of its name");
-      std::istringstream values(line.substr(7, space - 7));
-      std::string value;
       std::vector<float> &absMax = table.entries.back().channelAbsMax;
-      while (std::getline(values, value, ',')) {
+      if (!absMax.empty())
+        return fail("a second 'absmax' line for '" + table.entries.back().name + "'");
+      std::string list = line.substr(7, space - 7);
+      for (size_t begin = 0;;) {
+        size_t comma = list.find(',', begin);
+        std::string value = list.substr(begin, comma == std::string::npos ? comma : comma - begin);
         float v;
         if (!parseFloat(value, v) || v < 0.0f)
           return fail("'" + value + "' is not a channel's largest |x|");
         absMax.push_back(v);
+        if (comma == std::string::npos)
+          break;
+        begin = comma + 1;
       }
       continue;
     }

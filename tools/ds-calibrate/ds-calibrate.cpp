@@ -103,8 +103,17 @@ Options parse(int argc, char **argv) {
       o.smoothQuant = number(key, value());
       if (!(o.smoothQuant > 0.0 && o.smoothQuant <= 1.0))
         usage("--smooth-quant: alpha must be in (0, 1]");
-    } else if (key == "--threads") o.threads = (int)number(key, value());
-    else if (key == "--max-samples") o.maxSamples = (long)number(key, value());
+    } else if (key == "--threads") {
+      double n = number(key, value());
+      if (!(n >= 0 && n <= 1024))
+        usage("--threads must be in [0, 1024]");
+      o.threads = (int)n;
+    } else if (key == "--max-samples") {
+      double n = number(key, value());
+      if (!(n >= 0 && n <= 1e15))
+        usage("--max-samples must be a non-negative count");
+      o.maxSamples = (long)n;
+    }
     else if (a == "-h" || a == "--help") usage("calibrates a model for --quantize=static");
     else if (a.rfind("-", 0) == 0) usage("unknown option " + a);
     else positional.push_back(a);
@@ -151,19 +160,22 @@ std::string fileSafe(std::string name) {
   return name;
 }
 
-std::vector<Sample> findSamples(const std::string &data, const ds::Model &model) {
-  std::vector<Sample> samples;
+/// False with `error` for a folder that is not laid out as the header says
+/// (no exit here: the caller removes its temporary files).
+bool findSamples(const std::string &data, const ds::Model &model, std::vector<Sample> &samples,
+                 std::string &error) {
   std::vector<std::string> entries = listDir(data);
   bool folders = std::any_of(entries.begin(), entries.end(),
                              [&](const std::string &e) { return isDir(data + "/" + e); });
   if (!folders) {
     if (model.numInputs() != 1)
-      usage("'" + data + "' holds files, not one folder per sample (the model has " +
-            std::to_string(model.numInputs()) + " inputs)");
+      return (error = "'" + data + "' holds files, not one folder per sample (the model has " +
+                      std::to_string(model.numInputs()) + " inputs)",
+              false);
     for (const std::string &e : entries)
       if (endsWith(e, ".npy") || endsWith(e, ".pb"))
         samples.push_back({data + "/" + e});
-    return samples;
+    return true;
   }
   for (const std::string &e : entries) {
     std::string dir = data + "/" + e;
@@ -177,13 +189,15 @@ std::vector<Sample> findSamples(const std::string &data, const ds::Model &model)
                                              dir + "/input_" + std::to_string(i) + ".npy"};
       auto found = std::find_if(candidates.begin(), candidates.end(), exists);
       if (found == candidates.end())
-        usage("sample '" + dir + "' has no file for input " + std::to_string(i) + " '" + name +
-              "' (" + fileSafe(name) + ".npy or input_" + std::to_string(i) + ".pb)");
+        return (error = "sample '" + dir + "' has no file for input " + std::to_string(i) +
+                        " '" + name + "' (" + fileSafe(name) + ".npy or input_" +
+                        std::to_string(i) + ".pb)",
+                false);
       sample.push_back(*found);
     }
     samples.push_back(sample);
   }
-  return samples;
+  return true;
 }
 
 /// A progress bar on stderr when it is a terminal.
@@ -240,12 +254,17 @@ bool runPass(const Options &opts, const std::string &artifact, bool channels, co
     }
   }
   if (outputs.empty()) {
-    std::fprintf(stderr, "ds-calibrate: %s has no matmul that static quantization would "
-                         "quantize (an f32 matmul with a constant weight)\n",
+    std::fprintf(stderr, "ds-calibrate: %s has no matmul or convolution that static "
+                         "quantization would quantize (f32, with a constant weight)\n",
                  opts.model.c_str());
     return false;
   }
-  std::vector<Sample> samples = findSamples(opts.data, model);
+  std::vector<Sample> samples;
+  std::string error;
+  if (!findSamples(opts.data, model, samples, error)) {
+    std::fprintf(stderr, "ds-calibrate: %s\n", error.c_str());
+    return false;
+  }
   if (opts.maxSamples >= 0 && samples.size() > (size_t)opts.maxSamples)
     samples.resize((size_t)opts.maxSamples);
   if (samples.empty()) {
@@ -357,10 +376,16 @@ int calibrate(const Options &opts) {
     if (!ok)
       return 1;
     cal::Table smoothed = tableOf(opts, second);
-    for (cal::TableEntry &entry : table.entries)
-      for (const cal::TableEntry &after : smoothed.entries)
-        if (after.name == entry.name)
-          entry.range = after.range;
+    for (cal::TableEntry &entry : table.entries) {
+      auto after = std::find_if(smoothed.entries.begin(), smoothed.entries.end(),
+                                [&](const cal::TableEntry &e) { return e.name == entry.name; });
+      if (after == smoothed.entries.end()) {
+        std::fprintf(stderr, "ds-calibrate: '%s' is not probed after smoothing\n",
+                     entry.name.c_str());
+        return 1;
+      }
+      entry.range = after->range;
+    }
   }
   if (!writeTable(opts.table, cal::formatTable(table))) {
     std::fprintf(stderr, "ds-calibrate: cannot write '%s': %s\n", opts.table.c_str(),

@@ -113,10 +113,12 @@ Status convIntegerKernel(KernelContext &ctx, const Attributes &attrs, const Inpu
         });
         continue;
       }
+      // Per-channel zero points are applied after the GEMM, by either path.
+      const std::vector<int> gemmZero = uniform ? zg : std::vector<int>(zg.size(), 0);
       forGemmRowBlocks(ctx, false, Mg, OO, rows, [&](int64_t m0, int64_t m1) {
-        if (!dnnl::gemmS32(true, m1 - m0, OO, rows, wg + m0 * rows, rows, uniform ? zg[0] : 0,
+        if (!dnnl::gemmS32(true, m1 - m0, OO, rows, wg + m0 * rows, rows, gemmZero[0],
                            col.data(), OO, (int8_t)zxs, yg + m0 * OO, OO))
-          exactGemm(wg, zg, col.data(), zxs, yg, m0, m1, OO, rows, OO);
+          exactGemm(wg, gemmZero, col.data(), zxs, yg, m0, m1, OO, rows, OO);
       });
       if (uniform)
         continue;

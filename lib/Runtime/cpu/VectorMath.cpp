@@ -7,8 +7,13 @@
 namespace dsrt::cpu::vmath {
 namespace {
 
-// One body, three instruction sets, chosen when the library loads.
+// One body, three instruction sets, chosen when the library loads (x86-64;
+// elsewhere the compiler's baseline).
+#if defined(__x86_64__)
 #define DS_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define DS_VECTORIZED
+#endif
 // The helpers are inlined into each clone, so they compile for its target.
 #define DS_INLINE inline __attribute__((always_inline))
 
@@ -106,10 +111,11 @@ DS_INLINE float geluOne(float x) {
 /// anything larger saturates anyway.
 template <typename Q>
 DS_INLINE Q quantizeOne(float x, float scale, float zeroPoint, float lo, float hi) {
-  float q = roundEven(x / scale) + zeroPoint;
+  float v = x / scale; // NaN also for inf / inf and 0 / 0 (a scale of 0 or inf)
+  float q = roundEven(v) + zeroPoint;
   q = q < lo ? lo : q;
   q = q > hi ? hi : q;
-  q = x != x ? zeroPoint : q;
+  q = v != v ? zeroPoint : q; // before the conversion: NaN to int is undefined
   return (Q)(int32_t)q;
 }
 

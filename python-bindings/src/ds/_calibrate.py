@@ -98,8 +98,8 @@ def _run_pass(model: str, shapes: Dict[str, str], binds: Dict[str, str], table: 
     probes = {o["name"]: o["name"][len(PROBE_PREFIX):] for o in session.outputs
               if o["name"].startswith(PROBE_PREFIX)}
     if not probes:
-        raise ValueError(f"{model}: no matmul that static quantization would quantize "
-                         "(an f32 matmul with a constant weight)")
+        raise ValueError(f"{model}: no matmul or convolution that static quantization would "
+                         "quantize (f32, with a constant weight)")
     collectors = {name: _ds.RangeCollector() for name in probes}
     bar = _Progress(total, progress, label)
     try:
@@ -168,6 +168,9 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
                                   num_threads, False, progress, "pass 2/2 ")
         finally:
             os.remove(statistics)
+        missing = [key for key, _, _, _ in entries if key not in second]
+        if missing:
+            raise ValueError(f"{missing[0]!r} is not probed after smoothing")
         entries = [(key, *second[key].range(method, percentile), absmax)
                    for key, _, _, absmax in entries]
     text = _ds.format_calibration_table(method, count, entries, smooth_quant)
@@ -178,7 +181,13 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
         path = os.fspath(output)
     # Written whole or not at all.
     temp = f"{path}.tmp.{os.getpid()}"
-    with open(temp, "w") as f:
-        f.write(text)
-    os.replace(temp, path)
+    try:
+        with open(temp, "w") as f:
+            f.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        for leftover in (temp, path if output is None else None):
+            if leftover and os.path.exists(leftover):
+                os.remove(leftover)
+        raise
     return path

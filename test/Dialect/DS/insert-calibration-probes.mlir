@@ -42,3 +42,17 @@ func.func @conv(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %y = ds.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
   return %y : tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// A matmul and a convolution of one node name get different keys (one
+// numbering over both kinds).
+// CHECK-LABEL: func @same_name
+// CHECK-SAME:  {ds.name = "ds.calibration:n#1"}, tensor<1x2x4x4xf32> {ds.name = "ds.calibration:n"})
+func.func @same_name(%x: tensor<1x2x4x4xf32>, %m: tensor<4x2xf32>) -> (tensor<1x2x4x4xf32>, tensor<4x2xf32>) {
+  %w = ds.constant dense<0.5> : tensor<2x2x1x1xf32>
+  %y = ds.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32> loc("n")
+  %v = ds.constant dense<0.25> : tensor<2x2xf32>
+  %z = ds.matmul %m, %v : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32> loc("n")
+  return %y, %z : tensor<1x2x4x4xf32>, tensor<4x2xf32>
+}

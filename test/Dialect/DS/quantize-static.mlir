@@ -1,4 +1,4 @@
-// RUN: printf '# ds calibration table 1\nmethod=minmax samples=2\n-1 3 fc\n0 2 qkv\n-1 1 qkv#1\n-1 3 conv1\n0 1 conv1#1\n' > %t.table
+// RUN: printf '# ds calibration table 1\nmethod=minmax samples=2\n-1 3 fc\n0 2 qkv\n-1 1 qkv#1\n-1 3 conv1\n0 1 conv1#1\n-3e38 3e38 wide\n0 1e-43 narrow\n' > %t.table
 // RUN: ds-opt %s --split-input-file --ds-quantize-static="table=%t.table" --verify-diagnostics | FileCheck %s
 // RUN: ds-opt %s --split-input-file --ds-quantize-static="table=%t.table exclude-nodes=fc,qkv" --verify-diagnostics | FileCheck %s --check-prefix=EXCLUDED
 
@@ -92,4 +92,19 @@ func.func @chained_convs(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %h = ds.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
   %y = ds.conv %h, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
   return %y : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// Extreme ranges from a table give finite, nonzero scales: [-3e38, 3e38]
+// (wider than a float), [0, 1e-43] (its width / 255 underflows a float).
+// CHECK-LABEL: func @extreme_ranges
+// CHECK-DAG:   ds.constant dense<2.3529411E+36> : tensor<f32>
+// CHECK-DAG:   ds.constant dense<1.17549435E-38> : tensor<f32>
+func.func @extreme_ranges(%x: tensor<2x2xf32>, %y: tensor<2x2xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>) {
+  %w = ds.constant dense<[[1.0, -2.0], [0.5, 4.0]]> : tensor<2x2xf32>
+  %v = ds.constant dense<[[1.0, -2.0], [0.5, 4.0]]> : tensor<2x2xf32>
+  %a = ds.matmul %x, %w : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32> loc("wide")
+  %b = ds.matmul %y, %v : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32> loc("narrow")
+  return %a, %b : tensor<2x2xf32>, tensor<2x2xf32>
 }

@@ -155,4 +155,11 @@ TEST(Calibration, SmoothQuantTablesRoundTrip) {
   EXPECT_NE(error.find("line 4: an 'absmax"), std::string::npos) << error;
   EXPECT_FALSE(parseTable("# ds calibration table 1\nmethod=minmax samples=1\n0 1 a\nabsmax 1,-2 a\n",
                           back, error));
+  for (const char *bad : {"absmax 1,2, a\n", "absmax  a\n", "absmax 1,,2 a\n",
+                          "absmax 1,2 a\nabsmax 3,4 a\n"})
+    EXPECT_FALSE(parseTable(std::string("# ds calibration table 1\nmethod=minmax samples=1\n0 1 a\n") +
+                                bad,
+                            back, error))
+        << bad;
+  EXPECT_NE(error.find("a second 'absmax' line for 'a'"), std::string::npos) << error;
 }

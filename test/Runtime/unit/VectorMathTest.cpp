@@ -191,3 +191,16 @@ TEST(VectorMath, ArithMatchesScalarForEveryStridePattern) {
         }
       }
 }
+
+TEST(VectorMath, QuantizeOfNaNQuotientsGivesTheZeroPoint) {
+  // inf / inf and 0 / 0 (a scale of inf or 0) are NaN: the zero point.
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x = {inf, 0.0f, 1.0f};
+  std::vector<uint8_t> y(3);
+  vmath::quantize(x.data(), y.data(), 3, inf, 7.0f);
+  EXPECT_EQ(y[0], 7);
+  EXPECT_EQ(y[2], 7); // 1 / inf = 0
+  vmath::quantize(x.data(), y.data(), 3, 0.0f, 7.0f);
+  EXPECT_EQ(y[1], 7);  // 0 / 0
+  EXPECT_EQ(y[2], 255); // 1 / 0 = inf saturates
+}

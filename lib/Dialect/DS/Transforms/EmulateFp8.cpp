@@ -8,6 +8,7 @@
 #include "llvm/ADT/APFloat.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -47,7 +48,8 @@ Value fp8Constant(OpBuilder &b, Location loc, ConstantOp constant) {
   for (float v : *values)
     if (std::isfinite(v))
       amax = std::max(amax, std::fabs(v));
-  float scale = amax > 0.0f ? amax / kFp8Max : 1.0f;
+  // At least FLT_MIN: a tiny amax / 448 would underflow to 0.
+  float scale = amax > 0.0f ? std::max(amax / kFp8Max, std::numeric_limits<float>::min()) : 1.0f;
   Type f8 = b.getFloat8E4M3FNType();
   std::vector<uint8_t> bits(values->size());
   for (size_t i = 0; i < values->size(); ++i) {

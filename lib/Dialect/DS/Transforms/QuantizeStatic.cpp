@@ -14,6 +14,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <cmath>
+#include <limits>
 
 namespace mlir::ds {
 #define GEN_PASS_DEF_QUANTIZESTATICPASS
@@ -35,11 +36,15 @@ struct ActivationQuantization {
 
 ActivationQuantization quantizationOf(cal::Range range) {
   ActivationQuantization q;
-  float width = range.hi - range.lo;
-  if (!(width > 0.0f) || !std::isfinite(width))
+  // In double: the width of a table's extreme range overflows float, a
+  // tiny one underflows to a scale of 0.
+  double width = (double)range.hi - (double)range.lo;
+  if (!(width > 0.0))
     return q; // only zeros were seen: any scale represents them
-  q.scale = width / 255.0f;
-  q.zeroPoint = (uint8_t)std::clamp(std::nearbyint(-range.lo / q.scale), 0.0f, 255.0f);
+  double scale = std::clamp(width / 255.0, (double)std::numeric_limits<float>::min(),
+                            (double)std::numeric_limits<float>::max());
+  q.scale = (float)scale;
+  q.zeroPoint = (uint8_t)std::clamp(std::nearbyint(-(double)range.lo / scale), 0.0, 255.0);
   return q;
 }
 

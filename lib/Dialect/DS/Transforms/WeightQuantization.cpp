@@ -60,20 +60,23 @@ bool findConstantWeight(Value rhs, ConstantOp &constant, TransposeOp &transpose)
   return true;
 }
 
-/// A name per op from its node, `#n` for the n-th later op of the same name.
-class KeyNamer {
-public:
-  std::string operator()(Operation *op) {
+/// The calibration table's name of every matmul and convolution, from one
+/// walk over both (so a matmul and a convolution of one node name differ):
+/// the node name, `#n` for the n-th later op of the same name.
+llvm::DenseMap<Operation *, std::string> tableKeys(func::FuncOp func) {
+  llvm::DenseMap<Operation *, std::string> keys;
+  llvm::StringMap<unsigned> seen;
+  func.walk([&](Operation *op) {
+    if (!isa<MatMulOp, ConvOp>(op))
+      return;
     std::optional<StringRef> node = getNodeName(op->getLoc());
     std::string key = node ? node->str() : op->getName().getStringRef().str();
     if (unsigned repeat = seen[key]++)
       key += "#" + std::to_string(repeat);
-    return key;
-  }
-
-private:
-  llvm::StringMap<unsigned> seen;
-};
+    keys[op] = key;
+  });
+  return keys;
+}
 
 } // namespace
 
@@ -81,9 +84,9 @@ SmallVector<QuantizableMatMul> ds::findQuantizableMatMuls(func::FuncOp func,
                                                           const llvm::StringSet<> &excludedNodes,
                                                           int64_t minWeights) {
   SmallVector<QuantizableMatMul> found;
-  KeyNamer namer;
+  llvm::DenseMap<Operation *, std::string> keys = tableKeys(func);
   func.walk([&](MatMulOp op) {
-    std::string key = namer(op);
+    std::string key = keys.lookup(op);
     std::optional<StringRef> node = getNodeName(op.getLoc());
     if (node && excludedNodes.contains(*node))
       return;
@@ -104,9 +107,9 @@ SmallVector<QuantizableConv> ds::findQuantizableConvs(func::FuncOp func,
                                                       const llvm::StringSet<> &excludedNodes,
                                                       int64_t minWeights) {
   SmallVector<QuantizableConv> found;
-  KeyNamer namer;
+  llvm::DenseMap<Operation *, std::string> keys = tableKeys(func);
   func.walk([&](ConvOp op) {
-    std::string key = namer(op);
+    std::string key = keys.lookup(op);
     std::optional<StringRef> node = getNodeName(op.getLoc());
     if (node && excludedNodes.contains(*node))
       return;

@@ -29,8 +29,9 @@ struct QuantizableMatMul {
   /// The [N, K] -> [K, N] transpose between them, if any.
   TransposeOp transpose;
   /// The calibration table's name for its activation: the node name, with
-  /// `#n` for the n-th later matmul of the same name (walk order over every
-  /// matmul, quantizable or not, so the names do not depend on options).
+  /// `#n` for the n-th later matmul or convolution of the same name (walk
+  /// order over every one, quantizable or not, so the names do not depend on
+  /// options).
   std::string key;
 };
 
@@ -53,7 +54,7 @@ bool replaceWithIntegerMatMul(QuantizableMatMul &matmul, Value xq, Value zx, Val
 struct QuantizableConv {
   ConvOp op;
   ConstantOp weight;
-  /// As QuantizableMatMul's, over the convolutions.
+  /// As QuantizableMatMul's (one numbering over both kinds).
   std::string key;
 };
 
