@@ -124,8 +124,9 @@ void ds::emulateFp8(func::FuncOp func, const llvm::DenseSet<unsigned> &blockedCl
       Value &r = rounded[x];
       if (!r) {
         OpBuilder b(op);
+        // A weight is dequantized just before its first reader (after the
+        // constant, every weight's f32 copy would be live from the start).
         if (auto constant = x.getDefiningOp<ConstantOp>()) {
-          b.setInsertionPointAfter(constant);
           r = fp8Constant(b, op->getLoc(), constant);
           weights += r ? 1 : 0;
         }
