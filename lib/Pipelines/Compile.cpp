@@ -108,6 +108,9 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
   if (hasTable && quantize != "static" && !request.pipeline.calibrationProbes)
     return emitError(UnknownLoc::get(&context))
            << "a calibration table is read by quantize 'static' only";
+  if (!request.pipeline.quantizeExcludeNodes.empty() && quantize == "none")
+    return emitError(UnknownLoc::get(&context))
+           << "nodes to exclude from quantization need quantize 'dynamic' or 'static'";
   if (request.pipeline.calibrationProbes && (quantize != "none" || precision != "fp32"))
     return emitError(UnknownLoc::get(&context))
            << "a calibration run's artifact (calibration probes) is compiled in fp32 without "
@@ -204,6 +207,7 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.precision = options.precision;
   request.pipeline.quantize = options.quantize;
   request.pipeline.calibrationTable = options.calibrationTable;
+  request.pipeline.quantizeExcludeNodes = options.quantizeExcludeNodes;
   request.pipeline.calibrationProbes = options.calibrationProbes;
   std::string error;
   if (!ds::parseInputShapeSpecs(options.inputShapes, request.import, error) ||

@@ -28,11 +28,15 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   }
   if (options.calibrationProbes)
     pm.addNestedPass<func::FuncOp>(ds::createInsertCalibrationProbesPass());
-  if (options.quantize == "dynamic")
-    pm.addNestedPass<func::FuncOp>(ds::createQuantizeDynamicPass());
+  if (options.quantize == "dynamic") {
+    ds::QuantizeDynamicPassOptions quantize;
+    quantize.excludeNodes = options.quantizeExcludeNodes;
+    pm.addNestedPass<func::FuncOp>(ds::createQuantizeDynamicPass(quantize));
+  }
   if (options.quantize == "static") {
     ds::QuantizeStaticPassOptions quantize;
     quantize.table = options.calibrationTable;
+    quantize.excludeNodes = options.quantizeExcludeNodes;
     pm.addNestedPass<func::FuncOp>(ds::createQuantizeStaticPass(quantize));
   }
   // Precision before fusion: the casts it inserts fuse into their neighbours.
@@ -69,6 +73,9 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
                                               "activations quantized at run time) or static "
                                               "(activation ranges from calibration-table)"),
                                llvm::cl::init("none")};
+  ListOption<std::string> quantizeExcludeNodes{
+      *this, "quantize-exclude-nodes",
+      llvm::cl::desc("Node names whose matmuls / convolutions stay f32 when quantizing")};
   Option<std::string> calibrationTable{*this, "calibration-table",
                                        llvm::cl::desc("Calibration table for quantize=static")};
   Option<bool> calibrationProbes{
@@ -88,6 +95,8 @@ void ds::registerPipelines() {
         options.precision = cl.precision;
         options.quantize = cl.quantize;
         options.calibrationTable = cl.calibrationTable;
+        options.quantizeExcludeNodes.assign(cl.quantizeExcludeNodes.begin(),
+                                            cl.quantizeExcludeNodes.end());
         options.calibrationProbes = cl.calibrationProbes;
         buildCompilePipeline(pm, options);
       });

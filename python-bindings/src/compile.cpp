@@ -28,7 +28,7 @@ NB_MODULE(_ds_compiler, m) {
          const std::vector<std::string> &inputShapes,
          const std::vector<std::string> &boundInputs, bool fuse, const std::string &precision,
          const std::string &quantize, const std::string &calibrationTable,
-         bool calibrationProbes) {
+         bool calibrationProbes, const std::vector<std::string> &quantizeExcludeNodes) {
         ds_compiler::FileCompileOptions options;
         options.target = target;
         options.fuse = fuse;
@@ -36,6 +36,7 @@ NB_MODULE(_ds_compiler, m) {
         options.quantize = quantize;
         options.calibrationTable = calibrationTable;
         options.calibrationProbes = calibrationProbes;
+        options.quantizeExcludeNodes = quantizeExcludeNodes;
         options.inputShapes = inputShapes;
         options.boundInputs = boundInputs;
         std::string diagnostics;
@@ -58,6 +59,7 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("bound_inputs") = std::vector<std::string>(), nb::arg("fuse") = true,
       nb::arg("precision") = "fp32", nb::arg("quantize") = "none",
       nb::arg("calibration_table") = "", nb::arg("calibration_probes") = false,
+      nb::arg("quantize_exclude_nodes") = std::vector<std::string>(),
       "Compiles an .onnx (or .mlir) model into a .dsx artifact at output_path. input_shapes "
       "holds 'name:1x128' specs, bound_inputs 'name=file.pb' specs; fuse=False runs the CPU "
       "program op by op; precision fp16 / bf16 runs contractions and attention in that type; quantize "

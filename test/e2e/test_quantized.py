@@ -269,3 +269,28 @@ def test_compiler_static_quantization_of_cnns(models_dir, tmp_path, name, method
         assert np.isfinite(got).all()
         assert cosine(got, ref) >= max(cosine(other, ref), 0.99)
         assert (np.argmax(got, -1) == np.argmax(ref, -1)).all()
+
+
+def test_quantization_excludes_named_nodes(models_dir, tmp_path):
+    """quantize_exclude_nodes (ds-compile --quantize-exclude-nodes) keeps the
+    named nodes' matmuls f32, for dynamic and static quantization; naming
+    nodes without quantizing is refused."""
+    source = str(models_dir / "bert.onnx")
+    matmuls = [n.name for n in onnx.load(source).graph.node if n.op_type == "MatMul"]
+    samples = [make_inputs(source, seed=seed) for seed in range(2)]
+    table = ds.calibrate(source, samples, str(tmp_path / "table"))
+    for options in ({"quantize": "dynamic"},
+                    {"quantize": "static", "calibration_table": table}):
+        all_int8 = ds.compile(source, str(tmp_path / "all.dsx"), **options)
+        some = ds.compile(source, str(tmp_path / "some.dsx"),
+                          quantize_exclude_nodes=matmuls[:2], **options)
+        assert os.path.getsize(some) > os.path.getsize(all_int8)  # two f32 weights
+        feeds = make_inputs(source, seed=5)
+        assert all(np.isfinite(v).all() for v in ds.Session(some).run(feeds).values())
+    ir = subprocess.run([os.path.join(BUILD, "bin", "ds-compile"), source, "-o",
+                         str(tmp_path / "x.dsx"), "--quantize=dynamic",
+                         f"--quantize-exclude-nodes={matmuls[0]},{matmuls[1]}"],
+                        check=True, capture_output=True, text=True)
+    assert ir.returncode == 0
+    with pytest.raises(ds.CompileError, match="need quantize 'dynamic' or 'static'"):
+        ds.compile(source, str(tmp_path / "y.dsx"), quantize_exclude_nodes=matmuls[:1])

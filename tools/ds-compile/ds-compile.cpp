@@ -42,6 +42,10 @@ static cl::opt<std::string> quantize(
              "activations quantized at run time) or static (activations quantized with the "
              "ranges of --calibration-table)"),
     cl::init("none"));
+static cl::list<std::string> quantizeExcludeNodes(
+    "quantize-exclude-nodes", cl::CommaSeparated,
+    cl::desc("ONNX node names whose matmuls / convolutions stay f32 when quantizing"),
+    cl::value_desc("node,node"));
 static cl::opt<std::string> calibrationTable(
     "calibration-table", cl::desc("Activation ranges for --quantize=static (ds-calibrate)"),
     cl::value_desc("file"));
@@ -79,6 +83,8 @@ int main(int argc, char **argv) {
   request.pipeline.precision = precision;
   request.pipeline.quantize = quantize;
   request.pipeline.calibrationTable = calibrationTable;
+  request.pipeline.quantizeExcludeNodes.assign(quantizeExcludeNodes.begin(),
+                                               quantizeExcludeNodes.end());
   request.pipeline.calibrationProbes = calibrationProbes;
   request.cudaSourcePath = dumpCUDA;
   // The limits (--ds-max-*) apply to every input; shapes and bindings name

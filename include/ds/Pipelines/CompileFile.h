@@ -21,7 +21,9 @@ struct FileCompileOptions {
   std::string precision = "fp32";
   /// Quantization (CompileOptions::quantize): none, dynamic or static.
   std::string quantize = "none";
-  /// CompileOptions::calibrationTable and calibrationProbes.
+  /// CompileOptions::quantizeExcludeNodes, calibrationTable and
+  /// calibrationProbes.
+  std::vector<std::string> quantizeExcludeNodes;
   std::string calibrationTable;
   bool calibrationProbes = false;
   /// `--ds-input-shape` specs: `name:1x128` (`?` keeps a dim dynamic).

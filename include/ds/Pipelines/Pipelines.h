@@ -21,6 +21,8 @@ struct CompileOptions {
   /// int8 weights, activations quantized at run time) or "static"
   /// (ds-quantize-static: activation ranges from `calibrationTable`).
   std::string quantize = "none";
+  /// ONNX node names whose matmuls / convolutions stay f32 under `quantize`.
+  std::vector<std::string> quantizeExcludeNodes;
   /// The calibration table static quantization reads (ds-calibrate's output);
   /// one calibrated with SmoothQuant also smooths (ds-smooth-quant).
   std::string calibrationTable;

@@ -97,7 +97,7 @@ Status convIntegerKernel(KernelContext &ctx, const Attributes &attrs, const Inpu
 
   const int64_t Cg = C / group, Mg = M / group, rows = Cg * w.kernelSize, OO = w.outSize;
   std::vector<int8_t> col((size_t)(rows * OO));
-  std::vector<int32_t> colSums;
+  std::vector<uint32_t> colSums;
   int32_t *Y = y.as<int32_t>();
   const bool vnni = dnnl::int8Available();
   for (int64_t n = 0; n < N; ++n)
@@ -123,15 +123,16 @@ Status convIntegerKernel(KernelContext &ctx, const Attributes &attrs, const Inpu
       if (uniform)
         continue;
       // Per-channel weight zero points: subtract zw[m] * sum_k (col - zx).
-      colSums.assign((size_t)OO, 0);
+      // Wrapping sums (unsigned), as the i32 accumulation they correct.
+      colSums.assign((size_t)OO, 0u);
       for (int64_t k = 0; k < rows; ++k)
         for (int64_t q = 0; q < OO; ++q)
-          colSums[(size_t)q] += (int32_t)col[(size_t)(k * OO + q)] - zxs;
+          colSums[(size_t)q] += (uint32_t)((int32_t)col[(size_t)(k * OO + q)] - zxs);
       parallel(ctx, Mg, 1, [&](int64_t m0, int64_t m1) {
         for (int64_t m = m0; m < m1; ++m)
           for (int64_t q = 0; q < OO; ++q)
             yg[m * OO + q] = (int32_t)((uint32_t)yg[m * OO + q] -
-                                       (uint32_t)zg[(size_t)m] * (uint32_t)colSums[(size_t)q]);
+                                       (uint32_t)zg[(size_t)m] * colSums[(size_t)q]);
       });
     }
   return Status();

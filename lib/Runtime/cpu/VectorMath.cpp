@@ -8,8 +8,17 @@ namespace dsrt::cpu::vmath {
 namespace {
 
 // One body, three instruction sets, chosen when the library loads (x86-64;
-// elsewhere the compiler's baseline).
-#if defined(__x86_64__)
+// elsewhere the compiler's baseline). Not under ThreadSanitizer: the clones'
+// ifunc resolvers run during relocation, before TSan's runtime is set up,
+// and crash instrumented (the sanitized build runs the baseline loops).
+#if defined(__SANITIZE_THREAD__)
+#define DS_NO_MULTIVERSIONING 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DS_NO_MULTIVERSIONING 1
+#endif
+#endif
+#if defined(__x86_64__) && !defined(DS_NO_MULTIVERSIONING)
 #define DS_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define DS_VECTORIZED

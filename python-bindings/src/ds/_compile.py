@@ -28,12 +28,14 @@ def _dims(shape: Shape) -> str:
 def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[str, str],
                   target: str = "cpu", fuse: bool = True, precision: str = "fp32",
                   quantize: str = "none", calibration_table: str = "",
-                  calibration_probes: bool = False) -> None:
+                  calibration_probes: bool = False,
+                  quantize_exclude_nodes: Sequence[str] = ()) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     from . import _ds_compiler  # raises ds.CompileError with the diagnostics
     _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse, precision,
-                              quantize, calibration_table, calibration_probes)
+                              quantize, calibration_table, calibration_probes,
+                              list(quantize_exclude_nodes))
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
@@ -42,7 +44,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             target: str = "cpu", fuse: bool = True, precision: str = "fp32",
             quantize: str = "none", calibration_table: Optional[PathLike] = None,
             calibration_data: Any = None, calibration_method: str = "minmax",
-            smooth_quant: float = 0.0) -> str:
+            smooth_quant: float = 0.0, quantize_exclude_nodes: Sequence[str] = ()) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -59,13 +61,15 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     quantize="static" quantizes the activations with fixed ranges, from
     calibration_table (ds.calibrate's or ds-calibrate's output) or measured
     here on calibration_data (what ds.calibrate takes) with
-    calibration_method and SmoothQuant's alpha smooth_quant (0: none).
-    Raises ds.CompileError.
+    calibration_method and SmoothQuant's alpha smooth_quant (0: none);
+    quantize_exclude_nodes names ONNX nodes whose matmuls / convolutions
+    stay f32. Raises ds.CompileError.
     """
     model = os.fspath(model_path)
     shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
     binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
-    options = dict(target=target, fuse=fuse, precision=precision, quantize=quantize)
+    options = dict(target=target, fuse=fuse, precision=precision, quantize=quantize,
+                   quantize_exclude_nodes=list(quantize_exclude_nodes))
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
@@ -100,7 +104,7 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     temporary directory that is removed whatever happens). compile_options
     are ds.compile's: input_shapes, bind_inputs, target, fuse, precision,
     quantize, calibration_table, calibration_data, calibration_method,
-    smooth_quant."""
+    smooth_quant, quantize_exclude_nodes."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

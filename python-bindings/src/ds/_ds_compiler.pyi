@@ -5,4 +5,5 @@ from typing import Sequence
 def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  input_shapes: Sequence[str] = ..., bound_inputs: Sequence[str] = ...,
                  fuse: bool = True, precision: str = "fp32", quantize: str = "none",
-                 calibration_table: str = "", calibration_probes: bool = False) -> None: ...
+                 calibration_table: str = "", calibration_probes: bool = False,
+                 quantize_exclude_nodes: Sequence[str] = ...) -> None: ...
