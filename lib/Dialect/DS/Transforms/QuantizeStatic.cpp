@@ -1,8 +1,8 @@
-//===- QuantizeStatic.cpp - int8 matmuls with calibrated activations ------===//
+//===- QuantizeStatic.cpp - int8 ops with calibrated activations ----------===//
 //
 // ds-quantize-static: post-training static quantization of matmuls and
 // convolutions, the activation ranges read from a calibration table
-// (ds/Calibration), the weights quantized per output column / channel.
+// (lib/Calibration), the weights quantized per output column / channel.
 // Passes.td has the details.
 //
 //===----------------------------------------------------------------------===//
