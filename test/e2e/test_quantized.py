@@ -57,6 +57,16 @@ def test_dynamic_int8_matches_onnxruntime(models_dir, tmp_path, name, weights, p
             np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
 
 
+class Samples(CalibrationDataReader):
+    """Given feeds, for onnxruntime's quantizer."""
+
+    def __init__(self, feeds):
+        self.feeds = iter(feeds)
+
+    def get_next(self):
+        return next(self.feeds, None)
+
+
 class RandomInputs(CalibrationDataReader):
     def __init__(self, path, count=4):
         self.feeds = iter([make_inputs(path, seed=seed) for seed in range(count)])
@@ -135,14 +145,7 @@ def test_compiler_static_quantization_is_as_accurate_as_onnxruntimes(models_dir,
     fp32 = ort.InferenceSession(source, providers=["CPUExecutionProvider"]).run(None, feeds)
     theirs_path = str(tmp_path / f"{name}.ort-static.onnx")
 
-    class Samples(CalibrationDataReader):
-        def __init__(self):
-            self.feeds = iter(samples)
-
-        def get_next(self):
-            return next(self.feeds, None)
-
-    quantize_static(source, theirs_path, Samples(), quant_format=QuantFormat.QDQ,
+    quantize_static(source, theirs_path, Samples(samples), quant_format=QuantFormat.QDQ,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     per_channel=True, op_types_to_quantize=["MatMul", "Gemm"], calibrate_method={
                         "minmax": CalibrationMethod.MinMax,
@@ -244,14 +247,7 @@ def test_compiler_static_quantization_of_cnns(models_dir, tmp_path, name, method
     fp32 = ort.InferenceSession(source, providers=["CPUExecutionProvider"]).run(None, feeds)
     theirs_path = str(tmp_path / f"{name}.ort-static.onnx")
 
-    class Samples(CalibrationDataReader):
-        def __init__(self):
-            self.feeds = iter(samples)
-
-        def get_next(self):
-            return next(self.feeds, None)
-
-    quantize_static(source, theirs_path, Samples(), quant_format=QuantFormat.QDQ,
+    quantize_static(source, theirs_path, Samples(samples), quant_format=QuantFormat.QDQ,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     per_channel=True, calibrate_method={
                         "minmax": CalibrationMethod.MinMax,

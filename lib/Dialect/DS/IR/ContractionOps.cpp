@@ -110,26 +110,34 @@ LogicalResult MatMulIntegerOp::inferReturnTypes(MLIRContext *ctx, std::optional<
   return success();
 }
 
-LogicalResult MatMulIntegerOp::verify() {
-  auto check = [&](Value zp, Value operand, StringRef name, bool perColumn) -> LogicalResult {
-    if (!zp)
-      return success();
-    auto zpType = cast<RankedTensorType>(zp.getType());
-    auto type = cast<RankedTensorType>(operand.getType());
-    if (zpType.getElementType() != type.getElementType())
-      return emitOpError() << name << " zero point has element type " << zpType.getElementType()
-                           << ", expected " << type.getElementType();
-    bool scalar = zpType.hasStaticShape() && zpType.getNumElements() == 1;
-    bool column = perColumn && zpType.getRank() == 1 && type.getRank() >= 2 &&
-                  zpType.getDimSize(0) == type.getShape().back();
-    if (!scalar && !column)
-      return emitOpError() << name << " zero point of shape " << formatShape(zpType.getShape())
-                           << " must be one value"
-                           << (perColumn ? " or one per column of the rhs" : "");
+/// The zero point `zp` (if any) of an 8-bit operand of an integer
+/// contraction: the operand's element type, and one value, or one per slice
+/// of the operand's dim `sliceDim` when it has one (`slices` names them).
+static LogicalResult verifyZeroPoint(Operation *op, Value zp, Value operand, StringRef name,
+                                     std::optional<int64_t> sliceDim, StringRef slices) {
+  if (!zp)
     return success();
-  };
-  return failure(failed(check(getLhsZeroPoint(), getLhs(), "lhs", false)) ||
-                 failed(check(getRhsZeroPoint(), getRhs(), "rhs", true)));
+  auto zpType = cast<RankedTensorType>(zp.getType());
+  auto type = cast<RankedTensorType>(operand.getType());
+  if (zpType.getElementType() != type.getElementType())
+    return op->emitOpError() << name << " zero point has element type "
+                             << zpType.getElementType() << ", expected " << type.getElementType();
+  bool scalar = zpType.hasStaticShape() && zpType.getNumElements() == 1;
+  bool perSlice = sliceDim && zpType.getRank() == 1 && type.getRank() >= 2 &&
+                  zpType.getDimSize(0) == type.getDimSize(*sliceDim);
+  if (!scalar && !perSlice)
+    return op->emitOpError() << name << " zero point of shape "
+                             << formatShape(zpType.getShape()) << " must be one value"
+                             << (sliceDim ? " or one per " + slices.str() : "");
+  return success();
+}
+
+LogicalResult MatMulIntegerOp::verify() {
+  int64_t lastRhsDim = cast<RankedTensorType>(getRhs().getType()).getRank() - 1;
+  return failure(
+      failed(verifyZeroPoint(*this, getLhsZeroPoint(), getLhs(), "lhs", std::nullopt, "")) ||
+      failed(verifyZeroPoint(*this, getRhsZeroPoint(), getRhs(), "rhs", lastRhsDim,
+                             "column of the rhs")));
 }
 
 LogicalResult EinsumOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
@@ -282,25 +290,10 @@ LogicalResult ConvIntegerOp::inferReturnTypes(MLIRContext *context, std::optiona
 }
 
 LogicalResult ConvIntegerOp::verify() {
-  auto check = [&](Value zp, Value operand, StringRef name, bool perChannel) -> LogicalResult {
-    if (!zp)
-      return success();
-    auto zpType = cast<RankedTensorType>(zp.getType());
-    auto type = cast<RankedTensorType>(operand.getType());
-    if (zpType.getElementType() != type.getElementType())
-      return emitOpError() << name << " zero point has element type " << zpType.getElementType()
-                           << ", expected " << type.getElementType();
-    bool scalar = zpType.hasStaticShape() && zpType.getNumElements() == 1;
-    bool channel = perChannel && zpType.getRank() == 1 &&
-                   zpType.getDimSize(0) == type.getDimSize(0);
-    if (!scalar && !channel)
-      return emitOpError() << name << " zero point of shape " << formatShape(zpType.getShape())
-                           << " must be one value"
-                           << (perChannel ? " or one per output channel" : "");
-    return success();
-  };
-  return failure(failed(check(getInputZeroPoint(), getInput(), "input", false)) ||
-                 failed(check(getWeightZeroPoint(), getWeight(), "weight", true)));
+  return failure(
+      failed(verifyZeroPoint(*this, getInputZeroPoint(), getInput(), "input", std::nullopt, "")) ||
+      failed(verifyZeroPoint(*this, getWeightZeroPoint(), getWeight(), "weight", 0,
+                             "output channel")));
 }
 
 LogicalResult ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,

@@ -18,19 +18,20 @@ namespace {
 /// The largest finite f8E4M3FN value: scales map |x|'s maximum onto it.
 constexpr float kFp8Max = 448.0f;
 
-/// The operands of `op` that an fp8 GEMM reads (not a bias or a mask).
+/// The operands of a contraction or attention op (DS_OpClass) that an fp8
+/// GEMM reads: q, k, v of attention (not its mask), every einsum operand,
+/// the first two of the others (not a bias or zero points).
 SmallVector<unsigned> dataOperands(Operation *op) {
-  if (isa<MatMulOp, ConvOp, ConvTransposeOp>(op))
-    return {0, 1};
-  if (isa<AttentionOp>(op))
+  dsx_op_class cls = getOpClass(op);
+  if (cls == DSX_OP_ATTENTION)
     return {0, 1, 2};
-  if (isa<EinsumOp>(op)) {
-    SmallVector<unsigned> all;
-    for (unsigned i = 0; i < op->getNumOperands(); ++i)
-      all.push_back(i);
-    return all;
-  }
-  return {};
+  if (cls != DSX_OP_CONTRACTION)
+    return {};
+  unsigned count = isa<EinsumOp>(op) ? op->getNumOperands() : 2;
+  SmallVector<unsigned> operands;
+  for (unsigned i = 0; i < std::min(count, op->getNumOperands()); ++i)
+    operands.push_back(i);
+  return operands;
 }
 
 Value scalarF32(OpBuilder &b, Location loc, float v) {
