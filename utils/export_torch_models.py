@@ -5,6 +5,12 @@ Writes, with random weights from a fixed seed:
   bert_dynamic.onnx  BERT-style encoder; inputs input_ids and attention_mask
                      [batch, sequence] (int64), output last_hidden_state
                      [batch, sequence, hidden]; batch and sequence dynamic.
+  llama_gqa.onnx     LLaMA-style decoder, 2 layers: RMSNorm, rotary embeddings,
+                     grouped-query attention (4 query heads sharing 2 KV heads,
+                     repeated with expand + reshape as Hugging Face's repeat_kv
+                     does) and the additive causal mask Hugging Face builds
+                     (full of finfo.min, masked_fill'ed with 0 on and below the
+                     diagonal); input hidden_states [batch, sequence, 64].
   gpt_kv.onnx        GPT-style decoder with a KV cache, in the layout decoder
                      exporters produce: inputs input_ids [batch, sequence] and
                      past_key_values.{i}.key/value [batch, heads, past, head_dim];
@@ -22,7 +28,7 @@ precision.py exports them into a scratch directory):
 
 All go through torch.onnx.export (the TorchScript exporter of PyTorch 1.13,
 Debian's python3-torch), so the graphs carry the Shape/Gather/Unsqueeze/Concat
-shape arithmetic real exports have. The two small files are checked in under
+shape arithmetic real exports have. The three small files are checked in under
 test/e2e/models so tests need no PyTorch; rerun this script to regenerate them:
 
   /usr/bin/python3 utils/export_torch_models.py --out test/e2e/models
@@ -219,6 +225,65 @@ class LlamaLayer(nn.Module):
         return x + self.down(nn.functional.silu(self.gate(h)) * self.up(h))
 
 
+def repeat_kv(x, n_rep):
+    b, kv_heads, s, d = x.shape
+    x = x[:, :, None, :, :].expand(b, kv_heads, n_rep, s, d)
+    return x.reshape(b, kv_heads * n_rep, s, d)
+
+
+class GqaLayer(nn.Module):
+    """A LLaMA layer with grouped-query attention, written as Hugging Face does."""
+
+    def __init__(self, hidden=64, heads=4, kv_heads=2, ffn=128):
+        super().__init__()
+        self.heads, self.kv_heads, self.head_dim = heads, kv_heads, hidden // heads
+        self.norm1, self.norm2 = RmsNorm(hidden), RmsNorm(hidden)
+        self.q = nn.Linear(hidden, hidden, bias=False)
+        self.k = nn.Linear(hidden, kv_heads * self.head_dim, bias=False)
+        self.v = nn.Linear(hidden, kv_heads * self.head_dim, bias=False)
+        self.o = nn.Linear(hidden, hidden, bias=False)
+        self.gate = nn.Linear(hidden, ffn, bias=False)
+        self.up = nn.Linear(hidden, ffn, bias=False)
+        self.down = nn.Linear(ffn, hidden, bias=False)
+
+    def forward(self, x, cos, sin, mask):
+        b, s, _ = x.shape
+        h = self.norm1(x)
+        q = self.q(h).view(b, s, self.heads, self.head_dim).transpose(1, 2)
+        k = self.k(h).view(b, s, self.kv_heads, self.head_dim).transpose(1, 2)
+        v = self.v(h).view(b, s, self.kv_heads, self.head_dim).transpose(1, 2)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        n_rep = self.heads // self.kv_heads
+        k, v = repeat_kv(k, n_rep), repeat_kv(v, n_rep)
+        scores = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.head_dim) + mask
+        attn = torch.matmul(torch.softmax(scores, dim=-1), v)
+        x = x + self.o(attn.transpose(1, 2).reshape(b, s, -1))
+        h = self.norm2(x)
+        return x + self.down(nn.functional.silu(self.gate(h)) * self.up(h))
+
+
+class LlamaGqa(nn.Module):
+    def __init__(self, hidden=64, heads=4, kv_heads=2, layers=2):
+        super().__init__()
+        self.head_dim = hidden // heads
+        self.layers = nn.ModuleList(GqaLayer(hidden, heads, kv_heads) for _ in range(layers))
+        inv = 1.0 / (10000 ** (torch.arange(0, self.head_dim, 2).float() / self.head_dim))
+        self.register_buffer("inv_freq", inv)
+
+    def forward(self, x):
+        s = x.shape[1]
+        angles = torch.outer(torch.arange(s).float(), self.inv_freq)
+        cos = torch.cat([angles, angles], -1).cos()[None, None]
+        sin = torch.cat([angles, angles], -1).sin()[None, None]
+        # Hugging Face's _make_causal_mask: 0 on and below the diagonal.
+        mask = torch.full((s, s), torch.finfo(x.dtype).min)
+        cond = torch.arange(s)
+        mask = mask.masked_fill(cond < (cond + 1).view(s, 1), 0)[None, None]
+        for layer in self.layers:
+            x = layer(x, cos, sin, mask)
+        return x
+
+
 def export_resnet(path):
     model = ResNet().eval()
     with torch.no_grad():  # batch-norm statistics that are not the identity
@@ -235,6 +300,14 @@ def export_llama_layer(path):
     model = LlamaLayer().eval()
     axes = {0: "batch", 1: "sequence"}
     torch.onnx.export(model, torch.randn(1, 8, 2048), path, input_names=["hidden_states"],
+                      output_names=["output"], opset_version=17,
+                      dynamic_axes={"hidden_states": axes, "output": axes})
+
+
+def export_llama_gqa(path):
+    model = LlamaGqa().eval()
+    axes = {0: "batch", 1: "sequence"}
+    torch.onnx.export(model, torch.randn(2, 7, 64), path, input_names=["hidden_states"],
                       output_names=["output"], opset_version=17,
                       dynamic_axes={"hidden_states": axes, "output": axes})
 
@@ -268,6 +341,7 @@ def export_gpt(path, layers=2, heads=4, head_dim=16):
 
 
 EXPORTS = {"bert_dynamic": export_bert, "gpt_kv": lambda path: export_gpt(path),
+           "llama_gqa": export_llama_gqa,
            "resnet": export_resnet, "llama_layer": export_llama_layer}
 
 
@@ -275,7 +349,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--only", nargs="+", choices=sorted(EXPORTS),
-                        default=["bert_dynamic", "gpt_kv"])
+                        default=["bert_dynamic", "gpt_kv", "llama_gqa"])
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(0)

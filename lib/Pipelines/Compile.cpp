@@ -204,6 +204,7 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.outputPath = outputPath;
   request.pipeline.target = options.target;
   request.pipeline.fuse = options.fuse;
+  request.pipeline.raiseAttention = options.raiseAttention;
   request.pipeline.precision = options.precision;
   request.pipeline.quantize = options.quantize;
   request.pipeline.calibrationTable = options.calibrationTable;

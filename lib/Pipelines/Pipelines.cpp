@@ -18,6 +18,10 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   // identical subexpressions; the efficiency passes slot in here.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Attention as exporters write it becomes one ds.attention (the scores are
+  // never materialized); before quantization, which leaves attention alone.
+  if (options.raiseAttention)
+    pm.addNestedPass<func::FuncOp>(ds::createRaiseAttentionPass());
   // The compiler's own quantization, on the folded f32 weights.
   // A table calibrated with SmoothQuant smooths the activations first (its
   // ranges are those of the smoothed activations; a no-op otherwise).
@@ -64,6 +68,9 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
                              llvm::cl::init("cpu")};
   Option<bool> fuse{*this, "fuse", llvm::cl::desc("Group ops into fusion groups (cpu; cuda always does)"),
                     llvm::cl::init(true)};
+  Option<bool> raiseAttention{*this, "raise-attention",
+                              llvm::cl::desc("Raise exported attention subgraphs to ds.attention"),
+                              llvm::cl::init(true)};
   Option<std::string> precision{*this, "precision",
                                 llvm::cl::desc("Mixed precision: fp32 (none), fp16, bf16 or fp8 "
                                                               "(emulated on the CPU)"),
@@ -92,6 +99,7 @@ void ds::registerPipelines() {
         CompileOptions options;
         options.target = cl.target;
         options.fuse = cl.fuse;
+        options.raiseAttention = cl.raiseAttention;
         options.precision = cl.precision;
         options.quantize = cl.quantize;
         options.calibrationTable = cl.calibrationTable;

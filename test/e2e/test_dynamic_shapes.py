@@ -19,6 +19,7 @@ import ds
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 BERT = os.path.join(MODELS, "bert_dynamic.onnx")
 GPT = os.path.join(MODELS, "gpt_kv.onnx")
+LLAMA = os.path.join(MODELS, "llama_gqa.onnx")
 
 
 def reference(path):
@@ -114,6 +115,19 @@ def save(tmp_path, graph, name, opset=17):
     path = str(tmp_path / name)
     onnx.save(model, path)
     return path
+
+
+@pytest.mark.parametrize("raise_attention", [True, False])
+def test_grouped_query_decoder_every_length(raise_attention):
+    """LLaMA-style GQA with the masked_fill causal mask Hugging Face builds:
+    raised to one causal ds.attention sharing 2 KV heads (or kept as the
+    exported ops), compiled once, run at several lengths."""
+    model = ds.load(LLAMA, num_threads=2, raise_attention=raise_attention)
+    expected = reference(LLAMA)
+    rng = np.random.default_rng(7)
+    for batch, sequence in [(1, 1), (2, 7), (1, 64), (3, 33)]:
+        feeds = {"hidden_states": rng.standard_normal((batch, sequence, 64)).astype(np.float32)}
+        assert_matches(model.run(feeds), expected, feeds, f"llama_gqa {batch}x{sequence}")
 
 
 def test_shape_decided_by_an_input_value(tmp_path):

@@ -30,6 +30,11 @@ static cl::opt<bool> fuse("fuse",
                           cl::desc("Group ops into fusion groups that run as one unit (default "
                                    "on; --fuse=false runs the CPU program op by op)"),
                           cl::init(true));
+static cl::opt<bool> raiseAttention(
+    "raise-attention",
+    cl::desc("Replace exported softmax(QKᵀ·scale + mask)·V subgraphs with one fused attention "
+             "(default on; --raise-attention=false keeps the graph's own ops)"),
+    cl::init(true));
 static cl::opt<std::string> precision(
     "precision",
     cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "
@@ -80,6 +85,7 @@ int main(int argc, char **argv) {
   request.outputPath = outputFile;
   request.pipeline.target = target;
   request.pipeline.fuse = fuse;
+  request.pipeline.raiseAttention = raiseAttention;
   request.pipeline.precision = precision;
   request.pipeline.quantize = quantize;
   request.pipeline.calibrationTable = calibrationTable;

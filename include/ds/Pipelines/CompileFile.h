@@ -17,6 +17,8 @@ struct FileCompileOptions {
   std::string target = "cpu";
   /// Group ops into fusion groups (CompileOptions::fuse).
   bool fuse = true;
+  /// Raise exported attention subgraphs (CompileOptions::raiseAttention).
+  bool raiseAttention = true;
   /// Mixed precision (CompileOptions::precision): fp32, fp16, bf16 or fp8.
   std::string precision = "fp32";
   /// Quantization (CompileOptions::quantize): none, dynamic or static.

@@ -13,6 +13,8 @@ struct CompileOptions {
   /// kernel per group and needs them, so it ignores `false`). Off gives the
   /// CPU runtime one op per step: what fusion buys is measured against it.
   bool fuse = true;
+  /// Raise exported attention subgraphs to ds.attention (ds-raise-attention).
+  bool raiseAttention = true;
   /// Mixed precision (ds-assign-precision's policy): "fp32" leaves the model
   /// as it is, "fp16" / "bf16" run contractions and attention in that type,
   /// "fp8" rounds their operands to e4m3 (emulated on the CPU).

@@ -149,6 +149,8 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
                                     : 1.0 / std::sqrt((double)std::max<int64_t>(sh.D, 1));
   bool causal = attrs.has("is_causal") && attrs.getInt("is_causal", 1) != 0;
   int64_t causalOffset = attrs.getInt("causal_offset", 0); // length of a KV cache in front
+  if (attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0)
+    causalOffset += sh.L - sh.S; // the diagonal counted from the last key
   double softcap = attrs.getFloat("softcap", 0.0);
   if (y.numel() == 0)
     return Status();

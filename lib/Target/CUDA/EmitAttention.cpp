@@ -56,6 +56,8 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
       ms[to] = m[d] == 1 && full[to] != 1 ? 0 : strides[d];
     }
   }
+  // Shapes are static here: a diagonal counted from the last key is a fixed offset.
+  int64_t causalOffset = op.getCausalOffset() + (op.getCausalFromEnd() ? k[2] - q[2] : 0);
   double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
   std::string type = *storageType(t);
   auto floatLiteral = [](double v) {
@@ -76,7 +78,7 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
     << "  static constexpr float SCALE = " << floatLiteral(scale)
     << ", SOFTCAP = " << floatLiteral(op.getSoftcap().convertToDouble()) << ";\n"
     << "  static constexpr bool CAUSAL = " << (op.getIsCausal() ? "true" : "false") << ";\n"
-    << "  static constexpr int CAUSAL_OFFSET = " << (int64_t)op.getCausalOffset() << ";\n"
+    << "  static constexpr int CAUSAL_OFFSET = " << causalOffset << ";\n"
     << "  static constexpr int MASK = " << maskKind << ";\n"
     << "  static constexpr long long MB = " << ms[0] << ", MH = " << ms[1] << ", MS = " << ms[2]
     << ", ML = " << ms[3] << ";\n"

@@ -29,13 +29,14 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   target: str = "cpu", fuse: bool = True, precision: str = "fp32",
                   quantize: str = "none", calibration_table: str = "",
                   calibration_probes: bool = False,
-                  quantize_exclude_nodes: Sequence[str] = ()) -> None:
+                  quantize_exclude_nodes: Sequence[str] = (),
+                  raise_attention: bool = True) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     from . import _ds_compiler  # raises ds.CompileError with the diagnostics
     _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse, precision,
                               quantize, calibration_table, calibration_probes,
-                              list(quantize_exclude_nodes))
+                              list(quantize_exclude_nodes), raise_attention)
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
@@ -44,7 +45,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             target: str = "cpu", fuse: bool = True, precision: str = "fp32",
             quantize: str = "none", calibration_table: Optional[PathLike] = None,
             calibration_data: Any = None, calibration_method: str = "minmax",
-            smooth_quant: float = 0.0, quantize_exclude_nodes: Sequence[str] = ()) -> str:
+            smooth_quant: float = 0.0, quantize_exclude_nodes: Sequence[str] = (),
+            raise_attention: bool = True) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -53,7 +55,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     dynamic, or a string like "1x128"); bind_inputs: {input name: TensorProto
     .pb file} freezes inputs into constants. fuse=False leaves out the
     fusion groups, so the CPU runtime runs op by op (to measure what fusion
-    buys). precision="fp16" or "bf16" runs contractions and attention in
+    buys). raise_attention=False keeps attention subgraphs as exported
+    instead of one fused attention op (ds-raise-attention). precision="fp16" or "bf16" runs contractions and attention in
     that type and keeps softmax, norms and reductions in fp32 (inputs and
     outputs keep their types); "fp8" rounds their operands to e4m3 with
     per-tensor scales (emulated on the CPU: fp8's accuracy, not its speed). quantize="dynamic" quantizes matmul weights to
@@ -69,7 +72,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
     binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
     options = dict(target=target, fuse=fuse, precision=precision, quantize=quantize,
-                   quantize_exclude_nodes=list(quantize_exclude_nodes))
+                   quantize_exclude_nodes=list(quantize_exclude_nodes),
+                   raise_attention=raise_attention)
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
@@ -102,7 +106,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
 def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_options) -> Session:
     """Loads an artifact, compiling first when given an .onnx model (into a
     temporary directory that is removed whatever happens). compile_options
-    are ds.compile's: input_shapes, bind_inputs, target, fuse, precision,
+    are ds.compile's: input_shapes, bind_inputs, target, fuse, raise_attention, precision,
     quantize, calibration_table, calibration_data, calibration_method,
     smooth_quant, quantize_exclude_nodes."""
     path = os.fspath(path)

@@ -6,4 +6,5 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  input_shapes: Sequence[str] = ..., bound_inputs: Sequence[str] = ...,
                  fuse: bool = True, precision: str = "fp32", quantize: str = "none",
                  calibration_table: str = "", calibration_probes: bool = False,
-                 quantize_exclude_nodes: Sequence[str] = ...) -> None: ...
+                 quantize_exclude_nodes: Sequence[str] = ...,
+                 raise_attention: bool = True) -> None: ...

@@ -724,7 +724,10 @@ def DS_AttentionOp : DS_InferredOp<"attention", [DS_AttentionClass]> {
     Hkv. `mask` (i1: true keeps; float: added) broadcasts to [B, Hq, S, L].
     `scale` defaults to 1/sqrt(D); `softcap` > 0 applies softcap*tanh(x/softcap)
     to the scores before masking. With `is_causal`, query i sees keys
-    j <= i + causal_offset (the offset is the length of a KV cache in front).
+    j <= i + causal_offset (the offset is the length of a KV cache in front);
+    with `causal_from_end` as well, j <= i + (L - S) + causal_offset: the
+    diagonal counted from the last key, for a KV cache whose length is only
+    known at run time.
     Reference semantics: dense softmax(q kᵀ · scale + mask) v; fully masked
     rows give 0.
 
@@ -735,7 +738,8 @@ def DS_AttentionOp : DS_InferredOp<"attention", [DS_AttentionClass]> {
   let arguments = (ins DS_Tensor:$query, DS_Tensor:$key, DS_Tensor:$value,
                        Optional<DS_Tensor>:$mask, OptionalAttr<F64Attr>:$scale,
                        UnitAttr:$is_causal, DefaultValuedAttr<F64Attr, "0.0">:$softcap,
-                       DefaultValuedAttr<I64Attr, "0">:$causal_offset);
+                       DefaultValuedAttr<I64Attr, "0">:$causal_offset,
+                       UnitAttr:$causal_from_end);
   let results = (outs DS_Tensor:$result);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }

@@ -48,6 +48,16 @@ def ModelSummaryPass : Pass<"ds-model-summary", "ModuleOp"> {
   ];
 }
 
+def PrintSymbolicDimsPass : Pass<"ds-print-symbolic-dims", "func::FuncOp"> {
+  let summary = "Remark the SymbolicDims of every op result (for tests and debugging)";
+  let description = [{
+    Runs the SymbolicDims analysis and attaches to each op a remark with the
+    sizes of its results: `[2, s0, s0 + -1]`, `sN` naming the N-th unknown,
+    `?` where the analysis has nothing. Small integer tensors also show their
+    known values after `=`.
+  }];
+}
+
 def VerifyRuntimeContractPass : Pass<"ds-verify-runtime-contract", "ModuleOp"> {
   let summary = "Check ds ops against the CPU runtime's attribute contract";
   let description = [{
@@ -83,6 +93,55 @@ def VerifyRuntimeContractPass : Pass<"ds-verify-runtime-contract", "ModuleOp"> {
 //===----------------------------------------------------------------------===//
 // Precision
 //===----------------------------------------------------------------------===//
+
+def RaiseAttentionPass : Pass<"ds-raise-attention", "func::FuncOp"> {
+  let summary = "Raise exported softmax(QKᵀ·scale + mask)·V subgraphs to ds.attention";
+  let description = [{
+    Exporters write attention as separate ops: a matmul of queries and
+    transposed keys, a scale (Div or Mul by a constant, or split as Mul on Q
+    and on K), a mask, a softmax over the keys and a matmul with the values.
+    This pass replaces each such chain with one `ds.attention`, which never
+    materializes the [batch, heads, queries, keys] scores and skips the
+    key tiles a causal mask hides.
+
+    ```mlir
+    %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>}
+    %s = ds.matmul %q, %kt
+    %d = ds.binary div %s, %c4
+    %m = ds.binary add %d, %mask
+    %p = ds.softmax %m {axis = 3 : i64}
+    %o = ds.matmul %p, %v
+    // becomes
+    %o = ds.attention %q, %k, %v, %mask {scale = 2.500000e-01 : f64}
+    ```
+
+    Masks:
+    - an added float mask stays a float mask (BERT's `(1 - m) * -10000`),
+      unless it is a causal triangle of 0 and values <= -1e30;
+    - `where(keep, scores, fill)` (masked_fill) becomes a boolean mask when
+      `fill` <= -1e30 or -inf (any score added to such a fill rounds back to
+      it, so even fully masked rows agree); other fills are left alone,
+      because a fully masked row would change;
+    - a boolean or additive mask that is a causal triangle becomes
+      `is_causal` with its offset: a constant triangle, or one built from
+      Range ops and compared (`arange(L)[None, :] <= arange(S)[:, None] +
+      past`). The ranges must provably span the queries and the keys
+      (SymbolicDims); a triangle whose diagonal is the number of keys minus
+      the number of queries, a KV cache of run-time length, becomes
+      `causal_from_end`.
+    Rows in which every key is masked with -inf give 0 in ds.attention
+    where the unfused graph gives NaN.
+
+    Grouped-query attention written as repeat_kv (reshape to 5-D, Expand,
+    reshape back) is dropped in favour of ds.attention's own KV-head
+    sharing. With `explain`, each softmax that feeds a matmul gets a remark:
+    raised, and how, or why not.
+  }];
+  let options = [
+    Option<"explain", "explain", "bool", /*default=*/"false",
+           "Remark on every candidate: what was raised, or why not">,
+  ];
+}
 
 def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
   let summary = "Run the matmuls and convolutions of quantized models on 8-bit data";

@@ -1,0 +1,426 @@
+//===- SymbolicDims.cpp - run-time sizes as linear expressions ------------===//
+#include "ds/Dialect/DS/Analysis/SymbolicDims.h"
+
+#include "ds/Dialect/DS/IR/DSOps.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <algorithm>
+#include <map>
+
+using namespace mlir;
+using namespace mlir::ds;
+
+//===----------------------------------------------------------------------===//
+// DimExpr
+//===----------------------------------------------------------------------===//
+
+static DimExpr combine(const DimExpr &a, const DimExpr &b, int64_t sign) {
+  std::map<unsigned, int64_t> sum;
+  for (auto [u, c] : a.terms)
+    sum[u] += c;
+  for (auto [u, c] : b.terms)
+    sum[u] += sign * c;
+  DimExpr r = DimExpr::of(a.constant + sign * b.constant);
+  for (auto [u, c] : sum)
+    if (c != 0)
+      r.terms.push_back({u, c});
+  return r;
+}
+
+DimExpr DimExpr::operator+(const DimExpr &o) const { return combine(*this, o, 1); }
+DimExpr DimExpr::operator-(const DimExpr &o) const { return combine(*this, o, -1); }
+DimExpr DimExpr::operator*(int64_t factor) const {
+  if (factor == 0)
+    return DimExpr::of(0);
+  DimExpr r = DimExpr::of(constant * factor);
+  for (auto [u, c] : terms)
+    r.terms.push_back({u, c * factor});
+  return r;
+}
+
+//===----------------------------------------------------------------------===//
+// The walk
+//===----------------------------------------------------------------------===//
+
+namespace {
+constexpr int64_t kMaxValues = 16;
+
+RankedTensorType rankedOf(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
+
+/// Ops whose result has the shape of their first operand.
+bool keepsShape(Operation *op) {
+  return isa<UnaryOp, CastOp, SoftmaxOp, NormOp, RotaryEmbeddingOp, CumSumOp, QuantizeOp,
+             DequantizeOp>(op);
+}
+} // namespace
+
+SymbolicDims::SymbolicDims(func::FuncOp func) {
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = rankedOf(arg);
+    if (!type)
+      continue;
+    auto names = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "ds.dim_symbols");
+    auto &d = dims_[arg];
+    for (int64_t a = 0; a < type.getRank(); ++a) {
+      if (!type.isDynamicDim(a)) {
+        d.push_back(DimExpr::of(type.getDimSize(a)));
+        continue;
+      }
+      StringRef name;
+      if (names && a < (int64_t)names.size())
+        if (auto s = dyn_cast<StringAttr>(names[a]))
+          name = s.getValue();
+      if (name.empty()) {
+        d.push_back(DimExpr{0, {{unknown(arg, a), 1}}});
+        continue;
+      }
+      auto [it, inserted] = symbols_.try_emplace(name, (unsigned)(unknowns_.size() + symbols_.size()));
+      d.push_back(DimExpr{0, {{it->second, 1}}});
+    }
+  }
+  for (Operation &op : func.getBody().front())
+    visit(&op);
+}
+
+unsigned SymbolicDims::unknown(Value v, int64_t axis) {
+  auto [it, inserted] =
+      unknowns_.try_emplace({v, axis}, (unsigned)(unknowns_.size() + symbols_.size()));
+  return it->second;
+}
+
+OptDim SymbolicDims::dim(Value tensor, int64_t axis) const {
+  auto it = dims_.find(tensor);
+  if (it != dims_.end() && axis >= 0 && axis < (int64_t)it->second.size())
+    return it->second[axis];
+  auto type = rankedOf(tensor);
+  if (type && axis >= 0 && axis < type.getRank() && !type.isDynamicDim(axis))
+    return DimExpr::of(type.getDimSize(axis));
+  return std::nullopt;
+}
+
+OptDim SymbolicDims::element(Value tensor, int64_t index) const {
+  auto it = values_.find(tensor);
+  if (it == values_.end() || index < 0 || index >= (int64_t)it->second.size())
+    return std::nullopt;
+  return it->second[index];
+}
+
+OptDim SymbolicDims::scalar(Value tensor) const {
+  auto type = rankedOf(tensor);
+  if (!type || !type.hasStaticShape() || type.getNumElements() != 1)
+    return std::nullopt;
+  return element(tensor, 0);
+}
+
+/// numpy broadcasting: the operand dims aligned to `axis` that are not 1
+/// must agree; unknown when two of them are not provably equal.
+OptDim SymbolicDims::broadcastDim(ValueRange operands, int64_t rank, int64_t axis) const {
+  OptDim found;
+  bool any = false;
+  for (Value v : operands) {
+    auto type = rankedOf(v);
+    if (!type)
+      return std::nullopt;
+    int64_t a = axis - (rank - type.getRank());
+    if (a < 0 || (!type.isDynamicDim(a) && type.getDimSize(a) == 1))
+      continue;
+    OptDim d = dim(v, a);
+    if (!d)
+      return std::nullopt;
+    if (any && *found != *d)
+      return std::nullopt;
+    found = d;
+    any = true;
+  }
+  return any ? found : DimExpr::of(1);
+}
+
+/// The -1 entry of a reshape: the input's element count over the other
+/// entries, when the input has at most one unknown dim and the other entries
+/// are constants dividing the input's constant factor.
+OptDim SymbolicDims::inferredDim(ReshapeOp r, int64_t axis) const {
+  auto in = rankedOf(r.getInput());
+  auto out = rankedOf(r.getResult());
+  if (!in || !out)
+    return std::nullopt;
+  int64_t factor = 1;
+  OptDim symbolic;
+  for (int64_t a = 0; a < in.getRank(); ++a) {
+    OptDim d = dim(r.getInput(), a);
+    if (!d)
+      return std::nullopt;
+    if (d->isConstant()) {
+      factor *= d->constant;
+    } else if (symbolic) {
+      return std::nullopt;
+    } else {
+      symbolic = d;
+    }
+  }
+  int64_t others = 1;
+  for (int64_t a = 0; a < out.getRank(); ++a) {
+    if (a == axis)
+      continue;
+    OptDim e = element(r.getShape(), a);
+    if (e && e->isConstant() && e->constant == 0 && !r.getAllowzero())
+      e = dim(r.getInput(), a);
+    if (!e || !e->isConstant() || e->constant <= 0)
+      return std::nullopt;
+    others *= e->constant;
+  }
+  if (factor % others)
+    return std::nullopt;
+  DimExpr result = DimExpr::of(factor / others);
+  return symbolic ? *symbolic * (factor / others) : result;
+}
+
+void SymbolicDims::visit(Operation *op) {
+  for (Value result : op->getResults()) {
+    auto type = rankedOf(result);
+    if (!type)
+      continue;
+    int64_t rank = type.getRank();
+    // What the op says about each dynamic dim; static dims are in the type.
+    auto computed = [&](int64_t a) -> OptDim {
+      return llvm::TypeSwitch<Operation *, OptDim>(op)
+          .Case<TransposeOp>([&](TransposeOp t) { return dim(t.getInput(), t.getPerm()[a]); })
+          .Case<BinaryOp, CompareOp, SelectOp>(
+              [&](Operation *o) { return broadcastDim(o->getOperands(), rank, a); })
+          .Case<MatMulOp>([&](MatMulOp m) -> OptDim {
+            auto lt = rankedOf(m.getLhs()), rt = rankedOf(m.getRhs());
+            if (!lt || !rt || lt.getRank() < 2 || rt.getRank() < 2)
+              return std::nullopt;
+            if (a == rank - 1)
+              return dim(m.getRhs(), rt.getRank() - 1);
+            if (a == rank - 2)
+              return dim(m.getLhs(), lt.getRank() - 2);
+            // Batch dims broadcast; the matrix dims do not take part.
+            int64_t fromEnd = rank - a; // >= 3
+            OptDim found;
+            bool any = false;
+            for (auto [v, t] : {std::pair{m.getLhs(), lt}, std::pair{m.getRhs(), rt}}) {
+              int64_t b = t.getRank() - fromEnd;
+              if (b < 0 || (!t.isDynamicDim(b) && t.getDimSize(b) == 1))
+                continue;
+              OptDim d = dim(v, b);
+              if (!d || (any && *found != *d))
+                return std::nullopt;
+              found = d;
+              any = true;
+            }
+            return any ? found : DimExpr::of(1);
+          })
+          .Case<ReshapeOp>([&](ReshapeOp r) -> OptDim {
+            OptDim e = element(r.getShape(), a);
+            if (e && e->isConstant() && e->constant == 0 && !r.getAllowzero())
+              return dim(r.getInput(), a);
+            if (e && e->isConstant() && e->constant < 0)
+              return inferredDim(r, a); // -1: what the other dims leave
+            return e;
+          })
+          .Case<ExpandOp>([&](ExpandOp x) -> OptDim {
+            auto it = rankedOf(x.getInput());
+            int64_t b = a - (rank - it.getRank());
+            OptDim e = element(x.getShape(), a - (rank - (int64_t)rankedOf(x.getShape()).getDimSize(0)));
+            if (b < 0 || (!it.isDynamicDim(b) && it.getDimSize(b) == 1))
+              return e;
+            OptDim in = dim(x.getInput(), b);
+            if (e && e->isConstant() && e->constant == 1)
+              return in;
+            return in && e && *in == *e ? in : std::nullopt;
+          })
+          .Case<ConcatOp>([&](ConcatOp c) -> OptDim {
+            int64_t axis = (int64_t)c.getAxis();
+            if (axis < 0)
+              axis += rank;
+            if (a != axis)
+              return broadcastDim(c.getInputs(), rank, a);
+            DimExpr sum = DimExpr::of(0);
+            for (Value v : c.getInputs()) {
+              OptDim d = dim(v, a);
+              if (!d)
+                return std::nullopt;
+              sum = sum + *d;
+            }
+            return sum;
+          })
+          .Case<GatherOp>([&](GatherOp g) -> OptDim {
+            int64_t axis = (int64_t)g.getAxis(), ir = rankedOf(g.getIndices()).getRank();
+            if (axis < 0)
+              axis += rankedOf(g.getInput()).getRank();
+            if (a < axis)
+              return dim(g.getInput(), a);
+            if (a < axis + ir)
+              return dim(g.getIndices(), a - axis);
+            return dim(g.getInput(), a - ir + 1);
+          })
+          .Case<RangeOp>([&](RangeOp r) -> OptDim {
+            OptDim start = scalar(r.getStart()), limit = scalar(r.getLimit()),
+                   delta = scalar(r.getDelta());
+            if (!start || !limit || !delta || !delta->isConstant() || delta->constant != 1)
+              return std::nullopt;
+            return *limit - *start;
+          })
+          .Case<FillOp>([&](FillOp f) { return element(f.getShape(), a); })
+          .Case<ReduceOp>([&](ReduceOp r) -> OptDim {
+            int64_t inRank = rankedOf(r.getInput()).getRank();
+            auto reduced = [&](int64_t d) {
+              return llvm::any_of(r.getAxes(), [&](int64_t x) { return x == d || x + inRank == d; });
+            };
+            if (r.getKeepdims())
+              return reduced(a) ? OptDim(DimExpr::of(1)) : dim(r.getInput(), a);
+            for (int64_t d = 0, kept = 0; d < inRank; ++d)
+              if (!reduced(d) && kept++ == a)
+                return dim(r.getInput(), d);
+            return std::nullopt;
+          })
+          .Case<EinsumOp>([&](EinsumOp e) -> OptDim {
+            // An output letter takes its size from an input that has it.
+            StringRef eq = e.getEquation();
+            size_t arrow = eq.find("->");
+            if (arrow == StringRef::npos || eq.contains('.'))
+              return std::nullopt;
+            StringRef out = eq.drop_front(arrow + 2).trim();
+            if (a >= (int64_t)out.size())
+              return std::nullopt;
+            SmallVector<StringRef> terms;
+            eq.take_front(arrow).split(terms, ',');
+            for (auto [i, term] : llvm::enumerate(terms)) {
+              size_t at = term.trim().find(out[a]);
+              if (at != StringRef::npos && i < e.getInputs().size())
+                return dim(e.getInputs()[i], (int64_t)at);
+            }
+            return std::nullopt;
+          })
+          .Case<SliceOp>([&](SliceOp sl) -> OptDim {
+            // Axes the slice does not name keep their size.
+            auto axesType = rankedOf(sl.getAxes());
+            if (!axesType || !axesType.hasStaticShape())
+              return std::nullopt;
+            for (int64_t i = 0; i < axesType.getNumElements(); ++i) {
+              OptDim named = element(sl.getAxes(), i);
+              if (!named || !named->isConstant())
+                return std::nullopt;
+              if (named->constant == a || named->constant + rank == a)
+                return std::nullopt;
+            }
+            return dim(sl.getInput(), a);
+          })
+          .Case<AttentionOp>([&](AttentionOp at) {
+            return a == 3 ? dim(at.getValue(), 3) : dim(at.getQuery(), a);
+          })
+          .Default([&](Operation *o) -> OptDim {
+            if (keepsShape(o) && o->getNumOperands() > 0)
+              return dim(o->getOperand(0), a);
+            return std::nullopt;
+          });
+    };
+    SmallVector<OptDim, 4> d;
+    for (int64_t a = 0; a < rank; ++a) {
+      if (!type.isDynamicDim(a)) {
+        d.push_back(DimExpr::of(type.getDimSize(a)));
+        continue;
+      }
+      OptDim c = computed(a);
+      d.push_back(c ? *c : DimExpr{0, {{unknown(result, a), 1}}});
+    }
+    dims_[result] = std::move(d);
+
+    // Values of small integer tensors (shape vectors and scalars).
+    if (!type.getElementType().isSignlessInteger() || !type.hasStaticShape() || rank > 1 ||
+        type.getNumElements() > kMaxValues)
+      continue;
+    int64_t n = type.getNumElements();
+    SmallVector<OptDim, 4> v(n);
+    auto fromScalars = [&](Value x, int64_t i) -> OptDim {
+      auto xt = rankedOf(x);
+      return xt && xt.hasStaticShape() && xt.getNumElements() == 1 ? element(x, 0) : element(x, i);
+    };
+    llvm::TypeSwitch<Operation *>(op)
+        .Case<ConstantOp>([&](ConstantOp c) {
+          if (auto dense = dyn_cast<DenseIntElementsAttr>(c.getValue())) {
+            int64_t i = 0;
+            for (const APInt &x : dense.getValues<APInt>())
+              v[i++] = DimExpr::of(x.getSExtValue());
+          }
+        })
+        .Case<ShapeOp>([&](ShapeOp s) {
+          for (int64_t i = 0; i < n; ++i)
+            v[i] = dim(s.getInput(), s.getStart() + i);
+        })
+        .Case<GatherOp>([&](GatherOp g) {
+          auto it = rankedOf(g.getInput());
+          if (it.getRank() != 1 || !it.hasStaticShape())
+            return;
+          for (int64_t i = 0; i < n; ++i)
+            if (OptDim idx = element(g.getIndices(), i); idx && idx->isConstant()) {
+              int64_t k = idx->constant < 0 ? idx->constant + it.getDimSize(0) : idx->constant;
+              v[i] = element(g.getInput(), k);
+            }
+        })
+        .Case<ReshapeOp, CastOp>([&](Operation *o) {
+          for (int64_t i = 0; i < n; ++i)
+            v[i] = element(o->getOperand(0), i);
+        })
+        .Case<ConcatOp>([&](ConcatOp c) {
+          int64_t i = 0;
+          for (Value x : c.getInputs()) {
+            auto xt = rankedOf(x);
+            if (!xt || !xt.hasStaticShape())
+              return;
+            for (int64_t k = 0; k < xt.getNumElements() && i < n; ++k)
+              v[i++] = element(x, k);
+          }
+        })
+        .Case<UnaryOp>([&](UnaryOp u) {
+          if (u.getKind() == UnaryKind::neg)
+            for (int64_t i = 0; i < n; ++i)
+              if (OptDim x = element(u.getInput(), i))
+                v[i] = *x * -1;
+        })
+        .Case<CompareOp>([&](CompareOp c) {
+          // Only equality is decidable: sizes are never negative, so a size
+          // compared with -1 (Expand's "keep this dim") is false.
+          if (c.getKind() != CompareKind::eq)
+            return;
+          auto nonNegative = [](const DimExpr &e) {
+            return e.constant >= 0 && llvm::all_of(e.terms, [](auto t) { return t.second > 0; });
+          };
+          for (int64_t i = 0; i < n; ++i) {
+            OptDim x = fromScalars(c.getLhs(), i), y = fromScalars(c.getRhs(), i);
+            if (!x || !y)
+              continue;
+            if (*x == *y)
+              v[i] = DimExpr::of(1);
+            else if ((x->isConstant() && y->isConstant()) ||
+                     (x->isConstant() && x->constant < 0 && nonNegative(*y)) ||
+                     (y->isConstant() && y->constant < 0 && nonNegative(*x)))
+              v[i] = DimExpr::of(0);
+          }
+        })
+        .Case<SelectOp>([&](SelectOp sel) {
+          for (int64_t i = 0; i < n; ++i)
+            if (OptDim c = fromScalars(sel.getCondition(), i); c && c->isConstant())
+              v[i] = fromScalars(c->constant ? sel.getTrueValue() : sel.getFalseValue(), i);
+        })
+        .Case<BinaryOp>([&](BinaryOp b) {
+          for (int64_t i = 0; i < n; ++i) {
+            OptDim x = fromScalars(b.getLhs(), i), y = fromScalars(b.getRhs(), i);
+            if (!x || !y)
+              continue;
+            if (b.getKind() == BinaryKind::add)
+              v[i] = *x + *y;
+            else if (b.getKind() == BinaryKind::sub)
+              v[i] = *x - *y;
+            else if (b.getKind() == BinaryKind::mul && x->isConstant())
+              v[i] = *y * x->constant;
+            else if (b.getKind() == BinaryKind::mul && y->isConstant())
+              v[i] = *x * y->constant;
+          }
+        });
+    values_[result] = std::move(v);
+  }
+}

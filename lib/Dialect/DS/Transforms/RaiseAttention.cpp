@@ -1,0 +1,675 @@
+//===- RaiseAttention.cpp - exported attention subgraphs to ds.attention --===//
+//
+// ds-raise-attention finds softmax(QKᵀ·scale + mask)·V as exporters write it
+// (Passes.td lists the forms) and replaces it with one ds.attention, so the
+// scores are never materialized and causal tiles can be skipped. Sizes that
+// are only known at run time are compared with SymbolicDims: a causal mask
+// built from Range ops is recognised only when its ranges provably span the
+// queries and the keys.
+//
+//===----------------------------------------------------------------------===//
+#include "ds/Dialect/DS/Analysis/SymbolicDims.h"
+#include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Dialect/DS/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+#include <optional>
+#include <string>
+
+namespace mlir::ds {
+#define GEN_PASS_DEF_RAISEATTENTIONPASS
+#include "ds/Dialect/DS/Transforms/Passes.h.inc"
+} // namespace mlir::ds
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+
+/// A masked-out score at or below this is "minus infinity" in practice: any
+/// real score added to it rounds back to it, so a mask of such values keeps
+/// the graph's results (fully masked rows included) when turned into a
+/// boolean mask.
+constexpr double kNegligible = -1e30;
+
+RankedTensorType rankedOf(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
+
+/// The value of a one-element floating-point constant.
+std::optional<double> scalarConstant(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  auto dense = c ? dyn_cast<DenseFPElementsAttr>(c.getValue()) : DenseFPElementsAttr();
+  if (!dense || dense.getNumElements() != 1)
+    return std::nullopt;
+  return (*dense.getValues<APFloat>().begin()).convertToDouble();
+}
+
+/// The one value of a splat constant or a ds.fill (a masked_fill's
+/// "full of finfo.min" tensor).
+std::optional<double> uniformValue(Value v) {
+  if (std::optional<double> c = scalarConstant(v))
+    return c;
+  ElementsAttr value;
+  if (auto c = v.getDefiningOp<ConstantOp>())
+    value = c.getValue();
+  else if (auto f = v.getDefiningOp<FillOp>())
+    value = f.getValue();
+  auto dense = dyn_cast_or_null<DenseFPElementsAttr>(value);
+  if (!dense || !dense.isSplat())
+    return std::nullopt;
+  return dense.getSplatValue<APFloat>().convertToDouble();
+}
+
+/// keep(i, j) <=> i * rowCoeff + j * colCoeff + constant <= 0, with i the
+/// query and j the key position.
+struct IndexForm {
+  int64_t row = 0, col = 0;
+  DimExpr constant;
+};
+
+/// What replaces the matched subgraph.
+struct Match {
+  Value query, key, value, mask;
+  SmallVector<int64_t> keyPerm; // transpose applied to `key` (empty: none)
+  Value negateMask;             // build `not mask` from this instead
+  double scale = 1.0;
+  bool causal = false, causalFromEnd = false;
+  int64_t causalOffset = 0;
+};
+
+class AttentionMatcher {
+public:
+  explicit AttentionMatcher(SymbolicDims &dims) : dims(dims) {}
+
+  /// Fills `m` for the product of probabilities and values `pv`; on failure
+  /// `why` says what did not fit.
+  bool match(MatMulOp pv, Match &m);
+  std::string why;
+
+private:
+  bool fail(const std::string &reason) {
+    why = reason;
+    return false;
+  }
+  bool reachesScores(Value v) const;
+  Value peelScale(Value v, double &scale) const;
+  void peelRepeatedHeads(Match &m);
+  std::optional<IndexForm> indexForm(Value v, const DimExpr &S, const DimExpr &L) const;
+  std::optional<IndexForm> keepForm(Value predicate, const DimExpr &S, const DimExpr &L) const;
+  std::optional<IndexForm> constantKeepForm(Value mask, bool additive) const;
+  std::optional<IndexForm> triluRegion(Value v, const DimExpr &S, const DimExpr &L,
+                                       double &fill) const;
+  bool recogniseCausal(const IndexForm &keep, const DimExpr &S, const DimExpr &L, Match &m) const;
+  bool dimsAgree(Match &m);
+
+  SymbolicDims &dims;
+};
+
+/// v = matmul(...) possibly scaled by scalar constants.
+bool AttentionMatcher::reachesScores(Value v) const {
+  for (int step = 0; step < 4; ++step) {
+    if (v.getDefiningOp<MatMulOp>())
+      return true;
+    auto b = v.getDefiningOp<BinaryOp>();
+    if (!b || (b.getKind() != BinaryKind::mul && b.getKind() != BinaryKind::div))
+      return false;
+    if (scalarConstant(b.getRhs()))
+      v = b.getLhs();
+    else if (b.getKind() == BinaryKind::mul && scalarConstant(b.getLhs()))
+      v = b.getRhs();
+    else
+      return false;
+  }
+  return false;
+}
+
+/// Strips multiplications and divisions by scalar constants, folding them
+/// into `scale`.
+Value AttentionMatcher::peelScale(Value v, double &scale) const {
+  while (auto b = v.getDefiningOp<BinaryOp>()) {
+    std::optional<double> c;
+    Value rest;
+    if ((c = scalarConstant(b.getRhs())))
+      rest = b.getLhs();
+    else if (b.getKind() == BinaryKind::mul && (c = scalarConstant(b.getLhs())))
+      rest = b.getRhs();
+    if (!c || !rankedOf(rest) || rankedOf(rest).getRank() != rankedOf(v).getRank())
+      return v;
+    if (b.getKind() == BinaryKind::mul)
+      scale *= *c;
+    else if (b.getKind() == BinaryKind::div && *c != 0.0)
+      scale /= *c;
+    else
+      return v;
+    v = rest;
+  }
+  return v;
+}
+
+/// Grouped-query heads repeated for the matmuls (reshape to 5-D with a unit
+/// axis, expand it, merge it into the heads): ds.attention shares the KV
+/// heads itself, so the repetition is dropped when K and V repeat alike.
+void AttentionMatcher::peelRepeatedHeads(Match &m) {
+  auto same = [&](Value a, int64_t i, Value b, int64_t j) {
+    OptDim x = dims.dim(a, i), y = dims.dim(b, j);
+    return x && y && *x == *y;
+  };
+  auto unrepeat = [&](Value v, int64_t &factor) -> Value {
+    auto merge = v.getDefiningOp<ReshapeOp>();
+    auto expand = merge ? merge.getInput().getDefiningOp<ExpandOp>() : ExpandOp();
+    auto split = expand ? expand.getInput().getDefiningOp<ReshapeOp>() : ReshapeOp();
+    if (!split || rankedOf(split.getInput()).getRank() != 4 ||
+        rankedOf(expand.getResult()).getRank() != 5 || rankedOf(v).getRank() != 4)
+      return Value();
+    Value src = split.getInput(), five = split.getResult(), wide = expand.getResult();
+    OptDim unit = dims.dim(five, 2), repeats = dims.dim(wide, 2);
+    OptDim kvHeads = dims.dim(src, 1), heads = dims.dim(v, 1);
+    if (!unit || !unit->isConstant() || unit->constant != 1 || !repeats ||
+        !repeats->isConstant() || repeats->constant < 1 || !kvHeads || !heads ||
+        *heads != *kvHeads * repeats->constant)
+      return Value();
+    // [B, Hkv, L, D] -> [B, Hkv, 1, L, D] -> [B, Hkv, n, L, D] -> [B, Hkv*n, L, D].
+    if (!same(src, 0, wide, 0) || !same(src, 1, wide, 1) || !same(src, 2, wide, 3) ||
+        !same(src, 3, wide, 4) || !same(v, 0, wide, 0) || !same(v, 2, wide, 3) ||
+        !same(v, 3, wide, 4))
+      return Value();
+    factor = repeats->constant;
+    return src;
+  };
+  int64_t kf = 0, vf = 0;
+  Value k = unrepeat(m.key, kf), v = unrepeat(m.value, vf);
+  if (k && v && kf == vf) {
+    m.key = k;
+    m.value = v;
+  }
+}
+
+/// A 1-D integer vector t + c (t = 0, 1, ...) of `length` elements.
+struct VectorForm {
+  DimExpr constant, length;
+};
+
+std::optional<VectorForm> vectorForm(const SymbolicDims &dims, Value v) {
+  auto type = rankedOf(v);
+  if (!type || type.getRank() != 1 || !type.getElementType().isSignlessInteger())
+    return std::nullopt;
+  if (auto range = v.getDefiningOp<RangeOp>()) {
+    OptDim start = dims.scalar(range.getStart()), delta = dims.scalar(range.getDelta());
+    OptDim length = dims.dim(v, 0);
+    if (!start || !delta || !delta->isConstant() || delta->constant != 1 || !length)
+      return std::nullopt;
+    return VectorForm{*start, *length};
+  }
+  if (auto b = v.getDefiningOp<BinaryOp>()) {
+    bool add = b.getKind() == BinaryKind::add;
+    if (!add && b.getKind() != BinaryKind::sub)
+      return std::nullopt;
+    // A vector plus or minus a scalar.
+    auto x = vectorForm(dims, b.getLhs());
+    OptDim y = dims.scalar(b.getRhs());
+    if (x && y)
+      return VectorForm{add ? x->constant + *y : x->constant - *y, x->length};
+    if (!add)
+      return std::nullopt;
+    OptDim lhs = dims.scalar(b.getLhs());
+    auto rhs = vectorForm(dims, b.getRhs());
+    if (lhs && rhs)
+      return VectorForm{rhs->constant + *lhs, rhs->length};
+    return std::nullopt;
+  }
+  if (auto cast = v.getDefiningOp<CastOp>())
+    return vectorForm(dims, cast.getInput());
+  return std::nullopt;
+}
+
+/// i * row + j * col + c for an integer tensor built from Range ops, laid
+/// out along the last two axes of the scores [.., S, L]. A vector along the
+/// keys must have L elements and one along the queries S: a shorter one
+/// would broadcast, which is not the triangle it looks like.
+std::optional<IndexForm> AttentionMatcher::indexForm(Value v, const DimExpr &S,
+                                                     const DimExpr &L) const {
+  auto type = rankedOf(v);
+  if (!type || !type.getElementType().isSignlessInteger())
+    return std::nullopt;
+  if (type.getRank() == 0 || (type.hasStaticShape() && type.getNumElements() == 1)) {
+    if (OptDim s = dims.scalar(v))
+      return IndexForm{0, 0, *s};
+    return std::nullopt;
+  }
+  if (type.getRank() == 1) {
+    auto f = vectorForm(dims, v);
+    if (!f || f->length != L)
+      return std::nullopt;
+    return IndexForm{0, 1, f->constant};
+  }
+  if (auto reshape = v.getDefiningOp<ReshapeOp>()) {
+    auto f = vectorForm(dims, reshape.getInput());
+    int64_t r = type.getRank();
+    if (!f)
+      return std::nullopt;
+    for (int64_t a = 0; a + 2 < r; ++a)
+      if (type.isDynamicDim(a) || type.getDimSize(a) != 1)
+        return std::nullopt;
+    auto isOne = [&](int64_t a) { return !type.isDynamicDim(a) && type.getDimSize(a) == 1; };
+    // [.., n, 1]: along the queries; [.., 1, n]: along the keys.
+    if (isOne(r - 1) && !isOne(r - 2) && f->length == S)
+      return IndexForm{1, 0, f->constant};
+    if (isOne(r - 2) && !isOne(r - 1) && f->length == L)
+      return IndexForm{0, 1, f->constant};
+    return std::nullopt;
+  }
+  if (auto b = v.getDefiningOp<BinaryOp>()) {
+    if (b.getKind() != BinaryKind::add && b.getKind() != BinaryKind::sub)
+      return std::nullopt;
+    auto x = indexForm(b.getLhs(), S, L), y = indexForm(b.getRhs(), S, L);
+    if (!x || !y)
+      return std::nullopt;
+    int64_t sign = b.getKind() == BinaryKind::add ? 1 : -1;
+    return IndexForm{x->row + sign * y->row, x->col + sign * y->col,
+                     sign > 0 ? x->constant + y->constant : x->constant - y->constant};
+  }
+  if (auto cast = v.getDefiningOp<CastOp>())
+    return indexForm(cast.getInput(), S, L);
+  return std::nullopt;
+}
+
+/// For trilu of a tensor filled with one value: the region it keeps as a
+/// form (region <=> form <= 0) and that value in `fill`. The tensor must be
+/// [.., S, L] with unit leading axes.
+std::optional<IndexForm> AttentionMatcher::triluRegion(Value v, const DimExpr &S,
+                                                       const DimExpr &L, double &fill) const {
+  auto t = v.getDefiningOp<TriluOp>();
+  if (!t)
+    return std::nullopt;
+  std::optional<double> value = uniformValue(t.getInput());
+  auto type = rankedOf(t.getResult());
+  if (!value || !type || type.getRank() < 2)
+    return std::nullopt;
+  int64_t r = type.getRank();
+  for (int64_t a = 0; a + 2 < r; ++a)
+    if (type.isDynamicDim(a) || type.getDimSize(a) != 1)
+      return std::nullopt;
+  OptDim rows = dims.dim(v, r - 2), cols = dims.dim(v, r - 1);
+  if (!rows || !cols || *rows != S || *cols != L)
+    return std::nullopt;
+  int64_t k = 0;
+  if (t.getK()) {
+    OptDim kv = dims.scalar(t.getK());
+    if (!kv || !kv->isConstant())
+      return std::nullopt;
+    k = kv->constant;
+  }
+  fill = *value;
+  // lower: j <= i + k; upper: j >= i + k.
+  if (t.getUpper())
+    return IndexForm{1, -1, DimExpr::of(k)};
+  return IndexForm{-1, 1, DimExpr::of(-k)};
+}
+
+/// keep <=> form <= 0, for a boolean mask built by comparing index tensors.
+std::optional<IndexForm> AttentionMatcher::keepForm(Value p, const DimExpr &S,
+                                                    const DimExpr &L) const {
+  auto negate = [](IndexForm f) { // not(f <= 0) <=> -f + 1 <= 0
+    return IndexForm{-f.row, -f.col, f.constant * -1 + DimExpr::of(1)};
+  };
+  if (auto u = p.getDefiningOp<UnaryOp>()) {
+    if (u.getKind() != UnaryKind::logical_not)
+      return std::nullopt;
+    auto inner = keepForm(u.getInput(), S, L);
+    return inner ? std::optional(negate(*inner)) : std::nullopt;
+  }
+  if (auto cast = p.getDefiningOp<CastOp>()) {
+    // bool(trilu(ones)): true inside the triangle.
+    double fill = 0.0;
+    auto region = triluRegion(cast.getInput(), S, L, fill);
+    if (region && fill != 0.0 && !std::isnan(fill))
+      return region;
+    return std::nullopt;
+  }
+  if (auto c = p.getDefiningOp<CompareOp>()) {
+    auto a = indexForm(c.getLhs(), S, L), b = indexForm(c.getRhs(), S, L);
+    if (!a || !b)
+      return std::nullopt;
+    IndexForm f{a->row - b->row, a->col - b->col, a->constant - b->constant};
+    switch (c.getKind()) {
+    case CompareKind::le: return f;
+    case CompareKind::lt: return IndexForm{f.row, f.col, f.constant + DimExpr::of(1)};
+    case CompareKind::ge: return IndexForm{-f.row, -f.col, f.constant * -1};
+    case CompareKind::gt: return negate(f);
+    default: return std::nullopt;
+    }
+  }
+  return constantKeepForm(p, false);
+}
+
+/// A constant mask [.., S, L] that is a causal triangle: true (or 0 when
+/// additive) on and below a diagonal, false (or <= kNegligible) above it.
+std::optional<IndexForm> AttentionMatcher::constantKeepForm(Value mask, bool additive) const {
+  auto c = mask.getDefiningOp<ConstantOp>();
+  auto type = rankedOf(mask);
+  if (!c || !type || type.getRank() < 2 || !type.hasStaticShape())
+    return std::nullopt;
+  for (int64_t a = 0; a + 2 < type.getRank(); ++a)
+    if (type.getDimSize(a) != 1)
+      return std::nullopt;
+  int64_t rows = type.getDimSize(type.getRank() - 2), cols = type.getDimSize(type.getRank() - 1);
+  if (rows * cols > (int64_t)1 << 26)
+    return std::nullopt;
+  std::vector<char> keep((size_t)(rows * cols));
+  auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+  if (!dense)
+    return std::nullopt;
+  if (!additive && dense.getElementType().isInteger(1)) {
+    size_t i = 0;
+    for (bool b : dense.getValues<bool>())
+      keep[i++] = b;
+  } else if (additive && isa<FloatType>(dense.getElementType())) {
+    size_t i = 0;
+    for (const APFloat &x : dense.getValues<APFloat>()) {
+      double d = x.convertToDouble();
+      if (d != 0.0 && !(d <= kNegligible))
+        return std::nullopt;
+      keep[i++] = d == 0.0;
+    }
+  } else {
+    return std::nullopt;
+  }
+  // The diagonal from row 0: keys 0 .. offset are kept.
+  int64_t offset = -1;
+  while (offset + 1 < cols && keep[(size_t)(offset + 1)])
+    ++offset;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      if ((bool)keep[(size_t)(i * cols + j)] != (j <= i + offset))
+        return std::nullopt;
+  return IndexForm{-1, 1, DimExpr::of(-offset)};
+}
+
+/// keep <=> j - i - offset <= 0 is causal attention with that offset;
+/// an offset of L - S + k counts from the last key (a KV cache in front).
+bool AttentionMatcher::recogniseCausal(const IndexForm &keep, const DimExpr &S, const DimExpr &L,
+                                       Match &m) const {
+  if (keep.row != -1 || keep.col != 1)
+    return false;
+  DimExpr offset = keep.constant * -1;
+  if (offset.isConstant()) {
+    m.causal = true;
+    m.causalOffset = offset.constant;
+    return true;
+  }
+  DimExpr fromEnd = offset - (L - S);
+  if (!fromEnd.isConstant())
+    return false;
+  m.causal = m.causalFromEnd = true;
+  m.causalOffset = fromEnd.constant;
+  return true;
+}
+
+/// Batch and head counts of Q, K and V fit ds.attention (no broadcasting of
+/// K / V over the batch, KV heads dividing the query heads).
+bool AttentionMatcher::dimsAgree(Match &m) {
+  for (Value v : {m.query, m.key, m.value})
+    if (!rankedOf(v) || rankedOf(v).getRank() != 4)
+      return fail("query, key and value are not all 4-D");
+  OptDim b = dims.dim(m.query, 0);
+  for (Value v : {m.key, m.value}) {
+    OptDim x = dims.dim(v, 0);
+    if (!b || !x || *b != *x)
+      return fail("key / value batch is not provably the query's (broadcast over the batch?)");
+  }
+  OptDim hq = dims.dim(m.query, 1), hk = dims.dim(m.key, 1), hv = dims.dim(m.value, 1);
+  if (!hq || !hk || !hv || *hk != *hv)
+    return fail("key and value head counts differ");
+  if (*hq != *hk && !(hq->isConstant() && hk->isConstant() && hk->constant > 0 &&
+                      hq->constant % hk->constant == 0))
+    return fail("query heads are not a multiple of the key / value heads");
+  return true;
+}
+
+bool AttentionMatcher::match(MatMulOp pv, Match &m) {
+  auto softmax = pv.getLhs().getDefiningOp<SoftmaxOp>();
+  auto scoresType = rankedOf(softmax.getInput());
+  if (!scoresType || scoresType.getRank() != 4)
+    return fail("the scores are not 4-D [batch, heads, queries, keys]");
+  int64_t axis = (int64_t)softmax.getAxis();
+  axis = axis < 0 ? axis + 4 : axis;
+  if (softmax.getLog() || axis != 3)
+    return fail("the softmax is not over the keys (the last axis)");
+  if (!isa<FloatType>(scoresType.getElementType()))
+    return fail("the scores are not floating-point");
+
+  // Mask and scale, in either order, down to QKᵀ.
+  Value x = softmax.getInput();
+  Value floatMask, keepMask;
+  bool negateKeep = false;
+  for (int step = 0; step < 3; ++step) {
+    if (auto add = x.getDefiningOp<BinaryOp>(); add && add.getKind() == BinaryKind::add) {
+      if (floatMask || keepMask)
+        return fail("more than one mask is added to the scores");
+      bool lhsScores = reachesScores(add.getLhs()), rhsScores = reachesScores(add.getRhs());
+      if (lhsScores == rhsScores)
+        return fail("cannot tell the scores from the mask in an add");
+      floatMask = lhsScores ? add.getRhs() : add.getLhs();
+      x = lhsScores ? add.getLhs() : add.getRhs();
+      if (rankedOf(floatMask).getRank() > 4)
+        return fail("the mask has rank above 4");
+      continue;
+    }
+    if (auto select = x.getDefiningOp<SelectOp>()) {
+      if (floatMask || keepMask)
+        return fail("more than one mask is applied to the scores");
+      bool keepTrue = reachesScores(select.getTrueValue());
+      Value fill = keepTrue ? select.getFalseValue() : select.getTrueValue();
+      std::optional<double> fillValue = scalarConstant(fill);
+      if (!fillValue || (!keepTrue && !reachesScores(select.getFalseValue())))
+        return fail("a where on the scores does not fill masked scores with a constant");
+      if (!(*fillValue <= kNegligible))
+        return fail("masked scores are filled with " + std::to_string(*fillValue) +
+                    ", which changes fully masked rows; only fills <= -1e30 (or -inf) are "
+                    "exact as a mask");
+      keepMask = select.getCondition();
+      negateKeep = !keepTrue;
+      x = keepTrue ? select.getTrueValue() : select.getFalseValue();
+      continue;
+    }
+    if (auto b = x.getDefiningOp<BinaryOp>();
+        b && (b.getKind() == BinaryKind::mul || b.getKind() == BinaryKind::div)) {
+      Value rest = peelScale(x, m.scale);
+      if (rest == x)
+        return fail("the scores are multiplied by something other than a scalar constant");
+      x = rest;
+      continue;
+    }
+    break;
+  }
+  auto qk = x.getDefiningOp<MatMulOp>();
+  if (!qk)
+    return fail("the softmax input is not a matmul of queries and keys (after mask and scale)");
+  m.query = peelScale(qk.getLhs(), m.scale);
+  Value keyT = peelScale(qk.getRhs(), m.scale);
+  if (rankedOf(m.query).getRank() != 4 || rankedOf(keyT).getRank() != 4)
+    return fail("queries and transposed keys are not 4-D");
+  // K = Kᵀ with the last two axes swapped: composed into Kᵀ's own transpose.
+  if (auto t = keyT.getDefiningOp<TransposeOp>()) {
+    SmallVector<int64_t> perm(t.getPerm());
+    std::swap(perm[2], perm[3]);
+    m.key = t.getInput();
+    if (!llvm::equal(perm, llvm::seq<int64_t>(0, 4)))
+      m.keyPerm = perm;
+    else
+      m.key = peelScale(m.key, m.scale);
+  } else {
+    m.key = keyT;
+    m.keyPerm = {0, 1, 3, 2};
+  }
+  m.value = pv.getRhs();
+  peelRepeatedHeads(m);
+  if (m.keyPerm.empty() && !dimsAgree(m))
+    return false;
+  if (!m.keyPerm.empty()) {
+    // Check the shapes the transposed key will have.
+    auto kt = rankedOf(keyT);
+    if (!kt || kt.getRank() != 4)
+      return fail("transposed keys are not 4-D");
+    OptDim b = dims.dim(m.query, 0), kb = dims.dim(keyT, 0), vb = dims.dim(m.value, 0);
+    OptDim hk = dims.dim(keyT, 1), hv = dims.dim(m.value, 1), hq = dims.dim(m.query, 1);
+    if (!b || !kb || !vb || *b != *kb || *b != *vb)
+      return fail("key / value batch is not provably the query's (broadcast over the batch?)");
+    if (!hk || !hv || !hq || *hk != *hv || *hq != *hk)
+      return fail("query, key and value head counts differ");
+  }
+
+  // Lengths from QKᵀ itself: the mask may broadcast.
+  OptDim S = dims.dim(qk.getResult(), 2), L = dims.dim(qk.getResult(), 3);
+  if (!S || !L)
+    return fail("the query / key lengths are not known");
+  // The mask must not broadcast the scores beyond QKᵀ's shape.
+  for (int64_t a = 0; a < 4; ++a) {
+    OptDim x = dims.dim(softmax.getInput(), a), y = dims.dim(qk.getResult(), a);
+    if (!x || !y || *x != *y)
+      return fail("the masked scores are not provably [batch, heads, queries, keys] (a mask "
+                  "of sizes the analysis cannot relate to the queries and keys)");
+  }
+  if (floatMask) {
+    // An additive causal triangle, or where(keep, 0, -inf-ish): causal.
+    Value inner = floatMask;
+    while (auto r = inner.getDefiningOp<ReshapeOp>()) {
+      // Unit axes put in front ([S, L] -> [1, 1, S, L]) do not move elements.
+      auto in = rankedOf(r.getInput()), out = rankedOf(r.getResult());
+      int64_t extra = out.getRank() - in.getRank();
+      bool front = extra >= 0;
+      for (int64_t a = 0; front && a < out.getRank(); ++a) {
+        OptDim d = dims.dim(r.getResult(), a);
+        OptDim e = a < extra ? OptDim(DimExpr::of(1)) : dims.dim(r.getInput(), a - extra);
+        front = d && e && *d == *e;
+      }
+      if (!front)
+        break;
+      inner = r.getInput();
+    }
+    std::optional<IndexForm> keep = constantKeepForm(inner, true);
+    double fill = 0.0;
+    // triu(full(-inf-ish), k): the triangle is masked, the rest kept.
+    if (auto region = !keep ? triluRegion(inner, *S, *L, fill) : std::nullopt;
+        region && fill <= kNegligible)
+      keep = IndexForm{-region->row, -region->col, region->constant * -1 + DimExpr::of(1)};
+    if (auto s = inner.getDefiningOp<SelectOp>(); !keep && s) {
+      std::optional<double> t = uniformValue(s.getTrueValue()),
+                            f = uniformValue(s.getFalseValue());
+      if (t && f && *t == 0.0 && *f <= kNegligible)
+        keep = keepForm(s.getCondition(), *S, *L);
+      else if (t && f && *f == 0.0 && *t <= kNegligible)
+        if (auto inner = keepForm(s.getCondition(), *S, *L))
+          keep = IndexForm{-inner->row, -inner->col, inner->constant * -1 + DimExpr::of(1)};
+    }
+    if (keep && recogniseCausal(*keep, *S, *L, m))
+      return true;
+    m.mask = floatMask;
+    return true;
+  }
+  if (keepMask) {
+    std::optional<IndexForm> keep = keepForm(keepMask, *S, *L);
+    if (keep && negateKeep)
+      keep = IndexForm{-keep->row, -keep->col, keep->constant * -1 + DimExpr::of(1)};
+    if (keep && recogniseCausal(*keep, *S, *L, m))
+      return true;
+    if (rankedOf(keepMask).getRank() > 4)
+      return fail("the mask has rank above 4");
+    // A boolean mask; `not c` where the graph keeps the false entries.
+    auto notOp = keepMask.getDefiningOp<UnaryOp>();
+    if (negateKeep && notOp && notOp.getKind() == UnaryKind::logical_not)
+      m.mask = notOp.getInput();
+    else if (negateKeep)
+      m.negateMask = keepMask;
+    else
+      m.mask = keepMask;
+  }
+  return true;
+}
+
+std::string describe(const Match &m) {
+  std::string s;
+  if (m.causal) {
+    s += m.causalFromEnd ? "causal counted from the last key" : "causal";
+    if (m.causalOffset)
+      s += " with offset " + std::to_string(m.causalOffset);
+  } else if (m.mask || m.negateMask) {
+    s += "masked";
+  } else {
+    s += "unmasked";
+  }
+  auto hq = rankedOf(m.query).getDimSize(1), hk = rankedOf(m.key).getDimSize(1);
+  if (m.keyPerm.empty() && !ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hk) && hq != hk)
+    s += ", " + std::to_string(hq) + " query heads sharing " + std::to_string(hk) + " KV heads";
+  return s;
+}
+
+struct RaiseAttentionPass : mlir::ds::impl::RaiseAttentionPassBase<RaiseAttentionPass> {
+  using RaiseAttentionPassBase::RaiseAttentionPassBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.getBody().empty())
+      return;
+    SmallVector<MatMulOp> candidates;
+    func.walk([&](MatMulOp pv) {
+      if (pv.getLhs().getDefiningOp<SoftmaxOp>())
+        candidates.push_back(pv);
+    });
+    if (candidates.empty())
+      return;
+    SymbolicDims dims(func);
+    for (MatMulOp pv : candidates) {
+      AttentionMatcher matcher(dims);
+      Match m;
+      Operation *softmax = pv.getLhs().getDefiningOp();
+      if (!matcher.match(pv, m)) {
+        if (explain)
+          softmax->emitRemark() << "not raised to ds.attention: " << matcher.why;
+        continue;
+      }
+      raise(pv, m);
+      if (explain)
+        softmax->emitRemark() << "raised to ds.attention (" << describe(m) << ")";
+      eraseDeadProducers(pv);
+    }
+  }
+
+  /// Erases `root` and, transitively, the producers only it kept alive (the
+  /// scores, the mask arithmetic, the head repetition).
+  static void eraseDeadProducers(Operation *root) {
+    SmallVector<Operation *> worklist{root};
+    while (!worklist.empty()) {
+      Operation *op = worklist.pop_back_val();
+      if (!op->use_empty() || !isMemoryEffectFree(op))
+        continue;
+      for (Value operand : op->getOperands())
+        if (Operation *producer = operand.getDefiningOp())
+          if (!llvm::is_contained(worklist, producer))
+            worklist.push_back(producer);
+      op->erase();
+    }
+  }
+
+  void raise(MatMulOp pv, const Match &m) {
+    OpBuilder b(pv);
+    Location loc = pv.getLoc();
+    Value key = m.key;
+    if (!m.keyPerm.empty())
+      key = b.create<TransposeOp>(loc, key, m.keyPerm);
+    Value mask = m.mask;
+    if (m.negateMask)
+      mask = b.create<UnaryOp>(loc, UnaryKind::logical_not, m.negateMask, FloatAttr(), FloatAttr());
+    auto attention = b.create<AttentionOp>(
+        loc, pv.getType(), m.query, key, m.value, mask, b.getF64FloatAttr(m.scale),
+        m.causal ? b.getUnitAttr() : UnitAttr(), b.getF64FloatAttr(0.0),
+        b.getI64IntegerAttr(m.causalOffset), m.causalFromEnd ? b.getUnitAttr() : UnitAttr());
+    pv.getResult().replaceAllUsesWith(attention.getResult());
+  }
+};
+
+} // namespace

@@ -1,0 +1,217 @@
+// RUN: ds-opt %s --split-input-file --ds-raise-attention | FileCheck %s
+// RUN: ds-opt %s --split-input-file --ds-raise-attention=explain=true --verify-diagnostics -o /dev/null
+
+// BERT: Kᵀ through its own transpose, Div by √d, an added padding mask.
+// CHECK-LABEL: func.func @bert
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x4x8x16xf32>, %[[K:.*]]: tensor<2x8x4x16xf32>, %[[V:.*]]: tensor<2x4x8x16xf32>, %[[M:.*]]: tensor<2x1x1x8xf32>)
+// CHECK:      %[[KH:.*]] = ds.transpose %[[K]] {perm = array<i64: 0, 2, 1, 3>}
+// CHECK-NEXT: %[[O:.*]] = ds.attention %[[Q]], %[[KH]], %[[V]], %[[M]] {scale = 2.500000e-01 : f64}
+// CHECK-NEXT: return %[[O]]
+func.func @bert(%q: tensor<2x4x8x16xf32>, %k: tensor<2x8x4x16xf32>, %v: tensor<2x4x8x16xf32>, %mask: tensor<2x1x1x8xf32>) -> tensor<2x4x8x16xf32> {
+  %c4 = ds.constant dense<4.0> : tensor<f32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 2, 3, 1>} : (tensor<2x8x4x16xf32>) -> tensor<2x4x16x8xf32>
+  %s = ds.matmul %q, %kt : (tensor<2x4x8x16xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x8x8xf32>
+  %d = ds.binary div %s, %c4 : (tensor<2x4x8x8xf32>, tensor<f32>) -> tensor<2x4x8x8xf32>
+  %m = ds.binary add %d, %mask : (tensor<2x4x8x8xf32>, tensor<2x1x1x8xf32>) -> tensor<2x4x8x8xf32>
+  // expected-remark @below {{raised to ds.attention (masked)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %o = ds.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
+  return %o : tensor<2x4x8x16xf32>
+}
+
+// -----
+
+// The scale split as √√d on Q and on K, no mask; K already [B, H, L, D].
+// CHECK-LABEL: func.func @split_scale
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x8x16xf32>, %[[K:.*]]: tensor<1x2x8x16xf32>, %[[V:.*]]: tensor<1x2x8x16xf32>)
+// CHECK-NEXT: %[[O:.*]] = ds.attention %[[Q]], %[[K]], %[[V]] {scale = 2.500000e-01 : f64}
+// CHECK-NEXT: return %[[O]]
+func.func @split_scale(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32> {
+  %c = ds.constant dense<0.5> : tensor<1xf32>
+  %qs = ds.binary mul %q, %c : (tensor<1x2x8x16xf32>, tensor<1xf32>) -> tensor<1x2x8x16xf32>
+  %ks = ds.binary mul %k, %c : (tensor<1x2x8x16xf32>, tensor<1xf32>) -> tensor<1x2x8x16xf32>
+  %kt = ds.transpose %ks {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x8x16xf32>) -> tensor<1x2x16x8xf32>
+  %s = ds.matmul %qs, %kt : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  // expected-remark @below {{raised to ds.attention (unmasked)}}
+  %p = ds.softmax %s {axis = -1 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o = ds.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  return %o : tensor<1x2x8x16xf32>
+}
+
+// -----
+
+// A decoder with a KV cache of run-time length: masked_fill(~(arange(L) <=
+// arange(S) + (L - S)), finfo.min) is causal counted from the last key.
+// CHECK-LABEL: func.func @kv_cache
+// CHECK-NOT:  ds.range
+// CHECK-NOT:  ds.select
+// CHECK:      ds.attention %arg0, %arg1, %arg2 {causal_from_end, is_causal, scale = 2.500000e-01 : f64}
+func.func @kv_cache(%q: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "s", ""]}, %k: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "l", ""]}, %v: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "l", ""]}) -> tensor<?x4x?x16xf32> {
+  %c0 = ds.constant dense<0> : tensor<i64>
+  %c1 = ds.constant dense<1> : tensor<i64>
+  %c2 = ds.constant dense<2> : tensor<i64>
+  %row = ds.constant dense<[-1, 1]> : tensor<2xi64>
+  %col = ds.constant dense<[1, -1]> : tensor<2xi64>
+  %fill = ds.constant dense<-3.40282347E+38> : tensor<f32>
+  %four = ds.constant dense<4.0> : tensor<f32>
+  %qs = ds.shape %q {end = 4 : i64, start = 0 : i64} : (tensor<?x4x?x16xf32>) -> tensor<4xi64>
+  %ks = ds.shape %k {end = 4 : i64, start = 0 : i64} : (tensor<?x4x?x16xf32>) -> tensor<4xi64>
+  %S = ds.gather %qs, %c2 {axis = 0 : i64} : (tensor<4xi64>, tensor<i64>) -> tensor<i64>
+  %L = ds.gather %ks, %c2 {axis = 0 : i64} : (tensor<4xi64>, tensor<i64>) -> tensor<i64>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<?x4x?x16xf32>) -> tensor<?x4x16x?xf32>
+  %s = ds.matmul %q, %kt : (tensor<?x4x?x16xf32>, tensor<?x4x16x?xf32>) -> tensor<?x4x?x?xf32>
+  %d = ds.binary div %s, %four : (tensor<?x4x?x?xf32>, tensor<f32>) -> tensor<?x4x?x?xf32>
+  %r = ds.range %c0, %S, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %past = ds.binary sub %L, %S : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %rp = ds.binary add %r, %past : (tensor<?xi64>, tensor<i64>) -> tensor<?xi64>
+  %cr = ds.range %c0, %L, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %rows = ds.reshape %rp, %row : (tensor<?xi64>, tensor<2xi64>) -> tensor<?x1xi64>
+  %cols = ds.reshape %cr, %col : (tensor<?xi64>, tensor<2xi64>) -> tensor<1x?xi64>
+  %vis = ds.compare le %cols, %rows : (tensor<1x?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %hid = ds.unary not %vis : (tensor<?x?xi1>) -> tensor<?x?xi1>
+  %m = ds.select %hid, %fill, %d : (tensor<?x?xi1>, tensor<f32>, tensor<?x4x?x?xf32>) -> tensor<?x4x?x?xf32>
+  // expected-remark @below {{raised to ds.attention (causal counted from the last key)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<?x4x?x?xf32>) -> tensor<?x4x?x?xf32>
+  %o = ds.matmul %p, %v : (tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32>) -> tensor<?x4x?x16xf32>
+  return %o : tensor<?x4x?x16xf32>
+}
+
+// -----
+
+// Top-left causal (query i sees keys 0..i) with more keys than queries:
+// offset 0 from the first key, whatever L - S is.
+// CHECK-LABEL: func.func @top_left
+// CHECK: ds.attention %arg0, %arg1, %arg2 {is_causal, scale = 2.500000e-01 : f64}
+func.func @top_left(%q: tensor<1x4x?x16xf32> {ds.dim_symbols = ["", "", "s", ""]}, %k: tensor<1x4x?x16xf32> {ds.dim_symbols = ["", "", "l", ""]}, %v: tensor<1x4x?x16xf32> {ds.dim_symbols = ["", "", "l", ""]}) -> tensor<1x4x?x16xf32> {
+  %c0 = ds.constant dense<0> : tensor<i64>
+  %c1 = ds.constant dense<1> : tensor<i64>
+  %c2 = ds.constant dense<2> : tensor<i64>
+  %row = ds.constant dense<[-1, 1]> : tensor<2xi64>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %four = ds.constant dense<4.0> : tensor<f32>
+  %empty = ds.constant dense<> : tensor<0xi64>
+  %qs = ds.shape %q {end = 3 : i64, start = 2 : i64} : (tensor<1x4x?x16xf32>) -> tensor<1xi64>
+  %ks = ds.shape %k {end = 4 : i64, start = 0 : i64} : (tensor<1x4x?x16xf32>) -> tensor<4xi64>
+  %S = ds.reshape %qs, %empty : (tensor<1xi64>, tensor<0xi64>) -> tensor<i64>
+  %L = ds.gather %ks, %c2 {axis = 0 : i64} : (tensor<4xi64>, tensor<i64>) -> tensor<i64>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x?x16xf32>) -> tensor<1x4x16x?xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x4x?x16xf32>, tensor<1x4x16x?xf32>) -> tensor<1x4x?x?xf32>
+  %d = ds.binary div %s, %four : (tensor<1x4x?x?xf32>, tensor<f32>) -> tensor<1x4x?x?xf32>
+  %rr = ds.range %c0, %S, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %cr = ds.range %c0, %L, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %rows = ds.reshape %rr, %row : (tensor<?xi64>, tensor<2xi64>) -> tensor<?x1xi64>
+  %vis = ds.compare le %cr, %rows : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %m = ds.select %vis, %d, %fill : (tensor<?x?xi1>, tensor<1x4x?x?xf32>, tensor<f32>) -> tensor<1x4x?x?xf32>
+  // expected-remark @below {{raised to ds.attention (causal)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x4x?x?xf32>) -> tensor<1x4x?x?xf32>
+  %o = ds.matmul %p, %v : (tensor<1x4x?x?xf32>, tensor<1x4x?x16xf32>) -> tensor<1x4x?x16xf32>
+  return %o : tensor<1x4x?x16xf32>
+}
+
+// -----
+
+// A triangle from a range whose length (an input's value) the analysis
+// cannot relate to the queries: left alone.
+// CHECK-LABEL: func.func @unrelated_range
+// CHECK-NOT: ds.attention
+func.func @unrelated_range(%q: tensor<1x4x?x16xf32> {ds.dim_symbols = ["", "", "s", ""]}, %k: tensor<1x4x?x16xf32> {ds.dim_symbols = ["", "", "s", ""]}, %v: tensor<1x4x?x16xf32> {ds.dim_symbols = ["", "", "s", ""]}, %n: tensor<i64>) -> tensor<1x4x?x16xf32> {
+  %c0 = ds.constant dense<0> : tensor<i64>
+  %c1 = ds.constant dense<1> : tensor<i64>
+  %row = ds.constant dense<[-1, 1]> : tensor<2xi64>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x?x16xf32>) -> tensor<1x4x16x?xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x4x?x16xf32>, tensor<1x4x16x?xf32>) -> tensor<1x4x?x?xf32>
+  %r = ds.range %c0, %n, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %rows = ds.reshape %r, %row : (tensor<?xi64>, tensor<2xi64>) -> tensor<?x1xi64>
+  %vis = ds.compare le %r, %rows : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %m = ds.select %vis, %s, %fill : (tensor<?x?xi1>, tensor<1x4x?x?xf32>, tensor<f32>) -> tensor<1x4x?x?xf32>
+  // expected-remark @below {{not raised to ds.attention: the masked scores are not provably [batch, heads, queries, keys]}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x4x?x?xf32>) -> tensor<1x4x?x?xf32>
+  %o = ds.matmul %p, %v : (tensor<1x4x?x?xf32>, tensor<1x4x?x16xf32>) -> tensor<1x4x?x16xf32>
+  return %o : tensor<1x4x?x16xf32>
+}
+
+// -----
+
+// A constant additive triangle of 0 and -inf, and a constant boolean one
+// shifted by two (two cached keys in front).
+// CHECK-LABEL: func.func @constant_triangles
+// CHECK: ds.attention %arg0, %arg1, %arg2 {is_causal, scale = 1.000000e+00 : f64}
+// CHECK: ds.attention %arg0, %arg3, %arg3 {causal_offset = 2 : i64, is_causal, scale = 1.000000e+00 : f64}
+func.func @constant_triangles(%q: tensor<1x1x3x4xf32>, %k: tensor<1x1x3x4xf32>, %v: tensor<1x1x3x4xf32>, %k5: tensor<1x1x5x4xf32>) -> (tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>) {
+  %tri = ds.constant dense<[[0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x1x3x4xf32>) -> tensor<1x1x4x3xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x1x3x4xf32>, tensor<1x1x4x3xf32>) -> tensor<1x1x3x3xf32>
+  %m = ds.binary add %s, %tri : (tensor<1x1x3x3xf32>, tensor<3x3xf32>) -> tensor<1x1x3x3xf32>
+  // expected-remark @below {{raised to ds.attention (causal)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
+  %o = ds.matmul %p, %v : (tensor<1x1x3x3xf32>, tensor<1x1x3x4xf32>) -> tensor<1x1x3x4xf32>
+  %keep = ds.constant dense<[[true, true, true, false, false], [true, true, true, true, false], [true, true, true, true, true]]> : tensor<3x5xi1>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %kt5 = ds.transpose %k5 {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x1x5x4xf32>) -> tensor<1x1x4x5xf32>
+  %s5 = ds.matmul %q, %kt5 : (tensor<1x1x3x4xf32>, tensor<1x1x4x5xf32>) -> tensor<1x1x3x5xf32>
+  %m5 = ds.select %keep, %s5, %fill : (tensor<3x5xi1>, tensor<1x1x3x5xf32>, tensor<f32>) -> tensor<1x1x3x5xf32>
+  // expected-remark @below {{raised to ds.attention (causal with offset 2)}}
+  %p5 = ds.softmax %m5 {axis = 3 : i64} : (tensor<1x1x3x5xf32>) -> tensor<1x1x3x5xf32>
+  %o5 = ds.matmul %p5, %k5 : (tensor<1x1x3x5xf32>, tensor<1x1x5x4xf32>) -> tensor<1x1x3x4xf32>
+  return %o, %o5 : tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>
+}
+
+// -----
+
+// Hugging Face's repeat_kv (2 KV heads, each repeated twice) is dropped:
+// ds.attention shares KV heads itself. The mask is triu(full(min), 1).
+// CHECK-LABEL: func.func @grouped_query
+// CHECK-NOT:  ds.expand
+// CHECK-NOT:  ds.trilu
+// CHECK:      ds.attention %arg0, %arg1, %arg2 {is_causal, scale = 2.500000e-01 : f64} : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32>
+func.func @grouped_query(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  %five = ds.constant dense<[1, 2, 1, 8, 16]> : tensor<5xi64>
+  %wide = ds.constant dense<[1, 2, 2, 8, 16]> : tensor<5xi64>
+  %four = ds.constant dense<[1, 4, 8, 16]> : tensor<4xi64>
+  %one = ds.constant dense<1> : tensor<i64>
+  %min = ds.constant dense<-3.40282347E+38> : tensor<8x8xf32>
+  %c4 = ds.constant dense<4.0> : tensor<f32>
+  %k5 = ds.reshape %k, %five : (tensor<1x2x8x16xf32>, tensor<5xi64>) -> tensor<1x2x1x8x16xf32>
+  %kx = ds.expand %k5, %wide : (tensor<1x2x1x8x16xf32>, tensor<5xi64>) -> tensor<1x2x2x8x16xf32>
+  %kr = ds.reshape %kx, %four : (tensor<1x2x2x8x16xf32>, tensor<4xi64>) -> tensor<1x4x8x16xf32>
+  %v5 = ds.reshape %v, %five : (tensor<1x2x8x16xf32>, tensor<5xi64>) -> tensor<1x2x1x8x16xf32>
+  %vx = ds.expand %v5, %wide : (tensor<1x2x1x8x16xf32>, tensor<5xi64>) -> tensor<1x2x2x8x16xf32>
+  %vr = ds.reshape %vx, %four : (tensor<1x2x2x8x16xf32>, tensor<4xi64>) -> tensor<1x4x8x16xf32>
+  %kt = ds.transpose %kr {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x8x16xf32>) -> tensor<1x4x16x8xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x4x8x16xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x8x8xf32>
+  %d = ds.binary div %s, %c4 : (tensor<1x4x8x8xf32>, tensor<f32>) -> tensor<1x4x8x8xf32>
+  %mask = ds.trilu %min, %one {upper} : (tensor<8x8xf32>, tensor<i64>) -> tensor<8x8xf32>
+  %m = ds.binary add %d, %mask : (tensor<1x4x8x8xf32>, tensor<8x8xf32>) -> tensor<1x4x8x8xf32>
+  // expected-remark @below {{raised to ds.attention (causal, 4 query heads sharing 2 KV heads)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %o = ds.matmul %p, %vr : (tensor<1x4x8x8xf32>, tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+// What is left alone, and why.
+// CHECK-LABEL: func.func @not_raised
+// CHECK-NOT:  ds.attention
+func.func @not_raised(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x16x8xf32>, %v: tensor<1x2x8x16xf32>, %keep: tensor<8x8xi1>, %k1: tensor<1x1x16x8xf32>) -> (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) {
+  %fill = ds.constant dense<-1.0e+04> : tensor<f32>
+  %s = ds.matmul %q, %k : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  %m = ds.select %keep, %s, %fill : (tensor<8x8xi1>, tensor<1x2x8x8xf32>, tensor<f32>) -> tensor<1x2x8x8xf32>
+  // expected-remark @below {{not raised to ds.attention: masked scores are filled with -10000.000000, which changes fully masked rows; only fills <= -1e30 (or -inf) are exact as a mask}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o = ds.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  // expected-remark @below {{not raised to ds.attention: the softmax is not over the keys (the last axis)}}
+  %p2 = ds.softmax %s {axis = 2 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o2 = ds.matmul %p2, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  %e = ds.unary exp %s : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  // expected-remark @below {{not raised to ds.attention: the softmax input is not a matmul of queries and keys (after mask and scale)}}
+  %p3 = ds.softmax %e {axis = 3 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o3 = ds.matmul %p3, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  // One key head broadcast over two query heads by the matmul itself.
+  %s4 = ds.matmul %q, %k1 : (tensor<1x2x8x16xf32>, tensor<1x1x16x8xf32>) -> tensor<1x2x8x8xf32>
+  // expected-remark @below {{not raised to ds.attention: query, key and value head counts differ}}
+  %p4 = ds.softmax %s4 {axis = 3 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o4 = ds.matmul %p4, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  return %o, %o2, %o3, %o4 : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
+}
