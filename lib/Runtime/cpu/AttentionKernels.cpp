@@ -2,10 +2,13 @@
 //
 // ds.attention (scaled dot-product attention with grouped KV heads, masks,
 // causal offset and softcap) and ds.rotary_embedding. Both run in float
-// (f32, f16, bf16) or double (f64) through the views of cpu/Gemm.h.
+// (f32, f16, bf16) or double (f64) through the views of cpu/Gemm.h; float
+// attention is tiled (cpu/FlashAttention.cpp), the row-at-a-time loop here
+// is the f64 path and the fallback without OpenBLAS.
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/ContractionShapes.h"
+#include "cpu/FlashAttention.h"
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
@@ -14,6 +17,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace dsrt::cpu {
@@ -60,6 +64,7 @@ void runAttention(KernelContext &ctx, const AttentionShape &sh, const T *q, cons
                const T *vb = v + (b * sh.Hkv + hk) * sh.L * sh.Dv;
                int64_t maskBase = b * maskStrides[0] + h * maskStrides[1] + i * maskStrides[2];
                T best = negInf;
+               bool sawNaN = false;
                for (int64_t j = 0; j < sh.L; ++j) {
                  T s = dot(qi, kb + j * sh.D, sh.D) * (T)scale;
                  if (softcap > 0)
@@ -72,13 +77,14 @@ void runAttention(KernelContext &ctx, const AttentionShape &sh, const T *q, cons
                  else if (maskF)
                    s += maskF[mo];
                  score[(size_t)j] = s;
+                 sawNaN |= std::isnan(s);
                  if (s > best)
                    best = s;
                }
                T *yi = y + r * sh.Dv;
-               if (best == negInf || std::isnan(best)) {
-                 // Fully masked row (or NaN scores): zeros, or NaN propagated.
-                 T fillv = std::isnan(best) ? std::numeric_limits<T>::quiet_NaN() : T(0);
+               if (best == negInf || sawNaN) {
+                 // Fully masked row: zeros; a NaN score: the row is NaN.
+                 T fillv = sawNaN ? std::numeric_limits<T>::quiet_NaN() : T(0);
                  std::fill(yi, yi + sh.Dv, fillv);
                  continue;
                }
@@ -165,6 +171,22 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
     else if (mask)
       MF = viewAs<T>(*mask, sm);
     T *Y = outputAs<T>(y, sy);
+    if constexpr (std::is_same_v<T, float>) {
+      if (flashAttentionAvailable()) {
+        AttentionProblem p{sh.B, sh.Hq, sh.Hkv, sh.S, sh.L, sh.D, sh.Dv, Q, K, V};
+        p.maskF = MF;
+        p.maskB = MB;
+        std::copy(maskStrides.begin(), maskStrides.end(), p.maskStrides);
+        p.scale = (float)scale;
+        p.causal = causal;
+        p.causalOffset = causalOffset;
+        p.softcap = (float)softcap;
+        p.y = Y;
+        flashAttention(ctx, p);
+        finishOutput<T>(y, Y);
+        return;
+      }
+    }
     runAttention<T>(ctx, sh, Q, K, V, MF, MB, maskStrides, Y, scale, causal, causalOffset,
                     softcap);
     finishOutput<T>(y, Y);

@@ -447,6 +447,7 @@ struct AttentionCase {
   int64_t B, Hq, Hkv, S, L, D, Dv;
   bool causal = false;
   int64_t causalOffset = 0; // keys j <= i + causalOffset are visible
+  bool causalFromEnd = false; // ... plus L - S (the causal_from_end attribute)
   double softcap = 0;
   std::vector<uint8_t> boolMask;  // [S, L] when non-empty
   std::vector<float> floatMask;   // [S, L] when non-empty
@@ -471,7 +472,7 @@ std::vector<float> naiveAttention(const AttentionCase &c, const std::vector<floa
           d *= scale;
           if (c.softcap > 0)
             d = c.softcap * std::tanh(d / c.softcap);
-          if (c.causal && j > i + c.causalOffset)
+          if (c.causal && j > i + c.causalOffset + (c.causalFromEnd ? c.L - c.S : 0))
             d = -INFINITY;
           if (!c.boolMask.empty() && !c.boolMask[i * c.L + j])
             d = -INFINITY;
@@ -515,6 +516,8 @@ void checkAttention(const AttentionCase &c) {
     attrs.set("is_causal", intAttr(1));
   if (c.causalOffset)
     attrs.set("causal_offset", intAttr(c.causalOffset));
+  if (c.causalFromEnd)
+    attrs.set("causal_from_end", intAttr(1));
   attrs.set("softcap", floatAttr(c.softcap));
   ASSERT_TRUE(run("ds.attention", attrs, {q, k, v, mask}, {y}, chunkedContext(5)).ok());
   expectNear(values<float>(y), naiveAttention(c, qv, kv, vv));
@@ -547,6 +550,59 @@ TEST(ContractionKernels, AttentionMasksAndFullyMaskedRows) {
   f.floatMask = randomFloats(12, 23);
   f.floatMask[5] = -INFINITY;
   checkAttention(f);
+}
+
+// Sizes that cross the tiled kernel's query (64) and key (256) tiles, with
+// partial last tiles on both sides.
+TEST(ContractionKernels, AttentionAcrossTiles) {
+  checkAttention({1, 2, 1, 150, 600, 32, 24});
+  AttentionCase causal{2, 2, 2, 130, 300, 16, 16};
+  causal.causal = true;
+  checkAttention(causal);
+  AttentionCase decode{1, 4, 2, 1, 700, 32, 32}; // one query against a long cache
+  decode.causal = true;
+  decode.causalFromEnd = true;
+  checkAttention(decode);
+  AttentionCase prefillAfterCache{1, 2, 1, 70, 330, 16, 16};
+  prefillAfterCache.causal = true;
+  prefillAfterCache.causalFromEnd = true; // 260 cached keys, the diagonal from the last key
+  checkAttention(prefillAfterCache);
+  AttentionCase negative{1, 1, 1, 100, 100, 8, 8}; // query i sees keys j <= i - 70
+  negative.causal = true;
+  negative.causalOffset = -70; // rows 0..69 see nothing: zeros
+  checkAttention(negative);
+}
+
+TEST(ContractionKernels, AttentionMaskAcrossTilesWithFullyMaskedRows) {
+  AttentionCase c{1, 2, 2, 70, 520, 16, 16};
+  c.boolMask.assign(70 * 520, 1);
+  for (int64_t j = 0; j < 520; ++j) {
+    c.boolMask[3 * 520 + j] = 0;               // row 3 sees nothing
+    c.boolMask[65 * 520 + j] = j == 519 ? 1 : 0; // row 65 sees only the last key
+  }
+  for (int64_t i = 0; i < 70; ++i)
+    c.boolMask[i * 520 + 300] = 0;
+  checkAttention(c);
+  AttentionCase f{1, 1, 1, 66, 257, 8, 8};
+  f.floatMask = randomFloats(66 * 257, 24);
+  for (int64_t j = 0; j < 257; ++j)
+    f.floatMask[64 * 257 + j] = j < 256 ? -INFINITY : 0.5f; // row 64 sees key 256 only
+  checkAttention(f);
+}
+
+TEST(ContractionKernels, AttentionNaNStaysInItsRow) {
+  Tensors ts;
+  const int64_t S = 80, L = 300, D = 8;
+  auto qv = randomFloats(S * D, 40), kv = randomFloats(L * D, 41), vv = randomFloats(L * D, 42);
+  qv[70 * D + 3] = NAN; // query 70's scores are all NaN
+  Tensor *q = ts.f32({1, 1, S, D}, qv), *k = ts.f32({1, 1, L, D}, kv),
+         *v = ts.f32({1, 1, L, D}, vv);
+  Tensor *y = ts.empty(DS_F32, {1, 1, S, D});
+  ASSERT_TRUE(run("ds.attention", {}, {q, k, v}, {y}, chunkedContext(3)).ok());
+  auto got = values<float>(y);
+  for (int64_t i = 0; i < S; ++i)
+    for (int64_t e = 0; e < D; ++e)
+      EXPECT_EQ(std::isnan(got[i * D + e]), i == 70) << i << "," << e;
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Dense causal attention on the CPU: ds's fused attention against the graph
+PyTorch exports, run by onnxruntime and by ds op by op.
+
+The model is exported here by torch.onnx.export (Debian's PyTorch 1.13):
+softmax(q kᵀ / √d, causal mask) v with the mask built in the graph from
+Range ops, as decoders with a KV cache write it (query i sees keys
+j <= i + L - S), dynamic in the query and key lengths. One artifact per
+engine serves every length. ds-raise-attention turns the exported
+subgraph into one ds.attention (causal counted from the last key), which
+runs tiled with an online softmax and skips the hidden key tiles;
+raise_attention=False keeps the exported ops (the scores materialized, as
+onnxruntime runs them).
+
+Every engine runs in this one process, interleaved, same threads, same
+inputs (bench/interleave.py). Rows: prefill at each --lengths (S = L) and a
+decode step (S = 1) against --decode-cache keys. Prints a Markdown table of
+median ms, ratios to onnxruntime and the largest difference from it.
+
+Usage: bench/attention.py [--threads N] [--runs N] [--heads 8] [--head-dim 128]
+                          [--lengths 2048 4096] [--decode-cache 16384] [--no-unfused]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+import ds
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interleave import interleaved, ort_session  # noqa: E402
+
+EXPORT = r'''
+import math, sys, torch
+class Attention(torch.nn.Module):
+    def forward(self, q, k, v):
+        s, total = q.shape[2], k.shape[2]
+        visible = torch.arange(total)[None, :] <= (torch.arange(s) + (total - s))[:, None]
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+        scores = scores.masked_fill(~visible, float("-inf"))
+        return torch.matmul(torch.softmax(scores, dim=-1), v)
+heads, dim = int(sys.argv[2]), int(sys.argv[3])
+q = torch.randn(1, heads, 8, dim)
+kv = torch.randn(1, heads, 8, dim)
+torch.onnx.export(Attention(), (q, kv, kv), sys.argv[1], input_names=["q", "k", "v"],
+                  output_names=["out"], opset_version=17,
+                  dynamic_axes={"q": {2: "queries"}, "k": {2: "keys"}, "v": {2: "keys"},
+                                "out": {2: "queries"}})
+'''
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--heads", type=int, default=8)
+    parser.add_argument("--head-dim", type=int, default=128)
+    parser.add_argument("--lengths", type=int, nargs="+", default=[2048, 4096])
+    parser.add_argument("--decode-cache", type=int, default=16384)
+    parser.add_argument("--no-unfused", action="store_true",
+                        help="leave out ds running the exported ops (slow at long lengths)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="ds-attention-") as scratch:
+        model = os.path.join(scratch, "attention.onnx")
+        subprocess.run(["/usr/bin/python3", "-c", EXPORT, model, str(args.heads),
+                        str(args.head_dim)], check=True, capture_output=True)
+        engines = {"ds": ds.load(model, num_threads=args.threads)}
+        if not args.no_unfused:
+            engines["ds unfused"] = ds.load(model, num_threads=args.threads,
+                                            raise_attention=False)
+        reference = ort_session(model, args.threads)
+        rng = np.random.default_rng(0)
+        cases = [(f"prefill {n}", n, n) for n in args.lengths]
+        if args.decode_cache:
+            cases.append((f"decode 1 x {args.decode_cache}", 1, args.decode_cache))
+        names = list(engines)
+        print(f"causal attention, {args.heads} heads, head dim {args.head_dim}, fp32, "
+              f"threads {args.threads}, median of {args.runs} interleaved runs\n")
+        print("| case | " + " | ".join(f"{n} ms" for n in names) + " | onnxruntime ms | "
+              + " | ".join(f"{n} / ort" for n in names) + " | max diff ds vs ort |")
+        print("|---" * (2 * len(names) + 3) + "|")
+        for label, queries, keys in cases:
+            shape = lambda n: (1, args.heads, n, args.head_dim)  # noqa: E731
+            feeds = {"q": rng.standard_normal(shape(queries), dtype=np.float32),
+                     "k": rng.standard_normal(shape(keys), dtype=np.float32),
+                     "v": rng.standard_normal(shape(keys), dtype=np.float32)}
+            runs = {n: (lambda s=s: s.run(feeds)["out"]) for n, s in engines.items()}
+            runs["ort"] = lambda: reference.run(None, feeds)[0]
+            want = runs["ort"]()
+            diff = float(np.max(np.abs(runs["ds"]() - want)))
+            ms = {n: t * 1000 for n, t in interleaved(runs, args.runs, warmup=1).items()}
+            print(f"| {label} | " + " | ".join(f"{ms[n]:.1f}" for n in names)
+                  + f" | {ms['ort']:.1f} | "
+                  + " | ".join(f"{ms[n] / ms['ort']:.2f}" for n in names) + f" | {diff:.1e} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+//===- FlashAttention.cpp - tiled attention with an online softmax --------===//
+#include "cpu/FlashAttention.h"
+
+#include "cpu/Blas.h"
+#include "cpu/KernelUtils.h"
+#include "cpu/VectorMath.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace dsrt::cpu {
+namespace {
+
+// 64 queries x 256 keys of scores (64 KiB) next to a 256-key tile of K and V
+// (128 KiB each at head dim 128) stay in this machine's 2 MiB L2 per core.
+constexpr int64_t kQueryTile = 128;
+constexpr int64_t kKeyTile = 256;
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+/// One tile of queries [i0, i1) of head h in batch b.
+void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int64_t i1,
+                std::vector<float> &scores, std::vector<float> &rowMax,
+                std::vector<float> &rowSum) {
+  const int64_t rows = i1 - i0, group = p.Hq / p.Hkv, hk = h / group;
+  const float *q = p.q + ((b * p.Hq + h) * p.S + i0) * p.D;
+  const float *k = p.k + (b * p.Hkv + hk) * p.L * p.D;
+  const float *v = p.v + (b * p.Hkv + hk) * p.L * p.Dv;
+  float *y = p.y + ((b * p.Hq + h) * p.S + i0) * p.Dv;
+  std::fill(y, y + rows * p.Dv, 0.0f);
+  std::fill(rowMax.begin(), rowMax.begin() + rows, kNegInf);
+  std::fill(rowSum.begin(), rowSum.begin() + rows, 0.0f);
+  // Keys past the last row's diagonal are hidden from every row of the tile.
+  int64_t keyEnd = p.L;
+  if (p.causal)
+    keyEnd = std::clamp<int64_t>(i1 - 1 + p.causalOffset + 1, 0, p.L);
+  const bool masked = p.maskF || p.maskB;
+  for (int64_t k0 = 0; k0 < keyEnd; k0 += kKeyTile) {
+    const int64_t cols = std::min(kKeyTile, keyEnd - k0);
+    float *s = scores.data();
+    // S = scale * Q Kᵀ for this tile.
+    blas::sgemm(false, true, (int)rows, (int)cols, (int)p.D, p.scale, q, (int)p.D,
+                k + k0 * p.D, (int)p.D, 0.0f, s, (int)cols);
+    // Some key of this tile lies past some row's diagonal.
+    const bool diagonal = p.causal && k0 + cols - 1 > i0 + p.causalOffset;
+    for (int64_t r = 0; r < rows; ++r) {
+      float *sr = s + r * cols;
+      const int64_t i = i0 + r;
+      if (p.softcap > 0.0f)
+        for (int64_t c = 0; c < cols; ++c)
+          sr[c] = p.softcap * std::tanh(sr[c] / p.softcap);
+      if (masked) {
+        const int64_t base =
+            b * p.maskStrides[0] + h * p.maskStrides[1] + i * p.maskStrides[2];
+        const int64_t step = p.maskStrides[3];
+        if (p.maskB) {
+          for (int64_t c = 0; c < cols; ++c)
+            if (!p.maskB[base + (k0 + c) * step])
+              sr[c] = kNegInf;
+        } else {
+          for (int64_t c = 0; c < cols; ++c)
+            sr[c] += p.maskF[base + (k0 + c) * step];
+        }
+      }
+      if (diagonal)
+        for (int64_t c = std::max<int64_t>(0, i + p.causalOffset + 1 - k0); c < cols; ++c)
+          sr[c] = kNegInf;
+      // Online softmax: rescale what was accumulated to the new maximum.
+      const float tileMax = vmath::maxOf(sr, cols);
+      const float newMax = std::max(rowMax[r], tileMax);
+      if (newMax == kNegInf) { // nothing visible yet (or only NaN): the row's P is 0
+        if (std::any_of(sr, sr + cols, [](float x) { return std::isnan(x); }))
+          rowSum[r] = std::numeric_limits<float>::quiet_NaN();
+        std::fill(sr, sr + cols, 0.0f);
+        continue;
+      }
+      const float correction = rowMax[r] == kNegInf ? 0.0f : std::exp(rowMax[r] - newMax);
+      rowSum[r] = rowSum[r] * correction + (float)vmath::expShiftedSum(sr, sr, cols, newMax);
+      if (correction != 1.0f)
+        vmath::scale(y + r * p.Dv, p.Dv, correction);
+      rowMax[r] = newMax;
+    }
+    // O += P V for this tile.
+    blas::sgemm(false, false, (int)rows, (int)p.Dv, (int)cols, 1.0f, s, (int)cols,
+                v + k0 * p.Dv, (int)p.Dv, 1.0f, y, (int)p.Dv);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float *yr = y + r * p.Dv;
+    if (std::isnan(rowSum[r])) { // a NaN score makes the whole row NaN
+      std::fill(yr, yr + p.Dv, std::numeric_limits<float>::quiet_NaN());
+      continue;
+    }
+    if (rowMax[r] == kNegInf) { // every key hidden: 0, as the reference says
+      std::fill(yr, yr + p.Dv, 0.0f);
+      continue;
+    }
+    vmath::scale(yr, p.Dv, 1.0f / rowSum[r]);
+  }
+}
+
+} // namespace
+
+bool flashAttentionAvailable() { return blas::available(); }
+
+void flashAttention(KernelContext &ctx, const AttentionProblem &p) {
+  const int64_t tiles = (p.S + kQueryTile - 1) / kQueryTile;
+  const int64_t tasks = p.B * p.Hq * tiles;
+  // Threads take contiguous runs of tasks; under a causal mask late query
+  // tiles cost more, so each head's tiles go early, late, early, ... and a
+  // run holds a mix.
+  parallel(ctx, tasks, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scores((size_t)(kQueryTile * kKeyTile));
+    std::vector<float> rowMax((size_t)kQueryTile), rowSum((size_t)kQueryTile);
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t bh = t / tiles, n = t % tiles;
+      const int64_t tile = n % 2 == 0 ? n / 2 : tiles - 1 - n / 2;
+      const int64_t i0 = tile * kQueryTile, i1 = std::min(p.S, i0 + kQueryTile);
+      attendTile(p, bh / p.Hq, bh % p.Hq, i0, i1, scores, rowMax, rowSum);
+    }
+  });
+}
+
+} // namespace dsrt::cpu

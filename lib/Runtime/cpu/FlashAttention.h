@@ -1,0 +1,41 @@
+//===- FlashAttention.h - tiled attention with an online softmax -*- C++ -*-===//
+//
+// ds.attention in f32 without materializing the [S, L] scores: each task
+// takes a tile of queries of one head, walks the keys in tiles (two GEMMs
+// per tile through OpenBLAS), and keeps a running maximum and sum per query
+// (the online softmax of FlashAttention, Dao et al. 2022). Key tiles a
+// causal mask hides entirely are never computed.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_RUNTIME_CPU_FLASHATTENTION_H
+#define DS_RUNTIME_CPU_FLASHATTENTION_H
+
+#include "cpu/Kernels.h"
+
+#include <cstdint>
+
+namespace dsrt::cpu {
+
+struct AttentionProblem {
+  int64_t B, Hq, Hkv, S, L, D, Dv;
+  const float *q, *k, *v; // [B, Hq, S, D], [B, Hkv, L, D], [B, Hkv, L, Dv]
+  const float *maskF = nullptr;   // added to the scores, or
+  const uint8_t *maskB = nullptr; // false hides the key
+  int64_t maskStrides[4] = {0, 0, 0, 0}; // broadcast to [B, Hq, S, L]
+  float scale = 1.0f;
+  bool causal = false;
+  int64_t causalOffset = 0; // query i sees keys j <= i + causalOffset
+  float softcap = 0.0f;
+  float *y; // [B, Hq, S, Dv]
+};
+
+/// Whether flashAttention can run here (it needs OpenBLAS).
+bool flashAttentionAvailable();
+
+/// Same results as the reference loop up to rounding: fully masked rows
+/// give 0, NaN scores give a NaN row.
+void flashAttention(KernelContext &ctx, const AttentionProblem &p);
+
+} // namespace dsrt::cpu
+
+#endif // DS_RUNTIME_CPU_FLASHATTENTION_H
