@@ -11,6 +11,9 @@ Writes, with random weights from a fixed seed:
                      does) and the additive causal mask Hugging Face builds
                      (full of finfo.min, masked_fill'ed with 0 on and below the
                      diagonal); input hidden_states [batch, sequence, 64].
+  causal_attention.onnx  softmax(q kᵀ / √d, causal mask) v alone, the mask built
+                     from Range ops counting from the last key (a KV cache in
+                     front); inputs q, k, v [1, 2, queries | keys, 16].
   gpt_kv.onnx        GPT-style decoder with a KV cache, in the layout decoder
                      exporters produce: inputs input_ids [batch, sequence] and
                      past_key_values.{i}.key/value [batch, heads, past, head_dim];
@@ -28,7 +31,7 @@ precision.py exports them into a scratch directory):
 
 All go through torch.onnx.export (the TorchScript exporter of PyTorch 1.13,
 Debian's python3-torch), so the graphs carry the Shape/Gather/Unsqueeze/Concat
-shape arithmetic real exports have. The three small files are checked in under
+shape arithmetic real exports have. The four small files are checked in under
 test/e2e/models so tests need no PyTorch; rerun this script to regenerate them:
 
   /usr/bin/python3 utils/export_torch_models.py --out test/e2e/models
@@ -284,6 +287,23 @@ class LlamaGqa(nn.Module):
         return x
 
 
+class CausalAttention(nn.Module):
+    def forward(self, q, k, v):
+        s, total = q.shape[2], k.shape[2]
+        visible = torch.arange(total)[None, :] <= (torch.arange(s) + (total - s))[:, None]
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+        scores = scores.masked_fill(~visible, float("-inf"))
+        return torch.matmul(torch.softmax(scores, dim=-1), v)
+
+
+def export_causal_attention(path):
+    q, kv = torch.randn(1, 2, 8, 16), torch.randn(1, 2, 8, 16)
+    torch.onnx.export(CausalAttention(), (q, kv, kv), path, input_names=["q", "k", "v"],
+                      output_names=["out"], opset_version=17,
+                      dynamic_axes={"q": {2: "queries"}, "k": {2: "keys"}, "v": {2: "keys"},
+                                    "out": {2: "queries"}})
+
+
 def export_resnet(path):
     model = ResNet().eval()
     with torch.no_grad():  # batch-norm statistics that are not the identity
@@ -341,7 +361,7 @@ def export_gpt(path, layers=2, heads=4, head_dim=16):
 
 
 EXPORTS = {"bert_dynamic": export_bert, "gpt_kv": lambda path: export_gpt(path),
-           "llama_gqa": export_llama_gqa,
+           "llama_gqa": export_llama_gqa, "causal_attention": export_causal_attention,
            "resnet": export_resnet, "llama_layer": export_llama_layer}
 
 
@@ -349,7 +369,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--only", nargs="+", choices=sorted(EXPORTS),
-                        default=["bert_dynamic", "gpt_kv", "llama_gqa"])
+                        default=["bert_dynamic", "gpt_kv", "llama_gqa", "causal_attention"])
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(0)

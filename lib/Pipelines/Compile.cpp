@@ -205,6 +205,8 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.target = options.target;
   request.pipeline.fuse = options.fuse;
   request.pipeline.raiseAttention = options.raiseAttention;
+  request.pipeline.attentionWindow = options.attentionWindow;
+  request.pipeline.attentionSinks = options.attentionSinks;
   request.pipeline.precision = options.precision;
   request.pipeline.quantize = options.quantize;
   request.pipeline.calibrationTable = options.calibrationTable;

@@ -22,6 +22,12 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   // never materialized); before quantization, which leaves attention alone.
   if (options.raiseAttention)
     pm.addNestedPass<func::FuncOp>(ds::createRaiseAttentionPass());
+  if (options.attentionWindow != 0 || options.attentionSinks != 0) {
+    ds::SparsifyAttentionPassOptions sparse;
+    sparse.window = options.attentionWindow;
+    sparse.sinks = options.attentionSinks;
+    pm.addNestedPass<func::FuncOp>(ds::createSparsifyAttentionPass(sparse));
+  }
   // The compiler's own quantization, on the folded f32 weights.
   // A table calibrated with SmoothQuant smooths the activations first (its
   // ranges are those of the smoothed activations; a no-op otherwise).
@@ -71,6 +77,14 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
   Option<bool> raiseAttention{*this, "raise-attention",
                               llvm::cl::desc("Raise exported attention subgraphs to ds.attention"),
                               llvm::cl::init(true)};
+  Option<int64_t> attentionWindow{
+      *this, "attention-window",
+      llvm::cl::desc("Sliding-window sparse attention: keys each causal query sees (0: dense)"),
+      llvm::cl::init(0)};
+  Option<int64_t> attentionSinks{*this, "attention-sinks",
+                                 llvm::cl::desc("With attention-window: leading keys every "
+                                                "query also sees (attention sinks)"),
+                                 llvm::cl::init(0)};
   Option<std::string> precision{*this, "precision",
                                 llvm::cl::desc("Mixed precision: fp32 (none), fp16, bf16 or fp8 "
                                                               "(emulated on the CPU)"),
@@ -100,6 +114,8 @@ void ds::registerPipelines() {
         options.target = cl.target;
         options.fuse = cl.fuse;
         options.raiseAttention = cl.raiseAttention;
+        options.attentionWindow = cl.attentionWindow;
+        options.attentionSinks = cl.attentionSinks;
         options.precision = cl.precision;
         options.quantize = cl.quantize;
         options.calibrationTable = cl.calibrationTable;

@@ -35,6 +35,14 @@ static cl::opt<bool> raiseAttention(
     cl::desc("Replace exported softmax(QKᵀ·scale + mask)·V subgraphs with one fused attention "
              "(default on; --raise-attention=false keeps the graph's own ops)"),
     cl::init(true));
+static cl::opt<int64_t> attentionWindow(
+    "attention-window",
+    cl::desc("Sparse attention: each causal query sees only this many keys ending at its "
+             "diagonal (0, the default: dense)"),
+    cl::init(0));
+static cl::opt<int64_t> attentionSinks(
+    "attention-sinks", cl::desc("With --attention-window: the first keys every query also sees"),
+    cl::init(0));
 static cl::opt<std::string> precision(
     "precision",
     cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "
@@ -86,6 +94,8 @@ int main(int argc, char **argv) {
   request.pipeline.target = target;
   request.pipeline.fuse = fuse;
   request.pipeline.raiseAttention = raiseAttention;
+  request.pipeline.attentionWindow = attentionWindow;
+  request.pipeline.attentionSinks = attentionSinks;
   request.pipeline.precision = precision;
   request.pipeline.quantize = quantize;
   request.pipeline.calibrationTable = calibrationTable;

@@ -19,6 +19,9 @@ struct FileCompileOptions {
   bool fuse = true;
   /// Raise exported attention subgraphs (CompileOptions::raiseAttention).
   bool raiseAttention = true;
+  /// CompileOptions::attentionWindow / attentionSinks (0: dense).
+  long long attentionWindow = 0;
+  long long attentionSinks = 0;
   /// Mixed precision (CompileOptions::precision): fp32, fp16, bf16 or fp8.
   std::string precision = "fp32";
   /// Quantization (CompileOptions::quantize): none, dynamic or static.

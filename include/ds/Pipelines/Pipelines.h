@@ -15,6 +15,9 @@ struct CompileOptions {
   bool fuse = true;
   /// Raise exported attention subgraphs to ds.attention (ds-raise-attention).
   bool raiseAttention = true;
+  /// Static sparse attention (ds-sparsify-attention) when attentionWindow > 0.
+  int64_t attentionWindow = 0;
+  int64_t attentionSinks = 0;
   /// Mixed precision (ds-assign-precision's policy): "fp32" leaves the model
   /// as it is, "fp16" / "bf16" run contractions and attention in that type,
   /// "fp8" rounds their operands to e4m3 (emulated on the CPU).

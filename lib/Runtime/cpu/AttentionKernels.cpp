@@ -49,7 +49,7 @@ template <typename T>
 void runAttention(KernelContext &ctx, const AttentionShape &sh, const T *q, const T *k,
                   const T *v, const T *maskF, const uint8_t *maskB,
                   const std::vector<int64_t> &maskStrides, T *y, double scale, bool causal,
-                  int64_t causalOffset, double softcap) {
+                  int64_t causalOffset, int64_t window, int64_t sinks, double softcap) {
   const int64_t rows = sh.B * sh.Hq * sh.S, group = sh.Hq / sh.Hkv;
   const T negInf = -std::numeric_limits<T>::infinity();
   parallel(ctx, rows, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, sh.L * (sh.D + sh.Dv))),
@@ -70,6 +70,8 @@ void runAttention(KernelContext &ctx, const AttentionShape &sh, const T *q, cons
                  if (softcap > 0)
                    s = (T)(softcap * std::tanh((double)s / softcap));
                  if (causal && j > i + causalOffset)
+                   s = negInf;
+                 if (causal && window > 0 && j <= i + causalOffset - window && j >= sinks)
                    s = negInf;
                  int64_t mo = maskBase + j * maskStrides[3];
                  if (maskB && !maskB[mo])
@@ -158,6 +160,9 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
   if (attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0)
     causalOffset += sh.L - sh.S; // the diagonal counted from the last key
   double softcap = attrs.getFloat("softcap", 0.0);
+  const int64_t window = attrs.getInt("window", 0), sinks = attrs.getInt("sink_tokens", 0);
+  if (window < 0 || sinks < 0 || ((window || sinks) && !causal))
+    return fail(op, "window and sink_tokens must be non-negative and need is_causal");
   if (y.numel() == 0)
     return Status();
   auto run = [&](auto tag) {
@@ -180,6 +185,8 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
         p.scale = (float)scale;
         p.causal = causal;
         p.causalOffset = causalOffset;
+        p.window = window;
+        p.sinks = sinks;
         p.softcap = (float)softcap;
         p.y = Y;
         flashAttention(ctx, p);
@@ -188,7 +195,7 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
       }
     }
     runAttention<T>(ctx, sh, Q, K, V, MF, MB, maskStrides, Y, scale, causal, causalOffset,
-                    softcap);
+                    window, sinks, softcap);
     finishOutput<T>(y, Y);
   };
   if (kind == Compute::F32)

@@ -32,19 +32,31 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
   std::fill(y, y + rows * p.Dv, 0.0f);
   std::fill(rowMax.begin(), rowMax.begin() + rows, kNegInf);
   std::fill(rowSum.begin(), rowSum.begin() + rows, 0.0f);
-  // Keys past the last row's diagonal are hidden from every row of the tile.
-  int64_t keyEnd = p.L;
+  // Keys past the last row's diagonal are hidden from every row of the tile;
+  // with a window, so are the keys before the first row's window, but for
+  // the sinks: the tile visits [0, sinkEnd) and [windowStart, keyEnd).
+  int64_t keyEnd = p.L, windowStart = 0, sinkEnd = 0;
   if (p.causal)
     keyEnd = std::clamp<int64_t>(i1 - 1 + p.causalOffset + 1, 0, p.L);
+  if (p.causal && p.window > 0) {
+    windowStart = std::clamp<int64_t>(i0 + p.causalOffset - p.window + 1, 0, keyEnd);
+    sinkEnd = std::min(p.sinks, windowStart);
+  }
   const bool masked = p.maskF || p.maskB;
-  for (int64_t k0 = 0; k0 < keyEnd; k0 += kKeyTile) {
-    const int64_t cols = std::min(kKeyTile, keyEnd - k0);
+  const bool windowed = p.causal && p.window > 0;
+  for (int64_t k0 = 0; k0 < keyEnd;) {
+    if (k0 >= sinkEnd && k0 < windowStart)
+      k0 = windowStart;
+    if (k0 >= keyEnd)
+      break;
+    const int64_t cols = std::min(kKeyTile, (k0 < sinkEnd ? sinkEnd : keyEnd) - k0);
     float *s = scores.data();
     // S = scale * Q Kᵀ for this tile.
     blas::sgemm(false, true, (int)rows, (int)cols, (int)p.D, p.scale, q, (int)p.D,
                 k + k0 * p.D, (int)p.D, 0.0f, s, (int)cols);
-    // Some key of this tile lies past some row's diagonal.
+    // Some key of this tile lies past some row's diagonal (or before its window).
     const bool diagonal = p.causal && k0 + cols - 1 > i0 + p.causalOffset;
+    const bool beforeWindow = windowed && k0 <= i1 - 1 + p.causalOffset - p.window;
     for (int64_t r = 0; r < rows; ++r) {
       float *sr = s + r * cols;
       const int64_t i = i0 + r;
@@ -67,6 +79,11 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
       if (diagonal)
         for (int64_t c = std::max<int64_t>(0, i + p.causalOffset + 1 - k0); c < cols; ++c)
           sr[c] = kNegInf;
+      if (beforeWindow) // keys sinks <= j <= d(i) - window
+        for (int64_t c = std::max<int64_t>(0, p.sinks - k0),
+                     e = std::min<int64_t>(cols, i + p.causalOffset - p.window + 1 - k0);
+             c < e; ++c)
+          sr[c] = kNegInf;
       // Online softmax: rescale what was accumulated to the new maximum.
       const float tileMax = vmath::maxOf(sr, cols);
       const float newMax = std::max(rowMax[r], tileMax);
@@ -85,6 +102,7 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
     // O += P V for this tile.
     blas::sgemm(false, false, (int)rows, (int)p.Dv, (int)cols, 1.0f, s, (int)cols,
                 v + k0 * p.Dv, (int)p.Dv, 1.0f, y, (int)p.Dv);
+    k0 += cols;
   }
   for (int64_t r = 0; r < rows; ++r) {
     float *yr = y + r * p.Dv;

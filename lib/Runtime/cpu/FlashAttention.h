@@ -4,7 +4,8 @@
 // takes a tile of queries of one head, walks the keys in tiles (two GEMMs
 // per tile through OpenBLAS), and keeps a running maximum and sum per query
 // (the online softmax of FlashAttention, Dao et al. 2022). Key tiles a
-// causal mask hides entirely are never computed.
+// causal mask, a sliding window or its sink keys hide entirely are never
+// computed: a window of W keys costs O(S W), not O(S L).
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_FLASHATTENTION_H
@@ -24,7 +25,9 @@ struct AttentionProblem {
   int64_t maskStrides[4] = {0, 0, 0, 0}; // broadcast to [B, Hq, S, L]
   float scale = 1.0f;
   bool causal = false;
-  int64_t causalOffset = 0; // query i sees keys j <= i + causalOffset
+  int64_t causalOffset = 0; // query i sees keys j <= d(i) = i + causalOffset
+  int64_t window = 0;       // > 0: only keys d(i) - window < j <= d(i) ...
+  int64_t sinks = 0;        // ... and keys j < sinks (causal only)
   float softcap = 0.0f;
   float *y; // [B, Hq, S, Dv]
 };

@@ -79,6 +79,8 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
     << ", SOFTCAP = " << floatLiteral(op.getSoftcap().convertToDouble()) << ";\n"
     << "  static constexpr bool CAUSAL = " << (op.getIsCausal() ? "true" : "false") << ";\n"
     << "  static constexpr int CAUSAL_OFFSET = " << causalOffset << ";\n"
+    << "  static constexpr int WINDOW = " << (int64_t)op.getWindow()
+    << ", SINKS = " << (int64_t)op.getSinkTokens() << ";\n"
     << "  static constexpr int MASK = " << maskKind << ";\n"
     << "  static constexpr long long MB = " << ms[0] << ", MH = " << ms[1] << ", MS = " << ms[2]
     << ", ML = " << ms[3] << ";\n"

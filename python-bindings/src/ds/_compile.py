@@ -30,13 +30,15 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   quantize: str = "none", calibration_table: str = "",
                   calibration_probes: bool = False,
                   quantize_exclude_nodes: Sequence[str] = (),
-                  raise_attention: bool = True) -> None:
+                  raise_attention: bool = True, attention_window: int = 0,
+                  attention_sinks: int = 0) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     from . import _ds_compiler  # raises ds.CompileError with the diagnostics
     _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse, precision,
                               quantize, calibration_table, calibration_probes,
-                              list(quantize_exclude_nodes), raise_attention)
+                              list(quantize_exclude_nodes), raise_attention, attention_window,
+                              attention_sinks)
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
@@ -46,7 +48,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             quantize: str = "none", calibration_table: Optional[PathLike] = None,
             calibration_data: Any = None, calibration_method: str = "minmax",
             smooth_quant: float = 0.0, quantize_exclude_nodes: Sequence[str] = (),
-            raise_attention: bool = True) -> str:
+            raise_attention: bool = True, attention_window: int = 0,
+            attention_sinks: int = 0) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -56,7 +59,11 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     .pb file} freezes inputs into constants. fuse=False leaves out the
     fusion groups, so the CPU runtime runs op by op (to measure what fusion
     buys). raise_attention=False keeps attention subgraphs as exported
-    instead of one fused attention op (ds-raise-attention). precision="fp16" or "bf16" runs contractions and attention in
+    instead of one fused attention op (ds-raise-attention).
+    attention_window=W > 0 makes every causal attention sparse: each query
+    sees the W keys ending at its own position, plus the first
+    attention_sinks keys (ds-sparsify-attention; this changes the results,
+    it is an approximation the user opts into). precision="fp16" or "bf16" runs contractions and attention in
     that type and keeps softmax, norms and reductions in fp32 (inputs and
     outputs keep their types); "fp8" rounds their operands to e4m3 with
     per-tensor scales (emulated on the CPU: fp8's accuracy, not its speed). quantize="dynamic" quantizes matmul weights to
@@ -73,7 +80,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
     options = dict(target=target, fuse=fuse, precision=precision, quantize=quantize,
                    quantize_exclude_nodes=list(quantize_exclude_nodes),
-                   raise_attention=raise_attention)
+                   raise_attention=raise_attention, attention_window=attention_window,
+                   attention_sinks=attention_sinks)
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
@@ -106,7 +114,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
 def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_options) -> Session:
     """Loads an artifact, compiling first when given an .onnx model (into a
     temporary directory that is removed whatever happens). compile_options
-    are ds.compile's: input_shapes, bind_inputs, target, fuse, raise_attention, precision,
+    are ds.compile's: input_shapes, bind_inputs, target, fuse, raise_attention,
+    attention_window, attention_sinks, precision,
     quantize, calibration_table, calibration_data, calibration_method,
     smooth_quant, quantize_exclude_nodes."""
     path = os.fspath(path)

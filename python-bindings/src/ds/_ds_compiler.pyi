@@ -7,4 +7,5 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  fuse: bool = True, precision: str = "fp32", quantize: str = "none",
                  calibration_table: str = "", calibration_probes: bool = False,
                  quantize_exclude_nodes: Sequence[str] = ...,
-                 raise_attention: bool = True) -> None: ...
+                 raise_attention: bool = True, attention_window: int = 0,
+                 attention_sinks: int = 0) -> None: ...

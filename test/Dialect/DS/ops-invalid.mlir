@@ -150,6 +150,22 @@ func.func @attention_heads(%q: tensor<1x3x16x8xf32>, %k: tensor<1x2x16x8xf32>) {
 
 // -----
 
+func.func @attention_window_without_causal(%q: tensor<1x2x16x8xf32>) {
+  // expected-error @+1 {{window and sink_tokens restrict causal attention: they need is_causal}}
+  %0 = ds.attention %q, %q, %q {window = 4 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_from_end_without_causal(%q: tensor<1x2x16x8xf32>) {
+  // expected-error @+1 {{causal_from_end needs is_causal}}
+  %0 = ds.attention %q, %q, %q {causal_from_end} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  return
+}
+
+// -----
+
 func.func @quantize_zero_point(%x: tensor<4xf32>, %s: tensor<f32>, %zp: tensor<i8>) {
   // expected-error @+1 {{zero point type 'i8' differs from the quantized type 'ui8'}}
   %0 = ds.quantize %x, %s, %zp {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xf32>, tensor<f32>, tensor<i8>) -> tensor<4xui8>

@@ -448,6 +448,7 @@ struct AttentionCase {
   bool causal = false;
   int64_t causalOffset = 0; // keys j <= i + causalOffset are visible
   bool causalFromEnd = false; // ... plus L - S (the causal_from_end attribute)
+  int64_t window = 0, sinks = 0; // sliding window and sink keys
   double softcap = 0;
   std::vector<uint8_t> boolMask;  // [S, L] when non-empty
   std::vector<float> floatMask;   // [S, L] when non-empty
@@ -472,7 +473,10 @@ std::vector<float> naiveAttention(const AttentionCase &c, const std::vector<floa
           d *= scale;
           if (c.softcap > 0)
             d = c.softcap * std::tanh(d / c.softcap);
-          if (c.causal && j > i + c.causalOffset + (c.causalFromEnd ? c.L - c.S : 0))
+          const int64_t diag = i + c.causalOffset + (c.causalFromEnd ? c.L - c.S : 0);
+          if (c.causal && j > diag)
+            d = -INFINITY;
+          if (c.causal && c.window > 0 && j <= diag - c.window && j >= c.sinks)
             d = -INFINITY;
           if (!c.boolMask.empty() && !c.boolMask[i * c.L + j])
             d = -INFINITY;
@@ -518,6 +522,10 @@ void checkAttention(const AttentionCase &c) {
     attrs.set("causal_offset", intAttr(c.causalOffset));
   if (c.causalFromEnd)
     attrs.set("causal_from_end", intAttr(1));
+  if (c.window)
+    attrs.set("window", intAttr(c.window));
+  if (c.sinks)
+    attrs.set("sink_tokens", intAttr(c.sinks));
   attrs.set("softcap", floatAttr(c.softcap));
   ASSERT_TRUE(run("ds.attention", attrs, {q, k, v, mask}, {y}, chunkedContext(5)).ok());
   expectNear(values<float>(y), naiveAttention(c, qv, kv, vv));
@@ -571,6 +579,44 @@ TEST(ContractionKernels, AttentionAcrossTiles) {
   negative.causal = true;
   negative.causalOffset = -70; // rows 0..69 see nothing: zeros
   checkAttention(negative);
+}
+
+// Static sparsity: a sliding window with and without sink keys, across
+// tiles; the window's tile skipping must not change a single visible key.
+TEST(ContractionKernels, AttentionSlidingWindowAndSinks) {
+  for (int64_t window : {1, 37, 256, 300}) {
+    for (int64_t sinks : {0, 4, 300}) {
+      AttentionCase c{1, 2, 1, 200, 700, 16, 16};
+      c.causal = true;
+      c.causalFromEnd = true; // 500 cached keys in front
+      c.window = window;
+      c.sinks = sinks;
+      SCOPED_TRACE("window " + std::to_string(window) + " sinks " + std::to_string(sinks));
+      checkAttention(c);
+    }
+  }
+  AttentionCase prefill{1, 1, 1, 600, 600, 8, 8};
+  prefill.causal = true;
+  prefill.window = 128;
+  prefill.sinks = 1;
+  checkAttention(prefill);
+}
+
+// A window at least as long as the keys is plain causal attention, bit for bit.
+TEST(ContractionKernels, AttentionWindowCoveringEverythingIsCausal) {
+  Tensors ts;
+  const int64_t S = 300, L = 300, D = 16;
+  auto qv = randomFloats(S * D, 50), kv = randomFloats(L * D, 51), vv = randomFloats(L * D, 52);
+  Tensor *q = ts.f32({1, 1, S, D}, qv), *k = ts.f32({1, 1, L, D}, kv),
+         *v = ts.f32({1, 1, L, D}, vv);
+  Tensor *dense = ts.empty(DS_F32, {1, 1, S, D}), *windowed = ts.empty(DS_F32, {1, 1, S, D});
+  Attributes causal;
+  causal.set("is_causal", intAttr(1));
+  Attributes wide = causal;
+  wide.set("window", intAttr(L));
+  ASSERT_TRUE(run("ds.attention", causal, {q, k, v}, {dense}).ok());
+  ASSERT_TRUE(run("ds.attention", wide, {q, k, v}, {windowed}).ok());
+  EXPECT_EQ(values<float>(dense), values<float>(windowed));
 }
 
 TEST(ContractionKernels, AttentionMaskAcrossTilesWithFullyMaskedRows) {

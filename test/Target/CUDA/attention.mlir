@@ -8,6 +8,7 @@
 // CHECK-NEXT: static constexpr float SCALE = 0.125f, SOFTCAP = 0.0f;
 // CHECK-NEXT: static constexpr bool CAUSAL = true;
 // CHECK-NEXT: static constexpr int CAUSAL_OFFSET = 8;
+// CHECK-NEXT: static constexpr int WINDOW = 0, SINKS = 0;
 // CHECK-NEXT: static constexpr int MASK = 0;
 // CHECK: k0_attention(const __half *__restrict__ in0, const __half *__restrict__ in1, const __half *__restrict__ in2, __half *__restrict__ out0)
 // f16 with head dims that are multiples of 16: the tensor-core (WMMA) variant,
@@ -45,4 +46,16 @@ func.func @main(%q: tensor<2x4x16x128xbf16>, %k: tensor<2x4x16x128xbf16>, %v: te
 func.func @main(%q: tensor<1x2x16x32xf32>, %k: tensor<1x2x16x32xf32>, %v: tensor<1x2x16x32xf32>, %m: tensor<16x16xf32>) -> tensor<1x2x16x32xf32> {
   %0 = ds.attention %q, %k, %v, %m {scale = 0.5 : f64, softcap = 30.0 : f64} : (tensor<1x2x16x32xf32>, tensor<1x2x16x32xf32>, tensor<1x2x16x32xf32>, tensor<16x16xf32>) -> tensor<1x2x16x32xf32>
   return %0 : tensor<1x2x16x32xf32>
+}
+
+// -----
+
+// A decode step against a cache, sliding window with sinks: the diagonal
+// counted from the last key is a fixed offset (L - S = 16) for static shapes.
+// CHECK: static constexpr bool CAUSAL = true;
+// CHECK-NEXT: static constexpr int CAUSAL_OFFSET = 16;
+// CHECK-NEXT: static constexpr int WINDOW = 8, SINKS = 2;
+func.func @main(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x20x16xf32>) -> tensor<1x2x4x16xf32> {
+  %0 = ds.attention %q, %k, %k {is_causal, causal_from_end, window = 8 : i64, sink_tokens = 2 : i64} : (tensor<1x2x4x16xf32>, tensor<1x2x20x16xf32>, tensor<1x2x20x16xf32>) -> tensor<1x2x4x16xf32>
+  return %0 : tensor<1x2x4x16xf32>
 }

@@ -399,6 +399,16 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
   return success();
 }
 
+LogicalResult AttentionOp::verify() {
+  if ((getWindow() || getSinkTokens()) && !getIsCausal())
+    return emitOpError("window and sink_tokens restrict causal attention: they need is_causal");
+  if ((int64_t)getWindow() < 0 || (int64_t)getSinkTokens() < 0)
+    return emitOpError("window and sink_tokens must not be negative");
+  if (getCausalFromEnd() && !getIsCausal())
+    return emitOpError("causal_from_end needs is_causal");
+  return success();
+}
+
 LogicalResult RotaryEmbeddingOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                                                   Adaptor adaptor,
                                                   SmallVectorImpl<Type> &inferred) {

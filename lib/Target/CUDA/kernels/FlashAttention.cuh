@@ -8,6 +8,7 @@
 //     static constexpr int B, HQ, HKV, S, L, D, DV;   // shapes
 //     static constexpr float SCALE, SOFTCAP;          // SOFTCAP 0 = off
 //     static constexpr bool CAUSAL; static constexpr int CAUSAL_OFFSET;
+//     static constexpr int WINDOW, SINKS;             // sliding window (0: none), sink keys
 //     static constexpr int MASK;                      // 0 none, 1 bool (true keeps), 2 additive
 //     static constexpr long long MB, MH, MS, ML;      // mask strides over [B, HQ, S, L], 0 = broadcast
 //   };
@@ -98,7 +99,8 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
       for (int d = 0; d < C::D; ++d) s += Qs[lr * C::D + d] * Ks[lane * (C::D + 1) + d];
       s *= C::SCALE;
       if (C::SOFTCAP > 0.f) s = C::SOFTCAP * tanhf(s / C::SOFTCAP);
-      bool visible = j < C::L && (!C::CAUSAL || j <= i + C::CAUSAL_OFFSET);
+      bool visible = j < C::L && (!C::CAUSAL || j <= i + C::CAUSAL_OFFSET) &&
+                     (C::WINDOW == 0 || j > i + C::CAUSAL_OFFSET - C::WINDOW || j < C::SINKS);
       if (C::MASK != 0 && visible) {
         long long mi = b * C::MB + h * C::MH + i * C::MS + j * C::ML;
         if (C::MASK == 1) visible = ds_load(mask, mi);
@@ -240,7 +242,8 @@ __device__ void flash_attention_wmma(const T *__restrict__ q, const T *__restric
         const int jj = lane + 32 * hf, j = kt + jj;
         float x = Ss[lr * BK + jj] * C::SCALE;
         if (C::SOFTCAP > 0.f) x = C::SOFTCAP * tanhf(x / C::SOFTCAP);
-        bool visible = i < C::S && j < C::L && (!C::CAUSAL || j <= i + C::CAUSAL_OFFSET);
+        bool visible = i < C::S && j < C::L && (!C::CAUSAL || j <= i + C::CAUSAL_OFFSET) &&
+                       (C::WINDOW == 0 || j > i + C::CAUSAL_OFFSET - C::WINDOW || j < C::SINKS);
         if (C::MASK != 0 && visible) {
           long long mi = b * C::MB + h * C::MH + i * C::MS + j * C::ML;
           if (C::MASK == 1) visible = ds_load(mask, mi);

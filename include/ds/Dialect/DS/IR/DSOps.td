@@ -727,7 +727,11 @@ def DS_AttentionOp : DS_InferredOp<"attention", [DS_AttentionClass]> {
     j <= i + causal_offset (the offset is the length of a KV cache in front);
     with `causal_from_end` as well, j <= i + (L - S) + causal_offset: the
     diagonal counted from the last key, for a KV cache whose length is only
-    known at run time.
+    known at run time. Causal attention can be made sparse (static
+    patterns, set by `ds-sparsify-attention`): with `window` = W > 0 query i
+    sees only the W keys ending at its diagonal d(i), d(i) - W < j <= d(i);
+    with `sink_tokens` = N it also sees keys j < N (attention sinks,
+    StreamingLLM) wherever they are causally visible.
     Reference semantics: dense softmax(q kᵀ · scale + mask) v; fully masked
     rows give 0.
 
@@ -739,9 +743,12 @@ def DS_AttentionOp : DS_InferredOp<"attention", [DS_AttentionClass]> {
                        Optional<DS_Tensor>:$mask, OptionalAttr<F64Attr>:$scale,
                        UnitAttr:$is_causal, DefaultValuedAttr<F64Attr, "0.0">:$softcap,
                        DefaultValuedAttr<I64Attr, "0">:$causal_offset,
-                       UnitAttr:$causal_from_end);
+                       UnitAttr:$causal_from_end,
+                       DefaultValuedAttr<I64Attr, "0">:$window,
+                       DefaultValuedAttr<I64Attr, "0">:$sink_tokens);
   let results = (outs DS_Tensor:$result);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
 }
 
 def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding", [DS_DataMovementClass]> {

@@ -78,7 +78,7 @@ def VerifyRuntimeContractPass : Pass<"ds-verify-runtime-contract", "ModuleOp"> {
       spellings agree both ways. A consistent dialect gets a remark:
 
     ```
-    remark: contract: 42 ops, 83 attributes, consistent
+    remark: contract: 42 ops, 85 attributes, consistent
     ```
 
     The IR is left unchanged. The artifact writer applies the per-op check to
@@ -140,6 +140,40 @@ def RaiseAttentionPass : Pass<"ds-raise-attention", "func::FuncOp"> {
   let options = [
     Option<"explain", "explain", "bool", /*default=*/"false",
            "Remark on every candidate: what was raised, or why not">,
+  ];
+}
+
+def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
+  let summary = "Make causal ds.attention sparse: a sliding window with attention sinks";
+  let description = [{
+    Static sparse attention (Longformer / Mistral's sliding window,
+    StreamingLLM's attention sinks): every causal `ds.attention` gets
+    `window` = W and `sink_tokens` = N, so query i attends only to the W
+    keys ending at its diagonal and to the first N keys. The kernels skip
+    the key tiles this hides: the cost per query is O(W + N) instead of
+    O(L). This changes the model's results (it is a policy, not an
+    equivalence) except where W covers every visible key; non-causal
+    attention (encoders) is left dense.
+
+    ```mlir
+    %o = ds.attention %q, %k, %v {is_causal}
+    // with window=256 sinks=4 becomes
+    %o = ds.attention %q, %k, %v {is_causal, sink_tokens = 4 : i64, window = 256 : i64}
+    ```
+
+    With `report`, each attention gets a remark with its cost dense and
+    sparse: the (query, key) pairs computed per head, the FLOPs
+    (2 (D + Dv) per pair for every batch and head) and the K / V bytes a
+    query reads, from the closed forms for static shapes, per query for
+    dynamic ones.
+  }];
+  let options = [
+    Option<"window", "window", "int64_t", /*default=*/"0",
+           "Keys each query sees, ending at its diagonal (> 0)">,
+    Option<"sinks", "sinks", "int64_t", /*default=*/"0",
+           "Leading keys every query also sees (attention sinks)">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Remark the dense and sparse cost of each attention">,
   ];
 }
 

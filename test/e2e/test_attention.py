@@ -1,0 +1,77 @@
+"""Attention exported by PyTorch, raised to one ds.attention, dense and sparse.
+
+causal_attention.onnx (utils/export_torch_models.py) is softmax(q kᵀ/√d with a
+causal mask built from Range ops) v, dynamic in the query and key lengths.
+Dense: against onnxruntime on the exported graph. Sparse (attention_window /
+attention_sinks, ds-sparsify-attention): against numpy with the equivalent
+mask, so the reference can fail independently of ds; a window covering every
+key must give the dense result.
+"""
+
+import os
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+import ds
+
+MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "causal_attention.onnx")
+
+
+def reference(q, k, v, window=0, sinks=0):
+    s, total = q.shape[2], k.shape[2]
+    scores = np.einsum("bhsd,bhld->bhsl", q.astype(np.float64), k.astype(np.float64))
+    scores /= np.sqrt(q.shape[-1])
+    i = np.arange(s)[:, None] + (total - s)  # the diagonal counted from the last key
+    j = np.arange(total)[None, :]
+    visible = j <= i
+    if window:
+        visible &= (j > i - window) | (j < sinks)
+    scores = np.where(visible, scores, -np.inf)
+    scores -= scores.max(-1, keepdims=True)
+    p = np.exp(scores)
+    p /= p.sum(-1, keepdims=True)
+    return np.einsum("bhsl,bhld->bhsd", p, v.astype(np.float64))
+
+
+def inputs(queries, keys, seed):
+    rng = np.random.default_rng(seed)
+    q = rng.standard_normal((1, 2, queries, 16)).astype(np.float32) * 2
+    k = rng.standard_normal((1, 2, keys, 16)).astype(np.float32)
+    v = rng.standard_normal((1, 2, keys, 16)).astype(np.float32)
+    return {"q": q, "k": k, "v": v}
+
+
+@pytest.mark.parametrize("queries,keys", [(1, 1), (5, 5), (300, 300), (1, 700), (70, 600)])
+def test_dense_matches_onnxruntime(queries, keys):
+    session = ds.load(MODEL, num_threads=2)
+    feeds = inputs(queries, keys, queries * 7 + keys)
+    want = ort.InferenceSession(MODEL, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    np.testing.assert_allclose(session.run(feeds)["out"], want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("window,sinks", [(1, 0), (16, 0), (16, 4), (100, 1), (257, 3)])
+def test_sliding_window_with_sinks(window, sinks):
+    session = ds.load(MODEL, num_threads=2, attention_window=window, attention_sinks=sinks)
+    for queries, keys in [(1, 700), (300, 300), (70, 600)]:
+        feeds = inputs(queries, keys, window + sinks + queries)
+        got = session.run(feeds)["out"]
+        np.testing.assert_allclose(got, reference(**feeds, window=window, sinks=sinks),
+                                   rtol=1e-4, atol=1e-5,
+                                   err_msg=f"window {window} sinks {sinks} {queries}x{keys}")
+        # The policy really applies: the result is not the dense one.
+        if window < keys:
+            assert not np.allclose(got, reference(**feeds), rtol=1e-3, atol=1e-4)
+
+
+def test_window_covering_every_key_is_dense():
+    dense = ds.load(MODEL, num_threads=2)
+    wide = ds.load(MODEL, num_threads=2, attention_window=4096)
+    feeds = inputs(200, 500, 3)
+    np.testing.assert_array_equal(wide.run(feeds)["out"], dense.run(feeds)["out"])
+
+
+def test_sinks_without_a_window_are_refused():
+    with pytest.raises(ds.CompileError, match="window must be > 0"):
+        ds.load(MODEL, attention_sinks=4)
