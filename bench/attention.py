@@ -15,10 +15,18 @@ onnxruntime runs them).
 Every engine runs in this one process, interleaved, same threads, same
 inputs (bench/interleave.py). Rows: prefill at each --lengths (S = L) and a
 decode step (S = 1) against --decode-cache keys. Prints a Markdown table of
-median ms, ratios to onnxruntime and the largest difference from it.
+median ms, ratios to onnxruntime and the largest difference from it; the
+peers (onnxruntime, ds on the exported ops) materialize the scores, so they
+run up to --peer-max-length only.
+
+A second table: sparse attention (ds-sparsify-attention: a sliding window
+plus 4 sink keys) at the --densities given, each the fraction of the causal
+(query, key) pairs computed (closed form, printed), against ds's own fused
+dense attention on the same inputs.
 
 Usage: bench/attention.py [--threads N] [--runs N] [--heads 8] [--head-dim 128]
                           [--lengths 2048 4096] [--decode-cache 16384] [--no-unfused]
+                          [--peer-max-length 8192] [--densities 0.125 0.0625]
 """
 
 import argparse
@@ -63,6 +71,8 @@ def main():
     parser.add_argument("--decode-cache", type=int, default=16384)
     parser.add_argument("--no-unfused", action="store_true",
                         help="leave out ds running the exported ops (slow at long lengths)")
+    parser.add_argument("--peer-max-length", type=int, default=8192)
+    parser.add_argument("--densities", type=float, nargs="*", default=[0.125, 0.0625])
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="ds-attention-") as scratch:
@@ -84,21 +94,48 @@ def main():
         print("| case | " + " | ".join(f"{n} ms" for n in names) + " | onnxruntime ms | "
               + " | ".join(f"{n} / ort" for n in names) + " | max diff ds vs ort |")
         print("|---" * (2 * len(names) + 3) + "|")
+        sink = 4
+        sparse_rows = []
         for label, queries, keys in cases:
             shape = lambda n: (1, args.heads, n, args.head_dim)  # noqa: E731
             feeds = {"q": rng.standard_normal(shape(queries), dtype=np.float32),
                      "k": rng.standard_normal(shape(keys), dtype=np.float32),
                      "v": rng.standard_normal(shape(keys), dtype=np.float32)}
             runs = {n: (lambda s=s: s.run(feeds)["out"]) for n, s in engines.items()}
-            runs["ort"] = lambda: reference.run(None, feeds)[0]
-            want = runs["ort"]()
-            diff = float(np.max(np.abs(runs["ds"]() - want)))
+            peers = queries * keys <= args.peer_max_length ** 2
+            if peers:
+                runs["ort"] = lambda: reference.run(None, feeds)[0]
+            else:
+                runs = {"ds": runs["ds"]}
+            diff = float(np.max(np.abs(runs["ds"]() - runs["ort"]()))) if peers else float("nan")
             ms = {n: t * 1000 for n, t in interleaved(runs, args.runs, warmup=1).items()}
-            print(f"| {label} | " + " | ".join(f"{ms[n]:.1f}" for n in names)
-                  + f" | {ms['ort']:.1f} | "
-                  + " | ".join(f"{ms[n] / ms['ort']:.2f}" for n in names) + f" | {diff:.1e} |",
-                  flush=True)
-
+            cell = lambda n, f: f(n) if n in ms else "-"  # noqa: E731
+            print(f"| {label} | " + " | ".join(cell(n, lambda n: f"{ms[n]:.1f}") for n in names)
+                  + f" | {cell('ort', lambda n: f'{ms[n]:.1f}')} | "
+                  + " | ".join(cell(n, lambda n: f"{ms[n] / ms['ort']:.2f}") if peers else "-"
+                               for n in names) + f" | {diff:.1e} |", flush=True)
+            if queries == keys and args.densities:
+                sparse_rows.append((label, feeds, ms["ds"]))
+        if not sparse_rows:
+            return
+        print(f"\nsparse: sliding window + {sink} sink keys (ds-sparsify-attention), "
+              "against ds's fused dense attention\n")
+        print("| case | density | window | dense ms | sparse ms | speed-up |")
+        print("|---|---|---|---|---|---|")
+        for label, feeds, dense_ms in sparse_rows:
+            n = feeds["q"].shape[2]
+            causal_pairs = n * (n + 1) / 2
+            for density in args.densities:
+                # Window W with `sink` sinks: about n (W + sink) pairs once full.
+                window = max(1, int(round(density * causal_pairs / n)) - sink)
+                i = np.arange(n)
+                pairs = np.minimum(i + 1, window) + np.minimum(sink, np.maximum(i + 1 - window, 0))
+                sparse = ds.load(model, num_threads=args.threads, attention_window=window,
+                                 attention_sinks=sink)
+                t = interleaved({"sparse": lambda: sparse.run(feeds)}, args.runs, warmup=1)
+                sparse_ms = t["sparse"] * 1000
+                print(f"| {label} | {pairs.sum() / causal_pairs:.4f} | {window} | {dense_ms:.1f} "
+                      f"| {sparse_ms:.1f} | {dense_ms / sparse_ms:.1f}x |", flush=True)
 
 if __name__ == "__main__":
     main()

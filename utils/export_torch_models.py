@@ -14,6 +14,12 @@ Writes, with random weights from a fixed seed:
   causal_attention.onnx  softmax(q kᵀ / √d, causal mask) v alone, the mask built
                      from Range ops counting from the last key (a KV cache in
                      front); inputs q, k, v [1, 2, queries | keys, 16].
+  dsa_decoder.onnx   a decoder layer with DeepSeek Sparse Attention as its
+                     reference code writes it: a lightning indexer (ReLU'd
+                     q_I k_I products weighted per indexer head) scores past
+                     tokens, TopK picks 8 per query, a -inf mask gets 0 scattered
+                     at those keys and is added, with the causal mask, to the
+                     scores; input hidden_states [batch, sequence >= 8, 64].
   gpt_kv.onnx        GPT-style decoder with a KV cache, in the layout decoder
                      exporters produce: inputs input_ids [batch, sequence] and
                      past_key_values.{i}.key/value [batch, heads, past, head_dim];
@@ -31,7 +37,7 @@ precision.py exports them into a scratch directory):
 
 All go through torch.onnx.export (the TorchScript exporter of PyTorch 1.13,
 Debian's python3-torch), so the graphs carry the Shape/Gather/Unsqueeze/Concat
-shape arithmetic real exports have. The four small files are checked in under
+shape arithmetic real exports have. The five small files are checked in under
 test/e2e/models so tests need no PyTorch; rerun this script to regenerate them:
 
   /usr/bin/python3 utils/export_torch_models.py --out test/e2e/models
@@ -304,6 +310,45 @@ def export_causal_attention(path):
                                     "out": {2: "queries"}})
 
 
+class DsaDecoder(nn.Module):
+    """Attention whose keys a lightning indexer selects (DSA, DeepSeek-V3.2)."""
+
+    def __init__(self, hidden=64, heads=4, index_heads=2, index_dim=16, topk=8):
+        super().__init__()
+        self.heads, self.head_dim, self.topk = heads, hidden // heads, topk
+        self.index_heads, self.index_dim = index_heads, index_dim
+        self.q = nn.Linear(hidden, hidden, bias=False)
+        self.k = nn.Linear(hidden, hidden, bias=False)
+        self.v = nn.Linear(hidden, hidden, bias=False)
+        self.o = nn.Linear(hidden, hidden, bias=False)
+        self.index_q = nn.Linear(hidden, index_heads * index_dim, bias=False)
+        self.index_k = nn.Linear(hidden, index_dim, bias=False)
+        self.index_w = nn.Linear(hidden, index_heads, bias=False)
+
+    def forward(self, x):
+        b, s, _ = x.shape
+        split = lambda t: t.view(b, s, self.heads, self.head_dim).transpose(1, 2)
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        causal = torch.full((s, s), float("-inf")).triu(1)
+        # Lightning indexer: I[t, u] = sum_j w[t, j] relu(q_I[t, j] . k_I[u]).
+        qi = self.index_q(x).view(b, s, self.index_heads, self.index_dim)
+        ki = self.index_k(x)
+        logits = torch.relu(torch.einsum("bthd,bud->bthu", qi, ki))
+        index_scores = (logits * self.index_w(x)[..., None]).sum(2) + causal
+        chosen = index_scores.topk(self.topk, dim=-1).indices
+        index_mask = torch.full((b, s, s), float("-inf")).scatter(-1, chosen, 0.0) + causal
+        scores = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.head_dim)
+        attn = torch.softmax(scores + index_mask[:, None], dim=-1)
+        return x + self.o(torch.matmul(attn, v).transpose(1, 2).reshape(b, s, -1))
+
+
+def export_dsa_decoder(path):
+    axes = {0: "batch", 1: "sequence"}
+    torch.onnx.export(DsaDecoder().eval(), torch.randn(2, 12, 64), path,
+                      input_names=["hidden_states"], output_names=["output"], opset_version=17,
+                      dynamic_axes={"hidden_states": axes, "output": axes})
+
+
 def export_resnet(path):
     model = ResNet().eval()
     with torch.no_grad():  # batch-norm statistics that are not the identity
@@ -362,6 +407,7 @@ def export_gpt(path, layers=2, heads=4, head_dim=16):
 
 EXPORTS = {"bert_dynamic": export_bert, "gpt_kv": lambda path: export_gpt(path),
            "llama_gqa": export_llama_gqa, "causal_attention": export_causal_attention,
+           "dsa_decoder": export_dsa_decoder,
            "resnet": export_resnet, "llama_layer": export_llama_layer}
 
 
@@ -369,7 +415,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--only", nargs="+", choices=sorted(EXPORTS),
-                        default=["bert_dynamic", "gpt_kv", "llama_gqa", "causal_attention"])
+                        default=["bert_dynamic", "gpt_kv", "llama_gqa", "causal_attention", "dsa_decoder"])
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(0)

@@ -75,3 +75,21 @@ def test_window_covering_every_key_is_dense():
 def test_sinks_without_a_window_are_refused():
     with pytest.raises(ds.CompileError, match="window must be > 0"):
         ds.load(MODEL, attention_sinks=4)
+
+
+DSA = os.path.join(os.path.dirname(MODEL), "dsa_decoder.onnx")
+
+
+@pytest.mark.parametrize("raise_attention", [True, False])
+def test_dsa_decoder_with_its_own_topk_selection(raise_attention):
+    """DeepSeek Sparse Attention as its reference code writes it (indexer,
+    TopK, a scattered -inf mask plus the causal one): raised to one
+    ds.sparse_attention over the 8 selected keys, or run as exported."""
+    session = ds.load(DSA, num_threads=2, raise_attention=raise_attention)
+    expected = ort.InferenceSession(DSA, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(11)
+    for batch, sequence in [(1, 8), (2, 12), (1, 100), (3, 33)]:
+        feeds = {"hidden_states": rng.standard_normal((batch, sequence, 64)).astype(np.float32)}
+        want = expected.run(None, feeds)[0]
+        np.testing.assert_allclose(session.run(feeds)["output"], want, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"dsa {batch}x{sequence}")

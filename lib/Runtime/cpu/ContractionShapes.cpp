@@ -435,6 +435,20 @@ Status attentionShape(const Attributes &, const Inputs &in, Shapes &out) {
   return checkShape(op, out[0]);
 }
 
+Status sparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
+  const char *op = "ds.sparse_attention";
+  if (Status s = needShapes(op, in, 4, out, 1); !s)
+    return s;
+  Inputs dense{in[0], in[1], in[2]};
+  if (Status s = attentionShape(attrs, dense, out); !s)
+    return fail(op, s.message());
+  const Shape &q = in[0]->shape, &idx = in[3]->shape;
+  if (idx.size() != 4 || idx[0] != q[0] || (idx[1] != 1 && idx[1] != q[1]) || idx[2] != q[2])
+    return fail(op, "indices " + shapeText(idx) + " are not [B, 1 or Hq, S, K] for the query " +
+                        shapeText(q));
+  return Status();
+}
+
 Status rotaryShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
   const char *op = "ds.rotary_embedding";
   if (Status s = needShapes(op, in, 3, out, 1); !s)

@@ -32,6 +32,7 @@ Status poolShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status einsumShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.attention: [B, Hq, S, Dv].
 Status attentionShape(const Attributes &attrs, const Inputs &in, Shapes &out);
+Status sparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.rotary_embedding: the input's shape.
 Status rotaryShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 

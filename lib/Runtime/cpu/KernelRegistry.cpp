@@ -14,6 +14,7 @@ const cpu::KernelTable &cpu::kernelTable() {
     registerIntegerConvKernels(t);
     registerWindowKernels(t);
     registerAttentionKernels(t);
+    registerSparseAttentionKernels(t);
     registerQuantKernels(t);
     registerSelectionKernels(t);
     return t;

@@ -20,6 +20,7 @@ void registerIntegerMatmulKernels(KernelTable &table); // matmul_integer
 void registerIntegerConvKernels(KernelTable &table);   // conv_integer
 void registerWindowKernels(KernelTable &table);      // conv, conv_transpose, pool
 void registerAttentionKernels(KernelTable &table);   // attention, rotary
+void registerSparseAttentionKernels(KernelTable &table); // sparse_attention
 void registerQuantKernels(KernelTable &table);
 void registerSelectionKernels(KernelTable &table);
 

@@ -78,6 +78,9 @@ static LogicalResult emitGroup(FusionGroupOp group, unsigned index, EmitContext 
     return emitPointwise(group, name, ctx);
   if (auto attention = dyn_cast<AttentionOp>(anchor))
     return emitAttention(group, attention, name, ctx);
+  if (getOpClass(anchor) == DSX_OP_ATTENTION)
+    return anchor->emitError("cuda: '") << anchor->getName()
+                                        << "' has no CUDA kernel yet (the CPU backend runs it)";
   if (auto matmul = dyn_cast<MatMulOp>(anchor))
     return emitGemm(group, matmul, ctx);
   return emitReduction(group, anchor, name, ctx);

@@ -138,11 +138,15 @@ func.func @quant(%x: tensor<2x4xf32>, %s: tensor<f32>, %zp: tensor<ui8>, %sc: te
 // -----
 
 // CHECK-LABEL: func @transformer
-func.func @transformer(%q: tensor<1x4x16x8xf32>, %k: tensor<1x2x16x8xf32>, %mask: tensor<16x16xi1>, %cos: tensor<32x4xf32>, %pos: tensor<1x16xi64>) {
+func.func @transformer(%q: tensor<1x4x16x8xf32>, %k: tensor<1x2x16x8xf32>, %mask: tensor<16x16xi1>, %cos: tensor<32x4xf32>, %pos: tensor<1x16xi64>, %pos4: tensor<1x1x16x4xi64>) {
   // CHECK: ds.attention {{.*}}is_causal
   %0 = ds.attention %q, %k, %k {is_causal} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x4x16x8xf32>
   // CHECK: ds.attention {{.*}}scale = 5.000000e-01
   %1 = ds.attention %q, %k, %k, %mask {scale = 0.5 : f64} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<16x16xi1>) -> tensor<1x4x16x8xf32>
+  // CHECK: ds.attention {{.*}}{causal_from_end, is_causal, sink_tokens = 4 : i64, window = 8 : i64}
+  %3 = ds.attention %q, %k, %k {is_causal, causal_from_end, window = 8 : i64, sink_tokens = 4 : i64} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x4x16x8xf32>
+  // CHECK: ds.sparse_attention {{.*}}{is_causal} : {{.*}}tensor<1x1x16x4xi64>) -> tensor<1x4x16x8xf32>
+  %4 = ds.sparse_attention %q, %k, %k, %pos4 {is_causal} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x1x16x4xi64>) -> tensor<1x4x16x8xf32>
   // CHECK: ds.rotary_embedding
   %2 = ds.rotary_embedding %q, %cos, %cos, %pos {num_heads = 0 : i64, rotary_embedding_dim = 0 : i64} : (tensor<1x4x16x8xf32>, tensor<32x4xf32>, tensor<32x4xf32>, tensor<1x16xi64>) -> tensor<1x4x16x8xf32>
   return

@@ -215,3 +215,40 @@ func.func @not_raised(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x16x8xf32>, %v: te
   %o4 = ds.matmul %p4, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
   return %o, %o2, %o3, %o4 : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
 }
+
+// -----
+
+// A top-k selection scattered into a -inf mask [B, S, L], unsqueezed over
+// the heads: ds.sparse_attention with the indices [B, 1, S, K]. The same
+// with indices covering only some rows is left alone (unlisted rows would
+// be fully masked, which sparse attention does not express).
+// CHECK-LABEL: func.func @topk_selection
+// CHECK-NOT: ds.scatter_elements
+// CHECK: %[[IDX:.*]] = ds.reshape %arg3
+// CHECK: ds.sparse_attention %arg0, %arg1, %arg2, %[[IDX]] {scale = 2.500000e-01 : f64} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x1x8x3xi64>) -> tensor<2x4x8x16xf32>
+// CHECK: %[[PART:.*]] = ds.scatter_elements
+// CHECK: %[[PART4:.*]] = ds.reshape %[[PART]]
+// CHECK: ds.attention %arg0, %arg1, %arg2, %[[PART4]]
+func.func @topk_selection(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>, %idx: tensor<2x8x3xi64>, %some: tensor<2x5x3xi64>) -> (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) {
+  %ninf = ds.constant dense<0xFF800000> : tensor<2x8x8xf32>
+  %zeros = ds.constant dense<0.0> : tensor<2x8x3xf32>
+  %zeros5 = ds.constant dense<0.0> : tensor<2x5x3xf32>
+  %shape = ds.constant dense<[2, 1, 8, 8]> : tensor<4xi64>
+  %c4 = ds.constant dense<4.0> : tensor<f32>
+  %mask3 = ds.scatter_elements %ninf, %idx, %zeros {axis = -1 : i64, reduction = 0 : i32} : (tensor<2x8x8xf32>, tensor<2x8x3xi64>, tensor<2x8x3xf32>) -> tensor<2x8x8xf32>
+  %mask = ds.reshape %mask3, %shape : (tensor<2x8x8xf32>, tensor<4xi64>) -> tensor<2x1x8x8xf32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<2x4x8x16xf32>) -> tensor<2x4x16x8xf32>
+  %s = ds.matmul %q, %kt : (tensor<2x4x8x16xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x8x8xf32>
+  %d = ds.binary div %s, %c4 : (tensor<2x4x8x8xf32>, tensor<f32>) -> tensor<2x4x8x8xf32>
+  %m = ds.binary add %d, %mask : (tensor<2x4x8x8xf32>, tensor<2x1x8x8xf32>) -> tensor<2x4x8x8xf32>
+  // expected-remark @below {{raised to ds.sparse_attention (the keys a top-k selection lists, unmasked)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %o = ds.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
+  %part3 = ds.scatter_elements %ninf, %some, %zeros5 {axis = -1 : i64, reduction = 0 : i32} : (tensor<2x8x8xf32>, tensor<2x5x3xi64>, tensor<2x5x3xf32>) -> tensor<2x8x8xf32>
+  %part = ds.reshape %part3, %shape : (tensor<2x8x8xf32>, tensor<4xi64>) -> tensor<2x1x8x8xf32>
+  %m2 = ds.binary add %d, %part : (tensor<2x4x8x8xf32>, tensor<2x1x8x8xf32>) -> tensor<2x4x8x8xf32>
+  // expected-remark @below {{raised to ds.attention (masked)}}
+  %p2 = ds.softmax %m2 {axis = 3 : i64} : (tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %o2 = ds.matmul %p2, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
+  return %o, %o2 : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>
+}

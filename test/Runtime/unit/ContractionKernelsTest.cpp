@@ -619,6 +619,91 @@ TEST(ContractionKernels, AttentionWindowCoveringEverythingIsCausal) {
   EXPECT_EQ(values<float>(dense), values<float>(windowed));
 }
 
+//===----------------------------------------------------------------------===//
+// sparse_attention
+//===----------------------------------------------------------------------===//
+
+/// Random key lists [S, K] (with repeats) and the boolean mask they mean.
+std::vector<int64_t> randomIndices(int64_t S, int64_t K, int64_t L, uint32_t seed,
+                                   std::vector<uint8_t> &mask) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int64_t> pick(0, L - 1);
+  std::vector<int64_t> idx((size_t)(S * K));
+  mask.assign((size_t)(S * L), 0);
+  for (int64_t i = 0; i < S; ++i)
+    for (int64_t e = 0; e < K; ++e) {
+      int64_t j = e > 0 && e % 7 == 0 ? idx[(size_t)(i * K + e - 1)] : pick(gen); // repeats
+      idx[(size_t)(i * K + e)] = j;
+      mask[(size_t)(i * L + j)] = 1;
+    }
+  return idx;
+}
+
+// Top-k attention is dense attention with the mask the indices describe: a
+// repeated index counts once; with is_causal listed future keys are hidden.
+TEST(ContractionKernels, SparseAttentionEqualsDenseWithItsMask) {
+  for (bool causal : {false, true}) {
+    AttentionCase c{1, 4, 2, 50, 300, 16, 12};
+    std::vector<int64_t> idx = randomIndices(c.S, 40, c.L, 60, c.boolMask);
+    c.causal = causal;
+    c.causalOffset = 250; // 250 cached keys in front of the 50 queries
+    Tensors ts;
+    auto qv = randomFloats(c.B * c.Hq * c.S * c.D, 20), kv = randomFloats(c.B * c.Hkv * c.L * c.D, 21),
+         vv = randomFloats(c.B * c.Hkv * c.L * c.Dv, 22);
+    for (float &x : qv)
+      x *= 3;
+    Tensor *q = ts.f32({c.B, c.Hq, c.S, c.D}, qv), *k = ts.f32({c.B, c.Hkv, c.L, c.D}, kv),
+           *v = ts.f32({c.B, c.Hkv, c.L, c.Dv}, vv);
+    Tensor *indices = ts.make<int64_t>(DS_I64, {1, 1, c.S, 40}, idx);
+    Tensor *y = ts.empty(DS_F32, {c.B, c.Hq, c.S, c.Dv});
+    Attributes attrs;
+    if (causal) {
+      attrs.set("is_causal", intAttr(1));
+      attrs.set("causal_from_end", intAttr(1)); // L - S = 250, the offset above
+    }
+    ASSERT_TRUE(run("ds.sparse_attention", attrs, {q, k, v, indices}, {y}, chunkedContext(7)).ok());
+    expectNear(values<float>(y), naiveAttention(c, qv, kv, vv));
+  }
+}
+
+// One list per head: each head follows its own.
+TEST(ContractionKernels, SparseAttentionIndicesPerHead) {
+  const int64_t H = 3, S = 20, L = 90, D = 8, K = 10;
+  Tensors ts;
+  auto qv = randomFloats(H * S * D, 70), kv = randomFloats(H * L * D, 71), vv = randomFloats(H * L * D, 72);
+  std::vector<int64_t> idx;
+  std::vector<std::vector<uint8_t>> masks(H);
+  for (int64_t h = 0; h < H; ++h) {
+    auto part = randomIndices(S, K, L, 80 + (uint32_t)h, masks[(size_t)h]);
+    idx.insert(idx.end(), part.begin(), part.end());
+  }
+  Tensor *q = ts.f32({1, H, S, D}, qv), *k = ts.f32({1, H, L, D}, kv), *v = ts.f32({1, H, L, D}, vv);
+  Tensor *indices = ts.make<int64_t>(DS_I64, {1, H, S, K}, idx);
+  Tensor *y = ts.empty(DS_F32, {1, H, S, D});
+  ASSERT_TRUE(run("ds.sparse_attention", {}, {q, k, v, indices}, {y}).ok());
+  auto got = values<float>(y);
+  for (int64_t h = 0; h < H; ++h) {
+    AttentionCase c{1, 1, 1, S, L, D, D};
+    c.boolMask = masks[(size_t)h];
+    auto slice = [&](const std::vector<float> &x, int64_t rows) {
+      return std::vector<float>(x.begin() + h * rows * D, x.begin() + (h + 1) * rows * D);
+    };
+    std::vector<float> head(got.begin() + h * S * D, got.begin() + (h + 1) * S * D);
+    expectNear(head, naiveAttention(c, slice(qv, S), slice(kv, L), slice(vv, L)));
+  }
+}
+
+TEST(ContractionKernels, SparseAttentionRejectsIndicesOutsideTheKeys) {
+  Tensors ts;
+  auto qv = randomFloats(4 * 8, 1), kv = randomFloats(6 * 8, 2);
+  Tensor *q = ts.f32({1, 1, 4, 8}, qv), *k = ts.f32({1, 1, 6, 8}, kv);
+  Tensor *indices = ts.make<int64_t>(DS_I64, {1, 1, 4, 2}, {0, 1, 2, 3, 4, 5, 6, 0});
+  Tensor *y = ts.empty(DS_F32, {1, 1, 4, 8});
+  Status s = run("ds.sparse_attention", {}, {q, k, k, indices}, {y});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("index 6 is outside the 6 keys"), std::string::npos) << s.message();
+}
+
 TEST(ContractionKernels, AttentionMaskAcrossTilesWithFullyMaskedRows) {
   AttentionCase c{1, 2, 2, 70, 520, 16, 16};
   c.boolMask.assign(70 * 520, 1);

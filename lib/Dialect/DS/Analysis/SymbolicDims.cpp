@@ -53,7 +53,7 @@ RankedTensorType rankedOf(Value v) { return dyn_cast<RankedTensorType>(v.getType
 /// Ops whose result has the shape of their first operand.
 bool keepsShape(Operation *op) {
   return isa<UnaryOp, CastOp, SoftmaxOp, NormOp, RotaryEmbeddingOp, CumSumOp, QuantizeOp,
-             DequantizeOp>(op);
+             DequantizeOp, TriluOp, ScatterElementsOp, ScatterNDOp>(op);
 }
 } // namespace
 
@@ -265,6 +265,12 @@ void SymbolicDims::visit(Operation *op) {
             return *limit - *start;
           })
           .Case<FillOp>([&](FillOp f) { return element(f.getShape(), a); })
+          .Case<TopKOp>([&](TopKOp t) -> OptDim {
+            int64_t axis = (int64_t)t.getAxis();
+            if (axis < 0)
+              axis += rank;
+            return a == axis ? scalar(t.getK()) : dim(t.getInput(), a);
+          })
           .Case<ReduceOp>([&](ReduceOp r) -> OptDim {
             int64_t inRank = rankedOf(r.getInput()).getRank();
             auto reduced = [&](int64_t d) {

@@ -399,6 +399,25 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
   return success();
 }
 
+LogicalResult SparseAttentionOp::inferReturnTypes(MLIRContext *context,
+                                                  std::optional<Location> loc, Adaptor adaptor,
+                                                  SmallVectorImpl<Type> &inferred) {
+  // q, k, v as in ds.attention (no mask); indices [B, 1 | Hq, S, K].
+  AttentionOp::Adaptor dense({adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()},
+                             DictionaryAttr::get(context, {}), {}, {});
+  if (failed(AttentionOp::inferReturnTypes(context, loc, dense, inferred)))
+    return failure();
+  auto q = rankedOf(adaptor.getQuery()), idx = rankedOf(adaptor.getIndices());
+  int64_t merged;
+  if (idx.getRank() != 4 || !mergeDim(q.getDimSize(0), idx.getDimSize(0), merged) ||
+      !mergeDim(q.getDimSize(2), idx.getDimSize(2), merged) ||
+      (idx.getDimSize(1) != 1 && !mergeDim(q.getDimSize(1), idx.getDimSize(1), merged)))
+    return emitOptionalError(loc, "sparse_attention indices ", formatShape(idx.getShape()),
+                             " are not [B, 1 or Hq, S, K] for the query ",
+                             formatShape(q.getShape()));
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
   if ((getWindow() || getSinkTokens()) && !getIsCausal())
     return emitOpError("window and sink_tokens restrict causal attention: they need is_causal");

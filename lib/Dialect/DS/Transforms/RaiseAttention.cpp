@@ -54,6 +54,8 @@ std::optional<double> uniformValue(Value v) {
   if (std::optional<double> c = scalarConstant(v))
     return c;
   ElementsAttr value;
+  if (auto x = v.getDefiningOp<ExpandOp>())
+    return uniformValue(x.getInput());
   if (auto c = v.getDefiningOp<ConstantOp>())
     value = c.getValue();
   else if (auto f = v.getDefiningOp<FillOp>())
@@ -76,6 +78,7 @@ struct Match {
   Value query, key, value, mask;
   SmallVector<int64_t> keyPerm; // transpose applied to `key` (empty: none)
   Value negateMask;             // build `not mask` from this instead
+  Value selected;               // top-k key indices [B, (1,) S, K]: ds.sparse_attention
   double scale = 1.0;
   bool causal = false, causalFromEnd = false;
   int64_t causalOffset = 0;
@@ -104,6 +107,9 @@ private:
   std::optional<IndexForm> triluRegion(Value v, const DimExpr &S, const DimExpr &L,
                                        double &fill) const;
   bool recogniseCausal(const IndexForm &keep, const DimExpr &S, const DimExpr &L, Match &m) const;
+  bool additiveCausal(Value mask, const DimExpr &S, const DimExpr &L, Match &m) const;
+  Value stripUnitReshapes(Value v) const;
+  Value topkSelection(Value mask, Value asAdded, const DimExpr &S, const DimExpr &L) const;
   bool dimsAgree(Match &m);
 
   SymbolicDims &dims;
@@ -409,6 +415,89 @@ bool AttentionMatcher::recogniseCausal(const IndexForm &keep, const DimExpr &S, 
   return true;
 }
 
+/// Reshapes that only insert unit axes ([S, L] -> [1, 1, S, L], [B, S, L]
+/// -> [B, 1, S, L]) do not move elements: the sizes other than 1 are the
+/// same, in order. Callers check how the result lines up with the scores.
+Value AttentionMatcher::stripUnitReshapes(Value v) const {
+  auto sizes = [&](Value x) {
+    SmallVector<DimExpr> out;
+    for (int64_t a = 0; a < rankedOf(x).getRank(); ++a) {
+      OptDim d = dims.dim(x, a);
+      if (!d)
+        return std::optional<SmallVector<DimExpr>>();
+      if (!(d->isConstant() && d->constant == 1))
+        out.push_back(*d);
+    }
+    return std::optional(out);
+  };
+  while (auto r = v.getDefiningOp<ReshapeOp>()) {
+    auto in = sizes(r.getInput()), out = sizes(r.getResult());
+    if (!in || !out || *in != *out)
+      break;
+    v = r.getInput();
+  }
+  return v;
+}
+
+/// An additive mask that is a causal triangle of 0 and values <= -1e30: a
+/// constant, triu(full(-inf-ish)), or where(keep, 0, -inf-ish).
+bool AttentionMatcher::additiveCausal(Value inner, const DimExpr &S, const DimExpr &L,
+                                      Match &m) const {
+  std::optional<IndexForm> keep = constantKeepForm(inner, true);
+  double fill = 0.0;
+  // triu(full(-inf-ish), k): the triangle is masked, the rest kept.
+  if (auto region = !keep ? triluRegion(inner, S, L, fill) : std::nullopt;
+      region && fill <= kNegligible)
+    keep = IndexForm{-region->row, -region->col, region->constant * -1 + DimExpr::of(1)};
+  if (auto s = inner.getDefiningOp<SelectOp>(); !keep && s) {
+    std::optional<double> t = uniformValue(s.getTrueValue()), f = uniformValue(s.getFalseValue());
+    if (t && f && *t == 0.0 && *f <= kNegligible)
+      keep = keepForm(s.getCondition(), S, L);
+    else if (t && f && *f == 0.0 && *t <= kNegligible)
+      if (auto inner = keepForm(s.getCondition(), S, L))
+        keep = IndexForm{-inner->row, -inner->col, inner->constant * -1 + DimExpr::of(1)};
+  }
+  return keep && recogniseCausal(*keep, S, L, m);
+}
+
+/// scatter_elements(full(-inf-ish) [B, S, L] or [B, 1, S, L], indices
+/// [.., S, K], 0, axis = last): the keys each query selected, shared by the
+/// heads. `asAdded` is the mask as added to the scores, [B, 1, S, L]. The
+/// indices must cover every row (their leading dims are the data's), or
+/// unlisted rows would be fully masked rather than "no selection".
+Value AttentionMatcher::topkSelection(Value mask, Value asAdded, const DimExpr &S,
+                                      const DimExpr &L) const {
+  auto scatter = mask.getDefiningOp<ScatterElementsOp>();
+  if (!scatter || scatter.getReduction() != ScatterReduction::none)
+    return Value();
+  auto data = rankedOf(scatter.getInput()), idx = rankedOf(scatter.getIndices());
+  int64_t r = data.getRank(), axis = (int64_t)scatter.getAxis();
+  std::optional<double> fill = uniformValue(scatter.getInput()),
+                        zero = uniformValue(scatter.getUpdates());
+  if ((r != 3 && r != 4) || idx.getRank() != r || (axis != r - 1 && axis != -1) || !fill ||
+      !(*fill <= kNegligible) || !zero || *zero != 0.0 || !idx.getElementType().isInteger(64))
+    return Value();
+  OptDim rows = dims.dim(mask, r - 2), cols = dims.dim(mask, r - 1);
+  if (!rows || !cols || *rows != S || *cols != L)
+    return Value();
+  // Lined up with the scores [B, H, S, L]: batch first, one head.
+  auto same = [&](Value a, int64_t i, Value b, int64_t j) {
+    OptDim x = dims.dim(a, i), y = dims.dim(b, j);
+    return x && y && *x == *y;
+  };
+  auto added = rankedOf(asAdded);
+  OptDim heads = added.getRank() == 4 ? dims.dim(asAdded, 1) : std::nullopt;
+  if (!heads || !heads->isConstant() || heads->constant != 1 || !same(mask, 0, asAdded, 0) ||
+      !same(mask, r - 2, asAdded, 2) || !same(mask, r - 1, asAdded, 3))
+    return Value();
+  for (int64_t a = 0; a + 1 < r; ++a) {
+    OptDim x = dims.dim(scatter.getIndices(), a), y = dims.dim(mask, a);
+    if (!x || !y || *x != *y)
+      return Value();
+  }
+  return scatter.getIndices();
+}
+
 /// Batch and head counts of Q, K and V fit ds.attention (no broadcasting of
 /// K / V over the batch, KV heads dividing the query heads).
 bool AttentionMatcher::dimsAgree(Match &m) {
@@ -535,38 +624,40 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
                   "of sizes the analysis cannot relate to the queries and keys)");
   }
   if (floatMask) {
-    // An additive causal triangle, or where(keep, 0, -inf-ish): causal.
-    Value inner = floatMask;
-    while (auto r = inner.getDefiningOp<ReshapeOp>()) {
-      // Unit axes put in front ([S, L] -> [1, 1, S, L]) do not move elements.
-      auto in = rankedOf(r.getInput()), out = rankedOf(r.getResult());
-      int64_t extra = out.getRank() - in.getRank();
-      bool front = extra >= 0;
-      for (int64_t a = 0; front && a < out.getRank(); ++a) {
-        OptDim d = dims.dim(r.getResult(), a);
-        OptDim e = a < extra ? OptDim(DimExpr::of(1)) : dims.dim(r.getInput(), a - extra);
-        front = d && e && *d == *e;
+    Value inner = stripUnitReshapes(floatMask);
+    // DSA: a mask of -inf with 0 scattered at each query's top-k keys,
+    // alone or plus a causal mask.
+    if (Value selected = topkSelection(inner, floatMask, *S, *L)) {
+      m.selected = selected;
+      return true;
+    }
+    if (auto add = inner.getDefiningOp<BinaryOp>(); add && add.getKind() == BinaryKind::add) {
+      for (auto [a, b] : {std::pair{add.getLhs(), add.getRhs()}, std::pair{add.getRhs(), add.getLhs()}}) {
+        Value selected = topkSelection(stripUnitReshapes(a), floatMask, *S, *L);
+        // The causal part is added to the [B, S, L] selection: [S, L] or [1, S, L].
+        auto causalType = rankedOf(b);
+        bool trailing = causalType.getRank() >= 2 && causalType.getRank() <= 3;
+        for (int64_t d = 0; trailing && d + 2 < causalType.getRank(); ++d)
+          trailing = !causalType.isDynamicDim(d) && causalType.getDimSize(d) == 1;
+        if (selected && trailing && additiveCausal(b, *S, *L, m)) {
+          m.selected = selected;
+          return true;
+        }
       }
-      if (!front)
-        break;
-      inner = r.getInput();
     }
-    std::optional<IndexForm> keep = constantKeepForm(inner, true);
-    double fill = 0.0;
-    // triu(full(-inf-ish), k): the triangle is masked, the rest kept.
-    if (auto region = !keep ? triluRegion(inner, *S, *L, fill) : std::nullopt;
-        region && fill <= kNegligible)
-      keep = IndexForm{-region->row, -region->col, region->constant * -1 + DimExpr::of(1)};
-    if (auto s = inner.getDefiningOp<SelectOp>(); !keep && s) {
-      std::optional<double> t = uniformValue(s.getTrueValue()),
-                            f = uniformValue(s.getFalseValue());
-      if (t && f && *t == 0.0 && *f <= kNegligible)
-        keep = keepForm(s.getCondition(), *S, *L);
-      else if (t && f && *f == 0.0 && *t <= kNegligible)
-        if (auto inner = keepForm(s.getCondition(), *S, *L))
-          keep = IndexForm{-inner->row, -inner->col, inner->constant * -1 + DimExpr::of(1)};
-    }
-    if (keep && recogniseCausal(*keep, *S, *L, m))
+    // A triangle over [S, L] must also be laid out as [.., S, L] where it
+    // is added (stripping unit axes could have moved it).
+    auto laidOut = [&] {
+      int64_t r = rankedOf(floatMask).getRank();
+      for (int64_t a = 0; a < r; ++a) {
+        OptDim d = dims.dim(floatMask, a);
+        DimExpr want = a == r - 1 ? *L : a == r - 2 ? *S : DimExpr::of(1);
+        if (!d || *d != want)
+          return false;
+      }
+      return r >= 2;
+    };
+    if (laidOut() && additiveCausal(inner, *S, *L, m))
       return true;
     m.mask = floatMask;
     return true;
@@ -593,6 +684,8 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
 
 std::string describe(const Match &m) {
   std::string s;
+  if (m.selected)
+    s += "the keys a top-k selection lists, ";
   if (m.causal) {
     s += m.causalFromEnd ? "causal counted from the last key" : "causal";
     if (m.causalOffset)
@@ -634,9 +727,36 @@ struct RaiseAttentionPass : mlir::ds::impl::RaiseAttentionPassBase<RaiseAttentio
       }
       raise(pv, m);
       if (explain)
-        softmax->emitRemark() << "raised to ds.attention (" << describe(m) << ")";
+        softmax->emitRemark() << "raised to "
+                              << (m.selected ? "ds.sparse_attention" : "ds.attention") << " ("
+                              << describe(m) << ")";
       eraseDeadProducers(pv);
     }
+  }
+
+  /// ds.sparse_attention over the selected keys; indices [B, S, K] gain the
+  /// unit head axis ([B, 1, S, K]: one selection shared by every head).
+  static void raiseSelected(OpBuilder &b, MatMulOp pv, Value key, const Match &m) {
+    Location loc = pv.getLoc();
+    Value indices = m.selected;
+    auto type = rankedOf(indices);
+    if (type.getRank() == 3) {
+      auto i64 = [&](int64_t n) { return RankedTensorType::get({n}, b.getI64Type()); };
+      Value batch = b.create<ShapeOp>(loc, i64(1), indices, 0, 1);
+      Value rest = b.create<ShapeOp>(loc, i64(2), indices, 1, 3);
+      Value one = b.create<ConstantOp>(loc, DenseIntElementsAttr::get(i64(1), ArrayRef<int64_t>{1}));
+      Value shape = b.create<ConcatOp>(loc, ValueRange{batch, one, rest}, 0);
+      indices = b.create<ReshapeOp>(
+          loc,
+          RankedTensorType::get({type.getDimSize(0), 1, type.getDimSize(1), type.getDimSize(2)},
+                                type.getElementType()),
+          indices, shape, false);
+    }
+    auto sparse = b.create<SparseAttentionOp>(
+        loc, pv.getType(), m.query, key, m.value, indices, b.getF64FloatAttr(m.scale),
+        m.causal ? b.getUnitAttr() : UnitAttr(), b.getI64IntegerAttr(m.causalOffset),
+        m.causalFromEnd ? b.getUnitAttr() : UnitAttr());
+    pv.getResult().replaceAllUsesWith(sparse.getResult());
   }
 
   /// Erases `root` and, transitively, the producers only it kept alive (the
@@ -661,6 +781,10 @@ struct RaiseAttentionPass : mlir::ds::impl::RaiseAttentionPassBase<RaiseAttentio
     Value key = m.key;
     if (!m.keyPerm.empty())
       key = b.create<TransposeOp>(loc, key, m.keyPerm);
+    if (m.selected) {
+      raiseSelected(b, pv, key, m);
+      return;
+    }
     Value mask = m.mask;
     if (m.negateMask)
       mask = b.create<UnaryOp>(loc, UnaryKind::logical_not, m.negateMask, FloatAttr(), FloatAttr());

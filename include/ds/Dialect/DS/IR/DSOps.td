@@ -751,6 +751,31 @@ def DS_AttentionOp : DS_InferredOp<"attention", [DS_AttentionClass]> {
   let hasVerifier = 1;
 }
 
+def DS_SparseAttentionOp : DS_InferredOp<"sparse_attention", [DS_AttentionClass]> {
+  let summary = "attention over the keys each query selected (DSA-style top-k)";
+  let description = [{
+    q: [B, Hq, S, D], k: [B, Hkv, L, D], v: [B, Hkv, L, Dv] as in
+    `ds.attention`; `indices` [B, 1 or Hq, S, K] (i64) lists, for each query,
+    the keys it attends to (one list shared by all heads, or one per head),
+    e.g. the top-k of a lightning indexer (DeepSeek Sparse Attention).
+    Semantics: dense attention whose mask keeps only the listed keys, so a
+    key listed twice counts once; indices outside [0, L) are an error. With
+    `is_causal` (and `causal_offset`, `causal_from_end` as in ds.attention)
+    listed keys past a query's diagonal are hidden too; rows left with no
+    key give 0. The cost is O(K) per query instead of O(L).
+
+    ```mlir
+    %o = ds.sparse_attention %q, %k, %v, %idx {is_causal} : (tensor<1x4x16x8xf32>, tensor<1x4x64x8xf32>, tensor<1x4x64x8xf32>, tensor<1x1x16x8xi64>) -> tensor<1x4x16x8xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$query, DS_Tensor:$key, DS_Tensor:$value,
+                       RankedTensorOf<[I64]>:$indices, OptionalAttr<F64Attr>:$scale,
+                       UnitAttr:$is_causal, DefaultValuedAttr<I64Attr, "0">:$causal_offset,
+                       UnitAttr:$causal_from_end);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding", [DS_DataMovementClass]> {
   let summary = "rotary position embedding on [B, H, S, D] or [B, S, H*D] input";
   let description = [{

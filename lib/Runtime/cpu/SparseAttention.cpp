@@ -1,0 +1,155 @@
+//===- SparseAttention.cpp - attention over selected keys (DSA top-k) -----===//
+//
+// ds.sparse_attention: each query attends only to the keys its row of
+// `indices` lists. Per query and KV head the listed keys (deduplicated,
+// causally visible) are gathered into a contiguous block, then the heads of
+// the group share two GEMMs against it: O(K) work per query, not O(L).
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/Blas.h"
+#include "cpu/ContractionShapes.h"
+#include "cpu/Gemm.h"
+#include "cpu/KernelUtils.h"
+#include "cpu/Kernels.h"
+#include "cpu/VectorMath.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace dsrt::cpu {
+namespace {
+
+struct SparseProblem {
+  int64_t B, Hq, Hkv, S, L, D, Dv, Hi, K;
+  const float *q, *k, *v;
+  const int64_t *idx; // [B, Hi, S, K]
+  float scale;
+  bool causal;
+  int64_t offset; // query i sees keys j <= i + offset (with causal)
+  float *y;
+};
+
+/// Row-wise softmax of `scores` [rows, n] in place; returns false for a row
+/// made of NaN (left NaN) so the caller can keep NaN in its output.
+void softmaxRows(float *scores, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float *s = scores + r * n;
+    float m = vmath::maxOf(s, n);
+    double sum = vmath::expShiftedSum(s, s, n, m);
+    vmath::scale(s, n, (float)(1.0 / sum));
+  }
+}
+
+Status run(KernelContext &ctx, const SparseProblem &p) {
+  const int64_t group = p.Hq / p.Hkv;
+  // Checked up front so the parallel loop cannot fail half way.
+  for (int64_t e = 0, n = p.B * p.Hi * p.S * p.K; e < n; ++e)
+    if (p.idx[e] < 0 || p.idx[e] >= p.L)
+      return fail("ds.sparse_attention", "index " + std::to_string(p.idx[e]) +
+                                             " is outside the " + std::to_string(p.L) + " keys");
+  // One task per (batch, KV head, query): its heads share the gathered keys
+  // when the selection is shared (Hi == 1).
+  const bool shared = p.Hi == 1;
+  const int64_t tasks = p.B * p.Hkv * p.S;
+  parallel(ctx, tasks, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, p.K * p.D)),
+           [&](int64_t begin, int64_t end) {
+             std::vector<float> keys((size_t)(p.K * p.D)), values((size_t)(p.K * p.Dv));
+             std::vector<float> scores((size_t)(group * p.K));
+             std::vector<int64_t> picked;
+             std::vector<uint8_t> seen((size_t)p.L, 0);
+             for (int64_t t = begin; t < end; ++t) {
+               const int64_t i = t % p.S, bk = t / p.S, hk = bk % p.Hkv, b = bk / p.Hkv;
+               const float *kb = p.k + (b * p.Hkv + hk) * p.L * p.D;
+               const float *vb = p.v + (b * p.Hkv + hk) * p.L * p.Dv;
+               for (int64_t g0 = 0; g0 < group; g0 += shared ? group : 1) {
+                 const int64_t heads = shared ? group : 1, h0 = hk * group + g0;
+                 // The keys of this row: listed, distinct, causally visible.
+                 const int64_t *row = p.idx + ((b * p.Hi + (shared ? 0 : h0)) * p.S + i) * p.K;
+                 picked.clear();
+                 for (int64_t e = 0; e < p.K; ++e) {
+                   int64_t j = row[e];
+                   if (seen[(size_t)j] || (p.causal && j > i + p.offset))
+                     continue;
+                   seen[(size_t)j] = 1;
+                   picked.push_back(j);
+                 }
+                 for (int64_t j : picked)
+                   seen[(size_t)j] = 0;
+                 const int64_t n = (int64_t)picked.size();
+                 float *y = p.y + ((b * p.Hq + h0) * p.S + i) * p.Dv;
+                 if (n == 0) { // every listed key hidden: 0
+                   for (int64_t h = 0; h < heads; ++h)
+                     std::fill(y + h * p.S * p.Dv, y + h * p.S * p.Dv + p.Dv, 0.0f);
+                   continue;
+                 }
+                 for (int64_t e = 0; e < n; ++e) {
+                   std::copy_n(kb + picked[(size_t)e] * p.D, p.D, keys.data() + e * p.D);
+                   std::copy_n(vb + picked[(size_t)e] * p.Dv, p.Dv, values.data() + e * p.Dv);
+                 }
+                 // The group's query rows are S * D apart: lda = S * D.
+                 const float *q = p.q + ((b * p.Hq + h0) * p.S + i) * p.D;
+                 blas::sgemm(false, true, (int)heads, (int)n, (int)p.D, p.scale, q,
+                             (int)(p.S * p.D), keys.data(), (int)p.D, 0.0f, scores.data(),
+                             (int)n);
+                 softmaxRows(scores.data(), heads, n);
+                 blas::sgemm(false, false, (int)heads, (int)p.Dv, (int)n, 1.0f, scores.data(),
+                             (int)n, values.data(), (int)p.Dv, 0.0f, y, (int)(p.S * p.Dv));
+               }
+             }
+           });
+  return Status();
+}
+
+Status sparseAttentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                             const Outputs &out) {
+  const char *op = "ds.sparse_attention";
+  if (Status s = need(op, in, out, 4, 1); !s)
+    return s;
+  if (Status s = checkResultShape(op, sparseAttentionShape, attrs, in, *out[0]); !s)
+    return s;
+  const Tensor &q = *in[0], &k = *in[1], &v = *in[2], &idx = *in[3];
+  Tensor &y = *out[0];
+  if (k.dtype != q.dtype || v.dtype != q.dtype || y.dtype != q.dtype)
+    return fail(op, "query, key, value and result differ in element type");
+  if (computeOf(q.dtype) != Compute::F32)
+    return fail(op, std::string("unsupported element type ") + dtypeName(q.dtype) +
+                        " (f32, f16 and bf16 run in f32)");
+  if (idx.dtype != DS_I64)
+    return fail(op, "indices must be i64");
+  if (!blas::available())
+    return fail(op, "needs OpenBLAS, which was not found");
+  SparseProblem p{q.shape[0], q.shape[1], k.shape[1], q.shape[2], k.shape[2], q.shape[3],
+                  v.shape[3], idx.shape[1], idx.shape[3]};
+  p.scale = (float)(attrs.has("scale") ? attrs.getFloat("scale", 0.0)
+                                       : 1.0 / std::sqrt((double)std::max<int64_t>(p.D, 1)));
+  p.causal = attrs.has("is_causal") && attrs.getInt("is_causal", 1) != 0;
+  p.offset = attrs.getInt("causal_offset", 0);
+  if (attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0)
+    p.offset += p.L - p.S;
+  if (y.numel() == 0)
+    return Status();
+  std::vector<float> sq, sk, sv, sy;
+  p.q = viewAs<float>(q, sq);
+  p.k = viewAs<float>(k, sk);
+  p.v = viewAs<float>(v, sv);
+  p.idx = idx.as<int64_t>();
+  p.y = outputAs<float>(y, sy);
+  if (p.K == 0) {
+    std::fill(p.y, p.y + y.numel(), 0.0f);
+  } else if (Status s = run(ctx, p); !s) {
+    return s;
+  }
+  finishOutput<float>(y, p.y);
+  return Status();
+}
+
+} // namespace
+
+void registerSparseAttentionKernels(KernelTable &table) {
+  table["ds.sparse_attention"] = CpuOp(sparseAttentionKernel, sparseAttentionShape);
+}
+
+} // namespace dsrt::cpu
