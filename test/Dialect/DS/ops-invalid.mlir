@@ -241,7 +241,7 @@ func.func @matmul_integer_result(%a: tensor<2x3xui8>, %b: tensor<3x4xi8>) {
 // -----
 
 func.func @sparse_attention_indices(%q: tensor<1x2x16x8xf32>, %i: tensor<1x16x4xi64>) {
-  // expected-error @+2 {{sparse_attention indices [1, 16, 4] are not [B, 1 or Hq, S, K] for the query [1, 2, 16, 8]}}
+  // expected-error @+2 {{sparse_attention indices 1x16x4 are not [B, 1 or Hq, S, K] for the query 1x2x16x8}}
   // expected-error @+1 {{failed to infer returned types}}
   %0 = ds.sparse_attention %q, %q, %q, %i : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x16x4xi64>) -> tensor<1x2x16x8xf32>
   return
