@@ -24,9 +24,21 @@ plus 4 sink keys) at the --densities given, each the fraction of the causal
 (query, key) pairs computed (closed form, printed), against ds's own fused
 dense attention on the same inputs.
 
+A third table: top-k selected keys (ds.sparse_attention, the op
+ds-raise-attention makes of DeepSeek Sparse Attention's selection) with
+--topk keys per query, random distinct visible keys, against ds's dense
+causal attention on the same q, k, v: a decode step against
+--decode-cache keys and prefill at each length.
+
+With --models, a fourth: what raising attention buys end to end on the
+PyTorch-exported LLaMA-style layer at hidden 2048 (prefill 256) and the
+generated BERT-base (sequence 128): ds with ds-raise-attention, ds with
+raise_attention=False, onnxruntime.
+
 Usage: bench/attention.py [--threads N] [--runs N] [--heads 8] [--head-dim 128]
                           [--lengths 2048 4096] [--decode-cache 16384] [--no-unfused]
                           [--peer-max-length 8192] [--densities 0.125 0.0625]
+                          [--topk 2048] [--models]
 """
 
 import argparse
@@ -39,6 +51,7 @@ import numpy as np
 
 import ds
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interleave import interleaved, ort_session  # noqa: E402
 
@@ -73,6 +86,10 @@ def main():
                         help="leave out ds running the exported ops (slow at long lengths)")
     parser.add_argument("--peer-max-length", type=int, default=8192)
     parser.add_argument("--densities", type=float, nargs="*", default=[0.125, 0.0625])
+    parser.add_argument("--topk", type=int, default=2048,
+                        help="keys per query for the top-k table (0: leave it out)")
+    parser.add_argument("--models", action="store_true",
+                        help="also BERT-base and the LLaMA layer end to end, raised or not")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="ds-attention-") as scratch:
@@ -116,26 +133,115 @@ def main():
                                for n in names) + f" | {diff:.1e} |", flush=True)
             if queries == keys and args.densities:
                 sparse_rows.append((label, feeds, ms["ds"]))
-        if not sparse_rows:
-            return
-        print(f"\nsparse: sliding window + {sink} sink keys (ds-sparsify-attention), "
-              "against ds's fused dense attention\n")
-        print("| case | density | window | dense ms | sparse ms | speed-up |")
-        print("|---|---|---|---|---|---|")
-        for label, feeds, dense_ms in sparse_rows:
-            n = feeds["q"].shape[2]
-            causal_pairs = n * (n + 1) / 2
-            for density in args.densities:
-                # Window W with `sink` sinks: about n (W + sink) pairs once full.
-                window = max(1, int(round(density * causal_pairs / n)) - sink)
-                i = np.arange(n)
-                pairs = np.minimum(i + 1, window) + np.minimum(sink, np.maximum(i + 1 - window, 0))
-                sparse = ds.load(model, num_threads=args.threads, attention_window=window,
-                                 attention_sinks=sink)
-                t = interleaved({"sparse": lambda: sparse.run(feeds)}, args.runs, warmup=1)
-                sparse_ms = t["sparse"] * 1000
-                print(f"| {label} | {pairs.sum() / causal_pairs:.4f} | {window} | {dense_ms:.1f} "
-                      f"| {sparse_ms:.1f} | {dense_ms / sparse_ms:.1f}x |", flush=True)
+        if sparse_rows:
+            sparse_table(model, sparse_rows, sink, args)
+        if args.topk:
+            topk_table(scratch, cases, rng, args)
+        if args.models:
+            models_table(scratch, args)
+
+
+def sparse_table(model, sparse_rows, sink, args):
+    print(f"\nsparse: sliding window + {sink} sink keys (ds-sparsify-attention), "
+          "against ds's fused dense attention\n")
+    print("| case | density | window | dense ms | sparse ms | speed-up |")
+    print("|---|---|---|---|---|---|")
+    for label, feeds, dense_ms in sparse_rows:
+        n = feeds["q"].shape[2]
+        causal_pairs = n * (n + 1) / 2
+        for density in args.densities:
+            # Window W with `sink` sinks: about n (W + sink) pairs once full.
+            window = max(1, int(round(density * causal_pairs / n)) - sink)
+            i = np.arange(n)
+            pairs = np.minimum(i + 1, window) + np.minimum(sink, np.maximum(i + 1 - window, 0))
+            sparse = ds.load(model, num_threads=args.threads, attention_window=window,
+                             attention_sinks=sink)
+            t = interleaved({"sparse": lambda: sparse.run(feeds)}, args.runs, warmup=1)
+            sparse_ms = t["sparse"] * 1000
+            print(f"| {label} | {pairs.sum() / causal_pairs:.4f} | {window} | {dense_ms:.1f} "
+                  f"| {sparse_ms:.1f} | {dense_ms / sparse_ms:.1f}x |", flush=True)
+
+
+def attention_mlir(path, op, heads, dim, extra_operand=""):
+    """@main(q, k, v[, idx]) running one attention op, dynamic in the lengths."""
+    t = f"tensor<1x{heads}x?x{dim}xf32>"
+    idx_arg = ', %idx: tensor<1x1x?x?xi64> {ds.name = "idx"}' if extra_operand else ""
+    idx_use = ", %idx" if extra_operand else ""
+    idx_type = ", tensor<1x1x?x?xi64>" if extra_operand else ""
+    with open(path, "w") as f:
+        f.write(f'func.func @main(%q: {t} {{ds.name = "q", ds.dim_symbols = ["", "", "s", ""]}}, '
+                f'%k: {t} {{ds.name = "k", ds.dim_symbols = ["", "", "l", ""]}}, '
+                f'%v: {t} {{ds.name = "v", ds.dim_symbols = ["", "", "l", ""]}}{idx_arg}) '
+                f'-> ({t} {{ds.name = "out"}}) {{\n'
+                f"  %0 = {op} %q, %k, %v{idx_use} {{is_causal, causal_from_end}} : "
+                f"({t}, {t}, {t}{idx_type}) -> {t}\n  return %0 : {t}\n}}\n")
+    return path
+
+
+def topk_table(scratch, cases, rng, args):
+    dense = ds.load(ds.compile(attention_mlir(os.path.join(scratch, "dense.mlir"),
+                                              "ds.attention", args.heads, args.head_dim)),
+                    num_threads=args.threads)
+    sparse = ds.load(ds.compile(attention_mlir(os.path.join(scratch, "topk.mlir"),
+                                               "ds.sparse_attention", args.heads, args.head_dim,
+                                               extra_operand="idx")),
+                     num_threads=args.threads)
+    print(f"\ntop-k selected keys (ds.sparse_attention, {args.topk} per query, random distinct "
+          "visible keys) against ds's fused dense causal attention\n")
+    print("| case | keys per query | dense ms | top-k ms | speed-up |")
+    print("|---|---|---|---|---|")
+    for label, queries, keys in cases:
+        if keys <= args.topk:
+            continue
+        shape = lambda n: (1, args.heads, n, args.head_dim)  # noqa: E731
+        feeds = {"q": rng.standard_normal(shape(queries), dtype=np.float32),
+                 "k": rng.standard_normal(shape(keys), dtype=np.float32),
+                 "v": rng.standard_normal(shape(keys), dtype=np.float32)}
+        # Query i (at key position keys - queries + i) picks among its visible keys.
+        idx = np.empty((1, 1, queries, args.topk), np.int64)
+        for i in range(queries):
+            visible = keys - queries + i + 1
+            idx[0, 0, i] = (rng.choice(visible, args.topk, replace=False) if visible > args.topk
+                            else np.resize(np.arange(visible), args.topk))
+        t = interleaved({"dense": lambda: dense.run(feeds),
+                         "topk": lambda: sparse.run({**feeds, "idx": idx})}, args.runs, warmup=1)
+        print(f"| {label} | {args.topk} | {t['dense'] * 1000:.1f} | {t['topk'] * 1000:.1f} | "
+              f"{t['dense'] / t['topk']:.1f}x |", flush=True)
+
+
+def models_table(scratch, args):
+    sys.path.insert(0, os.path.join(REPO, "test", "e2e"))
+    from feeds import feeds_for  # noqa: E402
+    subprocess.run(["/usr/bin/python3", os.path.join(REPO, "utils", "export_torch_models.py"),
+                    "--out", scratch, "--only", "llama_layer"], check=True, capture_output=True)
+    subprocess.run([sys.executable, os.path.join(REPO, "utils", "gen_models.py"), "--out", scratch,
+                    "--only", "bert_base"], check=True, stdout=subprocess.DEVNULL)
+    models = [("LLaMA layer (PyTorch) 1x256x2048", os.path.join(scratch, "llama_layer.onnx"),
+               [("hidden_states", np.float32, [1, 256, 2048])]),
+              ("BERT-base (generated) 1x128", os.path.join(scratch, "bert_base.onnx"), None)]
+    print("\nend to end: ds with the attention raised, ds with raise_attention=False, "
+          "onnxruntime\n")
+    print("| model | ds raised ms | ds as exported ms | onnxruntime ms | raised / as exported "
+          "| raised / ort | max diff raised vs ort |")
+    print("|---|---|---|---|---|---|---|")
+    for label, path, inputs in models:
+        if inputs is None:
+            from feeds import signature  # noqa: E402
+            inputs = signature(path)
+        feeds = feeds_for(inputs, seed=0)
+        raised = ds.load(path, num_threads=args.threads)
+        exported = ds.load(path, num_threads=args.threads, raise_attention=False)
+        reference = ort_session(path, args.threads)
+        name = reference.get_outputs()[0].name
+        runs = {"raised": lambda: raised.run(feeds)[name],
+                "exported": lambda: exported.run(feeds)[name],
+                "ort": lambda: reference.run(None, feeds)[0]}
+        diff = float(np.max(np.abs(runs["raised"]() - runs["ort"]())))
+        ms = {n: t * 1000 for n, t in interleaved(runs, args.runs).items()}
+        print(f"| {label} | {ms['raised']:.1f} | {ms['exported']:.1f} | {ms['ort']:.1f} | "
+              f"{ms['raised'] / ms['exported']:.2f} | {ms['raised'] / ms['ort']:.2f} | "
+              f"{diff:.1e} |", flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -93,3 +93,51 @@ def test_dsa_decoder_with_its_own_topk_selection(raise_attention):
         want = expected.run(None, feeds)[0]
         np.testing.assert_allclose(session.run(feeds)["output"], want, rtol=1e-4, atol=1e-5,
                                    err_msg=f"dsa {batch}x{sequence}")
+
+
+NAIVE_LOW = {"f16": np.float16}
+try:
+    import ml_dtypes
+    NAIVE_LOW["bf16"] = ml_dtypes.bfloat16
+except ImportError:  # the package depends on it; without it bf16 is not tested
+    pass
+
+
+@pytest.mark.parametrize("dtype", sorted(NAIVE_LOW))
+@pytest.mark.parametrize("window", [0, 40])
+def test_low_precision_error_at_most_twice_a_naive_kernel(tmp_path, dtype, window):
+    """f16 / bf16 q, k, v: ds's fused attention (f32 accumulation and online
+    softmax inside) against the fp64 result of the same rounded inputs, its
+    error at most twice that of a naive kernel computing every step in the
+    low type (the dense and the windowed kernel)."""
+    low = NAIVE_LOW[dtype]
+    S, L, D = 150, 600, 64
+    attrs = "is_causal, causal_from_end" + (f", window = {window} : i64" if window else "")
+    t = lambda n: f"tensor<1x4x{n}x{D}x{dtype}>"  # noqa: E731
+    path = tmp_path / "attention.mlir"
+    path.write_text(
+        f'func.func @main(%q: {t(S)} {{ds.name = "q"}}, %k: {t(L)} {{ds.name = "k"}}, '
+        f'%v: {t(L)} {{ds.name = "v"}}) -> ({t(S)} {{ds.name = "out"}}) {{\n'
+        f"  %0 = ds.attention %q, %k, %v {{{attrs}}} : ({t(S)}, {t(L)}, {t(L)}) -> {t(S)}\n"
+        f"  return %0 : {t(S)}\n}}\n")
+    session = ds.load(ds.compile(path, tmp_path / "attention.dsx"), num_threads=2)
+    rng = np.random.default_rng(5)
+    feeds = {n: (rng.standard_normal((1, 4, S if n == "q" else L, D)) * (2 if n == "q" else 1))
+             .astype(low) for n in "qkv"}
+    exact = reference(*(feeds[n].astype(np.float64) for n in "qkv"), window=window)
+
+    def naive():  # every product, sum and exponential rounded to the low type
+        q, k, v = (feeds[n] for n in "qkv")
+        scores = (np.matmul(q, np.swapaxes(k, -1, -2)) * low(1 / np.sqrt(D))).astype(low)
+        i = np.arange(S)[:, None] + (L - S)
+        j = np.arange(L)[None, :]
+        visible = (j <= i) & ((j > i - window) if window else True)
+        scores = np.where(visible, scores, low(-np.inf))
+        e = np.exp((scores - scores.max(-1, keepdims=True)).astype(low)).astype(low)
+        p = (e / e.sum(-1, keepdims=True, dtype=low)).astype(low)
+        return np.matmul(p, v).astype(low)
+
+    got = session.run(feeds)["out"].astype(np.float64)
+    ours = np.max(np.abs(got - exact))
+    theirs = np.max(np.abs(naive().astype(np.float64) - exact))
+    assert ours <= 2 * theirs, f"{dtype} window {window}: ds {ours:.2e}, naive {theirs:.2e}"

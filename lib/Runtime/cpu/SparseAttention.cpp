@@ -4,10 +4,14 @@
 // `indices` lists. Per query and KV head the listed keys (deduplicated,
 // causally visible) are gathered into a contiguous block, then the heads of
 // the group share two GEMMs against it: O(K) work per query, not O(L).
+// When the lists are long relative to the keys (more than a sixteenth)
+// and there are many queries, gathering costs more than it saves: the lists
+// become a boolean mask for the tiled dense kernel instead.
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/Blas.h"
 #include "cpu/ContractionShapes.h"
+#include "cpu/FlashAttention.h"
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
@@ -43,6 +47,25 @@ void softmaxRows(float *scores, int64_t rows, int64_t n) {
   }
 }
 
+/// Dense lists: a [B, Hi, S, L] keep-mask for the tiled kernel.
+void runAsMask(KernelContext &ctx, const SparseProblem &p) {
+  std::vector<uint8_t> keep((size_t)(p.B * p.Hi * p.S * p.L), 0);
+  for (int64_t row = 0; row < p.B * p.Hi * p.S; ++row)
+    for (int64_t e = 0; e < p.K; ++e)
+      keep[(size_t)(row * p.L + p.idx[row * p.K + e])] = 1;
+  AttentionProblem dense{p.B, p.Hq, p.Hkv, p.S, p.L, p.D, p.Dv, p.q, p.k, p.v};
+  dense.maskB = keep.data();
+  dense.maskStrides[0] = p.Hi * p.S * p.L;
+  dense.maskStrides[1] = p.Hi == 1 ? 0 : p.S * p.L;
+  dense.maskStrides[2] = p.L;
+  dense.maskStrides[3] = 1;
+  dense.scale = p.scale;
+  dense.causal = p.causal;
+  dense.causalOffset = p.offset;
+  dense.y = p.y;
+  flashAttention(ctx, dense);
+}
+
 Status run(KernelContext &ctx, const SparseProblem &p) {
   const int64_t group = p.Hq / p.Hkv;
   // Checked up front so the parallel loop cannot fail half way.
@@ -50,6 +73,10 @@ Status run(KernelContext &ctx, const SparseProblem &p) {
     if (p.idx[e] < 0 || p.idx[e] >= p.L)
       return fail("ds.sparse_attention", "index " + std::to_string(p.idx[e]) +
                                              " is outside the " + std::to_string(p.L) + " keys");
+  if (p.S >= 64 && p.K * 16 > p.L && p.B * p.Hi * p.S * p.L <= ((int64_t)1 << 28)) {
+    runAsMask(ctx, p);
+    return Status();
+  }
   // One task per (batch, KV head, query): its heads share the gathered keys
   // when the selection is shared (Hi == 1).
   const bool shared = p.Hi == 1;

@@ -666,6 +666,30 @@ TEST(ContractionKernels, SparseAttentionEqualsDenseWithItsMask) {
   }
 }
 
+// Long lists for many queries take the masked dense path; same semantics.
+TEST(ContractionKernels, SparseAttentionLongListsAsAMask) {
+  for (bool causal : {false, true}) {
+    AttentionCase c{1, 2, 2, 130, 200, 16, 16};
+    std::vector<int64_t> idx = randomIndices(c.S, 60, c.L, 61, c.boolMask);
+    c.causal = causal;
+    c.causalOffset = 70;
+    Tensors ts;
+    auto qv = randomFloats(c.B * c.Hq * c.S * c.D, 20), kv = randomFloats(c.B * c.Hkv * c.L * c.D, 21),
+         vv = randomFloats(c.B * c.Hkv * c.L * c.Dv, 22);
+    Tensor *q = ts.f32({c.B, c.Hq, c.S, c.D}, qv), *k = ts.f32({c.B, c.Hkv, c.L, c.D}, kv),
+           *v = ts.f32({c.B, c.Hkv, c.L, c.Dv}, vv);
+    Tensor *indices = ts.make<int64_t>(DS_I64, {1, 1, c.S, 60}, idx);
+    Tensor *y = ts.empty(DS_F32, {c.B, c.Hq, c.S, c.Dv});
+    Attributes attrs;
+    if (causal) {
+      attrs.set("is_causal", intAttr(1));
+      attrs.set("causal_offset", intAttr(70));
+    }
+    ASSERT_TRUE(run("ds.sparse_attention", attrs, {q, k, v, indices}, {y}, chunkedContext(3)).ok());
+    expectNear(values<float>(y), naiveAttention(c, qv, kv, vv));
+  }
+}
+
 // One list per head: each head follows its own.
 TEST(ContractionKernels, SparseAttentionIndicesPerHead) {
   const int64_t H = 3, S = 20, L = 90, D = 8, K = 10;
