@@ -207,6 +207,8 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.raiseAttention = options.raiseAttention;
   request.pipeline.attentionWindow = options.attentionWindow;
   request.pipeline.attentionSinks = options.attentionSinks;
+  request.pipeline.attentionSelectBlocks = options.attentionSelectBlocks;
+  request.pipeline.attentionBlockSize = options.attentionBlockSize;
   request.pipeline.precision = options.precision;
   request.pipeline.quantize = options.quantize;
   request.pipeline.calibrationTable = options.calibrationTable;

@@ -22,10 +22,13 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   // never materialized); before quantization, which leaves attention alone.
   if (options.raiseAttention)
     pm.addNestedPass<func::FuncOp>(ds::createRaiseAttentionPass());
-  if (options.attentionWindow != 0 || options.attentionSinks != 0) {
+  if (options.attentionWindow != 0 || options.attentionSinks != 0 ||
+      options.attentionSelectBlocks != 0) {
     ds::SparsifyAttentionPassOptions sparse;
     sparse.window = options.attentionWindow;
     sparse.sinks = options.attentionSinks;
+    sparse.selectBlocks = options.attentionSelectBlocks;
+    sparse.blockSize = options.attentionBlockSize;
     pm.addNestedPass<func::FuncOp>(ds::createSparsifyAttentionPass(sparse));
   }
   // The compiler's own quantization, on the folded f32 weights.
@@ -85,6 +88,13 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
                                  llvm::cl::desc("With attention-window: leading keys every "
                                                 "query also sees (attention sinks)"),
                                  llvm::cl::init(0)};
+  Option<int64_t> attentionSelectBlocks{
+      *this, "attention-select-blocks",
+      llvm::cl::desc("NSA-style sparse attention: earlier key blocks each query block selects"),
+      llvm::cl::init(0)};
+  Option<int64_t> attentionBlockSize{*this, "attention-block-size",
+                                     llvm::cl::desc("Block size for attention-select-blocks"),
+                                     llvm::cl::init(64)};
   Option<std::string> precision{*this, "precision",
                                 llvm::cl::desc("Mixed precision: fp32 (none), fp16, bf16 or fp8 "
                                                               "(emulated on the CPU)"),
@@ -116,6 +126,8 @@ void ds::registerPipelines() {
         options.raiseAttention = cl.raiseAttention;
         options.attentionWindow = cl.attentionWindow;
         options.attentionSinks = cl.attentionSinks;
+        options.attentionSelectBlocks = cl.attentionSelectBlocks;
+        options.attentionBlockSize = cl.attentionBlockSize;
         options.precision = cl.precision;
         options.quantize = cl.quantize;
         options.calibrationTable = cl.calibrationTable;

@@ -29,13 +29,16 @@ NB_MODULE(_ds_compiler, m) {
          const std::vector<std::string> &boundInputs, bool fuse, const std::string &precision,
          const std::string &quantize, const std::string &calibrationTable,
          bool calibrationProbes, const std::vector<std::string> &quantizeExcludeNodes,
-         bool raiseAttention, long long attentionWindow, long long attentionSinks) {
+         bool raiseAttention, long long attentionWindow, long long attentionSinks,
+         long long attentionSelectBlocks, long long attentionBlockSize) {
         ds_compiler::FileCompileOptions options;
         options.target = target;
         options.fuse = fuse;
         options.raiseAttention = raiseAttention;
         options.attentionWindow = attentionWindow;
         options.attentionSinks = attentionSinks;
+        options.attentionSelectBlocks = attentionSelectBlocks;
+        options.attentionBlockSize = attentionBlockSize;
         options.precision = precision;
         options.quantize = quantize;
         options.calibrationTable = calibrationTable;
@@ -65,7 +68,8 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("calibration_table") = "", nb::arg("calibration_probes") = false,
       nb::arg("quantize_exclude_nodes") = std::vector<std::string>(),
       nb::arg("raise_attention") = true, nb::arg("attention_window") = 0,
-      nb::arg("attention_sinks") = 0,
+      nb::arg("attention_sinks") = 0, nb::arg("attention_select_blocks") = 0,
+      nb::arg("attention_block_size") = 64,
       "Compiles an .onnx (or .mlir) model into a .dsx artifact at output_path. input_shapes "
       "holds 'name:1x128' specs, bound_inputs 'name=file.pb' specs; fuse=False runs the CPU "
       "program op by op; raise_attention=False keeps exported attention subgraphs as they are; attention_window > 0 makes causal attention a sliding window (plus attention_sinks leading keys); precision fp16 / bf16 runs contractions and attention in that type; quantize "

@@ -72,6 +72,18 @@ def test_window_covering_every_key_is_dense():
     np.testing.assert_array_equal(wide.run(feeds)["out"], dense.run(feeds)["out"])
 
 
+def test_block_selection_with_every_block_is_causal_attention():
+    """NSA-style selection (attention_select_blocks) that may pick every
+    earlier block is dense causal attention; with few blocks it is not."""
+    every = ds.load(MODEL, num_threads=2, attention_select_blocks=1000, attention_block_size=32)
+    few = ds.load(MODEL, num_threads=2, attention_select_blocks=2, attention_block_size=32)
+    for queries, keys in [(1, 700), (300, 300), (70, 600)]:
+        feeds = inputs(queries, keys, queries + 5)
+        want = reference(**feeds)
+        np.testing.assert_allclose(every.run(feeds)["out"], want, rtol=1e-4, atol=1e-5)
+        assert not np.allclose(few.run(feeds)["out"], want, rtol=1e-3, atol=1e-4)
+
+
 def test_sinks_without_a_window_are_refused():
     with pytest.raises(ds.CompileError, match="window must be > 0"):
         ds.load(MODEL, attention_sinks=4)

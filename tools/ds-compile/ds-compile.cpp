@@ -43,6 +43,14 @@ static cl::opt<int64_t> attentionWindow(
 static cl::opt<int64_t> attentionSinks(
     "attention-sinks", cl::desc("With --attention-window: the first keys every query also sees"),
     cl::init(0));
+static cl::opt<int64_t> attentionSelectBlocks(
+    "attention-select-blocks",
+    cl::desc("Sparse attention, NSA-style: each causal query block also sees this many earlier "
+             "key blocks, chosen at run time by block scores (instead of a window)"),
+    cl::init(0));
+static cl::opt<int64_t> attentionBlockSize(
+    "attention-block-size", cl::desc("Block size of --attention-select-blocks (1 to 128)"),
+    cl::init(64));
 static cl::opt<std::string> precision(
     "precision",
     cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "
@@ -96,6 +104,8 @@ int main(int argc, char **argv) {
   request.pipeline.raiseAttention = raiseAttention;
   request.pipeline.attentionWindow = attentionWindow;
   request.pipeline.attentionSinks = attentionSinks;
+  request.pipeline.attentionSelectBlocks = attentionSelectBlocks;
+  request.pipeline.attentionBlockSize = attentionBlockSize;
   request.pipeline.precision = precision;
   request.pipeline.quantize = quantize;
   request.pipeline.calibrationTable = calibrationTable;

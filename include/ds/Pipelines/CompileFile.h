@@ -22,6 +22,9 @@ struct FileCompileOptions {
   /// CompileOptions::attentionWindow / attentionSinks (0: dense).
   long long attentionWindow = 0;
   long long attentionSinks = 0;
+  /// CompileOptions::attentionSelectBlocks / attentionBlockSize.
+  long long attentionSelectBlocks = 0;
+  long long attentionBlockSize = 64;
   /// Mixed precision (CompileOptions::precision): fp32, fp16, bf16 or fp8.
   std::string precision = "fp32";
   /// Quantization (CompileOptions::quantize): none, dynamic or static.

@@ -18,6 +18,9 @@ struct CompileOptions {
   /// Static sparse attention (ds-sparsify-attention) when attentionWindow > 0.
   int64_t attentionWindow = 0;
   int64_t attentionSinks = 0;
+  /// NSA-style block selection instead of a window (0: none).
+  int64_t attentionSelectBlocks = 0;
+  int64_t attentionBlockSize = 64;
   /// Mixed precision (ds-assign-precision's policy): "fp32" leaves the model
   /// as it is, "fp16" / "bf16" run contractions and attention in that type,
   /// "fp8" rounds their operands to e4m3 (emulated on the CPU).

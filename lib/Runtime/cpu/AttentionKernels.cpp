@@ -163,6 +163,13 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
   const int64_t window = attrs.getInt("window", 0), sinks = attrs.getInt("sink_tokens", 0);
   if (window < 0 || sinks < 0 || ((window || sinks) && !causal))
     return fail(op, "window and sink_tokens must be non-negative and need is_causal");
+  const int64_t selectBlocks = attrs.getInt("select_blocks", 0),
+                blockSize = attrs.getInt("block_size", 0);
+  if ((selectBlocks || blockSize) &&
+      (!causal || window || sinks || selectBlocks < 1 || blockSize < 1 || blockSize > 128))
+    return fail(op, "select_blocks needs is_causal, no window, and block_size in [1, 128]");
+  if (selectBlocks && (kind != Compute::F32 || !flashAttentionAvailable()))
+    return fail(op, "block selection runs in f32 / f16 / bf16 with OpenBLAS only");
   if (y.numel() == 0)
     return Status();
   auto run = [&](auto tag) {
@@ -187,6 +194,8 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
         p.causalOffset = causalOffset;
         p.window = window;
         p.sinks = sinks;
+        p.selectBlocks = selectBlocks;
+        p.blockSize = blockSize;
         p.softcap = (float)softcap;
         p.y = Y;
         flashAttention(ctx, p);

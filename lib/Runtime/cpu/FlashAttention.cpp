@@ -20,10 +20,83 @@ constexpr int64_t kKeyTile = 256;
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-/// One tile of queries [i0, i1) of head h in batch b.
+using KeyRanges = std::vector<std::pair<int64_t, int64_t>>;
+
+/// The keys a tile of queries [i0, i1) visits when no key is selected:
+/// keys past the last row's diagonal are hidden from every row; with a
+/// window, so are the keys before the first row's window but for the sinks.
+void denseRanges(const AttentionProblem &p, int64_t i0, int64_t i1, KeyRanges &ranges) {
+  ranges.clear();
+  int64_t keyEnd = p.L;
+  if (p.causal)
+    keyEnd = std::clamp<int64_t>(i1 - 1 + p.causalOffset + 1, 0, p.L);
+  if (!(p.causal && p.window > 0)) {
+    ranges.push_back({0, keyEnd});
+    return;
+  }
+  int64_t windowStart = std::clamp<int64_t>(i0 + p.causalOffset - p.window + 1, 0, keyEnd);
+  int64_t sinkEnd = std::min(p.sinks, windowStart);
+  if (sinkEnd > 0)
+    ranges.push_back({0, sinkEnd});
+  ranges.push_back({windowStart, keyEnd});
+}
+
+/// Block selection (NSA-style) for the query block [i0, i1): the first key
+/// block, the local blocks (any key within a block's length of a row's
+/// diagonal) and the `selectBlocks` earlier blocks whose summed keys score
+/// highest against the block's summed queries (ties: the lower block).
+void selectedRanges(const AttentionProblem &p, const float *pooled, const float *q, int64_t i0,
+                    int64_t i1, std::vector<float> &work, KeyRanges &ranges) {
+  ranges.clear();
+  const int64_t bs = p.blockSize, d0 = i0 + p.causalOffset, dLast = i1 - 1 + p.causalOffset;
+  const int64_t keyEnd = std::clamp<int64_t>(dLast + 1, 0, p.L);
+  if (keyEnd == 0)
+    return;
+  const int64_t firstLocal = std::max<int64_t>(0, d0 - bs + 1) / bs;
+  const int64_t lastLocal = (keyEnd - 1) / bs;
+  std::vector<int64_t> blocks;
+  if (firstLocal > 0) {
+    // Score the earlier blocks 1 .. firstLocal - 1; block 0 is always in.
+    std::vector<float> qsum((size_t)p.D, 0.0f);
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t d = 0; d < p.D; ++d)
+        qsum[(size_t)d] += q[(i - i0) * p.D + d];
+    work.clear();
+    for (int64_t c = 1; c < firstLocal; ++c) {
+      float sigma = 0.0f;
+      for (int64_t d = 0; d < p.D; ++d)
+        sigma += qsum[(size_t)d] * pooled[c * p.D + d];
+      work.push_back(sigma);
+    }
+    std::vector<int64_t> order(work.size());
+    for (size_t c = 0; c < order.size(); ++c)
+      order[c] = (int64_t)c;
+    const size_t keep = std::min<size_t>((size_t)p.selectBlocks, order.size());
+    std::partial_sort(order.begin(), order.begin() + keep, order.end(),
+                      [&](int64_t a, int64_t b) {
+                        return work[(size_t)a] > work[(size_t)b] ||
+                               (work[(size_t)a] == work[(size_t)b] && a < b);
+                      });
+    blocks.push_back(0);
+    for (size_t e = 0; e < keep; ++e)
+      blocks.push_back(order[e] + 1);
+    std::sort(blocks.begin(), blocks.end());
+  }
+  for (int64_t c = firstLocal; c <= lastLocal; ++c)
+    blocks.push_back(c);
+  for (int64_t c : blocks) {
+    int64_t a = c * bs, e = std::min(keyEnd, a + bs);
+    if (!ranges.empty() && ranges.back().second == a)
+      ranges.back().second = e;
+    else
+      ranges.push_back({a, e});
+  }
+}
+
+/// One tile of queries [i0, i1) of head h in batch b, over the key ranges.
 void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int64_t i1,
-                std::vector<float> &scores, std::vector<float> &rowMax,
-                std::vector<float> &rowSum) {
+                const KeyRanges &ranges, std::vector<float> &scores,
+                std::vector<float> &rowMax, std::vector<float> &rowSum) {
   const int64_t rows = i1 - i0, group = p.Hq / p.Hkv, hk = h / group;
   const float *q = p.q + ((b * p.Hq + h) * p.S + i0) * p.D;
   const float *k = p.k + (b * p.Hkv + hk) * p.L * p.D;
@@ -32,77 +105,65 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
   std::fill(y, y + rows * p.Dv, 0.0f);
   std::fill(rowMax.begin(), rowMax.begin() + rows, kNegInf);
   std::fill(rowSum.begin(), rowSum.begin() + rows, 0.0f);
-  // Keys past the last row's diagonal are hidden from every row of the tile;
-  // with a window, so are the keys before the first row's window, but for
-  // the sinks: the tile visits [0, sinkEnd) and [windowStart, keyEnd).
-  int64_t keyEnd = p.L, windowStart = 0, sinkEnd = 0;
-  if (p.causal)
-    keyEnd = std::clamp<int64_t>(i1 - 1 + p.causalOffset + 1, 0, p.L);
-  if (p.causal && p.window > 0) {
-    windowStart = std::clamp<int64_t>(i0 + p.causalOffset - p.window + 1, 0, keyEnd);
-    sinkEnd = std::min(p.sinks, windowStart);
-  }
   const bool masked = p.maskF || p.maskB;
   const bool windowed = p.causal && p.window > 0;
-  for (int64_t k0 = 0; k0 < keyEnd;) {
-    if (k0 >= sinkEnd && k0 < windowStart)
-      k0 = windowStart;
-    if (k0 >= keyEnd)
-      break;
-    const int64_t cols = std::min(kKeyTile, (k0 < sinkEnd ? sinkEnd : keyEnd) - k0);
-    float *s = scores.data();
-    // S = scale * Q Kᵀ for this tile.
-    blas::sgemm(false, true, (int)rows, (int)cols, (int)p.D, p.scale, q, (int)p.D,
-                k + k0 * p.D, (int)p.D, 0.0f, s, (int)cols);
-    // Some key of this tile lies past some row's diagonal (or before its window).
-    const bool diagonal = p.causal && k0 + cols - 1 > i0 + p.causalOffset;
-    const bool beforeWindow = windowed && k0 <= i1 - 1 + p.causalOffset - p.window;
-    for (int64_t r = 0; r < rows; ++r) {
-      float *sr = s + r * cols;
-      const int64_t i = i0 + r;
-      if (p.softcap > 0.0f)
-        for (int64_t c = 0; c < cols; ++c)
-          sr[c] = p.softcap * std::tanh(sr[c] / p.softcap);
-      if (masked) {
-        const int64_t base =
-            b * p.maskStrides[0] + h * p.maskStrides[1] + i * p.maskStrides[2];
-        const int64_t step = p.maskStrides[3];
-        if (p.maskB) {
+  for (auto [rangeBegin, rangeEnd] : ranges) {
+    for (int64_t k0 = rangeBegin; k0 < rangeEnd;) {
+      const int64_t cols = std::min(kKeyTile, rangeEnd - k0);
+      float *s = scores.data();
+      // S = scale * Q Kᵀ for this tile.
+      blas::sgemm(false, true, (int)rows, (int)cols, (int)p.D, p.scale, q, (int)p.D,
+                  k + k0 * p.D, (int)p.D, 0.0f, s, (int)cols);
+      // Some key of this tile lies past some row's diagonal (or before its window).
+      const bool diagonal = p.causal && k0 + cols - 1 > i0 + p.causalOffset;
+      const bool beforeWindow = windowed && k0 <= i1 - 1 + p.causalOffset - p.window;
+      for (int64_t r = 0; r < rows; ++r) {
+        float *sr = s + r * cols;
+        const int64_t i = i0 + r;
+        if (p.softcap > 0.0f)
           for (int64_t c = 0; c < cols; ++c)
-            if (!p.maskB[base + (k0 + c) * step])
-              sr[c] = kNegInf;
-        } else {
-          for (int64_t c = 0; c < cols; ++c)
-            sr[c] += p.maskF[base + (k0 + c) * step];
+            sr[c] = p.softcap * std::tanh(sr[c] / p.softcap);
+        if (masked) {
+          const int64_t base =
+              b * p.maskStrides[0] + h * p.maskStrides[1] + i * p.maskStrides[2];
+          const int64_t step = p.maskStrides[3];
+          if (p.maskB) {
+            for (int64_t c = 0; c < cols; ++c)
+              if (!p.maskB[base + (k0 + c) * step])
+                sr[c] = kNegInf;
+          } else {
+            for (int64_t c = 0; c < cols; ++c)
+              sr[c] += p.maskF[base + (k0 + c) * step];
+          }
         }
+        if (diagonal)
+          for (int64_t c = std::max<int64_t>(0, i + p.causalOffset + 1 - k0); c < cols; ++c)
+            sr[c] = kNegInf;
+        if (beforeWindow) // keys sinks <= j <= d(i) - window
+          for (int64_t c = std::max<int64_t>(0, p.sinks - k0),
+                       e = std::min<int64_t>(cols, i + p.causalOffset - p.window + 1 - k0);
+               c < e; ++c)
+            sr[c] = kNegInf;
+        // Online softmax: rescale what was accumulated to the new maximum.
+        const float tileMax = vmath::maxOf(sr, cols);
+        const float newMax = std::max(rowMax[r], tileMax);
+        if (newMax == kNegInf) { // nothing visible yet (or only NaN): the row's P is 0
+          if (std::any_of(sr, sr + cols, [](float x) { return std::isnan(x); }))
+            rowSum[r] = std::numeric_limits<float>::quiet_NaN();
+          std::fill(sr, sr + cols, 0.0f);
+          continue;
+        }
+        const float correction = rowMax[r] == kNegInf ? 0.0f : std::exp(rowMax[r] - newMax);
+        rowSum[r] = rowSum[r] * correction + (float)vmath::expShiftedSum(sr, sr, cols, newMax);
+        if (correction != 1.0f)
+          vmath::scale(y + r * p.Dv, p.Dv, correction);
+        rowMax[r] = newMax;
       }
-      if (diagonal)
-        for (int64_t c = std::max<int64_t>(0, i + p.causalOffset + 1 - k0); c < cols; ++c)
-          sr[c] = kNegInf;
-      if (beforeWindow) // keys sinks <= j <= d(i) - window
-        for (int64_t c = std::max<int64_t>(0, p.sinks - k0),
-                     e = std::min<int64_t>(cols, i + p.causalOffset - p.window + 1 - k0);
-             c < e; ++c)
-          sr[c] = kNegInf;
-      // Online softmax: rescale what was accumulated to the new maximum.
-      const float tileMax = vmath::maxOf(sr, cols);
-      const float newMax = std::max(rowMax[r], tileMax);
-      if (newMax == kNegInf) { // nothing visible yet (or only NaN): the row's P is 0
-        if (std::any_of(sr, sr + cols, [](float x) { return std::isnan(x); }))
-          rowSum[r] = std::numeric_limits<float>::quiet_NaN();
-        std::fill(sr, sr + cols, 0.0f);
-        continue;
-      }
-      const float correction = rowMax[r] == kNegInf ? 0.0f : std::exp(rowMax[r] - newMax);
-      rowSum[r] = rowSum[r] * correction + (float)vmath::expShiftedSum(sr, sr, cols, newMax);
-      if (correction != 1.0f)
-        vmath::scale(y + r * p.Dv, p.Dv, correction);
-      rowMax[r] = newMax;
+      // O += P V for this tile.
+      blas::sgemm(false, false, (int)rows, (int)p.Dv, (int)cols, 1.0f, s, (int)cols,
+                  v + k0 * p.Dv, (int)p.Dv, 1.0f, y, (int)p.Dv);
+      k0 += cols;
     }
-    // O += P V for this tile.
-    blas::sgemm(false, false, (int)rows, (int)p.Dv, (int)cols, 1.0f, s, (int)cols,
-                v + k0 * p.Dv, (int)p.Dv, 1.0f, y, (int)p.Dv);
-    k0 += cols;
   }
   for (int64_t r = 0; r < rows; ++r) {
     float *yr = y + r * p.Dv;
@@ -123,19 +184,44 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
 bool flashAttentionAvailable() { return blas::available(); }
 
 void flashAttention(KernelContext &ctx, const AttentionProblem &p) {
-  const int64_t tiles = (p.S + kQueryTile - 1) / kQueryTile;
+  // With block selection a tile is one query block, and the keys of each key
+  // block are summed once up front ([B, Hkv, blocks, D]).
+  const bool selecting = p.causal && p.selectBlocks > 0;
+  const int64_t queryTile = selecting ? p.blockSize : kQueryTile;
+  const int64_t keyBlocks = selecting ? (p.L + p.blockSize - 1) / p.blockSize : 0;
+  std::vector<float> pooled((size_t)(p.B * p.Hkv * keyBlocks * p.D), 0.0f);
+  if (selecting)
+    parallel(ctx, p.B * p.Hkv * keyBlocks, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t c = t % keyBlocks, bk = t / keyBlocks;
+        float *out = pooled.data() + t * p.D;
+        for (int64_t j = c * p.blockSize; j < std::min(p.L, (c + 1) * p.blockSize); ++j)
+          for (int64_t d = 0; d < p.D; ++d)
+            out[d] += p.k[(bk * p.L + j) * p.D + d];
+      }
+    });
+  const int64_t tiles = (p.S + queryTile - 1) / queryTile;
   const int64_t tasks = p.B * p.Hq * tiles;
   // Threads take contiguous runs of tasks; under a causal mask late query
   // tiles cost more, so each head's tiles go early, late, early, ... and a
   // run holds a mix.
   parallel(ctx, tasks, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> scores((size_t)(kQueryTile * kKeyTile));
-    std::vector<float> rowMax((size_t)kQueryTile), rowSum((size_t)kQueryTile);
+    std::vector<float> rowMax((size_t)kQueryTile), rowSum((size_t)kQueryTile), work;
+    KeyRanges ranges;
     for (int64_t t = begin; t < end; ++t) {
       const int64_t bh = t / tiles, n = t % tiles;
       const int64_t tile = n % 2 == 0 ? n / 2 : tiles - 1 - n / 2;
-      const int64_t i0 = tile * kQueryTile, i1 = std::min(p.S, i0 + kQueryTile);
-      attendTile(p, bh / p.Hq, bh % p.Hq, i0, i1, scores, rowMax, rowSum);
+      const int64_t i0 = tile * queryTile, i1 = std::min(p.S, i0 + queryTile);
+      const int64_t b = bh / p.Hq, h = bh % p.Hq;
+      if (selecting) {
+        const int64_t hk = h / (p.Hq / p.Hkv);
+        selectedRanges(p, pooled.data() + (b * p.Hkv + hk) * keyBlocks * p.D,
+                       p.q + ((b * p.Hq + h) * p.S + i0) * p.D, i0, i1, work, ranges);
+      } else {
+        denseRanges(p, i0, i1, ranges);
+      }
+      attendTile(p, b, h, i0, i1, ranges, scores, rowMax, rowSum);
     }
   });
 }

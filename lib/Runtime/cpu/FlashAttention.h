@@ -28,6 +28,8 @@ struct AttentionProblem {
   int64_t causalOffset = 0; // query i sees keys j <= d(i) = i + causalOffset
   int64_t window = 0;       // > 0: only keys d(i) - window < j <= d(i) ...
   int64_t sinks = 0;        // ... and keys j < sinks (causal only)
+  int64_t selectBlocks = 0; // > 0: NSA-style block selection (causal only) ...
+  int64_t blockSize = 0;    // ... over blocks of this many queries / keys (<= 128)
   float softcap = 0.0f;
   float *y; // [B, Hq, S, Dv]
 };

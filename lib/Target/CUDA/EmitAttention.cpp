@@ -35,6 +35,8 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
   if (!(t.isF32() || t.isF16() || t.isBF16()) || elementOf(op.getKey()) != t ||
       elementOf(op.getValue()) != t)
     return op.emitError("cuda: attention needs f32, f16 or bf16 q, k and v of one type, not ") << t;
+  if (op.getSelectBlocks())
+    return op.emitError("cuda: block-selected attention (select_blocks) has no CUDA kernel yet");
   if (q[3] > 256 || v[3] > 256)
     return op.emitError("cuda: attention head dims above 256 are not supported");
 

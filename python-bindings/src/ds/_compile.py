@@ -31,14 +31,15 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   calibration_probes: bool = False,
                   quantize_exclude_nodes: Sequence[str] = (),
                   raise_attention: bool = True, attention_window: int = 0,
-                  attention_sinks: int = 0) -> None:
+                  attention_sinks: int = 0, attention_select_blocks: int = 0,
+                  attention_block_size: int = 64) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     from . import _ds_compiler  # raises ds.CompileError with the diagnostics
     _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse, precision,
                               quantize, calibration_table, calibration_probes,
                               list(quantize_exclude_nodes), raise_attention, attention_window,
-                              attention_sinks)
+                              attention_sinks, attention_select_blocks, attention_block_size)
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
@@ -49,7 +50,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             calibration_data: Any = None, calibration_method: str = "minmax",
             smooth_quant: float = 0.0, quantize_exclude_nodes: Sequence[str] = (),
             raise_attention: bool = True, attention_window: int = 0,
-            attention_sinks: int = 0) -> str:
+            attention_sinks: int = 0, attention_select_blocks: int = 0,
+            attention_block_size: int = 64) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -63,7 +65,10 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     attention_window=W > 0 makes every causal attention sparse: each query
     sees the W keys ending at its own position, plus the first
     attention_sinks keys (ds-sparsify-attention; this changes the results,
-    it is an approximation the user opts into). precision="fp16" or "bf16" runs contractions and attention in
+    it is an approximation the user opts into). attention_select_blocks=n
+    instead selects keys at run time, NSA-style: each block of
+    attention_block_size queries sees the first, its local and the n
+    best-scoring earlier key blocks. precision="fp16" or "bf16" runs contractions and attention in
     that type and keeps softmax, norms and reductions in fp32 (inputs and
     outputs keep their types); "fp8" rounds their operands to e4m3 with
     per-tensor scales (emulated on the CPU: fp8's accuracy, not its speed). quantize="dynamic" quantizes matmul weights to
@@ -81,7 +86,9 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     options = dict(target=target, fuse=fuse, precision=precision, quantize=quantize,
                    quantize_exclude_nodes=list(quantize_exclude_nodes),
                    raise_attention=raise_attention, attention_window=attention_window,
-                   attention_sinks=attention_sinks)
+                   attention_sinks=attention_sinks,
+                   attention_select_blocks=attention_select_blocks,
+                   attention_block_size=attention_block_size)
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
@@ -115,7 +122,7 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     """Loads an artifact, compiling first when given an .onnx model (into a
     temporary directory that is removed whatever happens). compile_options
     are ds.compile's: input_shapes, bind_inputs, target, fuse, raise_attention,
-    attention_window, attention_sinks, precision,
+    attention_window, attention_sinks, attention_select_blocks, attention_block_size, precision,
     quantize, calibration_table, calibration_data, calibration_method,
     smooth_quant, quantize_exclude_nodes."""
     path = os.fspath(path)

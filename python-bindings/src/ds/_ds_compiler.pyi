@@ -8,4 +8,5 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  calibration_table: str = "", calibration_probes: bool = False,
                  quantize_exclude_nodes: Sequence[str] = ...,
                  raise_attention: bool = True, attention_window: int = 0,
-                 attention_sinks: int = 0) -> None: ...
+                 attention_sinks: int = 0, attention_select_blocks: int = 0,
+                 attention_block_size: int = 64) -> None: ...

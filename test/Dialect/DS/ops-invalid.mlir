@@ -246,3 +246,19 @@ func.func @sparse_attention_indices(%q: tensor<1x2x16x8xf32>, %i: tensor<1x16x4x
   %0 = ds.sparse_attention %q, %q, %q, %i : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x16x4xi64>) -> tensor<1x2x16x8xf32>
   return
 }
+
+// -----
+
+func.func @attention_select_blocks(%q: tensor<1x2x16x8xf32>) {
+  // expected-error @+1 {{select_blocks must be >= 1 and block_size in [1, 128], got 2 and 0}}
+  %0 = ds.attention %q, %q, %q {is_causal, select_blocks = 2 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_select_and_window(%q: tensor<1x2x16x8xf32>) {
+  // expected-error @+1 {{select_blocks needs is_causal and excludes window / sink_tokens}}
+  %0 = ds.attention %q, %q, %q {is_causal, window = 4 : i64, select_blocks = 2 : i64, block_size = 4 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  return
+}

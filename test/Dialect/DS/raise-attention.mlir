@@ -41,12 +41,52 @@ func.func @split_scale(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: t
 // -----
 
 // A decoder with a KV cache of run-time length: masked_fill(~(arange(L) <=
-// arange(S) + (L - S)), finfo.min) is causal counted from the last key.
+// arange(S) + (L - S)), -inf) is causal counted from the last key. (With
+// finfo.min instead of -inf the rows must provably see a key, L >= S, which
+// these unrelated input sizes do not show: see @finite_fill_unproven.)
 // CHECK-LABEL: func.func @kv_cache
 // CHECK-NOT:  ds.range
 // CHECK-NOT:  ds.select
 // CHECK:      ds.attention %arg0, %arg1, %arg2 {causal_from_end, is_causal, scale = 2.500000e-01 : f64}
 func.func @kv_cache(%q: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "s", ""]}, %k: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "l", ""]}, %v: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "l", ""]}) -> tensor<?x4x?x16xf32> {
+  %c0 = ds.constant dense<0> : tensor<i64>
+  %c1 = ds.constant dense<1> : tensor<i64>
+  %c2 = ds.constant dense<2> : tensor<i64>
+  %row = ds.constant dense<[-1, 1]> : tensor<2xi64>
+  %col = ds.constant dense<[1, -1]> : tensor<2xi64>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %four = ds.constant dense<4.0> : tensor<f32>
+  %qs = ds.shape %q {end = 4 : i64, start = 0 : i64} : (tensor<?x4x?x16xf32>) -> tensor<4xi64>
+  %ks = ds.shape %k {end = 4 : i64, start = 0 : i64} : (tensor<?x4x?x16xf32>) -> tensor<4xi64>
+  %S = ds.gather %qs, %c2 {axis = 0 : i64} : (tensor<4xi64>, tensor<i64>) -> tensor<i64>
+  %L = ds.gather %ks, %c2 {axis = 0 : i64} : (tensor<4xi64>, tensor<i64>) -> tensor<i64>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<?x4x?x16xf32>) -> tensor<?x4x16x?xf32>
+  %s = ds.matmul %q, %kt : (tensor<?x4x?x16xf32>, tensor<?x4x16x?xf32>) -> tensor<?x4x?x?xf32>
+  %d = ds.binary div %s, %four : (tensor<?x4x?x?xf32>, tensor<f32>) -> tensor<?x4x?x?xf32>
+  %r = ds.range %c0, %S, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %past = ds.binary sub %L, %S : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %rp = ds.binary add %r, %past : (tensor<?xi64>, tensor<i64>) -> tensor<?xi64>
+  %cr = ds.range %c0, %L, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %rows = ds.reshape %rp, %row : (tensor<?xi64>, tensor<2xi64>) -> tensor<?x1xi64>
+  %cols = ds.reshape %cr, %col : (tensor<?xi64>, tensor<2xi64>) -> tensor<1x?xi64>
+  %vis = ds.compare le %cols, %rows : (tensor<1x?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %hid = ds.unary not %vis : (tensor<?x?xi1>) -> tensor<?x?xi1>
+  %m = ds.select %hid, %fill, %d : (tensor<?x?xi1>, tensor<f32>, tensor<?x4x?x?xf32>) -> tensor<?x4x?x?xf32>
+  // expected-remark @below {{raised to ds.attention (causal counted from the last key)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<?x4x?x?xf32>) -> tensor<?x4x?x?xf32>
+  %o = ds.matmul %p, %v : (tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32>) -> tensor<?x4x?x16xf32>
+  return %o : tensor<?x4x?x16xf32>
+}
+
+// -----
+
+// finfo.min and L >= S not provable: an additive where(keep, 0, finfo.min)
+// mask, exact also for rows that see no key.
+// CHECK-LABEL: func.func @finite_fill_unproven
+// CHECK: %[[KEEP:.*]] = ds.compare le
+// CHECK: %[[MASK:.*]] = ds.select %[[KEEP]], %{{.*}}, %{{.*}} : (tensor<?x?xi1>, tensor<f32>, tensor<f32>) -> tensor<?x?xf32>
+// CHECK: ds.attention %arg0, %arg1, %arg2, %[[MASK]] {scale = 2.500000e-01 : f64}
+func.func @finite_fill_unproven(%q: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "s", ""]}, %k: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "l", ""]}, %v: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "l", ""]}) -> tensor<?x4x?x16xf32> {
   %c0 = ds.constant dense<0> : tensor<i64>
   %c1 = ds.constant dense<1> : tensor<i64>
   %c2 = ds.constant dense<2> : tensor<i64>
@@ -70,7 +110,7 @@ func.func @kv_cache(%q: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "s", ""
   %vis = ds.compare le %cols, %rows : (tensor<1x?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
   %hid = ds.unary not %vis : (tensor<?x?xi1>) -> tensor<?x?xi1>
   %m = ds.select %hid, %fill, %d : (tensor<?x?xi1>, tensor<f32>, tensor<?x4x?x?xf32>) -> tensor<?x4x?x?xf32>
-  // expected-remark @below {{raised to ds.attention (causal counted from the last key)}}
+  // expected-remark @below {{raised to ds.attention (masked)}}
   %p = ds.softmax %m {axis = 3 : i64} : (tensor<?x4x?x?xf32>) -> tensor<?x4x?x?xf32>
   %o = ds.matmul %p, %v : (tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32>) -> tensor<?x4x?x16xf32>
   return %o : tensor<?x4x?x16xf32>
@@ -224,18 +264,22 @@ func.func @not_raised(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x16x8xf32>, %v: te
 // be fully masked, which sparse attention does not express).
 // CHECK-LABEL: func.func @topk_selection
 // CHECK-NOT: ds.scatter_elements
-// CHECK: %[[IDX:.*]] = ds.reshape %arg3
+// CHECK: %{{.*}}, %[[TOP:.*]] = ds.topk %arg3
+// CHECK: %[[IDX:.*]] = ds.reshape %[[TOP]],
 // CHECK: ds.sparse_attention %arg0, %arg1, %arg2, %[[IDX]] {scale = 2.500000e-01 : f64} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x1x8x3xi64>) -> tensor<2x4x8x16xf32>
 // CHECK: %[[PART:.*]] = ds.scatter_elements
 // CHECK: %[[PART4:.*]] = ds.reshape %[[PART]]
 // CHECK: ds.attention %arg0, %arg1, %arg2, %[[PART4]]
-func.func @topk_selection(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>, %idx: tensor<2x8x3xi64>, %some: tensor<2x5x3xi64>) -> (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) {
+func.func @topk_selection(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>, %scores: tensor<2x8x8xf32>, %scores5: tensor<2x5x8xf32>) -> (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) {
+  %three = ds.constant dense<3> : tensor<1xi64>
+  %top:2 = ds.topk %scores, %three {axis = -1 : i64, largest = true, sorted = true} : (tensor<2x8x8xf32>, tensor<1xi64>) -> (tensor<2x8x3xf32>, tensor<2x8x3xi64>)
+  %top5:2 = ds.topk %scores5, %three {axis = -1 : i64, largest = true, sorted = true} : (tensor<2x5x8xf32>, tensor<1xi64>) -> (tensor<2x5x3xf32>, tensor<2x5x3xi64>)
   %ninf = ds.constant dense<0xFF800000> : tensor<2x8x8xf32>
   %zeros = ds.constant dense<0.0> : tensor<2x8x3xf32>
   %zeros5 = ds.constant dense<0.0> : tensor<2x5x3xf32>
   %shape = ds.constant dense<[2, 1, 8, 8]> : tensor<4xi64>
   %c4 = ds.constant dense<4.0> : tensor<f32>
-  %mask3 = ds.scatter_elements %ninf, %idx, %zeros {axis = -1 : i64, reduction = 0 : i32} : (tensor<2x8x8xf32>, tensor<2x8x3xi64>, tensor<2x8x3xf32>) -> tensor<2x8x8xf32>
+  %mask3 = ds.scatter_elements %ninf, %top#1, %zeros {axis = -1 : i64, reduction = 0 : i32} : (tensor<2x8x8xf32>, tensor<2x8x3xi64>, tensor<2x8x3xf32>) -> tensor<2x8x8xf32>
   %mask = ds.reshape %mask3, %shape : (tensor<2x8x8xf32>, tensor<4xi64>) -> tensor<2x1x8x8xf32>
   %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<2x4x8x16xf32>) -> tensor<2x4x16x8xf32>
   %s = ds.matmul %q, %kt : (tensor<2x4x8x16xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x8x8xf32>
@@ -244,7 +288,7 @@ func.func @topk_selection(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v
   // expected-remark @below {{raised to ds.sparse_attention (the keys a top-k selection lists, unmasked)}}
   %p = ds.softmax %m {axis = 3 : i64} : (tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
   %o = ds.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
-  %part3 = ds.scatter_elements %ninf, %some, %zeros5 {axis = -1 : i64, reduction = 0 : i32} : (tensor<2x8x8xf32>, tensor<2x5x3xi64>, tensor<2x5x3xf32>) -> tensor<2x8x8xf32>
+  %part3 = ds.scatter_elements %ninf, %top5#1, %zeros5 {axis = -1 : i64, reduction = 0 : i32} : (tensor<2x8x8xf32>, tensor<2x5x3xi64>, tensor<2x5x3xf32>) -> tensor<2x8x8xf32>
   %part = ds.reshape %part3, %shape : (tensor<2x8x8xf32>, tensor<4xi64>) -> tensor<2x1x8x8xf32>
   %m2 = ds.binary add %d, %part : (tensor<2x4x8x8xf32>, tensor<2x1x8x8xf32>) -> tensor<2x4x8x8xf32>
   // expected-remark @below {{raised to ds.attention (masked)}}

@@ -2,6 +2,11 @@
 // RUN: ds-opt %s --split-input-file --ds-sparsify-attention="window=256 sinks=4 report=true" --verify-diagnostics -o /dev/null
 // RUN: not ds-opt %s --ds-sparsify-attention="window=0 sinks=4" 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: ds-sparsify-attention: window must be > 0 and sinks >= 0 (got window 0, sinks 4)
+// RUN: not ds-opt %s --ds-sparsify-attention="select-blocks=2 block-size=256" 2>&1 | FileCheck %s --check-prefix=BAD-BLOCK
+// BAD-BLOCK: ds-sparsify-attention: select-blocks must be > 0, without window or sinks, with block-size in [1, 128] (got select-blocks 2, block-size 256)
+// RUN: ds-opt %s --split-input-file --ds-sparsify-attention="select-blocks=8 block-size=64 report=true" 2>&1 | FileCheck %s --check-prefix=SELECT
+// SELECT: remark: sparse attention: block selection, 8 blocks of 64 keys chosen per query block, plus the first and the local blocks: each query sees at most 704 keys
+// SELECT: ds.attention %arg0, %arg1, %arg2 {block_size = 64 : i64, is_causal, select_blocks = 8 : i64}
 
 // Causal attention gets the window and the sinks; the report gives the
 // closed forms: S(S+1)/2 causal pairs per head, 256 + 4 per query once the
@@ -27,7 +32,7 @@ func.func @decode(%q: tensor<1x8x1x64xf16>, %k: tensor<1x8x?x64xf16>) -> (tensor
   %0 = ds.attention %q, %k, %k {is_causal, causal_from_end} : (tensor<1x8x1x64xf16>, tensor<1x8x?x64xf16>, tensor<1x8x?x64xf16>) -> tensor<1x8x1x64xf16>
   // expected-remark @below {{left dense: not causal (a sliding window needs a diagonal)}}
   %1 = ds.attention %q, %k, %k : (tensor<1x8x1x64xf16>, tensor<1x8x?x64xf16>, tensor<1x8x?x64xf16>) -> tensor<1x8x1x64xf16>
-  // expected-remark @below {{left as it is: already sparse (window 8, 0 sink keys)}}
+  // expected-remark @below {{left as it is: already sparse (window 8, 0 sink keys, 0 selected blocks)}}
   %2 = ds.attention %q, %k, %k {is_causal, window = 8 : i64} : (tensor<1x8x1x64xf16>, tensor<1x8x?x64xf16>, tensor<1x8x?x64xf16>) -> tensor<1x8x1x64xf16>
   return %0, %1, %2 : tensor<1x8x1x64xf16>, tensor<1x8x1x64xf16>, tensor<1x8x1x64xf16>
 }

@@ -602,6 +602,78 @@ TEST(ContractionKernels, AttentionSlidingWindowAndSinks) {
   checkAttention(prefill);
 }
 
+/// The keys NSA-style block selection keeps, as ds.attention defines it:
+/// per query block, the first key block, the local blocks and the n earlier
+/// blocks scoring highest by (sum of the block's queries) . (sum of the
+/// key block's keys), ties to the lower block. One head; in double.
+std::vector<uint8_t> blockSelectionMask(const std::vector<float> &q, const std::vector<float> &k,
+                                        int64_t S, int64_t L, int64_t D, int64_t offset,
+                                        int64_t n, int64_t bs) {
+  std::vector<uint8_t> keep((size_t)(S * L), 0);
+  for (int64_t i0 = 0; i0 < S; i0 += bs) {
+    const int64_t i1 = std::min(S, i0 + bs), d0 = i0 + offset, dLast = i1 - 1 + offset;
+    const int64_t keyEnd = std::clamp<int64_t>(dLast + 1, 0, L);
+    if (keyEnd == 0)
+      continue;
+    const int64_t firstLocal = std::max<int64_t>(0, d0 - bs + 1) / bs, lastLocal = (keyEnd - 1) / bs;
+    std::vector<int64_t> blocks;
+    for (int64_t c = firstLocal; c <= lastLocal; ++c)
+      blocks.push_back(c);
+    if (firstLocal > 0) {
+      blocks.push_back(0);
+      std::vector<std::pair<double, int64_t>> scored;
+      for (int64_t c = 1; c < firstLocal; ++c) {
+        double sigma = 0;
+        for (int64_t d = 0; d < D; ++d) {
+          double qs = 0, ks = 0;
+          for (int64_t i = i0; i < i1; ++i)
+            qs += q[i * D + d];
+          for (int64_t j = c * bs; j < std::min(L, (c + 1) * bs); ++j)
+            ks += k[j * D + d];
+          sigma += qs * ks;
+        }
+        scored.push_back({-sigma, c});
+      }
+      std::sort(scored.begin(), scored.end());
+      for (int64_t e = 0; e < std::min<int64_t>(n, (int64_t)scored.size()); ++e)
+        blocks.push_back(scored[(size_t)e].second);
+    }
+    for (int64_t c : blocks)
+      for (int64_t j = c * bs; j < std::min(keyEnd, (c + 1) * bs); ++j)
+        for (int64_t i = i0; i < i1; ++i)
+          keep[(size_t)(i * L + j)] = 1;
+  }
+  return keep;
+}
+
+// NSA-style block selection equals dense attention with the mask of the
+// blocks it selects (computed here independently, in double).
+TEST(ContractionKernels, AttentionBlockSelection) {
+  struct Case { int64_t S, L, n, bs; };
+  for (Case t : {Case{300, 300, 2, 32}, Case{64, 700, 3, 64}, Case{1, 900, 4, 128},
+                 Case{150, 650, 1, 16}, Case{200, 200, 50, 8}}) {
+    AttentionCase c{1, 1, 1, t.S, t.L, 16, 16};
+    auto qv = randomFloats(t.S * 16, 90), kv = randomFloats(t.L * 16, 91), vv = randomFloats(t.L * 16, 92);
+    for (float &x : qv)
+      x *= 3;
+    c.causal = true;
+    c.causalOffset = t.L - t.S;
+    c.boolMask = blockSelectionMask(qv, kv, t.S, t.L, 16, c.causalOffset, t.n, t.bs);
+    Tensors ts;
+    Tensor *q = ts.f32({1, 1, t.S, 16}, qv), *k = ts.f32({1, 1, t.L, 16}, kv),
+           *v = ts.f32({1, 1, t.L, 16}, vv);
+    Tensor *y = ts.empty(DS_F32, {1, 1, t.S, 16});
+    Attributes attrs;
+    attrs.set("is_causal", intAttr(1));
+    attrs.set("causal_from_end", intAttr(1));
+    attrs.set("select_blocks", intAttr(t.n));
+    attrs.set("block_size", intAttr(t.bs));
+    SCOPED_TRACE("S " + std::to_string(t.S) + " L " + std::to_string(t.L));
+    ASSERT_TRUE(run("ds.attention", attrs, {q, k, v}, {y}, chunkedContext(4)).ok());
+    expectNear(values<float>(y), naiveAttention(c, qv, kv, vv));
+  }
+}
+
 // A window at least as long as the keys is plain causal attention, bit for bit.
 TEST(ContractionKernels, AttentionWindowCoveringEverythingIsCausal) {
   Tensors ts;

@@ -50,6 +50,22 @@ constexpr int64_t kMaxValues = 16;
 
 RankedTensorType rankedOf(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
 
+} // namespace
+
+bool mlir::ds::isWideningIntCast(CastOp cast) {
+  auto in = dyn_cast<IntegerType>(rankedOf(cast.getInput()).getElementType());
+  auto out = dyn_cast<IntegerType>(rankedOf(cast.getResult()).getElementType());
+  return in && out && out.getWidth() > 1 && out.getWidth() >= in.getWidth() &&
+         (in.getWidth() > 1 || out.getWidth() > 1);
+}
+
+namespace {
+/// True when every value survives the sizes are never negative
+/// (a nonnegative combination of unknown sizes).
+bool nonNegative(const DimExpr &e) {
+  return e.constant >= 0 && llvm::all_of(e.terms, [](auto t) { return t.second > 0; });
+}
+
 /// Ops whose result has the shape of their first operand.
 bool keepsShape(Operation *op) {
   return isa<UnaryOp, CastOp, SoftmaxOp, NormOp, RotaryEmbeddingOp, CumSumOp, QuantizeOp,
@@ -222,9 +238,11 @@ void SymbolicDims::visit(Operation *op) {
             return e;
           })
           .Case<ExpandOp>([&](ExpandOp x) -> OptDim {
-            auto it = rankedOf(x.getInput());
+            auto it = rankedOf(x.getInput()), st = rankedOf(x.getShape());
+            if (!st || st.isDynamicDim(0))
+              return std::nullopt;
             int64_t b = a - (rank - it.getRank());
-            OptDim e = element(x.getShape(), a - (rank - (int64_t)rankedOf(x.getShape()).getDimSize(0)));
+            OptDim e = element(x.getShape(), a - (rank - st.getDimSize(0)));
             if (b < 0 || (!it.isDynamicDim(b) && it.getDimSize(b) == 1))
               return e;
             OptDim in = dim(x.getInput(), b);
@@ -262,7 +280,9 @@ void SymbolicDims::visit(Operation *op) {
                    delta = scalar(r.getDelta());
             if (!start || !limit || !delta || !delta->isConstant() || delta->constant != 1)
               return std::nullopt;
-            return *limit - *start;
+            // The length is limit - start only when that cannot be negative.
+            DimExpr length = *limit - *start;
+            return nonNegative(length) ? OptDim(length) : std::nullopt;
           })
           .Case<FillOp>([&](FillOp f) { return element(f.getShape(), a); })
           .Case<TopKOp>([&](TopKOp t) -> OptDim {
@@ -350,7 +370,8 @@ void SymbolicDims::visit(Operation *op) {
           if (auto dense = dyn_cast<DenseIntElementsAttr>(c.getValue())) {
             int64_t i = 0;
             for (const APInt &x : dense.getValues<APInt>())
-              v[i++] = DimExpr::of(x.getSExtValue());
+              v[i++] = DimExpr::of(x.getBitWidth() == 1 ? (int64_t)x.getZExtValue()
+                                                         : x.getSExtValue());
           }
         })
         .Case<ShapeOp>([&](ShapeOp s) {
@@ -367,9 +388,16 @@ void SymbolicDims::visit(Operation *op) {
               v[i] = element(g.getInput(), k);
             }
         })
-        .Case<ReshapeOp, CastOp>([&](Operation *o) {
+        .Case<ReshapeOp>([&](ReshapeOp r) {
           for (int64_t i = 0; i < n; ++i)
-            v[i] = element(o->getOperand(0), i);
+            v[i] = element(r.getInput(), i);
+        })
+        .Case<CastOp>([&](CastOp c) {
+          // Only casts that keep every value (to integers at least as wide).
+          if (!isWideningIntCast(c))
+            return;
+          for (int64_t i = 0; i < n; ++i)
+            v[i] = element(c.getInput(), i);
         })
         .Case<ConcatOp>([&](ConcatOp c) {
           int64_t i = 0;
@@ -392,9 +420,6 @@ void SymbolicDims::visit(Operation *op) {
           // compared with -1 (Expand's "keep this dim") is false.
           if (c.getKind() != CompareKind::eq)
             return;
-          auto nonNegative = [](const DimExpr &e) {
-            return e.constant >= 0 && llvm::all_of(e.terms, [](auto t) { return t.second > 0; });
-          };
           for (int64_t i = 0; i < n; ++i) {
             OptDim x = fromScalars(c.getLhs(), i), y = fromScalars(c.getRhs(), i);
             if (!x || !y)

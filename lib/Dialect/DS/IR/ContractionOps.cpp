@@ -425,6 +425,14 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("window and sink_tokens must not be negative");
   if (getCausalFromEnd() && !getIsCausal())
     return emitOpError("causal_from_end needs is_causal");
+  if (getSelectBlocks() || getBlockSize()) {
+    if (!getIsCausal() || getWindow() || getSinkTokens())
+      return emitOpError("select_blocks needs is_causal and excludes window / sink_tokens");
+    if ((int64_t)getSelectBlocks() < 1 || (int64_t)getBlockSize() < 1 ||
+        (int64_t)getBlockSize() > 128)
+      return emitOpError("select_blocks must be >= 1 and block_size in [1, 128], got ")
+             << (int64_t)getSelectBlocks() << " and " << (int64_t)getBlockSize();
+  }
   return success();
 }
 

@@ -78,6 +78,7 @@ struct Match {
   Value query, key, value, mask;
   SmallVector<int64_t> keyPerm; // transpose applied to `key` (empty: none)
   Value negateMask;             // build `not mask` from this instead
+  double keepFill = 0.0;        // < 0: build select(mask, 0, keepFill), a float mask
   Value selected;               // top-k key indices [B, (1,) S, K]: ds.sparse_attention
   double scale = 1.0;
   bool causal = false, causalFromEnd = false;
@@ -103,13 +104,16 @@ private:
   void peelRepeatedHeads(Match &m);
   std::optional<IndexForm> indexForm(Value v, const DimExpr &S, const DimExpr &L) const;
   std::optional<IndexForm> keepForm(Value predicate, const DimExpr &S, const DimExpr &L) const;
-  std::optional<IndexForm> constantKeepForm(Value mask, bool additive) const;
+  std::optional<IndexForm> constantKeepForm(Value mask, bool additive, const DimExpr &S,
+                                            const DimExpr &L, bool &finiteFill) const;
   std::optional<IndexForm> triluRegion(Value v, const DimExpr &S, const DimExpr &L,
                                        double &fill) const;
-  bool recogniseCausal(const IndexForm &keep, const DimExpr &S, const DimExpr &L, Match &m) const;
+  bool recogniseCausal(const IndexForm &keep, const DimExpr &S, const DimExpr &L, bool finiteFill,
+                       Match &m) const;
   bool additiveCausal(Value mask, const DimExpr &S, const DimExpr &L, Match &m) const;
   Value stripUnitReshapes(Value v) const;
-  Value topkSelection(Value mask, Value asAdded, const DimExpr &S, const DimExpr &L) const;
+  Value topkSelection(Value mask, Value asAdded, const DimExpr &B, const DimExpr &S,
+                      const DimExpr &L) const;
   bool dimsAgree(Match &m);
 
   SymbolicDims &dims;
@@ -227,7 +231,7 @@ std::optional<VectorForm> vectorForm(const SymbolicDims &dims, Value v) {
       return VectorForm{rhs->constant + *lhs, rhs->length};
     return std::nullopt;
   }
-  if (auto cast = v.getDefiningOp<CastOp>())
+  if (auto cast = v.getDefiningOp<CastOp>(); cast && isWideningIntCast(cast))
     return vectorForm(dims, cast.getInput());
   return std::nullopt;
 }
@@ -278,7 +282,7 @@ std::optional<IndexForm> AttentionMatcher::indexForm(Value v, const DimExpr &S,
     return IndexForm{x->row + sign * y->row, x->col + sign * y->col,
                      sign > 0 ? x->constant + y->constant : x->constant - y->constant};
   }
-  if (auto cast = v.getDefiningOp<CastOp>())
+  if (auto cast = v.getDefiningOp<CastOp>(); cast && isWideningIntCast(cast))
     return indexForm(cast.getInput(), S, L);
   return std::nullopt;
 }
@@ -349,12 +353,15 @@ std::optional<IndexForm> AttentionMatcher::keepForm(Value p, const DimExpr &S,
     default: return std::nullopt;
     }
   }
-  return constantKeepForm(p, false);
+  bool finite = false;
+  return constantKeepForm(p, false, S, L, finite);
 }
 
 /// A constant mask [.., S, L] that is a causal triangle: true (or 0 when
 /// additive) on and below a diagonal, false (or <= kNegligible) above it.
-std::optional<IndexForm> AttentionMatcher::constantKeepForm(Value mask, bool additive) const {
+std::optional<IndexForm> AttentionMatcher::constantKeepForm(Value mask, bool additive,
+                                                            const DimExpr &S, const DimExpr &L,
+                                                            bool &finiteFill) const {
   auto c = mask.getDefiningOp<ConstantOp>();
   auto type = rankedOf(mask);
   if (!c || !type || type.getRank() < 2 || !type.hasStaticShape())
@@ -363,6 +370,9 @@ std::optional<IndexForm> AttentionMatcher::constantKeepForm(Value mask, bool add
     if (type.getDimSize(a) != 1)
       return std::nullopt;
   int64_t rows = type.getDimSize(type.getRank() - 2), cols = type.getDimSize(type.getRank() - 1);
+  // The triangle must be the whole [S, L], not a row or column broadcast.
+  if (S != DimExpr::of(rows) || L != DimExpr::of(cols))
+    return std::nullopt;
   if (rows * cols > (int64_t)1 << 26)
     return std::nullopt;
   std::vector<char> keep((size_t)(rows * cols));
@@ -379,6 +389,7 @@ std::optional<IndexForm> AttentionMatcher::constantKeepForm(Value mask, bool add
       double d = x.convertToDouble();
       if (d != 0.0 && !(d <= kNegligible))
         return std::nullopt;
+      finiteFill |= d != 0.0 && !std::isinf(d);
       keep[i++] = d == 0.0;
     }
   } else {
@@ -398,10 +409,16 @@ std::optional<IndexForm> AttentionMatcher::constantKeepForm(Value mask, bool add
 /// keep <=> j - i - offset <= 0 is causal attention with that offset;
 /// an offset of L - S + k counts from the last key (a KV cache in front).
 bool AttentionMatcher::recogniseCausal(const IndexForm &keep, const DimExpr &S, const DimExpr &L,
-                                       Match &m) const {
+                                       bool finiteFill, Match &m) const {
   if (keep.row != -1 || keep.col != 1)
     return false;
   DimExpr offset = keep.constant * -1;
+  // A finite fill (finfo.min) is exact only where no row is fully hidden
+  // (the graph averages such a row, ds.attention gives 0): every query must
+  // see key 0, offset >= 0 for sizes that are never negative.
+  if (finiteFill && !(offset.constant >= 0 &&
+                      llvm::all_of(offset.terms, [](auto t) { return t.second > 0; })))
+    return false;
   if (offset.isConstant()) {
     m.causal = true;
     m.causalOffset = offset.constant;
@@ -443,21 +460,27 @@ Value AttentionMatcher::stripUnitReshapes(Value v) const {
 /// constant, triu(full(-inf-ish)), or where(keep, 0, -inf-ish).
 bool AttentionMatcher::additiveCausal(Value inner, const DimExpr &S, const DimExpr &L,
                                       Match &m) const {
-  std::optional<IndexForm> keep = constantKeepForm(inner, true);
+  bool finite = false;
+  std::optional<IndexForm> keep = constantKeepForm(inner, true, S, L, finite);
   double fill = 0.0;
   // triu(full(-inf-ish), k): the triangle is masked, the rest kept.
   if (auto region = !keep ? triluRegion(inner, S, L, fill) : std::nullopt;
-      region && fill <= kNegligible)
+      region && fill <= kNegligible) {
     keep = IndexForm{-region->row, -region->col, region->constant * -1 + DimExpr::of(1)};
+    finite = !std::isinf(fill);
+  }
   if (auto s = inner.getDefiningOp<SelectOp>(); !keep && s) {
     std::optional<double> t = uniformValue(s.getTrueValue()), f = uniformValue(s.getFalseValue());
-    if (t && f && *t == 0.0 && *f <= kNegligible)
+    if (t && f && *t == 0.0 && *f <= kNegligible) {
       keep = keepForm(s.getCondition(), S, L);
-    else if (t && f && *f == 0.0 && *t <= kNegligible)
+      finite = !std::isinf(*f);
+    } else if (t && f && *f == 0.0 && *t <= kNegligible) {
       if (auto inner = keepForm(s.getCondition(), S, L))
         keep = IndexForm{-inner->row, -inner->col, inner->constant * -1 + DimExpr::of(1)};
+      finite = !std::isinf(*t);
+    }
   }
-  return keep && recogniseCausal(*keep, S, L, m);
+  return keep && recogniseCausal(*keep, S, L, finite, m);
 }
 
 /// scatter_elements(full(-inf-ish) [B, S, L] or [B, 1, S, L], indices
@@ -465,17 +488,29 @@ bool AttentionMatcher::additiveCausal(Value inner, const DimExpr &S, const DimEx
 /// heads. `asAdded` is the mask as added to the scores, [B, 1, S, L]. The
 /// indices must cover every row (their leading dims are the data's), or
 /// unlisted rows would be fully masked rather than "no selection".
-Value AttentionMatcher::topkSelection(Value mask, Value asAdded, const DimExpr &S,
-                                      const DimExpr &L) const {
+Value AttentionMatcher::topkSelection(Value mask, Value asAdded, const DimExpr &B,
+                                      const DimExpr &S, const DimExpr &L) const {
   auto scatter = mask.getDefiningOp<ScatterElementsOp>();
   if (!scatter || scatter.getReduction() != ScatterReduction::none)
+    return Value();
+  // Indices from TopK over the keys are in [0, L) and distinct; others may
+  // be negative (scatter wraps them) or repeat.
+  auto topk = scatter.getIndices().getDefiningOp<TopKOp>();
+  if (!topk || topk.getIndices() != scatter.getIndices())
+    return Value();
+  auto topkInput = rankedOf(topk.getInput());
+  int64_t topkAxis = (int64_t)topk.getAxis();
+  OptDim ranked = dims.dim(topk.getInput(), topkAxis < 0 ? topkAxis + topkInput.getRank() : topkAxis);
+  if (!ranked || *ranked != L || (topkAxis != -1 && topkAxis != topkInput.getRank() - 1))
     return Value();
   auto data = rankedOf(scatter.getInput()), idx = rankedOf(scatter.getIndices());
   int64_t r = data.getRank(), axis = (int64_t)scatter.getAxis();
   std::optional<double> fill = uniformValue(scatter.getInput()),
                         zero = uniformValue(scatter.getUpdates());
+  // -inf only: a finite fill averages a row whose selected keys are all hidden.
   if ((r != 3 && r != 4) || idx.getRank() != r || (axis != r - 1 && axis != -1) || !fill ||
-      !(*fill <= kNegligible) || !zero || *zero != 0.0 || !idx.getElementType().isInteger(64))
+      !std::isinf(*fill) || *fill > 0 || !zero || *zero != 0.0 ||
+      !idx.getElementType().isInteger(64))
     return Value();
   OptDim rows = dims.dim(mask, r - 2), cols = dims.dim(mask, r - 1);
   if (!rows || !cols || *rows != S || *cols != L)
@@ -487,8 +522,9 @@ Value AttentionMatcher::topkSelection(Value mask, Value asAdded, const DimExpr &
   };
   auto added = rankedOf(asAdded);
   OptDim heads = added.getRank() == 4 ? dims.dim(asAdded, 1) : std::nullopt;
+  OptDim batch = dims.dim(asAdded, 0);
   if (!heads || !heads->isConstant() || heads->constant != 1 || !same(mask, 0, asAdded, 0) ||
-      !same(mask, r - 2, asAdded, 2) || !same(mask, r - 1, asAdded, 3))
+      !same(mask, r - 2, asAdded, 2) || !same(mask, r - 1, asAdded, 3) || !batch || *batch != B)
     return Value();
   for (int64_t a = 0; a + 1 < r; ++a) {
     OptDim x = dims.dim(scatter.getIndices(), a), y = dims.dim(mask, a);
@@ -534,11 +570,14 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
   // Mask and scale, in either order, down to QKᵀ.
   Value x = softmax.getInput();
   Value floatMask, keepMask;
-  bool negateKeep = false;
+  bool negateKeep = false, scaled = false;
+  double keepFill = 0.0;
   for (int step = 0; step < 3; ++step) {
     if (auto add = x.getDefiningOp<BinaryOp>(); add && add.getKind() == BinaryKind::add) {
       if (floatMask || keepMask)
         return fail("more than one mask is added to the scores");
+      if (scaled) // softmax((s + m) * c): the mask is scaled too
+        return fail("the scale is applied after the mask");
       bool lhsScores = reachesScores(add.getLhs()), rhsScores = reachesScores(add.getRhs());
       if (lhsScores == rhsScores)
         return fail("cannot tell the scores from the mask in an add");
@@ -551,6 +590,8 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
     if (auto select = x.getDefiningOp<SelectOp>()) {
       if (floatMask || keepMask)
         return fail("more than one mask is applied to the scores");
+      if (scaled)
+        return fail("the scale is applied after the mask");
       bool keepTrue = reachesScores(select.getTrueValue());
       Value fill = keepTrue ? select.getFalseValue() : select.getTrueValue();
       std::optional<double> fillValue = scalarConstant(fill);
@@ -562,6 +603,7 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
                     "exact as a mask");
       keepMask = select.getCondition();
       negateKeep = !keepTrue;
+      keepFill = *fillValue;
       x = keepTrue ? select.getTrueValue() : select.getFalseValue();
       continue;
     }
@@ -571,6 +613,7 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
       if (rest == x)
         return fail("the scores are multiplied by something other than a scalar constant");
       x = rest;
+      scaled = true;
       continue;
     }
     break;
@@ -613,9 +656,16 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
   }
 
   // Lengths from QKᵀ itself: the mask may broadcast.
-  OptDim S = dims.dim(qk.getResult(), 2), L = dims.dim(qk.getResult(), 3);
-  if (!S || !L)
+  OptDim Bq = dims.dim(qk.getResult(), 0), S = dims.dim(qk.getResult(), 2),
+         L = dims.dim(qk.getResult(), 3);
+  if (!Bq || !S || !L)
     return fail("the query / key lengths are not known");
+  // The query itself must not broadcast over the batch or the heads.
+  for (int64_t a = 0; a < 2; ++a) {
+    OptDim x = dims.dim(m.query, a), y = dims.dim(qk.getResult(), a);
+    if (!x || !y || *x != *y)
+      return fail("the queries broadcast over the batch or the heads of the scores");
+  }
   // The mask must not broadcast the scores beyond QKᵀ's shape.
   for (int64_t a = 0; a < 4; ++a) {
     OptDim x = dims.dim(softmax.getInput(), a), y = dims.dim(qk.getResult(), a);
@@ -627,13 +677,13 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
     Value inner = stripUnitReshapes(floatMask);
     // DSA: a mask of -inf with 0 scattered at each query's top-k keys,
     // alone or plus a causal mask.
-    if (Value selected = topkSelection(inner, floatMask, *S, *L)) {
+    if (Value selected = topkSelection(inner, floatMask, *Bq, *S, *L)) {
       m.selected = selected;
       return true;
     }
     if (auto add = inner.getDefiningOp<BinaryOp>(); add && add.getKind() == BinaryKind::add) {
       for (auto [a, b] : {std::pair{add.getLhs(), add.getRhs()}, std::pair{add.getRhs(), add.getLhs()}}) {
-        Value selected = topkSelection(stripUnitReshapes(a), floatMask, *S, *L);
+        Value selected = topkSelection(stripUnitReshapes(a), floatMask, *Bq, *S, *L);
         // The causal part is added to the [B, S, L] selection: [S, L] or [1, S, L].
         auto causalType = rankedOf(b);
         bool trailing = causalType.getRank() >= 2 && causalType.getRank() <= 3;
@@ -666,10 +716,13 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
     std::optional<IndexForm> keep = keepForm(keepMask, *S, *L);
     if (keep && negateKeep)
       keep = IndexForm{-keep->row, -keep->col, keep->constant * -1 + DimExpr::of(1)};
-    if (keep && recogniseCausal(*keep, *S, *L, m))
+    const bool finite = !std::isinf(keepFill);
+    if (keep && recogniseCausal(*keep, *S, *L, finite, m))
       return true;
     if (rankedOf(keepMask).getRank() > 4)
       return fail("the mask has rank above 4");
+    if (finite)
+      m.keepFill = keepFill; // where(keep, 0, fill) added: fully masked rows average as in the graph
     // A boolean mask; `not c` where the graph keeps the false entries.
     auto notOp = keepMask.getDefiningOp<UnaryOp>();
     if (negateKeep && notOp && notOp.getKind() == UnaryKind::logical_not)
@@ -715,9 +768,13 @@ struct RaiseAttentionPass : mlir::ds::impl::RaiseAttentionPassBase<RaiseAttentio
     });
     if (candidates.empty())
       return;
-    SymbolicDims dims(func);
+    // Recomputed after each raise: the analysis keys on values, and erased
+    // values' storage may be reused by the ops a raise creates.
+    std::optional<SymbolicDims> dims;
     for (MatMulOp pv : candidates) {
-      AttentionMatcher matcher(dims);
+      if (!dims)
+        dims.emplace(func);
+      AttentionMatcher matcher(*dims);
       Match m;
       Operation *softmax = pv.getLhs().getDefiningOp();
       if (!matcher.match(pv, m)) {
@@ -731,6 +788,7 @@ struct RaiseAttentionPass : mlir::ds::impl::RaiseAttentionPassBase<RaiseAttentio
                               << (m.selected ? "ds.sparse_attention" : "ds.attention") << " ("
                               << describe(m) << ")";
       eraseDeadProducers(pv);
+      dims.reset();
     }
   }
 
@@ -788,6 +846,15 @@ struct RaiseAttentionPass : mlir::ds::impl::RaiseAttentionPassBase<RaiseAttentio
     Value mask = m.mask;
     if (m.negateMask)
       mask = b.create<UnaryOp>(loc, UnaryKind::logical_not, m.negateMask, FloatAttr(), FloatAttr());
+    if (m.keepFill < 0) {
+      // A finite fill stays additive: s + fill rounds to fill, as the graph's.
+      auto element = cast<RankedTensorType>(pv.getType()).getElementType();
+      auto scalar = RankedTensorType::get({}, element);
+      Value zero = b.create<ConstantOp>(loc, DenseElementsAttr::get(scalar, b.getFloatAttr(element, 0.0)));
+      Value fill =
+          b.create<ConstantOp>(loc, DenseElementsAttr::get(scalar, b.getFloatAttr(element, m.keepFill)));
+      mask = b.create<SelectOp>(loc, mask, zero, fill);
+    }
     auto attention = b.create<AttentionOp>(
         loc, pv.getType(), m.query, key, m.value, mask, b.getF64FloatAttr(m.scale),
         m.causal ? b.getUnitAttr() : UnitAttr(), b.getF64FloatAttr(0.0),

@@ -79,6 +79,14 @@ struct SparsifyAttentionPass
   using SparsifyAttentionPassBase::SparsifyAttentionPassBase;
 
   LogicalResult initialize(MLIRContext *context) override {
+    if (selectBlocks != 0) {
+      if (selectBlocks < 0 || window != 0 || sinks != 0 || blockSize < 1 || blockSize > 128)
+        return emitError(UnknownLoc::get(context))
+               << "ds-sparsify-attention: select-blocks must be > 0, without window or sinks, "
+                  "with block-size in [1, 128] (got select-blocks "
+               << selectBlocks.getValue() << ", block-size " << blockSize.getValue() << ")";
+      return success();
+    }
     if (window <= 0 || sinks < 0)
       return emitError(UnknownLoc::get(context))
              << "ds-sparsify-attention: window must be > 0 and sinks >= 0 (got window "
@@ -94,10 +102,22 @@ struct SparsifyAttentionPass
           op.emitRemark() << "left dense: not causal (a sliding window needs a diagonal)";
         return;
       }
-      if (op.getWindow() || op.getSinkTokens()) {
+      if (op.getWindow() || op.getSinkTokens() || op.getSelectBlocks()) {
         if (report)
           op.emitRemark() << "left as it is: already sparse (window " << op.getWindow()
-                          << ", " << op.getSinkTokens() << " sink keys)";
+                          << ", " << op.getSinkTokens() << " sink keys, "
+                          << op.getSelectBlocks() << " selected blocks)";
+        return;
+      }
+      if (selectBlocks > 0) {
+        op.setSelectBlocksAttr(b.getI64IntegerAttr(selectBlocks));
+        op.setBlockSizeAttr(b.getI64IntegerAttr(blockSize));
+        if (report)
+          op.emitRemark() << "sparse attention: block selection, " << selectBlocks.getValue()
+                          << " blocks of " << blockSize.getValue()
+                          << " keys chosen per query block, plus the first and the local "
+                             "blocks: each query sees at most "
+                          << (selectBlocks + 3) * blockSize << " keys";
         return;
       }
       op.setWindowAttr(b.getI64IntegerAttr(window));

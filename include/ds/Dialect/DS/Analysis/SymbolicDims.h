@@ -23,6 +23,11 @@
 
 namespace mlir::ds {
 class ReshapeOp;
+class CastOp;
+
+/// An integer cast that keeps every value (to a type at least as wide, not
+/// i1): analyses may look through it.
+bool isWideningIntCast(CastOp cast);
 
 /// constant + sum(coefficient * unknown); unknowns are numbered by the analysis.
 struct DimExpr {

@@ -731,7 +731,14 @@ def DS_AttentionOp : DS_InferredOp<"attention", [DS_AttentionClass]> {
     patterns, set by `ds-sparsify-attention`): with `window` = W > 0 query i
     sees only the W keys ending at its diagonal d(i), d(i) - W < j <= d(i);
     with `sink_tokens` = N it also sees keys j < N (attention sinks,
-    StreamingLLM) wherever they are causally visible.
+    StreamingLLM) wherever they are causally visible. With `select_blocks`
+    = n and `block_size` = b (1 to 128; NSA-style dynamic selection, at the
+    granularity of query blocks): queries and keys are cut in blocks of b
+    positions; query block Q = [i0, i1) sees the first key block, the local
+    key blocks (those from the one holding key d(i0) - b + 1 to the one
+    holding d(i1 - 1)) and the n earlier key blocks C that score highest by
+    (sum of Q's queries) · (sum of C's keys), ties to the lower block; within
+    them, causality as above. Selection and a window exclude each other.
     Reference semantics: dense softmax(q kᵀ · scale + mask) v; fully masked
     rows give 0.
 
@@ -745,7 +752,9 @@ def DS_AttentionOp : DS_InferredOp<"attention", [DS_AttentionClass]> {
                        DefaultValuedAttr<I64Attr, "0">:$causal_offset,
                        UnitAttr:$causal_from_end,
                        DefaultValuedAttr<I64Attr, "0">:$window,
-                       DefaultValuedAttr<I64Attr, "0">:$sink_tokens);
+                       DefaultValuedAttr<I64Attr, "0">:$sink_tokens,
+                       DefaultValuedAttr<I64Attr, "0">:$select_blocks,
+                       DefaultValuedAttr<I64Attr, "0">:$block_size);
   let results = (outs DS_Tensor:$result);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

@@ -78,7 +78,7 @@ def VerifyRuntimeContractPass : Pass<"ds-verify-runtime-contract", "ModuleOp"> {
       spellings agree both ways. A consistent dialect gets a remark:
 
     ```
-    remark: contract: 43 ops, 89 attributes, consistent
+    remark: contract: 43 ops, 91 attributes, consistent
     ```
 
     The IR is left unchanged. The artifact writer applies the per-op check to
@@ -119,16 +119,22 @@ def RaiseAttentionPass : Pass<"ds-raise-attention", "func::FuncOp"> {
     - an added float mask stays a float mask (BERT's `(1 - m) * -10000`),
       unless it is a causal triangle of 0 and values <= -1e30;
     - `where(keep, scores, fill)` (masked_fill) becomes a boolean mask when
-      `fill` <= -1e30 or -inf (any score added to such a fill rounds back to
-      it, so even fully masked rows agree); other fills are left alone,
-      because a fully masked row would change;
+      `fill` is -inf, and the additive mask `where(keep, 0, fill)` when it is
+      finite and <= -1e30 (any score added to such a fill rounds back to it,
+      so even fully masked rows agree); other fills are left alone, because
+      a fully masked row would change;
     - a boolean or additive mask that is a causal triangle becomes
       `is_causal` with its offset: a constant triangle, or one built from
       Range ops and compared (`arange(L)[None, :] <= arange(S)[:, None] +
       past`). The ranges must provably span the queries and the keys
       (SymbolicDims); a triangle whose diagonal is the number of keys minus
       the number of queries, a KV cache of run-time length, becomes
-      `causal_from_end`.
+      `causal_from_end`. With a finite fill, only when every query provably
+      sees a key;
+    - TopK indices over the keys scattered as 0 into -inf (DeepSeek Sparse
+      Attention's reference code), alone or plus a causal mask, become
+      `ds.sparse_attention`.
+    A scale applied after the mask is not folded (the mask would be scaled).
     Rows in which every key is masked with -inf give 0 in ds.attention
     where the unfused graph gives NaN.
 
@@ -144,7 +150,7 @@ def RaiseAttentionPass : Pass<"ds-raise-attention", "func::FuncOp"> {
 }
 
 def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
-  let summary = "Make causal ds.attention sparse: a sliding window with attention sinks";
+  let summary = "Make causal ds.attention sparse: a sliding window with sinks, or block selection";
   let description = [{
     Static sparse attention (Longformer / Mistral's sliding window,
     StreamingLLM's attention sinks): every causal `ds.attention` gets
@@ -161,6 +167,14 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
     %o = ds.attention %q, %k, %v {is_causal, sink_tokens = 4 : i64, window = 256 : i64}
     ```
 
+    With `select-blocks` = n (instead of a window), attention selects its
+    keys at run time, NSA-style (Yuan et al. 2025): queries and keys in
+    blocks of `block-size`; each query block sees the first key block, its
+    local blocks and the n earlier blocks whose summed keys score highest
+    against its summed queries (DSOps.td, `ds.attention`). The selection is
+    by block scores, not per query, so a block's queries share one GEMM per
+    key tile.
+
     With `report`, each attention gets a remark with its cost dense and
     sparse: the (query, key) pairs computed per head, the FLOPs
     (2 (D + Dv) per pair for every batch and head) and the K / V bytes a
@@ -170,6 +184,10 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
   let options = [
     Option<"window", "window", "int64_t", /*default=*/"0",
            "Keys each query sees, ending at its diagonal (> 0)">,
+    Option<"selectBlocks", "select-blocks", "int64_t", /*default=*/"0",
+           "Earlier key blocks each query block selects (NSA-style; instead of window)">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"64",
+           "Queries / keys per block for select-blocks (1 to 128)">,
     Option<"sinks", "sinks", "int64_t", /*default=*/"0",
            "Leading keys every query also sees (attention sinks)">,
     Option<"report", "report", "bool", /*default=*/"false",
