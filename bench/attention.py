@@ -56,18 +56,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interleave import interleaved, ort_session  # noqa: E402
 
 EXPORT = r'''
-import math, sys, torch
-class Attention(torch.nn.Module):
-    def forward(self, q, k, v):
-        s, total = q.shape[2], k.shape[2]
-        visible = torch.arange(total)[None, :] <= (torch.arange(s) + (total - s))[:, None]
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
-        scores = scores.masked_fill(~visible, float("-inf"))
-        return torch.matmul(torch.softmax(scores, dim=-1), v)
+import sys, torch
+sys.path.insert(0, sys.argv[4])
+from export_torch_models import CausalAttention
 heads, dim = int(sys.argv[2]), int(sys.argv[3])
 q = torch.randn(1, heads, 8, dim)
 kv = torch.randn(1, heads, 8, dim)
-torch.onnx.export(Attention(), (q, kv, kv), sys.argv[1], input_names=["q", "k", "v"],
+torch.onnx.export(CausalAttention(), (q, kv, kv), sys.argv[1], input_names=["q", "k", "v"],
                   output_names=["out"], opset_version=17,
                   dynamic_axes={"q": {2: "queries"}, "k": {2: "keys"}, "v": {2: "keys"},
                                 "out": {2: "queries"}})
@@ -94,8 +89,10 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="ds-attention-") as scratch:
         model = os.path.join(scratch, "attention.onnx")
+        # The module of utils/export_torch_models.py, at this head count and size.
         subprocess.run(["/usr/bin/python3", "-c", EXPORT, model, str(args.heads),
-                        str(args.head_dim)], check=True, capture_output=True)
+                        str(args.head_dim), os.path.join(REPO, "utils")], check=True,
+                       capture_output=True)
         engines = {"ds": ds.load(model, num_threads=args.threads)}
         if not args.no_unfused:
             engines["ds unfused"] = ds.load(model, num_threads=args.threads,
