@@ -112,12 +112,34 @@ Status run(KernelContext &ctx, const SparseProblem &p) {
                      std::fill(y + h * p.S * p.Dv, y + h * p.S * p.Dv + p.Dv, 0.0f);
                    continue;
                  }
+                 const float *q = p.q + ((b * p.Hq + h0) * p.S + i) * p.D;
+                 if (heads == 1) {
+                   // One head: its listed rows are read in place, nothing to share.
+                   // Rows are scattered over a cache far larger than the CPU's:
+                   // ask for rows a few keys ahead while this one is read.
+                   constexpr int64_t kAhead = 8;
+                   for (int64_t e = 0; e < n; ++e) {
+                     if (e + kAhead < n)
+                       for (int64_t c = 0; c < p.D; c += 16)
+                         __builtin_prefetch(kb + picked[(size_t)(e + kAhead)] * p.D + c);
+                     scores[(size_t)e] =
+                         p.scale * vmath::dot(q, kb + picked[(size_t)e] * p.D, p.D);
+                   }
+                   softmaxRows(scores.data(), 1, n);
+                   std::fill(y, y + p.Dv, 0.0f);
+                   for (int64_t e = 0; e < n; ++e) {
+                     if (e + kAhead < n)
+                       for (int64_t c = 0; c < p.Dv; c += 16)
+                         __builtin_prefetch(vb + picked[(size_t)(e + kAhead)] * p.Dv + c);
+                     vmath::axpy(scores[(size_t)e], vb + picked[(size_t)e] * p.Dv, y, p.Dv);
+                   }
+                   continue;
+                 }
                  for (int64_t e = 0; e < n; ++e) {
                    std::copy_n(kb + picked[(size_t)e] * p.D, p.D, keys.data() + e * p.D);
                    std::copy_n(vb + picked[(size_t)e] * p.Dv, p.Dv, values.data() + e * p.Dv);
                  }
                  // The group's query rows are S * D apart: lda = S * D.
-                 const float *q = p.q + ((b * p.Hq + h0) * p.S + i) * p.D;
                  blas::sgemm(false, true, (int)heads, (int)n, (int)p.D, p.scale, q,
                              (int)(p.S * p.D), keys.data(), (int)p.D, 0.0f, scores.data(),
                              (int)n);

@@ -315,10 +315,32 @@ DS_VECTORIZED void scaleImpl(float *__restrict y, int64_t n, float factor) {
     y[i] *= factor;
 }
 
+DS_VECTORIZED float dotImpl(const float *__restrict a, const float *__restrict b, int64_t n) {
+  float lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j)
+      lanes[j] += a[i + j] * b[i + j];
+  for (; i < n; ++i)
+    lanes[0] += a[i] * b[i];
+  float sum = 0.0f;
+  for (float l : lanes)
+    sum += l;
+  return sum;
+}
+
+DS_VECTORIZED void axpyImpl(float alpha, const float *__restrict x, float *__restrict y,
+                            int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] += alpha * x[i];
+}
+
 } // namespace
 
 float maxOf(const float *x, int64_t n) { return maxImpl(x, n); }
 void scale(float *y, int64_t n, float factor) { scaleImpl(y, n, factor); }
+float dot(const float *a, const float *b, int64_t n) { return dotImpl(a, b, n); }
+void axpy(float alpha, const float *x, float *y, int64_t n) { axpyImpl(alpha, x, y, n); }
 
 void arith(Arith op, const float *a, int64_t aStride, const float *b, int64_t bStride, float *y,
            int64_t n) {

@@ -26,6 +26,10 @@ namespace dsrt::cpu::vmath {
 float maxOf(const float *x, int64_t n);
 /// y[i] *= factor.
 void scale(float *y, int64_t n, float factor);
+/// The sum of a[i] * b[i], in float lanes (no fixed summation order).
+float dot(const float *a, const float *b, int64_t n);
+/// y[i] += alpha * x[i].
+void axpy(float alpha, const float *x, float *y, int64_t n);
 
 /// y[i] = e^(x[i] - shift) for x[i] <= shift (softmax: shift is the row's
 /// maximum); returns the sum of the y[i], accumulated in double.

@@ -204,3 +204,21 @@ TEST(VectorMath, QuantizeOfNaNQuotientsGivesTheZeroPoint) {
   EXPECT_EQ(y[1], 7);  // 0 / 0
   EXPECT_EQ(y[2], 255); // 1 / 0 = inf saturates
 }
+
+TEST(VectorMath, DotAndAxpyMatchDouble) {
+  for (int64_t n : {0, 1, 15, 16, 17, 128, 1000}) {
+    std::vector<float> a((size_t)n), b((size_t)n), y((size_t)n);
+    double want = 0.0, scale = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      a[(size_t)i] = std::sin(0.1f * (float)i);
+      b[(size_t)i] = std::cos(0.3f * (float)i);
+      y[(size_t)i] = 1.0f;
+      want += (double)a[(size_t)i] * b[(size_t)i];
+      scale += std::fabs((double)a[(size_t)i] * b[(size_t)i]);
+    }
+    EXPECT_NEAR(vmath::dot(a.data(), b.data(), n), want, 1e-6 * (scale + 1)) << n;
+    vmath::axpy(-0.5f, a.data(), y.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_FLOAT_EQ(y[(size_t)i], 1.0f - 0.5f * a[(size_t)i]) << i;
+  }
+}
