@@ -55,23 +55,8 @@ RankedTensorType rankedOf(Value v) { return dyn_cast<RankedTensorType>(v.getType
 bool mlir::ds::isWideningIntCast(CastOp cast) {
   auto in = dyn_cast<IntegerType>(rankedOf(cast.getInput()).getElementType());
   auto out = dyn_cast<IntegerType>(rankedOf(cast.getResult()).getElementType());
-  return in && out && out.getWidth() > 1 && out.getWidth() >= in.getWidth() &&
-         (in.getWidth() > 1 || out.getWidth() > 1);
+  return in && out && out.getWidth() > 1 && out.getWidth() >= in.getWidth();
 }
-
-namespace {
-/// True when every value survives the sizes are never negative
-/// (a nonnegative combination of unknown sizes).
-bool nonNegative(const DimExpr &e) {
-  return e.constant >= 0 && llvm::all_of(e.terms, [](auto t) { return t.second > 0; });
-}
-
-/// Ops whose result has the shape of their first operand.
-bool keepsShape(Operation *op) {
-  return isa<UnaryOp, CastOp, SoftmaxOp, NormOp, RotaryEmbeddingOp, CumSumOp, QuantizeOp,
-             DequantizeOp, TriluOp, ScatterElementsOp, ScatterNDOp>(op);
-}
-} // namespace
 
 SymbolicDims::SymbolicDims(func::FuncOp func) {
   for (BlockArgument arg : func.getArguments()) {
@@ -282,7 +267,7 @@ void SymbolicDims::visit(Operation *op) {
               return std::nullopt;
             // The length is limit - start only when that cannot be negative.
             DimExpr length = *limit - *start;
-            return nonNegative(length) ? OptDim(length) : std::nullopt;
+            return length.isNonNegative() ? OptDim(length) : std::nullopt;
           })
           .Case<FillOp>([&](FillOp f) { return element(f.getShape(), a); })
           .Case<TopKOp>([&](TopKOp t) -> OptDim {
@@ -339,7 +324,7 @@ void SymbolicDims::visit(Operation *op) {
             return a == 3 ? dim(at.getValue(), 3) : dim(at.getQuery(), a);
           })
           .Default([&](Operation *o) -> OptDim {
-            if (keepsShape(o) && o->getNumOperands() > 0)
+            if (o->hasTrait<OpTrait::ds::ShapeOfFirstOperand>() && o->getNumOperands() > 0)
               return dim(o->getOperand(0), a);
             return std::nullopt;
           });
@@ -427,8 +412,8 @@ void SymbolicDims::visit(Operation *op) {
             if (*x == *y)
               v[i] = DimExpr::of(1);
             else if ((x->isConstant() && y->isConstant()) ||
-                     (x->isConstant() && x->constant < 0 && nonNegative(*y)) ||
-                     (y->isConstant() && y->constant < 0 && nonNegative(*x)))
+                     (x->isConstant() && x->constant < 0 && y->isNonNegative()) ||
+                     (y->isConstant() && y->constant < 0 && x->isNonNegative()))
               v[i] = DimExpr::of(0);
           }
         })

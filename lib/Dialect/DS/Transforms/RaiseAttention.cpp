@@ -416,8 +416,7 @@ bool AttentionMatcher::recogniseCausal(const IndexForm &keep, const DimExpr &S, 
   // A finite fill (finfo.min) is exact only where no row is fully hidden
   // (the graph averages such a row, ds.attention gives 0): every query must
   // see key 0, offset >= 0 for sizes that are never negative.
-  if (finiteFill && !(offset.constant >= 0 &&
-                      llvm::all_of(offset.terms, [](auto t) { return t.second > 0; })))
+  if (finiteFill && !offset.isNonNegative())
     return false;
   if (offset.isConstant()) {
     m.causal = true;

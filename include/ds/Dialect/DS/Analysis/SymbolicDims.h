@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -36,6 +37,10 @@ struct DimExpr {
 
   static DimExpr of(int64_t c) { return DimExpr{c, {}}; }
   bool isConstant() const { return terms.empty(); }
+  /// A nonnegative combination of sizes, which are never negative.
+  bool isNonNegative() const {
+    return constant >= 0 && llvm::all_of(terms, [](auto t) { return t.second > 0; });
+  }
   DimExpr operator+(const DimExpr &o) const;
   DimExpr operator-(const DimExpr &o) const;
   DimExpr operator*(int64_t factor) const;

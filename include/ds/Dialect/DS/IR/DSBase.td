@@ -56,6 +56,10 @@ def DS_PrecisionClass : DS_OpClass<"PRECISION">;
 // commutes with the op. Passes move dequantization and casts across it.
 def DS_SelectsElements : NativeOpTrait<"ds::SelectsElements">;
 
+// The result has operand 0's shape (operand 0 of a norm, the updated tensor
+// of a scatter): analyses read the result's sizes from it (SymbolicDims).
+def DS_ShapeOfFirstOperand : NativeOpTrait<"ds::ShapeOfFirstOperand">;
+
 //===----------------------------------------------------------------------===//
 // Enumerations
 //===----------------------------------------------------------------------===//

@@ -18,6 +18,10 @@ template <dsx_op_class Class> struct OpClassTrait {
 /// DS_SelectsElements (DSBase.td): a marker, no code.
 template <typename ConcreteType>
 class SelectsElements : public TraitBase<ConcreteType, SelectsElements> {};
+
+/// DS_ShapeOfFirstOperand (DSBase.td): a marker, no code.
+template <typename ConcreteType>
+class ShapeOfFirstOperand : public TraitBase<ConcreteType, ShapeOfFirstOperand> {};
 } // namespace mlir::OpTrait::ds
 
 namespace mlir::ds {

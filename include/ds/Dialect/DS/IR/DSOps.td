@@ -73,7 +73,7 @@ def DS_RangeOp : DS_InferredOp<"range", [DS_GeneratorClass]> {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-def DS_UnaryOp : DS_InferredOp<"unary", [DS_ElementwiseClass]> {
+def DS_UnaryOp : DS_InferredOp<"unary", [DS_ShapeOfFirstOperand, DS_ElementwiseClass]> {
   let summary = "elementwise function of one tensor";
   let description = [{
     One op for every elementwise function of one input; `kind` names it. The
@@ -138,7 +138,7 @@ def DS_SelectOp : DS_InferredOp<"select", [DS_ElementwiseClass]> {
   let hasFolder = 1;
 }
 
-def DS_CastOp : DS_Op<"cast", [DS_ElementwiseClass, Pure]> {
+def DS_CastOp : DS_Op<"cast", [DS_ShapeOfFirstOperand, DS_ElementwiseClass, Pure]> {
   let summary = "element type conversion";
   let description = [{
     Converts each element to the result's element type (Cast, CastLike).
@@ -341,7 +341,7 @@ def DS_ArgReduceOp : DS_InferredOp<"arg_reduce", [DS_WindowClass]> {
   let assemblyFormat = "$kind $input attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_NormOp : DS_InferredOp<"norm", [DS_ReductionClass, AttrSizedOperandSegments]> {
+def DS_NormOp : DS_InferredOp<"norm", [DS_ShapeOfFirstOperand, DS_ReductionClass, AttrSizedOperandSegments]> {
   let summary = "layer / RMS normalization over the trailing axes from `axis`";
   let description = [{
     `mean_var`: (x - mean) / sqrt(var + epsilon); `rms`: x / sqrt(mean(x^2) + epsilon),
@@ -360,7 +360,7 @@ def DS_NormOp : DS_InferredOp<"norm", [DS_ReductionClass, AttrSizedOperandSegmen
   let hasVerifier = 1;
 }
 
-def DS_SoftmaxOp : DS_InferredOp<"softmax", [DS_ReductionClass]> {
+def DS_SoftmaxOp : DS_InferredOp<"softmax", [DS_ShapeOfFirstOperand, DS_ReductionClass]> {
   let summary = "softmax (or log-softmax) along one axis";
   let description = [{
     ```mlir
@@ -374,7 +374,7 @@ def DS_SoftmaxOp : DS_InferredOp<"softmax", [DS_ReductionClass]> {
   let hasVerifier = 1;
 }
 
-def DS_CumSumOp : DS_InferredOp<"cumsum", [DS_WindowClass]> {
+def DS_CumSumOp : DS_InferredOp<"cumsum", [DS_ShapeOfFirstOperand, DS_WindowClass]> {
   let summary = "cumulative sum (or product) along an axis";
   let description = [{
     ```mlir
@@ -541,7 +541,7 @@ def DS_GatherNDOp : DS_InferredOp<"gather_nd", [DS_DataMovementClass, DS_Selects
   let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_ScatterElementsOp : DS_InferredOp<"scatter_elements", [DS_DataMovementClass]> {
+def DS_ScatterElementsOp : DS_InferredOp<"scatter_elements", [DS_ShapeOfFirstOperand, DS_DataMovementClass]> {
   let summary = "write updates at per-element indices along an axis";
   let description = [{
     ```mlir
@@ -556,7 +556,7 @@ def DS_ScatterElementsOp : DS_InferredOp<"scatter_elements", [DS_DataMovementCla
   let hasVerifier = 1;
 }
 
-def DS_ScatterNDOp : DS_InferredOp<"scatter_nd", [DS_DataMovementClass]> {
+def DS_ScatterNDOp : DS_InferredOp<"scatter_nd", [DS_ShapeOfFirstOperand, DS_DataMovementClass]> {
   let summary = "write update slices at index tuples";
   let description = [{
     ```mlir
@@ -634,7 +634,7 @@ def DS_ResizeOp : DS_InferredOp<"resize", [DS_DataMovementClass, AttrSizedOperan
   let hasVerifier = 1;
 }
 
-def DS_TriluOp : DS_InferredOp<"trilu", [DS_DataMovementClass]> {
+def DS_TriluOp : DS_InferredOp<"trilu", [DS_ShapeOfFirstOperand, DS_DataMovementClass]> {
   let summary = "upper or lower triangle of the last two dims";
   let description = [{
     ```mlir
@@ -668,7 +668,7 @@ def DS_NonZeroOp : DS_InferredOp<"nonzero", [DS_DataMovementClass]> {
 // Quantization
 //===----------------------------------------------------------------------===//
 
-def DS_QuantizeOp : DS_Op<"quantize", [DS_PrecisionClass, Pure]> {
+def DS_QuantizeOp : DS_Op<"quantize", [DS_ShapeOfFirstOperand, DS_PrecisionClass, Pure]> {
   let summary = "affine quantization: saturate(round(x / scale) + zero_point)";
   let description = [{
     Per-tensor (scalar scale), per-axis (1-D scale along `axis`) or blocked
@@ -686,7 +686,7 @@ def DS_QuantizeOp : DS_Op<"quantize", [DS_PrecisionClass, Pure]> {
   let hasVerifier = 1;
 }
 
-def DS_DequantizeOp : DS_Op<"dequantize", [DS_PrecisionClass, Pure]> {
+def DS_DequantizeOp : DS_Op<"dequantize", [DS_ShapeOfFirstOperand, DS_PrecisionClass, Pure]> {
   let summary = "affine dequantization: (x - zero_point) * scale";
   let description = [{
     ```mlir
@@ -785,7 +785,7 @@ def DS_SparseAttentionOp : DS_InferredOp<"sparse_attention", [DS_AttentionClass]
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding", [DS_DataMovementClass]> {
+def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding", [DS_ShapeOfFirstOperand, DS_DataMovementClass]> {
   let summary = "rotary position embedding on [B, H, S, D] or [B, S, H*D] input";
   let description = [{
     `cos` / `sin` are [B, S, D'/2] when `position_ids` is absent, otherwise
