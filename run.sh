@@ -32,7 +32,7 @@ install_deps() {
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
-  if ! python3 -c "import onnx, lit, numpy, onnxruntime, nanobind, scikit_build_core, pytest; assert onnx.__version__ == '1.22.0'" 2>/dev/null; then
+  if ! python3 -c "import onnx, lit, numpy, onnxruntime, nanobind, scikit_build_core, pytest, matplotlib; assert onnx.__version__ == '1.22.0'" 2>/dev/null; then
     echo "== installing Python packages"
     python3 -m pip install -q -r requirements.txt
   fi

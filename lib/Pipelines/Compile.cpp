@@ -37,7 +37,8 @@ static LogicalResult checkOutputs(MLIRContext &context, const ds::CompileRequest
   if (request.outputPath.empty() || request.outputPath == "-")
     return error() << "the artifact needs a file to be written to, not '"
                    << request.outputPath << "'";
-  for (const std::string &output : {request.outputPath, request.cudaSourcePath})
+  for (const std::string &output :
+       {request.outputPath, request.cudaSourcePath, request.pipeline.costReport})
     if (!output.empty())
       if (llvm::Error e = ds::checkOutputIsNotAnInput(output, inputFiles))
         return error() << llvm::toString(std::move(e));
@@ -115,6 +116,14 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
     return emitError(UnknownLoc::get(&context))
            << "a calibration run's artifact (calibration probes) is compiled in fp32 without "
               "quantization";
+  const std::string &remat = request.pipeline.rematStrategy;
+  if (remat != "greedy" && remat != "sqrt" && remat != "optimal")
+    return emitError(UnknownLoc::get(&context))
+           << "remat strategy '" << remat << "' is not available (greedy, sqrt, optimal)";
+  const std::string &costFormat = request.pipeline.costReportFormat;
+  if (costFormat != "text" && costFormat != "json")
+    return emitError(UnknownLoc::get(&context))
+           << "cost report format '" << costFormat << "' is not available (text, json)";
   std::vector<std::string> inputFiles;
   OwningOpRef<ModuleOp> module = loadInput(context, request, inputFiles);
   if (!module || failed(checkOutputs(context, request, inputFiles)))
@@ -214,6 +223,10 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.calibrationTable = options.calibrationTable;
   request.pipeline.quantizeExcludeNodes = options.quantizeExcludeNodes;
   request.pipeline.calibrationProbes = options.calibrationProbes;
+  request.pipeline.rematBudget = options.rematBudget;
+  request.pipeline.rematStrategy = options.rematStrategy;
+  request.pipeline.costReport = options.costReport;
+  request.pipeline.costReportFormat = options.costReportFormat;
   std::string error;
   if (!ds::parseInputShapeSpecs(options.inputShapes, request.import, error) ||
       !ds::parseBindInputSpecs(options.boundInputs, request.import, error)) {

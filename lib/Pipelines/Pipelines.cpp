@@ -11,6 +11,20 @@
 using namespace mlir;
 
 void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) {
+  // The cost after import and after each efficiency pass, one stage each,
+  // so a user sees what each technique buys on their model.
+  bool firstReport = true;
+  auto reportCost = [&](llvm::StringRef stage) {
+    if (options.costReport.empty())
+      return;
+    ds::CostReportPassOptions report;
+    report.outputFile = options.costReport;
+    report.format = options.costReportFormat;
+    report.stage = stage.str();
+    report.append = !firstReport;
+    firstReport = false;
+    pm.addPass(ds::createCostReportPass(report));
+  };
   // Integer matmuls on 8-bit operands (MatMulInteger, dynamic quantization,
   // QDQ models), before folding turns dequantized 8-bit weights into f32.
   pm.addNestedPass<func::FuncOp>(ds::createFoldIntegerMatMulPass());
@@ -18,6 +32,7 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   // identical subexpressions; the efficiency passes slot in here.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  reportCost("imported");
   // Attention as exporters write it becomes one ds.attention (the scores are
   // never materialized); before quantization, which leaves attention alone.
   if (options.raiseAttention)
@@ -31,6 +46,8 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
     sparse.blockSize = options.attentionBlockSize;
     pm.addNestedPass<func::FuncOp>(ds::createSparsifyAttentionPass(sparse));
   }
+  if (options.raiseAttention)
+    reportCost("attention");
   // The compiler's own quantization, on the folded f32 weights.
   // A table calibrated with SmoothQuant smooths the activations first (its
   // ranges are those of the smoothed activations; a no-op otherwise).
@@ -52,16 +69,30 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
     quantize.excludeNodes = options.quantizeExcludeNodes;
     pm.addNestedPass<func::FuncOp>(ds::createQuantizeStaticPass(quantize));
   }
+  if (options.quantize != "none")
+    reportCost("quantization");
   // Precision before fusion: the casts it inserts fuse into their neighbours.
   if (options.precision != "fp32") {
     ds::AssignPrecisionPassOptions precision;
     precision.policy = options.precision;
     pm.addPass(ds::createAssignPrecisionPass(precision));
+    reportCost("precision");
+  }
+  // Rematerialization on the final ops, before fusion groups them: a
+  // recomputed producer then fuses with its new consumer.
+  if (!options.rematBudget.empty() || options.rematStrategy != "greedy") {
+    ds::RematerializePassOptions remat;
+    remat.budget = options.rematBudget;
+    remat.strategy = options.rematStrategy;
+    pm.addPass(ds::createRematerializePass(remat));
+    reportCost("rematerialization");
   }
   // One fusion decision for every backend: CUDA emits a kernel per group, the
   // CPU runtime runs each group in tiles of rows (docs/runtime.md).
   if (options.fuse || options.target == "cuda")
     pm.addNestedPass<func::FuncOp>(ds::createFusePass());
+  if (options.fuse || options.target == "cuda")
+    reportCost("fusion");
   if (options.target == "cuda") {
     // The emitter's input: one group per kernel, matmuls split for cuBLASLt.
     pm.addNestedPass<func::FuncOp>(ds::createCUDAWrapOpsPass());
@@ -113,6 +144,18 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
       *this, "calibration-probes",
       llvm::cl::desc("Return the activations static quantization needs (a calibration run)"),
       llvm::cl::init(false)};
+  Option<std::string> rematBudget{
+      *this, "remat-budget",
+      llvm::cl::desc("Rematerialize so that the intermediates' peak fits (64MB, 1.5MiB, bytes)")};
+  Option<std::string> rematStrategy{*this, "remat-strategy",
+                                    llvm::cl::desc("Rematerialization: greedy, sqrt or optimal"),
+                                    llvm::cl::init("greedy")};
+  Option<std::string> costReport{
+      *this, "cost-report",
+      llvm::cl::desc("Write the cost after import and after each efficiency pass to this file")};
+  Option<std::string> costReportFormat{*this, "cost-report-format",
+                                       llvm::cl::desc("Cost report format: text or json"),
+                                       llvm::cl::init("text")};
 };
 } // namespace
 
@@ -134,6 +177,10 @@ void ds::registerPipelines() {
         options.quantizeExcludeNodes.assign(cl.quantizeExcludeNodes.begin(),
                                             cl.quantizeExcludeNodes.end());
         options.calibrationProbes = cl.calibrationProbes;
+        options.rematBudget = cl.rematBudget;
+        options.rematStrategy = cl.rematStrategy;
+        options.costReport = cl.costReport;
+        options.costReportFormat = cl.costReportFormat;
         buildCompilePipeline(pm, options);
       });
 }

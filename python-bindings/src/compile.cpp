@@ -30,7 +30,9 @@ NB_MODULE(_ds_compiler, m) {
          const std::string &quantize, const std::string &calibrationTable,
          bool calibrationProbes, const std::vector<std::string> &quantizeExcludeNodes,
          bool raiseAttention, long long attentionWindow, long long attentionSinks,
-         long long attentionSelectBlocks, long long attentionBlockSize) {
+         long long attentionSelectBlocks, long long attentionBlockSize,
+         const std::string &rematBudget, const std::string &rematStrategy,
+         const std::string &costReport, const std::string &costReportFormat) {
         ds_compiler::FileCompileOptions options;
         options.target = target;
         options.fuse = fuse;
@@ -44,6 +46,10 @@ NB_MODULE(_ds_compiler, m) {
         options.calibrationTable = calibrationTable;
         options.calibrationProbes = calibrationProbes;
         options.quantizeExcludeNodes = quantizeExcludeNodes;
+        options.rematBudget = rematBudget;
+        options.rematStrategy = rematStrategy;
+        options.costReport = costReport;
+        options.costReportFormat = costReportFormat;
         options.inputShapes = inputShapes;
         options.boundInputs = boundInputs;
         std::string diagnostics;
@@ -69,12 +75,16 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("quantize_exclude_nodes") = std::vector<std::string>(),
       nb::arg("raise_attention") = true, nb::arg("attention_window") = 0,
       nb::arg("attention_sinks") = 0, nb::arg("attention_select_blocks") = 0,
-      nb::arg("attention_block_size") = 64,
+      nb::arg("attention_block_size") = 64, nb::arg("remat_budget") = "",
+      nb::arg("remat_strategy") = "greedy", nb::arg("cost_report") = "",
+      nb::arg("cost_report_format") = "text",
       "Compiles an .onnx (or .mlir) model into a .dsx artifact at output_path. input_shapes "
       "holds 'name:1x128' specs, bound_inputs 'name=file.pb' specs; fuse=False runs the CPU "
       "program op by op; raise_attention=False keeps exported attention subgraphs as they are; attention_window > 0 makes causal attention a sliding window (plus attention_sinks leading keys); precision fp16 / bf16 runs contractions and attention in that type; quantize "
       "'dynamic' gives matmuls int8 weights and run-time quantized activations, 'static' "
       "quantizes activations with calibration_table's ranges; calibration_probes compiles "
-      "the artifact a calibration run executes. "
+      "the artifact a calibration run executes; remat_budget / remat_strategy recompute values "
+      "instead of keeping them alive (ds-rematerialize); cost_report names a file for the cost "
+      "after import and after each efficiency pass (ds-cost-report, text or json). "
       "Raises CompileError.");
 }

@@ -74,6 +74,24 @@ static cl::opt<bool> calibrationProbes(
     "calibration-probes",
     cl::desc("Compile the artifact a calibration run executes: the activations static "
              "quantization needs become extra outputs (ds-calibrate does this itself)"));
+static cl::opt<std::string> rematBudget(
+    "remat-budget",
+    cl::desc("Rematerialize: recompute values near their uses instead of keeping them alive, "
+             "until the intermediates' peak fits this many bytes (64MB, 1.5MiB, 4096)"),
+    cl::value_desc("bytes"));
+static cl::opt<std::string> rematStrategy(
+    "remat-strategy",
+    cl::desc("Rematerialization strategy: greedy (default), sqrt (Chen's sqrt(n) checkpoints; "
+             "applies without a budget) or optimal (exhaustive, small graphs)"),
+    cl::init("greedy"));
+static cl::opt<std::string> costReport(
+    "cost-report",
+    cl::desc("Write FLOPs, bytes moved, roofline time (this CPU and an H200) and memory of the "
+             "model after import and after each efficiency pass"),
+    cl::value_desc("file or -"));
+static cl::opt<std::string> costReportFormat("cost-report-format",
+                                             cl::desc("text (default) or json (JSON Lines)"),
+                                             cl::init("text"));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print the compile summary"));
 
 static std::string human(uint64_t bytes) {
@@ -112,6 +130,10 @@ int main(int argc, char **argv) {
   request.pipeline.quantizeExcludeNodes.assign(quantizeExcludeNodes.begin(),
                                                quantizeExcludeNodes.end());
   request.pipeline.calibrationProbes = calibrationProbes;
+  request.pipeline.rematBudget = rematBudget;
+  request.pipeline.rematStrategy = rematStrategy;
+  request.pipeline.costReport = costReport;
+  request.pipeline.costReportFormat = costReportFormat;
   request.cudaSourcePath = dumpCUDA;
   // The limits (--ds-max-*) apply to every input; shapes and bindings name
   // graph inputs of an ONNX model.

@@ -34,6 +34,12 @@ struct FileCompileOptions {
   std::vector<std::string> quantizeExcludeNodes;
   std::string calibrationTable;
   bool calibrationProbes = false;
+  /// CompileOptions::rematBudget / rematStrategy.
+  std::string rematBudget;
+  std::string rematStrategy = "greedy";
+  /// CompileOptions::costReport / costReportFormat.
+  std::string costReport;
+  std::string costReportFormat = "text";
   /// `--ds-input-shape` specs: `name:1x128` (`?` keeps a dim dynamic).
   std::vector<std::string> inputShapes;
   /// `--ds-bind-input` specs: `name=path.pb`.

@@ -38,6 +38,16 @@ struct CompileOptions {
   /// activations static quantization needs as extra outputs
   /// (ds-insert-calibration-probes).
   bool calibrationProbes = false;
+  /// Rematerialization (ds-rematerialize) when rematBudget is set ("64MB",
+  /// "1.5MiB", bytes) or rematStrategy is "sqrt": recompute values instead of
+  /// keeping them alive, so that the peak of the intermediates fits.
+  std::string rematBudget;
+  std::string rematStrategy = "greedy";
+  /// Where ds-cost-report writes the cost of the model after import and
+  /// after each efficiency pass that runs ('': no report), as "text" or
+  /// "json" (JSON Lines, one object per stage).
+  std::string costReport;
+  std::string costReportFormat = "text";
 };
 
 /// Passes that run between import and artifact writing, in order. `ds-opt

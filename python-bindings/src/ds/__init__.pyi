@@ -2,6 +2,7 @@
 # is defined (the package's .py modules and _ds.pyi). `X as X` marks a re-export.
 from ._calibrate import calibrate as calibrate
 from ._compile import compile as compile, load as load
+from ._report import cost_report as cost_report, plot_memory as plot_memory
 from ._errors import (CompileError as CompileError, Error as Error, InputError as InputError,
                       InputTypeError as InputTypeError, NoDeviceError as NoDeviceError)
 from ._ort import (InferenceSession as InferenceSession, ModelMetadata as ModelMetadata,
@@ -11,4 +12,5 @@ from ._session import Session as Session
 
 __all__ = ["CompileError", "Error", "InferenceSession", "InputError", "InputTypeError",
            "ModelMetadata", "NoDeviceError", "NodeArg", "RunOptions", "Session",
-           "SessionOptions", "calibrate", "compile", "get_available_providers", "get_device", "load"]
+           "SessionOptions", "calibrate", "compile", "cost_report", "get_available_providers",
+           "get_device", "load", "plot_memory"]

@@ -32,14 +32,17 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   quantize_exclude_nodes: Sequence[str] = (),
                   raise_attention: bool = True, attention_window: int = 0,
                   attention_sinks: int = 0, attention_select_blocks: int = 0,
-                  attention_block_size: int = 64) -> None:
+                  attention_block_size: int = 64, remat_budget: str = "",
+                  remat_strategy: str = "greedy", cost_report: str = "",
+                  cost_report_format: str = "text") -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     from . import _ds_compiler  # raises ds.CompileError with the diagnostics
     _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse, precision,
                               quantize, calibration_table, calibration_probes,
                               list(quantize_exclude_nodes), raise_attention, attention_window,
-                              attention_sinks, attention_select_blocks, attention_block_size)
+                              attention_sinks, attention_select_blocks, attention_block_size,
+                              remat_budget, remat_strategy, cost_report, cost_report_format)
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
@@ -51,7 +54,9 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             smooth_quant: float = 0.0, quantize_exclude_nodes: Sequence[str] = (),
             raise_attention: bool = True, attention_window: int = 0,
             attention_sinks: int = 0, attention_select_blocks: int = 0,
-            attention_block_size: int = 64) -> str:
+            attention_block_size: int = 64,
+            remat_budget: Union[int, str, None] = None, remat_strategy: str = "greedy",
+            cost_report: Optional[PathLike] = None, cost_report_format: str = "text") -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -78,7 +83,15 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     here on calibration_data (what ds.calibrate takes) with
     calibration_method and SmoothQuant's alpha smooth_quant (0: none);
     quantize_exclude_nodes names ONNX nodes whose matmuls / convolutions
-    stay f32. Raises ds.CompileError.
+    stay f32. remat_budget (bytes, or a string like "64MB" / "1.5MiB")
+    recomputes values near their uses instead of keeping them alive until
+    the intermediates' peak fits, with remat_strategy "greedy", "sqrt"
+    (Chen's checkpoints; applies without a budget) or "optimal" (small
+    graphs); outputs are bit-identical (ds-rematerialize). cost_report
+    names a file that receives the model's FLOPs, bytes moved, roofline
+    time and memory after import and after each efficiency pass
+    (cost_report_format "text" or "json"; ds.cost_report reads it for you).
+    Raises ds.CompileError.
     """
     model = os.fspath(model_path)
     shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
@@ -88,7 +101,11 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    raise_attention=raise_attention, attention_window=attention_window,
                    attention_sinks=attention_sinks,
                    attention_select_blocks=attention_select_blocks,
-                   attention_block_size=attention_block_size)
+                   attention_block_size=attention_block_size,
+                   remat_budget="" if remat_budget is None else str(remat_budget),
+                   remat_strategy=remat_strategy,
+                   cost_report="" if cost_report is None else os.fspath(cost_report),
+                   cost_report_format=cost_report_format)
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
@@ -124,7 +141,8 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     are ds.compile's: input_shapes, bind_inputs, target, fuse, raise_attention,
     attention_window, attention_sinks, attention_select_blocks, attention_block_size, precision,
     quantize, calibration_table, calibration_data, calibration_method,
-    smooth_quant, quantize_exclude_nodes."""
+    smooth_quant, quantize_exclude_nodes, remat_budget, remat_strategy, cost_report,
+    cost_report_format."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

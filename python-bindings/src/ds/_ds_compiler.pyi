@@ -9,4 +9,6 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  quantize_exclude_nodes: Sequence[str] = ...,
                  raise_attention: bool = True, attention_window: int = 0,
                  attention_sinks: int = 0, attention_select_blocks: int = 0,
-                 attention_block_size: int = 64) -> None: ...
+                 attention_block_size: int = 64, remat_budget: str = "",
+                 remat_strategy: str = "greedy", cost_report: str = "",
+                 cost_report_format: str = "text") -> None: ...

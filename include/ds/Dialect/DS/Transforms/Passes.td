@@ -34,6 +34,54 @@ def MemoryReportPass : Pass<"ds-memory-report", "ModuleOp"> {
   ];
 }
 
+def CostReportPass : Pass<"ds-cost-report", "ModuleOp"> {
+  let summary = "Report FLOPs, bytes moved, roofline time and memory of @main, per op and in total";
+  let description = [{
+    For every step of `@main` (a fusion group is one step), the cost model
+    (include/ds/Dialect/DS/Analysis/CostModel.h) gives arithmetic operations
+    (a multiply-add counts two), bytes read and written, and a roofline time,
+    max(flops / peak, bytes / bandwidth), on two machines: the CPU the pass
+    runs on (its vector units and clock, `threads` cores, bandwidth measured
+    with a streaming copy unless `cpu-gbps` fixes it; `cpu-gflops` fixes the
+    f32 peak) and an H200. The memory analysis adds the peak bytes alive, the
+    step reaching it, what is alive there and which op produced it, and the
+    bytes alive at every step (memory over time).
+
+    `format=text` prints the totals, the `top` most expensive ops and the
+    largest values alive at the peak; `format=json` writes one JSON object
+    with everything (one line: with `append`, a file holds one object per
+    stage, JSON Lines). `stage` names the point of the pipeline the report
+    describes: `ds-compile --cost-report` runs this pass after each
+    efficiency pass, so a model's cost is shown before and after each
+    technique. Ops whose sizes are dynamic are counted apart (bind the dims
+    with --ds-input-shape to cost them). The IR is left unchanged.
+
+    ```
+    cost of @main (stage: imported): 45 steps, 2.31 GFLOP, 120.3 MB moved
+      roofline: cpu 15.2 ms, gpu 0.031 ms
+      memory: peak 12.3 MB at step 7 (ds.matmul 'fc1'), arena 14.0 MB
+    ```
+  }];
+  let options = [
+    Option<"outputFile", "output", "std::string", /*default=*/"\"-\"",
+           "Where to write the report ('-' = stdout)">,
+    Option<"format", "format", "std::string", /*default=*/"\"text\"",
+           "text or json">,
+    Option<"stage", "stage", "std::string", /*default=*/"\"\"",
+           "Name of the pipeline stage the report describes">,
+    Option<"append", "append", "bool", /*default=*/"false",
+           "Add to the file instead of replacing it">,
+    Option<"top", "top", "unsigned", /*default=*/"10",
+           "How many ops and values the text report names">,
+    Option<"threads", "threads", "unsigned", /*default=*/"0",
+           "CPU cores the roofline counts (0: all)">,
+    Option<"cpuGflops", "cpu-gflops", "double", /*default=*/"0.0",
+           "Fix the CPU's f32 peak (GFLOP/s; 0: from its vector units and clock)">,
+    Option<"cpuGbps", "cpu-gbps", "double", /*default=*/"0.0",
+           "Fix the CPU's memory bandwidth (GB/s; 0: measured)">,
+  ];
+}
+
 def ModelSummaryPass : Pass<"ds-model-summary", "ModuleOp"> {
   let summary = "Print a one-screen summary of each function: ops by kind, parameters, tensor bytes";
   let description = [{
@@ -441,6 +489,50 @@ def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
 //===----------------------------------------------------------------------===//
 // Fusion
 //===----------------------------------------------------------------------===//
+
+def RematerializePass : Pass<"ds-rematerialize", "ModuleOp"> {
+  let summary = "Recompute values near their uses instead of keeping them alive, under a memory budget";
+  let description = [{
+    Lowers the peak bytes of `@main`'s intermediates (as the memory analysis
+    counts them) by trading compute for memory. First the steps are
+    reordered: a list scheduler runs the ready op that frees the most bytes
+    first (kept only if the peak drops). Then values alive across the peak
+    step, and not read there, are dropped after their last earlier use and
+    recomputed (their producers cloned) right before their first later use;
+    inputs of a recomputation that are dead by then are recomputed too, back
+    to values still alive, arguments and constants. Strategies:
+
+    - `greedy`: repeatedly drop the value that lowers the peak most (ties:
+      least recomputation), at whichever step is the peak, until the peak
+      fits `budget` or nothing lowers it (no budget: as low as it goes);
+    - `sqrt`: Chen et al.'s √n checkpoints: of the k values alive across
+      the peak, keep every ⌈√k⌉-th and recompute each run between two kept
+      ones together, once;
+    - `optimal`: every subset of the values alive across the peak (at most
+      14 of them; larger graphs are refused), runs recomputed together as
+      in `sqrt`, and the greedy and √n plans: the one that fits the budget
+      with the least recomputation (no budget: the lowest peak).
+
+    Ops with side effects and random generators (ops with a `seed`) are
+    never recomputed; recomputed ops run the same kernels on the same
+    inputs, so outputs are bit-identical. A peak that already fits the
+    budget leaves the IR as it is. A budget no strategy reaches is an error
+    naming the smallest peak found and a lower bound (the largest step's own
+    operands and results). Dynamic dims are refused (the peak is only known
+    per input shape). Run before `ds-fuse`: fusion then groups the copies
+    with their consumers.
+  }];
+  let options = [
+    Option<"budget", "budget", "std::string", /*default=*/"\"\"",
+           "Peak bytes to reach: 1000000, 64KB, 1.5MiB, 2GB ('': none)">,
+    Option<"strategy", "strategy", "std::string", /*default=*/"\"greedy\"",
+           "greedy, sqrt or optimal">,
+    Option<"schedule", "schedule", "bool", /*default=*/"true",
+           "Reorder independent ops to lower the peak first">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Remark the peak before and after, the ops recomputed and their FLOPs">,
+  ];
+}
 
 def FusePass : Pass<"ds-fuse", "func::FuncOp"> {
   let summary = "Group ds ops into ds.fusion_group ops, one per backend kernel";
