@@ -116,6 +116,11 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
     return emitError(UnknownLoc::get(&context))
            << "a calibration run's artifact (calibration probes) is compiled in fp32 without "
               "quantization";
+  if (!request.pipeline.gradients &&
+      (!request.pipeline.loss.empty() || !request.pipeline.lossFunction.empty() ||
+       !request.pipeline.gradientParameters.empty()))
+    return emitError(UnknownLoc::get(&context))
+           << "a loss and gradient parameters are for a gradient compile (gradients on)";
   const std::string &remat = request.pipeline.rematStrategy;
   if (remat != "greedy" && remat != "sqrt" && remat != "optimal")
     return emitError(UnknownLoc::get(&context))
@@ -223,6 +228,10 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.calibrationTable = options.calibrationTable;
   request.pipeline.quantizeExcludeNodes = options.quantizeExcludeNodes;
   request.pipeline.calibrationProbes = options.calibrationProbes;
+  request.pipeline.gradients = options.gradients;
+  request.pipeline.loss = options.loss;
+  request.pipeline.lossFunction = options.lossFunction;
+  request.pipeline.gradientParameters = options.gradientParameters;
   request.pipeline.rematBudget = options.rematBudget;
   request.pipeline.rematStrategy = options.rematStrategy;
   request.pipeline.costReport = options.costReport;

@@ -33,6 +33,19 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   reportCost("imported");
+  // The gradient program, from the model's own ops (before they are raised
+  // or fused into ops without gradient rules); the backward ops then go
+  // through every pass below like the forward ones.
+  if (options.gradients) {
+    ds::AutodiffPassOptions autodiff;
+    autodiff.loss = options.loss;
+    autodiff.lossFunction = options.lossFunction;
+    autodiff.parameters = options.gradientParameters;
+    pm.addPass(ds::createAutodiffPass(autodiff));
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    reportCost("autodiff");
+  }
   // Attention as exporters write it becomes one ds.attention (the scores are
   // never materialized); before quantization, which leaves attention alone.
   if (options.raiseAttention)
@@ -144,6 +157,16 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
       *this, "calibration-probes",
       llvm::cl::desc("Return the activations static quantization needs (a calibration run)"),
       llvm::cl::init(false)};
+  Option<bool> gradients{*this, "gradients",
+                         llvm::cl::desc("Compile the gradient of the loss (ds-autodiff)"),
+                         llvm::cl::init(false)};
+  Option<std::string> loss{*this, "loss", llvm::cl::desc("With gradients: the loss output")};
+  Option<std::string> lossFunction{
+      *this, "loss-function",
+      llvm::cl::desc("With gradients: a standard loss of the output (mse, cross-entropy)")};
+  ListOption<std::string> gradientParameters{
+      *this, "gradient-parameters",
+      llvm::cl::desc("With gradients: the initializers to differentiate against")};
   Option<std::string> rematBudget{
       *this, "remat-budget",
       llvm::cl::desc("Rematerialize so that the intermediates' peak fits (64MB, 1.5MiB, bytes)")};
@@ -177,6 +200,11 @@ void ds::registerPipelines() {
         options.quantizeExcludeNodes.assign(cl.quantizeExcludeNodes.begin(),
                                             cl.quantizeExcludeNodes.end());
         options.calibrationProbes = cl.calibrationProbes;
+        options.gradients = cl.gradients;
+        options.loss = cl.loss;
+        options.lossFunction = cl.lossFunction;
+        options.gradientParameters.assign(cl.gradientParameters.begin(),
+                                          cl.gradientParameters.end());
         options.rematBudget = cl.rematBudget;
         options.rematStrategy = cl.rematStrategy;
         options.costReport = cl.costReport;

@@ -32,7 +32,9 @@ NB_MODULE(_ds_compiler, m) {
          bool raiseAttention, long long attentionWindow, long long attentionSinks,
          long long attentionSelectBlocks, long long attentionBlockSize,
          const std::string &rematBudget, const std::string &rematStrategy,
-         const std::string &costReport, const std::string &costReportFormat) {
+         const std::string &costReport, const std::string &costReportFormat, bool gradients,
+         const std::string &loss, const std::string &lossFunction,
+         const std::vector<std::string> &gradientParameters) {
         ds_compiler::FileCompileOptions options;
         options.target = target;
         options.fuse = fuse;
@@ -46,6 +48,10 @@ NB_MODULE(_ds_compiler, m) {
         options.calibrationTable = calibrationTable;
         options.calibrationProbes = calibrationProbes;
         options.quantizeExcludeNodes = quantizeExcludeNodes;
+        options.gradients = gradients;
+        options.loss = loss;
+        options.lossFunction = lossFunction;
+        options.gradientParameters = gradientParameters;
         options.rematBudget = rematBudget;
         options.rematStrategy = rematStrategy;
         options.costReport = costReport;
@@ -77,7 +83,8 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("attention_sinks") = 0, nb::arg("attention_select_blocks") = 0,
       nb::arg("attention_block_size") = 64, nb::arg("remat_budget") = "",
       nb::arg("remat_strategy") = "greedy", nb::arg("cost_report") = "",
-      nb::arg("cost_report_format") = "text",
+      nb::arg("cost_report_format") = "text", nb::arg("gradients") = false,
+      nb::arg("loss") = "", nb::arg("loss_function") = "", nb::arg("gradient_parameters") = std::vector<std::string>(),
       "Compiles an .onnx (or .mlir) model into a .dsx artifact at output_path. input_shapes "
       "holds 'name:1x128' specs, bound_inputs 'name=file.pb' specs; fuse=False runs the CPU "
       "program op by op; raise_attention=False keeps exported attention subgraphs as they are; attention_window > 0 makes causal attention a sliding window (plus attention_sinks leading keys); precision fp16 / bf16 runs contractions and attention in that type; quantize "
@@ -85,6 +92,7 @@ NB_MODULE(_ds_compiler, m) {
       "quantizes activations with calibration_table's ranges; calibration_probes compiles "
       "the artifact a calibration run executes; remat_budget / remat_strategy recompute values "
       "instead of keeping them alive (ds-rematerialize); cost_report names a file for the cost "
-      "after import and after each efficiency pass (ds-cost-report, text or json). "
+      "after import and after each efficiency pass (ds-cost-report, text or json); gradients "
+      "compiles the gradient of the loss output w.r.t. gradient_parameters (ds-autodiff). "
       "Raises CompileError.");
 }

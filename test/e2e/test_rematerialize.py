@@ -51,7 +51,7 @@ def assert_bit_identical(got, expected):
     assert got.keys() == expected.keys()
     for name in expected:
         assert got[name].dtype == expected[name].dtype
-        assert np.array_equal(got[name].view(np.uint8), expected[name].view(np.uint8)), name
+        assert got[name].tobytes() == expected[name].tobytes(), name
 
 
 @pytest.mark.parametrize("strategy", ["greedy", "sqrt", "optimal"])

@@ -74,6 +74,22 @@ static cl::opt<bool> calibrationProbes(
     "calibration-probes",
     cl::desc("Compile the artifact a calibration run executes: the activations static "
              "quantization needs become extra outputs (ds-calibrate does this itself)"));
+static cl::opt<bool> gradients(
+    "gradients",
+    cl::desc("Compile the gradient of the model's loss: the artifact outputs the loss and one "
+             "gradient per parameter; parameters become inputs defaulting to their values"));
+static cl::opt<std::string> loss("loss",
+                                 cl::desc("With --gradients: the output to differentiate "
+                                          "(default: the only one-element float output)"));
+static cl::opt<std::string> lossFunction(
+    "loss-function",
+    cl::desc("With --gradients: a standard loss of the output: mse (against a new input "
+             "'target') or cross-entropy (logits against a new int64 input 'labels')"));
+static cl::list<std::string> gradientParameters(
+    "gradient-parameters", cl::CommaSeparated,
+    cl::desc("With --gradients: the initializers to differentiate against (default: every "
+             "float constant of two or more elements)"),
+    cl::value_desc("name,name"));
 static cl::opt<std::string> rematBudget(
     "remat-budget",
     cl::desc("Rematerialize: recompute values near their uses instead of keeping them alive, "
@@ -130,6 +146,11 @@ int main(int argc, char **argv) {
   request.pipeline.quantizeExcludeNodes.assign(quantizeExcludeNodes.begin(),
                                                quantizeExcludeNodes.end());
   request.pipeline.calibrationProbes = calibrationProbes;
+  request.pipeline.gradients = gradients;
+  request.pipeline.loss = loss;
+  request.pipeline.lossFunction = lossFunction;
+  request.pipeline.gradientParameters.assign(gradientParameters.begin(),
+                                             gradientParameters.end());
   request.pipeline.rematBudget = rematBudget;
   request.pipeline.rematStrategy = rematStrategy;
   request.pipeline.costReport = costReport;

@@ -34,6 +34,11 @@ struct FileCompileOptions {
   std::vector<std::string> quantizeExcludeNodes;
   std::string calibrationTable;
   bool calibrationProbes = false;
+  /// CompileOptions::gradients, loss and gradientParameters.
+  bool gradients = false;
+  std::string loss;
+  std::string lossFunction;
+  std::vector<std::string> gradientParameters;
   /// CompileOptions::rematBudget / rematStrategy.
   std::string rematBudget;
   std::string rematStrategy = "greedy";

@@ -38,6 +38,17 @@ struct CompileOptions {
   /// activations static quantization needs as extra outputs
   /// (ds-insert-calibration-probes).
   bool calibrationProbes = false;
+  /// Compile the gradient instead of the model (ds-autodiff): outputs the
+  /// loss (the output named `loss`, or the only one-element float output)
+  /// and the gradient of each parameter (`gradientParameters`, or every
+  /// float constant of two or more elements), which become inputs
+  /// defaulting to their values.
+  bool gradients = false;
+  std::string loss;
+  /// A standard loss appended to the output: "" (the output is the loss),
+  /// "mse" or "cross-entropy".
+  std::string lossFunction;
+  std::vector<std::string> gradientParameters;
   /// Rematerialization (ds-rematerialize) when rematBudget is set ("64MB",
   /// "1.5MiB", bytes) or rematStrategy is "sqrt": recompute values instead of
   /// keeping them alive, so that the peak of the intermediates fits.

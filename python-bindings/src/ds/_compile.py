@@ -34,7 +34,8 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   attention_sinks: int = 0, attention_select_blocks: int = 0,
                   attention_block_size: int = 64, remat_budget: str = "",
                   remat_strategy: str = "greedy", cost_report: str = "",
-                  cost_report_format: str = "text") -> None:
+                  cost_report_format: str = "text", gradients: bool = False, loss: str = "",
+                  loss_function: str = "", gradient_parameters: Sequence[str] = ()) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     from . import _ds_compiler  # raises ds.CompileError with the diagnostics
@@ -42,7 +43,8 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                               quantize, calibration_table, calibration_probes,
                               list(quantize_exclude_nodes), raise_attention, attention_window,
                               attention_sinks, attention_select_blocks, attention_block_size,
-                              remat_budget, remat_strategy, cost_report, cost_report_format)
+                              remat_budget, remat_strategy, cost_report, cost_report_format,
+                              gradients, loss, loss_function, list(gradient_parameters))
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
@@ -56,7 +58,10 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             attention_sinks: int = 0, attention_select_blocks: int = 0,
             attention_block_size: int = 64,
             remat_budget: Union[int, str, None] = None, remat_strategy: str = "greedy",
-            cost_report: Optional[PathLike] = None, cost_report_format: str = "text") -> str:
+            cost_report: Optional[PathLike] = None, cost_report_format: str = "text",
+            gradients: bool = False, loss: Optional[str] = None,
+            loss_function: Optional[str] = None,
+            gradient_parameters: Sequence[str] = ()) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -91,6 +96,14 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     names a file that receives the model's FLOPs, bytes moved, roofline
     time and memory after import and after each efficiency pass
     (cost_report_format "text" or "json"; ds.cost_report reads it for you).
+    gradients=True compiles the gradient instead of the model: the artifact
+    outputs the loss (the output named `loss`, or the only one-element float
+    output) and "<name>.grad" for each parameter (gradient_parameters, or
+    every float initializer of two or more elements); the parameters become
+    inputs that default to their values (ds-autodiff). loss_function "mse"
+    or "cross-entropy" appends a standard loss to the output named `loss`
+    (or the only output), with a new input "target" (mse, the output's type)
+    or "labels" (cross-entropy: int64 class ids; the last dim is the classes).
     Raises ds.CompileError.
     """
     model = os.fspath(model_path)
@@ -105,7 +118,9 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    remat_budget="" if remat_budget is None else str(remat_budget),
                    remat_strategy=remat_strategy,
                    cost_report="" if cost_report is None else os.fspath(cost_report),
-                   cost_report_format=cost_report_format)
+                   cost_report_format=cost_report_format, gradients=gradients,
+                   loss=loss or "", loss_function=loss_function or "",
+                   gradient_parameters=list(gradient_parameters))
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
@@ -142,7 +157,7 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     attention_window, attention_sinks, attention_select_blocks, attention_block_size, precision,
     quantize, calibration_table, calibration_data, calibration_method,
     smooth_quant, quantize_exclude_nodes, remat_budget, remat_strategy, cost_report,
-    cost_report_format."""
+    cost_report_format, gradients, loss, loss_function, gradient_parameters."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

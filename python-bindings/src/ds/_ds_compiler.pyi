@@ -11,4 +11,5 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  attention_sinks: int = 0, attention_select_blocks: int = 0,
                  attention_block_size: int = 64, remat_budget: str = "",
                  remat_strategy: str = "greedy", cost_report: str = "",
-                 cost_report_format: str = "text") -> None: ...
+                 cost_report_format: str = "text", gradients: bool = False, loss: str = "",
+                 loss_function: str = "", gradient_parameters: Sequence[str] = ...) -> None: ...

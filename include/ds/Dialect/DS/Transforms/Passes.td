@@ -490,6 +490,39 @@ def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
 // Fusion
 //===----------------------------------------------------------------------===//
 
+def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
+  let summary = "Turn @main into the gradient of its loss with respect to its parameters";
+  let description = [{
+    Reverse-mode differentiation of `@main`. The parameters (float constants
+    of two or more elements, or those named in `parameters`: the initializer
+    names, as `ds-model-summary` and the error below list them) become
+    arguments that default to their current values (`ds.default`), named as
+    the initializers; `@main` then returns the loss (the output named
+    `loss`, or the only one-element float output) and, for each parameter in
+    order, its gradient named `<parameter>.grad`. A caller that feeds no
+    parameters gets the gradient at the model's own weights; one that feeds
+    updated values gets it there.
+
+    The backward ops are vector-Jacobian products from one table of rules
+    (lib/Dialect/DS/Transforms/GradientRules.cpp): unary (neg, exp, log,
+    sqrt, reciprocal, tanh, sigmoid, relu, abs, erf, gelu), binary (add,
+    sub, mul, div, pow, with broadcasting), matmul, reduce sum / mean,
+    softmax and log-softmax, layer and RMS normalization, reshape,
+    transpose, expand, select and float casts. An op on a path from a
+    parameter to the loss without a rule is an error naming it. Shapes must
+    be static. Run it before attention raising and fusion (the compile
+    pipeline does, with `gradients=true`).
+  }];
+  let options = [
+    Option<"loss", "loss", "std::string", /*default=*/"\"\"",
+           "Name of the output to differentiate ('': the only one-element float output), or that a standard loss-function compares">,
+    Option<"lossFunction", "loss-function", "std::string", /*default=*/"\"\"",
+           "'' (the output is the loss), mse (against a new input 'target') or cross-entropy (logits against a new input 'labels', int64 class ids)">,
+    ListOption<"parameters", "parameters", "std::string",
+               "Initializers to differentiate against (default: every float constant of two or more elements)">,
+  ];
+}
+
 def RematerializePass : Pass<"ds-rematerialize", "ModuleOp"> {
   let summary = "Recompute values near their uses instead of keeping them alive, under a memory budget";
   let description = [{

@@ -1,0 +1,476 @@
+//===- GradientRules.cpp - reverse-mode derivative of each ds op ----------===//
+#include "GradientRules.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::autodiff;
+
+static RankedTensorType tensorOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+Value GradBuilder::unary(UnaryKind kind, Value x) {
+  return b.create<UnaryOp>(loc, kind, x, FloatAttr(), FloatAttr());
+}
+
+Value GradBuilder::binary(BinaryKind kind, Value lhs, Value rhs) {
+  return b.create<BinaryOp>(loc, kind, lhs, rhs);
+}
+
+Value GradBuilder::scalar(double value, Value like) {
+  Type element = tensorOf(like).getElementType();
+  auto type = RankedTensorType::get({}, element);
+  return b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(type, FloatAttr::get(element, value).getValue()));
+}
+
+Value GradBuilder::splat(double value, Value like) {
+  auto type = tensorOf(like);
+  Type element = type.getElementType();
+  return b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(type, FloatAttr::get(element, value).getValue()));
+}
+
+Value GradBuilder::sum(Value x, ArrayRef<int64_t> axes, bool keepdims) {
+  if (axes.empty())
+    return x;
+  return b.create<ReduceOp>(loc, ReduceKind::sum, x, axes, keepdims);
+}
+
+static Value shapeConstant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get({(int64_t)shape.size()}, b.getI64Type());
+  return b.create<ConstantOp>(loc, DenseElementsAttr::get(type, shape));
+}
+
+Value GradBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
+  if (tensorOf(x).getShape() == shape)
+    return x;
+  auto type = RankedTensorType::get(shape, tensorOf(x).getElementType());
+  return b.create<ReshapeOp>(loc, type, x, shapeConstant(b, loc, shape), UnitAttr());
+}
+
+Value GradBuilder::expand(Value x, ArrayRef<int64_t> shape) {
+  if (tensorOf(x).getShape() == shape)
+    return x;
+  auto type = RankedTensorType::get(shape, tensorOf(x).getElementType());
+  return b.create<ExpandOp>(loc, type, x, shapeConstant(b, loc, shape));
+}
+
+Value GradBuilder::transpose(Value x, ArrayRef<int64_t> perm) {
+  return b.create<TransposeOp>(loc, x, perm);
+}
+
+Value GradBuilder::matmul(Value lhs, Value rhs) { return b.create<MatMulOp>(loc, lhs, rhs); }
+
+Value GradBuilder::swapLastTwo(Value x) {
+  int64_t rank = tensorOf(x).getRank();
+  llvm::SmallVector<int64_t> perm(rank);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::swap(perm[rank - 1], perm[rank - 2]);
+  return transpose(x, perm);
+}
+
+Value GradBuilder::unbroadcast(Value grad, Type targetType) {
+  auto target = cast<RankedTensorType>(targetType);
+  auto from = tensorOf(grad);
+  if (from.getShape() == target.getShape())
+    return grad;
+  int64_t lead = from.getRank() - target.getRank();
+  // Dims broadcast from 1 keep their place; leading dims the operand did not
+  // have go away.
+  llvm::SmallVector<int64_t> ones, leading;
+  for (int64_t i = 0; i < from.getRank(); ++i) {
+    if (i < lead)
+      leading.push_back(i);
+    else if (target.getDimSize(i - lead) == 1 && from.getDimSize(i) != 1)
+      ones.push_back(i);
+  }
+  Value g = sum(grad, ones, /*keepdims=*/true);
+  g = sum(g, leading, /*keepdims=*/false);
+  return reshape(g, target.getShape());
+}
+
+namespace {
+/// The dims from `axis` (negative counts from the end) to the last.
+llvm::SmallVector<int64_t> trailingAxes(int64_t axis, int64_t rank) {
+  if (axis < 0)
+    axis += rank;
+  llvm::SmallVector<int64_t> axes;
+  for (int64_t i = axis; i < rank; ++i)
+    axes.push_back(i);
+  return axes;
+}
+
+/// Mean over `axes`, kept as size-1 dims.
+Value meanKeep(GradBuilder &g, Value x, ArrayRef<int64_t> axes) {
+  auto type = tensorOf(x);
+  double count = 1;
+  for (int64_t axis : axes)
+    count *= (double)type.getDimSize(axis);
+  return g.binary(BinaryKind::div, g.sum(x, axes, true), g.scalar(count, x));
+}
+
+LogicalResult unaryGrad(UnaryOp op, Value dy, Value &dx, GradBuilder &g, std::string &why) {
+  Value x = op.getInput(), y = op.getResult();
+  auto mul = [&](Value a, Value b) { return g.binary(BinaryKind::mul, a, b); };
+  auto one = [&] { return g.scalar(1.0, x); };
+  switch (op.getKind()) {
+  case UnaryKind::neg: dx = g.unary(UnaryKind::neg, dy); return success();
+  case UnaryKind::exp: dx = mul(dy, y); return success();
+  case UnaryKind::log: dx = g.binary(BinaryKind::div, dy, x); return success();
+  case UnaryKind::sqrt: // dy / (2 sqrt(x))
+    dx = g.binary(BinaryKind::div, dy, mul(g.scalar(2.0, x), y));
+    return success();
+  case UnaryKind::reciprocal: // -dy y²
+    dx = g.unary(UnaryKind::neg, mul(dy, mul(y, y)));
+    return success();
+  case UnaryKind::tanh: // dy (1 - y²)
+    dx = mul(dy, g.binary(BinaryKind::sub, one(), mul(y, y)));
+    return success();
+  case UnaryKind::sigmoid: // dy y (1 - y)
+    dx = mul(dy, mul(y, g.binary(BinaryKind::sub, one(), y)));
+    return success();
+  case UnaryKind::relu: { // dy where x > 0
+    Value positive = g.getBuilder().create<CompareOp>(g.getLoc(), CompareKind::gt, x,
+                                                      g.scalar(0.0, x));
+    dx = g.getBuilder().create<SelectOp>(g.getLoc(), positive, dy, g.scalar(0.0, dy));
+    return success();
+  }
+  case UnaryKind::abs: dx = mul(dy, g.unary(UnaryKind::sign, x)); return success();
+  case UnaryKind::erf: // dy 2/√π exp(-x²)
+    dx = mul(dy, mul(g.scalar(2.0 / std::sqrt(M_PI), x),
+                     g.unary(UnaryKind::exp, g.unary(UnaryKind::neg, mul(x, x)))));
+    return success();
+  case UnaryKind::gelu: { // Φ(x) + x φ(x)
+    Value cdf = mul(g.scalar(0.5, x),
+                    g.binary(BinaryKind::add, one(),
+                             g.unary(UnaryKind::erf, mul(x, g.scalar(M_SQRT1_2, x)))));
+    Value pdf = mul(g.scalar(1.0 / std::sqrt(2.0 * M_PI), x),
+                    g.unary(UnaryKind::exp, mul(g.scalar(-0.5, x), mul(x, x))));
+    dx = mul(dy, g.binary(BinaryKind::add, cdf, mul(x, pdf)));
+    return success();
+  }
+  default:
+    why = "no gradient for ds.unary " + stringifyUnaryKind(op.getKind()).str();
+    return failure();
+  }
+}
+
+LogicalResult binaryGrad(BinaryOp op, Value dy, ArrayRef<bool> needed, Value &da, Value &db,
+                         GradBuilder &g, std::string &why) {
+  Value a = op.getLhs(), b = op.getRhs(), y = op.getResult();
+  auto mul = [&](Value l, Value r) { return g.binary(BinaryKind::mul, l, r); };
+  auto neg = [&](Value v) { return g.unary(UnaryKind::neg, v); };
+  switch (op.getKind()) {
+  case BinaryKind::add:
+    da = dy, db = dy;
+    break;
+  case BinaryKind::sub:
+    da = dy;
+    if (needed[1])
+      db = neg(dy);
+    break;
+  case BinaryKind::mul:
+    if (needed[0])
+      da = mul(dy, b);
+    if (needed[1])
+      db = mul(dy, a);
+    break;
+  case BinaryKind::div:
+    if (needed[0])
+      da = g.binary(BinaryKind::div, dy, b);
+    if (needed[1]) // -dy y / b
+      db = neg(g.binary(BinaryKind::div, mul(dy, y), b));
+    break;
+  case BinaryKind::pow:
+    if (needed[0]) // dy b a^(b-1)
+      da = mul(dy, mul(b, g.binary(BinaryKind::pow, a,
+                                   g.binary(BinaryKind::sub, b, g.scalar(1.0, b)))));
+    if (needed[1]) // dy y log(a)
+      db = mul(dy, mul(y, g.unary(UnaryKind::log, a)));
+    break;
+  default:
+    why = "no gradient for ds.binary " + stringifyBinaryKind(op.getKind()).str();
+    return failure();
+  }
+  if (needed[0])
+    da = g.unbroadcast(da, a.getType());
+  if (needed[1])
+    db = g.unbroadcast(db, b.getType());
+  return success();
+}
+
+/// Key / value heads repeated for the query heads they serve (GQA): kv head
+/// j serves query heads j*G .. j*G+G-1.
+Value repeatHeads(GradBuilder &g, Value x, int64_t queryHeads) {
+  auto t = tensorOf(x);
+  int64_t b = t.getDimSize(0), h = t.getDimSize(1), l = t.getDimSize(2), d = t.getDimSize(3);
+  if (h == queryHeads)
+    return x;
+  int64_t group = queryHeads / h;
+  Value wide = g.expand(g.reshape(x, {b, h, 1, l, d}), {b, h, group, l, d});
+  return g.reshape(wide, {b, queryHeads, l, d});
+}
+
+/// The gradient of repeated heads, summed back onto the kv heads.
+Value sumHeads(GradBuilder &g, Value grad, int64_t kvHeads) {
+  auto t = tensorOf(grad);
+  int64_t b = t.getDimSize(0), h = t.getDimSize(1), l = t.getDimSize(2), d = t.getDimSize(3);
+  if (h == kvHeads)
+    return grad;
+  Value split = g.reshape(grad, {b, kvHeads, h / kvHeads, l, d});
+  return g.reshape(g.sum(split, {2}, false), {b, kvHeads, l, d});
+}
+
+/// Attention's backward recomputes the probabilities from q and k (as
+/// FlashAttention's does: they are never kept), then dV = Pᵀ dO,
+/// dS = P (dO Vᵀ - Σ P dO Vᵀ), dQ = dS K scale, dK = dSᵀ Q scale.
+LogicalResult attentionGrad(AttentionOp op, Value dy, ArrayRef<bool> needed,
+                            SmallVectorImpl<Value> &out, GradBuilder &g, std::string &why) {
+  if (op.getSoftcapAttr().getValueAsDouble() != 0.0 || op.getWindow() != 0 || op.getSinkTokens() != 0 ||
+      op.getSelectBlocks() != 0) {
+    why = "no gradient for a ds.attention with softcap, a window, sinks or block selection";
+    return failure();
+  }
+  Value q = op.getQuery(), k = op.getKey(), v = op.getValue(), mask = op.getMask();
+  auto qt = tensorOf(q), kt = tensorOf(k);
+  int64_t heads = qt.getDimSize(1), kvHeads = kt.getDimSize(1);
+  int64_t queries = qt.getDimSize(2), keys = kt.getDimSize(2);
+  double scale = op.getScale() ? op.getScale()->convertToDouble()
+                               : 1.0 / std::sqrt((double)qt.getDimSize(3));
+  auto mul = [&](Value l, Value r) { return g.binary(BinaryKind::mul, l, r); };
+  OpBuilder &b = g.getBuilder();
+  Location loc = g.getLoc();
+  Value kx = repeatHeads(g, k, heads), vx = repeatHeads(g, v, heads);
+  Value scores = mul(g.matmul(q, g.swapLastTwo(kx)), g.scalar(scale, q));
+  Value hidden = g.scalar(-INFINITY, q);
+  if (mask && tensorOf(mask).getElementType().isInteger(1))
+    scores = b.create<SelectOp>(loc, mask, scores, hidden);
+  else if (mask)
+    scores = g.binary(BinaryKind::add, scores, mask);
+  if (op.getIsCausal()) {
+    int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? keys - queries : 0);
+    llvm::SmallVector<bool> keep;
+    for (int64_t i = 0; i < queries; ++i)
+      for (int64_t j = 0; j < keys; ++j)
+        keep.push_back(j <= i + offset);
+    auto type = RankedTensorType::get({queries, keys}, b.getI1Type());
+    Value visible = b.create<ConstantOp>(loc, DenseElementsAttr::get(type, ArrayRef(keep)));
+    scores = b.create<SelectOp>(loc, visible, scores, hidden);
+  }
+  Value p = b.create<SoftmaxOp>(loc, scores, b.getI64IntegerAttr(3), UnitAttr());
+  // Rows with every key hidden give 0 forward (and NaN here): no gradient.
+  p = b.create<SelectOp>(loc, g.unary(UnaryKind::is_nan, p), g.scalar(0.0, p), p);
+  if (needed[2])
+    out[2] = sumHeads(g, g.matmul(g.swapLastTwo(p), dy), kvHeads);
+  if (!needed[0] && !needed[1] && !(mask && needed.size() > 3 && needed[3]))
+    return success();
+  Value dp = g.matmul(dy, g.swapLastTwo(vx));
+  Value ds = mul(p, g.binary(BinaryKind::sub, dp, g.sum(mul(dp, p), {3}, true)));
+  if (needed[0])
+    out[0] = mul(g.matmul(ds, kx), g.scalar(scale, q));
+  if (needed[1])
+    out[1] = sumHeads(g, mul(g.matmul(g.swapLastTwo(ds), q), g.scalar(scale, q)), kvHeads);
+  if (mask && needed.size() > 3 && needed[3])
+    out[3] = g.unbroadcast(ds, mask.getType());
+  return success();
+}
+
+LogicalResult normGrad(NormOp op, Value dy, ArrayRef<bool> needed, SmallVectorImpl<Value> &out,
+                       GradBuilder &g) {
+  Value x = op.getInput();
+  int64_t rank = tensorOf(x).getRank();
+  llvm::SmallVector<int64_t> axes = trailingAxes(op.getAxis(), rank);
+  double eps = op.getEpsilonAttr().getValueAsDouble();
+  auto mul = [&](Value l, Value r) { return g.binary(BinaryKind::mul, l, r); };
+  auto sub = [&](Value l, Value r) { return g.binary(BinaryKind::sub, l, r); };
+  // x̂ and 1/σ, recomputed from x (cheap next to keeping them).
+  Value centered = x;
+  if (op.getKind() == NormKind::mean_var)
+    centered = sub(x, meanKeep(g, x, axes));
+  Value variance = meanKeep(g, mul(centered, centered), axes);
+  Value inverse = g.unary(UnaryKind::reciprocal,
+                          g.unary(UnaryKind::sqrt,
+                                  g.binary(BinaryKind::add, variance, g.scalar(eps, x))));
+  Value normalized = mul(centered, inverse);
+  Value scale = op.getScale();
+  // Operands: input, then scale and bias when present.
+  unsigned scaleIndex = 1, biasIndex = scale ? 2 : 1;
+  if (scale && needed[scaleIndex])
+    out[scaleIndex] = g.unbroadcast(mul(dy, normalized), scale.getType());
+  if (op.getBias() && needed[biasIndex])
+    out[biasIndex] = g.unbroadcast(dy, op.getBias().getType());
+  if (!needed[0])
+    return success();
+  Value dn = scale ? mul(dy, scale) : dy;
+  // dx = (dn - mean(dn) - x̂ mean(dn x̂)) / σ; RMS norm has no mean term.
+  Value inner = sub(dn, mul(normalized, meanKeep(g, mul(dn, normalized), axes)));
+  if (op.getKind() == NormKind::mean_var)
+    inner = sub(inner, meanKeep(g, dn, axes));
+  out[0] = mul(inner, inverse);
+  return success();
+}
+} // namespace
+
+LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
+                                 ArrayRef<bool> needed, SmallVectorImpl<Value> &out,
+                                 GradBuilder &g, std::string &why) {
+  out.assign(op->getNumOperands(), Value());
+  Value dy = resultGrads.empty() ? Value() : resultGrads[0];
+  if (!dy)
+    return success();
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](UnaryOp u) {
+        if (!needed[0])
+          return success();
+        return unaryGrad(u, dy, out[0], g, why);
+      })
+      .Case([&](BinaryOp bin) { return binaryGrad(bin, dy, needed, out[0], out[1], g, why); })
+      .Case([&](MatMulOp m) {
+        auto a = tensorOf(m.getLhs()), b = tensorOf(m.getRhs());
+        if (a.getRank() < 2 || b.getRank() < 2) {
+          why = "no gradient for a ds.matmul with a 1-D operand";
+          return failure();
+        }
+        if (needed[0]) // dy bᵀ
+          out[0] = g.unbroadcast(g.matmul(dy, g.swapLastTwo(m.getRhs())), a);
+        if (needed[1]) // aᵀ dy
+          out[1] = g.unbroadcast(g.matmul(g.swapLastTwo(m.getLhs()), dy), b);
+        return success();
+      })
+      .Case([&](ReduceOp r) {
+        if (r.getKind() != ReduceKind::sum && r.getKind() != ReduceKind::mean) {
+          why = "no gradient for ds.reduce " + stringifyReduceKind(r.getKind()).str();
+          return failure();
+        }
+        auto x = tensorOf(r.getInput());
+        llvm::SmallVector<int64_t> axes;
+        for (int64_t axis : r.getAxes())
+          axes.push_back(axis < 0 ? axis + x.getRank() : axis);
+        // (No axes: ds.reduce is the identity.)
+        llvm::SmallVector<int64_t> kept(x.getShape());
+        double count = 1;
+        for (int64_t axis : axes) {
+          kept[axis] = 1;
+          count *= (double)x.getDimSize(axis);
+        }
+        Value grad = dy;
+        if (r.getKind() == ReduceKind::mean)
+          grad = g.binary(BinaryKind::div, grad, g.scalar(count, grad));
+        out[0] = g.expand(g.reshape(grad, kept), x.getShape());
+        return success();
+      })
+      .Case([&](SoftmaxOp s) {
+        Value y = s.getResult();
+        int64_t axis = s.getAxis() < 0 ? s.getAxis() + tensorOf(y).getRank() : s.getAxis();
+        if (s.getLog()) { // dy - exp(y) Σ dy
+          out[0] = g.binary(BinaryKind::sub, dy,
+                            g.binary(BinaryKind::mul, g.unary(UnaryKind::exp, y),
+                                     g.sum(dy, {axis}, true)));
+          return success();
+        }
+        // y (dy - Σ dy y)
+        Value dot = g.sum(g.binary(BinaryKind::mul, dy, y), {axis}, true);
+        out[0] = g.binary(BinaryKind::mul, y, g.binary(BinaryKind::sub, dy, dot));
+        return success();
+      })
+      .Case([&](NormOp n) { return normGrad(n, dy, needed, out, g); })
+      .Case([&](AttentionOp a) { return attentionGrad(a, dy, needed, out, g, why); })
+      .Case([&](ReshapeOp r) {
+        out[0] = g.reshape(dy, tensorOf(r.getInput()).getShape());
+        return success();
+      })
+      .Case([&](TransposeOp t) {
+        llvm::SmallVector<int64_t> inverse(t.getPerm().size());
+        for (auto [i, p] : llvm::enumerate(t.getPerm()))
+          inverse[p] = (int64_t)i;
+        out[0] = g.transpose(dy, inverse);
+        return success();
+      })
+      .Case([&](ExpandOp e) {
+        out[0] = g.unbroadcast(dy, e.getInput().getType());
+        return success();
+      })
+      .Case([&](SliceOp s) -> LogicalResult {
+        // dy padded with zeros back to the input's shape (unit steps).
+        auto x = tensorOf(s.getInput());
+        DenseIntElementsAttr starts, ends, axes, steps;
+        if (!matchPattern(s.getStarts(), m_Constant(&starts)) ||
+            !matchPattern(s.getEnds(), m_Constant(&ends)) ||
+            !matchPattern(s.getAxes(), m_Constant(&axes)) ||
+            !matchPattern(s.getSteps(), m_Constant(&steps))) {
+          why = "no gradient for a ds.slice with run-time bounds";
+          return failure();
+        }
+        int64_t rank = x.getRank();
+        llvm::SmallVector<int64_t> pads(2 * rank, 0);
+        for (auto [first, axisValue, step] :
+             llvm::zip(starts.getValues<int64_t>(), axes.getValues<int64_t>(),
+                       steps.getValues<int64_t>())) {
+          if (step != 1) {
+            why = "no gradient for a ds.slice with steps other than 1";
+            return failure();
+          }
+          int64_t axis = axisValue < 0 ? axisValue + rank : axisValue;
+          int64_t dim = x.getDimSize(axis);
+          int64_t start = std::clamp<int64_t>(first < 0 ? first + dim : first, 0, dim);
+          pads[axis] = start;
+          pads[rank + axis] = dim - start - tensorOf(dy).getDimSize(axis);
+        }
+        OpBuilder &b = g.getBuilder();
+        auto padType = RankedTensorType::get({2 * rank}, b.getI64Type());
+        Value padValues = b.create<ConstantOp>(g.getLoc(), DenseElementsAttr::get(padType,
+                                                                                 ArrayRef(pads)));
+        out[0] = b.create<PadOp>(g.getLoc(), x, dy, padValues, g.scalar(0.0, dy),
+                                 PadMode::constant);
+        return success();
+      })
+      .Case([&](GatherOp gather) -> LogicalResult {
+        // An embedding lookup: the rows' gradients added into a zero table.
+        if (gather.getAxis() != 0 || !needed[0]) {
+          if (!needed[0])
+            return success();
+          why = "no gradient for a ds.gather on an axis other than 0";
+          return failure();
+        }
+        auto indices = tensorOf(gather.getIndices());
+        llvm::SmallVector<int64_t> column(indices.getShape());
+        column.push_back(1);
+        Value index = g.reshape(gather.getIndices(), column);
+        Value table = g.zerosLike(gather.getInput());
+        out[0] = g.getBuilder().create<ScatterNDOp>(g.getLoc(), table, index, dy,
+                                                    ScatterReduction::add);
+        return success();
+      })
+      .Case([&](SelectOp s) {
+        Value zero = g.scalar(0.0, dy);
+        OpBuilder &b = g.getBuilder();
+        if (needed[1])
+          out[1] = g.unbroadcast(b.create<SelectOp>(g.getLoc(), s.getCondition(), dy, zero),
+                                 s.getTrueValue().getType());
+        if (needed[2])
+          out[2] = g.unbroadcast(b.create<SelectOp>(g.getLoc(), s.getCondition(), zero, dy),
+                                 s.getFalseValue().getType());
+        return success();
+      })
+      .Case([&](CastOp c) {
+        Type from = tensorOf(c.getInput()).getElementType();
+        if (!isa<FloatType>(from)) {
+          why = "no gradient through a cast from " + std::string("an integer type");
+          return failure();
+        }
+        out[0] = g.getBuilder().create<CastOp>(g.getLoc(), c.getInput().getType(), dy,
+                                               UnitAttr());
+        return success();
+      })
+      .Default([&](Operation *other) {
+        why = "no gradient for " + other->getName().getStringRef().str();
+        return failure();
+      });
+}

@@ -1,0 +1,56 @@
+//===- GradientRules.h - reverse-mode derivative of each ds op --*- C++ -*-===//
+//
+// For an op and the gradients of its results, the gradients of its operands
+// as new ds ops (vector-Jacobian products). ds-autodiff walks the program
+// backwards and asks this one place for every op; an op without a rule is
+// named in the error. Shapes are static (the pass checks).
+//
+#ifndef DS_LIB_DIALECT_DS_TRANSFORMS_GRADIENTRULES_H
+#define DS_LIB_DIALECT_DS_TRANSFORMS_GRADIENTRULES_H
+
+#include "ds/Dialect/DS/IR/DSOps.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::ds::autodiff {
+
+/// Builds the small ops gradients are made of, at one location.
+class GradBuilder {
+public:
+  GradBuilder(OpBuilder &builder, Location loc) : b(builder), loc(loc) {}
+
+  Value unary(UnaryKind kind, Value x);
+  Value binary(BinaryKind kind, Value lhs, Value rhs);
+  /// A rank-0 constant of `like`'s element type.
+  Value scalar(double value, Value like);
+  /// A constant of `like`'s type with every element `value`.
+  Value splat(double value, Value like);
+  Value zerosLike(Value like) { return splat(0.0, like); }
+  Value sum(Value x, ArrayRef<int64_t> axes, bool keepdims);
+  Value reshape(Value x, ArrayRef<int64_t> shape);
+  Value expand(Value x, ArrayRef<int64_t> shape);
+  Value transpose(Value x, ArrayRef<int64_t> perm);
+  Value matmul(Value lhs, Value rhs);
+  /// `x` with its last two dims swapped.
+  Value swapLastTwo(Value x);
+  /// The gradient of a broadcast operand: `grad` summed over the dims the
+  /// operand was broadcast along, in `target`'s shape.
+  Value unbroadcast(Value grad, Type target);
+  Location getLoc() const { return loc; }
+  OpBuilder &getBuilder() { return b; }
+
+private:
+  OpBuilder &b;
+  Location loc;
+};
+
+/// The gradients of `op`'s operands given those of its results (null for a
+/// result the loss does not depend on: treated as zero). `needed[i]` tells
+/// which operands want one; the others may be left null. Fails when `op`
+/// has no rule (or not for these attributes): `why` says what is missing.
+LogicalResult backward(Operation *op, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,
+                       SmallVectorImpl<Value> &operandGrads, GradBuilder &g, std::string &why);
+
+} // namespace mlir::ds::autodiff
+
+#endif // DS_LIB_DIALECT_DS_TRANSFORMS_GRADIENTRULES_H

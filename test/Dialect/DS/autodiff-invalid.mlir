@@ -1,0 +1,53 @@
+// RUN: ds-opt %s --split-input-file --ds-autodiff --verify-diagnostics -o /dev/null
+// RUN: not ds-opt %s --split-input-file --ds-autodiff="loss=total" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NAME
+// RUN: not ds-opt %s --split-input-file --ds-autodiff="parameters=w,nope" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PARAM
+// RUN: not ds-opt %s --split-input-file --ds-autodiff="loss-function=hinge" -o /dev/null 2>&1 | FileCheck %s --check-prefix=KIND
+// What ds-autodiff refuses, and how it says so.
+
+// NAME: error: ds-autodiff: @main has no output named 'total'
+// PARAM: error: ds-autodiff: no float constant named 'nope'
+// PARAM: note: named constants: w
+// KIND: error: ds-autodiff: loss-function must be mse or cross-entropy, not 'hinge'
+
+// Two one-element outputs: which is the loss?
+// expected-error @+1 {{ds-autodiff: name the loss: @main has 2 one-element float outputs}}
+func.func @main(%x: tensor<4xf32>) -> (tensor<f32>, tensor<f32>) {
+  %w = ds.constant dense<0.5> : tensor<4xf32> loc("w")
+  %0 = ds.binary mul %x, %w : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %1 = ds.reduce sum %0 {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  %2 = ds.reduce mean %0 {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  return %1, %2 : tensor<f32>, tensor<f32>
+}
+
+// -----
+
+// A max has no gradient rule yet: the op is named.
+func.func @main(%x: tensor<4xf32>) -> tensor<f32> {
+  %w = ds.constant dense<0.5> : tensor<4xf32> loc("w")
+  %0 = ds.binary mul %x, %w : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  // expected-error @+1 {{ds-autodiff: no gradient for ds.reduce max (this op lies between a parameter and the loss)}}
+  %1 = ds.reduce max %0 {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}
+
+// -----
+
+// The loss must depend on a parameter.
+// expected-error @+1 {{ds-autodiff: the loss does not depend on any parameter}}
+func.func @main(%x: tensor<4xf32>) -> (tensor<f32>, tensor<4xf32>) {
+  %w = ds.constant dense<0.5> : tensor<4xf32> loc("w")
+  %0 = ds.binary mul %x, %w : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %1 = ds.reduce sum %x {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  return %1, %0 : tensor<f32>, tensor<4xf32>
+}
+
+// -----
+
+// Dynamic dims on the way to the loss.
+func.func @main(%x: tensor<?x4xf32>) -> tensor<f32> {
+  %w = ds.constant dense<0.5> : tensor<4xf32> loc("w")
+  %0 = ds.binary mul %x, %w : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  // expected-error @+1 {{ds-autodiff: dynamic dims on the path to the loss (bind them with --ds-input-shape)}}
+  %1 = ds.reduce sum %0 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<?x4xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}

@@ -1,0 +1,71 @@
+// RUN: ds-opt %s --split-input-file --ds-autodiff --canonicalize --cse | FileCheck %s
+// ds-autodiff: @main becomes the loss and the gradient of each parameter;
+// parameters become inputs that default to their values.
+
+// A two-layer MLP with a mean squared error written in the model.
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<4x8xf32> {ds.name = "x"}, %[[T:[a-z0-9]+]]: tensor<4x3xf32> {ds.name = "target"},
+// CHECK-SAME: %[[W1:[a-z0-9]+]]: tensor<8x16xf32> {ds.default = dense<1.000000e-01> : tensor<8x16xf32>, ds.name = "w1"},
+// CHECK-SAME: %[[B1:[a-z0-9]+]]: tensor<16xf32> {ds.default = {{.*}}, ds.name = "b1"},
+// CHECK-SAME: %[[W2:[a-z0-9]+]]: tensor<16x3xf32> {ds.default = {{.*}}, ds.name = "w2"})
+// CHECK-SAME: -> (tensor<f32> {ds.name = "loss"}, tensor<8x16xf32> {ds.name = "w1.grad"}, tensor<16xf32> {ds.name = "b1.grad"}, tensor<16x3xf32> {ds.name = "w2.grad"})
+// CHECK: %[[H:.*]] = ds.matmul %[[X]], %[[W1]]
+// CHECK: %[[A:.*]] = ds.unary tanh
+// CHECK: %[[D:.*]] = ds.binary sub
+// CHECK: %[[L:.*]] = ds.reduce mean
+// d(mean(d²))/dd = 2 d / 12, broadcast from the scalar seed.
+// CHECK: %[[DD:.*]] = ds.binary add
+// dW2 = aᵀ dy, dA = dy W2ᵀ
+// CHECK-DAG: %[[W2T:.*]] = ds.transpose %[[W2]] {perm = array<i64: 1, 0>}
+// CHECK-DAG: %[[AT:.*]] = ds.transpose %[[A]] {perm = array<i64: 1, 0>}
+// CHECK-DAG: %[[DW2:.*]] = ds.matmul %[[AT]], %[[DD]]
+// tanh' = 1 - a²
+// CHECK: %[[A2:.*]] = ds.binary mul %[[A]], %[[A]]
+// CHECK: %[[DH:.*]] = ds.binary mul %{{.*}}, %{{.*}}
+// The bias was broadcast over the rows: its gradient sums them.
+// CHECK: %[[DB1:.*]] = ds.reduce sum %[[DH]] {axes = array<i64: 0>, keepdims = false}
+// CHECK: %[[XT:.*]] = ds.transpose %[[X]]
+// CHECK: %[[DW1:.*]] = ds.matmul %[[XT]], %[[DH]]
+// CHECK: return %[[L]], %[[DW1]], %[[DB1]], %[[DW2]]
+func.func @main(%x: tensor<4x8xf32> {ds.name = "x"}, %t: tensor<4x3xf32> {ds.name = "target"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %w1 = ds.constant dense<0.1> : tensor<8x16xf32> loc("w1")
+  %b1 = ds.constant dense<0.01> : tensor<16xf32> loc("b1")
+  %w2 = ds.constant dense<-0.2> : tensor<16x3xf32> loc("w2")
+  %h = ds.matmul %x, %w1 : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %hb = ds.binary add %h, %b1 : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %a = ds.unary tanh %hb : (tensor<4x16xf32>) -> tensor<4x16xf32>
+  %y = ds.matmul %a, %w2 : (tensor<4x16xf32>, tensor<16x3xf32>) -> tensor<4x3xf32>
+  %d = ds.binary sub %y, %t : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  %sq = ds.binary mul %d, %d : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  %l = ds.reduce mean %sq {axes = array<i64: 0, 1>, keepdims = false} : (tensor<4x3xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// Layer normalization and softmax: their inputs' gradients need the row
+// statistics again (recomputed from x), the scale's and bias's sum the rows.
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: ds.name = "gamma"
+// CHECK-SAME: ds.name = "beta"
+// CHECK-SAME: -> (tensor<f32> {ds.name = "loss"}, tensor<8xf32> {ds.name = "gamma.grad"}, tensor<8xf32> {ds.name = "beta.grad"})
+// CHECK: ds.norm mean_var
+// CHECK: %[[S:.*]] = ds.softmax
+// softmax': y (dy - Σ dy y) over the softmax axis
+// CHECK: ds.reduce sum %{{.*}} {axes = array<i64: 1>, keepdims = true}
+// CHECK: ds.unary sqrt
+// CHECK: %[[INV:.*]] = ds.unary reciprocal
+// CHECK: %[[XHAT:.*]] = ds.binary mul %{{.*}}, %[[INV]]
+// CHECK: %[[DYXHAT:.*]] = ds.binary mul %[[DY:[0-9]+]], %[[XHAT]]
+// CHECK: %[[DGAMMA:.*]] = ds.reduce sum %[[DYXHAT]] {axes = array<i64: 0>, keepdims = false}
+// CHECK: %[[DBETA:.*]] = ds.reduce sum %[[DY]] {axes = array<i64: 0>, keepdims = false}
+// CHECK: return %{{.*}}, %[[DGAMMA]], %[[DBETA]]
+func.func @main(%x: tensor<4x8xf32>) -> (tensor<f32> {ds.name = "loss"}) {
+  %g = ds.constant dense<1.0> : tensor<8xf32> loc("gamma")
+  %b = ds.constant dense<0.0> : tensor<8xf32> loc("beta")
+  %n = ds.norm mean_var %x, %g, %b {axis = 1 : i64, epsilon = 1.0e-5 : f64, operandSegmentSizes = array<i32: 1, 1, 1>} : (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %s = ds.softmax %n {axis = 1 : i64} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %w = ds.binary mul %s, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %l = ds.reduce sum %w {axes = array<i64: 0, 1>, keepdims = false} : (tensor<4x8xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
