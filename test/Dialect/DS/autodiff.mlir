@@ -69,3 +69,24 @@ func.func @main(%x: tensor<4x8xf32>) -> (tensor<f32> {ds.name = "loss"}) {
   %l = ds.reduce sum %w {axes = array<i64: 0, 1>, keepdims = false} : (tensor<4x8xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// Rotary embeddings: the position caches are not parameters (nothing is
+// learned through them); the input's gradient rotates back, by the same op
+// with the sines negated.
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: ds.name = "w"
+// CHECK-SAME: -> (tensor<f32> {ds.name = "loss"}, tensor<1x2x4x8xf32> {ds.name = "w.grad"})
+// CHECK-DAG: %[[COS:.*]] = ds.constant dense<5.000000e-01> : tensor<8x4xf32>
+// CHECK-DAG: %[[NEGSIN:.*]] = ds.constant dense<-2.500000e-01> : tensor<8x4xf32>
+// CHECK: ds.rotary_embedding %{{.*}}, %[[COS]], %[[NEGSIN]], %arg0
+func.func @main(%pos: tensor<1x4xi64>) -> (tensor<f32> {ds.name = "loss"}) {
+  %w = ds.constant dense<1.5> : tensor<1x2x4x8xf32> loc("w")
+  %c = ds.constant dense<0.5> : tensor<8x4xf32> loc("cos_cache")
+  %s = ds.constant dense<0.25> : tensor<8x4xf32> loc("sin_cache")
+  %r = ds.rotary_embedding %w, %c, %s, %pos {num_heads = 0 : i64, rotary_embedding_dim = 0 : i64} : (tensor<1x2x4x8xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<1x4xi64>) -> tensor<1x2x4x8xf32>
+  %sq = ds.binary mul %r, %r : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  %l = ds.reduce sum %sq {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x2x4x8xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

@@ -235,7 +235,11 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
       if (!isFloatTensor(type) || !type.hasStaticShape())
         continue;
       std::string name = constantName(constant);
-      if (wanted.empty() ? type.getNumElements() < 2 : !wanted.contains(name))
+      if (wanted.empty() ? type.getNumElements() < 2 ||
+                               llvm::none_of(constant->getUses(), [](OpOperand &use) {
+                                 return isDifferentiableUse(use);
+                               })
+                         : !wanted.contains(name))
         continue;
       if (name.empty() || seen.contains(name))
         name = "param" + std::to_string(unnamed++);

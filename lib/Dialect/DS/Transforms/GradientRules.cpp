@@ -318,6 +318,18 @@ LogicalResult normGrad(NormOp op, Value dy, ArrayRef<bool> needed, SmallVectorIm
 }
 } // namespace
 
+bool autodiff::isDifferentiableUse(OpOperand &use) {
+  Operation *op = use.getOwner();
+  unsigned index = use.getOperandNumber();
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case<RotaryEmbeddingOp>([&](auto) { return index == 0; })
+      .Case<ReshapeOp, ExpandOp, GatherOp, PadOp>([&](auto) { return index == 0; })
+      .Case<SliceOp>([&](auto) { return index == 0; })
+      .Case<SelectOp>([&](auto) { return index != 0; })
+      .Case<CompareOp, ShapeOp>([&](auto) { return false; })
+      .Default([&](Operation *) { return true; });
+}
+
 LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
                                  ArrayRef<bool> needed, SmallVectorImpl<Value> &out,
                                  GradBuilder &g, std::string &why) {
@@ -382,6 +394,18 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
       })
       .Case([&](NormOp n) { return normGrad(n, dy, needed, out, g); })
       .Case([&](AttentionOp a) { return attentionGrad(a, dy, needed, out, g, why); })
+      .Case([&](RotaryEmbeddingOp r) -> LogicalResult {
+        // Each pair is rotated by an angle; the transpose rotates it back:
+        // the same op with the sines negated.
+        if (needed.size() > 1 && (needed[1] || needed[2])) {
+          why = "no gradient for ds.rotary_embedding's cos / sin caches";
+          return failure();
+        }
+        out[0] = g.getBuilder().create<RotaryEmbeddingOp>(
+            g.getLoc(), dy, r.getCos(), g.unary(UnaryKind::neg, r.getSin()), r.getPositionIds(),
+            r.getInterleavedAttr(), r.getRotaryEmbeddingDimAttr(), r.getNumHeadsAttr());
+        return success();
+      })
       .Case([&](ReshapeOp r) {
         out[0] = g.reshape(dy, tensorOf(r.getInput()).getShape());
         return success();

@@ -44,6 +44,11 @@ private:
   Location loc;
 };
 
+/// False for operands nothing is learned through: shapes, indices,
+/// conditions, comparisons, rotary position caches. ds-autodiff's default
+/// parameters are the float constants with at least one other use.
+bool isDifferentiableUse(OpOperand &use);
+
 /// The gradients of `op`'s operands given those of its results (null for a
 /// result the loss does not depend on: treated as zero). `needed[i]` tells
 /// which operands want one; the others may be left null. Fails when `op`

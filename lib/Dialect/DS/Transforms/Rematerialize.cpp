@@ -223,8 +223,17 @@ struct RematerializePass : ds::impl::RematerializePassBase<RematerializePass> {
   }
 
   std::optional<Plan> run(const Plan &start, uint64_t limit, func::FuncOp main) {
-    if (strategy == "greedy")
-      return greedy(start.graph, limit);
+    if (strategy == "greedy") {
+      // Single drops can stall above the budget where whole segments would
+      // not: then start again from the √n plan and refine it greedily.
+      Plan plan = greedy(start.graph, limit);
+      if (limit && plan.peak.bytes > limit) {
+        Plan refined = greedy(sqrtCheckpoints(start.graph).graph, limit);
+        if (better(refined, plan, limit))
+          plan = std::move(refined);
+      }
+      return plan;
+    }
     if (strategy == "sqrt")
       return sqrtCheckpoints(start.graph);
     // optimal: every subset of what is alive across the peak.
@@ -255,10 +264,15 @@ struct RematerializePass : ds::impl::RematerializePassBase<RematerializePass> {
   void reportInfeasible(func::FuncOp main, const Plan &start, uint64_t limit) {
     Plan lowest = greedy(start.graph, 0);
     Plan root = sqrtCheckpoints(start.graph);
+    Plan refined = greedy(root.graph, 0);
     const char *how = "greedy";
     if (root.peak.bytes < lowest.peak.bytes) {
       lowest = std::move(root);
       how = "sqrt";
+    }
+    if (refined.peak.bytes < lowest.peak.bytes) {
+      lowest = std::move(refined);
+      how = "greedy from the sqrt plan";
     }
     uint64_t bound = 0;
     Operation *widest = nullptr;

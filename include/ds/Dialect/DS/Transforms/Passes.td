@@ -494,7 +494,9 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
   let summary = "Turn @main into the gradient of its loss with respect to its parameters";
   let description = [{
     Reverse-mode differentiation of `@main`. The parameters (float constants
-    of two or more elements, or those named in `parameters`: the initializer
+    of two or more elements that feed an operand gradients flow through: not
+    only shapes, indices, conditions or rotary position caches; or those
+    named in `parameters`: the initializer
     names, as `ds-model-summary` and the error below list them) become
     arguments that default to their current values (`ds.default`), named as
     the initializers; `@main` then returns the loss (the output named
@@ -538,6 +540,8 @@ def RematerializePass : Pass<"ds-rematerialize", "ModuleOp"> {
     - `greedy`: repeatedly drop the value that lowers the peak most (ties:
       least recomputation), at whichever step is the peak, until the peak
       fits `budget` or nothing lowers it (no budget: as low as it goes);
+      when single drops stall above the budget, it starts again from the
+      `sqrt` plan and refines that;
     - `sqrt`: Chen et al.'s √n checkpoints: of the k values alive across
       the peak, keep every ⌈√k⌉-th and recompute each run between two kept
       ones together, once;
