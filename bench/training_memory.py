@@ -42,7 +42,9 @@ from torch.utils.checkpoint import checkpoint_sequential
 cfg = json.loads(sys.stdin.readline())
 torch.set_num_threads(cfg["threads"])
 weights = [torch.tensor(w, requires_grad=True) for w in np.load(cfg["weights"])]
-x = torch.tensor(np.load(cfg["x"])); target = torch.tensor(np.load(cfg["target"]))
+# The input requires grad: with reentrant checkpointing, segments whose
+# inputs do not would leave their weights without gradients.
+x = torch.tensor(np.load(cfg["x"])).requires_grad_(); target = torch.tensor(np.load(cfg["target"]))
 class Block(torch.nn.Module):
     def __init__(self, w):
         super().__init__(); self.w = w
@@ -55,6 +57,7 @@ def step(segments):
     y = checkpoint_sequential(blocks, segments, x) if segments else blocks(x)
     loss = ((y - target) ** 2).mean()
     loss.backward()
+    assert all(w.grad is not None for w in weights)
     return loss
 def saved_bytes(segments):
     seen = {}
@@ -117,9 +120,12 @@ def main():
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--no-fuse", action="store_true",
+                        help="compile ds's programs without fusion groups (op by op)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    print(f"residual chain, batch {args.batch}, hidden {args.hidden}, {args.threads} threads; "
+    print(f"residual chain, batch {args.batch}, hidden {args.hidden}, {args.threads} threads, "
+          f"ds {'op by op' if args.no_fuse else 'fused'}; "
           "peak MB (ds: intermediates planned; PyTorch: saved for backward), "
           "extra FLOPs over store-all, median step ms\n")
     print("| blocks | engine | strategy | peak MB | vs store-all | extra FLOPs | step ms | vs store-all |")
@@ -132,7 +138,7 @@ def main():
         with tempfile.TemporaryDirectory(prefix="ds-train-") as scratch:
             model = os.path.join(scratch, "chain.mlir")
             chain_mlir(model, weights, args.batch)
-            base = dict(gradients=True, loss_function="mse")
+            base = dict(gradients=True, loss_function="mse", fuse=not args.no_fuse)
             stages = ds.cost_report(model, **base)
             store_all = stages[-1]
             # The budget applies where the pass runs: before fusion.
