@@ -25,27 +25,12 @@ import tempfile
 import ds
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "test", "e2e"))
+from chains import activation_chain  # noqa: E402
 
 
 def mb(n):
     return f"{n / 1e6:.2f}"
-
-
-def chain_mlir(path, n, size):
-    t = f"tensor<{size}x{size}xf32>"
-    lines = [f"func.func @main(%x: {t}) -> {t} {{"]
-    prev = "%x"
-    for i in range(1, n + 1):
-        lines.append(f"  %a{i} = ds.unary tanh {prev} : ({t}) -> {t}")
-        prev = f"%a{i}"
-    lines.append(f"  %g{n} = ds.binary mul %a{n}, %a{n} : ({t}, {t}) -> {t}")
-    for i in range(n - 1, 0, -1):
-        lines.append(f"  %s{i} = ds.unary sigmoid %a{i} : ({t}) -> {t}")
-        lines.append(f"  %g{i} = ds.binary add %g{i + 1}, %s{i} : ({t}, {t}) -> {t}")
-    lines += [f"  return %g1 : {t}", "}"]
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return path
 
 
 def stages_table(name, stages):
@@ -123,9 +108,9 @@ def main():
               "sqrt without a budget)\n")
         print("| program | store-all peak | greedy | sqrt | optimal |")
         print("|---|---:|---:|---:|---:|")
-        chain = chain_mlir(os.path.join(scratch, "chain.mlir"), args.chain_length, 128)
+        chain = activation_chain(os.path.join(scratch, "chain.mlir"), args.chain_length, 128)
         remat_row(f"chain of {args.chain_length} (128x128 f32)", chain, args.budget_fraction)
-        small = chain_mlir(os.path.join(scratch, "chain8.mlir"), 8, 128)
+        small = activation_chain(os.path.join(scratch, "chain8.mlir"), 8, 128)
         remat_row("chain of 8 (128x128 f32)", small, args.budget_fraction)
         for path in paths:
             remat_row(os.path.basename(path)[:-5], path, args.budget_fraction, shapes_for(path))

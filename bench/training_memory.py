@@ -35,6 +35,10 @@ import numpy as np
 
 import ds
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "test", "e2e"))
+from chains import residual_chain  # noqa: E402
+
 WORKER = r'''
 import json, sys, time
 import numpy as np, torch
@@ -80,21 +84,6 @@ for line in sys.stdin:
 '''
 
 
-def chain_mlir(path, weights, batch):
-    hidden = weights[0].shape[0]
-    t, w = f"tensor<{batch}x{hidden}xf32>", f"tensor<{hidden}x{hidden}xf32>"
-    lines = [f'func.func @main(%x0: {t} {{ds.name = "x"}}) -> ({t} {{ds.name = "y"}}) {{']
-    for i, weight in enumerate(weights):
-        values = ", ".join(f"[{', '.join(repr(float(v)) for v in row)}]" for row in weight)
-        lines += [f'  %w{i} = ds.constant dense<[{values}]> : {w} loc("w{i}")',
-                  f"  %h{i} = ds.matmul %x{i}, %w{i} : ({t}, {w}) -> {t}",
-                  f"  %a{i} = ds.unary tanh %h{i} : ({t}) -> {t}",
-                  f"  %x{i + 1} = ds.binary add %x{i}, %a{i} : ({t}, {t}) -> {t}"]
-    lines += [f"  return %x{len(weights)} : {t}", "}"]
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-
-
 def torch_worker(scratch, weights, x, target, threads, segments):
     python = "/usr/bin/python3"
     if not os.path.exists(python) or subprocess.run(
@@ -137,7 +126,7 @@ def main():
         target = rng.standard_normal((args.batch, args.hidden)).astype(np.float32)
         with tempfile.TemporaryDirectory(prefix="ds-train-") as scratch:
             model = os.path.join(scratch, "chain.mlir")
-            chain_mlir(model, weights, args.batch)
+            residual_chain(model, weights, args.batch)
             base = dict(gradients=True, loss_function="mse", fuse=not args.no_fuse)
             stages = ds.cost_report(model, **base)
             store_all = stages[-1]

@@ -118,9 +118,14 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
               "quantization";
   if (!request.pipeline.gradients &&
       (!request.pipeline.loss.empty() || !request.pipeline.lossFunction.empty() ||
-       !request.pipeline.gradientParameters.empty()))
+       !request.pipeline.gradientParameters.empty() || !request.pipeline.optimizer.empty()))
     return emitError(UnknownLoc::get(&context))
-           << "a loss and gradient parameters are for a gradient compile (gradients on)";
+           << "a loss, gradient parameters and an optimizer are for a gradient compile "
+              "(gradients on)";
+  const std::string &optimizer = request.pipeline.optimizer;
+  if (!optimizer.empty() && optimizer != "sgd" && optimizer != "adamw")
+    return emitError(UnknownLoc::get(&context))
+           << "optimizer '" << optimizer << "' is not available (sgd, adamw)";
   const std::string &remat = request.pipeline.rematStrategy;
   if (remat != "greedy" && remat != "sqrt" && remat != "optimal")
     return emitError(UnknownLoc::get(&context))
@@ -232,6 +237,13 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.loss = options.loss;
   request.pipeline.lossFunction = options.lossFunction;
   request.pipeline.gradientParameters = options.gradientParameters;
+  request.pipeline.optimizer = options.optimizer;
+  request.pipeline.learningRate = options.learningRate;
+  request.pipeline.momentum = options.momentum;
+  request.pipeline.beta1 = options.beta1;
+  request.pipeline.beta2 = options.beta2;
+  request.pipeline.epsilon = options.epsilon;
+  request.pipeline.weightDecay = options.weightDecay;
   request.pipeline.rematBudget = options.rematBudget;
   request.pipeline.rematStrategy = options.rematStrategy;
   request.pipeline.costReport = options.costReport;

@@ -42,6 +42,17 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
     autodiff.lossFunction = options.lossFunction;
     autodiff.parameters = options.gradientParameters;
     pm.addPass(ds::createAutodiffPass(autodiff));
+    if (!options.optimizer.empty()) {
+      ds::OptimizerStepPassOptions step;
+      step.optimizer = options.optimizer;
+      step.lr = options.learningRate;
+      step.momentum = options.momentum;
+      step.beta1 = options.beta1;
+      step.beta2 = options.beta2;
+      step.epsilon = options.epsilon;
+      step.weightDecay = options.weightDecay;
+      pm.addPass(ds::createOptimizerStepPass(step));
+    }
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     reportCost("autodiff");
@@ -167,6 +178,18 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
   ListOption<std::string> gradientParameters{
       *this, "gradient-parameters",
       llvm::cl::desc("With gradients: the initializers to differentiate against")};
+  Option<std::string> optimizer{
+      *this, "optimizer",
+      llvm::cl::desc("With gradients: compile one training step (sgd or adamw)")};
+  Option<double> learningRate{*this, "learning-rate", llvm::cl::desc("Default learning rate"),
+                              llvm::cl::init(0.01)};
+  Option<double> momentum{*this, "momentum", llvm::cl::desc("SGD momentum"), llvm::cl::init(0.0)};
+  Option<double> beta1{*this, "adam-beta1", llvm::cl::desc("AdamW beta1"), llvm::cl::init(0.9)};
+  Option<double> beta2{*this, "adam-beta2", llvm::cl::desc("AdamW beta2"), llvm::cl::init(0.999)};
+  Option<double> epsilon{*this, "adam-epsilon", llvm::cl::desc("AdamW epsilon"),
+                         llvm::cl::init(1e-8)};
+  Option<double> weightDecay{*this, "weight-decay", llvm::cl::desc("Weight decay"),
+                             llvm::cl::init(0.0)};
   Option<std::string> rematBudget{
       *this, "remat-budget",
       llvm::cl::desc("Rematerialize so that the intermediates' peak fits (64MB, 1.5MiB, bytes)")};
@@ -205,6 +228,13 @@ void ds::registerPipelines() {
         options.lossFunction = cl.lossFunction;
         options.gradientParameters.assign(cl.gradientParameters.begin(),
                                           cl.gradientParameters.end());
+        options.optimizer = cl.optimizer;
+        options.learningRate = cl.learningRate;
+        options.momentum = cl.momentum;
+        options.beta1 = cl.beta1;
+        options.beta2 = cl.beta2;
+        options.epsilon = cl.epsilon;
+        options.weightDecay = cl.weightDecay;
         options.rematBudget = cl.rematBudget;
         options.rematStrategy = cl.rematStrategy;
         options.costReport = cl.costReport;

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import ds
+from chains import residual_chain
 from feeds import feeds_for, signature
 
 MLP = """
@@ -124,28 +125,10 @@ def test_generated_models_match_finite_differences(models_dir, name):
     assert abs(numeric - analytic) <= 0.01 * abs(analytic), (numeric, analytic)
 
 
-def residual_chain(path, blocks=16, batch=256, hidden=32):
-    """x_{i+1} = x_i + tanh(x_i W_i): activations (batch x hidden) dwarf the
-    weights (hidden x hidden), as in training at a large batch."""
-    t, w = f"tensor<{batch}x{hidden}xf32>", f"tensor<{hidden}x{hidden}xf32>"
-    rng = np.random.default_rng(7)
-    lines = [f'func.func @main(%x0: {t} {{ds.name = "x"}}) -> ({t} {{ds.name = "y"}}) {{']
-    for i in range(blocks):
-        values = ", ".join(f"{v:.4f}" for v in rng.standard_normal(hidden * hidden) * 0.2)
-        lines += [f'  %w{i} = ds.constant dense<[{values}]> : tensor<{hidden * hidden}xf32>',
-                  f'  %s{i} = ds.constant dense<[{hidden}, {hidden}]> : tensor<2xi64>',
-                  f'  %W{i} = ds.reshape %w{i}, %s{i} : (tensor<{hidden * hidden}xf32>, '
-                  f'tensor<2xi64>) -> {w} loc("w{i}")',
-                  f"  %h{i} = ds.matmul %x{i}, %W{i} : ({t}, {w}) -> {t}",
-                  f"  %a{i} = ds.unary tanh %h{i} : ({t}) -> {t}",
-                  f"  %x{i + 1} = ds.binary add %x{i}, %a{i} : ({t}, {t}) -> {t}"]
-    lines += [f"  return %x{blocks} : {t}", "}"]
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
-
-
 def test_rematerialized_gradient_is_bit_identical(tmp_path):
-    path = residual_chain(tmp_path / "chain.mlir")
+    rng = np.random.default_rng(7)
+    weights = [(rng.standard_normal((32, 32)) * 0.2).astype(np.float32) for _ in range(16)]
+    path = residual_chain(tmp_path / "chain.mlir", weights, batch=256)
     rng = np.random.default_rng(4)
     feeds = {"x": rng.standard_normal((256, 32)).astype(np.float32),
              "target": rng.standard_normal((256, 32)).astype(np.float32)}

@@ -14,25 +14,12 @@ import numpy as np
 import pytest
 
 import ds
+from chains import activation_chain
 from feeds import feeds_for, signature
 
 
 def chain_model(path, n=12, size=64):
-    """A training-step-shaped program: n activations computed forward, read
-    again in reverse, all alive at the turn."""
-    t = f"tensor<{size}x{size}xf32>"
-    lines = [f"func.func @main(%x: {t}) -> {t} {{"]
-    prev = "%x"
-    for i in range(1, n + 1):
-        lines.append(f"  %a{i} = ds.unary tanh {prev} : ({t}) -> {t}")
-        prev = f"%a{i}"
-    lines.append(f"  %g{n} = ds.binary mul %a{n}, %a{n} : ({t}, {t}) -> {t}")
-    for i in range(n - 1, 0, -1):
-        lines.append(f"  %s{i} = ds.unary sigmoid %a{i} : ({t}) -> {t}")
-        lines.append(f"  %g{i} = ds.binary add %g{i + 1}, %s{i} : ({t}, {t}) -> {t}")
-    lines += [f"  return %g1 : {t}", "}"]
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+    return activation_chain(path, n, size)
 
 
 def stage(report, name):

@@ -90,6 +90,17 @@ static cl::list<std::string> gradientParameters(
     cl::desc("With --gradients: the initializers to differentiate against (default: every "
              "float constant of two or more elements)"),
     cl::value_desc("name,name"));
+static cl::opt<std::string> optimizer(
+    "optimizer",
+    cl::desc("With --gradients: compile one training step, sgd or adamw (outputs the next "
+             "parameters and optimizer state)"));
+static cl::opt<double> learningRate("learning-rate", cl::desc("Default learning rate"),
+                                    cl::init(0.01));
+static cl::opt<double> momentum("momentum", cl::desc("SGD momentum"), cl::init(0.0));
+static cl::opt<double> adamBeta1("adam-beta1", cl::desc("AdamW beta1"), cl::init(0.9));
+static cl::opt<double> adamBeta2("adam-beta2", cl::desc("AdamW beta2"), cl::init(0.999));
+static cl::opt<double> adamEpsilon("adam-epsilon", cl::desc("AdamW epsilon"), cl::init(1e-8));
+static cl::opt<double> weightDecay("weight-decay", cl::desc("Weight decay"), cl::init(0.0));
 static cl::opt<std::string> rematBudget(
     "remat-budget",
     cl::desc("Rematerialize: recompute values near their uses instead of keeping them alive, "
@@ -151,6 +162,13 @@ int main(int argc, char **argv) {
   request.pipeline.lossFunction = lossFunction;
   request.pipeline.gradientParameters.assign(gradientParameters.begin(),
                                              gradientParameters.end());
+  request.pipeline.optimizer = optimizer;
+  request.pipeline.learningRate = learningRate;
+  request.pipeline.momentum = momentum;
+  request.pipeline.beta1 = adamBeta1;
+  request.pipeline.beta2 = adamBeta2;
+  request.pipeline.epsilon = adamEpsilon;
+  request.pipeline.weightDecay = weightDecay;
   request.pipeline.rematBudget = rematBudget;
   request.pipeline.rematStrategy = rematStrategy;
   request.pipeline.costReport = costReport;

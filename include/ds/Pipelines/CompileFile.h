@@ -39,6 +39,10 @@ struct FileCompileOptions {
   std::string loss;
   std::string lossFunction;
   std::vector<std::string> gradientParameters;
+  /// CompileOptions::optimizer and its hyperparameters.
+  std::string optimizer;
+  double learningRate = 0.01, momentum = 0.0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
+         weightDecay = 0.0;
   /// CompileOptions::rematBudget / rematStrategy.
   std::string rematBudget;
   std::string rematStrategy = "greedy";

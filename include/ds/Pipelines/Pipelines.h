@@ -49,6 +49,11 @@ struct CompileOptions {
   /// "mse" or "cross-entropy".
   std::string lossFunction;
   std::vector<std::string> gradientParameters;
+  /// With gradients: one training step instead (ds-optimizer-step): "sgd"
+  /// or "adamw" ("": the gradients themselves), with its hyperparameters.
+  std::string optimizer;
+  double learningRate = 0.01, momentum = 0.0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
+         weightDecay = 0.0;
   /// Rematerialization (ds-rematerialize) when rematBudget is set ("64MB",
   /// "1.5MiB", bytes) or rematStrategy is "sqrt": recompute values instead of
   /// keeping them alive, so that the peak of the intermediates fits.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from ._session import PathLike, Session
 
@@ -35,7 +35,8 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   attention_block_size: int = 64, remat_budget: str = "",
                   remat_strategy: str = "greedy", cost_report: str = "",
                   cost_report_format: str = "text", gradients: bool = False, loss: str = "",
-                  loss_function: str = "", gradient_parameters: Sequence[str] = ()) -> None:
+                  loss_function: str = "", gradient_parameters: Sequence[str] = (),
+                  optimizer: str = "", hyperparameters: Sequence[float] = ()) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     from . import _ds_compiler  # raises ds.CompileError with the diagnostics
@@ -44,7 +45,21 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                               list(quantize_exclude_nodes), raise_attention, attention_window,
                               attention_sinks, attention_select_blocks, attention_block_size,
                               remat_budget, remat_strategy, cost_report, cost_report_format,
-                              gradients, loss, loss_function, list(gradient_parameters))
+                              gradients, loss, loss_function, list(gradient_parameters),
+                              optimizer, list(hyperparameters))
+
+
+_OPTIMIZER_DEFAULTS = {"lr": 0.01, "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+                       "weight_decay": 0.0}
+
+
+def _hyperparameters(options: Optional[Mapping[str, float]]) -> List[float]:
+    unknown = set(options or {}) - set(_OPTIMIZER_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown optimizer options {sorted(unknown)}; known: "
+                         + ", ".join(_OPTIMIZER_DEFAULTS))
+    merged = {**_OPTIMIZER_DEFAULTS, **(options or {})}
+    return [float(merged[k]) for k in _OPTIMIZER_DEFAULTS]
 
 
 def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
@@ -61,7 +76,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             cost_report: Optional[PathLike] = None, cost_report_format: str = "text",
             gradients: bool = False, loss: Optional[str] = None,
             loss_function: Optional[str] = None,
-            gradient_parameters: Sequence[str] = ()) -> str:
+            gradient_parameters: Sequence[str] = (), optimizer: Optional[str] = None,
+            optimizer_options: Optional[Mapping[str, float]] = None) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -104,6 +120,10 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     or "cross-entropy" appends a standard loss to the output named `loss`
     (or the only output), with a new input "target" (mse, the output's type)
     or "labels" (cross-entropy: int64 class ids; the last dim is the classes).
+    optimizer "sgd" or "adamw" (with gradients=True) compiles one training
+    step instead: outputs "<parameter>.next" and the optimizer state's next
+    values; optimizer_options: lr, momentum, beta1, beta2, eps, weight_decay
+    (ds-optimizer-step; ds.TrainingSession runs the steps).
     Raises ds.CompileError.
     """
     model = os.fspath(model_path)
@@ -120,7 +140,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    cost_report="" if cost_report is None else os.fspath(cost_report),
                    cost_report_format=cost_report_format, gradients=gradients,
                    loss=loss or "", loss_function=loss_function or "",
-                   gradient_parameters=list(gradient_parameters))
+                   gradient_parameters=list(gradient_parameters), optimizer=optimizer or "",
+                   hyperparameters=_hyperparameters(optimizer_options))
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
@@ -157,7 +178,8 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     attention_window, attention_sinks, attention_select_blocks, attention_block_size, precision,
     quantize, calibration_table, calibration_data, calibration_method,
     smooth_quant, quantize_exclude_nodes, remat_budget, remat_strategy, cost_report,
-    cost_report_format, gradients, loss, loss_function, gradient_parameters."""
+    cost_report_format, gradients, loss, loss_function, gradient_parameters, optimizer,
+    optimizer_options."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

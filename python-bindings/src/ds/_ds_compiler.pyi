@@ -12,4 +12,5 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  attention_block_size: int = 64, remat_budget: str = "",
                  remat_strategy: str = "greedy", cost_report: str = "",
                  cost_report_format: str = "text", gradients: bool = False, loss: str = "",
-                 loss_function: str = "", gradient_parameters: Sequence[str] = ...) -> None: ...
+                 loss_function: str = "", gradient_parameters: Sequence[str] = ...,
+                 optimizer: str = "", hyperparameters: Sequence[float] = ...) -> None: ...

@@ -486,7 +486,7 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
       .Case([&](CastOp c) {
         Type from = tensorOf(c.getInput()).getElementType();
         if (!isa<FloatType>(from)) {
-          why = "no gradient through a cast from " + std::string("an integer type");
+          why = "no gradient through a cast from an integer type";
           return failure();
         }
         out[0] = g.getBuilder().create<CastOp>(g.getLoc(), c.getInput().getType(), dy,

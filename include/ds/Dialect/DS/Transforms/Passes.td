@@ -525,6 +525,38 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
   ];
 }
 
+def OptimizerStepPass : Pass<"ds-optimizer-step", "ModuleOp"> {
+  let summary = "Turn a gradient program into one training step: new parameters and optimizer state";
+  let description = [{
+    Runs on ds-autodiff's output (results `loss` and `<p>.grad` for inputs
+    `<p>`) and replaces each gradient with the parameter's next value,
+    `<p>.next`, and the optimizer's state after the step:
+
+    - `sgd`: p ← p − lr·(g + wd·p), or with `momentum` μ > 0, as PyTorch's
+      SGD: b ← μ·b + (g + wd·p), p ← p − lr·b; state input `<p>.momentum`
+      (result `<p>.momentum.next`);
+    - `adamw`: m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g²,
+      p ← p·(1 − lr·wd) − lr·(m/(1−β1ᵗ)) / (√(v/(1−β2ᵗ)) + ε), as PyTorch's
+      AdamW; state inputs `<p>.adam_m`, `<p>.adam_v` and the step number
+      `step` (t, counted from 1).
+
+    The learning rate is an input, `learning_rate`, defaulting to `lr`, so a
+    schedule changes it per step without a new compile; state inputs
+    default to zeros and `step` to 1. A caller feeds each `X.next` result
+    back as input `X` for the next step (ds.TrainingSession does).
+  }];
+  let options = [
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"", "sgd or adamw">,
+    Option<"lr", "lr", "double", /*default=*/"0.01", "Default learning rate">,
+    Option<"momentum", "momentum", "double", /*default=*/"0.0", "SGD momentum">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "AdamW β1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999", "AdamW β2">,
+    Option<"epsilon", "epsilon", "double", /*default=*/"1e-8", "AdamW ε">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.0",
+           "Weight decay (decoupled for AdamW, added to the gradient for SGD)">,
+  ];
+}
+
 def RematerializePass : Pass<"ds-rematerialize", "ModuleOp"> {
   let summary = "Recompute values near their uses instead of keeping them alive, under a memory budget";
   let description = [{

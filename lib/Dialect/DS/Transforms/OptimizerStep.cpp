@@ -1,0 +1,149 @@
+//===- OptimizerStep.cpp - gradients -> next parameters and optimizer state ===//
+#include "GradientRules.h"
+
+#include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Dialect/DS/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::ds {
+#define GEN_PASS_DEF_OPTIMIZERSTEPPASS
+#include "ds/Dialect/DS/Transforms/Passes.h.inc"
+} // namespace mlir::ds
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::autodiff;
+
+namespace {
+struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
+  using OptimizerStepPassBase::OptimizerStepPassBase;
+
+  void runOnOperation() override {
+    if (optimizer != "sgd" && optimizer != "adamw") {
+      getOperation().emitError("ds-optimizer-step: optimizer must be sgd or adamw, not '")
+          << optimizer << "'";
+      return signalPassFailure();
+    }
+    auto main = getOperation().lookupSymbol<func::FuncOp>("main");
+    if (!main || main.isExternal()) {
+      getOperation().emitError("ds-optimizer-step: no func.func @main");
+      return signalPassFailure();
+    }
+    Block &body = main.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    llvm::StringMap<unsigned> argByName;
+    for (unsigned i = 0; i < main.getNumArguments(); ++i)
+      if (auto name = main.getArgAttrOfType<StringAttr>(i, "ds.name"))
+        argByName[name.getValue()] = i;
+
+    // (result index, parameter argument) for every `<p>.grad`.
+    llvm::SmallVector<std::pair<unsigned, unsigned>> pairs;
+    for (unsigned i = 0; i < main.getNumResults(); ++i) {
+      auto name = main.getResultAttrOfType<StringAttr>(i, "ds.name");
+      if (!name || !name.getValue().ends_with(".grad"))
+        continue;
+      auto it = argByName.find(name.getValue().drop_back(5));
+      if (it == argByName.end()) {
+        main.emitError("ds-optimizer-step: gradient '")
+            << name.getValue() << "' has no parameter input of that name";
+        return signalPassFailure();
+      }
+      pairs.push_back({i, it->second});
+    }
+    if (pairs.empty()) {
+      main.emitError("ds-optimizer-step: @main returns no '<parameter>.grad' results (run "
+                     "ds-autodiff first)");
+      return signalPassFailure();
+    }
+
+    OpBuilder b(ret);
+    Location loc = ret.getLoc();
+    GradBuilder g(b, loc);
+    auto scalarType = [&](Value like) {
+      return RankedTensorType::get({}, cast<RankedTensorType>(like.getType()).getElementType());
+    };
+    auto addInput = [&](Type type, StringRef name, Attribute value) {
+      unsigned index = main.getNumArguments();
+      NamedAttrList attrs;
+      attrs.set("ds.name", b.getStringAttr(name));
+      attrs.set("ds.default", value);
+      main.insertArgument(index, type, attrs.getDictionary(&getContext()), loc);
+      return body.getArgument(index);
+    };
+    auto splat = [&](Type type, double value) -> Attribute {
+      auto tensor = cast<RankedTensorType>(type);
+      return DenseElementsAttr::get(
+          tensor, FloatAttr::get(tensor.getElementType(), value).getValue());
+    };
+    Value firstParam = body.getArgument(pairs.front().second);
+    Value rate =
+        addInput(scalarType(firstParam), "learning_rate", splat(scalarType(firstParam), lr));
+    Value step;
+    if (optimizer == "adamw")
+      step = addInput(scalarType(firstParam), "step", splat(scalarType(firstParam), 1.0));
+
+    auto mul = [&](Value l, Value r) { return g.binary(BinaryKind::mul, l, r); };
+    auto add = [&](Value l, Value r) { return g.binary(BinaryKind::add, l, r); };
+    auto sub = [&](Value l, Value r) { return g.binary(BinaryKind::sub, l, r); };
+    auto div = [&](Value l, Value r) { return g.binary(BinaryKind::div, l, r); };
+
+    llvm::SmallVector<Value> results{ret.getOperand(0)};
+    llvm::SmallVector<Attribute> names{main.getResultAttr(0, "ds.name")};
+    for (auto [resultIndex, argIndex] : pairs) {
+      Value grad = ret.getOperand(resultIndex);
+      Value param = body.getArgument(argIndex);
+      std::string name =
+          main.getArgAttrOfType<StringAttr>(argIndex, "ds.name").getValue().str();
+      Type type = param.getType();
+      Value next;
+      llvm::SmallVector<std::pair<Value, std::string>> state;
+      if (optimizer == "sgd") {
+        if (weightDecay != 0.0)
+          grad = add(grad, mul(g.scalar(weightDecay, param), param));
+        Value update = grad;
+        if (momentum != 0.0) {
+          Value buffer = addInput(type, name + ".momentum", splat(type, 0.0));
+          update = add(mul(g.scalar(momentum, param), buffer), grad);
+          state.push_back({update, name + ".momentum.next"});
+        }
+        next = sub(param, mul(rate, update));
+      } else {
+        Value m = addInput(type, name + ".adam_m", splat(type, 0.0));
+        Value v = addInput(type, name + ".adam_v", splat(type, 0.0));
+        Value m2 = add(mul(g.scalar(beta1, param), m), mul(g.scalar(1.0 - beta1, param), grad));
+        Value v2 = add(mul(g.scalar(beta2, param), v),
+                       mul(g.scalar(1.0 - beta2, param), mul(grad, grad)));
+        // Bias corrections 1 - βᵗ from the step input.
+        Value c1 = sub(g.scalar(1.0, param), g.binary(BinaryKind::pow, g.scalar(beta1, param), step));
+        Value c2 = sub(g.scalar(1.0, param), g.binary(BinaryKind::pow, g.scalar(beta2, param), step));
+        Value denom = add(g.unary(UnaryKind::sqrt, div(v2, c2)), g.scalar(epsilon, param));
+        Value decayed = param;
+        if (weightDecay != 0.0)
+          decayed = mul(param, sub(g.scalar(1.0, param), mul(rate, g.scalar(weightDecay, param))));
+        next = sub(decayed, mul(rate, div(div(m2, c1), denom)));
+        state.push_back({m2, name + ".adam_m.next"});
+        state.push_back({v2, name + ".adam_v.next"});
+      }
+      results.push_back(next);
+      names.push_back(b.getStringAttr(name + ".next"));
+      for (auto &[value, stateName] : state) {
+        results.push_back(value);
+        names.push_back(b.getStringAttr(stateName));
+      }
+    }
+    b.create<func::ReturnOp>(loc, results);
+    ret.erase();
+    llvm::SmallVector<Type> types;
+    for (Value v : results)
+      types.push_back(v.getType());
+    main.setType(b.getFunctionType(body.getArgumentTypes(), types));
+    llvm::SmallVector<DictionaryAttr> attrs;
+    for (Attribute name : names)
+      attrs.push_back(b.getDictionaryAttr(
+          b.getNamedAttr("ds.name", name ? name : b.getStringAttr("loss"))));
+    main.setAllResultAttrs(attrs);
+  }
+};
+} // namespace

@@ -1,0 +1,170 @@
+"""ds.TrainingSession: training steps compiled by ds (ds-autodiff +
+ds-optimizer-step) against the same optimizers written in numpy (PyTorch's
+SGD with momentum and AdamW update rules), batches in any order, learning-rate
+changes between steps, and checkpoints that survive a crash mid-write and
+refuse torn, corrupted or foreign files."""
+
+import os
+
+import numpy as np
+import pytest
+
+import ds
+from test_autodiff import MLP, mlp_backward, mlp_forward
+
+
+@pytest.fixture
+def mlp(tmp_path):
+    path = tmp_path / "mlp.mlir"
+    path.write_text(MLP)
+    return str(path)
+
+
+def initial():
+    return {"w1": np.full((8, 16), 0.1, np.float32), "b1": np.full(16, 0.01, np.float32),
+            "w2": np.full((16, 3), -0.2, np.float32)}
+
+
+def batches(count, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal((4, 8)).astype(np.float32),
+             rng.standard_normal((4, 3)).astype(np.float32)) for _ in range(count)]
+
+
+def reference(optimizer, options, data, rates):
+    """PyTorch's update rules in float64 numpy."""
+    p = {k: v.astype(np.float64) for k, v in initial().items()}
+    state = {k: [np.zeros_like(v), np.zeros_like(v)] for k, v in p.items()}
+    losses = []
+    for t, ((x, target), lr) in enumerate(zip(data, rates), start=1):
+        a, y = mlp_forward(x, p)
+        d = y - target
+        losses.append((d * d).mean())
+        grads = mlp_backward(x, p, a, 2 * d / d.size)
+        for k in p:
+            g = grads[k]
+            if optimizer == "sgd":
+                g = g + options.get("weight_decay", 0.0) * p[k]
+                buf = state[k][0] = options["momentum"] * state[k][0] + g
+                p[k] = p[k] - lr * buf
+            else:
+                b1, b2, eps, wd = options["beta1"], options["beta2"], options["eps"], options["weight_decay"]
+                m = state[k][0] = b1 * state[k][0] + (1 - b1) * g
+                v = state[k][1] = b2 * state[k][1] + (1 - b2) * g * g
+                p[k] = p[k] * (1 - lr * wd) - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    return losses, p
+
+
+@pytest.mark.parametrize("optimizer,options", [
+    ("sgd", {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}),
+    ("adamw", {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "eps": 1e-8, "weight_decay": 0.05}),
+])
+def test_steps_match_the_optimizer_rules(mlp, optimizer, options):
+    session = ds.TrainingSession(mlp, optimizer=optimizer, optimizer_options=options,
+                                 loss_function="mse")
+    assert session.batch_inputs == ["x", "target"]
+    data = batches(30)
+    rates = [options["lr"]] * 20 + [options["lr"] / 10] * 10  # a step schedule
+    losses = []
+    for (x, target), lr in zip(data, rates):
+        session.learning_rate = lr
+        losses.append(session.step({"x": x, "target": target}))
+    expected, params = reference(optimizer, options, data, rates)
+    np.testing.assert_allclose(losses, expected, rtol=2e-4)
+    for name, value in session.parameters().items():
+        np.testing.assert_allclose(value, params[name], rtol=2e-3, atol=1e-5)
+    assert session.steps_done == 30 and losses[-1] < losses[0]
+
+
+def test_checkpoint_resumes_the_same_trajectory(mlp, tmp_path):
+    options = {"lr": 0.01}
+    data = batches(20, seed=1)
+    straight = ds.TrainingSession(mlp, optimizer="adamw", optimizer_options=options,
+                                  loss_function="mse")
+    expected = [straight.step({"x": x, "target": t}) for x, t in data]
+
+    first = ds.TrainingSession(mlp, optimizer="adamw", optimizer_options=options,
+                               loss_function="mse")
+    for x, t in data[:10]:
+        first.step({"x": x, "target": t})
+    path = tmp_path / "run.ckpt"
+    first.save(path)
+    resumed = ds.TrainingSession(mlp, optimizer="adamw", optimizer_options=options,
+                                 loss_function="mse")
+    resumed.load(path)
+    assert resumed.steps_done == 10
+    got = [resumed.step({"x": x, "target": t}) for x, t in data[10:]]
+    assert got == expected[10:]  # bit for bit: parameters, moments and step count restored
+
+
+def test_batches_in_any_order(mlp):
+    data = batches(8, seed=2)
+    order = [3, 1, 7, 0, 6, 2, 5, 4]  # the application's curriculum
+    session = ds.TrainingSession(mlp, optimizer="sgd", optimizer_options={"lr": 0.05},
+                                 loss_function="mse")
+    losses = [session.step({"x": data[i][0], "target": data[i][1]}) for i in order]
+    expected, _ = reference("sgd", {"momentum": 0.0}, [data[i] for i in order], [0.05] * 8)
+    np.testing.assert_allclose(losses, expected, rtol=2e-4)
+
+
+def test_torn_corrupted_and_foreign_checkpoints_are_refused(mlp, tmp_path, monkeypatch):
+    session = ds.TrainingSession(mlp, optimizer="sgd", optimizer_options={"lr": 0.05},
+                                 loss_function="mse")
+    x, t = batches(1)[0]
+    session.step({"x": x, "target": t})
+    path = tmp_path / "run.ckpt"
+    session.save(path)
+    good = path.read_bytes()
+    before = session.parameters()
+
+    (tmp_path / "torn.ckpt").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ds.CheckpointError, match="not a readable checkpoint"):
+        session.load(tmp_path / "torn.ckpt")
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0xFF
+    (tmp_path / "flipped.ckpt").write_bytes(bytes(flipped))
+    with pytest.raises(ds.CheckpointError):
+        session.load(tmp_path / "flipped.ckpt")
+    adamw = ds.TrainingSession(mlp, optimizer="adamw", loss_function="mse")
+    with pytest.raises(ds.CheckpointError, match="another model"):
+        adamw.load(path)
+    for name, value in session.parameters().items():  # nothing changed
+        assert np.array_equal(value, before[name])
+
+    # A crash while writing leaves the previous checkpoint whole.
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(np, "savez", crash)
+    session.step({"x": x, "target": t})
+    with pytest.raises(KeyboardInterrupt):
+        session.save(path)
+    assert path.read_bytes() == good
+    assert [f for f in os.listdir(tmp_path) if f.startswith(".ds-ckpt-")] == []
+
+
+def test_bad_arguments(mlp):
+    with pytest.raises(ds.CompileError, match="optimizer 'lion' is not available"):
+        ds.TrainingSession(mlp, optimizer="lion", loss_function="mse")
+    with pytest.raises(ValueError, match="unknown optimizer options"):
+        ds.TrainingSession(mlp, optimizer="sgd", optimizer_options={"rate": 1},
+                           loss_function="mse")
+    session = ds.TrainingSession(mlp, optimizer="sgd", loss_function="mse")
+    x, t = batches(1)[0]
+    with pytest.raises(ValueError, match="which the session carries"):
+        session.step({"x": x, "target": t, "w1": np.zeros((8, 16), np.float32)})
+    with pytest.raises(ValueError, match="is float32\\[8, 16\\]"):
+        session.set_parameters({"w1": np.zeros((8, 15), np.float32)})
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_training_follows_fp32(mlp, precision):
+    """fp32 master weights (the parameters stay float32), contractions in
+    16 bits: the loss curve stays within 1% of fp32's."""
+    data = batches(60, seed=3)
+    curves = {}
+    for p in ("fp32", precision):
+        session = ds.TrainingSession(mlp, optimizer="adamw", optimizer_options={"lr": 0.01},
+                                     loss_function="mse", precision=p)
+        curves[p] = [session.step({"x": x, "target": t}) for x, t in data]
+        assert all(v.dtype == np.float32 for v in session.parameters().values())
+    np.testing.assert_allclose(curves[precision], curves["fp32"], rtol=1e-2)
