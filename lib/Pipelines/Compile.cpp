@@ -118,7 +118,8 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
               "quantization";
   if (!request.pipeline.gradients &&
       (!request.pipeline.loss.empty() || !request.pipeline.lossFunction.empty() ||
-       !request.pipeline.gradientParameters.empty() || !request.pipeline.optimizer.empty()))
+       !request.pipeline.gradientParameters.empty() || !request.pipeline.optimizer.empty() ||
+       request.pipeline.lossScaling))
     return emitError(UnknownLoc::get(&context))
            << "a loss, gradient parameters and an optimizer are for a gradient compile "
               "(gradients on)";
@@ -238,6 +239,7 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.lossFunction = options.lossFunction;
   request.pipeline.gradientParameters = options.gradientParameters;
   request.pipeline.optimizer = options.optimizer;
+  request.pipeline.lossScaling = options.lossScaling;
   request.pipeline.learningRate = options.learningRate;
   request.pipeline.momentum = options.momentum;
   request.pipeline.beta1 = options.beta1;

@@ -40,6 +40,7 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
     ds::AutodiffPassOptions autodiff;
     autodiff.loss = options.loss;
     autodiff.lossFunction = options.lossFunction;
+    autodiff.scaleLoss = options.lossScaling;
     autodiff.parameters = options.gradientParameters;
     pm.addPass(ds::createAutodiffPass(autodiff));
     if (!options.optimizer.empty()) {
@@ -181,6 +182,9 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
   Option<std::string> optimizer{
       *this, "optimizer",
       llvm::cl::desc("With gradients: compile one training step (sgd or adamw)")};
+  Option<bool> lossScaling{*this, "loss-scaling",
+                           llvm::cl::desc("With gradients: dynamic loss scaling (fp16)"),
+                           llvm::cl::init(false)};
   Option<double> learningRate{*this, "learning-rate", llvm::cl::desc("Default learning rate"),
                               llvm::cl::init(0.01)};
   Option<double> momentum{*this, "momentum", llvm::cl::desc("SGD momentum"), llvm::cl::init(0.0)};
@@ -229,6 +233,7 @@ void ds::registerPipelines() {
         options.gradientParameters.assign(cl.gradientParameters.begin(),
                                           cl.gradientParameters.end());
         options.optimizer = cl.optimizer;
+        options.lossScaling = cl.lossScaling;
         options.learningRate = cl.learningRate;
         options.momentum = cl.momentum;
         options.beta1 = cl.beta1;

@@ -35,7 +35,7 @@ NB_MODULE(_ds_compiler, m) {
          const std::string &costReport, const std::string &costReportFormat, bool gradients,
          const std::string &loss, const std::string &lossFunction,
          const std::vector<std::string> &gradientParameters, const std::string &optimizer,
-         const std::vector<double> &hyper) {
+         const std::vector<double> &hyper, bool lossScaling) {
         ds_compiler::FileCompileOptions options;
         options.target = target;
         options.fuse = fuse;
@@ -54,6 +54,7 @@ NB_MODULE(_ds_compiler, m) {
         options.lossFunction = lossFunction;
         options.gradientParameters = gradientParameters;
         options.optimizer = optimizer;
+        options.lossScaling = lossScaling;
         // learning rate, momentum, beta1, beta2, epsilon, weight decay
         double *fields[] = {&options.learningRate, &options.momentum, &options.beta1,
                             &options.beta2,        &options.epsilon,  &options.weightDecay};
@@ -92,7 +93,7 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("remat_strategy") = "greedy", nb::arg("cost_report") = "",
       nb::arg("cost_report_format") = "text", nb::arg("gradients") = false,
       nb::arg("loss") = "", nb::arg("loss_function") = "", nb::arg("gradient_parameters") = std::vector<std::string>(), nb::arg("optimizer") = "",
-      nb::arg("hyperparameters") = std::vector<double>(),
+      nb::arg("hyperparameters") = std::vector<double>(), nb::arg("loss_scaling") = false,
       "Compiles an .onnx (or .mlir) model into a .dsx artifact at output_path. input_shapes "
       "holds 'name:1x128' specs, bound_inputs 'name=file.pb' specs; fuse=False runs the CPU "
       "program op by op; raise_attention=False keeps exported attention subgraphs as they are; attention_window > 0 makes causal attention a sliding window (plus attention_sinks leading keys); precision fp16 / bf16 runs contractions and attention in that type; quantize "

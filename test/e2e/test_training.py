@@ -168,3 +168,51 @@ def test_mixed_precision_training_follows_fp32(mlp, precision):
         curves[p] = [session.step({"x": x, "target": t}) for x, t in data]
         assert all(v.dtype == np.float32 for v in session.parameters().values())
     np.testing.assert_allclose(curves[precision], curves["fp32"], rtol=1e-2)
+
+
+def test_loss_scaler_state_machine():
+    scaler = ds.LossScaler(initial=2.0 ** 16, growth_interval=3)
+    trace = []
+    for finite in [True, False, False, True, True, True, True, False, True]:
+        scaler.update(finite)
+        trace.append(scaler.scale)
+    assert trace == [2 ** 16, 2 ** 15, 2 ** 14, 2 ** 14, 2 ** 14, 2 ** 15, 2 ** 15, 2 ** 14, 2 ** 14]
+    assert scaler.skipped_steps == 3
+    default = ds.LossScaler()
+    assert (default.scale, default.growth_interval) == (65536.0, 2000)
+    for _ in range(1999):
+        default.update(True)
+    assert default.scale == 65536.0
+    default.update(True)
+    assert default.scale == 131072.0
+
+
+def test_fp16_overflow_skips_the_step(mlp):
+    """fp16 with dynamic loss scaling: an overflowing batch (inputs beyond
+    fp16's range) leaves parameters, moments and the step count unchanged and
+    halves the scale; training goes on and follows fp32."""
+    session = ds.TrainingSession(mlp, optimizer="adamw", optimizer_options={"lr": 0.01},
+                                 loss_function="mse", precision="fp16")
+    assert session.loss_scaler is not None and "loss_scale" not in session.batch_inputs
+    data = batches(40, seed=4)
+    for x, t in data[:5]:
+        session.step({"x": x, "target": t})
+    before, moments = session.parameters(), session.optimizer_state()
+    steps, scale, skipped = session.steps_done, session.loss_scaler.scale, session.loss_scaler.skipped_steps
+    x, t = data[5]
+    session.step({"x": x * 1e6, "target": t})  # overflows in fp16
+    assert session.loss_scaler.skipped_steps == skipped + 1
+    assert session.loss_scaler.scale == scale / 2 and session.steps_done == steps
+    for name, value in session.parameters().items():
+        assert np.array_equal(value, before[name])
+    for name, value in session.optimizer_state().items():
+        assert np.array_equal(value, moments[name])
+    losses = [session.step({"x": x, "target": t}) for x, t in data[6:]]
+    reference_session = ds.TrainingSession(mlp, optimizer="adamw", optimizer_options={"lr": 0.01},
+                                           loss_function="mse")
+    for x, t in data[:5]:
+        reference_session.step({"x": x, "target": t})
+    expected = [reference_session.step({"x": x, "target": t}) for x, t in data[6:]]
+    skipped_later = session.loss_scaler.skipped_steps - skipped - 1
+    assert skipped_later == 0, "the scale had settled"
+    np.testing.assert_allclose(losses, expected, rtol=2e-2)

@@ -94,6 +94,10 @@ static cl::opt<std::string> optimizer(
     "optimizer",
     cl::desc("With --gradients: compile one training step, sgd or adamw (outputs the next "
              "parameters and optimizer state)"));
+static cl::opt<bool> lossScaling(
+    "loss-scaling",
+    cl::desc("With --gradients: dynamic loss scaling for fp16 (a loss_scale input; with "
+             "--optimizer, steps whose gradients are not finite leave everything unchanged)"));
 static cl::opt<double> learningRate("learning-rate", cl::desc("Default learning rate"),
                                     cl::init(0.01));
 static cl::opt<double> momentum("momentum", cl::desc("SGD momentum"), cl::init(0.0));
@@ -163,6 +167,7 @@ int main(int argc, char **argv) {
   request.pipeline.gradientParameters.assign(gradientParameters.begin(),
                                              gradientParameters.end());
   request.pipeline.optimizer = optimizer;
+  request.pipeline.lossScaling = lossScaling;
   request.pipeline.learningRate = learningRate;
   request.pipeline.momentum = momentum;
   request.pipeline.beta1 = adamBeta1;

@@ -41,6 +41,7 @@ struct FileCompileOptions {
   std::vector<std::string> gradientParameters;
   /// CompileOptions::optimizer and its hyperparameters.
   std::string optimizer;
+  bool lossScaling = false;
   double learningRate = 0.01, momentum = 0.0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
          weightDecay = 0.0;
   /// CompileOptions::rematBudget / rematStrategy.

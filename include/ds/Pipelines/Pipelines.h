@@ -52,6 +52,9 @@ struct CompileOptions {
   /// With gradients: one training step instead (ds-optimizer-step): "sgd"
   /// or "adamw" ("": the gradients themselves), with its hyperparameters.
   std::string optimizer;
+  /// Dynamic loss scaling (ds-autodiff scale-loss): a `loss_scale` input,
+  /// unscaled gradients, steps with non-finite gradients skipped.
+  bool lossScaling = false;
   double learningRate = 0.01, momentum = 0.0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
          weightDecay = 0.0;
   /// Rematerialization (ds-rematerialize) when rematBudget is set ("64MB",

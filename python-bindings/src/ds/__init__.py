@@ -13,13 +13,13 @@ or, for code written for onnxruntime, the same calls:
 from ._calibrate import calibrate
 from ._compile import compile, load
 from ._report import cost_report, plot_memory
-from ._training import CheckpointError, TrainingSession
+from ._training import CheckpointError, LossScaler, TrainingSession
 from ._errors import CompileError, Error, InputError, InputTypeError, NoDeviceError
 from ._ort import (InferenceSession, ModelMetadata, NodeArg, RunOptions, SessionOptions,
                    get_available_providers, get_device)
 from ._session import Session
 
 __all__ = ["CheckpointError", "CompileError", "Error", "InferenceSession", "InputError",
-           "InputTypeError", "ModelMetadata", "NoDeviceError", "NodeArg", "RunOptions", "Session",
-           "SessionOptions", "TrainingSession", "calibrate", "compile", "cost_report",
-           "get_available_providers", "get_device", "load", "plot_memory"]
+           "InputTypeError", "LossScaler", "ModelMetadata", "NoDeviceError", "NodeArg",
+           "RunOptions", "Session", "SessionOptions", "TrainingSession", "calibrate", "compile",
+           "cost_report", "get_available_providers", "get_device", "load", "plot_memory"]

@@ -3,7 +3,8 @@
 from ._calibrate import calibrate as calibrate
 from ._compile import compile as compile, load as load
 from ._report import cost_report as cost_report, plot_memory as plot_memory
-from ._training import CheckpointError as CheckpointError, TrainingSession as TrainingSession
+from ._training import (CheckpointError as CheckpointError, LossScaler as LossScaler,
+                        TrainingSession as TrainingSession)
 from ._errors import (CompileError as CompileError, Error as Error, InputError as InputError,
                       InputTypeError as InputTypeError, NoDeviceError as NoDeviceError)
 from ._ort import (InferenceSession as InferenceSession, ModelMetadata as ModelMetadata,
@@ -12,6 +13,6 @@ from ._ort import (InferenceSession as InferenceSession, ModelMetadata as ModelM
 from ._session import Session as Session
 
 __all__ = ["CheckpointError", "CompileError", "Error", "InferenceSession", "InputError",
-           "InputTypeError", "ModelMetadata", "NoDeviceError", "NodeArg", "RunOptions", "Session",
-           "SessionOptions", "TrainingSession", "calibrate", "compile", "cost_report",
-           "get_available_providers", "get_device", "load", "plot_memory"]
+           "InputTypeError", "LossScaler", "ModelMetadata", "NoDeviceError", "NodeArg",
+           "RunOptions", "Session", "SessionOptions", "TrainingSession", "calibrate", "compile",
+           "cost_report", "get_available_providers", "get_device", "load", "plot_memory"]

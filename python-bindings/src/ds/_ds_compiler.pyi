@@ -13,4 +13,5 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  remat_strategy: str = "greedy", cost_report: str = "",
                  cost_report_format: str = "text", gradients: bool = False, loss: str = "",
                  loss_function: str = "", gradient_parameters: Sequence[str] = ...,
-                 optimizer: str = "", hyperparameters: Sequence[float] = ...) -> None: ...
+                 optimizer: str = "", hyperparameters: Sequence[float] = ...,
+                 loss_scaling: bool = False) -> None: ...

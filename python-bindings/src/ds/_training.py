@@ -29,6 +29,32 @@ class CheckpointError(Error):
     """A checkpoint that cannot be loaded: torn, corrupted, or for another model."""
 
 
+class LossScaler:
+    """Dynamic loss scaling for fp16 training: start at `initial` (2^16); a
+    step whose gradients are not finite is skipped and halves the scale
+    (not below `minimum`); `growth_interval` clean steps in a row double it."""
+
+    def __init__(self, initial: float = 2.0 ** 16, growth_interval: int = 2000,
+                 minimum: float = 1.0) -> None:
+        self.scale = float(initial)
+        self.growth_interval = growth_interval
+        self.minimum = minimum
+        self.clean_steps = 0
+        self.skipped_steps = 0
+
+    def update(self, finite: bool) -> None:
+        """Advances the state machine after a step."""
+        if not finite:
+            self.scale = max(self.minimum, self.scale / 2)
+            self.clean_steps = 0
+            self.skipped_steps += 1
+            return
+        self.clean_steps += 1
+        if self.clean_steps == self.growth_interval:
+            self.scale *= 2
+            self.clean_steps = 0
+
+
 def _digest(arrays: Mapping[str, np.ndarray]) -> str:
     """SHA-256 over every array's name, dtype, shape and bytes, in name order."""
     h = hashlib.sha256()
@@ -53,17 +79,23 @@ class TrainingSession:
     initializers train); optimizer "sgd" or "adamw" with optimizer_options
     (lr, momentum, beta1, beta2, eps, weight_decay). `learning_rate` may be
     changed between steps (a schedule). Other keyword arguments go to
-    ds.compile (precision, remat_budget, remat_strategy, ...).
+    ds.compile (precision, remat_budget, remat_strategy, ...). With
+    precision="fp16" the loss is scaled dynamically (`loss_scaler`, a
+    LossScaler by default): a step whose gradients overflow is skipped.
     """
 
     def __init__(self, model_path: PathLike, *, optimizer: str = "adamw",
                  optimizer_options: Optional[Mapping[str, float]] = None,
                  loss: Optional[str] = None, loss_function: Optional[str] = None,
                  gradient_parameters: Sequence[str] = (), num_threads: int = 0,
-                 **compile_options: Any) -> None:
+                 loss_scaler: Optional[LossScaler] = None, **compile_options: Any) -> None:
+        if loss_scaler is None and compile_options.get("precision") == "fp16":
+            loss_scaler = LossScaler()
+        self.loss_scaler = loss_scaler
         with tempfile.TemporaryDirectory(prefix="ds-train-") as scratch:
             artifact = compile_model(model_path, os.path.join(scratch, "step.dsx"),
                                      gradients=True, optimizer=optimizer,
+                                     loss_scaling=loss_scaler is not None,
                                      optimizer_options=optimizer_options, loss=loss,
                                      loss_function=loss_function,
                                      gradient_parameters=gradient_parameters,
@@ -84,13 +116,14 @@ class TrainingSession:
     @property
     def batch_inputs(self) -> list:
         """The inputs a step needs from the caller (the batch)."""
-        carried = set(self._state) | {"learning_rate", "step"}
+        carried = set(self._state) | {"learning_rate", "step", "loss_scale"}
         return [i["name"] for i in self._session.inputs if i["name"] not in carried]
 
     def step(self, batch: Mapping[str, Any]) -> float:
         """Runs one training step on `batch` and returns its loss (before the
-        update). Parameters and state advance only when the step succeeds."""
-        carried = set(self._state) | {"learning_rate", "step"}
+        update). Parameters and state advance only when the step succeeds and,
+        with loss scaling, when its gradients are finite."""
+        carried = set(self._state) | {"learning_rate", "step", "loss_scale"}
         clash = carried.intersection(batch)
         if clash:
             raise ValueError(f"the batch sets {sorted(clash)}, which the session carries; use "
@@ -100,7 +133,14 @@ class TrainingSession:
         feeds["learning_rate"] = np.float32(self.learning_rate)
         if self._counts_steps:
             feeds["step"] = np.float32(self.steps_done + 1)
+        if self.loss_scaler is not None:
+            feeds["loss_scale"] = np.float32(self.loss_scaler.scale)
         out = self._session.run(feeds)
+        if self.loss_scaler is not None:
+            finite = bool(out["grads_finite"] > 0.5)
+            self.loss_scaler.update(finite)
+            if not finite:  # the program left parameters and state as they were
+                return float(out["loss"])
         for name in self._state:
             self._state[name] = out[name + ".next"]
         self.steps_done += 1

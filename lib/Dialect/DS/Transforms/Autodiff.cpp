@@ -262,6 +262,21 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
     return success();
   }
 
+  /// The `loss_scale` input (f32 scalar, default 1).
+  Value addLossScale(Block &body, Value loss) {
+    auto main = cast<func::FuncOp>(body.getParentOp());
+    Type element = cast<RankedTensorType>(loss.getType()).getElementType();
+    auto scalar = RankedTensorType::get({}, element);
+    OpBuilder b(&getContext());
+    NamedAttrList attrs;
+    attrs.set("ds.name", b.getStringAttr("loss_scale"));
+    attrs.set("ds.default",
+              DenseElementsAttr::get(scalar, FloatAttr::get(element, 1.0).getValue()));
+    unsigned index = main.getNumArguments();
+    main.insertArgument(index, scalar, attrs.getDictionary(&getContext()), loss.getLoc());
+    return body.getArgument(index);
+  }
+
   LogicalResult differentiate(Block &body, Value loss, ArrayRef<Value> params,
                               llvm::DenseMap<Value, Value> &grads) {
     // Values that depend on a parameter (only they need gradients).
@@ -279,6 +294,8 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
     {
       GradBuilder g(builder, loss.getLoc());
       grads[loss] = g.splat(1.0, loss);
+      if (scaleLoss) // d(loss · s) / d(loss) = s
+        grads[loss] = g.binary(BinaryKind::mul, grads[loss], addLossScale(body, loss));
     }
     llvm::SmallVector<Operation *> forward;
     for (Operation &op : body.without_terminator())

@@ -89,6 +89,36 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
     auto sub = [&](Value l, Value r) { return g.binary(BinaryKind::sub, l, r); };
     auto div = [&](Value l, Value r) { return g.binary(BinaryKind::div, l, r); };
 
+    // Dynamic loss scaling: unscale, and keep everything when a gradient
+    // overflowed (`finite`: 1 when every gradient element is finite, else 0).
+    Value finite;
+    if (auto it = argByName.find("loss_scale"); it != argByName.end()) {
+      Value scale = body.getArgument(it->second);
+      Value bad;
+      for (auto [resultIndex, argIndex] : pairs) {
+        Value grad = div(ret.getOperand(resultIndex), scale);
+        ret.setOperand(resultIndex, grad);
+        Value nonFinite = g.binary(BinaryKind::logical_or, g.unary(UnaryKind::is_nan, grad),
+                                   g.unary(UnaryKind::is_inf, grad));
+        auto type = cast<RankedTensorType>(grad.getType());
+        Value asFloat = b.create<CastOp>(loc, type, nonFinite, UnitAttr());
+        llvm::SmallVector<int64_t> all;
+        for (int64_t i = 0; i < type.getRank(); ++i)
+          all.push_back(i);
+        Value any = all.empty()
+                        ? asFloat
+                        : b.create<ReduceOp>(loc, ReduceKind::max, asFloat, all, false).getResult();
+        bad = bad ? g.binary(BinaryKind::max, bad, any) : any;
+      }
+      finite = sub(g.scalar(1.0, bad), bad);
+    }
+    auto keepIfFinite = [&](Value next, Value old) -> Value {
+      if (!finite)
+        return next;
+      Value ok = b.create<CompareOp>(loc, CompareKind::gt, finite, g.scalar(0.5, finite));
+      return b.create<SelectOp>(loc, ok, next, old);
+    };
+
     llvm::SmallVector<Value> results{ret.getOperand(0)};
     llvm::SmallVector<Attribute> names{main.getResultAttr(0, "ds.name")};
     for (auto [resultIndex, argIndex] : pairs) {
@@ -106,7 +136,7 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
         if (momentum != 0.0) {
           Value buffer = addInput(type, name + ".momentum", splat(type, 0.0));
           update = add(mul(g.scalar(momentum, param), buffer), grad);
-          state.push_back({update, name + ".momentum.next"});
+          state.push_back({keepIfFinite(update, buffer), name + ".momentum.next"});
         }
         next = sub(param, mul(rate, update));
       } else {
@@ -123,15 +153,19 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
         if (weightDecay != 0.0)
           decayed = mul(param, sub(g.scalar(1.0, param), mul(rate, g.scalar(weightDecay, param))));
         next = sub(decayed, mul(rate, div(div(m2, c1), denom)));
-        state.push_back({m2, name + ".adam_m.next"});
-        state.push_back({v2, name + ".adam_v.next"});
+        state.push_back({keepIfFinite(m2, m), name + ".adam_m.next"});
+        state.push_back({keepIfFinite(v2, v), name + ".adam_v.next"});
       }
-      results.push_back(next);
+      results.push_back(keepIfFinite(next, param));
       names.push_back(b.getStringAttr(name + ".next"));
       for (auto &[value, stateName] : state) {
         results.push_back(value);
         names.push_back(b.getStringAttr(stateName));
       }
+    }
+    if (finite) {
+      results.push_back(finite);
+      names.push_back(b.getStringAttr("grads_finite"));
     }
     b.create<func::ReturnOp>(loc, results);
     ret.erase();

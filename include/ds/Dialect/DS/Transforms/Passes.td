@@ -495,25 +495,35 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
   let description = [{
     Reverse-mode differentiation of `@main`. The parameters (float constants
     of two or more elements that feed an operand gradients flow through: not
-    only shapes, indices, conditions or rotary position caches; or those
-    named in `parameters`: the initializer
-    names, as `ds-model-summary` and the error below list them) become
-    arguments that default to their current values (`ds.default`), named as
-    the initializers; `@main` then returns the loss (the output named
-    `loss`, or the only one-element float output) and, for each parameter in
-    order, its gradient named `<parameter>.grad`. A caller that feeds no
-    parameters gets the gradient at the model's own weights; one that feeds
-    updated values gets it there.
+    only shapes, indices, conditions or rotary position caches; or the
+    initializers named in `parameters`) become arguments that default to
+    their current values (`ds.default`), named as the initializers; `@main`
+    then returns the loss and, for each parameter in order, its gradient
+    named `<parameter>.grad`. A caller that feeds no parameters gets the
+    gradient at the model's own weights; one that feeds updated values gets
+    it there.
+
+    The loss is the output named `loss` (or the only one-element float
+    output), or, with `loss-function`, a standard loss appended to the
+    output named `loss` (or the only output): `mse`, the mean squared
+    difference from a new input `target` of the output's type;
+    `cross-entropy`, the mean negative log-softmax of the logits (last dim:
+    classes) at the class ids of a new int64 input `labels`. With
+    `scale-loss`, the gradients are those of loss × `loss_scale` (a new f32
+    input, default 1), so fp16 gradients stay clear of the subnormals;
+    ds-optimizer-step divides them back and skips a step whose gradients
+    are not finite.
 
     The backward ops are vector-Jacobian products from one table of rules
     (lib/Dialect/DS/Transforms/GradientRules.cpp): unary (neg, exp, log,
     sqrt, reciprocal, tanh, sigmoid, relu, abs, erf, gelu), binary (add,
     sub, mul, div, pow, with broadcasting), matmul, reduce sum / mean,
     softmax and log-softmax, layer and RMS normalization, reshape,
-    transpose, expand, select and float casts. An op on a path from a
-    parameter to the loss without a rule is an error naming it. Shapes must
-    be static. Run it before attention raising and fusion (the compile
-    pipeline does, with `gradients=true`).
+    transpose, expand, slice, select, float casts, embedding gathers,
+    attention (probabilities recomputed) and rotary embeddings. An op on a
+    path from a parameter to the loss without a rule is an error naming it.
+    Shapes must be static. Run it before attention raising and fusion (the
+    compile pipeline does, with `gradients=true`).
   }];
   let options = [
     Option<"loss", "loss", "std::string", /*default=*/"\"\"",
@@ -522,6 +532,8 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
            "'' (the output is the loss), mse (against a new input 'target') or cross-entropy (logits against a new input 'labels', int64 class ids)">,
     ListOption<"parameters", "parameters", "std::string",
                "Initializers to differentiate against (default: every float constant of two or more elements)">,
+    Option<"scaleLoss", "scale-loss", "bool", /*default=*/"false",
+           "Differentiate loss × a new input 'loss_scale' (dynamic loss scaling for fp16)">,
   ];
 }
 
@@ -544,6 +556,12 @@ def OptimizerStepPass : Pass<"ds-optimizer-step", "ModuleOp"> {
     schedule changes it per step without a new compile; state inputs
     default to zeros and `step` to 1. A caller feeds each `X.next` result
     back as input `X` for the next step (ds.TrainingSession does).
+
+    When the program has a `loss_scale` input (ds-autodiff's `scale-loss`),
+    the gradients are divided by it first, and a result `grads_finite`
+    (f32: 1 or 0) says whether every gradient is finite; when one is not,
+    every `.next` result is its input unchanged (the step is skipped) and
+    the caller lowers the scale.
   }];
   let options = [
     Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"", "sgd or adamw">,
