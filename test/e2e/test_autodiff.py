@@ -200,3 +200,51 @@ def test_attention_gradient_matches_finite_differences(tmp_path, causal, mask):
         minus = float(grad.run({**feeds, name: value - step * direction})["loss"])
         numeric, analytic = (plus - minus) / (2 * step), float(np.sum(g * direction))
         assert abs(numeric - analytic) <= 0.01 * abs(analytic) + 1e-4, (name, numeric, analytic)
+
+
+def conv_model(path):
+    """Two convolutions (stride 2 with padding; dilation 2), ReLU between:
+    the second one's input gradient is the transposed convolution, both
+    weights' gradients the batch-and-channel-swapped correlation."""
+    rng = np.random.default_rng(10)
+    def const(name, shape, scale):
+        values = ", ".join(f"{v:.4f}" for v in rng.standard_normal(int(np.prod(shape))) * scale)
+        flat, dims = f"tensor<{int(np.prod(shape))}xf32>", "x".join(map(str, shape))
+        if len(shape) == 1:  # via a reshape as well: its fold keeps the name
+            flat = f"tensor<1x{shape[0]}xf32>"
+            values = f"[{values}]"
+        return [f"  %{name}f = ds.constant dense<[{values}]> : {flat}",
+                f"  %{name}s = ds.constant dense<[{', '.join(map(str, shape))}]> : tensor<{len(shape)}xi64>",
+                f"  %{name} = ds.reshape %{name}f, %{name}s : ({flat}, tensor<{len(shape)}xi64>) "
+                f"-> tensor<{dims}xf32> loc(\"{name}\")"]
+    lines = ['func.func @main(%x: tensor<2x3x9x9xf32> {ds.name = "x"}) -> (tensor<2x5x1x1xf32> {ds.name = "y"}) {']
+    lines += const("w1", [4, 3, 3, 3], 0.3) + const("b1", [4], 0.1) + const("w2", [5, 4, 3, 3], 0.3)
+    lines += [
+        "  %c1 = ds.conv %x, %w1, %b1 {dilations = array<i64: 1, 1>, group = 1 : i64, "
+        "pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<2x3x9x9xf32>, "
+        "tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<2x4x5x5xf32>",
+        "  %r = ds.unary relu %c1 : (tensor<2x4x5x5xf32>) -> tensor<2x4x5x5xf32>",
+        "  %c2 = ds.conv %r, %w2 {dilations = array<i64: 2, 2>, group = 1 : i64, "
+        "pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<2x4x5x5xf32>, "
+        "tensor<5x4x3x3xf32>) -> tensor<2x5x1x1xf32>",
+        "  return %c2 : tensor<2x5x1x1xf32>", "}"]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_convolution_gradients_match_finite_differences(tmp_path):
+    path = conv_model(tmp_path / "conv.mlir")
+    grad = session(path, gradients=True, loss_function="mse")
+    rng = np.random.default_rng(11)
+    feeds = {"x": rng.standard_normal((2, 3, 9, 9)).astype(np.float32),
+             "target": rng.standard_normal((2, 5, 1, 1)).astype(np.float32)}
+    base = grad.run(feeds)
+    assert sorted(k for k in base if k.endswith(".grad")) == ["b1.grad", "w1.grad", "w2.grad"]
+    for name in ("w1", "b1", "w2"):
+        g = base[name + ".grad"].astype(np.float64)
+        direction = rng.standard_normal(g.shape).astype(np.float32)
+        value, step = grad.defaults[name], 1e-3
+        plus = float(grad.run({**feeds, name: value + step * direction})["loss"])
+        minus = float(grad.run({**feeds, name: value - step * direction})["loss"])
+        numeric, analytic = (plus - minus) / (2 * step), float(np.sum(g * direction))
+        assert abs(numeric - analytic) <= 0.01 * abs(analytic) + 1e-4, (name, numeric, analytic)

@@ -517,7 +517,8 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
     The backward ops are vector-Jacobian products from one table of rules
     (lib/Dialect/DS/Transforms/GradientRules.cpp): unary (neg, exp, log,
     sqrt, reciprocal, tanh, sigmoid, relu, abs, erf, gelu), binary (add,
-    sub, mul, div, pow, with broadcasting), matmul, reduce sum / mean,
+    sub, mul, div, pow, with broadcasting), matmul, convolution (one group),
+    reduce sum / mean,
     softmax and log-softmax, layer and RMS normalization, reshape,
     transpose, expand, slice, select, float casts, embedding gathers,
     attention (probabilities recomputed) and rotary embeddings. An op on a
