@@ -11,6 +11,13 @@
 using namespace mlir;
 
 void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) {
+  // A gradient compile: parameters become arguments before anything folds
+  // or merges the constants they are.
+  if (options.gradients) {
+    ds::PromoteParametersPassOptions promote;
+    promote.parameters = options.gradientParameters;
+    pm.addPass(ds::createPromoteParametersPass(promote));
+  }
   // The cost after import and after each efficiency pass, one stage each,
   // so a user sees what each technique buys on their model.
   bool firstReport = true;

@@ -165,10 +165,10 @@ def attention_model(path, causal, mask):
         values = ", ".join(f"{v:.4f}" for v in rng.standard_normal(int(np.prod(shape))))
         flat = f"tensor<{int(np.prod(shape))}xf32>"
         dims = "x".join(map(str, shape))
-        return [f"  %{name}f = ds.constant dense<[{values}]> : {flat}",
+        return [f"  %{name}f = ds.constant dense<[{values}]> : {flat} loc(\"{name}\")",
                 f"  %{name}s = ds.constant dense<[{', '.join(map(str, shape))}]> : tensor<{len(shape)}xi64>",
                 f"  %{name} = ds.reshape %{name}f, %{name}s : ({flat}, tensor<{len(shape)}xi64>) "
-                f"-> tensor<{dims}xf32> loc(\"{name}\")"]
+                f"-> tensor<{dims}xf32>"]
     qt, kt = "tensor<1x4x8x8xf32>", "tensor<1x2x8x8xf32>"
     args = '%m: tensor<1x1x8x8xf32> {ds.name = "mask"}' if mask else ""
     lines = [f"func.func @main({args}) -> ({qt} {{ds.name = \"o\"}}) {{"]
@@ -210,13 +210,10 @@ def conv_model(path):
     def const(name, shape, scale):
         values = ", ".join(f"{v:.4f}" for v in rng.standard_normal(int(np.prod(shape))) * scale)
         flat, dims = f"tensor<{int(np.prod(shape))}xf32>", "x".join(map(str, shape))
-        if len(shape) == 1:  # via a reshape as well: its fold keeps the name
-            flat = f"tensor<1x{shape[0]}xf32>"
-            values = f"[{values}]"
-        return [f"  %{name}f = ds.constant dense<[{values}]> : {flat}",
+        return [f"  %{name}f = ds.constant dense<[{values}]> : {flat} loc(\"{name}\")",
                 f"  %{name}s = ds.constant dense<[{', '.join(map(str, shape))}]> : tensor<{len(shape)}xi64>",
                 f"  %{name} = ds.reshape %{name}f, %{name}s : ({flat}, tensor<{len(shape)}xi64>) "
-                f"-> tensor<{dims}xf32> loc(\"{name}\")"]
+                f"-> tensor<{dims}xf32>"]
     lines = ['func.func @main(%x: tensor<2x3x9x9xf32> {ds.name = "x"}) -> (tensor<2x5x1x1xf32> {ds.name = "y"}) {']
     lines += const("w1", [4, 3, 3, 3], 0.3) + const("b1", [4], 0.1) + const("w2", [5, 4, 3, 3], 0.3)
     lines += [

@@ -174,6 +174,10 @@ class TrainingSession:
         arrays = dict(self._state)
         arrays["__steps_done__"] = np.array(self.steps_done, np.int64)
         arrays["__learning_rate__"] = np.array(self.learning_rate, np.float64)
+        if self.loss_scaler is not None:  # a resumed run goes on at the same scale
+            arrays["__loss_scale__"] = np.array(
+                [self.loss_scaler.scale, self.loss_scaler.clean_steps,
+                 self.loss_scaler.skipped_steps], np.float64)
         arrays["__format__"] = np.array(_FORMAT)
         arrays["__digest__"] = np.array(_digest(arrays))
         folder = os.path.dirname(os.path.abspath(path))
@@ -207,6 +211,11 @@ class TrainingSession:
             raise CheckpointError(f"{path}: the contents do not match their checksum")
         steps = int(arrays.pop("__steps_done__"))
         rate = float(arrays.pop("__learning_rate__"))
+        scaler = arrays.pop("__loss_scale__", None)
+        if (scaler is None) != (self.loss_scaler is None):
+            raise CheckpointError(f"{path}: saved {'without' if scaler is None else 'with'} "
+                                  "loss scaling, this session runs "
+                                  f"{'with' if scaler is None else 'without'} it")
         if set(arrays) != set(self._state):
             missing, extra = set(self._state) - set(arrays), set(arrays) - set(self._state)
             raise CheckpointError(f"{path}: another model's checkpoint (missing "
@@ -219,3 +228,7 @@ class TrainingSession:
         self._state = arrays
         self.steps_done = steps
         self.learning_rate = rate
+        if scaler is not None:
+            self.loss_scaler.scale = float(scaler[0])
+            self.loss_scaler.clean_steps = int(scaler[1])
+            self.loss_scaler.skipped_steps = int(scaler[2])

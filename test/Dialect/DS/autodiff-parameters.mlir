@@ -3,7 +3,7 @@
 // the others stay constants.
 
 // CHECK-LABEL: func.func @main(
-// CHECK-SAME: tensor<16x3xf32> {ds.default = {{.*}}, ds.name = "w2"})
+// CHECK-SAME: tensor<16x3xf32> {ds.default = {{.*}}, ds.name = "w2", ds.parameter})
 // CHECK-SAME: -> (tensor<f32> {ds.name = "loss"}, tensor<16x3xf32> {ds.name = "w2.grad"})
 // CHECK-DAG: ds.constant dense<1.000000e-01> : tensor<8x16xf32>
 // CHECK-DAG: ds.constant dense<0.00999999977> : tensor<16xf32>

@@ -5,9 +5,9 @@
 // A two-layer MLP with a mean squared error written in the model.
 // CHECK-LABEL: func.func @main(
 // CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<4x8xf32> {ds.name = "x"}, %[[T:[a-z0-9]+]]: tensor<4x3xf32> {ds.name = "target"},
-// CHECK-SAME: %[[W1:[a-z0-9]+]]: tensor<8x16xf32> {ds.default = dense<1.000000e-01> : tensor<8x16xf32>, ds.name = "w1"},
-// CHECK-SAME: %[[B1:[a-z0-9]+]]: tensor<16xf32> {ds.default = {{.*}}, ds.name = "b1"},
-// CHECK-SAME: %[[W2:[a-z0-9]+]]: tensor<16x3xf32> {ds.default = {{.*}}, ds.name = "w2"})
+// CHECK-SAME: %[[W1:[a-z0-9]+]]: tensor<8x16xf32> {ds.default = dense<1.000000e-01> : tensor<8x16xf32>, ds.name = "w1", ds.parameter},
+// CHECK-SAME: %[[B1:[a-z0-9]+]]: tensor<16xf32> {ds.default = {{.*}}, ds.name = "b1", ds.parameter},
+// CHECK-SAME: %[[W2:[a-z0-9]+]]: tensor<16x3xf32> {ds.default = {{.*}}, ds.name = "w2", ds.parameter})
 // CHECK-SAME: -> (tensor<f32> {ds.name = "loss"}, tensor<8x16xf32> {ds.name = "w1.grad"}, tensor<16xf32> {ds.name = "b1.grad"}, tensor<16x3xf32> {ds.name = "w2.grad"})
 // CHECK: %[[H:.*]] = ds.matmul %[[X]], %[[W1]]
 // CHECK: %[[A:.*]] = ds.unary tanh
@@ -88,5 +88,23 @@ func.func @main(%pos: tensor<1x4xi64>) -> (tensor<f32> {ds.name = "loss"}) {
   %r = ds.rotary_embedding %w, %c, %s, %pos {num_heads = 0 : i64, rotary_embedding_dim = 0 : i64} : (tensor<1x2x4x8xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<1x4xi64>) -> tensor<1x2x4x8xf32>
   %sq = ds.binary mul %r, %r : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
   %l = ds.reduce sum %sq {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x2x4x8xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// x ** 2 as exporters write it, with an integer exponent: the derivative's
+// exponent is cast to the base's type.
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: -> (tensor<f32> {ds.name = "loss"}, tensor<4xf32> {ds.name = "w.grad"})
+// CHECK: ds.binary pow %{{.*}}, %{{.*}} : (tensor<4xf32>, tensor<i64>)
+// (the cast and e - 1 fold to an f32 constant)
+// CHECK: ds.binary pow %{{.*}}, %{{.*}} : (tensor<4xf32>, tensor<f32>)
+func.func @main(%x: tensor<4xf32>) -> (tensor<f32> {ds.name = "loss"}) {
+  %w = ds.constant dense<0.5> : tensor<4xf32> loc("w")
+  %two = ds.constant dense<2> : tensor<i64>
+  %y = ds.binary mul %x, %w : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %p = ds.binary pow %y, %two : (tensor<4xf32>, tensor<i64>) -> tensor<4xf32>
+  %l = ds.reduce sum %p {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }

@@ -5,7 +5,7 @@
 
 // SGD with momentum: b ← μ b + g, p ← p − lr b.
 // SGD-LABEL: func.func @main(
-// SGD-SAME: %[[W:[a-z0-9]+]]: tensor<8x3xf32> {ds.default = {{.*}}, ds.name = "w"}
+// SGD-SAME: %[[W:[a-z0-9]+]]: tensor<8x3xf32> {ds.default = {{.*}}, ds.name = "w", ds.parameter}
 // SGD-SAME: %[[LR:[a-z0-9]+]]: tensor<f32> {ds.default = dense<5.000000e-01> : tensor<f32>, ds.name = "learning_rate"}
 // SGD-SAME: %[[B:[a-z0-9]+]]: tensor<8x3xf32> {ds.default = dense<0.000000e+00> : tensor<8x3xf32>, ds.name = "w.momentum"}
 // SGD-SAME: -> (tensor<f32> {ds.name = "loss"}, tensor<8x3xf32> {ds.name = "w.next"}, tensor<8x3xf32> {ds.name = "w.momentum.next"})
@@ -27,7 +27,7 @@
 // Loss scaling: the seed is the scale, the gradient is divided by it, and a
 // non-finite gradient keeps the parameter as it was.
 // SCALED-LABEL: func.func @main(
-// SCALED-SAME: %[[W:[a-z0-9]+]]: tensor<8x3xf32> {ds.default = {{.*}}, ds.name = "w"}
+// SCALED-SAME: %[[W:[a-z0-9]+]]: tensor<8x3xf32> {ds.default = {{.*}}, ds.name = "w", ds.parameter}
 // SCALED-SAME: %[[S:[a-z0-9]+]]: tensor<f32> {ds.default = dense<1.000000e+00> : tensor<f32>, ds.name = "loss_scale"}
 // SCALED-SAME: -> (tensor<f32> {ds.name = "loss"}, tensor<8x3xf32> {ds.name = "w.next"}, tensor<f32> {ds.name = "grads_finite"})
 // SCALED: %[[G:.*]] = ds.binary div %{{.*}}, %[[S]]

@@ -86,12 +86,13 @@ std::optional<double> visiblePairs(AttentionOp op, int64_t S, int64_t L) {
     window = (op.getSelectBlocks() + 2) * op.getBlockSize();
   double pairs = 0;
   for (int64_t i = 0; i < S; ++i) {
-    int64_t diagonal = std::min<int64_t>(i + offset, L - 1); // last visible key
+    int64_t diagonal = i + offset; // the last key it may see, before clipping
     if (diagonal < 0)
       continue;
-    int64_t seen = diagonal + 1;
-    if (window > 0 && seen > window)
-      seen = window + std::min<int64_t>(sinks, seen - window);
+    int64_t last = std::min<int64_t>(diagonal, L - 1);
+    int64_t first = window > 0 ? std::max<int64_t>(0, diagonal - window + 1) : 0;
+    int64_t seen = first <= last ? last - first + 1 : 0;
+    seen += std::min<int64_t>(sinks, std::min<int64_t>(first, last + 1)); // sinks before the window
     pairs += (double)seen;
   }
   return pairs;

@@ -1,12 +1,11 @@
 //===- Autodiff.cpp - gradient of @main's loss w.r.t. its parameters ------===//
 #include "GradientRules.h"
+#include "Parameters.h"
 
 #include "ds/Dialect/DS/IR/DSOps.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/BuiltinDialect.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -20,16 +19,6 @@ using namespace mlir::ds;
 using namespace mlir::ds::autodiff;
 
 namespace {
-/// The initializer name of a constant: its resource key, or the name its
-/// location carries.
-std::string constantName(ConstantOp constant) {
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-    return resource.getRawHandle().getKey().str();
-  if (auto name = dyn_cast<NameLoc>(constant.getLoc()))
-    return name.getName().str();
-  return "";
-}
-
 bool isFloatTensor(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   return tensor && isa<FloatType>(tensor.getElementType());
@@ -48,26 +37,15 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
         lossFunction.empty() ? findLoss(main) : appendStandardLoss(main);
     if (!lossIndex)
       return signalPassFailure();
-    llvm::SmallVector<ConstantOp> params;
-    llvm::SmallVector<std::string> names;
-    if (failed(findParameters(main, params, names)))
-      return signalPassFailure();
-
-    // Parameters become arguments that default to their values.
+    // Parameters: the arguments ds-promote-parameters marked, or the
+    // constants promoted here.
     Block &body = main.getBody().front();
     llvm::SmallVector<Value> paramArgs;
-    for (auto [constant, name] : llvm::zip(params, names)) {
-      unsigned index = main.getNumArguments();
-      MLIRContext *ctx = &getContext();
-      NamedAttrList attrs;
-      attrs.set("ds.name", StringAttr::get(ctx, name));
-      attrs.set("ds.default", constant.getValue());
-      main.insertArgument(index, constant.getType(), attrs.getDictionary(ctx),
-                          constant.getLoc());
-      constant.getResult().replaceAllUsesWith(body.getArgument(index));
-      constant.erase();
-      paramArgs.push_back(body.getArgument(index));
-    }
+    llvm::SmallVector<std::string> names;
+    markedParameters(main, paramArgs, names);
+    if (paramArgs.empty() &&
+        failed(promoteParameters(main, parameters, paramArgs, names, "ds-autodiff")))
+      return signalPassFailure();
 
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     Value loss = ret.getOperand(*lossIndex);
@@ -220,46 +198,6 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
       return std::nullopt;
     }
     return found;
-  }
-
-  LogicalResult findParameters(func::FuncOp main, SmallVectorImpl<ConstantOp> &params,
-                               SmallVectorImpl<std::string> &names) {
-    llvm::StringSet<> wanted;
-    for (const std::string &name : parameters)
-      wanted.insert(name);
-    llvm::StringSet<> seen;
-    unsigned unnamed = 0;
-    for (auto constant : main.getBody().front().getOps<ConstantOp>()) {
-      auto type = cast<RankedTensorType>(constant.getType());
-      if (!isFloatTensor(type) || !type.hasStaticShape())
-        continue;
-      std::string name = constantName(constant);
-      if (wanted.empty() ? type.getNumElements() < 2 ||
-                               llvm::none_of(constant->getUses(), [](OpOperand &use) {
-                                 return isDifferentiableUse(use);
-                               })
-                         : !wanted.contains(name))
-        continue;
-      if (name.empty() || seen.contains(name))
-        name = "param" + std::to_string(unnamed++);
-      seen.insert(name);
-      params.push_back(constant);
-      names.push_back(name);
-    }
-    for (const std::string &name : parameters)
-      if (!seen.contains(name)) {
-        InFlightDiagnostic diag = main.emitError("ds-autodiff: no float constant named '")
-                                  << name << "'";
-        std::string known;
-        for (auto constant : main.getBody().front().getOps<ConstantOp>())
-          if (std::string n = constantName(constant); !n.empty() && known.size() < 400)
-            known += (known.empty() ? "" : ", ") + n;
-        diag.attachNote() << "named constants: " << (known.empty() ? "none" : known);
-        return failure();
-      }
-    if (params.empty())
-      return main.emitError("ds-autodiff: the model has no float constants to differentiate");
-    return success();
   }
 
   /// The `loss_scale` input (f32 scalar, default 1).

@@ -188,13 +188,20 @@ LogicalResult binaryGrad(BinaryOp op, Value dy, ArrayRef<bool> needed, Value &da
     if (needed[1]) // -dy y / b
       db = neg(g.binary(BinaryKind::div, mul(dy, y), b));
     break;
-  case BinaryKind::pow:
+  case BinaryKind::pow: {
+    // An integer exponent (x ** 2 as exported) in the base's type.
+    Value e = b;
+    auto bt = tensorOf(b), at = tensorOf(a);
+    if (bt.getElementType() != at.getElementType())
+      e = g.getBuilder().create<CastOp>(
+          g.getLoc(), RankedTensorType::get(bt.getShape(), at.getElementType()), b, UnitAttr());
     if (needed[0]) // dy b a^(b-1)
-      da = mul(dy, mul(b, g.binary(BinaryKind::pow, a,
-                                   g.binary(BinaryKind::sub, b, g.scalar(1.0, b)))));
+      da = mul(dy, mul(e, g.binary(BinaryKind::pow, a,
+                                   g.binary(BinaryKind::sub, e, g.scalar(1.0, e)))));
     if (needed[1]) // dy y log(a)
       db = mul(dy, mul(y, g.unary(UnaryKind::log, a)));
     break;
+  }
   default:
     why = "no gradient for ds.binary " + stringifyBinaryKind(op.getKind()).str();
     return failure();
@@ -385,7 +392,8 @@ bool autodiff::isDifferentiableUse(OpOperand &use) {
   return llvm::TypeSwitch<Operation *, bool>(op)
       .Case<RotaryEmbeddingOp>([&](auto) { return index == 0; })
       .Case<ReshapeOp, ExpandOp, GatherOp, PadOp>([&](auto) { return index == 0; })
-      .Case<SliceOp>([&](auto) { return index == 0; })
+      .Case<SliceOp, ResizeOp>([&](auto) { return index == 0; })
+      .Case<QuantizeOp, DequantizeOp>([&](auto) { return index == 0; })
       .Case<SelectOp>([&](auto) { return index != 0; })
       .Case<CompareOp, ShapeOp>([&](auto) { return false; })
       .Default([&](Operation *) { return true; });
@@ -519,7 +527,10 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
       })
       .Case([&](GatherOp gather) -> LogicalResult {
         // An embedding lookup: the rows' gradients added into a zero table.
-        if (gather.getAxis() != 0 || !needed[0]) {
+        int64_t axis = gather.getAxis();
+        if (axis < 0)
+          axis += tensorOf(gather.getInput()).getRank();
+        if (axis != 0 || !needed[0]) {
           if (!needed[0])
             return success();
           why = "no gradient for a ds.gather on an axis other than 0";

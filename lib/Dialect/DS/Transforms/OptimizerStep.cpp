@@ -5,6 +5,7 @@
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace mlir::ds {
@@ -51,6 +52,18 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
         return signalPassFailure();
       }
       pairs.push_back({i, it->second});
+    }
+    for (auto [resultIndex, argIndex] : pairs) {
+      // The update's hyperparameters (β2 = 0.999, ε = 1e-8) do not survive
+      // 16-bit arithmetic: the master weights are f32 (precision passes run
+      // after this one and leave the parameters f32).
+      auto type = cast<RankedTensorType>(body.getArgument(argIndex).getType());
+      if (!type.getElementType().isF32()) {
+        main.emitError("ds-optimizer-step: parameter '")
+            << main.getArgAttrOfType<StringAttr>(argIndex, "ds.name").getValue()
+            << "' is " << type.getElementType() << "; the optimizer updates f32 parameters";
+        return signalPassFailure();
+      }
     }
     if (pairs.empty()) {
       main.emitError("ds-optimizer-step: @main returns no '<parameter>.grad' results (run "
@@ -128,6 +141,16 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
           main.getArgAttrOfType<StringAttr>(argIndex, "ds.name").getValue().str();
       Type type = param.getType();
       Value next;
+      // A parameter the loss does not depend on (a zero gradient constant)
+      // keeps its value and state, as PyTorch skips parameters without a
+      // gradient (no weight decay either).
+      DenseElementsAttr constantGrad;
+      if (matchPattern(grad, m_Constant(&constantGrad)) && constantGrad.isSplat() &&
+          constantGrad.getSplatValue<APFloat>().isZero()) {
+        results.push_back(param);
+        names.push_back(b.getStringAttr(name + ".next"));
+        continue;
+      }
       llvm::SmallVector<std::pair<Value, std::string>> state;
       if (optimizer == "sgd") {
         if (weightDecay != 0.0)

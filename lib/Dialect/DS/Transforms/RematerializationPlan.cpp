@@ -267,8 +267,14 @@ private:
       return;
     std::vector<Graph::Node> kept;
     for (auto [i, node] : llvm::enumerate(out.nodes)) {
-      if (dead[i])
+      if (dead[i]) { // its results no longer exist: nothing to count
+        for (int result : node.results) {
+          out.values[result].free = true;
+          out.values[result].bytes = 0;
+          out.values[result].def = -1;
+        }
         continue;
+      }
       for (int result : node.results)
         out.values[result].def = (int)kept.size();
       kept.push_back(std::move(node));

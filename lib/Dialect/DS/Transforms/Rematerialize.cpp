@@ -25,7 +25,7 @@ namespace {
 /// "64KB" (1000s), "1.5MiB" (1024s), "4096": bytes; nullopt when malformed.
 std::optional<uint64_t> parseBytes(llvm::StringRef text) {
   text = text.trim();
-  size_t digits = text.find_first_not_of("0123456789.");
+  size_t digits = text.find_first_not_of("0123456789.eE+");
   llvm::StringRef number = text.take_front(digits), unit = text.drop_front(number.size()).trim();
   double value;
   if (number.empty() || number.getAsDouble(value) || value < 0)
@@ -34,7 +34,7 @@ std::optional<uint64_t> parseBytes(llvm::StringRef text) {
       {"", 1},         {"B", 1},          {"KB", 1e3},         {"MB", 1e6},
       {"GB", 1e9},     {"KiB", 1024.0},   {"MiB", 1048576.0}, {"GiB", 1073741824.0}};
   for (auto [name, scale] : units)
-    if (unit.equals_insensitive(name) && (unit == name || unit.size() > 1))
+    if (unit.equals_insensitive(name))
       return (uint64_t)std::llround(value * scale);
   return std::nullopt;
 }

@@ -490,13 +490,33 @@ def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
 // Fusion
 //===----------------------------------------------------------------------===//
 
+def PromoteParametersPass : Pass<"ds-promote-parameters", "ModuleOp"> {
+  let summary = "Make a model's trainable constants arguments that default to their values";
+  let description = [{
+    The first step of a gradient compile, right after import: each parameter
+    (the float constants named in `parameters`, or every float constant of
+    two or more elements with a use gradients flow through) becomes an
+    argument of `@main` named as its initializer (`ds.name`), defaulting to
+    its value (`ds.default`) and marked `ds.parameter`, which ds-autodiff
+    differentiates against. Done before canonicalization and CSE, which
+    would otherwise fold parameters into other constants or merge equal ones
+    (a fresh model's LayerNorm weights are all ones) into one.
+  }];
+  let options = [
+    ListOption<"parameters", "parameters", "std::string",
+               "Initializers to train (default: every float constant of two or more elements)">,
+  ];
+}
+
 def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
   let summary = "Turn @main into the gradient of its loss with respect to its parameters";
   let description = [{
-    Reverse-mode differentiation of `@main`. The parameters (float constants
-    of two or more elements that feed an operand gradients flow through: not
-    only shapes, indices, conditions or rotary position caches; or the
-    initializers named in `parameters`) become arguments that default to
+    Reverse-mode differentiation of `@main` with respect to the arguments
+    ds-promote-parameters marked; without any, the parameters (float
+    constants of two or more elements that feed an operand gradients flow
+    through: not only shapes, indices, conditions, resize scales,
+    quantization parameters or rotary position caches; or the initializers
+    named in `parameters`) are promoted here first: they become arguments that default to
     their current values (`ds.default`), named as the initializers; `@main`
     then returns the loss and, for each parameter in order, its gradient
     named `<parameter>.grad`. A caller that feeds no parameters gets the
