@@ -245,3 +245,24 @@ def test_convolution_gradients_match_finite_differences(tmp_path):
         minus = float(grad.run({**feeds, name: value - step * direction})["loss"])
         numeric, analytic = (plus - minus) / (2 * step), float(np.sum(g * direction))
         assert abs(numeric - analytic) <= 0.01 * abs(analytic) + 1e-4, (name, numeric, analytic)
+
+
+def test_concat_gradient_is_each_inputs_slice(tmp_path):
+    path = tmp_path / "concat.mlir"
+    path.write_text("""
+func.func @main(%x: tensor<2x8xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %a = ds.constant dense<0.5> : tensor<2x3xf32> loc("a")
+  %b = ds.constant dense<0.25> : tensor<2x5xf32> loc("b")
+  %c = ds.concat %a, %b {axis = -1 : i64} : (tensor<2x3xf32>, tensor<2x5xf32>) -> tensor<2x8xf32>
+  %t = ds.unary tanh %c : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  %m = ds.binary mul %t, %x : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %l = ds.reduce sum %m {axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x8xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+""")
+    x = np.random.default_rng(12).standard_normal((2, 8)).astype(np.float32)
+    out = session(str(path), gradients=True).run({"x": x})
+    c = np.concatenate([np.full((2, 3), 0.5), np.full((2, 5), 0.25)], axis=1)
+    expected = x * (1 - np.tanh(c) ** 2)
+    np.testing.assert_allclose(out["a.grad"], expected[:, :3], rtol=1e-5)
+    np.testing.assert_allclose(out["b.grad"], expected[:, 3:], rtol=1e-5)

@@ -108,3 +108,22 @@ func.func @main(%x: tensor<4xf32>) -> (tensor<f32> {ds.name = "loss"}) {
   %l = ds.reduce sum %p {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// Concat: each input's gradient is its slice of the output's.
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: -> (tensor<f32> {ds.name = "loss"}, tensor<2x3xf32> {ds.name = "a.grad"}, tensor<2x5xf32> {ds.name = "b.grad"})
+// CHECK-DAG: %[[ZERO:.*]] = ds.constant dense<0> : tensor<1xi64>
+// CHECK-DAG: %[[THREE:.*]] = ds.constant dense<3> : tensor<1xi64>
+// CHECK-DAG: %[[EIGHT:.*]] = ds.constant dense<8> : tensor<1xi64>
+// CHECK: ds.slice %[[DY:.*]], %[[ZERO]], %[[THREE]]
+// CHECK: ds.slice %[[DY]], %[[THREE]], %[[EIGHT]]
+func.func @main(%x: tensor<2x8xf32>) -> (tensor<f32> {ds.name = "loss"}) {
+  %a = ds.constant dense<0.5> : tensor<2x3xf32> loc("a")
+  %b = ds.constant dense<0.25> : tensor<2x5xf32> loc("b")
+  %c = ds.concat %a, %b {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x5xf32>) -> tensor<2x8xf32>
+  %m = ds.binary mul %c, %x : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %l = ds.reduce sum %m {axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x8xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

@@ -192,7 +192,9 @@ std::optional<double> flopsOf(Operation *op) {
         // A selection over each row: about n·log2(k) comparisons.
         std::optional<double> in = elements(t.getInput());
         auto values = cast<RankedTensorType>(t.getValues().getType());
-        int64_t axis = t.getAxis() < 0 ? t.getAxis() + values.getRank() : t.getAxis();
+        int64_t axis = (int64_t)t.getAxis(); // I64Attr getters return uint64_t
+        if (axis < 0)
+          axis += values.getRank();
         if (!in || axis < 0 || axis >= values.getRank() || values.isDynamicDim(axis))
           return std::nullopt;
         return *in * std::max(1.0, std::log2((double)values.getDimSize(axis) + 1));

@@ -449,7 +449,9 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
       })
       .Case([&](SoftmaxOp s) {
         Value y = s.getResult();
-        int64_t axis = s.getAxis() < 0 ? s.getAxis() + tensorOf(y).getRank() : s.getAxis();
+        int64_t axis = (int64_t)s.getAxis();
+        if (axis < 0)
+          axis += tensorOf(y).getRank();
         if (s.getLog()) { // dy - exp(y) Σ dy
           out[0] = g.binary(BinaryKind::sub, dy,
                             g.binary(BinaryKind::mul, g.unary(UnaryKind::exp, y),
@@ -525,9 +527,33 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
                                  PadMode::constant);
         return success();
       })
+      .Case([&](ConcatOp concat) -> LogicalResult {
+        // Each input's gradient is its slice of dy along the axis.
+        auto y = tensorOf(dy);
+        // (I64Attr getters return uint64_t: go through int64_t first.)
+        int64_t axis = (int64_t)concat.getAxis();
+        if (axis < 0)
+          axis += y.getRank();
+        OpBuilder &b = g.getBuilder();
+        auto vec = [&](int64_t v) {
+          auto t = RankedTensorType::get({1}, b.getI64Type());
+          return b.create<ConstantOp>(g.getLoc(), DenseElementsAttr::get(t, ArrayRef(v)))
+              .getResult();
+        };
+        int64_t offset = 0;
+        for (auto [i, input] : llvm::enumerate(concat.getInputs())) {
+          auto type = tensorOf(input);
+          int64_t size = type.getDimSize(axis);
+          if (needed[i])
+            out[i] = b.create<SliceOp>(g.getLoc(), type, dy, vec(offset), vec(offset + size),
+                                       vec(axis), vec(1));
+          offset += size;
+        }
+        return success();
+      })
       .Case([&](GatherOp gather) -> LogicalResult {
         // An embedding lookup: the rows' gradients added into a zero table.
-        int64_t axis = gather.getAxis();
+        int64_t axis = (int64_t)gather.getAxis();
         if (axis < 0)
           axis += tensorOf(gather.getInput()).getRank();
         if (axis != 0 || !needed[0]) {

@@ -540,7 +540,7 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
     sub, mul, div, pow, with broadcasting), matmul, convolution (one group),
     reduce sum / mean,
     softmax and log-softmax, layer and RMS normalization, reshape,
-    transpose, expand, slice, select, float casts, embedding gathers,
+    transpose, expand, slice, concat, select, float casts, embedding gathers,
     attention (probabilities recomputed) and rotary embeddings. An op on a
     path from a parameter to the loss without a rule is an error naming it.
     Shapes must be static. Run it before attention raising and fusion (the
