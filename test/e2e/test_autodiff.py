@@ -114,7 +114,7 @@ def test_generated_models_match_finite_differences(models_dir, name):
     assert grads, "no parameters"
     # One random direction over every parameter; central differences in f32
     # (the step is small enough for the curvature of the loss and large
-    # enough to rise above rounding: 1e-3 is within 1%, 3e-4 within 0.1%).
+    # enough to rise above f32 rounding).
     direction = {k: rng.standard_normal(g.shape).astype(np.float32) for k, g in grads.items()}
     values = {k: grad.defaults[k] for k in grads}  # the model's own weights
     step = 3e-4
@@ -157,22 +157,39 @@ def test_sgd_on_the_compiled_gradient_lowers_the_loss(mlp):
     assert float(out["loss"]) < 0.1 * first
 
 
+def named_parameter(rng, name, shape, scale=1.0):
+    """A random float constant named `name` (its initializer name: the
+    parameter it becomes), reshaped to `shape`."""
+    values = ", ".join(f"{v:.4f}" for v in rng.standard_normal(int(np.prod(shape))) * scale)
+    flat, dims = f"tensor<{int(np.prod(shape))}xf32>", "x".join(map(str, shape))
+    index = f"tensor<{len(shape)}xi64>"
+    return [f"  %{name}f = ds.constant dense<[{values}]> : {flat} loc(\"{name}\")",
+            f"  %{name}s = ds.constant dense<[{', '.join(map(str, shape))}]> : {index}",
+            f"  %{name} = ds.reshape %{name}f, %{name}s : ({flat}, {index}) -> tensor<{dims}xf32>"]
+
+
+def assert_each_matches_finite_differences(grad, feeds, base, names, rng, step=1e-3):
+    """For each parameter on its own: a central difference of the loss along
+    a random direction matches the compiled gradient within 1%."""
+    for name in names:
+        g = base[name + ".grad"].astype(np.float64)
+        direction = rng.standard_normal(g.shape).astype(np.float32)
+        value = grad.defaults[name]
+        plus = float(grad.run({**feeds, name: value + step * direction})["loss"])
+        minus = float(grad.run({**feeds, name: value - step * direction})["loss"])
+        numeric, analytic = (plus - minus) / (2 * step), float(np.sum(g * direction))
+        assert abs(numeric - analytic) <= 0.01 * abs(analytic) + 1e-4, (name, numeric, analytic)
+
+
 def attention_model(path, causal, mask):
     """q, k, v as parameters of one ds.attention (GQA: 4 query heads on 2
     kv heads), optionally causal and with an additive mask input."""
     rng = np.random.default_rng(8)
-    def const(name, shape):
-        values = ", ".join(f"{v:.4f}" for v in rng.standard_normal(int(np.prod(shape))))
-        flat = f"tensor<{int(np.prod(shape))}xf32>"
-        dims = "x".join(map(str, shape))
-        return [f"  %{name}f = ds.constant dense<[{values}]> : {flat} loc(\"{name}\")",
-                f"  %{name}s = ds.constant dense<[{', '.join(map(str, shape))}]> : tensor<{len(shape)}xi64>",
-                f"  %{name} = ds.reshape %{name}f, %{name}s : ({flat}, tensor<{len(shape)}xi64>) "
-                f"-> tensor<{dims}xf32>"]
     qt, kt = "tensor<1x4x8x8xf32>", "tensor<1x2x8x8xf32>"
     args = '%m: tensor<1x1x8x8xf32> {ds.name = "mask"}' if mask else ""
     lines = [f"func.func @main({args}) -> ({qt} {{ds.name = \"o\"}}) {{"]
-    lines += const("q", [1, 4, 8, 8]) + const("k", [1, 2, 8, 8]) + const("v", [1, 2, 8, 8])
+    lines += (named_parameter(rng, "q", [1, 4, 8, 8]) + named_parameter(rng, "k", [1, 2, 8, 8])
+              + named_parameter(rng, "v", [1, 2, 8, 8]))
     operands = "%q, %k, %v" + (", %m" if mask else "")
     types = f"{qt}, {kt}, {kt}" + (", tensor<1x1x8x8xf32>" if mask else "")
     attrs = " {is_causal}" if causal else ""
@@ -192,14 +209,7 @@ def test_attention_gradient_matches_finite_differences(tmp_path, causal, mask):
         feeds["mask"] = np.where(rng.random((1, 1, 8, 8)) < 0.3, -1e4, 0.0).astype(np.float32)
     base = grad.run(feeds)
     assert sorted(k for k in base if k.endswith(".grad")) == ["k.grad", "q.grad", "v.grad"]
-    for name in ("q", "k", "v"):  # each parameter on its own
-        g = base[name + ".grad"].astype(np.float64)
-        direction = rng.standard_normal(g.shape).astype(np.float32)
-        value, step = grad.defaults[name], 1e-3
-        plus = float(grad.run({**feeds, name: value + step * direction})["loss"])
-        minus = float(grad.run({**feeds, name: value - step * direction})["loss"])
-        numeric, analytic = (plus - minus) / (2 * step), float(np.sum(g * direction))
-        assert abs(numeric - analytic) <= 0.01 * abs(analytic) + 1e-4, (name, numeric, analytic)
+    assert_each_matches_finite_differences(grad, feeds, base, ("q", "k", "v"), rng)
 
 
 def conv_model(path):
@@ -207,15 +217,9 @@ def conv_model(path):
     the second one's input gradient is the transposed convolution, both
     weights' gradients the batch-and-channel-swapped correlation."""
     rng = np.random.default_rng(10)
-    def const(name, shape, scale):
-        values = ", ".join(f"{v:.4f}" for v in rng.standard_normal(int(np.prod(shape))) * scale)
-        flat, dims = f"tensor<{int(np.prod(shape))}xf32>", "x".join(map(str, shape))
-        return [f"  %{name}f = ds.constant dense<[{values}]> : {flat} loc(\"{name}\")",
-                f"  %{name}s = ds.constant dense<[{', '.join(map(str, shape))}]> : tensor<{len(shape)}xi64>",
-                f"  %{name} = ds.reshape %{name}f, %{name}s : ({flat}, tensor<{len(shape)}xi64>) "
-                f"-> tensor<{dims}xf32>"]
     lines = ['func.func @main(%x: tensor<2x3x9x9xf32> {ds.name = "x"}) -> (tensor<2x5x1x1xf32> {ds.name = "y"}) {']
-    lines += const("w1", [4, 3, 3, 3], 0.3) + const("b1", [4], 0.1) + const("w2", [5, 4, 3, 3], 0.3)
+    lines += (named_parameter(rng, "w1", [4, 3, 3, 3], 0.3) + named_parameter(rng, "b1", [4], 0.1)
+              + named_parameter(rng, "w2", [5, 4, 3, 3], 0.3))
     lines += [
         "  %c1 = ds.conv %x, %w1, %b1 {dilations = array<i64: 1, 1>, group = 1 : i64, "
         "pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<2x3x9x9xf32>, "
@@ -237,14 +241,7 @@ def test_convolution_gradients_match_finite_differences(tmp_path):
              "target": rng.standard_normal((2, 5, 1, 1)).astype(np.float32)}
     base = grad.run(feeds)
     assert sorted(k for k in base if k.endswith(".grad")) == ["b1.grad", "w1.grad", "w2.grad"]
-    for name in ("w1", "b1", "w2"):
-        g = base[name + ".grad"].astype(np.float64)
-        direction = rng.standard_normal(g.shape).astype(np.float32)
-        value, step = grad.defaults[name], 1e-3
-        plus = float(grad.run({**feeds, name: value + step * direction})["loss"])
-        minus = float(grad.run({**feeds, name: value - step * direction})["loss"])
-        numeric, analytic = (plus - minus) / (2 * step), float(np.sum(g * direction))
-        assert abs(numeric - analytic) <= 0.01 * abs(analytic) + 1e-4, (name, numeric, analytic)
+    assert_each_matches_finite_differences(grad, feeds, base, ("w1", "b1", "w2"), rng)
 
 
 def test_concat_gradient_is_each_inputs_slice(tmp_path):
