@@ -44,8 +44,11 @@ build() {
       -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19
   fi
   ninja -C "$BUILD_DIR" -j "$JOBS" all mlir-doc
-  # The Python package builds the runtime from the same sources.
-  python3 -m pip install -q --no-build-isolation ./python-bindings
+  # The Python package builds the runtime from the same sources, with the
+  # same compiler: g++ 12's build of the kernels ran MobileNet 15% slower
+  # (docs/runtime.md).
+  CMAKE_ARGS="-DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19" \
+    python3 -m pip install -q --no-build-isolation ./python-bindings
 }
 
 demo() {

@@ -34,6 +34,18 @@ precision.py exports them into a scratch directory):
   llama_layer.onnx   LLaMA-style decoder layer at hidden 2048 (RMSNorm, 16
                      heads with rotary embeddings, causal attention, SwiGLU MLP
                      of 5632), input and output [batch, sequence, 2048].
+  bert_base.onnx     the BERT-style encoder at BERT-base size (hidden 768, 12
+                     heads, ffn 3072, 12 layers, vocab 30522, 512 positions);
+                     inputs and output as bert_dynamic's (~440 MB).
+  resnet50.onnx      ResNet-50-style CNN (bottleneck blocks [3, 4, 6, 3], batch
+                     norm), input [batch, 3, 224, 224], output logits [batch, 1000].
+  llama_stack.onnx   2 of llama_layer's layers with a KV cache in gpt_kv's layout:
+                     inputs hidden_states [batch, sequence, 2048] and
+                     past_key_values.{i}.key/value [batch, 16, past, 128];
+                     outputs output [batch, sequence, 2048] and present.{i}.key/
+                     value [batch, 16, past + sequence, 128]. Past length 0 is
+                     prefill; rotary positions and the causal mask start at past.
+(bench/peers.py exports these into its work directory.)
 
 All go through torch.onnx.export (the TorchScript exporter of PyTorch 1.13,
 Debian's python3-torch), so the graphs carry the Shape/Gather/Unsqueeze/Concat
@@ -152,6 +164,8 @@ class Gpt(nn.Module):
 
 
 class BasicBlock(nn.Module):
+    expansion = 1
+
     def __init__(self, cin, cout, stride):
         super().__init__()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
@@ -169,17 +183,43 @@ class BasicBlock(nn.Module):
         return torch.relu(y + (self.down(x) if self.down is not None else x))
 
 
+class Bottleneck(nn.Module):
+    """1x1 reduce, 3x3 (carrying the stride, as torchvision's v1.5), 1x1 expand."""
+    expansion = 4
+
+    def __init__(self, cin, width, stride):
+        super().__init__()
+        cout = width * self.expansion
+        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, cout, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                      nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = torch.relu(self.bn2(self.conv2(y)))
+        y = self.bn3(self.conv3(y))
+        return torch.relu(y + (self.down(x) if self.down is not None else x))
+
+
 class ResNet(nn.Module):
-    def __init__(self, classes=1000):
+    def __init__(self, block=BasicBlock, depths=(2, 2, 2, 2), classes=1000):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64),
                                   nn.ReLU(), nn.MaxPool2d(3, 2, 1))
         blocks, cin = [], 64
-        for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
-            blocks += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
-            cin = cout
+        for width, stride, depth in zip([64, 128, 256, 512], [1, 2, 2, 2], depths):
+            for i in range(depth):
+                blocks.append(block(cin, width, stride if i == 0 else 1))
+                cin = width * block.expansion
         self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(512, classes)
+        self.fc = nn.Linear(cin, classes)
 
     def forward(self, x):
         x = self.blocks(self.stem(x))
@@ -232,6 +272,43 @@ class LlamaLayer(nn.Module):
         x = x + self.o(attn)
         h = self.norm2(x)
         return x + self.down(nn.functional.silu(self.gate(h)) * self.up(h))
+
+
+class LlamaCacheLayer(LlamaLayer):
+    """LlamaLayer with a KV cache: the new tokens sit at positions past ..
+    past + sequence, for the rotary angles and the causal mask."""
+
+    def forward(self, x, past_key, past_value):
+        b, s, _ = x.shape
+        h = self.norm1(x)
+        split = lambda t: t.view(b, s, self.heads, self.head_dim).transpose(1, 2)
+        q, k, v = split(self.q(h)), split(self.k(h)), split(self.v(h))
+        past = past_key.shape[2]
+        angles = torch.outer(torch.arange(s).float() + past, self.inv_freq)
+        cos = torch.cat([angles, angles], -1).cos()[None, None]
+        sin = torch.cat([angles, angles], -1).sin()[None, None]
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        key, value = torch.cat([past_key, k], dim=2), torch.cat([past_value, v], dim=2)
+        scores = torch.matmul(q, key.transpose(-1, -2)) / math.sqrt(self.head_dim)
+        visible = torch.arange(past + s)[None, :] <= (torch.arange(s) + past)[:, None]
+        scores = scores.masked_fill(~visible, torch.finfo(scores.dtype).min)
+        attn = torch.matmul(torch.softmax(scores, -1), value).transpose(1, 2).reshape(b, s, -1)
+        x = x + self.o(attn)
+        h = self.norm2(x)
+        return x + self.down(nn.functional.silu(self.gate(h)) * self.up(h)), key, value
+
+
+class LlamaStack(nn.Module):
+    def __init__(self, layers=2):
+        super().__init__()
+        self.layers = nn.ModuleList(LlamaCacheLayer() for _ in range(layers))
+
+    def forward(self, x, *past):
+        presents = []
+        for i, layer in enumerate(self.layers):
+            x, key, value = layer(x, past[2 * i], past[2 * i + 1])
+            presents += [key, value]
+        return (x, *presents)
 
 
 def repeat_kv(x, n_rep):
@@ -349,8 +426,8 @@ def export_dsa_decoder(path):
                       dynamic_axes={"hidden_states": axes, "output": axes})
 
 
-def export_resnet(path):
-    model = ResNet().eval()
+def export_resnet(path, model=None):
+    model = (model or ResNet()).eval()
     with torch.no_grad():  # batch-norm statistics that are not the identity
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -377,8 +454,8 @@ def export_llama_gqa(path):
                       dynamic_axes={"hidden_states": axes, "output": axes})
 
 
-def export_bert(path):
-    model = Bert().eval()
+def export_bert(path, **size):
+    model = Bert(**size).eval()
     ids = torch.randint(0, 100, (2, 7))
     mask = torch.ones(2, 7, dtype=torch.int64)
     axes = {0: "batch", 1: "sequence"}
@@ -405,10 +482,31 @@ def export_gpt(path, layers=2, heads=4, head_dim=16):
                       opset_version=17, dynamic_axes=axes)
 
 
+def export_llama_stack(path, layers=2, heads=16, head_dim=128):
+    model = LlamaStack(layers).eval()
+    # Traced with a non-empty past, so no dim is specialized to 0.
+    x = torch.randn(1, 3, heads * head_dim)
+    past = [torch.randn(1, heads, 5, head_dim) for _ in range(2 * layers)]
+    names, outputs = ["hidden_states"], ["output"]
+    axes = {"hidden_states": {0: "batch", 1: "sequence"}, "output": {0: "batch", 1: "sequence"}}
+    for i in range(layers):
+        for kind in ("key", "value"):
+            names.append(f"past_key_values.{i}.{kind}")
+            axes[names[-1]] = {0: "batch", 2: "past_sequence"}
+            outputs.append(f"present.{i}.{kind}")
+            axes[outputs[-1]] = {0: "batch", 2: "total_sequence"}
+    torch.onnx.export(model, (x, *past), path, input_names=names, output_names=outputs,
+                      opset_version=17, dynamic_axes=axes)
+
+
 EXPORTS = {"bert_dynamic": export_bert, "gpt_kv": lambda path: export_gpt(path),
            "llama_gqa": export_llama_gqa, "causal_attention": export_causal_attention,
            "dsa_decoder": export_dsa_decoder,
-           "resnet": export_resnet, "llama_layer": export_llama_layer}
+           "resnet": export_resnet, "llama_layer": export_llama_layer,
+           "bert_base": lambda path: export_bert(path, vocab=30522, hidden=768, heads=12,
+                                                 ffn=3072, layers=12),
+           "resnet50": lambda path: export_resnet(path, ResNet(Bottleneck, (3, 4, 6, 3))),
+           "llama_stack": export_llama_stack}
 
 
 def main():

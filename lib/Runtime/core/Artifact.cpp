@@ -64,6 +64,16 @@ Program::~Program() {
     munmap(mapping_, mappingSize_);
 }
 
+void Program::releaseConstantPages(const void *data, uint64_t bytes) const {
+  if (!mapping_)
+    return;
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t begin = ((uintptr_t)data + page - 1) / page * page;
+  uintptr_t end = ((uintptr_t)data + bytes) / page * page;
+  if (begin < end)
+    madvise((void *)begin, end - begin, MADV_DONTNEED);
+}
+
 Status Program::load(const std::string &path, std::unique_ptr<Program> &out) {
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0)

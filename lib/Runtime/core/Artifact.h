@@ -93,6 +93,11 @@ public:
     return constants_ + image.offset;
   }
   const unsigned char *constantsSection() const { return constants_; }
+  /// Lets the kernel drop the resident pages of constant bytes [data,
+  /// data + bytes) that a session keeps in another form (packed weights):
+  /// pages of the file mapping are read back from the file if touched
+  /// again. Nothing happens for an artifact held in memory.
+  void releaseConstantPages(const void *data, uint64_t bytes) const;
 
 private:
   Status parse(const unsigned char *data, uint64_t size);

@@ -86,19 +86,15 @@ std::optional<TileOperand::Kind> classify(const Step &step, size_t k, const Dims
   return std::nullopt;
 }
 
-/// Rows per tile: elements for an elementwise or reduction group; for a
-/// matmul over rows of M, the row blocks its GEMM would use unfused
-/// (cpu/Gemm.h), so results do not depend on fusion or threads.
-int64_t rowsPerTile(const Program &program, const std::vector<size_t> &steps,
-                    const std::vector<ValueInfo> &values, int64_t rowDims, int64_t rows,
-                    int64_t rowElements) {
-  for (size_t s : steps) {
-    const Step &step = program.steps[s];
-    if (step.op == "ds.matmul" && rowDims == (int64_t)values[step.outputs[0]].dims.size() - 1) {
-      int64_t block = std::max<int64_t>(32, (rows + 15) / 16);
-      return (block + 15) / 16 * 16;
-    }
-  }
+/// Whether tiles of `rowDims` leading dims would split the rows of M of a
+/// matmul `step` (not only its batch entries).
+bool splitsGemmRows(const Step &step, const std::vector<ValueInfo> &values, int64_t rowDims) {
+  return step.op == "ds.matmul" &&
+         rowDims >= (int64_t)values[step.outputs[0]].dims.size() - 1;
+}
+
+/// Rows per tile, from the elements of a row.
+int64_t rowsPerTile(int64_t rows, int64_t rowElements) {
   // At least kMinTiles tiles, so that a small group still spreads over the
   // threads (a count from the shape alone, not from the thread count).
   int64_t byElements = std::max<int64_t>(1, kTileElements / std::max<int64_t>(1, rowElements));
@@ -148,6 +144,12 @@ ExecUnit planTiled(const Program &program, const std::vector<ValueInfo> &values,
     --rowDims;
   if (rowDims == 0)
     return unit;
+  // A GEMM cut into row tiles re-packs its whole rhs for every tile, and its
+  // blocks would differ from the unfused GEMM's (cpu/Gemm.h): such a matmul
+  // runs whole before the group (planExecution), or the group op by op.
+  for (size_t s : steps)
+    if (splitsGemmRows(program.steps[s], values, rowDims))
+      return unit;
   int64_t rows = product(lead, 0, rowDims), rowElements = 0, largest = 0;
   for (uint32_t id : produced) {
     rowElements = std::max(rowElements, product(values[id].dims, rowDims));
@@ -176,7 +178,7 @@ ExecUnit planTiled(const Program &program, const std::vector<ValueInfo> &values,
 
   unit.rowDims = rowDims;
   unit.rows = rows;
-  unit.rowsPerTile = rowsPerTile(program, steps, values, rowDims, rows, rowElements);
+  unit.rowsPerTile = rowsPerTile(rows, rowElements);
   int64_t tileElements = unit.rowsPerTile * rowElements * (int64_t)steps.size();
   unit.tilesPerTask = std::max<int64_t>(1, kTaskElements / std::max<int64_t>(1, tileElements));
   unit.numLocals = (uint32_t)produced.size();
@@ -276,6 +278,13 @@ std::vector<ExecUnit> planExecution(const Program &program, const std::vector<Va
       if (!skipped(k))
         live.push_back(k);
     s = group.firstStep + group.numSteps;
+    // A leading matmul whose rows the tiles would split runs whole (with
+    // its GEMM's own blocks); its epilogue is tiled after it.
+    while (!live.empty() &&
+           splitsGemmRows(program.steps[live.front()], values, group.parallelDims)) {
+      units.push_back(ExecUnit{{live.front()}});
+      live.erase(live.begin());
+    }
     if (live.size() > 1) {
       ExecUnit unit = planTiled(program, values, live, group.parallelDims, readAfter);
       if (unit.tiled()) {
@@ -290,9 +299,10 @@ std::vector<ExecUnit> planExecution(const Program &program, const std::vector<Va
 }
 
 Status runTiledUnit(const Program &program, const ExecUnit &unit, std::vector<Tensor> &tensors,
-                    ThreadPool &pool) {
+                    ThreadPool &pool, const cpu::PackedConstants *packed) {
   KernelContext serial;
   serial.numThreads = 1;
+  serial.packed = packed;
   serial.parallelFor = [](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &body) {
     if (n > 0)
       body(0, n);

@@ -70,9 +70,9 @@ inline std::vector<ExecUnit> planExecution(const Program &program) {
 }
 
 /// Runs a tiled unit over `tensors` (one per value id), tiles spread over
-/// `pool`.
+/// `pool`; `packed`: the session's packed weights, if any.
 Status runTiledUnit(const Program &program, const ExecUnit &unit, std::vector<Tensor> &tensors,
-                    ThreadPool &pool);
+                    ThreadPool &pool, const cpu::PackedConstants *packed = nullptr);
 
 /// Which steps of `program` run together, as lifetime spans for the arena
 /// planner (dsrt::extendLifetime): a group's steps span the group.

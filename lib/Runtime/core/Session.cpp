@@ -148,6 +148,8 @@ Status Session::init(int numThreads) {
                                 const std::function<void(int64_t, int64_t)> &body) {
     pool_.parallelFor(n, grain, body);
   };
+  if (Status packed = packWeights(); !packed)
+    return packed;
   if (program_.dynamic) {
     shapes_ = analyzeShapes(program_);
     outputs_.resize(program_.outputs.size());
@@ -199,7 +201,7 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
   std::vector<Tensor *> outs;
   for (const ExecUnit &unit : units) {
     if (unit.tiled()) {
-      Status s = runTiledUnit(program_, unit, tensors, pool_);
+      Status s = runTiledUnit(program_, unit, tensors, pool_, context_.packed);
       if (!s)
         return s;
       continue;
@@ -216,6 +218,25 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
       return Status::error(step.op + ": " + s.message(),
                            s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
   }
+  return Status();
+}
+
+Status Session::packWeights() {
+  for (const Step &step : program_.steps) {
+    if (step.op != "ds.matmul" || step.inputs.size() != 2 || step.inputs[0] == DSX_ABSENT ||
+        step.inputs[1] == DSX_ABSENT)
+      continue;
+    const ValueInfo &a = program_.values[step.inputs[0]], &b = program_.values[step.inputs[1]];
+    if (b.storage != DSX_STORAGE_CONSTANT || b.dtype != DS_F32 || a.dtype != DS_F32 ||
+        b.dims.size() != 2)
+      continue;
+    const auto *data = reinterpret_cast<const float *>(program_.constantData(b));
+    if (!packed_.add(data, b.dims[0], b.dims[1]))
+      return Status::error("cannot allocate " + std::to_string(b.bytes) +
+                           " bytes for packed matmul weights");
+    program_.releaseConstantPages(data, b.bytes);
+  }
+  context_.packed = packed_.size() ? &packed_ : nullptr;
   return Status();
 }
 

@@ -7,6 +7,7 @@
 #include "core/ShapePlan.h"
 #include "core/Executor.h"
 #include "core/ThreadPool.h"
+#include "cpu/PackedGemm.h"
 
 #include <cstdint>
 #include <map>
@@ -48,10 +49,13 @@ private:
                       const ShapePlan *plan);
   /// Grows the arena to `bytes`; kept at its largest size.
   Status reserveArena(uint64_t bytes);
+  /// Packs the constant f32 weight matrices of the program's matmuls.
+  Status packWeights();
 
   const Program &program_;
   ThreadPool pool_;
   KernelContext context_;
+  cpu::PackedConstants packed_;
   void *arena_ = nullptr;
   std::vector<Tensor> tensors_; ///< one per value id
   std::vector<ExecUnit> units_; ///< steps grouped for execution

@@ -115,9 +115,15 @@ private:
 using ParallelFor = std::function<void(int64_t n, int64_t grain,
                                        const std::function<void(int64_t, int64_t)> &body)>;
 
+namespace cpu {
+class PackedConstants;
+}
+
 struct KernelContext {
   ParallelFor parallelFor;
   int numThreads = 1;
+  /// Constant matmul operands packed when the session started (null: none).
+  const cpu::PackedConstants *packed = nullptr;
 };
 
 /// One op of the step list. Absent optional inputs are null.

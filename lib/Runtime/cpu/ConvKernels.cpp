@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/ContractionShapes.h"
+#include "cpu/DepthwiseConv.h"
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
@@ -70,56 +71,6 @@ namespace {
 //===----------------------------------------------------------------------===//
 // conv
 //===----------------------------------------------------------------------===//
-
-/// Depthwise 2-D convolution (one input channel per group): direct loops
-/// over each channel's window, instead of im2col + a 1-row GEMM per group.
-template <typename T>
-bool runDepthwise2D(KernelContext &ctx, const T *x, const T *wt, const T *bias, T *y, int64_t N,
-                    int64_t C, int64_t M, int64_t group, const Window &w) {
-  if (w.spatial != 2 || group != C || M % C != 0)
-    return false;
-  const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
-  const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
-  const int64_t DH = w.dilations[0], DW = w.dilations[1], PT = w.padBegin[0], PL = w.padBegin[1];
-  const int64_t mult = M / C; // output channels per input channel
-  parallel(ctx, N * M, 1, [&](int64_t b, int64_t e) {
-    for (int64_t t = b; t < e; ++t) {
-      int64_t n = t / M, m = t % M, c = m / mult;
-      const T *xc = x + (n * C + c) * H * W;
-      const T *k = wt + m * KH * KW;
-      T *yc = y + t * OH * OW;
-      T b0 = bias ? bias[m] : T(0);
-      // Row-wise accumulation: for each tap, the valid output columns form
-      // one range, so the inner loop is contiguous (and vectorizes) when the
-      // stride is 1.
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        T *yrow = yc + oh * OW;
-        std::fill(yrow, yrow + OW, b0);
-        for (int64_t kh = 0; kh < KH; ++kh) {
-          int64_t ih = oh * SH - PT + kh * DH;
-          if (ih < 0 || ih >= H)
-            continue;
-          const T *xrow = xc + ih * W;
-          for (int64_t kw = 0; kw < KW; ++kw) {
-            const T kv = k[kh * KW + kw];
-            const int64_t off = kw * DW - PL;
-            int64_t lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
-            int64_t hi = W - 1 - off < 0 ? 0 : std::min(OW, (W - 1 - off) / SW + 1);
-            if (SW == 1) {
-              const T *xs = xrow + off;
-              for (int64_t ow = lo; ow < hi; ++ow)
-                yrow[ow] += kv * xs[ow];
-            } else {
-              for (int64_t ow = lo; ow < hi; ++ow)
-                yrow[ow] += kv * xrow[ow * SW + off];
-            }
-          }
-        }
-      }
-    }
-  });
-  return true;
-}
 
 /// C = A B for the convolution's GEMMs: T operands into Y results, through
 /// gemm<T> when they are one type and oneDNN's bf16 GEMM for bf16 (raw bits)

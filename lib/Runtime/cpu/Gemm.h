@@ -227,6 +227,63 @@ void forGemmRowBlocks(KernelContext &ctx, bool nested, int64_t M, int64_t N, int
   });
 }
 
+/// How an M x N GEMM is cut into blocks of rows and columns for the
+/// session's threads, each block one library call.
+struct GemmBlocks {
+  int64_t rows = 0, cols = 0; ///< block sizes (the last block of each may be short)
+  int64_t rowBlocks = 1, colBlocks = 1;
+};
+
+/// Blocks for an M x N x K GEMM, from the shape alone (libraries pick their
+/// kernels, with different summation orders, by the call's shape: blocks
+/// that followed the thread count made results differ in the last bit
+/// between thread counts). Each call re-packs its slice of both operands,
+/// so a block's cost per multiply-add grows as about 0.22 / rows +
+/// 0.36 / cols over its packed-operand rate (OpenBLAS SkylakeX, one
+/// thread, bench/gemm_blocks.py): starting from one block, the side whose
+/// halving costs least is halved until there are kGemmBlocks blocks or
+/// both sides reach their floor (64 rows, 128 columns).
+inline GemmBlocks gemmBlocks(int64_t M, int64_t N) {
+  GemmBlocks b{M, N, 1, 1};
+  constexpr int64_t kMinRows = 64, kMinCols = 128;
+  auto roundUp16 = [](int64_t v) { return (v + 15) / 16 * 16; };
+  while (b.rowBlocks * b.colBlocks < kGemmBlocks) {
+    bool canRows = b.rows / 2 >= kMinRows, canCols = b.cols / 2 >= kMinCols;
+    if (!canRows && !canCols)
+      break;
+    // The cost added by halving: 0.22 / rows grows by 0.22 / rows.
+    bool halveRows = canRows && (!canCols || 0.22 / (double)b.rows < 0.36 / (double)b.cols);
+    if (halveRows)
+      b.rows = roundUp16((b.rows + 1) / 2);
+    else
+      b.cols = roundUp16((b.cols + 1) / 2);
+    b.rowBlocks = (M + b.rows - 1) / b.rows;
+    b.colBlocks = (N + b.cols - 1) / b.cols;
+  }
+  return b;
+}
+
+/// Runs `blockGemm(r0, r1, c0, c1)` over the blocks of an M x N x K GEMM
+/// that a single-threaded library call computes: one call on this thread
+/// when `nested` or small, else gemmBlocks' blocks spread over the
+/// session's pool, so that only one set of threads competes for the cores.
+template <typename F>
+void forGemmBlocks(KernelContext &ctx, bool nested, int64_t M, int64_t N, int64_t K,
+                   F blockGemm) {
+  if (nested || M * N * K < (1 << 18)) {
+    blockGemm(0, M, 0, N);
+    return;
+  }
+  const GemmBlocks b = gemmBlocks(M, N);
+  parallel(ctx, b.rowBlocks * b.colBlocks, 1, [&](int64_t first, int64_t end) {
+    for (int64_t block = first; block < end; ++block) {
+      int64_t r = block / b.colBlocks, c = block % b.colBlocks;
+      blockGemm(r * b.rows, std::min(M, (r + 1) * b.rows), c * b.cols,
+                std::min(N, (c + 1) * b.cols));
+    }
+  });
+}
+
 /// C = op(A) op(B) for bf16 A and B (raw bits) into f32 C through oneDNN.
 /// False when oneDNN is absent or refused a call (C is then partly
 /// written); the caller converts to f32 and takes gemm<float>, which
@@ -237,9 +294,11 @@ inline bool gemmBf16(KernelContext &ctx, bool nested, bool transA, bool transB, 
   if (!dnnl::available() || M <= 0 || N <= 0 || K <= 0)
     return false;
   std::atomic<bool> ok{true};
-  forGemmRowBlocks(ctx, nested, M, N, K, [&](int64_t b, int64_t e) {
-    const uint16_t *a = transA ? A + b : A + b * lda;
-    if (!dnnl::gemmBf16(transA, transB, e - b, N, K, 1.0f, a, lda, B, ldb, 0.0f, C + b * ldc, ldc))
+  forGemmBlocks(ctx, nested, M, N, K, [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    const uint16_t *a = transA ? A + r0 : A + r0 * lda;
+    const uint16_t *b = transB ? B + c0 * ldb : B + c0;
+    if (!dnnl::gemmBf16(transA, transB, r1 - r0, c1 - c0, K, 1.0f, a, lda, b, ldb, 0.0f,
+                        C + r0 * ldc + c0, ldc))
       ok.store(false, std::memory_order_relaxed);
   });
   return ok.load();
@@ -285,14 +344,16 @@ void gemm(KernelContext &ctx, bool nested, bool transA, bool transB, int64_t M, 
   }
   if constexpr (blasType<T>()) {
     if (blas::available() && fitsBlas(M, N, K, lda, ldb, ldc)) {
-      forGemmRowBlocks(ctx, nested, M, N, K, [&](int64_t b, int64_t e) {
-        const T *a = transA ? A + b : A + b * lda;
+      forGemmBlocks(ctx, nested, M, N, K, [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+        const T *a = transA ? A + r0 : A + r0 * lda;
+        const T *b = transB ? B + c0 * ldb : B + c0;
+        T *c = C + r0 * ldc + c0;
         if constexpr (std::is_same_v<T, float>)
-          blas::sgemm(transA, transB, (int)(e - b), (int)N, (int)K, 1.0f, a, (int)lda, B,
-                      (int)ldb, accumulate ? 1.0f : 0.0f, C + b * ldc, (int)ldc);
+          blas::sgemm(transA, transB, (int)(r1 - r0), (int)(c1 - c0), (int)K, 1.0f, a, (int)lda,
+                      b, (int)ldb, accumulate ? 1.0f : 0.0f, c, (int)ldc);
         else
-          blas::dgemm(transA, transB, (int)(e - b), (int)N, (int)K, 1.0, a, (int)lda, B,
-                      (int)ldb, accumulate ? 1.0 : 0.0, C + b * ldc, (int)ldc);
+          blas::dgemm(transA, transB, (int)(r1 - r0), (int)(c1 - c0), (int)K, 1.0, a, (int)lda,
+                      b, (int)ldb, accumulate ? 1.0 : 0.0, c, (int)ldc);
       });
       return;
     }

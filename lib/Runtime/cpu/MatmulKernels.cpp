@@ -11,6 +11,7 @@
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/PackedGemm.h"
 
 #include <algorithm>
 #include <atomic>
@@ -89,6 +90,11 @@ void runMatmul(KernelContext &ctx, const T *A, const T *B, T *C, int64_t batch,
     aDense &= aOff[(size_t)i] == i;
   }
   if (bShared && aDense) { // one GEMM with the batch folded into the rows
+    if constexpr (std::is_same_v<T, float>)
+      if (const PackedMatrix *packed = ctx.packed ? ctx.packed->find(B, K, N) : nullptr) {
+        packedGemm(ctx, batch * M, A, K, *packed, C, N, false);
+        return;
+      }
     gemm(ctx, false, false, false, batch * M, N, K, A, K, B, N, C, N, false);
     return;
   }

@@ -1,5 +1,6 @@
 //===- VectorMath.cpp - float math over arrays, vectorized ----------------===//
 #include "cpu/VectorMath.h"
+#include "cpu/Multiversion.h"
 
 #include <cmath>
 #include <cstring>
@@ -7,24 +8,7 @@
 namespace dsrt::cpu::vmath {
 namespace {
 
-// One body, three instruction sets, chosen when the library loads (x86-64;
-// elsewhere the compiler's baseline). Not under ThreadSanitizer: the clones'
-// ifunc resolvers run during relocation, before TSan's runtime is set up,
-// and crash instrumented (the sanitized build runs the baseline loops).
-#if defined(__SANITIZE_THREAD__)
-#define DS_NO_MULTIVERSIONING 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define DS_NO_MULTIVERSIONING 1
-#endif
-#endif
-#if defined(__x86_64__) && !defined(DS_NO_MULTIVERSIONING)
-#define DS_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DS_VECTORIZED
-#endif
-// The helpers are inlined into each clone, so they compile for its target.
-#define DS_INLINE inline __attribute__((always_inline))
+// DS_VECTORIZED / DS_INLINE: cpu/Multiversion.h.
 
 /// Round to nearest (half to even) for |v| < 2^22: adding and subtracting
 /// 1.5 * 2^23 leaves the integer part, in any vector width.

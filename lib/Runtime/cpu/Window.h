@@ -43,12 +43,60 @@ Status readWindowAttrs(const char *op, const Attributes &attrs, int64_t spatial,
 void setWindowShapes(const Tensor &x, const std::vector<int64_t> &kernel, const Tensor &y,
                      Window &w);
 
+/// ceil(a / b) for b > 0 and any sign of a.
+inline int64_t ceilDivSigned(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+/// im2col for two spatial dims (see im2col): the common case, with the
+/// geometry in scalars instead of per-dim vectors.
+template <typename T>
+void im2col2D(KernelContext &ctx, const T *x, int64_t channels, const Window &w, int64_t q0,
+              int64_t q1, T *col, T pad) {
+  const int64_t width = q1 - q0, H = w.in[0], W = w.in[1], OW = w.out[1];
+  const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
+  const int64_t DH = w.dilations[0], DW = w.dilations[1], PT = w.padBegin[0], PL = w.padBegin[1];
+  parallel(ctx, channels * KH * KW, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)),
+           [&](int64_t rb, int64_t re) {
+             for (int64_t r = rb; r < re; ++r) {
+               const int64_t c = r / (KH * KW), kh = r / KW % KH, kw = r % KW;
+               const T *xc = x + c * H * W;
+               T *dst = col + r * width;
+               for (int64_t q = q0; q < q1;) {
+                 const int64_t oh = q / OW, ow = q % OW;
+                 const int64_t run = std::min(OW - ow, q1 - q);
+                 const int64_t ih = oh * SH - PT + kh * DH;
+                 T *d0 = dst + (q - q0);
+                 q += run;
+                 if (ih < 0 || ih >= H) {
+                   std::fill(d0, d0 + run, pad);
+                   continue;
+                 }
+                 // Input column p0 + t * SW for output t of the run: zeros
+                 // where it falls in the padding, the input row between.
+                 const int64_t p0 = ow * SW - PL + kw * DW;
+                 const int64_t lo = std::clamp<int64_t>(ceilDivSigned(-p0, SW), 0, run);
+                 const int64_t hi = std::max(lo, std::clamp<int64_t>(ceilDivSigned(W - p0, SW), 0, run));
+                 const T *xr = xc + ih * W + p0;
+                 std::fill(d0, d0 + lo, pad);
+                 if (SW == 1) {
+                   std::memcpy(d0 + lo, xr + lo, (size_t)(hi - lo) * sizeof(T));
+                 } else {
+                   for (int64_t t = lo; t < hi; ++t)
+                     d0[t] = xr[t * SW];
+                 }
+                 std::fill(d0 + hi, d0 + run, pad);
+               }
+             }
+           });
+}
+
 /// col[r][q - q0] for rows r = (c, kernel offset) of `channels` channels and
 /// output positions q in [q0, q1): the input element under that tap, or
 /// `pad` (an integer convolution pads with its input's zero point).
 template <typename T>
 void im2col(KernelContext &ctx, const T *x, int64_t channels, const Window &w, int64_t q0,
             int64_t q1, T *col, T pad = T(0)) {
+  if (w.spatial == 2)
+    return im2col2D(ctx, x, channels, w, q0, q1, col, pad);
   int64_t width = q1 - q0, sp = w.spatial, last = sp - 1;
   parallel(ctx, channels * w.kernelSize, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)),
            [&](int64_t rb, int64_t re) {

@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "KernelTestUtils.h"
+#include "cpu/Gemm.h"
+#include "cpu/PackedGemm.h"
 
 #include <gtest/gtest.h>
 
@@ -97,6 +99,27 @@ TEST(ContractionKernels, MatmulLargeAndVectorPromotion) {
 
   Tensor *bad = ts.empty(DS_F32, {N, 1});
   EXPECT_FALSE(run("ds.matmul", {}, {v, b}, {bad}).ok());
+}
+
+TEST(ContractionKernels, GemmBlocksFromTheShapeAlone) {
+  // Halving the side that costs least, down to 64 rows / 128 columns, up
+  // to 16 blocks; small GEMMs stay one block.
+  cpu::GemmBlocks small = cpu::gemmBlocks(32, 100);
+  EXPECT_EQ(small.rowBlocks * small.colBlocks, 1);
+  cpu::GemmBlocks bert = cpu::gemmBlocks(128, 3072); // BERT's MLP at sequence 128
+  EXPECT_EQ(bert.rows, 128);
+  EXPECT_EQ(bert.rowBlocks * bert.colBlocks, 16);
+  cpu::GemmBlocks tall = cpu::gemmBlocks(4096, 64);
+  EXPECT_EQ(tall.cols, 64);
+  EXPECT_EQ(tall.rowBlocks, 16);
+  for (auto [m, n] : {std::pair<int64_t, int64_t>{200, 3000}, {77, 513}, {1000, 1000}}) {
+    cpu::GemmBlocks b = cpu::gemmBlocks(m, n);
+    EXPECT_GE(b.rows * b.rowBlocks, m);
+    EXPECT_GE(b.cols * b.colBlocks, n);
+    EXPECT_LT(b.rows * (b.rowBlocks - 1), m); // no empty block
+    EXPECT_LT(b.cols * (b.colBlocks - 1), n);
+    EXPECT_LE(b.rowBlocks * b.colBlocks, cpu::kGemmBlocks);
+  }
 }
 
 TEST(ContractionKernels, MatmulIntegersAreExact) {
@@ -248,6 +271,18 @@ TEST(ContractionKernels, ConvGroupedStridedDilated) {
   checkConv({1, 4, 11, 13, 6, 3, 2, 2, 2, 3, 0, 1, 2, 1, 2, 1}, serialContext());
   checkConv({1, 6, 8, 8, 6, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 1}, chunkedContext(5)); // depthwise
   checkConv({2, 16, 7, 7, 8, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, serialContext()); // pointwise
+}
+
+TEST(ContractionKernels, DepthwiseStridesDilationsPadsAndMultipliers) {
+  // The direct depthwise kernel's padded, phase-split scratch: strides 1-3,
+  // dilation, asymmetric and large pads, a channel multiplier, rows wider
+  // than its 64-output register block, and a 1-D-like 1 x W image.
+  checkConv({2, 5, 9, 11, 5, 3, 3, 5, 2, 2, 1, 0, 0, 1, 1, 1}, serialContext());
+  checkConv({1, 4, 12, 13, 4, 3, 5, 4, 3, 3, 2, 4, 1, 0, 2, 1}, chunkedContext(3));
+  checkConv({1, 3, 7, 70, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, chunkedContext(2)); // M = 2 C
+  checkConv({1, 2, 6, 150, 2, 5, 5, 2, 1, 2, 2, 2, 2, 2, 1, 2}, serialContext());
+  checkConv({1, 3, 1, 40, 3, 1, 7, 3, 1, 1, 0, 6, 0, 6, 1, 1}, serialContext());
+  checkConv({1, 2, 3, 3, 2, 3, 3, 2, 5, 5, 7, 7, 7, 7, 1, 1}, serialContext()); // pads > image
 }
 
 /// A bf16 convolution (oneDNN's bf16 GEMM where installed) against the
@@ -1105,3 +1140,50 @@ TEST(ContractionKernels, ConvIntegerRejectsBadZeroPoints) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("one per output channel"), std::string::npos) << s.message();
 }
+
+//===----------------------------------------------------------------------===//
+// packed-weight GEMM
+//===----------------------------------------------------------------------===//
+
+namespace {
+TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {
+  // Edges of the micro-kernel (rows not a multiple of 12 / 6 / 4, partial
+  // panels), k blocks (K > 128), a lhs with a row stride, and accumulation:
+  // each element must equal the sequential fma chain exactly, serial or
+  // spread over tasks.
+  for (int64_t M : {1, 5, 13, 40})
+    for (int64_t N : {1, 16, 17, 45, 100})
+      for (int64_t K : {1, 7, 300})
+        for (bool accumulate : {false, true}) {
+          const int64_t lda = K + 3, ldc = N + 2;
+          auto a = randomFloats((size_t)(M * lda), 11), b = randomFloats((size_t)(K * N), 12);
+          auto c0 = randomFloats((size_t)(M * ldc), 13);
+          cpu::PackedMatrix packed;
+          ASSERT_TRUE(cpu::packMatrix(b.data(), K, N, N, packed));
+          std::vector<float> want = c0;
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+              float acc = accumulate ? c0[(size_t)(i * ldc + j)] : 0.0f;
+              for (int64_t k = 0; k < K; ++k)
+                acc = std::fma(a[(size_t)(i * lda + k)], b[(size_t)(k * N + j)], acc);
+              want[(size_t)(i * ldc + j)] = acc;
+            }
+          for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+            std::vector<float> c = c0;
+            cpu::packedGemm(ctx, M, a.data(), lda, packed, c.data(), ldc, accumulate);
+            ASSERT_EQ(c, want) << M << " x " << N << " x " << K << " accumulate " << accumulate;
+          }
+        }
+}
+
+TEST(PackedGemm, ConstantsAreFoundByAddressAndShape) {
+  auto b = randomFloats(6 * 20, 3);
+  cpu::PackedConstants constants;
+  ASSERT_TRUE(constants.add(b.data(), 6, 20));
+  ASSERT_TRUE(constants.add(b.data(), 6, 20)); // once
+  EXPECT_EQ(constants.size(), 1u);
+  EXPECT_NE(constants.find(b.data(), 6, 20), nullptr);
+  EXPECT_EQ(constants.find(b.data(), 20, 6), nullptr); // same bytes, other shape
+  EXPECT_EQ(constants.find(b.data() + 1, 6, 20), nullptr);
+}
+} // namespace

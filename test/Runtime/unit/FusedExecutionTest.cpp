@@ -137,9 +137,11 @@ float runBothWays(const Program &program, const std::vector<ExecUnit> &units) {
 }
 } // namespace
 
-TEST(FusedExecution, MatmulEpilogueRunsInRowBlocksWithWholeWeights) {
+TEST(FusedExecution, MatmulRunsWholeBeforeItsTiledEpilogue) {
   // x[4,128,64] . w[64,96] + bias, gelu, + residual: the ds-fuse contraction
-  // group of a transformer's MLP.
+  // group of a transformer's MLP. Row tiles would re-pack w for every tile:
+  // the matmul runs whole, with the unfused GEMM's blocks, and the epilogue
+  // in tiles after it.
   ProgramBuilder b;
   uint32_t x = b.value({4, 128, 64}, DSX_STORAGE_INPUT);
   uint32_t w = b.value({64, 96}, DSX_STORAGE_CONSTANT);
@@ -152,19 +154,34 @@ TEST(FusedExecution, MatmulEpilogueRunsInRowBlocksWithWholeWeights) {
   b.group(0, 4, 2);
   b.program.outputs = {y};
   std::vector<ExecUnit> units = planExecution(b.program);
-  ASSERT_EQ(units.size(), 1u);
-  const ExecUnit &unit = units[0];
+  ASSERT_EQ(units.size(), 2u);
+  EXPECT_FALSE(units[0].tiled());
+  EXPECT_EQ(units[0].steps, std::vector<size_t>{0});
+  const ExecUnit &unit = units[1];
   EXPECT_EQ(unit.rowDims, 2);
   EXPECT_EQ(unit.rows, 4 * 128);
-  EXPECT_EQ(unit.rowsPerTile, 32); // the GEMM's own row blocks
-  EXPECT_EQ(unit.operands[0][0].kind, TileOperand::Rows);
+  EXPECT_EQ(unit.operands[0][0].kind, TileOperand::Rows); // the matmul's result
   EXPECT_EQ(unit.operands[0][1].kind, TileOperand::Whole);
   EXPECT_EQ(unit.operands[1][0].kind, TileOperand::Local);
-  EXPECT_EQ(unit.operands[1][1].kind, TileOperand::Whole);
-  EXPECT_EQ(unit.operands[3][1].kind, TileOperand::Rows);
-  EXPECT_FALSE(unit.results[0][0].toValue); // the matmul's result stays in scratch
-  EXPECT_TRUE(unit.results[3][0].toValue);
-  EXPECT_LE(runBothWays(b.program, units), 1e-5f);
+  EXPECT_EQ(unit.operands[2][1].kind, TileOperand::Rows);
+  EXPECT_FALSE(unit.results[0][0].toValue); // the bias add stays in scratch
+  EXPECT_TRUE(unit.results[2][0].toValue);
+  EXPECT_EQ(runBothWays(b.program, units), 0.0f);
+}
+
+TEST(FusedExecution, MatmulInsideAGroupKeepsItOpByOp) {
+  // relu(x) . w: tiles would split the GEMM's rows after the group's head,
+  // so the group runs op by op.
+  ProgramBuilder b;
+  uint32_t x = b.value({256, 64}, DSX_STORAGE_INPUT);
+  uint32_t w = b.value({64, 96}, DSX_STORAGE_CONSTANT);
+  uint32_t r = b.step("ds.unary", {x}, {256, 64}, kind("relu"));
+  b.program.outputs = {b.step("ds.matmul", {r, w}, {256, 96})};
+  b.group(0, 2, 1);
+  std::vector<ExecUnit> units = planExecution(b.program);
+  ASSERT_EQ(units.size(), 2u);
+  EXPECT_FALSE(units[0].tiled());
+  EXPECT_FALSE(units[1].tiled());
 }
 
 TEST(FusedExecution, SoftmaxWithMaskProducerTilesRowsOfItsAxis) {

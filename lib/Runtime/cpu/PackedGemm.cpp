@@ -1,0 +1,257 @@
+//===- PackedGemm.cpp - f32 GEMM on weights packed once -------------------===//
+//
+// Blocking (per task: a range of rows and of panels): the k dim in blocks
+// of kKc so that one or two panels' block (kKc x 16 or 32 floats) stays in
+// L1 while row groups of the lhs (kMc rows x kKc, in L2) pass over it. The
+// micro-kernels keep an MR x (16 * NP) tile of C in registers: AVX-512
+// 12 x 32 (24 zmm accumulators), AVX2 6 x 16 (12 ymm), portable 4 x 16.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/PackedGemm.h"
+#include "cpu/KernelUtils.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace dsrt::cpu {
+namespace {
+
+constexpr int64_t kPanel = PackedMatrix::kPanel;
+constexpr int64_t kKc = 128; ///< k per block
+constexpr int64_t kMc = 96;  ///< lhs rows per block
+
+struct MicroArgs {
+  int64_t kc;
+  const float *A; ///< row 0, column k0 of the lhs
+  int64_t lda;
+  const float *B; ///< the first panel at k0
+  int64_t panelStride;
+  float *C; ///< row 0, first column of the tile
+  int64_t ldc;
+  bool loadC; ///< continue the chains from C (else from 0)
+};
+using MicroKernel = void (*)(const MicroArgs &);
+
+/// The portable kernel: MR x 16 with std::fma, the same chains as the
+/// vector kernels.
+template <int MR> void microPortable(const MicroArgs &g) {
+  float acc[MR][kPanel];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < kPanel; ++j)
+      acc[i][j] = g.loadC ? g.C[i * g.ldc + j] : 0.0f;
+  for (int64_t k = 0; k < g.kc; ++k) {
+    const float *b = g.B + k * kPanel;
+    for (int i = 0; i < MR; ++i) {
+      const float a = g.A[i * g.lda + k];
+      for (int j = 0; j < kPanel; ++j)
+        acc[i][j] = std::fma(a, b[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < kPanel; ++j)
+      g.C[i * g.ldc + j] = acc[i][j];
+}
+
+#if defined(__x86_64__)
+#define DS_AVX512 __attribute__((target("avx512f")))
+#define DS_AVX2 __attribute__((target("avx2,fma")))
+
+template <int MR, int NP> DS_AVX512 void microAvx512(const MicroArgs &g) {
+  __m512 acc[MR][NP];
+  for (int i = 0; i < MR; ++i)
+    for (int p = 0; p < NP; ++p)
+      acc[i][p] = g.loadC ? _mm512_loadu_ps(g.C + i * g.ldc + p * kPanel) : _mm512_setzero_ps();
+  for (int64_t k = 0; k < g.kc; ++k) {
+    __m512 b[NP];
+    for (int p = 0; p < NP; ++p)
+      b[p] = _mm512_load_ps(g.B + p * g.panelStride + k * kPanel);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 a = _mm512_set1_ps(g.A[i * g.lda + k]);
+      for (int p = 0; p < NP; ++p)
+        acc[i][p] = _mm512_fmadd_ps(a, b[p], acc[i][p]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int p = 0; p < NP; ++p)
+      _mm512_storeu_ps(g.C + i * g.ldc + p * kPanel, acc[i][p]);
+}
+
+template <int MR> DS_AVX2 void microAvx2(const MicroArgs &g) {
+  __m256 acc[MR][2];
+  for (int i = 0; i < MR; ++i)
+    for (int h = 0; h < 2; ++h)
+      acc[i][h] = g.loadC ? _mm256_loadu_ps(g.C + i * g.ldc + h * 8) : _mm256_setzero_ps();
+  for (int64_t k = 0; k < g.kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(g.B + k * kPanel), b1 = _mm256_load_ps(g.B + k * kPanel + 8);
+    for (int i = 0; i < MR; ++i) {
+      const __m256 a = _mm256_broadcast_ss(g.A + i * g.lda + k);
+      acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int h = 0; h < 2; ++h)
+      _mm256_storeu_ps(g.C + i * g.ldc + h * 8, acc[i][h]);
+}
+#endif
+
+/// The micro-kernels of one instruction set, by rows (1..mr) and panels (1..np).
+struct Isa {
+  int mr = 0, np = 0;
+  std::array<std::array<MicroKernel, 12>, 2> kernels{};
+};
+
+template <template <int> class Make, size_t... I>
+std::array<MicroKernel, 12> table(std::index_sequence<I...>) {
+  std::array<MicroKernel, 12> t{};
+  ((t[I] = Make<(int)I + 1>::fn), ...);
+  return t;
+}
+template <int MR> struct Portable { static constexpr MicroKernel fn = &microPortable<MR>; };
+#if defined(__x86_64__)
+template <int MR> struct Avx512x1 { static constexpr MicroKernel fn = &microAvx512<MR, 1>; };
+template <int MR> struct Avx512x2 { static constexpr MicroKernel fn = &microAvx512<MR, 2>; };
+template <int MR> struct Avx2 { static constexpr MicroKernel fn = &microAvx2<MR>; };
+#endif
+
+const Isa &isa() {
+  static const Isa chosen = [] {
+    Isa s;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) {
+      s.mr = 12, s.np = 2;
+      s.kernels[0] = table<Avx512x1>(std::make_index_sequence<12>());
+      s.kernels[1] = table<Avx512x2>(std::make_index_sequence<12>());
+      return s;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      s.mr = 6, s.np = 1;
+      s.kernels[0] = table<Avx2>(std::make_index_sequence<12>());
+      return s;
+    }
+#endif
+    s.mr = 4, s.np = 1;
+    s.kernels[0] = table<Portable>(std::make_index_sequence<12>());
+    return s;
+  }();
+  return chosen;
+}
+
+/// Rows [r0, r1) and panels [p0, p1) of C.
+void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, const float *A,
+               int64_t lda, const PackedMatrix &B, float *C, int64_t ldc, bool accumulate) {
+  const int64_t K = B.K, N = B.N, panelStride = K * kPanel;
+  float tile[12 * 2 * kPanel]; // a C tile whose last panel is partial
+  for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+    const int64_t kc = std::min(kKc, K - k0);
+    const bool loadC = accumulate || k0 > 0;
+    for (int64_t m0 = r0; m0 < r1; m0 += kMc) {
+      const int64_t m1 = std::min(r1, m0 + kMc);
+      for (int64_t p = p0; p < p1; p += s.np) {
+        const int64_t np = std::min<int64_t>(s.np, p1 - p);
+        const int64_t col = p * kPanel, cols = std::min(np * kPanel, N - col);
+        const float *panel = B.data.get() + p * panelStride + k0 * kPanel;
+        for (int64_t i = m0; i < m1; i += s.mr) {
+          const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
+          MicroKernel kernel = s.kernels[(size_t)(np - 1)][(size_t)(mr - 1)];
+          MicroArgs g{kc, A + i * lda + k0, lda, panel, panelStride, C + i * ldc + col, ldc, loadC};
+          if (cols == np * kPanel) {
+            kernel(g);
+            continue;
+          }
+          const int64_t width = np * kPanel;
+          if (loadC)
+            for (int64_t r = 0; r < mr; ++r)
+              std::memcpy(tile + r * width, g.C + r * ldc, (size_t)cols * sizeof(float));
+          float *out = g.C;
+          g.C = tile;
+          g.ldc = width;
+          kernel(g);
+          for (int64_t r = 0; r < mr; ++r)
+            std::memcpy(out + r * ldc, tile + r * width, (size_t)cols * sizeof(float));
+        }
+      }
+    }
+  }
+}
+
+} // namespace
+
+bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out) {
+  out.K = K;
+  out.N = N;
+  const size_t bytes = (size_t)(out.panels() * K * kPanel) * sizeof(float);
+  void *raw = std::aligned_alloc(64, std::max<size_t>(64, (bytes + 63) / 64 * 64));
+  if (!raw)
+    return false;
+  out.data = std::unique_ptr<float, void (*)(void *)>(static_cast<float *>(raw), std::free);
+  float *dst = out.data.get();
+  for (int64_t p = 0; p < out.panels(); ++p) {
+    const int64_t col = p * kPanel, cols = std::min(kPanel, N - col);
+    for (int64_t k = 0; k < K; ++k, dst += kPanel) {
+      std::memcpy(dst, B + k * ldb + col, (size_t)cols * sizeof(float));
+      std::fill(dst + cols, dst + kPanel, 0.0f);
+    }
+  }
+  return true;
+}
+
+void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, const PackedMatrix &B,
+                float *C, int64_t ldc, bool accumulate) {
+  const Isa &s = isa();
+  const int64_t N = B.N, K = B.K;
+  if (M <= 0 || N <= 0)
+    return;
+  if (K == 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i)
+        std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+    return;
+  }
+  // Results do not depend on the blocks, so they may follow the threads:
+  // about four tasks per thread, split over panel groups first (each task
+  // then streams only its share of the weights), then over rows.
+  const int64_t groups = (B.panels() + s.np - 1) / s.np;
+  const int64_t wanted = M * N * K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
+  const int64_t colTasks = std::min(groups, wanted);
+  const int64_t rowTasks =
+      std::min((M + s.mr - 1) / s.mr, std::max<int64_t>(1, (wanted + colTasks - 1) / colTasks));
+  const int64_t groupsPerTask = (groups + colTasks - 1) / colTasks;
+  const int64_t rowsPerTask = ((M + rowTasks - 1) / rowTasks + s.mr - 1) / s.mr * s.mr;
+  parallel(ctx, rowTasks * colTasks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t r0 = (t / colTasks) * rowsPerTask, g0 = (t % colTasks) * groupsPerTask;
+      const int64_t r1 = std::min(M, r0 + rowsPerTask);
+      const int64_t p0 = g0 * s.np, p1 = std::min(B.panels(), (g0 + groupsPerTask) * s.np);
+      if (r0 < r1 && p0 < p1)
+        gemmBlock(s, r0, r1, p0, p1, A, lda, B, C, ldc, accumulate);
+    }
+  });
+}
+
+bool PackedConstants::add(const float *data, int64_t K, int64_t N) {
+  if (find(data, K, N))
+    return true;
+  PackedMatrix packed;
+  if (!packMatrix(data, K, N, N, packed))
+    return false;
+  packed_[data] = std::move(packed);
+  return true;
+}
+
+const PackedMatrix *PackedConstants::find(const void *data, int64_t K, int64_t N) const {
+  auto it = packed_.find(data);
+  if (it == packed_.end() || it->second.K != K || it->second.N != N)
+    return nullptr;
+  return &it->second;
+}
+
+} // namespace dsrt::cpu

@@ -1,0 +1,60 @@
+//===- PackedGemm.h - f32 GEMM on weights packed once -----------*- C++ -*-===//
+//
+// A library GEMM packs both operands on every call; for a constant rhs (a
+// layer's weights) that re-reads the whole matrix in a cache-unfriendly
+// order on every run, which cost BERT-base half its time. Here the rhs is
+// packed once, when the session starts, into panels of 16 columns
+// ([K][16] each, zero-padded), and each run streams the panels in order
+// with the lhs read in place.
+//
+// Every result element is one fused multiply-add chain over k = 0..K-1
+// (from 0, or from C when accumulating), whatever the blocking, thread
+// count or instruction set (AVX-512, AVX2 + FMA, or std::fma): results do
+// not depend on threads, fusion tiles or the machine's vector width.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_RUNTIME_CPU_PACKEDGEMM_H
+#define DS_RUNTIME_CPU_PACKEDGEMM_H
+
+#include "core/Tensor.h"
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+namespace dsrt::cpu {
+
+/// A K x N f32 matrix in panels of kPanel columns.
+struct PackedMatrix {
+  static constexpr int64_t kPanel = 16;
+  int64_t K = 0, N = 0;
+  int64_t panels() const { return (N + kPanel - 1) / kPanel; }
+  std::unique_ptr<float, void (*)(void *)> data{nullptr, nullptr}; ///< 64-byte aligned
+};
+
+/// Packs row-major B (K x N, row stride ldb); false when out of memory.
+bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out);
+
+/// C (+)= A B for A M x K (row stride lda) and packed B, into C (row stride
+/// ldc), parallel through ctx.
+void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, const PackedMatrix &B,
+                float *C, int64_t ldc, bool accumulate);
+
+/// The packed form of constant matrices, by the address of their data in
+/// the artifact's read-only mapping (which never changes while a session
+/// runs: an arena value may reuse an address, a constant cannot).
+class PackedConstants {
+public:
+  /// Packs the K x N constant at `data` once; false when out of memory.
+  bool add(const float *data, int64_t K, int64_t N);
+  /// The packed form of the K x N constant at `data`, or null.
+  const PackedMatrix *find(const void *data, int64_t K, int64_t N) const;
+  size_t size() const { return packed_.size(); }
+
+private:
+  std::unordered_map<const void *, PackedMatrix> packed_;
+};
+
+} // namespace dsrt::cpu
+
+#endif // DS_RUNTIME_CPU_PACKEDGEMM_H
