@@ -222,19 +222,35 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
 }
 
 Status Session::packWeights() {
+  auto outOfMemory = [](const ValueInfo &w) {
+    return Status::error("cannot allocate " + std::to_string(w.bytes) + " bytes for packed weights");
+  };
   for (const Step &step : program_.steps) {
-    if (step.op != "ds.matmul" || step.inputs.size() != 2 || step.inputs[0] == DSX_ABSENT ||
-        step.inputs[1] == DSX_ABSENT)
+    if (step.inputs.size() < 2 || step.inputs[0] == DSX_ABSENT || step.inputs[1] == DSX_ABSENT)
       continue;
-    const ValueInfo &a = program_.values[step.inputs[0]], &b = program_.values[step.inputs[1]];
-    if (b.storage != DSX_STORAGE_CONSTANT || b.dtype != DS_F32 || a.dtype != DS_F32 ||
-        b.dims.size() != 2)
+    const ValueInfo &x = program_.values[step.inputs[0]], &w = program_.values[step.inputs[1]];
+    if (w.storage != DSX_STORAGE_CONSTANT || w.dtype != DS_F32 || x.dtype != DS_F32)
       continue;
-    const auto *data = reinterpret_cast<const float *>(program_.constantData(b));
-    if (!packed_.add(data, b.dims[0], b.dims[1]))
-      return Status::error("cannot allocate " + std::to_string(b.bytes) +
-                           " bytes for packed matmul weights");
-    program_.releaseConstantPages(data, b.bytes);
+    const auto *data = reinterpret_cast<const float *>(program_.constantData(w));
+    if (step.op == "ds.matmul" && w.dims.size() == 2) {
+      if (!packed_.add(data, w.dims[0], w.dims[1]))
+        return outOfMemory(w);
+    } else if (step.op == "ds.conv" && w.dims.size() >= 3) {
+      // Per group, the M/group x (C/group * taps) left operand of its GEMM;
+      // depthwise convolutions run directly.
+      int64_t group = step.attrs.getInt("group", 1), taps = 1;
+      for (size_t d = 1; d < w.dims.size(); ++d)
+        taps *= w.dims[d];
+      if (group <= 0 || w.dims[0] % group || w.dims[1] == 1)
+        continue;
+      const int64_t rowsPerGroup = w.dims[0] / group;
+      for (int64_t g = 0; g < group; ++g)
+        if (!packed_.addLeft(data + g * rowsPerGroup * taps, rowsPerGroup, taps))
+          return outOfMemory(w);
+    } else {
+      continue;
+    }
+    program_.releaseConstantPages(data, w.bytes);
   }
   context_.packed = packed_.size() ? &packed_ : nullptr;
   return Status();

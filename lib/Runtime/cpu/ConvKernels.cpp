@@ -14,6 +14,7 @@
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/PackedGemm.h"
 #include "cpu/Window.h"
 
 #include <algorithm>
@@ -113,15 +114,30 @@ bool runConv(KernelContext &ctx, const T *x, const T *wt, const Y *bias, Y *y, i
       const T *xg = x + (n * C + g * Cg) * w.inSize;
       const T *wg = wt + g * Mg * rows;
       Y *yg = y + (n * M + g * Mg) * OO;
+      // yg[:, q0 : q0 + width] = wg . cols (rows x width, row stride ldb):
+      // on the weights packed when the session started, else a library GEMM.
+      const PackedLeftMatrix *packed = nullptr;
+      if constexpr (std::is_same_v<T, float> && std::is_same_v<Y, float>)
+        packed = ctx.packed ? ctx.packed->findLeft(wg, Mg, rows) : nullptr;
+      auto product = [&](const T *cols, int64_t ldb, int64_t q0, int64_t width) {
+        // (Small products stay on the library's small-matrix kernel, which
+        // packs nothing: measured faster on the 32 x 32 CNN.)
+        if constexpr (std::is_same_v<T, float> && std::is_same_v<Y, float>)
+          if (packed && Mg * width * rows >= (1 << 20)) {
+            packedLeftGemm(ctx, *packed, cols, ldb, width, yg + q0, OO, false);
+            return true;
+          }
+        return convGemm(ctx, Mg, width, rows, wg, rows, cols, ldb, yg + q0, OO);
+      };
       if (pointwise) {
-        if (!convGemm(ctx, Mg, OO, Cg, wg, Cg, xg, w.inSize, yg, OO))
+        if (!product(xg, w.inSize, 0, OO))
           return false;
         continue;
       }
       for (int64_t q0 = 0; q0 < OO; q0 += tile) {
         int64_t q1 = std::min(OO, q0 + tile), width = q1 - q0;
         im2col(ctx, xg, Cg, w, q0, q1, col.data());
-        if (!convGemm(ctx, Mg, width, rows, wg, rows, col.data(), width, yg + q0, OO))
+        if (!product(col.data(), width, q0, width))
           return false;
       }
     }

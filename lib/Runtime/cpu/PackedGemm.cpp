@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -103,10 +104,72 @@ template <int MR> DS_AVX2 void microAvx2(const MicroArgs &g) {
 }
 #endif
 
+/// The packed-left micro-kernels: A element (i, k) at A[k * PR + i] (a panel
+/// of PR rows), B's 16 * NP columns at row stride `lda` (reused as B's
+/// stride). Same chains as the packed-right kernels.
+template <int MR, int PR> void microLeftPortable(const MicroArgs &g) {
+  float acc[MR][kPanel];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < kPanel; ++j)
+      acc[i][j] = g.loadC ? g.C[i * g.ldc + j] : 0.0f;
+  for (int64_t k = 0; k < g.kc; ++k) {
+    const float *b = g.B + k * g.lda;
+    for (int i = 0; i < MR; ++i) {
+      const float a = g.A[k * PR + i];
+      for (int j = 0; j < kPanel; ++j)
+        acc[i][j] = std::fma(a, b[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < kPanel; ++j)
+      g.C[i * g.ldc + j] = acc[i][j];
+}
+
+#if defined(__x86_64__)
+template <int MR, int NP, int PR> DS_AVX512 void microLeftAvx512(const MicroArgs &g) {
+  __m512 acc[MR][NP];
+  for (int i = 0; i < MR; ++i)
+    for (int p = 0; p < NP; ++p)
+      acc[i][p] = g.loadC ? _mm512_loadu_ps(g.C + i * g.ldc + p * kPanel) : _mm512_setzero_ps();
+  for (int64_t k = 0; k < g.kc; ++k) {
+    __m512 b[NP];
+    for (int p = 0; p < NP; ++p)
+      b[p] = _mm512_loadu_ps(g.B + k * g.lda + p * kPanel);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 a = _mm512_set1_ps(g.A[k * PR + i]);
+      for (int p = 0; p < NP; ++p)
+        acc[i][p] = _mm512_fmadd_ps(a, b[p], acc[i][p]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int p = 0; p < NP; ++p)
+      _mm512_storeu_ps(g.C + i * g.ldc + p * kPanel, acc[i][p]);
+}
+
+template <int MR, int PR> DS_AVX2 void microLeftAvx2(const MicroArgs &g) {
+  __m256 acc[MR][2];
+  for (int i = 0; i < MR; ++i)
+    for (int h = 0; h < 2; ++h)
+      acc[i][h] = g.loadC ? _mm256_loadu_ps(g.C + i * g.ldc + h * 8) : _mm256_setzero_ps();
+  for (int64_t k = 0; k < g.kc; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(g.B + k * g.lda), b1 = _mm256_loadu_ps(g.B + k * g.lda + 8);
+    for (int i = 0; i < MR; ++i) {
+      const __m256 a = _mm256_broadcast_ss(g.A + k * PR + i);
+      acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int h = 0; h < 2; ++h)
+      _mm256_storeu_ps(g.C + i * g.ldc + h * 8, acc[i][h]);
+}
+#endif
+
 /// The micro-kernels of one instruction set, by rows (1..mr) and panels (1..np).
 struct Isa {
   int mr = 0, np = 0;
-  std::array<std::array<MicroKernel, 12>, 2> kernels{};
+  std::array<std::array<MicroKernel, 12>, 2> kernels{}; ///< packed right operand
+  std::array<std::array<MicroKernel, 12>, 2> left{};    ///< packed left operand
 };
 
 template <template <int> class Make, size_t... I>
@@ -116,10 +179,18 @@ std::array<MicroKernel, 12> table(std::index_sequence<I...>) {
   return t;
 }
 template <int MR> struct Portable { static constexpr MicroKernel fn = &microPortable<MR>; };
+template <int MR> struct LeftPortable {
+  static constexpr MicroKernel fn = MR <= 4 ? &microLeftPortable<(MR <= 4 ? MR : 4), 4> : nullptr;
+};
 #if defined(__x86_64__)
 template <int MR> struct Avx512x1 { static constexpr MicroKernel fn = &microAvx512<MR, 1>; };
 template <int MR> struct Avx512x2 { static constexpr MicroKernel fn = &microAvx512<MR, 2>; };
 template <int MR> struct Avx2 { static constexpr MicroKernel fn = &microAvx2<MR>; };
+template <int MR> struct LeftAvx512x1 { static constexpr MicroKernel fn = &microLeftAvx512<MR, 1, 12>; };
+template <int MR> struct LeftAvx512x2 { static constexpr MicroKernel fn = &microLeftAvx512<MR, 2, 12>; };
+template <int MR> struct LeftAvx2 {
+  static constexpr MicroKernel fn = MR <= 6 ? &microLeftAvx2<(MR <= 6 ? MR : 6), 6> : nullptr;
+};
 #endif
 
 const Isa &isa() {
@@ -130,16 +201,20 @@ const Isa &isa() {
       s.mr = 12, s.np = 2;
       s.kernels[0] = table<Avx512x1>(std::make_index_sequence<12>());
       s.kernels[1] = table<Avx512x2>(std::make_index_sequence<12>());
+      s.left[0] = table<LeftAvx512x1>(std::make_index_sequence<12>());
+      s.left[1] = table<LeftAvx512x2>(std::make_index_sequence<12>());
       return s;
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
       s.mr = 6, s.np = 1;
       s.kernels[0] = table<Avx2>(std::make_index_sequence<12>());
+      s.left[0] = table<LeftAvx2>(std::make_index_sequence<12>());
       return s;
     }
 #endif
     s.mr = 4, s.np = 1;
     s.kernels[0] = table<Portable>(std::make_index_sequence<12>());
+    s.left[0] = table<LeftPortable>(std::make_index_sequence<12>());
     return s;
   }();
   return chosen;
@@ -183,7 +258,121 @@ void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, con
   }
 }
 
+/// Rows [r0, r1) (multiples of s.mr, the last may be short) and column
+/// groups [c0, c1) of 16 * s.np columns of C = A B, A packed by rows. Each
+/// kKc x kNc block of B is first copied into contiguous groups ([k][16 *
+/// np], zero-padded at the right edge): reading B in place touched one page
+/// per k (im2col columns are long rows), and the copy is reused by every
+/// row panel.
+void leftBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
+               const PackedLeftMatrix &A, const float *B, int64_t ldb, int64_t N, float *C,
+               int64_t ldc, bool accumulate) {
+  const int64_t K = A.K, width = s.np * kPanel;
+  const int64_t groupsPerBlock = std::max<int64_t>(1, 512 / width);
+  float tile[12 * 2 * kPanel];
+  // Per thread, grown once: small convolutions call this thousands of times.
+  thread_local std::vector<float> block;
+  const size_t need = (size_t)(std::min(groupsPerBlock, c1 - c0) * std::min(kKc, K) * width);
+  if (block.size() < need)
+    block.resize(need);
+  for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+    const int64_t kc = std::min(kKc, K - k0);
+    const bool loadC = accumulate || k0 > 0;
+    for (int64_t n0 = c0; n0 < c1; n0 += groupsPerBlock) {
+      const int64_t n1 = std::min(c1, n0 + groupsPerBlock);
+      for (int64_t grp = n0; grp < n1; ++grp) {
+        const int64_t col = grp * width, cols = std::min(width, N - col);
+        float *dst = block.data() + (grp - n0) * kc * width;
+        for (int64_t k = 0; k < kc; ++k) {
+          std::memcpy(dst + k * width, B + (k0 + k) * ldb + col, (size_t)cols * sizeof(float));
+          std::fill(dst + k * width + cols, dst + (k + 1) * width, 0.0f);
+        }
+      }
+      for (int64_t m0 = r0; m0 < r1; m0 += kMc) {
+        const int64_t m1 = std::min(r1, m0 + kMc);
+        for (int64_t grp = n0; grp < n1; ++grp) {
+          const int64_t col = grp * width, cols = std::min(width, N - col);
+          const int64_t np = (cols + kPanel - 1) / kPanel, tw = np * kPanel;
+          const float *b = block.data() + (grp - n0) * kc * width;
+          for (int64_t i = m0; i < m1; i += s.mr) {
+            const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
+            MicroKernel kernel = s.left[(size_t)(np - 1)][(size_t)(mr - 1)];
+            const float *panel = A.data.get() + (i / s.mr) * K * s.mr + k0 * s.mr;
+            MicroArgs g{kc, panel, width, b, 0, C + i * ldc + col, ldc, loadC};
+            if (cols == tw) {
+              kernel(g);
+              continue;
+            }
+            if (loadC)
+              for (int64_t r = 0; r < mr; ++r)
+                std::memcpy(tile + r * tw, g.C + r * ldc, (size_t)cols * sizeof(float));
+            float *out = g.C;
+            g.C = tile;
+            g.ldc = tw;
+            kernel(g);
+            for (int64_t r = 0; r < mr; ++r)
+              std::memcpy(out + r * ldc, tile + r * tw, (size_t)cols * sizeof(float));
+          }
+        }
+      }
+    }
+  }
+}
+
 } // namespace
+
+bool packLeftMatrix(const float *A, int64_t M, int64_t K, int64_t lda, PackedLeftMatrix &out) {
+  const int64_t pr = isa().mr;
+  out.M = M;
+  out.K = K;
+  out.rowsPerPanel = pr;
+  const int64_t panels = (M + pr - 1) / pr;
+  const size_t bytes = (size_t)(panels * K * pr) * sizeof(float);
+  void *raw = std::aligned_alloc(64, std::max<size_t>(64, (bytes + 63) / 64 * 64));
+  if (!raw)
+    return false;
+  out.data = std::unique_ptr<float, void (*)(void *)>(static_cast<float *>(raw), std::free);
+  float *dst = out.data.get();
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t k = 0; k < K; ++k, dst += pr)
+      for (int64_t i = 0; i < pr; ++i) {
+        const int64_t row = p * pr + i;
+        dst[i] = row < M ? A[row * lda + k] : 0.0f;
+      }
+  return true;
+}
+
+void packedLeftGemm(KernelContext &ctx, const PackedLeftMatrix &A, const float *B, int64_t ldb,
+                    int64_t N, float *C, int64_t ldc, bool accumulate) {
+  const Isa &s = isa();
+  const int64_t M = A.M, K = A.K;
+  if (M <= 0 || N <= 0)
+    return;
+  if (K == 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i)
+        std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+    return;
+  }
+  // Tasks over column groups first (each reads only its columns of B),
+  // then row panels; results do not depend on the split.
+  const int64_t width = s.np * kPanel, groups = (N + width - 1) / width;
+  const int64_t panels = (M + s.mr - 1) / s.mr;
+  const int64_t wanted = M * N * K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
+  const int64_t colTasks = std::min(groups, wanted);
+  const int64_t rowTasks = std::min(panels, std::max<int64_t>(1, (wanted + colTasks - 1) / colTasks));
+  const int64_t groupsPerTask = (groups + colTasks - 1) / colTasks;
+  const int64_t panelsPerTask = (panels + rowTasks - 1) / rowTasks;
+  parallel(ctx, rowTasks * colTasks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t r0 = (t / colTasks) * panelsPerTask * s.mr;
+      const int64_t r1 = std::min(M, r0 + panelsPerTask * s.mr);
+      const int64_t c0 = (t % colTasks) * groupsPerTask, c1 = std::min(groups, c0 + groupsPerTask);
+      if (r0 < r1 && c0 < c1)
+        leftBlock(s, r0, r1, c0, c1, A, B, ldb, N, C, ldc, accumulate);
+    }
+  });
+}
 
 bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out) {
   out.K = K;
@@ -245,6 +434,23 @@ bool PackedConstants::add(const float *data, int64_t K, int64_t N) {
     return false;
   packed_[data] = std::move(packed);
   return true;
+}
+
+bool PackedConstants::addLeft(const float *data, int64_t M, int64_t K) {
+  if (findLeft(data, M, K))
+    return true;
+  PackedLeftMatrix packed;
+  if (!packLeftMatrix(data, M, K, K, packed))
+    return false;
+  left_[data] = std::move(packed);
+  return true;
+}
+
+const PackedLeftMatrix *PackedConstants::findLeft(const void *data, int64_t M, int64_t K) const {
+  auto it = left_.find(data);
+  if (it == left_.end() || it->second.M != M || it->second.K != K)
+    return nullptr;
+  return &it->second;
 }
 
 const PackedMatrix *PackedConstants::find(const void *data, int64_t K, int64_t N) const {

@@ -32,6 +32,13 @@ struct PackedMatrix {
   std::unique_ptr<float, void (*)(void *)> data{nullptr, nullptr}; ///< 64-byte aligned
 };
 
+/// An M x K f32 matrix packed as a left operand: panels of rowsPerPanel
+/// rows (the micro-kernel's height on this CPU), [K][rowsPerPanel] each.
+struct PackedLeftMatrix {
+  int64_t M = 0, K = 0, rowsPerPanel = 0;
+  std::unique_ptr<float, void (*)(void *)> data{nullptr, nullptr}; ///< 64-byte aligned
+};
+
 /// Packs row-major B (K x N, row stride ldb); false when out of memory.
 bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out);
 
@@ -39,6 +46,15 @@ bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix 
 /// ldc), parallel through ctx.
 void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, const PackedMatrix &B,
                 float *C, int64_t ldc, bool accumulate);
+
+/// Packs row-major A (M x K, row stride lda) as a left operand.
+bool packLeftMatrix(const float *A, int64_t M, int64_t K, int64_t lda, PackedLeftMatrix &out);
+
+/// C (+)= A B for packed A and row-major B (K x N, row stride ldb), into C
+/// (row stride ldc), parallel through ctx: a convolution's weights times
+/// its im2col columns.
+void packedLeftGemm(KernelContext &ctx, const PackedLeftMatrix &A, const float *B, int64_t ldb,
+                    int64_t N, float *C, int64_t ldc, bool accumulate);
 
 /// The packed form of constant matrices, by the address of their data in
 /// the artifact's read-only mapping (which never changes while a session
@@ -49,10 +65,14 @@ public:
   bool add(const float *data, int64_t K, int64_t N);
   /// The packed form of the K x N constant at `data`, or null.
   const PackedMatrix *find(const void *data, int64_t K, int64_t N) const;
-  size_t size() const { return packed_.size(); }
+  /// The same for left operands (M x K at `data`).
+  bool addLeft(const float *data, int64_t M, int64_t K);
+  const PackedLeftMatrix *findLeft(const void *data, int64_t M, int64_t K) const;
+  size_t size() const { return packed_.size() + left_.size(); }
 
 private:
   std::unordered_map<const void *, PackedMatrix> packed_;
+  std::unordered_map<const void *, PackedLeftMatrix> left_;
 };
 
 } // namespace dsrt::cpu

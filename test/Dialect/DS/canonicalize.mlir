@@ -93,6 +93,45 @@ func.func @identity_transpose(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
 
 // -----
 
+// A constant read only by transposes (a Gemm's transB weight) is stored
+// transposed: nothing left to transpose at run time, nothing duplicated.
+// CHECK-LABEL: func @constant_transpose_folds
+func.func @constant_transpose_folds(%x: tensor<1x3xf32>) -> tensor<1x2xf32> {
+  // CHECK: %[[W:.*]] = ds.constant dense<{{\[}}[1.000000e+00, 4.000000e+00], [2.000000e+00, 5.000000e+00], [3.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+  // CHECK-NOT: ds.transpose
+  // CHECK: ds.matmul %arg0, %[[W]]
+  %w = ds.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %t = ds.transpose %w {perm = array<i64: 1, 0>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  %y = ds.matmul %x, %t : (tensor<1x3xf32>, tensor<3x2xf32>) -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
+}
+
+// -----
+
+// Rank 3 with a rotation of the dims: out[i, j, k] = in[j, k, i].
+// CHECK-LABEL: func @constant_transpose_rank3
+func.func @constant_transpose_rank3() -> tensor<2x1x3xf32> {
+  // CHECK: ds.constant dense<{{\[}}{{\[}}[0.000000e+00, 2.000000e+00, 4.000000e+00]], {{\[}}[1.000000e+00, 3.000000e+00, 5.000000e+00]]]> : tensor<2x1x3xf32>
+  // CHECK-NOT: ds.transpose
+  %w = ds.constant dense<[[[0.0, 1.0]], [[2.0, 3.0]], [[4.0, 5.0]]]> : tensor<3x1x2xf32>
+  %t = ds.transpose %w {perm = array<i64: 2, 1, 0>} : (tensor<3x1x2xf32>) -> tensor<2x1x3xf32>
+  return %t : tensor<2x1x3xf32>
+}
+
+// -----
+
+// A constant with another reader stays as it is: folding would store it twice.
+// CHECK-LABEL: func @shared_constant_transpose_stays
+func.func @shared_constant_transpose_stays(%x: tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor<2x3xf32>) {
+  // CHECK: ds.transpose
+  %w = ds.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %t = ds.transpose %w {perm = array<i64: 1, 0>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  %a = ds.binary add %x, %w : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %t, %a : tensor<3x2xf32>, tensor<2x3xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func @reshapes_compose
 func.func @reshapes_compose(%x: tensor<2x3x4xf32>) -> tensor<24xf32> {
   %s1 = ds.constant dense<[6, 4]> : tensor<2xi64>

@@ -1176,6 +1176,71 @@ TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {
         }
 }
 
+TEST(PackedGemm, PackedLeftOperandIsOneFmaChainToo) {
+  // A convolution's weights (packed, left) times its columns (read in
+  // place, row stride ldb): row panels cut short, a last column group
+  // shorter than the vector width, k blocks, accumulation.
+  for (int64_t M : {1, 7, 12, 30})
+    for (int64_t N : {1, 16, 33, 70})
+      for (int64_t K : {1, 9, 260})
+        for (bool accumulate : {false, true}) {
+          const int64_t ldb = N + 5, ldc = N + 1;
+          auto a = randomFloats((size_t)(M * K), 21), b = randomFloats((size_t)(K * ldb), 22);
+          auto c0 = randomFloats((size_t)(M * ldc), 23);
+          cpu::PackedLeftMatrix packed;
+          ASSERT_TRUE(cpu::packLeftMatrix(a.data(), M, K, K, packed));
+          std::vector<float> want = c0;
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+              float acc = accumulate ? c0[(size_t)(i * ldc + j)] : 0.0f;
+              for (int64_t k = 0; k < K; ++k)
+                acc = std::fma(a[(size_t)(i * K + k)], b[(size_t)(k * ldb + j)], acc);
+              want[(size_t)(i * ldc + j)] = acc;
+            }
+          for (KernelContext ctx : {serialContext(), chunkedContext(2)}) {
+            std::vector<float> c = c0;
+            cpu::packedLeftGemm(ctx, packed, b.data(), ldb, N, c.data(), ldc, accumulate);
+            ASSERT_EQ(c, want) << M << " x " << N << " x " << K << " accumulate " << accumulate;
+          }
+        }
+}
+
+TEST(PackedGemm, ConvolutionOnPackedWeightsEqualsTheLibraryPath) {
+  // ds.conv through the session's packed weights (ctx.packed) against the
+  // same convolution without them: 3x3 padded and 1x1 pointwise, grouped,
+  // each product large enough (2^20 multiply-adds) to take the packed path.
+  for (Conv2D p : {Conv2D{1, 16, 20, 21, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+                   Conv2D{2, 128, 32, 33, 64, 1, 1, 2, 1, 1, 0, 0, 0, 0, 1, 1}}) {
+    auto xv = randomFloats((size_t)(p.N * p.C * p.H * p.W), 31);
+    auto wv = randomFloats((size_t)(p.M * (p.C / p.group) * p.KH * p.KW), 32);
+    auto bv = randomFloats((size_t)p.M, 33);
+    cpu::PackedConstants constants;
+    const int64_t rows = p.M / p.group, taps = (p.C / p.group) * p.KH * p.KW;
+    for (int64_t g = 0; g < p.group; ++g)
+      ASSERT_TRUE(constants.addLeft(wv.data() + g * rows * taps, rows, taps));
+    Attributes attrs;
+    attrs.set("strides", intsAttr({p.sh, p.sw}));
+    attrs.set("pads", intsAttr({p.pt, p.pl, p.pb, p.pr}));
+    attrs.set("dilations", intsAttr({p.dh, p.dw}));
+    attrs.set("group", intAttr(p.group));
+    std::vector<float> results[2];
+    for (int packedRun = 0; packedRun < 2; ++packedRun) {
+      Tensors ts;
+      Tensor *x = ts.f32({p.N, p.C, p.H, p.W}, xv);
+      Tensor *w = ts.f32({p.M, p.C / p.group, p.KH, p.KW}, wv);
+      w->data = wv.data(); // the address the constants were packed from
+      Tensor *b = ts.f32({p.M}, bv);
+      Tensor *y = ts.empty(DS_F32, {p.N, p.M, p.OH(), p.OW()});
+      KernelContext ctx = chunkedContext(3);
+      ctx.packed = packedRun ? &constants : nullptr;
+      ASSERT_TRUE(run("ds.conv", attrs, {x, w, b}, {y}, ctx).ok());
+      results[packedRun] = values<float>(y);
+    }
+    expectNear(results[1], results[0]);
+    expectNear(results[1], naiveConv(p, xv, wv, bv));
+  }
+}
+
 TEST(PackedGemm, ConstantsAreFoundByAddressAndShape) {
   auto b = randomFloats(6 * 20, 3);
   cpu::PackedConstants constants;

@@ -489,6 +489,50 @@ struct ComposeTransposes : OpRewritePattern<TransposeOp> {
   }
 };
 
+/// transpose(W) -> W' for an f32 constant W that only transposes read: the
+/// weights of a Gemm with transB, which would otherwise be transposed on
+/// every run (and which the runtime's packed GEMMs need as constants).
+/// Large ones too, unlike the folders above: the original dies with the
+/// fold, so nothing is duplicated in the artifact.
+struct FoldConstantTranspose : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rewriter) const override {
+    auto constant = op.getInput().getDefiningOp<ConstantOp>();
+    auto inType = dyn_cast<RankedTensorType>(op.getInput().getType());
+    if (!constant || !inType || !inType.hasStaticShape() || !op.getType().hasStaticShape() ||
+        !llvm::all_of(constant->getUsers(), [](Operation *u) { return isa<TransposeOp>(u); }))
+      return failure();
+    std::optional<std::vector<float>> in = readF32Constant(constant.getValue());
+    if (!in || (int64_t)in->size() != inType.getNumElements())
+      return failure();
+    ArrayRef<int64_t> perm = op.getPerm(), inShape = inType.getShape();
+    const int64_t rank = inType.getRank();
+    // out[i_0, ..., i_r-1] = in[j] with j's dim perm[d] = i_d.
+    SmallVector<int64_t> inStrides(rank, 1), outShape(op.getType().getShape());
+    for (int64_t d = rank - 2; d >= 0; --d)
+      inStrides[d] = inStrides[d + 1] * inShape[d + 1];
+    std::vector<float> out(in->size());
+    SmallVector<int64_t> index(rank, 0);
+    for (float &value : out) {
+      int64_t from = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        from += index[d] * inStrides[perm[d]];
+      value = (*in)[from];
+      for (int64_t d = rank - 1; d >= 0 && ++index[d] == outShape[d]; --d)
+        index[d] = 0;
+    }
+    ElementsAttr folded;
+    if (out.size() * sizeof(float) >= 4096)
+      folded = DenseResourceElementsAttr::get(
+          op.getType(), "transposed_weight",
+          HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(out)));
+    else
+      folded = DenseElementsAttr::get(op.getType(), ArrayRef<float>(out));
+    rewriter.replaceOpWithNewOp<ConstantOp>(op, folded);
+    return success();
+  }
+};
+
 /// reshape(reshape(x)) -> reshape(x) when the outer shape is fully known.
 struct ComposeReshapes : OpRewritePattern<ReshapeOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -627,7 +671,7 @@ void BinaryOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRConte
 }
 
 void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
-  results.add<ComposeTransposes>(ctx);
+  results.add<ComposeTransposes, FoldConstantTranspose>(ctx);
 }
 void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
   results.add<ComposeReshapes>(ctx);
