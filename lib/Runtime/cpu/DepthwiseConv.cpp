@@ -88,12 +88,12 @@ DS_VECTORIZED void padChannel(const DepthwisePlan &p, const float *xc, float *sc
 DS_VECTORIZED void padChannel(const DepthwisePlan &p, const double *xc, double *scratch) {
   padChannelBody(p, xc, scratch);
 }
-DS_VECTORIZED void depthwiseChannel(const DepthwisePlan &p, const float *scratch,
-                                    const float *k, float b0, float *yc) {
+DS_VECTORIZED void depthwiseChannel(const DepthwisePlan &p, const float *scratch, const float *k,
+                                    float b0, float *yc) {
   channelBody(p, scratch, k, b0, yc);
 }
-DS_VECTORIZED void depthwiseChannel(const DepthwisePlan &p, const double *scratch,
-                                    const double *k, double b0, double *yc) {
+DS_VECTORIZED void depthwiseChannel(const DepthwisePlan &p, const double *scratch, const double *k,
+                                    double b0, double *yc) {
   channelBody(p, scratch, k, b0, yc);
 }
 
@@ -104,9 +104,9 @@ bool runDepthwise2D(KernelContext &ctx, const T *x, const T *wt, const T *bias, 
                     int64_t C, int64_t M, int64_t group, const Window &w) {
   if (w.spatial != 2 || group != C || M % C != 0)
     return false;
-  DepthwisePlan p{w.in[0],        w.in[1],        w.out[0],       w.out[1],
-                  w.kernel[0],    w.kernel[1],    w.strides[0],   w.strides[1],
-                  w.dilations[0], w.dilations[1], w.padBegin[0],  w.padBegin[1]};
+  DepthwisePlan p{w.in[0],        w.in[1],        w.out[0],      w.out[1],
+                  w.kernel[0],    w.kernel[1],    w.strides[0],  w.strides[1],
+                  w.dilations[0], w.dilations[1], w.padBegin[0], w.padBegin[1]};
   if (N == 0 || M == 0 || p.OH <= 0 || p.OW <= 0)
     return true;
   p.rows = (p.OH - 1) * p.SH + (p.KH - 1) * p.DH + 1;

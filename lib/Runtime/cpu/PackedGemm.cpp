@@ -31,27 +31,37 @@ constexpr int64_t kMc = 96;  ///< lhs rows per block
 
 struct MicroArgs {
   int64_t kc;
-  const float *A; ///< row 0, column k0 of the lhs
+  const float *A; ///< row 0 at k0: the lhs (row stride lda), or a packed-left panel
   int64_t lda;
-  const float *B; ///< the first panel at k0
-  int64_t panelStride;
-  float *C; ///< row 0, first column of the tile
+  const float *B; ///< the first of the tile's 16-column vectors at k0
+  int64_t bPanel; ///< from one 16-column vector to the next
+  int64_t bK;     ///< from one k to the next
+  float *C;       ///< row 0, first column of the tile
   int64_t ldc;
   bool loadC; ///< continue the chains from C (else from 0)
 };
 using MicroKernel = void (*)(const MicroArgs &);
 
+/// Where a micro-kernel finds A[i][k]: in the lhs as it is (packed right
+/// operand), or in a packed-left panel of PR rows ([k][PR]).
+struct InPlaceA {
+  static int64_t at(int i, int64_t k, int64_t lda) { return i * lda + k; }
+};
+template <int PR> struct PanelA {
+  static int64_t at(int i, int64_t k, int64_t) { return k * PR + i; }
+};
+
 /// The portable kernel: MR x 16 with std::fma, the same chains as the
 /// vector kernels.
-template <int MR> void microPortable(const MicroArgs &g) {
+template <class ALayout, int MR> void microPortable(const MicroArgs &g) {
   float acc[MR][kPanel];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < kPanel; ++j)
       acc[i][j] = g.loadC ? g.C[i * g.ldc + j] : 0.0f;
   for (int64_t k = 0; k < g.kc; ++k) {
-    const float *b = g.B + k * kPanel;
+    const float *b = g.B + k * g.bK;
     for (int i = 0; i < MR; ++i) {
-      const float a = g.A[i * g.lda + k];
+      const float a = g.A[ALayout::at(i, k, g.lda)];
       for (int j = 0; j < kPanel; ++j)
         acc[i][j] = std::fma(a, b[j], acc[i][j]);
     }
@@ -65,7 +75,7 @@ template <int MR> void microPortable(const MicroArgs &g) {
 #define DS_AVX512 __attribute__((target("avx512f")))
 #define DS_AVX2 __attribute__((target("avx2,fma")))
 
-template <int MR, int NP> DS_AVX512 void microAvx512(const MicroArgs &g) {
+template <class ALayout, int MR, int NP> DS_AVX512 void microAvx512(const MicroArgs &g) {
   __m512 acc[MR][NP];
   for (int i = 0; i < MR; ++i)
     for (int p = 0; p < NP; ++p)
@@ -73,9 +83,9 @@ template <int MR, int NP> DS_AVX512 void microAvx512(const MicroArgs &g) {
   for (int64_t k = 0; k < g.kc; ++k) {
     __m512 b[NP];
     for (int p = 0; p < NP; ++p)
-      b[p] = _mm512_load_ps(g.B + p * g.panelStride + k * kPanel);
+      b[p] = _mm512_loadu_ps(g.B + p * g.bPanel + k * g.bK);
     for (int i = 0; i < MR; ++i) {
-      const __m512 a = _mm512_set1_ps(g.A[i * g.lda + k]);
+      const __m512 a = _mm512_set1_ps(g.A[ALayout::at(i, k, g.lda)]);
       for (int p = 0; p < NP; ++p)
         acc[i][p] = _mm512_fmadd_ps(a, b[p], acc[i][p]);
     }
@@ -85,76 +95,16 @@ template <int MR, int NP> DS_AVX512 void microAvx512(const MicroArgs &g) {
       _mm512_storeu_ps(g.C + i * g.ldc + p * kPanel, acc[i][p]);
 }
 
-template <int MR> DS_AVX2 void microAvx2(const MicroArgs &g) {
+template <class ALayout, int MR> DS_AVX2 void microAvx2(const MicroArgs &g) {
   __m256 acc[MR][2];
   for (int i = 0; i < MR; ++i)
     for (int h = 0; h < 2; ++h)
       acc[i][h] = g.loadC ? _mm256_loadu_ps(g.C + i * g.ldc + h * 8) : _mm256_setzero_ps();
   for (int64_t k = 0; k < g.kc; ++k) {
-    const __m256 b0 = _mm256_load_ps(g.B + k * kPanel), b1 = _mm256_load_ps(g.B + k * kPanel + 8);
+    const float *b = g.B + k * g.bK;
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
     for (int i = 0; i < MR; ++i) {
-      const __m256 a = _mm256_broadcast_ss(g.A + i * g.lda + k);
-      acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
-      acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
-    }
-  }
-  for (int i = 0; i < MR; ++i)
-    for (int h = 0; h < 2; ++h)
-      _mm256_storeu_ps(g.C + i * g.ldc + h * 8, acc[i][h]);
-}
-#endif
-
-/// The packed-left micro-kernels: A element (i, k) at A[k * PR + i] (a panel
-/// of PR rows), B's 16 * NP columns at row stride `lda` (reused as B's
-/// stride). Same chains as the packed-right kernels.
-template <int MR, int PR> void microLeftPortable(const MicroArgs &g) {
-  float acc[MR][kPanel];
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < kPanel; ++j)
-      acc[i][j] = g.loadC ? g.C[i * g.ldc + j] : 0.0f;
-  for (int64_t k = 0; k < g.kc; ++k) {
-    const float *b = g.B + k * g.lda;
-    for (int i = 0; i < MR; ++i) {
-      const float a = g.A[k * PR + i];
-      for (int j = 0; j < kPanel; ++j)
-        acc[i][j] = std::fma(a, b[j], acc[i][j]);
-    }
-  }
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < kPanel; ++j)
-      g.C[i * g.ldc + j] = acc[i][j];
-}
-
-#if defined(__x86_64__)
-template <int MR, int NP, int PR> DS_AVX512 void microLeftAvx512(const MicroArgs &g) {
-  __m512 acc[MR][NP];
-  for (int i = 0; i < MR; ++i)
-    for (int p = 0; p < NP; ++p)
-      acc[i][p] = g.loadC ? _mm512_loadu_ps(g.C + i * g.ldc + p * kPanel) : _mm512_setzero_ps();
-  for (int64_t k = 0; k < g.kc; ++k) {
-    __m512 b[NP];
-    for (int p = 0; p < NP; ++p)
-      b[p] = _mm512_loadu_ps(g.B + k * g.lda + p * kPanel);
-    for (int i = 0; i < MR; ++i) {
-      const __m512 a = _mm512_set1_ps(g.A[k * PR + i]);
-      for (int p = 0; p < NP; ++p)
-        acc[i][p] = _mm512_fmadd_ps(a, b[p], acc[i][p]);
-    }
-  }
-  for (int i = 0; i < MR; ++i)
-    for (int p = 0; p < NP; ++p)
-      _mm512_storeu_ps(g.C + i * g.ldc + p * kPanel, acc[i][p]);
-}
-
-template <int MR, int PR> DS_AVX2 void microLeftAvx2(const MicroArgs &g) {
-  __m256 acc[MR][2];
-  for (int i = 0; i < MR; ++i)
-    for (int h = 0; h < 2; ++h)
-      acc[i][h] = g.loadC ? _mm256_loadu_ps(g.C + i * g.ldc + h * 8) : _mm256_setzero_ps();
-  for (int64_t k = 0; k < g.kc; ++k) {
-    const __m256 b0 = _mm256_loadu_ps(g.B + k * g.lda), b1 = _mm256_loadu_ps(g.B + k * g.lda + 8);
-    for (int i = 0; i < MR; ++i) {
-      const __m256 a = _mm256_broadcast_ss(g.A + k * PR + i);
+      const __m256 a = _mm256_broadcast_ss(g.A + ALayout::at(i, k, g.lda));
       acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
     }
@@ -178,18 +128,31 @@ std::array<MicroKernel, 12> table(std::index_sequence<I...>) {
   ((t[I] = Make<(int)I + 1>::fn), ...);
   return t;
 }
-template <int MR> struct Portable { static constexpr MicroKernel fn = &microPortable<MR>; };
+// Table entries by rows (MR = index + 1); a packed-left kernel exists only
+// up to its panel height.
+template <int MR> struct Portable {
+  static constexpr MicroKernel fn = &microPortable<InPlaceA, MR>;
+};
 template <int MR> struct LeftPortable {
-  static constexpr MicroKernel fn = MR <= 4 ? &microLeftPortable<(MR <= 4 ? MR : 4), 4> : nullptr;
+  static constexpr MicroKernel fn =
+      MR <= 4 ? &microPortable<PanelA<4>, (MR <= 4 ? MR : 4)> : nullptr;
 };
 #if defined(__x86_64__)
-template <int MR> struct Avx512x1 { static constexpr MicroKernel fn = &microAvx512<MR, 1>; };
-template <int MR> struct Avx512x2 { static constexpr MicroKernel fn = &microAvx512<MR, 2>; };
-template <int MR> struct Avx2 { static constexpr MicroKernel fn = &microAvx2<MR>; };
-template <int MR> struct LeftAvx512x1 { static constexpr MicroKernel fn = &microLeftAvx512<MR, 1, 12>; };
-template <int MR> struct LeftAvx512x2 { static constexpr MicroKernel fn = &microLeftAvx512<MR, 2, 12>; };
+template <int MR> struct Avx512x1 {
+  static constexpr MicroKernel fn = &microAvx512<InPlaceA, MR, 1>;
+};
+template <int MR> struct Avx512x2 {
+  static constexpr MicroKernel fn = &microAvx512<InPlaceA, MR, 2>;
+};
+template <int MR> struct Avx2 { static constexpr MicroKernel fn = &microAvx2<InPlaceA, MR>; };
+template <int MR> struct LeftAvx512x1 {
+  static constexpr MicroKernel fn = &microAvx512<PanelA<12>, MR, 1>;
+};
+template <int MR> struct LeftAvx512x2 {
+  static constexpr MicroKernel fn = &microAvx512<PanelA<12>, MR, 2>;
+};
 template <int MR> struct LeftAvx2 {
-  static constexpr MicroKernel fn = MR <= 6 ? &microLeftAvx2<(MR <= 6 ? MR : 6), 6> : nullptr;
+  static constexpr MicroKernel fn = MR <= 6 ? &microAvx2<PanelA<6>, (MR <= 6 ? MR : 6)> : nullptr;
 };
 #endif
 
@@ -237,7 +200,8 @@ void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, con
         for (int64_t i = m0; i < m1; i += s.mr) {
           const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
           MicroKernel kernel = s.kernels[(size_t)(np - 1)][(size_t)(mr - 1)];
-          MicroArgs g{kc, A + i * lda + k0, lda, panel, panelStride, C + i * ldc + col, ldc, loadC};
+          MicroArgs g{kc,     A + i * lda + k0,  lda, panel, panelStride,
+                      kPanel, C + i * ldc + col, ldc, loadC};
           if (cols == np * kPanel) {
             kernel(g);
             continue;
@@ -298,7 +262,7 @@ void leftBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
             const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
             MicroKernel kernel = s.left[(size_t)(np - 1)][(size_t)(mr - 1)];
             const float *panel = A.data.get() + (i / s.mr) * K * s.mr + k0 * s.mr;
-            MicroArgs g{kc, panel, width, b, 0, C + i * ldc + col, ldc, loadC};
+            MicroArgs g{kc, panel, 0, b, kPanel, width, C + i * ldc + col, ldc, loadC};
             if (cols == tw) {
               kernel(g);
               continue;
@@ -360,7 +324,8 @@ void packedLeftGemm(KernelContext &ctx, const PackedLeftMatrix &A, const float *
   const int64_t panels = (M + s.mr - 1) / s.mr;
   const int64_t wanted = M * N * K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
   const int64_t colTasks = std::min(groups, wanted);
-  const int64_t rowTasks = std::min(panels, std::max<int64_t>(1, (wanted + colTasks - 1) / colTasks));
+  const int64_t rowTasks =
+      std::min(panels, std::max<int64_t>(1, (wanted + colTasks - 1) / colTasks));
   const int64_t groupsPerTask = (groups + colTasks - 1) / colTasks;
   const int64_t panelsPerTask = (panels + rowTasks - 1) / rowTasks;
   parallel(ctx, rowTasks * colTasks, 1, [&](int64_t begin, int64_t end) {
