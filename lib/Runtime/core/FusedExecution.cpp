@@ -89,7 +89,7 @@ std::optional<TileOperand::Kind> classify(const Step &step, size_t k, const Dims
 /// Whether tiles of `rowDims` leading dims would split the rows of M of a
 /// matmul `step` (not only its batch entries).
 bool splitsGemmRows(const Step &step, const std::vector<ValueInfo> &values, int64_t rowDims) {
-  return step.op == "ds.matmul" &&
+  return step.op == "ds.matmul" && !step.outputs.empty() &&
          rowDims >= (int64_t)values[step.outputs[0]].dims.size() - 1;
 }
 
@@ -145,8 +145,9 @@ ExecUnit planTiled(const Program &program, const std::vector<ValueInfo> &values,
   if (rowDims == 0)
     return unit;
   // A GEMM cut into row tiles re-packs its whole rhs for every tile, and its
-  // blocks would differ from the unfused GEMM's (cpu/Gemm.h): such a matmul
-  // runs whole before the group (planExecution), or the group op by op.
+  // blocks would differ from the unfused GEMM's (cpu/Gemm.h): the compiler
+  // puts a leading matmul in the group's head (getGroupTiling), and a group
+  // that would split one otherwise (an older artifact) runs op by op.
   for (size_t s : steps)
     if (splitsGemmRows(program.steps[s], values, rowDims))
       return unit;
@@ -278,13 +279,6 @@ std::vector<ExecUnit> planExecution(const Program &program, const std::vector<Va
       if (!skipped(k))
         live.push_back(k);
     s = group.firstStep + group.numSteps;
-    // A leading matmul whose rows the tiles would split runs whole (with
-    // its GEMM's own blocks); its epilogue is tiled after it.
-    while (!live.empty() &&
-           splitsGemmRows(program.steps[live.front()], values, group.parallelDims)) {
-      units.push_back(ExecUnit{{live.front()}});
-      live.erase(live.begin());
-    }
     if (live.size() > 1) {
       ExecUnit unit = planTiled(program, values, live, group.parallelDims, readAfter);
       if (unit.tiled()) {

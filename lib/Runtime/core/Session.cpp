@@ -222,6 +222,8 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
 }
 
 Status Session::packWeights() {
+  if (!cpu::packedGemmAvailable())
+    return Status();
   auto outOfMemory = [](const ValueInfo &w) {
     return Status::error("cannot allocate " + std::to_string(w.bytes) + " bytes for packed weights");
   };
@@ -241,7 +243,8 @@ Status Session::packWeights() {
       int64_t group = step.attrs.getInt("group", 1), taps = 1;
       for (size_t d = 1; d < w.dims.size(); ++d)
         taps *= w.dims[d];
-      if (group <= 0 || w.dims[0] % group || w.dims[1] == 1)
+      if (group <= 0 || w.dims[0] == 0 || group > w.dims[0] || w.dims[0] % group ||
+          w.dims[1] == 1)
         continue;
       const int64_t rowsPerGroup = w.dims[0] / group;
       for (int64_t g = 0; g < group; ++g)

@@ -109,11 +109,23 @@ bool runDepthwise2D(KernelContext &ctx, const T *x, const T *wt, const T *bias, 
                   w.dilations[0], w.dilations[1], w.padBegin[0], w.padBegin[1]};
   if (N == 0 || M == 0 || p.OH <= 0 || p.OW <= 0)
     return true;
-  p.rows = (p.OH - 1) * p.SH + (p.KH - 1) * p.DH + 1;
-  // Through the last tap of the last output (blocks read whole runs).
-  const int64_t cols = (p.OW - 1) * p.SW + (p.KW - 1) * p.DW + 1;
+  // Padded rows and columns the taps reach (through the last tap of the
+  // last output: blocks read whole runs), in checked arithmetic: strides,
+  // pads and dilations come from the artifact unbounded.
+  auto extent = [](int64_t outputs, int64_t stride, int64_t taps, int64_t dilation,
+                   int64_t &out) {
+    int64_t reach;
+    return !__builtin_mul_overflow(outputs - 1, stride, &out) &&
+           !__builtin_mul_overflow(taps - 1, dilation, &reach) &&
+           !__builtin_add_overflow(out, reach, &out) && !__builtin_add_overflow(out, 1, &out);
+  };
+  int64_t cols, elems;
+  if (!extent(p.OH, p.SH, p.KH, p.DH, p.rows) || !extent(p.OW, p.SW, p.KW, p.DW, cols))
+    return false;
   p.phaseLen = ceilDivSigned(cols, p.SW);
-  if (p.scratchElems() > 4 * (p.H * p.W + p.OH * p.OW) + 4096)
+  if (__builtin_mul_overflow(p.rows, p.SW, &elems) ||
+      __builtin_mul_overflow(elems, p.phaseLen, &elems) ||
+      elems / 4 > p.H * p.W + p.OH * p.OW + 1024)
     return false;
   const int64_t mult = M / C; // output channels per input channel
   parallel(ctx, N * C, 1, [&](int64_t begin, int64_t end) {

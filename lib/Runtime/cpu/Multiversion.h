@@ -6,6 +6,10 @@
 // widest the CPU has is picked when the library loads. Helpers it calls are
 // marked DS_INLINE so that they compile into each clone.
 //
+// The AVX2 / AVX-512 clones may contract a * b + c into one fused
+// multiply-add, the baseline cannot: a file whose results must not depend
+// on the CPU is built with -ffp-contract=off (lib/Runtime/CMakeLists.txt).
+//
 // Not under ThreadSanitizer: the clones' ifunc resolvers run during
 // relocation, before TSan's runtime is set up, and crash instrumented (the
 // sanitized build runs the baseline loops). target_clones does not combine

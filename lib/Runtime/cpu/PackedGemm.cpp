@@ -285,6 +285,14 @@ void leftBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
 
 } // namespace
 
+bool packedGemmAvailable() {
+#if defined(__x86_64__)
+  return isa().mr != 4; // not the portable kernel
+#else
+  return true;
+#endif
+}
+
 bool packLeftMatrix(const float *A, int64_t M, int64_t K, int64_t lda, PackedLeftMatrix &out) {
   const int64_t pr = isa().mr;
   out.M = M;

@@ -39,6 +39,11 @@ struct PackedLeftMatrix {
   std::unique_ptr<float, void (*)(void *)> data{nullptr, nullptr}; ///< 64-byte aligned
 };
 
+/// Whether packed GEMMs have a fast kernel here: AVX-512 or AVX2 + FMA on
+/// x86-64 (without them the portable kernel's std::fma is a libm call,
+/// ~100x slower than the library GEMM), always elsewhere.
+bool packedGemmAvailable();
+
 /// Packs row-major B (K x N, row stride ldb); false when out of memory.
 bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out);
 

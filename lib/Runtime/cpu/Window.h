@@ -44,7 +44,9 @@ void setWindowShapes(const Tensor &x, const std::vector<int64_t> &kernel, const 
                      Window &w);
 
 /// ceil(a / b) for b > 0 and any sign of a.
-inline int64_t ceilDivSigned(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+inline int64_t ceilDivSigned(int64_t a, int64_t b) {
+  return a >= 0 ? a / b + (a % b != 0) : -((-a) / b); // no a + b - 1: b may be near INT64_MAX
+}
 
 /// im2col for two spatial dims (see im2col): the common case, with the
 /// geometry in scalars instead of per-dim vectors.

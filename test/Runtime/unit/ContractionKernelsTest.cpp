@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -283,6 +284,18 @@ TEST(ContractionKernels, DepthwiseStridesDilationsPadsAndMultipliers) {
   checkConv({1, 2, 6, 150, 2, 5, 5, 2, 1, 2, 2, 2, 2, 2, 1, 2}, serialContext());
   checkConv({1, 3, 1, 40, 3, 1, 7, 3, 1, 1, 0, 6, 0, 6, 1, 1}, serialContext());
   checkConv({1, 2, 3, 3, 2, 3, 3, 2, 5, 5, 7, 7, 7, 7, 1, 1}, serialContext()); // pads > image
+}
+
+TEST(ContractionKernels, HugeStridesAndPadsStayExact) {
+  // Geometry from an artifact is unbounded: the depthwise scratch size and
+  // im2col's column ranges must not overflow (a stride of 2^62 wrapped the
+  // scratch size to 0 and wrote through a null pointer; a stride near
+  // INT64_MAX padded a real column).
+  const int64_t big = int64_t(1) << 62, max = std::numeric_limits<int64_t>::max();
+  checkConv({1, 1, 4, 1, 1, 4, 1, 1, 1, big, 0, 0, 0, 0, 1, 1}, serialContext()); // depthwise
+  const int64_t p31 = int64_t(1) << 31; // pads and strides 2^31: a 3 x 3 output
+  checkConv({1, 1, 1, 1, 1, 1, 1, 1, p31, p31, p31, p31, p31, p31, 1, 1}, serialContext());
+  checkConv({1, 2, 1, 3, 3, 1, 1, 1, 1, max, 0, 0, 0, 0, 1, 1}, serialContext()); // im2col
 }
 
 /// A bf16 convolution (oneDNN's bf16 GEMM where installed) against the

@@ -140,8 +140,9 @@ float runBothWays(const Program &program, const std::vector<ExecUnit> &units) {
 TEST(FusedExecution, MatmulRunsWholeBeforeItsTiledEpilogue) {
   // x[4,128,64] . w[64,96] + bias, gelu, + residual: the ds-fuse contraction
   // group of a transformer's MLP. Row tiles would re-pack w for every tile:
-  // the matmul runs whole, with the unfused GEMM's blocks, and the epilogue
-  // in tiles after it.
+  // the compiler puts the matmul in the group's head (getGroupTiling), so it
+  // runs whole, with the unfused GEMM's own kernel, and the epilogue in tiles
+  // after it.
   ProgramBuilder b;
   uint32_t x = b.value({4, 128, 64}, DSX_STORAGE_INPUT);
   uint32_t w = b.value({64, 96}, DSX_STORAGE_CONSTANT);
@@ -151,7 +152,7 @@ TEST(FusedExecution, MatmulRunsWholeBeforeItsTiledEpilogue) {
   uint32_t a = b.step("ds.binary", {m, bias}, {4, 128, 96}, kind("add"));
   uint32_t g = b.step("ds.unary", {a}, {4, 128, 96}, kind("gelu"));
   uint32_t y = b.step("ds.binary", {g, residual}, {4, 128, 96}, kind("add"));
-  b.group(0, 4, 2);
+  b.group(0, 4, 2, /*head=*/1);
   b.program.outputs = {y};
   std::vector<ExecUnit> units = planExecution(b.program);
   ASSERT_EQ(units.size(), 2u);
@@ -170,8 +171,8 @@ TEST(FusedExecution, MatmulRunsWholeBeforeItsTiledEpilogue) {
 }
 
 TEST(FusedExecution, MatmulInsideAGroupKeepsItOpByOp) {
-  // relu(x) . w: tiles would split the GEMM's rows after the group's head,
-  // so the group runs op by op.
+  // relu(x) . w, and an older artifact's group with its matmul outside the
+  // head: tiles would split the GEMM's rows, so the groups run op by op.
   ProgramBuilder b;
   uint32_t x = b.value({256, 64}, DSX_STORAGE_INPUT);
   uint32_t w = b.value({64, 96}, DSX_STORAGE_CONSTANT);
@@ -182,6 +183,15 @@ TEST(FusedExecution, MatmulInsideAGroupKeepsItOpByOp) {
   ASSERT_EQ(units.size(), 2u);
   EXPECT_FALSE(units[0].tiled());
   EXPECT_FALSE(units[1].tiled());
+
+  ProgramBuilder old;
+  uint32_t a = old.value({256, 64}, DSX_STORAGE_INPUT);
+  uint32_t v = old.value({64, 96}, DSX_STORAGE_CONSTANT);
+  uint32_t m = old.step("ds.matmul", {a, v}, {256, 96});
+  old.program.outputs = {old.step("ds.unary", {m}, {256, 96}, kind("relu"))};
+  old.group(0, 2, 1); // no head
+  for (const ExecUnit &unit : planExecution(old.program))
+    EXPECT_FALSE(unit.tiled());
 }
 
 TEST(FusedExecution, SoftmaxWithMaskProducerTilesRowsOfItsAxis) {

@@ -97,7 +97,7 @@ void MemoryAnalysis::analyze(func::FuncOp func) {
     for (Operation &inner : groupBody.without_terminator())
       if (!isa<ConstantOp>(inner))
         addStep(inner);
-    // The head (a convolution anchor) runs whole; the steps after it run
+    // The head (a convolution or matmul anchor) runs whole; the steps after it run
     // together, in tiles.
     int64_t tail = first + getGroupTiling(group).headOps;
     for (int64_t i = tail; i < numSteps(); ++i)

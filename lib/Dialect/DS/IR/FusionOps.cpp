@@ -104,7 +104,10 @@ GroupTiling mlir::ds::getGroupTiling(FusionGroupOp group) {
     if (isa<ConstantOp>(op))
       continue;
     int64_t opDims = getParallelLeadingDims(&op);
-    if (!dims && opDims == 0) { // still in the head
+    // Still in the head: an op without independent rows, or a leading
+    // matmul (tiles would re-pack its whole rhs each and leave the GEMM's
+    // own blocking; the CPU runs it whole and tiles its epilogue).
+    if (!dims && (opDims == 0 || isa<MatMulOp>(op))) {
       ++tiling.headOps;
       continue;
     }

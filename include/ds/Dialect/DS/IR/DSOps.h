@@ -49,7 +49,8 @@ FusionKind singleOpFusionKind(Operation *op);
 int64_t getParallelLeadingDims(Operation *op);
 
 /// How a backend may run `group` in tiles: its first `headOps` ops (an
-/// anchor such as a convolution, with no independent rows) run whole, and
+/// anchor such as a convolution, with no independent rows, or a matmul)
+/// run whole, and
 /// the ops after them in tiles of rows of their first `parallelDims` result
 /// dims (the smallest getParallelLeadingDims among them; 0: no tiles).
 struct GroupTiling {
