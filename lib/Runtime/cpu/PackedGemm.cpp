@@ -183,11 +183,33 @@ const Isa &isa() {
   return chosen;
 }
 
+/// Runs `kernel` on the tile of `g` (mr rows, its vectors' 16 * np
+/// columns) of which only the first `cols` exist in C: a short last group
+/// of columns goes through a local tile, so nothing past C's row is read or
+/// written.
+void runTile(MicroKernel kernel, MicroArgs g, int64_t mr, int64_t np, int64_t cols) {
+  const int64_t width = np * kPanel;
+  if (cols == width) {
+    kernel(g);
+    return;
+  }
+  float tile[12 * 2 * kPanel];
+  float *out = g.C;
+  const int64_t ldc = g.ldc;
+  if (g.loadC)
+    for (int64_t r = 0; r < mr; ++r)
+      std::memcpy(tile + r * width, out + r * ldc, (size_t)cols * sizeof(float));
+  g.C = tile;
+  g.ldc = width;
+  kernel(g);
+  for (int64_t r = 0; r < mr; ++r)
+    std::memcpy(out + r * ldc, tile + r * width, (size_t)cols * sizeof(float));
+}
+
 /// Rows [r0, r1) and panels [p0, p1) of C.
 void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, const float *A,
                int64_t lda, const PackedMatrix &B, float *C, int64_t ldc, bool accumulate) {
   const int64_t K = B.K, N = B.N, panelStride = K * kPanel;
-  float tile[12 * 2 * kPanel]; // a C tile whose last panel is partial
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);
     const bool loadC = accumulate || k0 > 0;
@@ -199,23 +221,9 @@ void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, con
         const float *panel = B.data.get() + p * panelStride + k0 * kPanel;
         for (int64_t i = m0; i < m1; i += s.mr) {
           const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
-          MicroKernel kernel = s.kernels[(size_t)(np - 1)][(size_t)(mr - 1)];
           MicroArgs g{kc,     A + i * lda + k0,  lda, panel, panelStride,
                       kPanel, C + i * ldc + col, ldc, loadC};
-          if (cols == np * kPanel) {
-            kernel(g);
-            continue;
-          }
-          const int64_t width = np * kPanel;
-          if (loadC)
-            for (int64_t r = 0; r < mr; ++r)
-              std::memcpy(tile + r * width, g.C + r * ldc, (size_t)cols * sizeof(float));
-          float *out = g.C;
-          g.C = tile;
-          g.ldc = width;
-          kernel(g);
-          for (int64_t r = 0; r < mr; ++r)
-            std::memcpy(out + r * ldc, tile + r * width, (size_t)cols * sizeof(float));
+          runTile(s.kernels[(size_t)(np - 1)][(size_t)(mr - 1)], g, mr, np, cols);
         }
       }
     }
@@ -233,7 +241,6 @@ void leftBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
                int64_t ldc, bool accumulate) {
   const int64_t K = A.K, width = s.np * kPanel;
   const int64_t groupsPerBlock = std::max<int64_t>(1, 512 / width);
-  float tile[12 * 2 * kPanel];
   // Per thread, grown once: small convolutions call this thousands of times.
   thread_local std::vector<float> block;
   const size_t need = (size_t)(std::min(groupsPerBlock, c1 - c0) * std::min(kKc, K) * width);
@@ -256,26 +263,13 @@ void leftBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
         const int64_t m1 = std::min(r1, m0 + kMc);
         for (int64_t grp = n0; grp < n1; ++grp) {
           const int64_t col = grp * width, cols = std::min(width, N - col);
-          const int64_t np = (cols + kPanel - 1) / kPanel, tw = np * kPanel;
+          const int64_t np = (cols + kPanel - 1) / kPanel;
           const float *b = block.data() + (grp - n0) * kc * width;
           for (int64_t i = m0; i < m1; i += s.mr) {
             const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
-            MicroKernel kernel = s.left[(size_t)(np - 1)][(size_t)(mr - 1)];
             const float *panel = A.data.get() + (i / s.mr) * K * s.mr + k0 * s.mr;
             MicroArgs g{kc, panel, 0, b, kPanel, width, C + i * ldc + col, ldc, loadC};
-            if (cols == tw) {
-              kernel(g);
-              continue;
-            }
-            if (loadC)
-              for (int64_t r = 0; r < mr; ++r)
-                std::memcpy(tile + r * tw, g.C + r * ldc, (size_t)cols * sizeof(float));
-            float *out = g.C;
-            g.C = tile;
-            g.ldc = tw;
-            kernel(g);
-            for (int64_t r = 0; r < mr; ++r)
-              std::memcpy(out + r * ldc, tile + r * tw, (size_t)cols * sizeof(float));
+            runTile(s.left[(size_t)(np - 1)][(size_t)(mr - 1)], g, mr, np, cols);
           }
         }
       }

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <random>
 #include <functional>
 #include <initializer_list>
 #include <string>
@@ -160,6 +161,16 @@ inline bool registers(void (*registerKernels)(cpu::KernelTable &), const std::st
 }
 
 /// Runs every loop in one piece on the calling thread.
+/// n floats uniform in [-1, 1), from `seed`.
+inline std::vector<float> randomFloats(size_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = dist(gen);
+  return v;
+}
+
 inline KernelContext serialContext() {
   KernelContext ctx;
   ctx.parallelFor = [](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &body) {

@@ -1,0 +1,111 @@
+//===- GemmTest.cpp - GEMM blocking and the packed-weight GEMM ------------===//
+//
+// cpu/Gemm.h's block choice for library GEMMs and cpu/PackedGemm's kernels,
+// whose every element must equal one sequential fma chain over k.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/Gemm.h"
+#include "KernelTestUtils.h"
+#include "cpu/PackedGemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <utility>
+#include <vector>
+
+namespace {
+using namespace dsrt;
+using namespace dsrt::test;
+
+TEST(Gemm, BlocksFromTheShapeAlone) {
+  // Halving the side that costs least, down to 64 rows / 128 columns, up
+  // to 16 blocks; small GEMMs stay one block.
+  cpu::GemmBlocks small = cpu::gemmBlocks(32, 100);
+  EXPECT_EQ(small.rowBlocks * small.colBlocks, 1);
+  cpu::GemmBlocks bert = cpu::gemmBlocks(128, 3072); // BERT's MLP at sequence 128
+  EXPECT_EQ(bert.rows, 128);
+  EXPECT_EQ(bert.rowBlocks * bert.colBlocks, 16);
+  cpu::GemmBlocks tall = cpu::gemmBlocks(4096, 64);
+  EXPECT_EQ(tall.cols, 64);
+  EXPECT_EQ(tall.rowBlocks, 16);
+  for (auto [m, n] : {std::pair<int64_t, int64_t>{200, 3000}, {77, 513}, {1000, 1000}}) {
+    cpu::GemmBlocks b = cpu::gemmBlocks(m, n);
+    EXPECT_GE(b.rows * b.rowBlocks, m);
+    EXPECT_GE(b.cols * b.colBlocks, n);
+    EXPECT_LT(b.rows * (b.rowBlocks - 1), m); // no empty block
+    EXPECT_LT(b.cols * (b.colBlocks - 1), n);
+    EXPECT_LE(b.rowBlocks * b.colBlocks, cpu::kGemmBlocks);
+  }
+}
+
+TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {
+  // Edges of the micro-kernel (rows not a multiple of 12 / 6 / 4, partial
+  // panels), k blocks (K > 128), a lhs with a row stride, and accumulation:
+  // each element must equal the sequential fma chain exactly, serial or
+  // spread over tasks.
+  for (int64_t M : {1, 5, 13, 40})
+    for (int64_t N : {1, 16, 17, 45, 100})
+      for (int64_t K : {1, 7, 300})
+        for (bool accumulate : {false, true}) {
+          const int64_t lda = K + 3, ldc = N + 2;
+          auto a = randomFloats((size_t)(M * lda), 11), b = randomFloats((size_t)(K * N), 12);
+          auto c0 = randomFloats((size_t)(M * ldc), 13);
+          cpu::PackedMatrix packed;
+          ASSERT_TRUE(cpu::packMatrix(b.data(), K, N, N, packed));
+          std::vector<float> want = c0;
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+              float acc = accumulate ? c0[(size_t)(i * ldc + j)] : 0.0f;
+              for (int64_t k = 0; k < K; ++k)
+                acc = std::fma(a[(size_t)(i * lda + k)], b[(size_t)(k * N + j)], acc);
+              want[(size_t)(i * ldc + j)] = acc;
+            }
+          for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+            std::vector<float> c = c0;
+            cpu::packedGemm(ctx, M, a.data(), lda, packed, c.data(), ldc, accumulate);
+            ASSERT_EQ(c, want) << M << " x " << N << " x " << K << " accumulate " << accumulate;
+          }
+        }
+}
+
+TEST(PackedGemm, PackedLeftOperandIsOneFmaChainToo) {
+  // A convolution's weights (packed, left) times its columns (read in
+  // place, row stride ldb): row panels cut short, a last column group
+  // shorter than the vector width, k blocks, accumulation.
+  for (int64_t M : {1, 7, 12, 30})
+    for (int64_t N : {1, 16, 33, 70})
+      for (int64_t K : {1, 9, 260})
+        for (bool accumulate : {false, true}) {
+          const int64_t ldb = N + 5, ldc = N + 1;
+          auto a = randomFloats((size_t)(M * K), 21), b = randomFloats((size_t)(K * ldb), 22);
+          auto c0 = randomFloats((size_t)(M * ldc), 23);
+          cpu::PackedLeftMatrix packed;
+          ASSERT_TRUE(cpu::packLeftMatrix(a.data(), M, K, K, packed));
+          std::vector<float> want = c0;
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+              float acc = accumulate ? c0[(size_t)(i * ldc + j)] : 0.0f;
+              for (int64_t k = 0; k < K; ++k)
+                acc = std::fma(a[(size_t)(i * K + k)], b[(size_t)(k * ldb + j)], acc);
+              want[(size_t)(i * ldc + j)] = acc;
+            }
+          for (KernelContext ctx : {serialContext(), chunkedContext(2)}) {
+            std::vector<float> c = c0;
+            cpu::packedLeftGemm(ctx, packed, b.data(), ldb, N, c.data(), ldc, accumulate);
+            ASSERT_EQ(c, want) << M << " x " << N << " x " << K << " accumulate " << accumulate;
+          }
+        }
+}
+
+TEST(PackedGemm, ConstantsAreFoundByAddressAndShape) {
+  auto b = randomFloats(6 * 20, 3);
+  cpu::PackedConstants constants;
+  ASSERT_TRUE(constants.add(b.data(), 6, 20));
+  ASSERT_TRUE(constants.add(b.data(), 6, 20)); // once
+  EXPECT_EQ(constants.size(), 1u);
+  EXPECT_NE(constants.find(b.data(), 6, 20), nullptr);
+  EXPECT_EQ(constants.find(b.data(), 20, 6), nullptr); // same bytes, other shape
+  EXPECT_EQ(constants.find(b.data() + 1, 6, 20), nullptr);
+}
+} // namespace
