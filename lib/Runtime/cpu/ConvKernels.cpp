@@ -1,8 +1,10 @@
 //===- ConvKernels.cpp - conv, conv_transpose and pooling -----------------===//
 //
 // The sliding-window ops ds.conv, ds.conv_transpose and ds.pool, on a shared
-// window geometry; conv and conv_transpose go through im2col / col2im and the
-// GEMM of cpu/Gemm.h.
+// window geometry. A 2-D f32 conv on packed weights runs without im2col
+// (cpu/DirectConv.h), a depthwise one directly (cpu/DepthwiseConv.h); the
+// rest go through im2col / col2im and the GEMMs of cpu/Gemm.h and
+// cpu/PackedGemm.h.
 //
 // Floating-point work runs in float (f32, f16, bf16) or double (f64);
 // integer work runs exactly in 64-bit wrap-around arithmetic and is stored
@@ -11,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/ContractionShapes.h"
 #include "cpu/DepthwiseConv.h"
+#include "cpu/DirectConv.h"
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
@@ -102,6 +105,9 @@ bool runConv(KernelContext &ctx, const T *x, const T *wt, const Y *bias, Y *y, i
   for (int64_t d = 0; d < w.spatial && pointwise; ++d)
     pointwise = w.strides[(size_t)d] == 1 && w.padBegin[(size_t)d] == 0 &&
                 w.padEnd[(size_t)d] == 0 && w.in[(size_t)d] == w.out[(size_t)d];
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<Y, float>)
+    if (!pointwise && runDirectConv2D(ctx, x, wt, bias, y, N, C, M, group, w))
+      return true;
   // Output columns per im2col tile, keeping the buffer to about 8M elements.
   int64_t tile = std::max<int64_t>(1, std::min<int64_t>(OO, (int64_t)(8 << 20) / std::max<int64_t>(rows, 1)));
   if (tile < OO)

@@ -61,6 +61,16 @@ bool packLeftMatrix(const float *A, int64_t M, int64_t K, int64_t lda, PackedLef
 void packedLeftGemm(KernelContext &ctx, const PackedLeftMatrix &A, const float *B, int64_t ldb,
                     int64_t N, float *C, int64_t ldc, bool accumulate);
 
+/// C (+)= A B for packed A and B[k][n] = B[offsets[k] + n] (n < N), into C
+/// (row stride ldc): a convolution's weights times its windows read in
+/// place from a padded input (cpu/DirectConv.h). B must be readable
+/// kIndirectSlack floats past the last column any offset reaches (the
+/// micro-kernels read whole vectors).
+constexpr int64_t kIndirectSlack = 32;
+void packedLeftGemmIndirect(KernelContext &ctx, const PackedLeftMatrix &A, const float *B,
+                            const int64_t *offsets, int64_t N, float *C, int64_t ldc,
+                            bool accumulate);
+
 /// The packed form of constant matrices, by the address of their data in
 /// the artifact's read-only mapping (which never changes while a session
 /// runs: an arena value may reuse an address, a constant cannot).

@@ -5,8 +5,8 @@
 // reference loops written here.
 //
 //===----------------------------------------------------------------------===//
+#include "ConvTestUtils.h"
 #include "KernelTestUtils.h"
-#include "cpu/PackedGemm.h"
 
 #include <gtest/gtest.h>
 
@@ -183,37 +183,6 @@ TEST(ContractionKernels, MatmulBf16) {
 // conv / conv_transpose / pool
 //===----------------------------------------------------------------------===//
 
-struct Conv2D {
-  int64_t N, C, H, W, M, KH, KW, group;
-  int64_t sh, sw, pt, pl, pb, pr, dh, dw;
-  int64_t OH() const { return (H + pt + pb - ((KH - 1) * dh + 1)) / sh + 1; }
-  int64_t OW() const { return (W + pl + pr - ((KW - 1) * dw + 1)) / sw + 1; }
-};
-
-std::vector<float> naiveConv(const Conv2D &p, const std::vector<float> &x,
-                             const std::vector<float> &w, const std::vector<float> &bias) {
-  int64_t OH = p.OH(), OW = p.OW(), Cg = p.C / p.group, Mg = p.M / p.group;
-  std::vector<float> y(p.N * p.M * OH * OW);
-  for (int64_t n = 0; n < p.N; ++n)
-    for (int64_t m = 0; m < p.M; ++m)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          double s = bias.empty() ? 0.0 : bias[m];
-          int64_t g = m / Mg;
-          for (int64_t c = 0; c < Cg; ++c)
-            for (int64_t kh = 0; kh < p.KH; ++kh)
-              for (int64_t kw = 0; kw < p.KW; ++kw) {
-                int64_t ih = oh * p.sh - p.pt + kh * p.dh, iw = ow * p.sw - p.pl + kw * p.dw;
-                if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W)
-                  continue;
-                s += (double)x[((n * p.C + g * Cg + c) * p.H + ih) * p.W + iw] *
-                     w[((m * Cg + c) * p.KH + kh) * p.KW + kw];
-              }
-          y[((n * p.M + m) * OH + oh) * OW + ow] = (float)s;
-        }
-  return y;
-}
-
 void checkConv(const Conv2D &p, KernelContext ctx) {
   Tensors ts;
   auto xv = randomFloats(p.N * p.C * p.H * p.W, 5);
@@ -223,11 +192,7 @@ void checkConv(const Conv2D &p, KernelContext ctx) {
   Tensor *w = ts.f32({p.M, p.C / p.group, p.KH, p.KW}, wv);
   Tensor *b = ts.f32({p.M}, bv);
   Tensor *y = ts.empty(DS_F32, {p.N, p.M, p.OH(), p.OW()});
-  Attributes attrs;
-  attrs.set("strides", intsAttr({p.sh, p.sw}));
-  attrs.set("pads", intsAttr({p.pt, p.pl, p.pb, p.pr}));
-  attrs.set("dilations", intsAttr({p.dh, p.dw}));
-  attrs.set("group", intAttr(p.group));
+  Attributes attrs = convAttrs(p);
   ASSERT_TRUE(run("ds.conv", attrs, {x, w, b}, {y}, ctx).ok());
   expectNear(values<float>(y), naiveConv(p, xv, wv, bv));
 }
@@ -289,11 +254,7 @@ void checkConvBf16(const Conv2D &p) {
   Tensor *w = ts.make<uint16_t>(DS_BF16, {p.M, p.C / p.group, p.KH, p.KW}, bits(wv));
   Tensor *b = ts.make<uint16_t>(DS_BF16, {p.M}, bits(bv));
   Tensor *y = ts.empty(DS_BF16, {p.N, p.M, p.OH(), p.OW()});
-  Attributes attrs;
-  attrs.set("strides", intsAttr({p.sh, p.sw}));
-  attrs.set("pads", intsAttr({p.pt, p.pl, p.pb, p.pr}));
-  attrs.set("dilations", intsAttr({p.dh, p.dw}));
-  attrs.set("group", intAttr(p.group));
+  Attributes attrs = convAttrs(p);
   ASSERT_TRUE(run("ds.conv", attrs, {x, w, b}, {y}, chunkedContext(2)).ok());
   std::vector<float> got;
   for (uint16_t h : values<uint16_t>(y))
@@ -1122,46 +1083,3 @@ TEST(ContractionKernels, ConvIntegerRejectsBadZeroPoints) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("one per output channel"), std::string::npos) << s.message();
 }
-
-//===----------------------------------------------------------------------===//
-// convolution on packed weights (the GEMMs themselves: GemmTest.cpp)
-//===----------------------------------------------------------------------===//
-
-namespace {
-TEST(PackedGemm, ConvolutionOnPackedWeightsEqualsTheLibraryPath) {
-  // ds.conv through the session's packed weights (ctx.packed) against the
-  // same convolution without them: 3x3 padded and 1x1 pointwise, grouped,
-  // each product large enough (2^20 multiply-adds) to take the packed path.
-  for (Conv2D p : {Conv2D{1, 16, 20, 21, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-                   Conv2D{2, 128, 32, 33, 64, 1, 1, 2, 1, 1, 0, 0, 0, 0, 1, 1}}) {
-    auto xv = randomFloats((size_t)(p.N * p.C * p.H * p.W), 31);
-    auto wv = randomFloats((size_t)(p.M * (p.C / p.group) * p.KH * p.KW), 32);
-    auto bv = randomFloats((size_t)p.M, 33);
-    cpu::PackedConstants constants;
-    const int64_t rows = p.M / p.group, taps = (p.C / p.group) * p.KH * p.KW;
-    for (int64_t g = 0; g < p.group; ++g)
-      ASSERT_TRUE(constants.addLeft(wv.data() + g * rows * taps, rows, taps));
-    Attributes attrs;
-    attrs.set("strides", intsAttr({p.sh, p.sw}));
-    attrs.set("pads", intsAttr({p.pt, p.pl, p.pb, p.pr}));
-    attrs.set("dilations", intsAttr({p.dh, p.dw}));
-    attrs.set("group", intAttr(p.group));
-    std::vector<float> results[2];
-    for (int packedRun = 0; packedRun < 2; ++packedRun) {
-      Tensors ts;
-      Tensor *x = ts.f32({p.N, p.C, p.H, p.W}, xv);
-      Tensor *w = ts.f32({p.M, p.C / p.group, p.KH, p.KW}, wv);
-      w->data = wv.data(); // the address the constants were packed from
-      Tensor *b = ts.f32({p.M}, bv);
-      Tensor *y = ts.empty(DS_F32, {p.N, p.M, p.OH(), p.OW()});
-      KernelContext ctx = chunkedContext(3);
-      ctx.packed = packedRun ? &constants : nullptr;
-      ASSERT_TRUE(run("ds.conv", attrs, {x, w, b}, {y}, ctx).ok());
-      results[packedRun] = values<float>(y);
-    }
-    expectNear(results[1], results[0]);
-    expectNear(results[1], naiveConv(p, xv, wv, bv));
-  }
-}
-
-} // namespace

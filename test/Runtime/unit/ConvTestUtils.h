@@ -1,0 +1,60 @@
+//===- ConvTestUtils.h - 2-D convolution cases and reference ----*- C++ -*-===//
+//
+// A 2-D convolution's geometry, its ds.conv attributes and a naive
+// reference loop in double, shared by the convolution kernel tests.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_TEST_RUNTIME_UNIT_CONVTESTUTILS_H
+#define DS_TEST_RUNTIME_UNIT_CONVTESTUTILS_H
+
+#include "KernelTestUtils.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace dsrt::test {
+
+struct Conv2D {
+  int64_t N, C, H, W, M, KH, KW, group;
+  int64_t sh, sw, pt, pl, pb, pr, dh, dw;
+  int64_t OH() const { return (H + pt + pb - ((KH - 1) * dh + 1)) / sh + 1; }
+  int64_t OW() const { return (W + pl + pr - ((KW - 1) * dw + 1)) / sw + 1; }
+};
+
+inline Attributes convAttrs(const Conv2D &p) {
+  Attributes attrs;
+  attrs.set("strides", intsAttr({p.sh, p.sw}));
+  attrs.set("pads", intsAttr({p.pt, p.pl, p.pb, p.pr}));
+  attrs.set("dilations", intsAttr({p.dh, p.dw}));
+  attrs.set("group", intAttr(p.group));
+  return attrs;
+}
+
+/// The convolution in double, rounded to float once (bias: empty or M).
+inline std::vector<float> naiveConv(const Conv2D &p, const std::vector<float> &x,
+                                    const std::vector<float> &w, const std::vector<float> &bias) {
+  int64_t OH = p.OH(), OW = p.OW(), Cg = p.C / p.group, Mg = p.M / p.group;
+  std::vector<float> y((size_t)(p.N * p.M * OH * OW));
+  for (int64_t n = 0; n < p.N; ++n)
+    for (int64_t m = 0; m < p.M; ++m)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double s = bias.empty() ? 0.0 : bias[(size_t)m];
+          int64_t g = m / Mg;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t kh = 0; kh < p.KH; ++kh)
+              for (int64_t kw = 0; kw < p.KW; ++kw) {
+                int64_t ih = oh * p.sh - p.pt + kh * p.dh, iw = ow * p.sw - p.pl + kw * p.dw;
+                if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W)
+                  continue;
+                s += (double)x[(size_t)(((n * p.C + g * Cg + c) * p.H + ih) * p.W + iw)] *
+                     w[(size_t)(((m * Cg + c) * p.KH + kh) * p.KW + kw)];
+              }
+          y[(size_t)(((n * p.M + m) * OH + oh) * OW + ow)] = (float)s;
+        }
+  return y;
+}
+
+} // namespace dsrt::test
+
+#endif // DS_TEST_RUNTIME_UNIT_CONVTESTUTILS_H

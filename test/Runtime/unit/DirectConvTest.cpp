@@ -1,0 +1,193 @@
+//===- DirectConvTest.cpp - convolutions on packed weights ----------------===//
+//
+// cpu/DirectConv's im2col-free convolution and the im2col path on packed
+// weights: each output must equal one sequential fma chain over the taps
+// (c, kh, kw) in order, padding taps included, plus its bias.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/DirectConv.h"
+#include "ConvTestUtils.h"
+#include "KernelTestUtils.h"
+#include "cpu/PackedGemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace {
+using namespace dsrt;
+using namespace dsrt::test;
+
+/// What the packed micro-kernels compute, element by element.
+std::vector<float> fmaChainConv(const Conv2D &p, const std::vector<float> &x,
+                                const std::vector<float> &w, const std::vector<float> &bias) {
+  const int64_t OH = p.OH(), OW = p.OW(), Cg = p.C / p.group, Mg = p.M / p.group;
+  std::vector<float> y((size_t)(p.N * p.M * OH * OW));
+  for (int64_t n = 0; n < p.N; ++n)
+    for (int64_t m = 0; m < p.M; ++m)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          float acc = 0.0f;
+          const int64_t g = m / Mg;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t kh = 0; kh < p.KH; ++kh)
+              for (int64_t kw = 0; kw < p.KW; ++kw) {
+                const int64_t ih = oh * p.sh - p.pt + kh * p.dh, iw = ow * p.sw - p.pl + kw * p.dw;
+                const bool in = ih >= 0 && ih < p.H && iw >= 0 && iw < p.W;
+                const float v =
+                    in ? x[(size_t)(((n * p.C + g * Cg + c) * p.H + ih) * p.W + iw)] : 0.0f;
+                acc = std::fma(w[(size_t)(((m * Cg + c) * p.KH + kh) * p.KW + kw)], v, acc);
+              }
+          y[(size_t)(((n * p.M + m) * OH + oh) * OW + ow)] =
+              bias.empty() ? acc : acc + bias[(size_t)m];
+        }
+  return y;
+}
+
+cpu::Window windowOf(const Conv2D &p) {
+  cpu::Window w;
+  w.spatial = 2;
+  w.in = {p.H, p.W};
+  w.kernel = {p.KH, p.KW};
+  w.out = {p.OH(), p.OW()};
+  w.strides = {p.sh, p.sw};
+  w.padBegin = {p.pt, p.pl};
+  w.padEnd = {p.pb, p.pr};
+  w.dilations = {p.dh, p.dw};
+  w.finish();
+  return w;
+}
+
+/// The weights of every group packed as the session packs them.
+void packGroups(const Conv2D &p, const std::vector<float> &wv, cpu::PackedConstants &constants) {
+  const int64_t rows = p.M / p.group, taps = (p.C / p.group) * p.KH * p.KW;
+  for (int64_t g = 0; g < p.group; ++g)
+    ASSERT_TRUE(constants.addLeft(wv.data() + g * rows * taps, rows, taps));
+}
+
+std::vector<double> asDouble(const std::vector<float> &v) {
+  return std::vector<double>(v.begin(), v.end());
+}
+
+void expectBitEqual(const std::vector<float> &got, const std::vector<float> &want,
+                    const std::string &what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  size_t bad = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    if (got[i] != want[i] && bad++ < 5)
+      ADD_FAILURE() << what << " [" << i << "]: " << got[i] << " != " << want[i];
+  EXPECT_EQ(bad, 0u) << what;
+}
+
+TEST(DirectConv, EqualsOneFmaChainPerOutput) {
+  // Strides 1-3 (phase split), dilation, asymmetric pads, groups, batches,
+  // row counts that leave a short micro-kernel panel and column counts
+  // that leave a short tile, with and without bias.
+  const Conv2D cases[] = {
+      {1, 16, 20, 21, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // 3x3 pad 1
+      {2, 8, 17, 19, 13, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},  // stride 2, batch 2
+      {1, 3, 30, 29, 16, 7, 7, 1, 2, 2, 3, 3, 3, 3, 1, 1},  // the stem: 7x7 / 2
+      {1, 6, 15, 16, 10, 3, 3, 2, 1, 1, 2, 0, 1, 3, 2, 2},  // dilation 2, groups
+      {2, 12, 14, 14, 24, 1, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1}, // 1x1 / 2 (downsample)
+      {1, 5, 16, 23, 7, 5, 3, 1, 2, 3, 2, 1, 0, 2, 1, 2},   // strides (2, 3)
+      {1, 4, 9, 9, 30, 2, 2, 1, 1, 1, 0, 0, 1, 1, 1, 1},    // even kernel
+  };
+  for (const Conv2D &p : cases) {
+    const std::string what = "C" + std::to_string(p.C) + " M" + std::to_string(p.M) + " " +
+                             std::to_string(p.KH) + "x" + std::to_string(p.KW) + " stride " +
+                             std::to_string(p.sh) + "," + std::to_string(p.sw);
+    auto xv = randomFloats((size_t)(p.N * p.C * p.H * p.W), 41);
+    auto wv = randomFloats((size_t)(p.M * (p.C / p.group) * p.KH * p.KW), 42);
+    auto bv = randomFloats((size_t)p.M, 43);
+    cpu::PackedConstants constants;
+    packGroups(p, wv, constants);
+    for (bool withBias : {true, false}) {
+      const std::vector<float> bias = withBias ? bv : std::vector<float>();
+      const std::vector<float> want = fmaChainConv(p, xv, wv, bias);
+      for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+        ctx.packed = &constants;
+        std::vector<float> y(want.size(), NAN);
+        ASSERT_TRUE(cpu::runDirectConv2D(ctx, xv.data(), wv.data(), withBias ? bv.data() : nullptr,
+                                         y.data(), p.N, p.C, p.M, p.group, windowOf(p)))
+            << what;
+        expectBitEqual(y, want, what);
+      }
+      expectNear(want, asDouble(naiveConv(p, xv, wv, bias)), what + " vs naive", 1e-4, 1e-5);
+    }
+    // And through ds.conv on a session's packed weights.
+    Tensors ts;
+    Tensor *x = ts.f32({p.N, p.C, p.H, p.W}, xv);
+    Tensor *w = ts.f32({p.M, p.C / p.group, p.KH, p.KW}, wv);
+    w->data = wv.data(); // the address the constants were packed from
+    Tensor *b = ts.f32({p.M}, bv);
+    Tensor *y = ts.empty(DS_F32, {p.N, p.M, p.OH(), p.OW()});
+    KernelContext ctx = chunkedContext(2);
+    ctx.packed = &constants;
+    ASSERT_TRUE(run("ds.conv", convAttrs(p), {x, w, b}, {y}, ctx).ok()) << what;
+    expectBitEqual(values<float>(y), fmaChainConv(p, xv, wv, bv), what + " (ds.conv)");
+  }
+}
+
+TEST(DirectConv, DeclinesBeforeWritingAnything) {
+  const Conv2D p{1, 4, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  auto xv = randomFloats((size_t)(p.C * p.H * p.W), 51);
+  auto wv = randomFloats((size_t)(p.M * p.C * 9), 52);
+  std::vector<float> y((size_t)(p.M * p.OH() * p.OW()), 7.0f);
+  auto declines = [&](KernelContext ctx, const Conv2D &q, const float *weights) {
+    return !cpu::runDirectConv2D(ctx, xv.data(), weights, nullptr, y.data(), q.N, q.C, q.M, q.group,
+                                 windowOf(q));
+  };
+  KernelContext none = serialContext(); // no packed weights at all
+  EXPECT_TRUE(declines(none, p, wv.data()));
+  cpu::PackedConstants constants;
+  packGroups(p, wv, constants);
+  KernelContext ctx = serialContext();
+  ctx.packed = &constants;
+  auto other = wv; // packed weights, but not these
+  EXPECT_TRUE(declines(ctx, p, other.data()));
+  // Over half the computed columns would be padding: a 2 x 2 map under a
+  // 3 x 3 kernel with pads 1 computes 4 columns per row for 2.
+  Conv2D tiny{1, 4, 2, 2, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  EXPECT_TRUE(declines(ctx, tiny, wv.data()));
+  // Strides of 2^62 (from an artifact, unbounded) overflow the phase count.
+  Conv2D huge{1, 4, 10, 10, 8, 3, 3, 1, int64_t(1) << 62, int64_t(1) << 62, 1, 1, 1, 1, 1, 1};
+  EXPECT_TRUE(declines(ctx, huge, wv.data()));
+  for (float v : y)
+    ASSERT_EQ(v, 7.0f);
+}
+
+TEST(DirectConv, LibraryAndPackedPathsAgree) {
+  // ds.conv through the session's packed weights (ctx.packed) against the
+  // same convolution without them: 3x3 padded (direct), 1x1 pointwise
+  // (im2col-free packed GEMM) and a 1-D convolution (im2col), grouped,
+  // each product large enough (2^20 multiply-adds) to take the packed path.
+  for (Conv2D p : {Conv2D{1, 16, 20, 21, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+                   Conv2D{2, 128, 32, 33, 64, 1, 1, 2, 1, 1, 0, 0, 0, 0, 1, 1},
+                   Conv2D{1, 64, 1, 300, 96, 1, 5, 1, 1, 1, 0, 2, 0, 2, 1, 1}}) {
+    auto xv = randomFloats((size_t)(p.N * p.C * p.H * p.W), 31);
+    auto wv = randomFloats((size_t)(p.M * (p.C / p.group) * p.KH * p.KW), 32);
+    auto bv = randomFloats((size_t)p.M, 33);
+    cpu::PackedConstants constants;
+    packGroups(p, wv, constants);
+    std::vector<float> results[2];
+    for (int packedRun = 0; packedRun < 2; ++packedRun) {
+      Tensors ts;
+      Tensor *x = ts.f32({p.N, p.C, p.H, p.W}, xv);
+      Tensor *w = ts.f32({p.M, p.C / p.group, p.KH, p.KW}, wv);
+      w->data = wv.data(); // the address the constants were packed from
+      Tensor *b = ts.f32({p.M}, bv);
+      Tensor *y = ts.empty(DS_F32, {p.N, p.M, p.OH(), p.OW()});
+      KernelContext ctx = chunkedContext(3);
+      ctx.packed = packedRun ? &constants : nullptr;
+      ASSERT_TRUE(run("ds.conv", convAttrs(p), {x, w, b}, {y}, ctx).ok());
+      results[packedRun] = values<float>(y);
+    }
+    expectNear(results[1], asDouble(results[0]), "packed vs library", 1e-4, 1e-5);
+    expectNear(results[1], asDouble(naiveConv(p, xv, wv, bv)), "packed vs naive", 1e-4, 1e-5);
+  }
+}
+
+} // namespace
