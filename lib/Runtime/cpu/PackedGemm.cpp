@@ -232,9 +232,11 @@ void runTile(MicroKernel kernel, MicroArgs g, int64_t mr, int64_t np, int64_t co
     std::memcpy(out + r * ldc, tile + r * width, (size_t)cols * sizeof(float));
 }
 
-/// Rows [r0, r1) and panels [p0, p1) of C.
+/// Rows [r0, r1) and panels [p0, p1) of C; A read in place (row stride
+/// lda) or, when `panelsA` is set, from its panels of s.mr rows.
 void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, const float *A,
-               int64_t lda, const PackedMatrix &B, float *C, int64_t ldc, bool accumulate) {
+               int64_t lda, const float *panelsA, const PackedMatrix &B, float *C, int64_t ldc,
+               bool accumulate) {
   const int64_t K = B.K, N = B.N, panelStride = K * kPanel;
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);
@@ -247,9 +249,11 @@ void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, con
         const float *panel = B.data.get() + p * panelStride + k0 * kPanel;
         for (int64_t i = m0; i < m1; i += s.mr) {
           const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
-          MicroArgs g{kc,      A + i * lda + k0,  lda, panel, panelStride, kPanel,
-                      nullptr, C + i * ldc + col, ldc, loadC};
-          runTile(s.kernels[(size_t)(np - 1)][(size_t)(mr - 1)], g, mr, np, cols);
+          const float *a = panelsA ? panelsA + (i / s.mr) * K * s.mr + k0 * s.mr : A + i * lda + k0;
+          MicroArgs g{kc,  a,    lda, panel, panelStride, kPanel, nullptr, C + i * ldc + col,
+                      ldc, loadC};
+          const Isa::Table &kernels = panelsA ? s.left : s.kernels;
+          runTile(kernels[(size_t)(np - 1)][(size_t)(mr - 1)], g, mr, np, cols);
         }
       }
     }
@@ -372,6 +376,18 @@ bool packedGemmAvailable() {
 #endif
 }
 
+/// Panels [p0, p1) of A (M x K, row stride lda) in rows of pr, [K][pr]
+/// each (zero rows past M), into dst (which holds panel p0).
+void packPanels(const float *A, int64_t M, int64_t K, int64_t lda, int64_t pr, int64_t p0,
+                int64_t p1, float *dst) {
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t k = 0; k < K; ++k, dst += pr)
+      for (int64_t i = 0; i < pr; ++i) {
+        const int64_t row = p * pr + i;
+        dst[i] = row < M ? A[row * lda + k] : 0.0f;
+      }
+}
+
 bool packLeftMatrix(const float *A, int64_t M, int64_t K, int64_t lda, PackedLeftMatrix &out) {
   const int64_t pr = isa().mr;
   out.M = M;
@@ -383,13 +399,7 @@ bool packLeftMatrix(const float *A, int64_t M, int64_t K, int64_t lda, PackedLef
   if (!raw)
     return false;
   out.data = std::unique_ptr<float, void (*)(void *)>(static_cast<float *>(raw), std::free);
-  float *dst = out.data.get();
-  for (int64_t p = 0; p < panels; ++p)
-    for (int64_t k = 0; k < K; ++k, dst += pr)
-      for (int64_t i = 0; i < pr; ++i) {
-        const int64_t row = p * pr + i;
-        dst[i] = row < M ? A[row * lda + k] : 0.0f;
-      }
+  packPanels(A, M, K, lda, pr, 0, panels, out.data.get());
   return true;
 }
 
@@ -455,13 +465,27 @@ void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, cons
       std::min((M + s.mr - 1) / s.mr, std::max<int64_t>(1, (wanted + colTasks - 1) / colTasks));
   const int64_t groupsPerTask = (groups + colTasks - 1) / colTasks;
   const int64_t rowsPerTask = ((M + rowTasks - 1) / rowTasks + s.mr - 1) / s.mr * s.mr;
+  // With more than one row panel the lhs is first packed into panels too:
+  // read in place, every micro-kernel streams s.mr rows of it at once, and
+  // every column task does so again.
+  const int64_t panelsA = (M + s.mr - 1) / s.mr;
+  thread_local std::vector<float> panelBuffer; // the caller's; tasks get the pointer
+  float *packedA = nullptr;
+  if (panelsA > 1) {
+    if (panelBuffer.size() < (size_t)(panelsA * K * s.mr))
+      panelBuffer.resize((size_t)(panelsA * K * s.mr));
+    packedA = panelBuffer.data();
+    parallel(ctx, panelsA, std::max<int64_t>(1, 16384 / (K * s.mr)), [&](int64_t b, int64_t e) {
+      packPanels(A, M, K, lda, s.mr, b, e, packedA + b * K * s.mr);
+    });
+  }
   parallel(ctx, rowTasks * colTasks, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t r0 = (t / colTasks) * rowsPerTask, g0 = (t % colTasks) * groupsPerTask;
       const int64_t r1 = std::min(M, r0 + rowsPerTask);
       const int64_t p0 = g0 * s.np, p1 = std::min(B.panels(), (g0 + groupsPerTask) * s.np);
       if (r0 < r1 && p0 < p1)
-        gemmBlock(s, r0, r1, p0, p1, A, lda, B, C, ldc, accumulate);
+        gemmBlock(s, r0, r1, p0, p1, A, lda, packedA, B, C, ldc, accumulate);
     }
   });
 }

@@ -41,10 +41,11 @@ TEST(Gemm, BlocksFromTheShapeAlone) {
 
 TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {
   // Edges of the micro-kernel (rows not a multiple of 12 / 6 / 4, partial
-  // panels), k blocks (K > 128), a lhs with a row stride, and accumulation:
-  // each element must equal the sequential fma chain exactly, serial or
-  // spread over tasks.
-  for (int64_t M : {1, 5, 13, 40})
+  // panels), k blocks (K > 128), row blocks (M > 96), a lhs with a row
+  // stride (packed into panels when it has more than one), and
+  // accumulation: each element must equal the sequential fma chain
+  // exactly, serial or spread over tasks.
+  for (int64_t M : {1, 5, 13, 40, 130})
     for (int64_t N : {1, 16, 17, 45, 100})
       for (int64_t K : {1, 7, 300})
         for (bool accumulate : {false, true}) {
@@ -96,6 +97,38 @@ TEST(PackedGemm, PackedLeftOperandIsOneFmaChainToo) {
             ASSERT_EQ(c, want) << M << " x " << N << " x " << K << " accumulate " << accumulate;
           }
         }
+}
+
+TEST(PackedGemm, IndirectRightOperandIsOneFmaChainToo) {
+  // B's row k read from B + offsets[k] (a convolution's windows in its
+  // padded input): offsets in any order, overlapping rows, k blocks
+  // (K > 256), row blocks (M > 48), a short last column group.
+  for (int64_t M : {1, 12, 61})
+    for (int64_t N : {5, 32, 77})
+      for (int64_t K : {1, 9, 300}) {
+        const int64_t span = 400, ldc = N + 3;
+        auto a = randomFloats((size_t)(M * K), 61);
+        auto b = randomFloats((size_t)(span + N + cpu::kIndirectSlack), 62);
+        std::vector<int64_t> offsets((size_t)K);
+        for (int64_t k = 0; k < K; ++k)
+          offsets[(size_t)k] = (k * 37 + 11) % span;
+        cpu::PackedLeftMatrix packed;
+        ASSERT_TRUE(cpu::packLeftMatrix(a.data(), M, K, K, packed));
+        std::vector<float> want((size_t)(M * ldc), -1.0f);
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < N; ++j) {
+            float acc = 0.0f;
+            for (int64_t k = 0; k < K; ++k)
+              acc = std::fma(a[(size_t)(i * K + k)], b[(size_t)(offsets[(size_t)k] + j)], acc);
+            want[(size_t)(i * ldc + j)] = acc;
+          }
+        for (KernelContext ctx : {serialContext(), chunkedContext(2)}) {
+          std::vector<float> c((size_t)(M * ldc), -1.0f); // the row gaps stay untouched
+          cpu::packedLeftGemmIndirect(ctx, packed, b.data(), offsets.data(), N, c.data(), ldc,
+                                      false);
+          ASSERT_EQ(c, want) << M << " x " << N << " x " << K;
+        }
+      }
 }
 
 TEST(PackedGemm, ConstantsAreFoundByAddressAndShape) {
