@@ -18,6 +18,7 @@
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
 #include "cpu/PackedGemm.h"
+#include "cpu/Pool2D.h"
 #include "cpu/Window.h"
 
 #include <algorithm>
@@ -361,55 +362,6 @@ Status convTransposeKernel(KernelContext &ctx, const Attributes &attrs, const In
 //===----------------------------------------------------------------------===//
 // pool
 //===----------------------------------------------------------------------===//
-
-/// 2-D max / average pooling without dilation: direct window loops, one output
-/// row at a time (the common CNN case; the generic path below decodes every
-/// index).
-template <typename T>
-bool runPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w, int kind,
-               bool includePad) {
-  if (w.spatial != 2 || kind == 2 || w.dilations[0] != 1 || w.dilations[1] != 1)
-    return false;
-  const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
-  const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
-  const int64_t PT = w.padBegin[0], PL = w.padBegin[1];
-  const int64_t HP = H + w.padEnd[0], WP = W + w.padEnd[1]; // padded extent end
-  parallel(ctx, planes * OH, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, OW * KH * KW)),
-           [&](int64_t b, int64_t e) {
-             for (int64_t t = b; t < e; ++t) {
-               const T *xp = x + (t / OH) * H * W;
-               T *yp = y + t * OW;
-               int64_t h0 = (t % OH) * SH - PT;
-               int64_t hBegin = std::max<int64_t>(h0, 0), hEnd = std::min(h0 + KH, H);
-               int64_t hPadded = std::min(h0 + KH, HP) - std::max(h0, -PT);
-               for (int64_t ow = 0; ow < OW; ++ow) {
-                 int64_t w0 = ow * SW - PL;
-                 int64_t wBegin = std::max<int64_t>(w0, 0), wEnd = std::min(w0 + KW, W);
-                 if (kind == 0) {
-                   T best = std::numeric_limits<T>::lowest();
-                   bool nan = false;
-                   for (int64_t h = hBegin; h < hEnd; ++h)
-                     for (int64_t c = wBegin; c < wEnd; ++c) {
-                       T v = xp[h * W + c];
-                       nan |= v != v;
-                       best = v > best ? v : best;
-                     }
-                   yp[ow] = nan ? std::numeric_limits<T>::quiet_NaN() : best;
-                 } else {
-                   T sum = 0;
-                   for (int64_t h = hBegin; h < hEnd; ++h)
-                     for (int64_t c = wBegin; c < wEnd; ++c)
-                       sum += xp[h * W + c];
-                   int64_t count = includePad
-                                       ? hPadded * (std::min(w0 + KW, WP) - std::max(w0, -PL))
-                                       : (hEnd - hBegin) * (wEnd - wBegin);
-                   yp[ow] = count > 0 ? sum / (T)count : T(0);
-                 }
-               }
-             }
-           });
-  return true;
-}
 
 template <typename T>
 void runPool(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w, int kind,

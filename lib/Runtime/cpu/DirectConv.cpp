@@ -58,33 +58,38 @@ bool makePlan(const Window &w, int64_t Cg, DirectPlan &p) {
   return true;
 }
 
-/// The padded, phase-split copy of `channels` channels of x.
+/// The padded, phase-split copy of `channels` channels of x, one phase
+/// plane at a time (its rows and columns that hold input fixed once, so
+/// the row loop is a copy between zero fills).
 void fillScratch(KernelContext &ctx, const DirectPlan &p, const float *x, int64_t channels,
                  float *scratch) {
-  const int64_t rows = channels * p.SH * p.SW * p.Hq;
-  parallel(ctx, rows, std::max<int64_t>(1, 4096 / p.Wq), [&](int64_t b, int64_t e) {
+  const int64_t phases = p.SH * p.SW;
+  parallel(ctx, channels * phases, std::max<int64_t>(1, 8192 / p.plane), [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
-      const int64_t rq = t % p.Hq, phase = t / p.Hq % (p.SH * p.SW), c = t / p.Hq / (p.SH * p.SW);
-      const int64_t py = phase / p.SW, px = phase % p.SW;
-      float *dst = scratch + t * p.Wq;
-      const int64_t ih = rq * p.SH + py - p.PT;
-      if (ih < 0 || ih >= p.H) {
-        std::fill(dst, dst + p.Wq, 0.0f);
-        continue;
-      }
-      // Phase column j is input column j * SW + px - PL.
-      const int64_t first = px - p.PL;
-      const int64_t lo = std::clamp<int64_t>(ceilDivSigned(-first, p.SW), 0, p.Wq);
+      const int64_t c = t / phases, py = t % phases / p.SW, px = t % p.SW;
+      // Phase row i is input row i * SH + top, phase column j input column
+      // j * SW + left; [rlo, rhi) and [lo, hi) are those inside the input.
+      const int64_t top = py - p.PT, left = px - p.PL;
+      const int64_t rlo = std::clamp<int64_t>(ceilDivSigned(-top, p.SH), 0, p.Hq);
+      const int64_t rhi =
+          std::max(rlo, std::clamp<int64_t>(ceilDivSigned(p.H - top, p.SH), 0, p.Hq));
+      const int64_t lo = std::clamp<int64_t>(ceilDivSigned(-left, p.SW), 0, p.Wq);
       const int64_t hi =
-          std::max(lo, std::clamp<int64_t>(ceilDivSigned(p.W - first, p.SW), 0, p.Wq));
-      const float *src = x + (c * p.H + ih) * p.W + first;
-      std::fill(dst, dst + lo, 0.0f);
-      if (p.SW == 1)
-        std::copy(src + lo, src + hi, dst + lo);
-      else
-        for (int64_t j = lo; j < hi; ++j)
-          dst[j] = src[j * p.SW];
-      std::fill(dst + hi, dst + p.Wq, 0.0f);
+          std::max(lo, std::clamp<int64_t>(ceilDivSigned(p.W - left, p.SW), 0, p.Wq));
+      float *plane = scratch + t * p.plane;
+      std::fill(plane, plane + rlo * p.Wq, 0.0f);
+      for (int64_t i = rlo; i < rhi; ++i) {
+        float *dst = plane + i * p.Wq;
+        const float *src = x + (c * p.H + i * p.SH + top) * p.W + left;
+        std::fill(dst, dst + lo, 0.0f);
+        if (p.SW == 1)
+          std::copy(src + lo, src + hi, dst + lo);
+        else
+          for (int64_t j = lo; j < hi; ++j)
+            dst[j] = src[j * p.SW];
+        std::fill(dst + hi, dst + p.Wq, 0.0f);
+      }
+      std::fill(plane + rhi * p.Wq, plane + p.plane, 0.0f);
     }
   });
 }

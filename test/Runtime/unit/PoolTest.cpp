@@ -1,0 +1,101 @@
+//===- PoolTest.cpp - 2-D max and average pooling -------------------------===//
+//
+// cpu/Pool2D's interior (vectorized, tap by tap) and border (per output)
+// loops against a reference that visits each window in row-major order:
+// max exact, NaN wherever a window holds one, the lowest float for a
+// window wholly in the padding; average exact in the same order.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelTestUtils.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace {
+using namespace dsrt;
+using namespace dsrt::test;
+
+struct Pool {
+  int64_t planes, H, W, KH, KW, SH, SW, PT, PL, PB, PR;
+  int64_t OH() const { return (H + PT + PB - KH) / SH + 1; }
+  int64_t OW() const { return (W + PL + PR - KW) / SW + 1; }
+};
+
+std::vector<float> referencePool(const Pool &p, const std::vector<float> &x, bool max,
+                                 bool includePad) {
+  std::vector<float> y;
+  for (int64_t c = 0; c < p.planes; ++c)
+    for (int64_t oh = 0; oh < p.OH(); ++oh)
+      for (int64_t ow = 0; ow < p.OW(); ++ow) {
+        float best = std::numeric_limits<float>::lowest(), sum = 0.0f;
+        bool nan = false;
+        int64_t valid = 0, padded = 0;
+        for (int64_t kh = 0; kh < p.KH; ++kh)
+          for (int64_t kw = 0; kw < p.KW; ++kw) {
+            const int64_t h = oh * p.SH - p.PT + kh, w = ow * p.SW - p.PL + kw;
+            padded += h < p.H + p.PB && w < p.W + p.PR;
+            if (h < 0 || h >= p.H || w < 0 || w >= p.W)
+              continue;
+            const float v = x[(size_t)((c * p.H + h) * p.W + w)];
+            ++valid;
+            nan |= v != v;
+            best = v > best ? v : best;
+            sum += v;
+          }
+        const int64_t count = includePad ? padded : valid;
+        y.push_back(max ? (nan ? NAN : best) : count ? sum / (float)count : 0.0f);
+      }
+  return y;
+}
+
+TEST(Pool2D, InteriorAndBordersMatchTheWindowOrder) {
+  const Pool cases[] = {
+      {3, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1}, // ResNet's stem pool
+      {2, 17, 45, 2, 2, 2, 2, 0, 0, 0, 0}, // no padding, odd sizes
+      {2, 9, 40, 3, 5, 1, 3, 2, 0, 1, 4},  // strides (1, 3), asymmetric pads
+      {1, 6, 7, 4, 4, 1, 1, 3, 3, 3, 3},   // windows wholly in the padding
+      {2, 5, 70, 1, 7, 1, 2, 0, 3, 0, 3},  // a long row, 1-row kernel
+      {1, 4, 3, 2, 5, 1, 1, 0, 2, 0, 2},   // no interior column
+  };
+  for (const Pool &p : cases) {
+    auto xv = randomFloats((size_t)(p.planes * p.H * p.W), 71);
+    for (size_t i = 5; i < xv.size(); i += 37) // NaN and infinities in some windows
+      xv[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY;
+    for (const char *kind : {"max", "avg"})
+      for (bool includePad : {false, true}) {
+        const std::string what = std::string(kind) + " " + std::to_string(p.KH) + "x" +
+                                 std::to_string(p.KW) + " on " + std::to_string(p.H) + "x" +
+                                 std::to_string(p.W) + (includePad ? " counting pads" : "");
+        Attributes a;
+        a.set("kind", strAttr(kind));
+        a.set("kernel_shape", intsAttr({p.KH, p.KW}));
+        a.set("strides", intsAttr({p.SH, p.SW}));
+        a.set("pads", intsAttr({p.PT, p.PL, p.PB, p.PR}));
+        a.set("dilations", intsAttr({1, 1}));
+        a.set("ceil_mode", intAttr(0));
+        a.set("count_include_pad", intAttr(includePad));
+        const std::vector<float> want =
+            referencePool(p, xv, std::string(kind) == "max", includePad);
+        for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+          Tensors ts;
+          Tensor *x = ts.f32({1, p.planes, p.H, p.W}, xv);
+          Tensor *y = ts.empty(DS_F32, {1, p.planes, p.OH(), p.OW()});
+          ASSERT_TRUE(run("ds.pool", a, {x}, {y}, ctx).ok()) << what;
+          const std::vector<float> got = values<float>(y);
+          ASSERT_EQ(got.size(), want.size()) << what;
+          for (size_t i = 0; i < got.size(); ++i) {
+            if (std::isnan(want[i]))
+              EXPECT_TRUE(std::isnan(got[i])) << what << " [" << i << "]";
+            else
+              EXPECT_EQ(got[i], want[i]) << what << " [" << i << "]";
+          }
+        }
+      }
+  }
+}
+
+} // namespace
