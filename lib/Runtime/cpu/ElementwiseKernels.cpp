@@ -551,6 +551,10 @@ void unaryFloatRun(KernelContext &ctx, const Tensor &in, Tensor &out, double alp
         vmath::erf(x + begin, y + begin, end - begin);
       else if constexpr (K == UK::Gelu)
         vmath::gelu(x + begin, y + begin, end - begin);
+      else if constexpr (K == UK::Tanh)
+        vmath::tanh(x + begin, y + begin, end - begin);
+      else if constexpr (K == UK::GeluTanh)
+        vmath::geluTanh(x + begin, y + begin, end - begin);
       else
         for (int64_t i = begin; i < end; ++i)
           y[i] = unaryFloat<K, float>(x[i], a, b);

@@ -99,6 +99,38 @@ DS_INLINE float geluOne(float x) {
   return x != x ? x : r;
 }
 
+/// tanh(x) = sign(x) (1 - e^-2|x|) / (1 + e^-2|x|) for |x| >= 0.25, where
+/// the subtraction loses at most a bit; below, its Taylor series to x^11
+/// (truncation under 1e-10 relative).
+DS_INLINE float tanhOne(float x) {
+  float a = x < 0.0f ? -x : x;
+  float e = expNonPositive(-2.0f * a);
+  float far = (1.0f - e) / (1.0f + e);
+  float a2 = a * a;
+  float s = -1382.0f / 155925.0f;
+  s = s * a2 + 62.0f / 2835.0f;
+  s = s * a2 - 17.0f / 315.0f;
+  s = s * a2 + 2.0f / 15.0f;
+  s = s * a2 - 1.0f / 3.0f;
+  s = s * a2 + 1.0f;
+  float r = a < 0.25f ? a * s : far;
+  r = x < 0.0f ? -r : r;
+  return x != x ? x : r;
+}
+
+/// 0.5 x (1 + tanh(u)), u = sqrt(2 / pi) (x + 0.044715 x^3), as x times the
+/// logistic function of 2u: with E = e^-2|u|, 1 / (1 + E) for u >= 0 and
+/// E / (1 + E) below; no 1 + tanh cancellation on the negative side.
+DS_INLINE float geluTanhOne(float x) {
+  float u = 0.79788456080286535588f * (x + 0.044715f * x * x * x);
+  float a = u < 0.0f ? -u : u;
+  float e = expNonPositive(-2.0f * a);
+  float logistic = (u < 0.0f ? e : 1.0f) / (1.0f + e);
+  float r = x * logistic;
+  r = x < -13.0f ? -0.0f : r; // the logistic underflows; also -inf * 0
+  return x != x ? x : r;
+}
+
 /// The division (not a multiplication by 1 / scale) rounds as ONNX's
 /// QuantizeLinear and onnxruntime do; roundEven is exact below 2^22 and
 /// anything larger saturates anyway.
@@ -118,7 +150,8 @@ DS_INLINE Q quantizeOne(float x, float scale, float zeroPoint, float lo, float h
 constexpr int kLanes = 16;
 
 template <bool Store>
-DS_INLINE double expSumBody(const float *__restrict x, float *__restrict y, int64_t n, float shift) {
+DS_INLINE double expSumBody(const float *__restrict x, float *__restrict y, int64_t n,
+                            float shift) {
   double total = 0.0;
   for (int64_t b = 0; b < n; b += 256) {
     int64_t e = b + 256 < n ? b + 256 : n;
@@ -160,6 +193,16 @@ DS_VECTORIZED void erfImpl(const float *__restrict x, float *__restrict y, int64
 DS_VECTORIZED void geluImpl(const float *__restrict x, float *__restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     y[i] = geluOne(x[i]);
+}
+
+DS_VECTORIZED void tanhImpl(const float *__restrict x, float *__restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = tanhOne(x[i]);
+}
+
+DS_VECTORIZED void geluTanhImpl(const float *__restrict x, float *__restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = geluTanhOne(x[i]);
 }
 
 DS_VECTORIZED void quantizeU8(const float *__restrict x, uint8_t *__restrict y, int64_t n,
@@ -271,10 +314,14 @@ DS_INLINE void arithRun(const float *__restrict a, int64_t sa, const float *__re
 DS_VECTORIZED void arithImpl(Arith op, const float *a, int64_t sa, const float *b, int64_t sb,
                              float *y, int64_t n) {
   switch (op) {
-  case Arith::Add: return arithRun<Arith::Add>(a, sa, b, sb, y, n);
-  case Arith::Sub: return arithRun<Arith::Sub>(a, sa, b, sb, y, n);
-  case Arith::Mul: return arithRun<Arith::Mul>(a, sa, b, sb, y, n);
-  case Arith::Div: return arithRun<Arith::Div>(a, sa, b, sb, y, n);
+  case Arith::Add:
+    return arithRun<Arith::Add>(a, sa, b, sb, y, n);
+  case Arith::Sub:
+    return arithRun<Arith::Sub>(a, sa, b, sb, y, n);
+  case Arith::Mul:
+    return arithRun<Arith::Mul>(a, sa, b, sb, y, n);
+  case Arith::Div:
+    return arithRun<Arith::Div>(a, sa, b, sb, y, n);
   }
 }
 
@@ -346,12 +393,12 @@ double expShiftedSum(const float *x, float *y, int64_t n, float shift) {
   return expSumStore(x, y, n, shift);
 }
 
-double expShiftedSumOnly(const float *x, int64_t n, float shift) {
-  return expSum(x, n, shift);
-}
+double expShiftedSumOnly(const float *x, int64_t n, float shift) { return expSum(x, n, shift); }
 
 void erf(const float *x, float *y, int64_t n) { erfImpl(x, y, n); }
 void gelu(const float *x, float *y, int64_t n) { geluImpl(x, y, n); }
+void tanh(const float *x, float *y, int64_t n) { tanhImpl(x, y, n); }
+void geluTanh(const float *x, float *y, int64_t n) { geluTanhImpl(x, y, n); }
 
 void quantize(const float *x, uint8_t *y, int64_t n, float scale, float zeroPoint) {
   quantizeU8(x, y, n, scale, zeroPoint);

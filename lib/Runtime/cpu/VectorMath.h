@@ -10,8 +10,8 @@
 // Accuracy: exp within 2 ulp of the true value for results >= FLT_MIN
 // (denormals below, 0 under e^-103); erf within 3e-7 absolute and GELU
 // within 3e-7 max(1, |x|) (Abramowitz and Stegun 7.1.26 for |x| >= 0.5,
-// the Taylor series below; libm's erff is within 1 ulp, 6e-8 near 1). NaN in
-// gives NaN out.
+// the Taylor series below; libm's erff is within 1 ulp, 6e-8 near 1); tanh
+// and the tanh GELU within a few ulp (VectorMathTest). NaN in gives NaN out.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_VECTORMATH_H
@@ -40,14 +40,19 @@ double expShiftedSumOnly(const float *x, int64_t n, float shift);
 void erf(const float *x, float *y, int64_t n);
 /// 0.5 x (1 + erf(x / sqrt 2)), the exact GELU.
 void gelu(const float *x, float *y, int64_t n);
+/// tanh, within 3 ulp (one exp; its Taylor series below |x| = 0.25).
+void tanh(const float *x, float *y, int64_t n);
+/// 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), the tanh GELU, as
+/// x times a logistic (no cancellation for negative x).
+void geluTanh(const float *x, float *y, int64_t n);
 
 /// Mean and variance of x[0, n) (with `rms`: mean 0 and the mean square),
 /// summed in double.
 void moments(const float *x, int64_t n, bool rms, double &mean, double &var);
 /// y = (x - mean) * inverse * scale + bias; scale and bias per element, or
 /// null for none.
-void normalize(const float *x, float *y, int64_t n, float mean, float inverse,
-               const float *scale, const float *bias);
+void normalize(const float *x, float *y, int64_t n, float mean, float inverse, const float *scale,
+               const float *bias);
 
 /// The four arithmetic ops of f32 tensors, for ds.binary's contiguous and
 /// broadcast runs.

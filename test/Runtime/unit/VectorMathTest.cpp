@@ -44,8 +44,7 @@ TEST(VectorMath, GeluWithin3e7AndTailsRelative) {
     double want = 0.5 * x[i] * std::erfc(-(double)x[i] / std::sqrt(2.0));
     // Absolute near 0, and a few percent at most of the tiny negative tail
     // (erfc by Abramowitz-Stegun), never the cancellation 1 + erf would give.
-    ASSERT_NEAR(y[i], want, 3e-7 * std::max(1.0, std::fabs((double)x[i])) +
-                                0.02 * std::fabs(want))
+    ASSERT_NEAR(y[i], want, 3e-7 * std::max(1.0, std::fabs((double)x[i])) + 0.02 * std::fabs(want))
         << "x = " << x[i];
   }
 }
@@ -201,7 +200,7 @@ TEST(VectorMath, QuantizeOfNaNQuotientsGivesTheZeroPoint) {
   EXPECT_EQ(y[0], 7);
   EXPECT_EQ(y[2], 7); // 1 / inf = 0
   vmath::quantize(x.data(), y.data(), 3, 0.0f, 7.0f);
-  EXPECT_EQ(y[1], 7);  // 0 / 0
+  EXPECT_EQ(y[1], 7);   // 0 / 0
   EXPECT_EQ(y[2], 255); // 1 / 0 = inf saturates
 }
 
@@ -221,4 +220,44 @@ TEST(VectorMath, DotAndAxpyMatchDouble) {
     for (int64_t i = 0; i < n; ++i)
       EXPECT_FLOAT_EQ(y[(size_t)i], 1.0f - 0.5f * a[(size_t)i]) << i;
   }
+}
+
+TEST(VectorMath, TanhWithin3Ulp) {
+  // Dense over the Taylor / exp branch point (0.25) and out to saturation,
+  // plus tiny values (relative) and signed zeros.
+  std::vector<float> x = grid(-12.0f, 12.0f, 240001), y(x.size());
+  for (float t : {1e-30f, -3e-8f, 1e-4f, 0.2499999f, 0.25f, -0.0f, 0.0f})
+    x.push_back(t);
+  y.resize(x.size());
+  vmath::tanh(x.data(), y.data(), (int64_t)x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double want = std::tanh((double)x[i]);
+    ASSERT_NEAR(y[i], want, 3 * std::numeric_limits<float>::epsilon() * std::fabs(want))
+        << "x = " << x[i];
+  }
+  EXPECT_TRUE(std::signbit(y[y.size() - 2])); // tanh(-0) = -0
+}
+
+TEST(VectorMath, GeluTanhRelativeEverywhere) {
+  std::vector<float> x = grid(-12.0f, 12.0f, 240001), y(x.size());
+  vmath::geluTanh(x.data(), y.data(), (int64_t)x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i], u = std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v);
+    const double want = v / (1 + std::exp(-2 * u)); // 0.5 v (1 + tanh u), no cancellation
+    // u itself carries float rounding, which e^2u magnifies by 2|u| on the
+    // negative tail: the function's own conditioning, not the kernel's.
+    const double eps = std::numeric_limits<float>::epsilon();
+    ASSERT_NEAR(y[i], want, 4 * eps * (1 + 2 * std::fabs(u)) * std::fabs(want) + 1e-38)
+        << "x = " << x[i];
+  }
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> special = {std::nanf(""), inf, -inf}, out(3);
+  vmath::geluTanh(special.data(), out.data(), 3);
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_EQ(out[1], inf);
+  EXPECT_EQ(out[2], 0.0f);
+  vmath::tanh(special.data(), out.data(), 3);
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_EQ(out[1], 1.0f);
+  EXPECT_EQ(out[2], -1.0f);
 }
