@@ -13,6 +13,10 @@
 #include <algorithm>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace dsrt::cpu {
 namespace {
 
@@ -97,6 +101,63 @@ DS_VECTORIZED void depthwiseChannel(const DepthwisePlan &p, const double *scratc
   channelBody(p, scratch, k, b0, yc);
 }
 
+#if defined(__x86_64__)
+/// channelBody for float in AVX-512 registers: up to four vectors of
+/// outputs held across all taps (the clone of the generic loop spilled its
+/// block to memory on every tap), the row's tail by masks. The same
+/// multiply, then add, in the same tap order: equal results bit for bit.
+__attribute__((target("avx512f"))) void depthwiseChannelAvx512(const DepthwisePlan &p,
+                                                               const float *scratch, const float *k,
+                                                               float b0, float *yc) {
+  constexpr int64_t kVectors = 4, kBlock = 16 * kVectors;
+  for (int64_t oh = 0; oh < p.OH; ++oh) {
+    float *yrow = yc + oh * p.OW;
+    for (int64_t o0 = 0; o0 < p.OW; o0 += kBlock) {
+      const int64_t n = std::min(kBlock, p.OW - o0);
+      const int64_t full = n / 16, tail = n % 16;
+      const __mmask16 mask = (__mmask16)((1u << tail) - 1);
+      __m512 acc[kVectors];
+      for (int64_t v = 0; v < kVectors; ++v)
+        acc[v] = _mm512_set1_ps(b0);
+      for (int64_t kh = 0; kh < p.KH; ++kh) {
+        const float *row = scratch + (oh * p.SH + kh * p.DH) * p.SW * p.phaseLen;
+        for (int64_t kw = 0; kw < p.KW; ++kw) {
+          const int64_t c = kw * p.DW;
+          const float *src = row + (c % p.SW) * p.phaseLen + c / p.SW + o0;
+          const __m512 kv = _mm512_set1_ps(k[kh * p.KW + kw]);
+          for (int64_t v = 0; v < kVectors; ++v) {
+            if (v < full)
+              acc[v] = _mm512_add_ps(acc[v], _mm512_mul_ps(kv, _mm512_loadu_ps(src + 16 * v)));
+            else if (v == full && tail)
+              acc[v] = _mm512_add_ps(acc[v],
+                                     _mm512_mul_ps(kv, _mm512_maskz_loadu_ps(mask, src + 16 * v)));
+          }
+        }
+      }
+      for (int64_t v = 0; v < full; ++v)
+        _mm512_storeu_ps(yrow + o0 + 16 * v, acc[v]);
+      if (tail)
+        _mm512_mask_storeu_ps(yrow + o0 + 16 * full, mask, acc[full < kVectors ? full : 0]);
+    }
+  }
+}
+#endif
+
+/// The float kernel for this CPU (decided once).
+void depthwiseChannelBest(const DepthwisePlan &p, const float *scratch, const float *k, float b0,
+                          float *yc) {
+#if defined(__x86_64__)
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512)
+    return depthwiseChannelAvx512(p, scratch, k, b0, yc);
+#endif
+  depthwiseChannel(p, scratch, k, b0, yc);
+}
+void depthwiseChannelBest(const DepthwisePlan &p, const double *scratch, const double *k, double b0,
+                          double *yc) {
+  depthwiseChannel(p, scratch, k, b0, yc);
+}
+
 } // namespace
 
 template <typename T>
@@ -112,8 +173,7 @@ bool runDepthwise2D(KernelContext &ctx, const T *x, const T *wt, const T *bias, 
   // Padded rows and columns the taps reach (through the last tap of the
   // last output: blocks read whole runs), in checked arithmetic: strides,
   // pads and dilations come from the artifact unbounded.
-  auto extent = [](int64_t outputs, int64_t stride, int64_t taps, int64_t dilation,
-                   int64_t &out) {
+  auto extent = [](int64_t outputs, int64_t stride, int64_t taps, int64_t dilation, int64_t &out) {
     int64_t reach;
     return !__builtin_mul_overflow(outputs - 1, stride, &out) &&
            !__builtin_mul_overflow(taps - 1, dilation, &reach) &&
@@ -135,8 +195,8 @@ bool runDepthwise2D(KernelContext &ctx, const T *x, const T *wt, const T *bias, 
       padChannel(p, x + t * p.H * p.W, scratch.data());
       for (int64_t j = 0; j < mult; ++j) {
         const int64_t m = c * mult + j;
-        depthwiseChannel(p, scratch.data(), wt + m * p.KH * p.KW, bias ? bias[m] : T(0),
-                         y + (n * M + m) * p.OH * p.OW);
+        depthwiseChannelBest(p, scratch.data(), wt + m * p.KH * p.KW, bias ? bias[m] : T(0),
+                             y + (n * M + m) * p.OH * p.OW);
       }
     }
   });

@@ -13,7 +13,7 @@ namespace dsrt::cpu {
 /// stride-phase-split copy of the input. Results equal the im2col path on
 /// the same packed weights bit for bit. False, before writing anything,
 /// when the weights are not packed or the geometry does not suit (not 2-D,
-/// a scratch far larger than the tensors, or over a fifth of the computed
+/// a scratch far larger than the tensors, or over a third of the computed
 /// columns wasted on the padding); the caller's im2col path then runs.
 bool runDirectConv2D(KernelContext &ctx, const float *x, const float *wt, const float *bias,
                      float *y, int64_t N, int64_t C, int64_t M, int64_t group, const Window &w);
