@@ -12,8 +12,8 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
-#include "cpu/VectorMath.h"
 #include "cpu/ReductionShapes.h"
+#include "cpu/VectorMath.h"
 
 #include <algorithm>
 #include <cmath>
@@ -484,6 +484,21 @@ Status reduceKernel(KernelContext &ctx, const Attributes &attrs,
     return Status();
   const bool integerMath =
       isIntegerOrBool(in.dtype) && kind != RK::L2 && kind != RK::LogSum && kind != RK::LogSumExp;
+  if (in.dtype == DS_F32 && (kind == RK::Sum || kind == RK::Mean) &&
+      plan.mode == ReducePlan::Rows) {
+    // Contiguous rows (global average pooling, a mean over the last axis):
+    // double sums in vector lanes instead of one scalar chain per row.
+    const float *x = in.as<float>();
+    float *y = out.as<float>();
+    const int64_t R = plan.R;
+    parallel(ctx, plan.outNumel, grainFor(R), [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) {
+        const double total = vmath::sum(x + o * R, R);
+        y[o] = (float)(kind == RK::Mean ? total / (double)R : total);
+      }
+    });
+    return Status();
+  }
   if (integerMath) {
     withIntLoader(in, [&](auto ld) {
       using C = decltype(ld(0));

@@ -228,24 +228,28 @@ DS_VECTORIZED void rangeImpl(const float *__restrict x, int64_t n, float *lo, fl
 }
 
 // Double sums in 8 lanes, as the float ones above.
+constexpr int kDoubleLanes = 8;
+
+DS_INLINE double sumBody(const float *__restrict x, int64_t n) {
+  double lanes[kDoubleLanes] = {};
+  int64_t i = 0;
+  for (; i + kDoubleLanes <= n; i += kDoubleLanes)
+    for (int j = 0; j < kDoubleLanes; ++j)
+      lanes[j] += (double)x[i + j];
+  for (; i < n; ++i)
+    lanes[0] += (double)x[i];
+  double total = 0.0;
+  for (double lane : lanes)
+    total += lane;
+  return total;
+}
+
+DS_VECTORIZED double sumImpl(const float *__restrict x, int64_t n) { return sumBody(x, n); }
+
 DS_VECTORIZED void momentsImpl(const float *__restrict x, int64_t n, bool rms, double *mean,
                                double *var) {
-  constexpr int kDoubleLanes = 8;
   double lanes[kDoubleLanes] = {};
-  double m = 0.0;
-  if (!rms) {
-    int64_t i = 0;
-    for (; i + kDoubleLanes <= n; i += kDoubleLanes)
-      for (int j = 0; j < kDoubleLanes; ++j)
-        lanes[j] += (double)x[i + j];
-    for (; i < n; ++i)
-      lanes[0] += (double)x[i];
-    for (double &lane : lanes) {
-      m += lane;
-      lane = 0.0;
-    }
-    m /= (double)n;
-  }
+  const double m = rms ? 0.0 : sumBody(x, n) / (double)n;
   int64_t i = 0;
   for (; i + kDoubleLanes <= n; i += kDoubleLanes)
     for (int j = 0; j < kDoubleLanes; ++j) {
@@ -398,6 +402,7 @@ double expShiftedSumOnly(const float *x, int64_t n, float shift) { return expSum
 void erf(const float *x, float *y, int64_t n) { erfImpl(x, y, n); }
 void gelu(const float *x, float *y, int64_t n) { geluImpl(x, y, n); }
 void tanh(const float *x, float *y, int64_t n) { tanhImpl(x, y, n); }
+double sum(const float *x, int64_t n) { return sumImpl(x, n); }
 void geluTanh(const float *x, float *y, int64_t n) { geluTanhImpl(x, y, n); }
 
 void quantize(const float *x, uint8_t *y, int64_t n, float scale, float zeroPoint) {

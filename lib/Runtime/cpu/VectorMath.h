@@ -46,6 +46,8 @@ void tanh(const float *x, float *y, int64_t n);
 /// x times a logistic (no cancellation for negative x).
 void geluTanh(const float *x, float *y, int64_t n);
 
+/// The sum of x[0, n) in double (lanes of 8: no fixed order).
+double sum(const float *x, int64_t n);
 /// Mean and variance of x[0, n) (with `rms`: mean 0 and the mean square),
 /// summed in double.
 void moments(const float *x, int64_t n, bool rms, double &mean, double &var);

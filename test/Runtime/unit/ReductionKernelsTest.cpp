@@ -126,6 +126,29 @@ TEST(ReductionKernels, ReduceFloatKindsAndLayouts) {
   }
 }
 
+TEST(ReductionKernels, SumAndMeanOfLongRowsInLanes) {
+  // Global average pooling's shape (trailing axes, rows of 1003: vector
+  // lanes plus a remainder), magnitudes far apart, and rows holding NaN,
+  // +inf, or both infinities.
+  const std::vector<int64_t> shape = {1, 5, 17, 59};
+  std::vector<float> x = randomFloats(5 * 17 * 59, 91);
+  for (size_t i = 0; i < x.size(); i += 7)
+    x[i] *= 1e6f;
+  const int64_t R = 17 * 59;
+  x[(size_t)(1 * R + 400)] = NAN;
+  x[(size_t)(2 * R + 1002)] = INFINITY;
+  x[(size_t)(3 * R + 3)] = INFINITY;
+  x[(size_t)(3 * R + 900)] = -INFINITY;
+  Buf in = f32(shape, x);
+  for (const char *k : {"sum", "mean"}) {
+    Buf y(DS_F32, {1, 5, 1, 1});
+    Attributes a =
+        attrs({{"kind", strAttr(k)}, {"axes", intsAttr({2, 3})}, {"keepdims", intAttr(1)}});
+    ASSERT_TRUE(run("ds.reduce", a, {&in.t}, {&y.t}, chunkedContext(2)).ok()) << k;
+    expectNear(y.values<float>(), reduceRef(k, x, shape, {2, 3}), k, 1e-6);
+  }
+}
+
 TEST(ReductionKernels, ReduceEmptyAxesReducesNothing) {
   Buf in = f32({2, 2}, {1, -2, 3, 4});
   Buf y(DS_F32, {2, 2});
