@@ -72,11 +72,9 @@ void selectedRanges(const AttentionProblem &p, const float *pooled, const float 
     for (size_t c = 0; c < order.size(); ++c)
       order[c] = (int64_t)c;
     const size_t keep = std::min<size_t>((size_t)p.selectBlocks, order.size());
-    std::partial_sort(order.begin(), order.begin() + keep, order.end(),
-                      [&](int64_t a, int64_t b) {
-                        return work[(size_t)a] > work[(size_t)b] ||
-                               (work[(size_t)a] == work[(size_t)b] && a < b);
-                      });
+    std::partial_sort(order.begin(), order.begin() + keep, order.end(), [&](int64_t a, int64_t b) {
+      return work[(size_t)a] > work[(size_t)b] || (work[(size_t)a] == work[(size_t)b] && a < b);
+    });
     blocks.push_back(0);
     for (size_t e = 0; e < keep; ++e)
       blocks.push_back(order[e] + 1);
@@ -95,8 +93,8 @@ void selectedRanges(const AttentionProblem &p, const float *pooled, const float 
 
 /// One tile of queries [i0, i1) of head h in batch b, over the key ranges.
 void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int64_t i1,
-                const KeyRanges &ranges, std::vector<float> &scores,
-                std::vector<float> &rowMax, std::vector<float> &rowSum) {
+                const KeyRanges &ranges, std::vector<float> &scores, std::vector<float> &rowMax,
+                std::vector<float> &rowSum) {
   const int64_t rows = i1 - i0, group = p.Hq / p.Hkv, hk = h / group;
   const float *q = p.q + ((b * p.Hq + h) * p.S + i0) * p.D;
   const float *k = p.k + (b * p.Hkv + hk) * p.L * p.D;
@@ -112,8 +110,8 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
       const int64_t cols = std::min(kKeyTile, rangeEnd - k0);
       float *s = scores.data();
       // S = scale * Q Kᵀ for this tile.
-      blas::sgemm(false, true, (int)rows, (int)cols, (int)p.D, p.scale, q, (int)p.D,
-                  k + k0 * p.D, (int)p.D, 0.0f, s, (int)cols);
+      blas::sgemm(false, true, (int)rows, (int)cols, (int)p.D, p.scale, q, (int)p.D, k + k0 * p.D,
+                  (int)p.D, 0.0f, s, (int)cols);
       // Some key of this tile lies past some row's diagonal (or before its window).
       const bool diagonal = p.causal && k0 + cols - 1 > i0 + p.causalOffset;
       const bool beforeWindow = windowed && k0 <= i1 - 1 + p.causalOffset - p.window;
@@ -124,8 +122,7 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
           for (int64_t c = 0; c < cols; ++c)
             sr[c] = p.softcap * std::tanh(sr[c] / p.softcap);
         if (masked) {
-          const int64_t base =
-              b * p.maskStrides[0] + h * p.maskStrides[1] + i * p.maskStrides[2];
+          const int64_t base = b * p.maskStrides[0] + h * p.maskStrides[1] + i * p.maskStrides[2];
           const int64_t step = p.maskStrides[3];
           if (p.maskB) {
             for (int64_t c = 0; c < cols; ++c)
@@ -160,8 +157,8 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
         rowMax[r] = newMax;
       }
       // O += P V for this tile.
-      blas::sgemm(false, false, (int)rows, (int)p.Dv, (int)cols, 1.0f, s, (int)cols,
-                  v + k0 * p.Dv, (int)p.Dv, 1.0f, y, (int)p.Dv);
+      blas::sgemm(false, false, (int)rows, (int)p.Dv, (int)cols, 1.0f, s, (int)cols, v + k0 * p.Dv,
+                  (int)p.Dv, 1.0f, y, (int)p.Dv);
       k0 += cols;
     }
   }
@@ -205,9 +202,13 @@ void flashAttention(KernelContext &ctx, const AttentionProblem &p) {
   // Threads take contiguous runs of tasks; under a causal mask late query
   // tiles cost more, so each head's tiles go early, late, early, ... and a
   // run holds a mix.
+  // A tile's scores are rows x cols at most: sized by the problem, not the
+  // largest tile (128 KB zeroed per task cost short sequences a quarter of
+  // their run).
+  const int64_t tileRows = std::min(queryTile, p.S), tileCols = std::min(kKeyTile, p.L);
   parallel(ctx, tasks, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores((size_t)(kQueryTile * kKeyTile));
-    std::vector<float> rowMax((size_t)kQueryTile), rowSum((size_t)kQueryTile), work;
+    std::vector<float> scores((size_t)std::max<int64_t>(1, tileRows * tileCols));
+    std::vector<float> rowMax((size_t)tileRows), rowSum((size_t)tileRows), work;
     KeyRanges ranges;
     for (int64_t t = begin; t < end; ++t) {
       const int64_t bh = t / tiles, n = t % tiles;

@@ -31,6 +31,8 @@ constexpr int64_t kMc = 96;  ///< lhs rows per block
 /// The same for windows read in place (indirect B), whose rows are spread
 /// over the input: measured on ResNet-18 (6-10% faster than 128 x 96).
 constexpr int64_t kIndirectKc = 256, kIndirectMc = 48;
+/// The fewest columns for which a right-operand GEMM packs its lhs.
+constexpr int64_t kPackLhsMinColumns = 256;
 
 struct MicroArgs {
   int64_t kc;
@@ -467,11 +469,13 @@ void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, cons
   const int64_t rowsPerTask = ((M + rowTasks - 1) / rowTasks + s.mr - 1) / s.mr * s.mr;
   // With more than one row panel the lhs is first packed into panels too:
   // read in place, every micro-kernel streams s.mr rows of it at once, and
-  // every column task does so again.
+  // every column task does so again. Each panel is reused by N / 32 column
+  // groups; under 256 columns the packing cost more than it saved (the
+  // small LLaMA block: 0.039 -> 0.031 ms without it).
   const int64_t panelsA = (M + s.mr - 1) / s.mr;
   thread_local std::vector<float> panelBuffer; // the caller's; tasks get the pointer
   float *packedA = nullptr;
-  if (panelsA > 1) {
+  if (panelsA > 1 && N >= kPackLhsMinColumns) {
     if (panelBuffer.size() < (size_t)(panelsA * K * s.mr))
       panelBuffer.resize((size_t)(panelsA * K * s.mr));
     packedA = panelBuffer.data();

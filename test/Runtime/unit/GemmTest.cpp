@@ -42,11 +42,11 @@ TEST(Gemm, BlocksFromTheShapeAlone) {
 TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {
   // Edges of the micro-kernel (rows not a multiple of 12 / 6 / 4, partial
   // panels), k blocks (K > 128), row blocks (M > 96), a lhs with a row
-  // stride (packed into panels when it has more than one), and
-  // accumulation: each element must equal the sequential fma chain
+  // stride (packed into panels when it has more than one and N >= 256),
+  // and accumulation: each element must equal the sequential fma chain
   // exactly, serial or spread over tasks.
   for (int64_t M : {1, 5, 13, 40, 130})
-    for (int64_t N : {1, 16, 17, 45, 100})
+    for (int64_t N : {1, 16, 17, 45, 100, 300}) // 300: the lhs packed too
       for (int64_t K : {1, 7, 300})
         for (bool accumulate : {false, true}) {
           const int64_t lda = K + 3, ldc = N + 2;
