@@ -94,6 +94,8 @@ TEST(DirectConv, EqualsOneFmaChainPerOutput) {
       {2, 12, 14, 14, 24, 1, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1}, // 1x1 / 2 (downsample)
       {1, 5, 16, 23, 7, 5, 3, 1, 2, 3, 2, 1, 0, 2, 1, 2},   // strides (2, 3)
       {1, 4, 9, 9, 30, 2, 2, 1, 1, 1, 0, 0, 1, 1, 1, 1},    // even kernel
+      {1, 16, 7, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // rows sharing their pads
+      {1, 3, 11, 12, 14, 3, 3, 1, 1, 1, 0, 3, 2, 0, 1, 1},  // left pad only, past the reach
   };
   for (const Conv2D &p : cases) {
     const std::string what = "C" + std::to_string(p.C) + " M" + std::to_string(p.M) + " " +
@@ -148,10 +150,13 @@ TEST(DirectConv, DeclinesBeforeWritingAnything) {
   ctx.packed = &constants;
   auto other = wv; // packed weights, but not these
   EXPECT_TRUE(declines(ctx, p, other.data()));
-  // Over half the computed columns would be padding: a 2 x 2 map under a
-  // 3 x 3 kernel with pads 1 computes 4 columns per row for 2.
-  Conv2D tiny{1, 4, 2, 2, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  // Over a third of the computed columns would be padding: a 1 x 1 map
+  // under a 3 x 3 kernel with pads 1 computes 2 columns per row for 1, and
+  // with stride 2 (phases share no padding) a 1 x 1 result also computes 2.
+  Conv2D tiny{1, 4, 1, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   EXPECT_TRUE(declines(ctx, tiny, wv.data()));
+  Conv2D tinyStrided{1, 4, 2, 2, 8, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1};
+  EXPECT_TRUE(declines(ctx, tinyStrided, wv.data()));
   // Strides of 2^62 (from an artifact, unbounded) overflow the phase count.
   Conv2D huge{1, 4, 10, 10, 8, 3, 3, 1, int64_t(1) << 62, int64_t(1) << 62, 1, 1, 1, 1, 1, 1};
   EXPECT_TRUE(declines(ctx, huge, wv.data()));
