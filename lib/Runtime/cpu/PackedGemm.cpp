@@ -262,6 +262,22 @@ void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, con
   }
 }
 
+/// Row panels [m0, m1) of packed A (from k0) times one column group of B
+/// (its `cols` columns from `col`): `g` holds kc, where B's rows are and
+/// loadC; each panel's A and C are set here.
+void leftPanels(const Isa &s, const Isa::Table &kernels, const PackedLeftMatrix &A, int64_t k0,
+                int64_t m0, int64_t m1, int64_t col, int64_t cols, MicroArgs g, float *C,
+                int64_t ldc) {
+  const int64_t np = (cols + kPanel - 1) / kPanel;
+  g.ldc = ldc;
+  for (int64_t i = m0; i < m1; i += s.mr) {
+    const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
+    g.A = A.data.get() + (i / s.mr) * A.K * s.mr + k0 * s.mr;
+    g.C = C + i * ldc + col;
+    runTile(kernels[(size_t)(np - 1)][(size_t)(mr - 1)], g, mr, np, cols);
+  }
+}
+
 /// Rows [r0, r1) (multiples of s.mr, the last may be short) and column
 /// groups [c0, c1) of 16 * s.np columns of C = A B, A packed by rows. Each
 /// kKc x kNc block of B is first copied into contiguous groups ([k][16 *
@@ -294,15 +310,10 @@ void leftBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
       for (int64_t m0 = r0; m0 < r1; m0 += kMc) {
         const int64_t m1 = std::min(r1, m0 + kMc);
         for (int64_t grp = n0; grp < n1; ++grp) {
-          const int64_t col = grp * width, cols = std::min(width, N - col);
-          const int64_t np = (cols + kPanel - 1) / kPanel;
+          const int64_t col = grp * width;
           const float *b = block.data() + (grp - n0) * kc * width;
-          for (int64_t i = m0; i < m1; i += s.mr) {
-            const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
-            const float *panel = A.data.get() + (i / s.mr) * K * s.mr + k0 * s.mr;
-            MicroArgs g{kc, panel, 0, b, kPanel, width, nullptr, C + i * ldc + col, ldc, loadC};
-            runTile(s.left[(size_t)(np - 1)][(size_t)(mr - 1)], g, mr, np, cols);
-          }
+          MicroArgs g{kc, nullptr, 0, b, kPanel, width, nullptr, nullptr, 0, loadC};
+          leftPanels(s, s.left, A, k0, m0, m1, col, std::min(width, N - col), g, C, ldc);
         }
       }
     }
@@ -322,15 +333,9 @@ void indirectBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
     for (int64_t m0 = r0; m0 < r1; m0 += kIndirectMc) {
       const int64_t m1 = std::min(r1, m0 + kIndirectMc);
       for (int64_t grp = c0; grp < c1; ++grp) {
-        const int64_t col = grp * width, cols = std::min(width, N - col);
-        const int64_t np = (cols + kPanel - 1) / kPanel;
-        for (int64_t i = m0; i < m1; i += s.mr) {
-          const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
-          const float *panel = A.data.get() + (i / s.mr) * K * s.mr + k0 * s.mr;
-          MicroArgs g{kc,  panel, 0, B + col, kPanel, 0, offsets + k0, C + i * ldc + col,
-                      ldc, loadC};
-          runTile(s.indirect[(size_t)(np - 1)][(size_t)(mr - 1)], g, mr, np, cols);
-        }
+        const int64_t col = grp * width;
+        MicroArgs g{kc, nullptr, 0, B + col, kPanel, 0, offsets + k0, nullptr, 0, loadC};
+        leftPanels(s, s.indirect, A, k0, m0, m1, col, std::min(width, N - col), g, C, ldc);
       }
     }
   }

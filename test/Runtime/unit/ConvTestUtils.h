@@ -55,6 +55,22 @@ inline std::vector<float> naiveConv(const Conv2D &p, const std::vector<float> &x
   return y;
 }
 
+/// ds.conv through its CPU kernel on `ctx`. The weight tensor reads `wv`
+/// in place: the address a session's packed constants are found by.
+inline std::vector<float> runConvKernel(const Conv2D &p, const std::vector<float> &xv,
+                                        const std::vector<float> &wv, const std::vector<float> &bv,
+                                        KernelContext ctx) {
+  Tensors ts;
+  Tensor *x = ts.f32({p.N, p.C, p.H, p.W}, xv);
+  Tensor *w = ts.f32({p.M, p.C / p.group, p.KH, p.KW}, wv);
+  w->data = const_cast<float *>(wv.data());
+  Tensor *b = ts.f32({p.M}, bv);
+  Tensor *y = ts.empty(DS_F32, {p.N, p.M, p.OH(), p.OW()});
+  Status s = run("ds.conv", convAttrs(p), {x, w, b}, {y}, ctx);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return s.ok() ? values<float>(y) : std::vector<float>();
+}
+
 } // namespace dsrt::test
 
 #endif // DS_TEST_RUNTIME_UNIT_CONVTESTUTILS_H

@@ -54,13 +54,7 @@ TEST(DepthwiseConv, MultipliesThenAddsInTapOrder) {
     auto wv = randomFloats((size_t)(p.M * p.KH * p.KW), 82);
     auto bv = randomFloats((size_t)p.M, 83);
     const std::vector<float> want = mulThenAdd(p, xv, wv, bv);
-    Tensors ts;
-    Tensor *x = ts.f32({p.N, p.C, p.H, p.W}, xv);
-    Tensor *w = ts.f32({p.M, 1, p.KH, p.KW}, wv);
-    Tensor *b = ts.f32({p.M}, bv);
-    Tensor *y = ts.empty(DS_F32, {p.N, p.M, p.OH(), p.OW()});
-    ASSERT_TRUE(run("ds.conv", convAttrs(p), {x, w, b}, {y}, chunkedContext(3)).ok());
-    const std::vector<float> got = values<float>(y);
+    const std::vector<float> got = runConvKernel(p, xv, wv, bv, chunkedContext(3));
     ASSERT_EQ(got.size(), want.size());
     size_t bad = 0;
     for (size_t i = 0; i < got.size(); ++i)

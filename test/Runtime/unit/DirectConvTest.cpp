@@ -120,16 +120,10 @@ TEST(DirectConv, EqualsOneFmaChainPerOutput) {
       expectNear(want, asDouble(naiveConv(p, xv, wv, bias)), what + " vs naive", 1e-4, 1e-5);
     }
     // And through ds.conv on a session's packed weights.
-    Tensors ts;
-    Tensor *x = ts.f32({p.N, p.C, p.H, p.W}, xv);
-    Tensor *w = ts.f32({p.M, p.C / p.group, p.KH, p.KW}, wv);
-    w->data = wv.data(); // the address the constants were packed from
-    Tensor *b = ts.f32({p.M}, bv);
-    Tensor *y = ts.empty(DS_F32, {p.N, p.M, p.OH(), p.OW()});
     KernelContext ctx = chunkedContext(2);
     ctx.packed = &constants;
-    ASSERT_TRUE(run("ds.conv", convAttrs(p), {x, w, b}, {y}, ctx).ok()) << what;
-    expectBitEqual(values<float>(y), fmaChainConv(p, xv, wv, bv), what + " (ds.conv)");
+    expectBitEqual(runConvKernel(p, xv, wv, bv, ctx), fmaChainConv(p, xv, wv, bv),
+                   what + " (ds.conv)");
   }
 }
 
@@ -179,16 +173,9 @@ TEST(DirectConv, LibraryAndPackedPathsAgree) {
     packGroups(p, wv, constants);
     std::vector<float> results[2];
     for (int packedRun = 0; packedRun < 2; ++packedRun) {
-      Tensors ts;
-      Tensor *x = ts.f32({p.N, p.C, p.H, p.W}, xv);
-      Tensor *w = ts.f32({p.M, p.C / p.group, p.KH, p.KW}, wv);
-      w->data = wv.data(); // the address the constants were packed from
-      Tensor *b = ts.f32({p.M}, bv);
-      Tensor *y = ts.empty(DS_F32, {p.N, p.M, p.OH(), p.OW()});
       KernelContext ctx = chunkedContext(3);
       ctx.packed = packedRun ? &constants : nullptr;
-      ASSERT_TRUE(run("ds.conv", convAttrs(p), {x, w, b}, {y}, ctx).ok());
-      results[packedRun] = values<float>(y);
+      results[packedRun] = runConvKernel(p, xv, wv, bv, ctx);
     }
     expectNear(results[1], asDouble(results[0]), "packed vs library", 1e-4, 1e-5);
     expectNear(results[1], asDouble(naiveConv(p, xv, wv, bv)), "packed vs naive", 1e-4, 1e-5);
