@@ -6,7 +6,8 @@
 // copied once, zero-padded and split by stride phase: padded element
 // (r, c) of channel ch lands in phase (r % SH, c % SW) at (r / SH, c / SW),
 // and every phase is Hq x Wq with Wq = OW + the taps' column reach (with
-// stride 1, rows share their padding: Wq = W + max(left, right pad)). Then
+// stride 1, rows share their padding: Wq = W + the larger of the left pad
+// and the right pad the taps reach, or OW if that is more). Then
 // output (oh, ow), tap (kh, kw) reads phase element (oh + rOff, ow + cOff),
 // which is element oh * Wq + ow of a run that starts at a per-tap offset:
 // B[k][n] = scratch[offsets[k] + n] over n = oh * Wq + ow, a GEMM whose
@@ -40,6 +41,8 @@ bool makePlan(const Window &w, int64_t Cg, DirectPlan &p) {
   p = DirectPlan{w.in[0],        w.in[1],        w.out[0],      w.out[1],
                  w.kernel[0],    w.kernel[1],    w.strides[0],  w.strides[1],
                  w.dilations[0], w.dilations[1], w.padBegin[0], w.padBegin[1]};
+  if (p.KH < 1 || p.KW < 1 || p.OH < 1 || p.OW < 1) // an empty kernel has no taps to read
+    return false;
   int64_t rReach, cReach, phases, elems;
   if (__builtin_mul_overflow(p.KH - 1, p.DH, &rReach) ||
       __builtin_mul_overflow(p.KW - 1, p.DW, &cReach))
@@ -58,10 +61,11 @@ bool makePlan(const Window &w, int64_t Cg, DirectPlan &p) {
       return false;
     p.Wq = std::max({data, reach, p.OW});
   }
-  // Over a third of the computed columns would be padding (maps under 4
-  // wide under a 3 x 3 kernel): im2col wastes nothing there. (7 x 7 maps,
-  // 22% padding, still ran faster directly on ResNet-18.)
-  if (p.Wq * 2 > p.OW * 3)
+  // Over a third of the computed columns would be padding (a 1-wide map
+  // under a 3 x 3 kernel, or a 2-wide one at stride 2): im2col wastes
+  // nothing there. (7 x 7 maps with 22% padding, before rows shared it,
+  // still ran faster directly on ResNet-18.)
+  if (p.Wq - p.OW > p.OW / 2)
     return false;
   if (__builtin_mul_overflow(p.Hq, p.Wq, &p.plane) || __builtin_mul_overflow(p.SH, p.SW, &phases) ||
       __builtin_mul_overflow(phases, Cg, &elems) ||

@@ -11,7 +11,9 @@ namespace dsrt::cpu {
 /// were packed when the session started (ctx.packed), without im2col: the
 /// packed-weight micro-kernels read each window in place from a padded,
 /// stride-phase-split copy of the input. Results equal the im2col path on
-/// the same packed weights bit for bit. False, before writing anything,
+/// the same packed weights bit for bit (one fma chain per output; products
+/// under 2^20 multiply-adds that the im2col path gave to the library GEMM
+/// now take this one too). False, before writing anything,
 /// when the weights are not packed or the geometry does not suit (not 2-D,
 /// a scratch far larger than the tensors, or over a third of the computed
 /// columns wasted on the padding); the caller's im2col path then runs.

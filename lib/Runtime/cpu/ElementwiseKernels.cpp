@@ -469,8 +469,13 @@ template <UK K, class T> inline T unaryFloat(T x, T alpha, T beta) {
   else if constexpr (K == UK::Gelu)
     return half * x * (one + std::erf(x * (T)0.70710678118654752440));
   else if constexpr (K == UK::GeluTanh) {
+    // x times the logistic of 2u (= 0.5 (1 + tanh u)), as vmath::geluTanh:
+    // no 1 + tanh cancellation for negative x, and -0 at -inf.
     const T c = (T)0.79788456080286535588; // sqrt(2 / pi)
-    return half * x * (one + fastTanh(c * (x + (T)0.044715 * x * x * x)));
+    const T u = c * (x + (T)0.044715 * x * x * x);
+    const T e = std::exp((T)-2 * std::fabs(u));
+    const T r = x * ((u < zero ? e : one) / (one + e));
+    return x == -std::numeric_limits<T>::infinity() ? -zero : r;
   } else if constexpr (K == UK::Mish) {
     T sp = x > zero ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
     return x * std::tanh(sp);
@@ -537,6 +542,23 @@ bool isCheapUnary(UK k) {
   }
 }
 
+/// y[0, n) = K(x[0, n)) in float (f32, and f16 / bf16 widened): the
+/// vectorized loops of cpu/VectorMath.h where there is one, so every float
+/// type gets the same values.
+template <UK K> void unaryFloatSpan(const float *x, float *y, int64_t n, float alpha, float beta) {
+  if constexpr (K == UK::Erf)
+    vmath::erf(x, y, n);
+  else if constexpr (K == UK::Gelu)
+    vmath::gelu(x, y, n);
+  else if constexpr (K == UK::Tanh)
+    vmath::tanh(x, y, n);
+  else if constexpr (K == UK::GeluTanh)
+    vmath::geluTanh(x, y, n);
+  else
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = unaryFloat<K, float>(x[i], alpha, beta);
+}
+
 template <UK K>
 void unaryFloatRun(KernelContext &ctx, const Tensor &in, Tensor &out, double alpha, double beta) {
   const int64_t n = in.numel();
@@ -547,17 +569,7 @@ void unaryFloatRun(KernelContext &ctx, const Tensor &in, Tensor &out, double alp
     float *y = out.as<float>();
     const float a = (float)alpha, b = (float)beta;
     parallel(ctx, n, grain, [&](int64_t begin, int64_t end) {
-      if constexpr (K == UK::Erf)
-        vmath::erf(x + begin, y + begin, end - begin);
-      else if constexpr (K == UK::Gelu)
-        vmath::gelu(x + begin, y + begin, end - begin);
-      else if constexpr (K == UK::Tanh)
-        vmath::tanh(x + begin, y + begin, end - begin);
-      else if constexpr (K == UK::GeluTanh)
-        vmath::geluTanh(x + begin, y + begin, end - begin);
-      else
-        for (int64_t i = begin; i < end; ++i)
-          y[i] = unaryFloat<K, float>(x[i], a, b);
+      unaryFloatSpan<K>(x + begin, y + begin, end - begin, a, b);
     });
     return;
   }
@@ -581,8 +593,7 @@ void unaryFloatRun(KernelContext &ctx, const Tensor &in, Tensor &out, double alp
         int64_t len = std::min<int64_t>(256, end - start);
         for (int64_t i = 0; i < len; ++i)
           buf[i] = isHalf ? halfToFloat(x[start + i]) : bf16ToFloat(x[start + i]);
-        for (int64_t i = 0; i < len; ++i)
-          buf[i] = unaryFloat<K, float>(buf[i], a, b);
+        unaryFloatSpan<K>(buf, buf, len, a, b);
         for (int64_t i = 0; i < len; ++i)
           y[start + i] = isHalf ? floatToHalf(buf[i]) : floatToBf16(buf[i]);
       }
@@ -953,9 +964,8 @@ Status powRun(KernelContext &ctx, const Broadcast &bc, const Tensor &l, const Te
       if (e == 2.0 || e == 3.0) {
         bool cube = e == 3.0;
         broadcast2(
-            ctx, bc, kCheapGrain,
-            [cube](C a, C) { return cube ? (C)(a * a * a) : (C)(a * a); }, Acc(l), Acc(r),
-            Acc(o));
+            ctx, bc, kCheapGrain, [cube](C a, C) { return cube ? (C)(a * a * a) : (C)(a * a); },
+            Acc(l), Acc(r), Acc(o));
         return Status();
       }
     }

@@ -11,7 +11,8 @@ namespace dsrt::cpu {
 /// input without dilation, T = float or double: direct window loops, one
 /// output row at a time. False for other cases (the caller's generic loop
 /// decodes every index). Max propagates NaN (as a quiet NaN) and gives the
-/// lowest value for a window wholly in the padding; average sums each
+/// lowest finite value for a window wholly in the padding (as the generic
+/// loop does), -inf for a window of -inf; average sums each
 /// window in row-major order and divides by its count (padding included
 /// when `includePad`).
 template <typename T>

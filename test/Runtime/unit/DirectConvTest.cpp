@@ -151,6 +151,11 @@ TEST(DirectConv, DeclinesBeforeWritingAnything) {
   EXPECT_TRUE(declines(ctx, tiny, wv.data()));
   Conv2D tinyStrided{1, 4, 2, 2, 8, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1};
   EXPECT_TRUE(declines(ctx, tinyStrided, wv.data()));
+  // An empty kernel (a weight dim of 0 packs as M x 0) has negative reach.
+  Conv2D empty{1, 2, 8, 8, 4, 3, 0, 1, 1, 2, 1, 0, 1, 0, 1, 10};
+  std::vector<float> noWeights(1);
+  ASSERT_TRUE(constants.addLeft(noWeights.data(), empty.M, 0));
+  EXPECT_TRUE(declines(ctx, empty, noWeights.data()));
   // Strides of 2^62 (from an artifact, unbounded) overflow the phase count.
   Conv2D huge{1, 4, 10, 10, 8, 3, 3, 1, int64_t(1) << 62, int64_t(1) << 62, 1, 1, 1, 1, 1, 1};
   EXPECT_TRUE(declines(ctx, huge, wv.data()));

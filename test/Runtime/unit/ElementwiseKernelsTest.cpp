@@ -109,6 +109,50 @@ TEST(ElementwiseKernels, UnaryFloatKinds) {
   }
 }
 
+TEST(ElementwiseKernels, TanhGeluTailsAgreeAcrossFloatTypes) {
+  // The tanh GELU as x times a logistic: -0 at -inf and a tiny negative
+  // value (not 0 or NaN from 1 + tanh cancelling) far left, in f32, f64
+  // and bf16 (widened to float, through the same vector loop as f32).
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> in = {-inf, -9.0f, -3.0f, 0.5f, inf, std::nanf("")};
+  auto want = [](double v) {
+    if (std::isnan(v) || v == INFINITY)
+      return v;
+    if (v == -INFINITY)
+      return -0.0;
+    const double u = std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v);
+    return v / (1 + std::exp(-2 * u));
+  };
+  Buf x = f32({6}, in), y(DS_F32, {6});
+  ASSERT_TRUE(run("ds.unary", kind("gelu_tanh"), {&x.t}, {&y.t}).ok());
+  std::vector<double> d(in.begin(), in.end());
+  Buf xd = make<double>(DS_F64, {6}, d), yd(DS_F64, {6});
+  ASSERT_TRUE(run("ds.unary", kind("gelu_tanh"), {&xd.t}, {&yd.t}).ok());
+  std::vector<uint16_t> bits;
+  for (float v : in)
+    bits.push_back(floatToBf16(v));
+  Buf xb = make<uint16_t>(DS_BF16, {6}, bits), yb(DS_BF16, {6});
+  ASSERT_TRUE(run("ds.unary", kind("gelu_tanh"), {&xb.t}, {&yb.t}).ok());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const double w = want(in[i]), wb = want(bf16ToFloat(floatToBf16(in[i])));
+    const float got = y.values<float>()[i], gotB = bf16ToFloat(yb.values<uint16_t>()[i]);
+    const double gotD = yd.values<double>()[i];
+    if (std::isnan(w)) {
+      EXPECT_TRUE(std::isnan(got) && std::isnan(gotD) && std::isnan(gotB)) << in[i];
+      continue;
+    }
+    if (std::isinf(w)) {
+      EXPECT_TRUE(got == w && gotD == w && gotB == w) << in[i];
+      continue;
+    }
+    EXPECT_NEAR(got, w, 1e-5 * std::fabs(w)) << in[i];
+    EXPECT_NEAR(gotD, w, 1e-12 * std::fabs(w)) << in[i];
+    EXPECT_NEAR(gotB, wb, 1e-2 * std::fabs(wb)) << in[i];
+    EXPECT_EQ(std::signbit(got), std::signbit(w)) << in[i];
+    EXPECT_EQ(std::signbit(gotD), std::signbit(w)) << in[i];
+  }
+}
+
 TEST(ElementwiseKernels, UnaryDefaultsWithoutAttributes) {
   // selu / leaky_relu fall back to the ONNX defaults when alpha is absent.
   Buf x = f32({2}, {-1.0f, 2.0f});

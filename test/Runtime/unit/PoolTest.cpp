@@ -2,8 +2,9 @@
 //
 // cpu/Pool2D's interior (vectorized, tap by tap) and border (per output)
 // loops against a reference that visits each window in row-major order:
-// max exact, NaN wherever a window holds one, the lowest float for a
-// window wholly in the padding; average exact in the same order.
+// max exact, NaN wherever a window holds one, -inf for a window of -inf,
+// the lowest float for a window wholly in the padding; average exact in
+// the same order.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelTestUtils.h"
@@ -31,7 +32,7 @@ std::vector<float> referencePool(const Pool &p, const std::vector<float> &x, boo
   for (int64_t c = 0; c < p.planes; ++c)
     for (int64_t oh = 0; oh < p.OH(); ++oh)
       for (int64_t ow = 0; ow < p.OW(); ++ow) {
-        float best = std::numeric_limits<float>::lowest(), sum = 0.0f;
+        float best = -std::numeric_limits<float>::infinity(), sum = 0.0f;
         bool nan = false;
         int64_t valid = 0, padded = 0;
         for (int64_t kh = 0; kh < p.KH; ++kh)
@@ -47,7 +48,8 @@ std::vector<float> referencePool(const Pool &p, const std::vector<float> &x, boo
             sum += v;
           }
         const int64_t count = includePad ? padded : valid;
-        y.push_back(max ? (nan ? NAN : best) : count ? sum / (float)count : 0.0f);
+        const float lowest = std::numeric_limits<float>::lowest(); // no element at all
+        y.push_back(max ? (nan ? NAN : valid ? best : lowest) : count ? sum / (float)count : 0.0f);
       }
   return y;
 }
@@ -65,6 +67,8 @@ TEST(Pool2D, InteriorAndBordersMatchTheWindowOrder) {
     auto xv = randomFloats((size_t)(p.planes * p.H * p.W), 71);
     for (size_t i = 5; i < xv.size(); i += 37) // NaN and infinities in some windows
       xv[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY;
+    for (int64_t i = 0; i < p.W && i < 4; ++i) // a run of -inf: windows of only -inf
+      xv[(size_t)((p.H - 1) * p.W + i)] = -INFINITY;
     for (const char *kind : {"max", "avg"})
       for (bool includePad : {false, true}) {
         const std::string what = std::string(kind) + " " + std::to_string(p.KH) + "x" +
