@@ -19,7 +19,6 @@
 #include "cpu/PackedGemm.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <vector>
 
 namespace dsrt::cpu {
