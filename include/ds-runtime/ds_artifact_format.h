@@ -83,6 +83,30 @@ typedef enum dsx_value_flag {
   DSX_VALUE_HAS_DEFAULT = 1,
 } dsx_value_flag;
 
+/* The signature of a compiled training step (ds-autodiff, then
+   ds-optimizer-step), by value names: the compiler writes them, the runtime's
+   training session (ds_runtime.h) reads them.
+     input  DSX_TRAIN_LEARNING_RATE  scalar with a default
+     input  DSX_TRAIN_STEP           scalar, the 1-based step number (AdamW)
+     input  DSX_TRAIN_LOSS_SCALE     scalar (dynamic loss scaling only)
+     input  X with a default and an output X DSX_TRAIN_NEXT_SUFFIX: state the
+            step carries over (parameters, and the optimizer's state named
+            <parameter><DSX_TRAIN_*_SUFFIX>)
+     output DSX_TRAIN_LOSS           the loss before the update, one element
+     output DSX_TRAIN_GRADS_FINITE   1 when every gradient is finite, else 0
+                                     (the program then returns the state
+                                     unchanged); with loss scaling only
+   Every other input is the batch. */
+#define DSX_TRAIN_LOSS "loss"
+#define DSX_TRAIN_LEARNING_RATE "learning_rate"
+#define DSX_TRAIN_STEP "step"
+#define DSX_TRAIN_LOSS_SCALE "loss_scale"
+#define DSX_TRAIN_GRADS_FINITE "grads_finite"
+#define DSX_TRAIN_NEXT_SUFFIX ".next"
+#define DSX_TRAIN_MOMENTUM_SUFFIX ".momentum"
+#define DSX_TRAIN_ADAM_M_SUFFIX ".adam_m"
+#define DSX_TRAIN_ADAM_V_SUFFIX ".adam_v"
+
 /* What an op does, declared once on each ds op (an ODS trait in
    DSOps.td) and written per step (version 3), so the compiler's fusion, the
    CUDA emitter and the runtime classify ops alike. */

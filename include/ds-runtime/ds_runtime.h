@@ -166,6 +166,107 @@ void ds_outputs_release(ds_outputs *outputs);
 const char *ds_dtype_name(ds_dtype dtype);
 size_t ds_dtype_size(ds_dtype dtype);
 
+/*===----------------------------------------------------------------------===*
+ * Training
+ *
+ * A training session runs a training step the compiler built (ds-compile
+ * --gradients --optimizer=sgd|adamw): it keeps the parameters and the
+ * optimizer's state between steps, passes the learning rate, the step
+ * number and the loss scale, and takes only the batch from the caller, in
+ * whatever order the caller feeds batches (curriculum ordering is the
+ * application's choice). The step's signature is ds_artifact_format.h's
+ * DSX_TRAIN_* names.
+ *
+ * Threads: every call on one training session is serialized by a mutex
+ * inside it; one session may be shared by threads, and steps from several
+ * threads run one at a time (in the order they take the lock).
+ *===----------------------------------------------------------------------===*/
+
+/* Dynamic loss scaling (for fp16 training): the loss is multiplied by
+   `scale` before the backward pass; a step whose gradients are not finite is
+   skipped and halves the scale (not below `minimum`); `growth_interval`
+   clean steps in a row double it. */
+typedef struct ds_loss_scaler {
+  double scale;
+  double minimum;
+  int64_t growth_interval;
+  int64_t clean_steps;   /* finite steps since the scale last changed */
+  int64_t skipped_steps; /* steps skipped for non-finite gradients, in all */
+} ds_loss_scaler;
+
+/* initial 2^16, growth_interval 2000, minimum 1 are the usual values. */
+void ds_loss_scaler_init(ds_loss_scaler *scaler, double initial, int64_t growth_interval,
+                         double minimum);
+/* Advances the state machine after a step whose gradients were finite or not. */
+void ds_loss_scaler_update(ds_loss_scaler *scaler, int32_t finite);
+
+typedef struct ds_training_session_t ds_training_session;
+
+typedef struct ds_training_options {
+  uint32_t struct_size; /* set by ds_training_options_init */
+  int32_t num_threads;  /* as in ds_session_options */
+  /* The initial state of the loss scaler, used when the step scales its loss
+     (it has a DSX_TRAIN_LOSS_SCALE input); ds_loss_scaler_init(2^16, 2000, 1)
+     by default. */
+  ds_loss_scaler loss_scaler;
+} ds_training_options;
+
+void ds_training_options_init(ds_training_options *options);
+/* Fails with DS_INVALID_ARGUMENT for a model that is not a training step
+   (saying what of the signature is missing), and for state with dynamic dims. */
+ds_status ds_training_session_create(const ds_model *model, const ds_training_options *options,
+                                     ds_training_session **out_session);
+void ds_training_session_release(ds_training_session *session);
+
+/* The inputs a step takes from the caller, in the order ds_training_session_step
+   takes them. Names and dims stay valid while the session lives. */
+int32_t ds_training_session_num_batch_inputs(const ds_training_session *session);
+ds_status ds_training_session_batch_input_info(const ds_training_session *session, int32_t index,
+                                               ds_value_info *out_info);
+
+/* Runs one step on the batch. *out_loss (may be NULL) is the loss before the
+   update. *out_applied (may be NULL) is 1 when the parameters and state
+   advanced, 0 when the gradients overflowed under loss scaling and the step
+   was skipped. A failed step leaves parameters, state and the step count as
+   they were. */
+ds_status ds_training_session_step(ds_training_session *session, const ds_tensor *batch,
+                                   int32_t num_batch, double *out_loss, int32_t *out_applied);
+
+/* The state the session carries: the parameters first (is_parameter 1), then
+   the optimizer's state (momentum buffers, AdamW moments; is_parameter 0). */
+int32_t ds_training_session_num_state(const ds_training_session *session);
+ds_status ds_training_session_state_info(const ds_training_session *session, int32_t index,
+                                         ds_value_info *out_info, int32_t *out_is_parameter);
+/* Copies the current value of state `name` into `data` (byte_size must be
+   its size). */
+ds_status ds_training_session_read_state(ds_training_session *session, const char *name,
+                                         void *data, size_t byte_size);
+/* Replaces state `name` (dtype, dims and byte size must match; the data is
+   copied). */
+ds_status ds_training_session_write_state(ds_training_session *session, const char *name,
+                                          const ds_tensor *value);
+
+/* The learning rate the next step uses (the artifact's default at first); a
+   schedule changes it between steps. */
+double ds_training_session_learning_rate(ds_training_session *session);
+ds_status ds_training_session_set_learning_rate(ds_training_session *session, double rate);
+/* Steps applied so far (skipped ones do not count). */
+int64_t ds_training_session_steps_done(ds_training_session *session);
+/* The loss scaler's current state; DS_INVALID_ARGUMENT when the step does not
+   scale its loss. */
+ds_status ds_training_session_loss_scaler(ds_training_session *session,
+                                          ds_loss_scaler *out_scaler);
+
+/* Writes parameters, optimizer state, the step count, the learning rate and
+   the loss scaler to `path`: to a temporary file in the same folder, flushed
+   to disk, then renamed over `path`, so a crash leaves the previous file or
+   the new one, never a torn one. */
+ds_status ds_training_session_save(ds_training_session *session, const char *path);
+/* Restores a file written by ds_training_session_save. A torn, corrupted or
+   foreign file (another model's state, another optimizer, loss scaling on one
+   side only) fails with DS_INVALID_ARTIFACT and changes nothing. */
+ds_status ds_training_session_load(ds_training_session *session, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -152,6 +152,108 @@ private:
   ds_session *session_ = nullptr;
 };
 
+/// Runs the training steps of a model compiled with --gradients and
+/// --optimizer (see ds_runtime.h, Training):
+///
+///   ds::TrainingSession training(model);
+///   for (...) {                      // batches in the application's order
+///     training.setLearningRate(schedule(training.stepsDone()));
+///     double loss = training.step({x, labels}).loss;
+///   }
+///   training.save("run.ckpt");
+class TrainingSession {
+public:
+  struct StepResult {
+    double loss;
+    bool applied; ///< false: skipped for non-finite gradients (loss scaling)
+  };
+
+  explicit TrainingSession(const Model &model, int numThreads = 0,
+                           const ds_loss_scaler *lossScaler = nullptr) {
+    ds_training_options options;
+    ds_training_options_init(&options);
+    options.num_threads = numThreads;
+    if (lossScaler)
+      options.loss_scaler = *lossScaler;
+    check(ds_training_session_create(model.get(), &options, &session_));
+  }
+  ~TrainingSession() { ds_training_session_release(session_); }
+  TrainingSession(const TrainingSession &) = delete;
+  TrainingSession &operator=(const TrainingSession &) = delete;
+
+  /// The inputs step() takes, in order.
+  std::vector<ds_value_info> batchInputs() const {
+    std::vector<ds_value_info> infos(ds_training_session_num_batch_inputs(session_));
+    for (size_t i = 0; i < infos.size(); ++i)
+      check(ds_training_session_batch_input_info(session_, (int32_t)i, &infos[i]));
+    return infos;
+  }
+  StepResult step(const std::vector<TensorRef> &batch) {
+    std::vector<ds_tensor> views;
+    for (const TensorRef &t : batch)
+      views.push_back(t.view());
+    StepResult result{0, false};
+    int32_t applied = 0;
+    check(ds_training_session_step(session_, views.data(), (int32_t)views.size(), &result.loss,
+                                   &applied));
+    result.applied = applied != 0;
+    return result;
+  }
+
+  /// Parameters first, then the optimizer's state.
+  struct StateInfo {
+    ds_value_info info;
+    bool isParameter;
+  };
+  std::vector<StateInfo> state() const {
+    std::vector<StateInfo> infos(ds_training_session_num_state(session_));
+    for (size_t i = 0; i < infos.size(); ++i) {
+      int32_t isParameter = 0;
+      check(ds_training_session_state_info(session_, (int32_t)i, &infos[i].info, &isParameter));
+      infos[i].isParameter = isParameter != 0;
+    }
+    return infos;
+  }
+  /// A copy of state `name` as elements of T (sizeof(T) must be its dtype's size).
+  template <typename T> std::vector<T> read(const std::string &name) const {
+    for (const StateInfo &s : state()) {
+      if (name != s.info.name)
+        continue;
+      size_t count = 1;
+      for (int32_t d = 0; d < s.info.rank; ++d)
+        count *= (size_t)s.info.dims[d];
+      std::vector<T> values(count);
+      check(ds_training_session_read_state(session_, name.c_str(), values.data(),
+                                           count * sizeof(T)));
+      return values;
+    }
+    throw Error(DS_INVALID_ARGUMENT, "no state '" + name + "'");
+  }
+  void write(const std::string &name, const TensorRef &value) {
+    ds_tensor view = value.view();
+    check(ds_training_session_write_state(session_, name.c_str(), &view));
+  }
+
+  double learningRate() const { return ds_training_session_learning_rate(session_); }
+  void setLearningRate(double rate) {
+    check(ds_training_session_set_learning_rate(session_, rate));
+  }
+  int64_t stepsDone() const { return ds_training_session_steps_done(session_); }
+  /// Throws when the step does not scale its loss.
+  ds_loss_scaler lossScaler() const {
+    ds_loss_scaler scaler;
+    check(ds_training_session_loss_scaler(session_, &scaler));
+    return scaler;
+  }
+  void save(const std::string &path) { check(ds_training_session_save(session_, path.c_str())); }
+  void load(const std::string &path) { check(ds_training_session_load(session_, path.c_str())); }
+
+  ds_training_session *get() const { return session_; }
+
+private:
+  ds_training_session *session_ = nullptr;
+};
+
 } // namespace ds
 
 #endif // DS_RUNTIME_DS_RUNTIME_HPP

@@ -1,4 +1,5 @@
 //===- CApi.cpp - the C API over Program and Session ----------------------===//
+#include "core/CApiSupport.h"
 #include "core/Session.h"
 
 #include <cstddef>
@@ -8,10 +9,6 @@
 #include <new>
 #include <thread>
 
-struct ds_status_t {
-  ds_status_code code;
-  std::string message;
-};
 /// The program is shared by the model handle and every session made from it:
 /// whichever is released last frees it (and unmaps the file).
 struct ds_model_t {
@@ -33,43 +30,11 @@ struct ds_outputs_t {
 };
 
 namespace {
-/// Handed out when a status itself cannot be allocated; never freed.
-ds_status_t outOfMemory{DS_RUNTIME_ERROR, "out of memory"};
+using dsrt::capi::guarded;
+using dsrt::capi::make;
+using dsrt::capi::outOfMemory;
+using dsrt::capi::toC;
 
-ds_status make(ds_status_code code, std::string &&message) noexcept {
-  try {
-    return new ds_status_t{code, std::move(message)};
-  } catch (...) {
-    return &outOfMemory;
-  }
-}
-/// `what` + `detail`, built here so that a failing allocation still ends as
-/// a status.
-ds_status make(ds_status_code code, const char *what, const char *detail = "") noexcept {
-  try {
-    return make(code, std::string(what) + detail);
-  } catch (...) {
-    return &outOfMemory;
-  }
-}
-ds_status toC(const dsrt::Status &s) {
-  return s.ok() ? nullptr : make(s.code(), std::string(s.message()));
-}
-/// Runs `body` (which returns a ds_status) so that no exception leaves the C
-/// API: an allocation failure deep in a kernel (on any of the session's
-/// threads: the pool rethrows on the caller), a failing mutex or a message
-/// that cannot be built becomes a status.
-template <typename F> ds_status guarded(const char *what, F &&body) noexcept {
-  try {
-    return body();
-  } catch (const std::bad_alloc &) {
-    return make(DS_RUNTIME_ERROR, what, ": out of memory");
-  } catch (const std::exception &e) {
-    return make(DS_RUNTIME_ERROR, what, (std::string(": ") + e.what()).c_str());
-  } catch (...) {
-    return make(DS_RUNTIME_ERROR, what, ": unknown exception");
-  }
-}
 void fillTensor(const dsrt::Tensor &t, ds_tensor *out) {
   out->dtype = t.dtype;
   out->rank = (int32_t)t.shape.size();

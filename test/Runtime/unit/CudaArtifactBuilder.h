@@ -25,6 +25,7 @@ struct ValueSpec {
   std::string name;
   /// The byte size to write; -1: from the dims (0 when a dim is dynamic).
   int64_t bytes = -1;
+  uint16_t flags = 0; ///< dsx_value_flag: an input with a default at `offset`
 };
 
 struct AttrSpec {
@@ -141,7 +142,7 @@ inline std::string buildArtifact(const ArtifactSpec &spec) {
   for (const ValueSpec &v : spec.values) {
     m.put<uint8_t>((uint8_t)v.dtype);
     m.put<uint8_t>((uint8_t)v.storage);
-    m.put<uint16_t>(0);
+    m.put<uint16_t>(v.flags);
     m.put<uint32_t>((uint32_t)v.dims.size());
     uint64_t n = 1;
     for (int64_t d : v.dims) {

@@ -134,6 +134,69 @@ inline ArtifactSpec dynamicReshapeByInputArtifact() {
   return a;
 }
 
+//===----------------------------------------------------------------------===//
+// A training step (ds_artifact_format.h, DSX_TRAIN_*)
+//===----------------------------------------------------------------------===//
+
+/// One SGD-like step on parameter p: f32[4] (default {1, 2, 3, 4}) with
+/// state p.momentum (default 0) and batch x: f32[4]. d = p - x,
+/// loss = sum(d * d), g = d * learning_rate (default 0.5), p.next = p - g,
+/// p.momentum.next = g. With `lossScaling`, input loss_scale (default 1):
+/// the gradients count as overflowing when loss * loss_scale >= 1e6, and then
+/// p.next = p and grads_finite = 0, as a compiled step does.
+inline ArtifactSpec trainingStepArtifact(bool lossScaling, const std::string &p = "p") {
+  ArtifactSpec a;
+  a.version = 2;
+  a.target = DSX_TARGET_CPU;
+  const uint16_t hasDefault = DSX_VALUE_HAS_DEFAULT;
+  a.values = {{DS_F32, DSX_STORAGE_INPUT, {4}, 0, "x"},
+              {DS_F32, DSX_STORAGE_INPUT, {4}, 0, p, -1, hasDefault},
+              {DS_F32, DSX_STORAGE_INPUT, {}, 64, "learning_rate", -1, hasDefault},
+              {DS_F32, DSX_STORAGE_INPUT, {4}, 128, p + ".momentum", -1, hasDefault},
+              {DS_F32, DSX_STORAGE_ARENA, {4}, 0, "d"},
+              {DS_F32, DSX_STORAGE_ARENA, {4}, 64, "sq"},
+              {DS_F32, DSX_STORAGE_ARENA, {}, 128, "loss"},
+              {DS_F32, DSX_STORAGE_ARENA, {4}, 192, "g"},
+              {DS_F32, DSX_STORAGE_ARENA, {4}, 256, "next"}};
+  a.inputs = {0, 1, 2, 3};
+  a.steps = {{"ds.binary", {1, 0}, {4}, {strAttr("kind", "sub")}},
+             {"ds.binary", {4, 4}, {5}, {strAttr("kind", "mul")}},
+             {"ds.reduce", {5}, {6}, {strAttr("kind", "sum"), intsAttr("axes", {0}),
+                                      intAttr("keepdims", 0)}},
+             {"ds.binary", {4, 2}, {7}, {strAttr("kind", "mul")}},
+             {"ds.binary", {1, 7}, {8}, {strAttr("kind", "sub")}}};
+  a.arenaBytes = 320;
+  a.outputs = {6, 8, 7};
+  a.outputNames = {"loss", p + ".next", p + ".momentum.next"};
+  auto constant = [&](std::initializer_list<float> values) {
+    a.constants.resize((a.constants.size() + 63) / 64 * 64, '\0');
+    for (float v : values)
+      a.constants.append((const char *)&v, 4);
+  };
+  constant({1, 2, 3, 4});
+  constant({0.5f});
+  constant({0, 0, 0, 0});
+  if (lossScaling) {
+    a.values.push_back({DS_F32, DSX_STORAGE_INPUT, {}, 192, "loss_scale", -1, hasDefault});
+    a.values.push_back({DS_F32, DSX_STORAGE_CONSTANT, {}, 256, "limit"});
+    a.values.push_back({DS_F32, DSX_STORAGE_ARENA, {}, 320, "scaled"});
+    a.values.push_back({DS_BOOL, DSX_STORAGE_ARENA, {}, 384, "ok", 1});
+    a.values.push_back({DS_F32, DSX_STORAGE_ARENA, {}, 448, "finite"});
+    a.values.push_back({DS_F32, DSX_STORAGE_ARENA, {4}, 512, "kept"});
+    a.inputs.push_back(9);
+    a.steps.push_back({"ds.binary", {6, 9}, {11}, {strAttr("kind", "mul")}});
+    a.steps.push_back({"ds.compare", {11, 10}, {12}, {strAttr("kind", "lt")}});
+    a.steps.push_back({"ds.cast", {12}, {13}, {}});
+    a.steps.push_back({"ds.select", {12, 8, 1}, {14}, {}});
+    a.arenaBytes = 576;
+    a.outputs = {6, 14, 7, 13};
+    a.outputNames.push_back("grads_finite");
+    constant({1});
+    constant({1e6f});
+  }
+  return a;
+}
+
 /// Writes `bytes` to a fresh temporary file and returns its path.
 inline std::string writeTempArtifact(const std::string &bytes) {
   char path[] = "/tmp/ds-runtime-test-XXXXXX";

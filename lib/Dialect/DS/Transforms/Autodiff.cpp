@@ -58,7 +58,7 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
     llvm::SmallVector<Value> results{loss};
     llvm::SmallVector<Attribute> resultNames{main.getResultAttr(*lossIndex, "ds.name")};
     if (!resultNames[0])
-      resultNames[0] = builder.getStringAttr("loss");
+      resultNames[0] = builder.getStringAttr(DSX_TRAIN_LOSS);
     for (auto [arg, name] : llvm::zip(paramArgs, names)) {
       Value grad = grads.lookup(arg);
       if (!grad) {
@@ -159,7 +159,7 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
     types.push_back(value.getType());
     main.setType(b.getFunctionType(body.getArgumentTypes(), types));
     unsigned index = main.getNumResults() - 1;
-    main.setResultAttr(index, "ds.name", b.getStringAttr("loss"));
+    main.setResultAttr(index, "ds.name", b.getStringAttr(DSX_TRAIN_LOSS));
     return index;
   }
 
@@ -206,7 +206,7 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
     auto scalar = RankedTensorType::get({}, element);
     OpBuilder b(&getContext());
     NamedAttrList attrs;
-    attrs.set("ds.name", b.getStringAttr("loss_scale"));
+    attrs.set("ds.name", b.getStringAttr(DSX_TRAIN_LOSS_SCALE));
     attrs.set("ds.default",
               DenseElementsAttr::get(scalar, FloatAttr::get(element, 1.0).getValue()));
     unsigned index = main.getNumArguments();

@@ -92,10 +92,10 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
     };
     Value firstParam = body.getArgument(pairs.front().second);
     Value rate =
-        addInput(scalarType(firstParam), "learning_rate", splat(scalarType(firstParam), lr));
+        addInput(scalarType(firstParam), DSX_TRAIN_LEARNING_RATE, splat(scalarType(firstParam), lr));
     Value step;
     if (optimizer == "adamw")
-      step = addInput(scalarType(firstParam), "step", splat(scalarType(firstParam), 1.0));
+      step = addInput(scalarType(firstParam), DSX_TRAIN_STEP, splat(scalarType(firstParam), 1.0));
 
     auto mul = [&](Value l, Value r) { return g.binary(BinaryKind::mul, l, r); };
     auto add = [&](Value l, Value r) { return g.binary(BinaryKind::add, l, r); };
@@ -105,7 +105,7 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
     // Dynamic loss scaling: unscale, and keep everything when a gradient
     // overflowed (`finite`: 1 when every gradient element is finite, else 0).
     Value finite;
-    if (auto it = argByName.find("loss_scale"); it != argByName.end()) {
+    if (auto it = argByName.find(DSX_TRAIN_LOSS_SCALE); it != argByName.end()) {
       Value scale = body.getArgument(it->second);
       Value bad;
       for (auto [resultIndex, argIndex] : pairs) {
@@ -148,7 +148,7 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
       if (matchPattern(grad, m_Constant(&constantGrad)) && constantGrad.isSplat() &&
           constantGrad.getSplatValue<APFloat>().isZero()) {
         results.push_back(param);
-        names.push_back(b.getStringAttr(name + ".next"));
+        names.push_back(b.getStringAttr(name + DSX_TRAIN_NEXT_SUFFIX));
         continue;
       }
       llvm::SmallVector<std::pair<Value, std::string>> state;
@@ -157,14 +157,14 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
           grad = add(grad, mul(g.scalar(weightDecay, param), param));
         Value update = grad;
         if (momentum != 0.0) {
-          Value buffer = addInput(type, name + ".momentum", splat(type, 0.0));
+          Value buffer = addInput(type, name + DSX_TRAIN_MOMENTUM_SUFFIX, splat(type, 0.0));
           update = add(mul(g.scalar(momentum, param), buffer), grad);
-          state.push_back({keepIfFinite(update, buffer), name + ".momentum.next"});
+          state.push_back({keepIfFinite(update, buffer), name + DSX_TRAIN_MOMENTUM_SUFFIX DSX_TRAIN_NEXT_SUFFIX});
         }
         next = sub(param, mul(rate, update));
       } else {
-        Value m = addInput(type, name + ".adam_m", splat(type, 0.0));
-        Value v = addInput(type, name + ".adam_v", splat(type, 0.0));
+        Value m = addInput(type, name + DSX_TRAIN_ADAM_M_SUFFIX, splat(type, 0.0));
+        Value v = addInput(type, name + DSX_TRAIN_ADAM_V_SUFFIX, splat(type, 0.0));
         Value m2 = add(mul(g.scalar(beta1, param), m), mul(g.scalar(1.0 - beta1, param), grad));
         Value v2 = add(mul(g.scalar(beta2, param), v),
                        mul(g.scalar(1.0 - beta2, param), mul(grad, grad)));
@@ -176,11 +176,11 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
         if (weightDecay != 0.0)
           decayed = mul(param, sub(g.scalar(1.0, param), mul(rate, g.scalar(weightDecay, param))));
         next = sub(decayed, mul(rate, div(div(m2, c1), denom)));
-        state.push_back({keepIfFinite(m2, m), name + ".adam_m.next"});
-        state.push_back({keepIfFinite(v2, v), name + ".adam_v.next"});
+        state.push_back({keepIfFinite(m2, m), name + DSX_TRAIN_ADAM_M_SUFFIX DSX_TRAIN_NEXT_SUFFIX});
+        state.push_back({keepIfFinite(v2, v), name + DSX_TRAIN_ADAM_V_SUFFIX DSX_TRAIN_NEXT_SUFFIX});
       }
       results.push_back(keepIfFinite(next, param));
-      names.push_back(b.getStringAttr(name + ".next"));
+      names.push_back(b.getStringAttr(name + DSX_TRAIN_NEXT_SUFFIX));
       for (auto &[value, stateName] : state) {
         results.push_back(value);
         names.push_back(b.getStringAttr(stateName));
@@ -188,7 +188,7 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
     }
     if (finite) {
       results.push_back(finite);
-      names.push_back(b.getStringAttr("grads_finite"));
+      names.push_back(b.getStringAttr(DSX_TRAIN_GRADS_FINITE));
     }
     b.create<func::ReturnOp>(loc, results);
     ret.erase();
@@ -199,7 +199,7 @@ struct OptimizerStepPass : ds::impl::OptimizerStepPassBase<OptimizerStepPass> {
     llvm::SmallVector<DictionaryAttr> attrs;
     for (Attribute name : names)
       attrs.push_back(b.getDictionaryAttr(
-          b.getNamedAttr("ds.name", name ? name : b.getStringAttr("loss"))));
+          b.getNamedAttr("ds.name", name ? name : b.getStringAttr(DSX_TRAIN_LOSS))));
     main.setAllResultAttrs(attrs);
   }
 };
