@@ -28,6 +28,8 @@
 
 namespace nb = nanobind;
 
+void bindTraining(nb::module_ &m); // training.cpp
+
 namespace {
 /// Read-only bytes of one input, as the package hands them over.
 using InputBytes = nb::ndarray<const uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
@@ -205,6 +207,7 @@ NB_MODULE(_ds, m) {
       },
       nb::arg("method"), nb::arg("samples"), nb::arg("entries"), nb::arg("smooth_quant") = 0.0,
       "The calibration table's text for (name, lo, hi, channel |x| maxima) entries.");
+  bindTraining(m);
   m.def("arena_bytes", [](const std::shared_ptr<ds::Model> &model) { return model->arenaBytes(); });
   m.def("model_target", [](const std::shared_ptr<ds::Model> &model) {
     return std::string(ds_model_target(model->get()));

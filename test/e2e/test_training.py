@@ -107,7 +107,7 @@ def test_batches_in_any_order(mlp):
     np.testing.assert_allclose(losses, expected, rtol=2e-4)
 
 
-def test_torn_corrupted_and_foreign_checkpoints_are_refused(mlp, tmp_path, monkeypatch):
+def test_torn_corrupted_and_foreign_checkpoints_are_refused(mlp, tmp_path):
     session = ds.TrainingSession(mlp, optimizer="sgd", optimizer_options={"lr": 0.05},
                                  loss_function="mse")
     x, t = batches(1)[0]
@@ -131,15 +131,56 @@ def test_torn_corrupted_and_foreign_checkpoints_are_refused(mlp, tmp_path, monke
     for name, value in session.parameters().items():  # nothing changed
         assert np.array_equal(value, before[name])
 
-    # A crash while writing leaves the previous checkpoint whole.
-    def crash(*args, **kwargs):
-        raise KeyboardInterrupt
-    monkeypatch.setattr(np, "savez", crash)
+
+
+BIG_MLP = """
+func.func @main(%x: tensor<64x512xf32> {ds.name = "x"}) -> (tensor<64x512xf32> {ds.name = "y"}) {
+  %w = ds.constant dense<0.01> : tensor<512x512xf32> loc("w")
+  %y = ds.matmul %x, %w : (tensor<64x512xf32>, tensor<512x512xf32>) -> tensor<64x512xf32>
+  return %y : tensor<64x512xf32>
+}
+"""
+
+CRASHING_WRITER = """
+import sys, numpy as np, ds
+session = ds.TrainingSession(sys.argv[1], optimizer="adamw", loss_function="mse")
+x = np.ones((64, 512), np.float32)
+t = np.zeros((64, 512), np.float32)
+print("ready", flush=True)
+while True:
     session.step({"x": x, "target": t})
-    with pytest.raises(KeyboardInterrupt):
-        session.save(path)
-    assert path.read_bytes() == good
-    assert [f for f in os.listdir(tmp_path) if f.startswith(".ds-ckpt-")] == []
+    session.save(sys.argv[2])
+"""
+
+
+def test_a_crash_while_saving_leaves_a_whole_checkpoint(tmp_path):
+    """A writer killed (SIGKILL) at random points of its save loop: the
+    checkpoint on disk is always the previous one or the new one, whole; only
+    the killed writer's temporary file may be left beside it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    model = tmp_path / "big.mlir"
+    model.write_text(BIG_MLP)
+    path = tmp_path / "run.ckpt"
+    script = tmp_path / "writer.py"
+    script.write_text(CRASHING_WRITER)
+    reader = ds.TrainingSession(str(model), optimizer="adamw", loss_function="mse")
+    rng = np.random.default_rng(0)
+    steps = []
+    for attempt in range(4):
+        child = subprocess.Popen([sys.executable, str(script), str(model), str(path)],
+                                 stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3 + rng.uniform(0, 0.5))  # several saves of ~3 MB each
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        reader.load(path)  # never torn
+        steps.append(reader.steps_done)
+    assert all(s > 0 for s in steps)
+    leftovers = [f for f in os.listdir(tmp_path) if f.startswith(".ds-ckpt-")]
+    assert len(leftovers) <= 4, leftovers
 
 
 def test_bad_arguments(mlp):
