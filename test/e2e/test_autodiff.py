@@ -100,7 +100,7 @@ def test_parameters_default_to_the_model_weights(mlp):
         assert np.array_equal(fed[name], default[name]), name
 
 
-@pytest.mark.parametrize("name", ["bert", "gpt", "llama"])
+@pytest.mark.parametrize("name", ["cnn", "mobilenet", "bert", "gpt", "llama"])
 def test_generated_models_match_finite_differences(models_dir, name):
     path = str(models_dir / f"{name}.onnx")
     grad = session(path, gradients=True, loss_function="mse")
@@ -122,7 +122,12 @@ def test_generated_models_match_finite_differences(models_dir, name):
     minus = grad.run({**feeds, **{k: values[k] - step * direction[k] for k in grads}})["loss"]
     numeric = (float(plus) - float(minus)) / (2 * step)
     analytic = sum(float(np.sum(grads[k].astype(np.float64) * direction[k])) for k in grads)
-    assert abs(numeric - analytic) <= 0.01 * abs(analytic), (numeric, analytic)
+    # The CNN's ReLUs and max pools have kinks a step may cross: f32 central
+    # differences scatter by ~1.5% there (they converge on the analytic value
+    # as the step shrinks, until f32 rounding takes over); the pooling rules
+    # are checked exactly in test_pooling_gradient_matches_the_reference.
+    tolerance = 0.02 if name in ("cnn", "mobilenet") else 0.01
+    assert abs(numeric - analytic) <= tolerance * abs(analytic), (numeric, analytic)
 
 
 def test_rematerialized_gradient_is_bit_identical(tmp_path):
@@ -263,3 +268,151 @@ func.func @main(%x: tensor<2x8xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = 
     expected = x * (1 - np.tanh(c) ** 2)
     np.testing.assert_allclose(out["a.grad"], expected[:, :3], rtol=1e-5)
     np.testing.assert_allclose(out["b.grad"], expected[:, 3:], rtol=1e-5)
+
+
+def constant_parameter(name, values):
+    """A float constant named `name` holding `values` (any shape)."""
+    shape = values.shape
+    flat, dims = f"tensor<{values.size}xf32>", "x".join(map(str, shape))
+    index = f"tensor<{len(shape)}xi64>"
+    text = ", ".join(f"{float(v):.6e}" for v in values.ravel())
+    return [f"  %{name}f = ds.constant dense<[{text}]> : {flat} loc(\"{name}\")",
+            f"  %{name}s = ds.constant dense<[{', '.join(map(str, shape))}]> : {index}",
+            f"  %{name} = ds.reshape %{name}f, %{name}s : ({flat}, {index}) -> tensor<{dims}xf32>"]
+
+
+def grouped_conv_model(path):
+    """An input parameter through a grouped convolution (2 groups, stride 2)
+    and a depthwise one (6 groups, dilation 2): the parameter's gradient is
+    the grouped transposed convolution, the weights' the grouped correlation."""
+    rng = np.random.default_rng(13)
+    lines = ['func.func @main() -> (tensor<2x6x2x2xf32> {ds.name = "y"}) {']
+    lines += (named_parameter(rng, "x", [2, 4, 7, 7]) + named_parameter(rng, "w1", [6, 2, 3, 3], 0.3)
+              + named_parameter(rng, "b1", [6], 0.1) + named_parameter(rng, "w2", [6, 1, 3, 3], 0.3))
+    lines += [
+        "  %c1 = ds.conv %x, %w1, %b1 {dilations = array<i64: 1, 1>, group = 2 : i64, "
+        "pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<2x4x7x7xf32>, "
+        "tensor<6x2x3x3xf32>, tensor<6xf32>) -> tensor<2x6x4x4xf32>",
+        "  %r = ds.unary tanh %c1 : (tensor<2x6x4x4xf32>) -> tensor<2x6x4x4xf32>",
+        "  %c2 = ds.conv %r, %w2 {dilations = array<i64: 2, 2>, group = 6 : i64, "
+        "pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<2x6x4x4xf32>, "
+        "tensor<6x1x3x3xf32>) -> tensor<2x6x2x2xf32>",
+        "  return %c2 : tensor<2x6x2x2xf32>", "}"]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_grouped_convolution_gradients_match_finite_differences(tmp_path):
+    grad = session(grouped_conv_model(tmp_path / "grouped.mlir"), gradients=True,
+                   loss_function="mse")
+    rng = np.random.default_rng(14)
+    feeds = {"target": rng.standard_normal((2, 6, 2, 2)).astype(np.float32)}
+    base = grad.run(feeds)
+    names = ("x", "w1", "b1", "w2")
+    assert sorted(k for k in base if k.endswith(".grad")) == sorted(n + ".grad" for n in names)
+    assert_each_matches_finite_differences(grad, feeds, base, names, rng)
+
+
+def pool_output_size(size, kernel, stride, begin, end, ceil):
+    span = size + begin + end - kernel
+    out = (-(-span // stride) if ceil else span // stride) + 1
+    if ceil and (out - 1) * stride >= size + begin:  # the last window would start in the padding
+        out -= 1
+    return out
+
+
+def pool_backward(x, dy, kind, kernel, stride, pads, include_pad):
+    """The reference: each output's gradient to the first maximum of its
+    window (PyTorch's choice among ties), or spread over it / its count."""
+    dx = np.zeros_like(x, dtype=np.float64)
+    (top, left, bottom, right), (h, w) = pads, x.shape[2:]
+    for n, c, oh, ow in np.ndindex(*dy.shape):
+        h0, w0 = oh * stride - top, ow * stride - left
+        cells = [(i, j) for i in range(h0, h0 + kernel) for j in range(w0, w0 + kernel)
+                 if 0 <= i < h and 0 <= j < w]
+        if kind == "max":
+            i, j = max(cells, key=lambda p: (x[n, c][p], -cells.index(p)))
+            dx[n, c, i, j] += dy[n, c, oh, ow]
+            continue
+        if include_pad:
+            count = ((min(h0 + kernel, h + bottom) - max(h0, -top))
+                     * (min(w0 + kernel, w + right) - max(w0, -left)))
+        else:
+            count = len(cells)
+        for i, j in cells:
+            dx[n, c, i, j] += dy[n, c, oh, ow] / count
+    return dx
+
+
+@pytest.mark.parametrize("kind,kernel,stride,pads,ceil,include_pad,ties", [
+    ("max", 3, 2, (1, 1, 1, 1), False, False, False),
+    ("max", 3, 2, (0, 0, 0, 0), True, False, False),   # ceil mode: a window past the end
+    ("max", 2, 1, (0, 1, 0, 1), False, False, True),   # ties go to the first maximum
+    ("avg", 3, 2, (1, 1, 1, 1), False, True, False),
+    ("avg", 3, 2, (1, 0, 1, 0), True, False, False),
+    ("avg", 2, 2, (0, 0, 0, 0), False, False, False),
+])
+def test_pooling_gradient_matches_the_reference(tmp_path, kind, kernel, stride, pads, ceil,
+                                               include_pad, ties):
+    rng = np.random.default_rng(15)
+    shape = (2, 3, 8, 7)
+    x = (rng.integers(0, 3, shape) if ties else rng.standard_normal(shape)).astype(np.float32)
+    out = (2, 3) + tuple(pool_output_size(s, kernel, stride, pads[i], pads[i + 2], ceil)
+                         for i, s in enumerate(shape[2:]))
+    tx, ty = "tensor<2x3x8x7xf32>", f"tensor<{'x'.join(map(str, out))}xf32>"
+    lines = [f'func.func @main(%c: {ty} {{ds.name = "c"}}) -> (tensor<f32> {{ds.name = "loss"}}) {{']
+    lines += constant_parameter("x", x)
+    lines += [
+        f"  %y = ds.pool {kind} %x {{ceil_mode = {str(ceil).lower()}, count_include_pad = "
+        f"{str(include_pad).lower()}, dilations = array<i64: 1, 1>, kernel_shape = array<i64: "
+        f"{kernel}, {kernel}>, pads = array<i64: {', '.join(map(str, pads))}>, strides = "
+        f"array<i64: {stride}, {stride}>}} : ({tx}) -> {ty}",
+        f"  %m = ds.binary mul %y, %c : ({ty}, {ty}) -> {ty}",
+        f"  %l = ds.reduce sum %m {{axes = array<i64: 0, 1, 2, 3>, keepdims = false}} : ({ty}) -> tensor<f32>",
+        "  return %l : tensor<f32>", "}"]
+    path = tmp_path / "pool.mlir"
+    path.write_text("\n".join(lines) + "\n")
+    grad = session(str(path), gradients=True)
+    dy = rng.standard_normal(out).astype(np.float32)
+    got = grad.run({"c": dy})["x.grad"].reshape(shape)  # the flat constant is the parameter
+    # ONNX's pads are (top, left, bottom, right).
+    expected = pool_backward(x, dy, kind, kernel, stride, (pads[0], pads[1], pads[2], pads[3]),
+                             include_pad)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_lp_pooling_has_no_gradient(tmp_path):
+    path = tmp_path / "lp.mlir"
+    lines = ['func.func @main() -> (tensor<f32> {ds.name = "loss"}) {']
+    lines += constant_parameter("x", np.ones((1, 1, 4, 4), np.float32))
+    lines += [
+        "  %y = ds.pool lp %x {ceil_mode = false, count_include_pad = false, dilations = "
+        "array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, p = 2 : i64, pads = array<i64: 0, 0, 0, 0>, "
+        "strides = array<i64: 2, 2>} : (tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32>",
+        "  %l = ds.reduce sum %y {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x1x2x2xf32>) -> tensor<f32>",
+        "  return %l : tensor<f32>", "}"]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ds.CompileError, match="no gradient for Lp pooling"):
+        session(str(path), gradients=True)
+
+
+@pytest.mark.parametrize("kind,attrs,derivative", [
+    ("hard_swish", "", lambda x: np.where(x < -3, 0.0, np.where(x <= 3, x / 3 + 0.5, 1.0))),
+    ("hard_sigmoid", " {alpha = 0.25 : f64, beta = 0.5 : f64}",
+     lambda x: np.where((0.25 * x + 0.5 > 0) & (0.25 * x + 0.5 < 1), 0.25, 0.0)),
+])
+def test_hard_activation_gradients_are_pytorchs(tmp_path, kind, attrs, derivative):
+    """MobileNetV3's activations: PyTorch's derivative, corners included."""
+    x = np.array([-5, -3, -2.5, -2, -1, 0, 0.5, 1.9, 2, 3, 4.5, 7], np.float32)
+    t = "tensor<12xf32>"
+    lines = [f'func.func @main(%c: {t} {{ds.name = "c"}}) -> (tensor<f32> {{ds.name = "loss"}}) {{']
+    lines += constant_parameter("x", x)
+    lines += [f"  %y = ds.unary {kind} %x{attrs} : ({t}) -> {t}",
+              f"  %m = ds.binary mul %y, %c : ({t}, {t}) -> {t}",
+              f"  %l = ds.reduce sum %m {{axes = array<i64: 0>, keepdims = false}} : ({t}) -> tensor<f32>",
+              "  return %l : tensor<f32>", "}"]
+    path = tmp_path / "hard.mlir"
+    path.write_text("\n".join(lines) + "\n")
+    c = np.linspace(0.5, 2.0, 12).astype(np.float32)
+    got = session(str(path), gradients=True).run({"c": c})["x.grad"]
+    np.testing.assert_allclose(got, c * derivative(x.astype(np.float64)), rtol=1e-6, atol=0)

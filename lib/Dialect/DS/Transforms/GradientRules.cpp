@@ -156,6 +156,27 @@ LogicalResult unaryGrad(UnaryOp op, Value dy, Value &dx, GradBuilder &g, std::st
     dx = mul(dy, g.binary(BinaryKind::add, cdf, mul(x, pdf)));
     return success();
   }
+  case UnaryKind::hard_sigmoid: { // α where 0 < αx + β < 1 (PyTorch's choice at the corners)
+    OpBuilder &b = g.getBuilder();
+    double alpha = op.getAlphaAttr() ? op.getAlphaAttr().getValueAsDouble() : 0.2;
+    double beta = op.getBetaAttr() ? op.getBetaAttr().getValueAsDouble() : 0.5;
+    Value z = g.binary(BinaryKind::add, mul(x, g.scalar(alpha, x)), g.scalar(beta, x));
+    Value inside = g.binary(
+        BinaryKind::logical_and, b.create<CompareOp>(g.getLoc(), CompareKind::gt, z, g.scalar(0.0, x)),
+        b.create<CompareOp>(g.getLoc(), CompareKind::lt, z, one()));
+    dx = b.create<SelectOp>(g.getLoc(), inside, mul(dy, g.scalar(alpha, dy)), g.scalar(0.0, dy));
+    return success();
+  }
+  case UnaryKind::hard_swish: { // 0 below -3, x/3 + 1/2 up to 3, 1 above (PyTorch's)
+    OpBuilder &b = g.getBuilder();
+    Value below = b.create<CompareOp>(g.getLoc(), CompareKind::lt, x, g.scalar(-3.0, x));
+    Value ramp = b.create<CompareOp>(g.getLoc(), CompareKind::le, x, g.scalar(3.0, x));
+    Value slope = g.binary(BinaryKind::add, mul(x, g.scalar(1.0 / 3.0, x)), g.scalar(0.5, x));
+    Value d = b.create<SelectOp>(g.getLoc(), below, g.scalar(0.0, x),
+                                 b.create<SelectOp>(g.getLoc(), ramp, slope, one()));
+    dx = mul(dy, d);
+    return success();
+  }
   default:
     why = "no gradient for ds.unary " + stringifyUnaryKind(op.getKind()).str();
     return failure();
@@ -289,67 +310,6 @@ LogicalResult attentionGrad(AttentionOp op, Value dy, ArrayRef<bool> needed,
   return success();
 }
 
-/// Convolution (one group): dX is the transposed convolution of dY with the
-/// same weights; dW correlates X with dY, batch and channels swapped, with
-/// stride and dilation trading places; db sums dY over batch and space.
-LogicalResult convGrad(ConvOp op, Value dy, ArrayRef<bool> needed, SmallVectorImpl<Value> &out,
-                       GradBuilder &g, std::string &why) {
-  if (op.getGroup() != 1) {
-    why = "no gradient for a grouped ds.conv (group " + std::to_string(op.getGroup()) + ")";
-    return failure();
-  }
-  OpBuilder &b = g.getBuilder();
-  Location loc = g.getLoc();
-  auto x = tensorOf(op.getInput()), w = tensorOf(op.getWeight()), y = tensorOf(dy);
-  int64_t spatial = x.getRank() - 2;
-  ArrayRef<int64_t> strides = op.getStrides(), pads = op.getPads(), dilations = op.getDilations();
-  llvm::SmallVector<int64_t> swap(x.getRank());
-  std::iota(swap.begin(), swap.end(), 0);
-  std::swap(swap[0], swap[1]);
-  if (needed[0]) {
-    llvm::SmallVector<int64_t> extra;
-    for (int64_t i = 0; i < spatial; ++i) {
-      int64_t produced = strides[i] * (y.getDimSize(2 + i) - 1) +
-                         dilations[i] * (w.getDimSize(2 + i) - 1) + 1 - pads[i] -
-                         pads[spatial + i];
-      extra.push_back(x.getDimSize(2 + i) - produced);
-    }
-    out[0] = b.create<ConvTransposeOp>(loc, x, dy, op.getWeight(), Value(), op.getStridesAttr(),
-                                       op.getPadsAttr(), op.getDilationsAttr(),
-                                       op.getGroupAttr(), b.getDenseI64ArrayAttr(extra));
-  }
-  if (needed[1]) {
-    Value xt = g.transpose(op.getInput(), swap), dyt = g.transpose(dy, swap);
-    Value full = b.create<ConvOp>(loc, xt, dyt, Value(), b.getDenseI64ArrayAttr(dilations),
-                                  op.getPadsAttr(), b.getDenseI64ArrayAttr(strides),
-                                  b.getI64IntegerAttr(1));
-    // [Cin, Cout, k'...] with k' >= k: keep the first k of each.
-    auto fullType = tensorOf(full);
-    llvm::SmallVector<int64_t> starts, ends, axes, steps, shape(fullType.getShape());
-    for (int64_t i = 0; i < spatial; ++i) {
-      starts.push_back(0);
-      ends.push_back(w.getDimSize(2 + i));
-      axes.push_back(2 + i);
-      steps.push_back(1);
-      shape[2 + i] = w.getDimSize(2 + i);
-    }
-    auto vec = [&](ArrayRef<int64_t> v) {
-      auto t = RankedTensorType::get({(int64_t)v.size()}, b.getI64Type());
-      return b.create<ConstantOp>(loc, DenseElementsAttr::get(t, v)).getResult();
-    };
-    Value kept = b.create<SliceOp>(loc, RankedTensorType::get(shape, fullType.getElementType()),
-                                   full, vec(starts), vec(ends), vec(axes), vec(steps));
-    out[1] = g.transpose(kept, swap);
-  }
-  if (op.getBias() && needed[2]) {
-    llvm::SmallVector<int64_t> axes{0};
-    for (int64_t i = 0; i < spatial; ++i)
-      axes.push_back(2 + i);
-    out[2] = g.sum(dy, axes, false);
-  }
-  return success();
-}
-
 LogicalResult normGrad(NormOp op, Value dy, ArrayRef<bool> needed, SmallVectorImpl<Value> &out,
                        GradBuilder &g) {
   Value x = op.getInput();
@@ -465,6 +425,7 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
       })
       .Case([&](NormOp n) { return normGrad(n, dy, needed, out, g); })
       .Case([&](ConvOp c) { return convGrad(c, dy, needed, out, g, why); })
+      .Case([&](PoolOp p) { return poolGrad(p, dy, needed, out, g, why); })
       .Case([&](AttentionOp a) { return attentionGrad(a, dy, needed, out, g, why); })
       .Case([&](RotaryEmbeddingOp r) -> LogicalResult {
         // Each pair is rotated by an angle; the transpose rotates it back:

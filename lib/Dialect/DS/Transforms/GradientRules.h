@@ -56,6 +56,12 @@ bool isDifferentiableUse(OpOperand &use);
 LogicalResult backward(Operation *op, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,
                        SmallVectorImpl<Value> &operandGrads, GradBuilder &g, std::string &why);
 
+// Rules of the sliding-window ops (WindowGradients.cpp), called by backward.
+LogicalResult convGrad(ConvOp op, Value dy, ArrayRef<bool> needed, SmallVectorImpl<Value> &out,
+                       GradBuilder &g, std::string &why);
+LogicalResult poolGrad(PoolOp op, Value dy, ArrayRef<bool> needed, SmallVectorImpl<Value> &out,
+                       GradBuilder &g, std::string &why);
+
 } // namespace mlir::ds::autodiff
 
 #endif // DS_LIB_DIALECT_DS_TRANSFORMS_GRADIENTRULES_H
