@@ -416,3 +416,39 @@ def test_hard_activation_gradients_are_pytorchs(tmp_path, kind, attrs, derivativ
     c = np.linspace(0.5, 2.0, 12).astype(np.float32)
     got = session(str(path), gradients=True).run({"c": c})["x.grad"]
     np.testing.assert_allclose(got, c * derivative(x.astype(np.float64)), rtol=1e-6, atol=0)
+
+
+def test_shared_initializers_train_as_separate_parameters(tmp_path):
+    """PyTorch's exporter writes parameters with equal initial values as one
+    initializer plus Identity copies; each copy is its own parameter. A
+    constant holding -inf (a mask buffer) is not a parameter by default."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    nodes = [helper.make_node("Identity", ["a"], ["b"]),
+             helper.make_node("Mul", ["x", "a"], ["xa"]),
+             helper.make_node("Mul", ["xa", "b"], ["xab"]),
+             helper.make_node("Add", ["xab", "mask"], ["masked"]),
+             helper.make_node("Softmax", ["masked"], ["y"], axis=-1)]
+    inits = [numpy_helper.from_array(np.full(4, 0.5, np.float32), "a"),
+             numpy_helper.from_array(np.array([0, 0, -np.inf, -np.inf], np.float32), "mask")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], inits)
+    path = tmp_path / "shared.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    grad = session(str(path), gradients=True, loss_function="mse")
+    x = np.array([1.0, -2.0, 3.0, 0.5], np.float32)
+    target = np.array([0.2, 0.8, 0.0, 0.0], np.float32)
+    out = grad.run({"x": x, "target": target})
+    assert sorted(k for k in out if k.endswith(".grad")) == ["a.grad", "b.grad"]
+    # y = softmax(x a b + mask): d loss / d a = x b s, d loss / d b = x a s for
+    # s = d loss / d (x a b); with a = b both are x * 0.5 * s.
+    np.testing.assert_array_equal(out["a.grad"], out["b.grad"])
+    assert np.any(out["a.grad"] != 0)
+    # Training them moves both, independently of each other.
+    trained = ds.TrainingSession(str(path), optimizer="sgd", optimizer_options={"lr": 0.1},
+                                 loss_function="mse")
+    trained.set_parameters({"b": np.full(4, 2.0, np.float32)})
+    trained.step({"x": x, "target": target})
+    after = trained.parameters()
+    assert not np.array_equal(after["a"], after["b"])
+    assert set(after) == {"a", "b"}

@@ -219,6 +219,18 @@ LogicalResult importIdentity(NodeImporter &n) {
   auto x = n.required(0, "input");
   if (failed(x))
     return failure();
+  // PyTorch's exporter writes parameters with equal initial values (every
+  // LayerNorm's ones and zeros) as one initializer plus Identity nodes named
+  // after the others. A float initializer's copy gets its own constant,
+  // named after the output, so that training gives each parameter its own
+  // value; CSE merges the copies again when nothing trains.
+  auto constant = x->getDefiningOp<ConstantOp>();
+  auto name = constant ? dyn_cast<NameLoc>(constant->getLoc()) : NameLoc();
+  if (name && isa<FloatType>(n.typeOf(*x).getElementType()) && n.outputUsed(0)) {
+    Location loc = NameLoc::get(n.builder.getStringAttr(n.node.output(0)), name.getChildLoc());
+    n.setOutputs({n.builder.create<ConstantOp>(loc, constant.getValue())});
+    return success();
+  }
   n.setOutputs({*x});
   return success();
 }

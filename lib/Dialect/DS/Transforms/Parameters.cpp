@@ -28,6 +28,16 @@ std::string constantName(ConstantOp constant) {
     return name.getName().str();
   return "";
 }
+/// A constant holding inf or NaN: an attention mask or another buffer, never
+/// a weight anyone trains (exporters write buffers as initializers too).
+bool holdsNonFinite(ConstantOp constant) {
+  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+  if (!dense)
+    return false;
+  if (dense.isSplat())
+    return !dense.getSplatValue<APFloat>().isFinite();
+  return llvm::any_of(dense.getValues<APFloat>(), [](const APFloat &v) { return !v.isFinite(); });
+}
 } // namespace
 
 LogicalResult autodiff::promoteParameters(func::FuncOp main, ArrayRef<std::string> wanted,
@@ -46,9 +56,11 @@ LogicalResult autodiff::promoteParameters(func::FuncOp main, ArrayRef<std::strin
       continue;
     std::string name = constantName(constant);
     bool trains = named.empty() ? type.getNumElements() >= 2 &&
-                                      llvm::any_of(constant->getUses(), [](OpOperand &use) {
-                                        return isDifferentiableUse(use);
-                                      })
+                                      llvm::any_of(constant->getUses(),
+                                                   [](OpOperand &use) {
+                                                     return isDifferentiableUse(use);
+                                                   }) &&
+                                      !holdsNonFinite(constant)
                                 : named.contains(name);
     if (!trains)
       continue;
