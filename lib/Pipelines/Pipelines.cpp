@@ -33,8 +33,11 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
     pm.addPass(ds::createCostReportPass(report));
   };
   // Integer matmuls on 8-bit operands (MatMulInteger, dynamic quantization,
-  // QDQ models), before folding turns dequantized 8-bit weights into f32.
-  pm.addNestedPass<func::FuncOp>(ds::createFoldIntegerMatMulPass());
+  // QDQ models), before folding turns dequantized 8-bit weights into f32. A
+  // gradient compile keeps a QDQ model's fake quantization in f32, where
+  // quantization-aware training differentiates it.
+  if (!options.gradients)
+    pm.addNestedPass<func::FuncOp>(ds::createFoldIntegerMatMulPass());
   // Fold what import left (shape arithmetic, casts of constants), then share
   // identical subexpressions; the efficiency passes slot in here.
   pm.addPass(createCanonicalizerPass());

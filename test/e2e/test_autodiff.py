@@ -452,3 +452,36 @@ def test_shared_initializers_train_as_separate_parameters(tmp_path):
     after = trained.parameters()
     assert not np.array_equal(after["a"], after["b"])
     assert set(after) == {"a", "b"}
+
+
+def test_fake_quantization_passes_the_straight_through_gradient(tmp_path):
+    """dequantize(quantize(w)) with per-channel scales and zero points: the
+    gradient is PyTorch FakeQuantize's, dY where round(w / s) + zp lies in
+    int8's range and 0 where it clips."""
+    w = np.array([[0.1, -0.2, 7.0], [0.3, -8.0, 0.05], [1.0, 2.0, 3.0], [-1.0, -5.2, -3.9]],
+                 np.float32)
+    scale = np.array([0.05, 0.04, 0.03], np.float32)
+    zero = np.array([0, 1, -1], np.int8)
+    path = tmp_path / "fq.mlir"
+    lines = ['func.func @main(%x: tensor<2x4xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = "loss"}) {']
+    lines += constant_parameter("w", w)
+    lines += [
+        "  %s = ds.constant dense<[5.000000e-02, 4.000000e-02, 3.000000e-02]> : tensor<3xf32>",
+        "  %zp = ds.constant dense<[0, 1, -1]> : tensor<3xi8>",
+        "  %q = ds.quantize %w, %s, %zp {axis = 1 : i64, block_size = 0 : i64} : "
+        "(tensor<4x3xf32>, tensor<3xf32>, tensor<3xi8>) -> tensor<4x3xi8>",
+        "  %dq = ds.dequantize %q, %s, %zp {axis = 1 : i64, block_size = 0 : i64} : "
+        "(tensor<4x3xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<4x3xf32>",
+        "  %y = ds.matmul %x, %dq : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>",
+        "  %y2 = ds.binary mul %y, %y : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>",
+        "  %l = ds.reduce sum %y2 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x3xf32>) -> tensor<f32>",
+        "  return %l : tensor<f32>", "}"]
+    path.write_text("\n".join(lines) + "\n")
+    x = np.random.default_rng(16).standard_normal((2, 4)).astype(np.float32)
+    got = session(str(path), gradients=True).run({"x": x})["w.grad"].reshape(4, 3)
+    levels = np.round(w / scale) + zero
+    fake = (np.clip(levels, -128, 127) - zero) * scale
+    y = x.astype(np.float64) @ fake
+    expected = np.where((levels >= -128) & (levels <= 127), x.T.astype(np.float64) @ (2 * y), 0.0)
+    assert (expected == 0).sum() == 4, "the case clips four weights"
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

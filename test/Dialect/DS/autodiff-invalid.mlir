@@ -63,3 +63,18 @@ func.func @main(%x: tensor<1x1x4x4xf32>) -> tensor<f32> {
   %2 = ds.reduce sum %1 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x1x2x2xf32>) -> tensor<f32>
   return %2 : tensor<f32>
 }
+
+// -----
+
+// Fake quantization whose two halves disagree on the scale.
+func.func @main(%x: tensor<4xf32>) -> tensor<f32> {
+  %w = ds.constant dense<0.5> : tensor<4xf32> loc("w")
+  %s = ds.constant dense<0.1> : tensor<f32>
+  %t = ds.constant dense<0.2> : tensor<f32>
+  %q = ds.quantize %w, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xf32>, tensor<f32>) -> tensor<4xi8>
+  // expected-error @+1 {{ds-autodiff: no gradient for a quantize / dequantize pair with different scales or zero points}}
+  %dq = ds.dequantize %q, %t {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xi8>, tensor<f32>) -> tensor<4xf32>
+  %0 = ds.binary mul %x, %dq : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %1 = ds.reduce sum %0 {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}

@@ -218,8 +218,10 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
                               llvm::DenseMap<Value, Value> &grads) {
     // Values that depend on a parameter (only they need gradients).
     llvm::DenseSet<Value> active(params.begin(), params.end());
+    // A fake quantization passes activity through its integer middle.
     for (Operation &op : body.without_terminator())
-      if (llvm::any_of(op.getOperands(), [&](Value v) { return active.contains(v); }))
+      if (llvm::any_of(op.getOperands(), [&](Value v) { return active.contains(v); }) ||
+          active.contains(fakeQuantInput(&op)))
         for (Value result : op.getResults())
           if (isFloatTensor(result.getType()))
             active.insert(result);
@@ -246,6 +248,18 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
       }
       if (!any)
         continue;
+      if (Value x = fakeQuantInput(op); x && active.contains(x)) {
+        GradBuilder g(builder, op->getLoc());
+        auto dq = cast<DequantizeOp>(op);
+        Value dx;
+        std::string why;
+        if (failed(fakeQuantGrad(dq.getInput().getDefiningOp<QuantizeOp>(), dq, resultGrads[0],
+                                 dx, g, why)))
+          return op->emitError("ds-autodiff: ") << why;
+        Value &sum = grads[x];
+        sum = sum ? g.binary(BinaryKind::add, sum, dx) : dx;
+        continue;
+      }
       llvm::SmallVector<bool> needed;
       for (Value operand : op->getOperands())
         needed.push_back(active.contains(operand));

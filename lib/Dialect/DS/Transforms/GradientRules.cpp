@@ -4,6 +4,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/ScopedPrinter.h"
 
 #include <algorithm>
 #include <cmath>
@@ -345,6 +346,62 @@ LogicalResult normGrad(NormOp op, Value dy, ArrayRef<bool> needed, SmallVectorIm
   return success();
 }
 } // namespace
+
+Value autodiff::fakeQuantInput(Operation *op) {
+  auto dq = dyn_cast<DequantizeOp>(op);
+  auto q = dq ? dq.getInput().getDefiningOp<QuantizeOp>() : QuantizeOp();
+  return q ? q.getInput() : Value();
+}
+
+LogicalResult autodiff::fakeQuantGrad(QuantizeOp q, DequantizeOp dq, Value dy, Value &dx,
+                                      GradBuilder &g, std::string &why) {
+  auto quantized = dyn_cast<IntegerType>(tensorOf(q.getResult()).getElementType());
+  if (!quantized) {
+    why = "no gradient for fake quantization to " +
+          llvm::to_string(tensorOf(q.getResult()).getElementType()) + " (integer types only)";
+    return failure();
+  }
+  if (q.getBlockSize() != 0) {
+    why = "no gradient for blocked fake quantization (block_size " +
+          std::to_string(q.getBlockSize()) + ")";
+    return failure();
+  }
+  if (q.getScale() != dq.getScale() || q.getZeroPoint() != dq.getZeroPoint()) {
+    why = "no gradient for a quantize / dequantize pair with different scales or zero points";
+    return failure();
+  }
+  Value x = q.getInput();
+  auto type = tensorOf(x);
+  // A per-axis scale (1-D along `axis`) broadcast against x.
+  auto broadcastable = [&](Value v) {
+    auto t = tensorOf(v);
+    if (t.getRank() != 1 || type.getRank() == 0)
+      return v;
+    int64_t axis = (int64_t)q.getAxis();
+    if (axis < 0)
+      axis += type.getRank();
+    llvm::SmallVector<int64_t> shape(type.getRank(), 1);
+    shape[axis] = t.getDimSize(0);
+    return g.reshape(v, shape);
+  };
+  OpBuilder &b = g.getBuilder();
+  Value t = g.unary(UnaryKind::round, g.binary(BinaryKind::div, x, broadcastable(q.getScale())));
+  if (Value zp = q.getZeroPoint()) {
+    auto zpType = tensorOf(zp);
+    Value asFloat = b.create<CastOp>(g.getLoc(), zpType.clone(type.getElementType()), zp,
+                                     UnitAttr());
+    t = g.binary(BinaryKind::add, t, broadcastable(asFloat));
+  }
+  unsigned bits = quantized.getWidth();
+  bool isSigned = !quantized.isUnsigned();
+  double lo = isSigned ? -std::ldexp(1.0, bits - 1) : 0.0;
+  double hi = isSigned ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1;
+  Value inRange = g.binary(
+      BinaryKind::logical_and, b.create<CompareOp>(g.getLoc(), CompareKind::ge, t, g.scalar(lo, t)),
+      b.create<CompareOp>(g.getLoc(), CompareKind::le, t, g.scalar(hi, t)));
+  dx = b.create<SelectOp>(g.getLoc(), inRange, dy, g.scalar(0.0, dy));
+  return success();
+}
 
 bool autodiff::isDifferentiableUse(OpOperand &use) {
   Operation *op = use.getOwner();

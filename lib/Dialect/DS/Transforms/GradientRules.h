@@ -56,6 +56,17 @@ bool isDifferentiableUse(OpOperand &use);
 LogicalResult backward(Operation *op, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,
                        SmallVectorImpl<Value> &operandGrads, GradBuilder &g, std::string &why);
 
+/// Fake quantization, dequantize(quantize(x)) as quantization-aware training
+/// writes it: the straight-through estimator with clipping (PyTorch's
+/// FakeQuantize): dX = dY where round(x / scale) + zero_point lies in the
+/// quantized type's range, else 0. Scales and zero points stay fixed.
+/// `dq` must read `q`'s result.
+LogicalResult fakeQuantGrad(QuantizeOp q, DequantizeOp dq, Value dy, Value &dx, GradBuilder &g,
+                            std::string &why);
+/// The input of the quantize op `op` dequantizes, when `op` is the second
+/// half of a fake quantization; null otherwise.
+Value fakeQuantInput(Operation *op);
+
 // Rules of the sliding-window ops (WindowGradients.cpp), called by backward.
 LogicalResult convGrad(ConvOp op, Value dy, ArrayRef<bool> needed, SmallVectorImpl<Value> &out,
                        GradBuilder &g, std::string &why);

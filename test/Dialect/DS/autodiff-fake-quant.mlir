@@ -1,0 +1,28 @@
+// RUN: ds-opt %s --split-input-file --ds-autodiff --canonicalize --cse | FileCheck %s
+// ds-autodiff through fake quantization (dequantize(quantize(w)), as QAT
+// exports write it): the straight-through estimator with clipping, the
+// gradient passing where round(w / s) + zp lies in the integer range.
+
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: %[[W:[a-z0-9]+]]: tensor<4x3xf32> {ds.default = {{.*}}, ds.name = "w", ds.parameter}
+// CHECK-SAME: -> (tensor<f32> {ds.name = "loss"}, tensor<4x3xf32> {ds.name = "w.grad"})
+// CHECK: %[[Q:.*]] = ds.quantize %[[W]]
+// CHECK: ds.dequantize %[[Q]]
+// CHECK: %[[DIV:.*]] = ds.binary div %[[W]], %{{.*}} : (tensor<4x3xf32>, tensor<1x3xf32>) -> tensor<4x3xf32>
+// CHECK: %[[T:.*]] = ds.unary round %[[DIV]]
+// CHECK: %[[Z:.*]] = ds.binary add %[[T]], %{{.*}} : (tensor<4x3xf32>, tensor<1x3xf32>) -> tensor<4x3xf32>
+// CHECK-DAG: %[[GE:.*]] = ds.compare ge %[[Z]], %{{.*}}
+// CHECK-DAG: %[[LE:.*]] = ds.compare le %[[Z]], %{{.*}}
+// CHECK: %[[IN:.*]] = ds.binary and %[[GE]], %[[LE]]
+// CHECK: %[[DW:.*]] = ds.select %[[IN]], %{{.*}}, %{{.*}}
+// CHECK: return %{{.*}}, %[[DW]]
+func.func @main(%x: tensor<2x4xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %w = ds.constant dense<[[0.1, -0.2, 7.0], [0.3, -8.0, 0.05], [1.0, 2.0, 3.0], [-1.0, -2.0, -3.0]]> : tensor<4x3xf32> loc("w")
+  %s = ds.constant dense<[0.05, 0.04, 0.03]> : tensor<3xf32>
+  %zp = ds.constant dense<[0, 1, -1]> : tensor<3xi8>
+  %q = ds.quantize %w, %s, %zp {axis = 1 : i64, block_size = 0 : i64} : (tensor<4x3xf32>, tensor<3xf32>, tensor<3xi8>) -> tensor<4x3xi8>
+  %dq = ds.dequantize %q, %s, %zp {axis = 1 : i64, block_size = 0 : i64} : (tensor<4x3xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<4x3xf32>
+  %y = ds.matmul %x, %dq : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+  %l = ds.reduce sum %y {axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x3xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
