@@ -8,9 +8,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ds/Pipelines/CompileFile.h"
+#include "ds/Target/ONNX/WeightExport.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 namespace nb = nanobind;
@@ -104,4 +106,26 @@ NB_MODULE(_ds_compiler, m) {
       "after import and after each efficiency pass (ds-cost-report, text or json); gradients "
       "compiles the gradient of the loss output w.r.t. gradient_parameters (ds-autodiff). "
       "Raises CompileError.");
+  m.def(
+      "save_weights",
+      [](const std::string &source, const std::string &destination,
+         const std::vector<std::tuple<std::string, int, std::vector<int64_t>, nb::bytes>>
+             &weights) {
+        std::vector<mlir::ds::NamedWeight> named;
+        for (const auto &[name, type, dims, bytes] : weights)
+          named.push_back({name, type, dims, std::string(bytes.c_str(), bytes.size())});
+        std::string error;
+        bool ok;
+        {
+          nb::gil_scoped_release release;
+          ok = mlir::ds::writeModelWithWeights(source, destination, named, error);
+        }
+        if (!ok) {
+          PyErr_SetString(compileError, error.c_str());
+          throw nb::python_error();
+        }
+      },
+      nb::arg("source"), nb::arg("destination"), nb::arg("weights"),
+      "Writes the ONNX model `source` to `destination` with initializers replaced by "
+      "(name, ONNX data type, dims, little-endian bytes). Raises CompileError.");
 }

@@ -257,3 +257,64 @@ def test_fp16_overflow_skips_the_step(mlp):
     skipped_later = session.loss_scaler.skipped_steps - skipped - 1
     assert skipped_later == 0, "the scale had settled"
     np.testing.assert_allclose(losses, expected, rtol=2e-2)
+
+
+def shared_and_quantized_model(path):
+    """y = DQ(Q(x)) @ DQ(Q(w)) + b with w's copy v (Identity, as PyTorch's
+    exporter writes equal initial values) added: a fake-quantized layer for
+    quantization-aware training."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(21)
+    nodes = [helper.make_node("Identity", ["w"], ["v"]),
+             helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             helper.make_node("QuantizeLinear", ["w", "ws", "wz"], ["wq"]),
+             helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"]),
+             helper.make_node("MatMul", ["xd", "wd"], ["h"]),
+             helper.make_node("MatMul", ["x", "v"], ["g"]),
+             helper.make_node("Add", ["h", "g"], ["hg"]),
+             helper.make_node("Add", ["hg", "b"], ["y"])]
+    inits = [numpy_helper.from_array((rng.standard_normal((8, 3)) * 0.3).astype(np.float32), "w"),
+             numpy_helper.from_array(np.full(3, 0.1, np.float32), "b"),
+             numpy_helper.from_array(np.array(0.02, np.float32), "xs"),
+             numpy_helper.from_array(np.array(128, np.uint8), "xz"),
+             numpy_helper.from_array(np.array(0.01, np.float32), "ws"),
+             numpy_helper.from_array(np.array(0, np.int8), "wz")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 3])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return str(path)
+
+
+def test_trained_weights_are_written_back_into_the_onnx_model(tmp_path):
+    """Quantization-aware training on a QDQ model, then save_onnx: the trained
+    file holds the session's parameters (the Identity copy as an initializer
+    of its own) and compiles and runs like any model."""
+    import onnx
+    from onnx import numpy_helper
+    source = shared_and_quantized_model(tmp_path / "qdq.onnx")
+    session = ds.TrainingSession(source, optimizer="sgd", optimizer_options={"lr": 0.05},
+                                 loss_function="mse")
+    assert sorted(session.parameters()) == ["b", "v", "w"]
+    rng = np.random.default_rng(22)
+    x = rng.uniform(-1, 1, (4, 8)).astype(np.float32)
+    target = rng.uniform(-1, 1, (4, 3)).astype(np.float32)
+    losses = [session.step({"x": x, "target": target}) for _ in range(20)]
+    assert losses[-1] < 0.5 * losses[0]
+    trained = tmp_path / "trained.onnx"
+    session.save_onnx(trained)
+    model = onnx.load(str(trained))
+    weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    for name, value in session.parameters().items():
+        assert np.array_equal(weights[name], value), name
+    assert "Identity" not in [n.op_type for n in model.graph.node]
+    # The trained model: the last step's loss was before its update; one more
+    # forward pass reproduces the session's next loss.
+    y = ds.load(str(trained)).run({"x": x})["y"]
+    next_loss = session.step({"x": x, "target": target})
+    assert abs(float(np.mean((y - target) ** 2)) - next_loss) <= 1e-4 * next_loss + 1e-6
+
+    with pytest.raises(ds.CompileError, match="is the model being read"):
+        session.save_onnx(source)
+    assert onnx.load(source).graph.initializer[0].name == "w"  # untouched

@@ -1,6 +1,6 @@
 # Type stubs of the extension module ds._ds_compiler (compile.cpp): the compiler,
 # in-process. Raises ds.CompileError (ds._errors) with the diagnostics.
-from typing import Sequence
+from typing import Sequence, Tuple
 
 def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  input_shapes: Sequence[str] = ..., bound_inputs: Sequence[str] = ...,
@@ -15,3 +15,5 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  loss_function: str = "", gradient_parameters: Sequence[str] = ...,
                  optimizer: str = "", hyperparameters: Sequence[float] = ...,
                  loss_scaling: bool = False) -> None: ...
+def save_weights(source: str, destination: str,
+                 weights: Sequence[Tuple[str, int, Sequence[int], bytes]]) -> None: ...

@@ -73,6 +73,7 @@ class TrainingSession:
                        for i in self._session.batch_inputs()]
         self._state = {s["name"]: s for s in self._session.state()}
         self.optimizer = optimizer
+        self._model_path = os.fspath(model_path)
 
     @property
     def batch_inputs(self) -> list:
@@ -145,6 +146,26 @@ class TrainingSession:
             arrays[name] = _dtypes.to_runtime(np.ascontiguousarray(array), dtype)
         for name, flat in arrays.items():
             self._session.write_state(name, flat, list(self._state[name]["shape"]))
+
+    def save_onnx(self, path: PathLike) -> None:
+        """Writes the ONNX model the session was made from to `path` with the
+        current parameters as its weights (a parameter PyTorch's exporter
+        wrote as an Identity copy becomes an initializer of its own). The
+        trained model then compiles like any other: a quantization-aware
+        trained QDQ model to integer kernels."""
+        if not str(self._model_path).endswith(".onnx"):
+            raise ValueError(f"{self._model_path} is not an ONNX model")
+        onnx_types = {"float32": 1, "float16": 10, "float64": 11, "bfloat16": 16}
+        weights = []
+        for name, value in self.parameters().items():
+            if value.dtype.name not in onnx_types:
+                raise ValueError(f"parameter {name!r} is {value.dtype}, which save_onnx "
+                                 "does not write")
+            weights.append((name, onnx_types[value.dtype.name], list(value.shape),
+                            np.ascontiguousarray(value).astype(value.dtype.newbyteorder("<"))
+                            .tobytes()))
+        from . import _ds_compiler  # raises ds.CompileError with the reason
+        _ds_compiler.save_weights(str(self._model_path), os.fspath(path), weights)
 
     def save(self, path: PathLike) -> None:
         """Writes parameters, optimizer state, the step count, the learning rate

@@ -26,3 +26,26 @@ func.func @main(%x: tensor<2x4xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = 
   %l = ds.reduce sum %y {axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x3xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// PyTorch's export of an activation's FakeQuantize: quant_max 127 as a clamp
+// of the uint8 values between quantize and dequantize narrows the range the
+// gradient passes in to [0, 127].
+// CHECK-LABEL: func.func @main(
+// CHECK-DAG: %[[LO:.*]] = ds.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-DAG: %[[HI:.*]] = ds.constant dense<1.270000e+02> : tensor<f32>
+// CHECK: ds.compare ge %{{.*}}, %[[LO]]
+// CHECK: ds.compare le %{{.*}}, %[[HI]]
+func.func @main(%x: tensor<4xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %w = ds.constant dense<[0.5, 1.0, 2.0, 9.0]> : tensor<4xf32> loc("w")
+  %a = ds.binary mul %x, %w : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %s = ds.constant dense<0.05> : tensor<1xf32>
+  %zp = ds.constant dense<0> : tensor<1xui8>
+  %max = ds.constant dense<127> : tensor<ui8>
+  %q = ds.quantize %a, %s, %zp {axis = 1 : i64, block_size = 0 : i64, saturate} : (tensor<4xf32>, tensor<1xf32>, tensor<1xui8>) -> tensor<4xui8>
+  %c = ds.binary min %q, %max : (tensor<4xui8>, tensor<ui8>) -> tensor<4xui8>
+  %dq = ds.dequantize %c, %s, %zp {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xui8>, tensor<1xf32>, tensor<1xui8>) -> tensor<4xf32>
+  %l = ds.reduce sum %dq {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

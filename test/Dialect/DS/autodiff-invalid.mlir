@@ -78,3 +78,17 @@ func.func @main(%x: tensor<4xf32>) -> tensor<f32> {
   %1 = ds.reduce sum %0 {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
 }
+
+// -----
+
+// Fake quantization to a float8 type has no gradient rule.
+func.func @main(%x: tensor<4xf32>) -> tensor<f32> {
+  %w = ds.constant dense<0.5> : tensor<4xf32> loc("w")
+  %s = ds.constant dense<0.1> : tensor<f32>
+  %q = ds.quantize %w, %s {axis = 1 : i64, block_size = 0 : i64, saturate} : (tensor<4xf32>, tensor<f32>) -> tensor<4xf8E4M3FN>
+  // expected-error @+1 {{ds-autodiff: no gradient for fake quantization to 'f8E4M3FN' (integer types only)}}
+  %dq = ds.dequantize %q, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xf8E4M3FN>, tensor<f32>) -> tensor<4xf32>
+  %0 = ds.binary mul %x, %dq : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %1 = ds.reduce sum %0 {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}

@@ -219,12 +219,19 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
     // Values that depend on a parameter (only they need gradients).
     llvm::DenseSet<Value> active(params.begin(), params.end());
     // A fake quantization passes activity through its integer middle.
-    for (Operation &op : body.without_terminator())
+    for (Operation &op : body.without_terminator()) {
+      auto dq = dyn_cast<DequantizeOp>(op);
+      auto q = dq ? dq.getInput().getDefiningOp<QuantizeOp>() : QuantizeOp();
+      if (q && active.contains(q.getInput()) && !matchFakeQuant(&op))
+        return op.emitError("ds-autodiff: no gradient for fake quantization to ")
+               << cast<RankedTensorType>(q.getType()).getElementType()
+               << " (integer types only)";
       if (llvm::any_of(op.getOperands(), [&](Value v) { return active.contains(v); }) ||
-          active.contains(fakeQuantInput(&op)))
+          (matchFakeQuant(&op) && active.contains(matchFakeQuant(&op)->quantize.getInput())))
         for (Value result : op.getResults())
           if (isFloatTensor(result.getType()))
             active.insert(result);
+    }
     if (!active.contains(loss))
       return body.getParentOp()->emitError(
           "ds-autodiff: the loss does not depend on any parameter");
@@ -248,15 +255,14 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
       }
       if (!any)
         continue;
-      if (Value x = fakeQuantInput(op); x && active.contains(x)) {
+      if (std::optional<FakeQuant> fq = matchFakeQuant(op);
+          fq && active.contains(fq->quantize.getInput())) {
         GradBuilder g(builder, op->getLoc());
-        auto dq = cast<DequantizeOp>(op);
         Value dx;
         std::string why;
-        if (failed(fakeQuantGrad(dq.getInput().getDefiningOp<QuantizeOp>(), dq, resultGrads[0],
-                                 dx, g, why)))
+        if (failed(fakeQuantGrad(*fq, resultGrads[0], dx, g, why)))
           return op->emitError("ds-autodiff: ") << why;
-        Value &sum = grads[x];
+        Value &sum = grads[fq->quantize.getInput()];
         sum = sum ? g.binary(BinaryKind::add, sum, dx) : dx;
         continue;
       }

@@ -347,20 +347,41 @@ LogicalResult normGrad(NormOp op, Value dy, ArrayRef<bool> needed, SmallVectorIm
 }
 } // namespace
 
-Value autodiff::fakeQuantInput(Operation *op) {
+std::optional<FakeQuant> autodiff::matchFakeQuant(Operation *op) {
   auto dq = dyn_cast<DequantizeOp>(op);
-  auto q = dq ? dq.getInput().getDefiningOp<QuantizeOp>() : QuantizeOp();
-  return q ? q.getInput() : Value();
+  if (!dq)
+    return std::nullopt;
+  auto integer = dyn_cast<IntegerType>(tensorOf(dq.getInput()).getElementType());
+  if (!integer)
+    return std::nullopt;
+  unsigned bits = integer.getWidth();
+  bool isSigned = !integer.isUnsigned();
+  FakeQuant fq{QuantizeOp(), dq, isSigned ? -std::ldexp(1.0, bits - 1) : 0.0,
+               isSigned ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1};
+  Value v = dq.getInput();
+  // Clamps of the integers with constants narrow the range.
+  while (auto clamp = v.getDefiningOp<BinaryOp>()) {
+    bool isMin = clamp.getKind() == BinaryKind::min, isMax = clamp.getKind() == BinaryKind::max;
+    DenseIntElementsAttr bound;
+    if ((!isMin && !isMax) || !matchPattern(clamp.getRhs(), m_Constant(&bound)) ||
+        !bound.isSplat() || tensorOf(clamp.getLhs()) != tensorOf(clamp.getResult()))
+      return std::nullopt;
+    APInt value = bound.getSplatValue<APInt>();
+    double b = isSigned ? (double)value.getSExtValue() : (double)value.getZExtValue();
+    fq.lo = isMax ? std::max(fq.lo, b) : fq.lo;
+    fq.hi = isMin ? std::min(fq.hi, b) : fq.hi;
+    v = clamp.getLhs();
+  }
+  fq.quantize = v.getDefiningOp<QuantizeOp>();
+  if (!fq.quantize)
+    return std::nullopt;
+  return fq;
 }
 
-LogicalResult autodiff::fakeQuantGrad(QuantizeOp q, DequantizeOp dq, Value dy, Value &dx,
-                                      GradBuilder &g, std::string &why) {
-  auto quantized = dyn_cast<IntegerType>(tensorOf(q.getResult()).getElementType());
-  if (!quantized) {
-    why = "no gradient for fake quantization to " +
-          llvm::to_string(tensorOf(q.getResult()).getElementType()) + " (integer types only)";
-    return failure();
-  }
+LogicalResult autodiff::fakeQuantGrad(const FakeQuant &fq, Value dy, Value &dx, GradBuilder &g,
+                                      std::string &why) {
+  QuantizeOp q = fq.quantize;
+  DequantizeOp dq = fq.dequantize;
   if (q.getBlockSize() != 0) {
     why = "no gradient for blocked fake quantization (block_size " +
           std::to_string(q.getBlockSize()) + ")";
@@ -392,13 +413,10 @@ LogicalResult autodiff::fakeQuantGrad(QuantizeOp q, DequantizeOp dq, Value dy, V
                                      UnitAttr());
     t = g.binary(BinaryKind::add, t, broadcastable(asFloat));
   }
-  unsigned bits = quantized.getWidth();
-  bool isSigned = !quantized.isUnsigned();
-  double lo = isSigned ? -std::ldexp(1.0, bits - 1) : 0.0;
-  double hi = isSigned ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1;
   Value inRange = g.binary(
-      BinaryKind::logical_and, b.create<CompareOp>(g.getLoc(), CompareKind::ge, t, g.scalar(lo, t)),
-      b.create<CompareOp>(g.getLoc(), CompareKind::le, t, g.scalar(hi, t)));
+      BinaryKind::logical_and,
+      b.create<CompareOp>(g.getLoc(), CompareKind::ge, t, g.scalar(fq.lo, t)),
+      b.create<CompareOp>(g.getLoc(), CompareKind::le, t, g.scalar(fq.hi, t)));
   dx = b.create<SelectOp>(g.getLoc(), inRange, dy, g.scalar(0.0, dy));
   return success();
 }

@@ -12,6 +12,8 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <optional>
+
 namespace mlir::ds::autodiff {
 
 /// Builds the small ops gradients are made of, at one location.
@@ -56,16 +58,21 @@ bool isDifferentiableUse(OpOperand &use);
 LogicalResult backward(Operation *op, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,
                        SmallVectorImpl<Value> &operandGrads, GradBuilder &g, std::string &why);
 
-/// Fake quantization, dequantize(quantize(x)) as quantization-aware training
-/// writes it: the straight-through estimator with clipping (PyTorch's
-/// FakeQuantize): dX = dY where round(x / scale) + zero_point lies in the
-/// quantized type's range, else 0. Scales and zero points stay fixed.
-/// `dq` must read `q`'s result.
-LogicalResult fakeQuantGrad(QuantizeOp q, DequantizeOp dq, Value dy, Value &dx, GradBuilder &g,
+/// Fake quantization as quantization-aware training exports write it:
+/// dequantize(quantize(x)), possibly with a clamp of the integers between
+/// (ds.binary min / max with constants: PyTorch's quant_min / quant_max).
+struct FakeQuant {
+  QuantizeOp quantize;
+  DequantizeOp dequantize;
+  double lo, hi; ///< the integer range the value may take
+};
+/// The fake quantization `op` (a dequantize) ends, if it ends one.
+std::optional<FakeQuant> matchFakeQuant(Operation *op);
+/// Its input's gradient: the straight-through estimator with clipping
+/// (PyTorch's FakeQuantize): dX = dY where round(x / scale) + zero_point
+/// lies in [lo, hi], else 0. Scales and zero points stay fixed.
+LogicalResult fakeQuantGrad(const FakeQuant &fq, Value dy, Value &dx, GradBuilder &g,
                             std::string &why);
-/// The input of the quantize op `op` dequantizes, when `op` is the second
-/// half of a fake quantization; null otherwise.
-Value fakeQuantInput(Operation *op);
 
 // Rules of the sliding-window ops (WindowGradients.cpp), called by backward.
 LogicalResult convGrad(ConvOp op, Value dy, ArrayRef<bool> needed, SmallVectorImpl<Value> &out,
