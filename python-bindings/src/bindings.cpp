@@ -14,6 +14,7 @@
 // session, so one Session may be run from many Python threads.
 //
 //===----------------------------------------------------------------------===//
+#include "describe.h"
 #include "ds-runtime/ds_runtime.hpp"
 #include "ds/Calibration/Calibration.h"
 
@@ -34,14 +35,6 @@ namespace {
 /// Read-only bytes of one input, as the package hands them over.
 using InputBytes = nb::ndarray<const uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using Bytes = nb::ndarray<nb::numpy, uint8_t, nb::ndim<1>>;
-
-nb::dict describe(const ds_value_info &info) {
-  nb::dict d;
-  d["name"] = std::string(info.name);
-  d["dtype"] = std::string(ds_dtype_name(info.dtype));
-  d["shape"] = std::vector<int64_t>(info.dims, info.dims + info.rank);
-  return d;
-}
 
 /// A numpy uint8 view of `size` bytes at `data` that keeps `owner` alive.
 template <typename T> Bytes viewOf(void *data, size_t size, std::shared_ptr<T> owner) {

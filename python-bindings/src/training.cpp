@@ -5,6 +5,7 @@
 // flat uint8 bytes in the runtime's encoding plus dims.
 //
 //===----------------------------------------------------------------------===//
+#include "describe.h"
 #include "ds-runtime/ds_runtime.hpp"
 
 #include <nanobind/nanobind.h>
@@ -22,14 +23,6 @@ namespace nb = nanobind;
 namespace {
 using InputBytes = nb::ndarray<const uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using OutputBytes = nb::ndarray<uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
-
-nb::dict describe(const ds_value_info &info) {
-  nb::dict d;
-  d["name"] = std::string(info.name);
-  d["dtype"] = std::string(ds_dtype_name(info.dtype));
-  d["shape"] = std::vector<int64_t>(info.dims, info.dims + info.rank);
-  return d;
-}
 
 class PyTrainingSession {
 public:
