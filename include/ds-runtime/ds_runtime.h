@@ -247,7 +247,8 @@ ds_status ds_training_session_write_state(ds_training_session *session, const ch
                                           const ds_tensor *value);
 
 /* The learning rate the next step uses (the artifact's default at first); a
-   schedule changes it between steps. */
+   schedule changes it between steps. NaN (and steps_done -1) only if the
+   session's lock cannot be taken. */
 double ds_training_session_learning_rate(ds_training_session *session);
 ds_status ds_training_session_set_learning_rate(ds_training_session *session, double rate);
 /* Steps applied so far (skipped ones do not count). */

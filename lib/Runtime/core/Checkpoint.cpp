@@ -92,8 +92,13 @@ Status readWholeFile(const std::string &path, std::string &out) {
     ssize_t n = ::read(fd, &out[done], out.size() - done);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0)
-      break;
+    if (n < 0) {
+      Status s = Status::error(systemError(path), DS_IO_ERROR);
+      ::close(fd);
+      return s;
+    }
+    if (n == 0)
+      break; // shorter than fstat said: the size check refuses it
     done += (size_t)n;
   }
   ::close(fd);
@@ -103,8 +108,37 @@ Status readWholeFile(const std::string &path, std::string &out) {
 
 } // namespace
 
+/// The temporary file of a write: closed and removed unless committed.
+class TempFile {
+public:
+  TempFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~TempFile() {
+    if (fd_ >= 0)
+      ::close(fd_);
+    if (!committed_)
+      ::unlink(path_.c_str());
+  }
+  int fd() const { return fd_; }
+  const std::string &path() const { return path_; }
+  bool close() {
+    int fd = fd_;
+    fd_ = -1;
+    return ::close(fd) == 0;
+  }
+  void commit() { committed_ = true; }
+
+private:
+  std::string path_;
+  int fd_;
+  bool committed_ = false;
+};
+
 Status writeCheckpoint(const std::string &path, const Checkpoint &checkpoint) {
   std::string body;
+  put(body, checkpoint.stepsDone);
+  put(body, checkpoint.learningRate);
+  put(body, checkpoint.lossScaling ? kFlagLossScaling : 0u);
+  put(body, (uint32_t)checkpoint.tensors.size());
   if (checkpoint.lossScaling) {
     put(body, checkpoint.scaler.scale);
     put(body, checkpoint.scaler.minimum);
@@ -115,17 +149,19 @@ Status writeCheckpoint(const std::string &path, const Checkpoint &checkpoint) {
   std::string folder = ".";
   if (size_t slash = path.rfind('/'); slash != std::string::npos)
     folder = slash ? path.substr(0, slash) : "/";
-  std::string temp = folder + "/.ds-ckpt-XXXXXX";
-  int fd = ::mkstemp(temp.data());
+  std::string name = folder + "/.ds-ckpt-XXXXXX";
+  int fd = ::mkstemp(name.data());
   if (fd < 0)
     return Status::error(systemError(path + ": cannot create a temporary file in " + folder),
                          DS_IO_ERROR);
+  TempFile temp(name, fd);
   auto fail = [&](const std::string &what) {
-    Status s = Status::error(systemError(path + ": " + what), DS_IO_ERROR);
-    ::close(fd);
-    ::unlink(temp.c_str());
-    return s;
+    return Status::error(systemError(path + ": " + what), DS_IO_ERROR);
   };
+  // mkstemp makes the file 0600; a checkpoint keeps the mode of the one it
+  // replaces, or gets 0644.
+  struct stat old;
+  ::fchmod(fd, ::stat(path.c_str(), &old) == 0 ? (old.st_mode & 07777) : 0644);
   // The header last: its size and checksum are known once the body is out.
   if (::lseek(fd, kHeaderSize, SEEK_SET) != (off_t)kHeaderSize)
     return fail("cannot write");
@@ -149,25 +185,16 @@ Status writeCheckpoint(const std::string &path, const Checkpoint &checkpoint) {
   put(header, kHeaderSize);
   put(header, (uint64_t)kHeaderSize + writer.written());
   put(header, writer.checksum());
-  put(header, checkpoint.stepsDone);
-  put(header, checkpoint.learningRate);
-  put(header, checkpoint.lossScaling ? kFlagLossScaling : 0u);
-  put(header, (uint32_t)checkpoint.tensors.size());
-  put(header, (uint64_t)0);
+  header.resize(kHeaderSize, '\0');
   if (::pwrite(fd, header.data(), header.size(), 0) != (ssize_t)header.size())
     return fail("cannot write");
   if (::fsync(fd) != 0)
     return fail("cannot flush to disk");
-  if (::close(fd) != 0) {
-    Status s = Status::error(systemError(path + ": cannot write"), DS_IO_ERROR);
-    ::unlink(temp.c_str());
-    return s;
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    Status s = Status::error(systemError(path + ": cannot replace"), DS_IO_ERROR);
-    ::unlink(temp.c_str());
-    return s;
-  }
+  if (!temp.close())
+    return fail("cannot write");
+  if (::rename(temp.path().c_str(), path.c_str()) != 0)
+    return fail("cannot replace");
+  temp.commit();
   // The rename itself reaches the disk with the folder.
   if (int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
     ::fsync(dir);
@@ -187,17 +214,12 @@ Status readCheckpoint(const std::string &path, Checkpoint &out) {
     return bad("not a ds training checkpoint");
   BodyReader header(data, sizeof(kMagic));
   uint32_t version = 0, headerSize = 0, flags = 0, count = 0;
-  uint64_t fileSize = 0, checksum = 0, reserved = 0;
+  uint64_t fileSize = 0, checksum = 0;
   Checkpoint c;
   header.get(version);
   header.get(headerSize);
   header.get(fileSize);
   header.get(checksum);
-  header.get(c.stepsDone);
-  header.get(c.learningRate);
-  header.get(flags);
-  header.get(count);
-  header.get(reserved);
   if (version != kVersion || headerSize != kHeaderSize)
     return bad("format version " + std::to_string(version) + ", this runtime reads " +
                std::to_string(kVersion));
@@ -207,10 +229,15 @@ Status readCheckpoint(const std::string &path, Checkpoint &out) {
   if (dsx_checksum(reinterpret_cast<const unsigned char *>(data.data()) + kHeaderSize,
                    data.size() - kHeaderSize) != checksum)
     return bad("the contents do not match their checksum");
-  if ((flags & ~kFlagLossScaling) || reserved)
+  if (data.find_first_not_of('\0', 32) < kHeaderSize)
+    return bad("unknown header fields");
+  BodyReader body(data, kHeaderSize);
+  if (!body.get(c.stepsDone) || !body.get(c.learningRate) || !body.get(flags) ||
+      !body.get(count))
+    return bad("the body is cut short");
+  if (flags & ~kFlagLossScaling)
     return bad("unknown flags");
   c.lossScaling = flags & kFlagLossScaling;
-  BodyReader body(data, kHeaderSize);
   if (c.lossScaling &&
       !(body.get(c.scaler.scale) && body.get(c.scaler.minimum) &&
         body.get(c.scaler.growth_interval) && body.get(c.scaler.clean_steps) &&
@@ -219,8 +246,8 @@ Status readCheckpoint(const std::string &path, Checkpoint &out) {
   // Each tensor takes at least 17 bytes: the count is bounded by the file.
   if (count > data.size() / 17)
     return bad("tensor count " + std::to_string(count) + " does not fit the file");
-  c.tensors.resize(count);
-  for (CheckpointTensor &t : c.tensors) {
+  for (uint32_t i = 0; i < count; ++i) {
+    CheckpointTensor &t = c.tensors.emplace_back();
     uint32_t nameSize = 0, rank = 0;
     uint8_t dtype = 0;
     if (!body.get(nameSize) || !body.bytes(nameSize, t.name) || !body.get(dtype) ||

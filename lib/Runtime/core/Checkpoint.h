@@ -8,10 +8,10 @@
 //     u32     format version (1), u32 header size (64)
 //     u64     file size
 //     u64     checksum (dsx_checksum) over bytes [64, file size)
+//     u8[32]  zero
+//   body (every field under the checksum)
 //     u64     steps done, f64 learning rate
 //     u32     flags (1: loss scaling), u32 tensor count
-//     u64     zero
-//   body
 //     with loss scaling: f64 scale, f64 minimum, i64 growth interval,
 //                        i64 clean steps, i64 skipped steps
 //     per tensor: u32 name length + name, u8 dtype (ds_dtype), u32 rank,

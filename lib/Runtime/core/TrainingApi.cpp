@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -112,6 +113,12 @@ std::shared_ptr<void> allocate(uint64_t bytes) {
   return std::shared_ptr<void>(p, std::free);
 }
 
+/// 0 < minimum <= scale < inf, growth_interval > 0, counts not negative.
+bool validScaler(const ds_loss_scaler &l) {
+  return l.scale > 0 && std::isfinite(l.scale) && l.minimum > 0 && l.minimum <= l.scale &&
+         l.growth_interval > 0 && l.clean_steps >= 0 && l.skipped_steps >= 0;
+}
+
 /// A scalar input the session feeds itself (learning rate, step, loss scale).
 struct ScalarInput {
   int32_t input = -1;
@@ -202,6 +209,10 @@ ds_status ds_training_session_t::describe(const ds_model *model) {
                                            "fixed-shape state");
     if (out.dtype != in.dtype || out.dims != in.dims)
       return notTraining("output '" + out.name + "' differs from input '" + in.name + "'");
+    if (value.byte_size != in.bytes())
+      return make(DS_INVALID_ARTIFACT, "ds_training_session_create: the default of '" + in.name +
+                                           "' has " + std::to_string(value.byte_size) +
+                                           " bytes, its dims " + std::to_string(in.bytes()));
     State st{in, i, next->second, true, allocate(in.bytes())};
     std::memcpy(st.data.get(), value.data, in.bytes());
     carried.push_back(std::move(st));
@@ -359,6 +370,10 @@ ds_status ds_training_session_t::load(const char *path) {
                     dsrt::cpu::shapeText(t.dims) + ", the model's is " +
                     ds_dtype_name(s.signature.dtype) + dsrt::cpu::shapeText(s.signature.dims));
   }
+  if (!std::isfinite(c.learningRate))
+    return refuse("the learning rate is not finite");
+  if (c.lossScaling && !validScaler(c.scaler))
+    return refuse("the loss scaler's state is out of range");
   // Validated: now take everything.
   for (const dsrt::CheckpointTensor &t : c.tensors)
     std::memcpy(state[stateByName[t.name]].data.get(), t.bytes.data(), t.bytes.size());
@@ -409,15 +424,17 @@ ds_status ds_training_session_create(const ds_model *model, const ds_training_op
   return guarded("ds_training_session_create", [&]() -> ds_status {
     ds_training_options opts;
     ds_training_options_init(&opts);
+    // Callers built against an older header pass a shorter struct: take the
+    // fields they know, defaults for the rest (fields are only appended).
+    const size_t oldest = offsetof(ds_training_options, loss_scaler) + sizeof(ds_loss_scaler);
     if (options) {
-      if (options->struct_size != sizeof(ds_training_options))
+      if (options->struct_size < oldest || options->struct_size > sizeof(ds_training_options))
         return make(DS_INVALID_ARGUMENT, "ds_training_session_create: options not initialized "
                                          "with ds_training_options_init");
-      opts = *options;
+      std::memcpy(&opts, options, options->struct_size);
     }
     const ds_loss_scaler &l = opts.loss_scaler;
-    if (!(l.scale > 0 && std::isfinite(l.scale) && l.minimum > 0 && l.minimum <= l.scale &&
-          l.growth_interval > 0 && l.clean_steps >= 0 && l.skipped_steps >= 0))
+    if (!validScaler(l))
       return make(DS_INVALID_ARGUMENT,
                   "ds_training_session_create: the loss scaler needs 0 < minimum <= scale < inf "
                   "and growth_interval > 0");
@@ -505,7 +522,12 @@ ds_status ds_training_session_write_state(ds_training_session *session, const ch
       return make(DS_INVALID_ARGUMENT, std::string("ds_training_session_write_state: no state '") +
                                            (name ? name : "(null)") + "'");
     const Signature &sig = s->signature;
-    std::vector<int64_t> dims(value->dims, value->dims + std::max(0, value->rank));
+    if (value->rank != (int32_t)sig.dims.size() || (value->rank > 0 && !value->dims))
+      return make(DS_INVALID_ARGUMENT, "ds_training_session_write_state: '" + sig.name +
+                                           "' has rank " + std::to_string(sig.dims.size()) +
+                                           ", the value " + std::to_string(value->rank) +
+                                           (value->rank > 0 && !value->dims ? " with no dims" : ""));
+    std::vector<int64_t> dims(value->dims, value->dims + value->rank);
     if (value->dtype != sig.dtype || dims != sig.dims || value->byte_size != s->bytes() ||
         (!value->data && value->byte_size))
       return make(DS_INVALID_ARGUMENT,
@@ -521,8 +543,12 @@ ds_status ds_training_session_write_state(ds_training_session *session, const ch
 double ds_training_session_learning_rate(ds_training_session *session) {
   if (!session)
     return 0;
-  std::lock_guard<std::mutex> lock(session->mutex);
-  return session->rate;
+  try {
+    std::lock_guard<std::mutex> lock(session->mutex);
+    return session->rate;
+  } catch (...) { // a failing mutex: no exception leaves the C API
+    return std::nan("");
+  }
 }
 
 ds_status ds_training_session_set_learning_rate(ds_training_session *session, double rate) {
@@ -539,8 +565,12 @@ ds_status ds_training_session_set_learning_rate(ds_training_session *session, do
 int64_t ds_training_session_steps_done(ds_training_session *session) {
   if (!session)
     return 0;
-  std::lock_guard<std::mutex> lock(session->mutex);
-  return (int64_t)session->stepsDone;
+  try {
+    std::lock_guard<std::mutex> lock(session->mutex);
+    return (int64_t)session->stepsDone;
+  } catch (...) { // a failing mutex: no exception leaves the C API
+    return -1;
+  }
 }
 
 ds_status ds_training_session_loss_scaler(ds_training_session *session,

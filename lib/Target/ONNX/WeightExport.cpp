@@ -3,11 +3,15 @@
 
 #include "onnx/onnx.pb.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <unistd.h>
 
 using namespace mlir::ds;
 
@@ -70,15 +74,32 @@ bool mlir::ds::writeModelWithWeights(const std::string &source,
     }
     initializers[graph.initializer(i).name()] = i;
   }
-  llvm::StringMap<int> identityCopies; // output name -> node index
-  for (int i = 0; i < graph.node_size(); ++i) {
-    const onnx::NodeProto &node = graph.node(i);
-    if (node.op_type() == "Identity" && node.domain().empty() && node.input_size() == 1 &&
-        node.output_size() == 1 && initializers.count(node.input(0)))
-      identityCopies[node.output(0)] = i;
+  // Identity copies of initializers, chains of them included: output name ->
+  // (node index, the initializer it copies).
+  llvm::StringMap<std::pair<int, std::string>> identityCopies;
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (int i = 0; i < graph.node_size(); ++i) {
+      const onnx::NodeProto &node = graph.node(i);
+      if (node.op_type() != "Identity" || !node.domain().empty() || node.input_size() != 1 ||
+          node.output_size() != 1 || identityCopies.count(node.output(0)))
+        continue;
+      if (initializers.count(node.input(0)))
+        identityCopies[node.output(0)] = {i, node.input(0)};
+      else if (auto it = identityCopies.find(node.input(0)); it != identityCopies.end())
+        identityCopies[node.output(0)] = {i, it->second.second};
+      else
+        continue;
+      grew = true;
+    }
   }
+  llvm::StringSet<> seen;
   std::vector<int> dropped;
   for (const NamedWeight &weight : weights) {
+    if (!seen.insert(weight.name).second) {
+      error = source + ": '" + weight.name + "' is given twice";
+      return false;
+    }
     if (auto it = initializers.find(weight.name); it != initializers.end()) {
       if (!assign(*graph.mutable_initializer(it->second), weight, error))
         return false;
@@ -89,18 +110,23 @@ bool mlir::ds::writeModelWithWeights(const std::string &source,
       error = source + ": no initializer named '" + weight.name + "'";
       return false;
     }
-    const onnx::NodeProto &node = graph.node(copy->second);
-    onnx::TensorProto tensor = graph.initializer(initializers[node.input(0)]);
+    // The copied initializer as it was, renamed; the Identity goes.
+    onnx::TensorProto tensor = graph.initializer(initializers[copy->second.second]);
     tensor.set_name(weight.name);
     if (!assign(tensor, weight, error))
       return false;
     *graph.add_initializer() = std::move(tensor);
-    dropped.push_back(copy->second);
+    dropped.push_back(copy->second.first);
   }
   std::sort(dropped.begin(), dropped.end());
   for (auto it = dropped.rbegin(); it != dropped.rend(); ++it)
     graph.mutable_node()->DeleteSubrange(*it, 1);
 
+  std::string bytes;
+  if (!model.SerializeToString(&bytes)) {
+    error = destination + ": the model cannot be serialized (over 2 GiB?)";
+    return false;
+  }
   llvm::SmallString<256> temp;
   int fd = -1;
   llvm::SmallString<256> folder(destination);
@@ -113,27 +139,26 @@ bool mlir::ds::writeModelWithWeights(const std::string &source,
     error = destination + ": cannot create a temporary file: " + ec.message();
     return false;
   }
+  // Removed on every way out but the rename.
+  auto removeTemp = llvm::make_scope_exit([&] { llvm::sys::fs::remove(temp); });
   {
     llvm::raw_fd_ostream out(fd, /*shouldClose=*/true);
-    std::string bytes;
-    if (!model.SerializeToString(&bytes)) {
-      error = destination + ": the model cannot be serialized (over 2 GiB?)";
-      llvm::sys::fs::remove(temp);
-      return false;
-    }
     out << bytes;
     out.flush();
-    if (out.has_error()) {
-      error = destination + ": " + out.error().message();
-      out.clear_error();
-      llvm::sys::fs::remove(temp);
+    std::error_code synced;
+    if (!out.has_error() && ::fsync(fd) != 0)
+      synced = std::error_code(errno, std::generic_category());
+    out.close();
+    if (out.has_error() || synced) {
+      error = destination + ": " + (out.has_error() ? out.error() : synced).message();
+      out.clear_error(); // else the stream's destructor reports it fatally
       return false;
     }
   }
   if (auto ec = llvm::sys::fs::rename(temp, destination)) {
     error = destination + ": " + ec.message();
-    llvm::sys::fs::remove(temp);
     return false;
   }
+  removeTemp.release();
   return true;
 }

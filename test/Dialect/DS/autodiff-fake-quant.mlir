@@ -49,3 +49,19 @@ func.func @main(%x: tensor<4xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = "l
   %l = ds.reduce sum %dq {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// A one-element 1-D scale is per-tensor whatever `axis` says (ONNX's default
+// axis 1 on a rank-1 input).
+// CHECK-LABEL: func.func @main(
+// CHECK: ds.binary div %{{.*}}, %{{.*}} : (tensor<4xf32>, tensor<1xf32>) -> tensor<4xf32>
+func.func @main(%x: tensor<4xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %w = ds.constant dense<[0.5, 1.0, 2.0, 9.0]> : tensor<4xf32> loc("w")
+  %s = ds.constant dense<0.05> : tensor<1xf32>
+  %q = ds.quantize %w, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xf32>, tensor<1xf32>) -> tensor<4xi8>
+  %dq = ds.dequantize %q, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xi8>, tensor<1xf32>) -> tensor<4xf32>
+  %m = ds.binary mul %x, %dq : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %l = ds.reduce sum %m {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

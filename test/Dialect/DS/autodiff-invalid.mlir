@@ -92,3 +92,33 @@ func.func @main(%x: tensor<4xf32>) -> tensor<f32> {
   %1 = ds.reduce sum %0 {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
 }
+
+// -----
+
+// An integer op other than a clamp between quantize and dequantize.
+func.func @main(%x: tensor<4xf32>) -> tensor<f32> {
+  %w = ds.constant dense<0.5> : tensor<4xf32> loc("w")
+  %s = ds.constant dense<0.1> : tensor<f32>
+  %one = ds.constant dense<1> : tensor<i8>
+  %q = ds.quantize %w, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xf32>, tensor<f32>) -> tensor<4xi8>
+  %a = ds.binary add %q, %one : (tensor<4xi8>, tensor<i8>) -> tensor<4xi8>
+  // expected-error @+1 {{ds-autodiff: no gradient through the integers between ds.quantize and ds.dequantize (only clamps by constants pass)}}
+  %dq = ds.dequantize %a, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xi8>, tensor<f32>) -> tensor<4xf32>
+  %0 = ds.binary mul %x, %dq : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %1 = ds.reduce sum %0 {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}
+
+// -----
+
+// Quantized values read by anything but a dequantize.
+func.func @main(%x: tensor<4xf32>) -> tensor<f32> {
+  %w = ds.constant dense<0.5> : tensor<4xf32> loc("w")
+  %s = ds.constant dense<0.1> : tensor<f32>
+  %q = ds.quantize %w, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xf32>, tensor<f32>) -> tensor<4xi8>
+  // expected-error @+1 {{ds-autodiff: no gradient through quantized values (this op reads the result of a ds.quantize a parameter flows into)}}
+  %c = ds.cast %q : tensor<4xi8> to tensor<4xf32>
+  %0 = ds.binary mul %x, %c : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %1 = ds.reduce sum %0 {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}

@@ -8,12 +8,15 @@
 //===----------------------------------------------------------------------===//
 #include "RuntimeTestArtifacts.h"
 
+#include "ds-runtime/ds_artifact_format.h"
 #include "ds-runtime/ds_runtime.hpp"
 
 #include <gtest/gtest.h>
 
 #include <array>
 #include <atomic>
+#include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <dirent.h>
 #include <fstream>
@@ -215,6 +218,51 @@ TEST_F(TrainingSessionTest, TornCorruptedAndForeignCheckpointsAreRefused) {
   EXPECT_EQ(training.stepsDone(), 1);
 }
 
+TEST_F(TrainingSessionTest, WellFormedButInsaneCheckpointsAreRefused) {
+  // Files whose checksum is right but whose values are not: a forger's or a
+  // buggy writer's. Each changes nothing.
+  ds::Model model(artifact(false));
+  ds::TrainingSession training(model, 1);
+  std::string good = scratch("sane.ckpt");
+  training.save(good);
+  std::ifstream in(good, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto forged = [&](const std::string &name, size_t at, const void *value, size_t size) {
+    std::string copy = bytes;
+    std::memcpy(&copy[at], value, size);
+    uint64_t checksum = dsx_checksum(reinterpret_cast<const unsigned char *>(copy.data()) + 64,
+                                     copy.size() - 64);
+    std::memcpy(&copy[24], &checksum, 8); // after magic, version, header size, file size
+    std::string path = scratch(name);
+    std::ofstream(path, std::ios::binary) << copy;
+    return path;
+  };
+  double nan = std::nan("");
+  EXPECT_NE(messageOf([&] { training.load(forged("nan.ckpt", 72, &nan, 8)); })
+                .find("the learning rate is not finite"),
+            std::string::npos);
+  uint32_t count = 0x7fffffff;
+  EXPECT_NE(messageOf([&] { training.load(forged("count.ckpt", 84, &count, 4)); })
+                .find("does not fit the file"),
+            std::string::npos);
+  uint32_t nameSize = 0xffffff;
+  EXPECT_NE(messageOf([&] { training.load(forged("name.ckpt", 88, &nameSize, 4)); })
+                .find("malformed"),
+            std::string::npos);
+  EXPECT_EQ(training.learningRate(), 0.5);
+
+  ds::Model scaledModel(artifact(true));
+  ds::TrainingSession scaled(scaledModel, 1);
+  scaled.save(good);
+  std::ifstream again(good, std::ios::binary);
+  bytes.assign((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+  double zero = 0;
+  EXPECT_NE(messageOf([&] { scaled.load(forged("scale.ckpt", 88, &zero, 8)); })
+                .find("the loss scaler's state is out of range"),
+            std::string::npos);
+  EXPECT_EQ(scaled.lossScaler().scale, 65536.0);
+}
+
 TEST_F(TrainingSessionTest, SaveReplacesWholeOrNotAtAll) {
   ds::Model model(artifact(false));
   ds::TrainingSession training(model, 1);
@@ -222,7 +270,11 @@ TEST_F(TrainingSessionTest, SaveReplacesWholeOrNotAtAll) {
   training.save(path);
   Vec x{9, 9, 9, 9};
   training.step({batch(x)});
-  training.save(path); // over the previous file
+  ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
+  training.save(path); // over the previous file, keeping its mode
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
   ds::TrainingSession other(model, 1);
   other.load(path);
   EXPECT_EQ(other.read<float>("p"), training.read<float>("p"));

@@ -218,19 +218,43 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
                               llvm::DenseMap<Value, Value> &grads) {
     // Values that depend on a parameter (only they need gradients).
     llvm::DenseSet<Value> active(params.begin(), params.end());
-    // A fake quantization passes activity through its integer middle.
+    // A fake quantization passes activity through its quantized middle;
+    // any other use of quantized values on the way is refused, since it
+    // would cut the gradient silently.
+    llvm::DenseSet<Value> quantized;
     for (Operation &op : body.without_terminator()) {
-      auto dq = dyn_cast<DequantizeOp>(op);
-      auto q = dq ? dq.getInput().getDefiningOp<QuantizeOp>() : QuantizeOp();
-      if (q && active.contains(q.getInput()) && !matchFakeQuant(&op))
-        return op.emitError("ds-autodiff: no gradient for fake quantization to ")
-               << cast<RankedTensorType>(q.getType()).getElementType()
-               << " (integer types only)";
-      if (llvm::any_of(op.getOperands(), [&](Value v) { return active.contains(v); }) ||
-          (matchFakeQuant(&op) && active.contains(matchFakeQuant(&op)->quantize.getInput())))
-        for (Value result : op.getResults())
-          if (isFloatTensor(result.getType()))
-            active.insert(result);
+      if (auto q = dyn_cast<QuantizeOp>(op); q && active.contains(q.getInput())) {
+        quantized.insert(q.getResult());
+        continue;
+      }
+      bool fromActive = llvm::any_of(op.getOperands(), [&](Value v) { return active.contains(v); });
+      bool fromQuantized = llvm::any_of(op.getOpOperands(), [&](OpOperand &use) {
+        return quantized.contains(use.get()) && isDifferentiableUse(use);
+      });
+      if (fromQuantized && isa<DequantizeOp>(op)) {
+        if (!matchFakeQuant(&op)) {
+          Type element = cast<RankedTensorType>(op.getOperand(0).getType()).getElementType();
+          if (!isa<IntegerType>(element))
+            return op.emitError("ds-autodiff: no gradient for fake quantization to ")
+                   << element << " (integer types only)";
+          return op.emitError("ds-autodiff: no gradient through the integers between "
+                              "ds.quantize and ds.dequantize (only clamps by constants pass)");
+        }
+        active.insert(op.getResult(0));
+        continue;
+      }
+      for (Value result : op.getResults()) {
+        if (!isFloatTensor(result.getType())) {
+          if (fromQuantized)
+            quantized.insert(result);
+          continue;
+        }
+        if (fromQuantized)
+          return op.emitError("ds-autodiff: no gradient through quantized values (this op "
+                              "reads the result of a ds.quantize a parameter flows into)");
+        if (fromActive)
+          active.insert(result);
+      }
     }
     if (!active.contains(loss))
       return body.getParentOp()->emitError(

@@ -395,8 +395,11 @@ LogicalResult autodiff::fakeQuantGrad(const FakeQuant &fq, Value dy, Value &dx, 
   auto type = tensorOf(x);
   // A per-axis scale (1-D along `axis`) broadcast against x.
   auto broadcastable = [&](Value v) {
+    // One value (also a 1-element 1-D tensor, whatever `axis` says: it
+    // broadcasts as it is) is per-tensor; a 1-D tensor of several runs
+    // along `axis`.
     auto t = tensorOf(v);
-    if (t.getRank() != 1 || type.getRank() == 0)
+    if (t.getRank() != 1 || t.getDimSize(0) == 1 || type.getRank() == 0)
       return v;
     int64_t axis = (int64_t)q.getAxis();
     if (axis < 0)
