@@ -211,14 +211,28 @@ def run_gpt(args, scratch, summary):
         "seq": seq, "layers": 2, "tokens": os.path.join(scratch, "tokens.npy"),
         "labels": os.path.join(scratch, "labels.npy"), "onnx": onnx_path, **hyper})
     parameters = json.loads(worker.stdout.readline())  # once the export is written
-    session = ds.TrainingSession(onnx_path, optimizer="adamw", optimizer_options=hyper,
-                                 loss_function="cross-entropy", num_threads=args.threads)
-    if sorted(session.parameters()) != sorted(parameters):
-        sys.exit(f"ds trains {sorted(session.parameters())}, PyTorch {sorted(parameters)}")
-    curves = compare(session, worker, lambda i: {"idx": inputs[i], "labels": labels[i]},
-                     args.steps)
-    report(f"gpt (torch.onnx.export, {len(parameters)} parameters), adamw", args.steps, curves,
-           summary)
+    worker.stdin.close()
+    worker.wait()
+    for precision in args.precision:
+        # PyTorch trains in f32 each time: ds's 16-bit runs are compared
+        # with the f32 curve (the goal: within 1%).
+        worker = start_worker(GPT_WORKER, {
+            "threads": args.threads, "seed": 0, "vocab": vocab, "hidden": 32, "heads": 2,
+            "seq": seq, "layers": 2, "tokens": os.path.join(scratch, "tokens.npy"),
+            "labels": os.path.join(scratch, "labels.npy"), "onnx": onnx_path, **hyper})
+        json.loads(worker.stdout.readline())
+        session = ds.TrainingSession(onnx_path, optimizer="adamw", optimizer_options=hyper,
+                                     loss_function="cross-entropy", num_threads=args.threads,
+                                     precision=precision)
+        if sorted(session.parameters()) != sorted(parameters):
+            sys.exit(f"ds trains {sorted(session.parameters())}, PyTorch {sorted(parameters)}")
+        curves = compare(session, worker, lambda i: {"idx": inputs[i], "labels": labels[i]},
+                         args.steps)
+        scaler = session.loss_scaler
+        scaling = (f" with loss scaling ({scaler.skipped_steps} steps skipped, final scale "
+                   f"2^{math.log2(scaler.scale):.0f})" if scaler else "")
+        report(f"gpt (torch.onnx.export, {len(parameters)} parameters), adamw, ds {precision}"
+               f"{scaling}", args.steps, curves, summary)
 
 
 def main():
@@ -229,10 +243,13 @@ def main():
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", nargs="+", choices=["fp32", "bf16", "fp16"],
+                        default=["fp32", "bf16", "fp16"],
+                        help="ds's precision for the GPT-style model (PyTorch's is f32)")
     args = parser.parse_args()
     if subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode:
         sys.exit("needs PyTorch for /usr/bin/python3 (apt install python3-torch)")
-    print(f"{args.steps} steps, {args.threads} threads; fp32\n")
+    print(f"{args.steps} steps, {args.threads} threads; PyTorch f32\n")
     print("| model, optimizer | step | ds loss | PyTorch loss |")
     print("|---|---:|---:|---:|")
     summary = []
