@@ -51,6 +51,73 @@ static int by_difficulty(const void *a, const void *b) {
   return ka != kb ? ka - kb : *(const int *)a - *(const int *)b;
 }
 
+/* One epoch, after loading `checkpoint` when resuming, then a save over it.
+   Returns 0, or 1 after printing what failed. */
+static int train(ds_training_session *session, const char *checkpoint, int resume) {
+  ds_value_info x_info, target_info;
+  ds_status status = NULL;
+  if (ds_training_session_num_batch_inputs(session) != 2 ||
+      (status = ds_training_session_batch_input_info(session, 0, &x_info)) ||
+      (status = ds_training_session_batch_input_info(session, 1, &target_info)) ||
+      strcmp(x_info.name, "x") || strcmp(target_info.name, "target") || x_info.rank != 2 ||
+      target_info.rank != 2) {
+    if (status)
+      return fail(status);
+    fprintf(stderr, "error: the example expects batch inputs x: f32[B, N], target: f32[B, M]\n");
+    return 1;
+  }
+  int64_t rows = x_info.dims[0], n = x_info.dims[1], m = target_info.dims[1];
+  float *x = malloc(sizeof(float) * rows * n), *target = malloc(sizeof(float) * rows * m);
+  ds_tensor batch[2] = {{DS_F32, 2, x_info.dims, x, sizeof(float) * rows * n},
+                        {DS_F32, 2, target_info.dims, target, sizeof(float) * rows * m}};
+  int rc = 1;
+  if (!x || !target) {
+    fprintf(stderr, "error: out of memory\n");
+    goto done;
+  }
+  /* Each epoch decays the rate from the compiled default along a cosine
+     (warm restarts: a resumed run starts its epoch from the top again). */
+  double base_rate = ds_training_session_learning_rate(session), first = 0, last = 0;
+  if (resume) {
+    if ((status = ds_training_session_load(session, checkpoint)))
+      goto done;
+    printf("resumed at step %lld\n", (long long)ds_training_session_steps_done(session));
+  }
+
+  /* The curriculum: easy batches (small x) first. */
+  int order[kBatches];
+  for (int k = 0; k < kBatches; ++k)
+    order[k] = k;
+  qsort(order, kBatches, sizeof(int), by_difficulty);
+
+  for (int i = 0; i < kBatches; ++i) {
+    double rate = 0.5 * base_rate * (1 + cos(3.14159265358979 * i / kBatches));
+    if ((status = ds_training_session_set_learning_rate(session, rate)))
+      goto done;
+    make_batch(order[i], rows, n, m, x, target);
+    double loss = 0;
+    int32_t applied = 0;
+    if ((status = ds_training_session_step(session, batch, 2, &loss, &applied)))
+      goto done;
+    if (i == 0)
+      first = loss;
+    last = loss;
+    if (i % 16 == 0 || i == kBatches - 1)
+      printf("step %lld (batch %d, lr %.4f): loss %.6f\n",
+             (long long)ds_training_session_steps_done(session), order[i], rate, loss);
+  }
+  printf("epoch loss: first %.6f, last %.6f\n", first, last);
+  if ((status = ds_training_session_save(session, checkpoint)))
+    goto done;
+  printf("saved %s at step %lld\n", checkpoint,
+         (long long)ds_training_session_steps_done(session));
+  rc = 0;
+done:
+  free(x);
+  free(target);
+  return status ? fail(status) : rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "--resume") != 0)) {
     fprintf(stderr, "usage: %s step.dsx checkpoint [--resume]\n", argv[0]);
@@ -67,60 +134,7 @@ int main(int argc, char **argv) {
   ds_model_release(model); /* the session keeps what it needs */
   if (status)
     return fail(status);
-
-  ds_value_info x_info, target_info;
-  if (ds_training_session_num_batch_inputs(session) != 2 ||
-      (status = ds_training_session_batch_input_info(session, 0, &x_info)) ||
-      (status = ds_training_session_batch_input_info(session, 1, &target_info)) ||
-      strcmp(x_info.name, "x") || strcmp(target_info.name, "target") || x_info.rank != 2 ||
-      target_info.rank != 2) {
-    fprintf(stderr, "error: the example expects batch inputs x: f32[B, N], target: f32[B, M]\n");
-    return 1;
-  }
-  int64_t rows = x_info.dims[0], n = x_info.dims[1], m = target_info.dims[1];
-  float *x = malloc(sizeof(float) * rows * n), *target = malloc(sizeof(float) * rows * m);
-  if (!x || !target)
-    return 1;
-  ds_tensor batch[2] = {{DS_F32, 2, x_info.dims, x, sizeof(float) * rows * n},
-                        {DS_F32, 2, target_info.dims, target, sizeof(float) * rows * m}};
-
-  /* Each epoch decays the rate from the compiled default along a cosine
-     (warm restarts: a resumed run starts its epoch from the top again). */
-  double base_rate = ds_training_session_learning_rate(session), first = 0, last = 0;
-  if (argc == 4) {
-    if ((status = ds_training_session_load(session, argv[2])))
-      return fail(status);
-    printf("resumed at step %lld\n", (long long)ds_training_session_steps_done(session));
-  }
-
-  /* The curriculum: easy batches (small x) first. */
-  int order[kBatches];
-  for (int k = 0; k < kBatches; ++k)
-    order[k] = k;
-  qsort(order, kBatches, sizeof(int), by_difficulty);
-
-  for (int i = 0; i < kBatches; ++i) {
-    double rate = 0.5 * base_rate * (1 + cos(3.14159265358979 * i / kBatches));
-    if ((status = ds_training_session_set_learning_rate(session, rate)))
-      return fail(status);
-    make_batch(order[i], rows, n, m, x, target);
-    double loss = 0;
-    int32_t applied = 0;
-    if ((status = ds_training_session_step(session, batch, 2, &loss, &applied)))
-      return fail(status);
-    if (i == 0)
-      first = loss;
-    last = loss;
-    if (i % 16 == 0 || i == kBatches - 1)
-      printf("step %lld (batch %d, lr %.4f): loss %.6f\n",
-             (long long)ds_training_session_steps_done(session), order[i], rate, loss);
-  }
-  printf("epoch loss: first %.6f, last %.6f\n", first, last);
-  if ((status = ds_training_session_save(session, argv[2])))
-    return fail(status);
-  printf("saved %s at step %lld\n", argv[2], (long long)ds_training_session_steps_done(session));
+  int rc = train(session, argv[2], argc == 4);
   ds_training_session_release(session);
-  free(x);
-  free(target);
-  return 0;
+  return rc;
 }
