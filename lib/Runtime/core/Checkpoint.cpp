@@ -207,6 +207,10 @@ Status readCheckpoint(const std::string &path, Checkpoint &out) {
   std::string data;
   if (Status s = readWholeFile(path, data); !s)
     return s;
+  return parseCheckpoint(data, path, out);
+}
+
+Status parseCheckpoint(const std::string &data, const std::string &path, Checkpoint &out) {
   auto bad = [&](const std::string &why) {
     return Status::error(path + ": not a readable checkpoint (" + why + ")", DS_INVALID_ARTIFACT);
   };

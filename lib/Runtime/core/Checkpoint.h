@@ -56,6 +56,8 @@ Status writeCheckpoint(const std::string &path, const Checkpoint &checkpoint);
 /// Reads and validates a whole file; DS_INVALID_ARTIFACT for one that is
 /// torn, corrupted or not a checkpoint, DS_IO_ERROR when it cannot be read.
 Status readCheckpoint(const std::string &path, Checkpoint &out);
+/// The same for a file's bytes already in memory; `path` names it in messages.
+Status parseCheckpoint(const std::string &data, const std::string &path, Checkpoint &out);
 
 } // namespace dsrt
 
