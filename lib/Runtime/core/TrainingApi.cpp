@@ -287,9 +287,12 @@ ds_status ds_training_session_t::step(const ds_tensor *batch, int32_t numBatch, 
       return s;
     finite = decodeScalar(value.dtype, value.data) > 0.5;
   }
+  // Every `.next` output looked up and checked once, before anything changes.
+  std::vector<const void *> next;
   for (State &s : state) {
     if (ds_status st = output(s.nextOutput, value))
       return st;
+    next.push_back(value.data);
     if (value.byte_size != s.bytes())
       return make(DS_RUNTIME_ERROR, "ds_training_session_step: output '" + s.signature.name +
                                         DSX_TRAIN_NEXT_SUFFIX "' has " +
@@ -301,10 +304,8 @@ ds_status ds_training_session_t::step(const ds_tensor *batch, int32_t numBatch, 
     ds_loss_scaler_update(&scaler, finite);
   // Skipped: the program returned the old state; nothing to take back.
   if (finite) {
-    for (State &s : state) {
-      output(s.nextOutput, value);
-      std::memcpy(s.data.get(), value.data, s.bytes());
-    }
+    for (size_t i = 0; i < state.size(); ++i)
+      std::memcpy(state[i].data.get(), next[i], state[i].bytes());
     ++stepsDone;
   }
   if (loss)
