@@ -21,7 +21,8 @@ JOBS=${JOBS:-$(nproc)}
 install_deps() {
   local apt_pkgs=(llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld
                   ninja-build ccache cmake libprotobuf-dev protobuf-compiler python3-pip
-                  python3-dev libgtest-dev libopenblas0 libdnnl2 libclang-rt-19-dev)
+                  python3-dev libgtest-dev libopenblas0 libdnnl2 libclang-rt-19-dev
+                  python3-torch)  # PyTorch 1.13 for /usr/bin/python3: the autograd reference
   local missing=()
   for p in "${apt_pkgs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -78,8 +79,9 @@ run_tests() {
   lit -sv "$BUILD_DIR/test"
   echo "== runtime unit tests"
   "$BUILD_DIR/bin/ds-runtime-tests" --gtest_brief=1
-  echo "== Python API and end-to-end tests (vs onnxruntime)"
-  python3 -m pytest -q python-bindings/tests test/e2e
+  echo "== Python API and end-to-end tests (vs onnxruntime and PyTorch)"
+  # Here PyTorch's autograd must be there to compare with: no skipping.
+  DS_REQUIRE_TORCH=1 python3 -m pytest -q python-bindings/tests test/e2e
   echo "== runtime-only build, install and find_package(ds) example"
   python3 utils/gen_models.py --out "$BUILD_DIR/e2e-models" --only cnn >/dev/null
   "$BUILD_DIR/bin/ds-compile" "$BUILD_DIR/e2e-models/cnn.onnx" -o "$BUILD_DIR/cnn.dsx" --quiet

@@ -159,6 +159,9 @@ LogicalResult importBatchNorm(NodeImporter &n) {
         var = n.input(4);
   if (!x || !scale || !bias || !mean || !var)
     return n.error() << "needs X, scale, B, input_mean and input_var";
+  for (Value statistic : {mean, var})
+    if (auto constant = statistic.getDefiningOp<ConstantOp>())
+      constant->setAttr(kStatisticAttrName, UnitAttr::get(constant.getContext()));
   int64_t rank = n.typeOf(x).getRank();
   if (rank < 2)
     return n.error() << "X must have rank >= 2";

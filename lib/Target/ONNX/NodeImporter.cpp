@@ -258,6 +258,21 @@ FailureOr<SmallVector<int64_t>> NodeImporter::requireConstInts(size_t i, StringR
   return error() << what << " (input " << i << ") must be a constant";
 }
 
+/// Whether `op` reads a float constant of two or more elements: a weight.
+/// Such ops are left for canonicalization to fold, after
+/// ds-promote-parameters has made each weight a parameter of a gradient
+/// compile (folded at import, a batch norm's scale would vanish into the
+/// convolution before). Shape arithmetic (integers, scalars) still folds
+/// here, where later nodes need it constant.
+static bool readsWeights(Operation *op) {
+  return llvm::any_of(op->getOperands(), [](Value v) {
+    auto constant = v.getDefiningOp<ConstantOp>();
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    return constant && type && isa<FloatType>(type.getElementType()) &&
+           type.hasStaticShape() && type.getNumElements() >= 2;
+  });
+}
+
 SmallVector<Value> NodeImporter::finish(OperationState &state, bool infer) {
   // A null operand means an earlier op of this node failed and was diagnosed.
   if (llvm::any_of(state.operands, [](Value v) { return !v; }))
@@ -281,7 +296,7 @@ SmallVector<Value> NodeImporter::finish(OperationState &state, bool infer) {
     return {};
   }
   SmallVector<Value> folded;
-  if (succeeded(builder.tryFold(op, folded)) && !folded.empty()) {
+  if (!readsWeights(op) && succeeded(builder.tryFold(op, folded)) && !folded.empty()) {
     op->erase();
     return folded;
   }

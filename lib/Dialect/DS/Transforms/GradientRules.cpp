@@ -566,6 +566,28 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
                                  PadMode::constant);
         return success();
       })
+      .Case([&](PadOp p) -> LogicalResult {
+        // Constant padding (or cropping) is undone by the opposite pads.
+        DenseIntElementsAttr pads;
+        if (!matchPattern(p.getPads(), m_Constant(&pads))) {
+          why = "no gradient for a ds.pad with run-time pads";
+          return failure();
+        }
+        if (p.getMode() != PadMode::constant) {
+          why = "no gradient for a ds.pad in " + stringifyPadMode(p.getMode()).str() + " mode";
+          return failure();
+        }
+        llvm::SmallVector<int64_t> undo;
+        for (int64_t pad : pads.getValues<int64_t>())
+          undo.push_back(-pad);
+        OpBuilder &b = g.getBuilder();
+        auto padType = RankedTensorType::get({(int64_t)undo.size()}, b.getI64Type());
+        Value undoValues =
+            b.create<ConstantOp>(g.getLoc(), DenseElementsAttr::get(padType, ArrayRef(undo)));
+        out[0] = b.create<PadOp>(g.getLoc(), p.getInput().getType(), dy, undoValues,
+                                 g.scalar(0.0, dy), PadMode::constant);
+        return success();
+      })
       .Case([&](ConcatOp concat) -> LogicalResult {
         // Each input's gradient is its slice of dy along the axis.
         auto y = tensorOf(dy);

@@ -56,6 +56,7 @@ LogicalResult autodiff::promoteParameters(func::FuncOp main, ArrayRef<std::strin
       continue;
     std::string name = constantName(constant);
     bool trains = named.empty() ? type.getNumElements() >= 2 &&
+                                      !constant->hasAttr(kStatisticAttrName) &&
                                       llvm::any_of(constant->getUses(),
                                                    [](OpOperand &use) {
                                                      return isDifferentiableUse(use);

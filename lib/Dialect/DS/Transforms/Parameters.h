@@ -19,7 +19,8 @@ namespace mlir::ds::autodiff {
 
 /// Promotes the parameters of `main`: the float constants named in `wanted`,
 /// or (none named) every float constant of two or more elements, all finite
-/// (not a mask), with a use gradients flow through. Appends the new arguments and their names.
+/// (not a mask), not running statistics (kStatisticAttrName), with a use
+/// gradients flow through. Appends the new arguments and their names.
 /// Errors name `pass` and, for an unknown name, the named constants.
 LogicalResult promoteParameters(func::FuncOp main, ArrayRef<std::string> wanted,
                                 SmallVectorImpl<Value> &args, SmallVectorImpl<std::string> &names,

@@ -34,6 +34,11 @@ dsx_op_class getOpClass(OperationName name);
 llvm::StringRef stringifyOpClass(dsx_op_class cls);
 /// The class named `name`, or std::nullopt for an unknown name.
 std::optional<dsx_op_class> parseOpClass(llvm::StringRef name);
+
+/// Marks a ds.constant holding running statistics (a batch norm's mean and
+/// variance): part of the model, never a parameter a gradient compile trains
+/// by default (frameworks update them by averaging, not by gradients).
+inline constexpr llvm::StringLiteral kStatisticAttrName = "ds.statistic";
 } // namespace mlir::ds
 
 #endif // DS_DIALECT_DS_IR_DSDIALECT_H
