@@ -2,7 +2,8 @@
 models: a CNN (batch norm, depthwise conv, max and average pooling), a
 BERT-style encoder (padding mask), a GPT-style decoder (causal mask, tied
 QKV split) and a LLaMA-style decoder (RMSNorm, rotary embeddings, grouped-
-query attention, SwiGLU). torch_reference.py builds each in PyTorch 1.13
+query attention, SwiGLU), and learned quantization scales (LSQ) against
+PyTorch's learnable fake quantization. torch_reference.py builds each in PyTorch 1.13
 (Debian's python3-torch under /usr/bin/python3), exports it, and computes
 the loss and every parameter's gradient; ds compiles the exported file with
 gradients=True and must agree on the loss and on each gradient.
@@ -14,7 +15,9 @@ import os
 import subprocess
 
 import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 import ds
 
@@ -74,3 +77,51 @@ def test_gradients_match_pytorch_autograd(reference_dir, name):
         assert np.isfinite(got).all(), param
         scale = max(float(np.abs(expected).max()), 1e-3 * largest)
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4 * scale, err_msg=param)
+
+
+def qdq_matmul_model(path, values):
+    """y = DQ(Q(x)) @ DQ(Q(W)): x uint8 with a per-tensor scale and zero
+    point 128, W int8 with per-column scales (axis 1), as a QAT export
+    writes fake quantization."""
+    inits = [numpy_helper.from_array(values[k], k) for k in ("W", "s_x", "zp_x", "s_w", "zp_w")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s_x", "zp_x"], ["qx"]),
+             helper.make_node("DequantizeLinear", ["qx", "s_x", "zp_x"], ["fx"]),
+             helper.make_node("QuantizeLinear", ["W", "s_w", "zp_w"], ["qw"], axis=1),
+             helper.make_node("DequantizeLinear", ["qw", "s_w", "zp_w"], ["fw"], axis=1),
+             helper.make_node("MatMul", ["fx", "fw"], ["y"])]
+    graph = helper.make_graph(
+        nodes, "lsq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [8, 6])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)]), path)
+
+
+def test_learned_quantization_scales_match_pytorch(reference_dir):
+    rng = np.random.default_rng(5)
+    values = {"x": rng.standard_normal((8, 16)).astype(np.float32),
+              "W": (rng.standard_normal((16, 6)) * 0.3).astype(np.float32),
+              # Scales small enough that some values clip at either end.
+              "s_x": np.array(0.012, np.float32), "zp_x": np.array(128, np.uint8),
+              "s_w": np.array([0.002, 0.004, 0.003, 0.005, 0.0025, 0.006], np.float32),
+              "zp_w": np.zeros(6, np.int8),
+              "target": rng.standard_normal((8, 6)).astype(np.float32)}
+    np.savez(reference_dir / "lsq_inputs.npz", **values)
+    path = str(reference_dir / "lsq.onnx")
+    qdq_matmul_model(path, values)
+    done = subprocess.run(TORCH_PYTHON + [os.path.join(HERE, "torch_reference.py"), "lsq",
+                                          str(reference_dir)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected = np.load(reference_dir / "lsq.npz")
+    artifact = ds.compile(path, gradients=True, loss_function="mse",
+                          gradient_parameters=["W", "s_x", "s_w"])
+    try:
+        out = ds.Session(artifact).run({"x": values["x"], "target": values["target"]})
+    finally:
+        os.remove(artifact)
+    np.testing.assert_allclose(float(out["loss"]), float(expected["loss"]), rtol=1e-5)
+    clipped = np.abs(np.round(values["W"] / values["s_w"])) > 127
+    assert 0 < clipped.sum() < clipped.size, "no clipped weights: the outside rule goes unchecked"
+    for name in ("W", "s_x", "s_w"):
+        want = expected[f"grad/{name}"]
+        scale = float(np.abs(want).max())
+        np.testing.assert_allclose(out[f"{name}.grad"], want, rtol=0, atol=1e-4 * scale,
+                                   err_msg=name)

@@ -8,7 +8,7 @@ such models are written, weights from a fixed seed), exports it with
 torch.onnx.export (no constant folding, so initializers keep the parameter
 names), and writes OUT_DIR/MODEL.onnx and OUT_DIR/MODEL.npz: the feeds, the
 loss's target or labels, the loss, and autograd's gradient of every named
-parameter ("grad/<name>").
+parameter ("grad/<name>"). MODEL lsq: see learned_scales.
 
 -S keeps pip's packages for this interpreter (numpy 2, which PyTorch 1.13
 was not built for) off the path; Debian's dist-packages are added back.
@@ -212,8 +212,32 @@ def build(name, gen):
     raise SystemExit(f"unknown model {name}")
 
 
+def learned_scales(out):
+    """Learned step sizes (LSQ): x (uint8, zero point 128, per-tensor scale)
+    and W (int8, per-output-channel scales) fake-quantized by PyTorch's
+    learnable fake quantization (grad_factor 1), multiplied, MSE; the
+    values come from OUT_DIR/lsq_inputs.npz (the test wrote the same
+    graph as ONNX QDQ)."""
+    data = np.load(f"{out}/lsq_inputs.npz")
+    t = {k: torch.tensor(data[k]) for k in data.files}
+    w = t["W"].clone().requires_grad_()
+    s_x = t["s_x"].reshape(1).clone().requires_grad_()
+    s_w = t["s_w"].clone().requires_grad_()
+    xq = torch._fake_quantize_learnable_per_tensor_affine(
+        t["x"], s_x, t["zp_x"].reshape(1).float(), 0, 255, 1.0)
+    wq = torch._fake_quantize_learnable_per_channel_affine(
+        w, s_w, t["zp_w"].float(), 1, -128, 127, 1.0)
+    loss = F.mse_loss(xq @ wq, t["target"])
+    loss.backward()
+    np.savez(f"{out}/lsq.npz", loss=loss.detach().numpy(), **{
+        "grad/W": w.grad.numpy(), "grad/s_x": s_x.grad.reshape(()).numpy(),
+        "grad/s_w": s_w.grad.numpy()})
+
+
 def main():
     name, out = sys.argv[1], sys.argv[2]
+    if name == "lsq":
+        return learned_scales(out)
     torch.manual_seed(0)
     torch.set_num_threads(1)
     model, input_names, inputs, loss_function, target_name, target = build(

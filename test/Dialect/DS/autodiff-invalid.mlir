@@ -81,12 +81,12 @@ func.func @main(%x: tensor<4xf32>) -> tensor<f32> {
 
 // -----
 
-// Fake quantization to a float8 type has no gradient rule.
-func.func @main(%x: tensor<4xf32>) -> tensor<f32> {
+// A learned scale (LSQ) is for integer fake quantization; float8 rounds to
+// values no step size describes.
+func.func @main(%x: tensor<4xf32>, %s: tensor<f32> {ds.name = "s", ds.parameter, ds.default = dense<0.1> : tensor<f32>}) -> tensor<f32> {
   %w = ds.constant dense<0.5> : tensor<4xf32> loc("w")
-  %s = ds.constant dense<0.1> : tensor<f32>
   %q = ds.quantize %w, %s {axis = 1 : i64, block_size = 0 : i64, saturate} : (tensor<4xf32>, tensor<f32>) -> tensor<4xf8E4M3FN>
-  // expected-error @+1 {{ds-autodiff: no gradient for fake quantization to 'f8E4M3FN' (integer types only)}}
+  // expected-error @+1 {{ds-autodiff: no gradient for the scale of a fake quantization to float8 (learned scales are for integer types)}}
   %dq = ds.dequantize %q, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xf8E4M3FN>, tensor<f32>) -> tensor<4xf32>
   %0 = ds.binary mul %x, %dq : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   %1 = ds.reduce sum %0 {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>

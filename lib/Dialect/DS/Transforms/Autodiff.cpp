@@ -223,7 +223,8 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
     // would cut the gradient silently.
     llvm::DenseSet<Value> quantized;
     for (Operation &op : body.without_terminator()) {
-      if (auto q = dyn_cast<QuantizeOp>(op); q && active.contains(q.getInput())) {
+      if (auto q = dyn_cast<QuantizeOp>(op);
+          q && (active.contains(q.getInput()) || active.contains(q.getScale()))) {
         quantized.insert(q.getResult());
         continue;
       }
@@ -236,7 +237,7 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
           Type element = cast<RankedTensorType>(op.getOperand(0).getType()).getElementType();
           if (!isa<IntegerType>(element))
             return op.emitError("ds-autodiff: no gradient for fake quantization to ")
-                   << element << " (integer types only)";
+                   << element << " (integer and float8 types only)";
           return op.emitError("ds-autodiff: no gradient through the integers between "
                               "ds.quantize and ds.dequantize (only clamps by constants pass)");
         }
@@ -279,16 +280,23 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
       }
       if (!any)
         continue;
-      if (std::optional<FakeQuant> fq = matchFakeQuant(op);
-          fq && active.contains(fq->quantize.getInput())) {
-        GradBuilder g(builder, op->getLoc());
-        Value dx;
-        std::string why;
-        if (failed(fakeQuantGrad(*fq, resultGrads[0], dx, g, why)))
-          return op->emitError("ds-autodiff: ") << why;
-        Value &sum = grads[fq->quantize.getInput()];
-        sum = sum ? g.binary(BinaryKind::add, sum, dx) : dx;
-        continue;
+      if (std::optional<FakeQuant> fq = matchFakeQuant(op)) {
+        Value input = fq->quantize.getInput(), scale = fq->quantize.getScale();
+        bool needInput = active.contains(input), needScale = active.contains(scale);
+        if (needInput || needScale) {
+          GradBuilder g(builder, op->getLoc());
+          Value dx, dscale;
+          std::string why;
+          if (failed(fakeQuantGrad(*fq, resultGrads[0], needInput, needScale, dx, dscale, g,
+                                   why)))
+            return op->emitError("ds-autodiff: ") << why;
+          for (auto [value, grad] : {std::pair(input, dx), std::pair(scale, dscale)})
+            if (grad) {
+              Value &sum = grads[value];
+              sum = sum ? g.binary(BinaryKind::add, sum, grad) : grad;
+            }
+          continue;
+        }
       }
       llvm::SmallVector<bool> needed;
       for (Value operand : op->getOperands())

@@ -351,7 +351,17 @@ std::optional<FakeQuant> autodiff::matchFakeQuant(Operation *op) {
   auto dq = dyn_cast<DequantizeOp>(op);
   if (!dq)
     return std::nullopt;
-  auto integer = dyn_cast<IntegerType>(tensorOf(dq.getInput()).getElementType());
+  Type element = tensorOf(dq.getInput()).getElementType();
+  if (auto f8 = dyn_cast<FloatType>(element); f8 && f8.getWidth() == 8) {
+    // Saturation clips at the largest finite value (without it, values
+    // beyond become NaN or inf: no gradient there either).
+    auto q = dq.getInput().getDefiningOp<QuantizeOp>();
+    if (!q)
+      return std::nullopt;
+    double largest = llvm::APFloat::getLargest(f8.getFloatSemantics()).convertToDouble();
+    return FakeQuant{q, dq, -largest, largest, /*toFloat=*/true};
+  }
+  auto integer = dyn_cast<IntegerType>(element);
   if (!integer)
     return std::nullopt;
   unsigned bits = integer.getWidth();
@@ -378,7 +388,8 @@ std::optional<FakeQuant> autodiff::matchFakeQuant(Operation *op) {
   return fq;
 }
 
-LogicalResult autodiff::fakeQuantGrad(const FakeQuant &fq, Value dy, Value &dx, GradBuilder &g,
+LogicalResult autodiff::fakeQuantGrad(const FakeQuant &fq, Value dy, bool needInput,
+                                      bool needScale, Value &dx, Value &dscale, GradBuilder &g,
                                       std::string &why) {
   QuantizeOp q = fq.quantize;
   DequantizeOp dq = fq.dequantize;
@@ -409,18 +420,39 @@ LogicalResult autodiff::fakeQuantGrad(const FakeQuant &fq, Value dy, Value &dx, 
     return g.reshape(v, shape);
   };
   OpBuilder &b = g.getBuilder();
-  Value t = g.unary(UnaryKind::round, g.binary(BinaryKind::div, x, broadcastable(q.getScale())));
-  if (Value zp = q.getZeroPoint()) {
-    auto zpType = tensorOf(zp);
-    Value asFloat = b.create<CastOp>(g.getLoc(), zpType.clone(type.getElementType()), zp,
-                                     UnitAttr());
-    t = g.binary(BinaryKind::add, t, broadcastable(asFloat));
+  if (needScale && fq.toFloat) {
+    why = "no gradient for the scale of a fake quantization to float8 (learned scales are for "
+          "integer types)";
+    return failure();
   }
+  Value scale = broadcastable(q.getScale());
+  Value scaled = g.binary(BinaryKind::div, x, scale);
+  Value rounded = fq.toFloat ? scaled : g.unary(UnaryKind::round, scaled);
+  Value zero; // the zero point as a float, broadcastable; null when there is none
+  if (Value zp = q.getZeroPoint(); zp && !fq.toFloat) {
+    auto zpType = tensorOf(zp);
+    zero = broadcastable(
+        b.create<CastOp>(g.getLoc(), zpType.clone(type.getElementType()), zp, UnitAttr()));
+  }
+  Value t = zero ? g.binary(BinaryKind::add, rounded, zero) : rounded;
   Value inRange = g.binary(
       BinaryKind::logical_and,
       b.create<CompareOp>(g.getLoc(), CompareKind::ge, t, g.scalar(fq.lo, t)),
       b.create<CompareOp>(g.getLoc(), CompareKind::le, t, g.scalar(fq.hi, t)));
-  dx = b.create<SelectOp>(g.getLoc(), inRange, dy, g.scalar(0.0, dy));
+  if (needInput)
+    dx = b.create<SelectOp>(g.getLoc(), inRange, dy, g.scalar(0.0, dy));
+  if (needScale) {
+    // Outside the range the output is s · (bound − zero_point).
+    Value bound = g.binary(BinaryKind::min, g.binary(BinaryKind::max, t, g.scalar(fq.lo, t)),
+                           g.scalar(fq.hi, t));
+    if (zero)
+      bound = g.binary(BinaryKind::sub, bound, zero);
+    Value slope = b.create<SelectOp>(g.getLoc(), inRange,
+                                     g.binary(BinaryKind::sub, rounded, scaled), bound);
+    Value perElement = g.binary(BinaryKind::mul, dy, slope);
+    dscale = g.reshape(g.unbroadcast(perElement, scale.getType()),
+                       tensorOf(q.getScale()).getShape());
+  }
   return success();
 }
 

@@ -60,19 +60,26 @@ LogicalResult backward(Operation *op, ArrayRef<Value> resultGrads, ArrayRef<bool
 
 /// Fake quantization as quantization-aware training exports write it:
 /// dequantize(quantize(x)), possibly with a clamp of the integers between
-/// (ds.binary min / max with constants: PyTorch's quant_min / quant_max).
+/// (ds.binary min / max with constants: PyTorch's quant_min / quant_max), to
+/// an integer type or to float8 (saturating to its largest finite value).
 struct FakeQuant {
   QuantizeOp quantize;
   DequantizeOp dequantize;
-  double lo, hi; ///< the integer range the value may take
+  double lo, hi;        ///< the range the quantized value may take
+  bool toFloat = false; ///< float8: x / scale is rounded to fp8, not to integers
 };
 /// The fake quantization `op` (a dequantize) ends, if it ends one.
 std::optional<FakeQuant> matchFakeQuant(Operation *op);
-/// Its input's gradient: the straight-through estimator with clipping
-/// (PyTorch's FakeQuantize): dX = dY where round(x / scale) + zero_point
-/// lies in [lo, hi], else 0. Scales and zero points stay fixed.
-LogicalResult fakeQuantGrad(const FakeQuant &fq, Value dy, Value &dx, GradBuilder &g,
-                            std::string &why);
+/// Gradients through a fake quantization. The input's (`dx`, when
+/// `needInput`): the straight-through estimator with clipping (PyTorch's
+/// FakeQuantize): dX = dY where round(x / scale) + zero_point lies in
+/// [lo, hi], else 0. The scale's (`dscale`, when `needScale`; learned step
+/// size, LSQ, as PyTorch's _fake_quantize_learnable_*_affine with
+/// grad_factor 1): per element round(x / s) - x / s inside the range, the
+/// clamped bound minus the zero point outside, times dY, summed per scale
+/// value. Zero points stay fixed (ONNX stores them as integers).
+LogicalResult fakeQuantGrad(const FakeQuant &fq, Value dy, bool needInput, bool needScale,
+                            Value &dx, Value &dscale, GradBuilder &g, std::string &why);
 
 // Rules of the sliding-window ops (WindowGradients.cpp), called by backward.
 LogicalResult convGrad(ConvOp op, Value dy, ArrayRef<bool> needed, SmallVectorImpl<Value> &out,
