@@ -485,3 +485,26 @@ def test_fake_quantization_passes_the_straight_through_gradient(tmp_path):
     expected = np.where((levels >= -128) & (levels <= 127), x.T.astype(np.float64) @ (2 * y), 0.0)
     assert (expected == 0).sum() == 4, "the case clips four weights"
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_float8_fake_quantization_passes_gradients_inside_its_range(tmp_path):
+    """dequantize(quantize(w)) to f8E4M3FN, saturating: w / s rounds to fp8
+    (440 -> 448, 33 -> 32) and clips at 448; the gradient passes where
+    |w / s| <= 448 and is 0 beyond."""
+    path = tmp_path / "fp8.mlir"
+    path.write_text("""
+func.func @main(%x: tensor<6xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %w = ds.constant dense<[0.5, -1.0, 44.0, 45.0, -50.0, 3.3]> : tensor<6xf32> loc("w")
+  %s = ds.constant dense<0.1> : tensor<f32>
+  %q = ds.quantize %w, %s {axis = 1 : i64, block_size = 0 : i64, saturate} : (tensor<6xf32>, tensor<f32>) -> tensor<6xf8E4M3FN>
+  %dq = ds.dequantize %q, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<6xf8E4M3FN>, tensor<f32>) -> tensor<6xf32>
+  %y = ds.binary mul %x, %dq : (tensor<6xf32>, tensor<6xf32>) -> tensor<6xf32>
+  %l = ds.reduce sum %y {axes = array<i64: 0>, keepdims = false} : (tensor<6xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+""")
+    x = np.arange(1, 7, dtype=np.float32)
+    out = session(str(path), gradients=True).run({"x": x})
+    quantized = np.array([0.5, -1.0, 44.8, 44.8, -44.8, 3.2])
+    np.testing.assert_allclose(out["loss"], np.dot(x, quantized), rtol=1e-6)
+    np.testing.assert_array_equal(out["w.grad"], [1, 2, 3, 0, 0, 6])
