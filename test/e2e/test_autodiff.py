@@ -321,9 +321,10 @@ def pool_output_size(size, kernel, stride, begin, end, ceil):
     return out
 
 
-def pool_backward(x, dy, kind, kernel, stride, pads, include_pad):
+def pool_backward(x, dy, kind, kernel, stride, pads, include_pad, p=2):
     """The reference: each output's gradient to the first maximum of its
-    window (PyTorch's choice among ties), or spread over it / its count."""
+    window (PyTorch's choice among ties), spread over it / its count, or for
+    y = (sum |x|^p)^(1/p) weighted by y^(1-p) |x|^(p-1) sign(x)."""
     dx = np.zeros_like(x, dtype=np.float64)
     (top, left, bottom, right), (h, w) = pads, x.shape[2:]
     for n, c, oh, ow in np.ndindex(*dy.shape):
@@ -333,6 +334,13 @@ def pool_backward(x, dy, kind, kernel, stride, pads, include_pad):
         if kind == "max":
             i, j = max(cells, key=lambda p: (x[n, c][p], -cells.index(p)))
             dx[n, c, i, j] += dy[n, c, oh, ow]
+            continue
+        if kind == "lp":
+            window = np.array([float(x[n, c][q]) for q in cells])
+            y = np.sum(np.abs(window) ** p) ** (1 / p)
+            for (i, j), v in zip(cells, window):
+                if y > 0:
+                    dx[n, c, i, j] += dy[n, c, oh, ow] * y ** (1 - p) * abs(v) ** (p - 1) * np.sign(v)
             continue
         if include_pad:
             count = ((min(h0 + kernel, h + bottom) - max(h0, -top))
@@ -344,16 +352,19 @@ def pool_backward(x, dy, kind, kernel, stride, pads, include_pad):
     return dx
 
 
-@pytest.mark.parametrize("kind,kernel,stride,pads,ceil,include_pad,ties", [
-    ("max", 3, 2, (1, 1, 1, 1), False, False, False),
-    ("max", 3, 2, (0, 0, 0, 0), True, False, False),   # ceil mode: a window past the end
-    ("max", 2, 1, (0, 1, 0, 1), False, False, True),   # ties go to the first maximum
-    ("avg", 3, 2, (1, 1, 1, 1), False, True, False),
-    ("avg", 3, 2, (1, 0, 1, 0), True, False, False),
-    ("avg", 2, 2, (0, 0, 0, 0), False, False, False),
+@pytest.mark.parametrize("kind,kernel,stride,pads,ceil,include_pad,ties,p", [
+    ("max", 3, 2, (1, 1, 1, 1), False, False, False, 2),
+    ("max", 3, 2, (0, 0, 0, 0), True, False, False, 2),   # ceil mode: a window past the end
+    ("max", 2, 1, (0, 1, 0, 1), False, False, True, 2),   # ties go to the first maximum
+    ("avg", 3, 2, (1, 1, 1, 1), False, True, False, 2),
+    ("avg", 3, 2, (1, 0, 1, 0), True, False, False, 2),
+    ("avg", 2, 2, (0, 0, 0, 0), False, False, False, 2),
+    ("lp", 3, 2, (1, 1, 1, 1), False, False, False, 2),
+    ("lp", 2, 1, (0, 1, 0, 1), False, False, False, 1),
+    ("lp", 3, 2, (0, 0, 0, 0), True, False, False, 3),
 ])
 def test_pooling_gradient_matches_the_reference(tmp_path, kind, kernel, stride, pads, ceil,
-                                               include_pad, ties):
+                                               include_pad, ties, p):
     rng = np.random.default_rng(15)
     shape = (2, 3, 8, 7)
     x = (rng.integers(0, 3, shape) if ties else rng.standard_normal(shape)).astype(np.float32)
@@ -365,7 +376,7 @@ def test_pooling_gradient_matches_the_reference(tmp_path, kind, kernel, stride, 
     lines += [
         f"  %y = ds.pool {kind} %x {{ceil_mode = {str(ceil).lower()}, count_include_pad = "
         f"{str(include_pad).lower()}, dilations = array<i64: 1, 1>, kernel_shape = array<i64: "
-        f"{kernel}, {kernel}>, pads = array<i64: {', '.join(map(str, pads))}>, strides = "
+        f"{kernel}, {kernel}>, p = {p} : i64, pads = array<i64: {', '.join(map(str, pads))}>, strides = "
         f"array<i64: {stride}, {stride}>}} : ({tx}) -> {ty}",
         f"  %m = ds.binary mul %y, %c : ({ty}, {ty}) -> {ty}",
         f"  %l = ds.reduce sum %m {{axes = array<i64: 0, 1, 2, 3>, keepdims = false}} : ({ty}) -> tensor<f32>",
@@ -377,23 +388,8 @@ def test_pooling_gradient_matches_the_reference(tmp_path, kind, kernel, stride, 
     got = grad.run({"c": dy})["x.grad"].reshape(shape)  # the flat constant is the parameter
     # ONNX's pads are (top, left, bottom, right).
     expected = pool_backward(x, dy, kind, kernel, stride, (pads[0], pads[1], pads[2], pads[3]),
-                             include_pad)
+                             include_pad, p)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-
-
-def test_lp_pooling_has_no_gradient(tmp_path):
-    path = tmp_path / "lp.mlir"
-    lines = ['func.func @main() -> (tensor<f32> {ds.name = "loss"}) {']
-    lines += constant_parameter("x", np.ones((1, 1, 4, 4), np.float32))
-    lines += [
-        "  %y = ds.pool lp %x {ceil_mode = false, count_include_pad = false, dilations = "
-        "array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, p = 2 : i64, pads = array<i64: 0, 0, 0, 0>, "
-        "strides = array<i64: 2, 2>} : (tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32>",
-        "  %l = ds.reduce sum %y {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x1x2x2xf32>) -> tensor<f32>",
-        "  return %l : tensor<f32>", "}"]
-    path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(ds.CompileError, match="no gradient for Lp pooling"):
-        session(str(path), gradients=True)
 
 
 @pytest.mark.parametrize("kind,attrs,derivative", [

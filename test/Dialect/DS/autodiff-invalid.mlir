@@ -54,13 +54,14 @@ func.func @main(%x: tensor<?x4xf32>) -> tensor<f32> {
 
 // -----
 
-// Lp pooling has no gradient rule.
-func.func @main(%x: tensor<1x1x4x4xf32>) -> tensor<f32> {
-  %w = ds.constant dense<0.5> : tensor<1x1x4x4xf32> loc("w")
-  %0 = ds.binary mul %x, %w : (tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
-  // expected-error @+1 {{ds-autodiff: no gradient for Lp pooling (ds.pool lp) (this op lies between a parameter and the loss)}}
-  %1 = ds.pool lp %0 {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, p = 2 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32>
-  %2 = ds.reduce sum %1 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x1x2x2xf32>) -> tensor<f32>
+// Reflect padding has no gradient rule (constant padding has).
+func.func @main(%x: tensor<1x4xf32>) -> tensor<f32> {
+  %w = ds.constant dense<0.5> : tensor<1x4xf32> loc("w")
+  %p = ds.constant dense<[0, 1, 0, 1]> : tensor<4xi64>
+  %0 = ds.binary mul %x, %w : (tensor<1x4xf32>, tensor<1x4xf32>) -> tensor<1x4xf32>
+  // expected-error @+1 {{ds-autodiff: no gradient for a ds.pad in reflect mode (this op lies between a parameter and the loss)}}
+  %1 = ds.pad %0, %p {mode = 1 : i32} : (tensor<1x4xf32>, tensor<4xi64>) -> tensor<1x6xf32>
+  %2 = ds.reduce sum %1 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<1x6xf32>) -> tensor<f32>
   return %2 : tensor<f32>
 }
 

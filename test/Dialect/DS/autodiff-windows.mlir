@@ -50,3 +50,38 @@ func.func @main(%x: tensor<1x2x4x4xf32> {ds.name = "x"}) -> (tensor<f32> {ds.nam
   %l = ds.reduce sum %y {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x2x2x2xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// Constant padding's gradient crops with the opposite pads (a crop, negative
+// pads, pads the gradient back with zeros).
+// CHECK-LABEL: func.func @main(
+// CHECK: %[[UNDO:.*]] = ds.constant dense<[0, -1, 0, 2]> : tensor<4xi64>
+// CHECK: ds.pad %{{.*}}, %[[UNDO]], %{{.*}} {mode = 0 : i32} : (tensor<2x3xf32>, tensor<4xi64>, tensor<f32>) -> tensor<2x4xf32>
+func.func @main(%x: tensor<2x3xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %w = ds.constant dense<0.5> : tensor<2x4xf32> loc("w")
+  %p = ds.constant dense<[0, 1, 0, -2]> : tensor<4xi64>
+  %z = ds.constant dense<0.0> : tensor<f32>
+  %0 = ds.pad %w, %p, %z {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<2x3xf32>
+  %1 = ds.binary mul %0, %x : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %2 = ds.reduce sum %1 {axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x3xf32>) -> tensor<f32>
+  return %2 : tensor<f32>
+}
+
+// -----
+
+// Lp pooling: dy · y^(1-p) summed back over the windows (a transposed
+// convolution with ones), times x for p = 2.
+// CHECK-LABEL: func.func @main(
+// CHECK: %[[Y:.*]] = ds.pool lp %[[X:[^ ]*]]
+// CHECK: ds.compare gt %[[Y]]
+// CHECK: ds.binary pow
+// CHECK: %[[SUM:.*]] = ds.conv_transpose
+// CHECK: ds.binary mul %[[SUM]], %[[X]]
+func.func @main(%c: tensor<1x2x2x2xf32> {ds.name = "c"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %w = ds.constant dense<0.5> : tensor<1x2x4x4xf32> loc("w")
+  %0 = ds.pool lp %w {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, p = 2 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
+  %1 = ds.binary mul %0, %c : (tensor<1x2x2x2xf32>, tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+  %2 = ds.reduce sum %1 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x2x2x2xf32>) -> tensor<f32>
+  return %2 : tensor<f32>
+}

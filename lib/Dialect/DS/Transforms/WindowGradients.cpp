@@ -152,10 +152,6 @@ LogicalResult mlir::ds::autodiff::poolGrad(PoolOp op, Value dy, ArrayRef<bool> n
                                            std::string &why) {
   if (!needed[0])
     return success();
-  if (op.getKind() == PoolKind::lp) {
-    why = "no gradient for Lp pooling (ds.pool lp)";
-    return failure();
-  }
   OpBuilder &b = g.getBuilder();
   Location loc = g.getLoc();
   auto x = tensorOf(op.getInput()), y = tensorOf(dy);
@@ -203,6 +199,28 @@ LogicalResult mlir::ds::autodiff::poolGrad(PoolOp op, Value dy, ArrayRef<bool> n
     Value scaled = g.binary(BinaryKind::mul, dy,
                             floatConstant(b, loc, countShape, element, inverse));
     out[0] = scatter(scaled, 1, llvm::SmallVector<double>(channels * taps, 1.0));
+    return success();
+  }
+
+  if (op.getKind() == PoolKind::lp) {
+    // y = (Σ |x|^p)^(1/p) per window: dx = Σ over the windows holding x of
+    // dy · y^(1-p), times |x|^(p-1) · sign(x) (x itself for p = 2). A
+    // window of zeros passes nothing (its y^(1-p) is taken as 0).
+    double p = (double)op.getP();
+    Value result = op.getResult(), zero = g.scalar(0.0, dy);
+    Value positive = b.create<CompareOp>(loc, CompareKind::gt, result, zero);
+    Value safe = b.create<SelectOp>(loc, positive, result, g.scalar(1.0, result));
+    Value weight = b.create<SelectOp>(
+        loc, positive, g.binary(BinaryKind::pow, safe, g.scalar(1.0 - p, safe)), zero);
+    Value summed = scatter(g.binary(BinaryKind::mul, dy, weight), 1,
+                           llvm::SmallVector<double>(channels * taps, 1.0));
+    Value x = op.getInput(), slope = x;
+    if (p != 2.0)
+      slope = p == 1.0 ? g.unary(UnaryKind::sign, x)
+                       : g.binary(BinaryKind::mul, g.unary(UnaryKind::sign, x),
+                                  g.binary(BinaryKind::pow, g.unary(UnaryKind::abs, x),
+                                           g.scalar(p - 1.0, x)));
+    out[0] = g.binary(BinaryKind::mul, summed, slope);
     return success();
   }
 
