@@ -591,11 +591,15 @@ void unaryFloatRun(KernelContext &ctx, const Tensor &in, Tensor &out, double alp
       float buf[256];
       for (int64_t start = begin; start < end; start += 256) {
         int64_t len = std::min<int64_t>(256, end - start);
-        for (int64_t i = 0; i < len; ++i)
-          buf[i] = isHalf ? halfToFloat(x[start + i]) : bf16ToFloat(x[start + i]);
+        if (isHalf)
+          halfToFloatN(x + start, buf, len);
+        else
+          bf16ToFloatN(x + start, buf, len);
         unaryFloatSpan<K>(buf, buf, len, a, b);
-        for (int64_t i = 0; i < len; ++i)
-          y[start + i] = isHalf ? floatToHalf(buf[i]) : floatToBf16(buf[i]);
+        if (isHalf)
+          floatToHalfN(buf, y + start, len);
+        else
+          floatToBf16N(buf, y + start, len);
       }
     });
     return;
@@ -923,6 +927,43 @@ void binaryRun(KernelContext &ctx, const Broadcast &bc, const Tensor &l, const T
       forRuns<2>(bc, begin, end,
                  [&](int64_t pos, const int64_t *off, int64_t n, const int64_t *st) {
                    vmath::arith(op, a + off[0], st[0], b + off[1], st[1], y + pos, n);
+                 });
+    });
+    return;
+  }
+  // f16 / bf16: the same f32 loops on blocks converted in and out: the
+  // per-element accessors spent most of a mixed-precision step converting.
+  if constexpr ((std::is_same_v<Acc, Half> || std::is_same_v<Acc, BFloat>) &&
+                (K == BK::Add || K == BK::Sub || K == BK::Mul || K == BK::Div)) {
+    constexpr bool isHalf = std::is_same_v<Acc, Half>;
+    constexpr vmath::Arith op = K == BK::Add   ? vmath::Arith::Add
+                                : K == BK::Sub ? vmath::Arith::Sub
+                                : K == BK::Mul ? vmath::Arith::Mul
+                                               : vmath::Arith::Div;
+    const uint16_t *a = l.as<uint16_t>(), *b = r.as<uint16_t>();
+    uint16_t *y = o.as<uint16_t>();
+    parallel(ctx, bc.numel, grain, [&](int64_t begin, int64_t end) {
+      constexpr int64_t kBlock = 256;
+      float bufA[kBlock], bufB[kBlock], bufY[kBlock];
+      auto load = [](const uint16_t *x, int64_t stride, int64_t n, float *buf) {
+        if (stride == 1)
+          isHalf ? halfToFloatN(x, buf, n) : bf16ToFloatN(x, buf, n);
+        else
+          for (int64_t i = 0; i < n; ++i)
+            buf[i] = isHalf ? halfToFloat(x[i * stride]) : bf16ToFloat(x[i * stride]);
+      };
+      forRuns<2>(bc, begin, end,
+                 [&](int64_t pos, const int64_t *off, int64_t n, const int64_t *st) {
+                   for (int64_t done = 0; done < n; done += kBlock) {
+                     int64_t len = std::min(kBlock, n - done);
+                     load(a + off[0] + done * st[0], st[0], len, bufA);
+                     load(b + off[1] + done * st[1], st[1], len, bufB);
+                     vmath::arith(op, bufA, 1, bufB, 1, bufY, len);
+                     if constexpr (isHalf)
+                       floatToHalfN(bufY, y + pos + done, len);
+                     else
+                       floatToBf16N(bufY, y + pos + done, len);
+                   }
                  });
     });
     return;
@@ -1448,11 +1489,9 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
     uint16_t *y = out.as<uint16_t>();
     parallel(ctx, n, kCheapGrain, [&](int64_t begin, int64_t end) {
       if (to == DS_BF16)
-        for (int64_t i = begin; i < end; ++i)
-          y[i] = floatToBf16(x[i]);
+        floatToBf16N(x + begin, y + begin, end - begin);
       else
-        for (int64_t i = begin; i < end; ++i)
-          y[i] = floatToHalf(x[i]);
+        floatToHalfN(x + begin, y + begin, end - begin);
     });
     return Status();
   }
@@ -1461,11 +1500,9 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
     float *y = out.as<float>();
     parallel(ctx, n, kCheapGrain, [&](int64_t begin, int64_t end) {
       if (from == DS_BF16)
-        for (int64_t i = begin; i < end; ++i)
-          y[i] = bf16ToFloat(x[i]);
+        bf16ToFloatN(x + begin, y + begin, end - begin);
       else
-        for (int64_t i = begin; i < end; ++i)
-          y[i] = halfToFloat(x[i]);
+        halfToFloatN(x + begin, y + begin, end - begin);
     });
     return Status();
   }

@@ -50,10 +50,12 @@ template <typename T> const T *viewAs(const Tensor &t, std::vector<T> &storage) 
   int64_t n = t.numel();
   storage.resize((size_t)n);
   if constexpr (std::is_same_v<T, float>) {
-    if (t.dtype == DS_BF16 || t.dtype == DS_F16) {
-      const uint16_t *bits = t.as<uint16_t>();
-      for (int64_t i = 0; i < n; ++i)
-        storage[(size_t)i] = t.dtype == DS_BF16 ? bf16ToFloat(bits[i]) : halfToFloat(bits[i]);
+    if (t.dtype == DS_F16) {
+      halfToFloatN(t.as<uint16_t>(), storage.data(), n);
+      return storage.data();
+    }
+    if (t.dtype == DS_BF16) {
+      bf16ToFloatN(t.as<uint16_t>(), storage.data(), n);
       return storage.data();
     }
   }
@@ -89,13 +91,11 @@ template <typename T> void finishOutput(Tensor &t, const T *buffer) {
       storeInt(t, i, (int64_t)buffer[i]);
   } else if constexpr (std::is_same_v<T, float>) {
     if (t.dtype == DS_F16) {
-      for (int64_t i = 0; i < n; ++i)
-        t.as<uint16_t>()[i] = floatToHalf(buffer[i]);
+      floatToHalfN(buffer, t.as<uint16_t>(), n);
       return;
     }
     if (t.dtype == DS_BF16) {
-      for (int64_t i = 0; i < n; ++i)
-        t.as<uint16_t>()[i] = floatToBf16(buffer[i]);
+      floatToBf16N(buffer, t.as<uint16_t>(), n);
       return;
     }
     for (int64_t i = 0; i < n; ++i)

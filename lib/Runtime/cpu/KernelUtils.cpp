@@ -1,7 +1,69 @@
 //===- KernelUtils.cpp - helpers shared by the CPU kernels ----------------===//
 #include "cpu/KernelUtils.h"
+#include "cpu/Multiversion.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace dsrt::cpu {
+
+#if defined(__x86_64__)
+namespace {
+bool hasF16C() {
+  static const bool has = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  return has;
+}
+
+__attribute__((target("avx,f16c"))) int64_t halfToFloatF16C(const uint16_t *src, float *dst,
+                                                             int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dst + i,
+                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(src + i))));
+  return i;
+}
+
+__attribute__((target("avx,f16c"))) int64_t floatToHalfF16C(const float *src, uint16_t *dst,
+                                                             int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  return i;
+}
+} // namespace
+#endif
+
+void halfToFloatN(const uint16_t *src, float *dst, int64_t n) {
+  int64_t i = 0;
+#if defined(__x86_64__)
+  if (hasF16C())
+    i = halfToFloatF16C(src, dst, n);
+#endif
+  for (; i < n; ++i)
+    dst[i] = halfToFloat(src[i]);
+}
+
+DS_VECTORIZED void bf16ToFloatN(const uint16_t *src, float *dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = bf16ToFloat(src[i]);
+}
+
+DS_VECTORIZED void floatToBf16N(const float *src, uint16_t *dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = floatToBf16(src[i]);
+}
+
+void floatToHalfN(const float *src, uint16_t *dst, int64_t n) {
+  int64_t i = 0;
+#if defined(__x86_64__)
+  if (hasF16C())
+    i = floatToHalfF16C(src, dst, n);
+#endif
+  for (; i < n; ++i)
+    dst[i] = floatToHalf(src[i]);
+}
 
 Status fail(const char *op, const std::string &message) {
   return Status::error(std::string(op) + ": " + message);

@@ -148,6 +148,17 @@ inline uint16_t floatToBf16(float f) {
   return (uint16_t)((x + rounding) >> 16);
 }
 
+/// Runs of conversions: n f16 values (raw bits) to f32 and back (round to
+/// nearest even), with the F16C instructions where the CPU has them (every
+/// x86-64-v3 CPU), the inline functions above elsewhere. Finite values and
+/// infinities convert exactly as those do; a NaN stays a NaN (its payload
+/// may differ).
+void halfToFloatN(const uint16_t *src, float *dst, int64_t n);
+void floatToHalfN(const float *src, uint16_t *dst, int64_t n);
+/// The same for bf16, as bf16ToFloat / floatToBf16 do (vectorized loops).
+void bf16ToFloatN(const uint16_t *src, float *dst, int64_t n);
+void floatToBf16N(const float *src, uint16_t *dst, int64_t n);
+
 //===----------------------------------------------------------------------===//
 // Element access by dtype, through double / int64
 //===----------------------------------------------------------------------===//

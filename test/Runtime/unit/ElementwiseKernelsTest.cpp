@@ -319,6 +319,53 @@ TEST(ElementwiseKernels, BinaryBroadcastShapes) {
   EXPECT_NE(s.message().find("broadcast"), std::string::npos);
 }
 
+TEST(ElementwiseKernels, BinaryHalfAndBf16RoundEachF32Result) {
+  // f16 / bf16 add, sub, mul, div run on f32 blocks (300 columns: a block
+  // of 256 and a tail) with operands broadcast along either side: each
+  // result is the f32 operation on the widened operands, rounded once.
+  const int64_t rows = 3, cols = 300;
+  std::vector<float> av, bv, cv;
+  for (int64_t i = 0; i < rows * cols; ++i)
+    av.push_back(std::sin(0.37f * (float)i) * 70000.0f / (float)(1 + i % 13));
+  for (int64_t j = 0; j < cols; ++j)
+    bv.push_back(0.25f + std::cos(0.11f * (float)j) * 3.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    cv.push_back(-1.5f + (float)r);
+  for (DType dtype : {DS_F16, DS_BF16}) {
+    auto narrow = [&](float x) { return dtype == DS_F16 ? floatToHalf(x) : floatToBf16(x); };
+    auto widen = [&](uint16_t h) { return dtype == DS_F16 ? halfToFloat(h) : bf16ToFloat(h); };
+    auto make16 = [&](std::vector<int64_t> shape, const std::vector<float> &v) {
+      std::vector<uint16_t> bits;
+      for (float x : v)
+        bits.push_back(narrow(x));
+      return make(dtype, std::move(shape), bits);
+    };
+    Buf a = make16({rows, cols}, av), b = make16({cols}, bv), c = make16({rows, 1}, cv);
+    struct {
+      const char *kind;
+      float (*f)(float, float);
+    } kinds[] = {{"add", [](float x, float y) { return x + y; }},
+                 {"sub", [](float x, float y) { return x - y; }},
+                 {"mul", [](float x, float y) { return x * y; }},
+                 {"div", [](float x, float y) { return x / y; }}};
+    for (auto &k : kinds)
+      for (bool columnFirst : {false, true}) {
+        const Buf &rhs = columnFirst ? c : b;
+        Buf y(dtype, {rows, cols});
+        ASSERT_TRUE(run("ds.binary", kind(k.kind), {&a.t, &rhs.t}, {&y.t}).ok()) << k.kind;
+        std::vector<uint16_t> got = y.values<uint16_t>();
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < cols; ++j) {
+            uint16_t ra = a.values<uint16_t>()[r * cols + j];
+            uint16_t rb = columnFirst ? c.values<uint16_t>()[r] : b.values<uint16_t>()[j];
+            uint16_t want = narrow(k.f(widen(ra), widen(rb)));
+            ASSERT_EQ(got[r * cols + j], want) << k.kind << " dtype " << dtype << " at " << r
+                                               << "," << j;
+          }
+      }
+  }
+}
+
 TEST(ElementwiseKernels, BinaryFloatKinds) {
   const float nan = std::nanf("");
   Buf a = f32({6}, {5.5f, -5.5f, 2.0f, 0.0f, nan, -7.0f});
