@@ -14,8 +14,8 @@ of the intermediates of the program that runs (every value the step
 allocates, gradients included: what the arena holds at its fullest); for
 PyTorch, the bytes saved for backward (saved_tensors_hooks), its
 activation memory. FLOPs from ds's cost model. Step times are medians over
---runs turns of --turn-steps back-to-back steps (the first two of each
-turn untimed), ds and PyTorch taking turns (PyTorch runs in a worker process under
+--runs turns of --turn-steps back-to-back steps (the first quarter of
+each turn untimed), ds and PyTorch taking turns (PyTorch runs in a worker process under
 /usr/bin/python3 with Debian's python3-torch, same weights, same threads);
 without it the PyTorch columns are left out.
 
@@ -112,9 +112,9 @@ def main():
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=20, help="turns per engine and strategy")
-    parser.add_argument("--turn-steps", type=int, default=8,
-                        help="steps per turn, back to back; the first two are not timed")
+    parser.add_argument("--runs", type=int, default=10, help="turns per engine and strategy")
+    parser.add_argument("--turn-steps", type=int, default=24,
+                        help="steps per turn, back to back; the first quarter is not timed")
     parser.add_argument("--no-fuse", action="store_true",
                         help="compile ds's programs without fusion groups (op by op)")
     args = parser.parse_args()
@@ -161,10 +161,11 @@ def main():
                 times.update({f"torch {s}": [] for s in segments})
             order = list(times)
             # Each turn runs --turn-steps steps back to back, as a training
-            # loop does, and keeps all but the first two: after the other
-            # engine's turn this machine takes a few steps to reach its
-            # steady speed (up to 1.5x slower before), which a loop never sees.
-            per_turn = max(3, args.turn_steps)
+            # loop does, and times the last three quarters: after the other
+            # engine's turn this 2-core VM takes several steps to give a
+            # process both cores steadily again (steps up to 2x slower),
+            # which a training loop, once running, does not see.
+            per_turn = max(4, args.turn_steps)
             for round_ in range(1 + args.runs):
                 for name in order[round_ % len(order):] + order[:round_ % len(order)]:
                     if name.startswith("torch "):
@@ -178,11 +179,8 @@ def main():
                             sessions[name].run(feeds)
                             elapsed.append(time.perf_counter() - start)
                     if round_ >= 1:
-                        times[name].extend(elapsed[2:])
-                    # PyTorch's BLAS threads spin ~0.1 s after their last
-                    # call (OpenBLAS's thread timeout), taking the cores
-                    # from whoever runs next: let them settle.
-                    time.sleep(0.2)
+                        times[name].extend(elapsed[per_turn // 4:])
+
             if worker:
                 worker.stdin.close()
                 worker.wait()
