@@ -186,9 +186,10 @@ def assert_each_matches_finite_differences(grad, feeds, base, names, rng, step=1
         assert abs(numeric - analytic) <= 0.01 * abs(analytic) + 1e-4, (name, numeric, analytic)
 
 
-def attention_model(path, causal, mask):
+def attention_model(path, causal, mask, extra=""):
     """q, k, v as parameters of one ds.attention (GQA: 4 query heads on 2
-    kv heads), optionally causal and with an additive mask input."""
+    kv heads), optionally causal and with an additive mask input; `extra`:
+    more attributes (softcap, window, sinks)."""
     rng = np.random.default_rng(8)
     qt, kt = "tensor<1x4x8x8xf32>", "tensor<1x2x8x8xf32>"
     args = '%m: tensor<1x1x8x8xf32> {ds.name = "mask"}' if mask else ""
@@ -197,16 +198,21 @@ def attention_model(path, causal, mask):
               + named_parameter(rng, "v", [1, 2, 8, 8]))
     operands = "%q, %k, %v" + (", %m" if mask else "")
     types = f"{qt}, {kt}, {kt}" + (", tensor<1x1x8x8xf32>" if mask else "")
-    attrs = " {is_causal}" if causal else ""
+    listed = (["is_causal"] if causal else []) + ([extra] if extra else [])
+    attrs = f" {{{', '.join(listed)}}}" if listed else ""
     lines += [f"  %o = ds.attention {operands}{attrs} : ({types}) -> {qt}",
               f"  return %o : {qt}", "}"]
     path.write_text("\n".join(lines) + "\n")
     return str(path)
 
 
-@pytest.mark.parametrize("causal,mask", [(True, False), (False, True)])
-def test_attention_gradient_matches_finite_differences(tmp_path, causal, mask):
-    path = attention_model(tmp_path / "attention.mlir", causal, mask)
+@pytest.mark.parametrize("causal,mask,extra", [
+    (True, False, ""), (False, True, ""),
+    (False, True, "softcap = 2.0 : f64"),                               # Gemma's score capping
+    (True, False, "window = 3 : i64, sink_tokens = 1 : i64"),           # StreamingLLM's pattern
+])
+def test_attention_gradient_matches_finite_differences(tmp_path, causal, mask, extra):
+    path = attention_model(tmp_path / "attention.mlir", causal, mask, extra)
     grad = session(path, gradients=True, loss_function="mse")
     rng = np.random.default_rng(9)
     feeds = {"target": rng.standard_normal((1, 4, 8, 8)).astype(np.float32)}
@@ -214,6 +220,37 @@ def test_attention_gradient_matches_finite_differences(tmp_path, causal, mask):
         feeds["mask"] = np.where(rng.random((1, 1, 8, 8)) < 0.3, -1e4, 0.0).astype(np.float32)
     base = grad.run(feeds)
     assert sorted(k for k in base if k.endswith(".grad")) == ["k.grad", "q.grad", "v.grad"]
+    assert_each_matches_finite_differences(grad, feeds, base, ("q", "k", "v"), rng)
+
+
+def test_sparse_attention_gradient_matches_finite_differences(tmp_path):
+    """ds.sparse_attention (per-head key lists with a repeat, causal): its
+    gradient is dense attention's under the mask of the listed keys."""
+    rng = np.random.default_rng(21)
+    qt, kt = "tensor<1x4x6x8xf32>", "tensor<1x2x10x8xf32>"
+    it = "tensor<1x4x6x3xi64>"
+    lines = [f'func.func @main(%idx: {it} {{ds.name = "idx"}}) -> ({qt} {{ds.name = "o"}}) {{']
+    lines += (named_parameter(rng, "q", [1, 4, 6, 8]) + named_parameter(rng, "k", [1, 2, 10, 8])
+              + named_parameter(rng, "v", [1, 2, 10, 8]))
+    lines += [f"  %o = ds.sparse_attention %q, %k, %v, %idx {{causal_offset = 4 : i64, is_causal}}"
+              f" : ({qt}, {kt}, {kt}, {it}) -> {qt}", f"  return %o : {qt}", "}"]
+    path = tmp_path / "sparse.mlir"
+    path.write_text("\n".join(lines) + "\n")
+    grad = session(str(path), gradients=True, loss_function="mse")
+    idx = rng.integers(0, 10, (1, 4, 6, 3)).astype(np.int64)
+    idx[0, 0, 0] = [2, 2, 0]  # a key listed twice counts once
+    feeds = {"idx": idx, "target": rng.standard_normal((1, 4, 6, 8)).astype(np.float32)}
+    base = grad.run(feeds)
+    assert sorted(k for k in base if k.endswith(".grad")) == ["k.grad", "q.grad", "v.grad"]
+    # Keys no query lists (or only past a diagonal) get no gradient at all.
+    listed = np.zeros((2, 10), bool)
+    for h in range(4):
+        for i in range(6):
+            for j in idx[0, h, i]:
+                if j <= i + 4:
+                    listed[h // 2, j] = True
+    assert (~listed).any(), "every key is listed: the check below would be empty"
+    assert np.all(base["v.grad"].reshape(2, 10, 8)[~listed] == 0)  # flat parameters
     assert_each_matches_finite_differences(grad, feeds, base, ("q", "k", "v"), rng)
 
 

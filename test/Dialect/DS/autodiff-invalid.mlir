@@ -123,3 +123,14 @@ func.func @main(%x: tensor<4xf32>) -> tensor<f32> {
   %1 = ds.reduce sum %0 {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
 }
+
+// -----
+
+// Block selection picks keys by q and k themselves: no gradient rule.
+func.func @main(%q: tensor<1x1x8x4xf32>, %k: tensor<1x1x8x4xf32>) -> tensor<f32> {
+  %v = ds.constant dense<0.5> : tensor<1x1x8x4xf32> loc("v")
+  // expected-error @+1 {{ds-autodiff: no gradient for a ds.attention with block selection (the selection depends on q and k) (this op lies between a parameter and the loss)}}
+  %0 = ds.attention %q, %k, %v {is_causal, select_blocks = 1 : i64, block_size = 2 : i64} : (tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>) -> tensor<1x1x8x4xf32>
+  %1 = ds.reduce sum %0 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x1x8x4xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}

@@ -257,57 +257,142 @@ Value sumHeads(GradBuilder &g, Value grad, int64_t kvHeads) {
   return g.reshape(g.sum(split, {2}, false), {b, kvHeads, l, d});
 }
 
-/// Attention's backward recomputes the probabilities from q and k (as
-/// FlashAttention's does: they are never kept), then dV = Pᵀ dO,
-/// dS = P (dO Vᵀ - Σ P dO Vᵀ), dQ = dS K scale, dK = dSᵀ Q scale.
-LogicalResult attentionGrad(AttentionOp op, Value dy, ArrayRef<bool> needed,
-                            SmallVectorImpl<Value> &out, GradBuilder &g, std::string &why) {
-  if (op.getSoftcapAttr().getValueAsDouble() != 0.0 || op.getWindow() != 0 || op.getSinkTokens() != 0 ||
-      op.getSelectBlocks() != 0) {
-    why = "no gradient for a ds.attention with softcap, a window, sinks or block selection";
-    return failure();
-  }
-  Value q = op.getQuery(), k = op.getKey(), v = op.getValue(), mask = op.getMask();
-  auto qt = tensorOf(q), kt = tensorOf(k);
-  int64_t heads = qt.getDimSize(1), kvHeads = kt.getDimSize(1);
-  int64_t queries = qt.getDimSize(2), keys = kt.getDimSize(2);
-  double scale = op.getScale() ? op.getScale()->convertToDouble()
-                               : 1.0 / std::sqrt((double)qt.getDimSize(3));
+/// Dense attention's backward. It recomputes the probabilities from q and k
+/// (as FlashAttention's does: they are never kept), then dV = Pᵀ dO,
+/// dS = P (dO Vᵀ - Σ P dO Vᵀ), through a softcap c·tanh(x / c) by its
+/// derivative 1 - tanh², dQ = dS K scale, dK = dSᵀ Q scale. `hide` applies
+/// the op's masks to the (capped) scores; `needed` is {q, k, v, scores}:
+/// the last is the gradient of the masked scores, an additive mask's.
+struct AttentionGrads {
+  Value dq, dk, dv, dScores;
+};
+AttentionGrads denseAttentionGrad(GradBuilder &g, Value q, Value k, Value v, double scale,
+                                  double softcap, llvm::function_ref<Value(Value)> hide, Value dy,
+                                  std::array<bool, 4> needed) {
+  int64_t heads = tensorOf(q).getDimSize(1), kvHeads = tensorOf(k).getDimSize(1);
   auto mul = [&](Value l, Value r) { return g.binary(BinaryKind::mul, l, r); };
   OpBuilder &b = g.getBuilder();
   Location loc = g.getLoc();
   Value kx = repeatHeads(g, k, heads), vx = repeatHeads(g, v, heads);
   Value scores = mul(g.matmul(q, g.swapLastTwo(kx)), g.scalar(scale, q));
-  Value hidden = g.scalar(-INFINITY, q);
-  if (mask && tensorOf(mask).getElementType().isInteger(1))
-    scores = b.create<SelectOp>(loc, mask, scores, hidden);
-  else if (mask)
-    scores = g.binary(BinaryKind::add, scores, mask);
-  if (op.getIsCausal()) {
-    int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? keys - queries : 0);
-    llvm::SmallVector<bool> keep;
-    for (int64_t i = 0; i < queries; ++i)
-      for (int64_t j = 0; j < keys; ++j)
-        keep.push_back(j <= i + offset);
-    auto type = RankedTensorType::get({queries, keys}, b.getI1Type());
-    Value visible = b.create<ConstantOp>(loc, DenseElementsAttr::get(type, ArrayRef(keep)));
-    scores = b.create<SelectOp>(loc, visible, scores, hidden);
+  Value capped; // tanh(x / c)
+  if (softcap != 0.0) {
+    capped = g.unary(UnaryKind::tanh, mul(scores, g.scalar(1.0 / softcap, scores)));
+    scores = mul(capped, g.scalar(softcap, capped));
   }
-  Value p = b.create<SoftmaxOp>(loc, scores, b.getI64IntegerAttr(3), UnitAttr());
+  Value p = b.create<SoftmaxOp>(loc, hide(scores), b.getI64IntegerAttr(3), UnitAttr());
   // Rows with every key hidden give 0 forward (and NaN here): no gradient.
   p = b.create<SelectOp>(loc, g.unary(UnaryKind::is_nan, p), g.scalar(0.0, p), p);
+  AttentionGrads grads;
   if (needed[2])
-    out[2] = sumHeads(g, g.matmul(g.swapLastTwo(p), dy), kvHeads);
-  if (!needed[0] && !needed[1] && !(mask && needed.size() > 3 && needed[3]))
-    return success();
+    grads.dv = sumHeads(g, g.matmul(g.swapLastTwo(p), dy), kvHeads);
+  if (!needed[0] && !needed[1] && !needed[3])
+    return grads;
   Value dp = g.matmul(dy, g.swapLastTwo(vx));
   Value ds = mul(p, g.binary(BinaryKind::sub, dp, g.sum(mul(dp, p), {3}, true)));
+  grads.dScores = ds;
+  if (capped)
+    ds = mul(ds, g.binary(BinaryKind::sub, g.scalar(1.0, capped), mul(capped, capped)));
   if (needed[0])
-    out[0] = mul(g.matmul(ds, kx), g.scalar(scale, q));
+    grads.dq = mul(g.matmul(ds, kx), g.scalar(scale, q));
   if (needed[1])
-    out[1] = sumHeads(g, mul(g.matmul(g.swapLastTwo(ds), q), g.scalar(scale, q)), kvHeads);
-  if (mask && needed.size() > 3 && needed[3])
-    out[3] = g.unbroadcast(ds, mask.getType());
+    grads.dk = sumHeads(g, mul(g.matmul(g.swapLastTwo(ds), q), g.scalar(scale, q)), kvHeads);
+  return grads;
+}
+
+/// The [S, L] keys each query sees under causality with a diagonal offset,
+/// a window of W keys ending at the diagonal and N sink keys (ds.attention's
+/// static patterns; W = 0: no window).
+Value visibleKeys(GradBuilder &g, int64_t queries, int64_t keys, int64_t offset, int64_t window,
+                  int64_t sinks) {
+  llvm::SmallVector<bool> keep;
+  for (int64_t i = 0; i < queries; ++i)
+    for (int64_t j = 0; j < keys; ++j) {
+      int64_t diagonal = i + offset;
+      keep.push_back(j <= diagonal && (window == 0 || j > diagonal - window || j < sinks));
+    }
+  OpBuilder &b = g.getBuilder();
+  auto type = RankedTensorType::get({queries, keys}, b.getI1Type());
+  return b.create<ConstantOp>(g.getLoc(), DenseElementsAttr::get(type, ArrayRef(keep)));
+}
+
+LogicalResult attentionGrad(AttentionOp op, Value dy, ArrayRef<bool> needed,
+                            SmallVectorImpl<Value> &out, GradBuilder &g, std::string &why) {
+  if (op.getSelectBlocks() != 0) {
+    why = "no gradient for a ds.attention with block selection (the selection depends on q "
+          "and k)";
+    return failure();
+  }
+  Value q = op.getQuery(), mask = op.getMask();
+  auto qt = tensorOf(q), kt = tensorOf(op.getKey());
+  int64_t queries = qt.getDimSize(2), keys = kt.getDimSize(2);
+  double scale = op.getScale() ? op.getScale()->convertToDouble()
+                               : 1.0 / std::sqrt((double)qt.getDimSize(3));
+  OpBuilder &b = g.getBuilder();
+  Location loc = g.getLoc();
+  auto hide = [&](Value scores) {
+    Value hidden = g.scalar(-INFINITY, scores);
+    if (mask && tensorOf(mask).getElementType().isInteger(1))
+      scores = b.create<SelectOp>(loc, mask, scores, hidden);
+    else if (mask)
+      scores = g.binary(BinaryKind::add, scores, mask);
+    if (op.getIsCausal()) {
+      int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? keys - queries : 0);
+      scores = b.create<SelectOp>(
+          loc, visibleKeys(g, queries, keys, offset, op.getWindow(), op.getSinkTokens()), scores,
+          hidden);
+    }
+    return scores;
+  };
+  bool maskNeeded = mask && needed.size() > 3 && needed[3];
+  AttentionGrads grads =
+      denseAttentionGrad(g, q, op.getKey(), op.getValue(), scale,
+                         op.getSoftcapAttr().getValueAsDouble(), hide, dy,
+                         {needed[0], needed[1], needed[2], maskNeeded});
+  out[0] = grads.dq;
+  out[1] = grads.dk;
+  out[2] = grads.dv;
+  if (maskNeeded)
+    out[3] = g.unbroadcast(grads.dScores, mask.getType());
+  return success();
+}
+
+/// ds.sparse_attention is dense attention whose mask keeps the listed keys:
+/// the same backward, the mask built by scattering ones at the indices.
+LogicalResult sparseAttentionGrad(SparseAttentionOp op, Value dy, ArrayRef<bool> needed,
+                                  SmallVectorImpl<Value> &out, GradBuilder &g) {
+  Value q = op.getQuery(), indices = op.getIndices();
+  auto qt = tensorOf(q), kt = tensorOf(op.getKey()), it = tensorOf(indices);
+  int64_t queries = qt.getDimSize(2), keys = kt.getDimSize(2);
+  double scale = op.getScale() ? op.getScale()->convertToDouble()
+                               : 1.0 / std::sqrt((double)qt.getDimSize(3));
+  OpBuilder &b = g.getBuilder();
+  Location loc = g.getLoc();
+  Type element = qt.getElementType();
+  auto listedType = RankedTensorType::get(
+      {it.getDimSize(0), it.getDimSize(1), it.getDimSize(2), keys}, element);
+  Value zeros = b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(listedType, b.getFloatAttr(element, 0.0)));
+  Value ones = b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(it.clone(element), b.getFloatAttr(element, 1.0)));
+  Value listed = b.create<ScatterElementsOp>(loc, zeros, indices, ones, uint64_t(3),
+                                             ScatterReduction::none);
+  Value keep = b.create<CompareOp>(loc, CompareKind::gt, listed, g.scalar(0.0, listed));
+  auto hide = [&](Value scores) {
+    Value hidden = g.scalar(-INFINITY, scores);
+    scores = b.create<SelectOp>(loc, keep, scores, hidden);
+    if (op.getIsCausal()) {
+      int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? keys - queries : 0);
+      scores = b.create<SelectOp>(loc, visibleKeys(g, queries, keys, offset, 0, 0), scores,
+                                  hidden);
+    }
+    return scores;
+  };
+  AttentionGrads grads = denseAttentionGrad(g, q, op.getKey(), op.getValue(), scale, 0.0, hide,
+                                            dy, {needed[0], needed[1], needed[2], false});
+  out[0] = grads.dq;
+  out[1] = grads.dk;
+  out[2] = grads.dv;
   return success();
 }
 
@@ -537,6 +622,7 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
       .Case([&](ConvOp c) { return convGrad(c, dy, needed, out, g, why); })
       .Case([&](PoolOp p) { return poolGrad(p, dy, needed, out, g, why); })
       .Case([&](AttentionOp a) { return attentionGrad(a, dy, needed, out, g, why); })
+      .Case([&](SparseAttentionOp a) { return sparseAttentionGrad(a, dy, needed, out, g); })
       .Case([&](RotaryEmbeddingOp r) -> LogicalResult {
         // Each pair is rotated by an angle; the transpose rotates it back:
         // the same op with the sines negated.
