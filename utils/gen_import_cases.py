@@ -94,6 +94,26 @@ def constants(out):
     save(m, out, "constants.onnx")
 
 
+def resize_constant_scales(out):
+    # PyTorch's export of F.interpolate(scale_factor=2) without constant
+    # folding: the scales are a Concat of two Constant nodes, and a weight
+    # initializer next to it (a Mul by it stays unfolded until
+    # canonicalization).
+    w = numpy_helper.from_array(np.full((1, 3, 1, 1), 0.5, np.float32), "w")
+    nodes = [
+        helper.make_node("Constant", [], ["ones"], value=numpy_helper.from_array(
+            np.ones(2, np.float32))),
+        helper.make_node("Constant", [], ["factors"], value=numpy_helper.from_array(
+            np.array([2.0, 2.0], np.float32))),
+        helper.make_node("Concat", ["ones", "factors"], ["scales"], axis=0),
+        helper.make_node("Mul", ["w", "w"], ["w2"]),
+        helper.make_node("Resize", ["x", "", "scales"], ["r"], mode="nearest"),
+        helper.make_node("Mul", ["r", "w2"], ["y"]),
+    ]
+    m = model(nodes, [vi("x", F, [1, 3, 4, 4])], [vi("y", F, [1, 3, 8, 8])], [w], opset=13)
+    save(m, out, "resize_constant_scales.onnx")
+
+
 def int4(out):
     # Values -8..7 packed two per byte, low nibble first.
     values = [v & 0xF for v in (-8, 7, 1, -1)]
@@ -128,7 +148,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     for make in (dynamic_batch, softmax_v11, gemm, conv_transpose, constants, int4, named,
-                 compress):
+                 compress, resize_constant_scales):
         make(args.out)
 
 

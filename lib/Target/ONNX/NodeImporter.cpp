@@ -258,17 +258,23 @@ FailureOr<SmallVector<int64_t>> NodeImporter::requireConstInts(size_t i, StringR
   return error() << what << " (input " << i << ") must be a constant";
 }
 
-/// Whether `op` reads a float constant of two or more elements: a weight.
-/// Such ops are left for canonicalization to fold, after
+/// Whether `op` computes floats from an initializer of two or more floats:
+/// a weight. Such ops are left for canonicalization to fold, after
 /// ds-promote-parameters has made each weight a parameter of a gradient
 /// compile (folded at import, a batch norm's scale would vanish into the
-/// convolution before). Shape arithmetic (integers, scalars) still folds
-/// here, where later nodes need it constant.
-static bool readsWeights(Operation *op) {
-  return llvm::any_of(op->getOperands(), [](Value v) {
-    auto constant = v.getDefiningOp<ConstantOp>();
+/// convolution before). Everything else still folds here, where later
+/// nodes may need it constant: shapes and other integer results, and floats
+/// built from Constant nodes (PyTorch writes Resize's scales as a Concat of
+/// two Constants).
+static bool computesFromWeights(Operation *op, const llvm::DenseSet<Value> *initializers) {
+  if (!initializers || llvm::none_of(op->getResultTypes(), [](Type t) {
+        auto type = dyn_cast<RankedTensorType>(t);
+        return type && isa<FloatType>(type.getElementType());
+      }))
+    return false;
+  return llvm::any_of(op->getOperands(), [&](Value v) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
-    return constant && type && isa<FloatType>(type.getElementType()) &&
+    return initializers->contains(v) && type && isa<FloatType>(type.getElementType()) &&
            type.hasStaticShape() && type.getNumElements() >= 2;
   });
 }
@@ -296,7 +302,8 @@ SmallVector<Value> NodeImporter::finish(OperationState &state, bool infer) {
     return {};
   }
   SmallVector<Value> folded;
-  if (!readsWeights(op) && succeeded(builder.tryFold(op, folded)) && !folded.empty()) {
+  if (!computesFromWeights(op, initializers) && succeeded(builder.tryFold(op, folded)) &&
+      !folded.empty()) {
     op->erase();
     return folded;
   }

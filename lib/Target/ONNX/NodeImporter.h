@@ -12,6 +12,7 @@
 #include "ds/Dialect/DS/IR/ShapeUtils.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseSet.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -68,6 +69,9 @@ public:
   /// Files the import reads (external data), for callers that must not
   /// overwrite them.
   std::vector<std::string> *readFiles = nullptr;
+  /// The graph's initializers, as constants: ops with a float result that
+  /// read one of two or more elements (a weight) are not folded at import.
+  const llvm::DenseSet<Value> *initializers = nullptr;
   SmallVector<Value> outputs;
 
   // --- inputs -----------------------------------------------------------

@@ -166,6 +166,7 @@ private:
   Location fileLoc;
   int64_t opset = 0;
   llvm::StringMap<Value> values;
+  llvm::DenseSet<Value> initializerValues; ///< the constants of `values` that are initializers
 };
 
 Location GraphImporter::nodeLoc(const onnx::NodeProto &node, size_t index) {
@@ -508,6 +509,7 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
       return nullptr;
     values[init.name()] = builder.create<ConstantOp>(
         NameLoc::get(StringAttr::get(ctx, init.name()), fileLoc), *attr);
+    initializerValues.insert(values[init.name()]);
   }
 
   const OpRegistry &registry = OpRegistry::get();
@@ -523,6 +525,7 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     NodeImporter importer(builder, node, nodeLoc(node, index), opset, since,
                           std::move(inputs), baseDir);
     importer.readFiles = readFiles;
+    importer.initializers = &initializerValues;
     if (failed((*registry.lookup(node.op_type(), since))(importer)))
       return nullptr;
     for (int i = 0; i < node.output_size(); ++i) {

@@ -349,20 +349,23 @@ TEST(ElementwiseKernels, BinaryHalfAndBf16RoundEachF32Result) {
                  {"mul", [](float x, float y) { return x * y; }},
                  {"div", [](float x, float y) { return x / y; }}};
     for (auto &k : kinds)
-      for (bool columnFirst : {false, true}) {
-        const Buf &rhs = columnFirst ? c : b;
-        Buf y(dtype, {rows, cols});
-        ASSERT_TRUE(run("ds.binary", kind(k.kind), {&a.t, &rhs.t}, {&y.t}).ok()) << k.kind;
-        std::vector<uint16_t> got = y.values<uint16_t>();
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < cols; ++j) {
-            uint16_t ra = a.values<uint16_t>()[r * cols + j];
-            uint16_t rb = columnFirst ? c.values<uint16_t>()[r] : b.values<uint16_t>()[j];
-            uint16_t want = narrow(k.f(widen(ra), widen(rb)));
-            ASSERT_EQ(got[r * cols + j], want) << k.kind << " dtype " << dtype << " at " << r
-                                               << "," << j;
-          }
-      }
+      for (bool columnFirst : {false, true})
+        for (bool swapped : {false, true}) { // the broadcast operand on either side
+          const Buf &other = columnFirst ? c : b;
+          const Buf &lhs = swapped ? other : a, &rhs = swapped ? a : other;
+          Buf y(dtype, {rows, cols});
+          ASSERT_TRUE(run("ds.binary", kind(k.kind), {&lhs.t, &rhs.t}, {&y.t}).ok()) << k.kind;
+          std::vector<uint16_t> got = y.values<uint16_t>();
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t j = 0; j < cols; ++j) {
+              uint16_t ra = a.values<uint16_t>()[r * cols + j];
+              uint16_t rb = columnFirst ? c.values<uint16_t>()[r] : b.values<uint16_t>()[j];
+              float wa = widen(ra), wb = widen(rb);
+              uint16_t want = narrow(swapped ? k.f(wb, wa) : k.f(wa, wb));
+              ASSERT_EQ(got[r * cols + j], want)
+                  << k.kind << " dtype " << dtype << " at " << r << "," << j;
+            }
+        }
   }
 }
 

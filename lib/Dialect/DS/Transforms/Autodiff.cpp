@@ -235,9 +235,14 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
       if (fromQuantized && isa<DequantizeOp>(op)) {
         if (!matchFakeQuant(&op)) {
           Type element = cast<RankedTensorType>(op.getOperand(0).getType()).getElementType();
-          if (!isa<IntegerType>(element))
+          auto floatType = dyn_cast<FloatType>(element);
+          if (!isa<IntegerType>(element) && !(floatType && floatType.getWidth() == 8))
             return op.emitError("ds-autodiff: no gradient for fake quantization to ")
                    << element << " (integer and float8 types only)";
+          if (floatType)
+            return op.emitError("ds-autodiff: no gradient through ops between ds.quantize and "
+                                "ds.dequantize to ")
+                   << element << " (float8 fake quantization is the pair alone)";
           return op.emitError("ds-autodiff: no gradient through the integers between "
                               "ds.quantize and ds.dequantize (only clamps by constants pass)");
         }

@@ -276,7 +276,7 @@ AttentionGrads denseAttentionGrad(GradBuilder &g, Value q, Value k, Value v, dou
   Value kx = repeatHeads(g, k, heads), vx = repeatHeads(g, v, heads);
   Value scores = mul(g.matmul(q, g.swapLastTwo(kx)), g.scalar(scale, q));
   Value capped; // tanh(x / c)
-  if (softcap != 0.0) {
+  if (softcap > 0.0) { // as the kernels: a cap of 0 or below is none
     capped = g.unary(UnaryKind::tanh, mul(scores, g.scalar(1.0 / softcap, scores)));
     scores = mul(capped, g.scalar(softcap, capped));
   }
@@ -360,9 +360,13 @@ LogicalResult attentionGrad(AttentionOp op, Value dy, ArrayRef<bool> needed,
 /// ds.sparse_attention is dense attention whose mask keeps the listed keys:
 /// the same backward, the mask built by scattering ones at the indices.
 LogicalResult sparseAttentionGrad(SparseAttentionOp op, Value dy, ArrayRef<bool> needed,
-                                  SmallVectorImpl<Value> &out, GradBuilder &g) {
+                                  SmallVectorImpl<Value> &out, GradBuilder &g, std::string &why) {
   Value q = op.getQuery(), indices = op.getIndices();
   auto qt = tensorOf(q), kt = tensorOf(op.getKey()), it = tensorOf(indices);
+  if (!it.hasStaticShape()) {
+    why = "no gradient for a ds.sparse_attention whose key lists have dynamic dims";
+    return failure();
+  }
   int64_t queries = qt.getDimSize(2), keys = kt.getDimSize(2);
   double scale = op.getScale() ? op.getScale()->convertToDouble()
                                : 1.0 / std::sqrt((double)qt.getDimSize(3));
@@ -622,7 +626,7 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
       .Case([&](ConvOp c) { return convGrad(c, dy, needed, out, g, why); })
       .Case([&](PoolOp p) { return poolGrad(p, dy, needed, out, g, why); })
       .Case([&](AttentionOp a) { return attentionGrad(a, dy, needed, out, g, why); })
-      .Case([&](SparseAttentionOp a) { return sparseAttentionGrad(a, dy, needed, out, g); })
+      .Case([&](SparseAttentionOp a) { return sparseAttentionGrad(a, dy, needed, out, g, why); })
       .Case([&](RotaryEmbeddingOp r) -> LogicalResult {
         // Each pair is rotated by an angle; the transpose rotates it back:
         // the same op with the sines negated.
@@ -695,9 +699,13 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
           why = "no gradient for a ds.pad in " + stringifyPadMode(p.getMode()).str() + " mode";
           return failure();
         }
+        if (needed.size() > 2 && needed[2]) {
+          why = "no gradient for a ds.pad's padding value";
+          return failure();
+        }
         llvm::SmallVector<int64_t> undo;
-        for (int64_t pad : pads.getValues<int64_t>())
-          undo.push_back(-pad);
+        for (const APInt &pad : pads.getValues<APInt>()) // i64 or i32
+          undo.push_back(-pad.getSExtValue());
         OpBuilder &b = g.getBuilder();
         auto padType = RankedTensorType::get({(int64_t)undo.size()}, b.getI64Type());
         Value undoValues =

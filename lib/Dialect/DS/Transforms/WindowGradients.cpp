@@ -220,7 +220,12 @@ LogicalResult mlir::ds::autodiff::poolGrad(PoolOp op, Value dy, ArrayRef<bool> n
                        : g.binary(BinaryKind::mul, g.unary(UnaryKind::sign, x),
                                   g.binary(BinaryKind::pow, g.unary(UnaryKind::abs, x),
                                            g.scalar(p - 1.0, x)));
-    out[0] = g.binary(BinaryKind::mul, summed, slope);
+    // x = 0 passes nothing (for p > 1 the derivative is 0 there; p = 1 takes
+    // sign(0) = 0); selecting it avoids inf · 0 where a window's y is so small
+    // that y^(1-p) overflows.
+    Value atZero = b.create<CompareOp>(loc, CompareKind::eq, x, g.scalar(0.0, x));
+    out[0] = b.create<SelectOp>(loc, atZero, g.scalar(0.0, x),
+                                g.binary(BinaryKind::mul, summed, slope));
     return success();
   }
 
