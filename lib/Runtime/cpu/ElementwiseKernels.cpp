@@ -907,6 +907,15 @@ template <BK K, class C> struct BinFn {
   }
 };
 
+/// The vectorized loop of add, sub, mul and div (cpu/VectorMath.h).
+template <BK K> constexpr vmath::Arith arithOf() {
+  static_assert(K == BK::Add || K == BK::Sub || K == BK::Mul || K == BK::Div);
+  return K == BK::Add ? vmath::Arith::Add
+         : K == BK::Sub ? vmath::Arith::Sub
+         : K == BK::Mul ? vmath::Arith::Mul
+                        : vmath::Arith::Div;
+}
+
 template <BK K, class Acc>
 void binaryRun(KernelContext &ctx, const Broadcast &bc, const Tensor &l, const Tensor &r,
                Tensor &o) {
@@ -917,10 +926,7 @@ void binaryRun(KernelContext &ctx, const Broadcast &bc, const Tensor &l, const T
   // IEEE operations, so the same results.
   if constexpr (std::is_same_v<Acc, Native<float, float>> &&
                 (K == BK::Add || K == BK::Sub || K == BK::Mul || K == BK::Div)) {
-    constexpr vmath::Arith op = K == BK::Add   ? vmath::Arith::Add
-                                : K == BK::Sub ? vmath::Arith::Sub
-                                : K == BK::Mul ? vmath::Arith::Mul
-                                               : vmath::Arith::Div;
+    constexpr vmath::Arith op = arithOf<K>();
     const float *a = l.as<float>(), *b = r.as<float>();
     float *y = o.as<float>();
     parallel(ctx, bc.numel, grain, [&](int64_t begin, int64_t end) {
@@ -936,16 +942,13 @@ void binaryRun(KernelContext &ctx, const Broadcast &bc, const Tensor &l, const T
   if constexpr ((std::is_same_v<Acc, Half> || std::is_same_v<Acc, BFloat>) &&
                 (K == BK::Add || K == BK::Sub || K == BK::Mul || K == BK::Div)) {
     constexpr bool isHalf = std::is_same_v<Acc, Half>;
-    constexpr vmath::Arith op = K == BK::Add   ? vmath::Arith::Add
-                                : K == BK::Sub ? vmath::Arith::Sub
-                                : K == BK::Mul ? vmath::Arith::Mul
-                                               : vmath::Arith::Div;
+    constexpr vmath::Arith op = arithOf<K>();
     const uint16_t *a = l.as<uint16_t>(), *b = r.as<uint16_t>();
     uint16_t *y = o.as<uint16_t>();
     parallel(ctx, bc.numel, grain, [&](int64_t begin, int64_t end) {
       constexpr int64_t kBlock = 256;
       float bufA[kBlock], bufB[kBlock], bufY[kBlock];
-      auto load = [](const uint16_t *x, int64_t stride, int64_t n, float *buf) {
+      auto load = [&](const uint16_t *x, int64_t stride, int64_t n, float *buf) {
         if (stride == 1)
           isHalf ? halfToFloatN(x, buf, n) : bf16ToFloatN(x, buf, n);
         else
