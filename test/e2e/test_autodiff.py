@@ -541,3 +541,33 @@ func.func @main(%x: tensor<6xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = "l
     quantized = np.array([0.5, -1.0, 44.8, 44.8, -44.8, 3.2])
     np.testing.assert_allclose(out["loss"], np.dot(x, quantized), rtol=1e-6)
     np.testing.assert_array_equal(out["w.grad"], [1, 2, 3, 0, 0, 6])
+
+
+@pytest.mark.parametrize("kind,axes,keepdims", [("max", [1], False), ("min", [0, 2], True),
+                                                ("max", [0, 1, 2], False)])
+def test_max_min_reduction_gradient_splits_among_ties(tmp_path, kind, axes, keepdims):
+    """ds.reduce max / min: the gradient goes to the elements equal to the
+    extreme, split evenly among ties (PyTorch's amax / amin)."""
+    rng = np.random.default_rng(22)
+    x = rng.integers(0, 3, (3, 4, 5)).astype(np.float32)  # many ties
+    out_shape = [1 if i in axes else d for i, d in enumerate(x.shape)] if keepdims else \
+        [d for i, d in enumerate(x.shape) if i not in axes]
+    ty = f"tensor<{'x'.join(map(str, out_shape))}xf32>" if out_shape else "tensor<f32>"
+    lines = [f'func.func @main(%c: {ty} {{ds.name = "c"}}) -> (tensor<f32> {{ds.name = "loss"}}) {{']
+    lines += constant_parameter("x", x)
+    all_axes = f"array<i64: {', '.join(map(str, range(len(out_shape))))}>" if out_shape else "array<i64>"
+    lines += [
+        f"  %y = ds.reduce {kind} %x {{axes = array<i64: {', '.join(map(str, axes))}>, keepdims = "
+        f"{str(keepdims).lower()}}} : (tensor<3x4x5xf32>) -> {ty}",
+        f"  %m = ds.binary mul %y, %c : ({ty}, {ty}) -> {ty}",
+        f"  %l = ds.reduce sum %m {{axes = {all_axes}, keepdims = false}} : ({ty}) -> tensor<f32>",
+        "  return %l : tensor<f32>", "}"]
+    path = tmp_path / "reduce.mlir"
+    path.write_text("\n".join(lines) + "\n")
+    dy = rng.standard_normal(out_shape).astype(np.float32)
+    got = session(str(path), gradients=True).run({"c": dy})["x.grad"].reshape(x.shape)
+    extreme = (x.max if kind == "max" else x.min)(axis=tuple(axes), keepdims=True)
+    hit = x == extreme
+    spread = np.reshape(dy, extreme.shape) / hit.sum(axis=tuple(axes), keepdims=True)
+    np.testing.assert_allclose(got, np.where(hit, spread, 0), rtol=1e-6, atol=1e-7)
+    assert (hit.sum(axis=tuple(axes)) > 1).any(), "no ties: the split goes unchecked"

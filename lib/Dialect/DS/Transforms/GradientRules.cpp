@@ -585,8 +585,10 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
         return success();
       })
       .Case([&](ReduceOp r) {
-        if (r.getKind() != ReduceKind::sum && r.getKind() != ReduceKind::mean) {
-          why = "no gradient for ds.reduce " + stringifyReduceKind(r.getKind()).str();
+        ReduceKind kind = r.getKind();
+        if (kind != ReduceKind::sum && kind != ReduceKind::mean && kind != ReduceKind::max &&
+            kind != ReduceKind::min) {
+          why = "no gradient for ds.reduce " + stringifyReduceKind(kind).str();
           return failure();
         }
         auto x = tensorOf(r.getInput());
@@ -601,9 +603,21 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
           count *= (double)x.getDimSize(axis);
         }
         Value grad = dy;
-        if (r.getKind() == ReduceKind::mean)
+        if (kind == ReduceKind::mean)
           grad = g.binary(BinaryKind::div, grad, g.scalar(count, grad));
-        out[0] = g.expand(g.reshape(grad, kept), x.getShape());
+        grad = g.expand(g.reshape(grad, kept), x.getShape());
+        if (kind == ReduceKind::max || kind == ReduceKind::min) {
+          // Split evenly among the elements equal to the extreme (PyTorch's
+          // amax / amin); a NaN extreme passes nothing.
+          OpBuilder &b = g.getBuilder();
+          Value extreme = g.expand(g.reshape(r.getResult(), kept), x.getShape());
+          Value hit = b.create<CompareOp>(g.getLoc(), CompareKind::eq, r.getInput(), extreme);
+          Value zero = g.scalar(0.0, grad);
+          Value ones = b.create<SelectOp>(g.getLoc(), hit, g.scalar(1.0, grad), zero);
+          Value ties = g.expand(g.sum(ones, axes, true), x.getShape());
+          grad = b.create<SelectOp>(g.getLoc(), hit, g.binary(BinaryKind::div, grad, ties), zero);
+        }
+        out[0] = grad;
         return success();
       })
       .Case([&](SoftmaxOp s) {
