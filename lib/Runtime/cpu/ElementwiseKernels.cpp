@@ -585,21 +585,14 @@ void unaryFloatRun(KernelContext &ctx, const Tensor &in, Tensor &out, double alp
   default: { // f16 / bf16: blocks through a float buffer
     const uint16_t *x = in.as<uint16_t>();
     uint16_t *y = out.as<uint16_t>();
-    const bool isHalf = in.dtype == DS_F16;
     const float a = (float)alpha, b = (float)beta;
     parallel(ctx, n, grain, [&](int64_t begin, int64_t end) {
       float buf[256];
       for (int64_t start = begin; start < end; start += 256) {
         int64_t len = std::min<int64_t>(256, end - start);
-        if (isHalf)
-          halfToFloatN(x + start, buf, len);
-        else
-          bf16ToFloatN(x + start, buf, len);
+        widenToFloatN(in.dtype, x + start, buf, len);
         unaryFloatSpan<K>(buf, buf, len, a, b);
-        if (isHalf)
-          floatToHalfN(buf, y + start, len);
-        else
-          floatToBf16N(buf, y + start, len);
+        narrowFromFloatN(out.dtype, buf, y + start, len);
       }
     });
     return;
@@ -950,7 +943,7 @@ void binaryRun(KernelContext &ctx, const Broadcast &bc, const Tensor &l, const T
       float bufA[kBlock], bufB[kBlock], bufY[kBlock];
       auto load = [&](const uint16_t *x, int64_t stride, int64_t n, float *buf) {
         if (stride == 1)
-          isHalf ? halfToFloatN(x, buf, n) : bf16ToFloatN(x, buf, n);
+          widenToFloatN(o.dtype, x, buf, n);
         else
           for (int64_t i = 0; i < n; ++i)
             buf[i] = isHalf ? halfToFloat(x[i * stride]) : bf16ToFloat(x[i * stride]);
@@ -962,10 +955,7 @@ void binaryRun(KernelContext &ctx, const Broadcast &bc, const Tensor &l, const T
                      load(a + off[0] + done * st[0], st[0], len, bufA);
                      load(b + off[1] + done * st[1], st[1], len, bufB);
                      vmath::arith(op, bufA, 1, bufB, 1, bufY, len);
-                     if constexpr (isHalf)
-                       floatToHalfN(bufY, y + pos + done, len);
-                     else
-                       floatToBf16N(bufY, y + pos + done, len);
+                     narrowFromFloatN(o.dtype, bufY, y + pos + done, len);
                    }
                  });
     });
@@ -1491,10 +1481,7 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
     const float *x = in.as<float>();
     uint16_t *y = out.as<uint16_t>();
     parallel(ctx, n, kCheapGrain, [&](int64_t begin, int64_t end) {
-      if (to == DS_BF16)
-        floatToBf16N(x + begin, y + begin, end - begin);
-      else
-        floatToHalfN(x + begin, y + begin, end - begin);
+      narrowFromFloatN(to, x + begin, y + begin, end - begin);
     });
     return Status();
   }
@@ -1502,10 +1489,7 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
     const uint16_t *x = in.as<uint16_t>();
     float *y = out.as<float>();
     parallel(ctx, n, kCheapGrain, [&](int64_t begin, int64_t end) {
-      if (from == DS_BF16)
-        bf16ToFloatN(x + begin, y + begin, end - begin);
-      else
-        halfToFloatN(x + begin, y + begin, end - begin);
+      widenToFloatN(from, x + begin, y + begin, end - begin);
     });
     return Status();
   }

@@ -50,12 +50,8 @@ template <typename T> const T *viewAs(const Tensor &t, std::vector<T> &storage) 
   int64_t n = t.numel();
   storage.resize((size_t)n);
   if constexpr (std::is_same_v<T, float>) {
-    if (t.dtype == DS_F16) {
-      halfToFloatN(t.as<uint16_t>(), storage.data(), n);
-      return storage.data();
-    }
-    if (t.dtype == DS_BF16) {
-      bf16ToFloatN(t.as<uint16_t>(), storage.data(), n);
+    if (t.dtype == DS_F16 || t.dtype == DS_BF16) {
+      widenToFloatN(t.dtype, t.as<uint16_t>(), storage.data(), n);
       return storage.data();
     }
   }
@@ -90,12 +86,8 @@ template <typename T> void finishOutput(Tensor &t, const T *buffer) {
     for (int64_t i = 0; i < n; ++i)
       storeInt(t, i, (int64_t)buffer[i]);
   } else if constexpr (std::is_same_v<T, float>) {
-    if (t.dtype == DS_F16) {
-      floatToHalfN(buffer, t.as<uint16_t>(), n);
-      return;
-    }
-    if (t.dtype == DS_BF16) {
-      floatToBf16N(buffer, t.as<uint16_t>(), n);
+    if (t.dtype == DS_F16 || t.dtype == DS_BF16) {
+      narrowFromFloatN(t.dtype, buffer, t.as<uint16_t>(), n);
       return;
     }
     for (int64_t i = 0; i < n; ++i)

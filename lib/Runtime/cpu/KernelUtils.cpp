@@ -65,6 +65,14 @@ void floatToHalfN(const float *src, uint16_t *dst, int64_t n) {
     dst[i] = floatToHalf(src[i]);
 }
 
+void widenToFloatN(DType from, const uint16_t *src, float *dst, int64_t n) {
+  from == DS_F16 ? halfToFloatN(src, dst, n) : bf16ToFloatN(src, dst, n);
+}
+
+void narrowFromFloatN(DType to, const float *src, uint16_t *dst, int64_t n) {
+  to == DS_F16 ? floatToHalfN(src, dst, n) : floatToBf16N(src, dst, n);
+}
+
 Status fail(const char *op, const std::string &message) {
   return Status::error(std::string(op) + ": " + message);
 }

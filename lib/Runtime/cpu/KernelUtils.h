@@ -158,6 +158,9 @@ void floatToHalfN(const float *src, uint16_t *dst, int64_t n);
 /// The same for bf16, as bf16ToFloat / floatToBf16 do (vectorized loops).
 void bf16ToFloatN(const uint16_t *src, float *dst, int64_t n);
 void floatToBf16N(const float *src, uint16_t *dst, int64_t n);
+/// The run conversion for a 16-bit float dtype: DS_F16 or DS_BF16.
+void widenToFloatN(DType from, const uint16_t *src, float *dst, int64_t n);
+void narrowFromFloatN(DType to, const float *src, uint16_t *dst, int64_t n);
 
 //===----------------------------------------------------------------------===//
 // Element access by dtype, through double / int64
