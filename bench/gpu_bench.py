@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""GPU correctness and benchmarks for bench/gpu_check.sh; writes one Markdown file.
+"""GPU correctness and benchmarks for bench/gpu_check.sh (runs on the GPU machine).
 
-1. Every artifact of prepare_gpu_check.py's manifest that has ORT references:
-   ds-CUDA outputs vs onnxruntime-CPU outputs (fp32 / fp16 / bf16 tolerances).
-2. Models: ds (Python bindings: includes the host<->device copies of inputs and
-   outputs) vs PyTorch eager and torch.compile running the same ONNX graph op by
-   op (a small ONNX->torch interpreter; models with unmapped ops say so).
-3. GEMM: ds vs torch.matmul (cuBLAS); attention: ds vs F.scaled_dot_product_attention.
-   CUDA events, warm-up, median; TFLOP/s and GB/s from the counted work.
+ds runs through its own `ds-run` (nothing to build there but the runtime):
+1. every model of prepare_gpu_check.py's manifest: ds-CUDA outputs vs onnxruntime-CPU
+   outputs (fp32 / fp16 / bf16 tolerances; NaN and inf must sit where the reference has them);
+2. device time per run: DS_CUDA_PROFILE=graph times each CUDA Graph replay between two
+   events, so it counts the kernels and not the host <-> device copies of inputs and
+   outputs (ds-run's own median, which includes them, is reported beside it);
+   DS_CUDA_PROFILE=steps lists the kernels that take the time;
+3. peers on the same ONNX graphs, device-resident: PyTorch eager and torch.compile
+   (a small ONNX->torch interpreter), torch.matmul (cuBLAS) for GEMM and
+   F.scaled_dot_product_attention for attention; CUDA events, warm-up, median.
 """
-import argparse, glob, json, math, os, statistics, sys, time, traceback
+import argparse, glob, json, math, os, re, statistics, subprocess, sys, tempfile, time
 import numpy as np
 
 TOL = {"f32": (1e-3, 1e-4), "f16": (2e-2, 2e-2), "bf16": (6e-2, 6e-2)}
@@ -135,134 +138,199 @@ def torch_runner(model, device, dtype):
     return run
 
 
+def ds_run(ds_run_bin, artifact, inputs=(), profile=None, runs=1, warmup=0, output_dir=None,
+           timeout=120):
+    """(returncode, stdout, stderr) of one ds-run; profile sets DS_CUDA_PROFILE."""
+    cmd = [ds_run_bin, artifact, "--runs", str(runs), "--warmup", str(warmup)]
+    for name, path in inputs:
+        cmd += ["--input", f"{name}={path}"]
+    if output_dir:
+        cmd += ["--output-dir", output_dir]
+    env = dict(os.environ)
+    env.pop("DS_CUDA_PROFILE", None)
+    if profile:
+        env["DS_CUDA_PROFILE"] = profile
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        return r.returncode, r.stdout, r.stderr
+    except subprocess.TimeoutExpired:
+        return 124, "", f"ds-run timed out after {timeout} s"
+
+
+def device_ms(stderr):
+    m = re.search(r"device time per run median ([0-9.]+) ms", stderr)
+    return float(m.group(1)) if m else None
+
+
+def host_ms(stdout):
+    m = re.search(r"runs: median ([0-9.]+) ms", stdout)
+    return float(m.group(1)) if m else None
+
+
+def last_line(text):
+    lines = [l for l in text.strip().splitlines() if l.strip()]
+    return (lines[-1] if lines else "?").replace("|", "/")[:140]
+
+
+def compare(have, want, rtol, atol):
+    """(ok, worst abs error, note): NaN / inf must be where the reference has them."""
+    have = np.asarray(have, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    if have.shape != want.shape:
+        return False, float("nan"), f"shape {have.shape} != {want.shape}"
+    if not np.array_equal(np.isnan(have), np.isnan(want)):
+        return False, float("nan"), f"{int(np.isnan(have).sum())} NaN where the reference has {int(np.isnan(want).sum())}"
+    finite = np.isfinite(want)
+    if not np.array_equal(have[~finite & ~np.isnan(want)], want[~finite & ~np.isnan(want)]):
+        return False, float("inf"), "inf placement differs"
+    if not np.isfinite(have[finite]).all():
+        return False, float("inf"), "non-finite values where the reference is finite"
+    err = np.abs(have[finite] - want[finite])
+    worst = float(err.max()) if err.size else 0.0
+    return bool(np.all(err <= atol + rtol * np.abs(want[finite]))), worst, ""
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dir", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--dir", required=True, help="prepare_gpu_check.py's output")
+    ap.add_argument("--ds-run", required=True)
+    ap.add_argument("--out", required=True, help="Markdown report")
     ap.add_argument("--budget-s", type=float, default=330)
     args = ap.parse_args()
     deadline = time.time() + args.budget_s
-    import ds
     manifest = json.load(open(os.path.join(args.dir, "manifest.json")))
     lines = ["# ds GPU check", ""]
+    report_path = args.out
+
+    def flush():
+        with open(report_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
     try:
         import torch
         gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    except Exception as e:  # no torch: correctness only
-        torch, gpu = None, f"torch unavailable ({e})"
-    lines += [f"GPU: {gpu}", ""]
+        lines += [f"GPU: {gpu}; torch {torch.__version__} (CUDA {torch.version.cuda})", ""]
+    except Exception as e:  # no torch: ds alone
+        torch = None
+        lines += [f"torch unavailable ({e})", ""]
     if manifest.get("failed"):
         lines += ["## Not compiled on the CPU machine", "", "| artifact | why |", "|---|---|"]
-        lines += [f"| {f['name']} | {f['why'].strip().splitlines()[-1] if f['why'].strip() else '?'} |"
-                  for f in manifest["failed"]]
+        lines += [f"| {f['name']} | {last_line(f['why'])} |" for f in manifest["failed"]]
         lines += [""]
 
-    # 1. correctness against onnxruntime-CPU
-    lines += ["## ds-CUDA vs onnxruntime-CPU", "", "| model | precision | result | max abs err |",
-              "|---|---|---|---|"]
-    sessions, failures = {}, 0
-    for e in [m for m in manifest["models"] if m["kind"] == "model"]:
+    # 1. correctness against onnxruntime-CPU, and device time of each artifact
+    lines += ["## ds-CUDA vs onnxruntime-CPU, and ds device time", "",
+              "| model | precision | result | max abs err | ds device ms/run (graph) | ds-run ms (with copies) |",
+              "|---|---|---|---|---|---|"]
+    failures, timings = 0, {}
+    models = [m for m in manifest["models"] if m["kind"] == "model"]
+    for e in models:
         ref = os.path.join(args.dir, e["ref"])
-        feeds = {os.path.basename(p)[3:-4]: np.load(p) for p in glob.glob(os.path.join(ref, "in.*.npy"))}
-        try:
-            s = ds.load(os.path.join(args.dir, e["artifact"]))
-            got = s.run(feeds)
+        art = os.path.join(args.dir, e["artifact"])
+        inputs = [(os.path.basename(p)[3:-4], p) for p in sorted(glob.glob(os.path.join(ref, "in.*.npy")))]
+        with tempfile.TemporaryDirectory() as tmp:
+            rc, out, err = ds_run(args.ds_run, art, inputs, output_dir=tmp)
+            if rc != 0:
+                failures += rc != 4
+                lines.append(f"| {e['name']} | {e['elem']} | {'NO DEVICE' if rc == 4 else 'ERROR'}: {last_line(err)} | | | |")
+                print(err, file=sys.stderr)
+                flush()
+                continue
             rtol, atol = TOL[e["elem"]]
-            worst, ok = 0.0, True
-            for p in glob.glob(os.path.join(ref, "out.*.npy")):
-                want = np.load(p); name = os.path.basename(p)[4:-4]
-                have = np.asarray(got[name], dtype=np.float64)
-                worst = max(worst, float(np.max(np.abs(have - want))) if want.size else 0.0)
-                ok &= bool(np.allclose(have, want, rtol=rtol, atol=atol))
-            sessions[(e["name"], e["elem"])] = (s, feeds)
-            failures += not ok
-            lines.append(f"| {e['name']} | {e['elem']} | {'PASS' if ok else 'FAIL'} | {worst:.2e} |")
-        except ds.NoDeviceError as err:
-            lines.append(f"| {e['name']} | {e['elem']} | {str(err)[:100]} | |")
-        except Exception as err:
-            failures += 1
-            lines.append(f"| {e['name']} | {e['elem']} | ERROR {str(err).splitlines()[0][:100]} | |")
-    lines.append("")
-    if torch is None or not torch.cuda.is_available():
-        lines += ["No GPU: benchmarks skipped.", ""]
-        open(args.out, "w").write("\n".join(lines)); print("\n".join(lines))
-        return 1 if failures else 0
-
-    # 2. models: ds vs torch eager / torch.compile, batch 1 (the models' own shapes)
-    import onnx
-    dev = "cuda"
-    lines += ["## Models (batch as generated; ms, median)", "",
-              "| model | ds f32 | ds fp16 | torch eager fp16 | torch.compile fp16 | ds bf16 | "
-              "torch eager bf16 | torch.compile bf16 |", "|---|---|---|---|---|---|---|---|"]
-
-    def ds_ms(name, elem):
-        s = sessions.get((name, elem))
-        return f"{timed(lambda: s[0].run(s[1]), budget_s=5):.3f}" if s else "n/a"
-
-    for e in [m for m in manifest["models"] if m["kind"] == "model" and m["elem"] == "f32"]:
-        if time.time() > deadline - 120:
-            lines.append(f"| {e['name']} | (time budget) | | | | | | |"); continue
-        row = [e["name"], ds_ms(e["name"], "f32")]
-        s_f = sessions.get((e["name"], "f32"))
-        model = onnx.load(os.path.join(args.dir, e["onnx"]))
-        for elem, dt in (("f16", torch.float16), ("bf16", torch.bfloat16)):
-            row.append(ds_ms(e["name"], elem))
-            try:
-                run = torch_runner(model, dev, dt)
-                feeds = {k: torch.from_numpy(v).to(dev) for k, v in s_f[1].items()} if s_f else {}
-                feeds = {k: v.to(dt) if v.is_floating_point() else v for k, v in feeds.items()}
-                with torch.no_grad():
-                    row.append(f"{timed(lambda: run(feeds), budget_s=5):.3f}")
-                    comp = torch.compile(run)
-                    row.append(f"{timed(lambda: comp(feeds), warmup=2, budget_s=5):.3f}")
-            except KeyError as op:
-                row += [f"n/a (op {op} not mapped)", ""]
-            except Exception as err:
-                row += [f"error: {str(err).splitlines()[0][:60]}", ""]
-        lines.append("| " + " | ".join(row) + " |")
+            ok, worst, notes = True, 0.0, []
+            for p in sorted(glob.glob(os.path.join(ref, "out.*.npy"))):
+                name = os.path.basename(p)[4:-4]
+                got = os.path.join(tmp, name.replace("/", "_") + ".npy")
+                if not os.path.exists(got):
+                    ok = False; notes.append(f"{name} missing"); continue
+                o, w, note = compare(np.load(got), np.load(p), rtol, atol)
+                ok &= o; worst = max(worst, w)
+                if note:
+                    notes.append(f"{name}: {note}")
+        rc, out, err = ds_run(args.ds_run, art, inputs, profile="graph", runs=30, warmup=3)
+        dev, host = device_ms(err), host_ms(out)
+        timings[(e["name"], e["elem"])] = dev
+        failures += not ok
+        lines.append(f"| {e['name']} | {e['elem']} | {'PASS' if ok else 'FAIL'} {'; '.join(notes)[:120]} | "
+                     f"{worst:.2e} | {dev if dev is not None else 'n/a'} | {host if host is not None else last_line(err)} |")
+        flush()
     lines.append("")
 
-    # 3. GEMM and attention microbenchmarks
-    lines += ["## GEMM and attention", "",
-              "| case | ds ms | ds TFLOP/s | torch ms | torch TFLOP/s | torch GB/s |", "|---|---|---|---|---|---|"]
+    # 2. where the time goes: the slowest steps of each model in f16
+    lines += ["## Slowest steps (DS_CUDA_PROFILE=steps, eager launches)", "", "```"]
+    for e in [m for m in models if m["elem"] == "f16"]:
+        ref = os.path.join(args.dir, e["ref"])
+        inputs = [(os.path.basename(p)[3:-4], p) for p in sorted(glob.glob(os.path.join(ref, "in.*.npy")))]
+        rc, out, err = ds_run(args.ds_run, os.path.join(args.dir, e["artifact"]), inputs,
+                              profile="steps", runs=10, warmup=2)
+        prof = [l for l in err.splitlines() if l.startswith("ds: CUDA profile") or l.startswith("ds:   step")]
+        lines += [f"{e['name']} {e['elem']}:"] + prof[:9]
+    lines += ["```", ""]
+    flush()
+
+    # 3. GEMM and attention: ds device time vs torch
+    have_gpu = torch is not None and torch.cuda.is_available()
+    lines += ["## GEMM and attention (device-resident, ms; TFLOP/s from the counted work)", "",
+              "| case | ds ms | ds TFLOP/s | torch ms | torch TFLOP/s |", "|---|---|---|---|---|"]
     for e in [m for m in manifest["models"] if m["kind"] in ("gemm", "attention")]:
-        if time.time() > deadline - 30:
-            lines.append(f"| {e['name']} | (time budget) | | | | |"); continue
-        dt = {"f16": torch.float16, "bf16": torch.bfloat16}[e["elem"]]
-        try:
+        if time.time() > deadline - 60:
+            lines.append(f"| {e['name']} | (time budget) | | | |"); continue
+        if e["kind"] == "gemm":
+            m, n, k = e["shape"]
+            flops = 2 * m * n * k
+        else:
+            b, h, s, d = e["shape"]
+            flops = 2 * 2 * b * h * s * s * d // 2  # causal: half the scores
+        rc, out, err = ds_run(args.ds_run, os.path.join(args.dir, e["artifact"]), profile="graph",
+                              runs=10, warmup=2, timeout=180)
+        dev = device_ms(err)
+        ds_cell = f"{dev:.3f} | {flops / dev / 1e9:.1f}" if dev else f"{last_line(err)} | "
+        t_cell = "n/a | "
+        if have_gpu:
+            dt = {"f16": torch.float16, "bf16": torch.bfloat16}[e["elem"]]
             if e["kind"] == "gemm":
-                m, n, k = e["shape"]
-                flops, nbytes = 2 * m * n * k, 2 * (m * k + k * n + m * n)
-                a, b = torch.randn(m, k, device=dev, dtype=dt), torch.randn(k, n, device=dev, dtype=dt)
-                t_ms = timed(lambda: torch.matmul(a, b))
-                feeds = {"a": a.float().cpu().numpy(), "b": b.float().cpu().numpy()}
+                a_, b_ = torch.randn(m, k, device="cuda", dtype=dt), torch.randn(k, n, device="cuda", dtype=dt)
+                t = timed(lambda: torch.matmul(a_, b_))
             else:
-                bsz, h, sq, d = e["shape"]
-                flops, nbytes = 2 * 2 * bsz * h * sq * sq * d // 2, 2 * 4 * bsz * h * sq * d  # causal
-                q, kk, v = (torch.randn(bsz, h, sq, d, device=dev, dtype=dt) for _ in range(3))
                 import torch.nn.functional as F
-                t_ms = timed(lambda: F.scaled_dot_product_attention(q, kk, v, is_causal=True))
-                feeds = {"q": q.float().cpu().numpy(), "k": kk.float().cpu().numpy(), "v": v.float().cpu().numpy()}
-            ds_ms = ds_tf = "n/a"
+                q, kk, v = (torch.randn(b, h, s, d, device="cuda", dtype=dt) for _ in range(3))
+                t = timed(lambda: F.scaled_dot_product_attention(q, kk, v, is_causal=True))
+                del q, kk, v
+            t_cell = f"{t:.3f} | {flops / t / 1e9:.1f}"
+        lines.append(f"| {e['name']} | {ds_cell} | {t_cell} |")
+        flush()
+    lines.append("")
+
+    # 4. models: torch eager and torch.compile, the same graphs, device-resident
+    if have_gpu:
+        import onnx
+        lines += ["## Models: ds device time vs PyTorch (ms per run, median)", "",
+                  "| model | precision | ds | torch eager | torch.compile |", "|---|---|---|---|---|"]
+        for e in [m for m in models if m["elem"] in ("f16", "bf16")]:
+            if time.time() > deadline - 45:
+                lines.append(f"| {e['name']} | {e['elem']} | (time budget) | | |"); continue
+            dt = {"f16": torch.float16, "bf16": torch.bfloat16}[e["elem"]]
+            ref = os.path.join(args.dir, e["ref"])
+            feeds = {os.path.basename(p)[3:-4]: torch.from_numpy(np.load(p)).cuda()
+                     for p in glob.glob(os.path.join(ref, "in.*.npy"))}
+            feeds = {k: v.to(dt) if v.is_floating_point() else v for k, v in feeds.items()}
+            cells = [str(timings.get((e["name"], e["elem"])))]
             try:
-                s = ds.load(os.path.join(args.dir, e["artifact"]))
-                want = {i["name"]: i["dtype"] for i in s.inputs}
-                if "bf16" in want.values():
-                    import ml_dtypes
-                np_dt = {"f16": np.float16, "bf16": "bfloat16", "f32": np.float32}
-                f2 = {k: (v.astype(ml_dtypes.bfloat16) if want[k] == "bf16" else v.astype(np_dt[want[k]]))
-                      for k, v in feeds.items()}
-                t = timed(lambda: s.run(f2), warmup=2, iters=10)
-                ds_ms, ds_tf = f"{t:.3f}", f"{flops / t / 1e9:.1f}"
+                run = torch_runner(onnx.load(os.path.join(args.dir, e["onnx"])), "cuda", dt)
+                with torch.no_grad():
+                    cells.append(f"{timed(lambda: run(feeds), budget_s=3):.4f}")
+                    if time.time() < deadline - 90:
+                        comp = torch.compile(run)
+                        cells.append(f"{timed(lambda: comp(feeds), warmup=2, budget_s=3):.4f}")
+                    else:
+                        cells.append("(time budget)")
+            except KeyError as op:
+                cells += [f"n/a (op {op} not mapped)", ""]
             except Exception as err:
-                ds_ms = f"error: {str(err).splitlines()[0][:60]}"
-            lines.append(f"| {e['name']} | {ds_ms} | {ds_tf} | {t_ms:.3f} | {flops / t_ms / 1e9:.1f} | "
-                         f"{nbytes / t_ms / 1e6:.0f} |")
-        except Exception as err:
-            lines.append(f"| {e['name']} | error: {str(err).splitlines()[0][:80]} | | | | |")
-    lines += ["", "ds times include the copies of inputs and outputs between host and device "
-              "(the runtime's API takes host arrays); torch times are device-resident."]
-    open(args.out, "w").write("\n".join(lines) + "\n")
+                cells += [f"error: {last_line(str(err))[:80]}", ""]
+            lines.append(f"| {e['name']} | {e['elem']} | " + " | ".join(cells) + " |")
+            flush()
+        lines.append("")
+    flush()
     print("\n".join(lines))
     return 1 if failures else 0
 

@@ -3,6 +3,9 @@
 
 Writes into OUT (default build/gpu-check), small enough to travel to the GPU
 machine (no weights beyond the tiny generated models):
+  bin/ds-run, bin/ds-runtime-tests   the runtime alone (-DDS_BUILD_COMPILER=OFF: no
+                         protobuf, no LLVM; CUDA and OpenBLAS opened at run time, GoogleTest
+                         linked in), built here so that the GPU machine builds nothing
   models/*.onnx          gen_models.py's cnn mobilenet bert gpt llama, and single-op
                          GEMM / attention models at benchmark sizes (fp16, bf16)
   artifacts/*.dsx        ds-compile --target=cuda of each: the models in f32 and, through
@@ -40,11 +43,33 @@ def attention_model(b, h, s, d, elem):
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 23)])
 
 
+def build_runtime(out, build_dir):
+    """The runtime-only binaries, built and copied (stripped) into OUT/bin."""
+    import shutil
+    cfg = ["cmake", "-G", "Ninja", "-S", REPO, "-B", build_dir, "-DDS_BUILD_COMPILER=OFF",
+           "-DCMAKE_BUILD_TYPE=Release"]
+    for var in ("CMAKE_C_COMPILER", "CMAKE_CXX_COMPILER"):
+        if os.environ.get(var):
+            cfg.append(f"-D{var}={os.environ[var]}")
+    subprocess.run(cfg, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["ninja", "-C", build_dir, "ds-run", "ds-runtime-tests"], check=True)
+    os.makedirs(os.path.join(out, "bin"), exist_ok=True)
+    for name in ("ds-run", "ds-runtime-tests"):
+        dst = os.path.join(out, "bin", name)
+        shutil.copy2(os.path.join(build_dir, "bin", name), dst)
+        subprocess.run(["strip", dst], check=False)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build"))
+    ap.add_argument("--runtime-build-dir", default=os.path.join(REPO, "build-gpu-bundle"),
+                    help="where the runtime-only binaries are built")
     ap.add_argument("--out", default=os.path.join(REPO, "build", "gpu-check"))
+    ap.add_argument("--skip-runtime", action="store_true", help="artifacts only")
     args = ap.parse_args()
+    if not args.skip_runtime:
+        build_runtime(args.out, args.runtime_build_dir)
     import onnx, onnxruntime as ort
     import gen_models
     compiler = os.path.join(args.build_dir, "bin", "ds-compile")

@@ -36,6 +36,10 @@ Status open(Driver &d) {
 #undef DS_CU_LOAD
   d.cuFuncGetParamInfo = reinterpret_cast<decltype(d.cuFuncGetParamInfo)>(
       dlsym(lib, DS_STRINGIFY_EXPANDED(cuFuncGetParamInfo)));
+#define DS_CU_LOAD_OPTIONAL(name)                                                              \
+  d.name = reinterpret_cast<decltype(d.name)>(dlsym(lib, DS_STRINGIFY_EXPANDED(name)));
+  DS_CU_EVENT_FUNCTIONS(DS_CU_LOAD_OPTIONAL)
+#undef DS_CU_LOAD_OPTIONAL
   // The library stays open for the life of the process: modules and contexts
   // created through it may outlive any one session.
   int version = 0;

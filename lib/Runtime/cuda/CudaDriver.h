@@ -28,10 +28,19 @@ struct Driver {
   X(cuModuleGetFunction) X(cuFuncGetAttribute) X(cuFuncSetAttribute) X(cuLaunchKernel)
 #define DS_CU_MEMBER(name) decltype(&::name) name = nullptr;
   DS_CU_FUNCTIONS(DS_CU_MEMBER)
-#undef DS_CU_MEMBER
   /// Optional (drivers of CUDA 12.4 and newer): lets a session check that a
   /// launch passes exactly the parameters its kernel declares.
   decltype(&::cuFuncGetParamInfo) cuFuncGetParamInfo = nullptr;
+  /// Optional (drivers of CUDA 12.8 and newer): events for DS_CUDA_PROFILE.
+#define DS_CU_EVENT_FUNCTIONS(X)                                                               \
+  X(cuEventCreate) X(cuEventRecord) X(cuEventSynchronize) X(cuEventElapsedTime)               \
+  X(cuEventDestroy)
+  DS_CU_EVENT_FUNCTIONS(DS_CU_MEMBER)
+#undef DS_CU_MEMBER
+  bool hasEvents() const {
+    return cuEventCreate && cuEventRecord && cuEventSynchronize && cuEventElapsedTime &&
+           cuEventDestroy;
+  }
 
   /// The process-wide driver, opened and initialized on first use. DS_NO_DEVICE
   /// (with what is missing) when there is no driver library, no device or the

@@ -151,6 +151,8 @@ Status CudaSession::init(int device) {
   s = loadModule();
   if (s)
     s = prepareSteps();
+  if (s)
+    profile_.start(cu_, StepProfile::requested(), stepLabels_);
   return s;
 }
 
@@ -218,6 +220,7 @@ Status CudaSession::prepareSteps() {
     const Step &step = program_.steps[i];
     Op &op = ops_[i];
     auto ptr = [&](uint32_t id) { return id == DSX_ABSENT ? CUdeviceptr(0) : pointers_[id]; };
+    stepLabels_.push_back(step.op);
     if (step.op == "cuda.alias") {
       // Nothing to do when the writer gave both values the same bytes; a copy otherwise.
       op.kind = Op::Copy;
@@ -240,6 +243,8 @@ Status CudaSession::prepareSteps() {
       }
       if (!s)
         return s;
+      stepLabels_.back() += " " + std::to_string(gemm.m) + "x" + std::to_string(gemm.n) + "x" +
+                            std::to_string(gemm.k) + " batch " + std::to_string(gemm.batch);
       auto value = [&](size_t k) -> const ValueInfo * {
         return k < step.inputs.size() && step.inputs[k] != DSX_ABSENT
                    ? &program_.values[step.inputs[k]]
@@ -265,6 +270,7 @@ Status CudaSession::prepareSteps() {
     Status s = parseCudaLaunch(program_, step, op.launch);
     if (!s)
       return s;
+    stepLabels_.back() = op.launch.kernel;
     CUresult r = cu_.cuModuleGetFunction(&op.function, module_, op.launch.kernel.c_str());
     if (r != CUDA_SUCCESS)
       return invalidStep(step, "kernel '" + op.launch.kernel + "' is not in the " + moduleArch_ +
@@ -318,6 +324,9 @@ Status CudaSession::prepareSteps() {
 }
 
 Status CudaSession::enqueueSteps() {
+  bool marks = profile_.mode() == StepProfile::Steps;
+  if (marks)
+    profile_.mark(0, stream_);
   for (size_t i = 0; i < ops_.size(); ++i) {
     const Op &op = ops_[i];
     Status s;
@@ -336,6 +345,8 @@ Status CudaSession::enqueueSteps() {
       return Status::error("step " + std::to_string(i) + " (" + program_.steps[i].op +
                                "): " + s.message(),
                            s.code());
+    if (marks)
+      profile_.mark(i + 1, stream_);
   }
   return Status();
 }
@@ -345,7 +356,8 @@ Status CudaSession::enqueueSteps() {
 void CudaSession::captureGraph() {
   graphTried_ = true;
   const char *env = std::getenv("DS_CUDA_GRAPH");
-  if ((env && std::strcmp(env, "0") == 0) || ops_.empty())
+  if ((env && std::strcmp(env, "0") == 0) || ops_.empty() ||
+      profile_.mode() == StepProfile::Steps) // per-step events need eager launches
     return;
   CUgraph graph = nullptr;
   Status s = cu_.check(cu_.cuStreamBeginCapture(stream_, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
@@ -381,8 +393,13 @@ Status CudaSession::run(const ds_tensor *inputs, int32_t numInputs) {
                                           inputs[i].byte_size, stream_),
                     "copying input " + std::to_string(i) + " to the device");
   }
+  bool timeRun = profile_.mode() == StepProfile::Graph;
+  if (s && timeRun)
+    profile_.mark(0, stream_);
   if (s)
     s = graph_ ? cu_.check(cu_.cuGraphLaunch(graph_, stream_), "cuGraphLaunch") : enqueueSteps();
+  if (s && timeRun)
+    profile_.mark(1, stream_);
   for (size_t i = 0; s && i < program_.outputs.size(); ++i) {
     uint32_t id = program_.outputs[i];
     if (program_.values[id].bytes)
@@ -395,6 +412,7 @@ Status CudaSession::run(const ds_tensor *inputs, int32_t numInputs) {
     return s;
   if (!synced)
     return synced;
+  profile_.collect();
   hasRun_ = true;
   if (!graphTried_)
     captureGraph(); // after one eager run: every kernel and cuBLASLt algorithm is loaded
@@ -406,6 +424,7 @@ CudaSession::~CudaSession() {
     cu_.cuCtxSetCurrent(context_);
   if (stream_)
     cu_.cuStreamSynchronize(stream_);
+  profile_.finish();
   if (graph_)
     cu_.cuGraphExecDestroy(graph_);
   ops_.clear(); // the GEMM plans before their handle

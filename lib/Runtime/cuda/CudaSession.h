@@ -14,6 +14,7 @@
 #include "core/Executor.h"
 #include "cuda/CublasLt.h"
 #include "cuda/CudaDriver.h"
+#include "cuda/StepProfile.h"
 
 namespace dsrt::cuda {
 
@@ -67,6 +68,8 @@ private:
   const CublasLtApi *lt_ = nullptr;
   cublasLtHandle_t ltHandle_ = nullptr;
   std::vector<Op> ops_;
+  std::vector<std::string> stepLabels_; ///< kernel name or GEMM shape, for the profile
+  StepProfile profile_;                 ///< DS_CUDA_PROFILE
   CUgraphExec graph_ = nullptr;
   bool graphTried_ = false;
   bool hasRun_ = false;

@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include <cuda.h>
 
+#include <chrono>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -121,6 +123,20 @@ CUresult cuGraphLaunch(CUgraphExec e, CUstream) {
     execute(l);
   return CUDA_SUCCESS;
 }
+// Events: host time at cuEventRecord (launches run synchronously here).
+struct Event {
+  std::chrono::steady_clock::time_point at;
+};
+CUresult cuEventCreate(CUevent *e, unsigned) { return *e = (CUevent) new Event, CUDA_SUCCESS; }
+CUresult cuEventRecord(CUevent e, CUstream) {
+  return ((Event *)e)->at = std::chrono::steady_clock::now(), CUDA_SUCCESS;
+}
+CUresult cuEventSynchronize(CUevent) { return CUDA_SUCCESS; }
+CUresult cuEventElapsedTime(float *ms, CUevent a, CUevent b) {
+  *ms = std::chrono::duration<float, std::milli>(((Event *)b)->at - ((Event *)a)->at).count();
+  return CUDA_SUCCESS;
+}
+CUresult cuEventDestroy(CUevent e) { return delete (Event *)e, CUDA_SUCCESS; }
 CUresult cuGraphExecDestroy(CUgraphExec e) { return delete (Graph *)e, CUDA_SUCCESS; }
 CUresult cuGraphDestroy(CUgraph g) { return delete (Graph *)g, CUDA_SUCCESS; }
 CUresult cuModuleLoadData(CUmodule *m, const void *image) {

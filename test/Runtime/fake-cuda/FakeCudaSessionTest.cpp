@@ -57,6 +57,34 @@ TEST(FakeCuda, RunsEagerlyThenReplaysTheGraph) {
   std::remove(path.c_str());
 }
 
+/// DS_CUDA_PROFILE=steps: launches stay eager (no graph) and the session's end
+/// prints device time per run and per kernel; =graph times each replay.
+TEST(FakeCuda, ProfilesStepsOrGraphReplaysOnRequest) {
+  std::string path = writeTemp(buildArtifact(addArtifact()));
+  ds::Model model(path);
+  std::vector<float> x(256, 1.0f);
+  for (const char *mode : {"steps", "graph"}) {
+    setenv("DS_CUDA_PROFILE", mode, 1);
+    int replays = fakeCounter("ds_fake_cuda_graph_launches");
+    testing::internal::CaptureStderr();
+    {
+      ds::Session session(model);
+      for (int run = 0; run < 3; ++run)
+        session.run({{DS_F32, {256}, x.data(), x.size() * 4}});
+    }
+    std::string report = testing::internal::GetCapturedStderr();
+    unsetenv("DS_CUDA_PROFILE");
+    bool steps = std::string(mode) == "steps";
+    EXPECT_EQ(fakeCounter("ds_fake_cuda_graph_launches") - replays, steps ? 0 : 2) << mode;
+    EXPECT_NE(report.find(steps ? "ds: CUDA profile (steps, eager), 2 runs after the first"
+                                : "ds: CUDA profile (graph replay), 2 runs after the first"),
+              std::string::npos)
+        << report;
+    EXPECT_EQ(report.find("ds_test_add") != std::string::npos, steps) << report;
+  }
+  std::remove(path.c_str());
+}
+
 TEST(FakeCuda, ValidatesInputs) {
   std::string path = writeTemp(buildArtifact(addArtifact()));
   ds::Model model(path);
