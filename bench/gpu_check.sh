@@ -14,6 +14,7 @@
 # PyTorch eager / torch.compile / cuBLAS / SDPA beside ds. The report is
 # OUT/gpu-check.md, the whole log OUT/gpu-check.log.
 #
+# GPU_CHECK_BUDGET_S (default 450) caps the seconds of the whole run.
 # --allow-no-gpu: on a machine without a GPU (a rehearsal), exit 0 when
 # everything but the device itself worked.
 set -uo pipefail
@@ -112,7 +113,7 @@ if [ ! -f "$DIR/manifest.json" ]; then
   { echo "# ds GPU check"; echo; echo "runtime tests exit $tests_rc; no prepared artifacts in $DIR"; } > "$REPORT"
   exit 1
 fi
-left=$(( 450 - $(elapsed) ))
+left=$(( ${GPU_CHECK_BUDGET_S:-450} - $(elapsed) ))
 PYTHONUNBUFFERED=1 timeout $(( left > 60 ? left : 60 )) python3 bench/gpu_bench.py --dir "$DIR" \
   --ds-run "$BIN/ds-run" --out "$REPORT" --budget-s $(( left > 90 ? left - 30 : 60 ))
 rc=$?

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(REPO, "utils"))
 MODELS = ["cnn", "mobilenet", "bert", "gpt", "llama"]
 GEMMS = [(4096, 4096, 4096)]
 ATTENTION = [(1, 32, 8192, 128), (4, 16, 16384, 128)]  # batch, heads, seq, head dim
+ATTENTION_CHECKS = [(2, 4, 1000, 128, True), (1, 8, 777, 64, False)]  # ... causal
 
 
 def gemm_model(m, n, k, elem):
@@ -33,12 +34,22 @@ def gemm_model(m, n, k, elem):
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 23)])
 
 
-def attention_model(b, h, s, d, elem):
-    """softmax(Q K^T / sqrt(d)) V, causal, as ONNX's Attention op (opset 23)."""
+def attention_reference(qkv, causal):
+    """softmax(Q K^T / sqrt(d)) V in float64."""
+    q, k, v = (qkv[n].astype(np.float64) for n in ("q", "k", "v"))
+    s = q @ k.swapaxes(-1, -2) / np.sqrt(q.shape[-1])
+    if causal:
+        s = np.where(np.tril(np.ones(s.shape[-2:], dtype=bool)), s, -np.inf)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    return (p / p.sum(-1, keepdims=True)) @ v
+
+
+def attention_model(b, h, s, d, elem, causal=True):
+    """softmax(Q K^T / sqrt(d)) V, causal by default, as ONNX's Attention op (opset 23)."""
     from onnx import TensorProto, helper
     t = {"f16": TensorProto.FLOAT16, "bf16": TensorProto.BFLOAT16}[elem]
     io = [helper.make_tensor_value_info(n, t, [b, h, s, d]) for n in ("q", "k", "v")]
-    g = helper.make_graph([helper.make_node("Attention", ["q", "k", "v"], ["o"], is_causal=1)],
+    g = helper.make_graph([helper.make_node("Attention", ["q", "k", "v"], ["o"], is_causal=int(causal))],
                           "attention", io, [helper.make_tensor_value_info("o", t, [b, h, s, d])])
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 23)])
 
@@ -114,6 +125,23 @@ def main():
                 manifest["models"].append({"name": model_name, "kind": "model", "elem": elem,
                                            "artifact": art, "onnx": f"models/{model_name}.onnx",
                                            "ref": f"ref/{model_name}"})
+    # The tensor-core attention kernel against float64 numpy at sizes with
+    # many key tiles and query blocks (f16: inputs travel as .npy).
+    for b, h, s, d, causal in ATTENTION_CHECKS:
+        name = f"attention_check_b{b}h{h}s{s}d{d}{'_causal' if causal else ''}"
+        path = os.path.join(args.out, "models", name + ".onnx")
+        onnx.save(attention_model(b, h, s, d, "f16", causal), path)
+        ref = os.path.join(args.out, "ref", name)
+        os.makedirs(ref, exist_ok=True)
+        qkv = {n: rng.standard_normal((b, h, s, d)).astype(np.float16) for n in ("q", "k", "v")}
+        for n, x in qkv.items():
+            np.save(os.path.join(ref, f"in.{n}.npy"), x)
+        np.save(os.path.join(ref, "out.o.npy"), attention_reference(qkv, causal).astype(np.float32))
+        art = compile_one(path, name, "model", "f16")
+        if art:
+            manifest["models"].append({"name": name, "kind": "model", "elem": "f16", "artifact": art,
+                                       "onnx": f"models/{name}.onnx", "ref": f"ref/{name}",
+                                       "no_torch": True})
     for elem in ("f16", "bf16"):
         for m, n, k in GEMMS:
             name = f"gemm_{m}x{n}x{k}.{elem}"

@@ -6,7 +6,8 @@ with a small shim: a kernel runs block by block; kernels that synchronize
 (block reductions, the FMA flash-attention kernel) run each block with one
 OS thread per CUDA thread, __syncthreads / __syncwarp as barriers and warp
 shuffles through an exchange buffer. cuda.gemm runs in numpy, cuda.alias is a
-view. WMMA fragments are emulated with whole tiles per lane.
+view. The attention kernel's mma.sync fragments are emulated lane by lane
+(PTX's layouts), cp.async as a plain copy.
 
   cuda_host_emulate.py model.onnx --ds-compile DIR/ds-compile --ds-run DIR/ds-run
 
@@ -44,7 +45,8 @@ HOST_SHIM = r"""
 #include <vector>
 struct ds_dim3 { unsigned x = 0, y = 0, z = 0; };
 static thread_local ds_dim3 threadIdx;
-static ds_dim3 blockIdx, blockDim;
+static ds_dim3 blockIdx, blockDim, gridDim;
+#define DS_HOST_EMULATION 1
 // Barriers of the block being run and its warps; shuffles exchange values.
 static std::unique_ptr<std::barrier<>> ds_block_barrier;
 static std::vector<std::unique_ptr<std::barrier<>>> ds_warp_barriers;
@@ -143,6 +145,46 @@ inline void mma_sync(fragment<accumulator, 16, 16, 16, float> &d, const A &a, co
   memcpy(d.x, out, sizeof out);
 }
 }} // namespace nvcuda::wmma
+// FlashAttention.cuh's warp primitives. mma.sync m16n8k16 lane by lane: every
+// lane deposits its fragment registers, then computes its own four outputs
+// from PTX's layouts (A: row r at lane 4 (r % 8) + (k % 8) / 2, register
+// (r >= 8) + 2 (k >= 8); B: column n at lane 4 n + (k % 8) / 2, register
+// k >= 8; D: row g + 8 (e / 2), column 2 t + e % 2), so a wrong layout in the
+// kernel gives wrong numbers here too.
+static unsigned ds_mma_a[1024][4], ds_mma_b[1024][2];
+static inline float ds_bits_to_float(const __half *, unsigned short b) { _Float16 h; memcpy(&h, &b, 2); return (float)h; }
+static inline float ds_bits_to_float(const __nv_bfloat16 *, unsigned short b) { return bf16_to_float(b); }
+template <typename T> static inline void ds_mma16816(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  const int lane = threadIdx.x & 31, base = threadIdx.x - lane, g = lane >> 2, t = lane & 3;
+  memcpy(ds_mma_a[threadIdx.x], a, sizeof a);
+  memcpy(ds_mma_b[threadIdx.x], b, sizeof b);
+  __syncwarp();
+  auto half = [](unsigned reg, int k) { return (unsigned short)(k % 2 ? reg >> 16 : reg & 0xffffu); };
+  auto A = [&](int r, int k) { return ds_bits_to_float((const T *)nullptr, half(ds_mma_a[base + (r % 8) * 4 + (k % 8) / 2][(r >= 8) + 2 * (k >= 8)], k)); };
+  auto B = [&](int k, int n) { return ds_bits_to_float((const T *)nullptr, half(ds_mma_b[base + n * 4 + (k % 8) / 2][k >= 8], k)); };
+  float out[4];
+  for (int e = 0; e < 4; ++e) {
+    const int r = g + 8 * (e >> 1), n = 2 * t + (e & 1);
+    float acc = d[e];
+    for (int k = 0; k < 16; ++k) acc += A(r, k) * B(k, n);
+    out[e] = acc;
+  }
+  __syncwarp();
+  memcpy(d, out, sizeof out);
+}
+static inline void ds_cp_async16(void *dst, const void *src, bool valid) {
+  if (valid) memcpy(dst, src, 16); else memset(dst, 0, 16);
+}
+static inline void ds_cp_async_commit() {}
+static inline void ds_cp_async_wait_all() {}
+template <typename T> static inline unsigned ds_ld32(const T *p) { unsigned u; memcpy(&u, p, 4); return u; }
+template <typename T> static inline unsigned ds_ld16(const T *p) { unsigned short u; memcpy(&u, p, 2); return u; }
+template <typename T> static inline unsigned ds_pack2(float lo, float hi) {
+  T x[2];
+  ds_store(x, 0, lo);
+  ds_store(x, 1, hi);
+  unsigned u; memcpy(&u, x, 4); return u;
+}
 """
 
 
@@ -168,6 +210,7 @@ def kernel_wrappers(source):
         call = "%s(%s)" % (name, ", ".join(casts))
         out.append("""extern "C" void run_%s(int gx, int gy, int gz, int block, int threaded, void **args) {
   blockDim.x = block; blockDim.y = blockDim.z = 1;
+  gridDim.x = gx; gridDim.y = gy; gridDim.z = gz;
   for (int z = 0; z < gz; ++z) for (int y = 0; y < gy; ++y) for (int x = 0; x < gx; ++x) {
     blockIdx.x = x; blockIdx.y = y; blockIdx.z = z;
     if (!threaded) {

@@ -95,19 +95,20 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
                                 : "(const float *)nullptr";
   w.line() << "// flash attention: " << q[0] << "x" << q[1] << " heads of " << q[2] << " queries x "
            << k[2] << " keys, head dim " << q[3] << "\n";
-  // Tensor cores for fp16 / bf16 when the head dims fit 16x16x16 tiles and
+  // Tensor cores (mma.sync m16n8k16) for fp16 / bf16 when the head dims are multiples of 16 and
   // the tiles fit shared memory; the FMA kernel otherwise.
-  bool wmma = !t.isF32() && q[3] % 16 == 0 && v[3] % 16 == 0 && q[3] <= 128 && v[3] <= 128;
-  w.line() << "ds_attention::flash_attention" << (wmma ? "_wmma<" : "<") << type << ", " << maskType
+  bool mma = !t.isF32() && q[3] % 16 == 0 && v[3] % 16 == 0 && q[3] <= 128 && v[3] <= 128;
+  w.line() << "ds_attention::flash_attention" << (mma ? "_mma<" : "<") << type << ", " << maskType
            << ", " << cfg << ">(" << qn << ", " << kn << ", " << vn << ", " << mn << ", "
            << w.outputParam(0) << ");\n";
 
   // Rows per block and shared bytes as FlashAttention.cuh lays them out.
   int64_t rowsPerBlock, sharedBytes;
-  if (wmma) {
-    rowsPerBlock = 64; // DS_ATTN_WMMA_ROWS; tiles of DS_ATTN_WMMA_BK = 64 keys
-    sharedBytes = (64 * q[3] + 64 * q[3] + 64 * v[3] + 64 * 64) * 2 +
-                  (64 * 64 + 64 * v[3] + 2 * 64) * 4;
+  if (mma) {
+    // DS_ATTN_MMA_ROWS = 64 query rows, two buffers of DS_ATTN_MMA_BK = 64 keys
+    // and values, rows padded by DS_ATTN_MMA_PAD = 8 elements of 2 bytes.
+    rowsPerBlock = 64;
+    sharedBytes = (64 * (q[3] + 8) * 3 + 2 * 64 * (v[3] + 8)) * 2;
   } else {
     rowsPerBlock = 16; // DS_ATTN_WARPS * DS_ATTN_ROWS; tiles of DS_ATTN_BK = 32 keys
     sharedBytes = (32 * (q[3] + 1) + 32 * v[3] + rowsPerBlock * q[3]) * 4;

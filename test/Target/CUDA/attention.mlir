@@ -11,11 +11,11 @@
 // CHECK-NEXT: static constexpr int WINDOW = 0, SINKS = 0;
 // CHECK-NEXT: static constexpr int MASK = 0;
 // CHECK: k0_attention(const __half *__restrict__ in0, const __half *__restrict__ in1, const __half *__restrict__ in2, __half *__restrict__ out0)
-// f16 with head dims that are multiples of 16: the tensor-core (WMMA) variant,
-// 64 query rows per block; shared: Q, K, V, P tiles in f16 (64x64 each),
-// S and O in f32 (64x64 each) and m, l (64 each).
-// CHECK: ds_attention::flash_attention_wmma<__half, float, k0_attention_config>(in0, in1, in2, (const float *)nullptr, out0);
-// CHECK: kernel="k0_attention" grid=array<i64: 1, 8, 1> block=array<i64: 128, 1, 1> shared_bytes=66048
+// f16 with head dims that are multiples of 16: the tensor-core (mma.sync)
+// variant, 64 query rows per block; shared, in f16 with rows padded to 64 + 8:
+// the Q tile and two buffers each of K and V (64 rows each).
+// CHECK: ds_attention::flash_attention_mma<__half, float, k0_attention_config>(in0, in1, in2, (const float *)nullptr, out0);
+// CHECK: kernel="k0_attention" grid=array<i64: 1, 8, 1> block=array<i64: 128, 1, 1> shared_bytes=46080
 func.func @main(%q: tensor<1x8x40x64xf16>, %k: tensor<1x2x48x64xf16>, %v: tensor<1x2x48x64xf16>) -> tensor<1x8x40x64xf16> {
   %0 = ds.attention %q, %k, %v {is_causal, causal_offset = 8 : i64} : (tensor<1x8x40x64xf16>, tensor<1x2x48x64xf16>, tensor<1x2x48x64xf16>) -> tensor<1x8x40x64xf16>
   return %0 : tensor<1x8x40x64xf16>
@@ -27,7 +27,7 @@ func.func @main(%q: tensor<1x8x40x64xf16>, %k: tensor<1x2x48x64xf16>, %v: tensor
 // head dim 128).
 // CHECK: static constexpr int MASK = 1;
 // CHECK-NEXT: static constexpr long long MB = 16, MH = 0, MS = 0, ML = 1;
-// CHECK: ds_attention::flash_attention_wmma<__nv_bfloat16, bool, k0_attention_config>(in0, in1, in2, in3, out0);
+// CHECK: ds_attention::flash_attention_mma<__nv_bfloat16, bool, k0_attention_config>(in0, in1, in2, in3, out0);
 func.func @main(%q: tensor<2x4x16x128xbf16>, %k: tensor<2x4x16x128xbf16>, %v: tensor<2x4x16x128xbf16>, %m: tensor<2x1x1x16xi1>) -> tensor<2x4x16x128xbf16> {
   %0 = ds.attention %q, %k, %v, %m : (tensor<2x4x16x128xbf16>, tensor<2x4x16x128xbf16>, tensor<2x4x16x128xbf16>, tensor<2x1x1x16xi1>) -> tensor<2x4x16x128xbf16>
   return %0 : tensor<2x4x16x128xbf16>

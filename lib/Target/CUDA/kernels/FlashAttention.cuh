@@ -22,13 +22,11 @@
 // Rows that see no key (fully masked) produce 0, as the reference semantics say.
 //
 // flash_attention is the plain-FMA variant (every element type; fp16/bf16 data
-// is converted to float when a tile is staged). flash_attention_wmma, below,
+// is converted to float when a tile is staged). flash_attention_mma, below,
 // is the tensor-core variant for fp16/bf16 with head dims that are multiples
 // of 16 up to 128.
 // Shared memory (dynamic): K tile [BK][D+1] (padded: lane j reads row j),
 // V tile [BK][DV], Q rows [WARPS*ROWS][D].
-
-#include <mma.h>
 
 namespace ds_attention {
 
@@ -143,156 +141,246 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
   }
 }
 
-// ---- tensor-core variant (fp16 / bf16) ----
+// ---- tensor-core variant (fp16 / bf16): mma.sync m16n8k16, FlashAttention-2 style ----
 //
-// A block of 4 warps owns 64 query rows, each warp 16 of them: exactly one
-// row of 16x16x16 WMMA tiles. Per tile of 64 keys:
-//   1. S = Q Kᵀ on tensor cores (fp32 accumulators), stored to shared memory;
-//   2. the warp's rows get the online-softmax update in fp32 (scale, softcap,
-//      causal / mask / bounds to -inf, running max m and sum l), P = exp(S - m)
-//      is stored in T for the next product, and the output rows are rescaled;
-//   3. O += P V on tensor cores, O kept in shared memory as fp32.
-// Shared memory (dynamic, 32-byte aligned sections): Q [64][D], K [64][D],
-// V [64][DV], P [64][64] in T; S [64][64], O [64][DV], m [64], l [64] in float.
-#define DS_ATTN_WMMA_ROWS 64 // query rows per block (4 warps x 16)
-#define DS_ATTN_WMMA_BK 64   // keys per tile
+// A block of 4 warps owns 64 query rows, each warp 16. Key/value tiles of 64
+// rows stream through two shared-memory buffers filled with cp.async, so the
+// copy of tile t+1 overlaps the math on tile t. Per tile everything stays in
+// registers: S = Q Kᵀ (Q's fragments loaded once, fp32 accumulators); the
+// online softmax runs on the accumulators, where one row's values live in the
+// four lanes of a quad (two shuffles reduce a row); P, converted to T, is
+// reused as the A fragments of O += P V with no trip through shared memory.
+// Shared rows are padded by 8 elements so that a warp's 32-bit fragment
+// loads fall into 32 different banks. Causal grids start with the row blocks
+// that see the most keys. Fragment layouts are PTX's for m16n8k16 (row g =
+// lane / 4, column pair 2 (lane % 4)); utils/cuda_host_emulate.py emulates
+// the four primitives below lane by lane.
+#define DS_ATTN_MMA_ROWS 64 // query rows per block (4 warps x 16)
+#define DS_ATTN_MMA_BK 64   // keys per tile
+#define DS_ATTN_MMA_PAD 8   // elements of padding per shared row
 
-template <typename T> __device__ __forceinline__ T ds_from_float(float v);
-template <> __device__ __forceinline__ __half ds_from_float<__half>(float v) { return __float2half_rn(v); }
-template <> __device__ __forceinline__ __nv_bfloat16 ds_from_float<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
+#ifndef DS_HOST_EMULATION
+template <typename T>
+__device__ __forceinline__ void ds_mma16816(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]);
+template <>
+__device__ __forceinline__ void ds_mma16816<__half>(float (&d)[4], const unsigned (&a)[4],
+                                                    const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+               "{%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+template <>
+__device__ __forceinline__ void ds_mma16816<__nv_bfloat16>(float (&d)[4], const unsigned (&a)[4],
+                                                           const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, "
+               "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+/// 16 bytes global -> shared without a register trip; zero-filled when !valid.
+__device__ __forceinline__ void ds_cp_async16(void *dst, const void *src, bool valid) {
+  unsigned s = (unsigned)__cvta_generic_to_shared(dst);
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(src),
+               "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void ds_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void ds_cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
+/// Two adjacent 16-bit elements as one register.
+template <typename T> __device__ __forceinline__ unsigned ds_ld32(const T *p) {
+  return *reinterpret_cast<const unsigned *>(p);
+}
+template <typename T> __device__ __forceinline__ unsigned ds_ld16(const T *p) {
+  return *reinterpret_cast<const unsigned short *>(p);
+}
+template <typename T> __device__ __forceinline__ unsigned ds_pack2(float lo, float hi);
+template <> __device__ __forceinline__ unsigned ds_pack2<__half>(float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<unsigned *>(&h);
+}
+template <> __device__ __forceinline__ unsigned ds_pack2<__nv_bfloat16>(float lo, float hi) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<unsigned *>(&h);
+}
+#endif
+
+/// Rows [first, first + rows) of a [limit][width] matrix into shared rows of
+/// `ld` elements, 16 bytes per copy; rows at or past `limit` become zeros.
+template <typename T>
+__device__ __forceinline__ void ds_attn_stage(T *dst, int ld, const T *src, int rows, int first,
+                                              int limit, int width) {
+  const int chunks = width / 8;
+  for (int e = threadIdx.x; e < rows * chunks; e += blockDim.x) {
+    const int r = e / chunks, c = (e % chunks) * 8;
+    const bool ok = first + r < limit;
+    ds_cp_async16(dst + r * ld + c, src + (long long)(ok ? first + r : 0) * width + c, ok);
+  }
 }
 
 template <typename T, typename M, typename C>
-__device__ void flash_attention_wmma(const T *__restrict__ q, const T *__restrict__ k,
-                                     const T *__restrict__ v, const M *__restrict__ mask,
-                                     T *__restrict__ out) {
-  using namespace nvcuda;
-  constexpr int BQ = DS_ATTN_WMMA_ROWS, BK = DS_ATTN_WMMA_BK, D = C::D, DV = C::DV;
+__device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict__ k,
+                                    const T *__restrict__ v, const M *__restrict__ mask,
+                                    T *__restrict__ out) {
+  constexpr int BQ = DS_ATTN_MMA_ROWS, BK = DS_ATTN_MMA_BK, D = C::D, DV = C::DV;
+  constexpr int LDQ = D + DS_ATTN_MMA_PAD, LDV = DV + DS_ATTN_MMA_PAD;
   static_assert(D % 16 == 0 && DV % 16 == 0, "head dims must be multiples of 16");
   extern __shared__ __align__(128) unsigned char ds_attn_smem[];
-  T *Qs = reinterpret_cast<T *>(ds_attn_smem); // [BQ][D]
-  T *Ks = Qs + BQ * D;                          // [BK][D]
-  T *Vs = Ks + BK * D;                          // [BK][DV]
-  T *Ps = Vs + BK * DV;                         // [BQ][BK]
-  float *Ss = reinterpret_cast<float *>(Ps + BQ * BK); // [BQ][BK]
-  float *Os = Ss + BQ * BK;                            // [BQ][DV]
-  float *Ms = Os + BQ * DV;                            // [BQ]
-  float *Ls = Ms + BQ;                                 // [BQ]
+  T *Qs = reinterpret_cast<T *>(ds_attn_smem); // [BQ][LDQ]
+  T *Ks = Qs + BQ * LDQ;                        // 2 x [BK][LDQ]
+  T *Vs = Ks + 2 * BK * LDQ;                    // 2 x [BK][LDV]
 
   const int b = blockIdx.z, h = blockIdx.y, hk = h / (C::HQ / C::HKV);
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int row0 = blockIdx.x * BQ;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int rowBlock = C::CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
+  const int row0 = rowBlock * BQ, wr = warp * 16;
   const T *qh = q + ((long long)b * C::HQ + h) * C::S * D;
   const T *kh = k + ((long long)b * C::HKV + hk) * C::L * D;
   const T *vh = v + ((long long)b * C::HKV + hk) * C::L * DV;
-  const T zero = ds_from_float<T>(0.f);
-
-  for (int e = threadIdx.x; e < BQ * D; e += blockDim.x) {
-    int r = e / D, d = e % D;
-    Qs[e] = row0 + r < C::S ? qh[(long long)(row0 + r) * D + d] : zero;
-  }
-  for (int e = threadIdx.x; e < BQ * DV; e += blockDim.x) Os[e] = 0.f;
-  for (int e = threadIdx.x; e < BQ; e += blockDim.x) {
-    Ms[e] = -DS_INF;
-    Ls[e] = 0.f;
-  }
-  __syncthreads();
 
   int keyEnd = C::L;
   if (C::CAUSAL) {
     int last = row0 + BQ - 1 + C::CAUSAL_OFFSET + 1;
     keyEnd = last < keyEnd ? (last > 0 ? last : 0) : keyEnd;
   }
-  const int wr = warp * 16; // the warp's first row in the block
+  const int tiles = (keyEnd + BK - 1) / BK;
+  ds_attn_stage(Qs, LDQ, qh, BQ, row0, C::S, D);
+  if (tiles > 0) {
+    ds_attn_stage(Ks, LDQ, kh, BK, 0, C::L, D);
+    ds_attn_stage(Vs, LDV, vh, BK, 0, C::L, DV);
+  }
+  ds_cp_async_commit();
 
-  for (int kt = 0; kt < keyEnd; kt += BK) {
-    __syncthreads(); // the previous tile is consumed
-    for (int e = threadIdx.x; e < BK * D; e += blockDim.x) {
-      int j = e / D, d = e % D;
-      Ks[e] = kt + j < C::L ? kh[(long long)(kt + j) * D + d] : zero;
-    }
-    for (int e = threadIdx.x; e < BK * DV; e += blockDim.x) {
-      int j = e / DV, d = e % DV;
-      Vs[e] = kt + j < C::L ? vh[(long long)(kt + j) * DV + d] : zero;
-    }
-    __syncthreads();
-
-    // 1. S = Q Kᵀ for the warp's 16 rows (K read as a column-major Kᵀ).
-    for (int kn = 0; kn < BK / 16; ++kn) {
-      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-      wmma::fill_fragment(acc, 0.f);
-      for (int kd = 0; kd < D / 16; ++kd) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> bt;
-        wmma::load_matrix_sync(a, Qs + wr * D + kd * 16, D);
-        wmma::load_matrix_sync(bt, Ks + kn * 16 * D + kd * 16, D);
-        wmma::mma_sync(acc, a, bt, acc);
-      }
-      wmma::store_matrix_sync(Ss + wr * BK + kn * 16, acc, BK, wmma::mem_row_major);
-    }
-    __syncwarp();
-
-    // 2. Online softmax, one row at a time, two keys per lane.
-    for (int r = 0; r < 16; ++r) {
-      const int lr = wr + r, i = row0 + lr;
-      float s[2];
+  float o[DV / 8][4];
 #pragma unroll
-      for (int hf = 0; hf < 2; ++hf) {
-        const int jj = lane + 32 * hf, j = kt + jj;
-        float x = Ss[lr * BK + jj] * C::SCALE;
-        if (C::SOFTCAP > 0.f) x = C::SOFTCAP * tanhf(x / C::SOFTCAP);
-        bool visible = i < C::S && j < C::L && (!C::CAUSAL || j <= i + C::CAUSAL_OFFSET) &&
-                       (C::WINDOW == 0 || j > i + C::CAUSAL_OFFSET - C::WINDOW || j < C::SINKS);
-        if (C::MASK != 0 && visible) {
-          long long mi = b * C::MB + h * C::MH + i * C::MS + j * C::ML;
-          if (C::MASK == 1) visible = ds_load(mask, mi);
-          else x += ds_load(mask, mi);
-        }
-        s[hf] = visible ? x : -DS_INF;
-      }
-      const float mOld = Ms[lr];
-      const float mNew = fmaxf(mOld, ds_warp_max(fmaxf(s[0], s[1])));
-      float p0 = 0.f, p1 = 0.f, corr = 0.f;
-      if (mNew != -DS_INF) {
-        p0 = s[0] == -DS_INF ? 0.f : __expf(s[0] - mNew);
-        p1 = s[1] == -DS_INF ? 0.f : __expf(s[1] - mNew);
-        corr = mOld == -DS_INF ? 0.f : __expf(mOld - mNew);
-      }
-      Ps[lr * BK + lane] = ds_from_float<T>(p0);
-      Ps[lr * BK + lane + 32] = ds_from_float<T>(p1);
-      const float sum = ds_warp_sum(p0 + p1); // every lane has read Ms / Ls by now
-      if (lane == 0) {
-        Ms[lr] = mNew;
-        Ls[lr] = Ls[lr] * corr + sum;
-      }
-      for (int d = lane; d < DV; d += 32) Os[lr * DV + d] *= corr;
-    }
-    __syncwarp();
+  for (int dn = 0; dn < DV / 8; ++dn)
+    o[dn][0] = o[dn][1] = o[dn][2] = o[dn][3] = 0.f;
+  float mRow[2] = {-DS_INF, -DS_INF}, lRow[2] = {0.f, 0.f};
+  unsigned qa[D / 16][4];
 
-    // 3. O += P V.
-    for (int dn = 0; dn < DV / 16; ++dn) {
-      wmma::fragment<wmma::accumulator, 16, 16, 16, float> o;
-      wmma::load_matrix_sync(o, Os + wr * DV + dn * 16, DV, wmma::mem_row_major);
-      for (int kk = 0; kk < BK / 16; ++kk) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> bv;
-        wmma::load_matrix_sync(a, Ps + wr * BK + kk * 16, BK);
-        wmma::load_matrix_sync(bv, Vs + kk * 16 * DV + dn * 16, DV);
-        wmma::mma_sync(o, a, bv, o);
+  for (int it = 0; it < tiles; ++it) {
+    ds_cp_async_wait_all();
+    __syncthreads(); // tile `it` has landed; every warp is done with tile it - 1
+    if (it == 0) {
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        const T *base = Qs + (wr + g) * LDQ + kk * 16 + 2 * t;
+        qa[kk][0] = ds_ld32(base);
+        qa[kk][1] = ds_ld32(base + 8 * LDQ);
+        qa[kk][2] = ds_ld32(base + 8);
+        qa[kk][3] = ds_ld32(base + 8 * LDQ + 8);
       }
-      wmma::store_matrix_sync(Os + wr * DV + dn * 16, o, DV, wmma::mem_row_major);
     }
-    __syncwarp();
+    if (it + 1 < tiles) { // prefetch into the buffer tile it - 1 used
+      const int nb = (it + 1) & 1;
+      ds_attn_stage(Ks + nb * BK * LDQ, LDQ, kh, BK, (it + 1) * BK, C::L, D);
+      ds_attn_stage(Vs + nb * BK * LDV, LDV, vh, BK, (it + 1) * BK, C::L, DV);
+    }
+    ds_cp_async_commit();
+    const T *Kt = Ks + (it & 1) * BK * LDQ, *Vt = Vs + (it & 1) * BK * LDV;
+    const int kt = it * BK;
+
+    // S = Q Kᵀ: B[kd][n] = K[n][kd], two adjacent kd of one key per register.
+    float s[BK / 8][4];
+#pragma unroll
+    for (int nt = 0; nt < BK / 8; ++nt) {
+      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        const T *base = Kt + (nt * 8 + g) * LDQ + kk * 16 + 2 * t;
+        const unsigned kb[2] = {ds_ld32(base), ds_ld32(base + 8)};
+        ds_mma16816<T>(s[nt], qa[kk], kb);
+      }
+    }
+
+    // Scale, softcap and visibility; element e of s[nt] is row g + 8 (e / 2),
+    // key kt + 8 nt + 2 t + e % 2.
+    const bool edge = kt + BK > C::L || (C::CAUSAL && kt + BK - 1 > row0 + C::CAUSAL_OFFSET) ||
+                      C::WINDOW != 0 || C::MASK != 0;
+    float tileMax[2] = {-DS_INF, -DS_INF};
+#pragma unroll
+    for (int nt = 0; nt < BK / 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float x = s[nt][e] * C::SCALE;
+        if (C::SOFTCAP > 0.f) x = C::SOFTCAP * tanhf(x / C::SOFTCAP);
+        if (edge) {
+          const int i = row0 + wr + g + 8 * (e >> 1), j = kt + nt * 8 + 2 * t + (e & 1);
+          bool visible = i < C::S && j < C::L && (!C::CAUSAL || j <= i + C::CAUSAL_OFFSET) &&
+                         (C::WINDOW == 0 || j > i + C::CAUSAL_OFFSET - C::WINDOW || j < C::SINKS);
+          if (C::MASK != 0 && visible) {
+            long long mi = b * C::MB + h * C::MH + i * C::MS + j * C::ML;
+            if (C::MASK == 1) visible = ds_load(mask, mi);
+            else x += ds_load(mask, mi);
+          }
+          if (!visible) x = -DS_INF;
+        }
+        s[nt][e] = x;
+        tileMax[e >> 1] = fmaxf(tileMax[e >> 1], x);
+      }
+
+    // Online softmax: the quad's lanes hold one row between them.
+    float corr[2], rowSum[2] = {0.f, 0.f};
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
+      tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
+      const float mNew = fmaxf(mRow[r], tileMax[r]);
+      corr[r] = mRow[r] == -DS_INF ? 0.f : __expf(mRow[r] - mNew);
+      mRow[r] = mNew;
+    }
+#pragma unroll
+    for (int nt = 0; nt < BK / 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float p = s[nt][e] == -DS_INF ? 0.f : __expf(s[nt][e] - mRow[e >> 1]);
+        s[nt][e] = p;
+        rowSum[e >> 1] += p;
+      }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 1);
+      rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 2);
+      lRow[r] = lRow[r] * corr[r] + rowSum[r];
+    }
+#pragma unroll
+    for (int dn = 0; dn < DV / 8; ++dn) {
+      o[dn][0] *= corr[0];
+      o[dn][1] *= corr[0];
+      o[dn][2] *= corr[1];
+      o[dn][3] *= corr[1];
+    }
+
+    // O += P V: P's accumulators are already A's layout (keys 16 kk ..);
+    // B[key][n] = V[key][n], two keys of one column per register.
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; ++kk) {
+      const unsigned pa[4] = {ds_pack2<T>(s[2 * kk][0], s[2 * kk][1]),
+                              ds_pack2<T>(s[2 * kk][2], s[2 * kk][3]),
+                              ds_pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                              ds_pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      const T *base = Vt + (kk * 16 + 2 * t) * LDV + g;
+#pragma unroll
+      for (int dn = 0; dn < DV / 8; ++dn) {
+        const T *col = base + dn * 8;
+        const unsigned vb[2] = {ds_ld16(col) | ds_ld16(col + LDV) << 16,
+                                ds_ld16(col + 8 * LDV) | ds_ld16(col + 9 * LDV) << 16};
+        ds_mma16816<T>(o[dn], pa, vb);
+      }
+    }
   }
 
-  // Normalize the warp's rows; fully masked rows give 0.
-  for (int r = 0; r < 16; ++r) {
-    const int lr = wr + r, i = row0 + lr;
+  // Normalize and store; rows that saw no key give 0.
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int i = row0 + wr + g + 8 * r;
     if (i >= C::S) continue;
-    const float l = Ls[lr], inv = l > 0.f ? 1.f / l : 0.f;
-    T *o = out + (((long long)b * C::HQ + h) * C::S + i) * DV;
-    for (int d = lane; d < DV; d += 32) ds_store(o, d, Os[lr * DV + d] * inv);
+    const float inv = lRow[r] > 0.f ? 1.f / lRow[r] : 0.f;
+    T *orow = out + (((long long)b * C::HQ + h) * C::S + i) * DV;
+#pragma unroll
+    for (int dn = 0; dn < DV / 8; ++dn) {
+      ds_store(orow, dn * 8 + 2 * t, o[dn][2 * r] * inv);
+      ds_store(orow, dn * 8 + 2 * t + 1, o[dn][2 * r + 1] * inv);
+    }
   }
 }
 
