@@ -10,7 +10,10 @@ ds runs through its own `ds-run` (nothing to build there but the runtime):
    DS_CUDA_PROFILE=steps lists the kernels that take the time;
 3. peers on the same ONNX graphs, device-resident: PyTorch eager and torch.compile
    (a small ONNX->torch interpreter), torch.matmul (cuBLAS) for GEMM and
-   F.scaled_dot_product_attention for attention; CUDA events, warm-up, median.
+   F.scaled_dot_product_attention for attention; CUDA events, warm-up, median;
+4. GEMM and attention again through the Python API on torch tensors
+   (ds.Session.run_device: device-resident, outputs in place, torch's stream),
+   checked against torch and timed with CUDA events around the API call.
 """
 import argparse, glob, json, math, os, re, statistics, subprocess, sys, tempfile, time
 import numpy as np
@@ -332,6 +335,53 @@ def main():
             lines.append(f"| {e['name']} | {e['elem']} | " + " | ".join(cells) + " |")
             flush()
         lines.append("")
+    # 5. the same GEMM and attention through the Python API on torch tensors
+    # (ds.Session.run_device: DLPack in, outputs written in place, torch's stream)
+    if have_gpu:
+        lines += ["## Device-resident runs through the Python API (torch tensors in and out)", ""]
+        try:
+            import ds
+        except ImportError as err:
+            ds = None
+            lines += [f"ds Python package not importable here ({err}): skipped", ""]
+        if ds is not None:
+            lines += ["| case | matches torch | ds ms | ds TFLOP/s | torch ms |", "|---|---|---|---|---|"]
+            import torch.nn.functional as F
+            for e in [m for m in manifest["models"] if m["kind"] in ("gemm", "attention")]:
+                if time.time() > deadline - 20:
+                    lines.append(f"| {e['name']} | (time budget) | | | |"); continue
+                dt = {"f16": torch.float16, "bf16": torch.bfloat16}[e["elem"]]
+                try:
+                    s = ds.Session(os.path.join(args.dir, e["artifact"]))
+                    if e["kind"] == "gemm":
+                        m, n, k = e["shape"]
+                        flops = 2 * m * n * k
+                        feeds = {"a": torch.randn(m, k, device="cuda", dtype=dt),
+                                 "b": torch.randn(k, n, device="cuda", dtype=dt)}
+                        ref = lambda: feeds["a"] @ feeds["b"]
+                        tol = 3e-2 * math.sqrt(k)
+                    else:
+                        b, h, sq, d = e["shape"]
+                        flops = 2 * 2 * b * h * sq * sq * d // 2
+                        feeds = {n: torch.randn(b, h, sq, d, device="cuda", dtype=dt) for n in "qkv"}
+                        ref = lambda: F.scaled_dot_product_attention(feeds["q"], feeds["k"], feeds["v"],
+                                                                     is_causal=True)
+                        tol = 3e-2
+                    outs = s.run_device(feeds)
+                    want = ref()
+                    got = next(iter(outs.values()))
+                    err = (got.float() - want.float()).abs().max().item()
+                    ok = "yes" if err <= tol else f"NO (max err {err:.3g})"
+                    failures += ok != "yes"
+                    t = timed(lambda: s.run_device(feeds, outs), warmup=2, iters=10)
+                    t_ref = timed(ref, warmup=2, iters=10)
+                    lines.append(f"| {e['name']} | {ok} | {t:.3f} | {flops / t / 1e9:.1f} | {t_ref:.3f} |")
+                    del s, feeds, outs, want, got
+                except Exception as err:
+                    failures += 1
+                    lines.append(f"| {e['name']} | error: {last_line(str(err))[:100]} | | | |")
+                flush()
+            lines.append("")
     flush()
     print("\n".join(lines))
     return 1 if failures else 0

@@ -107,6 +107,18 @@ else
   echo "no ds-runtime-tests (GoogleTest was not there to build them): unit tests not run"
 fi
 
+stage "Python bindings (built here: the wheel is per Python version)"
+PYDIR=${BUILD_DIR:-build-gpu}/python
+if python3 -c "import nanobind, scikit_build_core" 2>/dev/null && [ -n "${cuda_inc:-/usr/local/cuda/include}" ]; then
+  timeout 240 env CMAKE_BUILD_PARALLEL_LEVEL=$JOBS python3 -m pip install -q --no-build-isolation \
+    -Ccmake.define.DS_PYTHON_WITH_COMPILER=OFF -Ccmake.define.DS_CUDA_INCLUDE_DIR="${cuda_inc:-/usr/local/cuda/include}" \
+    --no-deps --no-index --target "$PYDIR" ./python-bindings > "$OUTDIR/bindings-build.log" 2>&1 \
+    && export PYTHONPATH="$PYDIR:${PYTHONPATH:-}" && echo "ds package built into $PYDIR" \
+    || { tail -15 "$OUTDIR/bindings-build.log"; echo "the bindings did not build: the Python API section is skipped"; }
+else
+  echo "nanobind or scikit-build-core missing: the Python API section is skipped"
+fi
+
 stage "correctness and benchmarks (bench/gpu_bench.py)"
 if [ ! -f "$DIR/manifest.json" ]; then
   echo "no $DIR/manifest.json: run bench/prepare_gpu_check.py on a machine with the compiler first"

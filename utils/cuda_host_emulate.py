@@ -177,8 +177,27 @@ static inline void ds_cp_async16(void *dst, const void *src, bool valid) {
 }
 static inline void ds_cp_async_commit() {}
 static inline void ds_cp_async_wait_all() {}
-template <typename T> static inline unsigned ds_ld32(const T *p) { unsigned u; memcpy(&u, p, 4); return u; }
-template <typename T> static inline unsigned ds_ld16(const T *p) { unsigned short u; memcpy(&u, p, 2); return u; }
+// ldmatrix: lanes 8i..8i+7 give the rows of matrix i; lane l receives row
+// l / 4, columns 2 (l % 4) + {0, 1} of each (TRANS: column l / 4, rows
+// 2 (l % 4) + {0, 1}).
+static const unsigned char *ds_ldm_rows[1024];
+template <bool TRANS> static inline void ds_ldmatrix_x4(unsigned (&r)[4], const void *row) {
+  const int lane = threadIdx.x & 31, base = threadIdx.x - lane;
+  ds_ldm_rows[threadIdx.x] = (const unsigned char *)row;
+  __syncwarp();
+  for (int i = 0; i < 4; ++i) {
+    unsigned short lo, hi;
+    if (TRANS) {
+      memcpy(&lo, ds_ldm_rows[base + i * 8 + 2 * (lane % 4)] + 2 * (lane / 4), 2);
+      memcpy(&hi, ds_ldm_rows[base + i * 8 + 2 * (lane % 4) + 1] + 2 * (lane / 4), 2);
+    } else {
+      memcpy(&lo, ds_ldm_rows[base + i * 8 + lane / 4] + 4 * (lane % 4), 2);
+      memcpy(&hi, ds_ldm_rows[base + i * 8 + lane / 4] + 4 * (lane % 4) + 2, 2);
+    }
+    r[i] = lo | (unsigned)hi << 16;
+  }
+  __syncwarp();
+}
 template <typename T> static inline unsigned ds_pack2(float lo, float hi) {
   T x[2];
   ds_store(x, 0, lo);

@@ -150,6 +150,21 @@ ds_status ds_session_run(ds_session *session, const ds_tensor *inputs, int32_t n
    run refused for its inputs (count, dtype, shape, size) leaves them. */
 ds_status ds_session_output(const ds_session *session, int32_t index, ds_tensor *out_tensor);
 
+/* Runs the model on tensors in device memory (a session of an artifact compiled
+   with --target=cuda; a cpu session gives DS_UNSUPPORTED). inputs[i].data and
+   outputs[i].data are device pointers (CUdeviceptr) on the session's device,
+   16-byte aligned; inputs are validated as in ds_session_run, outputs must have
+   the model's dtypes, dims and byte sizes, and are written in place. The run is
+   ordered after the work `stream` (a CUstream; NULL: the legacy default stream)
+   has queued and before the work it queues next, and the call returns without
+   waiting for it, as a CUDA library call does. The steps read the inputs and
+   write the outputs where they are (no copies); a later call with other
+   pointers re-binds the steps and captures their graph again, so keep buffers
+   fixed when calling in a loop. ds_session_output is unavailable after such a
+   run (it holds the outputs of host runs). */
+ds_status ds_session_run_device(ds_session *session, const ds_tensor *inputs, int32_t num_inputs,
+                                const ds_tensor *outputs, int32_t num_outputs, void *stream);
+
 /* Runs and hands back the run's outputs as a caller-owned object holding copies
    of them, in one serialized step: safe to call concurrently on one session.
    On failure *out_outputs is NULL. */

@@ -139,6 +139,18 @@ public:
     check(ds_session_run_outputs(session_, views.data(), (int32_t)views.size(), &outputs));
     return Outputs(outputs);
   }
+  /// Inputs and outputs in device memory (a cuda artifact's session): see
+  /// ds_session_run_device. `stream` is a CUstream (nullptr: the default one).
+  void runDevice(const std::vector<TensorRef> &inputs, const std::vector<TensorRef> &outputs,
+                 void *stream = nullptr) {
+    std::vector<ds_tensor> in, out;
+    for (const TensorRef &t : inputs)
+      in.push_back(t.view());
+    for (const TensorRef &t : outputs)
+      out.push_back(t.view());
+    check(ds_session_run_device(session_, in.data(), (int32_t)in.size(), out.data(),
+                                (int32_t)out.size(), stream));
+  }
   /// Of the most recent run; valid until the next run.
   ds_tensor output(int i) const {
     ds_tensor t;

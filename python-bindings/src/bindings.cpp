@@ -35,6 +35,7 @@ namespace {
 /// Read-only bytes of one input, as the package hands them over.
 using InputBytes = nb::ndarray<const uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using Bytes = nb::ndarray<nb::numpy, uint8_t, nb::ndim<1>>;
+using DeviceArray = nb::ndarray<nb::device::cuda, nb::c_contig>;
 
 /// A numpy uint8 view of `size` bytes at `data` that keeps `owner` alive.
 template <typename T> Bytes viewOf(void *data, size_t size, std::shared_ptr<T> owner) {
@@ -82,7 +83,67 @@ public:
     return results;
   }
 
+  /// Device arrays (anything with __dlpack__: torch, CuPy, JAX) in, written
+  /// in place out; ordered on `stream` (a CUstream as an integer).
+  void runDevice(const std::vector<DeviceArray> &inputs, const std::vector<DeviceArray> &outputs,
+                 uintptr_t stream) {
+    std::vector<std::vector<int64_t>> dims;
+    dims.reserve(inputs.size() + outputs.size()); // the tensors point into it: no reallocation
+    std::vector<ds_tensor> in = deviceTensors(inputs, dims, "input"),
+                           out = deviceTensors(outputs, dims, "output");
+    ds_status status;
+    {
+      nb::gil_scoped_release release;
+      status = ds_session_run_device(session_.get(), in.data(), (int32_t)in.size(), out.data(),
+                                     (int32_t)out.size(), reinterpret_cast<void *>(stream));
+    }
+    ds::check(status);
+  }
+
 private:
+  /// The runtime's view of DLPack device arrays (dims kept alive in `dims`,
+  /// whose capacity the caller reserved).
+  static std::vector<ds_tensor> deviceTensors(const std::vector<DeviceArray> &arrays,
+                                              std::vector<std::vector<int64_t>> &dims,
+                                              const char *what) {
+    std::vector<ds_tensor> tensors;
+    for (size_t i = 0; i < arrays.size(); ++i) {
+      const DeviceArray &a = arrays[i];
+      ds_dtype dtype = dtypeOf(a.dtype());
+      if (dtype == 0)
+        throw ds::Error(DS_INVALID_ARGUMENT, std::string(what) + " " + std::to_string(i) +
+                                                 ": this element type has no ds dtype");
+      dims.emplace_back();
+      for (size_t d = 0; d < a.ndim(); ++d)
+        dims.back().push_back((int64_t)a.shape(d));
+      tensors.push_back(ds_tensor{dtype, (int32_t)a.ndim(), dims.back().data(),
+                                  const_cast<void *>(a.data()), a.nbytes()});
+    }
+    return tensors;
+  }
+
+  static ds_dtype dtypeOf(nb::dlpack::dtype t) {
+    using Code = nb::dlpack::dtype_code;
+    if (t.lanes != 1)
+      return (ds_dtype)0;
+    switch ((Code)t.code) {
+    case Code::Float:
+      return t.bits == 32 ? DS_F32 : t.bits == 16 ? DS_F16 : t.bits == 64 ? DS_F64 : (ds_dtype)0;
+    case Code::Bfloat:
+      return t.bits == 16 ? DS_BF16 : (ds_dtype)0;
+    case Code::Int:
+      return t.bits == 64 ? DS_I64 : t.bits == 32 ? DS_I32 : t.bits == 16 ? DS_I16
+             : t.bits == 8 ? DS_I8 : (ds_dtype)0;
+    case Code::UInt:
+      return t.bits == 8 ? DS_U8 : t.bits == 16 ? DS_U16 : t.bits == 32 ? DS_U32
+             : t.bits == 64 ? DS_U64 : (ds_dtype)0;
+    case Code::Bool:
+      return t.bits == 8 ? DS_BOOL : (ds_dtype)0;
+    default:
+      return (ds_dtype)0;
+    }
+  }
+
   std::shared_ptr<ds::Model> model_;
   ds::Session session_;
 };
@@ -115,7 +176,10 @@ NB_MODULE(_ds, m) {
   nb::class_<PySession>(m, "Session")
       .def("run", &PySession::run, nb::arg("data"), nb::arg("dims"),
            "Runs with one (flat uint8 bytes, dims) per input, in the model's order; returns "
-           "(dtype name, dims, flat uint8 bytes) per output. Safe from several threads.");
+           "(dtype name, dims, flat uint8 bytes) per output. Safe from several threads.")
+      .def("run_device", &PySession::runDevice, nb::arg("inputs"), nb::arg("outputs"),
+           nb::arg("stream") = 0,
+           "Runs on CUDA arrays (DLPack), the outputs written in place, ordered on `stream`.");
 
   m.def(
       "create_session",

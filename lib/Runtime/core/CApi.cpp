@@ -181,6 +181,16 @@ ds_status ds_session_run(ds_session *session, const ds_tensor *inputs, int32_t n
   });
 }
 
+ds_status ds_session_run_device(ds_session *session, const ds_tensor *inputs, int32_t num_inputs,
+                                const ds_tensor *outputs, int32_t num_outputs, void *stream) {
+  if (!session)
+    return make(DS_INVALID_ARGUMENT, "ds_session_run_device: session must not be null");
+  return guarded("ds_session_run_device", [&] {
+    std::lock_guard<std::mutex> lock(session->mutex);
+    return toC(session->session->runDevice(inputs, num_inputs, outputs, num_outputs, stream));
+  });
+}
+
 ds_status ds_session_output(const ds_session *session, int32_t index, ds_tensor *out_tensor) {
   if (!session || !out_tensor)
     return make(DS_INVALID_ARGUMENT, "ds_session_output: session and out_tensor must not be null");

@@ -27,7 +27,17 @@ public:
   virtual const Tensor &output(size_t i) const = 0;
   virtual size_t numOutputs() const = 0;
   virtual bool hasRun() const = 0;
+  /// Inputs and outputs in device memory, ordered on the caller's stream
+  /// (ds_session_run_device); only the CUDA backend has device memory.
+  virtual Status runDevice(const ds_tensor *, int32_t, const ds_tensor *, int32_t, void *) {
+    return Status::error("device-resident runs need a session of an artifact compiled with "
+                         "--target=cuda",
+                         DS_UNSUPPORTED);
+  }
 };
+
+/// "[2x3x4]", for diagnostics.
+std::string formatDims(const int64_t *dims, int64_t rank);
 
 /// Checks count, dtype, rank, dims, byte size and data of the caller's inputs.
 Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t numInputs);

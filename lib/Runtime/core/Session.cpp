@@ -6,7 +6,6 @@
 #include <sstream>
 
 namespace dsrt {
-namespace {
 std::string formatDims(const int64_t *dims, int64_t rank) {
   std::ostringstream os;
   os << "[";
@@ -15,6 +14,8 @@ std::string formatDims(const int64_t *dims, int64_t rank) {
   os << "]";
   return os.str();
 }
+
+namespace {
 
 /// The dtype a caller stored, read as the integer it is: a C caller may store
 /// any value there, and loading an out-of-range enum is undefined in C++.

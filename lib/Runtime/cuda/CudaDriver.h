@@ -31,15 +31,16 @@ struct Driver {
   /// Optional (drivers of CUDA 12.4 and newer): lets a session check that a
   /// launch passes exactly the parameters its kernel declares.
   decltype(&::cuFuncGetParamInfo) cuFuncGetParamInfo = nullptr;
-  /// Optional (drivers of CUDA 12.8 and newer): events for DS_CUDA_PROFILE.
+  /// Optional (drivers of CUDA 12.8 and newer): events, for DS_CUDA_PROFILE and
+  /// for ordering device-resident runs with the caller's stream.
 #define DS_CU_EVENT_FUNCTIONS(X)                                                               \
   X(cuEventCreate) X(cuEventRecord) X(cuEventSynchronize) X(cuEventElapsedTime)               \
-  X(cuEventDestroy)
+  X(cuEventDestroy) X(cuStreamWaitEvent)
   DS_CU_EVENT_FUNCTIONS(DS_CU_MEMBER)
 #undef DS_CU_MEMBER
   bool hasEvents() const {
     return cuEventCreate && cuEventRecord && cuEventSynchronize && cuEventElapsedTime &&
-           cuEventDestroy;
+           cuEventDestroy && cuStreamWaitEvent;
   }
 
   /// The process-wide driver, opened and initialized on first use. DS_NO_DEVICE

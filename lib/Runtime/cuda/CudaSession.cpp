@@ -127,6 +127,7 @@ Status CudaSession::init(int device) {
   }
   for (size_t i = 0; i < program_.inputs.size(); ++i)
     pointers_[program_.inputs[i]] = inputs_ + inputOffsets_[i];
+  ownPointers_ = pointers_;
 
   // Pinned host staging, so that copies are asynchronous on the stream.
   uint64_t outputBytes = 0;
@@ -219,15 +220,9 @@ Status CudaSession::prepareSteps() {
   for (size_t i = 0; i < program_.steps.size(); ++i) {
     const Step &step = program_.steps[i];
     Op &op = ops_[i];
-    auto ptr = [&](uint32_t id) { return id == DSX_ABSENT ? CUdeviceptr(0) : pointers_[id]; };
     stepLabels_.push_back(step.op);
     if (step.op == "cuda.alias") {
-      // Nothing to do when the writer gave both values the same bytes; a copy otherwise.
-      op.kind = Op::Copy;
-      op.src = ptr(step.inputs[0]);
-      op.dst = ptr(step.outputs[0]);
-      op.bytes = std::min(program_.values[step.inputs[0]].bytes,
-                          program_.values[step.outputs[0]].bytes);
+      op.kind = Op::Copy; // bindOperands decides whether there is anything to copy
       continue;
     }
     if (step.op == "cuda.gemm") {
@@ -250,19 +245,11 @@ Status CudaSession::prepareSteps() {
                    ? &program_.values[step.inputs[k]]
                    : nullptr;
       };
-      GemmOperands ops;
-      ops.a = ptr(step.inputs[0]);
-      ops.b = ptr(step.inputs[1]);
-      ops.bias = step.inputs.size() > 2 ? ptr(step.inputs[2]) : 0;
-      ops.c = step.inputs.size() > 3 ? ptr(step.inputs[3]) : 0;
-      ops.d = ptr(step.outputs[0]);
       const ValueInfo &d = program_.values[step.outputs[0]];
-      op.gemm = std::make_unique<GemmPlan>();
-      s = op.gemm->init(*lt_, ltHandle_, gemm, value(0)->dtype,
-                        value(2) ? value(2)->dtype : d.dtype, d.dtype, ops);
-      if (!s)
-        return Status::error("step " + std::to_string(i) + " (cuda.gemm): " + s.message(),
-                             s.code());
+      op.gemmSpec = gemm;
+      op.abType = value(0)->dtype;
+      op.biasType = value(2) ? value(2)->dtype : d.dtype;
+      op.dType = d.dtype;
       continue;
     }
     // cuda.launch (the loader accepts no other op in a cuda artifact).
@@ -297,30 +284,82 @@ Status CudaSession::prepareSteps() {
       if (!s)
         return s;
     }
-    // Parameters: the inputs' device pointers in order, then the outputs'.
-    for (uint32_t id : step.inputs)
-      op.args.push_back(ptr(id));
-    for (uint32_t id : step.outputs)
-      op.args.push_back(ptr(id));
-    for (CUdeviceptr &arg : op.args)
-      op.argPointers.push_back(&arg);
+    // Parameters (bindOperands): the inputs' device pointers in order, then the outputs'.
+    const size_t operands = step.inputs.size() + step.outputs.size();
     // cuLaunchKernel reads as many parameters as the kernel declares: a step
     // that passes fewer would make it read past the argument array.
     if (cu_.cuFuncGetParamInfo) {
       size_t count = 0, offset = 0, size = 0;
-      for (; count <= op.args.size(); ++count) {
+      for (; count <= operands; ++count) {
         if (cu_.cuFuncGetParamInfo(op.function, count, &offset, &size) != CUDA_SUCCESS)
           break;
         if (size != sizeof(CUdeviceptr))
           return invalidStep(step, "kernel '" + op.launch.kernel + "' parameter " +
                                        std::to_string(count) + " is not a device pointer");
       }
-      if (count != op.args.size())
+      if (count != operands)
         return invalidStep(step, "kernel '" + op.launch.kernel + "' does not take the step's " +
-                                     std::to_string(op.args.size()) + " operands");
+                                     std::to_string(operands) + " operands");
+    }
+  }
+  return bindOperands();
+}
+
+/// Every step's device operands from pointers_: kernel parameters, cuda.alias
+/// copies (none where both values share bytes) and cuBLASLt plans, whose
+/// algorithm the heuristic picks for the pointers' alignment.
+Status CudaSession::bindOperands() {
+  auto ptr = [&](uint32_t id) { return id == DSX_ABSENT ? CUdeviceptr(0) : pointers_[id]; };
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const Step &step = program_.steps[i];
+    Op &op = ops_[i];
+    if (op.kind == Op::Copy) {
+      op.src = ptr(step.inputs[0]);
+      op.dst = ptr(step.outputs[0]);
+      op.bytes = std::min(program_.values[step.inputs[0]].bytes,
+                          program_.values[step.outputs[0]].bytes);
+    } else if (op.kind == Op::Gemm) {
+      GemmOperands operands;
+      operands.a = ptr(step.inputs[0]);
+      operands.b = ptr(step.inputs[1]);
+      operands.bias = step.inputs.size() > 2 ? ptr(step.inputs[2]) : 0;
+      operands.c = step.inputs.size() > 3 ? ptr(step.inputs[3]) : 0;
+      operands.d = ptr(step.outputs[0]);
+      op.gemm = std::make_unique<GemmPlan>();
+      Status s = op.gemm->init(*lt_, ltHandle_, op.gemmSpec, op.abType, op.biasType, op.dType,
+                               operands);
+      if (!s)
+        return Status::error("step " + std::to_string(i) + " (cuda.gemm): " + s.message(),
+                             s.code());
+    } else {
+      op.args.clear();
+      op.argPointers.clear();
+      for (uint32_t id : step.inputs)
+        op.args.push_back(ptr(id));
+      for (uint32_t id : step.outputs)
+        op.args.push_back(ptr(id));
+      for (CUdeviceptr &arg : op.args)
+        op.argPointers.push_back(&arg);
     }
   }
   return Status();
+}
+
+/// Points the steps at `wanted` (one device address per value id). A change
+/// re-binds every step and drops the captured graph: the next run is eager
+/// and captures again.
+Status CudaSession::bind(const std::vector<CUdeviceptr> &wanted) {
+  if (wanted == pointers_)
+    return Status();
+  Status s = cu_.check(cu_.cuStreamSynchronize(stream_), "waiting for the previous run");
+  if (!s)
+    return s;
+  pointers_ = wanted;
+  if (graph_)
+    cu_.cuGraphExecDestroy(graph_);
+  graph_ = nullptr;
+  graphTried_ = false;
+  return bindOperands();
 }
 
 Status CudaSession::enqueueSteps() {
@@ -385,6 +424,8 @@ Status CudaSession::run(const ds_tensor *inputs, int32_t numInputs) {
     return s;
   hasRun_ = false;
   s = cu_.check(cu_.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+  if (s)
+    s = bind(ownPointers_); // after a device-resident run, the session's own buffers again
   for (int32_t i = 0; s && i < numInputs; ++i) {
     char *staged = static_cast<char *>(hostIn_) + inputOffsets_[i];
     std::memcpy(staged, inputs[i].data, inputs[i].byte_size);
@@ -419,12 +460,140 @@ Status CudaSession::run(const ds_tensor *inputs, int32_t numInputs) {
   return Status();
 }
 
+/// Device-resident operands: the inputs as validateInputs wants them, the
+/// outputs with the model's dtypes, dims and sizes; every pointer non-null and
+/// 16-byte aligned (the kernels' vector loads and cuBLASLt assume it).
+Status CudaSession::checkDeviceOperands(const ds_tensor *inputs, int32_t numInputs,
+                                        const ds_tensor *outputs, int32_t numOutputs) const {
+  Status s = validateInputs(program_, inputs, numInputs);
+  if (!s)
+    return s;
+  if (numOutputs != (int32_t)program_.outputs.size() || (numOutputs > 0 && !outputs))
+    return Status::error("the model has " + std::to_string(program_.outputs.size()) +
+                             " outputs, got " + std::to_string(numOutputs) + " output tensors",
+                         DS_INVALID_ARGUMENT);
+  for (int32_t i = 0; i < numOutputs; ++i) {
+    const ValueInfo &v = program_.values[program_.outputs[i]];
+    const ds_tensor &o = outputs[i];
+    std::string where = "output " + std::to_string(i) + " ('" + v.name + "')";
+    bool sameDims = o.rank == (int32_t)v.dims.size() && (o.rank == 0 || o.dims);
+    for (int32_t d = 0; sameDims && d < o.rank; ++d)
+      sameDims = o.dims[d] == v.dims[d];
+    if ((int32_t)o.dtype != (int32_t)v.dtype || !sameDims || o.byte_size != v.bytes)
+      return Status::error(where + " must be " + ds_dtype_name(v.dtype) + " " +
+                               formatDims(v.dims.data(), v.dims.size()) + " (" +
+                               std::to_string(v.bytes) + " bytes)",
+                           DS_INVALID_ARGUMENT);
+  }
+  auto aligned = [](const ds_tensor &t) {
+    return t.byte_size == 0 || (t.data && reinterpret_cast<uintptr_t>(t.data) % 16 == 0);
+  };
+  for (int32_t i = 0; i < numInputs; ++i)
+    if (!aligned(inputs[i]))
+      return Status::error("input " + std::to_string(i) + ": the device pointer must be non-null "
+                           "and 16-byte aligned",
+                           DS_INVALID_ARGUMENT);
+  for (int32_t i = 0; i < numOutputs; ++i)
+    if (!aligned(outputs[i]))
+      return Status::error("output " + std::to_string(i) + ": the device pointer must be "
+                           "non-null and 16-byte aligned",
+                           DS_INVALID_ARGUMENT);
+  return Status();
+}
+
+Status CudaSession::runDevice(const ds_tensor *inputs, int32_t numInputs,
+                              const ds_tensor *outputs, int32_t numOutputs, void *stream) {
+  Status s = checkDeviceOperands(inputs, numInputs, outputs, numOutputs);
+  if (!s)
+    return s;
+  if (!cu_.hasEvents())
+    return Status::error("device-resident runs need a driver with events (CUDA 12.8 or newer)",
+                         DS_UNSUPPORTED);
+  hasRun_ = false; // ds_session_output holds host runs' outputs only
+  s = cu_.check(cu_.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+  if (s && !callerReady_)
+    s = cu_.check(cu_.cuEventCreate(&callerReady_, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+  if (s && !stepsDone_)
+    s = cu_.check(cu_.cuEventCreate(&stepsDone_, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+  if (!s)
+    return s;
+
+  // The steps read the caller's inputs in place and write each output where
+  // the caller wants it, unless the output is an input, a constant or an
+  // output already placed: those are copied after the steps.
+  std::vector<CUdeviceptr> wanted = ownPointers_;
+  std::vector<char> placed(program_.values.size(), 0);
+  for (int32_t i = 0; i < numInputs; ++i) {
+    wanted[program_.inputs[i]] = reinterpret_cast<CUdeviceptr>(inputs[i].data);
+    placed[program_.inputs[i]] = 1;
+  }
+  std::vector<std::pair<uint32_t, CUdeviceptr>> copies;
+  for (int32_t i = 0; i < numOutputs; ++i) {
+    uint32_t id = program_.outputs[i];
+    CUdeviceptr dst = reinterpret_cast<CUdeviceptr>(outputs[i].data);
+    if (program_.values[id].storage == DSX_STORAGE_ARENA && !placed[id]) {
+      wanted[id] = dst;
+      placed[id] = 1;
+    } else {
+      copies.emplace_back(id, dst);
+    }
+  }
+  // A cuda.alias whose two values share bytes (a reshape) moves with its
+  // output: the producer then writes straight into the caller's buffer.
+  for (size_t i = program_.steps.size(); i-- > 0;) {
+    const Step &step = program_.steps[i];
+    if (step.op != "cuda.alias")
+      continue;
+    uint32_t from = step.inputs[0], to = step.outputs[0];
+    if (wanted[to] != ownPointers_[to] && !placed[from] && ownPointers_[from] == ownPointers_[to] &&
+        program_.values[from].storage == DSX_STORAGE_ARENA) {
+      wanted[from] = wanted[to];
+      placed[from] = 1;
+    }
+  }
+  s = bind(wanted);
+  if (!s)
+    return s;
+
+  CUstream caller = static_cast<CUstream>(stream);
+  s = cu_.check(cu_.cuEventRecord(callerReady_, caller), "cuEventRecord on the caller's stream");
+  if (s)
+    s = cu_.check(cu_.cuStreamWaitEvent(stream_, callerReady_, 0), "cuStreamWaitEvent");
+  bool timeRun = profile_.mode() == StepProfile::Graph;
+  if (s && timeRun)
+    profile_.mark(0, stream_);
+  if (s)
+    s = graph_ ? cu_.check(cu_.cuGraphLaunch(graph_, stream_), "cuGraphLaunch") : enqueueSteps();
+  if (s && timeRun)
+    profile_.mark(1, stream_);
+  for (size_t k = 0; s && k < copies.size(); ++k)
+    if (uint64_t bytes = program_.values[copies[k].first].bytes)
+      s = cu_.check(cu_.cuMemcpyDtoDAsync(copies[k].second, pointers_[copies[k].first], bytes,
+                                          stream_),
+                    "copying an output");
+  if (s)
+    s = cu_.check(cu_.cuEventRecord(stepsDone_, stream_), "cuEventRecord");
+  if (s)
+    s = cu_.check(cu_.cuStreamWaitEvent(caller, stepsDone_, 0),
+                  "cuStreamWaitEvent on the caller's stream");
+  if (!s)
+    return s;
+  if (profile_.mode() != StepProfile::Off)
+    profile_.collect(); // waits for the run: profiling only
+  if (!graphTried_)
+    captureGraph(); // after one eager run, as run() does
+  return Status();
+}
+
 CudaSession::~CudaSession() {
   if (context_)
     cu_.cuCtxSetCurrent(context_);
   if (stream_)
     cu_.cuStreamSynchronize(stream_);
   profile_.finish();
+  for (CUevent e : {callerReady_, stepsDone_})
+    if (e)
+      cu_.cuEventDestroy(e);
   if (graph_)
     cu_.cuGraphExecDestroy(graph_);
   ops_.clear(); // the GEMM plans before their handle

@@ -29,6 +29,8 @@ public:
   const Tensor &output(size_t i) const override { return outputs_[i]; }
   size_t numOutputs() const override { return outputs_.size(); }
   bool hasRun() const override { return hasRun_; }
+  Status runDevice(const ds_tensor *inputs, int32_t numInputs, const ds_tensor *outputs,
+                   int32_t numOutputs, void *stream) override;
 
 private:
   explicit CudaSession(const Program &program, const Driver &driver)
@@ -36,8 +38,12 @@ private:
   Status init(int device);
   Status loadModule();
   Status prepareSteps();
+  Status bindOperands();
+  Status bind(const std::vector<CUdeviceptr> &wanted);
   Status enqueueSteps();
   void captureGraph();
+  Status checkDeviceOperands(const ds_tensor *inputs, int32_t numInputs,
+                             const ds_tensor *outputs, int32_t numOutputs) const;
 
   /// One step, ready to enqueue.
   struct Op {
@@ -47,6 +53,8 @@ private:
     std::vector<CUdeviceptr> args;   ///< the kernel's parameters
     std::vector<void *> argPointers; ///< what cuLaunchKernel takes: &args[i]
     std::unique_ptr<GemmPlan> gemm;
+    CudaGemm gemmSpec; ///< what a GEMM plan is made from (again, when operands move)
+    DType abType = DS_F32, biasType = DS_F32, dType = DS_F32;
     CUdeviceptr src = 0, dst = 0; ///< cuda.alias whose bytes the writer did not share
     uint64_t bytes = 0;
   };
@@ -61,7 +69,8 @@ private:
   std::string moduleArch_;
   CUdeviceptr arena_ = 0, constants_ = 0, inputs_ = 0, workspace_ = 0;
   void *hostIn_ = nullptr, *hostOut_ = nullptr; ///< pinned staging
-  std::vector<CUdeviceptr> pointers_;           ///< device address of every value id
+  std::vector<CUdeviceptr> pointers_;           ///< device address of every value id, as bound
+  std::vector<CUdeviceptr> ownPointers_;        ///< the same in the session's own buffers
   std::vector<uint64_t> inputOffsets_;          ///< in inputs_ and hostIn_
   std::vector<uint64_t> outputOffsets_;         ///< in hostOut_
   std::vector<Tensor> outputs_;                 ///< views of hostOut_
@@ -70,6 +79,7 @@ private:
   std::vector<Op> ops_;
   std::vector<std::string> stepLabels_; ///< kernel name or GEMM shape, for the profile
   StepProfile profile_;                 ///< DS_CUDA_PROFILE
+  CUevent callerReady_ = nullptr, stepsDone_ = nullptr; ///< orders runDevice with the caller
   CUgraphExec graph_ = nullptr;
   bool graphTried_ = false;
   bool hasRun_ = false;

@@ -105,10 +105,11 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
   // Rows per block and shared bytes as FlashAttention.cuh lays them out.
   int64_t rowsPerBlock, sharedBytes;
   if (mma) {
-    // DS_ATTN_MMA_ROWS = 64 query rows, two buffers of DS_ATTN_MMA_BK = 64 keys
-    // and values, rows padded by DS_ATTN_MMA_PAD = 8 elements of 2 bytes.
+    // DS_ATTN_MMA_ROWS = 64 query rows; two buffers of DS_ATTN_MMA_BK = 64 keys
+    // and values (the Q tile borrows one), rows padded by DS_ATTN_MMA_PAD = 8
+    // elements of 2 bytes.
     rowsPerBlock = 64;
-    sharedBytes = (64 * (q[3] + 8) * 3 + 2 * 64 * (v[3] + 8)) * 2;
+    sharedBytes = (2 * 64 * (q[3] + 8) + 2 * 64 * (v[3] + 8)) * 2;
   } else {
     rowsPerBlock = 16; // DS_ATTN_WARPS * DS_ATTN_ROWS; tiles of DS_ATTN_BK = 32 keys
     sharedBytes = (32 * (q[3] + 1) + 32 * v[3] + rowsPerBlock * q[3]) * 4;

@@ -14,6 +14,7 @@ import os
 import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+from ._errors import CompileError
 from ._session import PathLike, Session
 
 Shape = Union[str, Sequence[Optional[int]]]
@@ -40,7 +41,12 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   loss_scaling: bool = False) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
-    from . import _ds_compiler  # raises ds.CompileError with the diagnostics
+    try:
+        from . import _ds_compiler  # raises ds.CompileError with the diagnostics
+    except ImportError as e:
+        raise CompileError("this ds package was built without the compiler "
+                           "(DS_PYTHON_WITH_COMPILER=OFF): compile on a machine with it "
+                           f"and load the artifact here ({e})") from e
     _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse, precision,
                               quantize, calibration_table, calibration_probes,
                               list(quantize_exclude_nodes), raise_attention, attention_window,

@@ -137,6 +137,7 @@ CUresult cuEventElapsedTime(float *ms, CUevent a, CUevent b) {
   return CUDA_SUCCESS;
 }
 CUresult cuEventDestroy(CUevent e) { return delete (Event *)e, CUDA_SUCCESS; }
+CUresult cuStreamWaitEvent(CUstream, CUevent, unsigned) { return CUDA_SUCCESS; }
 CUresult cuGraphExecDestroy(CUgraphExec e) { return delete (Graph *)e, CUDA_SUCCESS; }
 CUresult cuGraphDestroy(CUgraph g) { return delete (Graph *)g, CUDA_SUCCESS; }
 CUresult cuModuleLoadData(CUmodule *m, const void *image) {

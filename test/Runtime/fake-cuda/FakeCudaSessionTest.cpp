@@ -85,6 +85,69 @@ TEST(FakeCuda, ProfilesStepsOrGraphReplaysOnRequest) {
   std::remove(path.c_str());
 }
 
+/// The stand-in driver's device memory is host memory, so host buffers serve
+/// as device pointers here: the steps read the caller's input and write the
+/// caller's output in place (no staging), eagerly once, then as graph replays;
+/// other pointers re-bind the steps and capture again; a host run after that
+/// uses the session's own buffers again.
+TEST(FakeCuda, RunsOnDeviceResidentTensorsInPlace) {
+  std::string path = writeTemp(buildArtifact(addArtifact()));
+  ds::Model model(path);
+  ds::Session session(model);
+  alignas(16) float x[256], z1[256], z2[256];
+  for (int i = 0; i < 256; ++i)
+    x[i] = (float)i;
+  int replays = fakeCounter("ds_fake_cuda_graph_launches");
+  for (int run = 0; run < 3; ++run) {
+    std::fill(z1, z1 + 256, -1.0f);
+    session.runDevice({{DS_F32, {256}, x, sizeof x}}, {{DS_F32, {256}, z1, sizeof z1}});
+    for (int i = 0; i < 256; ++i)
+      ASSERT_EQ(z1[i], x[i] + 0.5f * (float)i) << "run " << run << " element " << i;
+  }
+  EXPECT_EQ(fakeCounter("ds_fake_cuda_graph_launches") - replays, 2);
+  session.runDevice({{DS_F32, {256}, x, sizeof x}}, {{DS_F32, {256}, z2, sizeof z2}});
+  session.runDevice({{DS_F32, {256}, z1, sizeof z1}}, {{DS_F32, {256}, z2, sizeof z2}});
+  for (int i = 0; i < 256; ++i)
+    ASSERT_EQ(z2[i], z1[i] + 0.5f * (float)i) << "re-bound element " << i;
+  try { // outputs of a device-resident run are not host outputs
+    session.output(0);
+    FAIL() << "ds_session_output answered after a device-resident run";
+  } catch (const ds::Error &e) {
+    EXPECT_EQ(e.code(), DS_INVALID_ARGUMENT);
+  }
+  session.run({{DS_F32, {256}, x, sizeof x}});
+  const float *z = (const float *)session.output(0).data;
+  EXPECT_NE(z, z2);
+  for (int i = 0; i < 256; ++i)
+    ASSERT_EQ(z[i], x[i] + 0.5f * (float)i) << "host run after device runs, element " << i;
+  std::remove(path.c_str());
+}
+
+TEST(FakeCuda, RefusesBadDeviceOperands) {
+  std::string path = writeTemp(buildArtifact(addArtifact()));
+  ds::Model model(path);
+  ds::Session session(model);
+  alignas(16) float x[260], z[260];
+  auto code = [&](std::vector<ds::TensorRef> in, std::vector<ds::TensorRef> out, std::string &why) {
+    try {
+      session.runDevice(in, out);
+    } catch (const ds::Error &e) {
+      why = e.what();
+      return e.code();
+    }
+    return DS_OK;
+  };
+  std::string why;
+  EXPECT_EQ(code({{DS_F32, {256}, x + 1, 1024}}, {{DS_F32, {256}, z, 1024}}, why),
+            DS_INVALID_ARGUMENT);
+  EXPECT_NE(why.find("16-byte aligned"), std::string::npos) << why;
+  EXPECT_EQ(code({{DS_F32, {256}, x, 1024}}, {{DS_F32, {128}, z, 512}}, why), DS_INVALID_ARGUMENT);
+  EXPECT_NE(why.find("output 0"), std::string::npos) << why;
+  EXPECT_EQ(code({{DS_F32, {256}, x, 1024}}, {}, why), DS_INVALID_ARGUMENT);
+  EXPECT_EQ(code({{DS_F32, {128}, x, 512}}, {{DS_F32, {256}, z, 1024}}, why), DS_INVALID_ARGUMENT);
+  std::remove(path.c_str());
+}
+
 TEST(FakeCuda, ValidatesInputs) {
   std::string path = writeTemp(buildArtifact(addArtifact()));
   ds::Model model(path);

@@ -150,11 +150,15 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
 // online softmax runs on the accumulators, where one row's values live in the
 // four lanes of a quad (two shuffles reduce a row); P, converted to T, is
 // reused as the A fragments of O += P V with no trip through shared memory.
-// Shared rows are padded by 8 elements so that a warp's 32-bit fragment
-// loads fall into 32 different banks. Causal grids start with the row blocks
+// Fragments come from shared memory through ldmatrix (transposing for V);
+// Q passes through the second K buffer before tile 1 needs it, which keeps
+// shared memory at two K/V buffers (70 KB at head dim 128: three blocks per
+// SM on Hopper).
+// rows are padded by 8 elements so that the eight rows of each 8x8 matrix
+// fall into different banks. Causal grids start with the row blocks
 // that see the most keys. Fragment layouts are PTX's for m16n8k16 (row g =
 // lane / 4, column pair 2 (lane % 4)); utils/cuda_host_emulate.py emulates
-// the four primitives below lane by lane.
+// the primitives below lane by lane.
 #define DS_ATTN_MMA_ROWS 64 // query rows per block (4 warps x 16)
 #define DS_ATTN_MMA_BK 64   // keys per tile
 #define DS_ATTN_MMA_PAD 8   // elements of padding per shared row
@@ -186,12 +190,21 @@ __device__ __forceinline__ void ds_cp_async16(void *dst, const void *src, bool v
 }
 __device__ __forceinline__ void ds_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 __device__ __forceinline__ void ds_cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
-/// Two adjacent 16-bit elements as one register.
-template <typename T> __device__ __forceinline__ unsigned ds_ld32(const T *p) {
-  return *reinterpret_cast<const unsigned *>(p);
-}
-template <typename T> __device__ __forceinline__ unsigned ds_ld16(const T *p) {
-  return *reinterpret_cast<const unsigned short *>(p);
+/// Four 8x8 matrices of 16-bit elements from shared memory, lanes 8i..8i+7
+/// giving the row addresses of matrix i; lane l receives row l / 4, columns
+/// 2 (l % 4) and 2 (l % 4) + 1 of matrix i in r[i] (TRANS: column l / 4,
+/// rows 2 (l % 4) and 2 (l % 4) + 1).
+template <bool TRANS>
+__device__ __forceinline__ void ds_ldmatrix_x4(unsigned (&r)[4], const void *row) {
+  unsigned s = (unsigned)__cvta_generic_to_shared(row);
+  if (TRANS)
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(s));
+  else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(s));
 }
 template <typename T> __device__ __forceinline__ unsigned ds_pack2(float lo, float hi);
 template <> __device__ __forceinline__ unsigned ds_pack2<__half>(float lo, float hi) {
@@ -225,12 +238,14 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
   constexpr int LDQ = D + DS_ATTN_MMA_PAD, LDV = DV + DS_ATTN_MMA_PAD;
   static_assert(D % 16 == 0 && DV % 16 == 0, "head dims must be multiples of 16");
   extern __shared__ __align__(128) unsigned char ds_attn_smem[];
-  T *Qs = reinterpret_cast<T *>(ds_attn_smem); // [BQ][LDQ]
-  T *Ks = Qs + BQ * LDQ;                        // 2 x [BK][LDQ]
+  static_assert(BQ == BK, "the Q tile borrows the second K buffer");
+  T *Ks = reinterpret_cast<T *>(ds_attn_smem); // 2 x [BK][LDQ]
   T *Vs = Ks + 2 * BK * LDQ;                    // 2 x [BK][LDV]
+  T *Qs = Ks + BK * LDQ; // [BQ][LDQ] until its fragments are in registers
 
   const int b = blockIdx.z, h = blockIdx.y, hk = h / (C::HQ / C::HKV);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int mi = lane >> 3, mr = lane & 7; // the ldmatrix matrix and row this lane addresses
   const int rowBlock = C::CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
   const int row0 = rowBlock * BQ, wr = warp * 16;
   const T *qh = q + ((long long)b * C::HQ + h) * C::S * D;
@@ -260,15 +275,11 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
   for (int it = 0; it < tiles; ++it) {
     ds_cp_async_wait_all();
     __syncthreads(); // tile `it` has landed; every warp is done with tile it - 1
-    if (it == 0) {
+    if (it == 0) { // A fragments of Q: matrices (rows 0-7 | 8-15) x (k 0-7 | 8-15)
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) {
-        const T *base = Qs + (wr + g) * LDQ + kk * 16 + 2 * t;
-        qa[kk][0] = ds_ld32(base);
-        qa[kk][1] = ds_ld32(base + 8 * LDQ);
-        qa[kk][2] = ds_ld32(base + 8);
-        qa[kk][3] = ds_ld32(base + 8 * LDQ + 8);
-      }
+      for (int kk = 0; kk < D / 16; ++kk)
+        ds_ldmatrix_x4<false>(qa[kk], Qs + (wr + mi % 2 * 8 + mr) * LDQ + kk * 16 + mi / 2 * 8);
+      __syncthreads(); // every warp holds its Q: the buffer may take tile 1
     }
     if (it + 1 < tiles) { // prefetch into the buffer tile it - 1 used
       const int nb = (it + 1) & 1;
@@ -279,18 +290,22 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
     const T *Kt = Ks + (it & 1) * BK * LDQ, *Vt = Vs + (it & 1) * BK * LDV;
     const int kt = it * BK;
 
-    // S = Q Kᵀ: B[kd][n] = K[n][kd], two adjacent kd of one key per register.
+    // S = Q Kᵀ: B[kd][n] = K[n][kd]; one ldmatrix gives the B fragments of
+    // key tiles nt and nt + 1 (matrices (keys) x (kd 0-7 | 8-15)).
     float s[BK / 8][4];
 #pragma unroll
-    for (int nt = 0; nt < BK / 8; ++nt) {
+    for (int nt = 0; nt < BK / 8; ++nt)
       s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
 #pragma unroll
+    for (int nt = 0; nt < BK / 8; nt += 2)
+#pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
-        const T *base = Kt + (nt * 8 + g) * LDQ + kk * 16 + 2 * t;
-        const unsigned kb[2] = {ds_ld32(base), ds_ld32(base + 8)};
-        ds_mma16816<T>(s[nt], qa[kk], kb);
+        unsigned kb[4];
+        ds_ldmatrix_x4<false>(kb, Kt + ((nt + mi / 2) * 8 + mr) * LDQ + kk * 16 + mi % 2 * 8);
+        const unsigned b0[2] = {kb[0], kb[1]}, b1[2] = {kb[2], kb[3]};
+        ds_mma16816<T>(s[nt], qa[kk], b0);
+        ds_mma16816<T>(s[nt + 1], qa[kk], b1);
       }
-    }
 
     // Scale, softcap and visibility; element e of s[nt] is row g + 8 (e / 2),
     // key kt + 8 nt + 2 t + e % 2.
@@ -351,20 +366,21 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
     }
 
     // O += P V: P's accumulators are already A's layout (keys 16 kk ..);
-    // B[key][n] = V[key][n], two keys of one column per register.
+    // B[key][n] = V[key][n]: a transposing ldmatrix gives the B fragments of
+    // value columns dn and dn + 1 (matrices (keys 0-7 | 8-15) x (columns)).
 #pragma unroll
     for (int kk = 0; kk < BK / 16; ++kk) {
       const unsigned pa[4] = {ds_pack2<T>(s[2 * kk][0], s[2 * kk][1]),
                               ds_pack2<T>(s[2 * kk][2], s[2 * kk][3]),
                               ds_pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
                               ds_pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-      const T *base = Vt + (kk * 16 + 2 * t) * LDV + g;
 #pragma unroll
-      for (int dn = 0; dn < DV / 8; ++dn) {
-        const T *col = base + dn * 8;
-        const unsigned vb[2] = {ds_ld16(col) | ds_ld16(col + LDV) << 16,
-                                ds_ld16(col + 8 * LDV) | ds_ld16(col + 9 * LDV) << 16};
-        ds_mma16816<T>(o[dn], pa, vb);
+      for (int dn = 0; dn < DV / 8; dn += 2) {
+        unsigned vb[4];
+        ds_ldmatrix_x4<true>(vb, Vt + (kk * 16 + mi % 2 * 8 + mr) * LDV + (dn + mi / 2) * 8);
+        const unsigned b0[2] = {vb[0], vb[1]}, b1[2] = {vb[2], vb[3]};
+        ds_mma16816<T>(o[dn], pa, b0);
+        ds_mma16816<T>(o[dn + 1], pa, b1);
       }
     }
   }
