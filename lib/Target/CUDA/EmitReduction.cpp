@@ -48,7 +48,8 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
     for (size_t d = axis + 1; d < rank; ++d)
       if (shape[d] != 1)
         return anchor->emitError("cuda: softmax over axis ")
-               << axis << " that is not the innermost (non-unit) dim is not supported";
+               << axis << " that is not the innermost (non-unit) dim is not supported (run "
+               << "--ds-cuda-trailing-reductions first, as ds-compile does)";
     lead = axis;
   } else if (auto norm = dyn_cast<NormOp>(anchor)) {
     int64_t axis = (int64_t)norm.getAxis();
@@ -59,7 +60,8 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
     for (auto [i, a] : llvm::enumerate(axes))
       if (a != (int64_t)(lead + i))
         return anchor->emitError("cuda: reduce over axes that are not the trailing dims is not "
-                                 "supported");
+                                 "supported (run --ds-cuda-trailing-reductions first, as "
+                                 "ds-compile does)");
     switch (reduce.getKind()) {
     case ReduceKind::log_sum_exp:
       return anchor->emitError("cuda: reduce log_sum_exp is not supported");

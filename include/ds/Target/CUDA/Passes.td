@@ -22,6 +22,22 @@ def CUDAWrapOpsPass : Pass<"ds-cuda-wrap-ops", "func::FuncOp"> {
   let dependentDialects = ["mlir::ds::DSDialect"];
 }
 
+def CUDATrailingReductionsPass : Pass<"ds-cuda-trailing-reductions", "func::FuncOp"> {
+  let summary = "Move reduced axes to the end, where the CUDA reduction kernel reduces";
+  let description = [{
+    The CUDA reduction kernel reduces the trailing elements of each row.
+    A `ds.reduce` over other axes becomes a `ds.transpose` that moves the
+    reduced axes last (in their order) and a reduce over the trailing axes;
+    with `keepdims`, a second transpose puts the unit dims back where they
+    were (a copy of the small result). A `ds.softmax` over an axis followed
+    by non-unit dims becomes transpose, softmax over the last axis and the
+    inverse transpose. Reductions that already reduce trailing axes are left
+    alone, so the pass is idempotent; it runs before ds-fuse, which may fuse
+    the transposes into their neighbours.
+  }];
+  let dependentDialects = ["mlir::ds::DSDialect"];
+}
+
 def CUDASplitGemmGroupsPass : Pass<"ds-cuda-split-gemm-groups", "func::FuncOp"> {
   let summary = "Split matmul groups into a cuBLASLt step and an elementwise rest";
   let description = [{
