@@ -298,3 +298,31 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
   }
   return acc;
 }
+
+/// ds.cumsum (sum or product, exclusive, reverse) at one output position: a
+/// loop over the axis up to (or from) it. O(axis length) per element, which
+/// suits the short axes cumsum meets in models (positions from a mask, decode
+/// steps); the input's producers are computed inline.
+FailureOr<std::string> KernelWriter::computeScan(CumSumOp op, ArrayRef<std::string> coords) {
+  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  int64_t axis = (int64_t)op.getAxis();
+  if (axis < 0)
+    axis += (int64_t)shape.size();
+  std::string acc = fresh("scan"), k = fresh("k"), at_ = coords[axis];
+  bool product = op.getProduct();
+  line() << computeType(elementOf(op.getResult())) << " " << acc << " = " << (product ? "1" : "0")
+         << ";\n";
+  // Inclusive forward: [0, i]; exclusive: [0, i); reverse: [i, L) or (i, L).
+  std::string lo = op.getReverse() ? "(" + at_ + (op.getExclusive() ? " + 1)" : ")") : "0";
+  std::string hi = op.getReverse() ? str(shape[axis])
+                                   : "(" + at_ + (op.getExclusive() ? ")" : " + 1)");
+  open("for (long long " + k + " = " + lo + "; " + k + " < " + hi + "; ++" + k + ")");
+  Coords in(coords.begin(), coords.end());
+  in[axis] = k;
+  FailureOr<std::string> x = at(op.getInput(), in);
+  if (failed(x))
+    return failure();
+  line() << acc << (product ? " *= " : " += ") << *x << ";\n";
+  close();
+  return acc;
+}

@@ -288,6 +288,8 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
     return computeDataMovement(op, coords);
   if (isa<ConvOp, PoolOp>(op))
     return computeWindow(op, coords);
+  if (auto cumsum = dyn_cast<CumSumOp>(op))
+    return computeScan(cumsum, coords);
   return op->emitError("cuda: cannot emit '")
          << op->getName() << "' in a " << stringifyFusionKind(group.getKind())
          << " fusion group (not supported by the CUDA emitter)",
