@@ -53,6 +53,8 @@ LogicalResult cuda::emitPointwise(FusionGroupOp group, const std::string &name, 
   int64_t numel = 1;
   for (int64_t d : shape)
     numel *= d;
+  if (numel == 0)
+    return success(); // empty results: nothing to compute, no launch
   int64_t vec = vectorWidth(group, shape);
   int64_t threads = (numel + vec - 1) / vec;
 

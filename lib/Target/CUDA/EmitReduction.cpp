@@ -88,7 +88,10 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
   }
 
   KernelWriter w(group, name);
-  int64_t block = std::min<int64_t>(256, (rowLen + 31) / 32 * 32);
+  if (rows == 0)
+    return success(); // no rows, no results to compute: no launch
+  // An empty row still gives each result its identity (sum 0, max -inf, ...).
+  int64_t block = std::clamp<int64_t>((rowLen + 31) / 32 * 32, 32, 256);
   w.line() << "// " << anchor->getName() << " over rows of " << rowLen << " (" << rows
            << " rows), one block per row\n";
   w.line() << "const long long row = blockIdx.x;\n";

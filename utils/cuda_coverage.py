@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""How much of what the CPU backend runs compiles for CUDA, over the ONNX node suite.
+
+Reads the JSON that utils/conformance.py --execute --json wrote, takes every
+test that executed and matched on the CPU (not the ones folded to constants),
+compiles it with `ds-compile --target=cuda` (the same bound inputs; NVRTC
+included) and prints how many compile, with the failures grouped by their
+first error line. Exit status 1 below --min-rate.
+
+  utils/cuda_coverage.py --conformance-json conformance.json --ds-compile build/bin/ds-compile
+"""
+import argparse
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conformance import default_data_dir, first_line, graph_input_names, parse_rate  # noqa: E402
+
+
+def compile_for_cuda(compiler, data_dir, result, workdir, timeout):
+    test_dir = os.path.join(data_dir, result["name"])
+    model = os.path.join(test_dir, "model.onnx")
+    inputs = os.path.join(test_dir, "test_data_set_0")
+    bound = result.get("bound_for_execution") or result.get("bound_inputs") or []
+    artifact = os.path.join(workdir, result["name"] + ".dsx")
+    cmd = [compiler, model, "-o", artifact, "--target=cuda", "--quiet"]
+    cmd += [f"--ds-bind-input={name}={os.path.join(inputs, f'input_{i}.pb')}"
+            for i, name in enumerate(graph_input_names(model)) if name in bound]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return result["name"], "timeout"
+    if os.path.exists(artifact):
+        os.remove(artifact)
+    if proc.returncode == 0:
+        return result["name"], None
+    return result["name"], first_line(proc.stderr) or f"exit {proc.returncode}"
+
+
+def reason_key(message):
+    """The error without the file / node prefix and numbers, to group alike failures."""
+    message = re.sub(r"^.*?error: ", "", message)
+    message = re.sub(r"node '[^']*': ", "", message)
+    message = re.sub(r"tensor<[^>]*>", "tensor<...>", message)
+    return re.sub(r"\d+", "N", message)[:140]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--conformance-json", required=True)
+    ap.add_argument("--ds-compile", required=True)
+    ap.add_argument("--data", default=default_data_dir())
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--filter", help="only tests whose name matches this regex")
+    ap.add_argument("--json", help="write per-test results here")
+    ap.add_argument("--min-rate", type=parse_rate, help="fail below this fraction (0.9 or 90%%)")
+    args = ap.parse_args(argv)
+
+    results = json.load(open(args.conformance_json))
+    results = results["tests"] if isinstance(results, dict) else results
+    runs = [r for r in results if r.get("exec") == "passed"]
+    if args.filter:
+        runs = [r for r in runs if re.search(args.filter, r["name"])]
+    if not runs:
+        print("no executed tests in the conformance JSON (run conformance.py --execute)")
+        return 1
+    with tempfile.TemporaryDirectory() as workdir, ThreadPoolExecutor(args.jobs) as pool:
+        outcome = dict(pool.map(lambda r: compile_for_cuda(args.ds_compile, args.data, r, workdir,
+                                                           args.timeout), runs))
+    failed = {name: why for name, why in outcome.items() if why}
+    rate = 1 - len(failed) / len(outcome)
+    print(f"CUDA: {len(outcome) - len(failed)} of {len(outcome)} tests that run on the CPU compile "
+          f"with --target=cuda ({100 * rate:.1f}%)")
+    groups = collections.defaultdict(list)
+    for name, why in failed.items():
+        groups[reason_key(why)].append(name)
+    for why, names in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        print(f"  {len(names):4d}  {why}  (e.g. {', '.join(sorted(names)[:3])})")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"compiled": len(outcome) - len(failed), "tests": len(outcome),
+                       "failed": failed}, f, indent=1)
+    return 1 if args.min_rate is not None and rate < args.min_rate else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
