@@ -5,9 +5,13 @@ Reads the JSON that utils/conformance.py --execute --json wrote, takes every
 test that executed and matched on the CPU (not the ones folded to constants),
 compiles it with `ds-compile --target=cuda` (the same bound inputs; NVRTC
 included) and prints how many compile, with the failures grouped by their
-first error line. Exit status 1 below --min-rate.
+first error line. --emulate also runs each compiled test's kernels under
+utils/cuda_host_emulate.py on the test's own inputs and compares with the CPU
+backend (NaN where the CPU has none is a mismatch). Exit status 1 below
+--min-rate (of compiled, or with --emulate of matching, tests).
 
-  utils/cuda_coverage.py --conformance-json conformance.json --ds-compile build/bin/ds-compile
+  utils/cuda_coverage.py --conformance-json conformance.json --ds-compile build/bin/ds-compile \
+      [--emulate --ds-run build/bin/ds-run]
 """
 import argparse
 import collections
@@ -43,6 +47,29 @@ def compile_for_cuda(compiler, data_dir, result, workdir, timeout):
     return result["name"], first_line(proc.stderr) or f"exit {proc.returncode}"
 
 
+def emulate(args, result):
+    """(name, None) when the emulated CUDA kernels match the CPU backend, else (name, why)."""
+    test_dir = os.path.join(args.data, result["name"])
+    model = os.path.join(test_dir, "model.onnx")
+    inputs = os.path.join(test_dir, "test_data_set_0")
+    bound = result.get("bound_for_execution") or result.get("bound_inputs") or []
+    cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                        "cuda_host_emulate.py"), model,
+           "--ds-compile", args.ds_compile, "--ds-run", args.ds_run]
+    for i, name in enumerate(graph_input_names(model)):
+        flag = "--bind" if name in bound else "--inputs"
+        cmd += [flag, f"{name}={os.path.join(inputs, f'input_{i}.pb')}"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return result["name"], "emulation timeout"
+    if proc.returncode == 0 and ": match" in proc.stdout:
+        return result["name"], None
+    lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
+    detail = next((l for l in lines if "differs" in l), lines[-1] if lines else "?")
+    return result["name"], ("mismatch: " if "differs" in detail else "emulation error: ") + detail
+
+
 def reason_key(message):
     """The error without the file / node prefix and numbers, to group alike failures."""
     message = re.sub(r"^.*?error: ", "", message)
@@ -61,6 +88,9 @@ def main(argv=None):
     ap.add_argument("--filter", help="only tests whose name matches this regex")
     ap.add_argument("--json", help="write per-test results here")
     ap.add_argument("--min-rate", type=parse_rate, help="fail below this fraction (0.9 or 90%%)")
+    ap.add_argument("--emulate", action="store_true",
+                    help="also run the compiled kernels under the host emulation")
+    ap.add_argument("--ds-run", help="ds-run, for --emulate")
     args = ap.parse_args(argv)
 
     results = json.load(open(args.conformance_json))
@@ -83,10 +113,23 @@ def main(argv=None):
         groups[reason_key(why)].append(name)
     for why, names in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         print(f"  {len(names):4d}  {why}  (e.g. {', '.join(sorted(names)[:3])})")
+    report = {"compiled": len(outcome) - len(failed), "tests": len(outcome), "failed": failed}
+    if args.emulate:
+        if not args.ds_run:
+            ap.error("--emulate needs --ds-run")
+        compiled = [r for r in runs if not outcome[r["name"]]]
+        with ThreadPoolExecutor(args.jobs) as pool:
+            emulated = dict(pool.map(lambda r: emulate(args, r), compiled))
+        wrong = {name: why for name, why in emulated.items() if why}
+        rate = (len(emulated) - len(wrong)) / len(outcome)
+        print(f"CUDA, host emulation: {len(emulated) - len(wrong)} of {len(outcome)} match the "
+              f"CPU backend on the tests' own inputs ({100 * rate:.1f}%)")
+        for name, why in sorted(wrong.items()):
+            print(f"  {name}: {why[:160]}")
+        report["emulation_failed"] = wrong
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"compiled": len(outcome) - len(failed), "tests": len(outcome),
-                       "failed": failed}, f, indent=1)
+            json.dump(report, f, indent=1)
     return 1 if args.min_rate is not None and rate < args.min_rate else 0
 
 

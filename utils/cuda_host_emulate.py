@@ -11,8 +11,9 @@ view. The attention kernel's mma.sync fragments are emulated lane by lane
 
   cuda_host_emulate.py model.onnx --ds-compile DIR/ds-compile --ds-run DIR/ds-run
 
-compiles the model for cpu and cuda, runs both on the same random inputs and
-compares the outputs (exit status 1 on a mismatch): NaN only where the CPU backend
+compiles the model for cpu and cuda, runs both on the same random inputs (or
+the ones --inputs names; --bind binds inputs at compile time) and compares the
+outputs (exit status 1 on a mismatch): NaN only where the CPU backend
 has NaN, an infinity only where it has the same one, finite values within
 atol + rtol * |cpu|. --poison-outputs nan replaces the emulated outputs with NaN
 before the comparison, to show that the check fails on a wrong result.
@@ -90,10 +91,20 @@ static inline float ds_round_f16(float x) { return (float)(_Float16)x; }
 static inline float ds_round_bf16(float x) { return bf16_to_float(float_to_bf16(x)); }
 static inline float ds_load(const float *p, long long i) { return p[i]; }
 static inline bool ds_load(const bool *p, long long i) { return p[i]; }
+static inline int ds_load(const signed char *p, long long i) { return p[i]; }
+static inline int ds_load(const unsigned char *p, long long i) { return p[i]; }
+static inline int ds_load(const short *p, long long i) { return p[i]; }
+static inline int ds_load(const unsigned short *p, long long i) { return p[i]; }
+static inline unsigned ds_load(const unsigned *p, long long i) { return p[i]; }
 static inline int ds_load(const int *p, long long i) { return p[i]; }
 static inline long long ds_load(const long long *p, long long i) { return p[i]; }
 static inline void ds_store(float *p, long long i, float v) { p[i] = v; }
 static inline void ds_store(bool *p, long long i, bool v) { p[i] = v; }
+static inline void ds_store(signed char *p, long long i, int v) { p[i] = (signed char)v; }
+static inline void ds_store(unsigned char *p, long long i, int v) { p[i] = (unsigned char)v; }
+static inline void ds_store(short *p, long long i, int v) { p[i] = (short)v; }
+static inline void ds_store(unsigned short *p, long long i, int v) { p[i] = (unsigned short)v; }
+static inline void ds_store(unsigned *p, long long i, unsigned v) { p[i] = v; }
 static inline void ds_store(int *p, long long i, int v) { p[i] = v; }
 static inline void ds_store(long long *p, long long i, long long v) { p[i] = v; }
 template <typename T, int N> struct ds_vec { T v[N]; };
@@ -324,7 +335,17 @@ def mismatches(got, ref, rtol, atol):
     return bad, err
 
 
-def main():
+def read_tensor(path):
+    if path.endswith(".npy"):
+        return np.load(path)
+    from onnx import TensorProto, numpy_helper
+    t = TensorProto()
+    with open(path, "rb") as f:
+        t.ParseFromString(f.read())
+    return numpy_helper.to_array(t)
+
+
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
     ap.add_argument("--ds-compile", required=True)
@@ -333,11 +354,17 @@ def main():
     ap.add_argument("--atol", type=float, default=1e-4)
     ap.add_argument("--poison-outputs", choices=["nan"],
                     help="overwrite the emulated outputs with NaN (tests the comparison)")
-    args = ap.parse_args()
+    ap.add_argument("--bind", action="append", default=[], metavar="NAME=FILE",
+                    help="bind an input to a .pb / .npy file at compile time (both targets)")
+    ap.add_argument("--inputs", action="append", default=[], metavar="NAME=FILE",
+                    help="this input's value (.pb or .npy) instead of random data")
+    args = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="ds-cuda-emu-")
     cu, cuda_dsx, cpu_dsx = (os.path.join(tmp, n) for n in ("k.cu", "m.cuda.dsx", "m.cpu.dsx"))
-    subprocess.check_call([args.ds_compile, args.model, "--target=cuda", "-o", cuda_dsx, "--dump-cuda=" + cu, "--quiet"])
-    subprocess.check_call([args.ds_compile, args.model, "-o", cpu_dsx, "--quiet"])
+    binds = ["--ds-bind-input=" + b for b in args.bind]
+    subprocess.check_call([args.ds_compile, args.model, "--target=cuda", "-o", cuda_dsx, "--dump-cuda=" + cu, "--quiet"] + binds)
+    subprocess.check_call([args.ds_compile, args.model, "-o", cpu_dsx, "--quiet"] + binds)
+    given = dict(spec.split("=", 1) for spec in args.inputs)
 
     source = open(cu).read()
     kernels = source[source.index("// ---- kernels ----"):]
@@ -355,8 +382,12 @@ def main():
     for vid, v in enumerate(values):
         dt = DTYPES[v["dtype"]]
         count = int(np.prod(v["dims"])) if v["dims"] else 1
-        if v["storage"] == 0:  # graph input: random, also for ds-run
-            if np.issubdtype(dt, np.integer):
+        if v["storage"] == 0:  # graph input: given or random, also for ds-run
+            if v["name"] in given:
+                arr = read_tensor(given[v["name"]]).astype(dt).reshape(v["dims"])
+            elif dt == np.bool_:
+                arr = rng.integers(0, 2, size=v["dims"]).astype(dt)
+            elif np.issubdtype(dt, np.integer):
                 arr = rng.integers(0, 8, size=v["dims"]).astype(dt)
             else:
                 arr = rng.standard_normal(v["dims"]).astype(dt)

@@ -8,14 +8,20 @@ from onnx import TensorProto, helper
 import ds
 
 
-def test_cuda_add_or_no_device(tmp_path):
+def _add_model(tmp_path, rows, cols):
+    """sum = a + b with a [rows, cols] and b [cols], as an ONNX file."""
     graph = helper.make_graph(
         [helper.make_node("Add", ["a", "b"], ["sum"])], "add",
-        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [4, 256]),
-         helper.make_tensor_value_info("b", TensorProto.FLOAT, [256])],
-        [helper.make_tensor_value_info("sum", TensorProto.FLOAT, [4, 256])])
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [rows, cols]),
+         helper.make_tensor_value_info("b", TensorProto.FLOAT, [cols])],
+        [helper.make_tensor_value_info("sum", TensorProto.FLOAT, [rows, cols])])
     model = tmp_path / "add.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
+    return model
+
+
+def test_cuda_add_or_no_device(tmp_path):
+    model = _add_model(tmp_path, 4, 256)
     try:
         artifact = ds.compile(model, tmp_path / "add.dsx", target="cuda")
     except ds.Error as e:
@@ -32,19 +38,8 @@ def test_cuda_add_or_no_device(tmp_path):
         np.testing.assert_allclose(session.run({"a": a, "b": b})["sum"], a + b, rtol=1e-6)
 
 
-def _cpu_add_session(tmp_path):
-    graph = helper.make_graph(
-        [helper.make_node("Add", ["a", "b"], ["sum"])], "add",
-        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [4, 8]),
-         helper.make_tensor_value_info("b", TensorProto.FLOAT, [8])],
-        [helper.make_tensor_value_info("sum", TensorProto.FLOAT, [4, 8])])
-    model = tmp_path / "add.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
-    return ds.load(ds.compile(model, tmp_path / "add.dsx"))
-
-
 def test_run_device_names_inputs_and_outputs(tmp_path):
-    session = _cpu_add_session(tmp_path)
+    session = ds.load(ds.compile(_add_model(tmp_path, 4, 8), tmp_path / "add.dsx"))
     a = np.zeros((4, 8), np.float32)
     with pytest.raises(ds.InputError, match="no input named 'c'"):
         session.run_device({"a": a, "b": a[0], "c": a})

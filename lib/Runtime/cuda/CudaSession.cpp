@@ -390,6 +390,19 @@ Status CudaSession::enqueueSteps() {
   return Status();
 }
 
+/// The steps on the session's stream: the graph once captured, else eagerly
+/// (DS_CUDA_PROFILE=graph puts an event on either side).
+Status CudaSession::launchSteps() {
+  bool timeRun = profile_.mode() == StepProfile::Graph;
+  if (timeRun)
+    profile_.mark(0, stream_);
+  Status s =
+      graph_ ? cu_.check(cu_.cuGraphLaunch(graph_, stream_), "cuGraphLaunch") : enqueueSteps();
+  if (s && timeRun)
+    profile_.mark(1, stream_);
+  return s;
+}
+
 /// Records the step list once as a CUDA Graph; later runs replay it with one
 /// launch. Falls back to eager launches (and says so) when capture fails.
 void CudaSession::captureGraph() {
@@ -434,13 +447,8 @@ Status CudaSession::run(const ds_tensor *inputs, int32_t numInputs) {
                                           inputs[i].byte_size, stream_),
                     "copying input " + std::to_string(i) + " to the device");
   }
-  bool timeRun = profile_.mode() == StepProfile::Graph;
-  if (s && timeRun)
-    profile_.mark(0, stream_);
   if (s)
-    s = graph_ ? cu_.check(cu_.cuGraphLaunch(graph_, stream_), "cuGraphLaunch") : enqueueSteps();
-  if (s && timeRun)
-    profile_.mark(1, stream_);
+    s = launchSteps();
   for (size_t i = 0; s && i < program_.outputs.size(); ++i) {
     uint32_t id = program_.outputs[i];
     if (program_.values[id].bytes)
@@ -559,13 +567,8 @@ Status CudaSession::runDevice(const ds_tensor *inputs, int32_t numInputs,
   s = cu_.check(cu_.cuEventRecord(callerReady_, caller), "cuEventRecord on the caller's stream");
   if (s)
     s = cu_.check(cu_.cuStreamWaitEvent(stream_, callerReady_, 0), "cuStreamWaitEvent");
-  bool timeRun = profile_.mode() == StepProfile::Graph;
-  if (s && timeRun)
-    profile_.mark(0, stream_);
   if (s)
-    s = graph_ ? cu_.check(cu_.cuGraphLaunch(graph_, stream_), "cuGraphLaunch") : enqueueSteps();
-  if (s && timeRun)
-    profile_.mark(1, stream_);
+    s = launchSteps();
   for (size_t k = 0; s && k < copies.size(); ++k)
     if (uint64_t bytes = program_.values[copies[k].first].bytes)
       s = cu_.check(cu_.cuMemcpyDtoDAsync(copies[k].second, pointers_[copies[k].first], bytes,

@@ -41,6 +41,7 @@ private:
   Status bindOperands();
   Status bind(const std::vector<CUdeviceptr> &wanted);
   Status enqueueSteps();
+  Status launchSteps();
   void captureGraph();
   Status checkDeviceOperands(const ds_tensor *inputs, int32_t numInputs,
                              const ds_tensor *outputs, int32_t numOutputs) const;

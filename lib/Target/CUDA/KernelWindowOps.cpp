@@ -85,6 +85,21 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
     in.append(coords.begin() + axis + q, coords.end());
     return at(input, in);
   }
+  if (auto gather = dyn_cast<GatherElementsOp>(op)) {
+    // out[c] = input[c with the axis coordinate taken from indices[c]].
+    int64_t axis = (int64_t)gather.getAxis();
+    if (axis < 0)
+      axis += (int64_t)inShape.size();
+    FailureOr<std::string> index = at(gather.getIndices(), coords);
+    if (failed(index))
+      return failure();
+    std::string wrapped = fresh("g");
+    line() << "const long long " << wrapped << " = " << *index << " < 0 ? " << *index << " + "
+           << inShape[axis] << " : " << *index << ";\n";
+    Coords in(coords.begin(), coords.end());
+    in[axis] = wrapped;
+    return at(input, in);
+  }
   if (auto concat = dyn_cast<ConcatOp>(op)) {
     int64_t axis = (int64_t)concat.getAxis();
     if (axis < 0)
@@ -325,4 +340,43 @@ FailureOr<std::string> KernelWriter::computeScan(CumSumOp op, ArrayRef<std::stri
   line() << acc << (product ? " *= " : " += ") << *x << ";\n";
   close();
   return acc;
+}
+
+/// ds.arg_reduce (argmax / argmin along an axis, the first or the last
+/// extreme) at one output position: a loop over the axis.
+FailureOr<std::string> KernelWriter::computeArgReduce(ArgReduceOp op, ArrayRef<std::string> coords) {
+  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  int64_t axis = (int64_t)op.getAxis();
+  if (axis < 0)
+    axis += (int64_t)shape.size();
+  bool isMax = op.getKind() == ArgReduceKind::argmax;
+  std::string best = fresh("best"), where = fresh("arg"), k = fresh("k");
+  line() << computeType(elementOf(op.getInput())) << " " << best << " = 0;\n";
+  line() << "long long " << where << " = -1;\n";
+  open("for (long long " + k + " = 0; " + k + " < " + str(shape[axis]) + "; ++" + k + ")");
+  // keepdims keeps the axis (coordinate 0 there); otherwise it is dropped.
+  Coords in;
+  for (size_t d = 0, o = 0; d < shape.size(); ++d) {
+    if ((int64_t)d == axis) {
+      in.push_back(k);
+      o += op.getKeepdims() ? 1 : 0;
+    } else {
+      in.push_back(coords[o++]);
+    }
+  }
+  FailureOr<std::string> x = at(op.getInput(), in);
+  if (failed(x))
+    return failure();
+  // As the CPU backend (and numpy): a NaN wins, the first one or with
+  // select_last_index the last; otherwise the first (or last) extreme.
+  std::string take = "{ " + best + " = " + *x + "; " + where + " = " + k + "; }";
+  bool last = op.getSelectLastIndex();
+  line() << "if (" << where << " < 0) " << take << "\n";
+  line() << "else if (" << best << " != " << best << ") { if (" << (last ? "true" : "false")
+         << " && " << *x << " != " << *x << ") " << where << " = " << k << "; }\n";
+  line() << "else if (" << *x << " != " << *x << " || " << *x << (isMax ? " > " : " < ") << best
+         << (last ? " || " + *x + " == " + best : std::string()) << ") " << take << "\n";
+  close();
+  line() << "if (" << where << " < 0) " << where << " = 0;\n";
+  return where;
 }

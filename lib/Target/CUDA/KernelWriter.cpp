@@ -283,13 +283,15 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
   }
   if (getOpClass(op) == DSX_OP_ELEMENTWISE)
     return computeElementwise(op, coords);
-  if (isa<TransposeOp, ReshapeOp, ExpandOp, TileOp, SliceOp, GatherOp, ConcatOp, PadOp, TriluOp,
-          RotaryEmbeddingOp>(op))
+  if (isa<TransposeOp, ReshapeOp, ExpandOp, TileOp, SliceOp, GatherOp, GatherElementsOp, ConcatOp,
+          PadOp, TriluOp, RotaryEmbeddingOp>(op))
     return computeDataMovement(op, coords);
   if (isa<ConvOp, PoolOp>(op))
     return computeWindow(op, coords);
   if (auto cumsum = dyn_cast<CumSumOp>(op))
     return computeScan(cumsum, coords);
+  if (auto arg = dyn_cast<ArgReduceOp>(op))
+    return computeArgReduce(arg, coords);
   return op->emitError("cuda: cannot emit '")
          << op->getName() << "' in a " << stringifyFusionKind(group.getKind())
          << " fusion group (not supported by the CUDA emitter)",

@@ -91,6 +91,10 @@ __device__ __forceinline__ long long ds_mod(long long a, long long b) {
   long long r = a % b;
   return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
+// Narrower integers compute as int (computeType): one overload each, or the
+// call would be ambiguous between float and long long.
+__device__ __forceinline__ int ds_mod(int a, int b) { return (int)ds_mod((long long)a, (long long)b); }
+__device__ __forceinline__ unsigned ds_mod(unsigned a, unsigned b) { return a % b; }
 
 // ---- reductions across a block (fp32), result in every thread ----
 // Each block-wide reduction ends with a barrier, so the static scratch can be
