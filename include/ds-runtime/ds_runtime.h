@@ -158,7 +158,8 @@ ds_status ds_session_output(const ds_session *session, int32_t index, ds_tensor 
    ordered after the work `stream` (a CUstream; NULL: the legacy default stream)
    has queued and before the work it queues next, and the call returns without
    waiting for it, as a CUDA library call does. The steps read the inputs and
-   write the outputs where they are (no copies); a later call with other
+   write the outputs where they are (no copies; outputs must not overlap the
+   inputs or each other); a later call with other
    pointers re-binds the steps and captures their graph again, so keep buffers
    fixed when calling in a loop. ds_session_output is unavailable after such a
    run (it holds the outputs of host runs). */

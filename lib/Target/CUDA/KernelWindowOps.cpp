@@ -256,8 +256,12 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
   auto pool = dyn_cast<PoolOp>(op);
   bool isMax = pool && pool.getKind() == PoolKind::max;
   line() << "float " << acc << " = " << (isMax ? "-DS_INF" : "0.0f") << ";\n";
-  std::string count;
-  if (pool && pool.getKind() == PoolKind::avg && !pool.getCountIncludePad()) {
+  // Average pooling divides by the window positions inside the input, or with
+  // count_include_pad inside the padded input (with ceil_mode a window can
+  // reach past the end padding; those positions do not count either way).
+  std::string count, inside;
+  bool includePad = pool && pool.getKind() == PoolKind::avg && pool.getCountIncludePad();
+  if (pool && pool.getKind() == PoolKind::avg) {
     count = fresh("n");
     line() << "int " << count << " = 0;\n";
   }
@@ -278,9 +282,22 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
     open("for (int " + k + " = 0; " + k + " < " + str(window[s]) + "; ++" + k + ")");
     line() << "const long long " << i << " = " << coords[2 + s] << " * " << strides[s] << " - "
            << pads[s] << " + " << k << " * " << dilations[s] << ";\n";
-    line() << "if (" << i << " < 0 || " << i << " >= " << inShape[2 + s] << ") continue;\n";
+    if (includePad) { // skip only past the padding; note whether inside the input
+      line() << "if (" << i << " < " << -pads[s] << " || " << i << " >= "
+             << inShape[2 + s] + pads[spatial + s] << ") continue;\n";
+      std::string in_s = fresh("in");
+      line() << "const bool " << in_s << " = " << (inside.empty() ? "" : inside + " && ") << i
+             << " >= 0 && " << i << " < " << inShape[2 + s] << ";\n";
+      inside = in_s;
+    } else {
+      line() << "if (" << i << " < 0 || " << i << " >= " << inShape[2 + s] << ") continue;\n";
+    }
     in.push_back(i);
     w.push_back(k);
+  }
+  if (includePad) {
+    line() << "++" << count << ";\n";
+    line() << "if (!" << inside << ") continue;\n";
   }
   FailureOr<std::string> x = at(input, in);
   if (failed(x))
@@ -294,7 +311,7 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
     line() << acc << " = fmaxf(" << acc << ", " << *x << ");\n";
   } else {
     line() << acc << " += " << *x << ";\n";
-    if (!count.empty())
+    if (!count.empty() && !includePad)
       line() << "++" << count << ";\n";
   }
   for (size_t s = 0; s < spatial + (conv ? 1 : 0); ++s)
@@ -305,12 +322,8 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
       return failure();
     line() << acc << " += " << *b << ";\n";
   }
-  if (pool && pool.getKind() == PoolKind::avg) {
-    int64_t size = 1;
-    for (int64_t k : window)
-      size *= k;
-    line() << acc << " /= " << (count.empty() ? str(size) + ".0f" : "(float)" + count) << ";\n";
-  }
+  if (pool && pool.getKind() == PoolKind::avg)
+    line() << acc << " /= (float)" << count << ";\n";
   return acc;
 }
 
