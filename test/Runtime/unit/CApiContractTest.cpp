@@ -91,6 +91,29 @@ TEST_F(Contract, ConstantAndInputOutputsAreWritableCopies) {
     ASSERT_EQ(x_[i], ramp()[i]) << "the caller's input was written";
 }
 
+// Device-resident runs exist only for cuda artifacts: a cpu session says so,
+// and its host outputs stay as the last host run left them.
+TEST_F(Contract, DeviceResidentRunsNeedACudaArtifact) {
+  ds::Model model(path_);
+  ds::Session session(model, 1);
+  expectRunCorrect(session.get(), x_);
+  ds_tensor in{DS_F32, 1, &kN, x_.data(), x_.size() * 4};
+  std::vector<float> out(kN * 4);
+  ds_tensor outs[4];
+  for (int k = 0; k < 4; ++k)
+    outs[k] = ds_tensor{DS_F32, 1, &kN, out.data() + k * kN, (size_t)kN * 4};
+  ds_status s = ds_session_run_device(session.get(), &in, 1, outs, 4, nullptr);
+  EXPECT_EQ(ds_status_get_code(s), DS_UNSUPPORTED);
+  EXPECT_NE(std::string(ds_status_get_message(s)).find("--target=cuda"), std::string::npos)
+      << ds_status_get_message(s);
+  ds_status_release(s);
+  ds_tensor y;
+  EXPECT_EQ(ds_session_output(session.get(), 0, &y), nullptr);
+  s = ds_session_run_device(nullptr, &in, 1, outs, 4, nullptr);
+  EXPECT_EQ(ds_status_get_code(s), DS_INVALID_ARGUMENT);
+  ds_status_release(s);
+}
+
 TEST_F(Contract, RunOutputsAreWritableCopies) {
   ds::Model model(path_);
   ds::Session session(model, 1);
