@@ -385,6 +385,10 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
     }
   }
 
+  // No copy may still be landing in shared memory when the block exits (with
+  // no visible key at all, the Q tile's copy was never waited for).
+  ds_cp_async_wait_all();
+
   // Normalize and store; rows that saw no key give 0.
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
