@@ -31,16 +31,20 @@ struct Driver {
   /// Optional (drivers of CUDA 12.4 and newer): lets a session check that a
   /// launch passes exactly the parameters its kernel declares.
   decltype(&::cuFuncGetParamInfo) cuFuncGetParamInfo = nullptr;
-  /// Optional (drivers of CUDA 12.8 and newer): events, for DS_CUDA_PROFILE and
-  /// for ordering device-resident runs with the caller's stream.
+  /// Optional, looked up by name: events, for DS_CUDA_PROFILE (CUDA 12.8 and newer)
+  /// and for ordering device-resident runs with the caller's stream.
 #define DS_CU_EVENT_FUNCTIONS(X)                                                               \
   X(cuEventCreate) X(cuEventRecord) X(cuEventSynchronize) X(cuEventElapsedTime)               \
   X(cuEventDestroy) X(cuStreamWaitEvent)
   DS_CU_EVENT_FUNCTIONS(DS_CU_MEMBER)
 #undef DS_CU_MEMBER
+  /// Ordering work between streams (device-resident runs).
+  bool canOrderStreams() const {
+    return cuEventCreate && cuEventRecord && cuEventDestroy && cuStreamWaitEvent;
+  }
+  /// Timing with events (DS_CUDA_PROFILE); cuEventElapsedTime_v2 is CUDA 12.8's.
   bool hasEvents() const {
-    return cuEventCreate && cuEventRecord && cuEventSynchronize && cuEventElapsedTime &&
-           cuEventDestroy && cuStreamWaitEvent;
+    return canOrderStreams() && cuEventSynchronize && cuEventElapsedTime;
   }
 
   /// The process-wide driver, opened and initialized on first use. DS_NO_DEVICE

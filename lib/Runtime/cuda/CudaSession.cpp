@@ -514,8 +514,9 @@ Status CudaSession::runDevice(const ds_tensor *inputs, int32_t numInputs,
   Status s = checkDeviceOperands(inputs, numInputs, outputs, numOutputs);
   if (!s)
     return s;
-  if (!cu_.hasEvents())
-    return Status::error("device-resident runs need a driver with events (CUDA 12.8 or newer)",
+  if (!cu_.canOrderStreams())
+    return Status::error("device-resident runs need cuEventRecord and cuStreamWaitEvent, which "
+                         "this driver lacks",
                          DS_UNSUPPORTED);
   hasRun_ = false; // ds_session_output holds host runs' outputs only
   s = cu_.check(cu_.cuCtxSetCurrent(context_), "cuCtxSetCurrent");

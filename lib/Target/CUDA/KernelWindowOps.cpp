@@ -385,8 +385,9 @@ FailureOr<std::string> KernelWriter::computeArgReduce(ArgReduceOp op, ArrayRef<s
   std::string take = "{ " + best + " = " + *x + "; " + where + " = " + k + "; }";
   bool last = op.getSelectLastIndex();
   line() << "if (" << where << " < 0) " << take << "\n";
-  line() << "else if (" << best << " != " << best << ") { if (" << (last ? "true" : "false")
-         << " && " << *x << " != " << *x << ") " << where << " = " << k << "; }\n";
+  line() << "else if (" << best << " != " << best << ") {"
+         << (last ? " if (" + *x + " != " + *x + ") " + where + " = " + k + ";" : std::string())
+         << " }\n";
   line() << "else if (" << *x << " != " << *x << " || " << *x << (isMax ? " > " : " < ") << best
          << (last ? " || " + *x + " == " + best : std::string()) << ") " << take << "\n";
   close();

@@ -8,6 +8,7 @@
 
 #include "ds/Dialect/DS/IR/DSOps.h"
 
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir::ds {
@@ -27,13 +28,6 @@ SmallVector<int64_t> movingLast(int64_t rank, ArrayRef<int64_t> moved) {
       perm.push_back(d);
   perm.append(moved.begin(), moved.end());
   return perm;
-}
-
-SmallVector<int64_t> inverse(ArrayRef<int64_t> perm) {
-  SmallVector<int64_t> inv(perm.size());
-  for (auto [i, p] : llvm::enumerate(perm))
-    inv[p] = (int64_t)i;
-  return inv;
 }
 
 int64_t rankOf(Value v) { return cast<RankedTensorType>(v.getType()).getRank(); }
@@ -57,7 +51,7 @@ void rewriteReduce(ReduceOp op) {
   Value moved = b.create<TransposeOp>(loc, op.getInput(), perm);
   Value reduced = b.create<ReduceOp>(loc, op.getKind(), moved, tail, op.getKeepdims());
   if (op.getKeepdims()) // [kept..., 1...] back to the unit dims' places
-    reduced = b.create<TransposeOp>(loc, reduced, inverse(perm));
+    reduced = b.create<TransposeOp>(loc, reduced, invertPermutationVector(perm));
   op.replaceAllUsesWith(reduced);
   op.erase();
 }
@@ -78,7 +72,7 @@ void rewriteSoftmax(SoftmaxOp op) {
   SmallVector<int64_t> perm = movingLast(rank, {axis});
   Value moved = b.create<TransposeOp>(loc, op.getInput(), perm);
   Value soft = b.create<SoftmaxOp>(loc, moved, b.getI64IntegerAttr(rank - 1), op.getLogAttr());
-  op.replaceAllUsesWith(b.create<TransposeOp>(loc, soft, inverse(perm)).getResult());
+  op.replaceAllUsesWith(b.create<TransposeOp>(loc, soft, invertPermutationVector(perm)).getResult());
   op.erase();
 }
 
