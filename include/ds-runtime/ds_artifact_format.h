@@ -130,6 +130,27 @@ typedef enum dsx_op_class {
 } dsx_op_class;
 #define DSX_OP_CLASS_MAX DSX_OP_PRECISION
 
+/* Run-time sizes of a dynamic cuda program (docs/cuda-backend.md, "Dynamic
+   dims"). A size is a postfix program of (dsx_size_op, operand) pairs over
+   the sizes the program's dim symbols bind in a run; steps carry them in two
+   int-list attributes of entries
+     "dynamic_dims":   output index, dim, pair count, pairs...  (a result dim)
+     "dynamic_fields": field, pair count, pairs...              (cuda.launch:
+                       grid x/y/z = 0/1/2; cuda.gemm: m, n, k, batch,
+                       stride_a, stride_b, stride_d = 0..6)
+   Every dynamic dim of a step's result has its entry; kernels of such a
+   program take one trailing `long long` parameter per dim symbol. */
+typedef enum dsx_size_op {
+  DSX_SIZE_CONST = 0,   /* push the operand */
+  DSX_SIZE_SYMBOL = 1,  /* push the size dim symbol `operand` binds */
+  DSX_SIZE_ADD = 2,     /* pop b, pop a, push a + b (operand 0) */
+  DSX_SIZE_MUL = 3,     /* a * b */
+  DSX_SIZE_CEILDIV = 4, /* ceil(a / b), b > 0 */
+} dsx_size_op;
+#define DSX_SIZE_OP_MAX DSX_SIZE_CEILDIV
+#define DSX_MAX_SIZE_PAIRS 64u
+#define DSX_GEMM_FIELD_COUNT 7u
+
 typedef enum dsx_attr_tag {
   DSX_ATTR_INT = 0,
   DSX_ATTR_FLOAT = 1,

@@ -162,11 +162,9 @@ struct DimSymbol {
 };
 
 /// Replaces each dynamic dim of input `arg`'s record by -(k+1) for its symbol
-/// k: one symbol per ONNX dim_param (`ds.dim_symbols`), a fresh one per
-/// anonymous dim; bounds (`ds.dim_bounds`) of a shared symbol intersect.
+/// k (inputDimSymbols); bounds (`ds.dim_bounds`) of a shared symbol intersect.
 LogicalResult assignDimSymbols(func::FuncOp func, BlockArgument arg, ValueRecord &record,
-                               std::vector<DimSymbol> &symbols,
-                               llvm::StringMap<size_t> &byName) {
+                               ArrayRef<int64_t> symbolOfDim, std::vector<DimSymbol> &symbols) {
   unsigned index = arg.getArgNumber();
   auto names = func.getArgAttrOfType<ArrayAttr>(index, "ds.dim_symbols");
   auto bounds = func.getArgAttrOfType<DenseI64ArrayAttr>(index, "ds.dim_bounds");
@@ -182,16 +180,9 @@ LogicalResult assignDimSymbols(func::FuncOp func, BlockArgument arg, ValueRecord
       if (auto s = dyn_cast<StringAttr>(names[d]))
         name = s.getValue();
     int64_t lo = bounds ? bounds[2 * d] : -1, hi = bounds ? bounds[2 * d + 1] : -1;
-    size_t k;
-    auto found = name.empty() ? byName.end() : byName.find(name);
-    if (found != byName.end()) {
-      k = found->second;
-    } else {
-      k = symbols.size();
+    size_t k = (size_t)symbolOfDim[d];
+    if (k == symbols.size())
       symbols.push_back({name.empty() ? record.name + ":" + std::to_string(d) : name.str(), 0, -1});
-      if (!name.empty())
-        byName[name] = k;
-    }
     DimSymbol &symbol = symbols[k];
     if (lo >= 0)
       symbol.min = std::max(symbol.min, lo);
@@ -238,9 +229,6 @@ LogicalResult addValue(Program &program, Value v, dsx_storage storage, std::stri
   if (!type)
     return emitError(v.getLoc(), "artifact writer: value of type ")
            << v.getType() << " is not a ranked tensor";
-  if (!type.hasStaticShape() && payload)
-    return emitError(v.getLoc(), "artifact writer: the CUDA backend needs static shapes (")
-           << type << "); bind the dynamic dims with --ds-input-shape";
   auto dtype = toDType(type.getElementType());
   if (!dtype)
     return emitError(v.getLoc(), "artifact writer: unsupported element type ")
@@ -274,13 +262,14 @@ LogicalResult collectValues(ModuleOp module, const TargetPayload *payload, Progr
   program.body = &func.getBody().front();
   program.returnOp = cast<func::ReturnOp>(program.body->getTerminator());
 
-  llvm::StringMap<size_t> symbolsByName;
+  std::vector<std::vector<int64_t>> symbolOfDim = inputDimSymbols(func);
   for (BlockArgument arg : program.body->getArguments()) {
     auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "ds.name");
     if (failed(addValue(program, arg, DSX_STORAGE_INPUT,
                         name ? name.str() : "input" + std::to_string(arg.getArgNumber()),
                         payload)) ||
-        failed(assignDimSymbols(func, arg, program.records.back(), program.symbols, symbolsByName)))
+        failed(assignDimSymbols(func, arg, program.records.back(),
+                                symbolOfDim[arg.getArgNumber()], program.symbols)))
       return failure();
     if (auto value = func.getArgAttrOfType<ElementsAttr>(arg.getArgNumber(), "ds.default")) {
       if (value.getType() != arg.getType())
@@ -744,4 +733,32 @@ LogicalResult mlir::ds::writeArtifact(ModuleOp module, StringRef path, ArtifactS
       }
   }
   return success();
+}
+
+std::vector<std::vector<int64_t>> ds::inputDimSymbols(func::FuncOp func) {
+  std::vector<std::vector<int64_t>> out;
+  llvm::StringMap<int64_t> byName;
+  int64_t next = 0;
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    auto names = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "ds.dim_symbols");
+    std::vector<int64_t> &dims = out.emplace_back(type ? type.getRank() : 0, -1);
+    for (size_t d = 0; d < dims.size(); ++d) {
+      if (!type.isDynamicDim(d))
+        continue;
+      StringRef name;
+      if (names && d < names.size())
+        if (auto s = dyn_cast<StringAttr>(names[d]))
+          name = s.getValue();
+      if (name.empty()) {
+        dims[d] = next++;
+        continue;
+      }
+      auto [it, inserted] = byName.try_emplace(name, next);
+      if (inserted)
+        ++next;
+      dims[d] = it->second;
+    }
+  }
+  return out;
 }

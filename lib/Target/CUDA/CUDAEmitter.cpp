@@ -33,12 +33,6 @@ static bool isAliasReshape(FusionGroupOp group) {
 }
 
 static LogicalResult emitGroup(FusionGroupOp group, unsigned index, EmitContext &ctx) {
-  SmallVector<Value> values(group.getInputs());
-  values.append(group.result_begin(), group.result_end());
-  for (Value v : values)
-    if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
-      return group.emitError("cuda: the CUDA backend needs static shapes (")
-             << v.getType() << "); bind the dynamic dims with --ds-input-shape";
   // Every element type the kernel would load or store must have a CUDA type.
   WalkResult types = group.getBody().walk([](Operation *op) {
     for (Value v : llvm::concat<const Value>(SmallVector<Value>(op->getOperands()),
@@ -95,6 +89,11 @@ FailureOr<CUDAProgram> ds::emitCUDA(ModuleOp module) {
   ctx.source += kPreludeSource;
   ctx.source += kFlashAttentionSource;
   ctx.source += "\n// ---- kernels ----\n\n";
+  // Dynamic dims become sizes the kernels and steps take at launch.
+  FailureOr<std::unique_ptr<DynamicDims>> sizes = DynamicDims::build(func);
+  if (failed(sizes))
+    return failure();
+  ctx.sizes = sizes->get();
   unsigned index = 0;
   bool ok = true;
   for (Operation &op : func.getBody().front().without_terminator()) {
@@ -113,6 +112,9 @@ FailureOr<CUDAProgram> ds::emitCUDA(ModuleOp module) {
   }
   if (!ok)
     return failure();
+  Builder b(module.getContext());
+  for (ArtifactStep &step : ctx.steps)
+    ctx.sizes->annotateResults(step.outputs, step.attrs, b);
   CUDAProgram program;
   program.source = std::move(ctx.source);
   program.steps = std::move(ctx.steps);

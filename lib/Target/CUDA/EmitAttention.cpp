@@ -37,29 +37,43 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
     return op.emitError("cuda: attention needs f32, f16 or bf16 q, k and v of one type, not ") << t;
   if (op.getSelectBlocks())
     return op.emitError("cuda: block-selected attention (select_blocks) has no CUDA kernel yet");
+  for (auto [value, axis] : {std::pair{op.getQuery(), 1}, {op.getQuery(), 3}, {op.getKey(), 1},
+                             {op.getKey(), 3}, {op.getValue(), 3}})
+    if (ShapedType::isDynamic(shapeOf(value)[axis]))
+      return op.emitError("cuda: attention needs static head counts and head dims");
   if (q[3] > 256 || v[3] > 256)
     return op.emitError("cuda: attention head dims above 256 are not supported");
 
   // Mask: bool keeps, float adds; broadcast to [B, Hq, S, L] by strides.
+  KernelWriter w(group, name, *ctx.sizes);
+  Dims qd = w.dims(op.getQuery()), kd = w.dims(op.getKey());
   int maskKind = 0;
   std::string maskType = "float";
-  int64_t ms[4] = {0, 0, 0, 0};
+  std::string ms[4] = {"0", "0", "0", "0"};
   if (Value mask = op.getMask()) {
     Type mt = elementOf(mask);
     if (mt.isInteger(1)) maskKind = 1;
     else if (mt.isF32() || mt.isF16() || mt.isBF16()) maskKind = 2;
     else return op.emitError("cuda: attention mask of type ") << mt << " is not supported";
     maskType = *storageType(mt);
-    ArrayRef<int64_t> m = shapeOf(mask);
-    SmallVector<int64_t> strides = stridesOf(m);
-    int64_t full[4] = {q[0], q[1], q[2], k[2]};
+    Dims m = w.dims(mask);
+    Dims strides = stridesOf(m);
+    std::string full[4] = {qd[0], qd[1], qd[2], kd[2]};
     for (size_t d = 0; d < m.size(); ++d) {
       size_t to = 4 - m.size() + d;
-      ms[to] = m[d] == 1 && full[to] != 1 ? 0 : strides[d];
+      if (isOne(m[d]))
+        ms[to] = isOne(full[to]) ? strides[d] : "0";
+      else if (m[d] == full[to] || m[d].find('s') == std::string::npos)
+        ms[to] = strides[d];
+      else // a dynamic dim that may broadcast at run time
+        ms[to] = "(" + m[d] + " == 1 ? 0 : " + strides[d] + ")";
     }
   }
-  // Shapes are static here: a diagonal counted from the last key is a fixed offset.
-  int64_t causalOffset = op.getCausalOffset() + (op.getCausalFromEnd() ? k[2] - q[2] : 0);
+  // A diagonal counted from the last key is offset by keys - queries.
+  DimExpr offset = DimExpr::of((int64_t)op.getCausalOffset());
+  if (op.getCausalFromEnd())
+    offset = offset + ctx.sizes->dim(op.getKey(), 2) - ctx.sizes->dim(op.getQuery(), 2);
+  std::string causalOffset = formC(offset);
   double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
   std::string type = *storageType(t);
   auto floatLiteral = [](double v) {
@@ -70,22 +84,20 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
     return s + "f";
   };
 
-  KernelWriter w(group, name);
   std::string cfg = name + "_config";
   std::string config;
   llvm::raw_string_ostream c(config);
   c << "struct " << cfg << " {\n"
-    << "  static constexpr int B = " << q[0] << ", HQ = " << q[1] << ", HKV = " << k[1]
-    << ", S = " << q[2] << ", L = " << k[2] << ", D = " << q[3] << ", DV = " << v[3] << ";\n"
+    << "  static constexpr int HQ = " << q[1] << ", HKV = " << k[1] << ", D = " << q[3]
+    << ", DV = " << v[3] << ";\n"
     << "  static constexpr float SCALE = " << floatLiteral(scale)
     << ", SOFTCAP = " << floatLiteral(op.getSoftcap().convertToDouble()) << ";\n"
     << "  static constexpr bool CAUSAL = " << (op.getIsCausal() ? "true" : "false") << ";\n"
-    << "  static constexpr int CAUSAL_OFFSET = " << causalOffset << ";\n"
     << "  static constexpr int WINDOW = " << (int64_t)op.getWindow()
     << ", SINKS = " << (int64_t)op.getSinkTokens() << ";\n"
     << "  static constexpr int MASK = " << maskKind << ";\n"
-    << "  static constexpr long long MB = " << ms[0] << ", MH = " << ms[1] << ", MS = " << ms[2]
-    << ", ML = " << ms[3] << ";\n"
+    << "  int S, L, CAUSAL_OFFSET;\n"
+    << "  long long MB, MH, MS, ML;\n"
     << "};\n";
   // Parameters: q, k, v, mask (absent: nullptr), out.
   std::string qn = w.inputParam(cast<BlockArgument>(op.getQuery()));
@@ -93,14 +105,17 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
   std::string vn = w.inputParam(cast<BlockArgument>(op.getValue()));
   std::string mn = op.getMask() ? w.inputParam(cast<BlockArgument>(op.getMask()))
                                 : "(const float *)nullptr";
-  w.line() << "// flash attention: " << q[0] << "x" << q[1] << " heads of " << q[2] << " queries x "
-           << k[2] << " keys, head dim " << q[3] << "\n";
+  w.line() << "// flash attention: " << qd[0] << "x" << q[1] << " heads of " << qd[2]
+           << " queries x " << kd[2] << " keys, head dim " << q[3] << "\n";
+  w.line() << "const " << cfg << " cfg{(int)" << qd[2] << ", (int)" << kd[2] << ", (int)"
+           << causalOffset << ", " << ms[0] << ", " << ms[1] << ", " << ms[2] << ", " << ms[3]
+           << "};\n";
   // Tensor cores (mma.sync m16n8k16) for fp16 / bf16 when the head dims are multiples of 16 and
   // the tiles fit shared memory; the FMA kernel otherwise.
   bool mma = !t.isF32() && q[3] % 16 == 0 && v[3] % 16 == 0 && q[3] <= 128 && v[3] <= 128;
   w.line() << "ds_attention::flash_attention" << (mma ? "_mma<" : "<") << type << ", " << maskType
            << ", " << cfg << ">(" << qn << ", " << kn << ", " << vn << ", " << mn << ", "
-           << w.outputParam(0) << ");\n";
+           << w.outputParam(0) << ", cfg);\n";
 
   // Rows per block and shared bytes as FlashAttention.cuh lays them out.
   int64_t rowsPerBlock, sharedBytes;
@@ -116,7 +131,8 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
   }
   ctx.source += config + w.finish("__launch_bounds__(128)") + "\n";
   // The mask operand must be in the step's inputs even when it is absent.
-  ArtifactStep step = w.launchStep({(q[2] + rowsPerBlock - 1) / rowsPerBlock, q[1], q[0]},
+  ArtifactStep step = w.launchStep({ctx.sizes->size(op.getQuery(), 2).ceilDiv(rowsPerBlock),
+                                    Size::of(q[1]), ctx.sizes->size(op.getQuery(), 0)},
                                    {128, 1, 1}, sharedBytes);
   ctx.steps.push_back(std::move(step));
   ++ctx.kernels;

@@ -168,35 +168,37 @@ LogicalResult cuda::splitMatMulGroup(FusionGroupOp group) {
   return success();
 }
 
+/// The dims of `v` as C expressions (equal strings: provably equal sizes).
+static Dims dimsC(Value v, const DynamicDims &sizes) { return sizes.dimsC(v); }
+
 LogicalResult cuda::emitGemm(FusionGroupOp group, MatMulOp matmul, EmitContext &ctx) {
   Type t = cast<RankedTensorType>(matmul.getType()).getElementType();
   if (!(t.isF32() || t.isF16() || t.isBF16()))
     return matmul.emitError("cuda: matmul on ") << t << " is not supported (cuBLASLt path: f32, f16, bf16)";
   Epilogue e = matchEpilogue(matmul);
-  ArrayRef<int64_t> a = shapeOf(matmul.getLhs()), b = shapeOf(matmul.getRhs()),
-                    d = shapeOf(matmul.getResult());
-  int64_t m = a.size() == 1 ? 1 : a[a.size() - 2], k = a.back();
-  int64_t n = b.size() == 1 ? 1 : b.back();
-  int64_t batch = 1;
-  for (int64_t x : d)
-    batch *= x;
-  batch /= m * n; // numpy matmul: the result's leading dims are the batch
+  const DynamicDims &sizes = *ctx.sizes;
+  Value a = matmul.getLhs(), b = matmul.getRhs(), d = matmul.getResult();
+  int64_t ra = shapeOf(a).size(), rb = shapeOf(b).size(), rd = shapeOf(d).size();
+  Size m = ra == 1 ? Size::of(1) : sizes.size(a, ra - 2), k = sizes.size(a, ra - 1);
+  Size n = rb == 1 ? Size::of(1) : sizes.size(b, rb - 1);
+  // numpy matmul: the result's leading dims (before its matrix dims) are the batch.
+  Size batch = sizes.product(d, 0, rd - (ra > 1) - (rb > 1));
   // Elements between batches of an operand: its matrix size, or 0 when it
   // is not batched; partially broadcast batch dims have no single stride.
-  auto batchStride = [&](ArrayRef<int64_t> s, int64_t matrix) -> std::optional<int64_t> {
-    ArrayRef<int64_t> lead = s.size() > 2 ? s.drop_back(2) : ArrayRef<int64_t>();
-    int64_t count = 1;
-    for (int64_t x : lead)
-      count *= x;
-    if (count == 1)
-      return batch == 1 ? matrix : 0;
-    if (count == batch)
+  auto batchStride = [&](Value v, int64_t rank, const Size &matrix) -> std::optional<Size> {
+    Size count = sizes.product(v, 0, std::max<int64_t>(rank - 2, 0));
+    if (count.isStatic() && count.staticValue() == 1)
+      return batch.isStatic() && batch.staticValue() == 1 ? matrix : Size::of(0);
+    if (count.c() == batch.c())
       return matrix;
     return std::nullopt;
   };
-  auto sa = batchStride(a, m * k), sb = batchStride(b, k * n);
+  auto sa = batchStride(a, ra, m * k), sb = batchStride(b, rb, k * n);
   if (!sa || !sb)
     return matmul.emitError("cuda: matmul with partially broadcast batch dims is not supported");
+  if (e.residual && dimsC(e.residual, sizes) != dimsC(e.end, sizes))
+    return matmul.emitError("cuda: the residual added to this matmul is not provably of the "
+                            "result's shape (cuBLASLt reads it as C)");
   std::string epilogue = e.bias ? (e.activation.empty() ? "bias" : ("bias_" + e.activation.str()))
                                 : (e.activation.empty() ? "none" : e.activation.str());
 
@@ -211,8 +213,22 @@ LogicalResult cuda::emitGemm(FusionGroupOp group, MatMulOp matmul, EmitContext &
                  e.residual ? outer(e.residual) : Value()};
   step.outputs = {group.getResult(0)};
   auto i = [&](StringRef name, int64_t v) { step.attrs.push_back(bld.getNamedAttr(name, bld.getI64IntegerAttr(v))); };
-  i("m", m), i("n", n), i("k", k), i("batch", batch), i("trans_a", 0), i("trans_b", 0);
-  i("stride_a", *sa), i("stride_b", *sb), i("stride_d", m * n);
+  // Fields in dsx_size_op order (ds_artifact_format.h); a dynamic one has a
+  // placeholder here and its size program in "dynamic_fields".
+  const std::pair<StringRef, Size> fields[] = {{"m", m},           {"n", n},
+                                               {"k", k},           {"batch", batch},
+                                               {"stride_a", *sa},  {"stride_b", *sb},
+                                               {"stride_d", m * n}};
+  SmallVector<int64_t> dynamicFields;
+  for (auto [index, field] : llvm::enumerate(fields)) {
+    i(field.first, field.second.isStatic() ? field.second.staticValue() : 1);
+    if (!field.second.isStatic())
+      appendSizeEntry(dynamicFields, {(int64_t)index}, field.second);
+    if (index == 3)
+      i("trans_a", 0), i("trans_b", 0);
+  }
+  if (!dynamicFields.empty())
+    step.attrs.push_back(bld.getNamedAttr("dynamic_fields", bld.getDenseI64ArrayAttr(dynamicFields)));
   step.attrs.push_back(bld.getNamedAttr("alpha", bld.getF64FloatAttr(1.0)));
   step.attrs.push_back(bld.getNamedAttr("beta", bld.getF64FloatAttr(e.residual ? 1.0 : 0.0)));
   step.attrs.push_back(bld.getNamedAttr("epilogue", bld.getStringAttr(epilogue)));

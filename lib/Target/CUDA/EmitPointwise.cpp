@@ -15,7 +15,7 @@ static int64_t storageBytes(Type t) { return t.isInteger(1) ? 1 : t.getIntOrFloa
 /// position or broadcast) and the innermost dim is a multiple of it, so each
 /// vector starts aligned and never straddles a row.
 static int64_t vectorWidth(FusionGroupOp group, ArrayRef<int64_t> shape) {
-  if (shape.empty())
+  if (shape.empty() || ShapedType::isDynamic(shape.back()))
     return 1;
   int64_t widest = 1;
   for (Operation &op : group.getBody().front().without_terminator()) {
@@ -38,31 +38,32 @@ static int64_t vectorWidth(FusionGroupOp group, ArrayRef<int64_t> shape) {
   return vec;
 }
 
-static std::string shapeString(ArrayRef<int64_t> shape) {
-  return shape.empty() ? "scalar" : llvm::join(llvm::map_range(shape, [](int64_t d) { return std::to_string(d); }), "x");
+static std::string shapeString(ArrayRef<std::string> shape) {
+  return shape.empty() ? "scalar" : llvm::join(shape, "x");
 }
 
 LogicalResult cuda::emitPointwise(FusionGroupOp group, const std::string &name, EmitContext &ctx) {
   auto yield = cast<YieldOp>(group.getBody().front().getTerminator());
-  ArrayRef<int64_t> shape = cast<RankedTensorType>(group.getResult(0).getType()).getShape();
-  for (Type t : group.getResultTypes())
-    if (cast<RankedTensorType>(t).getShape() != shape)
+  Value first = group.getResult(0);
+  ArrayRef<int64_t> staticShape = shapeOf(first);
+  KernelWriter w(group, name, *ctx.sizes);
+  Dims shape = w.dims(first);
+  for (Value r : group.getResults())
+    if (w.dims(r) != shape)
       return group.emitError("cuda: the results of a ")
              << stringifyFusionKind(group.getKind())
              << " group must have one shape (one thread per output element)";
-  int64_t numel = 1;
-  for (int64_t d : shape)
-    numel *= d;
-  if (numel == 0)
+  Size numel = ctx.sizes->product(first, 0, (int64_t)shape.size());
+  if (numel.isStatic() && numel.staticValue() == 0)
     return success(); // empty results: nothing to compute, no launch
-  int64_t vec = vectorWidth(group, shape);
-  int64_t threads = (numel + vec - 1) / vec;
+  int64_t vec = vectorWidth(group, staticShape);
+  // A vector never straddles the (static) innermost dim, so this is exact.
+  Size threads = numel.ceilDiv(vec);
 
-  KernelWriter w(group, name);
   w.line() << "// " << stringifyFusionKind(group.getKind()) << " group over " << shapeString(shape)
-           << " (" << numel << " elements), " << vec << " per thread\n";
+           << " (" << numel.c() << " elements), " << vec << " per thread\n";
   w.line() << "const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n";
-  w.line() << "if (t >= " << threads << ") return;\n";
+  w.line() << "if (t >= " << threads.c() << ") return;\n";
   if (vec == 1) {
     w.line() << "const long long i = t;\n";
     Coords coords = delinearize("i", shape);
@@ -77,8 +78,8 @@ LogicalResult cuda::emitPointwise(FusionGroupOp group, const std::string &name, 
     Coords coords = delinearize("i", shape);
     // Inputs that vary along the innermost dim: one vector load each.
     for (BlockArgument arg : group.getBody().front().getArguments()) {
-      ArrayRef<int64_t> argShape = cast<RankedTensorType>(arg.getType()).getShape();
-      if (arg.use_empty() || argShape.empty() || argShape.back() == 1)
+      Dims argShape = w.dims(arg);
+      if (arg.use_empty() || argShape.empty() || isOne(argShape.back()))
         continue; // broadcast along the innermost dim: one scalar load
       std::string regs = w.fresh("a");
       std::string ct = computeType(cast<RankedTensorType>(arg.getType()).getElementType());
@@ -111,10 +112,12 @@ LogicalResult cuda::emitPointwise(FusionGroupOp group, const std::string &name, 
       w.line() << "ds_store_vec<" << vec << ">(" << w.outputParam(index) << ", i, " << r << ");\n";
   }
 
-  int64_t block = std::min<int64_t>(256, (threads + 31) / 32 * 32);
-  int64_t grid = (threads + block - 1) / block;
+  int64_t block = threads.isStatic()
+                      ? std::min<int64_t>(256, (threads.staticValue() + 31) / 32 * 32)
+                      : 256;
+  Size grid = threads.ceilDiv(block);
   ctx.source += w.globals + w.finish("__launch_bounds__(256)") + "\n";
-  ctx.steps.push_back(w.launchStep({grid, 1, 1}, {block, 1, 1}, 0));
+  ctx.steps.push_back(w.launchStep({grid, Size::of(1), Size::of(1)}, {block, 1, 1}, 0));
   ++ctx.kernels;
   return success();
 }

@@ -18,14 +18,14 @@ using namespace mlir::ds::cuda;
 namespace {
 struct RowLoop {
   KernelWriter &w;
-  ArrayRef<int64_t> shape; // of X
-  size_t lead;             // leading (row) dims
-  Coords rowCoords;        // coordinates of the row's leading dims
-  int64_t rowLen;
+  ArrayRef<std::string> shape; // of X
+  size_t lead;                 // leading (row) dims
+  Coords rowCoords;            // coordinates of the row's leading dims
+  std::string rowLen;
 
   /// Opens `for (j ...)` over the row and returns X-coordinates of element j.
   Coords open() {
-    w.open("for (long long j = threadIdx.x; j < " + std::to_string(rowLen) + "; j += blockDim.x)");
+    w.open("for (long long j = threadIdx.x; j < " + rowLen + "; j += blockDim.x)");
     Coords coords = rowCoords;
     Coords tail = delinearize("j", shape.drop_front(lead));
     coords.append(tail.begin(), tail.end());
@@ -37,7 +37,8 @@ struct RowLoop {
 LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const std::string &name,
                                   EmitContext &ctx) {
   Value x = anchor->getOperand(0), anchorResult = anchor->getResult(0);
-  ArrayRef<int64_t> shape = shapeOf(x);
+  KernelWriter w(group, name, *ctx.sizes);
+  Dims shape = w.dims(x);
   size_t rank = shape.size();
   size_t lead = rank; // first reduced dim
   if (auto softmax = dyn_cast<SoftmaxOp>(anchor)) {
@@ -46,7 +47,7 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
     if (axis < 0)
       axis += (int64_t)rank;
     for (size_t d = axis + 1; d < rank; ++d)
-      if (shape[d] != 1)
+      if (!isOne(shape[d]))
         return anchor->emitError("cuda: softmax over axis ")
                << axis << " that is not the innermost (non-unit) dim is not supported (run "
                << "--ds-cuda-trailing-reductions first, as ds-compile does)";
@@ -71,31 +72,33 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
   }
   if (!isa<FloatType>(cast<RankedTensorType>(x.getType()).getElementType()))
     return anchor->emitError("cuda: '") << anchor->getName() << "' on non-float data is not supported";
-  int64_t rowLen = 1, rows = 1;
-  for (size_t d = 0; d < rank; ++d)
-    (d < lead ? rows : rowLen) *= shape[d];
+  Size rows = ctx.sizes->product(x, 0, (int64_t)lead);
+  Size rowLen = ctx.sizes->product(x, (int64_t)lead, (int64_t)rank);
 
   // Results are row-shaped (X's shape) or, for reduce, of the anchor's shape.
   auto yield = cast<YieldOp>(group.getBody().front().getTerminator());
   bool isReduce = isa<ReduceOp>(anchor);
+  Dims reducedShape = w.dims(anchorResult);
   for (Value v : yield.getValues()) {
-    ArrayRef<int64_t> s = shapeOf(v);
-    if (s != shape && !(isReduce && s == shapeOf(anchorResult)))
+    Dims s = w.dims(v);
+    if (s != shape && !(isReduce && s == reducedShape))
       return group.emitError("cuda: a reduction group result of shape ")
              << v.getType() << " is neither the row shape nor the reduced shape";
     if (isReduce && s == shape && !cast<ReduceOp>(anchor).getKeepdims())
       return group.emitError("cuda: reduce without keepdims cannot broadcast back to rows");
   }
 
-  KernelWriter w(group, name);
-  if (rows == 0)
+  if (rows.isStatic() && rows.staticValue() == 0)
     return success(); // no rows, no results to compute: no launch
   // An empty row still gives each result its identity (sum 0, max -inf, ...).
-  int64_t block = std::clamp<int64_t>((rowLen + 31) / 32 * 32, 32, 256);
-  w.line() << "// " << anchor->getName() << " over rows of " << rowLen << " (" << rows
+  int64_t block = rowLen.isStatic()
+                      ? std::clamp<int64_t>((rowLen.staticValue() + 31) / 32 * 32, 32, 256)
+                      : 256;
+  w.line() << "// " << anchor->getName() << " over rows of " << rowLen.c() << " (" << rows.c()
            << " rows), one block per row\n";
   w.line() << "const long long row = blockIdx.x;\n";
-  RowLoop loop{w, shape, lead, delinearize("row", shape.take_front(lead)), rowLen};
+  RowLoop loop{w, shape, lead, delinearize("row", ArrayRef<std::string>(shape).take_front(lead)),
+               rowLen.c()};
 
   // Accumulates f(X) over the row into `acc` (kind: 0 sum, 1 max, 2 min, 3 prod).
   auto pass = [&](StringRef acc, int kind, llvm::function_ref<std::string(StringRef)> f) -> LogicalResult {
@@ -117,7 +120,7 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
     return success();
   };
   auto id = [](StringRef v) { return v.str(); };
-  std::string n = std::to_string(rowLen) + ".0f";
+  std::string n = rowLen.isStatic() ? rowLen.c() + ".0f" : "(float)" + rowLen.c();
 
   if (auto softmax = dyn_cast<SoftmaxOp>(anchor)) {
     if (failed(pass("rmax", 1, id)) ||
@@ -149,20 +152,20 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
     }
     w.line() << "const float rstd = rsqrtf(rvar / " << n << " + " << eps << "f);\n";
     Value scale = norm.getScale(), bias = norm.getBias();
-    w.override(anchorResult, [&w, x, scale, bias, shape](ArrayRef<std::string> coords) -> FailureOr<std::string> {
+    w.override(anchorResult, [&w, x, scale, bias, &shape](ArrayRef<std::string> coords) -> FailureOr<std::string> {
       FailureOr<std::string> v = w.at(x, coords);
       if (failed(v))
         return failure();
       std::string r = w.fresh("y");
       w.line() << "float " << r << " = (" << *v << " - mean) * rstd;\n";
       if (scale) {
-        FailureOr<std::string> s = w.at(scale, broadcastCoords(shapeOf(scale), shape, coords));
+        FailureOr<std::string> s = w.at(scale, broadcastCoords(w.dims(scale), shape, coords));
         if (failed(s))
           return failure();
         w.line() << r << " *= " << *s << ";\n";
       }
       if (bias) {
-        FailureOr<std::string> b = w.at(bias, broadcastCoords(shapeOf(bias), shape, coords));
+        FailureOr<std::string> b = w.at(bias, broadcastCoords(w.dims(bias), shape, coords));
         if (failed(b))
           return failure();
         w.line() << r << " += " << *b << ";\n";
@@ -205,9 +208,8 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
 
   // Results: row-shaped ones by every thread over the row, reduced ones by
   // thread 0.
-  ArrayRef<int64_t> reducedShape = shapeOf(anchorResult);
   auto isReducedResult = [&](Value v) {
-    return isReduce && (shapeOf(v) != shape || shape == reducedShape);
+    return isReduce && (w.dims(v) != shape || shape == reducedShape);
   };
   bool anyReduced = false;
   for (auto [index, v] : llvm::enumerate(yield.getValues())) {
@@ -240,7 +242,7 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
   }
 
   ctx.source += w.globals + w.finish("__launch_bounds__(256)") + "\n";
-  ctx.steps.push_back(w.launchStep({rows, 1, 1}, {block, 1, 1}, 0));
+  ctx.steps.push_back(w.launchStep({rows, Size::of(1), Size::of(1)}, {block, 1, 1}, 0));
   ++ctx.kernels;
   return success();
 }

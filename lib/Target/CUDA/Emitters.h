@@ -2,6 +2,7 @@
 #ifndef DS_LIB_TARGET_CUDA_EMITTERS_H
 #define DS_LIB_TARGET_CUDA_EMITTERS_H
 
+#include "DynamicDims.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
 #include "ds/Target/Artifact/ArtifactWriter.h"
 
@@ -15,6 +16,7 @@ inline ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getT
 
 /// Where emitters append their kernels and steps.
 struct EmitContext {
+  const DynamicDims *sizes = nullptr; ///< @main's run-time sizes
   std::string source;
   std::vector<ArtifactStep> steps;
   unsigned kernels = 0;

@@ -23,13 +23,22 @@ using namespace mlir::ds::cuda;
 
 static Type elementOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
 static std::string str(int64_t v) { return std::to_string(v); }
+/// `a + b` folded where both are numbers.
+static std::string addC(StringRef a, StringRef b) {
+  int64_t x, y;
+  if (!a.getAsInteger(10, x) && !b.getAsInteger(10, y))
+    return str(x + y);
+  if (a == "0")
+    return b.str();
+  return "(" + a.str() + " + " + b.str() + ")";
+}
 
 FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
                                                          ArrayRef<std::string> coords) {
   Value result = op->getResult(0);
-  ArrayRef<int64_t> outShape = shapeOf(result);
+  Dims outShape = dims(result);
   Value input = op->getOperand(0);
-  ArrayRef<int64_t> inShape = shapeOf(input);
+  Dims inShape = dims(input);
   std::string ct = computeType(elementOf(result));
   auto notConstant = [&](StringRef what) {
     return op->emitError("cuda: '") << op->getName() << "' needs constant " << what, failure();
@@ -51,20 +60,38 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
   if (isa<TileOp>(op)) {
     Coords in;
     for (auto [d, n] : llvm::enumerate(inShape))
-      in.push_back(n == 1 ? "0" : "(" + coords[d] + " % " + str(n) + ")");
+      in.push_back(isOne(n) ? "0" : "(" + coords[d] + " % " + n + ")");
     return at(input, in);
   }
   if (auto slice = dyn_cast<SliceOp>(op)) {
-    auto starts = constantInts(slice.getStarts()), axes = constantInts(slice.getAxes()),
-         steps = constantInts(slice.getSteps());
+    auto axes = constantInts(slice.getAxes()), steps = constantInts(slice.getSteps());
+    // Starts may be computed from sizes (e.g. "last dim / 2", "keys - 1").
+    auto starts = sizes.elements(slice.getStarts());
+    if (failed(starts))
+      if (auto fixed = constantInts(slice.getStarts()); succeeded(fixed))
+        starts = llvm::to_vector(llvm::map_range(*fixed, DimExpr::of));
     if (failed(starts) || failed(axes) || failed(steps))
       return notConstant("starts, axes and steps");
     Coords in(coords.begin(), coords.end());
-    for (auto [s, a, step] : llvm::zip(*starts, *axes, *steps)) {
-      int64_t axis = a < 0 ? a + (int64_t)inShape.size() : a, dim = inShape[axis];
-      int64_t start = s < 0 ? s + dim : s;
-      start = step > 0 ? std::clamp<int64_t>(start, 0, dim) : std::clamp<int64_t>(start, 0, dim - 1);
-      in[axis] = "(" + str(start) + " + " + coords[axis] + " * " + str(step) + ")";
+    for (auto [startExpr, a, step] : llvm::zip(*starts, *axes, *steps)) {
+      int64_t axis = a < 0 ? a + (int64_t)inShape.size() : a, dim;
+      int64_t s = startExpr.constant;
+      std::string first;
+      if (!startExpr.isConstant()) { // non-negative sizes: clamp at run time
+        std::string n = inShape[axis];
+        first = "min(max((long long)" + formC(startExpr) + ", 0LL), (long long)" +
+                (step > 0 ? n : "(" + n + " - 1)") + ")";
+      } else if (!StringRef(inShape[axis]).getAsInteger(10, dim)) {
+        int64_t start = s < 0 ? s + dim : s;
+        start = step > 0 ? std::clamp<int64_t>(start, 0, dim)
+                         : std::clamp<int64_t>(start, 0, dim - 1);
+        first = str(start);
+      } else { // clamped at run time, as the CPU backend does
+        std::string n = inShape[axis];
+        std::string start = s < 0 ? "(" + n + " - " + str(-s) + ")" : str(s);
+        first = "min(max(" + start + ", 0LL), " + (step > 0 ? n : "(" + n + " - 1)") + ")";
+      }
+      in[axis] = "(" + first + " + " + coords[axis] + " * " + str(step) + ")";
     }
     return at(input, in);
   }
@@ -106,20 +133,21 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
       axis += (int64_t)outShape.size();
     std::string r = fresh("v");
     line() << ct << " " << r << ";\n";
-    int64_t offset = 0;
+    std::string offset = "0";
     for (auto [i, operand] : llvm::enumerate(concat.getInputs())) {
-      int64_t size = shapeOf(operand)[axis];
+      std::string size = dims(operand)[axis];
+      std::string end = addC(offset, size);
       bool last = i + 1 == concat.getInputs().size();
       open(Twine(i ? "else " : "") +
-           (last ? Twine("") : Twine("if (" + coords[axis] + " < " + str(offset + size) + ")")));
+           (last ? Twine("") : Twine("if (" + coords[axis] + " < " + end + ")")));
       Coords in(coords.begin(), coords.end());
-      in[axis] = offset ? "(" + coords[axis] + " - " + str(offset) + ")" : coords[axis];
+      in[axis] = offset != "0" ? "(" + coords[axis] + " - " + offset + ")" : coords[axis];
       FailureOr<std::string> v = at(operand, in);
       if (failed(v))
         return failure();
       line() << r << " = " << *v << ";\n";
       close();
-      offset += size;
+      offset = end;
     }
     return r;
   }
@@ -131,7 +159,7 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
     std::string r = fresh("v");
     std::string fill = ct == "float" ? "0.0f" : "0";
     if (pad.getValue() && pad.getMode() == PadMode::constant) {
-      FailureOr<std::string> v = at(pad.getValue(), Coords(shapeOf(pad.getValue()).size(), "0"));
+      FailureOr<std::string> v = at(pad.getValue(), Coords(dims(pad.getValue()).size(), "0"));
       if (failed(v))
         return failure();
       fill = *v;
@@ -140,7 +168,7 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
     std::string inside;
     for (size_t d = 0; d < rank; ++d) {
       std::string i = (*pads)[d] ? "(" + coords[d] + " - " + str((*pads)[d]) + ")" : coords[d];
-      std::string n = str(inShape[d]);
+      std::string n = inShape[d];
       switch (pad.getMode()) {
       case PadMode::constant:
         if ((*pads)[d] || (*pads)[d + rank])
@@ -156,7 +184,7 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
         i = "((" + i + " % " + n + " + " + n + ") % " + n + ")";
         break;
       }
-      in.push_back(inShape[d] == 1 && pad.getMode() != PadMode::constant ? "0" : i);
+      in.push_back(isOne(inShape[d]) && pad.getMode() != PadMode::constant ? "0" : i);
     }
     line() << ct << " " << r << " = " << fill << ";\n";
     open(inside.empty() ? Twine("") : Twine("if (" + inside + ")"));
@@ -165,6 +193,27 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
       return failure();
     line() << r << " = " << *v << ";\n";
     close();
+    return r;
+  }
+  if (auto shape = dyn_cast<ShapeOp>(op)) {
+    // Element i: dim start + i of the operand, as the kernel's sizes say.
+    std::string r = fresh("v");
+    int64_t first = (int64_t)shape.getStart(), count = shapeOf(result)[0];
+    std::string e = "0";
+    for (int64_t i = count - 1; i >= 0; --i)
+      e = i + 1 == count ? inShape[first + i]
+                         : "(" + coords[0] + " == " + str(i) + " ? " + inShape[first + i] + " : " + e + ")";
+    line() << ct << " " << r << " = (" << ct << ")" << e << ";\n";
+    return r;
+  }
+  if (auto range = dyn_cast<RangeOp>(op)) {
+    FailureOr<std::string> start = at(range.getStart(), Coords(dims(range.getStart()).size(), "0"));
+    FailureOr<std::string> delta = at(range.getDelta(), Coords(dims(range.getDelta()).size(), "0"));
+    if (failed(start) || failed(delta))
+      return failure();
+    std::string r = fresh("v");
+    line() << ct << " " << r << " = " << *start << " + (" << ct << ")" << coords[0] << " * " << *delta
+           << ";\n";
     return r;
   }
   if (auto trilu = dyn_cast<TriluOp>(op)) {
@@ -188,7 +237,12 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
   if (auto rope = dyn_cast<RotaryEmbeddingOp>(op)) {
     // 4-D [B, H, S, D] or 3-D [B, S, H*D] (num_heads given).
     bool fourD = inShape.size() == 4;
-    int64_t head = fourD ? inShape[3] : (rope.getNumHeads() ? inShape[2] / rope.getNumHeads() : 0);
+    ArrayRef<int64_t> staticShape = shapeOf(input);
+    if (ShapedType::isDynamic(staticShape.back()))
+      return op->emitError("cuda: rotary_embedding with a dynamic last dim is not supported"),
+             failure();
+    int64_t head = fourD ? staticShape[3]
+                         : (rope.getNumHeads() ? staticShape[2] / rope.getNumHeads() : 0);
     if (!head)
       return op->emitError("cuda: 3-D rotary_embedding needs num_heads"), failure();
     int64_t rot = rope.getRotaryEmbeddingDim() ? rope.getRotaryEmbeddingDim() : head;
@@ -198,13 +252,13 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
     line() << "const long long " << d << " = " << (fourD ? coords[3] : coords[2] + " % " + str(head)) << ";\n";
     Coords cacheRow;
     if (rope.getPositionIds()) {
-      FailureOr<std::string> p = at(rope.getPositionIds(), broadcastCoords(shapeOf(rope.getPositionIds()), {inShape[0], fourD ? inShape[2] : inShape[1]}, {b, s}));
+      FailureOr<std::string> p = at(rope.getPositionIds(), broadcastCoords(dims(rope.getPositionIds()), {inShape[0], fourD ? inShape[2] : inShape[1]}, {b, s}));
       if (failed(p))
         return failure();
       line() << "const long long " << pos << " = " << *p << ";\n";
       cacheRow = {pos};
     } else {
-      cacheRow = broadcastCoords(ArrayRef<int64_t>(shapeOf(rope.getCos())).drop_back(), {inShape[0], fourD ? inShape[2] : inShape[1]}, {b, s});
+      cacheRow = broadcastCoords(ArrayRef<std::string>(dims(rope.getCos())).drop_back(), {inShape[0], fourD ? inShape[2] : inShape[1]}, {b, s});
     }
     std::string r = fresh("v");
     FailureOr<std::string> x = at(input, coords);
@@ -239,6 +293,12 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
   Value result = op->getResult(0);
   Value input = op->getOperand(0);
   ArrayRef<int64_t> inShape = shapeOf(input);
+  if (!cast<RankedTensorType>(input.getType()).hasStaticShape() ||
+      !cast<RankedTensorType>(result.getType()).hasStaticShape())
+    return op->emitError("cuda: '") << op->getName()
+                                    << "' with dynamic dims is not supported by the CUDA "
+                                       "backend yet; bind them with --ds-input-shape",
+           failure();
   size_t spatial = inShape.size() - 2;
   std::string acc = fresh("acc");
   ArrayRef<int64_t> strides, pads, dilations, window;
@@ -332,7 +392,7 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
 /// suits the short axes cumsum meets in models (positions from a mask, decode
 /// steps); the input's producers are computed inline.
 FailureOr<std::string> KernelWriter::computeScan(CumSumOp op, ArrayRef<std::string> coords) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  Dims shape = dims(op.getInput());
   int64_t axis = (int64_t)op.getAxis();
   if (axis < 0)
     axis += (int64_t)shape.size();
@@ -342,7 +402,7 @@ FailureOr<std::string> KernelWriter::computeScan(CumSumOp op, ArrayRef<std::stri
          << ";\n";
   // Inclusive forward: [0, i]; exclusive: [0, i); reverse: [i, L) or (i, L).
   std::string lo = op.getReverse() ? "(" + at_ + (op.getExclusive() ? " + 1)" : ")") : "0";
-  std::string hi = op.getReverse() ? str(shape[axis])
+  std::string hi = op.getReverse() ? shape[axis]
                                    : "(" + at_ + (op.getExclusive() ? ")" : " + 1)");
   open("for (long long " + k + " = " + lo + "; " + k + " < " + hi + "; ++" + k + ")");
   Coords in(coords.begin(), coords.end());
@@ -358,7 +418,7 @@ FailureOr<std::string> KernelWriter::computeScan(CumSumOp op, ArrayRef<std::stri
 /// ds.arg_reduce (argmax / argmin along an axis, the first or the last
 /// extreme) at one output position: a loop over the axis.
 FailureOr<std::string> KernelWriter::computeArgReduce(ArgReduceOp op, ArrayRef<std::string> coords) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  Dims shape = dims(op.getInput());
   int64_t axis = (int64_t)op.getAxis();
   if (axis < 0)
     axis += (int64_t)shape.size();
@@ -366,7 +426,7 @@ FailureOr<std::string> KernelWriter::computeArgReduce(ArgReduceOp op, ArrayRef<s
   std::string best = fresh("best"), where = fresh("arg"), k = fresh("k");
   line() << computeType(elementOf(op.getInput())) << " " << best << " = 0;\n";
   line() << "long long " << where << " = -1;\n";
-  open("for (long long " + k + " = 0; " + k + " < " + str(shape[axis]) + "; ++" + k + ")");
+  open("for (long long " + k + " = 0; " + k + " < " + shape[axis] + "; ++" + k + ")");
   // keepdims keeps the axis (coordinate 0 there); otherwise it is dropped.
   Coords in;
   for (size_t d = 0, o = 0; d < shape.size(); ++d) {

@@ -46,33 +46,63 @@ LogicalResult cuda::checkElementType(Operation *op, Type t) {
                                   << ", which the CUDA backend does not support";
 }
 
-SmallVector<int64_t> cuda::stridesOf(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> strides(shape.size(), 1);
-  for (int i = (int)shape.size() - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * shape[i + 1];
-  return strides;
+static bool isNumber(StringRef s) {
+  int64_t unused;
+  return !s.getAsInteger(10, unused);
 }
 
-Coords cuda::broadcastCoords(ArrayRef<int64_t> operand, ArrayRef<int64_t> result,
-                             ArrayRef<std::string> coords) {
-  Coords out;
-  size_t lead = result.size() - operand.size();
-  for (size_t d = 0; d < operand.size(); ++d)
-    out.push_back(operand[d] == 1 ? std::string("0") : coords[lead + d]);
+Dims cuda::dimsOf(ArrayRef<int64_t> shape) {
+  Dims out;
+  for (int64_t d : shape)
+    out.push_back(std::to_string(d));
   return out;
 }
 
-Coords cuda::delinearize(StringRef lin, ArrayRef<int64_t> shape) {
+std::string cuda::mulC(StringRef a, StringRef b) {
+  int64_t x, y;
+  if (!a.getAsInteger(10, x) && !b.getAsInteger(10, y))
+    return std::to_string(x * y);
+  if (isOne(a))
+    return b.str();
+  if (isOne(b))
+    return a.str();
+  return "(" + a.str() + " * " + b.str() + ")";
+}
+
+Dims cuda::stridesOf(ArrayRef<std::string> dims) {
+  Dims strides(dims.size(), "1");
+  for (int i = (int)dims.size() - 2; i >= 0; --i)
+    strides[i] = mulC(strides[i + 1], dims[i + 1]);
+  return strides;
+}
+
+Coords cuda::broadcastCoords(ArrayRef<std::string> operand, ArrayRef<std::string> result,
+                             ArrayRef<std::string> coords) {
   Coords out;
-  SmallVector<int64_t> strides = stridesOf(shape);
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) {
+  size_t lead = result.size() - operand.size();
+  for (size_t d = 0; d < operand.size(); ++d) {
+    const std::string &dim = operand[d], &c = coords[lead + d];
+    if (isOne(dim))
+      out.push_back("0");
+    else if (dim == result[lead + d] || isNumber(dim) || c == "0")
+      out.push_back(c);
+    else
+      out.push_back("(" + dim + " == 1 ? 0 : " + c + ")");
+  }
+  return out;
+}
+
+Coords cuda::delinearize(StringRef lin, ArrayRef<std::string> dims) {
+  Coords out;
+  Dims strides = stridesOf(dims);
+  for (size_t d = 0; d < dims.size(); ++d) {
+    if (isOne(dims[d])) {
       out.push_back("0");
       continue;
     }
-    std::string e = strides[d] == 1 ? lin.str() : "(" + lin.str() + " / " + std::to_string(strides[d]) + ")";
+    std::string e = isOne(strides[d]) ? lin.str() : "(" + lin.str() + " / " + strides[d] + ")";
     if (d > 0)
-      e = "(" + e + " % " + std::to_string(shape[d]) + ")";
+      e = "(" + e + " % " + dims[d] + ")";
     out.push_back(e);
   }
   return out;
@@ -93,15 +123,15 @@ static std::string parenthesized(const std::string &e) {
   return "(" + e + ")";
 }
 
-std::string cuda::linearize(ArrayRef<std::string> coords, ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> strides = stridesOf(shape);
+std::string cuda::linearize(ArrayRef<std::string> coords, ArrayRef<std::string> dims) {
+  Dims strides = stridesOf(dims);
   std::string e;
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1 || coords[d] == "0")
+  for (size_t d = 0; d < dims.size(); ++d) {
+    if (isOne(dims[d]) || coords[d] == "0")
       continue;
     if (!e.empty())
       e += " + ";
-    e += strides[d] == 1 ? coords[d] : parenthesized(coords[d]) + " * " + std::to_string(strides[d]);
+    e += isOne(strides[d]) ? coords[d] : parenthesized(coords[d]) + " * " + strides[d];
   }
   return e.empty() ? "0" : e;
 }
@@ -139,8 +169,8 @@ static std::string literal(double value, Type t) {
   return std::to_string((long long)value) + (t.isInteger(64) ? "LL" : "");
 }
 
-KernelWriter::KernelWriter(FusionGroupOp group, std::string name)
-    : group(group), name(std::move(name)) {}
+KernelWriter::KernelWriter(FusionGroupOp group, std::string name, const DynamicDims &sizes)
+    : group(group), name(std::move(name)), sizes(sizes) {}
 
 llvm::raw_ostream &KernelWriter::line() {
   for (int i = 0; i < depth; ++i)
@@ -195,11 +225,13 @@ std::string KernelWriter::finish(StringRef launchBounds) const {
           << p.name;
       first = false;
     }
+  for (unsigned k = 0; k < sizes.numSymbols(); ++k)
+    out << (first && k == 0 ? "" : ", ") << "const long long s" << k;
   out << ") {\n" << body << "}\n";
   return s;
 }
 
-ArtifactStep KernelWriter::launchStep(std::array<int64_t, 3> grid, std::array<int64_t, 3> block,
+ArtifactStep KernelWriter::launchStep(std::array<Size, 3> grid, std::array<int64_t, 3> block,
                                       int64_t sharedBytes) const {
   Builder b(const_cast<FusionGroupOp &>(group).getContext());
   ArtifactStep step;
@@ -208,10 +240,19 @@ ArtifactStep KernelWriter::launchStep(std::array<int64_t, 3> grid, std::array<in
     step.inputs.push_back(p.outer);
   for (const auto &[index, p] : outputs)
     step.outputs.push_back(p.outer);
+  std::array<int64_t, 3> staticGrid;
+  SmallVector<int64_t> dynamicGrid;
+  for (auto [axis, g] : llvm::enumerate(grid)) {
+    staticGrid[axis] = g.isStatic() ? g.staticValue() : 1; // the runtime evaluates the rest
+    if (!g.isStatic())
+      appendSizeEntry(dynamicGrid, {(int64_t)axis}, g);
+  }
   step.attrs.push_back(b.getNamedAttr("kernel", b.getStringAttr(name)));
-  step.attrs.push_back(b.getNamedAttr("grid", b.getDenseI64ArrayAttr(grid)));
+  step.attrs.push_back(b.getNamedAttr("grid", b.getDenseI64ArrayAttr(staticGrid)));
   step.attrs.push_back(b.getNamedAttr("block", b.getDenseI64ArrayAttr(block)));
   step.attrs.push_back(b.getNamedAttr("shared_bytes", b.getI64IntegerAttr(sharedBytes)));
+  if (!dynamicGrid.empty())
+    step.attrs.push_back(b.getNamedAttr("dynamic_fields", b.getDenseI64ArrayAttr(dynamicGrid)));
   return step;
 }
 
@@ -230,7 +271,7 @@ FailureOr<std::string> KernelWriter::at(Value v, ArrayRef<std::string> coords) {
   if (auto arg = dyn_cast<BlockArgument>(v)) {
     result = fresh("x");
     line() << computeType(elementOf(v)) << " " << result << " = ds_load(" << inputParam(arg)
-           << ", " << linearize(coords, shapeOf(v)) << ");\n";
+           << ", " << linearize(coords, dims(v)) << ");\n";
   } else {
     FailureOr<std::string> computed = compute(v.getDefiningOp(), v, coords);
     if (failed(computed))
@@ -278,13 +319,13 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
         g << (i++ ? ", " : "") << literal((double)a.getSExtValue(), t);
     g << "};\n";
     line() << "const " << computeType(t) << " " << name << " = " << table << "["
-           << linearize(coords, shapeOf(v)) << "];\n";
+           << linearize(coords, dims(v)) << "];\n";
     return name;
   }
   if (getOpClass(op) == DSX_OP_ELEMENTWISE)
     return computeElementwise(op, coords);
   if (isa<TransposeOp, ReshapeOp, ExpandOp, TileOp, SliceOp, GatherOp, GatherElementsOp, ConcatOp,
-          PadOp, TriluOp, RotaryEmbeddingOp>(op))
+          PadOp, TriluOp, RotaryEmbeddingOp, ShapeOp, RangeOp>(op))
     return computeDataMovement(op, coords);
   if (isa<ConvOp, PoolOp>(op))
     return computeWindow(op, coords);
@@ -396,13 +437,13 @@ static std::optional<std::string> binaryExpr(BinaryKind kind, bool isFloat, Stri
 
 FailureOr<std::string> KernelWriter::computeElementwise(Operation *op, ArrayRef<std::string> coords) {
   Value result = op->getResult(0);
-  ArrayRef<int64_t> shape = shapeOf(result);
+  Dims shape = dims(result);
   Type t = elementOf(result);
   SmallVector<std::string> args;
   for (Value operand : op->getOperands()) {
     if (failed(checkElementType(op, elementOf(operand))))
       return failure();
-    FailureOr<std::string> a = at(operand, broadcastCoords(shapeOf(operand), shape, coords));
+    FailureOr<std::string> a = at(operand, broadcastCoords(dims(operand), shape, coords));
     if (failed(a))
       return failure();
     args.push_back(*a);

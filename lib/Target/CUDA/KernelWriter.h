@@ -14,6 +14,7 @@
 #ifndef DS_LIB_TARGET_CUDA_KERNELWRITER_H
 #define DS_LIB_TARGET_CUDA_KERNELWRITER_H
 
+#include "DynamicDims.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
 #include "ds/Target/Artifact/ArtifactWriter.h"
 
@@ -37,17 +38,27 @@ std::string computeType(Type t);
 /// Emits "<what>: unsupported element type" on `op` if `t` is not handled.
 LogicalResult checkElementType(Operation *op, Type t);
 
-/// Row-major strides of a static shape.
-llvm::SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape);
+/// Sizes are C expressions: a number for a static dim, an expression over the
+/// kernel's size parameters (s0, s1, ...) for a dynamic one (DynamicDims).
+using Dims = llvm::SmallVector<std::string, 6>;
+Dims dimsOf(ArrayRef<int64_t> shape);
+/// `a * b` folded where both are numbers or one is 1.
+std::string mulC(StringRef a, StringRef b);
+/// True when `dim` is the number 1.
+inline bool isOne(StringRef dim) { return dim == "1"; }
+
+/// Row-major strides.
+Dims stridesOf(ArrayRef<std::string> dims);
 /// The coordinates of an operand of shape `operand` read by an element at
 /// `coords` of a result of shape `result` (numpy broadcasting: missing
-/// leading dims are dropped, dims of size 1 read index 0).
-Coords broadcastCoords(ArrayRef<int64_t> operand, ArrayRef<int64_t> result,
+/// leading dims are dropped, dims of size 1 read index 0; a dynamic dim
+/// that differs from the result's reads index 0 when it is 1 at run time).
+Coords broadcastCoords(ArrayRef<std::string> operand, ArrayRef<std::string> result,
                        ArrayRef<std::string> coords);
-/// `lin` decomposed into coordinates of `shape` (dims of size 1 give "0").
-Coords delinearize(StringRef lin, ArrayRef<int64_t> shape);
+/// `lin` decomposed into coordinates of `dims` (dims of size 1 give "0").
+Coords delinearize(StringRef lin, ArrayRef<std::string> dims);
 /// Sum of coords[d] * stride[d] as a C expression.
-std::string linearize(ArrayRef<std::string> coords, ArrayRef<int64_t> shape);
+std::string linearize(ArrayRef<std::string> coords, ArrayRef<std::string> dims);
 
 /// Constant integers of `v`: a ds.constant in the group, or a group input
 /// defined by a ds.constant outside.
@@ -63,10 +74,14 @@ struct KernelParam {
 
 class KernelWriter {
 public:
-  KernelWriter(FusionGroupOp group, std::string name);
+  KernelWriter(FusionGroupOp group, std::string name, const DynamicDims &sizes);
 
   FusionGroupOp group;
   std::string name; ///< the extern "C" symbol
+  const DynamicDims &sizes;
+
+  /// Every dim of `v` as a C expression.
+  Dims dims(Value v) const { return sizes.dimsC(v); }
 
   /// Statement output at the current indentation.
   llvm::raw_ostream &line();
@@ -92,10 +107,12 @@ public:
   std::string outputParam(unsigned index);
 
   /// The kernel: signature, `preamble`, body. Inputs come first, in group
-  /// operand order, then the outputs.
+  /// operand order, then the outputs, then one `long long` per dim symbol
+  /// of a dynamic program.
   std::string finish(StringRef launchBounds) const;
-  /// The cuda.launch step of this kernel.
-  ArtifactStep launchStep(std::array<int64_t, 3> grid, std::array<int64_t, 3> block,
+  /// The cuda.launch step of this kernel (a dynamic grid dim becomes a
+  /// "dynamic_fields" entry; dynamic result dims a "dynamic_dims" one).
+  ArtifactStep launchStep(std::array<Size, 3> grid, std::array<int64_t, 3> block,
                           int64_t sharedBytes) const;
 
   /// File-scope declarations the kernel needs (constant tables).

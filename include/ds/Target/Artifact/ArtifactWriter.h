@@ -2,6 +2,7 @@
 #ifndef DS_TARGET_ARTIFACT_ARTIFACTWRITER_H
 #define DS_TARGET_ARTIFACT_ARTIFACTWRITER_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
@@ -50,6 +51,12 @@ struct TargetPayload {
   std::vector<ArtifactStep> steps;
   std::vector<ArtifactImage> images;
 };
+
+/// The artifact's dim symbol of each dim of each input of `func` (-1 for a
+/// static dim): one per ONNX dim_param (`ds.dim_symbols`), a fresh one per
+/// anonymous dynamic dim, numbered in order of first appearance. The writer's
+/// symbol table and the CUDA emitter's size parameters both follow it.
+std::vector<std::vector<int64_t>> inputDimSymbols(func::FuncOp func);
 
 /// Writes `@main` of `module` as an artifact at `path`: I/O signature,
 /// constants, a liveness-based arena plan and the step list (see

@@ -147,19 +147,18 @@ OptDim SymbolicDims::inferredDim(ReshapeOp r, int64_t axis) const {
   auto out = rankedOf(r.getResult());
   if (!in || !out)
     return std::nullopt;
+  // elements = factor * product(symbolic); a symbolic dim kept by the
+  // target shape (e.g. [b, s, -1] of [b, s, 4, 16]) cancels.
   int64_t factor = 1;
-  OptDim symbolic;
+  SmallVector<DimExpr, 2> symbolic;
   for (int64_t a = 0; a < in.getRank(); ++a) {
     OptDim d = dim(r.getInput(), a);
     if (!d)
       return std::nullopt;
-    if (d->isConstant()) {
+    if (d->isConstant())
       factor *= d->constant;
-    } else if (symbolic) {
-      return std::nullopt;
-    } else {
-      symbolic = d;
-    }
+    else
+      symbolic.push_back(*d);
   }
   int64_t others = 1;
   for (int64_t a = 0; a < out.getRank(); ++a) {
@@ -168,17 +167,73 @@ OptDim SymbolicDims::inferredDim(ReshapeOp r, int64_t axis) const {
     OptDim e = element(r.getShape(), a);
     if (e && e->isConstant() && e->constant == 0 && !r.getAllowzero())
       e = dim(r.getInput(), a);
-    if (!e || !e->isConstant() || e->constant <= 0)
+    if (!e)
+      return std::nullopt;
+    if (!e->isConstant()) {
+      auto same = llvm::find(symbolic, *e);
+      if (same == symbolic.end())
+        return std::nullopt;
+      symbolic.erase(same);
+      continue;
+    }
+    if (e->constant <= 0)
       return std::nullopt;
     others *= e->constant;
   }
-  if (factor % others)
+  if (factor % others || symbolic.size() > 1)
     return std::nullopt;
   DimExpr result = DimExpr::of(factor / others);
-  return symbolic ? *symbolic * (factor / others) : result;
+  return symbolic.empty() ? result : symbolic.front() * (factor / others);
+}
+
+/// The length of a slice [start, end) by step 1 of a dim of size `size`, as
+/// ONNX clamps it: numbers when all three are, `size - start` when the slice
+/// runs to the end from a start that is a nonnegative combination of sizes.
+static OptDim slicedDim(OptDim size, OptDim start, OptDim end, OptDim step) {
+  if (!size || !start || !end || !step || !step->isConstant() || step->constant != 1)
+    return std::nullopt;
+  if (size->isConstant() && start->isConstant() && end->isConstant()) {
+    int64_t n = size->constant;
+    auto clamp = [n](int64_t x) { return std::clamp<int64_t>(x < 0 ? x + n : x, 0, n); };
+    return DimExpr::of(std::max<int64_t>(0, clamp(end->constant) - clamp(start->constant)));
+  }
+  bool toEnd = end->isConstant() && end->constant >= (INT64_MAX >> 1);
+  // A start of sizes (e.g. "keys - 1" counted from a query length) stays
+  // inside the dim in any program that exported it.
+  if (toEnd && start->isNonNegative() && (*size - *start).isNonNegative())
+    return *size - *start;
+  if (toEnd && start->isConstant() && start->constant == 0)
+    return size;
+  return std::nullopt;
+}
+
+/// A fusion group is seen through: its body arguments are its inputs, its
+/// results what the body yields (the CUDA emitter asks about both).
+void SymbolicDims::visitGroup(FusionGroupOp group) {
+  Block &body = group.getBody().front();
+  // Copies first: inserting `to` may grow the map and move `from`'s entry.
+  auto forward = [&](Value from, Value to) {
+    if (auto it = dims_.find(from); it != dims_.end()) {
+      SmallVector<OptDim, 4> copy = it->second;
+      dims_[to] = std::move(copy);
+    }
+    if (auto it = values_.find(from); it != values_.end()) {
+      SmallVector<OptDim, 4> copy = it->second;
+      values_[to] = std::move(copy);
+    }
+  };
+  for (auto [arg, input] : llvm::zip(body.getArguments(), group.getInputs()))
+    forward(input, arg);
+  for (Operation &inner : body.without_terminator())
+    visit(&inner);
+  for (auto [result, yielded] :
+       llvm::zip(group.getResults(), cast<YieldOp>(body.getTerminator()).getValues()))
+    forward(yielded, result);
 }
 
 void SymbolicDims::visit(Operation *op) {
+  if (auto group = dyn_cast<FusionGroupOp>(op))
+    return visitGroup(group);
   for (Value result : op->getResults()) {
     auto type = rankedOf(result);
     if (!type)
@@ -316,7 +371,8 @@ void SymbolicDims::visit(Operation *op) {
               if (!named || !named->isConstant())
                 return std::nullopt;
               if (named->constant == a || named->constant + rank == a)
-                return std::nullopt;
+                return slicedDim(dim(sl.getInput(), a), element(sl.getStarts(), i),
+                                 element(sl.getEnds(), i), element(sl.getSteps(), i));
             }
             return dim(sl.getInput(), a);
           })
@@ -435,6 +491,9 @@ void SymbolicDims::visit(Operation *op) {
               v[i] = *y * x->constant;
             else if (b.getKind() == BinaryKind::mul && y->isConstant())
               v[i] = *x * y->constant;
+            else if (b.getKind() == BinaryKind::div && x->isConstant() && y->isConstant() &&
+                     y->constant != 0)
+              v[i] = DimExpr::of(x->constant / y->constant); // integer Div truncates
           }
         });
     values_[result] = std::move(v);

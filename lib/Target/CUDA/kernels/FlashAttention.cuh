@@ -2,15 +2,19 @@
 //
 // out[b, h, i, :] = softmax_j(q[b,h,i,:] · k[b,h/G,j,:] * scale (+ mask)) · v[b,h/G,j,:]
 // with G = HQ / HKV (grouped-query attention). Instantiated once per attention
-// group by EmitAttention.cpp with a Config struct of compile-time constants:
+// group by EmitAttention.cpp with a Config struct: head counts, head dims and
+// flags are compile-time constants, the sizes a dynamic program binds at
+// launch are members of the value passed in (numbers in a static program,
+// which the compiler then folds as constants):
 //
 //   struct Config {
-//     static constexpr int B, HQ, HKV, S, L, D, DV;   // shapes
+//     static constexpr int HQ, HKV, D, DV;            // heads, head dims
 //     static constexpr float SCALE, SOFTCAP;          // SOFTCAP 0 = off
-//     static constexpr bool CAUSAL; static constexpr int CAUSAL_OFFSET;
+//     static constexpr bool CAUSAL;
 //     static constexpr int WINDOW, SINKS;             // sliding window (0: none), sink keys
 //     static constexpr int MASK;                      // 0 none, 1 bool (true keeps), 2 additive
-//     static constexpr long long MB, MH, MS, ML;      // mask strides over [B, HQ, S, L], 0 = broadcast
+//     int S, L, CAUSAL_OFFSET;                        // queries, keys, diagonal offset
+//     long long MB, MH, MS, ML;                       // mask strides over [B, HQ, S, L], 0 = broadcast
 //   };
 //
 // Work split: a block of WARPS warps owns WARPS * ROWS query rows of one (b, h);
@@ -38,7 +42,7 @@ namespace ds_attention {
 template <typename T, typename M, typename C>
 __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k,
                                 const T *__restrict__ v, const M *__restrict__ mask,
-                                T *__restrict__ out) {
+                                T *__restrict__ out, const C cfg) {
   constexpr int WARPS = DS_ATTN_WARPS, ROWS = DS_ATTN_ROWS, BK = DS_ATTN_BK;
   extern __shared__ float smem[];
   float *Ks = smem;                    // [BK][D + 1]
@@ -49,14 +53,14 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
   const int b = blockIdx.z, h = blockIdx.y, hk = h / (C::HQ / C::HKV);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int row0 = blockIdx.x * WARPS * ROWS; // first query row of the block
-  const T *qh = q + ((long long)b * C::HQ + h) * C::S * C::D;
-  const T *kh = k + ((long long)b * C::HKV + hk) * C::L * C::D;
-  const T *vh = v + ((long long)b * C::HKV + hk) * C::L * C::DV;
+  const T *qh = q + ((long long)b * C::HQ + h) * cfg.S * C::D;
+  const T *kh = k + ((long long)b * C::HKV + hk) * cfg.L * C::D;
+  const T *vh = v + ((long long)b * C::HKV + hk) * cfg.L * C::DV;
 
   // Stage this block's query rows once.
   for (int e = threadIdx.x; e < WARPS * ROWS * C::D; e += blockDim.x) {
     int r = e / C::D, d = e % C::D;
-    Qs[e] = row0 + r < C::S ? ds_load(qh, (long long)(row0 + r) * C::D + d) : 0.f;
+    Qs[e] = row0 + r < cfg.S ? ds_load(qh, (long long)(row0 + r) * C::D + d) : 0.f;
   }
 
   float m[ROWS], l[ROWS], acc[ROWS][DV_PER_LANE];
@@ -69,9 +73,9 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
   }
 
   // With causality no key beyond the block's last row (+ offset) is visible.
-  int keyEnd = C::L;
+  int keyEnd = cfg.L;
   if (C::CAUSAL) {
-    int last = row0 + WARPS * ROWS - 1 + C::CAUSAL_OFFSET + 1;
+    int last = row0 + WARPS * ROWS - 1 + cfg.CAUSAL_OFFSET + 1;
     keyEnd = last < keyEnd ? (last > 0 ? last : 0) : keyEnd;
   }
 
@@ -79,28 +83,28 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
     __syncthreads(); // previous tile fully consumed (and Qs staged, first time)
     for (int e = threadIdx.x; e < BK * C::D; e += blockDim.x) {
       int j = e / C::D, d = e % C::D;
-      Ks[j * (C::D + 1) + d] = kt + j < C::L ? ds_load(kh, (long long)(kt + j) * C::D + d) : 0.f;
+      Ks[j * (C::D + 1) + d] = kt + j < cfg.L ? ds_load(kh, (long long)(kt + j) * C::D + d) : 0.f;
     }
     for (int e = threadIdx.x; e < BK * C::DV; e += blockDim.x) {
       int j = e / C::DV, d = e % C::DV;
-      Vs[e] = kt + j < C::L ? ds_load(vh, (long long)(kt + j) * C::DV + d) : 0.f;
+      Vs[e] = kt + j < cfg.L ? ds_load(vh, (long long)(kt + j) * C::DV + d) : 0.f;
     }
     __syncthreads();
 
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {
       const int lr = warp * ROWS + r, i = row0 + lr, j = kt + lane;
-      if (i >= C::S) continue; // uniform across the warp
+      if (i >= cfg.S) continue; // uniform across the warp
       // Score of key j for query i.
       float s = 0.f;
 #pragma unroll 8
       for (int d = 0; d < C::D; ++d) s += Qs[lr * C::D + d] * Ks[lane * (C::D + 1) + d];
       s *= C::SCALE;
       if (C::SOFTCAP > 0.f) s = C::SOFTCAP * tanhf(s / C::SOFTCAP);
-      bool visible = j < C::L && (!C::CAUSAL || j <= i + C::CAUSAL_OFFSET) &&
-                     (C::WINDOW == 0 || j > i + C::CAUSAL_OFFSET - C::WINDOW || j < C::SINKS);
+      bool visible = j < cfg.L && (!C::CAUSAL || j <= i + cfg.CAUSAL_OFFSET) &&
+                     (C::WINDOW == 0 || j > i + cfg.CAUSAL_OFFSET - C::WINDOW || j < C::SINKS);
       if (C::MASK != 0 && visible) {
-        long long mi = b * C::MB + h * C::MH + i * C::MS + j * C::ML;
+        long long mi = b * cfg.MB + h * cfg.MH + i * cfg.MS + j * cfg.ML;
         if (C::MASK == 1) visible = ds_load(mask, mi);
         else s += ds_load(mask, mi);
       }
@@ -130,9 +134,9 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) {
     const int i = row0 + warp * ROWS + r;
-    if (i >= C::S) continue;
+    if (i >= cfg.S) continue;
     float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
-    T *o = out + (((long long)b * C::HQ + h) * C::S + i) * C::DV;
+    T *o = out + (((long long)b * C::HQ + h) * cfg.S + i) * C::DV;
 #pragma unroll
     for (int t = 0; t < DV_PER_LANE; ++t) {
       int d = lane + 32 * t;
@@ -233,7 +237,7 @@ __device__ __forceinline__ void ds_attn_stage(T *dst, int ld, const T *src, int 
 template <typename T, typename M, typename C>
 __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict__ k,
                                     const T *__restrict__ v, const M *__restrict__ mask,
-                                    T *__restrict__ out) {
+                                    T *__restrict__ out, const C cfg) {
   constexpr int BQ = DS_ATTN_MMA_ROWS, BK = DS_ATTN_MMA_BK, D = C::D, DV = C::DV;
   constexpr int LDQ = D + DS_ATTN_MMA_PAD, LDV = DV + DS_ATTN_MMA_PAD;
   static_assert(D % 16 == 0 && DV % 16 == 0, "head dims must be multiples of 16");
@@ -248,20 +252,20 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
   const int mi = lane >> 3, mr = lane & 7; // the ldmatrix matrix and row this lane addresses
   const int rowBlock = C::CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
   const int row0 = rowBlock * BQ, wr = warp * 16;
-  const T *qh = q + ((long long)b * C::HQ + h) * C::S * D;
-  const T *kh = k + ((long long)b * C::HKV + hk) * C::L * D;
-  const T *vh = v + ((long long)b * C::HKV + hk) * C::L * DV;
+  const T *qh = q + ((long long)b * C::HQ + h) * cfg.S * D;
+  const T *kh = k + ((long long)b * C::HKV + hk) * cfg.L * D;
+  const T *vh = v + ((long long)b * C::HKV + hk) * cfg.L * DV;
 
-  int keyEnd = C::L;
+  int keyEnd = cfg.L;
   if (C::CAUSAL) {
-    int last = row0 + BQ - 1 + C::CAUSAL_OFFSET + 1;
+    int last = row0 + BQ - 1 + cfg.CAUSAL_OFFSET + 1;
     keyEnd = last < keyEnd ? (last > 0 ? last : 0) : keyEnd;
   }
   const int tiles = (keyEnd + BK - 1) / BK;
-  ds_attn_stage(Qs, LDQ, qh, BQ, row0, C::S, D);
+  ds_attn_stage(Qs, LDQ, qh, BQ, row0, cfg.S, D);
   if (tiles > 0) {
-    ds_attn_stage(Ks, LDQ, kh, BK, 0, C::L, D);
-    ds_attn_stage(Vs, LDV, vh, BK, 0, C::L, DV);
+    ds_attn_stage(Ks, LDQ, kh, BK, 0, cfg.L, D);
+    ds_attn_stage(Vs, LDV, vh, BK, 0, cfg.L, DV);
   }
   ds_cp_async_commit();
 
@@ -283,8 +287,8 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
     }
     if (it + 1 < tiles) { // prefetch into the buffer tile it - 1 used
       const int nb = (it + 1) & 1;
-      ds_attn_stage(Ks + nb * BK * LDQ, LDQ, kh, BK, (it + 1) * BK, C::L, D);
-      ds_attn_stage(Vs + nb * BK * LDV, LDV, vh, BK, (it + 1) * BK, C::L, DV);
+      ds_attn_stage(Ks + nb * BK * LDQ, LDQ, kh, BK, (it + 1) * BK, cfg.L, D);
+      ds_attn_stage(Vs + nb * BK * LDV, LDV, vh, BK, (it + 1) * BK, cfg.L, DV);
     }
     ds_cp_async_commit();
     const T *Kt = Ks + (it & 1) * BK * LDQ, *Vt = Vs + (it & 1) * BK * LDV;
@@ -309,7 +313,7 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
 
     // Scale, softcap and visibility; element e of s[nt] is row g + 8 (e / 2),
     // key kt + 8 nt + 2 t + e % 2.
-    const bool edge = kt + BK > C::L || (C::CAUSAL && kt + BK - 1 > row0 + C::CAUSAL_OFFSET) ||
+    const bool edge = kt + BK > cfg.L || (C::CAUSAL && kt + BK - 1 > row0 + cfg.CAUSAL_OFFSET) ||
                       C::WINDOW != 0 || C::MASK != 0;
     float tileMax[2] = {-DS_INF, -DS_INF};
 #pragma unroll
@@ -320,10 +324,10 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
         if (C::SOFTCAP > 0.f) x = C::SOFTCAP * tanhf(x / C::SOFTCAP);
         if (edge) {
           const int i = row0 + wr + g + 8 * (e >> 1), j = kt + nt * 8 + 2 * t + (e & 1);
-          bool visible = i < C::S && j < C::L && (!C::CAUSAL || j <= i + C::CAUSAL_OFFSET) &&
-                         (C::WINDOW == 0 || j > i + C::CAUSAL_OFFSET - C::WINDOW || j < C::SINKS);
+          bool visible = i < cfg.S && j < cfg.L && (!C::CAUSAL || j <= i + cfg.CAUSAL_OFFSET) &&
+                         (C::WINDOW == 0 || j > i + cfg.CAUSAL_OFFSET - C::WINDOW || j < C::SINKS);
           if (C::MASK != 0 && visible) {
-            long long mi = b * C::MB + h * C::MH + i * C::MS + j * C::ML;
+            long long mi = b * cfg.MB + h * cfg.MH + i * cfg.MS + j * cfg.ML;
             if (C::MASK == 1) visible = ds_load(mask, mi);
             else x += ds_load(mask, mi);
           }
@@ -393,9 +397,9 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int i = row0 + wr + g + 8 * r;
-    if (i >= C::S) continue;
+    if (i >= cfg.S) continue;
     const float inv = lRow[r] > 0.f ? 1.f / lRow[r] : 0.f;
-    T *orow = out + (((long long)b * C::HQ + h) * C::S + i) * DV;
+    T *orow = out + (((long long)b * C::HQ + h) * cfg.S + i) * DV;
 #pragma unroll
     for (int dn = 0; dn < DV / 8; ++dn) {
       ds_store(orow, dn * 8 + 2 * t, o[dn][2 * r] * inv);

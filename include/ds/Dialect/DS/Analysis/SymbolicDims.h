@@ -5,7 +5,8 @@
 // range a causal mask is built from is as long as the keys, that the offset
 // of a KV cache is "keys minus queries". One forward walk over the body.
 // Dims of arguments that carry the same `ds.dim_symbols` name are the same
-// unknown. Anything the walk does not understand is simply unknown.
+// unknown. Anything the walk does not understand is simply unknown. Fusion
+// groups are seen through (their body values get dims too).
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_DIALECT_DS_ANALYSIS_SYMBOLICDIMS_H
@@ -25,6 +26,7 @@
 namespace mlir::ds {
 class ReshapeOp;
 class CastOp;
+class FusionGroupOp;
 
 /// An integer cast that keeps every value (to a type at least as wide, not
 /// i1): analyses may look through it.
@@ -65,6 +67,7 @@ public:
 
 private:
   void visit(Operation *op);
+  void visitGroup(FusionGroupOp group);
   unsigned unknown(Value v, int64_t axis);
   OptDim inferredDim(ReshapeOp reshape, int64_t axis) const;
   OptDim broadcastDim(ValueRange operands, int64_t rank, int64_t axis) const;
