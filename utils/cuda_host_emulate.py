@@ -12,7 +12,9 @@ view. The attention kernel's mma.sync fragments are emulated lane by lane
   cuda_host_emulate.py model.onnx --ds-compile DIR/ds-compile --ds-run DIR/ds-run
 
 compiles the model for cpu and cuda, runs both on the same random inputs (or
-the ones --inputs names; --bind binds inputs at compile time) and compares the
+the ones --inputs names; --bind binds inputs at compile time; --shape gives
+the dims of an input with dynamic dims, whose kernels then take the sizes as
+parameters, as on a GPU) and compares the
 outputs (exit status 1 on a mismatch): NaN only where the CPU backend
 has NaN, an infinity only where it has the same one, finite values within
 atol + rtol * |cpu|. --poison-outputs nan replaces the emulated outputs with NaN
@@ -235,6 +237,9 @@ def kernel_wrappers(source):
         name, params = m.group(1), [p.strip() for p in m.group(2).split(",") if p.strip()]
         casts = []
         for i, p in enumerate(params):
+            if "*" not in p:  # a size parameter of a dynamic program
+                casts.append("(long long)(intptr_t)args[%d]" % i)
+                continue
             ptype = p.rsplit("*", 1)[0] + "*"
             casts.append("(%s)args[%d]" % (ptype.replace("__restrict__", "").strip(), i))
         call = "%s(%s)" % (name, ", ".join(casts))
@@ -313,6 +318,30 @@ def read_artifact(path):
                 out_names=out_names, steps=steps, const_off=const_off)
 
 
+def eval_size(pairs, symbols):
+    """A size program (dsx_size_op pairs, ds_artifact_format.h)."""
+    stack = []
+    for op, operand in zip(pairs[0::2], pairs[1::2]):
+        if op == 0: stack.append(operand)
+        elif op == 1: stack.append(symbols[operand])
+        else:
+            b, a = stack.pop(), stack.pop()
+            stack.append(a + b if op == 2 else a * b if op == 3 else -(-a // b))
+    return stack[0]
+
+
+def size_entries(attr, key_width, symbols):
+    """{key: size} of a "dynamic_fields" / "dynamic_dims" attribute."""
+    out, at = {}, 0
+    while at < len(attr):
+        key = tuple(attr[at:at + key_width])
+        n = attr[at + key_width]
+        at += key_width + 1
+        out[key if key_width > 1 else key[0]] = eval_size(attr[at:at + 2 * n], symbols)
+        at += 2 * n
+    return out
+
+
 def decoded(buf, dtype):
     """An output buffer as float64 (bf16, kept as raw bits, decoded)."""
     if dtype == 4:
@@ -358,6 +387,10 @@ def main(argv=None):
                     help="bind an input to a .pb / .npy file at compile time (both targets)")
     ap.add_argument("--inputs", action="append", default=[], metavar="NAME=FILE",
                     help="this input's value (.pb or .npy) instead of random data")
+    ap.add_argument("--shape", action="append", default=[], metavar="NAME=DxD",
+                    help="dims of an input with dynamic dims (random data of that shape)")
+    ap.add_argument("--int-range", type=int, default=8,
+                    help="random integer inputs lie in [0, this)")
     args = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="ds-cuda-emu-")
     cu, cuda_dsx, cpu_dsx = (os.path.join(tmp, n) for n in ("k.cu", "m.cuda.dsx", "m.cpu.dsx"))
@@ -376,6 +409,26 @@ def main(argv=None):
 
     art = read_artifact(cuda_dsx)
     values, data = art["values"], art["data"]
+    dynamic = any(d < 0 for v in values for d in v["dims"])
+    # Dynamic inputs: dims from --shape (or the given data); a negative dim
+    # -(k+1) of an input is dim symbol k (ds_artifact_format.h).
+    shapes = {k: [int(x) for x in v.split("x")] for k, v in (a.split("=", 1) for a in args.shape)}
+    symbols = {}
+    for vid in art["inputs"]:
+        v = values[vid]
+        if any(d < 0 for d in v["dims"]):
+            dims = shapes.get(v["name"]) or (list(read_tensor(given[v["name"]]).shape) if v["name"] in given else None)
+            if dims is None:
+                raise SystemExit("input '%s' has dynamic dims %s: give them with --shape" % (v["name"], v["dims"]))
+            for d, size in zip(v["dims"], dims):
+                if d < 0:
+                    symbols[-d - 1] = size
+            v["dims"] = dims
+    symbols = [symbols.get(k, 0) for k in range(max(symbols) + 1)] if symbols else []
+    if dynamic:  # every result's dims from its step's size programs
+        for name, ins, outs, attrs in art["steps"]:
+            for (o, d), size in size_entries(attrs.get("dynamic_dims", []), 2, symbols).items():
+                values[outs[o]]["dims"][d] = size
     arena = np.zeros(art["arena"] + 64, np.uint8)
     rng = np.random.default_rng(0)
     buffers, feeds = {}, []
@@ -388,7 +441,7 @@ def main(argv=None):
             elif dt == np.bool_:
                 arr = rng.integers(0, 2, size=v["dims"]).astype(dt)
             elif np.issubdtype(dt, np.integer):
-                arr = rng.integers(0, 8, size=v["dims"]).astype(dt)
+                arr = rng.integers(0, args.int_range, size=v["dims"]).astype(dt)
             else:
                 arr = rng.standard_normal(v["dims"]).astype(dt)
             path = os.path.join(tmp, "in%d.npy" % vid)
@@ -398,14 +451,23 @@ def main(argv=None):
         elif v["storage"] == 1:
             raw = data[art["const_off"] + v["offset"]:art["const_off"] + v["offset"] + v["bytes"]]
             buffers[vid] = np.frombuffer(bytearray(raw), dt, count)
+        elif dynamic:  # the runtime plans the arena per shape; here: one buffer each
+            buffers[vid] = np.zeros(count, dt)
         else:
             buffers[vid] = arena[v["offset"]:v["offset"] + v["bytes"]].view(dt)[:count]
 
     for name, ins, outs, attrs in art["steps"]:
         if name == "cuda.alias":
+            if dynamic:  # the runtime gives both the same bytes
+                buffers[outs[0]] = buffers[ins[0]]
             continue  # same bytes by construction
+        fields = size_entries(attrs.get("dynamic_fields", []), 1, symbols)
         if name == "cuda.gemm":
-            g = attrs
+            g = dict(attrs)
+            for i, key in enumerate(["m", "n", "k", "batch", "stride_a", "stride_b", "stride_d"]):
+                g[key] = fields.get(i, g[key])
+            if 0 in (g["m"], g["n"], g["batch"]):
+                continue
             def real(vid):  # bf16 buffers hold raw bits
                 buf = buffers[vid]
                 if values[vid]["dtype"] == 4:
@@ -433,9 +495,11 @@ def main(argv=None):
         body = source[source.index(" " + kernel + "("):]
         body = body[:body.index("\n}\n")]
         threaded = "ds_block_reduce" in body or "flash_attention" in body
-        ptrs = (ctypes.c_void_p * (len(ins) + len(outs)))(
-            *[buffers[i].ctypes.data for i in ins + outs])
-        gx, gy, gz = attrs["grid"]
+        ptrs = (ctypes.c_void_p * (len(ins) + len(outs) + len(symbols)))(
+            *([buffers[i].ctypes.data for i in ins + outs] + symbols))
+        gx, gy, gz = [fields.get(axis, g) for axis, g in enumerate(attrs["grid"])]
+        if 0 in (gx, gy, gz) or any(buffers[o].size == 0 for o in outs):
+            continue
         getattr(lib, "run_" + kernel)(gx, gy, gz, attrs["block"][0], int(threaded), ptrs)
 
     outdir = os.path.join(tmp, "cpu")

@@ -297,8 +297,8 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     if (!s)
       return s;
   }
-  if (dynamic && (arenaBytes != 0 || target != DSX_TARGET_CPU))
-    return invalid("a program with dynamic dims has a planned arena or is not for the cpu");
+  if (dynamic && arenaBytes != 0)
+    return invalid("a program with dynamic dims has a planned arena");
   if (r.failed())
     return invalid("metadata is truncated");
   if (target == DSX_TARGET_CUDA)

@@ -1,6 +1,8 @@
 //===- CudaSteps.cpp - the steps of a cuda artifact, parsed and checked ---===//
 #include "core/CudaSteps.h"
 
+#include "ds-runtime/ds_artifact_format.h"
+
 namespace dsrt {
 namespace {
 Status invalid(const Step &step, const std::string &what) {
@@ -60,8 +62,87 @@ uint64_t spannedBytes(int64_t batch, int64_t stride, int64_t rows, int64_t cols,
 }
 } // namespace
 
+Status parseSizeEntries(const Program &program, const Step &step, const char *name, int keyWidth,
+                        int64_t fields, std::vector<SizeEntry> &out) {
+  out.clear();
+  const Attribute *a = step.attrs.find(name);
+  if (!a)
+    return Status();
+  if (a->kind != Attribute::Ints)
+    return invalid(step, std::string("attribute '") + name + "' must be integers");
+  const std::vector<int64_t> &v = a->ints;
+  const int64_t symbols = (int64_t)program.symbols.size();
+  for (size_t at = 0; at < v.size();) {
+    SizeEntry e;
+    if (v.size() - at < (size_t)keyWidth + 1)
+      return invalid(step, std::string("'") + name + "' ends inside an entry");
+    for (int k = 0; k < keyWidth; ++k)
+      e.key[k] = v[at++];
+    int64_t pairs = v[at++];
+    bool keyOk = keyWidth == 1 ? e.key[0] >= 0 && e.key[0] < fields
+                               : e.key[0] >= 0 && e.key[0] < (int64_t)step.outputs.size() &&
+                                     e.key[1] >= 0 &&
+                                     e.key[1] < (int64_t)program.values[step.outputs[e.key[0]]]
+                                                    .dims.size() &&
+                                     program.values[step.outputs[e.key[0]]].dims[e.key[1]] < 0;
+    if (!keyOk)
+      return invalid(step, std::string("'") + name + "' names no dynamic field or dim");
+    if (pairs < 1 || pairs > (int64_t)DSX_MAX_SIZE_PAIRS || (uint64_t)pairs * 2 > v.size() - at)
+      return invalid(step, std::string("'") + name + "' has a size program of bad length");
+    int64_t depth = 0;
+    for (int64_t p = 0; p < pairs; ++p) {
+      int64_t op = v[at + 2 * p], operand = v[at + 2 * p + 1];
+      if (op == DSX_SIZE_CONST || op == DSX_SIZE_SYMBOL) {
+        if (op == DSX_SIZE_SYMBOL && (operand < 0 || operand >= symbols))
+          return invalid(step, std::string("'") + name + "' reads a dim symbol the program lacks");
+        ++depth;
+      } else if (op >= DSX_SIZE_ADD && op <= DSX_SIZE_OP_MAX && depth >= 2) {
+        --depth;
+      } else {
+        return invalid(step, std::string("'") + name + "' has a malformed size program");
+      }
+    }
+    if (depth != 1)
+      return invalid(step, std::string("'") + name + "' has a malformed size program");
+    e.program.assign(v.begin() + at, v.begin() + at + 2 * pairs);
+    at += 2 * pairs;
+    out.push_back(std::move(e));
+  }
+  return Status();
+}
+
+bool evalSize(const std::vector<int64_t> &program, const std::vector<int64_t> &symbols,
+              int64_t &out) {
+  int64_t stack[DSX_MAX_SIZE_PAIRS];
+  int depth = 0;
+  for (size_t p = 0; p + 1 < program.size(); p += 2) {
+    int64_t op = program[p], operand = program[p + 1];
+    if (op == DSX_SIZE_CONST || op == DSX_SIZE_SYMBOL) {
+      stack[depth++] = op == DSX_SIZE_CONST ? operand : symbols[(size_t)operand];
+      continue;
+    }
+    int64_t b = stack[--depth], &a = stack[depth - 1];
+    if ((op == DSX_SIZE_ADD && __builtin_add_overflow(a, b, &a)) ||
+        (op == DSX_SIZE_MUL && __builtin_mul_overflow(a, b, &a)))
+      return false;
+    if (op == DSX_SIZE_CEILDIV) {
+      if (b <= 0 || a < 0)
+        return false;
+      a = a / b + (a % b != 0);
+    }
+  }
+  out = stack[0];
+  return out >= 0;
+}
+
+bool gridWithinLimits(const int64_t (&grid)[3]) {
+  return grid[0] >= 1 && grid[0] <= 2147483647 && grid[1] >= 1 && grid[1] <= 65535 &&
+         grid[2] >= 1 && grid[2] <= 65535;
+}
+
 Status parseCudaLaunch(const Program &program, const Step &step, CudaLaunch &out) {
-  (void)program;
+  if (Status s = parseSizeEntries(program, step, "dynamic_fields", 1, 3, out.dynamicGrid); !s)
+    return s;
   const Attribute *kernel = step.attrs.find("kernel");
   if (!kernel || kernel->kind != Attribute::String || kernel->s.empty() || kernel->s.size() > 1024 ||
       kernel->s.find('\0') != std::string::npos)
@@ -127,12 +208,28 @@ Status parseCudaGemm(const Program &program, const Step &step, CudaGemm &g) {
     return invalid(step, "A and B must share one of f32 / f16 / bf16, and D be one of them");
   if (g.hasBias() != (bias != nullptr))
     return invalid(step, "a bias operand goes with a bias epilogue, and only then");
-  if (bias && (!isGemmType(bias->dtype) || bias->bytes != (uint64_t)g.n * dtypeSize(bias->dtype)))
-    return invalid(step, "bias must hold n elements of f32 / f16 / bf16");
+  if (bias && !isGemmType(bias->dtype))
+    return invalid(step, "bias must be f32 / f16 / bf16");
   if (g.beta != 0 && !c)
     return invalid(step, "beta is non-zero but C is absent");
   if (c && c->dtype != d.dtype)
     return invalid(step, "C and D must have the same element type");
+  if (Status s = parseSizeEntries(program, step, "dynamic_fields", 1, DSX_GEMM_FIELD_COUNT,
+                                  g.dynamicFields);
+      !s)
+    return s;
+  return program.dynamic ? Status() : checkGemmOperands(step, g, program.values);
+}
+
+Status checkGemmOperands(const Step &step, const CudaGemm &g, const std::vector<ValueInfo> &values) {
+  auto input = [&](size_t i) -> const ValueInfo * {
+    return i < step.inputs.size() && step.inputs[i] != DSX_ABSENT ? &values[step.inputs[i]]
+                                                                  : nullptr;
+  };
+  const ValueInfo *a = input(0), *b = input(1), *bias = input(2), *c = input(3);
+  const ValueInfo &d = values[step.outputs[0]];
+  if (bias && bias->bytes != (uint64_t)g.n * dtypeSize(bias->dtype))
+    return invalid(step, "bias must hold n elements");
   // Every batch the strides reach must lie inside the operands.
   auto fits = [&](const ValueInfo &v, int64_t stride, int64_t rows, int64_t cols) {
     return spannedBytes(g.batch, stride, rows, cols, dtypeSize(v.dtype)) <= v.bytes;
@@ -162,6 +259,22 @@ Status validateCudaProgram(const Program &program) {
     } else {
       s = Status::error("no CUDA implementation of step '" + step.op + "'", DS_UNSUPPORTED);
     }
+    if (s && step.op != "cuda.alias" && step.op != "cuda.launch" && step.op != "cuda.gemm")
+      continue;
+    std::vector<SizeEntry> dims;
+    if (s)
+      s = parseSizeEntries(program, step, "dynamic_dims", 2, 0, dims);
+    // Every dynamic result dim has its size program, once.
+    size_t dynamicDims = 0;
+    for (uint32_t id : step.outputs)
+      for (int64_t d : program.values[id].dims)
+        dynamicDims += d < 0;
+    if (s && dims.size() != dynamicDims)
+      s = invalid(step, "every dynamic result dim needs one 'dynamic_dims' entry");
+    for (size_t i = 0; s && i < dims.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (dims[i].key[0] == dims[j].key[0] && dims[i].key[1] == dims[j].key[1])
+          s = invalid(step, "a result dim has two 'dynamic_dims' entries");
     if (!s)
       return s;
   }

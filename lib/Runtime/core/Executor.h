@@ -39,8 +39,11 @@ public:
 /// "[2x3x4]", for diagnostics.
 std::string formatDims(const int64_t *dims, int64_t rank);
 
-/// Checks count, dtype, rank, dims, byte size and data of the caller's inputs.
-Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t numInputs);
+/// Checks count, dtype, rank, dims, byte size and data of the caller's inputs;
+/// with `symbolSizes`, also returns the size each dim symbol binds (-1 for
+/// one no input names).
+Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t numInputs,
+                      std::vector<int64_t> *symbolSizes = nullptr);
 
 /// The CUDA backend (cuda/CudaSession.cpp); DS_NO_DEVICE without a driver or
 /// device, DS_UNSUPPORTED in a runtime built without it.

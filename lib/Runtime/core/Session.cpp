@@ -87,7 +87,8 @@ Status checkDynamicDims(const Program &program, const ValueInfo &v, const ds_ten
 }
 } // namespace
 
-Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t numInputs) {
+Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t numInputs,
+                      std::vector<int64_t> *boundSizes) {
   const auto &expected = program.inputs;
   if (numInputs != (int32_t)expected.size())
     return Status::error("the model takes " + std::to_string(expected.size()) + " inputs, got " +
@@ -128,6 +129,8 @@ Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t n
     if (!in.data && bytes)
       return Status::error(where() + " has no data", DS_INVALID_ARGUMENT);
   }
+  if (boundSizes)
+    *boundSizes = std::move(symbolSizes);
   return Status();
 }
 

@@ -1,6 +1,9 @@
 //===- CudaSession.cpp - executing a cuda artifact ------------------------===//
 #include "cuda/CudaSession.h"
 
+#include "core/ArenaPlan.h"
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -96,14 +99,48 @@ Status CudaSession::init(int device) {
   if (!s)
     return s;
 
-  // Device memory: the arena, the constants (uploaded once), the inputs.
+  // The constants, uploaded once; the arena, inputs and staging are sized
+  // by the program (static) or per input shape (plan()).
+  values_ = program_.values;
+  pointers_.assign(program_.values.size(), 0);
+  if (uint64_t bytes = alignUp(program_.constantsBytes))
+    s = cu_.check(cu_.cuMemAlloc(&constants_, bytes),
+                  "allocating " + std::to_string(bytes) + " bytes of constants");
+  for (size_t id = 0; s && id < program_.values.size(); ++id) {
+    const ValueInfo &v = program_.values[id];
+    if (v.storage == DSX_STORAGE_CONSTANT && v.bytes) {
+      pointers_[id] = constants_ + v.offset;
+      s = cu_.check(cu_.cuMemcpyHtoD(pointers_[id], program_.constantData(v), v.bytes),
+                    "uploading constant '" + v.name + "'");
+    }
+  }
+  if (!s)
+    return s;
+  if (program_.dynamic) {
+    outputs_.resize(program_.outputs.size());
+    for (size_t i = 0; i < outputs_.size(); ++i)
+      outputs_[i].dtype = program_.values[program_.outputs[i]].dtype;
+    ownPointers_ = pointers_;
+  } else {
+    s = allocateStatic();
+  }
+  s = s ? loadModule() : s;
+  if (s)
+    s = prepareSteps();
+  if (s)
+    profile_.start(cu_, StepProfile::requested(), stepLabels_);
+  return s;
+}
+
+/// A static program's arena, input buffer and pinned staging, once.
+Status CudaSession::allocateStatic() {
+  Status s;
   auto alloc = [&](CUdeviceptr &p, uint64_t bytes, const char *what) {
     if (s && bytes)
       s = cu_.check(cu_.cuMemAlloc(&p, bytes), std::string("allocating ") +
                                                    std::to_string(bytes) + " bytes of " + what);
   };
   alloc(arena_, alignUp(program_.arenaBytes), "arena");
-  alloc(constants_, alignUp(program_.constantsBytes), "constants");
   uint64_t inputBytes = 0;
   for (uint32_t id : program_.inputs) {
     inputOffsets_.push_back(inputBytes);
@@ -112,19 +149,9 @@ Status CudaSession::init(int device) {
   alloc(inputs_, inputBytes, "inputs");
   if (!s)
     return s;
-  pointers_.assign(program_.values.size(), 0);
-  for (size_t id = 0; id < program_.values.size(); ++id) {
-    const ValueInfo &v = program_.values[id];
-    if (v.storage == DSX_STORAGE_ARENA)
-      pointers_[id] = arena_ + v.offset;
-    else if (v.storage == DSX_STORAGE_CONSTANT && v.bytes) {
-      pointers_[id] = constants_ + v.offset;
-      s = cu_.check(cu_.cuMemcpyHtoD(pointers_[id], program_.constantData(v), v.bytes),
-                    "uploading constant '" + v.name + "'");
-      if (!s)
-        return s;
-    }
-  }
+  for (size_t id = 0; id < program_.values.size(); ++id)
+    if (program_.values[id].storage == DSX_STORAGE_ARENA)
+      pointers_[id] = arena_ + program_.values[id].offset;
   for (size_t i = 0; i < program_.inputs.size(); ++i)
     pointers_[program_.inputs[i]] = inputs_ + inputOffsets_[i];
   ownPointers_ = pointers_;
@@ -141,19 +168,212 @@ Status CudaSession::init(int device) {
     s = cu_.check(cu_.cuMemHostAlloc(&hostOut_, outputBytes, 0), "pinned output staging");
   if (!s)
     return s;
+  outputs_.resize(program_.outputs.size());
+  bindOutputTensors();
+  return s;
+}
+
+/// outputs_ as views of hostOut_ with the current dims.
+void CudaSession::bindOutputTensors() {
   for (size_t i = 0; i < program_.outputs.size(); ++i) {
-    const ValueInfo &v = program_.values[program_.outputs[i]];
-    Tensor t;
-    t.dtype = v.dtype;
-    t.shape = v.dims;
-    t.data = static_cast<char *>(hostOut_) + outputOffsets_[i];
-    outputs_.push_back(std::move(t));
+    const ValueInfo &v = values_[program_.outputs[i]];
+    outputs_[i].dtype = v.dtype;
+    outputs_[i].shape = v.dims;
+    outputs_[i].data = static_cast<char *>(hostOut_) + outputOffsets_[i];
   }
-  s = loadModule();
+}
+
+Status CudaSession::grow(CUdeviceptr &p, uint64_t &capacity, uint64_t bytes, const char *what) {
+  if (bytes <= capacity)
+    return Status();
+  if (p)
+    cu_.cuMemFree(p);
+  p = 0;
+  capacity = 0;
+  Status s = cu_.check(cu_.cuMemAlloc(&p, bytes),
+                       std::string("allocating ") + std::to_string(bytes) + " bytes of " + what);
   if (s)
-    s = prepareSteps();
+    capacity = bytes;
+  return s;
+}
+
+Status CudaSession::growHost(void *&p, uint64_t &capacity, uint64_t bytes, const char *what) {
+  if (bytes <= capacity)
+    return Status();
+  if (p)
+    cu_.cuMemFreeHost(p);
+  p = nullptr;
+  capacity = 0;
+  Status s = cu_.check(cu_.cuMemHostAlloc(&p, bytes, 0), what);
   if (s)
-    profile_.start(cu_, StepProfile::requested(), stepLabels_);
+    capacity = bytes;
+  return s;
+}
+
+/// Sizes a dynamic program for the dim symbols' sizes `symbols`: every
+/// value's dims and bytes, arena offsets (cuda.alias results share their
+/// input's bytes), buffers grown to fit, grids and GEMM extents evaluated.
+Status CudaSession::plan(const std::vector<int64_t> &symbols) {
+  if (planned_ && symbols == symbols_)
+    return Status();
+  Status s = cu_.check(cu_.cuStreamSynchronize(stream_), "waiting for the previous run");
+  if (!s)
+    return s;
+  planned_ = false;
+  auto tooLarge = [&](const std::string &what) {
+    return Status::error("the input shapes make " + what + " too large or negative",
+                         DS_INVALID_ARGUMENT);
+  };
+  // 1. Dims and bytes.
+  values_ = program_.values;
+  for (uint32_t id : program_.inputs)
+    for (int64_t &d : values_[id].dims)
+      if (d < 0)
+        d = symbols[(size_t)(-d - 1)];
+  for (size_t i = 0; i < program_.steps.size(); ++i)
+    for (const SizeEntry &e : ops_[i].resultDims) {
+      int64_t size = 0;
+      if (!evalSize(e.program, symbols, size))
+        return tooLarge("a dim of step " + std::to_string(i));
+      values_[program_.steps[i].outputs[(size_t)e.key[0]]].dims[(size_t)e.key[1]] = size;
+    }
+  for (ValueInfo &v : values_) {
+    if (v.storage == DSX_STORAGE_CONSTANT)
+      continue;
+    uint64_t elements = 1;
+    for (int64_t d : v.dims)
+      if (d < 0 || __builtin_mul_overflow(elements, (uint64_t)d, &elements))
+        return tooLarge("value '" + v.name + "'");
+    if (__builtin_mul_overflow(elements, (uint64_t)dtypeSize(v.dtype), &v.bytes) ||
+        v.bytes > ((uint64_t)1 << 44))
+      return tooLarge("value '" + v.name + "'");
+  }
+  // 2. Arena offsets: a cuda.alias result takes its input's bytes (the
+  // writer does the same for static programs).
+  const size_t n = program_.values.size(), steps = program_.steps.size();
+  std::vector<int64_t> root(n, -1), def(n, -1);
+  for (size_t id = 0; id < n; ++id)
+    if (program_.values[id].storage == DSX_STORAGE_ARENA)
+      root[id] = (int64_t)id;
+  std::vector<StepSpan> spans(steps);
+  for (size_t i = 0; i < steps; ++i) {
+    const Step &step = program_.steps[i];
+    spans[i] = {(int64_t)i, (int64_t)i};
+    for (uint32_t out : step.outputs)
+      def[out] = (int64_t)i;
+    if (step.op == "cuda.alias" && root[step.inputs[0]] >= 0 && root[step.outputs[0]] >= 0)
+      root[step.outputs[0]] = root[step.inputs[0]];
+  }
+  std::vector<BufferLifetime> lives(n);
+  std::vector<char> used(n, 0);
+  for (size_t id = 0; id < n; ++id)
+    if (root[id] == (int64_t)id) {
+      lives[id] = {def[id], def[id], values_[id].bytes};
+      used[id] = 1;
+    }
+  for (size_t id = 0; id < n; ++id) // an alias chain's bytes: its largest view
+    if (root[id] >= 0)
+      lives[(size_t)root[id]].bytes = std::max(lives[(size_t)root[id]].bytes, values_[id].bytes);
+  auto use = [&](uint32_t id, int64_t at) {
+    if (id != DSX_ABSENT && root[id] >= 0)
+      extendLifetime(lives[(size_t)root[id]], def[(size_t)root[id]], at, spans);
+  };
+  for (size_t i = 0; i < steps; ++i) {
+    for (uint32_t id : program_.steps[i].inputs)
+      use(id, (int64_t)i);
+    for (uint32_t id : program_.steps[i].outputs) // an alias keeps its root alive
+      use(id, (int64_t)i);
+  }
+  for (uint32_t id : program_.outputs)
+    use(id, (int64_t)steps);
+  std::vector<BufferLifetime> buffers;
+  std::vector<size_t> owner;
+  for (size_t id = 0; id < n; ++id)
+    if (used[id]) {
+      buffers.push_back(lives[id]);
+      owner.push_back(id);
+    }
+  uint64_t arenaBytes = 0;
+  std::vector<uint64_t> offsets = planArena(buffers, kAlign, arenaBytes);
+  for (size_t b = 0; b < owner.size(); ++b)
+    values_[owner[b]].offset = offsets[b];
+  for (size_t id = 0; id < n; ++id)
+    if (root[id] >= 0)
+      values_[id].offset = values_[(size_t)root[id]].offset;
+
+  // 3. Buffers, grown to the largest shape seen.
+  uint64_t inputBytes = 0, outputBytes = 0;
+  inputOffsets_.clear();
+  outputOffsets_.clear();
+  for (uint32_t id : program_.inputs) {
+    inputOffsets_.push_back(inputBytes);
+    inputBytes += alignUp(values_[id].bytes);
+  }
+  for (uint32_t id : program_.outputs) {
+    outputOffsets_.push_back(outputBytes);
+    outputBytes += alignUp(values_[id].bytes);
+  }
+  s = grow(arena_, arenaCapacity_, alignUp(arenaBytes), "arena");
+  if (s)
+    s = grow(inputs_, inputCapacity_, inputBytes, "inputs");
+  if (s)
+    s = growHost(hostIn_, hostInCapacity_, inputBytes, "pinned input staging");
+  if (s)
+    s = growHost(hostOut_, hostOutCapacity_, outputBytes, "pinned output staging");
+  if (!s)
+    return s;
+  for (size_t id = 0; id < n; ++id)
+    if (root[id] >= 0)
+      pointers_[id] = arena_ + values_[id].offset;
+  for (size_t i = 0; i < program_.inputs.size(); ++i)
+    pointers_[program_.inputs[i]] = inputs_ + inputOffsets_[i];
+  ownPointers_ = pointers_;
+  bindOutputTensors();
+
+  // 4. Grids and GEMM extents.
+  for (size_t i = 0; i < steps; ++i) {
+    Op &op = ops_[i];
+    const Step &step = program_.steps[i];
+    op.empty = false;
+    for (uint32_t id : step.outputs)
+      op.empty = op.empty || values_[id].bytes == 0;
+    if (op.kind == Op::Launch && !op.launch.dynamicGrid.empty()) {
+      int64_t grid[3] = {op.launch.grid[0], op.launch.grid[1], op.launch.grid[2]};
+      for (const SizeEntry &e : op.launch.dynamicGrid)
+        if (!evalSize(e.program, symbols, grid[e.key[0]]))
+          return tooLarge("the grid of step " + std::to_string(i));
+      op.empty = op.empty || grid[0] == 0 || grid[1] == 0 || grid[2] == 0;
+      if (!op.empty && !gridWithinLimits(grid))
+        return tooLarge("the grid of kernel '" + op.launch.kernel + "'");
+      for (int d = 0; d < 3; ++d)
+        op.launch.grid[d] = (uint32_t)std::max<int64_t>(grid[d], 1);
+    } else if (op.kind == Op::Gemm && !op.gemmSpec.dynamicFields.empty()) {
+      CudaGemm &g = op.gemmSpec;
+      int64_t *fields[DSX_GEMM_FIELD_COUNT] = {&g.m,       &g.n,       &g.k,      &g.batch,
+                                               &g.strideA, &g.strideB, &g.strideD};
+      for (const SizeEntry &e : g.dynamicFields)
+        if (!evalSize(e.program, symbols, *fields[e.key[0]]) || *fields[e.key[0]] > INT32_MAX)
+          return tooLarge("the GEMM of step " + std::to_string(i));
+      if (!op.empty && g.k == 0)
+        return Status::error("step " + std::to_string(i) + " (cuda.gemm): an empty contraction "
+                             "dim (k = 0) is not supported by the CUDA backend",
+                             DS_UNSUPPORTED);
+      op.empty = op.empty || g.m == 0 || g.n == 0 || g.batch == 0;
+      if (!op.empty) {
+        s = checkGemmOperands(step, g, values_);
+        if (!s)
+          return s;
+      }
+    }
+  }
+  symbols_ = symbols;
+  sameShapeRuns_ = 0;
+  if (graph_)
+    cu_.cuGraphExecDestroy(graph_);
+  graph_ = nullptr;
+  graphTried_ = false;
+  s = bindOperands();
+  planned_ = s.ok();
   return s;
 }
 
@@ -221,6 +441,11 @@ Status CudaSession::prepareSteps() {
     const Step &step = program_.steps[i];
     Op &op = ops_[i];
     stepLabels_.push_back(step.op);
+    if (program_.dynamic) {
+      Status s = parseSizeEntries(program_, step, "dynamic_dims", 2, 0, op.resultDims);
+      if (!s)
+        return s;
+    }
     if (step.op == "cuda.alias") {
       op.kind = Op::Copy; // bindOperands decides whether there is anything to copy
       continue;
@@ -284,8 +509,10 @@ Status CudaSession::prepareSteps() {
       if (!s)
         return s;
     }
-    // Parameters (bindOperands): the inputs' device pointers in order, then the outputs'.
-    const size_t operands = step.inputs.size() + step.outputs.size();
+    // Parameters (bindOperands): the inputs' device pointers in order, then the
+    // outputs', then (dynamic programs) one long long per dim symbol.
+    const size_t operands = step.inputs.size() + step.outputs.size() +
+                            (program_.dynamic ? program_.symbols.size() : 0);
     // cuLaunchKernel reads as many parameters as the kernel declares: a step
     // that passes fewer would make it read past the argument array.
     if (cu_.cuFuncGetParamInfo) {
@@ -293,7 +520,7 @@ Status CudaSession::prepareSteps() {
       for (; count <= operands; ++count) {
         if (cu_.cuFuncGetParamInfo(op.function, count, &offset, &size) != CUDA_SUCCESS)
           break;
-        if (size != sizeof(CUdeviceptr))
+        if (size != sizeof(CUdeviceptr)) // pointers and sizes alike: 8 bytes
           return invalidStep(step, "kernel '" + op.launch.kernel + "' parameter " +
                                        std::to_string(count) + " is not a device pointer");
       }
@@ -302,7 +529,7 @@ Status CudaSession::prepareSteps() {
                                      std::to_string(operands) + " operands");
     }
   }
-  return bindOperands();
+  return program_.dynamic ? Status() : bindOperands(); // a dynamic one binds per plan
 }
 
 /// Every step's device operands from pointers_: kernel parameters, cuda.alias
@@ -316,9 +543,10 @@ Status CudaSession::bindOperands() {
     if (op.kind == Op::Copy) {
       op.src = ptr(step.inputs[0]);
       op.dst = ptr(step.outputs[0]);
-      op.bytes = std::min(program_.values[step.inputs[0]].bytes,
-                          program_.values[step.outputs[0]].bytes);
+      op.bytes = std::min(values_[step.inputs[0]].bytes, values_[step.outputs[0]].bytes);
     } else if (op.kind == Op::Gemm) {
+      if (op.empty)
+        continue;
       GemmOperands operands;
       operands.a = ptr(step.inputs[0]);
       operands.b = ptr(step.inputs[1]);
@@ -338,6 +566,9 @@ Status CudaSession::bindOperands() {
         op.args.push_back(ptr(id));
       for (uint32_t id : step.outputs)
         op.args.push_back(ptr(id));
+      if (program_.dynamic)
+        for (int64_t size : symbols_)
+          op.args.push_back((CUdeviceptr)size);
       for (CUdeviceptr &arg : op.args)
         op.argPointers.push_back(&arg);
     }
@@ -369,7 +600,9 @@ Status CudaSession::enqueueSteps() {
   for (size_t i = 0; i < ops_.size(); ++i) {
     const Op &op = ops_[i];
     Status s;
-    if (op.kind == Op::Launch) {
+    if (op.empty) {
+      // nothing to compute for these shapes
+    } else if (op.kind == Op::Launch) {
       const CudaLaunch &l = op.launch;
       s = cu_.check(cu_.cuLaunchKernel(op.function, l.grid[0], l.grid[1], l.grid[2], l.block[0],
                                        l.block[1], l.block[2], l.sharedBytes, stream_,
@@ -403,6 +636,15 @@ Status CudaSession::launchSteps() {
   return s;
 }
 
+/// A static program captures after its first (eager) run; a dynamic one
+/// once the same shapes ran twice in a row, since a decode loop changes them
+/// every step and a capture costs more than the launches it saves once.
+bool CudaSession::graphWanted() {
+  if (graphTried_)
+    return false;
+  return !program_.dynamic || ++sameShapeRuns_ >= 2;
+}
+
 /// Records the step list once as a CUDA Graph; later runs replay it with one
 /// launch. Falls back to eager launches (and says so) when capture fails.
 void CudaSession::captureGraph() {
@@ -432,11 +674,14 @@ void CudaSession::captureGraph() {
 }
 
 Status CudaSession::run(const ds_tensor *inputs, int32_t numInputs) {
-  Status s = validateInputs(program_, inputs, numInputs);
+  std::vector<int64_t> symbols;
+  Status s = validateInputs(program_, inputs, numInputs, &symbols);
   if (!s)
     return s;
   hasRun_ = false;
   s = cu_.check(cu_.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+  if (s && program_.dynamic)
+    s = plan(symbols);
   if (s)
     s = bind(ownPointers_); // after a device-resident run, the session's own buffers again
   for (int32_t i = 0; s && i < numInputs; ++i) {
@@ -451,9 +696,9 @@ Status CudaSession::run(const ds_tensor *inputs, int32_t numInputs) {
     s = launchSteps();
   for (size_t i = 0; s && i < program_.outputs.size(); ++i) {
     uint32_t id = program_.outputs[i];
-    if (program_.values[id].bytes)
-      s = cu_.check(cu_.cuMemcpyDtoHAsync(outputs_[i].data, pointers_[id],
-                                          program_.values[id].bytes, stream_),
+    if (values_[id].bytes)
+      s = cu_.check(cu_.cuMemcpyDtoHAsync(outputs_[i].data, pointers_[id], values_[id].bytes,
+                                          stream_),
                     "copying output " + std::to_string(i) + " to the host");
   }
   Status synced = cu_.check(cu_.cuStreamSynchronize(stream_), "running the steps");
@@ -463,25 +708,23 @@ Status CudaSession::run(const ds_tensor *inputs, int32_t numInputs) {
     return synced;
   profile_.collect();
   hasRun_ = true;
-  if (!graphTried_)
+  if (graphWanted())
     captureGraph(); // after one eager run: every kernel and cuBLASLt algorithm is loaded
   return Status();
 }
 
-/// Device-resident operands: the inputs as validateInputs wants them, the
-/// outputs with the model's dtypes, dims and sizes; every pointer non-null and
-/// 16-byte aligned (the kernels' vector loads and cuBLASLt assume it).
-Status CudaSession::checkDeviceOperands(const ds_tensor *inputs, int32_t numInputs,
-                                        const ds_tensor *outputs, int32_t numOutputs) const {
-  Status s = validateInputs(program_, inputs, numInputs);
-  if (!s)
-    return s;
+/// Device-resident operands (inputs already validated, a dynamic program
+/// planned): the outputs with the model's dtypes, dims and sizes for these
+/// inputs; every pointer non-null and 16-byte aligned (the kernels' vector
+/// loads and cuBLASLt assume it).
+Status CudaSession::checkDeviceOutputs(const ds_tensor *inputs, int32_t numInputs,
+                                       const ds_tensor *outputs, int32_t numOutputs) const {
   if (numOutputs != (int32_t)program_.outputs.size() || (numOutputs > 0 && !outputs))
     return Status::error("the model has " + std::to_string(program_.outputs.size()) +
                              " outputs, got " + std::to_string(numOutputs) + " output tensors",
                          DS_INVALID_ARGUMENT);
   for (int32_t i = 0; i < numOutputs; ++i) {
-    const ValueInfo &v = program_.values[program_.outputs[i]];
+    const ValueInfo &v = values_[program_.outputs[i]];
     const ds_tensor &o = outputs[i];
     std::string where = "output " + std::to_string(i) + " ('" + v.name + "')";
     bool sameDims = o.rank == (int32_t)v.dims.size() && (o.rank == 0 || o.dims);
@@ -511,7 +754,15 @@ Status CudaSession::checkDeviceOperands(const ds_tensor *inputs, int32_t numInpu
 
 Status CudaSession::runDevice(const ds_tensor *inputs, int32_t numInputs,
                               const ds_tensor *outputs, int32_t numOutputs, void *stream) {
-  Status s = checkDeviceOperands(inputs, numInputs, outputs, numOutputs);
+  std::vector<int64_t> symbols;
+  Status s = validateInputs(program_, inputs, numInputs, &symbols);
+  if (s && program_.dynamic) {
+    s = cu_.check(cu_.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+    if (s)
+      s = plan(symbols);
+  }
+  if (s)
+    s = checkDeviceOutputs(inputs, numInputs, outputs, numOutputs);
   if (!s)
     return s;
   if (!cu_.canOrderStreams())
@@ -571,7 +822,7 @@ Status CudaSession::runDevice(const ds_tensor *inputs, int32_t numInputs,
   if (s)
     s = launchSteps();
   for (size_t k = 0; s && k < copies.size(); ++k)
-    if (uint64_t bytes = program_.values[copies[k].first].bytes)
+    if (uint64_t bytes = values_[copies[k].first].bytes)
       s = cu_.check(cu_.cuMemcpyDtoDAsync(copies[k].second, pointers_[copies[k].first], bytes,
                                           stream_),
                     "copying an output");
@@ -584,7 +835,7 @@ Status CudaSession::runDevice(const ds_tensor *inputs, int32_t numInputs,
     return s;
   if (profile_.mode() != StepProfile::Off)
     profile_.collect(); // waits for the run: profiling only
-  if (!graphTried_)
+  if (graphWanted())
     captureGraph(); // after one eager run, as run() does
   return Status();
 }

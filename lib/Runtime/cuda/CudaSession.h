@@ -7,6 +7,12 @@
 // (which also lets lazily loaded kernels load); the step list is then captured
 // once into a CUDA Graph and every later run replays it.
 //
+// A program with dynamic dims is planned per input shape (plan()): its size
+// programs give every value's dims, grids and GEMM extents, the arena
+// planner places the values, device and pinned buffers grow to the largest
+// plan, and kernels receive the dim symbols' sizes as trailing parameters.
+// A graph is captured once a shape repeats (decoding changes it every step).
+//
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CUDA_CUDASESSION_H
 #define DS_RUNTIME_CUDA_CUDASESSION_H
@@ -43,8 +49,14 @@ private:
   Status enqueueSteps();
   Status launchSteps();
   void captureGraph();
-  Status checkDeviceOperands(const ds_tensor *inputs, int32_t numInputs,
-                             const ds_tensor *outputs, int32_t numOutputs) const;
+  bool graphWanted();
+  Status checkDeviceOutputs(const ds_tensor *inputs, int32_t numInputs,
+                            const ds_tensor *outputs, int32_t numOutputs) const;
+  Status allocateStatic();
+  Status plan(const std::vector<int64_t> &symbols);
+  Status grow(CUdeviceptr &p, uint64_t &capacity, uint64_t bytes, const char *what);
+  Status growHost(void *&p, uint64_t &capacity, uint64_t bytes, const char *what);
+  void bindOutputTensors();
 
   /// One step, ready to enqueue.
   struct Op {
@@ -58,6 +70,8 @@ private:
     DType abType = DS_F32, biasType = DS_F32, dType = DS_F32;
     CUdeviceptr src = 0, dst = 0; ///< cuda.alias whose bytes the writer did not share
     uint64_t bytes = 0;
+    std::vector<SizeEntry> resultDims; ///< dynamic program: sizes of the results' dims
+    bool empty = false;                ///< nothing to compute for these shapes
   };
 
   const Program &program_;
@@ -75,6 +89,12 @@ private:
   std::vector<uint64_t> inputOffsets_;          ///< in inputs_ and hostIn_
   std::vector<uint64_t> outputOffsets_;         ///< in hostOut_
   std::vector<Tensor> outputs_;                 ///< views of hostOut_
+  /// Dims and bytes of every value: the program's, or the current plan's.
+  std::vector<ValueInfo> values_;
+  std::vector<int64_t> symbols_; ///< sizes of the dim symbols values_ were planned for
+  bool planned_ = false;
+  int sameShapeRuns_ = 0;
+  uint64_t arenaCapacity_ = 0, inputCapacity_ = 0, hostInCapacity_ = 0, hostOutCapacity_ = 0;
   const CublasLtApi *lt_ = nullptr;
   cublasLtHandle_t ltHandle_ = nullptr;
   std::vector<Op> ops_;

@@ -431,6 +431,10 @@ void planFromAnalysis(Program &program, Layout &layout) {
 /// same planner places them.
 void planFromPayloadSteps(Program &program, Layout &layout) {
   std::vector<ValueRecord> &records = program.records;
+  // A program with dynamic values is planned by the runtime, per input shape.
+  for (const ValueRecord &r : records)
+    if (llvm::any_of(r.dims, [](int64_t d) { return d < 0; }))
+      return;
   int64_t end = (int64_t)program.steps.size();
   auto use = [&](uint32_t id, int64_t index) {
     ValueRecord &r = records[aliasRoot(records, id)];

@@ -45,6 +45,14 @@ void execute(const Launch &l) {
     for (unsigned t = 0; t < l.threads; ++t)
       c[t] = a[t] + b[t];
   }
+  // ds_test_add_n(a, b, c, n): the same for t < n, n a size parameter of a
+  // dynamic program (a long long after the pointers).
+  if (l.f->name == "ds_test_add_n" && l.args.size() == 4) {
+    auto *a = (const float *)l.args[0], *b = (const float *)l.args[1];
+    auto *c = (float *)l.args[2];
+    for (unsigned t = 0; t < l.threads && (long long)t < (long long)l.args[3]; ++t)
+      c[t] = a[t] + b[t];
+  }
 }
 } // namespace
 
@@ -167,9 +175,10 @@ CUresult cuFuncSetAttribute(CUfunction, CUfunction_attribute, int) { return CUDA
 CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                         unsigned by, unsigned bz, unsigned, CUstream, void **params, void **) {
   Launch l{(const Function *)f, gx * gy * gz * bx * by * bz, {}};
-  if (l.f->name == "ds_test_add") // the one kernel whose parameters this fake knows
-    for (int i = 0; i < 3; ++i)
-      l.args.push_back(*(CUdeviceptr *)params[i]);
+  // The kernels whose parameters this fake knows (8 bytes each).
+  int count = l.f->name == "ds_test_add" ? 3 : l.f->name == "ds_test_add_n" ? 4 : 0;
+  for (int i = 0; i < count; ++i)
+    l.args.push_back(*(CUdeviceptr *)params[i]);
   if (capturing)
     captured->launches.push_back(l);
   else

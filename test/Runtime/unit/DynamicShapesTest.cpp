@@ -599,9 +599,29 @@ TEST(DynamicShapes, MalformedMetadataIsRefused) {
   a.arenaBytes = 64;
   expectInvalid(a, "arena", "dynamic program with arena bytes");
 
-  a = dynamicTanhAddArtifact();
-  a.target = DSX_TARGET_CUDA;
-  expectInvalid(a, "not for the cpu", "dynamic cuda program");
+  // A dynamic cuda program: every dynamic result dim has one well-formed size
+  // program over the table's symbols (ds_artifact_format.h, dsx_size_op).
+  ArtifactSpec c = dynamicAddArtifact();
+  c.steps[0].attrs.pop_back(); // the launch's dynamic_dims
+  expectInvalid(c, "needs one 'dynamic_dims' entry", "dynamic result dim without a size");
+  c = dynamicAddArtifact();
+  c.steps[0].attrs[4].ints = {0, 1, DSX_SIZE_SYMBOL, 1}; // grid x from symbol 1
+  expectInvalid(c, "reads a dim symbol the program lacks", "size of a missing symbol");
+  c = dynamicAddArtifact();
+  c.steps[0].attrs[4].ints = {0, 2, DSX_SIZE_SYMBOL, 0, DSX_SIZE_ADD, 0};
+  expectInvalid(c, "malformed size program", "add with one operand");
+  c = dynamicAddArtifact();
+  c.steps[0].attrs[4].ints = {0, 2, DSX_SIZE_CONST, 1, DSX_SIZE_CONST, 2};
+  expectInvalid(c, "malformed size program", "two values left");
+  c = dynamicAddArtifact();
+  c.steps[0].attrs[4].ints = {3, 1, DSX_SIZE_CONST, 1}; // field 3 of a launch
+  expectInvalid(c, "names no dynamic field or dim", "grid field 3");
+  c = dynamicAddArtifact();
+  c.steps[0].attrs[5].ints = {0, 0, 9, DSX_SIZE_CONST, 1}; // 9 pairs announced, 1 there
+  expectInvalid(c, "bad length", "size program past the attribute");
+  c = dynamicAddArtifact();
+  c.steps[1].attrs[0].ints.push_back(0); // an entry cut short
+  expectInvalid(c, "ends inside an entry", "truncated entry");
 
   a = dynamicTanhAddArtifact();
   a.values[0].dims = {INT64_MIN, 4};
