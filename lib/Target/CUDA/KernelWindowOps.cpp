@@ -454,3 +454,54 @@ FailureOr<std::string> KernelWriter::computeArgReduce(ArgReduceOp op, ArrayRef<s
   line() << "if (" << where << " < 0) " << where << " = 0;\n";
   return where;
 }
+
+/// ds.einsum with an explicit output ("ij,jk->ik"): each output element
+/// loops over the labels that are summed out (extents from the first operand
+/// naming them), multiplying the operands' elements. A loop per element, like
+/// the direct convolution: for the small contractions exporters leave
+/// (rotary frequencies "i,j->ij", a batched dot), not for large matmuls,
+/// which ds.matmul sends to cuBLASLt.
+FailureOr<std::string> KernelWriter::computeEinsum(EinsumOp op, ArrayRef<std::string> coords) {
+  StringRef equation = op.getEquation();
+  auto arrow = equation.find("->");
+  SmallVector<StringRef> terms;
+  if (arrow != StringRef::npos)
+    equation.take_front(arrow).split(terms, ',');
+  StringRef out = arrow == StringRef::npos ? StringRef() : equation.drop_front(arrow + 2);
+  auto isLabels = [](StringRef t) { return llvm::all_of(t, [](char c) { return std::isalpha((unsigned char)c); }); };
+  if (arrow == StringRef::npos || terms.size() != op.getInputs().size() || !isLabels(out) ||
+      !llvm::all_of(terms, isLabels))
+    return op.emitError("cuda: einsum needs an explicit output and letters only (no ellipsis)"),
+           failure();
+  std::map<char, std::string> at_; // label -> coordinate expression
+  for (auto [i, c] : llvm::enumerate(out))
+    at_[c] = coords[i];
+  std::string ct = computeType(elementOf(op.getResult()));
+  std::string acc = fresh("acc");
+  line() << ct << " " << acc << " = 0;\n";
+  int loops = 0;
+  for (auto [t, term] : llvm::enumerate(terms)) {
+    Dims d = dims(op.getInputs()[t]);
+    for (auto [i, c] : llvm::enumerate(term))
+      if (!at_.count(c)) {
+        std::string k = fresh("e");
+        open("for (long long " + k + " = 0; " + k + " < " + d[i] + "; ++" + k + ")");
+        at_[c] = k;
+        ++loops;
+      }
+  }
+  std::string product;
+  for (auto [t, term] : llvm::enumerate(terms)) {
+    Coords in;
+    for (char c : term)
+      in.push_back(at_[c]);
+    FailureOr<std::string> x = at(op.getInputs()[t], in);
+    if (failed(x))
+      return failure();
+    product += (product.empty() ? "" : " * ") + *x;
+  }
+  line() << acc << " += " << product << ";\n";
+  for (int i = 0; i < loops; ++i)
+    close();
+  return acc;
+}

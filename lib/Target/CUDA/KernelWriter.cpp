@@ -333,6 +333,8 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
     return computeScan(cumsum, coords);
   if (auto arg = dyn_cast<ArgReduceOp>(op))
     return computeArgReduce(arg, coords);
+  if (auto einsum = dyn_cast<EinsumOp>(op))
+    return computeEinsum(einsum, coords);
   return op->emitError("cuda: cannot emit '")
          << op->getName() << "' in a " << stringifyFusionKind(group.getKind())
          << " fusion group (not supported by the CUDA emitter)",

@@ -125,6 +125,7 @@ private:
   FailureOr<std::string> computeWindow(Operation *op, ArrayRef<std::string> coords);
   FailureOr<std::string> computeScan(CumSumOp op, ArrayRef<std::string> coords);
   FailureOr<std::string> computeArgReduce(ArgReduceOp op, ArrayRef<std::string> coords);
+  FailureOr<std::string> computeEinsum(EinsumOp op, ArrayRef<std::string> coords);
 
   std::string body;
   llvm::raw_string_ostream os{body};
