@@ -11,6 +11,10 @@ machine (no weights beyond the tiny generated models):
   artifacts/*.dsx        ds-compile --target=cuda of each: the models in f32 and, through
                          gen_models.with_precision, computing in f16 and bf16
   ref/<model>/*.npy      seeded inputs and onnxruntime-CPU outputs
+  dynamic models         the PyTorch exports with dynamic dims (test/e2e/models: BERT with
+                         batch x sequence, the KV-cache GPT at prefill and decode steps, the
+                         LLaMA block), compiled for CUDA once each and checked at several
+                         shapes (one ref/ dir per shape)
   manifest.json          what was built, and what failed to compile and why
 """
 import argparse, json, os, subprocess, sys
@@ -22,6 +26,42 @@ MODELS = ["cnn", "mobilenet", "bert", "gpt", "llama"]
 GEMMS = [(4096, 4096, 4096)]
 ATTENTION = [(1, 32, 8192, 128), (4, 16, 16384, 128)]  # batch, heads, seq, head dim
 ATTENTION_CHECKS = [(2, 4, 1000, 128, True), (1, 8, 777, 64, False)]  # ... causal
+# Dynamic exports: (model, [shape case]); a case names each dynamic input's dims
+# ("past" inputs of the decoder take ORT's presents of the case before when
+# "feed_back" is set: prefill, then decode steps).
+PAST = [f"past_key_values.{l}.{kv}" for l in range(2) for kv in ("key", "value")]
+DYNAMIC = [
+    ("bert_dynamic", [{"input_ids": (1, 1)}, {"input_ids": (3, 128)}, {"input_ids": (8, 512)}]),
+    ("gpt_kv", [dict(input_ids=(1, 6), past=(1, 0)), dict(input_ids=(1, 1), feed_back=True),
+                dict(input_ids=(1, 1), feed_back=True), dict(input_ids=(4, 1), past=(4, 200))]),
+    ("llama_gqa", [{"hidden_states": (1, 1, 64)}, {"hidden_states": (2, 256, 64)}]),
+]
+
+
+def dynamic_cases(model_name, cases, rng, sess):
+    """Seeded feeds per case, and onnxruntime's outputs for them."""
+    previous = None
+    for case in cases:
+        feeds = {}
+        for i in sess.get_inputs():
+            if i.name in PAST:
+                if case.get("feed_back"):
+                    feeds[i.name] = previous[i.name.replace("past_key_values", "present")]
+                    continue
+                b, p = case["past"]
+                feeds[i.name] = rng.standard_normal((b, 4, p, 16)).astype(np.float32)
+            elif i.name == "attention_mask":
+                shape = case["input_ids"]
+                mask = np.ones(shape, np.int64)
+                mask[:, shape[1] * 3 // 4 + 1:] = 0  # padding at the end of each row
+                feeds[i.name] = mask
+            elif "int64" in i.type:
+                feeds[i.name] = rng.integers(0, 100, size=case[i.name]).astype(np.int64)
+            else:
+                feeds[i.name] = rng.standard_normal(case[i.name]).astype(np.float32)
+        outs = sess.run(None, feeds)
+        previous = dict(zip([o.name for o in sess.get_outputs()], outs))
+        yield feeds, previous
 
 
 def gemm_model(m, n, k, elem):
@@ -125,6 +165,24 @@ def main():
                 manifest["models"].append({"name": model_name, "kind": "model", "elem": elem,
                                            "artifact": art, "onnx": f"models/{model_name}.onnx",
                                            "ref": f"ref/{model_name}"})
+    # Dynamic dims: one artifact per export, run at every case's shapes.
+    for model_name, cases in DYNAMIC:
+        path = os.path.join(REPO, "test", "e2e", "models", model_name + ".onnx")
+        art = compile_one(path, model_name + ".dynamic", "model", "f32")
+        if not art:
+            continue
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        for k, (feeds, outs) in enumerate(dynamic_cases(model_name, cases, rng, sess)):
+            shape = "x".join(str(d) for d in next(iter(feeds.values())).shape)
+            ref = os.path.join(args.out, "ref", f"{model_name}.case{k}")
+            os.makedirs(ref, exist_ok=True)
+            for n, v in feeds.items():
+                np.save(os.path.join(ref, f"in.{n}.npy"), v)
+            for n, v in outs.items():
+                np.save(os.path.join(ref, f"out.{n}.npy"), v)
+            manifest["models"].append({"name": f"{model_name} (dynamic) {shape}", "kind": "model",
+                                       "elem": "f32", "artifact": art,
+                                       "ref": f"ref/{model_name}.case{k}", "no_torch": True})
     # The tensor-core attention kernel against float64 numpy at sizes with
     # many key tiles and query blocks (f16: inputs travel as .npy).
     for b, h, s, d, causal in ATTENTION_CHECKS:
