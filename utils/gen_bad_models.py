@@ -372,7 +372,7 @@ def generate_hardening(c):
     c.add("unknown_elem_type.onnx", m, ["graph value 'X'", "unsupported element type data type 99"])
     m = single("Relu", x23, [("Y", [2, 3])])
     m.graph.input[0].type.tensor_type.ClearField("shape")
-    c.add("unranked_input.onnx", m, ["graph value 'X' has no shape"])
+    c.add("unranked_input.onnx", m, ["graph input 'X' has no shape (unknown rank), and its use by 'Relu'"])
     seq = helper.make_tensor_sequence_value_info("S", F, [2])
     node = helper.make_node("SequenceLength", ["S"], ["Y"], name="len_node")
     c.add("sequence_input.onnx",

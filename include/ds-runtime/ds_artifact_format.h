@@ -77,10 +77,15 @@ typedef enum dsx_storage {
   DSX_STORAGE_ARENA = 2,    /* in the activation arena at `offset` */
 } dsx_storage;
 
-/* Flags of a value record. An input with a default (an ONNX initializer that is
-   also a graph input) has its default at `offset` in the constants section. */
+/* Flags of a value record (inputs only). An input with a default (an ONNX
+   initializer that is also a graph input) has its default at `offset` in the
+   constants section. */
 typedef enum dsx_value_flag {
   DSX_VALUE_HAS_DEFAULT = 1,
+  /* An input the model declares without a shape, compiled at the rank its
+     uses need (a Clip bound: a scalar): a run may also pass it at another
+     rank when it holds one element (dims all 1), as onnxruntime accepts. */
+  DSX_VALUE_ANY_RANK = 2,
 } dsx_value_flag;
 
 /* The signature of a compiled training step (ds-autodiff, then

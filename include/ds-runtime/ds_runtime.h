@@ -110,6 +110,10 @@ int32_t ds_model_num_inputs(const ds_model *model);
 int32_t ds_model_num_outputs(const ds_model *model);
 ds_status ds_model_input_info(const ds_model *model, int32_t index, ds_value_info *out_info);
 ds_status ds_model_output_info(const ds_model *model, int32_t index, ds_value_info *out_info);
+/* 1 when input `index` is declared without a shape in the model (compiled at the rank
+   its uses need, e.g. a scalar Clip bound): a run may then also pass it at another rank
+   when it holds one element (dims all 1). 0 otherwise, or for a bad model or index. */
+int32_t ds_model_input_any_rank(const ds_model *model, int32_t index);
 /* An input with a default value (an ONNX initializer that is also a graph input, which
    the caller may override): fills out_tensor with the default and returns NULL. Its data
    is read-only and valid while the model lives; it is NULL (byte_size 0) when the input

@@ -190,8 +190,11 @@ NB_MODULE(_ds, m) {
 
   m.def("model_inputs", [](const std::shared_ptr<ds::Model> &model) {
     nb::list l;
-    for (int i = 0; i < model->numInputs(); ++i)
-      l.append(describe(model->input(i)));
+    for (int i = 0; i < model->numInputs(); ++i) {
+      nb::dict d = describe(model->input(i));
+      d["any_rank"] = ds_model_input_any_rank(model->get(), i) != 0;
+      l.append(d);
+    }
     return l;
   });
   m.def("model_outputs", [](const std::shared_ptr<ds::Model> &model) {

@@ -180,3 +180,26 @@ def test_unsqueeze_of_several_dynamic_dims_at_size_zero(tmp_path):
     for shape in ((0, 3), (2, 0), (2, 3), (0, 0)):
         feeds = {"x": np.arange(np.prod(shape), dtype=np.float32).reshape(shape)}
         assert_matches(session.run(feeds), reference(path), feeds, f"unsqueeze {shape}")
+
+
+def test_shapeless_clip_bounds_take_one_element_at_any_rank(tmp_path):
+    """Clip whose min / max are declared without a shape (older ONNX data passes
+    min as [1]): imported as scalars, fed as [1] or scalars, each matching
+    onnxruntime (which takes those two forms); two elements are refused."""
+    graph = helper.make_graph(
+        [helper.make_node("Clip", ["x", "min", "max"], ["y"])], "clip_shapeless",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4]),
+         helper.make_tensor_value_info("min", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("max", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 4])])
+    # Not through save(): the current checker wants a shape on every input.
+    path = str(tmp_path / "clip_shapeless.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    session = ds.load(path)
+    x = np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4)
+    for lo, hi in ((np.array([-0.5], np.float32), np.array(0.75, np.float32)),
+                   (np.array(-1.5, np.float32), np.array([1.0], np.float32))):
+        feeds = {"x": x, "min": lo, "max": hi}
+        assert_matches(session.run(feeds), reference(path), feeds, f"clip to {lo}, {hi}")
+    with pytest.raises(ds.Error, match="without a shape"):
+        session.run({"x": x, "min": np.array([-1, 0], np.float32), "max": np.array(1, np.float32)})

@@ -157,10 +157,11 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     uint16_t flags = r.read<uint16_t>();
     uint32_t rank = r.count(8);
     if (!validDType(dtype) || storage > DSX_STORAGE_ARENA || rank > 64 ||
-        (flags & ~DSX_VALUE_HAS_DEFAULT) ||
-        ((flags & DSX_VALUE_HAS_DEFAULT) && storage != DSX_STORAGE_INPUT))
+        (flags & ~(DSX_VALUE_HAS_DEFAULT | DSX_VALUE_ANY_RANK)) ||
+        (flags && storage != DSX_STORAGE_INPUT))
       return invalid("bad value record");
     v.hasDefault = flags & DSX_VALUE_HAS_DEFAULT;
+    v.anyRank = flags & DSX_VALUE_ANY_RANK;
     v.dtype = (DType)dtype;
     v.storage = (dsx_storage)storage;
     v.dims.resize(rank);

@@ -21,6 +21,8 @@ struct ValueInfo {
   std::string name;
   /// An input whose default value is a constant at `offset`.
   bool hasDefault = false;
+  /// An input declared without a shape: one element may come at any rank.
+  bool anyRank = false;
   /// Per dim of an input: the index of its dim symbol, -1 for a static dim.
   /// Dynamic dims are -1 in `dims`, and such a value has `bytes` 0.
   std::vector<int32_t> symbols;

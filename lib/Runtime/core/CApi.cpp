@@ -2,6 +2,7 @@
 #include "core/CApiSupport.h"
 #include "core/Session.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -99,6 +100,12 @@ ds_status ds_model_input_info(const ds_model *model, int32_t index, ds_value_inf
   return nullptr;
 }
 
+int32_t ds_model_input_any_rank(const ds_model *model, int32_t index) {
+  if (!model || index < 0 || index >= ds_model_num_inputs(model))
+    return 0;
+  return model->program->values[model->program->inputs[index]].anyRank ? 1 : 0;
+}
+
 ds_status ds_model_input_default(const ds_model *model, int32_t index, ds_tensor *out_tensor) {
   if (!model || !out_tensor || index < 0 || index >= ds_model_num_inputs(model))
     return make(DS_INVALID_ARGUMENT, "ds_model_input_default: bad model, index or out_tensor");
@@ -172,12 +179,48 @@ ds_status ds_session_create(const ds_model *model, const ds_session_options *opt
 
 void ds_session_release(ds_session *session) { delete session; }
 
+namespace {
+/// The caller's inputs with every one-element tensor given for an input the
+/// model declares without a shape (DSX_VALUE_ANY_RANK) viewed at the rank it
+/// was compiled for; `inputs` itself when there is nothing to adapt.
+class AdaptedInputs {
+public:
+  AdaptedInputs(const dsrt::Program &program, const ds_tensor *inputs, int32_t n)
+      : inputs_(inputs) {
+    if (!inputs || n != (int32_t)program.inputs.size())
+      return; // validation reports it
+    for (int32_t i = 0; i < n; ++i) {
+      const dsrt::ValueInfo &v = program.values[program.inputs[i]];
+      const ds_tensor &t = inputs[i];
+      bool one = t.rank >= 0 && (t.rank == 0 || t.dims) &&
+                 std::all_of(t.dims, t.dims + t.rank, [](int64_t d) { return d == 1; });
+      if (!v.anyRank || t.rank == (int32_t)v.dims.size() || !one)
+        continue;
+      if (adapted_.empty()) {
+        adapted_.assign(inputs, inputs + n);
+        dims_.resize(n);
+      }
+      dims_[i].assign(v.dims.size(), 1);
+      adapted_[i].rank = (int32_t)v.dims.size();
+      adapted_[i].dims = dims_[i].data();
+    }
+  }
+  const ds_tensor *get() const { return adapted_.empty() ? inputs_ : adapted_.data(); }
+
+private:
+  const ds_tensor *inputs_;
+  std::vector<ds_tensor> adapted_;
+  std::vector<std::vector<int64_t>> dims_;
+};
+} // namespace
+
 ds_status ds_session_run(ds_session *session, const ds_tensor *inputs, int32_t num_inputs) {
   if (!session)
     return make(DS_INVALID_ARGUMENT, "ds_session_run: session must not be null");
   return guarded("ds_session_run", [&] {
     std::lock_guard<std::mutex> lock(session->mutex);
-    return toC(session->session->run(inputs, num_inputs));
+    AdaptedInputs adapted(*session->program, inputs, num_inputs);
+    return toC(session->session->run(adapted.get(), num_inputs));
   });
 }
 
@@ -187,7 +230,9 @@ ds_status ds_session_run_device(ds_session *session, const ds_tensor *inputs, in
     return make(DS_INVALID_ARGUMENT, "ds_session_run_device: session must not be null");
   return guarded("ds_session_run_device", [&] {
     std::lock_guard<std::mutex> lock(session->mutex);
-    return toC(session->session->runDevice(inputs, num_inputs, outputs, num_outputs, stream));
+    AdaptedInputs adapted(*session->program, inputs, num_inputs);
+    return toC(
+        session->session->runDevice(adapted.get(), num_inputs, outputs, num_outputs, stream));
   });
 }
 
@@ -218,7 +263,8 @@ ds_status ds_session_run_outputs(ds_session *session, const ds_tensor *inputs, i
   return guarded("ds_session_run_outputs", [&]() -> ds_status {
     std::lock_guard<std::mutex> lock(session->mutex);
     const dsrt::Executor &s = *session->session;
-    if (ds_status st = toC(session->session->run(inputs, num_inputs)))
+    AdaptedInputs adapted(*session->program, inputs, num_inputs);
+    if (ds_status st = toC(session->session->run(adapted.get(), num_inputs)))
       return st;
     auto outputs = std::make_unique<ds_outputs_t>();
     size_t total = 0;

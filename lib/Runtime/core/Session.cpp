@@ -108,7 +108,10 @@ Status validateInputs(const Program &program, const ds_tensor *inputs, int32_t n
                            DS_INVALID_ARGUMENT);
     if (in.rank != (int32_t)v.dims.size() || (in.rank > 0 && !in.dims))
       return Status::error(where() + " has rank " + std::to_string(in.rank) + ", expected " +
-                               std::to_string(v.dims.size()),
+                               std::to_string(v.dims.size()) +
+                               (v.anyRank ? " (or one element at any rank: the model declares "
+                                            "it without a shape)"
+                                          : ""),
                            DS_INVALID_ARGUMENT);
     uint64_t bytes = v.bytes;
     if (v.isDynamic()) {

@@ -271,12 +271,14 @@ LogicalResult collectValues(ModuleOp module, const TargetPayload *payload, Progr
         failed(assignDimSymbols(func, arg, program.records.back(),
                                 symbolOfDim[arg.getArgNumber()], program.symbols)))
       return failure();
+    if (func.getArgAttr(arg.getArgNumber(), "ds.unknown_rank"))
+      program.records.back().flags |= DSX_VALUE_ANY_RANK;
     if (auto value = func.getArgAttrOfType<ElementsAttr>(arg.getArgNumber(), "ds.default")) {
       if (value.getType() != arg.getType())
         return func.emitError("artifact writer: the default of input '")
                << program.records.back().name << "' has type " << value.getType() << ", not "
                << arg.getType();
-      program.records.back().flags = DSX_VALUE_HAS_DEFAULT;
+      program.records.back().flags |= DSX_VALUE_HAS_DEFAULT;
       program.constants.push_back({program.ids[arg], value});
     }
   }

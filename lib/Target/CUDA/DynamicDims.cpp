@@ -109,9 +109,17 @@ void cuda::appendSizeEntry(SmallVectorImpl<int64_t> &entries, ArrayRef<int64_t> 
 FailureOr<std::unique_ptr<DynamicDims>> DynamicDims::build(func::FuncOp func) {
   auto dims = std::make_unique<DynamicDims>();
   std::vector<std::vector<int64_t>> symbols = inputDimSymbols(func);
-  bool any = llvm::any_of(symbols, [](const auto &d) {
-    return llvm::any_of(d, [](int64_t k) { return k >= 0; });
+  auto isDynamic = [](Type t) {
+    auto ranked = dyn_cast<RankedTensorType>(t);
+    return ranked && !ranked.hasStaticShape();
+  };
+  // Static inputs can still give dynamic values (a Range to an input's
+  // value): those are checked (and refused) below like any other.
+  bool any = false;
+  func.walk([&](Operation *op) {
+    any = any || llvm::any_of(op->getResultTypes(), isDynamic);
   });
+  any = any || llvm::any_of(func.getArgumentTypes(), isDynamic);
   if (!any)
     return dims; // static: no analysis needed
   dims->analysis_ = std::make_unique<SymbolicDims>(func);

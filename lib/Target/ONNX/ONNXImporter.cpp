@@ -143,6 +143,10 @@ private:
   InFlightDiagnostic error() { return mlir::emitError(fileLoc); }
   Location nodeLoc(const onnx::NodeProto &node, size_t index);
   FailureOr<RankedTensorType> valueInfoType(const onnx::ValueInfoProto &info);
+  /// The type of a graph input declared without a shape: a scalar when its
+  /// uses all take one (operandRank); an error otherwise.
+  FailureOr<RankedTensorType> shapelessInputType(const onnx::GraphProto &graph,
+                                                 const onnx::ValueInfoProto &input);
   /// Records on argument `index` of `func` what its dynamic dims are called
   /// (`ds.dim_symbols`: the ONNX dim_param, or "" when anonymous) and their
   /// bounds from --ds-input-shape (`ds.dim_bounds`: min, max per dim, -1
@@ -208,6 +212,52 @@ FailureOr<RankedTensorType> GraphImporter::valueInfoType(const onnx::ValueInfoPr
     }
   }
   return checked(dims);
+}
+
+/// Operand positions that take a scalar: Clip's bounds, Range's arguments,
+/// Pad's value, Dropout's ratio and mode, CumSum's axis. (Vector operands such
+/// as Slice's starts need a static length, which a shapeless input lacks.)
+static std::optional<int64_t> operandRank(StringRef op, int index) {
+  static const struct {
+    const char *op;
+    int index;
+  } scalars[] = {{"Clip", 1},    {"Clip", 2},    {"Range", 0},   {"Range", 1}, {"Range", 2},
+                 {"Pad", 2},     {"Dropout", 1}, {"Dropout", 2}, {"CumSum", 1}};
+  for (const auto &e : scalars)
+    if (op == e.op && index == e.index)
+      return 0;
+  return std::nullopt;
+}
+
+FailureOr<RankedTensorType> GraphImporter::shapelessInputType(const onnx::GraphProto &graph,
+                                                              const onnx::ValueInfoProto &input) {
+  auto error = [&] { return emitError(fileLoc) << "graph input '" << input.name() << "' "; };
+  std::optional<int64_t> rank;
+  bool used = false;
+  for (const auto &node : graph.node())
+    for (int i = 0; i < node.input_size(); ++i) {
+      if (node.input(i) != input.name())
+        continue;
+      std::optional<int64_t> wanted = operandRank(node.op_type(), i);
+      if (!wanted || (used && rank != wanted))
+        return error() << "has no shape (unknown rank), and its use by '" << node.op_type()
+                       << "' (input " << i << ") does not fix one; give one with "
+                       << "--ds-input-shape",
+               failure();
+      rank = wanted;
+      used = true;
+    }
+  if (!rank)
+    return error() << "has no shape (unknown rank) and no use that fixes one; give one with "
+                   << "--ds-input-shape",
+           failure();
+  Type element = convertElementType(input.type().tensor_type().elem_type(), ctx);
+  if (!element)
+    return error() << "has unsupported element type "
+                   << onnxTypeName(input.type().tensor_type().elem_type()),
+           failure();
+  // The runtime accepts one element at any rank for it (DSX_VALUE_ANY_RANK).
+  return RankedTensorType::get({}, element);
 }
 
 void GraphImporter::setDimSymbols(func::FuncOp func, unsigned index,
@@ -440,6 +490,7 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
                         model.ir_version() < 4;
   llvm::StringMap<unsigned> defaultedArgs;
   llvm::StringMap<const onnx::ValueInfoProto *> inputInfos;
+  llvm::StringSet<> unknownRank;
   for (const auto &input : graph.input()) {
     bool hasDefault = initializerNames.contains(input.name());
     if (hasDefault && freezeDefaults && !options.boundInputs.count(input.name()))
@@ -458,7 +509,14 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
       argNames.push_back(input.name());
       continue;
     }
-    auto type = valueInfoType(input);
+    FailureOr<RankedTensorType> type = failure();
+    if (input.type().has_tensor_type() && !input.type().tensor_type().has_shape() &&
+        !options.inputShapes.count(input.name())) {
+      type = shapelessInputType(graph, input);
+      unknownRank.insert(input.name());
+    } else {
+      type = valueInfoType(input);
+    }
     if (failed(type))
       return nullptr;
     argTypes.push_back(*type);
@@ -494,6 +552,8 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     if (defaults[i])
       func.setArgAttr(i, "ds.default", defaults[i]);
     setDimSymbols(func, i, inputInfos.lookup(name));
+    if (unknownRank.count(name))
+      func.setArgAttr(i, "ds.unknown_rank", builder.getUnitAttr());
     values[name] = body->getArgument(i);
   }
   builder.setInsertionPointToStart(body);

@@ -30,6 +30,7 @@ class InputSpec(NamedTuple):
     dtype: DType
     dims: Tuple[int, ...]  # -1: dynamic
     default: Optional[np.ndarray]  # the runtime's bytes of a default value, or None
+    any_rank: bool = False  # declared without a shape: one element may come at any rank
 
     def expects(self) -> str:
         return f"{_dtypes.describe(self.dtype)} of shape {_dtypes.shape_text(self.dims)}"
@@ -84,9 +85,14 @@ def _array(spec: InputSpec, value: Any) -> np.ndarray:
             raise InputTypeError(f"input '{spec.name}' must have dtype {_dtypes.describe(spec.dtype)}"
                                  f", got {array.dtype}")
         array = array.astype(want)  # to native byte order
+    if (spec.any_rank and array.size == 1 and not _dtypes.matches(array.shape, spec.dims)
+            and all(d in (1, -1) for d in spec.dims)):
+        array = array.reshape([1] * len(spec.dims))  # e.g. an old Clip bound passed as [1]
     if not _dtypes.matches(array.shape, spec.dims):
         raise InputError(f"input '{spec.name}' has shape {array.shape}, expected "
-                         f"{_dtypes.shape_text(spec.dims)}")
+                         f"{_dtypes.shape_text(spec.dims)}"
+                         + (" (or one element at any rank: the model declares it without a "
+                            "shape)" if spec.any_rank else ""))
     if not array.flags.c_contiguous:
         array = array.copy(order="C")  # (np.ascontiguousarray turns rank 0 into rank 1)
     return array

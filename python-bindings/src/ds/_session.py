@@ -48,7 +48,8 @@ class Session:
                 value = _dtypes.from_runtime(default, dtype, info["shape"])
                 value.flags.writeable = False
                 self.defaults[info["name"]] = value
-            self._specs.append(InputSpec(info["name"], dtype, tuple(info["shape"]), default))
+            self._specs.append(InputSpec(info["name"], dtype, tuple(info["shape"]), default,
+                                         bool(info.get("any_rank", False))))
 
     def run(self, feeds: Mapping[str, Any]) -> Dict[str, np.ndarray]:
         """Runs with {input name: value}; returns {output name: numpy array}.

@@ -695,3 +695,38 @@ TEST(DynamicShapes, TruncatedSymbolTableIsRefused) {
 }
 
 } // namespace
+
+/// An input the model declares without a shape (DSX_VALUE_ANY_RANK) takes one
+/// element at any rank, viewed at its declared rank; more elements, or another
+/// rank for an ordinary input, are refused.
+TEST(DynamicShapes, ShapelessInputTakesOneElementAtAnyRank) {
+  ArtifactSpec spec = tanhAddArtifact(1);
+  spec.values[0].flags = DSX_VALUE_ANY_RANK;
+  Loaded m(spec);
+  ASSERT_TRUE(m.ok()) << m.error;
+  EXPECT_EQ(ds_model_input_any_rank(m.model, 0), 1);
+  EXPECT_EQ(ds_model_input_any_rank(m.model, 1), 0); // no such input
+  for (std::vector<int64_t> dims : {std::vector<int64_t>{}, {1}, {1, 1, 1}}) {
+    std::vector<float> x{0.5f};
+    ASSERT_EQ(m.run({f32(dims, x)}), DS_OK) << dims.size();
+    ds_tensor y = m.output(0);
+    EXPECT_EQ(dimsOf(y), std::vector<int64_t>{1});
+    EXPECT_NEAR(((const float *)y.data)[0], std::tanh(0.5f), 1e-6f);
+  }
+  std::vector<float> two{1, 2};
+  std::string message;
+  EXPECT_EQ(m.run({f32({1, 2}, two)}, &message), DS_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(message, "without a shape")) << message;
+
+  Loaded plain(tanhAddArtifact(1));
+  ASSERT_TRUE(plain.ok()) << plain.error;
+  EXPECT_EQ(ds_model_input_any_rank(plain.model, 0), 0);
+  std::vector<float> x{0.5f};
+  EXPECT_EQ(plain.run({f32({}, x)}, &message), DS_INVALID_ARGUMENT);
+  EXPECT_FALSE(contains(message, "without a shape")) << message;
+
+  // The flag belongs to inputs only.
+  ArtifactSpec bad = tanhAddArtifact(1);
+  bad.values[2].flags = DSX_VALUE_ANY_RANK;
+  expectInvalid(bad, "bad value record", "any-rank flag on an arena value");
+}

@@ -1,0 +1,23 @@
+// RUN: ds-opt %s --ds-cuda-wrap-ops --ds-emit-cuda -split-input-file -verify-diagnostics
+// Sizes the CUDA backend cannot take at launch are errors naming the op, also
+// in a program whose inputs are all static (the ds-compile of such a program
+// once crashed: nothing was checked when no input had a dynamic dim).
+
+func.func @main(%n: tensor<i64>) -> tensor<?xf32> {
+  %start = ds.constant dense<0> : tensor<i64>
+  %step = ds.constant dense<1> : tensor<i64>
+  // expected-error @+1 {{cuda: dim 0 of 'tensor<?xi64>' is not a sum of input dims (it depends on a value only a run knows)}}
+  %r = ds.range %start, %n, %step : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %f = ds.cast %r : tensor<?xi64> to tensor<?xf32>
+  return %f : tensor<?xf32>
+}
+
+// -----
+
+// A product of two sizes is no sum of them.
+func.func @main(%x: tensor<?x?xf32> {ds.dim_symbols = ["a", "b"]}) -> tensor<?xf32> {
+  %shape = ds.constant dense<-1> : tensor<1xi64>
+  // expected-error @+1 {{cuda: dim 0 of 'tensor<?xf32>' is not a sum of input dims}}
+  %y = ds.reshape %x, %shape : (tensor<?x?xf32>, tensor<1xi64>) -> tensor<?xf32>
+  return %y : tensor<?xf32>
+}
