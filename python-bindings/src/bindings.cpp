@@ -190,12 +190,13 @@ NB_MODULE(_ds, m) {
 
   m.def("model_inputs", [](const std::shared_ptr<ds::Model> &model) {
     nb::list l;
-    for (int i = 0; i < model->numInputs(); ++i) {
-      nb::dict d = describe(model->input(i));
-      d["any_rank"] = ds_model_input_any_rank(model->get(), i) != 0;
-      l.append(d);
-    }
+    for (int i = 0; i < model->numInputs(); ++i)
+      l.append(describe(model->input(i)));
     return l;
+  });
+  // Declared without a shape in the model: one element may come at any rank.
+  m.def("model_input_any_rank", [](const std::shared_ptr<ds::Model> &model, int index) {
+    return ds_model_input_any_rank(model->get(), index) != 0;
   });
   m.def("model_outputs", [](const std::shared_ptr<ds::Model> &model) {
     nb::list l;

@@ -49,7 +49,7 @@ class Session:
                 value.flags.writeable = False
                 self.defaults[info["name"]] = value
             self._specs.append(InputSpec(info["name"], dtype, tuple(info["shape"]), default,
-                                         bool(info.get("any_rank", False))))
+                                         _ds.model_input_any_rank(self._model, index)))
 
     def run(self, feeds: Mapping[str, Any]) -> Dict[str, np.ndarray]:
         """Runs with {input name: value}; returns {output name: numpy array}.
