@@ -203,3 +203,23 @@ def test_shapeless_clip_bounds_take_one_element_at_any_rank(tmp_path):
         assert_matches(session.run(feeds), reference(path), feeds, f"clip to {lo}, {hi}")
     with pytest.raises(ds.Error, match="without a shape"):
         session.run({"x": x, "min": np.array([-1, 0], np.float32), "max": np.array(1, np.float32)})
+
+
+def test_cumsum_axis_from_an_input(tmp_path):
+    """CumSum / CumProd whose axis is a graph input: one compile, every axis
+    (negative too) at run time, matching onnxruntime; an axis out of range is
+    an error."""
+    for op in ("CumSum", "CumProd"):
+        graph = helper.make_graph(
+            [helper.make_node(op, ["x", "axis"], ["y"], exclusive=1)], "cumulative_by_value",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4]),
+             helper.make_tensor_value_info("axis", TensorProto.INT64, [])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 4])])
+        path = save(tmp_path, graph, op + ".onnx", opset=26 if op == "CumProd" else 17)
+        session = ds.load(path)
+        x = np.random.default_rng(3).uniform(0.5, 1.5, (2, 3, 4)).astype(np.float32)
+        for axis in (0, 1, 2, -1):
+            feeds = {"x": x, "axis": np.array(axis, np.int64)}
+            assert_matches(session.run(feeds), reference(path), feeds, f"{op} axis {axis}")
+        with pytest.raises(ds.Error, match="axis"):
+            session.run({"x": x, "axis": np.array(3, np.int64)})

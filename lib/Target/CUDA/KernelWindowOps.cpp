@@ -392,6 +392,10 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
 /// suits the short axes cumsum meets in models (positions from a mask, decode
 /// steps); the input's producers are computed inline.
 FailureOr<std::string> KernelWriter::computeScan(CumSumOp op, ArrayRef<std::string> coords) {
+  if (op.getAxisValue())
+    return op.emitError("cuda: cumsum with an axis known only at run time is not supported "
+                        "(bind it with --ds-bind-input)"),
+           failure();
   Dims shape = dims(op.getInput());
   int64_t axis = (int64_t)op.getAxis();
   if (axis < 0)

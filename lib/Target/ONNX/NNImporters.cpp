@@ -1,5 +1,6 @@
 //===- NNImporters.cpp - ONNX contractions, windows, norms, attention ------===//
 #include "NodeImporter.h"
+#include "ds/Dialect/DS/IR/ShapeUtils.h"
 
 #include <cmath>
 
@@ -312,10 +313,17 @@ ImportFn argFn(ArgReduceKind kind) {
 ImportFn cumulativeFn(bool product) {
   return [=](NodeImporter &n) -> LogicalResult {
     auto x = n.required(0, "x");
-    auto axis = n.requireConstInts(1, "axis");
-    if (failed(x) || failed(axis))
+    auto axisValue = n.required(1, "axis");
+    if (failed(x) || failed(axisValue))
       return failure();
-    return n.produce({n.create<CumSumOp>(*x, (*axis)[0], n.attrInt("exclusive", 0) != 0,
+    // A constant axis is an attribute; one only a run knows stays an operand
+    // (the result's shape is the input's either way).
+    std::optional<SmallVector<int64_t>> axis = n.inputInts(1);
+    Value dynamicAxis = axis ? Value() : *axisValue;
+    if ((axis && axis->size() != 1) || (dynamicAxis && !holdsOneElement(dynamicAxis.getType())))
+      return n.error() << "axis must hold one integer", failure();
+    return n.produce({n.create<CumSumOp>(*x, dynamicAxis, axis ? (*axis)[0] : 0,
+                                       n.attrInt("exclusive", 0) != 0,
                                        n.attrInt("reverse", 0) != 0, product)});
   };
 }

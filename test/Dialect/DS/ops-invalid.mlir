@@ -262,3 +262,11 @@ func.func @attention_select_and_window(%q: tensor<1x2x16x8xf32>) {
   %0 = ds.attention %q, %q, %q {is_causal, window = 4 : i64, select_blocks = 2 : i64, block_size = 4 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
   return
 }
+
+// -----
+
+func.func @cumsum_axis_operand_of_two(%x: tensor<3x4xf32>, %axis: tensor<2xi64>) {
+  // expected-error @+1 {{axis_value must hold one element}}
+  %0 = ds.cumsum %x, %axis {axis = 0 : i64, exclusive = false, reverse = false} : (tensor<3x4xf32>, tensor<2xi64>) -> tensor<3x4xf32>
+  return
+}

@@ -60,6 +60,9 @@ func.func @reductions(%x: tensor<2x?x64xf32>, %g: tensor<64xf32>, %k: tensor<1xi
   %4 = ds.softmax %x {axis = -1 : i64, log} : (tensor<2x?x64xf32>) -> tensor<2x?x64xf32>
   // CHECK: ds.cumsum
   %5 = ds.cumsum %x {axis = 2 : i64, exclusive = false, reverse = true} : (tensor<2x?x64xf32>) -> tensor<2x?x64xf32>
+  // An axis known only at run time: an operand (the attribute is unused).
+  // CHECK: ds.cumsum %{{.*}}, %{{.*}} {axis = 0 : i64
+  %7 = ds.cumsum %x, %k {axis = 0 : i64, exclusive = false, reverse = false} : (tensor<2x?x64xf32>, tensor<1xi64>) -> tensor<2x?x64xf32>
   // CHECK: ds.topk {{.*}} -> (tensor<2x?x?xf32>, tensor<2x?x?xi64>)
   %6:2 = ds.topk %x, %k {axis = 2 : i64, largest = true, sorted = true} : (tensor<2x?x64xf32>, tensor<1xi64>) -> (tensor<2x?x?xf32>, tensor<2x?x?xi64>)
   return

@@ -116,7 +116,8 @@ LogicalResult CumSumOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
   auto input = rankedOf(adaptor.getInput());
-  if (failed(checkAxis(loc, (int64_t)adaptor.getAxis(), input.getRank(), "cumsum")))
+  if (!adaptor.getAxisValue() &&
+      failed(checkAxis(loc, (int64_t)adaptor.getAxis(), input.getRank(), "cumsum")))
     return failure();
   inferred.push_back(input);
   return success();
@@ -125,6 +126,8 @@ LogicalResult CumSumOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
 LogicalResult CumSumOp::verify() {
   if (getInput().getType().getElementType().isInteger(1))
     return emitOpError("cannot accumulate i1 tensors");
+  if (getAxisValue() && !holdsOneElement(getAxisValue().getType()))
+    return emitOpError("axis_value must hold one element");
   return success();
 }
 

@@ -380,11 +380,15 @@ def DS_CumSumOp : DS_InferredOp<"cumsum", [DS_ShapeOfFirstOperand, DS_WindowClas
     ```mlir
     %0 = ds.cumsum %x {axis = 0 : i64, exclusive = false, reverse = false} : (tensor<5xf32>) -> tensor<5xf32>
     ```
+    The axis is `axis`, or, when the optional `axis_value` operand is given
+    (an ONNX CumSum whose axis is a graph input), the one integer it holds at
+    run time (`axis` is then 0 and unused): the result has the input's shape
+    either way.
   }];
-  let arguments = (ins DS_Tensor:$input, I64Attr:$axis, BoolAttr:$exclusive,
-                       BoolAttr:$reverse, UnitAttr:$product);
+  let arguments = (ins DS_Tensor:$input, Optional<DS_IndexTensor>:$axis_value, I64Attr:$axis,
+                       BoolAttr:$exclusive, BoolAttr:$reverse, UnitAttr:$product);
   let results = (outs DS_Tensor:$result);
-  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$input (`,` $axis_value^)? attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 
