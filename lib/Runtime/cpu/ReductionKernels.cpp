@@ -578,16 +578,8 @@ Status argReduceKernel(KernelContext &ctx, const Attributes &attrs,
   if (!isIntegerType(out.dtype))
     return Status::error(std::string("ds.arg_reduce: result must be an integer tensor, got ") +
                          dtypeName(out.dtype));
-  // The axis attribute, or the run-time axis operand when present.
-  int64_t requested = attrs.getInt("axis", 0);
-  if (inputs.size() > 1 && inputs[1]) {
-    const Tensor &axisValue = *inputs[1];
-    if (!isIntegerType(axisValue.dtype) || axisValue.numel() != 1)
-      return Status::error("ds.cumsum: the axis operand must be a one-element integer tensor");
-    requested = loadAsInt(axisValue, 0);
-  }
   int64_t axis;
-  if (Status s = normalizeAxis(op, requested, in.rank(), axis); !s.ok())
+  if (Status s = normalizeAxis(op, attrs.getInt("axis", 0), in.rank(), axis); !s.ok())
     return s;
   const int64_t outer = product(in.shape, 0, axis), R = in.shape[axis];
   const int64_t inner = product(in.shape, axis + 1, in.shape.size());

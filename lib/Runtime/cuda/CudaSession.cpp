@@ -334,9 +334,11 @@ Status CudaSession::plan(const std::vector<int64_t> &symbols) {
   for (size_t i = 0; i < steps; ++i) {
     Op &op = ops_[i];
     const Step &step = program_.steps[i];
-    op.empty = false;
+    // Nothing to compute when every result is empty (a reduction over an
+    // empty row still writes its identity to a non-empty reduced result).
+    op.empty = !step.outputs.empty();
     for (uint32_t id : step.outputs)
-      op.empty = op.empty || values_[id].bytes == 0;
+      op.empty = op.empty && values_[id].bytes == 0;
     if (op.kind == Op::Launch && !op.launch.dynamicGrid.empty()) {
       int64_t grid[3] = {op.launch.grid[0], op.launch.grid[1], op.launch.grid[2]};
       for (const SizeEntry &e : op.launch.dynamicGrid)

@@ -161,14 +161,17 @@ FailureOr<DimExpr> DynamicDims::resolve(Value v, int64_t axis) const {
     return DimExpr::of(type.getDimSize(axis));
   if (!analysis_)
     return failure();
-  OptDim e = analysis_->dim(v, axis);
+  return overSymbols(analysis_->dim(v, axis));
+}
+
+FailureOr<DimExpr> DynamicDims::overSymbols(const OptDim &e) const {
   if (!e)
     return failure();
   DimExpr out = DimExpr::of(e->constant);
   for (auto [unknown, coefficient] : e->terms) {
     auto it = symbolOf_.find(unknown);
     if (it == symbolOf_.end())
-      return failure();
+      return failure(); // a size no input dim names
     out = out + DimExpr{0, {{it->second, coefficient}}};
   }
   return out;
@@ -186,17 +189,10 @@ FailureOr<SmallVector<DimExpr>> DynamicDims::elements(Value v) const {
     return failure();
   SmallVector<DimExpr> out;
   for (int64_t i = 0; i < type.getNumElements(); ++i) {
-    OptDim e = analysis_->element(v, i);
-    if (!e)
+    FailureOr<DimExpr> e = overSymbols(analysis_->element(v, i));
+    if (failed(e))
       return failure();
-    DimExpr mapped = DimExpr::of(e->constant);
-    for (auto [unknown, coefficient] : e->terms) {
-      auto it = symbolOf_.find(unknown);
-      if (it == symbolOf_.end())
-        return failure();
-      mapped = mapped + DimExpr{0, {{it->second, coefficient}}};
-    }
-    out.push_back(mapped);
+    out.push_back(*e);
   }
   return out;
 }

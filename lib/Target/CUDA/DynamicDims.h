@@ -72,6 +72,8 @@ public:
 
 private:
   FailureOr<DimExpr> resolve(Value v, int64_t axis) const;
+  /// The analysis's form with its unknowns renamed to dim symbols.
+  FailureOr<DimExpr> overSymbols(const OptDim &e) const;
   std::unique_ptr<SymbolicDims> analysis_;
   llvm::DenseMap<unsigned, unsigned> symbolOf_; ///< analysis unknown -> dim symbol
   unsigned numSymbols_ = 0;

@@ -77,10 +77,11 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
       int64_t axis = a < 0 ? a + (int64_t)inShape.size() : a, dim;
       int64_t s = startExpr.constant;
       std::string first;
-      if (!startExpr.isConstant()) { // non-negative sizes: clamp at run time
-        std::string n = inShape[axis];
-        first = "min(max((long long)" + formC(startExpr) + ", 0LL), (long long)" +
-                (step > 0 ? n : "(" + n + " - 1)") + ")";
+      if (!startExpr.isConstant()) { // from the end when negative, clamped, at run time
+        std::string n = "(long long)" + inShape[axis], start = fresh("s");
+        line() << "const long long " << start << " = " << formC(startExpr) << ";\n";
+        first = "min(max(" + start + " < 0 ? " + start + " + " + n + " : " + start + ", 0LL), " +
+                (step > 0 ? n : n + " - 1") + ")";
       } else if (!StringRef(inShape[axis]).getAsInteger(10, dim)) {
         int64_t start = s < 0 ? s + dim : s;
         start = step > 0 ? std::clamp<int64_t>(start, 0, dim)
@@ -392,30 +393,50 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
 /// suits the short axes cumsum meets in models (positions from a mask, decode
 /// steps); the input's producers are computed inline.
 FailureOr<std::string> KernelWriter::computeScan(CumSumOp op, ArrayRef<std::string> coords) {
-  if (op.getAxisValue())
-    return op.emitError("cuda: cumsum with an axis known only at run time is not supported "
-                        "(bind it with --ds-bind-input)"),
-           failure();
   Dims shape = dims(op.getInput());
-  int64_t axis = (int64_t)op.getAxis();
-  if (axis < 0)
-    axis += (int64_t)shape.size();
-  std::string acc = fresh("scan"), k = fresh("k"), at_ = coords[axis];
+  const int64_t rank = (int64_t)shape.size();
+  std::string acc = fresh("scan");
   bool product = op.getProduct();
   line() << computeType(elementOf(op.getResult())) << " " << acc << " = " << (product ? "1" : "0")
          << ";\n";
-  // Inclusive forward: [0, i]; exclusive: [0, i); reverse: [i, L) or (i, L).
-  std::string lo = op.getReverse() ? "(" + at_ + (op.getExclusive() ? " + 1)" : ")") : "0";
-  std::string hi = op.getReverse() ? shape[axis]
-                                   : "(" + at_ + (op.getExclusive() ? ")" : " + 1)");
-  open("for (long long " + k + " = " + lo + "; " + k + " < " + hi + "; ++" + k + ")");
-  Coords in(coords.begin(), coords.end());
-  in[axis] = k;
-  FailureOr<std::string> x = at(op.getInput(), in);
-  if (failed(x))
+  // The loop along `axis` into acc. Inclusive forward: [0, i]; exclusive:
+  // [0, i); reverse: [i, L) or (i, L).
+  auto scanAlong = [&](int64_t axis) -> LogicalResult {
+    std::string k = fresh("k"), at_ = coords[axis];
+    std::string lo = op.getReverse() ? "(" + at_ + (op.getExclusive() ? " + 1)" : ")") : "0";
+    std::string hi = op.getReverse() ? shape[axis]
+                                     : "(" + at_ + (op.getExclusive() ? ")" : " + 1)");
+    open("for (long long " + k + " = " + lo + "; " + k + " < " + hi + "; ++" + k + ")");
+    Coords in(coords.begin(), coords.end());
+    in[axis] = k;
+    FailureOr<std::string> x = at(op.getInput(), in);
+    if (failed(x))
+      return failure();
+    line() << acc << (product ? " *= " : " += ") << *x << ";\n";
+    close();
+    return success();
+  };
+  if (!op.getAxisValue()) {
+    int64_t axis = (int64_t)op.getAxis();
+    if (failed(scanAlong(axis < 0 ? axis + rank : axis)))
+      return failure();
+    return acc;
+  }
+  // An axis only a run knows: one loop per possible axis, the run picks
+  // (an axis out of range leaves the identity; the CPU backend reports it).
+  FailureOr<std::string> axisValue =
+      at(op.getAxisValue(), Coords(dims(op.getAxisValue()).size(), "0"));
+  if (failed(axisValue))
     return failure();
-  line() << acc << (product ? " *= " : " += ") << *x << ";\n";
-  close();
+  std::string ax = fresh("ax");
+  line() << "const long long " << ax << " = " << *axisValue << " < 0 ? " << *axisValue << " + "
+         << rank << " : " << *axisValue << ";\n";
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    open(Twine(axis ? "else " : "") + "if (" + ax + " == " + str(axis) + ")");
+    if (failed(scanAlong(axis)))
+      return failure();
+    close();
+  }
   return acc;
 }
 

@@ -21,13 +21,3 @@ func.func @main(%x: tensor<?x?xf32> {ds.dim_symbols = ["a", "b"]}) -> tensor<?xf
   %y = ds.reshape %x, %shape : (tensor<?x?xf32>, tensor<1xi64>) -> tensor<?xf32>
   return %y : tensor<?xf32>
 }
-
-// -----
-
-// A cumsum whose axis only a run knows: the CPU backend runs it, CUDA asks
-// for the value.
-func.func @main(%x: tensor<3x4xf32>, %axis: tensor<i64>) -> tensor<3x4xf32> {
-  // expected-error @+1 {{cuda: cumsum with an axis known only at run time is not supported (bind it with --ds-bind-input)}}
-  %0 = ds.cumsum %x, %axis {axis = 0 : i64, exclusive = false, reverse = false} : (tensor<3x4xf32>, tensor<i64>) -> tensor<3x4xf32>
-  return %0 : tensor<3x4xf32>
-}
