@@ -192,10 +192,9 @@ public:
     for (int32_t i = 0; i < n; ++i) {
       const dsrt::ValueInfo &v = program.values[program.inputs[i]];
       const ds_tensor &t = inputs[i];
-      bool one = t.rank >= 0 && (t.rank == 0 || t.dims) &&
-                 std::all_of(t.dims, t.dims + t.rank, [](int64_t d) { return d == 1; });
-      if (!v.anyRank || t.rank == (int32_t)v.dims.size() || !one)
-        continue;
+      if (!v.anyRank || t.rank == (int32_t)v.dims.size() || t.rank < 0 || (t.rank > 0 && !t.dims) ||
+          !std::all_of(t.dims, t.dims + t.rank, [](int64_t d) { return d == 1; }))
+        continue; // the usual validation reports anything wrong
       if (adapted_.empty()) {
         adapted_.assign(inputs, inputs + n);
         dims_.resize(n);
