@@ -319,14 +319,26 @@ def read_artifact(path):
 
 
 def eval_size(pairs, symbols):
-    """A size program (dsx_size_op pairs, ds_artifact_format.h)."""
+    """A size program (dsx_size_op pairs, ds_artifact_format.h), refused where
+    the runtime's evalSize refuses it (an unbound symbol, int64 overflow, a
+    ceildiv of a negative or by a non-positive number, a negative size)."""
     stack = []
     for op, operand in zip(pairs[0::2], pairs[1::2]):
         if op == 0: stack.append(operand)
-        elif op == 1: stack.append(symbols[operand])
+        elif op == 1:
+            if symbols[operand] < 0:
+                raise SystemExit("a size program reads dim symbol %d, which no input binds" % operand)
+            stack.append(symbols[operand])
         else:
             b, a = stack.pop(), stack.pop()
-            stack.append(a + b if op == 2 else a * b if op == 3 else -(-a // b))
+            if op == 4 and (b <= 0 or a < 0):
+                raise SystemExit("a size program divides %d by %d" % (a, b))
+            r = a + b if op == 2 else a * b if op == 3 else -(-a // b)
+            if not -2**63 <= r < 2**63:
+                raise SystemExit("a size program overflows")
+            stack.append(r)
+    if stack[0] < 0:
+        raise SystemExit("a size program gives a negative size")
     return stack[0]
 
 
@@ -424,7 +436,7 @@ def main(argv=None):
                 if d < 0:
                     symbols[-d - 1] = size
             v["dims"] = dims
-    symbols = [symbols.get(k, 0) for k in range(max(symbols) + 1)] if symbols else []
+    symbols = [symbols.get(k, -1) for k in range(max(symbols) + 1)] if symbols else []
     if dynamic:  # every result's dims from its step's size programs
         for name, ins, outs, attrs in art["steps"]:
             for (o, d), size in size_entries(attrs.get("dynamic_dims", []), 2, symbols).items():
@@ -468,6 +480,8 @@ def main(argv=None):
                 g[key] = fields.get(i, g[key])
             if 0 in (g["m"], g["n"], g["batch"]):
                 continue
+            if g["k"] == 0:
+                raise SystemExit("cuda.gemm with k = 0, which the runtime refuses")
             def real(vid):  # bf16 buffers hold raw bits
                 buf = buffers[vid]
                 if values[vid]["dtype"] == 4:
@@ -498,8 +512,8 @@ def main(argv=None):
         ptrs = (ctypes.c_void_p * (len(ins) + len(outs) + len(symbols)))(
             *([buffers[i].ctypes.data for i in ins + outs] + symbols))
         gx, gy, gz = [fields.get(axis, g) for axis, g in enumerate(attrs["grid"])]
-        if 0 in (gx, gy, gz) or any(buffers[o].size == 0 for o in outs):
-            continue
+        if 0 in (gx, gy, gz) or all(buffers[o].size == 0 for o in outs):
+            continue  # the runtime skips a step only when all its results are empty
         getattr(lib, "run_" + kernel)(gx, gy, gz, attrs["block"][0], int(threaded), ptrs)
 
     outdir = os.path.join(tmp, "cpu")

@@ -118,7 +118,10 @@ bool evalSize(const std::vector<int64_t> &program, const std::vector<int64_t> &s
   for (size_t p = 0; p + 1 < program.size(); p += 2) {
     int64_t op = program[p], operand = program[p + 1];
     if (op == DSX_SIZE_CONST || op == DSX_SIZE_SYMBOL) {
-      stack[depth++] = op == DSX_SIZE_CONST ? operand : symbols[(size_t)operand];
+      stack[depth] = op == DSX_SIZE_CONST ? operand : symbols[(size_t)operand];
+      if (op == DSX_SIZE_SYMBOL && stack[depth] < 0)
+        return false; // a symbol no input binds
+      ++depth;
       continue;
     }
     int64_t b = stack[--depth], &a = stack[depth - 1];

@@ -226,10 +226,12 @@ Status CudaSession::plan(const std::vector<int64_t> &symbols) {
   };
   // 1. Dims and bytes.
   values_ = program_.values;
-  for (uint32_t id : program_.inputs)
-    for (int64_t &d : values_[id].dims)
-      if (d < 0)
-        d = symbols[(size_t)(-d - 1)];
+  for (uint32_t id : program_.inputs) {
+    ValueInfo &v = values_[id];
+    for (size_t d = 0; d < v.dims.size(); ++d)
+      if (v.symbols[d] >= 0) // the loader keeps each dynamic dim's symbol here
+        v.dims[d] = symbols[(size_t)v.symbols[d]];
+  }
   for (size_t i = 0; i < program_.steps.size(); ++i)
     for (const SizeEntry &e : ops_[i].resultDims) {
       int64_t size = 0;
@@ -261,7 +263,10 @@ Status CudaSession::plan(const std::vector<int64_t> &symbols) {
     spans[i] = {(int64_t)i, (int64_t)i};
     for (uint32_t out : step.outputs)
       def[out] = (int64_t)i;
-    if (step.op == "cuda.alias" && root[step.inputs[0]] >= 0 && root[step.outputs[0]] >= 0)
+    // Only a view of the same size shares bytes (a crafted artifact could
+    // pair values of different sizes; the copy path handles those).
+    if (step.op == "cuda.alias" && root[step.inputs[0]] >= 0 && root[step.outputs[0]] >= 0 &&
+        values_[step.inputs[0]].bytes == values_[step.outputs[0]].bytes)
       root[step.outputs[0]] = root[step.inputs[0]];
   }
   std::vector<BufferLifetime> lives(n);
@@ -295,6 +300,9 @@ Status CudaSession::plan(const std::vector<int64_t> &symbols) {
     }
   uint64_t arenaBytes = 0;
   std::vector<uint64_t> offsets = planArena(buffers, kAlign, arenaBytes);
+  const uint64_t limit = (uint64_t)1 << 48; // as the writer bounds a static arena
+  if (arenaBytes > limit)
+    return tooLarge("the arena");
   for (size_t b = 0; b < owner.size(); ++b)
     values_[owner[b]].offset = offsets[b];
   for (size_t id = 0; id < n; ++id)
@@ -305,6 +313,7 @@ Status CudaSession::plan(const std::vector<int64_t> &symbols) {
   uint64_t inputBytes = 0, outputBytes = 0;
   inputOffsets_.clear();
   outputOffsets_.clear();
+  // Each value is at most 2^44 bytes (above), so these sums cannot wrap.
   for (uint32_t id : program_.inputs) {
     inputOffsets_.push_back(inputBytes);
     inputBytes += alignUp(values_[id].bytes);
@@ -313,6 +322,8 @@ Status CudaSession::plan(const std::vector<int64_t> &symbols) {
     outputOffsets_.push_back(outputBytes);
     outputBytes += alignUp(values_[id].bytes);
   }
+  if (inputBytes > limit || outputBytes > limit)
+    return tooLarge("the inputs or outputs");
   s = grow(arena_, arenaCapacity_, alignUp(arenaBytes), "arena");
   if (s)
     s = grow(inputs_, inputCapacity_, inputBytes, "inputs");
@@ -349,7 +360,9 @@ Status CudaSession::plan(const std::vector<int64_t> &symbols) {
         return tooLarge("the grid of kernel '" + op.launch.kernel + "'");
       for (int d = 0; d < 3; ++d)
         op.launch.grid[d] = (uint32_t)std::max<int64_t>(grid[d], 1);
-    } else if (op.kind == Op::Gemm && !op.gemmSpec.dynamicFields.empty()) {
+    } else if (op.kind == Op::Gemm) {
+      // Every GEMM of a dynamic program is checked against this plan's
+      // operand sizes (the loader could not: they vary per shape).
       CudaGemm &g = op.gemmSpec;
       int64_t *fields[DSX_GEMM_FIELD_COUNT] = {&g.m,       &g.n,       &g.k,      &g.batch,
                                                &g.strideA, &g.strideB, &g.strideD};

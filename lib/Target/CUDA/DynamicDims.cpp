@@ -152,7 +152,41 @@ FailureOr<std::unique_ptr<DynamicDims>> DynamicDims::build(func::FuncOp func) {
   });
   if (!ok)
     return failure();
-  return dims;
+  return dims->checkBroadcasts(func) ? std::move(dims) : FailureOr<std::unique_ptr<DynamicDims>>();
+}
+
+/// Kernels read a broadcast operand dim as index 0 when it is 1 and as the
+/// result's index otherwise: sound only when the dim is provably 1 or the
+/// result's. A dim that only a run could tell (s0 against 4) would make the
+/// kernel read past the operand for a bad input shape, which the CPU
+/// backend reports instead; it is refused here.
+bool DynamicDims::checkBroadcasts(func::FuncOp func) const {
+  bool ok = true;
+  func.walk([&](Operation *op) {
+    if (!ok || (getOpClass(op) != DSX_OP_ELEMENTWISE && !isa<ExpandOp>(op)))
+      return;
+    for (Value result : op->getResults()) {
+      auto rt = dyn_cast<RankedTensorType>(result.getType());
+      for (Value operand : isa<ExpandOp>(op) ? ValueRange(op->getOperand(0)) : op->getOperands()) {
+        auto ot = dyn_cast<RankedTensorType>(operand.getType());
+        if (!rt || !ot || ot.getRank() > rt.getRank())
+          continue;
+        int64_t lead = rt.getRank() - ot.getRank();
+        for (int64_t a = 0; a < ot.getRank() && ok; ++a) {
+          DimExpr d = dim(operand, a), r = dim(result, lead + a);
+          if (d == r || (d.isConstant() && d.constant == 1) ||
+              (d.isConstant() && r.isConstant()))
+            continue;
+          op->emitError("cuda: cannot tell before a run whether dim ")
+              << a << " of operand " << ot << " broadcasts against the result's dim "
+              << (lead + a) << " (" << rt << "); the CUDA backend needs it provably 1 or "
+              << "equal: bind the dynamic dims with --ds-input-shape";
+          ok = false;
+        }
+      }
+    }
+  });
+  return ok;
 }
 
 FailureOr<DimExpr> DynamicDims::resolve(Value v, int64_t axis) const {

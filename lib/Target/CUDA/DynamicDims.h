@@ -72,6 +72,7 @@ public:
 
 private:
   FailureOr<DimExpr> resolve(Value v, int64_t axis) const;
+  bool checkBroadcasts(func::FuncOp func) const;
   /// The analysis's form with its unknowns renamed to dim symbols.
   FailureOr<DimExpr> overSymbols(const OptDim &e) const;
   std::unique_ptr<SymbolicDims> analysis_;

@@ -63,10 +63,12 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
       size_t to = 4 - m.size() + d;
       if (isOne(m[d]))
         ms[to] = isOne(full[to]) ? strides[d] : "0";
-      else if (m[d] == full[to] || m[d].find('s') == std::string::npos)
+      else if (m[d] == full[to])
         ms[to] = strides[d];
-      else // a dynamic dim that may broadcast at run time
-        ms[to] = "(" + m[d] + " == 1 ? 0 : " + strides[d] + ")";
+      else // a static dim against a dynamic one, or two unrelated sizes
+        return op.emitError("cuda: cannot prove that dim ")
+               << d << " of the attention mask is 1 or the scores' (" << m[d] << " against "
+               << full[to] << "); bind the dynamic dims with --ds-input-shape";
     }
   }
   // A diagonal counted from the last key is offset by keys - queries.

@@ -30,8 +30,13 @@ static int64_t vectorWidth(FusionGroupOp group, ArrayRef<int64_t> shape) {
   }
   SmallVector<Type> types(group.getInputs().getTypes());
   types.append(group.result_type_begin(), group.result_type_end());
-  for (Type t : types)
-    widest = std::max(widest, storageBytes(cast<RankedTensorType>(t).getElementType()));
+  for (Type t : types) {
+    auto ranked = cast<RankedTensorType>(t);
+    // A run-time innermost dim may be 1 (a broadcast): scalar loads only.
+    if (ranked.getRank() > 0 && ranked.isDynamicDim(ranked.getRank() - 1))
+      return 1;
+    widest = std::max(widest, storageBytes(ranked.getElementType()));
+  }
   int64_t vec = std::min<int64_t>(16 / widest, 8);
   while (vec > 1 && shape.back() % vec)
     vec /= 2;

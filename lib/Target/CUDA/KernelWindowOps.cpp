@@ -78,7 +78,8 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
       int64_t s = startExpr.constant;
       std::string first;
       if (!startExpr.isConstant()) { // from the end when negative, clamped, at run time
-        std::string n = "(long long)" + inShape[axis], start = fresh("s");
+        // Not "s": s0, s1, ... are the kernel's size parameters.
+        std::string n = "(long long)" + inShape[axis], start = fresh("start");
         line() << "const long long " << start << " = " << formC(startExpr) << ";\n";
         first = "min(max(" + start + " < 0 ? " + start + " + " + n + " : " + start + ", 0LL), " +
                 (step > 0 ? n : n + " - 1") + ")";
@@ -199,7 +200,11 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
   if (auto shape = dyn_cast<ShapeOp>(op)) {
     // Element i: dim start + i of the operand, as the kernel's sizes say.
     std::string r = fresh("v");
-    int64_t first = (int64_t)shape.getStart(), count = shapeOf(result)[0];
+    int64_t rank = (int64_t)inShape.size(), count = shapeOf(result)[0];
+    int64_t first = (int64_t)shape.getStart();
+    first = std::clamp<int64_t>(first < 0 ? first + rank : first, 0, rank);
+    if (first + count > rank)
+      return op->emitError("cuda: ds.shape reads past the operand's rank"), failure();
     std::string e = "0";
     for (int64_t i = count - 1; i >= 0; --i)
       e = i + 1 == count ? inShape[first + i]
@@ -498,9 +503,24 @@ FailureOr<std::string> KernelWriter::computeEinsum(EinsumOp op, ArrayRef<std::st
       !llvm::all_of(terms, isLabels))
     return op.emitError("cuda: einsum needs an explicit output and letters only (no ellipsis)"),
            failure();
-  std::map<char, std::string> at_; // label -> coordinate expression
-  for (auto [i, c] : llvm::enumerate(out))
+  std::map<char, std::string> at_;   // label -> coordinate expression
+  std::map<char, std::string> size_; // label -> its size (every operand must agree)
+  for (auto [i, c] : llvm::enumerate(out)) {
     at_[c] = coords[i];
+    size_[c] = dims(op.getResult())[i];
+  }
+  for (auto [t, term] : llvm::enumerate(terms)) {
+    Dims d = dims(op.getInputs()[t]);
+    if (d.size() != term.size())
+      return op.emitError("cuda: einsum term '") << term << "' does not match its operand's rank",
+             failure();
+    for (auto [i, c] : llvm::enumerate(term))
+      if (auto [it, inserted] = size_.try_emplace(c, d[i]); !inserted && it->second != d[i])
+        return op.emitError("cuda: einsum label '")
+                   << StringRef(&c, 1) << "' has sizes " << it->second << " and " << d[i]
+                   << " that are not provably equal",
+               failure();
+  }
   std::string ct = computeType(elementOf(op.getResult()));
   std::string acc = fresh("acc");
   line() << ct << " " << acc << " = 0;\n";

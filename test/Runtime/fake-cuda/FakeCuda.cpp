@@ -21,6 +21,7 @@
 namespace {
 struct Function {
   std::string name;
+  int params = 0; ///< .param entries of its PTX signature
 };
 struct Module {
   std::vector<Function> functions;
@@ -45,12 +46,12 @@ void execute(const Launch &l) {
     for (unsigned t = 0; t < l.threads; ++t)
       c[t] = a[t] + b[t];
   }
-  // ds_test_add_n(a, b, c, n): the same for t < n, n a size parameter of a
-  // dynamic program (a long long after the pointers).
-  if (l.f->name == "ds_test_add_n" && l.args.size() == 4) {
+  // ds_test_add_n(a, b, c, [m,] n): the same for t < n, n the last size
+  // parameter of a dynamic program (long longs after the pointers).
+  if (l.f->name == "ds_test_add_n" && l.args.size() >= 4) {
     auto *a = (const float *)l.args[0], *b = (const float *)l.args[1];
     auto *c = (float *)l.args[2];
-    for (unsigned t = 0; t < l.threads && (long long)t < (long long)l.args[3]; ++t)
+    for (unsigned t = 0; t < l.threads && (long long)t < (long long)l.args.back(); ++t)
       c[t] = a[t] + b[t];
   }
 }
@@ -154,8 +155,13 @@ CUresult cuModuleLoadData(CUmodule *m, const void *image) {
     return CUDA_ERROR_NO_BINARY_FOR_GPU; // not PTX: a cubin this fake cannot run
   auto *module = new Module;
   for (size_t p = text.find(".entry "); p != std::string::npos; p = text.find(".entry ", p + 1)) {
-    size_t start = p + 7, end = text.find('(', start);
-    module->functions.push_back({text.substr(start, end - start)});
+    size_t start = p + 7, end = text.find('(', start), close = text.find(')', end);
+    std::string signature = text.substr(end, close - end);
+    int params = 0;
+    for (size_t q = signature.find(".param"); q != std::string::npos;
+         q = signature.find(".param", q + 1))
+      ++params;
+    module->functions.push_back({text.substr(start, end - start), params});
   }
   *m = (CUmodule)module;
   return CUDA_SUCCESS;
@@ -176,7 +182,7 @@ CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, uns
                         unsigned by, unsigned bz, unsigned, CUstream, void **params, void **) {
   Launch l{(const Function *)f, gx * gy * gz * bx * by * bz, {}};
   // The kernels whose parameters this fake knows (8 bytes each).
-  int count = l.f->name == "ds_test_add" ? 3 : l.f->name == "ds_test_add_n" ? 4 : 0;
+  int count = l.f->name == "ds_test_add" ? 3 : l.f->name == "ds_test_add_n" ? l.f->params : 0;
   for (int i = 0; i < count; ++i)
     l.args.push_back(*(CUdeviceptr *)params[i]);
   if (capturing)

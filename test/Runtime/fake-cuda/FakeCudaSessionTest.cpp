@@ -152,32 +152,37 @@ TEST(FakeCuda, RefusesBadDeviceOperands) {
 /// kernel gets the length as its size parameter, output dims follow; a graph
 /// is captured only once a length repeats, and a new length drops it.
 TEST(FakeCuda, PlansDynamicDimsPerInputShape) {
-  std::string path = writeTemp(buildArtifact(dynamicAddArtifact()));
-  ds::Model model(path);
-  ds::Session session(model);
-  int replays = fakeCounter("ds_fake_cuda_graph_launches");
-  for (int64_t n : {5, 300, 300, 300, 7, 0}) {
-    std::vector<float> x((size_t)n);
-    for (int64_t i = 0; i < n; ++i)
-      x[(size_t)i] = (float)(i + n);
-    session.run({{DS_F32, {n}, x.data(), x.size() * 4}});
-    ds_tensor z = session.output(0);
-    ASSERT_EQ(z.rank, 1);
-    ASSERT_EQ(z.dims[0], n);
-    for (int64_t i = 0; i < n; ++i)
-      ASSERT_EQ(((const float *)z.data)[i], 2.0f * x[(size_t)i]) << "n " << n << " at " << i;
+  // Also with the length as symbol 1 of two (the input's dim names it; the
+  // first runtime sized every input dim by symbol 0).
+  for (bool otherSymbol : {false, true}) {
+    SCOPED_TRACE(otherSymbol ? "n is symbol 1" : "n is symbol 0");
+    std::string path = writeTemp(buildArtifact(dynamicAddArtifact(otherSymbol)));
+    ds::Model model(path);
+    ds::Session session(model);
+    int replays = fakeCounter("ds_fake_cuda_graph_launches");
+    for (int64_t n : {5, 300, 300, 300, 7, 0}) {
+      std::vector<float> x((size_t)n);
+      for (int64_t i = 0; i < n; ++i)
+        x[(size_t)i] = (float)(i + n);
+      session.run({{DS_F32, {n}, x.data(), x.size() * 4}});
+      ds_tensor z = session.output(0);
+      ASSERT_EQ(z.rank, 1);
+      ASSERT_EQ(z.dims[0], n);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(((const float *)z.data)[i], 2.0f * x[(size_t)i]) << "n " << n << " at " << i;
+    }
+    // 300 ran eagerly twice, then was captured and replayed once.
+    EXPECT_EQ(fakeCounter("ds_fake_cuda_graph_launches") - replays, 1);
+    // A length outside the symbol's bounds is refused with its name.
+    std::vector<float> big(100001);
+    try {
+      session.run({{DS_F32, {100001}, big.data(), big.size() * 4}});
+      FAIL() << "a length past the bound ran";
+    } catch (const ds::Error &e) {
+      EXPECT_NE(std::string(e.what()).find("'n'"), std::string::npos) << e.what();
+    }
+    std::remove(path.c_str());
   }
-  // 300 ran eagerly twice, then was captured and replayed once.
-  EXPECT_EQ(fakeCounter("ds_fake_cuda_graph_launches") - replays, 1);
-  // A length outside the symbol's bounds is refused with its name.
-  std::vector<float> big(100001);
-  try {
-    session.run({{DS_F32, {100001}, big.data(), big.size() * 4}});
-    FAIL() << "a length past the bound ran";
-  } catch (const ds::Error &e) {
-    EXPECT_NE(std::string(e.what()).find("'n'"), std::string::npos) << e.what();
-  }
-  std::remove(path.c_str());
 }
 
 TEST(FakeCuda, ValidatesInputs) {

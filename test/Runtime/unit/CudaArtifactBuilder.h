@@ -282,24 +282,29 @@ inline ArtifactSpec addArtifact() {
 /// A dynamic program (dim symbol "n"): y = x + x of f32[n] by one launch of
 /// `ds_test_add_n(x, x, y, n)` over ceil(n / 128) blocks of 128 (its grid and
 /// y's dim are size programs), then z = cuda.alias(y). The PTX declares the
-/// kernel only (the stand-in driver runs it on the host).
-inline ArtifactSpec dynamicAddArtifact() {
+/// kernel only (the stand-in driver runs it on the host). With `otherSymbol`,
+/// "n" is symbol 1 of the table and symbol 0 a second one (named by no
+/// input, as a table may hold), so the kernel takes two size parameters.
+inline ArtifactSpec dynamicAddArtifact(bool otherSymbol = false) {
   ArtifactSpec a;
   a.version = 3;
   a.symbols = {{"n", 0, 100000}};
-  a.values = {{DS_F32, DSX_STORAGE_INPUT, {-1}, 0, "x"},
+  if (otherSymbol)
+    a.symbols.insert(a.symbols.begin(), SymbolSpec{"m", 0, -1});
+  const int64_t n = otherSymbol ? 1 : 0;
+  a.values = {{DS_F32, DSX_STORAGE_INPUT, {-n - 1}, 0, "x"},
               {DS_F32, DSX_STORAGE_ARENA, {-1}, 0, "y"},
               {DS_F32, DSX_STORAGE_ARENA, {-1}, 0, "z"}};
   a.inputs = {0};
   a.outputs = {2};
   a.outputNames = {"z"};
   // Size programs (dsx_size_op pairs): n; ceil(n / 128).
-  const std::vector<int64_t> n = {DSX_SIZE_SYMBOL, 0};
+  const std::vector<int64_t> size = {DSX_SIZE_SYMBOL, n};
   std::vector<int64_t> grid = {0, 3};
-  grid.insert(grid.end(), n.begin(), n.end());
+  grid.insert(grid.end(), size.begin(), size.end());
   grid.insert(grid.end(), {DSX_SIZE_CONST, 128, DSX_SIZE_CEILDIV, 0});
   std::vector<int64_t> dims = {0, 0, 1};
-  dims.insert(dims.end(), n.begin(), n.end());
+  dims.insert(dims.end(), size.begin(), size.end());
   a.steps = {{"cuda.launch",
               {0, 0},
               {1},
@@ -307,9 +312,11 @@ inline ArtifactSpec dynamicAddArtifact() {
                intsAttr("block", {128, 1, 1}), intAttr("shared_bytes", 0),
                intsAttr("dynamic_fields", grid), intsAttr("dynamic_dims", dims)}},
              {"cuda.alias", {1}, {2}, {intsAttr("dynamic_dims", dims)}}};
-  a.images = {{"compute_80", ".version 7.0\n.target sm_80\n.address_size 64\n"
-                             ".visible .entry ds_test_add_n(.param .u64 pa, .param .u64 pb, "
-                             ".param .u64 pc, .param .u64 pn)\n{\n  ret;\n}\n"}};
+  a.images = {{"compute_80", std::string(".version 7.0\n.target sm_80\n.address_size 64\n"
+                                         ".visible .entry ds_test_add_n(.param .u64 pa, "
+                                         ".param .u64 pb, .param .u64 pc, ") +
+                                 (otherSymbol ? ".param .u64 pm, " : "") +
+                                 ".param .u64 pn)\n{\n  ret;\n}\n"}};
   return a;
 }
 

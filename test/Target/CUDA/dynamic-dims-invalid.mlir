@@ -21,3 +21,13 @@ func.func @main(%x: tensor<?x?xf32> {ds.dim_symbols = ["a", "b"]}) -> tensor<?xf
   %y = ds.reshape %x, %shape : (tensor<?x?xf32>, tensor<1xi64>) -> tensor<?xf32>
   return %y : tensor<?xf32>
 }
+
+// -----
+
+// A run-time dim against a static one: only a run could tell whether it is
+// 1 (a broadcast) or 4; kernels would read past the operand otherwise.
+func.func @main(%x: tensor<?xf32> {ds.dim_symbols = ["n"]}, %w: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{cuda: cannot tell before a run whether dim 0 of operand 'tensor<?xf32>' broadcasts against the result's dim 0 ('tensor<4xf32>')}}
+  %0 = ds.binary add %x, %w : (tensor<?xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

@@ -492,7 +492,7 @@ void SymbolicDims::visit(Operation *op) {
             else if (b.getKind() == BinaryKind::mul && y->isConstant())
               v[i] = *x * y->constant;
             else if (b.getKind() == BinaryKind::div && x->isConstant() && y->isConstant() &&
-                     y->constant != 0)
+                     y->constant != 0 && !(x->constant == INT64_MIN && y->constant == -1))
               v[i] = DimExpr::of(x->constant / y->constant); // integer Div truncates
           }
         });
