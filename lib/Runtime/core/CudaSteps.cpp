@@ -47,6 +47,9 @@ bool dim3Attr(const Step &step, const char *name, const int64_t (&limit)[3], uin
   return true;
 }
 
+/// The grid limits of every architecture the compiler targets (sm_80+).
+constexpr int64_t kGridLimit[3] = {2147483647, 65535, 65535};
+
 bool isGemmType(DType t) { return t == DS_F32 || t == DS_F16 || t == DS_BF16; }
 
 /// Bytes that a strided batch of `rows x cols` matrices spans; UINT64_MAX
@@ -139,8 +142,10 @@ bool evalSize(const std::vector<int64_t> &program, const std::vector<int64_t> &s
 }
 
 bool gridWithinLimits(const int64_t (&grid)[3]) {
-  return grid[0] >= 1 && grid[0] <= 2147483647 && grid[1] >= 1 && grid[1] <= 65535 &&
-         grid[2] >= 1 && grid[2] <= 65535;
+  for (int d = 0; d < 3; ++d)
+    if (grid[d] < 1 || grid[d] > kGridLimit[d])
+      return false;
+  return true;
 }
 
 Status parseCudaLaunch(const Program &program, const Step &step, CudaLaunch &out) {
@@ -152,8 +157,7 @@ Status parseCudaLaunch(const Program &program, const Step &step, CudaLaunch &out
     return invalid(step, "missing or bad string attribute 'kernel'");
   out.kernel = kernel->s;
   Status error;
-  // The CUDA limits of every architecture the compiler targets (sm_80+).
-  if (!dim3Attr(step, "grid", {2147483647, 65535, 65535}, out.grid, error) ||
+  if (!dim3Attr(step, "grid", kGridLimit, out.grid, error) ||
       !dim3Attr(step, "block", {1024, 1024, 64}, out.block, error))
     return error;
   if ((uint64_t)out.block[0] * out.block[1] * out.block[2] > 1024)

@@ -24,6 +24,11 @@
 
 namespace dsrt::cuda {
 
+/// cudaMalloc's alignment; cuBLASLt's preferred one. Device buffers and
+/// offsets are rounded up to it.
+constexpr uint64_t kAlign = 256;
+inline uint64_t alignUp(uint64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
 class CudaSession : public Executor {
 public:
   /// Opens the driver, loads the module and validates every step against it
