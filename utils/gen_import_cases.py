@@ -142,13 +142,31 @@ def compress(out):
     save(m, out, "compress.onnx")
 
 
+def reduce_axes_input(out):
+    # Axes as a graph input (keepdims both ways, a boolean ReduceMax), an
+    # empty one of static length (noop), and axes of unknown length.
+    m = model([helper.make_node("ReduceSum", ["x", "axes"], ["kept"]),
+               helper.make_node("ReduceMean", ["x", "axes"], ["dropped"], keepdims=0),
+               helper.make_node("ReduceMax", ["b", "axes"], ["any"], keepdims=0),
+               helper.make_node("ReduceSum", ["x", "none"], ["same"], noop_with_empty_axes=1)],
+              [vi("x", F, [2, 1, 4]), vi("b", TensorProto.BOOL, [2, 1, 4]),
+               vi("axes", TensorProto.INT64, [2]), vi("none", TensorProto.INT64, [0])],
+              [vi("kept", F, [None] * 3), vi("dropped", F, [None]),
+               vi("any", TensorProto.BOOL, [None]), vi("same", F, [2, 1, 4])], opset=20)
+    save(m, out, "reduce_axes_input.onnx")
+    m = model([helper.make_node("ReduceSum", ["x", "axes"], ["y"])],
+              [vi("x", F, [2, 4]), vi("axes", TensorProto.INT64, [None])],
+              [vi("y", F, [None, None])], opset=18)
+    save(m, out, "reduce_axes_unknown_count.onnx")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     for make in (dynamic_batch, softmax_v11, gemm, conv_transpose, constants, int4, named,
-                 compress, resize_constant_scales):
+                 compress, resize_constant_scales, reduce_axes_input):
         make(args.out)
 
 

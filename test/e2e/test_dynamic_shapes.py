@@ -205,6 +205,109 @@ def test_shapeless_clip_bounds_take_one_element_at_any_rank(tmp_path):
         session.run({"x": x, "min": np.array([-1, 0], np.float32), "max": np.array(1, np.float32)})
 
 
+def test_reduce_axes_from_an_input(tmp_path):
+    """Every Reduce* op whose axes are a graph input: one compile per keepdims,
+    run for several axis sets (negative, all, one) on float and integer data,
+    matching onnxruntime; an axis out of range is an error."""
+    rng = np.random.default_rng(5)
+    floats = rng.uniform(0.25, 2.0, (2, 3, 4)).astype(np.float32)
+    ints = rng.integers(-4, 5, (2, 3, 4)).astype(np.int64)
+    ops = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare",
+           "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"]
+    for op in ops:
+        for keepdims in (0, 1):
+            for elem, x in ((TensorProto.FLOAT, floats), (TensorProto.INT64, ints)):
+                if elem == TensorProto.INT64 and op in ("ReduceL2", "ReduceLogSum",
+                                                        "ReduceLogSumExp"):
+                    continue  # onnxruntime has no integer kernel for these
+                graph = helper.make_graph(
+                    [helper.make_node(op, ["x", "axes"], ["y"], keepdims=keepdims)], "by_value",
+                    [helper.make_tensor_value_info("x", elem, [2, 3, 4]),
+                     helper.make_tensor_value_info("axes", TensorProto.INT64, [2])],
+                    [helper.make_tensor_value_info("y", elem, [None] * (3 if keepdims else 1))])
+                path = save(tmp_path, graph, f"{op}_{keepdims}_{elem}.onnx", opset=18)
+                session = ds.load(path)
+                for axes in ([0, 2], [-1, 1], [2, 0]):
+                    feeds = {"x": x, "axes": np.array(axes, np.int64)}
+                    assert_matches(session.run(feeds), reference(path), feeds,
+                                   f"{op} keepdims={keepdims} {x.dtype} axes {axes}")
+                with pytest.raises(ds.Error, match="axis 3 is out of range"):
+                    session.run({"x": x, "axes": np.array([0, 3], np.int64)})
+
+
+def vector_input(name, length):
+    return helper.make_tensor_value_info(name, TensorProto.INT64, [length])
+
+
+def test_squeeze_unsqueeze_split_by_run_time_values(tmp_path):
+    """Squeeze / Unsqueeze axes and Split sizes given as graph inputs: one
+    compile, several values (negative and unsorted too), onnxruntime's
+    results; a repeated axis, a squeezed dim that is not 1 and sizes that do
+    not add up are errors that say so."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 1, 3, 1)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Unsqueeze", ["x", "uaxes"], ["u"]),
+         helper.make_node("Squeeze", ["x", "saxes"], ["s"]),
+         helper.make_node("Split", ["x", "sizes"], ["p0", "p1"], axis=2)],
+        "by_value", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 1, 3, 1]),
+                     vector_input("uaxes", 2), vector_input("saxes", 1), vector_input("sizes", 2)],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None] * rank)
+         for name, rank in (("u", 6), ("s", 3), ("p0", 4), ("p1", 4))])
+    path = save(tmp_path, graph, "shape_values.onnx", opset=18)
+    session = ds.load(path)
+    for uaxes, saxes, sizes in (([0, 5], [1], [1, 2]), ([-1, 2], [-1], [3, 0]),
+                                ([4, 0], [3], [0, 3])):
+        feeds = {"x": x, "uaxes": np.array(uaxes, np.int64), "saxes": np.array(saxes, np.int64),
+                 "sizes": np.array(sizes, np.int64)}
+        assert_matches(session.run(feeds), reference(path), feeds, f"{uaxes} {saxes} {sizes}")
+    good = {"x": x, "uaxes": np.array([0, 1], np.int64), "saxes": np.array([1], np.int64),
+            "sizes": np.array([1, 2], np.int64)}
+    for name, value, message in (("uaxes", [1, -5], "Unsqueeze: axes must be distinct"),
+                                 ("uaxes", [0, 6], "Unsqueeze: axes must be distinct"),
+                                 ("saxes", [2], "Squeeze: a squeezed dim is not 1"),
+                                 ("saxes", [4], "Squeeze: axes must be distinct"),
+                                 ("sizes", [1, 1], "Split: split sizes must add up"),
+                                 ("sizes", [4, -1], "Split: split sizes must not be negative")):
+        with pytest.raises(ds.Error, match=message):
+            session.run(dict(good, **{name: np.array(value, np.int64)}))
+
+
+def test_pad_onehot_resize_crop_by_run_time_values(tmp_path):
+    """Pad with run-time pads and axes, OneHot with a run-time depth, Resize
+    with run-time sizes for some axes (also keeping the aspect ratio) and
+    CenterCropPad to a run-time shape: one compile, several values, matching
+    onnxruntime."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((1, 2, 4, 5)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Pad", ["x", "pads", "", "paxes"], ["padded"]),
+         helper.make_node("OneHot", ["idx", "depth", "values"], ["hot"], axis=1),
+         helper.make_node("Resize", ["x", "", "", "sizes"], ["resized"], axes=[3, 2],
+                          mode="nearest"),
+         helper.make_node("Resize", ["x", "", "", "sizes"], ["kept"], axes=[2, 3],
+                          keep_aspect_ratio_policy="not_larger", mode="nearest"),
+         helper.make_node("CenterCropPad", ["x", "crop"], ["cropped"], axes=[2, 3])],
+        "by_value", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 5]),
+                     vector_input("pads", 4), vector_input("paxes", 2),
+                     helper.make_tensor_value_info("idx", TensorProto.INT64, [3]),
+                     helper.make_tensor_value_info("depth", TensorProto.INT64, []),
+                     helper.make_tensor_value_info("values", TensorProto.FLOAT, [2]),
+                     vector_input("sizes", 2), vector_input("crop", 2)],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None] * rank)
+         for name, rank in (("padded", 4), ("hot", 2), ("resized", 4), ("kept", 4),
+                            ("cropped", 4))])
+    path = save(tmp_path, graph, "values.onnx", opset=18)
+    session = ds.load(path)
+    for pads, paxes, depth, sizes, crop in (([1, 0, 2, 1], [2, -1], 4, [7, 3], [3, 6]),
+                                            ([0, 2, 0, 0], [1, 3], 6, [2, 10], [5, 2])):
+        feeds = {"x": x, "pads": np.array(pads, np.int64), "paxes": np.array(paxes, np.int64),
+                 "idx": np.array([0, -1, 2], np.int64), "depth": np.array(depth, np.int64),
+                 "values": np.array([-1, 3], np.float32), "sizes": np.array(sizes, np.int64),
+                 "crop": np.array(crop, np.int64)}
+        assert_matches(session.run(feeds), reference(path), feeds, f"{pads} {paxes} {depth}")
+
+
 def test_cumsum_axis_from_an_input(tmp_path):
     """CumSum / CumProd whose axis is a graph input: one compile, every axis
     (negative too) at run time, matching onnxruntime; an axis out of range is

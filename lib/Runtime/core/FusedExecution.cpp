@@ -360,7 +360,7 @@ Status runTiledUnit(const Program &program, const ExecUnit &unit, std::vector<Te
         if (!status) {
           std::lock_guard<std::mutex> lock(errorMutex);
           if (failure.ok())
-            failure = Status::error(step.op + ": " + status.message(), status.code());
+            failure = stepError(step.op, status, status.code());
           return;
         }
       }

@@ -222,8 +222,7 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
       outs.push_back(&tensors[id]);
     Status s = step.kernel(context_, step.attrs, ins, outs);
     if (!s)
-      return Status::error(step.op + ": " + s.message(),
-                           s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
+      return stepError(step.op, s, s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
   }
   return Status();
 }

@@ -58,7 +58,7 @@ Status inferStepShapes(const Step &step, const std::vector<Tensor> &tensors,
   shapes.assign(step.outputs.size(), Shape());
   Status s = step.cpu->shape(step.attrs, ins, shapes);
   if (!s)
-    return Status::error(step.op + ": " + s.message(), DS_INVALID_ARGUMENT);
+    return stepError(step.op, s, DS_INVALID_ARGUMENT);
   return Status();
 }
 
@@ -133,7 +133,7 @@ Status buildShapePlan(const Program &program, const ShapeAnalysis &analysis,
     }
     Status ran = step.kernel(context, step.attrs, ins, outs);
     if (!ran)
-      return Status::error(step.op + ": " + ran.message(), ran.code());
+      return stepError(step.op, ran, ran.code());
     plan.precomputed[s] = 1;
   }
 

@@ -67,6 +67,15 @@ private:
   ds_status_code code_ = DS_OK;
 };
 
+/// The error `s` of a step of op `op`: its message led by "op: " once (most
+/// kernels already name their op), with `code`.
+inline Status stepError(const std::string &op, const Status &s, ds_status_code code) {
+  const std::string &m = s.message();
+  bool named = m.size() > op.size() + 1 && m.compare(0, op.size(), op) == 0 &&
+               m[op.size()] == ':';
+  return Status::error(named ? m : op + ": " + m, code);
+}
+
 /// Attributes of one step, as the compiler wrote them.
 struct Attribute {
   enum Kind : uint8_t { Int = 0, Float = 1, Ints = 2, Floats = 3, String = 4, Tensor = 5 };

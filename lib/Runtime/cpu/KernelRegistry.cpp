@@ -17,6 +17,7 @@ const cpu::KernelTable &cpu::kernelTable() {
     registerSparseAttentionKernels(t);
     registerQuantKernels(t);
     registerSelectionKernels(t);
+    registerAssertKernel(t);
     return t;
   }();
   return table;

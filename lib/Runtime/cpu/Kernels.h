@@ -23,6 +23,7 @@ void registerAttentionKernels(KernelTable &table);   // attention, rotary
 void registerSparseAttentionKernels(KernelTable &table); // sparse_attention
 void registerQuantKernels(KernelTable &table);
 void registerSelectionKernels(KernelTable &table);
+void registerAssertKernel(KernelTable &table);      // assert
 
 /// Every CPU kernel, from the register functions above (built once).
 const KernelTable &kernelTable();

@@ -453,7 +453,7 @@ void reduceInt(KernelContext &ctx, RK kind, const ReducePlan &p, const Ld &ld, T
 Status reduceKernel(KernelContext &ctx, const Attributes &attrs,
                     const std::vector<const Tensor *> &inputs,
                     const std::vector<Tensor *> &outputs) {
-  const char *op = "ds.reduce";
+  const char *op = inputs.size() > 1 ? "ds.dynamic_reduce" : "ds.reduce";
   if (Status s = checkOperands(op, inputs, 1, outputs, 1, /*checkOptional=*/true); !s.ok())
     return s;
   const Tensor &in = *inputs[0];
@@ -461,24 +461,18 @@ Status reduceKernel(KernelContext &ctx, const Attributes &attrs,
   std::string kindName = attrs.getString("kind");
   RK kind = parseReduce(kindName);
   if (kind == RK::Unknown)
-    return Status::error("ds.reduce: unknown kind '" + kindName + "'");
+    return fail(op, "unknown kind '" + kindName + "'");
   if (out.dtype != in.dtype)
-    return Status::error(std::string("ds.reduce: result dtype ") + dtypeName(out.dtype) +
+    return fail(op, std::string("result dtype ") + dtypeName(out.dtype) +
                          " differs from operand dtype " + dtypeName(in.dtype));
   if (isFloat8(in.dtype))
-    return Status::error(std::string("ds.reduce: unsupported dtype ") + dtypeName(in.dtype));
-  const int64_t rank = in.rank();
-  std::vector<bool> reduced((size_t)rank, false);
-  for (int64_t a : attrs.getInts("axes")) {
-    int64_t axis = a < 0 ? a + rank : a;
-    if (axis < 0 || axis >= rank)
-      return Status::error("ds.reduce: axis " + std::to_string(a) + " is out of range for rank " +
-                           std::to_string(rank));
-    reduced[(size_t)axis] = true;
-  }
+    return fail(op, std::string("unsupported dtype ") + dtypeName(in.dtype));
+  std::vector<bool> reduced;
+  if (Status s = reducedAxes(op, attrs, inputs, reduced); !s.ok())
+    return s;
   ReducePlan plan = planReduce(in.shape, reduced);
   if (out.numel() != plan.outNumel)
-    return Status::error("ds.reduce: result shape " + shapeText(out.shape, "x") +
+    return fail(op, "result shape " + shapeText(out.shape, "x") +
                          " does not match reducing " + shapeText(in.shape, "x"));
   if (plan.outNumel == 0)
     return Status();
@@ -1044,6 +1038,7 @@ Status topkKernel(KernelContext &ctx, const Attributes &attrs,
 
 void registerReductionKernels(KernelTable &table) {
   table["ds.reduce"] = CpuOp(reduceKernel, reduceShape);
+  table["ds.dynamic_reduce"] = CpuOp(reduceKernel, reduceShape, operandMask({1}));
   table["ds.arg_reduce"] = CpuOp(argReduceKernel, argReduceShape);
   table["ds.softmax"] = CpuOp(softmaxKernel, softmaxShape);
   table["ds.norm"] = CpuOp(normKernel, normShape);

@@ -33,19 +33,45 @@ Status sameShapeAlongAxis(const char *op, const Attributes &attrs, int64_t fallb
 
 } // namespace
 
+Status reducedAxes(const char *op, const Attributes &attrs, const Inputs &in,
+                   std::vector<bool> &reduced) {
+  const size_t rank = in[0]->shape.size();
+  reduced.assign(rank, false);
+  const bool fromOperand = in.size() > 1 && in[1];
+  if (!fromOperand) {
+    // Empty axes reduce nothing: the importer spells out ONNX's "all axes".
+    for (int64_t a : attrs.getInts("axes")) {
+      size_t axis;
+      if (Status s = normalizedAxis(op, a, rank, axis); !s)
+        return s;
+      reduced[axis] = true;
+    }
+    return Status();
+  }
+  if (in[1]->rank() != 1)
+    return fail(op, "axes must be a 1-D tensor, got shape " + shapeText(in[1]->shape, "x"));
+  std::vector<int64_t> axes;
+  if (Status s = readInts(op, in[1], "axes", axes); !s)
+    return s;
+  for (int64_t a : axes) {
+    size_t axis;
+    if (Status s = normalizedAxis(op, a, rank, axis); !s)
+      return s;
+    if (reduced[axis])
+      return fail(op, "axis " + std::to_string(a) + " is given twice");
+    reduced[axis] = true;
+  }
+  return Status();
+}
+
 Status reduceShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
-  const char *op = "ds.reduce";
+  const char *op = in.size() > 1 ? "ds.dynamic_reduce" : "ds.reduce";
   if (Status s = needShapes(op, in, 1, out, 1); !s)
     return s;
   const Shape &x = in[0]->shape;
-  // Empty axes reduce nothing: the importer spells out ONNX's "all axes".
-  std::vector<bool> reduced(x.size(), false);
-  for (int64_t a : attrs.getInts("axes")) {
-    size_t axis;
-    if (Status s = normalizedAxis(op, a, x.size(), axis); !s)
-      return s;
-    reduced[axis] = true;
-  }
+  std::vector<bool> reduced;
+  if (Status s = reducedAxes(op, attrs, in, reduced); !s)
+    return s;
   const bool keepdims = attrs.getInt("keepdims", 1) != 0;
   out[0].clear();
   for (size_t d = 0; d < x.size(); ++d) {

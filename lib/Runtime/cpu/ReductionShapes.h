@@ -1,8 +1,8 @@
 //===- ReductionShapes.h - result shapes of reductions and norms -*- C++ -*-===//
 //
 // Shape functions (dsrt::ShapeFunction) of ds.reduce, ds.arg_reduce,
-// ds.softmax, ds.norm, ds.cumsum and ds.topk. Only ds.topk reads an operand's
-// value (k, operand 1).
+// ds.dynamic_reduce, ds.softmax, ds.norm, ds.cumsum and ds.topk. Only ds.topk
+// (k) and ds.dynamic_reduce (axes) read an operand's value, operand 1.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_REDUCTIONSHAPES_H
@@ -12,7 +12,13 @@
 
 namespace dsrt::cpu {
 
-/// ds.reduce: the `axes` dropped, or kept as 1 with `keepdims`.
+/// The axes a ds.reduce (its `axes` attribute) or ds.dynamic_reduce (the
+/// values of operand 1, unique and in range) reduces, as a mask over the
+/// dims of operand 0.
+Status reducedAxes(const char *op, const Attributes &attrs, const Inputs &in,
+                   std::vector<bool> &reduced);
+/// ds.reduce and ds.dynamic_reduce: the reduced axes dropped, or kept as 1
+/// with `keepdims`.
 Status reduceShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.arg_reduce: `axis` dropped, or kept as 1 with `keepdims`.
 Status argReduceShape(const Attributes &attrs, const Inputs &in, Shapes &out);

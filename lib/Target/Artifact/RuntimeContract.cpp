@@ -84,6 +84,7 @@ const std::vector<EnumAttr> &enumAttrs() {
       DS_ENUM("ds.binary", "kind", BinaryKind),
       DS_ENUM("ds.compare", "kind", CompareKind),
       DS_ENUM("ds.reduce", "kind", ReduceKind),
+      DS_ENUM("ds.dynamic_reduce", "kind", ReduceKind),
       DS_ENUM("ds.arg_reduce", "kind", ArgReduceKind),
       DS_ENUM("ds.pool", "kind", PoolKind),
       DS_ENUM("ds.norm", "kind", NormKind),

@@ -335,6 +335,10 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
     return computeArgReduce(arg, coords);
   if (auto einsum = dyn_cast<EinsumOp>(op))
     return computeEinsum(einsum, coords);
+  if (isa<DynamicReduceOp>(op))
+    return op->emitError("cuda: a reduction whose axes are known only at run time is not "
+                         "supported (bind them with --ds-bind-input)"),
+           failure();
   return op->emitError("cuda: cannot emit '")
          << op->getName() << "' in a " << stringifyFusionKind(group.getKind())
          << " fusion group (not supported by the CUDA emitter)",

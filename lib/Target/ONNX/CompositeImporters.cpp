@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "NodeImporter.h"
+#include "ds/Dialect/DS/IR/ShapeUtils.h"
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -217,24 +218,42 @@ LogicalResult importEyeLike(NodeImporter &n) {
 
 LogicalResult importOneHot(NodeImporter &n) {
   auto indices = n.required(0, "indices"), values = n.required(2, "values");
-  auto depth = getConstantFloats(n.input(1));
-  if (failed(indices) || failed(values))
+  auto depthValue = n.required(1, "depth");
+  if (failed(indices) || failed(values) || failed(depthValue))
     return failure();
-  if (!depth)
-    return n.error() << "depth (input 1) must be a constant";
-  int64_t d = (int64_t)(*depth)[0];
   int64_t outRank = n.typeOf(*indices).getRank() + 1;
   auto axis = normalizeAxis(n.attrInt("axis", -1), outRank);
-  if (!axis || d <= 0)
-    return n.error() << "needs an axis in range and a positive depth";
+  if (!axis)
+    return n.error() << "axis " << n.attrInt("axis", -1) << " is out of range for rank "
+                     << outRank,
+           failure();
+  // A constant depth gives a static dim; one only a run knows, a range of
+  // that length (the result's dim along `axis` is then `?`).
+  Value depth, iota;
+  if (auto constant = getConstantFloats(*depthValue)) {
+    int64_t d = (int64_t)(*constant)[0];
+    if (d <= 0)
+      return n.error() << "depth must be positive, got " << d, failure();
+    depth = n.constInts({d}, true);
+    iota = iotaAlong(n, d, *axis, outRank);
+  } else {
+    if (!holdsOneElement(n.typeOf(*depthValue)))
+      return n.error() << "depth must hold one value", failure();
+    depth = n.reshape(n.castTo(*depthValue, n.builder.getI64Type()), {});
+    Value range = depth ? n.create<RangeOp>(n.constInts({0}, true), depth,
+                                            n.constInts({1}, true))
+                        : Value();
+    SmallVector<int64_t> alongAxis(outRank - *axis, 1);
+    alongAxis[0] = -1;
+    iota = range ? n.create<ReshapeOp>(range, n.constInts(alongAxis), false) : Value();
+  }
   // Negative indices count from the end of the depth.
   Value idx = n.castTo(*indices, n.builder.getI64Type());
   Value isNeg = idx ? n.create<CompareOp>(CompareKind::lt, idx, n.constInts({0}, true)) : Value();
-  Value wrapped = idx ? n.binary(BinaryKind::add, idx, n.constInts({d}, true)) : Value();
+  Value wrapped = idx && depth ? n.binary(BinaryKind::add, idx, depth) : Value();
   idx = isNeg && wrapped ? n.create<SelectOp>(isNeg, wrapped, idx) : Value();
   idx = idx ? n.unsqueeze(idx, {*axis}) : Value();
-  Value hit = idx ? n.create<CompareOp>(CompareKind::eq, idx, iotaAlong(n, d, *axis, outRank))
-                  : Value();
+  Value hit = idx && iota ? n.create<CompareOp>(CompareKind::eq, idx, iota) : Value();
   auto pick = [&](int64_t i) {
     return n.create<SliceOp>(*values, n.constInts({i}), n.constInts({i + 1}), n.constInts({0}),
                              n.constInts({1}));
@@ -243,16 +262,67 @@ LogicalResult importOneHot(NodeImporter &n) {
   return n.produce({hit && on && off ? n.create<SelectOp>(hit, on, off) : Value()});
 }
 
+/// CenterCropPad to a target shape only a run knows: one ds.pad whose pads
+/// (negative ones crop) are computed from the input's dims at run time.
+LogicalResult centerCropPadByValue(NodeImporter &n, Value x, Value shape,
+                                   ArrayRef<int64_t> axes) {
+  auto type = n.typeOf(x);
+  int64_t rank = type.getRank();
+  auto shapeType = n.typeOf(shape);
+  if (shapeType.getRank() != 1 || shapeType.getDimSize(0) != (int64_t)axes.size())
+    return n.error() << "shape " << formatShape(shapeType.getShape()) << " needs "
+                     << axes.size() << " entries, one per axis",
+           failure();
+  Value target = n.castTo(shape, n.builder.getI64Type());
+  Value zero = n.constInts({0});
+  SmallVector<Value> begins(rank, zero), ends(rank, zero);
+  for (auto [i, a] : llvm::enumerate(axes)) {
+    auto axis = normalizeAxis(a, rank);
+    if (!axis)
+      return n.error() << "axis " << a << " is out of range for rank " << rank, failure();
+    int64_t at = (int64_t)i;
+    Value wanted = target ? n.create<SliceOp>(target, n.constInts({at}), n.constInts({at + 1}),
+                                              n.constInts({0}), n.constInts({1}))
+                          : Value();
+    Value dim = n.create<ShapeOp>(x, *axis, *axis + 1);
+    // diff = target - dim; begin = diff / 2 rounded toward zero (the crop
+    // starts, or the padding puts its smaller half, before the centre).
+    Value diff = wanted && dim ? n.binary(BinaryKind::sub, wanted, dim) : Value();
+    Value negative = diff ? n.create<CompareOp>(CompareKind::lt, diff, zero) : Value();
+    Value magnitude = negative ? n.create<SelectOp>(negative, n.binary(BinaryKind::sub, zero, diff),
+                                                    diff)
+                               : Value();
+    Value half = magnitude ? n.binary(BinaryKind::div, magnitude, n.constInts({2})) : Value();
+    Value begin = half ? n.create<SelectOp>(negative, n.binary(BinaryKind::sub, zero, half), half)
+                       : Value();
+    Value end = begin ? n.binary(BinaryKind::sub, diff, begin) : Value();
+    if (!begin || !end)
+      return failure();
+    begins[*axis] = begin;
+    ends[*axis] = end;
+  }
+  SmallVector<Value> all(begins);
+  all.append(ends);
+  Value pads = n.create<ConcatOp>(all, 0);
+  return n.produce({pads ? n.create<PadOp>(x, pads, n.constScalar(type.getElementType(), 0),
+                                           PadMode::constant)
+                         : Value()});
+}
+
 LogicalResult importCenterCropPad(NodeImporter &n) {
   auto x = n.required(0, "input_data");
-  auto shape = n.requireConstInts(1, "shape");
-  if (failed(x) || failed(shape))
+  if (failed(x))
     return failure();
   auto type = n.typeOf(*x);
   int64_t rank = type.getRank();
   SmallVector<int64_t> axes = n.attrInts("axes");
   if (axes.empty())
     axes = allAxes(rank);
+  if (n.input(1) && !n.inputInts(1))
+    return centerCropPadByValue(n, *x, n.input(1), axes);
+  auto shape = n.requireConstInts(1, "shape");
+  if (failed(shape))
+    return failure();
   if (axes.size() != shape->size())
     return n.error() << "shape has " << shape->size() << " entries for " << axes.size() << " axes";
   Value y = *x;

@@ -189,6 +189,25 @@ FailureOr<WindowAttrs> readWindowAttrs(NodeImporter &n, RankedTensorType input,
 FailureOr<WindowAttrs> readConvWindow(NodeImporter &n, RankedTensorType input,
                                       RankedTensorType weight, bool transposed = false);
 
+/// Shape ops whose axes or sizes are a 1-D tensor of static length that only
+/// a run knows (ValueShapeImporters.cpp): the shapes are computed with ds
+/// ops and checked by ds.assert. Null (diagnosed) on failure.
+Value unsqueezeByValue(NodeImporter &n, Value x, Value axes);
+Value squeezeByValue(NodeImporter &n, Value x, Value axes);
+SmallVector<Value> splitByValue(NodeImporter &n, Value x, int64_t axis, Value sizes);
+/// Pad's pads for the given axes (both run-time vectors) spread over all
+/// `rank` dims: begins then ends, zero for the dims no axis names.
+Value expandPadsByValue(NodeImporter &n, Value pads, Value axes, int64_t rank);
+/// Resize's sizes for `axes` (normalized, in the node's order) as all `rank`
+/// sizes, the other dims kept; keep_aspect_ratio_policy `policy` applied.
+Value resizeSizesByValue(NodeImporter &n, Value x, Value sizes, ArrayRef<int64_t> axes,
+                         StringRef policy);
+/// Resize's scales for `axes` as all `rank` scales, 1 for the other dims.
+Value resizeScalesByValue(NodeImporter &n, Value scales, ArrayRef<int64_t> axes, int64_t rank);
+/// Resize's roi for `axes` (begins, then ends) as the roi of all `rank` dims
+/// (0 to 1 for the others).
+Value resizeRoiForAxes(NodeImporter &n, Value roi, ArrayRef<int64_t> axes, int64_t rank);
+
 using ImportFn = std::function<LogicalResult(NodeImporter &)>;
 
 /// Registry of import functions by ONNX op type (domain ai.onnx).

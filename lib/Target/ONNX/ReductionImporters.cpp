@@ -1,11 +1,29 @@
 //===- ReductionImporters.cpp - ONNX Reduce* ops to ds.reduce --------------===//
 #include "NodeImporter.h"
+#include "ds/Dialect/DS/IR/ShapeUtils.h"
 
 using namespace mlir;
 using namespace mlir::ds;
 using namespace mlir::ds::onnx_import;
 
 namespace {
+/// Reduces `x` over axes that only a run knows (a graph input, or computed
+/// from one): their count must be static, the result's dims are `?`.
+LogicalResult reduceByValue(NodeImporter &n, ReduceKind kind, Value x, Value axes) {
+  auto axesType = cast<RankedTensorType>(axes.getType());
+  if (axesType.getRank() != 1 || axesType.isDynamicDim(0))
+    return n.error() << "axes known only at run time need a static 1-D shape, got shape "
+                     << formatShape(axesType.getShape()),
+           failure();
+  bool keepdims = n.attrInt("keepdims", 1) != 0;
+  bool isBool = n.typeOf(x).getElementType().isInteger(1);
+  Value input = isBool ? n.castTo(x, n.builder.getIntegerType(8, false)) : x;
+  Value y = input ? n.create<DynamicReduceOp>(kind, input, axes, keepdims) : Value();
+  if (y && isBool)
+    y = n.castTo(y, n.builder.getI1Type());
+  return n.produce({y});
+}
+
 /// `axesFromInputSince`: the since-version from which axes is an input.
 ImportFn reduceFn(ReduceKind kind, int64_t axesFromInputSince) {
   return [=](NodeImporter &n) -> LogicalResult {
@@ -14,11 +32,15 @@ ImportFn reduceFn(ReduceKind kind, int64_t axesFromInputSince) {
       return failure();
     SmallVector<int64_t> axes;
     if (n.since >= axesFromInputSince) {
-      if (n.input(1)) {
-        auto given = n.requireConstInts(1, "axes");
-        if (failed(given))
-          return failure();
-        axes = *given;
+      if (Value axesValue = n.input(1)) {
+        // Axes of static length 0 are empty whatever a run holds.
+        auto axesType = cast<RankedTensorType>(axesValue.getType());
+        bool emptyAxes = axesType.getRank() == 1 && axesType.getDimSize(0) == 0;
+        std::optional<SmallVector<int64_t>> given = n.inputInts(1);
+        if (!given && !emptyAxes)
+          return reduceByValue(n, kind, *x, axesValue);
+        if (given)
+          axes = *given;
       }
     } else {
       axes = n.attrInts("axes");

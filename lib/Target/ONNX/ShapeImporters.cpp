@@ -1,5 +1,6 @@
 //===- ShapeImporters.cpp - ONNX shape and data-movement ops to ds ---------===//
 #include "NodeImporter.h"
+#include "ds/Dialect/DS/IR/ShapeUtils.h"
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -29,6 +30,16 @@ FailureOr<SmallVector<int64_t>> axesOf(NodeImporter &n, bool fromInput) {
   if (!n.input(1))
     return SmallVector<int64_t>{};
   return n.requireConstInts(1, "axes");
+}
+
+/// Input i when it is a 1-D tensor of static length whose values only a run
+/// knows (axes or sizes that are a graph input), else null.
+Value runTimeVector(NodeImporter &n, size_t i) {
+  Value v = n.input(i);
+  if (!v || n.inputInts(i))
+    return Value();
+  auto type = n.typeOf(v);
+  return type.getRank() == 1 && !type.isDynamicDim(0) ? v : Value();
 }
 
 LogicalResult importReshape(NodeImporter &n) {
@@ -77,6 +88,8 @@ LogicalResult importFlatten(NodeImporter &n) {
 
 LogicalResult importSqueeze(NodeImporter &n) {
   auto x = n.required(0, "data");
+  if (Value byValue = n.since >= 13 ? runTimeVector(n, 1) : Value(); byValue && succeeded(x))
+    return n.produce({squeezeByValue(n, *x, byValue)});
   auto axes = axesOf(n, n.since >= 13);
   if (failed(x) || failed(axes))
     return failure();
@@ -103,6 +116,8 @@ LogicalResult importSqueeze(NodeImporter &n) {
 
 LogicalResult importUnsqueeze(NodeImporter &n) {
   auto x = n.required(0, "data");
+  if (Value byValue = n.since >= 13 ? runTimeVector(n, 1) : Value(); byValue && succeeded(x))
+    return n.produce({unsqueezeByValue(n, *x, byValue)});
   auto axes = axesOf(n, n.since >= 13);
   if (failed(x) || failed(axes))
     return failure();
@@ -140,6 +155,12 @@ LogicalResult importSplit(NodeImporter &n) {
   SmallVector<int64_t> sizes;
   if (n.since < 13 && n.hasAttr("split")) {
     sizes = n.attrInts("split");
+  } else if (Value byValue = n.since >= 13 ? runTimeVector(n, 1) : Value()) {
+    if (n.typeOf(byValue).getDimSize(0) != parts)
+      return n.error() << "split has " << n.typeOf(byValue).getDimSize(0) << " sizes for "
+                       << parts << " outputs";
+    SmallVector<Value> outs = splitByValue(n, *x, *axis, byValue);
+    return outs.empty() ? failure() : n.produce(outs);
   } else if (n.since >= 13 && n.input(1)) {
     auto given = n.requireConstInts(1, "split");
     if (failed(given))
@@ -344,23 +365,58 @@ LogicalResult importPad(NodeImporter &n) {
     if (!pads)
       return n.error() << "missing pads";
     if (n.numInputs() > 3 && n.input(3)) {
-      // Pads for a subset of axes: expand to all axes at compile time.
+      // Pads for a subset of axes: expand to all axes, at compile time when
+      // the pads are constant, else with a concat of their entries and zeros
+      // (or, for axes only a run knows, with a sum over the axes).
+      if (Value axesValue = runTimeVector(n, 3)) {
+        auto padsType = n.typeOf(pads);
+        int64_t count = 2 * n.typeOf(axesValue).getDimSize(0);
+        if (padsType.getRank() != 1 || padsType.getDimSize(0) != count)
+          return n.error() << "pads needs " << count << " values for the axes given, got shape "
+                           << formatShape(padsType.getShape());
+        pads = expandPadsByValue(n, pads, axesValue, rank);
+        if (!pads)
+          return failure();
+        if (value && n.typeOf(value).getRank() == 1)
+          value = n.reshape(value, {});
+        return n.produce({n.create<PadOp>(*x, pads, value, *mode)});
+      }
       auto axes = n.requireConstInts(3, "axes");
-      auto given = n.requireConstInts(1, "pads");
-      if (failed(axes) || failed(given))
+      if (failed(axes))
         return failure();
       auto normalized = normalizeAxes(n, *axes, rank);
       if (failed(normalized))
         return failure();
-      if (given->size() != 2 * axes->size())
-        return n.error() << "pads needs " << 2 * axes->size() << " values for the axes given";
-      SmallVector<int64_t> full(2 * rank, 0);
-      for (auto [i, a] : llvm::enumerate(*axes)) {
-        int64_t axis = *normalizeAxis(a, rank);
-        full[axis] = (*given)[i];
-        full[axis + rank] = (*given)[i + axes->size()];
+      auto padsType = n.typeOf(pads);
+      int64_t count = 2 * (int64_t)axes->size();
+      if (padsType.getRank() != 1 || padsType.getDimSize(0) != count)
+        return n.error() << "pads needs " << count << " values for the axes given, got shape "
+                         << formatShape(padsType.getShape());
+      if (auto given = n.inputInts(1)) {
+        SmallVector<int64_t> full(2 * rank, 0);
+        for (auto [i, a] : llvm::enumerate(*axes)) {
+          int64_t axis = *normalizeAxis(a, rank);
+          full[axis] = (*given)[i];
+          full[axis + rank] = (*given)[i + axes->size()];
+        }
+        pads = n.constInts(full);
+      } else {
+        Value asI64 = n.castTo(pads, n.builder.getI64Type());
+        SmallVector<Value> full(2 * rank, n.constInts({0}));
+        for (auto [i, a] : llvm::enumerate(*axes)) {
+          int64_t axis = *normalizeAxis(a, rank), begin = i, end = i + axes->size();
+          auto entry = [&](int64_t at) {
+            return asI64 ? n.create<SliceOp>(asI64, n.constInts({at}), n.constInts({at + 1}),
+                                             n.constInts({0}), n.constInts({1}))
+                         : Value();
+          };
+          full[axis] = entry(begin);
+          full[axis + rank] = entry(end);
+        }
+        if (llvm::any_of(full, [](Value v) { return !v; }))
+          return failure();
+        pads = n.create<ConcatOp>(full, 0);
       }
-      pads = n.constInts(full);
     }
   }
   if (value && n.typeOf(value).getRank() == 1)
@@ -400,6 +456,53 @@ LogicalResult importResize(NodeImporter &n) {
   if (coordinate != "tf_crop_and_resize")
     roi = Value();
   SmallVector<int64_t> axes = n.attrInts("axes");
+  std::string policy = n.attrString("keep_aspect_ratio_policy", "stretch");
+  if (roi && !axes.empty()) {
+    SmallVector<int64_t> roiAxes;
+    for (int64_t a : axes) {
+      auto axis = normalizeAxis(a, rank);
+      if (!axis)
+        return n.error() << "axis " << a << " is out of range for rank " << rank;
+      roiAxes.push_back(*axis);
+    }
+    auto roiType = n.typeOf(roi);
+    if (roiType.getRank() != 1 || roiType.getDimSize(0) != 2 * (int64_t)roiAxes.size())
+      return n.error() << "roi needs " << 2 * roiAxes.size() << " values for the axes given";
+    roi = resizeRoiForAxes(n, roi, roiAxes, rank);
+    if (!roi)
+      return failure();
+  }
+  // Sizes or scales only a run knows: expanded to every axis at run time.
+  bool sizesByValue = sizes && !getConstantInts(sizes);
+  bool scalesByValue = !sizes && scales && !axes.empty() && !getConstantFloats(scales);
+  if (sizesByValue || scalesByValue) {
+    SmallVector<int64_t> resized;
+    for (int64_t a : axes) {
+      auto axis = normalizeAxis(a, rank);
+      if (!axis || llvm::is_contained(resized, *axis))
+        return n.error() << "axis " << a << " is out of range for rank " << rank
+                         << " or repeated";
+      resized.push_back(*axis);
+    }
+    if (resized.empty())
+      for (int64_t d = 0; d < rank; ++d)
+        resized.push_back(d);
+    Value given = sizesByValue ? sizes : scales;
+    auto givenType = n.typeOf(given);
+    if (givenType.getRank() != 1 || givenType.getDimSize(0) != (int64_t)resized.size())
+      return n.error() << (sizesByValue ? "sizes" : "scales") << " needs " << resized.size()
+                       << " entries, got shape " << formatShape(givenType.getShape());
+    if (sizesByValue) {
+      sizes = resizeSizesByValue(n, *x, sizes, resized, policy);
+      scales = Value();
+    } else {
+      scales = resizeScalesByValue(n, scales, resized, rank);
+    }
+    if (!sizes && !scales)
+      return failure();
+    axes.clear();
+    policy = "stretch";
+  }
   if (!axes.empty()) {
     // Scales / sizes for a subset of axes: expand to all axes.
     auto normalized = normalizeAxes(n, axes, rank);
@@ -427,7 +530,6 @@ LogicalResult importResize(NodeImporter &n) {
           RankedTensorType::get({rank}, n.builder.getF32Type()), ArrayRef<float>(full)));
     }
   }
-  std::string policy = n.attrString("keep_aspect_ratio_policy", "stretch");
   if (sizes && policy != "stretch") {
     // Resolve not_larger / not_smaller into plain sizes when static.
     auto given = getConstantInts(sizes);

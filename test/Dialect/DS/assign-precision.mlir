@@ -85,6 +85,20 @@ func.func @chain(%x: tensor<4x8xf32>, %y: tensor<8x8xf32>) -> (tensor<8x8xf32>, 
 
 // -----
 
+// A reduction over axes a run decides accumulates in f32 like ds.reduce.
+// CHECK-LABEL: func @reduce_axes_by_value
+// CHECK:       %[[M:.*]] = ds.matmul {{.*}} -> tensor<4x16xbf16>
+// CHECK:       %[[MF:.*]] = ds.cast %[[M]] : tensor<4x16xbf16> to tensor<4x16xf32>
+// CHECK:       ds.dynamic_reduce sum %[[MF]], %{{.*}} {keepdims = true} : (tensor<4x16xf32>, tensor<1xi64>) -> tensor<?x?xf32>
+func.func @reduce_axes_by_value(%x: tensor<4x8xf32>, %axes: tensor<1xi64>) -> tensor<?x?xf32> {
+  %w = ds.constant dense<0.5> : tensor<8x16xf32>
+  %0 = ds.matmul %x, %w : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %1 = ds.dynamic_reduce sum %0, %axes {keepdims = true} : (tensor<4x16xf32>, tensor<1xi64>) -> tensor<?x?xf32>
+  return %1 : tensor<?x?xf32>
+}
+
+// -----
+
 // f64 and integer work is left alone; so is an op the model already runs in
 // f16.
 // CHECK-LABEL: func @other_types
@@ -97,3 +111,4 @@ func.func @other_types(%a: tensor<2x2xf64>, %i: tensor<2x2xi32>, %h: tensor<2x2x
   %2 = ds.matmul %h, %h : (tensor<2x2xf16>, tensor<2x2xf16>) -> tensor<2x2xf16>
   return %0, %1, %2 : tensor<2x2xf64>, tensor<2x2xi32>, tensor<2x2xf16>
 }
+

@@ -220,3 +220,21 @@ func.func @spatial_scale_does_not_fold(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x
   %1 = ds.binary mul %0, %s : (tensor<1x2x4x4xf32>, tensor<4xf32>) -> tensor<1x2x4x4xf32>
   return %1 : tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// A ds.assert whose condition folds to true is the value it guards; one
+// that a run decides (or a constant false) stays for the runtime.
+// CHECK-LABEL: func @assert_folds_when_it_holds
+// CHECK-SAME:  (%[[X:.*]]: tensor<3xi64>, %[[C:.*]]: tensor<2xi1>)
+// CHECK:       %[[KEPT:.*]] = ds.assert %[[C]], %[[X]] {message = "at run time"}
+// CHECK:       %[[FALSE:.*]] = ds.assert %{{.*}}, %[[X]] {message = "never holds"}
+// CHECK:       return %[[X]], %[[KEPT]], %[[FALSE]]
+func.func @assert_folds_when_it_holds(%x: tensor<3xi64>, %c: tensor<2xi1>) -> (tensor<3xi64>, tensor<3xi64>, tensor<3xi64>) {
+  %t = ds.constant dense<true> : tensor<2xi1>
+  %f = ds.constant dense<[true, false]> : tensor<2xi1>
+  %0 = ds.assert %t, %x {message = "holds"} : (tensor<2xi1>, tensor<3xi64>) -> tensor<3xi64>
+  %1 = ds.assert %c, %x {message = "at run time"} : (tensor<2xi1>, tensor<3xi64>) -> tensor<3xi64>
+  %2 = ds.assert %f, %x {message = "never holds"} : (tensor<2xi1>, tensor<3xi64>) -> tensor<3xi64>
+  return %0, %1, %2 : tensor<3xi64>, tensor<3xi64>, tensor<3xi64>
+}

@@ -270,3 +270,22 @@ func.func @cumsum_axis_operand_of_two(%x: tensor<3x4xf32>, %axis: tensor<2xi64>)
   %0 = ds.cumsum %x, %axis {axis = 0 : i64, exclusive = false, reverse = false} : (tensor<3x4xf32>, tensor<2xi64>) -> tensor<3x4xf32>
   return
 }
+
+// -----
+
+func.func @dynamic_reduce_axes_of_unknown_count(%x: tensor<3x4xf32>, %axes: tensor<?xi64>) {
+  // expected-error @+2 {{dynamic_reduce axes must be a 1-D tensor of static, non-zero length, got shape ?}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.dynamic_reduce sum %x, %axes {keepdims = true} : (tensor<3x4xf32>, tensor<?xi64>) -> tensor<?x?xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_reduce_more_axes_than_dims(%x: tensor<3x4xf32>, %axes: tensor<3xi64>) {
+  // expected-error @+2 {{dynamic_reduce over 3 axes of a rank-2 tensor}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = ds.dynamic_reduce sum %x, %axes {keepdims = false} : (tensor<3x4xf32>, tensor<3xi64>) -> tensor<?xf32>
+  return
+}
+

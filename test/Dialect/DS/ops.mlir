@@ -63,6 +63,11 @@ func.func @reductions(%x: tensor<2x?x64xf32>, %g: tensor<64xf32>, %k: tensor<1xi
   // An axis known only at run time: an operand (the attribute is unused).
   // CHECK: ds.cumsum %{{.*}}, %{{.*}} {axis = 0 : i64
   %7 = ds.cumsum %x, %k {axis = 0 : i64, exclusive = false, reverse = false} : (tensor<2x?x64xf32>, tensor<1xi64>) -> tensor<2x?x64xf32>
+  // Axes known only at run time: every dim that is not 1 may be reduced.
+  // CHECK: ds.dynamic_reduce max {{.*}} -> tensor<?x?x?xf32>
+  %8 = ds.dynamic_reduce max %x, %k {keepdims = true} : (tensor<2x?x64xf32>, tensor<1xi64>) -> tensor<?x?x?xf32>
+  // CHECK: ds.dynamic_reduce l2 {{.*}} -> tensor<?x?xf32>
+  %9 = ds.dynamic_reduce l2 %x, %k {keepdims = false} : (tensor<2x?x64xf32>, tensor<1xi64>) -> tensor<?x?xf32>
   // CHECK: ds.topk {{.*}} -> (tensor<2x?x?xf32>, tensor<2x?x?xi64>)
   %6:2 = ds.topk %x, %k {axis = 2 : i64, largest = true, sorted = true} : (tensor<2x?x64xf32>, tensor<1xi64>) -> (tensor<2x?x?xf32>, tensor<2x?x?xi64>)
   return

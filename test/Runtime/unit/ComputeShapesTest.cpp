@@ -84,12 +84,15 @@ TEST(ComputeShapes, EveryOpHasAShapeFunctionAndMinimalMask) {
   for (const char *op :
        {"ds.unary", "ds.binary", "ds.compare", "ds.select", "ds.cast", "ds.reduce", "ds.arg_reduce",
         "ds.softmax", "ds.norm", "ds.cumsum", "ds.topk", "ds.matmul", "ds.conv",
-        "ds.conv_transpose", "ds.pool", "ds.einsum", "ds.attention", "ds.rotary_embedding"}) {
+        "ds.conv_transpose", "ds.pool", "ds.einsum", "ds.attention", "ds.rotary_embedding",
+        "ds.dynamic_reduce"}) {
     const CpuOp *cpuOp = findCpuOp(op);
     ASSERT_TRUE(cpuOp) << op;
     EXPECT_TRUE(cpuOp->shape) << op;
-    // Only topk's k (operand 1) decides a result shape by its value.
-    EXPECT_EQ(cpuOp->shapeOperands, std::string(op) == "ds.topk" ? operandMask({1}) : 0u) << op;
+    // Only topk's k and dynamic_reduce's axes (operand 1) decide a result
+    // shape by their value.
+    bool byValue = std::string(op) == "ds.topk" || std::string(op) == "ds.dynamic_reduce";
+    EXPECT_EQ(cpuOp->shapeOperands, byValue ? operandMask({1}) : 0u) << op;
   }
 }
 
@@ -205,6 +208,32 @@ TEST(ComputeShapes, TopKReadsKFromItsValue) {
   EXPECT_ERROR(topk({3, 4}, 1, *ts.f32({1}, {1}), out).message(), "one-element integer");
   Tensor noData = shaped({1}, DS_I64); // k is in the mask: without data it is an error
   EXPECT_ERROR(topk({3, 4}, 1, noData, out).message(), "no data");
+}
+
+/// ds.dynamic_reduce's shape for a data-less input of shape `x` and axes `axes`.
+Status dynamicReduce(Shape x, Tensor &axes, bool keepdims, std::vector<Shape> &out) {
+  Tensor input = shaped(std::move(x));
+  return infer("ds.dynamic_reduce", attrs({{"kind", strAttr("sum")}, {"keepdims", intAttr(keepdims)}}),
+               {&input, &axes}, out);
+}
+
+TEST(ComputeShapes, DynamicReduceReadsItsAxes) {
+  Tensors ts;
+  std::vector<Shape> out;
+  ASSERT_TRUE(dynamicReduce({2, 3, 4}, *ts.i64({2}, {0, -1}), true, out).ok());
+  EXPECT_EQ(out[0], (Shape{1, 3, 1}));
+  ASSERT_TRUE(dynamicReduce({2, 3, 4}, *ts.i64({2}, {2, 0}), false, out).ok());
+  EXPECT_EQ(out[0], (Shape{3}));
+  ASSERT_TRUE(dynamicReduce({2, 0}, *ts.make<int32_t>(DS_I32, {1}, {1}), false, out).ok());
+  EXPECT_EQ(out[0], (Shape{2}));
+
+  EXPECT_ERROR(dynamicReduce({2, 3}, *ts.i64({1}, {2}), true, out).message(), "out of range");
+  EXPECT_ERROR(dynamicReduce({2, 3}, *ts.i64({2}, {1, -1}), true, out).message(),
+               "axis -1 is given twice");
+  EXPECT_ERROR(dynamicReduce({2, 3}, *ts.i64({1, 1}, {1}), true, out).message(), "1-D");
+  EXPECT_ERROR(dynamicReduce({2, 3}, *ts.f32({1}, {1}), true, out).message(), "axes");
+  Tensor noData = shaped({1}, DS_I64); // axes are in the mask: without data it is an error
+  EXPECT_ERROR(dynamicReduce({2, 3}, noData, true, out).message(), "no data");
 }
 
 //===----------------------------------------------------------------------===//

@@ -406,3 +406,32 @@ TEST(DataMovementKernels, ResizeTfCropAndResizeExtrapolates) {
 }
 
 } // namespace
+
+namespace {
+using namespace dsrt;
+using namespace dsrt::test;
+
+TEST(DataMovementKernels, AssertPassesTheValueOnOrFailsWithItsMessage) {
+  Tensors ts;
+  auto condition = [&](std::vector<int64_t> shape, std::vector<uint8_t> v) {
+    return ts.make<uint8_t>(DS_BOOL, std::move(shape), v);
+  };
+  auto fails = [&](std::vector<const Tensor *> in, Tensor *out, const std::string &part) {
+    Attributes a = attrs({{"message", strAttr("Split: split sizes must add up")}});
+    Status s = run("ds.assert", a, std::move(in), {out});
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.message().find(part), std::string::npos) << s.message();
+  };
+  Tensor *x = ts.i64({3}, {2, 1, 4});
+  Tensor *y = ts.empty(DS_I64, {3});
+  Attributes a = attrs({{"message", strAttr("Split: split sizes must add up")}});
+  ASSERT_TRUE(run("ds.assert", a, {condition({2}, {1, 1}), x}, {y}).ok());
+  EXPECT_EQ(values<int64_t>(y), (std::vector<int64_t>{2, 1, 4}));
+  // An empty condition holds.
+  ASSERT_TRUE(run("ds.assert", a, {condition({0}, {}), x}, {y}).ok());
+  fails({condition({2}, {1, 0}), x}, y, "ds.assert: Split: split sizes must add up");
+  // The condition is a bool tensor; the result has the operand's shape.
+  fails({ts.i64({1}, {1}), x}, y, "must be bool");
+  fails({condition({1}, {1}), x}, ts.empty(DS_I64, {2}), "differs from the operand");
+}
+} // namespace

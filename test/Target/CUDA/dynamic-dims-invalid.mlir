@@ -31,3 +31,13 @@ func.func @main(%x: tensor<?xf32> {ds.dim_symbols = ["n"]}, %w: tensor<4xf32>) -
   %0 = ds.binary add %x, %w : (tensor<?xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// Axes a run decides: even where every size is known (all dims 1), the
+// kernel would need them at compile time.
+func.func @main(%x: tensor<1x1xf32>, %axes: tensor<1xi64>) -> tensor<1x1xf32> {
+  // expected-error @+1 {{cuda: a reduction whose axes are known only at run time is not supported (bind them with --ds-bind-input)}}
+  %0 = ds.dynamic_reduce max %x, %axes {keepdims = true} : (tensor<1x1xf32>, tensor<1xi64>) -> tensor<1x1xf32>
+  return %0 : tensor<1x1xf32>
+}

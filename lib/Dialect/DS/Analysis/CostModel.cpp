@@ -101,7 +101,6 @@ std::optional<double> visiblePairs(AttentionOp op, int64_t S, int64_t L) {
 /// Multiply-adds of the contraction and attention ops (counted twice), and
 /// per-element work of the rest, by op class.
 std::optional<double> flopsOf(Operation *op) {
-  auto dims = [](Value v) { return cast<RankedTensorType>(v.getType()).getShape(); };
   auto product = [](ArrayRef<int64_t> shape) {
     double p = 1;
     for (int64_t d : shape)

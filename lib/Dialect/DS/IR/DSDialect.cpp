@@ -46,6 +46,8 @@ std::string ds::opNameWithKind(Operation *op) {
       return name + " " + stringifyCompareKind(cmp.getKind()).str();
     if (auto reduce = dyn_cast<ReduceOp>(op))
       return name + " " + stringifyReduceKind(reduce.getKind()).str();
+    if (auto reduce = dyn_cast<DynamicReduceOp>(op))
+      return name + " " + stringifyReduceKind(reduce.getKind()).str();
     if (auto pool = dyn_cast<PoolOp>(op))
       return name + " " + stringifyPoolKind(pool.getKind()).str();
     if (auto norm = dyn_cast<NormOp>(op))

@@ -38,6 +38,12 @@ int64_t sliceLength(int64_t dim, int64_t start, int64_t end, int64_t step) {
 }
 } // namespace
 
+LogicalResult AssertOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                         Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  inferred.push_back(adaptor.getInput().getType());
+  return success();
+}
+
 LogicalResult ShapeOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &inferred) {

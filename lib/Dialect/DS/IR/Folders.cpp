@@ -338,6 +338,13 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
   return toAttr(out, getType());
 }
 
+OpFoldResult AssertOp::fold(FoldAdaptor adaptor) {
+  auto condition = dyn_cast_or_null<DenseElementsAttr>(adaptor.getCondition());
+  if (condition && llvm::all_of(condition.getValues<bool>(), [](bool b) { return b; }))
+    return getInput();
+  return {};
+}
+
 OpFoldResult ShapeOp::fold(FoldAdaptor) {
   auto type = getInput().getType();
   int64_t rank = type.getRank();

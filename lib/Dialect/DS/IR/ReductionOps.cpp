@@ -50,6 +50,39 @@ LogicalResult ReduceOp::verify() {
   return success();
 }
 
+LogicalResult DynamicReduceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &inferred) {
+  auto input = rankedOf(adaptor.getInput());
+  auto axes = rankedOf(adaptor.getAxes());
+  if (axes.getRank() != 1 || axes.isDynamicDim(0) || axes.getDimSize(0) == 0)
+    return emitOptionalError(loc, "dynamic_reduce axes must be a 1-D tensor of static, "
+                                  "non-zero length, got shape ",
+                             formatShape(axes.getShape()));
+  int64_t rank = input.getRank(), count = axes.getDimSize(0);
+  if (count > rank)
+    return emitOptionalError(loc, "dynamic_reduce over ", count, " axes of a rank-", rank,
+                             " tensor");
+  // Which dims a run reduces is unknown: a result dim is static only when
+  // every input dim that could land on it is 1.
+  bool allOnes = llvm::all_of(input.getShape(), [](int64_t d) { return d == 1; });
+  SmallVector<int64_t> shape;
+  if (adaptor.getKeepdims()) {
+    for (int64_t d : input.getShape())
+      shape.push_back(d == 1 ? 1 : ShapedType::kDynamic);
+  } else {
+    shape.assign(rank - count, allOnes ? 1 : ShapedType::kDynamic);
+  }
+  inferred.push_back(RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+
+LogicalResult DynamicReduceOp::verify() {
+  if (getInput().getType().getElementType().isInteger(1))
+    return emitOpError("cannot reduce i1 tensors");
+  return success();
+}
+
 LogicalResult ArgReduceOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &inferred) {

@@ -68,6 +68,8 @@ Decision defaultRole(Operation *op) {
     return {Role::Fp32, "float operands are parameters"};
   if (isa<CumSumOp, TopKOp>(op))
     return {Role::Fp32, "accumulates or ranks"};
+  if (isa<DynamicReduceOp>(op))
+    return {Role::Fp32, "reduction"};
   switch (getOpClass(op)) {
   case DSX_OP_CONTRACTION: return {Role::Low, "contraction"};
   case DSX_OP_ATTENTION: return {Role::Low, "attention"};

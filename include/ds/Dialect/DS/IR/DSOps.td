@@ -328,6 +328,28 @@ def DS_ReduceOp : DS_InferredOp<"reduce", [DS_ReductionClass]> {
   let hasFolder = 1;
 }
 
+def DS_DynamicReduceOp : DS_InferredOp<"dynamic_reduce", [DS_WindowClass]> {
+  let summary = "reduction over axes that a run decides";
+  let description = [{
+    `ds.reduce` over the axes that the 1-D integer operand `axes` holds at run
+    time (an ONNX Reduce* whose axes are a graph input). Its length is static
+    and non-zero; at run time the axes must be unique and in [-rank, rank).
+    The result's rank follows from that length, its dims are `?` except where
+    every input dim that could land there is 1. Kept apart from `ds.reduce`
+    so that no pass reading a reduction's axes meets one it cannot know; it
+    runs alone (window class, like `ds.arg_reduce`).
+
+    ```mlir
+    %0 = ds.dynamic_reduce sum %x, %axes {keepdims = true} : (tensor<2x3x4xf32>, tensor<1xi64>) -> tensor<?x?x?xf32>
+    ```
+  }];
+  let arguments = (ins DS_ReduceKind:$kind, DS_Tensor:$input, DS_IndexTensor:$axes,
+                       BoolAttr:$keepdims);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$kind $input `,` $axes attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def DS_ArgReduceOp : DS_InferredOp<"arg_reduce", [DS_WindowClass]> {
   let summary = "index of the largest / smallest element along an axis";
   let description = [{
@@ -430,6 +452,25 @@ def DS_UniqueOp : DS_InferredOp<"unique", [DS_WindowClass]> {
 //===----------------------------------------------------------------------===//
 // Data movement and shapes
 //===----------------------------------------------------------------------===//
+
+def DS_AssertOp : DS_InferredOp<"assert", [DS_DataMovementClass]> {
+  let summary = "passes a value on once a run has checked a condition";
+  let description = [{
+    The result is `input`; a run whose `condition` has an element that is
+    false fails with `message`. The importer guards shape arithmetic on
+    values only a run knows with it (Squeeze axes that must be distinct, Split
+    sizes that must add up), where the arithmetic alone would go on with a
+    wrong shape. Folds away when the condition is a constant true.
+
+    ```mlir
+    %0 = ds.assert %ok, %dims {message = "axes must be distinct"} : (tensor<i1>, tensor<2xi64>) -> tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins DS_BoolTensor:$condition, DS_Tensor:$input, StrAttr:$message);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "$condition `,` $input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
 
 def DS_ShapeOp : DS_InferredOp<"shape", [DS_ShapeClass]> {
   let summary = "the dims [start, end) of a tensor as a 1-D i64 tensor";
