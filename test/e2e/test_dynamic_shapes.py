@@ -250,7 +250,7 @@ def test_squeeze_unsqueeze_split_by_run_time_values(tmp_path):
         [helper.make_node("Unsqueeze", ["x", "uaxes"], ["u"]),
          helper.make_node("Squeeze", ["x", "saxes"], ["s"]),
          helper.make_node("Split", ["x", "sizes"], ["p0", "p1"], axis=2)],
-        "by_value", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 1, 3, 1]),
+        "by_value", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 1, "n", 1]),
                      vector_input("uaxes", 2), vector_input("saxes", 1), vector_input("sizes", 2)],
         [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None] * rank)
          for name, rank in (("u", 6), ("s", 3), ("p0", 4), ("p1", 4))])
@@ -261,6 +261,11 @@ def test_squeeze_unsqueeze_split_by_run_time_values(tmp_path):
         feeds = {"x": x, "uaxes": np.array(uaxes, np.int64), "saxes": np.array(saxes, np.int64),
                  "sizes": np.array(sizes, np.int64)}
         assert_matches(session.run(feeds), reference(path), feeds, f"{uaxes} {saxes} {sizes}")
+    # Zero-size tensors keep their 0 dims (the computed shapes are exact).
+    empty = np.zeros((2, 1, 0, 1), np.float32)
+    feeds = {"x": empty, "uaxes": np.array([0, -1], np.int64), "saxes": np.array([3], np.int64),
+             "sizes": np.array([0, 0], np.int64)}
+    assert_matches(session.run(feeds), reference(path), feeds, "zero-size input")
     good = {"x": x, "uaxes": np.array([0, 1], np.int64), "saxes": np.array([1], np.int64),
             "sizes": np.array([1, 2], np.int64)}
     for name, value, message in (("uaxes", [1, -5], "Unsqueeze: axes must be distinct"),
@@ -286,7 +291,9 @@ def test_pad_onehot_resize_crop_by_run_time_values(tmp_path):
          helper.make_node("Resize", ["x", "", "", "sizes"], ["resized"], axes=[3, 2],
                           mode="nearest"),
          helper.make_node("Resize", ["x", "", "", "sizes"], ["kept"], axes=[2, 3],
-                          keep_aspect_ratio_policy="not_larger", mode="nearest"),
+                          keep_aspect_ratio_policy="not_larger", mode="linear"),
+         helper.make_node("Resize", ["x", "", "", "fixed"], ["fixed_kept"], axes=[2, 3],
+                          keep_aspect_ratio_policy="not_smaller", mode="cubic"),
          helper.make_node("CenterCropPad", ["x", "crop"], ["cropped"], axes=[2, 3])],
         "by_value", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 5]),
                      vector_input("pads", 4), vector_input("paxes", 2),
@@ -296,7 +303,9 @@ def test_pad_onehot_resize_crop_by_run_time_values(tmp_path):
                      vector_input("sizes", 2), vector_input("crop", 2)],
         [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None] * rank)
          for name, rank in (("padded", 4), ("hot", 2), ("resized", 4), ("kept", 4),
-                            ("cropped", 4))])
+                            ("fixed_kept", 4), ("cropped", 4))],
+        # keep_aspect_ratio_policy with constant sizes: the same one scale.
+        [helper.make_tensor("fixed", TensorProto.INT64, [2], [7, 7])])
     path = save(tmp_path, graph, "values.onnx", opset=18)
     session = ds.load(path)
     for pads, paxes, depth, sizes, crop in (([1, 0, 2, 1], [2, -1], 4, [7, 3], [3, 6]),
@@ -306,6 +315,8 @@ def test_pad_onehot_resize_crop_by_run_time_values(tmp_path):
                  "values": np.array([-1, 3], np.float32), "sizes": np.array(sizes, np.int64),
                  "crop": np.array(crop, np.int64)}
         assert_matches(session.run(feeds), reference(path), feeds, f"{pads} {paxes} {depth}")
+    with pytest.raises(ds.Error, match="OneHot: depth must be positive"):
+        session.run(dict(feeds, depth=np.array(0, np.int64)))
 
 
 def test_cumsum_axis_from_an_input(tmp_path):

@@ -1116,8 +1116,14 @@ Status resizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &i
     return fail(op, mode + " interpolation needs a floating-point input, got " +
                         dtypeName(x.dtype));
 
+  // Scales map the coordinates; sizes, when given, are the result's shape
+  // (both: keep_aspect_ratio_policy's one scale with rounded sizes).
+  const bool haveScales = scalesT && scalesT->numel() > 0;
+  const bool haveSizes = sizesT && sizesT->numel() > 0;
+  if (!haveScales && !haveSizes)
+    return fail(op, "needs scales or sizes");
   std::vector<float> scales((size_t)rank);
-  if (scalesT && scalesT->numel() > 0) {
+  if (haveScales) {
     if (scalesT->numel() != rank || !isComputeFloat(scalesT->dtype))
       return fail(op, "needs " + std::to_string(rank) + " floating-point scales");
     for (int64_t d = 0; d < rank; ++d) {
@@ -1125,19 +1131,18 @@ Status resizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &i
       if (!(scales[(size_t)d] > 0))
         return fail(op, "scales must be positive");
     }
-  } else if (sizesT && sizesT->numel() > 0) {
+  }
+  if (haveSizes) {
     std::vector<int64_t> sizes;
     if (Status s = readInts(op, "sizes", *sizesT, sizes); !s)
       return s;
     if (sizes != y.shape)
       return fail(op, "sizes " + shapeText(sizes) + " differ from the result " +
                           shapeText(y.shape));
-    for (int64_t d = 0; d < rank; ++d)
+    for (int64_t d = 0; !haveScales && d < rank; ++d)
       scales[(size_t)d] = x.shape[(size_t)d] ? (float)y.shape[(size_t)d] /
                                                    (float)x.shape[(size_t)d]
                                              : 1.0f;
-  } else {
-    return fail(op, "needs scales or sizes");
   }
   std::vector<double> roiValues;
   if (coord == Coord::TfCropAndResize) {

@@ -510,8 +510,14 @@ Status resizeShape(const Attributes &, const Inputs &in, Shapes &out) {
   int64_t rank = x.rank();
   const Tensor *scales = optionalOperand(in, 2), *sizes = optionalOperand(in, 3);
   Shape shape;
-  // As the kernel: non-empty scales win over sizes.
-  if (scales && scales->numel() > 0) {
+  // As the kernel: non-empty sizes are the shape, else scales decide it.
+  if (sizes && sizes->numel() > 0) {
+    if (Status s = readInts(op, sizes, "sizes", shape); !s)
+      return s;
+    if ((int64_t)shape.size() != rank)
+      return fail(op,
+                  "needs " + std::to_string(rank) + " sizes, got " + std::to_string(shape.size()));
+  } else if (scales && scales->numel() > 0) {
     if (scales->numel() != rank || !isComputeFloat(scales->dtype))
       return fail(op, "needs " + std::to_string(rank) + " floating-point scales");
     if (!scales->data)
@@ -527,12 +533,6 @@ Status resizeShape(const Attributes &, const Inputs &in, Shapes &out) {
         return tooLarge(op, "dim " + std::to_string(d) + " scaled");
       shape.push_back((int64_t)dim);
     }
-  } else if (sizes && sizes->numel() > 0) {
-    if (Status s = readInts(op, sizes, "sizes", shape); !s)
-      return s;
-    if ((int64_t)shape.size() != rank)
-      return fail(op,
-                  "needs " + std::to_string(rank) + " sizes, got " + std::to_string(shape.size()));
   } else {
     return fail(op, "needs scales or sizes");
   }

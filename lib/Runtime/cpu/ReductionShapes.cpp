@@ -57,8 +57,11 @@ Status reducedAxes(const char *op, const Attributes &attrs, const Inputs &in,
     size_t axis;
     if (Status s = normalizedAxis(op, a, rank, axis); !s)
       return s;
-    if (reduced[axis])
-      return fail(op, "axis " + std::to_string(a) + " is given twice");
+    // A repeated axis is reduced once (as ds.reduce's importer does), but
+    // without keepdims the result's rank counts every axis given.
+    if (reduced[axis] && attrs.getInt("keepdims", 1) == 0)
+      return fail(op, "axis " + std::to_string(a) +
+                          " is given twice (without keepdims the result's rank counts each axis)");
     reduced[axis] = true;
   }
   return Status();

@@ -240,6 +240,11 @@ LogicalResult importOneHot(NodeImporter &n) {
     if (!holdsOneElement(n.typeOf(*depthValue)))
       return n.error() << "depth must hold one value", failure();
     depth = n.reshape(n.castTo(*depthValue, n.builder.getI64Type()), {});
+    Value positive = depth ? n.create<CompareOp>(CompareKind::gt, depth, n.constInts({0}, true))
+                           : Value();
+    depth = positive ? n.create<AssertOp>(positive, depth,
+                                          n.builder.getStringAttr("OneHot: depth must be positive"))
+                     : Value();
     Value range = depth ? n.create<RangeOp>(n.constInts({0}, true), depth,
                                             n.constInts({1}, true))
                         : Value();
@@ -318,6 +323,14 @@ LogicalResult importCenterCropPad(NodeImporter &n) {
   SmallVector<int64_t> axes = n.attrInts("axes");
   if (axes.empty())
     axes = allAxes(rank);
+  SmallVector<int64_t> seen;
+  for (int64_t a : axes) {
+    auto axis = normalizeAxis(a, rank);
+    if (!axis || llvm::is_contained(seen, *axis))
+      return n.error() << "axis " << a << " is out of range for rank " << rank
+                       << " or repeated";
+    seen.push_back(*axis);
+  }
   if (n.input(1) && !n.inputInts(1))
     return centerCropPadByValue(n, *x, n.input(1), axes);
   auto shape = n.requireConstInts(1, "shape");

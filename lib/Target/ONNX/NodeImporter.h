@@ -95,9 +95,15 @@ public:
   SmallVector<int64_t> attrInts(StringRef name) const;
   SmallVector<double> attrFloats(StringRef name) const;
 
-  /// Integer values of input i when constant (axes, shapes, pads...).
+  /// Integer values of input i when constant (axes, shapes, pads...); an
+  /// input that holds no elements by its type has none whatever a run binds.
   std::optional<SmallVector<int64_t>> inputInts(size_t i) const {
-    return input(i) ? getConstantInts(input(i)) : std::nullopt;
+    if (!input(i))
+      return std::nullopt;
+    auto type = dyn_cast<RankedTensorType>(input(i).getType());
+    if (type && type.hasStaticShape() && type.getNumElements() == 0)
+      return SmallVector<int64_t>{};
+    return getConstantInts(input(i));
   }
   /// Integer values of input i, which must be constant.
   FailureOr<SmallVector<int64_t>> requireConstInts(size_t i, StringRef what);
@@ -199,9 +205,11 @@ SmallVector<Value> splitByValue(NodeImporter &n, Value x, int64_t axis, Value si
 /// `rank` dims: begins then ends, zero for the dims no axis names.
 Value expandPadsByValue(NodeImporter &n, Value pads, Value axes, int64_t rank);
 /// Resize's sizes for `axes` (normalized, in the node's order) as all `rank`
-/// sizes, the other dims kept; keep_aspect_ratio_policy `policy` applied.
-Value resizeSizesByValue(NodeImporter &n, Value x, Value sizes, ArrayRef<int64_t> axes,
-                         StringRef policy);
+/// sizes, the other dims kept; with keep_aspect_ratio_policy `policy` other
+/// than "stretch", also the one scale per dim that maps coordinates (else
+/// null).
+std::pair<Value, Value> resizeSizesByValue(NodeImporter &n, Value x, Value sizes,
+                                           ArrayRef<int64_t> axes, StringRef policy);
 /// Resize's scales for `axes` as all `rank` scales, 1 for the other dims.
 Value resizeScalesByValue(NodeImporter &n, Value scales, ArrayRef<int64_t> axes, int64_t rank);
 /// Resize's roi for `axes` (begins, then ends) as the roi of all `rank` dims

@@ -33,14 +33,10 @@ ImportFn reduceFn(ReduceKind kind, int64_t axesFromInputSince) {
     SmallVector<int64_t> axes;
     if (n.since >= axesFromInputSince) {
       if (Value axesValue = n.input(1)) {
-        // Axes of static length 0 are empty whatever a run holds.
-        auto axesType = cast<RankedTensorType>(axesValue.getType());
-        bool emptyAxes = axesType.getRank() == 1 && axesType.getDimSize(0) == 0;
         std::optional<SmallVector<int64_t>> given = n.inputInts(1);
-        if (!given && !emptyAxes)
+        if (!given)
           return reduceByValue(n, kind, *x, axesValue);
-        if (given)
-          axes = *given;
+        axes = *given;
       }
     } else {
       axes = n.attrInts("axes");

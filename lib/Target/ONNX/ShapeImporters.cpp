@@ -472,6 +472,9 @@ LogicalResult importResize(NodeImporter &n) {
     if (!roi)
       return failure();
   }
+  // With keep_aspect_ratio_policy, sizes are the result's shape and one
+  // scale maps the coordinates of every resized axis: ds.resize takes both.
+  bool keepBoth = false;
   // Sizes or scales only a run knows: expanded to every axis at run time.
   bool sizesByValue = sizes && !getConstantInts(sizes);
   bool scalesByValue = !sizes && scales && !axes.empty() && !getConstantFloats(scales);
@@ -493,8 +496,8 @@ LogicalResult importResize(NodeImporter &n) {
       return n.error() << (sizesByValue ? "sizes" : "scales") << " needs " << resized.size()
                        << " entries, got shape " << formatShape(givenType.getShape());
     if (sizesByValue) {
-      sizes = resizeSizesByValue(n, *x, sizes, resized, policy);
-      scales = Value();
+      std::tie(sizes, scales) = resizeSizesByValue(n, *x, sizes, resized, policy);
+      keepBoth = (bool)scales;
     } else {
       scales = resizeScalesByValue(n, scales, resized, rank);
     }
@@ -546,13 +549,18 @@ LogicalResult importResize(NodeImporter &n) {
       scale = policy == "not_larger" ? std::min(scale, s) : std::max(scale, s);
     }
     SmallVector<int64_t> full(type.getShape());
+    SmallVector<float> fullScales(rank, 1.0f);
     for (int64_t a : resizedAxes) {
       int64_t d = *normalizeAxis(a, rank);
-      full[d] = (int64_t)std::round(scale * type.getDimSize(d));
+      full[d] = (int64_t)std::floor(scale * type.getDimSize(d) + 0.5);
+      fullScales[d] = (float)scale;
     }
     sizes = n.constInts(full);
+    scales = n.constAttr(DenseElementsAttr::get(
+        RankedTensorType::get({rank}, n.builder.getF32Type()), ArrayRef<float>(fullScales)));
+    keepBoth = true;
   }
-  if (scales && sizes)
+  if (scales && sizes && !keepBoth)
     scales = Value();
   if (!scales && !sizes)
     return n.error() << "needs scales or sizes";

@@ -6,6 +6,7 @@
 // shapes with ds ops at run time and reshapes or slices with them. Arithmetic
 // on a bad value (a repeated axis, sizes that do not add up) would go on with
 // a wrong shape, so each is checked by a ds.assert naming the node's rule.
+// The computed shapes are exact: reshapes take a 0 in them as 0 (allowzero).
 //
 //===----------------------------------------------------------------------===//
 #include "NodeImporter.h"
@@ -81,7 +82,7 @@ Value onnx_import::unsqueezeByValue(NodeImporter &n, Value x, Value axes) {
     Value ones = check(n, axisHits.valid, n.constInts(SmallVector<int64_t>(outRank, 1)),
                        "Unsqueeze: axes must be distinct and in [-" + Twine(outRank) + ", " +
                            Twine(outRank) + ")");
-    return ones ? n.create<ReshapeOp>(x, ones, false) : Value();
+    return ones ? n.create<ReshapeOp>(x, ones, /*allowzero=*/true) : Value();
   }
   // Position p takes input dim p - (axes at or before p), or 1 at an axis.
   Value marks = isAxis ? n.castTo(isAxis, i64(n)) : Value();
@@ -94,7 +95,7 @@ Value onnx_import::unsqueezeByValue(NodeImporter &n, Value x, Value axes) {
   Value dims = n.create<ShapeOp>(x, 0, rank);
   Value picked = safe && dims ? n.create<GatherOp>(dims, safe, 0) : Value();
   Value shape = picked ? n.create<SelectOp>(isAxis, n.constInts({1}, true), picked) : Value();
-  return shape ? n.create<ReshapeOp>(x, shape, false) : Value();
+  return shape ? n.create<ReshapeOp>(x, shape, /*allowzero=*/true) : Value();
 }
 
 Value onnx_import::squeezeByValue(NodeImporter &n, Value x, Value axes) {
@@ -122,7 +123,7 @@ Value onnx_import::squeezeByValue(NodeImporter &n, Value x, Value axes) {
                "Squeeze: axes must be distinct and in [-" + Twine(rank) + ", " + Twine(rank) + ")");
   kept = check(n, unit, kept, "Squeeze: a squeezed dim is not 1");
   Value shape = kept && dims ? n.create<GatherOp>(dims, kept, 0) : Value();
-  return shape ? n.create<ReshapeOp>(x, shape, false) : Value();
+  return shape ? n.create<ReshapeOp>(x, shape, /*allowzero=*/true) : Value();
 }
 
 SmallVector<Value> onnx_import::splitByValue(NodeImporter &n, Value x, int64_t axis, Value sizes) {
@@ -183,12 +184,14 @@ Value entry(NodeImporter &n, Value v, int64_t at) {
 }
 } // namespace
 
-Value onnx_import::resizeSizesByValue(NodeImporter &n, Value x, Value sizes, ArrayRef<int64_t> axes,
-                                      StringRef policy) {
+std::pair<Value, Value> onnx_import::resizeSizesByValue(NodeImporter &n, Value x, Value sizes,
+                                                        ArrayRef<int64_t> axes,
+                                                        StringRef policy) {
   int64_t rank = n.typeOf(x).getRank();
   Value given = n.castTo(sizes, i64(n));
   if (!given)
-    return Value();
+    return {};
+  Value scales;
   SmallVector<Value> inputDims;
   for (int64_t d : axes)
     inputDims.push_back(n.create<ShapeOp>(x, d, d + 1));
@@ -196,7 +199,12 @@ Value onnx_import::resizeSizesByValue(NodeImporter &n, Value x, Value sizes, Arr
     // One scale for every resized axis, the smallest (not_larger) or largest
     // (not_smaller) of size / dim; each size then round-half-up(scale * dim).
     Type f64 = n.builder.getF64Type();
-    Value in = n.castTo(n.create<ConcatOp>(inputDims, 0), f64);
+    Value dims = n.create<ConcatOp>(inputDims, 0);
+    Value nonEmpty = dims ? n.create<CompareOp>(CompareKind::gt, dims, n.constInts({0}, true))
+                          : Value();
+    dims = check(n, nonEmpty, dims,
+                 "Resize: keep_aspect_ratio_policy needs non-empty resized dims");
+    Value in = dims ? n.castTo(dims, f64) : Value();
     Value ratio = in ? n.binary(BinaryKind::div, n.castTo(given, f64), in) : Value();
     Value scale = ratio ? n.reduce(policy == "not_larger" ? ReduceKind::min : ReduceKind::max,
                                    ratio, {0}, true)
@@ -205,8 +213,16 @@ Value onnx_import::resizeSizesByValue(NodeImporter &n, Value x, Value sizes, Arr
     Value shifted = scaled ? n.binary(BinaryKind::add, scaled, n.constScalar(f64, 0.5)) : Value();
     Value floored = shifted ? n.unary(UnaryKind::floor, shifted) : Value();
     given = floored ? n.castTo(floored, i64(n)) : Value();
-    if (!given)
-      return Value();
+    // The scale maps the coordinates of the resized axes; 1 elsewhere.
+    Type f32 = n.builder.getF32Type();
+    Value scale32 = scale ? n.castTo(scale, f32) : Value();
+    SmallVector<Value> perDim;
+    for (int64_t d = 0; d < rank; ++d)
+      perDim.push_back(llvm::is_contained(axes, d) ? scale32
+                                                   : n.reshape(n.constScalar(f32, 1.0), {1}));
+    if (!given || llvm::any_of(perDim, [](Value v) { return !v; }))
+      return {};
+    scales = n.create<ConcatOp>(perDim, 0);
   }
   SmallVector<Value> full;
   for (int64_t d = 0; d < rank; ++d) {
@@ -215,8 +231,8 @@ Value onnx_import::resizeSizesByValue(NodeImporter &n, Value x, Value sizes, Arr
                                     : entry(n, given, at - axes.begin()));
   }
   if (llvm::any_of(full, [](Value v) { return !v; }))
-    return Value();
-  return n.create<ConcatOp>(full, 0);
+    return {};
+  return {n.create<ConcatOp>(full, 0), scales};
 }
 
 Value onnx_import::resizeScalesByValue(NodeImporter &n, Value scales, ArrayRef<int64_t> axes,

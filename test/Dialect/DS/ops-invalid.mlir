@@ -190,9 +190,9 @@ func.func @norm_int(%x: tensor<2x4xi32>) {
 
 // -----
 
-func.func @resize_both(%x: tensor<2x4xf32>, %s: tensor<2xf32>, %z: tensor<2xi64>) {
-  // expected-error @+1 {{takes scales or sizes, not both}}
-  %0 = ds.resize %x scales(%s) sizes(%z) {antialias = false, coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.500000e-01 : f64, exclude_outside = false, extrapolation_value = 0.000000e+00 : f64, mode = "nearest", nearest_mode = "floor", operandSegmentSizes = array<i32: 1, 0, 1, 1>} : (tensor<2x4xf32>, tensor<2xf32>, tensor<2xi64>) -> tensor<?x?xf32>
+func.func @resize_neither(%x: tensor<2x4xf32>) {
+  // expected-error @+1 {{'ds.resize' op needs scales or sizes}}
+  %0 = ds.resize %x {antialias = false, coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.500000e-01 : f64, exclude_outside = false, extrapolation_value = 0.000000e+00 : f64, mode = "nearest", nearest_mode = "floor", operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<2x4xf32>) -> tensor<?x?xf32>
   return
 }
 

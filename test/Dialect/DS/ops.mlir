@@ -107,7 +107,7 @@ func.func @data_movement(%x: tensor<?x16x64xf32>, %s: tensor<4xi64>, %i: tensor<
 // -----
 
 // CHECK-LABEL: func @gather_scatter_nd
-func.func @gather_scatter_nd(%x: tensor<4x5xf32>, %i: tensor<3x1xi64>, %u: tensor<3x5xf32>, %p: tensor<4xi64>, %v: tensor<f32>, %sc: tensor<2xf32>) {
+func.func @gather_scatter_nd(%x: tensor<4x5xf32>, %i: tensor<3x1xi64>, %u: tensor<3x5xf32>, %p: tensor<4xi64>, %v: tensor<f32>, %sc: tensor<2xf32>, %p2: tensor<2xi64>) {
   // CHECK: ds.gather_nd {{.*}} -> tensor<3x5xf32>
   %0 = ds.gather_nd %x, %i {batch_dims = 0 : i64} : (tensor<4x5xf32>, tensor<3x1xi64>) -> tensor<3x5xf32>
   // CHECK: ds.scatter_nd
@@ -116,6 +116,9 @@ func.func @gather_scatter_nd(%x: tensor<4x5xf32>, %i: tensor<3x1xi64>, %u: tenso
   %2 = ds.pad %x, %p, %v {mode = 0 : i32} : (tensor<4x5xf32>, tensor<4xi64>, tensor<f32>) -> tensor<?x?xf32>
   // CHECK: ds.resize {{.*}} scales(
   %3 = ds.resize %x scales(%sc) {antialias = false, coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.500000e-01 : f64, exclude_outside = false, extrapolation_value = 0.000000e+00 : f64, mode = "linear", nearest_mode = "floor", operandSegmentSizes = array<i32: 1, 0, 1, 0>} : (tensor<4x5xf32>, tensor<2xf32>) -> tensor<?x?xf32>
+  // Both: sizes are the shape, scales map the coordinates (keep_aspect_ratio_policy).
+  // CHECK: ds.resize {{.*}} scales({{.*}}) sizes(
+  %4 = ds.resize %x scales(%sc) sizes(%p2) {antialias = false, coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.500000e-01 : f64, exclude_outside = false, extrapolation_value = 0.000000e+00 : f64, mode = "linear", nearest_mode = "floor", operandSegmentSizes = array<i32: 1, 0, 1, 1>} : (tensor<4x5xf32>, tensor<2xf32>, tensor<2xi64>) -> tensor<?x?xf32>
   return
 }
 

@@ -412,8 +412,8 @@ LogicalResult ResizeOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
 }
 
 LogicalResult ResizeOp::verify() {
-  if (getScales() && getSizes())
-    return emitOpError("takes scales or sizes, not both");
+  if (!getScales() && !getSizes())
+    return emitOpError("needs scales or sizes");
   StringRef mode = getMode();
   if (mode != "nearest" && mode != "linear" && mode != "cubic")
     return emitOpError("unknown mode '") << mode << "'";

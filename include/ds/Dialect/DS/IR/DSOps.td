@@ -658,7 +658,9 @@ def DS_PadOp : DS_InferredOp<"pad", [DS_DataMovementClass]> {
 def DS_ResizeOp : DS_InferredOp<"resize", [DS_DataMovementClass, AttrSizedOperandSegments]> {
   let summary = "resampling (nearest, linear, cubic) to given scales or sizes";
   let description = [{
-    Exactly one of `scales` / `sizes` is given, with one entry per input dim.
+    `scales` or `sizes` is given, with one entry per input dim; with both,
+    `sizes` is the result's shape and `scales` maps coordinates (ONNX's
+    keep_aspect_ratio_policy: one scale, sizes rounded from it).
     The string attributes keep ONNX's spellings.
 
     ```mlir
