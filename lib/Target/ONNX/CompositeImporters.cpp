@@ -269,6 +269,7 @@ LogicalResult importOneHot(NodeImporter &n) {
 
 /// CenterCropPad to a target shape only a run knows: one ds.pad whose pads
 /// (negative ones crop) are computed from the input's dims at run time.
+/// `axes` are normalized and distinct.
 LogicalResult centerCropPadByValue(NodeImporter &n, Value x, Value shape,
                                    ArrayRef<int64_t> axes) {
   auto type = n.typeOf(x);
@@ -281,15 +282,12 @@ LogicalResult centerCropPadByValue(NodeImporter &n, Value x, Value shape,
   Value target = n.castTo(shape, n.builder.getI64Type());
   Value zero = n.constInts({0});
   SmallVector<Value> begins(rank, zero), ends(rank, zero);
-  for (auto [i, a] : llvm::enumerate(axes)) {
-    auto axis = normalizeAxis(a, rank);
-    if (!axis)
-      return n.error() << "axis " << a << " is out of range for rank " << rank, failure();
+  for (auto [i, axis] : llvm::enumerate(axes)) {
     int64_t at = (int64_t)i;
     Value wanted = target ? n.create<SliceOp>(target, n.constInts({at}), n.constInts({at + 1}),
                                               n.constInts({0}), n.constInts({1}))
                           : Value();
-    Value dim = n.create<ShapeOp>(x, *axis, *axis + 1);
+    Value dim = n.create<ShapeOp>(x, axis, axis + 1);
     // diff = target - dim; begin = diff / 2 rounded toward zero (the crop
     // starts, or the padding puts its smaller half, before the centre).
     Value diff = wanted && dim ? n.binary(BinaryKind::sub, wanted, dim) : Value();
@@ -303,8 +301,8 @@ LogicalResult centerCropPadByValue(NodeImporter &n, Value x, Value shape,
     Value end = begin ? n.binary(BinaryKind::sub, diff, begin) : Value();
     if (!begin || !end)
       return failure();
-    begins[*axis] = begin;
-    ends[*axis] = end;
+    begins[axis] = begin;
+    ends[axis] = end;
   }
   SmallVector<Value> all(begins);
   all.append(ends);
@@ -320,17 +318,11 @@ LogicalResult importCenterCropPad(NodeImporter &n) {
     return failure();
   auto type = n.typeOf(*x);
   int64_t rank = type.getRank();
-  SmallVector<int64_t> axes = n.attrInts("axes");
-  if (axes.empty())
-    axes = allAxes(rank);
-  SmallVector<int64_t> seen;
-  for (int64_t a : axes) {
-    auto axis = normalizeAxis(a, rank);
-    if (!axis || llvm::is_contained(seen, *axis))
-      return n.error() << "axis " << a << " is out of range for rank " << rank
-                       << " or repeated";
-    seen.push_back(*axis);
-  }
+  SmallVector<int64_t> given = n.attrInts("axes");
+  auto normalized = normalizeAxesInOrder(n, given.empty() ? allAxes(rank) : given, rank);
+  if (failed(normalized))
+    return failure();
+  ArrayRef<int64_t> axes = *normalized;
   if (n.input(1) && !n.inputInts(1))
     return centerCropPadByValue(n, *x, n.input(1), axes);
   auto shape = n.requireConstInts(1, "shape");
@@ -340,19 +332,18 @@ LogicalResult importCenterCropPad(NodeImporter &n) {
     return n.error() << "shape has " << shape->size() << " entries for " << axes.size() << " axes";
   Value y = *x;
   SmallVector<int64_t> pads(2 * rank, 0);
-  for (auto [i, a] : llvm::enumerate(axes)) {
-    auto axis = normalizeAxis(a, rank);
-    if (!axis || type.isDynamicDim(*axis))
+  for (auto [i, axis] : llvm::enumerate(axes)) {
+    if (type.isDynamicDim(axis))
       return n.error() << "needs static dims on the cropped / padded axes";
-    int64_t dim = type.getDimSize(*axis), target = (*shape)[i];
+    int64_t dim = type.getDimSize(axis), target = (*shape)[i];
     if (target < dim) {
       int64_t start = (dim - target) / 2;
       y = y ? n.create<SliceOp>(y, n.constInts({start}), n.constInts({start + target}),
-                                n.constInts({*axis}), n.constInts({1}))
+                                n.constInts({axis}), n.constInts({1}))
             : Value();
     } else if (target > dim) {
-      pads[*axis] = (target - dim) / 2;
-      pads[*axis + rank] = target - dim - pads[*axis];
+      pads[axis] = (target - dim) / 2;
+      pads[axis + rank] = target - dim - pads[axis];
     }
   }
   if (y && llvm::any_of(pads, [](int64_t p) { return p != 0; }))

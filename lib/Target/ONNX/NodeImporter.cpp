@@ -250,6 +250,21 @@ SmallVector<double> NodeImporter::attrFloats(StringRef name) const {
   return SmallVector<double>(a->floats().begin(), a->floats().end());
 }
 
+FailureOr<SmallVector<int64_t>> onnx_import::normalizeAxesInOrder(NodeImporter &n,
+                                                                  ArrayRef<int64_t> axes,
+                                                                  int64_t rank) {
+  SmallVector<int64_t> out;
+  for (int64_t a : axes) {
+    auto axis = normalizeAxis(a, rank);
+    if (!axis)
+      return n.error() << "axis " << a << " is out of range for rank " << rank;
+    if (llvm::is_contained(out, *axis))
+      return n.error() << "axis " << a << " is repeated";
+    out.push_back(*axis);
+  }
+  return out;
+}
+
 FailureOr<SmallVector<int64_t>> NodeImporter::requireConstInts(size_t i, StringRef what) {
   if (!input(i))
     return error() << "missing input " << i << " (" << what << ")";

@@ -195,6 +195,11 @@ FailureOr<WindowAttrs> readWindowAttrs(NodeImporter &n, RankedTensorType input,
 FailureOr<WindowAttrs> readConvWindow(NodeImporter &n, RankedTensorType input,
                                       RankedTensorType weight, bool transposed = false);
 
+/// `axes` made non-negative against `rank`, in the order given; a diagnostic
+/// at the node when one is out of range or repeated.
+FailureOr<SmallVector<int64_t>> normalizeAxesInOrder(NodeImporter &n, ArrayRef<int64_t> axes,
+                                                     int64_t rank);
+
 /// Shape ops whose axes or sizes are a 1-D tensor of static length that only
 /// a run knows (ValueShapeImporters.cpp): the shapes are computed with ds
 /// ops and checked by ds.assert. Null (diagnosed) on failure.

@@ -10,16 +10,9 @@ namespace {
 /// Normalizes axes against `rank`, sorted; fails on duplicates or range errors.
 FailureOr<SmallVector<int64_t>> normalizeAxes(NodeImporter &n, ArrayRef<int64_t> axes,
                                               int64_t rank) {
-  SmallVector<int64_t> out;
-  for (int64_t a : axes) {
-    auto axis = normalizeAxis(a, rank);
-    if (!axis)
-      return n.error() << "axis " << a << " is out of range for rank " << rank;
-    if (llvm::is_contained(out, *axis))
-      return n.error() << "axis " << a << " is repeated";
-    out.push_back(*axis);
-  }
-  llvm::sort(out);
+  auto out = normalizeAxesInOrder(n, axes, rank);
+  if (succeeded(out))
+    llvm::sort(*out);
   return out;
 }
 
@@ -457,18 +450,14 @@ LogicalResult importResize(NodeImporter &n) {
     roi = Value();
   SmallVector<int64_t> axes = n.attrInts("axes");
   std::string policy = n.attrString("keep_aspect_ratio_policy", "stretch");
+  auto inOrder = normalizeAxesInOrder(n, axes, rank);
+  if (failed(inOrder))
+    return failure();
   if (roi && !axes.empty()) {
-    SmallVector<int64_t> roiAxes;
-    for (int64_t a : axes) {
-      auto axis = normalizeAxis(a, rank);
-      if (!axis)
-        return n.error() << "axis " << a << " is out of range for rank " << rank;
-      roiAxes.push_back(*axis);
-    }
     auto roiType = n.typeOf(roi);
-    if (roiType.getRank() != 1 || roiType.getDimSize(0) != 2 * (int64_t)roiAxes.size())
-      return n.error() << "roi needs " << 2 * roiAxes.size() << " values for the axes given";
-    roi = resizeRoiForAxes(n, roi, roiAxes, rank);
+    if (roiType.getRank() != 1 || roiType.getDimSize(0) != 2 * (int64_t)inOrder->size())
+      return n.error() << "roi needs " << 2 * inOrder->size() << " values for the axes given";
+    roi = resizeRoiForAxes(n, roi, *inOrder, rank);
     if (!roi)
       return failure();
   }
@@ -479,14 +468,7 @@ LogicalResult importResize(NodeImporter &n) {
   bool sizesByValue = sizes && !getConstantInts(sizes);
   bool scalesByValue = !sizes && scales && !axes.empty() && !getConstantFloats(scales);
   if (sizesByValue || scalesByValue) {
-    SmallVector<int64_t> resized;
-    for (int64_t a : axes) {
-      auto axis = normalizeAxis(a, rank);
-      if (!axis || llvm::is_contained(resized, *axis))
-        return n.error() << "axis " << a << " is out of range for rank " << rank
-                         << " or repeated";
-      resized.push_back(*axis);
-    }
+    SmallVector<int64_t> resized = *inOrder;
     if (resized.empty())
       for (int64_t d = 0; d < rank; ++d)
         resized.push_back(d);
