@@ -18,6 +18,7 @@ const cpu::KernelTable &cpu::kernelTable() {
     registerQuantKernels(t);
     registerSelectionKernels(t);
     registerAssertKernel(t);
+    registerResizeKernel(t);
     return t;
   }();
   return table;

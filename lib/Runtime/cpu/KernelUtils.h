@@ -73,6 +73,17 @@ Status need(const char *op, const Inputs &in, const Outputs &out, size_t nIn, si
 Status checkOperands(const char *op, const Inputs &inputs, size_t numRequired,
                      const Outputs &outputs, size_t numOutputs, bool checkOptional = false);
 
+/// Copies one element of `size` bytes.
+inline void copyElem(uint8_t *dst, const uint8_t *src, size_t size) {
+  switch (size) {
+  case 1: *dst = *src; return;
+  case 2: std::memcpy(dst, src, 2); return;
+  case 4: std::memcpy(dst, src, 4); return;
+  case 8: std::memcpy(dst, src, 8); return;
+  default: std::memcpy(dst, src, size); return;
+  }
+}
+
 /// A shape for messages: "[2, 3]", or "[2x3]" with separator "x".
 std::string shapeText(const std::vector<int64_t> &shape, const char *separator = ", ");
 

@@ -24,6 +24,7 @@ void registerSparseAttentionKernels(KernelTable &table); // sparse_attention
 void registerQuantKernels(KernelTable &table);
 void registerSelectionKernels(KernelTable &table);
 void registerAssertKernel(KernelTable &table);      // assert
+void registerResizeKernel(KernelTable &table);      // resize
 
 /// Every CPU kernel, from the register functions above (built once).
 const KernelTable &kernelTable();
