@@ -11,6 +11,8 @@
 #include "Emitters.h"
 #include "KernelWriter.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
+
 using namespace mlir;
 using namespace mlir::ds;
 using namespace mlir::ds::cuda;
@@ -32,6 +34,24 @@ struct RowLoop {
     return coords;
   }
 };
+
+/// Whether `v` is computed from `source` inside the group. A row-shaped
+/// result that reads a reduce without keepdims could not be mapped back to
+/// its row; one that does not read it is emitted as any other row result.
+bool dependsOn(Value v, Value source) {
+  SmallVector<Value> work{v};
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  while (!work.empty()) {
+    Value next = work.pop_back_val();
+    if (next == source)
+      return true;
+    Operation *def = next.getDefiningOp();
+    if (!def || !seen.insert(def).second)
+      continue;
+    work.append(def->operand_begin(), def->operand_end());
+  }
+  return false;
+}
 } // namespace
 
 LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const std::string &name,
@@ -63,12 +83,6 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
         return anchor->emitError("cuda: reduce over axes that are not the trailing dims is not "
                                  "supported (run --ds-cuda-trailing-reductions first, as "
                                  "ds-compile does)");
-    switch (reduce.getKind()) {
-    case ReduceKind::log_sum_exp:
-      return anchor->emitError("cuda: reduce log_sum_exp is not supported");
-    default:
-      break;
-    }
   }
   if (!isa<FloatType>(cast<RankedTensorType>(x.getType()).getElementType()))
     return anchor->emitError("cuda: '") << anchor->getName() << "' on non-float data is not supported";
@@ -84,7 +98,8 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
     if (s != shape && !(isReduce && s == reducedShape))
       return group.emitError("cuda: a reduction group result of shape ")
              << v.getType() << " is neither the row shape nor the reduced shape";
-    if (isReduce && s == shape && !cast<ReduceOp>(anchor).getKeepdims())
+    if (isReduce && s == shape && !cast<ReduceOp>(anchor).getKeepdims() &&
+        dependsOn(v, anchorResult))
       return group.emitError("cuda: reduce without keepdims cannot broadcast back to rows");
   }
 
@@ -193,6 +208,14 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
       break;
     case ReduceKind::l1:
       if (failed(pass("racc", 0, [](StringRef v) { return "fabsf(" + v.str() + ")"; }))) return failure();
+      break;
+    case ReduceKind::log_sum_exp:
+      // max + log(sum(exp(x - max))), the max itself where it is not finite
+      // (an empty or all -inf row gives -inf), as the CPU kernel.
+      if (failed(pass("rmax", 1, id)) ||
+          failed(pass("racc", 0, [](StringRef v) { return "expf(" + v.str() + " - rmax)"; })))
+        return failure();
+      w.line() << "racc = isfinite(rmax) ? rmax + logf(racc) : rmax;\n";
       break;
     default:
       return anchor->emitError("cuda: unsupported reduce kind");
