@@ -53,17 +53,17 @@ static ds_dim3 blockIdx, blockDim, gridDim;
 // Barriers of the block being run and its warps; shuffles exchange values.
 static std::unique_ptr<std::barrier<>> ds_block_barrier;
 static std::vector<std::unique_ptr<std::barrier<>>> ds_warp_barriers;
-static float ds_exchange[1024];
+static double ds_exchange[1024]; // holds a float or a double exactly
 static inline void __syncthreads() { ds_block_barrier->arrive_and_wait(); }
 static inline void __syncwarp(unsigned = 0xffffffffu) { ds_warp_barriers[threadIdx.x / 32]->arrive_and_wait(); }
-static inline float __shfl_sync(unsigned, float v, int src) {
+template <typename T> static inline T __shfl_sync(unsigned, T v, int src) {
   ds_exchange[threadIdx.x] = v;
   __syncwarp();
-  float r = ds_exchange[threadIdx.x / 32 * 32 + (src & 31)];
+  T r = (T)ds_exchange[threadIdx.x / 32 * 32 + (src & 31)];
   __syncwarp();
   return r;
 }
-static inline float __shfl_xor_sync(unsigned m, float v, int o) { return __shfl_sync(m, v, (threadIdx.x & 31) ^ o); }
+template <typename T> static inline T __shfl_xor_sync(unsigned m, T v, int o) { return __shfl_sync(m, v, (threadIdx.x & 31) ^ o); }
 #define __shared__
 #define __global__
 #define __device__
@@ -74,6 +74,7 @@ static inline float __shfl_xor_sync(unsigned m, float v, int o) { return __shfl_
 #define DS_INF INFINITY
 #define __expf expf
 static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
 static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 using std::min; using std::max;
 // fp16 through the compiler's _Float16, bf16 as the high half of a float.
@@ -100,6 +101,8 @@ static inline int ds_load(const unsigned short *p, long long i) { return p[i]; }
 static inline unsigned ds_load(const unsigned *p, long long i) { return p[i]; }
 static inline int ds_load(const int *p, long long i) { return p[i]; }
 static inline long long ds_load(const long long *p, long long i) { return p[i]; }
+static inline unsigned long long ds_load(const unsigned long long *p, long long i) { return p[i]; }
+static inline double ds_load(const double *p, long long i) { return p[i]; }
 static inline void ds_store(float *p, long long i, float v) { p[i] = v; }
 static inline void ds_store(bool *p, long long i, bool v) { p[i] = v; }
 static inline void ds_store(signed char *p, long long i, int v) { p[i] = (signed char)v; }
@@ -109,6 +112,8 @@ static inline void ds_store(unsigned short *p, long long i, int v) { p[i] = (uns
 static inline void ds_store(unsigned *p, long long i, unsigned v) { p[i] = v; }
 static inline void ds_store(int *p, long long i, int v) { p[i] = v; }
 static inline void ds_store(long long *p, long long i, long long v) { p[i] = v; }
+static inline void ds_store(unsigned long long *p, long long i, unsigned long long v) { p[i] = v; }
+static inline void ds_store(double *p, long long i, double v) { p[i] = v; }
 template <typename T, int N> struct ds_vec { T v[N]; };
 template <int N, typename T, typename C> inline void ds_load_vec(const T *p, long long i, C (&out)[N]) {
   for (int k = 0; k < N; ++k) out[k] = ds_load(p, i + k);
@@ -225,7 +230,7 @@ def prelude_functions():
     shared by the block's threads), and the FMA attention template."""
     text = open(PRELUDE).read()
     out = text[text.index("// ---- elementwise functions"):]
-    out = out.replace("__shared__ float scratch[32];", "static float scratch[32];")
+    out = out.replace("__shared__ T scratch[32];", "static T scratch[32];")
     attention = open(ATTENTION).read()
     return out + attention[attention.index("namespace ds_attention {"):]
 

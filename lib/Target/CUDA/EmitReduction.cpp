@@ -2,7 +2,8 @@
 //
 // The anchor reduces the trailing `rowLen` elements of its input X; the
 // leading dims enumerate rows, one block each. The kernel makes one or two
-// strided passes over the row to accumulate statistics in fp32 (block-wide
+// strided passes over the row to accumulate statistics in fp32 (fp64 for f64
+// data; block-wide
 // shuffle reductions), recomputing X's elementwise producers on each read,
 // and a last pass that evaluates every group result at the row's positions
 // with the anchor's value substituted (so consumers are fused).
@@ -84,8 +85,12 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
                                  "supported (run --ds-cuda-trailing-reductions first, as "
                                  "ds-compile does)");
   }
-  if (!isa<FloatType>(cast<RankedTensorType>(x.getType()).getElementType()))
+  Type xType = cast<RankedTensorType>(x.getType()).getElementType();
+  if (!isa<FloatType>(xType))
     return anchor->emitError("cuda: '") << anchor->getName() << "' on non-float data is not supported";
+  // Statistics in the compute type: float, double for f64 data.
+  const std::string ct = computeType(xType);
+  auto f = [&](StringRef fn) { return mathFn(fn, xType); };
   Size rows = ctx.sizes->product(x, 0, (int64_t)lead);
   Size rowLen = ctx.sizes->product(x, (int64_t)lead, (int64_t)rank);
 
@@ -116,17 +121,17 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
                rowLen.c()};
 
   // Accumulates f(X) over the row into `acc` (kind: 0 sum, 1 max, 2 min, 3 prod).
-  auto pass = [&](StringRef acc, int kind, llvm::function_ref<std::string(StringRef)> f) -> LogicalResult {
-    static const char *init[] = {"0.0f", "-DS_INF", "DS_INF", "1.0f"};
-    static const char *step[] = {"%0 += %1", "%0 = fmaxf(%0, %1)", "%0 = fminf(%0, %1)", "%0 *= %1"};
-    w.line() << "float " << acc << " = " << init[kind] << ";\n";
+  auto pass = [&](StringRef acc, int kind, llvm::function_ref<std::string(StringRef)> term) -> LogicalResult {
+    static const char *init[] = {"0", "-DS_INF", "DS_INF", "1"};
+    const std::string step[] = {"%0 += %1", "%0 = " + f("fmax") + "(%0, %1)",
+                                "%0 = " + f("fmin") + "(%0, %1)", "%0 *= %1"};
+    w.line() << ct << " " << acc << " = " << init[kind] << ";\n";
     Coords coords = loop.open();
     FailureOr<std::string> v = w.at(x, coords);
     if (failed(v))
       return failure();
     std::string s = step[kind];
-    std::string term = f(*v);
-    s.replace(s.find("%1"), 2, term);
+    s.replace(s.find("%1"), 2, term(*v));
     while (s.find("%0") != std::string::npos)
       s.replace(s.find("%0"), 2, acc.str());
     w.line() << s << ";\n";
@@ -135,20 +140,22 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
     return success();
   };
   auto id = [](StringRef v) { return v.str(); };
-  std::string n = rowLen.isStatic() ? rowLen.c() + ".0f" : "(float)" + rowLen.c();
+  const std::string fSuffix = xType.isF64() ? "" : "f";
+  std::string n = rowLen.isStatic() ? rowLen.c() + ".0" + fSuffix : "(" + ct + ")" + rowLen.c();
 
   if (auto softmax = dyn_cast<SoftmaxOp>(anchor)) {
     if (failed(pass("rmax", 1, id)) ||
-        failed(pass("rsum", 0, [](StringRef v) { return "__expf(" + v.str() + " - rmax)"; })))
+        failed(pass("rsum", 0, [](StringRef v) { return "ds_exp(" + v.str() + " - rmax)"; })))
       return failure();
     bool log = softmax.getLog();
-    w.override(anchorResult, [&w, x, log](ArrayRef<std::string> coords) -> FailureOr<std::string> {
+    w.override(anchorResult, [&w, x, log, &ct, &f](ArrayRef<std::string> coords) -> FailureOr<std::string> {
       FailureOr<std::string> v = w.at(x, coords);
       if (failed(v))
         return failure();
       std::string r = w.fresh("y");
-      w.line() << "const float " << r << " = "
-               << (log ? *v + " - rmax - logf(rsum)" : "__expf(" + *v + " - rmax) / rsum") << ";\n";
+      w.line() << "const " << ct << " " << r << " = "
+               << (log ? *v + " - rmax - " + f("log") + "(rsum)" : "ds_exp(" + *v + " - rmax) / rsum")
+               << ";\n";
       return r;
     });
   } else if (auto norm = dyn_cast<NormOp>(anchor)) {
@@ -157,22 +164,23 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
     if (meanVar) {
       if (failed(pass("rsum", 0, id)))
         return failure();
-      w.line() << "const float mean = rsum / " << n << ";\n";
+      w.line() << "const " << ct << " mean = rsum / " << n << ";\n";
       if (failed(pass("rvar", 0, [](StringRef v) { return "(" + v.str() + " - mean) * (" + v.str() + " - mean)"; })))
         return failure();
     } else {
-      w.line() << "const float mean = 0.0f;\n";
+      w.line() << "const " << ct << " mean = 0;\n";
       if (failed(pass("rvar", 0, [](StringRef v) { return v.str() + " * " + v.str(); })))
         return failure();
     }
-    w.line() << "const float rstd = rsqrtf(rvar / " << n << " + " << eps << "f);\n";
+    w.line() << "const " << ct << " rstd = " << f("rsqrt") << "(rvar / " << n << " + " << eps
+             << fSuffix << ");\n";
     Value scale = norm.getScale(), bias = norm.getBias();
-    w.override(anchorResult, [&w, x, scale, bias, &shape](ArrayRef<std::string> coords) -> FailureOr<std::string> {
+    w.override(anchorResult, [&w, x, scale, bias, &shape, &ct](ArrayRef<std::string> coords) -> FailureOr<std::string> {
       FailureOr<std::string> v = w.at(x, coords);
       if (failed(v))
         return failure();
       std::string r = w.fresh("y");
-      w.line() << "float " << r << " = (" << *v << " - mean) * rstd;\n";
+      w.line() << ct << " " << r << " = (" << *v << " - mean) * rstd;\n";
       if (scale) {
         FailureOr<std::string> s = w.at(scale, broadcastCoords(w.dims(scale), shape, coords));
         if (failed(s))
@@ -207,23 +215,23 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
       if (failed(pass("racc", 0, [](StringRef v) { return v.str() + " * " + v.str(); }))) return failure();
       break;
     case ReduceKind::l1:
-      if (failed(pass("racc", 0, [](StringRef v) { return "fabsf(" + v.str() + ")"; }))) return failure();
+      if (failed(pass("racc", 0, [&](StringRef v) { return f("fabs") + "(" + v.str() + ")"; }))) return failure();
       break;
     case ReduceKind::log_sum_exp:
       // max + log(sum(exp(x - max))), the max itself where it is not finite
       // (an empty or all -inf row gives -inf), as the CPU kernel.
       if (failed(pass("rmax", 1, id)) ||
-          failed(pass("racc", 0, [](StringRef v) { return "expf(" + v.str() + " - rmax)"; })))
+          failed(pass("racc", 0, [&](StringRef v) { return f("exp") + "(" + v.str() + " - rmax)"; })))
         return failure();
-      w.line() << "racc = isfinite(rmax) ? rmax + logf(racc) : rmax;\n";
+      w.line() << "racc = isfinite(rmax) ? rmax + " << f("log") << "(racc) : rmax;\n";
       break;
     default:
       return anchor->emitError("cuda: unsupported reduce kind");
     }
     const char *finalize = "racc";
     if (reduce.getKind() == ReduceKind::mean) w.line() << "racc /= " << n << ";\n";
-    if (reduce.getKind() == ReduceKind::l2) w.line() << "racc = sqrtf(racc);\n";
-    if (reduce.getKind() == ReduceKind::log_sum) w.line() << "racc = logf(racc);\n";
+    if (reduce.getKind() == ReduceKind::l2) w.line() << "racc = " << f("sqrt") << "(racc);\n";
+    if (reduce.getKind() == ReduceKind::log_sum) w.line() << "racc = " << f("log") << "(racc);\n";
     w.override(anchorResult, [finalize](ArrayRef<std::string>) -> FailureOr<std::string> {
       return std::string(finalize);
     });

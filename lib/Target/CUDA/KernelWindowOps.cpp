@@ -315,13 +315,16 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
     auto pool = cast<PoolOp>(op);
     strides = pool.getStrides(), pads = pool.getPads(), dilations = pool.getDilations();
     window = pool.getKernelShape();
-    if (pool.getKind() == PoolKind::lp)
-      return op->emitError("cuda: lp pooling is not supported"), failure();
   }
   auto conv = dyn_cast<ConvOp>(op);
   auto pool = dyn_cast<PoolOp>(op);
   bool isMax = pool && pool.getKind() == PoolKind::max;
-  line() << "float " << acc << " = " << (isMax ? "-DS_INF" : "0.0f") << ";\n";
+  bool isLp = pool && pool.getKind() == PoolKind::lp;
+  int64_t p = isLp ? (int64_t)pool.getP() : 0;
+  // Accumulated in float (double for f64 data), integers included.
+  Type accType = elementOf(result).isF64() ? elementOf(result) : Float32Type::get(op->getContext());
+  auto f = [&](StringRef name) { return mathFn(name, accType); };
+  line() << computeType(accType) << " " << acc << " = " << (isMax ? "-DS_INF" : "0") << ";\n";
   // Average pooling divides by the window positions inside the input, or with
   // count_include_pad inside the padded input (with ceil_mode a window can
   // reach past the end padding; those positions do not count either way).
@@ -374,7 +377,14 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
       return failure();
     line() << acc << " += " << *x << " * " << *wv << ";\n";
   } else if (isMax) {
-    line() << acc << " = fmaxf(" << acc << ", " << *x << ");\n";
+    line() << acc << " = " << f("fmax") << "(" << acc << ", " << *x << ");\n";
+  } else if (isLp) { // sum of |x|^p, as the CPU kernel
+    std::string a = f("fabs") + "(" + *x + ")";
+    line() << acc << " += "
+           << (p == 1   ? a
+               : p == 2 ? *x + " * " + *x
+                        : f("pow") + "(" + a + ", " + std::to_string(p) + ")")
+           << ";\n";
   } else {
     line() << acc << " += " << *x << ";\n";
     if (!count.empty() && !includePad)
@@ -389,7 +399,11 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
     line() << acc << " += " << *b << ";\n";
   }
   if (pool && pool.getKind() == PoolKind::avg)
-    line() << acc << " /= (float)" << count << ";\n";
+    line() << acc << " /= (" << computeType(accType) << ")" << count << ";\n";
+  if (isLp && p == 2)
+    line() << acc << " = " << f("sqrt") << "(" << acc << ");\n";
+  else if (isLp && p > 2)
+    line() << acc << " = " << f("pow") << "(" << acc << ", 1.0 / " << p << ");\n";
   return acc;
 }
 

@@ -8,6 +8,7 @@
 #include "llvm/Support/Format.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -15,28 +16,35 @@ using namespace mlir::ds::cuda;
 
 FailureOr<std::string> cuda::storageType(Type t) {
   if (t.isF32()) return std::string("float");
+  if (t.isF64()) return std::string("double");
   if (t.isF16()) return std::string("__half");
   if (t.isBF16()) return std::string("__nv_bfloat16");
   if (t.isInteger(1)) return std::string("bool");
   if (auto i = dyn_cast<IntegerType>(t)) {
     bool u = i.isUnsigned();
     switch (i.getWidth()) {
-    case 64: return u ? FailureOr<std::string>(failure()) : std::string("long long");
+    case 64: return std::string(u ? "unsigned long long" : "long long");
     case 32: return std::string(u ? "unsigned" : "int");
     case 16: return std::string(u ? "unsigned short" : "short");
     case 8: return std::string(u ? "unsigned char" : "signed char");
     default: return failure(); // sub-byte integers
     }
   }
-  return failure(); // f64, float8
+  return failure(); // float8
 }
 
 std::string cuda::computeType(Type t) {
+  if (t.isF64()) return "double";
   if (isa<FloatType>(t)) return "float";
   if (t.isInteger(1)) return "bool";
+  if (t.isUnsignedInteger(64)) return "unsigned long long";
   if (t.isInteger(64)) return "long long";
   if (t.isUnsignedInteger(32)) return "unsigned";
   return "int";
+}
+
+std::string cuda::mathFn(StringRef name, Type t) {
+  return t.isF64() ? name.str() : name.str() + "f";
 }
 
 LogicalResult cuda::checkElementType(Operation *op, Type t) {
@@ -160,13 +168,22 @@ static std::string literal(double value, Type t) {
     if (std::isnan(value)) return "__int_as_float(0x7fc00000)";
     if (std::isinf(value)) return value > 0 ? "DS_INF" : "(-DS_INF)";
     std::string s;
-    llvm::raw_string_ostream(s) << llvm::format("%.9g", value);
+    llvm::raw_string_ostream(s) << llvm::format(t.isF64() ? "%.17g" : "%.9g", value);
     if (s.find_first_of(".e") == std::string::npos)
       s += ".0";
-    return s + "f";
+    return t.isF64() ? s : s + "f";
   }
   if (t.isInteger(1)) return value != 0 ? "true" : "false";
   return std::to_string((long long)value) + (t.isInteger(64) ? "LL" : "");
+}
+
+/// A C literal for an integer constant, exact for every 64-bit value.
+static std::string intLiteral(const APInt &value, Type t) {
+  if (t.isInteger(1)) return value.isZero() ? "false" : "true";
+  if (t.isUnsignedInteger()) return std::to_string(value.getZExtValue()) + "ULL";
+  int64_t v = value.getSExtValue();
+  if (v == std::numeric_limits<int64_t>::min()) return "(-9223372036854775807LL - 1)";
+  return std::to_string(v) + (t.isInteger(64) ? "LL" : "");
 }
 
 KernelWriter::KernelWriter(FusionGroupOp group, std::string name, const DynamicDims &sizes)
@@ -291,11 +308,11 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
     Type t = elementOf(v);
     std::string name = fresh("c");
     if (attr && attr.isSplat()) {
-      double value = isa<FloatType>(t) ? attr.getSplatValue<APFloat>().convertToDouble()
-                                       : (double)attr.getSplatValue<APInt>().getSExtValue();
-      if (t.isInteger(1))
-        value = attr.getSplatValue<bool>();
-      line() << "const " << computeType(t) << " " << name << " = " << literal(value, t) << ";\n";
+      std::string value =
+          isa<FloatType>(t) ? literal(attr.getSplatValue<APFloat>().convertToDouble(), t)
+          : t.isInteger(1)  ? literal(attr.getSplatValue<bool>(), t)
+                            : intLiteral(attr.getSplatValue<APInt>(), t);
+      line() << "const " << computeType(t) << " " << name << " = " << value << ";\n";
       return name;
     }
     if (!attr || attr.getNumElements() > 4096)
@@ -316,7 +333,7 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
         g << (i++ ? ", " : "") << (b ? "true" : "false");
     else
       for (APInt a : attr.getValues<APInt>())
-        g << (i++ ? ", " : "") << literal((double)a.getSExtValue(), t);
+        g << (i++ ? ", " : "") << intLiteral(a, t);
     g << "};\n";
     line() << "const " << computeType(t) << " " << name << " = " << table << "["
            << linearize(coords, dims(v)) << "];\n";
@@ -349,49 +366,51 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-/// The float expression of a unary kind applied to `x`.
-static std::optional<std::string> floatUnary(UnaryOp op, StringRef x) {
-  auto a = [&](double d) { return literal(op.getAlpha() ? op.getAlpha()->convertToDouble() : d, Float32Type::get(op.getContext())); };
-  auto b = [&](double d) { return literal(op.getBeta() ? op.getBeta()->convertToDouble() : d, Float32Type::get(op.getContext())); };
+/// The float expression of a unary kind applied to `x` of float type `t`.
+static std::optional<std::string> floatUnary(UnaryOp op, StringRef x, Type t) {
+  auto a = [&](double d) { return literal(op.getAlpha() ? op.getAlpha()->convertToDouble() : d, t); };
+  auto b = [&](double d) { return literal(op.getBeta() ? op.getBeta()->convertToDouble() : d, t); };
+  auto f = [&](StringRef name) { return mathFn(name, t); };
+  const std::string zero = literal(0.0, t), one = literal(1.0, t);
   std::string s = x.str();
   switch (op.getKind()) {
-  case UnaryKind::abs: return "fabsf(" + s + ")";
+  case UnaryKind::abs: return f("fabs") + "(" + s + ")";
   case UnaryKind::neg: return "-" + s;
-  case UnaryKind::sqrt: return "sqrtf(" + s + ")";
-  case UnaryKind::reciprocal: return "1.0f / " + s;
-  case UnaryKind::exp: return "expf(" + s + ")";
-  case UnaryKind::log: return "logf(" + s + ")";
-  case UnaryKind::erf: return "erff(" + s + ")";
-  case UnaryKind::tanh: return "tanhf(" + s + ")";
+  case UnaryKind::sqrt: return f("sqrt") + "(" + s + ")";
+  case UnaryKind::reciprocal: return one + " / " + s;
+  case UnaryKind::exp: return f("exp") + "(" + s + ")";
+  case UnaryKind::log: return f("log") + "(" + s + ")";
+  case UnaryKind::erf: return f("erf") + "(" + s + ")";
+  case UnaryKind::tanh: return f("tanh") + "(" + s + ")";
   case UnaryKind::sigmoid: return "ds_sigmoid(" + s + ")";
   case UnaryKind::relu: return "ds_relu(" + s + ")";
-  case UnaryKind::leaky_relu: return "(" + s + " < 0.0f ? " + a(0.01) + " * " + s + " : " + s + ")";
+  case UnaryKind::leaky_relu: return "(" + s + " < " + zero + " ? " + a(0.01) + " * " + s + " : " + s + ")";
   case UnaryKind::elu: return "ds_elu(" + s + ", " + a(1.0) + ")";
   case UnaryKind::selu: return "ds_selu(" + s + ", " + a(1.67326319217681884765625) + ", " + b(1.05070102214813232421875) + ")";
   case UnaryKind::celu: return "ds_celu(" + s + ", " + a(1.0) + ")";
   case UnaryKind::hard_sigmoid: return "ds_hard_sigmoid(" + s + ", " + a(0.2) + ", " + b(0.5) + ")";
   case UnaryKind::hard_swish: return "ds_hard_swish(" + s + ")";
   case UnaryKind::softplus: return "ds_softplus(" + s + ")";
-  case UnaryKind::softsign: return "(" + s + " / (1.0f + fabsf(" + s + ")))";
+  case UnaryKind::softsign: return "(" + s + " / (" + one + " + " + f("fabs") + "(" + s + ")))";
   case UnaryKind::gelu: return "ds_gelu(" + s + ")";
   case UnaryKind::gelu_tanh: return "ds_gelu_tanh(" + s + ")";
   case UnaryKind::mish: return "ds_mish(" + s + ")";
-  case UnaryKind::thresholded_relu: return "(" + s + " > " + a(1.0) + " ? " + s + " : 0.0f)";
+  case UnaryKind::thresholded_relu: return "(" + s + " > " + a(1.0) + " ? " + s + " : " + zero + ")";
   case UnaryKind::shrink: return "ds_shrink(" + s + ", " + a(0.5) + ", " + b(0.0) + ")";
-  case UnaryKind::cos: return "cosf(" + s + ")";
-  case UnaryKind::sin: return "sinf(" + s + ")";
-  case UnaryKind::tan: return "tanf(" + s + ")";
-  case UnaryKind::acos: return "acosf(" + s + ")";
-  case UnaryKind::asin: return "asinf(" + s + ")";
-  case UnaryKind::atan: return "atanf(" + s + ")";
-  case UnaryKind::cosh: return "coshf(" + s + ")";
-  case UnaryKind::sinh: return "sinhf(" + s + ")";
-  case UnaryKind::acosh: return "acoshf(" + s + ")";
-  case UnaryKind::asinh: return "asinhf(" + s + ")";
-  case UnaryKind::atanh: return "atanhf(" + s + ")";
-  case UnaryKind::floor: return "floorf(" + s + ")";
-  case UnaryKind::ceil: return "ceilf(" + s + ")";
-  case UnaryKind::round: return "rintf(" + s + ")"; // half to even, as ONNX Round
+  case UnaryKind::cos: return f("cos") + "(" + s + ")";
+  case UnaryKind::sin: return f("sin") + "(" + s + ")";
+  case UnaryKind::tan: return f("tan") + "(" + s + ")";
+  case UnaryKind::acos: return f("acos") + "(" + s + ")";
+  case UnaryKind::asin: return f("asin") + "(" + s + ")";
+  case UnaryKind::atan: return f("atan") + "(" + s + ")";
+  case UnaryKind::cosh: return f("cosh") + "(" + s + ")";
+  case UnaryKind::sinh: return f("sinh") + "(" + s + ")";
+  case UnaryKind::acosh: return f("acosh") + "(" + s + ")";
+  case UnaryKind::asinh: return f("asinh") + "(" + s + ")";
+  case UnaryKind::atanh: return f("atanh") + "(" + s + ")";
+  case UnaryKind::floor: return f("floor") + "(" + s + ")";
+  case UnaryKind::ceil: return f("ceil") + "(" + s + ")";
+  case UnaryKind::round: return f("rint") + "(" + s + ")"; // half to even, as ONNX Round
   case UnaryKind::sign: return "ds_sign(" + s + ")";
   case UnaryKind::is_nan: return "isnan(" + s + ")";
   case UnaryKind::is_inf: return "isinf(" + s + ")";
@@ -414,8 +433,10 @@ static std::optional<std::string> intUnary(UnaryOp op, StringRef x) {
   }
 }
 
-static std::optional<std::string> binaryExpr(BinaryKind kind, bool isFloat, StringRef l, StringRef r,
-                                             StringRef type) {
+static std::optional<std::string> binaryExpr(BinaryKind kind, Type t, StringRef l, StringRef r) {
+  bool isFloat = isa<FloatType>(t);
+  std::string type = computeType(t);
+  auto f = [&](StringRef name) { return mathFn(name, t); };
   std::string a = l.str(), b = r.str();
   switch (kind) {
   case BinaryKind::add: return a + " + " + b;
@@ -423,12 +444,12 @@ static std::optional<std::string> binaryExpr(BinaryKind kind, bool isFloat, Stri
   case BinaryKind::mul: return a + " * " + b;
   case BinaryKind::div: return a + " / " + b;
   case BinaryKind::pow:
-    return isFloat ? "powf(" + a + ", " + b + ")"
-                   : "(" + type.str() + ")pow((double)" + a + ", (double)" + b + ")";
-  case BinaryKind::min: return isFloat ? "fminf(" + a + ", " + b + ")" : "(" + a + " < " + b + " ? " + a + " : " + b + ")";
-  case BinaryKind::max: return isFloat ? "fmaxf(" + a + ", " + b + ")" : "(" + a + " > " + b + " ? " + a + " : " + b + ")";
+    return isFloat ? f("pow") + "(" + a + ", " + b + ")"
+                   : "(" + type + ")pow((double)" + a + ", (double)" + b + ")";
+  case BinaryKind::min: return isFloat ? f("fmin") + "(" + a + ", " + b + ")" : "(" + a + " < " + b + " ? " + a + " : " + b + ")";
+  case BinaryKind::max: return isFloat ? f("fmax") + "(" + a + ", " + b + ")" : "(" + a + " > " + b + " ? " + a + " : " + b + ")";
   case BinaryKind::mod: return "ds_mod(" + a + ", " + b + ")";
-  case BinaryKind::fmod: return isFloat ? "fmodf(" + a + ", " + b + ")" : a + " % " + b;
+  case BinaryKind::fmod: return isFloat ? f("fmod") + "(" + a + ", " + b + ")" : a + " % " + b;
   case BinaryKind::logical_and: return a + " && " + b;
   case BinaryKind::logical_or: return a + " || " + b;
   case BinaryKind::logical_xor: return a + " != " + b;
@@ -457,13 +478,13 @@ FailureOr<std::string> KernelWriter::computeElementwise(Operation *op, ArrayRef<
   std::optional<std::string> expr;
   if (auto unary = dyn_cast<UnaryOp>(op)) {
     Type in = elementOf(unary.getInput());
-    expr = isa<FloatType>(in) ? floatUnary(unary, args[0]) : intUnary(unary, args[0]);
+    expr = isa<FloatType>(in) ? floatUnary(unary, args[0], in) : intUnary(unary, args[0]);
     if (!expr)
       return op->emitError("cuda: unary '")
              << stringifyUnaryKind(unary.getKind()) << "' on " << in << " is not supported",
              failure();
   } else if (auto binary = dyn_cast<BinaryOp>(op)) {
-    expr = binaryExpr(binary.getKind(), isa<FloatType>(t), args[0], args[1], computeType(t));
+    expr = binaryExpr(binary.getKind(), t, args[0], args[1]);
     if (!expr)
       return op->emitError("cuda: binary '")
              << stringifyBinaryKind(binary.getKind()) << "' on " << t << " is not supported",

@@ -33,8 +33,12 @@ using Coords = llvm::SmallVector<std::string, 6>;
 /// C type that holds an element in memory ("float", "__half", "bool", ...),
 /// or failure for element types the CUDA backend does not handle.
 FailureOr<std::string> storageType(Type t);
-/// C type an element is computed in ("float" for every float type).
+/// C type an element is computed in ("float" for every float type but f64,
+/// which computes in "double").
 std::string computeType(Type t);
+/// The C math function `name` for the compute type of `t`: "expf" for float,
+/// "exp" for double.
+std::string mathFn(StringRef name, Type t);
 /// Emits "<what>: unsupported element type" on `op` if `t` is not handled.
 LogicalResult checkElementType(Operation *op, Type t);
 

@@ -4,7 +4,7 @@
 
 // CHECK-LABEL: k0_contraction(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0)
 // CHECK: // contraction group over 1x8x16x16 (2048 elements), 1 per thread
-// CHECK: float [[ACC:acc[0-9]+]] = 0.0f;
+// CHECK: float [[ACC:acc[0-9]+]] = 0;
 // CHECK: for (int [[CI:ci[0-9]+]] = 0; [[CI]] < 3; ++[[CI]]) {
 // CHECK: for (int [[K:k[0-9]+]] = 0; [[K]] < 3; ++[[K]]) {
 // CHECK: const long long [[I:i[0-9]+]] = ((i / 16) % 16) * 1 - 1 + [[K]] * 1;

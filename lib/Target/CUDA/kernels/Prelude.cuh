@@ -3,8 +3,9 @@
 // Embedded verbatim at the top of the generated source (see EmbedKernels.cmake),
 // compiled by NVRTC. Conventions of the generated code:
 //   - data is loaded and stored in its own type (float, __half, __nv_bfloat16,
-//     bool, int, long long, ...) and computed in float (floats) or the integer
-//     type itself: ds_load() converts, ds_store() converts back;
+//     bool, int, long long, ...) and computed in float (floats but f64), double
+//     (f64) or the integer type itself: ds_load() converts, ds_store() converts
+//     back;
 //   - every buffer starts 16-byte aligned (arena and constants are 64-byte
 //     aligned), so ds_vec<T, N> loads of N consecutive elements whose first
 //     index is a multiple of N are aligned.
@@ -25,6 +26,8 @@ __device__ __forceinline__ int ds_load(const unsigned short *p, long long i) { r
 __device__ __forceinline__ int ds_load(const int *p, long long i) { return p[i]; }
 __device__ __forceinline__ unsigned ds_load(const unsigned *p, long long i) { return p[i]; }
 __device__ __forceinline__ long long ds_load(const long long *p, long long i) { return p[i]; }
+__device__ __forceinline__ unsigned long long ds_load(const unsigned long long *p, long long i) { return p[i]; }
+__device__ __forceinline__ double ds_load(const double *p, long long i) { return p[i]; }
 
 __device__ __forceinline__ void ds_store(float *p, long long i, float v) { p[i] = v; }
 __device__ __forceinline__ void ds_store(__half *p, long long i, float v) { p[i] = __float2half_rn(v); }
@@ -37,6 +40,8 @@ __device__ __forceinline__ void ds_store(unsigned short *p, long long i, int v) 
 __device__ __forceinline__ void ds_store(int *p, long long i, int v) { p[i] = v; }
 __device__ __forceinline__ void ds_store(unsigned *p, long long i, unsigned v) { p[i] = v; }
 __device__ __forceinline__ void ds_store(long long *p, long long i, long long v) { p[i] = v; }
+__device__ __forceinline__ void ds_store(unsigned long long *p, long long i, unsigned long long v) { p[i] = v; }
+__device__ __forceinline__ void ds_store(double *p, long long i, double v) { p[i] = v; }
 
 // Rounding of a float to what a narrower float type can hold (ds.cast).
 __device__ __forceinline__ float ds_round_f16(float x) { return __half2float(__float2half_rn(x)); }
@@ -62,30 +67,38 @@ __device__ __forceinline__ void ds_store_vec(T *p, long long i, const C (&in)[N]
   *reinterpret_cast<ds_vec<T, N> *>(p + i) = v;
 }
 
-// ---- elementwise functions (float), same formulas as the CPU kernels ----
-__device__ __forceinline__ float ds_sigmoid(float x) {
-  if (x >= 0.f) return 1.f / (1.f + __expf(-x));
-  float e = __expf(x);
-  return e / (1.f + e);
+// ---- elementwise functions, same formulas as the CPU kernels ----
+// Templates over the compute type (float, or double for f64 data); ds_exp is
+// the fast exponential in float.
+__device__ __forceinline__ float ds_exp(float x) { return __expf(x); }
+__device__ __forceinline__ double ds_exp(double x) { return exp(x); }
+template <typename T> __device__ __forceinline__ T ds_sigmoid(T x) {
+  if (x >= T(0)) return T(1) / (T(1) + ds_exp(-x));
+  T e = ds_exp(x);
+  return e / (T(1) + e);
 }
-__device__ __forceinline__ float ds_relu(float x) { return x > 0.f ? x : (x == x ? 0.f : x); }
-__device__ __forceinline__ float ds_softplus(float x) { return x > 0.f ? x + log1pf(__expf(-x)) : log1pf(__expf(x)); }
-__device__ __forceinline__ float ds_gelu(float x) { return 0.5f * x * (1.f + erff(x * 0.70710678118654752f)); }
-__device__ __forceinline__ float ds_gelu_tanh(float x) {
-  return 0.5f * x * (1.f + tanhf(0.79788456080286535f * (x + 0.044715f * x * x * x)));
+template <typename T> __device__ __forceinline__ T ds_relu(T x) { return x > T(0) ? x : (x == x ? T(0) : x); }
+template <typename T> __device__ __forceinline__ T ds_softplus(T x) { return x > T(0) ? x + log1p(ds_exp(-x)) : log1p(ds_exp(x)); }
+template <typename T> __device__ __forceinline__ T ds_gelu(T x) { return T(0.5) * x * (T(1) + erf(x * T(0.70710678118654752))); }
+template <typename T> __device__ __forceinline__ T ds_gelu_tanh(T x) {
+  return T(0.5) * x * (T(1) + tanh(T(0.79788456080286535) * (x + T(0.044715) * x * x * x)));
 }
-__device__ __forceinline__ float ds_hard_sigmoid(float x, float a, float b) { return fmaxf(0.f, fminf(1.f, a * x + b)); }
-__device__ __forceinline__ float ds_hard_swish(float x) { return x * fmaxf(0.f, fminf(1.f, x * (1.f / 6.f) + 0.5f)); }
-__device__ __forceinline__ float ds_elu(float x, float a) { return x < 0.f ? a * expm1f(x) : x; }
-__device__ __forceinline__ float ds_selu(float x, float a, float g) { return x > 0.f ? g * x : g * (a * __expf(x) - a); }
-__device__ __forceinline__ float ds_celu(float x, float a) { return fmaxf(0.f, x) + fminf(0.f, a * expm1f(x / a)); }
-__device__ __forceinline__ float ds_mish(float x) { return x * tanhf(ds_softplus(x)); }
-__device__ __forceinline__ float ds_sign(float x) { return x > 0.f ? 1.f : (x < 0.f ? -1.f : x); }
-__device__ __forceinline__ float ds_shrink(float x, float l, float b) { return x < -l ? x + b : (x > l ? x - b : 0.f); }
+template <typename T> __device__ __forceinline__ T ds_hard_sigmoid(T x, T a, T b) { return fmax(T(0), fmin(T(1), a * x + b)); }
+template <typename T> __device__ __forceinline__ T ds_hard_swish(T x) { return x * fmax(T(0), fmin(T(1), x * (T(1) / T(6)) + T(0.5))); }
+template <typename T> __device__ __forceinline__ T ds_elu(T x, T a) { return x < T(0) ? a * expm1(x) : x; }
+template <typename T> __device__ __forceinline__ T ds_selu(T x, T a, T g) { return x > T(0) ? g * x : g * (a * ds_exp(x) - a); }
+template <typename T> __device__ __forceinline__ T ds_celu(T x, T a) { return fmax(T(0), x) + fmin(T(0), a * expm1(x / a)); }
+template <typename T> __device__ __forceinline__ T ds_mish(T x) { return x * tanh(ds_softplus(x)); }
+template <typename T> __device__ __forceinline__ T ds_sign(T x) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x); }
+template <typename T> __device__ __forceinline__ T ds_shrink(T x, T l, T b) { return x < -l ? x + b : (x > l ? x - b : T(0)); }
 // Python-style modulo (sign of the divisor), as ONNX Mod with fmod = 0.
 __device__ __forceinline__ float ds_mod(float a, float b) {
   float r = fmodf(a, b);
   return (r != 0.f && ((r < 0.f) != (b < 0.f))) ? r + b : r;
+}
+__device__ __forceinline__ double ds_mod(double a, double b) {
+  double r = fmod(a, b);
+  return (r != 0.0 && ((r < 0.0) != (b < 0.0))) ? r + b : r;
 }
 __device__ __forceinline__ long long ds_mod(long long a, long long b) {
   long long r = a % b;
@@ -95,46 +108,47 @@ __device__ __forceinline__ long long ds_mod(long long a, long long b) {
 // call would be ambiguous between float and long long.
 __device__ __forceinline__ int ds_mod(int a, int b) { return (int)ds_mod((long long)a, (long long)b); }
 __device__ __forceinline__ unsigned ds_mod(unsigned a, unsigned b) { return a % b; }
+__device__ __forceinline__ unsigned long long ds_mod(unsigned long long a, unsigned long long b) { return a % b; }
 
-// ---- reductions across a block (fp32), result in every thread ----
+// ---- reductions across a block (float or double), result in every thread ----
 // Each block-wide reduction ends with a barrier, so the static scratch can be
 // reused by the next one.
-__device__ __forceinline__ float ds_warp_sum(float v) {
+template <typename T> __device__ __forceinline__ T ds_warp_sum(T v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
-__device__ __forceinline__ float ds_warp_max(float v) {
+template <typename T> __device__ __forceinline__ T ds_warp_max(T v) {
 #pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  for (int o = 16; o > 0; o >>= 1) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
-__device__ __forceinline__ float ds_warp_min(float v) {
+template <typename T> __device__ __forceinline__ T ds_warp_min(T v) {
 #pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = fminf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  for (int o = 16; o > 0; o >>= 1) v = fmin(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
-__device__ __forceinline__ float ds_warp_prod(float v) {
+template <typename T> __device__ __forceinline__ T ds_warp_prod(T v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v *= __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
 
 // kind: 0 sum, 1 max, 2 min, 3 prod. blockDim.x is a multiple of 32.
-template <int KIND> __device__ __forceinline__ float ds_warp_reduce(float v) {
+template <int KIND, typename T> __device__ __forceinline__ T ds_warp_reduce(T v) {
   if (KIND == 0) return ds_warp_sum(v);
   if (KIND == 1) return ds_warp_max(v);
   if (KIND == 2) return ds_warp_min(v);
   return ds_warp_prod(v);
 }
-template <int KIND> __device__ float ds_block_reduce(float v) {
-  __shared__ float scratch[32];
+template <int KIND, typename T> __device__ T ds_block_reduce(T v) {
+  __shared__ T scratch[32];
   v = ds_warp_reduce<KIND>(v);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
   if (warps == 1) return v;
   if (lane == 0) scratch[warp] = v;
   __syncthreads();
-  float identity = KIND == 0 ? 0.f : (KIND == 1 ? -DS_INF : (KIND == 2 ? DS_INF : 1.f));
+  T identity = KIND == 0 ? T(0) : (KIND == 1 ? T(-DS_INF) : (KIND == 2 ? T(DS_INF) : T(1)));
   v = lane < warps ? scratch[lane] : identity;
   v = ds_warp_reduce<KIND>(v);
   __syncthreads();
