@@ -223,12 +223,17 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
     return r;
   }
   if (auto trilu = dyn_cast<TriluOp>(op)) {
-    int64_t k = 0;
+    // k: a constant, or read from its operand at run time.
+    std::string k = "0";
     if (trilu.getK()) {
-      auto ks = constantInts(trilu.getK());
-      if (failed(ks) || ks->size() != 1)
-        return notConstant("k");
-      k = (*ks)[0];
+      if (auto ks = constantInts(trilu.getK()); succeeded(ks) && ks->size() == 1) {
+        k = str((*ks)[0]);
+      } else {
+        FailureOr<std::string> kv = at(trilu.getK(), Coords(dims(trilu.getK()).size(), "0"));
+        if (failed(kv))
+          return failure();
+        k = "(long long)" + *kv;
+      }
     }
     size_t rank = outShape.size();
     std::string diff = "(" + coords[rank - 1] + " - " + coords[rank - 2] + ")";

@@ -144,11 +144,16 @@ std::string cuda::linearize(ArrayRef<std::string> coords, ArrayRef<std::string> 
   return e.empty() ? "0" : e;
 }
 
-FailureOr<SmallVector<int64_t>> cuda::constantInts(Value v) {
+/// The ds.constant behind `v` (directly or through a group input), or null.
+static ConstantOp constantBehind(Value v) {
   if (auto arg = dyn_cast<BlockArgument>(v))
     if (auto group = dyn_cast<FusionGroupOp>(arg.getOwner()->getParentOp()))
       v = group.getInputs()[arg.getArgNumber()];
-  auto constant = v.getDefiningOp<ConstantOp>();
+  return v.getDefiningOp<ConstantOp>();
+}
+
+FailureOr<SmallVector<int64_t>> cuda::constantInts(Value v) {
+  ConstantOp constant = constantBehind(v);
   if (!constant)
     return failure();
   auto dense = dyn_cast<DenseIntElementsAttr>(constant.getValue());
@@ -157,6 +162,17 @@ FailureOr<SmallVector<int64_t>> cuda::constantInts(Value v) {
   SmallVector<int64_t> out;
   for (const APInt &i : dense.getValues<APInt>())
     out.push_back(i.getSExtValue());
+  return out;
+}
+
+FailureOr<SmallVector<double>> cuda::constantFloats(Value v) {
+  ConstantOp constant = constantBehind(v);
+  auto dense = constant ? dyn_cast<DenseFPElementsAttr>(constant.getValue()) : nullptr;
+  if (!dense)
+    return failure();
+  SmallVector<double> out;
+  for (const APFloat &f : dense.getValues<APFloat>())
+    out.push_back(f.convertToDouble());
   return out;
 }
 
@@ -352,6 +368,8 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
     return computeArgReduce(arg, coords);
   if (auto einsum = dyn_cast<EinsumOp>(op))
     return computeEinsum(einsum, coords);
+  if (auto resize = dyn_cast<ResizeOp>(op))
+    return computeResize(resize, coords);
   if (isa<DynamicReduceOp>(op))
     return op->emitError("cuda: a reduction whose axes are known only at run time is not "
                          "supported (bind them with --ds-bind-input)"),

@@ -67,6 +67,8 @@ std::string linearize(ArrayRef<std::string> coords, ArrayRef<std::string> dims);
 /// Constant integers of `v`: a ds.constant in the group, or a group input
 /// defined by a ds.constant outside.
 FailureOr<SmallVector<int64_t>> constantInts(Value v);
+/// Constant floats of `v`, found as constantInts finds integers.
+FailureOr<SmallVector<double>> constantFloats(Value v);
 
 /// A kernel parameter: a group input that the kernel reads or a group result.
 struct KernelParam {
@@ -130,6 +132,7 @@ private:
   FailureOr<std::string> computeScan(CumSumOp op, ArrayRef<std::string> coords);
   FailureOr<std::string> computeArgReduce(ArgReduceOp op, ArrayRef<std::string> coords);
   FailureOr<std::string> computeEinsum(EinsumOp op, ArrayRef<std::string> coords);
+  FailureOr<std::string> computeResize(ResizeOp op, ArrayRef<std::string> coords);
 
   std::string body;
   llvm::raw_string_ostream os{body};

@@ -66,3 +66,51 @@ func.func @main(%x: tensor<1x16x192xf32>, %y: tensor<1x3x4x4xf32>) -> (tensor<1x
   %1 = ds.pad %y, %p {mode = 0 : i32} : (tensor<1x3x4x4xf32>, tensor<8xi64>) -> tensor<1x3x6x6xf32>
   return %0, %1 : tensor<1x16x64xf32>, tensor<1x3x6x6xf32>
 }
+
+// -----
+
+// Resize (linear, half_pixel): each output maps its coordinate back on the
+// resampled axes and sums their two taps; the kept axes read their own.
+// CHECK-LABEL: k0_data_movement(const float *__restrict__ in0, float *__restrict__ out0)
+// CHECK: const float [[XO:xo[0-9]+]] = ds_resize_coord(0, (float)((i / 8) % 8), 2.0f, (float)8, (float)4, 0.0f, 1.0f);
+// CHECK: const float [[XO2:xo[0-9]+]] = ds_resize_coord(0, (float)(i % 8), 2.0f, (float)8, (float)4, 0.0f, 1.0f);
+// CHECK: for (int [[T:t[0-9]+]] = 0; [[T]] < 2; ++[[T]]) {
+// CHECK: double [[W:w[0-9]+]] = ds_resize_tap(0, 0 + [[T]], [[XO]], 1.0, -0.75, false, 4, [[I:i[0-9]+]]);
+// CHECK: if ([[W]] == 0.0) continue;
+// CHECK: for (int [[T2:t[0-9]+]] = 0; [[T2]] < 2; ++[[T2]]) {
+// CHECK: double [[W2:w[0-9]+]] = ds_resize_tap(0, 0 + [[T2]], [[XO2]],
+// CHECK: ds_load(in0, ((i / 64) % 3) * 16 + [[I]] * 4 + [[I2:i[0-9]+]]);
+// CHECK: [[ACC:acc[0-9]+]] += (float)(1.0 * [[W]] * [[W2]]) *
+func.func @main(%x: tensor<1x3x4x4xf32>) -> tensor<1x3x8x8xf32> {
+  %sc = ds.constant dense<[1.0, 1.0, 2.0, 2.0]> : tensor<4xf32>
+  %0 = ds.resize %x scales(%sc) {antialias = false, coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.500000e-01 : f64, exclude_outside = false, extrapolation_value = 0.000000e+00 : f64, mode = "linear", nearest_mode = "floor", operandSegmentSizes = array<i32: 1, 0, 1, 0>} : (tensor<1x3x4x4xf32>, tensor<4xf32>) -> tensor<1x3x8x8xf32>
+  return %0 : tensor<1x3x8x8xf32>
+}
+
+// -----
+
+// Resize (nearest, from sizes, tf_crop_and_resize): one read at the rounded
+// coordinate, the extrapolation value outside the crop.
+// CHECK-LABEL: k0_data_movement(const int *__restrict__ in0, int *__restrict__ out0)
+// CHECK: int [[R:v[0-9]+]] = (int)10.0f;
+// CHECK: const float [[XO:xo[0-9]+]] = ds_resize_coord(5, (float)i, 1.5f, (float)6, (float)4, 0.25f, 0.75f);
+// CHECK: if (!([[XO]] < 0.0f || [[XO]] > (float)(4 - 1))) {
+// CHECK: const long long [[N:n[0-9]+]] = ds_resize_nearest(1, [[XO]], 4);
+// CHECK: [[R]] = {{x[0-9]+}};
+func.func @main(%x: tensor<4xi32>) -> tensor<6xi32> {
+  %roi = ds.constant dense<[0.25, 0.75]> : tensor<2xf32>
+  %sz = ds.constant dense<6> : tensor<1xi64>
+  %0 = ds.resize %x roi(%roi) sizes(%sz) {antialias = false, coordinate_transformation_mode = "tf_crop_and_resize", cubic_coeff_a = -7.500000e-01 : f64, exclude_outside = false, extrapolation_value = 1.000000e+01 : f64, mode = "nearest", nearest_mode = "round_prefer_ceil", operandSegmentSizes = array<i32: 1, 1, 0, 1>} : (tensor<4xi32>, tensor<2xf32>, tensor<1xi64>) -> tensor<6xi32>
+  return %0 : tensor<6xi32>
+}
+
+// -----
+
+// Trilu with k read at run time.
+// CHECK-LABEL: k0_data_movement(const float *__restrict__ in0, const long long *__restrict__ in1, float *__restrict__ out0)
+// CHECK: long long [[K:x[0-9]+]] = ds_load(in1, 0);
+// CHECK: ((i % 5) - (i / 5)) >= (long long)[[K]] ?
+func.func @main(%x: tensor<4x5xf32>, %k: tensor<i64>) -> tensor<4x5xf32> {
+  %0 = ds.trilu %x, %k {upper} : (tensor<4x5xf32>, tensor<i64>) -> tensor<4x5xf32>
+  return %0 : tensor<4x5xf32>
+}

@@ -38,3 +38,11 @@ func.func @main(%a: tensor<4x8xi32>, %b: tensor<8x2xi32>) -> tensor<4x2xi32> {
   %0 = ds.matmul %a, %b : (tensor<4x8xi32>, tensor<8x2xi32>) -> tensor<4x2xi32>
   return %0 : tensor<4x2xi32>
 }
+
+// -----
+
+func.func @main(%x: tensor<1x3x4x4xf32>, %sc: tensor<4xf32>) -> tensor<1x3x8x8xf32> {
+  // expected-error @+1 {{cuda: ds.resize needs constant scales (one per axis)}}
+  %0 = ds.resize %x scales(%sc) {antialias = false, coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.500000e-01 : f64, exclude_outside = false, extrapolation_value = 0.000000e+00 : f64, mode = "linear", nearest_mode = "floor", operandSegmentSizes = array<i32: 1, 0, 1, 0>} : (tensor<1x3x4x4xf32>, tensor<4xf32>) -> tensor<1x3x8x8xf32>
+  return %0 : tensor<1x3x8x8xf32>
+}

@@ -110,6 +110,53 @@ __device__ __forceinline__ int ds_mod(int a, int b) { return (int)ds_mod((long l
 __device__ __forceinline__ unsigned ds_mod(unsigned a, unsigned b) { return a % b; }
 __device__ __forceinline__ unsigned long long ds_mod(unsigned long long a, unsigned long long b) { return a % b; }
 
+// ---- ds.resize: the formulas of cpu/ResizeKernel.cpp ----
+// coordinate mode: 0 half_pixel, 1 half_pixel_symmetric, 2 pytorch_half_pixel,
+// 3 align_corners, 4 asymmetric, 5 tf_crop_and_resize (single precision, as
+// onnxruntime computes them).
+__device__ __forceinline__ float ds_resize_coord(int mode, float x, float scale, float outLen,
+                                                 float inLen, float roiStart, float roiEnd) {
+  switch (mode) {
+  case 1: {
+    float adjustment = outLen / (scale * inLen);
+    float offset = inLen / 2 * (1 - adjustment);
+    return offset + (x + 0.5f) / scale - 0.5f;
+  }
+  case 2: return outLen > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
+  case 3: return outLen == 1 ? 0.0f : x * (inLen - 1) / (outLen - 1);
+  case 4: return x / scale;
+  case 5:
+    return outLen > 1 ? roiStart * (inLen - 1) + (x * (roiEnd - roiStart) * (inLen - 1)) / (outLen - 1)
+                      : 0.5f * (roiStart + roiEnd) * (inLen - 1);
+  default: return (x + 0.5f) / scale - 0.5f;
+  }
+}
+// nearest mode: 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil.
+__device__ __forceinline__ long long ds_resize_nearest(int mode, float xo, long long inLen) {
+  const float f = floorf(xo);
+  long long n = mode == 0 ? (xo == f + 0.5f ? (long long)f : (long long)roundf(xo))
+              : mode == 1 ? (long long)roundf(xo)
+              : mode == 2 ? (long long)f
+                          : (long long)ceilf(xo);
+  return n < 0 ? 0 : (n > inLen - 1 ? inLen - 1 : n);
+}
+// Weight of tap i (base + i, base = ceil(xo) - 1) and its clamped index.
+__device__ __forceinline__ double ds_resize_tap(bool cubic, long long i, float xo, double kernelScale,
+                                                double a, bool excludeOutside, long long inLen,
+                                                long long &index) {
+  const double base = ceil((double)xo) - 1, ratio = (double)xo - base;
+  const double dist = fabs(((double)i - ratio) * kernelScale);
+  double w;
+  if (!cubic) w = dist < 1.0 ? 1.0 - dist : 0.0;
+  else if (dist <= 1.0) w = ((a + 2) * dist - (a + 3)) * dist * dist + 1;
+  else if (dist < 2.0) w = ((a * dist - 5 * a) * dist + 8 * a) * dist - 4 * a;
+  else w = 0.0;
+  const long long at = (long long)base + i;
+  if (excludeOutside && (at < 0 || at >= inLen)) w = 0.0;
+  index = at < 0 ? 0 : (at > inLen - 1 ? inLen - 1 : at);
+  return w;
+}
+
 // ---- reductions across a block (float or double), result in every thread ----
 // Each block-wide reduction ends with a barrier, so the static scratch can be
 // reused by the next one.
