@@ -313,23 +313,38 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
   size_t spatial = inShape.size() - 2;
   std::string acc = fresh("acc");
   ArrayRef<int64_t> strides, pads, dilations, window;
-  if (auto conv = dyn_cast<ConvOp>(op)) {
-    strides = conv.getStrides(), pads = conv.getPads(), dilations = conv.getDilations();
-    window = shapeOf(conv.getWeight()).drop_front(2);
+  // ds.conv and ds.conv_integer: the same loops; the integer one subtracts
+  // zero points and accumulates exactly in int.
+  struct ConvView {
+    Value weight, bias, inputZeroPoint, weightZeroPoint;
+    int64_t group;
+  };
+  std::optional<ConvView> conv;
+  if (auto c = dyn_cast<ConvOp>(op)) {
+    strides = c.getStrides(), pads = c.getPads(), dilations = c.getDilations();
+    conv = ConvView{c.getWeight(), c.getBias(), {}, {}, (int64_t)c.getGroup()};
+  } else if (auto c = dyn_cast<ConvIntegerOp>(op)) {
+    strides = c.getStrides(), pads = c.getPads(), dilations = c.getDilations();
+    conv = ConvView{c.getWeight(), {}, c.getInputZeroPoint(), c.getWeightZeroPoint(),
+                    (int64_t)c.getGroup()};
+  }
+  if (conv) {
+    window = shapeOf(conv->weight).drop_front(2);
   } else {
     auto pool = cast<PoolOp>(op);
     strides = pool.getStrides(), pads = pool.getPads(), dilations = pool.getDilations();
     window = pool.getKernelShape();
   }
-  auto conv = dyn_cast<ConvOp>(op);
   auto pool = dyn_cast<PoolOp>(op);
+  bool integer = isa<ConvIntegerOp>(op);
   bool isMax = pool && pool.getKind() == PoolKind::max;
   bool isLp = pool && pool.getKind() == PoolKind::lp;
   int64_t p = isLp ? (int64_t)pool.getP() : 0;
   // Accumulated in float (double for f64 data), integers included.
   Type accType = elementOf(result).isF64() ? elementOf(result) : Float32Type::get(op->getContext());
   auto f = [&](StringRef name) { return mathFn(name, accType); };
-  line() << computeType(accType) << " " << acc << " = " << (isMax ? "-DS_INF" : "0") << ";\n";
+  line() << (integer ? "int" : computeType(accType)) << " " << acc << " = "
+         << (isMax ? "-DS_INF" : "0") << ";\n";
   // Average pooling divides by the window positions inside the input, or with
   // count_include_pad inside the padded input (with ceil_mode a window can
   // reach past the end padding; those positions do not count either way).
@@ -342,8 +357,8 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
   // Loops: input channel (conv), then the window dims.
   Coords in{coords[0], coords[1]}, w{coords[1]};
   if (conv) {
-    int64_t cg = shapeOf(conv.getWeight())[1];
-    int64_t perGroup = shapeOf(result)[1] / (int64_t)conv.getGroup();
+    int64_t cg = shapeOf(conv->weight)[1];
+    int64_t perGroup = shapeOf(result)[1] / conv->group;
     std::string ci = fresh("ci");
     open("for (int " + ci + " = 0; " + ci + " < " + str(cg) + "; ++" + ci + ")");
     in[1] = perGroup == shapeOf(result)[1]
@@ -377,10 +392,27 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
   if (failed(x))
     return failure();
   if (conv) {
-    FailureOr<std::string> wv = at(conv.getWeight(), w);
+    FailureOr<std::string> wv = at(conv->weight, w);
     if (failed(wv))
       return failure();
-    line() << acc << " += " << *x << " * " << *wv << ";\n";
+    std::string xs = *x, ws = *wv;
+    // Zero points: one value for the input, one or one per output channel
+    // for the weight (padding is skipped: it reads as the zero point, 0).
+    if (Value z = conv->inputZeroPoint) {
+      FailureOr<std::string> zv = at(z, Coords(dims(z).size(), "0"));
+      if (failed(zv))
+        return failure();
+      xs = "(" + xs + " - " + *zv + ")";
+    }
+    if (Value z = conv->weightZeroPoint) {
+      FailureOr<std::string> zv =
+          at(z, dims(z).empty() || shapeOf(z)[0] == 1 ? Coords(dims(z).size(), "0")
+                                                      : Coords{coords[1]});
+      if (failed(zv))
+        return failure();
+      ws = "(" + ws + " - " + *zv + ")";
+    }
+    line() << acc << " += " << xs << " * " << ws << ";\n";
   } else if (isMax) {
     line() << acc << " = " << f("fmax") << "(" << acc << ", " << *x << ");\n";
   } else if (isLp) { // sum of |x|^p, as the CPU kernel
@@ -397,8 +429,8 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
   }
   for (size_t s = 0; s < spatial + (conv ? 1 : 0); ++s)
     close();
-  if (conv && conv.getBias()) {
-    FailureOr<std::string> b = at(conv.getBias(), {coords[1]});
+  if (conv && conv->bias) {
+    FailureOr<std::string> b = at(conv->bias, {coords[1]});
     if (failed(b))
       return failure();
     line() << acc << " += " << *b << ";\n";

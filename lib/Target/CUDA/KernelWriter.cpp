@@ -355,13 +355,19 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
            << linearize(coords, dims(v)) << "];\n";
     return name;
   }
+  if (isa<QuantizeOp, DequantizeOp>(op))
+    return computeQuantize(op, coords);
   if (getOpClass(op) == DSX_OP_ELEMENTWISE)
     return computeElementwise(op, coords);
   if (isa<TransposeOp, ReshapeOp, ExpandOp, TileOp, SliceOp, GatherOp, GatherElementsOp, ConcatOp,
           PadOp, TriluOp, RotaryEmbeddingOp, ShapeOp, RangeOp>(op))
     return computeDataMovement(op, coords);
-  if (isa<ConvOp, PoolOp>(op))
+  if (isa<ConvOp, ConvIntegerOp, PoolOp>(op))
     return computeWindow(op, coords);
+  if (auto convT = dyn_cast<ConvTransposeOp>(op))
+    return computeConvTranspose(convT, coords);
+  if (auto matmul = dyn_cast<MatMulIntegerOp>(op))
+    return computeMatMulInteger(matmul, coords);
   if (auto cumsum = dyn_cast<CumSumOp>(op))
     return computeScan(cumsum, coords);
   if (auto arg = dyn_cast<ArgReduceOp>(op))

@@ -133,6 +133,9 @@ private:
   FailureOr<std::string> computeArgReduce(ArgReduceOp op, ArrayRef<std::string> coords);
   FailureOr<std::string> computeEinsum(EinsumOp op, ArrayRef<std::string> coords);
   FailureOr<std::string> computeResize(ResizeOp op, ArrayRef<std::string> coords);
+  FailureOr<std::string> computeQuantize(Operation *op, ArrayRef<std::string> coords);
+  FailureOr<std::string> computeMatMulInteger(MatMulIntegerOp op, ArrayRef<std::string> coords);
+  FailureOr<std::string> computeConvTranspose(ConvTransposeOp op, ArrayRef<std::string> coords);
 
   std::string body;
   llvm::raw_string_ostream os{body};

@@ -43,3 +43,20 @@ func.func @main(%x: tensor<1x16x32x32xf32>) -> tensor<1x16x16x16xf32> {
   %0 = ds.pool max %x {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x16x32x32xf32>) -> tensor<1x16x16x16xf32>
   return %0 : tensor<1x16x16x16xf32>
 }
+
+// -----
+
+// Transposed convolution as a gather: the input position where the stride
+// divides exactly and lies inside the input.
+// CHECK-LABEL: k0_contraction
+// CHECK: float [[ACC:acc[0-9]+]] = 0;
+// CHECK: for (int [[CI:ci[0-9]+]] = 0; [[CI]] < 4; ++[[CI]]) {
+// CHECK: const long long [[T:t[0-9]+]] = (i % 17) + 0 - [[K:k[0-9]+]] * 1;
+// CHECK: if ([[T]] < 0 || [[T]] % 2 != 0) continue;
+// CHECK: const long long [[I:i[0-9]+]] = [[T]] / 2;
+// CHECK: if ([[I]] >= 8) continue;
+// CHECK: [[ACC]] += {{x[0-9]+}} * {{x[0-9]+}};
+func.func @main(%x: tensor<1x4x8xf32>, %w: tensor<4x2x3xf32>) -> tensor<1x2x17xf32> {
+  %0 = ds.conv_transpose %x, %w {dilations = array<i64: 1>, group = 1 : i64, output_padding = array<i64: 0>, pads = array<i64: 0, 0>, strides = array<i64: 2>} : (tensor<1x4x8xf32>, tensor<4x2x3xf32>) -> tensor<1x2x17xf32>
+  return %0 : tensor<1x2x17xf32>
+}
