@@ -271,7 +271,10 @@ def kernel_wrappers(source):
 # ds_dtype (include/ds-runtime/ds_runtime.h) -> numpy (bf16 as its raw bits;
 # graph inputs and outputs must not be bf16).
 DTYPES = {1: np.float32, 2: np.float64, 3: np.float16, 4: np.uint16, 5: np.int64, 6: np.int32, 7: np.int16,
-          8: np.int8, 9: np.uint64, 10: np.uint32, 11: np.uint16, 12: np.uint8, 13: np.bool_}
+          8: np.int8, 9: np.uint64, 10: np.uint32, 11: np.uint16, 12: np.uint8, 13: np.bool_,
+          # float8 as its raw bits; i4 / ui4 / i2 / ui2 one per byte, as the runtime stores them.
+          14: np.uint8, 15: np.uint8, 16: np.uint8, 17: np.uint8,
+          18: np.int8, 19: np.uint8, 20: np.int8, 21: np.uint8}
 
 
 class Reader:
@@ -534,7 +537,8 @@ def main(argv=None):
         # ds-run names the file after the output, '/' replaced (tools/ds-run).
         file = name.replace("/", "_")
         file = "_" + file if file in ("", ".", "..") else file
-        ref = np.load(os.path.join(outdir, file + ".npy")).reshape(-1).astype(np.float64)
+        # ds-run writes bf16 as its raw bits (tools/ds-run/Npy.h): both sides decoded alike.
+        ref = decoded(np.load(os.path.join(outdir, file + ".npy")).reshape(-1), values[vid]["dtype"])
         got = decoded(buffers[vid], values[vid]["dtype"])
         bad, err = mismatches(got, ref, args.rtol, args.atol)
         worst = max([worst] + ([float(err.max())] if err.size else []))

@@ -276,9 +276,49 @@ bool readNpy(const std::string &path, HostTensor &out, std::string &error) {
   return true;
 }
 
+/// Element types NumPy has no dtype for, written as their storage: bf16 and
+/// float8 as raw bits, sub-byte integers one value per byte.
+const DescrEntry kStorageDescrs[] = {
+    {'u', 2, DS_BF16},         {'u', 1, DS_F8E4M3FN}, {'u', 1, DS_F8E5M2},
+    {'u', 1, DS_F8E4M3FNUZ},   {'u', 1, DS_F8E5M2FNUZ}, {'i', 1, DS_I4},
+    {'u', 1, DS_U4},           {'i', 1, DS_I2},       {'u', 1, DS_U2},
+};
+
+bool adoptStorageDtype(HostTensor &t, ds_dtype want, std::string &error) {
+  const DescrEntry *entry = nullptr;
+  for (const DescrEntry &e : kStorageDescrs)
+    if (e.dtype == want)
+      entry = &e;
+  if (!entry || t.dtype == want)
+    return true;
+  const DescrEntry *have = nullptr;
+  for (const DescrEntry &e : kDescrs)
+    if (e.dtype == t.dtype)
+      have = &e;
+  if (!have || have->kind != entry->kind || have->size != entry->size)
+    return true; // not the storage of `want`: the runtime names the mismatch
+  // Sub-byte integers: every value must fit the type's bits.
+  int bits = want == DS_I4 || want == DS_U4 ? 4 : want == DS_I2 || want == DS_U2 ? 2 : 0;
+  if (bits) {
+    bool isSigned = want == DS_I4 || want == DS_I2;
+    int lo = isSigned ? -(1 << (bits - 1)) : 0, hi = isSigned ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+    for (unsigned char byte : t.data) {
+      int v = isSigned ? (int)(signed char)byte : (int)byte;
+      if (v < lo || v > hi)
+        return (error = "value " + std::to_string(v) + " does not fit " + ds_dtype_name(want),
+                false);
+    }
+  }
+  t.dtype = want;
+  return true;
+}
+
 bool writeNpy(const std::string &path, const ds_tensor &t, std::string &error) {
   const DescrEntry *entry = nullptr;
   for (const DescrEntry &e : kDescrs)
+    if (e.dtype == t.dtype)
+      entry = &e;
+  for (const DescrEntry &e : kStorageDescrs)
     if (e.dtype == t.dtype)
       entry = &e;
   if (!entry)

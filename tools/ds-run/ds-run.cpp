@@ -285,6 +285,12 @@ int main(int argc, char **argv) {
       if (!file.empty()) {
         if (!readTensorFile(file, t))
           return 1;
+        std::string error;
+        if (!dsrun::adoptStorageDtype(t, info.dtype, error)) {
+          std::fprintf(stderr, "ds-run: input '%s' (%s): %s\n", info.name, file.c_str(),
+                       error.c_str());
+          return 1;
+        }
       } else if (!noDefault && fallback.data) { // the model's default for the input
         t.dtype = fallback.dtype;
         t.dims.assign(fallback.dims, fallback.dims + fallback.rank);

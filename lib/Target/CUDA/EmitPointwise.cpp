@@ -8,7 +8,10 @@ using namespace mlir;
 using namespace mlir::ds;
 using namespace mlir::ds::cuda;
 
-static int64_t storageBytes(Type t) { return t.isInteger(1) ? 1 : t.getIntOrFloatBitWidth() / 8; }
+/// Bytes per element in memory (sub-byte integers take one each).
+static int64_t storageBytes(Type t) {
+  return std::max<int64_t>(1, t.getIntOrFloatBitWidth() / 8);
+}
 
 /// Elements per thread: 16 bytes of the widest element type, when the group
 /// is purely elementwise (every value is read at the thread's own output

@@ -27,7 +27,10 @@ FailureOr<std::string> cuda::storageType(Type t) {
     case 32: return std::string(u ? "unsigned" : "int");
     case 16: return std::string(u ? "unsigned short" : "short");
     case 8: return std::string(u ? "unsigned char" : "signed char");
-    default: return failure(); // sub-byte integers
+    // One per byte, wrapped on store (Prelude.cuh).
+    case 4: return std::string(u ? "ds_u4" : "ds_i4");
+    case 2: return std::string(u ? "ds_u2" : "ds_i2");
+    default: return failure();
     }
   }
   return failure(); // float8
@@ -526,6 +529,9 @@ FailureOr<std::string> KernelWriter::computeElementwise(Operation *op, ArrayRef<
       expr = "ds_round_f16((float)" + args[0] + ")";
     else if (t.isBF16() && !in.isBF16())
       expr = "ds_round_bf16((float)" + args[0] + ")";
+    else if (auto it = dyn_cast<IntegerType>(t); it && it.getWidth() < 8) // i4, ui4, i2, ui2
+      expr = "ds_wrap_" + std::string(it.isUnsigned() ? "u" : "i") + std::to_string(it.getWidth()) +
+             "((long long)" + args[0] + ")";
     else
       expr = "(" + computeType(t) + ")" + args[0];
   }

@@ -110,6 +110,26 @@ __device__ __forceinline__ int ds_mod(int a, int b) { return (int)ds_mod((long l
 __device__ __forceinline__ unsigned ds_mod(unsigned a, unsigned b) { return a % b; }
 __device__ __forceinline__ unsigned long long ds_mod(unsigned long long a, unsigned long long b) { return a % b; }
 
+// ---- sub-byte integers (i4, ui4, i2, ui2): one per byte, as the runtime
+// stores them; a store wraps to the type's bits (sign-extended for i4 / i2),
+// as the CPU backend's storeInt ----
+struct ds_i4 { signed char v; };
+struct ds_u4 { unsigned char v; };
+struct ds_i2 { signed char v; };
+struct ds_u2 { unsigned char v; };
+__device__ __forceinline__ int ds_load(const ds_i4 *p, long long i) { return p[i].v; }
+__device__ __forceinline__ int ds_load(const ds_u4 *p, long long i) { return p[i].v; }
+__device__ __forceinline__ int ds_load(const ds_i2 *p, long long i) { return p[i].v; }
+__device__ __forceinline__ int ds_load(const ds_u2 *p, long long i) { return p[i].v; }
+__device__ __forceinline__ int ds_wrap_i4(long long v) { return (int)(((v & 0xf) ^ 0x8) - 0x8); }
+__device__ __forceinline__ int ds_wrap_u4(long long v) { return (int)(v & 0xf); }
+__device__ __forceinline__ int ds_wrap_i2(long long v) { return (int)(((v & 0x3) ^ 0x2) - 0x2); }
+__device__ __forceinline__ int ds_wrap_u2(long long v) { return (int)(v & 0x3); }
+__device__ __forceinline__ void ds_store(ds_i4 *p, long long i, int v) { p[i].v = (signed char)ds_wrap_i4(v); }
+__device__ __forceinline__ void ds_store(ds_u4 *p, long long i, int v) { p[i].v = (unsigned char)ds_wrap_u4(v); }
+__device__ __forceinline__ void ds_store(ds_i2 *p, long long i, int v) { p[i].v = (signed char)ds_wrap_i2(v); }
+__device__ __forceinline__ void ds_store(ds_u2 *p, long long i, int v) { p[i].v = (unsigned char)ds_wrap_u2(v); }
+
 // ---- ds.resize: the formulas of cpu/ResizeKernel.cpp ----
 // coordinate mode: 0 half_pixel, 1 half_pixel_symmetric, 2 pytorch_half_pixel,
 // 3 align_corners, 4 asymmetric, 5 tf_crop_and_resize (single precision, as
