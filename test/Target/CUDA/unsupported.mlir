@@ -1,10 +1,10 @@
 // What the CUDA emitter cannot emit is an error on the op, naming it.
 // RUN: ds-opt %s --ds-cuda-wrap-ops --ds-cuda-split-gemm-groups --ds-emit-cuda -split-input-file -verify-diagnostics
 
-func.func @main(%x: tensor<4xi4>) -> tensor<4xi4> {
-  // expected-error @+1 {{cuda: 'ds.binary' has element type 'i4', which the CUDA backend does not support}}
-  %0 = ds.binary add %x, %x : (tensor<4xi4>, tensor<4xi4>) -> tensor<4xi4>
-  return %0 : tensor<4xi4>
+func.func @main(%x: tensor<4xf8E4M3FN>) -> tensor<4xf8E4M3FN> {
+  // expected-error @+1 {{cuda: 'ds.binary' has element type 'f8E4M3FN', which the CUDA backend does not support}}
+  %0 = ds.binary add %x, %x : (tensor<4xf8E4M3FN>, tensor<4xf8E4M3FN>) -> tensor<4xf8E4M3FN>
+  return %0 : tensor<4xf8E4M3FN>
 }
 
 // -----
