@@ -9,14 +9,6 @@ func.func @main(%x: tensor<4xf8E4M3FN>) -> tensor<4xf8E4M3FN> {
 
 // -----
 
-func.func @main(%x: tensor<4xi4>) -> tensor<4xi4> {
-  // expected-error @+1 {{cuda: 'ds.unary' has element type 'i4'}}
-  %0 = ds.unary neg %x : (tensor<4xi4>) -> tensor<4xi4>
-  return %0 : tensor<4xi4>
-}
-
-// -----
-
 func.func @main(%x: tensor<3x4xf32>, %k: tensor<1xi64>) -> (tensor<3x2xf32>, tensor<3x2xi64>) {
   // expected-error @+1 {{cuda: cannot emit 'ds.topk' in a reduction fusion group (not supported by the CUDA emitter)}}
   %v, %i = ds.topk %x, %k {axis = 1 : i64, largest = true, sorted = true} : (tensor<3x4xf32>, tensor<1xi64>) -> (tensor<3x2xf32>, tensor<3x2xi64>)
