@@ -34,6 +34,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRELUDE = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "Prelude.cuh")
+FLOAT8_CODEC = os.path.join(HERE, "..", "lib", "Runtime", "core", "Float8Codec.h")
 ATTENTION = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "FlashAttention.cuh")
 
 HOST_SHIM = r"""
@@ -76,6 +77,8 @@ template <typename T> static inline T __shfl_xor_sync(unsigned m, T v, int o) { 
 static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
 static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
+static inline float __uint_as_float(unsigned i) { float f; memcpy(&f, &i, 4); return f; }
+static inline unsigned __float_as_uint(float f) { unsigned i; memcpy(&i, &f, 4); return i; }
 using std::min; using std::max;
 // fp16 through the compiler's _Float16, bf16 as the high half of a float.
 struct __half { _Float16 v; };
@@ -229,7 +232,7 @@ def prelude_functions():
     """The real prelude's math and block reductions (its scratch made static,
     shared by the block's threads), and the FMA attention template."""
     text = open(PRELUDE).read()
-    out = text[text.index("// ---- elementwise functions"):]
+    out = open(FLOAT8_CODEC).read() + text[text.index("// ---- elementwise functions"):]
     out = out.replace("__shared__ T scratch[32];", "static T scratch[32];")
     attention = open(ATTENTION).read()
     return out + attention[attention.index("namespace ds_attention {"):]

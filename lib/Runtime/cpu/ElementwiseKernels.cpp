@@ -1298,92 +1298,6 @@ Status selectKernel(KernelContext &ctx, const Attributes &,
 // Float8
 //===----------------------------------------------------------------------===//
 
-struct F8Format {
-  int mantBits;
-  int bias;
-  bool unsignedZero; ///< fnuz: 0x80 is the only NaN, no -0, no inf
-  bool hasInf;       ///< e5m2: IEEE-style inf / nan
-  uint32_t maxCode;  ///< largest finite magnitude code
-};
-
-F8Format f8Format(DType t) {
-  switch (t) {
-  case DS_F8E4M3FN:
-    return {3, 7, false, false, 0x7E};
-  case DS_F8E4M3FNUZ:
-    return {3, 8, true, false, 0x7F};
-  case DS_F8E5M2:
-    return {2, 15, false, true, 0x7B};
-  default:
-    return {2, 16, true, false, 0x7F}; // e5m2fnuz
-  }
-}
-
-/// Rounds x / 2^s to nearest, ties to even (s in [1, 31]).
-inline uint32_t shiftRoundEven(uint32_t x, int s) {
-  uint32_t q = x >> s, rem = x & ((1u << s) - 1), half = 1u << (s - 1);
-  if (rem > half || (rem == half && (q & 1)))
-    ++q;
-  return q;
-}
-
-uint8_t floatToF8(float f, const F8Format &fmt, bool saturate) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  const uint8_t sign = (uint8_t)((bits >> 24) & 0x80);
-  const uint32_t mag = bits & 0x7fffffff;
-  const uint8_t nan = fmt.unsignedZero ? 0x80 : (uint8_t)(sign | 0x7F);
-  if (mag > 0x7f800000)
-    return nan;
-  auto overflow = [&]() -> uint8_t {
-    if (saturate)
-      return (uint8_t)(sign | fmt.maxCode);
-    if (fmt.hasInf)
-      return (uint8_t)(sign | 0x7C);
-    return nan;
-  };
-  if (mag == 0x7f800000)
-    return overflow();
-  const int e = (int)(mag >> 23);
-  const uint32_t m = mag & 0x7fffff;
-  uint32_t code = 0;
-  if (e != 0) { // float32 subnormals are far below every float8 range
-    const int E = e - 127, emin = 1 - fmt.bias;
-    if (E >= emin) {
-      const int s = 23 - fmt.mantBits;
-      code = ((uint32_t)(E + fmt.bias) << fmt.mantBits) + shiftRoundEven(m, s);
-    } else {
-      const int s = 23 - fmt.mantBits + (emin - E);
-      code = s > 24 ? 0 : shiftRoundEven(m | 0x800000, s);
-    }
-  }
-  if (code > fmt.maxCode)
-    return overflow();
-  if (code == 0)
-    return fmt.unsignedZero ? 0 : sign;
-  return (uint8_t)(sign | code);
-}
-
-float f8ToFloat(uint8_t v, const F8Format &fmt) {
-  const uint32_t body = v & 0x7F;
-  const bool neg = (v & 0x80) != 0;
-  const float qnan = std::numeric_limits<float>::quiet_NaN();
-  if (fmt.unsignedZero) {
-    if (v == 0x80)
-      return qnan;
-  } else if (fmt.hasInf) {
-    if ((body >> 2) == 0x1F)
-      return (body & 3) ? qnan : (neg ? -INFINITY : INFINITY);
-  } else if (body == 0x7F) {
-    return qnan;
-  }
-  const int e = (int)(body >> fmt.mantBits);
-  const uint32_t m = body & ((1u << fmt.mantBits) - 1);
-  float val = e == 0 ? std::ldexp((float)m, 1 - fmt.bias - fmt.mantBits)
-                     : std::ldexp((float)(m | (1u << fmt.mantBits)), e - fmt.bias - fmt.mantBits);
-  return neg ? -val : val;
-}
-
 //===----------------------------------------------------------------------===//
 // ds.cast
 //===----------------------------------------------------------------------===//
@@ -1449,9 +1363,9 @@ template <class F> bool withNativeType(DType dt, F &&f) {
 }
 
 /// Element i of a float-like tensor as double (float8 decoded).
-inline double loadFloatLike(const Tensor &t, int64_t i, const F8Format &fmt) {
+inline double loadFloatLike(const Tensor &t, int64_t i) {
   if (isFloat8(t.dtype))
-    return f8ToFloat(t.as<uint8_t>()[i], fmt);
+    return f8ToFloat(t.as<uint8_t>()[i], t.dtype);
   return loadAsDouble(t, i);
 }
 
@@ -1506,12 +1420,11 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
   if (done)
     return Status();
 
-  const F8Format inFmt = f8Format(from), outFmt = f8Format(to);
   const bool srcFloat = isFloat(from), srcUnsigned = isUnsignedInt(from);
   parallel(ctx, n, kCostlyGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       if (srcFloat) {
-        double v = loadFloatLike(in, i, inFmt);
+        double v = loadFloatLike(in, i);
         switch (to) {
         case DS_F32:
           out.as<float>()[i] = (float)v;
@@ -1532,7 +1445,7 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
         case DS_F8E5M2:
         case DS_F8E4M3FNUZ:
         case DS_F8E5M2FNUZ:
-          out.as<uint8_t>()[i] = floatToF8((float)v, outFmt, saturate);
+          out.as<uint8_t>()[i] = floatToF8((float)v, to, saturate);
           break;
         case DS_U64:
           out.as<uint64_t>()[i] = floatToInt<uint64_t>(v);
@@ -1565,7 +1478,7 @@ Status castKernel(KernelContext &ctx, const Attributes &attrs,
         case DS_F8E5M2:
         case DS_F8E4M3FNUZ:
         case DS_F8E5M2FNUZ:
-          out.as<uint8_t>()[i] = floatToF8(asFloat, outFmt, saturate);
+          out.as<uint8_t>()[i] = floatToF8(asFloat, to, saturate);
           break;
         default:
           storeInt(out, i, v);

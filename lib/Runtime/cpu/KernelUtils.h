@@ -2,6 +2,7 @@
 #ifndef DS_RUNTIME_CPU_KERNELUTILS_H
 #define DS_RUNTIME_CPU_KERNELUTILS_H
 
+#include "core/Float8Codec.h"
 #include "core/Tensor.h"
 
 #include <algorithm>
@@ -44,6 +45,22 @@ inline bool isKnownDType(DType t) { return (int)t >= (int)DS_F32 && (int)t <= (i
 
 inline bool isFloat8(DType t) {
   return t == DS_F8E4M3FN || t == DS_F8E5M2 || t == DS_F8E4M3FNUZ || t == DS_F8E5M2FNUZ;
+}
+
+/// Float8 code of `f` in float8 dtype `t` (core/Float8Codec.h; an f64 value
+/// is rounded to float first).
+inline uint8_t floatToF8(float f, DType t, bool saturate) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return ds_f8_encode(bits, (int)t - (int)DS_F8E4M3FN, saturate);
+}
+
+/// The value of float8 code `v` of dtype `t` (exact in float).
+inline float f8ToFloat(uint8_t v, DType t) {
+  uint32_t bits = ds_f8_decode(v, (int)t - (int)DS_F8E4M3FN);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 
 /// f32, f64, f16 and bf16: the floats kernels compute on. Unlike dsrt::isFloat

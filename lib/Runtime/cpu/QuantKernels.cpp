@@ -22,93 +22,6 @@ namespace dsrt::cpu {
 namespace {
 
 //===----------------------------------------------------------------------===//
-// float8
-//===----------------------------------------------------------------------===//
-
-struct Float8Format {
-  int expBits, manBits, bias;
-  bool fnuz;   // no negative zero / infinities; NaN is 0x80
-  bool hasInf; // E5M2 only
-  double maxValue;
-};
-
-bool float8Format(DType t, Float8Format &f) {
-  switch (t) {
-  case DS_F8E4M3FN: f = {4, 3, 7, false, false, 448.0}; return true;
-  case DS_F8E4M3FNUZ: f = {4, 3, 8, true, false, 240.0}; return true;
-  case DS_F8E5M2: f = {5, 2, 15, false, true, 57344.0}; return true;
-  case DS_F8E5M2FNUZ: f = {5, 2, 16, true, false, 57344.0}; return true;
-  default: return false;
-  }
-}
-
-double float8ToDouble(uint8_t bits, const Float8Format &f) {
-  if (f.fnuz && bits == 0x80)
-    return std::numeric_limits<double>::quiet_NaN();
-  bool negative = bits & 0x80;
-  int e = (bits >> f.manBits) & ((1 << f.expBits) - 1);
-  int m = bits & ((1 << f.manBits) - 1);
-  int eMax = (1 << f.expBits) - 1;
-  if (!f.fnuz && !f.hasInf && e == eMax && m == (1 << f.manBits) - 1) // E4M3FN NaN
-    return std::numeric_limits<double>::quiet_NaN();
-  if (f.hasInf && e == eMax)
-    return m ? std::numeric_limits<double>::quiet_NaN()
-             : (negative ? -std::numeric_limits<double>::infinity()
-                         : std::numeric_limits<double>::infinity());
-  double v = e == 0 ? std::ldexp((double)m, 1 - f.bias - f.manBits)
-                    : std::ldexp(1.0 + std::ldexp((double)m, -f.manBits), e - f.bias);
-  return negative ? -v : v;
-}
-
-uint8_t doubleToFloat8(double v, const Float8Format &f, bool saturate) {
-  uint8_t sign = std::signbit(v) ? 0x80 : 0;
-  const uint8_t nan = f.fnuz ? 0x80 : (uint8_t)(0x7f | sign);
-  if (std::isnan(v))
-    return nan;
-  double a = std::fabs(v);
-  auto maxCode = [&]() -> uint8_t {
-    int eMax = (1 << f.expBits) - 1;
-    uint8_t code = f.fnuz ? (uint8_t)0x7f
-                   : f.hasInf
-                       ? (uint8_t)(((eMax - 1) << f.manBits) | ((1 << f.manBits) - 1))
-                       : (uint8_t)((eMax << f.manBits) | ((1 << f.manBits) - 2));
-    return (uint8_t)(code | sign);
-  };
-  auto overflow = [&]() -> uint8_t {
-    if (saturate)
-      return maxCode();
-    if (f.hasInf)
-      return (uint8_t)(sign | (((1 << f.expBits) - 1) << f.manBits));
-    return nan;
-  };
-  if (std::isinf(a))
-    return overflow();
-  if (a == 0)
-    return f.fnuz ? 0 : sign;
-  int exp;
-  std::frexp(a, &exp);
-  int e = exp - 1; // a = 1.x * 2^e
-  int minNormal = 1 - f.bias;
-  double quantum = std::ldexp(1.0, (e < minNormal ? minNormal : e) - f.manBits);
-  double r = std::nearbyint(a / quantum) * quantum;
-  if (r > f.maxValue)
-    return overflow();
-  if (r == 0)
-    return f.fnuz ? 0 : sign;
-  int biased, mant;
-  if (r < std::ldexp(1.0, minNormal)) {
-    biased = 0;
-    mant = (int)(r / std::ldexp(1.0, minNormal - f.manBits));
-  } else {
-    std::frexp(r, &exp);
-    e = exp - 1;
-    biased = e + f.bias;
-    mant = (int)(r / std::ldexp(1.0, e - f.manBits)) - (1 << f.manBits);
-  }
-  return (uint8_t)(sign | (biased << f.manBits) | mant);
-}
-
-//===----------------------------------------------------------------------===//
 // Layouts
 //===----------------------------------------------------------------------===//
 
@@ -267,8 +180,7 @@ Status quantizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs 
     return s;
   if (layout.kind != ParamLayout::Blocked && quantizeF32ToBytes(ctx, x, scale, zp, y))
     return Status();
-  Float8Format f8;
-  bool isF8 = float8Format(y.dtype, f8);
+  bool isF8 = isFloat8(y.dtype);
   double lo = 0, hi = 0;
   if (!isF8 && !integerRange(y.dtype, lo, hi))
     return fail(op, std::string("unsupported result type ") + dtypeName(y.dtype));
@@ -278,7 +190,7 @@ Status quantizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs 
   for (int64_t i = 0; i < nParams; ++i) {
     scales[(size_t)i] = loadAsDouble(scale, i);
     if (zp)
-      zps[(size_t)i] = isF8 ? float8ToDouble(zp->as<uint8_t>()[i], f8) : (double)loadAsInt(*zp, i);
+      zps[(size_t)i] = isF8 ? f8ToFloat(zp->as<uint8_t>()[i], y.dtype) : (double)loadAsInt(*zp, i);
   }
   bool single = x.dtype != DS_F64;
   parallel(ctx, x.numel(), 16384, [&](int64_t b, int64_t e) {
@@ -289,7 +201,7 @@ Status quantizeKernel(KernelContext &ctx, const Attributes &attrs, const Inputs 
       double q = single ? (double)((float)xv / (float)scales[(size_t)p]) : xv / scales[(size_t)p];
       if (isF8) {
         double v = single ? (double)((float)q + (float)zps[(size_t)p]) : q + zps[(size_t)p];
-        y.as<uint8_t>()[i] = doubleToFloat8(v, f8, saturate);
+        y.as<uint8_t>()[i] = floatToF8((float)v, y.dtype, saturate);
         continue;
       }
       double v = std::isnan(q) ? zps[(size_t)p] : std::nearbyint(q) + zps[(size_t)p];
@@ -325,8 +237,7 @@ Status dequantizeKernel(KernelContext &ctx, const Attributes &attrs, const Input
     return s;
   if (layout.kind != ParamLayout::Blocked && dequantizeBytesToF32(ctx, x, scale, zp, y))
     return Status();
-  Float8Format f8;
-  bool isF8 = float8Format(x.dtype, f8);
+  bool isF8 = isFloat8(x.dtype);
   double lo, hi;
   if (!isF8 && !integerRange(x.dtype, lo, hi) && x.dtype != DS_I64)
     return fail(op, std::string("unsupported input type ") + dtypeName(x.dtype));
@@ -337,7 +248,7 @@ Status dequantizeKernel(KernelContext &ctx, const Attributes &attrs, const Input
     scales[(size_t)i] = loadAsDouble(scale, i);
     if (zp) {
       if (isF8)
-        zps[(size_t)i] = float8ToDouble(zp->as<uint8_t>()[i], f8);
+        zps[(size_t)i] = f8ToFloat(zp->as<uint8_t>()[i], x.dtype);
       else
         zpInts[(size_t)i] = loadAsInt(*zp, i);
     }
@@ -347,7 +258,7 @@ Status dequantizeKernel(KernelContext &ctx, const Attributes &attrs, const Input
     // 256 codes: decode each once (fp8 weights are dequantized every run).
     float decoded[256];
     for (int code = 0; code < 256; ++code)
-      decoded[code] = (float)float8ToDouble((uint8_t)code, f8);
+      decoded[code] = f8ToFloat((uint8_t)code, x.dtype);
     const uint8_t *codes = x.as<uint8_t>();
     float *ys = y.as<float>();
     parallel(ctx, x.numel(), 16384, [&](int64_t b, int64_t e) {
@@ -361,7 +272,7 @@ Status dequantizeKernel(KernelContext &ctx, const Attributes &attrs, const Input
   parallel(ctx, x.numel(), 16384, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       int64_t p = layout(i);
-      double diff = isF8 ? float8ToDouble(x.as<uint8_t>()[i], f8) - zps[(size_t)p]
+      double diff = isF8 ? (double)f8ToFloat(x.as<uint8_t>()[i], x.dtype) - zps[(size_t)p]
                          : (double)(loadAsInt(x, i) - zpInts[(size_t)p]);
       double v = single ? (double)((float)diff * (float)scales[(size_t)p])
                         : diff * scales[(size_t)p];

@@ -40,9 +40,10 @@ FailureOr<std::string> KernelWriter::computeQuantize(Operation *op, ArrayRef<std
                      .getElementType();
   Type floatType = cast<RankedTensorType>((quantize ? input : op->getResult(0)).getType())
                        .getElementType();
-  if (!isa<IntegerType>(intType) || intType.isInteger(1))
+  int float8 = float8Kind(intType);
+  if ((!isa<IntegerType>(intType) || intType.isInteger(1)) && float8 < 0)
     return op->emitError("cuda: '") << op->getName() << "' to or from " << intType
-                                    << " is not supported (integer types only)",
+                                    << " is not supported (integer and float8 types only)",
            failure();
 
   // Coordinates of the scale / zero-point element.
@@ -77,14 +78,23 @@ FailureOr<std::string> KernelWriter::computeQuantize(Operation *op, ArrayRef<std
   // Arithmetic in the float side's precision: float, double for f64.
   std::string ft = floatType.isF64() ? "double" : "float";
   if (!quantize) {
-    line() << computeType(floatType) << " " << r << " = (" << ft << ")((long long)" << *x
-           << " - (long long)" << zp << ") * (" << ft << ")" << *s << ";\n";
+    // float8 codes load as their float values; integers subtract exactly.
+    std::string diff = float8 >= 0 ? "(" + *x + " - " + zp + ")"
+                                   : "((long long)" + *x + " - (long long)" + zp + ")";
+    line() << computeType(floatType) << " " << r << " = (" << ft << ")" << diff << " * (" << ft
+           << ")" << *s << ";\n";
     return r;
   }
-  auto [lo, hi] = integerBounds(cast<IntegerType>(intType));
   std::string q = fresh("q");
   line() << "const " << ft << " " << q << " = (" << ft << ")" << *x << " / (" << ft << ")" << *s
          << ";\n";
+  if (float8 >= 0) { // the float sum rounded into the format
+    line() << "const float " << r << " = ds_round_f8((float)(" << q << " + (" << ft << ")" << zp
+           << "), " << float8 << ", " << (cast<QuantizeOp>(op).getSaturate() ? "true" : "false")
+           << ");\n";
+    return r;
+  }
+  auto [lo, hi] = integerBounds(cast<IntegerType>(intType));
   line() << "double " << r << "_d = isnan(" << q << ") ? (double)" << zp << " : (double)"
          << (floatType.isF64() ? "rint(" : "rintf(") << q << ") + (double)" << zp << ";\n";
   line() << r << "_d = " << r << "_d < " << lo << " ? " << lo << " : (" << r << "_d > " << hi

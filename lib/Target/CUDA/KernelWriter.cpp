@@ -14,7 +14,17 @@ using namespace mlir;
 using namespace mlir::ds;
 using namespace mlir::ds::cuda;
 
+int cuda::float8Kind(Type t) {
+  if (isa<Float8E4M3FNType>(t)) return 0;
+  if (isa<Float8E5M2Type>(t)) return 1;
+  if (isa<Float8E4M3FNUZType>(t)) return 2;
+  if (isa<Float8E5M2FNUZType>(t)) return 3;
+  return -1;
+}
+
 FailureOr<std::string> cuda::storageType(Type t) {
+  static const char *float8[] = {"ds_f8e4m3fn", "ds_f8e5m2", "ds_f8e4m3fnuz", "ds_f8e5m2fnuz"};
+  if (int kind = float8Kind(t); kind >= 0) return std::string(float8[kind]);
   if (t.isF32()) return std::string("float");
   if (t.isF64()) return std::string("double");
   if (t.isF16()) return std::string("__half");
@@ -33,7 +43,7 @@ FailureOr<std::string> cuda::storageType(Type t) {
     default: return failure();
     }
   }
-  return failure(); // float8
+  return failure();
 }
 
 std::string cuda::computeType(Type t) {
@@ -529,6 +539,9 @@ FailureOr<std::string> KernelWriter::computeElementwise(Operation *op, ArrayRef<
       expr = "ds_round_f16((float)" + args[0] + ")";
     else if (t.isBF16() && !in.isBF16())
       expr = "ds_round_bf16((float)" + args[0] + ")";
+    else if (int kind = float8Kind(t); kind >= 0 && t != in)
+      expr = "ds_round_f8((float)" + args[0] + ", " + std::to_string(kind) + ", " +
+             (cast.getSaturate() ? "true" : "false") + ")";
     else if (auto it = dyn_cast<IntegerType>(t); it && it.getWidth() < 8) // i4, ui4, i2, ui2
       expr = "ds_wrap_" + std::string(it.isUnsigned() ? "u" : "i") + std::to_string(it.getWidth()) +
              "((long long)" + args[0] + ")";

@@ -30,6 +30,9 @@ namespace mlir::ds::cuda {
 
 using Coords = llvm::SmallVector<std::string, 6>;
 
+/// The Float8Codec.h format of a float8 type (0 E4M3FN, 1 E5M2, 2 E4M3FNUZ,
+/// 3 E5M2FNUZ), -1 for other types.
+int float8Kind(Type t);
 /// C type that holds an element in memory ("float", "__half", "bool", ...),
 /// or failure for element types the CUDA backend does not handle.
 FailureOr<std::string> storageType(Type t);

@@ -1,14 +1,6 @@
 // What the CUDA emitter cannot emit is an error on the op, naming it.
 // RUN: ds-opt %s --ds-cuda-wrap-ops --ds-cuda-split-gemm-groups --ds-emit-cuda -split-input-file -verify-diagnostics
 
-func.func @main(%x: tensor<4xf8E4M3FN>) -> tensor<4xf8E4M3FN> {
-  // expected-error @+1 {{cuda: 'ds.binary' has element type 'f8E4M3FN', which the CUDA backend does not support}}
-  %0 = ds.binary add %x, %x : (tensor<4xf8E4M3FN>, tensor<4xf8E4M3FN>) -> tensor<4xf8E4M3FN>
-  return %0 : tensor<4xf8E4M3FN>
-}
-
-// -----
-
 func.func @main(%x: tensor<3x4xf32>, %k: tensor<1xi64>) -> (tensor<3x2xf32>, tensor<3x2xi64>) {
   // expected-error @+1 {{cuda: cannot emit 'ds.topk' in a reduction fusion group (not supported by the CUDA emitter)}}
   %v, %i = ds.topk %x, %k {axis = 1 : i64, largest = true, sorted = true} : (tensor<3x4xf32>, tensor<1xi64>) -> (tensor<3x2xf32>, tensor<3x2xi64>)

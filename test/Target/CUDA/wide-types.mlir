@@ -80,3 +80,37 @@ func.func @main(%x: tensor<1x2x8x8xf32>) -> tensor<1x2x7x7xf32> {
   %0 = ds.pool lp %x {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, p = 3 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x8x8xf32>) -> tensor<1x2x7x7xf32>
   return %0 : tensor<1x2x7x7xf32>
 }
+
+// -----
+
+// float8: one byte each, loaded and stored through the CPU runtime's codec
+// (Float8Codec.h, embedded before the prelude); a cast rounds into the format
+// with its saturate flag.
+// CHECK: #define DS_F8_FN __device__ __forceinline__
+// CHECK: ds_f8_encode(
+// CHECK-LABEL: k0_elementwise(const float *__restrict__ in0, ds_f8e4m3fn *__restrict__ out0, ds_f8e5m2 *__restrict__ out1)
+// CHECK: float {{v[0-9]+}} = ds_round_f8((float){{a[0-9]+}}[v], 0, true);
+// CHECK: float {{v[0-9]+}} = ds_round_f8((float){{a[0-9]+}}[v], 1, false);
+func.func @main(%x: tensor<4xf32>) -> (tensor<4xf8E4M3FN>, tensor<4xf8E5M2>) {
+  %r:2 = ds.fusion_group elementwise (%x) : (tensor<4xf32>) -> (tensor<4xf8E4M3FN>, tensor<4xf8E5M2>) {
+  ^bb0(%a: tensor<4xf32>):
+    %0 = ds.cast %a {saturate} : tensor<4xf32> to tensor<4xf8E4M3FN>
+    %1 = ds.cast %a : tensor<4xf32> to tensor<4xf8E5M2>
+    ds.yield %0, %1 : tensor<4xf8E4M3FN>, tensor<4xf8E5M2>
+  }
+  return %r#0, %r#1 : tensor<4xf8E4M3FN>, tensor<4xf8E5M2>
+}
+
+// -----
+
+// float8 quantize: the float sum rounded into the format; dequantize
+// subtracts the decoded zero point.
+// CHECK-LABEL: k0_elementwise
+// CHECK: const float [[R:v[0-9]+]] = ds_round_f8((float)({{q[0-9]+}} + (float){{x[0-9]+}}), 2, true);
+// CHECK-LABEL: k1_elementwise
+// CHECK: float {{v[0-9]+}} = (float)({{x[0-9]+}} - {{x[0-9]+}}) * (float){{x[0-9]+}};
+func.func @main(%x: tensor<4xf32>, %s: tensor<f32>, %z: tensor<f8E4M3FNUZ>) -> tensor<4xf32> {
+  %q = ds.quantize %x, %s, %z {axis = 1 : i64, block_size = 0 : i64, saturate} : (tensor<4xf32>, tensor<f32>, tensor<f8E4M3FNUZ>) -> tensor<4xf8E4M3FNUZ>
+  %d = ds.dequantize %q, %s, %z {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xf8E4M3FNUZ>, tensor<f32>, tensor<f8E4M3FNUZ>) -> tensor<4xf32>
+  return %d : tensor<4xf32>
+}

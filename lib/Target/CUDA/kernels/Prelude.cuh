@@ -130,6 +130,30 @@ __device__ __forceinline__ void ds_store(ds_u4 *p, long long i, int v) { p[i].v 
 __device__ __forceinline__ void ds_store(ds_i2 *p, long long i, int v) { p[i].v = (signed char)ds_wrap_i2(v); }
 __device__ __forceinline__ void ds_store(ds_u2 *p, long long i, int v) { p[i].v = (unsigned char)ds_wrap_u2(v); }
 
+// ---- float8 (E4M3FN, E5M2, E4M3FNUZ, E5M2FNUZ): one byte each, computed
+// in float through Float8Codec.h (embedded before this file) ----
+struct ds_f8e4m3fn { unsigned char v; };
+struct ds_f8e5m2 { unsigned char v; };
+struct ds_f8e4m3fnuz { unsigned char v; };
+struct ds_f8e5m2fnuz { unsigned char v; };
+__device__ __forceinline__ float ds_f8_to_float(unsigned char v, int kind) { return __uint_as_float(ds_f8_decode(v, kind)); }
+__device__ __forceinline__ unsigned char ds_float_to_f8(float x, int kind, bool saturate) {
+  return ds_f8_encode(__float_as_uint(x), kind, saturate);
+}
+// x rounded to what format `kind` holds (ds.cast, ds.quantize): the stores
+// below then write it exactly, an overflow's inf or NaN included.
+__device__ __forceinline__ float ds_round_f8(float x, int kind, bool saturate) {
+  return ds_f8_to_float(ds_float_to_f8(x, kind, saturate), kind);
+}
+__device__ __forceinline__ float ds_load(const ds_f8e4m3fn *p, long long i) { return ds_f8_to_float(p[i].v, 0); }
+__device__ __forceinline__ float ds_load(const ds_f8e5m2 *p, long long i) { return ds_f8_to_float(p[i].v, 1); }
+__device__ __forceinline__ float ds_load(const ds_f8e4m3fnuz *p, long long i) { return ds_f8_to_float(p[i].v, 2); }
+__device__ __forceinline__ float ds_load(const ds_f8e5m2fnuz *p, long long i) { return ds_f8_to_float(p[i].v, 3); }
+__device__ __forceinline__ void ds_store(ds_f8e4m3fn *p, long long i, float v) { p[i].v = ds_float_to_f8(v, 0, false); }
+__device__ __forceinline__ void ds_store(ds_f8e5m2 *p, long long i, float v) { p[i].v = ds_float_to_f8(v, 1, false); }
+__device__ __forceinline__ void ds_store(ds_f8e4m3fnuz *p, long long i, float v) { p[i].v = ds_float_to_f8(v, 2, false); }
+__device__ __forceinline__ void ds_store(ds_f8e5m2fnuz *p, long long i, float v) { p[i].v = ds_float_to_f8(v, 3, false); }
+
 // ---- ds.resize: the formulas of cpu/ResizeKernel.cpp ----
 // coordinate mode: 0 half_pixel, 1 half_pixel_symmetric, 2 pytorch_half_pixel,
 // 3 align_corners, 4 asymmetric, 5 tf_crop_and_resize (single precision, as
