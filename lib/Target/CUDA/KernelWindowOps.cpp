@@ -542,18 +542,89 @@ FailureOr<std::string> KernelWriter::computeArgReduce(ArgReduceOp op, ArrayRef<s
 /// the direct convolution: for the small contractions exporters leave
 /// (rotary frequencies "i,j->ij", a batched dot), not for large matmuls,
 /// which ds.matmul sends to cuBLASLt.
+/// An einsum equation with spaces removed, every "..." replaced by one
+/// digit label per broadcast dim (aligned to the right, '0' the outermost)
+/// and the implicit output written out (the ellipsis dims, then the labels
+/// used once, in alphabetical order); failure if it is not well formed.
+static FailureOr<std::pair<SmallVector<std::string>, std::string>>
+expandEinsum(StringRef equation, ArrayRef<size_t> ranks) {
+  std::string text;
+  for (char c : equation)
+    if (c != ' ')
+      text += c;
+  StringRef eq(text);
+  size_t arrow = eq.find("->");
+  SmallVector<StringRef> rawTerms;
+  eq.take_front(arrow).split(rawTerms, ',');
+  if (rawTerms.size() != ranks.size())
+    return failure();
+  auto letters = [](StringRef t) {
+    return llvm::all_of(t, [](char c) { return std::isalpha((unsigned char)c); });
+  };
+  size_t ellipsis = 0;
+  SmallVector<size_t> own(ranks.size(), 0);
+  for (auto [t, term] : llvm::enumerate(rawTerms)) {
+    size_t dots = term.find("...");
+    size_t named = term.size() - (dots == StringRef::npos ? 0 : 3);
+    if (dots != StringRef::npos) {
+      if (ranks[t] < named || term.substr(dots + 3).contains('.'))
+        return failure();
+      own[t] = ranks[t] - named;
+    }
+    ellipsis = std::max(ellipsis, own[t]);
+  }
+  if (ellipsis > 10)
+    return failure();
+  auto expand = [&](StringRef term, size_t count) -> FailureOr<std::string> {
+    size_t dots = term.find("...");
+    if (dots == StringRef::npos)
+      return letters(term) ? FailureOr<std::string>(term.str())
+                           : FailureOr<std::string>(failure());
+    StringRef before = term.take_front(dots), after = term.drop_front(dots + 3);
+    if (!letters(before) || !letters(after))
+      return failure();
+    std::string out = before.str();
+    for (size_t j = 0; j < count; ++j)
+      out += (char)('0' + (ellipsis - count + j));
+    return out + after.str();
+  };
+  SmallVector<std::string> terms;
+  std::map<char, int> uses;
+  for (auto [t, term] : llvm::enumerate(rawTerms)) {
+    FailureOr<std::string> e = expand(term, own[t]);
+    if (failed(e) || e->size() != ranks[t])
+      return failure();
+    for (char c : *e)
+      ++uses[c];
+    terms.push_back(*e);
+  }
+  std::string out;
+  if (arrow != StringRef::npos) {
+    FailureOr<std::string> e = expand(eq.drop_front(arrow + 2), ellipsis);
+    if (failed(e))
+      return failure();
+    out = *e;
+  } else {
+    for (size_t j = 0; j < ellipsis; ++j)
+      out += (char)('0' + j);
+    for (auto [c, n] : uses)
+      if (n == 1 && std::isalpha((unsigned char)c))
+        out += c;
+  }
+  return std::make_pair(terms, out);
+}
+
 FailureOr<std::string> KernelWriter::computeEinsum(EinsumOp op, ArrayRef<std::string> coords) {
-  StringRef equation = op.getEquation();
-  auto arrow = equation.find("->");
-  SmallVector<StringRef> terms;
-  if (arrow != StringRef::npos)
-    equation.take_front(arrow).split(terms, ',');
-  StringRef out = arrow == StringRef::npos ? StringRef() : equation.drop_front(arrow + 2);
-  auto isLabels = [](StringRef t) { return llvm::all_of(t, [](char c) { return std::isalpha((unsigned char)c); }); };
-  if (arrow == StringRef::npos || terms.size() != op.getInputs().size() || !isLabels(out) ||
-      !llvm::all_of(terms, isLabels))
-    return op.emitError("cuda: einsum needs an explicit output and letters only (no ellipsis)"),
+  SmallVector<size_t> ranks;
+  for (Value v : op.getInputs())
+    ranks.push_back(dims(v).size());
+  auto expanded = expandEinsum(op.getEquation(), ranks);
+  if (failed(expanded) || expanded->second.size() != dims(op.getResult()).size())
+    return op.emitError("cuda: einsum equation '")
+               << op.getEquation() << "' does not fit its operands' ranks",
            failure();
+  const SmallVector<std::string> &terms = expanded->first;
+  const std::string &out = expanded->second;
   std::map<char, std::string> at_;   // label -> coordinate expression
   std::map<char, std::string> size_; // label -> its size (every operand must agree)
   for (auto [i, c] : llvm::enumerate(out)) {
@@ -566,31 +637,38 @@ FailureOr<std::string> KernelWriter::computeEinsum(EinsumOp op, ArrayRef<std::st
       return op.emitError("cuda: einsum term '") << term << "' does not match its operand's rank",
              failure();
     for (auto [i, c] : llvm::enumerate(term))
-      if (auto [it, inserted] = size_.try_emplace(c, d[i]); !inserted && it->second != d[i])
+      if (auto [it, inserted] = size_.try_emplace(c, d[i]); !inserted && it->second != d[i]) {
+        if (isOne(d[i])) // a broadcast dim reads index 0 (below)
+          continue;
+        if (isOne(it->second)) {
+          it->second = d[i];
+          continue;
+        }
         return op.emitError("cuda: einsum label '")
                    << StringRef(&c, 1) << "' has sizes " << it->second << " and " << d[i]
                    << " that are not provably equal",
                failure();
+      }
   }
   std::string ct = computeType(elementOf(op.getResult()));
   std::string acc = fresh("acc");
   line() << ct << " " << acc << " = 0;\n";
   int loops = 0;
-  for (auto [t, term] : llvm::enumerate(terms)) {
-    Dims d = dims(op.getInputs()[t]);
-    for (auto [i, c] : llvm::enumerate(term))
+  for (const std::string &term : terms) {
+    for (char c : term)
       if (!at_.count(c)) {
         std::string k = fresh("e");
-        open("for (long long " + k + " = 0; " + k + " < " + d[i] + "; ++" + k + ")");
+        open("for (long long " + k + " = 0; " + k + " < " + size_[c] + "; ++" + k + ")");
         at_[c] = k;
         ++loops;
       }
   }
   std::string product;
   for (auto [t, term] : llvm::enumerate(terms)) {
+    Dims d = dims(op.getInputs()[t]);
     Coords in;
-    for (char c : term)
-      in.push_back(at_[c]);
+    for (auto [i, c] : llvm::enumerate(term))
+      in.push_back(isOne(d[i]) ? std::string("0") : at_[c]);
     FailureOr<std::string> x = at(op.getInputs()[t], in);
     if (failed(x))
       return failure();

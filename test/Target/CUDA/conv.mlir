@@ -60,3 +60,19 @@ func.func @main(%x: tensor<1x4x8xf32>, %w: tensor<4x2x3xf32>) -> tensor<1x2x17xf
   %0 = ds.conv_transpose %x, %w {dilations = array<i64: 1>, group = 1 : i64, output_padding = array<i64: 0>, pads = array<i64: 0, 0>, strides = array<i64: 2>} : (tensor<1x4x8xf32>, tensor<4x2x3xf32>) -> tensor<1x2x17xf32>
   return %0 : tensor<1x2x17xf32>
 }
+
+// -----
+
+// Einsum with an ellipsis (a digit label per broadcast dim; a size-1 dim
+// reads index 0) and an implicit output (the ellipsis dims, then the labels
+// used once in alphabetical order: "...ik").
+// CHECK-LABEL: k0_contraction(const float *__restrict__ in0, const float *__restrict__ in1, float *__restrict__ out0)
+// CHECK: float [[ACC:acc[0-9]+]] = 0;
+// CHECK: for (long long [[E:e[0-9]+]] = 0; [[E]] < 4; ++[[E]]) {
+// CHECK: ds_load(in0, (i / 15) * 12 + ((i / 5) % 3) * 4 + [[E]]);
+// CHECK: ds_load(in1, [[E]] * 5 + (i % 5));
+// CHECK: [[ACC]] += {{x[0-9]+}} * {{x[0-9]+}};
+func.func @main(%a: tensor<2x3x4xf32>, %b: tensor<1x4x5xf32>) -> tensor<2x3x5xf32> {
+  %0 = ds.einsum %a, %b {equation = "...ij, ...jk"} : (tensor<2x3x4xf32>, tensor<1x4x5xf32>) -> tensor<2x3x5xf32>
+  return %0 : tensor<2x3x5xf32>
+}
