@@ -129,6 +129,30 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
     in[axis] = wrapped;
     return at(input, in);
   }
+  if (auto gather = dyn_cast<GatherNDOp>(op)) {
+    // out[c] = input[batch coords, the k indices at c's index coords, the
+    // rest of c]; a negative index counts from the end of its dim.
+    Dims idxShape = dims(gather.getIndices());
+    size_t q = idxShape.size(), batch = (size_t)gather.getBatchDims();
+    int64_t k = shapeOf(gather.getIndices()).back();
+    if (ShapedType::isDynamic(k))
+      return op->emitError("cuda: ds.gather_nd needs a static index depth"), failure();
+    Coords in(coords.begin(), coords.begin() + batch);
+    for (int64_t j = 0; j < k; ++j) {
+      Coords idxCoords(coords.begin(), coords.begin() + (q - 1));
+      idxCoords.push_back(std::to_string(j));
+      FailureOr<std::string> index = at(gather.getIndices(), idxCoords);
+      if (failed(index))
+        return failure();
+      std::string wrapped = fresh("g");
+      const std::string &dim = inShape[batch + j];
+      line() << "const long long " << wrapped << " = " << *index << " < 0 ? " << *index << " + "
+             << dim << " : " << *index << ";\n";
+      in.push_back(wrapped);
+    }
+    in.append(coords.begin() + (q - 1), coords.end());
+    return at(input, in);
+  }
   if (auto concat = dyn_cast<ConcatOp>(op)) {
     int64_t axis = (int64_t)concat.getAxis();
     if (axis < 0)

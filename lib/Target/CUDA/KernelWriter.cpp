@@ -372,8 +372,8 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
     return computeQuantize(op, coords);
   if (getOpClass(op) == DSX_OP_ELEMENTWISE)
     return computeElementwise(op, coords);
-  if (isa<TransposeOp, ReshapeOp, ExpandOp, TileOp, SliceOp, GatherOp, GatherElementsOp, ConcatOp,
-          PadOp, TriluOp, RotaryEmbeddingOp, ShapeOp, RangeOp>(op))
+  if (isa<TransposeOp, ReshapeOp, ExpandOp, TileOp, SliceOp, GatherOp, GatherElementsOp,
+          GatherNDOp, ConcatOp, PadOp, TriluOp, RotaryEmbeddingOp, ShapeOp, RangeOp>(op))
     return computeDataMovement(op, coords);
   if (isa<ConvOp, ConvIntegerOp, PoolOp>(op))
     return computeWindow(op, coords);

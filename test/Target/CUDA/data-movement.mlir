@@ -114,3 +114,18 @@ func.func @main(%x: tensor<4x5xf32>, %k: tensor<i64>) -> tensor<4x5xf32> {
   %0 = ds.trilu %x, %k {upper} : (tensor<4x5xf32>, tensor<i64>) -> tensor<4x5xf32>
   return %0 : tensor<4x5xf32>
 }
+
+// -----
+
+// GatherND: the index depth's values, each wrapped, address the input's
+// leading dims; the rest of the output coordinate its trailing ones.
+// CHECK-LABEL: k0_data_movement(const float *__restrict__ in0, const long long *__restrict__ in1, float *__restrict__ out0)
+// CHECK: long long [[A:x[0-9]+]] = ds_load(in1, (i / 5) * 2);
+// CHECK: const long long [[G:g[0-9]+]] = [[A]] < 0 ? [[A]] + 4 : [[A]];
+// CHECK: long long [[B:x[0-9]+]] = ds_load(in1, (i / 5) * 2 + 1);
+// CHECK: const long long [[H:g[0-9]+]] = [[B]] < 0 ? [[B]] + 6 : [[B]];
+// CHECK: ds_load(in0, [[G]] * 30 + [[H]] * 5 + (i % 5));
+func.func @main(%x: tensor<4x6x5xf32>, %i: tensor<3x2xi64>) -> tensor<3x5xf32> {
+  %0 = ds.gather_nd %x, %i {batch_dims = 0 : i64} : (tensor<4x6x5xf32>, tensor<3x2xi64>) -> tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
