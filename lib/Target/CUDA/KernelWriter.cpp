@@ -377,6 +377,8 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
     return computeDataMovement(op, coords);
   if (isa<ConvOp, ConvIntegerOp, PoolOp>(op))
     return computeWindow(op, coords);
+  if (isa<ScatterElementsOp, ScatterNDOp>(op))
+    return computeScatter(op, coords);
   if (auto convT = dyn_cast<ConvTransposeOp>(op))
     return computeConvTranspose(convT, coords);
   if (auto matmul = dyn_cast<MatMulIntegerOp>(op))

@@ -139,6 +139,7 @@ private:
   FailureOr<std::string> computeQuantize(Operation *op, ArrayRef<std::string> coords);
   FailureOr<std::string> computeMatMulInteger(MatMulIntegerOp op, ArrayRef<std::string> coords);
   FailureOr<std::string> computeConvTranspose(ConvTransposeOp op, ArrayRef<std::string> coords);
+  FailureOr<std::string> computeScatter(Operation *op, ArrayRef<std::string> coords);
 
   std::string body;
   llvm::raw_string_ostream os{body};

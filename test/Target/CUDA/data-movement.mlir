@@ -129,3 +129,32 @@ func.func @main(%x: tensor<4x6x5xf32>, %i: tensor<3x2xi64>) -> tensor<3x5xf32> {
   %0 = ds.gather_nd %x, %i {batch_dims = 0 : i64} : (tensor<4x6x5xf32>, tensor<3x2xi64>) -> tensor<3x5xf32>
   return %0 : tensor<3x5xf32>
 }
+
+// -----
+
+// ScatterElements as a gather: an output element visits the updates on its
+// line along the axis and takes, in order, those whose index targets it.
+// CHECK-LABEL: k0_data_movement(const float *__restrict__ in0, const long long *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0)
+// CHECK: float [[R:v[0-9]+]] = {{x[0-9]+}};
+// CHECK: if ((i / 5) < 2) {
+// CHECK: for (long long [[J:j[0-9]+]] = 0; [[J]] < 3; ++[[J]]) {
+// CHECK: const long long [[G:g[0-9]+]] = {{x[0-9]+}} < 0 ? {{x[0-9]+}} + 5 : {{x[0-9]+}};
+// CHECK: if ([[G]] != (i % 5)) continue;
+// CHECK: [[R]] = [[R]] + {{x[0-9]+}};
+func.func @main(%x: tensor<4x5xf32>, %i: tensor<2x3xi64>, %u: tensor<2x3xf32>) -> tensor<4x5xf32> {
+  %0 = ds.scatter_elements %x, %i, %u {axis = 1 : i64, reduction = 1 : i32} : (tensor<4x5xf32>, tensor<2x3xi64>, tensor<2x3xf32>) -> tensor<4x5xf32>
+  return %0 : tensor<4x5xf32>
+}
+
+// -----
+
+// ScatterND: one visit per index tuple; the last matching update wins.
+// CHECK-LABEL: k0_data_movement(const float *__restrict__ in0, const long long *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0)
+// CHECK: for (long long [[P:p[0-9]+]] = 0; [[P]] < 3; ++[[P]]) {
+// CHECK: const long long [[G:g[0-9]+]] = {{x[0-9]+}} < 0 ? {{x[0-9]+}} + 4 : {{x[0-9]+}};
+// CHECK: if ([[G]] != (i / 5)) continue;
+// CHECK: [[R:v[0-9]+]] = {{x[0-9]+}};
+func.func @main(%x: tensor<4x5xf32>, %i: tensor<3x1xi64>, %u: tensor<3x5xf32>) -> tensor<4x5xf32> {
+  %0 = ds.scatter_nd %x, %i, %u {reduction = 0 : i32} : (tensor<4x5xf32>, tensor<3x1xi64>, tensor<3x5xf32>) -> tensor<4x5xf32>
+  return %0 : tensor<4x5xf32>
+}
