@@ -65,9 +65,7 @@ FailureOr<std::string> KernelWriter::computeScatter(Operation *op, ArrayRef<std:
     FailureOr<std::string> index = at(indices, at_);
     if (failed(index))
       return failure();
-    std::string target = fresh("g");
-    line() << "const long long " << target << " = " << *index << " < 0 ? " << *index << " + "
-           << inShape[axis] << " : " << *index << ";\n";
+    std::string target = wrappedIndex(*index, inShape[axis]);
     line() << "if (" << target << " != " << coords[axis] << ") continue;\n";
     FailureOr<std::string> u = at(updates, at_);
     if (failed(u))
@@ -98,9 +96,7 @@ FailureOr<std::string> KernelWriter::computeScatter(Operation *op, ArrayRef<std:
     FailureOr<std::string> index = at(indices, idxCoords);
     if (failed(index))
       return failure();
-    std::string target = fresh("g");
-    line() << "const long long " << target << " = " << *index << " < 0 ? " << *index << " + "
-           << inShape[j] << " : " << *index << ";\n";
+    std::string target = wrappedIndex(*index, inShape[j]);
     match += (match.empty() ? "" : " || ") + target + " != " + coords[j];
   }
   if (!match.empty())

@@ -106,9 +106,7 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
     FailureOr<std::string> index = at(gather.getIndices(), idxCoords);
     if (failed(index))
       return failure();
-    std::string wrapped = fresh("g");
-    line() << "const long long " << wrapped << " = " << *index << " < 0 ? " << *index << " + "
-           << inShape[axis] << " : " << *index << ";\n";
+    std::string wrapped = wrappedIndex(*index, inShape[axis]);
     Coords in(coords.begin(), coords.begin() + axis);
     in.push_back(wrapped);
     in.append(coords.begin() + axis + q, coords.end());
@@ -122,9 +120,7 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
     FailureOr<std::string> index = at(gather.getIndices(), coords);
     if (failed(index))
       return failure();
-    std::string wrapped = fresh("g");
-    line() << "const long long " << wrapped << " = " << *index << " < 0 ? " << *index << " + "
-           << inShape[axis] << " : " << *index << ";\n";
+    std::string wrapped = wrappedIndex(*index, inShape[axis]);
     Coords in(coords.begin(), coords.end());
     in[axis] = wrapped;
     return at(input, in);
@@ -144,11 +140,7 @@ FailureOr<std::string> KernelWriter::computeDataMovement(Operation *op,
       FailureOr<std::string> index = at(gather.getIndices(), idxCoords);
       if (failed(index))
         return failure();
-      std::string wrapped = fresh("g");
-      const std::string &dim = inShape[batch + j];
-      line() << "const long long " << wrapped << " = " << *index << " < 0 ? " << *index << " + "
-             << dim << " : " << *index << ";\n";
-      in.push_back(wrapped);
+      in.push_back(wrappedIndex(*index, inShape[batch + j]));
     }
     in.append(coords.begin() + (q - 1), coords.end());
     return at(input, in);

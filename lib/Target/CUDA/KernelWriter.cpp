@@ -238,6 +238,13 @@ void KernelWriter::close() {
 
 std::string KernelWriter::fresh(StringRef prefix) { return (prefix + Twine(counter++)).str(); }
 
+std::string KernelWriter::wrappedIndex(StringRef index, StringRef dim) {
+  std::string name = fresh("g");
+  line() << "const long long " << name << " = " << index << " < 0 ? " << index << " + " << dim
+         << " : " << index << ";\n";
+  return name;
+}
+
 std::string KernelWriter::inputParam(BlockArgument arg) {
   unsigned index = arg.getArgNumber();
   auto it = inputs.find(index);

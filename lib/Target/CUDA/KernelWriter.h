@@ -100,6 +100,9 @@ public:
   void open(const llvm::Twine &header);
   void close();
   std::string fresh(StringRef prefix);
+  /// Declares a local holding `index` with a negative value counted from the
+  /// end of `dim` (gathers, scatters) and returns its name.
+  std::string wrappedIndex(StringRef index, StringRef dim);
 
   /// Element of `v` at `coords`; see the file comment.
   FailureOr<std::string> at(Value v, ArrayRef<std::string> coords);
