@@ -49,26 +49,27 @@ FailureOr<std::string> KernelWriter::computeQuantize(Operation *op, ArrayRef<std
   // Coordinates of the scale / zero-point element.
   size_t rank = coords.size();
   int64_t axis = rawAxis < 0 ? rawAxis + (int64_t)rank : rawAxis;
-  ArrayRef<int64_t> scaleShape = shapeOf(scale);
-  int64_t scaleCount = 1;
-  for (int64_t d : scaleShape)
-    scaleCount *= d;
-  Coords at0(scaleShape.size(), "0");
-  Coords paramCoords;
-  if (block == 0 && scaleCount == 1)
-    paramCoords = at0;
-  else if (block == 0)
-    paramCoords = {coords[axis]};
-  else {
-    paramCoords.assign(coords.begin(), coords.end());
-    paramCoords[axis] = "(" + coords[axis] + " / " + std::to_string(block) + ")";
-  }
-  FailureOr<std::string> x = at(input, coords), s = at(scale, paramCoords);
+  auto scaleType = cast<RankedTensorType>(scale.getType());
+  if (!scaleType.hasStaticShape()) // per tensor or per axis is decided by its size
+    return op->emitError("cuda: '") << op->getName() << "' needs a scale of static shape",
+           failure();
+  bool perTensor = block == 0 && scaleType.getNumElements() == 1;
+  // Scale and zero point share their element count, not always their rank.
+  auto paramCoords = [&](Value v) -> Coords {
+    if (perTensor)
+      return Coords(dims(v).size(), "0");
+    if (block == 0)
+      return {coords[axis]};
+    Coords c(coords.begin(), coords.end());
+    c[axis] = "(" + coords[axis] + " / " + std::to_string(block) + ")";
+    return c;
+  };
+  FailureOr<std::string> x = at(input, coords), s = at(scale, paramCoords(scale));
   if (failed(x) || failed(s))
     return failure();
   std::string zp = "0";
   if (zeroPoint) {
-    FailureOr<std::string> z = at(zeroPoint, paramCoords);
+    FailureOr<std::string> z = at(zeroPoint, paramCoords(zeroPoint));
     if (failed(z))
       return failure();
     zp = *z;
@@ -79,10 +80,10 @@ FailureOr<std::string> KernelWriter::computeQuantize(Operation *op, ArrayRef<std
   std::string ft = floatType.isF64() ? "double" : "float";
   if (!quantize) {
     // float8 codes load as their float values; integers subtract exactly.
-    std::string diff = float8 >= 0 ? "(" + *x + " - " + zp + ")"
-                                   : "((long long)" + *x + " - (long long)" + zp + ")";
-    line() << computeType(floatType) << " " << r << " = (" << ft << ")" << diff << " * (" << ft
-           << ")" << *s << ";\n";
+    std::string diff = float8 >= 0 ? "((" + ft + ")" + *x + " - (" + ft + ")" + zp + ")"
+                                   : "(" + ft + ")((long long)" + *x + " - (long long)" + zp + ")";
+    line() << computeType(floatType) << " " << r << " = " << diff << " * (" << ft << ")" << *s
+           << ";\n";
     return r;
   }
   std::string q = fresh("q");
@@ -131,8 +132,9 @@ FailureOr<std::string> KernelWriter::computeMatMulInteger(MatMulIntegerOp op,
   if (failed(lhsZero) || failed(rhsZero))
     return failure();
 
+  // Sums wrap in 32 bits as the CPU's (unsigned: no overflow in C++).
   std::string acc = fresh("acc"), k = fresh("k");
-  line() << "int " << acc << " = 0;\n";
+  line() << "unsigned " << acc << " = 0;\n";
   open("for (long long " + k + " = 0; " + k + " < " + lhsShape.back() + "; ++" + k + ")");
   Coords lhsCoords, rhsCoords;
   if (!lhsVector) {
@@ -150,8 +152,8 @@ FailureOr<std::string> KernelWriter::computeMatMulInteger(MatMulIntegerOp op,
   FailureOr<std::string> a = at(op.getLhs(), lhsCoords), b = at(op.getRhs(), rhsCoords);
   if (failed(a) || failed(b))
     return failure();
-  line() << acc << " += (" << *a << " - " << *lhsZero << ") * (" << *b << " - " << *rhsZero
-         << ");\n";
+  line() << acc << " += (unsigned)((" << *a << " - " << *lhsZero << ") * (" << *b << " - "
+         << *rhsZero << "));\n";
   close();
-  return acc;
+  return "(int)" + acc;
 }

@@ -17,7 +17,8 @@ using namespace mlir::ds::cuda;
 
 /// `acc` combined with `update` by `reduction` (NaN wins max and min on
 /// floats, as the CPU kernel); bool add is logical or.
-static std::string combine(ScatterReduction reduction, Type t, StringRef acc, StringRef update) {
+static std::string combineExpr(ScatterReduction reduction, Type t, StringRef acc,
+                               StringRef update) {
   std::string a = acc.str(), u = update.str();
   bool isFloat = isa<FloatType>(t);
   switch (reduction) {
@@ -34,6 +35,19 @@ static std::string combine(ScatterReduction reduction, Type t, StringRef acc, St
                    : "(" + a + " < " + u + " ? " + a + " : " + u + ")";
   }
   return u;
+}
+
+/// As combineExpr, rounded to f16 / bf16 after each update as the CPU kernel
+/// stores every combined value.
+static std::string combine(ScatterReduction reduction, Type t, StringRef acc, StringRef update) {
+  std::string e = combineExpr(reduction, t, acc, update);
+  if (reduction == ScatterReduction::none)
+    return e;
+  if (t.isF16())
+    return "ds_round_f16(" + e + ")";
+  if (t.isBF16())
+    return "ds_round_bf16(" + e + ")";
+  return e;
 }
 
 FailureOr<std::string> KernelWriter::computeScatter(Operation *op, ArrayRef<std::string> coords) {

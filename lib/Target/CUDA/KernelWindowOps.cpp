@@ -359,7 +359,8 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
   // Accumulated in float (double for f64 data), integers included.
   Type accType = elementOf(result).isF64() ? elementOf(result) : Float32Type::get(op->getContext());
   auto f = [&](StringRef name) { return mathFn(name, accType); };
-  line() << (integer ? "int" : computeType(accType)) << " " << acc << " = "
+  // conv_integer sums wrap in 32 bits as the CPU's (unsigned: no overflow in C++).
+  line() << (integer ? "unsigned" : computeType(accType)) << " " << acc << " = "
          << (isMax ? "-DS_INF" : "0") << ";\n";
   // Average pooling divides by the window positions inside the input, or with
   // count_include_pad inside the padded input (with ceil_mode a window can
@@ -428,7 +429,8 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
         return failure();
       ws = "(" + ws + " - " + *zv + ")";
     }
-    line() << acc << " += " << xs << " * " << ws << ";\n";
+    line() << acc << " += " << (integer ? "(unsigned)(" + xs + " * " + ws + ")" : xs + " * " + ws)
+           << ";\n";
   } else if (isMax) {
     line() << acc << " = " << f("fmax") << "(" << acc << ", " << *x << ");\n";
   } else if (isLp) { // sum of |x|^p, as the CPU kernel
@@ -457,7 +459,7 @@ FailureOr<std::string> KernelWriter::computeWindow(Operation *op, ArrayRef<std::
     line() << acc << " = " << f("sqrt") << "(" << acc << ");\n";
   else if (isLp && p > 2)
     line() << acc << " = " << f("pow") << "(" << acc << ", 1.0 / " << p << ");\n";
-  return acc;
+  return integer ? "(int)" + acc : acc;
 }
 
 /// ds.cumsum (sum or product, exclusive, reverse) at one output position: a

@@ -31,12 +31,13 @@ func.func @main(%q: tensor<2x8xui8>, %s: tensor<2x4xf32>, %z: tensor<2x4xui8>) -
 // -----
 
 // matmul_integer: the dot product of zero-point-shifted int8 rows and
-// columns, a per-column rhs zero point.
+// columns, a per-column rhs zero point; sums wrap in 32 bits (unsigned).
 // CHECK-LABEL: k0_contraction(const unsigned char *__restrict__ in0, const signed char *__restrict__ in1, const unsigned char *__restrict__ in2, const signed char *__restrict__ in3, int *__restrict__ out0)
 // CHECK: int [[ZB:x[0-9]+]] = ds_load(in3, (i % 4));
-// CHECK: int [[ACC:acc[0-9]+]] = 0;
+// CHECK: unsigned [[ACC:acc[0-9]+]] = 0;
 // CHECK: for (long long [[K:k[0-9]+]] = 0; [[K]] < 16; ++[[K]]) {
-// CHECK: [[ACC]] += ({{x[0-9]+}} - {{x[0-9]+}}) * ({{x[0-9]+}} - [[ZB]]);
+// CHECK: [[ACC]] += (unsigned)(({{x[0-9]+}} - {{x[0-9]+}}) * ({{x[0-9]+}} - [[ZB]]));
+// CHECK: ds_store(out0, i, (int)[[ACC]]);
 func.func @main(%a: tensor<2x8x16xui8>, %b: tensor<16x4xi8>, %za: tensor<ui8>, %zb: tensor<4xi8>) -> tensor<2x8x4xi32> {
   %0 = ds.matmul_integer %a, %b lhs_zero_point %za rhs_zero_point %zb : (tensor<2x8x16xui8>, tensor<16x4xi8>, tensor<ui8>, tensor<4xi8>) -> tensor<2x8x4xi32>
   return %0 : tensor<2x8x4xi32>
@@ -46,8 +47,8 @@ func.func @main(%a: tensor<2x8x16xui8>, %b: tensor<16x4xi8>, %za: tensor<ui8>, %
 
 // conv_integer: the direct loop with both zero points subtracted, int sums.
 // CHECK-LABEL: k0_contraction
-// CHECK: int [[ACC:acc[0-9]+]] = 0;
-// CHECK: [[ACC]] += ({{x[0-9]+}} - {{x[0-9]+}}) * {{x[0-9]+}};
+// CHECK: unsigned [[ACC:acc[0-9]+]] = 0;
+// CHECK: [[ACC]] += (unsigned)(({{x[0-9]+}} - {{x[0-9]+}}) * {{x[0-9]+}});
 func.func @main(%x: tensor<1x3x8x8xui8>, %w: tensor<4x3x3x3xi8>, %zx: tensor<ui8>) -> tensor<1x4x8x8xi32> {
   %0 = ds.conv_integer %x, %w input_zero_point %zx {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x3x8x8xui8>, tensor<4x3x3x3xi8>, tensor<ui8>) -> tensor<1x4x8x8xi32>
   return %0 : tensor<1x4x8x8xi32>

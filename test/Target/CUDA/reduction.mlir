@@ -32,7 +32,7 @@ func.func @main(%x: tensor<2x4x16xf32>, %m: tensor<16xf32>) -> tensor<2x4x16xf32
 // CHECK: rsum = ds_block_reduce<0>(rsum);
 // CHECK: const float mean = rsum / 768.0f;
 // CHECK: rvar += ({{.*}} - mean) * ({{.*}} - mean);
-// CHECK: const float rstd = rsqrtf(rvar / 768.0f + 1.000000e-05f);
+// CHECK: const float rstd = rsqrtf(rvar / 768.0f + 1e-05f);
 // CHECK: float [[Y:y[0-9]+]] = ({{.*}} - mean) * rstd;
 // CHECK: [[Y]] *= {{x[0-9]+}};
 // CHECK: [[Y]] += {{x[0-9]+}};
