@@ -13,7 +13,6 @@
 #include "KernelWriter.h"
 
 #include "llvm/ADT/SmallPtrSet.h"
-#include "llvm/Support/Format.h"
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -173,9 +172,8 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
       if (failed(pass("rvar", 0, [](StringRef v) { return v.str() + " * " + v.str(); })))
         return failure();
     }
-    // Every digit of the epsilon (float: 9, double: 17).
     w.line() << "const " << ct << " rstd = " << f("rsqrt") << "(rvar / " << n << " + "
-             << llvm::format(xType.isF64() ? "%.17g" : "%.9g", eps) << fSuffix << ");\n";
+             << literal(eps, xType) << ");\n";
     Value scale = norm.getScale(), bias = norm.getBias();
     w.override(anchorResult, [&w, x, scale, bias, &shape, &ct](ArrayRef<std::string> coords) -> FailureOr<std::string> {
       FailureOr<std::string> v = w.at(x, coords);

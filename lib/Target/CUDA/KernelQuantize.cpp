@@ -11,8 +11,6 @@
 #include "Emitters.h"
 #include "KernelWriter.h"
 
-#include <limits>
-
 using namespace mlir;
 using namespace mlir::ds;
 using namespace mlir::ds::cuda;

@@ -11,8 +11,6 @@
 #include "Emitters.h"
 #include "KernelWriter.h"
 
-#include "llvm/Support/Format.h"
-
 #include <cmath>
 
 using namespace mlir;
@@ -29,25 +27,6 @@ struct ResizeAxis {
   std::string roiStart = "0.0f", roiEnd = "1.0f";
 };
 
-std::string floatC(double v) {
-  if (std::isnan(v))
-    return "__int_as_float(0x7fc00000)";
-  if (std::isinf(v))
-    return v > 0 ? "DS_INF" : "(-DS_INF)";
-  std::string s;
-  llvm::raw_string_ostream(s) << llvm::format("%.9g", v);
-  if (s.find_first_of(".e") == std::string::npos)
-    s += ".0";
-  return s + "f";
-}
-
-std::string doubleC(double v) {
-  std::string s;
-  llvm::raw_string_ostream(s) << llvm::format("%.17g", v);
-  if (s.find_first_of(".e") == std::string::npos)
-    s += ".0";
-  return s;
-}
 } // namespace
 
 FailureOr<std::string> KernelWriter::computeResize(ResizeOp op, ArrayRef<std::string> coords) {
@@ -56,6 +35,10 @@ FailureOr<std::string> KernelWriter::computeResize(ResizeOp op, ArrayRef<std::st
   size_t rank = inShape.size();
   Type elementType = cast<RankedTensorType>(op.getType()).getElementType();
   std::string ct = computeType(elementType);
+  // Coordinates in single precision (as the CPU), tap weights in double.
+  Type f32 = Float32Type::get(op->getContext()), f64 = Float64Type::get(op->getContext());
+  auto floatC = [&](double v) { return literal(v, f32); };
+  auto doubleC = [&](double v) { return literal(v, f64); };
   auto refuse = [&](const Twine &what) {
     return op->emitError("cuda: ds.resize ") << what, failure();
   };
@@ -132,7 +115,8 @@ FailureOr<std::string> KernelWriter::computeResize(ResizeOp op, ArrayRef<std::st
   // extrapolation value.
   std::string r = fresh("v");
   line() << ct << " " << r << " = "
-         << (crop ? "(" + ct + ")" + floatC(op.getExtrapolationValue().convertToDouble())
+         << (crop ? "(" + ct + ")" + literal(op.getExtrapolationValue().convertToDouble(),
+                                                isa<FloatType>(elementType) ? elementType : f32)
                   : "(" + ct + ")0")
          << ";\n";
   SmallVector<std::string> xo(rank);

@@ -191,8 +191,7 @@ FailureOr<SmallVector<double>> cuda::constantFloats(Value v) {
 
 static Type elementOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
 
-/// A C literal for `value` in the compute type of `t`.
-static std::string literal(double value, Type t) {
+std::string cuda::literal(double value, Type t) {
   if (isa<FloatType>(t)) {
     if (std::isnan(value)) return "__int_as_float(0x7fc00000)";
     if (std::isinf(value)) return value > 0 ? "DS_INF" : "(-DS_INF)";

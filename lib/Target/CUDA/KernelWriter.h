@@ -42,6 +42,10 @@ std::string computeType(Type t);
 /// The C math function `name` for the compute type of `t`: "expf" for float,
 /// "exp" for double.
 std::string mathFn(StringRef name, Type t);
+/// A C literal for `value` in the compute type of `t`: every digit a float
+/// (9) or double (17) holds, an `f` suffix for float, NaN and infinities by
+/// name.
+std::string literal(double value, Type t);
 /// Emits "<what>: unsupported element type" on `op` if `t` is not handled.
 LogicalResult checkElementType(Operation *op, Type t);
 
