@@ -36,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PRELUDE = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "Prelude.cuh")
 FLOAT8_CODEC = os.path.join(HERE, "..", "lib", "Runtime", "core", "Float8Codec.h")
 ATTENTION = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "FlashAttention.cuh")
+TOPK = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "TopK.cuh")
 
 HOST_SHIM = r"""
 #include <math.h>
@@ -79,6 +80,9 @@ static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
 static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 static inline float __uint_as_float(unsigned i) { float f; memcpy(&f, &i, 4); return f; }
 static inline unsigned __float_as_uint(float f) { unsigned i; memcpy(&i, &f, 4); return i; }
+static inline long long __double_as_longlong(double d) { long long i; memcpy(&i, &d, 8); return i; }
+static inline unsigned atomicAdd(unsigned *p, unsigned v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+#define DS_BLOCK_SHARED static // block-shared: the block's OS threads see one copy
 using std::min; using std::max;
 // fp16 through the compiler's _Float16, bf16 as the high half of a float.
 struct __half { _Float16 v; };
@@ -230,12 +234,12 @@ template <typename T> static inline unsigned ds_pack2(float lo, float hi) {
 
 def prelude_functions():
     """The real prelude's math and block reductions (its scratch made static,
-    shared by the block's threads), and the FMA attention template."""
+    shared by the block's threads), the FMA attention template and top-k."""
     text = open(PRELUDE).read()
     out = open(FLOAT8_CODEC).read() + text[text.index("// ---- elementwise functions"):]
     out = out.replace("__shared__ T scratch[32];", "static T scratch[32];")
     attention = open(ATTENTION).read()
-    return out + attention[attention.index("namespace ds_attention {"):]
+    return out + attention[attention.index("namespace ds_attention {"):] + open(TOPK).read()
 
 
 def kernel_wrappers(source):
@@ -519,7 +523,7 @@ def main(argv=None):
         kernel = attrs["kernel"]
         body = source[source.index(" " + kernel + "("):]
         body = body[:body.index("\n}\n")]
-        threaded = "ds_block_reduce" in body or "flash_attention" in body
+        threaded = any(name in body for name in ("ds_block_reduce", "flash_attention", "ds_topk_slice"))
         ptrs = (ctypes.c_void_p * (len(ins) + len(outs) + len(symbols)))(
             *([buffers[i].ctypes.data for i in ins + outs] + symbols))
         gx, gy, gz = [fields.get(axis, g) for axis, g in enumerate(attrs["grid"])]

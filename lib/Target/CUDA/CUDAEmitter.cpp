@@ -55,6 +55,9 @@ static LogicalResult emitGroup(FusionGroupOp group, unsigned index, EmitContext 
     ctx.steps.push_back(step);
     return success();
   }
+  for (Operation &op : body.without_terminator())
+    if (auto topk = dyn_cast<TopKOp>(op))
+      return emitTopK(group, topk, name, ctx);
   Operation *anchor = nullptr;
   for (Operation &op : body.without_terminator()) {
     // One anchor per group: attention, a fusable reduction or a matmul (the
@@ -92,6 +95,7 @@ FailureOr<CUDAProgram> ds::emitCUDA(ModuleOp module) {
   ctx.source += kFloat8CodecSource;
   ctx.source += kPreludeSource;
   ctx.source += kFlashAttentionSource;
+  ctx.source += kTopKSource;
   ctx.source += "\n// ---- kernels ----\n\n";
   // Dynamic dims become sizes the kernels and steps take at launch.
   FailureOr<std::unique_ptr<DynamicDims>> sizes = DynamicDims::build(func);

@@ -37,6 +37,10 @@ LogicalResult emitReduction(FusionGroupOp group, Operation *anchor, const std::s
 LogicalResult emitAttention(FusionGroupOp group, AttentionOp attention, const std::string &name,
                             EmitContext &ctx);
 
+/// A group holding one ds.topk: the radix-select template (TopK.cuh).
+LogicalResult emitTopK(FusionGroupOp group, TopKOp topk, const std::string &name,
+                       EmitContext &ctx);
+
 /// A group of a matmul with the epilogue cuBLASLt applies: a cuda.gemm step.
 LogicalResult emitGemm(FusionGroupOp group, MatMulOp matmul, EmitContext &ctx);
 

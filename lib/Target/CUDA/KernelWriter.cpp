@@ -229,10 +229,10 @@ void KernelWriter::open(const llvm::Twine &header) {
   memo.emplace_back();
 }
 
-void KernelWriter::close() {
+void KernelWriter::close(StringRef after) {
   memo.pop_back();
   --depth;
-  line() << "}\n";
+  line() << "}" << after << "\n";
 }
 
 std::string KernelWriter::fresh(StringRef prefix) { return (prefix + Twine(counter++)).str(); }

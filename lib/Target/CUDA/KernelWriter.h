@@ -102,7 +102,8 @@ public:
   void dedent() { --depth; }
   /// Opens a `{`-scope that values computed inside do not leave.
   void open(const llvm::Twine &header);
-  void close();
+  /// Closes it; `after` follows the brace (";" ends a lambda).
+  void close(StringRef after = "");
   std::string fresh(StringRef prefix);
   /// Declares a local holding `index` with a negative value counted from the
   /// end of `dim` (gathers, scatters) and returns its name.

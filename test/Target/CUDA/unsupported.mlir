@@ -2,9 +2,27 @@
 // RUN: ds-opt %s --ds-cuda-wrap-ops --ds-cuda-split-gemm-groups --ds-emit-cuda -split-input-file -verify-diagnostics
 
 func.func @main(%x: tensor<3x4xf32>, %k: tensor<1xi64>) -> (tensor<3x2xf32>, tensor<3x2xi64>) {
-  // expected-error @+1 {{cuda: cannot emit 'ds.topk' in a reduction fusion group (not supported by the CUDA emitter)}}
+  // expected-error @+1 {{cuda: 'ds.topk' needs k as a constant (2, the result's dim); bind a graph input k with --ds-bind-input}}
   %v, %i = ds.topk %x, %k {axis = 1 : i64, largest = true, sorted = true} : (tensor<3x4xf32>, tensor<1xi64>) -> (tensor<3x2xf32>, tensor<3x2xi64>)
   return %v, %i : tensor<3x2xf32>, tensor<3x2xi64>
+}
+
+// -----
+
+func.func @main(%x: tensor<3x?xf32>) -> (tensor<3x5xf32>, tensor<3x5xi64>) {
+  %k = ds.constant dense<5> : tensor<1xi64>
+  // expected-error @+1 {{cuda: cannot tell before a run whether k (5) is at most the axis length (s0); bind the dynamic dims with --ds-input-shape}}
+  %v, %i = ds.topk %x, %k {axis = 1 : i64, largest = true, sorted = true} : (tensor<3x?xf32>, tensor<1xi64>) -> (tensor<3x5xf32>, tensor<3x5xi64>)
+  return %v, %i : tensor<3x5xf32>, tensor<3x5xi64>
+}
+
+// -----
+
+func.func @main(%x: tensor<3x4xf8E4M3FN>) -> (tensor<3x2xf8E4M3FN>, tensor<3x2xi64>) {
+  %k = ds.constant dense<2> : tensor<1xi64>
+  // expected-error @+1 {{cuda: 'ds.topk' on 'f8E4M3FN' is not supported (nor on the CPU)}}
+  %v, %i = ds.topk %x, %k {axis = 1 : i64, largest = true, sorted = true} : (tensor<3x4xf8E4M3FN>, tensor<1xi64>) -> (tensor<3x2xf8E4M3FN>, tensor<3x2xi64>)
+  return %v, %i : tensor<3x2xf8E4M3FN>, tensor<3x2xi64>
 }
 
 // -----
