@@ -53,6 +53,48 @@ bool dependsOn(Value v, Value source) {
   }
   return false;
 }
+
+/// An integer ds.reduce, exact as the CPU's: sums, products and their
+/// kin wrap in unsigned 64-bit arithmetic, max and min compare in the
+/// type's signedness, an empty row's max / min is the type's lowest /
+/// highest value, the mean divides the 64-bit sum (truncating).
+struct IntegerReduce {
+  std::string accumulator, lowest, highest;
+  bool isSigned = false;
+
+  static std::optional<IntegerReduce> of(ReduceOp reduce, Type element) {
+    ReduceKind kind = reduce.getKind();
+    if (kind == ReduceKind::l2 || kind == ReduceKind::log_sum || kind == ReduceKind::log_sum_exp)
+      return std::nullopt;
+    IntegerReduce r;
+    const unsigned bits = element.getIntOrFloatBitWidth();
+    r.isSigned = !element.isUnsignedInteger() && bits > 1;
+    const bool compares = kind == ReduceKind::max || kind == ReduceKind::min;
+    r.accumulator = compares && r.isSigned ? "long long" : "unsigned long long";
+    if (r.isSigned) {
+      r.lowest = bits == 64 ? "(-9223372036854775807LL - 1)"
+                            : "(-" + std::to_string(uint64_t(1) << (bits - 1)) + "LL)";
+      r.highest = std::to_string((uint64_t(1) << (bits - 1)) - 1) + "LL";
+    } else {
+      r.lowest = "0ULL";
+      r.highest = bits == 64 ? "18446744073709551615ULL"
+                             : std::to_string((uint64_t(1) << bits) - 1) + "ULL";
+    }
+    return r;
+  }
+  /// |v| as the 64-bit accumulator (wrapping for the lowest value).
+  std::string magnitude(StringRef v) const {
+    if (!isSigned)
+      return v.str();
+    return "(" + v.str() + " < 0 ? 0ULL - (unsigned long long)(" + v.str() + ") : (unsigned long long)(" +
+           v.str() + "))";
+  }
+  std::string mean(StringRef acc, StringRef n) const {
+    std::string quotient = isSigned ? "(unsigned long long)((long long)" + acc.str() + " / (long long)" + n.str() + ")"
+                                    : acc.str() + " / (unsigned long long)" + n.str();
+    return "(" + n.str() + " > 0 ? " + quotient + " : 0ULL)";
+  }
+};
 } // namespace
 
 LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const std::string &name,
@@ -86,10 +128,20 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
                                  "ds-compile does)");
   }
   Type xType = cast<RankedTensorType>(x.getType()).getElementType();
-  if (!isa<FloatType>(xType))
+  const bool integer = !isa<FloatType>(xType);
+  if (integer && !isa<ReduceOp>(anchor))
     return anchor->emitError("cuda: '") << anchor->getName() << "' on non-float data is not supported";
-  // Statistics in the compute type: float, double for f64 data.
+  // Statistics in the compute type: float, double for f64 data; integer
+  // reductions are exact, as the CPU kernel's (IntegerReduce below).
   const std::string ct = computeType(xType);
+  std::optional<IntegerReduce> ints;
+  if (integer) {
+    ints = IntegerReduce::of(cast<ReduceOp>(anchor), xType);
+    if (!ints)
+      return anchor->emitError("cuda: reduce ")
+             << stringifyReduceKind(cast<ReduceOp>(anchor).getKind()) << " on " << xType
+             << " is not supported (the CPU computes it in double)";
+  }
   auto f = [&](StringRef fn) { return mathFn(fn, xType); };
   Size rows = ctx.sizes->product(x, 0, (int64_t)lead);
   Size rowLen = ctx.sizes->product(x, (int64_t)lead, (int64_t)rank);
@@ -122,16 +174,24 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
 
   // Accumulates f(X) over the row into `acc` (kind: 0 sum, 1 max, 2 min, 3 prod).
   auto pass = [&](StringRef acc, int kind, llvm::function_ref<std::string(StringRef)> term) -> LogicalResult {
-    static const char *init[] = {"0", "-DS_INF", "DS_INF", "1"};
-    const std::string step[] = {"%0 += %1", "%0 = " + f("fmax") + "(%0, %1)",
-                                "%0 = " + f("fmin") + "(%0, %1)", "%0 *= %1"};
-    w.line() << ct << " " << acc << " = " << init[kind] << ";\n";
+    std::string init[] = {"0", "-DS_INF", "DS_INF", "1"};
+    std::string step[] = {"%0 += %1", "%0 = " + f("fmax") + "(%0, %1)",
+                          "%0 = " + f("fmin") + "(%0, %1)", "%0 *= %1"};
+    std::string accType = ct;
+    if (ints) {
+      accType = ints->accumulator;
+      init[1] = ints->lowest;
+      init[2] = ints->highest;
+      step[1] = "%0 = ds_max(%0, %1)";
+      step[2] = "%0 = ds_min(%0, %1)";
+    }
+    w.line() << accType << " " << acc << " = " << init[kind] << ";\n";
     Coords coords = loop.open();
     FailureOr<std::string> v = w.at(x, coords);
     if (failed(v))
       return failure();
     std::string s = step[kind];
-    s.replace(s.find("%1"), 2, term(*v));
+    s.replace(s.find("%1"), 2, ints ? "(" + accType + ")(" + term(*v) + ")" : term(*v));
     while (s.find("%0") != std::string::npos)
       s.replace(s.find("%0"), 2, acc.str());
     w.line() << s << ";\n";
@@ -212,9 +272,18 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
       if (failed(pass("racc", 3, id))) return failure();
       break;
     case ReduceKind::sum_square: case ReduceKind::l2:
-      if (failed(pass("racc", 0, [](StringRef v) { return v.str() + " * " + v.str(); }))) return failure();
+      if (failed(pass("racc", 0, [&](StringRef v) {
+            if (ints) // squared in the wrapping accumulator, not the narrower type
+              return "(unsigned long long)(" + v.str() + ") * (unsigned long long)(" + v.str() + ")";
+            return v.str() + " * " + v.str();
+          })))
+        return failure();
       break;
     case ReduceKind::l1:
+      if (ints) {
+        if (failed(pass("racc", 0, [&](StringRef v) { return ints->magnitude(v); }))) return failure();
+        break;
+      }
       if (failed(pass("racc", 0, [&](StringRef v) { return f("fabs") + "(" + v.str() + ")"; }))) return failure();
       break;
     case ReduceKind::log_sum_exp:
@@ -226,12 +295,18 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
       w.line() << "racc = isfinite(rmax) ? rmax + " << f("log") << "(racc) : rmax;\n";
       break;
     }
-    const char *finalize = "racc";
-    if (reduce.getKind() == ReduceKind::mean) w.line() << "racc /= " << n << ";\n";
+    std::string finalize = "racc";
+    if (ints) {
+      if (reduce.getKind() == ReduceKind::mean)
+        w.line() << "racc = " << ints->mean("racc", rowLen.c()) << ";\n";
+      finalize = "((" + ct + ")racc)";
+    } else if (reduce.getKind() == ReduceKind::mean) {
+      w.line() << "racc /= " << n << ";\n";
+    }
     if (reduce.getKind() == ReduceKind::l2) w.line() << "racc = " << f("sqrt") << "(racc);\n";
     if (reduce.getKind() == ReduceKind::log_sum) w.line() << "racc = " << f("log") << "(racc);\n";
     w.override(anchorResult, [finalize](ArrayRef<std::string>) -> FailureOr<std::string> {
-      return std::string(finalize);
+      return finalize;
     });
   }
 

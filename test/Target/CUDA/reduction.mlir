@@ -74,3 +74,24 @@ func.func @main(%x: tensor<1x32x8x8xf32>) -> tensor<1x32x1x1xf32> {
   %0 = ds.reduce mean %x {axes = array<i64: 2, 3>, keepdims = true} : (tensor<1x32x8x8xf32>) -> tensor<1x32x1x1xf32>
   return %0 : tensor<1x32x1x1xf32>
 }
+
+// -----
+
+// Integer reductions are exact: a signed max compares as long long from the
+// type's lowest value, an i32 sum wraps in unsigned long long, the mean
+// divides the 64-bit sum as signed; results go back to the compute type.
+// CHECK-LABEL: k0_reduction(const int *__restrict__ in0, int *__restrict__ out0)
+// CHECK: long long racc = (-2147483648LL);
+// CHECK: racc = ds_max(racc, (long long)(x{{[0-9]+}}));
+// CHECK: racc = ds_block_reduce<1>(racc);
+// CHECK: ds_store(out0, row, ((int)racc));
+// CHECK-LABEL: k1_reduction(const int *__restrict__ in0, int *__restrict__ out0)
+// CHECK: unsigned long long racc = 0;
+// CHECK: racc += (unsigned long long)(x{{[0-9]+}});
+// CHECK: racc = (7 > 0 ? (unsigned long long)((long long)racc / (long long)7) : 0ULL);
+// CHECK: ds_store(out0, row, ((int)racc));
+func.func @main(%x: tensor<5x7xi32>) -> (tensor<5xi32>, tensor<5xi32>) {
+  %0 = ds.reduce max %x {axes = array<i64: 1>, keepdims = false} : (tensor<5x7xi32>) -> tensor<5xi32>
+  %1 = ds.reduce mean %x {axes = array<i64: 1>, keepdims = false} : (tensor<5x7xi32>) -> tensor<5xi32>
+  return %0, %1 : tensor<5xi32>, tensor<5xi32>
+}

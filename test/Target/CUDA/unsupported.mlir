@@ -27,6 +27,14 @@ func.func @main(%x: tensor<3x4xf8E4M3FN>) -> (tensor<3x2xf8E4M3FN>, tensor<3x2xi
 
 // -----
 
+func.func @main(%x: tensor<4x8xi32>) -> tensor<4xi32> {
+  // expected-error @+1 {{cuda: reduce l2 on 'i32' is not supported (the CPU computes it in double)}}
+  %0 = ds.reduce l2 %x {axes = array<i64: 1>, keepdims = false} : (tensor<4x8xi32>) -> tensor<4xi32>
+  return %0 : tensor<4xi32>
+}
+
+// -----
+
 func.func @main(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   // expected-error @+1 {{cuda: softmax over axis 0 that is not the innermost (non-unit) dim is not supported (run --ds-cuda-trailing-reductions first, as ds-compile does)}}
   %0 = ds.softmax %x {axis = 0 : i64} : (tensor<4x8xf32>) -> tensor<4x8xf32>

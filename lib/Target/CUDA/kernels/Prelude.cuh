@@ -201,9 +201,19 @@ __device__ __forceinline__ double ds_resize_tap(bool cubic, long long i, float x
   return w;
 }
 
-// ---- reductions across a block (float or double), result in every thread ----
-// Each block-wide reduction ends with a barrier, so the static scratch can be
-// reused by the next one.
+// ---- reductions across a block, result in every thread ----
+// Over float, double (fmax / fmin: a NaN loses, as in the CPU kernels) or the
+// 64-bit integers that integer reductions accumulate in (sums wrap in
+// unsigned long long). Each block-wide reduction ends with a barrier, so the
+// static scratch can be reused by the next one.
+__device__ __forceinline__ float ds_max(float a, float b) { return fmaxf(a, b); }
+__device__ __forceinline__ double ds_max(double a, double b) { return fmax(a, b); }
+__device__ __forceinline__ long long ds_max(long long a, long long b) { return a > b ? a : b; }
+__device__ __forceinline__ unsigned long long ds_max(unsigned long long a, unsigned long long b) { return a > b ? a : b; }
+__device__ __forceinline__ float ds_min(float a, float b) { return fminf(a, b); }
+__device__ __forceinline__ double ds_min(double a, double b) { return fmin(a, b); }
+__device__ __forceinline__ long long ds_min(long long a, long long b) { return a < b ? a : b; }
+__device__ __forceinline__ unsigned long long ds_min(unsigned long long a, unsigned long long b) { return a < b ? a : b; }
 template <typename T> __device__ __forceinline__ T ds_warp_sum(T v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -211,12 +221,12 @@ template <typename T> __device__ __forceinline__ T ds_warp_sum(T v) {
 }
 template <typename T> __device__ __forceinline__ T ds_warp_max(T v) {
 #pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, o));
+  for (int o = 16; o > 0; o >>= 1) v = ds_max(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
 template <typename T> __device__ __forceinline__ T ds_warp_min(T v) {
 #pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = fmin(v, __shfl_xor_sync(0xffffffffu, v, o));
+  for (int o = 16; o > 0; o >>= 1) v = ds_min(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
 template <typename T> __device__ __forceinline__ T ds_warp_prod(T v) {
@@ -239,8 +249,9 @@ template <int KIND, typename T> __device__ T ds_block_reduce(T v) {
   if (warps == 1) return v;
   if (lane == 0) scratch[warp] = v;
   __syncthreads();
-  T identity = KIND == 0 ? T(0) : (KIND == 1 ? T(-DS_INF) : (KIND == 2 ? T(DS_INF) : T(1)));
-  v = lane < warps ? scratch[lane] : identity;
+  // Lanes past the warps: the sum's and product's identity; max and min take
+  // warp 0's value again (no infinity an integer type could not hold).
+  v = lane < warps ? scratch[lane] : (KIND == 0 ? T(0) : (KIND == 3 ? T(1) : scratch[0]));
   v = ds_warp_reduce<KIND>(v);
   __syncthreads();
   return v;
