@@ -124,8 +124,11 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   }
   // One fusion decision for every backend: CUDA emits a kernel per group, the
   // CPU runtime runs each group in tiles of rows (docs/runtime.md).
-  if (options.target == "cuda") // the only reductions the CUDA kernels emit
+  if (options.target == "cuda") {
+    // The only reductions the CUDA kernels emit, the batches cuBLASLt runs.
     pm.addNestedPass<func::FuncOp>(ds::createCUDATrailingReductionsPass());
+    pm.addNestedPass<func::FuncOp>(ds::createCUDAExpandGemmBatchPass());
+  }
   if (options.fuse || options.target == "cuda")
     pm.addNestedPass<func::FuncOp>(ds::createFusePass());
   if (options.fuse || options.target == "cuda")

@@ -32,6 +32,15 @@ static bool isAliasReshape(FusionGroupOp group) {
   return outer.getDefiningOp() && !isa<ConstantOp>(outer.getDefiningOp());
 }
 
+bool cuda::isAloneInGroup(FusionGroupOp group, Operation *op) {
+  Block &body = group.getBody().front();
+  // k, or a small input bound at compile time, may be cloned in.
+  bool alone = llvm::all_of(body.without_terminator(), [&](Operation &other) {
+    return &other == op || isa<ConstantOp>(other);
+  });
+  return alone && cast<YieldOp>(body.getTerminator()).getValues() == op->getResults();
+}
+
 static LogicalResult emitGroup(FusionGroupOp group, unsigned index, EmitContext &ctx) {
   // Every element type the kernel would load or store must have a CUDA type.
   WalkResult types = group.getBody().walk([](Operation *op) {
@@ -58,6 +67,8 @@ static LogicalResult emitGroup(FusionGroupOp group, unsigned index, EmitContext 
   for (Operation &op : body.without_terminator())
     if (auto topk = dyn_cast<TopKOp>(op))
       return emitTopK(group, topk, name, ctx);
+    else if (auto quantize = dyn_cast<DynamicQuantizeOp>(op))
+      return emitDynamicQuantize(group, quantize, name, ctx);
   Operation *anchor = nullptr;
   for (Operation &op : body.without_terminator()) {
     // One anchor per group: attention, a fusable reduction or a matmul (the

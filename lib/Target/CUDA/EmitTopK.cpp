@@ -14,16 +14,8 @@ using namespace mlir::ds::cuda;
 
 LogicalResult cuda::emitTopK(FusionGroupOp group, TopKOp topk, const std::string &name,
                              EmitContext &ctx) {
-  Block &body = group.getBody().front();
   Value input = topk.getInput();
-  auto yield = cast<YieldOp>(body.getTerminator());
-  // k is read from the result's type; constants cloned into the group (k,
-  // a small input bound at compile time) are the only company the op may
-  // have.
-  bool alone = llvm::all_of(body.without_terminator(), [&](Operation &op) {
-    return &op == topk.getOperation() || isa<ConstantOp>(op);
-  });
-  if (!alone || yield.getValues() != topk->getResults())
+  if (!isAloneInGroup(group, topk))
     return topk.emitError("cuda: 'ds.topk' must be alone in its fusion group (as --ds-fuse "
                           "leaves it)");
   Type element = cast<RankedTensorType>(input.getType()).getElementType();
@@ -64,18 +56,8 @@ LogicalResult cuda::emitTopK(FusionGroupOp group, TopKOp topk, const std::string
   std::string inner = ctx.sizes->product(input, axis + 1, rank).c();
   w.line() << "// top " << w.dims(topk.getValues())[axis] << " of " << shape[axis] << " along axis "
            << axis << ", one block per slice\n";
-  // The input's element at a flat index: a plain load from a group input, a
-  // table read for a constant.
-  w.open("auto load = [&](long long e)");
-  if (auto arg = dyn_cast<BlockArgument>(input)) {
-    w.line() << "return ds_load(" << w.inputParam(arg) << ", e);\n";
-  } else {
-    FailureOr<std::string> v = w.at(input, delinearize("e", shape));
-    if (failed(v))
-      return failure();
-    w.line() << "return " << *v << ";\n";
-  }
-  w.close(";");
+  if (failed(w.declareFlatLoader(input, "load")))
+    return failure();
   w.line() << "ds_topk_slice<" << (wide ? 64 : 32) << ">(load, " << w.outputParam(0) << ", " << w.outputParam(1) << ", (long long)" << shape[axis]
            << ", (long long)" << w.dims(topk.getValues())[axis] << ", (long long)" << inner << ", "
            << (topk.getLargest() ? "true" : "false") << ");\n";

@@ -37,6 +37,15 @@ LogicalResult emitReduction(FusionGroupOp group, Operation *anchor, const std::s
 LogicalResult emitAttention(FusionGroupOp group, AttentionOp attention, const std::string &name,
                             EmitContext &ctx);
 
+/// Whether `op` is the only op of `group` but for constants cloned into it,
+/// and the group yields exactly its results (single-op groups of ds-fuse).
+bool isAloneInGroup(FusionGroupOp group, Operation *op);
+
+/// A group holding one ds.dynamic_quantize: one block finds the range, then
+/// quantizes.
+LogicalResult emitDynamicQuantize(FusionGroupOp group, DynamicQuantizeOp op,
+                                  const std::string &name, EmitContext &ctx);
+
 /// A group holding one ds.topk: the radix-select template (TopK.cuh).
 LogicalResult emitTopK(FusionGroupOp group, TopKOp topk, const std::string &name,
                        EmitContext &ctx);

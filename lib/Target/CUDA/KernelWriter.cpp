@@ -235,6 +235,20 @@ void KernelWriter::close(StringRef after) {
   line() << "}" << after << "\n";
 }
 
+LogicalResult KernelWriter::declareFlatLoader(Value v, StringRef name) {
+  open("auto " + name + " = [&](long long e)");
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    line() << "return ds_load(" << inputParam(arg) << ", e);\n";
+  } else {
+    FailureOr<std::string> element = at(v, delinearize("e", dims(v)));
+    if (failed(element))
+      return failure();
+    line() << "return " << *element << ";\n";
+  }
+  close(";");
+  return success();
+}
+
 std::string KernelWriter::fresh(StringRef prefix) { return (prefix + Twine(counter++)).str(); }
 
 std::string KernelWriter::wrappedIndex(StringRef index, StringRef dim) {

@@ -112,6 +112,11 @@ public:
   /// Element of `v` at `coords`; see the file comment.
   FailureOr<std::string> at(Value v, ArrayRef<std::string> coords);
 
+  /// Declares `auto <name> = [&](long long e) {...};`, the element of
+  /// group value `v` at row-major index e in its compute type (a plain load
+  /// from a group input, the recursion of at() otherwise).
+  LogicalResult declareFlatLoader(Value v, StringRef name);
+
   /// Replaces the computation of `v` (e.g. the anchor of a reduction).
   std::map<void *, std::function<FailureOr<std::string>(ArrayRef<std::string>)>> overrides;
   void override(Value v, std::function<FailureOr<std::string>(ArrayRef<std::string>)> fn) {

@@ -53,3 +53,22 @@ func.func @main(%x: tensor<1x3x8x8xui8>, %w: tensor<4x3x3x3xi8>, %zx: tensor<ui8
   %0 = ds.conv_integer %x, %w input_zero_point %zx {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x3x8x8xui8>, tensor<4x3x3x3xi8>, tensor<ui8>) -> tensor<1x4x8x8xi32>
   return %0 : tensor<1x4x8x8xi32>
 }
+
+// -----
+
+// Dynamic quantization: one block finds the range (widened to 0) with block
+// reductions, then quantizes; thread 0 stores the scale and zero point.
+// CHECK-LABEL: k0_data_movement(const float *__restrict__ in0, unsigned char *__restrict__ out0, float *__restrict__ out1, unsigned char *__restrict__ out2)
+// CHECK: // dynamic_quantize over 2100 elements in one block
+// CHECK: float lo = 0.0f, hi = 0.0f;
+// CHECK: lo = ds_block_reduce<2>(lo);
+// CHECK: hi = ds_block_reduce<1>(hi);
+// CHECK: const float scale = hi == lo ? 1.0f : (hi - lo) / 255.0f;
+// CHECK: const float zp = rintf(fminf(255.0f, fmaxf(0.0f, 0.0f - lo / scale)));
+// CHECK: ds_store(out0, e, (int)(q != q ? zp : r));
+// CHECK: ds_store(out2, 0, (int)zp);
+// CHECK: kernel="k0_data_movement" grid=array<i64: 1, 1, 1> block=array<i64: 256, 1, 1>
+func.func @main(%x: tensor<7x300xf32>) -> (tensor<7x300xui8>, tensor<f32>, tensor<ui8>) {
+  %y, %s, %z = ds.dynamic_quantize %x : (tensor<7x300xf32>) -> (tensor<7x300xui8>, tensor<f32>, tensor<ui8>)
+  return %y, %s, %z : tensor<7x300xui8>, tensor<f32>, tensor<ui8>
+}

@@ -38,6 +38,20 @@ def CUDATrailingReductionsPass : Pass<"ds-cuda-trailing-reductions", "func::Func
   let dependentDialects = ["mlir::ds::DSDialect"];
 }
 
+def CUDAExpandGemmBatchPass : Pass<"ds-cuda-expand-gemm-batch", "func::FuncOp"> {
+  let summary = "Expand matmul operands whose batch dims broadcast only in part";
+  let description = [{
+    cuBLASLt runs a batched matmul with one stride per operand between
+    batches: an operand is either batched like the result or not at all
+    (stride 0). An operand whose leading dims broadcast in part against the
+    result's batch dims (`3x1x3x4` against a `3x2` batch) gets a `ds.expand`
+    to the full batch first, a copy the size of the expanded operand. Dynamic
+    batch dims are left alone (the emitter reports them); the pass is
+    idempotent and runs before ds-fuse.
+  }];
+  let dependentDialects = ["mlir::ds::DSDialect"];
+}
+
 def CUDASplitGemmGroupsPass : Pass<"ds-cuda-split-gemm-groups", "func::FuncOp"> {
   let summary = "Split matmul groups into a cuBLASLt step and an elementwise rest";
   let description = [{
