@@ -25,8 +25,11 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
   SmallVector<Value> operands{op.getQuery(), op.getKey(), op.getValue()};
   if (op.getMask())
     operands.push_back(op.getMask());
+  // A mask may be a constant cloned into the group (a score_mod bias, a
+  // small pattern): the kernel reads it from a table.
+  ConstantOp constantMask = op.getMask() ? op.getMask().getDefiningOp<ConstantOp>() : nullptr;
   for (Value v : operands)
-    if (!isa<BlockArgument>(v))
+    if (!isa<BlockArgument>(v) && !(v == op.getMask() && constantMask))
       return op.emitError("cuda: attention with fused producers is not supported");
   ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()), v = shapeOf(op.getValue());
   if (q.size() != 4 || k.size() != 4 || v.size() != 4)
@@ -55,9 +58,13 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
     if (mt.isInteger(1)) maskKind = 1;
     else if (mt.isF32() || mt.isF16() || mt.isBF16()) maskKind = 2;
     else return op.emitError("cuda: attention mask of type ") << mt << " is not supported";
-    maskType = *storageType(mt);
+    maskType = constantMask ? computeType(mt) : *storageType(mt);
     Dims m = w.dims(mask);
     Dims strides = stridesOf(m);
+    // A splat table holds one element: every dim is read at index 0.
+    auto splat = constantMask ? dyn_cast<SplatElementsAttr>(constantMask.getValue()) : nullptr;
+    if (splat)
+      strides.assign(m.size(), "0");
     std::string full[4] = {qd[0], qd[1], qd[2], kd[2]};
     for (size_t d = 0; d < m.size(); ++d) {
       size_t to = 4 - m.size() + d;
@@ -105,8 +112,15 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
   std::string qn = w.inputParam(cast<BlockArgument>(op.getQuery()));
   std::string kn = w.inputParam(cast<BlockArgument>(op.getKey()));
   std::string vn = w.inputParam(cast<BlockArgument>(op.getValue()));
-  std::string mn = op.getMask() ? w.inputParam(cast<BlockArgument>(op.getMask()))
-                                : "(const float *)nullptr";
+  std::string mn = "(const float *)nullptr";
+  if (constantMask) {
+    FailureOr<std::string> table = w.tableOf(constantMask);
+    if (failed(table))
+      return failure();
+    mn = *table;
+  } else if (op.getMask()) {
+    mn = w.inputParam(cast<BlockArgument>(op.getMask()));
+  }
   w.line() << "// flash attention: " << qd[0] << "x" << q[1] << " heads of " << qd[2]
            << " queries x " << kd[2] << " keys, head dim " << q[3] << "\n";
   w.line() << "const " << cfg << " cfg{(int)" << qd[2] << ", (int)" << kd[2] << ", (int)"
@@ -131,8 +145,7 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
     rowsPerBlock = 16; // DS_ATTN_WARPS * DS_ATTN_ROWS; tiles of DS_ATTN_BK = 32 keys
     sharedBytes = (32 * (q[3] + 1) + 32 * v[3] + rowsPerBlock * q[3]) * 4;
   }
-  ctx.source += config + w.finish("__launch_bounds__(128)") + "\n";
-  // The mask operand must be in the step's inputs even when it is absent.
+  ctx.source += config + w.globals + w.finish("__launch_bounds__(128)") + "\n";
   ArtifactStep step = w.launchStep({ctx.sizes->size(op.getQuery(), 2).ceilDiv(rowsPerBlock),
                                     Size::of(q[1]), ctx.sizes->size(op.getQuery(), 0)},
                                    {128, 1, 1}, sharedBytes);

@@ -348,6 +348,30 @@ FailureOr<std::string> KernelWriter::at(Value v, ArrayRef<std::string> coords) {
   return result;
 }
 
+FailureOr<std::string> KernelWriter::tableOf(ConstantOp constant) {
+  auto attr = dyn_cast<DenseElementsAttr>(constant.getValue());
+  if (!attr || (!attr.isSplat() && attr.getNumElements() > 4096))
+    return constant.emitError("cuda: a constant inside a fusion group must be a splat or at most "
+                              "4096 dense elements"),
+           failure();
+  Type t = elementOf(constant.getResult());
+  std::string table = this->name + "_" + fresh("table");
+  const int64_t count = attr.isSplat() ? 1 : attr.getNumElements();
+  llvm::raw_string_ostream g(globals);
+  g << "static __device__ const " << computeType(t) << " " << table << "[" << count << "] = {";
+  for (int64_t j = 0; j < count; ++j) {
+    g << (j ? ", " : "");
+    if (isa<FloatType>(t))
+      g << literal(attr.getValues<APFloat>()[j].convertToDouble(), t);
+    else if (t.isInteger(1))
+      g << (attr.getValues<bool>()[j] ? "true" : "false");
+    else
+      g << intLiteral(attr.getValues<APInt>()[j], t);
+  }
+  g << "};\n";
+  return table;
+}
+
 FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<std::string> coords) {
   for (Type t : op->getResultTypes())
     if (failed(checkElementType(op, cast<RankedTensorType>(t).getElementType())))
@@ -364,27 +388,10 @@ FailureOr<std::string> KernelWriter::compute(Operation *op, Value v, ArrayRef<st
       line() << "const " << computeType(t) << " " << name << " = " << value << ";\n";
       return name;
     }
-    if (!attr || attr.getNumElements() > 4096)
-      return op->emitError("cuda: a constant inside a fusion group must be a splat or at most "
-                           "4096 dense elements"),
-             failure();
-    // A small table at file scope.
-    std::string table = this->name + "_" + fresh("table");
-    llvm::raw_string_ostream g(globals);
-    g << "static __device__ const " << computeType(t) << " " << table << "["
-      << attr.getNumElements() << "] = {";
-    unsigned i = 0;
-    if (isa<FloatType>(t))
-      for (APFloat f : attr.getValues<APFloat>())
-        g << (i++ ? ", " : "") << literal(f.convertToDouble(), t);
-    else if (t.isInteger(1))
-      for (bool b : attr.getValues<bool>())
-        g << (i++ ? ", " : "") << (b ? "true" : "false");
-    else
-      for (APInt a : attr.getValues<APInt>())
-        g << (i++ ? ", " : "") << intLiteral(a, t);
-    g << "};\n";
-    line() << "const " << computeType(t) << " " << name << " = " << table << "["
+    FailureOr<std::string> table = tableOf(constant);
+    if (failed(table))
+      return failure();
+    line() << "const " << computeType(t) << " " << name << " = " << *table << "["
            << linearize(coords, dims(v)) << "];\n";
     return name;
   }

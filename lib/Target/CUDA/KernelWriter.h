@@ -117,6 +117,10 @@ public:
   /// from a group input, the recursion of at() otherwise).
   LogicalResult declareFlatLoader(Value v, StringRef name);
 
+  /// A file-scope table of `constant`'s elements in their compute type (one
+  /// element for a splat) and its name.
+  FailureOr<std::string> tableOf(ConstantOp constant);
+
   /// Replaces the computation of `v` (e.g. the anchor of a reduction).
   std::map<void *, std::function<FailureOr<std::string>(ArrayRef<std::string>)>> overrides;
   void override(Value v, std::function<FailureOr<std::string>(ArrayRef<std::string>)> fn) {

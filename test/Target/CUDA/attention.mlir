@@ -79,3 +79,22 @@ func.func @main(%q: tensor<?x2x?x16xf32> {ds.dim_symbols = ["batch", "", "querie
   %0 = ds.attention %q, %k, %k {is_causal, causal_from_end} : (tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32>) -> tensor<?x2x?x16xf32>
   return %0 : tensor<?x2x?x16xf32>
 }
+
+// -----
+
+// A constant mask cloned into the group (a score_mod bias): a one-element
+// table read with every stride 0.
+// CHECK: struct k0_attention_config
+// CHECK: static __device__ const float k0_attention_table0[1] = {0.5f};
+// CHECK: k0_attention(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0)
+// CHECK: const k0_attention_config cfg{(int)40, (int)40, (int)0, 0, 0, 0, 0};
+// CHECK: flash_attention<float, float, k0_attention_config>(in0, in1, in2, k0_attention_table0, out0, cfg);
+func.func @main(%q: tensor<1x2x40x16xf32>, %k: tensor<1x2x40x16xf32>, %v: tensor<1x2x40x16xf32>) -> tensor<1x2x40x16xf32> {
+  %r = ds.fusion_group attention (%q, %k, %v) : (tensor<1x2x40x16xf32>, tensor<1x2x40x16xf32>, tensor<1x2x40x16xf32>) -> tensor<1x2x40x16xf32> {
+  ^bb0(%a: tensor<1x2x40x16xf32>, %b: tensor<1x2x40x16xf32>, %c: tensor<1x2x40x16xf32>):
+    %m = ds.constant dense<5.000000e-01> : tensor<f32>
+    %0 = ds.attention %a, %b, %c, %m : (tensor<1x2x40x16xf32>, tensor<1x2x40x16xf32>, tensor<1x2x40x16xf32>, tensor<f32>) -> tensor<1x2x40x16xf32>
+    ds.yield %0 : tensor<1x2x40x16xf32>
+  }
+  return %r : tensor<1x2x40x16xf32>
+}
