@@ -299,7 +299,17 @@ LogicalResult cuda::emitReduction(FusionGroupOp group, Operation *anchor, const 
     if (ints) {
       if (reduce.getKind() == ReduceKind::mean)
         w.line() << "racc = " << ints->mean("racc", rowLen.c()) << ";\n";
-      finalize = "((" + ct + ")racc)";
+      // Wrapped to the element's width, as the CPU stores it, before fused
+      // consumers read it (a u8 sum of 300 is 44 to them too).
+      const unsigned bits = xType.getIntOrFloatBitWidth();
+      const bool isUnsigned = xType.isUnsignedInteger();
+      if (bits == 8 || bits == 16)
+        finalize = "((" + ct + ")(" + *storageType(xType) + ")racc)";
+      else if (bits == 4 || bits == 2)
+        finalize = "ds_wrap_" + std::string(isUnsigned ? "u" : "i") + std::to_string(bits) +
+                   "((long long)racc)";
+      else
+        finalize = "((" + ct + ")racc)";
     } else if (reduce.getKind() == ReduceKind::mean) {
       w.line() << "racc /= " << n << ";\n";
     }

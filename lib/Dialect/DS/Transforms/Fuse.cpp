@@ -405,8 +405,13 @@ void materialize(ArrayRef<Operation *> ops, FusionKind kind) {
     for (Value result : op->getResults())
       if (llvm::any_of(result.getUsers(), [&](Operation *user) { return !isMember(user); }))
         results.push_back(result);
-  if (results.empty()) // dead code: keep it, yielding the last op's results
+  // A group of one op yields all of its results: its kernel writes every one
+  // (the CUDA top-k sorts in its indices result even when only the values
+  // are used). Dead code is kept the same way.
+  if (ops.size() == 1 || results.empty()) {
+    results.clear();
     llvm::append_range(results, ops.back()->getResults());
+  }
 
   Operation *last = ops.back();
   OpBuilder builder(last);
