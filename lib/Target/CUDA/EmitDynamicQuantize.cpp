@@ -22,10 +22,13 @@ LogicalResult cuda::emitDynamicQuantize(FusionGroupOp group, DynamicQuantizeOp o
     return op.emitError("cuda: 'ds.dynamic_quantize' must be alone in its fusion group (as "
                         "--ds-fuse leaves it)");
   Value x = op.getInput();
-  auto isU8 = [](Value v) { return cast<RankedTensorType>(v.getType()).getElementType().isUnsignedInteger(8); };
+  auto isU8 = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getElementType().isUnsignedInteger(8);
+  };
   if (!isU8(op.getOutput()) || !isU8(op.getZeroPoint()) ||
       !cast<RankedTensorType>(op.getScale().getType()).getElementType().isF32())
-    return op.emitError("cuda: 'ds.dynamic_quantize' gives ui8 data, an f32 scale and a ui8 zero point");
+    return op.emitError(
+        "cuda: 'ds.dynamic_quantize' gives ui8 data, an f32 scale and a ui8 zero point");
   KernelWriter w(group, name, *ctx.sizes);
   const std::string n = ctx.sizes->product(x, 0, (int64_t)w.dims(x).size()).c();
   w.line() << "// dynamic_quantize over " << n << " elements in one block\n";

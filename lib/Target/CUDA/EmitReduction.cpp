@@ -86,12 +86,13 @@ struct IntegerReduce {
   std::string magnitude(StringRef v) const {
     if (!isSigned)
       return v.str();
-    return "(" + v.str() + " < 0 ? 0ULL - (unsigned long long)(" + v.str() + ") : (unsigned long long)(" +
-           v.str() + "))";
+    const std::string x = "(unsigned long long)(" + v.str() + ")";
+    return "(" + v.str() + " < 0 ? 0ULL - " + x + " : " + x + ")";
   }
   std::string mean(StringRef acc, StringRef n) const {
-    std::string quotient = isSigned ? "(unsigned long long)((long long)" + acc.str() + " / (long long)" + n.str() + ")"
-                                    : acc.str() + " / (unsigned long long)" + n.str();
+    std::string quotient =
+        isSigned ? "(unsigned long long)((long long)" + acc.str() + " / (long long)" + n.str() + ")"
+                 : acc.str() + " / (unsigned long long)" + n.str();
     return "(" + n.str() + " > 0 ? " + quotient + " : 0ULL)";
   }
 };

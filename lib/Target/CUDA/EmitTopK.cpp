@@ -58,8 +58,9 @@ LogicalResult cuda::emitTopK(FusionGroupOp group, TopKOp topk, const std::string
            << axis << ", one block per slice\n";
   if (failed(w.declareFlatLoader(input, "load")))
     return failure();
-  w.line() << "ds_topk_slice<" << (wide ? 64 : 32) << ">(load, " << w.outputParam(0) << ", " << w.outputParam(1) << ", (long long)" << shape[axis]
-           << ", (long long)" << w.dims(topk.getValues())[axis] << ", (long long)" << inner << ", "
+  w.line() << "ds_topk_slice<" << (wide ? 64 : 32) << ">(load, " << w.outputParam(0) << ", "
+           << w.outputParam(1) << ", (long long)" << shape[axis] << ", (long long)"
+           << w.dims(topk.getValues())[axis] << ", (long long)" << inner << ", "
            << (topk.getLargest() ? "true" : "false") << ");\n";
   int64_t block = ShapedType::isDynamic(staticLength)
                       ? 256

@@ -41,12 +41,14 @@ void expandPartialBatch(MatMulOp matmul, OpOperand &operand) {
   if (ownCount == 1 || ownCount == ShapedType::getNumElements(batch))
     return;
   SmallVector<int64_t> shape(batch);
-  shape.append(type.getShape().take_back(matrixRank).begin(), type.getShape().take_back(matrixRank).end());
+  shape.append(type.getShape().take_back(matrixRank).begin(),
+               type.getShape().take_back(matrixRank).end());
   OpBuilder b(matmul);
   auto shapeType = RankedTensorType::get({(int64_t)shape.size()}, b.getI64Type());
-  Value dims = b.create<ConstantOp>(matmul.getLoc(), DenseElementsAttr::get(shapeType, ArrayRef(shape)));
-  operand.set(b.create<ExpandOp>(matmul.getLoc(), RankedTensorType::get(shape, type.getElementType()),
-                                 operand.get(), dims));
+  Value dims =
+      b.create<ConstantOp>(matmul.getLoc(), DenseElementsAttr::get(shapeType, ArrayRef(shape)));
+  operand.set(b.create<ExpandOp>(
+      matmul.getLoc(), RankedTensorType::get(shape, type.getElementType()), operand.get(), dims));
 }
 
 struct CUDAExpandGemmBatchPass
