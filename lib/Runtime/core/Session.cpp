@@ -1,5 +1,6 @@
 //===- Session.cpp - executing a program on the CPU -----------------------===//
 #include "core/Session.h"
+#include "cpu/WinogradConv.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -227,6 +228,27 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
   return Status();
 }
 
+namespace {
+
+/// Whether the convolution `step` has static shapes that run in the
+/// Winograd domain, asked as its kernel asks (cpu/WinogradConv.h).
+bool runsInWinogradDomain(const Program &program, const Step &step) {
+  const ValueInfo &x = program.values[step.inputs[0]], &w = program.values[step.inputs[1]];
+  if (step.outputs.empty() || x.dims.size() != 4 || w.dims.size() != 4 || x.isDynamic())
+    return false;
+  const ValueInfo &y = program.values[step.outputs[0]];
+  cpu::Window window;
+  if (y.dims.size() != 4 || y.isDynamic() || w.dims[1] != x.dims[1] ||
+      !cpu::readWindowAttrs("ds.conv", step.attrs, 2, window))
+    return false;
+  window.in = {x.dims[2], x.dims[3]};
+  window.kernel = {w.dims[2], w.dims[3]};
+  window.out = {y.dims[2], y.dims[3]};
+  return cpu::winogradSuits(window, x.dims[1], w.dims[0], step.attrs.getInt("group", 1));
+}
+
+} // namespace
+
 Status Session::packWeights() {
   if (!cpu::packedGemmAvailable())
     return Status();
@@ -253,9 +275,16 @@ Status Session::packWeights() {
           w.dims[1] == 1)
         continue;
       const int64_t rowsPerGroup = w.dims[0] / group;
-      for (int64_t g = 0; g < group; ++g)
-        if (!packed_.addLeft(data + g * rowsPerGroup * taps, rowsPerGroup, taps))
+      if (runsInWinogradDomain(program_, step)) {
+        cpu::PackedSet set;
+        if (!cpu::transformWinogradWeights(data, w.dims[0], w.dims[1], set))
           return outOfMemory(w);
+        packed_.addSet(data, std::move(set));
+      } else {
+        for (int64_t g = 0; g < group; ++g)
+          if (!packed_.addLeft(data + g * rowsPerGroup * taps, rowsPerGroup, taps))
+            return outOfMemory(w);
+      }
     } else {
       continue;
     }

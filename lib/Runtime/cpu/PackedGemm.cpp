@@ -499,6 +499,46 @@ void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, cons
   });
 }
 
+void packedGemmBatch(KernelContext &ctx, int64_t count, int64_t M, const float *const *A,
+                     int64_t lda, const PackedMatrix *const *B, float *const *C, int64_t ldc) {
+  const Isa &s = isa();
+  if (count <= 0 || M <= 0 || B[0]->N <= 0)
+    return;
+  if (B[0]->K == 0) {
+    for (int64_t b = 0; b < count; ++b)
+      clearRows(M, B[0]->N, C[b], ldc, false);
+    return;
+  }
+  // About four tasks per thread over all products; a product is split
+  // (panel groups first, then rows) only when there are fewer products.
+  const int64_t groups = (B[0]->panels() + s.np - 1) / s.np, rowPanels = (M + s.mr - 1) / s.mr;
+  const int64_t wanted =
+      std::max<int64_t>(1, (4 * (int64_t)std::max(1, ctx.numThreads) + count - 1) / count);
+  const int64_t colTasks = std::min(groups, wanted);
+  const int64_t rowTasks =
+      std::min(rowPanels, std::max<int64_t>(1, (wanted + colTasks - 1) / colTasks));
+  const int64_t groupsPerTask = (groups + colTasks - 1) / colTasks;
+  const int64_t rowsPerTask = (rowPanels + rowTasks - 1) / rowTasks * s.mr;
+  const int64_t perProduct = rowTasks * colTasks;
+  parallel(ctx, count * perProduct, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t b = t / perProduct, task = t % perProduct;
+      const int64_t r0 = (task / colTasks) * rowsPerTask, g0 = (task % colTasks) * groupsPerTask;
+      const int64_t r1 = std::min(M, r0 + rowsPerTask);
+      const int64_t p0 = g0 * s.np, p1 = std::min(B[b]->panels(), (g0 + groupsPerTask) * s.np);
+      if (r0 < r1 && p0 < p1)
+        gemmBlock(s, r0, r1, p0, p1, A[b], lda, nullptr, *B[b], C[b], ldc, false);
+    }
+  });
+}
+
+const PackedSet *PackedConstants::findSet(const void *data, int64_t M, int64_t C) const {
+  auto it = sets_.find(data);
+  if (it == sets_.end() || it->second.M != M || it->second.C != C)
+    return nullptr;
+  return &it->second;
+}
+
 bool PackedConstants::add(const float *data, int64_t K, int64_t N) {
   if (find(data, K, N))
     return true;

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 namespace dsrt::cpu {
 
@@ -71,6 +72,21 @@ void packedLeftGemmIndirect(KernelContext &ctx, const PackedLeftMatrix &A, const
                             const int64_t *offsets, int64_t N, float *C, int64_t ldc,
                             bool accumulate);
 
+/// C_b = A_b B_b for b < count: equal shapes (M x K row-major A_b, row
+/// stride lda; packed K x N B_b; C_b with row stride ldc), in one parallel
+/// region (a Winograd convolution's 36 products: one region each cost more
+/// than the small ones compute).
+void packedGemmBatch(KernelContext &ctx, int64_t count, int64_t M, const float *const *A,
+                     int64_t lda, const PackedMatrix *const *B, float *const *C, int64_t ldc);
+
+/// Several packed matrices made from one constant: a 3 x 3 convolution's
+/// weights in the Winograd domain (cpu/WinogradConv.h), one C x M matrix per
+/// point of the transform.
+struct PackedSet {
+  int64_t M = 0, C = 0;
+  std::vector<PackedMatrix> matrices;
+};
+
 /// The packed form of constant matrices, by the address of their data in
 /// the artifact's read-only mapping (which never changes while a session
 /// runs: an arena value may reuse an address, a constant cannot).
@@ -83,11 +99,15 @@ public:
   /// The same for left operands (M x K at `data`).
   bool addLeft(const float *data, int64_t M, int64_t K);
   const PackedLeftMatrix *findLeft(const void *data, int64_t M, int64_t K) const;
-  size_t size() const { return packed_.size() + left_.size(); }
+  /// A set made from the constant at `data` (M x C per matrix).
+  void addSet(const void *data, PackedSet set) { sets_[data] = std::move(set); }
+  const PackedSet *findSet(const void *data, int64_t M, int64_t C) const;
+  size_t size() const { return packed_.size() + left_.size() + sets_.size(); }
 
 private:
   std::unordered_map<const void *, PackedMatrix> packed_;
   std::unordered_map<const void *, PackedLeftMatrix> left_;
+  std::unordered_map<const void *, PackedSet> sets_;
 };
 
 } // namespace dsrt::cpu

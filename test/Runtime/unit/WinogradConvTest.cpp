@@ -1,0 +1,149 @@
+//===- WinogradConvTest.cpp - 3x3 convolutions in the Winograd domain -----===//
+//
+// cpu/WinogradConv against the convolution in double: within the
+// rounding the transforms add, equal whatever the threads and blocks, and
+// declining (before writing) every geometry it does not handle.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/WinogradConv.h"
+#include "ConvTestUtils.h"
+#include "KernelTestUtils.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace {
+using namespace dsrt;
+using namespace dsrt::test;
+
+cpu::Window windowOf(const Conv2D &p) {
+  cpu::Window w;
+  w.spatial = 2;
+  w.in = {p.H, p.W};
+  w.kernel = {p.KH, p.KW};
+  w.out = {p.OH(), p.OW()};
+  w.strides = {p.sh, p.sw};
+  w.padBegin = {p.pt, p.pl};
+  w.padEnd = {p.pb, p.pr};
+  w.dilations = {p.dh, p.dw};
+  w.finish();
+  return w;
+}
+
+std::string describe(const Conv2D &p) {
+  return "N" + std::to_string(p.N) + " C" + std::to_string(p.C) + " " + std::to_string(p.H) + "x" +
+         std::to_string(p.W) + " M" + std::to_string(p.M) + " pads " + std::to_string(p.pt) + "," +
+         std::to_string(p.pl) + "," + std::to_string(p.pb) + "," + std::to_string(p.pr);
+}
+
+bool available() {
+  return cpu::winogradSuits(windowOf({1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}), 16, 16,
+                            1);
+}
+
+TEST(WinogradConv, MatchesTheConvolutionInDouble) {
+  if (!available())
+    GTEST_SKIP() << "no AVX-512: the direct path runs instead";
+  // Maps that are and are not multiples of 4, pads 0-2 (asymmetric), a
+  // batch, channel counts over one k block of the GEMM (C 160 > 128), and
+  // blocks of tile rows (C 512 over a 60 x 60 map takes several).
+  const Conv2D cases[] = {
+      {1, 16, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {2, 32, 15, 18, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      {1, 16, 19, 17, 48, 3, 3, 1, 1, 1, 0, 0, 0, 0, 1, 1},
+      {1, 160, 14, 14, 64, 3, 3, 1, 1, 1, 2, 0, 1, 2, 1, 1},
+      {1, 512, 60, 60, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+  };
+  for (const Conv2D &p : cases) {
+    const std::string what = describe(p);
+    auto xv = randomFloats((size_t)(p.N * p.C * p.H * p.W), 61);
+    auto wv = randomFloats((size_t)(p.M * p.C * 9), 62);
+    auto bv = randomFloats((size_t)p.M, 63);
+    const cpu::Window w = windowOf(p);
+    ASSERT_TRUE(cpu::winogradSuits(w, p.C, p.M, 1)) << what;
+    cpu::PackedSet set;
+    ASSERT_TRUE(cpu::transformWinogradWeights(wv.data(), p.M, p.C, set));
+    cpu::PackedConstants constants;
+    constants.addSet(wv.data(), std::move(set));
+    for (bool withBias : {true, false}) {
+      const std::vector<float> bias = withBias ? bv : std::vector<float>();
+      const std::vector<float> want = naiveConv(p, xv, wv, bias);
+      // Sums of 9 * C products of values in [-1, 1] (typical size sqrt(C)):
+      // the transforms scale the terms by up to 100 before the sums and the
+      // sums by up to 64 after, so f32 rounding reaches about 3e-5 of that
+      // size (measured: 1.7e-5 at C 512). An indexing error is O(1).
+      const double atol = 3e-5 * std::sqrt(9.0 * p.C);
+      std::vector<float> first;
+      for (int threads : {1, 64}) { // one task per point, or each point split
+        KernelContext ctx = chunkedContext(3);
+        ctx.numThreads = threads;
+        ctx.packed = &constants;
+        std::vector<float> y(want.size(), NAN);
+        ASSERT_TRUE(cpu::runWinogradConv(ctx, xv.data(), wv.data(), withBias ? bv.data() : nullptr,
+                                         y.data(), p.N, p.C, p.M, 1, w))
+            << what;
+        expectNear(y, std::vector<double>(want.begin(), want.end()), what, 1e-5, atol);
+        if (first.empty())
+          first = y;
+        else
+          EXPECT_EQ(y, first) << what << ": results depend on the thread count";
+      }
+    }
+    // And through ds.conv on the transformed weights.
+    KernelContext ctx = chunkedContext(2);
+    ctx.packed = &constants;
+    const auto want = naiveConv(p, xv, wv, bv);
+    expectNear(runConvKernel(p, xv, wv, bv, ctx), std::vector<double>(want.begin(), want.end()),
+               what + " (ds.conv)", 1e-5, 3e-5 * std::sqrt(9.0 * p.C));
+  }
+}
+
+TEST(WinogradConv, DeclinesBeforeWritingAnything) {
+  if (!available())
+    GTEST_SKIP() << "no AVX-512";
+  const Conv2D p{1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  auto xv = randomFloats((size_t)(p.C * p.H * p.W), 71);
+  auto wv = randomFloats((size_t)(p.M * p.C * 9), 72);
+  std::vector<float> y((size_t)(p.M * p.OH() * p.OW()), 7.0f);
+  cpu::PackedSet set;
+  ASSERT_TRUE(cpu::transformWinogradWeights(wv.data(), p.M, p.C, set));
+  cpu::PackedConstants constants;
+  constants.addSet(wv.data(), std::move(set));
+  auto declines = [&](KernelContext ctx, const Conv2D &q, const float *weights) {
+    return !cpu::runWinogradConv(ctx, xv.data(), weights, nullptr, y.data(), q.N, q.C, q.M, q.group,
+                                 windowOf(q));
+  };
+  KernelContext none = serialContext();
+  EXPECT_TRUE(declines(none, p, wv.data())); // nothing packed
+  KernelContext ctx = serialContext();
+  ctx.packed = &constants;
+  auto other = wv;
+  EXPECT_TRUE(declines(ctx, p, other.data())); // not these weights
+  Conv2D q = p;
+  q.sh = q.sw = 2; // stride 2
+  EXPECT_TRUE(declines(ctx, q, wv.data()));
+  q = p;
+  q.dh = 2, q.pt = q.pb = 2; // dilation 2
+  EXPECT_TRUE(declines(ctx, q, wv.data()));
+  q = p;
+  q.H = q.W = 4; // one tile: the 4x larger weights would not pay
+  EXPECT_TRUE(declines(ctx, q, wv.data()));
+  q = p;
+  q.M = 8; // a packed set of another shape
+  EXPECT_TRUE(declines(ctx, q, wv.data()));
+  // Channels that are not a multiple of 16, and groups.
+  EXPECT_FALSE(cpu::winogradSuits(windowOf(p), 12, 16, 1));
+  EXPECT_FALSE(cpu::winogradSuits(windowOf(p), 16, 24, 1));
+  EXPECT_FALSE(cpu::winogradSuits(windowOf(p), 32, 32, 2));
+  // Pads of 2^29 on a 16 x 16 input: a result of 2^60 mostly padding.
+  q = p;
+  q.pt = q.pl = q.pb = q.pr = int64_t(1) << 29;
+  EXPECT_FALSE(cpu::winogradSuits(windowOf(q), 16, 16, 1));
+  for (float v : y)
+    ASSERT_EQ(v, 7.0f);
+}
+
+} // namespace
