@@ -230,21 +230,21 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
 
 namespace {
 
-/// Whether the convolution `step` has static shapes that run in the
-/// Winograd domain, asked as its kernel asks (cpu/WinogradConv.h).
-bool runsInWinogradDomain(const Program &program, const Step &step) {
+/// The Winograd variant the convolution `step` runs in (0: none), for
+/// static shapes, asked as its kernel asks (cpu/WinogradConv.h).
+int64_t winogradVariant(const Program &program, const Step &step) {
   const ValueInfo &x = program.values[step.inputs[0]], &w = program.values[step.inputs[1]];
   if (step.outputs.empty() || x.dims.size() != 4 || w.dims.size() != 4 || x.isDynamic())
-    return false;
+    return 0;
   const ValueInfo &y = program.values[step.outputs[0]];
   cpu::Window window;
   if (y.dims.size() != 4 || y.isDynamic() || w.dims[1] != x.dims[1] ||
       !cpu::readWindowAttrs("ds.conv", step.attrs, 2, window))
-    return false;
+    return 0;
   window.in = {x.dims[2], x.dims[3]};
   window.kernel = {w.dims[2], w.dims[3]};
   window.out = {y.dims[2], y.dims[3]};
-  return cpu::winogradSuits(window, x.dims[1], w.dims[0], step.attrs.getInt("group", 1));
+  return cpu::winogradTileSize(window, x.dims[1], w.dims[0], step.attrs.getInt("group", 1));
 }
 
 } // namespace
@@ -275,9 +275,9 @@ Status Session::packWeights() {
           w.dims[1] == 1)
         continue;
       const int64_t rowsPerGroup = w.dims[0] / group;
-      if (runsInWinogradDomain(program_, step)) {
+      if (const int64_t variant = winogradVariant(program_, step)) {
         cpu::PackedSet set;
-        if (!cpu::transformWinogradWeights(data, w.dims[0], w.dims[1], set))
+        if (!cpu::transformWinogradWeights(data, w.dims[0], w.dims[1], variant, set))
           return outOfMemory(w);
         packed_.addSet(data, std::move(set));
       } else {

@@ -435,14 +435,21 @@ void packedLeftGemmIndirect(KernelContext &ctx, const PackedLeftMatrix &A, const
   });
 }
 
-bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out) {
+bool allocatePacked(int64_t K, int64_t N, PackedMatrix &out) {
   out.K = K;
   out.N = N;
   const size_t bytes = (size_t)(out.panels() * K * kPanel) * sizeof(float);
   void *raw = std::aligned_alloc(64, std::max<size_t>(64, (bytes + 63) / 64 * 64));
   if (!raw)
     return false;
+  std::memset(raw, 0, bytes);
   out.data = std::unique_ptr<float, void (*)(void *)>(static_cast<float *>(raw), std::free);
+  return true;
+}
+
+bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out) {
+  if (!allocatePacked(K, N, out))
+    return false;
   float *dst = out.data.get();
   for (int64_t p = 0; p < out.panels(); ++p) {
     const int64_t col = p * kPanel, cols = std::min(kPanel, N - col);

@@ -45,6 +45,11 @@ struct PackedLeftMatrix {
 /// ~100x slower than the library GEMM), always elsewhere.
 bool packedGemmAvailable();
 
+/// A zeroed packed K x N matrix to fill in place (element (k, n) at
+/// data[(n / kPanel) * K * kPanel + k * kPanel + n % kPanel]); false when
+/// out of memory.
+bool allocatePacked(int64_t K, int64_t N, PackedMatrix &out);
+
 /// Packs row-major B (K x N, row stride ldb); false when out of memory.
 bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out);
 
@@ -84,6 +89,7 @@ void packedGemmBatch(KernelContext &ctx, int64_t count, int64_t M, const float *
 /// point of the transform.
 struct PackedSet {
   int64_t M = 0, C = 0;
+  int64_t variant = 0; ///< how the set was made (Winograd: outputs per tile side)
   std::vector<PackedMatrix> matrices;
 };
 

@@ -2,12 +2,13 @@
 //
 // Per image: the input is copied once, zero-padded, into channels-last
 // order (P[row][col][c]), so that the transforms run on 16 channels per
-// vector. Then, per block of tile rows: each 6 x 6 patch becomes V = B^T d B
-// (V[point][tile][c]); 36 packed GEMMs give O[point] = V[point] U[point]
-// (tiles x M); each tile's O becomes A^T O A, a 4 x 4 block of outputs,
-// written with its bias into the NCHW result.
+// vector. Then, per block of tile rows: each a x a patch (a = n + 2)
+// becomes V = B^T d B (V[point][tile][c]); a^2 packed GEMMs give O[point] =
+// V[point] U[point] (tiles x M); each tile's O becomes A^T O A, an n x n
+// block of outputs, written with its bias into the NCHW result.
 //
-// The transform matrices are those of points 0, 1, -1, 2, -2 and infinity.
+// F(4x4, 3x3) uses the points 0, 1, -1, 2, -2 and infinity; F(2x2, 3x3)
+// the points 0, 1, -1 and infinity.
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/WinogradConv.h"
@@ -19,15 +20,29 @@
 namespace dsrt::cpu {
 namespace {
 
-constexpr int64_t kAlpha = 6;                ///< the transform's size
-constexpr int64_t kPoints = kAlpha * kAlpha; ///< GEMMs per convolution
-constexpr int64_t kOut = 4;                  ///< outputs per tile side
-constexpr int64_t kLanes = 16;               ///< channels per vector
-/// The fewest tiles for which 4x larger weights pay: 7 x 7 maps (2 x 2
-/// tiles) ran faster than directly on ResNet-18 and -50 (docs/runtime.md).
-constexpr int64_t kMinTiles = 4;
+constexpr int64_t kLanes = 16; ///< channels per vector
+/// F(4x4, 3x3) needs at least this many of its tiles (maps of 25 x 25 and
+/// more); smaller maps take F(2x2, 3x3), whose weights are 16/9 of the
+/// direct ones instead of 36/9 (the GEMMs of small maps stream their
+/// weights once per run) and whose GEMMs have 4x the rows. Measured on
+/// ResNet-18 / -50 (docs/runtime.md), as the two thresholds.
+constexpr int64_t kMinLargeTiles = 49;
+/// F(2x2, 3x3) needs at least this many of its tiles (maps of 7 x 7 and
+/// more); below, the direct path runs.
+constexpr int64_t kMinSmallTiles = 16;
 /// Floats of V (or O) per block of tile rows.
 constexpr int64_t kBlockFloats = int64_t(1) << 19;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// G of F(n x n, 3 x 3): the weight transform U = G g G^T (a x 3).
+const double kG4[6][3] = {{1.0 / 4, 0, 0},
+                          {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                          {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                          {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                          {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                          {0, 0, 1}};
+const double kG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 
 #if defined(__x86_64__)
 #define DS_AVX512 __attribute__((target("avx512f")))
@@ -40,27 +55,45 @@ DS_AVX512 inline Vec load(const float *p) {
 }
 DS_AVX512 inline void store(float *p, Vec v) { __builtin_memcpy(p, &v, sizeof v); }
 
-/// r = B^T d for six values d (a row or a column of a patch).
-DS_AVX512 inline void inputTransform(const Vec d[6], Vec r[6]) {
-  r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
-  r[1] = -4.0f * (d[1] + d[2]) + d[3] + d[4];
-  r[2] = 4.0f * (d[1] - d[2]) - d[3] + d[4];
-  r[3] = 2.0f * (d[3] - d[1]) - d[2] + d[4];
-  r[4] = 2.0f * (d[1] - d[3]) - d[2] + d[4];
-  r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
-}
+/// B^T and A^T of F(N x N, 3 x 3), applied to one row or column.
+template <int N> struct Transform;
 
-/// r = A^T m for six values m.
-DS_AVX512 inline void outputTransform(const Vec m[6], Vec r[4]) {
-  const Vec s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
-  r[0] = m[0] + s12 + s34;
-  r[1] = d12 + 2.0f * d34;
-  r[2] = s12 + 4.0f * s34;
-  r[3] = d12 + 8.0f * d34 + m[5];
-}
+template <> struct Transform<4> {
+  static constexpr int a = 6;
+  DS_AVX512 static void input(const Vec d[6], Vec r[6]) {
+    r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
+    r[1] = -4.0f * (d[1] + d[2]) + d[3] + d[4];
+    r[2] = 4.0f * (d[1] - d[2]) - d[3] + d[4];
+    r[3] = 2.0f * (d[3] - d[1]) - d[2] + d[4];
+    r[4] = 2.0f * (d[1] - d[3]) - d[2] + d[4];
+    r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
+  }
+  DS_AVX512 static void output(const Vec m[6], Vec r[4]) {
+    const Vec s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
+    r[0] = m[0] + s12 + s34;
+    r[1] = d12 + 2.0f * d34;
+    r[2] = s12 + 4.0f * s34;
+    r[3] = d12 + 8.0f * d34 + m[5];
+  }
+};
+
+template <> struct Transform<2> {
+  static constexpr int a = 4;
+  DS_AVX512 static void input(const Vec d[4], Vec r[4]) {
+    r[0] = d[0] - d[2];
+    r[1] = d[1] + d[2];
+    r[2] = d[2] - d[1];
+    r[3] = d[1] - d[3];
+  }
+  DS_AVX512 static void output(const Vec m[4], Vec r[2]) {
+    r[0] = m[0] + m[1] + m[2];
+    r[1] = m[1] - m[2] - m[3];
+  }
+};
 
 struct Geometry {
   int64_t H, W, OH, OW, PT, PL, C, M;
+  int64_t n;      ///< outputs per tile side
   int64_t TH, TW; ///< tiles per column and per row
   int64_t Hp, Wp; ///< rows and columns of the padded copy
 };
@@ -92,54 +125,58 @@ void padChannelsLast(KernelContext &ctx, const Geometry &g, const float *x, floa
 }
 
 /// Tile t's V[point][t - t0][ch], for tiles [t0, t0 + tiles).
+template <int N>
 DS_AVX512 void transformInputTile(const Geometry &g, const float *P, int64_t t, int64_t t0,
                                   int64_t tiles, float *V) {
+  constexpr int a = Transform<N>::a;
   const int64_t pointStride = tiles * g.C;
-  const float *patch = P + ((t / g.TW) * kOut * g.Wp + (t % g.TW) * kOut) * g.C;
+  const float *patch = P + ((t / g.TW) * N * g.Wp + (t % g.TW) * N) * g.C;
   float *out = V + (t - t0) * g.C;
   for (int64_t ch = 0; ch < g.C; ch += kLanes) {
-    Vec rows[6][6];
-    for (int i = 0; i < 6; ++i) { // B^T along each row of the patch
-      Vec d[6];
-      for (int j = 0; j < 6; ++j)
+    Vec rows[a][a];
+    for (int i = 0; i < a; ++i) { // B^T along each row of the patch
+      Vec d[a];
+      for (int j = 0; j < a; ++j)
         d[j] = load(patch + (i * g.Wp + j) * g.C + ch);
-      inputTransform(d, rows[i]);
+      Transform<N>::input(d, rows[i]);
     }
-    for (int j = 0; j < 6; ++j) { // and along each column
-      Vec d[6], r[6];
-      for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < a; ++j) { // and along each column
+      Vec d[a], r[a];
+      for (int i = 0; i < a; ++i)
         d[i] = rows[i][j];
-      inputTransform(d, r);
-      for (int i = 0; i < 6; ++i)
-        store(out + (i * kAlpha + j) * pointStride + ch, r[i]);
+      Transform<N>::input(d, r);
+      for (int i = 0; i < a; ++i)
+        store(out + (i * a + j) * pointStride + ch, r[i]);
     }
   }
 }
 
-/// Tile t's 4 x 4 block of y from O[point][t - t0][m] (tiles [t0, t0 +
+/// Tile t's N x N block of y from O[point][t - t0][m] (tiles [t0, t0 +
 /// tiles)), plus bias.
+template <int N>
 DS_AVX512 void transformOutputTile(const Geometry &g, const float *O, const float *bias, int64_t t,
                                    int64_t t0, int64_t tiles, float *y) {
+  constexpr int a = Transform<N>::a;
   const int64_t pointStride = tiles * g.M, plane = g.OH * g.OW;
-  const int64_t oh0 = (t / g.TW) * kOut, ow0 = (t % g.TW) * kOut;
-  const int64_t rows = std::min(kOut, g.OH - oh0), cols = std::min(kOut, g.OW - ow0);
+  const int64_t oh0 = (t / g.TW) * N, ow0 = (t % g.TW) * N;
+  const int64_t rows = std::min<int64_t>(N, g.OH - oh0), cols = std::min<int64_t>(N, g.OW - ow0);
   const float *in = O + (t - t0) * g.M;
   for (int64_t m = 0; m < g.M; m += kLanes) {
-    Vec half[6][4];
-    for (int i = 0; i < 6; ++i) { // A^T along each row of points
-      Vec v[6];
-      for (int j = 0; j < 6; ++j)
-        v[j] = load(in + (i * kAlpha + j) * pointStride + m);
-      outputTransform(v, half[i]);
+    Vec half[a][N];
+    for (int i = 0; i < a; ++i) { // A^T along each row of points
+      Vec v[a];
+      for (int j = 0; j < a; ++j)
+        v[j] = load(in + (i * a + j) * pointStride + m);
+      Transform<N>::output(v, half[i]);
     }
-    alignas(64) float block[kOut][kOut][kLanes];
+    alignas(64) float block[N][N][kLanes];
     const Vec bv = bias ? load(bias + m) : Vec{};
-    for (int j = 0; j < 4; ++j) { // and along each column
-      Vec v[6], r[4];
-      for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < N; ++j) { // and along each column
+      Vec v[a], r[N];
+      for (int i = 0; i < a; ++i)
         v[i] = half[i][j];
-      outputTransform(v, r);
-      for (int i = 0; i < 4; ++i)
+      Transform<N>::output(v, r);
+      for (int i = 0; i < N; ++i)
         store(block[i][j], r[i] + bv);
     }
     for (int64_t l = 0; l < kLanes; ++l) {
@@ -151,125 +188,147 @@ DS_AVX512 void transformOutputTile(const Geometry &g, const float *O, const floa
   }
 }
 
+/// The convolution of one image's blocks of tile rows, on transformed
+/// weights U (a^2 matrices).
+template <int N>
+void runTiles(KernelContext &ctx, const Geometry &g, const float *P, const PackedSet &U,
+              const float *bias, float *V, float *O, int64_t blockTiles, float *y) {
+  constexpr int64_t points = Transform<N>::a * Transform<N>::a;
+  std::array<const float *, points> A;
+  std::array<const PackedMatrix *, points> B;
+  std::array<float *, points> Cs;
+  for (int64_t t0 = 0; t0 < g.TH * g.TW; t0 += blockTiles) {
+    const int64_t t1 = std::min(g.TH * g.TW, t0 + blockTiles), tiles = t1 - t0;
+    parallel(ctx, tiles, 2, [&](int64_t b, int64_t e) {
+      for (int64_t t = t0 + b; t < t0 + e; ++t)
+        transformInputTile<N>(g, P, t, t0, tiles, V);
+    });
+    for (int64_t p = 0; p < points; ++p) {
+      A[(size_t)p] = V + p * tiles * g.C;
+      B[(size_t)p] = &U.matrices[(size_t)p];
+      Cs[(size_t)p] = O + p * tiles * g.M;
+    }
+    packedGemmBatch(ctx, points, tiles, A.data(), g.C, B.data(), Cs.data(), g.M);
+    parallel(ctx, tiles, 2, [&](int64_t b, int64_t e) {
+      for (int64_t t = t0 + b; t < t0 + e; ++t)
+        transformOutputTile<N>(g, O, bias, t, t0, tiles, y);
+    });
+  }
+}
 #endif
 
 } // namespace
 
-bool winogradSuits(const Window &w, int64_t C, int64_t M, int64_t group) {
+int64_t winogradTileSize(const Window &w, int64_t C, int64_t M, int64_t group) {
 #if defined(__x86_64__)
   if (!__builtin_cpu_supports("avx512f") || !packedGemmAvailable())
-    return false;
+    return 0;
   if (w.spatial != 2 || group != 1 || C <= 0 || M <= 0 || C % kLanes || M % kLanes)
-    return false;
+    return 0;
   for (int64_t d = 0; d < 2; ++d)
     if (w.kernel[(size_t)d] != 3 || w.strides[(size_t)d] != 1 || w.dilations[(size_t)d] != 1 ||
         w.out[(size_t)d] < 1 || w.out[(size_t)d] > (1 << 30) || w.in[(size_t)d] > (1 << 30))
-      return false;
-  // Sizes come from the artifact unbounded: the padded copy and the points
-  // must stay near the tensors' own size (huge pads make a huge, mostly
-  // zero result; its input may be small).
-  const int64_t TH = (w.out[0] + kOut - 1) / kOut, TW = (w.out[1] + kOut - 1) / kOut;
+      return 0;
+  const int64_t n = ceilDiv(w.out[0], 4) * ceilDiv(w.out[1], 4) >= kMinLargeTiles ? 4 : 2;
+  const int64_t TH = ceilDiv(w.out[0], n), TW = ceilDiv(w.out[1], n);
+  if (TH * TW < (n == 4 ? kMinLargeTiles : kMinSmallTiles))
+    return 0;
+  // Sizes come from the artifact unbounded: the padded copy must stay near
+  // the tensors' own size (huge pads make a huge, mostly zero result; its
+  // input may be small).
   int64_t padded, in, out;
-  if (__builtin_mul_overflow(TH * kOut + 2, TW * kOut + 2, &padded) ||
+  if (__builtin_mul_overflow(TH * n + 2, TW * n + 2, &padded) ||
       __builtin_mul_overflow(padded, C, &padded) ||
       __builtin_mul_overflow(w.in[0] * w.in[1], C, &in) ||
       __builtin_mul_overflow(w.out[0] * w.out[1], M, &out) || padded / 4 > in + out + (1 << 16))
-    return false;
-  return TH * TW >= kMinTiles;
+    return 0;
+  return n;
 #else
   (void)w, (void)C, (void)M, (void)group;
-  return false;
+  return 0;
 #endif
 }
 
-bool transformWinogradWeights(const float *wt, int64_t M, int64_t C, PackedSet &out) {
-  static const double G[6][3] = {{1.0 / 4, 0, 0},
-                                 {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                 {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                 {0, 0, 1}};
+bool transformWinogradWeights(const float *wt, int64_t M, int64_t C, int64_t n, PackedSet &out) {
+  if ((n != 2 && n != 4) || M % PackedMatrix::kPanel)
+    return false;
+  const int a = (int)n + 2;
+  auto G = [n](int i, int b) { return n == 4 ? kG4[i][b] : kG2[i][b]; };
   out.M = M;
   out.C = C;
+  out.variant = n;
   out.matrices.clear();
-  out.matrices.resize((size_t)kPoints);
-  std::vector<float> points((size_t)(kPoints * C * M)); // [point][c][m]
-  // Per input channel, with m innermost (contiguous, so the loops vectorize
-  // and each point's matrix is written in order): its taps g[k][m], then
-  // G g, then (G g) G^T.
-  std::vector<double> taps((size_t)(9 * M)), half((size_t)(18 * M));
+  out.matrices.resize((size_t)(a * a));
+  for (PackedMatrix &point : out.matrices)
+    if (!allocatePacked(C, M, point))
+      return false;
+  // Per input channel, with m innermost (contiguous, so the loops vectorize):
+  // its taps g[k][m], then G g, then (G g) G^T, written straight into each
+  // point's panels (no copy of all the matrices at once: up to 4x the
+  // weights).
+  std::vector<double> taps((size_t)(9 * M)), half((size_t)(3 * a * M));
+  const int64_t panel = PackedMatrix::kPanel;
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t m = 0; m < M; ++m)
       for (int64_t k = 0; k < 9; ++k)
         taps[(size_t)(k * M + m)] = wt[(m * C + c) * 9 + k];
-    for (int i = 0; i < 6; ++i)
+    for (int i = 0; i < a; ++i)
       for (int b = 0; b < 3; ++b) {
         double *dst = half.data() + (i * 3 + b) * M;
         const double *g0 = taps.data() + b * M, *g1 = g0 + 3 * M, *g2 = g0 + 6 * M;
+        const double G0 = G(i, 0), G1 = G(i, 1), G2 = G(i, 2);
         for (int64_t m = 0; m < M; ++m)
-          dst[m] = G[i][0] * g0[m] + G[i][1] * g1[m] + G[i][2] * g2[m];
+          dst[m] = G0 * g0[m] + G1 * g1[m] + G2 * g2[m];
       }
-    for (int i = 0; i < 6; ++i)
-      for (int j = 0; j < 6; ++j) {
-        float *dst = points.data() + ((i * 6 + j) * C + c) * M;
+    for (int i = 0; i < a; ++i)
+      for (int j = 0; j < a; ++j) {
         const double *h0 = half.data() + (i * 3) * M, *h1 = h0 + M, *h2 = h0 + 2 * M;
-        for (int64_t m = 0; m < M; ++m)
-          dst[m] = (float)(h0[m] * G[j][0] + h1[m] * G[j][1] + h2[m] * G[j][2]);
+        const double G0 = G(j, 0), G1 = G(j, 1), G2 = G(j, 2);
+        float *point = out.matrices[(size_t)(i * a + j)].data.get() + c * panel;
+        for (int64_t m0 = 0; m0 < M; m0 += panel) {
+          float *dst = point + m0 * C;
+          for (int64_t m = m0; m < m0 + panel; ++m)
+            dst[m - m0] = (float)(h0[m] * G0 + h1[m] * G1 + h2[m] * G2);
+        }
       }
   }
-  for (int64_t p = 0; p < kPoints; ++p)
-    if (!packMatrix(points.data() + p * C * M, C, M, M, out.matrices[(size_t)p]))
-      return false;
   return true;
 }
 
 bool runWinogradConv(KernelContext &ctx, const float *x, const float *wt, const float *bias,
                      float *y, int64_t N, int64_t C, int64_t M, int64_t group, const Window &w) {
 #if defined(__x86_64__)
-  if (!ctx.packed || !winogradSuits(w, C, M, group))
+  const int64_t n = ctx.packed ? winogradTileSize(w, C, M, group) : 0;
+  if (!n)
     return false;
   const PackedSet *U = ctx.packed->findSet(wt, M, C);
-  if (!U || U->matrices.size() != (size_t)kPoints)
+  const int64_t a = n + 2;
+  if (!U || U->variant != n || U->matrices.size() != (size_t)(a * a))
     return false;
-  Geometry g{w.in[0], w.in[1], w.out[0], w.out[1], w.padBegin[0], w.padBegin[1], C, M};
-  g.TH = (g.OH + kOut - 1) / kOut;
-  g.TW = (g.OW + kOut - 1) / kOut;
-  g.Hp = g.TH * kOut + 2;
-  g.Wp = g.TW * kOut + 2;
+  Geometry g{w.in[0], w.in[1], w.out[0], w.out[1], w.padBegin[0], w.padBegin[1], C, M, n};
+  g.TH = ceilDiv(g.OH, n);
+  g.TW = ceilDiv(g.OW, n);
+  g.Hp = g.TH * n + 2;
+  g.Wp = g.TW * n + 2;
   // Blocks of whole tile rows whose V and O stay near kBlockFloats each.
   const int64_t tileRows =
-      std::clamp<int64_t>(kBlockFloats / (kPoints * std::max(C, M) * g.TW), 1, g.TH);
+      std::clamp<int64_t>(kBlockFloats / (a * a * std::max(C, M) * g.TW), 1, g.TH);
   const int64_t blockTiles = tileRows * g.TW;
 
   // Kept by the calling thread across runs (tasks get the pointers).
   thread_local std::vector<float> padded, inputPoints, outputPoints;
   padded.resize((size_t)(g.Hp * g.Wp * C));
-  inputPoints.resize((size_t)(kPoints * blockTiles * C));
-  outputPoints.resize((size_t)(kPoints * blockTiles * M));
-  std::array<const float *, kPoints> A;
-  std::array<const PackedMatrix *, kPoints> B;
-  std::array<float *, kPoints> Cs;
-  for (int64_t n = 0; n < N; ++n) {
-    padChannelsLast(ctx, g, x + n * C * g.H * g.W, padded.data());
-    for (int64_t t0 = 0; t0 < g.TH * g.TW; t0 += blockTiles) {
-      const int64_t t1 = std::min(g.TH * g.TW, t0 + blockTiles), tiles = t1 - t0;
-      const float *P = padded.data();
-      float *V = inputPoints.data(), *O = outputPoints.data(), *Y = y + n * M * g.OH * g.OW;
-      parallel(ctx, tiles, 2, [&](int64_t b, int64_t e) {
-        for (int64_t t = t0 + b; t < t0 + e; ++t)
-          transformInputTile(g, P, t, t0, tiles, V);
-      });
-      for (int64_t p = 0; p < kPoints; ++p) {
-        A[(size_t)p] = V + p * tiles * C;
-        B[(size_t)p] = &U->matrices[(size_t)p];
-        Cs[(size_t)p] = O + p * tiles * M;
-      }
-      packedGemmBatch(ctx, kPoints, tiles, A.data(), C, B.data(), Cs.data(), M);
-      parallel(ctx, tiles, 2, [&](int64_t b, int64_t e) {
-        for (int64_t t = t0 + b; t < t0 + e; ++t)
-          transformOutputTile(g, O, bias, t, t0, tiles, Y);
-      });
-    }
+  inputPoints.resize((size_t)(a * a * blockTiles * C));
+  outputPoints.resize((size_t)(a * a * blockTiles * M));
+  for (int64_t b = 0; b < N; ++b) {
+    padChannelsLast(ctx, g, x + b * C * g.H * g.W, padded.data());
+    float *yb = y + b * M * g.OH * g.OW;
+    if (n == 4)
+      runTiles<4>(ctx, g, padded.data(), *U, bias, inputPoints.data(), outputPoints.data(),
+                  blockTiles, yb);
+    else
+      runTiles<2>(ctx, g, padded.data(), *U, bias, inputPoints.data(), outputPoints.data(),
+                  blockTiles, yb);
   }
   return true;
 #else

@@ -5,13 +5,14 @@
 // input patch d under it, so the block costs 36 multiplies per channel
 // pair instead of 144. Over all blocks ("tiles") this is 36 independent
 // GEMMs, tiles x C times C x M, one per point of the 6 x 6 transform, on
-// weights transformed and packed once when the session starts.
+// weights transformed and packed once when the session starts (36/9 of
+// the weights' size). Small maps take F(2x2, 3x3): 16 points, 16
+// multiplies per 4 outputs, weights 16/9 of their size.
 //
-// The price is rounding: the transforms scale values by up to 8 and add
-// them before and after the products, so results differ from the direct
-// convolution's in the last bits (about 2e-6 relative on unit-scale data,
-// against 1e-7 for a direct f32 sum); docs/runtime.md has the measured
-// differences on whole models.
+// The price is rounding: F(4x4)'s transforms scale values by up to 100
+// before the products and up to 64 after, so results differ from the
+// direct convolution's in the last bits (docs/runtime.md has the measured
+// differences, per layer and on whole models).
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_WINOGRADCONV_H
@@ -23,16 +24,18 @@
 
 namespace dsrt::cpu {
 
-/// Whether a convolution of this geometry runs in the Winograd domain (so
-/// its weights are packed for it rather than for the direct path): 2-D,
-/// 3 x 3, stride 1, dilation 1, one group, channel counts that are
-/// multiples of 16 (the transforms run on 16 channels at once), enough
-/// 4 x 4 output tiles to amortize 4x larger weights, AVX-512.
-bool winogradSuits(const Window &w, int64_t C, int64_t M, int64_t group);
+/// The variant a convolution of this geometry runs in (so its weights are
+/// packed for it rather than for the direct path): 4 for F(4x4, 3x3), 2
+/// for F(2x2, 3x3) on small maps, 0 for none. Needs 2-D, 3 x 3, stride 1,
+/// dilation 1, one group, channel counts that are multiples of 16 (the
+/// transforms run on 16 channels at once), enough tiles to amortize the
+/// larger weights, and AVX-512.
+int64_t winogradTileSize(const Window &w, int64_t C, int64_t M, int64_t group);
 
-/// The 36 C x M matrices G g G^T of M x C x 3 x 3 weights (computed in
-/// double, rounded once), packed; false when out of memory.
-bool transformWinogradWeights(const float *wt, int64_t M, int64_t C, PackedSet &out);
+/// The (n + 2)^2 C x M matrices G g G^T of M x C x 3 x 3 weights for
+/// variant n (computed in double, rounded once), packed; false when out of
+/// memory or for a variant or M that winogradTileSize never gives.
+bool transformWinogradWeights(const float *wt, int64_t M, int64_t C, int64_t n, PackedSet &out);
 
 /// y = conv(x, wt) + bias on the transformed weights of `wt` found in
 /// ctx.packed; false, before writing anything, when they are not there or

@@ -40,32 +40,41 @@ std::string describe(const Conv2D &p) {
 }
 
 bool available() {
-  return cpu::winogradSuits(windowOf({1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}), 16, 16,
-                            1);
+  const cpu::Window w = windowOf({1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  return cpu::winogradTileSize(w, 16, 16, 1) != 0;
 }
 
 TEST(WinogradConv, MatchesTheConvolutionInDouble) {
   if (!available())
     GTEST_SKIP() << "no AVX-512: the direct path runs instead";
-  // Maps that are and are not multiples of 4, pads 0-2 (asymmetric), a
-  // batch, channel counts over one k block of the GEMM (C 160 > 128), and
-  // blocks of tile rows (C 512 over a 60 x 60 map takes several).
-  const Conv2D cases[] = {
-      {1, 16, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-      {2, 32, 15, 18, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-      {1, 16, 19, 17, 48, 3, 3, 1, 1, 1, 0, 0, 0, 0, 1, 1},
-      {1, 160, 14, 14, 64, 3, 3, 1, 1, 1, 2, 0, 1, 2, 1, 1},
-      {1, 512, 60, 60, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+  // F(4x4) and F(2x2) (maps under 25 x 25); maps that are and are
+  // not multiples of the tile, pads 0-2 (asymmetric), a batch, channel
+  // counts over one k block of the GEMM (C 160 > 128), and blocks of tile
+  // rows (C 512 over a 60 x 60 map takes several).
+  struct Case {
+    Conv2D p;
+    int64_t variant;
   };
-  for (const Conv2D &p : cases) {
-    const std::string what = describe(p);
+  const Case cases[] = {
+      {{1, 16, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 4},
+      {{2, 32, 27, 30, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 4},
+      {{1, 16, 29, 27, 48, 3, 3, 1, 1, 1, 0, 0, 0, 0, 1, 1}, 4},
+      {{1, 160, 26, 26, 64, 3, 3, 1, 1, 1, 2, 0, 1, 2, 1, 1}, 4},
+      {{1, 512, 60, 60, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 4},
+      {{1, 64, 7, 7, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 2},
+      {{1, 32, 14, 14, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 2},
+      {{2, 16, 9, 11, 16, 3, 3, 1, 1, 1, 0, 2, 1, 1, 1, 1}, 2},
+  };
+  for (const auto &[p, variant] : cases) {
+    const std::string what =
+        describe(p) + " F(" + std::to_string(variant) + "x" + std::to_string(variant) + ")";
     auto xv = randomFloats((size_t)(p.N * p.C * p.H * p.W), 61);
     auto wv = randomFloats((size_t)(p.M * p.C * 9), 62);
     auto bv = randomFloats((size_t)p.M, 63);
     const cpu::Window w = windowOf(p);
-    ASSERT_TRUE(cpu::winogradSuits(w, p.C, p.M, 1)) << what;
+    ASSERT_EQ(cpu::winogradTileSize(w, p.C, p.M, 1), variant) << what;
     cpu::PackedSet set;
-    ASSERT_TRUE(cpu::transformWinogradWeights(wv.data(), p.M, p.C, set));
+    ASSERT_TRUE(cpu::transformWinogradWeights(wv.data(), p.M, p.C, variant, set));
     cpu::PackedConstants constants;
     constants.addSet(wv.data(), std::move(set));
     for (bool withBias : {true, false}) {
@@ -108,8 +117,9 @@ TEST(WinogradConv, DeclinesBeforeWritingAnything) {
   auto xv = randomFloats((size_t)(p.C * p.H * p.W), 71);
   auto wv = randomFloats((size_t)(p.M * p.C * 9), 72);
   std::vector<float> y((size_t)(p.M * p.OH() * p.OW()), 7.0f);
+  ASSERT_EQ(cpu::winogradTileSize(windowOf(p), p.C, p.M, 1), 2);
   cpu::PackedSet set;
-  ASSERT_TRUE(cpu::transformWinogradWeights(wv.data(), p.M, p.C, set));
+  ASSERT_TRUE(cpu::transformWinogradWeights(wv.data(), p.M, p.C, 2, set));
   cpu::PackedConstants constants;
   constants.addSet(wv.data(), std::move(set));
   auto declines = [&](KernelContext ctx, const Conv2D &q, const float *weights) {
@@ -129,21 +139,29 @@ TEST(WinogradConv, DeclinesBeforeWritingAnything) {
   q.dh = 2, q.pt = q.pb = 2; // dilation 2
   EXPECT_TRUE(declines(ctx, q, wv.data()));
   q = p;
-  q.H = q.W = 4; // one tile: the 4x larger weights would not pay
+  q.H = q.W = 6; // 9 small tiles: the larger weights would not pay
+  EXPECT_TRUE(declines(ctx, q, wv.data()));
+  q = p;
+  q.H = q.W = 28; // F(4x4) would run, but the set is F(2x2)'s
   EXPECT_TRUE(declines(ctx, q, wv.data()));
   q = p;
   q.M = 8; // a packed set of another shape
   EXPECT_TRUE(declines(ctx, q, wv.data()));
   // Channels that are not a multiple of 16, and groups.
-  EXPECT_FALSE(cpu::winogradSuits(windowOf(p), 12, 16, 1));
-  EXPECT_FALSE(cpu::winogradSuits(windowOf(p), 16, 24, 1));
-  EXPECT_FALSE(cpu::winogradSuits(windowOf(p), 32, 32, 2));
+  EXPECT_EQ(cpu::winogradTileSize(windowOf(p), 12, 16, 1), 0);
+  EXPECT_EQ(cpu::winogradTileSize(windowOf(p), 16, 24, 1), 0);
+  EXPECT_EQ(cpu::winogradTileSize(windowOf(p), 32, 32, 2), 0);
   // Pads of 2^29 on a 16 x 16 input: a result of 2^60 mostly padding.
   q = p;
   q.pt = q.pl = q.pb = q.pr = int64_t(1) << 29;
-  EXPECT_FALSE(cpu::winogradSuits(windowOf(q), 16, 16, 1));
+  EXPECT_EQ(cpu::winogradTileSize(windowOf(q), 16, 16, 1), 0);
+  // Variants winogradTileSize never gives.
+  cpu::PackedSet unused;
+  EXPECT_FALSE(cpu::transformWinogradWeights(wv.data(), p.M, p.C, 3, unused));
+  EXPECT_FALSE(cpu::transformWinogradWeights(wv.data(), 8, p.C * 2, 4, unused));
   for (float v : y)
     ASSERT_EQ(v, 7.0f);
+  EXPECT_FALSE(declines(ctx, p, wv.data())); // and the case they vary does run
 }
 
 } // namespace
