@@ -82,8 +82,8 @@ TEST(WinogradConv, MatchesTheConvolutionInDouble) {
       const std::vector<float> want = naiveConv(p, xv, wv, bias);
       // Sums of 9 * C products of values in [-1, 1] (typical size sqrt(C)):
       // the transforms scale the terms by up to 100 before the sums and the
-      // sums by up to 64 after, so f32 rounding reaches about 3e-5 of that
-      // size (measured: 1.7e-5 at C 512). An indexing error is O(1).
+      // sums by up to 64 after, so f32 rounding reaches a few 1e-5 of
+      // sqrt(9 C) (measured: 2.4e-5 at C 512). An indexing error is O(1).
       const double atol = 3e-5 * std::sqrt(9.0 * p.C);
       std::vector<float> first;
       for (int threads : {1, 64}) { // one task per point, or each point split
