@@ -527,7 +527,10 @@ void packedGemmBatch(KernelContext &ctx, int64_t count, int64_t M, const float *
   const int64_t groupsPerTask = (groups + colTasks - 1) / colTasks;
   const int64_t rowsPerTask = (rowPanels + rowTasks - 1) / rowTasks * s.mr;
   const int64_t perProduct = rowTasks * colTasks;
-  parallel(ctx, count * perProduct, 1, [&](int64_t begin, int64_t end) {
+  // Under 2^18 multiply-adds in all, a hand-off costs more than it saves.
+  const int64_t work = count * M * B[0]->N * B[0]->K;
+  const int64_t grain = work < (1 << 18) ? count * perProduct : 1;
+  parallel(ctx, count * perProduct, grain, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t b = t / perProduct, task = t % perProduct;
       const int64_t r0 = (task / colTasks) * rowsPerTask, g0 = (task % colTasks) * groupsPerTask;

@@ -32,6 +32,9 @@ constexpr int64_t kMinLargeTiles = 49;
 constexpr int64_t kMinSmallTiles = 16;
 /// Floats of V (or O) per block of tile rows.
 constexpr int64_t kBlockFloats = int64_t(1) << 19;
+/// Floats a transform task should write at least (smaller tasks cost more
+/// in hand-offs than they save on small maps).
+constexpr int64_t kTaskFloats = 16384;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -100,7 +103,7 @@ struct Geometry {
 
 /// P[r][c][ch] = x[ch][r - PT][c - PL], zero outside the input.
 void padChannelsLast(KernelContext &ctx, const Geometry &g, const float *x, float *P) {
-  parallel(ctx, g.Hp, 1, [&](int64_t b, int64_t e) {
+  parallel(ctx, g.Hp, kTaskFloats / (g.Wp * g.C), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       float *row = P + r * g.Wp * g.C;
       const int64_t ih = r - g.PT;
@@ -199,7 +202,7 @@ void runTiles(KernelContext &ctx, const Geometry &g, const float *P, const Packe
   std::array<float *, points> Cs;
   for (int64_t t0 = 0; t0 < g.TH * g.TW; t0 += blockTiles) {
     const int64_t t1 = std::min(g.TH * g.TW, t0 + blockTiles), tiles = t1 - t0;
-    parallel(ctx, tiles, 2, [&](int64_t b, int64_t e) {
+    parallel(ctx, tiles, kTaskFloats / (points * g.C), [&](int64_t b, int64_t e) {
       for (int64_t t = t0 + b; t < t0 + e; ++t)
         transformInputTile<N>(g, P, t, t0, tiles, V);
     });
@@ -209,7 +212,7 @@ void runTiles(KernelContext &ctx, const Geometry &g, const float *P, const Packe
       Cs[(size_t)p] = O + p * tiles * g.M;
     }
     packedGemmBatch(ctx, points, tiles, A.data(), g.C, B.data(), Cs.data(), g.M);
-    parallel(ctx, tiles, 2, [&](int64_t b, int64_t e) {
+    parallel(ctx, tiles, kTaskFloats / (points * g.M), [&](int64_t b, int64_t e) {
       for (int64_t t = t0 + b; t < t0 + e; ++t)
         transformOutputTile<N>(g, O, bias, t, t0, tiles, y);
     });
