@@ -27,10 +27,17 @@ struct DepthwisePlan {
   int64_t scratchElems() const { return rows * SW * phaseLen; }
 };
 
-/// The padded, phase-split copy of one channel `xc` [H][W].
+/// Whether scratch padded for plan `a` has its zeros where `b` wants them
+/// (every copy writes the same positions, so they stay zero).
+bool samePadding(const DepthwisePlan &a, const DepthwisePlan &b) {
+  return a.H == b.H && a.W == b.W && a.PT == b.PT && a.PL == b.PL && a.SW == b.SW &&
+         a.rows == b.rows && a.phaseLen == b.phaseLen;
+}
+
+/// The padded, phase-split copy of one channel `xc` [H][W] into scratch
+/// whose padding is already zero: only the input's positions are written.
 template <typename T>
 DS_INLINE void padChannelBody(const DepthwisePlan &p, const T *xc, T *scratch) {
-  std::fill(scratch, scratch + p.scratchElems(), T(0));
   for (int64_t r = 0; r < p.rows; ++r) {
     int64_t ih = r - p.PT;
     if (ih < 0 || ih >= p.H)
@@ -45,6 +52,9 @@ DS_INLINE void padChannelBody(const DepthwisePlan &p, const T *xc, T *scratch) {
       const T *s = src + phase - p.PL;
       if (p.SW == 1) {
         std::copy(s + lo, s + hi, dst + lo);
+      } else if (p.SW == 2) { // a constant stride: the loop vectorizes with shuffles
+        for (int64_t j = lo; j < hi; ++j)
+          dst[j] = s[j * 2];
       } else {
         for (int64_t j = lo; j < hi; ++j)
           dst[j] = s[j * p.SW];
@@ -103,45 +113,126 @@ DS_VECTORIZED void depthwiseChannel(const DepthwisePlan &p, const double *scratc
 
 #if defined(__x86_64__)
 /// channelBody for float in AVX-512 registers: up to four vectors of
-/// outputs held across all taps (the clone of the generic loop spilled its
-/// block to memory on every tap), the row's tail by masks. The same
-/// multiply, then add, in the same tap order: equal results bit for bit.
+/// outputs of up to four rows held across all taps (the clone of the
+/// generic loop spilled its block to memory on every tap; one row's 9-tap
+/// chains alone waited on the adder's latency), the row's tail by masks.
+/// The same multiply, then add, in the same tap order: equal results bit
+/// for bit.
 __attribute__((target("avx512f"))) void depthwiseChannelAvx512(const DepthwisePlan &p,
                                                                const float *scratch, const float *k,
                                                                float b0, float *yc) {
-  constexpr int64_t kVectors = 4, kBlock = 16 * kVectors;
-  for (int64_t oh = 0; oh < p.OH; ++oh) {
-    float *yrow = yc + oh * p.OW;
-    for (int64_t o0 = 0; o0 < p.OW; o0 += kBlock) {
-      const int64_t n = std::min(kBlock, p.OW - o0);
-      const int64_t full = n / 16, tail = n % 16;
-      const __mmask16 mask = (__mmask16)((1u << tail) - 1);
-      __m512 acc[kVectors];
-      for (int64_t v = 0; v < kVectors; ++v)
-        acc[v] = _mm512_set1_ps(b0);
-      for (int64_t kh = 0; kh < p.KH; ++kh) {
-        const float *row = scratch + (oh * p.SH + kh * p.DH) * p.SW * p.phaseLen;
+  constexpr int64_t kVectors = 4, kBlock = 16 * kVectors, kRows = 4;
+  const int64_t rowStride = p.SW * p.phaseLen;
+  for (int64_t o0 = 0; o0 < p.OW; o0 += kBlock) {
+    const int64_t n = std::min(kBlock, p.OW - o0);
+    const int64_t full = n / 16, tail = n % 16;
+    const __mmask16 mask = (__mmask16)((1u << tail) - 1);
+    for (int64_t oh0 = 0; oh0 < p.OH; oh0 += kRows) {
+      const int64_t rows = std::min(kRows, p.OH - oh0);
+      __m512 acc[kRows][kVectors];
+      for (int64_t r = 0; r < kRows; ++r)
+        for (int64_t v = 0; v < kVectors; ++v)
+          acc[r][v] = _mm512_set1_ps(b0);
+      for (int64_t kh = 0; kh < p.KH; ++kh)
         for (int64_t kw = 0; kw < p.KW; ++kw) {
           const int64_t c = kw * p.DW;
-          const float *src = row + (c % p.SW) * p.phaseLen + c / p.SW + o0;
+          const float *src = scratch + (oh0 * p.SH + kh * p.DH) * rowStride +
+                             (c % p.SW) * p.phaseLen + c / p.SW + o0;
           const __m512 kv = _mm512_set1_ps(k[kh * p.KW + kw]);
-          for (int64_t v = 0; v < kVectors; ++v) {
-            if (v < full)
-              acc[v] = _mm512_add_ps(acc[v], _mm512_mul_ps(kv, _mm512_loadu_ps(src + 16 * v)));
-            else if (v == full && tail)
-              acc[v] = _mm512_add_ps(acc[v],
-                                     _mm512_mul_ps(kv, _mm512_maskz_loadu_ps(mask, src + 16 * v)));
+          for (int64_t r = 0; r < kRows; ++r) {
+            if (r >= rows)
+              break;
+            const float *s = src + r * p.SH * rowStride;
+            for (int64_t v = 0; v < kVectors; ++v) {
+              if (v < full)
+                acc[r][v] =
+                    _mm512_add_ps(acc[r][v], _mm512_mul_ps(kv, _mm512_loadu_ps(s + 16 * v)));
+              else if (v == full && tail)
+                acc[r][v] = _mm512_add_ps(
+                    acc[r][v], _mm512_mul_ps(kv, _mm512_maskz_loadu_ps(mask, s + 16 * v)));
+            }
           }
         }
+      for (int64_t r = 0; r < rows; ++r) {
+        float *yrow = yc + (oh0 + r) * p.OW + o0;
+        for (int64_t v = 0; v < full; ++v)
+          _mm512_storeu_ps(yrow + 16 * v, acc[r][v]);
+        if (tail)
+          _mm512_mask_storeu_ps(yrow + 16 * full, mask, acc[r][full < kVectors ? full : 0]);
       }
-      for (int64_t v = 0; v < full; ++v)
-        _mm512_storeu_ps(yrow + o0 + 16 * v, acc[v]);
-      if (tail)
-        _mm512_mask_storeu_ps(yrow + o0 + 16 * full, mask, acc[full < kVectors ? full : 0]);
     }
   }
 }
 #endif
+
+#if defined(__x86_64__)
+/// padChannel for float at column stride 1 in AVX-512 registers: each row
+/// is a few vectors (the generic copy called memmove per row, which cost
+/// more than the copy on 32-wide maps).
+__attribute__((target("avx512f"))) void padChannelStride1Avx512(const DepthwisePlan &p,
+                                                                const float *xc, float *scratch) {
+  const int64_t lo = std::max<int64_t>(0, p.PL), hi = std::min(p.phaseLen, p.W + p.PL);
+  for (int64_t r = std::max<int64_t>(0, p.PT); r < std::min(p.rows, p.H + p.PT); ++r) {
+    const float *src = xc + (r - p.PT) * p.W - p.PL;
+    float *dst = scratch + r * p.phaseLen;
+    int64_t j = lo;
+    for (; j + 16 <= hi; j += 16)
+      _mm512_storeu_ps(dst + j, _mm512_loadu_ps(src + j));
+    if (j < hi) {
+      const __mmask16 mask = (__mmask16)((1u << (hi - j)) - 1);
+      _mm512_mask_storeu_ps(dst + j, mask, _mm512_maskz_loadu_ps(mask, src + j));
+    }
+  }
+}
+
+/// Lanes [0, count) of v, input columns first, first + 2, ...: column i
+/// goes to phase (i + PL) % 2 at (i + PL) / 2; positions at or past
+/// phaseLen (past the taps' reach) are not stored.
+__attribute__((target("avx512f"))) inline void storePhase(const DepthwisePlan &p, float *row,
+                                                          int64_t first, int64_t count, __m512 v) {
+  const int64_t phase = (first + p.PL) & 1, at = (first + p.PL) >> 1;
+  const int64_t n = std::min<int64_t>(count, p.phaseLen - at);
+  if (n > 0)
+    _mm512_mask_storeu_ps(row + phase * p.phaseLen + at, (__mmask16)((1u << n) - 1), v);
+}
+
+/// The same at column stride 2: 32 input columns at a time split into their
+/// even and odd lanes (one permute each) and stored into the two phases.
+__attribute__((target("avx512f"))) void padChannelStride2Avx512(const DepthwisePlan &p,
+                                                                const float *xc, float *scratch) {
+  const __m512i evens =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
+  for (int64_t r = std::max<int64_t>(0, p.PT); r < std::min(p.rows, p.H + p.PT); ++r) {
+    const float *src = xc + (r - p.PT) * p.W;
+    float *row = scratch + r * 2 * p.phaseLen;
+    for (int64_t i0 = 0; i0 < p.W; i0 += 32) {
+      const int64_t n = std::min<int64_t>(32, p.W - i0);
+      const __mmask16 m0 = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
+      const __mmask16 m1 = (__mmask16)(n > 16 ? (1u << (n - 16)) - 1 : 0);
+      const __m512 a = _mm512_maskz_loadu_ps(m0, src + i0);
+      const __m512 b = _mm512_maskz_loadu_ps(m1, src + i0 + 16);
+      storePhase(p, row, i0, (n + 1) / 2, _mm512_permutex2var_ps(a, evens, b));
+      storePhase(p, row, i0 + 1, n / 2, _mm512_permutex2var_ps(a, odds, b));
+    }
+  }
+}
+#endif
+
+/// The padded copy for this CPU (decided once).
+void padChannelBest(const DepthwisePlan &p, const float *xc, float *scratch) {
+#if defined(__x86_64__)
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512 && p.SW == 1)
+    return padChannelStride1Avx512(p, xc, scratch);
+  if (avx512 && p.SW == 2)
+    return padChannelStride2Avx512(p, xc, scratch);
+#endif
+  padChannel(p, xc, scratch);
+}
+void padChannelBest(const DepthwisePlan &p, const double *xc, double *scratch) {
+  padChannel(p, xc, scratch);
+}
 
 /// The float kernel for this CPU (decided once).
 void depthwiseChannelBest(const DepthwisePlan &p, const float *scratch, const float *k, float b0,
@@ -189,10 +280,18 @@ bool runDepthwise2D(KernelContext &ctx, const T *x, const T *wt, const T *bias, 
     return false;
   const int64_t mult = M / C; // output channels per input channel
   parallel(ctx, N * C, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> scratch((size_t)p.scratchElems());
+    // Per thread and kept across calls: zeroed once per geometry, after
+    // which each channel only copies its rows in (the fill was a third of
+    // the kernel's time on the MobileNet).
+    thread_local std::vector<T> scratch;
+    thread_local DepthwisePlan zeroedFor{};
+    if (scratch.size() != (size_t)p.scratchElems() || !samePadding(zeroedFor, p)) {
+      scratch.assign((size_t)p.scratchElems(), T(0));
+      zeroedFor = p;
+    }
     for (int64_t t = begin; t < end; ++t) {
       const int64_t n = t / C, c = t % C;
-      padChannel(p, x + t * p.H * p.W, scratch.data());
+      padChannelBest(p, x + t * p.H * p.W, scratch.data());
       for (int64_t j = 0; j < mult; ++j) {
         const int64_t m = c * mult + j;
         depthwiseChannelBest(p, scratch.data(), wt + m * p.KH * p.KW, bias ? bias[m] : T(0),

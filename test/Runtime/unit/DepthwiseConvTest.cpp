@@ -48,6 +48,13 @@ TEST(DepthwiseConv, MultipliesThenAddsInTapOrder) {
       {2, 8, 33, 70, 8, 3, 3, 8, 2, 2, 1, 1, 1, 1, 1, 1},
       {1, 6, 9, 130, 12, 5, 3, 6, 1, 1, 2, 1, 2, 1, 1, 2},
       {1, 5, 7, 7, 5, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1},
+      // The padded copies: stride 1 without left pad; stride 2 with even
+      // and odd left pads, rows over one 32-column load, and inputs whose
+      // last columns no tap reaches (W 12 under 3 taps at stride 2).
+      {1, 4, 6, 20, 4, 3, 3, 4, 1, 1, 0, 0, 0, 0, 1, 1},
+      {1, 3, 7, 12, 3, 3, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1},
+      {1, 3, 9, 45, 3, 5, 5, 3, 2, 2, 2, 2, 2, 2, 1, 1},
+      {1, 2, 5, 33, 4, 3, 3, 2, 2, 2, 1, 1, 0, 0, 1, 1},
   };
   for (const Conv2D &p : cases) {
     auto xv = randomFloats((size_t)(p.N * p.C * p.H * p.W), 81);
