@@ -12,7 +12,7 @@ namespace dsrt::cpu {
 /// packed-weight micro-kernels read each window in place from a padded,
 /// stride-phase-split copy of the input. Results equal the im2col path on
 /// the same packed weights bit for bit (one fma chain per output; products
-/// under 2^20 multiply-adds that the im2col path gave to the library GEMM
+/// under 2^16 multiply-adds that the im2col path gave to the library GEMM
 /// now take this one too). False, before writing anything,
 /// when the weights are not packed or the geometry does not suit (not 2-D,
 /// a scratch far larger than the tensors, or over a third of the computed

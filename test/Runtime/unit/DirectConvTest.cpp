@@ -167,7 +167,7 @@ TEST(DirectConv, LibraryAndPackedPathsAgree) {
   // ds.conv through the session's packed weights (ctx.packed) against the
   // same convolution without them: 3x3 padded (direct), 1x1 pointwise
   // (im2col-free packed GEMM) and a 1-D convolution (im2col), grouped,
-  // each product large enough (2^20 multiply-adds) to take the packed path.
+  // each product large enough (2^16 multiply-adds) to take the packed path.
   for (Conv2D p : {Conv2D{1, 16, 20, 21, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
                    Conv2D{2, 128, 32, 33, 64, 1, 1, 2, 1, 1, 0, 0, 0, 0, 1, 1},
                    Conv2D{1, 64, 1, 300, 96, 1, 5, 1, 1, 1, 0, 2, 0, 2, 1, 1}}) {
