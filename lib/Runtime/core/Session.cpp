@@ -230,16 +230,20 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
 
 namespace {
 
-/// The Winograd variant the convolution `step` runs in (0: none), for
-/// static shapes, asked as its kernel asks (cpu/WinogradConv.h).
+/// The Winograd variant the convolution `step` runs in (0: none), asked as
+/// its kernel asks (cpu/WinogradConv.h); its channels and maps must be
+/// static (the batch may be dynamic: the variant does not depend on it).
 int64_t winogradVariant(const Program &program, const Step &step) {
   const ValueInfo &x = program.values[step.inputs[0]], &w = program.values[step.inputs[1]];
-  if (step.outputs.empty() || x.dims.size() != 4 || w.dims.size() != 4 || x.isDynamic())
+  if (step.outputs.empty())
     return 0;
   const ValueInfo &y = program.values[step.outputs[0]];
+  auto staticPastBatch = [](const ValueInfo &v) {
+    return v.dims.size() == 4 && v.dims[1] >= 0 && v.dims[2] >= 0 && v.dims[3] >= 0;
+  };
   cpu::Window window;
-  if (y.dims.size() != 4 || y.isDynamic() || w.dims[1] != x.dims[1] ||
-      !cpu::readWindowAttrs("ds.conv", step.attrs, 2, window))
+  if (!staticPastBatch(x) || !staticPastBatch(y) || w.dims.size() != 4 ||
+      w.dims[1] != x.dims[1] || !cpu::readWindowAttrs("ds.conv", step.attrs, 2, window))
     return 0;
   window.in = {x.dims[2], x.dims[3]};
   window.kernel = {w.dims[2], w.dims[3]};
@@ -277,6 +281,8 @@ Status Session::packWeights() {
       const int64_t rowsPerGroup = w.dims[0] / group;
       if (const int64_t variant = winogradVariant(program_, step)) {
         cpu::PackedSet set;
+        if (packed_.findSet(data, w.dims[0], w.dims[1], variant)) // shared with a conv before
+          continue;
         if (!cpu::transformWinogradWeights(data, w.dims[0], w.dims[1], variant, set))
           return outOfMemory(w);
         packed_.addSet(data, std::move(set));

@@ -442,7 +442,6 @@ bool allocatePacked(int64_t K, int64_t N, PackedMatrix &out) {
   void *raw = std::aligned_alloc(64, std::max<size_t>(64, (bytes + 63) / 64 * 64));
   if (!raw)
     return false;
-  std::memset(raw, 0, bytes);
   out.data = std::unique_ptr<float, void (*)(void *)>(static_cast<float *>(raw), std::free);
   return true;
 }
@@ -542,11 +541,25 @@ void packedGemmBatch(KernelContext &ctx, int64_t count, int64_t M, const float *
   });
 }
 
-const PackedSet *PackedConstants::findSet(const void *data, int64_t M, int64_t C) const {
+void PackedConstants::addSet(const void *data, PackedSet set) {
+  std::vector<PackedSet> &sets = sets_[data];
+  for (PackedSet &existing : sets)
+    if (existing.variant == set.variant) {
+      existing = std::move(set);
+      return;
+    }
+  sets.push_back(std::move(set));
+}
+
+const PackedSet *PackedConstants::findSet(const void *data, int64_t M, int64_t C,
+                                          int64_t variant) const {
   auto it = sets_.find(data);
-  if (it == sets_.end() || it->second.M != M || it->second.C != C)
+  if (it == sets_.end())
     return nullptr;
-  return &it->second;
+  for (const PackedSet &set : it->second)
+    if (set.variant == variant && set.M == M && set.C == C)
+      return &set;
+  return nullptr;
 }
 
 bool PackedConstants::add(const float *data, int64_t K, int64_t N) {

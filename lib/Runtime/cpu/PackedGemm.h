@@ -45,9 +45,9 @@ struct PackedLeftMatrix {
 /// ~100x slower than the library GEMM), always elsewhere.
 bool packedGemmAvailable();
 
-/// A zeroed packed K x N matrix to fill in place (element (k, n) at
-/// data[(n / kPanel) * K * kPanel + k * kPanel + n % kPanel]); false when
-/// out of memory.
+/// A packed K x N matrix to fill in place, every element of it (element
+/// (k, n) at data[(n / kPanel) * K * kPanel + k * kPanel + n % kPanel],
+/// columns past N included: they must be zero); false when out of memory.
 bool allocatePacked(int64_t K, int64_t N, PackedMatrix &out);
 
 /// Packs row-major B (K x N, row stride ldb); false when out of memory.
@@ -105,15 +105,17 @@ public:
   /// The same for left operands (M x K at `data`).
   bool addLeft(const float *data, int64_t M, int64_t K);
   const PackedLeftMatrix *findLeft(const void *data, int64_t M, int64_t K) const;
-  /// A set made from the constant at `data` (M x C per matrix).
-  void addSet(const void *data, PackedSet set) { sets_[data] = std::move(set); }
-  const PackedSet *findSet(const void *data, int64_t M, int64_t C) const;
+  /// A set made from the constant at `data` (M x C per matrix); one per
+  /// variant (convolutions sharing weights may run in different ones).
+  void addSet(const void *data, PackedSet set);
+  /// The set of `variant` made from the constant at `data`, or null.
+  const PackedSet *findSet(const void *data, int64_t M, int64_t C, int64_t variant) const;
   size_t size() const { return packed_.size() + left_.size() + sets_.size(); }
 
 private:
   std::unordered_map<const void *, PackedMatrix> packed_;
   std::unordered_map<const void *, PackedLeftMatrix> left_;
-  std::unordered_map<const void *, PackedSet> sets_;
+  std::unordered_map<const void *, std::vector<PackedSet>> sets_;
 };
 
 } // namespace dsrt::cpu

@@ -232,10 +232,19 @@ int64_t winogradTileSize(const Window &w, int64_t C, int64_t M, int64_t group) {
     if (w.kernel[(size_t)d] != 3 || w.strides[(size_t)d] != 1 || w.dilations[(size_t)d] != 1 ||
         w.out[(size_t)d] < 1 || w.out[(size_t)d] > (1 << 30) || w.in[(size_t)d] > (1 << 30))
       return 0;
-  const int64_t n = ceilDiv(w.out[0], 4) * ceilDiv(w.out[1], 4) >= kMinLargeTiles ? 4 : 2;
-  const int64_t TH = ceilDiv(w.out[0], n), TW = ceilDiv(w.out[1], n);
-  if (TH * TW < (n == 4 ? kMinLargeTiles : kMinSmallTiles))
+  // The variant, if any, that needs at most 1/1.5 of the direct path's
+  // multiplies per output, counting the tile outputs computed past the
+  // map's edge (a 1 x 200 map under F(4x4) computes 4 rows for 1: no gain).
+  auto pays = [&](int64_t n) {
+    const int64_t TH = ceilDiv(w.out[0], n), TW = ceilDiv(w.out[1], n);
+    const double useful = double(w.out[0] * w.out[1]) / double(TH * n * TW * n);
+    const double fewer = 9.0 * double(n * n) / double((n + 2) * (n + 2)) * useful;
+    return TH * TW >= (n == 4 ? kMinLargeTiles : kMinSmallTiles) && fewer >= 1.5;
+  };
+  const int64_t n = pays(4) ? 4 : pays(2) ? 2 : 0;
+  if (!n)
     return 0;
+  const int64_t TH = ceilDiv(w.out[0], n), TW = ceilDiv(w.out[1], n);
   // Sizes come from the artifact unbounded: the padded copy must stay near
   // the tensors' own size (huge pads make a huge, mostly zero result; its
   // input may be small).
@@ -304,9 +313,9 @@ bool runWinogradConv(KernelContext &ctx, const float *x, const float *wt, const 
   const int64_t n = ctx.packed ? winogradTileSize(w, C, M, group) : 0;
   if (!n)
     return false;
-  const PackedSet *U = ctx.packed->findSet(wt, M, C);
+  const PackedSet *U = ctx.packed->findSet(wt, M, C, n);
   const int64_t a = n + 2;
-  if (!U || U->variant != n || U->matrices.size() != (size_t)(a * a))
+  if (!U || U->matrices.size() != (size_t)(a * a))
     return false;
   Geometry g{w.in[0], w.in[1], w.out[0], w.out[1], w.padBegin[0], w.padBegin[1], C, M, n};
   g.TH = ceilDiv(g.OH, n);
@@ -318,11 +327,14 @@ bool runWinogradConv(KernelContext &ctx, const float *x, const float *wt, const 
       std::clamp<int64_t>(kBlockFloats / (a * a * std::max(C, M) * g.TW), 1, g.TH);
   const int64_t blockTiles = tileRows * g.TW;
 
-  // Kept by the calling thread across runs (tasks get the pointers).
+  // Kept by the calling thread across runs, grown only (tasks get the
+  // pointers; every element a run reads it writes first).
   thread_local std::vector<float> padded, inputPoints, outputPoints;
-  padded.resize((size_t)(g.Hp * g.Wp * C));
-  inputPoints.resize((size_t)(a * a * blockTiles * C));
-  outputPoints.resize((size_t)(a * a * blockTiles * M));
+  for (auto [buffer, need] :
+       {std::pair{&padded, g.Hp * g.Wp * C}, std::pair{&inputPoints, a * a * blockTiles * C},
+        std::pair{&outputPoints, a * a * blockTiles * M}})
+    if (buffer->size() < (size_t)need)
+      buffer->resize((size_t)need);
   for (int64_t b = 0; b < N; ++b) {
     padChannelsLast(ctx, g, x + b * C * g.H * g.W, padded.data());
     float *yb = y + b * M * g.OH * g.OW;

@@ -9,10 +9,15 @@
 // the weights' size). Small maps take F(2x2, 3x3): 16 points, 16
 // multiplies per 4 outputs, weights 16/9 of their size.
 //
-// The price is rounding: F(4x4)'s transforms scale values by up to 100
-// before the products and up to 64 after, so results differ from the
-// direct convolution's in the last bits (docs/runtime.md has the measured
-// differences, per layer and on whole models).
+// The price is rounding: in F(4x4) each transformed input is a sum of up
+// to 16 patch values with coefficients up to 25 (their magnitudes summing
+// to as much as 100), each output a sum of up to 36 products with
+// coefficients up to 64 (magnitudes summing to 361), so results differ from the direct
+// convolution's in the last bits (docs/runtime.md has the measured
+// differences). And non-finite or huge values spread: an infinity in the
+// input makes NaN in outputs whose windows do not hold it (inf - inf in
+// the transform), and finite inputs beyond about 3e36 can overflow there;
+// ONNX's direct sum keeps them to their own windows.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_WINOGRADCONV_H

@@ -61,6 +61,7 @@ TEST(WinogradConv, MatchesTheConvolutionInDouble) {
       {{1, 16, 29, 27, 48, 3, 3, 1, 1, 1, 0, 0, 0, 0, 1, 1}, 4},
       {{1, 160, 26, 26, 64, 3, 3, 1, 1, 1, 2, 0, 1, 2, 1, 1}, 4},
       {{1, 512, 60, 60, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 4},
+      {{1, 64, 37, 100, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 4}, // blocks of 9 tile rows, then 1
       {{1, 64, 7, 7, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 2},
       {{1, 32, 14, 14, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 2},
       {{2, 16, 9, 11, 16, 3, 3, 1, 1, 1, 0, 2, 1, 1, 1, 1}, 2},
@@ -81,10 +82,10 @@ TEST(WinogradConv, MatchesTheConvolutionInDouble) {
       const std::vector<float> bias = withBias ? bv : std::vector<float>();
       const std::vector<float> want = naiveConv(p, xv, wv, bias);
       // Sums of 9 * C products of values in [-1, 1] (typical size sqrt(C)):
-      // the transforms scale the terms by up to 100 before the sums and the
-      // sums by up to 64 after, so f32 rounding reaches a few 1e-5 of
+      // the transforms weigh the terms by up to 100 before the sums and
+      // the sums by up to 361 after, so f32 rounding reaches a few 1e-5 of
       // sqrt(9 C) (measured: 2.4e-5 at C 512). An indexing error is O(1).
-      const double atol = 3e-5 * std::sqrt(9.0 * p.C);
+      const double atol = 4e-5 * std::sqrt(9.0 * p.C);
       std::vector<float> first;
       for (int threads : {1, 64}) { // one task per point, or each point split
         KernelContext ctx = chunkedContext(3);
@@ -106,7 +107,7 @@ TEST(WinogradConv, MatchesTheConvolutionInDouble) {
     ctx.packed = &constants;
     const auto want = naiveConv(p, xv, wv, bv);
     expectNear(runConvKernel(p, xv, wv, bv, ctx), std::vector<double>(want.begin(), want.end()),
-               what + " (ds.conv)", 1e-5, 3e-5 * std::sqrt(9.0 * p.C));
+               what + " (ds.conv)", 1e-5, 4e-5 * std::sqrt(9.0 * p.C));
   }
 }
 
@@ -145,7 +146,7 @@ TEST(WinogradConv, DeclinesBeforeWritingAnything) {
   q.H = q.W = 28; // F(4x4) would run, but the set is F(2x2)'s
   EXPECT_TRUE(declines(ctx, q, wv.data()));
   q = p;
-  q.M = 8; // a packed set of another shape
+  q.M = 32; // a packed set of another shape
   EXPECT_TRUE(declines(ctx, q, wv.data()));
   // Channels that are not a multiple of 16, and groups.
   EXPECT_EQ(cpu::winogradTileSize(windowOf(p), 12, 16, 1), 0);
@@ -155,6 +156,18 @@ TEST(WinogradConv, DeclinesBeforeWritingAnything) {
   q = p;
   q.pt = q.pl = q.pb = q.pr = int64_t(1) << 29;
   EXPECT_EQ(cpu::winogradTileSize(windowOf(q), 16, 16, 1), 0);
+  // Pads of 100 with 1024 input channels and 16 output ones: the padded
+  // copy (216 x 216 x 1024) would be 15x the input and result together.
+  q = p;
+  q.pt = q.pl = q.pb = q.pr = 100;
+  EXPECT_EQ(cpu::winogradTileSize(windowOf(q), 1024, 16, 1), 0);
+  q.pt = q.pl = q.pb = q.pr = 1; // (the same channels without the pads run)
+  EXPECT_EQ(cpu::winogradTileSize(windowOf(q), 1024, 16, 1), 2);
+  // A thin map: F(4x4) would compute 4 rows of 1 (as many multiplies as
+  // the direct path), F(2x2) 2 (too few saved).
+  q = p;
+  q.H = 1, q.W = 200, q.pt = q.pb = 1, q.pl = q.pr = 1;
+  EXPECT_EQ(cpu::winogradTileSize(windowOf(q), 16, 16, 1), 0);
   // Variants winogradTileSize never gives.
   cpu::PackedSet unused;
   EXPECT_FALSE(cpu::transformWinogradWeights(wv.data(), p.M, p.C, 3, unused));
@@ -162,6 +175,38 @@ TEST(WinogradConv, DeclinesBeforeWritingAnything) {
   for (float v : y)
     ASSERT_EQ(v, 7.0f);
   EXPECT_FALSE(declines(ctx, p, wv.data())); // and the case they vary does run
+}
+
+TEST(WinogradConv, SharedWeightsKeepASetPerVariant) {
+  if (!available())
+    GTEST_SKIP() << "no AVX-512";
+  // One weight read by convolutions on a 32 x 32 map (F(4x4)) and a
+  // 16 x 16 one (F(2x2)), as a detection head shares its weights across
+  // pyramid levels: each finds its own set, whichever was packed last.
+  const Conv2D large{1, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  const Conv2D small{1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  ASSERT_EQ(cpu::winogradTileSize(windowOf(large), 16, 16, 1), 4);
+  ASSERT_EQ(cpu::winogradTileSize(windowOf(small), 16, 16, 1), 2);
+  auto wv = randomFloats((size_t)(16 * 16 * 9), 91);
+  cpu::PackedConstants constants;
+  for (int64_t variant : {4, 2}) {
+    cpu::PackedSet set;
+    ASSERT_TRUE(cpu::transformWinogradWeights(wv.data(), 16, 16, variant, set));
+    constants.addSet(wv.data(), std::move(set));
+  }
+  ASSERT_NE(constants.findSet(wv.data(), 16, 16, 4), nullptr);
+  ASSERT_NE(constants.findSet(wv.data(), 16, 16, 2), nullptr);
+  for (const Conv2D &p : {large, small}) {
+    auto xv = randomFloats((size_t)(p.C * p.H * p.W), 92);
+    KernelContext ctx = serialContext();
+    ctx.packed = &constants;
+    std::vector<float> y((size_t)(p.M * p.OH() * p.OW()));
+    ASSERT_TRUE(cpu::runWinogradConv(ctx, xv.data(), wv.data(), nullptr, y.data(), 1, p.C, p.M, 1,
+                                     windowOf(p)));
+    const auto want = naiveConv(p, xv, wv, {});
+    expectNear(y, std::vector<double>(want.begin(), want.end()), describe(p), 1e-5,
+               4e-5 * std::sqrt(9.0 * p.C));
+  }
 }
 
 } // namespace
