@@ -119,10 +119,10 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
   if (!request.pipeline.gradients &&
       (!request.pipeline.loss.empty() || !request.pipeline.lossFunction.empty() ||
        !request.pipeline.gradientParameters.empty() || !request.pipeline.optimizer.empty() ||
-       request.pipeline.lossScaling))
+       request.pipeline.lossScaling || request.pipeline.lsqGradScale))
     return emitError(UnknownLoc::get(&context))
-           << "a loss, gradient parameters and an optimizer are for a gradient compile "
-              "(gradients on)";
+           << "a loss, gradient parameters, an optimizer, loss scaling and LSQ's gradient scale "
+              "are for a gradient compile (gradients on)";
   const std::string &optimizer = request.pipeline.optimizer;
   if (!optimizer.empty() && optimizer != "sgd" && optimizer != "adamw")
     return emitError(UnknownLoc::get(&context))
@@ -240,6 +240,7 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.gradientParameters = options.gradientParameters;
   request.pipeline.optimizer = options.optimizer;
   request.pipeline.lossScaling = options.lossScaling;
+  request.pipeline.lsqGradScale = options.lsqGradScale;
   request.pipeline.learningRate = options.learningRate;
   request.pipeline.momentum = options.momentum;
   request.pipeline.beta1 = options.beta1;

@@ -51,6 +51,7 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
     autodiff.loss = options.loss;
     autodiff.lossFunction = options.lossFunction;
     autodiff.scaleLoss = options.lossScaling;
+    autodiff.lsqGradScale = options.lsqGradScale;
     autodiff.parameters = options.gradientParameters;
     pm.addPass(ds::createAutodiffPass(autodiff));
     if (!options.optimizer.empty()) {
@@ -200,6 +201,10 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
   Option<bool> lossScaling{*this, "loss-scaling",
                            llvm::cl::desc("With gradients: dynamic loss scaling (fp16)"),
                            llvm::cl::init(false)};
+  Option<bool> lsqGradScale{
+      *this, "lsq-grad-scale",
+      llvm::cl::desc("With gradients: scale learned quantization steps' gradients by 1/sqrt(N·Qp)"),
+      llvm::cl::init(false)};
   Option<double> learningRate{*this, "learning-rate", llvm::cl::desc("Default learning rate"),
                               llvm::cl::init(0.01)};
   Option<double> momentum{*this, "momentum", llvm::cl::desc("SGD momentum"), llvm::cl::init(0.0)};
@@ -249,6 +254,7 @@ void ds::registerPipelines() {
                                           cl.gradientParameters.end());
         options.optimizer = cl.optimizer;
         options.lossScaling = cl.lossScaling;
+        options.lsqGradScale = cl.lsqGradScale;
         options.learningRate = cl.learningRate;
         options.momentum = cl.momentum;
         options.beta1 = cl.beta1;

@@ -27,17 +27,17 @@ NB_MODULE(_ds_compiler, m) {
   m.def(
       "compile_onnx",
       [](const std::string &modelPath, const std::string &outputPath, const std::string &target,
-         const std::vector<std::string> &inputShapes,
-         const std::vector<std::string> &boundInputs, bool fuse, const std::string &precision,
-         const std::string &quantize, const std::string &calibrationTable,
-         bool calibrationProbes, const std::vector<std::string> &quantizeExcludeNodes,
-         bool raiseAttention, long long attentionWindow, long long attentionSinks,
-         long long attentionSelectBlocks, long long attentionBlockSize,
-         const std::string &rematBudget, const std::string &rematStrategy,
-         const std::string &costReport, const std::string &costReportFormat, bool gradients,
-         const std::string &loss, const std::string &lossFunction,
-         const std::vector<std::string> &gradientParameters, const std::string &optimizer,
-         const std::vector<double> &hyper, bool lossScaling) {
+         const std::vector<std::string> &inputShapes, const std::vector<std::string> &boundInputs,
+         bool fuse, const std::string &precision, const std::string &quantize,
+         const std::string &calibrationTable, bool calibrationProbes,
+         const std::vector<std::string> &quantizeExcludeNodes, bool raiseAttention,
+         long long attentionWindow, long long attentionSinks, long long attentionSelectBlocks,
+         long long attentionBlockSize, const std::string &rematBudget,
+         const std::string &rematStrategy, const std::string &costReport,
+         const std::string &costReportFormat, bool gradients, const std::string &loss,
+         const std::string &lossFunction, const std::vector<std::string> &gradientParameters,
+         const std::string &optimizer, const std::vector<double> &hyper, bool lossScaling,
+         bool lsqGradScale) {
         ds_compiler::FileCompileOptions options;
         options.target = target;
         options.fuse = fuse;
@@ -57,6 +57,7 @@ NB_MODULE(_ds_compiler, m) {
         options.gradientParameters = gradientParameters;
         options.optimizer = optimizer;
         options.lossScaling = lossScaling;
+        options.lsqGradScale = lsqGradScale;
         // learning rate, momentum, beta1, beta2, epsilon, weight decay
         double *fields[] = {&options.learningRate, &options.momentum, &options.beta1,
                             &options.beta2,        &options.epsilon,  &options.weightDecay};
@@ -93,12 +94,15 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("attention_sinks") = 0, nb::arg("attention_select_blocks") = 0,
       nb::arg("attention_block_size") = 64, nb::arg("remat_budget") = "",
       nb::arg("remat_strategy") = "greedy", nb::arg("cost_report") = "",
-      nb::arg("cost_report_format") = "text", nb::arg("gradients") = false,
-      nb::arg("loss") = "", nb::arg("loss_function") = "", nb::arg("gradient_parameters") = std::vector<std::string>(), nb::arg("optimizer") = "",
-      nb::arg("hyperparameters") = std::vector<double>(), nb::arg("loss_scaling") = false,
+      nb::arg("cost_report_format") = "text", nb::arg("gradients") = false, nb::arg("loss") = "",
+      nb::arg("loss_function") = "", nb::arg("gradient_parameters") = std::vector<std::string>(),
+      nb::arg("optimizer") = "", nb::arg("hyperparameters") = std::vector<double>(),
+      nb::arg("loss_scaling") = false, nb::arg("lsq_grad_scale") = false,
       "Compiles an .onnx (or .mlir) model into a .dsx artifact at output_path. input_shapes "
       "holds 'name:1x128' specs, bound_inputs 'name=file.pb' specs; fuse=False runs the CPU "
-      "program op by op; raise_attention=False keeps exported attention subgraphs as they are; attention_window > 0 makes causal attention a sliding window (plus attention_sinks leading keys); precision fp16 / bf16 runs contractions and attention in that type; quantize "
+      "program op by op; raise_attention=False keeps exported attention subgraphs as they are; "
+      "attention_window > 0 makes causal attention a sliding window (plus attention_sinks leading "
+      "keys); precision fp16 / bf16 runs contractions and attention in that type; quantize "
       "'dynamic' gives matmuls int8 weights and run-time quantized activations, 'static' "
       "quantizes activations with calibration_table's ranges; calibration_probes compiles "
       "the artifact a calibration run executes; remat_budget / remat_strategy recompute values "

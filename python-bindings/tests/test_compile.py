@@ -90,3 +90,12 @@ def test_compiles_in_a_fresh_shell_without_ds_compile(add_model, tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_training_options_need_a_gradient_compile(add_model, scratch):
+    # LSQ's gradient scale, loss scaling and an optimizer only mean
+    # something for gradients=True: asked for without it, they are refused.
+    for options in ({"lsq_grad_scale": True}, {"loss_scaling": True}, {"optimizer": "sgd"}):
+        with pytest.raises(ds.CompileError, match="are for a gradient compile"):
+            ds.compile(add_model, **options)
+    assert os.listdir(scratch) == []

@@ -98,7 +98,8 @@ def qdq_matmul_model(path, values):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)]), path)
 
 
-def test_learned_quantization_scales_match_pytorch(reference_dir):
+@pytest.mark.parametrize("lsq_grad_scale", [False, True])
+def test_learned_quantization_scales_match_pytorch(reference_dir, lsq_grad_scale):
     rng = np.random.default_rng(5)
     values = {"x": rng.standard_normal((8, 16)).astype(np.float32),
               "W": (rng.standard_normal((16, 6)) * 0.3).astype(np.float32),
@@ -110,12 +111,13 @@ def test_learned_quantization_scales_match_pytorch(reference_dir):
     np.savez(reference_dir / "lsq_inputs.npz", **values)
     path = str(reference_dir / "lsq.onnx")
     qdq_matmul_model(path, values)
-    done = subprocess.run(TORCH_PYTHON + [os.path.join(HERE, "torch_reference.py"), "lsq",
+    reference = "lsq_scaled" if lsq_grad_scale else "lsq"
+    done = subprocess.run(TORCH_PYTHON + [os.path.join(HERE, "torch_reference.py"), reference,
                                           str(reference_dir)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
-    expected = np.load(reference_dir / "lsq.npz")
+    expected = np.load(reference_dir / f"{reference}.npz")
     artifact = ds.compile(path, gradients=True, loss_function="mse",
-                          gradient_parameters=["W", "s_x", "s_w"])
+                          gradient_parameters=["W", "s_x", "s_w"], lsq_grad_scale=lsq_grad_scale)
     try:
         out = ds.Session(artifact).run({"x": values["x"], "target": values["target"]})
     finally:

@@ -212,32 +212,35 @@ def build(name, gen):
     raise SystemExit(f"unknown model {name}")
 
 
-def learned_scales(out):
+def learned_scales(out, scaled):
     """Learned step sizes (LSQ): x (uint8, zero point 128, per-tensor scale)
     and W (int8, per-output-channel scales) fake-quantized by PyTorch's
-    learnable fake quantization (grad_factor 1), multiplied, MSE; the
-    values come from OUT_DIR/lsq_inputs.npz (the test wrote the same
-    graph as ONNX QDQ)."""
+    learnable fake quantization, multiplied, MSE; grad_factor 1, or with
+    `scaled` LSQ's 1/sqrt(N * Qp) (N values per scale, Qp the largest
+    integer). The values come from OUT_DIR/lsq_inputs.npz (the test wrote
+    the same graph as ONNX QDQ)."""
     data = np.load(f"{out}/lsq_inputs.npz")
     t = {k: torch.tensor(data[k]) for k in data.files}
     w = t["W"].clone().requires_grad_()
     s_x = t["s_x"].reshape(1).clone().requires_grad_()
     s_w = t["s_w"].clone().requires_grad_()
+    factor_x = 1.0 / (t["x"].numel() * 255) ** 0.5 if scaled else 1.0
+    factor_w = 1.0 / (w.shape[0] * 127) ** 0.5 if scaled else 1.0
     xq = torch._fake_quantize_learnable_per_tensor_affine(
-        t["x"], s_x, t["zp_x"].reshape(1).float(), 0, 255, 1.0)
+        t["x"], s_x, t["zp_x"].reshape(1).float(), 0, 255, factor_x)
     wq = torch._fake_quantize_learnable_per_channel_affine(
-        w, s_w, t["zp_w"].float(), 1, -128, 127, 1.0)
+        w, s_w, t["zp_w"].float(), 1, -128, 127, factor_w)
     loss = F.mse_loss(xq @ wq, t["target"])
     loss.backward()
-    np.savez(f"{out}/lsq.npz", loss=loss.detach().numpy(), **{
+    np.savez(f"{out}/{'lsq_scaled' if scaled else 'lsq'}.npz", loss=loss.detach().numpy(), **{
         "grad/W": w.grad.numpy(), "grad/s_x": s_x.grad.reshape(()).numpy(),
         "grad/s_w": s_w.grad.numpy()})
 
 
 def main():
     name, out = sys.argv[1], sys.argv[2]
-    if name == "lsq":
-        return learned_scales(out)
+    if name in ("lsq", "lsq_scaled"):
+        return learned_scales(out, scaled=name == "lsq_scaled")
     torch.manual_seed(0)
     torch.set_num_threads(1)
     model, input_names, inputs, loss_function, target_name, target = build(

@@ -98,6 +98,10 @@ static cl::opt<bool> lossScaling(
     "loss-scaling",
     cl::desc("With --gradients: dynamic loss scaling for fp16 (a loss_scale input; with "
              "--optimizer, steps whose gradients are not finite leave everything unchanged)"));
+static cl::opt<bool> lsqGradScale(
+    "lsq-grad-scale",
+    cl::desc("With --gradients: scale the gradients of learned quantization step sizes by "
+             "1/sqrt(N*Qp), as LSQ proposes (N: values per step size, Qp: largest integer)"));
 static cl::opt<double> learningRate("learning-rate", cl::desc("Default learning rate"),
                                     cl::init(0.01));
 static cl::opt<double> momentum("momentum", cl::desc("SGD momentum"), cl::init(0.0));
@@ -168,6 +172,7 @@ int main(int argc, char **argv) {
                                              gradientParameters.end());
   request.pipeline.optimizer = optimizer;
   request.pipeline.lossScaling = lossScaling;
+  request.pipeline.lsqGradScale = lsqGradScale;
   request.pipeline.learningRate = learningRate;
   request.pipeline.momentum = momentum;
   request.pipeline.beta1 = adamBeta1;

@@ -42,6 +42,7 @@ struct FileCompileOptions {
   /// CompileOptions::optimizer and its hyperparameters.
   std::string optimizer;
   bool lossScaling = false;
+  bool lsqGradScale = false;
   double learningRate = 0.01, momentum = 0.0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
          weightDecay = 0.0;
   /// CompileOptions::rematBudget / rematStrategy.

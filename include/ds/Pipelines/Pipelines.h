@@ -55,6 +55,9 @@ struct CompileOptions {
   /// Dynamic loss scaling (ds-autodiff scale-loss): a `loss_scale` input,
   /// unscaled gradients, steps with non-finite gradients skipped.
   bool lossScaling = false;
+  /// LSQ's gradient scale for learned quantization step sizes
+  /// (ds-autodiff lsq-grad-scale).
+  bool lsqGradScale = false;
   double learningRate = 0.01, momentum = 0.0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
          weightDecay = 0.0;
   /// Rematerialization (ds-rematerialize) when rematBudget is set ("64MB",

@@ -38,7 +38,7 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   cost_report_format: str = "text", gradients: bool = False, loss: str = "",
                   loss_function: str = "", gradient_parameters: Sequence[str] = (),
                   optimizer: str = "", hyperparameters: Sequence[float] = (),
-                  loss_scaling: bool = False) -> None:
+                  loss_scaling: bool = False, lsq_grad_scale: bool = False) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     try:
@@ -53,7 +53,7 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                               attention_sinks, attention_select_blocks, attention_block_size,
                               remat_budget, remat_strategy, cost_report, cost_report_format,
                               gradients, loss, loss_function, list(gradient_parameters),
-                              optimizer, list(hyperparameters), loss_scaling)
+                              optimizer, list(hyperparameters), loss_scaling, lsq_grad_scale)
 
 
 _OPTIMIZER_DEFAULTS = {"lr": 0.01, "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
@@ -85,7 +85,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             loss_function: Optional[str] = None,
             gradient_parameters: Sequence[str] = (), optimizer: Optional[str] = None,
             optimizer_options: Optional[Mapping[str, float]] = None,
-            loss_scaling: bool = False) -> str:
+            loss_scaling: bool = False, lsq_grad_scale: bool = False) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -134,7 +134,10 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     (ds-optimizer-step; ds.TrainingSession runs the steps). loss_scaling adds a
     "loss_scale" input the loss is multiplied by before differentiation;
     with an optimizer the step unscales, outputs "grads_finite" and leaves
-    everything unchanged when a gradient is not finite.
+    everything unchanged when a gradient is not finite. lsq_grad_scale=True
+    multiplies the gradients of learned quantization step sizes (scales of
+    fake quantization named in gradient_parameters) by 1/sqrt(N * Qp), as
+    LSQ proposes (N: values per step size, Qp: the largest integer).
     Raises ds.CompileError.
     """
     model = os.fspath(model_path)
@@ -153,7 +156,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    loss=loss or "", loss_function=loss_function or "",
                    gradient_parameters=list(gradient_parameters), optimizer=optimizer or "",
                    hyperparameters=_hyperparameters(optimizer_options),
-                   loss_scaling=loss_scaling)
+                   loss_scaling=loss_scaling, lsq_grad_scale=lsq_grad_scale)
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
@@ -191,7 +194,7 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     quantize, calibration_table, calibration_data, calibration_method,
     smooth_quant, quantize_exclude_nodes, remat_budget, remat_strategy, cost_report,
     cost_report_format, gradients, loss, loss_function, gradient_parameters, optimizer,
-    optimizer_options, loss_scaling."""
+    optimizer_options, loss_scaling, lsq_grad_scale."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

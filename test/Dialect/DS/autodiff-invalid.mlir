@@ -8,6 +8,8 @@
 // PARAM: error: ds-autodiff: no float constant named 'nope'
 // PARAM: note: named constants: w
 // KIND: error: ds-autodiff: loss-function must be mse or cross-entropy, not 'hinge'
+// RUN: not ds-opt %s --split-input-file --ds-autodiff="parameters=s lsq-grad-scale=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=LSQ
+// LSQ: error: ds-autodiff: lsq-grad-scale needs a range whose largest integer is positive
 
 // Two one-element outputs: which is the loss?
 // expected-error @+1 {{ds-autodiff: name the loss: @main has 2 one-element float outputs}}
@@ -133,4 +135,21 @@ func.func @main(%q: tensor<1x1x8x4xf32>, %k: tensor<1x1x8x4xf32>) -> tensor<f32>
   %0 = ds.attention %q, %k, %v {is_causal, select_blocks = 1 : i64, block_size = 2 : i64} : (tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>) -> tensor<1x1x8x4xf32>
   %1 = ds.reduce sum %0 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x1x8x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
+}
+
+// -----
+
+// LSQ's gradient scale divides by the range's largest integer: a uint8
+// value clamped to [0, 0] has none (the RUN line with lsq-grad-scale; here,
+// without parameters named, a one-element scale is not one).
+// expected-error @+1 {{ds-autodiff: the model has no float constants to differentiate}}
+func.func @main(%x: tensor<4xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %s = ds.constant dense<0.05> : tensor<1xf32> loc("s")
+  %zp = ds.constant dense<0> : tensor<1xui8>
+  %zero = ds.constant dense<0> : tensor<ui8>
+  %q = ds.quantize %x, %s, %zp {axis = 1 : i64, block_size = 0 : i64, saturate} : (tensor<4xf32>, tensor<1xf32>, tensor<1xui8>) -> tensor<4xui8>
+  %c = ds.binary min %q, %zero : (tensor<4xui8>, tensor<ui8>) -> tensor<4xui8>
+  %dq = ds.dequantize %c, %s, %zp {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xui8>, tensor<1xf32>, tensor<1xui8>) -> tensor<4xf32>
+  %l = ds.reduce sum %dq {axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  return %l : tensor<f32>
 }

@@ -292,8 +292,8 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
           GradBuilder g(builder, op->getLoc());
           Value dx, dscale;
           std::string why;
-          if (failed(fakeQuantGrad(*fq, resultGrads[0], needInput, needScale, dx, dscale, g,
-                                   why)))
+          if (failed(fakeQuantGrad(*fq, resultGrads[0], needInput, needScale, lsqGradScale, dx,
+                                   dscale, g, why)))
             return op->emitError("ds-autodiff: ") << why;
           for (auto [value, grad] : {std::pair(input, dx), std::pair(scale, dscale)})
             if (grad) {

@@ -477,8 +477,8 @@ std::optional<FakeQuant> autodiff::matchFakeQuant(Operation *op) {
   return fq;
 }
 
-LogicalResult autodiff::fakeQuantGrad(const FakeQuant &fq, Value dy, bool needInput,
-                                      bool needScale, Value &dx, Value &dscale, GradBuilder &g,
+LogicalResult autodiff::fakeQuantGrad(const FakeQuant &fq, Value dy, bool needInput, bool needScale,
+                                      bool lsqGradScale, Value &dx, Value &dscale, GradBuilder &g,
                                       std::string &why) {
   QuantizeOp q = fq.quantize;
   DequantizeOp dq = fq.dequantize;
@@ -541,6 +541,23 @@ LogicalResult autodiff::fakeQuantGrad(const FakeQuant &fq, Value dy, bool needIn
     Value perElement = g.binary(BinaryKind::mul, dy, slope);
     dscale = g.reshape(g.unbroadcast(perElement, scale.getType()),
                        tensorOf(q.getScale()).getShape());
+    if (lsqGradScale) {
+      // LSQ (Esser et al. 2020): steps of very different sizes learn at
+      // comparable rates when each gradient is scaled by 1/sqrt(N·Qp).
+      auto scaleType = tensorOf(q.getScale());
+      if (!type.hasStaticShape() || !scaleType.hasStaticShape()) {
+        why = "lsq-grad-scale needs the fake-quantized value's shape static";
+        return failure();
+      }
+      if (fq.hi <= 0) {
+        why = "lsq-grad-scale needs a range whose largest integer is positive";
+        return failure();
+      }
+      const double perScale =
+          (double)type.getNumElements() / (double)std::max<int64_t>(1, scaleType.getNumElements());
+      const double factor = 1.0 / std::sqrt(perScale * fq.hi);
+      dscale = g.binary(BinaryKind::mul, dscale, g.scalar(factor, dscale));
+    }
   }
   return success();
 }

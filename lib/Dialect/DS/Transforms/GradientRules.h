@@ -77,9 +77,12 @@ std::optional<FakeQuant> matchFakeQuant(Operation *op);
 /// size, LSQ, as PyTorch's _fake_quantize_learnable_*_affine with
 /// grad_factor 1): per element round(x / s) - x / s inside the range, the
 /// clamped bound minus the zero point outside, times dY, summed per scale
-/// value. Zero points stay fixed (ONNX stores them as integers).
+/// value; with `lsqGradScale`, times LSQ's gradient scale 1/sqrt(N·Qp) (N:
+/// elements of x per scale value, Qp: the range's largest integer; x's
+/// shape static). Zero points stay fixed (ONNX stores them as integers).
 LogicalResult fakeQuantGrad(const FakeQuant &fq, Value dy, bool needInput, bool needScale,
-                            Value &dx, Value &dscale, GradBuilder &g, std::string &why);
+                            bool lsqGradScale, Value &dx, Value &dscale, GradBuilder &g,
+                            std::string &why);
 
 // Rules of the sliding-window ops (WindowGradients.cpp), called by backward.
 LogicalResult convGrad(ConvOp op, Value dy, ArrayRef<bool> needed, SmallVectorImpl<Value> &out,

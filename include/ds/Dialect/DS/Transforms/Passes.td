@@ -534,6 +534,13 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
     ds-optimizer-step divides them back and skips a step whose gradients
     are not finite.
 
+    Fake quantization (`dequantize(quantize(x))`) passes the clipped
+    straight-through estimator to x; a scale that is a parameter learns its
+    step size (LSQ). With `lsq-grad-scale` its gradient is multiplied by
+    1/sqrt(N·Qp), LSQ's gradient scale (N: the elements of x per scale
+    value, Qp: the largest integer the range allows), as PyTorch's learnable
+    fake quantization with that `grad_factor`; x's shape must be static.
+
     The backward ops are vector-Jacobian products from one table of rules
     (lib/Dialect/DS/Transforms/GradientRules.cpp): unary (neg, exp, log,
     sqrt, reciprocal, tanh, sigmoid, relu, abs, erf, gelu), binary (add,
@@ -555,6 +562,8 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
                "Initializers to differentiate against (default: every float constant of two or more elements)">,
     Option<"scaleLoss", "scale-loss", "bool", /*default=*/"false",
            "Differentiate loss × a new input 'loss_scale' (dynamic loss scaling for fp16)">,
+    Option<"lsqGradScale", "lsq-grad-scale", "bool", /*default=*/"false",
+           "Scale learned quantization step sizes' gradients by 1/sqrt(N·Qp) (LSQ)">,
   ];
 }
 
