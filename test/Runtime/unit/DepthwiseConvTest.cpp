@@ -49,12 +49,21 @@ TEST(DepthwiseConv, MultipliesThenAddsInTapOrder) {
       {1, 6, 9, 130, 12, 5, 3, 6, 1, 1, 2, 1, 2, 1, 1, 2},
       {1, 5, 7, 7, 5, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1},
       // The padded copies: stride 1 without left pad; stride 2 with even
-      // and odd left pads, rows over one 32-column load, and inputs whose
-      // last columns no tap reaches (W 12 under 3 taps at stride 2).
+      // and odd left pads and rows over one 32-column load.
       {1, 4, 6, 20, 4, 3, 3, 4, 1, 1, 0, 0, 0, 0, 1, 1},
       {1, 3, 7, 12, 3, 3, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1},
       {1, 3, 9, 45, 3, 5, 5, 3, 2, 2, 2, 2, 2, 2, 1, 1},
       {1, 2, 5, 33, 4, 3, 3, 2, 2, 2, 1, 1, 0, 0, 1, 1},
+      // An input column no tap reaches at stride 2 (2 taps, left pad 1: the
+      // reach is 4 padded columns, input column 3 is the 5th); stored, it
+      // would land on column 0's slot in the other phase.
+      {1, 2, 4, 4, 2, 2, 2, 2, 2, 2, 0, 1, 0, 0, 1, 1},
+      // Two geometries in a row whose scratch has the same size (7 x 10)
+      // but the padding elsewhere (left pad 0, then 1: the first writes
+      // input into column 0, the second's left pad): the per-thread
+      // scratch must be zeroed again, not only regrown.
+      {1, 2, 5, 9, 2, 3, 3, 2, 1, 1, 1, 0, 1, 1, 1, 1},
+      {1, 2, 5, 8, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1},
   };
   for (const Conv2D &p : cases) {
     auto xv = randomFloats((size_t)(p.N * p.C * p.H * p.W), 81);

@@ -538,8 +538,9 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
     straight-through estimator to x; a scale that is a parameter learns its
     step size (LSQ). With `lsq-grad-scale` its gradient is multiplied by
     1/sqrt(N·Qp), LSQ's gradient scale (N: the elements of x per scale
-    value, Qp: the largest integer the range allows), as PyTorch's learnable
-    fake quantization with that `grad_factor`; x's shape must be static.
+    value, so one channel's for per-channel scales; Qp: the largest integer
+    the range allows), as PyTorch's learnable fake quantization with that
+    `grad_factor`; x's shape must be static.
 
     The backward ops are vector-Jacobian products from one table of rules
     (lib/Dialect/DS/Transforms/GradientRules.cpp): unary (neg, exp, log,
