@@ -8,6 +8,7 @@
 #define DS_TEST_RUNTIME_UNIT_CONVTESTUTILS_H
 
 #include "KernelTestUtils.h"
+#include "cpu/Window.h"
 
 #include <cstdint>
 #include <vector>
@@ -28,6 +29,21 @@ inline Attributes convAttrs(const Conv2D &p) {
   attrs.set("dilations", intsAttr({p.dh, p.dw}));
   attrs.set("group", intAttr(p.group));
   return attrs;
+}
+
+/// The window geometry the convolution kernels take.
+inline cpu::Window windowOf(const Conv2D &p) {
+  cpu::Window w;
+  w.spatial = 2;
+  w.in = {p.H, p.W};
+  w.kernel = {p.KH, p.KW};
+  w.out = {p.OH(), p.OW()};
+  w.strides = {p.sh, p.sw};
+  w.padBegin = {p.pt, p.pl};
+  w.padEnd = {p.pb, p.pr};
+  w.dilations = {p.dh, p.dw};
+  w.finish();
+  return w;
 }
 
 /// The convolution in double, rounded to float once (bias: empty or M).

@@ -47,20 +47,6 @@ std::vector<float> fmaChainConv(const Conv2D &p, const std::vector<float> &x,
   return y;
 }
 
-cpu::Window windowOf(const Conv2D &p) {
-  cpu::Window w;
-  w.spatial = 2;
-  w.in = {p.H, p.W};
-  w.kernel = {p.KH, p.KW};
-  w.out = {p.OH(), p.OW()};
-  w.strides = {p.sh, p.sw};
-  w.padBegin = {p.pt, p.pl};
-  w.padEnd = {p.pb, p.pr};
-  w.dilations = {p.dh, p.dw};
-  w.finish();
-  return w;
-}
-
 /// The weights of every group packed as the session packs them.
 void packGroups(const Conv2D &p, const std::vector<float> &wv, cpu::PackedConstants &constants) {
   const int64_t rows = p.M / p.group, taps = (p.C / p.group) * p.KH * p.KW;

@@ -19,20 +19,6 @@ namespace {
 using namespace dsrt;
 using namespace dsrt::test;
 
-cpu::Window windowOf(const Conv2D &p) {
-  cpu::Window w;
-  w.spatial = 2;
-  w.in = {p.H, p.W};
-  w.kernel = {p.KH, p.KW};
-  w.out = {p.OH(), p.OW()};
-  w.strides = {p.sh, p.sw};
-  w.padBegin = {p.pt, p.pl};
-  w.padEnd = {p.pb, p.pr};
-  w.dilations = {p.dh, p.dw};
-  w.finish();
-  return w;
-}
-
 std::string describe(const Conv2D &p) {
   return "N" + std::to_string(p.N) + " C" + std::to_string(p.C) + " " + std::to_string(p.H) + "x" +
          std::to_string(p.W) + " M" + std::to_string(p.M) + " pads " + std::to_string(p.pt) + "," +
