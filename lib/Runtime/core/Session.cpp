@@ -280,9 +280,9 @@ Status Session::packWeights() {
         continue;
       const int64_t rowsPerGroup = w.dims[0] / group;
       if (const int64_t variant = winogradVariant(program_, step)) {
-        cpu::PackedSet set;
         if (packed_.findSet(data, w.dims[0], w.dims[1], variant)) // shared with a conv before
           continue;
+        cpu::PackedSet set;
         if (!cpu::transformWinogradWeights(data, w.dims[0], w.dims[1], variant, set))
           return outOfMemory(w);
         packed_.addSet(data, std::move(set));

@@ -341,29 +341,58 @@ void indirectBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
   }
 }
 
-/// Splits C = A B (A packed by rows, M x K; N columns) into tasks over
-/// column groups first (each reads only its columns of B), then row
-/// panels, and runs fn(r0, r1, c0, c1) for each in parallel. Results do not
-/// depend on the split.
+/// About `wanted` tasks over a GEMM's `groups` column groups first (each
+/// task then streams only its share of the packed operand), then its
+/// `panels` row panels. Results do not depend on the split.
+struct TaskGrid {
+  int64_t panels, groups, colTasks, rowTasks, groupsPerTask, panelsPerTask;
+  TaskGrid(int64_t panels, int64_t groups, int64_t wanted) : panels(panels), groups(groups) {
+    colTasks = std::max<int64_t>(1, std::min(groups, wanted));
+    rowTasks = std::max<int64_t>(1, std::min(panels, (wanted + colTasks - 1) / colTasks));
+    groupsPerTask = (groups + colTasks - 1) / colTasks;
+    panelsPerTask = (panels + rowTasks - 1) / rowTasks;
+  }
+  int64_t size() const { return rowTasks * colTasks; }
+  /// Task t's row panels [p0, p1) and column groups [g0, g1) (either may
+  /// be empty at the end).
+  void task(int64_t t, int64_t &p0, int64_t &p1, int64_t &g0, int64_t &g1) const {
+    p0 = (t / colTasks) * panelsPerTask, p1 = std::min(panels, p0 + panelsPerTask);
+    g0 = (t % colTasks) * groupsPerTask, g1 = std::min(groups, g0 + groupsPerTask);
+  }
+};
+
+/// About four tasks per thread, or one for products too small to hand off.
+int64_t tasksWanted(const KernelContext &ctx, int64_t M, int64_t N, int64_t K) {
+  return M * N * K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
+}
+
+/// Splits C = A B (A packed by rows, M x K; N columns) into a TaskGrid and
+/// runs fn(r0, r1, c0, c1) (rows, column groups) for each in parallel.
 template <typename Fn>
 void forLeftTasks(KernelContext &ctx, const Isa &s, int64_t M, int64_t N, int64_t K, Fn fn) {
-  const int64_t width = s.np * kPanel, groups = (N + width - 1) / width;
-  const int64_t panels = (M + s.mr - 1) / s.mr;
-  const int64_t wanted = M * N * K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
-  const int64_t colTasks = std::min(groups, wanted);
-  const int64_t rowTasks =
-      std::min(panels, std::max<int64_t>(1, (wanted + colTasks - 1) / colTasks));
-  const int64_t groupsPerTask = (groups + colTasks - 1) / colTasks;
-  const int64_t panelsPerTask = (panels + rowTasks - 1) / rowTasks;
-  parallel(ctx, rowTasks * colTasks, 1, [&](int64_t begin, int64_t end) {
+  const int64_t width = s.np * kPanel;
+  const TaskGrid grid((M + s.mr - 1) / s.mr, (N + width - 1) / width, tasksWanted(ctx, M, N, K));
+  parallel(ctx, grid.size(), 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t r0 = (t / colTasks) * panelsPerTask * s.mr;
-      const int64_t r1 = std::min(M, r0 + panelsPerTask * s.mr);
-      const int64_t c0 = (t % colTasks) * groupsPerTask, c1 = std::min(groups, c0 + groupsPerTask);
-      if (r0 < r1 && c0 < c1)
-        fn(r0, r1, c0, c1);
+      int64_t p0, p1, c0, c1;
+      grid.task(t, p0, p1, c0, c1);
+      if (p0 < p1 && c0 < c1)
+        fn(p0 * s.mr, std::min(M, p1 * s.mr), c0, c1);
     }
   });
+}
+
+/// Runs task t of `grid` over the packed right operand B: rows and panel
+/// groups of C = A B (A read in place, or from `panelsA`).
+void rightTask(const Isa &s, const TaskGrid &grid, int64_t t, int64_t M, const float *A,
+               int64_t lda, const float *panelsA, const PackedMatrix &B, float *C, int64_t ldc,
+               bool accumulate) {
+  int64_t p0, p1, g0, g1;
+  grid.task(t, p0, p1, g0, g1);
+  const int64_t r0 = p0 * s.mr, r1 = std::min(M, p1 * s.mr);
+  const int64_t b0 = g0 * s.np, b1 = std::min(B.panels(), g1 * s.np);
+  if (r0 < r1 && b0 < b1)
+    gemmBlock(s, r0, r1, b0, b1, A, lda, panelsA, B, C, ldc, accumulate);
 }
 
 /// C = 0 (unless accumulating) for an empty k dim.
@@ -468,16 +497,9 @@ void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, cons
     return;
   if (K == 0)
     return clearRows(M, N, C, ldc, accumulate);
-  // Results do not depend on the blocks, so they may follow the threads:
-  // about four tasks per thread, split over panel groups first (each task
-  // then streams only its share of the weights), then over rows.
-  const int64_t groups = (B.panels() + s.np - 1) / s.np;
-  const int64_t wanted = M * N * K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
-  const int64_t colTasks = std::min(groups, wanted);
-  const int64_t rowTasks =
-      std::min((M + s.mr - 1) / s.mr, std::max<int64_t>(1, (wanted + colTasks - 1) / colTasks));
-  const int64_t groupsPerTask = (groups + colTasks - 1) / colTasks;
-  const int64_t rowsPerTask = ((M + rowTasks - 1) / rowTasks + s.mr - 1) / s.mr * s.mr;
+  // Results do not depend on the blocks, so they may follow the threads.
+  const TaskGrid grid((M + s.mr - 1) / s.mr, (B.panels() + s.np - 1) / s.np,
+                      tasksWanted(ctx, M, N, K));
   // With more than one row panel the lhs is first packed into panels too:
   // read in place, every micro-kernel streams s.mr rows of it at once, and
   // every column task does so again. Each panel is reused by N / 32 column
@@ -494,14 +516,9 @@ void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, cons
       packPanels(A, M, K, lda, s.mr, b, e, packedA + b * K * s.mr);
     });
   }
-  parallel(ctx, rowTasks * colTasks, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t r0 = (t / colTasks) * rowsPerTask, g0 = (t % colTasks) * groupsPerTask;
-      const int64_t r1 = std::min(M, r0 + rowsPerTask);
-      const int64_t p0 = g0 * s.np, p1 = std::min(B.panels(), (g0 + groupsPerTask) * s.np);
-      if (r0 < r1 && p0 < p1)
-        gemmBlock(s, r0, r1, p0, p1, A, lda, packedA, B, C, ldc, accumulate);
-    }
+  parallel(ctx, grid.size(), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t)
+      rightTask(s, grid, t, M, A, lda, packedA, B, C, ldc, accumulate);
   });
 }
 
@@ -515,29 +532,18 @@ void packedGemmBatch(KernelContext &ctx, int64_t count, int64_t M, const float *
       clearRows(M, B[0]->N, C[b], ldc, false);
     return;
   }
-  // About four tasks per thread over all products; a product is split
-  // (panel groups first, then rows) only when there are fewer products.
-  const int64_t groups = (B[0]->panels() + s.np - 1) / s.np, rowPanels = (M + s.mr - 1) / s.mr;
-  const int64_t wanted =
-      std::max<int64_t>(1, (4 * (int64_t)std::max(1, ctx.numThreads) + count - 1) / count);
-  const int64_t colTasks = std::min(groups, wanted);
-  const int64_t rowTasks =
-      std::min(rowPanels, std::max<int64_t>(1, (wanted + colTasks - 1) / colTasks));
-  const int64_t groupsPerTask = (groups + colTasks - 1) / colTasks;
-  const int64_t rowsPerTask = (rowPanels + rowTasks - 1) / rowTasks * s.mr;
-  const int64_t perProduct = rowTasks * colTasks;
-  // Under 2^18 multiply-adds in all, a hand-off costs more than it saves.
-  const int64_t work = count * M * B[0]->N * B[0]->K;
-  const int64_t grain = work < (1 << 18) ? count * perProduct : 1;
+  // The tasks of all products share the threads: a product is split only
+  // when there are fewer products than tasks wanted.
+  const int64_t wanted = tasksWanted(ctx, count * M, B[0]->N, B[0]->K);
+  const TaskGrid grid((M + s.mr - 1) / s.mr, (B[0]->panels() + s.np - 1) / s.np,
+                      (wanted + count - 1) / count);
+  const int64_t perProduct = grid.size();
+  // One task in all (tasksWanted's small products) runs on this thread.
+  const int64_t grain = wanted == 1 ? count * perProduct : 1;
   parallel(ctx, count * perProduct, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t b = t / perProduct, task = t % perProduct;
-      const int64_t r0 = (task / colTasks) * rowsPerTask, g0 = (task % colTasks) * groupsPerTask;
-      const int64_t r1 = std::min(M, r0 + rowsPerTask);
-      const int64_t p0 = g0 * s.np, p1 = std::min(B[b]->panels(), (g0 + groupsPerTask) * s.np);
-      if (r0 < r1 && p0 < p1)
-        gemmBlock(s, r0, r1, p0, p1, A[b], lda, nullptr, *B[b], C[b], ldc, false);
-    }
+    for (int64_t t = begin; t < end; ++t)
+      rightTask(s, grid, t % perProduct, M, A[t / perProduct], lda, nullptr, *B[t / perProduct],
+                C[t / perProduct], ldc, false);
   });
 }
 

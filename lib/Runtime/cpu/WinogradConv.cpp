@@ -36,8 +36,6 @@ constexpr int64_t kBlockFloats = int64_t(1) << 19;
 /// in hand-offs than they save on small maps).
 constexpr int64_t kTaskFloats = 16384;
 
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 /// G of F(n x n, 3 x 3): the weight transform U = G g G^T (a x 3).
 const double kG4[6][3] = {{1.0 / 4, 0, 0},
                           {-1.0 / 6, -1.0 / 6, -1.0 / 6},
@@ -236,7 +234,7 @@ int64_t winogradTileSize(const Window &w, int64_t C, int64_t M, int64_t group) {
   // multiplies per output, counting the tile outputs computed past the
   // map's edge (a 1 x 200 map under F(4x4) computes 4 rows for 1: no gain).
   auto pays = [&](int64_t n) {
-    const int64_t TH = ceilDiv(w.out[0], n), TW = ceilDiv(w.out[1], n);
+    const int64_t TH = ceilDivSigned(w.out[0], n), TW = ceilDivSigned(w.out[1], n);
     const double useful = double(w.out[0] * w.out[1]) / double(TH * n * TW * n);
     const double fewer = 9.0 * double(n * n) / double((n + 2) * (n + 2)) * useful;
     return TH * TW >= (n == 4 ? kMinLargeTiles : kMinSmallTiles) && fewer >= 1.5;
@@ -244,7 +242,7 @@ int64_t winogradTileSize(const Window &w, int64_t C, int64_t M, int64_t group) {
   const int64_t n = pays(4) ? 4 : pays(2) ? 2 : 0;
   if (!n)
     return 0;
-  const int64_t TH = ceilDiv(w.out[0], n), TW = ceilDiv(w.out[1], n);
+  const int64_t TH = ceilDivSigned(w.out[0], n), TW = ceilDivSigned(w.out[1], n);
   // Sizes come from the artifact unbounded: the padded copy must stay near
   // the tensors' own size (huge pads make a huge, mostly zero result; its
   // input may be small).
@@ -318,8 +316,8 @@ bool runWinogradConv(KernelContext &ctx, const float *x, const float *wt, const 
   if (!U || U->matrices.size() != (size_t)(a * a))
     return false;
   Geometry g{w.in[0], w.in[1], w.out[0], w.out[1], w.padBegin[0], w.padBegin[1], C, M, n};
-  g.TH = ceilDiv(g.OH, n);
-  g.TW = ceilDiv(g.OW, n);
+  g.TH = ceilDivSigned(g.OH, n);
+  g.TW = ceilDivSigned(g.OW, n);
   g.Hp = g.TH * n + 2;
   g.Wp = g.TW * n + 2;
   // Blocks of whole tile rows whose V and O stay near kBlockFloats each.

@@ -16,6 +16,9 @@
 
 namespace mlir::ds::autodiff {
 
+/// The ranked tensor type of `v` (gradient programs have static shapes).
+inline RankedTensorType tensorOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
 /// Builds the small ops gradients are made of, at one location.
 class GradBuilder {
 public:
@@ -58,7 +61,8 @@ bool isDifferentiableUse(OpOperand &use);
 LogicalResult backward(Operation *op, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,
                        SmallVectorImpl<Value> &operandGrads, GradBuilder &g, std::string &why);
 
-/// Fake quantization as quantization-aware training exports write it:
+/// Fake quantization as quantization-aware training exports write it
+/// (its rules: FakeQuantGradients.cpp):
 /// dequantize(quantize(x)), possibly with a clamp of the integers between
 /// (ds.binary min / max with constants: PyTorch's quant_min / quant_max), to
 /// an integer type or to float8 (saturating to its largest finite value).

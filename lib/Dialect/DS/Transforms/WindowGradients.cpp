@@ -17,8 +17,6 @@ using namespace mlir::ds;
 using namespace mlir::ds::autodiff;
 
 namespace {
-RankedTensorType tensorOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 Value i64Vector(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
   auto type = RankedTensorType::get({(int64_t)values.size()}, b.getI64Type());
   return b.create<ConstantOp>(loc, DenseElementsAttr::get(type, values));
