@@ -5,6 +5,9 @@ For each model, against onnxruntime in fp32 on the same inputs (the reference):
   ds fp32, ds bf16, ds fp16, ds fp8
                                    ds.compile(precision=...): ds-assign-precision (fp8:
                                    e4m3 operands emulated in f32, accuracy not speed)
+  ds auto (fp16, calibrated)       ds.compile(precision="auto"): fp16 except the ops
+                                   that overflowed or missed fp32 by more than the
+                                   budget on the 8 calibration inputs
   ds int8 dynamic (ds's own)       ds.compile(quantize="dynamic"): ds-quantize-dynamic
   ds int8 static (ds's own PTQ)    ds.compile(quantize="static"), calibrated by ds.calibrate
                                    on the same 8 inputs as onnxruntime's quantizer (min-max);
@@ -82,10 +85,11 @@ def model_rows(name, path, inputs, scratch, args, dynamic_int8=True):
         engines[label] = lambda: session.run(None, feeds)
 
     add_ort("ort fp32", path)
+    samples = [feeds_for(inputs, seed=100 + i) for i in range(8)]
     for precision in ("fp32", "bf16", "fp16", "fp8"):
         add_ds(f"ds {precision}", path, precision=precision)
+    add_ds("ds auto (fp16, calibrated)", path, precision="auto", calibration_data=samples)
     add_ds("ds int8 dynamic (ds's own)", path, quantize="dynamic")
-    samples = [feeds_for(inputs, seed=100 + i) for i in range(8)]
     add_ds("ds int8 static (ds's own PTQ)", path, quantize="static", calibration_data=samples)
     add_ds("ds int8 static + SmoothQuant", path, quantize="static", calibration_data=samples,
            smooth_quant=0.5)

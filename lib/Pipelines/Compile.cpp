@@ -93,9 +93,34 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
     return emitError(UnknownLoc::get(&context))
            << "target '" << target << "' is not available (targets: cpu, cuda)";
   const std::string &precision = request.pipeline.precision;
-  if (precision != "fp32" && precision != "fp16" && precision != "bf16" && precision != "fp8")
+  if (precision != "fp32" && precision != "fp16" && precision != "bf16" && precision != "fp8" &&
+      precision != "auto")
     return emitError(UnknownLoc::get(&context))
-           << "precision '" << precision << "' is not available (fp32, fp16, bf16, fp8)";
+           << "precision '" << precision << "' is not available (fp32, fp16, bf16, fp8, auto)";
+  if ((precision == "auto") != !request.pipeline.precisionTable.empty())
+    return emitError(UnknownLoc::get(&context))
+           << (precision == "auto" ? "precision 'auto' needs a precision table (ds-calibrate "
+                                     "--precision=fp16|bf16 writes one)"
+                                   : "a precision table is read by precision 'auto' only");
+  // The table names ops of the fp32 model; quantization replaces some of
+  // them, which would shift the names of the rest.
+  if (precision == "auto" && request.pipeline.quantize != "none")
+    return emitError(UnknownLoc::get(&context))
+           << "precision 'auto' measures the fp32 model's ops: it does not combine with "
+              "quantize '"
+           << request.pipeline.quantize << "'";
+  if (!(request.pipeline.precisionErrorBudget >= 0.0))
+    return emitError(UnknownLoc::get(&context))
+           << "the precision error budget must be at least 0 (0: the low type's default)";
+  const std::string &probes = request.pipeline.precisionProbes;
+  if (!probes.empty() && probes != "fp16" && probes != "bf16")
+    return emitError(UnknownLoc::get(&context))
+           << "precision probes measure fp16 or bf16, not '" << probes << "'";
+  if (!probes.empty() && (precision != "fp32" || request.pipeline.quantize != "none" ||
+                          request.pipeline.calibrationProbes))
+    return emitError(UnknownLoc::get(&context))
+           << "a precision calibration run's artifact (precision probes) is compiled in fp32 "
+              "without quantization or other probes";
   const std::string &quantize = request.pipeline.quantize;
   if (quantize != "none" && quantize != "dynamic" && quantize != "static")
     return emitError(UnknownLoc::get(&context))
@@ -230,6 +255,10 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.attentionSelectBlocks = options.attentionSelectBlocks;
   request.pipeline.attentionBlockSize = options.attentionBlockSize;
   request.pipeline.precision = options.precision;
+  request.pipeline.precisionTable = options.precisionTable;
+  request.pipeline.precisionErrorBudget = options.precisionErrorBudget;
+  request.pipeline.precisionProbes = options.precisionProbes;
+  request.pipeline.precisionReport = options.precisionReport;
   request.pipeline.quantize = options.quantize;
   request.pipeline.calibrationTable = options.calibrationTable;
   request.pipeline.quantizeExcludeNodes = options.quantizeExcludeNodes;

@@ -108,9 +108,17 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   if (options.quantize != "none")
     reportCost("quantization");
   // Precision before fusion: the casts it inserts fuse into their neighbours.
+  if (!options.precisionProbes.empty()) {
+    ds::InsertPrecisionProbesPassOptions probes;
+    probes.type = options.precisionProbes;
+    pm.addNestedPass<func::FuncOp>(ds::createInsertPrecisionProbesPass(probes));
+  }
   if (options.precision != "fp32") {
     ds::AssignPrecisionPassOptions precision;
     precision.policy = options.precision;
+    precision.table = options.precisionTable;
+    precision.errorBudget = options.precisionErrorBudget;
+    precision.report = options.precisionReport;
     pm.addPass(ds::createAssignPrecisionPass(precision));
     reportCost("precision");
   }
@@ -168,9 +176,23 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
                                      llvm::cl::desc("Block size for attention-select-blocks"),
                                      llvm::cl::init(64)};
   Option<std::string> precision{*this, "precision",
-                                llvm::cl::desc("Mixed precision: fp32 (none), fp16, bf16 or fp8 "
-                                                              "(emulated on the CPU)"),
+                                llvm::cl::desc("Mixed precision: fp32 (none), fp16, bf16, fp8 "
+                                               "(emulated on the CPU) or auto (precision-table)"),
                                 llvm::cl::init("fp32")};
+  Option<std::string> precisionTable{
+      *this, "precision-table",
+      llvm::cl::desc("precision=auto: the ops' measured errors (ds-calibrate --precision)")};
+  Option<double> precisionErrorBudget{
+      *this, "precision-error-budget",
+      llvm::cl::desc("precision=auto: the largest error an op may add (0: the type's default)"),
+      llvm::cl::init(0.0)};
+  Option<std::string> precisionProbes{
+      *this, "precision-probes",
+      llvm::cl::desc("Also compute each op mixed precision may lower in fp16 or bf16 and "
+                     "return both (a precision calibration run)")};
+  Option<std::string> precisionReport{
+      *this, "precision-report",
+      llvm::cl::desc("Write each op's precision and why to this file ('-': stdout)")};
   Option<std::string> quantize{*this, "quantize",
                                llvm::cl::desc("Quantization: none, dynamic (int8 weights, "
                                               "activations quantized at run time) or static "
@@ -242,6 +264,10 @@ void ds::registerPipelines() {
         options.attentionSelectBlocks = cl.attentionSelectBlocks;
         options.attentionBlockSize = cl.attentionBlockSize;
         options.precision = cl.precision;
+        options.precisionTable = cl.precisionTable;
+        options.precisionErrorBudget = cl.precisionErrorBudget;
+        options.precisionProbes = cl.precisionProbes;
+        options.precisionReport = cl.precisionReport;
         options.quantize = cl.quantize;
         options.calibrationTable = cl.calibrationTable;
         options.quantizeExcludeNodes.assign(cl.quantizeExcludeNodes.begin(),

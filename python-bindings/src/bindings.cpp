@@ -17,6 +17,7 @@
 #include "describe.h"
 #include "ds-runtime/ds_runtime.hpp"
 #include "ds/Calibration/Calibration.h"
+#include "ds/Calibration/PrecisionTable.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
@@ -268,6 +269,38 @@ NB_MODULE(_ds, m) {
       },
       nb::arg("method"), nb::arg("samples"), nb::arg("entries"), nb::arg("smooth_quant") = 0.0,
       "The calibration table's text for (name, lo, hi, channel |x| maxima) entries.");
+  using Floats = nb::ndarray<const float, nb::c_contig, nb::device::cpu>;
+  nb::class_<cal::PrecisionCollector>(m, "PrecisionCollector")
+      .def(nb::init<>())
+      .def(
+          "add",
+          [](cal::PrecisionCollector &c, Floats reference, Floats low) {
+            if (reference.size() != low.size())
+              throw nb::value_error("the reference and the low-precision values differ in size");
+            nb::gil_scoped_release release;
+            c.add(reference.data(), low.data(), reference.size());
+          },
+          nb::arg("reference"), nb::arg("low"),
+          "Adds an op's f32 result and the same op's result in the low type (float32 arrays).")
+      .def_prop_ro("relative_error", &cal::PrecisionCollector::relativeError)
+      .def_prop_ro("overflows", &cal::PrecisionCollector::overflows)
+      .def_prop_ro("abs_max", &cal::PrecisionCollector::absMax)
+      .def_prop_ro("count", &cal::PrecisionCollector::count);
+  m.def(
+      "format_precision_table",
+      [](const std::string &type, uint64_t samples,
+         const std::vector<std::tuple<std::string, double, uint64_t, float>> &entries) {
+        if (type != "fp16" && type != "bf16")
+          throw nb::value_error(("precision '" + type + "' is not fp16 or bf16").c_str());
+        cal::PrecisionTable table;
+        table.type = type;
+        table.samples = samples;
+        for (const auto &[key, error, overflows, absMax] : entries)
+          table.entries.push_back({key, error, overflows, absMax});
+        return cal::formatPrecisionTable(table);
+      },
+      nb::arg("type"), nb::arg("samples"), nb::arg("entries"),
+      "The precision table's text for (name, relative error, overflows, |x| max) entries.");
   bindTraining(m);
   m.def("arena_bytes", [](const std::shared_ptr<ds::Model> &model) { return model->arenaBytes(); });
   m.def("model_target", [](const std::shared_ptr<ds::Model> &model) {

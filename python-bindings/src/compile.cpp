@@ -37,7 +37,8 @@ NB_MODULE(_ds_compiler, m) {
          const std::string &costReportFormat, bool gradients, const std::string &loss,
          const std::string &lossFunction, const std::vector<std::string> &gradientParameters,
          const std::string &optimizer, const std::vector<double> &hyper, bool lossScaling,
-         bool lsqGradScale) {
+         bool lsqGradScale, const std::string &precisionTable, double precisionErrorBudget,
+         const std::string &precisionProbes, const std::string &precisionReport) {
         ds_compiler::FileCompileOptions options;
         options.target = target;
         options.fuse = fuse;
@@ -47,6 +48,10 @@ NB_MODULE(_ds_compiler, m) {
         options.attentionSelectBlocks = attentionSelectBlocks;
         options.attentionBlockSize = attentionBlockSize;
         options.precision = precision;
+        options.precisionTable = precisionTable;
+        options.precisionErrorBudget = precisionErrorBudget;
+        options.precisionProbes = precisionProbes;
+        options.precisionReport = precisionReport;
         options.quantize = quantize;
         options.calibrationTable = calibrationTable;
         options.calibrationProbes = calibrationProbes;
@@ -98,11 +103,15 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("loss_function") = "", nb::arg("gradient_parameters") = std::vector<std::string>(),
       nb::arg("optimizer") = "", nb::arg("hyperparameters") = std::vector<double>(),
       nb::arg("loss_scaling") = false, nb::arg("lsq_grad_scale") = false,
+      nb::arg("precision_table") = "", nb::arg("precision_error_budget") = 0.0,
+      nb::arg("precision_probes") = "", nb::arg("precision_report") = "",
       "Compiles an .onnx (or .mlir) model into a .dsx artifact at output_path. input_shapes "
       "holds 'name:1x128' specs, bound_inputs 'name=file.pb' specs; fuse=False runs the CPU "
       "program op by op; raise_attention=False keeps exported attention subgraphs as they are; "
       "attention_window > 0 makes causal attention a sliding window (plus attention_sinks leading "
-      "keys); precision fp16 / bf16 runs contractions and attention in that type; quantize "
+      "keys); precision fp16 / bf16 runs contractions and attention in that type, auto too "
+      "except the ops precision_table (precision_probes' calibration run) saw overflow or "
+      "miss fp32 by more than precision_error_budget; quantize "
       "'dynamic' gives matmuls int8 weights and run-time quantized activations, 'static' "
       "quantizes activations with calibration_table's ranges; calibration_probes compiles "
       "the artifact a calibration run executes; remat_budget / remat_strategy recompute values "

@@ -1,8 +1,10 @@
-//===- ds-calibrate.cpp - activation ranges for static quantization -------===//
+//===- ds-calibrate.cpp - calibration runs for quantization and precision -===//
 //
 //   ds-calibrate model.onnx DATA -o table.txt [--method=minmax|percentile|entropy]
 //                [--percentile=P] [--smooth-quant=ALPHA] [--threads N] [--max-samples N]
 //                [-- ds-compile flags]
+//   ds-calibrate model.onnx DATA -o table.txt --precision=fp16|bf16 [--threads N]
+//                [--max-samples N] [-- ds-compile flags]
 //
 // The calibration step of post-training static quantization: compiles the
 // model with its quantizable activations as extra outputs (ds-compile
@@ -12,6 +14,10 @@
 // --smooth-quant it calibrates twice: per-channel statistics, then the
 // ranges of the activations smoothed with them (ds-smooth-quant).
 //
+// With --precision it measures instead each op's error and overflow in that
+// low type (PrecisionCalibration.cpp) for `ds-compile --precision=auto
+// --precision-table=table.txt`.
+//
 // DATA holds one sub-folder per sample with one file per model input, named
 // after the input (`<name>.npy`, '/' written as '_') or by position
 // (`input_<i>.pb` / `input_<i>.npy`, the ONNX test-data layout); for a model
@@ -20,7 +26,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CompileModel.h"
-#include "Npy.h"
+#include "PrecisionCalibration.h"
+#include "Samples.h"
 #include "ds-runtime/ds_runtime.hpp"
 #include "ds/Calibration/Calibration.h"
 
@@ -35,6 +42,7 @@
 #include <unistd.h>
 
 namespace cal = ds_calibration;
+using namespace ds_calibrate;
 
 namespace {
 
@@ -49,6 +57,10 @@ struct Options {
   int threads = 0;
   long maxSamples = -1;
   std::vector<std::string> compileArgs;
+  /// --precision: measure each op in this low type instead (fp16, bf16).
+  std::string precision;
+  /// Whether a range flag (--method, --percentile) was given.
+  bool rangeFlags = false;
 };
 
 [[noreturn]] void usage(const std::string &message) {
@@ -56,7 +68,8 @@ struct Options {
   std::fprintf(stderr,
                "usage: ds-calibrate model.onnx DATA -o table.txt "
                "[--method=minmax|percentile|entropy] [--percentile=P] [--threads N] "
-               "[--smooth-quant=ALPHA] [--max-samples N] [-- ds-compile flags]\n");
+               "[--smooth-quant=ALPHA] [--max-samples N] [--precision=fp16|bf16] "
+               "[-- ds-compile flags]\n");
   std::exit(2);
 }
 
@@ -66,11 +79,6 @@ double number(const std::string &flag, const std::string &text) {
   if (text.empty() || *end)
     usage(flag + ": '" + text + "' is not a number");
   return v;
-}
-
-bool endsWith(const std::string &s, const char *suffix) {
-  size_t n = std::strlen(suffix);
-  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
 Options parse(int argc, char **argv) {
@@ -91,11 +99,17 @@ Options parse(int argc, char **argv) {
       return argv[++i];
     };
     if (key == "-o") o.table = value();
-    else if (key == "--method") {
+    else if (key == "--precision") {
+      o.precision = value();
+      if (o.precision != "fp16" && o.precision != "bf16")
+        usage("--precision: '" + o.precision + "' is not fp16 or bf16");
+    } else if (key == "--method") {
+      o.rangeFlags = true;
       std::string m = value();
       if (!cal::parseMethod(m, o.method))
         usage("--method: '" + m + "' is not minmax, percentile or entropy");
     } else if (key == "--percentile") {
+      o.rangeFlags = true;
       o.percentile = number(key, value());
       if (!(o.percentile > 0.0 && o.percentile <= 100.0))
         usage("--percentile must be in (0, 100]");
@@ -120,6 +134,9 @@ Options parse(int argc, char **argv) {
   }
   if (positional.size() != 2)
     usage("expected a model and a data folder");
+  if (!o.precision.empty() && (o.rangeFlags || o.smoothQuant > 0.0))
+    usage("--precision measures errors, not ranges: --method, --percentile and --smooth-quant "
+          "are for static quantization");
   if (o.smoothQuant > 0.0 && endsWith(positional[0], ".dsx"))
     usage("--smooth-quant compiles the model twice: give the .onnx model, not an artifact");
   if (o.table.empty())
@@ -130,106 +147,6 @@ Options parse(int argc, char **argv) {
   if (stat(o.data.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     usage("'" + o.data + "' is not a folder");
   return o;
-}
-
-bool isDir(const std::string &path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-bool exists(const std::string &path) { return access(path.c_str(), F_OK) == 0; }
-
-/// The entries of a folder, sorted, without dot files.
-std::vector<std::string> listDir(const std::string &dir) {
-  std::vector<std::string> names;
-  if (DIR *d = opendir(dir.c_str())) {
-    while (dirent *e = readdir(d))
-      if (e->d_name[0] != '.')
-        names.push_back(e->d_name);
-    closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-/// One sample: a file per model input.
-using Sample = std::vector<std::string>;
-
-std::string fileSafe(std::string name) {
-  std::replace(name.begin(), name.end(), '/', '_');
-  return name;
-}
-
-/// False with `error` for a folder that is not laid out as the header says
-/// (no exit here: the caller removes its temporary files).
-bool findSamples(const std::string &data, const ds::Model &model, std::vector<Sample> &samples,
-                 std::string &error) {
-  std::vector<std::string> entries = listDir(data);
-  bool folders = std::any_of(entries.begin(), entries.end(),
-                             [&](const std::string &e) { return isDir(data + "/" + e); });
-  if (!folders) {
-    if (model.numInputs() != 1)
-      return (error = "'" + data + "' holds files, not one folder per sample (the model has " +
-                      std::to_string(model.numInputs()) + " inputs)",
-              false);
-    for (const std::string &e : entries)
-      if (endsWith(e, ".npy") || endsWith(e, ".pb"))
-        samples.push_back({data + "/" + e});
-    return true;
-  }
-  for (const std::string &e : entries) {
-    std::string dir = data + "/" + e;
-    if (!isDir(dir))
-      continue;
-    Sample sample;
-    for (int i = 0; i < model.numInputs(); ++i) {
-      std::string name = model.input(i).name;
-      std::vector<std::string> candidates = {dir + "/" + fileSafe(name) + ".npy",
-                                             dir + "/input_" + std::to_string(i) + ".pb",
-                                             dir + "/input_" + std::to_string(i) + ".npy"};
-      auto found = std::find_if(candidates.begin(), candidates.end(), exists);
-      if (found == candidates.end())
-        return (error = "sample '" + dir + "' has no file for input " + std::to_string(i) +
-                        " '" + name + "' (" + fileSafe(name) + ".npy or input_" +
-                        std::to_string(i) + ".pb)",
-                false);
-      sample.push_back(*found);
-    }
-    samples.push_back(sample);
-  }
-  return true;
-}
-
-/// A progress bar on stderr when it is a terminal.
-void progress(const char *label, size_t done, size_t total) {
-  static const bool terminal = isatty(STDERR_FILENO);
-  if (!terminal)
-    return;
-  constexpr int kWidth = 30;
-  int filled = total ? (int)(kWidth * done / total) : kWidth;
-  std::fprintf(stderr, "\rds-calibrate: %s%s[%s%s] %zu/%zu samples", label, *label ? " " : "",
-               std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(), done,
-               total);
-  if (done == total)
-    std::fputc('\n', stderr);
-  std::fflush(stderr);
-}
-
-bool writeTable(const std::string &path, const std::string &text) {
-  std::string temp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(temp, std::ios::binary);
-    out << text;
-    if (!out.flush()) {
-      std::remove(temp.c_str());
-      return false;
-    }
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::remove(temp.c_str());
-    return false;
-  }
-  return true;
 }
 
 /// What one calibration pass saw: each probe's key and statistics.
@@ -275,16 +192,11 @@ bool runPass(const Options &opts, const std::string &artifact, bool channels, co
   pass.collectors.assign(outputs.size(), cal::RangeCollector());
   for (size_t s = 0; s < samples.size(); ++s) {
     progress(label, s, samples.size());
-    std::vector<dsrun::HostTensor> inputs(samples[s].size());
+    std::vector<dsrun::HostTensor> inputs;
     std::vector<ds::TensorRef> refs;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      std::string error;
-      if (!dsrun::readTensorFile(samples[s][i], inputs[i], error)) {
-        std::fprintf(stderr, "\nds-calibrate: %s\n", error.c_str());
-        return false;
-      }
-      refs.push_back(ds::TensorRef{inputs[i].dtype, inputs[i].dims, inputs[i].data.data(),
-                                   inputs[i].data.size()});
+    if (!readSample(samples[s], inputs, refs, error)) {
+      std::fprintf(stderr, "\nds-calibrate: %s\n", error.c_str());
+      return false;
     }
     try {
       session.run(refs);
@@ -400,4 +312,10 @@ int calibrate(const Options &opts) {
 
 } // namespace
 
-int main(int argc, char **argv) { return calibrate(parse(argc, argv)); }
+int main(int argc, char **argv) {
+  Options opts = parse(argc, argv);
+  if (opts.precision.empty())
+    return calibrate(opts);
+  return calibratePrecision({opts.model, opts.data, opts.table, opts.precision, opts.threads,
+                             opts.maxSamples, opts.compileArgs});
+}

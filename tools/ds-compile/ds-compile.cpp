@@ -55,8 +55,30 @@ static cl::opt<std::string> precision(
     "precision",
     cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "
              "attention in that type, softmax / norms / reductions in fp32), or fp8 "
-             "(contraction operands rounded to e4m3 with per-tensor scales; emulated on the CPU)"),
+             "(contraction operands rounded to e4m3 with per-tensor scales; emulated on the CPU), "
+             "or auto (fp16 / bf16 except the ops --precision-table saw overflow or miss fp32)"),
     cl::init("fp32"));
+static cl::opt<std::string> precisionTable(
+    "precision-table",
+    cl::desc("The ops' measured low-precision errors for --precision=auto (ds-calibrate "
+             "--precision=fp16|bf16)"),
+    cl::value_desc("file"));
+static cl::opt<double> precisionErrorBudget(
+    "precision-error-budget",
+    cl::desc("--precision=auto: the largest relative error an op may add in the low type "
+             "(default 0: 16 unit roundoffs, 7.8e-3 for fp16, 6.25e-2 for bf16)"),
+    cl::init(0.0));
+static cl::opt<std::string> precisionProbes(
+    "precision-probes",
+    cl::desc("Compile the artifact a precision calibration run executes: each op mixed "
+             "precision may lower also runs in this type (fp16 or bf16), both results are "
+             "extra outputs (ds-calibrate --precision does this itself)"),
+    cl::value_desc("fp16|bf16"));
+static cl::opt<std::string> precisionReport(
+    "precision-report",
+    cl::desc("Write each op's precision under --precision and why (the class, a block list, "
+             "or the measured error) to this file ('-': stdout)"),
+    cl::value_desc("file"));
 static cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Quantization: none (default), dynamic (matmul weights to int8 at compile time, "
@@ -160,6 +182,10 @@ int main(int argc, char **argv) {
   request.pipeline.attentionSelectBlocks = attentionSelectBlocks;
   request.pipeline.attentionBlockSize = attentionBlockSize;
   request.pipeline.precision = precision;
+  request.pipeline.precisionTable = precisionTable;
+  request.pipeline.precisionErrorBudget = precisionErrorBudget;
+  request.pipeline.precisionProbes = precisionProbes;
+  request.pipeline.precisionReport = precisionReport;
   request.pipeline.quantize = quantize;
   request.pipeline.calibrationTable = calibrationTable;
   request.pipeline.quantizeExcludeNodes.assign(quantizeExcludeNodes.begin(),

@@ -27,6 +27,12 @@ struct FileCompileOptions {
   long long attentionBlockSize = 64;
   /// Mixed precision (CompileOptions::precision): fp32, fp16, bf16 or fp8.
   std::string precision = "fp32";
+  /// CompileOptions::precisionTable, precisionErrorBudget, precisionProbes,
+  /// precisionReport.
+  std::string precisionTable;
+  double precisionErrorBudget = 0.0;
+  std::string precisionProbes;
+  std::string precisionReport;
   /// Quantization (CompileOptions::quantize): none, dynamic or static.
   std::string quantize = "none";
   /// CompileOptions::quantizeExcludeNodes, calibrationTable and

@@ -25,6 +25,18 @@ struct CompileOptions {
   /// as it is, "fp16" / "bf16" run contractions and attention in that type,
   /// "fp8" rounds their operands to e4m3 (emulated on the CPU).
   std::string precision = "fp32";
+  /// precision "auto": lower what the default policy lowers except the ops
+  /// the precision table (ds-calibrate --precision) measured past
+  /// `precisionErrorBudget` or overflowing (0: the low type's default).
+  std::string precisionTable;
+  double precisionErrorBudget = 0.0;
+  /// The artifact a precision calibration run executes: each op mixed
+  /// precision may lower also computed in this type ("fp16" / "bf16"; "":
+  /// none), both results returned (ds-insert-precision-probes).
+  std::string precisionProbes;
+  /// Where ds-assign-precision writes its per-op report ('': none, '-':
+  /// stdout).
+  std::string precisionReport;
   /// Quantization in the compiler: "none", "dynamic" (ds-quantize-dynamic:
   /// int8 weights, activations quantized at run time) or "static"
   /// (ds-quantize-static: activation ranges from `calibrationTable`).

@@ -1,10 +1,15 @@
-"""ds.calibrate: activation ranges for static quantization, from data.
+"""ds.calibrate: activation ranges for static quantization, or each op's
+error in fp16 / bf16 for precision="auto", from data.
 
 The Python face of ds-calibrate: the model compiled with its quantizable
 activations as extra outputs (calibration probes), run on every sample,
 each activation's values gathered by the same range collector ds-calibrate
 uses (min-max, percentile or entropy), and the calibration table written for
-ds.compile(quantize="static", calibration_table=...).
+ds.compile(quantize="static", calibration_table=...). With precision=, each
+op mixed precision may lower is also computed in that type (precision
+probes) and compared with its f32 result by ds-calibrate's precision
+collector; the precision table is for ds.compile(precision="auto",
+precision_table=...).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from . import _ds
 from ._session import PathLike, Session
 
 PROBE_PREFIX = "ds.calibration:"
+PRECISION_PREFIX = "ds.precision:"
 Feeds = Mapping[str, Any]
 
 
@@ -116,15 +122,79 @@ def _run_pass(model: str, shapes: Dict[str, str], binds: Dict[str, str], table: 
     return {probes[name]: c for name, c in collectors.items()}, bar.done
 
 
+def _precision_pass(model: str, shapes: Dict[str, str], binds: Dict[str, str], low: str,
+                    samples: Callable[[List[str]], Iterable[Feeds]], total: Optional[int],
+                    num_threads: int, progress: Optional[bool]) -> str:
+    """The precision table's text: each op's f32 result against its result
+    in `low`, over every sample."""
+    from ._compile import _run_compiler
+    with tempfile.TemporaryDirectory(prefix="ds-calibrate-") as scratch:
+        artifact = os.path.join(scratch, "probes.dsx")
+        _run_compiler(model, artifact, shapes, binds, precision_probes=low)
+        session = Session(artifact, num_threads)
+    names = [o["name"] for o in session.outputs]
+    low_prefix = f"ds.precision-{low}:"
+    # key -> [(f32 output, low output)]: ds.precision:<r>:<key> and its partner.
+    pairs: Dict[str, List[tuple]] = {}
+    for name in names:
+        if name.startswith(PRECISION_PREFIX):
+            suffix = name[len(PRECISION_PREFIX):]
+            key = suffix.split(":", 1)[1]
+            pairs.setdefault(key, []).append((name, low_prefix + suffix))
+    if not pairs:
+        raise ValueError(f"{model}: no op to measure in {low} (no contraction, attention, "
+                         "elementwise or window op with f32 values)")
+    collectors = {key: _ds.PrecisionCollector() for key in pairs}
+    bar = _Progress(total, progress, low)
+    try:
+        for feeds in samples([i["name"] for i in session.inputs]):
+            outputs = session.run(feeds)
+            for key, outs in pairs.items():
+                for ref, lowered in outs:
+                    collectors[key].add(np.ascontiguousarray(outputs[ref], np.float32).ravel(),
+                                        np.ascontiguousarray(outputs[lowered], np.float32).ravel())
+            bar.step()
+    finally:
+        bar.close()
+    if bar.done == 0:
+        raise ValueError("the calibration data holds no samples")
+    return _ds.format_precision_table(low, bar.done, [
+        (key, c.relative_error, c.overflows, c.abs_max) for key, c in collectors.items()])
+
+
+def _write_whole(text: str, output: Optional[PathLike]) -> str:
+    """Writes text to output (a temporary file when None) whole or not at
+    all; returns the path."""
+    if output is None:
+        handle, path = tempfile.mkstemp(suffix=".table")
+        os.close(handle)
+    else:
+        path = os.fspath(output)
+    temp = f"{path}.tmp.{os.getpid()}"
+    try:
+        with open(temp, "w") as f:
+            f.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        for leftover in (temp, path if output is None else None):
+            if leftover and os.path.exists(leftover):
+                os.remove(leftover)
+        raise
+    return path
+
+
 def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
               output: Optional[PathLike] = None, *, method: str = "minmax",
               percentile: float = 99.99, smooth_quant: float = 0.0, num_threads: int = 0,
               input_shapes: Optional[Mapping[str, Any]] = None,
               bind_inputs: Optional[Mapping[str, PathLike]] = None,
-              progress: Optional[bool] = None) -> str:
+              progress: Optional[bool] = None, precision: Optional[str] = None) -> str:
     """Measures the ranges of the activations static quantization needs and
     writes them as a calibration table; returns its path (a temporary file
-    the caller owns when output is None).
+    the caller owns when output is None). With precision="fp16" or "bf16"
+    it measures instead each op's error and overflow in that type and writes
+    the precision table ds.compile(precision="auto") reads (method,
+    percentile and smooth_quant do not apply).
 
     data: an iterable of feeds ({input name: array}, what Session.run takes)
     or a folder laid out as ds-calibrate reads it. method: "minmax",
@@ -137,6 +207,12 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
     bind_inputs are ds.compile's.
     """
     from ._compile import _dims
+    if precision is not None:
+        if precision not in ("fp16", "bf16"):
+            raise ValueError(f"precision {precision!r} is not fp16 or bf16")
+        if smooth_quant or method != "minmax" or percentile != 99.99:
+            raise ValueError("precision= measures errors, not ranges: method, percentile and "
+                             "smooth_quant are for static quantization")
     if method not in ("minmax", "percentile", "entropy"):
         raise ValueError(f"calibration method {method!r} is not minmax, percentile or entropy")
     if not 0.0 <= smooth_quant <= 1.0:
@@ -153,6 +229,9 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
             data = list(data)  # run twice
         total = len(data) if hasattr(data, "__len__") else None  # type: ignore[arg-type]
         samples = lambda names: iter(data)  # noqa: E731
+    if precision is not None:
+        return _write_whole(_precision_pass(model, shapes, binds, precision, samples, total,
+                                            num_threads, progress), output)
     smooth = smooth_quant > 0.0
     first, count = _run_pass(model, shapes, binds, "", samples, total, num_threads, smooth,
                              progress, "pass 1/2 " if smooth else "")
@@ -173,21 +252,5 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
             raise ValueError(f"{missing[0]!r} is not probed after smoothing")
         entries = [(key, *second[key].range(method, percentile), absmax)
                    for key, _, _, absmax in entries]
-    text = _ds.format_calibration_table(method, count, entries, smooth_quant)
-    if output is None:
-        handle, path = tempfile.mkstemp(suffix=".table")
-        os.close(handle)
-    else:
-        path = os.fspath(output)
-    # Written whole or not at all.
-    temp = f"{path}.tmp.{os.getpid()}"
-    try:
-        with open(temp, "w") as f:
-            f.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        for leftover in (temp, path if output is None else None):
-            if leftover and os.path.exists(leftover):
-                os.remove(leftover)
-        raise
-    return path
+    return _write_whole(_ds.format_calibration_table(method, count, entries, smooth_quant),
+                        output)

@@ -38,7 +38,9 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   cost_report_format: str = "text", gradients: bool = False, loss: str = "",
                   loss_function: str = "", gradient_parameters: Sequence[str] = (),
                   optimizer: str = "", hyperparameters: Sequence[float] = (),
-                  loss_scaling: bool = False, lsq_grad_scale: bool = False) -> None:
+                  loss_scaling: bool = False, lsq_grad_scale: bool = False,
+                  precision_table: str = "", precision_error_budget: float = 0.0,
+                  precision_probes: str = "", precision_report: str = "") -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     try:
@@ -53,7 +55,9 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                               attention_sinks, attention_select_blocks, attention_block_size,
                               remat_budget, remat_strategy, cost_report, cost_report_format,
                               gradients, loss, loss_function, list(gradient_parameters),
-                              optimizer, list(hyperparameters), loss_scaling, lsq_grad_scale)
+                              optimizer, list(hyperparameters), loss_scaling, lsq_grad_scale,
+                              precision_table, precision_error_budget, precision_probes,
+                              precision_report)
 
 
 _OPTIMIZER_DEFAULTS = {"lr": 0.01, "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
@@ -85,7 +89,9 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             loss_function: Optional[str] = None,
             gradient_parameters: Sequence[str] = (), optimizer: Optional[str] = None,
             optimizer_options: Optional[Mapping[str, float]] = None,
-            loss_scaling: bool = False, lsq_grad_scale: bool = False) -> str:
+            loss_scaling: bool = False, lsq_grad_scale: bool = False,
+            precision_table: Optional[PathLike] = None, precision_error_budget: float = 0.0,
+            auto_precision: str = "fp16", precision_report: Optional[PathLike] = None) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -105,7 +111,14 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     best-scoring earlier key blocks. precision="fp16" or "bf16" runs contractions and attention in
     that type and keeps softmax, norms and reductions in fp32 (inputs and
     outputs keep their types); "fp8" rounds their operands to e4m3 with
-    per-tensor scales (emulated on the CPU: fp8's accuracy, not its speed). quantize="dynamic" quantizes matmul weights to
+    per-tensor scales (emulated on the CPU: fp8's accuracy, not its speed); "auto" is fp16 or bf16
+    (the precision table's type) except for the ops the table, from
+    ds.calibrate(precision=...) or measured here on calibration_data in
+    auto_precision ("fp16" or "bf16"), saw overflow or miss fp32 by more
+    than precision_error_budget (0: 16 unit roundoffs of the type).
+    precision_report names a file that receives each op's precision and
+    why (its class, a block, or its measured error).
+    quantize="dynamic" quantizes matmul weights to
     int8 at compile time and their activations at run time;
     quantize="static" quantizes the activations with fixed ranges, from
     calibration_table (ds.calibrate's or ds-calibrate's output) or measured
@@ -156,16 +169,34 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    loss=loss or "", loss_function=loss_function or "",
                    gradient_parameters=list(gradient_parameters), optimizer=optimizer or "",
                    hyperparameters=_hyperparameters(optimizer_options),
-                   loss_scaling=loss_scaling, lsq_grad_scale=lsq_grad_scale)
+                   loss_scaling=loss_scaling, lsq_grad_scale=lsq_grad_scale,
+                   precision_error_budget=float(precision_error_budget),
+                   precision_report="" if precision_report is None
+                   else os.fspath(precision_report))
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
         if smooth_quant and calibration_data is None:
             raise ValueError("smooth_quant is applied while calibrating: give calibration_data "
                              "(or a table from ds.calibrate(smooth_quant=...))")
-        if calibration_data is not None:
-            if quantize != "static":
-                raise ValueError("calibration_data is for quantize='static'")
+        if precision_table is not None and precision != "auto":
+            raise ValueError("precision_table is for precision='auto'")
+        if precision == "auto" and precision_table is None:
+            if calibration_data is None:
+                raise ValueError("precision='auto' needs a precision_table "
+                                 "(ds.calibrate(precision=...)) or calibration_data")
+            if quantize != "none":
+                raise ValueError("precision='auto' measures the fp32 model's ops: it does not "
+                                 f"combine with quantize={quantize!r}")
+            from ._calibrate import calibrate
+            precision_table = calibrate(model, calibration_data, precision=auto_precision,
+                                        input_shapes=input_shapes, bind_inputs=bind_inputs)
+            cleanup.callback(os.remove, precision_table)
+        if precision_table is not None:
+            options["precision_table"] = os.fspath(precision_table)
+        if calibration_data is not None and quantize != "static" and precision != "auto":
+            raise ValueError("calibration_data is for quantize='static' or precision='auto'")
+        if calibration_data is not None and quantize == "static":
             from ._calibrate import calibrate
             calibration_table = calibrate(model, calibration_data, method=calibration_method,
                                           smooth_quant=smooth_quant, input_shapes=input_shapes,
@@ -194,7 +225,8 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     quantize, calibration_table, calibration_data, calibration_method,
     smooth_quant, quantize_exclude_nodes, remat_budget, remat_strategy, cost_report,
     cost_report_format, gradients, loss, loss_function, gradient_parameters, optimizer,
-    optimizer_options, loss_scaling, lsq_grad_scale."""
+    optimizer_options, loss_scaling, lsq_grad_scale, precision_table, precision_error_budget,
+    auto_precision, precision_report."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

@@ -14,6 +14,8 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  cost_report_format: str = "text", gradients: bool = False, loss: str = "",
                  loss_function: str = "", gradient_parameters: Sequence[str] = ...,
                  optimizer: str = "", hyperparameters: Sequence[float] = ...,
-                 loss_scaling: bool = False) -> None: ...
+                 loss_scaling: bool = False, lsq_grad_scale: bool = False,
+                 precision_table: str = "", precision_error_budget: float = 0.0,
+                 precision_probes: str = "", precision_report: str = "") -> None: ...
 def save_weights(source: str, destination: str,
                  weights: Sequence[Tuple[str, int, Sequence[int], bytes]]) -> None: ...

@@ -2,7 +2,7 @@
 // RUN: not ds-opt %s --ds-assign-precision="policy=fp4" 2>&1 | FileCheck %s --check-prefix=POLICY
 // RUN: not ds-opt %s --ds-assign-precision="policy=bf16 block-classes=matmul" 2>&1 | FileCheck %s --check-prefix=CLASS
 // RUN: not ds-opt %s --split-input-file --ds-assign-precision="policy=bf16 report=%t.missing/dir/report.txt" 2>&1 | FileCheck %s --check-prefix=REPORT
-// POLICY: error: ds-assign-precision: unknown policy 'fp4' (expected fp32, fp16, bf16 or fp8)
+// POLICY: error: ds-assign-precision: unknown policy 'fp4' (expected fp32, fp16, bf16, fp8 or auto)
 // CLASS: error: ds-assign-precision: unknown op class 'matmul' in block-classes (expected elementwise, reduction, window, contraction, attention, data_movement, shape, generator or precision)
 // REPORT: error: ds-assign-precision: cannot write the report to '{{.*}}report.txt'
 

@@ -13,6 +13,8 @@
 //===----------------------------------------------------------------------===//
 #include "ds/Dialect/DS/IR/DSOps.h"
 #include "EmulateFp8.h"
+#include "PrecisionPolicy.h"
+#include "ds/Calibration/PrecisionTable.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -21,6 +23,7 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
 #include <cstring>
@@ -35,57 +38,7 @@ using namespace mlir::ds;
 
 namespace {
 
-/// What the op class (and for a few kinds, the op itself) says about an op.
-enum class Role {
-  Low,    ///< runs in the low type: the work that pays for it
-  Fp32,   ///< stays fp32: range or accumulated error, or parameters not data
-  Follow, ///< runs in the type of its float inputs
-};
-
-struct Decision {
-  Role role;
-  const char *reason;
-};
-
-/// The default policy, from automatic-mixed-precision practice (contractions
-/// low; softmax, norms, reductions and the exploding unary kinds fp32).
-Decision defaultRole(Operation *op) {
-  if (auto unary = dyn_cast<UnaryOp>(op)) {
-    switch (unary.getKind()) {
-    case UnaryKind::exp: case UnaryKind::log: case UnaryKind::reciprocal:
-    case UnaryKind::softplus: case UnaryKind::cosh: case UnaryKind::sinh:
-    case UnaryKind::tan: case UnaryKind::acos: case UnaryKind::asin:
-      return {Role::Fp32, "range or error of this function"};
-    default:
-      return {Role::Follow, "follows its inputs"};
-    }
-  }
-  if (auto binary = dyn_cast<BinaryOp>(op); binary && binary.getKind() == BinaryKind::pow)
-    return {Role::Fp32, "range of pow"};
-  if (isa<CastOp>(op))
-    return {Role::Fp32, "explicit cast"};
-  if (isa<ResizeOp, RangeOp, FillOp>(op))
-    return {Role::Fp32, "float operands are parameters"};
-  if (isa<CumSumOp, TopKOp>(op))
-    return {Role::Fp32, "accumulates or ranks"};
-  if (isa<DynamicReduceOp>(op))
-    return {Role::Fp32, "reduction"};
-  switch (getOpClass(op)) {
-  case DSX_OP_CONTRACTION: return {Role::Low, "contraction"};
-  case DSX_OP_ATTENTION: return {Role::Low, "attention"};
-  case DSX_OP_REDUCTION: return {Role::Fp32, "reduction"};
-  case DSX_OP_PRECISION: return {Role::Fp32, "quantization op"};
-  case DSX_OP_ELEMENTWISE: case DSX_OP_DATA_MOVEMENT: case DSX_OP_WINDOW: case DSX_OP_SHAPE:
-    return {Role::Follow, "follows its inputs"};
-  default:
-    return {Role::Fp32, "not a ds compute op"};
-  }
-}
-
-bool isF32Tensor(Type t) {
-  auto tensor = dyn_cast<RankedTensorType>(t);
-  return tensor && tensor.getElementType().isF32();
-}
+using Role = PrecisionRole;
 
 Type withElement(Type t, Type element) {
   return cast<RankedTensorType>(t).clone(element);
@@ -104,10 +57,17 @@ public:
       : func(func), low(low), keepIO(keepIO), blockedClasses(blockedClasses),
         blockedNodes(blockedNodes) {}
 
+  /// policy=auto: each calibrated op's measurement from `table`, checked
+  /// against `budget`. Fails on an op the table does not know.
+  LogicalResult useMeasurements(const ds_calibration::PrecisionTable &table, double budget);
   LogicalResult run();
   void writeReport(llvm::raw_ostream &os) const;
 
 private:
+  struct Decision {
+    Role role;
+    std::string reason;
+  };
   Decision decide(Operation *op);
   /// The low-typed version of f32 value `v` for a use by `user`.
   FailureOr<Value> lowVersion(Value v, Operation *user);
@@ -122,6 +82,9 @@ private:
   bool keepIO;
   const llvm::DenseSet<unsigned> &blockedClasses;
   const llvm::StringSet<> &blockedNodes;
+  /// policy=auto: what calibration measured of each op it may lower.
+  llvm::DenseMap<Operation *, const ds_calibration::PrecisionEntry *> measured;
+  double budget = 0.0;
   /// f32 value -> its low version, and low value -> its f32 version.
   llvm::DenseMap<Value, Value> toLow, toF32;
   /// Values whose type this pass changed to the low type, and f32 values
@@ -138,12 +101,61 @@ private:
   Stats stats;
 };
 
-Decision PrecisionAssigner::decide(Operation *op) {
+/// A measurement as the report prints it.
+std::string formatError(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", value);
+  return text;
+}
+
+LogicalResult PrecisionAssigner::useMeasurements(const ds_calibration::PrecisionTable &table,
+                                                 double errorBudget) {
+  budget = errorBudget;
+  llvm::StringMap<const ds_calibration::PrecisionEntry *> byName;
+  for (const ds_calibration::PrecisionEntry &entry : table.entries)
+    byName[entry.name] = &entry;
+  llvm::DenseMap<Operation *, std::string> keys = precisionKeys(func);
+  // The first op (in block order) the table does not know, and how many.
+  Operation *firstMissing = nullptr;
+  unsigned missing = 0;
+  func.walk([&](Operation *op) {
+    auto key = keys.find(op);
+    if (key == keys.end())
+      return;
+    if (auto it = byName.find(key->second); it != byName.end())
+      measured[op] = it->second;
+    else if (missing++ == 0)
+      firstMissing = op;
+  });
+  if (!firstMissing)
+    return success();
+  InFlightDiagnostic diag =
+      firstMissing->emitError("ds-assign-precision: the precision table has no measurement of '")
+      << keys[firstMissing] << "' (" << opNameWithKind(firstMissing) << ")";
+  if (missing > 1)
+    diag << " nor of " << missing - 1 << " later ops";
+  return diag << ": it was calibrated for another model or other compile flags";
+}
+
+PrecisionAssigner::Decision PrecisionAssigner::decide(Operation *op) {
   if (auto name = getNodeName(op->getLoc()); name && blockedNodes.contains(*name))
     return {Role::Fp32, "blocked node"};
   if (blockedClasses.contains(getOpClass(op)))
     return {Role::Fp32, "blocked class"};
-  return defaultRole(op);
+  PrecisionDecision byClass = defaultPrecisionRole(op);
+  Decision decision{byClass.role, byClass.reason};
+  auto it = measured.find(op);
+  if (it == measured.end() || decision.role == Role::Fp32)
+    return decision;
+  const ds_calibration::PrecisionEntry &entry = *it->second;
+  if (entry.overflows > 0)
+    return {Role::Fp32, "overflows " + lowName() + " in calibration (" +
+                            std::to_string(entry.overflows) + " results not finite)"};
+  if (entry.relativeError > budget)
+    return {Role::Fp32, "calibrated error " + formatError(entry.relativeError) + " > budget " +
+                            formatError(budget)};
+  decision.reason += " (calibrated error " + formatError(entry.relativeError) + ")";
+  return decision;
 }
 
 FailureOr<Value> PrecisionAssigner::convertConstant(ConstantOp constant) {
@@ -367,10 +379,16 @@ struct AssignPrecisionPass : ds::impl::AssignPrecisionPassBase<AssignPrecisionPa
   using AssignPrecisionPassBase::AssignPrecisionPassBase;
 
   LogicalResult initialize(MLIRContext *ctx) override {
-    if (policy != "fp32" && policy != "fp16" && policy != "bf16" && policy != "fp8")
+    if (policy != "fp32" && policy != "fp16" && policy != "bf16" && policy != "fp8" &&
+        policy != "auto")
       return emitError(UnknownLoc::get(ctx))
              << "ds-assign-precision: unknown policy '" << policy
-             << "' (expected fp32, fp16, bf16 or fp8)";
+             << "' (expected fp32, fp16, bf16, fp8 or auto)";
+    if (policy == "auto" && failed(readTable(ctx)))
+      return failure();
+    if (policy != "auto" && !table.empty())
+      return emitError(UnknownLoc::get(ctx))
+             << "ds-assign-precision: a precision table is read by policy=auto only";
     for (const std::string &name : blockClasses) {
       std::optional<dsx_op_class> cls = parseOpClass(name);
       if (!cls || *cls == DSX_OP_OTHER)
@@ -389,7 +407,12 @@ struct AssignPrecisionPass : ds::impl::AssignPrecisionPassBase<AssignPrecisionPa
     if (policy == "fp32")
       return; // the identity
     Builder b(&getContext());
-    FloatType low = policy == "bf16" ? b.getBF16Type() : b.getF16Type();
+    bool measuredPolicy = policy == "auto";
+    std::string lowPolicy = measuredPolicy ? measurements.type : policy.getValue();
+    FloatType low = lowPolicy == "bf16" ? b.getBF16Type() : b.getF16Type();
+    // 16 unit roundoffs (2^-p, p the significand's bits with the implicit one).
+    double budget = errorBudget > 0.0 ? errorBudget.getValue()
+                                      : 16.0 * std::ldexp(1.0, -(int)low.getFPMantissaWidth());
     std::string text;
     llvm::raw_string_ostream reportStream(text);
     for (func::FuncOp func : getOperation().getOps<func::FuncOp>()) {
@@ -404,6 +427,8 @@ struct AssignPrecisionPass : ds::impl::AssignPrecisionPassBase<AssignPrecisionPa
         return signalPassFailure();
       }
       PrecisionAssigner assigner(func, low, keepIOTypes, classes, nodes);
+      if (measuredPolicy && failed(assigner.useMeasurements(measurements, budget)))
+        return signalPassFailure();
       if (failed(assigner.run()))
         return signalPassFailure();
       assigner.writeReport(reportStream);
@@ -424,8 +449,29 @@ struct AssignPrecisionPass : ds::impl::AssignPrecisionPassBase<AssignPrecisionPa
     os << text;
   }
 
+  LogicalResult readTable(MLIRContext *ctx) {
+    if (table.empty())
+      return emitError(UnknownLoc::get(ctx))
+             << "ds-assign-precision: policy=auto needs a precision table (table=..., written "
+                "by ds-calibrate --precision=fp16|bf16)";
+    if (errorBudget < 0.0)
+      return emitError(UnknownLoc::get(ctx))
+             << "ds-assign-precision: error-budget must be at least 0 (0: the low type's default)";
+    auto file = llvm::MemoryBuffer::getFile(table, /*IsText=*/true);
+    if (!file)
+      return emitError(UnknownLoc::get(ctx))
+             << "ds-assign-precision: cannot read the precision table '" << table
+             << "': " << file.getError().message();
+    std::string error;
+    if (!ds_calibration::parsePrecisionTable((*file)->getBuffer().str(), measurements, error))
+      return emitError(UnknownLoc::get(ctx))
+             << "ds-assign-precision: " << table << ": " << error;
+    return success();
+  }
+
   llvm::DenseSet<unsigned> classes;
   llvm::StringSet<> nodes;
+  ds_calibration::PrecisionTable measurements;
 };
 
 } // namespace

@@ -349,6 +349,40 @@ def InsertCalibrationProbesPass : Pass<"ds-insert-calibration-probes", "func::Fu
   }];
 }
 
+def InsertPrecisionProbesPass : Pass<"ds-insert-precision-probes", "func::FuncOp"> {
+  let summary = "Run each op mixed precision may lower again in the low type, for calibration";
+  let description = [{
+    The calibration run of `ds-assign-precision policy=auto`: every op the
+    default policy may run in the low type and that computes (contractions,
+    attention, elementwise and window ops with an f32 result; data movement
+    is exact) is cloned right after itself with its f32 operands cast to
+    `type` (fp16 or bf16) and its f32 results in that type. Both results
+    become extra results of the function, the op's own as
+    `ds.precision:<r>:<key>` and the low one, cast back to f32, as
+    `ds.precision-<type>:<r>:<key>`, where r is the result's number and the
+    key is the op's node name (`#n` appended for the n-th later op of the
+    same name). Running the artifact on calibration data (`ds-calibrate
+    --precision=fp16`, Python `ds.calibrate(precision=...)`) compares the
+    two: the error is the op's own, on the inputs of the fp32 run, so
+    nothing upstream is counted twice. The model's own results come first
+    and are unchanged.
+
+    ```mlir
+    %y = ds.matmul %x, %w loc("fc") : tensor<4x64xf32>, tensor<64x32xf32> -> tensor<4x32xf32>
+    // becomes, with the function returning %y and %y16 as well
+    %y = ds.matmul %x, %w loc("fc")
+    %x16 = ds.cast %x : tensor<4x64xf32> -> tensor<4x64xf16>
+    %w16 = ds.cast %w : tensor<64x32xf32> -> tensor<64x32xf16>
+    %s = ds.matmul %x16, %w16 loc("fc") : ... -> tensor<4x32xf16>
+    %y16 = ds.cast %s : tensor<4x32xf16> -> tensor<4x32xf32>
+    ```
+  }];
+  let options = [
+    Option<"type", "type", "std::string", /*default=*/"\"fp16\"",
+           "The low type measured: fp16 or bf16">,
+  ];
+}
+
 def SmoothQuantPass : Pass<"ds-smooth-quant", "func::FuncOp"> {
   let summary = "SmoothQuant: move activation outliers into the weights, exactly";
   let description = [{
@@ -463,6 +497,16 @@ def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
     precision bf16: 12 ops in bf16, 5 in f32; 4 casts; 3 constants converted (1024 elements, 0 clamped)
     ```
 
+    `policy=auto` lowers what the default policy lowers except the ops a
+    calibration run (`ds-insert-precision-probes`, written by `ds-calibrate
+    --precision=fp16|bf16` to the precision table `table`) saw overflow the
+    low type (a finite fp32 value, a non-finite low one) or miss fp32 by
+    more than `error-budget` (||low - fp32|| / ||fp32|| over the samples, the
+    op computed on its rounded fp32 inputs; 0 picks 16 unit roundoffs of the
+    low type: 7.8e-3 for fp16, 6.25e-2 for bf16). The low type is the
+    table's. An op the table does not know is an error (a table of another
+    model or other compile flags); the report gives each op's measured error.
+
     `policy=fp8`: the data operands of contractions and attention (not a
     bias or mask) are rounded to f8E4M3FN with one scale per tensor
     (max |x| / 448), as an fp8 GEMM sees them, and the op computes on the
@@ -474,7 +518,12 @@ def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
   }];
   let options = [
     Option<"policy", "policy", "std::string", /*default=*/"\"fp32\"",
-           "Low type: fp32 (no change), fp16, bf16 or fp8 (emulated e4m3)">,
+           "Low type: fp32 (no change), fp16, bf16, fp8 (emulated e4m3) or auto "
+           "(fp16 / bf16 where calibration allows)">,
+    Option<"table", "table", "std::string", /*default=*/"\"\"",
+           "policy=auto: the precision table (ds-calibrate --precision)">,
+    Option<"errorBudget", "error-budget", "double", /*default=*/"0.0",
+           "policy=auto: the largest relative error an op may add (0: 16 unit roundoffs)">,
     Option<"keepIOTypes", "keep-io-types", "bool", /*default=*/"true",
            "Keep the function's f32 inputs and results f32">,
     ListOption<"blockClasses", "block-classes", "std::string",
