@@ -2,10 +2,12 @@
 #include "ds/Calibration/PrecisionTable.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <set>
 #include <sstream>
 
 namespace ds_calibration {
@@ -60,8 +62,18 @@ bool parseCount(const std::string &text, uint64_t &value) {
   if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
     return false;
   char *end = nullptr;
+  errno = 0;
   value = std::strtoull(text.c_str(), &end, 10);
-  return *end == 0;
+  return *end == 0 && errno != ERANGE;
+}
+
+/// The next space-separated field of `line` from `pos` (one space between
+/// fields, as formatPrecisionTable writes them); empty at the end.
+std::string nextField(const std::string &line, size_t &pos) {
+  size_t space = line.find(' ', pos);
+  std::string field = line.substr(pos, space == std::string::npos ? space : space - pos);
+  pos = space == std::string::npos ? line.size() : space + 1;
+  return field;
 }
 } // namespace
 
@@ -75,8 +87,11 @@ bool parsePrecisionTable(const std::string &text, PrecisionTable &table, std::st
   };
   table = PrecisionTable();
   bool sawHeader = false;
+  std::set<std::string> names;
   while (std::getline(in, line)) {
     ++number;
+    if (!line.empty() && line.back() == '\r') // written on Windows
+      line.pop_back();
     if (number == 1) {
       if (line != "# ds precision table 1")
         return fail("not a ds precision table (expected '# ds precision table 1')");
@@ -97,17 +112,15 @@ bool parsePrecisionTable(const std::string &text, PrecisionTable &table, std::st
     }
     if (line.empty())
       continue;
-    std::istringstream fields(line);
-    std::string err, overflows, absMax;
-    fields >> err >> overflows >> absMax;
-    // The name starts after the third space.
-    size_t start = line.find(' ');
-    for (int field = 1; field < 3 && start != std::string::npos; ++field)
-      start = line.find(' ', start + 1);
-    if (start == std::string::npos || start + 1 >= line.size())
+    size_t pos = 0;
+    std::string err = nextField(line, pos), overflows = nextField(line, pos),
+                absMax = nextField(line, pos);
+    if (pos >= line.size())
       return fail("expected 'error overflows absmax name'");
     PrecisionEntry entry;
-    entry.name = line.substr(start + 1);
+    entry.name = line.substr(pos);
+    if (!names.insert(entry.name).second)
+      return fail("a second measurement of '" + entry.name + "'");
     double absMaxValue;
     if (!parseNumber(err, entry.relativeError) || entry.relativeError < 0.0 ||
         !parseCount(overflows, entry.overflows) || !parseNumber(absMax, absMaxValue) ||

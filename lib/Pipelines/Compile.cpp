@@ -112,6 +112,12 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
   if (!(request.pipeline.precisionErrorBudget >= 0.0))
     return emitError(UnknownLoc::get(&context))
            << "the precision error budget must be at least 0 (0: the low type's default)";
+  if (request.pipeline.precisionErrorBudget != 0.0 && precision != "auto")
+    return emitError(UnknownLoc::get(&context))
+           << "a precision error budget is for precision 'auto'";
+  if (!request.pipeline.precisionReport.empty() && precision == "fp32")
+    return emitError(UnknownLoc::get(&context))
+           << "a precision report needs precision fp16, bf16, fp8 or auto (fp32 changes nothing)";
   const std::string &probes = request.pipeline.precisionProbes;
   if (!probes.empty() && probes != "fp16" && probes != "bf16")
     return emitError(UnknownLoc::get(&context))

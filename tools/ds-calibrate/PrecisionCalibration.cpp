@@ -22,8 +22,8 @@ struct ProbePairs {
 };
 
 /// Pairs `ds.precision:<r>:<key>` with `ds.precision-<type>:<r>:<key>`.
-bool findProbes(const ds::Model &model, const std::string &type, ProbePairs &pairs,
-                std::string &error) {
+bool findProbes(const ds::Model &model, const std::string &type, bool probed,
+                ProbePairs &pairs, std::string &error) {
   const std::string reference = "ds.precision:", low = "ds.precision-" + type + ":";
   std::map<std::string, int> lowIndex;
   for (int i = 0; i < model.numOutputs(); ++i) {
@@ -52,6 +52,11 @@ bool findProbes(const ds::Model &model, const std::string &type, ProbePairs &pai
     }
     pairs.outputs[it->second].push_back({i, partner->second});
   }
+  if (pairs.keys.empty() && model.numOutputs() > 0 && !probed)
+    return (error = "has no precision probes of " + type +
+                    " (compile it with ds-compile --precision-probes=" + type +
+                    ", or give the .onnx model)",
+            false);
   if (pairs.keys.empty())
     return (error = "no op to measure in " + type +
                     " (no contraction, attention, elementwise or window op with f32 values)",
@@ -64,7 +69,8 @@ bool measure(const PrecisionOptions &opts, const std::string &artifact,
   ds::Model model(artifact);
   ProbePairs pairs;
   std::string error;
-  if (!findProbes(model, opts.type, pairs, error)) {
+  // A model compiled here has its probes; a .dsx given may not.
+  if (!findProbes(model, opts.type, !endsWith(opts.model, ".dsx"), pairs, error)) {
     std::fprintf(stderr, "ds-calibrate: %s: %s\n", opts.model.c_str(), error.c_str());
     return false;
   }

@@ -128,7 +128,8 @@ Options parse(int argc, char **argv) {
         usage("--max-samples must be a non-negative count");
       o.maxSamples = (long)n;
     }
-    else if (a == "-h" || a == "--help") usage("calibrates a model for --quantize=static");
+    else if (a == "-h" || a == "--help") usage("calibrates a model for --quantize=static (ranges) or --precision=auto "
+                   "(--precision: each op's error in fp16 / bf16)");
     else if (a.rfind("-", 0) == 0) usage("unknown option " + a);
     else positional.push_back(a);
   }

@@ -141,6 +141,29 @@ Status matmulIntegerShape(const Attributes &, const Inputs &in, Shapes &out) {
   return matmulResultShape(op, a, b, out[0]);
 }
 
+Status matmulQuantizedWeightShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
+  const char *op = "ds.matmul_quantized_weight";
+  if (Status s = needShapes(op, in, 3, out, 1); !s)
+    return s;
+  const Shape &x = in[0]->shape, &w = in[1]->shape, &scale = in[2]->shape;
+  if (x.size() < 2 || w.size() != 2)
+    return fail(op, "needs an lhs of rank >= 2 and a [K, N] weight, got " + shapeText(x) +
+                        " and " + shapeText(w));
+  const int64_t block = attrs.getInt("block_size", 0), K = w[0], N = w[1];
+  int64_t scales = 1;
+  for (int64_t d : scale)
+    scales *= d;
+  bool fits = block > 0 ? scale == Shape{(K + block - 1) / block, N}
+                        : (scales == 1 || scale == Shape{N});
+  if (block < 0 || !fits)
+    return fail(op, "scale " + shapeText(scale) + " does not fit the weight " + shapeText(w) +
+                        " with block_size " + std::to_string(block));
+  if (const Tensor *zp = optionalOperand(in, 3); zp && zp->shape != scale)
+    return fail(op, "zero point " + shapeText(zp->shape) + " must have the scale's shape " +
+                        shapeText(scale));
+  return matmulResultShape(op, x, w, out[0]);
+}
+
 //===----------------------------------------------------------------------===//
 // conv, conv_transpose, pool
 //===----------------------------------------------------------------------===//

@@ -16,6 +16,7 @@ namespace dsrt::cpu {
 Status matmulShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.matmul_integer: matmul's shape; zero points of one value (rhs: or one
 /// per column).
+Status matmulQuantizedWeightShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status matmulIntegerShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.conv: [N, M, spatial...] from strides, pads and dilations.
 Status convShape(const Attributes &attrs, const Inputs &in, Shapes &out);

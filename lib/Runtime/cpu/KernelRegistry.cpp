@@ -11,6 +11,7 @@ const cpu::KernelTable &cpu::kernelTable() {
     registerDataMovementKernels(t);
     registerContractionKernels(t);
     registerIntegerMatmulKernels(t);
+    registerQuantizedWeightMatmulKernels(t);
     registerIntegerConvKernels(t);
     registerWindowKernels(t);
     registerAttentionKernels(t);

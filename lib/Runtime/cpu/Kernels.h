@@ -17,6 +17,7 @@ void registerReductionKernels(KernelTable &table);
 void registerDataMovementKernels(KernelTable &table);
 void registerContractionKernels(KernelTable &table); // matmul, einsum
 void registerIntegerMatmulKernels(KernelTable &table); // matmul_integer
+void registerQuantizedWeightMatmulKernels(KernelTable &table); // matmul_quantized_weight
 void registerIntegerConvKernels(KernelTable &table);   // conv_integer
 void registerWindowKernels(KernelTable &table);      // conv, conv_transpose, pool
 void registerAttentionKernels(KernelTable &table);   // attention, rotary

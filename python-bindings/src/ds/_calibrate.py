@@ -91,7 +91,8 @@ class _Progress:
 
 def _run_pass(model: str, shapes: Dict[str, str], binds: Dict[str, str], table: str,
               samples: Callable[[List[str]], Iterable[Feeds]], total: Optional[int],
-              num_threads: int, channels: bool, progress: Optional[bool], label: str):
+              num_threads: int, channels: bool, progress: Optional[bool], label: str,
+              compile_options: Mapping[str, Any]):
     """One calibration pass: the probes artifact (smoothed with `table`'s
     statistics when given) run on every sample samples(input names) yields.
     Returns ({probe key: collector}, sample count)."""
@@ -99,7 +100,7 @@ def _run_pass(model: str, shapes: Dict[str, str], binds: Dict[str, str], table: 
     with tempfile.TemporaryDirectory(prefix="ds-calibrate-") as scratch:
         artifact = os.path.join(scratch, "probes.dsx")
         _run_compiler(model, artifact, shapes, binds, calibration_table=table,
-                      calibration_probes=True)
+                      calibration_probes=True, **compile_options)
         session = Session(artifact, num_threads)
     probes = {o["name"]: o["name"][len(PROBE_PREFIX):] for o in session.outputs
               if o["name"].startswith(PROBE_PREFIX)}
@@ -124,13 +125,14 @@ def _run_pass(model: str, shapes: Dict[str, str], binds: Dict[str, str], table: 
 
 def _precision_pass(model: str, shapes: Dict[str, str], binds: Dict[str, str], low: str,
                     samples: Callable[[List[str]], Iterable[Feeds]], total: Optional[int],
-                    num_threads: int, progress: Optional[bool]) -> str:
+                    num_threads: int, progress: Optional[bool],
+                    compile_options: Mapping[str, Any]) -> str:
     """The precision table's text: each op's f32 result against its result
     in `low`, over every sample."""
     from ._compile import _run_compiler
     with tempfile.TemporaryDirectory(prefix="ds-calibrate-") as scratch:
         artifact = os.path.join(scratch, "probes.dsx")
-        _run_compiler(model, artifact, shapes, binds, precision_probes=low)
+        _run_compiler(model, artifact, shapes, binds, precision_probes=low, **compile_options)
         session = Session(artifact, num_threads)
     names = [o["name"] for o in session.outputs]
     low_prefix = f"ds.precision-{low}:"
@@ -188,13 +190,18 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
               percentile: float = 99.99, smooth_quant: float = 0.0, num_threads: int = 0,
               input_shapes: Optional[Mapping[str, Any]] = None,
               bind_inputs: Optional[Mapping[str, PathLike]] = None,
-              progress: Optional[bool] = None, precision: Optional[str] = None) -> str:
+              progress: Optional[bool] = None, precision: Optional[str] = None,
+              compile_options: Optional[Mapping[str, Any]] = None) -> str:
     """Measures the ranges of the activations static quantization needs and
     writes them as a calibration table; returns its path (a temporary file
     the caller owns when output is None). With precision="fp16" or "bf16"
     it measures instead each op's error and overflow in that type and writes
     the precision table ds.compile(precision="auto") reads (method,
-    percentile and smooth_quant do not apply).
+    percentile and smooth_quant do not apply). compile_options: ds.compile's
+    options that shape the model before quantization and precision
+    (raise_attention, attention_window, ..., gradients and its options), as
+    the compile that reads the table will have them, so that the table names
+    the same ops.
 
     data: an iterable of feeds ({input name: array}, what Session.run takes)
     or a folder laid out as ds-calibrate reads it. method: "minmax",
@@ -218,6 +225,12 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
     if not 0.0 <= smooth_quant <= 1.0:
         raise ValueError(f"SmoothQuant's alpha {smooth_quant} is not in (0, 1]")
     model = os.fspath(model_path)
+    extra = dict(compile_options or {})
+    reserved = {"precision", "quantize", "calibration_table", "calibration_probes",
+                "precision_table", "precision_probes", "precision_report"} & set(extra)
+    if reserved:
+        raise ValueError(f"compile_options may not set {sorted(reserved)}: calibration "
+                         "compiles its own probes")
     shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
     binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
     if isinstance(data, (str, os.PathLike)):
@@ -231,10 +244,10 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
         samples = lambda names: iter(data)  # noqa: E731
     if precision is not None:
         return _write_whole(_precision_pass(model, shapes, binds, precision, samples, total,
-                                            num_threads, progress), output)
+                                            num_threads, progress, extra), output)
     smooth = smooth_quant > 0.0
     first, count = _run_pass(model, shapes, binds, "", samples, total, num_threads, smooth,
-                             progress, "pass 1/2 " if smooth else "")
+                             progress, "pass 1/2 " if smooth else "", extra)
     entries = [(key, *c.range(method, percentile), c.channel_abs_max if smooth else [])
                for key, c in first.items()]
     if smooth:
@@ -244,7 +257,7 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
             with open(statistics, "w") as f:
                 f.write(_ds.format_calibration_table(method, count, entries, smooth_quant))
             second, _ = _run_pass(model, shapes, binds, statistics, samples, total,
-                                  num_threads, False, progress, "pass 2/2 ")
+                                  num_threads, False, progress, "pass 2/2 ", extra)
         finally:
             os.remove(statistics)
         missing = [key for key, _, _, _ in entries if key not in second]

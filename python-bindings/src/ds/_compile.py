@@ -91,7 +91,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             optimizer_options: Optional[Mapping[str, float]] = None,
             loss_scaling: bool = False, lsq_grad_scale: bool = False,
             precision_table: Optional[PathLike] = None, precision_error_budget: float = 0.0,
-            auto_precision: str = "fp16", precision_report: Optional[PathLike] = None) -> str:
+            auto_precision: Optional[str] = None,
+            precision_report: Optional[PathLike] = None) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -114,7 +115,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     per-tensor scales (emulated on the CPU: fp8's accuracy, not its speed); "auto" is fp16 or bf16
     (the precision table's type) except for the ops the table, from
     ds.calibrate(precision=...) or measured here on calibration_data in
-    auto_precision ("fp16" or "bf16"), saw overflow or miss fp32 by more
+    auto_precision ("fp16", the default, or "bf16"), saw overflow or miss fp32 by more
     than precision_error_budget (0: 16 unit roundoffs of the type).
     precision_report names a file that receives each op's precision and
     why (its class, a block, or its measured error).
@@ -179,18 +180,35 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
         if smooth_quant and calibration_data is None:
             raise ValueError("smooth_quant is applied while calibrating: give calibration_data "
                              "(or a table from ds.calibrate(smooth_quant=...))")
+        if smooth_quant and quantize != "static":
+            raise ValueError("smooth_quant is for quantize='static'")
         if precision_table is not None and precision != "auto":
             raise ValueError("precision_table is for precision='auto'")
+        if auto_precision is not None and (precision != "auto" or precision_table is not None):
+            raise ValueError("auto_precision is the type precision='auto' calibrates on "
+                             "calibration_data; a precision_table has its own")
+        if auto_precision not in (None, "fp16", "bf16"):
+            raise ValueError(f"auto_precision {auto_precision!r} is not fp16 or bf16")
+        if precision == "auto" and quantize != "none":
+            raise ValueError("precision='auto' measures the fp32 model's ops: it does not "
+                             f"combine with quantize={quantize!r}")
+        if precision == "auto" and precision_table is not None and calibration_data is not None:
+            raise ValueError("give precision_table or calibration_data, not both")
+        # What shapes the IR before quantization and precision: the calibration
+        # run's artifact must be compiled the same way for its names to match.
+        shaping = {k: options[k] for k in (
+            "raise_attention", "attention_window", "attention_sinks", "attention_select_blocks",
+            "attention_block_size", "gradients", "loss", "loss_function", "gradient_parameters",
+            "optimizer", "hyperparameters", "loss_scaling", "lsq_grad_scale")}
         if precision == "auto" and precision_table is None:
             if calibration_data is None:
                 raise ValueError("precision='auto' needs a precision_table "
                                  "(ds.calibrate(precision=...)) or calibration_data")
-            if quantize != "none":
-                raise ValueError("precision='auto' measures the fp32 model's ops: it does not "
-                                 f"combine with quantize={quantize!r}")
             from ._calibrate import calibrate
-            precision_table = calibrate(model, calibration_data, precision=auto_precision,
-                                        input_shapes=input_shapes, bind_inputs=bind_inputs)
+            precision_table = calibrate(model, calibration_data,
+                                        precision=auto_precision or "fp16",
+                                        input_shapes=input_shapes, bind_inputs=bind_inputs,
+                                        compile_options=shaping)
             cleanup.callback(os.remove, precision_table)
         if precision_table is not None:
             options["precision_table"] = os.fspath(precision_table)
@@ -200,7 +218,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             from ._calibrate import calibrate
             calibration_table = calibrate(model, calibration_data, method=calibration_method,
                                           smooth_quant=smooth_quant, input_shapes=input_shapes,
-                                          bind_inputs=bind_inputs)
+                                          bind_inputs=bind_inputs, compile_options=shaping)
             cleanup.callback(os.remove, calibration_table)
         if calibration_table is not None:
             options["calibration_table"] = os.fspath(calibration_table)

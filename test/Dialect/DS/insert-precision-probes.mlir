@@ -12,9 +12,10 @@
 // CHECK-SAME:  -> (tensor<4x16xf32>, tensor<4x16xf32> {ds.name = "ds.precision:0:fc"}, tensor<4x16xf32> {ds.name = "ds.precision-fp16:0:fc"},
 // CHECK-SAME:  tensor<4x16xf32> {ds.name = "ds.precision:0:act"}, tensor<4x16xf32> {ds.name = "ds.precision-fp16:0:act"},
 // CHECK-SAME:  tensor<16x16xf32> {ds.name = "ds.precision:0:fc#2"}, tensor<16x16xf32> {ds.name = "ds.precision-fp16:0:fc#2"})
+// The constant weight is converted here, as the compile would.
+// CHECK:       %[[WL:.*]] = ds.constant dense<5.000000e-01> : tensor<8x16xf16>
 // CHECK:       %[[M:.*]] = ds.matmul %[[X:.*]], %[[W:.*]] : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
 // CHECK-NEXT:  %[[XL:.*]] = ds.cast %[[X]] : tensor<4x8xf32> to tensor<4x8xf16>
-// CHECK-NEXT:  %[[WL:.*]] = ds.cast %[[W]] : tensor<8x16xf32> to tensor<8x16xf16>
 // CHECK-NEXT:  %[[ML:.*]] = ds.matmul %[[XL]], %[[WL]] : (tensor<4x8xf16>, tensor<8x16xf16>) -> tensor<4x16xf16>
 // CHECK-NEXT:  %[[MB:.*]] = ds.cast %[[ML]] : tensor<4x16xf16> to tensor<4x16xf32>
 // CHECK:       %[[G:.*]] = ds.unary gelu %[[M]]
@@ -49,4 +50,48 @@ func.func @other_types(%x: tensor<4x4xf16>, %i: tensor<4x4xi32>) -> tensor<4x4xf
   %0 = ds.binary add %i, %i : (tensor<4x4xi32>, tensor<4x4xi32>) -> tensor<4x4xi32>
   %1 = ds.matmul %x, %x : (tensor<4x4xf16>, tensor<4x4xf16>) -> tensor<4x4xf16>
   return %1 : tensor<4x4xf16>
+}
+
+// -----
+
+// Constants are converted as the compile converts them: 1e6 becomes fp16's
+// largest finite value (65504), not an infinity. A rotary embedding
+// computes and is measured; Unique's result size depends on the values (it
+// stays fp32, unmeasured); ops inside a fusion group are left alone.
+// CHECK-LABEL: func @constants_rotary_unique_groups
+// CHECK-SAME:  {ds.name = "ds.precision:0:scale"}, {{.*}} {ds.name = "ds.precision-fp16:0:scale"}
+// CHECK-SAME:  {ds.name = "ds.precision:0:rope"}, {{.*}} {ds.name = "ds.precision-fp16:0:rope"})
+// CHECK-NOT:   ds.precision:0:uniq
+// CHECK:       ds.constant dense<6.550400e+04> : tensor<4xf16>
+// CHECK:       ds.unique {{.*}} : (tensor<4xf32>)
+// CHECK-NOT:   ds.unique
+// CHECK:       ds.fusion_group
+// CHECK-NOT:   xf16
+// CHECK:       ds.yield
+func.func @constants_rotary_unique_groups(%x: tensor<4xf32>, %w: tensor<1x2x4x8xf32>, %c: tensor<8x4xf32>, %s: tensor<8x4xf32>, %pos: tensor<1x4xi64>) -> (tensor<4xf32>, tensor<1x2x4x8xf32>, tensor<?xf32>, tensor<4xf32>) {
+  %big = ds.constant dense<1.0e+06> : tensor<4xf32>
+  %0 = ds.binary mul %x, %big : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32> loc("scale")
+  %r = ds.rotary_embedding %w, %c, %s, %pos {num_heads = 0 : i64, rotary_embedding_dim = 0 : i64} : (tensor<1x2x4x8xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<1x4xi64>) -> tensor<1x2x4x8xf32> loc("rope")
+  %u:4 = ds.unique %x {axis = 0 : i64, sorted = true} : (tensor<4xf32>) -> (tensor<?xf32>, tensor<?xi64>, tensor<4xi64>, tensor<?xi64>) loc("uniq")
+  %g = ds.fusion_group elementwise (%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%in: tensor<4xf32>):
+    %e = ds.unary relu %in : (tensor<4xf32>) -> tensor<4xf32>
+    ds.yield %e : tensor<4xf32>
+  }
+  return %0, %r, %u#0, %g : tensor<4xf32>, tensor<1x2x4x8xf32>, tensor<?xf32>, tensor<4xf32>
+}
+
+// -----
+
+// A node named like a later op's "#n" key keeps its name; the later op
+// takes the next free number.
+// CHECK-LABEL: func @key_collision
+// CHECK-SAME:  "ds.precision:0:fc"}
+// CHECK-SAME:  "ds.precision:0:fc#2"}
+// CHECK-SAME:  "ds.precision:0:fc#3"}
+func.func @key_collision(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = ds.unary relu %x : (tensor<4xf32>) -> tensor<4xf32> loc("fc")
+  %1 = ds.unary relu %0 : (tensor<4xf32>) -> tensor<4xf32> loc("fc#2")
+  %2 = ds.unary relu %1 : (tensor<4xf32>) -> tensor<4xf32> loc("fc")
+  return %2 : tensor<4xf32>
 }

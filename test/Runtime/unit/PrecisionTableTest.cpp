@@ -94,3 +94,23 @@ TEST(PrecisionTable, BadTablesSayWhichLine) {
         "line 3: the measurements of 'op' are not an error >= 0, an overflow count and a "
         "finite |x|");
 }
+
+TEST(PrecisionTable, FieldsAreSingleSpacedNamesUniqueCountsInRange) {
+  PrecisionTable table;
+  std::string error;
+  // Windows line ends are read as the same table.
+  ASSERT_TRUE(parsePrecisionTable("# ds precision table 1\r\ntype=fp16 samples=1\r\n0.5 0 1 a b\r\n",
+                                  table, error))
+      << error;
+  ASSERT_EQ(table.entries.size(), 1u);
+  EXPECT_EQ(table.entries[0].name, "a b");
+  // A doubled space is not a name starting with a number.
+  EXPECT_FALSE(parsePrecisionTable("# ds precision table 1\ntype=fp16 samples=1\n0.5  0 1 pv\n",
+                                   table, error));
+  EXPECT_FALSE(parsePrecisionTable(
+      "# ds precision table 1\ntype=fp16 samples=1\n0.5 99999999999999999999999 1 pv\n", table,
+      error));
+  EXPECT_FALSE(parsePrecisionTable(
+      "# ds precision table 1\ntype=fp16 samples=1\n0.5 0 1 pv\n0.1 0 1 pv\n", table, error));
+  EXPECT_EQ(error, "line 4: a second measurement of 'pv'");
+}

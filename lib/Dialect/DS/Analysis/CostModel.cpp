@@ -135,6 +135,7 @@ std::optional<double> flopsOf(Operation *op) {
   return llvm::TypeSwitch<Operation *, std::optional<double>>(op)
       .Case([&](MatMulOp m) { return matmul(m.getLhs(), m.getResult()); })
       .Case([&](MatMulIntegerOp m) { return matmul(m.getLhs(), m.getResult()); })
+      .Case([&](MatMulQuantizedWeightOp m) { return matmul(m.getLhs(), m.getResult()); })
       .Case([&](ConvOp c) { return conv(c.getWeight(), c.getResult()); })
       .Case([&](ConvIntegerOp c) { return conv(c.getWeight(), c.getResult()); })
       .Case([&](ConvTransposeOp c) -> std::optional<double> {

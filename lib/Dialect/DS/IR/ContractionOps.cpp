@@ -140,6 +140,53 @@ LogicalResult MatMulIntegerOp::verify() {
                              "column of the rhs")));
 }
 
+LogicalResult MatMulQuantizedWeightOp::inferReturnTypes(MLIRContext *ctx,
+                                                        std::optional<Location> loc,
+                                                        Adaptor adaptor,
+                                                        SmallVectorImpl<Type> &inferred) {
+  auto lhs = rankedOf(adaptor.getLhs()), weight = rankedOf(adaptor.getWeight());
+  if (lhs.getRank() < 2 || weight.getRank() != 2)
+    return emitOptionalError(loc, "expects an lhs of rank >= 2 and a [K, N] weight, got ", lhs,
+                             " and ", weight);
+  SmallVector<int64_t> shape;
+  auto weightAsF32 = RankedTensorType::get(weight.getShape(), Float32Type::get(ctx));
+  if (failed(inferMatMulShape(loc, lhs, weightAsF32, shape)))
+    return failure();
+  inferred.push_back(RankedTensorType::get(shape, Float32Type::get(ctx)));
+  return success();
+}
+
+LogicalResult MatMulQuantizedWeightOp::verify() {
+  auto weight = rankedOf(getWeight()), scale = rankedOf(getScale());
+  int64_t K = weight.getDimSize(0), N = weight.getDimSize(1), block = getBlockSize();
+  if (block < 0)
+    return emitOpError() << "block_size must be at least 0, got " << block;
+  if (!weight.hasStaticShape() || !scale.hasStaticShape())
+    return emitOpError() << "expects a weight and scales of static shape";
+  // One value, one per column, or one per column and block of rows.
+  SmallVector<int64_t> perColumn = {N}, perBlock;
+  if (block > 0)
+    perBlock = {(K + block - 1) / block, N};
+  bool one = scale.getNumElements() == 1 && block == 0;
+  ArrayRef<int64_t> expected = block > 0 ? ArrayRef<int64_t>(perBlock) : perColumn;
+  if (!one && scale.getShape() != expected)
+    return emitOpError() << "scale of shape " << formatShape(scale.getShape()) << " must be "
+                         << (block > 0 ? "" : "one value or ") << formatShape(expected)
+                         << " for a " << formatShape(weight.getShape()) << " weight"
+                         << (block > 0 ? " in blocks of " + std::to_string(block) + " rows"
+                                       : std::string());
+  if (Value zp = getZeroPoint()) {
+    auto zpType = rankedOf(zp);
+    if (zpType.getElementType() != weight.getElementType())
+      return emitOpError() << "zero point has element type " << zpType.getElementType()
+                           << ", expected the weight's " << weight.getElementType();
+    if (zpType.getShape() != scale.getShape())
+      return emitOpError() << "zero point of shape " << formatShape(zpType.getShape())
+                           << " must have the scale's shape " << formatShape(scale.getShape());
+  }
+  return success();
+}
+
 LogicalResult EinsumOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {

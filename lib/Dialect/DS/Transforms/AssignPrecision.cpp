@@ -159,44 +159,15 @@ PrecisionAssigner::Decision PrecisionAssigner::decide(Operation *op) {
 }
 
 FailureOr<Value> PrecisionAssigner::convertConstant(ConstantOp constant) {
-  // A splat converts one value, however many elements it stands for.
-  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
-  bool splat = dense && dense.isSplat();
-  auto values = splat ? std::optional(std::vector<float>{dense.getSplatValue<float>()})
-                      : readF32Constant(constant.getValue());
-  if (!values)
+  FailureOr<ElementsAttr> attr = convertF32Constant(constant, low, stats.clamped);
+  if (failed(attr))
     return constant.emitError("ds-assign-precision: cannot read the f32 values of this constant");
-  const llvm::fltSemantics &sem = low.getFloatSemantics();
-  std::vector<uint16_t> bits(values->size());
-  for (size_t i = 0; i < values->size(); ++i) {
-    llvm::APFloat f((*values)[i]);
-    bool lost;
-    llvm::APFloat::opStatus status = f.convert(sem, llvm::APFloat::rmNearestTiesToEven, &lost);
-    // A finite value past the largest finite number of the low type is
-    // clamped to it (an infinity of the f32 input stays one).
-    if ((status & llvm::APFloat::opOverflow) && std::isfinite((*values)[i])) {
-      f = llvm::APFloat::getLargest(sem, /*Negative=*/(*values)[i] < 0);
-      ++stats.clamped;
-    }
-    bits[i] = (uint16_t)f.bitcastToAPInt().getZExtValue();
-  }
-  auto type = cast<RankedTensorType>(withElement(constant.getType(), low));
-  ElementsAttr attr;
-  ArrayRef<char> raw(reinterpret_cast<const char *>(bits.data()), bits.size() * sizeof(uint16_t));
-  if (raw.size() >= 4096)
-    attr = DenseResourceElementsAttr::get(
-        type, "precision_" + lowName(),
-        HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<uint16_t>(bits)));
-  else if (splat)
-    attr = DenseElementsAttr::get(type, llvm::APFloat(sem, llvm::APInt(16, bits[0])));
-  else
-    attr = DenseElementsAttr::getFromRawBuffer(type, raw);
   OpBuilder b(constant);
   b.setInsertionPointAfter(constant);
   ++stats.constants;
   replacedConstants.push_back(constant);
-  stats.constantElements += type.getNumElements();
-  return b.create<ConstantOp>(constant.getLoc(), attr).getResult();
+  stats.constantElements += cast<RankedTensorType>(attr->getType()).getNumElements();
+  return b.create<ConstantOp>(constant.getLoc(), *attr).getResult();
 }
 
 FailureOr<Value> PrecisionAssigner::lowVersion(Value v, Operation *user) {

@@ -38,8 +38,12 @@ struct InsertPrecisionProbesPass
     func::FuncOp func = getOperation();
     if (func.isExternal())
       return;
+    if (!func.getBody().hasOneBlock()) {
+      func.emitError("ds-insert-precision-probes: expected a function with one block");
+      return signalPassFailure();
+    }
     OpBuilder b(&getContext());
-    Type low = type == "bf16" ? Type(b.getBF16Type()) : Type(b.getF16Type());
+    FloatType low = type == "bf16" ? FloatType(b.getBF16Type()) : FloatType(b.getF16Type());
     Type f32 = b.getF32Type();
     llvm::DenseMap<Operation *, std::string> keys = precisionKeys(func);
     // (f32 result, the same computed in the low type and cast back, name).
@@ -48,17 +52,42 @@ struct InsertPrecisionProbesPass
       std::string name;
     };
     std::vector<Probe> probes;
-    func.walk([&](Operation *op) {
+    // Constants in the low type, converted as the compile converts them
+    // (clamped to the largest finite value, not infinite), once each.
+    llvm::DenseMap<Value, Value> lowConstants;
+    uint64_t clamped = 0;
+    Block &entry = func.getBody().front();
+    for (Operation &opRef : llvm::make_early_inc_range(entry)) {
+      Operation *op = &opRef;
       auto key = keys.find(op);
       if (key == keys.end())
-        return;
+        continue;
       b.setInsertionPointAfter(op);
       IRMapping rounded;
-      for (Value v : op->getOperands())
-        if (isF32Tensor(v.getType()) && !rounded.contains(v))
-          rounded.map(v,
-                      b.create<CastOp>(op->getLoc(), cast<RankedTensorType>(v.getType()).clone(low),
-                                       v, UnitAttr()));
+      for (Value v : op->getOperands()) {
+        if (!isF32Tensor(v.getType()) || rounded.contains(v))
+          continue;
+        auto constant = v.getDefiningOp<ConstantOp>();
+        if (!constant) {
+          rounded.map(v, b.create<CastOp>(op->getLoc(),
+                                          cast<RankedTensorType>(v.getType()).clone(low), v,
+                                          UnitAttr()));
+          continue;
+        }
+        Value &converted = lowConstants[v];
+        if (!converted) {
+          FailureOr<ElementsAttr> attr = convertF32Constant(constant, low, clamped);
+          if (failed(attr)) {
+            constant.emitError(
+                "ds-insert-precision-probes: cannot read the f32 values of this constant");
+            return signalPassFailure();
+          }
+          OpBuilder atConstant(constant);
+          atConstant.setInsertionPointAfter(constant);
+          converted = atConstant.create<ConstantOp>(constant.getLoc(), *attr);
+        }
+        rounded.map(v, converted);
+      }
       Operation *shadow = b.clone(*op, rounded);
       for (OpResult r : shadow->getResults()) {
         if (!isF32Tensor(r.getType()))
@@ -69,10 +98,10 @@ struct InsertPrecisionProbesPass
         std::string suffix = std::to_string(r.getResultNumber()) + ":" + key->second;
         probes.push_back({op->getResult(r.getResultNumber()), back, suffix});
       }
-    });
+    }
     if (probes.empty())
       return;
-    auto returnOp = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+    auto returnOp = cast<func::ReturnOp>(entry.getTerminator());
     auto addResult = [&](Value v, const std::string &name) {
       unsigned index = func.getNumResults();
       func.insertResult(index, v.getType(),

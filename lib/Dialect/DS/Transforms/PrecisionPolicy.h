@@ -9,6 +9,8 @@
 #ifndef DS_DIALECT_DS_TRANSFORMS_PRECISIONPOLICY_H
 #define DS_DIALECT_DS_TRANSFORMS_PRECISIONPOLICY_H
 
+#include "ds/Dialect/DS/IR/DSOps.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 
@@ -36,13 +38,23 @@ bool isF32Tensor(Type t);
 
 /// Whether a calibration run measures `op` in the low type: an op the
 /// default policy may lower that computes (a contraction, attention, an
-/// elementwise or window op; data movement is exact) with an f32 result and
-/// no float operand of another type.
+/// elementwise or window op, a rotary embedding or a scatter that adds or
+/// multiplies; other data movement is exact) with an f32 result and no
+/// float operand of another type. Comparisons and arg reductions follow
+/// their inputs unmeasured: their results are not floats to compare.
 bool isPrecisionCalibrated(Operation *op);
 
-/// Each calibrated op of `func` under its key: its ONNX node name (or op
-/// name), with `#2`, `#3`... for later ops of the same name, in block order.
+/// Each calibrated op of `func`'s entry block under its key: its ONNX node
+/// name (or op name), with `#2`, `#3`... for later ops of the same name, in
+/// block order (skipping a key another op has as its own name).
 llvm::DenseMap<Operation *, std::string> precisionKeys(func::FuncOp func);
+
+/// `constant`'s f32 values in `low` (f16 / bf16), as the compile converts
+/// them: rounded to nearest, finite values past the type's range clamped to
+/// its largest finite number (counted in `clamped`). Fails when the
+/// constant's bytes are not there.
+FailureOr<ElementsAttr> convertF32Constant(ConstantOp constant, FloatType low,
+                                           uint64_t &clamped);
 
 } // namespace mlir::ds
 

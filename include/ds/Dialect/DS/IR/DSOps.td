@@ -203,6 +203,37 @@ def DS_MatMulIntegerOp : DS_InferredOp<"matmul_integer",
   let hasVerifier = 1;
 }
 
+def DS_MatMulQuantizedWeightOp : DS_InferredOp<"matmul_quantized_weight",
+    [DS_ContractionClass]> {
+  let summary = "f32 matrix product with an 8- or 4-bit weight dequantized on the fly";
+  let description = [{
+    `lhs x dequantize(weight)`: the [K, N] weight holds integers, each
+    dequantized as `(w - zero_point) * scale`, where `scale` (and the
+    optional `zero_point`, of the weight's type) is one value, one per
+    column ([N], `block_size` 0) or one per column and block of
+    `block_size` rows ([ceil(K / block_size), N]). The lhs broadcasts like
+    `ds.matmul`'s (rank >= 2, the weight has none of its batch dims).
+    `ds-fold-weight-dequantize` forms it from `ds.dequantize` of constants
+    feeding a `ds.matmul` (weight-only quantized models, and
+    `ds-quantize-weights`), so that the weight is read in its own width
+    instead of materialized in f32.
+
+    ```mlir
+    %0 = ds.matmul_quantized_weight %x, %w, %s {block_size = 32 : i64} : (tensor<1x64xf32>, tensor<64x32xi4>, tensor<2x32xf32>) -> tensor<1x32xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$lhs,
+                       RankedTensorOf<[I8, UI8, I<4>, UI<4>]>:$weight,
+                       RankedTensorOf<[F32]>:$scale,
+                       Optional<RankedTensorOf<[I8, UI8, I<4>, UI<4>]>>:$zero_point,
+                       I64Attr:$block_size);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $lhs `,` $weight `,` $scale (`zero_point` $zero_point^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def DS_EinsumOp : DS_InferredOp<"einsum", [DS_ContractionClass]> {
   let summary = "Einstein summation";
   let description = [{

@@ -352,11 +352,15 @@ def InsertCalibrationProbesPass : Pass<"ds-insert-calibration-probes", "func::Fu
 def InsertPrecisionProbesPass : Pass<"ds-insert-precision-probes", "func::FuncOp"> {
   let summary = "Run each op mixed precision may lower again in the low type, for calibration";
   let description = [{
-    The calibration run of `ds-assign-precision policy=auto`: every op the
-    default policy may run in the low type and that computes (contractions,
-    attention, elementwise and window ops with an f32 result; data movement
-    is exact) is cloned right after itself with its f32 operands cast to
-    `type` (fp16 or bf16) and its f32 results in that type. Both results
+    The calibration run of `ds-assign-precision policy=auto`: every op of
+    the function's block that the default policy may run in the low type and
+    that computes (contractions, attention, elementwise and window ops, rotary
+    embeddings and scatters that add or multiply, with an f32 result; other
+    data movement is exact) is cloned right after itself with its f32
+    operands cast to `type` (fp16 or bf16; constants converted as the compile
+    converts them, clamped to the type's range) and its f32 results in that
+    type. Comparisons and arg reductions follow their inputs unmeasured
+    (their results are not floats to compare). Both results
     become extra results of the function, the op's own as
     `ds.precision:<r>:<key>` and the low one, cast back to f32, as
     `ds.precision-<type>:<r>:<key>`, where r is the result's number and the
