@@ -128,9 +128,17 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
            << "a precision calibration run's artifact (precision probes) is compiled in fp32 "
               "without quantization or other probes";
   const std::string &quantize = request.pipeline.quantize;
-  if (quantize != "none" && quantize != "dynamic" && quantize != "static")
+  bool weightOnly = quantize == "int8-weights" || quantize == "int4-weights";
+  if (quantize != "none" && quantize != "dynamic" && quantize != "static" && !weightOnly)
     return emitError(UnknownLoc::get(&context))
-           << "quantize '" << quantize << "' is not available (none, dynamic, static)";
+           << "quantize '" << quantize
+           << "' is not available (none, dynamic, static, int8-weights, int4-weights)";
+  if (request.pipeline.weightBlockSize != -1 && !weightOnly)
+    return emitError(UnknownLoc::get(&context))
+           << "a weight block size is for quantize int8-weights or int4-weights";
+  if (request.pipeline.weightBlockSize < -1)
+    return emitError(UnknownLoc::get(&context))
+           << "the weight block size must be at least 0 (0: one scale per column)";
   bool hasTable = !request.pipeline.calibrationTable.empty();
   if (quantize == "static" && !hasTable)
     return emitError(UnknownLoc::get(&context))
@@ -142,7 +150,7 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
            << "a calibration table is read by quantize 'static' only";
   if (!request.pipeline.quantizeExcludeNodes.empty() && quantize == "none")
     return emitError(UnknownLoc::get(&context))
-           << "nodes to exclude from quantization need quantize 'dynamic' or 'static'";
+           << "nodes to exclude from quantization need a quantize other than 'none'";
   if (request.pipeline.calibrationProbes && (quantize != "none" || precision != "fp32"))
     return emitError(UnknownLoc::get(&context))
            << "a calibration run's artifact (calibration probes) is compiled in fp32 without "
@@ -266,6 +274,7 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.precisionProbes = options.precisionProbes;
   request.pipeline.precisionReport = options.precisionReport;
   request.pipeline.quantize = options.quantize;
+  request.pipeline.weightBlockSize = options.weightBlockSize;
   request.pipeline.calibrationTable = options.calibrationTable;
   request.pipeline.quantizeExcludeNodes = options.quantizeExcludeNodes;
   request.pipeline.calibrationProbes = options.calibrationProbes;

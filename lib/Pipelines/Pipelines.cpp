@@ -105,6 +105,19 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
     quantize.excludeNodes = options.quantizeExcludeNodes;
     pm.addNestedPass<func::FuncOp>(ds::createQuantizeStaticPass(quantize));
   }
+  if (options.quantize == "int8-weights" || options.quantize == "int4-weights") {
+    ds::QuantizeWeightsPassOptions weights;
+    weights.bits = options.quantize == "int8-weights" ? 8 : 4;
+    weights.blockSize = options.weightBlockSize >= 0 ? options.weightBlockSize
+                        : weights.bits == 4         ? 32
+                                                    : 0;
+    weights.excludeNodes = options.quantizeExcludeNodes;
+    pm.addNestedPass<func::FuncOp>(ds::createQuantizeWeightsPass(weights));
+  }
+  // The CPU reads weight-only quantized weights in their own width (ours, or
+  // an ONNX model's DequantizeLinear on MatMul weights).
+  if (options.target == "cpu")
+    pm.addNestedPass<func::FuncOp>(ds::createFoldWeightDequantizePass());
   if (options.quantize != "none")
     reportCost("quantization");
   // Precision before fusion: the casts it inserts fuse into their neighbours.
@@ -195,9 +208,15 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
       llvm::cl::desc("Write each op's precision and why to this file ('-': stdout)")};
   Option<std::string> quantize{*this, "quantize",
                                llvm::cl::desc("Quantization: none, dynamic (int8 weights, "
-                                              "activations quantized at run time) or static "
-                                              "(activation ranges from calibration-table)"),
+                                              "activations quantized at run time), static "
+                                              "(activation ranges from calibration-table), "
+                                              "int8-weights or int4-weights (weight-only)"),
                                llvm::cl::init("none")};
+  Option<int64_t> weightBlockSize{
+      *this, "weight-block-size",
+      llvm::cl::desc("Weight-only quantization: rows per scale (0: per column; default: per "
+                     "column for int8, 32 for int4)"),
+      llvm::cl::init(-1)};
   ListOption<std::string> quantizeExcludeNodes{
       *this, "quantize-exclude-nodes",
       llvm::cl::desc("Node names whose matmuls / convolutions stay f32 when quantizing")};
@@ -269,6 +288,7 @@ void ds::registerPipelines() {
         options.precisionProbes = cl.precisionProbes;
         options.precisionReport = cl.precisionReport;
         options.quantize = cl.quantize;
+        options.weightBlockSize = cl.weightBlockSize;
         options.calibrationTable = cl.calibrationTable;
         options.quantizeExcludeNodes.assign(cl.quantizeExcludeNodes.begin(),
                                             cl.quantizeExcludeNodes.end());

@@ -38,7 +38,8 @@ NB_MODULE(_ds_compiler, m) {
          const std::string &lossFunction, const std::vector<std::string> &gradientParameters,
          const std::string &optimizer, const std::vector<double> &hyper, bool lossScaling,
          bool lsqGradScale, const std::string &precisionTable, double precisionErrorBudget,
-         const std::string &precisionProbes, const std::string &precisionReport) {
+         const std::string &precisionProbes, const std::string &precisionReport,
+         long long weightBlockSize) {
         ds_compiler::FileCompileOptions options;
         options.target = target;
         options.fuse = fuse;
@@ -53,6 +54,7 @@ NB_MODULE(_ds_compiler, m) {
         options.precisionProbes = precisionProbes;
         options.precisionReport = precisionReport;
         options.quantize = quantize;
+        options.weightBlockSize = weightBlockSize;
         options.calibrationTable = calibrationTable;
         options.calibrationProbes = calibrationProbes;
         options.quantizeExcludeNodes = quantizeExcludeNodes;
@@ -105,6 +107,7 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("loss_scaling") = false, nb::arg("lsq_grad_scale") = false,
       nb::arg("precision_table") = "", nb::arg("precision_error_budget") = 0.0,
       nb::arg("precision_probes") = "", nb::arg("precision_report") = "",
+      nb::arg("weight_block_size") = -1,
       "Compiles an .onnx (or .mlir) model into a .dsx artifact at output_path. input_shapes "
       "holds 'name:1x128' specs, bound_inputs 'name=file.pb' specs; fuse=False runs the CPU "
       "program op by op; raise_attention=False keeps exported attention subgraphs as they are; "

@@ -82,9 +82,15 @@ static cl::opt<std::string> precisionReport(
 static cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Quantization: none (default), dynamic (matmul weights to int8 at compile time, "
-             "activations quantized at run time) or static (activations quantized with the "
-             "ranges of --calibration-table)"),
+             "activations quantized at run time), static (activations quantized with the "
+             "ranges of --calibration-table), or weight-only int8-weights / int4-weights "
+             "(matmul weights stored in 8 / 4 bits, activations f32)"),
     cl::init("none"));
+static cl::opt<int64_t> weightBlockSize(
+    "weight-block-size",
+    cl::desc("Weight-only quantization: rows of the weight per scale (0: one per column; "
+             "default: per column for int8-weights, 32 for int4-weights)"),
+    cl::init(-1));
 static cl::list<std::string> quantizeExcludeNodes(
     "quantize-exclude-nodes", cl::CommaSeparated,
     cl::desc("ONNX node names whose matmuls / convolutions stay f32 when quantizing"),
@@ -187,6 +193,7 @@ int main(int argc, char **argv) {
   request.pipeline.precisionProbes = precisionProbes;
   request.pipeline.precisionReport = precisionReport;
   request.pipeline.quantize = quantize;
+  request.pipeline.weightBlockSize = weightBlockSize;
   request.pipeline.calibrationTable = calibrationTable;
   request.pipeline.quantizeExcludeNodes.assign(quantizeExcludeNodes.begin(),
                                                quantizeExcludeNodes.end());

@@ -33,8 +33,10 @@ struct FileCompileOptions {
   double precisionErrorBudget = 0.0;
   std::string precisionProbes;
   std::string precisionReport;
-  /// Quantization (CompileOptions::quantize): none, dynamic or static.
+  /// Quantization (CompileOptions::quantize): none, dynamic, static,
+  /// int8-weights or int4-weights; CompileOptions::weightBlockSize.
   std::string quantize = "none";
+  long long weightBlockSize = -1;
   /// CompileOptions::quantizeExcludeNodes, calibrationTable and
   /// calibrationProbes.
   std::vector<std::string> quantizeExcludeNodes;

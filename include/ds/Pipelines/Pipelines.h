@@ -38,9 +38,14 @@ struct CompileOptions {
   /// stdout).
   std::string precisionReport;
   /// Quantization in the compiler: "none", "dynamic" (ds-quantize-dynamic:
-  /// int8 weights, activations quantized at run time) or "static"
-  /// (ds-quantize-static: activation ranges from `calibrationTable`).
+  /// int8 weights, activations quantized at run time), "static"
+  /// (ds-quantize-static: activation ranges from `calibrationTable`), or
+  /// weight-only "int8-weights" / "int4-weights" (ds-quantize-weights:
+  /// activations stay f32).
   std::string quantize = "none";
+  /// Weight-only quantization's rows per scale: -1 picks one scale per
+  /// column for int8 and blocks of 32 rows for int4; 0 is per column.
+  int64_t weightBlockSize = -1;
   /// ONNX node names whose matmuls / convolutions stay f32 under `quantize`.
   std::vector<std::string> quantizeExcludeNodes;
   /// The calibration table static quantization reads (ds-calibrate's output);

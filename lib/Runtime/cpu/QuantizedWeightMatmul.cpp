@@ -5,10 +5,10 @@
 // points) per tensor, per column or per column and block of rows.
 //
 // Few rows (decoding one token, a small batch) are bound by reading the
-// weight: each 16-column panel is read once, in its own width, for up to
-// kRowsPerPass rows at a time, its integers widened and multiplied in
-// registers, one block of rows at a time with the block's scale applied to
-// the block's sum. More rows are bound by arithmetic: the weight is
+// weight: 64 columns at a time (one cache line per k), two rows at a time,
+// the integers widened and multiplied in registers with eight independent
+// accumulator chains, one block of rows at a time with the block's scale
+// applied to the block's sum. More rows are bound by arithmetic: the weight is
 // dequantized once per call straight into the packed GEMM's panels, and
 // the packed f32 GEMM runs (a K x N dequantization against M·K·N
 // multiply-adds).
@@ -52,7 +52,7 @@ struct QuantizedWeight {
   }
 };
 
-/// Rows handled by one read of a panel.
+/// Rows the portable kernel handles per read of a panel.
 constexpr int64_t kRowsPerPass = 8;
 /// Up to this many rows, the panel-streaming kernel; above, dequantize + GEMM.
 constexpr int64_t kStreamingRows = 16;
@@ -78,64 +78,133 @@ void streamPanelScalar(const QuantizedWeight &w, const float *x, int64_t r0, int
   }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 widen(const uint8_t *p,
-                                                                __mmask16 mask, bool isSigned) {
+#define DS_AVX512_BW_VL __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+DS_AVX512_BW_VL inline __m512 widen(const uint8_t *p, __mmask16 mask, bool isSigned) {
   __m128i bytes = _mm_maskz_loadu_epi8(mask, p);
   __m512i ints = isSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
   return _mm512_cvtepi32_ps(ints);
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void
-streamPanelAvx512(const QuantizedWeight &w, const float *x, int64_t r0, int64_t r1, int64_t n0,
-                  int64_t width, float *y) {
-  const int64_t K = w.K, N = w.N, rows = r1 - r0;
-  const __mmask16 mask = (__mmask16)((1u << width) - 1);
-  __m512 acc[kRowsPerPass];
-  for (int64_t r = 0; r < rows; ++r)
-    acc[r] = _mm512_setzero_ps();
+/// Columns past N of a group of kGroupPanels 16-column panels load as zeros
+/// and are not stored.
+constexpr int64_t kGroupPanels = 4;
+/// How many weight rows ahead the streaming kernel prefetches.
+constexpr int64_t kPrefetchRows = 128;
+
+/// R rows (R <= 2) times the kGroupPanels panels from column n0: R x 4
+/// independent chains of fused multiply-adds, so that one row is not bound
+/// by one chain's latency, and one 64-byte line of the weight per k.
+template <int R>
+DS_AVX512_BW_VL void streamGroupAvx512(const QuantizedWeight &w, const float *x, int64_t r0,
+                                       int64_t n0, float *y) {
+  constexpr int P = kGroupPanels;
+  const int64_t K = w.K, N = w.N;
+  __mmask16 mask[P];
+  for (int p = 0; p < P; ++p) {
+    int64_t width = std::clamp<int64_t>(N - (n0 + 16 * p), 0, 16);
+    mask[p] = (__mmask16)((1u << width) - 1);
+  }
+  __m512 acc[R][P];
+  for (int r = 0; r < R; ++r)
+    for (int p = 0; p < P; ++p)
+      acc[r][p] = _mm512_setzero_ps();
   for (int64_t b = 0; b < w.blocks(); ++b) {
-    __m512 sum[kRowsPerPass];
-    for (int64_t r = 0; r < rows; ++r)
-      sum[r] = _mm512_setzero_ps();
-    __m512 zp = w.zp ? (w.perTensor ? _mm512_set1_ps((float)w.zeroPoint(0, 0))
-                                    : widen(w.zp + w.at(b, n0), mask, w.isSigned))
-                     : _mm512_setzero_ps();
+    __m512 sum[R][P], zp[P];
+    for (int p = 0; p < P; ++p) {
+      zp[p] = !w.zp          ? _mm512_setzero_ps()
+              : w.perTensor  ? _mm512_set1_ps((float)w.zeroPoint(0, 0))
+                             : widen(w.zp + w.at(b, n0 + 16 * p), mask[p], w.isSigned);
+      for (int r = 0; r < R; ++r)
+        sum[r][p] = _mm512_setzero_ps();
+    }
+    // The next block's scales are a row of scales away: fetched while this
+    // block runs (past the end: harmless).
+    if (!w.perTensor)
+      for (int p = 0; p < P; ++p)
+        _mm_prefetch((const char *)(w.scale + w.at(b + 1, n0 + 16 * p)), _MM_HINT_T0);
     const int64_t kEnd = std::min(K, (b + 1) * w.block);
     for (int64_t k = b * w.block; k < kEnd; ++k) {
-      // Exact: the integers and their difference fit a float's significand.
-      __m512 v = _mm512_sub_ps(widen(w.q + k * N + n0, mask, w.isSigned), zp);
-      for (int64_t r = 0; r < rows; ++r)
-        sum[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[(r0 + r) * K + k]), v, sum[r]);
+      const uint8_t *row = w.q + k * N + n0;
+      // Consecutive k are a row of the weight apart, usually past a page:
+      // the hardware prefetchers do not follow, so ask ahead (a prefetch
+      // past the weight's end is harmless).
+      _mm_prefetch((const char *)(row + kPrefetchRows * N), _MM_HINT_T0);
+      __m512 xs[R];
+      for (int r = 0; r < R; ++r)
+        xs[r] = _mm512_set1_ps(x[(r0 + r) * K + k]);
+      for (int p = 0; p < P; ++p) {
+        // Exact: the integers and their difference fit a float's significand.
+        __m512 v = _mm512_sub_ps(widen(row + 16 * p, mask[p], w.isSigned), zp[p]);
+        for (int r = 0; r < R; ++r)
+          sum[r][p] = _mm512_fmadd_ps(xs[r], v, sum[r][p]);
+      }
     }
+    for (int p = 0; p < P; ++p) {
+      __m512 scale = w.perTensor ? _mm512_set1_ps(w.scale[0])
+                                 : _mm512_maskz_loadu_ps(mask[p], w.scale + w.at(b, n0 + 16 * p));
+      for (int r = 0; r < R; ++r)
+        acc[r][p] = _mm512_fmadd_ps(sum[r][p], scale, acc[r][p]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int p = 0; p < P; ++p)
+      _mm512_mask_storeu_ps(y + (r0 + r) * N + n0 + 16 * p, mask[p], acc[r][p]);
+}
+
+/// Panel p of W dequantized into the packed GEMM's layout ([K][16] floats,
+/// zeros past N).
+DS_AVX512_BW_VL void dequantizePanelAvx512(const QuantizedWeight &w, int64_t p, float *dst) {
+  const int64_t n0 = p * 16, width = std::min<int64_t>(16, w.N - n0);
+  const __mmask16 mask = (__mmask16)((1u << width) - 1);
+  for (int64_t b = 0; b < w.blocks(); ++b) {
+    __m512 zp = !w.zp         ? _mm512_setzero_ps()
+                : w.perTensor ? _mm512_set1_ps((float)w.zeroPoint(0, 0))
+                              : widen(w.zp + w.at(b, n0), mask, w.isSigned);
     __m512 scale = w.perTensor ? _mm512_set1_ps(w.scale[0])
                                : _mm512_maskz_loadu_ps(mask, w.scale + w.at(b, n0));
-    for (int64_t r = 0; r < rows; ++r)
-      acc[r] = _mm512_fmadd_ps(sum[r], scale, acc[r]);
+    const int64_t kEnd = std::min(w.K, (b + 1) * w.block);
+    for (int64_t k = b * w.block; k < kEnd; ++k)
+      _mm512_store_ps(dst + k * 16,
+                      _mm512_maskz_mul_ps(mask, _mm512_sub_ps(widen(w.q + k * w.N + n0, mask, w.isSigned), zp),
+                                    scale));
   }
-  for (int64_t r = 0; r < rows; ++r)
-    _mm512_mask_storeu_ps(y + (r0 + r) * N + n0, mask, acc[r]);
+}
+
+bool hasAvx512BwVl() {
+  static const bool yes = __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl");
+  return yes;
 }
 
 /// y = x · dequantize(W) for `rows` rows, streaming W's panels.
 void streamingMatmul(KernelContext &ctx, const QuantizedWeight &w, const float *x, int64_t rows,
                      float *y) {
-  static const bool avx512 =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl");
   constexpr int64_t kPanel = 16;
-  const int64_t panels = (w.N + kPanel - 1) / kPanel;
+  if (!hasAvx512BwVl()) {
+    const int64_t panels = (w.N + kPanel - 1) / kPanel;
+    const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, w.K * kPanel));
+    parallel(ctx, panels, grain, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p)
+        for (int64_t r0 = 0; r0 < rows; r0 += kRowsPerPass)
+          streamPanelScalar(w, x, r0, std::min(rows, r0 + kRowsPerPass), p * kPanel,
+                            std::min(kPanel, w.N - p * kPanel), y);
+    });
+    return;
+  }
+  const int64_t groupColumns = kGroupPanels * kPanel;
+  const int64_t groups = (w.N + groupColumns - 1) / groupColumns;
   // A task streams at least ~2^15 weight bytes.
-  const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, w.K * kPanel));
-  parallel(ctx, panels, grain, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      int64_t n0 = p * kPanel, width = std::min(kPanel, w.N - n0);
-      for (int64_t r0 = 0; r0 < rows; r0 += kRowsPerPass) {
-        int64_t r1 = std::min(rows, r0 + kRowsPerPass);
-        if (avx512)
-          streamPanelAvx512(w, x, r0, r1, n0, width, y);
-        else
-          streamPanelScalar(w, x, r0, r1, n0, width, y);
-      }
+  const int64_t grain =
+      std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, w.K * groupColumns));
+  parallel(ctx, groups, grain, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      int64_t r = 0;
+      for (; r + 2 <= rows; r += 2)
+        streamGroupAvx512<2>(w, x, r, g * groupColumns, y);
+      if (r < rows)
+        streamGroupAvx512<1>(w, x, r, g * groupColumns, y);
     }
   });
 }
@@ -159,8 +228,13 @@ bool dequantizedGemm(KernelContext &ctx, const QuantizedWeight &w, const float *
   scratch.N = w.N;
   float *dst = scratch.data.get();
   const int64_t grain = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, w.K * kPanel));
+  const bool avx512 = hasAvx512BwVl();
   parallel(ctx, panels, grain, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p)
+    for (int64_t p = p0; p < p1; ++p) {
+      if (avx512) {
+        dequantizePanelAvx512(w, p, dst + p * w.K * kPanel);
+        continue;
+      }
       for (int64_t k = 0; k < w.K; ++k) {
         float *row = dst + (p * w.K + k) * kPanel;
         for (int64_t c = 0; c < kPanel; ++c) {
@@ -168,6 +242,7 @@ bool dequantizedGemm(KernelContext &ctx, const QuantizedWeight &w, const float *
           row[c] = n < w.N ? w.dequantized(k, n) : 0.0f;
         }
       }
+    }
   });
   packedGemm(ctx, rows, x, w.K, scratch, y, w.N, /*accumulate=*/false);
   return true;

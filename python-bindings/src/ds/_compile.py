@@ -40,7 +40,8 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   optimizer: str = "", hyperparameters: Sequence[float] = (),
                   loss_scaling: bool = False, lsq_grad_scale: bool = False,
                   precision_table: str = "", precision_error_budget: float = 0.0,
-                  precision_probes: str = "", precision_report: str = "") -> None:
+                  precision_probes: str = "", precision_report: str = "",
+                  weight_block_size: int = -1) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     try:
@@ -57,7 +58,7 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                               gradients, loss, loss_function, list(gradient_parameters),
                               optimizer, list(hyperparameters), loss_scaling, lsq_grad_scale,
                               precision_table, precision_error_budget, precision_probes,
-                              precision_report)
+                              precision_report, weight_block_size)
 
 
 _OPTIMIZER_DEFAULTS = {"lr": 0.01, "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
@@ -92,7 +93,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             loss_scaling: bool = False, lsq_grad_scale: bool = False,
             precision_table: Optional[PathLike] = None, precision_error_budget: float = 0.0,
             auto_precision: Optional[str] = None,
-            precision_report: Optional[PathLike] = None) -> str:
+            precision_report: Optional[PathLike] = None,
+            weight_block_size: Optional[int] = None) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -119,7 +121,10 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     than precision_error_budget (0: 16 unit roundoffs of the type).
     precision_report names a file that receives each op's precision and
     why (its class, a block, or its measured error).
-    quantize="dynamic" quantizes matmul weights to
+    quantize="int8-weights" / "int4-weights" stores matmul weights in 8 / 4
+    bits (symmetric; one scale per column for int8, per column and block of
+    weight_block_size rows, default 32, for int4) and keeps activations f32:
+    weight-only quantization for large decoders. quantize="dynamic" quantizes matmul weights to
     int8 at compile time and their activations at run time;
     quantize="static" quantizes the activations with fixed ranges, from
     calibration_table (ds.calibrate's or ds-calibrate's output) or measured
@@ -173,7 +178,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    loss_scaling=loss_scaling, lsq_grad_scale=lsq_grad_scale,
                    precision_error_budget=float(precision_error_budget),
                    precision_report="" if precision_report is None
-                   else os.fspath(precision_report))
+                   else os.fspath(precision_report),
+                   weight_block_size=-1 if weight_block_size is None else int(weight_block_size))
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
@@ -244,7 +250,7 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     smooth_quant, quantize_exclude_nodes, remat_budget, remat_strategy, cost_report,
     cost_report_format, gradients, loss, loss_function, gradient_parameters, optimizer,
     optimizer_options, loss_scaling, lsq_grad_scale, precision_table, precision_error_budget,
-    auto_precision, precision_report."""
+    auto_precision, precision_report, weight_block_size."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

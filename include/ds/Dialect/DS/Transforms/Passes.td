@@ -325,6 +325,64 @@ def QuantizeDynamicPass : Pass<"ds-quantize-dynamic", "func::FuncOp"> {
   ];
 }
 
+def QuantizeWeightsPass : Pass<"ds-quantize-weights", "func::FuncOp"> {
+  let summary = "Store matmul weights as int8 / int4, dequantized where they are read";
+  let description = [{
+    Weight-only quantization, for models whose weights are most of their
+    bytes (large decoders): every f32 `ds.matmul` whose rhs is a constant
+    [K, N] weight (at least `min-weights` elements; not in `exclude-nodes`)
+    gets its weight as `bits`-bit integers (8 or 4), symmetric (scale =
+    max |w| / 127 or / 7 over each group, codes in [-127, 127] or [-7, 7]),
+    one scale per column (`block-size` 0) or per column and block of
+    `block-size` rows, dequantized where the matmul reads it; activations
+    stay f32. It is ONNX's (blocked) DequantizeLinear feeding a MatMul, as
+    weight-only quantizers write it:
+
+    ```mlir
+    %y = ds.matmul %x, %w : (tensor<1x64xf32>, tensor<64x32xf32>) -> tensor<1x32xf32>
+    // becomes, with bits=4 block-size=32
+    %q = ds.constant ... : tensor<64x32xi4>
+    %s = ds.constant ... : tensor<2x32xf32>
+    %w = ds.dequantize %q, %s {axis = 0 : i64, block_size = 32 : i64} : (tensor<64x32xi4>, tensor<2x32xf32>) -> tensor<64x32xf32>
+    %y = ds.matmul %x, %w : (tensor<1x64xf32>, tensor<64x32xf32>) -> tensor<1x32xf32>
+    ```
+
+    On the CPU `ds-fold-weight-dequantize` then makes each such pair one
+    `ds.matmul_quantized_weight`, which reads the integers directly.
+  }];
+  let options = [
+    Option<"bits", "bits", "int64_t", /*default=*/"8", "Bits per weight: 8 or 4">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"0",
+           "Rows per scale (0: one scale per column)">,
+    Option<"minWeights", "min-weights", "int64_t", /*default=*/"0",
+           "Leave matmuls with fewer weight elements in f32">,
+    ListOption<"excludeNodes", "exclude-nodes", "std::string",
+               "Node names whose matmuls stay f32">,
+  ];
+}
+
+def FoldWeightDequantizePass : Pass<"ds-fold-weight-dequantize", "func::FuncOp"> {
+  let summary = "Make matmuls of dequantized constant weights read the integers";
+  let description = [{
+    `ds.matmul(x, ds.dequantize(Wq, s[, zp]))` with an f32 activation of
+    rank >= 2 and constant 8- or 4-bit [K, N] weights, scales (one, one per
+    column on axis 1, or blocks of rows on axis 0) and zero points becomes
+    `ds.matmul_quantized_weight(x, Wq, s[, zp])`; the dequantization goes
+    when nothing else reads it. Weight-only quantized models (from
+    `ds-quantize-weights`, or ONNX models with DequantizeLinear on their
+    MatMul weights) then keep their weights in 8 or 4 bits at run time
+    instead of an f32 copy made each run. Other scales (per row) are left
+    alone. The CPU pipeline runs it.
+
+    ```mlir
+    %w = ds.dequantize %q, %s {axis = 0 : i64, block_size = 32 : i64} : (tensor<64x32xi4>, tensor<2x32xf32>) -> tensor<64x32xf32>
+    %y = ds.matmul %x, %w : (tensor<1x64xf32>, tensor<64x32xf32>) -> tensor<1x32xf32>
+    // becomes
+    %y = ds.matmul_quantized_weight %x, %q, %s {block_size = 32 : i64} : (tensor<1x64xf32>, tensor<64x32xi4>, tensor<2x32xf32>) -> tensor<1x32xf32>
+    ```
+  }];
+}
+
 def InsertCalibrationProbesPass : Pass<"ds-insert-calibration-probes", "func::FuncOp"> {
   let summary = "Return the activations static quantization needs ranges for";
   let description = [{
