@@ -10,6 +10,7 @@ Python API write the same table; misuse is refused with a clear message."""
 
 import os
 import subprocess
+import sys
 
 import numpy as np
 import onnxruntime as ort
@@ -18,21 +19,11 @@ import pytest
 import ds
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TORCH_PYTHON = ["/usr/bin/python3", "-S", "-E", "-W", "ignore"]
 BUILD = os.environ.get("DS_BUILD_DIR", os.path.join(HERE, "..", "..", "build"))
+sys.path.insert(0, HERE)
+from torch_python import TORCH_PYTHON, needs_torch  # noqa: E402
 
-
-def torch_available():
-    probe = "import sys; sys.path.append('/usr/lib/python3/dist-packages'); import torch"
-    try:
-        return subprocess.run(TORCH_PYTHON + ["-c", probe], capture_output=True).returncode == 0
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(
-    not torch_available() and os.environ.get("DS_REQUIRE_TORCH") != "1",
-    reason="needs PyTorch for /usr/bin/python3 (apt install python3-torch)")
+pytestmark = needs_torch
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ Skipped where /usr/bin/python3 has no PyTorch, unless DS_REQUIRE_TORCH=1
 
 import os
 import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -22,21 +23,10 @@ from onnx import TensorProto, helper, numpy_helper
 import ds
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# -S and -E: neither site-packages nor PYTHONPATH (pip's numpy 2 would break PyTorch 1.13).
-TORCH_PYTHON = ["/usr/bin/python3", "-S", "-E", "-W", "ignore"]
+sys.path.insert(0, HERE)
+from torch_python import TORCH_PYTHON, needs_torch  # noqa: E402
 
-
-def torch_available():
-    probe = "import sys; sys.path.append('/usr/lib/python3/dist-packages'); import torch"
-    try:
-        return subprocess.run(TORCH_PYTHON + ["-c", probe], capture_output=True).returncode == 0
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(
-    not torch_available() and os.environ.get("DS_REQUIRE_TORCH") != "1",
-    reason="needs PyTorch for /usr/bin/python3 (apt install python3-torch)")
+pytestmark = needs_torch
 
 
 @pytest.fixture(scope="module")

@@ -75,16 +75,8 @@ bool measure(const PrecisionOptions &opts, const std::string &artifact,
     return false;
   }
   std::vector<Sample> samples;
-  if (!findSamples(opts.data, model, samples, error)) {
-    std::fprintf(stderr, "ds-calibrate: %s\n", error.c_str());
+  if (!loadSamples(opts.data, model, opts.maxSamples, samples))
     return false;
-  }
-  if (opts.maxSamples >= 0 && samples.size() > (size_t)opts.maxSamples)
-    samples.resize((size_t)opts.maxSamples);
-  if (samples.empty()) {
-    std::fprintf(stderr, "ds-calibrate: '%s' holds no samples\n", opts.data.c_str());
-    return false;
-  }
   ds::Session session(model, opts.threads);
   std::vector<cal::PrecisionCollector> collectors(pairs.keys.size());
   for (size_t s = 0; s < samples.size(); ++s) {

@@ -79,6 +79,22 @@ bool findSamples(const std::string &data, const ds::Model &model, std::vector<Sa
   return true;
 }
 
+bool loadSamples(const std::string &data, const ds::Model &model, long maxSamples,
+                 std::vector<Sample> &samples) {
+  std::string error;
+  if (!findSamples(data, model, samples, error)) {
+    std::fprintf(stderr, "ds-calibrate: %s\n", error.c_str());
+    return false;
+  }
+  if (maxSamples >= 0 && samples.size() > (size_t)maxSamples)
+    samples.resize((size_t)maxSamples);
+  if (samples.empty()) {
+    std::fprintf(stderr, "ds-calibrate: '%s' holds no samples\n", data.c_str());
+    return false;
+  }
+  return true;
+}
+
 bool readSample(const Sample &sample, std::vector<dsrun::HostTensor> &inputs,
                 std::vector<ds::TensorRef> &refs, std::string &error) {
   inputs.assign(sample.size(), dsrun::HostTensor());

@@ -28,6 +28,11 @@ using Sample = std::vector<std::string>;
 bool findSamples(const std::string &data, const ds::Model &model, std::vector<Sample> &samples,
                  std::string &error);
 
+/// findSamples, the first `maxSamples` of them (all when negative), at
+/// least one; false after an error message on stderr.
+bool loadSamples(const std::string &data, const ds::Model &model, long maxSamples,
+                 std::vector<Sample> &samples);
+
 /// Reads a sample's files; `refs` point into `inputs`.
 bool readSample(const Sample &sample, std::vector<dsrun::HostTensor> &inputs,
                 std::vector<ds::TensorRef> &refs, std::string &error);
