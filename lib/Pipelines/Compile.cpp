@@ -136,6 +136,13 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
   if (request.pipeline.weightBlockSize != -1 && !weightOnly)
     return emitError(UnknownLoc::get(&context))
            << "a weight block size is for quantize int8-weights or int4-weights";
+  // The CUDA backend has no kernel reading quantized weights: it would
+  // dequantize them into f32 every run, more memory and traffic than fp32.
+  if (weightOnly && target == "cuda")
+    return emitError(UnknownLoc::get(&context))
+           << "weight-only quantization (" << quantize
+           << ") runs on the CPU backend: on CUDA the weights would be dequantized into f32 "
+              "every run";
   if (request.pipeline.weightBlockSize < -1)
     return emitError(UnknownLoc::get(&context))
            << "the weight block size must be at least 0 (0: one scale per column)";

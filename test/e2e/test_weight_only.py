@@ -156,3 +156,7 @@ def test_bad_options_are_refused(tmp_path):
         ds.compile(path, quantize="dynamic", weight_block_size=32)
     with pytest.raises(ds.CompileError, match="is not available"):
         ds.compile(path, quantize="int2-weights")
+    with pytest.raises(ValueError, match="weight_block_size -1 is negative"):
+        ds.compile(path, quantize="int4-weights", weight_block_size=-1)
+    with pytest.raises(ds.CompileError, match="runs on the CPU backend"):
+        ds.compile(path, quantize="int8-weights", target="cuda")

@@ -84,7 +84,7 @@ static cl::opt<std::string> quantize(
     cl::desc("Quantization: none (default), dynamic (matmul weights to int8 at compile time, "
              "activations quantized at run time), static (activations quantized with the "
              "ranges of --calibration-table), or weight-only int8-weights / int4-weights "
-             "(matmul weights stored in 8 / 4 bits, activations f32)"),
+             "(matmul weights as 8- / 4-bit codes, one byte each, activations f32; CPU only)"),
     cl::init("none"));
 static cl::opt<int64_t> weightBlockSize(
     "weight-block-size",

@@ -18,6 +18,9 @@ void registerDataMovementKernels(KernelTable &table);
 void registerContractionKernels(KernelTable &table); // matmul, einsum
 void registerIntegerMatmulKernels(KernelTable &table); // matmul_integer
 void registerQuantizedWeightMatmulKernels(KernelTable &table); // matmul_quantized_weight
+/// Tests: run ds.matmul_quantized_weight's portable loops even where
+/// AVX-512 is there.
+void forcePortableQuantizedWeightKernels(bool portable);
 void registerIntegerConvKernels(KernelTable &table);   // conv_integer
 void registerWindowKernels(KernelTable &table);      // conv, conv_transpose, pool
 void registerAttentionKernels(KernelTable &table);   // attention, rotary

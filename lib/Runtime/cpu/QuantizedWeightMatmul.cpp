@@ -8,18 +8,20 @@
 // weight: 64 columns at a time (one cache line per k), two rows at a time,
 // the integers widened and multiplied in registers with eight independent
 // accumulator chains, one block of rows at a time with the block's scale
-// applied to the block's sum. More rows are bound by arithmetic: the weight is
-// dequantized once per call straight into the packed GEMM's panels, and
-// the packed f32 GEMM runs (a K x N dequantization against M·K·N
-// multiply-adds).
+// applied to the block's sum. More rows are bound by arithmetic: each task
+// dequantizes a slab of columns into the packed GEMM's panels, in cache, and
+// runs the packed f32 GEMM on it (a K x N dequantization per call against
+// M·K·N multiply-adds; no f32 copy of the whole weight).
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/ContractionShapes.h"
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/Multiversion.h"
 #include "cpu/PackedGemm.h"
 
+#include <atomic>
 #include <immintrin.h>
 
 namespace dsrt::cpu {
@@ -52,29 +54,40 @@ struct QuantizedWeight {
   }
 };
 
-/// Rows the portable kernel handles per read of a panel.
-constexpr int64_t kRowsPerPass = 8;
-/// Up to this many rows, the panel-streaming kernel; above, dequantize + GEMM.
-constexpr int64_t kStreamingRows = 16;
+/// Up to this many rows, the panel-streaming kernel; above, dequantize + GEMM
+/// (bench/weight_only.py's matmuls: the GEMM wins from about 4 rows).
+constexpr int64_t kStreamingRows = 4;
+/// Columns a task of the dequantize + GEMM path dequantizes at once.
+constexpr int64_t kSlabColumns = 256;
 
-/// Columns [n0, n0 + width) of rows [r0, r1) (r1 - r0 <= kRowsPerPass),
-/// portable: the same sums as the AVX-512 kernel (block sums, then scaled).
-void streamPanelScalar(const QuantizedWeight &w, const float *x, int64_t r0, int64_t r1,
-                       int64_t n0, int64_t width, float *y) {
+/// Columns [n0, n0 + width) (width <= 16) of rows [r0, r1), portable: the
+/// same sums as the AVX-512 kernel (block sums, then scaled), k outer and
+/// the columns inner so that the AVX2 clone vectorizes them.
+DS_VECTORIZED void streamPanelScalar(const QuantizedWeight &w, const float *x, int64_t r0,
+                                     int64_t r1, int64_t n0, int64_t width, float *y) {
   const int64_t K = w.K, N = w.N;
-  for (int64_t c = 0; c < width; ++c) {
-    int64_t n = n0 + c;
-    for (int64_t r = r0; r < r1; ++r) {
-      float acc = 0.0f;
-      for (int64_t b = 0; b < w.blocks(); ++b) {
-        float sum = 0.0f;
-        int zp = w.zeroPoint(b, n);
-        for (int64_t k = b * w.block; k < std::min(K, (b + 1) * w.block); ++k)
-          sum = std::fma(x[r * K + k], (float)(w.value(k, n) - zp), sum);
-        acc = std::fma(sum, w.scale[w.at(b, n)], acc);
+  for (int64_t r = r0; r < r1; ++r) {
+    float acc[16] = {}, sum[16], zp[16];
+    for (int64_t b = 0; b < w.blocks(); ++b) {
+      for (int64_t c = 0; c < width; ++c) {
+        sum[c] = 0.0f;
+        zp[c] = (float)w.zeroPoint(b, n0 + c);
       }
-      y[r * N + n] = acc;
+      for (int64_t k = b * w.block; k < std::min(K, (b + 1) * w.block); ++k) {
+        const float xv = x[r * K + k];
+        const uint8_t *row = w.q + k * N + n0;
+        if (w.isSigned)
+          for (int64_t c = 0; c < width; ++c)
+            sum[c] = std::fma(xv, (float)(int8_t)row[c] - zp[c], sum[c]);
+        else
+          for (int64_t c = 0; c < width; ++c)
+            sum[c] = std::fma(xv, (float)row[c] - zp[c], sum[c]);
+      }
+      for (int64_t c = 0; c < width; ++c)
+        acc[c] = std::fma(sum[c], w.scale[w.at(b, n0 + c)], acc[c]);
     }
+    for (int64_t c = 0; c < width; ++c)
+      y[r * N + n0 + c] = acc[c];
   }
 }
 
@@ -171,11 +184,13 @@ DS_AVX512_BW_VL void dequantizePanelAvx512(const QuantizedWeight &w, int64_t p, 
   }
 }
 
+std::atomic<bool> portableOnly{false};
+
 bool hasAvx512BwVl() {
   static const bool yes = __builtin_cpu_supports("avx512f") &&
                           __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl");
-  return yes;
+  return yes && !portableOnly.load(std::memory_order_relaxed);
 }
 
 /// y = x · dequantize(W) for `rows` rows, streaming W's panels.
@@ -187,9 +202,7 @@ void streamingMatmul(KernelContext &ctx, const QuantizedWeight &w, const float *
     const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, w.K * kPanel));
     parallel(ctx, panels, grain, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p)
-        for (int64_t r0 = 0; r0 < rows; r0 += kRowsPerPass)
-          streamPanelScalar(w, x, r0, std::min(rows, r0 + kRowsPerPass), p * kPanel,
-                            std::min(kPanel, w.N - p * kPanel), y);
+        streamPanelScalar(w, x, 0, rows, p * kPanel, std::min(kPanel, w.N - p * kPanel), y);
     });
     return;
   }
@@ -209,43 +222,51 @@ void streamingMatmul(KernelContext &ctx, const QuantizedWeight &w, const float *
   });
 }
 
-/// y = x · dequantize(W) for many rows: W dequantized into the packed GEMM's
-/// panels (a per-thread buffer kept for the next call), then the packed GEMM.
-/// False when the buffer cannot be allocated.
+/// y = x · dequantize(W) for many rows: slabs of kSlabColumns columns, each
+/// task dequantizing its slab into the packed GEMM's panels (a per-thread
+/// buffer of K x kSlabColumns floats, kept for the next call) and running
+/// the packed GEMM on it for every row on its own thread. No f32 copy of the
+/// whole weight is made; a slab stays in the core's cache between the two.
+/// False when a buffer cannot be allocated.
 bool dequantizedGemm(KernelContext &ctx, const QuantizedWeight &w, const float *x, int64_t rows,
                      float *y) {
   constexpr int64_t kPanel = PackedMatrix::kPanel;
-  static thread_local PackedMatrix scratch;
-  static thread_local size_t capacity = 0;
-  const int64_t panels = (w.N + kPanel - 1) / kPanel;
-  const size_t needed = (size_t)(panels * w.K * kPanel);
-  if (needed > capacity) {
-    if (!allocatePacked(w.K, w.N, scratch))
-      return false;
-    capacity = needed;
-  }
-  scratch.K = w.K;
-  scratch.N = w.N;
-  float *dst = scratch.data.get();
-  const int64_t grain = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, w.K * kPanel));
+  const int64_t slabs = (w.N + kSlabColumns - 1) / kSlabColumns;
   const bool avx512 = hasAvx512BwVl();
-  parallel(ctx, panels, grain, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      if (avx512) {
-        dequantizePanelAvx512(w, p, dst + p * w.K * kPanel);
-        continue;
+  std::atomic<bool> allocated{true};
+  parallel(ctx, slabs, 1, [&](int64_t s0, int64_t s1) {
+    static thread_local PackedMatrix slab;
+    static thread_local int64_t capacityK = 0;
+    if (capacityK < w.K) {
+      if (!allocatePacked(w.K, kSlabColumns, slab)) {
+        allocated = false;
+        return;
       }
-      for (int64_t k = 0; k < w.K; ++k) {
-        float *row = dst + (p * w.K + k) * kPanel;
-        for (int64_t c = 0; c < kPanel; ++c) {
-          int64_t n = p * kPanel + c;
-          row[c] = n < w.N ? w.dequantized(k, n) : 0.0f;
+      capacityK = w.K;
+    }
+    KernelContext serial; // this task's rows and columns on this thread
+    serial.numThreads = 1;
+    for (int64_t s = s0; s < s1; ++s) {
+      const int64_t n0 = s * kSlabColumns, width = std::min(kSlabColumns, w.N - n0);
+      slab.K = w.K;
+      slab.N = width;
+      float *dst = slab.data.get();
+      for (int64_t p = 0; p < slab.panels(); ++p) {
+        const int64_t panel = n0 / kPanel + p;
+        if (avx512) {
+          dequantizePanelAvx512(w, panel, dst + p * w.K * kPanel);
+          continue;
         }
+        for (int64_t k = 0; k < w.K; ++k)
+          for (int64_t c = 0; c < kPanel; ++c) {
+            const int64_t n = panel * kPanel + c;
+            dst[(p * w.K + k) * kPanel + c] = n < w.N ? w.dequantized(k, n) : 0.0f;
+          }
       }
+      packedGemm(serial, rows, x, w.K, slab, y + n0, w.N, /*accumulate=*/false);
     }
   });
-  packedGemm(ctx, rows, x, w.K, scratch, y, w.N, /*accumulate=*/false);
-  return true;
+  return allocated;
 }
 
 Status matmulQuantizedWeightKernel(KernelContext &ctx, const Attributes &attrs,
@@ -266,6 +287,8 @@ Status matmulQuantizedWeightKernel(KernelContext &ctx, const Attributes &attrs,
   std::vector<Shape> shapes(1);
   if (Status s = matmulQuantizedWeightShape(attrs, in, shapes); !s)
     return s;
+  if (y.shape != shapes[0])
+    return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(shapes[0]));
   if (y.numel() == 0)
     return Status();
   QuantizedWeight w;
@@ -294,6 +317,8 @@ Status matmulQuantizedWeightKernel(KernelContext &ctx, const Attributes &attrs,
 }
 
 } // namespace
+
+void forcePortableQuantizedWeightKernels(bool portable) { portableOnly = portable; }
 
 void registerQuantizedWeightMatmulKernels(KernelTable &table) {
   table["ds.matmul_quantized_weight"] =

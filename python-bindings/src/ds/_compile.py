@@ -65,6 +65,14 @@ _OPTIMIZER_DEFAULTS = {"lr": 0.01, "momentum": 0.0, "beta1": 0.9, "beta2": 0.999
                        "weight_decay": 0.0}
 
 
+def _weight_block_size(size: Optional[int]) -> int:
+    if size is None:
+        return -1  # the compiler's default for the bit width
+    if int(size) < 0:
+        raise ValueError(f"weight_block_size {size} is negative (0: one scale per column)")
+    return int(size)
+
+
 def _hyperparameters(options: Optional[Mapping[str, float]]) -> List[float]:
     unknown = set(options or {}) - set(_OPTIMIZER_DEFAULTS)
     if unknown:
@@ -121,10 +129,10 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     than precision_error_budget (0: 16 unit roundoffs of the type).
     precision_report names a file that receives each op's precision and
     why (its class, a block, or its measured error).
-    quantize="int8-weights" / "int4-weights" stores matmul weights in 8 / 4
-    bits (symmetric; one scale per column for int8, per column and block of
-    weight_block_size rows, default 32, for int4) and keeps activations f32:
-    weight-only quantization for large decoders. quantize="dynamic" quantizes matmul weights to
+    quantize="int8-weights" / "int4-weights" stores matmul weights as 8- / 4-bit
+    codes, one byte each (symmetric; one scale per column for int8, per column
+    and block of weight_block_size rows, default 32, for int4) and keeps
+    activations f32: weight-only quantization for large decoders, CPU only. quantize="dynamic" quantizes matmul weights to
     int8 at compile time and their activations at run time;
     quantize="static" quantizes the activations with fixed ranges, from
     calibration_table (ds.calibrate's or ds-calibrate's output) or measured
@@ -179,7 +187,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    precision_error_budget=float(precision_error_budget),
                    precision_report="" if precision_report is None
                    else os.fspath(precision_report),
-                   weight_block_size=-1 if weight_block_size is None else int(weight_block_size))
+                   weight_block_size=_weight_block_size(weight_block_size))
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")

@@ -35,6 +35,21 @@ func.func @mlp(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
 
 // -----
 
+// A weight holding NaN or an infinity stays f32 (no code stands for it),
+// and so does an empty one.
+// CHECK-LABEL: func @not_representable
+// CHECK-NOT:   ds.dequantize
+// CHECK:       return
+func.func @not_representable(%x: tensor<2x3xf32>, %e: tensor<2x0xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>) {
+  %w = ds.constant dense<[[1.0, 0x7FC00000], [2.0, 3.0], [0.5, 1.0]]> : tensor<3x2xf32>
+  %z = ds.constant dense<1.0> : tensor<0x2xf32>
+  %0 = ds.matmul %x, %w : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+  %1 = ds.matmul %e, %z : (tensor<2x0xf32>, tensor<0x2xf32>) -> tensor<2x2xf32>
+  return %0, %1 : tensor<2x2xf32>, tensor<2x2xf32>
+}
+
+// -----
+
 // A Gemm's transposed weight ([N, K] read through a transpose) is quantized
 // as [K, N]; the transpose and the f32 weight go. Two activations' product
 // stays f32.

@@ -67,14 +67,24 @@ void checkQuantizedWeight(DType wType, bool zeroPoints, Scales scales, int64_t r
 
 } // namespace
 
-TEST(QuantizedWeightMatmul, MatchesDequantizeThenMultiply) {
-  for (int64_t rows : {1, 3, 8, 9, 40}) {
+void checkAllLayouts() {
+  for (int64_t rows : {1, 3, 4, 5, 9, 40}) {
     checkQuantizedWeight(DS_I8, false, Scales::PerColumn, rows, 70, 37, 0);
     checkQuantizedWeight(DS_I4, false, Scales::Blocked, rows, 70, 37, 32);
     checkQuantizedWeight(DS_U4, true, Scales::Blocked, rows, 64, 16, 16);
     checkQuantizedWeight(DS_U8, true, Scales::One, rows, 33, 50, 0);
     checkQuantizedWeight(DS_I8, true, Scales::PerColumn, rows, 128, 5, 0);
+    // Past one 256-column slab of the many-rows path.
+    checkQuantizedWeight(DS_I4, true, Scales::Blocked, rows, 40, 300, 32);
   }
+}
+
+TEST(QuantizedWeightMatmul, MatchesDequantizeThenMultiply) { checkAllLayouts(); }
+
+TEST(QuantizedWeightMatmul, PortableLoopsMatchToo) {
+  cpu::forcePortableQuantizedWeightKernels(true);
+  checkAllLayouts();
+  cpu::forcePortableQuantizedWeightKernels(false);
 }
 
 TEST(QuantizedWeightMatmul, BatchedLhsAndBadScales) {

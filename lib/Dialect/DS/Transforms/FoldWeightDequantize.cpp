@@ -37,8 +37,13 @@ std::optional<int64_t> foldableBlock(DequantizeOp dq) {
       !result.getElementType().isF32() || !scale.getElementType().isF32())
     return std::nullopt;
   const int64_t K = weight.getDimSize(0), N = weight.getDimSize(1);
-  const int64_t axis = dq.getAxis() < 0 ? dq.getAxis() + 2 : dq.getAxis();
-  const int64_t block = dq.getBlockSize();
+  // (The accessors return the attributes' bits unsigned.)
+  const int64_t rawAxis = (int64_t)dq.getAxis(), block = (int64_t)dq.getBlockSize();
+  const int64_t axis = rawAxis < 0 ? rawAxis + 2 : rawAxis;
+  // The fused op takes a zero point shaped like its scales.
+  if (Value zp = dq.getZeroPoint();
+      zp && cast<RankedTensorType>(zp.getType()).getShape() != scale.getShape())
+    return std::nullopt;
   if (block == 0 && scale.getNumElements() == 1)
     return 0;
   if (block == 0 && axis == 1 && scale.getShape() == ArrayRef<int64_t>{N})

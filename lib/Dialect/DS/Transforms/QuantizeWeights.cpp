@@ -1,8 +1,8 @@
 //===- QuantizeWeights.cpp - weight-only int8 / int4 ----------------------===//
 //
 // ds-quantize-weights stores the constant weights of f32 matmuls as 8- or
-// 4-bit integers with f32 scales and dequantizes them where the matmul reads
-// them; activations stay f32. This is what large decoders want: the weights
+// 4-bit integers (one byte per code) with f32 scales and dequantizes them
+// where the matmul reads them; activations stay f32. This is what large decoders want: the weights
 // are most of the bytes, and a decoding step reads each once.
 //
 //   y = matmul(x, W)  ->  y = matmul(x, dequantize(Wq, s))
@@ -59,6 +59,20 @@ BlockQuantized quantizeBlocks(const std::vector<float> &w, int64_t K, int64_t N,
   return out;
 }
 
+/// The codes as a constant of `type`: a resource blob of one byte per code
+/// when large (as the runtime reads sub-byte integers: sign-extended bytes),
+/// else dense `bits`-wide integers.
+ElementsAttr codesConstant(RankedTensorType type, const std::vector<int8_t> &codes,
+                           unsigned bits) {
+  if (bits == 8 || codes.size() >= 4096)
+    return makeConstant(type, ArrayRef<int8_t>(codes), bits == 8 ? "weight_int8" : "weight_int4");
+  SmallVector<APInt> values;
+  values.reserve(codes.size());
+  for (int8_t c : codes)
+    values.push_back(APInt(bits, (uint64_t)(int64_t)c, /*isSigned=*/true));
+  return DenseElementsAttr::get(type, values);
+}
+
 struct QuantizeWeightsPass : ds::impl::QuantizeWeightsPassBase<QuantizeWeightsPass> {
   using QuantizeWeightsPassBase::QuantizeWeightsPassBase;
 
@@ -86,13 +100,16 @@ struct QuantizeWeightsPass : ds::impl::QuantizeWeightsPassBase<QuantizeWeightsPa
         continue;
       auto wType = cast<RankedTensorType>(matmul.op.getRhs().getType());
       const int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
+      // Nothing to store, or values no code can stand for: left in f32.
+      if (K == 0 || N == 0 ||
+          llvm::any_of(*weights, [](float v) { return !std::isfinite(v); }))
+        continue;
       const int64_t block = blockSize > 0 ? std::min<int64_t>(blockSize, K) : K;
       BlockQuantized q = quantizeBlocks(*weights, K, N, block, qmax);
       OpBuilder b(matmul.op);
       Location loc = matmul.op.getLoc();
-      Value codes = b.create<ConstantOp>(
-          loc, makeConstant(RankedTensorType::get({K, N}, element), ArrayRef<int8_t>(q.codes),
-                            bits == 8 ? "weight_int8" : "weight_int4"));
+      Value codes = b.create<ConstantOp>(loc, codesConstant(RankedTensorType::get({K, N}, element),
+                                                           q.codes, (unsigned)bits));
       auto sType = blockSize > 0
                        ? RankedTensorType::get({(K + block - 1) / block, N}, b.getF32Type())
                        : RankedTensorType::get({N}, b.getF32Type());

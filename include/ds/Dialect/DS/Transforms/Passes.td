@@ -348,7 +348,9 @@ def QuantizeWeightsPass : Pass<"ds-quantize-weights", "func::FuncOp"> {
     ```
 
     On the CPU `ds-fold-weight-dequantize` then makes each such pair one
-    `ds.matmul_quantized_weight`, which reads the integers directly.
+    `ds.matmul_quantized_weight`, which reads the integers directly. Codes
+    are held one per byte (4-bit ones too, in the artifact and at run time):
+    int4 halves the error budget's bits, not int8's bytes.
   }];
   let options = [
     Option<"bits", "bits", "int64_t", /*default=*/"8", "Bits per weight: 8 or 4">,
@@ -370,9 +372,10 @@ def FoldWeightDequantizePass : Pass<"ds-fold-weight-dequantize", "func::FuncOp">
     `ds.matmul_quantized_weight(x, Wq, s[, zp])`; the dequantization goes
     when nothing else reads it. Weight-only quantized models (from
     `ds-quantize-weights`, or ONNX models with DequantizeLinear on their
-    MatMul weights) then keep their weights in 8 or 4 bits at run time
-    instead of an f32 copy made each run. Other scales (per row) are left
-    alone. The CPU pipeline runs it.
+    MatMul weights) then keep their integer weights (one byte per code) at
+    run time instead of an f32 copy made each run. Other scales (per row),
+    zero points shaped unlike their scales and dequantizations read through
+    a transpose (Gemm's transB) are left alone. The CPU pipeline runs it.
 
     ```mlir
     %w = ds.dequantize %q, %s {axis = 0 : i64, block_size = 32 : i64} : (tensor<64x32xi4>, tensor<2x32xf32>) -> tensor<64x32xf32>
