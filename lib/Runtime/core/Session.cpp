@@ -1,5 +1,6 @@
 //===- Session.cpp - executing a program on the CPU -----------------------===//
 #include "core/Session.h"
+#include "cpu/Kernels.h"
 #include "cpu/WinogradConv.h"
 
 #include <cstdlib>
@@ -254,7 +255,8 @@ int64_t winogradVariant(const Program &program, const Step &step) {
 } // namespace
 
 Status Session::packWeights() {
-  if (!cpu::packedGemmAvailable())
+  const bool gemm = cpu::packedGemmAvailable(), nibbles = cpu::packsNibbleWeights();
+  if (!gemm && !nibbles)
     return Status();
   auto outOfMemory = [](const ValueInfo &w) {
     return Status::error("cannot allocate " + std::to_string(w.bytes) + " bytes for packed weights");
@@ -263,6 +265,17 @@ Status Session::packWeights() {
     if (step.inputs.size() < 2 || step.inputs[0] == DSX_ABSENT || step.inputs[1] == DSX_ABSENT)
       continue;
     const ValueInfo &x = program_.values[step.inputs[0]], &w = program_.values[step.inputs[1]];
+    // 4-bit weight codes (a byte each in the artifact) two per byte.
+    if (step.op == "ds.matmul_quantized_weight" && nibbles && w.storage == DSX_STORAGE_CONSTANT &&
+        (w.dtype == DS_I4 || w.dtype == DS_U4) && w.dims.size() == 2) {
+      const auto *codes = reinterpret_cast<const uint8_t *>(program_.constantData(w));
+      if (!packed_.addNibbles(codes, w.dims[0], w.dims[1]))
+        return outOfMemory(w);
+      program_.releaseConstantPages(codes, w.bytes);
+      continue;
+    }
+    if (!gemm)
+      continue;
     if (w.storage != DSX_STORAGE_CONSTANT || w.dtype != DS_F32 || x.dtype != DS_F32)
       continue;
     const auto *data = reinterpret_cast<const float *>(program_.constantData(w));

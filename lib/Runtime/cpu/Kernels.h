@@ -21,6 +21,9 @@ void registerQuantizedWeightMatmulKernels(KernelTable &table); // matmul_quantiz
 /// Tests: run ds.matmul_quantized_weight's portable loops even where
 /// AVX-512 is there.
 void forcePortableQuantizedWeightKernels(bool portable);
+/// Whether ds.matmul_quantized_weight reads 4-bit codes packed two per byte
+/// (PackedConstants::addNibbles) on this CPU.
+bool packsNibbleWeights();
 void registerIntegerConvKernels(KernelTable &table);   // conv_integer
 void registerWindowKernels(KernelTable &table);      // conv, conv_transpose, pool
 void registerAttentionKernels(KernelTable &table);   // attention, rotary

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -591,6 +592,36 @@ bool PackedConstants::addLeft(const float *data, int64_t M, int64_t K) {
 const PackedLeftMatrix *PackedConstants::findLeft(const void *data, int64_t M, int64_t K) const {
   auto it = left_.find(data);
   if (it == left_.end() || it->second.M != M || it->second.K != K)
+    return nullptr;
+  return &it->second;
+}
+
+bool PackedConstants::addNibbles(const uint8_t *codes, int64_t K, int64_t N) {
+  if (findNibbles(codes, K, N))
+    return true;
+  NibbleMatrix m;
+  m.K = K;
+  m.N = N;
+  constexpr int64_t G = NibbleMatrix::kGroup, H = G / 2;
+  m.bytes.reset(new (std::nothrow) uint8_t[(size_t)(m.groups() * K * H)]);
+  if (!m.bytes)
+    return false;
+  for (int64_t g = 0; g < m.groups(); ++g)
+    for (int64_t k = 0; k < K; ++k) {
+      uint8_t *dst = m.bytes.get() + (g * K + k) * H;
+      for (int64_t j = 0; j < H; ++j) {
+        int64_t lo = g * G + j, hi = lo + H;
+        uint8_t a = lo < N ? codes[k * N + lo] & 0x0F : 0, b = hi < N ? codes[k * N + hi] & 0x0F : 0;
+        dst[j] = (uint8_t)(a | (b << 4));
+      }
+    }
+  nibbles_[codes] = std::move(m);
+  return true;
+}
+
+const NibbleMatrix *PackedConstants::findNibbles(const void *data, int64_t K, int64_t N) const {
+  auto it = nibbles_.find(data);
+  if (it == nibbles_.end() || it->second.K != K || it->second.N != N)
     return nullptr;
   return &it->second;
 }

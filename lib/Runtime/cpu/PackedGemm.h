@@ -96,8 +96,27 @@ struct PackedSet {
 /// The packed form of constant matrices, by the address of their data in
 /// the artifact's read-only mapping (which never changes while a session
 /// runs: an arena value may reuse an address, a constant cannot).
+/// A K x N matrix of 4-bit codes (one byte each in the artifact) packed
+/// two per byte for ds.matmul_quantized_weight: groups of 64 columns, each
+/// [K][32] bytes, byte j of row k holding column j in its low nibble and
+/// column j + 32 in its high one (columns past N: 0). Half the bytes of the
+/// one-byte codes, read in order.
+struct NibbleMatrix {
+  static constexpr int64_t kGroup = 64;
+  int64_t K = 0, N = 0;
+  std::unique_ptr<uint8_t[]> bytes;
+  int64_t groups() const { return (N + kGroup - 1) / kGroup; }
+  const uint8_t *row(int64_t group, int64_t k) const {
+    return bytes.get() + (group * K + k) * (kGroup / 2);
+  }
+};
+
 class PackedConstants {
 public:
+  /// Packs the K x N one-byte 4-bit codes at `codes` two per byte; false
+  /// when out of memory.
+  bool addNibbles(const uint8_t *codes, int64_t K, int64_t N);
+  const NibbleMatrix *findNibbles(const void *data, int64_t K, int64_t N) const;
   /// Packs the K x N constant at `data` once; false when out of memory.
   bool add(const float *data, int64_t K, int64_t N);
   /// The packed form of the K x N constant at `data`, or null.
@@ -110,12 +129,15 @@ public:
   void addSet(const void *data, PackedSet set);
   /// The set of `variant` made from the constant at `data`, or null.
   const PackedSet *findSet(const void *data, int64_t M, int64_t C, int64_t variant) const;
-  size_t size() const { return packed_.size() + left_.size() + sets_.size(); }
+  size_t size() const {
+    return packed_.size() + left_.size() + sets_.size() + nibbles_.size();
+  }
 
 private:
   std::unordered_map<const void *, PackedMatrix> packed_;
   std::unordered_map<const void *, PackedLeftMatrix> left_;
   std::unordered_map<const void *, std::vector<PackedSet>> sets_;
+  std::unordered_map<const void *, NibbleMatrix> nibbles_;
 };
 
 } // namespace dsrt::cpu

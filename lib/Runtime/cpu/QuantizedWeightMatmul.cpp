@@ -1,8 +1,10 @@
 //===- QuantizedWeightMatmul.cpp - ds.matmul_quantized_weight -------------===//
 //
 // x · dequantize(W) for an 8- or 4-bit [K, N] weight (one byte per element
-// in memory; a 4-bit one sign-extended when signed), with scales (and zero
-// points) per tensor, per column or per column and block of rows.
+// in the artifact, a 4-bit one sign-extended when signed; 4-bit codes the
+// session packed two per byte, NibbleMatrix, are read from there), with
+// scales (and zero points) per tensor, per column or per column and block
+// of rows.
 //
 // Few rows (decoding one token, a small batch) are bound by reading the
 // weight: 64 columns at a time (one cache line per k), two rows at a time,
@@ -31,6 +33,9 @@ namespace {
 /// zero points (block = K for per-column and per-tensor scales).
 struct QuantizedWeight {
   const uint8_t *q = nullptr; ///< K x N bytes
+  /// The 4-bit codes two per byte, when the session packed them (then q is
+  /// not read by the AVX-512 loops).
+  const NibbleMatrix *nibbles = nullptr;
   bool isSigned = true;
   const float *scale = nullptr;
   const uint8_t *zp = nullptr; ///< the weight's type, shaped like scale; null: 0
@@ -99,6 +104,28 @@ DS_AVX512_BW_VL inline __m512 widen(const uint8_t *p, __mmask16 mask, bool isSig
   return _mm512_cvtepi32_ps(ints);
 }
 
+/// The 32 bytes of a nibble row as the 64 codes' int8 values, columns 0-31
+/// in `low` and 32-63 in `high` (4-bit two's complement sign-extended).
+DS_AVX512_BW_VL inline void unpackNibbles(const uint8_t *row, bool isSigned, __m256i &low,
+                                          __m256i &high) {
+  const __m256i bytes = _mm256_loadu_si256((const __m256i *)row);
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  low = _mm256_and_si256(bytes, nibble);
+  high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
+  if (isSigned) { // (v ^ 8) - 8
+    const __m256i eight = _mm256_set1_epi8(8);
+    low = _mm256_sub_epi8(_mm256_xor_si256(low, eight), eight);
+    high = _mm256_sub_epi8(_mm256_xor_si256(high, eight), eight);
+  }
+}
+
+/// Panel p (0-3) of an unpacked nibble row as floats.
+DS_AVX512_BW_VL inline __m512 nibblePanel(__m256i low, __m256i high, int p) {
+  __m256i half = p < 2 ? low : high;
+  __m128i bytes = (p & 1) ? _mm256_extracti128_si256(half, 1) : _mm256_castsi256_si128(half);
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));
+}
+
 /// Columns past N of a group of kGroupPanels 16-column panels load as zeros
 /// and are not stored.
 constexpr int64_t kGroupPanels = 4;
@@ -138,14 +165,24 @@ DS_AVX512_BW_VL void streamGroupAvx512(const QuantizedWeight &w, const float *x,
         _mm_prefetch((const char *)(w.scale + w.at(b + 1, n0 + 16 * p)), _MM_HINT_T0);
     const int64_t kEnd = std::min(K, (b + 1) * w.block);
     for (int64_t k = b * w.block; k < kEnd; ++k) {
+      __m512 xs[R];
+      for (int r = 0; r < R; ++r)
+        xs[r] = _mm512_set1_ps(x[(r0 + r) * K + k]);
+      if (w.nibbles) { // 32 bytes in order: the prefetchers follow
+        __m256i low, high;
+        unpackNibbles(w.nibbles->row(n0 / NibbleMatrix::kGroup, k), w.isSigned, low, high);
+        for (int p = 0; p < P; ++p) {
+          __m512 v = _mm512_sub_ps(nibblePanel(low, high, p), zp[p]);
+          for (int r = 0; r < R; ++r)
+            sum[r][p] = _mm512_fmadd_ps(xs[r], v, sum[r][p]);
+        }
+        continue;
+      }
       const uint8_t *row = w.q + k * N + n0;
       // Consecutive k are a row of the weight apart, usually past a page:
       // the hardware prefetchers do not follow, so ask ahead (a prefetch
       // past the weight's end is harmless).
       _mm_prefetch((const char *)(row + kPrefetchRows * N), _MM_HINT_T0);
-      __m512 xs[R];
-      for (int r = 0; r < R; ++r)
-        xs[r] = _mm512_set1_ps(x[(r0 + r) * K + k]);
       for (int p = 0; p < P; ++p) {
         // Exact: the integers and their difference fit a float's significand.
         __m512 v = _mm512_sub_ps(widen(row + 16 * p, mask[p], w.isSigned), zp[p]);
@@ -177,10 +214,17 @@ DS_AVX512_BW_VL void dequantizePanelAvx512(const QuantizedWeight &w, int64_t p, 
     __m512 scale = w.perTensor ? _mm512_set1_ps(w.scale[0])
                                : _mm512_maskz_loadu_ps(mask, w.scale + w.at(b, n0));
     const int64_t kEnd = std::min(w.K, (b + 1) * w.block);
-    for (int64_t k = b * w.block; k < kEnd; ++k)
-      _mm512_store_ps(dst + k * 16,
-                      _mm512_maskz_mul_ps(mask, _mm512_sub_ps(widen(w.q + k * w.N + n0, mask, w.isSigned), zp),
-                                    scale));
+    for (int64_t k = b * w.block; k < kEnd; ++k) {
+      __m512 codes;
+      if (w.nibbles) {
+        __m256i low, high;
+        unpackNibbles(w.nibbles->row(n0 / NibbleMatrix::kGroup, k), w.isSigned, low, high);
+        codes = nibblePanel(low, high, (int)((n0 % NibbleMatrix::kGroup) / 16));
+      } else {
+        codes = widen(w.q + k * w.N + n0, mask, w.isSigned);
+      }
+      _mm512_store_ps(dst + k * 16, _mm512_maskz_mul_ps(mask, _mm512_sub_ps(codes, zp), scale));
+    }
   }
 }
 
@@ -298,6 +342,8 @@ Status matmulQuantizedWeightKernel(KernelContext &ctx, const Attributes &attrs,
   w.isSigned = q.dtype == DS_I8 || q.dtype == DS_I4;
   w.scale = scale.as<float>();
   w.zp = zp ? zp->as<uint8_t>() : nullptr;
+  if (ctx.packed && hasAvx512BwVl() && (q.dtype == DS_I4 || q.dtype == DS_U4))
+    w.nibbles = ctx.packed->findNibbles(q.data, w.K, w.N);
   w.perTensor = scale.numel() == 1 && attrs.getInt("block_size", 0) == 0;
   w.block = attrs.getInt("block_size", 0) > 0 ? attrs.getInt("block_size", 0) : w.K;
   if (w.K == 0) {
@@ -319,6 +365,8 @@ Status matmulQuantizedWeightKernel(KernelContext &ctx, const Attributes &attrs,
 } // namespace
 
 void forcePortableQuantizedWeightKernels(bool portable) { portableOnly = portable; }
+
+bool packsNibbleWeights() { return hasAvx512BwVl(); }
 
 void registerQuantizedWeightMatmulKernels(KernelTable &table) {
   table["ds.matmul_quantized_weight"] =

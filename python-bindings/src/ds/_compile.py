@@ -130,9 +130,10 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     precision_report names a file that receives each op's precision and
     why (its class, a block, or its measured error).
     quantize="int8-weights" / "int4-weights" stores matmul weights as 8- / 4-bit
-    codes, one byte each (symmetric; one scale per column for int8, per column
-    and block of weight_block_size rows, default 32, for int4) and keeps
-    activations f32: weight-only quantization for large decoders, CPU only. quantize="dynamic" quantizes matmul weights to
+    codes, a byte each in the artifact, 4-bit ones packed two per byte at run
+    time (symmetric; one scale per column for int8, per column and block of
+    weight_block_size rows, default 32, for int4) and keeps activations f32:
+    weight-only quantization for large decoders, CPU only. quantize="dynamic" quantizes matmul weights to
     int8 at compile time and their activations at run time;
     quantize="static" quantizes the activations with fixed ranges, from
     calibration_table (ds.calibrate's or ds-calibrate's output) or measured

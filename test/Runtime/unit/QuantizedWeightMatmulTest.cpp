@@ -4,10 +4,12 @@
 // unsigned 8- and 4-bit weights, with and without zero points, one scale,
 // one per column and per block of rows (a last block cut short), column
 // counts past a 16-column panel, few rows (the panel-streaming kernel) and
-// many (dequantized into the packed GEMM), on a serial and a chunked pool.
+// many (dequantized into the packed GEMM), 4-bit codes one per byte and
+// packed two per byte, on a serial and a chunked pool.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelTestUtils.h"
+#include "cpu/PackedGemm.h"
 
 using namespace dsrt;
 using namespace dsrt::test;
@@ -57,11 +59,23 @@ void checkQuantizedWeight(DType wType, bool zeroPoints, Scales scales, int64_t r
   if (zeroPoints)
     in.push_back(ts.make<uint8_t>(wType, sShape, zp));
   Attributes a = attrs({{"block_size", intAttr(scales == Scales::Blocked ? block : 0)}});
-  for (KernelContext ctx : {serialContext(), chunkedContext(2)}) {
-    Tensor *y = ts.empty(DS_F32, {rows, N});
-    ASSERT_TRUE(run("ds.matmul_quantized_weight", a, in, {y}, ctx).ok());
-    expectNear(values<float>(y), want,
-               std::string(dtypeName(wType)) + " rows " + std::to_string(rows), 1e-4, 1e-4);
+  // 4-bit codes also as the session packs them, two per byte.
+  cpu::PackedConstants nibbles;
+  const bool fourBit = wType == DS_I4 || wType == DS_U4;
+  if (fourBit)
+    ASSERT_TRUE(nibbles.addNibbles(static_cast<const uint8_t *>(in[1]->data), K, N));
+  for (bool packed : {false, true}) {
+    if (packed && !fourBit)
+      continue;
+    for (KernelContext ctx : {serialContext(), chunkedContext(2)}) {
+      ctx.packed = packed ? &nibbles : nullptr;
+      Tensor *y = ts.empty(DS_F32, {rows, N});
+      ASSERT_TRUE(run("ds.matmul_quantized_weight", a, in, {y}, ctx).ok());
+      expectNear(values<float>(y), want,
+                 std::string(dtypeName(wType)) + (packed ? " nibbles" : "") + " rows " +
+                     std::to_string(rows),
+                 1e-4, 1e-4);
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 //===- QuantizeWeights.cpp - weight-only int8 / int4 ----------------------===//
 //
 // ds-quantize-weights stores the constant weights of f32 matmuls as 8- or
-// 4-bit integers (one byte per code) with f32 scales and dequantizes them
+// 4-bit integers (one byte per code in the artifact) with f32 scales and dequantizes them
 // where the matmul reads them; activations stay f32. This is what large decoders want: the weights
 // are most of the bytes, and a decoding step reads each once.
 //

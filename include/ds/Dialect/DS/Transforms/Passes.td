@@ -348,9 +348,9 @@ def QuantizeWeightsPass : Pass<"ds-quantize-weights", "func::FuncOp"> {
     ```
 
     On the CPU `ds-fold-weight-dequantize` then makes each such pair one
-    `ds.matmul_quantized_weight`, which reads the integers directly. Codes
-    are held one per byte (4-bit ones too, in the artifact and at run time):
-    int4 halves the error budget's bits, not int8's bytes.
+    `ds.matmul_quantized_weight`, which reads the integers directly. The
+    artifact holds one byte per code (4-bit ones too); the CPU session packs
+    4-bit codes two per byte when it loads them.
   }];
   let options = [
     Option<"bits", "bits", "int64_t", /*default=*/"8", "Bits per weight: 8 or 4">,
@@ -372,8 +372,8 @@ def FoldWeightDequantizePass : Pass<"ds-fold-weight-dequantize", "func::FuncOp">
     `ds.matmul_quantized_weight(x, Wq, s[, zp])`; the dequantization goes
     when nothing else reads it. Weight-only quantized models (from
     `ds-quantize-weights`, or ONNX models with DequantizeLinear on their
-    MatMul weights) then keep their integer weights (one byte per code) at
-    run time instead of an f32 copy made each run. Other scales (per row),
+    MatMul weights) then keep their integer weights at run time (4-bit codes
+    packed two per byte by the session) instead of an f32 copy made each run. Other scales (per row),
     zero points shaped unlike their scales and dequantizations read through
     a transpose (Gemm's transB) are left alone. The CPU pipeline runs it.
 
