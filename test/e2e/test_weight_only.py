@@ -160,3 +160,31 @@ def test_bad_options_are_refused(tmp_path):
         ds.compile(path, quantize="int4-weights", weight_block_size=-1)
     with pytest.raises(ds.CompileError, match="runs on the CPU backend"):
         ds.compile(path, quantize="int8-weights", target="cuda")
+
+
+@pytest.mark.parametrize("rows", [1, 7])
+def test_unsigned_int4_weights_with_zero_points(tmp_path, rows):
+    # DequantizeLinear of uint4 codes with uint4 zero points in blocks of 32
+    # rows (K = 70: a last block cut short; N = 100: a 64-column group cut
+    # short), on the streaming (1 row) and slab (7 rows) paths.
+    rng = np.random.default_rng(5)
+    K, N, block = 70, 100, 32
+    blocks = (K + block - 1) // block
+    codes = rng.integers(0, 16, (K, N)).astype(np.uint8)
+    zero = rng.integers(0, 16, (blocks, N)).astype(np.uint8)
+    scale = (rng.random((blocks, N)) * 0.1 + 0.01).astype(np.float32)
+    u4 = onnx.TensorProto.UINT4
+    graph = helper.make_graph(
+        [helper.make_node("DequantizeLinear", ["q", "s", "z"], ["w"], axis=0, block_size=block),
+         helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [rows, K])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [rows, N])],
+        [helper.make_tensor("q", u4, [K, N], codes.ravel().tolist()),
+         numpy_helper.from_array(scale, "s"),
+         helper.make_tensor("z", u4, [blocks, N], zero.ravel().tolist())])
+    path = str(tmp_path / "u4.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)]), path)
+    x = rng.standard_normal((rows, K)).astype(np.float32)
+    deq = (codes.astype(np.float64) - np.repeat(zero, block, 0)[:K]) * np.repeat(scale, block, 0)[:K]
+    got = ds.load(path).run({"x": x})["y"]
+    np.testing.assert_allclose(got, x.astype(np.float64) @ deq, rtol=1e-4, atol=1e-4)

@@ -85,7 +85,7 @@ static cl::opt<std::string> quantize(
              "activations quantized at run time), static (activations quantized with the "
              "ranges of --calibration-table), or weight-only int8-weights / int4-weights "
              "(matmul weights as 8- / 4-bit codes, a byte each in the artifact, 4-bit ones packed "
-             "two per byte at run time; activations f32; CPU only)"),
+             "two per byte at run time on AVX-512 CPUs; activations f32; CPU only)"),
     cl::init("none"));
 static cl::opt<int64_t> weightBlockSize(
     "weight-block-size",

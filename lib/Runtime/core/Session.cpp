@@ -269,6 +269,10 @@ Status Session::packWeights() {
     if (step.op == "ds.matmul_quantized_weight" && nibbles && w.storage == DSX_STORAGE_CONSTANT &&
         (w.dtype == DS_I4 || w.dtype == DS_U4) && w.dims.size() == 2) {
       const auto *codes = reinterpret_cast<const uint8_t *>(program_.constantData(w));
+      // Bytes no writer of ours makes keep the byte-per-code path, which
+      // reads them as they are.
+      if (!cpu::canonicalFourBitCodes(codes, w.dims[0] * w.dims[1], w.dtype == DS_I4))
+        continue;
       if (!packed_.addNibbles(codes, w.dims[0], w.dims[1]))
         return outOfMemory(w);
       program_.releaseConstantPages(codes, w.bytes);

@@ -596,6 +596,15 @@ const PackedLeftMatrix *PackedConstants::findLeft(const void *data, int64_t M, i
   return &it->second;
 }
 
+bool canonicalFourBitCodes(const uint8_t *codes, int64_t count, bool isSigned) {
+  for (int64_t i = 0; i < count; ++i) {
+    int v = isSigned ? (int)(int8_t)codes[i] : (int)codes[i];
+    if (v < (isSigned ? -8 : 0) || v > (isSigned ? 7 : 15))
+      return false;
+  }
+  return true;
+}
+
 bool PackedConstants::addNibbles(const uint8_t *codes, int64_t K, int64_t N) {
   if (findNibbles(codes, K, N))
     return true;

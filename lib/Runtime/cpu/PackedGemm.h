@@ -111,6 +111,11 @@ struct NibbleMatrix {
   }
 };
 
+/// Whether `count` one-byte 4-bit codes are as the artifact writer stores
+/// them (signed: sign-extended, -8..7; unsigned: 0..15), so that packing
+/// their nibbles keeps their values.
+bool canonicalFourBitCodes(const uint8_t *codes, int64_t count, bool isSigned);
+
 class PackedConstants {
 public:
   /// Packs the K x N one-byte 4-bit codes at `codes` two per byte; false

@@ -131,7 +131,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     why (its class, a block, or its measured error).
     quantize="int8-weights" / "int4-weights" stores matmul weights as 8- / 4-bit
     codes, a byte each in the artifact, 4-bit ones packed two per byte at run
-    time (symmetric; one scale per column for int8, per column and block of
+    time on AVX-512 CPUs (symmetric; one scale per column for int8, per column and block of
     weight_block_size rows, default 32, for int4) and keeps activations f32:
     weight-only quantization for large decoders, CPU only. quantize="dynamic" quantizes matmul weights to
     int8 at compile time and their activations at run time;

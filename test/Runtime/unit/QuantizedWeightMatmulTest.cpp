@@ -64,8 +64,9 @@ void checkQuantizedWeight(DType wType, bool zeroPoints, Scales scales, int64_t r
   const bool fourBit = wType == DS_I4 || wType == DS_U4;
   if (fourBit)
     ASSERT_TRUE(nibbles.addNibbles(static_cast<const uint8_t *>(in[1]->data), K, N));
+  // (Kernels read nibbles only where the session packs them: AVX-512 BW/VL.)
   for (bool packed : {false, true}) {
-    if (packed && !fourBit)
+    if (packed && (!fourBit || !cpu::packsNibbleWeights()))
       continue;
     for (KernelContext ctx : {serialContext(), chunkedContext(2)}) {
       ctx.packed = packed ? &nibbles : nullptr;
@@ -99,6 +100,32 @@ TEST(QuantizedWeightMatmul, PortableLoopsMatchToo) {
   cpu::forcePortableQuantizedWeightKernels(true);
   checkAllLayouts();
   cpu::forcePortableQuantizedWeightKernels(false);
+}
+
+TEST(QuantizedWeightMatmul, NibbleLayoutHoldsEveryCode) {
+  // 70 x 100: a group of 64 columns cut short, codes -8..7 (sign-extended
+  // bytes) read back through NibbleMatrix::row as the kernels do.
+  const int64_t K = 70, N = 100;
+  std::vector<uint8_t> codes((size_t)(K * N));
+  for (size_t i = 0; i < codes.size(); ++i)
+    codes[i] = (uint8_t)(int8_t)((int)(i * 7 % 16) - 8);
+  ASSERT_TRUE(cpu::canonicalFourBitCodes(codes.data(), K * N, true));
+  cpu::PackedConstants packed;
+  ASSERT_TRUE(packed.addNibbles(codes.data(), K, N));
+  const cpu::NibbleMatrix *m = packed.findNibbles(codes.data(), K, N);
+  ASSERT_NE(m, nullptr);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < m->groups() * 64; ++n) {
+      uint8_t byte = m->row(n / 64, k)[n % 32];
+      int nibble = (n % 64) < 32 ? byte & 0x0F : byte >> 4;
+      int value = (nibble ^ 8) - 8;
+      EXPECT_EQ(value, n < N ? (int)(int8_t)codes[(size_t)(k * N + n)] : 0) << k << ", " << n;
+    }
+  // Bytes a writer of ours never makes are not packed (0x0D is not -3
+  // sign-extended; 200 is no unsigned 4-bit code).
+  uint8_t oddSigned = 0x0D, oddUnsigned = 200;
+  EXPECT_FALSE(cpu::canonicalFourBitCodes(&oddSigned, 1, true));
+  EXPECT_FALSE(cpu::canonicalFourBitCodes(&oddUnsigned, 1, false));
 }
 
 TEST(QuantizedWeightMatmul, BatchedLhsAndBadScales) {

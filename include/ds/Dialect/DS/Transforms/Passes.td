@@ -349,8 +349,8 @@ def QuantizeWeightsPass : Pass<"ds-quantize-weights", "func::FuncOp"> {
 
     On the CPU `ds-fold-weight-dequantize` then makes each such pair one
     `ds.matmul_quantized_weight`, which reads the integers directly. The
-    artifact holds one byte per code (4-bit ones too); the CPU session packs
-    4-bit codes two per byte when it loads them.
+    artifact holds one byte per code (4-bit ones too); on CPUs with AVX-512
+    (BW / VL) the session packs 4-bit codes two per byte when it loads them.
   }];
   let options = [
     Option<"bits", "bits", "int64_t", /*default=*/"8", "Bits per weight: 8 or 4">,
@@ -373,7 +373,8 @@ def FoldWeightDequantizePass : Pass<"ds-fold-weight-dequantize", "func::FuncOp">
     when nothing else reads it. Weight-only quantized models (from
     `ds-quantize-weights`, or ONNX models with DequantizeLinear on their
     MatMul weights) then keep their integer weights at run time (4-bit codes
-    packed two per byte by the session) instead of an f32 copy made each run. Other scales (per row),
+    packed two per byte by the session on AVX-512 CPUs) instead of an f32
+    copy made each run. Other scales (per row),
     zero points shaped unlike their scales and dequantizations read through
     a transpose (Gemm's transB) are left alone. The CPU pipeline runs it.
 
