@@ -120,11 +120,9 @@ struct QuantizeWeightsPass : ds::impl::QuantizeWeightsPassBase<QuantizeWeightsPa
       Value dequantized = b.create<DequantizeOp>(loc, wType, codes, scales, Value(),
                                                  blockSize > 0 ? 0 : 1,
                                                  blockSize > 0 ? block : 0);
-      Value oldRhs = matmul.op.getRhs();
       matmul.op.getRhsMutable().assign(dequantized);
       if (matmul.transpose && matmul.transpose->use_empty())
         matmul.transpose.erase();
-      (void)oldRhs;
       if (matmul.weight->use_empty())
         matmul.weight.erase();
     }
