@@ -255,8 +255,9 @@ int64_t winogradVariant(const Program &program, const Step &step) {
 } // namespace
 
 Status Session::packWeights() {
-  const bool gemm = cpu::packedGemmAvailable(), nibbles = cpu::packsNibbleWeights();
-  if (!gemm && !nibbles)
+  const bool gemm = cpu::packedGemmAvailable(), nibbles = cpu::packsNibbleWeights(),
+             int8Conv = cpu::integerDirectConvAvailable() && cpu::integerPackedGemmAvailable();
+  if (!gemm && !nibbles && !int8Conv)
     return Status();
   auto outOfMemory = [](const ValueInfo &w) {
     return Status::error("cannot allocate " + std::to_string(w.bytes) + " bytes for packed weights");
@@ -276,6 +277,30 @@ Status Session::packWeights() {
       if (!packed_.addNibbles(codes, w.dims[0], w.dims[1]))
         return outOfMemory(w);
       program_.releaseConstantPages(codes, w.bytes);
+      continue;
+    }
+    // s8 matmul weights for the VNNI GEMM (kept in the artifact too, for
+    // weight zero points).
+    if (step.op == "ds.matmul_integer" && int8Conv && w.storage == DSX_STORAGE_CONSTANT &&
+        w.dtype == DS_I8 && w.dims.size() == 2) {
+      if (!packed_.addInt8Matrix(reinterpret_cast<const int8_t *>(program_.constantData(w)),
+                                 w.dims[0], w.dims[1]))
+        return outOfMemory(w);
+      continue;
+    }
+    // s8 convolution weights for the VNNI kernel, per group. The im2col
+    // path still reads the artifact's copy (weight zero points, geometries
+    // the kernel declines), so its pages stay.
+    if (step.op == "ds.conv_integer" && int8Conv && w.storage == DSX_STORAGE_CONSTANT &&
+        w.dtype == DS_I8 && w.dims.size() == 4) {
+      const int64_t group = step.attrs.getInt("group", 1), taps = w.dims[2] * w.dims[3];
+      if (group <= 0 || w.dims[0] == 0 || group > w.dims[0] || w.dims[0] % group)
+        continue;
+      const auto *data = reinterpret_cast<const int8_t *>(program_.constantData(w));
+      const int64_t rows = w.dims[0] / group;
+      for (int64_t g = 0; g < group; ++g)
+        if (!packed_.addInt8Conv(data + g * rows * w.dims[1] * taps, rows, w.dims[1], taps))
+          return outOfMemory(w);
       continue;
     }
     if (!gemm)

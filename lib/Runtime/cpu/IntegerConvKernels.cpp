@@ -1,6 +1,8 @@
 //===- IntegerConvKernels.cpp - ds.conv_integer ---------------------------===//
 //
-// (X - zx) * (W - zw) of 8-bit data, exact in i32 (ONNX ConvInteger): im2col
+// (X - zx) * (W - zw) of 8-bit data, exact in i32 (ONNX ConvInteger). 2-D
+// convolutions with s8 weights packed at load and no weight zero point run
+// on cpu/IntegerDirectConv.h. Otherwise: im2col
 // of the input, padded with its zero point, then per group the integer GEMM
 // C[M, positions] = (W - zw)(col - zx). Both operands go to s8 (a u8 one
 // shifted by 128, its zero point with it) for oneDNN's s8 x s8 GEMM where the
@@ -10,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/ContractionShapes.h"
 #include "cpu/Gemm.h"
+#include "cpu/IntegerDirectConv.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
 #include "cpu/Window.h"
@@ -81,6 +84,17 @@ Status convIntegerKernel(KernelContext &ctx, const Attributes &attrs, const Inpu
   setWindowShapes(x, wt.shape, y, w);
   w.finish();
   if (y.numel() == 0)
+    return Status();
+
+  // s8 weights without a zero point, packed at load: the VNNI kernel reads
+  // the input in place (what static quantization and onnxruntime's QDQ
+  // models give: symmetric s8 weights).
+  bool weightZeroPoint = false;
+  for (int64_t i = 0; zw && i < zw->numel(); ++i)
+    weightZeroPoint |= byteValue(*zw, i) != 0;
+  if (wt.dtype == DS_I8 && !weightZeroPoint &&
+      runIntegerDirectConv2D(ctx, x.data, x.dtype == DS_I8, zx ? byteValue(*zx, 0) : 0,
+                             wt.as<int8_t>(), y.as<int32_t>(), N, C, M, group, w))
     return Status();
 
   // Both operands in s8, zero points in the same domain.

@@ -1,7 +1,9 @@
 //===- IntegerMatmulKernels.cpp - ds.matmul_integer -----------------------===//
 //
 // (A - za)(B - zb) of 8-bit operands, exact in i32 (wrapping past 2^31 as
-// ONNX MatMulInteger's int32 accumulation does). On a CPU with VNNI it runs on
+// ONNX MatMulInteger's int32 accumulation does). Constant s8 weights with no
+// zero point, packed when the session starts, run on
+// cpu/IntegerPackedGemm.h. Otherwise, on a CPU with VNNI it runs on
 // oneDNN's int8 GEMM (u8 or s8 A, s8 B): a u8 B is shifted to s8 with its zero
 // point, and a per-column B zero point is applied afterwards as
 // C[i][j] -= zb[j] * sum_k (A[i][k] - za). Elsewhere, exact loops.
@@ -9,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/ContractionShapes.h"
 #include "cpu/Gemm.h"
+#include "cpu/IntegerPackedGemm.h"
+#include "cpu/PackedGemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
 
@@ -147,6 +151,22 @@ Status matmulIntegerKernel(KernelContext &ctx, const Attributes &, const Inputs 
   for (int z : ops.zb)
     ops.zbUniform &= z == ops.zb[0];
   int32_t *C = y.as<int32_t>();
+  // s8 weights without a zero point, packed at load (static and dynamic
+  // quantization's, onnxruntime's symmetric ones).
+  bool weightZeroPoint = false;
+  for (int z : ops.zb)
+    weightZeroPoint |= z != 0;
+  const PackedInt8Matrix *packed = nullptr;
+  if (ctx.packed && b.dtype == DS_I8 && !weightZeroPoint && plan.bShared && b.rank() == 2)
+    packed = ctx.packed->findInt8Matrix(b.data, K, N);
+  if (packed) {
+    forEachMatmulGemm(ctx, plan, [&](bool nested, int64_t i, int64_t rows) {
+      integerPackedGemm(ctx, nested, *packed, (const char *)ops.a + plan.aOff[(size_t)i] * M * K,
+                        ops.aSigned, ops.za, rows, K, C + i * M * N, N);
+      return true;
+    });
+    return Status();
+  }
   forEachMatmulGemm(ctx, plan, [&](bool nested, int64_t i, int64_t rows) {
     integerGemm(ctx, nested, ops, (const char *)ops.a + plan.aOff[(size_t)i] * M * K,
                 ops.b + plan.bOff[(size_t)i] * K * N, C + i * M * N, rows, N, K);

@@ -635,6 +635,43 @@ const NibbleMatrix *PackedConstants::findNibbles(const void *data, int64_t K, in
   return &it->second;
 }
 
+bool PackedConstants::addInt8Conv(const int8_t *data, int64_t M, int64_t Cg, int64_t taps) {
+  if (findInt8Conv(data, M, Cg, taps))
+    return true;
+  PackedInt8Conv packed;
+  if (!packInt8ConvWeights(data, M, Cg, taps, packed))
+    return false;
+  int8Convs_[data] = std::move(packed);
+  return true;
+}
+
+const PackedInt8Conv *PackedConstants::findInt8Conv(const void *data, int64_t M, int64_t Cg,
+                                                    int64_t taps) const {
+  auto it = int8Convs_.find(data);
+  if (it == int8Convs_.end() || it->second.M != M || it->second.Cg != Cg ||
+      it->second.taps != taps)
+    return nullptr;
+  return &it->second;
+}
+
+bool PackedConstants::addInt8Matrix(const int8_t *data, int64_t K, int64_t N) {
+  if (findInt8Matrix(data, K, N))
+    return true;
+  PackedInt8Matrix packed;
+  if (!packInt8Matrix(data, K, N, packed))
+    return false;
+  int8Matrices_[data] = std::move(packed);
+  return true;
+}
+
+const PackedInt8Matrix *PackedConstants::findInt8Matrix(const void *data, int64_t K,
+                                                        int64_t N) const {
+  auto it = int8Matrices_.find(data);
+  if (it == int8Matrices_.end() || it->second.K != K || it->second.N != N)
+    return nullptr;
+  return &it->second;
+}
+
 const PackedMatrix *PackedConstants::find(const void *data, int64_t K, int64_t N) const {
   auto it = packed_.find(data);
   if (it == packed_.end() || it->second.K != K || it->second.N != N)

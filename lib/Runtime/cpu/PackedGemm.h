@@ -17,6 +17,8 @@
 #define DS_RUNTIME_CPU_PACKEDGEMM_H
 
 #include "core/Tensor.h"
+#include "cpu/IntegerDirectConv.h"
+#include "cpu/IntegerPackedGemm.h"
 
 #include <cstdint>
 #include <memory>
@@ -129,13 +131,23 @@ public:
   /// The same for left operands (M x K at `data`).
   bool addLeft(const float *data, int64_t M, int64_t K);
   const PackedLeftMatrix *findLeft(const void *data, int64_t M, int64_t K) const;
+  /// Packs one group's M x (Cg * taps) s8 convolution weights at `data`
+  /// for cpu/IntegerDirectConv.h; false when out of memory.
+  bool addInt8Conv(const int8_t *data, int64_t M, int64_t Cg, int64_t taps);
+  const PackedInt8Conv *findInt8Conv(const void *data, int64_t M, int64_t Cg,
+                                     int64_t taps) const;
+  /// Packs the K x N s8 constant at `data` for cpu/IntegerPackedGemm.h;
+  /// false when out of memory.
+  bool addInt8Matrix(const int8_t *data, int64_t K, int64_t N);
+  const PackedInt8Matrix *findInt8Matrix(const void *data, int64_t K, int64_t N) const;
   /// A set made from the constant at `data` (M x C per matrix); one per
   /// variant (convolutions sharing weights may run in different ones).
   void addSet(const void *data, PackedSet set);
   /// The set of `variant` made from the constant at `data`, or null.
   const PackedSet *findSet(const void *data, int64_t M, int64_t C, int64_t variant) const;
   size_t size() const {
-    return packed_.size() + left_.size() + sets_.size() + nibbles_.size();
+    return packed_.size() + left_.size() + sets_.size() + nibbles_.size() + int8Convs_.size() +
+           int8Matrices_.size();
   }
 
 private:
@@ -143,6 +155,8 @@ private:
   std::unordered_map<const void *, PackedLeftMatrix> left_;
   std::unordered_map<const void *, std::vector<PackedSet>> sets_;
   std::unordered_map<const void *, NibbleMatrix> nibbles_;
+  std::unordered_map<const void *, PackedInt8Conv> int8Convs_;
+  std::unordered_map<const void *, PackedInt8Matrix> int8Matrices_;
 };
 
 } // namespace dsrt::cpu

@@ -1,0 +1,182 @@
+//===- IntegerDirectConvTest.cpp - 8-bit convolutions on VNNI -------------===//
+//
+// cpu/IntegerDirectConv's convolution must give the exact i32 sums of
+// (x - zx) * w that ONNX's ConvInteger defines, padding reading zx, for u8
+// and s8 data, on every geometry the f32 direct path takes; through
+// ds.conv_integer too, where weight zero points and unpacked weights take
+// the im2col path. Skipped where the CPU has no AVX-512 VNNI.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/IntegerDirectConv.h"
+#include "ConvTestUtils.h"
+#include "KernelTestUtils.h"
+#include "cpu/PackedGemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+using namespace dsrt;
+using namespace dsrt::test;
+
+std::vector<uint8_t> randomBytes(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> d(0, 255);
+  std::vector<uint8_t> v(n);
+  for (uint8_t &b : v)
+    b = (uint8_t)d(gen);
+  return v;
+}
+
+/// sum (x - zx)(w - zw) per output, wrapping in 32 bits; padding reads zx.
+std::vector<int32_t> exactConv(const Conv2D &p, const std::vector<uint8_t> &x, bool xSigned,
+                               int zx, const std::vector<uint8_t> &w, int zw) {
+  const int64_t OH = p.OH(), OW = p.OW(), Cg = p.C / p.group, Mg = p.M / p.group;
+  auto xval = [&](uint8_t b) { return xSigned ? (int)(int8_t)b : (int)b; };
+  std::vector<int32_t> y((size_t)(p.N * p.M * OH * OW));
+  for (int64_t n = 0; n < p.N; ++n)
+    for (int64_t m = 0; m < p.M; ++m)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          uint32_t acc = 0;
+          const int64_t g = m / Mg;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t kh = 0; kh < p.KH; ++kh)
+              for (int64_t kw = 0; kw < p.KW; ++kw) {
+                const int64_t ih = oh * p.sh - p.pt + kh * p.dh, iw = ow * p.sw - p.pl + kw * p.dw;
+                const bool in = ih >= 0 && ih < p.H && iw >= 0 && iw < p.W;
+                const int v =
+                    in ? xval(x[(size_t)(((n * p.C + g * Cg + c) * p.H + ih) * p.W + iw)]) : zx;
+                const int wv = (int)(int8_t)w[(size_t)(((m * Cg + c) * p.KH + kh) * p.KW + kw)];
+                acc += (uint32_t)((v - zx) * (wv - zw));
+              }
+          y[(size_t)(((n * p.M + m) * OH + oh) * OW + ow)] = (int32_t)acc;
+        }
+  return y;
+}
+
+void packGroups(const Conv2D &p, const std::vector<uint8_t> &wv, cpu::PackedConstants &constants) {
+  const int64_t rows = p.M / p.group, Cg = p.C / p.group, taps = p.KH * p.KW;
+  for (int64_t g = 0; g < p.group; ++g)
+    ASSERT_TRUE(constants.addInt8Conv(reinterpret_cast<const int8_t *>(wv.data()) +
+                                          g * rows * Cg * taps,
+                                      rows, Cg, taps));
+}
+
+/// ds.conv_integer through its CPU kernel; the weights are read in place
+/// (the address the packed constants are found by).
+std::vector<int32_t> runConvInteger(const Conv2D &p, const std::vector<uint8_t> &xv, bool xSigned,
+                                    uint8_t zx, const std::vector<uint8_t> &wv, const int8_t *zw,
+                                    KernelContext ctx) {
+  Tensors ts;
+  const DType xType = xSigned ? DS_I8 : DS_U8;
+  Tensor *x = ts.make<uint8_t>(xType, {p.N, p.C, p.H, p.W}, xv);
+  Tensor *w = ts.make<uint8_t>(DS_I8, {p.M, p.C / p.group, p.KH, p.KW}, wv);
+  w->data = const_cast<uint8_t *>(wv.data());
+  Tensor *zxt = ts.make<uint8_t>(xType, {}, {zx});
+  Tensor *zwt = zw ? ts.make<uint8_t>(DS_I8, {}, {(uint8_t)*zw}) : nullptr;
+  Tensor *y = ts.empty(DS_I32, {p.N, p.M, p.OH(), p.OW()});
+  Status s = run("ds.conv_integer", convAttrs(p), {x, w, zxt, zwt}, {y}, ctx);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return s.ok() ? values<int32_t>(y) : std::vector<int32_t>();
+}
+
+void expectEqual(const std::vector<int32_t> &got, const std::vector<int32_t> &want,
+                 const std::string &what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  size_t bad = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    if (got[i] != want[i] && bad++ < 5)
+      ADD_FAILURE() << what << " [" << i << "]: " << got[i] << " != " << want[i];
+  EXPECT_EQ(bad, 0u) << what;
+}
+
+TEST(IntegerDirectConv, EqualsTheExactSums) {
+  if (!cpu::integerDirectConvAvailable())
+    GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  // The f32 direct convolution's geometries, plus channel counts that
+  // leave a partial word of four, rows that leave a short panel of six and
+  // columns that leave a short tile of 64.
+  const Conv2D cases[] = {
+      {1, 16, 20, 21, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // 3x3 pad 1
+      {2, 8, 17, 19, 13, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},  // stride 2, batch 2
+      {1, 3, 30, 29, 16, 7, 7, 1, 2, 2, 3, 3, 3, 3, 1, 1},  // the stem: 7x7 / 2, 3 channels
+      {1, 6, 15, 16, 10, 3, 3, 2, 1, 1, 2, 0, 1, 3, 2, 2},  // dilation 2, groups
+      {2, 12, 14, 14, 24, 1, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1}, // 1x1 / 2 (downsample)
+      {1, 5, 16, 23, 7, 5, 3, 1, 2, 3, 2, 1, 0, 2, 1, 2},   // strides (2, 3)
+      {1, 4, 9, 9, 30, 2, 2, 1, 1, 1, 0, 0, 1, 1, 1, 1},    // even kernel
+      {1, 16, 7, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // rows sharing their pads
+      {1, 3, 11, 12, 14, 3, 3, 1, 1, 1, 0, 3, 2, 0, 1, 1},  // left pad only, past the reach
+      {1, 67, 12, 12, 37, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, // 1x1: the result written in place
+  };
+  for (const Conv2D &p : cases)
+    for (bool xSigned : {false, true}) {
+      const std::string what = "C" + std::to_string(p.C) + " M" + std::to_string(p.M) + " " +
+                               std::to_string(p.KH) + "x" + std::to_string(p.KW) + " stride " +
+                               std::to_string(p.sh) + "," + std::to_string(p.sw) +
+                               (xSigned ? " s8" : " u8");
+      const auto xv = randomBytes((size_t)(p.N * p.C * p.H * p.W), 61);
+      const auto wv = randomBytes((size_t)(p.M * (p.C / p.group) * p.KH * p.KW), 62);
+      cpu::PackedConstants constants;
+      packGroups(p, wv, constants);
+      // Zero points at both ends of the range and inside it.
+      for (int zx : xSigned ? std::vector<int>{-128, 0, 77} : std::vector<int>{0, 255, 131}) {
+        const std::vector<int32_t> want = exactConv(p, xv, xSigned, zx, wv, 0);
+        for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+          ctx.packed = &constants;
+          std::vector<int32_t> y(want.size(), -7);
+          ASSERT_TRUE(cpu::runIntegerDirectConv2D(
+              ctx, xv.data(), xSigned, zx, reinterpret_cast<const int8_t *>(wv.data()), y.data(),
+              p.N, p.C, p.M, p.group, windowOf(p)))
+              << what;
+          expectEqual(y, want, what + " zx " + std::to_string(zx));
+        }
+      }
+      // Through ds.conv_integer: packed, and with a weight zero point (the
+      // im2col path on the same weights).
+      KernelContext ctx = chunkedContext(2);
+      ctx.packed = &constants;
+      const uint8_t zx = xSigned ? (uint8_t)(int8_t)-5 : 140;
+      const int zxValue = xSigned ? -5 : 140;
+      expectEqual(runConvInteger(p, xv, xSigned, zx, wv, nullptr, ctx),
+                  exactConv(p, xv, xSigned, zxValue, wv, 0), what + " (ds.conv_integer)");
+      const int8_t zw = -3;
+      expectEqual(runConvInteger(p, xv, xSigned, zx, wv, &zw, ctx),
+                  exactConv(p, xv, xSigned, zxValue, wv, zw), what + " (weight zero point)");
+    }
+}
+
+TEST(IntegerDirectConv, DeclinesBeforeWritingAnything) {
+  if (!cpu::integerDirectConvAvailable())
+    GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  const Conv2D p{1, 4, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  const auto xv = randomBytes((size_t)(p.C * p.H * p.W), 71);
+  const auto wv = randomBytes((size_t)(p.M * p.C * 9), 72);
+  const auto *weights = reinterpret_cast<const int8_t *>(wv.data());
+  std::vector<int32_t> y((size_t)(p.M * p.OH() * p.OW()), 7);
+  auto declines = [&](KernelContext ctx, const Conv2D &q, const int8_t *w) {
+    return !cpu::runIntegerDirectConv2D(ctx, xv.data(), false, 0, w, y.data(), q.N, q.C, q.M,
+                                        q.group, windowOf(q));
+  };
+  EXPECT_TRUE(declines(serialContext(), p, weights)); // no packed weights at all
+  cpu::PackedConstants constants;
+  packGroups(p, wv, constants);
+  KernelContext ctx = serialContext();
+  ctx.packed = &constants;
+  std::vector<uint8_t> other = wv;
+  EXPECT_TRUE(declines(ctx, p, reinterpret_cast<const int8_t *>(other.data()))); // not packed
+  Conv2D wider = p;
+  wider.M = 16; // packed for 8 rows
+  EXPECT_TRUE(declines(ctx, wider, weights));
+  Conv2D thin = p;
+  thin.W = 1, thin.pl = thin.pr = 1; // two thirds of the columns would be padding
+  EXPECT_TRUE(declines(ctx, thin, weights));
+  for (int32_t v : y)
+    ASSERT_EQ(v, 7);
+}
+
+} // namespace
