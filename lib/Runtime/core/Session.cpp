@@ -252,6 +252,35 @@ int64_t winogradVariant(const Program &program, const Step &step) {
   return cpu::winogradTileSize(window, x.dims[1], w.dims[0], step.attrs.getInt("group", 1));
 }
 
+/// Whether the 8-bit weights `step` reads (operand 1) are worth packing
+/// for the VNNI kernels: constant s8 whose dims match their bytes (the
+/// artifact's own check stops at a 0 dim; packing sizes come from the dims),
+/// with no weight zero point other than a constant 0 (which the kernels do
+/// not take), and not one channel per group (depthwise: a word of four
+/// channels would hold one).
+bool int8WeightsToPack(const Program &program, const Step &step, size_t rank) {
+  const ValueInfo &w = program.values[step.inputs[1]];
+  if (w.storage != DSX_STORAGE_CONSTANT || w.dtype != DS_I8 || w.dims.size() != rank ||
+      w.bytes == 0)
+    return false;
+  int64_t elements = 1;
+  for (int64_t d : w.dims)
+    if (d <= 0 || __builtin_mul_overflow(elements, d, &elements))
+      return false;
+  if ((uint64_t)elements != w.bytes || (rank == 4 && w.dims[1] == 1))
+    return false;
+  if (step.inputs.size() > 3 && step.inputs[3] != DSX_ABSENT) {
+    const ValueInfo &zw = program.values[step.inputs[3]];
+    if (zw.storage != DSX_STORAGE_CONSTANT)
+      return false;
+    const unsigned char *z = program.constantData(zw);
+    for (uint64_t i = 0; i < zw.bytes; ++i)
+      if (z[i] != 0)
+        return false;
+  }
+  return true;
+}
+
 } // namespace
 
 Status Session::packWeights() {
@@ -281,8 +310,7 @@ Status Session::packWeights() {
     }
     // s8 matmul weights for the VNNI GEMM (kept in the artifact too, for
     // weight zero points).
-    if (step.op == "ds.matmul_integer" && int8Conv && w.storage == DSX_STORAGE_CONSTANT &&
-        w.dtype == DS_I8 && w.dims.size() == 2) {
+    if (step.op == "ds.matmul_integer" && int8Conv && int8WeightsToPack(program_, step, 2)) {
       if (!packed_.addInt8Matrix(reinterpret_cast<const int8_t *>(program_.constantData(w)),
                                  w.dims[0], w.dims[1]))
         return outOfMemory(w);
@@ -291,10 +319,10 @@ Status Session::packWeights() {
     // s8 convolution weights for the VNNI kernel, per group. The im2col
     // path still reads the artifact's copy (weight zero points, geometries
     // the kernel declines), so its pages stay.
-    if (step.op == "ds.conv_integer" && int8Conv && w.storage == DSX_STORAGE_CONSTANT &&
-        w.dtype == DS_I8 && w.dims.size() == 4) {
+    if (step.op == "ds.conv_integer" && int8Conv && int8WeightsToPack(program_, step, 4)) {
+      // Dims positive and their product the weights' bytes: no overflow.
       const int64_t group = step.attrs.getInt("group", 1), taps = w.dims[2] * w.dims[3];
-      if (group <= 0 || w.dims[0] == 0 || group > w.dims[0] || w.dims[0] % group)
+      if (group <= 0 || group > w.dims[0] || w.dims[0] % group)
         continue;
       const auto *data = reinterpret_cast<const int8_t *>(program_.constantData(w));
       const int64_t rows = w.dims[0] / group;

@@ -120,7 +120,7 @@ TEST(IntegerDirectConv, EqualsTheExactSums) {
                                std::to_string(p.sh) + "," + std::to_string(p.sw) +
                                (xSigned ? " s8" : " u8");
       const auto xv = randomBytes((size_t)(p.N * p.C * p.H * p.W), 61);
-      const auto wv = randomBytes((size_t)(p.M * (p.C / p.group) * p.KH * p.KW), 62);
+      auto wv = randomBytes((size_t)(p.M * (p.C / p.group) * p.KH * p.KW), 62);
       cpu::PackedConstants constants;
       packGroups(p, wv, constants);
       // Zero points at both ends of the range and inside it.
@@ -136,14 +136,20 @@ TEST(IntegerDirectConv, EqualsTheExactSums) {
           expectEqual(y, want, what + " zx " + std::to_string(zx));
         }
       }
-      // Through ds.conv_integer: packed, and with a weight zero point (the
-      // im2col path on the same weights).
+      // Through ds.conv_integer: packed (the artifact's bytes changed after
+      // packing: only the packed copy gives the original's result), and with
+      // a weight zero point (the im2col path on the same weights).
       KernelContext ctx = chunkedContext(2);
       ctx.packed = &constants;
       const uint8_t zx = xSigned ? (uint8_t)(int8_t)-5 : 140;
       const int zxValue = xSigned ? -5 : 140;
-      expectEqual(runConvInteger(p, xv, xSigned, zx, wv, nullptr, ctx),
-                  exactConv(p, xv, xSigned, zxValue, wv, 0), what + " (ds.conv_integer)");
+      const std::vector<int32_t> packedWant = exactConv(p, xv, xSigned, zxValue, wv, 0);
+      const std::vector<uint8_t> original = wv;
+      for (uint8_t &b : wv)
+        b = (uint8_t)(b + 1);
+      expectEqual(runConvInteger(p, xv, xSigned, zx, wv, nullptr, ctx), packedWant,
+                  what + " (ds.conv_integer)");
+      wv = original;
       const int8_t zw = -3;
       expectEqual(runConvInteger(p, xv, xSigned, zx, wv, &zw, ctx),
                   exactConv(p, xv, xSigned, zxValue, wv, zw), what + " (weight zero point)");
