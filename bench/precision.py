@@ -26,8 +26,6 @@ Models: the PyTorch exports of utils/export_torch_models.py (ResNet-18-style
 CNN at 224x224, batch 2; LLaMA-style decoder layer at hidden 2048, sequence
 128), exported with /usr/bin/python3 (Debian's python3-torch) when it is
 there; the generated 12-layer BERT-base (sequence 128) with --bert-base.
-int8 dynamic is skipped for the CNN (its ConvInteger runs as reference loops
-in ds: an integer convolution kernel is not there yet).
 
   python3 bench/precision.py [--threads 2] [--runs 10] [--bert-base]
 """
@@ -67,7 +65,7 @@ def errors(got, ref):
     return np.abs(g - r).max(), np.abs(g - r).mean(), cosine, top1
 
 
-def model_rows(name, path, inputs, scratch, args, dynamic_int8=True):
+def model_rows(name, path, inputs, scratch, args):
     feeds = feeds_for(inputs, seed=0)
     reference = ort_session(path, args.threads).run(None, feeds)[0]
     engines, sessions, files = {}, {}, {}
@@ -93,11 +91,10 @@ def model_rows(name, path, inputs, scratch, args, dynamic_int8=True):
     add_ds("ds int8 static (ds's own PTQ)", path, quantize="static", calibration_data=samples)
     add_ds("ds int8 static + SmoothQuant", path, quantize="static", calibration_data=samples,
            smooth_quant=0.5)
-    if dynamic_int8:
-        dyn = os.path.join(scratch, f"{name}.int8-dynamic.onnx")
-        quantize_dynamic(path, dyn, weight_type=QuantType.QInt8)
-        add_ort("ort int8 dynamic", dyn)
-        add_ds("ds int8 dynamic", dyn)
+    dyn = os.path.join(scratch, f"{name}.int8-dynamic.onnx")
+    quantize_dynamic(path, dyn, weight_type=QuantType.QInt8)
+    add_ort("ort int8 dynamic", dyn)
+    add_ds("ds int8 dynamic", dyn)
     qdq = os.path.join(scratch, f"{name}.int8-qdq.onnx")
     quantize_static(path, qdq, Calibration(inputs), quant_format=QuantFormat.QDQ,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
@@ -132,8 +129,7 @@ def main():
              "--only", "resnet", "llama_layer"], capture_output=True, text=True)
         if exported.returncode == 0:
             rows += model_rows("resnet (PyTorch) 2x3x224x224", os.path.join(scratch, "resnet.onnx"),
-                               [("pixels", np.float32, [2, 3, 224, 224])], scratch, args,
-                               dynamic_int8=False)
+                               [("pixels", np.float32, [2, 3, 224, 224])], scratch, args)
             rows += model_rows("llama layer (PyTorch) 1x128x2048",
                                os.path.join(scratch, "llama_layer.onnx"),
                                [("hidden_states", np.float32, [1, 128, 2048])], scratch, args)

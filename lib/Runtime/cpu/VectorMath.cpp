@@ -131,6 +131,14 @@ DS_INLINE float geluTanhOne(float x) {
   return x != x ? x : r;
 }
 
+/// The logistic function 1 / (1 + e^-x) through one exp of -|x|:
+/// 1 / (1 + E) for x >= 0 and E / (1 + E) below (no cancellation).
+DS_INLINE float sigmoidOne(float x) {
+  float e = expNonPositive(x < 0.0f ? x : -x);
+  float r = (x < 0.0f ? e : 1.0f) / (1.0f + e);
+  return x != x ? x : r;
+}
+
 /// The division (not a multiplication by 1 / scale) rounds as ONNX's
 /// QuantizeLinear and onnxruntime do; roundEven is exact below 2^22 and
 /// anything larger saturates anyway.
@@ -203,6 +211,11 @@ DS_VECTORIZED void tanhImpl(const float *__restrict x, float *__restrict y, int6
 DS_VECTORIZED void geluTanhImpl(const float *__restrict x, float *__restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     y[i] = geluTanhOne(x[i]);
+}
+
+DS_VECTORIZED void sigmoidImpl(const float *__restrict x, float *__restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = sigmoidOne(x[i]);
 }
 
 DS_VECTORIZED void quantizeU8(const float *__restrict x, uint8_t *__restrict y, int64_t n,
@@ -404,6 +417,7 @@ void gelu(const float *x, float *y, int64_t n) { geluImpl(x, y, n); }
 void tanh(const float *x, float *y, int64_t n) { tanhImpl(x, y, n); }
 double sum(const float *x, int64_t n) { return sumImpl(x, n); }
 void geluTanh(const float *x, float *y, int64_t n) { geluTanhImpl(x, y, n); }
+void sigmoid(const float *x, float *y, int64_t n) { sigmoidImpl(x, y, n); }
 
 void quantize(const float *x, uint8_t *y, int64_t n, float scale, float zeroPoint) {
   quantizeU8(x, y, n, scale, zeroPoint);

@@ -11,7 +11,7 @@
 // (denormals below, 0 under e^-103); erf within 3e-7 absolute and GELU
 // within 3e-7 max(1, |x|) (Abramowitz and Stegun 7.1.26 for |x| >= 0.5,
 // the Taylor series below; libm's erff is within 1 ulp, 6e-8 near 1); tanh
-// and the tanh GELU within a few ulp (VectorMathTest). NaN in gives NaN out.
+// the tanh GELU and the logistic within a few ulp (VectorMathTest). NaN in gives NaN out.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_VECTORMATH_H
@@ -45,6 +45,10 @@ void tanh(const float *x, float *y, int64_t n);
 /// 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), the tanh GELU, as
 /// x times a logistic (no cancellation for negative x).
 void geluTanh(const float *x, float *y, int64_t n);
+
+/// The logistic function 1 / (1 + e^-x), within 3 ulp where the result is
+/// a normal float (SiLU's gate, x * sigmoid(x), in SwiGLU feed-forwards).
+void sigmoid(const float *x, float *y, int64_t n);
 
 /// The sum of x[0, n) in double (lanes of 8: no fixed order).
 double sum(const float *x, int64_t n);

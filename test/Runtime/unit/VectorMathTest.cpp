@@ -261,3 +261,26 @@ TEST(VectorMath, GeluTanhRelativeEverywhere) {
   EXPECT_EQ(out[1], 1.0f);
   EXPECT_EQ(out[2], -1.0f);
 }
+
+TEST(VectorMath, SigmoidWithin3UlpAndItsLimits) {
+  std::vector<float> x = grid(-110.0f, 40.0f, 300001), y(x.size());
+  x.push_back(0.0f);
+  x.push_back(-0.0f);
+  y.resize(x.size());
+  vmath::sigmoid(x.data(), y.data(), (int64_t)x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double want = 1.0 / (1.0 + std::exp(-(double)x[i]));
+    if (want < (double)std::numeric_limits<float>::min()) { // denormal or 0
+      ASSERT_LE(std::fabs(y[i] - want), (double)std::numeric_limits<float>::min()) << x[i];
+      continue;
+    }
+    const double ulp = std::ldexp(1.0, std::ilogb((float)want) - 23);
+    ASSERT_LE(std::fabs(y[i] - want), 3 * ulp) << "x = " << x[i];
+  }
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+  std::vector<float> edge = {nan, inf, -inf}, out(3);
+  vmath::sigmoid(edge.data(), out.data(), 3);
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_EQ(out[1], 1.0f);
+  EXPECT_EQ(out[2], 0.0f);
+}
