@@ -285,7 +285,7 @@ bool int8WeightsToPack(const Program &program, const Step &step, size_t rank) {
 
 Status Session::packWeights() {
   const bool gemm = cpu::packedGemmAvailable(), nibbles = cpu::packsNibbleWeights(),
-             int8Conv = cpu::integerDirectConvAvailable() && cpu::integerPackedGemmAvailable();
+             int8Conv = cpu::integerVnniKernelsAvailable();
   if (!gemm && !nibbles && !int8Conv)
     return Status();
   auto outOfMemory = [](const ValueInfo &w) {

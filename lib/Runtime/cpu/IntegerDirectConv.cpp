@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/IntegerDirectConv.h"
 #include "cpu/DirectConvPlan.h"
+#include "cpu/IntegerPackedGemm.h"
 #include "cpu/PackedGemm.h"
 
 #include <algorithm>
@@ -30,19 +31,6 @@
 #endif
 
 namespace dsrt::cpu {
-
-bool integerDirectConvAvailable() {
-#if DS_VNNI_KERNEL
-  static const bool available = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-  }();
-  return available;
-#else
-  return false;
-#endif
-}
 
 bool packInt8ConvWeights(const int8_t *w, int64_t M, int64_t Cg, int64_t taps,
                          PackedInt8Conv &out) {
@@ -193,7 +181,7 @@ bool runIntegerDirectConv2D(KernelContext &ctx, const void *x, bool xSigned, int
                             const int8_t *wt, int32_t *y, int64_t N, int64_t C, int64_t M,
                             int64_t group, const Window &w) {
 #if DS_VNNI_KERNEL
-  if (!integerDirectConvAvailable() || !ctx.packed || group <= 0)
+  if (!integerVnniKernelsAvailable() || !ctx.packed || group <= 0)
     return false;
   const int64_t Cg = C / group, Mg = M / group, channelWords = (Cg + 3) / 4;
   DirectConvPlan p;

@@ -27,10 +27,6 @@ struct PackedInt8Conv {
   const int32_t *panel(int64_t p) const { return words.get() + p * steps() * kRows; }
 };
 
-/// Whether this CPU has the instructions the kernel is written with
-/// (AVX-512 F / BW / VL and VNNI).
-bool integerDirectConvAvailable();
-
 /// Packs the M x (Cg * taps) s8 weights at `w`; false when out of memory.
 bool packInt8ConvWeights(const int8_t *w, int64_t M, int64_t Cg, int64_t taps,
                          PackedInt8Conv &out);
@@ -42,8 +38,9 @@ bool packInt8ConvWeights(const int8_t *w, int64_t M, int64_t Cg, int64_t taps,
 /// phase, four channels to a 32-bit word (cpu/DirectConvPlan.h), and 6 x 64
 /// tiles of the result accumulate one vpdpbusd per four channels. Exact
 /// (the same i32 sums as the reference loops). False, before writing
-/// anything, when the CPU lacks VNNI, the weights are not packed or the
-/// geometry does not suit; the caller's im2col path then runs.
+/// anything, when the CPU lacks VNNI (integerVnniKernelsAvailable()), the
+/// weights are not packed or the geometry does not suit; the caller's
+/// im2col path then runs.
 bool runIntegerDirectConv2D(KernelContext &ctx, const void *x, bool xSigned, int zx,
                             const int8_t *wt, int32_t *y, int64_t N, int64_t C, int64_t M,
                             int64_t group, const Window &w);

@@ -24,7 +24,7 @@
 
 namespace dsrt::cpu {
 
-bool integerPackedGemmAvailable() {
+bool integerVnniKernelsAvailable() {
 #if DS_VNNI_KERNEL
   static const bool available = [] {
     __builtin_cpu_init();

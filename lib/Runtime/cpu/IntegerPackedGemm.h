@@ -25,9 +25,9 @@ struct PackedInt8Matrix {
   const int32_t *panel(int64_t p) const { return words.get() + p * steps() * kColumns; }
 };
 
-/// Whether this CPU has what the kernel is written with (AVX-512 F / BW /
-/// VL and VNNI).
-bool integerPackedGemmAvailable();
+/// Whether this CPU has what the int8 kernels (this GEMM and
+/// cpu/IntegerDirectConv.h) are written with: AVX-512 F / BW / VL and VNNI.
+bool integerVnniKernelsAvailable();
 
 /// Packs the K x N row-major s8 matrix at `b`; false when out of memory.
 bool packInt8Matrix(const int8_t *b, int64_t K, int64_t N, PackedInt8Matrix &out);

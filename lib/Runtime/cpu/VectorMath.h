@@ -10,8 +10,9 @@
 // Accuracy: exp within 2 ulp of the true value for results >= FLT_MIN
 // (denormals below, 0 under e^-103); erf within 3e-7 absolute and GELU
 // within 3e-7 max(1, |x|) (Abramowitz and Stegun 7.1.26 for |x| >= 0.5,
-// the Taylor series below; libm's erff is within 1 ulp, 6e-8 near 1); tanh
-// the tanh GELU and the logistic within a few ulp (VectorMathTest). NaN in gives NaN out.
+// the Taylor series below; libm's erff is within 1 ulp, 6e-8 near 1); tanh,
+// the tanh GELU and the logistic within a few ulp (VectorMathTest). NaN in
+// gives NaN out.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_VECTORMATH_H

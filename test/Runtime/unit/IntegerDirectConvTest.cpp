@@ -23,15 +23,6 @@ namespace {
 using namespace dsrt;
 using namespace dsrt::test;
 
-std::vector<uint8_t> randomBytes(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> d(0, 255);
-  std::vector<uint8_t> v(n);
-  for (uint8_t &b : v)
-    b = (uint8_t)d(gen);
-  return v;
-}
-
 /// sum (x - zx)(w - zw) per output, wrapping in 32 bits; padding reads zx.
 std::vector<int32_t> exactConv(const Conv2D &p, const std::vector<uint8_t> &x, bool xSigned,
                                int zx, const std::vector<uint8_t> &w, int zw) {
@@ -96,7 +87,7 @@ void expectEqual(const std::vector<int32_t> &got, const std::vector<int32_t> &wa
 }
 
 TEST(IntegerDirectConv, EqualsTheExactSums) {
-  if (!cpu::integerDirectConvAvailable())
+  if (!cpu::integerVnniKernelsAvailable())
     GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   // The f32 direct convolution's geometries, plus channel counts that
   // leave a partial word of four, rows that leave a short panel of six and
@@ -157,7 +148,7 @@ TEST(IntegerDirectConv, EqualsTheExactSums) {
 }
 
 TEST(IntegerDirectConv, DeclinesBeforeWritingAnything) {
-  if (!cpu::integerDirectConvAvailable())
+  if (!cpu::integerVnniKernelsAvailable())
     GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const Conv2D p{1, 4, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   const auto xv = randomBytes((size_t)(p.C * p.H * p.W), 71);

@@ -23,15 +23,6 @@ namespace {
 using namespace dsrt;
 using namespace dsrt::test;
 
-std::vector<uint8_t> randomBytes(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> d(0, 255);
-  std::vector<uint8_t> v(n);
-  for (uint8_t &b : v)
-    b = (uint8_t)d(gen);
-  return v;
-}
-
 /// sum_k (a - za)(b - zb) per output, wrapping in 32 bits.
 std::vector<int32_t> exactGemm(const std::vector<uint8_t> &a, bool aSigned, int za,
                                const std::vector<uint8_t> &b, int zb, int64_t M, int64_t K,
@@ -50,7 +41,7 @@ std::vector<int32_t> exactGemm(const std::vector<uint8_t> &a, bool aSigned, int 
 }
 
 TEST(IntegerPackedGemm, EqualsTheExactSums) {
-  if (!cpu::integerPackedGemmAvailable())
+  if (!cpu::integerVnniKernelsAvailable())
     GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   struct Case {
     int64_t M, K, N;
@@ -78,7 +69,7 @@ TEST(IntegerPackedGemm, EqualsTheExactSums) {
 }
 
 TEST(IntegerPackedGemm, ThroughMatmulInteger) {
-  if (!cpu::integerPackedGemmAvailable())
+  if (!cpu::integerVnniKernelsAvailable())
     GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const int64_t B = 3, M = 5, K = 45, N = 70;
   const auto av = randomBytes((size_t)(B * M * K), 91);

@@ -160,7 +160,6 @@ inline bool registers(void (*registerKernels)(cpu::KernelTable &), const std::st
   return table.count(op) != 0;
 }
 
-/// Runs every loop in one piece on the calling thread.
 /// n floats uniform in [-1, 1), from `seed`.
 inline std::vector<float> randomFloats(size_t n, uint32_t seed) {
   std::mt19937 gen(seed);
@@ -171,6 +170,17 @@ inline std::vector<float> randomFloats(size_t n, uint32_t seed) {
   return v;
 }
 
+/// n bytes uniform over 0..255, from `seed`.
+inline std::vector<uint8_t> randomBytes(size_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> dist(0, 255);
+  std::vector<uint8_t> v(n);
+  for (uint8_t &b : v)
+    b = (uint8_t)dist(gen);
+  return v;
+}
+
+/// Runs every loop in one piece on the calling thread.
 inline KernelContext serialContext() {
   KernelContext ctx;
   ctx.parallelFor = [](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &body) {
