@@ -103,7 +103,8 @@ DS_VNNI_TARGET void fillPlane(const DirectConvPlan &p, const uint8_t *x, int64_t
 /// C[r][n0 + j] = init[r] + sum_k <B[offsets[k] + n0 + j], panel[k][r]>
 /// for r < rows, j < cols (<= 16 V): 6 x V accumulators, one vpdpbusd per
 /// row and vector per step. Narrower tiles take the last columns, so that
-/// a 14 x 15 map computes 224 columns for its 210, not 256.
+/// a 14 x 14 output map (210 columns with its row padding) computes 224
+/// columns, not 256.
 template <int V>
 DS_VNNI_TARGET void tile(const int32_t *panel, const uint32_t *B, const int64_t *offsets,
                          int64_t steps, int64_t n0, int64_t cols, int64_t rows,
