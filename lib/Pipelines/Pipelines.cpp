@@ -80,6 +80,7 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
     sparse.sinks = options.attentionSinks;
     sparse.selectBlocks = options.attentionSelectBlocks;
     sparse.blockSize = options.attentionBlockSize;
+    sparse.denseHeads = options.attentionDenseHeads;
     pm.addNestedPass<func::FuncOp>(ds::createSparsifyAttentionPass(sparse));
   }
   if (options.raiseAttention)
@@ -188,6 +189,9 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
   Option<int64_t> attentionBlockSize{*this, "attention-block-size",
                                      llvm::cl::desc("Block size for attention-select-blocks"),
                                      llvm::cl::init(64)};
+  ListOption<std::string> attentionDenseHeads{
+      *this, "attention-dense-heads",
+      llvm::cl::desc("Query heads the sparse pattern leaves dense: H or N:H (N-th attention)")};
   Option<std::string> precision{*this, "precision",
                                 llvm::cl::desc("Mixed precision: fp32 (none), fp16, bf16, fp8 "
                                                "(emulated on the CPU) or auto (precision-table)"),
@@ -282,6 +286,8 @@ void ds::registerPipelines() {
         options.attentionSinks = cl.attentionSinks;
         options.attentionSelectBlocks = cl.attentionSelectBlocks;
         options.attentionBlockSize = cl.attentionBlockSize;
+        options.attentionDenseHeads.assign(cl.attentionDenseHeads.begin(),
+                                           cl.attentionDenseHeads.end());
         options.precision = cl.precision;
         options.precisionTable = cl.precisionTable;
         options.precisionErrorBudget = cl.precisionErrorBudget;

@@ -89,6 +89,82 @@ def test_sinks_without_a_window_are_refused():
         ds.load(MODEL, attention_sinks=4)
 
 
+def test_dense_heads_stay_dense():
+    """attention_dense_heads picks the pattern per head (DuoAttention's
+    retrieval heads dense, streaming heads on a window with sinks): head 1
+    of the exported model stays dense, head 0 gets the window."""
+    for heads in ([1], ["0:1"]):
+        session = ds.load(MODEL, num_threads=2, attention_window=16, attention_sinks=2,
+                          attention_dense_heads=heads)
+        for queries, keys in [(1, 700), (300, 300), (70, 600)]:
+            feeds = inputs(queries, keys, queries + keys)
+            got = session.run(feeds)["out"]
+            np.testing.assert_allclose(got[:, :1], reference(**feeds, window=16, sinks=2)[:, :1],
+                                       rtol=1e-4, atol=1e-5, err_msg=f"{heads} {queries}x{keys}")
+            np.testing.assert_allclose(got[:, 1:], reference(**feeds)[:, 1:], rtol=1e-4,
+                                       atol=1e-5, err_msg=f"{heads} {queries}x{keys}")
+    # "1:1" names an attention the model does not have: every head is sparse.
+    other = ds.load(MODEL, num_threads=2, attention_window=16, attention_sinks=2,
+                    attention_dense_heads=["1:1"])
+    feeds = inputs(300, 300, 1)
+    np.testing.assert_allclose(other.run(feeds)["out"], reference(**feeds, window=16, sinks=2),
+                               rtol=1e-4, atol=1e-5)
+
+
+def grouped_query_attention(path, q_heads, kv_heads, head_dim=16):
+    """ONNX's own Attention (opset 23), causal, KV heads shared by groups of
+    query heads, query and key lengths dynamic."""
+    from onnx import TensorProto, helper, save
+    graph = helper.make_graph(
+        [helper.make_node("Attention", ["q", "k", "v"], ["y"], is_causal=1)], "gqa",
+        [helper.make_tensor_value_info("q", TensorProto.FLOAT, [1, q_heads, "S", head_dim]),
+         helper.make_tensor_value_info("k", TensorProto.FLOAT, [1, kv_heads, "L", head_dim]),
+         helper.make_tensor_value_info("v", TensorProto.FLOAT, [1, kv_heads, "L", head_dim])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)]), path)
+
+
+@pytest.mark.parametrize("pattern", [dict(attention_window=8, attention_sinks=2),
+                                     dict(attention_select_blocks=1, attention_block_size=8)])
+def test_dense_heads_with_grouped_kv_heads(tmp_path, pattern):
+    """8 query heads on 2 KV heads, heads 1, 2 and 5 dense: the split cuts
+    runs at KV-group boundaries. Each head must equal the same head of the
+    all-dense or the all-sparse model, bit for bit (a head's tiles do not
+    depend on the others)."""
+    model = str(tmp_path / "gqa.onnx")
+    grouped_query_attention(model, 8, 2)
+    dense = ds.load(model, num_threads=2)
+    sparse = ds.load(model, num_threads=2, **pattern)
+    mixed = ds.load(model, num_threads=2, attention_dense_heads=[1, 2, 5], **pattern)
+    rng = np.random.default_rng(7)
+    for queries, keys in [(1, 90), (64, 64), (40, 100)]:
+        feeds = {"q": rng.standard_normal((1, 8, queries, 16)).astype(np.float32) * 2,
+                 "k": rng.standard_normal((1, 2, keys, 16)).astype(np.float32),
+                 "v": rng.standard_normal((1, 2, keys, 16)).astype(np.float32)}
+        want_dense, want_sparse = dense.run(feeds)["y"], sparse.run(feeds)["y"]
+        got = mixed.run(feeds)["y"]
+        for head in range(8):
+            want = want_dense if head in (1, 2, 5) else want_sparse
+            np.testing.assert_array_equal(got[:, head], want[:, head],
+                                          err_msg=f"head {head}, {queries}x{keys}")
+        # The pattern is not the dense one where queries see more than the
+        # window (ONNX's causal mask is aligned to the first key), so the
+        # check can tell them apart.
+        if queries > 16:
+            assert not np.allclose(want_sparse, want_dense, rtol=1e-3, atol=1e-4)
+
+
+def test_dense_heads_are_checked():
+    with pytest.raises(ds.CompileError, match="need a sparse pattern"):
+        ds.load(MODEL, attention_dense_heads=[0])
+    with pytest.raises(ds.CompileError, match="names head 2, but this attention has 2 query heads"):
+        ds.load(MODEL, attention_window=4, attention_dense_heads=[2])
+    with pytest.raises(ds.CompileError, match="neither a head"):
+        ds.load(MODEL, attention_window=4, attention_dense_heads=["a:b"])
+    with pytest.raises(ValueError, match="is not a head"):
+        ds.load(MODEL, attention_window=4, attention_dense_heads=[1.5])
+
+
 DSA = os.path.join(os.path.dirname(MODEL), "dsa_decoder.onnx")
 
 

@@ -51,6 +51,11 @@ static cl::opt<int64_t> attentionSelectBlocks(
 static cl::opt<int64_t> attentionBlockSize(
     "attention-block-size", cl::desc("Block size of --attention-select-blocks (1 to 128)"),
     cl::init(64));
+static cl::list<std::string> attentionDenseHeads(
+    "attention-dense-heads", cl::CommaSeparated,
+    cl::desc("Query heads --attention-window / --attention-select-blocks leave dense: H (in "
+             "every attention) or N:H (in the N-th attention, from 0)"),
+    cl::value_desc("H,N:H"));
 static cl::opt<std::string> precision(
     "precision",
     cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "
@@ -188,6 +193,8 @@ int main(int argc, char **argv) {
   request.pipeline.attentionSinks = attentionSinks;
   request.pipeline.attentionSelectBlocks = attentionSelectBlocks;
   request.pipeline.attentionBlockSize = attentionBlockSize;
+  request.pipeline.attentionDenseHeads.assign(attentionDenseHeads.begin(),
+                                              attentionDenseHeads.end());
   request.pipeline.precision = precision;
   request.pipeline.precisionTable = precisionTable;
   request.pipeline.precisionErrorBudget = precisionErrorBudget;

@@ -25,6 +25,8 @@ struct FileCompileOptions {
   /// CompileOptions::attentionSelectBlocks / attentionBlockSize.
   long long attentionSelectBlocks = 0;
   long long attentionBlockSize = 64;
+  /// CompileOptions::attentionDenseHeads.
+  std::vector<std::string> attentionDenseHeads;
   /// Mixed precision (CompileOptions::precision): fp32, fp16, bf16 or fp8.
   std::string precision = "fp32";
   /// CompileOptions::precisionTable, precisionErrorBudget, precisionProbes,

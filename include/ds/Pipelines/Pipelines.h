@@ -21,6 +21,9 @@ struct CompileOptions {
   /// NSA-style block selection instead of a window (0: none).
   int64_t attentionSelectBlocks = 0;
   int64_t attentionBlockSize = 64;
+  /// Query heads the sparse pattern leaves dense: "H" (every attention) or
+  /// "N:H" (the N-th attention); see ds-sparsify-attention's dense-heads.
+  std::vector<std::string> attentionDenseHeads;
   /// Mixed precision (ds-assign-precision's policy): "fp32" leaves the model
   /// as it is, "fp16" / "bf16" run contractions and attention in that type,
   /// "fp8" rounds their operands to e4m3 (emulated on the CPU).

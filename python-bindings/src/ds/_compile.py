@@ -33,7 +33,8 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   quantize_exclude_nodes: Sequence[str] = (),
                   raise_attention: bool = True, attention_window: int = 0,
                   attention_sinks: int = 0, attention_select_blocks: int = 0,
-                  attention_block_size: int = 64, remat_budget: str = "",
+                  attention_block_size: int = 64, attention_dense_heads: Sequence[str] = (),
+                  remat_budget: str = "",
                   remat_strategy: str = "greedy", cost_report: str = "",
                   cost_report_format: str = "text", gradients: bool = False, loss: str = "",
                   loss_function: str = "", gradient_parameters: Sequence[str] = (),
@@ -54,7 +55,7 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                               quantize, calibration_table, calibration_probes,
                               list(quantize_exclude_nodes), raise_attention, attention_window,
                               attention_sinks, attention_select_blocks, attention_block_size,
-                              remat_budget, remat_strategy, cost_report, cost_report_format,
+                              list(attention_dense_heads), remat_budget, remat_strategy, cost_report, cost_report_format,
                               gradients, loss, loss_function, list(gradient_parameters),
                               optimizer, list(hyperparameters), loss_scaling, lsq_grad_scale,
                               precision_table, precision_error_budget, precision_probes,
@@ -71,6 +72,18 @@ def _weight_block_size(size: Optional[int]) -> int:
     if int(size) < 0:
         raise ValueError(f"weight_block_size {size} is negative (0: one scale per column)")
     return int(size)
+
+
+def _dense_heads(heads: Sequence[Union[int, str]]) -> List[str]:
+    if isinstance(heads, (int, str)):
+        heads = [heads]
+    out = []
+    for head in heads:
+        if isinstance(head, bool) or not isinstance(head, (int, str)):
+            raise ValueError(f"attention_dense_heads entry {head!r} is not a head (int) or "
+                             "'attention:head' (str)")
+        out.append(str(head))
+    return out
 
 
 def _hyperparameters(options: Optional[Mapping[str, float]]) -> List[float]:
@@ -92,6 +105,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             raise_attention: bool = True, attention_window: int = 0,
             attention_sinks: int = 0, attention_select_blocks: int = 0,
             attention_block_size: int = 64,
+            attention_dense_heads: Sequence[Union[int, str]] = (),
             remat_budget: Union[int, str, None] = None, remat_strategy: str = "greedy",
             cost_report: Optional[PathLike] = None, cost_report_format: str = "text",
             gradients: bool = False, loss: Optional[str] = None,
@@ -119,7 +133,10 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     it is an approximation the user opts into). attention_select_blocks=n
     instead selects keys at run time, NSA-style: each block of
     attention_block_size queries sees the first, its local and the n
-    best-scoring earlier key blocks. precision="fp16" or "bf16" runs contractions and attention in
+    best-scoring earlier key blocks. attention_dense_heads chooses the
+    pattern per head: the query heads listed stay dense (an int H: head H of
+    every attention; a string "N:H": head H of the N-th attention, from 0),
+    the others get the window or the selection. precision="fp16" or "bf16" runs contractions and attention in
     that type and keeps softmax, norms and reductions in fp32 (inputs and
     outputs keep their types); "fp8" rounds their operands to e4m3 with
     per-tensor scales (emulated on the CPU: fp8's accuracy, not its speed); "auto" is fp16 or bf16
@@ -177,6 +194,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    attention_sinks=attention_sinks,
                    attention_select_blocks=attention_select_blocks,
                    attention_block_size=attention_block_size,
+                   attention_dense_heads=_dense_heads(attention_dense_heads),
                    remat_budget="" if remat_budget is None else str(remat_budget),
                    remat_strategy=remat_strategy,
                    cost_report="" if cost_report is None else os.fspath(cost_report),
@@ -213,7 +231,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
         # run's artifact must be compiled the same way for its names to match.
         shaping = {k: options[k] for k in (
             "raise_attention", "attention_window", "attention_sinks", "attention_select_blocks",
-            "attention_block_size", "gradients", "loss", "loss_function", "gradient_parameters",
+            "attention_block_size", "attention_dense_heads", "gradients", "loss", "loss_function", "gradient_parameters",
             "optimizer", "hyperparameters", "loss_scaling", "lsq_grad_scale")}
         if precision == "auto" and precision_table is None:
             if calibration_data is None:
@@ -254,7 +272,8 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     """Loads an artifact, compiling first when given an .onnx model (into a
     temporary directory that is removed whatever happens). compile_options
     are ds.compile's: input_shapes, bind_inputs, target, fuse, raise_attention,
-    attention_window, attention_sinks, attention_select_blocks, attention_block_size, precision,
+    attention_window, attention_sinks, attention_select_blocks, attention_block_size,
+    attention_dense_heads, precision,
     quantize, calibration_table, calibration_data, calibration_method,
     smooth_quant, quantize_exclude_nodes, remat_budget, remat_strategy, cost_report,
     cost_report_format, gradients, loss, loss_function, gradient_parameters, optimizer,

@@ -1,8 +1,11 @@
-//===- SparsifyAttention.cpp - sliding window + sinks for causal attention -===//
+//===- SparsifyAttention.cpp - sparse patterns for causal attention -------===//
 //
-// ds-sparsify-attention sets a static sparsity pattern on every causal
-// ds.attention (Passes.td has the semantics) and, on request, reports what
-// it saves, from the closed forms of the visible (query, key) pairs.
+// ds-sparsify-attention sets a sparsity pattern (a sliding window with
+// sinks, or NSA-style block selection) on every causal ds.attention
+// (Passes.td has the semantics) and, on request, reports what it saves,
+// from the closed forms of the visible (query, key) pairs. Heads the user
+// keeps dense are split off into their own ds.attention, so the kernels
+// see one pattern per op.
 //
 //===----------------------------------------------------------------------===//
 #include "ds/Dialect/DS/IR/DSOps.h"
@@ -11,9 +14,13 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/Format.h"
 
 #include <algorithm>
+#include <optional>
+#include <set>
 
 namespace mlir::ds {
 #define GEN_PASS_DEF_SPARSIFYATTENTIONPASS
@@ -74,11 +81,94 @@ void reportCost(AttentionOp op, int64_t window, int64_t sinks) {
          << " bytes instead of " << L * (D + Dv) * bytes;
 }
 
+/// One `dense-heads` entry: head H of every attention (`H`) or of the
+/// N-th one (`N:H`).
+struct DenseHead {
+  std::optional<int64_t> attention;
+  int64_t head;
+};
+
+std::optional<DenseHead> parseDenseHead(StringRef entry) {
+  auto [first, rest] = entry.trim().split(':');
+  DenseHead parsed;
+  int64_t n;
+  if (first.getAsInteger(10, n) || n < 0)
+    return std::nullopt;
+  if (!entry.contains(':')) {
+    parsed.head = n;
+    return parsed;
+  }
+  parsed.attention = n;
+  if (rest.getAsInteger(10, parsed.head) || parsed.head < 0)
+    return std::nullopt;
+  return parsed;
+}
+
+Value i64Vector(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
+  auto type = RankedTensorType::get({(int64_t)values.size()}, b.getI64Type());
+  return b.create<ConstantOp>(loc, DenseElementsAttr::get(type, values));
+}
+
+/// `value`'s elements [begin, end) along `axis`.
+Value sliceAxis(OpBuilder &b, Location loc, Value value, int64_t axis, int64_t begin, int64_t end) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (begin == 0 && end == type.getDimSize(axis))
+    return value;
+  SmallVector<int64_t> shape(type.getShape());
+  shape[axis] = end - begin;
+  return b.create<SliceOp>(loc, RankedTensorType::get(shape, type.getElementType()), value,
+                           i64Vector(b, loc, {begin}), i64Vector(b, loc, {end}),
+                           i64Vector(b, loc, {axis}), i64Vector(b, loc, {1}));
+}
+
+/// A run of query heads [begin, end) with one pattern, lying within one KV
+/// group or covering whole groups, so that it reads a contiguous range of
+/// KV heads with the same grouping.
+struct HeadRun {
+  int64_t begin, end;
+  bool dense;
+};
+
+/// Cuts heads [0, hq) into runs by `dense` and at KV-group boundaries
+/// (groups of `group` query heads share a KV head).
+SmallVector<HeadRun> headRuns(int64_t hq, int64_t group, const std::set<int64_t> &dense) {
+  SmallVector<HeadRun> runs;
+  for (int64_t a = 0; a < hq;) {
+    bool isDense = dense.count(a);
+    int64_t b = a + 1;
+    while (b < hq && (bool)dense.count(b) == isDense)
+      ++b;
+    // [a, b) has one pattern; cut it where it would straddle a group.
+    while (a < b) {
+      int64_t e;
+      if (a % group != 0)
+        e = std::min(b, (a / group + 1) * group); // the rest of a's group
+      else if (b - a >= group)
+        e = a + (b - a) / group * group; // whole groups
+      else
+        e = b; // the start of one group
+      runs.push_back({a, e, isDense});
+      a = e;
+    }
+  }
+  return runs;
+}
+
 struct SparsifyAttentionPass
     : mlir::ds::impl::SparsifyAttentionPassBase<SparsifyAttentionPass> {
   using SparsifyAttentionPassBase::SparsifyAttentionPassBase;
 
+  SmallVector<DenseHead> denseHeadList;
+
   LogicalResult initialize(MLIRContext *context) override {
+    for (const std::string &entry : denseHeads) {
+      std::optional<DenseHead> parsed = parseDenseHead(entry);
+      if (!parsed)
+        return emitError(UnknownLoc::get(context))
+               << "ds-sparsify-attention: dense-heads entry '" << entry
+               << "' is neither a head (H) nor an attention and one of its heads (N:H)";
+      denseHeadList.push_back(*parsed);
+    }
     if (selectBlocks != 0) {
       if (selectBlocks < 0 || window != 0 || sinks != 0 || blockSize < 1 || blockSize > 128)
         return emitError(UnknownLoc::get(context))
@@ -94,37 +184,125 @@ struct SparsifyAttentionPass
     return success();
   }
 
-  void runOnOperation() override {
+  /// Sets the pattern on `op` (and reports its cost).
+  void makeSparse(AttentionOp op) {
     Builder b(&getContext());
-    getOperation().walk([&](AttentionOp op) {
+    if (selectBlocks > 0) {
+      op.setSelectBlocksAttr(b.getI64IntegerAttr(selectBlocks));
+      op.setBlockSizeAttr(b.getI64IntegerAttr(blockSize));
+      if (report)
+        op.emitRemark() << "sparse attention: block selection, " << selectBlocks.getValue()
+                        << " blocks of " << blockSize.getValue()
+                        << " keys chosen per query block, plus the first and the local "
+                           "blocks: each query sees at most "
+                        << (selectBlocks + 3) * blockSize << " keys";
+      return;
+    }
+    op.setWindowAttr(b.getI64IntegerAttr(window));
+    op.setSinkTokensAttr(b.getI64IntegerAttr(sinks));
+    if (report)
+      reportCost(op, window, sinks);
+  }
+
+  /// The heads `dense-heads` keeps dense in the index-th attention.
+  std::set<int64_t> denseHeadsOf(int64_t index) const {
+    std::set<int64_t> heads;
+    for (const DenseHead &entry : denseHeadList)
+      if (!entry.attention || *entry.attention == index)
+        heads.insert(entry.head);
+    return heads;
+  }
+
+  /// Splits `op` along its query heads into one ds.attention per run of
+  /// heads with the same pattern; the sparse runs get the pattern.
+  LogicalResult splitHeads(AttentionOp op, const std::set<int64_t> &dense) {
+    auto q = cast<RankedTensorType>(op.getQuery().getType());
+    auto k = cast<RankedTensorType>(op.getKey().getType());
+    int64_t hq = q.getDimSize(1), hkv = k.getDimSize(1);
+    auto dim = [](int64_t d) { return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d); };
+    if (ShapedType::isDynamic(hq) || ShapedType::isDynamic(hkv))
+      return op.emitError("dense-heads needs static head counts, not ")
+             << dim(hq) << " query and " << dim(hkv) << " KV heads";
+    if (*dense.rbegin() >= hq)
+      return op.emitError("dense-heads names head ")
+             << *dense.rbegin() << ", but this attention has " << hq << " query heads";
+    // A mask with a head axis is cut with the query heads.
+    int64_t maskHeadAxis = -1;
+    if (Value mask = op.getMask()) {
+      auto m = cast<RankedTensorType>(mask.getType());
+      if (m.getRank() >= 3 && m.getDimSize(m.getRank() - 3) != 1) {
+        if (m.getDimSize(m.getRank() - 3) != hq)
+          return op.emitError("dense-heads needs the mask's head dim to be 1 or ")
+                 << hq << ", not " << dim(m.getDimSize(m.getRank() - 3));
+        maskHeadAxis = m.getRank() - 3;
+      }
+    }
+    const int64_t group = hq / hkv;
+    // Everything goes in front of `op`, in creation order.
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    SmallVector<Value> pieces;
+    for (const HeadRun &run : headRuns(hq, group, dense)) {
+      int64_t kvBegin = run.begin / group, kvEnd = (run.end - 1) / group + 1;
+      IRMapping operands;
+      operands.map(op.getQuery(), sliceAxis(b, loc, op.getQuery(), 1, run.begin, run.end));
+      operands.map(op.getKey(), sliceAxis(b, loc, op.getKey(), 1, kvBegin, kvEnd));
+      operands.map(op.getValue(), sliceAxis(b, loc, op.getValue(), 1, kvBegin, kvEnd));
+      if (maskHeadAxis >= 0)
+        operands.map(op.getMask(),
+                     sliceAxis(b, loc, op.getMask(), maskHeadAxis, run.begin, run.end));
+      auto piece = cast<AttentionOp>(b.clone(*op, operands));
+      auto resultType = cast<RankedTensorType>(op.getType());
+      SmallVector<int64_t> shape(resultType.getShape());
+      shape[1] = run.end - run.begin;
+      piece.getResult().setType(RankedTensorType::get(shape, resultType.getElementType()));
+      if (!run.dense)
+        makeSparse(piece);
+      pieces.push_back(piece.getResult());
+    }
+    Value joined = b.create<ConcatOp>(loc, op.getType(), pieces, 1);
+    op.replaceAllUsesWith(joined);
+    op.erase();
+    return success();
+  }
+
+  void runOnOperation() override {
+    SmallVector<AttentionOp> ops;
+    getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
+    for (auto [index, op] : llvm::enumerate(ops)) {
       if (!op.getIsCausal()) {
         if (report)
           op.emitRemark() << "left dense: not causal (a sliding window needs a diagonal)";
-        return;
+        continue;
       }
       if (op.getWindow() || op.getSinkTokens() || op.getSelectBlocks()) {
         if (report)
           op.emitRemark() << "left as it is: already sparse (window " << op.getWindow()
                           << ", " << op.getSinkTokens() << " sink keys, "
                           << op.getSelectBlocks() << " selected blocks)";
-        return;
+        continue;
       }
-      if (selectBlocks > 0) {
-        op.setSelectBlocksAttr(b.getI64IntegerAttr(selectBlocks));
-        op.setBlockSizeAttr(b.getI64IntegerAttr(blockSize));
+      std::set<int64_t> dense = denseHeadsOf((int64_t)index);
+      if (dense.empty()) {
+        makeSparse(op);
+        continue;
+      }
+      auto q = cast<RankedTensorType>(op.getQuery().getType());
+      if ((int64_t)dense.size() == q.getDimSize(1) && *dense.rbegin() < q.getDimSize(1)) {
         if (report)
-          op.emitRemark() << "sparse attention: block selection, " << selectBlocks.getValue()
-                          << " blocks of " << blockSize.getValue()
-                          << " keys chosen per query block, plus the first and the local "
-                             "blocks: each query sees at most "
-                          << (selectBlocks + 3) * blockSize << " keys";
-        return;
+          op.emitRemark() << "left dense: dense-heads lists every head";
+        continue;
       }
-      op.setWindowAttr(b.getI64IntegerAttr(window));
-      op.setSinkTokensAttr(b.getI64IntegerAttr(sinks));
-      if (report)
-        reportCost(op, window, sinks);
-    });
+      if (report) {
+        InFlightDiagnostic remark = op.emitRemark();
+        remark << "split by heads: " << dense.size() << " of " << q.getDimSize(1)
+               << " query heads stay dense (";
+        llvm::interleaveComma(dense, remark);
+        remark << ")";
+      }
+      if (failed(splitHeads(op, dense)))
+        return signalPassFailure();
+    }
   }
 };
 

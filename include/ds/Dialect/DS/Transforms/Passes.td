@@ -223,6 +223,16 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
     by block scores, not per query, so a block's queries share one GEMM per
     key tile.
 
+    With `dense-heads`, the pattern is chosen per head (DuoAttention's
+    retrieval and streaming heads, Xiao et al. 2024): the listed query
+    heads stay dense and the others get the pattern. Entries are `H` (head
+    H of every attention) or `N:H` (head H of the N-th ds.attention of the
+    function, counted from 0 in program order). An attention whose heads
+    differ is split along the heads: `ds.slice` of its query heads (and of
+    the KV heads they read, cut at KV-group boundaries), one ds.attention
+    per run of heads with the same pattern, `ds.concat` of the results;
+    heads and results keep their order.
+
     With `report`, each attention gets a remark with its cost dense and
     sparse: the (query, key) pairs computed per head, the FLOPs
     (2 (D + Dv) per pair for every batch and head) and the K / V bytes a
@@ -238,6 +248,8 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
            "Queries / keys per block for select-blocks (1 to 128)">,
     Option<"sinks", "sinks", "int64_t", /*default=*/"0",
            "Leading keys every query also sees (attention sinks)">,
+    ListOption<"denseHeads", "dense-heads", "std::string",
+               "Query heads left dense: H (every attention) or N:H (the N-th attention)">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Remark the dense and sparse cost of each attention">,
   ];
