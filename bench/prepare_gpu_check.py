@@ -130,9 +130,9 @@ def main():
     variants = {"f32": None, "f16": "f16", "bf16": "bf16"}
     manifest = {"models": [], "failed": [], "variants": sorted(variants)}
 
-    def compile_one(onnx_path, name, kind, elem):
+    def compile_one(onnx_path, name, kind, elem, extra=()):
         out = os.path.join(args.out, "artifacts", name + ".dsx")
-        r = subprocess.run([compiler, onnx_path, "-o", out, "--target=cuda", "--quiet"],
+        r = subprocess.run([compiler, onnx_path, "-o", out, "--target=cuda", "--quiet", *extra],
                            capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
             manifest["failed"].append({"name": name, "why": (r.stderr or r.stdout)[-600:]})
@@ -183,6 +183,24 @@ def main():
             manifest["models"].append({"name": f"{model_name} (dynamic) {shape}", "kind": "model",
                                        "elem": "f32", "artifact": art,
                                        "ref": f"ref/{model_name}.case{k}", "no_torch": True})
+    # DeepSeek Sparse Attention as its reference code writes it (TopK, a
+    # scattered mask): ds.sparse_attention's gather kernel, dims pinned.
+    for name, shape in (("dsa_decoder", (2, 24, 64)), ("dsa_decoder", (1, 200, 64))):
+        path = os.path.join(REPO, "test", "e2e", "models", name + ".onnx")
+        label = f"{name}_{'x'.join(map(str, shape))}"
+        art = compile_one(path, label, "model", "f32",
+                          ["--ds-input-shape=hidden_states:" + "x".join(map(str, shape))])
+        if not art:
+            continue
+        feeds = {"hidden_states": rng.standard_normal(shape).astype(np.float32)}
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        ref = os.path.join(args.out, "ref", label)
+        os.makedirs(ref, exist_ok=True)
+        np.save(os.path.join(ref, "in.hidden_states.npy"), feeds["hidden_states"])
+        for o, v in zip(sess.get_outputs(), sess.run(None, feeds)):
+            np.save(os.path.join(ref, f"out.{o.name}.npy"), v)
+        manifest["models"].append({"name": label, "kind": "model", "elem": "f32", "artifact": art,
+                                   "ref": f"ref/{label}", "no_torch": True})
     # The tensor-core attention kernel against float64 numpy at sizes with
     # many key tiles and query blocks (f16: inputs travel as .npy).
     for b, h, s, d, causal in ATTENTION_CHECKS:

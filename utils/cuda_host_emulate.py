@@ -37,6 +37,8 @@ PRELUDE = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "Prelude.
 FLOAT8_CODEC = os.path.join(HERE, "..", "lib", "Runtime", "core", "Float8Codec.h")
 ATTENTION = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "FlashAttention.cuh")
 TOPK = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "TopK.cuh")
+SPARSE_ATTENTION = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels",
+                                "SparseAttention.cuh")
 
 HOST_SHIM = r"""
 #include <math.h>
@@ -235,12 +237,14 @@ template <typename T> static inline unsigned ds_pack2(float lo, float hi) {
 
 def prelude_functions():
     """The real prelude's math and block reductions (its scratch made static,
-    shared by the block's threads), the FMA attention template and top-k."""
+    shared by the block's threads), the attention templates and top-k."""
     text = open(PRELUDE).read()
     out = open(FLOAT8_CODEC).read() + text[text.index("// ---- elementwise functions"):]
     out = out.replace("__shared__ T scratch[32];", "static T scratch[32];")
     attention = open(ATTENTION).read()
-    return out + attention[attention.index("namespace ds_attention {"):] + open(TOPK).read()
+    sparse = open(SPARSE_ATTENTION).read()
+    return (out + attention[attention.index("namespace ds_attention {"):] +
+            sparse[sparse.index("namespace ds_attention {"):] + open(TOPK).read())
 
 
 def kernel_wrappers(source):
@@ -421,12 +425,15 @@ def main(argv=None):
                     help="this input's value (.pb or .npy) instead of random data")
     ap.add_argument("--shape", action="append", default=[], metavar="NAME=DxD",
                     help="dims of an input with dynamic dims (random data of that shape)")
+    ap.add_argument("--input-shape", action="append", default=[], metavar="NAME:DxD",
+                    help="pin an input's dims at compile time (both targets' --ds-input-shape)")
     ap.add_argument("--int-range", type=int, default=8,
                     help="random integer inputs lie in [0, this)")
     args = ap.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="ds-cuda-emu-")
     cu, cuda_dsx, cpu_dsx = (os.path.join(tmp, n) for n in ("k.cu", "m.cuda.dsx", "m.cpu.dsx"))
-    binds = ["--ds-bind-input=" + b for b in args.bind]
+    binds = (["--ds-bind-input=" + b for b in args.bind] +
+             ["--ds-input-shape=" + s for s in args.input_shape])
     subprocess.check_call([args.ds_compile, args.model, "--target=cuda", "-o", cuda_dsx, "--dump-cuda=" + cu, "--quiet"] + binds)
     subprocess.check_call([args.ds_compile, args.model, "-o", cpu_dsx, "--quiet"] + binds)
     given = dict(spec.split("=", 1) for spec in args.inputs)

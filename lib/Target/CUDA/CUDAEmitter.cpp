@@ -86,6 +86,8 @@ static LogicalResult emitGroup(FusionGroupOp group, unsigned index, EmitContext 
     return emitPointwise(group, name, ctx);
   if (auto attention = dyn_cast<AttentionOp>(anchor))
     return emitAttention(group, attention, name, ctx);
+  if (auto sparse = dyn_cast<SparseAttentionOp>(anchor))
+    return emitSparseAttention(group, sparse, name, ctx);
   if (getOpClass(anchor) == DSX_OP_ATTENTION)
     return anchor->emitError("cuda: '") << anchor->getName()
                                         << "' has no CUDA kernel yet (the CPU backend runs it)";
@@ -106,6 +108,7 @@ FailureOr<CUDAProgram> ds::emitCUDA(ModuleOp module) {
   ctx.source += kFloat8CodecSource;
   ctx.source += kPreludeSource;
   ctx.source += kFlashAttentionSource;
+  ctx.source += kSparseAttentionSource;
   ctx.source += kTopKSource;
   ctx.source += "\n// ---- kernels ----\n\n";
   // Dynamic dims become sizes the kernels and steps take at launch.

@@ -1,7 +1,9 @@
 //===- EmitAttention.cpp - flash attention per attention group -----------===//
 //
 // Instantiates ds_attention::flash_attention (kernels/FlashAttention.cuh)
-// with a Config struct of this group's shapes and flags.
+// or, for ds.sparse_attention, ds_attention::flash_attention_gather
+// (kernels/SparseAttention.cuh) with a Config struct of this group's shapes
+// and flags.
 //
 //===----------------------------------------------------------------------===//
 #include "Emitters.h"
@@ -17,35 +19,116 @@ using namespace mlir::ds::cuda;
 
 static Type elementOf(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
 
+/// A float literal C++ reads back as the same float.
+static std::string floatLiteral(double v) {
+  std::string s;
+  llvm::raw_string_ostream(s) << llvm::format("%.9g", v);
+  if (s.find_first_of(".e") == std::string::npos)
+    s += ".0";
+  return s + "f";
+}
+
+/// The group's operands must be its block arguments, q / k / v of one float
+/// type with static head counts and head dims.
+static LogicalResult checkAttentionOperands(Operation *op, ArrayRef<Value> operands, Value q,
+                                            Value k, Value v) {
+  for (Value operand : operands)
+    if (!isa<BlockArgument>(operand))
+      return op->emitError("cuda: attention with fused producers is not supported");
+  if (shapeOf(q).size() != 4 || shapeOf(k).size() != 4 || shapeOf(v).size() != 4)
+    return op->emitError("cuda: attention needs 4-D [B, H, S, D] operands");
+  Type t = elementOf(q);
+  if (!(t.isF32() || t.isF16() || t.isBF16()) || elementOf(k) != t || elementOf(v) != t)
+    return op->emitError("cuda: attention needs f32, f16 or bf16 q, k and v of one type, not ")
+           << t;
+  for (auto [value, axis] : {std::pair{q, 1}, {q, 3}, {k, 1}, {k, 3}, {v, 3}})
+    if (ShapedType::isDynamic(shapeOf(value)[axis]))
+      return op->emitError("cuda: attention needs static head counts and head dims");
+  if (shapeOf(q)[3] > 256 || shapeOf(v)[3] > 256)
+    return op->emitError("cuda: attention head dims above 256 are not supported");
+  return success();
+}
+
+LogicalResult cuda::emitSparseAttention(FusionGroupOp group, SparseAttentionOp op,
+                                        const std::string &name, EmitContext &ctx) {
+  auto yield = cast<YieldOp>(group.getBody().front().getTerminator());
+  if (yield.getValues().size() != 1 || yield.getValues()[0] != op.getResult())
+    return group.emitError("cuda: an attention group must yield exactly its ds.sparse_attention");
+  if (failed(checkAttentionOperands(op, {op.getQuery(), op.getKey(), op.getValue(),
+                                         op.getIndices()},
+                                    op.getQuery(), op.getKey(), op.getValue())))
+    return failure();
+  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()), v = shapeOf(op.getValue());
+  ArrayRef<int64_t> idx = shapeOf(op.getIndices());
+  if (idx.size() != 4 || ShapedType::isDynamic(idx[1]) || ShapedType::isDynamic(idx[3]))
+    return op.emitError("cuda: sparse attention needs [B, 1 or H, S, K] indices with static "
+                        "heads and K");
+  // Per warp (one query): 32 gathered key rows, the query, the sorted list.
+  int64_t kpad = 32;
+  while (kpad < idx[3])
+    kpad *= 2;
+  constexpr int64_t warps = 4; // DS_SPARSE_WARPS
+  const int64_t sharedBytes = warps * (32 * (q[3] + 1) + q[3] + kpad) * 4;
+  constexpr int64_t kSharedLimit = 227 * 1024; // what an sm_80 / sm_90 block may opt into
+  if (sharedBytes > kSharedLimit)
+    return op.emitError("cuda: sparse attention over lists of ")
+           << idx[3] << " keys at head dim " << q[3] << " needs " << sharedBytes
+           << " bytes of shared memory per block, more than the " << kSharedLimit
+           << " a block can have";
+
+  KernelWriter w(group, name, *ctx.sizes);
+  Dims qd = w.dims(op.getQuery()), kd = w.dims(op.getKey());
+  DimExpr offset = DimExpr::of((int64_t)op.getCausalOffset());
+  if (op.getCausalFromEnd())
+    offset = offset + ctx.sizes->dim(op.getKey(), 2) - ctx.sizes->dim(op.getQuery(), 2);
+  double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
+  std::string cfg = name + "_config";
+  std::string config;
+  llvm::raw_string_ostream c(config);
+  c << "struct " << cfg << " {\n"
+    << "  static constexpr int HQ = " << q[1] << ", HKV = " << k[1] << ", HI = " << idx[1]
+    << ", D = " << q[3] << ", DV = " << v[3] << ";\n"
+    << "  static constexpr int K = " << idx[3] << ", KPAD = " << kpad << ";\n"
+    << "  static constexpr float SCALE = " << floatLiteral(scale) << ";\n"
+    << "  static constexpr bool CAUSAL = " << (op.getIsCausal() ? "true" : "false") << ";\n"
+    << "  int S, L, CAUSAL_OFFSET;\n"
+    << "};\n";
+  std::string qn = w.inputParam(cast<BlockArgument>(op.getQuery()));
+  std::string kn = w.inputParam(cast<BlockArgument>(op.getKey()));
+  std::string vn = w.inputParam(cast<BlockArgument>(op.getValue()));
+  std::string in = w.inputParam(cast<BlockArgument>(op.getIndices()));
+  w.line() << "// sparse attention: " << qd[0] << "x" << q[1] << " heads of " << qd[2]
+           << " queries, each over " << idx[3] << " listed of " << kd[2] << " keys\n";
+  w.line() << "const " << cfg << " cfg{(int)" << qd[2] << ", (int)" << kd[2] << ", (int)"
+           << formC(offset) << "};\n";
+  w.line() << "ds_attention::flash_attention_gather<" << *storageType(elementOf(op.getQuery()))
+           << ", " << cfg << ">(" << qn << ", " << kn << ", " << vn << ", " << in << ", "
+           << w.outputParam(0) << ", cfg);\n";
+  ctx.source += config + w.globals + w.finish("__launch_bounds__(128)") + "\n";
+  ctx.steps.push_back(w.launchStep({ctx.sizes->size(op.getQuery(), 2).ceilDiv(warps),
+                                    Size::of(q[1]), ctx.sizes->size(op.getQuery(), 0)},
+                                   {warps * 32, 1, 1}, sharedBytes));
+  ++ctx.kernels;
+  return success();
+}
+
 LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std::string &name,
                                   EmitContext &ctx) {
   auto yield = cast<YieldOp>(group.getBody().front().getTerminator());
   if (yield.getValues().size() != 1 || yield.getValues()[0] != op.getResult())
     return group.emitError("cuda: an attention group must yield exactly its ds.attention");
-  SmallVector<Value> operands{op.getQuery(), op.getKey(), op.getValue()};
-  if (op.getMask())
-    operands.push_back(op.getMask());
   // A mask may be a constant cloned into the group (a score_mod bias, a
   // small pattern): the kernel reads it from a table.
   ConstantOp constantMask = op.getMask() ? op.getMask().getDefiningOp<ConstantOp>() : nullptr;
-  for (Value v : operands)
-    if (!isa<BlockArgument>(v) && !(v == op.getMask() && constantMask))
-      return op.emitError("cuda: attention with fused producers is not supported");
+  SmallVector<Value> operands{op.getQuery(), op.getKey(), op.getValue()};
+  if (op.getMask() && !constantMask)
+    operands.push_back(op.getMask());
+  if (failed(checkAttentionOperands(op, operands, op.getQuery(), op.getKey(), op.getValue())))
+    return failure();
   ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()), v = shapeOf(op.getValue());
-  if (q.size() != 4 || k.size() != 4 || v.size() != 4)
-    return op.emitError("cuda: attention needs 4-D [B, H, S, D] operands");
   Type t = elementOf(op.getQuery());
-  if (!(t.isF32() || t.isF16() || t.isBF16()) || elementOf(op.getKey()) != t ||
-      elementOf(op.getValue()) != t)
-    return op.emitError("cuda: attention needs f32, f16 or bf16 q, k and v of one type, not ") << t;
   if (op.getSelectBlocks())
     return op.emitError("cuda: block-selected attention (select_blocks) has no CUDA kernel yet");
-  for (auto [value, axis] : {std::pair{op.getQuery(), 1}, {op.getQuery(), 3}, {op.getKey(), 1},
-                             {op.getKey(), 3}, {op.getValue(), 3}})
-    if (ShapedType::isDynamic(shapeOf(value)[axis]))
-      return op.emitError("cuda: attention needs static head counts and head dims");
-  if (q[3] > 256 || v[3] > 256)
-    return op.emitError("cuda: attention head dims above 256 are not supported");
 
   // Mask: bool keeps, float adds; broadcast to [B, Hq, S, L] by strides.
   KernelWriter w(group, name, *ctx.sizes);
@@ -85,13 +168,6 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
   std::string causalOffset = formC(offset);
   double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
   std::string type = *storageType(t);
-  auto floatLiteral = [](double v) {
-    std::string s;
-    llvm::raw_string_ostream(s) << llvm::format("%.9g", v);
-    if (s.find_first_of(".e") == std::string::npos)
-      s += ".0";
-    return s + "f";
-  };
 
   std::string cfg = name + "_config";
   std::string config;

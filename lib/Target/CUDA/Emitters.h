@@ -37,6 +37,11 @@ LogicalResult emitReduction(FusionGroupOp group, Operation *anchor, const std::s
 LogicalResult emitAttention(FusionGroupOp group, AttentionOp attention, const std::string &name,
                             EmitContext &ctx);
 
+/// A group holding one ds.sparse_attention: the gather template
+/// (SparseAttention.cuh), one warp per query over its sorted list.
+LogicalResult emitSparseAttention(FusionGroupOp group, SparseAttentionOp op,
+                                  const std::string &name, EmitContext &ctx);
+
 /// Whether `op` is the only op of `group` but for constants cloned into it,
 /// and the group yields exactly its results (single-op groups of ds-fuse).
 bool isAloneInGroup(FusionGroupOp group, Operation *op);
