@@ -113,18 +113,15 @@ void runAttention(KernelContext &ctx, const AttentionShape &sh, const T *q, cons
            });
 }
 
-Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
-                       const Outputs &out) {
-  const char *op = "ds.attention";
-  if (Status s = need(op, in, out, 3, 1); !s)
-    return s;
-  const Tensor &q = *in[0], &k = *in[1], &v = *in[2];
-  const Tensor *mask = in.size() > 3 ? in[3] : nullptr;
-  Tensor &y = *out[0];
+/// Checks an attention's q, k, v, optional mask and result; gives the sizes,
+/// the mask's strides broadcast to [B, Hq, S, L] and the compute type.
+Status checkAttentionOperands(const char *op, const Tensor &q, const Tensor &k, const Tensor &v,
+                              const Tensor *mask, const Tensor &y, AttentionShape &sh,
+                              std::vector<int64_t> &maskStrides, Compute &kind) {
   if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4)
     return fail(op, "needs 4-D query, key and value [B, H, S, D]");
-  AttentionShape sh{q.shape[0], q.shape[1], k.shape[1], q.shape[2], k.shape[2], q.shape[3],
-                    v.shape[3]};
+  sh = AttentionShape{q.shape[0], q.shape[1], k.shape[1], q.shape[2], k.shape[2], q.shape[3],
+                      v.shape[3]};
   if (k.shape[0] != sh.B || v.shape[0] != sh.B || k.shape[3] != sh.D || v.shape[1] != sh.Hkv ||
       v.shape[2] != sh.L || sh.Hkv <= 0 || sh.Hq % sh.Hkv)
     return fail(op, "query " + shapeText(q.shape) + ", key " + shapeText(k.shape) +
@@ -134,10 +131,10 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
     return fail(op, "result " + shapeText(y.shape) + " should be " + shapeText(full));
   if (k.dtype != q.dtype || v.dtype != q.dtype || y.dtype != q.dtype)
     return fail(op, "query, key, value and result differ in element type");
-  Compute kind = computeOf(q.dtype);
+  kind = computeOf(q.dtype);
   if (kind != Compute::F32 && kind != Compute::F64)
     return fail(op, std::string("unsupported element type ") + dtypeName(q.dtype));
-  std::vector<int64_t> maskStrides(4, 0);
+  maskStrides.assign(4, 0);
   if (mask) {
     std::vector<int64_t> scoreShape{sh.B, sh.Hq, sh.S, sh.L};
     if (mask->rank() > 4)
@@ -153,12 +150,38 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
       return fail(op, std::string("mask must be i1 or floating-point, got ") +
                           dtypeName(mask->dtype));
   }
-  double scale = attrs.has("scale") ? attrs.getFloat("scale", 0.0)
-                                    : 1.0 / std::sqrt((double)std::max<int64_t>(sh.D, 1));
-  bool causal = attrs.has("is_causal") && attrs.getInt("is_causal", 1) != 0;
+  return Status();
+}
+
+double attentionScale(const Attributes &attrs, const AttentionShape &sh) {
+  return attrs.has("scale") ? attrs.getFloat("scale", 0.0)
+                            : 1.0 / std::sqrt((double)std::max<int64_t>(sh.D, 1));
+}
+
+/// The diagonal's offset: query i sees keys j <= i + offset (with is_causal).
+int64_t causalOffsetOf(const Attributes &attrs, const AttentionShape &sh) {
   int64_t causalOffset = attrs.getInt("causal_offset", 0); // length of a KV cache in front
   if (attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0)
     causalOffset += sh.L - sh.S; // the diagonal counted from the last key
+  return causalOffset;
+}
+
+Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                       const Outputs &out) {
+  const char *op = "ds.attention";
+  if (Status s = need(op, in, out, 3, 1); !s)
+    return s;
+  const Tensor &q = *in[0], &k = *in[1], &v = *in[2];
+  const Tensor *mask = in.size() > 3 ? in[3] : nullptr;
+  Tensor &y = *out[0];
+  AttentionShape sh;
+  std::vector<int64_t> maskStrides;
+  Compute kind;
+  if (Status s = checkAttentionOperands(op, q, k, v, mask, y, sh, maskStrides, kind); !s)
+    return s;
+  double scale = attentionScale(attrs, sh);
+  bool causal = attrs.has("is_causal") && attrs.getInt("is_causal", 1) != 0;
+  int64_t causalOffset = causalOffsetOf(attrs, sh);
   double softcap = attrs.getFloat("softcap", 0.0);
   const int64_t window = attrs.getInt("window", 0), sinks = attrs.getInt("sink_tokens", 0);
   if (window < 0 || sinks < 0 || ((window || sinks) && !causal))
@@ -205,6 +228,83 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
     }
     runAttention<T>(ctx, sh, Q, K, V, MF, MB, maskStrides, Y, scale, causal, causalOffset,
                     window, sinks, softcap);
+    finishOutput<T>(y, Y);
+  };
+  if (kind == Compute::F32)
+    run(float());
+  else
+    run(double());
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// block_sparse_attention
+//===----------------------------------------------------------------------===//
+
+Status blockSparseAttentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                                  const Outputs &out) {
+  const char *op = "ds.block_sparse_attention";
+  if (Status s = need(op, in, out, 4, 1); !s)
+    return s;
+  const Tensor &q = *in[0], &k = *in[1], &v = *in[2], &layout = *in[3];
+  const Tensor *mask = in.size() > 4 ? in[4] : nullptr;
+  Tensor &y = *out[0];
+  AttentionShape sh;
+  std::vector<int64_t> maskStrides;
+  Compute kind;
+  if (Status s = checkAttentionOperands(op, q, k, v, mask, y, sh, maskStrides, kind); !s)
+    return s;
+  if (Status s = checkResultShape(op, blockSparseAttentionShape, attrs, in, y); !s)
+    return s;
+  if (layout.dtype != DS_BOOL)
+    return fail(op, std::string("layout must be i1, got ") + dtypeName(layout.dtype));
+  const int64_t bs = attrs.getInt("block_size", 0);
+  const int64_t qBlocks = (sh.S + bs - 1) / bs, kBlocks = (sh.L + bs - 1) / bs;
+  const double scale = attentionScale(attrs, sh);
+  const bool causal = attrs.has("is_causal") && attrs.getInt("is_causal", 1) != 0;
+  const int64_t causalOffset = causalOffsetOf(attrs, sh);
+  if (y.numel() == 0)
+    return Status();
+  const uint8_t *kept = layout.as<uint8_t>();
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> sq, sk, sv, sm, sy;
+    const T *Q = viewAs<T>(q, sq), *K = viewAs<T>(k, sk), *V = viewAs<T>(v, sv);
+    const T *MF = mask && mask->dtype != DS_BOOL ? viewAs<T>(*mask, sm) : nullptr;
+    const uint8_t *MB = mask && mask->dtype == DS_BOOL ? mask->as<uint8_t>() : nullptr;
+    T *Y = outputAs<T>(y, sy);
+    if constexpr (std::is_same_v<T, float>) {
+      if (flashAttentionAvailable()) {
+        AttentionProblem p{sh.B, sh.Hq, sh.Hkv, sh.S, sh.L, sh.D, sh.Dv, Q, K, V};
+        p.maskF = MF;
+        p.maskB = MB;
+        std::copy(maskStrides.begin(), maskStrides.end(), p.maskStrides);
+        p.scale = (float)scale;
+        p.causal = causal;
+        p.causalOffset = causalOffset;
+        p.layout = kept;
+        p.layoutHeads = layout.shape[0];
+        p.layoutBlock = bs;
+        p.y = Y;
+        flashAttention(ctx, p);
+        finishOutput<T>(y, Y);
+        return;
+      }
+    }
+    // f64 or no OpenBLAS: the layout and the mask as one additive mask.
+    const int64_t scores = sh.B * sh.Hq * sh.S * sh.L;
+    std::vector<T> full((size_t)scores);
+    const T negInf = -std::numeric_limits<T>::infinity();
+    for (int64_t e = 0; e < scores; ++e) {
+      const int64_t j = e % sh.L, i = e / sh.L % sh.S, h = e / (sh.L * sh.S) % sh.Hq,
+                    b = e / (sh.L * sh.S * sh.Hq);
+      const int64_t m = b * maskStrides[0] + h * maskStrides[1] + i * maskStrides[2] +
+                        j * maskStrides[3];
+      const bool keep = kept[((layout.shape[0] == 1 ? 0 : h) * qBlocks + i / bs) * kBlocks + j / bs];
+      full[(size_t)e] = !keep || (MB && !MB[m]) ? negInf : (MF ? MF[m] : T(0));
+    }
+    runAttention<T>(ctx, sh, Q, K, V, full.data(), nullptr, {sh.Hq * sh.S * sh.L, sh.S * sh.L, sh.L, 1},
+                    Y, scale, causal, causalOffset, 0, 0, 0.0);
     finishOutput<T>(y, Y);
   };
   if (kind == Compute::F32)
@@ -293,6 +393,7 @@ Status rotaryKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &i
 
 void registerAttentionKernels(KernelTable &table) {
   table["ds.attention"] = CpuOp(attentionKernel, attentionShape);
+  table["ds.block_sparse_attention"] = CpuOp(blockSparseAttentionKernel, blockSparseAttentionShape);
   table["ds.rotary_embedding"] = CpuOp(rotaryKernel, rotaryShape);
 }
 

@@ -472,6 +472,30 @@ Status sparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &o
   return Status();
 }
 
+Status blockSparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
+  const char *op = "ds.block_sparse_attention";
+  if (Status s = needShapes(op, in, 4, out, 1); !s)
+    return s;
+  // q, k, v and the optional mask (operand 4) as in ds.attention.
+  Inputs dense{in[0], in[1], in[2]};
+  if (in.size() > 4 && in[4])
+    dense.push_back(in[4]);
+  if (Status s = attentionShape(attrs, dense, out); !s)
+    return fail(op, s.message());
+  // layout: i1 [1 or Hq, query blocks, key blocks].
+  const int64_t bs = attrs.getInt("block_size", 0);
+  if (bs < 1 || bs > 1024)
+    return fail(op, "block_size must be in [1, 1024], got " + std::to_string(bs));
+  const Shape &q = in[0]->shape, &layout = in[3]->shape;
+  const int64_t qBlocks = (q[2] + bs - 1) / bs, kBlocks = (in[1]->shape[2] + bs - 1) / bs;
+  if (layout.size() != 3 || (layout[0] != 1 && layout[0] != q[1]) || layout[1] != qBlocks ||
+      layout[2] != kBlocks)
+    return fail(op, "layout " + shapeText(layout) + " is not [1 or " + std::to_string(q[1]) +
+                        ", " + std::to_string(qBlocks) + ", " + std::to_string(kBlocks) +
+                        "] for blocks of " + std::to_string(bs));
+  return Status();
+}
+
 Status rotaryShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
   const char *op = "ds.rotary_embedding";
   if (Status s = needShapes(op, in, 3, out, 1); !s)

@@ -34,6 +34,7 @@ Status einsumShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.attention: [B, Hq, S, Dv].
 Status attentionShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status sparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out);
+Status blockSparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.rotary_embedding: the input's shape.
 Status rotaryShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 

@@ -91,6 +91,29 @@ void selectedRanges(const AttentionProblem &p, const float *pooled, const float 
   }
 }
 
+/// The key blocks a block layout keeps for any query block of the tile
+/// [i0, i1), up to the causal end, as ranges of keys.
+void layoutRanges(const AttentionProblem &p, int64_t h, int64_t i0, int64_t i1, KeyRanges &ranges) {
+  ranges.clear();
+  const int64_t bs = p.layoutBlock, qBlocks = (p.S + bs - 1) / bs, kBlocks = (p.L + bs - 1) / bs;
+  int64_t keyEnd = p.L;
+  if (p.causal)
+    keyEnd = std::clamp<int64_t>(i1 - 1 + p.causalOffset + 1, 0, p.L);
+  const uint8_t *rows = p.layout + (p.layoutHeads == 1 ? 0 : h) * qBlocks * kBlocks;
+  for (int64_t c = 0; c * bs < keyEnd; ++c) {
+    bool kept = false;
+    for (int64_t r = i0 / bs; r <= (i1 - 1) / bs && !kept; ++r)
+      kept = rows[r * kBlocks + c] != 0;
+    if (!kept)
+      continue;
+    int64_t a = c * bs, e = std::min(keyEnd, a + bs);
+    if (!ranges.empty() && ranges.back().second == a)
+      ranges.back().second = e;
+    else
+      ranges.push_back({a, e});
+  }
+}
+
 /// One tile of queries [i0, i1) of head h in batch b, over the key ranges.
 void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int64_t i1,
                 const KeyRanges &ranges, std::vector<float> &scores, std::vector<float> &rowMax,
@@ -105,6 +128,14 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
   std::fill(rowSum.begin(), rowSum.begin() + rows, 0.0f);
   const bool masked = p.maskF || p.maskB;
   const bool windowed = p.causal && p.window > 0;
+  // A tile spanning several query blocks visits the union of their key
+  // blocks; each row hides the blocks its own layout row does not keep.
+  const int64_t bs = p.layoutBlock;
+  const bool rowLayout = p.layout && i0 / bs != (i1 - 1) / bs;
+  const int64_t kBlocks = p.layout ? (p.L + bs - 1) / bs : 0;
+  const uint8_t *layoutRows =
+      p.layout ? p.layout + (p.layoutHeads == 1 ? 0 : h) * ((p.S + bs - 1) / bs) * kBlocks
+               : nullptr;
   for (auto [rangeBegin, rangeEnd] : ranges) {
     for (int64_t k0 = rangeBegin; k0 < rangeEnd;) {
       const int64_t cols = std::min(kKeyTile, rangeEnd - k0);
@@ -136,6 +167,13 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
         if (diagonal)
           for (int64_t c = std::max<int64_t>(0, i + p.causalOffset + 1 - k0); c < cols; ++c)
             sr[c] = kNegInf;
+        if (rowLayout) // key blocks kept for the tile but not for this row
+          for (int64_t c = 0; c < cols;) {
+            const int64_t block = (k0 + c) / bs, end = std::min(cols, (block + 1) * bs - k0);
+            if (!layoutRows[(i / bs) * kBlocks + block])
+              std::fill(sr + c, sr + end, kNegInf);
+            c = end;
+          }
         if (beforeWindow) // keys sinks <= j <= d(i) - window
           for (int64_t c = std::max<int64_t>(0, p.sinks - k0),
                        e = std::min<int64_t>(cols, i + p.causalOffset - p.window + 1 - k0);
@@ -184,7 +222,12 @@ void flashAttention(KernelContext &ctx, const AttentionProblem &p) {
   // With block selection a tile is one query block, and the keys of each key
   // block are summed once up front ([B, Hkv, blocks, D]).
   const bool selecting = p.causal && p.selectBlocks > 0;
-  const int64_t queryTile = selecting ? p.blockSize : kQueryTile;
+  // With a block layout a tile is one query block (several small ones: GEMMs
+  // of fewer than 32 rows waste the kernel), or a part of a large one.
+  int64_t queryTile = selecting ? p.blockSize : kQueryTile;
+  if (p.layout)
+    queryTile = p.layoutBlock >= 32 ? std::min<int64_t>(p.layoutBlock, 256)
+                                    : p.layoutBlock * ((64 + p.layoutBlock - 1) / p.layoutBlock);
   const int64_t keyBlocks = selecting ? (p.L + p.blockSize - 1) / p.blockSize : 0;
   std::vector<float> pooled((size_t)(p.B * p.Hkv * keyBlocks * p.D), 0.0f);
   if (selecting)
@@ -219,6 +262,8 @@ void flashAttention(KernelContext &ctx, const AttentionProblem &p) {
         const int64_t hk = h / (p.Hq / p.Hkv);
         selectedRanges(p, pooled.data() + (b * p.Hkv + hk) * keyBlocks * p.D,
                        p.q + ((b * p.Hq + h) * p.S + i0) * p.D, i0, i1, work, ranges);
+      } else if (p.layout) {
+        layoutRanges(p, h, i0, i1, ranges);
       } else {
         denseRanges(p, i0, i1, ranges);
       }

@@ -5,7 +5,8 @@
 // per tile through OpenBLAS), and keeps a running maximum and sum per query
 // (the online softmax of FlashAttention, Dao et al. 2022). Key tiles a
 // causal mask, a sliding window or its sink keys hide entirely are never
-// computed: a window of W keys costs O(S W), not O(S L).
+// computed: a window of W keys costs O(S W), not O(S L); so are the key
+// blocks a block layout hides.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_FLASHATTENTION_H
@@ -30,6 +31,11 @@ struct AttentionProblem {
   int64_t sinks = 0;        // ... and keys j < sinks (causal only)
   int64_t selectBlocks = 0; // > 0: NSA-style block selection (causal only) ...
   int64_t blockSize = 0;    // ... over blocks of this many queries / keys (<= 128)
+  // A static block layout (ds.block_sparse_attention): query i of head h sees
+  // key j only where layout[h or 0][i / layoutBlock][j / layoutBlock] != 0;
+  // [layoutHeads (1 or Hq), ceil(S / layoutBlock), ceil(L / layoutBlock)].
+  const uint8_t *layout = nullptr;
+  int64_t layoutHeads = 1, layoutBlock = 0;
   float softcap = 0.0f;
   float *y; // [B, Hq, S, Dv]
 };

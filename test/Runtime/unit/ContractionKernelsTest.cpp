@@ -37,7 +37,7 @@ TEST(ContractionKernels, RegistersEveryOp) {
     EXPECT_TRUE(registers(cpu::registerContractionKernels, name)) << name;
   for (const char *name : {"ds.conv", "ds.conv_transpose", "ds.pool"})
     EXPECT_TRUE(registers(cpu::registerWindowKernels, name)) << name;
-  for (const char *name : {"ds.attention", "ds.rotary_embedding"})
+  for (const char *name : {"ds.attention", "ds.block_sparse_attention", "ds.rotary_embedding"})
     EXPECT_TRUE(registers(cpu::registerAttentionKernels, name)) << name;
   for (const char *name : {"ds.quantize", "ds.dequantize", "ds.dynamic_quantize"})
     EXPECT_TRUE(registers(cpu::registerQuantKernels, name)) << name;
@@ -430,6 +430,7 @@ struct AttentionCase {
   double softcap = 0;
   std::vector<uint8_t> boolMask;  // [S, L] when non-empty
   std::vector<float> floatMask;   // [S, L] when non-empty
+  std::vector<uint8_t> headMask;  // [Hq, S, L] when non-empty (a block layout expanded)
 };
 
 /// Dense softmax(q k^T * scale (+ softcap, masks)) v, in double.
@@ -457,6 +458,8 @@ std::vector<float> naiveAttention(const AttentionCase &c, const std::vector<floa
           if (c.causal && c.window > 0 && j <= diag - c.window && j >= c.sinks)
             d = -INFINITY;
           if (!c.boolMask.empty() && !c.boolMask[i * c.L + j])
+            d = -INFINITY;
+          if (!c.headMask.empty() && !c.headMask[(h * c.S + i) * c.L + j])
             d = -INFINITY;
           if (!c.floatMask.empty())
             d += c.floatMask[i * c.L + j];
@@ -650,6 +653,109 @@ TEST(ContractionKernels, AttentionBlockSelection) {
     ASSERT_TRUE(run("ds.attention", attrs, {q, k, v}, {y}, chunkedContext(4)).ok());
     expectNear(values<float>(y), naiveAttention(c, qv, kv, vv));
   }
+}
+
+//===----------------------------------------------------------------------===//
+// block_sparse_attention
+//===----------------------------------------------------------------------===//
+
+/// A random block layout [heads, ceil(S / bs), ceil(L / bs)] (about 40% kept,
+/// query block 1 of head 0 hiding everything) and the [Hq, S, L] mask it means.
+std::vector<uint8_t> randomLayout(const AttentionCase &c, int64_t heads, int64_t bs,
+                                  uint32_t seed, std::vector<uint8_t> &expanded) {
+  const int64_t qb = (c.S + bs - 1) / bs, kb = (c.L + bs - 1) / bs;
+  std::mt19937 gen(seed);
+  std::vector<uint8_t> layout((size_t)(heads * qb * kb));
+  for (size_t e = 0; e < layout.size(); ++e)
+    layout[e] = gen() % 5 < 2;
+  if (qb > 1)
+    std::fill(layout.begin() + kb, layout.begin() + 2 * kb, 0);
+  expanded.assign((size_t)(c.Hq * c.S * c.L), 0);
+  for (int64_t h = 0; h < c.Hq; ++h)
+    for (int64_t i = 0; i < c.S; ++i)
+      for (int64_t j = 0; j < c.L; ++j)
+        expanded[(size_t)((h * c.S + i) * c.L + j)] =
+            layout[(size_t)(((heads == 1 ? 0 : h) * qb + i / bs) * kb + j / bs)];
+  return layout;
+}
+
+// A block layout is dense attention with the layout expanded into a mask:
+// blocks of 1 to 300 (tiles of several small blocks, tiles inside a large
+// one), one layout or one per head, causal from the last key or not, with a
+// boolean mask on top, in f32 (the tiled kernel) and f64 (the reference loop).
+TEST(ContractionKernels, BlockSparseAttentionEqualsDenseWithItsLayout) {
+  int seed = 80;
+  for (int64_t bs : {1, 7, 16, 40, 300})
+    for (int64_t heads : {1, 4})
+      for (bool causal : {false, true}) {
+        AttentionCase c{2, 4, 2, 100, 130, 16, 8};
+        c.causal = causal;
+        c.causalFromEnd = causal;
+        std::vector<uint8_t> layoutBytes = randomLayout(c, heads, bs, ++seed, c.headMask);
+        const bool masked = bs == 16;
+        if (masked) {
+          c.boolMask.assign((size_t)(c.S * c.L), 1);
+          for (size_t e = 0; e < c.boolMask.size(); e += 3)
+            c.boolMask[e] = 0;
+        }
+        Tensors ts;
+        auto qv = randomFloats(c.B * c.Hq * c.S * c.D, 20),
+             kv = randomFloats(c.B * c.Hkv * c.L * c.D, 21),
+             vv = randomFloats(c.B * c.Hkv * c.L * c.Dv, 22);
+        for (float &x : qv)
+          x *= 3;
+        const int64_t qb = (c.S + bs - 1) / bs, kb = (c.L + bs - 1) / bs;
+        Tensor *layout = ts.make<uint8_t>(DS_BOOL, {heads, qb, kb}, layoutBytes);
+        Tensor *mask = masked ? ts.make<uint8_t>(DS_BOOL, {c.S, c.L}, c.boolMask) : nullptr;
+        Attributes attrs;
+        attrs.set("block_size", intAttr(bs));
+        if (causal) {
+          attrs.set("is_causal", intAttr(1));
+          attrs.set("causal_from_end", intAttr(1));
+        }
+        std::vector<float> want = naiveAttention(c, qv, kv, vv);
+        std::string where = "block " + std::to_string(bs) + ", layout heads " +
+                            std::to_string(heads) + (causal ? ", causal" : "");
+        Tensor *q = ts.f32({c.B, c.Hq, c.S, c.D}, qv), *k = ts.f32({c.B, c.Hkv, c.L, c.D}, kv),
+               *v = ts.f32({c.B, c.Hkv, c.L, c.Dv}, vv);
+        Tensor *y = ts.empty(DS_F32, {c.B, c.Hq, c.S, c.Dv});
+        ASSERT_TRUE(run("ds.block_sparse_attention", attrs, {q, k, v, layout, mask}, {y},
+                        chunkedContext(5))
+                        .ok())
+            << where;
+        expectNear(values<float>(y), want);
+        // Query block 1 of head 0 hides every key: zeros.
+        if (bs < c.S)
+          for (int64_t i = bs; i < std::min<int64_t>(2 * bs, c.S); ++i)
+            for (int64_t e = 0; e < c.Dv; ++e)
+              ASSERT_EQ(values<float>(y)[(size_t)(i * c.Dv + e)], 0.0f) << where;
+        if (bs == 7) { // the reference loop, in f64
+          auto widen = [](const std::vector<float> &x) { return std::vector<double>(x.begin(), x.end()); };
+          Tensor *q64 = ts.make<double>(DS_F64, {c.B, c.Hq, c.S, c.D}, widen(qv));
+          Tensor *k64 = ts.make<double>(DS_F64, {c.B, c.Hkv, c.L, c.D}, widen(kv));
+          Tensor *v64 = ts.make<double>(DS_F64, {c.B, c.Hkv, c.L, c.Dv}, widen(vv));
+          Tensor *y64 = ts.empty(DS_F64, {c.B, c.Hq, c.S, c.Dv});
+          ASSERT_TRUE(run("ds.block_sparse_attention", attrs, {q64, k64, v64, layout, mask}, {y64})
+                          .ok())
+              << where;
+          std::vector<double> got = values<double>(y64);
+          expectNear(std::vector<float>(got.begin(), got.end()), want);
+        }
+      }
+}
+
+TEST(ContractionKernels, BlockSparseAttentionRejectsAWrongLayout) {
+  Tensors ts;
+  Tensor *q = ts.f32({1, 2, 10, 4}, randomFloats(80, 1));
+  Tensor *layout = ts.make<uint8_t>(DS_BOOL, {1, 2, 3}, std::vector<uint8_t>(6, 1));
+  Tensor *y = ts.empty(DS_F32, {1, 2, 10, 4});
+  Attributes attrs;
+  attrs.set("block_size", intAttr(4)); // 10 queries and keys: 3 x 3 blocks
+  Status s = run("ds.block_sparse_attention", attrs, {q, q, q, layout}, {y});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("layout [1, 2, 3] is not [1 or 2, 3, 3] for blocks of 4"),
+            std::string::npos)
+      << s.message();
 }
 
 // A window at least as long as the keys is plain causal attention, bit for bit.

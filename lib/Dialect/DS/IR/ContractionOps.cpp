@@ -465,6 +465,45 @@ LogicalResult SparseAttentionOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
+LogicalResult BlockSparseAttentionOp::inferReturnTypes(MLIRContext *context,
+                                                       std::optional<Location> loc,
+                                                       Adaptor adaptor,
+                                                       SmallVectorImpl<Type> &inferred) {
+  // q, k, v and the mask as in ds.attention; the layout is the verifier's.
+  SmallVector<Value> dense{adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()};
+  if (adaptor.getMask())
+    dense.push_back(adaptor.getMask());
+  AttentionOp::Adaptor attention(dense, DictionaryAttr::get(context, {}), {}, {});
+  return AttentionOp::inferReturnTypes(context, loc, attention, inferred);
+}
+
+LogicalResult BlockSparseAttentionOp::verify() {
+  const int64_t b = (int64_t)getBlockSize();
+  if (b < 1 || b > 1024)
+    return emitOpError("block_size must be in [1, 1024], got ") << b;
+  if (getCausalFromEnd() && !getIsCausal())
+    return emitOpError("causal_from_end needs is_causal");
+  auto layout = cast<RankedTensorType>(getLayout().getType());
+  auto q = cast<RankedTensorType>(getQuery().getType());
+  auto k = cast<RankedTensorType>(getKey().getType());
+  if (layout.getRank() != 3)
+    return emitOpError("layout must be [1 or Hq, query blocks, key blocks], got rank ")
+           << layout.getRank();
+  auto blocks = [&](int64_t n) { return ShapedType::isDynamic(n) ? n : (n + b - 1) / b; };
+  int64_t want[3] = {q.getDimSize(1), blocks(q.getDimSize(2)), blocks(k.getDimSize(2))};
+  const char *what[3] = {"heads", "query blocks", "key blocks"};
+  for (int d = 0; d < 3; ++d) {
+    int64_t got = layout.getDimSize(d);
+    if (ShapedType::isDynamic(got) || ShapedType::isDynamic(want[d]) || got == want[d] ||
+        (d == 0 && got == 1))
+      continue;
+    return emitOpError("layout dim ") << d << " (" << what[d] << ") is " << got << ", expected "
+                                      << (d == 0 ? "1 or " : "") << want[d] << " for block_size "
+                                      << b;
+  }
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
   if ((getWindow() || getSinkTokens()) && !getIsCausal())
     return emitOpError("window and sink_tokens restrict causal attention: they need is_causal");

@@ -863,6 +863,37 @@ def DS_SparseAttentionOp : DS_InferredOp<"sparse_attention", [DS_AttentionClass]
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def DS_BlockSparseAttentionOp : DS_InferredOp<"block_sparse_attention", [DS_AttentionClass]> {
+  let summary = "attention over the key blocks a static block layout keeps";
+  let description = [{
+    q: [B, Hq, S, D], k: [B, Hkv, L, D], v: [B, Hkv, L, Dv] and the optional
+    `mask` as in `ds.attention`; `layout` (i1, [1 or Hq, ceil(S / b),
+    ceil(L / b)] with b = `block_size`, 1 to 1024) says which blocks of b keys each
+    block of b queries sees: query i of head h sees key j only where
+    layout[h or 0, i / b, j / b] is true (and, with `is_causal`,
+    `causal_offset`, `causal_from_end` as in ds.attention, j is at or before
+    its diagonal; and the mask keeps it). This is the block layout of
+    Sparse Transformers, BigBird and DeepSpeed's sparse attention: local
+    blocks, strided blocks, global blocks, any given pattern, one per head
+    or shared. Kernels visit only the kept blocks: the cost follows the
+    layout's density. Reference semantics: dense attention with the layout
+    expanded into a boolean mask; fully hidden rows give 0.
+
+    ```mlir
+    %o = ds.block_sparse_attention %q, %k, %v, %layout {block_size = 64 : i64, is_causal}
+        : (tensor<1x8x256x64xf32>, tensor<1x8x256x64xf32>, tensor<1x8x256x64xf32>, tensor<1x4x4xi1>) -> tensor<1x8x256x64xf32>
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$query, DS_Tensor:$key, DS_Tensor:$value,
+                       RankedTensorOf<[I1]>:$layout, Optional<DS_Tensor>:$mask,
+                       I64Attr:$block_size, OptionalAttr<F64Attr>:$scale,
+                       UnitAttr:$is_causal, DefaultValuedAttr<I64Attr, "0">:$causal_offset,
+                       UnitAttr:$causal_from_end);
+  let results = (outs DS_Tensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding", [DS_ShapeOfFirstOperand, DS_DataMovementClass]> {
   let summary = "rotary position embedding on [B, H, S, D] or [B, S, H*D] input";
   let description = [{
