@@ -20,7 +20,8 @@ peers (onnxruntime, ds on the exported ops) materialize the scores, so they
 run up to --peer-max-length only.
 
 A second table: sparse attention (ds-sparsify-attention: a sliding window
-plus 4 sink keys) at the --densities given, each the fraction of the causal
+plus 4 sink keys, NSA-style block selection, a static block layout of local
+blocks and block 0) at the --densities given, each the fraction of the causal
 (query, key) pairs computed (closed form, printed), against ds's own fused
 dense attention on the same inputs.
 
@@ -166,6 +167,28 @@ def sparse_table(model, sparse_rows, sink, args):
             print(f"| {label} | block selection | ~{(blocks + 2) * 64 * n / causal_pairs:.4f} | "
                   f"{blocks} x 64 | {dense_ms:.1f} | {t['sparse'] * 1000:.1f} | "
                   f"{dense_ms / (t['sparse'] * 1000):.1f}x |", flush=True)
+            # A static block layout (ds.block_sparse_attention): the `local`
+            # 64-key blocks ending at each query block's diagonal and block 0.
+            local = max(1, int(round(density * causal_pairs / n / 64)) - 1)
+            dims = {name: f"1x{args.heads}x{n}x{args.head_dim}" for name in ("q", "k", "v")}
+            layout = ds.load(model, num_threads=args.threads, input_shapes=dims,
+                             attention_local_blocks=local, attention_global_blocks=1,
+                             attention_block_size=64)
+            t = interleaved({"sparse": lambda: layout.run(feeds)}, args.runs, warmup=1)
+            print(f"| {label} | block layout | {layout_pairs(n, 64, local) / causal_pairs:.4f} | "
+                  f"{local} local + 1 global x 64 | {dense_ms:.1f} | {t['sparse'] * 1000:.1f} | "
+                  f"{dense_ms / (t['sparse'] * 1000):.1f}x |", flush=True)
+
+
+def layout_pairs(n, block, local):
+    """Causal (query, key) pairs a layout of the `local` blocks ending at
+    the diagonal block plus block 0 keeps (S = L = n)."""
+    i = np.arange(n)
+    r = i // block
+    first = np.maximum(r - local + 1, 0) * block  # keys [first, i] of the local blocks
+    pairs = i - first + 1
+    pairs += np.where(first > 0, np.minimum(block, first), 0)  # block 0 before them
+    return pairs.sum()
 
 
 def attention_mlir(path, op, heads, dim, extra_operand=""):

@@ -127,11 +127,13 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
     return emitError(UnknownLoc::get(&context))
            << "a precision calibration run's artifact (precision probes) is compiled in fp32 "
               "without quantization or other probes";
-  if (!request.pipeline.attentionDenseHeads.empty() && request.pipeline.attentionWindow == 0 &&
-      request.pipeline.attentionSelectBlocks == 0)
+  const ds::CompileOptions &pipeline = request.pipeline;
+  if (!pipeline.attentionDenseHeads.empty() && pipeline.attentionWindow == 0 &&
+      pipeline.attentionSelectBlocks == 0 && pipeline.attentionLocalBlocks == 0 &&
+      pipeline.attentionStrideBlocks == 0 && pipeline.attentionGlobalBlocks == 0)
     return emitError(UnknownLoc::get(&context))
            << "heads to leave dense (attention dense heads) need a sparse pattern: an attention "
-              "window or selected blocks";
+              "window, selected blocks or a block layout";
   const std::string &quantize = request.pipeline.quantize;
   bool weightOnly = quantize == "int8-weights" || quantize == "int4-weights";
   if (quantize != "none" && quantize != "dynamic" && quantize != "static" && !weightOnly)
@@ -280,6 +282,9 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.attentionSinks = options.attentionSinks;
   request.pipeline.attentionSelectBlocks = options.attentionSelectBlocks;
   request.pipeline.attentionBlockSize = options.attentionBlockSize;
+  request.pipeline.attentionLocalBlocks = options.attentionLocalBlocks;
+  request.pipeline.attentionStrideBlocks = options.attentionStrideBlocks;
+  request.pipeline.attentionGlobalBlocks = options.attentionGlobalBlocks;
   request.pipeline.attentionDenseHeads = options.attentionDenseHeads;
   request.pipeline.precision = options.precision;
   request.pipeline.precisionTable = options.precisionTable;

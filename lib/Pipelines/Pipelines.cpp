@@ -74,12 +74,16 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   if (options.raiseAttention)
     pm.addNestedPass<func::FuncOp>(ds::createRaiseAttentionPass());
   if (options.attentionWindow != 0 || options.attentionSinks != 0 ||
-      options.attentionSelectBlocks != 0) {
+      options.attentionSelectBlocks != 0 || options.attentionLocalBlocks != 0 ||
+      options.attentionStrideBlocks != 0 || options.attentionGlobalBlocks != 0) {
     ds::SparsifyAttentionPassOptions sparse;
     sparse.window = options.attentionWindow;
     sparse.sinks = options.attentionSinks;
     sparse.selectBlocks = options.attentionSelectBlocks;
     sparse.blockSize = options.attentionBlockSize;
+    sparse.localBlocks = options.attentionLocalBlocks;
+    sparse.strideBlocks = options.attentionStrideBlocks;
+    sparse.globalBlocks = options.attentionGlobalBlocks;
     sparse.denseHeads = options.attentionDenseHeads;
     pm.addNestedPass<func::FuncOp>(ds::createSparsifyAttentionPass(sparse));
   }
@@ -187,8 +191,20 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
       llvm::cl::desc("NSA-style sparse attention: earlier key blocks each query block selects"),
       llvm::cl::init(0)};
   Option<int64_t> attentionBlockSize{*this, "attention-block-size",
-                                     llvm::cl::desc("Block size for attention-select-blocks"),
+                                     llvm::cl::desc("Block size for attention-select-blocks "
+                                                    "and the block layouts"),
                                      llvm::cl::init(64)};
+  Option<int64_t> attentionLocalBlocks{
+      *this, "attention-local-blocks",
+      llvm::cl::desc("Block layout: key blocks ending at each query block's diagonal"),
+      llvm::cl::init(0)};
+  Option<int64_t> attentionStrideBlocks{
+      *this, "attention-stride-blocks",
+      llvm::cl::desc("Block layout: every n-th key block back from the diagonal"),
+      llvm::cl::init(0)};
+  Option<int64_t> attentionGlobalBlocks{
+      *this, "attention-global-blocks",
+      llvm::cl::desc("Block layout: leading key blocks every query sees"), llvm::cl::init(0)};
   ListOption<std::string> attentionDenseHeads{
       *this, "attention-dense-heads",
       llvm::cl::desc("Query heads the sparse pattern leaves dense: H or N:H (N-th attention)")};
@@ -286,6 +302,9 @@ void ds::registerPipelines() {
         options.attentionSinks = cl.attentionSinks;
         options.attentionSelectBlocks = cl.attentionSelectBlocks;
         options.attentionBlockSize = cl.attentionBlockSize;
+        options.attentionLocalBlocks = cl.attentionLocalBlocks;
+        options.attentionStrideBlocks = cl.attentionStrideBlocks;
+        options.attentionGlobalBlocks = cl.attentionGlobalBlocks;
         options.attentionDenseHeads.assign(cl.attentionDenseHeads.begin(),
                                            cl.attentionDenseHeads.end());
         options.precision = cl.precision;

@@ -32,7 +32,9 @@ NB_MODULE(_ds_compiler, m) {
          const std::string &calibrationTable, bool calibrationProbes,
          const std::vector<std::string> &quantizeExcludeNodes, bool raiseAttention,
          long long attentionWindow, long long attentionSinks, long long attentionSelectBlocks,
-         long long attentionBlockSize, const std::vector<std::string> &attentionDenseHeads,
+         long long attentionBlockSize, long long attentionLocalBlocks,
+         long long attentionStrideBlocks, long long attentionGlobalBlocks,
+         const std::vector<std::string> &attentionDenseHeads,
          const std::string &rematBudget,
          const std::string &rematStrategy, const std::string &costReport,
          const std::string &costReportFormat, bool gradients, const std::string &loss,
@@ -49,6 +51,9 @@ NB_MODULE(_ds_compiler, m) {
         options.attentionSinks = attentionSinks;
         options.attentionSelectBlocks = attentionSelectBlocks;
         options.attentionBlockSize = attentionBlockSize;
+        options.attentionLocalBlocks = attentionLocalBlocks;
+        options.attentionStrideBlocks = attentionStrideBlocks;
+        options.attentionGlobalBlocks = attentionGlobalBlocks;
         options.attentionDenseHeads = attentionDenseHeads;
         options.precision = precision;
         options.precisionTable = precisionTable;
@@ -101,7 +106,8 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("quantize_exclude_nodes") = std::vector<std::string>(),
       nb::arg("raise_attention") = true, nb::arg("attention_window") = 0,
       nb::arg("attention_sinks") = 0, nb::arg("attention_select_blocks") = 0,
-      nb::arg("attention_block_size") = 64,
+      nb::arg("attention_block_size") = 64, nb::arg("attention_local_blocks") = 0,
+      nb::arg("attention_stride_blocks") = 0, nb::arg("attention_global_blocks") = 0,
       nb::arg("attention_dense_heads") = std::vector<std::string>(), nb::arg("remat_budget") = "",
       nb::arg("remat_strategy") = "greedy", nb::arg("cost_report") = "",
       nb::arg("cost_report_format") = "text", nb::arg("gradients") = false, nb::arg("loss") = "",

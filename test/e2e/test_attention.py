@@ -111,12 +111,12 @@ def test_dense_heads_stay_dense():
                                rtol=1e-4, atol=1e-5)
 
 
-def grouped_query_attention(path, q_heads, kv_heads, head_dim=16):
-    """ONNX's own Attention (opset 23), causal, KV heads shared by groups of
-    query heads, query and key lengths dynamic."""
+def grouped_query_attention(path, q_heads, kv_heads, head_dim=16, causal=True):
+    """ONNX's own Attention (opset 23), causal or not, KV heads shared by
+    groups of query heads, query and key lengths dynamic."""
     from onnx import TensorProto, helper, save
     graph = helper.make_graph(
-        [helper.make_node("Attention", ["q", "k", "v"], ["y"], is_causal=1)], "gqa",
+        [helper.make_node("Attention", ["q", "k", "v"], ["y"], is_causal=int(causal))], "gqa",
         [helper.make_tensor_value_info("q", TensorProto.FLOAT, [1, q_heads, "S", head_dim]),
          helper.make_tensor_value_info("k", TensorProto.FLOAT, [1, kv_heads, "L", head_dim]),
          helper.make_tensor_value_info("v", TensorProto.FLOAT, [1, kv_heads, "L", head_dim])],
@@ -163,6 +163,95 @@ def test_dense_heads_are_checked():
         ds.load(MODEL, attention_window=4, attention_dense_heads=["a:b"])
     with pytest.raises(ValueError, match="is not a head"):
         ds.load(MODEL, attention_window=4, attention_dense_heads=[1.5])
+
+
+def block_layout_mask(s, total, block, local=0, stride=0, global_=0, causal=True):
+    """The [S, L] keep-mask of ds-sparsify-attention's block layout, written
+    from Passes.td's words: per query block its diagonal key blocks (first
+    and last row's, diagonal counted from the last key), the `local` blocks
+    ending there, every `stride`-th block back from the last row's, the
+    first `global_` blocks (in encoders the first `global_` query blocks see
+    all)."""
+    offset = total - s if causal else 0
+    keep = np.zeros((s, total), bool)
+    for r in range((s + block - 1) // block):
+        rows = slice(r * block, min(s, (r + 1) * block))
+        if causal:
+            first = max(0, r * block + offset) // block
+            last = (min(s - 1, (r + 1) * block - 1) + offset) // block
+        else:
+            first = last = r
+        for c in range((total + block - 1) // block):
+            if causal and c > last:
+                break
+            distance = last - c if causal else abs(last - c)
+            kept = c < global_ or (not causal and r < global_)
+            if local:
+                kept |= c >= first - local + 1 if causal else distance < local
+            if stride:
+                kept |= distance % stride == 0
+            keep[rows, c * block:(c + 1) * block] = kept
+    return keep
+
+
+def masked_reference(q, k, v, keep, causal):
+    group = q.shape[1] // k.shape[1]
+    k, v = np.repeat(k, group, axis=1), np.repeat(v, group, axis=1)
+    s, total = q.shape[2], k.shape[2]
+    scores = np.einsum("bhsd,bhld->bhsl", q.astype(np.float64), k.astype(np.float64))
+    scores /= np.sqrt(q.shape[-1])
+    if causal:
+        keep = keep & (np.arange(total)[None, :] <= np.arange(s)[:, None] + total - s)
+    scores = np.where(keep, scores, -np.inf)
+    best = scores.max(-1, keepdims=True)
+    p = np.exp(scores - np.where(np.isfinite(best), best, 0))
+    total_p = p.sum(-1, keepdims=True)
+    return np.einsum("bhsl,bhld->bhsd", np.divide(p, total_p, where=total_p > 0,
+                                                   out=np.zeros_like(p)), v.astype(np.float64))
+
+
+@pytest.mark.parametrize("pattern", [dict(local=2), dict(local=1, stride=4),
+                                     dict(local=2, stride=3, global_=1), dict(global_=2)])
+@pytest.mark.parametrize("block", [16, 50])
+def test_block_layout_patterns(pattern, block):
+    """Sparse Transformer / Longformer / BigBird block layouts
+    (ds.block_sparse_attention) on the exported causal attention, queries
+    after a KV cache, against numpy with the layout expanded to keys."""
+    queries, keys = 230, 300
+    session = ds.load(MODEL, num_threads=2, attention_block_size=block,
+                      input_shapes={"q": f"1x2x{queries}x16", "k": f"1x2x{keys}x16",
+                                    "v": f"1x2x{keys}x16"},
+                      **{f"attention_{name.rstrip('_')}_blocks": n for name, n in pattern.items()})
+    feeds = inputs(queries, keys, block)
+    keep = block_layout_mask(queries, keys, block, **pattern)
+    got = session.run(feeds)["out"]
+    np.testing.assert_allclose(got, masked_reference(**feeds, keep=keep, causal=True),
+                               rtol=1e-4, atol=1e-5, err_msg=str(pattern))
+    assert not np.allclose(got, reference(**feeds), rtol=1e-3, atol=1e-4)
+
+
+def test_block_layout_in_an_encoder_with_grouped_heads(tmp_path):
+    """Encoders (not causal) take a layout too, BigBird-style: local blocks
+    on both sides, a stride, global blocks both ways; 8 query heads on 2 KV
+    heads; heads 3 and 6 left dense."""
+    model = str(tmp_path / "encoder.onnx")
+    grouped_query_attention(model, 8, 2, causal=False)
+    n = 200
+    session = ds.load(model, num_threads=2, attention_block_size=32, attention_local_blocks=2,
+                      attention_stride_blocks=3, attention_global_blocks=1,
+                      attention_dense_heads=[3, 6],
+                      input_shapes={"q": f"1x8x{n}x16", "k": f"1x2x{n}x16", "v": f"1x2x{n}x16"})
+    rng = np.random.default_rng(3)
+    feeds = {"q": rng.standard_normal((1, 8, n, 16)).astype(np.float32) * 2,
+             "k": rng.standard_normal((1, 2, n, 16)).astype(np.float32),
+             "v": rng.standard_normal((1, 2, n, 16)).astype(np.float32)}
+    keep = block_layout_mask(n, n, 32, local=2, stride=3, global_=1, causal=False)
+    want = masked_reference(**feeds, keep=keep, causal=False)
+    dense = masked_reference(**feeds, keep=np.ones((n, n), bool), causal=False)
+    want[:, [3, 6]] = dense[:, [3, 6]]
+    got = session.run(feeds)["y"]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(got, dense, rtol=1e-3, atol=1e-4)
 
 
 DSA = os.path.join(os.path.dirname(MODEL), "dsa_decoder.onnx")

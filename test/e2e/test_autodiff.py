@@ -254,6 +254,36 @@ def test_sparse_attention_gradient_matches_finite_differences(tmp_path):
     assert_each_matches_finite_differences(grad, feeds, base, ("q", "k", "v"), rng)
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_block_sparse_attention_gradient_matches_finite_differences(tmp_path, causal):
+    """ds.block_sparse_attention (a layout per head, blocks of 3 over 7
+    queries and 8 keys: partial last blocks, a bool mask on top): its
+    gradient is dense attention's under the layout expanded to keys."""
+    rng = np.random.default_rng(31)
+    qt, kt, lt = "tensor<1x4x7x8xf32>", "tensor<1x2x8x8xf32>", "tensor<4x3x3xi1>"
+    layout = rng.random((4, 3, 3)) < 0.6
+    layout[:, :, 0] = True  # every query sees something
+    text = ", ".join("[" + ", ".join("[" + ", ".join("true" if x else "false" for x in row) + "]"
+                                      for row in head) + "]" for head in layout)
+    lines = [f'func.func @main(%m: tensor<7x8xi1> {{ds.name = "mask"}}) -> '
+             f'({qt} {{ds.name = "o"}}) {{']
+    lines += (named_parameter(rng, "q", [1, 4, 7, 8]) + named_parameter(rng, "k", [1, 2, 8, 8])
+              + named_parameter(rng, "v", [1, 2, 8, 8]))
+    attrs = "block_size = 3 : i64" + (", causal_offset = 1 : i64, is_causal" if causal else "")
+    lines += [f"  %l = ds.constant dense<[{text}]> : {lt}",
+              f"  %o = ds.block_sparse_attention %q, %k, %v, %l, %m {{{attrs}}}"
+              f" : ({qt}, {kt}, {kt}, {lt}, tensor<7x8xi1>) -> {qt}", f"  return %o : {qt}", "}"]
+    path = tmp_path / "block_sparse.mlir"
+    path.write_text("\n".join(lines) + "\n")
+    grad = session(str(path), gradients=True, loss_function="mse")
+    mask = rng.random((7, 8)) < 0.8
+    mask[:, 0] = True
+    feeds = {"mask": mask, "target": rng.standard_normal((1, 4, 7, 8)).astype(np.float32)}
+    base = grad.run(feeds)
+    assert sorted(k for k in base if k.endswith(".grad")) == ["k.grad", "q.grad", "v.grad"]
+    assert_each_matches_finite_differences(grad, feeds, base, ("q", "k", "v"), rng)
+
+
 def conv_model(path):
     """Two convolutions (stride 2 with padding; dilation 2), ReLU between:
     the second one's input gradient is the transposed convolution, both

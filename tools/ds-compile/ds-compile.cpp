@@ -49,8 +49,25 @@ static cl::opt<int64_t> attentionSelectBlocks(
              "key blocks, chosen at run time by block scores (instead of a window)"),
     cl::init(0));
 static cl::opt<int64_t> attentionBlockSize(
-    "attention-block-size", cl::desc("Block size of --attention-select-blocks (1 to 128)"),
+    "attention-block-size",
+    cl::desc("Block size of --attention-select-blocks (1 to 128) and of the block layouts (1 to "
+             "1024)"),
     cl::init(64));
+static cl::opt<int64_t> attentionLocalBlocks(
+    "attention-local-blocks",
+    cl::desc("Sparse attention with a static block layout: each query block sees the n key "
+             "blocks ending at its diagonal (in encoders, within n - 1 on either side)"),
+    cl::init(0));
+static cl::opt<int64_t> attentionStrideBlocks(
+    "attention-stride-blocks",
+    cl::desc("Block layout: also every n-th key block counting back from the diagonal "
+             "(Sparse Transformers' strided pattern)"),
+    cl::init(0));
+static cl::opt<int64_t> attentionGlobalBlocks(
+    "attention-global-blocks",
+    cl::desc("Block layout: also the first n key blocks (in encoders the first n query blocks "
+             "see every key)"),
+    cl::init(0));
 static cl::list<std::string> attentionDenseHeads(
     "attention-dense-heads", cl::CommaSeparated,
     cl::desc("Query heads --attention-window / --attention-select-blocks leave dense: H (in "
@@ -193,6 +210,9 @@ int main(int argc, char **argv) {
   request.pipeline.attentionSinks = attentionSinks;
   request.pipeline.attentionSelectBlocks = attentionSelectBlocks;
   request.pipeline.attentionBlockSize = attentionBlockSize;
+  request.pipeline.attentionLocalBlocks = attentionLocalBlocks;
+  request.pipeline.attentionStrideBlocks = attentionStrideBlocks;
+  request.pipeline.attentionGlobalBlocks = attentionGlobalBlocks;
   request.pipeline.attentionDenseHeads.assign(attentionDenseHeads.begin(),
                                               attentionDenseHeads.end());
   request.pipeline.precision = precision;

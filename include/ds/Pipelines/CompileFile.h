@@ -25,6 +25,10 @@ struct FileCompileOptions {
   /// CompileOptions::attentionSelectBlocks / attentionBlockSize.
   long long attentionSelectBlocks = 0;
   long long attentionBlockSize = 64;
+  /// CompileOptions::attentionLocalBlocks / StrideBlocks / GlobalBlocks.
+  long long attentionLocalBlocks = 0;
+  long long attentionStrideBlocks = 0;
+  long long attentionGlobalBlocks = 0;
   /// CompileOptions::attentionDenseHeads.
   std::vector<std::string> attentionDenseHeads;
   /// Mixed precision (CompileOptions::precision): fp32, fp16, bf16 or fp8.

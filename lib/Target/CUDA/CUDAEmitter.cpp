@@ -88,6 +88,8 @@ static LogicalResult emitGroup(FusionGroupOp group, unsigned index, EmitContext 
     return emitAttention(group, attention, name, ctx);
   if (auto sparse = dyn_cast<SparseAttentionOp>(anchor))
     return emitSparseAttention(group, sparse, name, ctx);
+  if (auto blocks = dyn_cast<BlockSparseAttentionOp>(anchor))
+    return emitBlockSparseAttention(group, blocks, name, ctx);
   if (getOpClass(anchor) == DSX_OP_ATTENTION)
     return anchor->emitError("cuda: '") << anchor->getName()
                                         << "' has no CUDA kernel yet (the CPU backend runs it)";

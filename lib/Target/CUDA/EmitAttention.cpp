@@ -112,35 +112,76 @@ LogicalResult cuda::emitSparseAttention(FusionGroupOp group, SparseAttentionOp o
   return success();
 }
 
+namespace {
+/// What the flash kernels need of ds.attention / ds.block_sparse_attention.
+struct FlashAttentionParts {
+  Operation *op;
+  Value query, key, value, mask, layout; // mask, layout: optional
+  std::optional<double> scale;
+  bool causal, causalFromEnd;
+  int64_t causalOffset, window = 0, sinks = 0, layoutBlock = 0;
+  double softcap = 0.0;
+};
+} // namespace
+
+static LogicalResult emitFlashAttention(FusionGroupOp group, const FlashAttentionParts &op,
+                                        const std::string &name, EmitContext &ctx);
+
 LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std::string &name,
                                   EmitContext &ctx) {
-  auto yield = cast<YieldOp>(group.getBody().front().getTerminator());
-  if (yield.getValues().size() != 1 || yield.getValues()[0] != op.getResult())
-    return group.emitError("cuda: an attention group must yield exactly its ds.attention");
-  // A mask may be a constant cloned into the group (a score_mod bias, a
-  // small pattern): the kernel reads it from a table.
-  ConstantOp constantMask = op.getMask() ? op.getMask().getDefiningOp<ConstantOp>() : nullptr;
-  SmallVector<Value> operands{op.getQuery(), op.getKey(), op.getValue()};
-  if (op.getMask() && !constantMask)
-    operands.push_back(op.getMask());
-  if (failed(checkAttentionOperands(op, operands, op.getQuery(), op.getKey(), op.getValue())))
-    return failure();
-  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()), v = shapeOf(op.getValue());
-  Type t = elementOf(op.getQuery());
   if (op.getSelectBlocks())
     return op.emitError("cuda: block-selected attention (select_blocks) has no CUDA kernel yet");
+  FlashAttentionParts parts{op, op.getQuery(), op.getKey(), op.getValue(), op.getMask(), Value(),
+                            std::nullopt, op.getIsCausal(), op.getCausalFromEnd(),
+                            (int64_t)op.getCausalOffset(), (int64_t)op.getWindow(),
+                            (int64_t)op.getSinkTokens(), 0, op.getSoftcap().convertToDouble()};
+  if (op.getScale())
+    parts.scale = op.getScale()->convertToDouble();
+  return emitFlashAttention(group, parts, name, ctx);
+}
+
+LogicalResult cuda::emitBlockSparseAttention(FusionGroupOp group, BlockSparseAttentionOp op,
+                                             const std::string &name, EmitContext &ctx) {
+  FlashAttentionParts parts{op, op.getQuery(), op.getKey(), op.getValue(), op.getMask(),
+                            op.getLayout(), std::nullopt, op.getIsCausal(),
+                            op.getCausalFromEnd(), (int64_t)op.getCausalOffset()};
+  parts.layoutBlock = (int64_t)op.getBlockSize();
+  if (op.getScale())
+    parts.scale = op.getScale()->convertToDouble();
+  return emitFlashAttention(group, parts, name, ctx);
+}
+
+static LogicalResult emitFlashAttention(FusionGroupOp group, const FlashAttentionParts &op,
+                                        const std::string &name, EmitContext &ctx) {
+  auto yield = cast<YieldOp>(group.getBody().front().getTerminator());
+  if (yield.getValues().size() != 1 || yield.getValues()[0] != op.op->getResult(0))
+    return group.emitError("cuda: an attention group must yield exactly its ")
+           << op.op->getName();
+  // A mask or a layout may be a constant cloned into the group (a score_mod
+  // bias, a small pattern): the kernel reads it from a table.
+  ConstantOp constantMask = op.mask ? op.mask.getDefiningOp<ConstantOp>() : nullptr;
+  ConstantOp constantLayout = op.layout ? op.layout.getDefiningOp<ConstantOp>() : nullptr;
+  SmallVector<Value> operands{op.query, op.key, op.value};
+  if (op.mask && !constantMask)
+    operands.push_back(op.mask);
+  if (op.layout && !constantLayout)
+    operands.push_back(op.layout);
+  if (failed(checkAttentionOperands(op.op, operands, op.query, op.key, op.value)))
+    return failure();
+  ArrayRef<int64_t> q = shapeOf(op.query), k = shapeOf(op.key), v = shapeOf(op.value);
+  Type t = elementOf(op.query);
 
   // Mask: bool keeps, float adds; broadcast to [B, Hq, S, L] by strides.
   KernelWriter w(group, name, *ctx.sizes);
-  Dims qd = w.dims(op.getQuery()), kd = w.dims(op.getKey());
+  Dims qd = w.dims(op.query), kd = w.dims(op.key);
   int maskKind = 0;
   std::string maskType = "float";
   std::string ms[4] = {"0", "0", "0", "0"};
-  if (Value mask = op.getMask()) {
+  if (Value mask = op.mask) {
     Type mt = elementOf(mask);
     if (mt.isInteger(1)) maskKind = 1;
     else if (mt.isF32() || mt.isF16() || mt.isBF16()) maskKind = 2;
-    else return op.emitError("cuda: attention mask of type ") << mt << " is not supported";
+    else return op.op->emitError("cuda: attention mask of type ") << mt << " is not supported";
     maskType = constantMask ? computeType(mt) : *storageType(mt);
     Dims m = w.dims(mask);
     Dims strides = stridesOf(m);
@@ -156,18 +197,22 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
       else if (m[d] == full[to])
         ms[to] = strides[d];
       else // a static dim against a dynamic one, or two unrelated sizes
-        return op.emitError("cuda: cannot prove that dim ")
+        return op.op->emitError("cuda: cannot prove that dim ")
                << d << " of the attention mask is 1 or the scores' (" << m[d] << " against "
                << full[to] << "); bind the dynamic dims with --ds-input-shape";
     }
   }
   // A diagonal counted from the last key is offset by keys - queries.
-  DimExpr offset = DimExpr::of((int64_t)op.getCausalOffset());
-  if (op.getCausalFromEnd())
-    offset = offset + ctx.sizes->dim(op.getKey(), 2) - ctx.sizes->dim(op.getQuery(), 2);
+  DimExpr offset = DimExpr::of(op.causalOffset);
+  if (op.causalFromEnd)
+    offset = offset + ctx.sizes->dim(op.key, 2) - ctx.sizes->dim(op.query, 2);
   std::string causalOffset = formC(offset);
-  double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
+  double scale = op.scale ? *op.scale : 1.0 / std::sqrt((double)q[3]);
   std::string type = *storageType(t);
+  // A block layout [1 or HQ, query blocks, key blocks] (i1).
+  int64_t layoutHeads = op.layout ? shapeOf(op.layout)[0] : 1;
+  if (ShapedType::isDynamic(layoutHeads))
+    return op.op->emitError("cuda: a block layout needs a static head dim");
 
   std::string cfg = name + "_config";
   std::string config;
@@ -176,35 +221,49 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
     << "  static constexpr int HQ = " << q[1] << ", HKV = " << k[1] << ", D = " << q[3]
     << ", DV = " << v[3] << ";\n"
     << "  static constexpr float SCALE = " << floatLiteral(scale)
-    << ", SOFTCAP = " << floatLiteral(op.getSoftcap().convertToDouble()) << ";\n"
-    << "  static constexpr bool CAUSAL = " << (op.getIsCausal() ? "true" : "false") << ";\n"
-    << "  static constexpr int WINDOW = " << (int64_t)op.getWindow()
-    << ", SINKS = " << (int64_t)op.getSinkTokens() << ";\n"
+    << ", SOFTCAP = " << floatLiteral(op.softcap) << ";\n"
+    << "  static constexpr bool CAUSAL = " << (op.causal ? "true" : "false") << ";\n"
+    << "  static constexpr int WINDOW = " << op.window << ", SINKS = " << op.sinks << ";\n"
     << "  static constexpr int MASK = " << maskKind << ";\n"
+    << "  static constexpr int LAYOUT_BLOCK = " << op.layoutBlock
+    << ", LAYOUT_HEADS = " << layoutHeads << ";\n"
     << "  int S, L, CAUSAL_OFFSET;\n"
     << "  long long MB, MH, MS, ML;\n"
+    << "  const bool *LAYOUT;\n"
     << "};\n";
-  // Parameters: q, k, v, mask (absent: nullptr), out.
-  std::string qn = w.inputParam(cast<BlockArgument>(op.getQuery()));
-  std::string kn = w.inputParam(cast<BlockArgument>(op.getKey()));
-  std::string vn = w.inputParam(cast<BlockArgument>(op.getValue()));
+  // Parameters: q, k, v, mask (absent: nullptr), layout (absent: nullptr), out.
+  std::string qn = w.inputParam(cast<BlockArgument>(op.query));
+  std::string kn = w.inputParam(cast<BlockArgument>(op.key));
+  std::string vn = w.inputParam(cast<BlockArgument>(op.value));
   std::string mn = "(const float *)nullptr";
   if (constantMask) {
     FailureOr<std::string> table = w.tableOf(constantMask);
     if (failed(table))
       return failure();
     mn = *table;
-  } else if (op.getMask()) {
-    mn = w.inputParam(cast<BlockArgument>(op.getMask()));
+  } else if (op.mask) {
+    mn = w.inputParam(cast<BlockArgument>(op.mask));
+  }
+  std::string ln = "(const bool *)nullptr";
+  if (constantLayout) {
+    FailureOr<std::string> table = w.tableOf(constantLayout);
+    if (failed(table))
+      return failure();
+    ln = *table;
+  } else if (op.layout) {
+    ln = w.inputParam(cast<BlockArgument>(op.layout));
   }
   w.line() << "// flash attention: " << qd[0] << "x" << q[1] << " heads of " << qd[2]
            << " queries x " << kd[2] << " keys, head dim " << q[3] << "\n";
   w.line() << "const " << cfg << " cfg{(int)" << qd[2] << ", (int)" << kd[2] << ", (int)"
            << causalOffset << ", " << ms[0] << ", " << ms[1] << ", " << ms[2] << ", " << ms[3]
+           << ", " << ln
            << "};\n";
   // Tensor cores (mma.sync m16n8k16) for fp16 / bf16 when the head dims are multiples of 16 and
-  // the tiles fit shared memory; the FMA kernel otherwise.
-  bool mma = !t.isF32() && q[3] % 16 == 0 && v[3] % 16 == 0 && q[3] <= 128 && v[3] <= 128;
+  // the tiles fit shared memory; the FMA kernel otherwise (and for block
+  // layouts, which only it skips).
+  bool mma = !t.isF32() && q[3] % 16 == 0 && v[3] % 16 == 0 && q[3] <= 128 && v[3] <= 128 &&
+             !op.layout;
   w.line() << "ds_attention::flash_attention" << (mma ? "_mma<" : "<") << type << ", " << maskType
            << ", " << cfg << ">(" << qn << ", " << kn << ", " << vn << ", " << mn << ", "
            << w.outputParam(0) << ", cfg);\n";
@@ -219,11 +278,11 @@ LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std
     sharedBytes = (2 * 64 * (q[3] + 8) + 2 * 64 * (v[3] + 8)) * 2;
   } else {
     rowsPerBlock = 16; // DS_ATTN_WARPS * DS_ATTN_ROWS; tiles of DS_ATTN_BK = 32 keys
-    sharedBytes = (32 * (q[3] + 1) + 32 * v[3] + rowsPerBlock * q[3]) * 4;
+    sharedBytes = (32 * (q[3] + 1) + 32 * v[3] + rowsPerBlock * q[3] + 1) * 4;
   }
   ctx.source += config + w.globals + w.finish("__launch_bounds__(128)") + "\n";
-  ArtifactStep step = w.launchStep({ctx.sizes->size(op.getQuery(), 2).ceilDiv(rowsPerBlock),
-                                    Size::of(q[1]), ctx.sizes->size(op.getQuery(), 0)},
+  ArtifactStep step = w.launchStep({ctx.sizes->size(op.query, 2).ceilDiv(rowsPerBlock),
+                                    Size::of(q[1]), ctx.sizes->size(op.query, 0)},
                                    {128, 1, 1}, sharedBytes);
   ctx.steps.push_back(std::move(step));
   ++ctx.kernels;

@@ -37,6 +37,11 @@ LogicalResult emitReduction(FusionGroupOp group, Operation *anchor, const std::s
 LogicalResult emitAttention(FusionGroupOp group, AttentionOp attention, const std::string &name,
                             EmitContext &ctx);
 
+/// A group holding one ds.block_sparse_attention: the FMA flash-attention
+/// template, skipping the key tiles the layout hides.
+LogicalResult emitBlockSparseAttention(FusionGroupOp group, BlockSparseAttentionOp op,
+                                       const std::string &name, EmitContext &ctx);
+
 /// A group holding one ds.sparse_attention: the gather template
 /// (SparseAttention.cuh), one warp per query over its sorted list.
 LogicalResult emitSparseAttention(FusionGroupOp group, SparseAttentionOp op,

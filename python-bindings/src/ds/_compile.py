@@ -33,7 +33,9 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   quantize_exclude_nodes: Sequence[str] = (),
                   raise_attention: bool = True, attention_window: int = 0,
                   attention_sinks: int = 0, attention_select_blocks: int = 0,
-                  attention_block_size: int = 64, attention_dense_heads: Sequence[str] = (),
+                  attention_block_size: int = 64, attention_local_blocks: int = 0,
+                  attention_stride_blocks: int = 0, attention_global_blocks: int = 0,
+                  attention_dense_heads: Sequence[str] = (),
                   remat_budget: str = "",
                   remat_strategy: str = "greedy", cost_report: str = "",
                   cost_report_format: str = "text", gradients: bool = False, loss: str = "",
@@ -55,7 +57,8 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                               quantize, calibration_table, calibration_probes,
                               list(quantize_exclude_nodes), raise_attention, attention_window,
                               attention_sinks, attention_select_blocks, attention_block_size,
-                              list(attention_dense_heads), remat_budget, remat_strategy, cost_report, cost_report_format,
+                              attention_local_blocks, attention_stride_blocks,
+                              attention_global_blocks, list(attention_dense_heads), remat_budget, remat_strategy, cost_report, cost_report_format,
                               gradients, loss, loss_function, list(gradient_parameters),
                               optimizer, list(hyperparameters), loss_scaling, lsq_grad_scale,
                               precision_table, precision_error_budget, precision_probes,
@@ -104,7 +107,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             smooth_quant: float = 0.0, quantize_exclude_nodes: Sequence[str] = (),
             raise_attention: bool = True, attention_window: int = 0,
             attention_sinks: int = 0, attention_select_blocks: int = 0,
-            attention_block_size: int = 64,
+            attention_block_size: int = 64, attention_local_blocks: int = 0,
+            attention_stride_blocks: int = 0, attention_global_blocks: int = 0,
             attention_dense_heads: Sequence[Union[int, str]] = (),
             remat_budget: Union[int, str, None] = None, remat_strategy: str = "greedy",
             cost_report: Optional[PathLike] = None, cost_report_format: str = "text",
@@ -133,7 +137,12 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     it is an approximation the user opts into). attention_select_blocks=n
     instead selects keys at run time, NSA-style: each block of
     attention_block_size queries sees the first, its local and the n
-    best-scoring earlier key blocks. attention_dense_heads chooses the
+    best-scoring earlier key blocks. attention_local_blocks,
+    attention_stride_blocks and attention_global_blocks give a static block
+    layout instead (Sparse Transformers / Longformer / BigBird patterns,
+    blocks of attention_block_size, static lengths): each query block sees
+    the n key blocks ending at its diagonal, every n-th block counting back
+    from it, and the first n blocks. attention_dense_heads chooses the
     pattern per head: the query heads listed stay dense (an int H: head H of
     every attention; a string "N:H": head H of the N-th attention, from 0),
     the others get the window or the selection. precision="fp16" or "bf16" runs contractions and attention in
@@ -194,6 +203,9 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    attention_sinks=attention_sinks,
                    attention_select_blocks=attention_select_blocks,
                    attention_block_size=attention_block_size,
+                   attention_local_blocks=attention_local_blocks,
+                   attention_stride_blocks=attention_stride_blocks,
+                   attention_global_blocks=attention_global_blocks,
                    attention_dense_heads=_dense_heads(attention_dense_heads),
                    remat_budget="" if remat_budget is None else str(remat_budget),
                    remat_strategy=remat_strategy,
@@ -231,7 +243,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
         # run's artifact must be compiled the same way for its names to match.
         shaping = {k: options[k] for k in (
             "raise_attention", "attention_window", "attention_sinks", "attention_select_blocks",
-            "attention_block_size", "attention_dense_heads", "gradients", "loss", "loss_function", "gradient_parameters",
+            "attention_block_size", "attention_local_blocks", "attention_stride_blocks",
+            "attention_global_blocks", "attention_dense_heads", "gradients", "loss", "loss_function", "gradient_parameters",
             "optimizer", "hyperparameters", "loss_scaling", "lsq_grad_scale")}
         if precision == "auto" and precision_table is None:
             if calibration_data is None:
@@ -273,6 +286,7 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     temporary directory that is removed whatever happens). compile_options
     are ds.compile's: input_shapes, bind_inputs, target, fuse, raise_attention,
     attention_window, attention_sinks, attention_select_blocks, attention_block_size,
+    attention_local_blocks, attention_stride_blocks, attention_global_blocks,
     attention_dense_heads, precision,
     quantize, calibration_table, calibration_data, calibration_method,
     smooth_quant, quantize_exclude_nodes, remat_budget, remat_strategy, cost_report,

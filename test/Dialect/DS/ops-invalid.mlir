@@ -289,3 +289,27 @@ func.func @dynamic_reduce_more_axes_than_dims(%x: tensor<3x4xf32>, %axes: tensor
   return
 }
 
+
+// -----
+
+func.func @block_sparse_attention_layout_blocks(%q: tensor<1x2x16x8xf32>, %l: tensor<1x4x3xi1>) {
+  // expected-error @+1 {{layout dim 2 (key blocks) is 3, expected 4 for block_size 4}}
+  %0 = ds.block_sparse_attention %q, %q, %q, %l {block_size = 4 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x4x3xi1>) -> tensor<1x2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @block_sparse_attention_layout_heads(%q: tensor<1x2x16x8xf32>, %l: tensor<3x2x2xi1>) {
+  // expected-error @+1 {{layout dim 0 (heads) is 3, expected 1 or 2 for block_size 8}}
+  %0 = ds.block_sparse_attention %q, %q, %q, %l {block_size = 8 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<3x2x2xi1>) -> tensor<1x2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @block_sparse_attention_block_size(%q: tensor<1x2x16x8xf32>, %l: tensor<1x1x1xi1>) {
+  // expected-error @+1 {{block_size must be in [1, 1024], got 0}}
+  %0 = ds.block_sparse_attention %q, %q, %q, %l {block_size = 0 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x1x1xi1>) -> tensor<1x2x16x8xf32>
+  return
+}

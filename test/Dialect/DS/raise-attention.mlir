@@ -80,6 +80,54 @@ func.func @kv_cache(%q: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "s", ""
 
 // -----
 
+// The same mask with static sizes, after constant folding: the Ranges are
+// constants, [S, 1] holding 2, 3, 4 (the diagonal after a 2-key cache) and
+// [1, L] holding 0 .. 4. Still causal, with the offset as a number.
+// CHECK-LABEL: func.func @kv_cache_folded
+// CHECK-NOT:  ds.compare
+// CHECK:      ds.attention %arg0, %arg1, %arg2 {causal_offset = 2 : i64, is_causal, scale = 2.500000e-01 : f64}
+func.func @kv_cache_folded(%q: tensor<1x4x3x16xf32>, %k: tensor<1x4x5x16xf32>, %v: tensor<1x4x5x16xf32>) -> tensor<1x4x3x16xf32> {
+  %rows = ds.constant dense<[[2], [3], [4]]> : tensor<3x1xi64>
+  %cols = ds.constant dense<[[0, 1, 2, 3, 4]]> : tensor<1x5xi64>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %four = ds.constant dense<4.0> : tensor<f32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x5x16xf32>) -> tensor<1x4x16x5xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x4x3x16xf32>, tensor<1x4x16x5xf32>) -> tensor<1x4x3x5xf32>
+  %d = ds.binary div %s, %four : (tensor<1x4x3x5xf32>, tensor<f32>) -> tensor<1x4x3x5xf32>
+  %vis = ds.compare le %cols, %rows : (tensor<1x5xi64>, tensor<3x1xi64>) -> tensor<3x5xi1>
+  %hid = ds.unary not %vis : (tensor<3x5xi1>) -> tensor<3x5xi1>
+  %m = ds.select %hid, %fill, %d : (tensor<3x5xi1>, tensor<f32>, tensor<1x4x3x5xf32>) -> tensor<1x4x3x5xf32>
+  // expected-remark @below {{raised to ds.attention (causal with offset 2)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x4x3x5xf32>) -> tensor<1x4x3x5xf32>
+  %o = ds.matmul %p, %v : (tensor<1x4x3x5xf32>, tensor<1x4x5x16xf32>) -> tensor<1x4x3x16xf32>
+  return %o : tensor<1x4x3x16xf32>
+}
+
+// -----
+
+// A constant that is not a step-1 progression (0, 2, 4, ...) is no index:
+// the mask stays a mask.
+// CHECK-LABEL: func.func @not_a_progression
+// CHECK:      ds.attention %arg0, %arg1, %arg2, %{{.*}} {scale = 2.500000e-01 : f64}
+func.func @not_a_progression(%q: tensor<1x4x3x16xf32>, %k: tensor<1x4x5x16xf32>, %v: tensor<1x4x5x16xf32>) -> tensor<1x4x3x16xf32> {
+  %rows = ds.constant dense<[[2], [3], [4]]> : tensor<3x1xi64>
+  %cols = ds.constant dense<[[0, 2, 4, 6, 8]]> : tensor<1x5xi64>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %four = ds.constant dense<4.0> : tensor<f32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x5x16xf32>) -> tensor<1x4x16x5xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x4x3x16xf32>, tensor<1x4x16x5xf32>) -> tensor<1x4x3x5xf32>
+  %d = ds.binary div %s, %four : (tensor<1x4x3x5xf32>, tensor<f32>) -> tensor<1x4x3x5xf32>
+  %vis = ds.compare le %cols, %rows : (tensor<1x5xi64>, tensor<3x1xi64>) -> tensor<3x5xi1>
+  %hid = ds.unary not %vis : (tensor<3x5xi1>) -> tensor<3x5xi1>
+  %m = ds.select %hid, %fill, %d : (tensor<3x5xi1>, tensor<f32>, tensor<1x4x3x5xf32>) -> tensor<1x4x3x5xf32>
+  // expected-remark @below {{raised to ds.attention (masked)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x4x3x5xf32>) -> tensor<1x4x3x5xf32>
+  %o = ds.matmul %p, %v : (tensor<1x4x3x5xf32>, tensor<1x4x5x16xf32>) -> tensor<1x4x3x16xf32>
+  return %o : tensor<1x4x3x16xf32>
+}
+
+// -----
+
 // finfo.min and L >= S not provable: an additive where(keep, 0, finfo.min)
 // mask, exact also for rows that see no key.
 // CHECK-LABEL: func.func @finite_fill_unproven

@@ -10,9 +10,10 @@
 // CHECK-NEXT: static constexpr bool CAUSAL = true;
 // CHECK-NEXT: static constexpr int WINDOW = 0, SINKS = 0;
 // CHECK-NEXT: static constexpr int MASK = 0;
+// CHECK-NEXT: static constexpr int LAYOUT_BLOCK = 0, LAYOUT_HEADS = 1;
 // CHECK-NEXT: int S, L, CAUSAL_OFFSET;
 // CHECK: k0_attention(const __half *__restrict__ in0, const __half *__restrict__ in1, const __half *__restrict__ in2, __half *__restrict__ out0)
-// CHECK: const k0_attention_config cfg{(int)40, (int)48, (int)8, 0, 0, 0, 0};
+// CHECK: const k0_attention_config cfg{(int)40, (int)48, (int)8, 0, 0, 0, 0, (const bool *)nullptr};
 // f16 with head dims that are multiples of 16: the tensor-core (mma.sync)
 // variant, 64 query rows per block; shared, in f16 with rows padded to 64 + 8:
 // two buffers each of K and V (64 rows each; the Q tile borrows one).
@@ -28,7 +29,7 @@ func.func @main(%q: tensor<1x8x40x64xf16>, %k: tensor<1x2x48x64xf16>, %v: tensor
 // A boolean padding mask [B, 1, 1, L] broadcast over heads and queries (bf16,
 // head dim 128).
 // CHECK: static constexpr int MASK = 1;
-// CHECK: cfg{(int)16, (int)16, (int)0, 16, 0, 0, 1};
+// CHECK: cfg{(int)16, (int)16, (int)0, 16, 0, 0, 1, (const bool *)nullptr};
 // CHECK: ds_attention::flash_attention_mma<__nv_bfloat16, bool, k0_attention_config>(in0, in1, in2, in3, out0, cfg);
 func.func @main(%q: tensor<2x4x16x128xbf16>, %k: tensor<2x4x16x128xbf16>, %v: tensor<2x4x16x128xbf16>, %m: tensor<2x1x1x16xi1>) -> tensor<2x4x16x128xbf16> {
   %0 = ds.attention %q, %k, %v, %m : (tensor<2x4x16x128xbf16>, tensor<2x4x16x128xbf16>, tensor<2x4x16x128xbf16>, tensor<2x1x1x16xi1>) -> tensor<2x4x16x128xbf16>
@@ -40,11 +41,11 @@ func.func @main(%q: tensor<2x4x16x128xbf16>, %k: tensor<2x4x16x128xbf16>, %v: te
 // An additive f32 mask [S, L], explicit scale and softcap.
 // CHECK: static constexpr float SCALE = 0.5f, SOFTCAP = 30.0f;
 // CHECK: static constexpr int MASK = 2;
-// CHECK: cfg{(int)16, (int)16, (int)0, 0, 0, 16, 1};
+// CHECK: cfg{(int)16, (int)16, (int)0, 0, 0, 16, 1, (const bool *)nullptr};
 // f32 uses the FMA variant: 16 query rows per block; shared: K tile 32x33,
 // V tile 32x32, Q rows 16x32 floats.
 // CHECK: ds_attention::flash_attention<float, float, k0_attention_config>(in0, in1, in2, in3, out0, cfg);
-// CHECK: grid=array<i64: 1, 2, 1> block=array<i64: 128, 1, 1> shared_bytes=10368
+// CHECK: grid=array<i64: 1, 2, 1> block=array<i64: 128, 1, 1> shared_bytes=10372
 func.func @main(%q: tensor<1x2x16x32xf32>, %k: tensor<1x2x16x32xf32>, %v: tensor<1x2x16x32xf32>, %m: tensor<16x16xf32>) -> tensor<1x2x16x32xf32> {
   %0 = ds.attention %q, %k, %v, %m {scale = 0.5 : f64, softcap = 30.0 : f64} : (tensor<1x2x16x32xf32>, tensor<1x2x16x32xf32>, tensor<1x2x16x32xf32>, tensor<16x16xf32>) -> tensor<1x2x16x32xf32>
   return %0 : tensor<1x2x16x32xf32>
@@ -56,7 +57,7 @@ func.func @main(%q: tensor<1x2x16x32xf32>, %k: tensor<1x2x16x32xf32>, %v: tensor
 // counted from the last key is a fixed offset (L - S = 16) for static shapes.
 // CHECK: static constexpr bool CAUSAL = true;
 // CHECK-NEXT: static constexpr int WINDOW = 8, SINKS = 2;
-// CHECK: cfg{(int)4, (int)20, (int)16, 0, 0, 0, 0};
+// CHECK: cfg{(int)4, (int)20, (int)16, 0, 0, 0, 0, (const bool *)nullptr};
 func.func @main(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x20x16xf32>) -> tensor<1x2x4x16xf32> {
   %0 = ds.attention %q, %k, %k {is_causal, causal_from_end, window = 8 : i64, sink_tokens = 2 : i64} : (tensor<1x2x4x16xf32>, tensor<1x2x20x16xf32>, tensor<1x2x20x16xf32>) -> tensor<1x2x4x16xf32>
   return %0 : tensor<1x2x4x16xf32>
@@ -71,7 +72,7 @@ func.func @main(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x20x16xf32>) -> tensor<1
 // s1) / 16) is "0: 7 pairs: const 1, const 0, symbol 1, add, mul, const 16,
 // ceildiv", grid z the batch s0.
 // CHECK: k0_attention(const float *__restrict__ in0, const float *__restrict__ in2, float *__restrict__ out0, const long long s0, const long long s1, const long long s2)
-// CHECK: const k0_attention_config cfg{(int)s1, (int)s2, (int)(-1 * s1 + s2), 0, 0, 0, 0};
+// CHECK: const k0_attention_config cfg{(int)s1, (int)s2, (int)(-1 * s1 + s2), 0, 0, 0, 0, (const bool *)nullptr};
 // CHECK: grid=array<i64: 1, 2, 1>
 // CHECK-SAME: dynamic_fields=array<i64: 0, 7, 0, 1, 0, 0, 1, 1, 2, 0, 3, 0, 0, 16, 4, 0, 2, 5, 0, 1, 0, 0, 1, 0, 2, 0, 3, 0>
 // CHECK-SAME: dynamic_dims=array<i64: 0, 0, 5, 0, 1, 0, 0, 1, 0, 2, 0, 3, 0, 0, 2, 5, 0, 1, 0, 0, 1, 1, 2, 0, 3, 0>
@@ -87,7 +88,7 @@ func.func @main(%q: tensor<?x2x?x16xf32> {ds.dim_symbols = ["batch", "", "querie
 // CHECK: struct k0_attention_config
 // CHECK: static __device__ const float k0_attention_table0[1] = {0.5f};
 // CHECK: k0_attention(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0)
-// CHECK: const k0_attention_config cfg{(int)40, (int)40, (int)0, 0, 0, 0, 0};
+// CHECK: const k0_attention_config cfg{(int)40, (int)40, (int)0, 0, 0, 0, 0, (const bool *)nullptr};
 // CHECK: flash_attention<float, float, k0_attention_config>(in0, in1, in2, k0_attention_table0, out0, cfg);
 func.func @main(%q: tensor<1x2x40x16xf32>, %k: tensor<1x2x40x16xf32>, %v: tensor<1x2x40x16xf32>) -> tensor<1x2x40x16xf32> {
   %r = ds.fusion_group attention (%q, %k, %v) : (tensor<1x2x40x16xf32>, tensor<1x2x40x16xf32>, tensor<1x2x40x16xf32>) -> tensor<1x2x40x16xf32> {

@@ -1,5 +1,6 @@
 //===- CostModel.cpp - FLOPs, bytes moved and roofline time of ds ops ----===//
 #include "ds/Dialect/DS/Analysis/CostModel.h"
+#include "ds/Dialect/DS/Analysis/BlockLayout.h"
 #include "ds/Dialect/DS/Analysis/MemoryAnalysis.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
 
@@ -183,6 +184,18 @@ std::optional<double> flopsOf(Operation *op) {
         if (q.getRank() != 4 || idx.getRank() != 4 || q.isDynamicDim(2) || idx.isDynamicDim(3))
           return std::nullopt;
         return attention(a.getQuery(), a.getValue(), (double)q.getDimSize(2) * idx.getDimSize(3));
+      })
+      .Case([&](BlockSparseAttentionOp a) -> std::optional<double> {
+        auto q = cast<RankedTensorType>(a.getQuery().getType());
+        auto k = cast<RankedTensorType>(a.getKey().getType());
+        std::optional<BlockLayout> layout = constantLayout(a);
+        if (q.getRank() != 4 || k.getRank() != 4 || q.isDynamicDim(2) || k.isDynamicDim(2) ||
+            !layout)
+          return std::nullopt;
+        int64_t S = q.getDimSize(2), L = k.getDimSize(2);
+        int64_t offset = a.getCausalOffset() + (a.getCausalFromEnd() ? L - S : 0);
+        return attention(a.getQuery(), a.getValue(),
+                         visibleBlockPairs(*layout, S, L, a.getIsCausal(), offset));
       })
       .Case([&](PoolOp p) -> std::optional<double> {
         std::optional<double> out = elements(p.getResult());

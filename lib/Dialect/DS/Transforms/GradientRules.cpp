@@ -356,6 +356,60 @@ LogicalResult attentionGrad(AttentionOp op, Value dy, ArrayRef<bool> needed,
   return success();
 }
 
+/// ds.block_sparse_attention is dense attention whose mask is the layout
+/// expanded to keys: the same backward, the layout [H, QB, KB] widened in the
+/// graph to [H, QB, b, KB, b], merged and cut to [H, S, L].
+LogicalResult blockSparseAttentionGrad(BlockSparseAttentionOp op, Value dy, ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &out, GradBuilder &g,
+                                       std::string &why) {
+  Value q = op.getQuery(), layout = op.getLayout(), mask = op.getMask();
+  auto qt = tensorOf(q), kt = tensorOf(op.getKey()), lt = tensorOf(layout);
+  if (!lt.hasStaticShape() || qt.isDynamicDim(2) || kt.isDynamicDim(2)) {
+    why = "no gradient for a ds.block_sparse_attention with dynamic lengths";
+    return failure();
+  }
+  int64_t queries = qt.getDimSize(2), keys = kt.getDimSize(2), bs = op.getBlockSize();
+  int64_t heads = lt.getDimSize(0), qb = lt.getDimSize(1), kb = lt.getDimSize(2);
+  double scale = op.getScale() ? op.getScale()->convertToDouble()
+                               : 1.0 / std::sqrt((double)qt.getDimSize(3));
+  OpBuilder &b = g.getBuilder();
+  Location loc = g.getLoc();
+  Value wide = g.reshape(g.expand(g.reshape(layout, {heads, qb, 1, kb, 1}), {heads, qb, bs, kb, bs}),
+                         {heads, qb * bs, kb * bs});
+  Value keep = wide;
+  if (qb * bs != queries || kb * bs != keys) {
+    auto i64 = [&](ArrayRef<int64_t> v) {
+      auto type = RankedTensorType::get({(int64_t)v.size()}, b.getI64Type());
+      return b.create<ConstantOp>(loc, DenseElementsAttr::get(type, v)).getResult();
+    };
+    keep = b.create<SliceOp>(loc, RankedTensorType::get({heads, queries, keys}, b.getI1Type()),
+                             wide, i64({0, 0}), i64({queries, keys}), i64({1, 2}), i64({1, 1}));
+  }
+  auto hide = [&](Value scores) {
+    Value hidden = g.scalar(-INFINITY, scores);
+    scores = b.create<SelectOp>(loc, keep, scores, hidden);
+    if (mask && tensorOf(mask).getElementType().isInteger(1))
+      scores = b.create<SelectOp>(loc, mask, scores, hidden);
+    else if (mask)
+      scores = g.binary(BinaryKind::add, scores, mask);
+    if (op.getIsCausal()) {
+      int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? keys - queries : 0);
+      scores = b.create<SelectOp>(loc, visibleKeys(g, queries, keys, offset, 0, 0), scores,
+                                  hidden);
+    }
+    return scores;
+  };
+  bool maskNeeded = mask && needed.size() > 4 && needed[4];
+  AttentionGrads grads = denseAttentionGrad(g, q, op.getKey(), op.getValue(), scale, 0.0, hide,
+                                            dy, {needed[0], needed[1], needed[2], maskNeeded});
+  out[0] = grads.dq;
+  out[1] = grads.dk;
+  out[2] = grads.dv;
+  if (maskNeeded)
+    out[4] = g.unbroadcast(grads.dScores, mask.getType());
+  return success();
+}
+
 /// ds.sparse_attention is dense attention whose mask keeps the listed keys:
 /// the same backward, the mask built by scattering ones at the indices.
 LogicalResult sparseAttentionGrad(SparseAttentionOp op, Value dy, ArrayRef<bool> needed,
@@ -531,6 +585,9 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
       .Case([&](PoolOp p) { return poolGrad(p, dy, needed, out, g, why); })
       .Case([&](AttentionOp a) { return attentionGrad(a, dy, needed, out, g, why); })
       .Case([&](SparseAttentionOp a) { return sparseAttentionGrad(a, dy, needed, out, g, why); })
+      .Case([&](BlockSparseAttentionOp a) {
+        return blockSparseAttentionGrad(a, dy, needed, out, g, why);
+      })
       .Case([&](RotaryEmbeddingOp r) -> LogicalResult {
         // Each pair is rotated by an angle; the transpose rotates it back:
         // the same op with the sines negated.

@@ -203,10 +203,33 @@ struct VectorForm {
   DimExpr constant, length;
 };
 
+/// c for an integer constant holding c, c + 1, c + 2, ... (a Range that
+/// constant folding evaluated, as static shapes leave it).
+std::optional<int64_t> constantProgression(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  auto dense = c ? dyn_cast<DenseIntElementsAttr>(c.getValue()) : nullptr;
+  if (!dense || dense.getNumElements() < 1)
+    return std::nullopt;
+  int64_t first = 0, next = 0;
+  bool start = true;
+  for (const APInt &x : dense.getValues<APInt>()) {
+    int64_t value = x.getSExtValue();
+    if (start)
+      first = next = value;
+    else if (value != next)
+      return std::nullopt;
+    start = false;
+    ++next;
+  }
+  return first;
+}
+
 std::optional<VectorForm> vectorForm(const SymbolicDims &dims, Value v) {
   auto type = rankedOf(v);
   if (!type || type.getRank() != 1 || !type.getElementType().isSignlessInteger())
     return std::nullopt;
+  if (std::optional<int64_t> first = constantProgression(v); first && type.hasStaticShape())
+    return VectorForm{DimExpr::of(*first), DimExpr::of(type.getDimSize(0))};
   if (auto range = v.getDefiningOp<RangeOp>()) {
     OptDim start = dims.scalar(range.getStart()), delta = dims.scalar(range.getDelta());
     OptDim length = dims.dim(v, 0);
@@ -255,6 +278,19 @@ std::optional<IndexForm> AttentionMatcher::indexForm(Value v, const DimExpr &S,
     if (!f || f->length != L)
       return std::nullopt;
     return IndexForm{0, 1, f->constant};
+  }
+  // A progression laid out [.., n, 1] (along the queries) or [.., 1, n]
+  // (along the keys), as constant folding leaves a Range and its reshape.
+  if (std::optional<int64_t> first = constantProgression(v); first && type.hasStaticShape()) {
+    int64_t r = type.getRank(), rows = type.getDimSize(r - 2), cols = type.getDimSize(r - 1);
+    for (int64_t a = 0; a + 2 < r; ++a)
+      if (type.getDimSize(a) != 1)
+        return std::nullopt;
+    if (cols == 1 && rows != 1 && S == DimExpr::of(rows))
+      return IndexForm{1, 0, DimExpr::of(*first)};
+    if (rows == 1 && cols != 1 && L == DimExpr::of(cols))
+      return IndexForm{0, 1, DimExpr::of(*first)};
+    return std::nullopt;
   }
   if (auto reshape = v.getDefiningOp<ReshapeOp>()) {
     auto f = vectorForm(dims, reshape.getInput());

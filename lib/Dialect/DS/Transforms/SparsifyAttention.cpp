@@ -1,13 +1,15 @@
 //===- SparsifyAttention.cpp - sparse patterns for causal attention -------===//
 //
 // ds-sparsify-attention sets a sparsity pattern (a sliding window with
-// sinks, or NSA-style block selection) on every causal ds.attention
-// (Passes.td has the semantics) and, on request, reports what it saves,
+// sinks, NSA-style block selection, or a static block layout) on every
+// ds.attention it applies to (Passes.td has the semantics) and, on request,
+// reports what it saves,
 // from the closed forms of the visible (query, key) pairs. Heads the user
 // keeps dense are split off into their own ds.attention, so the kernels
 // see one pattern per op.
 //
 //===----------------------------------------------------------------------===//
+#include "ds/Dialect/DS/Analysis/BlockLayout.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
@@ -169,6 +171,18 @@ struct SparsifyAttentionPass
                << "' is neither a head (H) nor an attention and one of its heads (N:H)";
       denseHeadList.push_back(*parsed);
     }
+    if (localBlocks != 0 || strideBlocks != 0 || globalBlocks != 0) {
+      if (localBlocks < 0 || strideBlocks < 0 || globalBlocks < 0 || window != 0 ||
+          sinks != 0 || selectBlocks != 0 || blockSize < 1 || blockSize > 1024)
+        return emitError(UnknownLoc::get(context))
+               << "ds-sparsify-attention: local-blocks, stride-blocks and global-blocks must be "
+                  ">= 0, without window, sinks or select-blocks, with block-size in [1, 1024] "
+                  "(got local "
+               << localBlocks.getValue() << ", stride " << strideBlocks.getValue()
+               << ", global " << globalBlocks.getValue() << ", block-size "
+               << blockSize.getValue() << ")";
+      return success();
+    }
     if (selectBlocks != 0) {
       if (selectBlocks < 0 || window != 0 || sinks != 0 || blockSize < 1 || blockSize > 128)
         return emitError(UnknownLoc::get(context))
@@ -184,9 +198,53 @@ struct SparsifyAttentionPass
     return success();
   }
 
-  /// Sets the pattern on `op` (and reports its cost).
-  void makeSparse(AttentionOp op) {
+  bool blockLayout() const { return localBlocks > 0 || strideBlocks > 0 || globalBlocks > 0; }
+
+  /// Replaces `op` by ds.block_sparse_attention with the pattern's layout.
+  FailureOr<Value> makeBlockSparse(AttentionOp op) {
+    auto q = cast<RankedTensorType>(op.getQuery().getType());
+    auto k = cast<RankedTensorType>(op.getKey().getType());
+    if (q.isDynamicDim(2) || k.isDynamicDim(2))
+      return op.emitError("a block layout needs static query and key lengths (give them with "
+                          "--ds-input-shape)");
+    if (op.getSoftcap().convertToDouble() != 0.0)
+      return op.emitError("a block layout does not take a softcap");
+    const int64_t S = q.getDimSize(2), L = k.getDimSize(2);
+    const int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? L - S : 0);
+    BlockPattern pattern{blockSize, localBlocks, strideBlocks, globalBlocks};
+    BlockLayout layout = buildBlockLayout(pattern, S, L, op.getIsCausal(), offset);
+    OpBuilder b(op);
+    Value mask = op.getMask();
+    auto sparse = b.create<BlockSparseAttentionOp>(
+        op.getLoc(), op.getType(), op.getQuery(), op.getKey(), op.getValue(),
+        layoutConstant(b, op.getLoc(), layout), mask, b.getI64IntegerAttr(blockSize),
+        op.getScaleAttr(), op.getIsCausalAttr(), op.getCausalOffsetAttr(),
+        op.getCausalFromEndAttr());
+    if (report) {
+      BlockLayout every = layout;
+      std::fill(every.kept.begin(), every.kept.end(), 1);
+      double dense = visibleBlockPairs(every, S, L, op.getIsCausal(), offset);
+      double kept = visibleBlockPairs(layout, S, L, op.getIsCausal(), offset);
+      int64_t blocks = llvm::count(layout.kept, 1);
+      sparse.emitRemark() << "sparse attention: block layout, blocks of " << blockSize.getValue()
+                          << " (local " << localBlocks.getValue() << ", stride "
+                          << strideBlocks.getValue() << ", global " << globalBlocks.getValue()
+                          << "): " << blocks << " of " << layout.kept.size()
+                          << " blocks kept; pairs per head " << (int64_t)dense << " -> "
+                          << (int64_t)kept << " ("
+                          << formatted("%.1f", dense > 0 ? 100.0 * kept / dense : 100.0) << "%)";
+    }
+    op.replaceAllUsesWith(sparse.getResult());
+    op.erase();
+    return sparse.getResult();
+  }
+
+  /// Sets the pattern on `op` (and reports its cost); returns what replaces
+  /// its result.
+  FailureOr<Value> makeSparse(AttentionOp op) {
     Builder b(&getContext());
+    if (blockLayout())
+      return makeBlockSparse(op);
     if (selectBlocks > 0) {
       op.setSelectBlocksAttr(b.getI64IntegerAttr(selectBlocks));
       op.setBlockSizeAttr(b.getI64IntegerAttr(blockSize));
@@ -196,12 +254,13 @@ struct SparsifyAttentionPass
                         << " keys chosen per query block, plus the first and the local "
                            "blocks: each query sees at most "
                         << (selectBlocks + 3) * blockSize << " keys";
-      return;
+      return op.getResult();
     }
     op.setWindowAttr(b.getI64IntegerAttr(window));
     op.setSinkTokensAttr(b.getI64IntegerAttr(sinks));
     if (report)
       reportCost(op, window, sinks);
+    return op.getResult();
   }
 
   /// The heads `dense-heads` keeps dense in the index-th attention.
@@ -256,9 +315,14 @@ struct SparsifyAttentionPass
       SmallVector<int64_t> shape(resultType.getShape());
       shape[1] = run.end - run.begin;
       piece.getResult().setType(RankedTensorType::get(shape, resultType.getElementType()));
-      if (!run.dense)
-        makeSparse(piece);
-      pieces.push_back(piece.getResult());
+      Value result = piece.getResult();
+      if (!run.dense) {
+        FailureOr<Value> sparse = makeSparse(piece);
+        if (failed(sparse))
+          return failure();
+        result = *sparse;
+      }
+      pieces.push_back(result);
     }
     Value joined = b.create<ConcatOp>(loc, op.getType(), pieces, 1);
     op.replaceAllUsesWith(joined);
@@ -270,7 +334,7 @@ struct SparsifyAttentionPass
     SmallVector<AttentionOp> ops;
     getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
     for (auto [index, op] : llvm::enumerate(ops)) {
-      if (!op.getIsCausal()) {
+      if (!op.getIsCausal() && !blockLayout()) {
         if (report)
           op.emitRemark() << "left dense: not causal (a sliding window needs a diagonal)";
         continue;
@@ -284,7 +348,8 @@ struct SparsifyAttentionPass
       }
       std::set<int64_t> dense = denseHeadsOf((int64_t)index);
       if (dense.empty()) {
-        makeSparse(op);
+        if (failed(makeSparse(op)))
+          return signalPassFailure();
         continue;
       }
       auto q = cast<RankedTensorType>(op.getQuery().getType());

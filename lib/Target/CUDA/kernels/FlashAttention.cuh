@@ -13,8 +13,10 @@
 //     static constexpr bool CAUSAL;
 //     static constexpr int WINDOW, SINKS;             // sliding window (0: none), sink keys
 //     static constexpr int MASK;                      // 0 none, 1 bool (true keeps), 2 additive
+//     static constexpr int LAYOUT_BLOCK, LAYOUT_HEADS; // block layout (0: none; FMA kernel only)
 //     int S, L, CAUSAL_OFFSET;                        // queries, keys, diagonal offset
 //     long long MB, MH, MS, ML;                       // mask strides over [B, HQ, S, L], 0 = broadcast
+//     const bool *LAYOUT;                             // [LAYOUT_HEADS, ceil(S / b), ceil(L / b)]
 //   };
 //
 // Work split: a block of WARPS warps owns WARPS * ROWS query rows of one (b, h);
@@ -30,7 +32,7 @@
 // is the tensor-core variant for fp16/bf16 with head dims that are multiples
 // of 16 up to 128.
 // Shared memory (dynamic): K tile [BK][D+1] (padded: lane j reads row j),
-// V tile [BK][DV], Q rows [WARPS*ROWS][D].
+// V tile [BK][DV], Q rows [WARPS*ROWS][D], one int (the layout's verdict).
 
 namespace ds_attention {
 
@@ -79,8 +81,31 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
     keyEnd = last < keyEnd ? (last > 0 ? last : 0) : keyEnd;
   }
 
+  // A block layout: key tiles no row block of this block keeps are skipped
+  // (the decision is shared through `keep`, after Qs, so the block stays in
+  // step).
+  int &keep = *(int *)(Qs + WARPS * ROWS * C::D);
+  const int layoutRows = (cfg.S + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
+  const int layoutCols = (cfg.L + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
+  const bool *layout = C::LAYOUT_BLOCK > 0
+      ? cfg.LAYOUT + (long long)(C::LAYOUT_HEADS == 1 ? 0 : h) * layoutRows * layoutCols
+      : nullptr;
+
   for (int kt = 0; kt < keyEnd; kt += BK) {
     __syncthreads(); // previous tile fully consumed (and Qs staged, first time)
+    if (C::LAYOUT_BLOCK > 0) {
+      if (threadIdx.x == 0) {
+        const int rLast = min(cfg.S - 1, row0 + WARPS * ROWS - 1) / C::LAYOUT_BLOCK;
+        const int cLast = min(cfg.L - 1, kt + BK - 1) / C::LAYOUT_BLOCK;
+        int any = 0;
+        for (int r = row0 / C::LAYOUT_BLOCK; r <= rLast && !any; ++r)
+          for (int c = kt / C::LAYOUT_BLOCK; c <= cLast && !any; ++c)
+            any = layout[r * layoutCols + c];
+        keep = any;
+      }
+      __syncthreads();
+      if (!keep) continue;
+    }
     for (int e = threadIdx.x; e < BK * C::D; e += blockDim.x) {
       int j = e / C::D, d = e % C::D;
       Ks[j * (C::D + 1) + d] = kt + j < cfg.L ? ds_load(kh, (long long)(kt + j) * C::D + d) : 0.f;
@@ -103,6 +128,8 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
       if (C::SOFTCAP > 0.f) s = C::SOFTCAP * tanhf(s / C::SOFTCAP);
       bool visible = j < cfg.L && (!C::CAUSAL || j <= i + cfg.CAUSAL_OFFSET) &&
                      (C::WINDOW == 0 || j > i + cfg.CAUSAL_OFFSET - C::WINDOW || j < C::SINKS);
+      if (C::LAYOUT_BLOCK > 0 && visible)
+        visible = layout[(i / C::LAYOUT_BLOCK) * layoutCols + j / C::LAYOUT_BLOCK];
       if (C::MASK != 0 && visible) {
         long long mi = b * cfg.MB + h * cfg.MH + i * cfg.MS + j * cfg.ML;
         if (C::MASK == 1) visible = ds_load(mask, mi);

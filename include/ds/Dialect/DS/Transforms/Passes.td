@@ -198,7 +198,7 @@ def RaiseAttentionPass : Pass<"ds-raise-attention", "func::FuncOp"> {
 }
 
 def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
-  let summary = "Make causal ds.attention sparse: a sliding window with sinks, or block selection";
+  let summary = "Make ds.attention sparse: a window with sinks, block selection or a block layout";
   let description = [{
     Static sparse attention (Longformer / Mistral's sliding window,
     StreamingLLM's attention sinks): every causal `ds.attention` gets
@@ -223,6 +223,17 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
     by block scores, not per query, so a block's queries share one GEMM per
     key tile.
 
+    With `local-blocks`, `stride-blocks` and `global-blocks` (blocks of
+    `block-size`, 1 to 1024), attention becomes `ds.block_sparse_attention`
+    with a static block layout, the patterns of Sparse Transformers (Child
+    et al. 2019), Longformer and BigBird: each query block sees the
+    `local-blocks` key blocks ending at its diagonal block (in encoders,
+    within that distance on either side), every `stride-blocks`-th key
+    block counting back from it, and the first `global-blocks` key blocks
+    (in encoders the first `global-blocks` query blocks also see every
+    key block). Encoders may take these patterns; the lengths must be
+    static (the layout is a constant).
+
     With `dense-heads`, the pattern is chosen per head (DuoAttention's
     retrieval and streaming heads, Xiao et al. 2024): the listed query
     heads stay dense and the others get the pattern. Entries are `H` (head
@@ -245,9 +256,15 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
     Option<"selectBlocks", "select-blocks", "int64_t", /*default=*/"0",
            "Earlier key blocks each query block selects (NSA-style; instead of window)">,
     Option<"blockSize", "block-size", "int64_t", /*default=*/"64",
-           "Queries / keys per block for select-blocks (1 to 128)">,
+           "Queries / keys per block: select-blocks (1 to 128), block layouts (1 to 1024)">,
     Option<"sinks", "sinks", "int64_t", /*default=*/"0",
            "Leading keys every query also sees (attention sinks)">,
+    Option<"localBlocks", "local-blocks", "int64_t", /*default=*/"0",
+           "Block layout: key blocks ending at each query block's diagonal">,
+    Option<"strideBlocks", "stride-blocks", "int64_t", /*default=*/"0",
+           "Block layout: every n-th key block back from the diagonal">,
+    Option<"globalBlocks", "global-blocks", "int64_t", /*default=*/"0",
+           "Block layout: leading key blocks every query sees">,
     ListOption<"denseHeads", "dense-heads", "std::string",
                "Query heads left dense: H (every attention) or N:H (the N-th attention)">,
     Option<"report", "report", "bool", /*default=*/"false",

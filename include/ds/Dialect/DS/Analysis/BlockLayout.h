@@ -1,0 +1,57 @@
+//===- BlockLayout.h - block layouts of sparse attention --------*- C++ -*-===//
+//
+// The block layouts of ds.block_sparse_attention: built from a pattern
+// (local, strided and global blocks, as Sparse Transformers, Longformer and
+// BigBird define them), read from a constant, and counted: the (query, key)
+// pairs a layout leaves visible, for the cost model and the reports.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_DIALECT_DS_ANALYSIS_BLOCKLAYOUT_H
+#define DS_DIALECT_DS_ANALYSIS_BLOCKLAYOUT_H
+
+#include "ds/Dialect/DS/IR/DSOps.h"
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace mlir::ds {
+
+/// Which key blocks each block of queries sees; blocks of `blockSize`.
+struct BlockPattern {
+  int64_t blockSize = 64;
+  int64_t local = 0;  ///< the `local` key blocks ending at the query block's diagonal
+  int64_t stride = 0; ///< every `stride`-th key block counting back from the diagonal
+  int64_t global = 0; ///< the first `global` key blocks (and, in encoders, the first
+                      ///< `global` query blocks see every key block)
+};
+
+/// A layout: heads (1 or Hq) x query blocks x key blocks, row-major, 1 = kept.
+struct BlockLayout {
+  int64_t heads = 1, queryBlocks = 0, keyBlocks = 0, blockSize = 0;
+  std::vector<uint8_t> kept;
+  bool at(int64_t h, int64_t r, int64_t c) const {
+    return kept[(size_t)(((heads == 1 ? 0 : h) * queryBlocks + r) * keyBlocks + c)] != 0;
+  }
+};
+
+/// The layout of `pattern` for S queries and L keys. Causal attention (query
+/// i sees keys j <= i + offset) takes a query block's diagonal from its last
+/// row; an encoder's is its own index.
+BlockLayout buildBlockLayout(const BlockPattern &pattern, int64_t S, int64_t L, bool causal,
+                             int64_t offset);
+
+/// The (query, key) pairs per head that causality and `layout` leave
+/// visible, averaged over the layout's heads.
+double visibleBlockPairs(const BlockLayout &layout, int64_t S, int64_t L, bool causal,
+                         int64_t offset);
+
+/// The layout of `op` when it is a constant.
+std::optional<BlockLayout> constantLayout(BlockSparseAttentionOp op);
+
+/// The i1 constant [heads, query blocks, key blocks] holding `layout`.
+Value layoutConstant(OpBuilder &b, Location loc, const BlockLayout &layout);
+
+} // namespace mlir::ds
+
+#endif // DS_DIALECT_DS_ANALYSIS_BLOCKLAYOUT_H

@@ -1,0 +1,84 @@
+//===- BlockLayout.cpp - block layouts of sparse attention ----------------===//
+#include "ds/Dialect/DS/Analysis/BlockLayout.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+using namespace mlir;
+using namespace mlir::ds;
+
+BlockLayout mlir::ds::buildBlockLayout(const BlockPattern &pattern, int64_t S, int64_t L,
+                                       bool causal, int64_t offset) {
+  const int64_t b = pattern.blockSize;
+  BlockLayout layout;
+  layout.blockSize = b;
+  layout.queryBlocks = (S + b - 1) / b;
+  layout.keyBlocks = (L + b - 1) / b;
+  layout.kept.assign((size_t)(layout.queryBlocks * layout.keyBlocks), 0);
+  for (int64_t r = 0; r < layout.queryBlocks; ++r) {
+    // The key blocks holding the diagonals of the block's first and last row.
+    int64_t first = r, last = r;
+    if (causal) {
+      int64_t firstRow = r * b + offset, lastRow = std::min(S - 1, (r + 1) * b - 1) + offset;
+      if (lastRow < 0)
+        continue; // no row sees a key
+      first = std::max<int64_t>(0, firstRow) / b;
+      last = lastRow / b;
+    }
+    uint8_t *row = layout.kept.data() + r * layout.keyBlocks;
+    for (int64_t c = 0; c < layout.keyBlocks; ++c) {
+      if (causal && c > last)
+        break;
+      int64_t distance = causal ? last - c : std::abs(last - c);
+      bool kept = c < pattern.global || (!causal && r < pattern.global);
+      if (pattern.local > 0)
+        kept |= causal ? c >= first - pattern.local + 1 : distance < pattern.local;
+      if (pattern.stride > 0)
+        kept |= distance % pattern.stride == 0;
+      row[c] = kept;
+    }
+  }
+  return layout;
+}
+
+double mlir::ds::visibleBlockPairs(const BlockLayout &layout, int64_t S, int64_t L, bool causal,
+                                   int64_t offset) {
+  const int64_t b = layout.blockSize;
+  double pairs = 0;
+  for (int64_t h = 0; h < layout.heads; ++h)
+    for (int64_t i = 0; i < S; ++i) {
+      int64_t end = causal ? std::min<int64_t>(L, i + offset + 1) : L; // keys [0, end)
+      for (int64_t c = 0; c * b < end; ++c)
+        if (layout.at(h, i / b, c))
+          pairs += (double)(std::min(end, (c + 1) * b) - c * b);
+    }
+  return pairs / (double)layout.heads;
+}
+
+std::optional<BlockLayout> mlir::ds::constantLayout(BlockSparseAttentionOp op) {
+  auto constant = op.getLayout().getDefiningOp<ConstantOp>();
+  auto type = cast<RankedTensorType>(op.getLayout().getType());
+  if (!constant || !type.hasStaticShape() || type.getRank() != 3)
+    return std::nullopt;
+  auto values = dyn_cast<DenseElementsAttr>(constant.getValue());
+  if (!values)
+    return std::nullopt;
+  BlockLayout layout;
+  layout.heads = type.getDimSize(0);
+  layout.queryBlocks = type.getDimSize(1);
+  layout.keyBlocks = type.getDimSize(2);
+  layout.blockSize = (int64_t)op.getBlockSize();
+  for (bool kept : values.getValues<bool>())
+    layout.kept.push_back(kept);
+  return layout;
+}
+
+Value mlir::ds::layoutConstant(OpBuilder &b, Location loc, const BlockLayout &layout) {
+  auto type = RankedTensorType::get({layout.heads, layout.queryBlocks, layout.keyBlocks},
+                                    b.getI1Type());
+  SmallVector<bool> values(layout.kept.begin(), layout.kept.end());
+  return b.create<ConstantOp>(loc, DenseElementsAttr::get(type, ArrayRef<bool>(values)));
+}

@@ -1,0 +1,53 @@
+// RUN: ds-opt %s --split-input-file --ds-sparsify-attention="local-blocks=2 stride-blocks=3 global-blocks=1 block-size=32 report=true" --verify-diagnostics | FileCheck %s
+// RUN: not ds-opt %s --ds-sparsify-attention="local-blocks=2 window=16" 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: ds-sparsify-attention: local-blocks, stride-blocks and global-blocks must be >= 0, without window, sinks or select-blocks, with block-size in [1, 1024] (got local 2, stride 0, global 0, block-size 64)
+// RUN: not ds-opt %s --ds-sparsify-attention="global-blocks=1 block-size=2000" 2>&1 | FileCheck %s --check-prefix=BAD-SIZE
+// BAD-SIZE: block-size in [1, 1024] (got local 0, stride 0, global 1, block-size 2000)
+
+// Causal: query block r (diagonal block r) keeps key block 0 (global), its
+// own and the one before (local 2) and r - 3, r - 6 (stride 3); the mask
+// and the causality stay. 8 x 8 blocks of 32.
+// CHECK-LABEL: func.func @decoder
+// CHECK: %[[L:.*]] = ds.constant dense<{{\[\[}}[true, false, false, false, false, false, false, false], [true, true, false, false, false, false, false, false], [true, true, true, false, false, false, false, false], [true, false, true, true, false, false, false, false], [true, true, false, true, true, false, false, false], [true, false, true, false, true, true, false, false], [true, false, false, true, false, true, true, false], [true, true, false, false, true, false, true, true]]]> : tensor<1x8x8xi1>
+// CHECK: ds.block_sparse_attention %arg0, %arg1, %arg1, %[[L]] {block_size = 32 : i64, is_causal} : (tensor<1x8x256x16xf32>, tensor<1x8x256x16xf32>, tensor<1x8x256x16xf32>, tensor<1x8x8xi1>) -> tensor<1x8x256x16xf32>
+func.func @decoder(%q: tensor<1x8x256x16xf32>, %k: tensor<1x8x256x16xf32>) -> tensor<1x8x256x16xf32> {
+  // expected-remark @below {{sparse attention: block layout, blocks of 32 (local 2, stride 3, global 1): 26 of 64 blocks kept; pairs per head 32896 -> 22656 (68.9%)}}
+  %0 = ds.attention %q, %k, %k {is_causal} : (tensor<1x8x256x16xf32>, tensor<1x8x256x16xf32>, tensor<1x8x256x16xf32>) -> tensor<1x8x256x16xf32>
+  return %0 : tensor<1x8x256x16xf32>
+}
+
+// -----
+
+// An encoder takes a layout too: within one block on either side, every
+// third block either way, and the first query block sees everything; its
+// padding mask and scale carry over.
+// CHECK-LABEL: func.func @encoder
+// CHECK: %[[L:.*]] = ds.constant dense<{{\[\[}}[true, true, true, true, true, true, true, true], [true, true, true, false, true, false, false, true],
+// CHECK: ds.block_sparse_attention %arg0, %arg1, %arg1, %[[L]], %arg2 {block_size = 32 : i64, scale = 5.000000e-01 : f64}
+func.func @encoder(%q: tensor<1x8x256x16xf32>, %k: tensor<1x8x256x16xf32>, %m: tensor<1x1x1x256xi1>) -> tensor<1x8x256x16xf32> {
+  // expected-remark @below {{sparse attention: block layout, blocks of 32 (local 2, stride 3, global 1): 44 of 64 blocks kept; pairs per head 65536 -> 45056 (68.8%)}}
+  %0 = ds.attention %q, %k, %k, %m {scale = 0.5 : f64} : (tensor<1x8x256x16xf32>, tensor<1x8x256x16xf32>, tensor<1x8x256x16xf32>, tensor<1x1x1x256xi1>) -> tensor<1x8x256x16xf32>
+  return %0 : tensor<1x8x256x16xf32>
+}
+
+// -----
+
+// A KV cache in front (diagonal offset 100, not a multiple of the block):
+// the first query block's rows have their diagonals in key blocks 3 and 4,
+// local-blocks counts back from the first of them (2, 3, 4), the stride from
+// the last (4, 1).
+// CHECK-LABEL: func.func @cached
+// CHECK: ds.constant dense<{{\[\[}}[true, true, true, true, true, false, false, false], [true, false, true, true, true, true, false, false]]]> : tensor<1x2x8xi1>
+func.func @cached(%q: tensor<1x8x64x16xf32>, %k: tensor<1x8x256x16xf32>) -> tensor<1x8x64x16xf32> {
+  // expected-remark @below {{sparse attention: block layout, blocks of 32 (local 2, stride 3, global 1): 10 of 16 blocks kept; pairs per head 8480 -> 7456 (87.9%)}}
+  %0 = ds.attention %q, %k, %k {is_causal, causal_offset = 100 : i64} : (tensor<1x8x64x16xf32>, tensor<1x8x256x16xf32>, tensor<1x8x256x16xf32>) -> tensor<1x8x64x16xf32>
+  return %0 : tensor<1x8x64x16xf32>
+}
+
+// -----
+
+func.func @dynamic(%q: tensor<1x8x?x16xf32>, %k: tensor<1x8x?x16xf32>) -> tensor<1x8x?x16xf32> {
+  // expected-error @below {{a block layout needs static query and key lengths (give them with --ds-input-shape)}}
+  %0 = ds.attention %q, %k, %k {is_causal} : (tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>) -> tensor<1x8x?x16xf32>
+  return %0 : tensor<1x8x?x16xf32>
+}
