@@ -45,11 +45,22 @@ struct AttentionShape {
   int64_t B, Hq, Hkv, S, L, D, Dv;
 };
 
+/// A block layout for the reference loop: query i of head h sees key j only
+/// where kept[(h or 0, i / block, j / block)].
+struct LayoutView {
+  const uint8_t *kept = nullptr;
+  int64_t heads = 1, block = 1, queryBlocks = 0, keyBlocks = 0;
+  bool hides(int64_t h, int64_t i, int64_t j) const {
+    return kept && !kept[((heads == 1 ? 0 : h) * queryBlocks + i / block) * keyBlocks + j / block];
+  }
+};
+
 template <typename T>
 void runAttention(KernelContext &ctx, const AttentionShape &sh, const T *q, const T *k,
                   const T *v, const T *maskF, const uint8_t *maskB,
                   const std::vector<int64_t> &maskStrides, T *y, double scale, bool causal,
-                  int64_t causalOffset, int64_t window, int64_t sinks, double softcap) {
+                  int64_t causalOffset, int64_t window, int64_t sinks, double softcap,
+                  const LayoutView &layout = {}) {
   const int64_t rows = sh.B * sh.Hq * sh.S, group = sh.Hq / sh.Hkv;
   const T negInf = -std::numeric_limits<T>::infinity();
   parallel(ctx, rows, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, sh.L * (sh.D + sh.Dv))),
@@ -72,6 +83,8 @@ void runAttention(KernelContext &ctx, const AttentionShape &sh, const T *q, cons
                  if (causal && j > i + causalOffset)
                    s = negInf;
                  if (causal && window > 0 && j <= i + causalOffset - window && j >= sinks)
+                   s = negInf;
+                 if (layout.hides(h, i, j))
                    s = negInf;
                  int64_t mo = maskBase + j * maskStrides[3];
                  if (maskB && !maskB[mo])
@@ -153,6 +166,23 @@ Status checkAttentionOperands(const char *op, const Tensor &q, const Tensor &k, 
   return Status();
 }
 
+/// The tiled kernel's problem for f32 operands: sizes, mask, scale and
+/// causality; the sparse patterns are the caller's to add.
+AttentionProblem flashProblem(const AttentionShape &sh, const float *q, const float *k,
+                              const float *v, const float *maskF, const uint8_t *maskB,
+                              const std::vector<int64_t> &maskStrides, double scale, bool causal,
+                              int64_t causalOffset, float *y) {
+  AttentionProblem p{sh.B, sh.Hq, sh.Hkv, sh.S, sh.L, sh.D, sh.Dv, q, k, v};
+  p.maskF = maskF;
+  p.maskB = maskB;
+  std::copy(maskStrides.begin(), maskStrides.end(), p.maskStrides);
+  p.scale = (float)scale;
+  p.causal = causal;
+  p.causalOffset = causalOffset;
+  p.y = y;
+  return p;
+}
+
 double attentionScale(const Attributes &attrs, const AttentionShape &sh) {
   return attrs.has("scale") ? attrs.getFloat("scale", 0.0)
                             : 1.0 / std::sqrt((double)std::max<int64_t>(sh.D, 1));
@@ -208,19 +238,13 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
     T *Y = outputAs<T>(y, sy);
     if constexpr (std::is_same_v<T, float>) {
       if (flashAttentionAvailable()) {
-        AttentionProblem p{sh.B, sh.Hq, sh.Hkv, sh.S, sh.L, sh.D, sh.Dv, Q, K, V};
-        p.maskF = MF;
-        p.maskB = MB;
-        std::copy(maskStrides.begin(), maskStrides.end(), p.maskStrides);
-        p.scale = (float)scale;
-        p.causal = causal;
-        p.causalOffset = causalOffset;
+        AttentionProblem p =
+            flashProblem(sh, Q, K, V, MF, MB, maskStrides, scale, causal, causalOffset, Y);
         p.window = window;
         p.sinks = sinks;
         p.selectBlocks = selectBlocks;
         p.blockSize = blockSize;
         p.softcap = (float)softcap;
-        p.y = Y;
         flashAttention(ctx, p);
         finishOutput<T>(y, Y);
         return;
@@ -275,36 +299,19 @@ Status blockSparseAttentionKernel(KernelContext &ctx, const Attributes &attrs, c
     T *Y = outputAs<T>(y, sy);
     if constexpr (std::is_same_v<T, float>) {
       if (flashAttentionAvailable()) {
-        AttentionProblem p{sh.B, sh.Hq, sh.Hkv, sh.S, sh.L, sh.D, sh.Dv, Q, K, V};
-        p.maskF = MF;
-        p.maskB = MB;
-        std::copy(maskStrides.begin(), maskStrides.end(), p.maskStrides);
-        p.scale = (float)scale;
-        p.causal = causal;
-        p.causalOffset = causalOffset;
+        AttentionProblem p =
+            flashProblem(sh, Q, K, V, MF, MB, maskStrides, scale, causal, causalOffset, Y);
         p.layout = kept;
         p.layoutHeads = layout.shape[0];
         p.layoutBlock = bs;
-        p.y = Y;
         flashAttention(ctx, p);
         finishOutput<T>(y, Y);
         return;
       }
     }
-    // f64 or no OpenBLAS: the layout and the mask as one additive mask.
-    const int64_t scores = sh.B * sh.Hq * sh.S * sh.L;
-    std::vector<T> full((size_t)scores);
-    const T negInf = -std::numeric_limits<T>::infinity();
-    for (int64_t e = 0; e < scores; ++e) {
-      const int64_t j = e % sh.L, i = e / sh.L % sh.S, h = e / (sh.L * sh.S) % sh.Hq,
-                    b = e / (sh.L * sh.S * sh.Hq);
-      const int64_t m = b * maskStrides[0] + h * maskStrides[1] + i * maskStrides[2] +
-                        j * maskStrides[3];
-      const bool keep = kept[((layout.shape[0] == 1 ? 0 : h) * qBlocks + i / bs) * kBlocks + j / bs];
-      full[(size_t)e] = !keep || (MB && !MB[m]) ? negInf : (MF ? MF[m] : T(0));
-    }
-    runAttention<T>(ctx, sh, Q, K, V, full.data(), nullptr, {sh.Hq * sh.S * sh.L, sh.S * sh.L, sh.L, 1},
-                    Y, scale, causal, causalOffset, 0, 0, 0.0);
+    // f64 or no OpenBLAS: the reference loop, hiding what the layout hides.
+    runAttention<T>(ctx, sh, Q, K, V, MF, MB, maskStrides, Y, scale, causal, causalOffset, 0, 0,
+                    0.0, LayoutView{kept, layout.shape[0], bs, qBlocks, kBlocks});
     finishOutput<T>(y, Y);
   };
   if (kind == Compute::F32)

@@ -69,7 +69,7 @@ LogicalResult cuda::emitSparseAttention(FusionGroupOp group, SparseAttentionOp o
     kpad *= 2;
   constexpr int64_t warps = 4; // DS_SPARSE_WARPS
   const int64_t sharedBytes = warps * (32 * (q[3] + 1) + q[3] + kpad) * 4;
-  constexpr int64_t kSharedLimit = 227 * 1024; // what an sm_80 / sm_90 block may opt into
+  constexpr int64_t kSharedLimit = 163 * 1024; // what an sm_80 block may opt into (sm_90: 227 KiB)
   if (sharedBytes > kSharedLimit)
     return op.emitError("cuda: sparse attention over lists of ")
            << idx[3] << " keys at head dim " << q[3] << " needs " << sharedBytes
@@ -209,10 +209,13 @@ static LogicalResult emitFlashAttention(FusionGroupOp group, const FlashAttentio
   std::string causalOffset = formC(offset);
   double scale = op.scale ? *op.scale : 1.0 / std::sqrt((double)q[3]);
   std::string type = *storageType(t);
-  // A block layout [1 or HQ, query blocks, key blocks] (i1).
+  // A block layout [1 or HQ, query blocks, key blocks] (i1), with static
+  // dims (the kernel trusts them); a splat constant is a table of one.
   int64_t layoutHeads = op.layout ? shapeOf(op.layout)[0] : 1;
-  if (ShapedType::isDynamic(layoutHeads))
-    return op.op->emitError("cuda: a block layout needs a static head dim");
+  if (op.layout && !cast<RankedTensorType>(op.layout.getType()).hasStaticShape())
+    return op.op->emitError("cuda: a block layout needs static dims");
+  bool layoutSplat =
+      constantLayout && isa<SplatElementsAttr>(constantLayout.getValue());
 
   std::string cfg = name + "_config";
   std::string config;
@@ -227,6 +230,7 @@ static LogicalResult emitFlashAttention(FusionGroupOp group, const FlashAttentio
     << "  static constexpr int MASK = " << maskKind << ";\n"
     << "  static constexpr int LAYOUT_BLOCK = " << op.layoutBlock
     << ", LAYOUT_HEADS = " << layoutHeads << ";\n"
+    << "  static constexpr bool LAYOUT_SPLAT = " << (layoutSplat ? "true" : "false") << ";\n"
     << "  int S, L, CAUSAL_OFFSET;\n"
     << "  long long MB, MH, MS, ML;\n"
     << "  const bool *LAYOUT;\n"

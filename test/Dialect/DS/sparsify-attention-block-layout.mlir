@@ -46,6 +46,18 @@ func.func @cached(%q: tensor<1x8x64x16xf32>, %k: tensor<1x8x256x16xf32>) -> tens
 
 // -----
 
+// A decode step whose local blocks cover the whole cache: the layout hides
+// nothing attention would see, so attention stays as it is.
+// CHECK-LABEL: func.func @decode_covered
+// CHECK: ds.attention %arg0, %arg1, %arg1 {causal_from_end, is_causal}
+func.func @decode_covered(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x64x16xf32>) -> tensor<1x8x1x16xf32> {
+  // expected-remark @below {{left dense: the block layout keeps every visible key}}
+  %0 = ds.attention %q, %k, %k {is_causal, causal_from_end} : (tensor<1x8x1x16xf32>, tensor<1x8x64x16xf32>, tensor<1x8x64x16xf32>) -> tensor<1x8x1x16xf32>
+  return %0 : tensor<1x8x1x16xf32>
+}
+
+// -----
+
 func.func @dynamic(%q: tensor<1x8x?x16xf32>, %k: tensor<1x8x?x16xf32>) -> tensor<1x8x?x16xf32> {
   // expected-error @below {{a block layout needs static query and key lengths (give them with --ds-input-shape)}}
   %0 = ds.attention %q, %k, %k {is_causal} : (tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>) -> tensor<1x8x?x16xf32>

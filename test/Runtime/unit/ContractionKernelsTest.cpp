@@ -744,6 +744,56 @@ TEST(ContractionKernels, BlockSparseAttentionEqualsDenseWithItsLayout) {
       }
 }
 
+// Keys of a hidden block are never read into a row: NaN / inf there leave
+// the rows finite, in f32 (the tiled kernel) and f64 (the reference loop).
+TEST(ContractionKernels, BlockSparseAttentionIgnoresWhatItHides) {
+  AttentionCase c{1, 2, 2, 40, 40, 8, 8};
+  const int64_t bs = 10;
+  std::vector<uint8_t> layoutBytes(16, 1);
+  for (int64_t r = 0; r < 4; ++r)
+    layoutBytes[(size_t)(r * 4 + 2)] = 0; // key block 2 hidden from every query
+  c.headMask.assign((size_t)(c.Hq * c.S * c.L), 1);
+  for (int64_t h = 0; h < c.Hq; ++h)
+    for (int64_t i = 0; i < c.S; ++i)
+      for (int64_t j = 20; j < 30; ++j)
+        c.headMask[(size_t)((h * c.S + i) * c.L + j)] = 0;
+  auto qv = randomFloats(c.B * c.Hq * c.S * c.D, 5), kv = randomFloats(c.B * c.Hkv * c.L * c.D, 6),
+       vv = randomFloats(c.B * c.Hkv * c.L * c.Dv, 7);
+  for (int64_t h = 0; h < c.Hkv; ++h)
+    for (int64_t j = 20; j < 30; ++j)
+      for (int64_t e = 0; e < c.D; ++e) {
+        kv[(size_t)((h * c.L + j) * c.D + e)] = j % 2 ? NAN : INFINITY;
+        vv[(size_t)((h * c.L + j) * c.Dv + e)] = NAN;
+      }
+  std::vector<float> finiteK = kv, finiteV = vv; // the reference never reads them either
+  for (float &x : finiteK)
+    x = std::isfinite(x) ? x : 0.0f;
+  for (float &x : finiteV)
+    x = std::isfinite(x) ? x : 0.0f;
+  std::vector<float> want = naiveAttention(c, qv, finiteK, finiteV);
+  Tensors ts;
+  Tensor *layout = ts.make<uint8_t>(DS_BOOL, {1, 4, 4}, layoutBytes);
+  Attributes attrs;
+  attrs.set("block_size", intAttr(bs));
+  Tensor *y = ts.empty(DS_F32, {c.B, c.Hq, c.S, c.Dv});
+  ASSERT_TRUE(run("ds.block_sparse_attention", attrs,
+                  {ts.f32({c.B, c.Hq, c.S, c.D}, qv), ts.f32({c.B, c.Hkv, c.L, c.D}, kv),
+                   ts.f32({c.B, c.Hkv, c.L, c.Dv}, vv), layout},
+                  {y})
+                  .ok());
+  expectNear(values<float>(y), want);
+  auto widen = [](const std::vector<float> &x) { return std::vector<double>(x.begin(), x.end()); };
+  Tensor *y64 = ts.empty(DS_F64, {c.B, c.Hq, c.S, c.Dv});
+  ASSERT_TRUE(run("ds.block_sparse_attention", attrs,
+                  {ts.make<double>(DS_F64, {c.B, c.Hq, c.S, c.D}, widen(qv)),
+                   ts.make<double>(DS_F64, {c.B, c.Hkv, c.L, c.D}, widen(kv)),
+                   ts.make<double>(DS_F64, {c.B, c.Hkv, c.L, c.Dv}, widen(vv)), layout},
+                  {y64})
+                  .ok());
+  std::vector<double> got = values<double>(y64);
+  expectNear(std::vector<float>(got.begin(), got.end()), want);
+}
+
 TEST(ContractionKernels, BlockSparseAttentionRejectsAWrongLayout) {
   Tensors ts;
   Tensor *q = ts.f32({1, 2, 10, 4}, randomFloats(80, 1));

@@ -11,6 +11,7 @@
 // CHECK-NEXT: static constexpr int WINDOW = 0, SINKS = 0;
 // CHECK-NEXT: static constexpr int MASK = 0;
 // CHECK-NEXT: static constexpr int LAYOUT_BLOCK = 0, LAYOUT_HEADS = 1;
+// CHECK-NEXT: static constexpr bool LAYOUT_SPLAT = false;
 // CHECK-NEXT: int S, L, CAUSAL_OFFSET;
 // CHECK: k0_attention(const __half *__restrict__ in0, const __half *__restrict__ in1, const __half *__restrict__ in2, __half *__restrict__ out0)
 // CHECK: const k0_attention_config cfg{(int)40, (int)48, (int)8, 0, 0, 0, 0, (const bool *)nullptr};

@@ -44,16 +44,31 @@ BlockLayout mlir::ds::buildBlockLayout(const BlockPattern &pattern, int64_t S, i
   return layout;
 }
 
+/// sum over x in [from, to) of clamp(x, 0, w).
+static double clampedSum(int64_t from, int64_t to, int64_t w) {
+  auto upTo = [w](int64_t x) { // sum over t in [0, x) of clamp(t, 0, w), x >= 0
+    int64_t ramp = std::min(x, w + 1); // t = 0 .. w contribute t
+    return (double)ramp * (double)(ramp - 1) / 2 + (double)std::max<int64_t>(0, x - w - 1) * w;
+  };
+  return upTo(std::max<int64_t>(to, 0)) - upTo(std::max<int64_t>(from, 0));
+}
+
 double mlir::ds::visibleBlockPairs(const BlockLayout &layout, int64_t S, int64_t L, bool causal,
                                    int64_t offset) {
   const int64_t b = layout.blockSize;
   double pairs = 0;
+  // Per kept (query block, key block): row i sees keys [lo, min(hi, i + offset + 1))
+  // of the block's [lo, hi) under causality, all of them otherwise.
   for (int64_t h = 0; h < layout.heads; ++h)
-    for (int64_t i = 0; i < S; ++i) {
-      int64_t end = causal ? std::min<int64_t>(L, i + offset + 1) : L; // keys [0, end)
-      for (int64_t c = 0; c * b < end; ++c)
-        if (layout.at(h, i / b, c))
-          pairs += (double)(std::min(end, (c + 1) * b) - c * b);
+    for (int64_t r = 0; r < layout.queryBlocks; ++r) {
+      const int64_t first = r * b, last = std::min(S, first + b); // rows [first, last)
+      for (int64_t c = 0; c < layout.keyBlocks; ++c) {
+        if (!layout.at(h, r, c))
+          continue;
+        const int64_t lo = c * b, hi = std::min(L, lo + b);
+        pairs += causal ? clampedSum(first + offset + 1 - lo, last + offset + 1 - lo, hi - lo)
+                        : (double)(last - first) * (double)(hi - lo);
+      }
     }
   return pairs / (double)layout.heads;
 }

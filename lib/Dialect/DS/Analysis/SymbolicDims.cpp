@@ -376,7 +376,7 @@ void SymbolicDims::visit(Operation *op) {
             }
             return dim(sl.getInput(), a);
           })
-          .Case<AttentionOp>([&](AttentionOp at) {
+          .Case<AttentionOp, SparseAttentionOp, BlockSparseAttentionOp>([&](auto at) {
             return a == 3 ? dim(at.getValue(), 3) : dim(at.getQuery(), a);
           })
           .Default([&](Operation *o) -> OptDim {

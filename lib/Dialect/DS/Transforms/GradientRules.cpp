@@ -315,6 +315,16 @@ Value visibleKeys(GradBuilder &g, int64_t queries, int64_t keys, int64_t offset,
   return b.create<ConstantOp>(g.getLoc(), DenseElementsAttr::get(type, ArrayRef(keep)));
 }
 
+/// Scores under an attention mask: a boolean one hides (-inf) where false,
+/// a float one is added.
+Value applyAttentionMask(GradBuilder &g, Value scores, Value mask) {
+  if (!mask)
+    return scores;
+  if (tensorOf(mask).getElementType().isInteger(1))
+    return g.getBuilder().create<SelectOp>(g.getLoc(), mask, scores, g.scalar(-INFINITY, scores));
+  return g.binary(BinaryKind::add, scores, mask);
+}
+
 LogicalResult attentionGrad(AttentionOp op, Value dy, ArrayRef<bool> needed,
                             SmallVectorImpl<Value> &out, GradBuilder &g, std::string &why) {
   if (op.getSelectBlocks() != 0) {
@@ -331,10 +341,7 @@ LogicalResult attentionGrad(AttentionOp op, Value dy, ArrayRef<bool> needed,
   Location loc = g.getLoc();
   auto hide = [&](Value scores) {
     Value hidden = g.scalar(-INFINITY, scores);
-    if (mask && tensorOf(mask).getElementType().isInteger(1))
-      scores = b.create<SelectOp>(loc, mask, scores, hidden);
-    else if (mask)
-      scores = g.binary(BinaryKind::add, scores, mask);
+    scores = applyAttentionMask(g, scores, mask);
     if (op.getIsCausal()) {
       int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? keys - queries : 0);
       scores = b.create<SelectOp>(
@@ -387,11 +394,7 @@ LogicalResult blockSparseAttentionGrad(BlockSparseAttentionOp op, Value dy, Arra
   }
   auto hide = [&](Value scores) {
     Value hidden = g.scalar(-INFINITY, scores);
-    scores = b.create<SelectOp>(loc, keep, scores, hidden);
-    if (mask && tensorOf(mask).getElementType().isInteger(1))
-      scores = b.create<SelectOp>(loc, mask, scores, hidden);
-    else if (mask)
-      scores = g.binary(BinaryKind::add, scores, mask);
+    scores = applyAttentionMask(g, b.create<SelectOp>(loc, keep, scores, hidden), mask);
     if (op.getIsCausal()) {
       int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? keys - queries : 0);
       scores = b.create<SelectOp>(loc, visibleKeys(g, queries, keys, offset, 0, 0), scores,

@@ -208,8 +208,8 @@ struct VectorForm {
 std::optional<int64_t> constantProgression(Value v) {
   auto c = v.getDefiningOp<ConstantOp>();
   auto dense = c ? dyn_cast<DenseIntElementsAttr>(c.getValue()) : nullptr;
-  if (!dense || dense.getNumElements() < 1)
-    return std::nullopt;
+  if (!dense || dense.getNumElements() < 1 || dense.getElementType().isInteger(1))
+    return std::nullopt; // (booleans are no indices)
   int64_t first = 0, next = 0;
   bool start = true;
   for (const APInt &x : dense.getValues<APInt>()) {

@@ -213,6 +213,15 @@ struct SparsifyAttentionPass
     const int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? L - S : 0);
     BlockPattern pattern{blockSize, localBlocks, strideBlocks, globalBlocks};
     BlockLayout layout = buildBlockLayout(pattern, S, L, op.getIsCausal(), offset);
+    BlockLayout every = layout;
+    std::fill(every.kept.begin(), every.kept.end(), 1);
+    const double dense = visibleBlockPairs(every, S, L, op.getIsCausal(), offset);
+    const double kept = visibleBlockPairs(layout, S, L, op.getIsCausal(), offset);
+    if (kept == dense) { // nothing hidden that attention would see
+      if (report)
+        op.emitRemark() << "left dense: the block layout keeps every visible key";
+      return op.getResult();
+    }
     OpBuilder b(op);
     Value mask = op.getMask();
     auto sparse = b.create<BlockSparseAttentionOp>(
@@ -221,10 +230,6 @@ struct SparsifyAttentionPass
         op.getScaleAttr(), op.getIsCausalAttr(), op.getCausalOffsetAttr(),
         op.getCausalFromEndAttr());
     if (report) {
-      BlockLayout every = layout;
-      std::fill(every.kept.begin(), every.kept.end(), 1);
-      double dense = visibleBlockPairs(every, S, L, op.getIsCausal(), offset);
-      double kept = visibleBlockPairs(layout, S, L, op.getIsCausal(), offset);
       int64_t blocks = llvm::count(layout.kept, 1);
       sparse.emitRemark() << "sparse attention: block layout, blocks of " << blockSize.getValue()
                           << " (local " << localBlocks.getValue() << ", stride "

@@ -14,6 +14,7 @@
 //     static constexpr int WINDOW, SINKS;             // sliding window (0: none), sink keys
 //     static constexpr int MASK;                      // 0 none, 1 bool (true keeps), 2 additive
 //     static constexpr int LAYOUT_BLOCK, LAYOUT_HEADS; // block layout (0: none; FMA kernel only)
+//     static constexpr bool LAYOUT_SPLAT;             // the layout is one value (a table of one)
 //     int S, L, CAUSAL_OFFSET;                        // queries, keys, diagonal offset
 //     long long MB, MH, MS, ML;                       // mask strides over [B, HQ, S, L], 0 = broadcast
 //     const bool *LAYOUT;                             // [LAYOUT_HEADS, ceil(S / b), ceil(L / b)]
@@ -87,9 +88,11 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
   int &keep = *(int *)(Qs + WARPS * ROWS * C::D);
   const int layoutRows = (cfg.S + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
   const int layoutCols = (cfg.L + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
-  const bool *layout = C::LAYOUT_BLOCK > 0
+  const bool *layout = C::LAYOUT_BLOCK > 0 && !C::LAYOUT_SPLAT
       ? cfg.LAYOUT + (long long)(C::LAYOUT_HEADS == 1 ? 0 : h) * layoutRows * layoutCols
-      : nullptr;
+      : cfg.LAYOUT;
+  // Whether query block r keeps key block c.
+  auto kept = [&](int r, int c) { return layout[C::LAYOUT_SPLAT ? 0 : r * layoutCols + c]; };
 
   for (int kt = 0; kt < keyEnd; kt += BK) {
     __syncthreads(); // previous tile fully consumed (and Qs staged, first time)
@@ -100,7 +103,7 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
         int any = 0;
         for (int r = row0 / C::LAYOUT_BLOCK; r <= rLast && !any; ++r)
           for (int c = kt / C::LAYOUT_BLOCK; c <= cLast && !any; ++c)
-            any = layout[r * layoutCols + c];
+            any = kept(r, c);
         keep = any;
       }
       __syncthreads();
@@ -129,7 +132,7 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
       bool visible = j < cfg.L && (!C::CAUSAL || j <= i + cfg.CAUSAL_OFFSET) &&
                      (C::WINDOW == 0 || j > i + cfg.CAUSAL_OFFSET - C::WINDOW || j < C::SINKS);
       if (C::LAYOUT_BLOCK > 0 && visible)
-        visible = layout[(i / C::LAYOUT_BLOCK) * layoutCols + j / C::LAYOUT_BLOCK];
+        visible = kept(i / C::LAYOUT_BLOCK, j / C::LAYOUT_BLOCK);
       if (C::MASK != 0 && visible) {
         long long mi = b * cfg.MB + h * cfg.MH + i * cfg.MS + j * cfg.ML;
         if (C::MASK == 1) visible = ds_load(mask, mi);
