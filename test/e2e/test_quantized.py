@@ -267,6 +267,32 @@ def test_compiler_static_quantization_of_cnns(models_dir, tmp_path, name, method
         assert (np.argmax(got, -1) == np.argmax(ref, -1)).all()
 
 
+@pytest.mark.parametrize("name", ["cnn", "mobilenet"])
+def test_compiler_dynamic_quantization_of_cnns(models_dir, tmp_path, name):
+    """ds.compile(quantize="dynamic") on CNNs: every convolution (depthwise
+    ones too) on int8 weights per output channel and activations quantized
+    at run time; at least as close to fp32 as onnxruntime's dynamic
+    quantizer (ConvInteger, per-channel weights), cosine >= 0.99, the same
+    top-1 class."""
+    source = str(models_dir / f"{name}.onnx")
+    feeds = make_inputs(source, seed=100)
+    fp32 = ort.InferenceSession(source, providers=["CPUExecutionProvider"]).run(None, feeds)
+    theirs_path = str(tmp_path / f"{name}.ort-dynamic.onnx")
+    quantize_dynamic(source, theirs_path, weight_type=QuantType.QInt8, per_channel=True)
+    theirs = reference(theirs_path, feeds)
+    ir = subprocess.run([os.path.join(BUILD, "bin", "ds-opt"), source,
+                         "--ds-compile-pipeline=quantize=dynamic fuse=false"],
+                        check=True, capture_output=True, text=True).stdout
+    convs = sum(n.op_type == "Conv" for n in onnx.load(source).graph.node)
+    assert convs > 0 and ir.count("ds.conv_integer ") == convs and " ds.conv %" not in ir
+    ours = list(ds.load(source, quantize="dynamic").run(feeds).values())
+    for got, ref, other in zip(ours, fp32, theirs):
+        assert got.dtype == ref.dtype and got.shape == ref.shape
+        assert np.isfinite(got).all()
+        assert cosine(got, ref) >= max(cosine(other, ref), 0.99)
+        assert (np.argmax(got, -1) == np.argmax(ref, -1)).all()
+
+
 def test_quantization_excludes_named_nodes(models_dir, tmp_path):
     """quantize_exclude_nodes (ds-compile --quantize-exclude-nodes) keeps the
     named nodes' matmuls f32, for dynamic and static quantization; naming

@@ -92,3 +92,26 @@ func.func @chained(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %y = ds.matmul %h, %w2 : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// A convolution: weights per output channel (max |w| 2 and 0.5), the run-time
+// scale times the channels' scales [M, 1, 1] once, the bias added after.
+// CHECK-LABEL: func @conv
+// CHECK-SAME:  (%[[X:.*]]: tensor<1x1x4x4xf32>)
+// CHECK-DAG:   %[[Q:.*]], %[[SX:.*]], %[[ZX:.*]] = ds.dynamic_quantize %[[X]]
+// CHECK-DAG:   %[[W:.*]] = ds.constant dense<{{\[\[\[\[}}127, -64]]], {{\[\[\[}}127, 127]]]]> : tensor<2x1x1x2xi8>
+// CHECK:       %[[I:.*]] = ds.conv_integer %[[Q]], %[[W]] input_zero_point %[[ZX]]
+// CHECK-NEXT:  %[[F:.*]] = ds.cast %[[I]] : tensor<1x2x4x3xi32> to tensor<1x2x4x3xf32>
+// CHECK-NEXT:  %[[SW:.*]] = ds.constant dense<{{\[\[\[}}0.0157480314]], {{\[\[}}0.00393700786]]]> : tensor<2x1x1xf32>
+// CHECK-NEXT:  %[[S:.*]] = ds.binary mul %[[SX]], %[[SW]] : (tensor<f32>, tensor<2x1x1xf32>) -> tensor<2x1x1xf32>
+// CHECK-NEXT:  %[[Y:.*]] = ds.binary mul %[[F]], %[[S]]
+// CHECK:       ds.binary add %[[Y]]
+// EXCLUDED-LABEL: func @conv
+// EXCLUDED-NOT:   ds.conv_integer
+func.func @conv(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x3xf32> {
+  %w = ds.constant dense<[[[[2.0, -1.0]]], [[[0.5, 0.5]]]]> : tensor<2x1x1x2xf32>
+  %b = ds.constant dense<[0.25, -0.25]> : tensor<2xf32>
+  %y = ds.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x4x4xf32>, tensor<2x1x1x2xf32>, tensor<2xf32>) -> tensor<1x2x4x3xf32> loc("fc")
+  return %y : tensor<1x2x4x3xf32>
+}

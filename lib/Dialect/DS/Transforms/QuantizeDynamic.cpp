@@ -1,14 +1,16 @@
 //===- QuantizeDynamic.cpp - int8 weights, activations quantized at run time ===//
 //
-// ds-quantize-dynamic quantizes the constant weights of f32 matmuls to int8
-// here (symmetric, per output column or per tensor) and the activations at
-// run time (ds.dynamic_quantize: u8 with a scale and zero point from each
-// tensor's range), so the product runs on the int8 GEMM:
+// ds-quantize-dynamic quantizes the constant weights of f32 matmuls (per
+// output column or per tensor) and convolutions (per output channel) to
+// symmetric int8 here and the activations at run time (ds.dynamic_quantize:
+// u8 with a scale and zero point from each tensor's range), so the product
+// runs on the int8 kernels:
 //
 //   y = matmul(x, W)  ->  xq, sx, zx = dynamic_quantize(x)
 //                         y = cast(matmul_integer(xq, Wq, zx)) * (sx * sw)
+//   y = conv(x, W, b) ->  y = cast(conv_integer(xq, Wq, zx)) * (sx * sw) + b
 //
-// One dynamic_quantize serves every quantized matmul of the same activation
+// One dynamic_quantize serves every quantized op of the same activation
 // (the Q, K and V projections). Passes.td has the options.
 //
 //===----------------------------------------------------------------------===//
@@ -39,25 +41,30 @@ struct QuantizeDynamicPass : ds::impl::QuantizeDynamicPassBase<QuantizeDynamicPa
     // matmul's activation.
     SmallVector<QuantizableMatMul> matmuls =
         findQuantizableMatMuls(getOperation(), excluded, minWeights);
+    SmallVector<QuantizableConv> convs = findQuantizableConvs(getOperation(), excluded, minWeights);
     llvm::DenseMap<Value, DynamicQuantizeOp> quantizedActivations;
-    SmallVector<DynamicQuantizeOp> readBy;
-    for (QuantizableMatMul &matmul : matmuls) {
-      Value x = matmul.op.getLhs();
-      DynamicQuantizeOp dq = quantizedActivations.lookup(x);
+    auto quantized = [&](Value x, Location loc) {
+      DynamicQuantizeOp &dq = quantizedActivations[x];
       if (!dq) {
-        OpBuilder at(matmul.op.getContext());
+        OpBuilder at(x.getContext());
         if (Operation *def = x.getDefiningOp())
           at.setInsertionPointAfter(def);
         else
           at.setInsertionPointToStart(cast<BlockArgument>(x).getOwner());
-        dq = at.create<DynamicQuantizeOp>(matmul.op.getLoc(), x);
-        quantizedActivations[x] = dq;
+        dq = at.create<DynamicQuantizeOp>(loc, x);
       }
-      readBy.push_back(dq);
-    }
-    // A weight without its bytes leaves an f32 matmul.
-    for (auto [matmul, dq] : llvm::zip(matmuls, readBy))
+      return dq;
+    };
+    SmallVector<DynamicQuantizeOp> matmulInputs, convInputs;
+    for (QuantizableMatMul &matmul : matmuls)
+      matmulInputs.push_back(quantized(matmul.op.getLhs(), matmul.op.getLoc()));
+    for (QuantizableConv &conv : convs)
+      convInputs.push_back(quantized(conv.op.getInput(), conv.op.getLoc()));
+    // A weight without its bytes leaves an f32 op.
+    for (auto [matmul, dq] : llvm::zip(matmuls, matmulInputs))
       replaceWithIntegerMatMul(matmul, dq.getOutput(), dq.getZeroPoint(), dq.getScale(), perColumn);
+    for (auto [conv, dq] : llvm::zip(convs, convInputs))
+      replaceWithIntegerConv(conv, dq.getOutput(), dq.getZeroPoint(), dq.getScale());
     for (auto &[x, dq] : quantizedActivations)
       if (dq->use_empty())
         dq->erase();

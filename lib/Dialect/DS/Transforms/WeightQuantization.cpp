@@ -130,9 +130,11 @@ SmallVector<QuantizableConv> ds::findQuantizableConvs(func::FuncOp func,
 bool ds::replaceWithIntegerConv(QuantizableConv &conv, Value xq, Value zx, Value sx) {
   ConvOp op = conv.op;
   std::optional<std::vector<float>> weights = readF32Constant(conv.weight.getValue());
+  // A constant activation scale folds into the weights' scales; one known
+  // at run time (dynamic quantization) multiplies them there.
   auto fixed = sx.getDefiningOp<ConstantOp>();
   auto fixedScale = fixed ? dyn_cast<DenseElementsAttr>(fixed.getValue()) : DenseElementsAttr();
-  if (!weights || !fixedScale || !fixedScale.isSplat())
+  if (!weights || (fixedScale && !fixedScale.isSplat()))
     return false;
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t M = wType.getDimSize(0), perChannel = wType.getNumElements() / std::max<int64_t>(M, 1);
@@ -148,7 +150,7 @@ bool ds::replaceWithIntegerConv(QuantizableConv &conv, Value xq, Value zx, Value
       float v = std::nearbyint((*weights)[m * perChannel + i] / scale);
       q[m * perChannel + i] = (int8_t)std::clamp(std::isnan(v) ? 0.0f : v, -127.0f, 127.0f);
     }
-    scales[m] = scale * fixedScale.getSplatValue<float>();
+    scales[m] = fixedScale ? scale * fixedScale.getSplatValue<float>() : scale;
   }
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -165,6 +167,8 @@ bool ds::replaceWithIntegerConv(QuantizableConv &conv, Value xq, Value zx, Value
   auto channelType = RankedTensorType::get(channelShape, b.getF32Type());
   Value scale = b.create<ConstantOp>(loc, DenseElementsAttr::get(channelType,
                                                                  ArrayRef<float>(scales)));
+  if (!fixedScale) // sx * sw: [M, 1, ...] once, not per element
+    scale = b.create<BinaryOp>(loc, BinaryKind::mul, sx, scale);
   result = b.create<BinaryOp>(loc, BinaryKind::mul, result, scale);
   if (Value bias = op.getBias()) {
     auto shapeType = RankedTensorType::get({(int64_t)channelShape.size()}, b.getI64Type());

@@ -64,8 +64,9 @@ SmallVector<QuantizableConv> findQuantizableConvs(func::FuncOp func,
 
 /// Replaces `conv.op` by cast(conv_integer(xq, Wq, zx)) * (sx * sw) + bias,
 /// the weight quantized here to symmetric int8 with one scale per output
-/// channel, `sx` a constant. False (op unchanged) when the weight's bytes
-/// are not there.
+/// channel; a constant `sx` is folded into sw, a run-time one (dynamic
+/// quantization) multiplies it. False (op unchanged) when the weight's
+/// bytes are not there.
 bool replaceWithIntegerConv(QuantizableConv &conv, Value xq, Value zx, Value sx);
 
 /// Reads and parses a calibration table; an error at the file otherwise.

@@ -319,7 +319,7 @@ def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
 }
 
 def QuantizeDynamicPass : Pass<"ds-quantize-dynamic", "func::FuncOp"> {
-  let summary = "Quantize matmul weights to int8 here and activations at run time";
+  let summary = "Quantize matmul and convolution weights to int8 here and activations at run time";
   let description = [{
     Dynamic quantization inside the compiler: every f32 `ds.matmul` whose rhs
     is a constant [K, N] weight (at least `min-weights` elements) gets int8
@@ -339,10 +339,14 @@ def QuantizeDynamicPass : Pass<"ds-quantize-dynamic", "func::FuncOp"> {
     %y = ds.binary mul %f, %s : (tensor<4x32xf32>, tensor<32xf32>) -> tensor<4x32xf32>
     ```
 
-    Activations shared by several matmuls (Q, K, V) are quantized once.
-    Matmuls of two activations (attention scores) stay f32, and so do those
-    named in `exclude-nodes` (node names, from the op's location). The weights
-    shrink 4x.
+    Convolutions with a constant weight (and an f32 bias, if any) become
+    `ds.conv_integer` the same way, one weight scale per output channel:
+    cast(conv_integer(xq, wq, zx)) * (sx * sw) + bias.
+
+    Activations shared by several ops (Q, K, V) are quantized once.
+    Matmuls of two activations (attention scores) stay f32, and so do the
+    ops named in `exclude-nodes` (node names, from the op's location). The
+    weights shrink 4x.
   }];
   let options = [
     Option<"perColumn", "per-column", "bool", /*default=*/"true",
