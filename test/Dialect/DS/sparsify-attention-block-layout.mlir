@@ -58,6 +58,16 @@ func.func @decode_covered(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x64x16xf32>) -
 
 // -----
 
+// 2^18 queries and keys at blocks of 32: 2^26 layout entries, refused before
+// they are built.
+func.func @too_many_blocks(%q: tensor<1x1x262144x16xf32>) -> tensor<1x1x262144x16xf32> {
+  // expected-error @below {{a block layout of 67108864 blocks (262144 x 262144 at block-size 32) is more than 16777216; use a block size of at least 64}}
+  %0 = ds.attention %q, %q, %q {is_causal} : (tensor<1x1x262144x16xf32>, tensor<1x1x262144x16xf32>, tensor<1x1x262144x16xf32>) -> tensor<1x1x262144x16xf32>
+  return %0 : tensor<1x1x262144x16xf32>
+}
+
+// -----
+
 func.func @dynamic(%q: tensor<1x8x?x16xf32>, %k: tensor<1x8x?x16xf32>) -> tensor<1x8x?x16xf32> {
   // expected-error @below {{a block layout needs static query and key lengths (give them with --ds-input-shape)}}
   %0 = ds.attention %q, %k, %k {is_causal} : (tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>) -> tensor<1x8x?x16xf32>

@@ -210,6 +210,19 @@ struct SparsifyAttentionPass
     if (op.getSoftcap().convertToDouble() != 0.0)
       return op.emitError("a block layout does not take a softcap");
     const int64_t S = q.getDimSize(2), L = k.getDimSize(2);
+    // The layout is a constant of (S / b) x (L / b) entries: bounded before
+    // it is built (16M entries: 4096 x 4096 blocks).
+    constexpr int64_t kMaxLayoutBlocks = (int64_t)1 << 24;
+    const int64_t blocks = ((S + blockSize - 1) / blockSize) * ((L + blockSize - 1) / blockSize);
+    if (blocks > kMaxLayoutBlocks) {
+      int64_t smallest = blockSize;
+      while (((S + smallest - 1) / smallest) * ((L + smallest - 1) / smallest) > kMaxLayoutBlocks)
+        smallest *= 2;
+      return op.emitError("a block layout of ")
+             << blocks << " blocks (" << S << " x " << L << " at block-size " << (int64_t)blockSize
+             << ") is more than " << kMaxLayoutBlocks << "; use a block size of at least "
+             << smallest;
+    }
     const int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? L - S : 0);
     BlockPattern pattern{blockSize, localBlocks, strideBlocks, globalBlocks};
     BlockLayout layout = buildBlockLayout(pattern, S, L, op.getIsCausal(), offset);
@@ -230,11 +243,11 @@ struct SparsifyAttentionPass
         op.getScaleAttr(), op.getIsCausalAttr(), op.getCausalOffsetAttr(),
         op.getCausalFromEndAttr());
     if (report) {
-      int64_t blocks = llvm::count(layout.kept, 1);
+      int64_t keptBlocks = llvm::count(layout.kept, 1);
       sparse.emitRemark() << "sparse attention: block layout, blocks of " << blockSize.getValue()
                           << " (local " << localBlocks.getValue() << ", stride "
                           << strideBlocks.getValue() << ", global " << globalBlocks.getValue()
-                          << "): " << blocks << " of " << layout.kept.size()
+                          << "): " << keptBlocks << " of " << layout.kept.size()
                           << " blocks kept; pairs per head " << (int64_t)dense << " -> "
                           << (int64_t)kept << " ("
                           << formatted("%.1f", dense > 0 ? 100.0 * kept / dense : 100.0) << "%)";
