@@ -54,9 +54,12 @@ LogicalResult cuda::emitSparseAttention(FusionGroupOp group, SparseAttentionOp o
   auto yield = cast<YieldOp>(group.getBody().front().getTerminator());
   if (yield.getValues().size() != 1 || yield.getValues()[0] != op.getResult())
     return group.emitError("cuda: an attention group must yield exactly its ds.sparse_attention");
-  if (failed(checkAttentionOperands(op, {op.getQuery(), op.getKey(), op.getValue(),
-                                         op.getIndices()},
-                                    op.getQuery(), op.getKey(), op.getValue())))
+  // Small constant lists (ds-fuse clones them into the group) are a table.
+  ConstantOp constantIndices = op.getIndices().getDefiningOp<ConstantOp>();
+  SmallVector<Value> operands{op.getQuery(), op.getKey(), op.getValue()};
+  if (!constantIndices)
+    operands.push_back(op.getIndices());
+  if (failed(checkAttentionOperands(op, operands, op.getQuery(), op.getKey(), op.getValue())))
     return failure();
   ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()), v = shapeOf(op.getValue());
   ArrayRef<int64_t> idx = shapeOf(op.getIndices());
@@ -89,6 +92,9 @@ LogicalResult cuda::emitSparseAttention(FusionGroupOp group, SparseAttentionOp o
     << "  static constexpr int HQ = " << q[1] << ", HKV = " << k[1] << ", HI = " << idx[1]
     << ", D = " << q[3] << ", DV = " << v[3] << ";\n"
     << "  static constexpr int K = " << idx[3] << ", KPAD = " << kpad << ";\n"
+    << "  static constexpr bool IDX_SPLAT = "
+    << (constantIndices && isa<SplatElementsAttr>(constantIndices.getValue()) ? "true" : "false")
+    << ";\n"
     << "  static constexpr float SCALE = " << floatLiteral(scale) << ";\n"
     << "  static constexpr bool CAUSAL = " << (op.getIsCausal() ? "true" : "false") << ";\n"
     << "  int S, L, CAUSAL_OFFSET;\n"
@@ -96,7 +102,15 @@ LogicalResult cuda::emitSparseAttention(FusionGroupOp group, SparseAttentionOp o
   std::string qn = w.inputParam(cast<BlockArgument>(op.getQuery()));
   std::string kn = w.inputParam(cast<BlockArgument>(op.getKey()));
   std::string vn = w.inputParam(cast<BlockArgument>(op.getValue()));
-  std::string in = w.inputParam(cast<BlockArgument>(op.getIndices()));
+  std::string in;
+  if (constantIndices) {
+    FailureOr<std::string> table = w.tableOf(constantIndices);
+    if (failed(table))
+      return failure();
+    in = *table;
+  } else {
+    in = w.inputParam(cast<BlockArgument>(op.getIndices()));
+  }
   w.line() << "// sparse attention: " << qd[0] << "x" << q[1] << " heads of " << qd[2]
            << " queries, each over " << idx[3] << " listed of " << kd[2] << " keys\n";
   w.line() << "const " << cfg << " cfg{(int)" << qd[2] << ", (int)" << kd[2] << ", (int)"

@@ -6,7 +6,8 @@
 //
 //   struct Config {
 //     static constexpr int HQ, HKV, HI, D, DV;  // heads (HI: lists, 1 or HQ), head dims
-//     static constexpr int K, KPAD;             // list length, next power of two
+//     static constexpr int K, KPAD;             // list length, next power of two (>= 32)
+//     static constexpr bool IDX_SPLAT;          // every index is idx[0] (a table of one)
 //     static constexpr float SCALE;
 //     static constexpr bool CAUSAL;
 //     int S, L, CAUSAL_OFFSET;                  // queries, keys, diagonal offset
@@ -50,11 +51,12 @@ __device__ void flash_attention_gather(const T *__restrict__ q, const T *__restr
   const long long row = ((long long)b * C::HQ + h) * cfg.S + i;
   const T *kh = k + ((long long)b * C::HKV + hk) * cfg.L * C::D;
   const T *vh = v + ((long long)b * C::HKV + hk) * cfg.L * C::DV;
-  const long long *list = idx + (((long long)b * C::HI + (C::HI == 1 ? 0 : h)) * cfg.S + i) * C::K;
+  const long long *list =
+      C::IDX_SPLAT ? idx : idx + (((long long)b * C::HI + (C::HI == 1 ? 0 : h)) * cfg.S + i) * C::K;
 
   for (int d = lane; d < C::D; d += 32) Qs[d] = ds_load(q, row * C::D + d);
   for (int e = lane; e < C::KPAD; e += 32) {
-    long long x = e < C::K ? list[e] : -1;
+    long long x = e < C::K ? list[C::IDX_SPLAT ? 0 : e] : -1;
     keys[e] = x >= 0 && x < cfg.L ? (int)x : SENTINEL;
   }
   __syncwarp();
