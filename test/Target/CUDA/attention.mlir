@@ -100,3 +100,39 @@ func.func @main(%q: tensor<1x2x40x16xf32>, %k: tensor<1x2x40x16xf32>, %v: tensor
   }
   return %r : tensor<1x2x40x16xf32>
 }
+
+// -----
+
+// Sparse attention over top-k lists: one warp per query, four per block
+// (grid: ceil(70 / 4) x heads x batch); shared per warp 32 key rows of
+// D + 1 floats, the query and the list padded to a power of two (40 -> 64):
+// 4 x (32 x 65 + 64 + 64) x 4 bytes.
+// CHECK: struct k0_attention_config {
+// CHECK-NEXT: static constexpr int HQ = 4, HKV = 2, HI = 1, D = 64, DV = 32;
+// CHECK-NEXT: static constexpr int K = 40, KPAD = 64;
+// CHECK-NEXT: static constexpr bool IDX_SPLAT = false;
+// CHECK-NEXT: static constexpr float SCALE = 0.125f;
+// CHECK-NEXT: static constexpr bool CAUSAL = true;
+// CHECK: const k0_attention_config cfg{(int)70, (int)100, (int)30};
+// CHECK: ds_attention::flash_attention_gather<float, k0_attention_config>(in0, in1, in2, in3, out0, cfg);
+// CHECK: kernel="k0_attention" grid=array<i64: 18, 4, 2> block=array<i64: 128, 1, 1> shared_bytes=35328
+func.func @main(%q: tensor<2x4x70x64xf32>, %k: tensor<2x2x100x64xf32>, %v: tensor<2x2x100x32xf32>, %i: tensor<2x1x70x40xi64>) -> tensor<2x4x70x32xf32> {
+  %0 = ds.sparse_attention %q, %k, %v, %i {is_causal, causal_from_end} : (tensor<2x4x70x64xf32>, tensor<2x2x100x64xf32>, tensor<2x2x100x32xf32>, tensor<2x1x70x40xi64>) -> tensor<2x4x70x32xf32>
+  return %0 : tensor<2x4x70x32xf32>
+}
+
+// -----
+
+// A block layout: the FMA kernel (also for f16 at head dims the tensor-core
+// kernel would take), the layout as the fifth parameter, one int more of
+// shared memory for the tile verdict: (32 x 65 + 32 x 64 + 16 x 64 + 1) x 4.
+// CHECK: struct k0_attention_config {
+// CHECK: static constexpr int LAYOUT_BLOCK = 16, LAYOUT_HEADS = 2;
+// CHECK-NEXT: static constexpr bool LAYOUT_SPLAT = false;
+// CHECK: const k0_attention_config cfg{(int)64, (int)64, (int)0, 0, 0, 0, 0, in3};
+// CHECK: ds_attention::flash_attention<__half, float, k0_attention_config>(in0, in1, in2, (const float *)nullptr, out0, cfg);
+// CHECK: shared_bytes=20612
+func.func @main(%q: tensor<1x2x64x64xf16>, %k: tensor<1x2x64x64xf16>, %v: tensor<1x2x64x64xf16>, %l: tensor<2x4x4xi1>) -> tensor<1x2x64x64xf16> {
+  %0 = ds.block_sparse_attention %q, %k, %v, %l {block_size = 16 : i64, is_causal} : (tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16>, tensor<2x4x4xi1>) -> tensor<1x2x64x64xf16>
+  return %0 : tensor<1x2x64x64xf16>
+}
