@@ -103,7 +103,8 @@ static cl::opt<std::string> precisionReport(
     cl::value_desc("file"));
 static cl::opt<std::string> quantize(
     "quantize",
-    cl::desc("Quantization: none (default), dynamic (matmul weights to int8 at compile time, "
+    cl::desc("Quantization: none (default), dynamic (matmul and convolution weights to int8 at "
+             "compile time, "
              "activations quantized at run time), static (activations quantized with the "
              "ranges of --calibration-table), or weight-only int8-weights / int4-weights "
              "(matmul weights as 8- / 4-bit codes, a byte each in the artifact, 4-bit ones packed "

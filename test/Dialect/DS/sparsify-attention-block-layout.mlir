@@ -61,9 +61,18 @@ func.func @decode_covered(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x64x16xf32>) -
 // 2^18 queries and keys at blocks of 32: 2^26 layout entries, refused before
 // they are built.
 func.func @too_many_blocks(%q: tensor<1x1x262144x16xf32>) -> tensor<1x1x262144x16xf32> {
-  // expected-error @below {{a block layout of 67108864 blocks (262144 x 262144 at block-size 32) is more than 16777216; use a block size of at least 64}}
+  // expected-error @below {{a block layout for 262144 queries and 262144 keys at block-size 32 has more than 16777216 blocks; the smallest block size that fits is 64}}
   %0 = ds.attention %q, %q, %q {is_causal} : (tensor<1x1x262144x16xf32>, tensor<1x1x262144x16xf32>, tensor<1x1x262144x16xf32>) -> tensor<1x1x262144x16xf32>
   return %0 : tensor<1x1x262144x16xf32>
+}
+
+// -----
+
+// 2^23 keys: even blocks of 1024 leave 8192 x 8192 blocks.
+func.func @no_block_size_fits(%q: tensor<1x1x8388608x16xf32>) -> tensor<1x1x8388608x16xf32> {
+  // expected-error @below {{a block layout for 8388608 queries and 8388608 keys at block-size 32 has more than 16777216 blocks; no block size up to 1024 fits}}
+  %0 = ds.attention %q, %q, %q {is_causal} : (tensor<1x1x8388608x16xf32>, tensor<1x1x8388608x16xf32>, tensor<1x1x8388608x16xf32>) -> tensor<1x1x8388608x16xf32>
+  return %0 : tensor<1x1x8388608x16xf32>
 }
 
 // -----

@@ -43,6 +43,7 @@ struct QuantizeDynamicPass : ds::impl::QuantizeDynamicPassBase<QuantizeDynamicPa
         findQuantizableMatMuls(getOperation(), excluded, minWeights);
     SmallVector<QuantizableConv> convs = findQuantizableConvs(getOperation(), excluded, minWeights);
     llvm::DenseMap<Value, DynamicQuantizeOp> quantizedActivations;
+    SmallVector<DynamicQuantizeOp> created; // (the map's keys may be erased below)
     auto quantized = [&](Value x, Location loc) {
       DynamicQuantizeOp &dq = quantizedActivations[x];
       if (!dq) {
@@ -52,6 +53,7 @@ struct QuantizeDynamicPass : ds::impl::QuantizeDynamicPassBase<QuantizeDynamicPa
         else
           at.setInsertionPointToStart(cast<BlockArgument>(x).getOwner());
         dq = at.create<DynamicQuantizeOp>(loc, x);
+        created.push_back(dq);
       }
       return dq;
     };
@@ -65,7 +67,7 @@ struct QuantizeDynamicPass : ds::impl::QuantizeDynamicPassBase<QuantizeDynamicPa
       replaceWithIntegerMatMul(matmul, dq.getOutput(), dq.getZeroPoint(), dq.getScale(), perColumn);
     for (auto [conv, dq] : llvm::zip(convs, convInputs))
       replaceWithIntegerConv(conv, dq.getOutput(), dq.getZeroPoint(), dq.getScale());
-    for (auto &[x, dq] : quantizedActivations)
+    for (DynamicQuantizeOp dq : created)
       if (dq->use_empty())
         dq->erase();
   }

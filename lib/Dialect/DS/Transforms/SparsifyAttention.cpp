@@ -211,17 +211,25 @@ struct SparsifyAttentionPass
       return op.emitError("a block layout does not take a softcap");
     const int64_t S = q.getDimSize(2), L = k.getDimSize(2);
     // The layout is a constant of (S / b) x (L / b) entries: bounded before
-    // it is built (16M entries: 4096 x 4096 blocks).
+    // it is built (16M entries: 4096 x 4096 blocks; compared by division, so
+    // huge lengths cannot overflow the product).
     constexpr int64_t kMaxLayoutBlocks = (int64_t)1 << 24;
-    const int64_t blocks = ((S + blockSize - 1) / blockSize) * ((L + blockSize - 1) / blockSize);
-    if (blocks > kMaxLayoutBlocks) {
-      int64_t smallest = blockSize;
-      while (((S + smallest - 1) / smallest) * ((L + smallest - 1) / smallest) > kMaxLayoutBlocks)
-        smallest *= 2;
-      return op.emitError("a block layout of ")
-             << blocks << " blocks (" << S << " x " << L << " at block-size " << (int64_t)blockSize
-             << ") is more than " << kMaxLayoutBlocks << "; use a block size of at least "
-             << smallest;
+    auto fits = [&](int64_t b) {
+      int64_t rows = (S + b - 1) / b, cols = std::max<int64_t>(1, (L + b - 1) / b);
+      return rows <= kMaxLayoutBlocks / cols;
+    };
+    if (!fits(blockSize)) {
+      InFlightDiagnostic error = op.emitError("a block layout for ");
+      error << S << " queries and " << L << " keys at block-size " << (int64_t)blockSize
+            << " has more than " << kMaxLayoutBlocks << " blocks; ";
+      int64_t smallest = blockSize + 1;
+      while (smallest <= 1024 && !fits(smallest))
+        ++smallest;
+      if (smallest <= 1024)
+        error << "the smallest block size that fits is " << smallest;
+      else
+        error << "no block size up to 1024 fits";
+      return error;
     }
     const int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? L - S : 0);
     BlockPattern pattern{blockSize, localBlocks, strideBlocks, globalBlocks};

@@ -352,9 +352,9 @@ def QuantizeDynamicPass : Pass<"ds-quantize-dynamic", "func::FuncOp"> {
     Option<"perColumn", "per-column", "bool", /*default=*/"true",
            "One weight scale per output column (else one per tensor)">,
     Option<"minWeights", "min-weights", "int64_t", /*default=*/"0",
-           "Leave matmuls with fewer weight elements in f32">,
+           "Leave matmuls and convolutions with fewer weight elements in f32">,
     ListOption<"excludeNodes", "exclude-nodes", "std::string",
-               "Node names whose matmuls stay f32">,
+               "Node names whose matmuls and convolutions stay f32">,
   ];
 }
 
