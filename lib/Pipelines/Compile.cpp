@@ -303,6 +303,7 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.optimizer = options.optimizer;
   request.pipeline.lossScaling = options.lossScaling;
   request.pipeline.lsqGradScale = options.lsqGradScale;
+  request.pipeline.fusedAttentionGrad = options.fusedAttentionGrad;
   request.pipeline.learningRate = options.learningRate;
   request.pipeline.momentum = options.momentum;
   request.pipeline.beta1 = options.beta1;

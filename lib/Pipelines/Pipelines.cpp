@@ -10,6 +10,31 @@
 
 using namespace mlir;
 
+/// Attention as exporters write it becomes one ds.attention (the scores are
+/// never materialized), then the sparse pattern the options ask for; before
+/// quantization, which leaves attention alone.
+static void addAttentionPasses(OpPassManager &pm, const ds::CompileOptions &options,
+                               llvm::function_ref<void(llvm::StringRef)> reportCost) {
+  if (options.raiseAttention)
+    pm.addNestedPass<func::FuncOp>(ds::createRaiseAttentionPass());
+  if (options.attentionWindow != 0 || options.attentionSinks != 0 ||
+      options.attentionSelectBlocks != 0 || options.attentionLocalBlocks != 0 ||
+      options.attentionStrideBlocks != 0 || options.attentionGlobalBlocks != 0) {
+    ds::SparsifyAttentionPassOptions sparse;
+    sparse.window = options.attentionWindow;
+    sparse.sinks = options.attentionSinks;
+    sparse.selectBlocks = options.attentionSelectBlocks;
+    sparse.blockSize = options.attentionBlockSize;
+    sparse.localBlocks = options.attentionLocalBlocks;
+    sparse.strideBlocks = options.attentionStrideBlocks;
+    sparse.globalBlocks = options.attentionGlobalBlocks;
+    sparse.denseHeads = options.attentionDenseHeads;
+    pm.addNestedPass<func::FuncOp>(ds::createSparsifyAttentionPass(sparse));
+  }
+  if (options.raiseAttention)
+    reportCost("attention");
+}
+
 void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) {
   // A gradient compile: parameters become arguments before anything folds
   // or merges the constants they are.
@@ -43,11 +68,16 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   reportCost("imported");
-  // The gradient program, from the model's own ops (before they are raised
-  // or fused into ops without gradient rules); the backward ops then go
-  // through every pass below like the forward ones.
+  // The gradient program, from the model's own ops after attention raising
+  // (ds.attention's backward is one fused op; the sparse pattern a user
+  // asks for is the one trained) and before fusion, whose groups have no
+  // gradient rules; the backward ops then go through every pass below like
+  // the forward ones.
   if (options.gradients) {
+    addAttentionPasses(pm, options, reportCost);
     ds::AutodiffPassOptions autodiff;
+    // The fused backward is a CPU kernel; other targets compose it.
+    autodiff.fusedAttentionGrad = options.fusedAttentionGrad && options.target == "cpu";
     autodiff.loss = options.loss;
     autodiff.lossFunction = options.lossFunction;
     autodiff.scaleLoss = options.lossScaling;
@@ -69,26 +99,8 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
     pm.addPass(createCSEPass());
     reportCost("autodiff");
   }
-  // Attention as exporters write it becomes one ds.attention (the scores are
-  // never materialized); before quantization, which leaves attention alone.
-  if (options.raiseAttention)
-    pm.addNestedPass<func::FuncOp>(ds::createRaiseAttentionPass());
-  if (options.attentionWindow != 0 || options.attentionSinks != 0 ||
-      options.attentionSelectBlocks != 0 || options.attentionLocalBlocks != 0 ||
-      options.attentionStrideBlocks != 0 || options.attentionGlobalBlocks != 0) {
-    ds::SparsifyAttentionPassOptions sparse;
-    sparse.window = options.attentionWindow;
-    sparse.sinks = options.attentionSinks;
-    sparse.selectBlocks = options.attentionSelectBlocks;
-    sparse.blockSize = options.attentionBlockSize;
-    sparse.localBlocks = options.attentionLocalBlocks;
-    sparse.strideBlocks = options.attentionStrideBlocks;
-    sparse.globalBlocks = options.attentionGlobalBlocks;
-    sparse.denseHeads = options.attentionDenseHeads;
-    pm.addNestedPass<func::FuncOp>(ds::createSparsifyAttentionPass(sparse));
-  }
-  if (options.raiseAttention)
-    reportCost("attention");
+  if (!options.gradients)
+    addAttentionPasses(pm, options, reportCost);
   // The compiler's own quantization, on the folded f32 weights.
   // A table calibrated with SmoothQuant smooths the activations first (its
   // ranges are those of the smoothed activations; a no-op otherwise).
@@ -266,6 +278,10 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
       *this, "lsq-grad-scale",
       llvm::cl::desc("With gradients: scale learned quantization steps' gradients by 1/sqrt(N·Qp)"),
       llvm::cl::init(false)};
+  Option<bool> fusedAttentionGrad{
+      *this, "fused-attention-grad",
+      llvm::cl::desc("With gradients: attention's backward as one fused op (false: composed)"),
+      llvm::cl::init(true)};
   Option<double> learningRate{*this, "learning-rate", llvm::cl::desc("Default learning rate"),
                               llvm::cl::init(0.01)};
   Option<double> momentum{*this, "momentum", llvm::cl::desc("SGD momentum"), llvm::cl::init(0.0)};
@@ -326,6 +342,7 @@ void ds::registerPipelines() {
         options.optimizer = cl.optimizer;
         options.lossScaling = cl.lossScaling;
         options.lsqGradScale = cl.lsqGradScale;
+        options.fusedAttentionGrad = cl.fusedAttentionGrad;
         options.learningRate = cl.learningRate;
         options.momentum = cl.momentum;
         options.beta1 = cl.beta1;

@@ -42,7 +42,7 @@ NB_MODULE(_ds_compiler, m) {
          const std::string &optimizer, const std::vector<double> &hyper, bool lossScaling,
          bool lsqGradScale, const std::string &precisionTable, double precisionErrorBudget,
          const std::string &precisionProbes, const std::string &precisionReport,
-         long long weightBlockSize) {
+         long long weightBlockSize, bool fusedAttentionGrad) {
         ds_compiler::FileCompileOptions options;
         options.target = target;
         options.fuse = fuse;
@@ -72,6 +72,7 @@ NB_MODULE(_ds_compiler, m) {
         options.optimizer = optimizer;
         options.lossScaling = lossScaling;
         options.lsqGradScale = lsqGradScale;
+        options.fusedAttentionGrad = fusedAttentionGrad;
         // learning rate, momentum, beta1, beta2, epsilon, weight decay
         double *fields[] = {&options.learningRate, &options.momentum, &options.beta1,
                             &options.beta2,        &options.epsilon,  &options.weightDecay};
@@ -116,7 +117,7 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("loss_scaling") = false, nb::arg("lsq_grad_scale") = false,
       nb::arg("precision_table") = "", nb::arg("precision_error_budget") = 0.0,
       nb::arg("precision_probes") = "", nb::arg("precision_report") = "",
-      nb::arg("weight_block_size") = -1,
+      nb::arg("weight_block_size") = -1, nb::arg("fused_attention_grad") = true,
       "Compiles an .onnx (or .mlir) model into a .dsx artifact at output_path. input_shapes "
       "holds 'name:1x128' specs, bound_inputs 'name=file.pb' specs; fuse=False runs the CPU "
       "program op by op; raise_attention=False keeps exported attention subgraphs as they are; "

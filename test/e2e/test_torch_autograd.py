@@ -44,10 +44,23 @@ def reference(name, out):
     return str(out / f"{name}.onnx"), feeds, str(data["loss_function"]), float(data["loss"]), grads
 
 
-@pytest.mark.parametrize("name", ["cnn", "bert", "gpt", "llama"])
-def test_gradients_match_pytorch_autograd(reference_dir, name):
+# Attention layers per model: raised before differentiation, each one's
+# backward is one fused ds.attention_grad unless fused_attention_grad=False.
+ATTENTION_LAYERS = {"cnn": 0, "bert": 2, "gpt": 2, "llama": 2}
+
+
+@pytest.mark.parametrize("name,fused", [("cnn", True), ("bert", True), ("gpt", True),
+                                        ("llama", True), ("gpt", False), ("llama", False)])
+def test_gradients_match_pytorch_autograd(reference_dir, name, fused):
     path, feeds, loss_function, torch_loss, torch_grads = reference(name, reference_dir)
-    artifact = ds.compile(path, gradients=True, loss_function=loss_function)
+    stages = ds.cost_report(path, gradients=True, loss_function=loss_function,
+                            fused_attention_grad=fused)
+    program = next(stage for stage in stages if stage["stage"] == "autodiff")
+    kinds = [op["op"] for op in program["ops"]]
+    assert kinds.count("ds.attention_grad") == (ATTENTION_LAYERS[name] if fused else 0), kinds
+    assert kinds.count("ds.attention") == ATTENTION_LAYERS[name], kinds
+    artifact = ds.compile(path, gradients=True, loss_function=loss_function,
+                          fused_attention_grad=fused)
     try:
         out = ds.Session(artifact).run(feeds)
     finally:

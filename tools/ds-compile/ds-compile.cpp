@@ -154,6 +154,12 @@ static cl::opt<bool> lsqGradScale(
     "lsq-grad-scale",
     cl::desc("With --gradients: scale the gradients of learned quantization step sizes by "
              "1/sqrt(N*Qp), as LSQ proposes (N: values per step size, Qp: largest integer)"));
+static cl::opt<bool> fusedAttentionGrad(
+    "fused-attention-grad",
+    cl::desc("With --gradients: attention's backward as one fused op whose CPU kernel recomputes "
+             "the probabilities tile by tile (default); =false composes it of matmuls and a "
+             "softmax, holding each layer's [S, L] probabilities"),
+    cl::init(true));
 static cl::opt<double> learningRate("learning-rate", cl::desc("Default learning rate"),
                                     cl::init(0.01));
 static cl::opt<double> momentum("momentum", cl::desc("SGD momentum"), cl::init(0.0));
@@ -235,6 +241,7 @@ int main(int argc, char **argv) {
   request.pipeline.optimizer = optimizer;
   request.pipeline.lossScaling = lossScaling;
   request.pipeline.lsqGradScale = lsqGradScale;
+  request.pipeline.fusedAttentionGrad = fusedAttentionGrad;
   request.pipeline.learningRate = learningRate;
   request.pipeline.momentum = momentum;
   request.pipeline.beta1 = adamBeta1;

@@ -57,6 +57,8 @@ struct FileCompileOptions {
   std::string optimizer;
   bool lossScaling = false;
   bool lsqGradScale = false;
+  /// CompileOptions::fusedAttentionGrad.
+  bool fusedAttentionGrad = true;
   double learningRate = 0.01, momentum = 0.0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
          weightDecay = 0.0;
   /// CompileOptions::rematBudget / rematStrategy.

@@ -83,6 +83,9 @@ struct CompileOptions {
   /// LSQ's gradient scale for learned quantization step sizes
   /// (ds-autodiff lsq-grad-scale).
   bool lsqGradScale = false;
+  /// ds.attention's backward as one fused ds.attention_grad (CPU only; the
+  /// CUDA target always composes it).
+  bool fusedAttentionGrad = true;
   double learningRate = 0.01, momentum = 0.0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
          weightDecay = 0.0;
   /// Rematerialization (ds-rematerialize) when rematBudget is set ("64MB",

@@ -7,6 +7,7 @@
 // is the f64 path and the fallback without OpenBLAS.
 //
 //===----------------------------------------------------------------------===//
+#include "cpu/AttentionOperands.h"
 #include "cpu/ContractionShapes.h"
 #include "cpu/FlashAttention.h"
 #include "cpu/Gemm.h"
@@ -40,10 +41,6 @@ template <typename T> T dot(const T *a, const T *b, int64_t n) {
     s0 += a[i] * b[i];
   return (s0 + s1) + (s2 + s3);
 }
-
-struct AttentionShape {
-  int64_t B, Hq, Hkv, S, L, D, Dv;
-};
 
 /// A block layout for the reference loop: query i of head h sees key j only
 /// where kept[(h or 0, i / block, j / block)].
@@ -126,8 +123,8 @@ void runAttention(KernelContext &ctx, const AttentionShape &sh, const T *q, cons
            });
 }
 
-/// Checks an attention's q, k, v, optional mask and result; gives the sizes,
-/// the mask's strides broadcast to [B, Hq, S, L] and the compute type.
+} // namespace
+
 Status checkAttentionOperands(const char *op, const Tensor &q, const Tensor &k, const Tensor &v,
                               const Tensor *mask, const Tensor &y, AttentionShape &sh,
                               std::vector<int64_t> &maskStrides, Compute &kind) {
@@ -166,8 +163,6 @@ Status checkAttentionOperands(const char *op, const Tensor &q, const Tensor &k, 
   return Status();
 }
 
-/// The tiled kernel's problem for f32 operands: sizes, mask, scale and
-/// causality; the sparse patterns are the caller's to add.
 AttentionProblem flashProblem(const AttentionShape &sh, const float *q, const float *k,
                               const float *v, const float *maskF, const uint8_t *maskB,
                               const std::vector<int64_t> &maskStrides, double scale, bool causal,
@@ -188,13 +183,14 @@ double attentionScale(const Attributes &attrs, const AttentionShape &sh) {
                             : 1.0 / std::sqrt((double)std::max<int64_t>(sh.D, 1));
 }
 
-/// The diagonal's offset: query i sees keys j <= i + offset (with is_causal).
 int64_t causalOffsetOf(const Attributes &attrs, const AttentionShape &sh) {
   int64_t causalOffset = attrs.getInt("causal_offset", 0); // length of a KV cache in front
   if (attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0)
     causalOffset += sh.L - sh.S; // the diagonal counted from the last key
   return causalOffset;
 }
+
+namespace {
 
 Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
                        const Outputs &out) {

@@ -472,6 +472,28 @@ Status sparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &o
   return Status();
 }
 
+Status attentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
+  const char *op = "ds.attention_grad";
+  if (Status s = needShapes(op, in, 5, out, 3); !s)
+    return s;
+  // q, k, v and the optional mask (operand 5) as in ds.attention; the
+  // forward's result and its gradient have the result's shape.
+  Inputs forward{in[0], in[1], in[2]};
+  if (in.size() > 5 && in[5])
+    forward.push_back(in[5]);
+  Shapes result(1);
+  if (Status s = attentionShape(attrs, forward, result); !s)
+    return fail(op, s.message());
+  for (int i : {3, 4})
+    if (in[i]->shape != result[0])
+      return fail(op, std::string(i == 3 ? "output " : "output_grad ") + shapeText(in[i]->shape) +
+                          " should be " + shapeText(result[0]));
+  out[0] = in[0]->shape;
+  out[1] = in[1]->shape;
+  out[2] = in[2]->shape;
+  return Status();
+}
+
 Status blockSparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
   const char *op = "ds.block_sparse_attention";
   if (Status s = needShapes(op, in, 4, out, 1); !s)

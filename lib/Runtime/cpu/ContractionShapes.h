@@ -35,6 +35,8 @@ Status einsumShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status attentionShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status sparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status blockSparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out);
+/// ds.attention_grad: the shapes of query, key and value.
+Status attentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.rotary_embedding: the input's shape.
 Status rotaryShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 

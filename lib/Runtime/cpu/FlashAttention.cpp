@@ -20,12 +20,12 @@ constexpr int64_t kKeyTile = 256;
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-using KeyRanges = std::vector<std::pair<int64_t, int64_t>>;
+} // namespace
 
-/// The keys a tile of queries [i0, i1) visits when no key is selected:
-/// keys past the last row's diagonal are hidden from every row; with a
-/// window, so are the keys before the first row's window but for the sinks.
-void denseRanges(const AttentionProblem &p, int64_t i0, int64_t i1, KeyRanges &ranges) {
+/// Keys past the last row's diagonal are hidden from every row of the tile;
+/// with a window, so are the keys before the first row's window but for
+/// the sinks.
+void visibleKeyRanges(const AttentionProblem &p, int64_t i0, int64_t i1, KeyRanges &ranges) {
   ranges.clear();
   int64_t keyEnd = p.L;
   if (p.causal)
@@ -40,6 +40,34 @@ void denseRanges(const AttentionProblem &p, int64_t i0, int64_t i1, KeyRanges &r
     ranges.push_back({0, sinkEnd});
   ranges.push_back({windowStart, keyEnd});
 }
+
+void hideRowScores(const AttentionProblem &p, int64_t b, int64_t h, int64_t i, int64_t k0,
+                   int64_t cols, float *sr) {
+  if (p.maskF || p.maskB) {
+    const int64_t base = b * p.maskStrides[0] + h * p.maskStrides[1] + i * p.maskStrides[2];
+    const int64_t step = p.maskStrides[3];
+    if (p.maskB) {
+      for (int64_t c = 0; c < cols; ++c)
+        if (!p.maskB[base + (k0 + c) * step])
+          sr[c] = kNegInf;
+    } else {
+      for (int64_t c = 0; c < cols; ++c)
+        sr[c] += p.maskF[base + (k0 + c) * step];
+    }
+  }
+  if (!p.causal)
+    return;
+  const int64_t diagonal = i + p.causalOffset;
+  for (int64_t c = std::max<int64_t>(0, diagonal + 1 - k0); c < cols; ++c)
+    sr[c] = kNegInf;
+  if (p.window > 0) // keys sinks <= j <= d(i) - window
+    for (int64_t c = std::max<int64_t>(0, p.sinks - k0),
+                 e = std::min<int64_t>(cols, diagonal - p.window + 1 - k0);
+         c < e; ++c)
+      sr[c] = kNegInf;
+}
+
+namespace {
 
 /// Block selection (NSA-style) for the query block [i0, i1): the first key
 /// block, the local blocks (any key within a block's length of a row's
@@ -126,8 +154,6 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
   std::fill(y, y + rows * p.Dv, 0.0f);
   std::fill(rowMax.begin(), rowMax.begin() + rows, kNegInf);
   std::fill(rowSum.begin(), rowSum.begin() + rows, 0.0f);
-  const bool masked = p.maskF || p.maskB;
-  const bool windowed = p.causal && p.window > 0;
   // A tile spanning several query blocks visits the union of their key
   // blocks; each row hides the blocks its own layout row does not keep.
   const int64_t bs = p.layoutBlock;
@@ -143,30 +169,13 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
       // S = scale * Q Kᵀ for this tile.
       blas::sgemm(false, true, (int)rows, (int)cols, (int)p.D, p.scale, q, (int)p.D, k + k0 * p.D,
                   (int)p.D, 0.0f, s, (int)cols);
-      // Some key of this tile lies past some row's diagonal (or before its window).
-      const bool diagonal = p.causal && k0 + cols - 1 > i0 + p.causalOffset;
-      const bool beforeWindow = windowed && k0 <= i1 - 1 + p.causalOffset - p.window;
       for (int64_t r = 0; r < rows; ++r) {
         float *sr = s + r * cols;
         const int64_t i = i0 + r;
         if (p.softcap > 0.0f)
           for (int64_t c = 0; c < cols; ++c)
             sr[c] = p.softcap * std::tanh(sr[c] / p.softcap);
-        if (masked) {
-          const int64_t base = b * p.maskStrides[0] + h * p.maskStrides[1] + i * p.maskStrides[2];
-          const int64_t step = p.maskStrides[3];
-          if (p.maskB) {
-            for (int64_t c = 0; c < cols; ++c)
-              if (!p.maskB[base + (k0 + c) * step])
-                sr[c] = kNegInf;
-          } else {
-            for (int64_t c = 0; c < cols; ++c)
-              sr[c] += p.maskF[base + (k0 + c) * step];
-          }
-        }
-        if (diagonal)
-          for (int64_t c = std::max<int64_t>(0, i + p.causalOffset + 1 - k0); c < cols; ++c)
-            sr[c] = kNegInf;
+        hideRowScores(p, b, h, i, k0, cols, sr);
         if (rowLayout) // key blocks kept for the tile but not for this row
           for (int64_t c = 0; c < cols;) {
             const int64_t block = (k0 + c) / bs, end = std::min(cols, (block + 1) * bs - k0);
@@ -174,11 +183,6 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
               std::fill(sr + c, sr + end, kNegInf);
             c = end;
           }
-        if (beforeWindow) // keys sinks <= j <= d(i) - window
-          for (int64_t c = std::max<int64_t>(0, p.sinks - k0),
-                       e = std::min<int64_t>(cols, i + p.causalOffset - p.window + 1 - k0);
-               c < e; ++c)
-            sr[c] = kNegInf;
         // Online softmax: rescale what was accumulated to the new maximum.
         const float tileMax = vmath::maxOf(sr, cols);
         const float newMax = std::max(rowMax[r], tileMax);
@@ -265,7 +269,7 @@ void flashAttention(KernelContext &ctx, const AttentionProblem &p) {
       } else if (p.layout) {
         layoutRanges(p, h, i0, i1, ranges);
       } else {
-        denseRanges(p, i0, i1, ranges);
+        visibleKeyRanges(p, i0, i1, ranges);
       }
       attendTile(p, b, h, i0, i1, ranges, scores, rowMax, rowSum);
     }

@@ -15,6 +15,8 @@
 #include "cpu/Kernels.h"
 
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace dsrt::cpu {
 
@@ -40,12 +42,38 @@ struct AttentionProblem {
   float *y; // [B, Hq, S, Dv]
 };
 
+/// The backward of an attention (ds.attention_grad): y is the forward's
+/// result, dy its gradient; dq, dk, dv receive the gradients.
+struct AttentionGradProblem {
+  AttentionProblem forward; // no block selection or layout; its y unused
+  const float *y, *dy;      // [B, Hq, S, Dv]
+  float *dq, *dk, *dv;      // shaped as q, k, v
+};
+
+/// Key ranges [begin, end) a tile of queries [i0, i1) may see under
+/// causality and a window (one or two ranges; all keys otherwise).
+using KeyRanges = std::vector<std::pair<int64_t, int64_t>>;
+void visibleKeyRanges(const AttentionProblem &p, int64_t i0, int64_t i1, KeyRanges &ranges);
+
+/// Applies the mask, causality and the window to the scores `sr` of query
+/// i (head h, batch b) against keys [k0, k0 + cols): hidden ones become
+/// -inf, a float mask is added. A softcap is the caller's (it comes first).
+void hideRowScores(const AttentionProblem &p, int64_t b, int64_t h, int64_t i, int64_t k0,
+                   int64_t cols, float *sr);
+
 /// Whether flashAttention can run here (it needs OpenBLAS).
 bool flashAttentionAvailable();
 
 /// Same results as the reference loop up to rounding: fully masked rows
 /// give 0, NaN scores give a NaN row.
 void flashAttention(KernelContext &ctx, const AttentionProblem &p);
+
+/// Gradients tile by tile, the probabilities recomputed from q and k and
+/// never held whole (FlashAttention-2's backward, Dao 2023): per query tile
+/// the rows' log-sum-exp, then dQ; per key tile dK and dV over the query
+/// tiles that see it. Each result element is summed by one task in a fixed
+/// order, so results do not depend on the thread count.
+void flashAttentionBackward(KernelContext &ctx, const AttentionGradProblem &p);
 
 } // namespace dsrt::cpu
 

@@ -16,6 +16,7 @@ const cpu::KernelTable &cpu::kernelTable() {
     registerWindowKernels(t);
     registerAttentionKernels(t);
     registerSparseAttentionKernels(t);
+    registerAttentionGradKernels(t);
     registerQuantKernels(t);
     registerSelectionKernels(t);
     registerAssertKernel(t);

@@ -44,7 +44,7 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   loss_scaling: bool = False, lsq_grad_scale: bool = False,
                   precision_table: str = "", precision_error_budget: float = 0.0,
                   precision_probes: str = "", precision_report: str = "",
-                  weight_block_size: int = -1) -> None:
+                  weight_block_size: int = -1, fused_attention_grad: bool = True) -> None:
     shape_specs = [f"{name}:{dims}" for name, dims in shapes.items()]
     bind_specs = [f"{name}={path}" for name, path in binds.items()]
     try:
@@ -62,7 +62,7 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                               gradients, loss, loss_function, list(gradient_parameters),
                               optimizer, list(hyperparameters), loss_scaling, lsq_grad_scale,
                               precision_table, precision_error_budget, precision_probes,
-                              precision_report, weight_block_size)
+                              precision_report, weight_block_size, fused_attention_grad)
 
 
 _OPTIMIZER_DEFAULTS = {"lr": 0.01, "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
@@ -120,7 +120,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             precision_table: Optional[PathLike] = None, precision_error_budget: float = 0.0,
             auto_precision: Optional[str] = None,
             precision_report: Optional[PathLike] = None,
-            weight_block_size: Optional[int] = None) -> str:
+            weight_block_size: Optional[int] = None,
+            fused_attention_grad: bool = True) -> str:
     """Compiles an ONNX model to a .dsx artifact and returns the artifact's path.
 
     output: where to write it (written whole or not at all); None makes a
@@ -192,6 +193,9 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     multiplies the gradients of learned quantization step sizes (scales of
     fake quantization named in gradient_parameters) by 1/sqrt(N * Qp), as
     LSQ proposes (N: values per step size, Qp: the largest integer).
+    fused_attention_grad=False composes attention's backward of matmuls and
+    a softmax (holding each layer's [S, L] probabilities) instead of the
+    fused kernel that recomputes them tile by tile.
     Raises ds.CompileError.
     """
     model = os.fspath(model_path)
@@ -218,7 +222,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    precision_error_budget=float(precision_error_budget),
                    precision_report="" if precision_report is None
                    else os.fspath(precision_report),
-                   weight_block_size=_weight_block_size(weight_block_size))
+                   weight_block_size=_weight_block_size(weight_block_size),
+                   fused_attention_grad=fused_attention_grad)
     with contextlib.ExitStack() as cleanup:
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
@@ -245,7 +250,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             "raise_attention", "attention_window", "attention_sinks", "attention_select_blocks",
             "attention_block_size", "attention_local_blocks", "attention_stride_blocks",
             "attention_global_blocks", "attention_dense_heads", "gradients", "loss", "loss_function", "gradient_parameters",
-            "optimizer", "hyperparameters", "loss_scaling", "lsq_grad_scale")}
+            "optimizer", "hyperparameters", "loss_scaling", "lsq_grad_scale",
+            "fused_attention_grad")}
         if precision == "auto" and precision_table is None:
             if calibration_data is None:
                 raise ValueError("precision='auto' needs a precision_table "
@@ -292,7 +298,7 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     smooth_quant, quantize_exclude_nodes, remat_budget, remat_strategy, cost_report,
     cost_report_format, gradients, loss, loss_function, gradient_parameters, optimizer,
     optimizer_options, loss_scaling, lsq_grad_scale, precision_table, precision_error_budget,
-    auto_precision, precision_report, weight_block_size."""
+    auto_precision, precision_report, weight_block_size, fused_attention_grad."""
     path = os.fspath(path)
     if not path.endswith(".onnx"):
         return Session(path, num_threads, device)

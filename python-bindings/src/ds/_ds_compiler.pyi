@@ -9,7 +9,9 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  quantize_exclude_nodes: Sequence[str] = ...,
                  raise_attention: bool = True, attention_window: int = 0,
                  attention_sinks: int = 0, attention_select_blocks: int = 0,
-                 attention_block_size: int = 64, remat_budget: str = "",
+                 attention_block_size: int = 64, attention_local_blocks: int = 0,
+                 attention_stride_blocks: int = 0, attention_global_blocks: int = 0,
+                 attention_dense_heads: Sequence[str] = ..., remat_budget: str = "",
                  remat_strategy: str = "greedy", cost_report: str = "",
                  cost_report_format: str = "text", gradients: bool = False, loss: str = "",
                  loss_function: str = "", gradient_parameters: Sequence[str] = ...,
@@ -17,6 +19,6 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  loss_scaling: bool = False, lsq_grad_scale: bool = False,
                  precision_table: str = "", precision_error_budget: float = 0.0,
                  precision_probes: str = "", precision_report: str = "",
-                 weight_block_size: int = -1) -> None: ...
+                 weight_block_size: int = -1, fused_attention_grad: bool = True) -> None: ...
 def save_weights(source: str, destination: str,
                  weights: Sequence[Tuple[str, int, Sequence[int], bytes]]) -> None: ...

@@ -313,3 +313,29 @@ func.func @block_sparse_attention_block_size(%q: tensor<1x2x16x8xf32>, %l: tenso
   %0 = ds.block_sparse_attention %q, %q, %q, %l {block_size = 0 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x1x1xi1>) -> tensor<1x2x16x8xf32>
   return
 }
+
+// -----
+
+func.func @attention_grad_output_shape(%q: tensor<1x2x16x8xf32>, %o: tensor<1x2x15x8xf32>) {
+  // expected-error @+2 {{attention_grad: output and output_grad must be 'tensor<1x2x16x8xf32>', got 'tensor<1x2x15x8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0:3 = ds.attention_grad %q, %q, %q, %o, %q : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x15x8xf32>, tensor<1x2x16x8xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_grad_window_without_causal(%q: tensor<1x2x16x8xf32>) {
+  // expected-error @+1 {{window and sink_tokens restrict causal attention: they need is_causal}}
+  %0:3 = ds.attention_grad %q, %q, %q, %q, %q {window = 4 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_grad_heads(%q: tensor<1x3x16x8xf32>, %k: tensor<1x2x16x8xf32>) {
+  // expected-error @+2 {{attention query heads 3 are not a multiple of key/value heads 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0:3 = ds.attention_grad %q, %k, %k, %q, %q : (tensor<1x3x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x3x16x8xf32>, tensor<1x3x16x8xf32>) -> (tensor<1x3x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
+  return
+}

@@ -152,6 +152,8 @@ func.func @quant(%x: tensor<2x4xf32>, %s: tensor<f32>, %zp: tensor<ui8>, %sc: te
 func.func @transformer(%q: tensor<1x4x16x8xf32>, %k: tensor<1x2x16x8xf32>, %mask: tensor<16x16xi1>, %cos: tensor<32x4xf32>, %pos: tensor<1x16xi64>, %pos4: tensor<1x1x16x4xi64>) {
   // CHECK: ds.attention {{.*}}is_causal
   %0 = ds.attention %q, %k, %k {is_causal} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x4x16x8xf32>
+  // CHECK: ds.attention_grad {{.*}}is_causal{{.*}} -> (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
+  %g:3 = ds.attention_grad %q, %k, %k, %0, %0 {is_causal} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>) -> (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
   // CHECK: ds.attention {{.*}}scale = 5.000000e-01
   %1 = ds.attention %q, %k, %k, %mask {scale = 0.5 : f64} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<16x16xi1>) -> tensor<1x4x16x8xf32>
   // CHECK: ds.attention {{.*}}{causal_from_end, is_causal, sink_tokens = 4 : i64, window = 8 : i64}

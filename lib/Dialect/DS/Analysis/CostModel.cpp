@@ -77,14 +77,11 @@ double perElement(Operation *op) {
 }
 
 /// Keys each query of an attention sees, summed over the S queries
-/// (causality, window and sinks; NSA selection as its window of blocks).
-std::optional<double> visiblePairs(AttentionOp op, int64_t S, int64_t L) {
-  if (!op.getIsCausal())
+/// (causality with the diagonal at i + offset, window and sinks).
+double visiblePairs(bool causal, int64_t offset, int64_t window, int64_t sinks, int64_t S,
+                    int64_t L) {
+  if (!causal)
     return (double)S * L;
-  int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? L - S : 0);
-  int64_t window = op.getWindow(), sinks = op.getSinkTokens();
-  if (op.getSelectBlocks() > 0) // first block, local blocks and the selected ones
-    window = (op.getSelectBlocks() + 2) * op.getBlockSize();
   double pairs = 0;
   for (int64_t i = 0; i < S; ++i) {
     int64_t diagonal = i + offset; // the last key it may see, before clipping
@@ -97,6 +94,19 @@ std::optional<double> visiblePairs(AttentionOp op, int64_t S, int64_t L) {
     pairs += (double)seen;
   }
   return pairs;
+}
+
+template <typename Op> int64_t diagonalOffset(Op op, int64_t S, int64_t L) {
+  return op.getCausalOffset() + (op.getCausalFromEnd() ? L - S : 0);
+}
+
+/// NSA selection counts as its window of blocks.
+std::optional<double> visiblePairs(AttentionOp op, int64_t S, int64_t L) {
+  int64_t window = op.getWindow();
+  if (op.getSelectBlocks() > 0) // first block, local blocks and the selected ones
+    window = (op.getSelectBlocks() + 2) * op.getBlockSize();
+  return visiblePairs(op.getIsCausal(), diagonalOffset(op, S, L), window, op.getSinkTokens(), S,
+                      L);
 }
 
 /// Multiply-adds of the contraction and attention ops (counted twice), and
@@ -177,6 +187,20 @@ std::optional<double> flopsOf(Operation *op) {
           return std::nullopt;
         std::optional<double> pairs = visiblePairs(a, q.getDimSize(2), k.getDimSize(2));
         return pairs ? attention(a.getQuery(), a.getValue(), *pairs) : std::nullopt;
+      })
+      .Case([&](AttentionGradOp a) -> std::optional<double> {
+        // The fused backward's GEMMs: scores twice per query tile (the row
+        // statistics, then dQ) and once per key tile, dP twice, dQ, dK, dV:
+        // four times the forward's two.
+        auto q = cast<RankedTensorType>(a.getQuery().getType());
+        auto k = cast<RankedTensorType>(a.getKey().getType());
+        if (q.getRank() != 4 || k.getRank() != 4 || q.isDynamicDim(2) || k.isDynamicDim(2))
+          return std::nullopt;
+        int64_t S = q.getDimSize(2), L = k.getDimSize(2);
+        double pairs = visiblePairs(a.getIsCausal(), diagonalOffset(a, S, L), a.getWindow(),
+                                    a.getSinkTokens(), S, L);
+        std::optional<double> forward = attention(a.getQuery(), a.getValue(), pairs);
+        return forward ? std::optional<double>(4.0 * *forward) : std::nullopt;
       })
       .Case([&](SparseAttentionOp a) -> std::optional<double> {
         auto q = cast<RankedTensorType>(a.getQuery().getType());

@@ -522,6 +522,36 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
+LogicalResult AttentionGradOp::inferReturnTypes(MLIRContext *context,
+                                                std::optional<Location> loc, Adaptor adaptor,
+                                                SmallVectorImpl<Type> &inferred) {
+  // The forward's checks; the gradients have the types of what they are of.
+  SmallVector<Value> forward{adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()};
+  if (adaptor.getMask())
+    forward.push_back(adaptor.getMask());
+  AttentionOp::Adaptor attention(forward, DictionaryAttr::get(context, {}), {}, {});
+  SmallVector<Type> result;
+  if (failed(AttentionOp::inferReturnTypes(context, loc, attention, result)))
+    return failure();
+  for (Value operand : {adaptor.getOutput(), adaptor.getOutputGrad()})
+    if (!areCompatibleTensorTypes(TypeRange{result[0]}, TypeRange{operand.getType()}))
+      return emitOptionalError(loc, "attention_grad: output and output_grad must be ",
+                               result[0], ", got ", operand.getType());
+  inferred.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
+                   adaptor.getValue().getType()});
+  return success();
+}
+
+LogicalResult AttentionGradOp::verify() {
+  if ((getWindow() || getSinkTokens()) && !getIsCausal())
+    return emitOpError("window and sink_tokens restrict causal attention: they need is_causal");
+  if ((int64_t)getWindow() < 0 || (int64_t)getSinkTokens() < 0)
+    return emitOpError("window and sink_tokens must not be negative");
+  if (getCausalFromEnd() && !getIsCausal())
+    return emitOpError("causal_from_end needs is_causal");
+  return success();
+}
+
 LogicalResult RotaryEmbeddingOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                                                   Adaptor adaptor,
                                                   SmallVectorImpl<Type> &inferred) {

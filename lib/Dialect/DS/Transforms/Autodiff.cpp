@@ -313,6 +313,7 @@ struct AutodiffPass : ds::impl::AutodiffPassBase<AutodiffPass> {
           return op->emitError("ds-autodiff: dynamic dims on the path to the loss (bind them "
                                "with --ds-input-shape)");
       GradBuilder g(builder, op->getLoc());
+      g.setFusedAttention(fusedAttentionGrad);
       llvm::SmallVector<Value> operandGrads;
       std::string why;
       if (failed(backward(op, resultGrads, needed, operandGrads, g, why)))

@@ -351,6 +351,22 @@ LogicalResult attentionGrad(AttentionOp op, Value dy, ArrayRef<bool> needed,
     return scores;
   };
   bool maskNeeded = mask && needed.size() > 3 && needed[3];
+  if (g.useFusedAttention() && !maskNeeded) {
+    // One op: the kernel recomputes the probabilities tile by tile.
+    SmallVector<Value> operands{q, op.getKey(), op.getValue(), op.getResult(), dy};
+    if (mask)
+      operands.push_back(mask);
+    SmallVector<NamedAttribute> attrs;
+    for (NamedAttribute attr : op->getAttrs())
+      if (attr.getName() != op.getSelectBlocksAttrName() &&
+          attr.getName() != op.getBlockSizeAttrName())
+        attrs.push_back(attr);
+    auto fused = b.create<AttentionGradOp>(loc, operands, attrs);
+    out[0] = fused.getQueryGrad();
+    out[1] = fused.getKeyGrad();
+    out[2] = fused.getValueGrad();
+    return success();
+  }
   AttentionGrads grads =
       denseAttentionGrad(g, q, op.getKey(), op.getValue(), scale,
                          op.getSoftcapAttr().getValueAsDouble(), hide, dy,

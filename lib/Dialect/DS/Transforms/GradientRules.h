@@ -24,6 +24,11 @@ class GradBuilder {
 public:
   GradBuilder(OpBuilder &builder, Location loc) : b(builder), loc(loc) {}
 
+  /// Whether ds.attention's backward is one ds.attention_grad (the fused
+  /// kernel: the CPU's) or composed of matmuls and a softmax (any backend).
+  void setFusedAttention(bool fused) { fusedAttention = fused; }
+  bool useFusedAttention() const { return fusedAttention; }
+
   Value unary(UnaryKind kind, Value x);
   Value binary(BinaryKind kind, Value lhs, Value rhs);
   /// A rank-0 constant of `like`'s element type.
@@ -47,6 +52,7 @@ public:
 private:
   OpBuilder &b;
   Location loc;
+  bool fusedAttention = false;
 };
 
 /// False for operands nothing is learned through: shapes, indices,

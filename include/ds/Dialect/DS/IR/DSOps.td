@@ -894,6 +894,39 @@ def DS_BlockSparseAttentionOp : DS_InferredOp<"block_sparse_attention", [DS_Atte
   let hasVerifier = 1;
 }
 
+def DS_AttentionGradOp : DS_InferredOp<"attention_grad", [DS_AttentionClass]> {
+  let summary = "the gradients of ds.attention's query, key and value (fused backward)";
+  let description = [{
+    The backward of `ds.attention` with the same operands and attributes:
+    given its `query`, `key`, `value`, its result `output` and the result's
+    gradient `output_grad`, returns the gradients of the query, key and value
+    (shapes and types as theirs; with grouped KV heads the key and value
+    gradients sum over the query heads of the group). The probabilities are
+    recomputed tile by tile from q and k, as FlashAttention's backward does,
+    never held whole: memory is O(S D), not O(S L). `output` gives each
+    row's Σ P·dP as Σ dO·O. A mask is taken as given (its own gradient is
+    not returned: ds-autodiff keeps the composed backward where it is
+    needed). Rows with every key hidden, or a NaN score, pass no gradient.
+
+    ```mlir
+    %dq, %dk, %dv = ds.attention_grad %q, %k, %v, %o, %do {is_causal}
+        : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>)
+        -> (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$query, DS_Tensor:$key, DS_Tensor:$value,
+                       DS_Tensor:$output, DS_Tensor:$output_grad,
+                       Optional<DS_Tensor>:$mask, OptionalAttr<F64Attr>:$scale,
+                       UnitAttr:$is_causal, DefaultValuedAttr<F64Attr, "0.0">:$softcap,
+                       DefaultValuedAttr<I64Attr, "0">:$causal_offset,
+                       UnitAttr:$causal_from_end,
+                       DefaultValuedAttr<I64Attr, "0">:$window,
+                       DefaultValuedAttr<I64Attr, "0">:$sink_tokens);
+  let results = (outs DS_Tensor:$query_grad, DS_Tensor:$key_grad, DS_Tensor:$value_grad);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding", [DS_ShapeOfFirstOperand, DS_DataMovementClass]> {
   let summary = "rotary position embedding on [B, H, S, D] or [B, S, H*D] input";
   let description = [{

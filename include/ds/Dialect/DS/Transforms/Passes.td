@@ -699,6 +699,10 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
     transpose, expand, slice, concat, select, float casts, embedding gathers,
     attention (probabilities recomputed) and rotary embeddings. An op on a
     path from a parameter to the loss without a rule is an error naming it.
+    With `fused-attention-grad` (the default), ds.attention's backward is one
+    `ds.attention_grad`, whose kernel recomputes the probabilities tile by
+    tile and never holds them whole; where a mask's own gradient is wanted
+    (a mask computed from parameters) it is composed of ds ops.
     Shapes must be static. Run it before attention raising and fusion (the
     compile pipeline does, with `gradients=true`).
   }];
@@ -713,6 +717,8 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
            "Differentiate loss × a new input 'loss_scale' (dynamic loss scaling for fp16)">,
     Option<"lsqGradScale", "lsq-grad-scale", "bool", /*default=*/"false",
            "Scale learned quantization step sizes' gradients by 1/sqrt(N·Qp) (LSQ)">,
+    Option<"fusedAttentionGrad", "fused-attention-grad", "bool", /*default=*/"true",
+           "ds.attention's backward as one ds.attention_grad (a CPU kernel); false: composed of matmuls and a softmax, for backends without it">,
   ];
 }
 

@@ -1,0 +1,44 @@
+//===- AttentionOperands.h - what the attention kernels share ---*- C++ -*-===//
+//
+// The operand checks and attribute readings of ds.attention, which its
+// backward (ds.attention_grad) and the block-sparse kernel repeat.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_RUNTIME_CPU_ATTENTIONOPERANDS_H
+#define DS_RUNTIME_CPU_ATTENTIONOPERANDS_H
+
+#include "cpu/FlashAttention.h"
+#include "cpu/Gemm.h"
+#include "cpu/Kernels.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace dsrt::cpu {
+
+struct AttentionShape {
+  int64_t B, Hq, Hkv, S, L, D, Dv;
+};
+
+/// Checks an attention's q, k, v, optional mask and result; gives the sizes,
+/// the mask's strides broadcast to [B, Hq, S, L] and the compute type.
+Status checkAttentionOperands(const char *op, const Tensor &q, const Tensor &k, const Tensor &v,
+                              const Tensor *mask, const Tensor &y, AttentionShape &sh,
+                              std::vector<int64_t> &maskStrides, Compute &kind);
+
+/// The tiled kernel's problem for f32 operands: sizes, mask, scale and
+/// causality; the sparse patterns are the caller's to add.
+AttentionProblem flashProblem(const AttentionShape &sh, const float *q, const float *k,
+                              const float *v, const float *maskF, const uint8_t *maskB,
+                              const std::vector<int64_t> &maskStrides, double scale, bool causal,
+                              int64_t causalOffset, float *y);
+
+/// `scale`, or 1/sqrt(D).
+double attentionScale(const Attributes &attrs, const AttentionShape &sh);
+
+/// The diagonal's offset: query i sees keys j <= i + offset (with is_causal).
+int64_t causalOffsetOf(const Attributes &attrs, const AttentionShape &sh);
+
+} // namespace dsrt::cpu
+
+#endif // DS_RUNTIME_CPU_ATTENTIONOPERANDS_H
