@@ -74,7 +74,9 @@ void runAttentionGrad(KernelContext &ctx, const AttentionShape &sh, const Patter
             sawNaN |= std::isnan(s);
             best = std::max(best, s);
           }
-          if (best == negInf || sawNaN) // the forward's 0 or NaN row: no gradient
+          // The forward's 0 or NaN row (every key hidden; a NaN score, or a
+          // +inf one from a float mask): no gradient.
+          if (!std::isfinite(best) || sawNaN)
             continue;
           T sum = 0;
           for (int64_t j = 0; j < sh.L; ++j) {
@@ -144,7 +146,8 @@ Status attentionGradKernel(KernelContext &ctx, const Attributes &attrs, const In
       *DV = outputAs<T>(*out[2], dv);
     bool tiled = false;
     if constexpr (std::is_same_v<T, float>) {
-      if (flashAttentionAvailable()) {
+      // Head dims of 0 would hand BLAS leading dimensions of 0.
+      if (flashAttentionAvailable() && sh.D > 0 && sh.Dv > 0) {
         AttentionGradProblem g{flashProblem(sh, Q, K, V, MF, MB, maskStrides, pat.scale,
                                             pat.causal, pat.offset, nullptr),
                                O, G, DQ, DK, DV};

@@ -217,8 +217,10 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
   if ((selectBlocks || blockSize) &&
       (!causal || window || sinks || selectBlocks < 1 || blockSize < 1 || blockSize > 128))
     return fail(op, "select_blocks needs is_causal, no window, and block_size in [1, 128]");
-  if (selectBlocks && (kind != Compute::F32 || !flashAttentionAvailable()))
-    return fail(op, "block selection runs in f32 / f16 / bf16 with OpenBLAS only");
+  if (selectBlocks && (kind != Compute::F32 || !flashAttentionAvailable() || sh.D == 0 ||
+                       sh.Dv == 0))
+    return fail(op, "block selection runs in f32 / f16 / bf16 with OpenBLAS only, on head dims "
+                    "above 0");
   if (y.numel() == 0)
     return Status();
   auto run = [&](auto tag) {
@@ -233,7 +235,7 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
       MF = viewAs<T>(*mask, sm);
     T *Y = outputAs<T>(y, sy);
     if constexpr (std::is_same_v<T, float>) {
-      if (flashAttentionAvailable()) {
+      if (flashAttentionAvailable() && sh.D > 0 && sh.Dv > 0) { // BLAS wants leading dims > 0
         AttentionProblem p =
             flashProblem(sh, Q, K, V, MF, MB, maskStrides, scale, causal, causalOffset, Y);
         p.window = window;
@@ -294,7 +296,7 @@ Status blockSparseAttentionKernel(KernelContext &ctx, const Attributes &attrs, c
     const uint8_t *MB = mask && mask->dtype == DS_BOOL ? mask->as<uint8_t>() : nullptr;
     T *Y = outputAs<T>(y, sy);
     if constexpr (std::is_same_v<T, float>) {
-      if (flashAttentionAvailable()) {
+      if (flashAttentionAvailable() && sh.D > 0 && sh.Dv > 0) { // BLAS wants leading dims > 0
         AttentionProblem p =
             flashProblem(sh, Q, K, V, MF, MB, maskStrides, scale, causal, causalOffset, Y);
         p.layout = kept;

@@ -72,12 +72,17 @@ void scoresToProbabilities(int64_t rows, int64_t cols, const float *lse, TileBuf
   }
 }
 
-/// dS = P (dP - D) (1 - t² under a softcap) in place of P, given dP.
-void probabilitiesToGrad(const AttentionProblem &p, int64_t rows, int64_t cols,
+/// dS = P (dP - D) (1 - t² under a softcap) in place of P, given dP; 0 in
+/// rows that pass nothing (their D may be NaN: a NaN row's output is).
+void probabilitiesToGrad(const AttentionProblem &p, int64_t rows, int64_t cols, const float *lse,
                          const float *delta, TileBuffers &buf) {
   for (int64_t r = 0; r < rows; ++r) {
     float *sr = buf.s.data() + r * cols;
     const float *dpr = buf.dp.data() + r * cols;
+    if (!std::isfinite(lse[r])) {
+      std::fill(sr, sr + cols, 0.0f);
+      continue;
+    }
     for (int64_t c = 0; c < cols; ++c)
       sr[c] *= dpr[c] - delta[r];
     if (p.softcap > 0.0f) {
@@ -140,7 +145,7 @@ void queryTileGrad(const AttentionGradProblem &g, int64_t b, int64_t h, int64_t 
       blas::sgemm(false, true, (int)rows, (int)cols, (int)p.Dv, 1.0f, dout, (int)p.Dv,
                   v + k0 * p.Dv, (int)p.Dv, 0.0f, buf.dp.data(), (int)cols);
       scoresToProbabilities(rows, cols, lse, buf);
-      probabilitiesToGrad(p, rows, cols, delta, buf);
+      probabilitiesToGrad(p, rows, cols, lse, delta, buf);
       blas::sgemm(false, false, (int)rows, (int)p.D, (int)cols, p.scale, buf.s.data(), (int)cols,
                   k + k0 * p.D, (int)p.D, 1.0f, dq, (int)p.D);
     }
@@ -183,7 +188,7 @@ void keyTileGrad(const AttentionGradProblem &g, int64_t b, int64_t hk, int64_t j
       blas::sgemm(true, false, (int)cols, (int)p.Dv, (int)rows, 1.0f, buf.s.data(), (int)cols,
                   dout, (int)p.Dv, 1.0f, dv, (int)p.Dv);
       // dK += scale dSᵀ Q.
-      probabilitiesToGrad(p, rows, cols, delta + rowBase, buf);
+      probabilitiesToGrad(p, rows, cols, lse + rowBase, delta + rowBase, buf);
       blas::sgemm(true, false, (int)cols, (int)p.D, (int)rows, p.scale, buf.s.data(), (int)cols,
                   q, (int)p.D, 1.0f, dk, (int)p.D);
     }

@@ -41,7 +41,7 @@ Grads reference(const GradCase &c, const std::vector<double> &q, const std::vect
   g.dq.assign(q.size(), 0.0);
   g.dk.assign(k.size(), 0.0);
   g.dv.assign(v.size(), 0.0);
-  const double scale = 1.0 / std::sqrt((double)c.D);
+  const double scale = 1.0 / std::sqrt((double)std::max<int64_t>(c.D, 1));
   for (int64_t b = 0; b < c.B; ++b)
     for (int64_t h = 0; h < c.Hq; ++h) {
       const int64_t hk = h / (c.Hq / c.Hkv);
@@ -51,6 +51,7 @@ Grads reference(const GradCase &c, const std::vector<double> &q, const std::vect
       for (int64_t i = 0; i < c.S; ++i) {
         std::vector<double> s(c.L), t(c.L, 0.0);
         double best = -INFINITY;
+        bool sawNaN = false;
         for (int64_t j = 0; j < c.L; ++j) {
           double d = 0;
           for (int64_t e = 0; e < c.D; ++e)
@@ -68,7 +69,13 @@ Grads reference(const GradCase &c, const std::vector<double> &q, const std::vect
           if (!c.floatMask.empty())
             d += c.floatMask[i * c.L + j];
           s[j] = d;
+          sawNaN |= std::isnan(d);
           best = std::max(best, d);
+        }
+        const int64_t row = (b * c.Hq + h) * c.S + i;
+        if (sawNaN) { // a NaN row, and no gradient from it
+          std::fill(g.y.begin() + row * c.Dv, g.y.begin() + (row + 1) * c.Dv, NAN);
+          continue;
         }
         if (best == -INFINITY)
           continue; // a fully hidden row: output 0, no gradient
@@ -77,7 +84,6 @@ Grads reference(const GradCase &c, const std::vector<double> &q, const std::vect
           sum += x = std::exp(x - best);
         for (double &x : s)
           x /= sum;
-        const int64_t row = (b * c.Hq + h) * c.S + i;
         std::vector<double> dp(c.L, 0.0);
         double delta = 0;
         for (int64_t j = 0; j < c.L; ++j)
@@ -204,6 +210,26 @@ TEST(AttentionGrad, WindowSinksAndSoftcap) {
   capped.causal = true;
   capped.softcap = 1.5;
   checkGrad(capped);
+}
+
+// A NaN score (here from the mask) makes its row's output NaN, and D =
+// Σ dO·O with it; the row passes no gradient, and no NaN reaches the keys
+// it saw.
+TEST(AttentionGrad, NaNRowPassesNothing) {
+  GradCase c{1, 1, 1, 8, 8, 4, 4};
+  c.floatMask = randomFloats(64, 61);
+  c.floatMask[8 * 2 + 5] = NAN; // row 2
+  checkGrad(c);
+  GradCase tiles{1, 2, 1, 70, 200, 8, 8};
+  tiles.floatMask = randomFloats(70 * 200, 62);
+  tiles.floatMask[200 * 66 + 150] = NAN; // row 66, in the second query tile
+  checkGrad(tiles);
+}
+
+// Head dims of 0: the gradients are zeros (no BLAS call with empty rows).
+TEST(AttentionGrad, EmptyHeadDims) {
+  checkGrad({1, 2, 1, 5, 7, 0, 4});
+  checkGrad({1, 2, 1, 5, 7, 4, 0});
 }
 
 TEST(AttentionGrad, MasksAndFullyMaskedRows) {

@@ -9,6 +9,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <cstring>
+
 namespace mlir::ds {
 #define GEN_PASS_DEF_PROMOTEPARAMETERSPASS
 #include "ds/Dialect/DS/Transforms/Passes.h.inc"
@@ -31,12 +33,38 @@ std::string constantName(ConstantOp constant) {
 /// A constant holding inf or NaN: an attention mask or another buffer, never
 /// a weight anyone trains (exporters write buffers as initializers too).
 bool holdsNonFinite(ConstantOp constant) {
-  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
-  if (!dense)
+  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
+    if (dense.isSplat())
+      return !dense.getSplatValue<APFloat>().isFinite();
+    return llvm::any_of(dense.getValues<APFloat>(),
+                        [](const APFloat &v) { return !v.isFinite(); });
+  }
+  // Large initializers are resource blobs (an exported [S, S] causal mask
+  // past a few thousand elements): scan their bytes for an all-ones exponent.
+  auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
+  AsmResourceBlob *blob = resource ? resource.getRawHandle().getBlob() : nullptr;
+  if (!blob)
     return false;
-  if (dense.isSplat())
-    return !dense.getSplatValue<APFloat>().isFinite();
-  return llvm::any_of(dense.getValues<APFloat>(), [](const APFloat &v) { return !v.isFinite(); });
+  ArrayRef<char> bytes = blob->getData();
+  auto scan = [&](auto bits, auto exponent) {
+    using Bits = decltype(bits);
+    for (size_t at = 0; at + sizeof(Bits) <= bytes.size(); at += sizeof(Bits)) {
+      std::memcpy(&bits, bytes.data() + at, sizeof(Bits));
+      if ((bits & exponent) == exponent)
+        return true;
+    }
+    return false;
+  };
+  Type element = resource.getElementType();
+  if (element.isF32())
+    return scan(uint32_t(), uint32_t(0x7f800000u));
+  if (element.isF64())
+    return scan(uint64_t(), uint64_t(0x7ff0000000000000ull));
+  if (element.isF16())
+    return scan(uint16_t(), uint16_t(0x7c00u));
+  if (element.isBF16())
+    return scan(uint16_t(), uint16_t(0x7f80u));
+  return false;
 }
 } // namespace
 

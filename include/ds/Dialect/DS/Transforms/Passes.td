@@ -703,8 +703,9 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
     `ds.attention_grad`, whose kernel recomputes the probabilities tile by
     tile and never holds them whole; where a mask's own gradient is wanted
     (a mask computed from parameters) it is composed of ds ops.
-    Shapes must be static. Run it before attention raising and fusion (the
-    compile pipeline does, with `gradients=true`).
+    Shapes must be static. Run it before fusion (fusion groups have no
+    rules) and after attention raising, so that attention's backward is the
+    fused op (the compile pipeline does both, with `gradients=true`).
   }];
   let options = [
     Option<"loss", "loss", "std::string", /*default=*/"\"\"",
