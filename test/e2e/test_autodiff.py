@@ -221,6 +221,17 @@ def test_attention_gradient_matches_finite_differences(tmp_path, causal, mask, e
     base = grad.run(feeds)
     assert sorted(k for k in base if k.endswith(".grad")) == ["k.grad", "q.grad", "v.grad"]
     assert_each_matches_finite_differences(grad, feeds, base, ("q", "k", "v"), rng)
+    assert_fused_matches_composed(path, feeds, base)
+
+
+def assert_fused_matches_composed(path, feeds, fused):
+    """The fused backward kernel (the default) against the backward composed
+    of ds ops, gradient by gradient."""
+    composed = session(path, gradients=True, loss_function="mse",
+                       fused_attention_grad=False).run(feeds)
+    for name in ("q.grad", "k.grad", "v.grad"):
+        np.testing.assert_allclose(fused[name], composed[name], rtol=1e-4,
+                                   atol=1e-5 * float(np.abs(composed[name]).max()), err_msg=name)
 
 
 def test_sparse_attention_gradient_matches_finite_differences(tmp_path):
@@ -252,6 +263,7 @@ def test_sparse_attention_gradient_matches_finite_differences(tmp_path):
     assert (~listed).any(), "every key is listed: the check below would be empty"
     assert np.all(base["v.grad"].reshape(2, 10, 8)[~listed] == 0)  # flat parameters
     assert_each_matches_finite_differences(grad, feeds, base, ("q", "k", "v"), rng)
+    assert_fused_matches_composed(str(path), feeds, base)
 
 
 @pytest.mark.parametrize("causal", [False, True])

@@ -494,6 +494,23 @@ Status attentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out
   return Status();
 }
 
+Status sparseAttentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
+  const char *op = "ds.sparse_attention_grad";
+  if (Status s = needShapes(op, in, 6, out, 3); !s)
+    return s;
+  Shapes result(1);
+  if (Status s = sparseAttentionShape(attrs, {in[0], in[1], in[2], in[3]}, result); !s)
+    return fail(op, s.message());
+  for (int i : {4, 5})
+    if (in[i]->shape != result[0])
+      return fail(op, std::string(i == 4 ? "output " : "output_grad ") + shapeText(in[i]->shape) +
+                          " should be " + shapeText(result[0]));
+  out[0] = in[0]->shape;
+  out[1] = in[1]->shape;
+  out[2] = in[2]->shape;
+  return Status();
+}
+
 Status blockSparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
   const char *op = "ds.block_sparse_attention";
   if (Status s = needShapes(op, in, 4, out, 1); !s)

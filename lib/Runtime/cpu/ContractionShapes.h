@@ -35,7 +35,9 @@ Status einsumShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status attentionShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status sparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status blockSparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out);
-/// ds.attention_grad: the shapes of query, key and value.
+/// ds.attention_grad, ds.sparse_attention_grad: the shapes of query, key
+/// and value.
+Status sparseAttentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status attentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.rotary_embedding: the input's shape.
 Status rotaryShape(const Attributes &attrs, const Inputs &in, Shapes &out);

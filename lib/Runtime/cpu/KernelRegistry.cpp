@@ -17,6 +17,7 @@ const cpu::KernelTable &cpu::kernelTable() {
     registerAttentionKernels(t);
     registerSparseAttentionKernels(t);
     registerAttentionGradKernels(t);
+    registerSparseAttentionGradKernels(t);
     registerQuantKernels(t);
     registerSelectionKernels(t);
     registerAssertKernel(t);

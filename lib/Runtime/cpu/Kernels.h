@@ -29,6 +29,7 @@ void registerWindowKernels(KernelTable &table);      // conv, conv_transpose, po
 void registerAttentionKernels(KernelTable &table);   // attention, rotary
 void registerSparseAttentionKernels(KernelTable &table); // sparse_attention
 void registerAttentionGradKernels(KernelTable &table); // attention_grad
+void registerSparseAttentionGradKernels(KernelTable &table); // sparse_attention_grad
 void registerQuantKernels(KernelTable &table);
 void registerSelectionKernels(KernelTable &table);
 void registerAssertKernel(KernelTable &table);      // assert

@@ -58,3 +58,22 @@ func.func @main(%q: tensor<1x1x8x4xf32> {ds.name = "q"}) -> (tensor<f32> {ds.nam
   %1 = ds.reduce sum %0 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x1x8x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
 }
+
+// -----
+
+// ds.sparse_attention's backward is one ds.sparse_attention_grad over the
+// same lists.
+// CHECK-LABEL: func.func @main(
+// CHECK: %[[O:.*]] = ds.sparse_attention %[[Q:.*]], %[[K:.*]], %[[V:.*]], %[[I:.*]] {causal_offset = 3 : i64, is_causal}
+// CHECK: ds.sparse_attention_grad %[[Q]], %[[K]], %[[V]], %[[I]], %[[O]], %{{.*}} {causal_offset = 3 : i64, is_causal}
+// CHECK-NOT: ds.scatter_elements
+// COMPOSED-LABEL: func.func @main(
+// COMPOSED-NOT: ds.sparse_attention_grad
+// COMPOSED: ds.scatter_elements
+func.func @main(%q: tensor<1x2x4x8xf32> {ds.name = "q"}, %idx: tensor<1x1x4x3xi64> {ds.name = "idx"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %k = ds.constant dense<0.25> : tensor<1x2x16x8xf32> loc("k")
+  %v = ds.constant dense<0.5> : tensor<1x2x16x8xf32> loc("v")
+  %0 = ds.sparse_attention %q, %k, %v, %idx {is_causal, causal_offset = 3 : i64} : (tensor<1x2x4x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x1x4x3xi64>) -> tensor<1x2x4x8xf32>
+  %1 = ds.reduce sum %0 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x2x4x8xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}

@@ -339,3 +339,12 @@ func.func @attention_grad_heads(%q: tensor<1x3x16x8xf32>, %k: tensor<1x2x16x8xf3
   %0:3 = ds.attention_grad %q, %k, %k, %q, %q : (tensor<1x3x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x3x16x8xf32>, tensor<1x3x16x8xf32>) -> (tensor<1x3x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
   return
 }
+
+// -----
+
+func.func @sparse_attention_grad_output(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x16x8xf32>, %i: tensor<1x1x4x3xi64>, %o: tensor<1x2x4x7xf32>) {
+  // expected-error @+2 {{sparse_attention_grad: output and output_grad must be 'tensor<1x2x4x8xf32>', got 'tensor<1x2x4x7xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0:3 = ds.sparse_attention_grad %q, %k, %k, %i, %o, %q : (tensor<1x2x4x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x1x4x3xi64>, tensor<1x2x4x7xf32>, tensor<1x2x4x8xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
+  return
+}

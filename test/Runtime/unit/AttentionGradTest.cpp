@@ -11,7 +11,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -27,6 +29,7 @@ struct GradCase {
   double softcap = 0;
   std::vector<uint8_t> boolMask; // [S, L] when non-empty
   std::vector<float> floatMask;  // [S, L] when non-empty
+  std::vector<uint8_t> headMask; // [Hq, S, L] when non-empty (per-head key lists)
 };
 
 struct Grads {
@@ -65,6 +68,8 @@ Grads reference(const GradCase &c, const std::vector<double> &q, const std::vect
           if (c.causal && (j > diag || (c.window > 0 && j <= diag - c.window && j >= c.sinks)))
             d = -INFINITY;
           if (!c.boolMask.empty() && !c.boolMask[i * c.L + j])
+            d = -INFINITY;
+          if (!c.headMask.empty() && !c.headMask[(h * c.S + i) * c.L + j])
             d = -INFINITY;
           if (!c.floatMask.empty())
             d += c.floatMask[i * c.L + j];
@@ -323,6 +328,87 @@ TEST(AttentionGrad, SameBitsForAnyTaskSplit) {
     else
       EXPECT_EQ(now, first) << "chunk " << chunk;
   }
+}
+
+//===----------------------------------------------------------------------===//
+// sparse_attention_grad: dense attention's gradients under the mask of the
+// listed keys.
+//===----------------------------------------------------------------------===//
+
+/// Runs ds.sparse_attention_grad with `lists` ([B, Hi, S, K]) and compares
+/// with the dense reference under the lists' mask (c's causality on top).
+void checkSparseGrad(GradCase c, int64_t Hi, int64_t K, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::vector<int64_t> lists((size_t)(c.B * Hi * c.S * K));
+  for (int64_t &j : lists)
+    j = (int64_t)(gen() % (uint32_t)c.L);
+  lists[1] = lists[0]; // a key listed twice counts once
+  ASSERT_EQ(c.B, 1) << "the reference's masks are per (head, query)";
+  c.headMask.assign((size_t)(c.Hq * c.S * c.L), 0);
+  for (int64_t h = 0; h < c.Hq; ++h)
+    for (int64_t i = 0; i < c.S; ++i)
+      for (int64_t e = 0; e < K; ++e)
+        c.headMask[(size_t)((h * c.S + i) * c.L +
+                            lists[(size_t)(((Hi == 1 ? 0 : h) * c.S + i) * K + e)])] = 1;
+  auto qf = randomFloats(c.Hq * c.S * c.D, seed + 1), kf = randomFloats(c.Hkv * c.L * c.D, seed + 2),
+       vf = randomFloats(c.Hkv * c.L * c.Dv, seed + 3), gf = randomFloats(c.Hq * c.S * c.Dv, seed + 4);
+  Grads want = reference(c, widened(qf), widened(kf), widened(vf), widened(gf));
+  std::vector<float> yf(want.y.begin(), want.y.end());
+  Attributes attrs = attributesOf(c);
+  for (DType dtype : {DS_F32, DS_F64}) {
+    Tensors ts;
+    auto tensor = [&](std::vector<int64_t> shape, const std::vector<float> &x) {
+      return dtype == DS_F32 ? ts.f32(std::move(shape), x)
+                             : ts.make<double>(DS_F64, std::move(shape), widened(x));
+    };
+    std::vector<int64_t> qs{1, c.Hq, c.S, c.D}, ks{1, c.Hkv, c.L, c.D}, vs{1, c.Hkv, c.L, c.Dv},
+        ys{1, c.Hq, c.S, c.Dv};
+    Tensor *y = dtype == DS_F32 ? ts.f32(ys, yf) : ts.make<double>(DS_F64, ys, want.y);
+    Tensor *dq = ts.empty(dtype, qs), *dk = ts.empty(dtype, ks), *dv = ts.empty(dtype, vs);
+    Status s = run("ds.sparse_attention_grad", attrs,
+                   {tensor(qs, qf), tensor(ks, kf), tensor(vs, vf), ts.i64({1, Hi, c.S, K}, lists),
+                    y, tensor(ys, gf)},
+                   {dq, dk, dv}, chunkedContext(7));
+    ASSERT_TRUE(s.ok()) << s.message();
+    const double tol = dtype == DS_F32 ? 2e-4 : 1e-10;
+    for (auto [label, t, w] : {std::tuple{"dq", dq, &want.dq}, std::tuple{"dk", dk, &want.dk},
+                               std::tuple{"dv", dv, &want.dv}}) {
+      std::vector<double> g =
+          dtype == DS_F64 ? values<double>(t) : widened(values<float>(t));
+      ASSERT_EQ(g.size(), w->size());
+      for (size_t i = 0; i < g.size(); ++i)
+        ASSERT_NEAR(g[i], (*w)[i], tol * (1.0 + std::fabs((*w)[i])))
+            << (dtype == DS_F32 ? "f32 " : "f64 ") << label << "[" << i << "]";
+    }
+  }
+}
+
+TEST(SparseAttentionGrad, SharedListsWithRepeats) {
+  checkSparseGrad({1, 4, 2, 9, 30, 8, 6}, 1, 5, 71);
+}
+
+TEST(SparseAttentionGrad, PerHeadListsCausalFromTheEnd) {
+  GradCase c{1, 4, 2, 6, 40, 8, 8};
+  c.causal = true;
+  c.fromEnd = true; // 34 cached keys before the queries
+  checkSparseGrad(c, 4, 12, 81);
+}
+
+TEST(SparseAttentionGrad, CausalListsLeaveRowsEmpty) {
+  GradCase c{1, 2, 1, 12, 12, 4, 4};
+  c.causal = true; // early rows list keys past their diagonal: some see nothing
+  checkSparseGrad(c, 1, 3, 91);
+}
+
+TEST(SparseAttentionGrad, RejectsIndicesOutsideTheKeys) {
+  Tensors ts;
+  Tensor *q = ts.empty(DS_F32, {1, 1, 2, 4}), *k = ts.empty(DS_F32, {1, 1, 3, 4});
+  Tensor *dq = ts.empty(DS_F32, {1, 1, 2, 4}), *dk = ts.empty(DS_F32, {1, 1, 3, 4}),
+         *dv = ts.empty(DS_F32, {1, 1, 3, 4});
+  Status s = run("ds.sparse_attention_grad", {},
+                 {q, k, k, ts.i64({1, 1, 2, 1}, {0, 3}), q, q}, {dq, dk, dv});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("index 3 is outside the 3 keys"), std::string::npos) << s.message();
 }
 
 TEST(AttentionGrad, RejectsMismatchedOperands) {

@@ -542,6 +542,26 @@ LogicalResult AttentionGradOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
+LogicalResult SparseAttentionGradOp::inferReturnTypes(MLIRContext *context,
+                                                      std::optional<Location> loc,
+                                                      Adaptor adaptor,
+                                                      SmallVectorImpl<Type> &inferred) {
+  // The forward's checks; the gradients have the types of what they are of.
+  SparseAttentionOp::Adaptor forward(
+      {adaptor.getQuery(), adaptor.getKey(), adaptor.getValue(), adaptor.getIndices()},
+      DictionaryAttr::get(context, {}), {}, {});
+  SmallVector<Type> result;
+  if (failed(SparseAttentionOp::inferReturnTypes(context, loc, forward, result)))
+    return failure();
+  for (Value operand : {adaptor.getOutput(), adaptor.getOutputGrad()})
+    if (!areCompatibleTensorTypes(TypeRange{result[0]}, TypeRange{operand.getType()}))
+      return emitOptionalError(loc, "sparse_attention_grad: output and output_grad must be ",
+                               result[0], ", got ", operand.getType());
+  inferred.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
+                   adaptor.getValue().getType()});
+  return success();
+}
+
 LogicalResult AttentionGradOp::verify() {
   if ((getWindow() || getSinkTokens()) && !getIsCausal())
     return emitOpError("window and sink_tokens restrict causal attention: they need is_causal");

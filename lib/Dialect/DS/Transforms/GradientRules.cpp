@@ -434,6 +434,16 @@ LogicalResult blockSparseAttentionGrad(BlockSparseAttentionOp op, Value dy, Arra
 LogicalResult sparseAttentionGrad(SparseAttentionOp op, Value dy, ArrayRef<bool> needed,
                                   SmallVectorImpl<Value> &out, GradBuilder &g, std::string &why) {
   Value q = op.getQuery(), indices = op.getIndices();
+  if (g.useFusedAttention()) {
+    // One op, O(S K) like the forward: only the listed keys take part.
+    auto fused = g.getBuilder().create<SparseAttentionGradOp>(
+        g.getLoc(), ValueRange{q, op.getKey(), op.getValue(), indices, op.getResult(), dy},
+        op->getAttrs());
+    out[0] = fused.getQueryGrad();
+    out[1] = fused.getKeyGrad();
+    out[2] = fused.getValueGrad();
+    return success();
+  }
   auto qt = tensorOf(q), kt = tensorOf(op.getKey()), it = tensorOf(indices);
   if (!it.hasStaticShape()) {
     why = "no gradient for a ds.sparse_attention whose key lists have dynamic dims";

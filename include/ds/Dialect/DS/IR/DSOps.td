@@ -927,6 +927,33 @@ def DS_AttentionGradOp : DS_InferredOp<"attention_grad", [DS_AttentionClass]> {
   let hasVerifier = 1;
 }
 
+def DS_SparseAttentionGradOp : DS_InferredOp<"sparse_attention_grad", [DS_AttentionClass]> {
+  let summary = "the gradients of ds.sparse_attention's query, key and value (fused backward)";
+  let description = [{
+    The backward of `ds.sparse_attention` with the same operands and
+    attributes: given its `query`, `key`, `value`, `indices`, its result
+    `output` and the result's gradient `output_grad`, returns the gradients
+    of the query, key and value (shapes and types as theirs). Only the
+    listed, causally visible keys of each query take part (a key listed
+    twice once), so the work is O(S K), not O(S L); the indices are not
+    differentiated (a top-k selection is piecewise constant). Rows left
+    with no key, or with a NaN score, pass no gradient.
+
+    ```mlir
+    %dq, %dk, %dv = ds.sparse_attention_grad %q, %k, %v, %idx, %o, %do {is_causal}
+        : (tensor<1x4x16x8xf32>, tensor<1x4x64x8xf32>, tensor<1x4x64x8xf32>, tensor<1x1x16x8xi64>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>)
+        -> (tensor<1x4x16x8xf32>, tensor<1x4x64x8xf32>, tensor<1x4x64x8xf32>)
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$query, DS_Tensor:$key, DS_Tensor:$value,
+                       RankedTensorOf<[I64]>:$indices, DS_Tensor:$output,
+                       DS_Tensor:$output_grad, OptionalAttr<F64Attr>:$scale,
+                       UnitAttr:$is_causal, DefaultValuedAttr<I64Attr, "0">:$causal_offset,
+                       UnitAttr:$causal_from_end);
+  let results = (outs DS_Tensor:$query_grad, DS_Tensor:$key_grad, DS_Tensor:$value_grad);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding", [DS_ShapeOfFirstOperand, DS_DataMovementClass]> {
   let summary = "rotary position embedding on [B, H, S, D] or [B, S, H*D] input";
   let description = [{
