@@ -294,6 +294,7 @@ def test_block_sparse_attention_gradient_matches_finite_differences(tmp_path, ca
     base = grad.run(feeds)
     assert sorted(k for k in base if k.endswith(".grad")) == ["k.grad", "q.grad", "v.grad"]
     assert_each_matches_finite_differences(grad, feeds, base, ("q", "k", "v"), rng)
+    assert_fused_matches_composed(str(path), feeds, base)
 
 
 def conv_model(path):

@@ -26,6 +26,14 @@ struct Pattern {
   double scale, softcap;
   bool causal;
   int64_t offset, window, sinks;
+  // A block layout (ds.block_sparse_attention_grad): query i of head h sees
+  // key j only where layout[h or 0][i / block][j / block].
+  const uint8_t *layout = nullptr;
+  int64_t layoutHeads = 1, block = 1, queryBlocks = 0, keyBlocks = 0;
+  bool layoutHides(int64_t h, int64_t i, int64_t j) const {
+    return layout &&
+           !layout[((layoutHeads == 1 ? 0 : h) * queryBlocks + i / block) * keyBlocks + j / block];
+  }
 };
 
 template <typename T>
@@ -64,6 +72,8 @@ void runAttentionGrad(KernelContext &ctx, const AttentionShape &sh, const Patter
             const int64_t diagonal = i + pat.offset;
             if (pat.causal && (j > diagonal ||
                                (pat.window > 0 && j <= diagonal - pat.window && j >= pat.sinks)))
+              s = negInf;
+            if (pat.layoutHides(h, i, j))
               s = negInf;
             const int64_t mo = maskBase + j * maskStrides[3];
             if (maskB && !maskB[mo])
@@ -110,13 +120,11 @@ void runAttentionGrad(KernelContext &ctx, const AttentionShape &sh, const Patter
   });
 }
 
-Status attentionGradKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
-                           const Outputs &out) {
-  const char *op = "ds.attention_grad";
-  if (Status s = need(op, in, out, 5, 3); !s)
-    return s;
-  const Tensor &q = *in[0], &k = *in[1], &v = *in[2], &o = *in[3], &dout = *in[4];
-  const Tensor *mask = in.size() > 5 ? in[5] : nullptr;
+/// The backward of ds.attention, or of ds.block_sparse_attention with its
+/// `layout`.
+Status runGrad(const char *op, KernelContext &ctx, const Attributes &attrs, const Tensor &q,
+               const Tensor &k, const Tensor &v, const Tensor &o, const Tensor &dout,
+               const Tensor *mask, const Tensor *layout, const Outputs &out) {
   AttentionShape sh;
   std::vector<int64_t> maskStrides;
   Compute kind;
@@ -126,8 +134,9 @@ Status attentionGradKernel(KernelContext &ctx, const Attributes &attrs, const In
     return fail(op, "output_grad " + shapeText(dout.shape) + " must be shaped and typed as the "
                                                              "output " +
                         shapeText(o.shape));
+  const Tensor *of[3] = {&q, &k, &v};
   for (int r = 0; r < 3; ++r)
-    if (out[r]->shape != in[r]->shape || out[r]->dtype != q.dtype)
+    if (out[r]->shape != of[r]->shape || out[r]->dtype != q.dtype)
       return fail(op, "result " + std::to_string(r) + " must be shaped and typed as operand " +
                           std::to_string(r));
   Pattern pat{attentionScale(attrs, sh), attrs.getFloat("softcap", 0.0),
@@ -135,6 +144,15 @@ Status attentionGradKernel(KernelContext &ctx, const Attributes &attrs, const In
               causalOffsetOf(attrs, sh), attrs.getInt("window", 0), attrs.getInt("sink_tokens", 0)};
   if (pat.window < 0 || pat.sinks < 0 || ((pat.window || pat.sinks) && !pat.causal))
     return fail(op, "window and sink_tokens must be non-negative and need is_causal");
+  if (layout) {
+    if (layout->dtype != DS_BOOL)
+      return fail(op, std::string("layout must be i1, got ") + dtypeName(layout->dtype));
+    pat.layout = layout->as<uint8_t>();
+    pat.layoutHeads = layout->shape[0];
+    pat.block = attrs.getInt("block_size", 1);
+    pat.queryBlocks = layout->shape[1];
+    pat.keyBlocks = layout->shape[2];
+  }
   auto run = [&](auto tag) {
     using T = decltype(tag);
     std::vector<T> sq, sk, sv, so, sg, sm, dq, dk, dv;
@@ -154,6 +172,9 @@ Status attentionGradKernel(KernelContext &ctx, const Attributes &attrs, const In
         g.forward.window = pat.window;
         g.forward.sinks = pat.sinks;
         g.forward.softcap = (float)pat.softcap;
+        g.forward.layout = pat.layout;
+        g.forward.layoutHeads = pat.layoutHeads;
+        g.forward.layoutBlock = pat.block;
         flashAttentionBackward(ctx, g);
         tiled = true;
       }
@@ -173,10 +194,34 @@ Status attentionGradKernel(KernelContext &ctx, const Attributes &attrs, const In
   return Status();
 }
 
+Status attentionGradKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                           const Outputs &out) {
+  const char *op = "ds.attention_grad";
+  if (Status s = need(op, in, out, 5, 3); !s)
+    return s;
+  return runGrad(op, ctx, attrs, *in[0], *in[1], *in[2], *in[3], *in[4],
+                 in.size() > 5 ? in[5] : nullptr, nullptr, out);
+}
+
+Status blockSparseAttentionGradKernel(KernelContext &ctx, const Attributes &attrs,
+                                      const Inputs &in, const Outputs &out) {
+  const char *op = "ds.block_sparse_attention_grad";
+  if (Status s = need(op, in, out, 6, 3); !s)
+    return s;
+  // The layout's shape against q, k and block_size.
+  Shapes shapes(3);
+  if (Status s = blockSparseAttentionGradShape(attrs, in, shapes); !s)
+    return s;
+  return runGrad(op, ctx, attrs, *in[0], *in[1], *in[2], *in[4], *in[5],
+                 in.size() > 6 ? in[6] : nullptr, in[3], out);
+}
+
 } // namespace
 
 void registerAttentionGradKernels(KernelTable &table) {
   table["ds.attention_grad"] = CpuOp(attentionGradKernel, attentionGradShape);
+  table["ds.block_sparse_attention_grad"] =
+      CpuOp(blockSparseAttentionGradKernel, blockSparseAttentionGradShape);
 }
 
 } // namespace dsrt::cpu

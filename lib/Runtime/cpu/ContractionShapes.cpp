@@ -535,6 +535,27 @@ Status blockSparseAttentionShape(const Attributes &attrs, const Inputs &in, Shap
   return Status();
 }
 
+Status blockSparseAttentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
+  const char *op = "ds.block_sparse_attention_grad";
+  if (Status s = needShapes(op, in, 6, out, 3); !s)
+    return s;
+  // q, k, v, layout and the optional mask (operand 6) as in the forward.
+  Inputs forward{in[0], in[1], in[2], in[3]};
+  if (in.size() > 6 && in[6])
+    forward.push_back(in[6]);
+  Shapes result(1);
+  if (Status s = blockSparseAttentionShape(attrs, forward, result); !s)
+    return fail(op, s.message());
+  for (int i : {4, 5})
+    if (in[i]->shape != result[0])
+      return fail(op, std::string(i == 4 ? "output " : "output_grad ") + shapeText(in[i]->shape) +
+                          " should be " + shapeText(result[0]));
+  out[0] = in[0]->shape;
+  out[1] = in[1]->shape;
+  out[2] = in[2]->shape;
+  return Status();
+}
+
 Status rotaryShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
   const char *op = "ds.rotary_embedding";
   if (Status s = needShapes(op, in, 3, out, 1); !s)

@@ -38,6 +38,7 @@ Status blockSparseAttentionShape(const Attributes &attrs, const Inputs &in, Shap
 /// ds.attention_grad, ds.sparse_attention_grad: the shapes of query, key
 /// and value.
 Status sparseAttentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out);
+Status blockSparseAttentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 Status attentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out);
 /// ds.rotary_embedding: the input's shape.
 Status rotaryShape(const Attributes &attrs, const Inputs &in, Shapes &out);

@@ -67,6 +67,40 @@ void hideRowScores(const AttentionProblem &p, int64_t b, int64_t h, int64_t i, i
       sr[c] = kNegInf;
 }
 
+void layoutRanges(const AttentionProblem &p, int64_t h, int64_t i0, int64_t i1, KeyRanges &ranges) {
+  ranges.clear();
+  const int64_t bs = p.layoutBlock, qBlocks = (p.S + bs - 1) / bs, kBlocks = (p.L + bs - 1) / bs;
+  int64_t keyEnd = p.L;
+  if (p.causal)
+    keyEnd = std::clamp<int64_t>(i1 - 1 + p.causalOffset + 1, 0, p.L);
+  const uint8_t *rows = p.layout + (p.layoutHeads == 1 ? 0 : h) * qBlocks * kBlocks;
+  for (int64_t c = 0; c * bs < keyEnd; ++c) {
+    bool kept = false;
+    for (int64_t r = i0 / bs; r <= (i1 - 1) / bs && !kept; ++r)
+      kept = rows[r * kBlocks + c] != 0;
+    if (!kept)
+      continue;
+    int64_t a = c * bs, e = std::min(keyEnd, a + bs);
+    if (!ranges.empty() && ranges.back().second == a)
+      ranges.back().second = e;
+    else
+      ranges.push_back({a, e});
+  }
+}
+
+void hideRowLayout(const AttentionProblem &p, int64_t h, int64_t i, int64_t k0, int64_t cols,
+                   float *sr) {
+  const int64_t bs = p.layoutBlock, kBlocks = (p.L + bs - 1) / bs;
+  const uint8_t *row =
+      p.layout + ((p.layoutHeads == 1 ? 0 : h) * ((p.S + bs - 1) / bs) + i / bs) * kBlocks;
+  for (int64_t c = 0; c < cols;) {
+    const int64_t block = (k0 + c) / bs, end = std::min(cols, (block + 1) * bs - k0);
+    if (!row[block])
+      std::fill(sr + c, sr + end, kNegInf);
+    c = end;
+  }
+}
+
 namespace {
 
 /// Block selection (NSA-style) for the query block [i0, i1): the first key
@@ -119,29 +153,6 @@ void selectedRanges(const AttentionProblem &p, const float *pooled, const float 
   }
 }
 
-/// The key blocks a block layout keeps for any query block of the tile
-/// [i0, i1), up to the causal end, as ranges of keys.
-void layoutRanges(const AttentionProblem &p, int64_t h, int64_t i0, int64_t i1, KeyRanges &ranges) {
-  ranges.clear();
-  const int64_t bs = p.layoutBlock, qBlocks = (p.S + bs - 1) / bs, kBlocks = (p.L + bs - 1) / bs;
-  int64_t keyEnd = p.L;
-  if (p.causal)
-    keyEnd = std::clamp<int64_t>(i1 - 1 + p.causalOffset + 1, 0, p.L);
-  const uint8_t *rows = p.layout + (p.layoutHeads == 1 ? 0 : h) * qBlocks * kBlocks;
-  for (int64_t c = 0; c * bs < keyEnd; ++c) {
-    bool kept = false;
-    for (int64_t r = i0 / bs; r <= (i1 - 1) / bs && !kept; ++r)
-      kept = rows[r * kBlocks + c] != 0;
-    if (!kept)
-      continue;
-    int64_t a = c * bs, e = std::min(keyEnd, a + bs);
-    if (!ranges.empty() && ranges.back().second == a)
-      ranges.back().second = e;
-    else
-      ranges.push_back({a, e});
-  }
-}
-
 /// One tile of queries [i0, i1) of head h in batch b, over the key ranges.
 void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int64_t i1,
                 const KeyRanges &ranges, std::vector<float> &scores, std::vector<float> &rowMax,
@@ -156,12 +167,7 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
   std::fill(rowSum.begin(), rowSum.begin() + rows, 0.0f);
   // A tile spanning several query blocks visits the union of their key
   // blocks; each row hides the blocks its own layout row does not keep.
-  const int64_t bs = p.layoutBlock;
-  const bool rowLayout = p.layout && i0 / bs != (i1 - 1) / bs;
-  const int64_t kBlocks = p.layout ? (p.L + bs - 1) / bs : 0;
-  const uint8_t *layoutRows =
-      p.layout ? p.layout + (p.layoutHeads == 1 ? 0 : h) * ((p.S + bs - 1) / bs) * kBlocks
-               : nullptr;
+  const bool rowLayout = p.layout && i0 / p.layoutBlock != (i1 - 1) / p.layoutBlock;
   for (auto [rangeBegin, rangeEnd] : ranges) {
     for (int64_t k0 = rangeBegin; k0 < rangeEnd;) {
       const int64_t cols = std::min(kKeyTile, rangeEnd - k0);
@@ -177,12 +183,7 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
             sr[c] = p.softcap * std::tanh(sr[c] / p.softcap);
         hideRowScores(p, b, h, i, k0, cols, sr);
         if (rowLayout) // key blocks kept for the tile but not for this row
-          for (int64_t c = 0; c < cols;) {
-            const int64_t block = (k0 + c) / bs, end = std::min(cols, (block + 1) * bs - k0);
-            if (!layoutRows[(i / bs) * kBlocks + block])
-              std::fill(sr + c, sr + end, kNegInf);
-            c = end;
-          }
+          hideRowLayout(p, h, i, k0, cols, sr);
         // Online softmax: rescale what was accumulated to the new maximum.
         const float tileMax = vmath::maxOf(sr, cols);
         const float newMax = std::max(rowMax[r], tileMax);

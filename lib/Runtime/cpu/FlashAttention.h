@@ -45,7 +45,7 @@ struct AttentionProblem {
 /// The backward of an attention (ds.attention_grad): y is the forward's
 /// result, dy its gradient; dq, dk, dv receive the gradients.
 struct AttentionGradProblem {
-  AttentionProblem forward; // no block selection or layout; its y unused
+  AttentionProblem forward; // no block selection; its y unused
   const float *y, *dy;      // [B, Hq, S, Dv]
   float *dq, *dk, *dv;      // shaped as q, k, v
 };
@@ -60,6 +60,15 @@ void visibleKeyRanges(const AttentionProblem &p, int64_t i0, int64_t i1, KeyRang
 /// -inf, a float mask is added. A softcap is the caller's (it comes first).
 void hideRowScores(const AttentionProblem &p, int64_t b, int64_t h, int64_t i, int64_t k0,
                    int64_t cols, float *sr);
+
+/// The key blocks a block layout keeps for any query block of the tile
+/// [i0, i1) of head h, up to the causal end, as ranges of keys.
+void layoutRanges(const AttentionProblem &p, int64_t h, int64_t i0, int64_t i1, KeyRanges &ranges);
+
+/// Hides (-inf) the scores of query i of head h against keys [k0, k0 +
+/// cols) in the key blocks its row of the layout drops.
+void hideRowLayout(const AttentionProblem &p, int64_t h, int64_t i, int64_t k0, int64_t cols,
+                   float *sr);
 
 /// Whether flashAttention can run here (it needs OpenBLAS).
 bool flashAttentionAvailable();

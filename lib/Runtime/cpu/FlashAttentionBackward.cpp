@@ -55,6 +55,8 @@ void scoreTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int6
       }
     }
     hideRowScores(p, b, h, i0 + r, k0, cols, sr);
+    if (p.layout)
+      hideRowLayout(p, h, i0 + r, k0, cols, sr);
   }
 }
 
@@ -110,7 +112,10 @@ void queryTileGrad(const AttentionGradProblem &g, int64_t b, int64_t h, int64_t 
       sum += (double)dout[r * p.Dv + d] * o[r * p.Dv + d];
     delta[r] = (float)sum;
   }
-  visibleKeyRanges(p, i0, i1, ranges);
+  if (p.layout)
+    layoutRanges(p, h, i0, i1, ranges);
+  else
+    visibleKeyRanges(p, i0, i1, ranges);
   // Each row's maximum and sum, online over the key tiles.
   std::vector<float> rowMax((size_t)rows, kNegInf), rowSum((size_t)rows, 0.0f);
   std::vector<bool> sawNaN((size_t)rows, false);
@@ -162,6 +167,19 @@ std::pair<int64_t, int64_t> rowsSeeing(const AttentionProblem &p, int64_t j0, in
   return {first, last};
 }
 
+/// Whether a block layout keeps, for head h, any key block of [j0, j1) for
+/// any query block of [i0, i1).
+bool layoutKeepsAny(const AttentionProblem &p, int64_t h, int64_t i0, int64_t i1, int64_t j0,
+                    int64_t j1) {
+  const int64_t bs = p.layoutBlock, kBlocks = (p.L + bs - 1) / bs;
+  const uint8_t *rows = p.layout + (p.layoutHeads == 1 ? 0 : h) * ((p.S + bs - 1) / bs) * kBlocks;
+  for (int64_t r = i0 / bs; r <= (i1 - 1) / bs; ++r)
+    for (int64_t c = j0 / bs; c <= (j1 - 1) / bs; ++c)
+      if (rows[r * kBlocks + c])
+        return true;
+  return false;
+}
+
 /// Pass 2 for keys [j0, j1) of KV head hk: dK and dV over the group's heads.
 void keyTileGrad(const AttentionGradProblem &g, int64_t b, int64_t hk, int64_t j0, int64_t j1,
                  const float *lse, const float *delta, TileBuffers &buf) {
@@ -177,6 +195,8 @@ void keyTileGrad(const AttentionGradProblem &g, int64_t b, int64_t hk, int64_t j
   for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
     for (int64_t i0 = first; i0 < last; i0 += kQueryTile) {
       const int64_t rows = std::min(kQueryTile, last - i0);
+      if (p.layout && !layoutKeepsAny(p, h, i0, i0 + rows, j0, j1))
+        continue; // a tile of pairs the layout hides whole
       const int64_t rowBase = (b * p.Hq + h) * p.S + i0;
       const float *q = p.q + rowBase * p.D, *dout = g.dy + rowBase * p.Dv;
       scoreTile(p, b, h, i0, rows, j0, cols, q, k, buf);

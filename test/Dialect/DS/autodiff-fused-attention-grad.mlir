@@ -33,6 +33,7 @@ func.func @main(%q: tensor<1x4x16x8xf32> {ds.name = "q"}, %x: tensor<1x2x16x8xf3
 // CHECK-LABEL: func.func @main(
 // CHECK: %[[M:.*]] = ds.constant {{.*}} : tensor<1x1x8x8xi1>
 // CHECK: ds.attention_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[M]] {scale = 5.000000e-01 : f64}
+// COMPOSED-LABEL: func.func @main(
 func.func @main(%q: tensor<1x1x8x4xf32> {ds.name = "q"}) -> (tensor<f32> {ds.name = "loss"}) {
   %k = ds.constant dense<0.25> : tensor<1x1x8x4xf32> loc("k")
   %v = ds.constant dense<0.5> : tensor<1x1x8x4xf32> loc("v")
@@ -50,6 +51,7 @@ func.func @main(%q: tensor<1x1x8x4xf32> {ds.name = "q"}) -> (tensor<f32> {ds.nam
 // CHECK-NOT: ds.attention_grad
 // CHECK: ds.softmax
 // CHECK: return
+// COMPOSED-LABEL: func.func @main(
 func.func @main(%q: tensor<1x1x8x4xf32> {ds.name = "q"}) -> (tensor<f32> {ds.name = "loss"}) {
   %k = ds.constant dense<0.25> : tensor<1x1x8x4xf32> loc("k")
   %v = ds.constant dense<0.5> : tensor<1x1x8x4xf32> loc("v")
@@ -75,5 +77,26 @@ func.func @main(%q: tensor<1x2x4x8xf32> {ds.name = "q"}, %idx: tensor<1x1x4x3xi6
   %v = ds.constant dense<0.5> : tensor<1x2x16x8xf32> loc("v")
   %0 = ds.sparse_attention %q, %k, %v, %idx {is_causal, causal_offset = 3 : i64} : (tensor<1x2x4x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x1x4x3xi64>) -> tensor<1x2x4x8xf32>
   %1 = ds.reduce sum %0 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x2x4x8xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}
+
+// -----
+
+// ds.block_sparse_attention's backward is one ds.block_sparse_attention_grad
+// over the same layout and mask.
+// CHECK-LABEL: func.func @main(
+// CHECK: %[[L:.*]] = ds.constant {{.*}} : tensor<1x2x2xi1>
+// CHECK: %[[O:.*]] = ds.block_sparse_attention %[[Q:.*]], %[[K:.*]], %[[V:.*]], %[[L]], %[[M:.*]] {block_size = 4 : i64, is_causal}
+// CHECK: ds.block_sparse_attention_grad %[[Q]], %[[K]], %[[V]], %[[L]], %[[O]], %{{.*}}, %[[M]] {block_size = 4 : i64, is_causal}
+// CHECK-NOT: ds.softmax
+// COMPOSED-LABEL: func.func @main(
+// COMPOSED-NOT: ds.block_sparse_attention_grad
+// COMPOSED: ds.softmax
+func.func @main(%q: tensor<1x2x8x4xf32> {ds.name = "q"}, %m: tensor<8x8xi1> {ds.name = "m"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %k = ds.constant dense<0.25> : tensor<1x1x8x4xf32> loc("k")
+  %v = ds.constant dense<0.5> : tensor<1x1x8x4xf32> loc("v")
+  %l = ds.constant dense<[[[true, false], [true, true]]]> : tensor<1x2x2xi1>
+  %0 = ds.block_sparse_attention %q, %k, %v, %l, %m {block_size = 4 : i64, is_causal} : (tensor<1x2x8x4xf32>, tensor<1x1x8x4xf32>, tensor<1x1x8x4xf32>, tensor<1x2x2xi1>, tensor<8x8xi1>) -> tensor<1x2x8x4xf32>
+  %1 = ds.reduce sum %0 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : (tensor<1x2x8x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
 }

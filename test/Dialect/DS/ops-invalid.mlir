@@ -348,3 +348,11 @@ func.func @sparse_attention_grad_output(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x
   %0:3 = ds.sparse_attention_grad %q, %k, %k, %i, %o, %q : (tensor<1x2x4x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x1x4x3xi64>, tensor<1x2x4x7xf32>, tensor<1x2x4x8xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
   return
 }
+
+// -----
+
+func.func @block_sparse_attention_grad_layout(%q: tensor<1x2x16x8xf32>, %l: tensor<1x4x3xi1>) {
+  // expected-error @+1 {{layout dim 2 (key blocks) is 3, expected 4 for block_size 4}}
+  %0:3 = ds.block_sparse_attention_grad %q, %q, %q, %l, %q, %q {block_size = 4 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x4x3xi1>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
+  return
+}

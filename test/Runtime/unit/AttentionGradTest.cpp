@@ -411,6 +411,77 @@ TEST(SparseAttentionGrad, RejectsIndicesOutsideTheKeys) {
   EXPECT_NE(s.message().find("index 3 is outside the 3 keys"), std::string::npos) << s.message();
 }
 
+//===----------------------------------------------------------------------===//
+// block_sparse_attention_grad: dense attention's gradients under the layout
+// expanded to keys.
+//===----------------------------------------------------------------------===//
+
+/// Runs ds.block_sparse_attention_grad with a random layout of `heads` (1 or
+/// Hq) rows and blocks of `bs`, against the dense reference under it.
+void checkBlockSparseGrad(GradCase c, int64_t heads, int64_t bs, double density, uint32_t seed) {
+  ASSERT_EQ(c.B, 1) << "the reference's masks are per (head, query)";
+  const int64_t qb = (c.S + bs - 1) / bs, kb = (c.L + bs - 1) / bs;
+  std::mt19937 gen(seed);
+  std::vector<uint8_t> layout((size_t)(heads * qb * kb));
+  for (uint8_t &x : layout)
+    x = std::uniform_real_distribution<double>(0, 1)(gen) < density;
+  c.headMask.assign((size_t)(c.Hq * c.S * c.L), 0);
+  for (int64_t h = 0; h < c.Hq; ++h)
+    for (int64_t i = 0; i < c.S; ++i)
+      for (int64_t j = 0; j < c.L; ++j)
+        c.headMask[(size_t)((h * c.S + i) * c.L + j)] =
+            layout[(size_t)(((heads == 1 ? 0 : h) * qb + i / bs) * kb + j / bs)];
+  auto qf = randomFloats(c.Hq * c.S * c.D, seed + 1), kf = randomFloats(c.Hkv * c.L * c.D, seed + 2),
+       vf = randomFloats(c.Hkv * c.L * c.Dv, seed + 3), gf = randomFloats(c.Hq * c.S * c.Dv, seed + 4);
+  Grads want = reference(c, widened(qf), widened(kf), widened(vf), widened(gf));
+  std::vector<float> yf(want.y.begin(), want.y.end());
+  Attributes attrs = attributesOf(c);
+  attrs.set("block_size", intAttr(bs));
+  for (DType dtype : {DS_F32, DS_F64}) {
+    Tensors ts;
+    auto tensor = [&](std::vector<int64_t> shape, const std::vector<float> &x) {
+      return dtype == DS_F32 ? ts.f32(std::move(shape), x)
+                             : ts.make<double>(DS_F64, std::move(shape), widened(x));
+    };
+    std::vector<int64_t> qs{1, c.Hq, c.S, c.D}, ks{1, c.Hkv, c.L, c.D}, vs{1, c.Hkv, c.L, c.Dv},
+        ys{1, c.Hq, c.S, c.Dv};
+    Tensor *y = dtype == DS_F32 ? ts.f32(ys, yf) : ts.make<double>(DS_F64, ys, want.y);
+    Tensor *dq = ts.empty(dtype, qs), *dk = ts.empty(dtype, ks), *dv = ts.empty(dtype, vs);
+    Status s = run("ds.block_sparse_attention_grad", attrs,
+                   {tensor(qs, qf), tensor(ks, kf), tensor(vs, vf),
+                    ts.make<uint8_t>(DS_BOOL, {heads, qb, kb}, layout), y, tensor(ys, gf)},
+                   {dq, dk, dv}, chunkedContext(3));
+    ASSERT_TRUE(s.ok()) << s.message();
+    const double tol = dtype == DS_F32 ? 2e-4 : 1e-10;
+    for (auto [label, t, w] : {std::tuple{"dq", dq, &want.dq}, std::tuple{"dk", dk, &want.dk},
+                               std::tuple{"dv", dv, &want.dv}}) {
+      std::vector<double> g =
+          dtype == DS_F64 ? values<double>(t) : widened(values<float>(t));
+      ASSERT_EQ(g.size(), w->size());
+      for (size_t i = 0; i < g.size(); ++i)
+        ASSERT_NEAR(g[i], (*w)[i], tol * (1.0 + std::fabs((*w)[i])))
+            << (dtype == DS_F32 ? "f32 " : "f64 ") << label << "[" << i << "]";
+    }
+  }
+}
+
+TEST(BlockSparseAttentionGrad, SmallBlocksPerHead) {
+  checkBlockSparseGrad({1, 4, 2, 7, 8, 8, 6}, 4, 3, 0.5, 101);
+  GradCase causal{1, 2, 1, 10, 10, 4, 4};
+  causal.causal = true;
+  checkBlockSparseGrad(causal, 1, 3, 0.6, 102);
+}
+
+// Query tiles of 64 and key tiles of 128 over blocks of 32 and 48: tiles the
+// layout hides whole are skipped, tiles spanning blocks hide per row.
+TEST(BlockSparseAttentionGrad, AcrossTiles) {
+  checkBlockSparseGrad({1, 2, 1, 150, 300, 16, 16}, 2, 32, 0.3, 111);
+  GradCase causal{1, 4, 2, 200, 260, 8, 8};
+  causal.causal = true;
+  causal.fromEnd = true;
+  checkBlockSparseGrad(causal, 1, 48, 0.4, 112);
+}
+
 TEST(AttentionGrad, RejectsMismatchedOperands) {
   Tensors ts;
   Tensor *q = ts.empty(DS_F32, {1, 2, 4, 8}), *kv = ts.empty(DS_F32, {1, 1, 4, 8}),

@@ -73,9 +73,9 @@ double mlir::ds::visibleBlockPairs(const BlockLayout &layout, int64_t S, int64_t
   return pairs / (double)layout.heads;
 }
 
-std::optional<BlockLayout> mlir::ds::constantLayout(BlockSparseAttentionOp op) {
-  auto constant = op.getLayout().getDefiningOp<ConstantOp>();
-  auto type = cast<RankedTensorType>(op.getLayout().getType());
+std::optional<BlockLayout> mlir::ds::constantLayout(Value value, int64_t blockSize) {
+  auto constant = value.getDefiningOp<ConstantOp>();
+  auto type = cast<RankedTensorType>(value.getType());
   if (!constant || !type.hasStaticShape() || type.getRank() != 3)
     return std::nullopt;
   auto values = dyn_cast<DenseElementsAttr>(constant.getValue());
@@ -85,7 +85,7 @@ std::optional<BlockLayout> mlir::ds::constantLayout(BlockSparseAttentionOp op) {
   layout.heads = type.getDimSize(0);
   layout.queryBlocks = type.getDimSize(1);
   layout.keyBlocks = type.getDimSize(2);
-  layout.blockSize = (int64_t)op.getBlockSize();
+  layout.blockSize = blockSize;
   for (bool kept : values.getValues<bool>())
     layout.kept.push_back(kept);
   return layout;

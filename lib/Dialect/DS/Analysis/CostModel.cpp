@@ -221,6 +221,32 @@ std::optional<double> flopsOf(Operation *op) {
         return attention(a.getQuery(), a.getValue(),
                          visibleBlockPairs(*layout, S, L, a.getIsCausal(), offset));
       })
+      .Case([&](BlockSparseAttentionGradOp a) -> std::optional<double> {
+        // As the forward's pairs, four times over (ds.attention_grad's GEMMs).
+        auto q = cast<RankedTensorType>(a.getQuery().getType());
+        auto k = cast<RankedTensorType>(a.getKey().getType());
+        std::optional<BlockLayout> layout =
+            constantLayout(a.getLayout(), (int64_t)a.getBlockSize());
+        if (q.getRank() != 4 || k.getRank() != 4 || q.isDynamicDim(2) || k.isDynamicDim(2) ||
+            !layout)
+          return std::nullopt;
+        int64_t S = q.getDimSize(2), L = k.getDimSize(2);
+        std::optional<double> forward = attention(
+            a.getQuery(), a.getValue(),
+            visibleBlockPairs(*layout, S, L, a.getIsCausal(), diagonalOffset(a, S, L)));
+        return forward ? std::optional<double>(4.0 * *forward) : std::nullopt;
+      })
+      .Case([&](SparseAttentionGradOp a) -> std::optional<double> {
+        // Per listed pair: the score, dP, and a D-long update each of dQ,
+        // dK and dV, in two passes (the score and dP twice).
+        auto q = cast<RankedTensorType>(a.getQuery().getType());
+        auto idx = cast<RankedTensorType>(a.getIndices().getType());
+        if (q.getRank() != 4 || idx.getRank() != 4 || q.isDynamicDim(2) || idx.isDynamicDim(3))
+          return std::nullopt;
+        std::optional<double> forward =
+            attention(a.getQuery(), a.getValue(), (double)q.getDimSize(2) * idx.getDimSize(3));
+        return forward ? std::optional<double>(3.5 * *forward) : std::nullopt;
+      })
       .Case([&](PoolOp p) -> std::optional<double> {
         std::optional<double> out = elements(p.getResult());
         return out ? std::optional<double>(*out * product(p.getKernelShape())) : std::nullopt;

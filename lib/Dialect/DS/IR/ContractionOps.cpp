@@ -477,17 +477,19 @@ LogicalResult BlockSparseAttentionOp::inferReturnTypes(MLIRContext *context,
   return AttentionOp::inferReturnTypes(context, loc, attention, inferred);
 }
 
-LogicalResult BlockSparseAttentionOp::verify() {
-  const int64_t b = (int64_t)getBlockSize();
+/// The checks of a block-sparse attention (or its gradient): block size,
+/// causality, the layout's dims against q and k.
+template <typename Op> static LogicalResult verifyBlockLayout(Op op) {
+  const int64_t b = (int64_t)op.getBlockSize();
   if (b < 1 || b > 1024)
-    return emitOpError("block_size must be in [1, 1024], got ") << b;
-  if (getCausalFromEnd() && !getIsCausal())
-    return emitOpError("causal_from_end needs is_causal");
-  auto layout = cast<RankedTensorType>(getLayout().getType());
-  auto q = cast<RankedTensorType>(getQuery().getType());
-  auto k = cast<RankedTensorType>(getKey().getType());
+    return op.emitOpError("block_size must be in [1, 1024], got ") << b;
+  if (op.getCausalFromEnd() && !op.getIsCausal())
+    return op.emitOpError("causal_from_end needs is_causal");
+  auto layout = cast<RankedTensorType>(op.getLayout().getType());
+  auto q = cast<RankedTensorType>(op.getQuery().getType());
+  auto k = cast<RankedTensorType>(op.getKey().getType());
   if (layout.getRank() != 3)
-    return emitOpError("layout must be [1 or Hq, query blocks, key blocks], got rank ")
+    return op.emitOpError("layout must be [1 or Hq, query blocks, key blocks], got rank ")
            << layout.getRank();
   auto blocks = [&](int64_t n) { return ShapedType::isDynamic(n) ? n : (n + b - 1) / b; };
   int64_t want[3] = {q.getDimSize(1), blocks(q.getDimSize(2)), blocks(k.getDimSize(2))};
@@ -497,10 +499,35 @@ LogicalResult BlockSparseAttentionOp::verify() {
     if (ShapedType::isDynamic(got) || ShapedType::isDynamic(want[d]) || got == want[d] ||
         (d == 0 && got == 1))
       continue;
-    return emitOpError("layout dim ") << d << " (" << what[d] << ") is " << got << ", expected "
-                                      << (d == 0 ? "1 or " : "") << want[d] << " for block_size "
-                                      << b;
+    return op.emitOpError("layout dim ")
+           << d << " (" << what[d] << ") is " << got << ", expected " << (d == 0 ? "1 or " : "")
+           << want[d] << " for block_size " << b;
   }
+  return success();
+}
+
+LogicalResult BlockSparseAttentionOp::verify() { return verifyBlockLayout(*this); }
+
+LogicalResult BlockSparseAttentionGradOp::verify() { return verifyBlockLayout(*this); }
+
+LogicalResult BlockSparseAttentionGradOp::inferReturnTypes(MLIRContext *context,
+                                                           std::optional<Location> loc,
+                                                           Adaptor adaptor,
+                                                           SmallVectorImpl<Type> &inferred) {
+  // The forward's checks; the gradients have the types of what they are of.
+  SmallVector<Value> forward{adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()};
+  if (adaptor.getMask())
+    forward.push_back(adaptor.getMask());
+  AttentionOp::Adaptor attention(forward, DictionaryAttr::get(context, {}), {}, {});
+  SmallVector<Type> result;
+  if (failed(AttentionOp::inferReturnTypes(context, loc, attention, result)))
+    return failure();
+  for (Value operand : {adaptor.getOutput(), adaptor.getOutputGrad()})
+    if (!areCompatibleTensorTypes(TypeRange{result[0]}, TypeRange{operand.getType()}))
+      return emitOptionalError(loc, "block_sparse_attention_grad: output and output_grad must be ",
+                               result[0], ", got ", operand.getType());
+  inferred.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
+                   adaptor.getValue().getType()});
   return success();
 }
 

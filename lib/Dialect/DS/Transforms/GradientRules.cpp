@@ -386,6 +386,19 @@ LogicalResult blockSparseAttentionGrad(BlockSparseAttentionOp op, Value dy, Arra
                                        SmallVectorImpl<Value> &out, GradBuilder &g,
                                        std::string &why) {
   Value q = op.getQuery(), layout = op.getLayout(), mask = op.getMask();
+  bool maskNeeded = mask && needed.size() > 4 && needed[4];
+  if (g.useFusedAttention() && !maskNeeded) {
+    // One op: the kernel skips the tiles the layout hides.
+    SmallVector<Value> operands{q, op.getKey(), op.getValue(), layout, op.getResult(), dy};
+    if (mask)
+      operands.push_back(mask);
+    auto fused = g.getBuilder().create<BlockSparseAttentionGradOp>(g.getLoc(), operands,
+                                                                   op->getAttrs());
+    out[0] = fused.getQueryGrad();
+    out[1] = fused.getKeyGrad();
+    out[2] = fused.getValueGrad();
+    return success();
+  }
   auto qt = tensorOf(q), kt = tensorOf(op.getKey()), lt = tensorOf(layout);
   if (!lt.hasStaticShape() || qt.isDynamicDim(2) || kt.isDynamicDim(2)) {
     why = "no gradient for a ds.block_sparse_attention with dynamic lengths";
@@ -418,7 +431,6 @@ LogicalResult blockSparseAttentionGrad(BlockSparseAttentionOp op, Value dy, Arra
     }
     return scores;
   };
-  bool maskNeeded = mask && needed.size() > 4 && needed[4];
   AttentionGrads grads = denseAttentionGrad(g, q, op.getKey(), op.getValue(), scale, 0.0, hide,
                                             dy, {needed[0], needed[1], needed[2], maskNeeded});
   out[0] = grads.dq;

@@ -46,8 +46,12 @@ BlockLayout buildBlockLayout(const BlockPattern &pattern, int64_t S, int64_t L, 
 double visibleBlockPairs(const BlockLayout &layout, int64_t S, int64_t L, bool causal,
                          int64_t offset);
 
+/// The layout `value` (blocks of `blockSize`) holds when it is a constant.
+std::optional<BlockLayout> constantLayout(Value value, int64_t blockSize);
 /// The layout of `op` when it is a constant.
-std::optional<BlockLayout> constantLayout(BlockSparseAttentionOp op);
+inline std::optional<BlockLayout> constantLayout(BlockSparseAttentionOp op) {
+  return constantLayout(op.getLayout(), (int64_t)op.getBlockSize());
+}
 
 /// The i1 constant [heads, query blocks, key blocks] holding `layout`.
 Value layoutConstant(OpBuilder &b, Location loc, const BlockLayout &layout);

@@ -954,6 +954,34 @@ def DS_SparseAttentionGradOp : DS_InferredOp<"sparse_attention_grad", [DS_Attent
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def DS_BlockSparseAttentionGradOp : DS_InferredOp<"block_sparse_attention_grad", [DS_AttentionClass]> {
+  let summary = "the gradients of ds.block_sparse_attention's query, key and value (fused backward)";
+  let description = [{
+    The backward of `ds.block_sparse_attention` with the same operands and
+    attributes: given its `query`, `key`, `value`, `layout`, its result
+    `output`, the result's gradient `output_grad` and its `mask`, returns
+    the gradients of the query, key and value (shapes and types as theirs).
+    As `ds.attention_grad`, the probabilities are recomputed tile by tile and
+    never held whole; tiles of (query, key) pairs the layout hides are
+    skipped, so the cost follows the layout's density.
+
+    ```mlir
+    %dq, %dk, %dv = ds.block_sparse_attention_grad %q, %k, %v, %layout, %o, %do {block_size = 64 : i64, is_causal}
+        : (tensor<1x8x256x64xf32>, tensor<1x8x256x64xf32>, tensor<1x8x256x64xf32>, tensor<1x4x4xi1>, tensor<1x8x256x64xf32>, tensor<1x8x256x64xf32>)
+        -> (tensor<1x8x256x64xf32>, tensor<1x8x256x64xf32>, tensor<1x8x256x64xf32>)
+    ```
+  }];
+  let arguments = (ins DS_Tensor:$query, DS_Tensor:$key, DS_Tensor:$value,
+                       RankedTensorOf<[I1]>:$layout, DS_Tensor:$output,
+                       DS_Tensor:$output_grad, Optional<DS_Tensor>:$mask,
+                       I64Attr:$block_size, OptionalAttr<F64Attr>:$scale,
+                       UnitAttr:$is_causal, DefaultValuedAttr<I64Attr, "0">:$causal_offset,
+                       UnitAttr:$causal_from_end);
+  let results = (outs DS_Tensor:$query_grad, DS_Tensor:$key_grad, DS_Tensor:$value_grad);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def DS_RotaryEmbeddingOp : DS_InferredOp<"rotary_embedding", [DS_ShapeOfFirstOperand, DS_DataMovementClass]> {
   let summary = "rotary position embedding on [B, H, S, D] or [B, S, H*D] input";
   let description = [{
