@@ -11,6 +11,12 @@ x + Wo · attention(Wq x, Wk x, Wv x) with a causal mask, then MSE against a
 target; one step is forward and backward (every weight's gradient, no
 optimizer update on either side). --layers of them in a row.
 
+A third ds row trains the same layers under a block layout (ds-sparsify-
+attention: --local-blocks blocks of --block-size ending at each query
+block's diagonal and the first --global-blocks; the fraction of the causal
+pairs it keeps is printed): a different model, so no gradient error, but
+the memory and time a sparse pattern buys in training.
+
 Memory: for ds, the planned peak of the program's intermediates (what the
 arena holds at its fullest: activations, probabilities, gradients); for
 PyTorch, the bytes autograd saves for backward (saved_tensors_hooks). Step
@@ -120,6 +126,19 @@ def grad_error(out, grads):
     return worst
 
 
+def kept_fraction(seq, args):
+    """The causal (query, key) pairs the block layout keeps, over all causal
+    pairs (blocks b: query block r keeps key blocks r - local + 1 .. r and
+    the first `global`; within the diagonal block, the causal triangle)."""
+    b, kept = args.block_size, 0
+    for i in range(seq):
+        r = i // b
+        blocks = set(range(max(0, r - args.local_blocks + 1), r + 1))
+        blocks |= set(range(min(args.global_blocks, r + 1)))
+        kept += sum(min(i + 1, (c + 1) * b) - c * b for c in blocks)
+    return kept / (seq * (seq + 1) / 2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[512, 1024, 2048])
@@ -128,6 +147,9 @@ def main():
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--block-size", type=int, default=64)
+    parser.add_argument("--local-blocks", type=int, default=2)
+    parser.add_argument("--global-blocks", type=int, default=1)
     args = parser.parse_args()
     print(f"causal self-attention layers x {args.layers}, hidden {args.hidden}, {args.heads} "
           f"heads, batch 1, {args.threads} threads; forward + backward per step\n")
@@ -139,14 +161,20 @@ def main():
             feeds = {"x": np.load(files["x"]), "target": np.load(files["target"])}
             grads = np.load(files["grads"])
             rows, steps = {}, {}
-            for name, fused in (("fused", True), ("composed", False)):
-                options = dict(gradients=True, loss_function="mse", fused_attention_grad=fused)
+            blocks = dict(attention_local_blocks=args.local_blocks,
+                          attention_global_blocks=args.global_blocks,
+                          attention_block_size=args.block_size)
+            for name, fused, sparse in (("fused", True, {}), ("composed", False, {}),
+                                        ("fused, block layout", True, blocks)):
+                options = dict(gradients=True, loss_function="mse", fused_attention_grad=fused,
+                               **sparse)
                 report = ds.cost_report(files["onnx"], **options)[-1]
-                artifact = ds.compile(files["onnx"], os.path.join(scratch, f"{name}.dsx"),
+                artifact = ds.compile(files["onnx"], os.path.join(scratch, f"{len(steps)}.dsx"),
                                       **options)
                 session = ds.Session(artifact, num_threads=args.threads)
                 out = session.run(feeds)
-                rows[name] = (report["memory"]["peak_bytes"], grad_error(out, grads))
+                rows[name] = (report["memory"]["peak_bytes"],
+                              None if sparse else grad_error(out, grads))
                 steps[name] = lambda s=session: s.run(feeds)
 
             def torch_step():
@@ -173,9 +201,12 @@ def main():
             median = {name: statistics.median(t) * 1e3 for name, t in times.items()}
             saved = info["saved"]
             for name, (peak, error) in rows.items():
+                shown = "—" if error is None else f"{error:.1e}"
+                if error is None:
+                    name += f" ({kept_fraction(seq, args):.2f} of the pairs)"
                 print(f"| {seq} | ds | {name} | {peak / 1e6:.1f} | {peak / saved:.2f} "
-                      f"| {median[name]:.1f} | {median[name] / median['torch']:.2f} "
-                      f"| {error:.1e} |")
+                      f"| {median[name.split(' (')[0]]:.1f} "
+                      f"| {median[name.split(' (')[0]] / median['torch']:.2f} | {shown} |")
             print(f"| {seq} | PyTorch {info['version']} eager | autograd | {saved / 1e6:.1f} "
                   f"| 1.00 | {median['torch']:.1f} | 1.00 | |")
 
