@@ -141,7 +141,7 @@ Status runGrad(const char *op, KernelContext &ctx, const Attributes &attrs, cons
                           std::to_string(r));
   Pattern pat{attentionScale(attrs, sh), attrs.getFloat("softcap", 0.0),
               attrs.has("is_causal") && attrs.getInt("is_causal", 1) != 0,
-              causalOffsetOf(attrs, sh), attrs.getInt("window", 0), attrs.getInt("sink_tokens", 0)};
+              causalOffsetOf(attrs, sh), windowOf(attrs, sh), attrs.getInt("sink_tokens", 0)};
   if (pat.window < 0 || pat.sinks < 0 || ((pat.window || pat.sinks) && !pat.causal))
     return fail(op, "window and sink_tokens must be non-negative and need is_causal");
   if (layout) {

@@ -183,11 +183,26 @@ double attentionScale(const Attributes &attrs, const AttentionShape &sh) {
                             : 1.0 / std::sqrt((double)std::max<int64_t>(sh.D, 1));
 }
 
+int64_t clampedCausalOffset(int64_t offset, bool fromEnd, int64_t S, int64_t L) {
+  // Past [-(S + 1), L + 1] every key is visible or none: clamped there first,
+  // so that no sum with it can overflow (the attribute may be any int64).
+  const int64_t bound = S + L + 2;
+  offset = std::clamp<int64_t>(offset, -bound, bound);
+  if (fromEnd)
+    offset += L - S; // the diagonal counted from the last key
+  return std::clamp<int64_t>(offset, -(S + 1), L + 1);
+}
+
+int64_t windowOf(const Attributes &attrs, const AttentionShape &sh) {
+  // A window wider than S + L + 1 hides nothing: clamped so d(i) - W cannot
+  // overflow (negative widths stay, for the kernels' checks).
+  return std::min<int64_t>(attrs.getInt("window", 0), sh.S + sh.L + 2);
+}
+
 int64_t causalOffsetOf(const Attributes &attrs, const AttentionShape &sh) {
-  int64_t causalOffset = attrs.getInt("causal_offset", 0); // length of a KV cache in front
-  if (attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0)
-    causalOffset += sh.L - sh.S; // the diagonal counted from the last key
-  return causalOffset;
+  return clampedCausalOffset(attrs.getInt("causal_offset", 0), // a KV cache in front
+                             attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0,
+                             sh.S, sh.L);
 }
 
 namespace {
@@ -209,7 +224,7 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
   bool causal = attrs.has("is_causal") && attrs.getInt("is_causal", 1) != 0;
   int64_t causalOffset = causalOffsetOf(attrs, sh);
   double softcap = attrs.getFloat("softcap", 0.0);
-  const int64_t window = attrs.getInt("window", 0), sinks = attrs.getInt("sink_tokens", 0);
+  const int64_t window = windowOf(attrs, sh), sinks = attrs.getInt("sink_tokens", 0);
   if (window < 0 || sinks < 0 || ((window || sinks) && !causal))
     return fail(op, "window and sink_tokens must be non-negative and need is_causal");
   const int64_t selectBlocks = attrs.getInt("select_blocks", 0),

@@ -36,8 +36,14 @@ AttentionProblem flashProblem(const AttentionShape &sh, const float *q, const fl
 /// `scale`, or 1/sqrt(D).
 double attentionScale(const Attributes &attrs, const AttentionShape &sh);
 
-/// The diagonal's offset: query i sees keys j <= i + offset (with is_causal).
+/// The diagonal's offset: query i sees keys j <= i + offset (with is_causal),
+/// `offset` plus L - S when counted from the end, clamped to [-(S + 1),
+/// L + 1] (beyond, every key is visible or none).
+int64_t clampedCausalOffset(int64_t offset, bool fromEnd, int64_t S, int64_t L);
+/// The same from an attention's attributes.
 int64_t causalOffsetOf(const Attributes &attrs, const AttentionShape &sh);
+/// `window`, capped at S + L + 2 (wider hides nothing).
+int64_t windowOf(const Attributes &attrs, const AttentionShape &sh);
 
 } // namespace dsrt::cpu
 

@@ -9,6 +9,7 @@
 // become a boolean mask for the tiled dense kernel instead.
 //
 //===----------------------------------------------------------------------===//
+#include "cpu/AttentionOperands.h"
 #include "cpu/Blas.h"
 #include "cpu/ContractionShapes.h"
 #include "cpu/FlashAttention.h"
@@ -175,9 +176,9 @@ Status sparseAttentionKernel(KernelContext &ctx, const Attributes &attrs, const 
   p.scale = (float)(attrs.has("scale") ? attrs.getFloat("scale", 0.0)
                                        : 1.0 / std::sqrt((double)std::max<int64_t>(p.D, 1)));
   p.causal = attrs.has("is_causal") && attrs.getInt("is_causal", 1) != 0;
-  p.offset = attrs.getInt("causal_offset", 0);
-  if (attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0)
-    p.offset += p.L - p.S;
+  p.offset = clampedCausalOffset(
+      attrs.getInt("causal_offset", 0),
+      attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0, p.S, p.L);
   if (y.numel() == 0)
     return Status();
   std::vector<float> sq, sk, sv, sy;

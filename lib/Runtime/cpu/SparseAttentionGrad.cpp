@@ -11,6 +11,7 @@
 // do not depend on the thread count. f32 (f16 / bf16 through f32) and f64.
 //
 //===----------------------------------------------------------------------===//
+#include "cpu/AttentionOperands.h"
 #include "cpu/ContractionShapes.h"
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
@@ -198,6 +199,8 @@ Status sparseAttentionGradKernel(KernelContext &ctx, const Attributes &attrs, co
     return fail(op, std::string("unsupported element type ") + dtypeName(q.dtype));
   if (idx.dtype != DS_I64)
     return fail(op, "indices must be i64");
+  if (out[0]->numel() + out[1]->numel() + out[2]->numel() == 0)
+    return Status(); // as the forward, which reads no index when its result is empty
   const int64_t L = k.shape[2];
   const int64_t *indices = idx.as<int64_t>();
   for (int64_t e = 0, n = idx.numel(); e < n; ++e)
@@ -214,9 +217,9 @@ Status sparseAttentionGradKernel(KernelContext &ctx, const Attributes &attrs, co
     p.scale = (T)(attrs.has("scale") ? attrs.getFloat("scale", 0.0)
                                      : 1.0 / std::sqrt((double)std::max<int64_t>(p.D, 1)));
     p.causal = attrs.has("is_causal") && attrs.getInt("is_causal", 1) != 0;
-    p.offset = attrs.getInt("causal_offset", 0);
-    if (attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0)
-      p.offset += p.L - p.S;
+    p.offset = clampedCausalOffset(
+        attrs.getInt("causal_offset", 0),
+        attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0, p.S, p.L);
     p.q = viewAs<T>(q, sq);
     p.k = viewAs<T>(k, sk);
     p.v = viewAs<T>(v, sv);

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <tuple>
@@ -480,6 +481,41 @@ TEST(BlockSparseAttentionGrad, AcrossTiles) {
   causal.causal = true;
   causal.fromEnd = true;
   checkBlockSparseGrad(causal, 1, 48, 0.4, 112);
+}
+
+// causal_offset may be any int64: past the keys every key is visible (as
+// without is_causal), before them none (no gradient); nothing overflows.
+TEST(AttentionGrad, ExtremeCausalOffsets) {
+  auto q = randomFloats(2 * 5 * 4, 121), k = randomFloats(6 * 4, 122),
+       v = randomFloats(6 * 4, 123), y = randomFloats(2 * 5 * 4, 124),
+       g = randomFloats(2 * 5 * 4, 125);
+  auto grads = [&](Attributes attrs) {
+    Tensors ts;
+    Tensor *dq = ts.empty(DS_F32, {1, 2, 5, 4}), *dk = ts.empty(DS_F32, {1, 1, 6, 4}),
+           *dv = ts.empty(DS_F32, {1, 1, 6, 4});
+    EXPECT_TRUE(run("ds.attention_grad", attrs,
+                    {ts.f32({1, 2, 5, 4}, q), ts.f32({1, 1, 6, 4}, k), ts.f32({1, 1, 6, 4}, v),
+                     ts.f32({1, 2, 5, 4}, y), ts.f32({1, 2, 5, 4}, g)},
+                    {dq, dk, dv})
+                    .ok());
+    return std::vector<std::vector<float>>{values<float>(dq), values<float>(dk),
+                                           values<float>(dv)};
+  };
+  const auto full = grads({});
+  for (bool fromEnd : {false, true}) {
+    Attributes past = attrs({{"is_causal", intAttr(1)},
+                             {"causal_offset", intAttr(std::numeric_limits<int64_t>::max())}});
+    Attributes before = attrs({{"is_causal", intAttr(1)},
+                               {"causal_offset", intAttr(std::numeric_limits<int64_t>::min())}});
+    if (fromEnd) {
+      past.set("causal_from_end", intAttr(1));
+      before.set("causal_from_end", intAttr(1));
+    }
+    EXPECT_EQ(grads(past), full) << fromEnd;
+    for (const auto &grad : grads(before))
+      for (float x : grad)
+        ASSERT_EQ(x, 0.0f) << fromEnd;
+  }
 }
 
 TEST(AttentionGrad, RejectsMismatchedOperands) {
