@@ -472,6 +472,23 @@ Status sparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &o
   return Status();
 }
 
+namespace {
+/// A fused attention backward's results: the shapes of query, key and value,
+/// once `output` (operand `at`) and `output_grad` (`at` + 1) are the
+/// forward's result shape.
+Status gradientShapes(const char *op, const Shape &result, const Inputs &in, size_t at,
+                      Shapes &out) {
+  for (size_t i : {at, at + 1})
+    if (in[i]->shape != result)
+      return fail(op, std::string(i == at ? "output " : "output_grad ") +
+                          shapeText(in[i]->shape) + " should be " + shapeText(result));
+  out[0] = in[0]->shape;
+  out[1] = in[1]->shape;
+  out[2] = in[2]->shape;
+  return Status();
+}
+} // namespace
+
 Status attentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
   const char *op = "ds.attention_grad";
   if (Status s = needShapes(op, in, 5, out, 3); !s)
@@ -484,14 +501,7 @@ Status attentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out
   Shapes result(1);
   if (Status s = attentionShape(attrs, forward, result); !s)
     return fail(op, s.message());
-  for (int i : {3, 4})
-    if (in[i]->shape != result[0])
-      return fail(op, std::string(i == 3 ? "output " : "output_grad ") + shapeText(in[i]->shape) +
-                          " should be " + shapeText(result[0]));
-  out[0] = in[0]->shape;
-  out[1] = in[1]->shape;
-  out[2] = in[2]->shape;
-  return Status();
+  return gradientShapes(op, result[0], in, 3, out);
 }
 
 Status sparseAttentionGradShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
@@ -501,14 +511,7 @@ Status sparseAttentionGradShape(const Attributes &attrs, const Inputs &in, Shape
   Shapes result(1);
   if (Status s = sparseAttentionShape(attrs, {in[0], in[1], in[2], in[3]}, result); !s)
     return fail(op, s.message());
-  for (int i : {4, 5})
-    if (in[i]->shape != result[0])
-      return fail(op, std::string(i == 4 ? "output " : "output_grad ") + shapeText(in[i]->shape) +
-                          " should be " + shapeText(result[0]));
-  out[0] = in[0]->shape;
-  out[1] = in[1]->shape;
-  out[2] = in[2]->shape;
-  return Status();
+  return gradientShapes(op, result[0], in, 4, out);
 }
 
 Status blockSparseAttentionShape(const Attributes &attrs, const Inputs &in, Shapes &out) {
@@ -546,14 +549,7 @@ Status blockSparseAttentionGradShape(const Attributes &attrs, const Inputs &in, 
   Shapes result(1);
   if (Status s = blockSparseAttentionShape(attrs, forward, result); !s)
     return fail(op, s.message());
-  for (int i : {4, 5})
-    if (in[i]->shape != result[0])
-      return fail(op, std::string(i == 4 ? "output " : "output_grad ") + shapeText(in[i]->shape) +
-                          " should be " + shapeText(result[0]));
-  out[0] = in[0]->shape;
-  out[1] = in[1]->shape;
-  out[2] = in[2]->shape;
-  return Status();
+  return gradientShapes(op, result[0], in, 4, out);
 }
 
 Status rotaryShape(const Attributes &attrs, const Inputs &in, Shapes &out) {

@@ -131,6 +131,21 @@ Attributes attributesOf(const GradCase &c) {
 
 std::vector<double> widened(const std::vector<float> &x) { return {x.begin(), x.end()}; }
 
+/// dq, dk, dv against the reference's, to f32's or f64's tolerance.
+void expectGrads(DType dtype, const Tensor *dq, const Tensor *dk, const Tensor *dv,
+                 const Grads &want, const std::string &what) {
+  const double tol = dtype == DS_F32 ? 2e-4 : 1e-10;
+  const std::string name = what + (dtype == DS_F32 ? " f32" : " f64");
+  for (auto [label, t, w] : {std::tuple{"dq", dq, &want.dq}, std::tuple{"dk", dk, &want.dk},
+                             std::tuple{"dv", dv, &want.dv}}) {
+    std::vector<double> got = dtype == DS_F64 ? values<double>(t) : widened(values<float>(t));
+    ASSERT_EQ(got.size(), w->size());
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_NEAR(got[i], (*w)[i], tol * (1.0 + std::fabs((*w)[i])))
+          << name << " " << label << "[" << i << "]";
+  }
+}
+
 /// Runs ds.attention_grad on `c` in f32 and f64 (with the forward's result
 /// from the reference) and compares all three gradients.
 void checkGrad(const GradCase &c, uint32_t seed = 7) {
@@ -165,21 +180,7 @@ void checkGrad(const GradCase &c, uint32_t seed = 7) {
     Tensor *dq = ts.empty(dtype, qs), *dk = ts.empty(dtype, ks), *dv = ts.empty(dtype, vs);
     Status s = run("ds.attention_grad", attrs, in, {dq, dk, dv}, chunkedContext(3));
     ASSERT_TRUE(s.ok()) << s.message();
-    auto got = [&](const Tensor *t) {
-      if (dtype == DS_F64)
-        return values<double>(t);
-      return widened(values<float>(t));
-    };
-    const double tol = dtype == DS_F32 ? 2e-4 : 1e-10;
-    const std::string name = what + (dtype == DS_F32 ? " f32" : " f64");
-    for (auto [label, t, w] : {std::tuple{"dq", dq, &want.dq}, std::tuple{"dk", dk, &want.dk},
-                               std::tuple{"dv", dv, &want.dv}}) {
-      std::vector<double> g = got(t);
-      ASSERT_EQ(g.size(), w->size());
-      for (size_t i = 0; i < g.size(); ++i)
-        ASSERT_NEAR(g[i], (*w)[i], tol * (1.0 + std::fabs((*w)[i])))
-            << name << " " << label << "[" << i << "]";
-    }
+    expectGrads(dtype, dq, dk, dv, want, what);
   }
 }
 
@@ -371,16 +372,7 @@ void checkSparseGrad(GradCase c, int64_t Hi, int64_t K, uint32_t seed) {
                     y, tensor(ys, gf)},
                    {dq, dk, dv}, chunkedContext(7));
     ASSERT_TRUE(s.ok()) << s.message();
-    const double tol = dtype == DS_F32 ? 2e-4 : 1e-10;
-    for (auto [label, t, w] : {std::tuple{"dq", dq, &want.dq}, std::tuple{"dk", dk, &want.dk},
-                               std::tuple{"dv", dv, &want.dv}}) {
-      std::vector<double> g =
-          dtype == DS_F64 ? values<double>(t) : widened(values<float>(t));
-      ASSERT_EQ(g.size(), w->size());
-      for (size_t i = 0; i < g.size(); ++i)
-        ASSERT_NEAR(g[i], (*w)[i], tol * (1.0 + std::fabs((*w)[i])))
-            << (dtype == DS_F32 ? "f32 " : "f64 ") << label << "[" << i << "]";
-    }
+    expectGrads(dtype, dq, dk, dv, want, "");
   }
 }
 
@@ -453,16 +445,7 @@ void checkBlockSparseGrad(GradCase c, int64_t heads, int64_t bs, double density,
                     ts.make<uint8_t>(DS_BOOL, {heads, qb, kb}, layout), y, tensor(ys, gf)},
                    {dq, dk, dv}, chunkedContext(3));
     ASSERT_TRUE(s.ok()) << s.message();
-    const double tol = dtype == DS_F32 ? 2e-4 : 1e-10;
-    for (auto [label, t, w] : {std::tuple{"dq", dq, &want.dq}, std::tuple{"dk", dk, &want.dk},
-                               std::tuple{"dv", dv, &want.dv}}) {
-      std::vector<double> g =
-          dtype == DS_F64 ? values<double>(t) : widened(values<float>(t));
-      ASSERT_EQ(g.size(), w->size());
-      for (size_t i = 0; i < g.size(); ++i)
-        ASSERT_NEAR(g[i], (*w)[i], tol * (1.0 + std::fabs((*w)[i])))
-            << (dtype == DS_F32 ? "f32 " : "f64 ") << label << "[" << i << "]";
-    }
+    expectGrads(dtype, dq, dk, dv, want, "");
   }
 }
 

@@ -450,8 +450,9 @@ LogicalResult SparseAttentionOp::inferReturnTypes(MLIRContext *context,
                                                   std::optional<Location> loc, Adaptor adaptor,
                                                   SmallVectorImpl<Type> &inferred) {
   // q, k, v as in ds.attention (no mask); indices [B, 1 | Hq, S, K].
-  AttentionOp::Adaptor dense({adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()},
-                             DictionaryAttr::get(context, {}), {}, {});
+  // The adaptor keeps a range over its operands: they must outlive it.
+  SmallVector<Value> operands{adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()};
+  AttentionOp::Adaptor dense(operands, DictionaryAttr::get(context, {}), {}, {});
   if (failed(AttentionOp::inferReturnTypes(context, loc, dense, inferred)))
     return failure();
   auto q = rankedOf(adaptor.getQuery()), idx = rankedOf(adaptor.getIndices());
@@ -475,6 +476,20 @@ LogicalResult BlockSparseAttentionOp::inferReturnTypes(MLIRContext *context,
     dense.push_back(adaptor.getMask());
   AttentionOp::Adaptor attention(dense, DictionaryAttr::get(context, {}), {}, {});
   return AttentionOp::inferReturnTypes(context, loc, attention, inferred);
+}
+
+/// A fused attention backward's results: the types of query, key and value,
+/// once its `output` and `output_grad` are the forward's result type.
+template <typename Adaptor>
+static LogicalResult inferGradientTypes(std::optional<Location> loc, StringRef op, Type result,
+                                        Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  for (Value operand : {adaptor.getOutput(), adaptor.getOutputGrad()})
+    if (!areCompatibleTensorTypes(TypeRange{result}, TypeRange{operand.getType()}))
+      return emitOptionalError(loc, op, ": output and output_grad must be ", result, ", got ",
+                               operand.getType());
+  inferred.append(
+      {adaptor.getQuery().getType(), adaptor.getKey().getType(), adaptor.getValue().getType()});
+  return success();
 }
 
 /// The checks of a block-sparse attention (or its gradient): block size,
@@ -522,13 +537,7 @@ LogicalResult BlockSparseAttentionGradOp::inferReturnTypes(MLIRContext *context,
   SmallVector<Type> result;
   if (failed(AttentionOp::inferReturnTypes(context, loc, attention, result)))
     return failure();
-  for (Value operand : {adaptor.getOutput(), adaptor.getOutputGrad()})
-    if (!areCompatibleTensorTypes(TypeRange{result[0]}, TypeRange{operand.getType()}))
-      return emitOptionalError(loc, "block_sparse_attention_grad: output and output_grad must be ",
-                               result[0], ", got ", operand.getType());
-  inferred.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
-                   adaptor.getValue().getType()});
-  return success();
+  return inferGradientTypes(loc, "block_sparse_attention_grad", result[0], adaptor, inferred);
 }
 
 LogicalResult AttentionOp::verify() {
@@ -560,13 +569,7 @@ LogicalResult AttentionGradOp::inferReturnTypes(MLIRContext *context,
   SmallVector<Type> result;
   if (failed(AttentionOp::inferReturnTypes(context, loc, attention, result)))
     return failure();
-  for (Value operand : {adaptor.getOutput(), adaptor.getOutputGrad()})
-    if (!areCompatibleTensorTypes(TypeRange{result[0]}, TypeRange{operand.getType()}))
-      return emitOptionalError(loc, "attention_grad: output and output_grad must be ",
-                               result[0], ", got ", operand.getType());
-  inferred.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
-                   adaptor.getValue().getType()});
-  return success();
+  return inferGradientTypes(loc, "attention_grad", result[0], adaptor, inferred);
 }
 
 LogicalResult SparseAttentionGradOp::inferReturnTypes(MLIRContext *context,
@@ -574,19 +577,14 @@ LogicalResult SparseAttentionGradOp::inferReturnTypes(MLIRContext *context,
                                                       Adaptor adaptor,
                                                       SmallVectorImpl<Type> &inferred) {
   // The forward's checks; the gradients have the types of what they are of.
-  SparseAttentionOp::Adaptor forward(
-      {adaptor.getQuery(), adaptor.getKey(), adaptor.getValue(), adaptor.getIndices()},
-      DictionaryAttr::get(context, {}), {}, {});
+  // The adaptor keeps a range over its operands: they must outlive it.
+  SmallVector<Value> operands{adaptor.getQuery(), adaptor.getKey(), adaptor.getValue(),
+                              adaptor.getIndices()};
+  SparseAttentionOp::Adaptor forward(operands, DictionaryAttr::get(context, {}), {}, {});
   SmallVector<Type> result;
   if (failed(SparseAttentionOp::inferReturnTypes(context, loc, forward, result)))
     return failure();
-  for (Value operand : {adaptor.getOutput(), adaptor.getOutputGrad()})
-    if (!areCompatibleTensorTypes(TypeRange{result[0]}, TypeRange{operand.getType()}))
-      return emitOptionalError(loc, "sparse_attention_grad: output and output_grad must be ",
-                               result[0], ", got ", operand.getType());
-  inferred.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
-                   adaptor.getValue().getType()});
-  return success();
+  return inferGradientTypes(loc, "sparse_attention_grad", result[0], adaptor, inferred);
 }
 
 LogicalResult AttentionGradOp::verify() {
