@@ -45,6 +45,24 @@ int64_t causalOffsetOf(const Attributes &attrs, const AttentionShape &sh);
 /// `window`, capped at S + L + 2 (wider hides nothing).
 int64_t windowOf(const Attributes &attrs, const AttentionShape &sh);
 
+/// The distinct keys of one key list (`count` indices, checked in [0, L))
+/// at or before `lastVisible`, in list order, into `picked`; `seen` (L
+/// entries) is all zero before and after. ds.sparse_attention's and its
+/// backward's reading of a list.
+inline void distinctVisibleKeys(const int64_t *list, int64_t count, int64_t lastVisible,
+                                std::vector<uint8_t> &seen, std::vector<int64_t> &picked) {
+  picked.clear();
+  for (int64_t e = 0; e < count; ++e) {
+    const int64_t j = list[e];
+    if (seen[(size_t)j] || j > lastVisible)
+      continue;
+    seen[(size_t)j] = 1;
+    picked.push_back(j);
+  }
+  for (int64_t j : picked)
+    seen[(size_t)j] = 0;
+}
+
 } // namespace dsrt::cpu
 
 #endif // DS_RUNTIME_CPU_ATTENTIONOPERANDS_H

@@ -30,11 +30,14 @@ constexpr int64_t kQueryTile = 64;
 constexpr int64_t kKeyTile = 128;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-/// Scratch of one task: a tile of scores, of tanh (softcap) and of dP.
+/// Scratch of one task: a tile of scores, of tanh (softcap) and of dP, and
+/// the rows' running maximum and sum (pass 1).
 struct TileBuffers {
-  std::vector<float> s, t, dp;
+  std::vector<float> s, t, dp, rowMax, rowSum;
+  std::vector<uint8_t> sawNaN;
   TileBuffers(int64_t rows, int64_t cols)
-      : s((size_t)(rows * cols)), t((size_t)(rows * cols)), dp((size_t)(rows * cols)) {}
+      : s((size_t)(rows * cols)), t((size_t)(rows * cols)), dp((size_t)(rows * cols)),
+        rowMax((size_t)rows), rowSum((size_t)rows), sawNaN((size_t)rows) {}
 };
 
 /// s = the visible scores of queries [i0, i0 + rows) of head h against keys
@@ -117,8 +120,11 @@ void queryTileGrad(const AttentionGradProblem &g, int64_t b, int64_t h, int64_t 
   else
     visibleKeyRanges(p, i0, i1, ranges);
   // Each row's maximum and sum, online over the key tiles.
-  std::vector<float> rowMax((size_t)rows, kNegInf), rowSum((size_t)rows, 0.0f);
-  std::vector<bool> sawNaN((size_t)rows, false);
+  std::vector<float> &rowMax = buf.rowMax, &rowSum = buf.rowSum;
+  std::vector<uint8_t> &sawNaN = buf.sawNaN;
+  std::fill_n(rowMax.begin(), rows, kNegInf);
+  std::fill_n(rowSum.begin(), rows, 0.0f);
+  std::fill_n(sawNaN.begin(), rows, 0);
   for (auto [begin, end] : ranges)
     for (int64_t k0 = begin; k0 < end; k0 += kKeyTile) {
       const int64_t cols = std::min(kKeyTile, end - k0);
@@ -126,7 +132,7 @@ void queryTileGrad(const AttentionGradProblem &g, int64_t b, int64_t h, int64_t 
       for (int64_t r = 0; r < rows; ++r) {
         float *sr = buf.s.data() + r * cols;
         if (std::any_of(sr, sr + cols, [](float x) { return std::isnan(x); }))
-          sawNaN[(size_t)r] = true;
+          sawNaN[(size_t)r] = 1;
         const float newMax = std::max(rowMax[(size_t)r], vmath::maxOf(sr, cols));
         if (newMax == kNegInf || sawNaN[(size_t)r])
           continue;

@@ -95,17 +95,9 @@ Status run(KernelContext &ctx, const SparseProblem &p) {
                for (int64_t g0 = 0; g0 < group; g0 += shared ? group : 1) {
                  const int64_t heads = shared ? group : 1, h0 = hk * group + g0;
                  // The keys of this row: listed, distinct, causally visible.
-                 const int64_t *row = p.idx + ((b * p.Hi + (shared ? 0 : h0)) * p.S + i) * p.K;
-                 picked.clear();
-                 for (int64_t e = 0; e < p.K; ++e) {
-                   int64_t j = row[e];
-                   if (seen[(size_t)j] || (p.causal && j > i + p.offset))
-                     continue;
-                   seen[(size_t)j] = 1;
-                   picked.push_back(j);
-                 }
-                 for (int64_t j : picked)
-                   seen[(size_t)j] = 0;
+                 distinctVisibleKeys(
+                     p.idx + ((b * p.Hi + (shared ? 0 : h0)) * p.S + i) * p.K, p.K,
+                     p.causal ? i + p.offset : std::numeric_limits<int64_t>::max(), seen, picked);
                  const int64_t n = (int64_t)picked.size();
                  float *y = p.y + ((b * p.Hq + h0) * p.S + i) * p.Dv;
                  if (n == 0) { // every listed key hidden: 0

@@ -48,17 +48,9 @@ template <typename T> T dotOf(const T *a, const T *b, int64_t n) {
 template <typename T>
 void visibleKeys(const SparseGrad<T> &p, int64_t b, int64_t hi, int64_t i,
                  std::vector<uint8_t> &seen, std::vector<int64_t> &picked) {
-  const int64_t *row = p.idx + ((b * p.Hi + hi) * p.S + i) * p.K;
-  picked.clear();
-  for (int64_t e = 0; e < p.K; ++e) {
-    const int64_t j = row[e];
-    if (seen[(size_t)j] || (p.causal && j > i + p.offset))
-      continue;
-    seen[(size_t)j] = 1;
-    picked.push_back(j);
-  }
-  for (int64_t j : picked)
-    seen[(size_t)j] = 0;
+  distinctVisibleKeys(p.idx + ((b * p.Hi + hi) * p.S + i) * p.K, p.K,
+                      p.causal ? i + p.offset : std::numeric_limits<int64_t>::max(), seen,
+                      picked);
 }
 
 /// Pass 1: lse and D of every row, and dQ.

@@ -492,6 +492,35 @@ static LogicalResult inferGradientTypes(std::optional<Location> loc, StringRef o
   return success();
 }
 
+/// The same for a backward whose forward is shaped as ds.attention (q, k, v
+/// and an optional mask): its result type comes from ds.attention's checks.
+template <typename Adaptor>
+static LogicalResult inferDenseGradientTypes(MLIRContext *context, std::optional<Location> loc,
+                                             StringRef op, Adaptor adaptor,
+                                             SmallVectorImpl<Type> &inferred) {
+  SmallVector<Value> forward{adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()};
+  if (adaptor.getMask())
+    forward.push_back(adaptor.getMask());
+  AttentionOp::Adaptor attention(forward, DictionaryAttr::get(context, {}), {}, {});
+  SmallVector<Type> result;
+  if (failed(AttentionOp::inferReturnTypes(context, loc, attention, result)))
+    return failure();
+  return inferGradientTypes(loc, op, result[0], adaptor, inferred);
+}
+
+/// The causal patterns of ds.attention (or its gradient): window and sinks
+/// need is_causal and are not negative; so does causal_from_end.
+template <typename Op> static LogicalResult verifyCausalPattern(Op op) {
+  if ((op.getWindow() || op.getSinkTokens()) && !op.getIsCausal())
+    return op.emitOpError(
+        "window and sink_tokens restrict causal attention: they need is_causal");
+  if ((int64_t)op.getWindow() < 0 || (int64_t)op.getSinkTokens() < 0)
+    return op.emitOpError("window and sink_tokens must not be negative");
+  if (op.getCausalFromEnd() && !op.getIsCausal())
+    return op.emitOpError("causal_from_end needs is_causal");
+  return success();
+}
+
 /// The checks of a block-sparse attention (or its gradient): block size,
 /// causality, the layout's dims against q and k.
 template <typename Op> static LogicalResult verifyBlockLayout(Op op) {
@@ -529,24 +558,12 @@ LogicalResult BlockSparseAttentionGradOp::inferReturnTypes(MLIRContext *context,
                                                            std::optional<Location> loc,
                                                            Adaptor adaptor,
                                                            SmallVectorImpl<Type> &inferred) {
-  // The forward's checks; the gradients have the types of what they are of.
-  SmallVector<Value> forward{adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()};
-  if (adaptor.getMask())
-    forward.push_back(adaptor.getMask());
-  AttentionOp::Adaptor attention(forward, DictionaryAttr::get(context, {}), {}, {});
-  SmallVector<Type> result;
-  if (failed(AttentionOp::inferReturnTypes(context, loc, attention, result)))
-    return failure();
-  return inferGradientTypes(loc, "block_sparse_attention_grad", result[0], adaptor, inferred);
+  return inferDenseGradientTypes(context, loc, "block_sparse_attention_grad", adaptor, inferred);
 }
 
 LogicalResult AttentionOp::verify() {
-  if ((getWindow() || getSinkTokens()) && !getIsCausal())
-    return emitOpError("window and sink_tokens restrict causal attention: they need is_causal");
-  if ((int64_t)getWindow() < 0 || (int64_t)getSinkTokens() < 0)
-    return emitOpError("window and sink_tokens must not be negative");
-  if (getCausalFromEnd() && !getIsCausal())
-    return emitOpError("causal_from_end needs is_causal");
+  if (failed(verifyCausalPattern(*this)))
+    return failure();
   if (getSelectBlocks() || getBlockSize()) {
     if (!getIsCausal() || getWindow() || getSinkTokens())
       return emitOpError("select_blocks needs is_causal and excludes window / sink_tokens");
@@ -561,15 +578,7 @@ LogicalResult AttentionOp::verify() {
 LogicalResult AttentionGradOp::inferReturnTypes(MLIRContext *context,
                                                 std::optional<Location> loc, Adaptor adaptor,
                                                 SmallVectorImpl<Type> &inferred) {
-  // The forward's checks; the gradients have the types of what they are of.
-  SmallVector<Value> forward{adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()};
-  if (adaptor.getMask())
-    forward.push_back(adaptor.getMask());
-  AttentionOp::Adaptor attention(forward, DictionaryAttr::get(context, {}), {}, {});
-  SmallVector<Type> result;
-  if (failed(AttentionOp::inferReturnTypes(context, loc, attention, result)))
-    return failure();
-  return inferGradientTypes(loc, "attention_grad", result[0], adaptor, inferred);
+  return inferDenseGradientTypes(context, loc, "attention_grad", adaptor, inferred);
 }
 
 LogicalResult SparseAttentionGradOp::inferReturnTypes(MLIRContext *context,
@@ -587,15 +596,7 @@ LogicalResult SparseAttentionGradOp::inferReturnTypes(MLIRContext *context,
   return inferGradientTypes(loc, "sparse_attention_grad", result[0], adaptor, inferred);
 }
 
-LogicalResult AttentionGradOp::verify() {
-  if ((getWindow() || getSinkTokens()) && !getIsCausal())
-    return emitOpError("window and sink_tokens restrict causal attention: they need is_causal");
-  if ((int64_t)getWindow() < 0 || (int64_t)getSinkTokens() < 0)
-    return emitOpError("window and sink_tokens must not be negative");
-  if (getCausalFromEnd() && !getIsCausal())
-    return emitOpError("causal_from_end needs is_causal");
-  return success();
-}
+LogicalResult AttentionGradOp::verify() { return verifyCausalPattern(*this); }
 
 LogicalResult RotaryEmbeddingOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                                                   Adaptor adaptor,
