@@ -25,14 +25,15 @@
 // GREEDY: ds.binary mul %[[G2]], %[[R1B]]
 
 // SQRT-LABEL: func.func @main
-// √4 = 2: of the three activations alive across b4 (f1, f2, f3; f4 is read
-// there) every second is kept (f2); f3 is recomputed from it, f1 from the
-// input.
+// The chain's four activations each cut it: √4 = 2 segments of the three
+// alive across b4 (f1, f2, f3; f4 is read there), with f2 the checkpoint.
+// f1's segment is recomputed from the input; f3's, the last, is kept: the
+// backward reads it first, recomputing it would lower no peak.
 // SQRT: %[[A1:.*]] = ds.unary tanh %arg0
 // SQRT: %[[A2:.*]] = ds.unary tanh %[[A1]]
+// SQRT: %[[A3:.*]] = ds.unary tanh %[[A2]]
 // SQRT: %[[G4:.*]] = ds.binary mul
-// SQRT: %[[R3:.*]] = ds.unary tanh %[[A2]]
-// SQRT: %[[G3:.*]] = ds.binary mul %[[G4]], %[[R3]]
+// SQRT: %[[G3:.*]] = ds.binary mul %[[G4]], %[[A3]]
 // SQRT: %[[G2:.*]] = ds.binary mul %[[G3]], %[[A2]]
 // SQRT: %[[R1:.*]] = ds.unary tanh %arg0
 // SQRT: ds.binary mul %[[G2]], %[[R1]]

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -144,13 +145,59 @@ std::vector<int> remat::dropCandidates(const Graph &graph, int step) {
   return candidates;
 }
 
+std::vector<int> remat::separators(const Graph &graph, int step) {
+  int steps = std::min(step, (int)graph.nodes.size());
+  // Free, or computed by one op from free values (a transposed weight): not
+  // a dependence to cut, its recomputation reaches nothing else.
+  std::vector<bool> fromFree(graph.values.size(), false);
+  for (auto [i, value] : llvm::enumerate(graph.values))
+    fromFree[i] = value.free;
+  for (const Graph::Node &node : graph.nodes) {
+    bool leaf = llvm::all_of(node.operands,
+                             [&](int operand) { return graph.values[operand].free; });
+    for (int result : node.results)
+      fromFree[result] = leaf;
+  }
+  std::vector<int> lastRead(graph.values.size(), -1);
+  for (int i = 0; i <= steps && i < (int)graph.nodes.size(); ++i)
+    for (int operand : graph.nodes[i].operands)
+      lastRead[operand] = std::max(lastRead[operand], i);
+  std::vector<llvm::SmallVector<int>> closing(steps + 1);
+  for (auto [i, value] : llvm::enumerate(graph.values))
+    if (!fromFree[i] && value.def >= 0 && value.def < steps && lastRead[i] > value.def)
+      closing[lastRead[i]].push_back((int)i);
+  std::vector<int> cuts;
+  std::set<int> open;
+  for (int i = 0; i < steps; ++i) {
+    for (int value : closing[i])
+      open.erase(value);
+    int leaf = -1; // a leaf read later: with nothing else open, it is the cut
+    for (int result : graph.nodes[i].results) {
+      if (lastRead[result] <= i)
+        continue;
+      if (!fromFree[result])
+        open.insert(result);
+      else if (!graph.values[result].free)
+        leaf = result;
+    }
+    int cut = open.size() == 1 ? *open.begin() : open.empty() ? leaf : -1;
+    if (cut >= 0 && (cuts.empty() || cuts.back() != cut))
+      cuts.push_back(cut);
+  }
+  return cuts;
+}
+
 namespace {
 /// Builds the graph of one plan (see applyDrops).
 class DropPlanBuilder {
 public:
-  DropPlanBuilder(const Graph &graph, int step, llvm::ArrayRef<llvm::SmallVector<int>> groups)
+  DropPlanBuilder(const Graph &graph, int step, llvm::ArrayRef<llvm::SmallVector<int>> groups,
+                  llvm::ArrayRef<int> pinned)
       : in(graph), step(step), last(lastUses(graph)), groupOf(graph.values.size(), -1),
-        memo(groups.size()), insertAt(groups.size(), INT32_MAX), groups(groups) {
+        pinned(graph.values.size(), false), memo(groups.size()),
+        insertAt(groups.size(), INT32_MAX), groups(groups) {
+    for (int value : pinned)
+      this->pinned[value] = true;
     int steps = (int)graph.nodes.size();
     std::vector<int> firstLate(graph.values.size(), INT32_MAX), lastLate(graph.values.size(), -1);
     auto noteUse = [&](int value, int at) {
@@ -222,8 +269,8 @@ private:
       if (auto it = memo[owner].find(value); it != memo[owner].end())
         return it->second; // another group's copy, alive here anyway
     bool dropped = owner >= 0;
-    if (!dropped && last[value] >= at)
-      return value; // still alive here: reading it extends nothing
+    if (!dropped && (last[value] >= at || pinned[value]))
+      return value; // still alive here, or kept alive for this read
     const Graph::Node &producer = in.nodes[val.def];
     if (!dropped && (!producer.recomputable || depth > kMaxDepth))
       return value; // kept alive longer instead
@@ -287,6 +334,7 @@ private:
   int step;
   std::vector<int> last, lateEnd;
   std::vector<int> groupOf;
+  std::vector<bool> pinned;
   std::vector<std::map<int, int>> memo;
   std::vector<int> insertAt;
   llvm::ArrayRef<llvm::SmallVector<int>> groups;
@@ -295,8 +343,9 @@ private:
 } // namespace
 
 Graph remat::applyDrops(const Graph &graph, int step,
-                        llvm::ArrayRef<llvm::SmallVector<int>> groups) {
-  return DropPlanBuilder(graph, step, groups).build();
+                        llvm::ArrayRef<llvm::SmallVector<int>> groups,
+                        llvm::ArrayRef<int> pinned) {
+  return DropPlanBuilder(graph, step, groups, pinned).build();
 }
 
 Graph remat::scheduleForMemory(const Graph &graph) {

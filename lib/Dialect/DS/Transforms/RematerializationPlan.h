@@ -61,12 +61,23 @@ Peak simulate(const Graph &graph, std::vector<uint64_t> *live = nullptr);
 /// be recomputed: the values a plan may drop at `step`, in program order.
 std::vector<int> dropCandidates(const Graph &graph, int step);
 
+/// Values that cut the program before `step` in two: at some step before
+/// it, the value is the only one computed so far that steps up to `step`
+/// still read (values computed from arguments and constants alone aside:
+/// recomputing those needs nothing else). Keeping one alive bounds every
+/// recomputation of what follows it: Chen's checkpoints, found in graphs
+/// that are not chains (a transformer's residual stream between blocks).
+/// In program order.
+std::vector<int> separators(const Graph &graph, int step);
+
 /// A plan: each group of values is dropped after their last use up to
 /// `step` and recomputed together, once, right before the first use of any
 /// of them after `step`; later uses read the recomputed values. Inputs of a
 /// recomputation that are no longer alive there are recomputed as well
-/// (back to values still alive, arguments and constants).
-Graph applyDrops(const Graph &graph, int step, llvm::ArrayRef<llvm::SmallVector<int>> groups);
+/// (back to values still alive, arguments, constants and the `pinned`
+/// values, which are kept alive for it instead).
+Graph applyDrops(const Graph &graph, int step, llvm::ArrayRef<llvm::SmallVector<int>> groups,
+                 llvm::ArrayRef<int> pinned = {});
 
 /// A topological order that keeps less alive: list scheduling that runs the
 /// ready step freeing the most bytes (net of what it allocates) first, ties

@@ -135,17 +135,97 @@ Plan greedy(const Graph &start, uint64_t budget) {
   return current;
 }
 
-/// Chen's √n: keep every ⌈√k⌉-th of the k values alive across the peak.
+/// Segments between checkpoints at the program's separators: `segments`
+/// runs of about equal bytes of the values alive across the peak, each
+/// dropped and recomputed from the checkpoint before it (kept alive for
+/// that); the last `undropped` runs are kept (the backward reads them
+/// first: recomputing them right away buys nothing). Nullopt when the
+/// program has too few separators for that many segments.
+std::optional<Plan> segmentPlan(const Graph &start, const Peak &peak,
+                                llvm::ArrayRef<int> candidates, llvm::ArrayRef<int> cuts,
+                                size_t segments, size_t undropped) {
+  if (segments < 2 || segments > cuts.size() + 1)
+    return std::nullopt;
+  uint64_t total = 0;
+  for (int value : candidates)
+    total += start.values[value].bytes;
+  auto defOf = [&](int value) { return start.values[value].def; };
+  // Bytes alive across the peak computed before each step: where the
+  // cumulative sum passes k/segments of the total, the next cut is kept.
+  std::vector<uint64_t> before(start.nodes.size() + 1, 0);
+  for (int value : candidates)
+    before[defOf(value) + 1] += start.values[value].bytes;
+  for (size_t i = 1; i < before.size(); ++i)
+    before[i] += before[i - 1];
+  llvm::SmallVector<int> checkpoints;
+  for (int cut : cuts) {
+    uint64_t due = total * (checkpoints.size() + 1) / segments;
+    if (checkpoints.size() + 1 < segments && before[defOf(cut) + 1] >= due)
+      checkpoints.push_back(cut);
+  }
+  if (checkpoints.size() + 1 < segments)
+    return std::nullopt;
+  llvm::SmallVector<llvm::SmallVector<int>> runs(checkpoints.size() + 1);
+  for (int value : candidates) {
+    if (llvm::is_contained(checkpoints, value))
+      continue;
+    size_t run = 0;
+    while (run < checkpoints.size() && defOf(checkpoints[run]) < defOf(value))
+      ++run;
+    runs[run].push_back(value);
+  }
+  runs.resize(runs.size() - std::min(undropped, runs.size()));
+  llvm::erase_if(runs, [](const llvm::SmallVector<int> &run) { return run.empty(); });
+  return evaluate(applyDrops(start, peak.step, runs, checkpoints));
+}
+
+/// Chen's √n: where the program has separators (a residual stream), about
+/// √m segments between m of them, each recomputed once from the checkpoint
+/// before it (the count from ⌈√m⌉/2 to 2⌈√m⌉ and the last segment kept or
+/// not, whichever peaks lowest: segments are of equal bytes, not equal
+/// count, so Chen's count is the middle of the search, not its answer); in
+/// a program without them, every ⌈√k⌉-th of the k values alive across the
+/// peak is kept, a chain's checkpoints (elsewhere, recomputations reach
+/// back further).
 Plan sqrtCheckpoints(const Graph &start) {
   Peak peak = simulate(start);
   std::vector<int> candidates = dropCandidates(start, peak.step);
   if (candidates.size() < 2)
     return evaluate(start);
+  std::vector<int> cuts = separators(start, peak.step);
+  size_t root = (size_t)std::ceil(std::sqrt((double)cuts.size()));
+  std::optional<Plan> plan;
+  for (size_t segments = std::max<size_t>(2, root / 2); segments <= 2 * root; ++segments)
+    for (size_t undropped : {0, 1})
+      if (std::optional<Plan> segmented =
+              segmentPlan(start, peak, candidates, cuts, segments, undropped))
+        if (!plan || better(*segmented, *plan, 0))
+          plan = std::move(*segmented);
+  if (plan)
+    return std::move(*plan);
   size_t every = (size_t)std::ceil(std::sqrt((double)candidates.size()));
   llvm::SmallVector<bool> kept;
   for (size_t i = 0; i < candidates.size(); ++i)
     kept.push_back(i % every == every - 1);
   return evaluate(applyDrops(start, peak.step, dropRuns(candidates, kept)));
+}
+
+/// The segment plan fitting `budget` with the least recomputation, over
+/// every number of segments the separators allow.
+std::optional<Plan> budgetedSegments(const Graph &start, uint64_t budget) {
+  Peak peak = simulate(start);
+  std::vector<int> candidates = dropCandidates(start, peak.step);
+  std::vector<int> cuts = separators(start, peak.step);
+  std::optional<Plan> best;
+  // Bounded: a few hundred plans, each a pass over the graph.
+  constexpr size_t kMostSegments = 64, kMostUndropped = 8;
+  for (size_t segments = 2; segments <= std::min(cuts.size() + 1, kMostSegments); ++segments)
+    for (size_t undropped = 0; undropped < std::min(segments, kMostUndropped); ++undropped)
+      if (std::optional<Plan> plan =
+              segmentPlan(start, peak, candidates, cuts, segments, undropped))
+        if (!best || better(*plan, *best, budget))
+          best = std::move(*plan);
+  return best;
 }
 } // namespace
 
@@ -225,12 +305,17 @@ struct RematerializePass : ds::impl::RematerializePassBase<RematerializePass> {
   std::optional<Plan> run(const Plan &start, uint64_t limit, func::FuncOp main) {
     if (strategy == "greedy") {
       // Single drops can stall above the budget where whole segments would
-      // not: then start again from the √n plan and refine it greedily.
+      // not, or recompute long chains where segments recompute each value
+      // once: under a budget, the cheapest of greedy, the segment plans and
+      // greedy refinements of the √n plan.
       Plan plan = greedy(start.graph, limit);
-      if (limit && plan.peak.bytes > limit) {
+      if (limit) {
         Plan refined = greedy(sqrtCheckpoints(start.graph).graph, limit);
         if (better(refined, plan, limit))
           plan = std::move(refined);
+        if (std::optional<Plan> segmented = budgetedSegments(start.graph, limit))
+          if (better(*segmented, plan, limit))
+            plan = std::move(*segmented);
       }
       return plan;
     }
