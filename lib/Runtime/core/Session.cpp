@@ -1,8 +1,10 @@
 //===- Session.cpp - executing a program on the CPU -----------------------===//
 #include "core/Session.h"
+
 #include "cpu/Kernels.h"
 #include "cpu/WinogradConv.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -153,6 +155,7 @@ Status Session::init(int numThreads) {
   if (!started)
     return started;
   context_.numThreads = pool_.size();
+  profile_ = UnitProfile::fromEnvironment();
   context_.parallelFor = [this](int64_t n, int64_t grain,
                                 const std::function<void(int64_t, int64_t)> &body) {
     pool_.parallelFor(n, grain, body);
@@ -209,22 +212,27 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
   std::vector<const Tensor *> ins;
   std::vector<Tensor *> outs;
   for (const ExecUnit &unit : units) {
+    auto started = std::chrono::steady_clock::now();
     if (unit.tiled()) {
       Status s = runTiledUnit(program_, unit, tensors, pool_, context_.packed);
       if (!s)
         return s;
-      continue;
+    } else {
+      const Step &step = program_.steps[unit.steps[0]];
+      ins.clear();
+      outs.clear();
+      for (uint32_t id : step.inputs)
+        ins.push_back(id == DSX_ABSENT ? nullptr : &tensors[id]);
+      for (uint32_t id : step.outputs)
+        outs.push_back(&tensors[id]);
+      Status s = step.kernel(context_, step.attrs, ins, outs);
+      if (!s)
+        return stepError(step.op, s, s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
     }
-    const Step &step = program_.steps[unit.steps[0]];
-    ins.clear();
-    outs.clear();
-    for (uint32_t id : step.inputs)
-      ins.push_back(id == DSX_ABSENT ? nullptr : &tensors[id]);
-    for (uint32_t id : step.outputs)
-      outs.push_back(&tensors[id]);
-    Status s = step.kernel(context_, step.attrs, ins, outs);
-    if (!s)
-      return stepError(step.op, s, s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
+    if (profile_)
+      profile_->record(program_, unit, tensors,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                           .count());
   }
   return Status();
 }
@@ -506,11 +514,18 @@ Status Session::run(const ds_tensor *inputs, int32_t numInputs) {
   if (!valid)
     return valid;
   hasRun_ = false;
-  if (program_.dynamic) {
-    Status s = runDynamic(inputs, numInputs);
-    hasRun_ = s.ok();
-    return s;
-  }
+  if (profile_)
+    profile_->beginRun();
+  Status ran = runProgram(inputs, numInputs);
+  if (profile_ && ran)
+    profile_->endRun();
+  hasRun_ = ran.ok();
+  return ran;
+}
+
+Status Session::runProgram(const ds_tensor *inputs, int32_t numInputs) {
+  if (program_.dynamic)
+    return runDynamic(inputs, numInputs);
   for (int32_t i = 0; i < numInputs; ++i)
     tensors_[program_.inputs[i]].data = inputs[i].data;
   Status ran = execute(units_, tensors_);
@@ -522,7 +537,6 @@ Status Session::run(const ds_tensor *inputs, int32_t numInputs) {
     if (outputs_[i].data != source.data && program_.values[program_.outputs[i]].bytes)
       std::memcpy(outputs_[i].data, source.data, program_.values[program_.outputs[i]].bytes);
   }
-  hasRun_ = true;
   return Status();
 }
 

@@ -7,6 +7,7 @@
 #include "core/ShapePlan.h"
 #include "core/Executor.h"
 #include "core/ThreadPool.h"
+#include "core/UnitProfile.h"
 #include "cpu/PackedGemm.h"
 
 #include <cstdint>
@@ -38,6 +39,8 @@ private:
   Status init(int numThreads);
   /// Runs `units` over `tensors` (one per value id).
   Status execute(const std::vector<ExecUnit> &units, std::vector<Tensor> &tensors);
+  /// One run, after validation.
+  Status runProgram(const ds_tensor *inputs, int32_t numInputs);
   /// A dynamic program: the cached plan for the inputs' shapes, else step by step.
   Status runDynamic(const ds_tensor *inputs, int32_t numInputs);
   Status runPlanned(ShapePlan &plan, const ds_tensor *inputs, int32_t numInputs);
@@ -65,6 +68,7 @@ private:
   std::vector<Tensor> outputs_;
   void *copies_ = nullptr;
   bool hasRun_ = false;
+  std::unique_ptr<UnitProfile> profile_; ///< DS_CPU_PROFILE only
   // Dynamic programs only.
   uint64_t arenaCapacity_ = 0;
   ShapeAnalysis shapes_;

@@ -61,6 +61,55 @@ void copyRow(uint8_t *dst, const uint8_t *src, int64_t n, int64_t stride, size_t
   }
 }
 
+/// The tiled form of stridedCopy (below) for a transpose: dst's rows are
+/// columns of src (the last dim's stride is not 1, dim `k`'s is). Row by row,
+/// every element read would touch its own cache line; tiles of kTile x kTile
+/// elements read kTile lines and write kTile lines, all in L1.
+template <typename T>
+void tiledTranspose(KernelContext &ctx, const std::vector<int64_t> &shape,
+                    const std::vector<int64_t> &strides, size_t k, int64_t base,
+                    const uint8_t *srcBytes, uint8_t *dstBytes) {
+  constexpr int64_t kTile = 32;
+  const T *src = reinterpret_cast<const T *>(srcBytes) + base;
+  T *dst = reinterpret_cast<T *>(dstBytes);
+  const size_t rank = shape.size();
+  std::vector<int64_t> dstStrides(rank, 1);
+  for (size_t d = rank - 1; d-- > 0;)
+    dstStrides[d] = dstStrides[d + 1] * shape[d + 1];
+  // The dims other than k and the last, walked as one index.
+  std::vector<size_t> others;
+  int64_t outer = 1;
+  for (size_t d = 0; d + 1 < rank; ++d)
+    if (d != k) {
+      others.push_back(d);
+      outer *= shape[d];
+    }
+  const int64_t rows = shape[k], cols = shape[rank - 1];
+  const int64_t colStride = strides[rank - 1], rowStride = dstStrides[k];
+  const int64_t rowTiles = (rows + kTile - 1) / kTile;
+  parallel(ctx, outer * rowTiles, 1, [&](int64_t b, int64_t e) {
+    for (int64_t task = b; task < e; ++task) {
+      int64_t rem = task / rowTiles, srcOff = 0, dstOff = 0;
+      for (size_t o = others.size(); o-- > 0;) {
+        int64_t c = rem % shape[others[o]];
+        rem /= shape[others[o]];
+        srcOff += c * strides[others[o]];
+        dstOff += c * dstStrides[others[o]];
+      }
+      int64_t r0 = task % rowTiles * kTile, r1 = std::min(rows, r0 + kTile);
+      for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+        int64_t c1 = std::min(cols, c0 + kTile);
+        for (int64_t r = r0; r < r1; ++r) {
+          const T *in = src + srcOff + r; // dim k has stride 1 in src
+          T *outRow = dst + dstOff + r * rowStride;
+          for (int64_t c = c0; c < c1; ++c)
+            outRow[c] = in[c * colStride];
+        }
+      }
+    }
+  });
+}
+
 /// Writes the contiguous tensor of `shape` into dst, reading the element at
 /// coordinates c from src + (base + sum c[d] * strides[d]) * esize. Strides may
 /// be 0 (broadcast) or negative. The caller guarantees every read is in bounds.
@@ -89,6 +138,18 @@ void stridedCopy(KernelContext &ctx, const std::vector<int64_t> &shapeIn,
   }
   const int64_t rank = (int64_t)shape.size();
   const int64_t inner = shape.back(), innerStride = strides.back();
+  // A transpose: some other dim is the one contiguous in src.
+  if (innerStride != 1 && inner >= 8 && (esize == 2 || esize == 4 || esize == 8))
+    for (size_t k = 0; k + 1 < shape.size(); ++k)
+      if (strides[k] == 1 && shape[k] >= 8) {
+        if (esize == 2)
+          tiledTranspose<uint16_t>(ctx, shape, strides, k, base, src, dst);
+        else if (esize == 4)
+          tiledTranspose<uint32_t>(ctx, shape, strides, k, base, src, dst);
+        else
+          tiledTranspose<uint64_t>(ctx, shape, strides, k, base, src, dst);
+        return;
+      }
   int64_t outer = 1;
   for (int64_t d = 0; d + 1 < rank; ++d)
     outer *= shape[d];

@@ -7,10 +7,11 @@
 //  2. per (batch, KV head, key tile): dV = Σ Pᵀ dO and dK = scale · Σ dSᵀ Q
 //     over the query heads of the group and the query tiles that see it.
 // P = exp(s - lse) and dS = P ∘ (dP - D) (∘ 1 - tanh² under a softcap) are
-// recomputed per tile: nothing of size [S, L] exists. The scores are thus
-// computed three times and dP twice (8 GEMMs against the 5 of a backward
-// that keeps them), the price of no atomics and thread-count-independent
-// sums.
+// recomputed per tile: nothing of size [S, L] exists. Pass 1 keeps its
+// rows' scores from the statistics sweep for the dQ sweep where they fit a
+// task's cache (kCachedScores), so the scores are computed twice and dP twice
+// (7 GEMMs against the 5 of a backward that keeps them; 8 for long rows), the
+// price of no atomics and thread-count-independent sums.
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/Blas.h"
@@ -28,12 +29,16 @@ namespace {
 
 constexpr int64_t kQueryTile = 64;
 constexpr int64_t kKeyTile = 128;
+/// Scores pass 1 keeps between its sweeps, per task: a query tile's rows
+/// against up to 4,096 visible keys (1 MiB).
+constexpr int64_t kCachedScores = kQueryTile * 4096;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-/// Scratch of one task: a tile of scores, of tanh (softcap) and of dP, and
-/// the rows' running maximum and sum (pass 1).
+/// Scratch of one task: a tile of scores, of tanh (softcap) and of dP, the
+/// rows' running maximum and sum, and the scores pass 1 keeps (allocated on
+/// first use).
 struct TileBuffers {
-  std::vector<float> s, t, dp, rowMax, rowSum;
+  std::vector<float> s, t, dp, rowMax, rowSum, cached;
   std::vector<uint8_t> sawNaN;
   TileBuffers(int64_t rows, int64_t cols)
       : s((size_t)(rows * cols)), t((size_t)(rows * cols)), dp((size_t)(rows * cols)),
@@ -42,10 +47,11 @@ struct TileBuffers {
 
 /// s = the visible scores of queries [i0, i0 + rows) of head h against keys
 /// [k0, k0 + cols), as the forward sees them; t = tanh(raw / cap) under a
-/// softcap.
+/// softcap. Into buf.s unless `into` is given.
 void scoreTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int64_t rows,
-               int64_t k0, int64_t cols, const float *q, const float *k, TileBuffers &buf) {
-  float *s = buf.s.data();
+               int64_t k0, int64_t cols, const float *q, const float *k, TileBuffers &buf,
+               float *into = nullptr) {
+  float *s = into ? into : buf.s.data();
   blas::sgemm(false, true, (int)rows, (int)cols, (int)p.D, p.scale, q, (int)p.D, k + k0 * p.D,
               (int)p.D, 0.0f, s, (int)cols);
   for (int64_t r = 0; r < rows; ++r) {
@@ -63,26 +69,26 @@ void scoreTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int6
   }
 }
 
-/// P = exp(s - lse) in place; 0 in rows that pass nothing (every key
-/// hidden, or a NaN score: lse not finite).
-void scoresToProbabilities(int64_t rows, int64_t cols, const float *lse, TileBuffers &buf) {
+/// P = exp(s - lse) in place in `s` (a tile of rows x cols); 0 in rows that
+/// pass nothing (every key hidden, or a NaN score: lse not finite).
+void scoresToProbabilities(int64_t rows, int64_t cols, const float *lse, float *s) {
   for (int64_t r = 0; r < rows; ++r) {
-    float *sr = buf.s.data() + r * cols;
+    float *sr = s + r * cols;
     if (!std::isfinite(lse[r])) {
       std::fill(sr, sr + cols, 0.0f);
       continue;
     }
-    for (int64_t c = 0; c < cols; ++c)
-      sr[c] = sr[c] == kNegInf ? 0.0f : std::exp(sr[c] - lse[r]);
+    vmath::expShiftedSum(sr, sr, cols, lse[r]); // hidden (-inf) scores give 0
   }
 }
 
-/// dS = P (dP - D) (1 - t² under a softcap) in place of P, given dP; 0 in
-/// rows that pass nothing (their D may be NaN: a NaN row's output is).
+/// dS = P (dP - D) (1 - t² under a softcap) in place of P in `s`, given
+/// buf.dp; 0 in rows that pass nothing (their D may be NaN: a NaN row's
+/// output is).
 void probabilitiesToGrad(const AttentionProblem &p, int64_t rows, int64_t cols, const float *lse,
-                         const float *delta, TileBuffers &buf) {
+                         const float *delta, TileBuffers &buf, float *s) {
   for (int64_t r = 0; r < rows; ++r) {
-    float *sr = buf.s.data() + r * cols;
+    float *sr = s + r * cols;
     const float *dpr = buf.dp.data() + r * cols;
     if (!std::isfinite(lse[r])) {
       std::fill(sr, sr + cols, 0.0f);
@@ -125,12 +131,23 @@ void queryTileGrad(const AttentionGradProblem &g, int64_t b, int64_t h, int64_t 
   std::fill_n(rowMax.begin(), rows, kNegInf);
   std::fill_n(rowSum.begin(), rows, 0.0f);
   std::fill_n(sawNaN.begin(), rows, 0);
+  // The scores of the first sweep, tile after tile, kept for the second
+  // (not under a softcap, whose derivative needs tanh as well).
+  int64_t visible = 0;
+  for (auto [begin, end] : ranges)
+    visible += end - begin;
+  const bool cache = p.softcap <= 0.0f && rows * visible <= kCachedScores;
+  if (cache && buf.cached.size() < (size_t)(rows * visible))
+    buf.cached.resize((size_t)(rows * visible));
+  int64_t at = 0;
   for (auto [begin, end] : ranges)
     for (int64_t k0 = begin; k0 < end; k0 += kKeyTile) {
       const int64_t cols = std::min(kKeyTile, end - k0);
-      scoreTile(p, b, h, i0, rows, k0, cols, q, k, buf);
+      float *s = cache ? buf.cached.data() + at : buf.s.data();
+      at += rows * cols;
+      scoreTile(p, b, h, i0, rows, k0, cols, q, k, buf, s);
       for (int64_t r = 0; r < rows; ++r) {
-        float *sr = buf.s.data() + r * cols;
+        const float *sr = s + r * cols;
         if (std::any_of(sr, sr + cols, [](float x) { return std::isnan(x); }))
           sawNaN[(size_t)r] = 1;
         const float newMax = std::max(rowMax[(size_t)r], vmath::maxOf(sr, cols));
@@ -139,7 +156,7 @@ void queryTileGrad(const AttentionGradProblem &g, int64_t b, int64_t h, int64_t 
         const float correction =
             rowMax[(size_t)r] == kNegInf ? 0.0f : std::exp(rowMax[(size_t)r] - newMax);
         rowSum[(size_t)r] = rowSum[(size_t)r] * correction +
-                            (float)vmath::expShiftedSum(sr, sr, cols, newMax);
+                            (float)vmath::expShiftedSumOnly(sr, cols, newMax);
         rowMax[(size_t)r] = newMax;
       }
     }
@@ -148,16 +165,20 @@ void queryTileGrad(const AttentionGradProblem &g, int64_t b, int64_t h, int64_t 
              : rowMax[(size_t)r] == kNegInf ? kNegInf
                                             : rowMax[(size_t)r] + std::log(rowSum[(size_t)r]);
   std::fill(dq, dq + rows * p.D, 0.0f);
+  at = 0;
   for (auto [begin, end] : ranges)
     for (int64_t k0 = begin; k0 < end; k0 += kKeyTile) {
       const int64_t cols = std::min(kKeyTile, end - k0);
-      scoreTile(p, b, h, i0, rows, k0, cols, q, k, buf);
+      float *s = cache ? buf.cached.data() + at : buf.s.data();
+      at += rows * cols;
+      if (!cache)
+        scoreTile(p, b, h, i0, rows, k0, cols, q, k, buf);
       // dP = dO Vᵀ, then dQ += scale dS K.
       blas::sgemm(false, true, (int)rows, (int)cols, (int)p.Dv, 1.0f, dout, (int)p.Dv,
                   v + k0 * p.Dv, (int)p.Dv, 0.0f, buf.dp.data(), (int)cols);
-      scoresToProbabilities(rows, cols, lse, buf);
-      probabilitiesToGrad(p, rows, cols, lse, delta, buf);
-      blas::sgemm(false, false, (int)rows, (int)p.D, (int)cols, p.scale, buf.s.data(), (int)cols,
+      scoresToProbabilities(rows, cols, lse, s);
+      probabilitiesToGrad(p, rows, cols, lse, delta, buf, s);
+      blas::sgemm(false, false, (int)rows, (int)p.D, (int)cols, p.scale, s, (int)cols,
                   k + k0 * p.D, (int)p.D, 1.0f, dq, (int)p.D);
     }
 }
@@ -209,12 +230,12 @@ void keyTileGrad(const AttentionGradProblem &g, int64_t b, int64_t hk, int64_t j
       // dP = dO Vᵀ before P overwrites the scores.
       blas::sgemm(false, true, (int)rows, (int)cols, (int)p.Dv, 1.0f, dout, (int)p.Dv,
                   v + j0 * p.Dv, (int)p.Dv, 0.0f, buf.dp.data(), (int)cols);
-      scoresToProbabilities(rows, cols, lse + rowBase, buf);
+      scoresToProbabilities(rows, cols, lse + rowBase, buf.s.data());
       // dV += Pᵀ dO.
       blas::sgemm(true, false, (int)cols, (int)p.Dv, (int)rows, 1.0f, buf.s.data(), (int)cols,
                   dout, (int)p.Dv, 1.0f, dv, (int)p.Dv);
       // dK += scale dSᵀ Q.
-      probabilitiesToGrad(p, rows, cols, lse + rowBase, delta + rowBase, buf);
+      probabilitiesToGrad(p, rows, cols, lse + rowBase, delta + rowBase, buf, buf.s.data());
       blas::sgemm(true, false, (int)cols, (int)p.D, (int)rows, p.scale, buf.s.data(), (int)cols,
                   q, (int)p.D, 1.0f, dk, (int)p.D);
     }

@@ -127,3 +127,24 @@ func.func @main(%x: tensor<2x8xf32>) -> (tensor<f32> {ds.name = "loss"}) {
   %l = ds.reduce sum %m {axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x8xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// A weight shared by a batch ([2, 5, 8] x [8, 3]): its gradient is one GEMM
+// over the batch's 10 rows, not a batched GEMM and a sum over the batch.
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<2x5x8xf32>
+// CHECK-SAME: -> (tensor<f32> {ds.name = "loss"}, tensor<8x3xf32> {ds.name = "w.grad"})
+// CHECK-DAG: %[[XF:.*]] = ds.reshape %[[X]], %{{.*}} : (tensor<2x5x8xf32>, tensor<2xi64>) -> tensor<10x8xf32>
+// CHECK-DAG: %[[DYF:.*]] = ds.reshape %{{.*}}, %{{.*}} : (tensor<2x5x3xf32>, tensor<2xi64>) -> tensor<10x3xf32>
+// CHECK: %[[XT:.*]] = ds.transpose %[[XF]] {perm = array<i64: 1, 0>} : (tensor<10x8xf32>) -> tensor<8x10xf32>
+// CHECK: %[[DW:.*]] = ds.matmul %[[XT]], %[[DYF]] : (tensor<8x10xf32>, tensor<10x3xf32>) -> tensor<8x3xf32>
+// CHECK-NOT: ds.reduce sum
+// CHECK: return %{{.*}}, %[[DW]]
+func.func @main(%x: tensor<2x5x8xf32> {ds.name = "x"}) -> (tensor<f32> {ds.name = "loss"}) {
+  %w = ds.constant dense<0.1> : tensor<8x3xf32> loc("w")
+  %y = ds.matmul %x, %w : (tensor<2x5x8xf32>, tensor<8x3xf32>) -> tensor<2x5x3xf32>
+  %sq = ds.binary mul %y, %y : (tensor<2x5x3xf32>, tensor<2x5x3xf32>) -> tensor<2x5x3xf32>
+  %l = ds.reduce sum %sq {axes = array<i64: 0, 1, 2>, keepdims = false} : (tensor<2x5x3xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

@@ -238,3 +238,79 @@ func.func @assert_folds_when_it_holds(%x: tensor<3xi64>, %c: tensor<2xi1>) -> (t
   %2 = ds.assert %f, %x {message = "never holds"} : (tensor<2xi1>, tensor<3xi64>) -> tensor<3xi64>
   return %0, %1, %2 : tensor<3xi64>, tensor<3xi64>, tensor<3xi64>
 }
+
+// -----
+
+// The gradient of a three-way split: each slice's gradient padded back with
+// zeros, the three summed. Side by side along the last axis, they become one
+// concat, without a full-size pad and add per slice.
+// CHECK-LABEL: func @split_gradient_is_a_concat
+// CHECK-SAME: (%[[A:.*]]: tensor<2x4xf32>, %[[B:.*]]: tensor<2x4xf32>, %[[C:.*]]: tensor<2x4xf32>)
+// CHECK-NOT: ds.pad
+// CHECK-NOT: ds.binary
+// CHECK: %[[AB:.*]] = ds.concat %[[A]], %[[B]] {axis = 1 : i64}
+// CHECK: %[[ABC:.*]] = ds.concat %[[AB]], %[[C]] {axis = 1 : i64}
+// CHECK: return %[[ABC]]
+func.func @split_gradient_is_a_concat(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>, %c: tensor<2x4xf32>) -> tensor<2x12xf32> {
+  %zero = ds.constant dense<0.0> : tensor<f32>
+  %pa = ds.constant dense<[0, 0, 0, 8]> : tensor<4xi64>
+  %pb = ds.constant dense<[0, 4, 0, 4]> : tensor<4xi64>
+  %pc = ds.constant dense<[0, 8, 0, 0]> : tensor<4xi64>
+  %ga = ds.pad %a, %pa, %zero {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<2x12xf32>
+  %gb = ds.pad %b, %pb, %zero {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<2x12xf32>
+  %gc = ds.pad %c, %pc, %zero {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<2x12xf32>
+  %s = ds.binary add %ga, %gb : (tensor<2x12xf32>, tensor<2x12xf32>) -> tensor<2x12xf32>
+  %t = ds.binary add %s, %gc : (tensor<2x12xf32>, tensor<2x12xf32>) -> tensor<2x12xf32>
+  return %t : tensor<2x12xf32>
+}
+
+// -----
+
+// Two of the three, in either operand order, stay padded where the third
+// would be; regions that overlap, padding with a value other than zero, or
+// placements that differ along a second axis are left alone.
+// CHECK-LABEL: func @partial_split_gradient
+// CHECK-DAG: %[[P:.*]] = ds.constant dense<[0, 0, 0, 4]> : tensor<4xi64>
+// CHECK-DAG: %[[CB:.*]] = ds.concat %arg1, %arg0 {axis = 1 : i64}
+// CHECK: ds.pad %[[CB]], %[[P]]
+// CHECK-SAME: -> tensor<2x12xf32>
+// CHECK-LABEL: func @overlapping_or_nonzero_pads_stay
+// CHECK-NOT: ds.concat
+// CHECK: ds.pad
+// CHECK: ds.pad
+// CHECK: ds.binary add
+// CHECK: ds.pad
+// CHECK: ds.pad
+// CHECK: ds.binary add
+// CHECK: ds.pad
+// CHECK: ds.pad
+// CHECK: ds.binary add
+// CHECK-NOT: ds.concat
+func.func @partial_split_gradient(%b: tensor<2x4xf32>, %a: tensor<2x4xf32>) -> tensor<2x12xf32> {
+  %zero = ds.constant dense<0.0> : tensor<f32>
+  %pa = ds.constant dense<[0, 0, 0, 8]> : tensor<4xi64>
+  %pb = ds.constant dense<[0, 4, 0, 4]> : tensor<4xi64>
+  %ga = ds.pad %a, %pa, %zero {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<2x12xf32>
+  %gb = ds.pad %b, %pb, %zero {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<2x12xf32>
+  %s = ds.binary add %gb, %ga : (tensor<2x12xf32>, tensor<2x12xf32>) -> tensor<2x12xf32>
+  return %s : tensor<2x12xf32>
+}
+func.func @overlapping_or_nonzero_pads_stay(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>) -> (tensor<2x12xf32>, tensor<2x12xf32>, tensor<4x12xf32>) {
+  %zero = ds.constant dense<0.0> : tensor<f32>
+  %one = ds.constant dense<1.0> : tensor<f32>
+  %pa = ds.constant dense<[0, 0, 0, 8]> : tensor<4xi64>
+  %pover = ds.constant dense<[0, 2, 0, 6]> : tensor<4xi64>
+  %pb = ds.constant dense<[0, 4, 0, 4]> : tensor<4xi64>
+  %pa2 = ds.constant dense<[0, 0, 2, 8]> : tensor<4xi64>
+  %pb2 = ds.constant dense<[2, 4, 0, 4]> : tensor<4xi64>
+  %x1 = ds.pad %a, %pa, %zero {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<2x12xf32>
+  %y1 = ds.pad %b, %pover, %zero {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<2x12xf32>
+  %s1 = ds.binary add %x1, %y1 : (tensor<2x12xf32>, tensor<2x12xf32>) -> tensor<2x12xf32>
+  %x2 = ds.pad %a, %pa, %one {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<2x12xf32>
+  %y2 = ds.pad %b, %pb, %one {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<2x12xf32>
+  %s2 = ds.binary add %x2, %y2 : (tensor<2x12xf32>, tensor<2x12xf32>) -> tensor<2x12xf32>
+  %x3 = ds.pad %a, %pa2, %zero {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<4x12xf32>
+  %y3 = ds.pad %b, %pb2, %zero {mode = 0 : i32} : (tensor<2x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<4x12xf32>
+  %s3 = ds.binary add %x3, %y3 : (tensor<4x12xf32>, tensor<4x12xf32>) -> tensor<4x12xf32>
+  return %s1, %s2, %s3 : tensor<2x12xf32>, tensor<2x12xf32>, tensor<4x12xf32>
+}

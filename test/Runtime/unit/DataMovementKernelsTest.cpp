@@ -86,6 +86,76 @@ TEST(DataMovementKernels, TransposeIsDtypeAgnostic) {
   EXPECT_EQ(values<uint16_t>(y), (std::vector<uint16_t>{1, 4, 2, 5, 3, 6}));
 }
 
+// Transposes large enough for the tiled path (rows and columns of 8 or more,
+// edges not multiples of the tile), of 2-, 4- and 8-byte elements, against
+// the index arithmetic; also an expand-like copy (a broadcast last dim).
+template <typename T>
+void checkTransposes(DType dtype) {
+  struct Case {
+    std::vector<int64_t> shape, perm;
+  };
+  for (const Case &c : std::vector<Case>{{{37, 70}, {1, 0}},
+                                         {{3, 45, 33}, {0, 2, 1}},
+                                         {{9, 40, 2, 11}, {1, 3, 0, 2}},
+                                         {{4, 128, 4, 32}, {0, 2, 1, 3}},
+                                         {{4, 128, 512}, {0, 2, 1}},
+                                         {{2, 3, 50, 9}, {3, 2, 1, 0}}}) {
+    Tensors ts;
+    int64_t n = 1;
+    for (int64_t d : c.shape)
+      n *= d;
+    std::vector<T> data((size_t)n);
+    for (int64_t i = 0; i < n; ++i)
+      data[(size_t)i] = (T)(i * 7 + 3);
+    Tensor *x = ts.make<T>(dtype, c.shape, data);
+    std::vector<int64_t> outShape;
+    for (int64_t p : c.perm)
+      outShape.push_back(c.shape[(size_t)p]);
+    Tensor *y = ts.empty(dtype, outShape);
+    Attributes attrs;
+    attrs.set("perm", intsAttr(c.perm));
+    std::vector<int64_t> inStrides(c.shape.size(), 1);
+    for (size_t d = c.shape.size() - 1; d-- > 0;)
+      inStrides[d] = inStrides[d + 1] * c.shape[d + 1];
+    for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+      std::fill(y->as<T>(), y->as<T>() + n, (T)0);
+      ASSERT_TRUE(run("ds.transpose", attrs, {x}, {y}, ctx).ok());
+      std::vector<int64_t> coord(outShape.size(), 0);
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t at = 0, rem = i;
+        for (size_t d = outShape.size(); d-- > 0;) {
+          coord[d] = rem % outShape[d];
+          rem /= outShape[d];
+        }
+        for (size_t d = 0; d < outShape.size(); ++d)
+          at += coord[d] * inStrides[(size_t)c.perm[d]];
+        ASSERT_EQ(y->as<T>()[i], data[(size_t)at])
+            << "element " << i << " of a transpose of a rank-" << c.shape.size() << " tensor of "
+            << n << " elements";
+      }
+    }
+  }
+}
+
+TEST(DataMovementKernels, TiledTransposesMatchIndexArithmetic) {
+  checkTransposes<uint16_t>(DS_F16);
+  checkTransposes<float>(DS_F32);
+  checkTransposes<int64_t>(DS_I64);
+}
+
+TEST(DataMovementKernels, ExpandAlongTheLastDimBroadcastsColumns) {
+  Tensors ts;
+  Tensor *x = ts.f32({40, 1}, iota(40));
+  Tensor *shape = ts.i64({2}, {40, 33});
+  Tensor *y = ts.empty(DS_F32, {40, 33});
+  for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+    ASSERT_TRUE(run("ds.expand", {}, {x, shape}, {y}, ctx).ok());
+    for (int r = 0; r < 40; ++r)
+      for (int c = 0; c < 33; ++c)
+        ASSERT_EQ(y->as<float>()[r * 33 + c], (float)r);
+  }
+}
+
 TEST(DataMovementKernels, ConcatAlongMiddleAxis) {
   Tensors ts;
   Tensor *a = ts.f32({2, 1, 2}, {1, 2, 3, 4});

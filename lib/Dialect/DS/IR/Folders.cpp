@@ -671,10 +671,88 @@ struct FoldChannelAffineIntoConv : OpRewritePattern<BinaryOp> {
     return success();
   }
 };
+/// A zero-padding pad: its (non-negative, constant) pads, else nullopt.
+std::optional<SmallVector<int64_t>> zeroPads(PadOp pad) {
+  DenseIntElementsAttr pads;
+  if (pad.getMode() != PadMode::constant || !matchPattern(pad.getPads(), m_Constant(&pads)))
+    return std::nullopt;
+  if (Value fill = pad.getValue()) {
+    DenseElementsAttr value;
+    if (!matchPattern(fill, m_Constant(&value)) || !value.isSplat())
+      return std::nullopt;
+    auto type = value.getElementType();
+    bool zero = isa<FloatType>(type) ? value.getSplatValue<APFloat>().isPosZero()
+                : type.isIntOrIndex() ? value.getSplatValue<APInt>().isZero()
+                                      : false;
+    if (!zero)
+      return std::nullopt;
+  }
+  SmallVector<int64_t> out(pads.getValues<int64_t>());
+  if (llvm::any_of(out, [](int64_t p) { return p < 0; }))
+    return std::nullopt;
+  return out;
+}
+
+/// pad0(a) + pad0(b) -> pad0(concat(a, b)) where the two zero-paddings place
+/// a and b side by side along one axis (and alike along the others): the
+/// gradient of a split (slices of one value, each padded back with zeros,
+/// summed) becomes one concat instead of a full-size pad and add per slice.
+struct MergeAdjacentZeroPads : OpRewritePattern<BinaryOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BinaryOp op, PatternRewriter &rewriter) const override {
+    auto lhs = op.getLhs().getDefiningOp<PadOp>(), rhs = op.getRhs().getDefiningOp<PadOp>();
+    if (op.getKind() != BinaryKind::add || !lhs || !rhs || !lhs->hasOneUse() ||
+        !rhs->hasOneUse() || lhs.getType() != op.getType() || rhs.getType() != op.getType() ||
+        !op.getType().hasStaticShape())
+      return failure();
+    std::optional<SmallVector<int64_t>> a = zeroPads(lhs), b = zeroPads(rhs);
+    int64_t rank = op.getType().getRank();
+    if (!a || !b || (int64_t)a->size() != 2 * rank || (int64_t)b->size() != 2 * rank)
+      return failure();
+    int64_t axis = -1;
+    for (int64_t d = 0; d < rank; ++d) {
+      if ((*a)[d] == (*b)[d] && (*a)[rank + d] == (*b)[rank + d])
+        continue;
+      if (axis >= 0)
+        return failure(); // they differ along two axes
+      axis = d;
+    }
+    if (axis < 0)
+      return failure(); // the same region: an add, not a concat
+    int64_t dim = op.getType().getDimSize(axis);
+    PadOp first = lhs, second = rhs;
+    SmallVector<int64_t> *firstPads = &*a, *secondPads = &*b;
+    if (dim - (*a)[rank + axis] != (*b)[axis]) {
+      std::swap(first, second);
+      std::swap(firstPads, secondPads);
+    }
+    if (dim - (*firstPads)[rank + axis] != (*secondPads)[axis])
+      return failure(); // not side by side
+    SmallVector<int64_t> pads(*firstPads);
+    pads[rank + axis] = (*secondPads)[rank + axis];
+    auto firstType = cast<RankedTensorType>(first.getInput().getType());
+    SmallVector<int64_t> shape(firstType.getShape());
+    shape[axis] += cast<RankedTensorType>(second.getInput().getType()).getDimSize(axis);
+    Location loc = op.getLoc();
+    Value joined = rewriter.create<ConcatOp>(
+        loc, RankedTensorType::get(shape, firstType.getElementType()),
+        ValueRange{first.getInput(), second.getInput()}, rewriter.getI64IntegerAttr(axis));
+    if (llvm::all_of(pads, [](int64_t p) { return p == 0; })) {
+      rewriter.replaceOp(op, joined);
+      return success();
+    }
+    auto padsType = RankedTensorType::get({2 * rank}, rewriter.getI64Type());
+    Value padValues =
+        rewriter.create<ConstantOp>(loc, DenseElementsAttr::get(padsType, ArrayRef(pads)));
+    rewriter.replaceOpWithNewOp<PadOp>(op, op.getType(), joined, padValues, first.getValue(),
+                                       PadMode::constant);
+    return success();
+  }
+};
 } // namespace
 
 void BinaryOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
-  results.add<FoldChannelAffineIntoConv>(ctx);
+  results.add<FoldChannelAffineIntoConv, MergeAdjacentZeroPads>(ctx);
 }
 
 void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {

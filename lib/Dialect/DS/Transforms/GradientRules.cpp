@@ -565,8 +565,17 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
         }
         if (needed[0]) // dy bᵀ
           out[0] = g.unbroadcast(g.matmul(dy, g.swapLastTwo(m.getRhs())), a);
-        if (needed[1]) // aᵀ dy
+        if (needed[1] && b.getRank() == 2 && a.getRank() > 2 && a.hasStaticShape()) {
+          // A weight shared by a batch: Σ_batch aᵀ dy is one GEMM over the
+          // batch's rows, [K, N·] × [N·, M], not a batched GEMM and a
+          // reduction over the batch.
+          int64_t rows = a.getNumElements() / a.getShape().back();
+          Value flatA = g.reshape(m.getLhs(), {rows, a.getShape().back()});
+          Value flatDy = g.reshape(dy, {rows, tensorOf(dy).getShape().back()});
+          out[1] = g.matmul(g.swapLastTwo(flatA), flatDy);
+        } else if (needed[1]) { // aᵀ dy
           out[1] = g.unbroadcast(g.matmul(g.swapLastTwo(m.getLhs()), dy), b);
+        }
         return success();
       })
       .Case([&](ReduceOp r) {
