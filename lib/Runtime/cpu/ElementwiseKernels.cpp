@@ -556,6 +556,8 @@ template <UK K> void unaryFloatSpan(const float *x, float *y, int64_t n, float a
     vmath::geluTanh(x, y, n);
   else if constexpr (K == UK::Sigmoid)
     vmath::sigmoid(x, y, n);
+  else if constexpr (K == UK::Exp)
+    vmath::exp(x, y, n);
   else
     for (int64_t i = 0; i < n; ++i)
       y[i] = unaryFloat<K, float>(x[i], alpha, beta);

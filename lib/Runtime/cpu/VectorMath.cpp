@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace dsrt::cpu::vmath {
 namespace {
@@ -49,6 +50,34 @@ DS_INLINE float expNonPositive(float x) {
   int32_t half = ki / 2;
   float scale = bitsToFloat((half + 127) << 23) * bitsToFloat((ki - half + 127) << 23);
   float e = p * scale;
+  e = x < -103.0f ? 0.0f : e;
+  return x != x ? x : e;
+}
+
+/// e^x for any x: as expNonPositive (same polynomial, same 2^k in two
+/// factors, applied one after the other so that e^x near FLT_MAX does not
+/// overflow on the way), inf above log(FLT_MAX), NaN for NaN.
+DS_INLINE float expOne(float x) {
+  const float log2e = 1.44269504088896341f;
+  const float ln2Hi = 0.693145751953125f, ln2Lo = 1.428606765330187045e-06f;
+  float xc = x < -103.0f ? -103.0f : x;
+  xc = xc > 88.75f ? 88.75f : xc;
+  float k = roundEven(xc * log2e);
+  k = k == k ? k : 0.0f;
+  float r = xc - k * ln2Hi;
+  r = r - k * ln2Lo;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  int32_t ki = (int32_t)k;
+  int32_t half = ki / 2;
+  float e = p * bitsToFloat((half + 127) << 23) * bitsToFloat((ki - half + 127) << 23);
+  e = x > 88.72283935546875f ? std::numeric_limits<float>::infinity() : e;
   e = x < -103.0f ? 0.0f : e;
   return x != x ? x : e;
 }
@@ -211,6 +240,11 @@ DS_VECTORIZED void tanhImpl(const float *__restrict x, float *__restrict y, int6
 DS_VECTORIZED void geluTanhImpl(const float *__restrict x, float *__restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     y[i] = geluTanhOne(x[i]);
+}
+
+DS_VECTORIZED void expImpl(const float *__restrict x, float *__restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = expOne(x[i]);
 }
 
 DS_VECTORIZED void sigmoidImpl(const float *__restrict x, float *__restrict y, int64_t n) {
@@ -418,6 +452,7 @@ void tanh(const float *x, float *y, int64_t n) { tanhImpl(x, y, n); }
 double sum(const float *x, int64_t n) { return sumImpl(x, n); }
 void geluTanh(const float *x, float *y, int64_t n) { geluTanhImpl(x, y, n); }
 void sigmoid(const float *x, float *y, int64_t n) { sigmoidImpl(x, y, n); }
+void exp(const float *x, float *y, int64_t n) { expImpl(x, y, n); }
 
 void quantize(const float *x, uint8_t *y, int64_t n, float scale, float zeroPoint) {
   quantizeU8(x, y, n, scale, zeroPoint);

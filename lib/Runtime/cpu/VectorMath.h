@@ -50,6 +50,9 @@ void geluTanh(const float *x, float *y, int64_t n);
 /// The logistic function 1 / (1 + e^-x), within 3 ulp where the result is
 /// a normal float (SiLU's gate, x * sigmoid(x), in SwiGLU feed-forwards).
 void sigmoid(const float *x, float *y, int64_t n);
+/// e^x, within 2 ulp where the result is a normal float; inf above
+/// log(FLT_MAX), 0 below -103, NaN for NaN.
+void exp(const float *x, float *y, int64_t n);
 
 /// The sum of x[0, n) in double (lanes of 8: no fixed order).
 double sum(const float *x, int64_t n);

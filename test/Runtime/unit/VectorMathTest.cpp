@@ -262,6 +262,34 @@ TEST(VectorMath, GeluTanhRelativeEverywhere) {
   EXPECT_EQ(out[2], -1.0f);
 }
 
+TEST(VectorMath, ExpWithin2UlpAndItsLimits) {
+  std::vector<float> x = grid(-110.0f, 90.0f, 400001), y;
+  for (float edge : {88.7228f, 88.72283f, 88.72284f, -87.33654f, -103.0f, 0.0f, -0.0f, 1.0f})
+    x.push_back(edge);
+  y.resize(x.size());
+  vmath::exp(x.data(), y.data(), (int64_t)x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double want = std::exp((double)x[i]);
+    if (want > (double)std::numeric_limits<float>::max()) {
+      ASSERT_EQ(y[i], std::numeric_limits<float>::infinity()) << "x = " << x[i];
+      continue;
+    }
+    if (want < (double)std::numeric_limits<float>::min()) {
+      // Denormal results: within two steps of 2^-149 (0 below e^-103).
+      ASSERT_LE(std::fabs(y[i] - want), std::ldexp(1.0, -148)) << "x = " << x[i];
+      continue;
+    }
+    const double ulp = std::ldexp(1.0, std::ilogb((float)want) - 23);
+    ASSERT_LE(std::fabs(y[i] - want), 2 * ulp) << "x = " << x[i];
+  }
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+  std::vector<float> edge = {nan, inf, -inf}, out(3);
+  vmath::exp(edge.data(), out.data(), 3);
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_EQ(out[1], inf);
+  EXPECT_EQ(out[2], 0.0f);
+}
+
 TEST(VectorMath, SigmoidWithin3UlpAndItsLimits) {
   std::vector<float> x = grid(-110.0f, 40.0f, 300001), y(x.size());
   x.push_back(0.0f);
