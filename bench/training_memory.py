@@ -17,8 +17,9 @@ before fusion), and optimal where the graph is small enough; PyTorch runs
 store-all and checkpoint_sequential with √n segments. Memory: for ds, the
 planned peak of the intermediates of the program that runs (every value the
 step allocates, gradients included: what the arena holds at its fullest);
-for PyTorch, the bytes saved for backward (saved_tensors_hooks), its
-activation memory. FLOPs from ds's cost model. Step times are medians over
+for PyTorch, the largest total of tensors saved for backward alive at
+once over the step (saved_tensors_hooks, the recomputation during backward
+included; parameters excluded), its activation memory. FLOPs from ds's cost model. Step times are medians over
 --runs turns of --turn-steps back-to-back steps (the first quarter of each
 turn untimed), ds and PyTorch taking turns (PyTorch runs in a worker process
 under /usr/bin/python3 with Debian's python3-torch, same weights, same
@@ -53,15 +54,32 @@ from chains import residual_chain  # noqa: E402
 # steps; their first line reports the version and the bytes saved for
 # backward per segment count.
 SAVED_BYTES = r"""
+import weakref
 def saved_bytes(segments):
-    seen = {}
+    # The largest total of tensors saved for backward alive at once, over the
+    # whole step: checkpoint_sequential's recomputation during backward saves
+    # again, and what a node's backward consumed is freed. Storage counted
+    # once however many tensors view it; parameters are not activations.
+    params = {p.data_ptr() for p in parameters()}
+    holders, state = {}, {"live": 0, "peak": 0}
+    def release(key, nbytes):
+        holders[key] -= 1
+        if holders[key] == 0:
+            state["live"] -= nbytes
     def pack(t):
-        seen[t.data_ptr()] = t.numel() * t.element_size()
+        key = t.data_ptr()
+        if key in params:
+            return t
+        nbytes = t.numel() * t.element_size()
+        if holders.get(key, 0) == 0:
+            state["live"] += nbytes
+            state["peak"] = max(state["peak"], state["live"])
+        holders[key] = holders.get(key, 0) + 1
+        weakref.finalize(t, release, key, nbytes)
         return t
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = forward(segments)
-    loss.backward()
-    return sum(seen.values())
+        forward(segments).backward()
+    return state["peak"]
 def serve(extra):
     print(json.dumps({"version": torch.__version__, **extra,
                       "saved": {str(s): saved_bytes(s) for s in cfg["segments"]}}), flush=True)
@@ -81,9 +99,12 @@ from torch.utils.checkpoint import checkpoint_sequential
 cfg = json.loads(sys.stdin.readline())
 torch.set_num_threads(cfg["threads"])
 weights = [torch.tensor(w, requires_grad=True) for w in np.load(cfg["weights"])]
-# The input requires grad: with reentrant checkpointing, segments whose
-# inputs do not would leave their weights without gradients.
-x = torch.tensor(np.load(cfg["x"])).requires_grad_(); target = torch.tensor(np.load(cfg["target"]))
+parameters = lambda: weights
+x = torch.tensor(np.load(cfg["x"])); target = torch.tensor(np.load(cfg["target"]))
+# Checkpointed runs feed an input that requires grad: with reentrant
+# checkpointing, segments whose inputs do not would leave their weights
+# without gradients. Store-all runs do not compute dx (nor does ds).
+x_checkpointed = x.clone().requires_grad_()
 class Block(torch.nn.Module):
     def __init__(self, w):
         super().__init__(); self.w = w
@@ -93,7 +114,8 @@ blocks = torch.nn.Sequential(*[Block(w) for w in weights])
 def forward(segments):
     for w in weights:
         w.grad = None
-    y = checkpoint_sequential(blocks, segments, x) if segments else blocks(x)
+    x_checkpointed.grad = None
+    y = checkpoint_sequential(blocks, segments, x_checkpointed) if segments else blocks(x)
     return ((y - target) ** 2).mean()
 def step(segments):
     forward(segments).backward()
@@ -133,11 +155,15 @@ torch.onnx.export(model, (x,), cfg["onnx"], input_names=["x"], output_names=["y"
                   training=torch.onnx.TrainingMode.PRESERVE)
 np.save(cfg["x"], x.numpy()); np.save(cfg["target"], target.numpy())
 params = dict(model.named_parameters())
-x.requires_grad_()  # reentrant checkpointing needs an input that does
+parameters = lambda: params.values()
+# Reentrant checkpointing needs an input that requires grad; store-all runs
+# do not compute dx (nor does ds).
+x_checkpointed = x.clone().requires_grad_()
 def forward(segments):
     for p in params.values():
         p.grad = None
-    y = checkpoint_sequential(model, segments, x) if segments else model(x)
+    x_checkpointed.grad = None
+    y = checkpoint_sequential(model, segments, x_checkpointed) if segments else model(x)
     return ((y - target) ** 2).mean()
 def step(segments):
     forward(segments).backward()

@@ -212,7 +212,9 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
   std::vector<const Tensor *> ins;
   std::vector<Tensor *> outs;
   for (const ExecUnit &unit : units) {
-    auto started = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point started;
+    if (profile_)
+      started = std::chrono::steady_clock::now();
     if (unit.tiled()) {
       Status s = runTiledUnit(program_, unit, tensors, pool_, context_.packed);
       if (!s)

@@ -17,15 +17,22 @@ std::unique_ptr<UnitProfile> UnitProfile::fromEnvironment() {
 
 UnitProfile::~UnitProfile() { std::fputs(report().c_str(), stderr); }
 
-void UnitProfile::beginRun() { runStart_ = std::chrono::steady_clock::now(); }
+void UnitProfile::beginRun() {
+  pending_.clear();
+  runStart_ = std::chrono::steady_clock::now();
+}
 
 void UnitProfile::endRun() {
-  if (runsSeen_++ == 0) { // the warm-up run's units are not counted either
-    entries_.clear();
+  if (runsSeen_++ == 0) // the warm-up run's units are not counted either
     return;
-  }
   runSeconds_.push_back(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart_).count());
+  for (auto &[label, seconds] : pending_) {
+    Entry &entry = entries_[label];
+    entry.seconds += seconds;
+    ++entry.calls;
+  }
+  pending_.clear();
 }
 
 void UnitProfile::record(const Program &program, const ExecUnit &unit,
@@ -48,9 +55,7 @@ void UnitProfile::record(const Program &program, const ExecUnit &unit,
       label += (d ? "x" : "") + std::to_string(result.shape[d]);
     label += "]";
   }
-  Entry &entry = entries_[label];
-  entry.seconds += seconds;
-  ++entry.calls;
+  pending_.emplace_back(std::move(label), seconds);
 }
 
 std::string UnitProfile::report() const {

@@ -30,7 +30,7 @@ public:
   ~UnitProfile();
 
   /// Brackets one run; the first run (warm-up: packing, page faults) is
-  /// not counted.
+  /// not counted, nor a run that failed (no endRun before the next begin).
   void beginRun();
   void endRun();
   /// Adds `seconds` for `unit` of `program`, labelled by its ops and the
@@ -46,6 +46,7 @@ private:
     uint64_t calls = 0;
   };
   std::map<std::string, Entry> entries_;
+  std::vector<std::pair<std::string, double>> pending_; ///< the current run's units
   std::vector<double> runSeconds_;
   std::chrono::steady_clock::time_point runStart_;
   int runsSeen_ = 0;

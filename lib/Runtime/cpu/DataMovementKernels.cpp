@@ -70,8 +70,10 @@ void tiledTranspose(KernelContext &ctx, const std::vector<int64_t> &shape,
                     const std::vector<int64_t> &strides, size_t k, int64_t base,
                     const uint8_t *srcBytes, uint8_t *dstBytes) {
   constexpr int64_t kTile = 32;
-  const T *src = reinterpret_cast<const T *>(srcBytes) + base;
-  T *dst = reinterpret_cast<T *>(dstBytes);
+  // Elements move as bytes of T's size (memcpy: no aliasing or alignment
+  // assumption about the caller's buffers; it compiles to plain moves).
+  const uint8_t *src = srcBytes + base * (int64_t)sizeof(T);
+  uint8_t *dst = dstBytes;
   const size_t rank = shape.size();
   std::vector<int64_t> dstStrides(rank, 1);
   for (size_t d = rank - 1; d-- > 0;)
@@ -100,10 +102,11 @@ void tiledTranspose(KernelContext &ctx, const std::vector<int64_t> &shape,
       for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
         int64_t c1 = std::min(cols, c0 + kTile);
         for (int64_t r = r0; r < r1; ++r) {
-          const T *in = src + srcOff + r; // dim k has stride 1 in src
-          T *outRow = dst + dstOff + r * rowStride;
+          const uint8_t *in = src + (srcOff + r) * (int64_t)sizeof(T); // dim k: stride 1
+          uint8_t *outRow = dst + (dstOff + r * rowStride) * (int64_t)sizeof(T);
           for (int64_t c = c0; c < c1; ++c)
-            outRow[c] = in[c * colStride];
+            std::memcpy(outRow + c * (int64_t)sizeof(T), in + c * colStride * (int64_t)sizeof(T),
+                        sizeof(T));
         }
       }
     }

@@ -266,6 +266,22 @@ func.func @split_gradient_is_a_concat(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>, 
 
 // -----
 
+// Pads given as i32 read the same.
+// CHECK-LABEL: func @split_gradient_with_i32_pads
+// CHECK-NOT: ds.pad
+// CHECK: %[[AB:.*]] = ds.concat %arg0, %arg1 {axis = 0 : i64}
+// CHECK: return %[[AB]]
+func.func @split_gradient_with_i32_pads(%a: tensor<3x4xf32>, %b: tensor<5x4xf32>) -> tensor<8x4xf32> {
+  %pa = ds.constant dense<[0, 0, 5, 0]> : tensor<4xi32>
+  %pb = ds.constant dense<[3, 0, 0, 0]> : tensor<4xi32>
+  %ga = ds.pad %a, %pa {mode = 0 : i32} : (tensor<3x4xf32>, tensor<4xi32>) -> tensor<8x4xf32>
+  %gb = ds.pad %b, %pb {mode = 0 : i32} : (tensor<5x4xf32>, tensor<4xi32>) -> tensor<8x4xf32>
+  %s = ds.binary add %gb, %ga : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %s : tensor<8x4xf32>
+}
+
+// -----
+
 // Two of the three, in either operand order, stay padded where the third
 // would be; regions that overlap, padding with a value other than zero, or
 // placements that differ along a second axis are left alone.

@@ -673,8 +673,8 @@ struct FoldChannelAffineIntoConv : OpRewritePattern<BinaryOp> {
 };
 /// A zero-padding pad: its (non-negative, constant) pads, else nullopt.
 std::optional<SmallVector<int64_t>> zeroPads(PadOp pad) {
-  DenseIntElementsAttr pads;
-  if (pad.getMode() != PadMode::constant || !matchPattern(pad.getPads(), m_Constant(&pads)))
+  std::optional<SmallVector<int64_t>> pads = getConstantInts(pad.getPads()); // i32 or i64
+  if (pad.getMode() != PadMode::constant || !pads)
     return std::nullopt;
   if (Value fill = pad.getValue()) {
     DenseElementsAttr value;
@@ -687,10 +687,9 @@ std::optional<SmallVector<int64_t>> zeroPads(PadOp pad) {
     if (!zero)
       return std::nullopt;
   }
-  SmallVector<int64_t> out(pads.getValues<int64_t>());
-  if (llvm::any_of(out, [](int64_t p) { return p < 0; }))
+  if (llvm::any_of(*pads, [](int64_t p) { return p < 0; }))
     return std::nullopt;
-  return out;
+  return pads;
 }
 
 /// pad0(a) + pad0(b) -> pad0(concat(a, b)) where the two zero-paddings place
@@ -703,7 +702,9 @@ struct MergeAdjacentZeroPads : OpRewritePattern<BinaryOp> {
     auto lhs = op.getLhs().getDefiningOp<PadOp>(), rhs = op.getRhs().getDefiningOp<PadOp>();
     if (op.getKind() != BinaryKind::add || !lhs || !rhs || !lhs->hasOneUse() ||
         !rhs->hasOneUse() || lhs.getType() != op.getType() || rhs.getType() != op.getType() ||
-        !op.getType().hasStaticShape())
+        !op.getType().hasStaticShape() ||
+        !cast<RankedTensorType>(lhs.getInput().getType()).hasStaticShape() ||
+        !cast<RankedTensorType>(rhs.getInput().getType()).hasStaticShape())
       return failure();
     std::optional<SmallVector<int64_t>> a = zeroPads(lhs), b = zeroPads(rhs);
     int64_t rank = op.getType().getRank();

@@ -565,7 +565,8 @@ LogicalResult autodiff::backward(Operation *op, ArrayRef<Value> resultGrads,
         }
         if (needed[0]) // dy bᵀ
           out[0] = g.unbroadcast(g.matmul(dy, g.swapLastTwo(m.getRhs())), a);
-        if (needed[1] && b.getRank() == 2 && a.getRank() > 2 && a.hasStaticShape()) {
+        if (needed[1] && b.getRank() == 2 && a.getRank() > 2 && a.hasStaticShape() &&
+            a.getShape().back() > 0) {
           // A weight shared by a batch: Σ_batch aᵀ dy is one GEMM over the
           // batch's rows, [K, N·] × [N·, M], not a batched GEMM and a
           // reduction over the batch.

@@ -145,7 +145,7 @@ std::vector<int> remat::dropCandidates(const Graph &graph, int step) {
   return candidates;
 }
 
-std::vector<int> remat::separators(const Graph &graph, int step) {
+std::vector<Separator> remat::separators(const Graph &graph, int step) {
   int steps = std::min(step, (int)graph.nodes.size());
   // Free, or computed by one op from free values (a transposed weight): not
   // a dependence to cut, its recomputation reaches nothing else.
@@ -166,7 +166,7 @@ std::vector<int> remat::separators(const Graph &graph, int step) {
   for (auto [i, value] : llvm::enumerate(graph.values))
     if (!fromFree[i] && value.def >= 0 && value.def < steps && lastRead[i] > value.def)
       closing[lastRead[i]].push_back((int)i);
-  std::vector<int> cuts;
+  std::vector<Separator> cuts;
   std::set<int> open;
   for (int i = 0; i < steps; ++i) {
     for (int value : closing[i])
@@ -181,8 +181,12 @@ std::vector<int> remat::separators(const Graph &graph, int step) {
         leaf = result;
     }
     int cut = open.size() == 1 ? *open.begin() : open.empty() ? leaf : -1;
-    if (cut >= 0 && (cuts.empty() || cuts.back() != cut))
-      cuts.push_back(cut);
+    if (cut < 0)
+      continue;
+    if (!cuts.empty() && cuts.back().value == cut)
+      cuts.back().step = i; // values computed up to here recompute before the cut
+    else
+      cuts.push_back({cut, i});
   }
   return cuts;
 }

@@ -68,7 +68,11 @@ std::vector<int> dropCandidates(const Graph &graph, int step);
 /// recomputation of what follows it: Chen's checkpoints, found in graphs
 /// that are not chains (a transformer's residual stream between blocks).
 /// In program order.
-std::vector<int> separators(const Graph &graph, int step);
+struct Separator {
+  int value; ///< the value kept
+  int step;  ///< the last step before which it is the only one read later
+};
+std::vector<Separator> separators(const Graph &graph, int step);
 
 /// A plan: each group of values is dropped after their last use up to
 /// `step` and recomputed together, once, right before the first use of any

@@ -135,74 +135,73 @@ Plan greedy(const Graph &start, uint64_t budget) {
   return current;
 }
 
+/// What the segment plans of one program share: the values alive across
+/// its peak, its separators, and the bytes of those values computed up to
+/// each step.
+struct SegmentSearch {
+  Peak peak;
+  std::vector<int> candidates;
+  std::vector<Separator> cuts;
+  std::vector<uint64_t> upTo; ///< upTo[i]: bytes of candidates defined at steps < i
+  uint64_t total = 0;
+
+  explicit SegmentSearch(const Graph &start)
+      : peak(simulate(start)), candidates(dropCandidates(start, peak.step)),
+        cuts(separators(start, peak.step)), upTo(start.nodes.size() + 1, 0) {
+    for (int value : candidates) {
+      upTo[start.values[value].def + 1] += start.values[value].bytes;
+      total += start.values[value].bytes;
+    }
+    for (size_t i = 1; i < upTo.size(); ++i)
+      upTo[i] += upTo[i - 1];
+  }
+};
+
 /// Segments between checkpoints at the program's separators: `segments`
 /// runs of about equal bytes of the values alive across the peak, each
 /// dropped and recomputed from the checkpoint before it (kept alive for
 /// that); the last `undropped` runs are kept (the backward reads them
-/// first: recomputing them right away buys nothing). Nullopt when the
-/// program has too few separators for that many segments.
-std::optional<Plan> segmentPlan(const Graph &start, const Peak &peak,
-                                llvm::ArrayRef<int> candidates, llvm::ArrayRef<int> cuts,
-                                size_t segments, size_t undropped) {
-  if (segments < 2 || segments > cuts.size() + 1)
+/// first: recomputing them right away buys nothing). A value computed up to
+/// a cut's step belongs to the run before it (its recomputation may read
+/// what the cut separates from the rest). Nullopt when the program has too
+/// few separators for that many segments.
+std::optional<Plan> segmentPlan(const Graph &start, const SegmentSearch &search, size_t segments,
+                                size_t undropped) {
+  if (segments < 2 || segments > search.cuts.size() + 1)
     return std::nullopt;
-  uint64_t total = 0;
-  for (int value : candidates)
-    total += start.values[value].bytes;
-  auto defOf = [&](int value) { return start.values[value].def; };
-  // Bytes alive across the peak computed before each step: where the
-  // cumulative sum passes k/segments of the total, the next cut is kept.
-  std::vector<uint64_t> before(start.nodes.size() + 1, 0);
-  for (int value : candidates)
-    before[defOf(value) + 1] += start.values[value].bytes;
-  for (size_t i = 1; i < before.size(); ++i)
-    before[i] += before[i - 1];
-  llvm::SmallVector<int> checkpoints;
-  for (int cut : cuts) {
-    uint64_t due = total * (checkpoints.size() + 1) / segments;
-    if (checkpoints.size() + 1 < segments && before[defOf(cut) + 1] >= due)
-      checkpoints.push_back(cut);
+  llvm::SmallVector<Separator> kept;
+  for (const Separator &cut : search.cuts) {
+    uint64_t due = search.total * (kept.size() + 1) / segments;
+    if (kept.size() + 1 < segments && search.upTo[cut.step + 1] >= due)
+      kept.push_back(cut);
   }
-  if (checkpoints.size() + 1 < segments)
+  if (kept.size() + 1 < segments)
     return std::nullopt;
-  llvm::SmallVector<llvm::SmallVector<int>> runs(checkpoints.size() + 1);
-  for (int value : candidates) {
+  llvm::SmallVector<int> checkpoints;
+  for (const Separator &cut : kept)
+    checkpoints.push_back(cut.value);
+  llvm::SmallVector<llvm::SmallVector<int>> runs(kept.size() + 1);
+  for (int value : search.candidates) {
     if (llvm::is_contained(checkpoints, value))
       continue;
     size_t run = 0;
-    while (run < checkpoints.size() && defOf(checkpoints[run]) < defOf(value))
+    while (run < kept.size() && kept[run].step < start.values[value].def)
       ++run;
     runs[run].push_back(value);
   }
   runs.resize(runs.size() - std::min(undropped, runs.size()));
   llvm::erase_if(runs, [](const llvm::SmallVector<int> &run) { return run.empty(); });
-  return evaluate(applyDrops(start, peak.step, runs, checkpoints));
+  return evaluate(applyDrops(start, search.peak.step, runs, checkpoints));
 }
 
-/// Chen's √n: where the program has separators (a residual stream), about
-/// √m segments between m of them, each recomputed once from the checkpoint
-/// before it (the count from ⌈√m⌉/2 to 2⌈√m⌉ and the last segment kept or
-/// not, whichever peaks lowest: segments are of equal bytes, not equal
-/// count, so Chen's count is the middle of the search, not its answer); in
-/// a program without them, every ⌈√k⌉-th of the k values alive across the
-/// peak is kept, a chain's checkpoints (elsewhere, recomputations reach
-/// back further).
-Plan sqrtCheckpoints(const Graph &start) {
+/// Every ⌈√k⌉-th of the k values alive across the peak kept, the rest
+/// dropped in runs: a chain's checkpoints. In other programs a kept value
+/// may not cut anything, and recomputations reach back further.
+Plan chainCheckpoints(const Graph &start) {
   Peak peak = simulate(start);
   std::vector<int> candidates = dropCandidates(start, peak.step);
   if (candidates.size() < 2)
     return evaluate(start);
-  std::vector<int> cuts = separators(start, peak.step);
-  size_t root = (size_t)std::ceil(std::sqrt((double)cuts.size()));
-  std::optional<Plan> plan;
-  for (size_t segments = std::max<size_t>(2, root / 2); segments <= 2 * root; ++segments)
-    for (size_t undropped : {0, 1})
-      if (std::optional<Plan> segmented =
-              segmentPlan(start, peak, candidates, cuts, segments, undropped))
-        if (!plan || better(*segmented, *plan, 0))
-          plan = std::move(*segmented);
-  if (plan)
-    return std::move(*plan);
   size_t every = (size_t)std::ceil(std::sqrt((double)candidates.size()));
   llvm::SmallVector<bool> kept;
   for (size_t i = 0; i < candidates.size(); ++i)
@@ -210,22 +209,53 @@ Plan sqrtCheckpoints(const Graph &start) {
   return evaluate(applyDrops(start, peak.step, dropRuns(candidates, kept)));
 }
 
-/// The segment plan fitting `budget` with the least recomputation, over
-/// every number of segments the separators allow.
+/// The segment plan fitting `budget` with the least recomputation (without
+/// a budget: the lowest peak), over every number of segments the separators
+/// allow.
 std::optional<Plan> budgetedSegments(const Graph &start, uint64_t budget) {
-  Peak peak = simulate(start);
-  std::vector<int> candidates = dropCandidates(start, peak.step);
-  std::vector<int> cuts = separators(start, peak.step);
+  SegmentSearch search(start);
   std::optional<Plan> best;
   // Bounded: a few hundred plans, each a pass over the graph.
   constexpr size_t kMostSegments = 64, kMostUndropped = 8;
-  for (size_t segments = 2; segments <= std::min(cuts.size() + 1, kMostSegments); ++segments)
+  for (size_t segments = 2; segments <= std::min(search.cuts.size() + 1, kMostSegments);
+       ++segments)
     for (size_t undropped = 0; undropped < std::min(segments, kMostUndropped); ++undropped)
-      if (std::optional<Plan> plan =
-              segmentPlan(start, peak, candidates, cuts, segments, undropped))
+      if (std::optional<Plan> plan = segmentPlan(start, search, segments, undropped))
         if (!best || better(*plan, *best, budget))
           best = std::move(*plan);
   return best;
+}
+
+/// Chen's √n: where the program has separators (a residual stream),
+/// segments between them, each recomputed once from the checkpoint before
+/// it, with the number of segments (about √m of m separators for equal
+/// layers; segments here are of equal bytes, not equal count) and of kept
+/// last segments that peak lowest; without separators, chainCheckpoints.
+Plan sqrtCheckpoints(const Graph &start) {
+  if (std::optional<Plan> plan = budgetedSegments(start, 0))
+    return std::move(*plan);
+  return chainCheckpoints(start);
+}
+
+/// Under a budget, the cheapest plan fitting it among greedy, greedy from
+/// the √n and the chain plans (single drops can stall above a budget that
+/// whole segments meet) and the segment plans (which recompute each value
+/// once where greedy's single drops recompute long chains); greedy alone
+/// when it fits without recomputing anything. Without a budget, the lowest
+/// peak among the same.
+Plan budgetedPlan(const Graph &start, uint64_t budget) {
+  Plan plan = greedy(start, budget);
+  if (budget && plan.peak.bytes <= budget && plan.flops == 0)
+    return plan;
+  for (Plan root : {sqrtCheckpoints(start), chainCheckpoints(start)}) {
+    Plan refined = greedy(root.graph, budget);
+    if (better(refined, plan, budget))
+      plan = std::move(refined);
+  }
+  if (std::optional<Plan> segmented = budgetedSegments(start, budget))
+    if (better(*segmented, plan, budget))
+      plan = std::move(*segmented);
+  return plan;
 }
 } // namespace
 
@@ -303,22 +333,8 @@ struct RematerializePass : ds::impl::RematerializePassBase<RematerializePass> {
   }
 
   std::optional<Plan> run(const Plan &start, uint64_t limit, func::FuncOp main) {
-    if (strategy == "greedy") {
-      // Single drops can stall above the budget where whole segments would
-      // not, or recompute long chains where segments recompute each value
-      // once: under a budget, the cheapest of greedy, the segment plans and
-      // greedy refinements of the √n plan.
-      Plan plan = greedy(start.graph, limit);
-      if (limit) {
-        Plan refined = greedy(sqrtCheckpoints(start.graph).graph, limit);
-        if (better(refined, plan, limit))
-          plan = std::move(refined);
-        if (std::optional<Plan> segmented = budgetedSegments(start.graph, limit))
-          if (better(*segmented, plan, limit))
-            plan = std::move(*segmented);
-      }
-      return plan;
-    }
+    if (strategy == "greedy")
+      return limit ? budgetedPlan(start.graph, limit) : greedy(start.graph, 0);
     if (strategy == "sqrt")
       return sqrtCheckpoints(start.graph);
     // optimal: every subset of what is alive across the peak.
@@ -329,7 +345,8 @@ struct RematerializePass : ds::impl::RematerializePassBase<RematerializePass> {
           << kMaxOptimalCandidates << "); use greedy or sqrt";
       return std::nullopt;
     }
-    Plan best = greedy(start.graph, limit);
+    // Never worse than the greedy strategy's plan nor √n's.
+    Plan best = limit ? budgetedPlan(start.graph, limit) : greedy(start.graph, 0);
     Plan root = sqrtCheckpoints(start.graph);
     if (better(root, best, limit))
       best = std::move(root);
@@ -347,17 +364,12 @@ struct RematerializePass : ds::impl::RematerializePassBase<RematerializePass> {
   /// The smallest peak any strategy reaches, and a bound no schedule beats:
   /// a step's own operands and results are alive together.
   void reportInfeasible(func::FuncOp main, const Plan &start, uint64_t limit) {
-    Plan lowest = greedy(start.graph, 0);
-    Plan root = sqrtCheckpoints(start.graph);
-    Plan refined = greedy(root.graph, 0);
+    Plan lowest = budgetedPlan(start.graph, 0);
     const char *how = "greedy";
+    Plan root = sqrtCheckpoints(start.graph);
     if (root.peak.bytes < lowest.peak.bytes) {
       lowest = std::move(root);
       how = "sqrt";
-    }
-    if (refined.peak.bytes < lowest.peak.bytes) {
-      lowest = std::move(refined);
-      how = "greedy from the sqrt plan";
     }
     uint64_t bound = 0;
     Operation *widest = nullptr;
