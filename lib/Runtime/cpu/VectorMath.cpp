@@ -24,15 +24,12 @@ DS_INLINE float bitsToFloat(int32_t bits) {
   return f;
 }
 
-/// e^x for x <= 0 (positive x counts as 0), 0 below -103 (where even a
-/// denormal result rounds to 0). e^x = 2^k e^r with k = round(x / ln 2) and
+/// e^xc for xc in [-103, 88.75]: e^x = 2^k e^r with k = round(x / ln 2) and
 /// |r| <= ln 2 / 2, e^r by its Taylor polynomial to r^7 (truncation error
 /// under 1e-8).
-DS_INLINE float expNonPositive(float x) {
+DS_INLINE float expOf(float xc) {
   const float log2e = 1.44269504088896341f;
   const float ln2Hi = 0.693145751953125f, ln2Lo = 1.428606765330187045e-06f;
-  float xc = x < -103.0f ? -103.0f : x;
-  xc = xc > 0.0f ? 0.0f : xc;
   float k = roundEven(xc * log2e);
   k = k == k ? k : 0.0f; // NaN would make the int conversion undefined
   float r = xc - k * ln2Hi;
@@ -45,38 +42,29 @@ DS_INLINE float expNonPositive(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  // 2^k as two normal factors: k reaches -149, below a normal single factor.
+  // 2^k as two normal factors, applied one after the other: k reaches -149,
+  // below a normal single factor, and 128, where the factors' product
+  // would overflow before p brings it below FLT_MAX.
   int32_t ki = (int32_t)k;
   int32_t half = ki / 2;
-  float scale = bitsToFloat((half + 127) << 23) * bitsToFloat((ki - half + 127) << 23);
-  float e = p * scale;
+  return p * bitsToFloat((half + 127) << 23) * bitsToFloat((ki - half + 127) << 23);
+}
+
+/// e^x for x <= 0 (positive x counts as 0), 0 below -103 (where even a
+/// denormal result rounds to 0).
+DS_INLINE float expNonPositive(float x) {
+  float xc = x < -103.0f ? -103.0f : x;
+  xc = xc > 0.0f ? 0.0f : xc;
+  float e = expOf(xc);
   e = x < -103.0f ? 0.0f : e;
   return x != x ? x : e;
 }
 
-/// e^x for any x: as expNonPositive (same polynomial, same 2^k in two
-/// factors, applied one after the other so that e^x near FLT_MAX does not
-/// overflow on the way), inf above log(FLT_MAX), NaN for NaN.
+/// e^x for any x: inf above log(FLT_MAX), NaN for NaN.
 DS_INLINE float expOne(float x) {
-  const float log2e = 1.44269504088896341f;
-  const float ln2Hi = 0.693145751953125f, ln2Lo = 1.428606765330187045e-06f;
   float xc = x < -103.0f ? -103.0f : x;
   xc = xc > 88.75f ? 88.75f : xc;
-  float k = roundEven(xc * log2e);
-  k = k == k ? k : 0.0f;
-  float r = xc - k * ln2Hi;
-  r = r - k * ln2Lo;
-  float p = 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  int32_t ki = (int32_t)k;
-  int32_t half = ki / 2;
-  float e = p * bitsToFloat((half + 127) << 23) * bitsToFloat((ki - half + 127) << 23);
+  float e = expOf(xc);
   e = x > 88.72283935546875f ? std::numeric_limits<float>::infinity() : e;
   e = x < -103.0f ? 0.0f : e;
   return x != x ? x : e;
