@@ -85,6 +85,48 @@ def test_gradients_match_pytorch_autograd(reference_dir, name, fused):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4 * scale, err_msg=param)
 
 
+@pytest.mark.parametrize("name", ["gpt", "llama"])
+@pytest.mark.parametrize("plan", ["sqrt", "budget"])
+def test_checkpointed_transformer_gradients_are_bit_identical(reference_dir, name, plan):
+    """ds-rematerialize on an exported transformer's gradient program: √n
+    checkpoints at its separators (the residual stream, kept alive for the
+    recomputations: pinned values the backward itself does not read), or a
+    budget of half the peak. The recomputed ops run the same kernels on the
+    same inputs, so every output is the same bytes; the peak drops (under a
+    budget halfway between √n's peak and store-all's, to fit it), and each
+    recomputed value is recomputed once (about one forward more, not the
+    several the plan before separators took)."""
+    path, feeds, loss_function, _, _ = reference(name, reference_dir)
+    options = dict(gradients=True, loss_function=loss_function)
+    stages = ds.cost_report(path, **options)
+    before_fusion = [s for s in stages if s["stage"] != "fusion"][-1]
+    peak, flops = before_fusion["memory"]["peak_bytes"], stages[-1]["total"]["flops"]
+    forward = stages[0]["total"]["flops"]  # the imported model: one forward pass
+    extra = dict(remat_strategy="sqrt")
+    if plan == "budget":
+        root = ds.cost_report(path, **options, **extra)
+        low = next(s for s in root if s["stage"] == "rematerialization")["memory"]["peak_bytes"]
+        extra = dict(remat_budget=(peak + low) // 2)
+    remat = ds.cost_report(path, **options, **extra)
+    after = next(s for s in remat if s["stage"] == "rematerialization")
+    assert after["memory"]["peak_bytes"] < peak, (after["memory"]["peak_bytes"], peak)
+    if plan == "budget":
+        assert after["memory"]["peak_bytes"] <= extra["remat_budget"]
+    assert remat[-1]["total"]["flops"] - flops <= 1.25 * forward, (
+        remat[-1]["total"]["flops"], flops, forward)
+    outputs = []
+    for compile_options in (options, {**options, **extra}):
+        artifact = ds.compile(path, **compile_options)
+        try:
+            outputs.append(ds.Session(artifact).run(feeds))
+        finally:
+            os.remove(artifact)
+    expected, got = outputs
+    assert expected.keys() == got.keys()
+    for key in expected:
+        assert got[key].tobytes() == expected[key].tobytes(), key
+
+
 def qdq_matmul_model(path, values):
     """y = DQ(Q(x)) @ DQ(Q(W)): x uint8 with a per-tensor scale and zero
     point 128, W int8 with per-column scales (axis 1), as a QAT export
