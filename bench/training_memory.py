@@ -283,6 +283,8 @@ def main():
                         help="steps per turn, back to back; the first quarter is not timed")
     parser.add_argument("--no-fuse", action="store_true",
                         help="compile ds's programs without fusion groups (op by op)")
+    parser.add_argument("--plot", help="PNG of memory over the steps of the first size's √n "
+                                       "compile, stage by stage (needs matplotlib)")
     args = parser.parse_args()
     gpt = args.model == "gpt"
     defaults = dict(blocks=[4, 8, 16], batch=4, hidden=128, turn_steps=8) if gpt else \
@@ -318,10 +320,15 @@ def main():
             rows, sessions, errors = {}, {}, {}
             for name, extra in plans.items():
                 try:
-                    report = ds.cost_report(model, **base, **extra)[-1]
+                    staged = ds.cost_report(model, **base, **extra)
                 except ds.CompileError as error:
                     rows[name] = str(error).split("error: ")[-1].split(";")[0][:60]
                     continue
+                report = staged[-1]
+                if args.plot and name == "sqrt" and n == args.blocks[0]:
+                    model_name = "GPT-style decoder" if gpt else "residual chain"
+                    ds.plot_memory(staged, args.plot, title=f"{model_name}, {n} blocks: gradient "
+                                   "with √n checkpoints, by stage")
                 artifact = ds.compile(model, os.path.join(scratch, f"{len(sessions)}.dsx"),
                                       **base, **extra)
                 sessions[name] = ds.Session(artifact, num_threads=args.threads)
