@@ -241,8 +241,12 @@ void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, con
                int64_t lda, const float *panelsA, const PackedMatrix &B, float *C, int64_t ldc,
                bool accumulate) {
   const int64_t K = B.K, N = B.N, panelStride = K * kPanel;
-  for (int64_t k0 = 0; k0 < K; k0 += kKc) {
-    const int64_t kc = std::min(kKc, K - k0);
+  // Blocks of k keep B's block in L1 for the next row group; with one row
+  // group there is no next one, and whole panels stream in order instead
+  // (a decode step's matrix-vector products read their weights once).
+  const int64_t kBlock = r1 - r0 <= s.mr ? K : kKc;
+  for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
+    const int64_t kc = std::min(kBlock, K - k0);
     const bool loadC = accumulate || k0 > 0;
     for (int64_t m0 = r0; m0 < r1; m0 += kMc) {
       const int64_t m1 = std::min(r1, m0 + kMc);

@@ -41,7 +41,8 @@ TEST(Gemm, BlocksFromTheShapeAlone) {
 
 TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {
   // Edges of the micro-kernel (rows not a multiple of 12 / 6 / 4, partial
-  // panels), k blocks (K > 128), row blocks (M > 96), a lhs with a row
+  // panels), k blocks (K > 128; one row group, M <= 12, takes whole
+  // panels instead), row blocks (M > 96), a lhs with a row
   // stride (packed into panels when it has more than one and N >= 256),
   // and accumulation: each element must equal the sequential fma chain
   // exactly, serial or spread over tasks.
