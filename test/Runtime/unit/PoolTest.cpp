@@ -1,7 +1,8 @@
 //===- PoolTest.cpp - 2-D max and average pooling -------------------------===//
 //
-// cpu/Pool2D's interior (vectorized, tap by tap) and border (per output)
-// loops against a reference that visits each window in row-major order:
+// cpu/Pool2D's max (separable: columns, then windows) and average
+// (interior tap by tap, borders per output) against a reference that
+// visits each window in row-major order:
 // max exact, NaN wherever a window holds one, -inf for a window of -inf,
 // the lowest float for a window wholly in the padding; average exact in
 // the same order.
