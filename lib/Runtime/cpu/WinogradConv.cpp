@@ -17,6 +17,10 @@
 #include <array>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace dsrt::cpu {
 namespace {
 
@@ -152,6 +156,57 @@ DS_AVX512 void transformInputTile(const Geometry &g, const float *P, int64_t t, 
   }
 }
 
+/// Stores row `i` of a whole tile for 16 channels: cols[j] holds column j
+/// of it, channel m + l in lane l; channel m + l's row goes to dst[l *
+/// plane]. Transposed in registers, a row of N contiguous floats per
+/// channel (one element at a time, through memory, the F(2x2) output
+/// transform cost as much as the whole small CNN's pooling).
+template <int N> struct TileRows;
+template <> struct TileRows<4> {
+  template <int K>
+  DS_AVX512 static void lane(__m512 u0, __m512 u1, __m512 u2, __m512 u3, float *dst,
+                             int64_t plane) {
+    _mm_storeu_ps(dst + (4 * K + 0) * plane, _mm512_extractf32x4_ps(u0, K));
+    _mm_storeu_ps(dst + (4 * K + 1) * plane, _mm512_extractf32x4_ps(u1, K));
+    _mm_storeu_ps(dst + (4 * K + 2) * plane, _mm512_extractf32x4_ps(u2, K));
+    _mm_storeu_ps(dst + (4 * K + 3) * plane, _mm512_extractf32x4_ps(u3, K));
+  }
+  DS_AVX512 static void store(const Vec cols[4], float *dst, int64_t plane) {
+    // Per 128-bit lane k: t0 = (c0, c1) of channels 4k, 4k + 1, t1 of
+    // 4k + 2, 4k + 3 (likewise t2, t3 for c2, c3); u_q = channel 4k + q.
+    const __m512 c0 = (__m512)cols[0], c1 = (__m512)cols[1], c2 = (__m512)cols[2],
+                 c3 = (__m512)cols[3];
+    const __m512 t0 = _mm512_unpacklo_ps(c0, c1), t1 = _mm512_unpackhi_ps(c0, c1);
+    const __m512 t2 = _mm512_unpacklo_ps(c2, c3), t3 = _mm512_unpackhi_ps(c2, c3);
+    const __m512 u0 = _mm512_shuffle_ps(t0, t2, 0x44), u1 = _mm512_shuffle_ps(t0, t2, 0xEE);
+    const __m512 u2 = _mm512_shuffle_ps(t1, t3, 0x44), u3 = _mm512_shuffle_ps(t1, t3, 0xEE);
+    lane<0>(u0, u1, u2, u3, dst, plane);
+    lane<1>(u0, u1, u2, u3, dst, plane);
+    lane<2>(u0, u1, u2, u3, dst, plane);
+    lane<3>(u0, u1, u2, u3, dst, plane);
+  }
+};
+template <> struct TileRows<2> {
+  template <int K>
+  DS_AVX512 static void lane(__m512 t0, __m512 t1, float *dst, int64_t plane) {
+    const __m128 a = _mm512_extractf32x4_ps(t0, K), b = _mm512_extractf32x4_ps(t1, K);
+    _mm_storel_pi((__m64 *)(dst + (4 * K + 0) * plane), a);
+    _mm_storeh_pi((__m64 *)(dst + (4 * K + 1) * plane), a);
+    _mm_storel_pi((__m64 *)(dst + (4 * K + 2) * plane), b);
+    _mm_storeh_pi((__m64 *)(dst + (4 * K + 3) * plane), b);
+  }
+  DS_AVX512 static void store(const Vec cols[2], float *dst, int64_t plane) {
+    // Per 128-bit lane k: t0 = (c0, c1) of channels 4k, 4k + 1, t1 of
+    // channels 4k + 2, 4k + 3.
+    const __m512 c0 = (__m512)cols[0], c1 = (__m512)cols[1];
+    const __m512 t0 = _mm512_unpacklo_ps(c0, c1), t1 = _mm512_unpackhi_ps(c0, c1);
+    lane<0>(t0, t1, dst, plane);
+    lane<1>(t0, t1, dst, plane);
+    lane<2>(t0, t1, dst, plane);
+    lane<3>(t0, t1, dst, plane);
+  }
+};
+
 /// Tile t's N x N block of y from O[point][t - t0][m] (tiles [t0, t0 +
 /// tiles)), plus bias.
 template <int N>
@@ -170,7 +225,7 @@ DS_AVX512 void transformOutputTile(const Geometry &g, const float *O, const floa
         v[j] = load(in + (i * a + j) * pointStride + m);
       Transform<N>::output(v, half[i]);
     }
-    alignas(64) float block[N][N][kLanes];
+    Vec block[N][N]; // [row][column], lanes = channels
     const Vec bv = bias ? load(bias + m) : Vec{};
     for (int j = 0; j < N; ++j) { // and along each column
       Vec v[a], r[N];
@@ -178,9 +233,14 @@ DS_AVX512 void transformOutputTile(const Geometry &g, const float *O, const floa
         v[i] = half[i][j];
       Transform<N>::output(v, r);
       for (int i = 0; i < N; ++i)
-        store(block[i][j], r[i] + bv);
+        block[i][j] = r[i] + bv;
     }
-    for (int64_t l = 0; l < kLanes; ++l) {
+    if (rows == N && cols == N) {
+      for (int i = 0; i < N; ++i)
+        TileRows<N>::store(block[i], y + m * plane + (oh0 + i) * g.OW + ow0, plane);
+      continue;
+    }
+    for (int64_t l = 0; l < kLanes; ++l) { // a tile cut by the map's edge
       float *dst = y + (m + l) * plane + oh0 * g.OW + ow0;
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j)
