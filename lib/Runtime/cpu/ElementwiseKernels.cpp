@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -43,23 +44,41 @@ struct Broadcast {
   int64_t numel = 0;
 };
 
+/// The calling thread's plan, reused from call to call so that its vectors
+/// keep their capacity: a tiny op allocates nothing (allocations were a
+/// fifth of a small decoder's run). Kernels never nest on one thread (a
+/// parallel loop's chunks run the loop's body, never another kernel).
+Broadcast &threadBroadcast() {
+  thread_local Broadcast bc;
+  return bc;
+}
+
 Status makeBroadcast(const char *op, const std::vector<int64_t> &outShape,
-                     const std::vector<const Tensor *> &operands, Broadcast &bc) {
+                     std::initializer_list<const Tensor *> operands, Broadcast &bc) {
   const size_t rank = outShape.size(), n = operands.size();
-  std::vector<std::vector<int64_t>> full;
+  // Each operand's stride for each result dim (0 where it broadcasts).
+  thread_local std::vector<int64_t> full;
+  full.assign(n * rank, 0);
+  size_t k = 0;
   for (const Tensor *t : operands) {
     if (t->shape.size() > rank)
       return Status::error(std::string(op) + ": operand shape " + shapeText(t->shape, "x") +
                            " does not broadcast to result shape " + shapeText(outShape, "x"));
     size_t offset = rank - t->shape.size();
-    for (size_t d = 0; d < t->shape.size(); ++d)
+    int64_t stride = 1;
+    for (size_t d = t->shape.size(); d-- > 0;) {
       if (t->shape[d] != 1 && t->shape[d] != outShape[d + offset])
         return Status::error(std::string(op) + ": operand shape " + shapeText(t->shape, "x") +
                              " does not broadcast to result shape " + shapeText(outShape, "x"));
-    full.push_back(broadcastStrides(t->shape, outShape));
+      full[k * rank + d + offset] = t->shape[d] == 1 ? 0 : stride;
+      stride *= t->shape[d];
+    }
+    ++k;
   }
   bc.dims.clear();
-  bc.strides.assign(n, {});
+  bc.strides.resize(n);
+  for (std::vector<int64_t> &strides : bc.strides)
+    strides.clear();
   bc.numel = 1;
   for (size_t d = 0; d < rank; ++d) {
     bc.numel *= outShape[d];
@@ -67,15 +86,15 @@ Status makeBroadcast(const char *op, const std::vector<int64_t> &outShape,
       continue;
     bool merge = !bc.dims.empty();
     for (size_t k = 0; merge && k < n; ++k)
-      merge = bc.strides[k].back() == full[k][d] * outShape[d];
+      merge = bc.strides[k].back() == full[k * rank + d] * outShape[d];
     if (merge) {
       bc.dims.back() *= outShape[d];
       for (size_t k = 0; k < n; ++k)
-        bc.strides[k].back() = full[k][d];
+        bc.strides[k].back() = full[k * rank + d];
     } else {
       bc.dims.push_back(outShape[d]);
       for (size_t k = 0; k < n; ++k)
-        bc.strides[k].push_back(full[k][d]);
+        bc.strides[k].push_back(full[k * rank + d]);
     }
   }
   if (bc.dims.empty()) {
@@ -1092,7 +1111,7 @@ Status binaryKernel(KernelContext &ctx, const Attributes &attrs,
   if (isFloat8(dt) || isFloat8(r.dtype))
     return Status::error(std::string("ds.binary: unsupported dtype ") +
                          dtypeName(isFloat8(dt) ? dt : r.dtype));
-  Broadcast bc;
+  Broadcast &bc = threadBroadcast();
   if (Status s = makeBroadcast(op, o.shape, {&l, &r}, bc); !s.ok())
     return s;
   if (bc.numel == 0)
@@ -1230,7 +1249,7 @@ Status compareKernel(KernelContext &ctx, const Attributes &attrs,
                          " vs " + dtypeName(r.dtype));
   if (o.dtype != DS_BOOL)
     return Status::error(std::string("ds.compare: result must be i1, got ") + dtypeName(o.dtype));
-  Broadcast bc;
+  Broadcast &bc = threadBroadcast();
   if (Status s = makeBroadcast(op, o.shape, {&l, &r}, bc); !s.ok())
     return s;
   if (bc.numel == 0)
@@ -1304,7 +1323,7 @@ Status selectKernel(KernelContext &ctx, const Attributes &,
   if (t.dtype != o.dtype || f.dtype != o.dtype)
     return Status::error(std::string("ds.select: value dtypes ") + dtypeName(t.dtype) + ", " +
                          dtypeName(f.dtype) + " do not match result dtype " + dtypeName(o.dtype));
-  Broadcast bc;
+  Broadcast &bc = threadBroadcast();
   if (Status s = makeBroadcast(op, o.shape, {&c, &t, &f}, bc); !s.ok())
     return s;
   if (bc.numel == 0)

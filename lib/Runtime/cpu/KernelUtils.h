@@ -24,14 +24,17 @@ using Outputs = std::vector<Tensor *>;
 
 /// Runs body(begin, end) over [0, n): split by ctx.parallelFor into tasks of
 /// about `grain` items (at least 1) when there is more than one task's worth,
-/// otherwise inline, so small tensors do not pay for a thread hand-off.
-inline void parallel(KernelContext &ctx, int64_t n, int64_t grain,
-                     const std::function<void(int64_t, int64_t)> &body) {
+/// otherwise inline, so small tensors do not pay for a thread hand-off. The
+/// body is handed on by reference: a std::function holding a lambda that
+/// captures more than two pointers allocates, and tiny ops ran hundreds of
+/// them per step.
+template <class Body>
+inline void parallel(KernelContext &ctx, int64_t n, int64_t grain, const Body &body) {
   if (n <= 0)
     return;
   grain = std::max<int64_t>(grain, 1);
   if (ctx.parallelFor && n > grain)
-    ctx.parallelFor(n, grain, body);
+    ctx.parallelFor(n, grain, std::cref(body));
   else
     body(0, n);
 }
