@@ -1,5 +1,6 @@
 //===- Artifact.cpp - loading and validating a .dsx artifact --------------===//
 #include "core/Artifact.h"
+#include "core/WeightTransposes.h"
 #include "core/CudaSteps.h"
 #include "core/OpContract.h"
 
@@ -328,6 +329,7 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
                                "dynamic dims; recompile with static --ds-input-shape",
                            DS_UNSUPPORTED);
   }
+  readWeightTransposesInPlace(*this);
   return Status();
 }
 

@@ -11,7 +11,8 @@ namespace {
 constexpr int64_t kTileElements = 8192;
 /// Smaller groups run op by op: tiling would only add overhead.
 constexpr int64_t kMinFusedElements = 4096;
-/// Tiles a group is split into at least (when it has that many rows).
+/// Tiles a group large enough for that many tasks is split into at least
+/// (when it has that many rows).
 constexpr int64_t kMinTiles = 8;
 /// Result elements (summed over the group's steps) a thread takes at least:
 /// a small group runs on the calling thread, as the unfused kernels would,
@@ -95,15 +96,15 @@ bool splitsGemmRows(const Step &step, const std::vector<ValueInfo> &values, int6
 
 /// Rows per tile, from the elements of a row and the group's steps.
 int64_t rowsPerTile(int64_t rows, int64_t rowElements, int64_t steps) {
-  // A group one task takes whole (kTaskElements) is one tile: more tiles
-  // would run one after another on that thread, each paying every step's
-  // dispatch (the small CNN's add + ReLU over 4,096 elements: 8 tiles, 6 us).
-  if (rows * rowElements * steps <= kTaskElements)
-    return rows;
-  // At least kMinTiles tiles, so that a small group still spreads over the
-  // threads (a count from the shape alone, not from the thread count).
+  // Enough tiles to give each task (kTaskElements) one, up to kMinTiles, so
+  // that a group spreads over the threads (a count from the shape alone,
+  // not from the thread count); no more than that, within kTileElements:
+  // the tiles of a task run one after another, each paying every step's
+  // dispatch (tanh-GELU's 9 steps over 4,096 elements took 8 tiles, 20 us).
+  const int64_t work = rows * rowElements * steps;
+  const int64_t spread = std::clamp<int64_t>((work + kTaskElements - 1) / kTaskElements, 1, kMinTiles);
   int64_t byElements = std::max<int64_t>(1, kTileElements / std::max<int64_t>(1, rowElements));
-  return std::max<int64_t>(1, std::min(byElements, (rows + kMinTiles - 1) / kMinTiles));
+  return std::max<int64_t>(1, std::min(byElements, (rows + spread - 1) / spread));
 }
 
 /// The tiled plan of `steps` (the live steps of one group after its head),
@@ -316,52 +317,69 @@ Status runTiledUnit(const Program &program, const ExecUnit &unit, std::vector<Te
     if (scratch.size() * 8 < unit.scratchBytes)
       scratch.resize(unit.scratchBytes / 8 + 1);
     char *scratchBase = reinterpret_cast<char *>(scratch.data());
-    std::vector<Tensor> locals(unit.numLocals), views;
-    std::vector<const Tensor *> ins;
-    std::vector<Tensor *> outs;
+    // The task's tensors, shaped once: a tile only moves their data and, for
+    // a short last tile, their row count (a tensor made per tile and operand
+    // allocated its dims: most of a small group's time).
+    const size_t numSteps = unit.steps.size();
+    std::vector<Tensor> locals(unit.numLocals);
+    std::vector<std::vector<Tensor>> views(numSteps);
+    std::vector<std::vector<const Tensor *>> ins(numSteps);
+    std::vector<std::vector<Tensor *>> outs(numSteps);
+    for (size_t i = 0; i < numSteps; ++i) {
+      const Step &step = program.steps[unit.steps[i]];
+      views[i].resize(step.inputs.size());
+      for (size_t k = 0; k < step.inputs.size(); ++k) {
+        const TileOperand &operand = unit.operands[i][k];
+        switch (operand.kind) {
+        case TileOperand::Absent:
+          ins[i].push_back(nullptr);
+          break;
+        case TileOperand::Whole:
+          ins[i].push_back(&tensors[step.inputs[k]]);
+          break;
+        case TileOperand::Rows: {
+          const Tensor &whole = tensors[step.inputs[k]];
+          views[i][k] = Tensor{whole.dtype, tileDims(whole.shape, rowDims, unit.rowsPerTile),
+                               nullptr};
+          ins[i].push_back(&views[i][k]);
+          break;
+        }
+        case TileOperand::Local:
+          ins[i].push_back(&locals[operand.local]);
+          break;
+        }
+      }
+      for (size_t k = 0; k < step.outputs.size(); ++k) {
+        const Tensor &whole = tensors[step.outputs[k]];
+        Tensor &local = locals[unit.results[i][k].local];
+        local = Tensor{whole.dtype, tileDims(whole.shape, rowDims, unit.rowsPerTile), nullptr};
+        outs[i].push_back(&local);
+      }
+    }
+    auto setRows = [&](Tensor &t, int64_t rows) { t.shape[(size_t)rowDims - 1] = rows; };
     for (int64_t tile = tileBegin; tile < tileEnd; ++tile) {
       const int64_t row0 = tile * unit.rowsPerTile;
       const int64_t rows = std::min(unit.rowsPerTile, unit.rows - row0);
-      // The tile's rows of a whole value: a view at its row0-th row.
+      // Row row0 of a whole value.
       auto rowsOf = [&](const Tensor &whole) {
-        int64_t rowElements = product(whole.shape, rowDims);
-        return Tensor{whole.dtype, tileDims(whole.shape, rowDims, rows),
-                      static_cast<char *>(whole.data) +
-                          row0 * rowElements * (int64_t)dtypeSize(whole.dtype)};
+        return static_cast<char *>(whole.data) +
+               row0 * product(whole.shape, rowDims) * (int64_t)dtypeSize(whole.dtype);
       };
-      for (size_t i = 0; i < unit.steps.size(); ++i) {
+      for (size_t i = 0; i < numSteps; ++i) {
         const Step &step = program.steps[unit.steps[i]];
-        views.assign(step.inputs.size(), Tensor());
-        ins.clear();
-        for (size_t k = 0; k < step.inputs.size(); ++k) {
-          const TileOperand &operand = unit.operands[i][k];
-          switch (operand.kind) {
-          case TileOperand::Absent:
-            ins.push_back(nullptr);
-            break;
-          case TileOperand::Whole:
-            ins.push_back(&tensors[step.inputs[k]]);
-            break;
-          case TileOperand::Rows:
-            views[k] = rowsOf(tensors[step.inputs[k]]);
-            ins.push_back(&views[k]);
-            break;
-          case TileOperand::Local:
-            ins.push_back(&locals[operand.local]);
-            break;
+        for (size_t k = 0; k < step.inputs.size(); ++k)
+          if (unit.operands[i][k].kind == TileOperand::Rows) {
+            views[i][k].data = rowsOf(tensors[step.inputs[k]]);
+            setRows(views[i][k], rows);
           }
-        }
-        outs.clear();
         for (size_t k = 0; k < step.outputs.size(); ++k) {
           const TileResult &result = unit.results[i][k];
-          const Tensor &whole = tensors[step.outputs[k]];
           Tensor &out = locals[result.local];
-          out = result.toValue ? rowsOf(whole)
-                               : Tensor{whole.dtype, tileDims(whole.shape, rowDims, rows),
-                                        scratchBase + result.scratchOffset};
-          outs.push_back(&out);
+          out.data = result.toValue ? rowsOf(tensors[step.outputs[k]])
+                                    : scratchBase + result.scratchOffset;
+          setRows(out, rows);
         }
-        Status status = step.kernel(serial, step.attrs, ins, outs);
+        Status status = step.kernel(serial, step.attrs, ins[i], outs[i]);
         if (!status) {
           std::lock_guard<std::mutex> lock(errorMutex);
           if (failure.ok())

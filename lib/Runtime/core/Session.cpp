@@ -349,6 +349,9 @@ Status Session::packWeights() {
     if (step.op == "ds.matmul" && w.dims.size() == 2) {
       if (!packed_.add(data, w.dims[0], w.dims[1]))
         return outOfMemory(w);
+    } else if (step.op == cpu::kTransposedWeightMatmul) { // N x K, read as its transpose
+      if (!packed_.addTransposed(data, w.dims[0], w.dims[1]))
+        return outOfMemory(w);
     } else if (step.op == "ds.conv" && w.dims.size() >= 3) {
       // Per group, the M/group x (C/group * taps) left operand of its GEMM;
       // depthwise convolutions run directly.

@@ -38,6 +38,14 @@ void registerResizeKernel(KernelTable &table);      // resize
 /// Every CPU kernel, from the register functions above (built once).
 const KernelTable &kernelTable();
 
+/// y = a b^T for an N x K f32 constant b read as it is (cpu/
+/// TransposedWeightMatmul.cpp): not an op of artifacts, the kernel a session
+/// gives a matmul whose rhs is the transpose of a constant
+/// (core/WeightTransposes.h). Its weight packs with
+/// PackedConstants::addTransposed.
+constexpr const char *kTransposedWeightMatmul = "ds.matmul (transposed constant rhs)";
+const CpuOp &transposedWeightMatmul();
+
 } // namespace dsrt::cpu
 
 #endif // DS_RUNTIME_CPU_KERNELS_H

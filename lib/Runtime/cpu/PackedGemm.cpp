@@ -494,6 +494,23 @@ bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix 
   return true;
 }
 
+bool packTransposedMatrix(const float *Bt, int64_t N, int64_t K, PackedMatrix &out) {
+  if (!allocatePacked(K, N, out))
+    return false;
+  // Panel p holds rows [16p, 16p + 16) of Bt as its columns: read the 16
+  // rows side by side, a k at a time.
+  float *dst = out.data.get();
+  for (int64_t p = 0; p < out.panels(); ++p) {
+    const int64_t col = p * kPanel, cols = std::min(kPanel, N - col);
+    for (int64_t k = 0; k < K; ++k, dst += kPanel) {
+      for (int64_t j = 0; j < cols; ++j)
+        dst[j] = Bt[(col + j) * K + k];
+      std::fill(dst + cols, dst + kPanel, 0.0f);
+    }
+  }
+  return true;
+}
+
 void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, const PackedMatrix &B,
                 float *C, int64_t ldc, bool accumulate) {
   const Isa &s = isa();
@@ -581,6 +598,23 @@ bool PackedConstants::add(const float *data, int64_t K, int64_t N) {
     return false;
   packed_[data] = std::move(packed);
   return true;
+}
+
+bool PackedConstants::addTransposed(const float *data, int64_t N, int64_t K) {
+  if (findTransposed(data, N, K))
+    return true;
+  PackedMatrix packed;
+  if (!packTransposedMatrix(data, N, K, packed))
+    return false;
+  transposed_[data] = std::move(packed);
+  return true;
+}
+
+const PackedMatrix *PackedConstants::findTransposed(const void *data, int64_t N, int64_t K) const {
+  auto it = transposed_.find(data);
+  if (it == transposed_.end() || it->second.K != K || it->second.N != N)
+    return nullptr;
+  return &it->second;
 }
 
 bool PackedConstants::addLeft(const float *data, int64_t M, int64_t K) {

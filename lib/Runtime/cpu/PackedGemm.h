@@ -55,6 +55,10 @@ bool allocatePacked(int64_t K, int64_t N, PackedMatrix &out);
 /// Packs row-major B (K x N, row stride ldb); false when out of memory.
 bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out);
 
+/// Packs the K x N matrix B = Bt^T of row-major Bt (N x K, row stride K):
+/// a weight stored transposed; false when out of memory.
+bool packTransposedMatrix(const float *Bt, int64_t N, int64_t K, PackedMatrix &out);
+
 /// C (+)= A B for A M x K (row stride lda) and packed B, into C (row stride
 /// ldc), parallel through ctx.
 void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, const PackedMatrix &B,
@@ -128,6 +132,10 @@ public:
   bool add(const float *data, int64_t K, int64_t N);
   /// The packed form of the K x N constant at `data`, or null.
   const PackedMatrix *find(const void *data, int64_t K, int64_t N) const;
+  /// The same for the transpose of the N x K constant at `data` (kept
+  /// apart: a square constant may be read both ways).
+  bool addTransposed(const float *data, int64_t N, int64_t K);
+  const PackedMatrix *findTransposed(const void *data, int64_t N, int64_t K) const;
   /// The same for left operands (M x K at `data`).
   bool addLeft(const float *data, int64_t M, int64_t K);
   const PackedLeftMatrix *findLeft(const void *data, int64_t M, int64_t K) const;
@@ -146,12 +154,12 @@ public:
   /// The set of `variant` made from the constant at `data`, or null.
   const PackedSet *findSet(const void *data, int64_t M, int64_t C, int64_t variant) const;
   size_t size() const {
-    return packed_.size() + left_.size() + sets_.size() + nibbles_.size() + int8Convs_.size() +
-           int8Matrices_.size();
+    return packed_.size() + transposed_.size() + left_.size() + sets_.size() + nibbles_.size() +
+           int8Convs_.size() + int8Matrices_.size();
   }
 
 private:
-  std::unordered_map<const void *, PackedMatrix> packed_;
+  std::unordered_map<const void *, PackedMatrix> packed_, transposed_;
   std::unordered_map<const void *, PackedLeftMatrix> left_;
   std::unordered_map<const void *, std::vector<PackedSet>> sets_;
   std::unordered_map<const void *, NibbleMatrix> nibbles_;

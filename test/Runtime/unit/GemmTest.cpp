@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -69,6 +70,34 @@ TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {
             ASSERT_EQ(c, want) << M << " x " << N << " x " << K << " accumulate " << accumulate;
           }
         }
+}
+
+TEST(PackedGemm, TransposedWeightPacksAsItsTranspose) {
+  // A weight stored N x K (a tied output head's embedding table) packs as
+  // the K x N right operand: the same panels as packing its transpose, so
+  // the same products bit for bit. Partial last panels, N below one panel.
+  for (int64_t N : {1, 15, 16, 33, 100})
+    for (int64_t K : {1, 7, 130}) {
+      auto bt = randomFloats((size_t)(N * K), 31);
+      std::vector<float> b((size_t)(K * N));
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k)
+          b[(size_t)(k * N + n)] = bt[(size_t)(n * K + k)];
+      cpu::PackedMatrix direct, transposed;
+      ASSERT_TRUE(cpu::packMatrix(b.data(), K, N, N, direct));
+      ASSERT_TRUE(cpu::packTransposedMatrix(bt.data(), N, K, transposed));
+      ASSERT_EQ(transposed.K, K);
+      ASSERT_EQ(transposed.N, N);
+      const size_t floats = (size_t)(direct.panels() * K * cpu::PackedMatrix::kPanel);
+      ASSERT_TRUE(std::equal(direct.data.get(), direct.data.get() + floats,
+                             transposed.data.get()))
+          << N << " x " << K;
+      cpu::PackedConstants constants;
+      ASSERT_TRUE(constants.addTransposed(bt.data(), N, K));
+      EXPECT_NE(constants.findTransposed(bt.data(), N, K), nullptr);
+      EXPECT_EQ(constants.find(bt.data(), K, N), nullptr); // kept apart from direct packs
+      EXPECT_EQ(constants.findTransposed(bt.data(), N + 1, K), nullptr); // another shape
+    }
 }
 
 TEST(PackedGemm, PackedLeftOperandIsOneFmaChainToo) {
