@@ -50,6 +50,9 @@ struct Step {
   /// What the op does, as the compiler declared it (version 3; DSX_OP_OTHER
   /// in older files, which then run unfused).
   dsx_op_class opClass = DSX_OP_OTHER;
+  /// Nothing reads the results any more (core/WeightTransposes.h rewired
+  /// their readers): sized, never run, given no memory.
+  bool elided = false;
 };
 
 /// A kernel binary of a cuda artifact: a cubin ("sm_90a") or PTX ("compute_80").

@@ -1,5 +1,6 @@
 //===- FusedExecution.cpp - running fusion groups in tiles of rows --------===//
 #include "core/FusedExecution.h"
+#include "cpu/Kernels.h"
 
 #include <algorithm>
 #include <mutex>
@@ -11,8 +12,8 @@ namespace {
 constexpr int64_t kTileElements = 8192;
 /// Smaller groups run op by op: tiling would only add overhead.
 constexpr int64_t kMinFusedElements = 4096;
-/// Tiles a group large enough for that many tasks is split into at least
-/// (when it has that many rows).
+/// The most tiles a group is split into for its tasks' sake (a group of
+/// that many tasks' work, with that many rows, gets that many).
 constexpr int64_t kMinTiles = 8;
 /// Result elements (summed over the group's steps) a thread takes at least:
 /// a small group runs on the calling thread, as the unfused kernels would,
@@ -46,11 +47,18 @@ bool onesBefore(const Dims &operand, int64_t rank, int64_t end) {
   return true;
 }
 
+/// A matmul step: ds.matmul, or the kernel a program gives one that reads a
+/// transposed constant in place (core/WeightTransposes.h), whose rhs is a
+/// 2-D constant.
+bool isMatmul(const Step &step) {
+  return step.op == "ds.matmul" || step.op == cpu::kTransposedWeightMatmul;
+}
+
 /// Ops a tile may run: those whose result rows read only the same rows of
 /// their row operands (the compiler's getParallelLeadingDims).
 bool tileable(const Step &step) {
   return step.opClass == DSX_OP_ELEMENTWISE || step.opClass == DSX_OP_REDUCTION ||
-         step.op == "ds.matmul";
+         isMatmul(step);
 }
 
 /// How operand `k` of `step` (dims `operand`; `local` when an earlier step
@@ -60,7 +68,7 @@ std::optional<TileOperand::Kind> classify(const Step &step, size_t k, const Dims
                                           bool local, int64_t rowDims, const Dims &lead,
                                           int64_t resultRank) {
   bool rows = samePrefix(operand, lead, rowDims);
-  if (step.op == "ds.matmul") {
+  if (isMatmul(step)) {
     // Rows of the result are batch entries and then rows of M: the lhs is
     // read by rows, the rhs by rows only while tiles split batch dims.
     int64_t batchRank = resultRank - 2;
@@ -90,7 +98,7 @@ std::optional<TileOperand::Kind> classify(const Step &step, size_t k, const Dims
 /// Whether tiles of `rowDims` leading dims would split the rows of M of a
 /// matmul `step` (not only its batch entries).
 bool splitsGemmRows(const Step &step, const std::vector<ValueInfo> &values, int64_t rowDims) {
-  return step.op == "ds.matmul" && !step.outputs.empty() &&
+  return isMatmul(step) && !step.outputs.empty() &&
          rowDims >= (int64_t)values[step.outputs[0]].dims.size() - 1;
 }
 
@@ -251,7 +259,9 @@ std::vector<StepSpan> stepSpans(const Program &program) {
 std::vector<ExecUnit> planExecution(const Program &program, const std::vector<ValueInfo> &values,
                                    const std::vector<uint8_t> *skip) {
   const size_t numSteps = program.steps.size();
-  auto skipped = [&](size_t step) { return skip && (*skip)[step]; };
+  auto skipped = [&](size_t step) {
+    return (skip && (*skip)[step]) || program.steps[step].elided;
+  };
   // The group of each step that runs in tiles (a head step runs alone), and
   // the values read outside their group.
   std::vector<int64_t> groupOf(numSteps, -1);

@@ -468,11 +468,17 @@ Status Session::runStepByStep(const ds_tensor *inputs, int32_t numInputs) {
       uint32_t id = step.outputs[k];
       Tensor &t = tensors[id];
       t.shape = shapes[k];
+      values[id].dims = t.shape;
+      values[id].bytes = t.bytes();
+    }
+    if (step.elided)
+      continue;
+    for (size_t k = 0; k < step.outputs.size(); ++k) {
+      uint32_t id = step.outputs[k];
+      Tensor &t = tensors[id];
       std::vector<uint64_t> &storage = stepStorage_[id];
       storage.resize(t.bytes() / 8 + 1);
       t.data = storage.data();
-      values[id].dims = t.shape;
-      values[id].bytes = t.bytes();
     }
     single[0].steps.assign(1, s);
     Status ran = execute(single, tensors);

@@ -98,6 +98,16 @@ Status buildShapePlan(const Program &program, const ShapeAnalysis &analysis,
     Status inferred = inferStepShapes(step, tensors, shapes);
     if (!inferred)
       return inferred;
+    if (step.elided) { // sized, never run: no unit, no memory
+      for (size_t k = 0; k < step.outputs.size(); ++k) {
+        ValueInfo &v = plan.values[step.outputs[k]];
+        v.dims = shapes[k];
+        v.bytes = byteSize(v);
+        tensors[step.outputs[k]].shape = shapes[k];
+      }
+      plan.precomputed[s] = 1;
+      continue;
+    }
     bool precompute = readsShapeOnly(step) || analysis.shapeDerived[step.outputs[0]];
     for (size_t k = 0; precompute && k < step.inputs.size(); ++k)
       precompute = step.inputs[k] == DSX_ABSENT || available[step.inputs[k]] ||

@@ -46,8 +46,9 @@ struct Broadcast {
 
 /// The calling thread's plan, reused from call to call so that its vectors
 /// keep their capacity: a tiny op allocates nothing (allocations were a
-/// fifth of a small decoder's run). Kernels never nest on one thread (a
-/// parallel loop's chunks run the loop's body, never another kernel).
+/// fifth of a small decoder's run). Kernels never nest on one thread: no
+/// kernel calls another, and the fused tiles that call kernels from pool
+/// tasks (core/FusedExecution.cpp) are run by the session, not by a kernel.
 Broadcast &threadBroadcast() {
   thread_local Broadcast bc;
   return bc;
@@ -562,7 +563,8 @@ bool isCheapUnary(UK k) {
   }
 }
 
-/// y[0, n) = k(x[0, n)) for the cheap kinds of isCheapUnary, as loops the
+/// y[0, n) = k(x[0, n)) for the cheap kinds listed below (those of
+/// isCheapUnary that vectorize), as loops the
 /// compiler vectorizes in each cpu/Multiversion.h clone (the baseline
 /// build's SSE2 loop ran a 16K-element ReLU at half a cycle per element).
 /// Multiplies and adds are not contracted (lib/Runtime/CMakeLists.txt), so

@@ -43,7 +43,7 @@ const KernelTable &kernelTable();
 /// gives a matmul whose rhs is the transpose of a constant
 /// (core/WeightTransposes.h). Its weight packs with
 /// PackedConstants::addTransposed.
-constexpr const char *kTransposedWeightMatmul = "ds.matmul (transposed constant rhs)";
+constexpr const char *kTransposedWeightMatmul = "ds.matmul_transposed_constant";
 const CpuOp &transposedWeightMatmul();
 
 } // namespace dsrt::cpu

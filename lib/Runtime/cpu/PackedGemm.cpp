@@ -2,7 +2,8 @@
 //
 // Blocking (per task: a range of rows and of panels): the k dim in blocks
 // of kKc so that one or two panels' block (kKc x 16 or 32 floats) stays in
-// L1 while row groups of the lhs (kMc rows x kKc, in L2) pass over it. The
+// L1 while row groups of the lhs (kMc rows x kKc, in L2) pass over it; a
+// GEMM of one row group (a decode step's) streams whole panels instead. The
 // micro-kernels keep an MR x (16 * NP) tile of C in registers: AVX-512
 // 12 x 32 (24 zmm accumulators), AVX2 6 x 16 (12 ymm), portable 4 x 16.
 //
@@ -235,16 +236,21 @@ void runTile(MicroKernel kernel, MicroArgs g, int64_t mr, int64_t np, int64_t co
     std::memcpy(out + r * ldc, tile + r * width, (size_t)cols * sizeof(float));
 }
 
-/// Rows [r0, r1) and panels [p0, p1) of C; A read in place (row stride
-/// lda) or, when `panelsA` is set, from its panels of s.mr rows.
-void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, const float *A,
-               int64_t lda, const float *panelsA, const PackedMatrix &B, float *C, int64_t ldc,
-               bool accumulate) {
+/// The k block of a GEMM of M rows: kKc keeps B's block in L1 for the
+/// next row group; a GEMM of one row group has none, and streams whole
+/// panels in order instead (a decode step's matrix-vector products read
+/// their weights once: jumping to the next panel every kKc rows of k kept
+/// the prefetchers from streaming). From M, not from a task's rows: a task
+/// of one row group in a GEMM of many keeps its lhs block in L1.
+int64_t kBlockFor(const Isa &s, int64_t M, int64_t K) { return M <= s.mr ? K : kKc; }
+
+/// Rows [r0, r1) and panels [p0, p1) of C, k in blocks of kBlock; A read in
+/// place (row stride lda) or, when `panelsA` is set, from its panels of
+/// s.mr rows.
+void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, int64_t kBlock,
+               const float *A, int64_t lda, const float *panelsA, const PackedMatrix &B, float *C,
+               int64_t ldc, bool accumulate) {
   const int64_t K = B.K, N = B.N, panelStride = K * kPanel;
-  // Blocks of k keep B's block in L1 for the next row group; with one row
-  // group there is no next one, and whole panels stream in order instead
-  // (a decode step's matrix-vector products read their weights once).
-  const int64_t kBlock = r1 - r0 <= s.mr ? K : kKc;
   for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
     const int64_t kc = std::min(kBlock, K - k0);
     const bool loadC = accumulate || k0 > 0;
@@ -397,7 +403,7 @@ void rightTask(const Isa &s, const TaskGrid &grid, int64_t t, int64_t M, const f
   const int64_t r0 = p0 * s.mr, r1 = std::min(M, p1 * s.mr);
   const int64_t b0 = g0 * s.np, b1 = std::min(B.panels(), g1 * s.np);
   if (r0 < r1 && b0 < b1)
-    gemmBlock(s, r0, r1, b0, b1, A, lda, panelsA, B, C, ldc, accumulate);
+    gemmBlock(s, r0, r1, b0, b1, kBlockFor(s, M, B.K), A, lda, panelsA, B, C, ldc, accumulate);
 }
 
 /// C = 0 (unless accumulating) for an empty k dim.

@@ -180,7 +180,9 @@ bool runPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Windo
   const double rowWork = (double)OW * (double)KH * (double)KW;
   const int64_t grain = rowWork >= 2048.0 ? 1 : 2048 / std::max<int64_t>(1, (int64_t)rowWork);
   parallel(ctx, planes * OH, grain, [&](int64_t b, int64_t e) {
-    std::vector<T> scratch(kind == 0 ? (size_t)(2 * W) : 0); // max: a row's column maxima, windows'
+    thread_local std::vector<T> scratch; // max: a row's column maxima, then its windows'
+    if (kind == 0 && scratch.size() < (size_t)(2 * W))
+      scratch.resize((size_t)(2 * W));
     for (int64_t t = b; t < e; ++t) {
       const T *xp = x + (t / OH) * H * W;
       T *yp = y + t * OW;

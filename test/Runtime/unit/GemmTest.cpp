@@ -6,12 +6,14 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/Gemm.h"
 #include "KernelTestUtils.h"
+#include "cpu/Kernels.h"
 #include "cpu/PackedGemm.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -98,6 +100,42 @@ TEST(PackedGemm, TransposedWeightPacksAsItsTranspose) {
       EXPECT_EQ(constants.find(bt.data(), K, N), nullptr); // kept apart from direct packs
       EXPECT_EQ(constants.findTransposed(bt.data(), N + 1, K), nullptr); // another shape
     }
+}
+
+TEST(PackedGemm, TransposedWeightKernelPackedOrNot) {
+  // The kernel a matmul reading a transposed constant gets
+  // (core/WeightTransposes.h): a [..., K] times the N x K constant read as
+  // its transpose, through the packed panels when the session has them and
+  // through a transposed-B GEMM when not; both against a sum in double.
+  const int64_t N = 37, K = 70;
+  auto bt = randomFloats((size_t)(N * K), 41), av = randomFloats((size_t)(2 * 3 * K), 42);
+  std::vector<double> want((size_t)(6 * N));
+  for (int64_t r = 0; r < 6; ++r)
+    for (int64_t n = 0; n < N; ++n) {
+      double sum = 0;
+      for (int64_t k = 0; k < K; ++k)
+        sum += (double)av[(size_t)(r * K + k)] * bt[(size_t)(n * K + k)];
+      want[(size_t)(r * N + n)] = sum;
+    }
+  for (bool packed : {true, false}) {
+    Tensors ts;
+    const Tensor *a = ts.f32({2, 3, K}, av);
+    Tensor *w = ts.f32({N, K}, bt);
+    Tensor *y = ts.empty(DS_F32, {2, 3, N});
+    // The packed copy is found by the constant's address.
+    cpu::PackedConstants constants;
+    if (packed)
+      ASSERT_TRUE(constants.addTransposed(w->as<float>(), N, K));
+    KernelContext ctx = serialContext();
+    ctx.packed = packed ? &constants : nullptr;
+    ASSERT_TRUE(cpu::transposedWeightMatmul().kernel(ctx, Attributes(), {a, w}, {y}).ok());
+    std::vector<float> got = values<float>(y);
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_NEAR(got[i], want[i], 1e-4) << (packed ? "packed " : "unpacked ") << i;
+    // A wrong contraction dim is refused, not read past.
+    Tensor *bad = ts.f32({N, K + 1}, {});
+    EXPECT_FALSE(cpu::transposedWeightMatmul().kernel(ctx, Attributes(), {a, bad}, {y}).ok());
+  }
 }
 
 TEST(PackedGemm, PackedLeftOperandIsOneFmaChainToo) {
