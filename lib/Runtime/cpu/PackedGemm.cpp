@@ -413,6 +413,14 @@ void clearRows(int64_t M, int64_t N, float *C, int64_t ldc, bool accumulate) {
       std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
 }
 
+/// The packed form of the constant at `data` in `map` if it is the shape
+/// `matches` wants, else null.
+template <class Map, class Matches>
+const typename Map::mapped_type *entryIf(const Map &map, const void *data, Matches matches) {
+  auto it = map.find(data);
+  return it != map.end() && matches(it->second) ? &it->second : nullptr;
+}
+
 } // namespace
 
 bool packedGemmAvailable() {
@@ -617,10 +625,7 @@ bool PackedConstants::addTransposed(const float *data, int64_t N, int64_t K) {
 }
 
 const PackedMatrix *PackedConstants::findTransposed(const void *data, int64_t N, int64_t K) const {
-  auto it = transposed_.find(data);
-  if (it == transposed_.end() || it->second.K != K || it->second.N != N)
-    return nullptr;
-  return &it->second;
+  return entryIf(transposed_, data, [&](const PackedMatrix &m) { return m.K == K && m.N == N; });
 }
 
 bool PackedConstants::addLeft(const float *data, int64_t M, int64_t K) {
@@ -634,10 +639,7 @@ bool PackedConstants::addLeft(const float *data, int64_t M, int64_t K) {
 }
 
 const PackedLeftMatrix *PackedConstants::findLeft(const void *data, int64_t M, int64_t K) const {
-  auto it = left_.find(data);
-  if (it == left_.end() || it->second.M != M || it->second.K != K)
-    return nullptr;
-  return &it->second;
+  return entryIf(left_, data, [&](const PackedLeftMatrix &m) { return m.M == M && m.K == K; });
 }
 
 bool canonicalFourBitCodes(const uint8_t *codes, int64_t count, bool isSigned) {
@@ -673,10 +675,7 @@ bool PackedConstants::addNibbles(const uint8_t *codes, int64_t K, int64_t N) {
 }
 
 const NibbleMatrix *PackedConstants::findNibbles(const void *data, int64_t K, int64_t N) const {
-  auto it = nibbles_.find(data);
-  if (it == nibbles_.end() || it->second.K != K || it->second.N != N)
-    return nullptr;
-  return &it->second;
+  return entryIf(nibbles_, data, [&](const NibbleMatrix &m) { return m.K == K && m.N == N; });
 }
 
 bool PackedConstants::addInt8Conv(const int8_t *data, int64_t M, int64_t Cg, int64_t taps) {
@@ -691,11 +690,9 @@ bool PackedConstants::addInt8Conv(const int8_t *data, int64_t M, int64_t Cg, int
 
 const PackedInt8Conv *PackedConstants::findInt8Conv(const void *data, int64_t M, int64_t Cg,
                                                     int64_t taps) const {
-  auto it = int8Convs_.find(data);
-  if (it == int8Convs_.end() || it->second.M != M || it->second.Cg != Cg ||
-      it->second.taps != taps)
-    return nullptr;
-  return &it->second;
+  return entryIf(int8Convs_, data, [&](const PackedInt8Conv &c) {
+    return c.M == M && c.Cg == Cg && c.taps == taps;
+  });
 }
 
 bool PackedConstants::addInt8Matrix(const int8_t *data, int64_t K, int64_t N) {
@@ -710,17 +707,12 @@ bool PackedConstants::addInt8Matrix(const int8_t *data, int64_t K, int64_t N) {
 
 const PackedInt8Matrix *PackedConstants::findInt8Matrix(const void *data, int64_t K,
                                                         int64_t N) const {
-  auto it = int8Matrices_.find(data);
-  if (it == int8Matrices_.end() || it->second.K != K || it->second.N != N)
-    return nullptr;
-  return &it->second;
+  return entryIf(int8Matrices_, data,
+                 [&](const PackedInt8Matrix &m) { return m.K == K && m.N == N; });
 }
 
 const PackedMatrix *PackedConstants::find(const void *data, int64_t K, int64_t N) const {
-  auto it = packed_.find(data);
-  if (it == packed_.end() || it->second.K != K || it->second.N != N)
-    return nullptr;
-  return &it->second;
+  return entryIf(packed_, data, [&](const PackedMatrix &m) { return m.K == K && m.N == N; });
 }
 
 } // namespace dsrt::cpu
