@@ -494,35 +494,36 @@ bool allocatePacked(int64_t K, int64_t N, PackedMatrix &out) {
   return true;
 }
 
-bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out) {
+namespace {
+/// Packs the K x N matrix whose element (k, n) is B[k * kStride + n * nStride]
+/// into panels of 16 columns; false when out of memory.
+bool packStrided(const float *B, int64_t K, int64_t N, int64_t kStride, int64_t nStride,
+                 PackedMatrix &out) {
   if (!allocatePacked(K, N, out))
     return false;
   float *dst = out.data.get();
   for (int64_t p = 0; p < out.panels(); ++p) {
     const int64_t col = p * kPanel, cols = std::min(kPanel, N - col);
     for (int64_t k = 0; k < K; ++k, dst += kPanel) {
-      std::memcpy(dst, B + k * ldb + col, (size_t)cols * sizeof(float));
+      const float *src = B + k * kStride + col * nStride;
+      if (nStride == 1)
+        std::memcpy(dst, src, (size_t)cols * sizeof(float));
+      else // a weight stored transposed: its 16 rows side by side, a k at a time
+        for (int64_t j = 0; j < cols; ++j)
+          dst[j] = src[j * nStride];
       std::fill(dst + cols, dst + kPanel, 0.0f);
     }
   }
   return true;
 }
+} // namespace
+
+bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out) {
+  return packStrided(B, K, N, ldb, 1, out);
+}
 
 bool packTransposedMatrix(const float *Bt, int64_t N, int64_t K, PackedMatrix &out) {
-  if (!allocatePacked(K, N, out))
-    return false;
-  // Panel p holds rows [16p, 16p + 16) of Bt as its columns: read the 16
-  // rows side by side, a k at a time.
-  float *dst = out.data.get();
-  for (int64_t p = 0; p < out.panels(); ++p) {
-    const int64_t col = p * kPanel, cols = std::min(kPanel, N - col);
-    for (int64_t k = 0; k < K; ++k, dst += kPanel) {
-      for (int64_t j = 0; j < cols; ++j)
-        dst[j] = Bt[(col + j) * K + k];
-      std::fill(dst + cols, dst + kPanel, 0.0f);
-    }
-  }
-  return true;
+  return packStrided(Bt, K, N, 1, K, out);
 }
 
 void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, const PackedMatrix &B,
