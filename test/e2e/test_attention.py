@@ -230,6 +230,28 @@ def test_block_layout_patterns(pattern, block):
     assert not np.allclose(got, reference(**feeds), rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.parametrize("pattern", [dict(local=2), dict(local=1, stride=4),
+                                     dict(local=2, stride=3, global_=1), dict(global_=2)])
+@pytest.mark.parametrize("block", [16, 50])
+def test_block_layout_for_lengths_known_at_run_time(pattern, block):
+    """The same layouts on the model as exported (query and key lengths
+    dynamic): ds.block_layout builds each input shape's layout when the
+    model runs; one session serves prefill, a decode step after a long
+    cache and lengths shorter than a block."""
+    session = ds.load(MODEL, num_threads=2, attention_block_size=block,
+                      **{f"attention_{name.rstrip('_')}_blocks": n for name, n in pattern.items()})
+    sparse_somewhere = False
+    for queries, keys in [(230, 300), (1, 700), (300, 300), (64, 64), (5, 5), (230, 300)]:
+        feeds = inputs(queries, keys, block + queries)
+        keep = block_layout_mask(queries, keys, block, **pattern)
+        got = session.run(feeds)["out"]
+        np.testing.assert_allclose(got, masked_reference(**feeds, keep=keep, causal=True),
+                                   rtol=1e-4, atol=1e-5,
+                                   err_msg=f"{pattern} block {block}: {queries}x{keys}")
+        sparse_somewhere |= not np.allclose(got, reference(**feeds), rtol=1e-3, atol=1e-4)
+    assert sparse_somewhere
+
+
 def test_block_layout_in_an_encoder_with_grouped_heads(tmp_path):
     """Encoders (not causal) take a layout too, BigBird-style: local blocks
     on both sides, a stride, global blocks both ways; 8 query heads on 2 KV
@@ -252,6 +274,27 @@ def test_block_layout_in_an_encoder_with_grouped_heads(tmp_path):
     got = session.run(feeds)["y"]
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     assert not np.allclose(got, dense, rtol=1e-3, atol=1e-4)
+
+
+def test_block_layout_in_a_dynamic_encoder_with_grouped_heads(tmp_path):
+    """The encoder's layout (both sides, global both ways, heads 3 and 6
+    dense) for sequences whose length each run decides."""
+    model = str(tmp_path / "encoder.onnx")
+    grouped_query_attention(model, 8, 2, causal=False)
+    session = ds.load(model, num_threads=2, attention_block_size=32, attention_local_blocks=2,
+                      attention_stride_blocks=3, attention_global_blocks=1,
+                      attention_dense_heads=[3, 6])
+    rng = np.random.default_rng(4)
+    for n in [200, 70, 31, 200]:
+        feeds = {"q": rng.standard_normal((1, 8, n, 16)).astype(np.float32) * 2,
+                 "k": rng.standard_normal((1, 2, n, 16)).astype(np.float32),
+                 "v": rng.standard_normal((1, 2, n, 16)).astype(np.float32)}
+        keep = block_layout_mask(n, n, 32, local=2, stride=3, global_=1, causal=False)
+        want = masked_reference(**feeds, keep=keep, causal=False)
+        dense = masked_reference(**feeds, keep=np.ones((n, n), bool), causal=False)
+        want[:, [3, 6]] = dense[:, [3, 6]]
+        np.testing.assert_allclose(session.run(feeds)["y"], want, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"sequence {n}")
 
 
 DSA = os.path.join(os.path.dirname(MODEL), "dsa_decoder.onnx")

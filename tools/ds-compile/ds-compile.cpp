@@ -55,7 +55,7 @@ static cl::opt<int64_t> attentionBlockSize(
     cl::init(64));
 static cl::opt<int64_t> attentionLocalBlocks(
     "attention-local-blocks",
-    cl::desc("Sparse attention with a static block layout: each query block sees the n key "
+    cl::desc("Sparse attention with a block layout: each query block sees the n key "
              "blocks ending at its diagonal (in encoders, within n - 1 on either side)"),
     cl::init(0));
 static cl::opt<int64_t> attentionStrideBlocks(

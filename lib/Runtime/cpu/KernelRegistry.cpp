@@ -16,6 +16,7 @@ const cpu::KernelTable &cpu::kernelTable() {
     registerWindowKernels(t);
     registerAttentionKernels(t);
     registerSparseAttentionKernels(t);
+    registerBlockLayoutKernel(t);
     registerAttentionGradKernels(t);
     registerSparseAttentionGradKernels(t);
     registerQuantKernels(t);

@@ -28,6 +28,7 @@ void registerIntegerConvKernels(KernelTable &table);   // conv_integer
 void registerWindowKernels(KernelTable &table);      // conv, conv_transpose, pool
 void registerAttentionKernels(KernelTable &table);   // attention, rotary
 void registerSparseAttentionKernels(KernelTable &table); // sparse_attention
+void registerBlockLayoutKernel(KernelTable &table);   // block_layout
 void registerAttentionGradKernels(KernelTable &table); // attention_grad, block_sparse_...
 void registerSparseAttentionGradKernels(KernelTable &table); // sparse_attention_grad
 void registerQuantKernels(KernelTable &table);

@@ -139,9 +139,10 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     instead selects keys at run time, NSA-style: each block of
     attention_block_size queries sees the first, its local and the n
     best-scoring earlier key blocks. attention_local_blocks,
-    attention_stride_blocks and attention_global_blocks give a static block
-    layout instead (Sparse Transformers / Longformer / BigBird patterns,
-    blocks of attention_block_size, static lengths): each query block sees
+    attention_stride_blocks and attention_global_blocks give a block layout
+    instead (Sparse Transformers / Longformer / BigBird patterns, blocks of
+    attention_block_size; a constant for static lengths, built per input
+    shape for dynamic ones): each query block sees
     the n key blocks ending at its diagonal, every n-th block counting back
     from it, and the first n blocks. attention_dense_heads chooses the
     pattern per head: the query heads listed stay dense (an int H: head H of

@@ -316,6 +316,46 @@ func.func @block_sparse_attention_block_size(%q: tensor<1x2x16x8xf32>, %l: tenso
 
 // -----
 
+func.func @block_layout_block_size(%s: tensor<4xi64>) {
+  // expected-error @+1 {{block_size must be in [1, 1024], got 0}}
+  %0 = ds.block_layout %s, %s {block_size = 0 : i64, local_blocks = 1 : i64} : (tensor<4xi64>, tensor<4xi64>) -> tensor<1x?x?xi1>
+  return
+}
+
+// -----
+
+func.func @block_layout_no_pattern(%s: tensor<4xi64>) {
+  // expected-error @+1 {{needs local_blocks, stride_blocks or global_blocks}}
+  %0 = ds.block_layout %s, %s {block_size = 16 : i64} : (tensor<4xi64>, tensor<4xi64>) -> tensor<1x?x?xi1>
+  return
+}
+
+// -----
+
+func.func @block_layout_negative(%s: tensor<4xi64>) {
+  // expected-error @+1 {{local_blocks, stride_blocks and global_blocks must be >= 0}}
+  %0 = ds.block_layout %s, %s {block_size = 16 : i64, local_blocks = -1 : i64, global_blocks = 1 : i64} : (tensor<4xi64>, tensor<4xi64>) -> tensor<1x?x?xi1>
+  return
+}
+
+// -----
+
+func.func @block_layout_from_end(%s: tensor<4xi64>) {
+  // expected-error @+1 {{causal_from_end needs is_causal}}
+  %0 = ds.block_layout %s, %s {block_size = 16 : i64, local_blocks = 1 : i64, causal_from_end} : (tensor<4xi64>, tensor<4xi64>) -> tensor<1x?x?xi1>
+  return
+}
+
+// -----
+
+func.func @block_layout_short_shape(%s: tensor<4xi64>, %t: tensor<2xi64>) {
+  // expected-error @+1 {{query_shape and key_shape must be 1-D with at least 3 elements, got 'tensor<2xi64>'}}
+  %0 = ds.block_layout %s, %t {block_size = 16 : i64, local_blocks = 1 : i64} : (tensor<4xi64>, tensor<2xi64>) -> tensor<1x?x?xi1>
+  return
+}
+
+// -----
+
 func.func @attention_grad_output_shape(%q: tensor<1x2x16x8xf32>, %o: tensor<1x2x15x8xf32>) {
   // expected-error @+2 {{attention_grad: output and output_grad must be 'tensor<1x2x16x8xf32>', got 'tensor<1x2x15x8xf32>'}}
   // expected-error @+1 {{failed to infer returned types}}

@@ -77,8 +77,27 @@ func.func @no_block_size_fits(%q: tensor<1x1x8388608x16xf32>) -> tensor<1x1x8388
 
 // -----
 
+// Lengths known only at run time (a KV cache of any length in front): the
+// layout is built from the query's and key's dims 0-2 when the model runs,
+// with the pattern and the diagonal of the attention.
+// CHECK-LABEL: func.func @dynamic
+// CHECK: %[[QS:.*]] = ds.shape %arg0 {end = 3 : i64, start = 0 : i64} : (tensor<1x8x?x16xf32>) -> tensor<3xi64>
+// CHECK: %[[KS:.*]] = ds.shape %arg1 {end = 3 : i64, start = 0 : i64} : (tensor<1x8x?x16xf32>) -> tensor<3xi64>
+// CHECK: %[[L:.*]] = ds.block_layout %[[QS]], %[[KS]] {block_size = 32 : i64, causal_from_end, global_blocks = 1 : i64, is_causal, local_blocks = 2 : i64, stride_blocks = 3 : i64} : (tensor<3xi64>, tensor<3xi64>) -> tensor<1x?x?xi1>
+// CHECK: ds.block_sparse_attention %arg0, %arg1, %arg1, %[[L]] {block_size = 32 : i64, causal_from_end, is_causal} : (tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>, tensor<1x?x?xi1>) -> tensor<1x8x?x16xf32>
 func.func @dynamic(%q: tensor<1x8x?x16xf32>, %k: tensor<1x8x?x16xf32>) -> tensor<1x8x?x16xf32> {
-  // expected-error @below {{a block layout needs static query and key lengths (give them with --ds-input-shape)}}
-  %0 = ds.attention %q, %k, %k {is_causal} : (tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>) -> tensor<1x8x?x16xf32>
+  // expected-remark @below {{sparse attention: block layout, blocks of 32 (local 2, stride 3, global 1), built at run time for the query and key lengths}}
+  %0 = ds.attention %q, %k, %k {is_causal, causal_from_end} : (tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>, tensor<1x8x?x16xf32>) -> tensor<1x8x?x16xf32>
   return %0 : tensor<1x8x?x16xf32>
+}
+
+// -----
+
+// A dynamic encoder takes the layout the same way, without causality.
+// CHECK-LABEL: func.func @dynamic_encoder
+// CHECK: ds.block_layout %{{.*}}, %{{.*}} {block_size = 32 : i64, global_blocks = 1 : i64, local_blocks = 2 : i64, stride_blocks = 3 : i64}
+func.func @dynamic_encoder(%q: tensor<?x8x?x16xf32>) -> tensor<?x8x?x16xf32> {
+  // expected-remark @below {{built at run time}}
+  %0 = ds.attention %q, %q, %q : (tensor<?x8x?x16xf32>, tensor<?x8x?x16xf32>, tensor<?x8x?x16xf32>) -> tensor<?x8x?x16xf32>
+  return %0 : tensor<?x8x?x16xf32>
 }

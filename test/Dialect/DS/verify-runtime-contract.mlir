@@ -4,7 +4,7 @@
 // ops with the attributes the compiler gives them pass unchanged.
 
 // Diagnostics (stderr) come first: one remark per split.
-// CHECK-COUNT-2: remark: contract: 50 ops, 116 attributes, consistent
+// CHECK-COUNT-2: remark: contract: 51 ops, 123 attributes, consistent
 // CHECK-NOT: error
 // CHECK-LABEL: func.func @ops_as_compiled
 // CHECK: ds.softmax

@@ -808,6 +808,70 @@ TEST(ContractionKernels, BlockSparseAttentionRejectsAWrongLayout) {
       << s.message();
 }
 
+// ds.block_layout for lengths read from shapes at run time: a decoder after
+// a KV cache (diagonal from the last key) and an encoder, checked entry by
+// entry against the pattern's words (local blocks back from the first row's
+// diagonal block, strides back from the last row's, global blocks first).
+TEST(ContractionKernels, BlockLayoutFromRunTimeLengths) {
+  Tensors ts;
+  // 10 queries after 14 cached keys (24 keys), blocks of 4: query block r
+  // holds rows 4r..4r+3 whose diagonals are keys 14+4r .. 17+4r.
+  Tensor *qs = ts.i64({4}, {1, 2, 10, 8}), *ks = ts.i64({4}, {1, 2, 24, 8});
+  Attributes decoder;
+  decoder.set("block_size", intAttr(4));
+  decoder.set("local_blocks", intAttr(2));
+  decoder.set("stride_blocks", intAttr(3));
+  decoder.set("global_blocks", intAttr(1));
+  decoder.set("is_causal", intAttr(1));
+  decoder.set("causal_from_end", intAttr(1));
+  Tensor *layout = ts.empty(DS_BOOL, {1, 3, 6});
+  ASSERT_TRUE(run("ds.block_layout", decoder, {qs, ks}, {layout}).ok());
+  // Row 0: diagonal blocks 3 (first row, key 14) and 4 (last row, key 17):
+  // local 2..4, stride from 4: 1, global 0. Row 1: keys 18..21 -> blocks 4
+  // and 5: local 3..5, stride 5, 2; global 0. Row 2 (rows 8, 9): keys
+  // 22, 23 -> block 5: local 4, 5; stride 5, 2; global 0.
+  const std::vector<uint8_t> want = {1, 1, 1, 1, 1, 0, //
+                                     1, 0, 1, 1, 1, 1, //
+                                     1, 0, 1, 0, 1, 1};
+  EXPECT_EQ(values<uint8_t>(layout), want);
+
+  // An encoder of 9 positions: local blocks on both sides, the first query
+  // block sees every key block.
+  Tensor *ns = ts.i64({3}, {1, 2, 9});
+  Attributes encoder;
+  encoder.set("block_size", intAttr(4));
+  encoder.set("local_blocks", intAttr(2));
+  encoder.set("global_blocks", intAttr(1));
+  Tensor *both = ts.empty(DS_BOOL, {1, 3, 3});
+  ASSERT_TRUE(run("ds.block_layout", encoder, {ns, ns}, {both}).ok());
+  EXPECT_EQ(values<uint8_t>(both), (std::vector<uint8_t>{1, 1, 1, 1, 1, 1, 1, 1, 1}));
+  encoder.set("local_blocks", intAttr(1));
+  ASSERT_TRUE(run("ds.block_layout", encoder, {ns, ns}, {both}).ok());
+  EXPECT_EQ(values<uint8_t>(both), (std::vector<uint8_t>{1, 1, 1, 1, 1, 0, 1, 0, 1}));
+}
+
+// Lengths from the inputs are bounded before the layout is allocated, and
+// shapes without a length are refused.
+TEST(ContractionKernels, BlockLayoutRefusesWhatItCannotBuild) {
+  Tensors ts;
+  Attributes attrs;
+  attrs.set("block_size", intAttr(1));
+  attrs.set("local_blocks", intAttr(1));
+  std::vector<Shape> shapes(1);
+  const CpuOp *op = findCpuOp("ds.block_layout");
+  ASSERT_TRUE(op && op->shape);
+  Tensor *huge = ts.i64({3}, {1, 1, (int64_t)1 << 40});
+  Status s = op->shape(attrs, {huge, huge}, shapes);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("need more than 16777216 layout blocks"), std::string::npos)
+      << s.message();
+  Tensor *shortShape = ts.i64({2}, {1, 5});
+  s = op->shape(attrs, {shortShape, shortShape}, shapes);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("query_shape must hold a length at element 2"), std::string::npos)
+      << s.message();
+}
+
 // A window at least as long as the keys is plain causal attention, bit for bit.
 TEST(ContractionKernels, AttentionWindowCoveringEverythingIsCausal) {
   Tensors ts;

@@ -18,29 +18,9 @@ BlockLayout mlir::ds::buildBlockLayout(const BlockPattern &pattern, int64_t S, i
   layout.queryBlocks = (S + b - 1) / b;
   layout.keyBlocks = (L + b - 1) / b;
   layout.kept.assign((size_t)(layout.queryBlocks * layout.keyBlocks), 0);
-  for (int64_t r = 0; r < layout.queryBlocks; ++r) {
-    // The key blocks holding the diagonals of the block's first and last row.
-    int64_t first = r, last = r;
-    if (causal) {
-      int64_t firstRow = r * b + offset, lastRow = std::min(S - 1, (r + 1) * b - 1) + offset;
-      if (lastRow < 0)
-        continue; // no row sees a key
-      first = std::max<int64_t>(0, firstRow) / b;
-      last = lastRow / b;
-    }
-    uint8_t *row = layout.kept.data() + r * layout.keyBlocks;
-    for (int64_t c = 0; c < layout.keyBlocks; ++c) {
-      if (causal && c > last)
-        break;
-      int64_t distance = causal ? last - c : std::abs(last - c);
-      bool kept = c < pattern.global || (!causal && r < pattern.global);
-      if (pattern.local > 0)
-        kept |= causal ? c >= first - pattern.local + 1 : distance < pattern.local;
-      if (pattern.stride > 0)
-        kept |= distance % pattern.stride == 0;
-      row[c] = kept;
-    }
-  }
+  for (int64_t r = 0; r < layout.queryBlocks; ++r)
+    dsrt::blockPatternRow(pattern, S, causal, offset, r, layout.keyBlocks,
+                          layout.kept.data() + r * layout.keyBlocks);
   return layout;
 }
 

@@ -552,6 +552,36 @@ template <typename Op> static LogicalResult verifyBlockLayout(Op op) {
 
 LogicalResult BlockSparseAttentionOp::verify() { return verifyBlockLayout(*this); }
 
+LogicalResult BlockLayoutOp::inferReturnTypes(MLIRContext *context, std::optional<Location> loc,
+                                              Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  (void)loc;
+  // The lengths are known at run time only (constant lengths give a
+  // constant layout instead): query and key blocks stay dynamic.
+  inferred.push_back(RankedTensorType::get({1, ShapedType::kDynamic, ShapedType::kDynamic},
+                                           IntegerType::get(context, 1)));
+  return success();
+}
+
+LogicalResult BlockLayoutOp::verify() {
+  const int64_t b = (int64_t)getBlockSize();
+  if (b < 1 || b > 1024)
+    return emitOpError("block_size must be in [1, 1024], got ") << b;
+  if ((int64_t)getLocalBlocks() < 0 || (int64_t)getStrideBlocks() < 0 ||
+      (int64_t)getGlobalBlocks() < 0)
+    return emitOpError("local_blocks, stride_blocks and global_blocks must be >= 0");
+  if (!getLocalBlocks() && !getStrideBlocks() && !getGlobalBlocks())
+    return emitOpError("needs local_blocks, stride_blocks or global_blocks");
+  if (getCausalFromEnd() && !getIsCausal())
+    return emitOpError("causal_from_end needs is_causal");
+  for (Value shape : {getQueryShape(), getKeyShape()}) {
+    auto type = cast<RankedTensorType>(shape.getType());
+    if (type.getRank() != 1 || type.isDynamicDim(0) || type.getDimSize(0) < 3)
+      return emitOpError("query_shape and key_shape must be 1-D with at least 3 elements, got ")
+             << type;
+  }
+  return success();
+}
+
 LogicalResult BlockSparseAttentionGradOp::verify() { return verifyBlockLayout(*this); }
 
 LogicalResult BlockSparseAttentionGradOp::inferReturnTypes(MLIRContext *context,

@@ -1,7 +1,7 @@
 //===- SparsifyAttention.cpp - sparse patterns for causal attention -------===//
 //
 // ds-sparsify-attention sets a sparsity pattern (a sliding window with
-// sinks, NSA-style block selection, or a static block layout) on every
+// sinks, NSA-style block selection, or a block layout) on every
 // ds.attention it applies to (Passes.td has the semantics) and, on request,
 // reports what it saves,
 // from the closed forms of the visible (query, key) pairs. Heads the user
@@ -204,11 +204,10 @@ struct SparsifyAttentionPass
   FailureOr<Value> makeBlockSparse(AttentionOp op) {
     auto q = cast<RankedTensorType>(op.getQuery().getType());
     auto k = cast<RankedTensorType>(op.getKey().getType());
-    if (q.isDynamicDim(2) || k.isDynamicDim(2))
-      return op.emitError("a block layout needs static query and key lengths (give them with "
-                          "--ds-input-shape)");
     if (op.getSoftcap().convertToDouble() != 0.0)
       return op.emitError("a block layout does not take a softcap");
+    if (q.isDynamicDim(2) || k.isDynamicDim(2))
+      return makeRunTimeBlockSparse(op);
     const int64_t S = q.getDimSize(2), L = k.getDimSize(2);
     // The layout is a constant of (S / b) x (L / b) entries: bounded before
     // it is built (16M entries: 4096 x 4096 blocks; compared by division, so
@@ -260,6 +259,40 @@ struct SparsifyAttentionPass
                           << (int64_t)kept << " ("
                           << formatted("%.1f", dense > 0 ? 100.0 * kept / dense : 100.0) << "%)";
     }
+    op.replaceAllUsesWith(sparse.getResult());
+    op.erase();
+    return sparse.getResult();
+  }
+
+  /// Replaces `op`, whose lengths are known only at run time, by
+  /// ds.block_sparse_attention over a ds.block_layout of the pattern: the
+  /// layout is built once per input shape (nothing is counted here).
+  Value makeRunTimeBlockSparse(AttentionOp op) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    // Dims 0-2 of q and k: the lengths are element 2.
+    auto lengths = [&](Value v) { return b.create<ShapeOp>(loc, v, 0, 3).getResult(); };
+    SmallVector<Value> shapes{lengths(op.getQuery()), lengths(op.getKey())};
+    SmallVector<NamedAttribute> attrs{
+        b.getNamedAttr("block_size", b.getI64IntegerAttr(blockSize)),
+        b.getNamedAttr("local_blocks", b.getI64IntegerAttr(localBlocks)),
+        b.getNamedAttr("stride_blocks", b.getI64IntegerAttr(strideBlocks)),
+        b.getNamedAttr("global_blocks", b.getI64IntegerAttr(globalBlocks)),
+        b.getNamedAttr("causal_offset", op.getCausalOffsetAttr())};
+    if (op.getIsCausal())
+      attrs.push_back(b.getNamedAttr("is_causal", b.getUnitAttr()));
+    if (op.getCausalFromEnd())
+      attrs.push_back(b.getNamedAttr("causal_from_end", b.getUnitAttr()));
+    Value layout = b.create<BlockLayoutOp>(loc, shapes, attrs).getResult();
+    auto sparse = b.create<BlockSparseAttentionOp>(
+        loc, op.getType(), op.getQuery(), op.getKey(), op.getValue(), layout, op.getMask(),
+        b.getI64IntegerAttr(blockSize), op.getScaleAttr(), op.getIsCausalAttr(),
+        op.getCausalOffsetAttr(), op.getCausalFromEndAttr());
+    if (report)
+      sparse.emitRemark() << "sparse attention: block layout, blocks of " << blockSize.getValue()
+                          << " (local " << localBlocks.getValue() << ", stride "
+                          << strideBlocks.getValue() << ", global " << globalBlocks.getValue()
+                          << "), built at run time for the query and key lengths";
     op.replaceAllUsesWith(sparse.getResult());
     op.erase();
     return sparse.getResult();

@@ -9,6 +9,7 @@
 #ifndef DS_DIALECT_DS_ANALYSIS_BLOCKLAYOUT_H
 #define DS_DIALECT_DS_ANALYSIS_BLOCKLAYOUT_H
 
+#include "core/BlockPattern.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
 
 #include <cstdint>
@@ -17,14 +18,9 @@
 
 namespace mlir::ds {
 
-/// Which key blocks each block of queries sees; blocks of `blockSize`.
-struct BlockPattern {
-  int64_t blockSize = 64;
-  int64_t local = 0;  ///< the `local` key blocks ending at the query block's diagonal
-  int64_t stride = 0; ///< every `stride`-th key block counting back from the diagonal
-  int64_t global = 0; ///< the first `global` key blocks (and, in encoders, the first
-                      ///< `global` query blocks see every key block)
-};
+/// Which key blocks each block of queries sees (the runtime's definition,
+/// shared with ds.block_layout's kernel).
+using BlockPattern = dsrt::BlockPattern;
 
 /// A layout: heads (1 or Hq) x query blocks x key blocks, row-major, 1 = kept.
 struct BlockLayout {

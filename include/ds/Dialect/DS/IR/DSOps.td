@@ -894,6 +894,39 @@ def DS_BlockSparseAttentionOp : DS_InferredOp<"block_sparse_attention", [DS_Atte
   let hasVerifier = 1;
 }
 
+def DS_BlockLayoutOp : DS_InferredOp<"block_layout", [DS_GeneratorClass]> {
+  let summary = "a block layout built when the model runs, for lengths known only then";
+  let description = [{
+    The i1 layout [1, ceil(S / b), ceil(L / b)] of `ds.block_sparse_attention`
+    with b = `block_size` (1 to 1024), for S queries and L keys read as
+    element 2 of `query_shape` and `key_shape` (the shapes of the attention's
+    [B, H, S, D] query and [B, H, L, D] key, from `ds.shape`). Query block r
+    keeps the first `global_blocks` key blocks, the `local_blocks` key blocks
+    ending at its diagonal block and every `stride_blocks`-th key block counting
+    back from it; the diagonal block holds the diagonal of the block's last
+    row: key i + `causal_offset` (+ L - S with `causal_from_end`) with
+    `is_causal`, else the block's own index, with local blocks on both
+    sides and the first `global_blocks` query blocks seeing every key block
+    (encoders). `ds-sparsify-attention` builds the same layout as a constant
+    when the lengths are static; this op builds it once per input shape.
+
+    ```mlir
+    %l = ds.block_layout %qs, %ks {block_size = 64 : i64, local_blocks = 2 : i64, is_causal, causal_from_end}
+        : (tensor<4xi64>, tensor<4xi64>) -> tensor<1x?x?xi1>
+    ```
+  }];
+  let arguments = (ins DS_IndexTensor:$query_shape, DS_IndexTensor:$key_shape,
+                       I64Attr:$block_size,
+                       DefaultValuedAttr<I64Attr, "0">:$local_blocks,
+                       DefaultValuedAttr<I64Attr, "0">:$stride_blocks,
+                       DefaultValuedAttr<I64Attr, "0">:$global_blocks,
+                       UnitAttr:$is_causal, DefaultValuedAttr<I64Attr, "0">:$causal_offset,
+                       UnitAttr:$causal_from_end);
+  let results = (outs RankedTensorOf<[I1]>:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def DS_AttentionGradOp : DS_InferredOp<"attention_grad", [DS_AttentionClass]> {
   let summary = "the gradients of ds.attention's query, key and value (fused backward)";
   let description = [{

@@ -225,14 +225,17 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
 
     With `local-blocks`, `stride-blocks` and `global-blocks` (blocks of
     `block-size`, 1 to 1024), attention becomes `ds.block_sparse_attention`
-    with a static block layout, the patterns of Sparse Transformers (Child
+    with a block layout, the patterns of Sparse Transformers (Child
     et al. 2019), Longformer and BigBird: each query block sees the
     `local-blocks` key blocks ending at its diagonal block (in encoders,
     within that distance on either side), every `stride-blocks`-th key
     block counting back from it, and the first `global-blocks` key blocks
     (in encoders the first `global-blocks` query blocks also see every
-    key block). Encoders may take these patterns; the lengths must be
-    static (the layout is a constant).
+    key block). Encoders may take these patterns. With static lengths the
+    layout is a constant (and an attention whose layout hides nothing stays
+    dense); with lengths known only at run time it is a `ds.block_layout`
+    of the pattern over the query's and key's `ds.shape`, built once per
+    input shape.
 
     With `dense-heads`, the pattern is chosen per head (DuoAttention's
     retrieval and streaming heads, Xiao et al. 2024): the listed query
