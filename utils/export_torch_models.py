@@ -20,6 +20,14 @@ Writes, with random weights from a fixed seed:
                      tokens, TopK picks 8 per query, a -inf mask gets 0 scattered
                      at those keys and is added, with the causal mask, to the
                      scores; input hidden_states [batch, sequence >= 8, 64].
+  nsa_decoder.onnx   a decoder layer with Native Sparse Attention written in
+                     plain PyTorch: compressed blocks (a learned map of each
+                     block of 8 keys / values), block selection (the compressed
+                     probabilities summed over heads score the blocks, TopK keeps
+                     3 with the initial and current block forced in, a -inf block
+                     mask expanded to keys plus the causal mask), a 16-key
+                     window, and learned sigmoid gates mixing the three; input
+                     hidden_states [batch, 64, 64] (sequence fixed at export).
   gpt_kv.onnx        GPT-style decoder with a KV cache, in the layout decoder
                      exporters produce: inputs input_ids [batch, sequence] and
                      past_key_values.{i}.key/value [batch, heads, past, head_dim];
@@ -49,7 +57,7 @@ precision.py exports them into a scratch directory):
 
 All go through torch.onnx.export (the TorchScript exporter of PyTorch 1.13,
 Debian's python3-torch), so the graphs carry the Shape/Gather/Unsqueeze/Concat
-shape arithmetic real exports have. The five small files are checked in under
+shape arithmetic real exports have. The six small files are checked in under
 test/e2e/models so tests need no PyTorch; rerun this script to regenerate them:
 
   /usr/bin/python3 utils/export_torch_models.py --out test/e2e/models
@@ -419,6 +427,78 @@ class DsaDecoder(nn.Module):
         return x + self.o(torch.matmul(attn, v).transpose(1, 2).reshape(b, s, -1))
 
 
+class NsaDecoder(nn.Module):
+    """Native Sparse Attention (Yuan et al. 2025) as a pure PyTorch layer:
+    three branches over the same queries, mixed by learned per-head gates.
+    Compression: each block of `block` keys / values becomes one compressed
+    key / value through a learned linear map of the block (with an
+    intra-block position embedding); queries attend to the compressed blocks
+    that end at or before them. Selection: the compressed attention
+    probabilities, summed over the heads, score the blocks; every query keeps
+    the initial and its own block and the `select` best-scoring earlier ones
+    (TopK), expanded to their keys, under the causal mask. Window: the last
+    `window` keys. Sequence length fixed at export (`sequence`)."""
+
+    def __init__(self, hidden=64, heads=4, block=8, select=3, window=16, sequence=64):
+        super().__init__()
+        self.heads, self.head_dim = heads, hidden // heads
+        self.block, self.select, self.window, self.sequence = block, select, window, sequence
+        self.q = nn.Linear(hidden, hidden, bias=False)
+        self.k = nn.Linear(hidden, hidden, bias=False)
+        self.v = nn.Linear(hidden, hidden, bias=False)
+        self.o = nn.Linear(hidden, hidden, bias=False)
+        self.position = nn.Parameter(torch.randn(block, self.head_dim) * 0.1)
+        self.compress_k = nn.Linear(block * self.head_dim, self.head_dim)
+        self.compress_v = nn.Linear(block * self.head_dim, self.head_dim)
+        self.gate = nn.Linear(hidden, 3 * heads)
+
+    def forward(self, x):
+        b, s, _ = x.shape
+        h, d, blk, nb = self.heads, self.head_dim, self.block, self.sequence // self.block
+        split = lambda t: t.view(b, s, h, d).transpose(1, 2)
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        scale = 1 / math.sqrt(d)
+        # f32 masks (a Python float in torch.where exports as a double).
+        pick = lambda c, yes, no: torch.where(c, torch.tensor(yes), torch.tensor(no))
+        # Compression branch: block j is visible to query t once it ended,
+        # (j + 1) * block - 1 <= t; rows with none visible see nothing (-1e4).
+        pos = torch.arange(s)
+        ends = torch.arange(nb) * blk + blk - 1
+        compressed_mask = pick(ends[None, :] <= pos[:, None], 0.0, -1e4)
+        blocks = lambda t: (t.reshape(b, h, nb, blk, d) + self.position).reshape(b, h, nb, blk * d)
+        kc, vc = self.compress_k(blocks(k)), self.compress_v(blocks(v))
+        p_cmp = torch.softmax(torch.matmul(q, kc.transpose(2, 3)) * scale + compressed_mask, -1)
+        o_cmp = torch.matmul(p_cmp, vc) * (pos >= blk - 1)[:, None].to(x.dtype)
+        # Selection branch: block scores from the compressed probabilities;
+        # the initial and the current block always in, later blocks never.
+        current = pos // blk
+        block_ids = torch.arange(nb)
+        forced = (block_ids[None, :] == 0) | (block_ids[None, :] == current[:, None])
+        later = block_ids[None, :] > current[:, None]
+        importance = p_cmp.sum(1) + pick(forced, 1e4, 0.0) + pick(later, -1e4, 0.0)
+        chosen = importance.topk(self.select, dim=-1).indices
+        block_mask = torch.full((b, s, nb), float("-inf")).scatter(-1, chosen, 0.0)
+        causal = torch.full((s, s), float("-inf")).triu(1)
+        token_mask = block_mask[..., None].expand(b, s, nb, blk).reshape(b, s, s) + causal
+        scores = torch.matmul(q, k.transpose(2, 3)) * scale
+        o_slc = torch.matmul(torch.softmax(scores + token_mask[:, None], -1), v)
+        # Window branch.
+        band = (pos[None, :] <= pos[:, None]) & (pos[None, :] > pos[:, None] - self.window)
+        window_mask = pick(band, 0.0, float("-inf"))
+        o_win = torch.matmul(torch.softmax(scores + window_mask, -1), v)
+        # Gated sum, per head.
+        g = torch.sigmoid(self.gate(x)).view(b, s, h, 3).permute(0, 2, 1, 3)
+        o = g[..., 0:1] * o_cmp + g[..., 1:2] * o_slc + g[..., 2:3] * o_win
+        return x + self.o(o.transpose(1, 2).reshape(b, s, -1))
+
+
+def export_nsa_decoder(path):
+    axes = {0: "batch"}
+    torch.onnx.export(NsaDecoder().eval(), torch.randn(2, 64, 64), path,
+                      input_names=["hidden_states"], output_names=["output"], opset_version=17,
+                      dynamic_axes={"hidden_states": axes, "output": axes})
+
+
 def export_dsa_decoder(path):
     axes = {0: "batch", 1: "sequence"}
     torch.onnx.export(DsaDecoder().eval(), torch.randn(2, 12, 64), path,
@@ -501,7 +581,7 @@ def export_llama_stack(path, layers=2, heads=16, head_dim=128):
 
 EXPORTS = {"bert_dynamic": export_bert, "gpt_kv": lambda path: export_gpt(path),
            "llama_gqa": export_llama_gqa, "causal_attention": export_causal_attention,
-           "dsa_decoder": export_dsa_decoder,
+           "dsa_decoder": export_dsa_decoder, "nsa_decoder": export_nsa_decoder,
            "resnet": export_resnet, "llama_layer": export_llama_layer,
            "bert_base": lambda path: export_bert(path, vocab=30522, hidden=768, heads=12,
                                                  ffn=3072, layers=12),
@@ -513,7 +593,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--only", nargs="+", choices=sorted(EXPORTS),
-                        default=["bert_dynamic", "gpt_kv", "llama_gqa", "causal_attention", "dsa_decoder"])
+                        default=["bert_dynamic", "gpt_kv", "llama_gqa", "causal_attention", "dsa_decoder",
+                                 "nsa_decoder"])
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(0)

@@ -21,7 +21,7 @@ struct CompileOptions {
   /// NSA-style block selection instead of a window (0: none).
   int64_t attentionSelectBlocks = 0;
   int64_t attentionBlockSize = 64;
-  /// A static block layout (ds.block_sparse_attention) instead: local,
+  /// A block layout (ds.block_sparse_attention) instead: local,
   /// strided and global key blocks per query block (0: none of that kind).
   int64_t attentionLocalBlocks = 0;
   int64_t attentionStrideBlocks = 0;

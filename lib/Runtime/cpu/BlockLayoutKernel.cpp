@@ -43,12 +43,21 @@ Status readRequest(const Attributes &attrs, const Inputs &in, LayoutRequest &r) 
   }
   r.S = lengths[0];
   r.L = lengths[1];
+  // Lengths and the diagonal's offset (any int64 in an artifact) bounded so
+  // that the pattern's row arithmetic cannot overflow.
+  constexpr int64_t kMaxPosition = (int64_t)1 << 60;
+  const int64_t causalOffset = attrs.getInt("causal_offset", 0);
+  if (r.S > kMaxPosition || r.L > kMaxPosition || causalOffset > kMaxPosition ||
+      causalOffset < -kMaxPosition)
+    return fail(op, "lengths " + std::to_string(r.S) + " and " + std::to_string(r.L) +
+                        " or causal_offset " + std::to_string(causalOffset) +
+                        " exceed 2^60");
   r.pattern.blockSize = attrs.getInt("block_size", 0);
   r.pattern.local = attrs.getInt("local_blocks", 0);
   r.pattern.stride = attrs.getInt("stride_blocks", 0);
   r.pattern.global = attrs.getInt("global_blocks", 0);
   r.causal = attrs.has("is_causal") && attrs.getInt("is_causal", 1) != 0;
-  r.offset = attrs.getInt("causal_offset", 0);
+  r.offset = causalOffset;
   if (r.causal && attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0)
     r.offset += r.L - r.S;
   const int64_t b = r.pattern.blockSize;

@@ -33,7 +33,7 @@ struct AttentionProblem {
   int64_t sinks = 0;        // ... and keys j < sinks (causal only)
   int64_t selectBlocks = 0; // > 0: NSA-style block selection (causal only) ...
   int64_t blockSize = 0;    // ... over blocks of this many queries / keys (<= 128)
-  // A static block layout (ds.block_sparse_attention): query i of head h sees
+  // A block layout (ds.block_sparse_attention): query i of head h sees
   // key j only where layout[h or 0][i / layoutBlock][j / layoutBlock] != 0;
   // [layoutHeads (1 or Hq), ceil(S / layoutBlock), ceil(L / layoutBlock)].
   const uint8_t *layout = nullptr;

@@ -356,6 +356,15 @@ func.func @block_layout_short_shape(%s: tensor<4xi64>, %t: tensor<2xi64>) {
 
 // -----
 
+func.func @block_layout_other_blocks(%q: tensor<1x2x?x8xf32>, %s: tensor<4xi64>) {
+  %l = ds.block_layout %s, %s {block_size = 8 : i64, local_blocks = 1 : i64} : (tensor<4xi64>, tensor<4xi64>) -> tensor<1x?x?xi1>
+  // expected-error @+1 {{block_size 9 differs from its ds.block_layout's 8}}
+  %0 = ds.block_sparse_attention %q, %q, %q, %l {block_size = 9 : i64} : (tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x?x?xi1>) -> tensor<1x2x?x8xf32>
+  return
+}
+
+// -----
+
 func.func @attention_grad_output_shape(%q: tensor<1x2x16x8xf32>, %o: tensor<1x2x15x8xf32>) {
   // expected-error @+2 {{attention_grad: output and output_grad must be 'tensor<1x2x16x8xf32>', got 'tensor<1x2x15x8xf32>'}}
   // expected-error @+1 {{failed to infer returned types}}

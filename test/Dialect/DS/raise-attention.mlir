@@ -344,3 +344,55 @@ func.func @topk_selection(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v
   %o2 = ds.matmul %p2, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
   return %o, %o2 : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>
 }
+
+// -----
+
+// NSA's selected blocks as a token mask: 2 of 4 blocks of 4 keys chosen per
+// query, 0 scattered into a -inf [B, S, 4] mask, widened to the 16 keys
+// (each key takes its block's entry). Raised to ds.sparse_attention over
+// the chosen blocks' keys, block * 4 + [0, 4). Widened the other way round
+// ([B, S, 1, 4] expanded: key j would take block j % 4) it is a plain mask.
+// CHECK-LABEL: func.func @block_selection
+// CHECK: %{{.*}}, %[[TOP:.*]] = ds.topk %arg3
+// CHECK: %[[FOUR:.*]] = ds.constant dense<4> : tensor<i64>
+// CHECK: %[[FIRST:.*]] = ds.binary mul %[[TOP]], %[[FOUR]] : (tensor<2x8x2xi64>, tensor<i64>) -> tensor<2x8x2xi64>
+// CHECK: %[[COLUMN:.*]] = ds.reshape %[[FIRST]], %{{.*}} -> tensor<2x8x2x1xi64>
+// CHECK: %[[OFFSETS:.*]] = ds.constant dense<[0, 1, 2, 3]> : tensor<4xi64>
+// CHECK: %[[KEYS:.*]] = ds.binary add %[[COLUMN]], %[[OFFSETS]] : (tensor<2x8x2x1xi64>, tensor<4xi64>) -> tensor<2x8x2x4xi64>
+// CHECK: %[[FLAT:.*]] = ds.reshape %[[KEYS]], %{{.*}} -> tensor<2x8x8xi64>
+// CHECK: %[[SHARED:.*]] = ds.reshape %[[FLAT]], %{{.*}} -> tensor<2x1x8x8xi64>
+// CHECK: ds.sparse_attention %arg0, %arg1, %arg2, %[[SHARED]] {scale = 2.500000e-01 : f64} : (tensor<2x4x8x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x1x8x8xi64>) -> tensor<2x4x8x16xf32>
+// CHECK: ds.attention %arg0, %arg1, %arg2, %{{.*}} {scale = 2.500000e-01 : f64} : (tensor<2x4x8x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x1x8x16xf32>)
+func.func @block_selection(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x16x16xf32>, %v: tensor<2x4x16x16xf32>, %scores: tensor<2x8x4xf32>) -> (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) {
+  %two = ds.constant dense<2> : tensor<1xi64>
+  %top:2 = ds.topk %scores, %two {axis = -1 : i64, largest = true, sorted = true} : (tensor<2x8x4xf32>, tensor<1xi64>) -> (tensor<2x8x2xf32>, tensor<2x8x2xi64>)
+  %ninf = ds.constant dense<0xFF800000> : tensor<2x8x4xf32>
+  %zeros = ds.constant dense<0.0> : tensor<2x8x2xf32>
+  %blocks = ds.scatter_elements %ninf, %top#1, %zeros {axis = -1 : i64, reduction = 0 : i32} : (tensor<2x8x4xf32>, tensor<2x8x2xi64>, tensor<2x8x2xf32>) -> tensor<2x8x4xf32>
+  %col = ds.constant dense<[2, 8, 4, 1]> : tensor<4xi64>
+  %row = ds.constant dense<[2, 8, 1, 4]> : tensor<4xi64>
+  %wide = ds.constant dense<[2, 8, 4, 4]> : tensor<4xi64>
+  %keys = ds.constant dense<[2, 8, 16]> : tensor<3xi64>
+  %heads = ds.constant dense<[2, 1, 8, 16]> : tensor<4xi64>
+  %c4 = ds.constant dense<4.0> : tensor<f32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<2x4x16x16xf32>) -> tensor<2x4x16x16xf32>
+  %s = ds.matmul %q, %kt : (tensor<2x4x8x16xf32>, tensor<2x4x16x16xf32>) -> tensor<2x4x8x16xf32>
+  %d = ds.binary div %s, %c4 : (tensor<2x4x8x16xf32>, tensor<f32>) -> tensor<2x4x8x16xf32>
+  %b1 = ds.reshape %blocks, %col : (tensor<2x8x4xf32>, tensor<4xi64>) -> tensor<2x8x4x1xf32>
+  %e1 = ds.expand %b1, %wide : (tensor<2x8x4x1xf32>, tensor<4xi64>) -> tensor<2x8x4x4xf32>
+  %t1 = ds.reshape %e1, %keys : (tensor<2x8x4x4xf32>, tensor<3xi64>) -> tensor<2x8x16xf32>
+  %mask = ds.reshape %t1, %heads : (tensor<2x8x16xf32>, tensor<4xi64>) -> tensor<2x1x8x16xf32>
+  %m = ds.binary add %d, %mask : (tensor<2x4x8x16xf32>, tensor<2x1x8x16xf32>) -> tensor<2x4x8x16xf32>
+  // expected-remark @below {{raised to ds.sparse_attention (the blocks of 4 keys a top-k selection lists, unmasked)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
+  %o = ds.matmul %p, %v : (tensor<2x4x8x16xf32>, tensor<2x4x16x16xf32>) -> tensor<2x4x8x16xf32>
+  %b2 = ds.reshape %blocks, %row : (tensor<2x8x4xf32>, tensor<4xi64>) -> tensor<2x8x1x4xf32>
+  %e2 = ds.expand %b2, %wide : (tensor<2x8x1x4xf32>, tensor<4xi64>) -> tensor<2x8x4x4xf32>
+  %t2 = ds.reshape %e2, %keys : (tensor<2x8x4x4xf32>, tensor<3xi64>) -> tensor<2x8x16xf32>
+  %mask2 = ds.reshape %t2, %heads : (tensor<2x8x16xf32>, tensor<4xi64>) -> tensor<2x1x8x16xf32>
+  %m2 = ds.binary add %d, %mask2 : (tensor<2x4x8x16xf32>, tensor<2x1x8x16xf32>) -> tensor<2x4x8x16xf32>
+  // expected-remark @below {{raised to ds.attention (masked)}}
+  %p2 = ds.softmax %m2 {axis = 3 : i64} : (tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
+  %o2 = ds.matmul %p2, %v : (tensor<2x4x8x16xf32>, tensor<2x4x16x16xf32>) -> tensor<2x4x8x16xf32>
+  return %o, %o2 : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>
+}

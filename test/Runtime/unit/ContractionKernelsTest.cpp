@@ -865,6 +865,13 @@ TEST(ContractionKernels, BlockLayoutRefusesWhatItCannotBuild) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("need more than 16777216 layout blocks"), std::string::npos)
       << s.message();
+  // A diagonal offset near the int64 limits (an artifact may hold any).
+  Tensor *ten = ts.i64({3}, {1, 1, 10});
+  attrs.set("is_causal", intAttr(1));
+  attrs.set("causal_offset", intAttr(INT64_MAX - 2));
+  s = op->shape(attrs, {ten, ten}, shapes);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("exceed 2^60"), std::string::npos) << s.message();
   Tensor *shortShape = ts.i64({2}, {1, 5});
   s = op->shape(attrs, {shortShape, shortShape}, shapes);
   ASSERT_FALSE(s.ok());

@@ -529,6 +529,12 @@ template <typename Op> static LogicalResult verifyBlockLayout(Op op) {
     return op.emitOpError("block_size must be in [1, 1024], got ") << b;
   if (op.getCausalFromEnd() && !op.getIsCausal())
     return op.emitOpError("causal_from_end needs is_causal");
+  // A layout built at run time must be built for these blocks (its dims
+  // alone may not tell: 10 keys are 2 blocks of 8 or of 9).
+  if (auto built = op.getLayout().template getDefiningOp<BlockLayoutOp>();
+      built && (int64_t)built.getBlockSize() != b)
+    return op.emitOpError("block_size ")
+           << b << " differs from its ds.block_layout's " << (int64_t)built.getBlockSize();
   auto layout = cast<RankedTensorType>(op.getLayout().getType());
   auto q = cast<RankedTensorType>(op.getQuery().getType());
   auto k = cast<RankedTensorType>(op.getKey().getType());

@@ -80,6 +80,7 @@ struct Match {
   Value negateMask;             // build `not mask` from this instead
   double keepFill = 0.0;        // < 0: build select(mask, 0, keepFill), a float mask
   Value selected;               // top-k key indices [B, (1,) S, K]: ds.sparse_attention
+  int64_t selectedBlock = 0;    // > 0: `selected` lists blocks of this many keys
   double scale = 1.0;
   bool causal = false, causalFromEnd = false;
   int64_t causalOffset = 0;
@@ -113,7 +114,9 @@ private:
   bool additiveCausal(Value mask, const DimExpr &S, const DimExpr &L, Match &m) const;
   Value stripUnitReshapes(Value v) const;
   Value topkSelection(Value mask, Value asAdded, const DimExpr &B, const DimExpr &S,
-                      const DimExpr &L) const;
+                      const DimExpr &L, int64_t block = 0) const;
+  Value blockSelection(Value mask, Value asAdded, const DimExpr &B, const DimExpr &S,
+                       const DimExpr &L, int64_t &block) const;
   bool dimsAgree(Match &m);
 
   SymbolicDims &dims;
@@ -524,7 +527,10 @@ bool AttentionMatcher::additiveCausal(Value inner, const DimExpr &S, const DimEx
 /// indices must cover every row (their leading dims are the data's), or
 /// unlisted rows would be fully masked rather than "no selection".
 Value AttentionMatcher::topkSelection(Value mask, Value asAdded, const DimExpr &B,
-                                      const DimExpr &S, const DimExpr &L) const {
+                                      const DimExpr &S, const DimExpr &L, int64_t block) const {
+  // With `block`, the selection is over the L / block key blocks (NSA's
+  // selection branch); the caller checked the expansion to keys.
+  const DimExpr selectable = block ? DimExpr::of(L.constant / block) : L;
   auto scatter = mask.getDefiningOp<ScatterElementsOp>();
   if (!scatter || scatter.getReduction() != ScatterReduction::none)
     return Value();
@@ -536,7 +542,8 @@ Value AttentionMatcher::topkSelection(Value mask, Value asAdded, const DimExpr &
   auto topkInput = rankedOf(topk.getInput());
   int64_t topkAxis = (int64_t)topk.getAxis();
   OptDim ranked = dims.dim(topk.getInput(), topkAxis < 0 ? topkAxis + topkInput.getRank() : topkAxis);
-  if (!ranked || *ranked != L || (topkAxis != -1 && topkAxis != topkInput.getRank() - 1))
+  if (!ranked || *ranked != selectable ||
+      (topkAxis != -1 && topkAxis != topkInput.getRank() - 1))
     return Value();
   auto data = rankedOf(scatter.getInput()), idx = rankedOf(scatter.getIndices());
   int64_t r = data.getRank(), axis = (int64_t)scatter.getAxis();
@@ -548,7 +555,7 @@ Value AttentionMatcher::topkSelection(Value mask, Value asAdded, const DimExpr &
       !idx.getElementType().isInteger(64))
     return Value();
   OptDim rows = dims.dim(mask, r - 2), cols = dims.dim(mask, r - 1);
-  if (!rows || !cols || *rows != S || *cols != L)
+  if (!rows || !cols || *rows != S || *cols != selectable)
     return Value();
   // Lined up with the scores [B, H, S, L]: batch first, one head.
   auto same = [&](Value a, int64_t i, Value b, int64_t j) {
@@ -559,7 +566,8 @@ Value AttentionMatcher::topkSelection(Value mask, Value asAdded, const DimExpr &
   OptDim heads = added.getRank() == 4 ? dims.dim(asAdded, 1) : std::nullopt;
   OptDim batch = dims.dim(asAdded, 0);
   if (!heads || !heads->isConstant() || heads->constant != 1 || !same(mask, 0, asAdded, 0) ||
-      !same(mask, r - 2, asAdded, 2) || !same(mask, r - 1, asAdded, 3) || !batch || *batch != B)
+      !same(mask, r - 2, asAdded, 2) || (!block && !same(mask, r - 1, asAdded, 3)) || !batch ||
+      *batch != B)
     return Value();
   for (int64_t a = 0; a + 1 < r; ++a) {
     OptDim x = dims.dim(scatter.getIndices(), a), y = dims.dim(mask, a);
@@ -567,6 +575,48 @@ Value AttentionMatcher::topkSelection(Value mask, Value asAdded, const DimExpr &
       return Value();
   }
   return scatter.getIndices();
+}
+
+/// reshape(expand(reshape(sel, [B, S, n, 1]), [B, S, n, b]), [B, S, L]):
+/// a selection `sel` over n blocks of keys widened to the L = n b keys, each
+/// key taking its block's value (NSA's selected blocks as a token mask). The
+/// element count of the last reshape proves b = L / n; L must be static.
+/// Returns topkSelection's indices (of blocks) and sets `block`.
+Value AttentionMatcher::blockSelection(Value mask, Value asAdded, const DimExpr &B,
+                                       const DimExpr &S, const DimExpr &L, int64_t &block) const {
+  auto widened = mask.getDefiningOp<ReshapeOp>();
+  auto expand = widened ? widened.getInput().getDefiningOp<ExpandOp>() : nullptr;
+  auto split = expand ? expand.getInput().getDefiningOp<ReshapeOp>() : nullptr;
+  if (!split || !L.isConstant() || L.constant <= 0)
+    return Value();
+  Value selection = split.getInput();
+  auto sel = rankedOf(selection), blocks = rankedOf(split.getResult());
+  auto keys = rankedOf(widened.getResult()), wide = rankedOf(expand.getResult());
+  if (!sel || !blocks || !keys || !wide || sel.getRank() != 3 || blocks.getRank() != 4 ||
+      wide.getRank() != 4 || keys.getRank() != 3 || sel.isDynamicDim(2) ||
+      blocks.isDynamicDim(2) || blocks.isDynamicDim(3) || blocks.getDimSize(3) != 1 ||
+      blocks.getDimSize(2) != sel.getDimSize(2))
+    return Value();
+  const int64_t n = sel.getDimSize(2);
+  if (n <= 0 || L.constant % n != 0)
+    return Value();
+  // Batch and queries stay as they are through every step, and the keys are
+  // L: the expanded axis then holds L / n copies of each block's value.
+  auto same = [&](Value a, int64_t i, Value b, int64_t j) {
+    OptDim x = dims.dim(a, i), y = dims.dim(b, j);
+    return x && y && *x == *y;
+  };
+  for (int64_t a = 0; a < 2; ++a)
+    if (!same(selection, a, split.getResult(), a) || !same(selection, a, expand.getResult(), a) ||
+        !same(selection, a, widened.getResult(), a))
+      return Value();
+  OptDim wideBlocks = dims.dim(expand.getResult(), 2), last = dims.dim(widened.getResult(), 2);
+  if (!wideBlocks || *wideBlocks != DimExpr::of(n) || !last || *last != L)
+    return Value();
+  Value indices = topkSelection(selection, asAdded, B, S, L, L.constant / n);
+  if (indices)
+    block = L.constant / n;
+  return indices;
 }
 
 /// Batch and head counts of Q, K and V fit ds.attention (no broadcasting of
@@ -716,9 +766,18 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
       m.selected = selected;
       return true;
     }
+    // NSA: blocks of keys selected, widened to the keys.
+    if (int64_t block = 0; Value selected = blockSelection(inner, floatMask, *Bq, *S, *L, block)) {
+      m.selected = selected;
+      m.selectedBlock = block;
+      return true;
+    }
     if (auto add = inner.getDefiningOp<BinaryOp>(); add && add.getKind() == BinaryKind::add) {
       for (auto [a, b] : {std::pair{add.getLhs(), add.getRhs()}, std::pair{add.getRhs(), add.getLhs()}}) {
+        int64_t block = 0;
         Value selected = topkSelection(stripUnitReshapes(a), floatMask, *Bq, *S, *L);
+        if (!selected) // NSA: blocks of keys selected, widened to the keys
+          selected = blockSelection(stripUnitReshapes(a), floatMask, *Bq, *S, *L, block);
         // The causal part is added to the [B, S, L] selection: [S, L] or [1, S, L].
         auto causalType = rankedOf(b);
         bool trailing = causalType.getRank() >= 2 && causalType.getRank() <= 3;
@@ -726,6 +785,7 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
           trailing = !causalType.isDynamicDim(d) && causalType.getDimSize(d) == 1;
         if (selected && trailing && additiveCausal(b, *S, *L, m)) {
           m.selected = selected;
+          m.selectedBlock = block;
           return true;
         }
       }
@@ -772,7 +832,9 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
 
 std::string describe(const Match &m) {
   std::string s;
-  if (m.selected)
+  if (m.selected && m.selectedBlock)
+    s += "the blocks of " + std::to_string(m.selectedBlock) + " keys a top-k selection lists, ";
+  else if (m.selected)
     s += "the keys a top-k selection lists, ";
   if (m.causal) {
     s += m.causalFromEnd ? "causal counted from the last key" : "causal";
@@ -832,6 +894,8 @@ struct RaiseAttentionPass : mlir::ds::impl::RaiseAttentionPassBase<RaiseAttentio
   static void raiseSelected(OpBuilder &b, MatMulOp pv, Value key, const Match &m) {
     Location loc = pv.getLoc();
     Value indices = m.selected;
+    if (m.selectedBlock > 0)
+      indices = blockKeys(b, loc, indices, m.selectedBlock);
     auto type = rankedOf(indices);
     if (type.getRank() == 3) {
       auto i64 = [&](int64_t n) { return RankedTensorType::get({n}, b.getI64Type()); };
@@ -850,6 +914,31 @@ struct RaiseAttentionPass : mlir::ds::impl::RaiseAttentionPassBase<RaiseAttentio
         m.causal ? b.getUnitAttr() : UnitAttr(), b.getI64IntegerAttr(m.causalOffset),
         m.causalFromEnd ? b.getUnitAttr() : UnitAttr());
     pv.getResult().replaceAllUsesWith(sparse.getResult());
+  }
+
+  /// The keys of the selected blocks `blocks` [B, S, n] of `size` keys each,
+  /// block by block: [B, S, n * size], key c * size + t for t < size.
+  static Value blockKeys(OpBuilder &b, Location loc, Value blocks, int64_t size) {
+    auto type = rankedOf(blocks);
+    const int64_t n = type.getDimSize(2);
+    auto i64 = [&](ArrayRef<int64_t> shape) { return RankedTensorType::get(shape, b.getI64Type()); };
+    auto ints = [&](ArrayRef<int64_t> shape, ArrayRef<int64_t> values) -> Value {
+      return b.create<ConstantOp>(loc, DenseIntElementsAttr::get(i64(shape), values));
+    };
+    SmallVector<int64_t> offsets;
+    for (int64_t t = 0; t < size; ++t)
+      offsets.push_back(t);
+    Value first = b.create<BinaryOp>(loc, BinaryKind::mul, blocks, ints({}, {size}));
+    Value lead = b.create<ShapeOp>(loc, i64({2}), blocks, 0, 2);
+    Value perBlock = b.create<ConcatOp>(loc, ValueRange{lead, ints({2}, {n, 1})}, 0);
+    first = b.create<ReshapeOp>(
+        loc, RankedTensorType::get({type.getDimSize(0), type.getDimSize(1), n, 1}, b.getI64Type()),
+        first, perBlock, false);
+    Value keys = b.create<BinaryOp>(loc, BinaryKind::add, first, ints({size}, offsets));
+    Value flat = b.create<ConcatOp>(loc, ValueRange{lead, ints({1}, {n * size})}, 0);
+    return b.create<ReshapeOp>(
+        loc, RankedTensorType::get({type.getDimSize(0), type.getDimSize(1), n * size}, b.getI64Type()),
+        keys, flat, false);
   }
 
   /// Erases `root` and, transitively, the producers only it kept alive (the

@@ -864,7 +864,7 @@ def DS_SparseAttentionOp : DS_InferredOp<"sparse_attention", [DS_AttentionClass]
 }
 
 def DS_BlockSparseAttentionOp : DS_InferredOp<"block_sparse_attention", [DS_AttentionClass]> {
-  let summary = "attention over the key blocks a static block layout keeps";
+  let summary = "attention over the key blocks a block layout keeps";
   let description = [{
     q: [B, Hq, S, D], k: [B, Hkv, L, D], v: [B, Hkv, L, Dv] and the optional
     `mask` as in `ds.attention`; `layout` (i1, [1 or Hq, ceil(S / b),
@@ -900,15 +900,18 @@ def DS_BlockLayoutOp : DS_InferredOp<"block_layout", [DS_GeneratorClass]> {
     The i1 layout [1, ceil(S / b), ceil(L / b)] of `ds.block_sparse_attention`
     with b = `block_size` (1 to 1024), for S queries and L keys read as
     element 2 of `query_shape` and `key_shape` (the shapes of the attention's
-    [B, H, S, D] query and [B, H, L, D] key, from `ds.shape`). Query block r
-    keeps the first `global_blocks` key blocks, the `local_blocks` key blocks
-    ending at its diagonal block and every `stride_blocks`-th key block counting
-    back from it; the diagonal block holds the diagonal of the block's last
-    row: key i + `causal_offset` (+ L - S with `causal_from_end`) with
-    `is_causal`, else the block's own index, with local blocks on both
-    sides and the first `global_blocks` query blocks seeing every key block
-    (encoders). `ds-sparsify-attention` builds the same layout as a constant
-    when the lengths are static; this op builds it once per input shape.
+    [B, H, S, D] query and [B, H, L, D] key, from `ds.shape`). With
+    `is_causal` (row i's diagonal is key i + `causal_offset`, + L - S with
+    `causal_from_end`), query block r keeps the first `global_blocks` key
+    blocks, the key blocks from `local_blocks` - 1 before the one holding its
+    first row's diagonal through the one holding its last row's, and every
+    `stride_blocks`-th key block counting back from the latter. Without it
+    (encoders) the diagonal block is r itself, local blocks lie within
+    `local_blocks` - 1 on either side, strides count both ways, and the first
+    `global_blocks` query blocks see every key block. `ds-sparsify-attention`
+    builds the same layout as a constant when the lengths are static; this op
+    builds it when the model runs (once per input shape where the shape plan
+    keeps it, up to 1 MiB; larger layouts on each run).
 
     ```mlir
     %l = ds.block_layout %qs, %ks {block_size = 64 : i64, local_blocks = 2 : i64, is_causal, causal_from_end}

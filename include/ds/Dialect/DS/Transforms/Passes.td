@@ -181,7 +181,10 @@ def RaiseAttentionPass : Pass<"ds-raise-attention", "func::FuncOp"> {
       sees a key;
     - TopK indices over the keys scattered as 0 into -inf (DeepSeek Sparse
       Attention's reference code), alone or plus a causal mask, become
-      `ds.sparse_attention`.
+      `ds.sparse_attention`; so do TopK indices over n blocks scattered into
+      a -inf [B, S, n] mask widened to the L = n b keys block by block
+      (unsqueeze, expand, reshape: Native Sparse Attention's selection
+      branch, L static), over the chosen blocks' keys.
     A scale applied after the mask is not folded (the mask would be scaled).
     Rows in which every key is masked with -inf give 0 in ds.attention
     where the unfused graph gives NaN.
@@ -234,8 +237,8 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
     key block). Encoders may take these patterns. With static lengths the
     layout is a constant (and an attention whose layout hides nothing stays
     dense); with lengths known only at run time it is a `ds.block_layout`
-    of the pattern over the query's and key's `ds.shape`, built once per
-    input shape.
+    of the pattern over the query's and key's `ds.shape`, built when the
+    model runs (once per input shape up to 1 MiB of layout).
 
     With `dense-heads`, the pattern is chosen per head (DuoAttention's
     retrieval and streaming heads, Xiao et al. 2024): the listed query
