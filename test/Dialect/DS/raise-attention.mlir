@@ -396,3 +396,87 @@ func.func @block_selection(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x16x16xf32>, 
   %o2 = ds.matmul %p2, %v : (tensor<2x4x8x16xf32>, tensor<2x4x16x16xf32>) -> tensor<2x4x8x16xf32>
   return %o, %o2 : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>
 }
+
+// -----
+
+// A sliding window written as a band (NSA's window branch, Longformer's
+// local attention): keys j with d(i) - 16 < j <= d(i), the diagonal d(i)
+// counted from the last key, kept by where(band, scores, -inf).
+// CHECK-LABEL: func.func @band_window
+// CHECK-NOT: ds.compare
+// CHECK: ds.attention %arg0, %arg1, %arg2 {causal_from_end, is_causal, scale = 2.500000e-01 : f64, window = 16 : i64}
+func.func @band_window(%q: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "s", ""]}, %k: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "l", ""]}, %v: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "l", ""]}) -> tensor<?x4x?x16xf32> {
+  %c0 = ds.constant dense<0> : tensor<i64>
+  %c1 = ds.constant dense<1> : tensor<i64>
+  %c2 = ds.constant dense<2> : tensor<i64>
+  %w = ds.constant dense<16> : tensor<i64>
+  %row = ds.constant dense<[-1, 1]> : tensor<2xi64>
+  %col = ds.constant dense<[1, -1]> : tensor<2xi64>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %four = ds.constant dense<4.0> : tensor<f32>
+  %qs = ds.shape %q {end = 4 : i64, start = 0 : i64} : (tensor<?x4x?x16xf32>) -> tensor<4xi64>
+  %ks = ds.shape %k {end = 4 : i64, start = 0 : i64} : (tensor<?x4x?x16xf32>) -> tensor<4xi64>
+  %S = ds.gather %qs, %c2 {axis = 0 : i64} : (tensor<4xi64>, tensor<i64>) -> tensor<i64>
+  %L = ds.gather %ks, %c2 {axis = 0 : i64} : (tensor<4xi64>, tensor<i64>) -> tensor<i64>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<?x4x?x16xf32>) -> tensor<?x4x16x?xf32>
+  %s = ds.matmul %q, %kt : (tensor<?x4x?x16xf32>, tensor<?x4x16x?xf32>) -> tensor<?x4x?x?xf32>
+  %d = ds.binary div %s, %four : (tensor<?x4x?x?xf32>, tensor<f32>) -> tensor<?x4x?x?xf32>
+  %r = ds.range %c0, %S, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %past = ds.binary sub %L, %S : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %rp = ds.binary add %r, %past : (tensor<?xi64>, tensor<i64>) -> tensor<?xi64>
+  %cr = ds.range %c0, %L, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %rows = ds.reshape %rp, %row : (tensor<?xi64>, tensor<2xi64>) -> tensor<?x1xi64>
+  %cols = ds.reshape %cr, %col : (tensor<?xi64>, tensor<2xi64>) -> tensor<1x?xi64>
+  %lo = ds.binary sub %rows, %w : (tensor<?x1xi64>, tensor<i64>) -> tensor<?x1xi64>
+  %vis = ds.compare le %cols, %rows : (tensor<1x?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %near = ds.compare gt %cols, %lo : (tensor<1x?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %band = ds.binary and %near, %vis : (tensor<?x?xi1>, tensor<?x?xi1>) -> tensor<?x?xi1>
+  %m = ds.select %band, %d, %fill : (tensor<?x?xi1>, tensor<?x4x?x?xf32>, tensor<f32>) -> tensor<?x4x?x?xf32>
+  // expected-remark @below {{raised to ds.attention (causal counted from the last key, window of 16 keys)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<?x4x?x?xf32>) -> tensor<?x4x?x?xf32>
+  %o = ds.matmul %p, %v : (tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32>) -> tensor<?x4x?x16xf32>
+  return %o : tensor<?x4x?x16xf32>
+}
+
+// -----
+
+// The band as an added where(band, 0, -inf), static sizes: a window of 3.
+// A band whose width is not a constant (lower bound i - S) stays a mask.
+// CHECK-LABEL: func.func @band_added
+// CHECK: ds.attention %arg0, %arg1, %arg2 {is_causal, scale = 2.500000e-01 : f64, window = 3 : i64}
+// CHECK: ds.attention %arg0, %arg1, %arg2, %{{.*}} {scale = 2.500000e-01 : f64}
+func.func @band_added(%q: tensor<1x4x6x16xf32>, %k: tensor<1x4x6x16xf32>, %v: tensor<1x4x6x16xf32>, %n: tensor<i64>) -> (tensor<1x4x6x16xf32>, tensor<1x4x6x16xf32>) {
+  %c0 = ds.constant dense<0> : tensor<i64>
+  %c1 = ds.constant dense<1> : tensor<i64>
+  %c6 = ds.constant dense<6> : tensor<i64>
+  %w = ds.constant dense<3> : tensor<i64>
+  %row = ds.constant dense<[6, 1]> : tensor<2xi64>
+  %col = ds.constant dense<[1, 6]> : tensor<2xi64>
+  %zero = ds.constant dense<0.0> : tensor<f32>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %four = ds.constant dense<4.0> : tensor<f32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x6x16xf32>) -> tensor<1x4x16x6xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x4x6x16xf32>, tensor<1x4x16x6xf32>) -> tensor<1x4x6x6xf32>
+  %d = ds.binary div %s, %four : (tensor<1x4x6x6xf32>, tensor<f32>) -> tensor<1x4x6x6xf32>
+  %r = ds.range %c0, %c6, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<6xi64>
+  %rows = ds.reshape %r, %row : (tensor<6xi64>, tensor<2xi64>) -> tensor<6x1xi64>
+  %cols = ds.reshape %r, %col : (tensor<6xi64>, tensor<2xi64>) -> tensor<1x6xi64>
+  %lo = ds.binary sub %rows, %w : (tensor<6x1xi64>, tensor<i64>) -> tensor<6x1xi64>
+  %vis = ds.compare le %cols, %rows : (tensor<1x6xi64>, tensor<6x1xi64>) -> tensor<6x6xi1>
+  %near = ds.compare gt %cols, %lo : (tensor<1x6xi64>, tensor<6x1xi64>) -> tensor<6x6xi1>
+  %band = ds.binary and %vis, %near : (tensor<6x6xi1>, tensor<6x6xi1>) -> tensor<6x6xi1>
+  %mask = ds.select %band, %zero, %fill : (tensor<6x6xi1>, tensor<f32>, tensor<f32>) -> tensor<6x6xf32>
+  %m = ds.binary add %d, %mask : (tensor<1x4x6x6xf32>, tensor<6x6xf32>) -> tensor<1x4x6x6xf32>
+  // expected-remark @below {{raised to ds.attention (causal, window of 3 keys)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  %o = ds.matmul %p, %v : (tensor<1x4x6x6xf32>, tensor<1x4x6x16xf32>) -> tensor<1x4x6x16xf32>
+  %lo2 = ds.binary sub %rows, %n : (tensor<6x1xi64>, tensor<i64>) -> tensor<6x1xi64>
+  %near2 = ds.compare gt %cols, %lo2 : (tensor<1x6xi64>, tensor<6x1xi64>) -> tensor<6x6xi1>
+  %band2 = ds.binary and %vis, %near2 : (tensor<6x6xi1>, tensor<6x6xi1>) -> tensor<6x6xi1>
+  %mask2 = ds.select %band2, %zero, %fill : (tensor<6x6xi1>, tensor<f32>, tensor<f32>) -> tensor<6x6xf32>
+  %m2 = ds.binary add %d, %mask2 : (tensor<1x4x6x6xf32>, tensor<6x6xf32>) -> tensor<1x4x6x6xf32>
+  // expected-remark @below {{raised to ds.attention (masked)}}
+  %p2 = ds.softmax %m2 {axis = 3 : i64} : (tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  %o2 = ds.matmul %p2, %v : (tensor<1x4x6x6xf32>, tensor<1x4x6x16xf32>) -> tensor<1x4x6x16xf32>
+  return %o, %o2 : tensor<1x4x6x16xf32>, tensor<1x4x6x16xf32>
+}

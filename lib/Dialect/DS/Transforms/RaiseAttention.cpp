@@ -84,6 +84,7 @@ struct Match {
   double scale = 1.0;
   bool causal = false, causalFromEnd = false;
   int64_t causalOffset = 0;
+  int64_t window = 0;           // > 0: causal within the `window` keys ending at the diagonal
 };
 
 class AttentionMatcher {
@@ -112,6 +113,8 @@ private:
   bool recogniseCausal(const IndexForm &keep, const DimExpr &S, const DimExpr &L, bool finiteFill,
                        Match &m) const;
   bool additiveCausal(Value mask, const DimExpr &S, const DimExpr &L, Match &m) const;
+  bool recogniseBand(Value keep, const DimExpr &S, const DimExpr &L, bool finiteFill,
+                     Match &m) const;
   Value stripUnitReshapes(Value v) const;
   Value topkSelection(Value mask, Value asAdded, const DimExpr &B, const DimExpr &S,
                       const DimExpr &L, int64_t block = 0) const;
@@ -509,6 +512,9 @@ bool AttentionMatcher::additiveCausal(Value inner, const DimExpr &S, const DimEx
   }
   if (auto s = inner.getDefiningOp<SelectOp>(); !keep && s) {
     std::optional<double> t = uniformValue(s.getTrueValue()), f = uniformValue(s.getFalseValue());
+    if (t && f && *t == 0.0 && *f <= kNegligible &&
+        recogniseBand(s.getCondition(), S, L, !std::isinf(*f), m))
+      return true;
     if (t && f && *t == 0.0 && *f <= kNegligible) {
       keep = keepForm(s.getCondition(), S, L);
       finite = !std::isinf(*f);
@@ -519,6 +525,35 @@ bool AttentionMatcher::additiveCausal(Value inner, const DimExpr &S, const DimEx
     }
   }
   return keep && recogniseCausal(*keep, S, L, finite, m);
+}
+
+/// keep = (j <= i + d) and (j > i + d - W), the two compares in either
+/// order (the band NSA's and Longformer's sliding windows write): causal
+/// attention with offset d within a window of W keys.
+bool AttentionMatcher::recogniseBand(Value keep, const DimExpr &S, const DimExpr &L,
+                                     bool finiteFill, Match &m) const {
+  auto both = keep.getDefiningOp<BinaryOp>();
+  if (!both || both.getKind() != BinaryKind::logical_and)
+    return false;
+  std::optional<IndexForm> a = keepForm(both.getLhs(), S, L), b = keepForm(both.getRhs(), S, L);
+  if (!a || !b)
+    return false;
+  for (auto [upper, lower] : {std::pair{*a, *b}, std::pair{*b, *a}}) {
+    // upper: j - i - d <= 0; lower: i - j + c <= 0, i.e. j >= i + c.
+    if (upper.row != -1 || upper.col != 1 || lower.row != 1 || lower.col != -1)
+      continue;
+    // j >= i + c is j > d(i) - W for W = d - c + 1 = -(upper.constant + c) + 1.
+    DimExpr width = (upper.constant + lower.constant) * -1 + DimExpr::of(1);
+    if (!width.isConstant() || width.constant < 1)
+      continue;
+    Match trial = m;
+    if (!recogniseCausal(upper, S, L, finiteFill, trial))
+      continue;
+    trial.window = width.constant;
+    m = trial;
+    return true;
+  }
+  return false;
 }
 
 /// scatter_elements(full(-inf-ish) [B, S, L] or [B, 1, S, L], indices
@@ -783,7 +818,10 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
         bool trailing = causalType.getRank() >= 2 && causalType.getRank() <= 3;
         for (int64_t d = 0; trailing && d + 2 < causalType.getRank(); ++d)
           trailing = !causalType.isDynamicDim(d) && causalType.getDimSize(d) == 1;
-        if (selected && trailing && additiveCausal(b, *S, *L, m)) {
+        // (Causal only: ds.sparse_attention takes no window.)
+        Match causal = m;
+        if (selected && trailing && additiveCausal(b, *S, *L, causal) && causal.window == 0) {
+          m = causal;
           m.selected = selected;
           m.selectedBlock = block;
           return true;
@@ -808,6 +846,8 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
     return true;
   }
   if (keepMask) {
+    if (!negateKeep && recogniseBand(keepMask, *S, *L, !std::isinf(keepFill), m))
+      return true;
     std::optional<IndexForm> keep = keepForm(keepMask, *S, *L);
     if (keep && negateKeep)
       keep = IndexForm{-keep->row, -keep->col, keep->constant * -1 + DimExpr::of(1)};
@@ -840,6 +880,8 @@ std::string describe(const Match &m) {
     s += m.causalFromEnd ? "causal counted from the last key" : "causal";
     if (m.causalOffset)
       s += " with offset " + std::to_string(m.causalOffset);
+    if (m.window)
+      s += ", window of " + std::to_string(m.window) + " keys";
   } else if (m.mask || m.negateMask) {
     s += "masked";
   } else {
@@ -983,6 +1025,8 @@ struct RaiseAttentionPass : mlir::ds::impl::RaiseAttentionPassBase<RaiseAttentio
         loc, pv.getType(), m.query, key, m.value, mask, b.getF64FloatAttr(m.scale),
         m.causal ? b.getUnitAttr() : UnitAttr(), b.getF64FloatAttr(0.0),
         b.getI64IntegerAttr(m.causalOffset), m.causalFromEnd ? b.getUnitAttr() : UnitAttr());
+    if (m.window > 0)
+      attention.setWindowAttr(b.getI64IntegerAttr(m.window));
     pv.getResult().replaceAllUsesWith(attention.getResult());
   }
 };

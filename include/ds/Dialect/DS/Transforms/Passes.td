@@ -179,6 +179,8 @@ def RaiseAttentionPass : Pass<"ds-raise-attention", "func::FuncOp"> {
       the number of queries, a KV cache of run-time length, becomes
       `causal_from_end`. With a finite fill, only when every query provably
       sees a key;
+    - a band (j <= d(i)) & (j > d(i) - W) around the causal diagonal, W a
+      constant, becomes causal attention with `window` = W;
     - TopK indices over the keys scattered as 0 into -inf (DeepSeek Sparse
       Attention's reference code), alone or plus a causal mask, become
       `ds.sparse_attention`; so do TopK indices over n blocks scattered into
