@@ -31,6 +31,13 @@ ds-raise-attention makes of DeepSeek Sparse Attention's selection) with
 causal attention on the same q, k, v: a decode step against
 --decode-cache keys and prefill at each length.
 
+With --nsa LENGTHS, a table of Native Sparse Attention as a model writes it
+(utils/export_torch_models.py's NsaDecoder, exported at each length, batch
+1: hidden 512, 8 heads of 64, compressed and selected blocks of 64, 16
+blocks selected, a 512-key window, learned gates): ds with the selection
+branch raised to sparse attention and the window branch to a window, ds on
+the exported ops, onnxruntime.
+
 With --models, a fourth: what raising attention buys end to end on the
 PyTorch-exported LLaMA-style layer at hidden 2048 (prefill 256) and the
 generated BERT-base (sequence 128): ds with ds-raise-attention, ds with
@@ -39,7 +46,7 @@ raise_attention=False, onnxruntime.
 Usage: bench/attention.py [--threads N] [--runs N] [--heads 8] [--head-dim 128]
                           [--lengths 2048 4096] [--decode-cache 16384] [--no-unfused]
                           [--peer-max-length 8192] [--densities 0.125 0.0625]
-                          [--topk 2048] [--models]
+                          [--topk 2048] [--models] [--nsa 2048 4096]
 """
 
 import argparse
@@ -86,6 +93,8 @@ def main():
                         help="keys per query for the top-k table (0: leave it out)")
     parser.add_argument("--models", action="store_true",
                         help="also BERT-base and the LLaMA layer end to end, raised or not")
+    parser.add_argument("--nsa", type=int, nargs="*", default=[],
+                        help="also the NSA decoder layer at these sequence lengths")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="ds-attention-") as scratch:
@@ -137,6 +146,8 @@ def main():
             topk_table(scratch, cases, rng, args)
         if args.models:
             models_table(scratch, args)
+        if args.nsa:
+            nsa_table(scratch, args)
 
 
 def sparse_table(model, sparse_rows, sink, args):
@@ -236,6 +247,44 @@ def topk_table(scratch, cases, rng, args):
                          "topk": lambda: sparse.run({**feeds, "idx": idx})}, args.runs, warmup=1)
         print(f"| {label} | {args.topk} | {t['dense'] * 1000:.1f} | {t['topk'] * 1000:.1f} | "
               f"{t['dense'] / t['topk']:.1f}x |", flush=True)
+
+
+EXPORT_NSA = r'''
+import sys, torch
+sys.path.insert(0, sys.argv[3])
+from export_torch_models import NsaDecoder
+torch.manual_seed(0)
+n = int(sys.argv[2])
+model = NsaDecoder(hidden=512, heads=8, block=64, select=16, window=512, sequence=n).eval()
+torch.onnx.export(model, torch.randn(1, n, 512), sys.argv[1], input_names=["hidden_states"],
+                  output_names=["output"], opset_version=17)
+'''
+
+
+def nsa_table(scratch, args):
+    print("\nNSA decoder layer (hidden 512, 8 heads of 64; blocks of 64, 16 selected; window "
+          "512), batch 1: ds with the selection and window branches raised, ds on the exported "
+          "ops, onnxruntime\n")
+    print("| sequence | ds raised ms | ds as exported ms | onnxruntime ms | raised / as exported "
+          "| raised / ort | max diff raised vs ort |")
+    print("|---|---|---|---|---|---|---|")
+    for n in args.nsa:
+        path = os.path.join(scratch, f"nsa_{n}.onnx")
+        subprocess.run(["/usr/bin/python3", "-c", EXPORT_NSA, path, str(n),
+                        os.path.join(REPO, "utils")], check=True, capture_output=True)
+        feeds = {"hidden_states": np.random.default_rng(n).standard_normal(
+            (1, n, 512), dtype=np.float32)}
+        raised = ds.load(path, num_threads=args.threads)
+        exported = ds.load(path, num_threads=args.threads, raise_attention=False)
+        reference = ort_session(path, args.threads)
+        runs = {"raised": lambda: raised.run(feeds)["output"],
+                "exported": lambda: exported.run(feeds)["output"],
+                "ort": lambda: reference.run(None, feeds)[0]}
+        diff = float(np.max(np.abs(runs["raised"]() - runs["ort"]())))
+        ms = {k: t * 1000 for k, t in interleaved(runs, args.runs, warmup=1).items()}
+        print(f"| {n} | {ms['raised']:.1f} | {ms['exported']:.1f} | {ms['ort']:.1f} | "
+              f"{ms['raised'] / ms['exported']:.2f} | {ms['raised'] / ms['ort']:.2f} | "
+              f"{diff:.1e} |", flush=True)
 
 
 def models_table(scratch, args):

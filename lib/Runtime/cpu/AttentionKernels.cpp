@@ -183,14 +183,17 @@ double attentionScale(const Attributes &attrs, const AttentionShape &sh) {
                             : 1.0 / std::sqrt((double)std::max<int64_t>(sh.D, 1));
 }
 
-int64_t clampedCausalOffset(int64_t offset, bool fromEnd, int64_t S, int64_t L) {
-  // Past [-(S + 1), L + 1] every key is visible or none: clamped there first,
-  // so that no sum with it can overflow (the attribute may be any int64).
-  const int64_t bound = S + L + 2;
+int64_t clampedCausalOffset(int64_t offset, bool fromEnd, int64_t S, int64_t L, int64_t window) {
+  // Past [-(S + 1), L + W] every key is visible or none (a window of W keys
+  // moves with the diagonal: below L + W some of its keys are still there):
+  // clamped there first, so that no sum with it can overflow (the attribute
+  // may be any int64).
+  const int64_t reach = std::max<int64_t>(window, 1);
+  const int64_t bound = S + L + 1 + reach;
   offset = std::clamp<int64_t>(offset, -bound, bound);
   if (fromEnd)
     offset += L - S; // the diagonal counted from the last key
-  return std::clamp<int64_t>(offset, -(S + 1), L + 1);
+  return std::clamp<int64_t>(offset, -(S + 1), L + reach);
 }
 
 int64_t windowOf(const Attributes &attrs, const AttentionShape &sh) {
@@ -202,7 +205,7 @@ int64_t windowOf(const Attributes &attrs, const AttentionShape &sh) {
 int64_t causalOffsetOf(const Attributes &attrs, const AttentionShape &sh) {
   return clampedCausalOffset(attrs.getInt("causal_offset", 0), // a KV cache in front
                              attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0,
-                             sh.S, sh.L);
+                             sh.S, sh.L, windowOf(attrs, sh));
 }
 
 namespace {

@@ -38,8 +38,10 @@ double attentionScale(const Attributes &attrs, const AttentionShape &sh);
 
 /// The diagonal's offset: query i sees keys j <= i + offset (with is_causal),
 /// `offset` plus L - S when counted from the end, clamped to [-(S + 1),
-/// L + 1] (beyond, every key is visible or none).
-int64_t clampedCausalOffset(int64_t offset, bool fromEnd, int64_t S, int64_t L);
+/// L + max(window, 1)] (beyond, every key is visible or none, also within a
+/// window of that many keys ending at the diagonal).
+int64_t clampedCausalOffset(int64_t offset, bool fromEnd, int64_t S, int64_t L,
+                            int64_t window = 0);
 /// The same from an attention's attributes.
 int64_t causalOffsetOf(const Attributes &attrs, const AttentionShape &sh);
 /// `window`, capped at S + L + 2 (wider hides nothing).

@@ -441,7 +441,8 @@ func.func @band_window(%q: tensor<?x4x?x16xf32> {ds.dim_symbols = ["b", "", "s",
 // -----
 
 // The band as an added where(band, 0, -inf), static sizes: a window of 3.
-// A band whose width is not a constant (lower bound i - S) stays a mask.
+// A band whose width is not a constant (lower bound i - n, n an input)
+// stays a mask.
 // CHECK-LABEL: func.func @band_added
 // CHECK: ds.attention %arg0, %arg1, %arg2 {is_causal, scale = 2.500000e-01 : f64, window = 3 : i64}
 // CHECK: ds.attention %arg0, %arg1, %arg2, %{{.*}} {scale = 2.500000e-01 : f64}
@@ -479,4 +480,72 @@ func.func @band_added(%q: tensor<1x4x6x16xf32>, %k: tensor<1x4x6x16xf32>, %v: te
   %p2 = ds.softmax %m2 {axis = 3 : i64} : (tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
   %o2 = ds.matmul %p2, %v : (tensor<1x4x6x6xf32>, tensor<1x4x6x16xf32>) -> tensor<1x4x6x16xf32>
   return %o, %o2 : tensor<1x4x6x16xf32>, tensor<1x4x6x16xf32>
+}
+
+// -----
+
+// Bands that constant folding made constants (static sizes): kept keys
+// d(i) - W < j <= d(i). A window of 2 on the diagonal, as an i1 keep-mask;
+// the same with a finite fill (finfo.min) where every row keeps a key; a
+// finite-fill band 2 keys ahead of the diagonal (d = i + 4 of 6 keys, W = 2)
+// hides rows 3-5 entirely, which the graph averages and ds.attention would
+// give as 0: left a mask.
+// CHECK-LABEL: func.func @constant_bands
+// CHECK: ds.attention %arg0, %arg1, %arg2 {is_causal, scale = 2.500000e-01 : f64, window = 2 : i64}
+// CHECK: ds.attention %arg0, %arg1, %arg2 {is_causal, scale = 2.500000e-01 : f64, window = 2 : i64}
+// CHECK: ds.attention %arg3, %arg4, %arg5, %{{.*}} {scale = 2.500000e-01 : f64}
+func.func @constant_bands(%q: tensor<1x4x4x16xf32>, %k: tensor<1x4x4x16xf32>, %v: tensor<1x4x4x16xf32>, %q6: tensor<1x4x6x16xf32>, %k6: tensor<1x4x6x16xf32>, %v6: tensor<1x4x6x16xf32>) -> (tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x6x16xf32>) {
+  %four = ds.constant dense<4.0> : tensor<f32>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %band = ds.constant dense<[[true, false, false, false], [true, true, false, false], [false, true, true, false], [false, false, true, true]]> : tensor<4x4xi1>
+  %min = ds.constant dense<[[0.0, -3.4e38, -3.4e38, -3.4e38], [0.0, 0.0, -3.4e38, -3.4e38], [-3.4e38, 0.0, 0.0, -3.4e38], [-3.4e38, -3.4e38, 0.0, 0.0]]> : tensor<4x4xf32>
+  %ahead = ds.constant dense<[[-3.4e38, -3.4e38, -3.4e38, 0.0, 0.0, -3.4e38], [-3.4e38, -3.4e38, -3.4e38, -3.4e38, 0.0, 0.0], [-3.4e38, -3.4e38, -3.4e38, -3.4e38, -3.4e38, 0.0], [-3.4e38, -3.4e38, -3.4e38, -3.4e38, -3.4e38, -3.4e38], [-3.4e38, -3.4e38, -3.4e38, -3.4e38, -3.4e38, -3.4e38], [-3.4e38, -3.4e38, -3.4e38, -3.4e38, -3.4e38, -3.4e38]]> : tensor<6x6xf32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x4x16xf32>) -> tensor<1x4x16x4xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x4x4x16xf32>, tensor<1x4x16x4xf32>) -> tensor<1x4x4x4xf32>
+  %d = ds.binary div %s, %four : (tensor<1x4x4x4xf32>, tensor<f32>) -> tensor<1x4x4x4xf32>
+  %m = ds.select %band, %d, %fill : (tensor<4x4xi1>, tensor<1x4x4x4xf32>, tensor<f32>) -> tensor<1x4x4x4xf32>
+  // expected-remark @below {{raised to ds.attention (causal, window of 2 keys)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %o = ds.matmul %p, %v : (tensor<1x4x4x4xf32>, tensor<1x4x4x16xf32>) -> tensor<1x4x4x16xf32>
+  %m2 = ds.binary add %d, %min : (tensor<1x4x4x4xf32>, tensor<4x4xf32>) -> tensor<1x4x4x4xf32>
+  // expected-remark @below {{raised to ds.attention (causal, window of 2 keys)}}
+  %p2 = ds.softmax %m2 {axis = 3 : i64} : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %o2 = ds.matmul %p2, %v : (tensor<1x4x4x4xf32>, tensor<1x4x4x16xf32>) -> tensor<1x4x4x16xf32>
+  %kt6 = ds.transpose %k6 {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x6x16xf32>) -> tensor<1x4x16x6xf32>
+  %s6 = ds.matmul %q6, %kt6 : (tensor<1x4x6x16xf32>, tensor<1x4x16x6xf32>) -> tensor<1x4x6x6xf32>
+  %d6 = ds.binary div %s6, %four : (tensor<1x4x6x6xf32>, tensor<f32>) -> tensor<1x4x6x6xf32>
+  %m3 = ds.binary add %d6, %ahead : (tensor<1x4x6x6xf32>, tensor<6x6xf32>) -> tensor<1x4x6x6xf32>
+  // expected-remark @below {{raised to ds.attention (masked)}}
+  %p3 = ds.softmax %m3 {axis = 3 : i64} : (tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  %o3 = ds.matmul %p3, %v6 : (tensor<1x4x6x6xf32>, tensor<1x4x6x16xf32>) -> tensor<1x4x6x16xf32>
+  return %o, %o2, %o3 : tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x6x16xf32>
+}
+
+// -----
+
+// A selection plus a causal triangle filled with finfo.min: a row whose
+// selected keys are all in the future keeps them at finfo.min (the graph
+// averages them), where sparse attention would give 0. Left a mask.
+// CHECK-LABEL: func.func @selection_with_finite_causal
+// CHECK-NOT: ds.sparse_attention
+// CHECK: ds.attention
+func.func @selection_with_finite_causal(%q: tensor<1x4x3x16xf32>, %k: tensor<1x4x3x16xf32>, %v: tensor<1x4x3x16xf32>, %scores: tensor<1x3x3xf32>) -> tensor<1x4x3x16xf32> {
+  %one = ds.constant dense<1> : tensor<1xi64>
+  %top:2 = ds.topk %scores, %one {axis = -1 : i64, largest = true, sorted = true} : (tensor<1x3x3xf32>, tensor<1xi64>) -> (tensor<1x3x1xf32>, tensor<1x3x1xi64>)
+  %ninf = ds.constant dense<0xFF800000> : tensor<1x3x3xf32>
+  %zeros = ds.constant dense<0.0> : tensor<1x3x1xf32>
+  %sel = ds.scatter_elements %ninf, %top#1, %zeros {axis = -1 : i64, reduction = 0 : i32} : (tensor<1x3x3xf32>, tensor<1x3x1xi64>, tensor<1x3x1xf32>) -> tensor<1x3x3xf32>
+  %causal = ds.constant dense<[[0.0, -3.4e38, -3.4e38], [0.0, 0.0, -3.4e38], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %mask3 = ds.binary add %sel, %causal : (tensor<1x3x3xf32>, tensor<3x3xf32>) -> tensor<1x3x3xf32>
+  %shape = ds.constant dense<[1, 1, 3, 3]> : tensor<4xi64>
+  %mask = ds.reshape %mask3, %shape : (tensor<1x3x3xf32>, tensor<4xi64>) -> tensor<1x1x3x3xf32>
+  %c4 = ds.constant dense<4.0> : tensor<f32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x3x16xf32>) -> tensor<1x4x16x3xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x4x3x16xf32>, tensor<1x4x16x3xf32>) -> tensor<1x4x3x3xf32>
+  %d = ds.binary div %s, %c4 : (tensor<1x4x3x3xf32>, tensor<f32>) -> tensor<1x4x3x3xf32>
+  %m = ds.binary add %d, %mask : (tensor<1x4x3x3xf32>, tensor<1x1x3x3xf32>) -> tensor<1x4x3x3xf32>
+  // expected-remark @below {{raised to ds.attention (masked)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32>
+  %o = ds.matmul %p, %v : (tensor<1x4x3x3xf32>, tensor<1x4x3x16xf32>) -> tensor<1x4x3x16xf32>
+  return %o : tensor<1x4x3x16xf32>
 }

@@ -879,6 +879,43 @@ TEST(ContractionKernels, BlockLayoutRefusesWhatItCannotBuild) {
       << s.message();
 }
 
+// A diagonal past the last key with a window (a band a graph wrote:
+// d(i) = i + 20, W = 15, 10 keys): row i sees keys [i + 6, 9], not every key
+// (the window moves with the diagonal, so the offset may not be clamped to
+// L + 1). Compared with the same keys as a boolean mask, f32 and f64.
+TEST(ContractionKernels, AttentionWindowWithTheDiagonalPastTheKeys) {
+  Tensors ts;
+  const int64_t S = 6, L = 10, D = 8;
+  for (DType dt : {DS_F32, DS_F64}) {
+    auto make = [&](int64_t n, uint32_t seed) {
+      std::vector<float> v = randomFloats(n * D, seed);
+      return dt == DS_F32 ? ts.f32({1, 1, n, D}, v)
+                          : ts.make<double>(DS_F64, {1, 1, n, D},
+                                            std::vector<double>(v.begin(), v.end()));
+    };
+    Tensor *q = make(S, 60), *k = make(L, 61), *v = make(L, 62);
+    std::vector<uint8_t> keep((size_t)(S * L));
+    for (int64_t i = 0; i < S; ++i)
+      for (int64_t j = 0; j < L; ++j)
+        keep[(size_t)(i * L + j)] = j >= i + 6;
+    Tensor *mask = ts.make<uint8_t>(DS_BOOL, {S, L}, keep);
+    Tensor *banded = ts.empty(dt, {1, 1, S, D}), *masked = ts.empty(dt, {1, 1, S, D});
+    Attributes band;
+    band.set("is_causal", intAttr(1));
+    band.set("causal_offset", intAttr(20));
+    band.set("window", intAttr(15));
+    ASSERT_TRUE(run("ds.attention", band, {q, k, v}, {banded}).ok());
+    ASSERT_TRUE(run("ds.attention", {}, {q, k, v, mask}, {masked}).ok());
+    if (dt == DS_F32) {
+      expectNear(values<float>(banded), values<float>(masked));
+    } else {
+      std::vector<double> got = values<double>(banded), want = values<double>(masked);
+      for (size_t e = 0; e < got.size(); ++e)
+        EXPECT_NEAR(got[e], want[e], 1e-12) << e;
+    }
+  }
+}
+
 // A window at least as long as the keys is plain causal attention, bit for bit.
 TEST(ContractionKernels, AttentionWindowCoveringEverythingIsCausal) {
   Tensors ts;

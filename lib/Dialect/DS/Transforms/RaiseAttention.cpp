@@ -112,9 +112,14 @@ private:
                                        double &fill) const;
   bool recogniseCausal(const IndexForm &keep, const DimExpr &S, const DimExpr &L, bool finiteFill,
                        Match &m) const;
-  bool additiveCausal(Value mask, const DimExpr &S, const DimExpr &L, Match &m) const;
+  bool additiveCausal(Value mask, const DimExpr &S, const DimExpr &L, Match &m,
+                      bool infiniteOnly = false) const;
   bool recogniseBand(Value keep, const DimExpr &S, const DimExpr &L, bool finiteFill,
                      Match &m) const;
+  bool constantBand(Value mask, bool additive, const DimExpr &S, const DimExpr &L,
+                    Match &m) const;
+  bool setBand(const IndexForm &upper, int64_t width, const DimExpr &S, const DimExpr &L,
+               bool finiteFill, Match &m) const;
   Value stripUnitReshapes(Value v) const;
   Value topkSelection(Value mask, Value asAdded, const DimExpr &B, const DimExpr &S,
                       const DimExpr &L, int64_t block = 0) const;
@@ -500,9 +505,11 @@ Value AttentionMatcher::stripUnitReshapes(Value v) const {
 /// An additive mask that is a causal triangle of 0 and values <= -1e30: a
 /// constant, triu(full(-inf-ish)), or where(keep, 0, -inf-ish).
 bool AttentionMatcher::additiveCausal(Value inner, const DimExpr &S, const DimExpr &L,
-                                      Match &m) const {
+                                      Match &m, bool infiniteOnly) const {
   bool finite = false;
   std::optional<IndexForm> keep = constantKeepForm(inner, true, S, L, finite);
+  if (!keep && !infiniteOnly && constantBand(inner, true, S, L, m))
+    return true;
   double fill = 0.0;
   // triu(full(-inf-ish), k): the triangle is masked, the rest kept.
   if (auto region = !keep ? triluRegion(inner, S, L, fill) : std::nullopt;
@@ -512,7 +519,7 @@ bool AttentionMatcher::additiveCausal(Value inner, const DimExpr &S, const DimEx
   }
   if (auto s = inner.getDefiningOp<SelectOp>(); !keep && s) {
     std::optional<double> t = uniformValue(s.getTrueValue()), f = uniformValue(s.getFalseValue());
-    if (t && f && *t == 0.0 && *f <= kNegligible &&
+    if (t && f && *t == 0.0 && *f <= kNegligible && !infiniteOnly &&
         recogniseBand(s.getCondition(), S, L, !std::isinf(*f), m))
       return true;
     if (t && f && *t == 0.0 && *f <= kNegligible) {
@@ -524,7 +531,87 @@ bool AttentionMatcher::additiveCausal(Value inner, const DimExpr &S, const DimEx
       finite = !std::isinf(*t);
     }
   }
+  // (A finite fill added to a selection would average rows whose selected
+  // keys are all hidden, where sparse attention gives 0.)
+  if (finite && infiniteOnly)
+    return false;
   return keep && recogniseCausal(*keep, S, L, finite, m);
+}
+
+/// Causal attention with the diagonal `upper` (j - i - d <= 0) within a
+/// window of `width` keys. With a finite fill every row must provably keep
+/// a key: d(i) >= 0 (recogniseCausal) and d(i) - W < L for the last row,
+/// S - 1 + d - W + 1 <= L - 1; the graph averages a row it hides entirely,
+/// ds.attention gives 0.
+bool AttentionMatcher::setBand(const IndexForm &upper, int64_t width, const DimExpr &S,
+                               const DimExpr &L, bool finiteFill, Match &m) const {
+  if (width < 1)
+    return false;
+  if (finiteFill) {
+    DimExpr lastRowStart = S + upper.constant * -1 - DimExpr::of(width) - L + DimExpr::of(1);
+    if (!lastRowStart.isConstant() || lastRowStart.constant > 0)
+      return false;
+  }
+  Match trial = m;
+  if (!recogniseCausal(upper, S, L, finiteFill, trial))
+    return false;
+  trial.window = width;
+  m = trial;
+  return true;
+}
+
+/// A constant mask [.., S, L] (what constant folding makes of a band with
+/// static sizes) that keeps d(i) - W < j <= d(i) for some d >= 0 and W < L.
+bool AttentionMatcher::constantBand(Value mask, bool additive, const DimExpr &S,
+                                    const DimExpr &L, Match &m) const {
+  auto c = mask.getDefiningOp<ConstantOp>();
+  auto type = rankedOf(mask);
+  auto dense = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : nullptr;
+  if (!dense || !type || type.getRank() < 2 || !type.hasStaticShape())
+    return false;
+  for (int64_t a = 0; a + 2 < type.getRank(); ++a)
+    if (type.getDimSize(a) != 1)
+      return false;
+  const int64_t rows = type.getDimSize(type.getRank() - 2), cols = type.getDimSize(type.getRank() - 1);
+  if (S != DimExpr::of(rows) || L != DimExpr::of(cols) || rows * cols > (int64_t)1 << 26)
+    return false;
+  std::vector<char> keep((size_t)(rows * cols));
+  bool finite = false;
+  if (!additive && dense.getElementType().isInteger(1)) {
+    size_t i = 0;
+    for (bool b : dense.getValues<bool>())
+      keep[i++] = b;
+  } else if (additive && isa<FloatType>(dense.getElementType())) {
+    size_t i = 0;
+    for (const APFloat &x : dense.getValues<APFloat>()) {
+      double d = x.convertToDouble();
+      if (d != 0.0 && !(d <= kNegligible))
+        return false;
+      finite |= d != 0.0 && !std::isinf(d);
+      keep[i++] = d == 0.0;
+    }
+  } else {
+    return false;
+  }
+  // The diagonal: the last key row 0 keeps; the width: how far row
+  // rows - 1 reaches back from its diagonal (clipped at key 0 or L - 1, the
+  // check below decides).
+  int64_t d = -1, first = -1;
+  for (int64_t j = 0; j < cols; ++j)
+    if (keep[(size_t)j])
+      d = j;
+  const char *last = keep.data() + (rows - 1) * cols;
+  for (int64_t j = cols - 1; j >= 0; --j)
+    if (last[j])
+      first = j;
+  if (d < 0 || first < 0 || first == 0)
+    return false; // a triangle (or nothing): constantKeepForm's case
+  const int64_t width = rows - 1 + d - first + 1;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      if ((bool)keep[(size_t)(i * cols + j)] != (j <= i + d && j > i + d - width))
+        return false;
+  return setBand(IndexForm{-1, 1, DimExpr::of(-d)}, width, S, L, finite, m);
 }
 
 /// keep = (j <= i + d) and (j > i + d - W), the two compares in either
@@ -532,6 +619,8 @@ bool AttentionMatcher::additiveCausal(Value inner, const DimExpr &S, const DimEx
 /// attention with offset d within a window of W keys.
 bool AttentionMatcher::recogniseBand(Value keep, const DimExpr &S, const DimExpr &L,
                                      bool finiteFill, Match &m) const {
+  if (constantBand(keep, false, S, L, m))
+    return true;
   auto both = keep.getDefiningOp<BinaryOp>();
   if (!both || both.getKind() != BinaryKind::logical_and)
     return false;
@@ -544,14 +633,8 @@ bool AttentionMatcher::recogniseBand(Value keep, const DimExpr &S, const DimExpr
       continue;
     // j >= i + c is j > d(i) - W for W = d - c + 1 = -(upper.constant + c) + 1.
     DimExpr width = (upper.constant + lower.constant) * -1 + DimExpr::of(1);
-    if (!width.isConstant() || width.constant < 1)
-      continue;
-    Match trial = m;
-    if (!recogniseCausal(upper, S, L, finiteFill, trial))
-      continue;
-    trial.window = width.constant;
-    m = trial;
-    return true;
+    if (width.isConstant() && setBand(upper, width.constant, S, L, finiteFill, m))
+      return true;
   }
   return false;
 }
@@ -649,8 +732,10 @@ Value AttentionMatcher::blockSelection(Value mask, Value asAdded, const DimExpr 
   if (!wideBlocks || *wideBlocks != DimExpr::of(n) || !last || *last != L)
     return Value();
   Value indices = topkSelection(selection, asAdded, B, S, L, L.constant / n);
-  if (indices)
-    block = L.constant / n;
+  // The keys per query (k b) are a type's dim: k must be static.
+  if (!indices || rankedOf(indices).isDynamicDim(rankedOf(indices).getRank() - 1))
+    return Value();
+  block = L.constant / n;
   return indices;
 }
 
@@ -820,7 +905,8 @@ bool AttentionMatcher::match(MatMulOp pv, Match &m) {
           trailing = !causalType.isDynamicDim(d) && causalType.getDimSize(d) == 1;
         // (Causal only: ds.sparse_attention takes no window.)
         Match causal = m;
-        if (selected && trailing && additiveCausal(b, *S, *L, causal) && causal.window == 0) {
+        if (selected && trailing && additiveCausal(b, *S, *L, causal, /*infiniteOnly=*/true) &&
+            causal.window == 0) {
           m = causal;
           m.selected = selected;
           m.selectedBlock = block;
