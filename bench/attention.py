@@ -83,7 +83,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--heads", type=int, default=8)
     parser.add_argument("--head-dim", type=int, default=128)
-    parser.add_argument("--lengths", type=int, nargs="+", default=[2048, 4096])
+    parser.add_argument("--lengths", type=int, nargs="*", default=[2048, 4096])
     parser.add_argument("--decode-cache", type=int, default=16384)
     parser.add_argument("--no-unfused", action="store_true",
                         help="leave out ds running the exported ops (slow at long lengths)")

@@ -549,3 +549,30 @@ func.func @selection_with_finite_causal(%q: tensor<1x4x3x16xf32>, %k: tensor<1x4
   %o = ds.matmul %p, %v : (tensor<1x4x3x3xf32>, tensor<1x4x3x16xf32>) -> tensor<1x4x3x16xf32>
   return %o : tensor<1x4x3x16xf32>
 }
+
+// -----
+
+// Half folded: the causal compare over constant aranges, and-ed with the
+// window's lower edge that folding made an i1 constant (j >= i - 1): a
+// window of 2.
+// CHECK-LABEL: func.func @band_half_folded
+// CHECK: ds.attention %arg0, %arg1, %arg2 {is_causal, scale = 2.500000e-01 : f64, window = 2 : i64}
+func.func @band_half_folded(%q: tensor<1x4x4x16xf32>, %k: tensor<1x4x4x16xf32>, %v: tensor<1x4x4x16xf32>) -> tensor<1x4x4x16xf32> {
+  %four = ds.constant dense<4.0> : tensor<f32>
+  %zero = ds.constant dense<0.0> : tensor<f32>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %cols = ds.constant dense<[[0, 1, 2, 3]]> : tensor<1x4xi64>
+  %rows = ds.constant dense<[[0], [1], [2], [3]]> : tensor<4x1xi64>
+  %lower = ds.constant dense<[[true, true, true, true], [true, true, true, true], [false, true, true, true], [false, false, true, true]]> : tensor<4x4xi1>
+  %vis = ds.compare le %cols, %rows : (tensor<1x4xi64>, tensor<4x1xi64>) -> tensor<4x4xi1>
+  %band = ds.binary and %vis, %lower : (tensor<4x4xi1>, tensor<4x4xi1>) -> tensor<4x4xi1>
+  %mask = ds.select %band, %zero, %fill : (tensor<4x4xi1>, tensor<f32>, tensor<f32>) -> tensor<4x4xf32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x4x16xf32>) -> tensor<1x4x16x4xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x4x4x16xf32>, tensor<1x4x16x4xf32>) -> tensor<1x4x4x4xf32>
+  %d = ds.binary div %s, %four : (tensor<1x4x4x4xf32>, tensor<f32>) -> tensor<1x4x4x4xf32>
+  %m = ds.binary add %d, %mask : (tensor<1x4x4x4xf32>, tensor<4x4xf32>) -> tensor<1x4x4x4xf32>
+  // expected-remark @below {{raised to ds.attention (causal, window of 2 keys)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %o = ds.matmul %p, %v : (tensor<1x4x4x4xf32>, tensor<1x4x4x16xf32>) -> tensor<1x4x4x16xf32>
+  return %o : tensor<1x4x4x16xf32>
+}

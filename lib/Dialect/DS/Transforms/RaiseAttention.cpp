@@ -12,12 +12,16 @@
 #include "ds/Dialect/DS/IR/DSOps.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -60,10 +64,54 @@ std::optional<double> uniformValue(Value v) {
     value = c.getValue();
   else if (auto f = v.getDefiningOp<FillOp>())
     value = f.getValue();
-  auto dense = dyn_cast_or_null<DenseFPElementsAttr>(value);
-  if (!dense || !dense.isSplat())
-    return std::nullopt;
-  return dense.getSplatValue<APFloat>().convertToDouble();
+  if (auto dense = dyn_cast_or_null<DenseFPElementsAttr>(value))
+    return dense.isSplat() ? std::optional(dense.getSplatValue<APFloat>().convertToDouble())
+                           : std::nullopt;
+  // A constant the importer keeps as a blob (PyTorch exports with static
+  // sizes store full(-inf) that way): uniform when every element is.
+  if (auto resource = dyn_cast_or_null<DenseResourceElementsAttr>(value)) {
+    std::optional<std::vector<float>> values = readF32Constant(resource);
+    if (!values || values->empty() ||
+        llvm::any_of(*values, [&](float x) { return x != values->front(); }))
+      return std::nullopt;
+    return (double)values->front();
+  }
+  return std::nullopt;
+}
+
+/// Which entries of a constant mask keep their key: an i1 constant's true
+/// entries, or (additive) a float constant's zeros, its other entries all
+/// <= kNegligible (`finite` set when one is not -inf). Dense or blob.
+std::optional<std::vector<char>> keptEntries(ElementsAttr value, bool additive, bool &finite) {
+  std::vector<char> keep;
+  if (!additive) {
+    auto dense = dyn_cast<DenseElementsAttr>(value);
+    if (!dense || !dense.getElementType().isInteger(1))
+      return std::nullopt;
+    for (bool b : dense.getValues<bool>())
+      keep.push_back(b);
+    return keep;
+  }
+  auto take = [&](double d) {
+    if (d != 0.0 && !(d <= kNegligible))
+      return false;
+    finite |= d != 0.0 && !std::isinf(d);
+    keep.push_back(d == 0.0);
+    return true;
+  };
+  if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && isa<FloatType>(dense.getElementType())) {
+    for (const APFloat &x : dense.getValues<APFloat>())
+      if (!take(x.convertToDouble()))
+        return std::nullopt;
+    return keep;
+  }
+  if (std::optional<std::vector<float>> values = readF32Constant(value)) {
+    for (float x : *values)
+      if (!take(x))
+        return std::nullopt;
+    return keep;
+  }
+  return std::nullopt;
 }
 
 /// keep(i, j) <=> i * rowCoeff + j * colCoeff + constant <= 0, with i the
@@ -218,6 +266,24 @@ struct VectorForm {
 /// constant folding evaluated, as static shapes leave it).
 std::optional<int64_t> constantProgression(Value v) {
   auto c = v.getDefiningOp<ConstantOp>();
+  // An i64 blob (PyTorch's static exports store aranges that way).
+  if (auto resource = c ? dyn_cast<DenseResourceElementsAttr>(c.getValue()) : nullptr;
+      resource && resource.getElementType().isInteger(64)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() < sizeof(int64_t))
+      return std::nullopt;
+    ArrayRef<char> bytes = blob->getData();
+    const size_t n = bytes.size() / sizeof(int64_t);
+    int64_t first = 0;
+    std::memcpy(&first, bytes.data(), sizeof first);
+    for (size_t e = 1; e < n; ++e) {
+      int64_t x;
+      std::memcpy(&x, bytes.data() + e * sizeof x, sizeof x);
+      if (x != first + (int64_t)e)
+        return std::nullopt;
+    }
+    return first;
+  }
   auto dense = c ? dyn_cast<DenseIntElementsAttr>(c.getValue()) : nullptr;
   if (!dense || dense.getNumElements() < 1 || dense.getElementType().isInteger(1))
     return std::nullopt; // (booleans are no indices)
@@ -422,35 +488,37 @@ std::optional<IndexForm> AttentionMatcher::constantKeepForm(Value mask, bool add
     return std::nullopt;
   if (rows * cols > (int64_t)1 << 26)
     return std::nullopt;
-  std::vector<char> keep((size_t)(rows * cols));
-  auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
-  if (!dense)
+  std::optional<std::vector<char>> entries = keptEntries(c.getValue(), additive, finiteFill);
+  if (!entries || (int64_t)entries->size() != rows * cols)
     return std::nullopt;
-  if (!additive && dense.getElementType().isInteger(1)) {
-    size_t i = 0;
-    for (bool b : dense.getValues<bool>())
-      keep[i++] = b;
-  } else if (additive && isa<FloatType>(dense.getElementType())) {
-    size_t i = 0;
-    for (const APFloat &x : dense.getValues<APFloat>()) {
-      double d = x.convertToDouble();
-      if (d != 0.0 && !(d <= kNegligible))
-        return std::nullopt;
-      finiteFill |= d != 0.0 && !std::isinf(d);
-      keep[i++] = d == 0.0;
-    }
-  } else {
-    return std::nullopt;
-  }
+  const std::vector<char> &keep = *entries;
   // The diagonal from row 0: keys 0 .. offset are kept.
   int64_t offset = -1;
   while (offset + 1 < cols && keep[(size_t)(offset + 1)])
     ++offset;
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      if ((bool)keep[(size_t)(i * cols + j)] != (j <= i + offset))
-        return std::nullopt;
-  return IndexForm{-1, 1, DimExpr::of(-offset)};
+  auto matches = [&](auto kept) {
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        if ((bool)keep[(size_t)(i * cols + j)] != kept(i, j))
+          return false;
+    return true;
+  };
+  if (matches([&](int64_t i, int64_t j) { return j <= i + offset; }))
+    return IndexForm{-1, 1, DimExpr::of(-offset)};
+  // The other triangle, keys j >= i + c (a window's lower edge, which
+  // constant folding leaves next to a causal compare): the last row keeps
+  // rows - 1 + c .. L - 1 (earlier rows may be clipped at key 0). Only as a
+  // keep-mask (a band's half): alone it is no causal form.
+  if (additive)
+    return std::nullopt;
+  const char *lastRow = keep.data() + (rows - 1) * cols;
+  int64_t first = 0;
+  while (first < cols && !lastRow[first])
+    ++first;
+  const int64_t edge = first - (rows - 1);
+  if (first > 0 && first < cols && matches([&](int64_t i, int64_t j) { return j >= i + edge; }))
+    return IndexForm{1, -1, DimExpr::of(edge)};
+  return std::nullopt;
 }
 
 /// keep <=> j - i - offset <= 0 is causal attention with that offset;
@@ -566,8 +634,7 @@ bool AttentionMatcher::constantBand(Value mask, bool additive, const DimExpr &S,
                                     const DimExpr &L, Match &m) const {
   auto c = mask.getDefiningOp<ConstantOp>();
   auto type = rankedOf(mask);
-  auto dense = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : nullptr;
-  if (!dense || !type || type.getRank() < 2 || !type.hasStaticShape())
+  if (!c || !type || type.getRank() < 2 || !type.hasStaticShape())
     return false;
   for (int64_t a = 0; a + 2 < type.getRank(); ++a)
     if (type.getDimSize(a) != 1)
@@ -575,24 +642,11 @@ bool AttentionMatcher::constantBand(Value mask, bool additive, const DimExpr &S,
   const int64_t rows = type.getDimSize(type.getRank() - 2), cols = type.getDimSize(type.getRank() - 1);
   if (S != DimExpr::of(rows) || L != DimExpr::of(cols) || rows * cols > (int64_t)1 << 26)
     return false;
-  std::vector<char> keep((size_t)(rows * cols));
   bool finite = false;
-  if (!additive && dense.getElementType().isInteger(1)) {
-    size_t i = 0;
-    for (bool b : dense.getValues<bool>())
-      keep[i++] = b;
-  } else if (additive && isa<FloatType>(dense.getElementType())) {
-    size_t i = 0;
-    for (const APFloat &x : dense.getValues<APFloat>()) {
-      double d = x.convertToDouble();
-      if (d != 0.0 && !(d <= kNegligible))
-        return false;
-      finite |= d != 0.0 && !std::isinf(d);
-      keep[i++] = d == 0.0;
-    }
-  } else {
+  std::optional<std::vector<char>> entries = keptEntries(c.getValue(), additive, finite);
+  if (!entries || (int64_t)entries->size() != rows * cols)
     return false;
-  }
+  const std::vector<char> &keep = *entries;
   // The diagonal: the last key row 0 keeps; the width: how far row
   // rows - 1 reaches back from its diagonal (clipped at key 0 or L - 1, the
   // check below decides).
