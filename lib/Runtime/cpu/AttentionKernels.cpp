@@ -183,29 +183,46 @@ double attentionScale(const Attributes &attrs, const AttentionShape &sh) {
                             : 1.0 / std::sqrt((double)std::max<int64_t>(sh.D, 1));
 }
 
-int64_t clampedCausalOffset(int64_t offset, bool fromEnd, int64_t S, int64_t L, int64_t window) {
-  // Past [-(S + 1), L + W] every key is visible or none (a window of W keys
-  // moves with the diagonal: below L + W some of its keys are still there):
-  // clamped there first, so that no sum with it can overflow (the attribute
-  // may be any int64).
-  const int64_t reach = std::max<int64_t>(window, 1);
-  const int64_t bound = S + L + 1 + reach;
-  offset = std::clamp<int64_t>(offset, -bound, bound);
+CausalWindow causalWindow(int64_t offset, bool fromEnd, int64_t S, int64_t L, int64_t window) {
+  // Row i sees keys max(0, d + i - W + 1) <= j <= min(L - 1, d + i). The
+  // attributes may be any int64: computed wide, then brought into a range
+  // where no sum the kernels form can overflow, keeping every row's keys.
+  __int128 d = offset, w = window;
   if (fromEnd)
-    offset += L - S; // the diagonal counted from the last key
-  return std::clamp<int64_t>(offset, -(S + 1), L + reach);
+    d += (__int128)L - S; // the diagonal counted from the last key
+  if (d < -(__int128)(S + 1))
+    d = -(S + 1); // no row sees a key, window or not
+  if (d > (__int128)L + 1) {
+    // Every diagonal is past the last key: only where the window starts
+    // matters, d - W, kept as the diagonal moves back to L + 1.
+    if (w > 0)
+      w = std::max<__int128>(1, w - (d - (L + 1))); // 1: past L + 1, nothing
+    d = L + 1;
+  }
+  // With d <= L + 1, a window of S + L + 2 already starts before key 0 on
+  // every row: wider hides nothing (negative widths stay, for the checks).
+  w = std::min<__int128>(w, (__int128)S + L + 2);
+  return {(int64_t)d, (int64_t)w};
 }
 
+int64_t clampedCausalOffset(int64_t offset, bool fromEnd, int64_t S, int64_t L) {
+  return causalWindow(offset, fromEnd, S, L, 0).offset;
+}
+
+namespace {
+CausalWindow causalWindowOf(const Attributes &attrs, const AttentionShape &sh) {
+  return causalWindow(attrs.getInt("causal_offset", 0), // a KV cache in front
+                      attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0,
+                      sh.S, sh.L, attrs.getInt("window", 0));
+}
+} // namespace
+
 int64_t windowOf(const Attributes &attrs, const AttentionShape &sh) {
-  // A window wider than S + L + 1 hides nothing: clamped so d(i) - W cannot
-  // overflow (negative widths stay, for the kernels' checks).
-  return std::min<int64_t>(attrs.getInt("window", 0), sh.S + sh.L + 2);
+  return causalWindowOf(attrs, sh).window;
 }
 
 int64_t causalOffsetOf(const Attributes &attrs, const AttentionShape &sh) {
-  return clampedCausalOffset(attrs.getInt("causal_offset", 0), // a KV cache in front
-                             attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0,
-                             sh.S, sh.L, windowOf(attrs, sh));
+  return causalWindowOf(attrs, sh).offset;
 }
 
 namespace {

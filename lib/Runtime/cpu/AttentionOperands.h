@@ -36,15 +36,19 @@ AttentionProblem flashProblem(const AttentionShape &sh, const float *q, const fl
 /// `scale`, or 1/sqrt(D).
 double attentionScale(const Attributes &attrs, const AttentionShape &sh);
 
-/// The diagonal's offset: query i sees keys j <= i + offset (with is_causal),
-/// `offset` plus L - S when counted from the end, clamped to [-(S + 1),
-/// L + max(window, 1)] (beyond, every key is visible or none, also within a
-/// window of that many keys ending at the diagonal).
-int64_t clampedCausalOffset(int64_t offset, bool fromEnd, int64_t S, int64_t L,
-                            int64_t window = 0);
-/// The same from an attention's attributes.
+/// The diagonal's offset and the window as the kernels take them: query i
+/// sees keys d(i) - window < j <= d(i), d(i) = i + offset (+ L - S when
+/// counted from the end), no lower bound without a window. Brought into
+/// offset in [-(S + 1), L + 1] and window <= S + L + 2 with every row's keys
+/// unchanged (an offset past the keys moves the window's start with it).
+struct CausalWindow {
+  int64_t offset = 0, window = 0;
+};
+CausalWindow causalWindow(int64_t offset, bool fromEnd, int64_t S, int64_t L, int64_t window);
+/// The offset alone, for attention without a window.
+int64_t clampedCausalOffset(int64_t offset, bool fromEnd, int64_t S, int64_t L);
+/// causalWindow's offset and window from an attention's attributes.
 int64_t causalOffsetOf(const Attributes &attrs, const AttentionShape &sh);
-/// `window`, capped at S + L + 2 (wider hides nothing).
 int64_t windowOf(const Attributes &attrs, const AttentionShape &sh);
 
 /// The distinct keys of one key list (`count` indices, checked in [0, L))

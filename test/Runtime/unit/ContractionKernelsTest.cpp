@@ -879,13 +879,20 @@ TEST(ContractionKernels, BlockLayoutRefusesWhatItCannotBuild) {
       << s.message();
 }
 
-// A diagonal past the last key with a window (a band a graph wrote:
-// d(i) = i + 20, W = 15, 10 keys): row i sees keys [i + 6, 9], not every key
-// (the window moves with the diagonal, so the offset may not be clamped to
-// L + 1). Compared with the same keys as a boolean mask, f32 and f64.
+// A diagonal past the last key with a window (a band a graph wrote): row i
+// sees keys max(0, d + i - W + 1) .. 9 of 10, so the offset may not simply
+// be clamped to L + 1, nor a window capped before the offset is: d = 20,
+// W = 15 and d = 30, W = 25 see [i + 6, 9]; d = 20, W = 121 sees every key;
+// d and W at the int64 limit see [i + 1, 9]; d = 10^6, W = 5 sees nothing
+// (rows give 0). Compared with the same keys as a boolean mask, f32 and f64.
 TEST(ContractionKernels, AttentionWindowWithTheDiagonalPastTheKeys) {
   Tensors ts;
   const int64_t S = 6, L = 10, D = 8;
+  struct Band {
+    int64_t offset, window, firstKey; // row i keeps keys >= i + firstKey
+  };
+  for (Band band : {Band{20, 15, 6}, Band{30, 25, 6}, Band{20, 121, -100},
+                    Band{INT64_MAX, INT64_MAX, 1}, Band{1000000, 5, 1000000}})
   for (DType dt : {DS_F32, DS_F64}) {
     auto make = [&](int64_t n, uint32_t seed) {
       std::vector<float> v = randomFloats(n * D, seed);
@@ -897,14 +904,14 @@ TEST(ContractionKernels, AttentionWindowWithTheDiagonalPastTheKeys) {
     std::vector<uint8_t> keep((size_t)(S * L));
     for (int64_t i = 0; i < S; ++i)
       for (int64_t j = 0; j < L; ++j)
-        keep[(size_t)(i * L + j)] = j >= i + 6;
+        keep[(size_t)(i * L + j)] = j >= i + band.firstKey;
     Tensor *mask = ts.make<uint8_t>(DS_BOOL, {S, L}, keep);
     Tensor *banded = ts.empty(dt, {1, 1, S, D}), *masked = ts.empty(dt, {1, 1, S, D});
-    Attributes band;
-    band.set("is_causal", intAttr(1));
-    band.set("causal_offset", intAttr(20));
-    band.set("window", intAttr(15));
-    ASSERT_TRUE(run("ds.attention", band, {q, k, v}, {banded}).ok());
+    Attributes attrs;
+    attrs.set("is_causal", intAttr(1));
+    attrs.set("causal_offset", intAttr(band.offset));
+    attrs.set("window", intAttr(band.window));
+    ASSERT_TRUE(run("ds.attention", attrs, {q, k, v}, {banded}).ok());
     ASSERT_TRUE(run("ds.attention", {}, {q, k, v, mask}, {masked}).ok());
     if (dt == DS_F32) {
       expectNear(values<float>(banded), values<float>(masked));

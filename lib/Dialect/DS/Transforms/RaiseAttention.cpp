@@ -165,7 +165,7 @@ private:
   bool recogniseBand(Value keep, const DimExpr &S, const DimExpr &L, bool finiteFill,
                      Match &m) const;
   bool constantBand(Value mask, bool additive, const DimExpr &S, const DimExpr &L,
-                    Match &m) const;
+                    bool finiteFill, Match &m) const;
   bool setBand(const IndexForm &upper, int64_t width, const DimExpr &S, const DimExpr &L,
                bool finiteFill, Match &m) const;
   Value stripUnitReshapes(Value v) const;
@@ -576,7 +576,7 @@ bool AttentionMatcher::additiveCausal(Value inner, const DimExpr &S, const DimEx
                                       Match &m, bool infiniteOnly) const {
   bool finite = false;
   std::optional<IndexForm> keep = constantKeepForm(inner, true, S, L, finite);
-  if (!keep && !infiniteOnly && constantBand(inner, true, S, L, m))
+  if (!keep && !infiniteOnly && constantBand(inner, true, S, L, false, m))
     return true;
   double fill = 0.0;
   // triu(full(-inf-ish), k): the triangle is masked, the rest kept.
@@ -631,7 +631,7 @@ bool AttentionMatcher::setBand(const IndexForm &upper, int64_t width, const DimE
 /// A constant mask [.., S, L] (what constant folding makes of a band with
 /// static sizes) that keeps d(i) - W < j <= d(i) for some d >= 0 and W < L.
 bool AttentionMatcher::constantBand(Value mask, bool additive, const DimExpr &S,
-                                    const DimExpr &L, Match &m) const {
+                                    const DimExpr &L, bool finiteFill, Match &m) const {
   auto c = mask.getDefiningOp<ConstantOp>();
   auto type = rankedOf(mask);
   if (!c || !type || type.getRank() < 2 || !type.hasStaticShape())
@@ -665,7 +665,7 @@ bool AttentionMatcher::constantBand(Value mask, bool additive, const DimExpr &S,
     for (int64_t j = 0; j < cols; ++j)
       if ((bool)keep[(size_t)(i * cols + j)] != (j <= i + d && j > i + d - width))
         return false;
-  return setBand(IndexForm{-1, 1, DimExpr::of(-d)}, width, S, L, finite, m);
+  return setBand(IndexForm{-1, 1, DimExpr::of(-d)}, width, S, L, finiteFill || finite, m);
 }
 
 /// keep = (j <= i + d) and (j > i + d - W), the two compares in either
@@ -673,7 +673,7 @@ bool AttentionMatcher::constantBand(Value mask, bool additive, const DimExpr &S,
 /// attention with offset d within a window of W keys.
 bool AttentionMatcher::recogniseBand(Value keep, const DimExpr &S, const DimExpr &L,
                                      bool finiteFill, Match &m) const {
-  if (constantBand(keep, false, S, L, m))
+  if (constantBand(keep, false, S, L, finiteFill, m))
     return true;
   auto both = keep.getDefiningOp<BinaryOp>();
   if (!both || both.getKind() != BinaryKind::logical_and)
