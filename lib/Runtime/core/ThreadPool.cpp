@@ -25,8 +25,9 @@ Status ThreadPool::start(int numThreads) {
   std::string why;
   try {
     workers_.reserve(wanted);
+    claimed_.assign((size_t)wanted + 1, 0);
     for (; started < wanted; ++started)
-      workers_.emplace_back([this] { workerLoop(); });
+      workers_.emplace_back([this, started] { workerLoop((int)started + 1); });
     return Status();
   } catch (const std::system_error &e) {
     why = e.code().message();
@@ -52,10 +53,30 @@ void ThreadPool::stopWorkers() {
   workers_.clear();
 }
 
-void ThreadPool::runChunks() {
+int64_t ThreadPool::claimChunk(int self) {
+  // Chunk `self` first: a loop's chunk i then runs on thread i whenever
+  // that thread is ready, so consecutive loops over the same tensor find
+  // their part of it in the core's own cache. A thread with no chunk of its
+  // own takes none: it would take another thread's part (the caller, who
+  // always comes, takes what is left).
+  if (self >= chunks_)
+    return -1;
+  for (int64_t i = 0; i < chunks_; ++i) {
+    int64_t c = (self + i) % chunks_;
+    if (!claimed_[(size_t)c]) {
+      claimed_[(size_t)c] = 1;
+      return c;
+    }
+  }
+  return -1;
+}
+
+void ThreadPool::runChunks(int self) {
   std::unique_lock<std::mutex> lock(mutex_);
-  while (body_ && nextChunk_ < chunks_) {
-    int64_t c = nextChunk_++;
+  while (body_) {
+    int64_t c = claimChunk(self);
+    if (c < 0)
+      break;
     const auto *body = body_;
     int64_t begin = c * chunk_, end = std::min(n_, (c + 1) * chunk_);
     // After a failure the remaining chunks are only counted: the caller
@@ -115,7 +136,7 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
     n_ = n;
     chunks_ = chunks;
     chunk_ = (n + chunks - 1) / chunks;
-    nextChunk_ = 0;
+    std::fill(claimed_.begin(), claimed_.begin() + chunks, 0);
     error_ = nullptr;
     finished_.store(0, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
@@ -134,13 +155,13 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
   } finisher{*this, chunks};
   if (wake)
     wake_.notify_all();
-  runChunks(); // the caller works too
+  runChunks(0); // the caller works too
   finisher.done = true;
   if (std::exception_ptr error = finishLoop(chunks))
     std::rethrow_exception(error);
 }
 
-void ThreadPool::workerLoop() {
+void ThreadPool::workerLoop(int self) {
   uint64_t seen = generation_.load(std::memory_order_acquire);
   while (true) {
     auto deadline = std::chrono::steady_clock::now() + kSpinTime;
@@ -160,7 +181,7 @@ void ThreadPool::workerLoop() {
         return;
       seen = generation_.load(std::memory_order_acquire);
     }
-    runChunks();
+    runChunks(self);
   }
 }
 

@@ -18,7 +18,12 @@ namespace dsrt {
 /// Runs parallel loops on `numThreads - 1` workers plus the calling thread.
 /// Workers spin briefly after a loop before sleeping, since the next kernel's
 /// loop usually follows within microseconds and a futex wake-up costs more
-/// than small kernels. The workers serve one loop at a time: a caller that
+/// than small kernels. Chunk i of a loop runs on thread i (the caller is
+/// thread 0) whenever that thread comes for it, and a thread that is done
+/// takes the chunks no one has started: consecutive loops split alike over
+/// one tensor then find their part in their core's own cache (moving it
+/// from the other core cost more than the small kernels computed, on a
+/// 2-core VM). The workers serve one loop at a time: a caller that
 /// finds them busy with another thread's loop (or calls from inside a loop)
 /// runs its loop alone on its own thread instead of waiting. An exception
 /// thrown by the body (on any thread) is caught, the loop's other chunks are
@@ -38,9 +43,12 @@ public:
   void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> &body);
 
 private:
-  void workerLoop();
-  /// Runs chunks of the current loop until none is left.
-  void runChunks();
+  /// Worker `self` (1 to size() - 1; the caller is 0).
+  void workerLoop(int self);
+  /// Runs chunks of the current loop until none is left, chunk `self`
+  /// first (mutex_ held).
+  void runChunks(int self);
+  int64_t claimChunk(int self);
   void stopWorkers();
   /// Waits for the current loop's chunks, clears it and frees the workers
   /// for the next owner; returns the loop's first exception, if any.
@@ -58,7 +66,8 @@ private:
   int sleepers_ = 0;                    ///< guarded by mutex_
   // The current loop; written under mutex_ before generation_ is bumped.
   const std::function<void(int64_t, int64_t)> *body_ = nullptr;
-  int64_t n_ = 0, chunk_ = 0, chunks_ = 0, nextChunk_ = 0;
+  int64_t n_ = 0, chunk_ = 0, chunks_ = 0;
+  std::vector<char> claimed_; ///< per chunk; chunks_ <= size()
   std::exception_ptr error_; ///< the current loop's first exception (mutex_)
 };
 

@@ -230,6 +230,10 @@ static LogicalResult emitFlashAttention(FusionGroupOp group, const FlashAttentio
     return op.op->emitError("cuda: a block layout needs static dims");
   bool layoutSplat =
       constantLayout && isa<SplatElementsAttr>(constantLayout.getValue());
+  // The kernels compare key positions in int.
+  if (op.window > INT32_MAX || op.sinks > INT32_MAX)
+    return op.op->emitError("cuda: a window or sink count above 2^31 - 1 keys (")
+           << op.window << ", " << op.sinks << ") has no CUDA kernel";
 
   std::string cfg = name + "_config";
   std::string config;

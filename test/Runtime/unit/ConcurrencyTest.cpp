@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -317,6 +318,40 @@ bool poolRunsWholeLoops(dsrt::ThreadPool &pool) {
   return sum.load() == 4096;
 }
 } // namespace
+
+// Chunk i runs on thread i, loop after loop, so that the part of a tensor a
+// thread wrote stays in its core's cache for the next loop. Before, chunks
+// went to whichever thread came first. Each chunk waits until all have
+// started, so no thread can take another's chunk after finishing its own.
+TEST(ThreadPool, ChunksRunOnTheirOwnThreads) {
+  dsrt::ThreadPool pool;
+  ASSERT_TRUE(pool.start(3).ok());
+  withDeadline([&] {
+    const std::thread::id caller = std::this_thread::get_id();
+    std::thread::id firstRunner[3];
+    for (int r = 0; r < 50; ++r) {
+      std::thread::id runner[3];
+      std::atomic<int> started{0};
+      std::atomic<bool> all{false};
+      pool.parallelFor(3, 1, [&](int64_t b, int64_t e) {
+        ASSERT_EQ(e, b + 1);
+        runner[b] = std::this_thread::get_id();
+        if (++started == 3)
+          all = true;
+        awaitFlag(all);
+      });
+      ASSERT_TRUE(all.load()) << "the three chunks did not run at once";
+      EXPECT_EQ(runner[0], caller);
+      EXPECT_NE(runner[1], caller);
+      EXPECT_NE(runner[2], caller);
+      EXPECT_NE(runner[1], runner[2]);
+      if (r == 0)
+        std::copy(runner, runner + 3, firstRunner);
+      for (int c = 0; c < 3; ++c)
+        EXPECT_EQ(runner[c], firstRunner[c]) << "chunk " << c << " moved to another thread in loop " << r;
+    }
+  });
+}
 
 // A worker's chunk throws: before, std::terminate; now the caller gets it.
 TEST(ThreadPool, ExceptionOnAWorkerReachesTheCaller) {

@@ -94,7 +94,13 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
   // Whether query block r keeps key block c.
   auto kept = [&](int r, int c) { return layout[C::LAYOUT_SPLAT ? 0 : r * layoutCols + c]; };
 
+  // A sliding window: key tiles before the window of the block's first row
+  // that hold no sink key are skipped (no row of the block sees them).
+  const long long windowStart =
+      C::WINDOW > 0 ? (long long)row0 + cfg.CAUSAL_OFFSET - C::WINDOW + 1 : 0;
+
   for (int kt = 0; kt < keyEnd; kt += BK) {
+    if (C::WINDOW > 0 && kt >= C::SINKS && kt + BK <= windowStart) continue; // uniform
     __syncthreads(); // previous tile fully consumed (and Qs staged, first time)
     if (C::LAYOUT_BLOCK > 0) {
       if (threadIdx.x == 0) {
@@ -291,11 +297,23 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
     int last = row0 + BQ - 1 + cfg.CAUSAL_OFFSET + 1;
     keyEnd = last < keyEnd ? (last > 0 ? last : 0) : keyEnd;
   }
-  const int tiles = (keyEnd + BK - 1) / BK;
+  // The key tiles the block reads: with a sliding window, those holding sink
+  // keys and then those from the tile where the window of the block's first
+  // row starts (no row of the block sees the tiles between).
+  const int endTile = (keyEnd + BK - 1) / BK;
+  int sinkTiles = 0, firstTile = 0;
+  if (C::WINDOW > 0) {
+    const long long windowStart = (long long)row0 + cfg.CAUSAL_OFFSET - C::WINDOW + 1;
+    firstTile = windowStart <= 0 ? 0 : windowStart / BK < endTile ? (int)(windowStart / BK) : endTile;
+    const long long sinkEnd = ((long long)C::SINKS + BK - 1) / BK;
+    sinkTiles = sinkEnd < firstTile ? (int)sinkEnd : firstTile;
+  }
+  const int tiles = sinkTiles + endTile - firstTile;
+  auto tileKey = [&](int it) { return (it < sinkTiles ? it : firstTile + it - sinkTiles) * BK; };
   ds_attn_stage(Qs, LDQ, qh, BQ, row0, cfg.S, D);
   if (tiles > 0) {
-    ds_attn_stage(Ks, LDQ, kh, BK, 0, cfg.L, D);
-    ds_attn_stage(Vs, LDV, vh, BK, 0, cfg.L, DV);
+    ds_attn_stage(Ks, LDQ, kh, BK, tileKey(0), cfg.L, D);
+    ds_attn_stage(Vs, LDV, vh, BK, tileKey(0), cfg.L, DV);
   }
   ds_cp_async_commit();
 
@@ -317,12 +335,12 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
     }
     if (it + 1 < tiles) { // prefetch into the buffer tile it - 1 used
       const int nb = (it + 1) & 1;
-      ds_attn_stage(Ks + nb * BK * LDQ, LDQ, kh, BK, (it + 1) * BK, cfg.L, D);
-      ds_attn_stage(Vs + nb * BK * LDV, LDV, vh, BK, (it + 1) * BK, cfg.L, DV);
+      ds_attn_stage(Ks + nb * BK * LDQ, LDQ, kh, BK, tileKey(it + 1), cfg.L, D);
+      ds_attn_stage(Vs + nb * BK * LDV, LDV, vh, BK, tileKey(it + 1), cfg.L, DV);
     }
     ds_cp_async_commit();
     const T *Kt = Ks + (it & 1) * BK * LDQ, *Vt = Vs + (it & 1) * BK * LDV;
-    const int kt = it * BK;
+    const int kt = tileKey(it);
 
     // S = Q Kᵀ: B[kd][n] = K[n][kd]; one ldmatrix gives the B fragments of
     // key tiles nt and nt + 1 (matrices (keys) x (kd 0-7 | 8-15)).
