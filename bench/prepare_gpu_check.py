@@ -184,8 +184,12 @@ def main():
                                        "elem": "f32", "artifact": art,
                                        "ref": f"ref/{model_name}.case{k}", "no_torch": True})
     # DeepSeek Sparse Attention as its reference code writes it (TopK, a
-    # scattered mask): ds.sparse_attention's gather kernel, dims pinned.
-    for name, shape in (("dsa_decoder", (2, 24, 64)), ("dsa_decoder", (1, 200, 64))):
+    # scattered mask): ds.sparse_attention's gather kernel, dims pinned. NSA
+    # (exported at 64 tokens, batch free): its selection branch through the
+    # gather kernel over the chosen blocks' keys, its window branch through
+    # the flash kernel's window (key tiles before the window skipped).
+    for name, shape in (("dsa_decoder", (2, 24, 64)), ("dsa_decoder", (1, 200, 64)),
+                        ("nsa_decoder", (2, 64, 64)), ("nsa_decoder", (16, 64, 64))):
         path = os.path.join(REPO, "test", "e2e", "models", name + ".onnx")
         label = f"{name}_{'x'.join(map(str, shape))}"
         art = compile_one(path, label, "model", "f32",
