@@ -353,6 +353,35 @@ TEST(ThreadPool, ChunksRunOnTheirOwnThreads) {
   });
 }
 
+// A loop of fewer chunks than threads: the threads without a chunk of their
+// own take none (they would take another thread's part of the tensor), so
+// chunk 1 of 2 runs on worker 1, never on worker 2.
+TEST(ThreadPool, ThreadsWithoutAChunkTakeNone) {
+  dsrt::ThreadPool pool;
+  ASSERT_TRUE(pool.start(3).ok());
+  withDeadline([&] {
+    auto runLoop = [&](int64_t chunks, std::thread::id *runner) {
+      std::atomic<int> started{0};
+      std::atomic<bool> all{false};
+      pool.parallelFor(chunks, 1, [&](int64_t b, int64_t) {
+        runner[b] = std::this_thread::get_id();
+        if (++started == chunks)
+          all = true;
+        awaitFlag(all);
+      });
+      return all.load();
+    };
+    std::thread::id threadOf[3];
+    ASSERT_TRUE(runLoop(3, threadOf)); // chunk i on thread i (the test above)
+    for (int r = 0; r < 50; ++r) {
+      std::thread::id runner[2];
+      ASSERT_TRUE(runLoop(2, runner)) << "the two chunks did not run at once";
+      EXPECT_EQ(runner[0], threadOf[0]);
+      EXPECT_EQ(runner[1], threadOf[1]) << "loop " << r;
+    }
+  });
+}
+
 // A worker's chunk throws: before, std::terminate; now the caller gets it.
 TEST(ThreadPool, ExceptionOnAWorkerReachesTheCaller) {
   dsrt::ThreadPool pool;
