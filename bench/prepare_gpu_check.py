@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(REPO, "utils"))
 MODELS = ["cnn", "mobilenet", "bert", "gpt", "llama"]
 GEMMS = [(4096, 4096, 4096)]
 ATTENTION = [(1, 32, 8192, 128), (4, 16, 16384, 128)]  # batch, heads, seq, head dim
+WINDOWS = [1024]  # sliding windows timed on the f16 attention cases
 ATTENTION_CHECKS = [(2, 4, 1000, 128, True), (1, 8, 777, 64, False)]  # ... causal
 # Dynamic exports: (model, [shape case]); a case names each dynamic input's dims
 # ("past" inputs of the decoder take ORT's presents of the case before when
@@ -239,6 +240,14 @@ def main():
             if art:
                 manifest["models"].append({"name": name, "kind": "attention", "elem": elem,
                                            "artifact": art, "shape": [b, h, s, d]})
+            # The same causal attention with a sliding window (ds-sparsify-
+            # attention): the tensor-core kernel reads only the window's tiles.
+            for w in WINDOWS if elem == "f16" else ():
+                wname = f"attention_b{b}h{h}s{s}d{d}_w{w}.{elem}"
+                art = compile_one(path, wname, "attention", elem, [f"--attention-window={w}"])
+                if art:
+                    manifest["models"].append({"name": wname, "kind": "attention", "elem": elem,
+                                               "artifact": art, "shape": [b, h, s, d], "window": w})
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     print(f"{len(manifest['models'])} artifacts, {len(manifest['failed'])} failed -> {args.out}")
