@@ -20,14 +20,19 @@ constexpr auto kSpinTime = std::chrono::microseconds(200);
 } // namespace
 
 Status ThreadPool::start(int numThreads) {
+  if (!workers_.empty())
+    return Status::error("the thread pool is already started");
   int wanted = std::max(1, numThreads) - 1;
   int started = 0;
   std::string why;
   try {
     workers_.reserve(wanted);
+    // The loops a worker serves are those after this one: a worker thread
+    // that starts running after the first loop began still joins it.
+    const uint64_t seen = generation_.load(std::memory_order_acquire);
     claimed_.assign((size_t)wanted + 1, 0);
     for (; started < wanted; ++started)
-      workers_.emplace_back([this, started] { workerLoop((int)started + 1); });
+      workers_.emplace_back([this, started, seen] { workerLoop((int)started + 1, seen); });
     return Status();
   } catch (const std::system_error &e) {
     why = e.code().message();
@@ -118,6 +123,10 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
     return;
   int64_t maxChunks = std::max<int64_t>(1, n / std::max<int64_t>(1, grain));
   int64_t chunks = std::min<int64_t>(maxChunks, size());
+  // Chunks of ceil(n / chunks) items, and only as many as that fills: 5 items
+  // in 4 chunks are 3 chunks of 2, 2, 1 (a fourth would be empty, [6, 5)).
+  const int64_t chunk = (n + std::max<int64_t>(chunks, 1) - 1) / std::max<int64_t>(chunks, 1);
+  chunks = (n + chunk - 1) / chunk;
   if (chunks <= 1 || workers_.empty()) {
     body(0, n);
     return;
@@ -135,7 +144,7 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
     body_ = &body;
     n_ = n;
     chunks_ = chunks;
-    chunk_ = (n + chunks - 1) / chunks;
+    chunk_ = chunk;
     std::fill(claimed_.begin(), claimed_.begin() + chunks, 0);
     error_ = nullptr;
     finished_.store(0, std::memory_order_relaxed);
@@ -161,8 +170,7 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
     std::rethrow_exception(error);
 }
 
-void ThreadPool::workerLoop(int self) {
-  uint64_t seen = generation_.load(std::memory_order_acquire);
+void ThreadPool::workerLoop(int self, uint64_t seen) {
   while (true) {
     auto deadline = std::chrono::steady_clock::now() + kSpinTime;
     for (int i = 0; generation_.load(std::memory_order_acquire) == seen && !stop_; ++i) {

@@ -34,8 +34,8 @@ public:
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
   ThreadPool &operator=(const ThreadPool &) = delete;
-  /// Starts the workers. When one cannot be created, stops those already
-  /// started and returns the error (never throws).
+  /// Starts the workers (once). When one cannot be created, stops those
+  /// already started and returns the error (never throws).
   Status start(int numThreads);
   int size() const { return (int)workers_.size() + 1; }
   /// Calls body(begin, end) over chunks of [0, n) of at least `grain` items.
@@ -43,11 +43,12 @@ public:
   void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> &body);
 
 private:
-  /// Worker `self` (1 to size() - 1; the caller is 0).
-  void workerLoop(int self);
-  /// Runs chunks of the current loop until none is left, chunk `self`
-  /// first (mutex_ held).
+  /// Worker `self` (1 to size() - 1; the caller is 0), serving the loops
+  /// after generation `seen`.
+  void workerLoop(int self, uint64_t seen);
+  /// Runs chunks of the current loop until none is left, chunk `self` first.
   void runChunks(int self);
+  /// The next chunk thread `self` takes, or -1 (mutex_ held).
   int64_t claimChunk(int self);
   void stopWorkers();
   /// Waits for the current loop's chunks, clears it and frees the workers

@@ -303,10 +303,11 @@ TEST(ThreadPool, NestedLoopsRunInline) {
 }
 
 namespace {
-/// Spins until `flag` is set or two seconds pass (a test that cannot arrange
-/// its schedule still ends).
-void awaitFlag(const std::atomic<bool> &flag) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+/// Spins until `flag` is set or `patience` passes (a test that cannot
+/// arrange its schedule still ends).
+void awaitFlag(const std::atomic<bool> &flag,
+               std::chrono::seconds patience = std::chrono::seconds(2)) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
   while (!flag.load() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::yield();
 }
@@ -338,7 +339,7 @@ TEST(ThreadPool, ChunksRunOnTheirOwnThreads) {
         runner[b] = std::this_thread::get_id();
         if (++started == 3)
           all = true;
-        awaitFlag(all);
+        awaitFlag(all, std::chrono::seconds(30));
       });
       ASSERT_TRUE(all.load()) << "the three chunks did not run at once";
       EXPECT_EQ(runner[0], caller);
@@ -367,7 +368,7 @@ TEST(ThreadPool, ThreadsWithoutAChunkTakeNone) {
         runner[b] = std::this_thread::get_id();
         if (++started == chunks)
           all = true;
-        awaitFlag(all);
+        awaitFlag(all, std::chrono::seconds(30));
       });
       return all.load();
     };
@@ -378,6 +379,28 @@ TEST(ThreadPool, ThreadsWithoutAChunkTakeNone) {
       ASSERT_TRUE(runLoop(2, runner)) << "the two chunks did not run at once";
       EXPECT_EQ(runner[0], threadOf[0]);
       EXPECT_EQ(runner[1], threadOf[1]) << "loop " << r;
+    }
+  });
+}
+
+// Fewer items than chunks of ceil(n / chunks) fill: 5 items over 4 threads
+// are 3 chunks (2, 2, 1). Before, a fourth chunk ran as body(6, 5).
+TEST(ThreadPool, NoChunkIsEmpty) {
+  dsrt::ThreadPool pool;
+  ASSERT_TRUE(pool.start(4).ok());
+  withDeadline([&] {
+    for (int64_t n = 1; n <= 40; ++n) {
+      std::vector<std::atomic<int>> hits((size_t)n);
+      std::atomic<int> empty{0};
+      pool.parallelFor(n, 1, [&](int64_t b, int64_t e) {
+        if (b >= e || b < 0 || e > n)
+          ++empty;
+        for (int64_t i = std::max<int64_t>(b, 0); i < std::min(e, n); ++i)
+          hits[(size_t)i].fetch_add(1);
+      });
+      EXPECT_EQ(empty.load(), 0) << "n = " << n;
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_EQ(hits[(size_t)i].load(), 1) << "item " << i << " of " << n;
     }
   });
 }

@@ -66,6 +66,16 @@ func.func @main(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x20x16xf32>) -> tensor<1
 
 // -----
 
+// A window and a sink count past int: the kernels compare int positions, and
+// 2^31 - 1 hides no key more (every position is below it).
+// CHECK: static constexpr int WINDOW = 2147483647, SINKS = 2147483647;
+func.func @main(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x20x16xf32>) -> tensor<1x2x4x16xf32> {
+  %0 = ds.attention %q, %k, %k {is_causal, window = 5000000000 : i64, sink_tokens = 9000000000 : i64} : (tensor<1x2x4x16xf32>, tensor<1x2x20x16xf32>, tensor<1x2x20x16xf32>) -> tensor<1x2x4x16xf32>
+  return %0 : tensor<1x2x4x16xf32>
+}
+
+// -----
+
 // Dynamic sizes (a decode step: queries and cache length bound per run):
 // the kernel takes them as trailing parameters, the diagonal from the end is
 // "keys - queries" at run time, the grid's query blocks and batch are size
