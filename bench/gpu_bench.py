@@ -199,6 +199,9 @@ def attention_flops(e):
     scores under causality, W s - W (W - 1) / 2 of them with a window of W."""
     b, h, s, d = e["shape"]
     w = e.get("window", 0)
+    if e.get("select"):  # at most the chosen, first and two local blocks per query
+        n, bs = e["select"]
+        w = min(s, (n + 3) * bs)
     if w and w < s:
         return 2 * 2 * b * h * d * (w * s - w * (w - 1) // 2)
     return 2 * 2 * b * h * s * s * d // 2
@@ -383,15 +386,20 @@ def main():
                             feeds["q"], feeds["k"], feeds["v"], attn_mask=band, is_causal=band is None)
                         tol = 3e-2
                     outs = s.run_device(feeds)
-                    want = ref()
-                    got = next(iter(outs.values()))
-                    err = (got.float() - want.float()).abs().max().item()
-                    ok = "yes" if err <= tol else f"NO (max err {err:.3g})"
-                    failures += ok != "yes"
+                    if e.get("select"):  # torch has no block selection to compare with
+                        ok = "n/a (finite)" if torch.isfinite(next(iter(outs.values()))).all() \
+                            else "NO (non-finite output)"
+                        failures += ok.startswith("NO")
+                    else:
+                        want = ref()
+                        got = next(iter(outs.values()))
+                        err = (got.float() - want.float()).abs().max().item()
+                        ok = "yes" if err <= tol else f"NO (max err {err:.3g})"
+                        failures += ok != "yes"
                     t = timed(lambda: s.run_device(feeds, outs), warmup=2, iters=10)
                     t_ref = timed(ref, warmup=2, iters=10)
                     lines.append(f"| {e['name']} | {ok} | {t:.3f} | {flops / t / 1e9:.1f} | {t_ref:.3f} |")
-                    del s, feeds, outs, want, got
+                    del s, feeds, outs
                 except Exception as err:
                     failures += 1
                     lines.append(f"| {e['name']} | error: {last_line(str(err))[:100]} | | | |")

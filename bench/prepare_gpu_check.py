@@ -26,6 +26,7 @@ MODELS = ["cnn", "mobilenet", "bert", "gpt", "llama"]
 GEMMS = [(4096, 4096, 4096)]
 ATTENTION = [(1, 32, 8192, 128), (4, 16, 16384, 128)]  # batch, heads, seq, head dim
 WINDOWS = [1024]  # sliding windows timed on the f16 attention cases
+SELECTIONS = [(16, 64)]  # block selection (blocks chosen, block size), f16 cases
 ATTENTION_CHECKS = [(2, 4, 1000, 128, True), (1, 8, 777, 64, False)]  # ... causal
 # Dynamic exports: (model, [shape case]); a case names each dynamic input's dims
 # ("past" inputs of the decoder take ORT's presents of the case before when
@@ -248,6 +249,16 @@ def main():
                 if art:
                     manifest["models"].append({"name": wname, "kind": "attention", "elem": elem,
                                                "artifact": art, "shape": [b, h, s, d], "window": w})
+            # NSA-style block selection (16 blocks of 64 chosen per query
+            # block, in the kernel): timed; torch has no reference for it.
+            for n, bs in SELECTIONS if elem == "f16" else ():
+                sname = f"attention_b{b}h{h}s{s}d{d}_sel{n}x{bs}.{elem}"
+                art = compile_one(path, sname, "attention", elem,
+                                  [f"--attention-select-blocks={n}", f"--attention-block-size={bs}"])
+                if art:
+                    manifest["models"].append({"name": sname, "kind": "attention", "elem": elem,
+                                               "artifact": art, "shape": [b, h, s, d],
+                                               "select": [n, bs]})
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     print(f"{len(manifest['models'])} artifacts, {len(manifest['failed'])} failed -> {args.out}")

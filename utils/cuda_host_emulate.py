@@ -39,6 +39,8 @@ ATTENTION = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "FlashA
 TOPK = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels", "TopK.cuh")
 SPARSE_ATTENTION = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels",
                                 "SparseAttention.cuh")
+BLOCK_SELECT_ATTENTION = os.path.join(HERE, "..", "lib", "Target", "CUDA", "kernels",
+                                      "BlockSelectAttention.cuh")
 
 HOST_SHIM = r"""
 #include <math.h>
@@ -243,8 +245,10 @@ def prelude_functions():
     out = out.replace("__shared__ T scratch[32];", "static T scratch[32];")
     attention = open(ATTENTION).read()
     sparse = open(SPARSE_ATTENTION).read()
+    select = open(BLOCK_SELECT_ATTENTION).read()
     return (out + attention[attention.index("namespace ds_attention {"):] +
-            sparse[sparse.index("namespace ds_attention {"):] + open(TOPK).read())
+            sparse[sparse.index("namespace ds_attention {"):] +
+            select[select.index("namespace ds_attention {"):] + open(TOPK).read())
 
 
 def kernel_wrappers(source):

@@ -226,6 +226,21 @@ int64_t causalOffsetOf(const Attributes &attrs, const AttentionShape &sh) {
 }
 
 namespace {
+/// The diagonal for block selection: which blocks are local depends on it
+/// past the last key too (at L + 1 the last block would be local, further
+/// right every block is a candidate), so it is clamped only where every key
+/// block is an earlier block of every row.
+int64_t selectionCausalOffset(const Attributes &attrs, const AttentionShape &sh,
+                              int64_t blockSize) {
+  __int128 d = attrs.getInt("causal_offset", 0);
+  if (attrs.has("causal_from_end") && attrs.getInt("causal_from_end", 1) != 0)
+    d += (__int128)sh.L - sh.S;
+  const __int128 allEarlier = ((__int128)sh.L + blockSize - 1) / blockSize * blockSize + blockSize;
+  return (int64_t)std::clamp<__int128>(d, -(__int128)(sh.S + 1), allEarlier);
+}
+} // namespace
+
+namespace {
 
 Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
                        const Outputs &out) {
@@ -256,6 +271,8 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
                        sh.Dv == 0))
     return fail(op, "block selection runs in f32 / f16 / bf16 with OpenBLAS only, on head dims "
                     "above 0");
+  if (selectBlocks)
+    causalOffset = selectionCausalOffset(attrs, sh, blockSize);
   if (y.numel() == 0)
     return Status();
   auto run = [&](auto tag) {

@@ -116,15 +116,18 @@ void selectedRanges(const AttentionProblem &p, const float *pooled, const float 
     return;
   const int64_t firstLocal = std::max<int64_t>(0, d0 - bs + 1) / bs;
   const int64_t lastLocal = (keyEnd - 1) / bs;
+  // The earlier blocks that exist: a diagonal past the keys puts the local
+  // blocks past them too (and `pooled` holds ceil(L / bs) blocks).
+  const int64_t candidatesEnd = std::min(firstLocal, (p.L + bs - 1) / bs);
   std::vector<int64_t> blocks;
   if (firstLocal > 0) {
-    // Score the earlier blocks 1 .. firstLocal - 1; block 0 is always in.
+    // Score the earlier blocks 1 .. candidatesEnd - 1; block 0 is always in.
     std::vector<float> qsum((size_t)p.D, 0.0f);
     for (int64_t i = i0; i < i1; ++i)
       for (int64_t d = 0; d < p.D; ++d)
         qsum[(size_t)d] += q[(i - i0) * p.D + d];
     work.clear();
-    for (int64_t c = 1; c < firstLocal; ++c) {
+    for (int64_t c = 1; c < candidatesEnd; ++c) {
       float sigma = 0.0f;
       for (int64_t d = 0; d < p.D; ++d)
         sigma += qsum[(size_t)d] * pooled[c * p.D + d];

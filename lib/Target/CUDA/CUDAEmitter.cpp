@@ -111,6 +111,7 @@ FailureOr<CUDAProgram> ds::emitCUDA(ModuleOp module) {
   ctx.source += kPreludeSource;
   ctx.source += kFlashAttentionSource;
   ctx.source += kSparseAttentionSource;
+  ctx.source += kBlockSelectAttentionSource;
   ctx.source += kTopKSource;
   ctx.source += "\n// ---- kernels ----\n\n";
   // Dynamic dims become sizes the kernels and steps take at launch.

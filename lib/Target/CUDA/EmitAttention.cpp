@@ -1,9 +1,10 @@
 //===- EmitAttention.cpp - flash attention per attention group -----------===//
 //
-// Instantiates ds_attention::flash_attention (kernels/FlashAttention.cuh)
-// or, for ds.sparse_attention, ds_attention::flash_attention_gather
-// (kernels/SparseAttention.cuh) with a Config struct of this group's shapes
-// and flags.
+// Instantiates ds_attention::flash_attention (kernels/FlashAttention.cuh),
+// for ds.sparse_attention ds_attention::flash_attention_gather
+// (kernels/SparseAttention.cuh) and for block selection
+// ds_attention::flash_attention_select (kernels/BlockSelectAttention.cuh)
+// with a Config struct of this group's shapes and flags.
 //
 //===----------------------------------------------------------------------===//
 #include "Emitters.h"
@@ -143,10 +144,13 @@ struct FlashAttentionParts {
 static LogicalResult emitFlashAttention(FusionGroupOp group, const FlashAttentionParts &op,
                                         const std::string &name, EmitContext &ctx);
 
+static LogicalResult emitBlockSelectAttention(FusionGroupOp group, AttentionOp op,
+                                              const std::string &name, EmitContext &ctx);
+
 LogicalResult cuda::emitAttention(FusionGroupOp group, AttentionOp op, const std::string &name,
                                   EmitContext &ctx) {
   if (op.getSelectBlocks())
-    return op.emitError("cuda: block-selected attention (select_blocks) has no CUDA kernel yet");
+    return emitBlockSelectAttention(group, op, name, ctx);
   FlashAttentionParts parts{op, op.getQuery(), op.getKey(), op.getValue(), op.getMask(), Value(),
                             std::nullopt, op.getIsCausal(), op.getCausalFromEnd(),
                             (int64_t)op.getCausalOffset(), (int64_t)op.getWindow(),
@@ -307,6 +311,72 @@ static LogicalResult emitFlashAttention(FusionGroupOp group, const FlashAttentio
                                     Size::of(q[1]), ctx.sizes->size(op.query, 0)},
                                    {128, 1, 1}, sharedBytes);
   ctx.steps.push_back(std::move(step));
+  ++ctx.kernels;
+  return success();
+}
+
+/// ds.attention with select_blocks: kernels/BlockSelectAttention.cuh, one
+/// thread block per query block of `block_size` rows and head.
+static LogicalResult emitBlockSelectAttention(FusionGroupOp group, AttentionOp op,
+                                              const std::string &name, EmitContext &ctx) {
+  auto yield = cast<YieldOp>(group.getBody().front().getTerminator());
+  if (yield.getValues().size() != 1 || yield.getValues()[0] != op.getResult())
+    return group.emitError("cuda: an attention group must yield exactly its ds.attention");
+  if (op.getMask())
+    return op.emitError("cuda: block selection (select_blocks) with a mask has no CUDA kernel");
+  SmallVector<Value> operands{op.getQuery(), op.getKey(), op.getValue()};
+  if (failed(checkAttentionOperands(op, operands, op.getQuery(), op.getKey(), op.getValue())))
+    return failure();
+  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()), v = shapeOf(op.getValue());
+  const int64_t blockSize = (int64_t)op.getBlockSize(), select = (int64_t)op.getSelectBlocks();
+  // The block scores and flags live in shared memory, one of each per key block.
+  if (ShapedType::isDynamic(k[2]))
+    return op.emitError("cuda: block selection needs a static key length (bind it with "
+                        "--ds-input-shape)");
+  const int64_t maxBlocks = std::max<int64_t>(1, (k[2] + blockSize - 1) / blockSize);
+  // K tile [32][D + 1], V tile [32][DV], Q rows [16][D], the summed query [D],
+  // scores and flags [maxBlocks] (BlockSelectAttention.cuh).
+  const int64_t sharedBytes = (32 * (q[3] + 1) + 32 * v[3] + 16 * q[3] + q[3] + 2 * maxBlocks) * 4;
+  constexpr int64_t kSharedLimit = 163 * 1024; // what an sm_80 block may opt into
+  if (sharedBytes > kSharedLimit)
+    return op.emitError("cuda: block selection over ")
+           << maxBlocks << " key blocks at head dim " << q[3] << " needs " << sharedBytes
+           << " bytes of shared memory per block, more than the " << kSharedLimit
+           << " a block can have (use larger blocks)";
+
+  KernelWriter w(group, name, *ctx.sizes);
+  Dims qd = w.dims(op.getQuery()), kd = w.dims(op.getKey());
+  DimExpr offset = DimExpr::of((int64_t)op.getCausalOffset());
+  if (op.getCausalFromEnd())
+    offset = offset + ctx.sizes->dim(op.getKey(), 2) - ctx.sizes->dim(op.getQuery(), 2);
+  double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
+  std::string cfg = name + "_config";
+  std::string config;
+  llvm::raw_string_ostream c(config);
+  c << "struct " << cfg << " {\n"
+    << "  static constexpr int HQ = " << q[1] << ", HKV = " << k[1] << ", D = " << q[3]
+    << ", DV = " << v[3] << ";\n"
+    << "  static constexpr float SCALE = " << floatLiteral(scale)
+    << ", SOFTCAP = " << floatLiteral(op.getSoftcap().convertToDouble()) << ";\n"
+    << "  static constexpr int SELECT = " << std::min<int64_t>(select, maxBlocks)
+    << ", BLOCK = " << blockSize << ", MAX_BLOCKS = " << maxBlocks << ";\n"
+    << "  int S, L, CAUSAL_OFFSET;\n"
+    << "};\n";
+  std::string qn = w.inputParam(cast<BlockArgument>(op.getQuery()));
+  std::string kn = w.inputParam(cast<BlockArgument>(op.getKey()));
+  std::string vn = w.inputParam(cast<BlockArgument>(op.getValue()));
+  w.line() << "// block-selected attention: " << qd[0] << "x" << q[1] << " heads of " << qd[2]
+           << " queries x " << kd[2] << " keys in blocks of " << blockSize << ", " << select
+           << " chosen per query block\n";
+  w.line() << "const " << cfg << " cfg{(int)" << qd[2] << ", (int)" << kd[2] << ", (int)"
+           << formC(offset) << "};\n";
+  w.line() << "ds_attention::flash_attention_select<" << *storageType(elementOf(op.getQuery()))
+           << ", " << cfg << ">(" << qn << ", " << kn << ", " << vn << ", " << w.outputParam(0)
+           << ", cfg);\n";
+  ctx.source += config + w.globals + w.finish("__launch_bounds__(128)") + "\n";
+  ctx.steps.push_back(w.launchStep({ctx.sizes->size(op.getQuery(), 2).ceilDiv(blockSize),
+                                    Size::of(q[1]), ctx.sizes->size(op.getQuery(), 0)},
+                                   {128, 1, 1}, sharedBytes));
   ++ctx.kernels;
   return success();
 }

@@ -216,7 +216,9 @@ std::vector<uint8_t> blockSelectionMask(const std::vector<float> &q, const std::
     if (firstLocal > 0) {
       blocks.push_back(0);
       std::vector<std::pair<double, int64_t>> scored;
-      for (int64_t c = 1; c < firstLocal; ++c) {
+      // Earlier blocks that exist (a diagonal past the keys has its local
+      // blocks past them too).
+      for (int64_t c = 1; c < std::min(firstLocal, (L + bs - 1) / bs); ++c) {
         double sigma = 0;
         for (int64_t d = 0; d < D; ++d) {
           double qs = 0, ks = 0;
@@ -243,15 +245,19 @@ std::vector<uint8_t> blockSelectionMask(const std::vector<float> &q, const std::
 // NSA-style block selection equals dense attention with the mask of the
 // blocks it selects (computed here independently, in double).
 TEST(AttentionKernels, AttentionBlockSelection) {
-  struct Case { int64_t S, L, n, bs; };
+  // extra: a diagonal further right than the last key (100 keys past it:
+  // no local block exists, every block is a candidate; the kernel read
+  // block sums past the last block there).
+  struct Case { int64_t S, L, n, bs, extra = 0; };
   for (Case t : {Case{300, 300, 2, 32}, Case{64, 700, 3, 64}, Case{1, 900, 4, 128},
-                 Case{150, 650, 1, 16}, Case{200, 200, 50, 8}}) {
+                 Case{150, 650, 1, 16}, Case{200, 200, 50, 8}, Case{4, 40, 2, 8, 100},
+                 Case{20, 45, 3, 8, 30}}) {
     AttentionCase c{1, 1, 1, t.S, t.L, 16, 16};
     auto qv = randomFloats(t.S * 16, 90), kv = randomFloats(t.L * 16, 91), vv = randomFloats(t.L * 16, 92);
     for (float &x : qv)
       x *= 3;
     c.causal = true;
-    c.causalOffset = t.L - t.S;
+    c.causalOffset = t.L - t.S + t.extra;
     c.boolMask = blockSelectionMask(qv, kv, t.S, t.L, 16, c.causalOffset, t.n, t.bs);
     Tensors ts;
     Tensor *q = ts.f32({1, 1, t.S, 16}, qv), *k = ts.f32({1, 1, t.L, 16}, kv),
@@ -262,7 +268,10 @@ TEST(AttentionKernels, AttentionBlockSelection) {
     attrs.set("causal_from_end", intAttr(1));
     attrs.set("select_blocks", intAttr(t.n));
     attrs.set("block_size", intAttr(t.bs));
-    SCOPED_TRACE("S " + std::to_string(t.S) + " L " + std::to_string(t.L));
+    if (t.extra)
+      attrs.set("causal_offset", intAttr(t.extra));
+    SCOPED_TRACE("S " + std::to_string(t.S) + " L " + std::to_string(t.L) + " extra " +
+                 std::to_string(t.extra));
     ASSERT_TRUE(run("ds.attention", attrs, {q, k, v}, {y}, chunkedContext(4)).ok());
     expectNear(values<float>(y), naiveAttention(c, qv, kv, vv));
   }

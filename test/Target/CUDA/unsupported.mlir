@@ -56,3 +56,30 @@ func.func @main(%x: tensor<1x3x4x4xf32>, %sc: tensor<4xf32>) -> tensor<1x3x8x8xf
   %0 = ds.resize %x scales(%sc) {antialias = false, coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.500000e-01 : f64, exclude_outside = false, extrapolation_value = 0.000000e+00 : f64, mode = "linear", nearest_mode = "floor", operandSegmentSizes = array<i32: 1, 0, 1, 0>} : (tensor<1x3x4x4xf32>, tensor<4xf32>) -> tensor<1x3x8x8xf32>
   return %0 : tensor<1x3x8x8xf32>
 }
+
+// -----
+
+// Block selection keeps a score and a flag per key block in shared memory:
+// the key length must be known.
+func.func @main(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x?x16xf32>) -> tensor<1x2x8x16xf32> {
+  // expected-error @+1 {{cuda: block selection needs a static key length (bind it with --ds-input-shape)}}
+  %0 = ds.attention %q, %k, %k {is_causal, causal_from_end, select_blocks = 2 : i64, block_size = 4 : i64} : (tensor<1x2x8x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>) -> tensor<1x2x8x16xf32>
+  return %0 : tensor<1x2x8x16xf32>
+}
+
+// -----
+
+func.func @main(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %m: tensor<8x8xi1>) -> tensor<1x2x8x16xf32> {
+  // expected-error @+1 {{cuda: block selection (select_blocks) with a mask has no CUDA kernel}}
+  %0 = ds.attention %q, %k, %k, %m {is_causal, select_blocks = 2 : i64, block_size = 4 : i64} : (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<8x8xi1>) -> tensor<1x2x8x16xf32>
+  return %0 : tensor<1x2x8x16xf32>
+}
+
+// -----
+
+// 2^20 keys in blocks of 1: a million scores do not fit a block's shared memory.
+func.func @main(%q: tensor<1x1x8x16xf32>, %k: tensor<1x1x1048576x16xf32>) -> tensor<1x1x8x16xf32> {
+  // expected-error @+1 {{cuda: block selection over 1048576 key blocks at head dim 16 needs 8393920 bytes of shared memory per block, more than the 166912 a block can have (use larger blocks)}}
+  %0 = ds.attention %q, %k, %k {is_causal, causal_from_end, select_blocks = 2 : i64, block_size = 1 : i64} : (tensor<1x1x8x16xf32>, tensor<1x1x1048576x16xf32>, tensor<1x1x1048576x16xf32>) -> tensor<1x1x8x16xf32>
+  return %0 : tensor<1x1x8x16xf32>
+}
