@@ -386,6 +386,7 @@ def main():
                             feeds["q"], feeds["k"], feeds["v"], attn_mask=band, is_causal=band is None)
                         tol = 3e-2
                     outs = s.run_device(feeds)
+                    want = got = None
                     if e.get("select"):  # torch has no block selection to compare with
                         ok = "n/a (finite)" if torch.isfinite(next(iter(outs.values()))).all() \
                             else "NO (non-finite output)"
@@ -399,7 +400,7 @@ def main():
                     t = timed(lambda: s.run_device(feeds, outs), warmup=2, iters=10)
                     t_ref = timed(ref, warmup=2, iters=10)
                     lines.append(f"| {e['name']} | {ok} | {t:.3f} | {flops / t / 1e9:.1f} | {t_ref:.3f} |")
-                    del s, feeds, outs
+                    del s, feeds, outs, want, got
                 except Exception as err:
                     failures += 1
                     lines.append(f"| {e['name']} | error: {last_line(str(err))[:100]} | | | |")

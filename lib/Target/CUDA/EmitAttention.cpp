@@ -368,8 +368,15 @@ static LogicalResult emitBlockSelectAttention(FusionGroupOp group, AttentionOp o
   w.line() << "// block-selected attention: " << qd[0] << "x" << q[1] << " heads of " << qd[2]
            << " queries x " << kd[2] << " keys in blocks of " << blockSize << ", " << select
            << " chosen per query block\n";
-  w.line() << "const " << cfg << " cfg{(int)" << qd[2] << ", (int)" << kd[2] << ", (int)"
-           << formC(offset) << "};\n";
+  // The diagonal as an int: clamped where nothing changes (below -2^31 + 1
+  // no row sees a key; past ceil(L / b) b + b every block is an earlier one).
+  const std::string d = "(long long)(" + formC(offset) + ")";
+  const std::string low = "-2147483647LL",
+                    high = std::to_string((k[2] + blockSize - 1) / blockSize * blockSize + blockSize) +
+                           "LL";
+  w.line() << "const " << cfg << " cfg{(int)" << qd[2] << ", (int)" << kd[2] << ", (int)(" << d
+           << " < " << low << " ? " << low << " : " << d << " > " << high << " ? " << high << " : "
+           << d << ")};\n";
   w.line() << "ds_attention::flash_attention_select<" << *storageType(elementOf(op.getQuery()))
            << ", " << cfg << ">(" << qn << ", " << kn << ", " << vn << ", " << w.outputParam(0)
            << ", cfg);\n";

@@ -124,18 +124,28 @@ __device__ void flash_attention_select(const T *__restrict__ q, const T *__restr
 #pragma unroll
       for (int t = 0; t < DV_PER_LANE; ++t) acc[r][t] = 0.f;
     }
-    for (int c = 0; c < blocks; ++c) {
-      if (!kept[c]) continue; // uniform: read after a barrier
-      const int blockEnd = (c + 1) * B < keyEnd ? (c + 1) * B : keyEnd;
-      for (int kt = c * B; kt < blockEnd; kt += BK) {
+    // Runs of adjacent kept blocks (the first and the local ones, chosen
+    // neighbours) in tiles of 32 keys; kept[] is read after a barrier, so
+    // every thread walks the same runs.
+    for (int c = 0; c < blocks;) {
+      if (!kept[c]) {
+        ++c;
+        continue;
+      }
+      int c2 = c + 1;
+      while (c2 < blocks && kept[c2]) ++c2;
+      const int runEnd = c2 * B < keyEnd ? c2 * B : keyEnd;
+      const int runStart = c * B;
+      c = c2;
+      for (int kt = runStart; kt < runEnd; kt += BK) {
         __syncthreads(); // the previous tile is consumed (and Qs staged, the first time)
         for (int e = threadIdx.x; e < BK * C::D; e += blockDim.x) {
           const int j = e / C::D, d = e % C::D;
-          Ks[j * (C::D + 1) + d] = kt + j < blockEnd ? ds_load(kh, (long long)(kt + j) * C::D + d) : 0.f;
+          Ks[j * (C::D + 1) + d] = kt + j < runEnd ? ds_load(kh, (long long)(kt + j) * C::D + d) : 0.f;
         }
         for (int e = threadIdx.x; e < BK * C::DV; e += blockDim.x) {
           const int j = e / C::DV, d = e % C::DV;
-          Vs[e] = kt + j < blockEnd ? ds_load(vh, (long long)(kt + j) * C::DV + d) : 0.f;
+          Vs[e] = kt + j < runEnd ? ds_load(vh, (long long)(kt + j) * C::DV + d) : 0.f;
         }
         __syncthreads();
 #pragma unroll
@@ -147,7 +157,7 @@ __device__ void flash_attention_select(const T *__restrict__ q, const T *__restr
           for (int d = 0; d < C::D; ++d) s += Qs[lr * C::D + d] * Ks[lane * (C::D + 1) + d];
           s *= C::SCALE;
           if (C::SOFTCAP > 0.f) s = C::SOFTCAP * tanhf(s / C::SOFTCAP);
-          if (!(j < blockEnd && (long long)j <= (long long)i + cfg.CAUSAL_OFFSET)) s = -DS_INF;
+          if (!(j < runEnd && (long long)j <= (long long)i + cfg.CAUSAL_OFFSET)) s = -DS_INF;
           const float mNew = fmaxf(m[r], ds_warp_max(s));
           if (mNew == -DS_INF) continue; // nothing visible so far
           const float p = s == -DS_INF ? 0.f : __expf(s - mNew);
