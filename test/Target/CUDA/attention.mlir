@@ -133,15 +133,16 @@ func.func @main(%q: tensor<2x4x70x64xf32>, %k: tensor<2x2x100x64xf32>, %v: tenso
 
 // -----
 
-// A block layout: the FMA kernel (also for f16 at head dims the tensor-core
-// kernel would take), the layout as the fifth parameter, one int more of
-// shared memory for the tile verdict: (32 x 65 + 32 x 64 + 16 x 64 + 1) x 4.
+// A block layout in f16 at head dims the tensor cores take: the tensor-core
+// kernel, the layout as the fifth parameter, two ints of shared memory per
+// 64-key tile after the K / V buffers for the kept-tile flags and list:
+// (2 x 64 x 72 + 2 x 64 x 72) x 2 + 2 x 4.
 // CHECK: struct k0_attention_config {
 // CHECK: static constexpr int LAYOUT_BLOCK = 16, LAYOUT_HEADS = 2;
 // CHECK-NEXT: static constexpr bool LAYOUT_SPLAT = false;
 // CHECK: const k0_attention_config cfg{(int)64, (int)64, (int)0, 0, 0, 0, 0, in3};
-// CHECK: ds_attention::flash_attention<__half, float, k0_attention_config>(in0, in1, in2, (const float *)nullptr, out0, cfg);
-// CHECK: shared_bytes=20612
+// CHECK: ds_attention::flash_attention_mma<__half, float, k0_attention_config>(in0, in1, in2, (const float *)nullptr, out0, cfg);
+// CHECK: shared_bytes=36872
 func.func @main(%q: tensor<1x2x64x64xf16>, %k: tensor<1x2x64x64xf16>, %v: tensor<1x2x64x64xf16>, %l: tensor<2x4x4xi1>) -> tensor<1x2x64x64xf16> {
   %0 = ds.block_sparse_attention %q, %k, %v, %l {block_size = 16 : i64, is_causal} : (tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16>, tensor<2x4x4xi1>) -> tensor<1x2x64x64xf16>
   return %0 : tensor<1x2x64x64xf16>

@@ -308,8 +308,44 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
     const long long sinkEnd = ((long long)C::SINKS + BK - 1) / BK;
     sinkTiles = sinkEnd < firstTile ? (int)sinkEnd : firstTile;
   }
-  const int tiles = sinkTiles + endTile - firstTile;
-  auto tileKey = [&](int it) { return (it < sinkTiles ? it : firstTile + it - sinkTiles) * BK; };
+  int tiles = sinkTiles + endTile - firstTile;
+  // A block layout: the key tiles any row of the block keeps, listed in
+  // shared memory after the K / V buffers (kept flags [endTile], then the
+  // list); the warps flag tiles, thread 0 lists them.
+  int *tileKept = reinterpret_cast<int *>(Vs + 2 * BK * LDV), *tileList = tileKept + endTile;
+  const int layoutRows = (cfg.S + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
+  const int layoutCols = (cfg.L + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
+  const bool *layout = C::LAYOUT_BLOCK > 0 && !C::LAYOUT_SPLAT
+      ? cfg.LAYOUT + (long long)(C::LAYOUT_HEADS == 1 ? 0 : h) * layoutRows * layoutCols
+      : cfg.LAYOUT;
+  auto kept = [&](int r, int c) { return layout[C::LAYOUT_SPLAT ? 0 : r * layoutCols + c]; };
+  if (C::LAYOUT_BLOCK > 0) {
+    const int rFirst = row0 / C::LAYOUT_BLOCK,
+              rLast = (row0 + BQ - 1 < cfg.S - 1 ? row0 + BQ - 1 : cfg.S - 1) / C::LAYOUT_BLOCK;
+    for (int tile = warp; tile < endTile; tile += 4) {
+      const int cFirst = tile * BK / C::LAYOUT_BLOCK,
+                cLast = ((tile + 1) * BK - 1 < cfg.L - 1 ? (tile + 1) * BK - 1 : cfg.L - 1) / C::LAYOUT_BLOCK;
+      const int cols = cLast - cFirst + 1;
+      int any = 0;
+      for (int e = lane; e < (rLast - rFirst + 1) * cols && !any; e += 32)
+        any = kept(rFirst + e / cols, cFirst + e % cols);
+      for (int off = 16; off > 0; off >>= 1) any |= __shfl_xor_sync(0xffffffffu, any, off);
+      if (lane == 0) tileKept[tile] = any;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      int n = 0;
+      for (int tile = 0; tile < endTile; ++tile)
+        if (tileKept[tile]) tileList[n++] = tile;
+      tileKept[0] = n; // the count (the flags are read no more)
+    }
+    __syncthreads();
+    tiles = endTile > 0 ? tileKept[0] : 0;
+  }
+  auto tileKey = [&](int it) {
+    if (C::LAYOUT_BLOCK > 0) return tileList[it] * BK;
+    return (it < sinkTiles ? it : firstTile + it - sinkTiles) * BK;
+  };
   ds_attn_stage(Qs, LDQ, qh, BQ, row0, cfg.S, D);
   if (tiles > 0) {
     ds_attn_stage(Ks, LDQ, kh, BK, tileKey(0), cfg.L, D);
@@ -362,7 +398,7 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
     // Scale, softcap and visibility; element e of s[nt] is row g + 8 (e / 2),
     // key kt + 8 nt + 2 t + e % 2.
     const bool edge = kt + BK > cfg.L || (C::CAUSAL && kt + BK - 1 > row0 + cfg.CAUSAL_OFFSET) ||
-                      C::WINDOW != 0 || C::MASK != 0;
+                      C::WINDOW != 0 || C::MASK != 0 || C::LAYOUT_BLOCK > 0;
     float tileMax[2] = {-DS_INF, -DS_INF};
 #pragma unroll
     for (int nt = 0; nt < BK / 8; ++nt)
@@ -374,6 +410,8 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
           const int i = row0 + wr + g + 8 * (e >> 1), j = kt + nt * 8 + 2 * t + (e & 1);
           bool visible = i < cfg.S && j < cfg.L && (!C::CAUSAL || j <= i + cfg.CAUSAL_OFFSET) &&
                          (C::WINDOW == 0 || j > i + cfg.CAUSAL_OFFSET - C::WINDOW || j < C::SINKS);
+          if (C::LAYOUT_BLOCK > 0 && visible)
+            visible = kept(i / C::LAYOUT_BLOCK, j / C::LAYOUT_BLOCK);
           if (C::MASK != 0 && visible) {
             long long mi = b * cfg.MB + h * cfg.MH + i * cfg.MS + j * cfg.ML;
             if (C::MASK == 1) visible = ds_load(mask, mi);

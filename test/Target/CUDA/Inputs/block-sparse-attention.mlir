@@ -3,7 +3,7 @@
 // 32-key tile holds four: per-key hiding inside kept tiles) with a layout
 // per head, causal from the last key, a bool mask on top; blocks of 48
 // (tiles inside a block, a partial last block) shared by the heads, not
-// causal; the same in f16 (still the FMA kernel, fp32 accumulation); splat
+// causal; the same in f16 (the tensor-core kernel, head dims 32 / 16); splat
 // layouts (constants of one value, a table of one element) keeping every
 // block or none (rows of zeros).
 func.func @main(%q: tensor<1x4x70x32xf32> {ds.name = "q"}, %k: tensor<1x2x100x32xf32> {ds.name = "k"},
