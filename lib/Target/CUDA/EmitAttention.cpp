@@ -286,9 +286,15 @@ static LogicalResult emitFlashAttention(FusionGroupOp group, const FlashAttentio
            << ", " << ln
            << "};\n";
   // Tensor cores (mma.sync m16n8k16) for fp16 / bf16 when the head dims are multiples of 16 and
-  // the tiles fit shared memory; the FMA kernel otherwise (and for block
-  // layouts, which only it skips).
-  bool mma = !t.isF32() && q[3] % 16 == 0 && v[3] % 16 == 0 && q[3] <= 128 && v[3] <= 128;
+  // the tiles fit shared memory; the FMA kernel otherwise. With a block
+  // layout the tensor-core kernel lists the kept key tiles in shared memory
+  // (an int per 64-key tile, and the count): it needs a static key length
+  // and room for the list (the FMA kernel's shared memory does not grow with L).
+  constexpr int64_t kSharedLimit = 163 * 1024; // what an sm_80 block may opt into
+  const int64_t mmaBytes = (2 * 64 * (q[3] + 8) + 2 * 64 * (v[3] + 8)) * 2 +
+                           (op.layout ? 4 * ((k[2] + 63) / 64 + 1) : 0);
+  bool mma = !t.isF32() && q[3] % 16 == 0 && v[3] % 16 == 0 && q[3] <= 128 && v[3] <= 128 &&
+             (!op.layout || (!ShapedType::isDynamic(k[2]) && mmaBytes <= kSharedLimit));
   w.line() << "ds_attention::flash_attention" << (mma ? "_mma<" : "<") << type << ", " << maskType
            << ", " << cfg << ">(" << qn << ", " << kn << ", " << vn << ", " << mn << ", "
            << w.outputParam(0) << ", cfg);\n";
@@ -300,15 +306,7 @@ static LogicalResult emitFlashAttention(FusionGroupOp group, const FlashAttentio
     // and values (the Q tile borrows one), rows padded by DS_ATTN_MMA_PAD = 8
     // elements of 2 bytes.
     rowsPerBlock = 64;
-    sharedBytes = (2 * 64 * (q[3] + 8) + 2 * 64 * (v[3] + 8)) * 2;
-    // A layout's key tiles: kept flags and the list, an int each per tile of
-    // 64 keys (the layout's dims, and so L, are static).
-    if (op.layout) {
-      const int64_t keys = ShapedType::isDynamic(k[2])
-                               ? shapeOf(op.layout).back() * op.layoutBlock // covers L
-                               : k[2];
-      sharedBytes += 2 * 4 * std::max<int64_t>(1, (keys + 63) / 64);
-    }
+    sharedBytes = mmaBytes;
   } else {
     rowsPerBlock = 16; // DS_ATTN_WARPS * DS_ATTN_ROWS; tiles of DS_ATTN_BK = 32 keys
     sharedBytes = (32 * (q[3] + 1) + 32 * v[3] + rowsPerBlock * q[3] + 1) * 4;

@@ -134,9 +134,9 @@ func.func @main(%q: tensor<2x4x70x64xf32>, %k: tensor<2x2x100x64xf32>, %v: tenso
 // -----
 
 // A block layout in f16 at head dims the tensor cores take: the tensor-core
-// kernel, the layout as the fifth parameter, two ints of shared memory per
-// 64-key tile after the K / V buffers for the kept-tile flags and list:
-// (2 x 64 x 72 + 2 x 64 x 72) x 2 + 2 x 4.
+// kernel, the layout as the fifth parameter, an int of shared memory per
+// 64-key tile after the K / V buffers (kept flags, then the list in their
+// place) and the count: (2 x 64 x 72 + 2 x 64 x 72) x 2 + (1 + 1) x 4.
 // CHECK: struct k0_attention_config {
 // CHECK: static constexpr int LAYOUT_BLOCK = 16, LAYOUT_HEADS = 2;
 // CHECK-NEXT: static constexpr bool LAYOUT_SPLAT = false;
@@ -146,4 +146,23 @@ func.func @main(%q: tensor<2x4x70x64xf32>, %k: tensor<2x2x100x64xf32>, %v: tenso
 func.func @main(%q: tensor<1x2x64x64xf16>, %k: tensor<1x2x64x64xf16>, %v: tensor<1x2x64x64xf16>, %l: tensor<2x4x4xi1>) -> tensor<1x2x64x64xf16> {
   %0 = ds.block_sparse_attention %q, %k, %v, %l {block_size = 16 : i64, is_causal} : (tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16>, tensor<1x2x64x64xf16>, tensor<2x4x4xi1>) -> tensor<1x2x64x64xf16>
   return %0 : tensor<1x2x64x64xf16>
+}
+
+// -----
+
+// A layout over 2^22 keys: its tile list would not fit a block's shared
+// memory, so f16 takes the FMA kernel (whose shared memory does not grow
+// with L); the same with a key length known only at run time.
+// CHECK: ds_attention::flash_attention<__half, float, k0_attention_config>(
+func.func @main(%q: tensor<1x1x64x64xf16>, %k: tensor<1x1x4194304x64xf16>, %l: tensor<1x1x4096xi1>) -> tensor<1x1x64x64xf16> {
+  %0 = ds.block_sparse_attention %q, %k, %k, %l {block_size = 1024 : i64} : (tensor<1x1x64x64xf16>, tensor<1x1x4194304x64xf16>, tensor<1x1x4194304x64xf16>, tensor<1x1x4096xi1>) -> tensor<1x1x64x64xf16>
+  return %0 : tensor<1x1x64x64xf16>
+}
+
+// -----
+
+// CHECK: ds_attention::flash_attention<__half, float, k0_attention_config>(
+func.func @main(%q: tensor<1x1x64x64xf16>, %k: tensor<1x1x?x64xf16>, %l: tensor<1x4x4xi1>) -> tensor<1x1x64x64xf16> {
+  %0 = ds.block_sparse_attention %q, %k, %k, %l {block_size = 16 : i64} : (tensor<1x1x64x64xf16>, tensor<1x1x?x64xf16>, tensor<1x1x?x64xf16>, tensor<1x4x4xi1>) -> tensor<1x1x64x64xf16>
+  return %0 : tensor<1x1x64x64xf16>
 }

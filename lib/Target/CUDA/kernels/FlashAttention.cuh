@@ -13,7 +13,7 @@
 //     static constexpr bool CAUSAL;
 //     static constexpr int WINDOW, SINKS;             // sliding window (0: none), sink keys
 //     static constexpr int MASK;                      // 0 none, 1 bool (true keeps), 2 additive
-//     static constexpr int LAYOUT_BLOCK, LAYOUT_HEADS; // block layout (0: none; FMA kernel only)
+//     static constexpr int LAYOUT_BLOCK, LAYOUT_HEADS; // block layout (0: none)
 //     static constexpr bool LAYOUT_SPLAT;             // the layout is one value (a table of one)
 //     int S, L, CAUSAL_OFFSET;                        // queries, keys, diagonal offset
 //     long long MB, MH, MS, ML;                       // mask strides over [B, HQ, S, L], 0 = broadcast
@@ -310,9 +310,10 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
   }
   int tiles = sinkTiles + endTile - firstTile;
   // A block layout: the key tiles any row of the block keeps, listed in
-  // shared memory after the K / V buffers (kept flags [endTile], then the
-  // list); the warps flag tiles, thread 0 lists them.
-  int *tileKept = reinterpret_cast<int *>(Vs + 2 * BK * LDV), *tileList = tileKept + endTile;
+  // shared memory after the K / V buffers ([endTile] flags, then the count);
+  // the warps flag tiles, thread 0 turns the flags into the list in place
+  // (the n-th kept tile is at or after n).
+  int *tileKept = reinterpret_cast<int *>(Vs + 2 * BK * LDV), *tileList = tileKept;
   const int layoutRows = (cfg.S + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
   const int layoutCols = (cfg.L + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
   const bool *layout = C::LAYOUT_BLOCK > 0 && !C::LAYOUT_SPLAT
@@ -337,10 +338,10 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
       int n = 0;
       for (int tile = 0; tile < endTile; ++tile)
         if (tileKept[tile]) tileList[n++] = tile;
-      tileKept[0] = n; // the count (the flags are read no more)
+      tileKept[endTile] = n;
     }
     __syncthreads();
-    tiles = endTile > 0 ? tileKept[0] : 0;
+    tiles = tileKept[endTile];
   }
   auto tileKey = [&](int it) {
     if (C::LAYOUT_BLOCK > 0) return tileList[it] * BK;
