@@ -31,6 +31,16 @@ static std::string floatLiteral(double v) {
   return s + "f";
 }
 
+/// The causal diagonal's offset: `offset`, plus keys - queries when counted
+/// from the last key (a size program where the lengths are dynamic).
+static DimExpr diagonalOffset(int64_t offset, bool fromEnd, Value query, Value key,
+                              EmitContext &ctx) {
+  DimExpr d = DimExpr::of(offset);
+  if (fromEnd)
+    d = d + ctx.sizes->dim(key, 2) - ctx.sizes->dim(query, 2);
+  return d;
+}
+
 /// The group's operands must be its block arguments, q / k / v of one float
 /// type with static head counts and head dims.
 static LogicalResult checkAttentionOperands(Operation *op, ArrayRef<Value> operands, Value q,
@@ -84,9 +94,8 @@ LogicalResult cuda::emitSparseAttention(FusionGroupOp group, SparseAttentionOp o
 
   KernelWriter w(group, name, *ctx.sizes);
   Dims qd = w.dims(op.getQuery()), kd = w.dims(op.getKey());
-  DimExpr offset = DimExpr::of((int64_t)op.getCausalOffset());
-  if (op.getCausalFromEnd())
-    offset = offset + ctx.sizes->dim(op.getKey(), 2) - ctx.sizes->dim(op.getQuery(), 2);
+  DimExpr offset = diagonalOffset((int64_t)op.getCausalOffset(), op.getCausalFromEnd(),
+                                  op.getQuery(), op.getKey(), ctx);
   double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
   std::string cfg = name + "_config";
   std::string config;
@@ -222,10 +231,7 @@ static LogicalResult emitFlashAttention(FusionGroupOp group, const FlashAttentio
                << full[to] << "); bind the dynamic dims with --ds-input-shape";
     }
   }
-  // A diagonal counted from the last key is offset by keys - queries.
-  DimExpr offset = DimExpr::of(op.causalOffset);
-  if (op.causalFromEnd)
-    offset = offset + ctx.sizes->dim(op.key, 2) - ctx.sizes->dim(op.query, 2);
+  DimExpr offset = diagonalOffset(op.causalOffset, op.causalFromEnd, op.query, op.key, ctx);
   std::string causalOffset = formC(offset);
   double scale = op.scale ? *op.scale : 1.0 / std::sqrt((double)q[3]);
   std::string type = *storageType(t);
@@ -351,9 +357,8 @@ static LogicalResult emitBlockSelectAttention(FusionGroupOp group, AttentionOp o
 
   KernelWriter w(group, name, *ctx.sizes);
   Dims qd = w.dims(op.getQuery()), kd = w.dims(op.getKey());
-  DimExpr offset = DimExpr::of((int64_t)op.getCausalOffset());
-  if (op.getCausalFromEnd())
-    offset = offset + ctx.sizes->dim(op.getKey(), 2) - ctx.sizes->dim(op.getQuery(), 2);
+  DimExpr offset = diagonalOffset((int64_t)op.getCausalOffset(), op.getCausalFromEnd(),
+                                  op.getQuery(), op.getKey(), ctx);
   double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
   std::string cfg = name + "_config";
   std::string config;

@@ -21,13 +21,6 @@ namespace {
 using namespace dsrt;
 using namespace dsrt::test;
 
-void expectNear(const std::vector<float> &got, const std::vector<float> &want,
-                float rtol = 1e-4f, float atol = 1e-5f) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    EXPECT_NEAR(got[i], want[i], atol + rtol * std::fabs(want[i])) << "at " << i;
-}
-
 //===----------------------------------------------------------------------===//
 // attention
 //===----------------------------------------------------------------------===//

@@ -226,6 +226,15 @@ inline Status run(const std::string &op, const Attributes &attrs, std::vector<co
   return s;
 }
 
+/// Expects `got` to match `want` element by element within atol + rtol *
+/// |want| (a float reference: the kernels' own element type).
+inline void expectNear(const std::vector<float> &got, const std::vector<float> &want,
+                       float rtol = 1e-4f, float atol = 1e-5f) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], atol + rtol * std::fabs(want[i])) << "at " << i;
+}
+
 /// Expects `got` to match `want` within atol + rtol * |want|; NaN and
 /// infinities must match exactly. `what` names the case in failures.
 inline void expectNear(const std::vector<float> &got, const std::vector<double> &want,
