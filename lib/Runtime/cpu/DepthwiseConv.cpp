@@ -166,6 +166,113 @@ __attribute__((target("avx512f"))) void depthwiseChannelAvx512(const DepthwisePl
 #endif
 
 #if defined(__x86_64__)
+/// One column block (V vectors of 16 outputs, the last one under `last`)
+/// of every output row, for a KW-wide window at column stride SW and
+/// column dilation 1: the accumulators, the rows of a row block and each
+/// tap's phase and offset are constants, so the block stays in registers
+/// (the runtime-shaped kernel above spilled it on every tap and divided to
+/// find each tap's phase). More rows per block when rows are short, so
+/// that enough independent sums hide the adder's latency. The same
+/// multiply, then add, in the same tap order as the other kernels.
+template <int KW, int SW, int V>
+__attribute__((target("avx512f"))) void depthwiseColumnsAvx512(const DepthwisePlan &p,
+                                                               const float *scratch,
+                                                               const float *k, float b0,
+                                                               float *yc, int64_t o0,
+                                                               __mmask16 last) {
+  constexpr int kRows = V == 1 ? 8 : V == 2 ? 6 : 4;
+  const int64_t rowStride = SW * p.phaseLen;
+  for (int64_t oh0 = 0; oh0 < p.OH; oh0 += kRows) {
+    const int64_t rows = std::min<int64_t>(kRows, p.OH - oh0);
+    __m512 acc[kRows][V];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+#pragma unroll
+      for (int v = 0; v < V; ++v)
+        acc[r][v] = _mm512_set1_ps(b0);
+    for (int64_t kh = 0; kh < p.KH; ++kh) {
+      const float *base = scratch + (oh0 * p.SH + kh * p.DH) * rowStride + o0;
+#pragma unroll
+      for (int kw = 0; kw < KW; ++kw) {
+        const __m512 kv = _mm512_set1_ps(k[kh * KW + kw]);
+        const float *src = base + (kw % SW) * p.phaseLen + kw / SW;
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+          if (r >= rows)
+            break;
+          const float *s = src + r * p.SH * rowStride;
+#pragma unroll
+          for (int v = 0; v < V; ++v) {
+            const __m512 x = v + 1 < V ? _mm512_loadu_ps(s + 16 * v)
+                                       : _mm512_maskz_loadu_ps(last, s + 16 * v);
+            acc[r][v] = _mm512_add_ps(acc[r][v], _mm512_mul_ps(kv, x));
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      if (r >= rows)
+        break;
+      float *yrow = yc + (oh0 + r) * p.OW + o0;
+#pragma unroll
+      for (int v = 0; v < V; ++v) {
+        if (v + 1 < V)
+          _mm512_storeu_ps(yrow + 16 * v, acc[r][v]);
+        else
+          _mm512_mask_storeu_ps(yrow + 16 * v, last, acc[r][v]);
+      }
+    }
+  }
+}
+
+/// depthwiseChannelAvx512 for a KW-wide window at column stride SW and
+/// column dilation 1: column blocks of up to 64 outputs.
+template <int KW, int SW>
+__attribute__((target("avx512f"))) void depthwiseChannelFixedAvx512(const DepthwisePlan &p,
+                                                                    const float *scratch,
+                                                                    const float *k, float b0,
+                                                                    float *yc) {
+  for (int64_t o0 = 0; o0 < p.OW; o0 += 64) {
+    const int64_t n = std::min<int64_t>(64, p.OW - o0);
+    const __mmask16 last = (__mmask16)(n % 16 ? (1u << (n % 16)) - 1 : 0xFFFF);
+    switch ((n + 15) / 16) {
+    case 1:
+      depthwiseColumnsAvx512<KW, SW, 1>(p, scratch, k, b0, yc, o0, last);
+      break;
+    case 2:
+      depthwiseColumnsAvx512<KW, SW, 2>(p, scratch, k, b0, yc, o0, last);
+      break;
+    case 3:
+      depthwiseColumnsAvx512<KW, SW, 3>(p, scratch, k, b0, yc, o0, last);
+      break;
+    default:
+      depthwiseColumnsAvx512<KW, SW, 4>(p, scratch, k, b0, yc, o0, last);
+      break;
+    }
+  }
+}
+
+/// The kernel for a plan's window (3 or 5 taps wide, column stride 1 or 2,
+/// no column dilation: MobileNet's), null for the runtime-shaped one.
+using ChannelKernel = void (*)(const DepthwisePlan &, const float *, const float *, float,
+                               float *);
+ChannelKernel fixedChannelKernel(const DepthwisePlan &p) {
+  if (p.DW != 1)
+    return nullptr;
+  if (p.KW == 3 && p.SW == 1)
+    return depthwiseChannelFixedAvx512<3, 1>;
+  if (p.KW == 3 && p.SW == 2)
+    return depthwiseChannelFixedAvx512<3, 2>;
+  if (p.KW == 5 && p.SW == 1)
+    return depthwiseChannelFixedAvx512<5, 1>;
+  if (p.KW == 5 && p.SW == 2)
+    return depthwiseChannelFixedAvx512<5, 2>;
+  return nullptr;
+}
+#endif
+
+#if defined(__x86_64__)
 /// padChannel for float at column stride 1 in AVX-512 registers: each row
 /// is a few vectors (the generic copy called memmove per row, which cost
 /// more than the copy on 32-wide maps).
@@ -185,35 +292,44 @@ __attribute__((target("avx512f"))) void padChannelStride1Avx512(const DepthwiseP
   }
 }
 
-/// Lanes [0, count) of v, input columns first, first + 2, ...: column i
-/// goes to phase (i + PL) % 2 at (i + PL) / 2; positions at or past
-/// phaseLen (past the taps' reach) are not stored.
-__attribute__((target("avx512f"))) inline void storePhase(const DepthwisePlan &p, float *row,
-                                                          int64_t first, int64_t count, __m512 v) {
+/// Where lanes [0, count) of a vector of input columns first, first + 2,
+/// ... go: column i to phase (i + PL) % 2 at (i + PL) / 2; positions at or
+/// past phaseLen (past the taps' reach) are masked off.
+struct PhaseStore {
+  int64_t offset; ///< from the padded row's start
+  __mmask16 mask;
+};
+PhaseStore phaseStore(const DepthwisePlan &p, int64_t first, int64_t count) {
   const int64_t phase = (first + p.PL) & 1, at = (first + p.PL) >> 1;
-  const int64_t n = std::min<int64_t>(count, p.phaseLen - at);
-  if (n > 0)
-    _mm512_mask_storeu_ps(row + phase * p.phaseLen + at, (__mmask16)((1u << n) - 1), v);
+  const int64_t n = std::max<int64_t>(0, std::min<int64_t>(count, p.phaseLen - at));
+  if (n == 0)
+    return {0, 0};
+  return {phase * p.phaseLen + at, (__mmask16)((1u << n) - 1)};
 }
 
 /// The same at column stride 2: 32 input columns at a time split into their
 /// even and odd lanes (one permute each) and stored into the two phases.
+/// Column blocks outside, rows inside: each block's masks and offsets are
+/// worked out once per channel, not once per row (that bookkeeping was
+/// most of the copy on 32-wide maps).
 __attribute__((target("avx512f"))) void padChannelStride2Avx512(const DepthwisePlan &p,
                                                                 const float *xc, float *scratch) {
   const __m512i evens =
       _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
-  for (int64_t r = std::max<int64_t>(0, p.PT); r < std::min(p.rows, p.H + p.PT); ++r) {
-    const float *src = xc + (r - p.PT) * p.W;
-    float *row = scratch + r * 2 * p.phaseLen;
-    for (int64_t i0 = 0; i0 < p.W; i0 += 32) {
-      const int64_t n = std::min<int64_t>(32, p.W - i0);
-      const __mmask16 m0 = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
-      const __mmask16 m1 = (__mmask16)(n > 16 ? (1u << (n - 16)) - 1 : 0);
-      const __m512 a = _mm512_maskz_loadu_ps(m0, src + i0);
-      const __m512 b = _mm512_maskz_loadu_ps(m1, src + i0 + 16);
-      storePhase(p, row, i0, (n + 1) / 2, _mm512_permutex2var_ps(a, evens, b));
-      storePhase(p, row, i0 + 1, n / 2, _mm512_permutex2var_ps(a, odds, b));
+  const int64_t r0 = std::max<int64_t>(0, p.PT), r1 = std::min(p.rows, p.H + p.PT);
+  for (int64_t i0 = 0; i0 < p.W; i0 += 32) {
+    const int64_t n = std::min<int64_t>(32, p.W - i0);
+    const __mmask16 m0 = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
+    const __mmask16 m1 = (__mmask16)(n > 16 ? (1u << (n - 16)) - 1 : 0);
+    const PhaseStore even = phaseStore(p, i0, (n + 1) / 2), odd = phaseStore(p, i0 + 1, n / 2);
+    const float *src = xc + (r0 - p.PT) * p.W + i0;
+    float *row = scratch + r0 * 2 * p.phaseLen;
+    for (int64_t r = r0; r < r1; ++r, src += p.W, row += 2 * p.phaseLen) {
+      const __m512 a = _mm512_maskz_loadu_ps(m0, src);
+      const __m512 b = _mm512_maskz_loadu_ps(m1, src + 16);
+      _mm512_mask_storeu_ps(row + even.offset, even.mask, _mm512_permutex2var_ps(a, evens, b));
+      _mm512_mask_storeu_ps(row + odd.offset, odd.mask, _mm512_permutex2var_ps(a, odds, b));
     }
   }
 }
@@ -239,8 +355,11 @@ void depthwiseChannelBest(const DepthwisePlan &p, const float *scratch, const fl
                           float *yc) {
 #if defined(__x86_64__)
   static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512)
+  if (avx512) {
+    if (ChannelKernel fixed = fixedChannelKernel(p))
+      return fixed(p, scratch, k, b0, yc);
     return depthwiseChannelAvx512(p, scratch, k, b0, yc);
+  }
 #endif
   depthwiseChannel(p, scratch, k, b0, yc);
 }
