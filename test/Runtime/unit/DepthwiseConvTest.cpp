@@ -48,6 +48,13 @@ TEST(DepthwiseConv, MultipliesThenAddsInTapOrder) {
       {2, 8, 33, 70, 8, 3, 3, 8, 2, 2, 1, 1, 1, 1, 1, 1},
       {1, 6, 9, 130, 12, 5, 3, 6, 1, 1, 2, 1, 2, 1, 1, 2},
       {1, 5, 7, 7, 5, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1},
+      // The fixed-width kernels: 5 taps at stride 1, row dilation with 3
+      // taps, rows of 1-4 vectors with tails, more rows than one block.
+      {1, 4, 11, 40, 4, 5, 5, 4, 1, 1, 2, 2, 2, 2, 1, 1},
+      {1, 3, 12, 50, 6, 3, 3, 3, 1, 1, 2, 1, 2, 1, 2, 1},
+      {1, 2, 19, 61, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1},
+      {1, 2, 17, 9, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1},
+      {1, 2, 30, 23, 2, 5, 5, 2, 2, 2, 2, 2, 2, 2, 1, 1},
       // The padded copies: stride 1 without left pad; stride 2 with even
       // and odd left pads and rows over one 32-column load.
       {1, 4, 6, 20, 4, 3, 3, 4, 1, 1, 0, 0, 0, 0, 1, 1},
