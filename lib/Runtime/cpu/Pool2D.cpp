@@ -1,11 +1,12 @@
 //===- Pool2D.cpp - 2-D max and average pooling ---------------------------===//
 //
 // Max pooling is separable: each output row takes the max of every input
-// column over its window's rows, then of each window's columns, both over
-// whole runs of columns so that the loops vectorize (cpu/Multiversion.h
-// clones) whatever the stride (tap by tap over the strided outputs, a
-// 3 x 3 stride-2 pool over a 32-wide row was 15 outputs per vector loop:
-// all scalar remainder). The order changes at most the sign of a zero.
+// column over its window's rows, into a row padded with -inf, then each
+// output the max of its window's columns there: whole blocks of 16
+// outputs with no border tests (the last block overlapping the one
+// before), vectorized (cpu/Multiversion.h clones; stride 2 in AVX-512
+// permutes, where the compiler's strided loads were gathers). The order
+// changes at most the sign of a zero.
 //
 // Average pooling sums each window in row-major order: each output row
 // splits into the outputs whose windows lie inside the input's columns
@@ -20,6 +21,10 @@
 #include <algorithm>
 #include <limits>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace dsrt::cpu {
 namespace {
@@ -112,53 +117,179 @@ DS_VECTORIZED void columnMax(const float *rows, int64_t W, int64_t n, float *col
 DS_VECTORIZED void columnMax(const double *rows, int64_t W, int64_t n, double *col) {
   stridedMaxBody(rows, W, n, W, col);
 }
-/// out[c] = the max of col[c .. c + KW) for c < count.
-DS_VECTORIZED void slidingMax(const float *col, int64_t count, int64_t KW, float *out) {
-  stridedMaxBody(col, 1, KW, count, out);
-}
-DS_VECTORIZED void slidingMax(const double *col, int64_t count, int64_t KW, double *out) {
-  stridedMaxBody(col, 1, KW, count, out);
-}
-
 /// v, or the quiet NaN for any NaN (whatever payload the input had).
-template <typename T> inline T quietNaN(T v) {
+template <typename T> DS_INLINE T quietNaN(T v) {
   return v != v ? std::numeric_limits<T>::quiet_NaN() : v;
 }
 
-/// One output row of a max pool over the input rows [hBegin, hEnd) of the
-/// plane at xp: the max of each column over those rows first (whole rows:
-/// the loops vectorize whatever the stride), then over each window's
-/// columns. A window interior to the row takes a sliding max computed at
-/// every column (stride 1, vectorized) and keeps every SW-th; a border one
-/// reduces its clipped columns.
+/// out[o] = the max of padded[o * stride + k] over k < KW, for the kBlock
+/// outputs from o0. SW > 0 is the stride as a constant (the strided loads
+/// vectorize), 0 takes `stride`.
+template <typename T, int64_t SW>
+DS_INLINE void windowMaxBlock(const T *__restrict padded, int64_t stride, int64_t KW, int64_t o0,
+                              T *__restrict out) {
+  const int64_t st = SW > 0 ? SW : stride;
+  T acc[kBlock];
+  for (int64_t l = 0; l < kBlock; ++l)
+    acc[l] = padded[(o0 + l) * st];
+  for (int64_t k = 1; k < KW; ++k)
+    for (int64_t l = 0; l < kBlock; ++l)
+      acc[l] = maxKeepingNaN(acc[l], padded[(o0 + l) * st + k]);
+  for (int64_t l = 0; l < kBlock; ++l)
+    out[o0 + l] = quietNaN(acc[l]);
+}
+template <typename T, int64_t SW>
+DS_INLINE void windowMaxRun(const T *padded, int64_t stride, int64_t KW, int64_t OW, T *out) {
+  for (int64_t o0 = 0; o0 + kBlock <= OW; o0 += kBlock)
+    windowMaxBlock<T, SW>(padded, stride, KW, o0, out);
+  if (OW % kBlock) // the last block ends at OW, overlapping the one before
+    windowMaxBlock<T, SW>(padded, stride, KW, OW - kBlock, out);
+}
+
+/// out[o] = the max of padded[o * SW + k] over k < KW for o < OW: a row's
+/// windows over its column maxima, which lie between columns of -inf (no
+/// border tests); fewer than kBlock outputs go one at a time.
 template <typename T>
-void maxPoolRow(const T *xp, int64_t W, int64_t hBegin, int64_t hEnd, int64_t OW, int64_t KW,
-                int64_t SW, int64_t PL, int64_t o0, int64_t o1, T *scratch, T *yp) {
-  if (hEnd <= hBegin) { // the window's rows are all padding
-    std::fill(yp, yp + OW, std::numeric_limits<T>::lowest());
+DS_INLINE void windowMaxBody(const T *padded, int64_t KW, int64_t SW, int64_t OW, T *out) {
+  if (OW < kBlock) {
+    for (int64_t o = 0; o < OW; ++o) {
+      T acc = padded[o * SW];
+      for (int64_t k = 1; k < KW; ++k)
+        acc = maxKeepingNaN(acc, padded[o * SW + k]);
+      out[o] = quietNaN(acc);
+    }
     return;
   }
-  T *col = scratch, *sliding = scratch + W;
-  columnMax(xp + hBegin * W, W, hEnd - hBegin, col);
-  if (o0 < o1) {
-    // Windows starting at columns [o0 * SW - PL, (o1 - 1) * SW - PL].
-    const int64_t first = o0 * SW - PL, count = (o1 - 1 - o0) * SW + 1;
-    slidingMax(col + first, count, KW, sliding);
-    for (int64_t ow = o0; ow < o1; ++ow)
-      yp[ow] = quietNaN(sliding[(ow - o0) * SW]);
+  if (SW == 1)
+    return windowMaxRun<T, 1>(padded, SW, KW, OW, out);
+  if (SW == 2)
+    return windowMaxRun<T, 2>(padded, SW, KW, OW, out);
+  windowMaxRun<T, 0>(padded, SW, KW, OW, out);
+}
+DS_VECTORIZED void windowMax(const float *padded, int64_t KW, int64_t SW, int64_t OW, float *out) {
+  windowMaxBody(padded, KW, SW, OW, out);
+}
+DS_VECTORIZED void windowMax(const double *padded, int64_t KW, int64_t SW, int64_t OW,
+                             double *out) {
+  windowMaxBody(padded, KW, SW, OW, out);
+}
+
+#if defined(__x86_64__)
+/// Tap k of the 16 stride-2 windows from output o0: the even lanes of the
+/// 32 padded columns from 2 * o0 + k (two loads, one permute).
+__attribute__((target("avx512f"))) inline __m512 stride2Tap(const float *padded, int64_t o0,
+                                                            int64_t k) {
+  const __m512i evens =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const float *src = padded + 2 * o0 + k;
+  return _mm512_permutex2var_ps(_mm512_loadu_ps(src), evens, _mm512_loadu_ps(src + 16));
+}
+
+/// Outputs [o0, o0 + 16) of a stride-2 row: maxKeepingNaN tap by tap (v
+/// where v > acc or v is NaN), then NaNs made quiet.
+__attribute__((target("avx512f"))) inline void stride2Block(const float *padded, int64_t KW,
+                                                            int64_t o0, float *out) {
+  __m512 acc = stride2Tap(padded, o0, 0);
+  for (int64_t k = 1; k < KW; ++k) {
+    const __m512 v = stride2Tap(padded, o0, k);
+    const __mmask16 take =
+        _mm512_cmp_ps_mask(acc, v, _CMP_LT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    acc = _mm512_mask_mov_ps(acc, take, v);
   }
-  for (int64_t ow = 0; ow < OW; ++ow) {
-    if (ow == o0 && o0 < o1)
-      ow = o1; // the interior is done
-    if (ow >= OW)
-      break;
-    const int64_t w0 = ow * SW - PL;
-    const int64_t wBegin = std::max<int64_t>(w0, 0), wEnd = std::min(w0 + KW, W);
-    T best = -std::numeric_limits<T>::infinity();
-    for (int64_t c = wBegin; c < wEnd; ++c)
-      best = maxKeepingNaN(best, col[c]);
-    yp[ow] = wBegin < wEnd ? quietNaN(best) : std::numeric_limits<T>::lowest();
-  }
+  const __mmask16 nan = _mm512_cmp_ps_mask(acc, acc, _CMP_UNORD_Q);
+  const __m512 quiet = _mm512_set1_ps(std::numeric_limits<float>::quiet_NaN());
+  _mm512_storeu_ps(out + o0, _mm512_mask_mov_ps(acc, nan, quiet));
+}
+
+/// windowMax for float at column stride 2 (at least 16 outputs) in
+/// AVX-512 registers, where the generic loop's strided loads became
+/// gathers. The same comparisons in the same order.
+__attribute__((target("avx512f"))) void windowMaxStride2Avx512(const float *padded, int64_t KW,
+                                                               int64_t OW, float *out) {
+  for (int64_t o0 = 0; o0 + 16 <= OW; o0 += 16)
+    stride2Block(padded, KW, o0, out);
+  if (OW % 16) // the last block ends at OW, overlapping the one before
+    stride2Block(padded, KW, OW - 16, out);
+}
+#endif
+
+/// The window pass for this CPU and stride.
+void windowMaxBest(const float *padded, int64_t KW, int64_t SW, int64_t OW, float *out) {
+#if defined(__x86_64__)
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512 && SW == 2 && OW >= 16)
+    return windowMaxStride2Avx512(padded, KW, OW, out);
+#endif
+  windowMax(padded, KW, SW, OW, out);
+}
+void windowMaxBest(const double *padded, int64_t KW, int64_t SW, int64_t OW, double *out) {
+  windowMax(padded, KW, SW, OW, out);
+}
+
+/// Output rows per pass: their column maxima are all written before any
+/// is read back (reading a row's maxima right after storing them, at
+/// other offsets, stalled on store forwarding).
+constexpr int64_t kRowsPerPass = 8;
+
+/// 2-D max pooling: for a group of output rows, each row's column maxima
+/// over its window's rows (padded with -inf), then each output's max over
+/// its window's columns. False where the padded row would be far longer
+/// than the input's (pads from the artifact are not bounded: the generic
+/// loop takes those).
+template <typename T>
+bool maxPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w) {
+  const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+  const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
+  const int64_t PT = w.padBegin[0], PL = w.padBegin[1];
+  // Padded columns the windows reach (ceil mode can reach past the end
+  // padding), at least the input's, in double first: the pads are unbounded.
+  const double reach =
+      std::max((double)PL + (double)W, (double)(OW - 1) * (double)SW + (double)KW);
+  if (reach > 4.0 * ((double)W + (double)KW) + 64.0)
+    return false;
+  const int64_t padded = (int64_t)reach;
+  // Outputs whose windows hold no input column (pads as wide as the
+  // window): the lowest value, as the generic loop gives them.
+  const int64_t leading = std::min(OW, std::max<int64_t>(0, ceilDivSigned(PL - KW + 1, SW)));
+  const int64_t trailing = std::max(leading, std::min(OW, ceilDivSigned(W + PL, SW)));
+  const double rowWork = (double)OW * (double)KH * (double)KW;
+  const int64_t grain = rowWork >= 2048.0 ? 1 : 2048 / std::max<int64_t>(1, (int64_t)rowWork);
+  parallel(ctx, planes * OH, grain, [&](int64_t b, int64_t e) {
+    // Per thread: kRowsPerPass padded rows; only [PL, PL + W) of each is
+    // rewritten per output row.
+    thread_local std::vector<T> scratch;
+    if (scratch.size() < (size_t)(kRowsPerPass * padded))
+      scratch.resize((size_t)(kRowsPerPass * padded));
+    const T inf = std::numeric_limits<T>::infinity();
+    for (int64_t g = 0; g < kRowsPerPass; ++g) {
+      T *row = scratch.data() + g * padded;
+      std::fill(row, row + PL, -inf);
+      std::fill(row + PL + W, row + padded, -inf);
+    }
+    for (int64_t t0 = b; t0 < e; t0 += kRowsPerPass) {
+      const int64_t t1 = std::min(e, t0 + kRowsPerPass);
+      bool empty[kRowsPerPass];
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t h0 = (t % OH) * SH - PT;
+        const int64_t hBegin = std::max<int64_t>(h0, 0), hEnd = std::min(h0 + KH, H);
+        empty[t - t0] = hEnd <= hBegin; // the window's rows are all padding
+        if (!empty[t - t0])
+          columnMax(x + (t / OH) * H * W + hBegin * W, W, hEnd - hBegin,
+                    scratch.data() + (t - t0) * padded + PL);
+      }
+      for (int64_t t = t0; t < t1; ++t) {
+        T *yp = y + t * OW;
+        if (empty[t - t0]) {
+          std::fill(yp, yp + OW, std::numeric_limits<T>::lowest());
+          continue;
+        }
+        windowMaxBest(scratch.data() + (t - t0) * padded, KW, SW, OW, yp);
+        std::fill(yp, yp + leading, std::numeric_limits<T>::lowest());
+        std::fill(yp + trailing, yp + OW, std::numeric_limits<T>::lowest());
+      }
+    }
+  });
+  return true;
 }
 
 } // namespace
@@ -168,6 +299,8 @@ bool runPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Windo
                bool includePad) {
   if (w.spatial != 2 || kind == 2 || w.dilations[0] != 1 || w.dilations[1] != 1)
     return false;
+  if (kind == 0)
+    return maxPool2D(ctx, x, y, planes, w);
   const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
   const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
   const int64_t PT = w.padBegin[0], PL = w.padBegin[1];
@@ -180,19 +313,12 @@ bool runPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Windo
   const double rowWork = (double)OW * (double)KH * (double)KW;
   const int64_t grain = rowWork >= 2048.0 ? 1 : 2048 / std::max<int64_t>(1, (int64_t)rowWork);
   parallel(ctx, planes * OH, grain, [&](int64_t b, int64_t e) {
-    thread_local std::vector<T> scratch; // max: a row's column maxima, then its windows'
-    if (kind == 0 && scratch.size() < (size_t)(2 * W))
-      scratch.resize((size_t)(2 * W));
     for (int64_t t = b; t < e; ++t) {
       const T *xp = x + (t / OH) * H * W;
       T *yp = y + t * OW;
       int64_t h0 = (t % OH) * SH - PT;
       int64_t hBegin = std::max<int64_t>(h0, 0), hEnd = std::min(h0 + KH, H);
       int64_t hPadded = std::min(h0 + KH, HP) - std::max(h0, -PT);
-      if (kind == 0) {
-        maxPoolRow(xp, W, hBegin, hEnd, OW, KW, SW, PL, o0, o1, scratch.data(), yp);
-        continue;
-      }
       if (o0 < o1) {
         interior(xp, W, hBegin, std::max(hBegin, hEnd), KW, SW, PL, o0, o1, yp);
         const double count =

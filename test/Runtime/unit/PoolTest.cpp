@@ -23,8 +23,14 @@ using namespace dsrt::test;
 
 struct Pool {
   int64_t planes, H, W, KH, KW, SH, SW, PT, PL, PB, PR;
-  int64_t OH() const { return (H + PT + PB - KH) / SH + 1; }
-  int64_t OW() const { return (W + PL + PR - KW) / SW + 1; }
+  bool ceil = false; ///< ceil_mode: a last, partial window where one starts inside
+  static int64_t out(int64_t in, int64_t k, int64_t s, int64_t pb, int64_t pe, bool ceil) {
+    const int64_t extent = in + pb + pe - k;
+    int64_t o = (ceil ? (extent + s - 1) / s : extent / s) + 1;
+    return ceil && (o - 1) * s >= in + pb ? o - 1 : o;
+  }
+  int64_t OH() const { return out(H, KH, SH, PT, PB, ceil); }
+  int64_t OW() const { return out(W, KW, SW, PL, PR, ceil); }
 };
 
 std::vector<float> referencePool(const Pool &p, const std::vector<float> &x, bool max,
@@ -63,6 +69,11 @@ TEST(Pool2D, InteriorAndBordersMatchTheWindowOrder) {
       {1, 6, 7, 4, 4, 1, 1, 3, 3, 3, 3},   // windows wholly in the padding
       {2, 5, 70, 1, 7, 1, 2, 0, 3, 0, 3},  // a long row, 1-row kernel
       {1, 4, 3, 2, 5, 1, 1, 0, 2, 0, 2},   // no interior column
+      {2, 9, 70, 3, 3, 2, 2, 1, 1, 1, 1},  // stride 2 in registers, a last partial block
+      {1, 4, 40, 3, 3, 2, 2, 1, 2, 1, 2},  // stride 2, a left pad of 2
+      {1, 5, 100, 2, 4, 1, 3, 0, 1, 0, 2}, // stride 3 over 16+ outputs
+      {1, 6, 34, 3, 3, 2, 2, 0, 0, 0, 0, true}, // ceil mode: the last window past the input
+      {1, 7, 20, 3, 3, 3, 1, 1, 1, 1, 1, true}, // ceil mode rows, stride 1 columns
   };
   for (const Pool &p : cases) {
     auto xv = randomFloats((size_t)(p.planes * p.H * p.W), 71);
@@ -81,7 +92,7 @@ TEST(Pool2D, InteriorAndBordersMatchTheWindowOrder) {
         a.set("strides", intsAttr({p.SH, p.SW}));
         a.set("pads", intsAttr({p.PT, p.PL, p.PB, p.PR}));
         a.set("dilations", intsAttr({1, 1}));
-        a.set("ceil_mode", intAttr(0));
+        a.set("ceil_mode", intAttr(p.ceil));
         a.set("count_include_pad", intAttr(includePad));
         const std::vector<float> want =
             referencePool(p, xv, std::string(kind) == "max", includePad);
