@@ -21,6 +21,7 @@
 #include "cpu/IntegerPackedGemm.h"
 
 #include <cstdint>
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -36,10 +37,23 @@ struct PackedMatrix {
 };
 
 /// An M x K f32 matrix packed as a left operand: panels of rowsPerPanel
-/// rows (the micro-kernel's height on this CPU), [K][rowsPerPanel] each.
+/// rows (the micro-kernel's height on this CPU), stored k block by k block
+/// (kBlock k's, the GEMMs' k step): block b holds each panel's slice
+/// [kb][rowsPerPanel] in panel order, so a pass over the rows for one k
+/// block reads one contiguous stream (panel by panel over all of K, the
+/// slices lay a panel's K apart and the prefetchers lost the stream: small
+/// convolutions with many channels waited on their weights).
 struct PackedLeftMatrix {
+  static constexpr int64_t kBlock = 256;
   int64_t M = 0, K = 0, rowsPerPanel = 0;
   std::unique_ptr<float, void (*)(void *)> data{nullptr, nullptr}; ///< 64-byte aligned
+  int64_t panels() const { return (M + rowsPerPanel - 1) / rowsPerPanel; }
+  /// Panel p's [kb][rowsPerPanel] slice of the k block starting at k0 (a
+  /// multiple of kBlock).
+  const float *slice(int64_t p, int64_t k0) const {
+    const int64_t kb = std::min(kBlock, K - k0);
+    return data.get() + k0 * panels() * rowsPerPanel + p * kb * rowsPerPanel;
+  }
 };
 
 /// Whether packed GEMMs have a fast kernel here: AVX-512 or AVX2 + FMA on

@@ -141,10 +141,11 @@ TEST(PackedGemm, TransposedWeightKernelPackedOrNot) {
 TEST(PackedGemm, PackedLeftOperandIsOneFmaChainToo) {
   // A convolution's weights (packed, left) times its columns (read in
   // place, row stride ldb): row panels cut short, a last column group
-  // shorter than the vector width, k blocks, accumulation.
+  // shorter than the vector width, k blocks (the packed layout's: one, two
+  // and a short one), accumulation.
   for (int64_t M : {1, 7, 12, 30})
     for (int64_t N : {1, 16, 33, 70})
-      for (int64_t K : {1, 9, 260})
+      for (int64_t K : {1, 9, 260, 600})
         for (bool accumulate : {false, true}) {
           const int64_t ldb = N + 5, ldc = N + 1;
           auto a = randomFloats((size_t)(M * K), 21), b = randomFloats((size_t)(K * ldb), 22);
