@@ -20,8 +20,8 @@
 #include "cpu/IntegerDirectConv.h"
 #include "cpu/IntegerPackedGemm.h"
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <unordered_map>
 #include <vector>
