@@ -105,6 +105,47 @@ func.func @kv_cache_folded(%q: tensor<1x4x3x16xf32>, %k: tensor<1x4x5x16xf32>, %
 
 // -----
 
+// A static export: the keys a causal mask hides folded to a constant
+// triu(ones, 1) that selects the fill (its last row hides nothing, so the
+// triangle's edge is read from row 0). Causal, no mask operand.
+// CHECK-LABEL: func.func @hidden_triangle_constant
+// CHECK:      ds.attention %arg0, %arg1, %arg2 {is_causal, scale = 2.500000e-01 : f64}
+func.func @hidden_triangle_constant(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x4x16xf32>, %v: tensor<1x2x4x16xf32>) -> tensor<1x2x4x16xf32> {
+  %hid = ds.constant dense<[[false, true, true, true], [false, false, true, true], [false, false, false, true], [false, false, false, false]]> : tensor<4x4xi1>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %four = ds.constant dense<4.0> : tensor<f32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x16xf32>) -> tensor<1x2x16x4xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x2x4x16xf32>, tensor<1x2x16x4xf32>) -> tensor<1x2x4x4xf32>
+  %d = ds.binary div %s, %four : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %m = ds.select %hid, %fill, %d : (tensor<4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  // expected-remark @below {{raised to ds.attention (causal)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %o = ds.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x4x16xf32>
+  return %o : tensor<1x2x4x16xf32>
+}
+
+// -----
+
+// The same triangle one key further (j >= i + 2 hidden): causal with
+// offset 1.
+// CHECK-LABEL: func.func @hidden_triangle_offset
+// CHECK:      ds.attention %arg0, %arg1, %arg2 {causal_offset = 1 : i64, is_causal, scale = 2.500000e-01 : f64}
+func.func @hidden_triangle_offset(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x4x16xf32>, %v: tensor<1x2x4x16xf32>) -> tensor<1x2x4x16xf32> {
+  %hid = ds.constant dense<[[false, false, true, true], [false, false, false, true], [false, false, false, false], [false, false, false, false]]> : tensor<4x4xi1>
+  %fill = ds.constant dense<0xFF800000> : tensor<f32>
+  %four = ds.constant dense<4.0> : tensor<f32>
+  %kt = ds.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x16xf32>) -> tensor<1x2x16x4xf32>
+  %s = ds.matmul %q, %kt : (tensor<1x2x4x16xf32>, tensor<1x2x16x4xf32>) -> tensor<1x2x4x4xf32>
+  %d = ds.binary div %s, %four : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %m = ds.select %hid, %fill, %d : (tensor<4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  // expected-remark @below {{raised to ds.attention (causal with offset 1)}}
+  %p = ds.softmax %m {axis = 3 : i64} : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %o = ds.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x4x16xf32>
+  return %o : tensor<1x2x4x16xf32>
+}
+
+// -----
+
 // A constant that is not a step-1 progression (0, 2, 4, ...) is no index:
 // the mask stays a mask.
 // CHECK-LABEL: func.func @not_a_progression

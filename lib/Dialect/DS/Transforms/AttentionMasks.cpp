@@ -364,16 +364,24 @@ std::optional<IndexForm> AttentionMatcher::constantKeepForm(Value mask, bool add
   if (keep->follows([&](int64_t i, int64_t j) { return j <= i + offset; }))
     return IndexForm{-1, 1, DimExpr::of(-offset)};
   // The other triangle, keys j >= i + c (a window's lower edge, which
-  // constant folding leaves next to a causal compare): the last row keeps
-  // rows - 1 + c .. L - 1 (earlier rows may be clipped at key 0). Only as a
-  // keep-mask (a band's half): alone it is no causal form.
+  // constant folding leaves next to a causal compare, or the keys a causal
+  // mask hides, triu(ones, 1), under a `not`). Only as a keep-mask (a
+  // band's half): alone it is no causal form. For c > 0 row 0 keeps c ..
+  // L - 1 (the last rows may keep nothing); otherwise the last row keeps
+  // rows - 1 + c .. L - 1 (earlier rows may be clipped at key 0).
   if (additive)
     return std::nullopt;
-  int64_t first = 0;
-  while (first < cols && !keep->kept(rows - 1, first))
-    ++first;
-  const int64_t edge = first - (rows - 1);
-  if (first > 0 && first < cols && keep->follows([&](int64_t i, int64_t j) { return j >= i + edge; }))
+  auto firstKept = [&](int64_t row) {
+    int64_t first = 0;
+    while (first < cols && !keep->kept(row, first))
+      ++first;
+    return first;
+  };
+  const int64_t top = firstKept(0), bottom = top > 0 ? top : firstKept(rows - 1);
+  if (bottom == 0 || bottom >= cols)
+    return std::nullopt;
+  const int64_t edge = top > 0 ? top : bottom - (rows - 1);
+  if (keep->follows([&](int64_t i, int64_t j) { return j >= i + edge; }))
     return IndexForm{1, -1, DimExpr::of(edge)};
   return std::nullopt;
 }
