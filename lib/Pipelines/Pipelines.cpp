@@ -17,7 +17,12 @@ static void addAttentionPasses(OpPassManager &pm, const ds::CompileOptions &opti
                                llvm::function_ref<void(llvm::StringRef)> reportCost) {
   if (options.raiseAttention)
     pm.addNestedPass<func::FuncOp>(ds::createRaiseAttentionPass());
-  if (options.attentionWindow != 0 || options.attentionSinks != 0 ||
+  if (options.attentionProbes) {
+    ds::InsertAttentionProbesPassOptions probes;
+    probes.window = options.attentionWindow;
+    probes.sinks = options.attentionSinks;
+    pm.addNestedPass<func::FuncOp>(ds::createInsertAttentionProbesPass(probes));
+  } else if (options.attentionWindow != 0 || options.attentionSinks != 0 ||
       options.attentionSelectBlocks != 0 || options.attentionLocalBlocks != 0 ||
       options.attentionStrideBlocks != 0 || options.attentionGlobalBlocks != 0) {
     ds::SparsifyAttentionPassOptions sparse;
@@ -220,6 +225,12 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
   ListOption<std::string> attentionDenseHeads{
       *this, "attention-dense-heads",
       llvm::cl::desc("Query heads the sparse pattern leaves dense: H or N:H (N-th attention)")};
+  Option<bool> attentionProbes{
+      *this, "attention-probes",
+      llvm::cl::desc("Return each attention's probability mass inside attention-window / "
+                     "attention-sinks instead of applying them (an attention-heads "
+                     "calibration run)"),
+      llvm::cl::init(false)};
   Option<std::string> precision{*this, "precision",
                                 llvm::cl::desc("Mixed precision: fp32 (none), fp16, bf16, fp8 "
                                                "(emulated on the CPU) or auto (precision-table)"),
@@ -323,6 +334,7 @@ void ds::registerPipelines() {
         options.attentionGlobalBlocks = cl.attentionGlobalBlocks;
         options.attentionDenseHeads.assign(cl.attentionDenseHeads.begin(),
                                            cl.attentionDenseHeads.end());
+        options.attentionProbes = cl.attentionProbes;
         options.precision = cl.precision;
         options.precisionTable = cl.precisionTable;
         options.precisionErrorBudget = cl.precisionErrorBudget;

@@ -79,23 +79,10 @@ bool measure(const PrecisionOptions &opts, const std::string &artifact,
     return false;
   ds::Session session(model, opts.threads);
   std::vector<cal::PrecisionCollector> collectors(pairs.keys.size());
-  for (size_t s = 0; s < samples.size(); ++s) {
-    progress(opts.type.c_str(), s, samples.size());
-    std::vector<dsrun::HostTensor> inputs;
-    std::vector<ds::TensorRef> refs;
-    if (!readSample(samples[s], inputs, refs, error)) {
-      std::fprintf(stderr, "\nds-calibrate: %s\n", error.c_str());
-      return false;
-    }
-    try {
-      session.run(refs);
-    } catch (const ds::Error &e) {
-      std::fprintf(stderr, "\nds-calibrate: sample %s: %s\n", samples[s][0].c_str(), e.what());
-      return false;
-    }
+  auto seen = [&](ds::Session &run) {
     for (size_t k = 0; k < pairs.keys.size(); ++k)
       for (auto [ref, low] : pairs.outputs[k]) {
-        ds_tensor r = session.output(ref), l = session.output(low);
+        ds_tensor r = run.output(ref), l = run.output(low);
         if (r.dtype != DS_F32 || l.dtype != DS_F32 || r.byte_size != l.byte_size) {
           std::fprintf(stderr,
                        "\nds-calibrate: the probes of '%s' are not two f32 tensors of "
@@ -106,8 +93,10 @@ bool measure(const PrecisionOptions &opts, const std::string &artifact,
         collectors[k].add(static_cast<const float *>(r.data), static_cast<const float *>(l.data),
                           r.byte_size / sizeof(float));
       }
-  }
-  progress(opts.type.c_str(), samples.size(), samples.size());
+    return true;
+  };
+  if (!runSamples(session, samples, opts.type.c_str(), seen))
+    return false;
   table.type = opts.type;
   table.samples = samples.size();
   for (size_t k = 0; k < pairs.keys.size(); ++k)

@@ -108,6 +108,30 @@ bool readSample(const Sample &sample, std::vector<dsrun::HostTensor> &inputs,
   return true;
 }
 
+bool runSamples(ds::Session &session, const std::vector<Sample> &samples, const char *label,
+                const std::function<bool(ds::Session &)> &seen) {
+  for (size_t s = 0; s < samples.size(); ++s) {
+    progress(label, s, samples.size());
+    std::vector<dsrun::HostTensor> inputs;
+    std::vector<ds::TensorRef> refs;
+    std::string error;
+    if (!readSample(samples[s], inputs, refs, error)) {
+      std::fprintf(stderr, "\nds-calibrate: %s\n", error.c_str());
+      return false;
+    }
+    try {
+      session.run(refs);
+    } catch (const ds::Error &e) {
+      std::fprintf(stderr, "\nds-calibrate: sample %s: %s\n", samples[s][0].c_str(), e.what());
+      return false;
+    }
+    if (!seen(session))
+      return false;
+  }
+  progress(label, samples.size(), samples.size());
+  return true;
+}
+
 void progress(const char *label, size_t done, size_t total) {
   static const bool terminal = isatty(STDERR_FILENO);
   if (!terminal)

@@ -12,6 +12,7 @@
 #include "Npy.h"
 #include "ds-runtime/ds_runtime.hpp"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,12 @@ bool readSample(const Sample &sample, std::vector<dsrun::HostTensor> &inputs,
 
 /// A progress bar on stderr when it is a terminal.
 void progress(const char *label, size_t done, size_t total);
+
+/// Runs `session` on each sample in turn (a progress bar under `label`),
+/// handing it to `seen` after each run to read its outputs; false after an
+/// error message on stderr (`seen` prints its own and returns false).
+bool runSamples(ds::Session &session, const std::vector<Sample> &samples, const char *label,
+                const std::function<bool(ds::Session &)> &seen);
 
 /// Writes `text` to a temporary file renamed over `path`.
 bool writeTable(const std::string &path, const std::string &text);

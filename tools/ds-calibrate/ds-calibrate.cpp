@@ -5,6 +5,8 @@
 //                [-- ds-compile flags]
 //   ds-calibrate model.onnx DATA -o table.txt --precision=fp16|bf16 [--threads N]
 //                [--max-samples N] [-- ds-compile flags]
+//   ds-calibrate model.onnx DATA -o heads.txt --attention-window=W [--attention-sinks=N]
+//                [--attention-keep=F] [--threads N] [--max-samples N] [-- ds-compile flags]
 //
 // The calibration step of post-training static quantization: compiles the
 // model with its quantizable activations as extra outputs (ds-compile
@@ -16,7 +18,10 @@
 //
 // With --precision it measures instead each op's error and overflow in that
 // low type (PrecisionCalibration.cpp) for `ds-compile --precision=auto
-// --precision-table=table.txt`.
+// --precision-table=table.txt`. With --attention-window it measures the
+// share of each attention head's probability mass a window with sinks
+// keeps (AttentionCalibration.cpp) and prints the --attention-dense-heads
+// that leave the heads under --attention-keep (default 0.9) dense.
 //
 // DATA holds one sub-folder per sample with one file per model input, named
 // after the input (`<name>.npy`, '/' written as '_') or by position
@@ -25,6 +30,7 @@
 // Runs on the runtime's C++ wrappers (no LLVM), like ds-run.
 //
 //===----------------------------------------------------------------------===//
+#include "AttentionCalibration.h"
 #include "CompileModel.h"
 #include "PrecisionCalibration.h"
 #include "Samples.h"
@@ -61,6 +67,10 @@ struct Options {
   std::string precision;
   /// Whether a range flag (--method, --percentile) was given.
   bool rangeFlags = false;
+  /// --attention-window: measure attention heads under this pattern instead.
+  long attentionWindow = 0, attentionSinks = 0;
+  double attentionKeep = 0.9;
+  bool attentionFlags = false;
 };
 
 [[noreturn]] void usage(const std::string &message) {
@@ -69,6 +79,7 @@ struct Options {
                "usage: ds-calibrate model.onnx DATA -o table.txt "
                "[--method=minmax|percentile|entropy] [--percentile=P] [--threads N] "
                "[--smooth-quant=ALPHA] [--max-samples N] [--precision=fp16|bf16] "
+               "[--attention-window=W [--attention-sinks=N] [--attention-keep=F]] "
                "[-- ds-compile flags]\n");
   std::exit(2);
 }
@@ -117,6 +128,17 @@ Options parse(int argc, char **argv) {
       o.smoothQuant = number(key, value());
       if (!(o.smoothQuant > 0.0 && o.smoothQuant <= 1.0))
         usage("--smooth-quant: alpha must be in (0, 1]");
+    } else if (key == "--attention-window" || key == "--attention-sinks") {
+      o.attentionFlags = true;
+      double n = number(key, value());
+      if (!(n >= 0 && n <= 1e9) || n != (double)(long)n)
+        usage(key + " must be a count of keys");
+      (key == "--attention-window" ? o.attentionWindow : o.attentionSinks) = (long)n;
+    } else if (key == "--attention-keep") {
+      o.attentionFlags = true;
+      o.attentionKeep = number(key, value());
+      if (!(o.attentionKeep > 0.0 && o.attentionKeep <= 1.0))
+        usage("--attention-keep must be in (0, 1]");
     } else if (key == "--threads") {
       double n = number(key, value());
       if (!(n >= 0 && n <= 1024))
@@ -138,6 +160,11 @@ Options parse(int argc, char **argv) {
   if (!o.precision.empty() && (o.rangeFlags || o.smoothQuant > 0.0))
     usage("--precision measures errors, not ranges: --method, --percentile and --smooth-quant "
           "are for static quantization");
+  if (o.attentionFlags && o.attentionWindow <= 0)
+    usage("--attention-sinks and --attention-keep measure a window: give --attention-window > 0");
+  if (o.attentionFlags && (!o.precision.empty() || o.rangeFlags || o.smoothQuant > 0.0))
+    usage("--attention-window measures attention heads: --precision, --method, --percentile "
+          "and --smooth-quant are other calibrations");
   if (o.smoothQuant > 0.0 && endsWith(positional[0], ".dsx"))
     usage("--smooth-quant compiles the model twice: give the .onnx model, not an artifact");
   if (o.table.empty())
@@ -178,27 +205,13 @@ bool runPass(const Options &opts, const std::string &artifact, bool channels, co
     return false;
   }
   std::vector<Sample> samples;
-  std::string error;
   if (!loadSamples(opts.data, model, opts.maxSamples, samples))
     return false;
   ds::Session session(model, opts.threads);
   pass.collectors.assign(outputs.size(), cal::RangeCollector());
-  for (size_t s = 0; s < samples.size(); ++s) {
-    progress(label, s, samples.size());
-    std::vector<dsrun::HostTensor> inputs;
-    std::vector<ds::TensorRef> refs;
-    if (!readSample(samples[s], inputs, refs, error)) {
-      std::fprintf(stderr, "\nds-calibrate: %s\n", error.c_str());
-      return false;
-    }
-    try {
-      session.run(refs);
-    } catch (const ds::Error &e) {
-      std::fprintf(stderr, "\nds-calibrate: sample %s: %s\n", samples[s][0].c_str(), e.what());
-      return false;
-    }
+  auto seen = [&](ds::Session &run) {
     for (size_t p = 0; p < outputs.size(); ++p) {
-      ds_tensor t = session.output(outputs[p]);
+      ds_tensor t = run.output(outputs[p]);
       if (t.dtype != DS_F32) {
         std::fprintf(stderr, "\nds-calibrate: probe '%s' is %s, not f32\n", pass.keys[p].c_str(),
                      ds_dtype_name(t.dtype));
@@ -208,8 +221,10 @@ bool runPass(const Options &opts, const std::string &artifact, bool channels, co
       pass.collectors[p].add(static_cast<const float *>(t.data), t.byte_size / sizeof(float),
                              channels ? lastDim : 0);
     }
-  }
-  progress(label, samples.size(), samples.size());
+    return true;
+  };
+  if (!runSamples(session, samples, label, seen))
+    return false;
   pass.samples = samples.size();
   return true;
 }
@@ -307,6 +322,10 @@ int calibrate(const Options &opts) {
 
 int main(int argc, char **argv) {
   Options opts = parse(argc, argv);
+  if (opts.attentionWindow > 0)
+    return calibrateAttentionHeads({opts.model, opts.data, opts.table, opts.attentionWindow,
+                                    opts.attentionSinks, opts.attentionKeep, opts.threads,
+                                    opts.maxSamples, opts.compileArgs});
   if (opts.precision.empty())
     return calibrate(opts);
   return calibratePrecision({opts.model, opts.data, opts.table, opts.precision, opts.threads,

@@ -73,6 +73,12 @@ static cl::list<std::string> attentionDenseHeads(
     cl::desc("Query heads --attention-window / --attention-select-blocks leave dense: H (in "
              "every attention) or N:H (in the N-th attention, from 0)"),
     cl::value_desc("H,N:H"));
+static cl::opt<bool> attentionProbes(
+    "attention-probes",
+    cl::desc("Compile the artifact an attention-heads calibration run executes: "
+             "--attention-window / --attention-sinks are measured, not applied (each "
+             "attention's probability mass inside them becomes an extra output; ds-calibrate "
+             "--attention-heads does this itself)"));
 static cl::opt<std::string> precision(
     "precision",
     cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "
@@ -233,6 +239,7 @@ int main(int argc, char **argv) {
   request.pipeline.quantizeExcludeNodes.assign(quantizeExcludeNodes.begin(),
                                                quantizeExcludeNodes.end());
   request.pipeline.calibrationProbes = calibrationProbes;
+  request.pipeline.attentionProbes = attentionProbes;
   request.pipeline.gradients = gradients;
   request.pipeline.loss = loss;
   request.pipeline.lossFunction = lossFunction;

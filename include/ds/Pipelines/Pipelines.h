@@ -29,6 +29,10 @@ struct CompileOptions {
   /// Query heads the sparse pattern leaves dense: "H" (every attention) or
   /// "N:H" (the N-th attention); see ds-sparsify-attention's dense-heads.
   std::vector<std::string> attentionDenseHeads;
+  /// Measure instead of apply: the window / sinks pattern is not applied,
+  /// each attention's probability mass inside it is returned
+  /// (ds-insert-attention-probes; an attention-heads calibration run).
+  bool attentionProbes = false;
   /// Mixed precision (ds-assign-precision's policy): "fp32" leaves the model
   /// as it is, "fp16" / "bf16" run contractions and attention in that type,
   /// "fp8" rounds their operands to e4m3 (emulated on the CPU).

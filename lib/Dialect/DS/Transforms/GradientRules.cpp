@@ -96,6 +96,62 @@ Value GradBuilder::unbroadcast(Value grad, Type targetType) {
   return reshape(g, target.getShape());
 }
 
+/// Key / value heads repeated for the query heads they serve (GQA): kv head
+/// j serves query heads j*G .. j*G+G-1.
+Value autodiff::repeatHeads(GradBuilder &g, Value x, int64_t queryHeads) {
+  auto t = tensorOf(x);
+  int64_t b = t.getDimSize(0), h = t.getDimSize(1), l = t.getDimSize(2), d = t.getDimSize(3);
+  if (h == queryHeads)
+    return x;
+  int64_t group = queryHeads / h;
+  Value wide = g.expand(g.reshape(x, {b, h, 1, l, d}), {b, h, group, l, d});
+  return g.reshape(wide, {b, queryHeads, l, d});
+}
+
+/// The [S, L] keys each query sees under causality with a diagonal offset,
+/// a window of W keys ending at the diagonal and N sink keys (ds.attention's
+/// static patterns; W = 0: no window).
+Value autodiff::visibleKeys(GradBuilder &g, int64_t queries, int64_t keys, int64_t offset,
+                            int64_t window, int64_t sinks) {
+  llvm::SmallVector<bool> keep;
+  for (int64_t i = 0; i < queries; ++i)
+    for (int64_t j = 0; j < keys; ++j) {
+      int64_t diagonal = i + offset;
+      keep.push_back(j <= diagonal && (window == 0 || j > diagonal - window || j < sinks));
+    }
+  OpBuilder &b = g.getBuilder();
+  auto type = RankedTensorType::get({queries, keys}, b.getI1Type());
+  return b.create<ConstantOp>(g.getLoc(), DenseElementsAttr::get(type, ArrayRef(keep)));
+}
+
+/// Scores under an attention mask: a boolean one hides (-inf) where false,
+/// a float one is added.
+Value autodiff::applyAttentionMask(GradBuilder &g, Value scores, Value mask) {
+  if (!mask)
+    return scores;
+  if (tensorOf(mask).getElementType().isInteger(1))
+    return g.getBuilder().create<SelectOp>(g.getLoc(), mask, scores, g.scalar(-INFINITY, scores));
+  return g.binary(BinaryKind::add, scores, mask);
+}
+
+AttentionProbabilities autodiff::denseProbabilities(GradBuilder &g, Value q, Value k,
+                                                    double scale, double softcap,
+                                                    llvm::function_ref<Value(Value)> hide) {
+  auto mul = [&](Value l, Value r) { return g.binary(BinaryKind::mul, l, r); };
+  OpBuilder &b = g.getBuilder();
+  Value scores = mul(g.matmul(q, g.swapLastTwo(k)), g.scalar(scale, q));
+  AttentionProbabilities out;
+  if (softcap > 0.0) { // as the kernels: a cap of 0 or below is none
+    out.capped = g.unary(UnaryKind::tanh, mul(scores, g.scalar(1.0 / softcap, scores)));
+    scores = mul(out.capped, g.scalar(softcap, out.capped));
+  }
+  out.p = b.create<SoftmaxOp>(g.getLoc(), hide(scores), b.getI64IntegerAttr(3), UnitAttr());
+  // Rows with every key hidden give 0 (the kernels' result; NaN here).
+  out.p = b.create<SelectOp>(g.getLoc(), g.unary(UnaryKind::is_nan, out.p), g.scalar(0.0, out.p),
+                             out.p);
+  return out;
+}
+
 namespace {
 /// The dims from `axis` (negative counts from the end) to the last.
 llvm::SmallVector<int64_t> trailingAxes(int64_t axis, int64_t rank) {
@@ -234,18 +290,6 @@ LogicalResult binaryGrad(BinaryOp op, Value dy, ArrayRef<bool> needed, Value &da
   return success();
 }
 
-/// Key / value heads repeated for the query heads they serve (GQA): kv head
-/// j serves query heads j*G .. j*G+G-1.
-Value repeatHeads(GradBuilder &g, Value x, int64_t queryHeads) {
-  auto t = tensorOf(x);
-  int64_t b = t.getDimSize(0), h = t.getDimSize(1), l = t.getDimSize(2), d = t.getDimSize(3);
-  if (h == queryHeads)
-    return x;
-  int64_t group = queryHeads / h;
-  Value wide = g.expand(g.reshape(x, {b, h, 1, l, d}), {b, h, group, l, d});
-  return g.reshape(wide, {b, queryHeads, l, d});
-}
-
 /// The gradient of repeated heads, summed back onto the kv heads.
 Value sumHeads(GradBuilder &g, Value grad, int64_t kvHeads) {
   auto t = tensorOf(grad);
@@ -270,18 +314,9 @@ AttentionGrads denseAttentionGrad(GradBuilder &g, Value q, Value k, Value v, dou
                                   std::array<bool, 4> needed) {
   int64_t heads = tensorOf(q).getDimSize(1), kvHeads = tensorOf(k).getDimSize(1);
   auto mul = [&](Value l, Value r) { return g.binary(BinaryKind::mul, l, r); };
-  OpBuilder &b = g.getBuilder();
-  Location loc = g.getLoc();
   Value kx = repeatHeads(g, k, heads), vx = repeatHeads(g, v, heads);
-  Value scores = mul(g.matmul(q, g.swapLastTwo(kx)), g.scalar(scale, q));
-  Value capped; // tanh(x / c)
-  if (softcap > 0.0) { // as the kernels: a cap of 0 or below is none
-    capped = g.unary(UnaryKind::tanh, mul(scores, g.scalar(1.0 / softcap, scores)));
-    scores = mul(capped, g.scalar(softcap, capped));
-  }
-  Value p = b.create<SoftmaxOp>(loc, hide(scores), b.getI64IntegerAttr(3), UnitAttr());
-  // Rows with every key hidden give 0 forward (and NaN here): no gradient.
-  p = b.create<SelectOp>(loc, g.unary(UnaryKind::is_nan, p), g.scalar(0.0, p), p);
+  AttentionProbabilities probabilities = denseProbabilities(g, q, kx, scale, softcap, hide);
+  Value p = probabilities.p, capped = probabilities.capped;
   AttentionGrads grads;
   if (needed[2])
     grads.dv = sumHeads(g, g.matmul(g.swapLastTwo(p), dy), kvHeads);
@@ -297,32 +332,6 @@ AttentionGrads denseAttentionGrad(GradBuilder &g, Value q, Value k, Value v, dou
   if (needed[1])
     grads.dk = sumHeads(g, mul(g.matmul(g.swapLastTwo(ds), q), g.scalar(scale, q)), kvHeads);
   return grads;
-}
-
-/// The [S, L] keys each query sees under causality with a diagonal offset,
-/// a window of W keys ending at the diagonal and N sink keys (ds.attention's
-/// static patterns; W = 0: no window).
-Value visibleKeys(GradBuilder &g, int64_t queries, int64_t keys, int64_t offset, int64_t window,
-                  int64_t sinks) {
-  llvm::SmallVector<bool> keep;
-  for (int64_t i = 0; i < queries; ++i)
-    for (int64_t j = 0; j < keys; ++j) {
-      int64_t diagonal = i + offset;
-      keep.push_back(j <= diagonal && (window == 0 || j > diagonal - window || j < sinks));
-    }
-  OpBuilder &b = g.getBuilder();
-  auto type = RankedTensorType::get({queries, keys}, b.getI1Type());
-  return b.create<ConstantOp>(g.getLoc(), DenseElementsAttr::get(type, ArrayRef(keep)));
-}
-
-/// Scores under an attention mask: a boolean one hides (-inf) where false,
-/// a float one is added.
-Value applyAttentionMask(GradBuilder &g, Value scores, Value mask) {
-  if (!mask)
-    return scores;
-  if (tensorOf(mask).getElementType().isInteger(1))
-    return g.getBuilder().create<SelectOp>(g.getLoc(), mask, scores, g.scalar(-INFINITY, scores));
-  return g.binary(BinaryKind::add, scores, mask);
 }
 
 LogicalResult attentionGrad(AttentionOp op, Value dy, ArrayRef<bool> needed,

@@ -94,6 +94,29 @@ LogicalResult fakeQuantGrad(const FakeQuant &fq, Value dy, bool needInput, bool 
                             bool lsqGradScale, Value &dx, Value &dscale, GradBuilder &g,
                             std::string &why);
 
+// Dense attention as ds ops (the composed backward's forward half; also
+// ds-insert-attention-probes').
+
+/// Key / value heads repeated for the query heads they serve (GQA): kv head
+/// j serves query heads j*G .. j*G+G-1.
+Value repeatHeads(GradBuilder &g, Value x, int64_t queryHeads);
+/// The [S, L] keys (i1) each query sees under causality with a diagonal
+/// offset, a window of W keys ending at the diagonal and N sink keys
+/// (ds.attention's static patterns; W = 0: no window).
+Value visibleKeys(GradBuilder &g, int64_t queries, int64_t keys, int64_t offset, int64_t window,
+                  int64_t sinks);
+/// Scores under an attention mask: a boolean one hides (-inf) where false,
+/// a float one is added.
+Value applyAttentionMask(GradBuilder &g, Value scores, Value mask);
+/// softmax(hide(cap(q kᵀ · scale))) over the keys, rows with every key
+/// hidden 0; `k` has q's heads (repeatHeads). `capped` is tanh(x / c) under
+/// a softcap c > 0 (null without), which the backward reuses.
+struct AttentionProbabilities {
+  Value p, capped;
+};
+AttentionProbabilities denseProbabilities(GradBuilder &g, Value q, Value k, double scale,
+                                          double softcap, llvm::function_ref<Value(Value)> hide);
+
 // Rules of the sliding-window ops (WindowGradients.cpp), called by backward.
 LogicalResult convGrad(ConvOp op, Value dy, ArrayRef<bool> needed, SmallVectorImpl<Value> &out,
                        GradBuilder &g, std::string &why);

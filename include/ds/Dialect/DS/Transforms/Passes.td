@@ -428,6 +428,40 @@ def FoldWeightDequantizePass : Pass<"ds-fold-weight-dequantize", "func::FuncOp">
   }];
 }
 
+def InsertAttentionProbesPass : Pass<"ds-insert-attention-probes", "func::FuncOp"> {
+  let summary = "Return how much of each head's attention a sparse pattern would keep";
+  let description = [{
+    The measuring half of choosing dense heads from data (DuoAttention's
+    retrieval heads, here picked by measurement instead of training): for
+    the n-th `ds.attention` (walk order, as `ds-sparsify-attention`'s
+    `dense-heads` counts them) that the pattern would make sparse (causal,
+    not sparse already, no block selection) and whose shapes are static,
+    the dense probabilities are recomputed from q and k with the op's own
+    scale, softcap, mask and diagonal, and the function gets an extra f32
+    result `[2, Hq]` named `ds.attention-probe:<n>` (`ds.name`): row 0 sums,
+    over batch and queries, the probability mass on the keys the pattern
+    (`window` keys ending at the diagonal, `sinks` first keys) keeps; row 1
+    the whole mass (1 per query that sees any key). Their ratio, summed
+    over calibration samples (`ds-calibrate --attention-heads`), is the
+    share of each head's attention the pattern keeps. The probabilities are
+    materialized, [B, Hq, S, L] floats: a calibration build, not a fast one.
+    The model's own results come first and are unchanged; attentions that
+    cannot be measured get a remark.
+
+    ```mlir
+    %o = ds.attention %q, %k, %v {is_causal} : (tensor<1x4x64x16xf32>, ...) -> tensor<1x4x64x16xf32>
+    // with window=8 sinks=1: an extra result
+    //   tensor<2x4xf32> {ds.name = "ds.attention-probe:0"}
+    ```
+  }];
+  let options = [
+    Option<"window", "window", "int64_t", /*default=*/"0",
+           "Keys the pattern keeps ending at each query's diagonal (> 0)">,
+    Option<"sinks", "sinks", "int64_t", /*default=*/"0",
+           "First keys the pattern keeps for every query">,
+  ];
+}
+
 def InsertCalibrationProbesPass : Pass<"ds-insert-calibration-probes", "func::FuncOp"> {
   let summary = "Return the activations static quantization needs ranges for";
   let description = [{

@@ -1,0 +1,111 @@
+//===- InsertAttentionProbes.cpp - attention mass a pattern would keep ----===//
+//
+// ds-insert-attention-probes returns, per attention and query head, the
+// probability mass a sliding window with sinks would keep, so that a run
+// on calibration data can choose which heads stay dense. Passes.td has the
+// details.
+//
+//===----------------------------------------------------------------------===//
+#include "GradientRules.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+#include "ds/Dialect/DS/Transforms/Passes.h"
+
+#include <cmath>
+
+namespace mlir::ds {
+#define GEN_PASS_DEF_INSERTATTENTIONPROBESPASS
+#include "ds/Dialect/DS/Transforms/Passes.h.inc"
+} // namespace mlir::ds
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::autodiff;
+
+namespace {
+
+/// Why `op` cannot be measured, or empty.
+std::string unmeasurable(AttentionOp op) {
+  if (!op.getIsCausal())
+    return "not causal (a sliding window needs a diagonal)";
+  if (op.getWindow() || op.getSinkTokens() || op.getSelectBlocks())
+    return "already sparse";
+  auto q = cast<RankedTensorType>(op.getQuery().getType());
+  auto k = cast<RankedTensorType>(op.getKey().getType());
+  if (!q.hasStaticShape() || !k.hasStaticShape())
+    return "its shapes are not static";
+  if (!q.getElementType().isF32() || !k.getElementType().isF32())
+    return "not f32";
+  return "";
+}
+
+struct InsertAttentionProbesPass
+    : ds::impl::InsertAttentionProbesPassBase<InsertAttentionProbesPass> {
+  using Base::Base;
+
+  /// [2, Hq]: the mass inside the pattern and the whole mass, summed over
+  /// batch and queries.
+  Value probe(OpBuilder &b, AttentionOp op) {
+    GradBuilder g(b, op.getLoc());
+    Value q = op.getQuery(), mask = op.getMask();
+    auto qt = cast<RankedTensorType>(q.getType());
+    auto kt = cast<RankedTensorType>(op.getKey().getType());
+    const int64_t heads = qt.getDimSize(1), queries = qt.getDimSize(2), keys = kt.getDimSize(2);
+    const double scale = op.getScale() ? op.getScale()->convertToDouble()
+                                       : 1.0 / std::sqrt((double)qt.getDimSize(3));
+    const int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? keys - queries : 0);
+    auto hide = [&](Value scores) {
+      scores = applyAttentionMask(g, scores, mask);
+      return b.create<SelectOp>(op.getLoc(), visibleKeys(g, queries, keys, offset, 0, 0), scores,
+                                g.scalar(-INFINITY, scores))
+          .getResult();
+    };
+    Value p = denseProbabilities(g, q, repeatHeads(g, op.getKey(), heads), scale,
+                                 op.getSoftcapAttr().getValueAsDouble(), hide)
+                  .p;
+    Value kept = b.create<SelectOp>(op.getLoc(),
+                                    visibleKeys(g, queries, keys, offset, window, sinks), p,
+                                    g.scalar(0.0, p));
+    // Sums over batch, queries and keys: [Hq] each, then stacked.
+    Value inside = g.reshape(g.sum(kept, {0, 2, 3}, false), {1, heads});
+    Value whole = g.reshape(g.sum(p, {0, 2, 3}, false), {1, heads});
+    auto type = RankedTensorType::get({2, heads}, b.getF32Type());
+    return b.create<ConcatOp>(op.getLoc(), type, ValueRange{inside, whole}, 0);
+  }
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal())
+      return;
+    if (window <= 0) {
+      func.emitError("ds-insert-attention-probes needs window > 0 (the pattern to measure)");
+      return signalPassFailure();
+    }
+    if (sinks < 0) {
+      func.emitError("ds-insert-attention-probes: sinks must be >= 0");
+      return signalPassFailure();
+    }
+    SmallVector<AttentionOp> ops;
+    func.walk([&](AttentionOp op) { ops.push_back(op); });
+    auto returnOp = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+    OpBuilder b(returnOp);
+    for (auto [index, op] : llvm::enumerate(ops)) {
+      if (std::string why = unmeasurable(op); !why.empty()) {
+        op.emitRemark() << "attention " << index << " not measured: " << why;
+        continue;
+      }
+      b.setInsertionPointAfter(op);
+      Value mass = probe(b, op);
+      unsigned result = func.getNumResults();
+      func.insertResult(result, mass.getType(),
+                        b.getDictionaryAttr(b.getNamedAttr(
+                            "ds.name", b.getStringAttr("ds.attention-probe:" +
+                                                       std::to_string(index)))));
+      returnOp->insertOperands(returnOp->getNumOperands(), mass);
+    }
+  }
+};
+
+} // namespace
