@@ -295,6 +295,7 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.attentionStrideBlocks = options.attentionStrideBlocks;
   request.pipeline.attentionGlobalBlocks = options.attentionGlobalBlocks;
   request.pipeline.attentionDenseHeads = options.attentionDenseHeads;
+  request.pipeline.attentionProbes = options.attentionProbes;
   request.pipeline.precision = options.precision;
   request.pipeline.precisionTable = options.precisionTable;
   request.pipeline.precisionErrorBudget = options.precisionErrorBudget;

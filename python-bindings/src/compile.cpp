@@ -34,7 +34,7 @@ NB_MODULE(_ds_compiler, m) {
          long long attentionWindow, long long attentionSinks, long long attentionSelectBlocks,
          long long attentionBlockSize, long long attentionLocalBlocks,
          long long attentionStrideBlocks, long long attentionGlobalBlocks,
-         const std::vector<std::string> &attentionDenseHeads,
+         const std::vector<std::string> &attentionDenseHeads, bool attentionProbes,
          const std::string &rematBudget,
          const std::string &rematStrategy, const std::string &costReport,
          const std::string &costReportFormat, bool gradients, const std::string &loss,
@@ -55,6 +55,7 @@ NB_MODULE(_ds_compiler, m) {
         options.attentionStrideBlocks = attentionStrideBlocks;
         options.attentionGlobalBlocks = attentionGlobalBlocks;
         options.attentionDenseHeads = attentionDenseHeads;
+        options.attentionProbes = attentionProbes;
         options.precision = precision;
         options.precisionTable = precisionTable;
         options.precisionErrorBudget = precisionErrorBudget;
@@ -109,7 +110,8 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("attention_sinks") = 0, nb::arg("attention_select_blocks") = 0,
       nb::arg("attention_block_size") = 64, nb::arg("attention_local_blocks") = 0,
       nb::arg("attention_stride_blocks") = 0, nb::arg("attention_global_blocks") = 0,
-      nb::arg("attention_dense_heads") = std::vector<std::string>(), nb::arg("remat_budget") = "",
+      nb::arg("attention_dense_heads") = std::vector<std::string>(),
+      nb::arg("attention_probes") = false, nb::arg("remat_budget") = "",
       nb::arg("remat_strategy") = "greedy", nb::arg("cost_report") = "",
       nb::arg("cost_report_format") = "text", nb::arg("gradients") = false, nb::arg("loss") = "",
       nb::arg("loss_function") = "", nb::arg("gradient_parameters") = std::vector<std::string>(),
@@ -127,7 +129,8 @@ NB_MODULE(_ds_compiler, m) {
       "miss fp32 by more than precision_error_budget; quantize "
       "'dynamic' gives matmuls int8 weights and run-time quantized activations, 'static' "
       "quantizes activations with calibration_table's ranges; calibration_probes compiles "
-      "the artifact a calibration run executes; remat_budget / remat_strategy recompute values "
+      "the artifact a calibration run executes (attention_probes: an attention-heads one); "
+      "remat_budget / remat_strategy recompute values "
       "instead of keeping them alive (ds-rematerialize); cost_report names a file for the cost "
       "after import and after each efficiency pass (ds-cost-report, text or json); gradients "
       "compiles the gradient of the loss output w.r.t. gradient_parameters (ds-autodiff). "

@@ -105,6 +105,23 @@ def test_model_compiled_with_the_choice(calibrated):
     assert not np.allclose(windowed[:, 1], dense[:, 1], atol=1e-3)
 
 
+def test_python_api_gives_the_same(calibrated):
+    """ds.calibrate_attention_heads: the same shares and choice from an
+    iterable of feeds."""
+    samples, rows, _ = calibrated
+    result = ds.calibrate_attention_heads(
+        MODEL, samples, window=WINDOW, sinks=SINKS, num_threads=2,
+        input_shapes={name: [1, 2, LENGTH, 16] for name in ("q", "k", "v")})
+    assert result["dense_heads"] == ["0:1"]
+    got = [result["kept"][(0, 0)], result["kept"][(0, 1)]]
+    np.testing.assert_allclose(got, [float(r[2]) for r in rows], rtol=1e-5)
+    with pytest.raises(ValueError, match="may not set"):
+        ds.calibrate_attention_heads(MODEL, samples, window=4,
+                                     compile_options={"attention_dense_heads": ["0"]})
+    with pytest.raises(ValueError, match="no attention to measure"):
+        ds.calibrate_attention_heads(MODEL, samples, window=4)  # dynamic shapes
+
+
 def test_keep_threshold_and_flags_are_checked(tmp_path):
     for args, message in [(["--attention-keep=1.5", "--attention-window=4"], "attention-keep"),
                           (["--attention-sinks=2"], "give --attention-window > 0"),

@@ -31,6 +31,8 @@ struct FileCompileOptions {
   long long attentionGlobalBlocks = 0;
   /// CompileOptions::attentionDenseHeads.
   std::vector<std::string> attentionDenseHeads;
+  /// CompileOptions::attentionProbes.
+  bool attentionProbes = false;
   /// Mixed precision (CompileOptions::precision): fp32, fp16, bf16 or fp8.
   std::string precision = "fp32";
   /// CompileOptions::precisionTable, precisionErrorBudget, precisionProbes,

@@ -10,7 +10,7 @@ or, for code written for onnxruntime, the same calls:
     outputs = session.run(None, {"input": x})
 """
 
-from ._calibrate import calibrate
+from ._calibrate import calibrate, calibrate_attention_heads
 from ._compile import compile, load
 from ._report import cost_report, plot_memory
 from ._training import CheckpointError, LossScaler, TrainingSession
@@ -21,5 +21,6 @@ from ._session import Session
 
 __all__ = ["CheckpointError", "CompileError", "Error", "InferenceSession", "InputError",
            "InputTypeError", "LossScaler", "ModelMetadata", "NoDeviceError", "NodeArg",
-           "RunOptions", "Session", "SessionOptions", "TrainingSession", "calibrate", "compile",
+           "RunOptions", "Session", "SessionOptions", "TrainingSession", "calibrate",
+           "calibrate_attention_heads", "compile",
            "cost_report", "get_available_providers", "get_device", "load", "plot_memory"]

@@ -267,3 +267,82 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
                    for key, _, _, absmax in entries]
     return _write_whole(_ds.format_calibration_table(method, count, entries, smooth_quant),
                         output)
+
+
+ATTENTION_PREFIX = "ds.attention-probe:"
+
+
+def calibrate_attention_heads(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]], *,
+                              window: int, sinks: int = 0, keep: float = 0.9,
+                              num_threads: int = 0,
+                              input_shapes: Optional[Mapping[str, Any]] = None,
+                              bind_inputs: Optional[Mapping[str, PathLike]] = None,
+                              progress: Optional[bool] = None,
+                              compile_options: Optional[Mapping[str, Any]] = None
+                              ) -> Dict[str, Any]:
+    """Dense heads from data (ds-calibrate --attention-window): the share of
+    each causal attention head's probability mass that a window of `window`
+    keys ending at the diagonal plus the first `sinks` keys keeps, summed
+    over the samples. Returns {"kept": {(attention, head): share},
+    "dense_heads": ["N:H", ...]} where the dense heads are those keeping less
+    than `keep`: pass them as ds.compile(attention_window=window,
+    attention_sinks=sinks, attention_dense_heads=...). Attentions are
+    numbered in program order, as attention_dense_heads counts them; the
+    probes need static shapes (input_shapes) and f32. data, num_threads,
+    input_shapes, bind_inputs, progress and compile_options as in
+    ds.calibrate.
+    """
+    from ._compile import _dims, _run_compiler
+    if not isinstance(window, int) or window <= 0:
+        raise ValueError(f"window {window!r} must be a positive number of keys")
+    if not isinstance(sinks, int) or sinks < 0:
+        raise ValueError(f"sinks {sinks!r} must be a count of keys")
+    if not 0.0 < keep <= 1.0:
+        raise ValueError(f"keep {keep} is not in (0, 1]")
+    extra = dict(compile_options or {})
+    reserved = {"attention_window", "attention_sinks", "attention_dense_heads",
+                "attention_probes", "calibration_probes", "precision_probes"} & set(extra)
+    if reserved:
+        raise ValueError(f"compile_options may not set {sorted(reserved)}: the calibration "
+                         "compiles its own attention probes")
+    model = os.fspath(model_path)
+    shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
+    binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
+    with tempfile.TemporaryDirectory(prefix="ds-calibrate-") as scratch:
+        artifact = os.path.join(scratch, "probes.dsx")
+        _run_compiler(model, artifact, shapes, binds, attention_window=window,
+                      attention_sinks=sinks, attention_probes=True, **extra)
+        session = Session(artifact, num_threads)
+    probes = {o["name"]: int(o["name"][len(ATTENTION_PREFIX):]) for o in session.outputs
+              if o["name"].startswith(ATTENTION_PREFIX)}
+    if not probes:
+        raise ValueError(f"{model}: no attention to measure (a causal attention with static "
+                         "shapes, f32, not sparse already)")
+    if isinstance(data, (str, os.PathLike)):
+        samples: Iterable[Feeds] = _folder_samples(os.fspath(data),
+                                                   [i["name"] for i in session.inputs])
+        total = None
+    else:
+        samples = data
+        total = len(data) if hasattr(data, "__len__") else None  # type: ignore[arg-type]
+    sums: Dict[str, np.ndarray] = {}
+    bar = _Progress(total, progress, "attention ")
+    try:
+        for feeds in samples:
+            outputs = session.run(feeds)
+            for name in probes:
+                value = np.asarray(outputs[name], dtype=np.float64)
+                sums[name] = sums[name] + value if name in sums else value
+            bar.step()
+    finally:
+        bar.close()
+    if bar.done == 0:
+        raise ValueError("the calibration data holds no samples")
+    kept: Dict[Any, float] = {}
+    for name, attention in sorted(probes.items(), key=lambda item: item[1]):
+        inside, whole = sums[name]
+        for head in range(len(inside)):
+            # A head no query of which saw a key keeps everything there is.
+            kept[(attention, head)] = float(inside[head] / whole[head]) if whole[head] > 0 else 1.0
+    dense = [f"{a}:{h}" for (a, h), share in kept.items() if share < keep]
+    return {"kept": kept, "dense_heads": dense}
