@@ -125,8 +125,12 @@ def test_python_api_gives_the_same(calibrated):
 def test_keep_threshold_and_flags_are_checked(tmp_path):
     for args, message in [(["--attention-keep=1.5", "--attention-window=4"], "attention-keep"),
                           (["--attention-sinks=2"], "give --attention-window > 0"),
-                          (["--attention-window=4", "--precision=fp16"], "other calibrations")]:
-        run = subprocess.run([TOOL, MODEL, str(tmp_path), "-o", str(tmp_path / "t.txt")] + args,
+                          (["--attention-window=4", "--precision=fp16"], "other calibrations"),
+                          (["--attention-window=4", "--model-is-artifact"], "not an artifact")]:
+        model = MODEL
+        if "--model-is-artifact" in args:  # probes compiled for some other window
+            args, model = args[:1], str(tmp_path / "probes.dsx")
+        run = subprocess.run([TOOL, model, str(tmp_path), "-o", str(tmp_path / "t.txt")] + args,
                              capture_output=True, text=True)
         assert run.returncode != 0 and message in run.stderr, run.stderr
 

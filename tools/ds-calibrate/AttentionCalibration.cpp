@@ -81,9 +81,16 @@ bool measure(const AttentionOptions &opts, const std::string &artifact,
 } // namespace
 
 int calibrateAttentionHeads(const AttentionOptions &opts) {
+  // The probes carry no pattern of their own: a .dsx compiled for another
+  // window would be reported under this one.
+  if (endsWith(opts.model, ".dsx")) {
+    std::fprintf(stderr, "ds-calibrate: --attention-window compiles its own probes for the "
+                         "window measured: give the .onnx model, not an artifact\n");
+    return 2;
+  }
   std::string artifact = opts.model;
-  bool compiled = !endsWith(artifact, ".dsx");
-  if (compiled) {
+  bool compiled = true;
+  {
     std::vector<std::string> args = {"--attention-probes",
                                      "--attention-window=" + std::to_string(opts.window),
                                      "--attention-sinks=" + std::to_string(opts.sinks)};

@@ -78,7 +78,7 @@ static cl::opt<bool> attentionProbes(
     cl::desc("Compile the artifact an attention-heads calibration run executes: "
              "--attention-window / --attention-sinks are measured, not applied (each "
              "attention's probability mass inside them becomes an extra output; ds-calibrate "
-             "--attention-heads does this itself)"));
+             "--attention-window does this itself)"));
 static cl::opt<std::string> precision(
     "precision",
     cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "

@@ -293,7 +293,7 @@ void leftPanels(const Isa &s, const Isa::Table &kernels, const PackedLeftMatrix 
 
 /// Rows [r0, r1) (multiples of s.mr, the last may be short) and column
 /// groups [c0, c1) of 16 * s.np columns of C = A B, A packed by rows. Each
-/// kKc x kNc block of B is first copied into contiguous groups ([k][16 *
+/// kLeftKc x 512 block of B is first copied into contiguous groups ([k][16 *
 /// np], zero-padded at the right edge): reading B in place touched one page
 /// per k (im2col columns are long rows), and the copy is reused by every
 /// row panel.

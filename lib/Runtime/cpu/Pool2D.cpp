@@ -241,11 +241,17 @@ bool maxPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Windo
   const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
   const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
   const int64_t PT = w.padBegin[0], PL = w.padBegin[1];
+  if (W == 0) { // no input column: every window is padding
+    std::fill(y, y + planes * OH * OW, std::numeric_limits<T>::lowest());
+    return true;
+  }
   // Padded columns the windows reach (ceil mode can reach past the end
-  // padding), at least the input's, in double first: the pads are unbounded.
+  // padding), at least the input's, in double first: kernel and pads come
+  // from the artifact unbounded, and the scratch is sized by them (the
+  // generic loop takes windows far wider than the input).
   const double reach =
       std::max((double)PL + (double)W, (double)(OW - 1) * (double)SW + (double)KW);
-  if (reach > 4.0 * ((double)W + (double)KW) + 64.0)
+  if (reach > 2.0 * (double)W + 4096.0)
     return false;
   const int64_t padded = (int64_t)reach;
   // Outputs whose windows hold no input column (pads as wide as the
@@ -256,16 +262,20 @@ bool maxPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Windo
   const int64_t grain = rowWork >= 2048.0 ? 1 : 2048 / std::max<int64_t>(1, (int64_t)rowWork);
   parallel(ctx, planes * OH, grain, [&](int64_t b, int64_t e) {
     // Per thread: kRowsPerPass padded rows; only [PL, PL + W) of each is
-    // rewritten per output row.
+    // rewritten per output row. A vector's worth of -inf after the last
+    // row: the stride-2 path loads 32 columns for 16 outputs, one past a
+    // row that ends at the last window's end (the lane is not used).
     thread_local std::vector<T> scratch;
-    if (scratch.size() < (size_t)(kRowsPerPass * padded))
-      scratch.resize((size_t)(kRowsPerPass * padded));
+    const size_t need = (size_t)(kRowsPerPass * padded + kBlock);
+    if (scratch.size() < need)
+      scratch.resize(need);
     const T inf = std::numeric_limits<T>::infinity();
     for (int64_t g = 0; g < kRowsPerPass; ++g) {
       T *row = scratch.data() + g * padded;
       std::fill(row, row + PL, -inf);
       std::fill(row + PL + W, row + padded, -inf);
     }
+    std::fill(scratch.data() + kRowsPerPass * padded, scratch.data() + need, -inf);
     for (int64_t t0 = b; t0 < e; t0 += kRowsPerPass) {
       const int64_t t1 = std::min(e, t0 + kRowsPerPass);
       bool empty[kRowsPerPass];

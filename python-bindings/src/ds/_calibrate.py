@@ -14,6 +14,7 @@ precision_table=...).
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
 import tempfile
@@ -293,10 +294,15 @@ def calibrate_attention_heads(model_path: PathLike, data: Union[PathLike, Iterab
     ds.calibrate.
     """
     from ._compile import _dims, _run_compiler
-    if not isinstance(window, int) or window <= 0:
+    def count(value: Any) -> Optional[int]:
+        return int(value) if isinstance(value, numbers.Integral) and not isinstance(
+            value, bool) else None
+    window_keys, sink_keys = count(window), count(sinks)
+    if window_keys is None or window_keys <= 0:
         raise ValueError(f"window {window!r} must be a positive number of keys")
-    if not isinstance(sinks, int) or sinks < 0:
+    if sink_keys is None or sink_keys < 0:
         raise ValueError(f"sinks {sinks!r} must be a count of keys")
+    window, sinks = window_keys, sink_keys
     if not 0.0 < keep <= 1.0:
         raise ValueError(f"keep {keep} is not in (0, 1]")
     extra = dict(compile_options or {})

@@ -47,3 +47,14 @@ func.func @dynamic(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<
   %o = ds.attention %q, %k, %v {is_causal} : (tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
   return %o : tensor<1x2x?x8xf32>
 }
+
+// -----
+
+// A mask of another float type than the scores is not added to them.
+// CHECK-LABEL: func @half_mask
+// CHECK-SAME:  -> tensor<1x2x4x8xf32>
+func.func @half_mask(%q: tensor<1x2x4x8xf32>, %m: tensor<4x4xf16>) -> tensor<1x2x4x8xf32> {
+  // expected-remark @below {{attention 0 not measured: its mask is neither boolean nor f32}}
+  %o = ds.attention %q, %q, %q, %m {is_causal} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<4x4xf16>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}

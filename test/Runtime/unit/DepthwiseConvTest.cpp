@@ -55,6 +55,8 @@ TEST(DepthwiseConv, MultipliesThenAddsInTapOrder) {
       {1, 2, 19, 61, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1},
       {1, 2, 17, 9, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1},
       {1, 2, 30, 23, 2, 5, 5, 2, 2, 2, 2, 2, 2, 2, 1, 1},
+      {1, 2, 5, 130, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1}, // past one 64-output column block
+      {1, 2, 6, 201, 2, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1},
       // The padded copies: stride 1 without left pad; stride 2 with even
       // and odd left pads and rows over one 32-column load.
       {1, 4, 6, 20, 4, 3, 3, 4, 1, 1, 0, 0, 0, 0, 1, 1},

@@ -71,6 +71,8 @@ TEST(Pool2D, InteriorAndBordersMatchTheWindowOrder) {
       {1, 4, 3, 2, 5, 1, 1, 0, 2, 0, 2},   // no interior column
       {2, 5, 6, 2, 2, 1, 1, 2, 2, 2, 3},   // pads wider than the window
       {1, 3, 40, 2, 3, 2, 2, 3, 4, 3, 5},  // the same at stride 2 over 16+ outputs
+      {1, 2, 0, 1, 2, 1, 1, 0, 1, 0, 1},   // rows of no column: only padding
+      {1, 2, 3, 1, 2, 1, 1, 0, 3000, 0, 3000}, // pads far wider than the row (generic loop)
       {2, 9, 70, 3, 3, 2, 2, 1, 1, 1, 1},  // stride 2 in registers, a last partial block
       {1, 4, 40, 3, 3, 2, 2, 1, 2, 1, 2},  // stride 2, a left pad of 2
       {1, 5, 100, 2, 4, 1, 3, 0, 1, 0, 2}, // stride 3 over 16+ outputs

@@ -38,6 +38,11 @@ std::string unmeasurable(AttentionOp op) {
     return "its shapes are not static";
   if (!q.getElementType().isF32() || !k.getElementType().isF32())
     return "not f32";
+  if (Value mask = op.getMask()) {
+    Type m = cast<RankedTensorType>(mask.getType()).getElementType();
+    if (!m.isInteger(1) && !m.isF32())
+      return "its mask is neither boolean nor f32";
+  }
   return "";
 }
 

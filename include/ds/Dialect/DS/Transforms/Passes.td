@@ -442,7 +442,7 @@ def InsertAttentionProbesPass : Pass<"ds-insert-attention-probes", "func::FuncOp
     over batch and queries, the probability mass on the keys the pattern
     (`window` keys ending at the diagonal, `sinks` first keys) keeps; row 1
     the whole mass (1 per query that sees any key). Their ratio, summed
-    over calibration samples (`ds-calibrate --attention-heads`), is the
+    over calibration samples (`ds-calibrate --attention-window`), is the
     share of each head's attention the pattern keeps. The probabilities are
     materialized, [B, Hq, S, L] floats: a calibration build, not a fast one.
     The model's own results come first and are unchanged; attentions that
