@@ -1,7 +1,7 @@
 //===- ds-run.cpp - load an artifact, run it, time it ---------------------===//
 //
 //   ds-run model.dsx [--input name=file.npy|file.pb]... [--inputs-dir DIR]
-//          [--threads N] [--warmup N] [--runs N] [--output-dir DIR]
+//          [--threads N] [--warmup N] [--runs N] [--pause MS] [--output-dir DIR]
 //          [--expect-dir DIR [--rtol R] [--atol A]] [--seed S]
 //          [--max-random-bytes N] [--shape name=DIMS]... [--quiet]
 //
@@ -15,7 +15,9 @@
 // temporary name and renamed. --expect-dir compares with DIR/output_<i>.pb or
 // .npy (exit 3 on a mismatch, a missing expected output, or an expected output
 // the model does not produce). Runs on the runtime's C++ wrappers only (no
-// LLVM), like an application would.
+// LLVM), like an application would. --pause sleeps that many milliseconds
+// before each timed run, as a server between requests: idle worker threads
+// (and the cores under them) then have to wake up for every run.
 //
 //===----------------------------------------------------------------------===//
 #include "Compare.h"
@@ -35,6 +37,7 @@
 #include <set>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 namespace {
@@ -44,6 +47,7 @@ struct Options {
   std::map<std::string, std::vector<int64_t>> shapes; ///< name -> dims of random data
   std::string inputsDir, outputDir, expectDir;
   int threads = 0, warmup = 2, runs = 10;
+  double pauseMs = 0.0;
   unsigned seed = 0;
   double rtol = 1e-3, atol = 1e-7;
   double maxRandomBytes = 4.0 * (1ull << 30);
@@ -54,7 +58,8 @@ struct Options {
   std::fprintf(stderr, "ds-run: %s\n", message);
   std::fprintf(stderr,
                "usage: ds-run model.dsx|model.onnx [--input name=file.npy|file.pb]... "
-               "[--inputs-dir DIR] [--threads N] [--warmup N] [--runs N] [--output-dir DIR] "
+               "[--inputs-dir DIR] [--threads N] [--warmup N] [--runs N] [--pause MS] "
+               "[--output-dir DIR] "
                "[--expect-dir DIR] [--rtol R] [--atol A] [--seed S] [--max-random-bytes N] "
                "[--shape name=DIMS]... [--quiet]\n");
   std::exit(2);
@@ -110,6 +115,7 @@ Options parse(int argc, char **argv) {
     else if (key == "--threads") o.threads = (int)number(value());
     else if (key == "--warmup") o.warmup = (int)number(value());
     else if (key == "--runs") o.runs = (int)number(value());
+    else if (key == "--pause") o.pauseMs = number(value());
     else if (key == "--seed") o.seed = (unsigned)number(value());
     else if (key == "--rtol") o.rtol = number(value());
     else if (key == "--atol") o.atol = number(value());
@@ -123,6 +129,8 @@ Options parse(int argc, char **argv) {
     usage("no model given");
   if (o.runs < 1 || o.warmup < 0 || o.threads < 0 || !(o.maxRandomBytes >= 0))
     usage("--runs must be >= 1, --warmup, --threads and --max-random-bytes >= 0");
+  if (!(o.pauseMs >= 0.0 && o.pauseMs <= 60000.0))
+    usage("--pause must be 0 to 60000 milliseconds");
   struct stat st;
   if (!o.expectDir.empty() && (stat(o.expectDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
     usage(("--expect-dir '" + o.expectDir + "' is not a directory").c_str());
@@ -332,6 +340,8 @@ int main(int argc, char **argv) {
       session.run(refs);
     std::vector<double> ms;
     for (int i = 0; i < opts.runs; ++i) {
+      if (opts.pauseMs > 0.0)
+        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(opts.pauseMs));
       auto start = std::chrono::steady_clock::now();
       session.run(refs);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
@@ -395,8 +405,13 @@ int main(int argc, char **argv) {
         }
     if (!opts.quiet) {
       auto pct = [&](double p) { return ms[std::min(ms.size() - 1, (size_t)(p * ms.size()))]; };
-      std::printf("threads %d, %d warm-up + %d runs: median %.3f ms (p10 %.3f, p90 %.3f)\n",
-                  opts.threads, opts.warmup, opts.runs, pct(0.5), pct(0.1), pct(0.9));
+      char pauseText[48] = "";
+      if (opts.pauseMs > 0.0)
+        std::snprintf(pauseText, sizeof pauseText, " %g ms apart", opts.pauseMs);
+      std::printf("threads %d, %d warm-up + %d runs%s: median %.3f ms (p10 %.3f, p90 %.3f)\n",
+                  opts.threads, opts.warmup, opts.runs,
+                  pauseText,
+                  pct(0.5), pct(0.1), pct(0.9));
       std::printf("peak memory %.1f MiB (arena %.1f MiB)\n", usage.ru_maxrss / 1024.0,
                   model.arenaBytes() / 1048576.0);
     }
