@@ -1,6 +1,7 @@
 # Type stub of the public package: the names ds exports, each annotated where it
 # is defined (the package's .py modules and _ds.pyi). `X as X` marks a re-export.
-from ._calibrate import calibrate as calibrate
+from ._calibrate import (calibrate as calibrate,
+                         calibrate_attention_heads as calibrate_attention_heads)
 from ._compile import compile as compile, load as load
 from ._report import cost_report as cost_report, plot_memory as plot_memory
 from ._training import (CheckpointError as CheckpointError, LossScaler as LossScaler,
@@ -14,5 +15,6 @@ from ._session import Session as Session
 
 __all__ = ["CheckpointError", "CompileError", "Error", "InferenceSession", "InputError",
            "InputTypeError", "LossScaler", "ModelMetadata", "NoDeviceError", "NodeArg",
-           "RunOptions", "Session", "SessionOptions", "TrainingSession", "calibrate", "compile",
+           "RunOptions", "Session", "SessionOptions", "TrainingSession", "calibrate",
+           "calibrate_attention_heads", "compile",
            "cost_report", "get_available_providers", "get_device", "load", "plot_memory"]
