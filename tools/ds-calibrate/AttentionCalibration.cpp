@@ -88,16 +88,13 @@ int calibrateAttentionHeads(const AttentionOptions &opts) {
                          "window measured: give the .onnx model, not an artifact\n");
     return 2;
   }
-  std::string artifact = opts.model;
-  bool compiled = true;
-  {
-    std::vector<std::string> args = {"--attention-probes",
-                                     "--attention-window=" + std::to_string(opts.window),
-                                     "--attention-sinks=" + std::to_string(opts.sinks)};
-    args.insert(args.end(), opts.compileArgs.begin(), opts.compileArgs.end());
-    if (!dsrun::compileModel("ds-calibrate", opts.model, args, artifact))
-      return 1;
-  }
+  std::string artifact;
+  std::vector<std::string> args = {"--attention-probes",
+                                   "--attention-window=" + std::to_string(opts.window),
+                                   "--attention-sinks=" + std::to_string(opts.sinks)};
+  args.insert(args.end(), opts.compileArgs.begin(), opts.compileArgs.end());
+  if (!dsrun::compileModel("ds-calibrate", opts.model, args, artifact))
+    return 1;
   std::vector<Probe> probes;
   size_t samples = 0;
   bool ok;
@@ -107,8 +104,7 @@ int calibrateAttentionHeads(const AttentionOptions &opts) {
     std::fprintf(stderr, "ds-calibrate: %s\n", e.what());
     ok = false;
   }
-  if (compiled)
-    std::remove(artifact.c_str());
+  std::remove(artifact.c_str());
   if (!ok)
     return 1;
   std::ostringstream table, flag;
