@@ -241,7 +241,8 @@ bool maxPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Windo
   const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
   const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
   const int64_t PT = w.padBegin[0], PL = w.padBegin[1];
-  if (W == 0) { // no input column: every window is padding
+  if (H == 0 || W == 0) { // no input element: every window is padding (and the
+                          // scratch is not sized by an empty input's other dim)
     std::fill(y, y + planes * OH * OW, std::numeric_limits<T>::lowest());
     return true;
   }
