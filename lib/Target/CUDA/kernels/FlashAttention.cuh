@@ -42,6 +42,23 @@ namespace ds_attention {
 #define DS_ATTN_ROWS 4 // query rows per warp
 #define DS_ATTN_BK 32  // keys per tile = warp size
 
+/// Head h's block layout ([1 or HQ, query blocks, key blocks], or one value
+/// when LAYOUT_SPLAT): kept(r, c) says whether query block r keeps key
+/// block c. Both flash kernels read it.
+template <typename C> struct BlockLayoutView {
+  const bool *layout;
+  int cols;
+  __device__ BlockLayoutView(const C &cfg, int h) {
+    const int block = C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1;
+    const int rows = (cfg.S + block - 1) / block;
+    cols = (cfg.L + block - 1) / block;
+    layout = C::LAYOUT_BLOCK > 0 && !C::LAYOUT_SPLAT
+                 ? cfg.LAYOUT + (long long)(C::LAYOUT_HEADS == 1 ? 0 : h) * rows * cols
+                 : cfg.LAYOUT;
+  }
+  __device__ bool kept(int r, int c) const { return layout[C::LAYOUT_SPLAT ? 0 : r * cols + c]; }
+};
+
 template <typename T, typename M, typename C>
 __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k,
                                 const T *__restrict__ v, const M *__restrict__ mask,
@@ -86,13 +103,8 @@ __device__ void flash_attention(const T *__restrict__ q, const T *__restrict__ k
   // (the decision is shared through `keep`, after Qs, so the block stays in
   // step).
   int &keep = *(int *)(Qs + WARPS * ROWS * C::D);
-  const int layoutRows = (cfg.S + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
-  const int layoutCols = (cfg.L + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
-  const bool *layout = C::LAYOUT_BLOCK > 0 && !C::LAYOUT_SPLAT
-      ? cfg.LAYOUT + (long long)(C::LAYOUT_HEADS == 1 ? 0 : h) * layoutRows * layoutCols
-      : cfg.LAYOUT;
-  // Whether query block r keeps key block c.
-  auto kept = [&](int r, int c) { return layout[C::LAYOUT_SPLAT ? 0 : r * layoutCols + c]; };
+  const BlockLayoutView<C> layout(cfg, h);
+  auto kept = [&](int r, int c) { return layout.kept(r, c); };
 
   // A sliding window: key tiles before the window of the block's first row
   // that hold no sink key are skipped (no row of the block sees them).
@@ -314,12 +326,8 @@ __device__ void flash_attention_mma(const T *__restrict__ q, const T *__restrict
   // the warps flag tiles, thread 0 turns the flags into the list in place
   // (the n-th kept tile is at or after n).
   int *tileKept = reinterpret_cast<int *>(Vs + 2 * BK * LDV), *tileList = tileKept;
-  const int layoutRows = (cfg.S + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
-  const int layoutCols = (cfg.L + C::LAYOUT_BLOCK - 1) / (C::LAYOUT_BLOCK > 0 ? C::LAYOUT_BLOCK : 1);
-  const bool *layout = C::LAYOUT_BLOCK > 0 && !C::LAYOUT_SPLAT
-      ? cfg.LAYOUT + (long long)(C::LAYOUT_HEADS == 1 ? 0 : h) * layoutRows * layoutCols
-      : cfg.LAYOUT;
-  auto kept = [&](int r, int c) { return layout[C::LAYOUT_SPLAT ? 0 : r * layoutCols + c]; };
+  const BlockLayoutView<C> layout(cfg, h);
+  auto kept = [&](int r, int c) { return layout.kept(r, c); };
   if (C::LAYOUT_BLOCK > 0) {
     const int rFirst = row0 / C::LAYOUT_BLOCK,
               rLast = (row0 + BQ - 1 < cfg.S - 1 ? row0 + BQ - 1 : cfg.S - 1) / C::LAYOUT_BLOCK;
