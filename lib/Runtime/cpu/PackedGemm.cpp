@@ -1,9 +1,8 @@
 //===- PackedGemm.cpp - f32 GEMM on weights packed once -------------------===//
 //
-// Blocking (per task: a range of rows and of panels): the k dim in blocks
-// of kKc so that one or two panels' block (kKc x 16 or 32 floats) stays in
-// L1 while row groups of the lhs (kMc rows x kKc, in L2) pass over it; a
-// GEMM of one row group (a decode step's) streams whole panels instead. The
+// Blocking (per task: a range of rows and of panels): row groups of the lhs
+// (kMc rows) pass over one or two panels of B at a time, each over all of
+// K, so every tile of C is loaded and stored once. The
 // micro-kernels keep an MR x (16 * NP) tile of C in registers: AVX-512
 // 12 x 32 (24 zmm accumulators), AVX2 6 x 16 (12 ymm), portable 4 x 16.
 //
@@ -28,8 +27,13 @@ namespace dsrt::cpu {
 namespace {
 
 constexpr int64_t kPanel = PackedMatrix::kPanel;
-constexpr int64_t kKc = 128; ///< k per block
-constexpr int64_t kMc = 96;  ///< lhs rows per block
+/// Lhs rows per block. The k dim is not blocked on a packed right operand:
+/// on a Zen 5 core (48 KiB L1d, 1 MiB L2) the micro-kernel reads a panel's
+/// two 16-float rows per k from L2 as fast as from L1, and each k block
+/// cost a pass loading and storing every tile of C; blocks of 128 k ran
+/// BERT-base's 128 x 768 x 3072 product at 180-210 GFLOP/s, whole K at
+/// 235-260 (docs/runtime.md "k blocks").
+constexpr int64_t kMc = 96;
 /// k and rows per block of a GEMM on packed-left weights (convolutions):
 /// k follows the packed layout's blocks (256: ResNet-50 at one thread 45.3
 /// -> 44.3 ms against 128); 48 rows for windows read in place (indirect B),
@@ -238,38 +242,27 @@ void runTile(MicroKernel kernel, MicroArgs g, int64_t mr, int64_t np, int64_t co
     std::memcpy(out + r * ldc, tile + r * width, (size_t)cols * sizeof(float));
 }
 
-/// The k block of a GEMM of M rows: kKc keeps B's block in L1 for the
-/// next row group; a GEMM of one row group has none, and streams whole
-/// panels in order instead (a decode step's matrix-vector products read
-/// their weights once: jumping to the next panel every kKc rows of k kept
-/// the prefetchers from streaming). From M, not from a task's rows: a task
-/// of one row group in a GEMM of many keeps its lhs block in L1.
-int64_t kBlockFor(const Isa &s, int64_t M, int64_t K) { return M <= s.mr ? K : kKc; }
-
-/// Rows [r0, r1) and panels [p0, p1) of C, k in blocks of kBlock; A read in
-/// place (row stride lda) or, when `panelsA` is set, from its panels of
-/// s.mr rows.
-void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, int64_t kBlock,
-               const float *A, int64_t lda, const float *panelsA, const PackedMatrix &B, float *C,
-               int64_t ldc, bool accumulate) {
+/// Rows [r0, r1) and panels [p0, p1) of C, each tile over all of K (a
+/// GEMM of one row group, a decode step's, so streams whole panels in
+/// order); A read in place (row stride lda) or, when `panelsA` is set, from
+/// its panels of s.mr rows.
+void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, const float *A,
+               int64_t lda, const float *panelsA, const PackedMatrix &B, float *C, int64_t ldc,
+               bool accumulate) {
   const int64_t K = B.K, N = B.N, panelStride = K * kPanel;
-  for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
-    const int64_t kc = std::min(kBlock, K - k0);
-    const bool loadC = accumulate || k0 > 0;
-    for (int64_t m0 = r0; m0 < r1; m0 += kMc) {
-      const int64_t m1 = std::min(r1, m0 + kMc);
-      for (int64_t p = p0; p < p1; p += s.np) {
-        const int64_t np = std::min<int64_t>(s.np, p1 - p);
-        const int64_t col = p * kPanel, cols = std::min(np * kPanel, N - col);
-        const float *panel = B.data.get() + p * panelStride + k0 * kPanel;
-        for (int64_t i = m0; i < m1; i += s.mr) {
-          const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
-          const float *a = panelsA ? panelsA + (i / s.mr) * K * s.mr + k0 * s.mr : A + i * lda + k0;
-          MicroArgs g{kc,  a,    lda, panel, panelStride, kPanel, nullptr, C + i * ldc + col,
-                      ldc, loadC};
-          const Isa::Table &kernels = panelsA ? s.left : s.kernels;
-          runTile(kernels[(size_t)(np - 1)][(size_t)(mr - 1)], g, mr, np, cols);
-        }
+  const Isa::Table &kernels = panelsA ? s.left : s.kernels;
+  for (int64_t m0 = r0; m0 < r1; m0 += kMc) {
+    const int64_t m1 = std::min(r1, m0 + kMc);
+    for (int64_t p = p0; p < p1; p += s.np) {
+      const int64_t np = std::min<int64_t>(s.np, p1 - p);
+      const int64_t col = p * kPanel, cols = std::min(np * kPanel, N - col);
+      const float *panel = B.data.get() + p * panelStride;
+      for (int64_t i = m0; i < m1; i += s.mr) {
+        const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
+        const float *a = panelsA ? panelsA + (i / s.mr) * K * s.mr : A + i * lda;
+        MicroArgs g{K,   a,         lda, panel, panelStride, kPanel, nullptr, C + i * ldc + col,
+                    ldc, accumulate};
+        runTile(kernels[(size_t)(np - 1)][(size_t)(mr - 1)], g, mr, np, cols);
       }
     }
   }
@@ -405,7 +398,7 @@ void rightTask(const Isa &s, const TaskGrid &grid, int64_t t, int64_t M, const f
   const int64_t r0 = p0 * s.mr, r1 = std::min(M, p1 * s.mr);
   const int64_t b0 = g0 * s.np, b1 = std::min(B.panels(), g1 * s.np);
   if (r0 < r1 && b0 < b1)
-    gemmBlock(s, r0, r1, b0, b1, kBlockFor(s, M, B.K), A, lda, panelsA, B, C, ldc, accumulate);
+    gemmBlock(s, r0, r1, b0, b1, A, lda, panelsA, B, C, ldc, accumulate);
 }
 
 /// C = 0 (unless accumulating) for an empty k dim.
