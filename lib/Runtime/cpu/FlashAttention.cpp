@@ -3,6 +3,7 @@
 
 #include "cpu/Blas.h"
 #include "cpu/KernelUtils.h"
+#include "cpu/PackedGemm.h"
 #include "cpu/VectorMath.h"
 
 #include <algorithm>
@@ -157,9 +158,38 @@ void selectedRanges(const AttentionProblem &p, const float *pooled, const float 
 }
 
 /// One tile of queries [i0, i1) of head h in batch b, over the key ranges.
+/// S = scale * Q Kᵀ for `rows` queries at q and `cols` keys at k (row
+/// stride D each), into s (row stride cols): with the packed GEMM's
+/// micro-kernels where this CPU has them (the key tile transposed into
+/// `kPanels` first), else the library's.
+void tileScores(const AttentionProblem &p, const float *q, int64_t rows, const float *k,
+                int64_t cols, float *s, std::vector<float> &kPanels) {
+  if (!packedGemmAvailable()) {
+    blas::sgemm(false, true, (int)rows, (int)cols, (int)p.D, p.scale, q, (int)p.D, k, (int)p.D,
+                0.0f, s, (int)cols);
+    return;
+  }
+  const int64_t panels = (cols + PackedMatrix::kPanel - 1) / PackedMatrix::kPanel;
+  kPanels.resize((size_t)(panels * PackedMatrix::kPanel * p.D));
+  packTransposedPanels(k, cols, p.D, p.D, kPanels.data());
+  gemmSerialPanels(rows, cols, p.D, q, p.D, kPanels.data(), s, cols, false);
+  vmath::scale(s, rows * cols, p.scale);
+}
+
+/// y += P V for `rows` rows of probabilities at s (row stride cols) and
+/// `cols` rows of V at v (row stride Dv).
+void accumulateValues(const AttentionProblem &p, const float *s, int64_t rows, const float *v,
+                      int64_t cols, float *y) {
+  if (packedGemmAvailable() && p.Dv % PackedMatrix::kPanel == 0)
+    gemmSerialRowMajor(rows, p.Dv, cols, s, cols, v, p.Dv, y, p.Dv, true);
+  else
+    blas::sgemm(false, false, (int)rows, (int)p.Dv, (int)cols, 1.0f, s, (int)cols, v, (int)p.Dv,
+                1.0f, y, (int)p.Dv);
+}
+
 void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int64_t i1,
                 const KeyRanges &ranges, std::vector<float> &scores, std::vector<float> &rowMax,
-                std::vector<float> &rowSum) {
+                std::vector<float> &rowSum, std::vector<float> &kPanels) {
   const int64_t rows = i1 - i0, group = p.Hq / p.Hkv, hk = h / group;
   const float *q = p.q + ((b * p.Hq + h) * p.S + i0) * p.D;
   const float *k = p.k + (b * p.Hkv + hk) * p.L * p.D;
@@ -175,9 +205,7 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
     for (int64_t k0 = rangeBegin; k0 < rangeEnd;) {
       const int64_t cols = std::min(kKeyTile, rangeEnd - k0);
       float *s = scores.data();
-      // S = scale * Q Kᵀ for this tile.
-      blas::sgemm(false, true, (int)rows, (int)cols, (int)p.D, p.scale, q, (int)p.D, k + k0 * p.D,
-                  (int)p.D, 0.0f, s, (int)cols);
+      tileScores(p, q, rows, k + k0 * p.D, cols, s, kPanels);
       for (int64_t r = 0; r < rows; ++r) {
         float *sr = s + r * cols;
         const int64_t i = i0 + r;
@@ -202,9 +230,7 @@ void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int
           vmath::scale(y + r * p.Dv, p.Dv, correction);
         rowMax[r] = newMax;
       }
-      // O += P V for this tile.
-      blas::sgemm(false, false, (int)rows, (int)p.Dv, (int)cols, 1.0f, s, (int)cols, v + k0 * p.Dv,
-                  (int)p.Dv, 1.0f, y, (int)p.Dv);
+      accumulateValues(p, s, rows, v + k0 * p.Dv, cols, y);
       k0 += cols;
     }
   }
@@ -259,7 +285,7 @@ void flashAttention(KernelContext &ctx, const AttentionProblem &p) {
   const int64_t tileRows = std::min(queryTile, p.S), tileCols = std::min(kKeyTile, p.L);
   parallel(ctx, tasks, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> scores((size_t)std::max<int64_t>(1, tileRows * tileCols));
-    std::vector<float> rowMax((size_t)tileRows), rowSum((size_t)tileRows), work;
+    std::vector<float> rowMax((size_t)tileRows), rowSum((size_t)tileRows), work, kPanels;
     KeyRanges ranges;
     for (int64_t t = begin; t < end; ++t) {
       const int64_t bh = t / tiles, n = t % tiles;
@@ -275,7 +301,7 @@ void flashAttention(KernelContext &ctx, const AttentionProblem &p) {
       } else {
         visibleKeyRanges(p, i0, i1, ranges);
       }
-      attendTile(p, b, h, i0, i1, ranges, scores, rowMax, rowSum);
+      attendTile(p, b, h, i0, i1, ranges, scores, rowMax, rowSum, kPanels);
     }
   });
 }

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -242,30 +243,45 @@ void runTile(MicroKernel kernel, MicroArgs g, int64_t mr, int64_t np, int64_t co
     std::memcpy(out + r * ldc, tile + r * width, (size_t)cols * sizeof(float));
 }
 
+/// A K x N right operand whose 16-column vectors the micro-kernels load:
+/// row k of vector p at data + p * panelStride + k * rowStride (packed
+/// panels: K * 16 and 16; a row-major matrix read in place: 16 and its row
+/// stride).
+struct RightOperand {
+  const float *data;
+  int64_t panelStride, rowStride, K, N;
+  int64_t panels() const { return (N + kPanel - 1) / kPanel; }
+};
+
 /// Rows [r0, r1) and panels [p0, p1) of C, each tile over all of K (a
 /// GEMM of one row group, a decode step's, so streams whole panels in
 /// order); A read in place (row stride lda) or, when `panelsA` is set, from
 /// its panels of s.mr rows.
 void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, const float *A,
-               int64_t lda, const float *panelsA, const PackedMatrix &B, float *C, int64_t ldc,
+               int64_t lda, const float *panelsA, const RightOperand &B, float *C, int64_t ldc,
                bool accumulate) {
-  const int64_t K = B.K, N = B.N, panelStride = K * kPanel;
+  const int64_t K = B.K, N = B.N;
   const Isa::Table &kernels = panelsA ? s.left : s.kernels;
   for (int64_t m0 = r0; m0 < r1; m0 += kMc) {
     const int64_t m1 = std::min(r1, m0 + kMc);
     for (int64_t p = p0; p < p1; p += s.np) {
       const int64_t np = std::min<int64_t>(s.np, p1 - p);
       const int64_t col = p * kPanel, cols = std::min(np * kPanel, N - col);
-      const float *panel = B.data.get() + p * panelStride;
+      const float *panel = B.data + p * B.panelStride;
       for (int64_t i = m0; i < m1; i += s.mr) {
         const int64_t mr = std::min<int64_t>(s.mr, m1 - i);
         const float *a = panelsA ? panelsA + (i / s.mr) * K * s.mr : A + i * lda;
-        MicroArgs g{K,   a,         lda, panel, panelStride, kPanel, nullptr, C + i * ldc + col,
-                    ldc, accumulate};
+        MicroArgs g{K,   a,          lda, panel, B.panelStride, B.rowStride, nullptr,
+                    C + i * ldc + col, ldc, accumulate};
         runTile(kernels[(size_t)(np - 1)][(size_t)(mr - 1)], g, mr, np, cols);
       }
     }
   }
+}
+
+/// The packed matrix `B` as a right operand.
+RightOperand rightOperand(const PackedMatrix &B) {
+  return {B.data.get(), B.K * kPanel, kPanel, B.K, B.N};
 }
 
 /// Row panels [m0, m1) of packed A (from k0) times one column group of B
@@ -398,7 +414,7 @@ void rightTask(const Isa &s, const TaskGrid &grid, int64_t t, int64_t M, const f
   const int64_t r0 = p0 * s.mr, r1 = std::min(M, p1 * s.mr);
   const int64_t b0 = g0 * s.np, b1 = std::min(B.panels(), g1 * s.np);
   if (r0 < r1 && b0 < b1)
-    gemmBlock(s, r0, r1, b0, b1, A, lda, panelsA, B, C, ldc, accumulate);
+    gemmBlock(s, r0, r1, b0, b1, A, lda, panelsA, rightOperand(B), C, ldc, accumulate);
 }
 
 /// C = 0 (unless accumulating) for an empty k dim.
@@ -502,28 +518,59 @@ bool allocatePacked(int64_t K, int64_t N, PackedMatrix &out) {
 }
 
 namespace {
-/// Packs the K x N matrix whose element (k, n) is B[k * kStride + n * nStride]
-/// into panels of 16 columns; false when out of memory.
-bool packStrided(const float *B, int64_t K, int64_t N, int64_t kStride, int64_t nStride,
-                 PackedMatrix &out) {
-  if (!allocatePacked(K, N, out))
-    return false;
-  float *dst = out.data.get();
-  for (int64_t p = 0; p < out.panels(); ++p) {
+/// Writes the K x N matrix whose element (k, n) is B[k * kStride + n *
+/// nStride] as panels of 16 columns at dst.
+void fillPanels(const float *B, int64_t K, int64_t N, int64_t kStride, int64_t nStride,
+                float *dst) {
+  for (int64_t p = 0; p < (N + kPanel - 1) / kPanel; ++p) {
     const int64_t col = p * kPanel, cols = std::min(kPanel, N - col);
     for (int64_t k = 0; k < K; ++k, dst += kPanel) {
       const float *src = B + k * kStride + col * nStride;
       if (nStride == 1)
         std::memcpy(dst, src, (size_t)cols * sizeof(float));
-      else // a weight stored transposed: its 16 rows side by side, a k at a time
+      else // a matrix stored transposed: its 16 rows side by side, a k at a time
         for (int64_t j = 0; j < cols; ++j)
           dst[j] = src[j * nStride];
       std::fill(dst + cols, dst + kPanel, 0.0f);
     }
   }
+}
+
+/// Packs that matrix into `out`; false when out of memory.
+bool packStrided(const float *B, int64_t K, int64_t N, int64_t kStride, int64_t nStride,
+                 PackedMatrix &out) {
+  if (!allocatePacked(K, N, out))
+    return false;
+  fillPanels(B, K, N, kStride, nStride, out.data.get());
   return true;
 }
+
+/// C (+)= A B on the calling thread.
+void gemmSerial(int64_t M, const float *A, int64_t lda, const RightOperand &B, float *C,
+                int64_t ldc, bool accumulate) {
+  if (M <= 0 || B.N <= 0)
+    return;
+  if (B.K == 0)
+    return clearRows(M, B.N, C, ldc, accumulate);
+  gemmBlock(isa(), 0, M, 0, B.panels(), A, lda, nullptr, B, C, ldc, accumulate);
+}
 } // namespace
+
+void packTransposedPanels(const float *Bt, int64_t N, int64_t K, int64_t ldbt, float *panels) {
+  fillPanels(Bt, K, N, 1, ldbt, panels);
+}
+
+void gemmSerialPanels(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                      const float *panels, float *C, int64_t ldc, bool accumulate) {
+  gemmSerial(M, A, lda, {panels, K * kPanel, kPanel, K, N}, C, ldc, accumulate);
+}
+
+void gemmSerialRowMajor(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                        const float *B, int64_t ldb, float *C, int64_t ldc, bool accumulate) {
+  // Each micro-kernel loads whole 16-column vectors of B's rows.
+  assert(N % kPanel == 0 && "a row-major right operand read in place has whole vectors");
+  gemmSerial(M, A, lda, {B, kPanel, ldb, K, N}, C, ldc, accumulate);
+}
 
 bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out) {
   return packStrided(B, K, N, ldb, 1, out);

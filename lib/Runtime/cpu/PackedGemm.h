@@ -97,6 +97,22 @@ void packedLeftGemmIndirect(KernelContext &ctx, const PackedLeftMatrix &A, const
                             const int64_t *offsets, int64_t N, float *C, int64_t ldc,
                             bool accumulate);
 
+/// GEMMs on the calling thread, for kernels that already run one task per
+/// thread (attention tiles), with the micro-kernels and the summation order
+/// of packedGemm; A is M x K, read in place (row stride lda).
+///
+/// B given as panels of 16 columns ([K][16] each, zero past N), as
+/// packTransposedPanels writes them.
+void gemmSerialPanels(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                      const float *panels, float *C, int64_t ldc, bool accumulate);
+/// B row-major (K x N, row stride ldb), read in place; N a multiple of
+/// PackedMatrix::kPanel (the micro-kernels load whole 16-column vectors).
+void gemmSerialRowMajor(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                        const float *B, int64_t ldb, float *C, int64_t ldc, bool accumulate);
+/// Writes the K x N matrix Btᵀ of row-major Bt (N x K, row stride ldbt) as
+/// panels: ceil(N / 16) * K * 16 floats at `panels`.
+void packTransposedPanels(const float *Bt, int64_t N, int64_t K, int64_t ldbt, float *panels);
+
 /// C_b = A_b B_b for b < count: equal shapes (M x K row-major A_b, row
 /// stride lda; packed K x N B_b; C_b with row stride ldc), in one parallel
 /// region (a Winograd convolution's 36 products: one region each cost more

@@ -44,8 +44,7 @@ TEST(Gemm, BlocksFromTheShapeAlone) {
 
 TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {
   // Edges of the micro-kernel (rows not a multiple of 12 / 6 / 4, partial
-  // panels), k blocks (K > 128; one row group, M <= 12, takes whole
-  // panels instead), row blocks (M > 96), a lhs with a row
+  // panels), long k chains (K = 300), row blocks (M > 96), a lhs with a row
   // stride (packed into panels when it has more than one and N >= 256),
   // and accumulation: each element must equal the sequential fma chain
   // exactly, serial or spread over tasks.
@@ -71,6 +70,45 @@ TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {
             cpu::packedGemm(ctx, M, a.data(), lda, packed, c.data(), ldc, accumulate);
             ASSERT_EQ(c, want) << M << " x " << N << " x " << K << " accumulate " << accumulate;
           }
+        }
+}
+
+TEST(PackedGemm, SerialGemmsAreOneFmaChainToo) {
+  // The attention tiles' GEMMs: B as panels packed from its transpose
+  // (scores = Q Kᵀ), or row-major and read in place (P V, whole vectors).
+  if (!cpu::packedGemmAvailable())
+    GTEST_SKIP() << "no packed GEMM kernels on this CPU";
+  for (int64_t M : {1, 13, 128})
+    for (int64_t N : {16, 48, 250})
+      for (int64_t K : {1, 64, 257})
+        for (bool accumulate : {false, true}) {
+          const int64_t lda = K + 1, ldc = N + 3, ldb = N + 16, ldbt = K + 5;
+          auto a = randomFloats((size_t)(M * lda), 21), bt = randomFloats((size_t)(N * ldbt), 22);
+          auto b = randomFloats((size_t)(K * ldb), 23), c0 = randomFloats((size_t)(M * ldc), 24);
+          auto chain = [&](auto element) {
+            std::vector<float> want = c0;
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t j = 0; j < N; ++j) {
+                float acc = accumulate ? c0[(size_t)(i * ldc + j)] : 0.0f;
+                for (int64_t k = 0; k < K; ++k)
+                  acc = std::fma(a[(size_t)(i * lda + k)], element(k, j), acc);
+                want[(size_t)(i * ldc + j)] = acc;
+              }
+            return want;
+          };
+          std::vector<float> panels((size_t)((N + 15) / 16 * 16 * K), -1.0f);
+          cpu::packTransposedPanels(bt.data(), N, K, ldbt, panels.data());
+          std::vector<float> c = c0;
+          cpu::gemmSerialPanels(M, N, K, a.data(), lda, panels.data(), c.data(), ldc, accumulate);
+          ASSERT_EQ(c, chain([&](int64_t k, int64_t j) { return bt[(size_t)(j * ldbt + k)]; }))
+              << "panels " << M << " x " << N << " x " << K;
+          if (N % 16)
+            continue;
+          c = c0;
+          cpu::gemmSerialRowMajor(M, N, K, a.data(), lda, b.data(), ldb, c.data(), ldc,
+                                  accumulate);
+          ASSERT_EQ(c, chain([&](int64_t k, int64_t j) { return b[(size_t)(k * ldb + j)]; }))
+              << "row-major " << M << " x " << N << " x " << K;
         }
 }
 
