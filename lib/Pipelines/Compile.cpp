@@ -134,15 +134,16 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
     return emitError(UnknownLoc::get(&context))
            << "heads to leave dense (attention dense heads) need a sparse pattern: an attention "
               "window, selected blocks or a block layout";
+  const bool layout = pipeline.attentionLocalBlocks != 0 || pipeline.attentionStrideBlocks != 0 ||
+                      pipeline.attentionGlobalBlocks != 0;
   if (pipeline.attentionProbes &&
-      (pipeline.attentionWindow <= 0 || pipeline.attentionSelectBlocks != 0 ||
-       pipeline.attentionLocalBlocks != 0 || pipeline.attentionStrideBlocks != 0 ||
-       pipeline.attentionGlobalBlocks != 0 || !pipeline.attentionDenseHeads.empty() ||
-       pipeline.gradients || !pipeline.raiseAttention))
+      ((pipeline.attentionWindow <= 0) == !layout || pipeline.attentionSelectBlocks != 0 ||
+       !pipeline.attentionDenseHeads.empty() || pipeline.gradients ||
+       !pipeline.raiseAttention))
     return emitError(UnknownLoc::get(&context))
-           << "attention probes measure an attention window (with sinks) on raised attention: "
-              "they need an attention window > 0 and no other sparse pattern, dense heads or "
-              "gradients";
+           << "attention probes measure an attention window (with sinks) or a block layout on "
+              "raised attention: they need an attention window > 0 or a block layout (not "
+              "both), and no block selection, dense heads or gradients";
   const std::string &quantize = request.pipeline.quantize;
   bool weightOnly = quantize == "int8-weights" || quantize == "int4-weights";
   if (quantize != "none" && quantize != "dynamic" && quantize != "static" && !weightOnly)

@@ -21,6 +21,10 @@ static void addAttentionPasses(OpPassManager &pm, const ds::CompileOptions &opti
     ds::InsertAttentionProbesPassOptions probes;
     probes.window = options.attentionWindow;
     probes.sinks = options.attentionSinks;
+    probes.blockSize = options.attentionBlockSize;
+    probes.localBlocks = options.attentionLocalBlocks;
+    probes.strideBlocks = options.attentionStrideBlocks;
+    probes.globalBlocks = options.attentionGlobalBlocks;
     pm.addNestedPass<func::FuncOp>(ds::createInsertAttentionProbesPass(probes));
   } else if (options.attentionWindow != 0 || options.attentionSinks != 0 ||
       options.attentionSelectBlocks != 0 || options.attentionLocalBlocks != 0 ||

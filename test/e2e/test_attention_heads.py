@@ -1,6 +1,7 @@
 """Dense heads from data: ds-calibrate --attention-window measures how much
 of each head's attention a window with sinks keeps (ds-insert-attention-probes)
-and names the heads to leave dense.
+and names the heads to leave dense; --attention-local-blocks (a block layout)
+does the same for a layout.
 
 On the PyTorch export causal_attention.onnx (inputs q, k, v; two heads), head
 0 is made local (q and k are position codes whose dot product peaks on the
@@ -40,11 +41,16 @@ def sample(seed):
     return {name: x.astype(np.float32) for name, x in (("q", q), ("k", k), ("v", v))}
 
 
-def kept_share(samples):
-    """Per head: the probability mass on the window and sinks over the whole."""
+def kept_share(samples, layout=None):
+    """Per head: the probability mass on the window and sinks (or on the key
+    blocks of `layout`, (block size, local blocks, global blocks)) over the
+    whole."""
     kept, whole = np.zeros(2), np.zeros(2)
     i, j = np.arange(LENGTH)[:, None], np.arange(LENGTH)[None, :]
     inside = (j <= i) & ((j > i - WINDOW) | (j < SINKS))
+    if layout:
+        block, local, glob = layout
+        inside = (j // block > i // block - local) | (j // block < glob)
     for feeds in samples:
         q, k = feeds["q"].astype(np.float64), feeds["k"].astype(np.float64)
         scores = np.einsum("bhsd,bhld->bhsl", q, k) / 4.0
@@ -122,9 +128,56 @@ def test_python_api_gives_the_same(calibrated):
         ds.calibrate_attention_heads(MODEL, samples, window=4)  # dynamic shapes
 
 
+def test_block_layout(calibrated, tmp_path):
+    """A block layout (the diagonal 8-key block and block 0) as the pattern:
+    the shares equal numpy's, the global head is named, and the printed
+    flags compile a model that is dense on it and laid out on the other."""
+    samples, _, _ = calibrated
+    data = tmp_path / "data"
+    for n, feeds in enumerate(samples):
+        (data / f"sample{n}").mkdir(parents=True)
+        for name, x in feeds.items():
+            np.save(data / f"sample{n}" / f"{name}.npy", x)
+    table = tmp_path / "heads.txt"
+    run = subprocess.run([TOOL, MODEL, str(data), "-o", str(table), "--attention-block-size=8",
+                          "--attention-local-blocks=1", "--attention-global-blocks=1", "--"]
+                         + SHAPES, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    rows = [line.split() for line in table.read_text().splitlines() if not line.startswith("#")]
+    want = kept_share(samples, layout=(8, 1, 1))
+    np.testing.assert_allclose([float(r[2]) for r in rows], want, rtol=1e-4)
+    # The local head keeps 0.98 here, the global one 0.51.
+    assert want[0] > 0.95 and want[1] < 0.6
+    assert rows[0][3:] == [] and rows[1][3:] == ["dense"]
+    flags = run.stdout.splitlines()[-1]
+    assert flags.startswith("--attention-block-size=8 --attention-local-blocks=1 "
+                            "--attention-stride-blocks=0 --attention-global-blocks=1 "
+                            "--attention-dense-heads="), flags
+    assert "0:1" in flags.split("--attention-dense-heads=")[1].split(","), flags
+    feeds = samples[0]
+    layout = dict(attention_block_size=8, attention_local_blocks=1, attention_global_blocks=1)
+    dense = ds.load(MODEL, num_threads=2).run(feeds)["out"]
+    laid_out = ds.load(MODEL, num_threads=2, **layout).run(feeds)["out"]
+    mixed = ds.load(MODEL, num_threads=2, attention_dense_heads=["0:1"], **layout).run(feeds)["out"]
+    np.testing.assert_array_equal(mixed[:, 1], dense[:, 1])
+    np.testing.assert_array_equal(mixed[:, 0], laid_out[:, 0])
+    assert not np.allclose(laid_out[:, 1], dense[:, 1], atol=1e-3)
+    result = ds.calibrate_attention_heads(
+        MODEL, samples, block_size=8, local_blocks=1, global_blocks=1, num_threads=2,
+        input_shapes={name: [1, 2, LENGTH, 16] for name in ("q", "k", "v")})
+    np.testing.assert_allclose([result["kept"][(0, 0)], result["kept"][(0, 1)]],
+                               [float(r[2]) for r in rows], rtol=1e-5)
+    with pytest.raises(ValueError, match="one pattern"):
+        ds.calibrate_attention_heads(MODEL, samples, window=4, local_blocks=1)
+
+
 def test_keep_threshold_and_flags_are_checked(tmp_path):
     for args, message in [(["--attention-keep=1.5", "--attention-window=4"], "attention-keep"),
-                          (["--attention-sinks=2"], "give --attention-window > 0"),
+                          (["--attention-sinks=2"], "measures one pattern"),
+                          (["--attention-window=4", "--attention-local-blocks=1"],
+                           "measures one pattern"),
+                          (["--attention-local-blocks=1", "--attention-sinks=1"],
+                           "takes no --attention-sinks"),
                           (["--attention-window=4", "--precision=fp16"], "other calibrations"),
                           (["--attention-window=4", "--model-is-artifact"], "not an artifact")]:
         model = MODEL

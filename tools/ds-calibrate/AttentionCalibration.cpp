@@ -1,7 +1,8 @@
 //===- AttentionCalibration.cpp - ds-calibrate --attention-window ---------===//
 //
 // Dense heads from data: the share of each head's attention a sliding
-// window with sinks keeps, measured on calibration samples. DuoAttention
+// window with sinks (or a block layout) keeps, measured on calibration
+// samples. DuoAttention
 // trains a gate per head to tell retrieval heads (which need every key)
 // from streaming heads (which a window with sinks serves); here the same
 // split comes from the attention itself: a head whose probability mass
@@ -44,9 +45,9 @@ bool measure(const AttentionOptions &opts, const std::string &artifact,
   ds::Model model(artifact);
   if (!findProbes(model, probes)) {
     std::fprintf(stderr,
-                 "ds-calibrate: %s has no attention to measure (a causal ds.attention with "
-                 "static shapes, f32, not sparse already; ds-compile --attention-probes "
-                 "remarks why one is left out)\n",
+                 "ds-calibrate: %s has no attention to measure (a ds.attention with static "
+                 "shapes, f32, not sparse already, causal for a window; ds-compile "
+                 "--attention-probes remarks why one is left out)\n",
                  opts.model.c_str());
     return false;
   }
@@ -80,18 +81,38 @@ bool measure(const AttentionOptions &opts, const std::string &artifact,
 
 } // namespace
 
+std::vector<std::string> AttentionPattern::flags() const {
+  auto flag = [](const char *name, long n) { return std::string(name) + "=" + std::to_string(n); };
+  if (!layout())
+    return {flag("--attention-window", window), flag("--attention-sinks", sinks)};
+  return {flag("--attention-block-size", blockSize),
+          flag("--attention-local-blocks", localBlocks),
+          flag("--attention-stride-blocks", strideBlocks),
+          flag("--attention-global-blocks", globalBlocks)};
+}
+
+std::string AttentionPattern::describe() const {
+  std::ostringstream text;
+  if (!layout())
+    text << "a window of " << window << " with " << sinks << " sink keys";
+  else
+    text << "a block layout of " << localBlocks << " local, every " << strideBlocks
+         << "-th (0: none) and " << globalBlocks << " global blocks of " << blockSize;
+  return text.str();
+}
+
 int calibrateAttentionHeads(const AttentionOptions &opts) {
   // The probes carry no pattern of their own: a .dsx compiled for another
-  // window would be reported under this one.
+  // pattern would be reported under this one.
   if (endsWith(opts.model, ".dsx")) {
-    std::fprintf(stderr, "ds-calibrate: --attention-window compiles its own probes for the "
-                         "window measured: give the .onnx model, not an artifact\n");
+    std::fprintf(stderr, "ds-calibrate: attention calibration compiles its own probes for the "
+                         "pattern measured: give the .onnx model, not an artifact\n");
     return 2;
   }
   std::string artifact;
-  std::vector<std::string> args = {"--attention-probes",
-                                   "--attention-window=" + std::to_string(opts.window),
-                                   "--attention-sinks=" + std::to_string(opts.sinks)};
+  std::vector<std::string> args = {"--attention-probes"};
+  const std::vector<std::string> patternFlags = opts.pattern.flags();
+  args.insert(args.end(), patternFlags.begin(), patternFlags.end());
   args.insert(args.end(), opts.compileArgs.begin(), opts.compileArgs.end());
   if (!dsrun::compileModel("ds-calibrate", opts.model, args, artifact))
     return 1;
@@ -108,8 +129,8 @@ int calibrateAttentionHeads(const AttentionOptions &opts) {
   if (!ok)
     return 1;
   std::ostringstream table, flag;
-  table << "# ds-calibrate attention heads: window " << opts.window << ", " << opts.sinks
-        << " sink keys, " << samples << " samples\n"
+  table << "# ds-calibrate attention heads: " << opts.pattern.describe() << ", " << samples
+        << " samples\n"
         << "# a head stays dense when the pattern keeps less than " << opts.keep
         << " of its attention\n"
         << "# attention head kept\n";
@@ -128,11 +149,14 @@ int calibrateAttentionHeads(const AttentionOptions &opts) {
                  std::strerror(errno));
     return 1;
   }
-  std::printf("ds-calibrate: %zu of %zu heads keep less than %g of their attention in a window "
-              "of %ld with %ld sink keys -> %s\n",
-              dense, heads, opts.keep, opts.window, opts.sinks, opts.table.c_str());
-  std::printf("--attention-window=%ld --attention-sinks=%ld%s%s\n", opts.window, opts.sinks,
-              dense ? " --attention-dense-heads=" : "", flag.str().c_str());
+  std::printf("ds-calibrate: %zu of %zu heads keep less than %g of their attention in %s -> "
+              "%s\n",
+              dense, heads, opts.keep, opts.pattern.describe().c_str(), opts.table.c_str());
+  std::string flags;
+  for (const std::string &f : patternFlags)
+    flags += (flags.empty() ? "" : " ") + f;
+  std::printf("%s%s%s\n", flags.c_str(), dense ? " --attention-dense-heads=" : "",
+              flag.str().c_str());
   return 0;
 }
 

@@ -7,11 +7,23 @@
 
 namespace ds_calibrate {
 
+/// The sparse pattern measured, named by the ds-compile flags that give it:
+/// `window` keys ending at each query's diagonal and the first `sinks` keys,
+/// or a block layout (--attention-local-blocks / -stride-blocks /
+/// -global-blocks, blocks of `blockSize`).
+struct AttentionPattern {
+  long window = 0, sinks = 0;
+  long blockSize = 64, localBlocks = 0, strideBlocks = 0, globalBlocks = 0;
+  bool layout() const { return localBlocks > 0 || strideBlocks > 0 || globalBlocks > 0; }
+  /// The ds-compile flags of the pattern.
+  std::vector<std::string> flags() const;
+  /// The pattern in words, for the table's header and the summary line.
+  std::string describe() const;
+};
+
 struct AttentionOptions {
   std::string model, data, table;
-  /// The pattern measured: `window` keys ending at each query's diagonal and
-  /// the first `sinks` keys.
-  long window = 0, sinks = 0;
+  AttentionPattern pattern;
   /// A head stays dense when the pattern keeps less than this share of its
   /// attention.
   double keep = 0.9;
@@ -21,7 +33,7 @@ struct AttentionOptions {
 };
 
 /// Compiles the model with attention probes (ds-compile --attention-probes
-/// --attention-window --attention-sinks), runs every sample, and writes per
+/// and the pattern's flags), runs every sample, and writes per
 /// attention and query head the share of its probability mass the pattern
 /// keeps, marking the heads under `keep` dense; prints the
 /// --attention-dense-heads flag that keeps them dense. The exit status.

@@ -7,6 +7,9 @@
 //                [--max-samples N] [-- ds-compile flags]
 //   ds-calibrate model.onnx DATA -o heads.txt --attention-window=W [--attention-sinks=N]
 //                [--attention-keep=F] [--threads N] [--max-samples N] [-- ds-compile flags]
+//   ds-calibrate model.onnx DATA -o heads.txt --attention-local-blocks=N
+//                [--attention-stride-blocks=N] [--attention-global-blocks=N]
+//                [--attention-block-size=B] [--attention-keep=F] [...]
 //
 // The calibration step of post-training static quantization: compiles the
 // model with its quantizable activations as extra outputs (ds-compile
@@ -20,8 +23,9 @@
 // low type (PrecisionCalibration.cpp) for `ds-compile --precision=auto
 // --precision-table=table.txt`. With --attention-window it measures the
 // share of each attention head's probability mass a window with sinks
-// keeps (AttentionCalibration.cpp) and prints the --attention-dense-heads
-// that leave the heads under --attention-keep (default 0.9) dense.
+// keeps (with the block-layout flags, a block layout; AttentionCalibration.cpp)
+// and prints the --attention-dense-heads that leave the heads under
+// --attention-keep (default 0.9) dense.
 //
 // DATA holds one sub-folder per sample with one file per model input, named
 // after the input (`<name>.npy`, '/' written as '_') or by position
@@ -67,8 +71,9 @@ struct Options {
   std::string precision;
   /// Whether a range flag (--method, --percentile) was given.
   bool rangeFlags = false;
-  /// --attention-window: measure attention heads under this pattern instead.
-  long attentionWindow = 0, attentionSinks = 0;
+  /// --attention-window or a block layout: measure attention heads under
+  /// this pattern instead.
+  ds_calibrate::AttentionPattern attention;
   double attentionKeep = 0.9;
   bool attentionFlags = false;
 };
@@ -80,6 +85,8 @@ struct Options {
                "[--method=minmax|percentile|entropy] [--percentile=P] [--threads N] "
                "[--smooth-quant=ALPHA] [--max-samples N] [--precision=fp16|bf16] "
                "[--attention-window=W [--attention-sinks=N] [--attention-keep=F]] "
+               "[--attention-local-blocks=N --attention-stride-blocks=N "
+               "--attention-global-blocks=N --attention-block-size=B] "
                "[-- ds-compile flags]\n");
   std::exit(2);
 }
@@ -128,12 +135,18 @@ Options parse(int argc, char **argv) {
       o.smoothQuant = number(key, value());
       if (!(o.smoothQuant > 0.0 && o.smoothQuant <= 1.0))
         usage("--smooth-quant: alpha must be in (0, 1]");
-    } else if (key == "--attention-window" || key == "--attention-sinks") {
+    } else if (long *count = key == "--attention-window"          ? &o.attention.window
+                             : key == "--attention-sinks"         ? &o.attention.sinks
+                             : key == "--attention-block-size"    ? &o.attention.blockSize
+                             : key == "--attention-local-blocks"  ? &o.attention.localBlocks
+                             : key == "--attention-stride-blocks" ? &o.attention.strideBlocks
+                             : key == "--attention-global-blocks" ? &o.attention.globalBlocks
+                                                                  : nullptr) {
       o.attentionFlags = true;
       double n = number(key, value());
       if (!(n >= 0 && n <= 1e9) || n != (double)(long)n)
-        usage(key + " must be a count of keys");
-      (key == "--attention-window" ? o.attentionWindow : o.attentionSinks) = (long)n;
+        usage(key + " must be a count");
+      *count = (long)n;
     } else if (key == "--attention-keep") {
       o.attentionFlags = true;
       o.attentionKeep = number(key, value());
@@ -160,11 +173,17 @@ Options parse(int argc, char **argv) {
   if (!o.precision.empty() && (o.rangeFlags || o.smoothQuant > 0.0))
     usage("--precision measures errors, not ranges: --method, --percentile and --smooth-quant "
           "are for static quantization");
-  if (o.attentionFlags && o.attentionWindow <= 0)
-    usage("--attention-sinks and --attention-keep measure a window: give --attention-window > 0");
+  if (o.attentionFlags && (o.attention.window > 0) == o.attention.layout())
+    usage("attention calibration measures one pattern: --attention-window > 0 (with "
+          "--attention-sinks) or a block layout (--attention-local-blocks, "
+          "--attention-stride-blocks, --attention-global-blocks)");
+  if (o.attention.layout() && (o.attention.sinks != 0 || o.attention.blockSize < 1 ||
+                               o.attention.blockSize > 1024))
+    usage("a block layout takes no --attention-sinks and an --attention-block-size in "
+          "[1, 1024]");
   if (o.attentionFlags && (!o.precision.empty() || o.rangeFlags || o.smoothQuant > 0.0))
-    usage("--attention-window measures attention heads: --precision, --method, --percentile "
-          "and --smooth-quant are other calibrations");
+    usage("attention calibration measures attention heads: --precision, --method, "
+          "--percentile and --smooth-quant are other calibrations");
   if (o.smoothQuant > 0.0 && endsWith(positional[0], ".dsx"))
     usage("--smooth-quant compiles the model twice: give the .onnx model, not an artifact");
   if (o.table.empty())
@@ -322,10 +341,10 @@ int calibrate(const Options &opts) {
 
 int main(int argc, char **argv) {
   Options opts = parse(argc, argv);
-  if (opts.attentionWindow > 0)
-    return calibrateAttentionHeads({opts.model, opts.data, opts.table, opts.attentionWindow,
-                                    opts.attentionSinks, opts.attentionKeep, opts.threads,
-                                    opts.maxSamples, opts.compileArgs});
+  if (opts.attentionFlags)
+    return calibrateAttentionHeads({opts.model, opts.data, opts.table, opts.attention,
+                                    opts.attentionKeep, opts.threads, opts.maxSamples,
+                                    opts.compileArgs});
   if (opts.precision.empty())
     return calibrate(opts);
   return calibratePrecision({opts.model, opts.data, opts.table, opts.precision, opts.threads,

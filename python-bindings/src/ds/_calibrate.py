@@ -274,7 +274,9 @@ ATTENTION_PREFIX = "ds.attention-probe:"
 
 
 def calibrate_attention_heads(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]], *,
-                              window: int, sinks: int = 0, keep: float = 0.9,
+                              window: int = 0, sinks: int = 0, local_blocks: int = 0,
+                              stride_blocks: int = 0, global_blocks: int = 0,
+                              block_size: int = 64, keep: float = 0.9,
                               num_threads: int = 0,
                               input_shapes: Optional[Mapping[str, Any]] = None,
                               bind_inputs: Optional[Mapping[str, PathLike]] = None,
@@ -284,30 +286,49 @@ def calibrate_attention_heads(model_path: PathLike, data: Union[PathLike, Iterab
     """Dense heads from data (ds-calibrate --attention-window): the share of
     each causal attention head's probability mass that a window of `window`
     keys ending at the diagonal plus the first `sinks` keys keeps, summed
-    over the samples. Returns {"kept": {(attention, head): share},
+    over the samples; or, with local_blocks / stride_blocks / global_blocks
+    instead of a window, the block layout ds.compile(attention_local_blocks=
+    ..., attention_block_size=block_size) would give each attention (encoders
+    included). Returns {"kept": {(attention, head): share},
     "dense_heads": ["N:H", ...]} where the dense heads are those keeping less
     than `keep`: pass them as ds.compile(attention_window=window,
-    attention_sinks=sinks, attention_dense_heads=...). Attentions are
-    numbered in program order, as attention_dense_heads counts them; the
-    probes need static shapes (input_shapes) and f32. data, num_threads,
-    input_shapes, bind_inputs, progress and compile_options as in
-    ds.calibrate.
+    attention_sinks=sinks, attention_dense_heads=...) (or with the layout's
+    options). Attentions are numbered in program order, as
+    attention_dense_heads counts them; the probes need static shapes
+    (input_shapes) and f32. data, num_threads, input_shapes, bind_inputs,
+    progress and compile_options as in ds.calibrate.
     """
     from ._compile import _dims, _run_compiler
     def count(value: Any) -> Optional[int]:
         return int(value) if isinstance(value, numbers.Integral) and not isinstance(
             value, bool) else None
-    window_keys, sink_keys = count(window), count(sinks)
-    if window_keys is None or window_keys <= 0:
-        raise ValueError(f"window {window!r} must be a positive number of keys")
-    if sink_keys is None or sink_keys < 0:
-        raise ValueError(f"sinks {sinks!r} must be a count of keys")
-    window, sinks = window_keys, sink_keys
+    counts = {"window": window, "sinks": sinks, "local_blocks": local_blocks,
+              "stride_blocks": stride_blocks, "global_blocks": global_blocks,
+              "block_size": block_size}
+    for name, value in counts.items():
+        n = count(value)
+        if n is None or n < 0:
+            raise ValueError(f"{name} {value!r} must be a count")
+        counts[name] = n
+    layout = counts["local_blocks"] > 0 or counts["stride_blocks"] > 0 or \
+        counts["global_blocks"] > 0
+    if (counts["window"] > 0) == layout:
+        raise ValueError("measure one pattern: a window > 0 (with sinks) or a block layout "
+                         "(local_blocks, stride_blocks, global_blocks)")
+    if layout and (counts["sinks"] or not 1 <= counts["block_size"] <= 1024):
+        raise ValueError("a block layout takes no sinks and a block_size in [1, 1024]")
+    pattern = ({"attention_block_size": counts["block_size"],
+                "attention_local_blocks": counts["local_blocks"],
+                "attention_stride_blocks": counts["stride_blocks"],
+                "attention_global_blocks": counts["global_blocks"]} if layout else
+               {"attention_window": counts["window"], "attention_sinks": counts["sinks"]})
     if not 0.0 < keep <= 1.0:
         raise ValueError(f"keep {keep} is not in (0, 1]")
     extra = dict(compile_options or {})
     reserved = {"attention_window", "attention_sinks", "attention_dense_heads",
-                "attention_probes", "calibration_probes", "precision_probes"} & set(extra)
+                "attention_block_size", "attention_local_blocks", "attention_stride_blocks",
+                "attention_global_blocks", "attention_select_blocks", "attention_probes",
+                "calibration_probes", "precision_probes"} & set(extra)
     if reserved:
         raise ValueError(f"compile_options may not set {sorted(reserved)}: the calibration "
                          "compiles its own attention probes")
@@ -316,14 +337,14 @@ def calibrate_attention_heads(model_path: PathLike, data: Union[PathLike, Iterab
     binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
     with tempfile.TemporaryDirectory(prefix="ds-calibrate-") as scratch:
         artifact = os.path.join(scratch, "probes.dsx")
-        _run_compiler(model, artifact, shapes, binds, attention_window=window,
-                      attention_sinks=sinks, attention_probes=True, **extra)
+        _run_compiler(model, artifact, shapes, binds, attention_probes=True, **pattern,
+                      **extra)
         session = Session(artifact, num_threads)
     probes = {o["name"]: int(o["name"][len(ATTENTION_PREFIX):]) for o in session.outputs
               if o["name"].startswith(ATTENTION_PREFIX)}
     if not probes:
-        raise ValueError(f"{model}: no attention to measure (a causal attention with static "
-                         "shapes, f32, not sparse already)")
+        raise ValueError(f"{model}: no attention to measure (an attention with static "
+                         "shapes, f32, not sparse already, causal for a window)")
     if isinstance(data, (str, os.PathLike)):
         samples: Iterable[Feeds] = _folder_samples(os.fspath(data),
                                                    [i["name"] for i in session.inputs])

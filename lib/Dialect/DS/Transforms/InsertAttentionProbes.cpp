@@ -1,12 +1,14 @@
 //===- InsertAttentionProbes.cpp - attention mass a pattern would keep ----===//
 //
 // ds-insert-attention-probes returns, per attention and query head, the
-// probability mass a sliding window with sinks would keep, so that a run
-// on calibration data can choose which heads stay dense. Passes.td has the
-// details.
+// probability mass a sliding window with sinks (or a block layout) would
+// keep, so that a run on calibration data can choose which heads stay
+// dense. Passes.td has the details.
 //
 //===----------------------------------------------------------------------===//
 #include "GradientRules.h"
+
+#include "ds/Dialect/DS/Analysis/BlockLayout.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -26,9 +28,12 @@ using namespace mlir::ds::autodiff;
 
 namespace {
 
+/// The most (query, key) pairs a block layout's key mask may hold.
+constexpr int64_t kMaxLayoutMaskPairs = (int64_t)1 << 26;
+
 /// Why `op` cannot be measured, or empty.
-std::string unmeasurable(AttentionOp op) {
-  if (!op.getIsCausal())
+std::string unmeasurable(AttentionOp op, bool blockLayout) {
+  if (!op.getIsCausal() && !blockLayout)
     return "not causal (a sliding window needs a diagonal)";
   if (op.getWindow() || op.getSinkTokens() || op.getSelectBlocks())
     return "already sparse";
@@ -38,6 +43,8 @@ std::string unmeasurable(AttentionOp op) {
     return "its shapes are not static";
   if (!q.getElementType().isF32() || !k.getElementType().isF32())
     return "not f32";
+  if (blockLayout && q.getDimSize(2) > kMaxLayoutMaskPairs / std::max<int64_t>(1, k.getDimSize(2)))
+    return "its block layout's key mask would hold more than 2^26 (query, key) pairs";
   if (Value mask = op.getMask()) {
     Type m = cast<RankedTensorType>(mask.getType()).getElementType();
     if (!m.isInteger(1) && !m.isF32())
@@ -50,6 +57,23 @@ struct InsertAttentionProbesPass
     : ds::impl::InsertAttentionProbesPassBase<InsertAttentionProbesPass> {
   using Base::Base;
 
+  bool blockLayout() const { return localBlocks > 0 || strideBlocks > 0 || globalBlocks > 0; }
+
+  /// The i1 [S, L] mask of the keys the pattern keeps for each query.
+  Value keptKeys(GradBuilder &g, AttentionOp op, int64_t queries, int64_t keys, int64_t offset) {
+    if (!blockLayout())
+      return visibleKeys(g, queries, keys, offset, window, sinks);
+    BlockPattern pattern{blockSize, localBlocks, strideBlocks, globalBlocks};
+    BlockLayout layout = buildBlockLayout(pattern, queries, keys, op.getIsCausal(), offset);
+    SmallVector<bool> kept((size_t)(queries * keys));
+    for (int64_t i = 0; i < queries; ++i)
+      for (int64_t j = 0; j < keys; ++j)
+        kept[(size_t)(i * keys + j)] = layout.at(0, i / blockSize, j / blockSize);
+    OpBuilder &b = g.getBuilder();
+    auto type = RankedTensorType::get({queries, keys}, b.getI1Type());
+    return b.create<ConstantOp>(op.getLoc(), DenseElementsAttr::get(type, ArrayRef<bool>(kept)));
+  }
+
   /// [2, Hq]: the mass inside the pattern and the whole mass, summed over
   /// batch and queries.
   Value probe(OpBuilder &b, AttentionOp op) {
@@ -61,8 +85,10 @@ struct InsertAttentionProbesPass
     const double scale = op.getScale() ? op.getScale()->convertToDouble()
                                        : 1.0 / std::sqrt((double)qt.getDimSize(3));
     const int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? keys - queries : 0);
-    auto hide = [&](Value scores) {
+    auto hide = [&](Value scores) -> Value {
       scores = applyAttentionMask(g, scores, mask);
+      if (!op.getIsCausal())
+        return scores;
       return b.create<SelectOp>(op.getLoc(), visibleKeys(g, queries, keys, offset, 0, 0), scores,
                                 g.scalar(-INFINITY, scores))
           .getResult();
@@ -70,8 +96,7 @@ struct InsertAttentionProbesPass
     Value p = denseProbabilities(g, q, repeatHeads(g, op.getKey(), heads), scale,
                                  op.getSoftcapAttr().getValueAsDouble(), hide)
                   .p;
-    Value kept = b.create<SelectOp>(op.getLoc(),
-                                    visibleKeys(g, queries, keys, offset, window, sinks), p,
+    Value kept = b.create<SelectOp>(op.getLoc(), keptKeys(g, op, queries, keys, offset), p,
                                     g.scalar(0.0, p));
     // Sums over batch, queries and keys: [Hq] each, then stacked.
     Value inside = g.reshape(g.sum(kept, {0, 2, 3}, false), {1, heads});
@@ -84,11 +109,19 @@ struct InsertAttentionProbesPass
     func::FuncOp func = getOperation();
     if (func.isExternal())
       return;
-    if (window <= 0) {
-      func.emitError("ds-insert-attention-probes needs window > 0 (the pattern to measure)");
+    if (blockLayout()) {
+      if (window != 0 || sinks != 0 || localBlocks < 0 || strideBlocks < 0 ||
+          globalBlocks < 0 || blockSize < 1 || blockSize > 1024) {
+        func.emitError("ds-insert-attention-probes: a block layout takes local-blocks, "
+                       "stride-blocks and global-blocks >= 0 and block-size in [1, 1024], "
+                       "without window or sinks");
+        return signalPassFailure();
+      }
+    } else if (window <= 0) {
+      func.emitError("ds-insert-attention-probes needs window > 0 or a block layout "
+                     "(local-blocks, stride-blocks, global-blocks): the pattern to measure");
       return signalPassFailure();
-    }
-    if (sinks < 0) {
+    } else if (sinks < 0) {
       func.emitError("ds-insert-attention-probes: sinks must be >= 0");
       return signalPassFailure();
     }
@@ -97,7 +130,7 @@ struct InsertAttentionProbesPass
     auto returnOp = cast<func::ReturnOp>(func.getBody().back().getTerminator());
     OpBuilder b(returnOp);
     for (auto [index, op] : llvm::enumerate(ops)) {
-      if (std::string why = unmeasurable(op); !why.empty()) {
+      if (std::string why = unmeasurable(op, blockLayout()); !why.empty()) {
         op.emitRemark() << "attention " << index << " not measured: " << why;
         continue;
       }

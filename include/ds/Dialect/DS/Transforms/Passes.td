@@ -448,6 +448,12 @@ def InsertAttentionProbesPass : Pass<"ds-insert-attention-probes", "func::FuncOp
     The model's own results come first and are unchanged; attentions that
     cannot be measured get a remark.
 
+    With `local-blocks`, `stride-blocks` and `global-blocks` (blocks of
+    `block-size`) instead of a window, the pattern is the block layout
+    `ds-sparsify-attention` would give the attention (the same options,
+    the same layout), and encoders (non-causal attention) are measured too;
+    the layout's key mask is a constant of S x L booleans (at most 2^26).
+
     ```mlir
     %o = ds.attention %q, %k, %v {is_causal} : (tensor<1x4x64x16xf32>, ...) -> tensor<1x4x64x16xf32>
     // with window=8 sinks=1: an extra result
@@ -459,6 +465,14 @@ def InsertAttentionProbesPass : Pass<"ds-insert-attention-probes", "func::FuncOp
            "Keys the pattern keeps ending at each query's diagonal (> 0)">,
     Option<"sinks", "sinks", "int64_t", /*default=*/"0",
            "First keys the pattern keeps for every query">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"64",
+           "Block layout: queries / keys per block (1 to 1024)">,
+    Option<"localBlocks", "local-blocks", "int64_t", /*default=*/"0",
+           "Block layout: key blocks ending at each query block's diagonal">,
+    Option<"strideBlocks", "stride-blocks", "int64_t", /*default=*/"0",
+           "Block layout: every n-th key block back from the diagonal">,
+    Option<"globalBlocks", "global-blocks", "int64_t", /*default=*/"0",
+           "Block layout: leading key blocks every query sees">,
   ];
 }
 
