@@ -108,6 +108,9 @@ void ds::buildCompilePipeline(OpPassManager &pm, const CompileOptions &options) 
     pm.addPass(createCSEPass());
     reportCost("autodiff");
   }
+  // After differentiation: a gradient program's backward reads the exported
+  // GELU's intermediates, so it keeps them (and its rematerialization plan).
+  pm.addNestedPass<func::FuncOp>(ds::createComposeGeluPass());
   if (!options.gradients)
     addAttentionPasses(pm, options, reportCost);
   // The compiler's own quantization, on the folded f32 weights.

@@ -93,11 +93,14 @@ std::vector<std::string> AttentionPattern::flags() const {
 
 std::string AttentionPattern::describe() const {
   std::ostringstream text;
-  if (!layout())
+  if (!layout()) {
     text << "a window of " << window << " with " << sinks << " sink keys";
-  else
-    text << "a block layout of " << localBlocks << " local, every " << strideBlocks
-         << "-th (0: none) and " << globalBlocks << " global blocks of " << blockSize;
+  } else {
+    text << "a block layout of " << localBlocks << " local";
+    if (strideBlocks > 0)
+      text << ", every " << strideBlocks << "-th";
+    text << " and " << globalBlocks << " global blocks of " << blockSize;
+  }
   return text.str();
 }
 

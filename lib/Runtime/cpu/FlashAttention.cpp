@@ -157,7 +157,6 @@ void selectedRanges(const AttentionProblem &p, const float *pooled, const float 
   }
 }
 
-/// One tile of queries [i0, i1) of head h in batch b, over the key ranges.
 /// S = scale * Q Kᵀ for `rows` queries at q and `cols` keys at k (row
 /// stride D each), into s (row stride cols): with the packed GEMM's
 /// micro-kernels where this CPU has them (the key tile transposed into
@@ -180,13 +179,14 @@ void tileScores(const AttentionProblem &p, const float *q, int64_t rows, const f
 /// `cols` rows of V at v (row stride Dv).
 void accumulateValues(const AttentionProblem &p, const float *s, int64_t rows, const float *v,
                       int64_t cols, float *y) {
-  if (packedGemmAvailable() && p.Dv % PackedMatrix::kPanel == 0)
+  if (packedGemmAvailable())
     gemmSerialRowMajor(rows, p.Dv, cols, s, cols, v, p.Dv, y, p.Dv, true);
   else
     blas::sgemm(false, false, (int)rows, (int)p.Dv, (int)cols, 1.0f, s, (int)cols, v, (int)p.Dv,
                 1.0f, y, (int)p.Dv);
 }
 
+/// One tile of queries [i0, i1) of head h in batch b, over the key ranges.
 void attendTile(const AttentionProblem &p, int64_t b, int64_t h, int64_t i0, int64_t i1,
                 const KeyRanges &ranges, std::vector<float> &scores, std::vector<float> &rowMax,
                 std::vector<float> &rowSum, std::vector<float> &kPanels) {

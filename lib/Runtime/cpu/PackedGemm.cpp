@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -567,9 +566,19 @@ void gemmSerialPanels(int64_t M, int64_t N, int64_t K, const float *A, int64_t l
 
 void gemmSerialRowMajor(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                         const float *B, int64_t ldb, float *C, int64_t ldc, bool accumulate) {
-  // Each micro-kernel loads whole 16-column vectors of B's rows.
-  assert(N % kPanel == 0 && "a row-major right operand read in place has whole vectors");
-  gemmSerial(M, A, lda, {B, kPanel, ldb, K, N}, C, ldc, accumulate);
+  // Each micro-kernel loads whole 16-column vectors of B's rows: the
+  // columns of a last partial vector are copied into a zero-padded panel
+  // rather than read past the row (and past B's last row).
+  const int64_t whole = N / kPanel * kPanel;
+  if (whole > 0)
+    gemmSerial(M, A, lda, {B, kPanel, ldb, K, whole}, C, ldc, accumulate);
+  if (whole == N)
+    return;
+  thread_local std::vector<float> tail;
+  tail.resize((size_t)(K * kPanel));
+  fillPanels(B + whole, K, N - whole, ldb, 1, tail.data());
+  gemmSerial(M, A, lda, {tail.data(), K * kPanel, kPanel, K, N - whole}, C + whole, ldc,
+             accumulate);
 }
 
 bool packMatrix(const float *B, int64_t K, int64_t N, int64_t ldb, PackedMatrix &out) {

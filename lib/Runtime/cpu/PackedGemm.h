@@ -105,8 +105,8 @@ void packedLeftGemmIndirect(KernelContext &ctx, const PackedLeftMatrix &A, const
 /// packTransposedPanels writes them.
 void gemmSerialPanels(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                       const float *panels, float *C, int64_t ldc, bool accumulate);
-/// B row-major (K x N, row stride ldb), read in place; N a multiple of
-/// PackedMatrix::kPanel (the micro-kernels load whole 16-column vectors).
+/// B row-major (K x N, row stride ldb), read in place (the columns past
+/// the last whole 16-column vector are copied into a panel first).
 void gemmSerialRowMajor(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                         const float *B, int64_t ldb, float *C, int64_t ldc, bool accumulate);
 /// Writes the K x N matrix Btᵀ of row-major Bt (N x K, row stride ldbt) as

@@ -44,3 +44,14 @@ func.func @too_long(%q: tensor<1x1x65536x8xf32>, %k: tensor<1x1x2048x8xf32>, %v:
   %o = ds.attention %q, %k, %v {is_causal} : (tensor<1x1x65536x8xf32>, tensor<1x1x2048x8xf32>, tensor<1x1x2048x8xf32>) -> tensor<1x1x65536x8xf32>
   return %o : tensor<1x1x65536x8xf32>
 }
+
+// -----
+
+// ds-sparsify-attention lays out no soft-capped attention: not measured.
+// CHECK-LABEL: func @softcap
+// CHECK-SAME:  -> tensor<1x2x4x8xf32>
+func.func @softcap(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  // expected-remark @below {{attention 0 not measured: a block layout does not take a softcap}}
+  %o = ds.attention %q, %k, %v {is_causal, softcap = 3.000000e+01 : f64} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}

@@ -75,14 +75,15 @@ TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {
 
 TEST(PackedGemm, SerialGemmsAreOneFmaChainToo) {
   // The attention tiles' GEMMs: B as panels packed from its transpose
-  // (scores = Q Kᵀ), or row-major and read in place (P V, whole vectors).
+  // (scores = Q Kᵀ), or row-major and read in place (P V; a last partial
+  // vector of columns copied), K = 0 included.
   if (!cpu::packedGemmAvailable())
     GTEST_SKIP() << "no packed GEMM kernels on this CPU";
   for (int64_t M : {1, 13, 128})
     for (int64_t N : {16, 48, 250})
-      for (int64_t K : {1, 64, 257})
+      for (int64_t K : {0, 1, 64, 257})
         for (bool accumulate : {false, true}) {
-          const int64_t lda = K + 1, ldc = N + 3, ldb = N + 16, ldbt = K + 5;
+          const int64_t lda = K + 1, ldc = N + 3, ldb = N, ldbt = K + 5;
           auto a = randomFloats((size_t)(M * lda), 21), bt = randomFloats((size_t)(N * ldbt), 22);
           auto b = randomFloats((size_t)(K * ldb), 23), c0 = randomFloats((size_t)(M * ldc), 24);
           auto chain = [&](auto element) {
@@ -98,12 +99,14 @@ TEST(PackedGemm, SerialGemmsAreOneFmaChainToo) {
           };
           std::vector<float> panels((size_t)((N + 15) / 16 * 16 * K), -1.0f);
           cpu::packTransposedPanels(bt.data(), N, K, ldbt, panels.data());
+          if (N % 16) // the last panel's columns past N are zeros
+            for (int64_t k = 0; k < K; ++k)
+              for (int64_t j = N % 16; j < 16; ++j)
+                ASSERT_EQ(panels[(size_t)((N / 16 * K + k) * 16 + j)], 0.0f);
           std::vector<float> c = c0;
           cpu::gemmSerialPanels(M, N, K, a.data(), lda, panels.data(), c.data(), ldc, accumulate);
           ASSERT_EQ(c, chain([&](int64_t k, int64_t j) { return bt[(size_t)(j * ldbt + k)]; }))
               << "panels " << M << " x " << N << " x " << K;
-          if (N % 16)
-            continue;
           c = c0;
           cpu::gemmSerialRowMajor(M, N, K, a.data(), lda, b.data(), ldb, c.data(), ldc,
                                   accumulate);

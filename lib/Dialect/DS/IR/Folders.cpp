@@ -754,7 +754,6 @@ struct MergeAdjacentZeroPads : OpRewritePattern<BinaryOp> {
 
 void BinaryOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
   results.add<FoldChannelAffineIntoConv, MergeAdjacentZeroPads>(ctx);
-  populateComposeGeluPatterns(results, ctx);
 }
 
 void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {

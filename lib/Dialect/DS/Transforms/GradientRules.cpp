@@ -212,6 +212,21 @@ LogicalResult unaryGrad(UnaryOp op, Value dy, Value &dx, GradBuilder &g, std::st
     dx = mul(dy, g.binary(BinaryKind::add, cdf, mul(x, pdf)));
     return success();
   }
+  case UnaryKind::gelu_tanh: {
+    // y = x (1 + t) / 2, t = tanh(c (x + a x^3)):
+    // dy/dx = (1 + t) / 2 + x (1 - t^2) c (1 + 3 a x^2) / 2.
+    const double c = std::sqrt(2.0 / M_PI), a = 0.044715;
+    Value square = mul(x, x), half = g.scalar(0.5, x);
+    Value t = g.unary(UnaryKind::tanh,
+                      mul(g.scalar(c, x), g.binary(BinaryKind::add, x,
+                                                   mul(g.scalar(a, x), mul(square, x)))));
+    Value slope = mul(g.scalar(c, x),
+                      g.binary(BinaryKind::add, one(), mul(g.scalar(3.0 * a, x), square)));
+    Value sech2 = g.binary(BinaryKind::sub, one(), mul(t, t));
+    dx = mul(dy, g.binary(BinaryKind::add, mul(half, g.binary(BinaryKind::add, one(), t)),
+                          mul(mul(half, x), mul(sech2, slope))));
+    return success();
+  }
   case UnaryKind::hard_sigmoid: { // α where 0 < αx + β < 1 (PyTorch's choice at the corners)
     OpBuilder &b = g.getBuilder();
     double alpha = op.getAlphaAttr() ? op.getAlphaAttr().getValueAsDouble() : 0.2;

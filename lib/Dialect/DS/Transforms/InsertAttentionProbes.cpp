@@ -28,11 +28,13 @@ using namespace mlir::ds::autodiff;
 
 namespace {
 
-/// The most (query, key) pairs a block layout's key mask may hold.
-constexpr int64_t kMaxLayoutMaskPairs = (int64_t)1 << 26;
+/// The most (query, key) pairs a block layout's key mask may hold, and the
+/// most blocks ds-sparsify-attention lays out (its limit: a head it could
+/// not make sparse is not worth measuring).
+constexpr int64_t kMaxLayoutMaskPairs = (int64_t)1 << 26, kMaxLayoutBlocks = (int64_t)1 << 24;
 
 /// Why `op` cannot be measured, or empty.
-std::string unmeasurable(AttentionOp op, bool blockLayout) {
+std::string unmeasurable(AttentionOp op, bool blockLayout, int64_t blockSize) {
   if (!op.getIsCausal() && !blockLayout)
     return "not causal (a sliding window needs a diagonal)";
   if (op.getWindow() || op.getSinkTokens() || op.getSelectBlocks())
@@ -43,8 +45,16 @@ std::string unmeasurable(AttentionOp op, bool blockLayout) {
     return "its shapes are not static";
   if (!q.getElementType().isF32() || !k.getElementType().isF32())
     return "not f32";
-  if (blockLayout && q.getDimSize(2) > kMaxLayoutMaskPairs / std::max<int64_t>(1, k.getDimSize(2)))
-    return "its block layout's key mask would hold more than 2^26 (query, key) pairs";
+  if (blockLayout) {
+    const int64_t S = q.getDimSize(2), L = k.getDimSize(2);
+    if (op.getSoftcap().convertToDouble() != 0.0)
+      return "a block layout does not take a softcap";
+    if (S > kMaxLayoutMaskPairs / std::max<int64_t>(1, L))
+      return "its block layout's key mask would hold more than 2^26 (query, key) pairs";
+    if ((S + blockSize - 1) / blockSize >
+        kMaxLayoutBlocks / std::max<int64_t>(1, (L + blockSize - 1) / blockSize))
+      return "its block layout would have more than 2^24 blocks";
+  }
   if (Value mask = op.getMask()) {
     Type m = cast<RankedTensorType>(mask.getType()).getElementType();
     if (!m.isInteger(1) && !m.isF32())
@@ -57,7 +67,9 @@ struct InsertAttentionProbesPass
     : ds::impl::InsertAttentionProbesPassBase<InsertAttentionProbesPass> {
   using Base::Base;
 
-  bool blockLayout() const { return localBlocks > 0 || strideBlocks > 0 || globalBlocks > 0; }
+  /// Any layout option set (negative ones too, so that they are refused
+  /// as ds-sparsify-attention refuses them).
+  bool blockLayout() const { return localBlocks != 0 || strideBlocks != 0 || globalBlocks != 0; }
 
   /// The i1 [S, L] mask of the keys the pattern keeps for each query.
   Value keptKeys(GradBuilder &g, AttentionOp op, int64_t queries, int64_t keys, int64_t offset) {
@@ -130,7 +142,7 @@ struct InsertAttentionProbesPass
     auto returnOp = cast<func::ReturnOp>(func.getBody().back().getTerminator());
     OpBuilder b(returnOp);
     for (auto [index, op] : llvm::enumerate(ops)) {
-      if (std::string why = unmeasurable(op, blockLayout()); !why.empty()) {
+      if (std::string why = unmeasurable(op, blockLayout(), blockSize); !why.empty()) {
         op.emitRemark() << "attention " << index << " not measured: " << why;
         continue;
       }

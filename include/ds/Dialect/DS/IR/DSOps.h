@@ -35,10 +35,6 @@ std::optional<StringRef> getNodeName(Location loc);
 /// bytes are not there.
 std::optional<std::vector<float>> readF32Constant(ElementsAttr attr);
 
-/// ds.binary canonicalization: GELU written out in ops (erf or tanh form)
-/// becomes one ds.unary gelu / gelu_tanh (lib/Dialect/DS/IR/ComposeGelu.cpp).
-void populateComposeGeluPatterns(RewritePatternSet &patterns, MLIRContext *ctx);
-
 /// The kind of fusion group `op` forms on its own: what ds-fuse gives a group
 /// of one op, and what the CUDA target wraps an unfused op into. Follows the
 /// op's class (getOpClass); quantize / dequantize run as elementwise kernels.

@@ -280,6 +280,33 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
   ];
 }
 
+def ComposeGeluPass : Pass<"ds-compose-gelu", "func::FuncOp"> {
+  let summary = "Make GELU written out in ops one ds.unary gelu / gelu_tanh";
+  let description = [{
+    Exporters below opset 20 have no Gelu op: PyTorch writes `nn.GELU()` as
+    `x * (1 + erf(x / sqrt 2)) * 0.5` and GPT-2's approximation as
+    `0.5 x * (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))` (the cube as `pow`
+    or products). Each becomes one `ds.unary gelu` / `gelu_tanh` of x: one
+    pass over the activation instead of five to eight, and the tanh form
+    maps onto cuBLASLt's GELU epilogue. Operands in any order, the constants
+    up to the rounding of their float type (f32, f16, bf16), the scale as a
+    division by sqrt 2 or a product with 1 / sqrt 2. A chain whose
+    intermediates are read elsewhere (a gradient program's backward reads
+    them) is left as it is, so the compile pipeline runs it after
+    differentiation.
+
+    ```mlir
+    %0 = ds.binary div %x, %sqrt2
+    %1 = ds.unary erf %0
+    %2 = ds.binary add %1, %one
+    %3 = ds.binary mul %x, %2
+    %4 = ds.binary mul %3, %half
+    // becomes
+    %4 = ds.unary gelu %x
+    ```
+  }];
+}
+
 def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
   let summary = "Run the matmuls and convolutions of quantized models on 8-bit data";
   let description = [{
@@ -748,7 +775,7 @@ def AutodiffPass : Pass<"ds-autodiff", "ModuleOp"> {
 
     The backward ops are vector-Jacobian products from one table of rules
     (lib/Dialect/DS/Transforms/GradientRules.cpp): unary (neg, exp, log,
-    sqrt, reciprocal, tanh, sigmoid, relu, abs, erf, gelu), binary (add,
+    sqrt, reciprocal, tanh, sigmoid, relu, abs, erf, gelu, gelu_tanh), binary (add,
     sub, mul, div, pow, with broadcasting), matmul, convolution (one group),
     reduce sum / mean,
     softmax and log-softmax, layer and RMS normalization, reshape,

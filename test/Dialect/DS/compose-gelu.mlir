@@ -1,4 +1,4 @@
-// RUN: ds-opt %s --split-input-file --canonicalize | FileCheck %s
+// RUN: ds-opt %s --split-input-file --ds-compose-gelu | FileCheck %s
 // GELU written out in ops (as exporters below opset 20 write it) becomes one
 // ds.unary gelu / gelu_tanh; near misses stay as they are.
 
@@ -130,6 +130,8 @@ func.func @shared_intermediate_kept(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor
   %half = ds.constant dense<0.5> : tensor<f32>
   // CHECK-NOT: gelu
   // CHECK: ds.unary erf
+  // CHECK-NOT: gelu
+  // CHECK: return
   %0 = ds.binary div %x, %sqrt2 : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
   %1 = ds.unary erf %0 : (tensor<8xf32>) -> tensor<8xf32>
   %2 = ds.binary add %1, %one : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
@@ -140,17 +142,60 @@ func.func @shared_intermediate_kept(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor
 
 // -----
 
-// CHECK-LABEL: func @broadcast_x_kept
-// x broadcast by the product (its type is not the result's) is not GELU of x.
-func.func @broadcast_x_kept(%x: tensor<8xf32>, %y: tensor<2x8xf32>) -> tensor<2x8xf32> {
+// CHECK-LABEL: func @shared_product_kept
+// So does a shared binary intermediate (x * (1 + erf), also returned).
+func.func @shared_product_kept(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
   %sqrt2 = ds.constant dense<1.41421354> : tensor<f32>
   %one = ds.constant dense<1.0> : tensor<f32>
   %half = ds.constant dense<0.5> : tensor<f32>
   // CHECK-NOT: gelu
+  // CHECK: return
   %0 = ds.binary div %x, %sqrt2 : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
   %1 = ds.unary erf %0 : (tensor<8xf32>) -> tensor<8xf32>
   %2 = ds.binary add %1, %one : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
-  %3 = ds.binary mul %y, %2 : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
-  %4 = ds.binary mul %3, %half : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
-  return %4 : tensor<2x8xf32>
+  %3 = ds.binary mul %x, %2 : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %4 = ds.binary mul %3, %half : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  return %4, %3 : tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @broadcasting_constant_kept
+// A splat constant of 5 elements may broadcast a dynamic x of one element
+// to 5: the chain's result is not GELU of x then.
+func.func @broadcasting_constant_kept(%x: tensor<?xf32>) -> tensor<?xf32> {
+  %sqrt2 = ds.constant dense<1.41421354> : tensor<5xf32>
+  %one = ds.constant dense<1.0> : tensor<f32>
+  %half = ds.constant dense<0.5> : tensor<f32>
+  // CHECK-NOT: gelu
+  // CHECK: return
+  %0 = ds.binary div %x, %sqrt2 : (tensor<?xf32>, tensor<5xf32>) -> tensor<?xf32>
+  %1 = ds.unary erf %0 : (tensor<?xf32>) -> tensor<?xf32>
+  %2 = ds.binary add %1, %one : (tensor<?xf32>, tensor<f32>) -> tensor<?xf32>
+  %3 = ds.binary mul %x, %2 : (tensor<?xf32>, tensor<?xf32>) -> tensor<?xf32>
+  %4 = ds.binary mul %3, %half : (tensor<?xf32>, tensor<f32>) -> tensor<?xf32>
+  return %4 : tensor<?xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @near_three_kept
+// pow(x, 3.0000002) is NaN for negative x: only an exponent of exactly 3 is a cube.
+func.func @near_three_kept(%x: tensor<8xf32>) -> tensor<8xf32> {
+  %half = ds.constant dense<0.5> : tensor<f32>
+  %three = ds.constant dense<3.00000024> : tensor<f32>
+  %c = ds.constant dense<0.044715> : tensor<f32>
+  %k = ds.constant dense<0.797884583> : tensor<f32>
+  %one = ds.constant dense<1.0> : tensor<f32>
+  // CHECK-NOT: gelu
+  // CHECK: return
+  %0 = ds.binary mul %x, %half : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %1 = ds.binary pow %x, %three : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %2 = ds.binary mul %1, %c : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %3 = ds.binary add %x, %2 : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %4 = ds.binary mul %3, %k : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %5 = ds.unary tanh %4 : (tensor<8xf32>) -> tensor<8xf32>
+  %6 = ds.binary add %5, %one : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %7 = ds.binary mul %0, %6 : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  return %7 : tensor<8xf32>
 }

@@ -5,35 +5,52 @@
 // 0.5 x * (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))). Five to eight
 // elementwise ops each pass over the widest activation of a transformer
 // block; `ds.unary gelu` / `gelu_tanh` is one pass (and the tanh form is
-// what cuBLASLt's GELU epilogue computes). The canonicalizer composes them.
+// what cuBLASLt's GELU epilogue computes). ds-compose-gelu composes them
+// (Passes.td).
 //
 //===----------------------------------------------------------------------===//
 #include "ds/Dialect/DS/IR/DSOps.h"
+#include "ds/Dialect/DS/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <algorithm>
 #include <cmath>
+
+namespace mlir::ds {
+#define GEN_PASS_DEF_COMPOSEGELUPASS
+#include "ds/Dialect/DS/Transforms/Passes.h.inc"
+} // namespace mlir::ds
 
 using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
 
-/// Whether `v` is a float splat constant equal to `expected` up to the
-/// rounding of its type (exporters print the constants to varying digits;
-/// an f16 1 / sqrt 2 is 0.70703125).
-bool isSplatNear(Value v, double expected) {
+/// Whether `v` is a float splat constant of ones only in its dims (a
+/// scalar: it broadcasts into x without enlarging it, whatever x's dynamic
+/// dims turn out to be) equal to `expected`: exactly for the constants a
+/// float holds (0.5, 1, 3), else up to the rounding of its type (exporters
+/// print sqrt 2 to varying digits; an f16 1 / sqrt 2 is 0.70703125).
+bool isSplatNear(Value v, double expected, bool exact = false) {
   DenseElementsAttr attr;
   if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
-      !isa<FloatType>(attr.getElementType()))
+      !isa<FloatType>(attr.getElementType()) ||
+      llvm::any_of(attr.getType().getShape(), [](int64_t d) { return d != 1; }))
     return false;
   APFloat value = attr.getSplatValue<APFloat>();
+  if (exact)
+    return value.convertToDouble() == expected;
   double epsilon = std::ldexp(1.0, 1 - (int)APFloat::semanticsPrecision(value.getSemantics()));
   return std::abs(value.convertToDouble() - expected) <=
          std::max(1e-6, epsilon) * std::abs(expected);
 }
+
+/// The exactly held constants.
+bool isSplatExactly(Value v, double expected) { return isSplatNear(v, expected, true); }
 
 /// The ds.binary `kind` defining `v` with `v`'s type, used only once (the
 /// composed op replaces the whole chain), else null.
@@ -46,10 +63,10 @@ BinaryOp binaryOf(Value v, BinaryKind kind, Type type) {
 
 /// For commutative `op`: the operand that is not the splat `constant`, or
 /// null when neither is.
-Value otherThanSplat(BinaryOp op, double constant) {
-  if (isSplatNear(op.getRhs(), constant))
+Value otherThanSplat(BinaryOp op, double constant, bool exact = false) {
+  if (isSplatNear(op.getRhs(), constant, exact))
     return op.getLhs();
-  if (isSplatNear(op.getLhs(), constant))
+  if (isSplatNear(op.getLhs(), constant, exact))
     return op.getRhs();
   return nullptr;
 }
@@ -75,7 +92,7 @@ bool isScaledForErf(Value v, Value x, Type type) {
 /// Whether `v` is x^3: pow(x, 3), x * x * x or x * (x * x).
 bool isCube(Value v, Value x, Type type) {
   if (BinaryOp pow = binaryOf(v, BinaryKind::pow, type))
-    return pow.getLhs() == x && isSplatNear(pow.getRhs(), 3.0);
+    return pow.getLhs() == x && isSplatExactly(pow.getRhs(), 3.0);
   BinaryOp mul = binaryOf(v, BinaryKind::mul, type);
   if (!mul)
     return false;
@@ -99,7 +116,7 @@ bool isTanhArgument(Value v, Value x, Type type) {
 /// + 0.044715 x^3)), for the given x; nullopt otherwise.
 std::optional<UnaryKind> onePlusKind(Value v, Value x, Type type) {
   BinaryOp add = binaryOf(v, BinaryKind::add, type);
-  Value f = add ? otherThanSplat(add, 1.0) : nullptr;
+  Value f = add ? otherThanSplat(add, 1.0, /*exact=*/true) : nullptr;
   auto unary = f ? f.getDefiningOp<UnaryOp>() : nullptr;
   if (!unary || !unary->hasOneUse() || unary.getType() != type)
     return std::nullopt;
@@ -125,7 +142,7 @@ struct ComposeGelu : OpRewritePattern<BinaryOp> {
       return success();
     };
     // (x * (1 + f(x))) * 0.5
-    Value product = otherThanSplat(op, 0.5);
+    Value product = otherThanSplat(op, 0.5, /*exact=*/true);
     if (BinaryOp mul = product ? binaryOf(product, BinaryKind::mul, type) : nullptr)
       for (auto [x, onePlus] : {std::pair{mul.getLhs(), mul.getRhs()},
                                 std::pair{mul.getRhs(), mul.getLhs()}})
@@ -135,7 +152,7 @@ struct ComposeGelu : OpRewritePattern<BinaryOp> {
     // (0.5 * x) * (1 + f(x))
     for (auto [half, onePlus] : orders) {
       BinaryOp scaled = binaryOf(half, BinaryKind::mul, type);
-      Value x = scaled ? otherThanSplat(scaled, 0.5) : nullptr;
+      Value x = scaled ? otherThanSplat(scaled, 0.5, /*exact=*/true) : nullptr;
       if (x && x.getType() == type)
         if (std::optional<UnaryKind> kind = onePlusKind(onePlus, x, type))
           return compose(x, *kind);
@@ -144,8 +161,13 @@ struct ComposeGelu : OpRewritePattern<BinaryOp> {
   }
 };
 
-} // namespace
+struct ComposeGeluPass : ds::impl::ComposeGeluPassBase<ComposeGeluPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ComposeGelu>(&getContext());
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
 
-void mlir::ds::populateComposeGeluPatterns(RewritePatternSet &patterns, MLIRContext *ctx) {
-  patterns.add<ComposeGelu>(ctx);
-}
+} // namespace
