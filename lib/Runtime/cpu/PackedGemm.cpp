@@ -569,6 +569,10 @@ void gemmSerialRowMajor(int64_t M, int64_t N, int64_t K, const float *A, int64_t
   // Each micro-kernel loads whole 16-column vectors of B's rows: the
   // columns of a last partial vector are copied into a zero-padded panel
   // rather than read past the row (and past B's last row).
+  if (M <= 0 || N <= 0)
+    return;
+  if (K == 0) // B may have no rows at all (null)
+    return clearRows(M, N, C, ldc, accumulate);
   const int64_t whole = N / kPanel * kPanel;
   if (whole > 0)
     gemmSerial(M, A, lda, {B, kPanel, ldb, K, whole}, C, ldc, accumulate);
