@@ -30,9 +30,8 @@ constexpr int64_t kPanel = PackedMatrix::kPanel;
 /// Lhs rows per block. The k dim is not blocked on a packed right operand:
 /// on a Zen 5 core (48 KiB L1d, 1 MiB L2) the micro-kernel reads a panel's
 /// two 16-float rows per k from L2 as fast as from L1, and each k block
-/// cost a pass loading and storing every tile of C; blocks of 128 k ran
-/// BERT-base's 128 x 768 x 3072 product at 180-210 GFLOP/s, whole K at
-/// 235-260 (docs/runtime.md "k blocks").
+/// cost a pass loading and storing every tile of C (docs/runtime.md, "k
+/// blocks": BERT-base 127-129 -> 109-112 ms at one thread).
 constexpr int64_t kMc = 96;
 /// k and rows per block of a GEMM on packed-left weights (convolutions):
 /// k follows the packed layout's blocks (256: ResNet-50 at one thread 45.3
