@@ -17,6 +17,19 @@
 namespace dsrt {
 
 /// Which key blocks each block of queries sees; blocks of `blockSize`.
+/// The most blocks a layout may have (4096 x 4096): ds-sparsify-attention's
+/// constant layouts, the attention probes' and ds.block_layout's kernel are
+/// bounded by it before they are built.
+constexpr int64_t kMaxLayoutBlocks = (int64_t)1 << 24;
+
+/// Whether the layout of S queries and L keys in blocks of b (>= 1) fits
+/// under kMaxLayoutBlocks (compared by division: lengths from inputs cannot
+/// overflow a product).
+inline bool layoutFits(int64_t S, int64_t L, int64_t b) {
+  const int64_t rows = (S + b - 1) / b, cols = std::max<int64_t>(1, (L + b - 1) / b);
+  return rows <= kMaxLayoutBlocks / cols;
+}
+
 struct BlockPattern {
   int64_t blockSize = 64;
   int64_t local = 0;  ///< the `local` key blocks ending at the query block's diagonal

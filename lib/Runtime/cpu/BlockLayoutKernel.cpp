@@ -17,10 +17,6 @@
 namespace dsrt::cpu {
 namespace {
 
-/// The most blocks a layout may have (4096 x 4096 blocks, as
-/// ds-sparsify-attention allows for a constant one).
-constexpr int64_t kMaxLayoutBlocks = (int64_t)1 << 24;
-
 /// What a ds.block_layout step builds: its pattern, lengths and offset.
 struct LayoutRequest {
   BlockPattern pattern;
@@ -65,8 +61,7 @@ Status readRequest(const Attributes &attrs, const Inputs &in, LayoutRequest &r) 
     return fail(op, "block_size must be >= 1");
   r.queryBlocks = r.S / b + (r.S % b != 0);
   r.keyBlocks = r.L / b + (r.L % b != 0);
-  // Compared by division: lengths from the inputs cannot overflow a product.
-  if (r.queryBlocks > kMaxLayoutBlocks / std::max<int64_t>(1, r.keyBlocks))
+  if (!layoutFits(r.S, r.L, b))
     return fail(op, std::to_string(r.S) + " queries and " + std::to_string(r.L) +
                         " keys at block_size " + std::to_string(b) + " need more than " +
                         std::to_string(kMaxLayoutBlocks) + " layout blocks");

@@ -28,10 +28,8 @@ using namespace mlir::ds::autodiff;
 
 namespace {
 
-/// The most (query, key) pairs a block layout's key mask may hold, and the
-/// most blocks ds-sparsify-attention lays out (its limit: a head it could
-/// not make sparse is not worth measuring).
-constexpr int64_t kMaxLayoutMaskPairs = (int64_t)1 << 26, kMaxLayoutBlocks = (int64_t)1 << 24;
+/// The most (query, key) pairs a block layout's key mask may hold.
+constexpr int64_t kMaxLayoutMaskPairs = (int64_t)1 << 26;
 
 /// Why `op` cannot be measured, or empty.
 std::string unmeasurable(AttentionOp op, bool blockLayout, int64_t blockSize) {
@@ -51,8 +49,9 @@ std::string unmeasurable(AttentionOp op, bool blockLayout, int64_t blockSize) {
       return "a block layout does not take a softcap";
     if (S > kMaxLayoutMaskPairs / std::max<int64_t>(1, L))
       return "its block layout's key mask would hold more than 2^26 (query, key) pairs";
-    if ((S + blockSize - 1) / blockSize >
-        kMaxLayoutBlocks / std::max<int64_t>(1, (L + blockSize - 1) / blockSize))
+    // ds-sparsify-attention's limit: a head it could not lay out is not
+    // worth measuring.
+    if (!dsrt::layoutFits(S, L, blockSize))
       return "its block layout would have more than 2^24 blocks";
   }
   if (Value mask = op.getMask()) {

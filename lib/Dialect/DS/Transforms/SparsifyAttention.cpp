@@ -210,17 +210,12 @@ struct SparsifyAttentionPass
       return makeRunTimeBlockSparse(op);
     const int64_t S = q.getDimSize(2), L = k.getDimSize(2);
     // The layout is a constant of (S / b) x (L / b) entries: bounded before
-    // it is built (16M entries: 4096 x 4096 blocks; compared by division, so
-    // huge lengths cannot overflow the product).
-    constexpr int64_t kMaxLayoutBlocks = (int64_t)1 << 24;
-    auto fits = [&](int64_t b) {
-      int64_t rows = (S + b - 1) / b, cols = std::max<int64_t>(1, (L + b - 1) / b);
-      return rows <= kMaxLayoutBlocks / cols;
-    };
+    // it is built.
+    auto fits = [&](int64_t b) { return dsrt::layoutFits(S, L, b); };
     if (!fits(blockSize)) {
       InFlightDiagnostic error = op.emitError("a block layout for ");
       error << S << " queries and " << L << " keys at block-size " << (int64_t)blockSize
-            << " has more than " << kMaxLayoutBlocks << " blocks; ";
+            << " has more than " << dsrt::kMaxLayoutBlocks << " blocks; ";
       int64_t smallest = blockSize + 1;
       while (smallest <= 1024 && !fits(smallest))
         ++smallest;
