@@ -130,7 +130,8 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
   const ds::CompileOptions &pipeline = request.pipeline;
   if (!pipeline.attentionDenseHeads.empty() && pipeline.attentionWindow == 0 &&
       pipeline.attentionSelectBlocks == 0 && pipeline.attentionLocalBlocks == 0 &&
-      pipeline.attentionStrideBlocks == 0 && pipeline.attentionGlobalBlocks == 0)
+      pipeline.attentionStrideBlocks == 0 && pipeline.attentionGlobalBlocks == 0 &&
+      pipeline.attentionLayoutFile.empty())
     return emitError(UnknownLoc::get(&context))
            << "heads to leave dense (attention dense heads) need a sparse pattern: an attention "
               "window, selected blocks or a block layout";
@@ -138,12 +139,12 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
                       pipeline.attentionGlobalBlocks != 0;
   if (pipeline.attentionProbes &&
       ((pipeline.attentionWindow <= 0) == !layout || pipeline.attentionSelectBlocks != 0 ||
-       !pipeline.attentionDenseHeads.empty() || pipeline.gradients ||
-       !pipeline.raiseAttention))
+       !pipeline.attentionDenseHeads.empty() || !pipeline.attentionLayoutFile.empty() ||
+       pipeline.gradients || !pipeline.raiseAttention))
     return emitError(UnknownLoc::get(&context))
            << "attention probes measure an attention window (with sinks) or a block layout on "
               "raised attention: they need an attention window > 0 or a block layout (not "
-              "both), and no block selection, dense heads or gradients";
+              "both), and no block selection, layout file, dense heads or gradients";
   const std::string &quantize = request.pipeline.quantize;
   bool weightOnly = quantize == "int8-weights" || quantize == "int4-weights";
   if (quantize != "none" && quantize != "dynamic" && quantize != "static" && !weightOnly)
@@ -295,6 +296,7 @@ bool ds_compiler::compileFile(const std::string &modelPath, const std::string &o
   request.pipeline.attentionLocalBlocks = options.attentionLocalBlocks;
   request.pipeline.attentionStrideBlocks = options.attentionStrideBlocks;
   request.pipeline.attentionGlobalBlocks = options.attentionGlobalBlocks;
+  request.pipeline.attentionLayoutFile = options.attentionLayoutFile;
   request.pipeline.attentionDenseHeads = options.attentionDenseHeads;
   request.pipeline.attentionProbes = options.attentionProbes;
   request.pipeline.precision = options.precision;

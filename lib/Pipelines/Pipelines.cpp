@@ -28,7 +28,8 @@ static void addAttentionPasses(OpPassManager &pm, const ds::CompileOptions &opti
     pm.addNestedPass<func::FuncOp>(ds::createInsertAttentionProbesPass(probes));
   } else if (options.attentionWindow != 0 || options.attentionSinks != 0 ||
       options.attentionSelectBlocks != 0 || options.attentionLocalBlocks != 0 ||
-      options.attentionStrideBlocks != 0 || options.attentionGlobalBlocks != 0) {
+      options.attentionStrideBlocks != 0 || options.attentionGlobalBlocks != 0 ||
+      !options.attentionLayoutFile.empty()) {
     ds::SparsifyAttentionPassOptions sparse;
     sparse.window = options.attentionWindow;
     sparse.sinks = options.attentionSinks;
@@ -37,6 +38,7 @@ static void addAttentionPasses(OpPassManager &pm, const ds::CompileOptions &opti
     sparse.localBlocks = options.attentionLocalBlocks;
     sparse.strideBlocks = options.attentionStrideBlocks;
     sparse.globalBlocks = options.attentionGlobalBlocks;
+    sparse.layoutFile = options.attentionLayoutFile;
     sparse.denseHeads = options.attentionDenseHeads;
     pm.addNestedPass<func::FuncOp>(ds::createSparsifyAttentionPass(sparse));
   }
@@ -229,6 +231,10 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
   Option<int64_t> attentionGlobalBlocks{
       *this, "attention-global-blocks",
       llvm::cl::desc("Block layout: leading key blocks every query sees"), llvm::cl::init(0)};
+  Option<std::string> attentionLayoutFile{
+      *this, "attention-layout-file",
+      llvm::cl::desc("Block layout from a .npy file of 0 / 1: [query blocks, key blocks] or "
+                     "[heads, query blocks, key blocks], blocks of attention-block-size")};
   ListOption<std::string> attentionDenseHeads{
       *this, "attention-dense-heads",
       llvm::cl::desc("Query heads the sparse pattern leaves dense: H or N:H (N-th attention)")};
@@ -339,6 +345,7 @@ void ds::registerPipelines() {
         options.attentionLocalBlocks = cl.attentionLocalBlocks;
         options.attentionStrideBlocks = cl.attentionStrideBlocks;
         options.attentionGlobalBlocks = cl.attentionGlobalBlocks;
+        options.attentionLayoutFile = cl.attentionLayoutFile;
         options.attentionDenseHeads.assign(cl.attentionDenseHeads.begin(),
                                            cl.attentionDenseHeads.end());
         options.attentionProbes = cl.attentionProbes;

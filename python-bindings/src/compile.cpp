@@ -34,6 +34,7 @@ NB_MODULE(_ds_compiler, m) {
          long long attentionWindow, long long attentionSinks, long long attentionSelectBlocks,
          long long attentionBlockSize, long long attentionLocalBlocks,
          long long attentionStrideBlocks, long long attentionGlobalBlocks,
+         const std::string &attentionLayoutFile,
          const std::vector<std::string> &attentionDenseHeads, bool attentionProbes,
          const std::string &rematBudget,
          const std::string &rematStrategy, const std::string &costReport,
@@ -54,6 +55,7 @@ NB_MODULE(_ds_compiler, m) {
         options.attentionLocalBlocks = attentionLocalBlocks;
         options.attentionStrideBlocks = attentionStrideBlocks;
         options.attentionGlobalBlocks = attentionGlobalBlocks;
+        options.attentionLayoutFile = attentionLayoutFile;
         options.attentionDenseHeads = attentionDenseHeads;
         options.attentionProbes = attentionProbes;
         options.precision = precision;
@@ -110,6 +112,7 @@ NB_MODULE(_ds_compiler, m) {
       nb::arg("attention_sinks") = 0, nb::arg("attention_select_blocks") = 0,
       nb::arg("attention_block_size") = 64, nb::arg("attention_local_blocks") = 0,
       nb::arg("attention_stride_blocks") = 0, nb::arg("attention_global_blocks") = 0,
+      nb::arg("attention_layout_file") = "",
       nb::arg("attention_dense_heads") = std::vector<std::string>(),
       nb::arg("attention_probes") = false, nb::arg("remat_budget") = "",
       nb::arg("remat_strategy") = "greedy", nb::arg("cost_report") = "",

@@ -302,6 +302,78 @@ def test_block_layout_in_a_dynamic_encoder_with_grouped_heads(tmp_path):
 DSA = os.path.join(os.path.dirname(MODEL), "dsa_decoder.onnx")
 
 
+def expand_layout(layout, s, total, block):
+    """A [heads, query blocks, key blocks] layout as a [heads, S, L] keep-mask."""
+    return layout[:, np.arange(s)[:, None] // block, np.arange(total)[None, :] // block]
+
+
+def test_block_layout_from_a_file(tmp_path):
+    """A layout of the user's own (attention_block_layout: a .npy file of
+    int8 0 / 1 for every head, or an array with a row per query head) on
+    the exported causal attention after a KV cache, against numpy with the
+    layout expanded to keys; a row that keeps only blocks past its diagonal
+    gives 0."""
+    queries, keys, block = 230, 300, 32
+    shapes = {"q": f"1x2x{queries}x16", "k": f"1x2x{keys}x16", "v": f"1x2x{keys}x16"}
+    rng = np.random.default_rng(11)
+    rows, cols = (queries + block - 1) // block, (keys + block - 1) // block
+    per_head = rng.random((2, rows, cols)) < 0.4
+    per_head[1, 0] = False
+    per_head[1, 0, cols - 1] = True  # past every diagonal of query block 0
+    shared = per_head[:1].astype(np.int8)
+    np.save(tmp_path / "layout.npy", shared[0])
+    feeds = inputs(queries, keys, 5)
+    dense = reference(**feeds)
+    for layout, given in [(shared, str(tmp_path / "layout.npy")), (per_head, per_head)]:
+        session = ds.load(MODEL, num_threads=2, attention_block_size=block,
+                          attention_block_layout=given, input_shapes=shapes)
+        keep = expand_layout(layout.astype(bool), queries, keys, block)
+        got = session.run(feeds)["out"]
+        np.testing.assert_allclose(got, masked_reference(**feeds, keep=keep, causal=True),
+                                   rtol=1e-4, atol=1e-5)
+        assert not np.allclose(got, dense, rtol=1e-3, atol=1e-4)
+    assert np.all(got[0, 1, :block] == 0)
+
+
+def test_block_layout_from_an_array_in_an_encoder_with_grouped_heads(tmp_path):
+    """A per-head layout on an encoder with 8 query heads on 2 KV heads:
+    each query head reads its own row of the layout."""
+    model = str(tmp_path / "encoder.onnx")
+    grouped_query_attention(model, 8, 2, causal=False)
+    n, block = 200, 32
+    blocks = (n + block - 1) // block
+    rng = np.random.default_rng(12)
+    layout = rng.random((8, blocks, blocks)) < 0.5
+    layout[:, np.arange(blocks), np.arange(blocks)] = True
+    session = ds.load(model, num_threads=2, attention_block_size=block,
+                      attention_block_layout=layout,
+                      input_shapes={"q": f"1x8x{n}x16", "k": f"1x2x{n}x16", "v": f"1x2x{n}x16"})
+    feeds = {"q": rng.standard_normal((1, 8, n, 16)).astype(np.float32) * 2,
+             "k": rng.standard_normal((1, 2, n, 16)).astype(np.float32),
+             "v": rng.standard_normal((1, 2, n, 16)).astype(np.float32)}
+    want = masked_reference(**feeds, keep=expand_layout(layout, n, n, block), causal=False)
+    np.testing.assert_allclose(session.run(feeds)["y"], want, rtol=1e-4, atol=1e-5)
+
+
+def test_block_layout_from_a_file_is_checked(tmp_path):
+    """The file must match each attention's blocks, hold 0 / 1, and the
+    lengths must be static."""
+    shapes = {"q": "1x2x64x16", "k": "1x2x64x16", "v": "1x2x64x16"}
+    with pytest.raises(ds.CompileError, match=r"is \[1, 3, 3\] blocks of 32, but this "
+                       r"attention's 2 query heads, 64 queries and 64 keys need \[1 or 2, 2, 2\]"):
+        ds.load(MODEL, attention_block_size=32, attention_block_layout=np.ones((3, 3), bool),
+                input_shapes=shapes)
+    with pytest.raises(ds.CompileError, match="element 1 is 2; a block layout holds 0"):
+        ds.load(MODEL, attention_block_size=32, attention_block_layout=np.array([[1, 2], [1, 1]]),
+                input_shapes=shapes)
+    with pytest.raises(ValueError, match="holds bools or integers 0 / 1, not float32"):
+        ds.load(MODEL, attention_block_layout=np.ones((2, 2), np.float32), input_shapes=shapes)
+    with pytest.raises(ds.CompileError, match="needs static query and key lengths"):
+        ds.load(MODEL, attention_block_size=32, attention_block_layout=np.ones((2, 2), bool))
+    with pytest.raises(ds.CompileError, match="cannot open '.*missing.npy'"):
+        ds.load(MODEL, attention_block_layout=str(tmp_path / "missing.npy"), input_shapes=shapes)
+
+
 @pytest.mark.parametrize("raise_attention", [True, False])
 def test_dsa_decoder_with_its_own_topk_selection(raise_attention):
     """DeepSeek Sparse Attention as its reference code writes it (indexer,

@@ -68,6 +68,13 @@ static cl::opt<int64_t> attentionGlobalBlocks(
     cl::desc("Block layout: also the first n key blocks (in encoders the first n query blocks "
              "see every key)"),
     cl::init(0));
+static cl::opt<std::string> attentionLayoutFile(
+    "attention-layout-file",
+    cl::desc("Sparse attention with your own block layout: a .npy file of 0 / 1 (or bools), "
+             "[query blocks, key blocks] for every head or [heads, query blocks, key blocks], "
+             "blocks of --attention-block-size; every attention must have static lengths that "
+             "make those blocks"),
+    cl::value_desc("layout.npy"));
 static cl::list<std::string> attentionDenseHeads(
     "attention-dense-heads", cl::CommaSeparated,
     cl::desc("Query heads --attention-window / --attention-select-blocks leave dense: H (in "
@@ -226,6 +233,7 @@ int main(int argc, char **argv) {
   request.pipeline.attentionLocalBlocks = attentionLocalBlocks;
   request.pipeline.attentionStrideBlocks = attentionStrideBlocks;
   request.pipeline.attentionGlobalBlocks = attentionGlobalBlocks;
+  request.pipeline.attentionLayoutFile = attentionLayoutFile;
   request.pipeline.attentionDenseHeads.assign(attentionDenseHeads.begin(),
                                               attentionDenseHeads.end());
   request.pipeline.precision = precision;

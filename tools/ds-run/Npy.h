@@ -1,24 +1,15 @@
-//===- Npy.h - reading and writing NumPy .npy files -------------*- C++ -*-===//
+//===- Npy.h - NumPy .npy files and ONNX tensors for the tools --*- C++ -*-===//
 #ifndef DS_TOOLS_DS_RUN_NPY_H
 #define DS_TOOLS_DS_RUN_NPY_H
 
 #include "ds-runtime/ds_runtime.h"
+#include "ds/TensorFiles/NpyReader.h"
 
 #include <string>
 #include <vector>
 
 namespace dsrun {
 
-struct HostTensor {
-  ds_dtype dtype = DS_F32;
-  std::vector<int64_t> dims;
-  std::vector<unsigned char> data;
-};
-
-/// Reads a .npy file (format 1.0-3.0) of bools, ints or floats; big-endian data
-/// is byte-swapped and Fortran order transposed. The header is parsed strictly
-/// and the shape checked against the file's size before anything is allocated.
-bool readNpy(const std::string &path, HostTensor &out, std::string &error);
 /// Writes under a temporary name in the same directory, then renames. Types
 /// NumPy has no dtype for are written as their storage: bf16 and float8 as
 /// raw bits (uint16 / uint8), i4 / ui4 / i2 / ui2 one value per byte (int8 /

@@ -1,5 +1,5 @@
 //===- TensorProto.cpp - reading ONNX TensorProto (.pb) files -------------===//
-#include "InputFile.h"
+#include "ds/TensorFiles/InputFile.h"
 #include "Npy.h"
 
 #ifdef DS_HAVE_ONNX_PROTO

@@ -29,6 +29,8 @@ struct FileCompileOptions {
   long long attentionLocalBlocks = 0;
   long long attentionStrideBlocks = 0;
   long long attentionGlobalBlocks = 0;
+  /// CompileOptions::attentionLayoutFile.
+  std::string attentionLayoutFile;
   /// CompileOptions::attentionDenseHeads.
   std::vector<std::string> attentionDenseHeads;
   /// CompileOptions::attentionProbes.

@@ -26,6 +26,9 @@ struct CompileOptions {
   int64_t attentionLocalBlocks = 0;
   int64_t attentionStrideBlocks = 0;
   int64_t attentionGlobalBlocks = 0;
+  /// A block layout of the user's own: a .npy file of 0 / 1 (ds-sparsify-
+  /// attention's layout-file; empty: none).
+  std::string attentionLayoutFile;
   /// Query heads the sparse pattern leaves dense: "H" (every attention) or
   /// "N:H" (the N-th attention); see ds-sparsify-attention's dense-heads.
   std::vector<std::string> attentionDenseHeads;

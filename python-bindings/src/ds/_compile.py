@@ -35,6 +35,7 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                   attention_sinks: int = 0, attention_select_blocks: int = 0,
                   attention_block_size: int = 64, attention_local_blocks: int = 0,
                   attention_stride_blocks: int = 0, attention_global_blocks: int = 0,
+                  attention_layout_file: str = "",
                   attention_dense_heads: Sequence[str] = (),
                   attention_probes: bool = False, remat_budget: str = "",
                   remat_strategy: str = "greedy", cost_report: str = "",
@@ -58,7 +59,8 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
                               list(quantize_exclude_nodes), raise_attention, attention_window,
                               attention_sinks, attention_select_blocks, attention_block_size,
                               attention_local_blocks, attention_stride_blocks,
-                              attention_global_blocks, list(attention_dense_heads),
+                              attention_global_blocks, attention_layout_file,
+                              list(attention_dense_heads),
                               attention_probes, remat_budget, remat_strategy, cost_report,
                               cost_report_format,
                               gradients, loss, loss_function, list(gradient_parameters),
@@ -91,6 +93,22 @@ def _dense_heads(heads: Sequence[Union[int, str]]) -> List[str]:
     return out
 
 
+def _layout_file(layout: Any, cleanup: contextlib.ExitStack) -> str:
+    """A block layout's file: the path given, or an array saved for the compiler."""
+    if isinstance(layout, (str, os.PathLike)):
+        return os.fspath(layout)
+    import numpy as np
+    array = np.asarray(layout)
+    if array.dtype.kind not in "biu":
+        raise ValueError(f"attention_block_layout holds bools or integers 0 / 1, not "
+                         f"{array.dtype}")
+    handle, path = tempfile.mkstemp(suffix=".npy")
+    os.close(handle)
+    cleanup.callback(os.remove, path)
+    np.save(path, np.ascontiguousarray(array))
+    return path
+
+
 def _hyperparameters(options: Optional[Mapping[str, float]]) -> List[float]:
     unknown = set(options or {}) - set(_OPTIMIZER_DEFAULTS)
     if unknown:
@@ -111,6 +129,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
             attention_sinks: int = 0, attention_select_blocks: int = 0,
             attention_block_size: int = 64, attention_local_blocks: int = 0,
             attention_stride_blocks: int = 0, attention_global_blocks: int = 0,
+            attention_block_layout: Any = None,
             attention_dense_heads: Sequence[Union[int, str]] = (),
             remat_budget: Union[int, str, None] = None, remat_strategy: str = "greedy",
             cost_report: Optional[PathLike] = None, cost_report_format: str = "text",
@@ -146,7 +165,11 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     attention_block_size; a constant for static lengths, built per input
     shape for dynamic ones): each query block sees
     the n key blocks ending at its diagonal, every n-th block counting back
-    from it, and the first n blocks. attention_dense_heads chooses the
+    from it, and the first n blocks. attention_block_layout gives a layout
+    of the user's own instead: a .npy file, or an array, of 0 / 1 (or bools)
+    shaped [query blocks, key blocks] for every head or [query heads, query
+    blocks, key blocks], which every attention must match (static lengths
+    in blocks of attention_block_size). attention_dense_heads chooses the
     pattern per head: the query heads listed stay dense (an int H: head H of
     every attention; a string "N:H": head H of the N-th attention, from 0),
     the others get the window or the selection. precision="fp16" or "bf16" runs contractions and attention in
@@ -213,6 +236,7 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    attention_local_blocks=attention_local_blocks,
                    attention_stride_blocks=attention_stride_blocks,
                    attention_global_blocks=attention_global_blocks,
+                   attention_layout_file="",
                    attention_dense_heads=_dense_heads(attention_dense_heads),
                    remat_budget="" if remat_budget is None else str(remat_budget),
                    remat_strategy=remat_strategy,
@@ -228,6 +252,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
                    weight_block_size=_weight_block_size(weight_block_size),
                    fused_attention_grad=fused_attention_grad)
     with contextlib.ExitStack() as cleanup:
+        if attention_block_layout is not None:
+            options["attention_layout_file"] = _layout_file(attention_block_layout, cleanup)
         if calibration_table is not None and calibration_data is not None:
             raise ValueError("give calibration_table or calibration_data, not both")
         if smooth_quant and calibration_data is None:
@@ -252,7 +278,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
         shaping = {k: options[k] for k in (
             "raise_attention", "attention_window", "attention_sinks", "attention_select_blocks",
             "attention_block_size", "attention_local_blocks", "attention_stride_blocks",
-            "attention_global_blocks", "attention_dense_heads", "gradients", "loss", "loss_function", "gradient_parameters",
+            "attention_global_blocks", "attention_layout_file", "attention_dense_heads",
+            "gradients", "loss", "loss_function", "gradient_parameters",
             "optimizer", "hyperparameters", "loss_scaling", "lsq_grad_scale",
             "fused_attention_grad")}
         if precision == "auto" and precision_table is None:
@@ -296,7 +323,7 @@ def load(path: PathLike, num_threads: int = 0, device: int = 0, **compile_option
     are ds.compile's: input_shapes, bind_inputs, target, fuse, raise_attention,
     attention_window, attention_sinks, attention_select_blocks, attention_block_size,
     attention_local_blocks, attention_stride_blocks, attention_global_blocks,
-    attention_dense_heads, precision,
+    attention_block_layout, attention_dense_heads, precision,
     quantize, calibration_table, calibration_data, calibration_method,
     smooth_quant, quantize_exclude_nodes, remat_budget, remat_strategy, cost_report,
     cost_report_format, gradients, loss, loss_function, gradient_parameters, optimizer,

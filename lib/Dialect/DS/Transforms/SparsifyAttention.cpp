@@ -1,7 +1,8 @@
 //===- SparsifyAttention.cpp - sparse patterns for causal attention -------===//
 //
 // ds-sparsify-attention sets a sparsity pattern (a sliding window with
-// sinks, NSA-style block selection, or a block layout) on every
+// sinks, NSA-style block selection, or a block layout, built from a pattern
+// or read from the user's file) on every
 // ds.attention it applies to (Passes.td has the semantics) and, on request,
 // reports what it saves,
 // from the closed forms of the visible (query, key) pairs. Heads the user
@@ -21,6 +22,7 @@
 #include "llvm/Support/Format.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -161,6 +163,8 @@ struct SparsifyAttentionPass
   using SparsifyAttentionPassBase::SparsifyAttentionPassBase;
 
   SmallVector<DenseHead> denseHeadList;
+  /// The layout `layout-file` holds (read once, shared by every function).
+  std::shared_ptr<const BlockLayout> fileLayout;
 
   LogicalResult initialize(MLIRContext *context) override {
     for (const std::string &entry : denseHeads) {
@@ -171,6 +175,8 @@ struct SparsifyAttentionPass
                << "' is neither a head (H) nor an attention and one of its heads (N:H)";
       denseHeadList.push_back(*parsed);
     }
+    if (!layoutFile.empty())
+      return readLayoutFile(context);
     if (localBlocks != 0 || strideBlocks != 0 || globalBlocks != 0) {
       if (localBlocks < 0 || strideBlocks < 0 || globalBlocks < 0 || window != 0 ||
           sinks != 0 || selectBlocks != 0 || blockSize < 1 || blockSize > 1024)
@@ -198,7 +204,60 @@ struct SparsifyAttentionPass
     return success();
   }
 
-  bool blockLayout() const { return localBlocks > 0 || strideBlocks > 0 || globalBlocks > 0; }
+  LogicalResult readLayoutFile(MLIRContext *context) {
+    if (window != 0 || sinks != 0 || selectBlocks != 0 || localBlocks != 0 ||
+        strideBlocks != 0 || globalBlocks != 0 || blockSize < 1 || blockSize > 1024)
+      return emitError(UnknownLoc::get(context))
+             << "ds-sparsify-attention: layout-file is a pattern of its own (no window, sinks, "
+                "select-blocks, local-, stride- or global-blocks), with block-size in [1, 1024] "
+                "(got block-size "
+             << blockSize.getValue() << ")";
+    std::string error;
+    std::optional<BlockLayout> layout = readBlockLayoutFile(layoutFile, blockSize, error);
+    if (!layout)
+      return emitError(UnknownLoc::get(context)) << "ds-sparsify-attention: " << error;
+    // A split attention's pieces have fewer heads than a layout row per head.
+    if (layout->heads > 1 && !denseHeadList.empty())
+      return emitError(UnknownLoc::get(context))
+             << "ds-sparsify-attention: a layout with a row per head (" << layout->heads
+             << " in '" << layoutFile.getValue()
+             << "') already says which heads are dense (rows of ones): no dense-heads with it";
+    fileLayout = std::make_shared<const BlockLayout>(std::move(*layout));
+    return success();
+  }
+
+  bool blockLayout() const {
+    return localBlocks > 0 || strideBlocks > 0 || globalBlocks > 0 || fileLayout;
+  }
+
+  /// The file's layout for `op` (S queries, L keys), or an error naming both
+  /// shapes when they differ.
+  FailureOr<BlockLayout> fileLayoutFor(AttentionOp op, int64_t S, int64_t L) {
+    const BlockLayout &layout = *fileLayout;
+    const int64_t hq = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(1);
+    const int64_t rows = (S + blockSize - 1) / blockSize, cols = (L + blockSize - 1) / blockSize;
+    if (layout.queryBlocks != rows || layout.keyBlocks != cols ||
+        (layout.heads != 1 && layout.heads != hq))
+      return op.emitError("the block layout in '")
+             << layoutFile.getValue() << "' is [" << layout.heads << ", " << layout.queryBlocks
+             << ", " << layout.keyBlocks << "] blocks of " << blockSize.getValue()
+             << ", but this attention's " << hq << " query heads, " << S << " queries and " << L
+             << " keys need [1 or " << hq << ", " << rows << ", " << cols << "]";
+    return layout;
+  }
+
+  /// What the report calls the layout.
+  std::string layoutName() const {
+    std::string name;
+    llvm::raw_string_ostream os(name);
+    os << "block layout, blocks of " << blockSize.getValue();
+    if (fileLayout)
+      os << " from '" << layoutFile.getValue() << "'";
+    else
+      os << " (local " << localBlocks.getValue() << ", stride " << strideBlocks.getValue()
+         << ", global " << globalBlocks.getValue() << ")";
+    return name;
+  }
 
   /// Replaces `op` by ds.block_sparse_attention with the pattern's layout.
   FailureOr<Value> makeBlockSparse(AttentionOp op) {
@@ -206,8 +265,12 @@ struct SparsifyAttentionPass
     auto k = cast<RankedTensorType>(op.getKey().getType());
     if (op.getSoftcap().convertToDouble() != 0.0)
       return op.emitError("a block layout does not take a softcap");
-    if (q.isDynamicDim(2) || k.isDynamicDim(2))
+    if (q.isDynamicDim(2) || k.isDynamicDim(2)) {
+      if (fileLayout)
+        return op.emitError("a block layout from a file needs static query and key lengths "
+                            "(bind them with --ds-input-shape)");
       return makeRunTimeBlockSparse(op);
+    }
     const int64_t S = q.getDimSize(2), L = k.getDimSize(2);
     // The layout is a constant of (S / b) x (L / b) entries: bounded before
     // it is built.
@@ -226,8 +289,20 @@ struct SparsifyAttentionPass
       return error;
     }
     const int64_t offset = op.getCausalOffset() + (op.getCausalFromEnd() ? L - S : 0);
-    BlockPattern pattern{blockSize, localBlocks, strideBlocks, globalBlocks};
-    BlockLayout layout = buildBlockLayout(pattern, S, L, op.getIsCausal(), offset);
+    BlockLayout layout;
+    if (fileLayout) {
+      FailureOr<BlockLayout> given = fileLayoutFor(op, S, L);
+      if (failed(given))
+        return failure();
+      layout = std::move(*given);
+      if (int64_t blind = blindQueryBlocks(layout, S, L, op.getIsCausal(), offset))
+        op.emitWarning() << blind << " of " << layout.heads * layout.queryBlocks
+                         << " layout rows (head, query block) keep no key their queries can "
+                            "see: those queries give 0";
+    } else {
+      BlockPattern pattern{blockSize, localBlocks, strideBlocks, globalBlocks};
+      layout = buildBlockLayout(pattern, S, L, op.getIsCausal(), offset);
+    }
     BlockLayout every = layout;
     std::fill(every.kept.begin(), every.kept.end(), 1);
     const double dense = visibleBlockPairs(every, S, L, op.getIsCausal(), offset);
@@ -246,10 +321,8 @@ struct SparsifyAttentionPass
         op.getCausalFromEndAttr());
     if (report) {
       int64_t keptBlocks = llvm::count(layout.kept, 1);
-      sparse.emitRemark() << "sparse attention: block layout, blocks of " << blockSize.getValue()
-                          << " (local " << localBlocks.getValue() << ", stride "
-                          << strideBlocks.getValue() << ", global " << globalBlocks.getValue()
-                          << "): " << keptBlocks << " of " << layout.kept.size()
+      sparse.emitRemark() << "sparse attention: " << layoutName() << ": " << keptBlocks
+                          << " of " << layout.kept.size()
                           << " blocks kept; pairs per head " << (int64_t)dense << " -> "
                           << (int64_t)kept << " ("
                           << formatted("%.1f", dense > 0 ? 100.0 * kept / dense : 100.0) << "%)";

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace mlir::ds {
@@ -41,6 +42,19 @@ BlockLayout buildBlockLayout(const BlockPattern &pattern, int64_t S, int64_t L, 
 /// visible, averaged over the layout's heads.
 double visibleBlockPairs(const BlockLayout &layout, int64_t S, int64_t L, bool causal,
                          int64_t offset);
+
+/// The (head, query block) rows of `layout` that keep no key a query of
+/// theirs can see: their queries attend to nothing and give 0.
+int64_t blindQueryBlocks(const BlockLayout &layout, int64_t S, int64_t L, bool causal,
+                         int64_t offset);
+
+/// The layout a user gives in a .npy file: [query blocks, key blocks] (every
+/// head) or [heads, query blocks, key blocks] of bools or integers 0 / 1,
+/// for blocks of `blockSize`. At most kMaxLayoutBlocks blocks in all (the
+/// bound of a built layout). std::nullopt with `error` saying why (the
+/// path, the dtype, the shape or the first value that is not 0 or 1).
+std::optional<BlockLayout> readBlockLayoutFile(const std::string &path, int64_t blockSize,
+                                               std::string &error);
 
 /// The layout `value` (blocks of `blockSize`) holds when it is a constant.
 std::optional<BlockLayout> constantLayout(Value value, int64_t blockSize);

@@ -242,6 +242,15 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
     of the pattern over the query's and key's `ds.shape`, built when the
     model runs (once per input shape up to 1 MiB of layout).
 
+    With `layout-file`, the layout is the user's own: a NumPy `.npy` file of
+    bools or integers 0 / 1, [query blocks, key blocks] for every head or
+    [heads, query blocks, key blocks] with one row per query head, in blocks
+    of `block-size`. It applies to every attention, causal or not (causality
+    still hides the keys past each diagonal), whose query and key lengths
+    are static and make exactly that many blocks; any other is an error
+    naming both shapes. Query blocks left with no key they can see give 0
+    (a warning counts them).
+
     With `dense-heads`, the pattern is chosen per head (DuoAttention's
     retrieval and streaming heads, Xiao et al. 2024): the listed query
     heads stay dense and the others get the pattern. Entries are `H` (head
@@ -273,6 +282,8 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
            "Block layout: every n-th key block back from the diagonal">,
     Option<"globalBlocks", "global-blocks", "int64_t", /*default=*/"0",
            "Block layout: leading key blocks every query sees">,
+    Option<"layoutFile", "layout-file", "std::string", /*default=*/"\"\"",
+           "Block layout from a .npy file: [query blocks, key blocks] or [heads, ...], 0 / 1">,
     ListOption<"denseHeads", "dense-heads", "std::string",
                "Query heads left dense: H (every attention) or N:H (the N-th attention)">,
     Option<"report", "report", "bool", /*default=*/"false",

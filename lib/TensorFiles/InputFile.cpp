@@ -1,6 +1,5 @@
-//===- InputFile.cpp - opening ds-run's input files -----------------------===//
-#include "InputFile.h"
-#include "Npy.h"
+//===- InputFile.cpp - opening untrusted input files ----------------------===//
+#include "ds/TensorFiles/InputFile.h"
 
 #include <cerrno>
 #include <cstring>
@@ -26,11 +25,6 @@ bool openInputFile(const std::string &path, InputFile &file, std::string &error)
   }
   file.size = (uint64_t)st.st_size;
   return true;
-}
-
-bool readTensorFile(const std::string &path, HostTensor &out, std::string &error) {
-  bool npy = path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
-  return npy ? readNpy(path, out, error) : readTensorProto(path, out, error);
 }
 
 } // namespace dsrun

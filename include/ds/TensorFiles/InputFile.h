@@ -1,6 +1,6 @@
-//===- InputFile.h - opening ds-run's input files ----------------*- C++ -*-===//
-#ifndef DS_TOOLS_DS_RUN_INPUTFILE_H
-#define DS_TOOLS_DS_RUN_INPUTFILE_H
+//===- InputFile.h - opening untrusted input files ---------------*- C++ -*-===//
+#ifndef DS_TENSORFILES_INPUTFILE_H
+#define DS_TENSORFILES_INPUTFILE_H
 
 #include <cstdint>
 #include <cstdio>
@@ -28,4 +28,4 @@ bool openInputFile(const std::string &path, InputFile &file, std::string &error)
 
 } // namespace dsrun
 
-#endif // DS_TOOLS_DS_RUN_INPUTFILE_H
+#endif // DS_TENSORFILES_INPUTFILE_H
