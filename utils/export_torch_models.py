@@ -126,6 +126,12 @@ class Bert(nn.Module):
 
 
 class DecoderLayer(nn.Module):
+    # A sliding window with sinks, as ds-sparsify-attention's policy defines
+    # it: eager runs only (the reference of test_attention.py's sparse GPT;
+    # an export with window 0 traces the plain causal mask).
+    window = 0
+    sinks = 0
+
     def __init__(self, hidden, heads, ffn):
         super().__init__()
         self.ln1 = nn.LayerNorm(hidden)
@@ -144,6 +150,9 @@ class DecoderLayer(nn.Module):
         past = total - seq
         # Query i (absolute position past + i) sees keys 0 .. past + i.
         visible = torch.arange(total)[None, :] <= (torch.arange(seq) + past)[:, None]
+        if self.window:
+            j, d = torch.arange(total)[None, :], (torch.arange(seq) + past)[:, None]
+            visible = visible & ((j > d - self.window) | (j < self.sinks))
         scores = torch.matmul(q, key.transpose(-1, -2)) / math.sqrt(a.head_dim)
         scores = scores.masked_fill(~visible, torch.finfo(scores.dtype).min)
         x = x + a.out(a.merge(torch.matmul(torch.softmax(scores, dim=-1), value)))
@@ -545,8 +554,9 @@ def export_bert(path, **size):
                                     "last_hidden_state": axes})
 
 
-def export_gpt(path, layers=2, heads=4, head_dim=16):
-    model = Gpt(layers=layers, hidden=heads * head_dim, heads=heads).eval()
+def export_gpt(path, layers=2, heads=4, head_dim=16, model=None):
+    if model is None:
+        model = Gpt(layers=layers, hidden=heads * head_dim, heads=heads).eval()
     ids = torch.randint(0, 100, (1, 3))
     past = [torch.randn(1, heads, 5, head_dim) for _ in range(2 * layers)]
     names, axes = ["input_ids"], {"input_ids": {0: "batch", 1: "sequence"}}

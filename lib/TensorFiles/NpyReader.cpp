@@ -117,9 +117,10 @@ private:
       size_t start = pos;
       uint64_t value = 0;
       while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-        value = value * 10 + (uint64_t)(s[pos++] - '0');
-        if (value > (uint64_t)INT64_MAX)
+        const uint64_t digit = (uint64_t)(s[pos++] - '0');
+        if (value > ((uint64_t)INT64_MAX - digit) / 10) // before it could wrap
           return (why = "a dim of 'shape' does not fit in 64 bits", false);
+        value = value * 10 + digit;
       }
       if (pos == start || (pos < s.size() && !std::strchr(" \t\n,)", s[pos])))
         return (why = "the dims of 'shape' must be non-negative integers", false);
@@ -174,7 +175,8 @@ std::string npyShapeText(const std::vector<int64_t> &dims) {
   return s + (dims.size() == 1 ? ",)" : ")");
 }
 
-bool readNpy(const std::string &path, HostTensor &out, std::string &error) {
+bool readNpy(const std::string &path, HostTensor &out, std::string &error,
+             uint64_t maxElements) {
   auto fail = [&](const std::string &why) {
     error = "'" + path + "': " + why;
     return false;
@@ -233,6 +235,9 @@ bool readNpy(const std::string &path, HostTensor &out, std::string &error) {
       return fail("shape " + npyShapeText(dims) + " overflows");
     count *= (uint64_t)d;
   }
+  if (count > maxElements)
+    return fail("shape " + npyShapeText(dims) + " holds " + std::to_string(count) +
+                " elements, more than the " + std::to_string(maxElements) + " allowed here");
   uint64_t available = fileSize - dataStart;
   if (count > available / entry->size || count * entry->size != available)
     return fail("shape " + npyShapeText(dims) + " of '" + descr + "' needs " +

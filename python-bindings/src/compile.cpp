@@ -101,6 +101,7 @@ NB_MODULE(_ds_compiler, m) {
           PyErr_SetString(compileError, diagnostics.c_str());
           throw nb::python_error();
         }
+        return diagnostics; // warnings of a model that compiled
       },
       nb::arg("model_path"), nb::arg("output_path"), nb::arg("target") = "cpu",
       nb::arg("input_shapes") = std::vector<std::string>(),

@@ -11,6 +11,7 @@
 #include "ds-runtime/ds_runtime.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,10 @@ struct HostTensor {
 
 /// Reads a .npy file (format 1.0-3.0) of bools, ints or floats; big-endian data
 /// is byte-swapped and Fortran order transposed; bools are 0 or 1. The header
-/// is parsed strictly and the shape checked against the file's size before
-/// anything is allocated.
-bool readNpy(const std::string &path, HostTensor &out, std::string &error);
+/// is parsed strictly and the shape checked against the file's size (and
+/// `maxElements`) before anything is allocated.
+bool readNpy(const std::string &path, HostTensor &out, std::string &error,
+             uint64_t maxElements = UINT64_MAX);
 
 /// A NumPy dtype the reader takes: kind ('f', 'i', 'u', 'b'), bytes, ds type.
 struct NpyDescr {

@@ -399,10 +399,55 @@ DS_VECTORIZED float dotImpl(const float *__restrict a, const float *__restrict b
   return sum;
 }
 
+DS_VECTORIZED void dotRowsImpl(const float *__restrict x, const float *__restrict rows,
+                               int64_t stride, int64_t n, int64_t count, float *__restrict out) {
+  int64_t c = 0;
+  for (; c + 4 <= count; c += 4) {
+    const float *r0 = rows + c * stride, *r1 = r0 + stride, *r2 = r1 + stride,
+                *r3 = r2 + stride;
+    float l0[kLanes] = {}, l1[kLanes] = {}, l2[kLanes] = {}, l3[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+      for (int j = 0; j < kLanes; ++j) {
+        const float xv = x[i + j];
+        l0[j] += xv * r0[i + j];
+        l1[j] += xv * r1[i + j];
+        l2[j] += xv * r2[i + j];
+        l3[j] += xv * r3[i + j];
+      }
+    for (; i < n; ++i) {
+      l0[0] += x[i] * r0[i];
+      l1[0] += x[i] * r1[i];
+      l2[0] += x[i] * r2[i];
+      l3[0] += x[i] * r3[i];
+    }
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    for (int j = 0; j < kLanes; ++j)
+      s0 += l0[j], s1 += l1[j], s2 += l2[j], s3 += l3[j];
+    out[c] = s0, out[c + 1] = s1, out[c + 2] = s2, out[c + 3] = s3;
+  }
+  for (; c < count; ++c)
+    out[c] = dotImpl(x, rows + c * stride, n);
+}
+
 DS_VECTORIZED void axpyImpl(float alpha, const float *__restrict x, float *__restrict y,
                             int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     y[i] += alpha * x[i];
+}
+
+DS_VECTORIZED void axpyRowsImpl(const float *__restrict w, const float *__restrict rows,
+                                int64_t stride, int64_t n, int64_t count, float *__restrict y) {
+  int64_t c = 0;
+  for (; c + 4 <= count; c += 4) {
+    const float *r0 = rows + c * stride, *r1 = r0 + stride, *r2 = r1 + stride,
+                *r3 = r2 + stride;
+    const float w0 = w[c], w1 = w[c + 1], w2 = w[c + 2], w3 = w[c + 3];
+    for (int64_t i = 0; i < n; ++i)
+      y[i] += w0 * r0[i] + w1 * r1[i] + w2 * r2[i] + w3 * r3[i];
+  }
+  for (; c < count; ++c)
+    axpyImpl(w[c], rows + c * stride, y, n);
 }
 
 } // namespace
@@ -410,7 +455,15 @@ DS_VECTORIZED void axpyImpl(float alpha, const float *__restrict x, float *__res
 float maxOf(const float *x, int64_t n) { return maxImpl(x, n); }
 void scale(float *y, int64_t n, float factor) { scaleImpl(y, n, factor); }
 float dot(const float *a, const float *b, int64_t n) { return dotImpl(a, b, n); }
+void dotRows(const float *x, const float *rows, int64_t stride, int64_t n, int64_t count,
+             float *out) {
+  dotRowsImpl(x, rows, stride, n, count, out);
+}
 void axpy(float alpha, const float *x, float *y, int64_t n) { axpyImpl(alpha, x, y, n); }
+void axpyRows(const float *w, const float *rows, int64_t stride, int64_t n, int64_t count,
+              float *y) {
+  axpyRowsImpl(w, rows, stride, n, count, y);
+}
 
 void arith(Arith op, const float *a, int64_t aStride, const float *b, int64_t bStride, float *y,
            int64_t n) {

@@ -29,8 +29,16 @@ float maxOf(const float *x, int64_t n);
 void scale(float *y, int64_t n, float factor);
 /// The sum of a[i] * b[i], in float lanes (no fixed summation order).
 float dot(const float *a, const float *b, int64_t n);
+/// out[c] = dot(x, rows + c * stride, n) for c < count: four rows at a time,
+/// so each horizontal sum is shared (a decode step's scores against keys).
+void dotRows(const float *x, const float *rows, int64_t stride, int64_t n, int64_t count,
+             float *out);
 /// y[i] += alpha * x[i].
 void axpy(float alpha, const float *x, float *y, int64_t n);
+/// y[i] += sum over c < count of w[c] * rows[c * stride + i]: four rows per
+/// pass over y, the rows read in order (a decode step's P V).
+void axpyRows(const float *w, const float *rows, int64_t stride, int64_t n, int64_t count,
+              float *y);
 
 /// y[i] = e^(x[i] - shift) for x[i] <= shift (softmax: shift is the row's
 /// maximum); returns the sum of the y[i], accumulated in double.

@@ -14,12 +14,12 @@ from ._calibrate import calibrate, calibrate_attention_heads
 from ._compile import compile, load
 from ._report import cost_report, plot_memory
 from ._training import CheckpointError, LossScaler, TrainingSession
-from ._errors import CompileError, Error, InputError, InputTypeError, NoDeviceError
+from ._errors import CompileError, CompileWarning, Error, InputError, InputTypeError, NoDeviceError
 from ._ort import (InferenceSession, ModelMetadata, NodeArg, RunOptions, SessionOptions,
                    get_available_providers, get_device)
 from ._session import Session
 
-__all__ = ["CheckpointError", "CompileError", "Error", "InferenceSession", "InputError",
+__all__ = ["CheckpointError", "CompileError", "CompileWarning", "Error", "InferenceSession", "InputError",
            "InputTypeError", "LossScaler", "ModelMetadata", "NoDeviceError", "NodeArg",
            "RunOptions", "Session", "SessionOptions", "TrainingSession", "calibrate",
            "calibrate_attention_heads", "compile",

@@ -14,6 +14,7 @@ precision_table=...).
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import sys
@@ -232,42 +233,47 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
     if reserved:
         raise ValueError(f"compile_options may not set {sorted(reserved)}: calibration "
                          "compiles its own probes")
-    shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
-    binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
-    if isinstance(data, (str, os.PathLike)):
-        folder = os.fspath(data)
-        samples: Any = lambda names: _folder_samples(folder, names)  # noqa: E731
-        total = None
-    else:
-        if smooth_quant and not hasattr(data, "__len__"):
-            data = list(data)  # run twice
-        total = len(data) if hasattr(data, "__len__") else None  # type: ignore[arg-type]
-        samples = lambda names: iter(data)  # noqa: E731
-    if precision is not None:
-        return _write_whole(_precision_pass(model, shapes, binds, precision, samples, total,
-                                            num_threads, progress, extra), output)
-    smooth = smooth_quant > 0.0
-    first, count = _run_pass(model, shapes, binds, "", samples, total, num_threads, smooth,
-                             progress, "pass 1/2 " if smooth else "", extra)
-    entries = [(key, *c.range(method, percentile), c.channel_abs_max if smooth else [])
-               for key, c in first.items()]
-    if smooth:
-        handle, statistics = tempfile.mkstemp(suffix=".table")
-        os.close(handle)
-        try:
-            with open(statistics, "w") as f:
-                f.write(_ds.format_calibration_table(method, count, entries, smooth_quant))
-            second, _ = _run_pass(model, shapes, binds, statistics, samples, total,
-                                  num_threads, False, progress, "pass 2/2 ", extra)
-        finally:
-            os.remove(statistics)
-        missing = [key for key, _, _, _ in entries if key not in second]
-        if missing:
-            raise ValueError(f"{missing[0]!r} is not probed after smoothing")
-        entries = [(key, *second[key].range(method, percentile), absmax)
-                   for key, _, _, absmax in entries]
-    return _write_whole(_ds.format_calibration_table(method, count, entries, smooth_quant),
-                        output)
+    with contextlib.ExitStack() as cleanup:
+        if "attention_block_layout" in extra:  # ds.compile's name: an array or a path
+            from ._compile import _layout_file
+            extra["attention_layout_file"] = _layout_file(extra.pop("attention_block_layout"),
+                                                          cleanup)
+        shapes = {name: _dims(shape) for name, shape in (input_shapes or {}).items()}
+        binds = {name: os.fspath(path) for name, path in (bind_inputs or {}).items()}
+        if isinstance(data, (str, os.PathLike)):
+            folder = os.fspath(data)
+            samples: Any = lambda names: _folder_samples(folder, names)  # noqa: E731
+            total = None
+        else:
+            if smooth_quant and not hasattr(data, "__len__"):
+                data = list(data)  # run twice
+            total = len(data) if hasattr(data, "__len__") else None  # type: ignore[arg-type]
+            samples = lambda names: iter(data)  # noqa: E731
+        if precision is not None:
+            return _write_whole(_precision_pass(model, shapes, binds, precision, samples, total,
+                                                num_threads, progress, extra), output)
+        smooth = smooth_quant > 0.0
+        first, count = _run_pass(model, shapes, binds, "", samples, total, num_threads, smooth,
+                                 progress, "pass 1/2 " if smooth else "", extra)
+        entries = [(key, *c.range(method, percentile), c.channel_abs_max if smooth else [])
+                   for key, c in first.items()]
+        if smooth:
+            handle, statistics = tempfile.mkstemp(suffix=".table")
+            os.close(handle)
+            try:
+                with open(statistics, "w") as f:
+                    f.write(_ds.format_calibration_table(method, count, entries, smooth_quant))
+                second, _ = _run_pass(model, shapes, binds, statistics, samples, total,
+                                      num_threads, False, progress, "pass 2/2 ", extra)
+            finally:
+                os.remove(statistics)
+            missing = [key for key, _, _, _ in entries if key not in second]
+            if missing:
+                raise ValueError(f"{missing[0]!r} is not probed after smoothing")
+            entries = [(key, *second[key].range(method, percentile), absmax)
+                       for key, _, _, absmax in entries]
+        return _write_whole(_ds.format_calibration_table(method, count, entries, smooth_quant),
+                            output)
 
 
 ATTENTION_PREFIX = "ds.attention-probe:"
@@ -328,7 +334,8 @@ def calibrate_attention_heads(model_path: PathLike, data: Union[PathLike, Iterab
     reserved = {"attention_window", "attention_sinks", "attention_dense_heads",
                 "attention_block_size", "attention_local_blocks", "attention_stride_blocks",
                 "attention_global_blocks", "attention_select_blocks", "attention_probes",
-                "calibration_probes", "precision_probes"} & set(extra)
+                "attention_block_layout", "attention_layout_file", "calibration_probes",
+                "precision_probes"} & set(extra)
     if reserved:
         raise ValueError(f"compile_options may not set {sorted(reserved)}: the calibration "
                          "compiles its own attention probes")

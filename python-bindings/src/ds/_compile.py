@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from ._errors import CompileError
+from ._errors import CompileError, CompileWarning
 from ._session import PathLike, Session
 
 Shape = Union[str, Sequence[Optional[int]]]
@@ -54,19 +55,23 @@ def _run_compiler(model: str, output: str, shapes: Dict[str, str], binds: Dict[s
         raise CompileError("this ds package was built without the compiler "
                            "(DS_PYTHON_WITH_COMPILER=OFF): compile on a machine with it "
                            f"and load the artifact here ({e})") from e
-    _ds_compiler.compile_onnx(model, output, target, shape_specs, bind_specs, fuse, precision,
-                              quantize, calibration_table, calibration_probes,
-                              list(quantize_exclude_nodes), raise_attention, attention_window,
-                              attention_sinks, attention_select_blocks, attention_block_size,
-                              attention_local_blocks, attention_stride_blocks,
-                              attention_global_blocks, attention_layout_file,
-                              list(attention_dense_heads),
-                              attention_probes, remat_budget, remat_strategy, cost_report,
-                              cost_report_format,
-                              gradients, loss, loss_function, list(gradient_parameters),
-                              optimizer, list(hyperparameters), loss_scaling, lsq_grad_scale,
-                              precision_table, precision_error_budget, precision_probes,
-                              precision_report, weight_block_size, fused_attention_grad)
+    diagnostics = _ds_compiler.compile_onnx(
+        model, output, target, shape_specs, bind_specs, fuse, precision,
+        quantize, calibration_table, calibration_probes,
+        list(quantize_exclude_nodes), raise_attention, attention_window,
+        attention_sinks, attention_select_blocks, attention_block_size,
+        attention_local_blocks, attention_stride_blocks,
+        attention_global_blocks, attention_layout_file,
+        list(attention_dense_heads),
+        attention_probes, remat_budget, remat_strategy, cost_report,
+        cost_report_format,
+        gradients, loss, loss_function, list(gradient_parameters),
+        optimizer, list(hyperparameters), loss_scaling, lsq_grad_scale,
+        precision_table, precision_error_budget, precision_probes,
+        precision_report, weight_block_size, fused_attention_grad)
+    for line in diagnostics.splitlines():
+        if ": warning: " in line:
+            warnings.warn(line, CompileWarning, stacklevel=3)
 
 
 _OPTIMIZER_DEFAULTS = {"lr": 0.01, "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,

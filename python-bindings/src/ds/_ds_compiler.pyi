@@ -1,5 +1,6 @@
 # Type stubs of the extension module ds._ds_compiler (compile.cpp): the compiler,
-# in-process. Raises ds.CompileError (ds._errors) with the diagnostics.
+# in-process. Raises ds.CompileError (ds._errors) with the diagnostics;
+# compile_onnx returns those of a model that compiled (warnings).
 from typing import Sequence, Tuple
 
 def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
@@ -21,6 +22,6 @@ def compile_onnx(model_path: str, output_path: str, target: str = "cpu",
                  loss_scaling: bool = False, lsq_grad_scale: bool = False,
                  precision_table: str = "", precision_error_budget: float = 0.0,
                  precision_probes: str = "", precision_report: str = "",
-                 weight_block_size: int = -1, fused_attention_grad: bool = True) -> None: ...
+                 weight_block_size: int = -1, fused_attention_grad: bool = True) -> str: ...
 def save_weights(source: str, destination: str,
                  weights: Sequence[Tuple[str, int, Sequence[int], bytes]]) -> None: ...

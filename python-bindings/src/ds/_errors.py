@@ -12,6 +12,11 @@ class CompileError(Error):
     ONNX node, one `model.onnx: error: node 'x': ...` line per diagnostic."""
 
 
+class CompileWarning(UserWarning):
+    """What the compiler warns of in a model it compiled (a sparse layout that
+    leaves queries with no key, ...): one `model.onnx: warning: ...` line."""
+
+
 class InputError(Error, ValueError):
     """A feed the model cannot take: an unknown or missing input name, a wrong
     shape, a value out of the input type's range."""

@@ -241,14 +241,21 @@ TEST(AttentionKernels, AttentionBlockSelection) {
   // extra: a diagonal further right than the last key (100 keys past it:
   // no local block exists, every block is a candidate; the kernel read
   // block sums past the last block there).
-  struct Case { int64_t S, L, n, bs, extra = 0; };
+  // tied: every key the same vector, so all whole blocks score exactly
+  // alike and the choice is the tie-break's (the lowest blocks); the values
+  // differ, so another choice changes the result.
+  struct Case { int64_t S, L, n, bs, extra = 0; bool tied = false; };
   for (Case t : {Case{300, 300, 2, 32}, Case{64, 700, 3, 64}, Case{1, 900, 4, 128},
                  Case{150, 650, 1, 16}, Case{200, 200, 50, 8}, Case{4, 40, 2, 8, 100},
-                 Case{20, 45, 3, 8, 30}}) {
+                 Case{20, 45, 3, 8, 30}, Case{96, 512, 3, 32, 0, true},
+                 Case{1, 700, 4, 64, 0, true}}) {
     AttentionCase c{1, 1, 1, t.S, t.L, 16, 16};
     auto qv = randomFloats(t.S * 16, 90), kv = randomFloats(t.L * 16, 91), vv = randomFloats(t.L * 16, 92);
     for (float &x : qv)
       x *= 3;
+    if (t.tied)
+      for (int64_t j = 1; j < t.L; ++j)
+        std::copy(kv.begin(), kv.begin() + 16, kv.begin() + j * 16);
     c.causal = true;
     c.causalOffset = t.L - t.S + t.extra;
     c.boolMask = blockSelectionMask(qv, kv, t.S, t.L, 16, c.causalOffset, t.n, t.bs);
@@ -264,7 +271,7 @@ TEST(AttentionKernels, AttentionBlockSelection) {
     if (t.extra)
       attrs.set("causal_offset", intAttr(t.extra));
     SCOPED_TRACE("S " + std::to_string(t.S) + " L " + std::to_string(t.L) + " extra " +
-                 std::to_string(t.extra));
+                 std::to_string(t.extra) + (t.tied ? " tied" : ""));
     ASSERT_TRUE(run("ds.attention", attrs, {q, k, v}, {y}, chunkedContext(4)).ok());
     expectNear(values<float>(y), naiveAttention(c, qv, kv, vv));
   }

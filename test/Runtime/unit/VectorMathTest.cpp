@@ -313,3 +313,37 @@ TEST(VectorMath, SigmoidWithin3UlpAndItsLimits) {
   EXPECT_EQ(out[1], 1.0f);
   EXPECT_EQ(out[2], 0.0f);
 }
+
+// dotRows / axpyRows (a few query rows against keys read in place): every
+// count (groups of four and the rest), lengths below, at and past the lanes,
+// a row stride wider than the length; against double within float's
+// rounding of the terms.
+TEST(VectorMath, DotRowsAndAxpyRowsMatchDouble) {
+  for (int64_t n : {1, 15, 16, 37, 128})
+    for (int64_t count : {0, 1, 3, 4, 9}) {
+      const int64_t stride = n + 3;
+      // grid() needs two points; only the first n are read.
+      std::vector<float> x = grid(-1.5f, 2.0f, (int)std::max<int64_t>(n, 2)),
+                         rows(count * stride + 1);
+      for (size_t i = 0; i < rows.size(); ++i)
+        rows[i] = std::sin(0.7f * (float)i) * 3.0f;
+      std::vector<float> out(count + 1, -7.0f);
+      vmath::dotRows(x.data(), rows.data(), stride, n, count, out.data());
+      std::vector<float> w = grid(-0.5f, 1.0f, (int)std::max<int64_t>(count, 2));
+      std::vector<float> y = grid(0.25f, -0.25f, (int)std::max<int64_t>(n, 2));
+      std::vector<double> want(y.begin(), y.begin() + n);
+      vmath::axpyRows(w.data(), rows.data(), stride, n, count, y.data());
+      for (int64_t c = 0; c < count; ++c) {
+        double dot = 0, magnitude = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          dot += (double)x[i] * rows[c * stride + i];
+          magnitude += std::fabs((double)x[i] * rows[c * stride + i]);
+          want[i] += (double)w[c] * rows[c * stride + i];
+        }
+        EXPECT_NEAR(out[c], dot, 1e-6 * magnitude + 1e-30) << "n " << n << " row " << c;
+      }
+      EXPECT_EQ(out[count], -7.0f) << "wrote past count " << count;
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_NEAR(y[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << "n " << n << " i " << i;
+    }
+}

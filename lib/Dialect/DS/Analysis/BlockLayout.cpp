@@ -64,17 +64,21 @@ double mlir::ds::visibleBlockPairs(const BlockLayout &layout, int64_t S, int64_t
 
 int64_t mlir::ds::blindQueryBlocks(const BlockLayout &layout, int64_t S, int64_t L, bool causal,
                                    int64_t offset) {
+  BlockLayout every = layout;
+  every.heads = 1;
+  every.kept.assign((size_t)(layout.queryBlocks * layout.keyBlocks), 1);
   int64_t blind = 0;
   for (int64_t h = 0; h < layout.heads; ++h)
     for (int64_t r = 0; r < layout.queryBlocks; ++r)
-      blind += rowPairs(layout, h, r, S, L, causal, offset) == 0;
+      blind += rowPairs(layout, h, r, S, L, causal, offset) == 0 &&
+               rowPairs(every, 0, r, S, L, causal, offset) > 0;
   return blind;
 }
 
 std::optional<BlockLayout> mlir::ds::readBlockLayoutFile(const std::string &path,
                                                          int64_t blockSize, std::string &error) {
   dsrun::HostTensor t;
-  if (!dsrun::readNpy(path, t, error))
+  if (!dsrun::readNpy(path, t, error, (uint64_t)dsrt::kMaxLayoutBlocks))
     return std::nullopt;
   auto fail = [&](const std::string &why) {
     error = "'" + path + "': " + why;

@@ -210,8 +210,11 @@ struct SparsifyAttentionPass
       return emitError(UnknownLoc::get(context))
              << "ds-sparsify-attention: layout-file is a pattern of its own (no window, sinks, "
                 "select-blocks, local-, stride- or global-blocks), with block-size in [1, 1024] "
-                "(got block-size "
-             << blockSize.getValue() << ")";
+                "(got window "
+             << window.getValue() << ", sinks " << sinks.getValue() << ", select-blocks "
+             << selectBlocks.getValue() << ", local " << localBlocks.getValue() << ", stride "
+             << strideBlocks.getValue() << ", global " << globalBlocks.getValue()
+             << ", block-size " << blockSize.getValue() << ")";
     std::string error;
     std::optional<BlockLayout> layout = readBlockLayoutFile(layoutFile, blockSize, error);
     if (!layout)
@@ -235,14 +238,19 @@ struct SparsifyAttentionPass
   FailureOr<BlockLayout> fileLayoutFor(AttentionOp op, int64_t S, int64_t L) {
     const BlockLayout &layout = *fileLayout;
     const int64_t hq = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(1);
+    if (ShapedType::isDynamic(hq) && layout.heads != 1)
+      return op.emitError("the block layout in '")
+             << layoutFile.getValue() << "' has a row per head (" << layout.heads
+             << "), but this attention's head count is known only at run time";
     const int64_t rows = (S + blockSize - 1) / blockSize, cols = (L + blockSize - 1) / blockSize;
     if (layout.queryBlocks != rows || layout.keyBlocks != cols ||
         (layout.heads != 1 && layout.heads != hq))
       return op.emitError("the block layout in '")
              << layoutFile.getValue() << "' is [" << layout.heads << ", " << layout.queryBlocks
              << ", " << layout.keyBlocks << "] blocks of " << blockSize.getValue()
-             << ", but this attention's " << hq << " query heads, " << S << " queries and " << L
-             << " keys need [1 or " << hq << ", " << rows << ", " << cols << "]";
+             << ", but this attention's " << S << " queries and " << L << " keys need ["
+             << (layout.heads == 1 ? "1" : "1 or " + std::to_string(hq)) << ", " << rows << ", "
+             << cols << "]";
     return layout;
   }
 
@@ -273,9 +281,9 @@ struct SparsifyAttentionPass
     }
     const int64_t S = q.getDimSize(2), L = k.getDimSize(2);
     // The layout is a constant of (S / b) x (L / b) entries: bounded before
-    // it is built.
+    // it is built (a file's was bounded when it was read, and must match).
     auto fits = [&](int64_t b) { return dsrt::layoutFits(S, L, b); };
-    if (!fits(blockSize)) {
+    if (!fileLayout && !fits(blockSize)) {
       InFlightDiagnostic error = op.emitError("a block layout for ");
       error << S << " queries and " << L << " keys at block-size " << (int64_t)blockSize
             << " has more than " << dsrt::kMaxLayoutBlocks << " blocks; ";
@@ -298,7 +306,7 @@ struct SparsifyAttentionPass
       if (int64_t blind = blindQueryBlocks(layout, S, L, op.getIsCausal(), offset))
         op.emitWarning() << blind << " of " << layout.heads * layout.queryBlocks
                          << " layout rows (head, query block) keep no key their queries can "
-                            "see: those queries give 0";
+                            "see, though they see some without the layout: those queries give 0";
     } else {
       BlockPattern pattern{blockSize, localBlocks, strideBlocks, globalBlocks};
       layout = buildBlockLayout(pattern, S, L, op.getIsCausal(), offset);

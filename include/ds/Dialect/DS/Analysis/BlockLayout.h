@@ -44,7 +44,8 @@ double visibleBlockPairs(const BlockLayout &layout, int64_t S, int64_t L, bool c
                          int64_t offset);
 
 /// The (head, query block) rows of `layout` that keep no key a query of
-/// theirs can see: their queries attend to nothing and give 0.
+/// theirs can see, though attention without the layout would show them
+/// some: their queries attend to nothing and give 0.
 int64_t blindQueryBlocks(const BlockLayout &layout, int64_t S, int64_t L, bool causal,
                          int64_t offset);
 

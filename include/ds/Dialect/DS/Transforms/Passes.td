@@ -248,8 +248,11 @@ def SparsifyAttentionPass : Pass<"ds-sparsify-attention", "func::FuncOp"> {
     of `block-size`. It applies to every attention, causal or not (causality
     still hides the keys past each diagonal), whose query and key lengths
     are static and make exactly that many blocks; any other is an error
-    naming both shapes. Query blocks left with no key they can see give 0
-    (a warning counts them).
+    naming both shapes. A query block whose kept key blocks hold no key its
+    queries can see (where without the layout they would see some) gives 0,
+    and a warning counts such blocks. A layout with a row per head already
+    says which heads are dense (rows of ones), so it takes no `dense-heads`;
+    a single-row layout does (the split pieces take it).
 
     With `dense-heads`, the pattern is chosen per head (DuoAttention's
     retrieval and streaming heads, Xiao et al. 2024): the listed query
