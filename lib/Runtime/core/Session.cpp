@@ -2,6 +2,7 @@
 #include "core/Session.h"
 
 #include "cpu/Kernels.h"
+#include "cpu/PointwiseConv.h"
 #include "cpu/WinogradConv.h"
 
 #include <chrono>
@@ -241,25 +242,45 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
 
 namespace {
 
-/// The Winograd variant the convolution `step` runs in (0: none), asked as
-/// its kernel asks (cpu/WinogradConv.h); its channels and maps must be
-/// static (the batch may be dynamic: the variant does not depend on it).
-int64_t winogradVariant(const Program &program, const Step &step) {
+/// The window of the 2-D convolution `step` as its kernel sees it, when
+/// its channels and maps are static (the batch may be dynamic: the
+/// weights' packing does not depend on it).
+bool staticConvWindow(const Program &program, const Step &step, cpu::Window &window) {
   const ValueInfo &x = program.values[step.inputs[0]], &w = program.values[step.inputs[1]];
   if (step.outputs.empty())
-    return 0;
+    return false;
   const ValueInfo &y = program.values[step.outputs[0]];
   auto staticPastBatch = [](const ValueInfo &v) {
     return v.dims.size() == 4 && v.dims[1] >= 0 && v.dims[2] >= 0 && v.dims[3] >= 0;
   };
-  cpu::Window window;
   if (!staticPastBatch(x) || !staticPastBatch(y) || w.dims.size() != 4 ||
       w.dims[1] != x.dims[1] || !cpu::readWindowAttrs("ds.conv", step.attrs, 2, window))
-    return 0;
+    return false;
   window.in = {x.dims[2], x.dims[3]};
   window.kernel = {w.dims[2], w.dims[3]};
   window.out = {y.dims[2], y.dims[3]};
+  window.finish();
+  return true;
+}
+
+/// The Winograd variant the convolution `step` runs in (0: none), asked as
+/// its kernel asks (cpu/WinogradConv.h).
+int64_t winogradVariant(const Program &program, const Step &step) {
+  cpu::Window window;
+  if (!staticConvWindow(program, step, window))
+    return 0;
+  const ValueInfo &x = program.values[step.inputs[0]], &w = program.values[step.inputs[1]];
   return cpu::winogradTileSize(window, x.dims[1], w.dims[0], step.attrs.getInt("group", 1));
+}
+
+/// Whether the convolution `step` runs by pixels (cpu/PointwiseConv.h),
+/// asked as its kernel asks.
+bool pointwiseByPixels(const Program &program, const Step &step) {
+  cpu::Window window;
+  if (!staticConvWindow(program, step, window))
+    return false;
+  const ValueInfo &x = program.values[step.inputs[0]], &w = program.values[step.inputs[1]];
+  return cpu::pointwiseByPixels(window, x.dims[1], w.dims[0], step.attrs.getInt("group", 1));
 }
 
 /// Whether the 8-bit weights `step` reads (operand 1) are worth packing
@@ -362,7 +383,11 @@ Status Session::packWeights() {
           w.dims[1] == 1)
         continue;
       const int64_t rowsPerGroup = w.dims[0] / group;
-      if (const int64_t variant = winogradVariant(program_, step)) {
+      if (pointwiseByPixels(program_, step)) { // M x C, read as its C x M transpose
+        if (!packed_.findTransposed(data, w.dims[0], w.dims[1]) &&
+            !packed_.addTransposed(data, w.dims[0], w.dims[1]))
+          return outOfMemory(w);
+      } else if (const int64_t variant = winogradVariant(program_, step)) {
         if (packed_.findSet(data, w.dims[0], w.dims[1], variant)) // shared with a conv before
           continue;
         cpu::PackedSet set;

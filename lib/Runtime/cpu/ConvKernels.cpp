@@ -14,6 +14,7 @@
 #include "cpu/ContractionShapes.h"
 #include "cpu/DepthwiseConv.h"
 #include "cpu/DirectConv.h"
+#include "cpu/PointwiseConv.h"
 #include "cpu/WinogradConv.h"
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
@@ -107,10 +108,13 @@ bool runConv(KernelContext &ctx, const T *x, const T *wt, const Y *bias, Y *y, i
   for (int64_t d = 0; d < w.spatial && pointwise; ++d)
     pointwise = w.strides[(size_t)d] == 1 && w.padBegin[(size_t)d] == 0 &&
                 w.padEnd[(size_t)d] == 0 && w.in[(size_t)d] == w.out[(size_t)d];
-  if constexpr (std::is_same_v<T, float> && std::is_same_v<Y, float>)
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<Y, float>) {
+    if (runPointwiseByPixels(ctx, x, wt, bias, y, N, C, M, group, w))
+      return true;
     if (!pointwise && (runWinogradConv(ctx, x, wt, bias, y, N, C, M, group, w) ||
                        runDirectConv2D(ctx, x, wt, bias, y, N, C, M, group, w)))
       return true;
+  }
   // Output columns per im2col tile, keeping the buffer to about 8M elements.
   int64_t tile = std::max<int64_t>(1, std::min<int64_t>(OO, (int64_t)(8 << 20) / std::max<int64_t>(rows, 1)));
   if (tile < OO)

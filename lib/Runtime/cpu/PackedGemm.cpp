@@ -63,6 +63,11 @@ struct InPlaceA {
 template <int PR> struct PanelA {
   static int64_t at(int i, int64_t k, int64_t) { return k * PR + i; }
 };
+/// A stored by columns (A[i][k] at k * lda + i): a 1 x 1 convolution's
+/// input [C][HW] read as its HW x C left operand.
+struct ColumnA {
+  static int64_t at(int i, int64_t k, int64_t lda) { return k * lda + i; }
+};
 
 /// Where a micro-kernel finds row k of its B tile: at a fixed stride (a
 /// packed panel, or a block of copied columns), or through a table of
@@ -147,6 +152,7 @@ struct Isa {
   Table kernels{};  ///< packed right operand
   Table left{};     ///< packed left operand, strided B
   Table indirect{}; ///< packed left operand, indirect B
+  Table column{};   ///< packed right operand, A stored by columns
 };
 
 template <template <int, class> class Make, class B, size_t... I>
@@ -164,6 +170,9 @@ std::array<MicroKernel, 12> table() {
 template <int MR, class B> struct Portable {
   static constexpr MicroKernel fn = &microPortable<InPlaceA, B, MR>;
 };
+template <int MR, class B> struct ColumnPortable {
+  static constexpr MicroKernel fn = &microPortable<ColumnA, B, MR>;
+};
 template <int MR, class B> struct LeftPortable {
   static constexpr MicroKernel fn =
       MR <= 4 ? &microPortable<PanelA<4>, B, (MR <= 4 ? MR : 4)> : nullptr;
@@ -177,6 +186,15 @@ template <int MR, class B> struct Avx512x2 {
 };
 template <int MR, class B> struct Avx2 {
   static constexpr MicroKernel fn = &microAvx2<InPlaceA, B, MR>;
+};
+template <int MR, class B> struct ColumnAvx512x1 {
+  static constexpr MicroKernel fn = &microAvx512<ColumnA, B, MR, 1>;
+};
+template <int MR, class B> struct ColumnAvx512x2 {
+  static constexpr MicroKernel fn = &microAvx512<ColumnA, B, MR, 2>;
+};
+template <int MR, class B> struct ColumnAvx2 {
+  static constexpr MicroKernel fn = &microAvx2<ColumnA, B, MR>;
 };
 template <int MR, class B> struct LeftAvx512x1 {
   static constexpr MicroKernel fn = &microAvx512<PanelA<12>, B, MR, 1>;
@@ -199,6 +217,7 @@ const Isa &isa() {
       s.kernels = {table<Avx512x1>(), table<Avx512x2>()};
       s.left = {table<LeftAvx512x1>(), table<LeftAvx512x2>()};
       s.indirect = {table<LeftAvx512x1, IndirectB>(), table<LeftAvx512x2, IndirectB>()};
+      s.column = {table<ColumnAvx512x1>(), table<ColumnAvx512x2>()};
       return s;
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
@@ -206,6 +225,7 @@ const Isa &isa() {
       s.kernels[0] = table<Avx2>();
       s.left[0] = table<LeftAvx2>();
       s.indirect[0] = table<LeftAvx2, IndirectB>();
+      s.column[0] = table<ColumnAvx2>();
       return s;
     }
 #endif
@@ -213,6 +233,7 @@ const Isa &isa() {
     s.kernels[0] = table<Portable>();
     s.left[0] = table<LeftPortable>();
     s.indirect[0] = table<LeftPortable, IndirectB>();
+    s.column[0] = table<ColumnPortable>();
     return s;
   }();
   return chosen;
@@ -272,6 +293,32 @@ void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, con
         MicroArgs g{K,   a,          lda, panel, B.panelStride, B.rowStride, nullptr,
                     C + i * ldc + col, ldc, accumulate};
         runTile(kernels[(size_t)(np - 1)][(size_t)(mr - 1)], g, mr, np, cols);
+      }
+    }
+  }
+}
+
+/// Rows [r0, r1) and panels [p0, p1) of A B (A stored by columns, column
+/// stride lda), each tile over all of K into a local tile, then stored
+/// transposed with the bias: Ct[n * ldct + i] = (A B)[i][n] + bias[n].
+void transposedOutBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1,
+                        const float *A, int64_t lda, const RightOperand &B, float *Ct,
+                        int64_t ldct, const float *bias) {
+  const int64_t K = B.K, N = B.N, width = s.np * kPanel;
+  float tile[12 * 2 * kPanel];
+  for (int64_t p = p0; p < p1; p += s.np) {
+    const int64_t np = std::min<int64_t>(s.np, p1 - p);
+    const int64_t col = p * kPanel, cols = std::min(np * kPanel, N - col);
+    const float *panel = B.data + p * B.panelStride;
+    for (int64_t i = r0; i < r1; i += s.mr) {
+      const int64_t mr = std::min<int64_t>(s.mr, r1 - i);
+      MicroArgs g{K, A + i, lda, panel, B.panelStride, B.rowStride, nullptr, tile, width, false};
+      s.column[(size_t)(np - 1)][(size_t)(mr - 1)](g);
+      for (int64_t c = 0; c < cols; ++c) {
+        float *out = Ct + (col + c) * ldct + i;
+        const float b = bias ? bias[col + c] : 0.0f;
+        for (int64_t r = 0; r < mr; ++r)
+          out[r] = tile[r * width + c] + b;
       }
     }
   }
@@ -622,6 +669,34 @@ void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, cons
   parallel(ctx, grid.size(), 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t)
       rightTask(s, grid, t, M, A, lda, packedA, B, C, ldc, accumulate);
+  });
+}
+
+void packedGemmTransposed(KernelContext &ctx, int64_t M, const float *A, int64_t lda,
+                          const PackedMatrix &B, float *Ct, int64_t ldct, const float *bias) {
+  const Isa &s = isa();
+  const int64_t N = B.N, K = B.K;
+  if (M <= 0 || N <= 0)
+    return;
+  if (K == 0) { // the bias alone
+    for (int64_t n = 0; n < N; ++n)
+      std::fill(Ct + n * ldct, Ct + n * ldct + M, bias ? bias[n] : 0.0f);
+    return;
+  }
+  // Column tasks first: each streams its share of B (the weights) once,
+  // over every row.
+  const TaskGrid grid((M + s.mr - 1) / s.mr, (B.panels() + s.np - 1) / s.np,
+                      tasksWanted(ctx, M, N, K));
+  const RightOperand right = rightOperand(B);
+  parallel(ctx, grid.size(), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      int64_t q0, q1, g0, g1;
+      grid.task(t, q0, q1, g0, g1);
+      const int64_t r0 = q0 * s.mr, r1 = std::min(M, q1 * s.mr);
+      const int64_t b0 = g0 * s.np, b1 = std::min(B.panels(), g1 * s.np);
+      if (r0 < r1 && b0 < b1)
+        transposedOutBlock(s, r0, r1, b0, b1, A, lda, right, Ct, ldct, bias);
+    }
   });
 }
 

@@ -78,6 +78,16 @@ bool packTransposedMatrix(const float *Bt, int64_t N, int64_t K, PackedMatrix &o
 void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, const PackedMatrix &B,
                 float *C, int64_t ldc, bool accumulate);
 
+/// Ct = (A B)ᵀ + bias for A M x K stored by columns (A[i][k] at k * lda +
+/// i) and packed B (K x N): Ct[n * ldct + i] = sum_k A[i][k] B[k][n] +
+/// bias[n] (bias may be null), parallel through ctx. A 1 x 1 convolution
+/// on a small map: its input [C][HW] is A, its transposed weights B, its
+/// output [M][HW] Ct; the HW pixels are the GEMM's rows (tiles of 12, a
+/// last short one), where as columns they would be computed in whole
+/// vectors of 32 (49 of 64 on a 7 x 7 map).
+void packedGemmTransposed(KernelContext &ctx, int64_t M, const float *A, int64_t lda,
+                          const PackedMatrix &B, float *Ct, int64_t ldct, const float *bias);
+
 /// Packs row-major A (M x K, row stride lda) as a left operand.
 bool packLeftMatrix(const float *A, int64_t M, int64_t K, int64_t lda, PackedLeftMatrix &out);
 

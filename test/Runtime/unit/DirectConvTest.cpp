@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/DirectConv.h"
+#include "cpu/PointwiseConv.h"
 #include "ConvTestUtils.h"
 #include "KernelTestUtils.h"
 #include "cpu/PackedGemm.h"
@@ -171,6 +172,75 @@ TEST(DirectConv, LibraryAndPackedPathsAgree) {
     expectNear(results[1], asDouble(results[0]), "packed vs library", 1e-4, 1e-5);
     expectNear(results[1], asDouble(naiveConv(p, xv, wv, bv)), "packed vs naive", 1e-4, 1e-5);
   }
+}
+
+// 1 x 1 convolutions on small maps by pixels (cpu/PointwiseConv.h): the
+// pixels are the GEMM's rows (tiles of 12 and a short one), the output
+// channels its columns (vectors of 16 and a short one); strided ones gather
+// their pixels first. Each output is one sequential fma chain over the
+// channels plus its bias, as on the other packed paths, and ds.conv takes
+// this path when the weights were packed for it.
+TEST(DirectConv, PointwiseByPixelsEqualsOneFmaChainPerOutput) {
+  const Conv2D cases[] = {
+      {1, 40, 7, 7, 70, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},   // ResNet's 7 x 7 stage, short panels
+      {2, 16, 14, 14, 33, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, // 14 x 14, batch 2
+      {2, 24, 14, 13, 48, 1, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1}, // downsample / 2 onto 7 x 7
+      {1, 8, 9, 10, 5, 1, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1},    // strides (3, 2), 5 channels
+      {1, 3, 1, 1, 20, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},    // one pixel
+  };
+  for (const Conv2D &p : cases) {
+    const std::string what = "C" + std::to_string(p.C) + " M" + std::to_string(p.M) + " " +
+                             std::to_string(p.H) + "x" + std::to_string(p.W) + " stride " +
+                             std::to_string(p.sh) + "," + std::to_string(p.sw);
+    ASSERT_TRUE(cpu::pointwiseByPixels(windowOf(p), p.C, p.M, p.group)) << what;
+    auto xv = randomFloats((size_t)(p.N * p.C * p.H * p.W), 61);
+    auto wv = randomFloats((size_t)(p.M * p.C), 62);
+    auto bv = randomFloats((size_t)p.M, 63);
+    cpu::PackedConstants constants;
+    ASSERT_TRUE(constants.addTransposed(wv.data(), p.M, p.C));
+    for (bool withBias : {true, false}) {
+      const std::vector<float> bias = withBias ? bv : std::vector<float>();
+      const std::vector<float> want = fmaChainConv(p, xv, wv, bias);
+      for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+        ctx.packed = &constants;
+        std::vector<float> y(want.size(), NAN);
+        ASSERT_TRUE(cpu::runPointwiseByPixels(ctx, xv.data(), wv.data(),
+                                              withBias ? bv.data() : nullptr, y.data(), p.N, p.C,
+                                              p.M, p.group, windowOf(p)))
+            << what;
+        expectBitEqual(y, want, what);
+      }
+    }
+    KernelContext ctx = chunkedContext(2);
+    ctx.packed = &constants;
+    expectBitEqual(runConvKernel(p, xv, wv, bv, ctx), fmaChainConv(p, xv, wv, bv),
+                   what + " (ds.conv)");
+  }
+}
+
+TEST(DirectConv, PointwiseByPixelsDeclines) {
+  auto decides = [](const Conv2D &p) { return cpu::pointwiseByPixels(windowOf(p), p.C, p.M, p.group); };
+  EXPECT_FALSE(decides({1, 16, 16, 16, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1})); // 256 pixels: 8 x 32
+  EXPECT_FALSE(decides({1, 16, 28, 28, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1})); // 784 pixels: many
+  EXPECT_FALSE(decides({1, 16, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}));   // 3 x 3
+  EXPECT_FALSE(decides({1, 16, 7, 7, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1}));   // padded
+  EXPECT_FALSE(decides({1, 16, 7, 7, 16, 1, 1, 2, 1, 1, 0, 0, 0, 0, 1, 1}));   // groups
+  // Weights not packed transposed (packed for the left path): declined
+  // before anything is written.
+  const Conv2D p{1, 8, 7, 7, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1};
+  auto xv = randomFloats((size_t)(p.C * p.H * p.W), 71);
+  auto wv = randomFloats((size_t)(p.M * p.C), 72);
+  std::vector<float> y((size_t)(p.M * p.H * p.W), 7.0f);
+  cpu::PackedConstants constants;
+  packGroups(p, wv, constants);
+  KernelContext ctx = serialContext();
+  EXPECT_FALSE(cpu::runPointwiseByPixels(ctx, xv.data(), wv.data(), nullptr, y.data(), p.N, p.C,
+                                         p.M, p.group, windowOf(p)));
+  ctx.packed = &constants;
+  EXPECT_FALSE(cpu::runPointwiseByPixels(ctx, xv.data(), wv.data(), nullptr, y.data(), p.N, p.C,
+                                         p.M, p.group, windowOf(p)));
+  for (float v : y)
+    ASSERT_EQ(v, 7.0f);
 }
 
 } // namespace
