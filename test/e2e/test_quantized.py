@@ -208,7 +208,8 @@ def test_bad_quantization_requests_are_refused(models_dir, tmp_path):
 def test_static_qdq_convolutions_match_onnxruntime(models_dir, tmp_path, name):
     """onnxruntime's static QDQ quantization of CNNs (per-channel weights;
     MobileNet's depthwise and pointwise convolutions): every Conv runs as
-    ds.conv_integer on the 8-bit data, and every output matches onnxruntime
+    ds.conv_integer on the 8-bit data, the classifier as ds.matmul_integer,
+    and every output matches onnxruntime
     running the same file with its optimizations off (the integer sums are
     exact, so the results are too, up to one quantum where onnxruntime
     rounds a float partial sum the other way)."""
@@ -217,11 +218,18 @@ def test_static_qdq_convolutions_match_onnxruntime(models_dir, tmp_path, name):
     quantize_static(source, quantized, RandomInputs(source), quant_format=QuantFormat.QDQ,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     per_channel=True)
-    convs = sum(n.op_type == "Conv" for n in onnx.load(quantized).graph.node)
+    nodes = onnx.load(quantized).graph.node
+    convs = sum(n.op_type == "Conv" for n in nodes)
+    gemms = sum(n.op_type == "Gemm" for n in nodes)
     ir = subprocess.run([os.path.join(BUILD, "bin", "ds-opt"), quantized,
                          "--ds-compile-pipeline=fuse=false"],
                         check=True, capture_output=True, text=True).stdout
     assert convs > 0 and ir.count("ds.conv_integer ") == convs and " ds.conv %" not in ir
+    # The classifier, a Gemm with transB over per-channel weights: its 8-bit
+    # weights transposed at compile time, multiplied as integers (it was an
+    # f32 dequantize and transpose on every run).
+    assert gemms > 0 and ir.count("ds.matmul_integer ") == gemms and " ds.matmul %" not in ir
+    assert "ds.transpose" not in ir
     feeds = make_inputs(source, seed=7)
     expected = reference(quantized, feeds)
     for threads in (1, 2):

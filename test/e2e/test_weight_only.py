@@ -188,3 +188,37 @@ def test_unsigned_int4_weights_with_zero_points(tmp_path, rows):
     deq = (codes.astype(np.float64) - np.repeat(zero, block, 0)[:K]) * np.repeat(scale, block, 0)[:K]
     got = ds.load(path).run({"x": x})["y"]
     np.testing.assert_allclose(got, x.astype(np.float64) @ deq, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("rows", [1, 5])
+def test_gemm_with_transposed_dequantized_weights(tmp_path, rows):
+    # A Gemm with transB over int8 weights stored [N, K] with one scale per
+    # row (axis 0) and zero points, as weight-only exporters write
+    # nn.Linear: the transpose moves the 8-bit codes (folded at compile
+    # time), the dequantize follows it per column, and the matmul reads the
+    # codes (ds.matmul_quantized_weight), not an f32 copy made each run.
+    rng = np.random.default_rng(6)
+    K, N = 128, 96
+    codes = rng.integers(-100, 100, (N, K)).astype(np.int8)
+    zero = rng.integers(-3, 4, N).astype(np.int8)
+    scale = (rng.random(N) * 0.01 + 0.005).astype(np.float32)
+    bias = rng.standard_normal(N).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("DequantizeLinear", ["q", "s", "z"], ["w"], axis=0),
+         helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1)], "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [rows, K])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [rows, N])],
+        [numpy_helper.from_array(codes, "q"), numpy_helper.from_array(scale, "s"),
+         numpy_helper.from_array(zero, "z"), numpy_helper.from_array(bias, "b")])
+    path = str(tmp_path / "gemm.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)]), path)
+    ir = subprocess.run([os.path.join(BUILD, "bin", "ds-opt"), path, "--ds-compile-pipeline"],
+                        capture_output=True, text=True, check=True).stdout
+    assert ir.count("ds.matmul_quantized_weight") == 1
+    assert "ds.transpose" not in ir and "ds.dequantize" not in ir, ir
+    x = rng.standard_normal((rows, K)).astype(np.float32)
+    deq = (codes.astype(np.float64) - zero[:, None]) * scale[:, None]
+    got = ds.load(path).run({"x": x})["y"]
+    np.testing.assert_allclose(got, x.astype(np.float64) @ deq.T + bias, rtol=1e-4, atol=1e-4)
+    expected = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)

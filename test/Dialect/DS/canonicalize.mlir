@@ -120,6 +120,22 @@ func.func @constant_transpose_rank3() -> tensor<2x1x3xf32> {
 
 // -----
 
+// 8-bit weights fold the same way (a QDQ Gemm's transB weights, once their
+// dequantize moved after the transpose), and so do 2-byte elements.
+// CHECK-LABEL: func @constant_transpose_of_bytes
+func.func @constant_transpose_of_bytes() -> (tensor<3x2xi8>, tensor<3x2xf16>) {
+  // CHECK-DAG: ds.constant dense<{{\[}}[1, -4], [2, 5], [-3, 6]]> : tensor<3x2xi8>
+  // CHECK-DAG: ds.constant dense<{{\[}}[1.000000e+00, 4.000000e+00], [2.000000e+00, 5.000000e+00], [3.000000e+00, 6.000000e+00]]> : tensor<3x2xf16>
+  // CHECK-NOT: ds.transpose
+  %w = ds.constant dense<[[1, 2, -3], [-4, 5, 6]]> : tensor<2x3xi8>
+  %t = ds.transpose %w {perm = array<i64: 1, 0>} : (tensor<2x3xi8>) -> tensor<3x2xi8>
+  %h = ds.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf16>
+  %u = ds.transpose %h {perm = array<i64: 1, 0>} : (tensor<2x3xf16>) -> tensor<3x2xf16>
+  return %t, %u : tensor<3x2xi8>, tensor<3x2xf16>
+}
+
+// -----
+
 // A constant with another reader stays as it is: folding would store it twice.
 // CHECK-LABEL: func @shared_constant_transpose_stays
 func.func @shared_constant_transpose_stays(%x: tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor<2x3xf32>) {

@@ -120,6 +120,29 @@ func.func @embedding(%table: tensor<1000x16xi8>, %ids: tensor<2x5xi64>, %s: tens
 
 // -----
 
+// A Gemm with transB over per-row (per output channel) quantized weights:
+// the transpose moves the 8-bit weights, the dequantize follows it with its
+// axis moved to 1 (per column), and the matmul multiplies integers. A
+// blocked dequantize stays before its transpose.
+// CHECK-LABEL: func @transposed_weight
+// CHECK-SAME:  (%[[X:.*]]: tensor<4x8xui8>, %[[S:.*]]: tensor<f32>, %[[W:.*]]: tensor<3x8xi8>, %[[SW:.*]]: tensor<3xf32>, %[[ZW:.*]]: tensor<3xi8>, %[[SB:.*]]: tensor<3x2xf32>)
+// CHECK:       %[[T:.*]] = ds.transpose %[[W]] {perm = array<i64: 1, 0>} : (tensor<3x8xi8>) -> tensor<8x3xi8>
+// CHECK:       ds.matmul_integer %[[X]], %[[T]] rhs_zero_point %[[ZW]]
+// CHECK:       %[[B:.*]] = ds.dequantize %[[W]], %[[SB]] {axis = 1 : i64, block_size = 4 : i64}
+// CHECK-NEXT:  ds.transpose %[[B]]
+func.func @transposed_weight(%x: tensor<4x8xui8>, %s: tensor<f32>, %w: tensor<3x8xi8>, %sw: tensor<3xf32>, %zw: tensor<3xi8>,
+                             %sb: tensor<3x2xf32>) -> (tensor<4x3xf32>, tensor<8x3xf32>) {
+  %a = ds.dequantize %x, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<4x8xui8>, tensor<f32>) -> tensor<4x8xf32>
+  %d = ds.dequantize %w, %sw, %zw {axis = 0 : i64, block_size = 0 : i64} : (tensor<3x8xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<3x8xf32>
+  %t = ds.transpose %d {perm = array<i64: 1, 0>} : (tensor<3x8xf32>) -> tensor<8x3xf32>
+  %y = ds.matmul %a, %t : (tensor<4x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
+  %b = ds.dequantize %w, %sb {axis = 1 : i64, block_size = 4 : i64} : (tensor<3x8xi8>, tensor<3x2xf32>) -> tensor<3x8xf32>
+  %bt = ds.transpose %b {perm = array<i64: 1, 0>} : (tensor<3x8xf32>) -> tensor<8x3xf32>
+  return %y, %bt : tensor<4x3xf32>, tensor<8x3xf32>
+}
+
+// -----
+
 // A QDQ convolution (onnxruntime's quantize_static, per-channel weights)
 // folds into conv_integer, scaled once per output channel (the product of
 // the constant scales folded), bias added after.

@@ -496,11 +496,13 @@ struct ComposeTransposes : OpRewritePattern<TransposeOp> {
   }
 };
 
-/// transpose(W) -> W' for an f32 constant W that only transposes read: the
+/// transpose(W) -> W' for a constant W that only transposes read: the
 /// weights of a Gemm with transB, which would otherwise be transposed on
-/// every run (and which the runtime's packed GEMMs need as constants).
-/// Large ones too, unlike the folders above: the original dies with the
-/// fold, so nothing is duplicated in the artifact.
+/// every run (and which the runtime's packed GEMMs need as constants),
+/// f32 or 8-bit (a QDQ model's quantized weights, once their dequantize
+/// moved after the transpose). Large ones too, unlike the folders above:
+/// the original dies with the fold, so nothing is duplicated in the
+/// artifact. Elements are moved as bytes (any type of whole bytes).
 struct FoldConstantTranspose : OpRewritePattern<TransposeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rewriter) const override {
@@ -509,32 +511,34 @@ struct FoldConstantTranspose : OpRewritePattern<TransposeOp> {
     if (!constant || !inType || !inType.hasStaticShape() || !op.getType().hasStaticShape() ||
         !llvm::all_of(constant->getUsers(), [](Operation *u) { return isa<TransposeOp>(u); }))
       return failure();
-    std::optional<std::vector<float>> in = readF32Constant(constant.getValue());
-    if (!in || (int64_t)in->size() != inType.getNumElements())
+    std::optional<std::vector<char>> in = readConstantBytes(constant.getValue());
+    const int64_t count = inType.getNumElements();
+    if (!in || count == 0 || in->size() % (size_t)count)
       return failure();
+    const size_t width = in->size() / (size_t)count;
     ArrayRef<int64_t> perm = op.getPerm(), inShape = inType.getShape();
     const int64_t rank = inType.getRank();
     // out[i_0, ..., i_r-1] = in[j] with j's dim perm[d] = i_d.
     SmallVector<int64_t> inStrides(rank, 1), outShape(op.getType().getShape());
     for (int64_t d = rank - 2; d >= 0; --d)
       inStrides[d] = inStrides[d + 1] * inShape[d + 1];
-    std::vector<float> out(in->size());
+    std::vector<char> out(in->size());
     SmallVector<int64_t> index(rank, 0);
-    for (float &value : out) {
+    for (int64_t e = 0; e < count; ++e) {
       int64_t from = 0;
       for (int64_t d = 0; d < rank; ++d)
         from += index[d] * inStrides[perm[d]];
-      value = (*in)[from];
+      std::memcpy(out.data() + (size_t)e * width, in->data() + (size_t)from * width, width);
       for (int64_t d = rank - 1; d >= 0 && ++index[d] == outShape[d]; --d)
         index[d] = 0;
     }
     ElementsAttr folded;
-    if (out.size() * sizeof(float) >= 4096)
+    if (out.size() >= 4096)
       folded = DenseResourceElementsAttr::get(
           op.getType(), "transposed_weight",
-          HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(out)));
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(ArrayRef<char>(out), alignof(uint64_t)));
     else
-      folded = DenseElementsAttr::get(op.getType(), ArrayRef<float>(out));
+      folded = DenseElementsAttr::getFromRawBuffer(op.getType(), ArrayRef<char>(out));
     rewriter.replaceOpWithNewOp<ConstantOp>(op, folded);
     return success();
   }
@@ -764,6 +768,26 @@ void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRCont
 }
 void CastOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
   results.add<ComposeWideningCasts>(ctx);
+}
+
+std::optional<std::vector<char>> mlir::ds::readConstantBytes(ElementsAttr attr) {
+  // Whole bytes per element (not i1 or sub-byte ints, which pack), not a
+  // splat (one stored element).
+  Type element = attr.getElementType();
+  if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8)
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    if (dense.isSplat())
+      return std::nullopt;
+    ArrayRef<char> raw = dense.getRawData();
+    return std::vector<char>(raw.begin(), raw.end());
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
+      ArrayRef<char> bytes = blob->getData();
+      return std::vector<char>(bytes.begin(), bytes.end());
+    }
+  return std::nullopt;
 }
 
 std::optional<std::vector<float>> mlir::ds::readF32Constant(ElementsAttr attr) {

@@ -256,11 +256,41 @@ struct SinkDequantize : RewritePattern {
   }
 };
 
+/// transpose(dequantize(q, s, zp, axis a)) -> dequantize(transpose(q), s,
+/// zp, axis j) with perm[j] = a, for scales one per slice of axis a: a
+/// Gemm with transB over per-channel quantized weights (onnxruntime's
+/// quantize_static) transposed them in f32 on every run; moved, the 8-bit
+/// weights are transposed (a constant folds) and the matmul reads them as
+/// integers. (One scale: SinkDequantize.)
+struct SinkDequantizeThroughTranspose : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rewriter) const override {
+    auto dq = op.getInput().getDefiningOp<DequantizeOp>();
+    if (!dq || dq.getBlockSize() != 0)
+      return failure();
+    auto data = tensorOf(dq.getInput()), scale = tensorOf(dq.getScale());
+    if (scale.getRank() != 1 || !scale.hasStaticShape() || scale.getNumElements() == 1)
+      return failure();
+    int64_t axis = (int64_t)dq.getAxis();
+    if (axis < 0)
+      axis += data.getRank();
+    ArrayRef<int64_t> perm = op.getPerm();
+    const auto *at = llvm::find(perm, axis);
+    if (at == perm.end())
+      return failure();
+    auto moved = rewriter.create<TransposeOp>(op.getLoc(), dq.getInput(), perm);
+    rewriter.replaceOpWithNewOp<DequantizeOp>(op, op.getType(), moved.getResult(), dq.getScale(),
+                                              dq.getZeroPoint(), (int64_t)(at - perm.begin()),
+                                              (int64_t)0);
+    return success();
+  }
+};
+
 struct FoldIntegerMatMulPass : ds::impl::FoldIntegerMatMulPassBase<FoldIntegerMatMulPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldIntegerMatMul, FoldDequantizedMatMul, FoldDequantizedConv, SinkDequantize>(
-        &getContext());
+    patterns.add<FoldIntegerMatMul, FoldDequantizedMatMul, FoldDequantizedConv, SinkDequantize,
+                 SinkDequantizeThroughTranspose>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

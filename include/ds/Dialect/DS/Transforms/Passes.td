@@ -350,7 +350,13 @@ def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
       their first operand (the `DS_SelectsElements` trait: gather, reshape,
       transpose, slice, expand, tile, ...) of a tensor dequantized with one
       scale move the 8-bit data and dequantize what they select (a QDQ model
-      otherwise dequantizes its whole embedding table on every run).
+      otherwise dequantizes its whole embedding table on every run). A
+      transpose also moves data dequantized with one scale per slice of an
+      axis, the axis following it: a Gemm with transB over per-channel
+      weights (onnxruntime's quantize_static, weight-only exporters) then
+      transposes 8-bit constants, which the canonicalizer folds, and its
+      matmul folds as above (or, with an f32 activation, in
+      `ds-fold-weight-dequantize`).
 
     The pass runs before the canonicalizer in the compile pipeline, which
     would fold dequantized constant weights into f32.
@@ -456,9 +462,10 @@ def FoldWeightDequantizePass : Pass<"ds-fold-weight-dequantize", "func::FuncOp">
     `ds-quantize-weights`, or ONNX models with DequantizeLinear on their
     MatMul weights) then keep their integer weights at run time (4-bit codes
     packed two per byte by the session on AVX-512 CPUs) instead of an f32
-    copy made each run. Other scales (per row),
-    zero points shaped unlike their scales and dequantizations read through
-    a transpose (Gemm's transB) are left alone. The CPU pipeline runs it.
+    copy made each run. Other scales (per row) and zero points shaped unlike
+    their scales are left alone; a dequantization read through a transpose
+    (Gemm's transB) arrives here moved after it by `ds-fold-integer-matmul`
+    and folded. The CPU pipeline runs it.
 
     ```mlir
     %w = ds.dequantize %q, %s {axis = 0 : i64, block_size = 32 : i64} : (tensor<64x32xi4>, tensor<2x32xf32>) -> tensor<64x32xf32>
