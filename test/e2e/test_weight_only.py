@@ -191,25 +191,32 @@ def test_unsigned_int4_weights_with_zero_points(tmp_path, rows):
 
 
 @pytest.mark.parametrize("rows", [1, 5])
-def test_gemm_with_transposed_dequantized_weights(tmp_path, rows):
-    # A Gemm with transB over int8 weights stored [N, K] with one scale per
-    # row (axis 0) and zero points, as weight-only exporters write
-    # nn.Linear: the transpose moves the 8-bit codes (folded at compile
-    # time), the dequantize follows it per column, and the matmul reads the
-    # codes (ds.matmul_quantized_weight), not an f32 copy made each run.
+@pytest.mark.parametrize("bits", [8, 4])
+def test_gemm_with_transposed_dequantized_weights(tmp_path, rows, bits):
+    # A Gemm with transB over int8 / int4 weights stored [N, K] with one
+    # scale per row (axis 0) and zero points, as weight-only exporters write
+    # nn.Linear: the transpose moves the codes (folded at compile time), the
+    # dequantize follows it per column, and the matmul reads the codes
+    # (ds.matmul_quantized_weight), not an f32 copy made each run.
     rng = np.random.default_rng(6)
     K, N = 128, 96
-    codes = rng.integers(-100, 100, (N, K)).astype(np.int8)
+    top = 100 if bits == 8 else 8
+    codes = rng.integers(-top, top, (N, K)).astype(np.int8)
     zero = rng.integers(-3, 4, N).astype(np.int8)
     scale = (rng.random(N) * 0.01 + 0.005).astype(np.float32)
     bias = rng.standard_normal(N).astype(np.float32)
+    if bits == 8:
+        q, z = numpy_helper.from_array(codes, "q"), numpy_helper.from_array(zero, "z")
+    else:
+        i4 = onnx.TensorProto.INT4
+        q = helper.make_tensor("q", i4, [N, K], codes.ravel().tolist())
+        z = helper.make_tensor("z", i4, [N], zero.tolist())
     graph = helper.make_graph(
         [helper.make_node("DequantizeLinear", ["q", "s", "z"], ["w"], axis=0),
          helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1)], "g",
         [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [rows, K])],
         [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [rows, N])],
-        [numpy_helper.from_array(codes, "q"), numpy_helper.from_array(scale, "s"),
-         numpy_helper.from_array(zero, "z"), numpy_helper.from_array(bias, "b")])
+        [q, numpy_helper.from_array(scale, "s"), z, numpy_helper.from_array(bias, "b")])
     path = str(tmp_path / "gemm.onnx")
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)]), path)
     ir = subprocess.run([os.path.join(BUILD, "bin", "ds-opt"), path, "--ds-compile-pipeline"],

@@ -30,7 +30,7 @@ void scale(float *y, int64_t n, float factor);
 /// The sum of a[i] * b[i], in float lanes (no fixed summation order).
 float dot(const float *a, const float *b, int64_t n);
 /// out[c] = dot(x, rows + c * stride, n) for c < count: four rows at a time,
-/// so each horizontal sum is shared (a decode step's scores against keys).
+/// sharing each load of x (a decode step's scores against keys).
 void dotRows(const float *x, const float *rows, int64_t stride, int64_t n, int64_t count,
              float *out);
 /// y[i] += alpha * x[i].

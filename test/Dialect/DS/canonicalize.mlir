@@ -136,6 +136,21 @@ func.func @constant_transpose_of_bytes() -> (tensor<3x2xi8>, tensor<3x2xf16>) {
 
 // -----
 
+// 4-bit codes are stored a byte each in a dense constant: they fold too;
+// i1 (stored in bits) stays a transpose.
+// CHECK-LABEL: func @constant_transpose_of_sub_bytes
+func.func @constant_transpose_of_sub_bytes() -> (tensor<3x2xi4>, tensor<3x2xi1>) {
+  // CHECK-DAG: ds.constant dense<{{\[}}[1, -4], [2, 5], [-3, 6]]> : tensor<3x2xi4>
+  // CHECK-DAG: ds.transpose %{{.*}} : (tensor<2x3xi1>) -> tensor<3x2xi1>
+  %w = ds.constant dense<[[1, 2, -3], [-4, 5, 6]]> : tensor<2x3xi4>
+  %t = ds.transpose %w {perm = array<i64: 1, 0>} : (tensor<2x3xi4>) -> tensor<3x2xi4>
+  %b = ds.constant dense<[[true, false, true], [false, false, true]]> : tensor<2x3xi1>
+  %u = ds.transpose %b {perm = array<i64: 1, 0>} : (tensor<2x3xi1>) -> tensor<3x2xi1>
+  return %t, %u : tensor<3x2xi4>, tensor<3x2xi1>
+}
+
+// -----
+
 // A constant with another reader stays as it is: folding would store it twice.
 // CHECK-LABEL: func @shared_constant_transpose_stays
 func.func @shared_constant_transpose_stays(%x: tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor<2x3xf32>) {

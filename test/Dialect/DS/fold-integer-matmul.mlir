@@ -143,6 +143,24 @@ func.func @transposed_weight(%x: tensor<4x8xui8>, %s: tensor<f32>, %w: tensor<3x
 
 // -----
 
+// The axis follows the permutation: out dim j takes in dim perm[j], so
+// scales on in dim 0 land on the out dim j with perm[j] = 0 (here 2). A
+// dequantize with another reader stays where it is.
+// CHECK-LABEL: func @transposed_rank3
+// CHECK:       %[[T:.*]] = ds.transpose %arg0 {perm = array<i64: 1, 2, 0>} : (tensor<2x3x4xi8>) -> tensor<3x4x2xi8>
+// CHECK-NEXT:  ds.dequantize %[[T]], %arg1 {axis = 2 : i64, block_size = 0 : i64}
+// CHECK:       %[[D:.*]] = ds.dequantize %arg0, %arg1 {axis = 0 : i64
+// CHECK-NEXT:  ds.transpose %[[D]]
+func.func @transposed_rank3(%w: tensor<2x3x4xi8>, %s: tensor<2xf32>) -> (tensor<3x4x2xf32>, tensor<3x4x2xf32>, tensor<2x3x4xf32>) {
+  %d = ds.dequantize %w, %s {axis = 0 : i64, block_size = 0 : i64} : (tensor<2x3x4xi8>, tensor<2xf32>) -> tensor<2x3x4xf32>
+  %t = ds.transpose %d {perm = array<i64: 1, 2, 0>} : (tensor<2x3x4xf32>) -> tensor<3x4x2xf32>
+  %e = ds.dequantize %w, %s {axis = 0 : i64, block_size = 0 : i64} : (tensor<2x3x4xi8>, tensor<2xf32>) -> tensor<2x3x4xf32>
+  %u = ds.transpose %e {perm = array<i64: 1, 2, 0>} : (tensor<2x3x4xf32>) -> tensor<3x4x2xf32>
+  return %t, %u, %e : tensor<3x4x2xf32>, tensor<3x4x2xf32>, tensor<2x3x4xf32>
+}
+
+// -----
+
 // A QDQ convolution (onnxruntime's quantize_static, per-channel weights)
 // folds into conv_integer, scaled once per output channel (the product of
 // the constant scales folded), bias added after.

@@ -502,7 +502,8 @@ struct ComposeTransposes : OpRewritePattern<TransposeOp> {
 /// f32 or 8-bit (a QDQ model's quantized weights, once their dequantize
 /// moved after the transpose). Large ones too, unlike the folders above:
 /// the original dies with the fold, so nothing is duplicated in the
-/// artifact. Elements are moved as bytes (any type of whole bytes).
+/// artifact. Elements are moved as bytes (their storage: whole bytes, or a
+/// byte each for 2- to 7-bit integers, which stay dense).
 struct FoldConstantTranspose : OpRewritePattern<TransposeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rewriter) const override {
@@ -513,9 +514,9 @@ struct FoldConstantTranspose : OpRewritePattern<TransposeOp> {
       return failure();
     std::optional<std::vector<char>> in = readConstantBytes(constant.getValue());
     const int64_t count = inType.getNumElements();
-    if (!in || count == 0 || in->size() % (size_t)count)
+    const size_t width = (inType.getElementTypeBitWidth() + 7) / 8;
+    if (!in || count == 0 || in->size() != (size_t)count * width)
       return failure();
-    const size_t width = in->size() / (size_t)count;
     ArrayRef<int64_t> perm = op.getPerm(), inShape = inType.getShape();
     const int64_t rank = inType.getRank();
     // out[i_0, ..., i_r-1] = in[j] with j's dim perm[d] = i_d.
@@ -533,7 +534,7 @@ struct FoldConstantTranspose : OpRewritePattern<TransposeOp> {
         index[d] = 0;
     }
     ElementsAttr folded;
-    if (out.size() >= 4096)
+    if (out.size() >= 4096 && inType.getElementTypeBitWidth() % 8 == 0)
       folded = DenseResourceElementsAttr::get(
           op.getType(), "transposed_weight",
           HeapAsmResourceBlob::allocateAndCopyWithAlign(ArrayRef<char>(out), alignof(uint64_t)));
@@ -771,10 +772,11 @@ void CastOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext
 }
 
 std::optional<std::vector<char>> mlir::ds::readConstantBytes(ElementsAttr attr) {
-  // Whole bytes per element (not i1 or sub-byte ints, which pack), not a
-  // splat (one stored element).
+  // Not i1 (DenseElementsAttr packs it in bits) nor a splat (one stored
+  // element). Dense 2- to 7-bit integers are stored a byte each; blobs hold
+  // whole-byte types only (a writer may pack sub-byte ones).
   Type element = attr.getElementType();
-  if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8)
+  if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() < 2)
     return std::nullopt;
   if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
     if (dense.isSplat())
@@ -782,6 +784,8 @@ std::optional<std::vector<char>> mlir::ds::readConstantBytes(ElementsAttr attr) 
     ArrayRef<char> raw = dense.getRawData();
     return std::vector<char>(raw.begin(), raw.end());
   }
+  if (element.getIntOrFloatBitWidth() % 8)
+    return std::nullopt;
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
     if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
       ArrayRef<char> bytes = blob->getData();

@@ -266,7 +266,9 @@ struct SinkDequantizeThroughTranspose : OpRewritePattern<TransposeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rewriter) const override {
     auto dq = op.getInput().getDefiningOp<DequantizeOp>();
-    if (!dq || dq.getBlockSize() != 0)
+    // Another reader (tied embedding and output weights) would keep the f32
+    // dequantize and the constant's other use: nothing gained.
+    if (!dq || dq.getBlockSize() != 0 || !dq->hasOneUse())
       return failure();
     auto data = tensorOf(dq.getInput()), scale = tensorOf(dq.getScale());
     if (scale.getRank() != 1 || !scale.hasStaticShape() || scale.getNumElements() == 1)

@@ -34,9 +34,10 @@ std::optional<StringRef> getNodeName(Location loc);
 /// large weights live); std::nullopt for other element types or a blob whose
 /// bytes are not there.
 std::optional<std::vector<float>> readF32Constant(ElementsAttr attr);
-/// The stored bytes of a constant of whole-byte elements (row-major), dense
-/// or in a resource blob; std::nullopt for splats, i1 and sub-byte types,
-/// or a blob whose bytes are not there.
+/// The stored bytes of a constant (row-major, a byte per element for 2- to
+/// 7-bit integers), dense or in a resource blob of whole-byte elements;
+/// std::nullopt for splats, i1, sub-byte blobs or a blob whose bytes are
+/// not there.
 std::optional<std::vector<char>> readConstantBytes(ElementsAttr attr);
 
 /// The kind of fusion group `op` forms on its own: what ds-fuse gives a group
