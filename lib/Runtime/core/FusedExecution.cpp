@@ -54,11 +54,20 @@ bool isMatmul(const Step &step) {
   return step.op == "ds.matmul" || step.op == cpu::kTransposedWeightMatmul;
 }
 
+/// A ds.quantize / ds.dequantize with one scale: elementwise (the
+/// compiler's isPerTensorQuantization).
+bool isPerTensorQuantization(const Step &step, const std::vector<ValueInfo> &values) {
+  if ((step.op != "ds.quantize" && step.op != "ds.dequantize") || step.inputs.size() < 2 ||
+      step.inputs[1] == DSX_ABSENT || step.attrs.getInt("block_size", 0) != 0)
+    return false;
+  return product(values[step.inputs[1]].dims) == 1;
+}
+
 /// Ops a tile may run: those whose result rows read only the same rows of
 /// their row operands (the compiler's getParallelLeadingDims).
-bool tileable(const Step &step) {
+bool tileable(const Step &step, const std::vector<ValueInfo> &values) {
   return step.opClass == DSX_OP_ELEMENTWISE || step.opClass == DSX_OP_REDUCTION ||
-         isMatmul(step);
+         isMatmul(step) || isPerTensorQuantization(step, values);
 }
 
 /// How operand `k` of `step` (dims `operand`; `local` when an earlier step
@@ -117,17 +126,18 @@ int64_t rowsPerTile(int64_t rows, int64_t rowElements, int64_t steps) {
 
 /// The tiled plan of `steps` (the live steps of one group after its head),
 /// or a unit with rowDims 0 when they must run op by op. `readAfter[v]`:
-/// value v is read outside the unit (by a later step or as a graph output).
+/// value v is read outside the unit (by a later step or as a graph output);
+/// `elsewhere[v]`: v is not in the arena (a dynamic plan computed it).
 ExecUnit planTiled(const Program &program, const std::vector<ValueInfo> &values,
                    const std::vector<size_t> &steps, int64_t parallelDims,
-                   const std::vector<uint8_t> &readAfter) {
+                   const std::vector<uint8_t> &readAfter, const std::vector<uint8_t> &elsewhere) {
   ExecUnit unit;
   unit.steps = steps;
   std::vector<int64_t> localOf(values.size(), -1);
   std::vector<uint32_t> produced;
   for (size_t s : steps) {
     const Step &step = program.steps[s];
-    if (!tileable(step))
+    if (!tileable(step, values))
       return unit;
     for (uint32_t id : step.outputs) {
       localOf[id] = (int64_t)produced.size();
@@ -183,7 +193,8 @@ ExecUnit planTiled(const Program &program, const std::vector<ValueInfo> &values,
       continue;
     for (size_t s : steps)
       for (uint32_t id : program.steps[s].inputs) {
-        if (id == DSX_ABSENT || localOf[id] >= 0 || values[id].storage != DSX_STORAGE_ARENA)
+        if (id == DSX_ABSENT || localOf[id] >= 0 || values[id].storage != DSX_STORAGE_ARENA ||
+            elsewhere[id])
           continue;
         const ValueInfo &in = values[id];
         if (in.offset < o.offset + o.bytes && o.offset < in.offset + in.bytes)
@@ -247,8 +258,13 @@ std::vector<StepSpan> stepSpans(const Program &program) {
   for (size_t s = 0; s < spans.size(); ++s)
     spans[s] = {(int64_t)s, (int64_t)s};
   // A group's head runs whole, step by step; the steps after it together.
+  // A group headed by an integer convolution may run as its store
+  // (core/StoreEpiloguePlan.h), still reading its input: one span (the
+  // compiler's MemoryAnalysis widens it alike).
   for (const FusionGroup &group : program.groups) {
     int64_t tail = (int64_t)group.firstStep + group.headSteps;
+    if (group.headSteps == 1 && program.steps[group.firstStep].op == "ds.conv_integer")
+      tail = group.firstStep;
     int64_t last = (int64_t)group.firstStep + group.numSteps - 1;
     for (int64_t s = tail; s <= last; ++s)
       spans[s] = {tail, last};
@@ -279,10 +295,51 @@ std::vector<ExecUnit> planExecution(const Program &program, const std::vector<Va
         readAfter[id] = 1;
   for (uint32_t id : program.outputs)
     readAfter[id] = 1;
+  // The same with the head steps counted in their groups (for epilogues).
+  std::vector<int64_t> wholeGroupOf(numSteps, -1);
+  for (size_t g = 0; g < program.groups.size(); ++g)
+    for (uint32_t s = 0; s < program.groups[g].numSteps; ++s)
+      wholeGroupOf[program.groups[g].firstStep + s] = (int64_t)g;
+  std::vector<int64_t> wholeDefinedIn(values.size(), -2);
+  for (size_t s = 0; s < numSteps; ++s)
+    for (uint32_t id : program.steps[s].outputs)
+      wholeDefinedIn[id] = wholeGroupOf[s];
+  std::vector<uint8_t> readOutside(values.size(), 0);
+  for (size_t s = 0; s < numSteps; ++s)
+    for (uint32_t id : program.steps[s].inputs)
+      if (id != DSX_ABSENT && (wholeGroupOf[s] < 0 || wholeDefinedIn[id] != wholeGroupOf[s]))
+        readOutside[id] = 1;
+  for (uint32_t id : program.outputs)
+    readOutside[id] = 1;
+  // Values of skipped steps were computed while planning: not in the arena.
+  std::vector<uint8_t> elsewhere(values.size(), 0);
+  for (size_t s = 0; s < numSteps; ++s)
+    if (skip && (*skip)[s])
+      for (uint32_t id : program.steps[s].outputs)
+        elsewhere[id] = 1;
 
   std::vector<ExecUnit> units;
   size_t s = 0;
   while (s < numSteps) {
+    // A convolution heading its group: the whole group as its store, if the
+    // rest is a chain its kernel can run.
+    if (int64_t g = wholeGroupOf[s]; g >= 0 && program.groups[g].headSteps == 1 &&
+                                      program.groups[g].firstStep == s) {
+      std::vector<size_t> all;
+      for (size_t k = s; k < (size_t)program.groups[g].firstStep + program.groups[g].numSteps; ++k)
+        if (!skipped(k))
+          all.push_back(k);
+      auto plan = std::make_shared<EpiloguePlan>();
+      if (all.size() == program.groups[g].numSteps &&
+          planStoreEpilogue(program, values, all, readOutside, elsewhere, *plan)) {
+        ExecUnit unit;
+        unit.steps = std::move(all);
+        unit.epilogue = std::move(plan);
+        units.push_back(std::move(unit));
+        s += program.groups[g].numSteps;
+        continue;
+      }
+    }
     if (groupOf[s] < 0) {
       if (!skipped(s))
         units.push_back(ExecUnit{{s}});
@@ -296,7 +353,7 @@ std::vector<ExecUnit> planExecution(const Program &program, const std::vector<Va
         live.push_back(k);
     s = group.firstStep + group.numSteps;
     if (live.size() > 1) {
-      ExecUnit unit = planTiled(program, values, live, group.parallelDims, readAfter);
+      ExecUnit unit = planTiled(program, values, live, group.parallelDims, readAfter, elsewhere);
       if (unit.tiled()) {
         units.push_back(std::move(unit));
         continue;

@@ -21,6 +21,9 @@
 #include "core/ArenaPlan.h"
 #include "core/Artifact.h"
 #include "core/ThreadPool.h"
+#include "core/StoreEpiloguePlan.h"
+
+#include <memory>
 
 namespace dsrt {
 
@@ -55,11 +58,16 @@ struct ExecUnit {
   std::vector<std::vector<TileResult>> results;   ///< per step, per output
   uint32_t numLocals = 0;
   uint64_t scratchBytes = 0; ///< per thread
+  /// Set when the group runs as its convolution storing through the rest
+  /// (core/StoreEpiloguePlan.h); then not tiled.
+  std::shared_ptr<const EpiloguePlan> epilogue;
   bool tiled() const { return rowDims > 0; }
 };
 
-/// Groups the program's steps into units: each fusion group whose shapes
-/// allow it becomes one tiled unit, every other step a unit of its own.
+/// Groups the program's steps into units: each fusion group that is a
+/// convolution and a chain its kernel can store through becomes one
+/// epilogue unit, each other whose shapes allow it one tiled unit, every
+/// other step a unit of its own.
 /// `values` gives every value's dims and arena place (the program's own, or a
 /// dynamic program's plan for one input shape); steps marked in `skip` are
 /// left out (their results were computed while planning).

@@ -216,7 +216,11 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
     std::chrono::steady_clock::time_point started;
     if (profile_)
       started = std::chrono::steady_clock::now();
-    if (unit.tiled()) {
+    if (unit.epilogue) {
+      Status s = runStoreEpilogueUnit(program_, unit.steps, *unit.epilogue, tensors, context_);
+      if (!s)
+        return s;
+    } else if (unit.tiled()) {
       Status s = runTiledUnit(program_, unit, tensors, pool_, context_.packed);
       if (!s)
         return s;

@@ -45,6 +45,8 @@ void UnitProfile::record(const Program &program, const ExecUnit &unit,
   }
   if (unit.tiled())
     label = "fused(" + label + ")";
+  else if (unit.epilogue)
+    label = "stored(" + label + ")";
   const Step &last = program.steps[unit.steps.back()];
   if (!last.outputs.empty()) {
     const Tensor &result = tensors[last.outputs[0]];

@@ -58,9 +58,12 @@ void exactGemm(const int8_t *a, const std::vector<int> &za, const int8_t *b, int
   }
 }
 
-Status convIntegerKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
-                         const Outputs &out) {
+/// ds.conv_integer; with an `epilogue`, `applied` says whether the VNNI
+/// path ran it (then y is not written).
+Status convInteger(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                   const Outputs &out, const StoreEpilogue *epilogue, bool &applied) {
   const char *op = "ds.conv_integer";
+  applied = false;
   if (Status s = checkOperands(op, in, 2, out, 1, /*checkOptional=*/true); !s)
     return s;
   const Tensor &x = *in[0], &wt = *in[1];
@@ -94,8 +97,10 @@ Status convIntegerKernel(KernelContext &ctx, const Attributes &attrs, const Inpu
     weightZeroPoint |= byteValue(*zw, i) != 0;
   if (wt.dtype == DS_I8 && !weightZeroPoint &&
       runIntegerDirectConv2D(ctx, x.data, x.dtype == DS_I8, zx ? byteValue(*zx, 0) : 0,
-                             wt.as<int8_t>(), y.as<int32_t>(), N, C, M, group, w))
+                             wt.as<int8_t>(), y.as<int32_t>(), N, C, M, group, w, epilogue)) {
+    applied = epilogue != nullptr;
     return Status();
+  }
 
   // Both operands in s8, zero points in the same domain.
   const int xShift = x.dtype == DS_U8 ? 128 : 0, wShift = wt.dtype == DS_U8 ? 128 : 0;
@@ -152,7 +157,19 @@ Status convIntegerKernel(KernelContext &ctx, const Attributes &attrs, const Inpu
   return Status();
 }
 
+Status convIntegerKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                         const Outputs &out) {
+  bool applied;
+  return convInteger(ctx, attrs, in, out, nullptr, applied);
+}
+
 } // namespace
+
+Status convIntegerWithEpilogue(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
+                               const Outputs &out, const StoreEpilogue &epilogue,
+                               bool &applied) {
+  return convInteger(ctx, attrs, in, out, &epilogue, applied);
+}
 
 void registerIntegerConvKernels(KernelTable &table) {
   table["ds.conv_integer"] = CpuOp(convIntegerKernel, convIntegerShape);

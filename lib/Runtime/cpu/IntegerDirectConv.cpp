@@ -100,7 +100,7 @@ DS_VNNI_TARGET void fillPlane(const DirectConvPlan &p, const uint8_t *x, int64_t
   std::fill(plane + rhi * p.Wq, plane + p.plane, padWord);
 }
 
-/// C[r][n0 + j] = init[r] + sum_k <B[offsets[k] + n0 + j], panel[k][r]>
+/// C[r][j] = init[r] + sum_k <B[offsets[k] + n0 + j], panel[k][r]>
 /// for r < rows, j < cols (<= 16 V): 6 x V accumulators, one vpdpbusd per
 /// row and vector per step. Narrower tiles take the last columns, so that
 /// a 14 x 14 output map (210 columns with its row padding) computes 224
@@ -134,7 +134,7 @@ DS_VNNI_TARGET void tile(const int32_t *panel, const uint32_t *B, const int64_t 
     if (r >= rows)
       break;
     for (int v = 0; v < V; ++v)
-      _mm512_mask_storeu_epi32(C + r * ldc + n0 + 16 * v, masks[v], acc[r][v]);
+      _mm512_mask_storeu_epi32(C + r * ldc + 16 * v, masks[v], acc[r][v]);
   }
 }
 
@@ -146,30 +146,88 @@ TileFn tileFor(int64_t cols) {
   return tiles[std::clamp<int64_t>((cols + 15) / 16, 1, 4) - 1];
 }
 
-/// C = init + A B over N columns of the padded copy, in tasks of row
-/// panels x column tiles (about four per thread; one for small products).
-void integerGemmIndirect(KernelContext &ctx, const PackedInt8Conv &A, const uint32_t *B,
-                         const int64_t *offsets, int64_t N, const int32_t *init, int32_t *C,
-                         int64_t ldc) {
-  const int64_t panels = A.panels(), tiles = (N + kTile - 1) / kTile, steps = A.steps();
-  const int64_t wanted =
-      panels * tiles * steps < 256 ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
+/// Where the sums of a tile go: the rows' output channels of one image,
+/// without the columns that only pad a row of the map to Wq.
+struct TileStore {
+  const DirectConvPlan &p;
+  int32_t *y;                      ///< the image's group's first channel
+  int64_t image, firstChannel;     ///< for the epilogue
+  const StoreEpilogue *epilogue;   ///< null: store the i32 sums
+
+  /// Row r of `sums` (columns n0 .. n0 + cols of the padded map) to
+  /// channel `m` (counted in the group). The columns a tile keeps are
+  /// consecutive pixels (the last of a map row is followed by the first of
+  /// the next), so they go to the epilogue in one call once the padding
+  /// columns are dropped: one call per tile row, not per map row.
+  void row(const int32_t *sums, int64_t m, int64_t n0, int64_t cols) const {
+    int32_t kept[kTile];
+    int64_t count = 0, first = -1;
+    for (int64_t q = n0, end = n0 + cols; q < end;) {
+      const int64_t oh = q / p.Wq, ow = q % p.Wq;
+      const int64_t rowEnd = std::min(end, (oh + 1) * p.Wq);
+      const int64_t valid = std::min(rowEnd, oh * p.Wq + p.OW) - q;
+      if (valid > 0 && oh < p.OH) {
+        if (!epilogue) {
+          std::copy_n(sums + (q - n0), valid, y + m * p.OH * p.OW + oh * p.OW + ow);
+        } else {
+          if (first < 0)
+            first = oh * p.OW + ow;
+          std::copy_n(sums + (q - n0), valid, kept + count);
+          count += valid;
+        }
+      }
+      q = rowEnd;
+    }
+    if (count > 0)
+      storeWithEpilogue(*epilogue, kept, image, firstChannel + m, first, count);
+  }
+};
+
+/// One image's (or group's) product: the packed weights, its padded copy,
+/// its accumulators' starting values and where its sums go.
+struct IndirectProduct {
+  const PackedInt8Conv *A;
+  const uint32_t *B;
+  const int32_t *init;
+  TileStore out;
+};
+
+/// out = init + A B over N columns of each product's padded copy, in tasks
+/// of (product, row panels, column tiles): about four per thread over all
+/// products (one for small ones), so that two images on two threads split
+/// by image and nobody waits at a barrier between them.
+void integerGemmIndirect(KernelContext &ctx, const std::vector<IndirectProduct> &products,
+                         const int64_t *offsets, int64_t N) {
+  const PackedInt8Conv &A0 = *products.front().A;
+  const int64_t panels = A0.panels(), tiles = (N + kTile - 1) / kTile, steps = A0.steps();
+  const int64_t count = (int64_t)products.size();
+  const int64_t wanted = panels * tiles * steps * count < 256
+                             ? 1
+                             : (4 * (int64_t)std::max(1, ctx.numThreads) + count - 1) / count;
   const int64_t rowTasks = std::min(panels, wanted);
   const int64_t colTasks = std::max<int64_t>(1, std::min(tiles, (wanted + rowTasks - 1) / rowTasks));
   const int64_t panelsPerTask = (panels + rowTasks - 1) / rowTasks,
                 tilesPerTask = (tiles + colTasks - 1) / colTasks;
-  parallel(ctx, rowTasks * colTasks, 1, [&](int64_t begin, int64_t end) {
+  const int64_t perProduct = rowTasks * colTasks;
+  parallel(ctx, count * perProduct, 1, [&](int64_t begin, int64_t end) {
+    alignas(64) int32_t sums[kRows * kTile];
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t p0 = task / colTasks * panelsPerTask, p1 = std::min(panels, p0 + panelsPerTask);
-      const int64_t t0 = task % colTasks * tilesPerTask, t1 = std::min(tiles, t0 + tilesPerTask);
+      const IndirectProduct &product = products[(size_t)(task / perProduct)];
+      const int64_t local = task % perProduct;
+      const int64_t p0 = local / colTasks * panelsPerTask, p1 = std::min(panels, p0 + panelsPerTask);
+      const int64_t t0 = local % colTasks * tilesPerTask, t1 = std::min(tiles, t0 + tilesPerTask);
       // Tiles outer: a tile's columns of B (steps x 256 bytes) stay in
       // cache while every panel of the task passes over them.
       for (int64_t t = t0; t < t1; ++t) {
-        const int64_t cols = std::min(kTile, N - t * kTile);
+        const int64_t n0 = t * kTile, cols = std::min(kTile, N - n0);
         const TileFn fn = tileFor(cols);
-        for (int64_t p = p0; p < p1; ++p)
-          fn(A.panel(p), B, offsets, steps, t * kTile, cols, std::min(kRows, A.M - p * kRows),
-             init + p * kRows, C + p * kRows * ldc, ldc);
+        for (int64_t p = p0; p < p1; ++p) {
+          const int64_t rows = std::min(kRows, product.A->M - p * kRows);
+          fn(product.A->panel(p), product.B, offsets, steps, n0, cols, rows,
+             product.init + p * kRows, sums, kTile);
+          for (int64_t r = 0; r < rows; ++r)
+            product.out.row(sums + r * kTile, p * kRows + r, n0, cols);
+        }
       }
     }
   });
@@ -180,7 +238,7 @@ void integerGemmIndirect(KernelContext &ctx, const PackedInt8Conv &A, const uint
 
 bool runIntegerDirectConv2D(KernelContext &ctx, const void *x, bool xSigned, int zx,
                             const int8_t *wt, int32_t *y, int64_t N, int64_t C, int64_t M,
-                            int64_t group, const Window &w) {
+                            int64_t group, const Window &w, const StoreEpilogue *epilogue) {
 #if DS_VNNI_KERNEL
   if (!integerVnniKernelsAvailable() || !ctx.packed || group <= 0)
     return false;
@@ -205,44 +263,45 @@ bool runIntegerDirectConv2D(KernelContext &ctx, const void *x, bool xSigned, int
       init[(size_t)g][(size_t)m] = (int32_t)(0u - (uint32_t)pad * (uint32_t)A.rowSums[m]);
   }
 
-  // Kept by the calling thread (tasks see them through these pointers).
+  // Padded copies of as many (image, group) pairs as kScratchWords holds,
+  // all filled before their products start: one barrier per pass, not
+  // three per image.
+  constexpr int64_t kScratchWords = int64_t(1) << 23;
+  const int64_t items = N * group;
+  const int64_t perPass = std::clamp<int64_t>(kScratchWords / p.scratch, 1, items);
+  // Kept by the calling thread (tasks see them through this pointer).
   thread_local std::vector<uint32_t> scratchBuffer;
-  thread_local std::vector<int32_t> wideBuffer;
-  const int64_t columns = p.OH * p.Wq, OO = p.OH * p.OW;
-  const bool dropsColumns = p.Wq != p.OW;
-  if (scratchBuffer.size() < (size_t)p.scratch)
-    scratchBuffer.resize((size_t)p.scratch);
-  if (dropsColumns && wideBuffer.size() < (size_t)(Mg * columns))
-    wideBuffer.resize((size_t)(Mg * columns));
+  if (scratchBuffer.size() < (size_t)(perPass * p.scratch))
+    scratchBuffer.resize((size_t)(perPass * p.scratch));
   uint32_t *scratch = scratchBuffer.data();
-  int32_t *wide = wideBuffer.data();
-  // Read by the last tiles' dropped columns only.
-  std::fill(scratch + p.body, scratch + p.scratch, pad * 0x01010101u);
 
   const auto *bytes = static_cast<const uint8_t *>(x);
-  const int64_t planes = channelWords * p.phases();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t g = 0; g < group; ++g) {
-      const uint8_t *xg = bytes + (n * C + g * Cg) * p.H * p.W;
-      int32_t *yg = y + (n * M + g * Mg) * OO;
-      parallel(ctx, planes, std::max<int64_t>(1, 8192 / p.plane), [&](int64_t b, int64_t e) {
-        for (int64_t t = b; t < e; ++t)
-          fillPlane(p, xg, Cg, flip, pad, t, scratch + t * p.plane);
-      });
-      integerGemmIndirect(ctx, *packed[(size_t)g], scratch, offsets.data(), columns,
-                          init[(size_t)g].data(), dropsColumns ? wide : yg,
-                          dropsColumns ? columns : OO);
-      if (!dropsColumns)
-        continue;
-      parallel(ctx, Mg * p.OH, std::max<int64_t>(1, 16384 / p.OW), [&](int64_t b, int64_t e) {
-        for (int64_t t = b; t < e; ++t)
-          std::copy_n(wide + (t / p.OH) * columns + (t % p.OH) * p.Wq, p.OW, yg + t * p.OW);
-      });
+  const int64_t planes = channelWords * p.phases(), OO = p.OH * p.OW;
+  std::vector<IndirectProduct> products;
+  for (int64_t first = 0; first < items; first += perPass) {
+    const int64_t count = std::min(perPass, items - first);
+    parallel(ctx, count * planes, std::max<int64_t>(1, 8192 / p.plane), [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        const int64_t item = first + t / planes, n = item / group, g = item % group;
+        uint32_t *copy = scratch + (t / planes) * p.scratch;
+        if (t % planes == 0) // read by the last tiles' dropped columns only
+          std::fill(copy + p.body, copy + p.scratch, pad * 0x01010101u);
+        fillPlane(p, bytes + (n * C + g * Cg) * p.H * p.W, Cg, flip, pad, t % planes,
+                  copy + (t % planes) * p.plane);
+      }
+    });
+    products.clear();
+    for (int64_t k = 0; k < count; ++k) {
+      const int64_t n = (first + k) / group, g = (first + k) % group;
+      products.push_back({packed[(size_t)g], scratch + k * p.scratch, init[(size_t)g].data(),
+                          TileStore{p, y + (n * M + g * Mg) * OO, n, g * Mg, epilogue}});
     }
+    integerGemmIndirect(ctx, products, offsets.data(), p.OH * p.Wq);
+  }
   return true;
 #else
   (void)ctx, (void)x, (void)xSigned, (void)zx, (void)wt, (void)y, (void)N, (void)C, (void)M,
-      (void)group, (void)w;
+      (void)group, (void)w, (void)epilogue;
   return false;
 #endif
 }

@@ -3,6 +3,7 @@
 #define DS_RUNTIME_CPU_INTEGERDIRECTCONV_H
 
 #include "cpu/KernelUtils.h"
+#include "cpu/StoreEpilogue.h"
 #include "cpu/Window.h"
 
 #include <cstdint>
@@ -37,13 +38,15 @@ bool packInt8ConvWeights(const int8_t *w, int64_t M, int64_t Cg, int64_t taps,
 /// input is copied once, padded with its zero point and split by stride
 /// phase, four channels to a 32-bit word (cpu/DirectConvPlan.h), and 6 x 64
 /// tiles of the result accumulate one vpdpbusd per four channels. Exact
-/// (the same i32 sums as the reference loops). False, before writing
+/// (the same i32 sums as the reference loops). With an `epilogue`, y is
+/// not written: each tile's sums go through it instead. False, before writing
 /// anything, when the CPU lacks VNNI (integerVnniKernelsAvailable()), the
 /// weights are not packed or the geometry does not suit; the caller's
 /// im2col path then runs.
 bool runIntegerDirectConv2D(KernelContext &ctx, const void *x, bool xSigned, int zx,
                             const int8_t *wt, int32_t *y, int64_t N, int64_t C, int64_t M,
-                            int64_t group, const Window &w);
+                            int64_t group, const Window &w,
+                            const StoreEpilogue *epilogue = nullptr);
 
 } // namespace dsrt::cpu
 

@@ -25,6 +25,15 @@ void forcePortableQuantizedWeightKernels(bool portable);
 /// (PackedConstants::addNibbles) on this CPU.
 bool packsNibbleWeights();
 void registerIntegerConvKernels(KernelTable &table);   // conv_integer
+struct StoreEpilogue;
+/// ds.conv_integer followed by the rest of its fusion group as a
+/// StoreEpilogue (cpu/StoreEpilogue.h): `applied` says whether the kernel
+/// ran it (its VNNI path; the i32 result is then not written); otherwise
+/// it wrote the i32 result and the caller runs the group's other steps.
+Status convIntegerWithEpilogue(KernelContext &ctx, const Attributes &attrs,
+                               const std::vector<const Tensor *> &in,
+                               const std::vector<Tensor *> &out, const StoreEpilogue &epilogue,
+                               bool &applied);
 void registerWindowKernels(KernelTable &table);      // conv, conv_transpose, pool
 void registerAttentionKernels(KernelTable &table);   // attention, rotary
 void registerSparseAttentionKernels(KernelTable &table); // sparse_attention

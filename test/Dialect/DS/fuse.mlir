@@ -388,3 +388,51 @@ func.func @other_dialect_user_and_dead_op(%x: tensor<4x8xf32>) -> tensor<4x8xf32
   %2 = ds.transpose %x {perm = array<i64: 1, 0>} : (tensor<4x8xf32>) -> tensor<8x4xf32>
   return %1 : tensor<4x8xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @requantization_joins_the_integer_convolution
+// A QDQ model's requantization (scale, bias, the next layer's per-tensor
+// quantize, a fake-quantized residual add) is the convolution's epilogue:
+// quantize / dequantize with one scale are elementwise for fusion.
+// CHECK:      ds.fusion_group contraction
+// CHECK:        ds.conv_integer
+// CHECK-NEXT:   ds.cast
+// CHECK-NEXT:   ds.binary mul
+// CHECK-NEXT:   ds.binary add
+// CHECK-NEXT:   ds.quantize
+// CHECK-NEXT:   ds.dequantize
+// CHECK-NEXT:   ds.binary add
+// CHECK-NEXT:   ds.quantize
+// CHECK-NEXT:   ds.yield {{.*}} : tensor<1x4x8x8xui8>
+// CHECK-NOT:  ds.fusion_group
+func.func @requantization_joins_the_integer_convolution(%x: tensor<1x3x8x8xui8>, %w: tensor<4x3x3x3xi8>, %scale: tensor<4x1x1xf32>, %bias: tensor<4x1x1xf32>, %residual: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xui8> {
+  %s = ds.constant dense<0.05> : tensor<f32>
+  %z = ds.constant dense<3> : tensor<ui8>
+  %0 = ds.conv_integer %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x3x8x8xui8>, tensor<4x3x3x3xi8>) -> tensor<1x4x8x8xi32>
+  %1 = ds.cast %0 : tensor<1x4x8x8xi32> to tensor<1x4x8x8xf32>
+  %2 = ds.binary mul %1, %scale : (tensor<1x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<1x4x8x8xf32>
+  %3 = ds.binary add %2, %bias : (tensor<1x4x8x8xf32>, tensor<4x1x1xf32>) -> tensor<1x4x8x8xf32>
+  %4 = ds.quantize %3, %s, %z {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x4x8x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4x8x8xui8>
+  %5 = ds.dequantize %4, %s, %z {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x4x8x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x4x8x8xf32>
+  %6 = ds.binary add %5, %residual : (tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %7 = ds.quantize %6, %s, %z {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x4x8x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4x8x8xui8>
+  return %7 : tensor<1x4x8x8xui8>
+}
+
+// -----
+
+// CHECK-LABEL: func @per_axis_quantization_stays_alone
+// A per-axis quantize reads its scale by position: a group of its own.
+// CHECK:      ds.fusion_group elementwise (%arg0)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT:   ds.unary relu
+// CHECK-NEXT:   ds.yield
+// CHECK:      ds.fusion_group elementwise
+// CHECK:        ds.quantize
+// CHECK-NEXT:   ds.yield
+func.func @per_axis_quantization_stays_alone(%x: tensor<2x4xf32>, %s: tensor<4xf32>) -> tensor<2x4xi8> {
+  %0 = ds.unary relu %x : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %1 = ds.quantize %0, %s {axis = 1 : i64, block_size = 0 : i64} : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xi8>
+  return %1 : tensor<2x4xi8>
+}

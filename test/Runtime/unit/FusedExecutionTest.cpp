@@ -5,11 +5,13 @@
 // (execution, compared element by element).
 //
 #include "core/FusedExecution.h"
+#include "cpu/PackedGemm.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+#include <set>
 
 using namespace dsrt;
 
@@ -305,4 +307,210 @@ TEST(FusedExecution, StepSpansCoverTheStepsAfterTheHead) {
   EXPECT_EQ(spans[2].first, 1);
   EXPECT_EQ(spans[3].first, 3);
   EXPECT_EQ(spans[3].last, 3);
+}
+
+namespace {
+/// ds.conv_integer (u8 input, s8 constant weights, 3x3, pad 1) and its
+/// requantization: cast, scale per channel, bias, quantize to u8; `rest`
+/// adds steps after it. Values carry their own dtypes and bytes.
+struct RequantizedConv {
+  ProgramBuilder b;
+  std::vector<int8_t> weights = std::vector<int8_t>(16 * 8 * 9);
+  uint32_t x, w, sums, scaled, quantized, qScale, qZero;
+  static constexpr int64_t N = 2, C = 8, M = 16, H = 10;
+
+  uint32_t typed(uint32_t id, DType dtype) {
+    ValueInfo &v = b.program.values[id];
+    uint64_t count = v.bytes / 4;
+    v.dtype = dtype;
+    v.bytes = count * dtypeSize(dtype);
+    return id;
+  }
+  uint32_t step(const std::string &op, std::vector<uint32_t> in, DType dtype, dsx_op_class cls,
+                Attributes a = {}) {
+    uint32_t id = b.step(op, std::move(in), {N, M, H, H}, std::move(a));
+    b.program.steps.back().opClass = cls;
+    return typed(id, dtype);
+  }
+  RequantizedConv() {
+    for (size_t i = 0; i < weights.size(); ++i)
+      weights[i] = (int8_t)((int)(i * 37 % 255) - 127);
+    x = typed(b.value({N, C, H, H}, DSX_STORAGE_INPUT), DS_U8);
+    w = typed(b.value({M, C, 3, 3}, DSX_STORAGE_CONSTANT), DS_I8);
+    uint32_t scale = b.value({M, 1, 1}, DSX_STORAGE_CONSTANT);
+    uint32_t bias = b.value({1, M, 1, 1}, DSX_STORAGE_CONSTANT);
+    qScale = b.value({}, DSX_STORAGE_CONSTANT);
+    qZero = typed(b.value({}, DSX_STORAGE_CONSTANT), DS_U8);
+    Attributes conv;
+    Attribute ones;
+    ones.kind = Attribute::Ints;
+    ones.ints = {1, 1};
+    conv.set("strides", ones);
+    conv.set("dilations", ones);
+    Attribute pads = ones;
+    pads.ints = {1, 1, 1, 1};
+    conv.set("pads", pads);
+    conv.set("group", integer(1));
+    sums = step("ds.conv_integer", {x, w}, DS_I32, DSX_OP_CONTRACTION, conv);
+    uint32_t f = step("ds.cast", {sums}, DS_F32, DSX_OP_ELEMENTWISE);
+    scaled = step("ds.binary", {f, scale}, DS_F32, DSX_OP_ELEMENTWISE, kind("mul"));
+    uint32_t biased = step("ds.binary", {scaled, bias}, DS_F32, DSX_OP_ELEMENTWISE, kind("add"));
+    Attributes perTensor;
+    perTensor.set("axis", integer(1));
+    perTensor.set("block_size", integer(0));
+    quantized = step("ds.quantize", {biased, qScale, qZero}, DS_U8, DSX_OP_PRECISION, perTensor);
+  }
+  void finish(uint32_t numSteps) {
+    b.group(0, numSteps, 4, /*head=*/1);
+    b.program.outputs = {b.program.steps.back().outputs[0]};
+  }
+};
+} // namespace
+
+TEST(FusedExecution, RequantizingConvolutionRunsAsItsStore) {
+  RequantizedConv r;
+  r.finish(5);
+  std::vector<ExecUnit> units = planExecution(r.b.program);
+  ASSERT_EQ(units.size(), 1u);
+  ASSERT_TRUE(units[0].epilogue);
+  EXPECT_FALSE(units[0].tiled());
+  EXPECT_EQ(units[0].steps.size(), 5u);
+  const std::vector<EpilogueStepPlan> &steps = units[0].epilogue->steps;
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].source, cpu::StoreEpilogue::Op::PerChannel); // [M, 1, 1]
+  EXPECT_EQ(steps[1].source, cpu::StoreEpilogue::Op::PerChannel); // [1, M, 1, 1]
+  EXPECT_EQ(steps[2].kind, cpu::StoreEpilogue::Op::Quantize);
+  EXPECT_EQ(steps[2].store, r.quantized); // only the group's result is stored
+  EXPECT_EQ(steps[0].store, DSX_ABSENT);
+  // Its input lives through the whole group: the kernel reads it as it stores.
+  std::vector<StepSpan> spans = stepSpans(r.b.program);
+  EXPECT_EQ(spans[0].first, 0);
+  EXPECT_EQ(spans[0].last, 4);
+}
+
+TEST(FusedExecution, ChainValueReadOutsideIsStoredToo) {
+  RequantizedConv r;
+  r.b.step("ds.unary", {r.scaled}, {r.N, r.M, r.H, r.H}, kind("neg")); // after the group
+  r.b.group(0, 5, 4, /*head=*/1);
+  r.b.program.outputs = {r.quantized};
+  std::vector<ExecUnit> units = planExecution(r.b.program);
+  ASSERT_EQ(units.size(), 2u);
+  ASSERT_TRUE(units[0].epilogue);
+  EXPECT_EQ(units[0].epilogue->steps[0].store, r.scaled);
+}
+
+TEST(FusedExecution, GroupsNotAChainKeepTheirTiles) {
+  { // per-axis quantization reads its scale by channel
+    RequantizedConv r;
+    r.b.program.values[r.qScale].dims = {r.M};
+    r.b.program.values[r.qScale].bytes = 4 * r.M;
+    r.finish(5);
+    EXPECT_FALSE(planExecution(r.b.program)[0].epilogue);
+  }
+  { // a chain value read twice inside the group
+    RequantizedConv r;
+    r.step("ds.binary", {r.quantized, r.quantized}, DS_U8, DSX_OP_ELEMENTWISE, kind("add"));
+    r.finish(6);
+    EXPECT_FALSE(planExecution(r.b.program)[0].epilogue);
+  }
+  { // a stored result sharing bytes with the convolution's input
+    RequantizedConv r;
+    r.finish(5);
+    r.b.program.values[r.x].storage = DSX_STORAGE_ARENA;
+    r.b.program.values[r.x].offset = r.b.program.values[r.quantized].offset;
+    EXPECT_FALSE(planExecution(r.b.program)[0].epilogue);
+  }
+  { // the sums themselves read after the group
+    RequantizedConv r;
+    r.b.step("ds.unary", {r.sums}, {r.N, r.M, r.H, r.H}, kind("neg"));
+    r.b.group(0, 5, 4, /*head=*/1);
+    EXPECT_FALSE(planExecution(r.b.program)[0].epilogue);
+  }
+}
+
+TEST(FusedExecution, StoreEpilogueUnitEqualsItsSteps) {
+  RequantizedConv r;
+  r.finish(5);
+  const Program &program = r.b.program;
+  std::vector<ExecUnit> units = planExecution(program);
+  ASSERT_TRUE(units[0].epilogue);
+  std::vector<std::vector<uint8_t>> bytes(program.values.size());
+  auto tensorsFor = [&]() {
+    std::vector<Tensor> tensors(program.values.size());
+    for (size_t id = 0; id < program.values.size(); ++id) {
+      const ValueInfo &v = program.values[id];
+      bytes[id].assign(v.bytes, 0xA5);
+      tensors[id] = Tensor{v.dtype, v.dims, bytes[id].data()};
+    }
+    for (size_t i = 0; i < bytes[r.x].size(); ++i)
+      bytes[r.x][i] = (uint8_t)(i * 13 % 251);
+    tensors[r.w].data = r.weights.data(); // where the packed copy is found
+    float *scale = tensors[r.b.program.steps[2].inputs[1]].as<float>();
+    float *bias = tensors[r.b.program.steps[3].inputs[1]].as<float>();
+    for (int64_t m = 0; m < r.M; ++m)
+      scale[m] = 0.001f * (float)(m + 1), bias[m] = 0.25f * (float)(m - 8);
+    *tensors[r.qScale].as<float>() = 0.02f;
+    *tensors[r.qZero].as<uint8_t>() = 100;
+    return tensors;
+  };
+  cpu::PackedConstants constants;
+  ASSERT_TRUE(constants.addInt8Conv(r.weights.data(), r.M, r.C, 9));
+  std::vector<std::vector<uint8_t>> results;
+  for (bool packed : {false, true}) {
+    for (bool fused : {false, true}) {
+      KernelContext ctx = {};
+      ctx.numThreads = 1;
+      ctx.parallelFor = [](int64_t n, int64_t, const std::function<void(int64_t, int64_t)> &f) {
+        if (n > 0)
+          f(0, n);
+      };
+      ctx.packed = packed ? &constants : nullptr;
+      std::vector<Tensor> tensors = tensorsFor();
+      if (fused) {
+        ASSERT_TRUE(runStoreEpilogueUnit(program, units[0].steps, *units[0].epilogue, tensors, ctx)
+                        .ok());
+      } else {
+        for (const Step &step : program.steps) {
+          std::vector<const Tensor *> ins;
+          std::vector<Tensor *> outs;
+          for (uint32_t id : step.inputs)
+            ins.push_back(&tensors[id]);
+          for (uint32_t id : step.outputs)
+            outs.push_back(&tensors[id]);
+          ASSERT_TRUE(step.kernel(ctx, step.attrs, ins, outs).ok()) << step.op;
+        }
+      }
+      results.push_back(bytes[r.quantized]);
+    }
+  }
+  // Without packed weights the unit runs its steps (the im2col path); with
+  // them the VNNI kernel stores through the chain where the CPU has it.
+  for (const std::vector<uint8_t> &result : results)
+    EXPECT_EQ(result, results[0]);
+  std::set<uint8_t> distinct(results[0].begin(), results[0].end());
+  EXPECT_GT(distinct.size(), 20u);
+}
+
+TEST(FusedExecution, ValuesComputedWhilePlanningAreNotInTheArena) {
+  // A dynamic plan computes constant-only steps (a reshaped scale) while it
+  // plans; their stale arena offsets must not look like a clash.
+  RequantizedConv r;
+  uint32_t scale = r.b.program.steps[2].inputs[1];
+  ProgramBuilder &b = r.b;
+  uint32_t raw = b.value({r.M}, DSX_STORAGE_CONSTANT);
+  Step reshape;
+  reshape.op = "ds.unary";
+  reshape.inputs = {raw};
+  reshape.outputs = {scale};
+  b.program.values[scale].storage = DSX_STORAGE_ARENA;
+  b.program.values[scale].offset = b.program.values[r.quantized].offset;
+  b.program.steps.insert(b.program.steps.begin(), reshape);
+  b.group(1, 5, 4, /*head=*/1);
+  b.program.outputs = {r.quantized};
+  std::vector<uint8_t> skip(b.program.steps.size(), 0);
+  EXPECT_FALSE(planExecution(b.program, b.program.values, &skip)[1].epilogue); // a real clash
+  skip[0] = 1;
+  std::vector<ExecUnit> units = planExecution(b.program, b.program.values, &skip);
+  ASSERT_EQ(units.size(), 1u);
+  EXPECT_TRUE(units[0].epilogue);
 }

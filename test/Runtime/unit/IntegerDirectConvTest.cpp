@@ -4,7 +4,9 @@
 // (x - zx) * w that ONNX's ConvInteger defines, padding reading zx, for u8
 // and s8 data, on every geometry the f32 direct path takes; through
 // ds.conv_integer too, where weight zero points and unpacked weights take
-// the im2col path. Skipped where the CPU has no AVX-512 VNNI.
+// the im2col path. With a store epilogue (cpu/StoreEpilogue.h) the chain
+// after the sums must give what the steps' own kernels give on the whole
+// i32 result, bit for bit. Skipped where the CPU has no AVX-512 VNNI.
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/IntegerDirectConv.h"
@@ -14,7 +16,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -174,6 +178,128 @@ TEST(IntegerDirectConv, DeclinesBeforeWritingAnything) {
   EXPECT_TRUE(declines(ctx, thin, weights));
   for (int32_t v : y)
     ASSERT_EQ(v, 7);
+}
+
+/// A QDQ requantization chain with every kind of step and operand: scale
+/// per channel (one NaN, one inf, one 0), bias, relu, quantize to u8 (kept),
+/// dequantize, a residual added from the left (kept), a scalar minus it, a
+/// division, quantize to i8 (kept). The convolution's sums are the exact
+/// ones; the reference runs each step's CPU kernel over whole tensors.
+TEST(IntegerDirectConv, StoreEpilogueEqualsTheStepsKernels) {
+  if (!cpu::integerVnniKernelsAvailable())
+    GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  const Conv2D cases[] = {
+      {1, 16, 20, 21, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // partial panel, dropped columns
+      {2, 8, 17, 19, 13, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},  // stride 2, batch 2
+      {1, 3, 30, 29, 16, 7, 7, 1, 2, 2, 3, 3, 3, 3, 1, 1},  // the stem
+      {2, 6, 15, 16, 10, 3, 3, 2, 1, 1, 2, 0, 1, 3, 2, 2},  // groups, dilation
+      {2, 67, 12, 12, 37, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, // 1x1: no dropped columns
+  };
+  for (const Conv2D &p : cases) {
+    const std::string what = "C" + std::to_string(p.C) + " M" + std::to_string(p.M) + " " +
+                             std::to_string(p.KH) + "x" + std::to_string(p.KW) + " N" +
+                             std::to_string(p.N);
+    const auto xv = randomBytes((size_t)(p.N * p.C * p.H * p.W), 81);
+    const auto wv = randomBytes((size_t)(p.M * (p.C / p.group) * p.KH * p.KW), 82);
+    cpu::PackedConstants constants;
+    packGroups(p, wv, constants);
+    const int zx = 9;
+    const std::vector<int32_t> sums = exactConv(p, xv, false, zx, wv, 0);
+    const std::vector<int64_t> out = {p.N, p.M, p.OH(), p.OW()};
+    const size_t count = sums.size();
+
+    std::vector<float> scale = randomFloats((size_t)p.M, 83), bias = randomFloats((size_t)p.M, 84);
+    for (float &v : scale)
+      v = std::fabs(v) * 0.004f;
+    scale[1] = NAN, scale[2] = INFINITY, scale[3] = 0.0f;
+    const std::vector<float> residual = randomFloats(count, 85);
+    const float qScale = 0.05f, q2Scale = 0.1f, minuend = 2.5f, divisor = 0.75f;
+    const uint8_t qZero = 3;
+    const int8_t q2Zero = -4;
+
+    // The steps' kernels, one after another.
+    Tensors ts;
+    Tensor *acc = ts.make<int32_t>(DS_I32, out, sums);
+    Tensor *f = ts.empty(DS_F32, out), *scaled = ts.empty(DS_F32, out),
+           *biased = ts.empty(DS_F32, out), *relu = ts.empty(DS_F32, out),
+           *dq = ts.empty(DS_F32, out), *added = ts.empty(DS_F32, out),
+           *diff = ts.empty(DS_F32, out), *quot = ts.empty(DS_F32, out);
+    Tensor *q = ts.empty(DS_U8, out), *q2 = ts.empty(DS_I8, out);
+    Tensor *scaleT = ts.f32({p.M, 1, 1}, scale), *biasT = ts.f32({1, p.M, 1, 1}, bias);
+    Tensor *residualT = ts.f32(out, residual), *minuendT = ts.f32({}, {minuend}),
+           *divisorT = ts.f32({1}, {divisor});
+    Tensor *qs = ts.f32({}, {qScale}), *q2s = ts.f32({}, {q2Scale});
+    Tensor *qz = ts.make<uint8_t>(DS_U8, {}, {qZero});
+    Tensor *q2z = ts.make<int8_t>(DS_I8, {}, {q2Zero});
+    const Attributes perTensor = attrs({{"axis", intAttr(1)}, {"block_size", intAttr(0)}});
+    ASSERT_TRUE(run("ds.cast", {}, {acc}, {f}).ok());
+    ASSERT_TRUE(run("ds.binary", attrs({{"kind", strAttr("mul")}}), {f, scaleT}, {scaled}).ok());
+    ASSERT_TRUE(run("ds.binary", attrs({{"kind", strAttr("add")}}), {scaled, biasT}, {biased}).ok());
+    ASSERT_TRUE(run("ds.unary", attrs({{"kind", strAttr("relu")}}), {biased}, {relu}).ok());
+    // The NaN channel reaches the quantize (which maps it to its zero point).
+    size_t nan = 0;
+    for (float v : values<float>(relu))
+      nan += std::isnan(v);
+    ASSERT_GT(nan, 0u) << what;
+    ASSERT_TRUE(run("ds.quantize", perTensor, {relu, qs, qz}, {q}).ok());
+    ASSERT_TRUE(run("ds.dequantize", perTensor, {q, qs, qz}, {dq}).ok());
+    ASSERT_TRUE(run("ds.binary", attrs({{"kind", strAttr("add")}}), {residualT, dq}, {added}).ok());
+    ASSERT_TRUE(run("ds.binary", attrs({{"kind", strAttr("sub")}}), {minuendT, added}, {diff}).ok());
+    ASSERT_TRUE(run("ds.binary", attrs({{"kind", strAttr("div")}}), {diff, divisorT}, {quot}).ok());
+    ASSERT_TRUE(run("ds.quantize", perTensor, {quot, q2s, q2z}, {q2}).ok());
+
+    // The same chain as the convolution stores.
+    using Op = cpu::StoreEpilogue::Op;
+    std::vector<uint8_t> gotQ(count, 0xEE);
+    std::vector<float> gotAdded(count, -1.0f);
+    std::vector<int8_t> gotQ2(count, 0x55);
+    cpu::StoreEpilogue epilogue;
+    epilogue.channels = p.M;
+    epilogue.pixels = p.OH() * p.OW();
+    auto binary = [](Op::Kind kind, Op::Source source, const float *values, bool first) {
+      Op op;
+      op.kind = kind, op.source = source, op.values = values, op.operandFirst = first;
+      op.scalar = values[0];
+      return op;
+    };
+    auto quant = [](Op::Kind kind, float scale, float zero, bool u8) {
+      Op op;
+      op.kind = kind, op.scale = scale, op.zeroPoint = zero;
+      op.lo = u8 ? 0.0f : -128.0f, op.hi = u8 ? 255.0f : 127.0f;
+      return op;
+    };
+    epilogue.ops.push_back(binary(Op::Mul, Op::PerChannel, scale.data(), false));
+    epilogue.ops.push_back(binary(Op::Add, Op::PerChannel, bias.data(), false));
+    Op reluOp;
+    reluOp.kind = Op::Relu;
+    epilogue.ops.push_back(reluOp);
+    epilogue.ops.push_back(quant(Op::Quantize, qScale, qZero, true));
+    epilogue.ops.back().store = gotQ.data(), epilogue.ops.back().storeType = DS_U8;
+    epilogue.ops.push_back(quant(Op::Dequantize, qScale, qZero, true));
+    epilogue.ops.push_back(binary(Op::Add, Op::Full, residual.data(), true));
+    epilogue.ops.back().store = gotAdded.data(), epilogue.ops.back().storeType = DS_F32;
+    epilogue.ops.push_back(binary(Op::Sub, Op::Scalar, &minuend, true));
+    epilogue.ops.push_back(binary(Op::Div, Op::Scalar, &divisor, false));
+    epilogue.ops.push_back(quant(Op::Quantize, q2Scale, q2Zero, false));
+    epilogue.ops.back().store = gotQ2.data(), epilogue.ops.back().storeType = DS_I8;
+
+    for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+      ctx.packed = &constants;
+      std::vector<int32_t> untouched(count, 7);
+      ASSERT_TRUE(cpu::runIntegerDirectConv2D(ctx, xv.data(), false, zx,
+                                              reinterpret_cast<const int8_t *>(wv.data()),
+                                              untouched.data(), p.N, p.C, p.M, p.group,
+                                              windowOf(p), &epilogue))
+          << what;
+      for (int32_t v : untouched)
+        ASSERT_EQ(v, 7) << what << ": the i32 result is not written";
+      EXPECT_EQ(0, std::memcmp(gotQ.data(), q->data, count)) << what << " (u8)";
+      EXPECT_EQ(0, std::memcmp(gotQ2.data(), q2->data, count)) << what << " (i8)";
+      // f32 bit for bit.
+      EXPECT_EQ(0, std::memcmp(gotAdded.data(), added->data, count * sizeof(float)))
+          << what << " (f32)";
+    }
+  }
 }
 
 } // namespace

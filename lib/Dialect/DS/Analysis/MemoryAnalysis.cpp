@@ -98,8 +98,12 @@ void MemoryAnalysis::analyze(func::FuncOp func) {
       if (!isa<ConstantOp>(inner))
         addStep(inner);
     // The head (a convolution or matmul anchor) runs whole; the steps after it run
-    // together, in tiles.
+    // together, in tiles. An integer convolution's kernel may run them as it
+    // stores (the CPU runtime's store epilogues), still reading its input:
+    // its group is one span.
     int64_t tail = first + getGroupTiling(group).headOps;
+    if (tail == first + 1 && isa<ConvIntegerOp>(steps_[first]))
+      tail = first;
     for (int64_t i = tail; i < numSteps(); ++i)
       spans[i] = {tail, numSteps() - 1};
     // A group result is the value its body yields.

@@ -79,7 +79,7 @@ int64_t normalizedAxis(int64_t axis, int64_t rank) {
 
 int64_t mlir::ds::getParallelLeadingDims(Operation *op) {
   int64_t rank = resultRank(op);
-  if (getOpClass(op) == DSX_OP_ELEMENTWISE)
+  if (getOpClass(op) == DSX_OP_ELEMENTWISE || isPerTensorQuantization(op))
     return rank;
   return llvm::TypeSwitch<Operation *, int64_t>(op)
       .Case([&](ReduceOp reduce) {

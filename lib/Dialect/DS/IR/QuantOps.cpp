@@ -81,3 +81,14 @@ LogicalResult DynamicQuantizeOp::inferReturnTypes(MLIRContext *ctx, std::optiona
   inferred.push_back(RankedTensorType::get({}, u8));
   return success();
 }
+
+bool mlir::ds::isPerTensorQuantization(Operation *op) {
+  auto perTensor = [](Value scale, uint64_t blockSize) {
+    return blockSize == 0 && holdsOneElement(cast<RankedTensorType>(scale.getType()));
+  };
+  if (auto quantize = dyn_cast<QuantizeOp>(op))
+    return perTensor(quantize.getScale(), quantize.getBlockSize());
+  if (auto dequantize = dyn_cast<DequantizeOp>(op))
+    return perTensor(dequantize.getScale(), dequantize.getBlockSize());
+  return false;
+}

@@ -84,6 +84,8 @@ OpClass classify(Operation *op) {
     return OpClass::Attention;
   case DSX_OP_OTHER: // constants, groups, yield
     return OpClass::Ignored;
+  case DSX_OP_PRECISION:
+    return isPerTensorQuantization(op) ? OpClass::Elementwise : OpClass::Single;
   default:
     return OpClass::Single;
   }

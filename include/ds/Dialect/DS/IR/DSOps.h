@@ -45,10 +45,17 @@ std::optional<std::vector<char>> readConstantBytes(ElementsAttr attr);
 /// op's class (getOpClass); quantize / dequantize run as elementwise kernels.
 FusionKind singleOpFusionKind(Operation *op);
 
+/// Whether `op` is a ds.quantize / ds.dequantize with one scale (per tensor,
+/// not blocked): a function of each element alone, which fusion treats like
+/// an elementwise op (QDQ models' requantization joins the contraction's
+/// epilogue). Per-axis and blocked ones read scales by position and stay
+/// alone.
+bool isPerTensorQuantization(Operation *op);
+
 /// How many leading dims of `op`'s result are independent rows: each row of
 /// the result reads only the same row of its row-aligned operands (other
 /// operands are read whole). A backend may run a fusion group in tiles of
-/// rows of these dims. Elementwise ops: all dims; reductions and
+/// rows of these dims. Elementwise ops and per-tensor quantization: all dims; reductions and
 /// normalizations: the dims before the first reduced axis; matmul: the batch
 /// dims and M; every other op: 0 (it runs whole).
 int64_t getParallelLeadingDims(Operation *op);

@@ -918,14 +918,17 @@ def FusePass : Pass<"ds-fuse", "func::FuncOp"> {
     in the number of ops and uses):
 
     - elementwise chains (`ds.unary`, `ds.binary`, `ds.compare`, `ds.select`,
-      `ds.cast`) whose results have the group's shape; smaller operands
-      broadcast in; sibling chains of the same shape merge at the op that
-      combines them;
+      `ds.cast`, and `ds.quantize` / `ds.dequantize` with one scale, not
+      per axis or blocked) whose results have the group's shape; smaller
+      operands broadcast in; sibling chains of the same shape merge at the
+      op that combines them;
     - reductions (`ds.softmax`, `ds.norm`, `ds.reduce`) with their elementwise
       producers and the elementwise consumers of their output shape;
-    - contractions (`ds.matmul`, `ds.conv`, `ds.conv_transpose`, `ds.einsum`)
-      with an elementwise epilogue of their output shape (bias, activation,
-      residual add, scale);
+    - contractions (`ds.matmul`, `ds.conv`, `ds.conv_transpose`, `ds.einsum`,
+      `ds.matmul_integer`, `ds.conv_integer`) with an elementwise epilogue of
+      their output shape (bias, activation, residual add, scale, and a QDQ
+      model's requantization: the CPU runs an integer convolution's as it
+      stores its sums);
     - one `ds.attention` per group;
     - every other op in a single-op group (`data_movement`, or `reduction`
       for pool / arg_reduce / topk / cumsum).

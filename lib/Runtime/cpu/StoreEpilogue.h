@@ -1,0 +1,64 @@
+//===- StoreEpilogue.h - a fusion group's tail, run as a kernel stores -*- C++ -*-===//
+//
+// A contraction that produces i32 sums (ds.conv_integer) can hand each run of
+// finished sums to a StoreEpilogue instead of writing them: the elementwise
+// steps after it in its fusion group (the cast to f32, the per-channel scale
+// and bias, a ReLU, the requantization of QDQ models, a residual add) run on
+// those values while they are in cache, and only the results read after the
+// group reach memory. Each step computes what its own kernel computes, in the
+// same order and precision, so the results equal the unfused ones bit for
+// bit. core/StoreEpiloguePlan.h decides when a group's tail is such a chain.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_RUNTIME_CPU_STOREEPILOGUE_H
+#define DS_RUNTIME_CPU_STOREEPILOGUE_H
+
+#include "core/Tensor.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace dsrt::cpu {
+
+struct StoreEpilogue {
+  /// One elementwise step on the chain's value v (f32 after the cast).
+  struct Op {
+    enum Kind : uint8_t {
+      Add,        ///< v + operand
+      Sub,        ///< v - operand (operandFirst: operand - v)
+      Mul,        ///< v * operand
+      Div,        ///< v / operand (operandFirst: operand / v)
+      Relu,       ///< ds.unary relu: NaN stays NaN
+      Quantize,   ///< ds.quantize to u8 / i8, one scale: v becomes an integer
+      Dequantize, ///< ds.dequantize from u8 / i8, one scale
+    } kind = Add;
+    /// Where a binary step's other operand comes from.
+    enum Source : uint8_t {
+      Scalar,     ///< one value for every element
+      PerChannel, ///< one value per output channel (e.g. a [M, 1, 1] bias)
+      Full,       ///< a tensor of the result's shape, read at each element
+    } source = Scalar;
+    bool operandFirst = false;
+    float scalar = 0;
+    const float *values = nullptr; ///< PerChannel: M values; Full: the tensor
+    float scale = 1, zeroPoint = 0, lo = 0, hi = 0; ///< (de)quantization
+    /// Where v is written after this step (null: nowhere) and as what:
+    /// f32, or the integer type the step quantized to.
+    void *store = nullptr;
+    DType storeType = DS_F32;
+  };
+  std::vector<Op> ops;
+  int64_t channels = 0; ///< M: output channels per image
+  int64_t pixels = 0;   ///< elements per channel of one image
+};
+
+/// Runs `epilogue` on `count` sums of output channel `channel` of image
+/// `image`, those of pixels [pixel, pixel + count): the i32 -> f32 cast,
+/// then each op, writing where the ops say. x86-64 with AVX-512 (F, BW, VL)
+/// only: its one caller is the VNNI convolution (cpu/IntegerDirectConv.h).
+void storeWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums, int64_t image,
+                       int64_t channel, int64_t pixel, int64_t count);
+
+} // namespace dsrt::cpu
+
+#endif // DS_RUNTIME_CPU_STOREEPILOGUE_H
