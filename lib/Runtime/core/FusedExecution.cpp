@@ -1,5 +1,6 @@
 //===- FusedExecution.cpp - running fusion groups in tiles of rows --------===//
 #include "core/FusedExecution.h"
+#include "cpu/IntegerPackedGemm.h"
 #include "cpu/Kernels.h"
 
 #include <algorithm>
@@ -258,9 +259,12 @@ std::vector<StepSpan> stepSpans(const Program &program) {
   for (size_t s = 0; s < spans.size(); ++s)
     spans[s] = {(int64_t)s, (int64_t)s};
   // A group's head runs whole, step by step; the steps after it together.
-  // A group headed by an integer convolution may run as its store
-  // (core/StoreEpiloguePlan.h), still reading its input: one span (the
-  // compiler's MemoryAnalysis widens it alike).
+  // A head that is an integer convolution may run the rest as its store
+  // (core/StoreEpiloguePlan.h), still reading its input: its group is one
+  // span (the compiler's MemoryAnalysis the same). Its sums, read only
+  // inside, end at their reader: they take no arena of their own past it,
+  // which costs a tiled tail (when the kernel declines the chain) its
+  // tiles where a result reuses their bytes.
   for (const FusionGroup &group : program.groups) {
     int64_t tail = (int64_t)group.firstStep + group.headSteps;
     if (group.headSteps == 1 && program.steps[group.firstStep].op == "ds.conv_integer")
@@ -330,11 +334,16 @@ std::vector<ExecUnit> planExecution(const Program &program, const std::vector<Va
         if (!skipped(k))
           all.push_back(k);
       auto plan = std::make_shared<EpiloguePlan>();
-      if (all.size() == program.groups[g].numSteps &&
+      if (cpu::integerVnniKernelsAvailable() && all.size() == program.groups[g].numSteps &&
           planStoreEpilogue(program, values, all, readOutside, elsewhere, *plan)) {
         ExecUnit unit;
         unit.steps = std::move(all);
         unit.epilogue = std::move(plan);
+        const std::vector<size_t> rest(unit.steps.begin() + 1, unit.steps.end());
+        ExecUnit tail = planTiled(program, values, rest, program.groups[g].parallelDims,
+                                  readAfter, elsewhere);
+        if (tail.tiled())
+          unit.tail = std::make_shared<ExecUnit>(std::move(tail));
         units.push_back(std::move(unit));
         s += program.groups[g].numSteps;
         continue;
@@ -363,6 +372,32 @@ std::vector<ExecUnit> planExecution(const Program &program, const std::vector<Va
       units.push_back(ExecUnit{{k}});
   }
   return units;
+}
+
+Status runStoreEpilogueUnit(const Program &program, const ExecUnit &unit,
+                            std::vector<Tensor> &tensors, KernelContext &ctx, ThreadPool &pool) {
+  bool applied = false;
+  if (Status s = runStoreEpilogue(program, unit.steps, *unit.epilogue, tensors, ctx, applied); !s)
+    return s;
+  if (applied)
+    return Status();
+  if (unit.tail)
+    return runTiledUnit(program, *unit.tail, tensors, pool, ctx.packed);
+  std::vector<const Tensor *> ins;
+  std::vector<Tensor *> outs;
+  for (size_t k = 1; k < unit.steps.size(); ++k) {
+    const Step &step = program.steps[unit.steps[k]];
+    ins.clear();
+    outs.clear();
+    for (uint32_t id : step.inputs)
+      ins.push_back(id == DSX_ABSENT ? nullptr : &tensors[id]);
+    for (uint32_t id : step.outputs)
+      outs.push_back(&tensors[id]);
+    Status s = step.kernel(ctx, step.attrs, ins, outs);
+    if (!s)
+      return stepError(step.op, s, s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
+  }
+  return Status();
 }
 
 Status runTiledUnit(const Program &program, const ExecUnit &unit, std::vector<Tensor> &tensors,

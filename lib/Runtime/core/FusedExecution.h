@@ -61,6 +61,9 @@ struct ExecUnit {
   /// Set when the group runs as its convolution storing through the rest
   /// (core/StoreEpiloguePlan.h); then not tiled.
   std::shared_ptr<const EpiloguePlan> epilogue;
+  /// With an epilogue: the tiled plan of the steps after the convolution,
+  /// for a run whose kernel cannot take the chain (null: op by op).
+  std::shared_ptr<const ExecUnit> tail;
   bool tiled() const { return rowDims > 0; }
 };
 
@@ -81,6 +84,12 @@ inline std::vector<ExecUnit> planExecution(const Program &program) {
 /// `pool`; `packed`: the session's packed weights, if any.
 Status runTiledUnit(const Program &program, const ExecUnit &unit, std::vector<Tensor> &tensors,
                     ThreadPool &pool, const cpu::PackedConstants *packed = nullptr);
+
+/// Runs a unit with an epilogue: the convolution storing through it, or,
+/// when its kernel cannot take it, the convolution and then the unit's
+/// tail (tiled, or op by op).
+Status runStoreEpilogueUnit(const Program &program, const ExecUnit &unit,
+                            std::vector<Tensor> &tensors, KernelContext &ctx, ThreadPool &pool);
 
 /// Which steps of `program` run together, as lifetime spans for the arena
 /// planner (dsrt::extendLifetime): a group's steps span the group.

@@ -217,7 +217,7 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
     if (profile_)
       started = std::chrono::steady_clock::now();
     if (unit.epilogue) {
-      Status s = runStoreEpilogueUnit(program_, unit.steps, *unit.epilogue, tensors, context_);
+      Status s = runStoreEpilogueUnit(program_, unit, tensors, context_, pool_);
       if (!s)
         return s;
     } else if (unit.tiled()) {

@@ -158,20 +158,12 @@ bool planStoreEpilogue(const Program &program, const std::vector<ValueInfo> &val
   return true;
 }
 
-Status runStoreEpilogueUnit(const Program &program, const std::vector<size_t> &steps,
-                            const EpiloguePlan &plan, std::vector<Tensor> &tensors,
-                            KernelContext &ctx) {
+Status runStoreEpilogue(const Program &program, const std::vector<size_t> &steps,
+                        const EpiloguePlan &plan, std::vector<Tensor> &tensors,
+                        KernelContext &ctx, bool &applied) {
   const Step &conv = program.steps[steps[0]];
   std::vector<const Tensor *> ins;
   std::vector<Tensor *> outs;
-  auto bind = [&](const Step &step) {
-    ins.clear();
-    outs.clear();
-    for (uint32_t id : step.inputs)
-      ins.push_back(id == DSX_ABSENT ? nullptr : &tensors[id]);
-    for (uint32_t id : step.outputs)
-      outs.push_back(&tensors[id]);
-  };
 
   const Tensor &result = tensors[conv.outputs[0]];
   cpu::StoreEpilogue epilogue;
@@ -203,18 +195,16 @@ Status runStoreEpilogueUnit(const Program &program, const std::vector<size_t> &s
     epilogue.ops.push_back(op);
   }
 
-  bind(conv);
-  bool applied = false;
+  ins.clear();
+  outs.clear();
+  for (uint32_t id : conv.inputs)
+    ins.push_back(id == DSX_ABSENT ? nullptr : &tensors[id]);
+  for (uint32_t id : conv.outputs)
+    outs.push_back(&tensors[id]);
+  applied = false;
   Status s = cpu::convIntegerWithEpilogue(ctx, conv.attrs, ins, outs, epilogue, applied);
   if (!s)
     return stepError(conv.op, s, s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
-  for (size_t k = 1; !applied && k < steps.size(); ++k) {
-    const Step &step = program.steps[steps[k]];
-    bind(step);
-    s = step.kernel(ctx, step.attrs, ins, outs);
-    if (!s)
-      return stepError(step.op, s, s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
-  }
   return Status();
 }
 

@@ -7,16 +7,16 @@
 // kernel hands each tile's sums to the chain and stores only the values
 // read after the group. This is the requantization of QDQ models (scale,
 // bias, quantize of the next layer's input, a residual add between them)
-// done where onnxruntime's QLinearConv does it. Any other group keeps the
-// tiled plan (core/FusedExecution.h), and a convolution whose kernel cannot
-// take the chain (no VNNI, weights with a zero point) runs it step by step.
+// done where onnxruntime's QLinearConv does it. Any other group, and every
+// group on CPUs without AVX-512 VNNI, keeps the tiled plan
+// (core/FusedExecution.h); a convolution whose kernel declines the chain
+// at run time (weights with a zero point, not packed) runs the tiled tail.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CORE_STOREEPILOGUEPLAN_H
 #define DS_RUNTIME_CORE_STOREEPILOGUEPLAN_H
 
 #include "core/Artifact.h"
-#include "core/ThreadPool.h"
 #include "cpu/StoreEpilogue.h"
 
 #include <vector>
@@ -48,11 +48,12 @@ bool planStoreEpilogue(const Program &program, const std::vector<ValueInfo> &val
                        const std::vector<size_t> &steps, const std::vector<uint8_t> &readOutside,
                        const std::vector<uint8_t> &elsewhere, EpiloguePlan &plan);
 
-/// Runs a unit planned with planStoreEpilogue: the convolution with its
-/// chain, or, when its kernel cannot take it, every step in turn.
-Status runStoreEpilogueUnit(const Program &program, const std::vector<size_t> &steps,
-                            const EpiloguePlan &plan, std::vector<Tensor> &tensors,
-                            KernelContext &ctx);
+/// Runs the convolution `steps[0]` storing through `plan`'s chain;
+/// `applied` false when its kernel could not take the chain (it wrote its
+/// i32 result instead, and the caller runs the other steps).
+Status runStoreEpilogue(const Program &program, const std::vector<size_t> &steps,
+                        const EpiloguePlan &plan, std::vector<Tensor> &tensors,
+                        KernelContext &ctx, bool &applied);
 
 } // namespace dsrt
 

@@ -482,6 +482,12 @@ Status poolKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
     runPool<double>(ctx, x.as<double>(), y.as<double>(), planes, w, kind, includePad, p);
     return Status();
   }
+  if (kind == 0 && x.dtype == DS_U8 &&
+      runPool2D(ctx, x.as<uint8_t>(), y.as<uint8_t>(), planes, w, kind, includePad))
+    return Status();
+  if (kind == 0 && x.dtype == DS_I8 &&
+      runPool2D(ctx, x.as<int8_t>(), y.as<int8_t>(), planes, w, kind, includePad))
+    return Status();
   if (!isIntegerType(x.dtype) && x.dtype != DS_F16 && x.dtype != DS_BF16)
     return fail(op, std::string("unsupported element type ") + dtypeName(x.dtype));
   if (kind != 0 && isIntegerType(x.dtype))

@@ -238,9 +238,10 @@ void integerGemmIndirect(KernelContext &ctx, const std::vector<IndirectProduct> 
 
 bool runIntegerDirectConv2D(KernelContext &ctx, const void *x, bool xSigned, int zx,
                             const int8_t *wt, int32_t *y, int64_t N, int64_t C, int64_t M,
-                            int64_t group, const Window &w, const StoreEpilogue *epilogue) {
+                            int64_t group, const Window &w, const StoreEpilogue *epilogue,
+                            int64_t scratchWords) {
 #if DS_VNNI_KERNEL
-  if (!integerVnniKernelsAvailable() || !ctx.packed || group <= 0)
+  if (!integerVnniKernelsAvailable() || !ctx.packed || group <= 0 || N <= 0)
     return false;
   const int64_t Cg = C / group, Mg = M / group, channelWords = (Cg + 3) / 4;
   DirectConvPlan p;
@@ -263,12 +264,11 @@ bool runIntegerDirectConv2D(KernelContext &ctx, const void *x, bool xSigned, int
       init[(size_t)g][(size_t)m] = (int32_t)(0u - (uint32_t)pad * (uint32_t)A.rowSums[m]);
   }
 
-  // Padded copies of as many (image, group) pairs as kScratchWords holds,
+  // Padded copies of as many (image, group) pairs as `scratchWords` holds,
   // all filled before their products start: one barrier per pass, not
   // three per image.
-  constexpr int64_t kScratchWords = int64_t(1) << 23;
   const int64_t items = N * group;
-  const int64_t perPass = std::clamp<int64_t>(kScratchWords / p.scratch, 1, items);
+  const int64_t perPass = std::clamp<int64_t>(scratchWords / p.scratch, 1, items);
   // Kept by the calling thread (tasks see them through this pointer).
   thread_local std::vector<uint32_t> scratchBuffer;
   if (scratchBuffer.size() < (size_t)(perPass * p.scratch))
@@ -301,7 +301,7 @@ bool runIntegerDirectConv2D(KernelContext &ctx, const void *x, bool xSigned, int
   return true;
 #else
   (void)ctx, (void)x, (void)xSigned, (void)zx, (void)wt, (void)y, (void)N, (void)C, (void)M,
-      (void)group, (void)w, (void)epilogue;
+      (void)group, (void)w, (void)epilogue, (void)scratchWords;
   return false;
 #endif
 }

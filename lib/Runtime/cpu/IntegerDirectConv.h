@@ -39,14 +39,17 @@ bool packInt8ConvWeights(const int8_t *w, int64_t M, int64_t Cg, int64_t taps,
 /// phase, four channels to a 32-bit word (cpu/DirectConvPlan.h), and 6 x 64
 /// tiles of the result accumulate one vpdpbusd per four channels. Exact
 /// (the same i32 sums as the reference loops). With an `epilogue`, y is
-/// not written: each tile's sums go through it instead. False, before writing
+/// not written: each tile's sums go through it instead. The padded copies
+/// of as many images as `scratchWords` 32-bit words hold (at least one)
+/// are made before their products run, in scratch the calling thread keeps. False, before writing
 /// anything, when the CPU lacks VNNI (integerVnniKernelsAvailable()), the
 /// weights are not packed or the geometry does not suit; the caller's
 /// im2col path then runs.
 bool runIntegerDirectConv2D(KernelContext &ctx, const void *x, bool xSigned, int zx,
                             const int8_t *wt, int32_t *y, int64_t N, int64_t C, int64_t M,
                             int64_t group, const Window &w,
-                            const StoreEpilogue *epilogue = nullptr);
+                            const StoreEpilogue *epilogue = nullptr,
+                            int64_t scratchWords = int64_t(1) << 21);
 
 } // namespace dsrt::cpu
 

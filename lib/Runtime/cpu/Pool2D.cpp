@@ -19,7 +19,9 @@
 #include "cpu/Multiversion.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -117,6 +119,12 @@ DS_VECTORIZED void columnMax(const float *rows, int64_t W, int64_t n, float *col
 DS_VECTORIZED void columnMax(const double *rows, int64_t W, int64_t n, double *col) {
   stridedMaxBody(rows, W, n, W, col);
 }
+DS_VECTORIZED void columnMax(const uint8_t *rows, int64_t W, int64_t n, uint8_t *col) {
+  stridedMaxBody(rows, W, n, W, col);
+}
+DS_VECTORIZED void columnMax(const int8_t *rows, int64_t W, int64_t n, int8_t *col) {
+  stridedMaxBody(rows, W, n, W, col);
+}
 /// v, or the quiet NaN for any NaN (whatever payload the input had).
 template <typename T> DS_INLINE T quietNaN(T v) {
   return v != v ? std::numeric_limits<T>::quiet_NaN() : v;
@@ -173,6 +181,95 @@ DS_VECTORIZED void windowMax(const double *padded, int64_t KW, int64_t SW, int64
                              double *out) {
   windowMaxBody(padded, KW, SW, OW, out);
 }
+/// Bytes at a stride: strided byte loads do not vectorize, so the row is
+/// split into its SW phases first (phase p holds padded[p + SW i]); tap k
+/// of output o is then element o + k / SW of phase k % SW, and every tap
+/// is a run of consecutive bytes.
+/// Runs of kRun bytes: fixed-length loops vectorize whole (a loop of OW
+/// bytes left a scalar remainder as long as its vector part); the last
+/// run of a row ends at its end, overlapping the one before.
+constexpr int64_t kRun = 32;
+
+/// Phases 0 and 1 of kRun byte pairs from pair i0, as 16-bit words: the
+/// low bytes are phase 0, the high ones phase 1.
+template <typename T>
+DS_INLINE void splitPairs(const T *__restrict padded, int64_t i0, T *__restrict even,
+                          T *__restrict odd) {
+  for (int64_t l = 0; l < kRun; ++l) {
+    uint16_t pair;
+    std::memcpy(&pair, padded + 2 * (i0 + l), 2);
+    even[i0 + l] = (T)(uint8_t)pair;
+    odd[i0 + l] = (T)(uint8_t)(pair >> 8);
+  }
+}
+
+/// out[o0 + l] = the max over k < KW of phase k % SW at o0 + l + k / SW.
+template <typename T>
+DS_INLINE void phasedRun(const T *__restrict phases, int64_t len, int64_t KW, int64_t SW,
+                         int64_t o0, T *__restrict out) {
+  T acc[kRun];
+  for (int64_t l = 0; l < kRun; ++l)
+    acc[l] = phases[o0 + l];
+  for (int64_t k = 1; k < KW; ++k) {
+    const T *__restrict tap = phases + (k % SW) * len + k / SW + o0;
+    for (int64_t l = 0; l < kRun; ++l)
+      acc[l] = tap[l] > acc[l] ? tap[l] : acc[l];
+  }
+  for (int64_t l = 0; l < kRun; ++l)
+    out[o0 + l] = acc[l];
+}
+
+/// Bytes at a stride: strided byte loads do not vectorize, so the row is
+/// split into its SW phases first (phase p holds padded[p + SW i]); tap k
+/// of output o is then element o + k / SW of phase k % SW, and every tap
+/// reads consecutive bytes.
+template <typename T>
+DS_INLINE void phasedWindowMax(const T *__restrict padded, int64_t KW, int64_t SW, int64_t OW,
+                               T *__restrict out, T *__restrict phases) {
+  const int64_t len = OW + (KW - 1) / SW;
+  if (SW == 2 && KW >= 2 && len >= kRun) {
+    // The last pair may read the byte after the row's last tap: the next
+    // row's first, or the scratch's slack after the last row.
+    for (int64_t i0 = 0; i0 + kRun <= len; i0 += kRun)
+      splitPairs(padded, i0, phases, phases + len);
+    if (len % kRun)
+      splitPairs(padded, len - kRun, phases, phases + len);
+  } else {
+    for (int64_t p = 0; p < SW && p < KW; ++p) {
+      // The taps of phase p reach element OW - 1 + (KW - 1 - p) / SW.
+      const int64_t n = OW + (KW - 1 - p) / SW;
+      for (int64_t i = 0; i < n; ++i)
+        phases[p * len + i] = padded[p + SW * i];
+    }
+  }
+  if (OW < kRun) {
+    for (int64_t o = 0; o < OW; ++o) {
+      T best = phases[o];
+      for (int64_t k = 1; k < KW; ++k) {
+        const T v = phases[(k % SW) * len + k / SW + o];
+        best = v > best ? v : best;
+      }
+      out[o] = best;
+    }
+    return;
+  }
+  for (int64_t o0 = 0; o0 + kRun <= OW; o0 += kRun)
+    phasedRun(phases, len, KW, SW, o0, out);
+  if (OW % kRun)
+    phasedRun(phases, len, KW, SW, OW - kRun, out);
+}
+DS_VECTORIZED void windowMax(const uint8_t *padded, int64_t KW, int64_t SW, int64_t OW,
+                             uint8_t *out, uint8_t *phases) {
+  if (SW == 1)
+    return windowMaxBody(padded, KW, SW, OW, out);
+  phasedWindowMax(padded, KW, SW, OW, out, phases);
+}
+DS_VECTORIZED void windowMax(const int8_t *padded, int64_t KW, int64_t SW, int64_t OW,
+                             int8_t *out, int8_t *phases) {
+  if (SW == 1)
+    return windowMaxBody(padded, KW, SW, OW, out);
+  phasedWindowMax(padded, KW, SW, OW, out, phases);
+}
 
 #if defined(__x86_64__)
 /// Tap k of the 16 stride-2 windows from output o0: the even lanes of the
@@ -225,6 +322,26 @@ void windowMaxBest(const float *padded, int64_t KW, int64_t SW, int64_t OW, floa
 void windowMaxBest(const double *padded, int64_t KW, int64_t SW, int64_t OW, double *out) {
   windowMax(padded, KW, SW, OW, out);
 }
+template <typename T> void phasedWindowMaxBest(const T *padded, int64_t KW, int64_t SW, int64_t OW, T *out) {
+  // Per thread: the phases of one row (SW of them, OW + KW / SW bytes each).
+  thread_local std::vector<T> phases;
+  const size_t need = (size_t)(std::min(SW, KW) * (OW + (KW - 1) / SW));
+  if (phases.size() < need)
+    phases.resize(need);
+  windowMax(padded, KW, SW, OW, out, phases.data());
+}
+void windowMaxBest(const uint8_t *padded, int64_t KW, int64_t SW, int64_t OW, uint8_t *out) {
+  phasedWindowMaxBest(padded, KW, SW, OW, out);
+}
+void windowMaxBest(const int8_t *padded, int64_t KW, int64_t SW, int64_t OW, int8_t *out) {
+  phasedWindowMaxBest(padded, KW, SW, OW, out);
+}
+
+/// What padding holds for the max: -inf, or an integer type's lowest value.
+template <typename T> constexpr T paddingForMax() {
+  return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                              : std::numeric_limits<T>::lowest();
+}
 
 /// Output rows per pass: their column maxima are all written before any
 /// is read back (reading a row's maxima right after storing them, at
@@ -270,13 +387,13 @@ bool maxPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Windo
     const size_t need = (size_t)(kRowsPerPass * padded + kBlock);
     if (scratch.size() < need)
       scratch.resize(need);
-    const T inf = std::numeric_limits<T>::infinity();
+    const T pad = paddingForMax<T>();
     for (int64_t g = 0; g < kRowsPerPass; ++g) {
       T *row = scratch.data() + g * padded;
-      std::fill(row, row + PL, -inf);
-      std::fill(row + PL + W, row + padded, -inf);
+      std::fill(row, row + PL, pad);
+      std::fill(row + PL + W, row + padded, pad);
     }
-    std::fill(scratch.data() + kRowsPerPass * padded, scratch.data() + need, -inf);
+    std::fill(scratch.data() + kRowsPerPass * padded, scratch.data() + need, pad);
     for (int64_t t0 = b; t0 < e; t0 += kRowsPerPass) {
       const int64_t t1 = std::min(e, t0 + kRowsPerPass);
       bool empty[kRowsPerPass];
@@ -306,12 +423,8 @@ bool maxPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Windo
 } // namespace
 
 template <typename T>
-bool runPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w, int kind,
+bool avgPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w,
                bool includePad) {
-  if (w.spatial != 2 || kind == 2 || w.dilations[0] != 1 || w.dilations[1] != 1)
-    return false;
-  if (kind == 0)
-    return maxPool2D(ctx, x, y, planes, w);
   const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
   const int64_t KH = w.kernel[0], KW = w.kernel[1], SH = w.strides[0], SW = w.strides[1];
   const int64_t PT = w.padBegin[0], PL = w.padBegin[1];
@@ -358,9 +471,25 @@ bool runPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Windo
   return true;
 }
 
+template <typename T>
+bool runPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w, int kind,
+               bool includePad) {
+  if (w.spatial != 2 || kind == 2 || w.dilations[0] != 1 || w.dilations[1] != 1)
+    return false;
+  if (kind == 0)
+    return maxPool2D(ctx, x, y, planes, w);
+  if constexpr (std::is_floating_point_v<T>)
+    return avgPool2D(ctx, x, y, planes, w, includePad);
+  return false; // an integer average needs a wider sum: the generic loop
+}
+
 template bool runPool2D<float>(KernelContext &, const float *, float *, int64_t, const Window &,
                                int, bool);
 template bool runPool2D<double>(KernelContext &, const double *, double *, int64_t, const Window &,
+                                int, bool);
+template bool runPool2D<uint8_t>(KernelContext &, const uint8_t *, uint8_t *, int64_t,
+                                 const Window &, int, bool);
+template bool runPool2D<int8_t>(KernelContext &, const int8_t *, int8_t *, int64_t, const Window &,
                                 int, bool);
 
 } // namespace dsrt::cpu

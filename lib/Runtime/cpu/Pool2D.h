@@ -8,7 +8,8 @@
 namespace dsrt::cpu {
 
 /// Max (kind 0) or average (kind 1) pooling over `planes` planes of a 2-D
-/// input without dilation, T = float or double: direct window loops, one
+/// input without dilation, T = float or double (or, for max only, u8 / i8
+/// bytes: QDQ models' max pools run on the integers): direct window loops, one
 /// output row at a time. False for other cases (the caller's generic loop
 /// decodes every index). Max propagates NaN (as a quiet NaN) and gives the
 /// lowest finite value for a window wholly in the padding (as the generic

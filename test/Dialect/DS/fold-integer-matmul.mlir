@@ -199,3 +199,46 @@ func.func @conv_wrong_axis(%x: tensor<1x2x5x5xui8>, %w: tensor<3x2x3x3xi8>) -> t
   %y = ds.conv %xf, %wf {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) -> tensor<1x3x3x3xf32>
   return %y : tensor<1x3x3x3xf32>
 }
+
+// -----
+
+// A QDQ max pool (dequantize, pool, quantize with the same scale and zero
+// point) pools the 8-bit data; the quantize of the dequantized pool folds.
+// CHECK-LABEL: func @qdq_max_pool
+// CHECK:      %[[P:.*]] = ds.pool max %arg0 {{.*}} : (tensor<1x4x8x8xui8>) -> tensor<1x4x4x4xui8>
+// CHECK-NOT:  ds.quantize
+// CHECK:      return %[[P]]
+func.func @qdq_max_pool(%q: tensor<1x4x8x8xui8>) -> tensor<1x4x4x4xui8> {
+  %s = ds.constant dense<0.05> : tensor<f32>
+  %z = ds.constant dense<3> : tensor<ui8>
+  %0 = ds.dequantize %q, %s, %z {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x4x8x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x4x8x8xf32>
+  %1 = ds.pool max %0 {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
+  %2 = ds.quantize %1, %s, %z {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x4x4x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4x4x4xui8>
+  return %2 : tensor<1x4x4x4xui8>
+}
+
+// -----
+
+// Not moved: a negative scale reverses the order; an average pool; pads
+// as wide as the kernel (a window of padding alone). Moved but not folded:
+// a requantization to another scale or zero point.
+// CHECK-LABEL: func @qdq_pool_kept
+// CHECK-COUNT-3: ds.pool {{.*}} -> tensor<{{.*}}xf32>
+// CHECK:         ds.pool max %arg0 {{.*}} -> tensor<1x4x4x4xui8>
+// CHECK-COUNT-2: ds.quantize
+func.func @qdq_pool_kept(%q: tensor<1x4x8x8xui8>) -> (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>, tensor<1x4x6x6xf32>, tensor<1x4x4x4xui8>, tensor<1x4x4x4xui8>) {
+  %s = ds.constant dense<0.05> : tensor<f32>
+  %n = ds.constant dense<-0.05> : tensor<f32>
+  %s2 = ds.constant dense<0.1> : tensor<f32>
+  %z = ds.constant dense<3> : tensor<ui8>
+  %z2 = ds.constant dense<4> : tensor<ui8>
+  %neg = ds.dequantize %q, %n, %z {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x4x8x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x4x8x8xf32>
+  %0 = ds.pool max %neg {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
+  %d = ds.dequantize %q, %s, %z {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x4x8x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x4x8x8xf32>
+  %1 = ds.pool avg %d {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
+  %2 = ds.pool max %d {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 2, 2, 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x4x8x8xf32>) -> tensor<1x4x6x6xf32>
+  %3 = ds.pool max %d {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
+  %4 = ds.quantize %3, %s2, %z {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x4x4x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4x4x4xui8>
+  %5 = ds.quantize %3, %s, %z2 {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x4x4x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4x4x4xui8>
+  return %0, %1, %2, %4, %5 : tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>, tensor<1x4x6x6xf32>, tensor<1x4x4x4xui8>, tensor<1x4x4x4xui8>
+}

@@ -5,6 +5,7 @@
 // (execution, compared element by element).
 //
 #include "core/FusedExecution.h"
+#include "cpu/IntegerPackedGemm.h"
 #include "cpu/PackedGemm.h"
 
 #include <gtest/gtest.h>
@@ -317,7 +318,7 @@ struct RequantizedConv {
   ProgramBuilder b;
   std::vector<int8_t> weights = std::vector<int8_t>(16 * 8 * 9);
   uint32_t x, w, sums, scaled, quantized, qScale, qZero;
-  static constexpr int64_t N = 2, C = 8, M = 16, H = 10;
+  static constexpr int64_t N = 2, C = 8, M = 16, H = 16;
 
   uint32_t typed(uint32_t id, DType dtype) {
     ValueInfo &v = b.program.values[id];
@@ -368,6 +369,8 @@ struct RequantizedConv {
 } // namespace
 
 TEST(FusedExecution, RequantizingConvolutionRunsAsItsStore) {
+  if (!cpu::integerVnniKernelsAvailable())
+    GTEST_SKIP() << "no AVX-512 VNNI: integer convolutions keep their tiled epilogue";
   RequantizedConv r;
   r.finish(5);
   std::vector<ExecUnit> units = planExecution(r.b.program);
@@ -382,13 +385,24 @@ TEST(FusedExecution, RequantizingConvolutionRunsAsItsStore) {
   EXPECT_EQ(steps[2].kind, cpu::StoreEpilogue::Op::Quantize);
   EXPECT_EQ(steps[2].store, r.quantized); // only the group's result is stored
   EXPECT_EQ(steps[0].store, DSX_ABSENT);
-  // Its input lives through the whole group: the kernel reads it as it stores.
+  // Its input lives through the whole group (the kernel reads it as it
+  // stores); its sums, never written then, end at the cast.
   std::vector<StepSpan> spans = stepSpans(r.b.program);
   EXPECT_EQ(spans[0].first, 0);
   EXPECT_EQ(spans[0].last, 4);
+  EXPECT_EQ(spans[1].first, 0);
+  BufferLifetime sums{0, 0, 0};
+  extendLifetime(sums, 0, 1, spans);
+  EXPECT_EQ(sums.end, 1);
+  // That tail, tiled, for a run whose kernel declines the chain.
+  ASSERT_TRUE(units[0].tail);
+  EXPECT_TRUE(units[0].tail->tiled());
+  EXPECT_EQ(units[0].tail->steps, (std::vector<size_t>{1, 2, 3, 4}));
 }
 
 TEST(FusedExecution, ChainValueReadOutsideIsStoredToo) {
+  if (!cpu::integerVnniKernelsAvailable())
+    GTEST_SKIP() << "no AVX-512 VNNI: no store epilogues";
   RequantizedConv r;
   r.b.step("ds.unary", {r.scaled}, {r.N, r.M, r.H, r.H}, kind("neg")); // after the group
   r.b.group(0, 5, 4, /*head=*/1);
@@ -400,6 +414,8 @@ TEST(FusedExecution, ChainValueReadOutsideIsStoredToo) {
 }
 
 TEST(FusedExecution, GroupsNotAChainKeepTheirTiles) {
+  if (!cpu::integerVnniKernelsAvailable())
+    GTEST_SKIP() << "no AVX-512 VNNI: no store epilogues";
   { // per-axis quantization reads its scale by channel
     RequantizedConv r;
     r.b.program.values[r.qScale].dims = {r.M};
@@ -429,6 +445,8 @@ TEST(FusedExecution, GroupsNotAChainKeepTheirTiles) {
 }
 
 TEST(FusedExecution, StoreEpilogueUnitEqualsItsSteps) {
+  if (!cpu::integerVnniKernelsAvailable())
+    GTEST_SKIP() << "no AVX-512 VNNI: no store epilogues";
   RequantizedConv r;
   r.finish(5);
   const Program &program = r.b.program;
@@ -455,6 +473,8 @@ TEST(FusedExecution, StoreEpilogueUnitEqualsItsSteps) {
   };
   cpu::PackedConstants constants;
   ASSERT_TRUE(constants.addInt8Conv(r.weights.data(), r.M, r.C, 9));
+  ThreadPool pool;
+  ASSERT_TRUE(pool.start(2).ok());
   std::vector<std::vector<uint8_t>> results;
   for (bool packed : {false, true}) {
     for (bool fused : {false, true}) {
@@ -467,8 +487,7 @@ TEST(FusedExecution, StoreEpilogueUnitEqualsItsSteps) {
       ctx.packed = packed ? &constants : nullptr;
       std::vector<Tensor> tensors = tensorsFor();
       if (fused) {
-        ASSERT_TRUE(runStoreEpilogueUnit(program, units[0].steps, *units[0].epilogue, tensors, ctx)
-                        .ok());
+        ASSERT_TRUE(runStoreEpilogueUnit(program, units[0], tensors, ctx, pool).ok());
       } else {
         for (const Step &step : program.steps) {
           std::vector<const Tensor *> ins;
@@ -483,8 +502,9 @@ TEST(FusedExecution, StoreEpilogueUnitEqualsItsSteps) {
       results.push_back(bytes[r.quantized]);
     }
   }
-  // Without packed weights the unit runs its steps (the im2col path); with
-  // them the VNNI kernel stores through the chain where the CPU has it.
+  // Without packed weights the kernel declines the chain (the im2col path)
+  // and the unit runs its tiled tail; with them the VNNI kernel stores
+  // through the chain.
   for (const std::vector<uint8_t> &result : results)
     EXPECT_EQ(result, results[0]);
   std::set<uint8_t> distinct(results[0].begin(), results[0].end());
@@ -492,6 +512,8 @@ TEST(FusedExecution, StoreEpilogueUnitEqualsItsSteps) {
 }
 
 TEST(FusedExecution, ValuesComputedWhilePlanningAreNotInTheArena) {
+  if (!cpu::integerVnniKernelsAvailable())
+    GTEST_SKIP() << "no AVX-512 VNNI: no store epilogues";
   // A dynamic plan computes constant-only steps (a reshaped scale) while it
   // plans; their stale arena offsets must not look like a clash.
   RequantizedConv r;

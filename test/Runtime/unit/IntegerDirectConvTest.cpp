@@ -283,13 +283,18 @@ TEST(IntegerDirectConv, StoreEpilogueEqualsTheStepsKernels) {
     epilogue.ops.push_back(quant(Op::Quantize, q2Scale, q2Zero, false));
     epilogue.ops.back().store = gotQ2.data(), epilogue.ops.back().storeType = DS_I8;
 
+    // Scratch for every image at once, and for one at a time (a pass each).
+    for (int64_t scratchWords : {int64_t(1) << 21, int64_t(1)})
     for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
       ctx.packed = &constants;
+      std::fill(gotQ.begin(), gotQ.end(), 0xEE);
+      std::fill(gotAdded.begin(), gotAdded.end(), -1.0f);
+      std::fill(gotQ2.begin(), gotQ2.end(), 0x55);
       std::vector<int32_t> untouched(count, 7);
       ASSERT_TRUE(cpu::runIntegerDirectConv2D(ctx, xv.data(), false, zx,
                                               reinterpret_cast<const int8_t *>(wv.data()),
                                               untouched.data(), p.N, p.C, p.M, p.group,
-                                              windowOf(p), &epilogue))
+                                              windowOf(p), &epilogue, scratchWords))
           << what;
       for (int32_t v : untouched)
         ASSERT_EQ(v, 7) << what << ": the i32 result is not written";

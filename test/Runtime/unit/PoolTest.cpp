@@ -118,4 +118,54 @@ TEST(Pool2D, InteriorAndBordersMatchTheWindowOrder) {
   }
 }
 
+/// Max pooling of u8 / i8 data (QDQ models pool the integers) against the
+/// same reference on the values as floats, windows wholly in the padding
+/// giving the type's lowest value.
+TEST(Pool2D, MaxOfBytesMatchesTheWindowOrder) {
+  const Pool cases[] = {
+      {3, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1}, // ResNet's stem pool
+      {2, 17, 45, 2, 2, 2, 2, 0, 0, 0, 0}, // no padding, odd sizes
+      {2, 9, 40, 3, 5, 1, 3, 2, 0, 1, 4},  // strides (1, 3), asymmetric pads
+      {1, 6, 7, 4, 4, 1, 1, 3, 3, 3, 3},   // windows wholly in the padding
+      {2, 9, 70, 3, 3, 2, 2, 1, 1, 1, 1},  // stride 2 over 16+ outputs
+      {1, 6, 34, 3, 3, 2, 2, 0, 0, 0, 0, true}, // ceil mode
+  };
+  for (const Pool &p : cases)
+    for (DType type : {DS_U8, DS_I8}) {
+      const bool isSigned = type == DS_I8;
+      const std::string what = std::string(isSigned ? "i8 " : "u8 ") + std::to_string(p.KH) +
+                               "x" + std::to_string(p.KW) + " on " + std::to_string(p.H) + "x" +
+                               std::to_string(p.W);
+      std::vector<uint8_t> xv = randomBytes((size_t)(p.planes * p.H * p.W), 73);
+      for (size_t i = 0; i < xv.size() && i < 8; ++i) // the extremes of the type
+        xv[i] = i % 2 ? 0x80 : 0x7F;
+      std::vector<float> xf;
+      for (uint8_t b : xv)
+        xf.push_back(isSigned ? (float)(int8_t)b : (float)b);
+      std::vector<float> want = referencePool(p, xf, /*max=*/true, false);
+      for (float &v : want)
+        if (v == std::numeric_limits<float>::lowest())
+          v = isSigned ? -128.0f : 0.0f;
+      Attributes a;
+      a.set("kind", strAttr("max"));
+      a.set("kernel_shape", intsAttr({p.KH, p.KW}));
+      a.set("strides", intsAttr({p.SH, p.SW}));
+      a.set("pads", intsAttr({p.PT, p.PL, p.PB, p.PR}));
+      a.set("dilations", intsAttr({1, 1}));
+      a.set("ceil_mode", intAttr(p.ceil));
+      a.set("count_include_pad", intAttr(0));
+      for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+        Tensors ts;
+        Tensor *x = ts.make<uint8_t>(type, {1, p.planes, p.H, p.W}, xv);
+        Tensor *y = ts.empty(type, {1, p.planes, p.OH(), p.OW()});
+        ASSERT_TRUE(run("ds.pool", a, {x}, {y}, ctx).ok()) << what;
+        const std::vector<uint8_t> got = values<uint8_t>(y);
+        ASSERT_EQ(got.size(), want.size()) << what;
+        for (size_t i = 0; i < got.size(); ++i)
+          EXPECT_EQ(isSigned ? (float)(int8_t)got[i] : (float)got[i], want[i])
+              << what << " [" << i << "]";
+      }
+    }
+}
+
 } // namespace

@@ -15,6 +15,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <limits>
+
 namespace mlir::ds {
 #define GEN_PASS_DEF_FOLDINTEGERMATMULPASS
 #include "ds/Dialect/DS/Transforms/Passes.h.inc"
@@ -288,11 +290,102 @@ struct SinkDequantizeThroughTranspose : OpRewritePattern<TransposeOp> {
   }
 };
 
+/// The value of a one-element f32 constant `v` that is positive, finite
+/// and normal, and at most 2^100: q -> (q - z) * s is then increasing and
+/// exact to a relative 2^-24 for any 8-bit q - z (no overflow, no
+/// subnormal product).
+std::optional<float> positiveNormalScale(Value v) {
+  auto constant = v.getDefiningOp<ConstantOp>();
+  if (!constant || !tensorOf(v).getElementType().isF32() || !tensorOf(v).hasStaticShape() ||
+      tensorOf(v).getNumElements() != 1)
+    return std::nullopt;
+  std::optional<std::vector<float>> values = readF32Constant(constant.getValue());
+  if (!values || values->size() != 1)
+    return std::nullopt;
+  float s = values->front();
+  if (!(s >= std::numeric_limits<float>::min() && s <= 0x1p100f))
+    return std::nullopt;
+  return s;
+}
+
+/// The 8-bit zero point of a (de)quantize, 0 when absent; nullopt when it
+/// is not a constant.
+std::optional<int64_t> zeroPointValue(Value zp) {
+  if (!zp)
+    return 0;
+  DenseIntElementsAttr values;
+  if (!matchPattern(zp, m_Constant(&values)) || values.getNumElements() != 1)
+    return std::nullopt;
+  APInt z = *values.value_begin<APInt>();
+  return tensorOf(zp).getElementType().isUnsignedInteger() ? (int64_t)z.getZExtValue()
+                                                           : z.getSExtValue();
+}
+
+/// pool max(dequantize(q, s, z)) -> dequantize(pool max(q), s, z) for 8-bit
+/// q and one positive scale: (q - z) s increases with q, so the max of the
+/// dequantized window is the dequantized max of the window (onnxruntime's
+/// QDQ MaxPool runs on the integers too). Every window must hold an input
+/// element (no ceil mode, pads narrower than the kernel, no dilation): a
+/// window wholly in padding is the type's lowest value, which differs
+/// between the two.
+struct SinkDequantizeThroughMaxPool : OpRewritePattern<PoolOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PoolOp op, PatternRewriter &rewriter) const override {
+    auto dq = op.getInput().getDefiningOp<DequantizeOp>();
+    if (op.getKind() != PoolKind::max || !dq || dq.getBlockSize() != 0 ||
+        !isByte(tensorOf(dq.getInput()).getElementType()) || !positiveNormalScale(dq.getScale()) ||
+        op.getCeilMode())
+      return failure();
+    ArrayRef<int64_t> kernel = op.getKernelShape(), pads = op.getPads();
+    if (pads.size() != 2 * kernel.size() || llvm::any_of(op.getDilations(), [](int64_t d) {
+          return d != 1;
+        }))
+      return failure();
+    for (size_t d = 0; d < kernel.size(); ++d)
+      if (pads[d] >= kernel[d] || pads[d + kernel.size()] >= kernel[d])
+        return failure();
+    Type quantized = tensorOf(dq.getInput()).getElementType();
+    auto pooled = rewriter.create<PoolOp>(
+        op.getLoc(), op.getType().clone(quantized), op.getKindAttr(), dq.getInput(),
+        op.getKernelShapeAttr(), op.getStridesAttr(), op.getPadsAttr(), op.getDilationsAttr(),
+        op.getCeilModeAttr(), op.getCountIncludePadAttr(), op.getPAttr());
+    rewriter.replaceOpWithNewOp<DequantizeOp>(op, op.getType(), pooled.getResult(), dq.getScale(),
+                                              dq.getZeroPoint(), dq.getAxis(), dq.getBlockSize());
+    return success();
+  }
+};
+
+/// quantize(dequantize(q, s, z), s, z) -> q for 8-bit q, one positive
+/// scale (positiveNormalScale) and equal zero points: (q - z) s / s is
+/// within 255 * 2^-23 of q - z, so it rounds back to q - z, and q is in
+/// range (QDQ models requantize a max pool's or a reshape's result with
+/// the scale it came with).
+struct FoldQuantizeOfDequantize : OpRewritePattern<QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizeOp op, PatternRewriter &rewriter) const override {
+    auto dq = op.getInput().getDefiningOp<DequantizeOp>();
+    if (!dq || dq.getBlockSize() != 0 || op.getBlockSize() != 0 ||
+        tensorOf(dq.getInput()) != tensorOf(op.getResult()) ||
+        !isByte(tensorOf(op.getResult()).getElementType()))
+      return failure();
+    std::optional<float> outer = positiveNormalScale(op.getScale()),
+                         inner = positiveNormalScale(dq.getScale());
+    std::optional<int64_t> outerZero = zeroPointValue(op.getZeroPoint()),
+                           innerZero = zeroPointValue(dq.getZeroPoint());
+    if (!outer || !inner || *outer != *inner || !outerZero || !innerZero ||
+        *outerZero != *innerZero)
+      return failure();
+    rewriter.replaceOp(op, dq.getInput());
+    return success();
+  }
+};
+
 struct FoldIntegerMatMulPass : ds::impl::FoldIntegerMatMulPassBase<FoldIntegerMatMulPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldIntegerMatMul, FoldDequantizedMatMul, FoldDequantizedConv, SinkDequantize,
-                 SinkDequantizeThroughTranspose>(&getContext());
+                 SinkDequantizeThroughTranspose, SinkDequantizeThroughMaxPool,
+                 FoldQuantizeOfDequantize>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
