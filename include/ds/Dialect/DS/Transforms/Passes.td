@@ -324,7 +324,8 @@ def ComposeGeluPass : Pass<"ds-compose-gelu", "func::FuncOp"> {
 def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
   let summary = "Run the matmuls and convolutions of quantized models on 8-bit data";
   let description = [{
-    Four rewrites, so that quantized models multiply 8-bit integers:
+    Five rewrites, so that quantized models multiply (and pool) 8-bit
+    integers:
 
     - **MatMulInteger**: `ds.matmul` in i32 whose operands are 8-bit tensors widened by
     `ds.cast`, each optionally minus its zero point (the widened 8-bit zero
@@ -357,6 +358,13 @@ def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
       transposes 8-bit constants, which the canonicalizer folds, and its
       matmul folds as above (or, with an f32 activation, in
       `ds-fold-weight-dequantize`).
+    - **Max pools and requantization**: a max pool of 8-bit data
+      dequantized with one positive scale pools the 8-bit data (the
+      dequantization is increasing); every window must hold an input
+      element (no ceil mode or dilation, pads narrower than the kernel).
+      `quantize(dequantize(q, s, z), s, z)` with one positive, normal scale
+      and the same zero point is `q` ((q - z) s / s rounds back to q - z).
+      A QDQ model's DQ -> MaxPool -> Q then runs as one u8 max pool.
 
     The pass runs before the canonicalizer in the compile pipeline, which
     would fold dequantized constant weights into f32.
