@@ -497,8 +497,19 @@ Status poolKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
   for (int64_t i = 0; i < x.numel(); ++i)
     xd[(size_t)i] = loadAsDouble(x, i);
   runPool<double>(ctx, xd.data(), yd.data(), planes, w, kind, includePad, p);
-  for (int64_t i = 0; i < y.numel(); ++i)
-    storeDouble(y, i, yd[(size_t)i]);
+  // A max window wholly in the padding is the lowest double: for integers
+  // the type's lowest value, as cpu/Pool2D.cpp gives it (the conversion of
+  // -DBL_MAX to an integer is undefined).
+  const bool integer = isIntegerType(y.dtype);
+  const int64_t lowest = isUnsignedInt(y.dtype)  ? 0
+                         : dtypeSize(y.dtype) >= 8 ? std::numeric_limits<int64_t>::min()
+                                                  : -(int64_t(1) << (8 * dtypeSize(y.dtype) - 1));
+  for (int64_t i = 0; i < y.numel(); ++i) {
+    if (integer && yd[(size_t)i] < -9.2e18)
+      storeInt(y, i, lowest);
+    else
+      storeDouble(y, i, yd[(size_t)i]);
+  }
   return Status();
 }
 

@@ -12,8 +12,8 @@ namespace dsrt::cpu {
 /// bytes: QDQ models' max pools run on the integers): direct window loops, one
 /// output row at a time. False for other cases (the caller's generic loop
 /// decodes every index). Max propagates NaN (as a quiet NaN) and gives the
-/// lowest finite value for a window wholly in the padding (as the generic
-/// loop does), -inf for a window of -inf, and either zero for a window
+/// lowest finite value (an integer type's lowest) for a window wholly in
+/// the padding (as the generic loop does), -inf for a window of -inf, and either zero for a window
 /// whose max is +0 and -0; average sums each
 /// window in row-major order and divides by its count (padding included
 /// when `includePad`).

@@ -168,4 +168,28 @@ TEST(Pool2D, MaxOfBytesMatchesTheWindowOrder) {
     }
 }
 
+/// The generic loop (here 1-D) gives a window wholly in the padding an
+/// integer type's lowest value too.
+TEST(Pool2D, GenericLoopGivesBytesTheirLowest) {
+  for (DType type : {DS_U8, DS_I8}) {
+    Attributes a;
+    a.set("kind", strAttr("max"));
+    a.set("kernel_shape", intsAttr({2}));
+    a.set("strides", intsAttr({1}));
+    a.set("pads", intsAttr({3, 0}));
+    a.set("dilations", intsAttr({1}));
+    a.set("ceil_mode", intAttr(0));
+    a.set("count_include_pad", intAttr(0));
+    Tensors ts;
+    Tensor *x = ts.make<uint8_t>(type, {1, 1, 3}, {5, 0x90, 7});
+    Tensor *y = ts.empty(type, {1, 1, 5});
+    ASSERT_TRUE(run("ds.pool", a, {x}, {y}).ok());
+    const std::vector<uint8_t> got = values<uint8_t>(y);
+    const uint8_t lowest = type == DS_I8 ? 0x80 : 0;
+    // Windows [-3, -2], [-2, -1], [-1, 0], [0, 1], [1, 2].
+    const uint8_t big = type == DS_I8 ? 5 : 0x90, last = type == DS_I8 ? 7 : 0x90;
+    EXPECT_EQ(got, (std::vector<uint8_t>{lowest, lowest, 5, big, last}));
+  }
+}
+
 } // namespace

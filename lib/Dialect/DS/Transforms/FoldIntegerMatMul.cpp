@@ -327,7 +327,7 @@ std::optional<int64_t> zeroPointValue(Value zp) {
 /// QDQ MaxPool runs on the integers too). Every window must hold an input
 /// element (no ceil mode, pads narrower than the kernel, no dilation): a
 /// window wholly in padding is the type's lowest value, which differs
-/// between the two.
+/// between the two (so the spatial dims must be static, at least 1).
 struct SinkDequantizeThroughMaxPool : OpRewritePattern<PoolOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(PoolOp op, PatternRewriter &rewriter) const override {
@@ -340,6 +340,11 @@ struct SinkDequantizeThroughMaxPool : OpRewritePattern<PoolOp> {
     if (pads.size() != 2 * kernel.size() || llvm::any_of(op.getDilations(), [](int64_t d) {
           return d != 1;
         }))
+      return failure();
+    // A spatial dim of size 0 would make every window padding.
+    ArrayRef<int64_t> dims = tensorOf(op.getInput()).getShape();
+    if (dims.size() != kernel.size() + 2 ||
+        llvm::any_of(dims.drop_front(2), [](int64_t d) { return ShapedType::isDynamic(d) || d < 1; }))
       return failure();
     for (size_t d = 0; d < kernel.size(); ++d)
       if (pads[d] >= kernel[d] || pads[d + kernel.size()] >= kernel[d])

@@ -359,11 +359,13 @@ def FoldIntegerMatMulPass : Pass<"ds-fold-integer-matmul", "func::FuncOp"> {
       matmul folds as above (or, with an f32 activation, in
       `ds-fold-weight-dequantize`).
     - **Max pools and requantization**: a max pool of 8-bit data
-      dequantized with one positive scale pools the 8-bit data (the
-      dequantization is increasing); every window must hold an input
-      element (no ceil mode or dilation, pads narrower than the kernel).
-      `quantize(dequantize(q, s, z), s, z)` with one positive, normal scale
-      and the same zero point is `q` ((q - z) s / s rounds back to q - z).
+      dequantized with one positive constant scale (normal, at most 2^100)
+      pools the 8-bit data (the dequantization is increasing); every window
+      must hold an input element (no ceil mode or dilation, pads narrower
+      than the kernel, static spatial dims of at least 1).
+      `quantize(dequantize(q, s, z), s, z)` with such a scale and equal
+      constant zero points (absent is 0) is `q` ((q - z) s / s rounds back
+      to q - z).
       A QDQ model's DQ -> MaxPool -> Q then runs as one u8 max pool.
 
     The pass runs before the canonicalizer in the compile pipeline, which
