@@ -402,6 +402,14 @@ def generate_hardening(c):
     c.add("attention_scalar_mask_ok.onnx",
           single("Attention", [("Q", [2, 3, 4, 8]), ("K", [2, 3, 6, 8]), ("V", [2, 3, 6, 8]),
                                ("attn_mask", [])], [("Y", [2, 3, 4, 8])], opset=23), None)
+    # Keys of no heads with the scores asked for (found by fuzzing: the
+    # scores' grouped-query expansion divided by the key's head count).
+    node = helper.make_node("Attention", ["Q", "K", "V"], ["Y", "", "", "qk"],
+                            name="attention_node", qk_matmul_output_mode=2)
+    c.add("attention_zero_kv_heads.onnx",
+          make_model([node], [vi("Q", [2, 3, 4, 8]), vi("K", [2, 0, 6, 8]), vi("V", [2, 0, 6, 8])],
+                     [vi("Y", [2, 3, 4, 8]), vi("qk", [2, 3, 4, 6])], opset=23),
+          ["node 'attention_node'"])
     # Limits.
     c.add("rank_limit.onnx", single("Relu", [("X", [1] * 40)], [("Y", [1] * 40)]),
           ["graph value 'X' has rank 40, more than the limit of 32 (--ds-max-rank)"])

@@ -356,6 +356,10 @@ Value attentionScores(NodeImporter &n, Value query, Value key, Value mask, Float
   int64_t Hkv = k.getDimSize(1), L = k.getDimSize(2);
   Type element = q.getElementType();
   // Grouped-query attention: query head h reads kv head h / (Hq / Hkv).
+  if (Hkv <= 0 || Hq % Hkv != 0) {
+    n.error() << "the key's " << Hkv << " heads must divide the query's " << Hq;
+    return Value();
+  }
   if (Hq != Hkv) {
     Value grouped = n.reshape(key, {B, Hkv, 1, L, D});
     grouped = grouped ? n.create<ExpandOp>(grouped, n.constInts({B, Hkv, Hq / Hkv, L, D}))
@@ -481,7 +485,9 @@ LogicalResult importAttention(NodeImporter &n) {
   Value y = n.create<AttentionOp>(query, key, value, mask, scale,
                                   n.attrInt("is_causal", 0) != 0,
                                   APFloat(n.attrFloat("softcap", 0)), pastLength);
-  if (y && threeD) {
+  if (!y) // the op's verifier said why (heads, dims)
+    return failure();
+  if (threeD) {
     // [B, H, S, Dv] -> [B, S, H*Dv].
     y = n.transpose(y, {0, 2, 1, 3});
     y = y ? n.reshape(y, {0, 0, -1}) : Value();
