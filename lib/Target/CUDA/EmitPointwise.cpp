@@ -28,7 +28,9 @@ static int64_t vectorWidth(FusionGroupOp group, ArrayRef<int64_t> shape) {
         return 1;
       continue;
     }
-    if (getOpClass(&op) != DSX_OP_ELEMENTWISE)
+    // Ops that read their operands at the element's own coordinates (a
+    // per-tensor (de)quantize's scale and zero point are one element).
+    if (getOpClass(&op) != DSX_OP_ELEMENTWISE && !isPerTensorQuantization(&op))
       return 1;
   }
   SmallVector<Type> types(group.getInputs().getTypes());

@@ -104,11 +104,13 @@ func.func @main(%x: tensor<4xf32>) -> (tensor<4xf8E4M3FN>, tensor<4xf8E5M2>) {
 // -----
 
 // float8 quantize: the float sum rounded into the format; dequantize
-// subtracts the decoded zero point.
+// subtracts the decoded zero point (a vector of codes per thread: a
+// per-tensor dequantize reads its input at the element's own position).
 // CHECK-LABEL: k0_elementwise
 // CHECK: const float [[R:v[0-9]+]] = ds_round_f8((float)({{q[0-9]+}} + (float){{x[0-9]+}}), 2, true);
 // CHECK-LABEL: k1_elementwise
-// CHECK: float {{v[0-9]+}} = ((float){{x[0-9]+}} - (float){{x[0-9]+}}) * (float){{x[0-9]+}};
+// CHECK: elementwise group over 4 (4 elements), 4 per thread
+// CHECK: float {{v[0-9]+}} = ((float){{a[0-9]+}}[v] - (float){{x[0-9]+}}) * (float){{x[0-9]+}};
 func.func @main(%x: tensor<4xf32>, %s: tensor<f32>, %z: tensor<f8E4M3FNUZ>) -> tensor<4xf32> {
   %q = ds.quantize %x, %s, %z {axis = 1 : i64, block_size = 0 : i64, saturate} : (tensor<4xf32>, tensor<f32>, tensor<f8E4M3FNUZ>) -> tensor<4xf8E4M3FNUZ>
   %d = ds.dequantize %q, %s, %z {axis = 1 : i64, block_size = 0 : i64} : (tensor<4xf8E4M3FNUZ>, tensor<f32>, tensor<f8E4M3FNUZ>) -> tensor<4xf32>
