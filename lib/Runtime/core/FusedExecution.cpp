@@ -243,6 +243,35 @@ ExecUnit planTiled(const Program &program, const std::vector<ValueInfo> &values,
   return unit;
 }
 
+/// The fusion group of each step (-1: none); `withHeads`: a group's head
+/// steps count as its own, otherwise only the steps after them.
+std::vector<int64_t> stepGroups(const Program &program, bool withHeads) {
+  std::vector<int64_t> groupOf(program.steps.size(), -1);
+  for (size_t g = 0; g < program.groups.size(); ++g)
+    for (uint32_t s = withHeads ? 0 : program.groups[g].headSteps; s < program.groups[g].numSteps;
+         ++s)
+      groupOf[program.groups[g].firstStep + s] = (int64_t)g;
+  return groupOf;
+}
+
+/// Values read by a step outside the group that defines them (`groupOf`
+/// per step), or graph outputs.
+std::vector<uint8_t> readOutsideGroups(const Program &program, size_t numValues,
+                                       const std::vector<int64_t> &groupOf) {
+  std::vector<int64_t> definedIn(numValues, -2);
+  for (size_t s = 0; s < program.steps.size(); ++s)
+    for (uint32_t id : program.steps[s].outputs)
+      definedIn[id] = groupOf[s];
+  std::vector<uint8_t> read(numValues, 0);
+  for (size_t s = 0; s < program.steps.size(); ++s)
+    for (uint32_t id : program.steps[s].inputs)
+      if (id != DSX_ABSENT && (groupOf[s] < 0 || definedIn[id] != groupOf[s]))
+        read[id] = 1;
+  for (uint32_t id : program.outputs)
+    read[id] = 1;
+  return read;
+}
+
 /// The tile of `rows` rows of a value of `dims`: its first `rowDims` dims
 /// become [1, ..., 1, rows], so the rank (and every axis attribute) stays as
 /// the compiler wrote it.
@@ -283,38 +312,13 @@ std::vector<ExecUnit> planExecution(const Program &program, const std::vector<Va
     return (skip && (*skip)[step]) || program.steps[step].elided;
   };
   // The group of each step that runs in tiles (a head step runs alone), and
-  // the values read outside their group.
-  std::vector<int64_t> groupOf(numSteps, -1);
-  for (size_t g = 0; g < program.groups.size(); ++g)
-    for (uint32_t s = program.groups[g].headSteps; s < program.groups[g].numSteps; ++s)
-      groupOf[program.groups[g].firstStep + s] = (int64_t)g;
-  std::vector<int64_t> definedIn(values.size(), -2);
-  for (size_t s = 0; s < numSteps; ++s)
-    for (uint32_t id : program.steps[s].outputs)
-      definedIn[id] = groupOf[s];
-  std::vector<uint8_t> readAfter(values.size(), 0);
-  for (size_t s = 0; s < numSteps; ++s)
-    for (uint32_t id : program.steps[s].inputs)
-      if (id != DSX_ABSENT && (groupOf[s] < 0 || definedIn[id] != groupOf[s]))
-        readAfter[id] = 1;
-  for (uint32_t id : program.outputs)
-    readAfter[id] = 1;
-  // The same with the head steps counted in their groups (for epilogues).
-  std::vector<int64_t> wholeGroupOf(numSteps, -1);
-  for (size_t g = 0; g < program.groups.size(); ++g)
-    for (uint32_t s = 0; s < program.groups[g].numSteps; ++s)
-      wholeGroupOf[program.groups[g].firstStep + s] = (int64_t)g;
-  std::vector<int64_t> wholeDefinedIn(values.size(), -2);
-  for (size_t s = 0; s < numSteps; ++s)
-    for (uint32_t id : program.steps[s].outputs)
-      wholeDefinedIn[id] = wholeGroupOf[s];
-  std::vector<uint8_t> readOutside(values.size(), 0);
-  for (size_t s = 0; s < numSteps; ++s)
-    for (uint32_t id : program.steps[s].inputs)
-      if (id != DSX_ABSENT && (wholeGroupOf[s] < 0 || wholeDefinedIn[id] != wholeGroupOf[s]))
-        readOutside[id] = 1;
-  for (uint32_t id : program.outputs)
-    readOutside[id] = 1;
+  // the values read outside their group; the same with the head steps
+  // counted in their groups (for epilogues).
+  const std::vector<int64_t> groupOf = stepGroups(program, /*withHeads=*/false);
+  const std::vector<int64_t> wholeGroupOf = stepGroups(program, /*withHeads=*/true);
+  const std::vector<uint8_t> readAfter = readOutsideGroups(program, values.size(), groupOf);
+  const std::vector<uint8_t> readOutside =
+      readOutsideGroups(program, values.size(), wholeGroupOf);
   // Values of skipped steps were computed while planning: not in the arena.
   std::vector<uint8_t> elsewhere(values.size(), 0);
   for (size_t s = 0; s < numSteps; ++s)
@@ -385,18 +389,28 @@ Status runStoreEpilogueUnit(const Program &program, const ExecUnit &unit,
     return runTiledUnit(program, *unit.tail, tensors, pool, ctx.packed);
   std::vector<const Tensor *> ins;
   std::vector<Tensor *> outs;
-  for (size_t k = 1; k < unit.steps.size(); ++k) {
-    const Step &step = program.steps[unit.steps[k]];
-    ins.clear();
-    outs.clear();
-    for (uint32_t id : step.inputs)
-      ins.push_back(id == DSX_ABSENT ? nullptr : &tensors[id]);
-    for (uint32_t id : step.outputs)
-      outs.push_back(&tensors[id]);
-    Status s = step.kernel(ctx, step.attrs, ins, outs);
-    if (!s)
-      return stepError(step.op, s, s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
-  }
+  for (size_t k = 1; k < unit.steps.size(); ++k)
+    if (Status s = runStep(program.steps[unit.steps[k]], tensors, ctx, ins, outs); !s)
+      return s;
+  return Status();
+}
+
+void bindStep(const Step &step, std::vector<Tensor> &tensors, std::vector<const Tensor *> &ins,
+              std::vector<Tensor *> &outs) {
+  ins.clear();
+  outs.clear();
+  for (uint32_t id : step.inputs)
+    ins.push_back(id == DSX_ABSENT ? nullptr : &tensors[id]);
+  for (uint32_t id : step.outputs)
+    outs.push_back(&tensors[id]);
+}
+
+Status runStep(const Step &step, std::vector<Tensor> &tensors, KernelContext &ctx,
+               std::vector<const Tensor *> &ins, std::vector<Tensor *> &outs) {
+  bindStep(step, tensors, ins, outs);
+  Status s = step.kernel(ctx, step.attrs, ins, outs);
+  if (!s)
+    return stepError(step.op, s, s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
   return Status();
 }
 

@@ -91,6 +91,15 @@ Status runTiledUnit(const Program &program, const ExecUnit &unit, std::vector<Te
 Status runStoreEpilogueUnit(const Program &program, const ExecUnit &unit,
                             std::vector<Tensor> &tensors, KernelContext &ctx, ThreadPool &pool);
 
+/// Points `ins` / `outs` at the tensors of `step`'s operands and results
+/// (null for an absent operand).
+void bindStep(const Step &step, std::vector<Tensor> &tensors, std::vector<const Tensor *> &ins,
+              std::vector<Tensor *> &outs);
+/// Runs one step's kernel on `tensors`; `ins` / `outs` are the caller's
+/// buffers (reused across steps). A failure names the op.
+Status runStep(const Step &step, std::vector<Tensor> &tensors, KernelContext &ctx,
+               std::vector<const Tensor *> &ins, std::vector<Tensor *> &outs);
+
 /// Which steps of `program` run together, as lifetime spans for the arena
 /// planner (dsrt::extendLifetime): a group's steps span the group.
 std::vector<StepSpan> stepSpans(const Program &program);

@@ -224,17 +224,9 @@ Status Session::execute(const std::vector<ExecUnit> &units, std::vector<Tensor> 
       Status s = runTiledUnit(program_, unit, tensors, pool_, context_.packed);
       if (!s)
         return s;
-    } else {
-      const Step &step = program_.steps[unit.steps[0]];
-      ins.clear();
-      outs.clear();
-      for (uint32_t id : step.inputs)
-        ins.push_back(id == DSX_ABSENT ? nullptr : &tensors[id]);
-      for (uint32_t id : step.outputs)
-        outs.push_back(&tensors[id]);
-      Status s = step.kernel(context_, step.attrs, ins, outs);
-      if (!s)
-        return stepError(step.op, s, s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
+    } else if (Status s = runStep(program_.steps[unit.steps[0]], tensors, context_, ins, outs);
+               !s) {
+      return s;
     }
     if (profile_)
       profile_->record(program_, unit, tensors,

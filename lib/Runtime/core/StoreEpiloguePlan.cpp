@@ -1,5 +1,6 @@
 //===- StoreEpiloguePlan.cpp - fusion groups run as one contraction's store ===//
 #include "core/StoreEpiloguePlan.h"
+#include "core/FusedExecution.h"
 #include "cpu/Kernels.h"
 
 namespace dsrt {
@@ -195,12 +196,7 @@ Status runStoreEpilogue(const Program &program, const std::vector<size_t> &steps
     epilogue.ops.push_back(op);
   }
 
-  ins.clear();
-  outs.clear();
-  for (uint32_t id : conv.inputs)
-    ins.push_back(id == DSX_ABSENT ? nullptr : &tensors[id]);
-  for (uint32_t id : conv.outputs)
-    outs.push_back(&tensors[id]);
+  bindStep(conv, tensors, ins, outs);
   applied = false;
   Status s = cpu::convIntegerWithEpilogue(ctx, conv.attrs, ins, outs, epilogue, applied);
   if (!s)

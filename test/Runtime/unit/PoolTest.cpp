@@ -61,6 +61,19 @@ std::vector<float> referencePool(const Pool &p, const std::vector<float> &x, boo
   return y;
 }
 
+/// ds.pool's attributes for `p`.
+Attributes poolAttrs(const Pool &p, const char *kind, bool includePad) {
+  Attributes a;
+  a.set("kind", strAttr(kind));
+  a.set("kernel_shape", intsAttr({p.KH, p.KW}));
+  a.set("strides", intsAttr({p.SH, p.SW}));
+  a.set("pads", intsAttr({p.PT, p.PL, p.PB, p.PR}));
+  a.set("dilations", intsAttr({1, 1}));
+  a.set("ceil_mode", intAttr(p.ceil));
+  a.set("count_include_pad", intAttr(includePad));
+  return a;
+}
+
 TEST(Pool2D, InteriorAndBordersMatchTheWindowOrder) {
   const Pool cases[] = {
       {3, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1}, // ResNet's stem pool
@@ -90,14 +103,7 @@ TEST(Pool2D, InteriorAndBordersMatchTheWindowOrder) {
         const std::string what = std::string(kind) + " " + std::to_string(p.KH) + "x" +
                                  std::to_string(p.KW) + " on " + std::to_string(p.H) + "x" +
                                  std::to_string(p.W) + (includePad ? " counting pads" : "");
-        Attributes a;
-        a.set("kind", strAttr(kind));
-        a.set("kernel_shape", intsAttr({p.KH, p.KW}));
-        a.set("strides", intsAttr({p.SH, p.SW}));
-        a.set("pads", intsAttr({p.PT, p.PL, p.PB, p.PR}));
-        a.set("dilations", intsAttr({1, 1}));
-        a.set("ceil_mode", intAttr(p.ceil));
-        a.set("count_include_pad", intAttr(includePad));
+        const Attributes a = poolAttrs(p, kind, includePad);
         const std::vector<float> want =
             referencePool(p, xv, std::string(kind) == "max", includePad);
         for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
@@ -146,14 +152,7 @@ TEST(Pool2D, MaxOfBytesMatchesTheWindowOrder) {
       for (float &v : want)
         if (v == std::numeric_limits<float>::lowest())
           v = isSigned ? -128.0f : 0.0f;
-      Attributes a;
-      a.set("kind", strAttr("max"));
-      a.set("kernel_shape", intsAttr({p.KH, p.KW}));
-      a.set("strides", intsAttr({p.SH, p.SW}));
-      a.set("pads", intsAttr({p.PT, p.PL, p.PB, p.PR}));
-      a.set("dilations", intsAttr({1, 1}));
-      a.set("ceil_mode", intAttr(p.ceil));
-      a.set("count_include_pad", intAttr(0));
+      const Attributes a = poolAttrs(p, "max", false);
       for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
         Tensors ts;
         Tensor *x = ts.make<uint8_t>(type, {1, p.planes, p.H, p.W}, xv);
