@@ -288,15 +288,15 @@ std::vector<StepSpan> stepSpans(const Program &program) {
   for (size_t s = 0; s < spans.size(); ++s)
     spans[s] = {(int64_t)s, (int64_t)s};
   // A group's head runs whole, step by step; the steps after it together.
-  // A head that is an integer convolution may run the rest as its store
-  // (core/StoreEpiloguePlan.h), still reading its input: its group is one
-  // span (the compiler's MemoryAnalysis the same). Its sums, read only
-  // inside, end at their reader: they take no arena of their own past it,
-  // which costs a tiled tail (when the kernel declines the chain) its
-  // tiles where a result reuses their bytes.
+  // A head that is an integer convolution or matmul may run the rest as
+  // its store (core/StoreEpiloguePlan.h), still reading its input: its
+  // group is one span (the compiler's MemoryAnalysis the same). Its sums,
+  // read only inside, end at their reader: they take no arena of their own
+  // past it, which costs a tiled tail (when the kernel declines the chain)
+  // its tiles where a result reuses their bytes.
   for (const FusionGroup &group : program.groups) {
     int64_t tail = (int64_t)group.firstStep + group.headSteps;
-    if (group.headSteps == 1 && program.steps[group.firstStep].op == "ds.conv_integer")
+    if (group.headSteps == 1 && storesThroughEpilogue(program.steps[group.firstStep].op))
       tail = group.firstStep;
     int64_t last = (int64_t)group.firstStep + group.numSteps - 1;
     for (int64_t s = tail; s <= last; ++s)
@@ -329,7 +329,7 @@ std::vector<ExecUnit> planExecution(const Program &program, const std::vector<Va
   std::vector<ExecUnit> units;
   size_t s = 0;
   while (s < numSteps) {
-    // A convolution heading its group: the whole group as its store, if the
+    // An integer contraction heading its group: the whole group as its store, if the
     // rest is a chain its kernel can run.
     if (int64_t g = wholeGroupOf[s]; g >= 0 && program.groups[g].headSteps == 1 &&
                                       program.groups[g].firstStep == s) {

@@ -17,8 +17,9 @@ int64_t product(const Dims &dims) {
 }
 
 /// How an operand of dims `operand` reads against a result of dims `out`
-/// ([N, M, H, W]): one value, one per channel, or one per element.
-bool sourceOf(const Dims &operand, const Dims &out, Op::Source &source) {
+/// whose channels are dim `channelAxis`: one value, one per channel, or one
+/// per element.
+bool sourceOf(const Dims &operand, const Dims &out, size_t channelAxis, Op::Source &source) {
   if (product(operand) == 1) {
     source = Op::Scalar;
     return true;
@@ -32,7 +33,8 @@ bool sourceOf(const Dims &operand, const Dims &out, Op::Source &source) {
   if (offset < 0)
     return false;
   for (size_t d = 0; d < operand.size(); ++d)
-    if (operand[d] != 1 && !((int64_t)d + offset == 1 && operand[d] == out[1]))
+    if (operand[d] != 1 &&
+        !((int64_t)d + offset == (int64_t)channelAxis && operand[d] == out[channelAxis]))
       return false;
   source = Op::PerChannel;
   return true;
@@ -42,7 +44,7 @@ bool isByteType(DType t) { return t == DS_U8 || t == DS_I8; }
 
 /// The step after the chain's value `chain` (of type `type`), or false.
 bool planStep(const Step &step, const std::vector<ValueInfo> &values, uint32_t chain,
-              DType &type, const Dims &out, EpilogueStepPlan &plan) {
+              DType &type, const Dims &out, size_t channelAxis, EpilogueStepPlan &plan) {
   if (step.outputs.size() != 1 || values[step.outputs[0]].dims != out)
     return false;
   const DType result = values[step.outputs[0]].dtype;
@@ -66,12 +68,20 @@ bool planStep(const Step &step, const std::vector<ValueInfo> &values, uint32_t c
       return false;
     plan.operand = step.inputs[plan.operandFirst ? 0 : 1];
     const ValueInfo &operand = values[plan.operand];
-    return operand.dtype == DS_F32 && sourceOf(operand.dims, out, plan.source);
+    return operand.dtype == DS_F32 && sourceOf(operand.dims, out, channelAxis, plan.source);
   }
   if (step.op == "ds.unary") {
-    plan.kind = Op::Relu;
-    return step.attrs.getString("kind") == "relu" && step.inputs.size() == 1 &&
-           step.inputs[0] == chain && type == DS_F32 && result == DS_F32;
+    const std::string kind = step.attrs.getString("kind");
+    if (kind == "relu")
+      plan.kind = Op::Relu;
+    else if (kind == "gelu")
+      plan.kind = Op::Gelu;
+    else if (kind == "gelu_tanh")
+      plan.kind = Op::GeluTanh;
+    else
+      return false;
+    return step.inputs.size() == 1 && step.inputs[0] == chain && type == DS_F32 &&
+           result == DS_F32;
   }
   const bool quantize = step.op == "ds.quantize", dequantize = step.op == "ds.dequantize";
   if (!quantize && !dequantize)
@@ -104,20 +114,28 @@ bool overlaps(const std::vector<ValueInfo> &values, const std::vector<uint8_t> &
 
 } // namespace
 
+bool storesThroughEpilogue(const std::string &op) {
+  return op == "ds.conv_integer" || op == "ds.matmul_integer";
+}
+
 bool planStoreEpilogue(const Program &program, const std::vector<ValueInfo> &values,
                        const std::vector<size_t> &steps, const std::vector<uint8_t> &readOutside,
                        const std::vector<uint8_t> &elsewhere, EpiloguePlan &plan) {
   if (steps.size() < 3)
     return false;
-  const Step &conv = program.steps[steps[0]], &cast = program.steps[steps[1]];
-  if (conv.op != "ds.conv_integer" || conv.outputs.size() != 1 || cast.op != "ds.cast" ||
-      cast.inputs.size() != 1 || cast.inputs[0] != conv.outputs[0] ||
-      cast.outputs.size() != 1 || readOutside[conv.outputs[0]] || readOutside[cast.outputs[0]])
+  const Step &head = program.steps[steps[0]], &cast = program.steps[steps[1]];
+  if (!storesThroughEpilogue(head.op) || head.outputs.size() != 1 || cast.op != "ds.cast" ||
+      cast.inputs.size() != 1 || cast.inputs[0] != head.outputs[0] ||
+      cast.outputs.size() != 1 || readOutside[head.outputs[0]] || readOutside[cast.outputs[0]])
     return false;
-  const Dims &out = values[conv.outputs[0]].dims;
-  if (out.size() != 4 || product(out) <= 0 || values[conv.outputs[0]].dtype != DS_I32 ||
-      values[cast.outputs[0]].dtype != DS_F32 || values[cast.outputs[0]].dims != out)
+  const Dims &out = values[head.outputs[0]].dims;
+  const bool conv = head.op == "ds.conv_integer";
+  if ((conv && out.size() != 4) || out.size() < 2 || product(out) <= 0 ||
+      values[head.outputs[0]].dtype != DS_I32 || values[cast.outputs[0]].dtype != DS_F32 ||
+      values[cast.outputs[0]].dims != out)
     return false;
+  // Channels: a convolution's dim 1, a matmul's columns.
+  const size_t channelAxis = conv ? 1 : out.size() - 1;
 
   // Each value of the chain is read by the next step alone inside the group.
   std::vector<uint32_t> readsInside(values.size(), 0);
@@ -133,7 +151,7 @@ bool planStoreEpilogue(const Program &program, const std::vector<ValueInfo> &val
     if (readsInside[chain] != 1)
       return false;
     EpilogueStepPlan next;
-    if (!planStep(step, values, chain, type, out, next))
+    if (!planStep(step, values, chain, type, out, channelAxis, next))
       return false;
     chain = step.outputs[0];
     type = values[chain].dtype;
@@ -150,7 +168,7 @@ bool planStoreEpilogue(const Program &program, const std::vector<ValueInfo> &val
   for (const EpilogueStepPlan &step : plan.steps) {
     if (step.store == DSX_ABSENT)
       continue;
-    if (overlaps(values, elsewhere, step.store, conv.inputs[0]))
+    if (overlaps(values, elsewhere, step.store, head.inputs[0]))
       return false;
     for (const EpilogueStepPlan &other : plan.steps)
       if (other.operand != DSX_ABSENT && overlaps(values, elsewhere, step.store, other.operand))
@@ -162,14 +180,15 @@ bool planStoreEpilogue(const Program &program, const std::vector<ValueInfo> &val
 Status runStoreEpilogue(const Program &program, const std::vector<size_t> &steps,
                         const EpiloguePlan &plan, std::vector<Tensor> &tensors,
                         KernelContext &ctx, bool &applied) {
-  const Step &conv = program.steps[steps[0]];
+  const Step &head = program.steps[steps[0]];
+  const bool conv = head.op == "ds.conv_integer";
   std::vector<const Tensor *> ins;
   std::vector<Tensor *> outs;
 
-  const Tensor &result = tensors[conv.outputs[0]];
+  const Tensor &result = tensors[head.outputs[0]];
   cpu::StoreEpilogue epilogue;
-  epilogue.channels = result.shape[1];
-  epilogue.pixels = result.shape[2] * result.shape[3];
+  epilogue.channels = conv ? result.shape[1] : result.shape.back();
+  epilogue.pixels = conv ? result.shape[2] * result.shape[3] : 0;
   for (const EpilogueStepPlan &step : plan.steps) {
     Op op;
     op.kind = step.kind;
@@ -196,11 +215,12 @@ Status runStoreEpilogue(const Program &program, const std::vector<size_t> &steps
     epilogue.ops.push_back(op);
   }
 
-  bindStep(conv, tensors, ins, outs);
+  bindStep(head, tensors, ins, outs);
   applied = false;
-  Status s = cpu::convIntegerWithEpilogue(ctx, conv.attrs, ins, outs, epilogue, applied);
+  Status s = conv ? cpu::convIntegerWithEpilogue(ctx, head.attrs, ins, outs, epilogue, applied)
+                  : cpu::matmulIntegerWithEpilogue(ctx, head.attrs, ins, outs, epilogue, applied);
   if (!s)
-    return stepError(conv.op, s, s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
+    return stepError(head.op, s, s.code() == DS_OK ? DS_RUNTIME_ERROR : s.code());
   return Status();
 }
 

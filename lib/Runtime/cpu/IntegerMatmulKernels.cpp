@@ -104,9 +104,12 @@ void integerGemm(KernelContext &ctx, bool nested, const IntegerOperands &op, con
   parallel(ctx, rows, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, N * K)), body);
 }
 
-Status matmulIntegerKernel(KernelContext &ctx, const Attributes &, const Inputs &in,
-                           const Outputs &out) {
+/// ds.matmul_integer; with an `epilogue`, `applied` says whether the packed
+/// VNNI GEMM ran it (then y is not written).
+Status matmulInteger(KernelContext &ctx, const Inputs &in, const Outputs &out,
+                     const StoreEpilogue *epilogue, bool &applied) {
   const char *op = "ds.matmul_integer";
+  applied = false;
   if (Status s = checkOperands(op, in, 2, out, 1, /*checkOptional=*/true); !s)
     return s;
   const Tensor &a = *in[0], &b = *in[1];
@@ -159,6 +162,14 @@ Status matmulIntegerKernel(KernelContext &ctx, const Attributes &, const Inputs 
   const PackedInt8Matrix *packed = nullptr;
   if (ctx.packed && b.dtype == DS_I8 && !weightZeroPoint && plan.bShared && b.rank() == 2)
     packed = ctx.packed->findInt8Matrix(b.data, K, N);
+  if (packed && epilogue && plan.aDense) {
+    // One GEMM over every row (the weights are shared): the epilogue's rows
+    // are the result's.
+    integerPackedGemm(ctx, false, *packed, ops.a, ops.aSigned, ops.za, plan.batch * M, K, C, N,
+                      epilogue, 0);
+    applied = true;
+    return Status();
+  }
   if (packed) {
     forEachMatmulGemm(ctx, plan, [&](bool nested, int64_t i, int64_t rows) {
       integerPackedGemm(ctx, nested, *packed, (const char *)ops.a + plan.aOff[(size_t)i] * M * K,
@@ -175,7 +186,20 @@ Status matmulIntegerKernel(KernelContext &ctx, const Attributes &, const Inputs 
   return Status();
 }
 
+Status matmulIntegerKernel(KernelContext &ctx, const Attributes &, const Inputs &in,
+                           const Outputs &out) {
+  bool applied = false;
+  return matmulInteger(ctx, in, out, nullptr, applied);
+}
+
 } // namespace
+
+Status matmulIntegerWithEpilogue(KernelContext &ctx, const Attributes &,
+                                 const std::vector<const Tensor *> &in,
+                                 const std::vector<Tensor *> &out, const StoreEpilogue &epilogue,
+                                 bool &applied) {
+  return matmulInteger(ctx, in, out, &epilogue, applied);
+}
 
 void registerIntegerMatmulKernels(KernelTable &table) {
   table["ds.matmul_integer"] = CpuOp(matmulIntegerKernel, matmulIntegerShape);

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/IntegerPackedGemm.h"
+#include "cpu/TaskGrid.h"
 
 #include <algorithm>
 #include <cstring>
@@ -76,7 +77,9 @@ DS_VNNI_TARGET inline __m512i rowWord(const uint8_t *row, int64_t avail, uint32_
 /// C[r][n0 + j] = init[j] + sum_k <A[r][4k..4k+3], panel[k][j]> for r < R,
 /// j < cols (<= 64): R x 4 accumulators, one vpdpbusd per row and vector
 /// per step.
-template <int R>
+/// `Flip`: s8 rows, flipped into u8 after the broadcast (u8 rows are
+/// broadcast straight from memory, a load and no ALU work).
+template <int R, bool Flip>
 DS_VNNI_TARGET void tile(const int32_t *panel, const uint8_t *A, int64_t lda, int64_t K,
                          uint32_t flip, int64_t cols, const int32_t *init, int32_t *C,
                          int64_t ldc) {
@@ -95,7 +98,9 @@ DS_VNNI_TARGET void tile(const int32_t *panel, const uint8_t *A, int64_t lda, in
     for (int r = 0; r < R; ++r) {
       int32_t word;
       std::memcpy(&word, A + r * lda + 4 * k, 4);
-      const __m512i a = _mm512_xor_si512(_mm512_set1_epi32(word), flipped);
+      __m512i a = _mm512_set1_epi32(word);
+      if constexpr (Flip)
+        a = _mm512_xor_si512(a, flipped);
       acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, w0);
       acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, w1);
       acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], a, w2);
@@ -126,20 +131,38 @@ DS_VNNI_TARGET void tile(const int32_t *panel, const uint8_t *A, int64_t lda, in
 
 using TileFn = void (*)(const int32_t *, const uint8_t *, int64_t, int64_t, uint32_t, int64_t,
                         const int32_t *, int32_t *, int64_t);
-constexpr TileFn kTiles[kRows] = {tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
+constexpr TileFn kTiles[2][kRows] = {
+    {tile<1, false>, tile<2, false>, tile<3, false>, tile<4, false>, tile<5, false>, tile<6, false>},
+    {tile<1, true>, tile<2, true>, tile<3, true>, tile<4, true>, tile<5, true>, tile<6, true>}};
+
+/// Where a tile's sums go: C, or through an epilogue.
+struct GemmStore {
+  int32_t *C;
+  int64_t ldc;
+  const StoreEpilogue *epilogue; ///< null: C
+  int64_t firstRow;              ///< the epilogue's row of A's row 0
+};
 
 /// Column panels [p0, p1) x rows [r0, r1) of C.
 void block(const PackedInt8Matrix &B, const uint8_t *A, int64_t lda, uint32_t flip,
-           const int32_t *init, int64_t p0, int64_t p1, int64_t r0, int64_t r1, int32_t *C,
-           int64_t ldc) {
+           const int32_t *init, int64_t p0, int64_t p1, int64_t r0, int64_t r1,
+           const GemmStore &out) {
+  alignas(64) int32_t sums[kRows * kCols];
+  const TileFn *tiles = kTiles[flip != 0];
   // Panels outer: a panel's words (K x 256 bytes) stay in cache while the
   // rows pass over them.
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t cols = std::min(kCols, B.N - p * kCols);
     for (int64_t r = r0; r < r1; r += kRows) {
       const int64_t rows = std::min(kRows, r1 - r);
-      kTiles[rows - 1](B.panel(p), A + r * lda, lda, B.K, flip, cols, init + p * kCols,
-                       C + r * ldc + p * kCols, ldc);
+      if (!out.epilogue) {
+        tiles[rows - 1](B.panel(p), A + r * lda, lda, B.K, flip, cols, init + p * kCols,
+                         out.C + r * out.ldc + p * kCols, out.ldc);
+        continue;
+      }
+      tiles[rows - 1](B.panel(p), A + r * lda, lda, B.K, flip, cols, init + p * kCols, sums,
+                       kCols);
+      storeRowsWithEpilogue(*out.epilogue, sums, kCols, out.firstRow + r, rows, p * kCols, cols);
     }
   }
 }
@@ -148,7 +171,8 @@ void block(const PackedInt8Matrix &B, const uint8_t *A, int64_t lda, uint32_t fl
 #endif // DS_VNNI_KERNEL
 
 void integerPackedGemm(KernelContext &ctx, bool nested, const PackedInt8Matrix &B, const void *A,
-                       bool aSigned, int za, int64_t M, int64_t lda, int32_t *C, int64_t ldc) {
+                       bool aSigned, int za, int64_t M, int64_t lda, int32_t *C, int64_t ldc,
+                       const StoreEpilogue *epilogue, int64_t firstRow) {
 #if DS_VNNI_KERNEL
   if (M <= 0 || B.N <= 0)
     return;
@@ -161,31 +185,25 @@ void integerPackedGemm(KernelContext &ctx, bool nested, const PackedInt8Matrix &
     init[j] = (int32_t)(0u - zaU * (uint32_t)B.colSums[j]);
   const auto *a = static_cast<const uint8_t *>(A);
   const int64_t rowBlocks = (M + kRows - 1) / kRows;
-  const int64_t wanted = nested || M * B.N * B.K < (1 << 18)
-                             ? 1
-                             : 4 * (int64_t)std::max(1, ctx.numThreads);
-  // Column panels first (each task then reads only its share of the
-  // weights), rows when there are too few panels.
-  const int64_t colTasks = std::min(panels, wanted);
-  const int64_t rowTasks = std::max<int64_t>(1, std::min(rowBlocks, (wanted + colTasks - 1) / colTasks));
-  const int64_t panelsPerTask = (panels + colTasks - 1) / colTasks,
-                blocksPerTask = (rowBlocks + rowTasks - 1) / rowTasks;
+  const int64_t wanted =
+      nested || M * B.N * B.K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
+  const TaskGrid grid(rowBlocks, panels, wanted, nested ? 1 : ctx.numThreads);
   auto run = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t p0 = t % colTasks * panelsPerTask, p1 = std::min(panels, p0 + panelsPerTask);
-      const int64_t r0 = t / colTasks * blocksPerTask * kRows,
-                    r1 = std::min(M, r0 + blocksPerTask * kRows);
-      if (p0 < p1 && r0 < r1)
-        block(B, a, lda, flip, init.data(), p0, p1, r0, r1, C, ldc);
+      int64_t b0, b1, p0, p1;
+      grid.task(t, b0, b1, p0, p1);
+      if (p0 < p1 && b0 < b1)
+        block(B, a, lda, flip, init.data(), p0, p1, b0 * kRows, std::min(M, b1 * kRows),
+              {C, ldc, epilogue, firstRow});
     }
   };
   if (nested)
-    run(0, colTasks * rowTasks);
+    run(0, grid.size());
   else
-    parallel(ctx, colTasks * rowTasks, 1, run);
+    parallel(ctx, grid.size(), 1, run);
 #else
   (void)ctx, (void)nested, (void)B, (void)A, (void)aSigned, (void)za, (void)M, (void)lda, (void)C,
-      (void)ldc;
+      (void)ldc, (void)epilogue, (void)firstRow;
 #endif
 }
 

@@ -3,6 +3,7 @@
 #define DS_RUNTIME_CPU_INTEGERPACKEDGEMM_H
 
 #include "cpu/KernelUtils.h"
+#include "cpu/StoreEpilogue.h"
 
 #include <cstdint>
 #include <memory>
@@ -37,8 +38,12 @@ bool packInt8Matrix(const int8_t *b, int64_t K, int64_t N, PackedInt8Matrix &out
 /// and C with row stride ldc: 6 x 64 tiles, one vpdpbusd per four k,
 /// the lhs's four bytes broadcast and the packed weights' words read in
 /// order. Parallel through ctx unless `nested` (inside a parallel region).
+///
+/// With an `epilogue` (channels last, `channels` N), C is not written: each
+/// tile's rows go through it as sums of rows `firstRow` + r.
 void integerPackedGemm(KernelContext &ctx, bool nested, const PackedInt8Matrix &B, const void *A,
-                       bool aSigned, int za, int64_t M, int64_t lda, int32_t *C, int64_t ldc);
+                       bool aSigned, int za, int64_t M, int64_t lda, int32_t *C, int64_t ldc,
+                       const StoreEpilogue *epilogue = nullptr, int64_t firstRow = 0);
 
 } // namespace dsrt::cpu
 

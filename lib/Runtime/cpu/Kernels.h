@@ -34,6 +34,11 @@ Status convIntegerWithEpilogue(KernelContext &ctx, const Attributes &attrs,
                                const std::vector<const Tensor *> &in,
                                const std::vector<Tensor *> &out, const StoreEpilogue &epilogue,
                                bool &applied);
+/// ds.matmul_integer the same way (its packed-weight VNNI GEMM).
+Status matmulIntegerWithEpilogue(KernelContext &ctx, const Attributes &attrs,
+                                 const std::vector<const Tensor *> &in,
+                                 const std::vector<Tensor *> &out, const StoreEpilogue &epilogue,
+                                 bool &applied);
 void registerWindowKernels(KernelTable &table);      // conv, conv_transpose, pool
 void registerAttentionKernels(KernelTable &table);   // attention, rotary
 void registerSparseAttentionKernels(KernelTable &table); // sparse_attention

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/PackedGemm.h"
+#include "cpu/TaskGrid.h"
 #include "cpu/KernelUtils.h"
 
 #include <algorithm>
@@ -408,26 +409,6 @@ void indirectBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
   }
 }
 
-/// About `wanted` tasks over a GEMM's `groups` column groups first (each
-/// task then streams only its share of the packed operand), then its
-/// `panels` row panels. Results do not depend on the split.
-struct TaskGrid {
-  int64_t panels, groups, colTasks, rowTasks, groupsPerTask, panelsPerTask;
-  TaskGrid(int64_t panels, int64_t groups, int64_t wanted) : panels(panels), groups(groups) {
-    colTasks = std::max<int64_t>(1, std::min(groups, wanted));
-    rowTasks = std::max<int64_t>(1, std::min(panels, (wanted + colTasks - 1) / colTasks));
-    groupsPerTask = (groups + colTasks - 1) / colTasks;
-    panelsPerTask = (panels + rowTasks - 1) / rowTasks;
-  }
-  int64_t size() const { return rowTasks * colTasks; }
-  /// Task t's row panels [p0, p1) and column groups [g0, g1) (either may
-  /// be empty at the end).
-  void task(int64_t t, int64_t &p0, int64_t &p1, int64_t &g0, int64_t &g1) const {
-    p0 = (t / colTasks) * panelsPerTask, p1 = std::min(panels, p0 + panelsPerTask);
-    g0 = (t % colTasks) * groupsPerTask, g1 = std::min(groups, g0 + groupsPerTask);
-  }
-};
-
 /// About four tasks per thread, or one for products too small to hand off.
 int64_t tasksWanted(const KernelContext &ctx, int64_t M, int64_t N, int64_t K) {
   return M * N * K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
@@ -438,7 +419,8 @@ int64_t tasksWanted(const KernelContext &ctx, int64_t M, int64_t N, int64_t K) {
 template <typename Fn>
 void forLeftTasks(KernelContext &ctx, const Isa &s, int64_t M, int64_t N, int64_t K, Fn fn) {
   const int64_t width = s.np * kPanel;
-  const TaskGrid grid((M + s.mr - 1) / s.mr, (N + width - 1) / width, tasksWanted(ctx, M, N, K));
+  const TaskGrid grid((M + s.mr - 1) / s.mr, (N + width - 1) / width, tasksWanted(ctx, M, N, K),
+                      ctx.numThreads);
   parallel(ctx, grid.size(), 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       int64_t p0, p1, c0, c1;
@@ -649,7 +631,7 @@ void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, cons
     return clearRows(M, N, C, ldc, accumulate);
   // Results do not depend on the blocks, so they may follow the threads.
   const TaskGrid grid((M + s.mr - 1) / s.mr, (B.panels() + s.np - 1) / s.np,
-                      tasksWanted(ctx, M, N, K));
+                      tasksWanted(ctx, M, N, K), ctx.numThreads);
   // With more than one row panel the lhs is first packed into panels too:
   // read in place, every micro-kernel streams s.mr rows of it at once, and
   // every column task does so again. Each panel is reused by N / 32 column
@@ -686,7 +668,7 @@ void packedGemmTransposed(KernelContext &ctx, int64_t M, const float *A, int64_t
   // Column tasks first: each streams its share of B (the weights) once,
   // over every row.
   const TaskGrid grid((M + s.mr - 1) / s.mr, (B.panels() + s.np - 1) / s.np,
-                      tasksWanted(ctx, M, N, K));
+                      tasksWanted(ctx, M, N, K), ctx.numThreads);
   const RightOperand right = rightOperand(B);
   parallel(ctx, grid.size(), 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
@@ -714,7 +696,7 @@ void packedGemmBatch(KernelContext &ctx, int64_t count, int64_t M, const float *
   // when there are fewer products than tasks wanted.
   const int64_t wanted = tasksWanted(ctx, count * M, B[0]->N, B[0]->K);
   const TaskGrid grid((M + s.mr - 1) / s.mr, (B[0]->panels() + s.np - 1) / s.np,
-                      (wanted + count - 1) / count);
+                      (wanted + count - 1) / count, (ctx.numThreads + count - 1) / count);
   const int64_t perProduct = grid.size();
   // One task in all (tasksWanted's small products) runs on this thread.
   const int64_t grain = wanted == 1 ? count * perProduct : 1;

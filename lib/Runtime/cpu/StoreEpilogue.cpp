@@ -1,14 +1,17 @@
 //===- StoreEpilogue.cpp - a fusion group's tail, run as a kernel stores --===//
 //
-// The whole chain runs on 16 values at a time in AVX-512 registers. Each op
-// is the IEEE operation its step's kernel performs (ds.binary's f32 add /
-// sub / mul / div, ds.quantize's division, round-half-even by the
-// 1.5 * 2^23 trick, saturation and NaN to the zero point, ds.dequantize's
-// (q - zero point) * scale), so every value equals the unfused steps' bit
-// for bit (test: IntegerDirectConv.StoreEpilogueEqualsTheStepsKernels).
+// The chain runs op by op over blocks of up to 8 runs of 64 values held in
+// L1 (16 at a time in AVX-512 registers), one dispatch per op and block. Each op is the IEEE operation its step's
+// kernel performs (ds.binary's f32 add / sub / mul / div, ds.quantize's
+// division, round-half-even by the 1.5 * 2^23 trick, saturation and NaN to
+// the zero point, ds.dequantize's (q - zero point) * scale, the GELUs of
+// cpu/VectorMath.h the unary kernel calls), so every value equals the
+// unfused steps' bit for bit (tests: IntegerDirectConv and
+// IntegerPackedGemm's StoreEpilogueEqualsTheStepsKernels).
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/StoreEpilogue.h"
+#include "cpu/VectorMath.h"
 
 #include <algorithm>
 #include <cstring>
@@ -24,71 +27,166 @@ namespace {
 #define DS_AVX512_EPILOGUE 1
 #define DS_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
 
-/// The whole chain on 16 values (`mask` of them) in registers.
-DS_AVX512_TARGET void chainVector(const StoreEpilogue &epilogue, const int32_t *sums,
-                                  int64_t channel, int64_t offset, __mmask16 mask) {
-  __m512 v = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(mask, sums));
-  for (const StoreEpilogue::Op &op : epilogue.ops) {
-    switch (op.kind) {
-    case StoreEpilogue::Op::Add:
-    case StoreEpilogue::Op::Sub:
-    case StoreEpilogue::Op::Mul:
-    case StoreEpilogue::Op::Div: {
-      __m512 operand =
-          op.source == StoreEpilogue::Op::Scalar ? _mm512_set1_ps(op.scalar)
-          : op.source == StoreEpilogue::Op::PerChannel
-              ? _mm512_set1_ps(op.values[channel])
-              : _mm512_maskz_loadu_ps(mask, op.values + offset);
-      __m512 l = op.operandFirst ? operand : v, r = op.operandFirst ? v : operand;
-      v = op.kind == StoreEpilogue::Op::Add   ? _mm512_add_ps(l, r)
-          : op.kind == StoreEpilogue::Op::Sub ? _mm512_sub_ps(l, r)
-          : op.kind == StoreEpilogue::Op::Mul ? _mm512_mul_ps(l, r)
-                                              : _mm512_div_ps(l, r);
-      break;
+constexpr int64_t kColumns = 64, kRows = 8;
+
+/// Where a block of the result lies: `rows` runs of `count` (<= kColumns)
+/// elements, run r at offset + r * stride; for per-channel operands, its
+/// one channel (channels first) or the column of each run's first element
+/// (channels last, `channel` < 0).
+struct BlockPlace {
+  int64_t offset, stride, rows, count, channel, column;
+};
+
+/// The block's values, run r at v[r * kColumns].
+struct alignas(64) BlockValues {
+  float v[kRows * kColumns];
+};
+
+/// f(run, i, mask) for each 16 values of each run.
+template <typename F>
+DS_AVX512_TARGET inline void eachVector(const BlockPlace &at, F &&f) {
+  for (int64_t r = 0; r < at.rows; ++r)
+    for (int64_t i = 0; i < at.count; i += 16) {
+      const int64_t n = std::min<int64_t>(16, at.count - i);
+      f(r, i, (__mmask16)((1u << n) - 1));
     }
-    case StoreEpilogue::Op::Relu: {
-      // x > 0 or NaN: x; otherwise 0 (-0 too).
-      __mmask16 keep = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ) |
-                       _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-      v = _mm512_maskz_mov_ps(keep, v);
-      break;
+}
+
+/// A binary op on the block: `Kind` fixed, so the loop holds one operation.
+template <StoreEpilogue::Op::Kind Kind>
+DS_AVX512_TARGET void binaryOp(const StoreEpilogue::Op &op, const BlockPlace &at,
+                               BlockValues &b) {
+  // The operand: one value for the block, or read at (run, i) from `base`.
+  const bool broadcast = op.source == StoreEpilogue::Op::Scalar ||
+                         (op.source == StoreEpilogue::Op::PerChannel && at.channel >= 0);
+  const __m512 one = _mm512_set1_ps(op.source == StoreEpilogue::Op::Scalar ? op.scalar
+                                    : broadcast ? op.values[at.channel]
+                                                : 0.0f);
+  const float *base = op.source == StoreEpilogue::Op::Full ? op.values + at.offset
+                                                           : op.values + at.column;
+  const int64_t stride = op.source == StoreEpilogue::Op::Full ? at.stride : 0;
+  eachVector(at, [&](int64_t r, int64_t i, __mmask16 mask) DS_AVX512_TARGET {
+    float *v = b.v + r * kColumns + i;
+    const __m512 x = _mm512_load_ps(v);
+    const __m512 y = broadcast ? one : _mm512_maskz_loadu_ps(mask, base + r * stride + i);
+    const __m512 l = op.operandFirst ? y : x, rr = op.operandFirst ? x : y;
+    __m512 z;
+    if constexpr (Kind == StoreEpilogue::Op::Add)
+      z = _mm512_add_ps(l, rr);
+    else if constexpr (Kind == StoreEpilogue::Op::Sub)
+      z = _mm512_sub_ps(l, rr);
+    else if constexpr (Kind == StoreEpilogue::Op::Mul)
+      z = _mm512_mul_ps(l, rr);
+    else
+      z = _mm512_div_ps(l, rr);
+    _mm512_store_ps(v, z);
+  });
+}
+
+/// One op on the block.
+DS_AVX512_TARGET void applyOp(const StoreEpilogue::Op &op, const BlockPlace &at,
+                              BlockValues &b) {
+  using Op = StoreEpilogue::Op;
+  switch (op.kind) {
+  case Op::Add:
+    return binaryOp<Op::Add>(op, at, b);
+  case Op::Sub:
+    return binaryOp<Op::Sub>(op, at, b);
+  case Op::Mul:
+    return binaryOp<Op::Mul>(op, at, b);
+  case Op::Div:
+    return binaryOp<Op::Div>(op, at, b);
+  case Op::Relu:
+    // x > 0 or NaN: x; otherwise 0 (-0 too).
+    return eachVector(at, [&](int64_t r, int64_t i, __mmask16) DS_AVX512_TARGET {
+      float *v = b.v + r * kColumns + i;
+      const __m512 x = _mm512_load_ps(v);
+      const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ) |
+                             _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+      _mm512_store_ps(v, _mm512_maskz_mov_ps(keep, x));
+    });
+  case Op::Gelu:
+  case Op::GeluTanh:
+    // The unary kernel's own loops, a run at a time (values past `count`
+    // are never read).
+    for (int64_t r = 0; r < at.rows; ++r) {
+      alignas(64) float y[kColumns];
+      float *v = b.v + r * kColumns;
+      if (op.kind == Op::Gelu)
+        vmath::gelu(v, y, at.count);
+      else
+        vmath::geluTanh(v, y, at.count);
+      std::memcpy(v, y, sizeof(float) * (size_t)at.count);
     }
-    case StoreEpilogue::Op::Quantize: {
-      // cpu/VectorMath.cpp's quantizeOne before the narrowing: round half
-      // to even by the 1.5 * 2^23 trick, saturate, NaN to the zero point.
-      const __m512 magic = _mm512_set1_ps(12582912.0f), zero = _mm512_set1_ps(op.zeroPoint);
-      __m512 q = _mm512_div_ps(v, _mm512_set1_ps(op.scale));
-      __mmask16 nan = _mm512_cmp_ps_mask(q, q, _CMP_UNORD_Q);
+    return;
+  case Op::Quantize: {
+    // cpu/VectorMath.cpp's quantizeOne before the narrowing: round half to
+    // even by the 1.5 * 2^23 trick, saturate, NaN to the zero point.
+    const __m512 magic = _mm512_set1_ps(12582912.0f), zero = _mm512_set1_ps(op.zeroPoint),
+                 scale = _mm512_set1_ps(op.scale), lo = _mm512_set1_ps(op.lo),
+                 hi = _mm512_set1_ps(op.hi);
+    return eachVector(at, [&](int64_t r, int64_t i, __mmask16) DS_AVX512_TARGET {
+      float *v = b.v + r * kColumns + i;
+      __m512 q = _mm512_div_ps(_mm512_load_ps(v), scale);
+      const __mmask16 nan = _mm512_cmp_ps_mask(q, q, _CMP_UNORD_Q);
       q = _mm512_add_ps(_mm512_sub_ps(_mm512_add_ps(q, magic), magic), zero);
-      q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(op.lo)), _mm512_set1_ps(op.hi));
-      v = _mm512_mask_mov_ps(q, nan, zero);
-      break;
-    }
-    case StoreEpilogue::Op::Dequantize:
-      v = _mm512_mul_ps(_mm512_sub_ps(v, _mm512_set1_ps(op.zeroPoint)), _mm512_set1_ps(op.scale));
-      break;
-    }
-    if (!op.store)
-      continue;
-    switch (op.storeType) {
-    case DS_U8:
-    case DS_I8:
-      _mm_mask_storeu_epi8(static_cast<int8_t *>(op.store) + offset, mask,
-                           _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
-      break;
-    default:
-      _mm512_mask_storeu_ps(static_cast<float *>(op.store) + offset, mask, v);
-      break;
-    }
+      q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
+      _mm512_store_ps(v, _mm512_mask_mov_ps(q, nan, zero));
+    });
+  }
+  case Op::Dequantize: {
+    const __m512 zero = _mm512_set1_ps(op.zeroPoint), scale = _mm512_set1_ps(op.scale);
+    return eachVector(at, [&](int64_t r, int64_t i, __mmask16) DS_AVX512_TARGET {
+      float *v = b.v + r * kColumns + i;
+      _mm512_store_ps(v, _mm512_mul_ps(_mm512_sub_ps(_mm512_load_ps(v), zero), scale));
+    });
+  }
   }
 }
 
-DS_AVX512_TARGET void chainAvx512(const StoreEpilogue &epilogue, const int32_t *sums,
-                                  int64_t channel, int64_t offset, int64_t count) {
-  for (int64_t i = 0; i < count; i += 16) {
-    const int64_t n = std::min<int64_t>(16, count - i);
-    chainVector(epilogue, sums + i, channel, offset + i, (__mmask16)((1u << n) - 1));
+/// The block's values where `op` stores them.
+DS_AVX512_TARGET void storeBlock(const StoreEpilogue::Op &op, const BlockPlace &at,
+                                 const BlockValues &b) {
+  const bool bytes = op.storeType == DS_U8 || op.storeType == DS_I8;
+  eachVector(at, [&](int64_t r, int64_t i, __mmask16 mask) DS_AVX512_TARGET {
+    const __m512 x = _mm512_load_ps(b.v + r * kColumns + i);
+    const int64_t at0 = at.offset + r * at.stride + i;
+    if (bytes)
+      _mm_mask_storeu_epi8(static_cast<int8_t *>(op.store) + at0, mask,
+                           _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(x)));
+    else
+      _mm512_mask_storeu_ps(static_cast<float *>(op.store) + at0, mask, x);
+  });
+}
+
+/// The chain on one block, op by op: sums of run r at sums + r * ldSums.
+DS_AVX512_TARGET void chainBlock(const StoreEpilogue &epilogue, const int32_t *sums,
+                                 int64_t ldSums, const BlockPlace &at) {
+  BlockValues b;
+  eachVector(at, [&](int64_t r, int64_t i, __mmask16 mask) DS_AVX512_TARGET {
+    _mm512_store_ps(b.v + r * kColumns + i,
+                    _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(mask, sums + r * ldSums + i)));
+  });
+  for (const StoreEpilogue::Op &op : epilogue.ops) {
+    applyOp(op, at, b);
+    if (op.store)
+      storeBlock(op, at, b);
   }
+}
+
+/// `at.rows` runs of `count` sums from `at`, in blocks of kRows x kColumns.
+DS_AVX512_TARGET void chainRuns(const StoreEpilogue &epilogue, const int32_t *sums,
+                                int64_t ldSums, BlockPlace at, int64_t count) {
+  const int64_t rows = at.rows;
+  for (int64_t r = 0; r < rows; r += kRows)
+    for (int64_t i = 0; i < count; i += kColumns) {
+      BlockPlace block = at;
+      block.rows = std::min(kRows, rows - r);
+      block.count = std::min(kColumns, count - i);
+      block.offset += r * at.stride + i;
+      block.column += i;
+      chainBlock(epilogue, sums + r * ldSums + i, ldSums, block);
+    }
 }
 #endif
 
@@ -97,8 +195,14 @@ DS_AVX512_TARGET void chainAvx512(const StoreEpilogue &epilogue, const int32_t *
 #if DS_AVX512_EPILOGUE
 void storeWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums, int64_t image,
                        int64_t channel, int64_t pixel, int64_t count) {
-  chainAvx512(epilogue, sums, channel,
-              (image * epilogue.channels + channel) * epilogue.pixels + pixel, count);
+  const int64_t offset = (image * epilogue.channels + channel) * epilogue.pixels + pixel;
+  chainRuns(epilogue, sums, 0, {offset, 0, 1, 0, channel, 0}, count);
+}
+
+void storeRowsWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums, int64_t ldSums,
+                           int64_t row, int64_t rows, int64_t column, int64_t count) {
+  chainRuns(epilogue, sums, ldSums,
+            {row * epilogue.channels + column, epilogue.channels, rows, 0, -1, column}, count);
 }
 #endif
 

@@ -1,11 +1,11 @@
 //===- StoreEpilogue.h - a fusion group's tail, run as a kernel stores -*- C++ -*-===//
 //
-// A contraction that produces i32 sums (ds.conv_integer) can hand each run of
-// finished sums to a StoreEpilogue instead of writing them: the elementwise
-// steps after it in its fusion group (the cast to f32, the per-channel scale
-// and bias, a ReLU, the requantization of QDQ models, a residual add) run on
-// those values while they are in cache, and only the results read after the
-// group reach memory. Each step computes what its own kernel computes, in the
+// A contraction that produces i32 sums (ds.conv_integer, ds.matmul_integer)
+// can hand each run of finished sums to a StoreEpilogue instead of writing
+// them: the elementwise steps after it in its fusion group (the cast to f32,
+// the per-channel scale and bias, a ReLU or GELU, the requantization of QDQ
+// models, a residual add) run on those values while they are in cache, and
+// only the results read after the group reach memory. Each step computes what its own kernel computes, in the
 // same order and precision, so the results equal the unfused ones bit for
 // bit. core/StoreEpiloguePlan.h decides when a group's tail is such a chain.
 //
@@ -29,13 +29,16 @@ struct StoreEpilogue {
       Mul,        ///< v * operand
       Div,        ///< v / operand (operandFirst: operand / v)
       Relu,       ///< ds.unary relu: NaN stays NaN
+      Gelu,       ///< ds.unary gelu (cpu/VectorMath.h's, as the unary kernel)
+      GeluTanh,   ///< ds.unary gelu_tanh (the same)
       Quantize,   ///< ds.quantize to u8 / i8, one scale: v becomes an integer
       Dequantize, ///< ds.dequantize from u8 / i8, one scale
     } kind = Add;
     /// Where a binary step's other operand comes from.
     enum Source : uint8_t {
       Scalar,     ///< one value for every element
-      PerChannel, ///< one value per output channel (e.g. a [M, 1, 1] bias)
+      PerChannel, ///< one value per output channel (a conv's [M, 1, 1] bias,
+                  ///< a matmul's [N] one)
       Full,       ///< a tensor of the result's shape, read at each element
     } source = Scalar;
     bool operandFirst = false;
@@ -48,16 +51,24 @@ struct StoreEpilogue {
     DType storeType = DS_F32;
   };
   std::vector<Op> ops;
-  int64_t channels = 0; ///< M: output channels per image
-  int64_t pixels = 0;   ///< elements per channel of one image
+  /// Channels first (a convolution's [N, M, H, W]): M channels of `pixels`
+  /// elements per image. Channels last (a matmul's [..., N]): rows of
+  /// `channels` elements, `pixels` 0.
+  int64_t channels = 0;
+  int64_t pixels = 0;
 };
 
 /// Runs `epilogue` on `count` sums of output channel `channel` of image
-/// `image`, those of pixels [pixel, pixel + count): the i32 -> f32 cast,
-/// then each op, writing where the ops say. x86-64 with AVX-512 (F, BW, VL)
-/// only: its one caller is the VNNI convolution (cpu/IntegerDirectConv.h).
+/// `image`, those of pixels [pixel, pixel + count) (channels first): the
+/// i32 -> f32 cast, then each op, writing where the ops say. x86-64 with
+/// AVX-512 (F, BW, VL) only: its callers are the VNNI kernels
+/// (cpu/IntegerDirectConv.h, cpu/IntegerPackedGemm.h).
 void storeWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums, int64_t image,
                        int64_t channel, int64_t pixel, int64_t count);
+/// The same for channels last: `count` sums of each of rows [row, row +
+/// rows), columns [column, column + count), row r's at sums + r * ldSums.
+void storeRowsWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums, int64_t ldSums,
+                           int64_t row, int64_t rows, int64_t column, int64_t count);
 
 } // namespace dsrt::cpu
 

@@ -444,6 +444,72 @@ TEST(FusedExecution, GroupsNotAChainKeepTheirTiles) {
   }
 }
 
+namespace {
+/// ds.matmul_integer ([2, 4, 16] u8 by [16, 32] s8) and a quantized
+/// feed-forward's tail: cast, scale per column, a bias of `biasDims`, GELU,
+/// quantize to u8.
+struct QuantizedFeedForward {
+  ProgramBuilder b;
+  uint32_t sums, quantized;
+  static constexpr int64_t B = 2, M = 4, K = 16, N = 32;
+
+  uint32_t typed(uint32_t id, DType dtype) {
+    ValueInfo &v = b.program.values[id];
+    v.bytes = v.bytes / 4 * dtypeSize(dtype);
+    v.dtype = dtype;
+    return id;
+  }
+  uint32_t step(const std::string &op, std::vector<uint32_t> in, DType dtype, dsx_op_class cls,
+                Attributes a = {}) {
+    uint32_t id = b.step(op, std::move(in), {B, M, N}, std::move(a));
+    b.program.steps.back().opClass = cls;
+    return typed(id, dtype);
+  }
+  explicit QuantizedFeedForward(std::vector<int64_t> biasDims) {
+    uint32_t x = typed(b.value({B, M, K}, DSX_STORAGE_INPUT), DS_U8);
+    uint32_t w = typed(b.value({K, N}, DSX_STORAGE_CONSTANT), DS_I8);
+    uint32_t scale = b.value({N}, DSX_STORAGE_CONSTANT);
+    uint32_t bias = b.value(std::move(biasDims), DSX_STORAGE_CONSTANT);
+    uint32_t qScale = b.value({}, DSX_STORAGE_CONSTANT);
+    uint32_t qZero = typed(b.value({}, DSX_STORAGE_CONSTANT), DS_U8);
+    sums = step("ds.matmul_integer", {x, w}, DS_I32, DSX_OP_CONTRACTION);
+    uint32_t f = step("ds.cast", {sums}, DS_F32, DSX_OP_ELEMENTWISE);
+    uint32_t scaled = step("ds.binary", {f, scale}, DS_F32, DSX_OP_ELEMENTWISE, kind("mul"));
+    uint32_t biased = step("ds.binary", {scaled, bias}, DS_F32, DSX_OP_ELEMENTWISE, kind("add"));
+    uint32_t gelu = step("ds.unary", {biased}, DS_F32, DSX_OP_ELEMENTWISE, kind("gelu"));
+    Attributes perTensor;
+    perTensor.set("axis", integer(1));
+    perTensor.set("block_size", integer(0));
+    quantized = step("ds.quantize", {gelu, qScale, qZero}, DS_U8, DSX_OP_PRECISION, perTensor);
+    b.group(0, 6, 4, /*head=*/1);
+    b.program.outputs = {quantized};
+  }
+};
+} // namespace
+
+TEST(FusedExecution, QuantizedMatmulRunsItsTailAsItStores) {
+  if (!cpu::integerVnniKernelsAvailable())
+    GTEST_SKIP() << "no AVX-512 VNNI: integer matmuls keep their tiled epilogue";
+  QuantizedFeedForward f({1, QuantizedFeedForward::N});
+  std::vector<ExecUnit> units = planExecution(f.b.program);
+  ASSERT_EQ(units.size(), 1u);
+  ASSERT_TRUE(units[0].epilogue);
+  const std::vector<EpilogueStepPlan> &steps = units[0].epilogue->steps;
+  ASSERT_EQ(steps.size(), 4u);
+  EXPECT_EQ(steps[0].source, cpu::StoreEpilogue::Op::PerChannel); // [N]: the columns
+  EXPECT_EQ(steps[1].source, cpu::StoreEpilogue::Op::PerChannel); // [1, N]
+  EXPECT_EQ(steps[2].kind, cpu::StoreEpilogue::Op::Gelu);
+  EXPECT_EQ(steps[3].store, f.quantized);
+  // One span: the kernel reads its lhs while it stores.
+  std::vector<StepSpan> spans = stepSpans(f.b.program);
+  EXPECT_EQ(spans[0].first, 0);
+  EXPECT_EQ(spans[0].last, 5);
+
+  // A bias per row ([M, 1]) is not per channel of a matmul's result.
+  QuantizedFeedForward rows({QuantizedFeedForward::M, 1});
+  EXPECT_FALSE(planExecution(rows.b.program)[0].epilogue);
+}
+
 TEST(FusedExecution, StoreEpilogueUnitEqualsItsSteps) {
   if (!cpu::integerVnniKernelsAvailable())
     GTEST_SKIP() << "no AVX-512 VNNI: no store epilogues";

@@ -4,8 +4,10 @@
 // ONNX's MatMulInteger defines for u8 and s8 lhs rows, at every row count
 // (short tiles of 1-5 rows), k not a multiple of four and column counts
 // that leave a short panel; through ds.matmul_integer too, with a batched
-// lhs, and with a weight zero point (the path for unpacked weights).
-// Skipped where the CPU has no AVX-512 VNNI.
+// lhs, and with a weight zero point (the path for unpacked weights). With
+// a store epilogue (cpu/StoreEpilogue.h, channels last) the chain after the
+// sums must give what the steps' own kernels give on the whole i32 result,
+// bit for bit. Skipped where the CPU has no AVX-512 VNNI.
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/IntegerPackedGemm.h"
@@ -14,7 +16,12 @@
 
 #include <gtest/gtest.h>
 
+#include "cpu/Kernels.h"
+#include "cpu/StoreEpilogue.h"
+
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -105,6 +112,147 @@ TEST(IntegerPackedGemm, ThroughMatmulInteger) {
       EXPECT_EQ(values<int32_t>(y), want) << "weight zero point " << (zb ? (int)*zb : 0);
     }
   }
+}
+
+/// A quantized transformer's chains with every operand kind a matmul's
+/// result meets: scale per column (one NaN, one inf, one 0) from a [N]
+/// tensor, bias from a [1, N] one, a GELU (exact or tanh; kept), a
+/// residual added from the left (kept), a scalar divisor, quantize to u8
+/// (kept). The reference runs each step's CPU kernel over whole tensors;
+/// the chain runs in integerPackedGemm's store and through
+/// ds.matmul_integer's epilogue entry (a batched lhs: rows run on across
+/// the batch).
+TEST(IntegerPackedGemm, StoreEpilogueEqualsTheStepsKernels) {
+  if (!cpu::integerVnniKernelsAvailable())
+    GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  struct Case {
+    int64_t B, M, K, N;
+  };
+  const Case cases[] = {{1, 5, 130, 200}, {1, 13, 257, 65}, {2, 37, 96, 130}, {1, 128, 64, 70}};
+  for (const Case &c : cases)
+    for (const char *gelu : {"gelu", "gelu_tanh"}) {
+      const int64_t rows = c.B * c.M, count = rows * c.N;
+      const std::string what = std::to_string(c.B) + "x" + std::to_string(c.M) + "x" +
+                               std::to_string(c.K) + "x" + std::to_string(c.N) + " " + gelu;
+      const auto av = randomBytes((size_t)(rows * c.K), 101);
+      const auto bv = randomBytes((size_t)(c.K * c.N), 102);
+      const int za = 131;
+      const std::vector<int32_t> sums = exactGemm(av, false, za, bv, 0, rows, c.K, c.N);
+      const std::vector<int64_t> out = {c.B, c.M, c.N};
+      std::vector<float> scale = randomFloats((size_t)c.N, 103),
+                         bias = randomFloats((size_t)c.N, 104);
+      for (float &v : scale)
+        v = std::fabs(v) * 2e-5f;
+      scale[1] = NAN, scale[2] = INFINITY, scale[3] = 0.0f;
+      const std::vector<float> residual = randomFloats((size_t)count, 105);
+      const float divisor = 0.75f, qScale = 0.02f;
+      const uint8_t qZero = 100;
+
+      // The steps' kernels, one after another.
+      Tensors ts;
+      Tensor *acc = ts.make<int32_t>(DS_I32, out, sums);
+      Tensor *f = ts.empty(DS_F32, out), *scaled = ts.empty(DS_F32, out),
+             *biased = ts.empty(DS_F32, out), *act = ts.empty(DS_F32, out),
+             *added = ts.empty(DS_F32, out), *quot = ts.empty(DS_F32, out);
+      Tensor *q = ts.empty(DS_U8, out);
+      Tensor *scaleT = ts.f32({c.N}, scale), *biasT = ts.f32({1, c.N}, bias);
+      Tensor *residualT = ts.f32(out, residual), *divisorT = ts.f32({}, {divisor});
+      Tensor *qs = ts.f32({}, {qScale});
+      Tensor *qz = ts.make<uint8_t>(DS_U8, {}, {qZero});
+      ASSERT_TRUE(run("ds.cast", {}, {acc}, {f}).ok());
+      ASSERT_TRUE(run("ds.binary", attrs({{"kind", strAttr("mul")}}), {f, scaleT}, {scaled}).ok());
+      ASSERT_TRUE(
+          run("ds.binary", attrs({{"kind", strAttr("add")}}), {scaled, biasT}, {biased}).ok());
+      ASSERT_TRUE(run("ds.unary", attrs({{"kind", strAttr(gelu)}}), {biased}, {act}).ok());
+      ASSERT_TRUE(
+          run("ds.binary", attrs({{"kind", strAttr("add")}}), {residualT, act}, {added}).ok());
+      ASSERT_TRUE(run("ds.binary", attrs({{"kind", strAttr("div")}}), {added, divisorT}, {quot}).ok());
+      ASSERT_TRUE(run("ds.quantize", attrs({{"axis", intAttr(1)}, {"block_size", intAttr(0)}}),
+                      {quot, qs, qz}, {q})
+                      .ok());
+      size_t nan = 0, saturated = 0;
+      for (float v : values<float>(act))
+        nan += std::isnan(v);
+      for (uint8_t v : values<uint8_t>(q))
+        saturated += v == 0 || v == 255;
+      ASSERT_GT(nan, 0u) << what;
+      ASSERT_LT(saturated, (size_t)count / 2) << what << ": the chain's values are mostly in range";
+
+      // The same chain as the GEMM stores.
+      using Op = cpu::StoreEpilogue::Op;
+      std::vector<float> gotAct((size_t)count), gotAdded((size_t)count);
+      std::vector<uint8_t> gotQ((size_t)count);
+      cpu::StoreEpilogue epilogue;
+      epilogue.channels = c.N;
+      auto push = [&](Op::Kind kind, Op::Source source, const float *values, bool first) {
+        Op op;
+        op.kind = kind, op.source = source, op.values = values, op.operandFirst = first;
+        op.scalar = values ? values[0] : 0.0f;
+        epilogue.ops.push_back(op);
+      };
+      push(Op::Mul, Op::PerChannel, scale.data(), false);
+      push(Op::Add, Op::PerChannel, bias.data(), false);
+      push(std::string(gelu) == "gelu" ? Op::Gelu : Op::GeluTanh, Op::Scalar, nullptr, false);
+      epilogue.ops.back().store = gotAct.data();
+      push(Op::Add, Op::Full, residual.data(), true);
+      epilogue.ops.back().store = gotAdded.data();
+      push(Op::Div, Op::Scalar, &divisor, false);
+      Op quantize;
+      quantize.kind = Op::Quantize, quantize.scale = qScale, quantize.zeroPoint = qZero;
+      quantize.lo = 0.0f, quantize.hi = 255.0f;
+      quantize.store = gotQ.data(), quantize.storeType = DS_U8;
+      epilogue.ops.push_back(quantize);
+
+      auto expectStored = [&](const std::string &how) {
+        EXPECT_EQ(0, std::memcmp(gotAct.data(), act->data, (size_t)count * sizeof(float)))
+            << what << how << " (" << gelu << ", f32)";
+        EXPECT_EQ(0, std::memcmp(gotAdded.data(), added->data, (size_t)count * sizeof(float)))
+            << what << how << " (residual, f32)";
+        EXPECT_EQ(0, std::memcmp(gotQ.data(), q->data, (size_t)count)) << what << how << " (u8)";
+      };
+      auto clear = [&] {
+        std::fill(gotAct.begin(), gotAct.end(), -1.0f);
+        std::fill(gotAdded.begin(), gotAdded.end(), -1.0f);
+        std::fill(gotQ.begin(), gotQ.end(), 0xEE);
+      };
+      cpu::PackedConstants constants;
+      ASSERT_TRUE(constants.addInt8Matrix(reinterpret_cast<const int8_t *>(bv.data()), c.K, c.N));
+      const cpu::PackedInt8Matrix *packed =
+          constants.findInt8Matrix(bv.data(), c.K, c.N);
+      ASSERT_NE(packed, nullptr);
+      for (bool nested : {false, true})
+        for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+          clear();
+          std::vector<int32_t> untouched((size_t)count, 7);
+          cpu::integerPackedGemm(ctx, nested, *packed, av.data(), false, za, rows, c.K,
+                                 untouched.data(), c.N, &epilogue);
+          for (int32_t v : untouched)
+            ASSERT_EQ(v, 7) << what << ": the i32 result is not written";
+          expectStored(nested ? " nested" : "");
+        }
+
+      // Through ds.matmul_integer: applied with packed weights; declined
+      // (the i32 result written instead) with a weight zero point.
+      KernelContext ctx = chunkedContext(2);
+      ctx.packed = &constants;
+      Tensor *a = ts.make<uint8_t>(DS_U8, {c.B, c.M, c.K}, av);
+      Tensor *b = ts.make<uint8_t>(DS_I8, {c.K, c.N}, bv);
+      b->data = const_cast<uint8_t *>(bv.data()); // the address the packed copy is found by
+      Tensor *zat = ts.make<uint8_t>(DS_U8, {}, {(uint8_t)za});
+      Tensor *zb = ts.make<uint8_t>(DS_I8, {}, {0xfd});
+      Tensor *y = ts.empty(DS_I32, out);
+      clear();
+      bool applied = false;
+      Status s = cpu::matmulIntegerWithEpilogue(ctx, {}, {a, b, zat, nullptr}, {y}, epilogue,
+                                                applied);
+      ASSERT_TRUE(s.ok()) << s.message();
+      ASSERT_TRUE(applied) << what;
+      expectStored(" (ds.matmul_integer)");
+      s = cpu::matmulIntegerWithEpilogue(ctx, {}, {a, b, zat, zb}, {y}, epilogue, applied);
+      ASSERT_TRUE(s.ok()) << s.message();
+      EXPECT_FALSE(applied) << what << ": weights with a zero point are not packed";
+      EXPECT_EQ(values<int32_t>(y), exactGemm(av, false, za, bv, -3, rows, c.K, c.N)) << what;
+    }
 }
 
 } // namespace

@@ -98,13 +98,14 @@ void MemoryAnalysis::analyze(func::FuncOp func) {
       if (!isa<ConstantOp>(inner))
         addStep(inner);
     // The head (a convolution or matmul anchor) runs whole; the steps after it run
-    // together, in tiles. An integer convolution's kernel may run them as it
-    // stores (the CPU runtime's store epilogues), still reading its input:
-    // its group is one span. Its i32 sums, read only inside, then end at
-    // their reader (they are never written when the kernel stores through
+    // together, in tiles. An integer convolution's or matmul's kernel may run
+    // them as it stores (the CPU runtime's store epilogues, whose
+    // storesThroughEpilogue names the same two ops), still reading its
+    // input: its group is one span. Its i32 sums, read only inside, then end
+    // at their reader (they are never written when the kernel stores through
     // the chain; a CPU without VNNI may then run the tail op by op).
     int64_t tail = first + getGroupTiling(group).headOps;
-    if (tail == first + 1 && isa<ConvIntegerOp>(steps_[first]))
+    if (tail == first + 1 && isa<ConvIntegerOp, MatMulIntegerOp>(steps_[first]))
       tail = first;
     for (int64_t i = tail; i < numSteps(); ++i)
       spans[i] = {tail, numSteps() - 1};

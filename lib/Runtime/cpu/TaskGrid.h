@@ -1,0 +1,48 @@
+//===- TaskGrid.h - a GEMM's split into equal parallel tasks ----*- C++ -*-===//
+//
+// The GEMMs with packed constant operands (cpu/PackedGemm.h,
+// cpu/IntegerPackedGemm.h) split their result into tasks of column groups
+// first (each task then streams only its share of the packed weights) and
+// row panels second. The thread pool hands each thread an equal run of task
+// indices, so every task gets the same number of groups: 12 groups in 8
+// tasks of 2 would leave 2 tasks empty and one of two threads twice the
+// other's work.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_RUNTIME_CPU_TASKGRID_H
+#define DS_RUNTIME_CPU_TASKGRID_H
+
+#include <algorithm>
+#include <cstdint>
+
+namespace dsrt::cpu {
+
+/// About `wanted` tasks over `groups` column groups and `panels` row
+/// panels; rows are split only when the column tasks are fewer than
+/// `threads`. Results do not depend on the split.
+struct TaskGrid {
+  int64_t panels, groups, colTasks, rowTasks, groupsPerTask, panelsPerTask;
+  TaskGrid(int64_t panels, int64_t groups, int64_t wanted, int64_t threads)
+      : panels(panels), groups(groups) {
+    wanted = std::max<int64_t>(1, wanted);
+    groupsPerTask = ceilDiv(groups, std::max<int64_t>(1, std::min(groups, wanted)));
+    colTasks = std::max<int64_t>(1, ceilDiv(groups, groupsPerTask));
+    const int64_t rowsWanted =
+        colTasks >= threads ? 1 : std::min(panels, ceilDiv(wanted, colTasks));
+    panelsPerTask = std::max<int64_t>(1, ceilDiv(panels, std::max<int64_t>(1, rowsWanted)));
+    rowTasks = std::max<int64_t>(1, ceilDiv(panels, panelsPerTask));
+  }
+  int64_t size() const { return rowTasks * colTasks; }
+  /// Task t's row panels [p0, p1) and column groups [g0, g1).
+  void task(int64_t t, int64_t &p0, int64_t &p1, int64_t &g0, int64_t &g1) const {
+    p0 = (t / colTasks) * panelsPerTask, p1 = std::min(panels, p0 + panelsPerTask);
+    g0 = (t % colTasks) * groupsPerTask, g1 = std::min(groups, g0 + groupsPerTask);
+  }
+
+private:
+  static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+};
+
+} // namespace dsrt::cpu
+
+#endif // DS_RUNTIME_CPU_TASKGRID_H
