@@ -312,8 +312,8 @@ bool int8WeightsToPack(const Program &program, const Step &step, size_t rank) {
 
 Status Session::packWeights() {
   const bool gemm = cpu::packedGemmAvailable(), nibbles = cpu::packsNibbleWeights(),
-             int8Conv = cpu::integerVnniKernelsAvailable();
-  if (!gemm && !nibbles && !int8Conv)
+             int8Conv = cpu::integerVnniKernelsAvailable(), bf16 = cpu::bf16GemmAvailable();
+  if (!gemm && !nibbles && !int8Conv && !bf16)
     return Status();
   auto outOfMemory = [](const ValueInfo &w) {
     return Status::error("cannot allocate " + std::to_string(w.bytes) + " bytes for packed weights");
@@ -356,6 +356,16 @@ Status Session::packWeights() {
       for (int64_t g = 0; g < group; ++g)
         if (!packed_.addInt8Conv(data + g * rows * w.dims[1] * taps, rows, w.dims[1], taps))
           return outOfMemory(w);
+      continue;
+    }
+    // bf16 matmul weights (ds-assign-precision's) for the AVX512-BF16 GEMM.
+    if (step.op == "ds.matmul" && bf16 && w.storage == DSX_STORAGE_CONSTANT &&
+        w.dtype == DS_BF16 && x.dtype == DS_BF16 && w.dims.size() == 2 && w.dims[0] > 0 &&
+        w.dims[1] > 0 && w.bytes == (uint64_t)(w.dims[0] * w.dims[1]) * 2) {
+      const auto *data = reinterpret_cast<const uint16_t *>(program_.constantData(w));
+      if (!packed_.addBf16Matrix(data, w.dims[0], w.dims[1]))
+        return outOfMemory(w);
+      program_.releaseConstantPages(data, w.bytes);
       continue;
     }
     if (!gemm)

@@ -103,6 +103,26 @@ bool planStep(const Step &step, const std::vector<ValueInfo> &values, uint32_t c
   return true;
 }
 
+/// Whether `sigmoid` and `mul` are x * sigmoid(x) of the chain's value
+/// `chain` (SiLU as exporters write it: the value read twice, its logistic
+/// read once, by the product alone).
+bool isSiluPair(const Step &sigmoid, const Step &mul, const std::vector<ValueInfo> &values,
+                uint32_t chain, DType type, const Dims &out,
+                const std::vector<uint32_t> &readsInside, const std::vector<uint8_t> &readOutside) {
+  if (sigmoid.op != "ds.unary" || sigmoid.attrs.getString("kind") != "sigmoid" ||
+      sigmoid.inputs.size() != 1 || sigmoid.inputs[0] != chain || sigmoid.outputs.size() != 1 ||
+      mul.op != "ds.binary" || mul.attrs.getString("kind") != "mul" || mul.inputs.size() != 2 ||
+      mul.outputs.size() != 1)
+    return false;
+  const uint32_t logistic = sigmoid.outputs[0];
+  const bool operands = (mul.inputs[0] == chain && mul.inputs[1] == logistic) ||
+                        (mul.inputs[0] == logistic && mul.inputs[1] == chain);
+  return operands && type == DS_F32 && readsInside[chain] == 2 && readsInside[logistic] == 1 &&
+         !readOutside[logistic] && values[logistic].dtype == DS_F32 &&
+         values[logistic].dims == out && values[mul.outputs[0]].dtype == DS_F32 &&
+         values[mul.outputs[0]].dims == out;
+}
+
 /// Whether values a and b share bytes of the arena (`elsewhere[v]`: v is
 /// held outside it, e.g. computed while a dynamic plan was made).
 bool overlaps(const std::vector<ValueInfo> &values, const std::vector<uint8_t> &elsewhere,
@@ -147,13 +167,17 @@ bool planStoreEpilogue(const Program &program, const std::vector<ValueInfo> &val
   uint32_t chain = cast.outputs[0];
   DType type = DS_F32;
   for (size_t k = 2; k < steps.size(); ++k) {
-    const Step &step = program.steps[steps[k]];
-    if (readsInside[chain] != 1)
-      return false;
     EpilogueStepPlan next;
-    if (!planStep(step, values, chain, type, out, channelAxis, next))
+    if (k + 1 < steps.size() &&
+        isSiluPair(program.steps[steps[k]], program.steps[steps[k + 1]], values, chain, type, out,
+                   readsInside, readOutside)) {
+      next.kind = Op::Silu;
+      ++k; // the product ends the pair
+    } else if (readsInside[chain] != 1 ||
+               !planStep(program.steps[steps[k]], values, chain, type, out, channelAxis, next)) {
       return false;
-    chain = step.outputs[0];
+    }
+    chain = program.steps[steps[k]].outputs[0];
     type = values[chain].dtype;
     if (readOutside[chain])
       next.store = chain;

@@ -3,8 +3,8 @@
 // A fusion group headed by ds.conv_integer or ds.matmul_integer whose other
 // steps form one chain of the elementwise steps cpu::StoreEpilogue runs
 // (cast to f32, + - * / by a scalar, a per-channel vector or a tensor of the
-// result's shape, relu, gelu, per-tensor quantize / dequantize) runs as the
-// contraction alone: its kernel hands each tile's sums to the chain and
+// result's shape, relu, gelu, SiLU written as x * sigmoid(x), per-tensor
+// quantize / dequantize) runs as the contraction alone: its kernel hands each tile's sums to the chain and
 // stores only the values read after the group. This is the requantization
 // of quantized models (scale, bias, an activation, quantize of the next
 // layer's input, a residual add between them) done where onnxruntime's

@@ -277,7 +277,8 @@ Status attentionKernel(KernelContext &ctx, const Attributes &attrs, const Inputs
     return Status();
   auto run = [&](auto tag) {
     using T = decltype(tag);
-    std::vector<T> sq, sk, sv, sm, sy;
+    ThreadStorage<T, 5> s; // widened q, k, v, mask, y
+    std::vector<T> &sq = s[0], &sk = s[1], &sv = s[2], &sm = s[3], &sy = s[4];
     const T *Q = viewAs<T>(q, sq), *K = viewAs<T>(k, sk), *V = viewAs<T>(v, sv);
     const T *MF = nullptr;
     const uint8_t *MB = nullptr;
@@ -342,7 +343,8 @@ Status blockSparseAttentionKernel(KernelContext &ctx, const Attributes &attrs, c
   const uint8_t *kept = layout.as<uint8_t>();
   auto run = [&](auto tag) {
     using T = decltype(tag);
-    std::vector<T> sq, sk, sv, sm, sy;
+    ThreadStorage<T, 5> s; // widened q, k, v, mask, y
+    std::vector<T> &sq = s[0], &sk = s[1], &sv = s[2], &sm = s[3], &sy = s[4];
     const T *Q = viewAs<T>(q, sq), *K = viewAs<T>(k, sk), *V = viewAs<T>(v, sv);
     const T *MF = mask && mask->dtype != DS_BOOL ? viewAs<T>(*mask, sm) : nullptr;
     const uint8_t *MB = mask && mask->dtype == DS_BOOL ? mask->as<uint8_t>() : nullptr;

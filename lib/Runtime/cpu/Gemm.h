@@ -18,6 +18,7 @@
 #include "cpu/KernelUtils.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <climits>
 #include <cstdint>
@@ -76,6 +77,44 @@ template <typename T> T *outputAs(Tensor &t, std::vector<T> &storage) {
   storage.assign((size_t)t.numel(), T(0));
   return storage.data();
 }
+
+/// Storage for viewAs / outputAs that stays with the calling thread between
+/// kernel calls. glibc serves each vector past its mmap threshold (128 KiB
+/// until a larger block is freed) with a fresh mapping, and the page faults
+/// of BERT-base's widened bf16 attention operands cost four times the
+/// attention itself. Buffers above 16 MiB are freed when the scope ends; a
+/// scope opened inside another on the same thread gets vectors of its own.
+template <typename T, size_t Slots> class ThreadStorage {
+public:
+  ThreadStorage() : buffers_(kept().inUse ? own_ : kept().buffers), owner_(!kept().inUse) {
+    kept().inUse = true;
+  }
+  ~ThreadStorage() {
+    if (!owner_)
+      return;
+    for (std::vector<T> &b : buffers_)
+      if (b.capacity() * sizeof(T) > kKeptBytes)
+        std::vector<T>().swap(b);
+    kept().inUse = false;
+  }
+  ThreadStorage(const ThreadStorage &) = delete;
+  ThreadStorage &operator=(const ThreadStorage &) = delete;
+  std::vector<T> &operator[](size_t i) { return buffers_[i]; }
+
+private:
+  static constexpr size_t kKeptBytes = size_t(16) << 20;
+  struct Kept {
+    std::array<std::vector<T>, Slots> buffers;
+    bool inUse = false;
+  };
+  static Kept &kept() {
+    thread_local Kept k;
+    return k;
+  }
+  std::array<std::vector<T>, Slots> own_;
+  std::array<std::vector<T>, Slots> &buffers_;
+  bool owner_;
+};
 
 /// Stores `storage` into `t` if outputAs handed out the storage.
 template <typename T> void finishOutput(Tensor &t, const T *buffer) {

@@ -121,9 +121,21 @@ void runMatmul(KernelContext &ctx, const T *A, const T *B, T *C, int64_t batch,
 /// when oneDNN is absent or refused (the caller takes the f32 path).
 bool runMatmulBf16(KernelContext &ctx, const Tensor &a, const Tensor &b, Tensor &y,
                    const MatmulPlan &p) {
+  const uint16_t *A = a.as<uint16_t>(), *B = b.as<uint16_t>();
+  // Constant weights packed at load (cpu/Bf16PackedGemm.h).
+  const PackedBf16Matrix *packed =
+      ctx.packed && p.bShared && b.rank() == 2 ? ctx.packed->findBf16Matrix(b.data, p.K, p.N)
+                                                : nullptr;
+  if (packed) {
+    uint16_t *C = y.as<uint16_t>();
+    return forEachMatmulGemm(ctx, p, [&](bool nested, int64_t i, int64_t rows) {
+      bf16PackedGemm(ctx, nested, *packed, A + p.aOff[(size_t)i] * p.M * p.K, rows, p.K,
+                     C + i * p.M * p.N, p.N);
+      return true;
+    });
+  }
   if (!dnnl::available())
     return false;
-  const uint16_t *A = a.as<uint16_t>(), *B = b.as<uint16_t>();
   std::vector<float> storage;
   float *C = outputAs<float>(y, storage);
   bool ok = forEachMatmulGemm(ctx, p, [&](bool nested, int64_t i, int64_t rows) {

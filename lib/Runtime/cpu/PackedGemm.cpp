@@ -835,6 +835,22 @@ const PackedInt8Matrix *PackedConstants::findInt8Matrix(const void *data, int64_
                  [&](const PackedInt8Matrix &m) { return m.K == K && m.N == N; });
 }
 
+bool PackedConstants::addBf16Matrix(const uint16_t *data, int64_t K, int64_t N) {
+  if (findBf16Matrix(data, K, N))
+    return true;
+  PackedBf16Matrix packed;
+  if (!packBf16Matrix(data, K, N, packed))
+    return false;
+  bf16Matrices_[data] = std::move(packed);
+  return true;
+}
+
+const PackedBf16Matrix *PackedConstants::findBf16Matrix(const void *data, int64_t K,
+                                                        int64_t N) const {
+  return entryIf(bf16Matrices_, data,
+                 [&](const PackedBf16Matrix &m) { return m.K == K && m.N == N; });
+}
+
 const PackedMatrix *PackedConstants::find(const void *data, int64_t K, int64_t N) const {
   return entryIf(packed_, data, [&](const PackedMatrix &m) { return m.K == K && m.N == N; });
 }

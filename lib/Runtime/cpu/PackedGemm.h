@@ -17,6 +17,7 @@
 #define DS_RUNTIME_CPU_PACKEDGEMM_H
 
 #include "core/Tensor.h"
+#include "cpu/Bf16PackedGemm.h"
 #include "cpu/IntegerDirectConv.h"
 #include "cpu/IntegerPackedGemm.h"
 
@@ -188,6 +189,10 @@ public:
   /// false when out of memory.
   bool addInt8Matrix(const int8_t *data, int64_t K, int64_t N);
   const PackedInt8Matrix *findInt8Matrix(const void *data, int64_t K, int64_t N) const;
+  /// Packs the K x N bf16 constant at `data` for cpu/Bf16PackedGemm.h;
+  /// false when out of memory.
+  bool addBf16Matrix(const uint16_t *data, int64_t K, int64_t N);
+  const PackedBf16Matrix *findBf16Matrix(const void *data, int64_t K, int64_t N) const;
   /// A set made from the constant at `data` (M x C per matrix); one per
   /// variant (convolutions sharing weights may run in different ones).
   void addSet(const void *data, PackedSet set);
@@ -195,7 +200,7 @@ public:
   const PackedSet *findSet(const void *data, int64_t M, int64_t C, int64_t variant) const;
   size_t size() const {
     return packed_.size() + transposed_.size() + left_.size() + sets_.size() + nibbles_.size() +
-           int8Convs_.size() + int8Matrices_.size();
+           int8Convs_.size() + int8Matrices_.size() + bf16Matrices_.size();
   }
 
 private:
@@ -205,6 +210,7 @@ private:
   std::unordered_map<const void *, NibbleMatrix> nibbles_;
   std::unordered_map<const void *, PackedInt8Conv> int8Convs_;
   std::unordered_map<const void *, PackedInt8Matrix> int8Matrices_;
+  std::unordered_map<const void *, PackedBf16Matrix> bf16Matrices_;
 };
 
 } // namespace dsrt::cpu

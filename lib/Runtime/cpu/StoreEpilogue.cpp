@@ -4,8 +4,8 @@
 // L1 (16 at a time in AVX-512 registers), one dispatch per op and block. Each op is the IEEE operation its step's
 // kernel performs (ds.binary's f32 add / sub / mul / div, ds.quantize's
 // division, round-half-even by the 1.5 * 2^23 trick, saturation and NaN to
-// the zero point, ds.dequantize's (q - zero point) * scale, the GELUs of
-// cpu/VectorMath.h the unary kernel calls), so every value equals the
+// the zero point, ds.dequantize's (q - zero point) * scale, the GELUs and
+// the logistic of cpu/VectorMath.h the unary kernel calls), so every value equals the
 // unfused steps' bit for bit (tests: IntegerDirectConv and
 // IntegerPackedGemm's StoreEpilogueEqualsTheStepsKernels).
 //
@@ -117,6 +117,20 @@ DS_AVX512_TARGET void applyOp(const StoreEpilogue::Op &op, const BlockPlace &at,
       else
         vmath::geluTanh(v, y, at.count);
       std::memcpy(v, y, sizeof(float) * (size_t)at.count);
+    }
+    return;
+  case Op::Silu:
+    // vmath::sigmoid as the unary kernel runs it, then the product's IEEE
+    // multiply (commutative: either operand order gives these bits).
+    for (int64_t r = 0; r < at.rows; ++r) {
+      alignas(64) float y[kColumns];
+      float *v = b.v + r * kColumns;
+      vmath::sigmoid(v, y, at.count);
+      for (int64_t i = 0; i < at.count; i += 16) {
+        const __mmask16 mask = (__mmask16)((1u << std::min<int64_t>(16, at.count - i)) - 1);
+        _mm512_store_ps(v + i,
+                        _mm512_mul_ps(_mm512_load_ps(v + i), _mm512_maskz_load_ps(mask, y + i)));
+      }
     }
     return;
   case Op::Quantize: {

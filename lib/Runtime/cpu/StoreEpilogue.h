@@ -31,6 +31,7 @@ struct StoreEpilogue {
       Relu,       ///< ds.unary relu: NaN stays NaN
       Gelu,       ///< ds.unary gelu (cpu/VectorMath.h's, as the unary kernel)
       GeluTanh,   ///< ds.unary gelu_tanh (the same)
+      Silu,       ///< v * sigmoid(v): ds.unary sigmoid, then ds.binary mul
       Quantize,   ///< ds.quantize to u8 / i8, one scale: v becomes an integer
       Dequantize, ///< ds.dequantize from u8 / i8, one scale
     } kind = Add;

@@ -446,8 +446,8 @@ TEST(FusedExecution, GroupsNotAChainKeepTheirTiles) {
 
 namespace {
 /// ds.matmul_integer ([2, 4, 16] u8 by [16, 32] s8) and a quantized
-/// feed-forward's tail: cast, scale per column, a bias of `biasDims`, GELU,
-/// quantize to u8.
+/// feed-forward's tail: cast, scale per column, a bias of `biasDims`, GELU
+/// (or SiLU as exporters write it, x * sigmoid(x)), quantize to u8.
 struct QuantizedFeedForward {
   ProgramBuilder b;
   uint32_t sums, quantized;
@@ -465,7 +465,7 @@ struct QuantizedFeedForward {
     b.program.steps.back().opClass = cls;
     return typed(id, dtype);
   }
-  explicit QuantizedFeedForward(std::vector<int64_t> biasDims) {
+  explicit QuantizedFeedForward(std::vector<int64_t> biasDims, bool silu = false) {
     uint32_t x = typed(b.value({B, M, K}, DSX_STORAGE_INPUT), DS_U8);
     uint32_t w = typed(b.value({K, N}, DSX_STORAGE_CONSTANT), DS_I8);
     uint32_t scale = b.value({N}, DSX_STORAGE_CONSTANT);
@@ -476,12 +476,15 @@ struct QuantizedFeedForward {
     uint32_t f = step("ds.cast", {sums}, DS_F32, DSX_OP_ELEMENTWISE);
     uint32_t scaled = step("ds.binary", {f, scale}, DS_F32, DSX_OP_ELEMENTWISE, kind("mul"));
     uint32_t biased = step("ds.binary", {scaled, bias}, DS_F32, DSX_OP_ELEMENTWISE, kind("add"));
-    uint32_t gelu = step("ds.unary", {biased}, DS_F32, DSX_OP_ELEMENTWISE, kind("gelu"));
+    uint32_t act = step("ds.unary", {biased}, DS_F32, DSX_OP_ELEMENTWISE,
+                        kind(silu ? "sigmoid" : "gelu"));
+    if (silu)
+      act = step("ds.binary", {act, biased}, DS_F32, DSX_OP_ELEMENTWISE, kind("mul"));
     Attributes perTensor;
     perTensor.set("axis", integer(1));
     perTensor.set("block_size", integer(0));
-    quantized = step("ds.quantize", {gelu, qScale, qZero}, DS_U8, DSX_OP_PRECISION, perTensor);
-    b.group(0, 6, 4, /*head=*/1);
+    quantized = step("ds.quantize", {act, qScale, qZero}, DS_U8, DSX_OP_PRECISION, perTensor);
+    b.group(0, silu ? 7 : 6, 4, /*head=*/1);
     b.program.outputs = {quantized};
   }
 };
@@ -504,6 +507,18 @@ TEST(FusedExecution, QuantizedMatmulRunsItsTailAsItStores) {
   std::vector<StepSpan> spans = stepSpans(f.b.program);
   EXPECT_EQ(spans[0].first, 0);
   EXPECT_EQ(spans[0].last, 5);
+
+  // SiLU, as x * sigmoid(x): one op of the chain.
+  QuantizedFeedForward silu({QuantizedFeedForward::N}, /*silu=*/true);
+  units = planExecution(silu.b.program);
+  ASSERT_EQ(units.size(), 1u);
+  ASSERT_TRUE(units[0].epilogue);
+  ASSERT_EQ(units[0].epilogue->steps.size(), 4u);
+  EXPECT_EQ(units[0].epilogue->steps[2].kind, cpu::StoreEpilogue::Op::Silu);
+  // Not when the logistic is read after the group too.
+  QuantizedFeedForward shared({QuantizedFeedForward::N}, /*silu=*/true);
+  shared.b.program.outputs.push_back(shared.b.program.steps[4].outputs[0]);
+  EXPECT_FALSE(planExecution(shared.b.program)[0].epilogue);
 
   // A bias per row ([M, 1]) is not per channel of a matmul's result.
   QuantizedFeedForward rows({QuantizedFeedForward::M, 1});

@@ -116,7 +116,8 @@ TEST(IntegerPackedGemm, ThroughMatmulInteger) {
 
 /// A quantized transformer's chains with every operand kind a matmul's
 /// result meets: scale per column (one NaN, one inf, one 0) from a [N]
-/// tensor, bias from a [1, N] one, a GELU (exact or tanh; kept), a
+/// tensor, bias from a [1, N] one, a GELU (exact or tanh) or a SiLU
+/// written as x * sigmoid(x) (kept), a
 /// residual added from the left (kept), a scalar divisor, quantize to u8
 /// (kept). The reference runs each step's CPU kernel over whole tensors;
 /// the chain runs in integerPackedGemm's store and through
@@ -130,10 +131,10 @@ TEST(IntegerPackedGemm, StoreEpilogueEqualsTheStepsKernels) {
   };
   const Case cases[] = {{1, 5, 130, 200}, {1, 13, 257, 65}, {2, 37, 96, 130}, {1, 128, 64, 70}};
   for (const Case &c : cases)
-    for (const char *gelu : {"gelu", "gelu_tanh"}) {
+    for (const std::string activation : {"gelu", "gelu_tanh", "silu"}) {
       const int64_t rows = c.B * c.M, count = rows * c.N;
       const std::string what = std::to_string(c.B) + "x" + std::to_string(c.M) + "x" +
-                               std::to_string(c.K) + "x" + std::to_string(c.N) + " " + gelu;
+                               std::to_string(c.K) + "x" + std::to_string(c.N) + " " + activation;
       const auto av = randomBytes((size_t)(rows * c.K), 101);
       const auto bv = randomBytes((size_t)(c.K * c.N), 102);
       const int za = 131;
@@ -163,7 +164,15 @@ TEST(IntegerPackedGemm, StoreEpilogueEqualsTheStepsKernels) {
       ASSERT_TRUE(run("ds.binary", attrs({{"kind", strAttr("mul")}}), {f, scaleT}, {scaled}).ok());
       ASSERT_TRUE(
           run("ds.binary", attrs({{"kind", strAttr("add")}}), {scaled, biasT}, {biased}).ok());
-      ASSERT_TRUE(run("ds.unary", attrs({{"kind", strAttr(gelu)}}), {biased}, {act}).ok());
+      if (activation == "silu") {
+        Tensor *logistic = ts.empty(DS_F32, out);
+        ASSERT_TRUE(
+            run("ds.unary", attrs({{"kind", strAttr("sigmoid")}}), {biased}, {logistic}).ok());
+        ASSERT_TRUE(
+            run("ds.binary", attrs({{"kind", strAttr("mul")}}), {biased, logistic}, {act}).ok());
+      } else {
+        ASSERT_TRUE(run("ds.unary", attrs({{"kind", strAttr(activation)}}), {biased}, {act}).ok());
+      }
       ASSERT_TRUE(
           run("ds.binary", attrs({{"kind", strAttr("add")}}), {residualT, act}, {added}).ok());
       ASSERT_TRUE(run("ds.binary", attrs({{"kind", strAttr("div")}}), {added, divisorT}, {quot}).ok());
@@ -192,7 +201,8 @@ TEST(IntegerPackedGemm, StoreEpilogueEqualsTheStepsKernels) {
       };
       push(Op::Mul, Op::PerChannel, scale.data(), false);
       push(Op::Add, Op::PerChannel, bias.data(), false);
-      push(std::string(gelu) == "gelu" ? Op::Gelu : Op::GeluTanh, Op::Scalar, nullptr, false);
+      push(activation == "gelu" ? Op::Gelu : activation == "silu" ? Op::Silu : Op::GeluTanh,
+           Op::Scalar, nullptr, false);
       epilogue.ops.back().store = gotAct.data();
       push(Op::Add, Op::Full, residual.data(), true);
       epilogue.ops.back().store = gotAdded.data();
@@ -205,7 +215,7 @@ TEST(IntegerPackedGemm, StoreEpilogueEqualsTheStepsKernels) {
 
       auto expectStored = [&](const std::string &how) {
         EXPECT_EQ(0, std::memcmp(gotAct.data(), act->data, (size_t)count * sizeof(float)))
-            << what << how << " (" << gelu << ", f32)";
+            << what << how << " (" << activation << ", f32)";
         EXPECT_EQ(0, std::memcmp(gotAdded.data(), added->data, (size_t)count * sizeof(float)))
             << what << how << " (residual, f32)";
         EXPECT_EQ(0, std::memcmp(gotQ.data(), q->data, (size_t)count)) << what << how << " (u8)";
