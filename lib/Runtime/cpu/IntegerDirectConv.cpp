@@ -154,32 +154,51 @@ struct TileStore {
   int64_t image, firstChannel;     ///< for the epilogue
   const StoreEpilogue *epilogue;   ///< null: store the i32 sums
 
-  /// Row r of `sums` (columns n0 .. n0 + cols of the padded map) to
-  /// channel `m` (counted in the group). The columns a tile keeps are
-  /// consecutive pixels (the last of a map row is followed by the first of
-  /// the next), so they go to the epilogue in one call once the padding
-  /// columns are dropped: one call per tile row, not per map row.
-  void row(const int32_t *sums, int64_t m, int64_t n0, int64_t cols) const {
-    int32_t kept[kTile];
-    int64_t count = 0, first = -1;
+  /// Rows [0, rows) of `sums` (row stride kTile; columns n0 .. n0 + cols
+  /// of the padded map) to channels m0 .. m0 + rows - 1 (counted in the
+  /// group). The columns a tile keeps are consecutive pixels (the last of
+  /// a map row is followed by the first of the next) and the same for every
+  /// row, so once the padding columns are dropped they go to the epilogue
+  /// in one call per tile.
+  void rows(const int32_t *sums, int64_t m0, int64_t rows, int64_t n0, int64_t cols) const {
+    // The kept runs: [start, start + length) of the tile's columns, each
+    // beginning at pixel `pixel`.
+    struct Run {
+      int64_t start, length, pixel;
+    };
+    Run runs[kTile];
+    int64_t numRuns = 0, count = 0;
     for (int64_t q = n0, end = n0 + cols; q < end;) {
       const int64_t oh = q / p.Wq, ow = q % p.Wq;
       const int64_t rowEnd = std::min(end, (oh + 1) * p.Wq);
       const int64_t valid = std::min(rowEnd, oh * p.Wq + p.OW) - q;
       if (valid > 0 && oh < p.OH) {
-        if (!epilogue) {
-          std::copy_n(sums + (q - n0), valid, y + m * p.OH * p.OW + oh * p.OW + ow);
-        } else {
-          if (first < 0)
-            first = oh * p.OW + ow;
-          std::copy_n(sums + (q - n0), valid, kept + count);
-          count += valid;
-        }
+        runs[numRuns++] = {q - n0, valid, oh * p.OW + ow};
+        count += valid;
       }
       q = rowEnd;
     }
-    if (count > 0)
-      storeWithEpilogue(*epilogue, kept, image, firstChannel + m, first, count);
+    if (numRuns == 0)
+      return;
+    if (!epilogue) {
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t k = 0; k < numRuns; ++k)
+          std::copy_n(sums + r * kTile + runs[k].start, runs[k].length,
+                      y + (m0 + r) * p.OH * p.OW + runs[k].pixel);
+      return;
+    }
+    // One run from the tile's first column: the sums as they are.
+    // Otherwise the kept columns side by side.
+    int32_t kept[kRows * kTile];
+    const int32_t *from = sums;
+    if (numRuns > 1 || runs[0].start != 0) {
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t k = 0, at = 0; k < numRuns; at += runs[k].length, ++k)
+          std::copy_n(sums + r * kTile + runs[k].start, runs[k].length, kept + r * kTile + at);
+      from = kept;
+    }
+    storeChannelsWithEpilogue(*epilogue, from, kTile, image, firstChannel + m0, rows,
+                              runs[0].pixel, count);
   }
 };
 
@@ -225,8 +244,7 @@ void integerGemmIndirect(KernelContext &ctx, const std::vector<IndirectProduct> 
           const int64_t rows = std::min(kRows, product.A->M - p * kRows);
           fn(product.A->panel(p), product.B, offsets, steps, n0, cols, rows,
              product.init + p * kRows, sums, kTile);
-          for (int64_t r = 0; r < rows; ++r)
-            product.out.row(sums + r * kTile, p * kRows + r, n0, cols);
+          product.out.rows(sums, p * kRows, rows, n0, cols);
         }
       }
     }

@@ -30,9 +30,10 @@ namespace {
 constexpr int64_t kColumns = 64, kRows = 8;
 
 /// Where a block of the result lies: `rows` runs of `count` (<= kColumns)
-/// elements, run r at offset + r * stride; for per-channel operands, its
-/// one channel (channels first) or the column of each run's first element
-/// (channels last, `channel` < 0).
+/// elements, run r at offset + r * stride; for per-channel operands, run
+/// r's channel channel + r (channels first: a run is one channel's pixels)
+/// or the column of each run's first element (channels last, `channel` <
+/// 0: a run is part of a row).
 struct BlockPlace {
   int64_t offset, stride, rows, count, channel, column;
 };
@@ -56,31 +57,36 @@ DS_AVX512_TARGET inline void eachVector(const BlockPlace &at, F &&f) {
 template <StoreEpilogue::Op::Kind Kind>
 DS_AVX512_TARGET void binaryOp(const StoreEpilogue::Op &op, const BlockPlace &at,
                                BlockValues &b) {
-  // The operand: one value for the block, or read at (run, i) from `base`.
-  const bool broadcast = op.source == StoreEpilogue::Op::Scalar ||
-                         (op.source == StoreEpilogue::Op::PerChannel && at.channel >= 0);
-  const __m512 one = _mm512_set1_ps(op.source == StoreEpilogue::Op::Scalar ? op.scalar
-                                    : broadcast ? op.values[at.channel]
-                                                : 0.0f);
+  // The operand: one value per run (a scalar, or the run's channel), or
+  // read at (run, i) from `base` with `stride` between runs.
+  const bool perRun = op.source == StoreEpilogue::Op::Scalar ||
+                      (op.source == StoreEpilogue::Op::PerChannel && at.channel >= 0);
   const float *base = op.source == StoreEpilogue::Op::Full ? op.values + at.offset
                                                            : op.values + at.column;
   const int64_t stride = op.source == StoreEpilogue::Op::Full ? at.stride : 0;
-  eachVector(at, [&](int64_t r, int64_t i, __mmask16 mask) DS_AVX512_TARGET {
-    float *v = b.v + r * kColumns + i;
-    const __m512 x = _mm512_load_ps(v);
-    const __m512 y = broadcast ? one : _mm512_maskz_loadu_ps(mask, base + r * stride + i);
-    const __m512 l = op.operandFirst ? y : x, rr = op.operandFirst ? x : y;
-    __m512 z;
-    if constexpr (Kind == StoreEpilogue::Op::Add)
-      z = _mm512_add_ps(l, rr);
-    else if constexpr (Kind == StoreEpilogue::Op::Sub)
-      z = _mm512_sub_ps(l, rr);
-    else if constexpr (Kind == StoreEpilogue::Op::Mul)
-      z = _mm512_mul_ps(l, rr);
-    else
-      z = _mm512_div_ps(l, rr);
-    _mm512_store_ps(v, z);
-  });
+  for (int64_t r = 0; r < at.rows; ++r) {
+    const __m512 one = _mm512_set1_ps(!perRun ? 0.0f
+                                      : op.source == StoreEpilogue::Op::Scalar
+                                          ? op.scalar
+                                          : op.values[at.channel + r]);
+    for (int64_t i = 0; i < at.count; i += 16) {
+      const __mmask16 mask = (__mmask16)((1u << std::min<int64_t>(16, at.count - i)) - 1);
+      float *v = b.v + r * kColumns + i;
+      const __m512 x = _mm512_load_ps(v);
+      const __m512 y = perRun ? one : _mm512_maskz_loadu_ps(mask, base + r * stride + i);
+      const __m512 l = op.operandFirst ? y : x, rr = op.operandFirst ? x : y;
+      __m512 z;
+      if constexpr (Kind == StoreEpilogue::Op::Add)
+        z = _mm512_add_ps(l, rr);
+      else if constexpr (Kind == StoreEpilogue::Op::Sub)
+        z = _mm512_sub_ps(l, rr);
+      else if constexpr (Kind == StoreEpilogue::Op::Mul)
+        z = _mm512_mul_ps(l, rr);
+      else
+        z = _mm512_div_ps(l, rr);
+      _mm512_store_ps(v, z);
+    }
+  }
 }
 
 /// One op on the block.
@@ -199,6 +205,8 @@ DS_AVX512_TARGET void chainRuns(const StoreEpilogue &epilogue, const int32_t *su
       block.count = std::min(kColumns, count - i);
       block.offset += r * at.stride + i;
       block.column += i;
+      if (at.channel >= 0)
+        block.channel += r;
       chainBlock(epilogue, sums + r * ldSums + i, ldSums, block);
     }
 }
@@ -207,10 +215,11 @@ DS_AVX512_TARGET void chainRuns(const StoreEpilogue &epilogue, const int32_t *su
 } // namespace
 
 #if DS_AVX512_EPILOGUE
-void storeWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums, int64_t image,
-                       int64_t channel, int64_t pixel, int64_t count) {
+void storeChannelsWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums,
+                               int64_t ldSums, int64_t image, int64_t channel, int64_t channels,
+                               int64_t pixel, int64_t count) {
   const int64_t offset = (image * epilogue.channels + channel) * epilogue.pixels + pixel;
-  chainRuns(epilogue, sums, 0, {offset, 0, 1, 0, channel, 0}, count);
+  chainRuns(epilogue, sums, ldSums, {offset, epilogue.pixels, channels, 0, channel, 0}, count);
 }
 
 void storeRowsWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums, int64_t ldSums,

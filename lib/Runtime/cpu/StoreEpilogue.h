@@ -59,13 +59,15 @@ struct StoreEpilogue {
   int64_t pixels = 0;
 };
 
-/// Runs `epilogue` on `count` sums of output channel `channel` of image
-/// `image`, those of pixels [pixel, pixel + count) (channels first): the
-/// i32 -> f32 cast, then each op, writing where the ops say. x86-64 with
-/// AVX-512 (F, BW, VL) only: its callers are the VNNI kernels
+/// Runs `epilogue` on `count` sums of each of output channels [channel,
+/// channel + channels) of image `image`, those of pixels [pixel, pixel +
+/// count) (channels first; channel c's sums at sums + (c - channel) *
+/// ldSums): the i32 -> f32 cast, then each op, writing where the ops say.
+/// x86-64 with AVX-512 (F, BW, VL) only: its callers are the VNNI kernels
 /// (cpu/IntegerDirectConv.h, cpu/IntegerPackedGemm.h).
-void storeWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums, int64_t image,
-                       int64_t channel, int64_t pixel, int64_t count);
+void storeChannelsWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums,
+                               int64_t ldSums, int64_t image, int64_t channel, int64_t channels,
+                               int64_t pixel, int64_t count);
 /// The same for channels last: `count` sums of each of rows [row, row +
 /// rows), columns [column, column + count), row r's at sums + r * ldSums.
 void storeRowsWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums, int64_t ldSums,
