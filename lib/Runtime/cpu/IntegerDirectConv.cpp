@@ -90,11 +90,19 @@ DS_VNNI_TARGET void fillPlane(const DirectConvPlan &p, const uint8_t *x, int64_t
                  (uint32_t)(uint8_t)(s2[j] ^ flip) << 16 | (uint32_t)(uint8_t)(s3[j] ^ flip) << 24;
       continue;
     }
-    for (int64_t j = lo; j < hi; ++j) {
-      uint32_t word = 0;
-      for (int64_t b = 0; b < 4; ++b)
-        word |= (uint32_t)(src[b] ? (uint8_t)(src[b][j * p.SW] ^ flip) : pad) << (8 * b);
-      dst[j] = word;
+    // Strided or fewer than four channels: byte lane by byte lane, each a
+    // loop without branches (the stem's and the downsampling convolutions').
+    auto *lanes = reinterpret_cast<uint8_t *>(dst);
+    for (int64_t b = 0; b < 4; ++b) {
+      if (!src[b]) {
+        for (int64_t j = lo; j < hi; ++j)
+          lanes[4 * j + b] = pad;
+        continue;
+      }
+      const uint8_t *from = src[b];
+      const int64_t stride = p.SW;
+      for (int64_t j = lo; j < hi; ++j)
+        lanes[4 * j + b] = (uint8_t)(from[j * stride] ^ flip);
     }
   }
   std::fill(plane + rhi * p.Wq, plane + p.plane, padWord);
