@@ -359,9 +359,11 @@ Status Session::packWeights() {
       continue;
     }
     // bf16 matmul weights (ds-assign-precision's) for the AVX512-BF16 GEMM.
+    int64_t elements = 0;
     if (step.op == "ds.matmul" && bf16 && w.storage == DSX_STORAGE_CONSTANT &&
         w.dtype == DS_BF16 && x.dtype == DS_BF16 && w.dims.size() == 2 && w.dims[0] > 0 &&
-        w.dims[1] > 0 && w.bytes == (uint64_t)(w.dims[0] * w.dims[1]) * 2) {
+        w.dims[1] > 0 && !__builtin_mul_overflow(w.dims[0], w.dims[1], &elements) &&
+        w.bytes / 2 == (uint64_t)elements && w.bytes % 2 == 0) {
       const auto *data = reinterpret_cast<const uint16_t *>(program_.constantData(w));
       if (!packed_.addBf16Matrix(data, w.dims[0], w.dims[1]))
         return outOfMemory(w);

@@ -124,9 +124,9 @@ void bf16PackedGemm(KernelContext &ctx, bool nested, const PackedBf16Matrix &B, 
       // Panels outer: a panel's words stay in cache while the rows pass.
       for (int64_t p = p0; p < p1; ++p) {
         const int64_t cols = std::min(kCols, B.N - p * kCols);
-        for (int64_t r = b0 * kRows, end = std::min(M, b1 * kRows); r < end; r += kRows)
-          kTiles[std::min(kRows, end - r) - 1](B.panel(p), A + r * lda, lda, B.K, cols,
-                                                C + r * ldc + p * kCols, ldc);
+        for (int64_t r = b0 * kRows, last = std::min(M, b1 * kRows); r < last; r += kRows)
+          kTiles[std::min(kRows, last - r) - 1](B.panel(p), A + r * lda, lda, B.K, cols,
+                                                 C + r * ldc + p * kCols, ldc);
       }
     }
   };

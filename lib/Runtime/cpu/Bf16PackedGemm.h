@@ -7,9 +7,10 @@
 // peak on BERT-base. Here the weights are packed once, when the session
 // starts, into the pairs vdpbf16ps reads, and the lhs is read in place.
 //
-// Each result is the f32 sum vdpbf16ps forms (products of bf16 pairs
-// exact in f32, added in k order, denormals flushed), rounded to bf16 once
-// as floatToBf16 does: the same value on every thread count and tiling, not
+// Each result is the f32 sum vdpbf16ps forms (products of bf16 values
+// exact in f32, added pair by pair over k in the order the instruction
+// adds a pair's two, denormals flushed), rounded to bf16 once as
+// floatToBf16 does: the same value on every thread count and tiling, not
 // bit for bit oneDNN's (whose blocking orders the sums differently).
 //
 //===----------------------------------------------------------------------===//

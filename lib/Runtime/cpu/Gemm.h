@@ -82,8 +82,10 @@ template <typename T> T *outputAs(Tensor &t, std::vector<T> &storage) {
 /// kernel calls. glibc serves each vector past its mmap threshold (128 KiB
 /// until a larger block is freed) with a fresh mapping, and the page faults
 /// of BERT-base's widened bf16 attention operands cost four times the
-/// attention itself. Buffers above 16 MiB are freed when the scope ends; a
-/// scope opened inside another on the same thread gets vectors of its own.
+/// attention itself. Buffers above 4 MiB are freed when the scope ends (a
+/// thread keeps at most Slots x 4 MiB; operands that large amortize their
+/// page faults); a scope opened inside another on the same thread gets
+/// vectors of its own.
 template <typename T, size_t Slots> class ThreadStorage {
 public:
   ThreadStorage() : buffers_(kept().inUse ? own_ : kept().buffers), owner_(!kept().inUse) {
@@ -102,7 +104,7 @@ public:
   std::vector<T> &operator[](size_t i) { return buffers_[i]; }
 
 private:
-  static constexpr size_t kKeptBytes = size_t(16) << 20;
+  static constexpr size_t kKeptBytes = size_t(4) << 20;
   struct Kept {
     std::array<std::vector<T>, Slots> buffers;
     bool inUse = false;

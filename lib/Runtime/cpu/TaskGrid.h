@@ -1,12 +1,13 @@
 //===- TaskGrid.h - a GEMM's split into equal parallel tasks ----*- C++ -*-===//
 //
 // The GEMMs with packed constant operands (cpu/PackedGemm.h,
-// cpu/IntegerPackedGemm.h) split their result into tasks of column groups
-// first (each task then streams only its share of the packed weights) and
-// row panels second. The thread pool hands each thread an equal run of task
-// indices, so every task gets the same number of groups: 12 groups in 8
-// tasks of 2 would leave 2 tasks empty and one of two threads twice the
-// other's work.
+// cpu/IntegerPackedGemm.h, cpu/Bf16PackedGemm.h) split their result into
+// tasks of column groups first (each task then streams only its share of
+// the packed weights) and row panels second. The thread pool hands each
+// thread an equal run of task indices, so no task is left empty (12 groups
+// in 8 tasks of 2 would leave 2 empty and one of two threads twice the
+// other's work), and rows are split too unless the column tasks divide
+// evenly among the threads (3 column tasks on 2 threads would run 2:1).
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_TASKGRID_H
@@ -18,17 +19,21 @@
 namespace dsrt::cpu {
 
 /// About `wanted` tasks over `groups` column groups and `panels` row
-/// panels; rows are split only when the column tasks are fewer than
+/// panels; rows are split only when the column tasks do not divide among
 /// `threads`. Results do not depend on the split.
 struct TaskGrid {
   int64_t panels, groups, colTasks, rowTasks, groupsPerTask, panelsPerTask;
   TaskGrid(int64_t panels, int64_t groups, int64_t wanted, int64_t threads)
       : panels(panels), groups(groups) {
     wanted = std::max<int64_t>(1, wanted);
-    groupsPerTask = ceilDiv(groups, std::max<int64_t>(1, std::min(groups, wanted)));
+    threads = std::max<int64_t>(1, threads);
+    groupsPerTask =
+        std::max<int64_t>(1, ceilDiv(groups, std::max<int64_t>(1, std::min(groups, wanted))));
     colTasks = std::max<int64_t>(1, ceilDiv(groups, groupsPerTask));
-    const int64_t rowsWanted =
-        colTasks >= threads ? 1 : std::min(panels, ceilDiv(wanted, colTasks));
+    const int64_t rowsWanted = colTasks % threads == 0
+                                   ? 1
+                                   : std::min(panels, ceilDiv(std::max(wanted, colTasks * threads),
+                                                              colTasks));
     panelsPerTask = std::max<int64_t>(1, ceilDiv(panels, std::max<int64_t>(1, rowsWanted)));
     rowTasks = std::max<int64_t>(1, ceilDiv(panels, panelsPerTask));
   }

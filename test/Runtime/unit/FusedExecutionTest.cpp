@@ -450,7 +450,8 @@ namespace {
 /// (or SiLU as exporters write it, x * sigmoid(x)), quantize to u8.
 struct QuantizedFeedForward {
   ProgramBuilder b;
-  uint32_t sums, quantized;
+  uint32_t x, w, scale, bias, qScale, qZero, sums, quantized;
+  std::vector<int8_t> weights = std::vector<int8_t>(16 * 32);
   static constexpr int64_t B = 2, M = 4, K = 16, N = 32;
 
   uint32_t typed(uint32_t id, DType dtype) {
@@ -466,12 +467,14 @@ struct QuantizedFeedForward {
     return typed(id, dtype);
   }
   explicit QuantizedFeedForward(std::vector<int64_t> biasDims, bool silu = false) {
-    uint32_t x = typed(b.value({B, M, K}, DSX_STORAGE_INPUT), DS_U8);
-    uint32_t w = typed(b.value({K, N}, DSX_STORAGE_CONSTANT), DS_I8);
-    uint32_t scale = b.value({N}, DSX_STORAGE_CONSTANT);
-    uint32_t bias = b.value(std::move(biasDims), DSX_STORAGE_CONSTANT);
-    uint32_t qScale = b.value({}, DSX_STORAGE_CONSTANT);
-    uint32_t qZero = typed(b.value({}, DSX_STORAGE_CONSTANT), DS_U8);
+    for (size_t i = 0; i < weights.size(); ++i)
+      weights[i] = (int8_t)((int)(i * 53 % 255) - 127);
+    x = typed(b.value({B, M, K}, DSX_STORAGE_INPUT), DS_U8);
+    w = typed(b.value({K, N}, DSX_STORAGE_CONSTANT), DS_I8);
+    scale = b.value({N}, DSX_STORAGE_CONSTANT);
+    bias = b.value(std::move(biasDims), DSX_STORAGE_CONSTANT);
+    qScale = b.value({}, DSX_STORAGE_CONSTANT);
+    qZero = typed(b.value({}, DSX_STORAGE_CONSTANT), DS_U8);
     sums = step("ds.matmul_integer", {x, w}, DS_I32, DSX_OP_CONTRACTION);
     uint32_t f = step("ds.cast", {sums}, DS_F32, DSX_OP_ELEMENTWISE);
     uint32_t scaled = step("ds.binary", {f, scale}, DS_F32, DSX_OP_ELEMENTWISE, kind("mul"));
@@ -590,6 +593,68 @@ TEST(FusedExecution, StoreEpilogueUnitEqualsItsSteps) {
     EXPECT_EQ(result, results[0]);
   std::set<uint8_t> distinct(results[0].begin(), results[0].end());
   EXPECT_GT(distinct.size(), 20u);
+}
+
+TEST(FusedExecution, MatmulStoreEpilogueUnitEqualsItsSteps) {
+  if (!cpu::integerVnniKernelsAvailable())
+    GTEST_SKIP() << "no AVX-512 VNNI: no store epilogues";
+  for (bool silu : {false, true}) {
+    QuantizedFeedForward f({QuantizedFeedForward::N}, silu);
+    const Program &program = f.b.program;
+    std::vector<ExecUnit> units = planExecution(program);
+    ASSERT_TRUE(units[0].epilogue);
+    std::vector<std::vector<uint8_t>> bytes(program.values.size());
+    auto tensorsFor = [&]() {
+      std::vector<Tensor> tensors(program.values.size());
+      for (size_t id = 0; id < program.values.size(); ++id) {
+        const ValueInfo &v = program.values[id];
+        bytes[id].assign(v.bytes, 0xA5);
+        tensors[id] = Tensor{v.dtype, v.dims, bytes[id].data()};
+      }
+      for (size_t i = 0; i < bytes[f.x].size(); ++i)
+        bytes[f.x][i] = (uint8_t)(i * 29 % 253);
+      tensors[f.w].data = f.weights.data(); // where the packed copy is found
+      float *scale = tensors[f.scale].as<float>(), *bias = tensors[f.bias].as<float>();
+      for (int64_t n = 0; n < QuantizedFeedForward::N; ++n)
+        scale[n] = 1e-6f * (float)(n + 1), bias[n] = 0.125f * (float)(n - 16);
+      *tensors[f.qScale].as<float>() = 0.02f;
+      *tensors[f.qZero].as<uint8_t>() = 60;
+      return tensors;
+    };
+    cpu::PackedConstants constants;
+    ASSERT_TRUE(constants.addInt8Matrix(f.weights.data(), QuantizedFeedForward::K,
+                                        QuantizedFeedForward::N));
+    ThreadPool pool;
+    ASSERT_TRUE(pool.start(2).ok());
+    std::vector<std::vector<uint8_t>> results;
+    for (bool packed : {false, true})
+      for (bool fused : {false, true}) {
+        KernelContext ctx = {};
+        ctx.numThreads = 2;
+        ctx.parallelFor = [&pool](int64_t n, int64_t grain,
+                                  const std::function<void(int64_t, int64_t)> &body) {
+          pool.parallelFor(n, grain, body);
+        };
+        ctx.packed = packed ? &constants : nullptr;
+        std::vector<Tensor> tensors = tensorsFor();
+        if (fused) {
+          ASSERT_TRUE(runStoreEpilogueUnit(program, units[0], tensors, ctx, pool).ok());
+        } else {
+          std::vector<const Tensor *> ins;
+          std::vector<Tensor *> outs;
+          for (const Step &step : program.steps)
+            ASSERT_TRUE(runStep(step, tensors, ctx, ins, outs).ok()) << step.op;
+        }
+        results.push_back(bytes[f.quantized]);
+      }
+    // Without packed weights the kernel declines the chain (oneDNN or exact
+    // loops) and the unit runs its tail; with them the GEMM stores through
+    // the chain, on the pool's two threads.
+    for (const std::vector<uint8_t> &result : results)
+      EXPECT_EQ(result, results[0]) << (silu ? "silu" : "gelu");
+    std::set<uint8_t> distinct(results[0].begin(), results[0].end());
+    EXPECT_GT(distinct.size(), 20u) << (silu ? "silu" : "gelu");
+  }
 }
 
 TEST(FusedExecution, ValuesComputedWhilePlanningAreNotInTheArena) {

@@ -137,8 +137,10 @@ TEST(IntegerPackedGemm, StoreEpilogueEqualsTheStepsKernels) {
                                std::to_string(c.K) + "x" + std::to_string(c.N) + " " + activation;
       const auto av = randomBytes((size_t)(rows * c.K), 101);
       const auto bv = randomBytes((size_t)(c.K * c.N), 102);
-      const int za = 131;
-      const std::vector<int32_t> sums = exactGemm(av, false, za, bv, 0, rows, c.K, c.N);
+      // An s8 lhs for SiLU (the flipped broadcast), u8 for the GELUs.
+      const bool aSigned = activation == "silu";
+      const int za = aSigned ? -7 : 131;
+      const std::vector<int32_t> sums = exactGemm(av, aSigned, za, bv, 0, rows, c.K, c.N);
       const std::vector<int64_t> out = {c.B, c.M, c.N};
       std::vector<float> scale = randomFloats((size_t)c.N, 103),
                          bias = randomFloats((size_t)c.N, 104);
@@ -234,7 +236,7 @@ TEST(IntegerPackedGemm, StoreEpilogueEqualsTheStepsKernels) {
         for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
           clear();
           std::vector<int32_t> untouched((size_t)count, 7);
-          cpu::integerPackedGemm(ctx, nested, *packed, av.data(), false, za, rows, c.K,
+          cpu::integerPackedGemm(ctx, nested, *packed, av.data(), aSigned, za, rows, c.K,
                                  untouched.data(), c.N, &epilogue);
           for (int32_t v : untouched)
             ASSERT_EQ(v, 7) << what << ": the i32 result is not written";
@@ -245,10 +247,11 @@ TEST(IntegerPackedGemm, StoreEpilogueEqualsTheStepsKernels) {
       // (the i32 result written instead) with a weight zero point.
       KernelContext ctx = chunkedContext(2);
       ctx.packed = &constants;
-      Tensor *a = ts.make<uint8_t>(DS_U8, {c.B, c.M, c.K}, av);
+      const DType aType = aSigned ? DS_I8 : DS_U8;
+      Tensor *a = ts.make<uint8_t>(aType, {c.B, c.M, c.K}, av);
       Tensor *b = ts.make<uint8_t>(DS_I8, {c.K, c.N}, bv);
       b->data = const_cast<uint8_t *>(bv.data()); // the address the packed copy is found by
-      Tensor *zat = ts.make<uint8_t>(DS_U8, {}, {(uint8_t)za});
+      Tensor *zat = ts.make<uint8_t>(aType, {}, {(uint8_t)za});
       Tensor *zb = ts.make<uint8_t>(DS_I8, {}, {0xfd});
       Tensor *y = ts.empty(DS_I32, out);
       clear();
@@ -261,7 +264,7 @@ TEST(IntegerPackedGemm, StoreEpilogueEqualsTheStepsKernels) {
       s = cpu::matmulIntegerWithEpilogue(ctx, {}, {a, b, zat, zb}, {y}, epilogue, applied);
       ASSERT_TRUE(s.ok()) << s.message();
       EXPECT_FALSE(applied) << what << ": weights with a zero point are not packed";
-      EXPECT_EQ(values<int32_t>(y), exactGemm(av, false, za, bv, -3, rows, c.K, c.N)) << what;
+      EXPECT_EQ(values<int32_t>(y), exactGemm(av, aSigned, za, bv, -3, rows, c.K, c.N)) << what;
     }
 }
 
