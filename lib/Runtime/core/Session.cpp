@@ -372,6 +372,17 @@ Status Session::packWeights() {
     }
     if (!gemm)
       continue;
+    // f16 matmul weights (ds-assign-precision's fp16) widened and packed
+    // once; the artifact's copy stays for other readers of the constant.
+    if (step.op == "ds.matmul" && w.storage == DSX_STORAGE_CONSTANT && w.dtype == DS_F16 &&
+        x.dtype == DS_F16 && w.dims.size() == 2 && w.dims[0] > 0 && w.dims[1] > 0 &&
+        !__builtin_mul_overflow(w.dims[0], w.dims[1], &elements) &&
+        w.bytes == (uint64_t)elements * 2) {
+      if (!packed_.addWidened(reinterpret_cast<const uint16_t *>(program_.constantData(w)),
+                              DS_F16, w.dims[0], w.dims[1]))
+        return outOfMemory(w);
+      continue;
+    }
     if (w.storage != DSX_STORAGE_CONSTANT || w.dtype != DS_F32 || x.dtype != DS_F32)
       continue;
     const auto *data = reinterpret_cast<const float *>(program_.constantData(w));

@@ -147,6 +147,24 @@ bool runMatmulBf16(KernelContext &ctx, const Tensor &a, const Tensor &b, Tensor 
   return ok;
 }
 
+/// An f16 matmul whose weights were widened and packed at load
+/// (PackedConstants::addWidened): the lhs widened, one f32 GEMM, the result
+/// rounded to f16 once. False when the weights were not packed.
+bool runMatmulHalfPacked(KernelContext &ctx, const Tensor &a, const Tensor &b, Tensor &y,
+                         const MatmulPlan &p) {
+  const PackedMatrix *packed = ctx.packed && p.bShared && p.aDense && b.rank() == 2
+                                   ? ctx.packed->find(b.data, p.K, p.N)
+                                   : nullptr;
+  if (!packed)
+    return false;
+  ThreadStorage<float, 2> s; // the widened lhs and the f32 result
+  const float *A = viewAs<float>(a, s[0]);
+  float *C = outputAs<float>(y, s[1]);
+  packedGemm(ctx, p.batch * p.M, A, p.K, *packed, C, p.N, false);
+  finishOutput<float>(y, C);
+  return true;
+}
+
 Status matmulKernel(KernelContext &ctx, const Attributes &, const Inputs &in,
                     const Outputs &out) {
   const char *op = "ds.matmul";
@@ -169,6 +187,8 @@ Status matmulKernel(KernelContext &ctx, const Attributes &, const Inputs &in,
   if (y.numel() == 0)
     return Status();
   if (a.dtype == DS_BF16 && runMatmulBf16(ctx, a, b, y, plan))
+    return Status();
+  if (a.dtype == DS_F16 && runMatmulHalfPacked(ctx, a, b, y, plan))
     return Status();
   auto run = [&](auto tag) {
     using T = decltype(tag);

@@ -738,6 +738,23 @@ bool PackedConstants::add(const float *data, int64_t K, int64_t N) {
   return true;
 }
 
+bool PackedConstants::addWidened(const uint16_t *data, DType type, int64_t K, int64_t N) {
+  if (find(data, K, N))
+    return true;
+  std::vector<float> widened;
+  try {
+    widened.resize((size_t)(K * N));
+  } catch (const std::bad_alloc &) {
+    return false;
+  }
+  widenToFloatN(type, data, widened.data(), K * N);
+  PackedMatrix packed;
+  if (!packMatrix(widened.data(), K, N, N, packed))
+    return false;
+  packed_[data] = std::move(packed);
+  return true;
+}
+
 bool PackedConstants::addTransposed(const float *data, int64_t N, int64_t K) {
   if (findTransposed(data, N, K))
     return true;

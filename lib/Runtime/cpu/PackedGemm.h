@@ -171,6 +171,11 @@ public:
   const NibbleMatrix *findNibbles(const void *data, int64_t K, int64_t N) const;
   /// Packs the K x N constant at `data` once; false when out of memory.
   bool add(const float *data, int64_t K, int64_t N);
+  /// The same for a K x N f16 constant (`type` DS_F16), widened to f32
+  /// once and found by its own address: the CPU has no f16 arithmetic, and
+  /// widening the weights on every call made f16 matmuls 3x slower than
+  /// f32 ones.
+  bool addWidened(const uint16_t *data, DType type, int64_t K, int64_t N);
   /// The packed form of the K x N constant at `data`, or null.
   const PackedMatrix *find(const void *data, int64_t K, int64_t N) const;
   /// The same for the transpose of the N x K constant at `data` (kept

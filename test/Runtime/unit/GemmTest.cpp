@@ -73,6 +73,47 @@ TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {
         }
 }
 
+TEST(PackedGemm, HalfWeightsWidenedOnceAtLoad) {
+  // An f16 ds.matmul on weights PackedConstants::addWidened packed: each
+  // element is the fma chain over the widened operands, rounded to f16
+  // once; the artifact's bytes are not read again (changed after packing).
+  if (!cpu::packedGemmAvailable())
+    GTEST_SKIP() << "no packed f32 GEMM on this CPU";
+  const int64_t B = 2, M = 7, K = 45, N = 70;
+  auto halves = [](size_t n, uint32_t seed) {
+    std::vector<uint16_t> v(n);
+    const std::vector<float> f = randomFloats(n, seed);
+    for (size_t i = 0; i < n; ++i)
+      v[i] = cpu::floatToHalf(3.0f * f[i]);
+    return v;
+  };
+  const std::vector<uint16_t> a = halves((size_t)(B * M * K), 31);
+  std::vector<uint16_t> w = halves((size_t)(K * N), 32);
+  std::vector<uint16_t> want((size_t)(B * M * N));
+  for (int64_t i = 0; i < B * M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      float acc = 0.0f;
+      for (int64_t k = 0; k < K; ++k)
+        acc = std::fma(cpu::halfToFloat(a[(size_t)(i * K + k)]),
+                       cpu::halfToFloat(w[(size_t)(k * N + j)]), acc);
+      want[(size_t)(i * N + j)] = cpu::floatToHalf(acc);
+    }
+  cpu::PackedConstants constants;
+  ASSERT_TRUE(constants.addWidened(w.data(), DS_F16, K, N));
+  std::fill(w.begin(), w.end(), cpu::floatToHalf(1000.0f));
+  Tensors ts;
+  Tensor *at = ts.make<uint16_t>(DS_F16, {B, M, K}, a);
+  Tensor *wt = ts.make<uint16_t>(DS_F16, {K, N}, w);
+  wt->data = w.data(); // the address the packed copy is found by
+  for (KernelContext ctx : {serialContext(), chunkedContext(2)}) {
+    ctx.packed = &constants;
+    Tensor *y = ts.empty(DS_F16, {B, M, N});
+    Status st = run("ds.matmul", {}, {at, wt}, {y}, ctx);
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(values<uint16_t>(y), want);
+  }
+}
+
 TEST(PackedGemm, SerialGemmsAreOneFmaChainToo) {
   // The attention tiles' GEMMs: B as panels packed from its transpose
   // (scores = Q Kᵀ), or row-major and read in place (P V; a last partial
