@@ -420,8 +420,6 @@ bool maxPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Windo
   return true;
 }
 
-} // namespace
-
 template <typename T>
 bool avgPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w,
                bool includePad) {
@@ -470,6 +468,8 @@ bool avgPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Windo
   });
   return true;
 }
+
+} // namespace
 
 template <typename T>
 bool runPool2D(KernelContext &ctx, const T *x, T *y, int64_t planes, const Window &w, int kind,
