@@ -94,8 +94,8 @@ def measure(label, shape, macs, onnx_path, feeds, args, scratch, rows, precision
         artifact = ds.compile(onnx_path, os.path.join(scratch, f"{label}-{threads}.dsx"),
                               precision=precision)
         session = ds.load(artifact, num_threads=threads)
-        # About 20 ms of work per burst at this machine's speed.
-        calls = max(1, min(200, int(2e9 * threads / max(macs, 1) * 0.02)))
+        # About 20 ms of work per burst at 200 GMAC/s per thread.
+        calls = max(1, min(500, int(0.02 * 2e11 * threads / max(macs, 1))))
         engines["ds"] = burst(lambda: session.run(feeds), calls)
         if with_ort:
             ort = ort_session(onnx_path, threads)
