@@ -8,6 +8,7 @@
 #include "KernelTestUtils.h"
 #include "cpu/Kernels.h"
 #include "cpu/PackedGemm.h"
+#include "cpu/TaskGrid.h"
 
 #include <gtest/gtest.h>
 
@@ -40,6 +41,48 @@ TEST(Gemm, BlocksFromTheShapeAlone) {
     EXPECT_LT(b.cols * (b.colBlocks - 1), n);
     EXPECT_LE(b.rowBlocks * b.colBlocks, cpu::kGemmBlocks);
   }
+}
+
+TEST(TaskGrid, CoversEachBlockOnceAndSplitsEvenly) {
+  // The pool hands thread i the i-th run of ceil(tasks / threads) tasks.
+  auto mostPerThread = [](const cpu::TaskGrid &grid, int64_t threads) {
+    const int64_t chunk = (grid.size() + threads - 1) / threads;
+    int64_t most = 0;
+    for (int64_t first = 0; first < grid.size(); first += chunk) {
+      int64_t work = 0;
+      for (int64_t t = first; t < std::min(grid.size(), first + chunk); ++t) {
+        int64_t p0, p1, g0, g1;
+        grid.task(t, p0, p1, g0, g1);
+        work += std::max<int64_t>(0, p1 - p0) * std::max<int64_t>(0, g1 - g0);
+      }
+      most = std::max(most, work);
+    }
+    return most;
+  };
+  for (int64_t panels : {0, 1, 2, 7, 22})
+    for (int64_t groups : {0, 1, 3, 12, 13, 48})
+      for (int64_t wanted : {1, 8, 16})
+        for (int64_t threads : {1, 2, 4}) {
+          const cpu::TaskGrid grid(panels, groups, wanted, threads);
+          std::vector<int> seen((size_t)(panels * groups), 0);
+          for (int64_t t = 0; t < grid.size(); ++t) {
+            int64_t p0, p1, g0, g1;
+            grid.task(t, p0, p1, g0, g1);
+            for (int64_t p = p0; p < p1; ++p)
+              for (int64_t g = g0; g < g1; ++g)
+                ++seen[(size_t)(p * groups + g)];
+          }
+          for (int count : seen)
+            ASSERT_EQ(count, 1) << panels << " panels, " << groups << " groups, wanted "
+                                << wanted << ", threads " << threads;
+          if (wanted == 1)
+            EXPECT_EQ(grid.size(), 1); // a small product stays on the calling thread
+        }
+  // 12 column groups on 2 threads: 6 each, not 8 and 4; 3 groups on 2
+  // threads with rows to split: even halves, not 2:1.
+  EXPECT_EQ(mostPerThread(cpu::TaskGrid(22, 12, 8, 2), 2), 22 * 6);
+  EXPECT_EQ(mostPerThread(cpu::TaskGrid(22, 3, 8, 2), 2), 33);
+  EXPECT_LE(mostPerThread(cpu::TaskGrid(22, 3, 16, 4), 4), 18);
 }
 
 TEST(PackedGemm, EveryElementIsOneFmaChainWhateverTheBlocks) {

@@ -8,7 +8,7 @@
 // f32 version of any operand that became low. Every user of a value comes
 // after it in the block (the terminator included), so one walk sees every
 // op after all its producers and before all its users. Why each op ended
-// where it did is recorded for the report. Passes.td has the policy.
+// where it did is recorded for the report. PrecisionPasses.td has the policy.
 //
 //===----------------------------------------------------------------------===//
 #include "ds/Dialect/DS/IR/DSOps.h"

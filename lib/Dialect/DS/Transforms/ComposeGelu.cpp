@@ -6,7 +6,7 @@
 // elementwise ops each pass over the widest activation of a transformer
 // block; `ds.unary gelu` / `gelu_tanh` is one pass (and the tanh form is
 // what cuBLASLt's GELU epilogue computes). ds-compose-gelu composes them
-// (Passes.td).
+// (ModelRewritePasses.td).
 //
 //===----------------------------------------------------------------------===//
 #include "ds/Dialect/DS/IR/DSOps.h"

@@ -4,7 +4,7 @@
 // widened to i32, zero points subtracted, an i32 matmul. A kernel that sees
 // that can only multiply 32-bit integers. This pass gives the 8-bit operands
 // and their zero points back to one ds.matmul_integer, which the runtime runs
-// on an int8 GEMM (u8 x s8 with i32 accumulation). Passes.td has the forms.
+// on an int8 GEMM (u8 x s8 with i32 accumulation). PrecisionPasses.td has the forms.
 //
 //===----------------------------------------------------------------------===//
 #include "ds/Dialect/DS/IR/DSOps.h"

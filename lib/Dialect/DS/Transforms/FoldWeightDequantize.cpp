@@ -3,7 +3,7 @@
 // ds-fold-weight-dequantize turns a matmul of an f32 activation and the
 // dequantization of constant 8- or 4-bit weights into one
 // ds.matmul_quantized_weight, so the weight is read in its own width instead
-// of dequantized into an f32 copy each run. Passes.td has the details.
+// of dequantized into an f32 copy each run. PrecisionPasses.td has the details.
 //
 //===----------------------------------------------------------------------===//
 #include "ds/Dialect/DS/IR/DSOps.h"

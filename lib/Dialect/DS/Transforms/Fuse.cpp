@@ -17,7 +17,7 @@
 // conservative: an outside user in the middle of a chain cuts the chain even
 // where reordering could have kept it whole.
 //
-// Decisions (documented in Passes.td):
+// Decisions (documented in FusionPasses.td):
 //  - a value used inside the group and by a later op outside becomes an extra
 //    group result (multi-output group);
 //  - ops fuse when their result shapes are equal, a `?` dim matching a `?`

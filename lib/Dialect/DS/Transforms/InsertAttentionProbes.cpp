@@ -3,7 +3,7 @@
 // ds-insert-attention-probes returns, per attention and query head, the
 // probability mass a sliding window with sinks (or a block layout) would
 // keep, so that a run on calibration data can choose which heads stay
-// dense. Passes.td has the details.
+// dense. PrecisionPasses.td has the details.
 //
 //===----------------------------------------------------------------------===//
 #include "GradientRules.h"

@@ -2,7 +2,7 @@
 //
 // ds-insert-calibration-probes returns the activation of every matmul that
 // ds-quantize-static would quantize, named after the matmul, so that a run
-// on calibration data sees it. Passes.td has the details.
+// on calibration data sees it. PrecisionPasses.td has the details.
 //
 //===----------------------------------------------------------------------===//
 #include "WeightQuantization.h"

@@ -3,7 +3,7 @@
 // ds-insert-precision-probes runs every op that mixed precision may lower a
 // second time in the low type, on its own f32 inputs rounded to that type,
 // and returns both results, so that a calibration run measures each op's
-// own error and overflow (PrecisionTable.h). Passes.td has the details.
+// own error and overflow (PrecisionTable.h). PrecisionPasses.td has the details.
 //
 //===----------------------------------------------------------------------===//
 #include "PrecisionPolicy.h"

@@ -11,7 +11,7 @@
 //   y = conv(x, W, b) ->  y = cast(conv_integer(xq, Wq, zx)) * (sx * sw) + b
 //
 // One dynamic_quantize serves every quantized op of the same activation
-// (the Q, K and V projections). Passes.td has the options.
+// (the Q, K and V projections). PrecisionPasses.td has the options.
 //
 //===----------------------------------------------------------------------===//
 #include "WeightQuantization.h"

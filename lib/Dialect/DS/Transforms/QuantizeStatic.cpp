@@ -3,7 +3,7 @@
 // ds-quantize-static: post-training static quantization of matmuls and
 // convolutions, the activation ranges read from a calibration table
 // (lib/Calibration), the weights quantized per output column / channel.
-// Passes.td has the details.
+// PrecisionPasses.td has the details.
 //
 //===----------------------------------------------------------------------===//
 #include "WeightQuantization.h"

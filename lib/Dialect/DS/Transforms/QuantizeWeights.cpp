@@ -8,7 +8,7 @@
 //   y = matmul(x, W)  ->  y = matmul(x, dequantize(Wq, s))
 //
 // ds-fold-weight-dequantize then gives the CPU a matmul that reads Wq in
-// its own width. Passes.td has the options.
+// its own width. PrecisionPasses.td has the options.
 //
 //===----------------------------------------------------------------------===//
 #include "WeightQuantization.h"

@@ -1,7 +1,7 @@
 //===- RaiseAttention.cpp - exported attention subgraphs to ds.attention --===//
 //
 // ds-raise-attention finds softmax(QKᵀ·scale + mask)·V as exporters write it
-// (Passes.td lists the forms) and replaces it with one ds.attention, so the
+// (ModelRewritePasses.td lists the forms) and replaces it with one ds.attention, so the
 // scores are never materialized and causal tiles can be skipped. Sizes that
 // are only known at run time are compared with SymbolicDims: a causal mask
 // built from Range ops is recognised only when its ranges provably span the

@@ -3,7 +3,7 @@
 // ds-smooth-quant divides each quantizable matmul's activation by a
 // per-channel factor and multiplies the weight rows by it, the factors from
 // the calibration table's channel statistics and rounded to powers of two
-// so that the fp32 model is unchanged. Passes.td has the details.
+// so that the fp32 model is unchanged. PrecisionPasses.td has the details.
 //
 //===----------------------------------------------------------------------===//
 #include "WeightQuantization.h"

@@ -3,7 +3,7 @@
 // ds-sparsify-attention sets a sparsity pattern (a sliding window with
 // sinks, NSA-style block selection, or a block layout, built from a pattern
 // or read from the user's file) on every
-// ds.attention it applies to (Passes.td has the semantics) and, on request,
+// ds.attention it applies to (ModelRewritePasses.td has the semantics) and, on request,
 // reports what it saves,
 // from the closed forms of the visible (query, key) pairs. Heads the user
 // keeps dense are split off into their own ds.attention, so the kernels

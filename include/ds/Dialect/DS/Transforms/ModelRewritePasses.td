@@ -1,6 +1,7 @@
 //===- ModelRewritePasses.td - attention and GELU rewrites -*- tablegen -*-===//
 //
-// Model rewrites: attention raised and sparsified, GELU composed. Included by Passes.td.
+// Model rewrites: attention raised and sparsified, GELU composed. Included by
+// Passes.td.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_DIALECT_DS_TRANSFORMS_MODELREWRITEPASSES_TD

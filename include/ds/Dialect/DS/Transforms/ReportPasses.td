@@ -1,6 +1,7 @@
 //===- ReportPasses.td - reports and checks ----------------*- tablegen -*-===//
 //
-// Reports: memory, cost, the model summary, symbolic dims and the runtime contract. Included by Passes.td.
+// Reports: memory, cost, the model summary, symbolic dims and the runtime
+// contract. Included by Passes.td.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_DIALECT_DS_TRANSFORMS_REPORTPASSES_TD

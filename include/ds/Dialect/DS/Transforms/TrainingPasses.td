@@ -1,6 +1,7 @@
 //===- TrainingPasses.td - gradients and remat -------------*- tablegen -*-===//
 //
-// Training: parameters, gradients, optimizer steps, rematerialization. Included by Passes.td.
+// Training: parameters, gradients, optimizer steps, rematerialization. Included
+// by Passes.td.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_DIALECT_DS_TRANSFORMS_TRAININGPASSES_TD
