@@ -4,14 +4,14 @@
 // steps form one chain of the elementwise steps cpu::StoreEpilogue runs
 // (cast to f32, + - * / by a scalar, a per-channel vector or a tensor of the
 // result's shape, relu, gelu, SiLU written as x * sigmoid(x), per-tensor
-// quantize / dequantize) runs as the contraction alone: its kernel hands each tile's sums to the chain and
-// stores only the values read after the group. This is the requantization
-// of quantized models (scale, bias, an activation, quantize of the next
-// layer's input, a residual add between them) done where onnxruntime's
-// QLinearConv does it. Any other group, and every group on CPUs without
-// AVX-512 VNNI, keeps the tiled plan (core/FusedExecution.h); a contraction
-// whose kernel declines the chain at run time (weights with a zero point,
-// not packed) runs the tiled tail.
+// quantize / dequantize) runs as the contraction alone: its kernel hands
+// each tile's sums to the chain and stores only the values read after the
+// group. This is the requantization of quantized models (scale, bias, an
+// activation, quantize of the next layer's input, a residual add between
+// them) done where onnxruntime's QLinearConv does it. Any other group, and
+// every group on CPUs without AVX-512 VNNI, keeps the tiled plan
+// (core/FusedExecution.h); a contraction whose kernel declines the chain at
+// run time (weights with a zero point, not packed) runs the tiled tail.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CORE_STOREEPILOGUEPLAN_H

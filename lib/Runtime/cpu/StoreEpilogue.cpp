@@ -1,13 +1,14 @@
 //===- StoreEpilogue.cpp - a fusion group's tail, run as a kernel stores --===//
 //
 // The chain runs op by op over blocks of up to 8 runs of 64 values held in
-// L1 (16 at a time in AVX-512 registers), one dispatch per op and block. Each op is the IEEE operation its step's
-// kernel performs (ds.binary's f32 add / sub / mul / div, ds.quantize's
-// division, round-half-even by the 1.5 * 2^23 trick, saturation and NaN to
-// the zero point, ds.dequantize's (q - zero point) * scale, the GELUs and
-// the logistic of cpu/VectorMath.h the unary kernel calls), so every value equals the
-// unfused steps' bit for bit (tests: IntegerDirectConv and
-// IntegerPackedGemm's StoreEpilogueEqualsTheStepsKernels).
+// L1 (16 at a time in AVX-512 registers), one dispatch per op and block.
+// Each op is the IEEE operation its step's kernel performs (ds.binary's f32
+// add / sub / mul / div, ds.quantize's division, round-half-even by the
+// 1.5 * 2^23 trick, saturation and NaN to the zero point, ds.dequantize's
+// (q - zero point) * scale, the GELUs and the logistic of cpu/VectorMath.h
+// that the unary kernel calls), so every value equals the unfused steps' bit
+// for bit (tests: IntegerDirectConv and IntegerPackedGemm's
+// StoreEpilogueEqualsTheStepsKernels).
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/StoreEpilogue.h"

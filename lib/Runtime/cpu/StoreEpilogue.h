@@ -3,11 +3,12 @@
 // A contraction that produces i32 sums (ds.conv_integer, ds.matmul_integer)
 // can hand each run of finished sums to a StoreEpilogue instead of writing
 // them: the elementwise steps after it in its fusion group (the cast to f32,
-// the per-channel scale and bias, a ReLU or GELU, the requantization of QDQ
-// models, a residual add) run on those values while they are in cache, and
-// only the results read after the group reach memory. Each step computes what its own kernel computes, in the
-// same order and precision, so the results equal the unfused ones bit for
-// bit. core/StoreEpiloguePlan.h decides when a group's tail is such a chain.
+// the per-channel scale and bias, a ReLU, GELU or SiLU, the requantization
+// of QDQ models, a residual add) run on those values while they are in
+// cache, and only the results read after the group reach memory. Each step
+// computes what its own kernel computes, in the same order and precision,
+// so the results equal the unfused ones bit for bit. core/StoreEpiloguePlan.h
+// decides when a group's tail is such a chain.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_STOREEPILOGUE_H
