@@ -116,9 +116,10 @@ void runMatmul(KernelContext &ctx, const T *A, const T *B, T *C, int64_t batch,
   });
 }
 
-/// A bf16 matmul on oneDNN's bf16 GEMM: the operands are read as they are,
-/// products accumulate in f32 and each result is rounded to bf16 once. False
-/// when oneDNN is absent or refused (the caller takes the f32 path).
+/// A bf16 matmul on the packed AVX512-BF16 GEMM (weights packed at load) or
+/// else oneDNN's bf16 GEMM: the operands are read as they are, products
+/// accumulate in f32 and each result is rounded to bf16 once. False when
+/// neither runs it (the caller takes the f32 path).
 bool runMatmulBf16(KernelContext &ctx, const Tensor &a, const Tensor &b, Tensor &y,
                    const MatmulPlan &p) {
   const uint16_t *A = a.as<uint16_t>(), *B = b.as<uint16_t>();
