@@ -113,27 +113,19 @@ void bf16PackedGemm(KernelContext &ctx, bool nested, const PackedBf16Matrix &B, 
 #if DS_BF16_KERNEL
   if (M <= 0 || B.N <= 0)
     return;
-  const int64_t panels = B.panels(), rowBlocks = (M + kRows - 1) / kRows;
-  const int64_t wanted =
-      nested || M * B.N * B.K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
-  const TaskGrid grid(rowBlocks, panels, wanted, nested ? 1 : ctx.numThreads);
-  auto run = [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      int64_t b0, b1, p0, p1;
-      grid.task(t, b0, b1, p0, p1);
-      // Panels outer: a panel's words stay in cache while the rows pass.
-      for (int64_t p = p0; p < p1; ++p) {
-        const int64_t cols = std::min(kCols, B.N - p * kCols);
-        for (int64_t r = b0 * kRows, last = std::min(M, b1 * kRows); r < last; r += kRows)
-          kTiles[std::min(kRows, last - r) - 1](B.panel(p), A + r * lda, lda, B.K, cols,
-                                                 C + r * ldc + p * kCols, ldc);
-      }
+  const int64_t rowBlocks = (M + kRows - 1) / kRows;
+  const TaskGrid grid(rowBlocks, B.panels(),
+                      nested ? 1 : gemmTasksWanted(ctx.numThreads, M, B.N, B.K),
+                      nested ? 1 : ctx.numThreads);
+  runTasks(ctx, nested, grid, [&](int64_t b0, int64_t b1, int64_t p0, int64_t p1) {
+    // Panels outer: a panel's words stay in cache while the rows pass.
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t cols = std::min(kCols, B.N - p * kCols);
+      for (int64_t r = b0 * kRows, last = std::min(M, b1 * kRows); r < last; r += kRows)
+        kTiles[std::min(kRows, last - r) - 1](B.panel(p), A + r * lda, lda, B.K, cols,
+                                               C + r * ldc + p * kCols, ldc);
     }
-  };
-  if (nested)
-    run(0, grid.size());
-  else
-    parallel(ctx, grid.size(), 1, run);
+  });
 #else
   (void)ctx, (void)nested, (void)B, (void)A, (void)M, (void)lda, (void)C, (void)ldc;
 #endif

@@ -185,22 +185,13 @@ void integerPackedGemm(KernelContext &ctx, bool nested, const PackedInt8Matrix &
     init[j] = (int32_t)(0u - zaU * (uint32_t)B.colSums[j]);
   const auto *a = static_cast<const uint8_t *>(A);
   const int64_t rowBlocks = (M + kRows - 1) / kRows;
-  const int64_t wanted =
-      nested || M * B.N * B.K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
-  const TaskGrid grid(rowBlocks, panels, wanted, nested ? 1 : ctx.numThreads);
-  auto run = [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      int64_t b0, b1, p0, p1;
-      grid.task(t, b0, b1, p0, p1);
-      if (p0 < p1 && b0 < b1)
-        block(B, a, lda, flip, init.data(), p0, p1, b0 * kRows, std::min(M, b1 * kRows),
-              {C, ldc, epilogue, firstRow});
-    }
-  };
-  if (nested)
-    run(0, grid.size());
-  else
-    parallel(ctx, grid.size(), 1, run);
+  const TaskGrid grid(rowBlocks, panels,
+                      nested ? 1 : gemmTasksWanted(ctx.numThreads, M, B.N, B.K),
+                      nested ? 1 : ctx.numThreads);
+  runTasks(ctx, nested, grid, [&](int64_t b0, int64_t b1, int64_t p0, int64_t p1) {
+    block(B, a, lda, flip, init.data(), p0, p1, b0 * kRows, std::min(M, b1 * kRows),
+          {C, ldc, epilogue, firstRow});
+  });
 #else
   (void)ctx, (void)nested, (void)B, (void)A, (void)aSigned, (void)za, (void)M, (void)lda, (void)C,
       (void)ldc, (void)epilogue, (void)firstRow;

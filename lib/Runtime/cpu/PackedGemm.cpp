@@ -409,9 +409,9 @@ void indirectBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
   }
 }
 
-/// About four tasks per thread, or one for products too small to hand off.
+/// cpu/TaskGrid.h's count for this session's threads.
 int64_t tasksWanted(const KernelContext &ctx, int64_t M, int64_t N, int64_t K) {
-  return M * N * K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, ctx.numThreads);
+  return gemmTasksWanted(ctx.numThreads, M, N, K);
 }
 
 /// Splits C = A B (A packed by rows, M x K; N columns) into a TaskGrid and
@@ -421,13 +421,8 @@ void forLeftTasks(KernelContext &ctx, const Isa &s, int64_t M, int64_t N, int64_
   const int64_t width = s.np * kPanel;
   const TaskGrid grid((M + s.mr - 1) / s.mr, (N + width - 1) / width, tasksWanted(ctx, M, N, K),
                       ctx.numThreads);
-  parallel(ctx, grid.size(), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      int64_t p0, p1, c0, c1;
-      grid.task(t, p0, p1, c0, c1);
-      if (p0 < p1 && c0 < c1)
-        fn(p0 * s.mr, std::min(M, p1 * s.mr), c0, c1);
-    }
+  runTasks(ctx, false, grid, [&](int64_t p0, int64_t p1, int64_t c0, int64_t c1) {
+    fn(p0 * s.mr, std::min(M, p1 * s.mr), c0, c1);
   });
 }
 
@@ -670,15 +665,11 @@ void packedGemmTransposed(KernelContext &ctx, int64_t M, const float *A, int64_t
   const TaskGrid grid((M + s.mr - 1) / s.mr, (B.panels() + s.np - 1) / s.np,
                       tasksWanted(ctx, M, N, K), ctx.numThreads);
   const RightOperand right = rightOperand(B);
-  parallel(ctx, grid.size(), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      int64_t q0, q1, g0, g1;
-      grid.task(t, q0, q1, g0, g1);
-      const int64_t r0 = q0 * s.mr, r1 = std::min(M, q1 * s.mr);
-      const int64_t b0 = g0 * s.np, b1 = std::min(B.panels(), g1 * s.np);
-      if (r0 < r1 && b0 < b1)
-        transposedOutBlock(s, r0, r1, b0, b1, A, lda, right, Ct, ldct, bias);
-    }
+  runTasks(ctx, false, grid, [&](int64_t q0, int64_t q1, int64_t g0, int64_t g1) {
+    const int64_t r0 = q0 * s.mr, r1 = std::min(M, q1 * s.mr);
+    const int64_t b0 = g0 * s.np, b1 = std::min(B.panels(), g1 * s.np);
+    if (r0 < r1 && b0 < b1)
+      transposedOutBlock(s, r0, r1, b0, b1, A, lda, right, Ct, ldct, bias);
   });
 }
 

@@ -14,6 +14,8 @@
 #ifndef DS_RUNTIME_CPU_TASKGRID_H
 #define DS_RUNTIME_CPU_TASKGRID_H
 
+#include "cpu/KernelUtils.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <numeric>
@@ -53,6 +55,31 @@ struct TaskGrid {
 private:
   static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 };
+
+/// About four tasks per thread for an M x N x K product, or one for
+/// products too small to hand off.
+inline int64_t gemmTasksWanted(int numThreads, int64_t M, int64_t N, int64_t K) {
+  return M * N * K < (1 << 18) ? 1 : 4 * (int64_t)std::max(1, numThreads);
+}
+
+/// fn(p0, p1, g0, g1) for each task of `grid` that has panels and groups:
+/// in parallel through ctx, or all on this thread when `nested` (inside a
+/// parallel region).
+template <typename Fn>
+void runTasks(KernelContext &ctx, bool nested, const TaskGrid &grid, Fn fn) {
+  auto run = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      int64_t p0, p1, g0, g1;
+      grid.task(t, p0, p1, g0, g1);
+      if (p0 < p1 && g0 < g1)
+        fn(p0, p1, g0, g1);
+    }
+  };
+  if (nested)
+    run(0, grid.size());
+  else
+    parallel(ctx, grid.size(), 1, run);
+}
 
 } // namespace dsrt::cpu
 

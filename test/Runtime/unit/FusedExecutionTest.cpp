@@ -311,6 +311,19 @@ TEST(FusedExecution, StepSpansCoverTheStepsAfterTheHead) {
 }
 
 namespace {
+/// A tensor over fresh bytes (0xA5 each, kept in `bytes`) for every value
+/// of `program`.
+std::vector<Tensor> filledTensors(const Program &program,
+                                  std::vector<std::vector<uint8_t>> &bytes) {
+  std::vector<Tensor> tensors(program.values.size());
+  for (size_t id = 0; id < program.values.size(); ++id) {
+    const ValueInfo &v = program.values[id];
+    bytes[id].assign(v.bytes, 0xA5);
+    tensors[id] = Tensor{v.dtype, v.dims, bytes[id].data()};
+  }
+  return tensors;
+}
+
 /// ds.conv_integer (u8 input, s8 constant weights, 3x3, pad 1) and its
 /// requantization: cast, scale per channel, bias, quantize to u8; `rest`
 /// adds steps after it. Values carry their own dtypes and bytes.
@@ -538,12 +551,7 @@ TEST(FusedExecution, StoreEpilogueUnitEqualsItsSteps) {
   ASSERT_TRUE(units[0].epilogue);
   std::vector<std::vector<uint8_t>> bytes(program.values.size());
   auto tensorsFor = [&]() {
-    std::vector<Tensor> tensors(program.values.size());
-    for (size_t id = 0; id < program.values.size(); ++id) {
-      const ValueInfo &v = program.values[id];
-      bytes[id].assign(v.bytes, 0xA5);
-      tensors[id] = Tensor{v.dtype, v.dims, bytes[id].data()};
-    }
+    std::vector<Tensor> tensors = filledTensors(program, bytes);
     for (size_t i = 0; i < bytes[r.x].size(); ++i)
       bytes[r.x][i] = (uint8_t)(i * 13 % 251);
     tensors[r.w].data = r.weights.data(); // where the packed copy is found
@@ -605,12 +613,7 @@ TEST(FusedExecution, MatmulStoreEpilogueUnitEqualsItsSteps) {
     ASSERT_TRUE(units[0].epilogue);
     std::vector<std::vector<uint8_t>> bytes(program.values.size());
     auto tensorsFor = [&]() {
-      std::vector<Tensor> tensors(program.values.size());
-      for (size_t id = 0; id < program.values.size(); ++id) {
-        const ValueInfo &v = program.values[id];
-        bytes[id].assign(v.bytes, 0xA5);
-        tensors[id] = Tensor{v.dtype, v.dims, bytes[id].data()};
-      }
+      std::vector<Tensor> tensors = filledTensors(program, bytes);
       for (size_t i = 0; i < bytes[f.x].size(); ++i)
         bytes[f.x][i] = (uint8_t)(i * 29 % 253);
       tensors[f.w].data = f.weights.data(); // where the packed copy is found
