@@ -239,6 +239,7 @@ Status runStoreEpilogue(const Program &program, const std::vector<size_t> &steps
     epilogue.ops.push_back(op);
   }
 
+  cpu::prepareStoreEpilogue(epilogue);
   bindStep(head, tensors, ins, outs);
   applied = false;
   Status s = conv ? cpu::convIntegerWithEpilogue(ctx, head.attrs, ins, outs, epilogue, applied)

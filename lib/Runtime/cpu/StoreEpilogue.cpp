@@ -1,7 +1,11 @@
 //===- StoreEpilogue.cpp - a fusion group's tail, run as a kernel stores --===//
 //
-// The chain runs op by op over blocks of up to 8 runs of 64 values held in
-// L1 (16 at a time in AVX-512 registers), one dispatch per op and block.
+// The usual tail of a quantized layer (scale, bias, residual, ReLU,
+// quantize; see AffineTail) runs vector by vector with each value in a
+// register from the cast to its store, one compiled loop per shape of the
+// chain. Any other chain runs op by op over blocks of up to 8 runs of 64
+// values held in L1 (16 at a time in AVX-512 registers), one dispatch per
+// op and block.
 // Each op is the IEEE operation its step's kernel performs (ds.binary's f32
 // add / sub / mul / div, ds.quantize's division, round-half-even by the
 // 1.5 * 2^23 trick, saturation and NaN to the zero point, ds.dequantize's
@@ -15,6 +19,8 @@
 #include "cpu/VectorMath.h"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -195,9 +201,119 @@ DS_AVX512_TARGET void chainBlock(const StoreEpilogue &epilogue, const int32_t *s
   }
 }
 
-/// `at.rows` runs of `count` sums from `at`, in blocks of kRows x kColumns.
+/// The chain most quantized convolutions and matmuls end in: the scale
+/// that dequantizes the sums and the bias (each one value or one per
+/// channel), then optionally a residual added, a ReLU and the next layer's
+/// quantize, stored once at the end. Its ops, as prepareStoreEpilogue
+/// found them.
+struct AffineTail {
+  const StoreEpilogue::Op *scale, *bias, *residual, *quantize, *last;
+
+  explicit AffineTail(const StoreEpilogue &e)
+      : scale(&e.ops[0]), bias(&e.ops[1]), residual(&e.ops[e.tailResidual]),
+        quantize(&e.ops[e.tailQuantize]), last(&e.ops.back()) {}
+};
+
+/// The AffineTail loop's flags for `epilogue` (bit 0, channels last, is
+/// added per call), or -1 when its chain has another shape.
+int matchAffineTail(StoreEpilogue &epilogue) {
+  using Op = StoreEpilogue::Op;
+  const std::vector<Op> &ops = epilogue.ops;
+  auto perRunOperand = [](const Op &op, Op::Kind kind) {
+    return op.kind == kind && op.source != Op::Full;
+  };
+  if (ops.size() < 2 || !perRunOperand(ops[0], Op::Mul) || !perRunOperand(ops[1], Op::Add))
+    return -1;
+  int flags = 0;
+  size_t k = 2;
+  if (k < ops.size() && ops[k].kind == Op::Add && ops[k].source == Op::Full) {
+    flags |= 2 | (ops[k].operandFirst ? 4 : 0);
+    epilogue.tailResidual = k++;
+  }
+  if (k < ops.size() && ops[k].kind == Op::Relu)
+    flags |= 8, ++k;
+  if (k < ops.size() && ops[k].kind == Op::Quantize) {
+    flags |= 16;
+    epilogue.tailQuantize = k++;
+  }
+  if (k != ops.size() || !ops.back().store)
+    return -1;
+  for (size_t i = 0; i + 1 < ops.size(); ++i) // one store, at the end
+    if (ops[i].store)
+      return -1;
+  return flags;
+}
+
+/// An AffineTail vector by vector, each 16 values in a register from the
+/// cast to the store: the same IEEE operations in the same order as
+/// applyOp and storeBlock, without a load and a store per op in between.
+template <bool PerColumn, bool Residual, bool ResidualFirst, bool Relu, bool Quantize>
+DS_AVX512_TARGET void affineTail(const AffineTail &t, const int32_t *sums, int64_t ldSums,
+                                 const BlockPlace &at) {
+  using Op = StoreEpilogue::Op;
+  auto operand = [&](const Op &op, int64_t r) {
+    return op.source == Op::Scalar ? op.scalar : PerColumn ? 0.0f : op.values[at.channel + r];
+  };
+  const bool scaleVaries = PerColumn && t.scale->source == Op::PerChannel,
+             biasVaries = PerColumn && t.bias->source == Op::PerChannel;
+  const bool scaleFirst = t.scale->operandFirst, biasFirst = t.bias->operandFirst;
+  const Op &q = Quantize ? *t.quantize : *t.last;
+  const __m512 magic = _mm512_set1_ps(12582912.0f), zero = _mm512_set1_ps(q.zeroPoint),
+               qScale = _mm512_set1_ps(q.scale), lo = _mm512_set1_ps(q.lo),
+               hi = _mm512_set1_ps(q.hi);
+  for (int64_t r = 0; r < at.rows; ++r) {
+    const __m512 runScale = _mm512_set1_ps(operand(*t.scale, r)),
+                 runBias = _mm512_set1_ps(operand(*t.bias, r));
+    const int64_t run = at.offset + r * at.stride;
+    for (int64_t i = 0; i < at.count; i += 16) {
+      const __mmask16 mask = (__mmask16)((1u << std::min<int64_t>(16, at.count - i)) - 1);
+      __m512 x = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(mask, sums + r * ldSums + i));
+      const __m512 s = scaleVaries ? _mm512_maskz_loadu_ps(mask, t.scale->values + at.column + i)
+                                   : runScale;
+      x = scaleFirst ? _mm512_mul_ps(s, x) : _mm512_mul_ps(x, s);
+      const __m512 b = biasVaries ? _mm512_maskz_loadu_ps(mask, t.bias->values + at.column + i)
+                                  : runBias;
+      x = biasFirst ? _mm512_add_ps(b, x) : _mm512_add_ps(x, b);
+      if constexpr (Residual) {
+        const __m512 y = _mm512_maskz_loadu_ps(mask, t.residual->values + run + i);
+        x = ResidualFirst ? _mm512_add_ps(y, x) : _mm512_add_ps(x, y);
+      }
+      if constexpr (Relu) {
+        const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ) |
+                               _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+        x = _mm512_maskz_mov_ps(keep, x);
+      }
+      if constexpr (Quantize) {
+        __m512 v = _mm512_div_ps(x, qScale);
+        const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        v = _mm512_add_ps(_mm512_sub_ps(_mm512_add_ps(v, magic), magic), zero);
+        v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+        x = _mm512_mask_mov_ps(v, nan, zero);
+        _mm_mask_storeu_epi8(static_cast<int8_t *>(t.last->store) + run + i, mask,
+                             _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(x)));
+      } else {
+        _mm512_mask_storeu_ps(static_cast<float *>(t.last->store) + run + i, mask, x);
+      }
+    }
+  }
+}
+
+using AffineTailFn = void (*)(const AffineTail &, const int32_t *, int64_t, const BlockPlace &);
+template <size_t... I>
+constexpr std::array<AffineTailFn, sizeof...(I)> affineTails(std::index_sequence<I...>) {
+  return {&affineTail<(I & 1) != 0, (I & 2) != 0, (I & 4) != 0, (I & 8) != 0, (I & 16) != 0>...};
+}
+
+/// `at.rows` runs of `count` sums from `at`: a prepared AffineTail in
+/// registers, any other chain in blocks of kRows x kColumns.
 DS_AVX512_TARGET void chainRuns(const StoreEpilogue &epilogue, const int32_t *sums,
                                 int64_t ldSums, BlockPlace at, int64_t count) {
+  if (epilogue.tailLoop >= 0) {
+    static constexpr auto tails = affineTails(std::make_index_sequence<32>());
+    at.count = count;
+    return tails[(size_t)(epilogue.tailLoop | (at.channel < 0))](AffineTail(epilogue), sums,
+                                                                  ldSums, at);
+  }
   const int64_t rows = at.rows;
   for (int64_t r = 0; r < rows; r += kRows)
     for (int64_t i = 0; i < count; i += kColumns) {
@@ -214,6 +330,14 @@ DS_AVX512_TARGET void chainRuns(const StoreEpilogue &epilogue, const int32_t *su
 #endif
 
 } // namespace
+
+void prepareStoreEpilogue(StoreEpilogue &epilogue) {
+#if DS_AVX512_EPILOGUE
+  epilogue.tailLoop = matchAffineTail(epilogue);
+#else
+  epilogue.tailLoop = -1;
+#endif
+}
 
 #if DS_AVX512_EPILOGUE
 void storeChannelsWithEpilogue(const StoreEpilogue &epilogue, const int32_t *sums,

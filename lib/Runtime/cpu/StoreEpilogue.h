@@ -58,7 +58,19 @@ struct StoreEpilogue {
   /// `channels` elements, `pixels` 0.
   int64_t channels = 0;
   int64_t pixels = 0;
+  /// Filled by prepareStoreEpilogue once the ops are in place: which
+  /// compiled loop runs the chain (-1: the general one, op by op over
+  /// blocks) and, for that loop, where its residual add and its quantize
+  /// are in `ops`.
+  int tailLoop = -1;
+  size_t tailResidual = 0, tailQuantize = 0;
 };
+
+/// Picks the loop that will run `epilogue`'s chain: a chain of the usual
+/// shape (scale, bias, optionally a residual add, a ReLU, a quantize, one
+/// store at the end) runs with each value in a register throughout. An
+/// epilogue never prepared runs the general loop, which gives the same bits.
+void prepareStoreEpilogue(StoreEpilogue &epilogue);
 
 /// Runs `epilogue` on `count` sums of each of output channels [channel,
 /// channel + channels) of image `image`, those of pixels [pixel, pixel +
