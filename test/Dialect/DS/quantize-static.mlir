@@ -108,3 +108,44 @@ func.func @extreme_ranges(%x: tensor<2x2xf32>, %y: tensor<2x2xf32>) -> (tensor<2
   %b = ds.matmul %y, %v : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32> loc("narrow")
   return %a, %b : tensor<2x2xf32>, tensor<2x2xf32>
 }
+
+// -----
+
+// A max pool in front of a quantized convolution: its input is quantized
+// (same scale and zero point) and the pool runs on the u8 values, so the
+// producer stores u8. Range [-1, 3] as for conv1.
+// CHECK-LABEL: func @max_pool_before_conv
+// CHECK-DAG:   %[[SX:.*]] = ds.constant dense<0.0156862754> : tensor<f32>
+// CHECK-DAG:   %[[ZX:.*]] = ds.constant dense<64> : tensor<ui8>
+// CHECK:       %[[Q:.*]] = ds.quantize %arg0, %[[SX]], %[[ZX]] {axis = 1 : i64, block_size = 0 : i64} : (tensor<1x2x8x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x2x8x8xui8>
+// CHECK-NEXT:  %[[P:.*]] = ds.pool max %[[Q]] {{.*}} : (tensor<1x2x8x8xui8>) -> tensor<1x2x4x4xui8>
+// CHECK-NOT:   ds.quantize
+// CHECK:       ds.conv_integer %[[P]], %{{.*}} input_zero_point %[[ZX]]
+// EXCLUDED-LABEL: func @max_pool_before_conv
+// EXCLUDED:       ds.pool max %arg0
+func.func @max_pool_before_conv(%x: tensor<1x2x8x8xf32>, %b: tensor<2xf32>) -> tensor<1x2x4x4xf32> {
+  %p = ds.pool max %x {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x2x8x8xf32>) -> tensor<1x2x4x4xf32>
+  %w = ds.constant dense<[[[[1.0]], [[-0.5]]], [[[2.0]], [[0.25]]]]> : tensor<2x2x1x1xf32>
+  %y = ds.conv %p, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
+  return %y : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// The quantize stays after the pool when a window can lie wholly in padding
+// (ceil mode: the last window starts past the input) or when something else
+// reads the f32 pool.
+// CHECK-LABEL: func @max_pool_kept_f32
+// CHECK:       %[[P:.*]] = ds.pool max %arg0 {{.*}} : (tensor<1x2x8x8xf32>) -> tensor<1x2x4x4xf32>
+// CHECK:       ds.quantize %[[P]]
+// CHECK:       %[[P2:.*]] = ds.pool max %arg0 {{.*}} : (tensor<1x2x8x8xf32>) -> tensor<1x2x4x4xf32>
+// CHECK:       ds.quantize %[[P2]]
+// CHECK:       return {{.*}}, %[[P2]]
+func.func @max_pool_kept_f32(%x: tensor<1x2x8x8xf32>, %b: tensor<2xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) {
+  %p = ds.pool max %x {ceil_mode = true, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x2x8x8xf32>) -> tensor<1x2x4x4xf32>
+  %w = ds.constant dense<[[[[1.0]], [[-0.5]]], [[[2.0]], [[0.25]]]]> : tensor<2x2x1x1xf32>
+  %y = ds.conv %p, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
+  %p2 = ds.pool max %x {ceil_mode = false, count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x2x8x8xf32>) -> tensor<1x2x4x4xf32>
+  %y2 = ds.conv %p2, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
+  return %y, %y2, %p2 : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>
+}

@@ -411,6 +411,23 @@ LogicalResult PoolOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
   return success();
 }
 
+bool PoolOp::isMaxOverInputsOnly() {
+  ArrayRef<int64_t> kernel = getKernelShape(), pads = getPads();
+  if (getKind() != PoolKind::max || getCeilMode() || pads.size() != 2 * kernel.size() ||
+      llvm::any_of(getDilations(), [](int64_t d) { return d != 1; }))
+    return false;
+  // A spatial dim of size 0 would make every window padding.
+  ArrayRef<int64_t> dims = rankedOf(getInput()).getShape();
+  if (dims.size() != kernel.size() + 2 || llvm::any_of(dims.drop_front(2), [](int64_t d) {
+        return ShapedType::isDynamic(d) || d < 1;
+      }))
+    return false;
+  for (size_t d = 0; d < kernel.size(); ++d)
+    if (pads[d] >= kernel[d] || pads[d + kernel.size()] >= kernel[d])
+      return false;
+  return true;
+}
+
 LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &inferred) {

@@ -324,31 +324,15 @@ std::optional<int64_t> zeroPointValue(Value zp) {
 /// pool max(dequantize(q, s, z)) -> dequantize(pool max(q), s, z) for 8-bit
 /// q and one positive scale: (q - z) s increases with q, so the max of the
 /// dequantized window is the dequantized max of the window (onnxruntime's
-/// QDQ MaxPool runs on the integers too). Every window must hold an input
-/// element (no ceil mode, pads narrower than the kernel, no dilation): a
-/// window wholly in padding is the type's lowest value, which differs
-/// between the two (so the spatial dims must be static, at least 1).
+/// QDQ MaxPool runs on the integers too), where every window holds an
+/// input element (PoolOp::isMaxOverInputsOnly).
 struct SinkDequantizeThroughMaxPool : OpRewritePattern<PoolOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(PoolOp op, PatternRewriter &rewriter) const override {
     auto dq = op.getInput().getDefiningOp<DequantizeOp>();
-    if (op.getKind() != PoolKind::max || !dq || dq.getBlockSize() != 0 ||
-        !isByte(tensorOf(dq.getInput()).getElementType()) || !positiveNormalScale(dq.getScale()) ||
-        op.getCeilMode())
+    if (!dq || dq.getBlockSize() != 0 || !isByte(tensorOf(dq.getInput()).getElementType()) ||
+        !positiveNormalScale(dq.getScale()) || !op.isMaxOverInputsOnly())
       return failure();
-    ArrayRef<int64_t> kernel = op.getKernelShape(), pads = op.getPads();
-    if (pads.size() != 2 * kernel.size() || llvm::any_of(op.getDilations(), [](int64_t d) {
-          return d != 1;
-        }))
-      return failure();
-    // A spatial dim of size 0 would make every window padding.
-    ArrayRef<int64_t> dims = tensorOf(op.getInput()).getShape();
-    if (dims.size() != kernel.size() + 2 ||
-        llvm::any_of(dims.drop_front(2), [](int64_t d) { return ShapedType::isDynamic(d) || d < 1; }))
-      return failure();
-    for (size_t d = 0; d < kernel.size(); ++d)
-      if (pads[d] >= kernel[d] || pads[d + kernel.size()] >= kernel[d])
-        return failure();
     Type quantized = tensorOf(dq.getInput()).getElementType();
     auto pooled = rewriter.create<PoolOp>(
         op.getLoc(), op.getType().clone(quantized), op.getKindAttr(), dq.getInput(),

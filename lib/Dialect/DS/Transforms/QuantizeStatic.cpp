@@ -48,6 +48,43 @@ ActivationQuantization quantizationOf(cal::Range range) {
   return q;
 }
 
+/// quantize(pool max(x)) -> pool max(quantize(x)) while the quantize reads
+/// a max pool's result that nothing else reads and every window of which
+/// holds an input (PoolOp::isMaxOverInputsOnly): quantizing is
+/// non-decreasing (round, then clamp), so the quantized max of a window is
+/// the max of its quantized values, and the producer then stores 8-bit
+/// values the pool reads, not f32 (a ResNet stem's 2x64x112x112 result).
+/// The one difference: a window holding a NaN pools to NaN in f32, which
+/// quantizes to the zero point, where the 8-bit pool takes the larger of
+/// the zero point and the window's other values.
+void hoistAboveMaxPools(QuantizeOp quantize) {
+  while (auto pool = quantize.getInput().getDefiningOp<PoolOp>()) {
+    if (!pool.isMaxOverInputsOnly() || !pool.getResult().hasOneUse())
+      return;
+    // The quantize's scale and zero point were made after the pool.
+    for (Value parameter : {quantize.getScale(), quantize.getZeroPoint()})
+      if (Operation *def = parameter ? parameter.getDefiningOp() : nullptr)
+        if (def->getBlock() == pool->getBlock() && pool->isBeforeInBlock(def))
+          def->moveBefore(pool);
+    auto tensorOf = [](Value v) { return cast<RankedTensorType>(v.getType()); };
+    OpBuilder b(pool);
+    Type u8 = tensorOf(quantize.getResult()).getElementType();
+    auto below = b.create<QuantizeOp>(
+        quantize.getLoc(), tensorOf(pool.getInput()).clone(u8), pool.getInput(),
+        quantize.getScale(), quantize.getZeroPoint(), quantize.getAxisAttr(),
+        quantize.getBlockSizeAttr(), quantize.getSaturateAttr());
+    auto pooled = b.create<PoolOp>(
+        pool.getLoc(), tensorOf(pool.getResult()).clone(u8), pool.getKindAttr(),
+        below.getResult(), pool.getKernelShapeAttr(), pool.getStridesAttr(), pool.getPadsAttr(),
+        pool.getDilationsAttr(), pool.getCeilModeAttr(), pool.getCountIncludePadAttr(),
+        pool.getPAttr());
+    quantize.getResult().replaceAllUsesWith(pooled.getResult());
+    quantize.erase();
+    pool.erase();
+    quantize = below;
+  }
+}
+
 struct QuantizeStaticPass : mlir::ds::impl::QuantizeStaticPassBase<QuantizeStaticPass> {
   using QuantizeStaticPassBase::QuantizeStaticPassBase;
 
@@ -135,7 +172,9 @@ struct QuantizeStaticPass : mlir::ds::impl::QuantizeStaticPassBase<QuantizeStati
         q.xq.getDefiningOp()->erase();
         q.zeroPoint.getDefiningOp()->erase();
         q.scale.getDefiningOp()->erase();
+        continue;
       }
+      hoistAboveMaxPools(q.xq.getDefiningOp<QuantizeOp>());
     }
   }
 

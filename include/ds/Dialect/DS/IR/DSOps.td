@@ -335,6 +335,15 @@ def DS_PoolOp : DS_InferredOp<"pool", [DS_WindowClass]> {
                        DefaultValuedAttr<I64Attr, "2">:$p);
   let results = (outs DS_Tensor:$result);
   let assemblyFormat = "$kind $input attr-dict `:` functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    /// A max pool every window of which holds an input element: no ceil
+    /// mode or dilation, pads narrower than the kernel, static spatial dims
+    /// of at least 1. Its result is then the max of input elements only, so
+    /// it commutes with an increasing map of the elements (a dequantize, a
+    /// quantize) applied before or after it; a window wholly in padding
+    /// would be the element type's lowest value, which the map moves.
+    bool isMaxOverInputsOnly();
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -346,7 +346,14 @@ def QuantizeStaticPass : Pass<"ds-quantize-static", "func::FuncOp"> {
     ```
 
     An activation several ops read is quantized once, over the union of
-    their ranges. An op the table has no range for stays f32 with a warning
+    their ranges. When that activation is a max pool's result nothing else
+    reads, the pool's input is quantized instead and the pool runs on the
+    u8 values (quantizing is non-decreasing, so it commutes with max;
+    `PoolOp::isMaxOverInputsOnly` says when every window holds an input),
+    and the op producing the pool's input stores u8, not f32. The results
+    differ only where a window holds a NaN (f32 pools it to NaN, which
+    quantizes to the zero point; the u8 pool keeps the larger of the zero
+    point and the window's other values). An op the table has no range for stays f32 with a warning
     (a table from another model); an unreadable table is an error.
   }];
   let options = [
