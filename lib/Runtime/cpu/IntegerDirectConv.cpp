@@ -63,6 +63,36 @@ namespace {
 constexpr int64_t kRows = PackedInt8Conv::kRows;
 constexpr int64_t kTile = 64; ///< columns per micro-kernel call: four vectors of 16 words
 
+/// dst[j] for j in [lo, hi): byte b of the word is src[b][j * stride]
+/// (stride 1 or 2) ^ flip, or `pad` where the channel is missing (null);
+/// 16 words a step. Reads only the bytes it uses (masked loads: a row's
+/// last element may end the tensor).
+DS_VNNI_TARGET void interleaveRow(const uint8_t *const src[4], int64_t stride, uint8_t pad,
+                                  uint8_t flip, int64_t lo, int64_t hi, uint32_t *dst) {
+  const __m128i flips = _mm_set1_epi8((char)flip);
+  for (int64_t j = lo; j < hi; j += 16) {
+    const int64_t n = std::min<int64_t>(16, hi - j);
+    const __mmask16 words = (__mmask16)((1u << n) - 1);
+    __m512i word = _mm512_setzero_si512();
+    for (int b = 0; b < 4; ++b) {
+      __m128i bytes;
+      if (!src[b]) {
+        bytes = _mm_set1_epi8((char)pad);
+      } else if (stride == 1) {
+        bytes = _mm_xor_si128(_mm_maskz_loadu_epi8(words, src[b] + j), flips);
+      } else {
+        // Bytes 2j, 2j + 2, ...: the low bytes of 16-bit lanes (the last
+        // lane's high byte is not read).
+        const __mmask32 pairs = (__mmask32)((uint64_t(1) << (2 * n - 1)) - 1);
+        bytes = _mm_xor_si128(
+            _mm256_cvtepi16_epi8(_mm256_maskz_loadu_epi8(pairs, src[b] + 2 * j)), flips);
+      }
+      word = _mm512_or_si512(word, _mm512_slli_epi32(_mm512_cvtepu8_epi32(bytes), 8 * b));
+    }
+    _mm512_mask_storeu_epi32(dst + j, words, word);
+  }
+}
+
 /// Plane t (= c4 * phases + phase) of the padded copy: the bytes of
 /// channels 4 c4 .. 4 c4 + 3 to a word, as u8 (s8 data flipped by 0x80);
 /// padding and channels past Cg hold the zero point.
@@ -78,20 +108,13 @@ DS_VNNI_TARGET void fillPlane(const DirectConvPlan &p, const uint8_t *x, int64_t
     std::fill(dst, dst + lo, padWord);
     std::fill(dst + hi, dst + p.Wq, padWord);
     const uint8_t *src[4];
-    bool whole = true;
-    for (int64_t b = 0; b < 4; ++b) {
+    for (int64_t b = 0; b < 4; ++b)
       src[b] = c0 + b < Cg ? x + ((c0 + b) * p.H + i * p.SH + top) * p.W + left : nullptr;
-      whole &= src[b] != nullptr;
-    }
-    if (whole && p.SW == 1) {
-      const uint8_t *s0 = src[0], *s1 = src[1], *s2 = src[2], *s3 = src[3];
-      for (int64_t j = lo; j < hi; ++j)
-        dst[j] = (uint32_t)(uint8_t)(s0[j] ^ flip) | (uint32_t)(uint8_t)(s1[j] ^ flip) << 8 |
-                 (uint32_t)(uint8_t)(s2[j] ^ flip) << 16 | (uint32_t)(uint8_t)(s3[j] ^ flip) << 24;
+    if (p.SW <= 2) {
+      interleaveRow(src, p.SW, pad, flip, lo, hi, dst);
       continue;
     }
-    // Strided or fewer than four channels: byte lane by byte lane, each a
-    // loop without branches (the stem's and the downsampling convolutions').
+    // Larger strides: byte lane by byte lane, each a loop without branches.
     auto *lanes = reinterpret_cast<uint8_t *>(dst);
     for (int64_t b = 0; b < 4; ++b) {
       if (!src[b]) {

@@ -107,6 +107,7 @@ TEST(IntegerDirectConv, EqualsTheExactSums) {
       {1, 16, 7, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // rows sharing their pads
       {1, 3, 11, 12, 14, 3, 3, 1, 1, 1, 0, 3, 2, 0, 1, 1},  // left pad only, past the reach
       {1, 67, 12, 12, 37, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, // 1x1: the result written in place
+      {1, 5, 9, 75, 8, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},    // stride 2, rows of 38 words
   };
   for (const Conv2D &p : cases)
     for (bool xSigned : {false, true}) {
