@@ -488,6 +488,18 @@ Status poolKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
   if (kind == 0 && x.dtype == DS_I8 &&
       runPool2D(ctx, x.as<int8_t>(), y.as<int8_t>(), planes, w, kind, includePad))
     return Status();
+  // A half-precision max pool widens to f32, pools there and narrows back:
+  // every result is one of the inputs (or NaN, or padding's lowest value),
+  // so narrowing it is exact. The decoding loop below took 5.6 of a bf16
+  // ResNet-18's 24 ms.
+  if (kind == 0 && (x.dtype == DS_F16 || x.dtype == DS_BF16)) {
+    ThreadStorage<float, 2> storage;
+    const float *X = viewAs<float>(x, storage[0]);
+    float *Y = outputAs<float>(y, storage[1]);
+    runPool<float>(ctx, X, Y, planes, w, kind, includePad, p);
+    finishOutput<float>(y, Y);
+    return Status();
+  }
   if (!isIntegerType(x.dtype) && x.dtype != DS_F16 && x.dtype != DS_BF16)
     return fail(op, std::string("unsupported element type ") + dtypeName(x.dtype));
   if (kind != 0 && isIntegerType(x.dtype))

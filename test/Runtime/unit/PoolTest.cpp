@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "KernelTestUtils.h"
+#include "cpu/KernelUtils.h"
 
 #include <gtest/gtest.h>
 
@@ -163,6 +164,49 @@ TEST(Pool2D, MaxOfBytesMatchesTheWindowOrder) {
         for (size_t i = 0; i < got.size(); ++i)
           EXPECT_EQ(isSigned ? (float)(int8_t)got[i] : (float)got[i], want[i])
               << what << " [" << i << "]";
+      }
+    }
+}
+
+/// Max pooling of f16 and bf16 data against the reference on the widened
+/// values: every result is one of the window's values, bit for bit (NaN
+/// where a window holds one).
+TEST(Pool2D, MaxOfHalvesIsOneOfTheWindowsValues) {
+  const Pool cases[] = {
+      {3, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1}, // ResNet's stem pool
+      {2, 9, 40, 3, 5, 1, 3, 2, 0, 1, 4},  // strides (1, 3), asymmetric pads
+      {1, 6, 34, 3, 3, 2, 2, 0, 0, 0, 0, true}, // ceil mode
+  };
+  for (const Pool &p : cases)
+    for (DType type : {DS_F16, DS_BF16}) {
+      const std::string what = std::string(type == DS_F16 ? "f16 " : "bf16 ") +
+                               std::to_string(p.KH) + "x" + std::to_string(p.KW) + " on " +
+                               std::to_string(p.H) + "x" + std::to_string(p.W);
+      auto xv = randomFloats((size_t)(p.planes * p.H * p.W), 75);
+      for (size_t i = 5; i < xv.size(); i += 37)
+        xv[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY;
+      std::vector<uint16_t> bits(xv.size());
+      std::vector<float> exact(xv.size()); // the values the halves hold
+      for (size_t i = 0; i < xv.size(); ++i) {
+        bits[i] = type == DS_F16 ? cpu::floatToHalf(xv[i]) : cpu::floatToBf16(xv[i]);
+        exact[i] = type == DS_F16 ? cpu::halfToFloat(bits[i]) : cpu::bf16ToFloat(bits[i]);
+      }
+      const std::vector<float> want = referencePool(p, exact, /*max=*/true, false);
+      const Attributes a = poolAttrs(p, "max", false);
+      for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+        Tensors ts;
+        Tensor *x = ts.make<uint16_t>(type, {1, p.planes, p.H, p.W}, bits);
+        Tensor *y = ts.empty(type, {1, p.planes, p.OH(), p.OW()});
+        ASSERT_TRUE(run("ds.pool", a, {x}, {y}, ctx).ok()) << what;
+        const std::vector<uint16_t> got = values<uint16_t>(y);
+        ASSERT_EQ(got.size(), want.size()) << what;
+        for (size_t i = 0; i < got.size(); ++i) {
+          const float g = type == DS_F16 ? cpu::halfToFloat(got[i]) : cpu::bf16ToFloat(got[i]);
+          if (std::isnan(want[i]))
+            EXPECT_TRUE(std::isnan(g)) << what << " [" << i << "]";
+          else
+            EXPECT_EQ(g, want[i]) << what << " [" << i << "]";
+        }
       }
     }
 }
