@@ -308,6 +308,19 @@ bool int8WeightsToPack(const Program &program, const Step &step, size_t rank) {
   return true;
 }
 
+/// Whether bf16 convolution weights [M, Cg, KH, KW] are what the direct
+/// kernel packs: positive dims whose product is the bytes / 2, M divisible
+/// by `group`, at least two channels per group (depthwise convolutions take
+/// the f32 path).
+bool bf16ConvWeightsFit(const ValueInfo &w, int64_t group) {
+  int64_t elements = 1;
+  for (int64_t d : w.dims)
+    if (d <= 0 || __builtin_mul_overflow(elements, d, &elements))
+      return false;
+  return w.bytes == (uint64_t)elements * 2 && group > 0 && w.dims[0] % group == 0 &&
+         w.dims[1] >= 2;
+}
+
 } // namespace
 
 Status Session::packWeights() {
@@ -355,6 +368,20 @@ Status Session::packWeights() {
       const int64_t rows = w.dims[0] / group;
       for (int64_t g = 0; g < group; ++g)
         if (!packed_.addInt8Conv(data + g * rows * w.dims[1] * taps, rows, w.dims[1], taps))
+          return outOfMemory(w);
+      continue;
+    }
+    // bf16 convolution weights (ds-assign-precision's) for the AVX512-BF16
+    // direct convolution, per group; the oneDNN path (geometries it
+    // declines) reads the artifact's copy, whose pages stay.
+    if (step.op == "ds.conv" && bf16 && w.storage == DSX_STORAGE_CONSTANT &&
+        w.dtype == DS_BF16 && x.dtype == DS_BF16 && w.dims.size() == 4 &&
+        bf16ConvWeightsFit(w, step.attrs.getInt("group", 1))) {
+      const int64_t group = step.attrs.getInt("group", 1), taps = w.dims[2] * w.dims[3];
+      const auto *data = reinterpret_cast<const uint16_t *>(program_.constantData(w));
+      const int64_t rows = w.dims[0] / group;
+      for (int64_t g = 0; g < group; ++g)
+        if (!packed_.addBf16Conv(data + g * rows * w.dims[1] * taps, rows, w.dims[1], taps))
           return outOfMemory(w);
       continue;
     }

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/ContractionShapes.h"
 #include "cpu/DepthwiseConv.h"
+#include "cpu/Bf16DirectConv.h"
 #include "cpu/DirectConv.h"
 #include "cpu/PointwiseConv.h"
 #include "cpu/WinogradConv.h"
@@ -222,7 +223,11 @@ Status convKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
   Compute kind = computeOf(x.dtype);
   if (kind == Compute::None)
     return fail(op, std::string("unsupported element type ") + dtypeName(x.dtype));
-  if (x.dtype == DS_BF16 && runConvBf16(ctx, x, wt, bias, y, N, C, M, group, w))
+  if (x.dtype == DS_BF16 &&
+      (runBf16DirectConv2D(ctx, x.as<uint16_t>(), wt.as<uint16_t>(),
+                           bias ? bias->as<uint16_t>() : nullptr, y.as<uint16_t>(), N, C, M,
+                           group, w) ||
+       runConvBf16(ctx, x, wt, bias, y, N, C, M, group, w)))
     return Status();
   auto run = [&](auto tag) {
     using T = decltype(tag);

@@ -827,6 +827,23 @@ const PackedInt8Conv *PackedConstants::findInt8Conv(const void *data, int64_t M,
   });
 }
 
+bool PackedConstants::addBf16Conv(const uint16_t *data, int64_t M, int64_t Cg, int64_t taps) {
+  if (findBf16Conv(data, M, Cg, taps))
+    return true;
+  PackedBf16Conv packed;
+  if (!packBf16ConvWeights(data, M, Cg, taps, packed))
+    return false;
+  bf16Convs_[data] = std::move(packed);
+  return true;
+}
+
+const PackedBf16Conv *PackedConstants::findBf16Conv(const void *data, int64_t M, int64_t Cg,
+                                                    int64_t taps) const {
+  return entryIf(bf16Convs_, data, [&](const PackedBf16Conv &c) {
+    return c.M == M && c.Cg == Cg && c.taps == taps;
+  });
+}
+
 bool PackedConstants::addInt8Matrix(const int8_t *data, int64_t K, int64_t N) {
   if (findInt8Matrix(data, K, N))
     return true;

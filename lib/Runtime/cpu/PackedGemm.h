@@ -18,6 +18,7 @@
 
 #include "core/Tensor.h"
 #include "cpu/Bf16PackedGemm.h"
+#include "cpu/Bf16DirectConv.h"
 #include "cpu/IntegerDirectConv.h"
 #include "cpu/IntegerPackedGemm.h"
 
@@ -190,6 +191,11 @@ public:
   bool addInt8Conv(const int8_t *data, int64_t M, int64_t Cg, int64_t taps);
   const PackedInt8Conv *findInt8Conv(const void *data, int64_t M, int64_t Cg,
                                      int64_t taps) const;
+  /// Packs one group's M x (Cg * taps) bf16 convolution weights at `data`
+  /// for cpu/Bf16DirectConv.h; false when out of memory.
+  bool addBf16Conv(const uint16_t *data, int64_t M, int64_t Cg, int64_t taps);
+  const PackedBf16Conv *findBf16Conv(const void *data, int64_t M, int64_t Cg,
+                                     int64_t taps) const;
   /// Packs the K x N s8 constant at `data` for cpu/IntegerPackedGemm.h;
   /// false when out of memory.
   bool addInt8Matrix(const int8_t *data, int64_t K, int64_t N);
@@ -205,7 +211,8 @@ public:
   const PackedSet *findSet(const void *data, int64_t M, int64_t C, int64_t variant) const;
   size_t size() const {
     return packed_.size() + transposed_.size() + left_.size() + sets_.size() + nibbles_.size() +
-           int8Convs_.size() + int8Matrices_.size() + bf16Matrices_.size();
+           int8Convs_.size() + int8Matrices_.size() + bf16Matrices_.size() +
+           bf16Convs_.size();
   }
 
 private:
@@ -216,6 +223,7 @@ private:
   std::unordered_map<const void *, PackedInt8Conv> int8Convs_;
   std::unordered_map<const void *, PackedInt8Matrix> int8Matrices_;
   std::unordered_map<const void *, PackedBf16Matrix> bf16Matrices_;
+  std::unordered_map<const void *, PackedBf16Conv> bf16Convs_;
 };
 
 } // namespace dsrt::cpu
