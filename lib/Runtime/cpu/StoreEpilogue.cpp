@@ -1,7 +1,8 @@
 //===- StoreEpilogue.cpp - a fusion group's tail, run as a kernel stores --===//
 //
 // The usual tail of a quantized layer (scale, bias, residual, ReLU,
-// quantize; see AffineTail) runs vector by vector with each value in a
+// quantize, the f32 value kept where the next block adds it; see
+// AffineTail) runs vector by vector with each value in a
 // register from the cast to its store, one compiled loop per shape of the
 // chain. Any other chain runs op by op over blocks of up to 8 runs of 64
 // values held in L1 (16 at a time in AVX-512 registers), one dispatch per
@@ -204,14 +205,19 @@ DS_AVX512_TARGET void chainBlock(const StoreEpilogue &epilogue, const int32_t *s
 /// The chain most quantized convolutions and matmuls end in: the scale
 /// that dequantizes the sums and the bias (each one value or one per
 /// channel), then optionally a residual added, a ReLU and the next layer's
-/// quantize, stored once at the end. Its ops, as prepareStoreEpilogue
-/// found them.
+/// quantize, stored at the end and, with a quantize, optionally also just
+/// before it (a residual network's block output: the next block adds it in
+/// f32 and its convolution reads it quantized). Its ops, as
+/// prepareStoreEpilogue found them.
 struct AffineTail {
   const StoreEpilogue::Op *scale, *bias, *residual, *quantize, *last;
+  float *beforeQuantize; ///< where the f32 value before the quantize goes, or null
 
   explicit AffineTail(const StoreEpilogue &e)
       : scale(&e.ops[0]), bias(&e.ops[1]), residual(&e.ops[e.tailResidual]),
-        quantize(&e.ops[e.tailQuantize]), last(&e.ops.back()) {}
+        quantize(&e.ops[e.tailQuantize]), last(&e.ops.back()),
+        beforeQuantize(e.tailQuantize > 0 ? static_cast<float *>(e.ops[e.tailQuantize - 1].store)
+                                          : nullptr) {}
 };
 
 /// The AffineTail loop's flags for `epilogue` (bit 0, channels last, is
@@ -226,6 +232,7 @@ int matchAffineTail(StoreEpilogue &epilogue) {
     return -1;
   int flags = 0;
   size_t k = 2;
+  epilogue.tailResidual = epilogue.tailQuantize = 0;
   if (k < ops.size() && ops[k].kind == Op::Add && ops[k].source == Op::Full) {
     flags |= 2 | (ops[k].operandFirst ? 4 : 0);
     epilogue.tailResidual = k++;
@@ -238,8 +245,10 @@ int matchAffineTail(StoreEpilogue &epilogue) {
   }
   if (k != ops.size() || !ops.back().store)
     return -1;
-  for (size_t i = 0; i + 1 < ops.size(); ++i) // one store, at the end
-    if (ops[i].store)
+  // Stores: at the end, and with a quantize also the f32 value before it.
+  for (size_t i = 0; i + 1 < ops.size(); ++i)
+    if (ops[i].store && !((flags & 16) && i + 1 == epilogue.tailQuantize &&
+                          ops[i].storeType == DS_F32))
       return -1;
   return flags;
 }
@@ -284,6 +293,8 @@ DS_AVX512_TARGET void affineTail(const AffineTail &t, const int32_t *sums, int64
         x = _mm512_maskz_mov_ps(keep, x);
       }
       if constexpr (Quantize) {
+        if (t.beforeQuantize)
+          _mm512_mask_storeu_ps(t.beforeQuantize + run + i, mask, x);
         __m512 v = _mm512_div_ps(x, qScale);
         const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
         v = _mm512_add_ps(_mm512_sub_ps(_mm512_add_ps(v, magic), magic), zero);

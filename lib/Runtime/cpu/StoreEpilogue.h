@@ -67,8 +67,9 @@ struct StoreEpilogue {
 };
 
 /// Picks the loop that will run `epilogue`'s chain: a chain of the usual
-/// shape (scale, bias, optionally a residual add, a ReLU, a quantize, one
-/// store at the end) runs with each value in a register throughout. An
+/// shape (scale, bias, optionally a residual add, a ReLU, a quantize; a
+/// store at the end and, before a quantize, optionally one of the f32
+/// value) runs with each value in a register throughout. An
 /// epilogue never prepared runs the general loop, which gives the same bits.
 void prepareStoreEpilogue(StoreEpilogue &epilogue);
 

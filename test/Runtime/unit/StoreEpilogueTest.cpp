@@ -38,10 +38,10 @@ struct TailShape {
 /// (channels last) tensor: the expected bytes of the chain's one store.
 std::vector<uint8_t> stepsKernels(const TailShape &shape, bool channelsFirst,
                                   const std::vector<int64_t> &dims,
-                                  const std::vector<int32_t> &sums,
-                                  const std::vector<float> &scale, const std::vector<float> &bias,
-                                  const std::vector<float> &residual, float qScale,
-                                  uint8_t qZero) {
+                                  const std::vector<int32_t> &sums, const std::vector<float> &scale,
+                                  const std::vector<float> &bias,
+                                  const std::vector<float> &residual, float qScale, uint8_t qZero,
+                                  std::vector<float> &beforeQuantize) {
   const int64_t M = channelsFirst ? dims[1] : dims.back();
   const std::vector<int64_t> perChannel =
       channelsFirst ? std::vector<int64_t>{M, 1} : std::vector<int64_t>{M};
@@ -63,6 +63,7 @@ std::vector<uint8_t> stepsKernels(const TailShape &shape, bool channelsFirst,
   }
   if (shape.relu)
     v = step("ds.unary", attrs({{"kind", strAttr("relu")}}), {v});
+  beforeQuantize = values<float>(v);
   if (!shape.quantize) {
     const auto *bytes = static_cast<const uint8_t *>(v->data);
     return std::vector<uint8_t>(bytes, bytes + sums.size() * sizeof(float));
@@ -102,63 +103,77 @@ TEST(StoreEpilogue, EveryTailShapeEqualsTheStepsKernelsInRegistersAndInBlocks) {
       // Channels last: the same values as rows of M, N * P rows.
       const std::vector<int64_t> dims =
           channelsFirst ? std::vector<int64_t>{N, M, P} : std::vector<int64_t>{N * P, M};
-      const std::vector<uint8_t> want =
-          stepsKernels(shape, channelsFirst, dims, sums, scale, bias, residual, qScale, qZero);
+      std::vector<float> wantF32;
+      const std::vector<uint8_t> want = stepsKernels(shape, channelsFirst, dims, sums, scale, bias,
+                                                     residual, qScale, qZero, wantF32);
       const size_t bytes = want.size();
       std::vector<uint8_t> got(bytes);
+      // With a quantize, the f32 value before it is kept too in a second
+      // round (a residual block's output, read again by the next block).
+      for (bool keepF32 : {false, true}) {
+        if (keepF32 && !shape.quantize)
+          continue;
+        std::vector<float> gotF32(wantF32.size());
 
-      cpu::StoreEpilogue epilogue;
-      epilogue.channels = M;
-      epilogue.pixels = channelsFirst ? P : 0;
-      auto push = [&](Op::Kind kind, Op::Source source, const float *values, bool first) {
-        Op op;
-        op.kind = kind, op.source = source, op.values = values, op.operandFirst = first;
-        op.scalar = values ? values[0] : 0.0f;
-        epilogue.ops.push_back(op);
-      };
-      push(Op::Mul, Op::PerChannel, scale.data(), false);
-      push(Op::Add, Op::PerChannel, bias.data(), true);
-      if (shape.residual)
-        push(Op::Add, Op::Full, residual.data(), shape.residualFirst);
-      if (shape.relu)
-        push(Op::Relu, Op::Scalar, nullptr, false);
-      if (shape.quantize) {
-        push(Op::Quantize, Op::Scalar, nullptr, false);
-        epilogue.ops.back().scale = qScale, epilogue.ops.back().zeroPoint = qZero;
-        epilogue.ops.back().lo = 0.0f, epilogue.ops.back().hi = 255.0f;
-      }
-      epilogue.ops.back().store = got.data();
-      epilogue.ops.back().storeType = shape.quantize ? DS_U8 : DS_F32;
-
-      for (bool prepared : {false, true}) {
-        const std::string what = shape.name() + (channelsFirst ? ", channels first" : ", rows") +
-                                 (prepared ? ", prepared" : ", op by op");
-        if (prepared) {
-          cpu::prepareStoreEpilogue(epilogue);
-          ASSERT_GE(epilogue.tailLoop, 0) << what << ": the usual tail is not recognized";
+        cpu::StoreEpilogue epilogue;
+        epilogue.channels = M;
+        epilogue.pixels = channelsFirst ? P : 0;
+        auto push = [&](Op::Kind kind, Op::Source source, const float *values, bool first) {
+          Op op;
+          op.kind = kind, op.source = source, op.values = values, op.operandFirst = first;
+          op.scalar = values ? values[0] : 0.0f;
+          epilogue.ops.push_back(op);
+        };
+        push(Op::Mul, Op::PerChannel, scale.data(), false);
+        push(Op::Add, Op::PerChannel, bias.data(), true);
+        if (shape.residual)
+          push(Op::Add, Op::Full, residual.data(), shape.residualFirst);
+        if (shape.relu)
+          push(Op::Relu, Op::Scalar, nullptr, false);
+        if (shape.quantize) {
+          push(Op::Quantize, Op::Scalar, nullptr, false);
+          epilogue.ops.back().scale = qScale, epilogue.ops.back().zeroPoint = qZero;
+          epilogue.ops.back().lo = 0.0f, epilogue.ops.back().hi = 255.0f;
         }
-        std::fill(got.begin(), got.end(), 0xAB);
-        // In pieces as the kernels hand them: channel rows of part of a
-        // map, rows of part of a row.
-        if (channelsFirst) {
-          for (int64_t n = 0; n < N; ++n)
-            for (int64_t m0 = 0; m0 < M; m0 += 6)
-              for (int64_t p0 = 0; p0 < P; p0 += 40) {
-                const int64_t rows = std::min<int64_t>(6, M - m0),
-                              cols = std::min<int64_t>(40, P - p0);
-                cpu::storeChannelsWithEpilogue(epilogue, sums.data() + (n * M + m0) * P + p0, P,
-                                               n, m0, rows, p0, cols);
+        epilogue.ops.back().store = got.data();
+        epilogue.ops.back().storeType = shape.quantize ? DS_U8 : DS_F32;
+        if (keepF32)
+          epilogue.ops[epilogue.ops.size() - 2].store = gotF32.data();
+
+        for (bool prepared : {false, true}) {
+          const std::string what = shape.name() + (channelsFirst ? ", channels first" : ", rows") +
+                                   (prepared ? ", prepared" : ", op by op") +
+                                   (keepF32 ? ", f32 kept" : "");
+          if (prepared) {
+            cpu::prepareStoreEpilogue(epilogue);
+            ASSERT_GE(epilogue.tailLoop, 0) << what << ": the usual tail is not recognized";
+          }
+          std::fill(got.begin(), got.end(), 0xAB);
+          // In pieces as the kernels hand them: channel rows of part of a
+          // map, rows of part of a row.
+          if (channelsFirst) {
+            for (int64_t n = 0; n < N; ++n)
+              for (int64_t m0 = 0; m0 < M; m0 += 6)
+                for (int64_t p0 = 0; p0 < P; p0 += 40) {
+                  const int64_t rows = std::min<int64_t>(6, M - m0),
+                                cols = std::min<int64_t>(40, P - p0);
+                  cpu::storeChannelsWithEpilogue(epilogue, sums.data() + (n * M + m0) * P + p0, P,
+                                                 n, m0, rows, p0, cols);
+                }
+          } else {
+            for (int64_t r0 = 0; r0 < N * P; r0 += 6)
+              for (int64_t c0 = 0; c0 < M; c0 += 7) {
+                const int64_t rows = std::min<int64_t>(6, N * P - r0),
+                              cols = std::min<int64_t>(7, M - c0);
+                cpu::storeRowsWithEpilogue(epilogue, sums.data() + r0 * M + c0, M, r0, rows, c0,
+                                           cols);
               }
-        } else {
-          for (int64_t r0 = 0; r0 < N * P; r0 += 6)
-            for (int64_t c0 = 0; c0 < M; c0 += 7) {
-              const int64_t rows = std::min<int64_t>(6, N * P - r0),
-                            cols = std::min<int64_t>(7, M - c0);
-              cpu::storeRowsWithEpilogue(epilogue, sums.data() + r0 * M + c0, M, r0, rows, c0,
-                                         cols);
-            }
+          }
+          EXPECT_EQ(0, std::memcmp(got.data(), want.data(), bytes)) << what;
+          if (keepF32)
+            EXPECT_EQ(0, std::memcmp(gotF32.data(), wantF32.data(), wantF32.size() * sizeof(float)))
+                << what << " (f32)";
         }
-        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), bytes)) << what;
       }
     }
   }
@@ -184,6 +199,7 @@ TEST(StoreEpilogue, OtherChainsKeepTheGeneralLoop) {
     GTEST_SKIP() << "no AVX-512 on this CPU";
   EXPECT_GE(chain({Op::Mul, Op::Add, Op::Relu, Op::Quantize}, false), 0);
   EXPECT_EQ(chain({Op::Mul, Op::Add, Op::Relu, Op::Quantize}, true), -1); // stored midway
+  EXPECT_EQ(chain({Op::Mul, Op::Add, Op::Relu}, true), -1); // f32 kept without a quantize
   EXPECT_EQ(chain({Op::Mul, Op::Add, Op::Gelu}, false), -1);
   EXPECT_EQ(chain({Op::Add, Op::Mul}, false), -1);
   EXPECT_EQ(chain({Op::Mul, Op::Add, Op::Quantize, Op::Dequantize}, false), -1);
