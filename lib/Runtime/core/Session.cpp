@@ -410,9 +410,25 @@ Status Session::packWeights() {
         return outOfMemory(w);
       continue;
     }
-    if (w.storage != DSX_STORAGE_CONSTANT || w.dtype != DS_F32 || x.dtype != DS_F32)
+    // f16 convolution weights (ds-assign-precision's fp16): widened to f32
+    // once, and that copy packed as f32 weights are below; the kernel
+    // widens the input and runs the f32 convolution on it.
+    const bool halfConv = step.op == "ds.conv" && w.storage == DSX_STORAGE_CONSTANT &&
+                          w.dtype == DS_F16 && x.dtype == DS_F16 && w.dims.size() >= 3;
+    if (!halfConv && (w.storage != DSX_STORAGE_CONSTANT || w.dtype != DS_F32 || x.dtype != DS_F32))
       continue;
-    const auto *data = reinterpret_cast<const float *>(program_.constantData(w));
+    const float *data = reinterpret_cast<const float *>(program_.constantData(w));
+    if (halfConv) {
+      elements = 1;
+      for (int64_t d : w.dims)
+        if (d <= 0 || __builtin_mul_overflow(elements, d, &elements))
+          elements = -1;
+      if (elements < 0 || w.bytes != (uint64_t)elements * 2)
+        continue;
+      if (!(data = packed_.addWidenedCopy(
+                reinterpret_cast<const uint16_t *>(program_.constantData(w)), DS_F16, elements)))
+        return outOfMemory(w);
+    }
     if (step.op == "ds.matmul" && w.dims.size() == 2) {
       if (!packed_.add(data, w.dims[0], w.dims[1]))
         return outOfMemory(w);
@@ -448,7 +464,8 @@ Status Session::packWeights() {
     } else {
       continue;
     }
-    program_.releaseConstantPages(data, w.bytes);
+    if (!halfConv) // the f16 constant may be read by other kinds of steps
+      program_.releaseConstantPages(data, w.bytes);
   }
   context_.packed = packed_.size() ? &packed_ : nullptr;
   return Status();

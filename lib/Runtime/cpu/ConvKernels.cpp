@@ -232,7 +232,14 @@ Status convKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
   auto run = [&](auto tag) {
     using T = decltype(tag);
     std::vector<T> sx, sw, sb, sy;
-    const T *X = viewAs<T>(x, sx), *W = viewAs<T>(wt, sw);
+    const T *X = viewAs<T>(x, sx), *W = nullptr;
+    // f16 weights widened at load: the f32 packed forms are found by that
+    // copy's address (Session::packWeights).
+    if constexpr (std::is_same_v<T, float>)
+      if (wt.dtype == DS_F16 && ctx.packed)
+        W = ctx.packed->findWidenedCopy(wt.data, wt.numel());
+    if (!W)
+      W = viewAs<T>(wt, sw);
     const T *B = bias ? viewAs<T>(*bias, sb) : nullptr;
     T *Y = outputAs<T>(y, sy);
     runConv<T>(ctx, X, W, B, Y, N, C, M, group, w);
@@ -358,7 +365,14 @@ Status convTransposeKernel(KernelContext &ctx, const Attributes &attrs, const In
   auto run = [&](auto tag) {
     using T = decltype(tag);
     std::vector<T> sx, sw, sb, sy;
-    const T *X = viewAs<T>(x, sx), *W = viewAs<T>(wt, sw);
+    const T *X = viewAs<T>(x, sx), *W = nullptr;
+    // f16 weights widened at load: the f32 packed forms are found by that
+    // copy's address (Session::packWeights).
+    if constexpr (std::is_same_v<T, float>)
+      if (wt.dtype == DS_F16 && ctx.packed)
+        W = ctx.packed->findWidenedCopy(wt.data, wt.numel());
+    if (!W)
+      W = viewAs<T>(wt, sw);
     const T *B = bias ? viewAs<T>(*bias, sb) : nullptr;
     T *Y = outputAs<T>(y, sy);
     runConvTranspose<T>(ctx, X, W, B, Y, N, C, M, group, w);

@@ -746,6 +746,25 @@ bool PackedConstants::addWidened(const uint16_t *data, DType type, int64_t K, in
   return true;
 }
 
+const float *PackedConstants::addWidenedCopy(const uint16_t *data, DType type, int64_t count) {
+  if (const float *copy = findWidenedCopy(data, count))
+    return copy;
+  std::vector<float> widened;
+  try {
+    widened.resize((size_t)count);
+  } catch (const std::bad_alloc &) {
+    return nullptr;
+  }
+  widenToFloatN(type, data, widened.data(), count);
+  return (widenedCopies_[data] = std::move(widened)).data();
+}
+
+const float *PackedConstants::findWidenedCopy(const void *data, int64_t count) const {
+  auto it = widenedCopies_.find(data);
+  return it != widenedCopies_.end() && (int64_t)it->second.size() == count ? it->second.data()
+                                                                            : nullptr;
+}
+
 bool PackedConstants::addTransposed(const float *data, int64_t N, int64_t K) {
   if (findTransposed(data, N, K))
     return true;

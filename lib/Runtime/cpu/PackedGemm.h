@@ -177,6 +177,11 @@ public:
   /// widening the weights on every call made f16 matmuls 3x slower than
   /// f32 ones.
   bool addWidened(const uint16_t *data, DType type, int64_t K, int64_t N);
+  /// An f32 copy of the `count` f16 / bf16 constant values at `data`, made
+  /// once (null when out of memory): f16 convolutions read it, and the f32
+  /// convolution packs it like an f32 constant (found by the copy's address).
+  const float *addWidenedCopy(const uint16_t *data, DType type, int64_t count);
+  const float *findWidenedCopy(const void *data, int64_t count) const;
   /// The packed form of the K x N constant at `data`, or null.
   const PackedMatrix *find(const void *data, int64_t K, int64_t N) const;
   /// The same for the transpose of the N x K constant at `data` (kept
@@ -212,7 +217,7 @@ public:
   size_t size() const {
     return packed_.size() + transposed_.size() + left_.size() + sets_.size() + nibbles_.size() +
            int8Convs_.size() + int8Matrices_.size() + bf16Matrices_.size() +
-           bf16Convs_.size();
+           bf16Convs_.size() + widenedCopies_.size();
   }
 
 private:
@@ -224,6 +229,7 @@ private:
   std::unordered_map<const void *, PackedInt8Matrix> int8Matrices_;
   std::unordered_map<const void *, PackedBf16Matrix> bf16Matrices_;
   std::unordered_map<const void *, PackedBf16Conv> bf16Convs_;
+  std::unordered_map<const void *, std::vector<float>> widenedCopies_;
 };
 
 } // namespace dsrt::cpu

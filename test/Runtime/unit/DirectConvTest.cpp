@@ -174,6 +174,51 @@ TEST(DirectConv, LibraryAndPackedPathsAgree) {
   }
 }
 
+// An f16 convolution whose weights the session widened to f32 at load
+// (PackedConstants::addWidenedCopy) and packed as f32 weights reads that
+// copy: the f16 bytes changed after packing give the original's result,
+// which is the f32 convolution of the widened values rounded to f16 once.
+TEST(DirectConv, HalfWeightsWidenedOnceAtLoad) {
+  const Conv2D p{2, 16, 12, 13, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  auto round16 = [](std::vector<float> v) {
+    for (float &f : v)
+      f = cpu::halfToFloat(cpu::floatToHalf(f));
+    return v;
+  };
+  const std::vector<float> xv = round16(randomFloats((size_t)(p.N * p.C * p.H * p.W), 41)),
+                           wv = round16(randomFloats((size_t)(p.M * p.C * 9), 42)),
+                           bv = round16(randomFloats((size_t)p.M, 43));
+  auto bits = [](const std::vector<float> &v) {
+    std::vector<uint16_t> b;
+    for (float f : v)
+      b.push_back(cpu::floatToHalf(f));
+    return b;
+  };
+  std::vector<uint16_t> w16 = bits(wv);
+  cpu::PackedConstants constants;
+  const float *wide = constants.addWidenedCopy(w16.data(), DS_F16, (int64_t)w16.size());
+  ASSERT_NE(wide, nullptr);
+  ASSERT_TRUE(constants.addLeft(wide, p.M, p.C * 9));
+  for (uint16_t &b : w16) // only the widened copy gives the answer now
+    b = cpu::floatToHalf(3.0f);
+  Tensors ts;
+  Tensor *x = ts.make<uint16_t>(DS_F16, {p.N, p.C, p.H, p.W}, bits(xv));
+  Tensor *w = ts.make<uint16_t>(DS_F16, {p.M, p.C, 3, 3}, w16);
+  w->data = w16.data(); // the address the widened copy is found by
+  Tensor *b = ts.make<uint16_t>(DS_F16, {p.M}, bits(bv));
+  Tensor *y = ts.empty(DS_F16, {p.N, p.M, p.OH(), p.OW()});
+  KernelContext ctx = chunkedContext(2);
+  ctx.packed = &constants;
+  Status s = run("ds.conv", convAttrs(p), {x, w, b}, {y}, ctx);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const std::vector<float> want = naiveConv(p, xv, wv, bv);
+  const std::vector<uint16_t> got = values<uint16_t>(y);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) // within one f16 rounding (and f32 sums)
+    ASSERT_NEAR(cpu::halfToFloat(got[i]), want[i], std::fabs(want[i]) * 0x1p-10 + 1e-4)
+        << "[" << i << "]";
+}
+
 // 1 x 1 convolutions on small maps by pixels (cpu/PointwiseConv.h): the
 // pixels are the GEMM's rows (tiles of 12 and a short one), the output
 // channels its columns (vectors of 16 and a short one); strided ones gather
