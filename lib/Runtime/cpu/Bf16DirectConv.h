@@ -46,13 +46,16 @@ bool packBf16ConvWeights(const uint16_t *w, int64_t M, int64_t Cg, int64_t taps,
 
 /// y = conv(x, wt) + bias for a 2-D NCHW bf16 convolution (raw bits; bias
 /// optional, M values) whose weights were packed when the session started
-/// (ctx.packed). False, before writing anything, without AVX512-BF16
-/// (bf16GemmAvailable()), packed weights or a geometry that suits
-/// (makeDirectConvPlan; one channel per group, a depthwise convolution,
-/// would fill half of every word with zeros); the caller's path then runs.
+/// (ctx.packed). The padded copies of as many (image, group) items as
+/// `scratchWords` 32-bit words hold (at least one) are made before their
+/// products run, in scratch the calling thread keeps. False, before
+/// writing anything, without AVX512-BF16 (bf16GemmAvailable()), packed
+/// weights or a geometry that suits (makeDirectConvPlan; one channel per
+/// group, a depthwise convolution, would fill half of every word with
+/// zeros); the caller's path then runs.
 bool runBf16DirectConv2D(KernelContext &ctx, const uint16_t *x, const uint16_t *wt,
                          const uint16_t *bias, uint16_t *y, int64_t N, int64_t C, int64_t M,
-                         int64_t group, const Window &w);
+                         int64_t group, const Window &w, int64_t scratchWords = int64_t(1) << 21);
 
 } // namespace dsrt::cpu
 

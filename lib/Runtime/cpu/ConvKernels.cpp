@@ -365,14 +365,7 @@ Status convTransposeKernel(KernelContext &ctx, const Attributes &attrs, const In
   auto run = [&](auto tag) {
     using T = decltype(tag);
     std::vector<T> sx, sw, sb, sy;
-    const T *X = viewAs<T>(x, sx), *W = nullptr;
-    // f16 weights widened at load: the f32 packed forms are found by that
-    // copy's address (Session::packWeights).
-    if constexpr (std::is_same_v<T, float>)
-      if (wt.dtype == DS_F16 && ctx.packed)
-        W = ctx.packed->findWidenedCopy(wt.data, wt.numel());
-    if (!W)
-      W = viewAs<T>(wt, sw);
+    const T *X = viewAs<T>(x, sx), *W = viewAs<T>(wt, sw);
     const T *B = bias ? viewAs<T>(*bias, sb) : nullptr;
     T *Y = outputAs<T>(y, sy);
     runConvTranspose<T>(ctx, X, W, B, Y, N, C, M, group, w);
@@ -508,28 +501,31 @@ Status poolKernel(KernelContext &ctx, const Attributes &attrs, const Inputs &in,
       runPool2D(ctx, x.as<int8_t>(), y.as<int8_t>(), planes, w, kind, includePad))
     return Status();
   // A half-precision max pool widens to f32, pools there and narrows back:
-  // every result is one of the inputs (or NaN, or padding's lowest value),
-  // so narrowing it is exact. The decoding loop below took 5.6 of a bf16
+  // every result is one of the inputs or NaN, so narrowing it is exact (a
+  // window wholly in padding, f32's lowest value, narrows to -inf, as the
+  // decoding loop below gives it). That loop took 5.6 of a bf16
   // ResNet-18's 24 ms.
   // Planes a few at a time on each thread, so that the f32 copies stay
   // small and in cache (whole-tensor copies of a bf16 ResNet's stem output
   // were 6.4 MiB, mapped afresh on every run).
   if (kind == 0 && (x.dtype == DS_F16 || x.dtype == DS_BF16)) {
     const int64_t inPlane = w.inSize, outPlane = w.outSize;
+    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, inPlane));
     KernelContext serial = ctx;
     serial.parallelFor = nullptr;
-    parallel(ctx, planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, inPlane)),
-             [&](int64_t p0, int64_t p1) {
-               ThreadStorage<float, 2> storage;
-               storage[0].resize((size_t)((p1 - p0) * inPlane));
-               storage[1].resize((size_t)((p1 - p0) * outPlane));
-               widenToFloatN(x.dtype, x.as<uint16_t>() + p0 * inPlane, storage[0].data(),
-                             (p1 - p0) * inPlane);
-               runPool<float>(serial, storage[0].data(), storage[1].data(), p1 - p0, w, kind,
-                              includePad, p);
-               narrowFromFloatN(y.dtype, storage[1].data(), y.as<uint16_t>() + p0 * outPlane,
-                                (p1 - p0) * outPlane);
-             });
+    // A thread's share of the planes, `grain` at a time through its buffers.
+    parallel(ctx, planes, grain, [&](int64_t begin, int64_t end) {
+      ThreadStorage<float, 2> storage;
+      for (int64_t p0 = begin; p0 < end; p0 += grain) {
+        const int64_t n = std::min(grain, end - p0);
+        storage[0].resize((size_t)(n * inPlane));
+        storage[1].resize((size_t)(n * outPlane));
+        widenToFloatN(x.dtype, x.as<uint16_t>() + p0 * inPlane, storage[0].data(), n * inPlane);
+        runPool<float>(serial, storage[0].data(), storage[1].data(), n, w, kind, includePad, p);
+        narrowFromFloatN(y.dtype, storage[1].data(), y.as<uint16_t>() + p0 * outPlane,
+                         n * outPlane);
+      }
+    });
     return Status();
   }
   if (!isIntegerType(x.dtype) && x.dtype != DS_F16 && x.dtype != DS_BF16)

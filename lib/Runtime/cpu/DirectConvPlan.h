@@ -1,19 +1,21 @@
 //===- DirectConvPlan.h - the padded input a direct convolution reads -*- C++ -*-===//
 //
-// The geometry the f32 (cpu/DirectConv.h) and 8-bit (cpu/IntegerDirectConv.h)
-// direct convolutions share: the input is copied once, zero-padded (or
-// padded with its zero point) and split by stride phase: padded element
-// (r, c) of channel ch lands in phase (r % SH, c % SW) at (r / SH, c / SW),
-// and every phase is Hq x Wq with Wq = OW + the taps' column reach (with
-// stride 1, rows share their padding: Wq = W + the larger of the left pad
-// and the right pad the taps reach, or OW if that is more). Then output
+// The geometry the f32 (cpu/DirectConv.h), 8-bit (cpu/IntegerDirectConv.h)
+// and bf16 (cpu/Bf16DirectConv.h) direct convolutions share: the input is
+// copied once, zero-padded (or padded with its zero point) and split by
+// stride phase: padded element (r, c) of channel ch lands in phase
+// (r % SH, c % SW) at (r / SH, c / SW), and every phase is Hq x Wq with
+// Wq = OW + the taps' column reach (with stride 1, rows share their
+// padding: Wq = W + the larger of the left pad and the right pad the taps
+// reach, or OW if that is more). Then output
 // (oh, ow), tap (kh, kw) reads phase element (oh + rOff, ow + cOff), which is
 // element oh * Wq + ow of a run that starts at a per-tap offset: B[k][n] =
 // scratch[offsets[k] + n] over n = oh * Wq + ow, a GEMM whose columns are
 // read in place. Columns with ow >= OW are computed and dropped.
 //
-// A "channel" of the copy is one plane of elements: one f32 channel, or four
-// 8-bit channels interleaved into 32-bit words.
+// A "channel" of the copy is one plane of elements: one f32 channel, four
+// 8-bit channels interleaved into 32-bit words (cpu/IntegerDirectConv.h),
+// or two bf16 channels to a word (cpu/Bf16DirectConv.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_DIRECTCONVPLAN_H

@@ -756,13 +756,12 @@ const float *PackedConstants::addWidenedCopy(const uint16_t *data, DType type, i
     return nullptr;
   }
   widenToFloatN(type, data, widened.data(), count);
-  return (widenedCopies_[data] = std::move(widened)).data();
+  return (widenedCopies_[{data, count}] = std::move(widened)).data();
 }
 
 const float *PackedConstants::findWidenedCopy(const void *data, int64_t count) const {
-  auto it = widenedCopies_.find(data);
-  return it != widenedCopies_.end() && (int64_t)it->second.size() == count ? it->second.data()
-                                                                            : nullptr;
+  auto it = widenedCopies_.find({data, count});
+  return it != widenedCopies_.end() ? it->second.data() : nullptr;
 }
 
 bool PackedConstants::addTransposed(const float *data, int64_t N, int64_t K) {

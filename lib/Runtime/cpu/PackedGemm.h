@@ -17,13 +17,14 @@
 #define DS_RUNTIME_CPU_PACKEDGEMM_H
 
 #include "core/Tensor.h"
-#include "cpu/Bf16PackedGemm.h"
 #include "cpu/Bf16DirectConv.h"
+#include "cpu/Bf16PackedGemm.h"
 #include "cpu/IntegerDirectConv.h"
 #include "cpu/IntegerPackedGemm.h"
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -179,7 +180,9 @@ public:
   bool addWidened(const uint16_t *data, DType type, int64_t K, int64_t N);
   /// An f32 copy of the `count` f16 / bf16 constant values at `data`, made
   /// once (null when out of memory): f16 convolutions read it, and the f32
-  /// convolution packs it like an f32 constant (found by the copy's address).
+  /// convolution packs it like an f32 constant (found by the copy's address;
+  /// keyed by address and count, so constants that start at one address
+  /// get copies of their own).
   const float *addWidenedCopy(const uint16_t *data, DType type, int64_t count);
   const float *findWidenedCopy(const void *data, int64_t count) const;
   /// The packed form of the K x N constant at `data`, or null.
@@ -229,7 +232,7 @@ private:
   std::unordered_map<const void *, PackedInt8Matrix> int8Matrices_;
   std::unordered_map<const void *, PackedBf16Matrix> bf16Matrices_;
   std::unordered_map<const void *, PackedBf16Conv> bf16Convs_;
-  std::unordered_map<const void *, std::vector<float>> widenedCopies_;
+  std::map<std::pair<const void *, int64_t>, std::vector<float>> widenedCopies_;
 };
 
 } // namespace dsrt::cpu

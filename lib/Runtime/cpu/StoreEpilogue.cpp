@@ -12,8 +12,8 @@
 // 1.5 * 2^23 trick, saturation and NaN to the zero point, ds.dequantize's
 // (q - zero point) * scale, the GELUs and the logistic of cpu/VectorMath.h
 // that the unary kernel calls), so every value equals the unfused steps' bit
-// for bit (tests: IntegerDirectConv and IntegerPackedGemm's
-// StoreEpilogueEqualsTheStepsKernels).
+// for bit, a NaN's payload aside where two NaNs meet (tests: StoreEpilogue,
+// IntegerDirectConv and IntegerPackedGemm's StoreEpilogueEqualsTheStepsKernels).
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/StoreEpilogue.h"

@@ -7,7 +7,9 @@
 // of QDQ models, a residual add) run on those values while they are in
 // cache, and only the results read after the group reach memory. Each step
 // computes what its own kernel computes, in the same order and precision,
-// so the results equal the unfused ones bit for bit. core/StoreEpiloguePlan.h
+// so the results equal the unfused ones bit for bit (where two NaNs meet in
+// an add or multiply, which payload survives is the compiler's operand
+// order, here as in the steps' kernels). core/StoreEpiloguePlan.h
 // decides when a group's tail is such a chain.
 //
 //===----------------------------------------------------------------------===//

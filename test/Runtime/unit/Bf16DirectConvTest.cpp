@@ -102,30 +102,32 @@ TEST(Bf16DirectConv, WithinOneRoundingOfTheConvolution) {
     const std::vector<uint16_t> w =
         bf16Values((size_t)(p.M * (p.C / p.group) * p.KH * p.KW), 32, 1.0f);
     const std::vector<uint16_t> bias = bf16Values((size_t)p.M, 33, 2.0f);
-    x[(size_t)(p.H * p.W / 2)] = cpu::floatToBf16(NAN);           // channel 0: NaN
+    x[(size_t)(p.H * p.W / 2)] = cpu::floatToBf16(NAN);            // channel 0: NaN
     x[(size_t)(p.H * p.W + p.W + 1)] = cpu::floatToBf16(INFINITY); // channel 1: inf or NaN
     cpu::PackedConstants packed;
     packGroups(p, w, packed);
     std::vector<uint16_t> first;
-    for (bool withBias : {true, false})
-      for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
-        ctx.packed = &packed;
-        std::vector<uint16_t> y((size_t)(p.N * p.M * p.OH() * p.OW()), 0x7777);
-        ASSERT_TRUE(cpu::runBf16DirectConv2D(ctx, x.data(), w.data(),
-                                             withBias ? bias.data() : nullptr, y.data(), p.N,
-                                             p.C, p.M, p.group, windowOf(p)))
-            << what;
-        if (!withBias) {
-          expectConv(p, y, x, w, {}, what + " without bias");
-          continue;
+    // Scratch for every item at once, and for one at a time (a pass each).
+    for (int64_t scratchWords : {int64_t(1) << 21, int64_t(1)})
+      for (bool withBias : {true, false})
+        for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+          ctx.packed = &packed;
+          std::vector<uint16_t> y((size_t)(p.N * p.M * p.OH() * p.OW()), 0x7777);
+          ASSERT_TRUE(cpu::runBf16DirectConv2D(ctx, x.data(), w.data(),
+                                               withBias ? bias.data() : nullptr, y.data(), p.N, p.C,
+                                               p.M, p.group, windowOf(p), scratchWords))
+              << what;
+          if (!withBias) {
+            expectConv(p, y, x, w, {}, what + " without bias");
+            continue;
+          }
+          if (first.empty()) {
+            expectConv(p, y, x, w, bias, what);
+            first = y;
+          } else {
+            EXPECT_EQ(y, first) << what << ": the same bits on any split and in passes";
+          }
         }
-        if (first.empty()) {
-          expectConv(p, y, x, w, bias, what);
-          first = y;
-        } else {
-          EXPECT_EQ(y, first) << what << ": the same bits on any split";
-        }
-      }
   }
 }
 

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/DirectConv.h"
 #include "cpu/PointwiseConv.h"
+#include "cpu/WinogradConv.h"
 #include "ConvTestUtils.h"
 #include "KernelTestUtils.h"
 #include "cpu/PackedGemm.h"
@@ -15,6 +16,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -178,45 +180,86 @@ TEST(DirectConv, LibraryAndPackedPathsAgree) {
 // (PackedConstants::addWidenedCopy) and packed as f32 weights reads that
 // copy: the f16 bytes changed after packing give the original's result,
 // which is the f32 convolution of the widened values rounded to f16 once.
+// The packed form is found by the copy's address on each path the session
+// packs for: direct, Winograd and 1 x 1 by pixels.
 TEST(DirectConv, HalfWeightsWidenedOnceAtLoad) {
-  const Conv2D p{2, 16, 12, 13, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  const Conv2D cases[] = {
+      {2, 16, 12, 13, 24, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},   // direct (stride 2)
+      {1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // Winograd
+      {1, 64, 7, 7, 128, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},    // 1 x 1 by pixels
+  };
   auto round16 = [](std::vector<float> v) {
     for (float &f : v)
       f = cpu::halfToFloat(cpu::floatToHalf(f));
     return v;
   };
-  const std::vector<float> xv = round16(randomFloats((size_t)(p.N * p.C * p.H * p.W), 41)),
-                           wv = round16(randomFloats((size_t)(p.M * p.C * 9), 42)),
-                           bv = round16(randomFloats((size_t)p.M, 43));
   auto bits = [](const std::vector<float> &v) {
     std::vector<uint16_t> b;
     for (float f : v)
       b.push_back(cpu::floatToHalf(f));
     return b;
   };
-  std::vector<uint16_t> w16 = bits(wv);
-  cpu::PackedConstants constants;
-  const float *wide = constants.addWidenedCopy(w16.data(), DS_F16, (int64_t)w16.size());
-  ASSERT_NE(wide, nullptr);
-  ASSERT_TRUE(constants.addLeft(wide, p.M, p.C * 9));
-  for (uint16_t &b : w16) // only the widened copy gives the answer now
-    b = cpu::floatToHalf(3.0f);
-  Tensors ts;
-  Tensor *x = ts.make<uint16_t>(DS_F16, {p.N, p.C, p.H, p.W}, bits(xv));
-  Tensor *w = ts.make<uint16_t>(DS_F16, {p.M, p.C, 3, 3}, w16);
-  w->data = w16.data(); // the address the widened copy is found by
-  Tensor *b = ts.make<uint16_t>(DS_F16, {p.M}, bits(bv));
-  Tensor *y = ts.empty(DS_F16, {p.N, p.M, p.OH(), p.OW()});
-  KernelContext ctx = chunkedContext(2);
-  ctx.packed = &constants;
-  Status s = run("ds.conv", convAttrs(p), {x, w, b}, {y}, ctx);
-  ASSERT_TRUE(s.ok()) << s.message();
-  const std::vector<float> want = naiveConv(p, xv, wv, bv);
-  const std::vector<uint16_t> got = values<uint16_t>(y);
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) // within one f16 rounding (and f32 sums)
-    ASSERT_NEAR(cpu::halfToFloat(got[i]), want[i], std::fabs(want[i]) * 0x1p-10 + 1e-4)
-        << "[" << i << "]";
+  std::set<std::string> paths;
+  for (const Conv2D &p : cases) {
+    const cpu::Window window = windowOf(p);
+    const int64_t taps = p.KH * p.KW;
+    const std::vector<float> xv = round16(randomFloats((size_t)(p.N * p.C * p.H * p.W), 41)),
+                             wv = round16(randomFloats((size_t)(p.M * p.C * taps), 42)),
+                             bv = round16(randomFloats((size_t)p.M, 43));
+    std::vector<uint16_t> w16 = bits(wv);
+    cpu::PackedConstants constants;
+    const float *wide = constants.addWidenedCopy(w16.data(), DS_F16, (int64_t)w16.size());
+    ASSERT_NE(wide, nullptr);
+    // Packed as Session::packWeights packs it, and run on that path.
+    const int64_t variant = cpu::winogradTileSize(window, p.C, p.M, 1);
+    std::string path;
+    if (cpu::pointwiseByPixels(window, p.C, p.M, 1)) {
+      path = "by pixels";
+      ASSERT_TRUE(constants.addTransposed(wide, p.M, p.C));
+    } else if (variant) {
+      path = "Winograd";
+      cpu::PackedSet set;
+      ASSERT_TRUE(cpu::transformWinogradWeights(wide, p.M, p.C, variant, set));
+      constants.addSet(wide, std::move(set));
+    } else {
+      path = "direct";
+      ASSERT_TRUE(constants.addLeft(wide, p.M, p.C * taps));
+    }
+    KernelContext ctx = chunkedContext(2);
+    ctx.packed = &constants;
+    std::vector<float> direct((size_t)(p.N * p.M * p.OH() * p.OW()));
+    const bool taken =
+        path == "by pixels"
+            ? cpu::runPointwiseByPixels(ctx, xv.data(), wide, bv.data(), direct.data(), p.N, p.C,
+                                        p.M, 1, window)
+        : path == "Winograd" ? cpu::runWinogradConv(ctx, xv.data(), wide, bv.data(),
+                                                    direct.data(), p.N, p.C, p.M, 1, window)
+                             : cpu::runDirectConv2D(ctx, xv.data(), wide, bv.data(),
+                                                    direct.data(), p.N, p.C, p.M, 1, window);
+    ASSERT_TRUE(taken) << path << ": the packed form is not found by the copy's address";
+    paths.insert(path);
+
+    for (uint16_t &b : w16) // only the widened copy gives the answer now
+      b = cpu::floatToHalf(3.0f);
+    Tensors ts;
+    Tensor *x = ts.make<uint16_t>(DS_F16, {p.N, p.C, p.H, p.W}, bits(xv));
+    Tensor *w = ts.make<uint16_t>(DS_F16, {p.M, p.C, p.KH, p.KW}, w16);
+    w->data = w16.data(); // the address the widened copy is found by
+    Tensor *b = ts.make<uint16_t>(DS_F16, {p.M}, bits(bv));
+    Tensor *y = ts.empty(DS_F16, {p.N, p.M, p.OH(), p.OW()});
+    Status s = run("ds.conv", convAttrs(p), {x, w, b}, {y}, ctx);
+    ASSERT_TRUE(s.ok()) << s.message();
+    const std::vector<float> want = naiveConv(p, xv, wv, bv);
+    const std::vector<uint16_t> got = values<uint16_t>(y);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) { // within one f16 rounding (and f32 sums)
+      ASSERT_NEAR(cpu::halfToFloat(got[i]), want[i], std::fabs(want[i]) * 0x1p-10 + 1e-4)
+          << path << " [" << i << "]";
+      // The f16 result is the packed path's f32 result rounded once.
+      ASSERT_EQ(got[i], cpu::floatToHalf(direct[i])) << path << " [" << i << "]";
+    }
+  }
+  EXPECT_EQ(paths.size(), 3u) << "a case did not take the path it was written for";
 }
 
 // 1 x 1 convolutions on small maps by pixels (cpu/PointwiseConv.h): the

@@ -49,8 +49,10 @@ ActivationQuantization quantizationOf(cal::Range range) {
 }
 
 /// quantize(pool max(x)) -> pool max(quantize(x)) while the quantize reads
-/// a max pool's result that nothing else reads and every window of which
-/// holds an input (PoolOp::isMaxOverInputsOnly): quantizing is
+/// a max pool's result that nothing else reads, whose input x nothing else
+/// reads either (else x stays f32 and a quantize of the larger tensor is
+/// added), and every window of which holds an input
+/// (PoolOp::isMaxOverInputsOnly): quantizing is
 /// non-decreasing (round, then clamp), so the quantized max of a window is
 /// the max of its quantized values, and the producer then stores 8-bit
 /// values the pool reads, not f32 (a ResNet stem's 2x64x112x112 result).
@@ -59,7 +61,8 @@ ActivationQuantization quantizationOf(cal::Range range) {
 /// the zero point and the window's other values.
 void hoistAboveMaxPools(QuantizeOp quantize) {
   while (auto pool = quantize.getInput().getDefiningOp<PoolOp>()) {
-    if (!pool.isMaxOverInputsOnly() || !pool.getResult().hasOneUse())
+    if (!pool.isMaxOverInputsOnly() || !pool.getResult().hasOneUse() ||
+        !pool.getInput().hasOneUse())
       return;
     // The quantize's scale and zero point were made after the pool.
     for (Value parameter : {quantize.getScale(), quantize.getZeroPoint()})

@@ -347,7 +347,8 @@ def QuantizeStaticPass : Pass<"ds-quantize-static", "func::FuncOp"> {
 
     An activation several ops read is quantized once, over the union of
     their ranges. When that activation is a max pool's result nothing else
-    reads, the pool's input is quantized instead and the pool runs on the
+    reads, of an input nothing else reads, the pool's input is quantized
+    instead and the pool runs on the
     u8 values (quantizing is non-decreasing, so it commutes with max;
     `PoolOp::isMaxOverInputsOnly` says when every window holds an input),
     and the op producing the pool's input stores u8, not f32. The results
