@@ -77,19 +77,19 @@ Attributes poolAttrs(const Pool &p, const char *kind, bool includePad) {
 
 TEST(Pool2D, InteriorAndBordersMatchTheWindowOrder) {
   const Pool cases[] = {
-      {3, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1}, // ResNet's stem pool
-      {2, 17, 45, 2, 2, 2, 2, 0, 0, 0, 0}, // no padding, odd sizes
-      {2, 9, 40, 3, 5, 1, 3, 2, 0, 1, 4},  // strides (1, 3), asymmetric pads
-      {1, 6, 7, 4, 4, 1, 1, 3, 3, 3, 3},   // windows wholly in the padding
-      {2, 5, 70, 1, 7, 1, 2, 0, 3, 0, 3},  // a long row, 1-row kernel
-      {1, 4, 3, 2, 5, 1, 1, 0, 2, 0, 2},   // no interior column
-      {2, 5, 6, 2, 2, 1, 1, 2, 2, 2, 3},   // pads wider than the window
-      {1, 3, 40, 2, 3, 2, 2, 3, 4, 3, 5},  // the same at stride 2 over 16+ outputs
-      {1, 2, 0, 1, 2, 1, 1, 0, 1, 0, 1},   // rows of no column: only padding
-      {1, 2, 3, 1, 2, 1, 1, 0, 3000, 0, 3000}, // pads far wider than the row (generic loop)
-      {2, 9, 70, 3, 3, 2, 2, 1, 1, 1, 1},  // stride 2 in registers, a last partial block
-      {1, 4, 40, 3, 3, 2, 2, 1, 2, 1, 2},  // stride 2, a left pad of 2
-      {1, 5, 100, 2, 4, 1, 3, 0, 1, 0, 2}, // stride 3 over 16+ outputs
+      {3, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1},      // ResNet's stem pool
+      {2, 17, 45, 2, 2, 2, 2, 0, 0, 0, 0},      // no padding, odd sizes
+      {2, 9, 40, 3, 5, 1, 3, 2, 0, 1, 4},       // strides (1, 3), asymmetric pads
+      {1, 6, 7, 4, 4, 1, 1, 3, 3, 3, 3},        // windows wholly in the padding
+      {2, 5, 70, 1, 7, 1, 2, 0, 3, 0, 3},       // a long row, 1-row kernel
+      {1, 4, 3, 2, 5, 1, 1, 0, 2, 0, 2},        // no interior column
+      {2, 5, 6, 2, 2, 1, 1, 2, 2, 2, 3},        // pads wider than the window
+      {1, 3, 40, 2, 3, 2, 2, 3, 4, 3, 5},       // the same at stride 2 over 16+ outputs
+      {1, 2, 0, 1, 2, 1, 1, 0, 1, 0, 1},        // rows of no column: only padding
+      {1, 2, 3, 1, 2, 1, 1, 0, 3000, 0, 3000},  // pads far wider than the row (generic loop)
+      {2, 9, 70, 3, 3, 2, 2, 1, 1, 1, 1},       // stride 2 in registers, a last partial block
+      {1, 4, 40, 3, 3, 2, 2, 1, 2, 1, 2},       // stride 2, a left pad of 2
+      {1, 5, 100, 2, 4, 1, 3, 0, 1, 0, 2},      // stride 3 over 16+ outputs
       {1, 6, 34, 3, 3, 2, 2, 0, 0, 0, 0, true}, // ceil mode: the last window past the input
       {1, 7, 20, 3, 3, 3, 1, 1, 1, 1, 1, true}, // ceil mode rows, stride 1 columns
   };
@@ -130,18 +130,18 @@ TEST(Pool2D, InteriorAndBordersMatchTheWindowOrder) {
 /// giving the type's lowest value.
 TEST(Pool2D, MaxOfBytesMatchesTheWindowOrder) {
   const Pool cases[] = {
-      {3, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1}, // ResNet's stem pool
-      {2, 17, 45, 2, 2, 2, 2, 0, 0, 0, 0}, // no padding, odd sizes
-      {2, 9, 40, 3, 5, 1, 3, 2, 0, 1, 4},  // strides (1, 3), asymmetric pads
-      {1, 6, 7, 4, 4, 1, 1, 3, 3, 3, 3},   // windows wholly in the padding
-      {2, 9, 70, 3, 3, 2, 2, 1, 1, 1, 1},  // stride 2 over 16+ outputs
+      {3, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1},      // ResNet's stem pool
+      {2, 17, 45, 2, 2, 2, 2, 0, 0, 0, 0},      // no padding, odd sizes
+      {2, 9, 40, 3, 5, 1, 3, 2, 0, 1, 4},       // strides (1, 3), asymmetric pads
+      {1, 6, 7, 4, 4, 1, 1, 3, 3, 3, 3},        // windows wholly in the padding
+      {2, 9, 70, 3, 3, 2, 2, 1, 1, 1, 1},       // stride 2 over 16+ outputs
       {1, 6, 34, 3, 3, 2, 2, 0, 0, 0, 0, true}, // ceil mode
   };
   for (const Pool &p : cases)
     for (DType type : {DS_U8, DS_I8}) {
       const bool isSigned = type == DS_I8;
-      const std::string what = std::string(isSigned ? "i8 " : "u8 ") + std::to_string(p.KH) +
-                               "x" + std::to_string(p.KW) + " on " + std::to_string(p.H) + "x" +
+      const std::string what = std::string(isSigned ? "i8 " : "u8 ") + std::to_string(p.KH) + "x" +
+                               std::to_string(p.KW) + " on " + std::to_string(p.H) + "x" +
                                std::to_string(p.W);
       std::vector<uint8_t> xv = randomBytes((size_t)(p.planes * p.H * p.W), 73);
       for (size_t i = 0; i < xv.size() && i < 8; ++i) // the extremes of the type
@@ -173,9 +173,10 @@ TEST(Pool2D, MaxOfBytesMatchesTheWindowOrder) {
 /// where a window holds one).
 TEST(Pool2D, MaxOfHalvesIsOneOfTheWindowsValues) {
   const Pool cases[] = {
-      {3, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1}, // ResNet's stem pool
-      {2, 9, 40, 3, 5, 1, 3, 2, 0, 1, 4},  // strides (1, 3), asymmetric pads
+      {3, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1},      // ResNet's stem pool
+      {2, 9, 40, 3, 5, 1, 3, 2, 0, 1, 4},       // strides (1, 3), asymmetric pads
       {1, 6, 34, 3, 3, 2, 2, 0, 0, 0, 0, true}, // ceil mode
+      {100, 20, 20, 3, 3, 2, 2, 1, 1, 1, 1},    // more planes than one f32 buffer's 40
   };
   for (const Pool &p : cases)
     for (DType type : {DS_F16, DS_BF16}) {
