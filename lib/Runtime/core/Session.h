@@ -8,7 +8,7 @@
 #include "core/Executor.h"
 #include "core/ThreadPool.h"
 #include "core/UnitProfile.h"
-#include "cpu/PackedGemm.h"
+#include "cpu/PackedConstants.h"
 
 #include <cstdint>
 #include <map>

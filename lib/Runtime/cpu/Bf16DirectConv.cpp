@@ -11,6 +11,7 @@
 #include "cpu/Bf16DirectConv.h"
 #include "cpu/Bf16PackedGemm.h"
 #include "cpu/DirectConvPlan.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 
 #include <algorithm>

@@ -20,6 +20,7 @@
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 #include "cpu/Pool2D.h"
 #include "cpu/Window.h"

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/DirectConv.h"
 #include "cpu/DirectConvPlan.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 
 #include <algorithm>

@@ -18,6 +18,7 @@
 #include "cpu/IntegerDirectConv.h"
 #include "cpu/DirectConvPlan.h"
 #include "cpu/IntegerPackedGemm.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 
 #include <algorithm>

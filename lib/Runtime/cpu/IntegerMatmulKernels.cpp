@@ -12,6 +12,7 @@
 #include "cpu/ContractionShapes.h"
 #include "cpu/Gemm.h"
 #include "cpu/IntegerPackedGemm.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"

@@ -11,6 +11,7 @@
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 
 #include <algorithm>

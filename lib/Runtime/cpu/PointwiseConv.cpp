@@ -1,5 +1,6 @@
 //===- PointwiseConv.cpp - 1 x 1 convolutions on small maps ---------------===//
 #include "cpu/PointwiseConv.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 
 #include <vector>

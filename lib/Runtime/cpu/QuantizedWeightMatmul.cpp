@@ -21,6 +21,7 @@
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
 #include "cpu/Multiversion.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 
 #include <atomic>

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/Gemm.h"
 #include "cpu/Kernels.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 #include "cpu/ShapeUtils.h"
 

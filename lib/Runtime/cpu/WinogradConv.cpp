@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/WinogradConv.h"
+#include "cpu/PackedConstants.h"
 
 #include <algorithm>
 #include <array>

@@ -12,6 +12,7 @@
 #include "ConvTestUtils.h"
 #include "KernelTestUtils.h"
 #include "cpu/Bf16PackedGemm.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 
 #include <gtest/gtest.h>

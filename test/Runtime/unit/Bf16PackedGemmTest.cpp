@@ -11,6 +11,7 @@
 #include "cpu/Bf16PackedGemm.h"
 #include "KernelTestUtils.h"
 #include "cpu/Gemm.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 
 #include <gtest/gtest.h>

@@ -8,6 +8,7 @@
 #include "cpu/DirectConv.h"
 #include "ConvTestUtils.h"
 #include "KernelTestUtils.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 #include "cpu/PointwiseConv.h"
 #include "cpu/WinogradConv.h"

@@ -6,6 +6,7 @@
 //
 #include "core/FusedExecution.h"
 #include "cpu/IntegerPackedGemm.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 
 #include <gtest/gtest.h>

@@ -7,6 +7,7 @@
 #include "cpu/Gemm.h"
 #include "KernelTestUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 #include "cpu/TaskGrid.h"
 

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/IntegerPackedGemm.h"
 #include "KernelTestUtils.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 
 #include <gtest/gtest.h>

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "KernelTestUtils.h"
+#include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
 
 using namespace dsrt;

@@ -8,6 +8,7 @@
 #include "cpu/WinogradConv.h"
 #include "ConvTestUtils.h"
 #include "KernelTestUtils.h"
+#include "cpu/PackedConstants.h"
 
 #include <gtest/gtest.h>
 
