@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/Bf16DirectConv.h"
 #include "cpu/Bf16PackedGemm.h"
+#include "cpu/DirectConvPasses.h"
 #include "cpu/DirectConvPlan.h"
 #include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
@@ -194,64 +195,33 @@ bool runBf16DirectConv2D(KernelContext &ctx, const uint16_t *x, const uint16_t *
     bf16ToFloatN(bias, biasValues.data(), M);
   }
 
-  // Padded copies of as many (image, group) items as `scratchWords` words
-  // hold (at least one), all filled before their products start: one
-  // barrier per pass. Kept by the calling thread (tasks see them through
-  // this pointer).
-  const int64_t items = N * group;
-  const int64_t perPass = std::clamp<int64_t>(scratchWords / p.scratch, 1, items);
-  thread_local std::vector<uint32_t> scratchBuffer;
-  if (scratchBuffer.size() < (size_t)(perPass * p.scratch))
-    scratchBuffer.resize((size_t)(perPass * p.scratch));
-  uint32_t *scratch = scratchBuffer.data();
   const int64_t planes = channelWords * p.phases(), OO = p.OH * p.OW;
   const int64_t columns = p.OH * p.Wq, tiles = (columns + kTile - 1) / kTile;
-  const int64_t panels = packed[0]->panels(), steps = packed[0]->steps();
   std::vector<Product> products;
-  for (int64_t first = 0; first < items; first += perPass) {
-    const int64_t count = std::min(perPass, items - first);
-    parallel(ctx, count * planes, std::max<int64_t>(1, 8192 / p.plane), [&](int64_t b, int64_t e) {
-      for (int64_t t = b; t < e; ++t) {
-        const int64_t item = first + t / planes, n = item / group, g = item % group;
-        uint32_t *copy = scratch + (t / planes) * p.scratch;
-        if (t % planes == 0) // read by the last tiles' dropped columns only
-          std::fill(copy + p.body, copy + p.scratch, 0u);
-        fillPlane(p, x + (n * C + g * Cg) * p.H * p.W, Cg, t % planes,
-                  copy + (t % planes) * p.plane);
-      }
-    });
-    products.clear();
-    for (int64_t k = 0; k < count; ++k) {
-      const int64_t n = (first + k) / group, g = (first + k) % group;
-      products.push_back({packed[(size_t)g], scratch + k * p.scratch,
-                          bias ? biasValues.data() + g * Mg : nullptr, y + (n * M + g * Mg) * OO});
-    }
-    // Tasks of (product, row panels, column tiles), about four per thread,
-    // tiles outer: a tile's columns of the copy stay in L1 while the task's
-    // panels pass over them. (Panels outer with every image inside, so that
-    // a 7 x 7 layer's 4.5 MiB of weights pass once, measured no faster.)
-    const int64_t wanted = (4 * (int64_t)std::max(1, ctx.numThreads) + count - 1) / count;
-    const int64_t rowTasks = std::min(panels, wanted);
-    const int64_t colTasks =
-        std::max<int64_t>(1, std::min(tiles, (wanted + rowTasks - 1) / rowTasks));
-    const int64_t perProduct = rowTasks * colTasks;
-    parallel(ctx, count * perProduct, 1, [&](int64_t begin, int64_t end) {
-      alignas(64) float sums[kRows * kTile];
-      for (int64_t task = begin; task < end; ++task) {
-        const Product &product = products[(size_t)(task / perProduct)];
-        const int64_t local = task % perProduct, r = local / colTasks, c = local % colTasks;
-        const int64_t p0 = r * panels / rowTasks, p1 = (r + 1) * panels / rowTasks;
-        const int64_t t0 = c * tiles / colTasks, t1 = (c + 1) * tiles / colTasks;
-        for (int64_t t = t0; t < t1; ++t)
-          for (int64_t q = p0; q < p1; ++q) {
-            const int64_t n0 = t * kTile, cols = std::min(kTile, columns - n0);
-            tileFor(cols)(product.A->panel(q), product.B, offsets.data(), steps, n0, sums);
-            storeTile(p, product, sums, q * kRows, std::min(kRows, product.A->M - q * kRows), n0,
-                      cols);
-          }
-      }
-    });
-  }
+  forEachDirectConvPass(
+      ctx, p, N * group, planes, scratchWords, 0u,
+      [&](int64_t item, int64_t plane, uint32_t *dst) {
+        fillPlane(p, x + (item / group * C + item % group * Cg) * p.H * p.W, Cg, plane, dst);
+      },
+      [&](int64_t first, int64_t count, const uint32_t *copies) {
+        products.clear();
+        for (int64_t k = 0; k < count; ++k) {
+          const int64_t n = (first + k) / group, g = (first + k) % group;
+          products.push_back({packed[(size_t)g], copies + k * p.scratch,
+                              bias ? biasValues.data() + g * Mg : nullptr,
+                              y + (n * M + g * Mg) * OO});
+        }
+        const DirectConvTasks tasks(packed[0]->panels(), tiles, count, ctx.numThreads, false);
+        runDirectConvTasks(ctx, tasks, count, [&](int64_t k, int64_t q, int64_t t) {
+          alignas(64) float sums[kRows * kTile];
+          const Product &product = products[(size_t)k];
+          const int64_t n0 = t * kTile, cols = std::min(kTile, columns - n0);
+          tileFor(cols)(product.A->panel(q), product.B, offsets.data(), product.A->steps(), n0,
+                        sums);
+          storeTile(p, product, sums, q * kRows, std::min(kRows, product.A->M - q * kRows), n0,
+                    cols);
+        });
+      });
   return true;
 #else
   (void)ctx, (void)x, (void)wt, (void)bias, (void)y, (void)N, (void)C, (void)M, (void)group,

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/IntegerDirectConv.h"
+#include "cpu/DirectConvPasses.h"
 #include "cpu/DirectConvPlan.h"
 #include "cpu/IntegerPackedGemm.h"
 #include "cpu/PackedConstants.h"
@@ -243,43 +244,23 @@ struct IndirectProduct {
   TileStore out;
 };
 
-/// out = init + A B over N columns of each product's padded copy, in tasks
-/// of (product, row panels, column tiles): about four per thread over all
-/// products (one for small ones), so that two images on two threads split
-/// by image and nobody waits at a barrier between them.
+/// out = init + A B over N columns of each product's padded copy, by the
+/// tasks of cpu/DirectConvPasses.h (one per product for small products).
 void integerGemmIndirect(KernelContext &ctx, const std::vector<IndirectProduct> &products,
                          const int64_t *offsets, int64_t N) {
   const PackedInt8Conv &A0 = *products.front().A;
   const int64_t panels = A0.panels(), tiles = (N + kTile - 1) / kTile, steps = A0.steps();
   const int64_t count = (int64_t)products.size();
-  const int64_t wanted = panels * tiles * steps * count < 256
-                             ? 1
-                             : (4 * (int64_t)std::max(1, ctx.numThreads) + count - 1) / count;
-  const int64_t rowTasks = std::min(panels, wanted);
-  const int64_t colTasks = std::max<int64_t>(1, std::min(tiles, (wanted + rowTasks - 1) / rowTasks));
-  const int64_t panelsPerTask = (panels + rowTasks - 1) / rowTasks,
-                tilesPerTask = (tiles + colTasks - 1) / colTasks;
-  const int64_t perProduct = rowTasks * colTasks;
-  parallel(ctx, count * perProduct, 1, [&](int64_t begin, int64_t end) {
+  const DirectConvTasks tasks(panels, tiles, count, ctx.numThreads,
+                              panels * tiles * steps * count < 256);
+  runDirectConvTasks(ctx, tasks, count, [&](int64_t k, int64_t q, int64_t t) {
     alignas(64) int32_t sums[kRows * kTile];
-    for (int64_t task = begin; task < end; ++task) {
-      const IndirectProduct &product = products[(size_t)(task / perProduct)];
-      const int64_t local = task % perProduct;
-      const int64_t p0 = local / colTasks * panelsPerTask, p1 = std::min(panels, p0 + panelsPerTask);
-      const int64_t t0 = local % colTasks * tilesPerTask, t1 = std::min(tiles, t0 + tilesPerTask);
-      // Tiles outer: a tile's columns of B (steps x 256 bytes) stay in
-      // cache while every panel of the task passes over them.
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t n0 = t * kTile, cols = std::min(kTile, N - n0);
-        const TileFn fn = tileFor(cols);
-        for (int64_t p = p0; p < p1; ++p) {
-          const int64_t rows = std::min(kRows, product.A->M - p * kRows);
-          fn(product.A->panel(p), product.B, offsets, steps, n0, cols, rows,
-             product.init + p * kRows, sums, kTile);
-          product.out.rows(sums, p * kRows, rows, n0, cols);
-        }
-      }
-    }
+    const IndirectProduct &product = products[(size_t)k];
+    const int64_t n0 = t * kTile, cols = std::min(kTile, N - n0);
+    const int64_t rows = std::min(kRows, product.A->M - q * kRows);
+    tileFor(cols)(product.A->panel(q), product.B, offsets, steps, n0, cols, rows,
+                  product.init + q * kRows, sums, kTile);
+    product.out.rows(sums, q * kRows, rows, n0, cols);
   });
 }
 
@@ -314,40 +295,24 @@ bool runIntegerDirectConv2D(KernelContext &ctx, const void *x, bool xSigned, int
       init[(size_t)g][(size_t)m] = (int32_t)(0u - (uint32_t)pad * (uint32_t)A.rowSums[m]);
   }
 
-  // Padded copies of as many (image, group) pairs as `scratchWords` holds,
-  // all filled before their products start: one barrier per pass, not
-  // three per image.
-  const int64_t items = N * group;
-  const int64_t perPass = std::clamp<int64_t>(scratchWords / p.scratch, 1, items);
-  // Kept by the calling thread (tasks see them through this pointer).
-  thread_local std::vector<uint32_t> scratchBuffer;
-  if (scratchBuffer.size() < (size_t)(perPass * p.scratch))
-    scratchBuffer.resize((size_t)(perPass * p.scratch));
-  uint32_t *scratch = scratchBuffer.data();
-
   const auto *bytes = static_cast<const uint8_t *>(x);
   const int64_t planes = channelWords * p.phases(), OO = p.OH * p.OW;
   std::vector<IndirectProduct> products;
-  for (int64_t first = 0; first < items; first += perPass) {
-    const int64_t count = std::min(perPass, items - first);
-    parallel(ctx, count * planes, std::max<int64_t>(1, 8192 / p.plane), [&](int64_t b, int64_t e) {
-      for (int64_t t = b; t < e; ++t) {
-        const int64_t item = first + t / planes, n = item / group, g = item % group;
-        uint32_t *copy = scratch + (t / planes) * p.scratch;
-        if (t % planes == 0) // read by the last tiles' dropped columns only
-          std::fill(copy + p.body, copy + p.scratch, pad * 0x01010101u);
-        fillPlane(p, bytes + (n * C + g * Cg) * p.H * p.W, Cg, flip, pad, t % planes,
-                  copy + (t % planes) * p.plane);
-      }
-    });
-    products.clear();
-    for (int64_t k = 0; k < count; ++k) {
-      const int64_t n = (first + k) / group, g = (first + k) % group;
-      products.push_back({packed[(size_t)g], scratch + k * p.scratch, init[(size_t)g].data(),
-                          TileStore{p, y + (n * M + g * Mg) * OO, n, g * Mg, epilogue}});
-    }
-    integerGemmIndirect(ctx, products, offsets.data(), p.OH * p.Wq);
-  }
+  forEachDirectConvPass(
+      ctx, p, N * group, planes, scratchWords, pad * 0x01010101u,
+      [&](int64_t item, int64_t plane, uint32_t *dst) {
+        fillPlane(p, bytes + (item / group * C + item % group * Cg) * p.H * p.W, Cg, flip, pad,
+                  plane, dst);
+      },
+      [&](int64_t first, int64_t count, const uint32_t *copies) {
+        products.clear();
+        for (int64_t k = 0; k < count; ++k) {
+          const int64_t n = (first + k) / group, g = (first + k) % group;
+          products.push_back({packed[(size_t)g], copies + k * p.scratch, init[(size_t)g].data(),
+                              TileStore{p, y + (n * M + g * Mg) * OO, n, g * Mg, epilogue}});
+        }
+        integerGemmIndirect(ctx, products, offsets.data(), p.OH * p.Wq);
+      });
   return true;
 #else
   (void)ctx, (void)x, (void)xSigned, (void)zx, (void)wt, (void)y, (void)N, (void)C, (void)M,
