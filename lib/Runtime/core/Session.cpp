@@ -279,6 +279,19 @@ bool pointwiseByPixels(const Program &program, const Step &step) {
   return cpu::pointwiseByPixels(window, x.dims[1], w.dims[0], step.attrs.getInt("group", 1));
 }
 
+/// The element count of constant `w` when every dim is positive, their
+/// product does not overflow and it is the constant's bytes over
+/// `elementBytes`; else -1. Packing sizes come from the dims, which the
+/// artifact's own check does not bound this way (it stops at a 0 dim).
+int64_t packableElements(const ValueInfo &w, uint64_t elementBytes) {
+  int64_t elements = 1;
+  for (int64_t d : w.dims)
+    if (d <= 0 || __builtin_mul_overflow(elements, d, &elements))
+      return -1;
+  return w.bytes / elementBytes == (uint64_t)elements && w.bytes % elementBytes == 0 ? elements
+                                                                                   : -1;
+}
+
 /// Whether the 8-bit weights `step` reads (operand 1) are worth packing
 /// for the VNNI kernels: constant s8 whose dims match their bytes (the
 /// artifact's own check stops at a 0 dim; packing sizes come from the dims),
@@ -288,13 +301,7 @@ bool pointwiseByPixels(const Program &program, const Step &step) {
 bool int8WeightsToPack(const Program &program, const Step &step, size_t rank) {
   const ValueInfo &w = program.values[step.inputs[1]];
   if (w.storage != DSX_STORAGE_CONSTANT || w.dtype != DS_I8 || w.dims.size() != rank ||
-      w.bytes == 0)
-    return false;
-  int64_t elements = 1;
-  for (int64_t d : w.dims)
-    if (d <= 0 || __builtin_mul_overflow(elements, d, &elements))
-      return false;
-  if ((uint64_t)elements != w.bytes || (rank == 4 && w.dims[1] == 1))
+      packableElements(w, 1) < 0 || (rank == 4 && w.dims[1] == 1))
     return false;
   if (step.inputs.size() > 3 && step.inputs[3] != DSX_ABSENT) {
     const ValueInfo &zw = program.values[step.inputs[3]];
@@ -313,12 +320,7 @@ bool int8WeightsToPack(const Program &program, const Step &step, size_t rank) {
 /// by `group`, at least two channels per group (depthwise convolutions take
 /// the f32 path).
 bool bf16ConvWeightsFit(const ValueInfo &w, int64_t group) {
-  int64_t elements = 1;
-  for (int64_t d : w.dims)
-    if (d <= 0 || __builtin_mul_overflow(elements, d, &elements))
-      return false;
-  return w.bytes == (uint64_t)elements * 2 && group > 0 && w.dims[0] % group == 0 &&
-         w.dims[1] >= 2;
+  return packableElements(w, 2) >= 0 && group > 0 && w.dims[0] % group == 0 && w.dims[1] >= 2;
 }
 
 } // namespace
@@ -386,11 +388,9 @@ Status Session::packWeights() {
       continue;
     }
     // bf16 matmul weights (ds-assign-precision's) for the AVX512-BF16 GEMM.
-    int64_t elements = 0;
     if (step.op == "ds.matmul" && bf16 && w.storage == DSX_STORAGE_CONSTANT &&
-        w.dtype == DS_BF16 && x.dtype == DS_BF16 && w.dims.size() == 2 && w.dims[0] > 0 &&
-        w.dims[1] > 0 && !__builtin_mul_overflow(w.dims[0], w.dims[1], &elements) &&
-        w.bytes / 2 == (uint64_t)elements && w.bytes % 2 == 0) {
+        w.dtype == DS_BF16 && x.dtype == DS_BF16 && w.dims.size() == 2 &&
+        packableElements(w, 2) >= 0) {
       const auto *data = reinterpret_cast<const uint16_t *>(program_.constantData(w));
       if (!packed_.addBf16Matrix(data, w.dims[0], w.dims[1]))
         return outOfMemory(w);
@@ -402,9 +402,7 @@ Status Session::packWeights() {
     // f16 matmul weights (ds-assign-precision's fp16) widened and packed
     // once; the artifact's copy stays for other readers of the constant.
     if (step.op == "ds.matmul" && w.storage == DSX_STORAGE_CONSTANT && w.dtype == DS_F16 &&
-        x.dtype == DS_F16 && w.dims.size() == 2 && w.dims[0] > 0 && w.dims[1] > 0 &&
-        !__builtin_mul_overflow(w.dims[0], w.dims[1], &elements) &&
-        w.bytes == (uint64_t)elements * 2) {
+        x.dtype == DS_F16 && w.dims.size() == 2 && packableElements(w, 2) >= 0) {
       if (!packed_.addWidened(reinterpret_cast<const uint16_t *>(program_.constantData(w)),
                               DS_F16, w.dims[0], w.dims[1]))
         return outOfMemory(w);
@@ -419,11 +417,8 @@ Status Session::packWeights() {
       continue;
     const float *data = reinterpret_cast<const float *>(program_.constantData(w));
     if (halfConv) {
-      elements = 1;
-      for (int64_t d : w.dims)
-        if (d <= 0 || __builtin_mul_overflow(elements, d, &elements))
-          elements = -1;
-      if (elements < 0 || w.bytes != (uint64_t)elements * 2)
+      const int64_t elements = packableElements(w, 2);
+      if (elements < 0)
         continue;
       if (!(data = packed_.addWidenedCopy(
                 reinterpret_cast<const uint16_t *>(program_.constantData(w)), DS_F16, elements)))

@@ -33,6 +33,9 @@ public:
   size_t numOutputs() const override { return program_.outputs.size(); }
   bool hasRun() const override { return hasRun_; }
   int numThreads() const { return pool_.size(); }
+  /// The constants packed when the session started (what each kernel finds
+  /// on every run).
+  const cpu::PackedConstants &packedConstants() const { return packed_; }
 
 private:
   explicit Session(const Program &program) : program_(program) {}
