@@ -18,104 +18,112 @@
 using namespace mlir;
 namespace cl = llvm::cl;
 
-static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx | module.mlir>"),
-                                      cl::Required);
-static cl::opt<std::string> outputFile("o", cl::desc("Output artifact"),
+/// ds-compile's own options: --help lists these and the importer's (MLIR's
+/// debugging options, e.g. --mlir-print-ir-after-all, are accepted but not
+/// listed).
+static cl::OptionCategory compileCategory("ds-compile options");
+
+static cl::opt<std::string> inputFile(cl::cat(compileCategory), cl::Positional,
+                                      cl::desc("<model.onnx | module.mlir>"), cl::Required);
+static cl::opt<std::string> outputFile(cl::cat(compileCategory), "o", cl::desc("Output artifact"),
                                        cl::value_desc("model.dsx"), cl::Required);
-static cl::opt<std::string> target("target", cl::desc("Backend: cpu or cuda"), cl::init("cpu"));
-static cl::opt<std::string> dumpCUDA("dump-cuda",
-                                     cl::desc("With --target=cuda, write the generated CUDA source"),
-                                     cl::value_desc("file or -"));
-static cl::opt<bool> fuse("fuse",
+static cl::opt<std::string> target(cl::cat(compileCategory), "target",
+                                   cl::desc("Backend: cpu or cuda"), cl::init("cpu"));
+static cl::opt<std::string>
+    dumpCUDA(cl::cat(compileCategory), "dump-cuda",
+             cl::desc("With --target=cuda, write the generated CUDA source"),
+             cl::value_desc("file or -"));
+static cl::opt<bool> fuse(cl::cat(compileCategory), "fuse",
                           cl::desc("Group ops into fusion groups that run as one unit (default "
                                    "on; --fuse=false runs the CPU program op by op)"),
                           cl::init(true));
 static cl::opt<bool> raiseAttention(
-    "raise-attention",
+    cl::cat(compileCategory), "raise-attention",
     cl::desc("Replace exported softmax(QKᵀ·scale + mask)·V subgraphs with one fused attention "
              "(default on; --raise-attention=false keeps the graph's own ops)"),
     cl::init(true));
 static cl::opt<int64_t> attentionWindow(
-    "attention-window",
+    cl::cat(compileCategory), "attention-window",
     cl::desc("Sparse attention: each causal query sees only this many keys ending at its "
              "diagonal (0, the default: dense)"),
     cl::init(0));
-static cl::opt<int64_t> attentionSinks(
-    "attention-sinks", cl::desc("With --attention-window: the first keys every query also sees"),
-    cl::init(0));
+static cl::opt<int64_t>
+    attentionSinks(cl::cat(compileCategory), "attention-sinks",
+                   cl::desc("With --attention-window: the first keys every query also sees"),
+                   cl::init(0));
 static cl::opt<int64_t> attentionSelectBlocks(
-    "attention-select-blocks",
+    cl::cat(compileCategory), "attention-select-blocks",
     cl::desc("Sparse attention, NSA-style: each causal query block also sees this many earlier "
              "key blocks, chosen at run time by block scores (instead of a window)"),
     cl::init(0));
 static cl::opt<int64_t> attentionBlockSize(
-    "attention-block-size",
+    cl::cat(compileCategory), "attention-block-size",
     cl::desc("Block size of --attention-select-blocks (1 to 128) and of the block layouts (1 to "
              "1024)"),
     cl::init(64));
 static cl::opt<int64_t> attentionLocalBlocks(
-    "attention-local-blocks",
+    cl::cat(compileCategory), "attention-local-blocks",
     cl::desc("Sparse attention with a block layout: each query block sees the n key "
              "blocks ending at its diagonal (in encoders, within n - 1 on either side)"),
     cl::init(0));
 static cl::opt<int64_t> attentionStrideBlocks(
-    "attention-stride-blocks",
+    cl::cat(compileCategory), "attention-stride-blocks",
     cl::desc("Block layout: also every n-th key block counting back from the diagonal "
              "(Sparse Transformers' strided pattern)"),
     cl::init(0));
 static cl::opt<int64_t> attentionGlobalBlocks(
-    "attention-global-blocks",
+    cl::cat(compileCategory), "attention-global-blocks",
     cl::desc("Block layout: also the first n key blocks (in encoders the first n query blocks "
              "see every key)"),
     cl::init(0));
 static cl::opt<std::string> attentionLayoutFile(
-    "attention-layout-file",
+    cl::cat(compileCategory), "attention-layout-file",
     cl::desc("Sparse attention with your own block layout: a .npy file of 0 / 1 (or bools), "
              "[query blocks, key blocks] for every head or [heads, query blocks, key blocks], "
              "blocks of --attention-block-size; every attention must have static lengths that "
              "make those blocks"),
     cl::value_desc("layout.npy"));
 static cl::list<std::string> attentionDenseHeads(
-    "attention-dense-heads", cl::CommaSeparated,
+    cl::cat(compileCategory), "attention-dense-heads", cl::CommaSeparated,
     cl::desc("Query heads --attention-window / --attention-select-blocks leave dense: H (in "
              "every attention) or N:H (in the N-th attention, from 0)"),
     cl::value_desc("H,N:H"));
 static cl::opt<bool> attentionProbes(
-    "attention-probes",
+    cl::cat(compileCategory), "attention-probes",
     cl::desc("Compile the artifact an attention-heads calibration run executes: "
              "--attention-window / --attention-sinks are measured, not applied (each "
              "attention's probability mass inside them becomes an extra output; ds-calibrate "
              "--attention-window does this itself)"));
 static cl::opt<std::string> precision(
-    "precision",
+    cl::cat(compileCategory), "precision",
     cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "
              "attention in that type, softmax / norms / reductions in fp32), or fp8 "
              "(contraction operands rounded to e4m3 with per-tensor scales; emulated on the CPU), "
              "or auto (fp16 / bf16 except the ops --precision-table saw overflow or miss fp32)"),
     cl::init("fp32"));
 static cl::opt<std::string> precisionTable(
-    "precision-table",
+    cl::cat(compileCategory), "precision-table",
     cl::desc("The ops' measured low-precision errors for --precision=auto (ds-calibrate "
              "--precision=fp16|bf16)"),
     cl::value_desc("file"));
 static cl::opt<double> precisionErrorBudget(
-    "precision-error-budget",
+    cl::cat(compileCategory), "precision-error-budget",
     cl::desc("--precision=auto: the largest relative error an op may add in the low type "
              "(default 0: 16 unit roundoffs, 7.8e-3 for fp16, 6.25e-2 for bf16)"),
     cl::init(0.0));
 static cl::opt<std::string> precisionProbes(
-    "precision-probes",
+    cl::cat(compileCategory), "precision-probes",
     cl::desc("Compile the artifact a precision calibration run executes: each op mixed "
              "precision may lower also runs in this type (fp16 or bf16), both results are "
              "extra outputs (ds-calibrate --precision does this itself)"),
     cl::value_desc("fp16|bf16"));
 static cl::opt<std::string> precisionReport(
-    "precision-report",
+    cl::cat(compileCategory), "precision-report",
     cl::desc("Write each op's precision under --precision and why (the class, a block list, "
              "or the measured error) to this file ('-': stdout)"),
     cl::value_desc("file"));
 static cl::opt<std::string> quantize(
-    "quantize",
+    cl::cat(compileCategory), "quantize",
     cl::desc("Quantization: none (default), dynamic (matmul and convolution weights to int8 at "
              "compile time, "
              "activations quantized at run time), static (activations quantized with the "
@@ -124,81 +132,88 @@ static cl::opt<std::string> quantize(
              "two per byte at run time on AVX-512 CPUs; activations f32; CPU only)"),
     cl::init("none"));
 static cl::opt<int64_t> weightBlockSize(
-    "weight-block-size",
+    cl::cat(compileCategory), "weight-block-size",
     cl::desc("Weight-only quantization: rows of the weight per scale (0: one per column; "
              "default: per column for int8-weights, 32 for int4-weights)"),
     cl::init(-1));
 static cl::list<std::string> quantizeExcludeNodes(
-    "quantize-exclude-nodes", cl::CommaSeparated,
+    cl::cat(compileCategory), "quantize-exclude-nodes", cl::CommaSeparated,
     cl::desc("ONNX node names whose matmuls / convolutions stay f32 when quantizing"),
     cl::value_desc("node,node"));
-static cl::opt<std::string> calibrationTable(
-    "calibration-table", cl::desc("Activation ranges for --quantize=static (ds-calibrate)"),
-    cl::value_desc("file"));
+static cl::opt<std::string>
+    calibrationTable(cl::cat(compileCategory), "calibration-table",
+                     cl::desc("Activation ranges for --quantize=static (ds-calibrate)"),
+                     cl::value_desc("file"));
 static cl::opt<bool> calibrationProbes(
-    "calibration-probes",
+    cl::cat(compileCategory), "calibration-probes",
     cl::desc("Compile the artifact a calibration run executes: the activations static "
              "quantization needs become extra outputs (ds-calibrate does this itself)"));
 static cl::opt<bool> gradients(
-    "gradients",
+    cl::cat(compileCategory), "gradients",
     cl::desc("Compile the gradient of the model's loss: the artifact outputs the loss and one "
              "gradient per parameter; parameters become inputs defaulting to their values"));
-static cl::opt<std::string> loss("loss",
+static cl::opt<std::string> loss(cl::cat(compileCategory), "loss",
                                  cl::desc("With --gradients: the output to differentiate "
                                           "(default: the only one-element float output)"));
 static cl::opt<std::string> lossFunction(
-    "loss-function",
+    cl::cat(compileCategory), "loss-function",
     cl::desc("With --gradients: a standard loss of the output: mse (against a new input "
              "'target') or cross-entropy (logits against a new int64 input 'labels')"));
 static cl::list<std::string> gradientParameters(
-    "gradient-parameters", cl::CommaSeparated,
+    cl::cat(compileCategory), "gradient-parameters", cl::CommaSeparated,
     cl::desc("With --gradients: the initializers to differentiate against (default: every "
              "float constant of two or more elements)"),
     cl::value_desc("name,name"));
 static cl::opt<std::string> optimizer(
-    "optimizer",
+    cl::cat(compileCategory), "optimizer",
     cl::desc("With --gradients: compile one training step, sgd or adamw (outputs the next "
              "parameters and optimizer state)"));
 static cl::opt<bool> lossScaling(
-    "loss-scaling",
+    cl::cat(compileCategory), "loss-scaling",
     cl::desc("With --gradients: dynamic loss scaling for fp16 (a loss_scale input; with "
              "--optimizer, steps whose gradients are not finite leave everything unchanged)"));
 static cl::opt<bool> lsqGradScale(
-    "lsq-grad-scale",
+    cl::cat(compileCategory), "lsq-grad-scale",
     cl::desc("With --gradients: scale the gradients of learned quantization step sizes by "
              "1/sqrt(N*Qp), as LSQ proposes (N: values per step size, Qp: largest integer)"));
 static cl::opt<bool> fusedAttentionGrad(
-    "fused-attention-grad",
+    cl::cat(compileCategory), "fused-attention-grad",
     cl::desc("With --gradients: attention's backward as one fused op whose CPU kernel recomputes "
              "the probabilities tile by tile (default); =false composes it of matmuls and a "
              "softmax, holding each layer's [S, L] probabilities"),
     cl::init(true));
-static cl::opt<double> learningRate("learning-rate", cl::desc("Default learning rate"),
-                                    cl::init(0.01));
-static cl::opt<double> momentum("momentum", cl::desc("SGD momentum"), cl::init(0.0));
-static cl::opt<double> adamBeta1("adam-beta1", cl::desc("AdamW beta1"), cl::init(0.9));
-static cl::opt<double> adamBeta2("adam-beta2", cl::desc("AdamW beta2"), cl::init(0.999));
-static cl::opt<double> adamEpsilon("adam-epsilon", cl::desc("AdamW epsilon"), cl::init(1e-8));
-static cl::opt<double> weightDecay("weight-decay", cl::desc("Weight decay"), cl::init(0.0));
+static cl::opt<double> learningRate(cl::cat(compileCategory), "learning-rate",
+                                    cl::desc("Default learning rate"), cl::init(0.01));
+static cl::opt<double> momentum(cl::cat(compileCategory), "momentum", cl::desc("SGD momentum"),
+                                cl::init(0.0));
+static cl::opt<double> adamBeta1(cl::cat(compileCategory), "adam-beta1", cl::desc("AdamW beta1"),
+                                 cl::init(0.9));
+static cl::opt<double> adamBeta2(cl::cat(compileCategory), "adam-beta2", cl::desc("AdamW beta2"),
+                                 cl::init(0.999));
+static cl::opt<double> adamEpsilon(cl::cat(compileCategory), "adam-epsilon",
+                                   cl::desc("AdamW epsilon"), cl::init(1e-8));
+static cl::opt<double> weightDecay(cl::cat(compileCategory), "weight-decay",
+                                   cl::desc("Weight decay"), cl::init(0.0));
 static cl::opt<std::string> rematBudget(
-    "remat-budget",
+    cl::cat(compileCategory), "remat-budget",
     cl::desc("Rematerialize: recompute values near their uses instead of keeping them alive, "
              "until the intermediates' peak fits this many bytes (64MB, 1.5MiB, 4096)"),
     cl::value_desc("bytes"));
 static cl::opt<std::string> rematStrategy(
-    "remat-strategy",
+    cl::cat(compileCategory), "remat-strategy",
     cl::desc("Rematerialization strategy: greedy (default), sqrt (Chen's sqrt(n) checkpoints; "
              "applies without a budget) or optimal (exhaustive, small graphs)"),
     cl::init("greedy"));
 static cl::opt<std::string> costReport(
-    "cost-report",
+    cl::cat(compileCategory), "cost-report",
     cl::desc("Write FLOPs, bytes moved, roofline time (this CPU and an H200) and memory of the "
              "model after import and after each efficiency pass"),
     cl::value_desc("file or -"));
-static cl::opt<std::string> costReportFormat("cost-report-format",
+static cl::opt<std::string> costReportFormat(cl::cat(compileCategory), "cost-report-format",
                                              cl::desc("text (default) or json (JSON Lines)"),
                                              cl::init("text"));
-static cl::opt<bool> quiet("quiet", cl::desc("Do not print the compile summary"));
+static cl::opt<bool> quiet(cl::cat(compileCategory), "quiet",
+                           cl::desc("Do not print the compile summary"));
 
 static std::string human(uint64_t bytes) {
   std::string s;
@@ -218,6 +233,9 @@ int main(int argc, char **argv) {
   registerPassManagerCLOptions();
   registerAsmPrinterCLOptions();
   ds::registerImportCLOptions();
+  // libLLVM's own options (hundreds: code generation for every target it
+  // holds) and MLIR's are accepted but not listed.
+  cl::HideUnrelatedOptions({&compileCategory, &ds::importOptionCategory()});
   cl::ParseCommandLineOptions(argc, argv, "ds-compile: ONNX model to a ds runtime artifact\n");
 
   ds::CompileRequest request;
@@ -251,8 +269,7 @@ int main(int argc, char **argv) {
   request.pipeline.gradients = gradients;
   request.pipeline.loss = loss;
   request.pipeline.lossFunction = lossFunction;
-  request.pipeline.gradientParameters.assign(gradientParameters.begin(),
-                                             gradientParameters.end());
+  request.pipeline.gradientParameters.assign(gradientParameters.begin(), gradientParameters.end());
   request.pipeline.optimizer = optimizer;
   request.pipeline.lossScaling = lossScaling;
   request.pipeline.lsqGradScale = lsqGradScale;
@@ -306,8 +323,7 @@ int main(int argc, char **argv) {
   if (stats.fusedGroups)
     llvm::outs() << "  fusion:    " << stats.fusedSteps << " steps in " << stats.fusedGroups
                  << " groups of two or more\n";
-  llvm::outs()
-               << "  arena:     " << human(stats.arenaBytes) << " for "
+  llvm::outs() << "  arena:     " << human(stats.arenaBytes) << " for "
                << human(stats.intermediateBytes) << " of intermediate tensors ("
                << llvm::format("%.1f", saved) << "% saved by reuse)\n";
   if (target == "cuda") {

@@ -43,7 +43,7 @@
 namespace {
 struct Options {
   std::string model;
-  std::map<std::string, std::string> inputs; ///< name -> file
+  std::map<std::string, std::string> inputs;          ///< name -> file
   std::map<std::string, std::vector<int64_t>> shapes; ///< name -> dims of random data
   std::string inputsDir, outputDir, expectDir;
   int threads = 0, warmup = 2, runs = 10;
@@ -54,15 +54,41 @@ struct Options {
   bool quiet = false;
 };
 
+const char kUsage[] = "usage: ds-run model.dsx|model.onnx [--input name=file.npy|file.pb]... "
+                      "[--inputs-dir DIR] [--threads N] [--warmup N] [--runs N] [--pause MS] "
+                      "[--output-dir DIR] "
+                      "[--expect-dir DIR] [--rtol R] [--atol A] [--seed S] "
+                      "[--max-random-bytes N] [--shape name=DIMS]... [--quiet]\n";
+
 [[noreturn]] void usage(const char *message) {
   std::fprintf(stderr, "ds-run: %s\n", message);
-  std::fprintf(stderr,
-               "usage: ds-run model.dsx|model.onnx [--input name=file.npy|file.pb]... "
-               "[--inputs-dir DIR] [--threads N] [--warmup N] [--runs N] [--pause MS] "
-               "[--output-dir DIR] "
-               "[--expect-dir DIR] [--rtol R] [--atol A] [--seed S] [--max-random-bytes N] "
-               "[--shape name=DIMS]... [--quiet]\n");
+  std::fputs(kUsage, stderr);
   std::exit(2);
+}
+
+/// --help: what each option does, on stdout, and a zero exit.
+[[noreturn]] void help() {
+  std::fputs("ds-run: runs a compiled artifact (or an .onnx model, compiled first) on the CPU and "
+             "times it\n",
+             stdout);
+  std::fputs(kUsage, stdout);
+  std::fputs(
+      "  --input name=FILE      an input from a .npy or TensorProto .pb file (repeatable)\n"
+      "  --inputs-dir DIR       inputs from DIR/input_<i>.pb (the ONNX test-case layout)\n"
+      "  --shape name=DIMS      dims of a dynamic input given random values, e.g. 1x128\n"
+      "                         (inputs not given: the model's default, else random)\n"
+      "  --seed S               seed of the random inputs (default 0)\n"
+      "  --max-random-bytes N   largest random input (default 4 GiB)\n"
+      "  --threads N            threads (default 0: all cores)\n"
+      "  --warmup N, --runs N   untimed runs, then timed runs (defaults 2 and 10)\n"
+      "  --pause MS             sleep before each timed run (idle workers must wake)\n"
+      "  --output-dir DIR       write each output to DIR/<name>.npy\n"
+      "  --expect-dir DIR       compare with DIR/output_<i>.pb or .npy within --rtol (1e-3)\n"
+      "                         and --atol (1e-7); exit 3 on a mismatch\n"
+      "  --quiet                no input, output or timing lines\n"
+      "Environment: DS_CPU_PROFILE=1 prints time per op kind after the runs.\n",
+      stdout);
+  std::exit(0);
 }
 
 Options parse(int argc, char **argv) {
@@ -85,7 +111,9 @@ Options parse(int argc, char **argv) {
         usage(("bad number '" + v + "' for " + key).c_str());
       return d;
     };
-    if (key == "--input") {
+    if (a == "--help" || a == "-h") {
+      help();
+    } else if (key == "--input") {
       std::string v = a.find('=') != std::string::npos ? a.substr(a.find('=') + 1) : value();
       size_t eq = v.find('=');
       if (eq == std::string::npos)
@@ -109,21 +137,36 @@ Options parse(int argc, char **argv) {
         at = x + 1;
       }
       o.shapes[v.substr(0, eq)] = dims;
-    } else if (key == "--inputs-dir") o.inputsDir = value();
-    else if (key == "--output-dir") o.outputDir = value();
-    else if (key == "--expect-dir") o.expectDir = value();
-    else if (key == "--threads") o.threads = (int)number(value());
-    else if (key == "--warmup") o.warmup = (int)number(value());
-    else if (key == "--runs") o.runs = (int)number(value());
-    else if (key == "--pause") o.pauseMs = number(value());
-    else if (key == "--seed") o.seed = (unsigned)number(value());
-    else if (key == "--rtol") o.rtol = number(value());
-    else if (key == "--atol") o.atol = number(value());
-    else if (key == "--max-random-bytes") o.maxRandomBytes = number(value());
-    else if (key == "--quiet") o.quiet = true;
-    else if (a.rfind("-", 0) == 0) usage(("unknown option " + a).c_str());
-    else if (o.model.empty()) o.model = a;
-    else usage("more than one model given");
+    } else if (key == "--inputs-dir")
+      o.inputsDir = value();
+    else if (key == "--output-dir")
+      o.outputDir = value();
+    else if (key == "--expect-dir")
+      o.expectDir = value();
+    else if (key == "--threads")
+      o.threads = (int)number(value());
+    else if (key == "--warmup")
+      o.warmup = (int)number(value());
+    else if (key == "--runs")
+      o.runs = (int)number(value());
+    else if (key == "--pause")
+      o.pauseMs = number(value());
+    else if (key == "--seed")
+      o.seed = (unsigned)number(value());
+    else if (key == "--rtol")
+      o.rtol = number(value());
+    else if (key == "--atol")
+      o.atol = number(value());
+    else if (key == "--max-random-bytes")
+      o.maxRandomBytes = number(value());
+    else if (key == "--quiet")
+      o.quiet = true;
+    else if (a.rfind("-", 0) == 0)
+      usage(("unknown option " + a).c_str());
+    else if (o.model.empty())
+      o.model = a;
+    else
+      usage("more than one model given");
   }
   if (o.model.empty())
     usage("no model given");
@@ -143,12 +186,24 @@ void fillRandom(dsrun::HostTensor &t, std::mt19937 &rng) {
   std::uniform_int_distribution<int> small(0, 3);
   for (size_t i = 0; i < n; ++i) {
     switch (t.dtype) {
-    case DS_F32: ((float *)t.data.data())[i] = uniform(rng); break;
-    case DS_F64: ((double *)t.data.data())[i] = uniform(rng); break;
-    case DS_I64: ((int64_t *)t.data.data())[i] = small(rng); break;
-    case DS_I32: ((int32_t *)t.data.data())[i] = small(rng); break;
-    case DS_BOOL: t.data[i] = small(rng) != 0; break;
-    default: t.data[i * ds_dtype_size(t.dtype)] = (unsigned char)small(rng); break;
+    case DS_F32:
+      ((float *)t.data.data())[i] = uniform(rng);
+      break;
+    case DS_F64:
+      ((double *)t.data.data())[i] = uniform(rng);
+      break;
+    case DS_I64:
+      ((int64_t *)t.data.data())[i] = small(rng);
+      break;
+    case DS_I32:
+      ((int32_t *)t.data.data())[i] = small(rng);
+      break;
+    case DS_BOOL:
+      t.data[i] = small(rng) != 0;
+      break;
+    default:
+      t.data[i * ds_dtype_size(t.dtype)] = (unsigned char)small(rng);
+      break;
     }
   }
 }
@@ -161,8 +216,7 @@ std::string dimsText(const int64_t *dims, int32_t rank) {
 }
 
 /// Bytes of a random input with these dims, or a message saying why there is none.
-bool randomInputBytes(const ds_value_info &info, double limit, size_t &bytes,
-                      std::string &error) {
+bool randomInputBytes(const ds_value_info &info, double limit, size_t &bytes, std::string &error) {
   uint64_t n = ds_dtype_size(info.dtype);
   for (int32_t k = 0; k < info.rank; ++k) {
     if (info.dims[k] < 0)
@@ -210,7 +264,8 @@ std::vector<std::string> outputFileNames(const ds::Model &model) {
     for (std::string tag = "." + std::to_string(i);; tag += "_") // never a name in use
       if (taken.insert(unique = stem + tag + ".npy").second)
         break;
-    std::fprintf(stderr, "ds-run: note: output %zu '%s' is written as '%s' ('%s' is taken by "
+    std::fprintf(stderr,
+                 "ds-run: note: output %zu '%s' is written as '%s' ('%s' is taken by "
                  "an earlier output)\n",
                  i, model.output((int)i).name, unique.c_str(), names[i].c_str());
     names[i] = unique;
@@ -344,9 +399,9 @@ int main(int argc, char **argv) {
         std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(opts.pauseMs));
       auto start = std::chrono::steady_clock::now();
       session.run(refs);
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                             start)
-                       .count());
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
     }
     std::sort(ms.begin(), ms.end());
     struct rusage usage;
@@ -384,8 +439,8 @@ int main(int argc, char **argv) {
         dsrun::HostTensor expected;
         std::string report;
         if (!fileExists(file)) {
-          std::printf("MISMATCH output %d '%s': no expected value (%s.pb or .npy)\n", i,
-                      info.name, base.c_str());
+          std::printf("MISMATCH output %d '%s': no expected value (%s.pb or .npy)\n", i, info.name,
+                      base.c_str());
           ++failures;
         } else if (!readTensorFile(file, expected)) {
           return 1;
@@ -409,9 +464,7 @@ int main(int argc, char **argv) {
       if (opts.pauseMs > 0.0)
         std::snprintf(pauseText, sizeof pauseText, " %g ms apart", opts.pauseMs);
       std::printf("threads %d, %d warm-up + %d runs%s: median %.3f ms (p10 %.3f, p90 %.3f)\n",
-                  opts.threads, opts.warmup, opts.runs,
-                  pauseText,
-                  pct(0.5), pct(0.1), pct(0.9));
+                  opts.threads, opts.warmup, opts.runs, pauseText, pct(0.5), pct(0.1), pct(0.9));
       std::printf("peak memory %.1f MiB (arena %.1f MiB)\n", usage.ru_maxrss / 1024.0,
                   model.arenaBytes() / 1048576.0);
     }

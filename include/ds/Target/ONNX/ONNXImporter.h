@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/CommandLine.h"
 
 #include <string>
 #include <vector>
@@ -55,6 +56,8 @@ struct ImportOptions {
 /// Registers the importer's command-line options (--ds-input-shape,
 /// --ds-bind-input, --ds-max-*) for tools that read .onnx files.
 void registerImportCLOptions();
+/// The category of those options (tools list it in --help).
+llvm::cl::OptionCategory &importOptionCategory();
 
 /// The importer options given on the command line; false with `error` set
 /// when a spec is malformed.
