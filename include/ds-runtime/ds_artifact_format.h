@@ -77,15 +77,23 @@ typedef enum dsx_storage {
   DSX_STORAGE_ARENA = 2,    /* in the activation arena at `offset` */
 } dsx_storage;
 
-/* Flags of a value record (inputs only). An input with a default (an ONNX
-   initializer that is also a graph input) has its default at `offset` in the
-   constants section. */
+/* Flags of a value record. An input with a default (an ONNX initializer
+   that is also a graph input) has its default at `offset` in the constants
+   section. */
 typedef enum dsx_value_flag {
-  DSX_VALUE_HAS_DEFAULT = 1,
+  DSX_VALUE_HAS_DEFAULT = 1, /* inputs only */
   /* An input the model declares without a shape, compiled at the rank its
      uses need (a Clip bound: a scalar): a run may also pass it at another
      rank when it holds one element (dims all 1), as onnxruntime accepts. */
-  DSX_VALUE_ANY_RANK = 2,
+  DSX_VALUE_ANY_RANK = 2, /* inputs only */
+  /* A constant of 4- or 2-bit integers (i4, u4, i2, u2; cpu target) stored
+     8 / bits codes to a byte: element i in bits [(i % k) * bits, (i % k + 1)
+     * bits) of byte i / k, k = 8 / bits, the unused high bits of the last
+     byte 0; `bytes` is ceil(elements / k). Readers hold such values one
+     code per byte, sign-extended for i4 / i2, like every other sub-byte
+     value (int4 weights of weight-only quantization: half the bytes of
+     int8 ones in the file). */
+  DSX_VALUE_PACKED_CODES = 4,
 } dsx_value_flag;
 
 /* The signature of a compiled training step (ds-autodiff, then

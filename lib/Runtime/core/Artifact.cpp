@@ -65,6 +65,18 @@ Program::~Program() {
     munmap(mapping_, mappingSize_);
 }
 
+void Program::unpackCodes(const ValueInfo &v, uint8_t *out) const {
+  const unsigned bits = codeBits(v.dtype), perByte = 8 / bits, shift = 8 - bits;
+  const bool isSigned = v.dtype == DS_I4 || v.dtype == DS_I2;
+  const unsigned char *in = constantData(v);
+  for (uint64_t i = 0; i < v.bytes; ++i) {
+    // The code in the top bits of a byte, shifted back down: arithmetic
+    // (sign-extending) for signed codes.
+    const uint8_t top = (uint8_t)(in[i / perByte] << (shift - (i % perByte) * bits));
+    out[i] = isSigned ? (uint8_t)((int8_t)top >> shift) : (uint8_t)(top >> shift);
+  }
+}
+
 void Program::releaseConstantPages(const void *data, uint64_t bytes) const {
   if (!mapping_)
     return;
@@ -157,12 +169,14 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     uint8_t dtype = r.read<uint8_t>(), storage = r.read<uint8_t>();
     uint16_t flags = r.read<uint16_t>();
     uint32_t rank = r.count(8);
+    const uint16_t inputFlags = DSX_VALUE_HAS_DEFAULT | DSX_VALUE_ANY_RANK;
     if (!validDType(dtype) || storage > DSX_STORAGE_ARENA || rank > 64 ||
-        (flags & ~(DSX_VALUE_HAS_DEFAULT | DSX_VALUE_ANY_RANK)) ||
-        (flags && storage != DSX_STORAGE_INPUT))
+        (flags & ~(inputFlags | DSX_VALUE_PACKED_CODES)) ||
+        ((flags & inputFlags) && storage != DSX_STORAGE_INPUT))
       return invalid("bad value record");
     v.hasDefault = flags & DSX_VALUE_HAS_DEFAULT;
     v.anyRank = flags & DSX_VALUE_ANY_RANK;
+    v.packedCodes = flags & DSX_VALUE_PACKED_CODES;
     v.dtype = (DType)dtype;
     v.storage = (dsx_storage)storage;
     v.dims.resize(rank);
@@ -194,6 +208,17 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
       if (v.bytes != 0 || (storage != DSX_STORAGE_INPUT && v.offset != 0) ||
           storage == DSX_STORAGE_CONSTANT || v.hasDefault)
         return invalid("value '" + v.name + "' has dynamic dims but a size, or is a constant");
+    } else if (v.packedCodes) {
+      // Stored 8 / bits codes to a byte; held one per byte.
+      if (storage != DSX_STORAGE_CONSTANT || !codeBits(v.dtype))
+        return invalid("value '" + v.name +
+                       "' has packed codes but is not a constant of "
+                       "4- or 2-bit integers");
+      const uint64_t perByte = 8 / codeBits(v.dtype);
+      if (elements > UINT64_MAX / 8 || v.bytes != (elements + perByte - 1) / perByte)
+        return invalid("value '" + v.name + "' has a byte size that does not match its dims");
+      v.storedBytes = v.bytes;
+      v.bytes = elements;
     } else if (elements > UINT64_MAX / 8 || v.bytes != elements * dtypeSize(v.dtype)) {
       return invalid("value '" + v.name + "' has a byte size that does not match its dims");
     }
@@ -228,8 +253,9 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
   if (!names)
     return names;
   for (const ValueInfo &v : values) {
+    const uint64_t stored = v.packedCodes ? v.storedBytes : v.bytes;
     if ((v.storage == DSX_STORAGE_CONSTANT || v.hasDefault) &&
-        (v.offset > constSize || v.bytes > constSize - v.offset))
+        (v.offset > constSize || stored > constSize - v.offset))
       return invalid("constant '" + v.name + "' lies outside the constants section");
     // A dynamic program's arena is planned at run time (offsets are 0).
     if (v.storage == DSX_STORAGE_ARENA && (dynamic ? v.offset != 0 : (v.offset > arenaBytes || v.bytes > arenaBytes - v.offset)))
@@ -290,6 +316,11 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     if (!s)
       return s;
   }
+  // The CUDA runtime uploads constants as stored: it takes one code per byte.
+  if (target != DSX_TARGET_CPU)
+    for (const ValueInfo &v : values)
+      if (v.packedCodes)
+        return invalid("constant '" + v.name + "' has packed codes in a cuda artifact");
   if (version >= 3) {
     Status s = parseSymbols(r);
     if (s)

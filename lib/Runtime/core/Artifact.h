@@ -23,6 +23,12 @@ struct ValueInfo {
   bool hasDefault = false;
   /// An input declared without a shape: one element may come at any rank.
   bool anyRank = false;
+  /// A constant of 4- or 2-bit codes stored 8 / bits to a byte in the file
+  /// (DSX_VALUE_PACKED_CODES): `bytes` is what the runtime holds (one code
+  /// per byte), `storedBytes` what the file holds at `offset`. Sessions
+  /// unpack it (Program::unpackCodes) or read it packed themselves.
+  bool packedCodes = false;
+  uint64_t storedBytes = 0;
   /// Per dim of an input: the index of its dim symbol, -1 for a static dim.
   /// Dynamic dims are -1 in `dims`, and such a value has `bytes` 0.
   std::vector<int32_t> symbols;
@@ -93,7 +99,11 @@ public:
   /// input shape at run time (arenaBytes is 0).
   bool dynamic = false;
 
+  /// A constant's bytes as stored (for packed codes: packed).
   const unsigned char *constantData(const ValueInfo &v) const { return constants_ + v.offset; }
+  /// The v.bytes one-byte codes of packed constant `v` (i4 / i2
+  /// sign-extended) into `out`.
+  void unpackCodes(const ValueInfo &v, uint8_t *out) const;
   const unsigned char *imageData(const KernelImage &image) const {
     return constants_ + image.offset;
   }

@@ -3,6 +3,19 @@
 
 namespace dsrt {
 
+unsigned codeBits(DType dtype) {
+  switch (dtype) {
+  case DS_I4:
+  case DS_U4:
+    return 4;
+  case DS_I2:
+  case DS_U2:
+    return 2;
+  default:
+    return 0;
+  }
+}
+
 size_t dtypeSize(DType dtype) {
   switch (dtype) {
   case DS_F64: case DS_I64: case DS_U64: return 8;

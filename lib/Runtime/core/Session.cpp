@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <sstream>
 
 namespace dsrt {
@@ -161,6 +162,8 @@ Status Session::init(int numThreads) {
                                 const std::function<void(int64_t, int64_t)> &body) {
     pool_.parallelFor(n, grain, body);
   };
+  if (Status placed = placeConstants(); !placed)
+    return placed;
   if (Status packed = packWeights(); !packed)
     return packed;
   if (program_.dynamic) {
@@ -181,7 +184,7 @@ Status Session::init(int numThreads) {
     t.dtype = v.dtype;
     t.shape = v.dims;
     if (v.storage == DSX_STORAGE_CONSTANT)
-      t.data = const_cast<unsigned char *>(program_.constantData(v)); // kernels only read it
+      t.data = const_cast<unsigned char *>(constants_[id]); // kernels only read it
     else if (v.storage == DSX_STORAGE_ARENA)
       t.data = static_cast<char *>(arena_) + v.offset;
   }
@@ -325,6 +328,40 @@ bool bf16ConvWeightsFit(const ValueInfo &w, int64_t group) {
 
 } // namespace
 
+Status Session::placeConstants() {
+  // Who reads each constant other than as the weight of a 4-bit
+  // weight-only matmul (a graph output counts as a reader).
+  const size_t numValues = program_.values.size();
+  std::vector<uint8_t> otherReader(numValues, 0);
+  for (uint32_t id : program_.outputs)
+    otherReader[id] = 1;
+  for (const Step &step : program_.steps)
+    for (size_t i = 0; i < step.inputs.size(); ++i)
+      if (step.inputs[i] != DSX_ABSENT && !(step.op == "ds.matmul_quantized_weight" && i == 1))
+        otherReader[step.inputs[i]] = 1;
+  constants_.assign(numValues, nullptr);
+  for (size_t id = 0; id < numValues; ++id) {
+    const ValueInfo &v = program_.values[id];
+    if (v.storage != DSX_STORAGE_CONSTANT)
+      continue;
+    constants_[id] = program_.constantData(v);
+    // Packed 4-bit weights that only the weight-only matmul reads stay
+    // packed: packWeights repacks them for its kernel, which then never
+    // reads the tensor's own bytes. Other packed codes are unpacked here.
+    if (!v.packedCodes || (!otherReader[id] && codeBits(v.dtype) == 4 && v.dims.size() == 2 &&
+                           cpu::packsNibbleWeights()))
+      continue;
+    std::unique_ptr<uint8_t[]> codes(new (std::nothrow) uint8_t[std::max<uint64_t>(v.bytes, 1)]);
+    if (!codes)
+      return Status::error("cannot allocate " + std::to_string(v.bytes) +
+                           " bytes to unpack constant '" + v.name + "'");
+    program_.unpackCodes(v, codes.get());
+    constants_[id] = codes.get();
+    unpackedCodes_.push_back(std::move(codes));
+  }
+  return Status();
+}
+
 Status Session::packWeights() {
   const bool gemm = cpu::packedGemmAvailable(), nibbles = cpu::packsNibbleWeights(),
              int8Conv = cpu::integerVnniKernelsAvailable(), bf16 = cpu::bf16GemmAvailable();
@@ -340,14 +377,20 @@ Status Session::packWeights() {
     // 4-bit weight codes (a byte each in the artifact) two per byte.
     if (step.op == "ds.matmul_quantized_weight" && nibbles && w.storage == DSX_STORAGE_CONSTANT &&
         (w.dtype == DS_I4 || w.dtype == DS_U4) && w.dims.size() == 2) {
-      const auto *codes = reinterpret_cast<const uint8_t *>(program_.constantData(w));
+      const auto *codes = reinterpret_cast<const uint8_t *>(constants_[step.inputs[1]]);
+      // Codes the artifact stores two per byte and only this kernel reads
+      // are read packed (placeConstants); an unpacked copy is the session's
+      // own memory, whose pages stay.
+      const bool twoPerByte = w.packedCodes && codes == program_.constantData(w);
       // Bytes no writer of ours makes keep the byte-per-code path, which
       // reads them as they are.
-      if (!cpu::canonicalFourBitCodes(codes, w.dims[0] * w.dims[1], w.dtype == DS_I4))
+      if (!twoPerByte &&
+          !cpu::canonicalFourBitCodes(codes, w.dims[0] * w.dims[1], w.dtype == DS_I4))
         continue;
-      if (!packed_.addNibbles(codes, w.dims[0], w.dims[1]))
+      if (!packed_.addNibbles(codes, w.dims[0], w.dims[1], twoPerByte))
         return outOfMemory(w);
-      program_.releaseConstantPages(codes, w.bytes);
+      if (!w.packedCodes || twoPerByte)
+        program_.releaseConstantPages(codes, w.packedCodes ? w.storedBytes : w.bytes);
       continue;
     }
     // s8 matmul weights for the VNNI GEMM (kept in the artifact too, for
@@ -487,7 +530,7 @@ Status Session::runDynamic(const ds_tensor *inputs, int32_t numInputs) {
   auto found = plans_.find(key);
   if (found == plans_.end()) {
     auto plan = std::make_unique<ShapePlan>();
-    Status built = buildShapePlan(program_, shapes_, inputs, context_, *plan);
+    Status built = buildShapePlan(program_, constants_, shapes_, inputs, context_, *plan);
     if (built.code() == DS_UNSUPPORTED) // a shape needs a value planning cannot know
       *plan = ShapePlan{/*stepByStep=*/true};
     else if (!built)
@@ -533,7 +576,7 @@ Status Session::runStepByStep(const ds_tensor *inputs, int32_t numInputs) {
     const ValueInfo &v = program_.values[id];
     tensors[id] = Tensor{v.dtype, v.dims, nullptr};
     if (v.storage == DSX_STORAGE_CONSTANT)
-      tensors[id].data = const_cast<unsigned char *>(program_.constantData(v));
+      tensors[id].data = const_cast<unsigned char *>(constants_[id]);
   }
   for (int32_t i = 0; i < numInputs; ++i) {
     Tensor &t = tensors[program_.inputs[i]];

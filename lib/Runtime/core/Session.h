@@ -55,6 +55,8 @@ private:
                       const ShapePlan *plan);
   /// Grows the arena to `bytes`; kept at its largest size.
   Status reserveArena(uint64_t bytes);
+  /// Where each constant's bytes are for the kernels (constants_).
+  Status placeConstants();
   /// Packs the constant f32 weight matrices of the program's matmuls.
   Status packWeights();
 
@@ -62,6 +64,12 @@ private:
   ThreadPool pool_;
   KernelContext context_;
   cpu::PackedConstants packed_;
+  /// Per value id, a constant's bytes as kernels read them: the artifact's,
+  /// or for codes it stores packed (DSX_VALUE_PACKED_CODES) the unpacked
+  /// copy in unpackedCodes_, except packed 4-bit weights only the
+  /// weight-only matmul reads (from packed_, never from these bytes).
+  std::vector<const unsigned char *> constants_;
+  std::vector<std::unique_ptr<uint8_t[]>> unpackedCodes_;
   void *arena_ = nullptr;
   std::vector<Tensor> tensors_; ///< one per value id
   std::vector<ExecUnit> units_; ///< steps grouped for execution

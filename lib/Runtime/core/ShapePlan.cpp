@@ -62,8 +62,9 @@ Status inferStepShapes(const Step &step, const std::vector<Tensor> &tensors,
   return Status();
 }
 
-Status buildShapePlan(const Program &program, const ShapeAnalysis &analysis,
-                      const ds_tensor *inputs, KernelContext &context, ShapePlan &plan) {
+Status buildShapePlan(const Program &program, const std::vector<const unsigned char *> &constants,
+                      const ShapeAnalysis &analysis, const ds_tensor *inputs,
+                      KernelContext &context, ShapePlan &plan) {
   const size_t numValues = program.values.size();
   plan.values = program.values;
   plan.hostData.assign(numValues, {});
@@ -74,7 +75,7 @@ Status buildShapePlan(const Program &program, const ShapeAnalysis &analysis,
     const ValueInfo &v = program.values[id];
     tensors[id] = Tensor{v.dtype, v.dims, nullptr};
     if (v.storage == DSX_STORAGE_CONSTANT) {
-      tensors[id].data = const_cast<unsigned char *>(program.constantData(v));
+      tensors[id].data = const_cast<unsigned char *>(constants[id]);
       available[id] = 1;
     }
   }

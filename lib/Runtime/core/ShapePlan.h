@@ -56,9 +56,11 @@ struct ShapePlan {
 
 /// Plans `program` for the shapes of `inputs` (already validated). Results
 /// of at most `maxPrecomputedBytes` whose operands are all constants or
-/// precomputed are computed now.
-Status buildShapePlan(const Program &program, const ShapeAnalysis &analysis,
-                      const ds_tensor *inputs, KernelContext &context, ShapePlan &plan);
+/// precomputed are computed now. `constants` holds each constant's bytes as
+/// kernels read them (the session's, per value id).
+Status buildShapePlan(const Program &program, const std::vector<const unsigned char *> &constants,
+                      const ShapeAnalysis &analysis, const ds_tensor *inputs,
+                      KernelContext &context, ShapePlan &plan);
 
 /// The shape signature of `inputs`: every input's dims, in order.
 std::vector<int64_t> shapeSignature(const ds_tensor *inputs, int32_t numInputs);

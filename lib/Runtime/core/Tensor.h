@@ -23,6 +23,8 @@ using DType = ds_dtype;
 
 /// Bytes per element (bool is one byte; sub-byte integers take one byte each).
 size_t dtypeSize(DType dtype);
+/// Bits of a sub-byte integer code (4 for i4 / u4, 2 for i2 / u2), else 0.
+unsigned codeBits(DType dtype);
 /// "f32", "i64", ... (as MLIR spells them).
 const char *dtypeName(DType dtype);
 bool isFloat(DType dtype);

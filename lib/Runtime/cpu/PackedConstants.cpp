@@ -126,7 +126,7 @@ bool canonicalFourBitCodes(const uint8_t *codes, int64_t count, bool isSigned) {
   return true;
 }
 
-bool PackedConstants::addNibbles(const uint8_t *codes, int64_t K, int64_t N) {
+bool PackedConstants::addNibbles(const uint8_t *codes, int64_t K, int64_t N, bool twoPerByte) {
   if (findNibbles(codes, K, N))
     return true;
   NibbleMatrix m;
@@ -136,15 +136,17 @@ bool PackedConstants::addNibbles(const uint8_t *codes, int64_t K, int64_t N) {
   m.bytes.reset(new (std::nothrow) uint8_t[(size_t)(m.groups() * K * H)]);
   if (!m.bytes)
     return false;
+  auto code = [&](int64_t k, int64_t n) -> uint8_t {
+    if (n >= N)
+      return 0;
+    const int64_t i = k * N + n;
+    return twoPerByte ? (uint8_t)(codes[i / 2] >> (4 * (i % 2))) & 0x0F : codes[i] & 0x0F;
+  };
   for (int64_t g = 0; g < m.groups(); ++g)
     for (int64_t k = 0; k < K; ++k) {
       uint8_t *dst = m.bytes.get() + (g * K + k) * H;
-      for (int64_t j = 0; j < H; ++j) {
-        int64_t lo = g * G + j, hi = lo + H;
-        uint8_t a = lo < N ? codes[k * N + lo] & 0x0F : 0,
-                b = hi < N ? codes[k * N + hi] & 0x0F : 0;
-        dst[j] = (uint8_t)(a | (b << 4));
-      }
+      for (int64_t j = 0; j < H; ++j)
+        dst[j] = (uint8_t)(code(k, g * G + j) | (code(k, g * G + j + H) << 4));
     }
   nibbles_[codes] = std::move(m);
   return true;

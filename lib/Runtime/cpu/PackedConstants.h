@@ -53,9 +53,11 @@ bool canonicalFourBitCodes(const uint8_t *codes, int64_t count, bool isSigned);
 /// runs: an arena value may reuse an address, a constant cannot).
 class PackedConstants {
 public:
-  /// Packs the K x N one-byte 4-bit codes at `codes` two per byte; false
-  /// when out of memory.
-  bool addNibbles(const uint8_t *codes, int64_t K, int64_t N);
+  /// Packs the K x N 4-bit codes at `codes` two per byte, found by that
+  /// address; false when out of memory. The codes are one per byte, or with
+  /// `twoPerByte` as an artifact stores them (DSX_VALUE_PACKED_CODES:
+  /// element i in the low nibble of byte i / 2 when i is even).
+  bool addNibbles(const uint8_t *codes, int64_t K, int64_t N, bool twoPerByte);
   const NibbleMatrix *findNibbles(const void *data, int64_t K, int64_t N) const;
   /// Packs the K x N constant at `data` once; false when out of memory.
   bool add(const float *data, int64_t K, int64_t N);

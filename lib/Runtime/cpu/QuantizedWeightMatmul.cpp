@@ -34,8 +34,9 @@ namespace {
 /// zero points (block = K for per-column and per-tensor scales).
 struct QuantizedWeight {
   const uint8_t *q = nullptr; ///< K x N bytes
-  /// The 4-bit codes two per byte, when the session packed them (then q is
-  /// not read by the AVX-512 loops).
+  /// The 4-bit codes two per byte, when the session packed them. Then q is
+  /// never read: a session may hold only these (codes the artifact stores
+  /// packed, which no other step reads).
   const NibbleMatrix *nibbles = nullptr;
   bool isSigned = true;
   const float *scale = nullptr;
@@ -46,8 +47,17 @@ struct QuantizedWeight {
   int64_t blocks() const { return (K + block - 1) / block; }
   /// Scale / zero point index of (block b, column n).
   int64_t at(int64_t b, int64_t n) const { return perTensor ? 0 : b * N + n; }
+  /// Code (k, n) as one byte, sign-extended when signed.
+  uint8_t code(int64_t k, int64_t n) const {
+    if (!nibbles)
+      return q[k * N + n];
+    const int64_t j = n % NibbleMatrix::kGroup, half = NibbleMatrix::kGroup / 2;
+    const uint8_t byte = nibbles->row(n / NibbleMatrix::kGroup, k)[j % half];
+    const uint8_t top = j < half ? (uint8_t)(byte << 4) : (uint8_t)(byte & 0xF0);
+    return isSigned ? (uint8_t)((int8_t)top >> 4) : (uint8_t)(top >> 4);
+  }
   int value(int64_t k, int64_t n) const {
-    return isSigned ? (int)(int8_t)q[k * N + n] : (int)q[k * N + n];
+    return isSigned ? (int)(int8_t)code(k, n) : (int)code(k, n);
   }
   int zeroPoint(int64_t b, int64_t n) const {
     if (!zp)
@@ -81,7 +91,11 @@ DS_VECTORIZED void streamPanelScalar(const QuantizedWeight &w, const float *x, i
       }
       for (int64_t k = b * w.block; k < std::min(K, (b + 1) * w.block); ++k) {
         const float xv = x[r * K + k];
-        const uint8_t *row = w.q + k * N + n0;
+        uint8_t codes[16];
+        if (w.nibbles)
+          for (int64_t c = 0; c < width; ++c)
+            codes[c] = w.code(k, n0 + c);
+        const uint8_t *row = w.nibbles ? codes : w.q + k * N + n0;
         if (w.isSigned)
           for (int64_t c = 0; c < width; ++c)
             sum[c] = std::fma(xv, (float)(int8_t)row[c] - zp[c], sum[c]);
@@ -343,7 +357,9 @@ Status matmulQuantizedWeightKernel(KernelContext &ctx, const Attributes &attrs,
   w.isSigned = q.dtype == DS_I8 || q.dtype == DS_I4;
   w.scale = scale.as<float>();
   w.zp = zp ? zp->as<uint8_t>() : nullptr;
-  if (ctx.packed && hasAvx512BwVl() && (q.dtype == DS_I4 || q.dtype == DS_U4))
+  // Whenever the session packed them, the portable loops included: the
+  // tensor's bytes may be the artifact's packed codes (QuantizedWeight).
+  if (ctx.packed && (q.dtype == DS_I4 || q.dtype == DS_U4))
     w.nibbles = ctx.packed->findNibbles(q.data, w.K, w.N);
   w.perTensor = scale.numel() == 1 && attrs.getInt("block_size", 0) == 0;
   w.block = attrs.getInt("block_size", 0) > 0 ? attrs.getInt("block_size", 0) : w.K;

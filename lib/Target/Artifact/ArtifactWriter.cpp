@@ -135,6 +135,50 @@ std::string constantBytes(ElementsAttr attr) {
   return out;
 }
 
+/// Bits per code of the sub-byte integer constants the cpu target stores
+/// packed (DSX_VALUE_PACKED_CODES), else 0.
+unsigned packedCodeBits(ds_dtype dtype) {
+  switch (dtype) {
+  case DS_I4:
+  case DS_U4:
+    return 4;
+  case DS_I2:
+  case DS_U2:
+    return 2;
+  default:
+    return 0;
+  }
+}
+
+/// streamConstant for a record: with `bits`, the one-byte codes packed
+/// 8 / bits to a byte, low bits first, as the runtime unpacks them.
+void streamStoredConstant(ElementsAttr attr, unsigned bits,
+                          function_ref<void(ArrayRef<char>)> emit) {
+  if (!bits)
+    return streamConstant(attr, emit);
+  const unsigned perByte = 8 / bits, mask = (1u << bits) - 1;
+  std::string packed;
+  uint8_t current = 0;
+  unsigned filled = 0;
+  streamConstant(attr, [&](ArrayRef<char> piece) {
+    for (char code : piece) {
+      current |= (uint8_t)(((uint8_t)code & mask) << (filled * bits));
+      if (++filled == perByte) {
+        packed.push_back((char)current);
+        current = 0, filled = 0;
+      }
+    }
+    if (packed.size() >= (1u << 20)) {
+      emit(ArrayRef<char>(packed.data(), packed.size()));
+      packed.clear();
+    }
+  });
+  if (filled)
+    packed.push_back((char)current);
+  if (!packed.empty())
+    emit(ArrayRef<char>(packed.data(), packed.size()));
+}
+
 /// A step as written: an op of @main (cpu) or a target step.
 struct StepRecord {
   std::string name;
@@ -291,6 +335,15 @@ LogicalResult collectValues(ModuleOp module, const TargetPayload *payload, Progr
     if (auto constant = dyn_cast<ConstantOp>(op)) {
       if (failed(addValue(program, constant.getResult(), DSX_STORAGE_CONSTANT, "", payload)))
         return failure();
+      // Sub-byte codes packed in the file (the cpu runtime unpacks them, or
+      // packs int4 matmul weights its own way straight from them).
+      ValueRecord &record = program.records.back();
+      auto type = cast<RankedTensorType>(constant.getResult().getType());
+      if (unsigned bits = packedCodeBits(record.dtype); bits && !payload && type.hasStaticShape()) {
+        const uint64_t perByte = 8 / bits;
+        record.flags |= DSX_VALUE_PACKED_CODES;
+        record.bytes = ((uint64_t)type.getNumElements() + perByte - 1) / perByte;
+      }
       program.constants.push_back({program.ids[constant.getResult()], constant.getValue()});
       return success();
     }
@@ -673,7 +726,9 @@ LogicalResult writeFile(ModuleOp module, StringRef path, const Program &program,
     for (auto &[id, attr] : program.constants) {
       padTo(records[id].offset, written);
       uint64_t bytes = 0;
-      streamConstant(attr, [&](ArrayRef<char> piece) {
+      const unsigned bits =
+          records[id].flags & DSX_VALUE_PACKED_CODES ? packedCodeBits(records[id].dtype) : 0;
+      streamStoredConstant(attr, bits, [&](ArrayRef<char> piece) {
         bytes += piece.size();
         emit(piece);
       });

@@ -157,8 +157,9 @@ TEST(Artifact, RejectsBadInputDefaults) {
   EXPECT_EQ(loadCode(reluArtifact(1, 64, true, DSX_VALUE_HAS_DEFAULT), &message),
             DS_INVALID_ARTIFACT);
   EXPECT_NE(message.find("outside the constants section"), std::string::npos) << message;
-  // A flag this runtime does not know (2 is DSX_VALUE_ANY_RANK).
-  EXPECT_EQ(loadCode(reluArtifact(1, 64, true, 4, std::string(64, '\0')), &message),
+  // A flag this runtime does not know (2 is DSX_VALUE_ANY_RANK, 4
+  // DSX_VALUE_PACKED_CODES).
+  EXPECT_EQ(loadCode(reluArtifact(1, 64, true, 8, std::string(64, '\0')), &message),
             DS_INVALID_ARTIFACT);
   EXPECT_NE(message.find("bad value record"), std::string::npos) << message;
 }
