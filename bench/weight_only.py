@@ -10,8 +10,8 @@ ones (reads every weight once: bound by memory) and a 128-token prefill
   ort fp32 / ds fp32      the exported model
   ds int8-weights         ds.compile(quantize="int8-weights"): ds-quantize-weights,
                           one scale per column, read by ds.matmul_quantized_weight
-  ds int4-weights         quantize="int4-weights": blocks of 32 rows (a byte per code
-                          in the artifact; the session packs them two per byte)
+  ds int4-weights         quantize="int4-weights": blocks of 32 rows (two codes per
+                          byte in the artifact, read packed by the session)
   ort int4 (MatMulNBits)  onnxruntime's own weight-only quantizer
                           (MatMulNBitsQuantizer, 4 bits, blocks of 32, symmetric),
                           run by onnxruntime

@@ -73,8 +73,12 @@ struct QuantizedWeight {
 /// Up to this many rows, the panel-streaming kernel; above, dequantize + GEMM
 /// (bench/weight_only.py's matmuls: the GEMM wins from about 4 rows).
 constexpr int64_t kStreamingRows = 4;
-/// Columns a task of the dequantize + GEMM path dequantizes at once.
-constexpr int64_t kSlabColumns = 256;
+/// Columns a task of the dequantize + GEMM path dequantizes at once: one
+/// group of four panels (dequantizeGroupAvx512), K x 64 floats that stay in
+/// the core's L2 between their dequantization and the GEMM over them (256
+/// columns, 2 MiB at K = 2048, did not: bench/weight_only.py's int8 prefill
+/// ran 1.26x ds fp32's time).
+constexpr int64_t kSlabColumns = 64;
 
 /// Columns [n0, n0 + width) (width <= 16) of rows [r0, r1), portable: the
 /// same sums as the AVX-512 kernel (block sums, then scaled), k outer and
@@ -217,28 +221,45 @@ DS_AVX512_BW_VL void streamGroupAvx512(const QuantizedWeight &w, const float *x,
       _mm512_mask_storeu_ps(y + (r0 + r) * N + n0 + 16 * p, mask[p], acc[r][p]);
 }
 
-/// Panel p of W dequantized into the packed GEMM's layout ([K][16] floats,
-/// zeros past N).
-DS_AVX512_BW_VL void dequantizePanelAvx512(const QuantizedWeight &w, int64_t p, float *dst) {
-  const int64_t n0 = p * 16, width = std::min<int64_t>(16, w.N - n0);
-  const __mmask16 mask = (__mmask16)((1u << width) - 1);
+/// Columns [n0, n0 + width) of W dequantized into `panels` as the packed
+/// GEMM reads them ([panel][K][16], zero past width), for n0 a multiple of
+/// 64 and width <= 64: one group of kGroupPanels panels. Row by row, so each
+/// weight row is read once (one cache line of int8 codes, or its nibble row)
+/// and the next rows are prefetched: panel by panel, every row was a cache
+/// line a page away from the last, fetched once per panel, and the
+/// dequantization took a fifth of a prefill.
+DS_AVX512_BW_VL void dequantizeGroupAvx512(const QuantizedWeight &w, int64_t n0, int64_t width,
+                                           float *panels) {
+  constexpr int P = kGroupPanels;
+  const int numPanels = (int)((width + 15) / 16);
+  __mmask16 mask[P];
+  for (int p = 0; p < P; ++p)
+    mask[p] = (__mmask16)((1u << std::clamp<int64_t>(width - 16 * p, 0, 16)) - 1);
   for (int64_t b = 0; b < w.blocks(); ++b) {
-    __m512 zp = !w.zp         ? _mm512_setzero_ps()
-                : w.perTensor ? _mm512_set1_ps((float)w.zeroPoint(0, 0))
-                              : widen(w.zp + w.at(b, n0), mask, w.isSigned);
-    __m512 scale = w.perTensor ? _mm512_set1_ps(w.scale[0])
-                               : _mm512_maskz_loadu_ps(mask, w.scale + w.at(b, n0));
+    __m512 zp[P], scale[P];
+    for (int p = 0; p < numPanels; ++p) {
+      const int64_t c = n0 + 16 * p;
+      zp[p] = !w.zp         ? _mm512_setzero_ps()
+              : w.perTensor ? _mm512_set1_ps((float)w.zeroPoint(0, 0))
+                            : widen(w.zp + w.at(b, c), mask[p], w.isSigned);
+      scale[p] = w.perTensor ? _mm512_set1_ps(w.scale[0])
+                             : _mm512_maskz_loadu_ps(mask[p], w.scale + w.at(b, c));
+    }
     const int64_t kEnd = std::min(w.K, (b + 1) * w.block);
     for (int64_t k = b * w.block; k < kEnd; ++k) {
-      __m512 codes;
+      __m256i low, high;
       if (w.nibbles) {
-        __m256i low, high;
         unpackNibbles(w.nibbles->row(n0 / NibbleMatrix::kGroup, k), w.isSigned, low, high);
-        codes = nibblePanel(low, high, (int)((n0 % NibbleMatrix::kGroup) / 16));
       } else {
-        codes = widen(w.q + k * w.N + n0, mask, w.isSigned);
+        // A prefetch past the weight's end is harmless.
+        _mm_prefetch((const char *)(w.q + (k + kPrefetchRows) * w.N + n0), _MM_HINT_T0);
       }
-      _mm512_store_ps(dst + k * 16, _mm512_maskz_mul_ps(mask, _mm512_sub_ps(codes, zp), scale));
+      for (int p = 0; p < numPanels; ++p) {
+        const __m512 codes = w.nibbles ? nibblePanel(low, high, p)
+                                       : widen(w.q + k * w.N + n0 + 16 * p, mask[p], w.isSigned);
+        _mm512_store_ps(panels + (p * w.K + k) * 16,
+                        _mm512_maskz_mul_ps(mask[p], _mm512_sub_ps(codes, zp[p]), scale[p]));
+      }
     }
   }
 }
@@ -290,6 +311,7 @@ void streamingMatmul(KernelContext &ctx, const QuantizedWeight &w, const float *
 bool dequantizedGemm(KernelContext &ctx, const QuantizedWeight &w, const float *x, int64_t rows,
                      float *y) {
   constexpr int64_t kPanel = PackedMatrix::kPanel;
+  static_assert(kSlabColumns == kGroupPanels * kPanel, "a slab is one group of panels");
   const int64_t slabs = (w.N + kSlabColumns - 1) / kSlabColumns;
   const bool avx512 = hasAvx512BwVl();
   std::atomic<bool> allocated{true};
@@ -310,17 +332,15 @@ bool dequantizedGemm(KernelContext &ctx, const QuantizedWeight &w, const float *
       slab.K = w.K;
       slab.N = width;
       float *dst = slab.data.get();
-      for (int64_t p = 0; p < slab.panels(); ++p) {
-        const int64_t panel = n0 / kPanel + p;
-        if (avx512) {
-          dequantizePanelAvx512(w, panel, dst + p * w.K * kPanel);
-          continue;
-        }
-        for (int64_t k = 0; k < w.K; ++k)
-          for (int64_t c = 0; c < kPanel; ++c) {
-            const int64_t n = panel * kPanel + c;
-            dst[(p * w.K + k) * kPanel + c] = n < w.N ? w.dequantized(k, n) : 0.0f;
-          }
+      if (avx512) {
+        dequantizeGroupAvx512(w, n0, width, dst);
+      } else {
+        for (int64_t p = 0; p < slab.panels(); ++p)
+          for (int64_t k = 0; k < w.K; ++k)
+            for (int64_t c = 0; c < kPanel; ++c) {
+              const int64_t n = n0 + p * kPanel + c;
+              dst[(p * w.K + k) * kPanel + c] = n < w.N ? w.dequantized(k, n) : 0.0f;
+            }
       }
       packedGemm(serial, rows, x, w.K, slab, y + n0, w.N, /*accumulate=*/false);
     }

@@ -90,8 +90,9 @@ void checkAllLayouts() {
     checkQuantizedWeight(DS_U4, true, Scales::Blocked, rows, 64, 16, 16);
     checkQuantizedWeight(DS_U8, true, Scales::One, rows, 33, 50, 0);
     checkQuantizedWeight(DS_I8, true, Scales::PerColumn, rows, 128, 5, 0);
-    // Past one 256-column slab of the many-rows path.
+    // Several 64-column slabs of the many-rows path, the last one short.
     checkQuantizedWeight(DS_I4, true, Scales::Blocked, rows, 40, 300, 32);
+    checkQuantizedWeight(DS_U8, true, Scales::Blocked, rows, 70, 130, 16);
   }
 }
 
