@@ -51,7 +51,10 @@ def feeds(sequence, past, seed):
 
 def ort_int4(path, out):
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    import logging
     import onnx
+    # It logs every node it visits at INFO.
+    logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)
     quantizer = MatMulNBitsQuantizer(onnx.load(path), block_size=32, is_symmetric=True)
     quantizer.process()
     quantizer.model.save_model_to_file(out, use_external_data_format=False)

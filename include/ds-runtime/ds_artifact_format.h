@@ -42,6 +42,7 @@
  *       parallel dims (the leading result dims the other steps keep
  *       independent, so the runtime may run them in tiles of rows of those
  *       dims; 0: op by op)
+ *     version 5: the same layout; constants may carry DSX_VALUE_PACKED_CODES
  *     str: u32 length + bytes (no terminator)
  *   constants: each constant at its offset, DSX_CONSTANT_ALIGNMENT-aligned,
  *     so a reader can use the mapped file in place. Arena offsets are
@@ -53,15 +54,17 @@
 
 #include <stdint.h>
 
+#include "ds-runtime/ds_runtime.h"
+
 #define DSX_MAGIC "DSXARTF"
-#define DSX_FORMAT_VERSION 4u
+#define DSX_FORMAT_VERSION 5u
 #define DSX_HEADER_SIZE 64u
 #define DSX_CONSTANT_ALIGNMENT 64u
 #define DSX_ABSENT 0xffffffffu
 /* Versions a reader accepts: 1 (cpu only), 2 (target + kernel images), 3
-   (dim symbols) and 4 (fusion groups). */
+   (dim symbols), 4 (fusion groups) and 5 (DSX_VALUE_PACKED_CODES). */
 #define DSX_FORMAT_VERSION_MIN 1u
-#define DSX_FORMAT_VERSION_MAX 4u
+#define DSX_FORMAT_VERSION_MAX 5u
 #define DSX_MAX_ARCH_LENGTH 32u
 
 /* What executes the step list (format version 2; version 1 is cpu). */
@@ -93,8 +96,23 @@ typedef enum dsx_value_flag {
      code per byte, sign-extended for i4 / i2, like every other sub-byte
      value (int4 weights of weight-only quantization: half the bytes of
      int8 ones in the file). */
-  DSX_VALUE_PACKED_CODES = 4,
+  DSX_VALUE_PACKED_CODES = 4, /* constants only, version 5 on */
 } dsx_value_flag;
+
+/* Bits per code of the integer types a constant may store packed
+   (DSX_VALUE_PACKED_CODES): 4 for i4 / u4, 2 for i2 / u2, else 0. */
+static inline unsigned dsx_packed_code_bits(ds_dtype dtype) {
+  switch (dtype) {
+  case DS_I4:
+  case DS_U4:
+    return 4;
+  case DS_I2:
+  case DS_U2:
+    return 2;
+  default:
+    return 0;
+  }
+}
 
 /* The signature of a compiled training step (ds-autodiff, then
    ds-optimizer-step), by value names: the compiler writes them, the runtime's

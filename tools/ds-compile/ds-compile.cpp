@@ -236,7 +236,10 @@ int main(int argc, char **argv) {
   // libLLVM's own options (hundreds: code generation for every target it
   // holds) and MLIR's are accepted but not listed.
   cl::HideUnrelatedOptions({&compileCategory, &ds::importOptionCategory()});
-  cl::ParseCommandLineOptions(argc, argv, "ds-compile: ONNX model to a ds runtime artifact\n");
+  cl::ParseCommandLineOptions(argc, argv,
+                              "ds-compile: ONNX model to a ds runtime artifact\n\n"
+                              "  MLIR's debugging options (--mlir-print-ir-after-all, ...) are\n"
+                              "  accepted too; ds-opt lists them.\n");
 
   ds::CompileRequest request;
   request.inputPath = inputFile;

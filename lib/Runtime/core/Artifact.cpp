@@ -4,6 +4,8 @@
 #include "core/CudaSteps.h"
 #include "core/OpContract.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <set>
@@ -65,7 +67,17 @@ Program::~Program() {
     munmap(mapping_, mappingSize_);
 }
 
-void Program::unpackCodes(const ValueInfo &v, uint8_t *out) const {
+const unsigned char *Program::unpackedCodes(uint32_t id) const {
+  std::lock_guard<std::mutex> lock(unpackMutex_);
+  auto it = unpacked_.find(id);
+  if (it != unpacked_.end())
+    return it->second.get();
+  const ValueInfo &v = values[id];
+  const uint64_t size = (std::max<uint64_t>(v.bytes, 1) + 63) / 64 * 64;
+  std::unique_ptr<unsigned char, void (*)(void *)> copy(
+      static_cast<unsigned char *>(std::aligned_alloc(64, size)), std::free);
+  if (!copy)
+    return nullptr;
   const unsigned bits = codeBits(v.dtype), perByte = 8 / bits, shift = 8 - bits;
   const bool isSigned = v.dtype == DS_I4 || v.dtype == DS_I2;
   const unsigned char *in = constantData(v);
@@ -73,12 +85,18 @@ void Program::unpackCodes(const ValueInfo &v, uint8_t *out) const {
     // The code in the top bits of a byte, shifted back down: arithmetic
     // (sign-extending) for signed codes.
     const uint8_t top = (uint8_t)(in[i / perByte] << (shift - (i % perByte) * bits));
-    out[i] = isSigned ? (uint8_t)((int8_t)top >> shift) : (uint8_t)(top >> shift);
+    copy.get()[i] = isSigned ? (uint8_t)((int8_t)top >> shift) : (uint8_t)(top >> shift);
   }
+  return unpacked_.emplace(id, std::move(copy)).first->second.get();
 }
 
 void Program::releaseConstantPages(const void *data, uint64_t bytes) const {
   if (!mapping_)
+    return;
+  // Only pages of the file mapping: anywhere else (a session's own copy)
+  // MADV_DONTNEED would zero memory that is still read.
+  const uintptr_t first = (uintptr_t)mapping_, last = first + mappingSize_;
+  if ((uintptr_t)data < first || (uintptr_t)data > last || bytes > last - (uintptr_t)data)
     return;
   const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
   uintptr_t begin = ((uintptr_t)data + page - 1) / page * page;
@@ -177,6 +195,8 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
     v.hasDefault = flags & DSX_VALUE_HAS_DEFAULT;
     v.anyRank = flags & DSX_VALUE_ANY_RANK;
     v.packedCodes = flags & DSX_VALUE_PACKED_CODES;
+    if (v.packedCodes && (version < 5 || storage != DSX_STORAGE_CONSTANT))
+      return invalid("bad value record");
     v.dtype = (DType)dtype;
     v.storage = (dsx_storage)storage;
     v.dims.resize(rank);
@@ -210,7 +230,7 @@ Status Program::parse(const unsigned char *data, uint64_t size) {
         return invalid("value '" + v.name + "' has dynamic dims but a size, or is a constant");
     } else if (v.packedCodes) {
       // Stored 8 / bits codes to a byte; held one per byte.
-      if (storage != DSX_STORAGE_CONSTANT || !codeBits(v.dtype))
+      if (!codeBits(v.dtype))
         return invalid("value '" + v.name +
                        "' has packed codes but is not a constant of "
                        "4- or 2-bit integers");

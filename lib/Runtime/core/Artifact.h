@@ -5,7 +5,9 @@
 #include "core/Tensor.h"
 #include "ds-runtime/ds_artifact_format.h"
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,7 @@ struct ValueInfo {
   /// A constant of 4- or 2-bit codes stored 8 / bits to a byte in the file
   /// (DSX_VALUE_PACKED_CODES): `bytes` is what the runtime holds (one code
   /// per byte), `storedBytes` what the file holds at `offset`. Sessions
-  /// unpack it (Program::unpackCodes) or read it packed themselves.
+  /// unpack it (Program::unpackedCodes) or read it packed themselves.
   bool packedCodes = false;
   uint64_t storedBytes = 0;
   /// Per dim of an input: the index of its dim symbol, -1 for a static dim.
@@ -101,9 +103,10 @@ public:
 
   /// A constant's bytes as stored (for packed codes: packed).
   const unsigned char *constantData(const ValueInfo &v) const { return constants_ + v.offset; }
-  /// The v.bytes one-byte codes of packed constant `v` (i4 / i2
-  /// sign-extended) into `out`.
-  void unpackCodes(const ValueInfo &v, uint8_t *out) const;
+  /// Packed constant values[id] as one code per byte (i4 / i2
+  /// sign-extended), 64-byte aligned: unpacked on first use and shared by
+  /// every session of this program (thread-safe); null when out of memory.
+  const unsigned char *unpackedCodes(uint32_t id) const;
   const unsigned char *imageData(const KernelImage &image) const {
     return constants_ + image.offset;
   }
@@ -123,6 +126,8 @@ private:
   Status checkDataflow() const;
   Status checkNames() const;
   void *mapping_ = nullptr;
+  mutable std::mutex unpackMutex_;
+  mutable std::map<uint32_t, std::unique_ptr<unsigned char, void (*)(void *)>> unpacked_;
   std::vector<unsigned char> owned_; ///< the bytes, when not mapped from a file
   uint64_t mappingSize_ = 0;
   const unsigned char *constants_ = nullptr;

@@ -1,20 +1,10 @@
 //===- DType.cpp - element type facts -------------------------------------===//
 #include "core/Tensor.h"
+#include "ds-runtime/ds_artifact_format.h"
 
 namespace dsrt {
 
-unsigned codeBits(DType dtype) {
-  switch (dtype) {
-  case DS_I4:
-  case DS_U4:
-    return 4;
-  case DS_I2:
-  case DS_U2:
-    return 2;
-  default:
-    return 0;
-  }
-}
+unsigned codeBits(DType dtype) { return dsx_packed_code_bits(dtype); }
 
 size_t dtypeSize(DType dtype) {
   switch (dtype) {

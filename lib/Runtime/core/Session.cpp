@@ -308,7 +308,8 @@ bool int8WeightsToPack(const Program &program, const Step &step, size_t rank) {
     return false;
   if (step.inputs.size() > 3 && step.inputs[3] != DSX_ABSENT) {
     const ValueInfo &zw = program.values[step.inputs[3]];
-    if (zw.storage != DSX_STORAGE_CONSTANT)
+    // An 8-bit constant (stored a byte per element: no packed codes).
+    if (zw.storage != DSX_STORAGE_CONSTANT || (zw.dtype != DS_I8 && zw.dtype != DS_U8))
       return false;
     const unsigned char *z = program.constantData(zw);
     for (uint64_t i = 0; i < zw.bytes; ++i)
@@ -329,8 +330,8 @@ bool bf16ConvWeightsFit(const ValueInfo &w, int64_t group) {
 } // namespace
 
 Status Session::placeConstants() {
-  // Who reads each constant other than as the weight of a 4-bit
-  // weight-only matmul (a graph output counts as a reader).
+  // Who reads each constant other than as the weight of a weight-only
+  // matmul (a graph output counts as a reader).
   const size_t numValues = program_.values.size();
   std::vector<uint8_t> otherReader(numValues, 0);
   for (uint32_t id : program_.outputs)
@@ -340,24 +341,32 @@ Status Session::placeConstants() {
       if (step.inputs[i] != DSX_ABSENT && !(step.op == "ds.matmul_quantized_weight" && i == 1))
         otherReader[step.inputs[i]] = 1;
   constants_.assign(numValues, nullptr);
-  for (size_t id = 0; id < numValues; ++id) {
+  for (uint32_t id = 0; id < numValues; ++id) {
     const ValueInfo &v = program_.values[id];
     if (v.storage != DSX_STORAGE_CONSTANT)
       continue;
     constants_[id] = program_.constantData(v);
-    // Packed 4-bit weights that only the weight-only matmul reads stay
-    // packed: packWeights repacks them for its kernel, which then never
-    // reads the tensor's own bytes. Other packed codes are unpacked here.
-    if (!v.packedCodes || (!otherReader[id] && codeBits(v.dtype) == 4 && v.dims.size() == 2 &&
-                           cpu::packsNibbleWeights()))
+    if (!v.packedCodes)
       continue;
-    std::unique_ptr<uint8_t[]> codes(new (std::nothrow) uint8_t[std::max<uint64_t>(v.bytes, 1)]);
-    if (!codes)
+    // Packed 4-bit weights that only the weight-only matmul reads go
+    // straight from the packed bytes into its NibbleMatrix, found by that
+    // matrix's own bytes: the kernel then never reads the tensor's bytes
+    // (cpu/QuantizedWeightMatmul.cpp), and no other constant can share
+    // the key. Everything else reads the program's unpacked copy.
+    if (!otherReader[id] && codeBits(v.dtype) == 4 && v.dims.size() == 2 &&
+        cpu::packsNibbleWeights()) {
+      const auto *packed = reinterpret_cast<const uint8_t *>(constants_[id]);
+      const uint8_t *key = packed_.addNibblesFromPackedCodes(packed, v.dims[0], v.dims[1]);
+      if (!key)
+        return Status::error("cannot allocate " + std::to_string(v.storedBytes) +
+                             " bytes for packed weights");
+      program_.releaseConstantPages(packed, v.storedBytes);
+      constants_[id] = key;
+      continue;
+    }
+    if (!(constants_[id] = program_.unpackedCodes(id)))
       return Status::error("cannot allocate " + std::to_string(v.bytes) +
                            " bytes to unpack constant '" + v.name + "'");
-    program_.unpackCodes(v, codes.get());
-    constants_[id] = codes.get();
-    unpackedCodes_.push_back(std::move(codes));
   }
   return Status();
 }
@@ -374,23 +383,22 @@ Status Session::packWeights() {
     if (step.inputs.size() < 2 || step.inputs[0] == DSX_ABSENT || step.inputs[1] == DSX_ABSENT)
       continue;
     const ValueInfo &x = program_.values[step.inputs[0]], &w = program_.values[step.inputs[1]];
-    // 4-bit weight codes (a byte each in the artifact) two per byte.
+    // 4-bit weight codes held a byte each, packed two per byte.
     if (step.op == "ds.matmul_quantized_weight" && nibbles && w.storage == DSX_STORAGE_CONSTANT &&
         (w.dtype == DS_I4 || w.dtype == DS_U4) && w.dims.size() == 2) {
+      // Packed codes: placeConstants made the packed form (or the
+      // program's unpacked copy, which other steps read, stays whole).
       const auto *codes = reinterpret_cast<const uint8_t *>(constants_[step.inputs[1]]);
-      // Codes the artifact stores two per byte and only this kernel reads
-      // are read packed (placeConstants); an unpacked copy is the session's
-      // own memory, whose pages stay.
-      const bool twoPerByte = w.packedCodes && codes == program_.constantData(w);
+      if (packed_.findNibbles(codes, w.dims[0], w.dims[1]))
+        continue;
       // Bytes no writer of ours makes keep the byte-per-code path, which
       // reads them as they are.
-      if (!twoPerByte &&
-          !cpu::canonicalFourBitCodes(codes, w.dims[0] * w.dims[1], w.dtype == DS_I4))
+      if (!cpu::canonicalFourBitCodes(codes, w.dims[0] * w.dims[1], w.dtype == DS_I4))
         continue;
-      if (!packed_.addNibbles(codes, w.dims[0], w.dims[1], twoPerByte))
+      if (!packed_.addNibbles(codes, w.dims[0], w.dims[1]))
         return outOfMemory(w);
-      if (!w.packedCodes || twoPerByte)
-        program_.releaseConstantPages(codes, w.packedCodes ? w.storedBytes : w.bytes);
+      if (!w.packedCodes)
+        program_.releaseConstantPages(codes, w.bytes);
       continue;
     }
     // s8 matmul weights for the VNNI GEMM (kept in the artifact too, for

@@ -36,6 +36,8 @@ public:
   /// The constants packed when the session started (what each kernel finds
   /// on every run).
   const cpu::PackedConstants &packedConstants() const { return packed_; }
+  /// Where the kernels read constant `id` (for tests).
+  const unsigned char *constantBytes(uint32_t id) const { return constants_[id]; }
 
 private:
   explicit Session(const Program &program) : program_(program) {}

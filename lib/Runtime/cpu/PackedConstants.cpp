@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/PackedConstants.h"
 
+#include <algorithm>
 #include <new>
 
 namespace dsrt::cpu {
@@ -126,30 +127,51 @@ bool canonicalFourBitCodes(const uint8_t *codes, int64_t count, bool isSigned) {
   return true;
 }
 
-bool PackedConstants::addNibbles(const uint8_t *codes, int64_t K, int64_t N, bool twoPerByte) {
-  if (findNibbles(codes, K, N))
-    return true;
-  NibbleMatrix m;
+namespace {
+/// The K x N 4-bit codes packed for the weight-only kernel (NibbleMatrix's
+/// layout); code(k, n) gives each code's low four bits. False when out of
+/// memory.
+template <typename Code> bool packNibbles(int64_t K, int64_t N, Code code, NibbleMatrix &m) {
   m.K = K;
   m.N = N;
   constexpr int64_t G = NibbleMatrix::kGroup, H = G / 2;
-  m.bytes.reset(new (std::nothrow) uint8_t[(size_t)(m.groups() * K * H)]);
+  m.bytes.reset(new (std::nothrow) uint8_t[(size_t)std::max<int64_t>(1, m.groups() * K * H)]);
   if (!m.bytes)
     return false;
-  auto code = [&](int64_t k, int64_t n) -> uint8_t {
-    if (n >= N)
-      return 0;
-    const int64_t i = k * N + n;
-    return twoPerByte ? (uint8_t)(codes[i / 2] >> (4 * (i % 2))) & 0x0F : codes[i] & 0x0F;
-  };
+  auto codeOr0 = [&](int64_t k, int64_t n) -> uint8_t { return n < N ? code(k, n) & 0x0F : 0; };
   for (int64_t g = 0; g < m.groups(); ++g)
     for (int64_t k = 0; k < K; ++k) {
       uint8_t *dst = m.bytes.get() + (g * K + k) * H;
       for (int64_t j = 0; j < H; ++j)
-        dst[j] = (uint8_t)(code(k, g * G + j) | (code(k, g * G + j + H) << 4));
+        dst[j] = (uint8_t)(codeOr0(k, g * G + j) | (codeOr0(k, g * G + j + H) << 4));
     }
+  return true;
+}
+} // namespace
+
+bool PackedConstants::addNibbles(const uint8_t *codes, int64_t K, int64_t N) {
+  if (findNibbles(codes, K, N))
+    return true;
+  NibbleMatrix m;
+  if (!packNibbles(
+          K, N, [&](int64_t k, int64_t n) { return codes[k * N + n]; }, m))
+    return false;
   nibbles_[codes] = std::move(m);
   return true;
+}
+
+const uint8_t *PackedConstants::addNibblesFromPackedCodes(const uint8_t *packedCodes, int64_t K,
+                                                          int64_t N) {
+  NibbleMatrix m;
+  auto code = [&](int64_t k, int64_t n) {
+    const int64_t i = k * N + n;
+    return (uint8_t)(packedCodes[i / 2] >> (4 * (i % 2)));
+  };
+  if (!packNibbles(K, N, code, m))
+    return nullptr;
+  const uint8_t *key = m.bytes.get();
+  nibbles_[key] = std::move(m);
+  return key;
 }
 
 const NibbleMatrix *PackedConstants::findNibbles(const void *data, int64_t K, int64_t N) const {

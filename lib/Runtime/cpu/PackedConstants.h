@@ -28,7 +28,8 @@
 
 namespace dsrt::cpu {
 
-/// A K x N matrix of 4-bit codes (one byte each in the artifact) packed
+/// A K x N matrix of 4-bit codes (held one per byte, or packed in the
+/// artifact two per byte the other way) packed
 /// two per byte for ds.matmul_quantized_weight: groups of 64 columns, each
 /// [K][32] bytes, byte j of row k holding column j in its low nibble and
 /// column j + 32 in its high one (columns past N: 0). Half the bytes of the
@@ -48,16 +49,21 @@ struct NibbleMatrix {
 /// their nibbles keeps their values.
 bool canonicalFourBitCodes(const uint8_t *codes, int64_t count, bool isSigned);
 
-/// The packed form of constant matrices, by the address of their data in
-/// the artifact's read-only mapping (which never changes while a session
-/// runs: an arena value may reuse an address, a constant cannot).
+/// The packed form of constant matrices, by the address of their data (the
+/// artifact's read-only mapping or a copy the program or session holds,
+/// none of which changes while a session runs: an arena value may reuse an
+/// address, a constant cannot).
 class PackedConstants {
 public:
-  /// Packs the K x N 4-bit codes at `codes` two per byte, found by that
-  /// address; false when out of memory. The codes are one per byte, or with
-  /// `twoPerByte` as an artifact stores them (DSX_VALUE_PACKED_CODES:
-  /// element i in the low nibble of byte i / 2 when i is even).
-  bool addNibbles(const uint8_t *codes, int64_t K, int64_t N, bool twoPerByte);
+  /// Packs the K x N one-byte 4-bit codes at `codes` two per byte, found
+  /// by that address; false when out of memory.
+  bool addNibbles(const uint8_t *codes, int64_t K, int64_t N);
+  /// The same from codes as an artifact stores them two per byte
+  /// (DSX_VALUE_PACKED_CODES: element i in the low nibble of byte i / 2
+  /// when i is even), found by the address this returns (the packed
+  /// matrix's own bytes, which nothing else can share); null when out of
+  /// memory.
+  const uint8_t *addNibblesFromPackedCodes(const uint8_t *packedCodes, int64_t K, int64_t N);
   const NibbleMatrix *findNibbles(const void *data, int64_t K, int64_t N) const;
   /// Packs the K x N constant at `data` once; false when out of memory.
   bool add(const float *data, int64_t K, int64_t N);

@@ -1,8 +1,9 @@
 //===- QuantizedWeightMatmul.cpp - ds.matmul_quantized_weight -------------===//
 //
-// x · dequantize(W) for an 8- or 4-bit [K, N] weight (one byte per element
-// in the artifact, a 4-bit one sign-extended when signed; 4-bit codes the
-// session packed two per byte, NibbleMatrix, are read from there), with
+// x · dequantize(W) for an 8- or 4-bit [K, N] weight (held one byte per
+// element, a 4-bit one sign-extended when signed; 4-bit codes the session
+// packed two per byte, NibbleMatrix, are read from there and then only
+// there), with
 // scales (and zero points) per tensor, per column or per column and block
 // of rows.
 //

@@ -135,21 +135,6 @@ std::string constantBytes(ElementsAttr attr) {
   return out;
 }
 
-/// Bits per code of the sub-byte integer constants the cpu target stores
-/// packed (DSX_VALUE_PACKED_CODES), else 0.
-unsigned packedCodeBits(ds_dtype dtype) {
-  switch (dtype) {
-  case DS_I4:
-  case DS_U4:
-    return 4;
-  case DS_I2:
-  case DS_U2:
-    return 2;
-  default:
-    return 0;
-  }
-}
-
 /// streamConstant for a record: with `bits`, the one-byte codes packed
 /// 8 / bits to a byte, low bits first, as the runtime unpacks them.
 void streamStoredConstant(ElementsAttr attr, unsigned bits,
@@ -339,7 +324,8 @@ LogicalResult collectValues(ModuleOp module, const TargetPayload *payload, Progr
       // packs int4 matmul weights its own way straight from them).
       ValueRecord &record = program.records.back();
       auto type = cast<RankedTensorType>(constant.getResult().getType());
-      if (unsigned bits = packedCodeBits(record.dtype); bits && !payload && type.hasStaticShape()) {
+      if (unsigned bits = dsx_packed_code_bits(record.dtype);
+          bits && !payload && type.hasStaticShape()) {
         const uint64_t perByte = 8 / bits;
         record.flags |= DSX_VALUE_PACKED_CODES;
         record.bytes = ((uint64_t)type.getNumElements() + perByte - 1) / perByte;
@@ -727,7 +713,7 @@ LogicalResult writeFile(ModuleOp module, StringRef path, const Program &program,
       padTo(records[id].offset, written);
       uint64_t bytes = 0;
       const unsigned bits =
-          records[id].flags & DSX_VALUE_PACKED_CODES ? packedCodeBits(records[id].dtype) : 0;
+          records[id].flags & DSX_VALUE_PACKED_CODES ? dsx_packed_code_bits(records[id].dtype) : 0;
       streamStoredConstant(attr, bits, [&](ArrayRef<char> piece) {
         bytes += piece.size();
         emit(piece);

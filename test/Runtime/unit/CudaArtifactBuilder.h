@@ -25,7 +25,7 @@ struct ValueSpec {
   std::string name;
   /// The byte size to write; -1: from the dims (0 when a dim is dynamic).
   int64_t bytes = -1;
-  uint16_t flags = 0; ///< dsx_value_flag: an input with a default at `offset`
+  uint16_t flags = 0; ///< dsx_value_flag (an input's default at `offset`, packed codes)
 };
 
 struct AttrSpec {

@@ -39,11 +39,12 @@ std::string pack(const std::vector<int> &codes, unsigned bits) {
 /// w a K x N constant of `type` stored packed (or a code per byte); with
 /// `wIsOutput` the weight is an output too (so it must be unpacked).
 std::string matmulArtifact(DType type, const std::vector<int> &w, int64_t rows, int64_t K,
-                           int64_t N, bool packed, bool wIsOutput,
-                           uint32_t target = DSX_TARGET_CPU) {
+                           int64_t N, bool packed, bool wIsOutput, bool dynamicRows = false) {
   dstest::ArtifactSpec a;
-  a.version = 3;
-  a.target = target;
+  a.version = 5;
+  a.target = DSX_TARGET_CPU;
+  if (dynamicRows)
+    a.symbols = {{"rows", 1, 64}};
   std::string wBytes = packed ? pack(w, 4) : std::string();
   if (!packed)
     for (int c : w)
@@ -52,11 +53,11 @@ std::string matmulArtifact(DType type, const std::vector<int> &w, int64_t rows, 
   dstest::ValueSpec wValue{type, DSX_STORAGE_CONSTANT, {K, N}, 0, "w", (int64_t)wBytes.size()};
   if (packed)
     wValue.flags = DSX_VALUE_PACKED_CODES;
-  a.values = {{DS_F32, DSX_STORAGE_INPUT, {rows, K}, 0, "x"},
+  a.values = {{DS_F32, DSX_STORAGE_INPUT, {dynamicRows ? -1 : rows, K}, 0, "x"},
               wValue,
               {DS_F32, DSX_STORAGE_CONSTANT, {N}, sOffset, "s"},
-              {DS_F32, DSX_STORAGE_ARENA, {rows, N}, 0, "y"}};
-  a.arenaBytes = (uint64_t)(rows * N * 4 + 63) / 64 * 64;
+              {DS_F32, DSX_STORAGE_ARENA, {dynamicRows ? -1 : rows, N}, 0, "y"}};
+  a.arenaBytes = dynamicRows ? 0 : (uint64_t)(rows * N * 4 + 63) / 64 * 64;
   a.inputs = {0};
   a.outputs = {3};
   a.outputNames = {"y"};
@@ -136,10 +137,11 @@ TEST(PackedCodes, FourBitWeightsReadPackedMatchOneCodePerByte) {
         EXPECT_TRUE(wInfo.packedCodes);
         EXPECT_EQ(wInfo.bytes, (uint64_t)(K * N));
         EXPECT_EQ(wInfo.storedBytes, (uint64_t)(K * N + 1) / 2);
-        if (cpu::packsNibbleWeights())
-          EXPECT_NE(packed.session->packedConstants().findNibbles(
-                        packed.program->constantData(wInfo), K, N),
-                    nullptr);
+        if (cpu::packsNibbleWeights()) { // read packed: no unpacked copy
+          const unsigned char *bytes = packed.session->constantBytes(1);
+          EXPECT_NE(bytes, packed.program->constantData(wInfo));
+          EXPECT_NE(packed.session->packedConstants().findNibbles(bytes, K, N), nullptr);
+        }
         cpu::forcePortableQuantizedWeightKernels(portable);
         const std::vector<float> got = runMatmul(packed, x, rows, K),
                                  want = runMatmul(bytes, x, rows, K);
@@ -174,7 +176,107 @@ TEST(PackedCodes, OtherReadersGetOneCodePerByte) {
   }
 }
 
-// Program::unpackCodes for every width and signedness: element i from bits
+// A program with a dynamic dim (planned per input shape, and run step by
+// step) reads packed weights the same way.
+TEST(PackedCodes, DynamicProgramsReadThemToo) {
+  const int64_t K = 20, N = 70, rows = 3;
+  const std::vector<int> w = randomCodes(K * N, true, 5);
+  std::vector<float> x((size_t)(rows * K));
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = std::cos(0.21f * (float)i);
+  Loaded dynamic, fixed;
+  Status s = load(matmulArtifact(DS_I4, w, rows, K, N, true, false, true), dynamic);
+  ASSERT_TRUE(s.ok()) << s.message();
+  s = load(matmulArtifact(DS_I4, w, rows, K, N, false, false), fixed);
+  ASSERT_TRUE(s.ok()) << s.message();
+  for (int round = 0; round < 2; ++round) // planned, then from the plan cache
+    EXPECT_EQ(runMatmul(dynamic, x, rows, K), runMatmul(fixed, x, rows, K)) << round;
+}
+
+// Two packed weights over the same bytes with other dims each get their
+// own packed form (a lookup by address alone would give one of them the
+// other's, and its kernel would read the packed bytes a code per byte).
+TEST(PackedCodes, WeightsSharingBytesKeepTheirOwnPackedForm) {
+  const std::vector<int> codes = randomCodes(64, true, 9);
+  dstest::ArtifactSpec a;
+  a.version = 5;
+  a.target = DSX_TARGET_CPU;
+  const std::string bytes = pack(codes, 4); // 32 bytes, read as [4, 16] and as [16, 4]
+  dstest::ValueSpec w1{DS_I4, DSX_STORAGE_CONSTANT, {4, 16}, 0, "w1", 32},
+      w2{DS_I4, DSX_STORAGE_CONSTANT, {16, 4}, 0, "w2", 32};
+  w1.flags = w2.flags = DSX_VALUE_PACKED_CODES;
+  a.values = {{DS_F32, DSX_STORAGE_INPUT, {1, 4}, 0, "x1"},
+              {DS_F32, DSX_STORAGE_INPUT, {1, 16}, 0, "x2"},
+              w1,
+              w2,
+              {DS_F32, DSX_STORAGE_CONSTANT, {}, 64, "s"},
+              {DS_F32, DSX_STORAGE_ARENA, {1, 16}, 0, "y1"},
+              {DS_F32, DSX_STORAGE_ARENA, {1, 4}, 64, "y2"}};
+  a.arenaBytes = 128;
+  a.inputs = {0, 1};
+  a.outputs = {5, 6};
+  a.outputNames = {"y1", "y2"};
+  for (uint32_t i = 0; i < 2; ++i)
+    a.steps.push_back({"ds.matmul_quantized_weight",
+                       {i, 2 + i, 4},
+                       {5 + i},
+                       {dstest::intAttr("block_size", 0)},
+                       DSX_OP_CONTRACTION});
+  a.constants = bytes;
+  a.constants.resize(64);
+  const float one = 1.0f;
+  a.constants.append((const char *)&one, 4);
+  Loaded loaded;
+  Status s = load(dstest::buildArtifact(a), loaded);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const std::vector<float> x1 = {1, 2, 3, 4}, x2(16, 1.0f);
+  const int64_t d1[2] = {1, 4}, d2[2] = {1, 16};
+  const ds_tensor inputs[2] = {{DS_F32, 2, d1, const_cast<float *>(x1.data()), 16},
+                               {DS_F32, 2, d2, const_cast<float *>(x2.data()), 64}};
+  s = loaded.session->run(inputs, 2);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const float *y1 = static_cast<const float *>(loaded.session->output(0).data);
+  const float *y2 = static_cast<const float *>(loaded.session->output(1).data);
+  for (int n = 0; n < 16; ++n) {
+    double want = 0;
+    for (int k = 0; k < 4; ++k)
+      want += x1[(size_t)k] * codes[(size_t)(k * 16 + n)];
+    EXPECT_EQ(y1[n], (float)want) << "y1 " << n;
+  }
+  for (int n = 0; n < 4; ++n) {
+    double want = 0;
+    for (int k = 0; k < 16; ++k)
+      want += codes[(size_t)(k * 4 + n)];
+    EXPECT_EQ(y2[n], (float)want) << "y2 " << n;
+  }
+}
+
+// A packed zero point of an integer matmul is never read a byte per code
+// while the session decides what to pack (under ASan, reading its held
+// size from the file's bytes ran past the constant; here it ends the
+// artifact's buffer).
+TEST(PackedCodes, PackedZeroPointsAreNotReadAsBytes) {
+  dstest::ArtifactSpec a;
+  a.version = 5;
+  a.target = DSX_TARGET_CPU;
+  dstest::ValueSpec zp{DS_I4, DSX_STORAGE_CONSTANT, {8}, 64, "zw", 4};
+  zp.flags = DSX_VALUE_PACKED_CODES;
+  a.values = {{DS_U8, DSX_STORAGE_INPUT, {2, 4}, 0, "a", 8},
+              {DS_I8, DSX_STORAGE_CONSTANT, {4, 8}, 0, "b", 32},
+              zp,
+              {DS_I32, DSX_STORAGE_ARENA, {2, 8}, 0, "y"}};
+  a.arenaBytes = 64;
+  a.inputs = {0};
+  a.outputs = {3};
+  a.outputNames = {"y"};
+  a.steps = {{"ds.matmul_integer", {0, 1, DSX_ABSENT, 2}, {3}, {}, DSX_OP_CONTRACTION}};
+  a.constants = std::string(64, '\1') + std::string(4, '\0');
+  Loaded loaded;
+  Status s = load(dstest::buildArtifact(a), loaded);
+  ASSERT_TRUE(s.ok()) << s.message();
+}
+
+// Program::unpackedCodes for every width and signedness: element i from bits
 // [(i % k) * bits, ...) of byte i / k.
 TEST(PackedCodes, UnpacksEveryWidth) {
   struct Case {
@@ -188,7 +290,7 @@ TEST(PackedCodes, UnpacksEveryWidth) {
                         {DS_U2, 2, {0, 3, 2, 1, 3}}};
   for (const Case &c : cases) {
     dstest::ArtifactSpec a;
-    a.version = 3;
+    a.version = 5;
     a.target = DSX_TARGET_CPU;
     const std::string bytes = pack(c.codes, c.bits);
     dstest::ValueSpec v{c.type, DSX_STORAGE_CONSTANT, {(int64_t)c.codes.size()}, 0,
@@ -222,9 +324,9 @@ TEST(PackedCodes, RefusesWhatCannotBePacked) {
     EXPECT_NE(s.message().find(expected), std::string::npos) << s.message();
   };
   auto artifact = [](DType type, dsx_storage storage, int64_t elements, int64_t bytes,
-                     uint32_t target) {
+                     uint32_t target, uint32_t version = 5) {
     dstest::ArtifactSpec a;
-    a.version = 3;
+    a.version = version;
     a.target = target;
     dstest::ValueSpec v{type, storage, {elements}, 0, "c", bytes};
     v.flags = DSX_VALUE_PACKED_CODES;
@@ -235,10 +337,10 @@ TEST(PackedCodes, RefusesWhatCannotBePacked) {
     a.constants = std::string(64, '\0');
     return dstest::buildArtifact(a);
   };
+  refused(artifact(DS_I4, DSX_STORAGE_CONSTANT, 6, 3, DSX_TARGET_CPU, 4), "bad value record");
   refused(artifact(DS_I8, DSX_STORAGE_CONSTANT, 6, 3, DSX_TARGET_CPU),
           "has packed codes but is not a constant of 4- or 2-bit integers");
-  refused(artifact(DS_I4, DSX_STORAGE_INPUT, 6, 3, DSX_TARGET_CPU),
-          "has packed codes but is not a constant of 4- or 2-bit integers");
+  refused(artifact(DS_I4, DSX_STORAGE_INPUT, 6, 3, DSX_TARGET_CPU), "bad value record");
   refused(artifact(DS_I4, DSX_STORAGE_CONSTANT, 5, 2, DSX_TARGET_CPU),
           "byte size that does not match its dims");
   refused(artifact(DS_I2, DSX_STORAGE_CONSTANT, 5, 1, DSX_TARGET_CPU),

@@ -64,7 +64,7 @@ void checkQuantizedWeight(DType wType, bool zeroPoints, Scales scales, int64_t r
   cpu::PackedConstants nibbles;
   const bool fourBit = wType == DS_I4 || wType == DS_U4;
   if (fourBit)
-    ASSERT_TRUE(nibbles.addNibbles(static_cast<const uint8_t *>(in[1]->data), K, N, false));
+    ASSERT_TRUE(nibbles.addNibbles(static_cast<const uint8_t *>(in[1]->data), K, N));
   // (Kernels read nibbles only where the session packs them: AVX-512 BW/VL.)
   for (bool packed : {false, true}) {
     if (packed && (!fourBit || !cpu::packsNibbleWeights()))
@@ -113,7 +113,7 @@ TEST(QuantizedWeightMatmul, NibbleLayoutHoldsEveryCode) {
     codes[i] = (uint8_t)(int8_t)((int)(i * 7 % 16) - 8);
   ASSERT_TRUE(cpu::canonicalFourBitCodes(codes.data(), K * N, true));
   cpu::PackedConstants packed;
-  ASSERT_TRUE(packed.addNibbles(codes.data(), K, N, false));
+  ASSERT_TRUE(packed.addNibbles(codes.data(), K, N));
   const cpu::NibbleMatrix *m = packed.findNibbles(codes.data(), K, N);
   ASSERT_NE(m, nullptr);
   for (int64_t k = 0; k < K; ++k)

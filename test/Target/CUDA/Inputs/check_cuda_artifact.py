@@ -1,4 +1,4 @@
-"""Checks the container of a cuda artifact without a GPU: format version 4,
+"""Checks the container of a cuda artifact without a GPU: format version 5,
 target cuda, three images (two cubins, one PTX) stored aligned inside the
 constants section. Reads only the header and the metadata's tail, which the
 compiler writes as: ... steps, u32 target, u32 image count, per image
@@ -13,7 +13,7 @@ data = open(path, "rb").read()
 magic, version, header, size, _, meta_off, meta_size, const_off, const_size = struct.unpack_from(
     "<8sIIQQQQQQ", data, 0)
 assert magic == b"DSXARTF\0", magic
-assert version == 4, version
+assert version == 5, version
 assert size == len(data), (size, len(data))
 meta = data[meta_off:meta_off + meta_size]
 groups, = struct.unpack_from("<I", meta, len(meta) - 4)
