@@ -401,6 +401,15 @@ Status Session::packWeights() {
         program_.releaseConstantPages(codes, w.bytes);
       continue;
     }
+    // 8-bit weight codes in groups of 64 columns, read in order.
+    if (step.op == "ds.matmul_quantized_weight" && nibbles && w.storage == DSX_STORAGE_CONSTANT &&
+        (w.dtype == DS_I8 || w.dtype == DS_U8) && w.dims.size() == 2) {
+      const auto *codes = reinterpret_cast<const uint8_t *>(constants_[step.inputs[1]]);
+      if (!packed_.addByteGroups(codes, w.dims[0], w.dims[1]))
+        return outOfMemory(w);
+      program_.releaseConstantPages(codes, w.bytes);
+      continue;
+    }
     // s8 matmul weights for the VNNI GEMM (kept in the artifact too, for
     // weight zero points).
     if (step.op == "ds.matmul_integer" && int8Conv && int8WeightsToPack(program_, step, 2)) {

@@ -174,6 +174,28 @@ const uint8_t *PackedConstants::addNibblesFromPackedCodes(const uint8_t *packedC
   return key;
 }
 
+bool PackedConstants::addByteGroups(const uint8_t *codes, int64_t K, int64_t N) {
+  if (findByteGroups(codes, K, N))
+    return true;
+  ByteGroupMatrix m;
+  m.K = K;
+  m.N = N;
+  constexpr int64_t G = ByteGroupMatrix::kGroup;
+  m.bytes.reset(new (std::nothrow) uint8_t[(size_t)std::max<int64_t>(1, m.groups() * K * G)]());
+  if (!m.bytes)
+    return false;
+  for (int64_t g = 0; g < m.groups(); ++g)
+    for (int64_t k = 0; k < K; ++k)
+      std::copy_n(codes + k * N + g * G, std::min(G, N - g * G), m.bytes.get() + (g * K + k) * G);
+  byteGroups_[codes] = std::move(m);
+  return true;
+}
+
+const ByteGroupMatrix *PackedConstants::findByteGroups(const void *data, int64_t K,
+                                                       int64_t N) const {
+  return entryIf(byteGroups_, data, [&](const ByteGroupMatrix &m) { return m.K == K && m.N == N; });
+}
+
 const NibbleMatrix *PackedConstants::findNibbles(const void *data, int64_t K, int64_t N) const {
   return entryIf(nibbles_, data, [&](const NibbleMatrix &m) { return m.K == K && m.N == N; });
 }

@@ -44,6 +44,21 @@ struct NibbleMatrix {
   }
 };
 
+/// A K x N matrix of 8-bit codes for ds.matmul_quantized_weight in groups
+/// of 64 columns, each [K][64] bytes (columns past N: 0): a run reads one
+/// group's rows in order. In the artifact's [K][N] order each row of a
+/// group is a line a page away from the last, which the hardware
+/// prefetchers do not follow.
+struct ByteGroupMatrix {
+  static constexpr int64_t kGroup = 64;
+  int64_t K = 0, N = 0;
+  std::unique_ptr<uint8_t[]> bytes;
+  int64_t groups() const { return (N + kGroup - 1) / kGroup; }
+  const uint8_t *row(int64_t group, int64_t k) const {
+    return bytes.get() + (group * K + k) * kGroup;
+  }
+};
+
 /// Whether `count` one-byte 4-bit codes are as the artifact writer stores
 /// them (signed: sign-extended, -8..7; unsigned: 0..15), so that packing
 /// their nibbles keeps their values.
@@ -65,6 +80,10 @@ public:
   /// memory.
   const uint8_t *addNibblesFromPackedCodes(const uint8_t *packedCodes, int64_t K, int64_t N);
   const NibbleMatrix *findNibbles(const void *data, int64_t K, int64_t N) const;
+  /// Packs the K x N 8-bit codes at `codes` in groups of 64 columns, found
+  /// by that address; false when out of memory.
+  bool addByteGroups(const uint8_t *codes, int64_t K, int64_t N);
+  const ByteGroupMatrix *findByteGroups(const void *data, int64_t K, int64_t N) const;
   /// Packs the K x N constant at `data` once; false when out of memory.
   bool add(const float *data, int64_t K, int64_t N);
   /// The same for a K x N f16 constant (`type` DS_F16), widened to f32
@@ -111,8 +130,8 @@ public:
   const PackedSet *findSet(const void *data, int64_t M, int64_t C, int64_t variant) const;
   size_t size() const {
     return packed_.size() + transposed_.size() + left_.size() + sets_.size() + nibbles_.size() +
-           int8Convs_.size() + int8Matrices_.size() + bf16Matrices_.size() + bf16Convs_.size() +
-           widenedCopies_.size();
+           byteGroups_.size() + int8Convs_.size() + int8Matrices_.size() + bf16Matrices_.size() +
+           bf16Convs_.size() + widenedCopies_.size();
   }
 
 private:
@@ -120,6 +139,7 @@ private:
   std::unordered_map<const void *, PackedLeftMatrix> left_;
   std::unordered_map<const void *, std::vector<PackedSet>> sets_;
   std::unordered_map<const void *, NibbleMatrix> nibbles_;
+  std::unordered_map<const void *, ByteGroupMatrix> byteGroups_;
   std::unordered_map<const void *, PackedInt8Conv> int8Convs_;
   std::unordered_map<const void *, PackedInt8Matrix> int8Matrices_;
   std::unordered_map<const void *, PackedBf16Matrix> bf16Matrices_;

@@ -1,9 +1,10 @@
 //===- QuantizedWeightMatmul.cpp - ds.matmul_quantized_weight -------------===//
 //
 // x · dequantize(W) for an 8- or 4-bit [K, N] weight (held one byte per
-// element, a 4-bit one sign-extended when signed; 4-bit codes the session
-// packed two per byte, NibbleMatrix, are read from there and then only
-// there), with
+// element, a 4-bit one sign-extended when signed; codes the session packed,
+// 4-bit ones two per byte in NibbleMatrix and 8-bit ones in groups of 64
+// columns in ByteGroupMatrix, are read from there and then only there),
+// with
 // scales (and zero points) per tensor, per column or per column and block
 // of rows.
 //
@@ -39,6 +40,9 @@ struct QuantizedWeight {
   /// never read: a session may hold only these (codes the artifact stores
   /// packed, which no other step reads).
   const NibbleMatrix *nibbles = nullptr;
+  /// 8-bit codes in groups of 64 columns, when the session packed them
+  /// (then q is not read either).
+  const ByteGroupMatrix *groups = nullptr;
   bool isSigned = true;
   const float *scale = nullptr;
   const uint8_t *zp = nullptr; ///< the weight's type, shaped like scale; null: 0
@@ -50,6 +54,8 @@ struct QuantizedWeight {
   int64_t at(int64_t b, int64_t n) const { return perTensor ? 0 : b * N + n; }
   /// Code (k, n) as one byte, sign-extended when signed.
   uint8_t code(int64_t k, int64_t n) const {
+    if (groups)
+      return groups->row(n / ByteGroupMatrix::kGroup, k)[n % ByteGroupMatrix::kGroup];
     if (!nibbles)
       return q[k * N + n];
     const int64_t j = n % NibbleMatrix::kGroup, half = NibbleMatrix::kGroup / 2;
@@ -97,10 +103,10 @@ DS_VECTORIZED void streamPanelScalar(const QuantizedWeight &w, const float *x, i
       for (int64_t k = b * w.block; k < std::min(K, (b + 1) * w.block); ++k) {
         const float xv = x[r * K + k];
         uint8_t codes[16];
-        if (w.nibbles)
+        if (w.nibbles || w.groups)
           for (int64_t c = 0; c < width; ++c)
             codes[c] = w.code(k, n0 + c);
-        const uint8_t *row = w.nibbles ? codes : w.q + k * N + n0;
+        const uint8_t *row = w.nibbles || w.groups ? codes : w.q + k * N + n0;
         if (w.isSigned)
           for (int64_t c = 0; c < width; ++c)
             sum[c] = std::fma(xv, (float)(int8_t)row[c] - zp[c], sum[c]);
@@ -151,6 +157,10 @@ DS_AVX512_BW_VL inline __m512 nibblePanel(__m256i low, __m256i high, int p) {
 constexpr int64_t kGroupPanels = 4;
 /// How many weight rows ahead the streaming kernel prefetches.
 constexpr int64_t kPrefetchRows = 128;
+/// How far ahead it prefetches in the session's packed layouts, whose
+/// rows of a group follow each other: the hardware prefetchers alone left
+/// the 8-bit decode step bound by latency (2.2x slower on bench/weight_only.py's).
+constexpr int64_t kPrefetchBytes = kPrefetchRows * 64;
 
 /// R rows (R <= 2) times the kGroupPanels panels from column n0: R x 4
 /// independent chains of fused multiply-adds, so that one row is not bound
@@ -188,9 +198,11 @@ DS_AVX512_BW_VL void streamGroupAvx512(const QuantizedWeight &w, const float *x,
       __m512 xs[R];
       for (int r = 0; r < R; ++r)
         xs[r] = _mm512_set1_ps(x[(r0 + r) * K + k]);
-      if (w.nibbles) { // 32 bytes in order: the prefetchers follow
+      if (w.nibbles) { // 32 bytes in order, asked for well ahead too
         __m256i low, high;
-        unpackNibbles(w.nibbles->row(n0 / NibbleMatrix::kGroup, k), w.isSigned, low, high);
+        const uint8_t *row = w.nibbles->row(n0 / NibbleMatrix::kGroup, k);
+        _mm_prefetch((const char *)(row + kPrefetchBytes), _MM_HINT_T0);
+        unpackNibbles(row, w.isSigned, low, high);
         for (int p = 0; p < P; ++p) {
           __m512 v = _mm512_sub_ps(nibblePanel(low, high, p), zp[p]);
           for (int r = 0; r < R; ++r)
@@ -198,11 +210,17 @@ DS_AVX512_BW_VL void streamGroupAvx512(const QuantizedWeight &w, const float *x,
         }
         continue;
       }
-      const uint8_t *row = w.q + k * N + n0;
-      // Consecutive k are a row of the weight apart, usually past a page:
-      // the hardware prefetchers do not follow, so ask ahead (a prefetch
-      // past the weight's end is harmless).
-      _mm_prefetch((const char *)(row + kPrefetchRows * N), _MM_HINT_T0);
+      const uint8_t *row;
+      if (w.groups) { // one group's rows in order
+        row = w.groups->row(n0 / ByteGroupMatrix::kGroup, k);
+        _mm_prefetch((const char *)(row + kPrefetchBytes), _MM_HINT_T0);
+      } else {
+        row = w.q + k * N + n0;
+        // Consecutive k are a row of the weight apart, usually past a page:
+        // the hardware prefetchers do not follow, so ask ahead (a prefetch
+        // past the weight's end is harmless).
+        _mm_prefetch((const char *)(row + kPrefetchRows * N), _MM_HINT_T0);
+      }
       for (int p = 0; p < P; ++p) {
         // Exact: the integers and their difference fit a float's significand.
         __m512 v = _mm512_sub_ps(widen(row + 16 * p, mask[p], w.isSigned), zp[p]);
@@ -249,15 +267,22 @@ DS_AVX512_BW_VL void dequantizeGroupAvx512(const QuantizedWeight &w, int64_t n0,
     const int64_t kEnd = std::min(w.K, (b + 1) * w.block);
     for (int64_t k = b * w.block; k < kEnd; ++k) {
       __m256i low, high;
+      const uint8_t *row = nullptr;
       if (w.nibbles) {
-        unpackNibbles(w.nibbles->row(n0 / NibbleMatrix::kGroup, k), w.isSigned, low, high);
+        const uint8_t *nibbleRow = w.nibbles->row(n0 / NibbleMatrix::kGroup, k);
+        _mm_prefetch((const char *)(nibbleRow + kPrefetchBytes), _MM_HINT_T0);
+        unpackNibbles(nibbleRow, w.isSigned, low, high);
+      } else if (w.groups) {
+        row = w.groups->row(n0 / ByteGroupMatrix::kGroup, k);
+        _mm_prefetch((const char *)(row + kPrefetchBytes), _MM_HINT_T0);
       } else {
+        row = w.q + k * w.N + n0;
         // A prefetch past the weight's end is harmless.
-        _mm_prefetch((const char *)(w.q + (k + kPrefetchRows) * w.N + n0), _MM_HINT_T0);
+        _mm_prefetch((const char *)(row + kPrefetchRows * w.N), _MM_HINT_T0);
       }
       for (int p = 0; p < numPanels; ++p) {
-        const __m512 codes = w.nibbles ? nibblePanel(low, high, p)
-                                       : widen(w.q + k * w.N + n0 + 16 * p, mask[p], w.isSigned);
+        const __m512 codes =
+            w.nibbles ? nibblePanel(low, high, p) : widen(row + 16 * p, mask[p], w.isSigned);
         _mm512_store_ps(panels + (p * w.K + k) * 16,
                         _mm512_maskz_mul_ps(mask[p], _mm512_sub_ps(codes, zp[p]), scale[p]));
       }
@@ -382,6 +407,8 @@ Status matmulQuantizedWeightKernel(KernelContext &ctx, const Attributes &attrs,
   // tensor's bytes may be the artifact's packed codes (QuantizedWeight).
   if (ctx.packed && (q.dtype == DS_I4 || q.dtype == DS_U4))
     w.nibbles = ctx.packed->findNibbles(q.data, w.K, w.N);
+  if (ctx.packed && (q.dtype == DS_I8 || q.dtype == DS_U8))
+    w.groups = ctx.packed->findByteGroups(q.data, w.K, w.N);
   w.perTensor = scale.numel() == 1 && attrs.getInt("block_size", 0) == 0;
   w.block = attrs.getInt("block_size", 0) > 0 ? attrs.getInt("block_size", 0) : w.K;
   if (w.K == 0) {

@@ -4,8 +4,9 @@
 // unsigned 8- and 4-bit weights, with and without zero points, one scale,
 // one per column and per block of rows (a last block cut short), column
 // counts past a 16-column panel, few rows (the panel-streaming kernel) and
-// many (dequantized into the packed GEMM), 4-bit codes one per byte and
-// packed two per byte, on a serial and a chunked pool.
+// many (dequantized into the packed GEMM), codes one per byte and as the
+// session packs them (4-bit two per byte, 8-bit in groups of 64 columns),
+// on a serial and a chunked pool.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelTestUtils.h"
@@ -60,21 +61,21 @@ void checkQuantizedWeight(DType wType, bool zeroPoints, Scales scales, int64_t r
   if (zeroPoints)
     in.push_back(ts.make<uint8_t>(wType, sShape, zp));
   Attributes a = attrs({{"block_size", intAttr(scales == Scales::Blocked ? block : 0)}});
-  // 4-bit codes also as the session packs them, two per byte.
-  cpu::PackedConstants nibbles;
+  // The codes also as the session packs them: 4-bit ones two per byte,
+  // 8-bit ones in groups of 64 columns.
+  cpu::PackedConstants session;
   const bool fourBit = wType == DS_I4 || wType == DS_U4;
-  if (fourBit)
-    ASSERT_TRUE(nibbles.addNibbles(static_cast<const uint8_t *>(in[1]->data), K, N));
-  // (Kernels read nibbles only where the session packs them: AVX-512 BW/VL.)
+  const auto *wBytes = static_cast<const uint8_t *>(in[1]->data);
+  ASSERT_TRUE(fourBit ? session.addNibbles(wBytes, K, N) : session.addByteGroups(wBytes, K, N));
+  // (The session packs them only where the kernel runs on AVX-512 BW/VL;
+  // its portable loops read them too.)
   for (bool packed : {false, true}) {
-    if (packed && (!fourBit || !cpu::packsNibbleWeights()))
-      continue;
     for (KernelContext ctx : {serialContext(), chunkedContext(2)}) {
-      ctx.packed = packed ? &nibbles : nullptr;
+      ctx.packed = packed ? &session : nullptr;
       Tensor *y = ts.empty(DS_F32, {rows, N});
       ASSERT_TRUE(run("ds.matmul_quantized_weight", a, in, {y}, ctx).ok());
       expectNear(values<float>(y), want,
-                 std::string(dtypeName(wType)) + (packed ? " nibbles" : "") + " rows " +
+                 std::string(dtypeName(wType)) + (packed ? " packed" : "") + " rows " +
                      std::to_string(rows),
                  1e-4, 1e-4);
     }
