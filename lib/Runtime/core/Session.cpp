@@ -333,7 +333,8 @@ Status Session::placeConstants() {
   // Who reads each constant other than as the weight of a weight-only
   // matmul (a graph output counts as a reader).
   const size_t numValues = program_.values.size();
-  std::vector<uint8_t> otherReader(numValues, 0);
+  std::vector<uint8_t> &otherReader = readElsewhere_;
+  otherReader.assign(numValues, 0);
   for (uint32_t id : program_.outputs)
     otherReader[id] = 1;
   for (const Step &step : program_.steps)
@@ -354,7 +355,7 @@ Status Session::placeConstants() {
     // (cpu/QuantizedWeightMatmul.cpp), and no other constant can share
     // the key. Everything else reads the program's unpacked copy.
     if (!otherReader[id] && codeBits(v.dtype) == 4 && v.dims.size() == 2 &&
-        cpu::packsNibbleWeights()) {
+        packableElements(v, 1) >= 0 && cpu::packsQuantizedWeights()) {
       const auto *packed = reinterpret_cast<const uint8_t *>(constants_[id]);
       const uint8_t *key = packed_.addNibblesFromPackedCodes(packed, v.dims[0], v.dims[1]);
       if (!key)
@@ -372,7 +373,7 @@ Status Session::placeConstants() {
 }
 
 Status Session::packWeights() {
-  const bool gemm = cpu::packedGemmAvailable(), nibbles = cpu::packsNibbleWeights(),
+  const bool gemm = cpu::packedGemmAvailable(), nibbles = cpu::packsQuantizedWeights(),
              int8Conv = cpu::integerVnniKernelsAvailable(), bf16 = cpu::bf16GemmAvailable();
   if (!gemm && !nibbles && !int8Conv && !bf16)
     return Status();
@@ -385,7 +386,8 @@ Status Session::packWeights() {
     const ValueInfo &x = program_.values[step.inputs[0]], &w = program_.values[step.inputs[1]];
     // 4-bit weight codes held a byte each, packed two per byte.
     if (step.op == "ds.matmul_quantized_weight" && nibbles && w.storage == DSX_STORAGE_CONSTANT &&
-        (w.dtype == DS_I4 || w.dtype == DS_U4) && w.dims.size() == 2) {
+        (w.dtype == DS_I4 || w.dtype == DS_U4) && w.dims.size() == 2 &&
+        packableElements(w, 1) >= 0) {
       // Packed codes: placeConstants made the packed form (or the
       // program's unpacked copy, which other steps read, stays whole).
       const auto *codes = reinterpret_cast<const uint8_t *>(constants_[step.inputs[1]]);
@@ -397,17 +399,19 @@ Status Session::packWeights() {
         continue;
       if (!packed_.addNibbles(codes, w.dims[0], w.dims[1]))
         return outOfMemory(w);
-      if (!w.packedCodes)
+      if (!w.packedCodes && !readElsewhere_[step.inputs[1]])
         program_.releaseConstantPages(codes, w.bytes);
       continue;
     }
     // 8-bit weight codes in groups of 64 columns, read in order.
     if (step.op == "ds.matmul_quantized_weight" && nibbles && w.storage == DSX_STORAGE_CONSTANT &&
-        (w.dtype == DS_I8 || w.dtype == DS_U8) && w.dims.size() == 2) {
+        (w.dtype == DS_I8 || w.dtype == DS_U8) && w.dims.size() == 2 &&
+        packableElements(w, 1) >= 0) {
       const auto *codes = reinterpret_cast<const uint8_t *>(constants_[step.inputs[1]]);
       if (!packed_.addByteGroups(codes, w.dims[0], w.dims[1]))
         return outOfMemory(w);
-      program_.releaseConstantPages(codes, w.bytes);
+      if (!readElsewhere_[step.inputs[1]]) // others read the artifact's bytes
+        program_.releaseConstantPages(codes, w.bytes);
       continue;
     }
     // s8 matmul weights for the VNNI GEMM (kept in the artifact too, for

@@ -67,11 +67,13 @@ private:
   KernelContext context_;
   cpu::PackedConstants packed_;
   /// Per value id, a constant's bytes as kernels read them: the artifact's,
-  /// or for codes it stores packed (DSX_VALUE_PACKED_CODES) the unpacked
-  /// copy in unpackedCodes_, except packed 4-bit weights only the
-  /// weight-only matmul reads (from packed_, never from these bytes).
+  /// or for codes it stores packed (DSX_VALUE_PACKED_CODES) the program's
+  /// unpacked copy, except packed 4-bit weights only the weight-only matmul
+  /// reads (the key of their packed form in packed_, never read as bytes).
   std::vector<const unsigned char *> constants_;
-  std::vector<std::unique_ptr<uint8_t[]>> unpackedCodes_;
+  /// Per value id: read other than as the weight of a weight-only matmul
+  /// (by another step, or as a graph output).
+  std::vector<uint8_t> readElsewhere_;
   void *arena_ = nullptr;
   std::vector<Tensor> tensors_; ///< one per value id
   std::vector<ExecUnit> units_; ///< steps grouped for execution

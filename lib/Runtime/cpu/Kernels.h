@@ -21,9 +21,10 @@ void registerQuantizedWeightMatmulKernels(KernelTable &table); // matmul_quantiz
 /// Tests: run ds.matmul_quantized_weight's portable loops even where
 /// AVX-512 is there.
 void forcePortableQuantizedWeightKernels(bool portable);
-/// Whether ds.matmul_quantized_weight reads 4-bit codes packed two per byte
-/// (PackedConstants::addNibbles) on this CPU.
-bool packsNibbleWeights();
+/// Whether ds.matmul_quantized_weight reads its weights from the session's
+/// packed forms on this CPU (PackedConstants::addNibbles / addByteGroups:
+/// 4-bit codes two per byte, 8-bit ones in groups of 64 columns).
+bool packsQuantizedWeights();
 void registerIntegerConvKernels(KernelTable &table);   // conv_integer
 struct StoreEpilogue;
 /// ds.conv_integer followed by the rest of its fusion group as a

@@ -9,6 +9,7 @@
 #include "cpu/PackedConstants.h"
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 
 namespace dsrt::cpu {
@@ -128,6 +129,14 @@ bool canonicalFourBitCodes(const uint8_t *codes, int64_t count, bool isSigned) {
 }
 
 namespace {
+/// `bytes` (at least 1) bytes at a 64-byte boundary, so that a 64-byte row of
+/// a group is one cache line; false when out of memory.
+bool allocateAligned(int64_t bytes, std::unique_ptr<uint8_t, void (*)(void *)> &out) {
+  const size_t size = ((size_t)std::max<int64_t>(1, bytes) + 63) / 64 * 64;
+  out.reset(static_cast<uint8_t *>(std::aligned_alloc(64, size)));
+  return out != nullptr;
+}
+
 /// The K x N 4-bit codes packed for the weight-only kernel (NibbleMatrix's
 /// layout); code(k, n) gives each code's low four bits. False when out of
 /// memory.
@@ -135,8 +144,7 @@ template <typename Code> bool packNibbles(int64_t K, int64_t N, Code code, Nibbl
   m.K = K;
   m.N = N;
   constexpr int64_t G = NibbleMatrix::kGroup, H = G / 2;
-  m.bytes.reset(new (std::nothrow) uint8_t[(size_t)std::max<int64_t>(1, m.groups() * K * H)]);
-  if (!m.bytes)
+  if (!allocateAligned(m.groups() * K * H, m.bytes))
     return false;
   auto codeOr0 = [&](int64_t k, int64_t n) -> uint8_t { return n < N ? code(k, n) & 0x0F : 0; };
   for (int64_t g = 0; g < m.groups(); ++g)
@@ -181,9 +189,9 @@ bool PackedConstants::addByteGroups(const uint8_t *codes, int64_t K, int64_t N) 
   m.K = K;
   m.N = N;
   constexpr int64_t G = ByteGroupMatrix::kGroup;
-  m.bytes.reset(new (std::nothrow) uint8_t[(size_t)std::max<int64_t>(1, m.groups() * K * G)]());
-  if (!m.bytes)
+  if (!allocateAligned(m.groups() * K * G, m.bytes))
     return false;
+  std::memset(m.bytes.get(), 0, (size_t)(m.groups() * K * G)); // columns past N
   for (int64_t g = 0; g < m.groups(); ++g)
     for (int64_t k = 0; k < K; ++k)
       std::copy_n(codes + k * N + g * G, std::min(G, N - g * G), m.bytes.get() + (g * K + k) * G);

@@ -20,6 +20,7 @@
 #include "cpu/PackedGemm.h"
 
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -37,7 +38,7 @@ namespace dsrt::cpu {
 struct NibbleMatrix {
   static constexpr int64_t kGroup = 64;
   int64_t K = 0, N = 0;
-  std::unique_ptr<uint8_t[]> bytes;
+  std::unique_ptr<uint8_t, void (*)(void *)> bytes{nullptr, std::free}; ///< 64-byte aligned
   int64_t groups() const { return (N + kGroup - 1) / kGroup; }
   const uint8_t *row(int64_t group, int64_t k) const {
     return bytes.get() + (group * K + k) * (kGroup / 2);
@@ -52,7 +53,7 @@ struct NibbleMatrix {
 struct ByteGroupMatrix {
   static constexpr int64_t kGroup = 64;
   int64_t K = 0, N = 0;
-  std::unique_ptr<uint8_t[]> bytes;
+  std::unique_ptr<uint8_t, void (*)(void *)> bytes{nullptr, std::free}; ///< 64-byte aligned
   int64_t groups() const { return (N + kGroup - 1) / kGroup; }
   const uint8_t *row(int64_t group, int64_t k) const {
     return bytes.get() + (group * K + k) * kGroup;

@@ -162,6 +162,13 @@ constexpr int64_t kPrefetchRows = 128;
 /// the 8-bit decode step bound by latency (2.2x slower on bench/weight_only.py's).
 constexpr int64_t kPrefetchBytes = kPrefetchRows * 64;
 
+/// Asks for the line `bytes` past `p`, which may lie past the weight's end
+/// (a prefetch never faults; the address is formed as an integer, not by
+/// pointer arithmetic past the allocation).
+DS_AVX512_BW_VL inline void prefetchAhead(const uint8_t *p, int64_t bytes) {
+  _mm_prefetch((const char *)((uintptr_t)p + (uintptr_t)bytes), _MM_HINT_T0);
+}
+
 /// R rows (R <= 2) times the kGroupPanels panels from column n0: R x 4
 /// independent chains of fused multiply-adds, so that one row is not bound
 /// by one chain's latency, and one 64-byte line of the weight per k.
@@ -201,7 +208,7 @@ DS_AVX512_BW_VL void streamGroupAvx512(const QuantizedWeight &w, const float *x,
       if (w.nibbles) { // 32 bytes in order, asked for well ahead too
         __m256i low, high;
         const uint8_t *row = w.nibbles->row(n0 / NibbleMatrix::kGroup, k);
-        _mm_prefetch((const char *)(row + kPrefetchBytes), _MM_HINT_T0);
+        prefetchAhead(row, kPrefetchBytes);
         unpackNibbles(row, w.isSigned, low, high);
         for (int p = 0; p < P; ++p) {
           __m512 v = _mm512_sub_ps(nibblePanel(low, high, p), zp[p]);
@@ -213,13 +220,13 @@ DS_AVX512_BW_VL void streamGroupAvx512(const QuantizedWeight &w, const float *x,
       const uint8_t *row;
       if (w.groups) { // one group's rows in order
         row = w.groups->row(n0 / ByteGroupMatrix::kGroup, k);
-        _mm_prefetch((const char *)(row + kPrefetchBytes), _MM_HINT_T0);
+        prefetchAhead(row, kPrefetchBytes);
       } else {
         row = w.q + k * N + n0;
         // Consecutive k are a row of the weight apart, usually past a page:
         // the hardware prefetchers do not follow, so ask ahead (a prefetch
         // past the weight's end is harmless).
-        _mm_prefetch((const char *)(row + kPrefetchRows * N), _MM_HINT_T0);
+        prefetchAhead(row, kPrefetchRows * N);
       }
       for (int p = 0; p < P; ++p) {
         // Exact: the integers and their difference fit a float's significand.
@@ -270,15 +277,15 @@ DS_AVX512_BW_VL void dequantizeGroupAvx512(const QuantizedWeight &w, int64_t n0,
       const uint8_t *row = nullptr;
       if (w.nibbles) {
         const uint8_t *nibbleRow = w.nibbles->row(n0 / NibbleMatrix::kGroup, k);
-        _mm_prefetch((const char *)(nibbleRow + kPrefetchBytes), _MM_HINT_T0);
+        prefetchAhead(nibbleRow, kPrefetchBytes);
         unpackNibbles(nibbleRow, w.isSigned, low, high);
       } else if (w.groups) {
         row = w.groups->row(n0 / ByteGroupMatrix::kGroup, k);
-        _mm_prefetch((const char *)(row + kPrefetchBytes), _MM_HINT_T0);
+        prefetchAhead(row, kPrefetchBytes);
       } else {
         row = w.q + k * w.N + n0;
         // A prefetch past the weight's end is harmless.
-        _mm_prefetch((const char *)(row + kPrefetchRows * w.N), _MM_HINT_T0);
+        prefetchAhead(row, kPrefetchRows * w.N);
       }
       for (int p = 0; p < numPanels; ++p) {
         const __m512 codes =
@@ -422,8 +429,8 @@ Status matmulQuantizedWeightKernel(KernelContext &ctx, const Attributes &attrs,
     return Status();
   }
   if (!dequantizedGemm(ctx, w, x.as<float>(), rows, y.as<float>()))
-    return fail(op, "cannot allocate " + std::to_string(w.K * w.N * 4) +
-                        " bytes for the dequantized weight");
+    return fail(op, "cannot allocate " + std::to_string(w.K * kSlabColumns * 4) +
+                        " bytes for a slab of the dequantized weight");
   return Status();
 }
 
@@ -431,7 +438,7 @@ Status matmulQuantizedWeightKernel(KernelContext &ctx, const Attributes &attrs,
 
 void forcePortableQuantizedWeightKernels(bool portable) { portableOnly = portable; }
 
-bool packsNibbleWeights() { return hasAvx512BwVl(); }
+bool packsQuantizedWeights() { return hasAvx512BwVl(); }
 
 void registerQuantizedWeightMatmulKernels(KernelTable &table) {
   table["ds.matmul_quantized_weight"] =

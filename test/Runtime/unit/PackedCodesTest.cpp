@@ -137,7 +137,7 @@ TEST(PackedCodes, FourBitWeightsReadPackedMatchOneCodePerByte) {
         EXPECT_TRUE(wInfo.packedCodes);
         EXPECT_EQ(wInfo.bytes, (uint64_t)(K * N));
         EXPECT_EQ(wInfo.storedBytes, (uint64_t)(K * N + 1) / 2);
-        if (cpu::packsNibbleWeights()) { // read packed: no unpacked copy
+        if (cpu::packsQuantizedWeights()) { // read packed: no unpacked copy
           const unsigned char *bytes = packed.session->constantBytes(1);
           EXPECT_NE(bytes, packed.program->constantData(wInfo));
           EXPECT_NE(packed.session->packedConstants().findNibbles(bytes, K, N), nullptr);
@@ -151,6 +151,57 @@ TEST(PackedCodes, FourBitWeightsReadPackedMatchOneCodePerByte) {
           ASSERT_EQ(got[i], want[i]) << dtypeName(type) << " rows " << rows << " portable "
                                      << portable << " [" << i << "]";
       }
+}
+
+// 8-bit weights are grouped by 64 columns when the session starts, and
+// give the same products as read in place.
+TEST(PackedCodes, EightBitWeightsAreGroupedAtLoad) {
+  const int64_t K = 33, N = 70, rows = 2;
+  std::vector<int> w = randomCodes(K * N, true, 3);
+  for (int &c : w)
+    c *= 9; // -72..63: codes past 4 bits
+  std::string bytes;
+  for (int c : w)
+    bytes.push_back((char)(int8_t)c);
+  dstest::ArtifactSpec a;
+  a.version = 5;
+  a.target = DSX_TARGET_CPU;
+  const uint64_t sOffset = (bytes.size() + 63) / 64 * 64;
+  a.values = {{DS_F32, DSX_STORAGE_INPUT, {rows, K}, 0, "x"},
+              {DS_I8, DSX_STORAGE_CONSTANT, {K, N}, 0, "w", (int64_t)bytes.size()},
+              {DS_F32, DSX_STORAGE_CONSTANT, {}, sOffset, "s"},
+              {DS_F32, DSX_STORAGE_ARENA, {rows, N}, 0, "y"}};
+  a.arenaBytes = (uint64_t)(rows * N * 4 + 63) / 64 * 64;
+  a.inputs = {0};
+  a.outputs = {3};
+  a.outputNames = {"y"};
+  a.steps = {{"ds.matmul_quantized_weight",
+              {0, 1, 2},
+              {3},
+              {dstest::intAttr("block_size", 0)},
+              DSX_OP_CONTRACTION}};
+  a.constants = bytes;
+  a.constants.resize(sOffset);
+  const float one = 1.0f;
+  a.constants.append((const char *)&one, 4);
+  Loaded loaded;
+  Status s = load(dstest::buildArtifact(a), loaded);
+  ASSERT_TRUE(s.ok()) << s.message();
+  if (cpu::packsQuantizedWeights())
+    EXPECT_NE(
+        loaded.session->packedConstants().findByteGroups(loaded.session->constantBytes(1), K, N),
+        nullptr);
+  std::vector<float> x((size_t)(rows * K));
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = (float)(i % 5) - 2.0f;
+  const std::vector<float> y = runMatmul(loaded, x, rows, K);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t n = 0; n < N; ++n) {
+      double want = 0;
+      for (int64_t k = 0; k < K; ++k)
+        want += x[(size_t)(r * K + k)] * w[(size_t)(k * N + n)];
+      ASSERT_EQ(y[(size_t)(r * N + n)], (float)want) << r << ", " << n;
+    }
 }
 
 // A packed constant that anything else reads (here: it is an output) is

@@ -62,18 +62,24 @@ void checkQuantizedWeight(DType wType, bool zeroPoints, Scales scales, int64_t r
     in.push_back(ts.make<uint8_t>(wType, sShape, zp));
   Attributes a = attrs({{"block_size", intAttr(scales == Scales::Blocked ? block : 0)}});
   // The codes also as the session packs them: 4-bit ones two per byte,
-  // 8-bit ones in groups of 64 columns.
+  // 8-bit ones in groups of 64 columns, from a weight tensor whose own
+  // bytes are then overwritten: a kernel that found the packed form must
+  // not read them. (The session packs them only where the kernel runs on
+  // AVX-512 BW/VL; its portable loops read them too.)
   cpu::PackedConstants session;
   const bool fourBit = wType == DS_I4 || wType == DS_U4;
-  const auto *wBytes = static_cast<const uint8_t *>(in[1]->data);
-  ASSERT_TRUE(fourBit ? session.addNibbles(wBytes, K, N) : session.addByteGroups(wBytes, K, N));
-  // (The session packs them only where the kernel runs on AVX-512 BW/VL;
-  // its portable loops read them too.)
+  Tensor *junk = ts.make<uint8_t>(wType, {K, N}, w);
+  auto *junkBytes = static_cast<uint8_t *>(junk->data);
+  ASSERT_TRUE(fourBit ? session.addNibbles(junkBytes, K, N)
+                      : session.addByteGroups(junkBytes, K, N));
+  std::fill(junkBytes, junkBytes + K * N, (uint8_t)0x5A);
+  std::vector<const Tensor *> packedIn = in;
+  packedIn[1] = junk;
   for (bool packed : {false, true}) {
     for (KernelContext ctx : {serialContext(), chunkedContext(2)}) {
       ctx.packed = packed ? &session : nullptr;
       Tensor *y = ts.empty(DS_F32, {rows, N});
-      ASSERT_TRUE(run("ds.matmul_quantized_weight", a, in, {y}, ctx).ok());
+      ASSERT_TRUE(run("ds.matmul_quantized_weight", a, packed ? packedIn : in, {y}, ctx).ok());
       expectNear(values<float>(y), want,
                  std::string(dtypeName(wType)) + (packed ? " packed" : "") + " rows " +
                      std::to_string(rows),
