@@ -2,6 +2,7 @@
 engines take turns in one process, so each run must leave the cores free
 for the next engine's run."""
 
+import random
 import statistics
 import time
 
@@ -19,15 +20,19 @@ def ort_session(path, threads):
 
 
 def interleaved(engines, runs, warmup=3, pause=0.002):
-    """Median seconds per engine. Each round runs every engine once, starting
-    with a different one each round; `pause` seconds after each run let the
-    engine's pool go to sleep (ds workers poll for 200 us after a loop), so
-    that the next engine does not share the cores with it."""
+    """Median seconds per engine. Each round runs every engine once, in an
+    order shuffled per round (seeded), so that each engine follows each other
+    one about as often: a rotation of one order had every engine always run
+    right after the same other one, whose threads may still be spinning
+    (OpenVINO's do for a while after a run). `pause` seconds after each run
+    let the engine's pool go to sleep (ds workers poll for 200 us after a
+    loop), so that the next engine does not share the cores with it."""
     times = {name: [] for name in engines}
     order = list(engines)
+    shuffle = random.Random(0).shuffle
     for round_ in range(warmup + runs):
-        start_at = round_ % len(order)
-        for name in order[start_at:] + order[:start_at]:
+        shuffle(order)
+        for name in order:
             start = time.perf_counter()
             engines[name]()
             if round_ >= warmup:

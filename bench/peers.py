@@ -4,10 +4,11 @@
 For each model and thread count, every engine gets its own worker process
 (so the peak resident memory it reports is that engine's own) and all of
 them stay loaded while the parent interleaves their runs: after warm-up
-rounds, each round asks every worker in turn, starting with a different one
-each round, to time one run, so the engines take turns on the same cores
-and share the machine's drift; only one worker runs at any moment and no
-pool spins between turns. All engines see the same seeded inputs (int64 ids
+rounds, each round asks every worker in turn, in an order shuffled each
+round, to time one run, so the engines take turns on the same cores and
+share the machine's drift; only one worker runs at any moment, and each
+engine follows each other one about as often (threads an engine leaves
+spinning after its run slow whichever runs next). All engines see the same seeded inputs (int64 ids
 below the vocabulary, ones for attention masks, standard normal floats);
 every output of each engine's first run is compared with onnxruntime's (max
 |diff| over the finite values; NaN/inf where the other engine has something
@@ -47,6 +48,7 @@ Usage: bench/peers.py [--threads 1,2] [--runs 20] [--warmup 3]
 import argparse
 import json
 import os
+import random
 import re
 import resource
 import select
@@ -455,12 +457,17 @@ def measure(prep, engines, threads, runs, warmup):
         else:
             workers[engine] = worker
             results[engine] = {"outputs": outputs}
+    # Each round in an order shuffled per round (seeded), so that each engine
+    # follows each other one about as often: rotating one order had ds always
+    # run right after OpenVINO, whose threads spin for a while after a run,
+    # and onnxruntime always right after ds.
+    shuffle = random.Random(0).shuffle
     for round_ in range(warmup + runs):
         order = [e for e in engines if e in workers]
         if not order:
             break
-        first = round_ % len(order)
-        for engine in order[first:] + order[:first]:
+        shuffle(order)
+        for engine in order:
             reply = workers[engine].ask({"cmd": "run", "n": 1, "record": round_ >= warmup},
                                         RUN_TIMEOUT_S)
             if "error" in reply:
