@@ -458,9 +458,9 @@ def measure(prep, engines, threads, runs, warmup):
             workers[engine] = worker
             results[engine] = {"outputs": outputs}
     # Each round in an order shuffled per round (seeded), so that each engine
-    # follows each other one about as often: rotating one order had ds always
-    # run right after OpenVINO, whose threads spin for a while after a run,
-    # and onnxruntime always right after ds.
+    # follows each other one about as often: rotating one order had each
+    # engine always run right after the same one (without IREE: ds right
+    # after OpenVINO, whose threads spin for a while after a run).
     shuffle = random.Random(0).shuffle
     for round_ in range(warmup + runs):
         order = [e for e in engines if e in workers]
