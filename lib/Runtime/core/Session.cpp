@@ -333,14 +333,13 @@ Status Session::placeConstants() {
   // Who reads each constant other than as the weight of a weight-only
   // matmul (a graph output counts as a reader).
   const size_t numValues = program_.values.size();
-  std::vector<uint8_t> &otherReader = readElsewhere_;
-  otherReader.assign(numValues, 0);
+  readElsewhere_.assign(numValues, 0);
   for (uint32_t id : program_.outputs)
-    otherReader[id] = 1;
+    readElsewhere_[id] = 1;
   for (const Step &step : program_.steps)
     for (size_t i = 0; i < step.inputs.size(); ++i)
       if (step.inputs[i] != DSX_ABSENT && !(step.op == "ds.matmul_quantized_weight" && i == 1))
-        otherReader[step.inputs[i]] = 1;
+        readElsewhere_[step.inputs[i]] = 1;
   constants_.assign(numValues, nullptr);
   for (uint32_t id = 0; id < numValues; ++id) {
     const ValueInfo &v = program_.values[id];
@@ -354,7 +353,7 @@ Status Session::placeConstants() {
     // matrix's own bytes: the kernel then never reads the tensor's bytes
     // (cpu/QuantizedWeightMatmul.cpp), and no other constant can share
     // the key. Everything else reads the program's unpacked copy.
-    if (!otherReader[id] && codeBits(v.dtype) == 4 && v.dims.size() == 2 &&
+    if (!readElsewhere_[id] && codeBits(v.dtype) == 4 && v.dims.size() == 2 &&
         packableElements(v, 1) >= 0 && cpu::packsQuantizedWeights()) {
       const auto *packed = reinterpret_cast<const uint8_t *>(constants_[id]);
       const uint8_t *key = packed_.addNibblesFromPackedCodes(packed, v.dims[0], v.dims[1]);

@@ -87,6 +87,29 @@ inline std::vector<float> runConvKernel(const Conv2D &p, const std::vector<float
   return s.ok() ? values<float>(y) : std::vector<float>();
 }
 
+/// f16 bits of each value.
+inline std::vector<uint16_t> halfBits(const std::vector<float> &v) {
+  std::vector<uint16_t> b;
+  for (float f : v)
+    b.push_back(cpu::floatToHalf(f));
+  return b;
+}
+
+/// Each value rounded to f16 and back.
+inline std::vector<float> roundedToHalf(std::vector<float> v) {
+  for (float &f : v)
+    f = cpu::halfToFloat(cpu::floatToHalf(f));
+  return v;
+}
+
+/// One f32 convolution per packed path of Session::packWeights: direct
+/// (stride 2), Winograd, 1 x 1 by pixels.
+inline const Conv2D kPackedPathCases[3] = {
+    {2, 16, 12, 13, 24, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},
+    {1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {1, 64, 7, 7, 128, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},
+};
+
 } // namespace dsrt::test
 
 #endif // DS_TEST_RUNTIME_UNIT_CONVTESTUTILS_H

@@ -186,30 +186,14 @@ TEST(DirectConv, LibraryAndPackedPathsAgree) {
 TEST(DirectConv, HalfWeightsWidenedOnceAtLoad) {
   if (!cpu::packedGemmAvailable())
     GTEST_SKIP() << "no packed GEMM on this CPU: nothing is packed";
-  const Conv2D cases[] = {
-      {2, 16, 12, 13, 24, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1}, // direct (stride 2)
-      {1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd
-      {1, 64, 7, 7, 128, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},  // 1 x 1 by pixels
-  };
-  auto round16 = [](std::vector<float> v) {
-    for (float &f : v)
-      f = cpu::halfToFloat(cpu::floatToHalf(f));
-    return v;
-  };
-  auto bits = [](const std::vector<float> &v) {
-    std::vector<uint16_t> b;
-    for (float f : v)
-      b.push_back(cpu::floatToHalf(f));
-    return b;
-  };
   std::set<std::string> paths;
-  for (const Conv2D &p : cases) {
+  for (const Conv2D &p : kPackedPathCases) {
     const cpu::Window window = windowOf(p);
     const int64_t taps = p.KH * p.KW;
-    const std::vector<float> xv = round16(randomFloats((size_t)(p.N * p.C * p.H * p.W), 41)),
-                             wv = round16(randomFloats((size_t)(p.M * p.C * taps), 42)),
-                             bv = round16(randomFloats((size_t)p.M, 43));
-    std::vector<uint16_t> w16 = bits(wv);
+    const std::vector<float> xv = roundedToHalf(randomFloats((size_t)(p.N * p.C * p.H * p.W), 41)),
+                             wv = roundedToHalf(randomFloats((size_t)(p.M * p.C * taps), 42)),
+                             bv = roundedToHalf(randomFloats((size_t)p.M, 43));
+    std::vector<uint16_t> w16 = halfBits(wv);
     cpu::PackedConstants constants;
     const float *wide = constants.addWidenedCopy(w16.data(), DS_F16, (int64_t)w16.size());
     ASSERT_NE(wide, nullptr);
@@ -244,10 +228,10 @@ TEST(DirectConv, HalfWeightsWidenedOnceAtLoad) {
     for (uint16_t &b : w16) // only the widened copy gives the answer now
       b = cpu::floatToHalf(3.0f);
     Tensors ts;
-    Tensor *x = ts.make<uint16_t>(DS_F16, {p.N, p.C, p.H, p.W}, bits(xv));
+    Tensor *x = ts.make<uint16_t>(DS_F16, {p.N, p.C, p.H, p.W}, halfBits(xv));
     Tensor *w = ts.make<uint16_t>(DS_F16, {p.M, p.C, p.KH, p.KW}, w16);
     w->data = w16.data(); // the address the widened copy is found by
-    Tensor *b = ts.make<uint16_t>(DS_F16, {p.M}, bits(bv));
+    Tensor *b = ts.make<uint16_t>(DS_F16, {p.M}, halfBits(bv));
     Tensor *y = ts.empty(DS_F16, {p.N, p.M, p.OH(), p.OW()});
     Status s = run("ds.conv", convAttrs(p), {x, w, b}, {y}, ctx);
     ASSERT_TRUE(s.ok()) << s.message();
@@ -262,7 +246,7 @@ TEST(DirectConv, HalfWeightsWidenedOnceAtLoad) {
     }
   }
   // Winograd needs AVX-512 (cpu/WinogradConv.h); elsewhere that case runs directly.
-  const bool winograd = cpu::winogradTileSize(windowOf(cases[1]), 64, 64, 1) != 0;
+  const bool winograd = cpu::winogradTileSize(windowOf(kPackedPathCases[1]), 64, 64, 1) != 0;
   EXPECT_EQ(paths.size(), winograd ? 3u : 2u) << "a case did not take the path it was written for";
 }
 

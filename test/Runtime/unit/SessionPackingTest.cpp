@@ -28,19 +28,6 @@ namespace {
 using namespace dsrt;
 using namespace dsrt::test;
 
-std::vector<uint16_t> halfBits(const std::vector<float> &v) {
-  std::vector<uint16_t> b;
-  for (float f : v)
-    b.push_back(cpu::floatToHalf(f));
-  return b;
-}
-
-std::vector<float> roundedToHalf(std::vector<float> v) {
-  for (float &f : v)
-    f = cpu::halfToFloat(cpu::floatToHalf(f));
-  return v;
-}
-
 /// y = conv(x, w) + b, all f16, w and b constants: the artifact
 /// ds-assign-precision's fp16 policy makes of a convolution.
 std::string halfConvArtifact(const Conv2D &p, const std::vector<uint16_t> &w,
@@ -77,12 +64,7 @@ std::string halfConvArtifact(const Conv2D &p, const std::vector<uint16_t> &w,
 TEST(SessionPacking, HalfConvolutionWeightsWidenedAndPackedForTheirPath) {
   if (!cpu::packedGemmAvailable())
     GTEST_SKIP() << "no packed GEMM on this CPU: nothing is packed";
-  const Conv2D cases[] = {
-      {2, 16, 12, 13, 24, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1}, // direct (stride 2)
-      {1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // Winograd
-      {1, 64, 7, 7, 128, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},  // 1 x 1 by pixels
-  };
-  for (const Conv2D &p : cases) {
+  for (const Conv2D &p : kPackedPathCases) {
     const cpu::Window window = windowOf(p);
     const int64_t taps = p.KH * p.KW, weights = p.M * p.C * taps;
     const std::vector<float> xv = roundedToHalf(randomFloats((size_t)(p.N * p.C * p.H * p.W), 51)),
