@@ -8,6 +8,8 @@ For each model, against onnxruntime in fp32 on the same inputs (the reference):
   ds auto (fp16, calibrated)       ds.compile(precision="auto"): fp16 except the ops
                                    that overflowed or missed fp32 by more than the
                                    budget on the 8 calibration inputs
+  ds auto (fp8, calibrated)        the same in fp8: the contractions whose own e4m3
+                                   error on those inputs exceeds 0.08 stay fp32
   ds int8 dynamic (ds's own)       ds.compile(quantize="dynamic"): ds-quantize-dynamic
   ds int8 static (ds's own PTQ)    ds.compile(quantize="static"), calibrated by ds.calibrate
                                    on the same 8 inputs as onnxruntime's quantizer (min-max);
@@ -87,6 +89,8 @@ def model_rows(name, path, inputs, scratch, args):
     for precision in ("fp32", "bf16", "fp16", "fp8"):
         add_ds(f"ds {precision}", path, precision=precision)
     add_ds("ds auto (fp16, calibrated)", path, precision="auto", calibration_data=samples)
+    add_ds("ds auto (fp8, calibrated)", path, precision="auto", auto_precision="fp8",
+           calibration_data=samples)
     add_ds("ds int8 dynamic (ds's own)", path, quantize="dynamic")
     add_ds("ds int8 static (ds's own PTQ)", path, quantize="static", calibration_data=samples)
     add_ds("ds int8 static + SmoothQuant", path, quantize="static", calibration_data=samples,

@@ -35,6 +35,16 @@ double PrecisionCollector::relativeError() const {
   return squaredError_ > 0.0 ? std::numeric_limits<double>::infinity() : 0.0;
 }
 
+bool isPrecisionTableType(const std::string &type) {
+  return type == "fp16" || type == "bf16" || type == "fp8";
+}
+
+double defaultPrecisionBudget(const std::string &type) {
+  if (type == "fp8")
+    return 0.08;
+  return 16.0 * std::ldexp(1.0, type == "bf16" ? -8 : -11);
+}
+
 std::string formatPrecisionTable(const PrecisionTable &table) {
   std::ostringstream os;
   os << "# ds precision table 1\n";
@@ -102,8 +112,8 @@ bool parsePrecisionTable(const std::string &text, PrecisionTable &table, std::st
       std::string type, samples, extra;
       fields >> type >> samples >> extra;
       if (type.rfind("type=", 0) != 0 || samples.rfind("samples=", 0) != 0 || !extra.empty() ||
-          (type != "type=fp16" && type != "type=bf16"))
-        return fail("expected 'type=fp16|bf16 samples=N'");
+          !isPrecisionTableType(type.substr(5)))
+        return fail("expected 'type=fp16|bf16|fp8 samples=N'");
       table.type = type.substr(5);
       if (!parseCount(samples.substr(8), table.samples))
         return fail("'" + samples + "': the sample count is not a number");

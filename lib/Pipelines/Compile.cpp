@@ -2,6 +2,7 @@
 #include "ds/Pipelines/Compile.h"
 #include "ds/Pipelines/CompileFile.h"
 
+#include "ds/Calibration/PrecisionTable.h"
 #include "ds/InitAll.h"
 #include "ds/Support/OutputFile.h"
 #include "ds/Target/CUDA/CUDAEmitter.h"
@@ -100,7 +101,7 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
   if ((precision == "auto") != !request.pipeline.precisionTable.empty())
     return emitError(UnknownLoc::get(&context))
            << (precision == "auto" ? "precision 'auto' needs a precision table (ds-calibrate "
-                                     "--precision=fp16|bf16 writes one)"
+                                     "--precision=fp16|bf16|fp8 writes one)"
                                    : "a precision table is read by precision 'auto' only");
   // The table names ops of the fp32 model; quantization replaces some of
   // them, which would shift the names of the rest.
@@ -119,9 +120,9 @@ LogicalResult ds::compileToArtifact(MLIRContext &context, const CompileRequest &
     return emitError(UnknownLoc::get(&context))
            << "a precision report needs precision fp16, bf16, fp8 or auto (fp32 changes nothing)";
   const std::string &probes = request.pipeline.precisionProbes;
-  if (!probes.empty() && probes != "fp16" && probes != "bf16")
+  if (!probes.empty() && !ds_calibration::isPrecisionTableType(probes))
     return emitError(UnknownLoc::get(&context))
-           << "precision probes measure fp16 or bf16, not '" << probes << "'";
+           << "precision probes measure fp16, bf16 or fp8, not '" << probes << "'";
   if (!probes.empty() && (precision != "fp32" || request.pipeline.quantize != "none" ||
                           request.pipeline.calibrationProbes))
     return emitError(UnknownLoc::get(&context))

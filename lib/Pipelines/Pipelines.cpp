@@ -257,7 +257,7 @@ struct CompilePipelineOptions : public PassPipelineOptions<CompilePipelineOption
       llvm::cl::init(0.0)};
   Option<std::string> precisionProbes{
       *this, "precision-probes",
-      llvm::cl::desc("Also compute each op mixed precision may lower in fp16 or bf16 and "
+      llvm::cl::desc("Also compute each op mixed precision may lower in fp16, bf16 or fp8 and "
                      "return both (a precision calibration run)")};
   Option<std::string> precisionReport{
       *this, "precision-report",

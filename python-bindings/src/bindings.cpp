@@ -290,8 +290,8 @@ NB_MODULE(_ds, m) {
       "format_precision_table",
       [](const std::string &type, uint64_t samples,
          const std::vector<std::tuple<std::string, double, uint64_t, float>> &entries) {
-        if (type != "fp16" && type != "bf16")
-          throw nb::value_error(("precision '" + type + "' is not fp16 or bf16").c_str());
+        if (!cal::isPrecisionTableType(type))
+          throw nb::value_error(("precision '" + type + "' is not fp16, bf16 or fp8").c_str());
         cal::PrecisionTable table;
         table.type = type;
         table.samples = samples;

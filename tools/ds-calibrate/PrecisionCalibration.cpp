@@ -136,7 +136,7 @@ int calibratePrecision(const PrecisionOptions &opts) {
     return 1;
   }
   // What ds-compile --precision=auto will keep in fp32 at the default budget.
-  double budget = 16.0 * std::ldexp(1.0, opts.type == "bf16" ? -8 : -11);
+  double budget = cal::defaultPrecisionBudget(opts.type);
   size_t overflowing = 0, overBudget = 0;
   for (const cal::PrecisionEntry &entry : table.entries) {
     overflowing += entry.overflows > 0;

@@ -3,7 +3,7 @@
 //   ds-calibrate model.onnx DATA -o table.txt [--method=minmax|percentile|entropy]
 //                [--percentile=P] [--smooth-quant=ALPHA] [--threads N] [--max-samples N]
 //                [-- ds-compile flags]
-//   ds-calibrate model.onnx DATA -o table.txt --precision=fp16|bf16 [--threads N]
+//   ds-calibrate model.onnx DATA -o table.txt --precision=fp16|bf16|fp8 [--threads N]
 //                [--max-samples N] [-- ds-compile flags]
 //   ds-calibrate model.onnx DATA -o heads.txt --attention-window=W [--attention-sinks=N]
 //                [--attention-keep=F] [--threads N] [--max-samples N] [-- ds-compile flags]
@@ -40,6 +40,7 @@
 #include "Samples.h"
 #include "ds-runtime/ds_runtime.hpp"
 #include "ds/Calibration/Calibration.h"
+#include "ds/Calibration/PrecisionTable.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -80,14 +81,13 @@ struct Options {
 
 [[noreturn]] void usage(const std::string &message) {
   std::fprintf(stderr, "ds-calibrate: %s\n", message.c_str());
-  std::fprintf(stderr,
-               "usage: ds-calibrate model.onnx DATA -o table.txt "
-               "[--method=minmax|percentile|entropy] [--percentile=P] [--threads N] "
-               "[--smooth-quant=ALPHA] [--max-samples N] [--precision=fp16|bf16] "
-               "[--attention-window=W [--attention-sinks=N] [--attention-keep=F]] "
-               "[--attention-local-blocks=N --attention-stride-blocks=N "
-               "--attention-global-blocks=N --attention-block-size=B] "
-               "[-- ds-compile flags]\n");
+  std::fprintf(stderr, "usage: ds-calibrate model.onnx DATA -o table.txt "
+                       "[--method=minmax|percentile|entropy] [--percentile=P] [--threads N] "
+                       "[--smooth-quant=ALPHA] [--max-samples N] [--precision=fp16|bf16|fp8] "
+                       "[--attention-window=W [--attention-sinks=N] [--attention-keep=F]] "
+                       "[--attention-local-blocks=N --attention-stride-blocks=N "
+                       "--attention-global-blocks=N --attention-block-size=B] "
+                       "[-- ds-compile flags]\n");
   std::exit(2);
 }
 
@@ -119,8 +119,8 @@ Options parse(int argc, char **argv) {
     if (key == "-o") o.table = value();
     else if (key == "--precision") {
       o.precision = value();
-      if (o.precision != "fp16" && o.precision != "bf16")
-        usage("--precision: '" + o.precision + "' is not fp16 or bf16");
+      if (!cal::isPrecisionTableType(o.precision))
+        usage("--precision: '" + o.precision + "' is not fp16, bf16 or fp8");
     } else if (key == "--method") {
       o.rangeFlags = true;
       std::string m = value();

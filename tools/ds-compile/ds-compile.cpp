@@ -99,24 +99,26 @@ static cl::opt<std::string> precision(
     cl::desc("Mixed precision: fp32 (default, unchanged), fp16 or bf16 (contractions and "
              "attention in that type, softmax / norms / reductions in fp32), or fp8 "
              "(contraction operands rounded to e4m3 with per-tensor scales; emulated on the CPU), "
-             "or auto (fp16 / bf16 except the ops --precision-table saw overflow or miss fp32)"),
+             "or auto (the --precision-table's type, fp16 / bf16 / fp8, except the ops it saw "
+             "overflow or miss fp32)"),
     cl::init("fp32"));
 static cl::opt<std::string> precisionTable(
     cl::cat(compileCategory), "precision-table",
     cl::desc("The ops' measured low-precision errors for --precision=auto (ds-calibrate "
-             "--precision=fp16|bf16)"),
+             "--precision=fp16|bf16|fp8)"),
     cl::value_desc("file"));
 static cl::opt<double> precisionErrorBudget(
     cl::cat(compileCategory), "precision-error-budget",
     cl::desc("--precision=auto: the largest relative error an op may add in the low type "
-             "(default 0: 16 unit roundoffs, 7.8e-3 for fp16, 6.25e-2 for bf16)"),
+             "(default 0: 16 unit roundoffs, 7.8e-3 for fp16, 6.25e-2 for bf16; 0.08 for fp8)"),
     cl::init(0.0));
 static cl::opt<std::string> precisionProbes(
     cl::cat(compileCategory), "precision-probes",
     cl::desc("Compile the artifact a precision calibration run executes: each op mixed "
-             "precision may lower also runs in this type (fp16 or bf16), both results are "
+             "precision may lower also runs in this type (fp16 or bf16; fp8: the contractions "
+             "and attention the fp8 policy rounds), both results are "
              "extra outputs (ds-calibrate --precision does this itself)"),
-    cl::value_desc("fp16|bf16"));
+    cl::value_desc("fp16|bf16|fp8"));
 static cl::opt<std::string> precisionReport(
     cl::cat(compileCategory), "precision-report",
     cl::desc("Write each op's precision under --precision and why (the class, a block list, "

@@ -51,14 +51,28 @@ struct PrecisionEntry {
   float absMax = 0.0f;
 };
 
+/// Whether `type` is a low type a precision table measures: fp16, bf16 or
+/// fp8 (e4m3 with a scale per tensor, as ds-assign-precision's fp8 policy
+/// rounds contraction operands).
+bool isPrecisionTableType(const std::string &type);
+
+/// The error an op may add in `type` under policy=auto when no budget is
+/// given (relative L2 against fp32, as PrecisionCollector measures it).
+/// fp16 / bf16: 16 unit roundoffs (7.8e-3, 6.25e-2). fp8: 0.08, about twice
+/// what rounding both operands of a matmul to e4m3 costs when their values
+/// are spread over the scale (2.1e-2 to 4.4e-2 on the e2e tests' BERT and
+/// LLaMA exports); an op above it reads operands whose outliers leave the
+/// other values few bits (test_precision_auto.py's outlier model: 0.2).
+double defaultPrecisionBudget(const std::string &type);
+
 struct PrecisionTable {
-  /// The low type measured: "fp16" or "bf16".
+  /// The low type measured: "fp16", "bf16" or "fp8".
   std::string type = "fp16";
   uint64_t samples = 0;
   std::vector<PrecisionEntry> entries;
 };
 
-/// `# ds precision table 1`, `type=fp16|bf16 samples=N`, then one
+/// `# ds precision table 1`, `type=fp16|bf16|fp8 samples=N`, then one
 /// `error overflows absmax name` line per op (the name is the rest of the
 /// line).
 std::string formatPrecisionTable(const PrecisionTable &table);

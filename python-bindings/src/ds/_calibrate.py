@@ -196,8 +196,9 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
               compile_options: Optional[Mapping[str, Any]] = None) -> str:
     """Measures the ranges of the activations static quantization needs and
     writes them as a calibration table; returns its path (a temporary file
-    the caller owns when output is None). With precision="fp16" or "bf16"
-    it measures instead each op's error and overflow in that type and writes
+    the caller owns when output is None). With precision="fp16", "bf16" or
+    "fp8" it measures instead each op's error and overflow in that type (fp8:
+    the contractions and attention ops the fp8 policy rounds) and writes
     the precision table ds.compile(precision="auto") reads (method,
     percentile and smooth_quant do not apply). compile_options: ds.compile's
     options that shape the model before quantization and precision
@@ -217,8 +218,8 @@ def calibrate(model_path: PathLike, data: Union[PathLike, Iterable[Feeds]],
     """
     from ._compile import _dims
     if precision is not None:
-        if precision not in ("fp16", "bf16"):
-            raise ValueError(f"precision {precision!r} is not fp16 or bf16")
+        if precision not in ("fp16", "bf16", "fp8"):
+            raise ValueError(f"precision {precision!r} is not fp16, bf16 or fp8")
         if smooth_quant or method != "minmax" or percentile != 99.99:
             raise ValueError("precision= measures errors, not ranges: method, percentile and "
                              "smooth_quant are for static quantization")

@@ -180,11 +180,11 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
     the others get the window or the selection. precision="fp16" or "bf16" runs contractions and attention in
     that type and keeps softmax, norms and reductions in fp32 (inputs and
     outputs keep their types); "fp8" rounds their operands to e4m3 with
-    per-tensor scales (emulated on the CPU: fp8's accuracy, not its speed); "auto" is fp16 or bf16
-    (the precision table's type) except for the ops the table, from
+    per-tensor scales (emulated on the CPU: fp8's accuracy, not its speed); "auto" is fp16, bf16
+    or fp8 (the precision table's type) except for the ops the table, from
     ds.calibrate(precision=...) or measured here on calibration_data in
-    auto_precision ("fp16", the default, or "bf16"), saw overflow or miss fp32 by more
-    than precision_error_budget (0: 16 unit roundoffs of the type).
+    auto_precision ("fp16", the default, "bf16" or "fp8"), saw overflow or miss fp32 by more
+    than precision_error_budget (0: 16 unit roundoffs of fp16 / bf16, 0.08 for fp8).
     precision_report names a file that receives each op's precision and
     why (its class, a block, or its measured error).
     quantize="int8-weights" / "int4-weights" stores matmul weights as 8- / 4-bit
@@ -271,8 +271,8 @@ def compile(model_path: PathLike, output: Optional[PathLike] = None, *,
         if auto_precision is not None and (precision != "auto" or precision_table is not None):
             raise ValueError("auto_precision is the type precision='auto' calibrates on "
                              "calibration_data; a precision_table has its own")
-        if auto_precision not in (None, "fp16", "bf16"):
-            raise ValueError(f"auto_precision {auto_precision!r} is not fp16 or bf16")
+        if auto_precision not in (None, "fp16", "bf16", "fp8"):
+            raise ValueError(f"auto_precision {auto_precision!r} is not fp16, bf16 or fp8")
         if precision == "auto" and quantize != "none":
             raise ValueError("precision='auto' measures the fp32 model's ops: it does not "
                              f"combine with quantize={quantize!r}")

@@ -6,6 +6,10 @@
 // RUN: ds-opt %s --ds-assign-precision="policy=auto table=%t.f16" | FileCheck %s --check-prefix=IR
 // RUN: ds-opt %s --ds-assign-precision="policy=auto table=%t.f16 error-budget=0.1 report=-" -o /dev/null | FileCheck %s --check-prefix=BUDGET
 // RUN: ds-opt %s --ds-assign-precision="policy=auto table=%t.bf16 report=-" -o /dev/null | FileCheck %s --check-prefix=BF16
+// An fp8 table measures the contractions alone (the fp8 policy's ops).
+// RUN: printf '# ds precision table 1\ntype=fp8 samples=4\n0.03 0 12.5 fc\n0.2 0 3.5 fc2\n' > %t.fp8
+// RUN: ds-opt %s --ds-assign-precision="policy=auto table=%t.fp8 report=-" | FileCheck %s --check-prefix=FP8
+// RUN: ds-opt %s --ds-assign-precision="policy=auto table=%t.fp8 error-budget=0.25 report=-" -o /dev/null | FileCheck %s --check-prefix=FP8-BUDGET
 
 // fc is within fp16's budget (16 * 2^-11); the scale overflowed, so fc's
 // result goes back to f32 for it; fc2's own error is over the budget; the
@@ -33,6 +37,21 @@
 // BF16-NEXT: scale ds.binary mul bf16 follows its inputs (calibrated error 0.001)
 // BF16-NEXT: fc2 ds.matmul bf16 contraction (calibrated error 0.05)
 // BF16-NEXT: act ds.unary gelu bf16 follows its inputs
+// fc is within fp8's budget (0.08) and is rounded to e4m3 (its weight
+// stored in fp8); fc2 missed fp32 by 0.2 and stays fp32; nothing else is
+// an fp8 op.
+// FP8-LABEL: func @mlp
+// FP8:       %[[W2:.*]] = ds.constant dense<2.500000e-01> : tensor<16x16xf32>
+// FP8:       ds.constant {{.*}} : tensor<8x16xf8E4M3FN>
+// FP8:       %[[M:.*]] = ds.matmul
+// FP8-NEXT:  %[[S:.*]] = ds.binary mul %[[M]]
+// FP8-NEXT:  ds.matmul %[[S]], %[[W2]] : (tensor<4x16xf32>, tensor<16x16xf32>)
+// FP8:       fc ds.matmul fp8 contraction (emulated e4m3) (calibrated error 0.03)
+// FP8-NEXT:  fc2 ds.matmul fp32 calibrated error 0.2 > budget 0.08
+// FP8-NEXT:  summary: 1 contractions in fp8 (emulated), 1 constant operands stored in fp8
+// FP8-BUDGET:      fc ds.matmul fp8 contraction (emulated e4m3) (calibrated error 0.03)
+// FP8-BUDGET-NEXT: fc2 ds.matmul fp8 contraction (emulated e4m3) (calibrated error 0.2)
+// FP8-BUDGET-NEXT: summary: 2 contractions in fp8 (emulated), 2 constant operands stored in fp8
 func.func @mlp(%x: tensor<4x8xf32>) -> tensor<4x16xf32> {
   %w = ds.constant dense<0.5> : tensor<8x16xf32>
   %s = ds.constant dense<1000.0> : tensor<16xf32>

@@ -1,7 +1,8 @@
 // RUN: ds-opt %s --split-input-file --ds-insert-precision-probes | FileCheck %s
 // RUN: ds-opt %s --split-input-file --ds-insert-precision-probes="type=bf16" | FileCheck %s --check-prefix=BF16
-// RUN: not ds-opt %s --ds-insert-precision-probes="type=fp8" 2>&1 | FileCheck %s --check-prefix=TYPE
-// TYPE: error: ds-insert-precision-probes: unknown type 'fp8' (expected fp16 or bf16)
+// RUN: ds-opt %s --split-input-file --ds-insert-precision-probes="type=fp8" | FileCheck %s --check-prefix=FP8
+// RUN: not ds-opt %s --ds-insert-precision-probes="type=int8" 2>&1 | FileCheck %s --check-prefix=TYPE
+// TYPE: error: ds-insert-precision-probes: unknown type 'int8' (expected fp16, bf16 or fp8)
 
 // Each op mixed precision may lower and that computes runs again on its
 // operands rounded to fp16; its own result and the fp16 one (cast back to
@@ -29,6 +30,29 @@
 // BF16-LABEL: func @mlp
 // BF16-SAME:  {ds.name = "ds.precision-bf16:0:fc"}
 // BF16:       ds.matmul {{.*}} -> tensor<4x16xbf16>
+
+// fp8 measures the ops the fp8 policy rounds, the two matmuls (under the
+// keys the fp16 run gives them): each again on its data operands rounded
+// to e4m3, an activation with its own run-time scale, the constant weight
+// stored in fp8 with the scale of its maximum; the result stays f32.
+// FP8-LABEL: func @mlp
+// FP8-SAME:  -> (tensor<4x16xf32>, tensor<4x16xf32> {ds.name = "ds.precision:0:fc"}, tensor<4x16xf32> {ds.name = "ds.precision-fp8:0:fc"},
+// FP8-SAME:  tensor<16x16xf32> {ds.name = "ds.precision:0:fc#2"}, tensor<16x16xf32> {ds.name = "ds.precision-fp8:0:fc#2"})
+// FP8:       %[[M:.*]] = ds.matmul %[[X:.*]], %[[W:.*]] : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+// FP8:       ds.reduce max
+// FP8:       %[[Q:.*]] = ds.quantize %[[X]], {{.*}} -> tensor<4x8xf8E4M3FN>
+// FP8-NEXT:  %[[XR:.*]] = ds.dequantize %[[Q]]
+// FP8-NEXT:  %[[W8:.*]] = ds.constant dense<4.480000e+02> : tensor<8x16xf8E4M3FN>
+// FP8:       %[[WR:.*]] = ds.dequantize %[[W8]]
+// FP8-NEXT:  %[[ML:.*]] = ds.matmul %[[XR]], %[[WR]] : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+// FP8:       %[[G:.*]] = ds.unary gelu %[[M]]
+// FP8-NOT:   ds.unary gelu
+// FP8:       %[[T:.*]] = ds.transpose %[[G]]
+// FP8:       %[[M2:.*]] = ds.matmul %[[T]], %[[G]]
+// FP8:       ds.quantize %[[T]]
+// FP8:       ds.quantize %[[G]]
+// FP8:       %[[ML2:.*]] = ds.matmul
+// FP8:       return %[[M]], %[[M]], %[[ML]], %[[M2]], %[[ML2]] :
 func.func @mlp(%x: tensor<4x8xf32>) -> tensor<4x16xf32> {
   %w = ds.constant dense<0.5> : tensor<8x16xf32>
   %0 = ds.matmul %x, %w : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32> loc("fc")

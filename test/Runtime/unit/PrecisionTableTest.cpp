@@ -67,6 +67,23 @@ TEST(PrecisionTable, RoundTrips) {
   EXPECT_EQ(formatPrecisionTable(back), text);
 }
 
+TEST(PrecisionTable, Fp8TablesAndEachTypesDefaultBudget) {
+  PrecisionTable table;
+  std::string error;
+  ASSERT_TRUE(parsePrecisionTable("# ds precision table 1\ntype=fp8 samples=3\n0.05 0 2.5 fc\n",
+                                  table, error))
+      << error;
+  EXPECT_EQ(table.type, "fp8");
+  ASSERT_EQ(table.entries.size(), 1u);
+  EXPECT_DOUBLE_EQ(table.entries[0].relativeError, 0.05);
+  EXPECT_TRUE(isPrecisionTableType("fp8"));
+  EXPECT_FALSE(isPrecisionTableType("fp32"));
+  EXPECT_FALSE(isPrecisionTableType("int8"));
+  EXPECT_DOUBLE_EQ(defaultPrecisionBudget("fp16"), 16.0 / 2048.0);
+  EXPECT_DOUBLE_EQ(defaultPrecisionBudget("bf16"), 16.0 / 256.0);
+  EXPECT_DOUBLE_EQ(defaultPrecisionBudget("fp8"), 0.08);
+}
+
 TEST(PrecisionTable, BadTablesSayWhichLine) {
   PrecisionTable table;
   std::string error;
@@ -78,8 +95,8 @@ TEST(PrecisionTable, BadTablesSayWhichLine) {
   fails("# ds calibration table 1\n",
         "line 1: not a ds precision table (expected '# ds precision table 1')");
   fails("# ds precision table 1\n", "line 1: missing the 'type=... samples=...' line");
-  fails("# ds precision table 1\ntype=fp8 samples=1\n",
-        "line 2: expected 'type=fp16|bf16 samples=N'");
+  fails("# ds precision table 1\ntype=int8 samples=1\n",
+        "line 2: expected 'type=fp16|bf16|fp8 samples=N'");
   fails("# ds precision table 1\ntype=fp16 samples=-1\n",
         "line 2: 'samples=-1': the sample count is not a number");
   fails("# ds precision table 1\ntype=fp16 samples=1\n0.1 0 1\n",

@@ -108,19 +108,25 @@ std::string formatError(double value) {
   return text;
 }
 
-LogicalResult PrecisionAssigner::useMeasurements(const ds_calibration::PrecisionTable &table,
-                                                 double errorBudget) {
-  budget = errorBudget;
+using Measurements = llvm::DenseMap<Operation *, const ds_calibration::PrecisionEntry *>;
+
+/// policy=auto: the table's measurement of each op of `func` that has a key
+/// (precisionKeys) and that `measures` selects. Fails on an op the table
+/// does not know.
+FailureOr<Measurements> lookUpMeasurements(func::FuncOp func,
+                                           const ds_calibration::PrecisionTable &table,
+                                           llvm::function_ref<bool(Operation *)> measures) {
   llvm::StringMap<const ds_calibration::PrecisionEntry *> byName;
   for (const ds_calibration::PrecisionEntry &entry : table.entries)
     byName[entry.name] = &entry;
   llvm::DenseMap<Operation *, std::string> keys = precisionKeys(func);
+  Measurements measured;
   // The first op (in block order) the table does not know, and how many.
   Operation *firstMissing = nullptr;
   unsigned missing = 0;
   func.walk([&](Operation *op) {
     auto key = keys.find(op);
-    if (key == keys.end())
+    if (key == keys.end() || !measures(op))
       return;
     if (auto it = byName.find(key->second); it != byName.end())
       measured[op] = it->second;
@@ -128,13 +134,39 @@ LogicalResult PrecisionAssigner::useMeasurements(const ds_calibration::Precision
       firstMissing = op;
   });
   if (!firstMissing)
-    return success();
+    return measured;
   InFlightDiagnostic diag =
       firstMissing->emitError("ds-assign-precision: the precision table has no measurement of '")
       << keys[firstMissing] << "' (" << opNameWithKind(firstMissing) << ")";
   if (missing > 1)
     diag << " nor of " << missing - 1 << " later ops";
-  return diag << ": it was calibrated for another model or other compile flags";
+  diag << ": it was calibrated for another model or other compile flags";
+  return failure();
+}
+
+/// policy=auto: why a measured op stays fp32 (empty: it may run in
+/// `lowName`; `note` then gives its measured error).
+std::string measuredReason(const ds_calibration::PrecisionEntry &entry, double budget,
+                           StringRef lowName, std::string &note) {
+  if (entry.overflows > 0)
+    return ("overflows " + lowName + " in calibration (" + std::to_string(entry.overflows) +
+            " results not finite)")
+        .str();
+  if (entry.relativeError > budget)
+    return "calibrated error " + formatError(entry.relativeError) + " > budget " +
+           formatError(budget);
+  note = "calibrated error " + formatError(entry.relativeError);
+  return "";
+}
+
+LogicalResult PrecisionAssigner::useMeasurements(const ds_calibration::PrecisionTable &table,
+                                                 double errorBudget) {
+  budget = errorBudget;
+  FailureOr<Measurements> found = lookUpMeasurements(func, table, [](Operation *) { return true; });
+  if (failed(found))
+    return failure();
+  measured = std::move(*found);
+  return success();
 }
 
 PrecisionAssigner::Decision PrecisionAssigner::decide(Operation *op) {
@@ -147,14 +179,11 @@ PrecisionAssigner::Decision PrecisionAssigner::decide(Operation *op) {
   auto it = measured.find(op);
   if (it == measured.end() || decision.role == Role::Fp32)
     return decision;
-  const ds_calibration::PrecisionEntry &entry = *it->second;
-  if (entry.overflows > 0)
-    return {Role::Fp32, "overflows " + lowName() + " in calibration (" +
-                            std::to_string(entry.overflows) + " results not finite)"};
-  if (entry.relativeError > budget)
-    return {Role::Fp32, "calibrated error " + formatError(entry.relativeError) + " > budget " +
-                            formatError(budget)};
-  decision.reason += " (calibrated error " + formatError(entry.relativeError) + ")";
+  std::string note;
+  std::string why = measuredReason(*it->second, budget, lowName(), note);
+  if (!why.empty())
+    return {Role::Fp32, why};
+  decision.reason += " (" + note + ")";
   return decision;
 }
 
@@ -381,16 +410,17 @@ struct AssignPrecisionPass : ds::impl::AssignPrecisionPassBase<AssignPrecisionPa
     bool measuredPolicy = policy == "auto";
     std::string lowPolicy = measuredPolicy ? measurements.type : policy.getValue();
     FloatType low = lowPolicy == "bf16" ? b.getBF16Type() : b.getF16Type();
-    // 16 unit roundoffs (2^-p, p the significand's bits with the implicit one).
     double budget = errorBudget > 0.0 ? errorBudget.getValue()
-                                      : 16.0 * std::ldexp(1.0, -(int)low.getFPMantissaWidth());
+                                      : ds_calibration::defaultPrecisionBudget(lowPolicy);
     std::string text;
     llvm::raw_string_ostream reportStream(text);
     for (func::FuncOp func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
-      if (policy == "fp8") {
-        emulateFp8(func, classes, nodes, report.empty() ? nullptr : &reportStream);
+      if (lowPolicy == "fp8") {
+        if (failed(
+                assignFp8(func, measuredPolicy, budget, report.empty() ? nullptr : &reportStream)))
+          return signalPassFailure();
         continue;
       }
       if (!func.getBody().hasOneBlock()) {
@@ -420,11 +450,41 @@ struct AssignPrecisionPass : ds::impl::AssignPrecisionPassBase<AssignPrecisionPa
     os << text;
   }
 
+  /// policy=fp8, or auto on an fp8 table: contractions and attention
+  /// emulated in fp8 except those blocked or, with measurements, over the
+  /// budget.
+  LogicalResult assignFp8(func::FuncOp func, bool measuredPolicy, double budget,
+                          llvm::raw_ostream *report) {
+    Measurements measured;
+    if (measuredPolicy) {
+      FailureOr<Measurements> found = lookUpMeasurements(func, measurements, isFp8Candidate);
+      if (failed(found))
+        return failure();
+      measured = std::move(*found);
+    }
+    emulateFp8(
+        func,
+        [&](Operation *op, std::string &note) -> std::string {
+          if (classes.contains(getOpClass(op)))
+            return "blocked class";
+          if (auto name = getNodeName(op->getLoc()); name && nodes.contains(*name))
+            return "blocked node";
+          if (!measuredPolicy)
+            return "";
+          auto it = measured.find(op);
+          if (it == measured.end())
+            return "not measured in calibration";
+          return measuredReason(*it->second, budget, "fp8", note);
+        },
+        report);
+    return success();
+  }
+
   LogicalResult readTable(MLIRContext *ctx) {
     if (table.empty())
       return emitError(UnknownLoc::get(ctx))
              << "ds-assign-precision: policy=auto needs a precision table (table=..., written "
-                "by ds-calibrate --precision=fp16|bf16)";
+                "by ds-calibrate --precision=fp16|bf16|fp8)";
     if (errorBudget < 0.0)
       return emitError(UnknownLoc::get(ctx))
              << "ds-assign-precision: error-budget must be at least 0 (0: the low type's default)";

@@ -18,22 +18,6 @@ namespace {
 /// The largest finite f8E4M3FN value: scales map |x|'s maximum onto it.
 constexpr float kFp8Max = 448.0f;
 
-/// The operands of a contraction or attention op (DS_OpClass) that an fp8
-/// GEMM reads: q, k, v of attention (not its mask), every einsum operand,
-/// the first two of the others (not a bias or zero points).
-SmallVector<unsigned> dataOperands(Operation *op) {
-  dsx_op_class cls = getOpClass(op);
-  if (cls == DSX_OP_ATTENTION)
-    return {0, 1, 2};
-  if (cls != DSX_OP_CONTRACTION)
-    return {};
-  unsigned count = isa<EinsumOp>(op) ? op->getNumOperands() : 2;
-  SmallVector<unsigned> operands;
-  for (unsigned i = 0; i < std::min(count, op->getNumOperands()); ++i)
-    operands.push_back(i);
-  return operands;
-}
-
 Value scalarF32(OpBuilder &b, Location loc, float v) {
   auto type = RankedTensorType::get({}, b.getF32Type());
   return b.create<ConstantOp>(loc, DenseElementsAttr::get(type, ArrayRef<float>(v)));
@@ -93,51 +77,77 @@ Value fp8Activation(OpBuilder &b, Location loc, Value x) {
 
 } // namespace
 
-void ds::emulateFp8(func::FuncOp func, const llvm::DenseSet<unsigned> &blockedClasses,
-                    const llvm::StringSet<> &blockedNodes, llvm::raw_ostream *report) {
+SmallVector<unsigned> ds::fp8DataOperands(Operation *op) {
+  dsx_op_class cls = getOpClass(op);
+  if (cls == DSX_OP_ATTENTION)
+    return {0, 1, 2};
+  if (cls != DSX_OP_CONTRACTION)
+    return {};
+  unsigned count = isa<EinsumOp>(op) ? op->getNumOperands() : 2;
+  SmallVector<unsigned> operands;
+  for (unsigned i = 0; i < std::min(count, op->getNumOperands()); ++i)
+    operands.push_back(i);
+  return operands;
+}
+
+bool ds::isFp8Candidate(Operation *op) {
+  SmallVector<unsigned> operands = fp8DataOperands(op);
+  return !operands.empty() && llvm::all_of(operands, [&](unsigned i) {
+    auto t = dyn_cast<RankedTensorType>(op->getOperand(i).getType());
+    return t && t.getElementType().isF32();
+  });
+}
+
+Value ds::roundToFp8(OpBuilder &b, Location loc, Value x) {
+  if (auto constant = x.getDefiningOp<ConstantOp>())
+    if (Value r = fp8Constant(b, loc, constant))
+      return r;
+  return fp8Activation(b, loc, x);
+}
+
+void ds::emulateFp8(func::FuncOp func,
+                    llvm::function_ref<std::string(Operation *, std::string &note)> keepReason,
+                    llvm::raw_ostream *report) {
   SmallVector<Operation *> ops;
   func.walk([&](Operation *op) {
-    if (!dataOperands(op).empty())
+    if (!fp8DataOperands(op).empty())
       ops.push_back(op);
   });
   unsigned emulated = 0, weights = 0;
   llvm::DenseMap<Value, Value> rounded; // one rounding per value
   for (Operation *op : ops) {
-    std::optional<StringRef> node = getNodeName(op->getLoc());
-    const char *why = nullptr;
-    if (blockedClasses.contains(getOpClass(op)))
-      why = "blocked class";
-    else if (node && blockedNodes.contains(*node))
-      why = "blocked node";
-    else if (!llvm::all_of(dataOperands(op), [&](unsigned i) {
-               auto t = dyn_cast<RankedTensorType>(op->getOperand(i).getType());
-               return t && t.getElementType().isF32();
-             }))
-      why = "not f32";
-    if (report)
-      *report << node.value_or("-") << " " << opNameWithKind(op) << " "
-              << (why ? "fp32 " : "fp8 ") << (why ? why : "contraction (emulated e4m3)") << "\n";
-    if (why)
+    std::string note;
+    std::string why = isFp8Candidate(op) ? keepReason(op, note) : "not f32";
+    if (report) {
+      *report << getNodeName(op->getLoc()).value_or("-") << " " << opNameWithKind(op) << " ";
+      if (!why.empty())
+        *report << "fp32 " << why << "\n";
+      else
+        *report << "fp8 contraction (emulated e4m3)" << (note.empty() ? "" : " (" + note + ")")
+                << "\n";
+    }
+    if (!why.empty())
       continue;
     ++emulated;
-    for (unsigned i : dataOperands(op)) {
+    for (unsigned i : fp8DataOperands(op)) {
       Value x = op->getOperand(i);
       Value &r = rounded[x];
       if (!r) {
         OpBuilder b(op);
         // A weight is dequantized just before its first reader (after the
-        // constant, every weight's f32 copy would be live from the start).
-        if (auto constant = x.getDefiningOp<ConstantOp>()) {
-          r = fp8Constant(b, op->getLoc(), constant);
-          weights += r ? 1 : 0;
-        }
-        if (!r) {
+        // constant, every weight's f32 copy would be live from the start);
+        // an activation is rounded once, right after it is made.
+        bool constant = x.getDefiningOp<ConstantOp>() != nullptr;
+        if (!constant) {
           if (Operation *def = x.getDefiningOp())
             b.setInsertionPointAfter(def);
           else
             b.setInsertionPointToStart(&func.getBody().front());
-          r = fp8Activation(b, op->getLoc(), x);
         }
+        r = roundToFp8(b, op->getLoc(), x);
+        // (An unreadable constant is rounded at run time instead.)
+        if (auto dequantize = r.getDefiningOp<DequantizeOp>())
+          weights += isa_and_nonnull<ConstantOp>(dequantize->getOperand(0).getDefiningOp());
       }
       op->setOperand(i, r);
     }

@@ -6,6 +6,7 @@
 // own error and overflow (PrecisionTable.h). PrecisionPasses.td has the details.
 //
 //===----------------------------------------------------------------------===//
+#include "EmulateFp8.h"
 #include "PrecisionPolicy.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
@@ -28,9 +29,9 @@ struct InsertPrecisionProbesPass
   using InsertPrecisionProbesPassBase::InsertPrecisionProbesPassBase;
 
   LogicalResult initialize(MLIRContext *ctx) override {
-    if (type != "fp16" && type != "bf16")
-      return emitError(UnknownLoc::get(ctx))
-             << "ds-insert-precision-probes: unknown type '" << type << "' (expected fp16 or bf16)";
+    if (type != "fp16" && type != "bf16" && type != "fp8")
+      return emitError(UnknownLoc::get(ctx)) << "ds-insert-precision-probes: unknown type '" << type
+                                             << "' (expected fp16, bf16 or fp8)";
     return success();
   }
 
@@ -42,15 +43,12 @@ struct InsertPrecisionProbesPass
       func.emitError("ds-insert-precision-probes: expected a function with one block");
       return signalPassFailure();
     }
+    llvm::DenseMap<Operation *, std::string> keys = precisionKeys(func);
+    if (type == "fp8")
+      return addProbeResults(func, fp8Probes(func, keys));
     OpBuilder b(&getContext());
     FloatType low = type == "bf16" ? FloatType(b.getBF16Type()) : FloatType(b.getF16Type());
     Type f32 = b.getF32Type();
-    llvm::DenseMap<Operation *, std::string> keys = precisionKeys(func);
-    // (f32 result, the same computed in the low type and cast back, name).
-    struct Probe {
-      Value reference, low;
-      std::string name;
-    };
     std::vector<Probe> probes;
     // Constants in the low type, converted as the compile converts them
     // (clamped to the largest finite value, not infinite), once each.
@@ -99,9 +97,52 @@ struct InsertPrecisionProbesPass
         probes.push_back({op->getResult(r.getResultNumber()), back, suffix});
       }
     }
+    addProbeResults(func, probes);
+  }
+
+private:
+  /// (f32 result, the same computed in the low type and cast back, name).
+  struct Probe {
+    Value reference, low;
+    std::string name;
+  };
+
+  /// type=fp8: each op the fp8 policy rounds, again on its data operands
+  /// rounded to e4m3 as that policy rounds them (one rounding per value).
+  std::vector<Probe> fp8Probes(func::FuncOp func,
+                               const llvm::DenseMap<Operation *, std::string> &keys) {
+    std::vector<Probe> probes;
+    llvm::DenseMap<Value, Value> rounded;
+    Block &entry = func.getBody().front();
+    for (Operation &opRef : llvm::make_early_inc_range(entry)) {
+      Operation *op = &opRef;
+      auto key = keys.find(op);
+      if (key == keys.end() || !isFp8Candidate(op))
+        continue;
+      OpBuilder b(op->getContext());
+      b.setInsertionPointAfter(op);
+      IRMapping mapping;
+      for (unsigned i : fp8DataOperands(op)) {
+        Value x = op->getOperand(i);
+        Value &r = rounded[x];
+        if (!r)
+          r = roundToFp8(b, op->getLoc(), x);
+        mapping.map(x, r);
+      }
+      Operation *shadow = b.clone(*op, mapping);
+      for (OpResult r : op->getResults())
+        if (isF32Tensor(r.getType()))
+          probes.push_back({r, shadow->getResult(r.getResultNumber()),
+                            std::to_string(r.getResultNumber()) + ":" + key->second});
+    }
+    return probes;
+  }
+
+  void addProbeResults(func::FuncOp func, const std::vector<Probe> &probes) {
     if (probes.empty())
       return;
-    auto returnOp = cast<func::ReturnOp>(entry.getTerminator());
+    Builder b(func.getContext());
+    auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
     auto addResult = [&](Value v, const std::string &name) {
       unsigned index = func.getNumResults();
       func.insertResult(index, v.getType(),

@@ -255,7 +255,11 @@ def InsertPrecisionProbesPass : Pass<"ds-insert-precision-probes", "func::FuncOp
     data movement is exact) is cloned right after itself with its f32
     operands cast to `type` (fp16 or bf16; constants converted as the compile
     converts them, clamped to the type's range) and its f32 results in that
-    type. Comparisons and arg reductions follow their inputs unmeasured
+    type. With `type=fp8` the probes are the ops `ds-assign-precision
+    policy=fp8` rounds (contractions and attention whose data operands are
+    f32): each is cloned on those operands rounded as that policy rounds
+    them (`dequantize(quantize(x, s), s)` with s = max |x| / 448, a
+    constant's scale computed here), its result f32. Comparisons and arg reductions follow their inputs unmeasured
     (their results are not floats to compare). Both results
     become extra results of the function, the op's own as
     `ds.precision:<r>:<key>` and the low one, cast back to f32, as
@@ -279,7 +283,7 @@ def InsertPrecisionProbesPass : Pass<"ds-insert-precision-probes", "func::FuncOp
   }];
   let options = [
     Option<"type", "type", "std::string", /*default=*/"\"fp16\"",
-           "The low type measured: fp16 or bf16">,
+           "The low type measured: fp16, bf16 or fp8 (emulated e4m3)">,
   ];
 }
 
@@ -407,12 +411,14 @@ def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
 
     `policy=auto` lowers what the default policy lowers except the ops a
     calibration run (`ds-insert-precision-probes`, written by `ds-calibrate
-    --precision=fp16|bf16` to the precision table `table`) saw overflow the
-    low type (a finite fp32 value, a non-finite low one) or miss fp32 by
+    --precision=fp16|bf16|fp8` to the precision table `table`) saw overflow
+    the low type (a finite fp32 value, a non-finite low one) or miss fp32 by
     more than `error-budget` (||low - fp32|| / ||fp32|| over the samples, the
     op computed on its rounded fp32 inputs; 0 picks 16 unit roundoffs of the
-    low type: 7.8e-3 for fp16, 6.25e-2 for bf16). The low type is the
-    table's. An op the table does not know is an error (a table of another
+    low type: 7.8e-3 for fp16, 6.25e-2 for bf16; 0.08 for fp8, about twice
+    what an fp8 GEMM on well-spread operands misses by). The low type is the
+    table's; on an fp8 table the policy is `fp8`'s for the contractions and
+    attention ops within the budget, and they alone are looked up. An op the table does not know is an error (a table of another
     model or other compile flags); the report gives each op's measured error.
 
     `policy=fp8`: the data operands of contractions and attention (not a
