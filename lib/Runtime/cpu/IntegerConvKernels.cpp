@@ -7,7 +7,8 @@
 // C[M, positions] = (W - zw)(col - zx). Both operands go to s8 (a u8 one
 // shifted by 128, its zero point with it) for oneDNN's s8 x s8 GEMM where the
 // CPU has VNNI; a per-channel weight zero point is applied afterwards as
-// C[m][q] -= zw[m] * sum_k (col[k][q] - zx). Elsewhere, exact loops.
+// C[m][q] -= zw[m] * sum_k (col[k][q] - zx). On AVX2 without VNNI, the
+// widened 16-bit GEMM (cpu/WidenedIntegerGemm.h); elsewhere, exact loops.
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/ContractionShapes.h"
@@ -15,6 +16,7 @@
 #include "cpu/IntegerDirectConv.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/WidenedIntegerGemm.h"
 #include "cpu/Window.h"
 
 #include <vector>
@@ -126,6 +128,15 @@ Status convInteger(KernelContext &ctx, const Attributes &attrs, const Inputs &in
       const int8_t *wg = ws.data() + g * Mg * rows;
       int32_t *yg = Y + (n * M + g * Mg) * OO;
       std::vector<int> zg(zws.begin() + g * Mg, zws.begin() + (g + 1) * Mg);
+      if (!vnni && widenedIntegerGemmAvailable()) {
+        std::vector<int> zcol((size_t)OO, zxs);
+        WidenedGemmOperands gemm;
+        gemm.a = wg, gemm.aSigned = true, gemm.lda = rows, gemm.za = zg.data();
+        gemm.b = col.data(), gemm.ldb = OO, gemm.zb = zcol.data();
+        gemm.c = yg, gemm.ldc = OO, gemm.M = Mg, gemm.K = rows, gemm.N = OO;
+        widenedIntegerGemm(ctx, /*nested=*/false, gemm);
+        continue;
+      }
       if (!vnni) {
         parallel(ctx, Mg, 1, [&](int64_t m0, int64_t m1) {
           exactGemm(wg, zg, col.data(), zxs, yg, m0, m1, OO, rows, OO);

@@ -6,16 +6,18 @@
 // cpu/IntegerPackedGemm.h. Otherwise, on a CPU with VNNI it runs on
 // oneDNN's int8 GEMM (u8 or s8 A, s8 B): a u8 B is shifted to s8 with its zero
 // point, and a per-column B zero point is applied afterwards as
-// C[i][j] -= zb[j] * sum_k (A[i][k] - za). Elsewhere, exact loops.
+// C[i][j] -= zb[j] * sum_k (A[i][k] - za). On AVX2 without VNNI, the
+// widened 16-bit GEMM (cpu/WidenedIntegerGemm.h); elsewhere, exact loops.
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/ContractionShapes.h"
 #include "cpu/Gemm.h"
 #include "cpu/IntegerPackedGemm.h"
-#include "cpu/PackedConstants.h"
-#include "cpu/PackedGemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
+#include "cpu/PackedConstants.h"
+#include "cpu/PackedGemm.h"
+#include "cpu/WidenedIntegerGemm.h"
 
 #include <vector>
 
@@ -90,6 +92,15 @@ void integerGemm(KernelContext &ctx, bool nested, const IntegerOperands &op, con
           c[i * N + j] = (int32_t)((uint32_t)c[i * N + j] - (uint32_t)op.zb[(size_t)j] * sum);
       }
     });
+    return;
+  }
+  if (widenedIntegerGemmAvailable()) {
+    std::vector<int> za((size_t)rows, op.za);
+    WidenedGemmOperands gemm;
+    gemm.a = a, gemm.aSigned = op.aSigned, gemm.lda = K, gemm.za = za.data();
+    gemm.b = b, gemm.ldb = N, gemm.zb = op.zb.data();
+    gemm.c = c, gemm.ldc = N, gemm.M = rows, gemm.K = K, gemm.N = N;
+    widenedIntegerGemm(ctx, nested, gemm);
     return;
   }
   auto body = [&](int64_t r0, int64_t r1) {
