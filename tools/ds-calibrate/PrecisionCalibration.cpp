@@ -58,8 +58,11 @@ bool findProbes(const ds::Model &model, const std::string &type, bool probed,
                     ", or give the .onnx model)",
             false);
   if (pairs.keys.empty())
-    return (error = "no op to measure in " + type +
-                    " (no contraction, attention, elementwise or window op with f32 values)",
+    return (error =
+                "no op to measure in " + type +
+                (type == "fp8"
+                     ? " (no contraction or attention op with f32 operands)"
+                     : " (no contraction, attention, elementwise or window op with f32 values)"),
             false);
   return true;
 }

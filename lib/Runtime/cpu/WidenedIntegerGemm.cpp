@@ -30,13 +30,13 @@ constexpr int64_t kBlockPairs = 256; ///< pairs of k per pass over the rows
 
 #ifdef DS_WIDENED_X86
 /// Rows [r0, r1) of A less their zero points in 16 bits, 2 * pairs values
-/// per row (an odd K's last padded with 0): as 32-bit words, the pairs
-/// (k, k + 1) the kernel broadcasts.
+/// per row (an odd K's last padded with 0): read 32 bits at a time, the
+/// pairs (k, k + 1) the kernel broadcasts.
 DS_AVX2 void widenRows(const WidenedGemmOperands &op, int64_t pairs, int64_t r0, int64_t r1,
-                       uint32_t *out) {
+                       int16_t *out) {
   for (int64_t i = r0; i < r1; ++i) {
     const int16_t z = (int16_t)op.za[i];
-    int16_t *o = (int16_t *)(out + i * pairs);
+    int16_t *o = out + i * 2 * pairs;
     const uint8_t *row = (const uint8_t *)op.a + i * op.lda;
     const __m256i zv = _mm256_set1_epi16(z);
     int64_t k = 0;
@@ -90,11 +90,11 @@ DS_AVX2 void widenPanel(const WidenedGemmOperands &op, int64_t pairs, int64_t j0
   }
 }
 
-/// R rows (at most kRows) of A's words (row stride lda words) against
+/// R rows (at most kRows) of A's pairs (row stride lda pairs) against
 /// `pairs` pairs of a panel; the first `cols` of its 16 columns stored, or
 /// added to C with `accumulate`.
 template <int R>
-DS_AVX2 void panelBlock(const uint32_t *aw, int64_t lda, int64_t pairs, const int16_t *panel,
+DS_AVX2 void panelBlock(const int16_t *aw, int64_t lda, int64_t pairs, const int16_t *panel,
                         int32_t *c, int64_t ldc, int64_t cols, bool accumulate) {
   __m256i acc[R][2];
   for (int r = 0; r < R; ++r) {
@@ -110,7 +110,9 @@ DS_AVX2 void panelBlock(const uint32_t *aw, int64_t lda, int64_t pairs, const in
     __m256i b0 = _mm256_loadu_si256((const __m256i *)(panel + p * 32));
     __m256i b1 = _mm256_loadu_si256((const __m256i *)(panel + p * 32 + 16));
     for (int r = 0; r < R; ++r) {
-      __m256i av = _mm256_set1_epi32((int)aw[r * lda + p]);
+      int32_t pair;
+      std::memcpy(&pair, aw + 2 * (r * lda + p), sizeof pair);
+      __m256i av = _mm256_set1_epi32(pair);
       acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
       acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
     }
@@ -130,13 +132,13 @@ DS_AVX2 void panelBlock(const uint32_t *aw, int64_t lda, int64_t pairs, const in
 }
 
 /// Every row of A's words over one widened panel, a block of k at a time.
-void panelRows(const uint32_t *aw, int64_t M, int64_t pairs, const int16_t *panel, int32_t *c,
+void panelRows(const int16_t *aw, int64_t M, int64_t pairs, const int16_t *panel, int32_t *c,
                int64_t ldc, int64_t cols) {
   for (int64_t k0 = 0; k0 < pairs; k0 += kBlockPairs) {
     const int64_t n = std::min(kBlockPairs, pairs - k0);
     const bool accumulate = k0 > 0;
     for (int64_t r = 0; r < M; r += kRows) {
-      const uint32_t *w = aw + r * pairs + k0;
+      const int16_t *w = aw + 2 * (r * pairs + k0);
       const int16_t *slice = panel + k0 * 2 * kPanel;
       int32_t *out = c + r * ldc;
       switch (std::min(kRows, M - r)) {
@@ -176,8 +178,13 @@ void widenedIntegerGemm(KernelContext &ctx, bool nested, const WidenedGemmOperan
 #ifdef DS_WIDENED_X86
   if (op.M <= 0 || op.N <= 0)
     return;
+  if (op.K <= 0) { // empty sums
+    for (int64_t i = 0; i < op.M; ++i)
+      std::memset(op.c + i * op.ldc, 0, (size_t)op.N * sizeof(int32_t));
+    return;
+  }
   const int64_t pairs = (op.K + 1) / 2, panels = (op.N + kPanel - 1) / kPanel;
-  std::vector<uint32_t> aw((size_t)(op.M * pairs));
+  std::vector<int16_t> aw((size_t)(op.M * pairs * 2));
   auto widenA = [&](int64_t r0, int64_t r1) { widenRows(op, pairs, r0, r1, aw.data()); };
   auto columns = [&](int64_t p0, int64_t p1) {
     std::vector<int16_t> panel((size_t)(pairs * 2 * kPanel));

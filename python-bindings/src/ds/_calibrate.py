@@ -146,8 +146,9 @@ def _precision_pass(model: str, shapes: Dict[str, str], binds: Dict[str, str], l
             key = suffix.split(":", 1)[1]
             pairs.setdefault(key, []).append((name, low_prefix + suffix))
     if not pairs:
-        raise ValueError(f"{model}: no op to measure in {low} (no contraction, attention, "
-                         "elementwise or window op with f32 values)")
+        which = ("contraction or attention op with f32 operands" if low == "fp8" else
+                 "contraction, attention, elementwise or window op with f32 values")
+        raise ValueError(f"{model}: no op to measure in {low} (no {which})")
     collectors = {key: _ds.PrecisionCollector() for key in pairs}
     bar = _Progress(total, progress, low)
     try:

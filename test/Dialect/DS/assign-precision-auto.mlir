@@ -10,6 +10,8 @@
 // RUN: printf '# ds precision table 1\ntype=fp8 samples=4\n0.03 0 12.5 fc\n0.2 0 3.5 fc2\n' > %t.fp8
 // RUN: ds-opt %s --ds-assign-precision="policy=auto table=%t.fp8 report=-" | FileCheck %s --check-prefix=FP8
 // RUN: ds-opt %s --ds-assign-precision="policy=auto table=%t.fp8 error-budget=0.25 report=-" -o /dev/null | FileCheck %s --check-prefix=FP8-BUDGET
+// RUN: printf '# ds precision table 1\ntype=fp8 samples=4\n0.03 2 12.5 fc\n0.01 0 3.5 fc2\n' > %t.fp8-overflow
+// RUN: ds-opt %s --ds-assign-precision="policy=auto table=%t.fp8-overflow report=-" -o /dev/null | FileCheck %s --check-prefix=FP8-OVERFLOW
 
 // fc is within fp16's budget (16 * 2^-11); the scale overflowed, so fc's
 // result goes back to f32 for it; fc2's own error is over the budget; the
@@ -52,6 +54,9 @@
 // FP8-BUDGET:      fc ds.matmul fp8 contraction (emulated e4m3) (calibrated error 0.03)
 // FP8-BUDGET-NEXT: fc2 ds.matmul fp8 contraction (emulated e4m3) (calibrated error 0.2)
 // FP8-BUDGET-NEXT: summary: 2 contractions in fp8 (emulated), 2 constant operands stored in fp8
+// Non-finite values in calibration (an infinite input, say) keep an op fp32.
+// FP8-OVERFLOW:      fc ds.matmul fp32 overflows fp8 in calibration (2 results not finite)
+// FP8-OVERFLOW-NEXT: fc2 ds.matmul fp8 contraction (emulated e4m3) (calibrated error 0.01)
 func.func @mlp(%x: tensor<4x8xf32>) -> tensor<4x16xf32> {
   %w = ds.constant dense<0.5> : tensor<8x16xf32>
   %s = ds.constant dense<1000.0> : tensor<16xf32>

@@ -67,6 +67,8 @@ func.func @mlp(%x: tensor<4x8xf32>) -> tensor<4x16xf32> {
 
 // Ops with no f32 operand or result, or a float operand of another type,
 // are not measured: nothing changes.
+// FP8-LABEL: func @other_types
+// FP8-NOT:   ds.precision
 // CHECK-LABEL: func @other_types
 // CHECK-SAME:  -> tensor<4x4xf16>
 // CHECK-NOT:   ds.cast
@@ -118,4 +120,29 @@ func.func @key_collision(%x: tensor<4xf32>) -> tensor<4xf32> {
   %1 = ds.unary relu %0 : (tensor<4xf32>) -> tensor<4xf32> loc("fc#2")
   %2 = ds.unary relu %1 : (tensor<4xf32>) -> tensor<4xf32> loc("fc")
   return %2 : tensor<4xf32>
+}
+
+// -----
+
+// fp8 rounds attention's q, k and v and every einsum operand; a value two
+// of them read (%k here) is rounded once. The relu is not an fp8 op.
+// FP8-LABEL: func @attention_einsum
+// FP8-SAME:  {ds.name = "ds.precision-fp8:0:attn"}
+// FP8-SAME:  {ds.name = "ds.precision-fp8:0:mix"})
+// FP8-NOT:   ds.precision-fp8:0:act
+// FP8:       ds.quantize {{.*}} -> tensor<1x2x4x8xf8E4M3FN>
+// FP8:       %[[KQ:.*]] = ds.quantize %arg1, {{.*}} -> tensor<1x2x4x8xf8E4M3FN>
+// FP8-NEXT:  %[[KR:.*]] = ds.dequantize %[[KQ]]
+// FP8:       ds.quantize {{.*}} -> tensor<1x2x4x8xf8E4M3FN>
+// FP8-NOT:   ds.quantize {{.*}} -> tensor<1x2x4x8xf8E4M3FN>
+// FP8:       ds.attention {{.*}}, %[[KR]],
+// FP8:       ds.quantize %arg3, {{.*}} -> tensor<1x2x8x4xf8E4M3FN>
+// FP8-NEXT:  %[[TR:.*]] = ds.dequantize
+// FP8-NOT:   ds.quantize
+// FP8:       ds.einsum %[[KR]], %[[TR]]
+func.func @attention_einsum(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %t: tensor<1x2x8x4xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>) {
+  %a = ds.attention %q, %k, %v : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> loc("attn")
+  %r = ds.unary relu %a : (tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> loc("act")
+  %m = ds.einsum %k, %t {equation = "bhqd,bhdk->bhqk"} : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32> loc("mix")
+  return %r, %m : tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>
 }

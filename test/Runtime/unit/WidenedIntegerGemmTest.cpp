@@ -3,12 +3,11 @@
 // cpu/WidenedIntegerGemm must give the exact i32 sums of (a - za[i]) *
 // (b - zb[j]) that MatMulInteger / ConvInteger define, wrapping past 2^31:
 // u8 and s8 rows, zero points at the ends of their range (each difference
-// needs all 9 bits of its 16), odd K, rows that leave a short register
-// block, columns that leave a short panel, a row range inside the matrix,
-// strided operands, tasks that split the columns anywhere, and a K long
-// enough to wrap. Through ds.matmul_integer and ds.conv_integer it is the
-// path of CPUs with AVX2 and no VNNI, where their own tests check it.
-// Skipped where the CPU has no AVX2.
+// needs all 9 bits of its 16), odd K and K = 0, rows that leave a short
+// register block, columns that leave a short panel, strided operands, tasks
+// of one or more panels, and a K long enough to wrap. Through ds.matmul_integer and ds.conv_integer
+// it is the path of CPUs with AVX2 and no VNNI, where their own tests check it. Skipped where the
+// CPU has no AVX2.
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/WidenedIntegerGemm.h"
@@ -121,10 +120,13 @@ TEST_F(WidenedIntegerGemm, StridesAndTasks) {
   // Operands and result with row strides past their width.
   check({13, 45, 23, false, 50, 31, 29}, 0, false, 11);
   check({13, 45, 23, true, 50, 31, 29}, -1, false, 12);
-  // Tasks of 1, 2 and 3 panels over 7 panels (the last a short one), nested.
+  // Tasks of 1, 2 and 3 panels over 7 panels (the last a short one), and
+  // nested: M * K * 16 = 2^20 multiply-adds a panel, the grain's one panel.
   for (int64_t chunk : {1, 2, 3, -1})
-    check({6, 100, 103, false, 100, 103, 103}, chunk, false, 13 + (uint32_t)chunk);
+    check({8, 8192, 103, false, 8192, 103, 103}, chunk, false, 13 + (uint32_t)chunk);
 }
+
+TEST_F(WidenedIntegerGemm, EmptySumsAreZero) { check({3, 0, 20, false, 1, 20, 24}, 0, false, 31); }
 
 TEST_F(WidenedIntegerGemm, WrapsPastTwoToTheThirtyOne) {
   // 40000 products of 255 * 255 pass 2^31 (column 0): the sums wrap as i32

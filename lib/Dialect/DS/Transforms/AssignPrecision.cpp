@@ -472,8 +472,10 @@ struct AssignPrecisionPass : ds::impl::AssignPrecisionPassBase<AssignPrecisionPa
           if (!measuredPolicy)
             return "";
           auto it = measured.find(op);
-          if (it == measured.end())
-            return "not measured in calibration";
+          if (it == measured.end()) { // no key: calibration cannot name it
+            note = "not calibrated";
+            return "";
+          }
           return measuredReason(*it->second, budget, "fp8", note);
         },
         report);

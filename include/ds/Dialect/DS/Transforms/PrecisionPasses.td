@@ -259,7 +259,7 @@ def InsertPrecisionProbesPass : Pass<"ds-insert-precision-probes", "func::FuncOp
     policy=fp8` rounds (contractions and attention whose data operands are
     f32): each is cloned on those operands rounded as that policy rounds
     them (`dequantize(quantize(x, s), s)` with s = max |x| / 448, a
-    constant's scale computed here), its result f32. Comparisons and arg reductions follow their inputs unmeasured
+    constant's scale computed here), its result f32 already (no cast back). Comparisons and arg reductions follow their inputs unmeasured
     (their results are not floats to compare). Both results
     become extra results of the function, the op's own as
     `ds.precision:<r>:<key>` and the low one, cast back to f32, as
@@ -418,7 +418,10 @@ def AssignPrecisionPass : Pass<"ds-assign-precision", "ModuleOp"> {
     low type: 7.8e-3 for fp16, 6.25e-2 for bf16; 0.08 for fp8, about twice
     what an fp8 GEMM on well-spread operands misses by). The low type is the
     table's; on an fp8 table the policy is `fp8`'s for the contractions and
-    attention ops within the budget, and they alone are looked up. An op the table does not know is an error (a table of another
+    attention ops within the budget, and they alone are looked up (one the
+    calibration cannot name, with a float operand of another type or inside
+    a region, is rounded as `policy=fp8` rounds it, unmeasured, as fp16's
+    auto lowers such ops by class). An op the table does not know is an error (a table of another
     model or other compile flags); the report gives each op's measured error.
 
     `policy=fp8`: the data operands of contractions and attention (not a
