@@ -69,6 +69,16 @@ def table_entries(path):
     return lines[1], entries
 
 
+def calibrated(exported, tmp_path, name, low, count):
+    """The precision table of `name` in `low` over `count` samples, and its
+    entries (the header checked)."""
+    table = ds.calibrate(str(exported / f"{name}.onnx"), samples(name, count, 0),
+                         tmp_path / f"{name}.table", precision=low)
+    header, entries = table_entries(table)
+    assert header == f"type={low} samples={count}"
+    return table, entries
+
+
 def report_lines(path):
     """{node and op: (precision, reason)} of a precision report."""
     lines = {}
@@ -84,10 +94,7 @@ def report_lines(path):
 
 def test_auto_keeps_what_fp16_breaks_in_fp32(exported, tmp_path):
     path = str(exported / "hazard.onnx")
-    table = ds.calibrate(path, samples("hazard", 4, 0), tmp_path / "hazard.table",
-                         precision="fp16")
-    header, entries = table_entries(table)
-    assert header == "type=fp16 samples=4"
+    table, entries = calibrated(exported, tmp_path, "hazard", "fp16", 4)
     # h * h passes 65504; sqrt reads its f32 sum, past 65504 too; h * 1e-5 * W
     # lands among fp16's subnormals; the constant 1e5 becomes 65504 in fp16
     # (clamped, as the compile converts it), a third off.
@@ -124,10 +131,7 @@ def test_auto_keeps_what_fp16_breaks_in_fp32(exported, tmp_path):
 
 def test_auto_fp8_keeps_the_outlier_layer_in_fp32(exported, tmp_path):
     path = str(exported / "outlier.onnx")
-    table = ds.calibrate(path, samples("outlier", 4, 0), tmp_path / "outlier.table",
-                         precision="fp8")
-    header, entries = table_entries(table)
-    assert header == "type=fp8 samples=4"
+    table, entries = calibrated(exported, tmp_path, "outlier", "fp8", 4)
     # The three Gemms alone: the relu and the gain are not fp8 ops.
     assert sorted(entries) == ["/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"]
     assert all(e[1] == 0 for e in entries.values())
@@ -170,15 +174,18 @@ def test_auto_fp8_keeps_the_outlier_layer_in_fp32(exported, tmp_path):
 @pytest.mark.parametrize("low", ["fp16", "bf16", "fp8"])
 def test_auto_blocks_nothing_on_transformers(exported, tmp_path, name, low):
     path = str(exported / f"{name}.onnx")
-    table = ds.calibrate(path, samples(name, 3, 0), tmp_path / "t.table", precision=low)
+    table, entries = calibrated(exported, tmp_path, name, low, 3)
     report = tmp_path / "report.txt"
     feeds = samples(name, 1, 7)[0]
     auto = ds.load(path, precision="auto", precision_table=table,
                    precision_report=report).run(feeds)["y"]
     plain = ds.load(path, precision=low).run(feeds)["y"]
     ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
-    _, entries = table_entries(table)
     assert entries and all(e[1] == 0 for e in entries.values())
+    if low == "fp8":
+        # What fp8's default budget (0.08) is set from: every matmul's own
+        # error on these exports (0.021 to 0.044 here), about half of it.
+        assert all(0.015 < e[0] < 0.05 for e in entries.values()), entries
     text = open(report).read()
     assert "calibrated error" in text and "> budget" not in text and "overflows" not in text
     # Same decisions as the default policy: the same values.

@@ -1,7 +1,8 @@
 //===- WidenedIntegerGemm.cpp - exact 8-bit GEMM on AVX2 ------------------===//
 //
 // C = (A - za)(B - zb) by 16-bit pairs (WidenedIntegerGemm.h). A's rows are
-// widened once into 32-bit words of two 16-bit values (k, k + 1); each task
+// widened once into 16-bit values, which the kernel reads as 32-bit pairs
+// (k, k + 1); each task
 // widens its panels of 16 columns of B the same way ([pairs][16][2]) and
 // runs every row of A over each, four rows at a time in 8 ymm accumulators,
 // kBlockPairs pairs of k at a time (16 KiB of the panel, which stays in L1
@@ -131,7 +132,7 @@ DS_AVX2 void panelBlock(const int16_t *aw, int64_t lda, int64_t pairs, const int
   }
 }
 
-/// Every row of A's words over one widened panel, a block of k at a time.
+/// Every row of A's pairs over one widened panel, a block of k at a time.
 void panelRows(const int16_t *aw, int64_t M, int64_t pairs, const int16_t *panel, int32_t *c,
                int64_t ldc, int64_t cols) {
   for (int64_t k0 = 0; k0 < pairs; k0 += kBlockPairs) {

@@ -101,6 +101,16 @@ private:
   Stats stats;
 };
 
+/// Why the block lists keep `op` in fp32 (null: they do not).
+const char *blockedReason(Operation *op, const llvm::DenseSet<unsigned> &blockedClasses,
+                          const llvm::StringSet<> &blockedNodes) {
+  if (auto name = getNodeName(op->getLoc()); name && blockedNodes.contains(*name))
+    return "blocked node";
+  if (blockedClasses.contains(getOpClass(op)))
+    return "blocked class";
+  return nullptr;
+}
+
 /// A measurement as the report prints it.
 std::string formatError(double value) {
   char text[32];
@@ -170,10 +180,8 @@ LogicalResult PrecisionAssigner::useMeasurements(const ds_calibration::Precision
 }
 
 PrecisionAssigner::Decision PrecisionAssigner::decide(Operation *op) {
-  if (auto name = getNodeName(op->getLoc()); name && blockedNodes.contains(*name))
-    return {Role::Fp32, "blocked node"};
-  if (blockedClasses.contains(getOpClass(op)))
-    return {Role::Fp32, "blocked class"};
+  if (const char *blocked = blockedReason(op, blockedClasses, blockedNodes))
+    return {Role::Fp32, blocked};
   PrecisionDecision byClass = defaultPrecisionRole(op);
   Decision decision{byClass.role, byClass.reason};
   auto it = measured.find(op);
@@ -465,10 +473,8 @@ struct AssignPrecisionPass : ds::impl::AssignPrecisionPassBase<AssignPrecisionPa
     emulateFp8(
         func,
         [&](Operation *op, std::string &note) -> std::string {
-          if (classes.contains(getOpClass(op)))
-            return "blocked class";
-          if (auto name = getNodeName(op->getLoc()); name && nodes.contains(*name))
-            return "blocked node";
+          if (const char *blocked = blockedReason(op, classes, nodes))
+            return blocked;
           if (!measuredPolicy)
             return "";
           auto it = measured.find(op);

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "EmulateFp8.h"
 #include "PrecisionPolicy.h"
+#include "ds/Calibration/PrecisionTable.h"
 #include "ds/Dialect/DS/IR/DSOps.h"
 #include "ds/Dialect/DS/Transforms/Passes.h"
 
@@ -29,7 +30,7 @@ struct InsertPrecisionProbesPass
   using InsertPrecisionProbesPassBase::InsertPrecisionProbesPassBase;
 
   LogicalResult initialize(MLIRContext *ctx) override {
-    if (type != "fp16" && type != "bf16" && type != "fp8")
+    if (!ds_calibration::isPrecisionTableType(type))
       return emitError(UnknownLoc::get(ctx)) << "ds-insert-precision-probes: unknown type '" << type
                                              << "' (expected fp16, bf16 or fp8)";
     return success();
