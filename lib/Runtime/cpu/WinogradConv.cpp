@@ -8,7 +8,9 @@
 // block of outputs, written with its bias into the NCHW result.
 //
 // F(4x4, 3x3) uses the points 0, 1, -1, 2, -2 and infinity; F(2x2, 3x3)
-// the points 0, 1, -1 and infinity.
+// the points 0, 1, -1 and infinity. The per-tile transforms
+// (WinogradTiles.inc) are built twice, for AVX-512 and for AVX2 + FMA;
+// the padding copy and the weights' transform are plain C++.
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/WinogradConv.h"
@@ -51,52 +53,6 @@ const double kG4[6][3] = {{1.0 / 4, 0, 0},
 const double kG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 
 #if defined(__x86_64__)
-#define DS_AVX512 __attribute__((target("avx512f")))
-typedef float Vec __attribute__((vector_size(64)));
-
-DS_AVX512 inline Vec load(const float *p) {
-  Vec v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-DS_AVX512 inline void store(float *p, Vec v) { __builtin_memcpy(p, &v, sizeof v); }
-
-/// B^T and A^T of F(N x N, 3 x 3), applied to one row or column.
-template <int N> struct Transform;
-
-template <> struct Transform<4> {
-  static constexpr int a = 6;
-  DS_AVX512 static void input(const Vec d[6], Vec r[6]) {
-    r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
-    r[1] = -4.0f * (d[1] + d[2]) + d[3] + d[4];
-    r[2] = 4.0f * (d[1] - d[2]) - d[3] + d[4];
-    r[3] = 2.0f * (d[3] - d[1]) - d[2] + d[4];
-    r[4] = 2.0f * (d[1] - d[3]) - d[2] + d[4];
-    r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
-  }
-  DS_AVX512 static void output(const Vec m[6], Vec r[4]) {
-    const Vec s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
-    r[0] = m[0] + s12 + s34;
-    r[1] = d12 + 2.0f * d34;
-    r[2] = s12 + 4.0f * s34;
-    r[3] = d12 + 8.0f * d34 + m[5];
-  }
-};
-
-template <> struct Transform<2> {
-  static constexpr int a = 4;
-  DS_AVX512 static void input(const Vec d[4], Vec r[4]) {
-    r[0] = d[0] - d[2];
-    r[1] = d[1] + d[2];
-    r[2] = d[2] - d[1];
-    r[3] = d[1] - d[3];
-  }
-  DS_AVX512 static void output(const Vec m[4], Vec r[2]) {
-    r[0] = m[0] + m[1] + m[2];
-    r[1] = m[1] - m[2] - m[3];
-  }
-};
-
 struct Geometry {
   int64_t H, W, OH, OW, PT, PL, C, M;
   int64_t n;      ///< outputs per tile side
@@ -130,160 +86,46 @@ void padChannelsLast(KernelContext &ctx, const Geometry &g, const float *x, floa
   });
 }
 
-/// Tile t's V[point][t - t0][ch], for tiles [t0, t0 + tiles).
-template <int N>
-DS_AVX512 void transformInputTile(const Geometry &g, const float *P, int64_t t, int64_t t0,
-                                  int64_t tiles, float *V) {
-  constexpr int a = Transform<N>::a;
-  const int64_t pointStride = tiles * g.C;
-  const float *patch = P + ((t / g.TW) * N * g.Wp + (t % g.TW) * N) * g.C;
-  float *out = V + (t - t0) * g.C;
-  for (int64_t ch = 0; ch < g.C; ch += kLanes) {
-    Vec rows[a][a];
-    for (int i = 0; i < a; ++i) { // B^T along each row of the patch
-      Vec d[a];
-      for (int j = 0; j < a; ++j)
-        d[j] = load(patch + (i * g.Wp + j) * g.C + ch);
-      Transform<N>::input(d, rows[i]);
-    }
-    for (int j = 0; j < a; ++j) { // and along each column
-      Vec d[a], r[a];
-      for (int i = 0; i < a; ++i)
-        d[i] = rows[i][j];
-      Transform<N>::input(d, r);
-      for (int i = 0; i < a; ++i)
-        store(out + (i * a + j) * pointStride + ch, r[i]);
-    }
-  }
-}
+namespace avx512 {
+#define DS_TARGET __attribute__((target("avx512f")))
+#define DS_WINOGRAD_AVX512 1
+#include "cpu/WinogradTiles.inc"
+#undef DS_WINOGRAD_AVX512
+#undef DS_TARGET
+} // namespace avx512
 
-/// Stores row `i` of a whole tile for 16 channels: cols[j] holds column j
-/// of it, channel m + l in lane l; channel m + l's row goes to dst[l *
-/// plane]. Transposed in registers, a row of N contiguous floats per
-/// channel (one element at a time, through memory, the F(2x2) output
-/// transform cost as much as the whole small CNN's pooling).
-template <int N> struct TileRows;
-template <> struct TileRows<4> {
-  template <int K>
-  DS_AVX512 static void lane(__m512 u0, __m512 u1, __m512 u2, __m512 u3, float *dst,
-                             int64_t plane) {
-    _mm_storeu_ps(dst + (4 * K + 0) * plane, _mm512_extractf32x4_ps(u0, K));
-    _mm_storeu_ps(dst + (4 * K + 1) * plane, _mm512_extractf32x4_ps(u1, K));
-    _mm_storeu_ps(dst + (4 * K + 2) * plane, _mm512_extractf32x4_ps(u2, K));
-    _mm_storeu_ps(dst + (4 * K + 3) * plane, _mm512_extractf32x4_ps(u3, K));
-  }
-  DS_AVX512 static void store(const Vec cols[4], float *dst, int64_t plane) {
-    // Per 128-bit lane k: t0 = (c0, c1) of channels 4k, 4k + 1, t1 of
-    // 4k + 2, 4k + 3 (likewise t2, t3 for c2, c3); u_q = channel 4k + q.
-    const __m512 c0 = (__m512)cols[0], c1 = (__m512)cols[1], c2 = (__m512)cols[2],
-                 c3 = (__m512)cols[3];
-    const __m512 t0 = _mm512_unpacklo_ps(c0, c1), t1 = _mm512_unpackhi_ps(c0, c1);
-    const __m512 t2 = _mm512_unpacklo_ps(c2, c3), t3 = _mm512_unpackhi_ps(c2, c3);
-    const __m512 u0 = _mm512_shuffle_ps(t0, t2, 0x44), u1 = _mm512_shuffle_ps(t0, t2, 0xEE);
-    const __m512 u2 = _mm512_shuffle_ps(t1, t3, 0x44), u3 = _mm512_shuffle_ps(t1, t3, 0xEE);
-    lane<0>(u0, u1, u2, u3, dst, plane);
-    lane<1>(u0, u1, u2, u3, dst, plane);
-    lane<2>(u0, u1, u2, u3, dst, plane);
-    lane<3>(u0, u1, u2, u3, dst, plane);
-  }
-};
-template <> struct TileRows<2> {
-  template <int K>
-  DS_AVX512 static void lane(__m512 t0, __m512 t1, float *dst, int64_t plane) {
-    const __m128 a = _mm512_extractf32x4_ps(t0, K), b = _mm512_extractf32x4_ps(t1, K);
-    _mm_storel_pi((__m64 *)(dst + (4 * K + 0) * plane), a);
-    _mm_storeh_pi((__m64 *)(dst + (4 * K + 1) * plane), a);
-    _mm_storel_pi((__m64 *)(dst + (4 * K + 2) * plane), b);
-    _mm_storeh_pi((__m64 *)(dst + (4 * K + 3) * plane), b);
-  }
-  DS_AVX512 static void store(const Vec cols[2], float *dst, int64_t plane) {
-    // Per 128-bit lane k: t0 = (c0, c1) of channels 4k, 4k + 1, t1 of
-    // channels 4k + 2, 4k + 3.
-    const __m512 c0 = (__m512)cols[0], c1 = (__m512)cols[1];
-    const __m512 t0 = _mm512_unpacklo_ps(c0, c1), t1 = _mm512_unpackhi_ps(c0, c1);
-    lane<0>(t0, t1, dst, plane);
-    lane<1>(t0, t1, dst, plane);
-    lane<2>(t0, t1, dst, plane);
-    lane<3>(t0, t1, dst, plane);
-  }
-};
-
-/// Tile t's N x N block of y from O[point][t - t0][m] (tiles [t0, t0 +
-/// tiles)), plus bias.
-template <int N>
-DS_AVX512 void transformOutputTile(const Geometry &g, const float *O, const float *bias, int64_t t,
-                                   int64_t t0, int64_t tiles, float *y) {
-  constexpr int a = Transform<N>::a;
-  const int64_t pointStride = tiles * g.M, plane = g.OH * g.OW;
-  const int64_t oh0 = (t / g.TW) * N, ow0 = (t % g.TW) * N;
-  const int64_t rows = std::min<int64_t>(N, g.OH - oh0), cols = std::min<int64_t>(N, g.OW - ow0);
-  const float *in = O + (t - t0) * g.M;
-  for (int64_t m = 0; m < g.M; m += kLanes) {
-    Vec half[a][N];
-    for (int i = 0; i < a; ++i) { // A^T along each row of points
-      Vec v[a];
-      for (int j = 0; j < a; ++j)
-        v[j] = load(in + (i * a + j) * pointStride + m);
-      Transform<N>::output(v, half[i]);
-    }
-    Vec block[N][N]; // [row][column], lanes = channels
-    const Vec bv = bias ? load(bias + m) : Vec{};
-    for (int j = 0; j < N; ++j) { // and along each column
-      Vec v[a], r[N];
-      for (int i = 0; i < a; ++i)
-        v[i] = half[i][j];
-      Transform<N>::output(v, r);
-      for (int i = 0; i < N; ++i)
-        block[i][j] = r[i] + bv;
-    }
-    if (rows == N && cols == N) {
-      for (int i = 0; i < N; ++i)
-        TileRows<N>::store(block[i], y + m * plane + (oh0 + i) * g.OW + ow0, plane);
-      continue;
-    }
-    for (int64_t l = 0; l < kLanes; ++l) { // a tile cut by the map's edge
-      float *dst = y + (m + l) * plane + oh0 * g.OW + ow0;
-      for (int64_t i = 0; i < rows; ++i)
-        for (int64_t j = 0; j < cols; ++j)
-          dst[i * g.OW + j] = block[i][j][l];
-    }
-  }
-}
-
-/// The convolution of one image's blocks of tile rows, on transformed
-/// weights U (a^2 matrices).
-template <int N>
-void runTiles(KernelContext &ctx, const Geometry &g, const float *P, const PackedSet &U,
-              const float *bias, float *V, float *O, int64_t blockTiles, float *y) {
-  constexpr int64_t points = Transform<N>::a * Transform<N>::a;
-  std::array<const float *, points> A;
-  std::array<const PackedMatrix *, points> B;
-  std::array<float *, points> Cs;
-  for (int64_t t0 = 0; t0 < g.TH * g.TW; t0 += blockTiles) {
-    const int64_t t1 = std::min(g.TH * g.TW, t0 + blockTiles), tiles = t1 - t0;
-    parallel(ctx, tiles, kTaskFloats / (points * g.C), [&](int64_t b, int64_t e) {
-      for (int64_t t = t0 + b; t < t0 + e; ++t)
-        transformInputTile<N>(g, P, t, t0, tiles, V);
-    });
-    for (int64_t p = 0; p < points; ++p) {
-      A[(size_t)p] = V + p * tiles * g.C;
-      B[(size_t)p] = &U.matrices[(size_t)p];
-      Cs[(size_t)p] = O + p * tiles * g.M;
-    }
-    packedGemmBatch(ctx, points, tiles, A.data(), g.C, B.data(), Cs.data(), g.M);
-    parallel(ctx, tiles, kTaskFloats / (points * g.M), [&](int64_t b, int64_t e) {
-      for (int64_t t = t0 + b; t < t0 + e; ++t)
-        transformOutputTile<N>(g, O, bias, t, t0, tiles, y);
-    });
-  }
-}
+namespace avx2 {
+#define DS_TARGET __attribute__((target("avx2,fma")))
+#define DS_WINOGRAD_AVX512 0
+#include "cpu/WinogradTiles.inc"
+#undef DS_WINOGRAD_AVX512
+#undef DS_TARGET
+} // namespace avx2
 #endif
 
 } // namespace
 
+WinogradIsa winogradIsa() {
+#if defined(__x86_64__)
+  if (!packedGemmAvailable())
+    return WinogradIsa::None;
+  if (__builtin_cpu_supports("avx512f"))
+    return WinogradIsa::Avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return WinogradIsa::Avx2;
+#endif
+  return WinogradIsa::None;
+}
+
+bool winogradIsaRuns(WinogradIsa isa) {
+  const WinogradIsa widest = winogradIsa();
+  return isa != WinogradIsa::None &&
+         (isa == widest || (isa == WinogradIsa::Avx2 && widest == WinogradIsa::Avx512));
+}
+
 int64_t winogradTileSize(const Window &w, int64_t C, int64_t M, int64_t group) {
 #if defined(__x86_64__)
-  if (!__builtin_cpu_supports("avx512f") || !packedGemmAvailable())
+  if (winogradIsa() == WinogradIsa::None)
     return 0;
   if (w.spatial != 2 || group != 1 || C <= 0 || M <= 0 || C % kLanes || M % kLanes)
     return 0;
@@ -367,9 +209,10 @@ bool transformWinogradWeights(const float *wt, int64_t M, int64_t C, int64_t n, 
 }
 
 bool runWinogradConv(KernelContext &ctx, const float *x, const float *wt, const float *bias,
-                     float *y, int64_t N, int64_t C, int64_t M, int64_t group, const Window &w) {
+                     float *y, int64_t N, int64_t C, int64_t M, int64_t group, const Window &w,
+                     WinogradIsa isa) {
 #if defined(__x86_64__)
-  const int64_t n = ctx.packed ? winogradTileSize(w, C, M, group) : 0;
+  const int64_t n = ctx.packed && winogradIsaRuns(isa) ? winogradTileSize(w, C, M, group) : 0;
   if (!n)
     return false;
   const PackedSet *U = ctx.packed->findSet(wt, M, C, n);
@@ -397,17 +240,14 @@ bool runWinogradConv(KernelContext &ctx, const float *x, const float *wt, const 
   for (int64_t b = 0; b < N; ++b) {
     padChannelsLast(ctx, g, x + b * C * g.H * g.W, padded.data());
     float *yb = y + b * M * g.OH * g.OW;
-    if (n == 4)
-      runTiles<4>(ctx, g, padded.data(), *U, bias, inputPoints.data(), outputPoints.data(),
-                  blockTiles, yb);
-    else
-      runTiles<2>(ctx, g, padded.data(), *U, bias, inputPoints.data(), outputPoints.data(),
-                  blockTiles, yb);
+    auto *run = isa == WinogradIsa::Avx512 ? (n == 4 ? avx512::runTiles<4> : avx512::runTiles<2>)
+                                           : (n == 4 ? avx2::runTiles<4> : avx2::runTiles<2>);
+    run(ctx, g, padded.data(), *U, bias, inputPoints.data(), outputPoints.data(), blockTiles, yb);
   }
   return true;
 #else
   (void)ctx, (void)x, (void)wt, (void)bias, (void)y, (void)N, (void)C, (void)M, (void)group,
-      (void)w;
+      (void)w, (void)isa;
   return false;
 #endif
 }

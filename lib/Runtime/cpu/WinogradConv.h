@@ -29,12 +29,21 @@
 
 namespace dsrt::cpu {
 
+/// The instruction sets the transforms are built for.
+enum class WinogradIsa { None, Avx2, Avx512 };
+
+/// The widest of them this CPU runs (None: no Winograd path here).
+WinogradIsa winogradIsa();
+
+/// Whether `isa`'s transforms run on this CPU (tests run each one that does).
+bool winogradIsaRuns(WinogradIsa isa);
+
 /// The variant a convolution of this geometry runs in (so its weights are
 /// packed for it rather than for the direct path): 4 for F(4x4, 3x3), 2
 /// for F(2x2, 3x3) on small maps, 0 for none. Needs 2-D, 3 x 3, stride 1,
 /// dilation 1, one group, channel counts that are multiples of 16 (the
 /// transforms run on 16 channels at once), enough tiles to amortize the
-/// larger weights, and AVX-512.
+/// larger weights, and AVX-512 or AVX2 + FMA.
 int64_t winogradTileSize(const Window &w, int64_t C, int64_t M, int64_t group);
 
 /// The (n + 2)^2 C x M matrices G g G^T of M x C x 3 x 3 weights for
@@ -44,9 +53,11 @@ bool transformWinogradWeights(const float *wt, int64_t M, int64_t C, int64_t n, 
 
 /// y = conv(x, wt) + bias on the transformed weights of `wt` found in
 /// ctx.packed; false, before writing anything, when they are not there or
-/// the geometry does not suit (the direct path then runs).
+/// the geometry does not suit (the direct path then runs). The transforms
+/// run in `isa`'s build (false if this CPU lacks it).
 bool runWinogradConv(KernelContext &ctx, const float *x, const float *wt, const float *bias,
-                     float *y, int64_t N, int64_t C, int64_t M, int64_t group, const Window &w);
+                     float *y, int64_t N, int64_t C, int64_t M, int64_t group, const Window &w,
+                     WinogradIsa isa = winogradIsa());
 
 } // namespace dsrt::cpu
 

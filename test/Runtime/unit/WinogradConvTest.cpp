@@ -33,7 +33,7 @@ bool available() {
 
 TEST(WinogradConv, MatchesTheConvolutionInDouble) {
   if (!available())
-    GTEST_SKIP() << "no AVX-512: the direct path runs instead";
+    GTEST_SKIP() << "no AVX-512 or AVX2 + FMA: the direct path runs instead";
   // F(4x4) and F(2x2) (maps under 25 x 25); maps that are and are
   // not multiples of the tile, pads 0-2 (asymmetric), a batch, channel
   // counts over one k block of the GEMM (C 160 > 128), and blocks of tile
@@ -73,20 +73,27 @@ TEST(WinogradConv, MatchesTheConvolutionInDouble) {
       // the sums by up to 361 after, so f32 rounding reaches a few 1e-5 of
       // sqrt(9 C) (measured: 2.4e-5 at C 512). An indexing error is O(1).
       const double atol = 4e-5 * std::sqrt(9.0 * p.C);
-      std::vector<float> first;
-      for (int threads : {1, 64}) { // one task per point, or each point split
-        KernelContext ctx = chunkedContext(3);
-        ctx.numThreads = threads;
-        ctx.packed = &constants;
-        std::vector<float> y(want.size(), NAN);
-        ASSERT_TRUE(cpu::runWinogradConv(ctx, xv.data(), wv.data(), withBias ? bv.data() : nullptr,
-                                         y.data(), p.N, p.C, p.M, 1, w))
-            << what;
-        expectNear(y, std::vector<double>(want.begin(), want.end()), what, 1e-5, atol);
-        if (first.empty())
-          first = y;
-        else
-          EXPECT_EQ(y, first) << what << ": results depend on the thread count";
+      // Each build of the transforms this CPU runs (AVX2's too on AVX-512).
+      for (cpu::WinogradIsa isa : {cpu::WinogradIsa::Avx512, cpu::WinogradIsa::Avx2}) {
+        if (!cpu::winogradIsaRuns(isa))
+          continue;
+        const std::string where = what + (isa == cpu::WinogradIsa::Avx2 ? " AVX2" : " AVX-512");
+        std::vector<float> first;
+        for (int threads : {1, 64}) { // one task per point, or each point split
+          KernelContext ctx = chunkedContext(3);
+          ctx.numThreads = threads;
+          ctx.packed = &constants;
+          std::vector<float> y(want.size(), NAN);
+          ASSERT_TRUE(cpu::runWinogradConv(ctx, xv.data(), wv.data(),
+                                           withBias ? bv.data() : nullptr, y.data(), p.N, p.C, p.M,
+                                           1, w, isa))
+              << where;
+          expectNear(y, std::vector<double>(want.begin(), want.end()), where, 1e-5, atol);
+          if (first.empty())
+            first = y;
+          else
+            EXPECT_EQ(y, first) << where << ": results depend on the thread count";
+        }
       }
     }
     // And through ds.conv on the transformed weights.
@@ -100,7 +107,7 @@ TEST(WinogradConv, MatchesTheConvolutionInDouble) {
 
 TEST(WinogradConv, DeclinesBeforeWritingAnything) {
   if (!available())
-    GTEST_SKIP() << "no AVX-512";
+    GTEST_SKIP() << "no AVX-512 or AVX2 + FMA";
   const Conv2D p{1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   auto xv = randomFloats((size_t)(p.C * p.H * p.W), 71);
   auto wv = randomFloats((size_t)(p.M * p.C * 9), 72);
@@ -118,6 +125,11 @@ TEST(WinogradConv, DeclinesBeforeWritingAnything) {
   EXPECT_TRUE(declines(none, p, wv.data())); // nothing packed
   KernelContext ctx = serialContext();
   ctx.packed = &constants;
+  for (cpu::WinogradIsa isa : {cpu::WinogradIsa::None, cpu::WinogradIsa::Avx2,
+                               cpu::WinogradIsa::Avx512}) // a build this CPU cannot run
+    if (!cpu::winogradIsaRuns(isa))
+      EXPECT_FALSE(cpu::runWinogradConv(ctx, xv.data(), wv.data(), nullptr, y.data(), p.N, p.C, p.M,
+                                        1, windowOf(p), isa));
   auto other = wv;
   EXPECT_TRUE(declines(ctx, p, other.data())); // not these weights
   Conv2D q = p;
@@ -166,7 +178,7 @@ TEST(WinogradConv, DeclinesBeforeWritingAnything) {
 
 TEST(WinogradConv, SharedWeightsKeepASetPerVariant) {
   if (!available())
-    GTEST_SKIP() << "no AVX-512";
+    GTEST_SKIP() << "no AVX-512 or AVX2 + FMA";
   // One weight read by convolutions on a 32 x 32 map (F(4x4)) and a
   // 16 x 16 one (F(2x2)), as a detection head shares its weights across
   // pyramid levels: each finds its own set, whichever was packed last.
