@@ -105,27 +105,11 @@ namespace avx2 {
 
 } // namespace
 
-WinogradIsa winogradIsa() {
-#if defined(__x86_64__)
-  if (!packedGemmAvailable())
-    return WinogradIsa::None;
-  if (__builtin_cpu_supports("avx512f"))
-    return WinogradIsa::Avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return WinogradIsa::Avx2;
-#endif
-  return WinogradIsa::None;
-}
-
-bool winogradIsaRuns(WinogradIsa isa) {
-  const WinogradIsa widest = winogradIsa();
-  return isa != WinogradIsa::None &&
-         (isa == widest || (isa == WinogradIsa::Avx2 && widest == WinogradIsa::Avx512));
-}
+VectorIsa winogradIsa() { return packedGemmAvailable() ? widestVectorIsa() : VectorIsa::None; }
 
 int64_t winogradTileSize(const Window &w, int64_t C, int64_t M, int64_t group) {
 #if defined(__x86_64__)
-  if (winogradIsa() == WinogradIsa::None)
+  if (winogradIsa() == VectorIsa::None)
     return 0;
   if (w.spatial != 2 || group != 1 || C <= 0 || M <= 0 || C % kLanes || M % kLanes)
     return 0;
@@ -210,9 +194,11 @@ bool transformWinogradWeights(const float *wt, int64_t M, int64_t C, int64_t n, 
 
 bool runWinogradConv(KernelContext &ctx, const float *x, const float *wt, const float *bias,
                      float *y, int64_t N, int64_t C, int64_t M, int64_t group, const Window &w,
-                     WinogradIsa isa) {
+                     VectorIsa isa) {
 #if defined(__x86_64__)
-  const int64_t n = ctx.packed && winogradIsaRuns(isa) ? winogradTileSize(w, C, M, group) : 0;
+  const int64_t n = ctx.packed && packedGemmAvailable() && vectorIsaRuns(isa)
+                        ? winogradTileSize(w, C, M, group)
+                        : 0;
   if (!n)
     return false;
   const PackedSet *U = ctx.packed->findSet(wt, M, C, n);
@@ -240,8 +226,8 @@ bool runWinogradConv(KernelContext &ctx, const float *x, const float *wt, const 
   for (int64_t b = 0; b < N; ++b) {
     padChannelsLast(ctx, g, x + b * C * g.H * g.W, padded.data());
     float *yb = y + b * M * g.OH * g.OW;
-    auto *run = isa == WinogradIsa::Avx512 ? (n == 4 ? avx512::runTiles<4> : avx512::runTiles<2>)
-                                           : (n == 4 ? avx2::runTiles<4> : avx2::runTiles<2>);
+    auto *run = isa == VectorIsa::Avx512 ? (n == 4 ? avx512::runTiles<4> : avx512::runTiles<2>)
+                                         : (n == 4 ? avx2::runTiles<4> : avx2::runTiles<2>);
     run(ctx, g, padded.data(), *U, bias, inputPoints.data(), outputPoints.data(), blockTiles, yb);
   }
   return true;

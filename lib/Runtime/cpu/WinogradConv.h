@@ -25,18 +25,14 @@
 
 #include "cpu/KernelUtils.h"
 #include "cpu/PackedGemm.h"
+#include "cpu/VectorIsa.h"
 #include "cpu/Window.h"
 
 namespace dsrt::cpu {
 
-/// The instruction sets the transforms are built for.
-enum class WinogradIsa { None, Avx2, Avx512 };
-
-/// The widest of them this CPU runs (None: no Winograd path here).
-WinogradIsa winogradIsa();
-
-/// Whether `isa`'s transforms run on this CPU (tests run each one that does).
-bool winogradIsaRuns(WinogradIsa isa);
+/// The widest build of the transforms this CPU runs (None: no Winograd
+/// path here; it also needs the packed GEMM).
+VectorIsa winogradIsa();
 
 /// The variant a convolution of this geometry runs in (so its weights are
 /// packed for it rather than for the direct path): 4 for F(4x4, 3x3), 2
@@ -57,7 +53,7 @@ bool transformWinogradWeights(const float *wt, int64_t M, int64_t C, int64_t n, 
 /// run in `isa`'s build (false if this CPU lacks it).
 bool runWinogradConv(KernelContext &ctx, const float *x, const float *wt, const float *bias,
                      float *y, int64_t N, int64_t C, int64_t M, int64_t group, const Window &w,
-                     WinogradIsa isa = winogradIsa());
+                     VectorIsa isa = winogradIsa());
 
 } // namespace dsrt::cpu
 

@@ -1,17 +1,20 @@
 //===- DepthwiseConvTest.cpp - the direct depthwise kernel, exactly -------===//
 //
-// cpu/DepthwiseConv's kernels (AVX-512 registers, or the vectorized
-// generic loop) against the order they promise: from the bias, each tap in
-// (kh, kw) order multiplied and then added (padding taps add zero), so the
-// results do not depend on the CPU.
+// cpu/DepthwiseConv's kernels (each hand-vectorized build this CPU runs:
+// AVX-512, AVX2; and the generic loops) against the order they promise:
+// from the bias, each tap in (kh, kw) order multiplied and then added
+// (padding taps add zero), so the results do not depend on the CPU.
 //
 //===----------------------------------------------------------------------===//
+#include "cpu/DepthwiseConv.h"
 #include "ConvTestUtils.h"
 #include "KernelTestUtils.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -79,14 +82,34 @@ TEST(DepthwiseConv, MultipliesThenAddsInTapOrder) {
     auto wv = randomFloats((size_t)(p.M * p.KH * p.KW), 82);
     auto bv = randomFloats((size_t)p.M, 83);
     const std::vector<float> want = mulThenAdd(p, xv, wv, bv);
-    const std::vector<float> got = runConvKernel(p, xv, wv, bv, chunkedContext(3));
-    ASSERT_EQ(got.size(), want.size());
-    size_t bad = 0;
-    for (size_t i = 0; i < got.size(); ++i)
-      if (got[i] != want[i] && bad++ < 5)
-        ADD_FAILURE() << p.C << " channels " << p.H << "x" << p.W << " [" << i << "]: " << got[i]
-                      << " != " << want[i];
-    EXPECT_EQ(bad, 0u);
+    auto expectEqual = [&](const std::vector<float> &got, const std::string &how) {
+      ASSERT_EQ(got.size(), want.size()) << how;
+      size_t bad = 0;
+      for (size_t i = 0; i < got.size(); ++i)
+        if (got[i] != want[i] && bad++ < 5)
+          ADD_FAILURE() << how << ": " << p.C << " channels " << p.H << "x" << p.W << " [" << i
+                        << "]: " << got[i] << " != " << want[i];
+      EXPECT_EQ(bad, 0u) << how;
+    };
+    expectEqual(runConvKernel(p, xv, wv, bv, chunkedContext(3)), "ds.conv");
+    // Each build directly, AVX2's on AVX-512 CPUs too (None: the generic
+    // loops). The scratch is per thread and kept across calls: the builds
+    // run one after the other on it.
+    for (auto [isa, name] :
+         {std::pair{cpu::VectorIsa::None, "generic"}, std::pair{cpu::VectorIsa::Avx2, "AVX2"},
+          std::pair{cpu::VectorIsa::Avx512, "AVX-512"}}) {
+      if (isa != cpu::VectorIsa::None && !cpu::vectorIsaRuns(isa))
+        continue;
+      // Followed by a guard: a full vector stored past the last row's end.
+      std::vector<float> y(want.size() + 64, NAN);
+      KernelContext ctx = chunkedContext(3);
+      ASSERT_TRUE(cpu::runDepthwise2D(ctx, xv.data(), wv.data(), bv.data(), y.data(), p.N, p.C, p.M,
+                                      p.group, windowOf(p), isa));
+      for (size_t i = want.size(); i < y.size(); ++i)
+        ASSERT_TRUE(std::isnan(y[i])) << name << ": wrote past the output, at " << i;
+      y.resize(want.size());
+      expectEqual(y, name);
+    }
   }
 }
 

@@ -74,10 +74,10 @@ TEST(WinogradConv, MatchesTheConvolutionInDouble) {
       // sqrt(9 C) (measured: 2.4e-5 at C 512). An indexing error is O(1).
       const double atol = 4e-5 * std::sqrt(9.0 * p.C);
       // Each build of the transforms this CPU runs (AVX2's too on AVX-512).
-      for (cpu::WinogradIsa isa : {cpu::WinogradIsa::Avx512, cpu::WinogradIsa::Avx2}) {
-        if (!cpu::winogradIsaRuns(isa))
+      for (cpu::VectorIsa isa : {cpu::VectorIsa::Avx512, cpu::VectorIsa::Avx2}) {
+        if (!cpu::vectorIsaRuns(isa))
           continue;
-        const std::string where = what + (isa == cpu::WinogradIsa::Avx2 ? " AVX2" : " AVX-512");
+        const std::string where = what + (isa == cpu::VectorIsa::Avx2 ? " AVX2" : " AVX-512");
         std::vector<float> first;
         for (int threads : {1, 64}) { // one task per point, or each point split
           KernelContext ctx = chunkedContext(3);
@@ -125,9 +125,9 @@ TEST(WinogradConv, DeclinesBeforeWritingAnything) {
   EXPECT_TRUE(declines(none, p, wv.data())); // nothing packed
   KernelContext ctx = serialContext();
   ctx.packed = &constants;
-  for (cpu::WinogradIsa isa : {cpu::WinogradIsa::None, cpu::WinogradIsa::Avx2,
-                               cpu::WinogradIsa::Avx512}) // a build this CPU cannot run
-    if (!cpu::winogradIsaRuns(isa))
+  for (cpu::VectorIsa isa : {cpu::VectorIsa::None, cpu::VectorIsa::Avx2,
+                             cpu::VectorIsa::Avx512}) // a build this CPU cannot run
+    if (!cpu::vectorIsaRuns(isa))
       EXPECT_FALSE(cpu::runWinogradConv(ctx, xv.data(), wv.data(), nullptr, y.data(), p.N, p.C, p.M,
                                         1, windowOf(p), isa));
   auto other = wv;

@@ -1,0 +1,188 @@
+//===- DepthwiseAvx2.cpp - depthwise loops in AVX2 registers --------------===//
+//
+// The AVX2 builds of DepthwiseKernels.h, as DepthwiseAvx512.cpp's fixed-
+// window kernels and padded copies with 8 lanes: the clones of the generic
+// loops (cpu/Multiversion.h) spilled their block of outputs on every tap
+// and copied each row through memmove, so on a CPU without AVX-512 the
+// depthwise convolutions were most of a MobileNet's time.
+//
+//===----------------------------------------------------------------------===//
+#include "cpu/DepthwiseKernels.h"
+
+#include <algorithm>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace dsrt::cpu {
+
+#if defined(__x86_64__)
+namespace {
+#define DS_AVX2 __attribute__((target("avx2,fma")))
+
+/// Lanes [0, n) on, n in [0, 8].
+DS_AVX2 inline __m256i firstLanes(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/// One column block (V vectors of 8 outputs, the last one under `last`)
+/// of every output row, for a KW-wide window at column stride SW and
+/// column dilation 1, its accumulators in registers across all taps: more
+/// rows per block when the block is narrow, so that enough independent
+/// sums hide the adder's latency (at most 12 accumulators of the 16
+/// registers). Multiply, then add, in tap order.
+template <int KW, int SW, int V>
+DS_AVX2 void columnBlock(const DepthwisePlan &p, const float *scratch, const float *k, float b0,
+                         float *yc, int64_t o0, __m256i last) {
+  constexpr int kRows = V == 1 ? 8 : V == 2 ? 6 : V == 3 ? 4 : 3;
+  const int64_t rowStride = SW * p.phaseLen;
+  for (int64_t oh0 = 0; oh0 < p.OH; oh0 += kRows) {
+    const int64_t rows = std::min<int64_t>(kRows, p.OH - oh0);
+    __m256 acc[kRows][V];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+#pragma unroll
+      for (int v = 0; v < V; ++v)
+        acc[r][v] = _mm256_set1_ps(b0);
+    for (int64_t kh = 0; kh < p.KH; ++kh) {
+      const float *base = scratch + (oh0 * p.SH + kh * p.DH) * rowStride + o0;
+#pragma unroll
+      for (int kw = 0; kw < KW; ++kw) {
+        const __m256 kv = _mm256_set1_ps(k[kh * KW + kw]);
+        const float *src = base + (kw % SW) * p.phaseLen + kw / SW;
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+          if (r >= rows)
+            break;
+          const float *s = src + r * p.SH * rowStride;
+#pragma unroll
+          for (int v = 0; v < V; ++v) {
+            const __m256 x =
+                v + 1 < V ? _mm256_loadu_ps(s + 8 * v) : _mm256_maskload_ps(s + 8 * v, last);
+            acc[r][v] = _mm256_add_ps(acc[r][v], _mm256_mul_ps(kv, x));
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      if (r >= rows)
+        break;
+      float *yrow = yc + (oh0 + r) * p.OW + o0;
+#pragma unroll
+      for (int v = 0; v < V; ++v) {
+        if (v + 1 < V)
+          _mm256_storeu_ps(yrow + 8 * v, acc[r][v]);
+        else
+          _mm256_maskstore_ps(yrow + 8 * v, last, acc[r][v]);
+      }
+    }
+  }
+}
+
+/// A channel in column blocks of up to 32 outputs.
+template <int KW, int SW>
+DS_AVX2 void fixedChannel(const DepthwisePlan &p, const float *scratch, const float *k, float b0,
+                          float *yc) {
+  for (int64_t o0 = 0; o0 < p.OW; o0 += 32) {
+    const int64_t n = std::min<int64_t>(32, p.OW - o0);
+    const __m256i last = firstLanes(n % 8 ? n % 8 : 8);
+    switch ((n + 7) / 8) {
+    case 1:
+      columnBlock<KW, SW, 1>(p, scratch, k, b0, yc, o0, last);
+      break;
+    case 2:
+      columnBlock<KW, SW, 2>(p, scratch, k, b0, yc, o0, last);
+      break;
+    case 3:
+      columnBlock<KW, SW, 3>(p, scratch, k, b0, yc, o0, last);
+      break;
+    default:
+      columnBlock<KW, SW, 4>(p, scratch, k, b0, yc, o0, last);
+      break;
+    }
+  }
+}
+
+/// The padded copy at column stride 1: each row a few vectors (the generic
+/// copy called memmove per row, which cost more than the copy on small maps).
+DS_AVX2 void padStride1(const DepthwisePlan &p, const float *xc, float *scratch) {
+  const int64_t lo = std::max<int64_t>(0, p.PL), hi = std::min(p.phaseLen, p.W + p.PL);
+  for (int64_t r = std::max<int64_t>(0, p.PT); r < std::min(p.rows, p.H + p.PT); ++r) {
+    const float *src = xc + (r - p.PT) * p.W - p.PL;
+    float *dst = scratch + r * p.phaseLen;
+    int64_t j = lo;
+    for (; j + 8 <= hi; j += 8)
+      _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
+    if (j < hi) {
+      const __m256i mask = firstLanes(hi - j);
+      _mm256_maskstore_ps(dst + j, mask, _mm256_maskload_ps(src + j, mask));
+    }
+  }
+}
+
+/// Where `count` input columns first, first + 2, ... go: column i to phase
+/// (i + PL) % 2 at (i + PL) / 2; positions at or past phaseLen (past the
+/// taps' reach) are left out.
+struct PhaseStore {
+  int64_t offset; ///< from the padded row's start
+  int64_t count;  ///< lanes stored
+};
+PhaseStore phaseStore(const DepthwisePlan &p, int64_t first, int64_t count) {
+  const int64_t phase = (first + p.PL) & 1, at = (first + p.PL) >> 1;
+  const int64_t n = std::max<int64_t>(0, std::min<int64_t>(count, p.phaseLen - at));
+  return {n ? phase * p.phaseLen + at : 0, n};
+}
+
+/// Lanes 0, 2, ..., 14 (odd = 0) or 1, 3, ..., 15 (odd = 1) of a:b: within
+/// each 128-bit lane a shuffle takes a's pair then b's, and a permute of
+/// 64-bit pairs puts a's before b's.
+template <int Odd> DS_AVX2 inline __m256 everyOther(__m256 a, __m256 b) {
+  const __m256 pairs = _mm256_shuffle_ps(a, b, Odd ? 0xDD : 0x88);
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pairs), 0xD8));
+}
+
+/// The padded copy at column stride 2: 16 input columns at a time split
+/// into their even and odd lanes and stored into the two phases, column
+/// blocks outside and rows inside (each block's masks worked out once).
+DS_AVX2 void padStride2(const DepthwisePlan &p, const float *xc, float *scratch) {
+  const int64_t r0 = std::max<int64_t>(0, p.PT), r1 = std::min(p.rows, p.H + p.PT);
+  for (int64_t i0 = 0; i0 < p.W; i0 += 16) {
+    const int64_t n = std::min<int64_t>(16, p.W - i0);
+    const __m256i m0 = firstLanes(std::min<int64_t>(n, 8)),
+                  m1 = firstLanes(std::max<int64_t>(n - 8, 0));
+    const PhaseStore even = phaseStore(p, i0, (n + 1) / 2), odd = phaseStore(p, i0 + 1, n / 2);
+    const __m256i evenMask = firstLanes(even.count), oddMask = firstLanes(odd.count);
+    const float *src = xc + (r0 - p.PT) * p.W + i0;
+    float *row = scratch + r0 * 2 * p.phaseLen;
+    for (int64_t r = r0; r < r1; ++r, src += p.W, row += 2 * p.phaseLen) {
+      const __m256 a = _mm256_maskload_ps(src, m0), b = _mm256_maskload_ps(src + 8, m1);
+      _mm256_maskstore_ps(row + even.offset, evenMask, everyOther<0>(a, b));
+      _mm256_maskstore_ps(row + odd.offset, oddMask, everyOther<1>(a, b));
+    }
+  }
+}
+} // namespace
+
+DepthwiseChannelKernel depthwiseChannelAvx2(const DepthwisePlan &p) {
+  if (p.DW == 1 && p.KW == 3 && p.SW == 1)
+    return fixedChannel<3, 1>;
+  if (p.DW == 1 && p.KW == 3 && p.SW == 2)
+    return fixedChannel<3, 2>;
+  if (p.DW == 1 && p.KW == 5 && p.SW == 1)
+    return fixedChannel<5, 1>;
+  if (p.DW == 1 && p.KW == 5 && p.SW == 2)
+    return fixedChannel<5, 2>;
+  return nullptr;
+}
+
+DepthwisePadKernel depthwisePadAvx2(const DepthwisePlan &p) {
+  return p.SW == 1 ? padStride1 : p.SW == 2 ? padStride2 : nullptr;
+}
+#else
+DepthwiseChannelKernel depthwiseChannelAvx2(const DepthwisePlan &) { return nullptr; }
+DepthwisePadKernel depthwisePadAvx2(const DepthwisePlan &) { return nullptr; }
+#endif
+
+} // namespace dsrt::cpu

@@ -1,0 +1,46 @@
+//===- DepthwiseKernels.h - per-ISA builds of the depthwise loops -*- C++ -*-===//
+//
+// DepthwiseConv.cpp's plan of one depthwise convolution and the hand-
+// vectorized builds of its two loops (the padded copy of a channel, and
+// one output channel from it), one file per instruction set. Every build
+// multiplies, then adds, in (kh, kw) tap order from the bias, so that all
+// of them give the generic loop's results bit for bit.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DS_RUNTIME_CPU_DEPTHWISEKERNELS_H
+#define DS_RUNTIME_CPU_DEPTHWISEKERNELS_H
+
+#include <cstdint>
+
+namespace dsrt::cpu {
+
+/// One depthwise convolution's geometry and the layout of its scratch: a
+/// channel copied zero-padded with its columns split by phase (padded
+/// column c lands in phase c % SW, at c / SW).
+struct DepthwisePlan {
+  int64_t H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL;
+  int64_t rows = 0;     ///< padded rows the taps reach
+  int64_t phaseLen = 0; ///< scratch columns per phase
+  int64_t scratchElems() const { return rows * SW * phaseLen; }
+};
+
+/// Copies channel xc [H][W] into scratch whose padding is already zero.
+using DepthwisePadKernel = void (*)(const DepthwisePlan &, const float *xc, float *scratch);
+/// One output channel yc [OH][OW] from its padded input channel, taps k
+/// [KH][KW] and bias b0.
+using DepthwiseChannelKernel = void (*)(const DepthwisePlan &, const float *scratch, const float *k,
+                                        float b0, float *yc);
+
+/// The AVX-512 builds: a channel kernel for every plan, a padded copy for
+/// column strides 1 and 2 (null otherwise).
+DepthwiseChannelKernel depthwiseChannelAvx512(const DepthwisePlan &p);
+DepthwisePadKernel depthwisePadAvx512(const DepthwisePlan &p);
+/// The AVX2 + FMA builds: a channel kernel for windows 3 or 5 taps wide
+/// at column stride 1 or 2 without column dilation, a padded copy for
+/// column strides 1 and 2 (null otherwise: the generic loops run).
+DepthwiseChannelKernel depthwiseChannelAvx2(const DepthwisePlan &p);
+DepthwisePadKernel depthwisePadAvx2(const DepthwisePlan &p);
+
+} // namespace dsrt::cpu
+
+#endif // DS_RUNTIME_CPU_DEPTHWISEKERNELS_H
