@@ -31,10 +31,12 @@ DS_AVX2 inline __m256i firstLanes(int64_t n) {
 /// column dilation 1, its accumulators in registers across all taps: more
 /// rows per block when the block is narrow, so that enough independent
 /// sums hide the adder's latency (at most 12 accumulators of the 16
-/// registers). Multiply, then add, in tap order.
+/// registers). Multiply, then add, in tap order. The last vector goes
+/// through masks only when it is short (`whole` otherwise): a masked store
+/// is microcoded and slow on some CPUs (AMD's).
 template <int KW, int SW, int V>
 DS_AVX2 void columnBlock(const DepthwisePlan &p, const float *scratch, const float *k, float b0,
-                         float *yc, int64_t o0, __m256i last) {
+                         float *yc, int64_t o0, bool whole, __m256i last) {
   constexpr int kRows = V == 1 ? 8 : V == 2 ? 6 : V == 3 ? 4 : 3;
   const int64_t rowStride = SW * p.phaseLen;
   for (int64_t oh0 = 0; oh0 < p.OH; oh0 += kRows) {
@@ -58,8 +60,8 @@ DS_AVX2 void columnBlock(const DepthwisePlan &p, const float *scratch, const flo
           const float *s = src + r * p.SH * rowStride;
 #pragma unroll
           for (int v = 0; v < V; ++v) {
-            const __m256 x =
-                v + 1 < V ? _mm256_loadu_ps(s + 8 * v) : _mm256_maskload_ps(s + 8 * v, last);
+            const __m256 x = v + 1 < V || whole ? _mm256_loadu_ps(s + 8 * v)
+                                                : _mm256_maskload_ps(s + 8 * v, last);
             acc[r][v] = _mm256_add_ps(acc[r][v], _mm256_mul_ps(kv, x));
           }
         }
@@ -72,7 +74,7 @@ DS_AVX2 void columnBlock(const DepthwisePlan &p, const float *scratch, const flo
       float *yrow = yc + (oh0 + r) * p.OW + o0;
 #pragma unroll
       for (int v = 0; v < V; ++v) {
-        if (v + 1 < V)
+        if (v + 1 < V || whole)
           _mm256_storeu_ps(yrow + 8 * v, acc[r][v]);
         else
           _mm256_maskstore_ps(yrow + 8 * v, last, acc[r][v]);
@@ -87,19 +89,20 @@ DS_AVX2 void fixedChannel(const DepthwisePlan &p, const float *scratch, const fl
                           float *yc) {
   for (int64_t o0 = 0; o0 < p.OW; o0 += 32) {
     const int64_t n = std::min<int64_t>(32, p.OW - o0);
-    const __m256i last = firstLanes(n % 8 ? n % 8 : 8);
+    const bool whole = n % 8 == 0;
+    const __m256i last = firstLanes(n % 8);
     switch ((n + 7) / 8) {
     case 1:
-      columnBlock<KW, SW, 1>(p, scratch, k, b0, yc, o0, last);
+      columnBlock<KW, SW, 1>(p, scratch, k, b0, yc, o0, whole, last);
       break;
     case 2:
-      columnBlock<KW, SW, 2>(p, scratch, k, b0, yc, o0, last);
+      columnBlock<KW, SW, 2>(p, scratch, k, b0, yc, o0, whole, last);
       break;
     case 3:
-      columnBlock<KW, SW, 3>(p, scratch, k, b0, yc, o0, last);
+      columnBlock<KW, SW, 3>(p, scratch, k, b0, yc, o0, whole, last);
       break;
     default:
-      columnBlock<KW, SW, 4>(p, scratch, k, b0, yc, o0, last);
+      columnBlock<KW, SW, 4>(p, scratch, k, b0, yc, o0, whole, last);
       break;
     }
   }
@@ -135,6 +138,14 @@ PhaseStore phaseStore(const DepthwisePlan &p, int64_t first, int64_t count) {
   return {n ? phase * p.phaseLen + at : 0, n};
 }
 
+/// Stores lanes [0, count) of v: whole vectors without the (slow) mask.
+DS_AVX2 inline void storeLanes(float *dst, int64_t count, __m256i mask, __m256 v) {
+  if (count == 8)
+    _mm256_storeu_ps(dst, v);
+  else
+    _mm256_maskstore_ps(dst, mask, v);
+}
+
 /// Lanes 0, 2, ..., 14 (odd = 0) or 1, 3, ..., 15 (odd = 1) of a:b: within
 /// each 128-bit lane a shuffle takes a's pair then b's, and a permute of
 /// 64-bit pairs puts a's before b's.
@@ -158,8 +169,8 @@ DS_AVX2 void padStride2(const DepthwisePlan &p, const float *xc, float *scratch)
     float *row = scratch + r0 * 2 * p.phaseLen;
     for (int64_t r = r0; r < r1; ++r, src += p.W, row += 2 * p.phaseLen) {
       const __m256 a = _mm256_maskload_ps(src, m0), b = _mm256_maskload_ps(src + 8, m1);
-      _mm256_maskstore_ps(row + even.offset, evenMask, everyOther<0>(a, b));
-      _mm256_maskstore_ps(row + odd.offset, oddMask, everyOther<1>(a, b));
+      storeLanes(row + even.offset, even.count, evenMask, everyOther<0>(a, b));
+      storeLanes(row + odd.offset, odd.count, oddMask, everyOther<1>(a, b));
     }
   }
 }

@@ -370,10 +370,21 @@ void leftBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
       for (int64_t grp = n0; grp < n1; ++grp) {
         const int64_t col = grp * width, cols = std::min(width, N - col);
         float *dst = block.data() + (grp - n0) * kc * width;
-        for (int64_t k = 0; k < kc; ++k) {
-          std::memcpy(dst + k * width, B + (k0 + k) * ldb + col, (size_t)cols * sizeof(float));
-          std::fill(dst + k * width + cols, dst + (k + 1) * width, 0.0f);
-        }
+        const float *src = B + k0 * ldb + col;
+        // Whole groups by fixed-size copies (inlined as a few vector moves:
+        // a memcpy call per row of 16 floats cost as much as the products
+        // of a 16-row pointwise convolution).
+        if (cols == kPanel)
+          for (int64_t k = 0; k < kc; ++k)
+            std::memcpy(dst + k * width, src + k * ldb, kPanel * sizeof(float));
+        else if (cols == 2 * kPanel)
+          for (int64_t k = 0; k < kc; ++k)
+            std::memcpy(dst + k * width, src + k * ldb, 2 * kPanel * sizeof(float));
+        else
+          for (int64_t k = 0; k < kc; ++k) {
+            std::memcpy(dst + k * width, src + k * ldb, (size_t)cols * sizeof(float));
+            std::fill(dst + k * width + cols, dst + (k + 1) * width, 0.0f);
+          }
       }
       for (int64_t m0 = r0; m0 < r1; m0 += kMc) {
         const int64_t m1 = std::min(r1, m0 + kMc);
