@@ -1,5 +1,6 @@
 //===- CApi.cpp - the C API over Program and Session ----------------------===//
 #include "core/CApiSupport.h"
+#include "core/OutputBlocks.h"
 #include "core/Session.h"
 
 #include <algorithm>
@@ -22,12 +23,14 @@ struct ds_session_t {
   /// one set of output buffers, and its worker pool serves one loop at a time.
   mutable std::mutex mutex;
 };
-/// Copies of one run's outputs, in one 64-byte aligned block.
+/// Copies of one run's outputs, in one 64-byte aligned block (recycled:
+/// core/OutputBlocks.h).
 struct ds_outputs_t {
   std::vector<std::vector<int64_t>> dims;
   std::vector<ds_tensor> tensors;
   void *block = nullptr;
-  ~ds_outputs_t() { std::free(block); }
+  size_t capacity = 0;
+  ~ds_outputs_t() { dsrt::OutputBlocks::give(block, capacity); }
 };
 
 namespace {
@@ -269,7 +272,7 @@ ds_status ds_session_run_outputs(ds_session *session, const ds_tensor *inputs, i
     size_t total = 0;
     for (size_t i = 0; i < s.numOutputs(); ++i)
       total += dsrt::align64(s.output(i).bytes());
-    outputs->block = total ? std::aligned_alloc(64, total) : nullptr;
+    outputs->block = total ? dsrt::OutputBlocks::take(total, outputs->capacity) : nullptr;
     if (total && !outputs->block)
       return make(DS_RUNTIME_ERROR, "ds_session_run_outputs: cannot allocate " +
                                         std::to_string(total) + " bytes for the outputs");

@@ -26,17 +26,42 @@ DS_AVX2 inline __m256i firstLanes(int64_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// Masks are kept off the tensors' edges: AMD documents that the lanes a
+// masked load or store leaves out may still fault (Intel's never do), and
+// a masked store is microcoded and slow there. Tails go through a local
+// vector; the scratch, which has slack past its end, takes masked stores.
+
+/// The first n (1 to 8) floats at p, zeros after them.
+DS_AVX2 inline __m256 loadFirst(const float *p, int64_t n) {
+  if (n == 8)
+    return _mm256_loadu_ps(p);
+  alignas(32) float lanes[8] = {};
+  for (int64_t i = 0; i < n; ++i)
+    lanes[i] = p[i];
+  return _mm256_load_ps(lanes);
+}
+
+/// Stores the first n (1 to 8) lanes of v at p.
+DS_AVX2 inline void storeFirst(float *p, int64_t n, __m256 v) {
+  if (n == 8)
+    return _mm256_storeu_ps(p, v);
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, v);
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = lanes[i];
+}
+
 /// One column block (V vectors of 8 outputs, the last one under `last`)
 /// of every output row, for a KW-wide window at column stride SW and
 /// column dilation 1, its accumulators in registers across all taps: more
 /// rows per block when the block is narrow, so that enough independent
 /// sums hide the adder's latency (at most 12 accumulators of the 16
-/// registers). Multiply, then add, in tap order. The last vector goes
-/// through masks only when it is short (`whole` otherwise): a masked store
-/// is microcoded and slow on some CPUs (AMD's).
+/// registers). Multiply, then add, in tap order. Loads read whole vectors:
+/// the scratch has kDepthwiseScratchSlack floats past its end. The last
+/// vector of a row stores only its first `tail` lanes (8: all).
 template <int KW, int SW, int V>
 DS_AVX2 void columnBlock(const DepthwisePlan &p, const float *scratch, const float *k, float b0,
-                         float *yc, int64_t o0, bool whole, __m256i last) {
+                         float *yc, int64_t o0, int64_t tail) {
   constexpr int kRows = V == 1 ? 8 : V == 2 ? 6 : V == 3 ? 4 : 3;
   const int64_t rowStride = SW * p.phaseLen;
   for (int64_t oh0 = 0; oh0 < p.OH; oh0 += kRows) {
@@ -60,9 +85,7 @@ DS_AVX2 void columnBlock(const DepthwisePlan &p, const float *scratch, const flo
           const float *s = src + r * p.SH * rowStride;
 #pragma unroll
           for (int v = 0; v < V; ++v) {
-            const __m256 x = v + 1 < V || whole ? _mm256_loadu_ps(s + 8 * v)
-                                                : _mm256_maskload_ps(s + 8 * v, last);
-            acc[r][v] = _mm256_add_ps(acc[r][v], _mm256_mul_ps(kv, x));
+            acc[r][v] = _mm256_add_ps(acc[r][v], _mm256_mul_ps(kv, _mm256_loadu_ps(s + 8 * v)));
           }
         }
       }
@@ -74,10 +97,10 @@ DS_AVX2 void columnBlock(const DepthwisePlan &p, const float *scratch, const flo
       float *yrow = yc + (oh0 + r) * p.OW + o0;
 #pragma unroll
       for (int v = 0; v < V; ++v) {
-        if (v + 1 < V || whole)
+        if (v + 1 < V)
           _mm256_storeu_ps(yrow + 8 * v, acc[r][v]);
         else
-          _mm256_maskstore_ps(yrow + 8 * v, last, acc[r][v]);
+          storeFirst(yrow + 8 * v, tail, acc[r][v]);
       }
     }
   }
@@ -89,20 +112,19 @@ DS_AVX2 void fixedChannel(const DepthwisePlan &p, const float *scratch, const fl
                           float *yc) {
   for (int64_t o0 = 0; o0 < p.OW; o0 += 32) {
     const int64_t n = std::min<int64_t>(32, p.OW - o0);
-    const bool whole = n % 8 == 0;
-    const __m256i last = firstLanes(n % 8);
+    const int64_t tail = n % 8 ? n % 8 : 8;
     switch ((n + 7) / 8) {
     case 1:
-      columnBlock<KW, SW, 1>(p, scratch, k, b0, yc, o0, whole, last);
+      columnBlock<KW, SW, 1>(p, scratch, k, b0, yc, o0, tail);
       break;
     case 2:
-      columnBlock<KW, SW, 2>(p, scratch, k, b0, yc, o0, whole, last);
+      columnBlock<KW, SW, 2>(p, scratch, k, b0, yc, o0, tail);
       break;
     case 3:
-      columnBlock<KW, SW, 3>(p, scratch, k, b0, yc, o0, whole, last);
+      columnBlock<KW, SW, 3>(p, scratch, k, b0, yc, o0, tail);
       break;
     default:
-      columnBlock<KW, SW, 4>(p, scratch, k, b0, yc, o0, whole, last);
+      columnBlock<KW, SW, 4>(p, scratch, k, b0, yc, o0, tail);
       break;
     }
   }
@@ -118,10 +140,8 @@ DS_AVX2 void padStride1(const DepthwisePlan &p, const float *xc, float *scratch)
     int64_t j = lo;
     for (; j + 8 <= hi; j += 8)
       _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
-    if (j < hi) {
-      const __m256i mask = firstLanes(hi - j);
-      _mm256_maskstore_ps(dst + j, mask, _mm256_maskload_ps(src + j, mask));
-    }
+    for (; j < hi; ++j)
+      dst[j] = src[j];
   }
 }
 
@@ -161,14 +181,14 @@ DS_AVX2 void padStride2(const DepthwisePlan &p, const float *xc, float *scratch)
   const int64_t r0 = std::max<int64_t>(0, p.PT), r1 = std::min(p.rows, p.H + p.PT);
   for (int64_t i0 = 0; i0 < p.W; i0 += 16) {
     const int64_t n = std::min<int64_t>(16, p.W - i0);
-    const __m256i m0 = firstLanes(std::min<int64_t>(n, 8)),
-                  m1 = firstLanes(std::max<int64_t>(n - 8, 0));
+    const int64_t n0 = std::min<int64_t>(n, 8), n1 = n - n0;
     const PhaseStore even = phaseStore(p, i0, (n + 1) / 2), odd = phaseStore(p, i0 + 1, n / 2);
     const __m256i evenMask = firstLanes(even.count), oddMask = firstLanes(odd.count);
     const float *src = xc + (r0 - p.PT) * p.W + i0;
     float *row = scratch + r0 * 2 * p.phaseLen;
     for (int64_t r = r0; r < r1; ++r, src += p.W, row += 2 * p.phaseLen) {
-      const __m256 a = _mm256_maskload_ps(src, m0), b = _mm256_maskload_ps(src + 8, m1);
+      const __m256 a = loadFirst(src, n0);
+      const __m256 b = n1 ? loadFirst(src + 8, n1) : _mm256_setzero_ps();
       storeLanes(row + even.offset, even.count, evenMask, everyOther<0>(a, b));
       storeLanes(row + odd.offset, odd.count, oddMask, everyOther<1>(a, b));
     }

@@ -161,8 +161,9 @@ bool runDepthwise2D(KernelContext &ctx, const T *x, const T *wt, const T *bias, 
     // the kernel's time on the MobileNet).
     thread_local std::vector<T> scratch;
     thread_local DepthwisePlan zeroedFor{};
-    if (scratch.size() != (size_t)p.scratchElems() || !samePadding(zeroedFor, p)) {
-      scratch.assign((size_t)p.scratchElems(), T(0));
+    const size_t elems = (size_t)(p.scratchElems() + kDepthwiseScratchSlack);
+    if (scratch.size() != elems || !samePadding(zeroedFor, p)) {
+      scratch.assign(elems, T(0));
       zeroedFor = p;
     }
     for (int64_t t = begin; t < end; ++t) {

@@ -24,6 +24,10 @@ struct DepthwisePlan {
   int64_t scratchElems() const { return rows * SW * phaseLen; }
 };
 
+/// Floats the scratch has past scratchElems(): vector loads and masked
+/// stores of its last row may reach up to a vector past its end.
+constexpr int64_t kDepthwiseScratchSlack = 16;
+
 /// Copies channel xc [H][W] into scratch whose padding is already zero.
 using DepthwisePadKernel = void (*)(const DepthwisePlan &, const float *xc, float *scratch);
 /// One output channel yc [OH][OW] from its padded input channel, taps k

@@ -1,9 +1,10 @@
 //===- VectorIsa.h - which x86 vector build of a kernel runs -----*- C++ -*-===//
 //
-// Kernels written with intrinsics come in an AVX-512 and an AVX2 + FMA
-// build; the widest the CPU has runs. A kernel that takes a VectorIsa lets
-// its tests run each build the CPU can (AVX2's on AVX-512 machines too),
-// so that no build goes untested where CI's CPU is the wider one.
+// A kernel written with intrinsics for both AVX-512 and AVX2 + FMA (the
+// Winograd transforms, the depthwise loops; others are AVX-512 only) runs
+// the widest build the CPU has. Taking a VectorIsa lets its tests run each
+// build the CPU can (AVX2's on AVX-512 machines too), so that no build
+// goes untested where CI's CPU is the wider one.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CPU_VECTORISA_H
@@ -13,13 +14,15 @@ namespace dsrt::cpu {
 
 enum class VectorIsa { None, Avx2, Avx512 };
 
-/// AVX-512F, else AVX2 + FMA, else None (decided once).
+/// AVX-512F (with AVX2 + FMA), else AVX2 + FMA, else None (decided once).
 inline VectorIsa widestVectorIsa() {
 #if defined(__x86_64__)
-  static const VectorIsa widest = __builtin_cpu_supports("avx512f") ? VectorIsa::Avx512
-                                  : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-                                      ? VectorIsa::Avx2
-                                      : VectorIsa::None;
+  // The AVX-512 builds use AVX2 and FMA instructions too (every AVX-512
+  // CPU has them; a hypervisor could hide them).
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const VectorIsa widest = !avx2                               ? VectorIsa::None
+                                  : __builtin_cpu_supports("avx512f") ? VectorIsa::Avx512
+                                                                      : VectorIsa::Avx2;
   return widest;
 #else
   return VectorIsa::None;

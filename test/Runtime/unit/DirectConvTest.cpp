@@ -245,7 +245,8 @@ TEST(DirectConv, HalfWeightsWidenedOnceAtLoad) {
       ASSERT_EQ(got[i], cpu::floatToHalf(direct[i])) << path << " [" << i << "]";
     }
   }
-  // Winograd needs AVX-512 (cpu/WinogradConv.h); elsewhere that case runs directly.
+  // Winograd needs AVX-512 or AVX2 + FMA (cpu/WinogradConv.h); elsewhere that case
+  // runs directly.
   const bool winograd = cpu::winogradTileSize(windowOf(kPackedPathCases[1]), 64, 64, 1) != 0;
   EXPECT_EQ(paths.size(), winograd ? 3u : 2u) << "a case did not take the path it was written for";
 }
