@@ -8,7 +8,8 @@
 // took 2,058 faults a run, 4-26 ms on top of its 20 on a VM (onnxruntime
 // reuses its output buffers). Released blocks are kept for later runs
 // instead, a few and of bounded size, process-wide (outputs may outlive
-// their session).
+// their session). Not fork-safe while another thread holds the pool's lock
+// (as any mutex-guarded state).
 //
 //===----------------------------------------------------------------------===//
 #ifndef DS_RUNTIME_CORE_OUTPUTBLOCKS_H
@@ -19,18 +20,19 @@
 namespace dsrt {
 
 struct OutputBlocks {
-  /// Blocks kept at most, and the largest kept: larger ones go back to the
-  /// system (a run whose outputs are that large dwarfs its page faults).
+  /// Blocks kept at most, and their capacities' largest sum: the oldest
+  /// kept go back to the system first, and a larger block at once (a run
+  /// whose outputs are that large dwarfs its page faults).
   static constexpr size_t kKeptBlocks = 4;
   static constexpr size_t kMaxKeptBytes = size_t(64) << 20;
 
   /// A 64-byte aligned block of at least `bytes` (> 0) and its capacity: a
-  /// kept one with at most twice the room needed, else a new one; null when
-  /// out of memory.
+  /// kept one with at most twice the room needed, else a new one an eighth
+  /// larger than asked (room to grow); null when out of memory.
   static void *take(size_t bytes, size_t &capacity);
-  /// Takes back a block from take() (kept, or freed: one too large, or the
-  /// oldest kept when all slots are full). Null is ignored.
-  static void give(void *block, size_t capacity);
+  /// Takes back a block from take() (kept, or freed). Null is ignored.
+  /// Never allocates or throws: it runs in destructors.
+  static void give(void *block, size_t capacity) noexcept;
   /// Blocks kept now (for tests).
   static size_t kept();
 };

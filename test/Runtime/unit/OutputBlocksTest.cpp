@@ -44,30 +44,45 @@ void drain() {
 TEST(OutputBlocks, AReleasedBlockServesTheNextRequestOfItsSize) {
   drain();
   ASSERT_EQ(OutputBlocks::kept(), 0u);
-  size_t capacity = 0;
-  void *a = OutputBlocks::take(1 << 20, capacity);
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ((uintptr_t)a % 64, 0u);
-  EXPECT_GE(capacity, size_t(1) << 20);
-  // Held: a second request gets another block.
-  size_t otherCapacity = 0;
-  void *b = OutputBlocks::take(1 << 20, otherCapacity);
+  // Every block taken is given back exactly once, whatever the checks find
+  // (giving one twice would free it twice).
+  std::vector<std::pair<void *, size_t>> held;
+  auto take = [&](size_t bytes) {
+    size_t capacity = 0;
+    void *b = OutputBlocks::take(bytes, capacity);
+    EXPECT_NE(b, nullptr);
+    EXPECT_EQ((uintptr_t)b % 64, 0u);
+    EXPECT_GE(capacity, bytes);
+    held.emplace_back(b, capacity);
+    return b;
+  };
+  auto give = [&](void *b) {
+    for (size_t i = 0; i < held.size(); ++i)
+      if (held[i].first == b) {
+        OutputBlocks::give(b, held[i].second);
+        held.erase(held.begin() + (std::ptrdiff_t)i);
+        return;
+      }
+    ADD_FAILURE() << "giving back a block not held";
+  };
+  void *a = take(1 << 20);
+  void *b = take(1 << 20);
   EXPECT_NE(b, a);
-  OutputBlocks::give(a, capacity);
+  give(a);
   EXPECT_EQ(OutputBlocks::kept(), 1u);
   // Far smaller than the kept block: not worth its memory.
-  size_t smallCapacity = 0;
-  void *small = OutputBlocks::take(1000, smallCapacity);
+  void *small = take(1000);
   EXPECT_NE(small, a);
   EXPECT_EQ(OutputBlocks::kept(), 1u);
-  // A little smaller: the kept one, with its full capacity.
-  size_t again = 0;
-  EXPECT_EQ(OutputBlocks::take((1 << 20) - 100, again), a);
-  EXPECT_EQ(again, capacity);
+  // A little larger (outputs that grow by a token a run): the kept one.
+  void *again = take((1 << 20) + 1000);
+  EXPECT_EQ(again, a);
   EXPECT_EQ(OutputBlocks::kept(), 0u);
-  for (auto [block, room] :
-       {std::pair{a, again}, std::pair{b, otherCapacity}, std::pair{small, smallCapacity}})
-    OutputBlocks::give(block, room);
+  // Held now: the next request of its size gets another block.
+  void *third = take(1 << 20);
+  EXPECT_NE(third, a);
+  while (!held.empty())
+    give(held.back().first);
   drain();
 }
 
@@ -86,6 +101,14 @@ TEST(OutputBlocks, KeepsFewBlocksOfBoundedSize) {
   EXPECT_EQ(OutputBlocks::kept(), OutputBlocks::kKeptBlocks);
   OutputBlocks::give(nullptr, 0);
   EXPECT_EQ(OutputBlocks::kept(), OutputBlocks::kKeptBlocks);
+  drain();
+  // Two blocks of 40% of the byte bound each fit; a third evicts the oldest.
+  std::vector<std::pair<void *, size_t>> large(3);
+  for (auto &[b, room] : large)
+    b = OutputBlocks::take(OutputBlocks::kMaxKeptBytes / 5 * 2 / 1024 * 1000, room);
+  for (auto [b, room] : large)
+    OutputBlocks::give(b, room);
+  EXPECT_EQ(OutputBlocks::kept(), 2u);
   drain();
 }
 
