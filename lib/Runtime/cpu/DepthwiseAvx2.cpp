@@ -51,7 +51,7 @@ DS_AVX2 inline void storeFirst(float *p, int64_t n, __m256 v) {
     p[i] = lanes[i];
 }
 
-/// One column block (V vectors of 8 outputs, the last one under `last`)
+/// One column block (V vectors of 8 outputs, the last one cut to `tail`)
 /// of every output row, for a KW-wide window at column stride SW and
 /// column dilation 1, its accumulators in registers across all taps: more
 /// rows per block when the block is narrow, so that enough independent
