@@ -145,19 +145,6 @@ DS_AVX2 void padStride1(const DepthwisePlan &p, const float *xc, float *scratch)
   }
 }
 
-/// Where `count` input columns first, first + 2, ... go: column i to phase
-/// (i + PL) % 2 at (i + PL) / 2; positions at or past phaseLen (past the
-/// taps' reach) are left out.
-struct PhaseStore {
-  int64_t offset; ///< from the padded row's start
-  int64_t count;  ///< lanes stored
-};
-PhaseStore phaseStore(const DepthwisePlan &p, int64_t first, int64_t count) {
-  const int64_t phase = (first + p.PL) & 1, at = (first + p.PL) >> 1;
-  const int64_t n = std::max<int64_t>(0, std::min<int64_t>(count, p.phaseLen - at));
-  return {n ? phase * p.phaseLen + at : 0, n};
-}
-
 /// Stores lanes [0, count) of v: whole vectors without the (slow) mask.
 DS_AVX2 inline void storeLanes(float *dst, int64_t count, __m256i mask, __m256 v) {
   if (count == 8)
@@ -182,7 +169,7 @@ DS_AVX2 void padStride2(const DepthwisePlan &p, const float *xc, float *scratch)
   for (int64_t i0 = 0; i0 < p.W; i0 += 16) {
     const int64_t n = std::min<int64_t>(16, p.W - i0);
     const int64_t n0 = std::min<int64_t>(n, 8), n1 = n - n0;
-    const PhaseStore even = phaseStore(p, i0, (n + 1) / 2), odd = phaseStore(p, i0 + 1, n / 2);
+    const PhaseRun even = phaseRun(p, i0, (n + 1) / 2), odd = phaseRun(p, i0 + 1, n / 2);
     const __m256i evenMask = firstLanes(even.count), oddMask = firstLanes(odd.count);
     const float *src = xc + (r0 - p.PT) * p.W + i0;
     float *row = scratch + r0 * 2 * p.phaseLen;
@@ -194,18 +181,14 @@ DS_AVX2 void padStride2(const DepthwisePlan &p, const float *xc, float *scratch)
     }
   }
 }
+
+struct Avx2Build {
+  template <int KW, int SW> static constexpr DepthwiseChannelKernel channel = fixedChannel<KW, SW>;
+};
 } // namespace
 
 DepthwiseChannelKernel depthwiseChannelAvx2(const DepthwisePlan &p) {
-  if (p.DW == 1 && p.KW == 3 && p.SW == 1)
-    return fixedChannel<3, 1>;
-  if (p.DW == 1 && p.KW == 3 && p.SW == 2)
-    return fixedChannel<3, 2>;
-  if (p.DW == 1 && p.KW == 5 && p.SW == 1)
-    return fixedChannel<5, 1>;
-  if (p.DW == 1 && p.KW == 5 && p.SW == 2)
-    return fixedChannel<5, 2>;
-  return nullptr;
+  return fixedWindowKernel<Avx2Build>(p);
 }
 
 DepthwisePadKernel depthwisePadAvx2(const DepthwisePlan &p) {

@@ -170,19 +170,9 @@ DS_AVX512 void padStride1(const DepthwisePlan &p, const float *xc, float *scratc
   }
 }
 
-/// Where lanes [0, count) of a vector of input columns first, first + 2,
-/// ... go: column i to phase (i + PL) % 2 at (i + PL) / 2; positions at or
-/// past phaseLen (past the taps' reach) are masked off.
-struct PhaseStore {
-  int64_t offset; ///< from the padded row's start
-  __mmask16 mask;
-};
-PhaseStore phaseStore(const DepthwisePlan &p, int64_t first, int64_t count) {
-  const int64_t phase = (first + p.PL) & 1, at = (first + p.PL) >> 1;
-  const int64_t n = std::max<int64_t>(0, std::min<int64_t>(count, p.phaseLen - at));
-  if (n == 0)
-    return {0, 0};
-  return {phase * p.phaseLen + at, (__mmask16)((1u << n) - 1)};
+/// Lanes [0, n) on (none for n <= 0, all 16 for n >= 16).
+inline __mmask16 lanes(int64_t n) {
+  return (__mmask16)(n >= 16 ? 0xFFFF : n <= 0 ? 0 : (1u << n) - 1);
 }
 
 /// The same at column stride 2: 32 input columns at a time split into their
@@ -197,30 +187,28 @@ DS_AVX512 void padStride2(const DepthwisePlan &p, const float *xc, float *scratc
   const int64_t r0 = std::max<int64_t>(0, p.PT), r1 = std::min(p.rows, p.H + p.PT);
   for (int64_t i0 = 0; i0 < p.W; i0 += 32) {
     const int64_t n = std::min<int64_t>(32, p.W - i0);
-    const __mmask16 m0 = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
-    const __mmask16 m1 = (__mmask16)(n > 16 ? (1u << (n - 16)) - 1 : 0);
-    const PhaseStore even = phaseStore(p, i0, (n + 1) / 2), odd = phaseStore(p, i0 + 1, n / 2);
+    const __mmask16 m0 = lanes(n), m1 = lanes(n - 16);
+    const PhaseRun even = phaseRun(p, i0, (n + 1) / 2), odd = phaseRun(p, i0 + 1, n / 2);
+    const __mmask16 evenMask = lanes(even.count), oddMask = lanes(odd.count);
     const float *src = xc + (r0 - p.PT) * p.W + i0;
     float *row = scratch + r0 * 2 * p.phaseLen;
     for (int64_t r = r0; r < r1; ++r, src += p.W, row += 2 * p.phaseLen) {
       const __m512 a = _mm512_maskz_loadu_ps(m0, src);
       const __m512 b = _mm512_maskz_loadu_ps(m1, src + 16);
-      _mm512_mask_storeu_ps(row + even.offset, even.mask, _mm512_permutex2var_ps(a, evens, b));
-      _mm512_mask_storeu_ps(row + odd.offset, odd.mask, _mm512_permutex2var_ps(a, odds, b));
+      _mm512_mask_storeu_ps(row + even.offset, evenMask, _mm512_permutex2var_ps(a, evens, b));
+      _mm512_mask_storeu_ps(row + odd.offset, oddMask, _mm512_permutex2var_ps(a, odds, b));
     }
   }
 }
+
+struct Avx512Build {
+  template <int KW, int SW> static constexpr DepthwiseChannelKernel channel = fixedChannel<KW, SW>;
+};
 } // namespace
 
 DepthwiseChannelKernel depthwiseChannelAvx512(const DepthwisePlan &p) {
-  if (p.DW == 1 && p.KW == 3 && p.SW == 1)
-    return fixedChannel<3, 1>;
-  if (p.DW == 1 && p.KW == 3 && p.SW == 2)
-    return fixedChannel<3, 2>;
-  if (p.DW == 1 && p.KW == 5 && p.SW == 1)
-    return fixedChannel<5, 1>;
-  if (p.DW == 1 && p.KW == 5 && p.SW == 2)
-    return fixedChannel<5, 2>;
+  if (DepthwiseChannelKernel fixed = fixedWindowKernel<Avx512Build>(p))
+    return fixed;
   return runtimeShapedChannel;
 }
 

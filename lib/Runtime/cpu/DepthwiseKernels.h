@@ -35,6 +35,31 @@ using DepthwisePadKernel = void (*)(const DepthwisePlan &, const float *xc, floa
 using DepthwiseChannelKernel = void (*)(const DepthwisePlan &, const float *scratch, const float *k,
                                         float b0, float *yc);
 
+/// Where `count` input columns first, first + 2, ... of a row go in the
+/// scratch at column stride 2: column i to phase (i + PL) % 2 at
+/// (i + PL) / 2. Positions at or past phaseLen (past the taps' reach) are
+/// left out: `count` is how many of them are stored (0: none, offset 0).
+struct PhaseRun {
+  int64_t offset; ///< from the padded row's start
+  int64_t count;
+};
+inline PhaseRun phaseRun(const DepthwisePlan &p, int64_t first, int64_t count) {
+  const int64_t phase = (first + p.PL) & 1, at = (first + p.PL) >> 1;
+  const int64_t n = count < p.phaseLen - at ? count : p.phaseLen - at;
+  return n > 0 ? PhaseRun{phase * p.phaseLen + at, n} : PhaseRun{0, 0};
+}
+
+/// The fixed-window channel kernel a build has for p's window (3 or 5 taps
+/// wide, column stride 1 or 2, no column dilation: MobileNet's), null for
+/// any other: Build::channel<KW, SW> is the build's kernel.
+template <class Build> DepthwiseChannelKernel fixedWindowKernel(const DepthwisePlan &p) {
+  if (p.DW != 1 || (p.KW != 3 && p.KW != 5) || (p.SW != 1 && p.SW != 2))
+    return nullptr;
+  if (p.KW == 3)
+    return p.SW == 1 ? Build::template channel<3, 1> : Build::template channel<3, 2>;
+  return p.SW == 1 ? Build::template channel<5, 1> : Build::template channel<5, 2>;
+}
+
 /// The AVX-512 builds: a channel kernel for every plan, a padded copy for
 /// column strides 1 and 2 (null otherwise).
 DepthwiseChannelKernel depthwiseChannelAvx512(const DepthwisePlan &p);

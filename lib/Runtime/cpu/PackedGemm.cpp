@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -374,12 +375,14 @@ void leftBlock(const Isa &s, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
         // Whole groups by fixed-size copies (inlined as a few vector moves:
         // a memcpy call per row of 16 floats cost as much as the products
         // of a 16-row pointwise convolution).
+        auto copyWhole = [&](auto floats) {
+          for (int64_t k = 0; k < kc; ++k)
+            std::memcpy(dst + k * width, src + k * ldb, floats * sizeof(float));
+        };
         if (cols == width && width == kPanel)
-          for (int64_t k = 0; k < kc; ++k)
-            std::memcpy(dst + k * width, src + k * ldb, kPanel * sizeof(float));
+          copyWhole(std::integral_constant<int64_t, kPanel>());
         else if (cols == width && width == 2 * kPanel)
-          for (int64_t k = 0; k < kc; ++k)
-            std::memcpy(dst + k * width, src + k * ldb, 2 * kPanel * sizeof(float));
+          copyWhole(std::integral_constant<int64_t, 2 * kPanel>());
         else
           for (int64_t k = 0; k < kc; ++k) {
             std::memcpy(dst + k * width, src + k * ldb, (size_t)cols * sizeof(float));

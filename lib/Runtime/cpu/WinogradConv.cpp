@@ -196,9 +196,8 @@ bool runWinogradConv(KernelContext &ctx, const float *x, const float *wt, const 
                      float *y, int64_t N, int64_t C, int64_t M, int64_t group, const Window &w,
                      VectorIsa isa) {
 #if defined(__x86_64__)
-  const int64_t n = ctx.packed && packedGemmAvailable() && vectorIsaRuns(isa)
-                        ? winogradTileSize(w, C, M, group)
-                        : 0;
+  // winogradTileSize is 0 without the packed GEMM.
+  const int64_t n = ctx.packed && vectorIsaRuns(isa) ? winogradTileSize(w, C, M, group) : 0;
   if (!n)
     return false;
   const PackedSet *U = ctx.packed->findSet(wt, M, C, n);
