@@ -373,8 +373,10 @@ Status Session::placeConstants() {
 
 Status Session::packWeights() {
   const bool gemm = cpu::packedGemmAvailable(), nibbles = cpu::packsQuantizedWeights(),
-             int8Conv = cpu::integerVnniKernelsAvailable(), bf16 = cpu::bf16GemmAvailable();
-  if (!gemm && !nibbles && !int8Conv && !bf16)
+             int8Conv = cpu::integerVnniKernelsAvailable(), bf16 = cpu::bf16GemmAvailable(),
+             int8Matmul = cpu::integerPackedGemmIsa() != cpu::VectorIsa::None,
+             int8ConvAvx2 = !int8Conv && cpu::integerPackedGemmIsa() == cpu::VectorIsa::Avx2;
+  if (!gemm && !nibbles && !int8Conv && !int8Matmul && !bf16)
     return Status();
   auto outOfMemory = [](const ValueInfo &w) {
     return Status::error("cannot allocate " + std::to_string(w.bytes) + " bytes for packed weights");
@@ -413,9 +415,9 @@ Status Session::packWeights() {
         program_.releaseConstantPages(codes, w.bytes);
       continue;
     }
-    // s8 matmul weights for the VNNI GEMM (kept in the artifact too, for
-    // weight zero points).
-    if (step.op == "ds.matmul_integer" && int8Conv && int8WeightsToPack(program_, step, 2)) {
+    // s8 matmul weights for the packed GEMM, VNNI or AVX2 (kept in the
+    // artifact too, for weight zero points).
+    if (step.op == "ds.matmul_integer" && int8Matmul && int8WeightsToPack(program_, step, 2)) {
       if (!packed_.addInt8Matrix(reinterpret_cast<const int8_t *>(program_.constantData(w)),
                                  w.dims[0], w.dims[1]))
         return outOfMemory(w);
@@ -433,6 +435,18 @@ Status Session::packWeights() {
       const int64_t rows = w.dims[0] / group;
       for (int64_t g = 0; g < group; ++g)
         if (!packed_.addInt8Conv(data + g * rows * w.dims[1] * taps, rows, w.dims[1], taps))
+          return outOfMemory(w);
+      continue;
+    }
+    // The same widened to 16 bits for the AVX2 kernel, on CPUs without VNNI.
+    if (step.op == "ds.conv_integer" && int8ConvAvx2 && int8WeightsToPack(program_, step, 4)) {
+      const int64_t group = step.attrs.getInt("group", 1), taps = w.dims[2] * w.dims[3];
+      if (group <= 0 || group > w.dims[0] || w.dims[0] % group)
+        continue;
+      const auto *data = reinterpret_cast<const int8_t *>(program_.constantData(w));
+      const int64_t rows = w.dims[0] / group;
+      for (int64_t g = 0; g < group; ++g)
+        if (!packed_.addInt8ConvAvx2(data + g * rows * w.dims[1] * taps, rows, w.dims[1], taps))
           return outOfMemory(w);
       continue;
     }

@@ -2,7 +2,8 @@
 //
 // (X - zx) * (W - zw) of 8-bit data, exact in i32 (ONNX ConvInteger). 2-D
 // convolutions with s8 weights packed at load and no weight zero point run
-// on cpu/IntegerDirectConv.h. Otherwise: im2col
+// on cpu/IntegerDirectConv.h (VNNI) or cpu/IntegerConvAvx2.h (AVX2 without
+// it). Otherwise: im2col
 // of the input, padded with its zero point, then per group the integer GEMM
 // C[M, positions] = (W - zw)(col - zx). Both operands go to s8 (a u8 one
 // shifted by 128, its zero point with it) for oneDNN's s8 x s8 GEMM where the
@@ -13,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/ContractionShapes.h"
 #include "cpu/Gemm.h"
+#include "cpu/IntegerConvAvx2.h"
 #include "cpu/IntegerDirectConv.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
@@ -103,6 +105,11 @@ Status convInteger(KernelContext &ctx, const Attributes &attrs, const Inputs &in
     applied = epilogue != nullptr;
     return Status();
   }
+  // The same on AVX2 CPUs without VNNI, weights widened at load.
+  if (wt.dtype == DS_I8 && !weightZeroPoint &&
+      runIntegerConvAvx2(ctx, x.data, x.dtype == DS_I8, zx ? byteValue(*zx, 0) : 0, wt.as<int8_t>(),
+                         y.as<int32_t>(), N, C, M, group, w))
+    return Status();
 
   // Both operands in s8, zero points in the same domain.
   const int xShift = x.dtype == DS_U8 ? 128 : 0, wShift = wt.dtype == DS_U8 ? 128 : 0;

@@ -3,7 +3,7 @@
 // (A - za)(B - zb) of 8-bit operands, exact in i32 (wrapping past 2^31 as
 // ONNX MatMulInteger's int32 accumulation does). Constant s8 weights with no
 // zero point, packed when the session starts, run on
-// cpu/IntegerPackedGemm.h. Otherwise, on a CPU with VNNI it runs on
+// cpu/IntegerPackedGemm.h (VNNI or AVX2). Otherwise, on a CPU with VNNI it runs on
 // oneDNN's int8 GEMM (u8 or s8 A, s8 B): a u8 B is shifted to s8 with its zero
 // point, and a per-column B zero point is applied afterwards as
 // C[i][j] -= zb[j] * sum_k (A[i][k] - za). On AVX2 without VNNI, the
@@ -174,7 +174,7 @@ Status matmulInteger(KernelContext &ctx, const Inputs &in, const Outputs &out,
   const PackedInt8Matrix *packed = nullptr;
   if (ctx.packed && b.dtype == DS_I8 && !weightZeroPoint && plan.bShared && b.rank() == 2)
     packed = ctx.packed->findInt8Matrix(b.data, K, N);
-  if (packed && epilogue && plan.aDense && integerVnniKernelsAvailable()) {
+  if (packed && epilogue && plan.aDense && integerPackedGemmIsa() == VectorIsa::Avx512) {
     // One GEMM over every row (the weights are shared): the epilogue's rows
     // are the result's.
     integerPackedGemm(ctx, false, *packed, ops.a, ops.aSigned, ops.za, plan.batch * M, K, C, N,

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/IntegerPackedGemm.h"
+#include "cpu/IntegerPackedGemmAvx2.h"
 #include "cpu/TaskGrid.h"
 
 #include <algorithm>
@@ -38,9 +39,22 @@ bool integerVnniKernelsAvailable() {
 #endif
 }
 
-bool packInt8Matrix(const int8_t *b, int64_t K, int64_t N, PackedInt8Matrix &out) {
-  constexpr int64_t J = PackedInt8Matrix::kColumns;
-  out.K = K, out.N = N;
+VectorIsa integerPackedGemmIsa() {
+  return integerVnniKernelsAvailable() ? VectorIsa::Avx512
+         : integerPackedGemmAvx2Runs() ? VectorIsa::Avx2
+                                       : VectorIsa::None;
+}
+
+bool integerPackedGemmRuns(VectorIsa isa) {
+  return isa == VectorIsa::Avx512 ? integerVnniKernelsAvailable()
+         : isa == VectorIsa::Avx2 ? integerPackedGemmAvx2Runs()
+                                  : false;
+}
+
+bool packInt8Matrix(const int8_t *b, int64_t K, int64_t N, PackedInt8Matrix &out, VectorIsa isa) {
+  const int64_t J =
+      isa == VectorIsa::Avx2 ? PackedInt8Matrix::kAvx2Columns : PackedInt8Matrix::kColumns;
+  out.K = K, out.N = N, out.columns = J;
   const int64_t steps = out.steps(), panels = out.panels();
   out.words.reset(new (std::nothrow) int32_t[(size_t)std::max<int64_t>(1, panels * steps * J)]());
   out.colSums.reset(new (std::nothrow) int32_t[(size_t)std::max<int64_t>(1, panels * J)]());
@@ -173,6 +187,10 @@ void block(const PackedInt8Matrix &B, const uint8_t *A, int64_t lda, uint32_t fl
 void integerPackedGemm(KernelContext &ctx, bool nested, const PackedInt8Matrix &B, const void *A,
                        bool aSigned, int za, int64_t M, int64_t lda, int32_t *C, int64_t ldc,
                        const StoreEpilogue *epilogue, int64_t firstRow) {
+  if (B.columns == PackedInt8Matrix::kAvx2Columns) { // no epilogue there: callers check
+    integerPackedGemmAvx2(ctx, nested, B, A, aSigned, za, M, lda, C, ldc);
+    return;
+  }
 #if DS_VNNI_KERNEL
   if (M <= 0 || B.N <= 0)
     return;

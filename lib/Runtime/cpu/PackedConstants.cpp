@@ -224,6 +224,23 @@ const PackedInt8Conv *PackedConstants::findInt8Conv(const void *data, int64_t M,
                  [&](const PackedInt8Conv &c) { return c.M == M && c.Cg == Cg && c.taps == taps; });
 }
 
+bool PackedConstants::addInt8ConvAvx2(const int8_t *data, int64_t M, int64_t Cg, int64_t taps) {
+  if (findInt8ConvAvx2(data, M, Cg, taps))
+    return true;
+  WidenedInt8Conv widened;
+  if (!widenInt8Conv(data, M, Cg, taps, widened))
+    return false;
+  int8ConvsAvx2_[data] = std::move(widened);
+  return true;
+}
+
+const WidenedInt8Conv *PackedConstants::findInt8ConvAvx2(const void *data, int64_t M, int64_t Cg,
+                                                         int64_t taps) const {
+  return entryIf(int8ConvsAvx2_, data, [&](const WidenedInt8Conv &c) {
+    return c.M == M && c.Cg == Cg && c.taps == taps;
+  });
+}
+
 bool PackedConstants::addBf16Conv(const uint16_t *data, int64_t M, int64_t Cg, int64_t taps) {
   if (findBf16Conv(data, M, Cg, taps))
     return true;

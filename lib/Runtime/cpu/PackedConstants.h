@@ -5,7 +5,8 @@
 // f32 right and left operands (cpu/PackedGemm.h), Winograd-domain weight
 // sets (cpu/WinogradConv.h), 4-bit codes two per byte, 8-bit and bf16
 // matrices and convolution weights (cpu/IntegerPackedGemm.h,
-// cpu/IntegerDirectConv.h, cpu/Bf16PackedGemm.h, cpu/Bf16DirectConv.h) and
+// cpu/IntegerDirectConv.h, cpu/IntegerConvAvx2.h, cpu/Bf16PackedGemm.h,
+// cpu/Bf16DirectConv.h) and
 // f32 copies of f16 constants.
 //
 //===----------------------------------------------------------------------===//
@@ -15,6 +16,7 @@
 #include "core/Tensor.h"
 #include "cpu/Bf16DirectConv.h"
 #include "cpu/Bf16PackedGemm.h"
+#include "cpu/IntegerConvAvx2.h"
 #include "cpu/IntegerDirectConv.h"
 #include "cpu/IntegerPackedGemm.h"
 #include "cpu/PackedGemm.h"
@@ -112,6 +114,11 @@ public:
   /// for cpu/IntegerDirectConv.h; false when out of memory.
   bool addInt8Conv(const int8_t *data, int64_t M, int64_t Cg, int64_t taps);
   const PackedInt8Conv *findInt8Conv(const void *data, int64_t M, int64_t Cg, int64_t taps) const;
+  /// Widens one group's M x (Cg * taps) s8 convolution weights at `data`
+  /// for cpu/IntegerConvAvx2.h; false when out of memory.
+  bool addInt8ConvAvx2(const int8_t *data, int64_t M, int64_t Cg, int64_t taps);
+  const WidenedInt8Conv *findInt8ConvAvx2(const void *data, int64_t M, int64_t Cg,
+                                          int64_t taps) const;
   /// Packs one group's M x (Cg * taps) bf16 convolution weights at `data`
   /// for cpu/Bf16DirectConv.h; false when out of memory.
   bool addBf16Conv(const uint16_t *data, int64_t M, int64_t Cg, int64_t taps);
@@ -132,7 +139,7 @@ public:
   size_t size() const {
     return packed_.size() + transposed_.size() + left_.size() + sets_.size() + nibbles_.size() +
            byteGroups_.size() + int8Convs_.size() + int8Matrices_.size() + bf16Matrices_.size() +
-           bf16Convs_.size() + widenedCopies_.size();
+           bf16Convs_.size() + int8ConvsAvx2_.size() + widenedCopies_.size();
   }
 
 private:
@@ -142,6 +149,7 @@ private:
   std::unordered_map<const void *, NibbleMatrix> nibbles_;
   std::unordered_map<const void *, ByteGroupMatrix> byteGroups_;
   std::unordered_map<const void *, PackedInt8Conv> int8Convs_;
+  std::unordered_map<const void *, WidenedInt8Conv> int8ConvsAvx2_;
   std::unordered_map<const void *, PackedInt8Matrix> int8Matrices_;
   std::unordered_map<const void *, PackedBf16Matrix> bf16Matrices_;
   std::unordered_map<const void *, PackedBf16Conv> bf16Convs_;

@@ -28,67 +28,12 @@ namespace {
 using namespace dsrt;
 using namespace dsrt::test;
 
-/// sum (x - zx)(w - zw) per output, wrapping in 32 bits; padding reads zx.
-std::vector<int32_t> exactConv(const Conv2D &p, const std::vector<uint8_t> &x, bool xSigned,
-                               int zx, const std::vector<uint8_t> &w, int zw) {
-  const int64_t OH = p.OH(), OW = p.OW(), Cg = p.C / p.group, Mg = p.M / p.group;
-  auto xval = [&](uint8_t b) { return xSigned ? (int)(int8_t)b : (int)b; };
-  std::vector<int32_t> y((size_t)(p.N * p.M * OH * OW));
-  for (int64_t n = 0; n < p.N; ++n)
-    for (int64_t m = 0; m < p.M; ++m)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          uint32_t acc = 0;
-          const int64_t g = m / Mg;
-          for (int64_t c = 0; c < Cg; ++c)
-            for (int64_t kh = 0; kh < p.KH; ++kh)
-              for (int64_t kw = 0; kw < p.KW; ++kw) {
-                const int64_t ih = oh * p.sh - p.pt + kh * p.dh, iw = ow * p.sw - p.pl + kw * p.dw;
-                const bool in = ih >= 0 && ih < p.H && iw >= 0 && iw < p.W;
-                const int v =
-                    in ? xval(x[(size_t)(((n * p.C + g * Cg + c) * p.H + ih) * p.W + iw)]) : zx;
-                const int wv = (int)(int8_t)w[(size_t)(((m * Cg + c) * p.KH + kh) * p.KW + kw)];
-                acc += (uint32_t)((v - zx) * (wv - zw));
-              }
-          y[(size_t)(((n * p.M + m) * OH + oh) * OW + ow)] = (int32_t)acc;
-        }
-  return y;
-}
-
 void packGroups(const Conv2D &p, const std::vector<uint8_t> &wv, cpu::PackedConstants &constants) {
   const int64_t rows = p.M / p.group, Cg = p.C / p.group, taps = p.KH * p.KW;
   for (int64_t g = 0; g < p.group; ++g)
     ASSERT_TRUE(constants.addInt8Conv(reinterpret_cast<const int8_t *>(wv.data()) +
                                           g * rows * Cg * taps,
                                       rows, Cg, taps));
-}
-
-/// ds.conv_integer through its CPU kernel; the weights are read in place
-/// (the address the packed constants are found by).
-std::vector<int32_t> runConvInteger(const Conv2D &p, const std::vector<uint8_t> &xv, bool xSigned,
-                                    uint8_t zx, const std::vector<uint8_t> &wv, const int8_t *zw,
-                                    KernelContext ctx) {
-  Tensors ts;
-  const DType xType = xSigned ? DS_I8 : DS_U8;
-  Tensor *x = ts.make<uint8_t>(xType, {p.N, p.C, p.H, p.W}, xv);
-  Tensor *w = ts.make<uint8_t>(DS_I8, {p.M, p.C / p.group, p.KH, p.KW}, wv);
-  w->data = const_cast<uint8_t *>(wv.data());
-  Tensor *zxt = ts.make<uint8_t>(xType, {}, {zx});
-  Tensor *zwt = zw ? ts.make<uint8_t>(DS_I8, {}, {(uint8_t)*zw}) : nullptr;
-  Tensor *y = ts.empty(DS_I32, {p.N, p.M, p.OH(), p.OW()});
-  Status s = run("ds.conv_integer", convAttrs(p), {x, w, zxt, zwt}, {y}, ctx);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return s.ok() ? values<int32_t>(y) : std::vector<int32_t>();
-}
-
-void expectEqual(const std::vector<int32_t> &got, const std::vector<int32_t> &want,
-                 const std::string &what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  size_t bad = 0;
-  for (size_t i = 0; i < got.size(); ++i)
-    if (got[i] != want[i] && bad++ < 5)
-      ADD_FAILURE() << what << " [" << i << "]: " << got[i] << " != " << want[i];
-  EXPECT_EQ(bad, 0u) << what;
 }
 
 TEST(IntegerDirectConv, EqualsTheExactSums) {
@@ -122,7 +67,7 @@ TEST(IntegerDirectConv, EqualsTheExactSums) {
       packGroups(p, wv, constants);
       // Zero points at both ends of the range and inside it.
       for (int zx : xSigned ? std::vector<int>{-128, 0, 77} : std::vector<int>{0, 255, 131}) {
-        const std::vector<int32_t> want = exactConv(p, xv, xSigned, zx, wv, 0);
+        const std::vector<int32_t> want = exactIntegerConv(p, xv, xSigned, zx, wv, 0);
         for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
           ctx.packed = &constants;
           std::vector<int32_t> y(want.size(), -7);
@@ -130,7 +75,7 @@ TEST(IntegerDirectConv, EqualsTheExactSums) {
               ctx, xv.data(), xSigned, zx, reinterpret_cast<const int8_t *>(wv.data()), y.data(),
               p.N, p.C, p.M, p.group, windowOf(p)))
               << what;
-          expectEqual(y, want, what + " zx " + std::to_string(zx));
+          expectEqualSums(y, want, what + " zx " + std::to_string(zx));
         }
       }
       // Through ds.conv_integer: packed (the artifact's bytes changed after
@@ -140,16 +85,17 @@ TEST(IntegerDirectConv, EqualsTheExactSums) {
       ctx.packed = &constants;
       const uint8_t zx = xSigned ? (uint8_t)(int8_t)-5 : 140;
       const int zxValue = xSigned ? -5 : 140;
-      const std::vector<int32_t> packedWant = exactConv(p, xv, xSigned, zxValue, wv, 0);
+      const std::vector<int32_t> packedWant = exactIntegerConv(p, xv, xSigned, zxValue, wv, 0);
       const std::vector<uint8_t> original = wv;
       for (uint8_t &b : wv)
         b = (uint8_t)(b + 1);
-      expectEqual(runConvInteger(p, xv, xSigned, zx, wv, nullptr, ctx), packedWant,
-                  what + " (ds.conv_integer)");
+      expectEqualSums(runConvInteger(p, xv, xSigned, zx, wv, nullptr, ctx), packedWant,
+                      what + " (ds.conv_integer)");
       wv = original;
       const int8_t zw = -3;
-      expectEqual(runConvInteger(p, xv, xSigned, zx, wv, &zw, ctx),
-                  exactConv(p, xv, xSigned, zxValue, wv, zw), what + " (weight zero point)");
+      expectEqualSums(runConvInteger(p, xv, xSigned, zx, wv, &zw, ctx),
+                      exactIntegerConv(p, xv, xSigned, zxValue, wv, zw),
+                      what + " (weight zero point)");
     }
 }
 
@@ -206,7 +152,7 @@ TEST(IntegerDirectConv, StoreEpilogueEqualsTheStepsKernels) {
     cpu::PackedConstants constants;
     packGroups(p, wv, constants);
     const int zx = 9;
-    const std::vector<int32_t> sums = exactConv(p, xv, false, zx, wv, 0);
+    const std::vector<int32_t> sums = exactIntegerConv(p, xv, false, zx, wv, 0);
     const std::vector<int64_t> out = {p.N, p.M, p.OH(), p.OW()};
     const size_t count = sums.size();
 

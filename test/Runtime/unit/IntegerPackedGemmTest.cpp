@@ -7,7 +7,8 @@
 // lhs, and with a weight zero point (the path for unpacked weights). With
 // a store epilogue (cpu/StoreEpilogue.h, channels last) the chain after the
 // sums must give what the steps' own kernels give on the whole i32 result,
-// bit for bit. Skipped where the CPU has no AVX-512 VNNI.
+// bit for bit (the VNNI build's). Each build the CPU runs is tested (the
+// AVX2 one on VNNI machines too); skipped where it runs none.
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/IntegerPackedGemm.h"
@@ -49,36 +50,56 @@ std::vector<int32_t> exactGemm(const std::vector<uint8_t> &a, bool aSigned, int 
 }
 
 TEST(IntegerPackedGemm, EqualsTheExactSums) {
-  if (!cpu::integerVnniKernelsAvailable())
-    GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  if (cpu::integerPackedGemmIsa() == cpu::VectorIsa::None)
+    GTEST_SKIP() << "neither AVX-512 VNNI nor AVX2 on this CPU";
   struct Case {
     int64_t M, K, N;
   };
-  const Case cases[] = {{1, 64, 64},  {2, 7, 33},   {5, 130, 200}, {6, 3, 1},
-                        {13, 257, 65}, {37, 96, 130}, {64, 1, 17},  {3, 2048, 96}};
-  for (const Case &c : cases)
-    for (bool aSigned : {false, true}) {
-      const std::string what = std::to_string(c.M) + "x" + std::to_string(c.K) + "x" +
-                               std::to_string(c.N) + (aSigned ? " s8" : " u8");
-      const auto av = randomBytes((size_t)(c.M * c.K), 81), bv = randomBytes((size_t)(c.K * c.N), 82);
-      cpu::PackedInt8Matrix packed;
-      ASSERT_TRUE(cpu::packInt8Matrix(reinterpret_cast<const int8_t *>(bv.data()), c.K, c.N, packed));
-      for (int za : aSigned ? std::vector<int>{-128, 0, 101} : std::vector<int>{0, 255, 77}) {
-        const std::vector<int32_t> want = exactGemm(av, aSigned, za, bv, 0, c.M, c.K, c.N);
-        for (bool nested : {false, true})
-          for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
-            std::vector<int32_t> got((size_t)(c.M * c.N), -7);
-            cpu::integerPackedGemm(ctx, nested, packed, av.data(), aSigned, za, c.M, c.K,
-                                   got.data(), c.N);
-            ASSERT_EQ(got, want) << what << " za " << za << (nested ? " nested" : "");
+  const Case cases[] = {{1, 64, 64},   {2, 7, 33},  {5, 130, 200}, {6, 3, 1},    {13, 257, 65},
+                        {37, 96, 130}, {64, 1, 17}, {3, 2048, 96}, {7, 1030, 9}, {12, 600, 24}};
+  // Extremes as well as random bytes: 255 (u8) or -128 (s8) less the
+  // opposite zero point against -128 weights, the pairs vpmaddubsw would
+  // saturate.
+  std::vector<uint8_t> extremes(4096);
+  for (size_t i = 0; i < extremes.size(); ++i)
+    extremes[i] = (i * 7919) % 5 ? 0x80 : 0x7f;
+  for (cpu::VectorIsa isa : {cpu::VectorIsa::Avx512, cpu::VectorIsa::Avx2}) {
+    if (!cpu::integerPackedGemmRuns(isa))
+      continue;
+    const char *build = isa == cpu::VectorIsa::Avx2 ? " (AVX2)" : " (VNNI)";
+    for (const Case &c : cases)
+      for (bool aSigned : {false, true})
+        for (bool extreme : {false, true}) {
+          const std::string what = std::to_string(c.M) + "x" + std::to_string(c.K) + "x" +
+                                   std::to_string(c.N) + (aSigned ? " s8" : " u8") +
+                                   (extreme ? " extremes" : "") + build;
+          auto av = randomBytes((size_t)(c.M * c.K), 81), bv = randomBytes((size_t)(c.K * c.N), 82);
+          if (extreme) {
+            for (size_t i = 0; i < av.size(); ++i)
+              av[i] = aSigned ? 0x80 : 0xff;
+            for (size_t i = 0; i < bv.size(); ++i)
+              bv[i] = extremes[i % extremes.size()];
           }
-      }
-    }
+          cpu::PackedInt8Matrix packed;
+          ASSERT_TRUE(cpu::packInt8Matrix(reinterpret_cast<const int8_t *>(bv.data()), c.K, c.N,
+                                          packed, isa));
+          for (int za : aSigned ? std::vector<int>{-128, 0, 101} : std::vector<int>{0, 255, 77}) {
+            const std::vector<int32_t> want = exactGemm(av, aSigned, za, bv, 0, c.M, c.K, c.N);
+            for (bool nested : {false, true})
+              for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+                std::vector<int32_t> got((size_t)(c.M * c.N), -7);
+                cpu::integerPackedGemm(ctx, nested, packed, av.data(), aSigned, za, c.M, c.K,
+                                       got.data(), c.N);
+                ASSERT_EQ(got, want) << what << " za " << za << (nested ? " nested" : "");
+              }
+          }
+        }
+  }
 }
 
 TEST(IntegerPackedGemm, ThroughMatmulInteger) {
-  if (!cpu::integerVnniKernelsAvailable())
-    GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  if (cpu::integerPackedGemmIsa() == cpu::VectorIsa::None)
+    GTEST_SKIP() << "neither AVX-512 VNNI nor AVX2 on this CPU";
   const int64_t B = 3, M = 5, K = 45, N = 70;
   const auto av = randomBytes((size_t)(B * M * K), 91);
   auto bv = randomBytes((size_t)(K * N), 92);
