@@ -296,7 +296,7 @@ int64_t packableElements(const ValueInfo &w, uint64_t elementBytes) {
 }
 
 /// Whether the 8-bit weights `step` reads (operand 1) are worth packing
-/// for the VNNI kernels: constant s8 whose dims match their bytes (the
+/// for the VNNI or AVX2 kernels: constant s8 whose dims match their bytes (the
 /// artifact's own check stops at a 0 dim; packing sizes come from the dims),
 /// with no weight zero point other than a constant 0 (which the kernels do
 /// not take), and not one channel per group (depthwise: a word of four
@@ -418,9 +418,14 @@ Status Session::packWeights() {
     // s8 matmul weights for the packed GEMM, VNNI or AVX2 (kept in the
     // artifact too, for weight zero points).
     if (step.op == "ds.matmul_integer" && int8Matmul && int8WeightsToPack(program_, step, 2)) {
-      if (!packed_.addInt8Matrix(reinterpret_cast<const int8_t *>(program_.constantData(w)),
-                                 w.dims[0], w.dims[1]))
+      const auto *data = reinterpret_cast<const int8_t *>(program_.constantData(w));
+      if (!packed_.addInt8Matrix(data, w.dims[0], w.dims[1]))
         return outOfMemory(w);
+      // The AVX2 build's fallbacks read the artifact's bytes only for
+      // weight zero points, which are not packed: the file's pages can go
+      // (a reader would fault them back in).
+      if (cpu::integerPackedGemmIsa() == cpu::VectorIsa::Avx2)
+        program_.releaseConstantPages(data, w.bytes);
       continue;
     }
     // s8 convolution weights for the VNNI kernel, per group. The im2col
@@ -448,6 +453,7 @@ Status Session::packWeights() {
       for (int64_t g = 0; g < group; ++g)
         if (!packed_.addInt8ConvAvx2(data + g * rows * w.dims[1] * taps, rows, w.dims[1], taps))
           return outOfMemory(w);
+      program_.releaseConstantPages(data, w.bytes); // as for the matmuls above
       continue;
     }
     // bf16 convolution weights (ds-assign-precision's) for the AVX512-BF16

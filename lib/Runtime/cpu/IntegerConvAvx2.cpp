@@ -1,9 +1,10 @@
 //===- IntegerConvAvx2.cpp - 8-bit convolutions on AVX2 without VNNI ------===//
 //
-// Tasks take blocks of up to 96 output positions of one image and group
-// (and a share of the output channels when there are few blocks): im2col
-// of the block, its columns packed four k by eight positions into words,
-// then each six weight rows against every panel of the block. The input's
+// Tasks take blocks of up to 384 output positions of one image and group
+// (and a share of the output channels when there are few blocks and more
+// than one thread): the block's input packed four k by eight positions
+// into words (from the channels-last copy, or from im2col), then each six
+// weight rows against every panel of the block. The input's
 // zero point is taken out once per row: sum_k w (x - zx) = sum_k w x - zx
 // sum_k w, padding reading as zx.
 //
@@ -189,7 +190,8 @@ bool runIntegerConvAvx2(KernelContext &ctx, const void *x, bool xSigned, int zx,
   const int64_t tiles = (Mg + kTileRows - 1) / kTileRows, items = N * group * blocks;
   // Few position blocks (small images, one image): split the channels too.
   const int64_t wanted = 4 * (int64_t)std::max(1, ctx.numThreads);
-  const int64_t parts = std::clamp<int64_t>((wanted + items - 1) / items, 1, tiles);
+  const int64_t parts =
+      ctx.numThreads <= 1 ? 1 : std::clamp<int64_t>((wanted + items - 1) / items, 1, tiles);
   const auto *bytes = static_cast<const uint8_t *>(x);
   // Channels in fours: each image and group's input channels last, and a
   // pixel of zero points for the padding.

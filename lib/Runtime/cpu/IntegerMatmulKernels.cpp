@@ -174,7 +174,8 @@ Status matmulInteger(KernelContext &ctx, const Inputs &in, const Outputs &out,
   const PackedInt8Matrix *packed = nullptr;
   if (ctx.packed && b.dtype == DS_I8 && !weightZeroPoint && plan.bShared && b.rank() == 2)
     packed = ctx.packed->findInt8Matrix(b.data, K, N);
-  if (packed && epilogue && plan.aDense && integerPackedGemmIsa() == VectorIsa::Avx512) {
+  if (packed && epilogue && plan.aDense && packed->columns == PackedInt8Matrix::kColumns &&
+      integerVnniKernelsAvailable()) {
     // One GEMM over every row (the weights are shared): the epilogue's rows
     // are the result's.
     integerPackedGemm(ctx, false, *packed, ops.a, ops.aSigned, ops.za, plan.batch * M, K, C, N,

@@ -14,6 +14,7 @@
 #include "cpu/TaskGrid.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -40,9 +41,19 @@ bool integerVnniKernelsAvailable() {
 }
 
 VectorIsa integerPackedGemmIsa() {
-  return integerVnniKernelsAvailable() ? VectorIsa::Avx512
-         : integerPackedGemmAvx2Runs() ? VectorIsa::Avx2
-                                       : VectorIsa::None;
+  static const VectorIsa isa = [] {
+    if (integerVnniKernelsAvailable())
+      return VectorIsa::Avx512;
+#if DS_VNNI_KERNEL
+    // AVX-VNNI without AVX-512 (Alder Lake and later): oneDNN's vpdpbusd
+    // GEMM (cpu/Dnnl.h) does twice the AVX2 build's multiply-adds per
+    // instruction there.
+    if (__builtin_cpu_supports("avxvnni"))
+      return VectorIsa::None;
+#endif
+    return integerPackedGemmAvx2Runs() ? VectorIsa::Avx2 : VectorIsa::None;
+  }();
+  return isa;
 }
 
 bool integerPackedGemmRuns(VectorIsa isa) {
@@ -187,7 +198,10 @@ void block(const PackedInt8Matrix &B, const uint8_t *A, int64_t lda, uint32_t fl
 void integerPackedGemm(KernelContext &ctx, bool nested, const PackedInt8Matrix &B, const void *A,
                        bool aSigned, int za, int64_t M, int64_t lda, int32_t *C, int64_t ldc,
                        const StoreEpilogue *epilogue, int64_t firstRow) {
-  if (B.columns == PackedInt8Matrix::kAvx2Columns) { // no epilogue there: callers check
+  if (B.columns == PackedInt8Matrix::kAvx2Columns) {
+    // No epilogue in this build: callers pass one only with 64-column
+    // panels.
+    assert(!epilogue && "the AVX2 build of integerPackedGemm takes no epilogue");
     integerPackedGemmAvx2(ctx, nested, B, A, aSigned, za, M, lda, C, ldc);
     return;
   }

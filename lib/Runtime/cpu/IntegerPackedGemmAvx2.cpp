@@ -10,9 +10,11 @@
 // k broadcast (64 bits) leaves each column's two pair sums in neighbouring
 // 32-bit lanes, added together once per tile. vpmaddwd retires as many
 // multiply-adds per cycle as the two-instruction vpmaddubsw + vpmaddwd
-// sequence, so exactness costs no multiplier time, and the weights stay
-// one byte each in memory (read in order: no per-call packing, unlike the
-// widened GEMM of cpu/WidenedIntegerGemm.h for operands that change).
+// sequence, so exactness costs no multiplier time, but it needs a vpaddd
+// per vpmaddwd where that sequence needs one per two: about 1.5x its
+// instructions (docs/runtime.md). The weights stay one byte each in memory
+// (read in order: no per-call packing, unlike the widened GEMM of
+// cpu/WidenedIntegerGemm.h for operands that change).
 //
 //===----------------------------------------------------------------------===//
 #include "cpu/IntegerPackedGemmAvx2.h"
@@ -167,6 +169,11 @@ void integerPackedGemmAvx2(KernelContext &ctx, bool nested, const PackedInt8Matr
 #if DS_PACKED_AVX2
   if (M <= 0 || B.N <= 0)
     return;
+  if (B.K <= 0) { // empty sums
+    for (int64_t i = 0; i < M; ++i)
+      std::memset(C + i * ldc, 0, (size_t)B.N * sizeof(int32_t));
+    return;
+  }
   const int64_t padded = B.steps() * 4;
   std::vector<int16_t> aw((size_t)(M * padded));
   const auto *a = static_cast<const uint8_t *>(A);

@@ -87,10 +87,20 @@ TEST(IntegerConvAvx2, EqualsTheExactSums) {
         const uint8_t zx = xSigned ? (uint8_t)(int8_t)-5 : 140;
         const std::vector<int32_t> want =
             exactIntegerConv(p, xv, xSigned, xSigned ? -5 : 140, wv, 0);
+        const std::vector<uint8_t> original = wv;
         for (uint8_t &b : wv)
           b = (uint8_t)(b + 1);
+        const int8_t zero = 0, three = -3;
         expectEqualSums(runConvInteger(p, xv, xSigned, zx, wv, nullptr, ctx), want,
                         what + " (ds.conv_integer)");
+        expectEqualSums(runConvInteger(p, xv, xSigned, zx, wv, &zero, ctx), want,
+                        what + " (ds.conv_integer, weight zero point 0)");
+        // A weight zero point other than 0: the unwidened path, on the
+        // artifact's (restored) bytes.
+        wv = original;
+        expectEqualSums(runConvInteger(p, xv, xSigned, zx, wv, &three, ctx),
+                        exactIntegerConv(p, xv, xSigned, xSigned ? -5 : 140, wv, three),
+                        what + " (weight zero point -3)");
       }
 }
 
