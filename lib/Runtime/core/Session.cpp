@@ -428,32 +428,27 @@ Status Session::packWeights() {
         program_.releaseConstantPages(data, w.bytes);
       continue;
     }
-    // s8 convolution weights for the VNNI kernel, per group. The im2col
-    // path still reads the artifact's copy (weight zero points, geometries
-    // the kernel declines), so its pages stay.
-    if (step.op == "ds.conv_integer" && int8Conv && int8WeightsToPack(program_, step, 4)) {
+    // s8 convolution weights, per group: packed for the VNNI kernel, whose
+    // im2col fallback still reads the artifact's copy (weight zero points,
+    // geometries the kernel declines), so its pages stay; or widened to 16
+    // bits for the AVX2 kernel on CPUs without VNNI, which declines no
+    // packed geometry, so the file's pages can go as for the matmuls above.
+    if (step.op == "ds.conv_integer" && (int8Conv || int8ConvAvx2) &&
+        int8WeightsToPack(program_, step, 4)) {
       // Dims positive and their product the weights' bytes: no overflow.
       const int64_t group = step.attrs.getInt("group", 1), taps = w.dims[2] * w.dims[3];
       if (group <= 0 || group > w.dims[0] || w.dims[0] % group)
         continue;
       const auto *data = reinterpret_cast<const int8_t *>(program_.constantData(w));
-      const int64_t rows = w.dims[0] / group;
-      for (int64_t g = 0; g < group; ++g)
-        if (!packed_.addInt8Conv(data + g * rows * w.dims[1] * taps, rows, w.dims[1], taps))
+      const int64_t rows = w.dims[0] / group, Cg = w.dims[1];
+      for (int64_t g = 0; g < group; ++g) {
+        const int8_t *part = data + g * rows * Cg * taps;
+        if (!(int8Conv ? packed_.addInt8Conv(part, rows, Cg, taps)
+                       : packed_.addInt8ConvAvx2(part, rows, Cg, taps)))
           return outOfMemory(w);
-      continue;
-    }
-    // The same widened to 16 bits for the AVX2 kernel, on CPUs without VNNI.
-    if (step.op == "ds.conv_integer" && int8ConvAvx2 && int8WeightsToPack(program_, step, 4)) {
-      const int64_t group = step.attrs.getInt("group", 1), taps = w.dims[2] * w.dims[3];
-      if (group <= 0 || group > w.dims[0] || w.dims[0] % group)
-        continue;
-      const auto *data = reinterpret_cast<const int8_t *>(program_.constantData(w));
-      const int64_t rows = w.dims[0] / group;
-      for (int64_t g = 0; g < group; ++g)
-        if (!packed_.addInt8ConvAvx2(data + g * rows * w.dims[1] * taps, rows, w.dims[1], taps))
-          return outOfMemory(w);
-      program_.releaseConstantPages(data, w.bytes); // as for the matmuls above
+      }
+      if (int8ConvAvx2)
+        program_.releaseConstantPages(data, w.bytes);
       continue;
     }
     // bf16 convolution weights (ds-assign-precision's) for the AVX512-BF16

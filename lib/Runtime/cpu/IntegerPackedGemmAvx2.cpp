@@ -34,11 +34,7 @@ namespace dsrt::cpu {
 
 bool integerPackedGemmAvx2Runs() {
 #if DS_PACKED_AVX2
-  static const bool avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return avx2;
+  return cpuHasAvx2();
 #else
   return false;
 #endif

@@ -29,6 +29,17 @@ inline VectorIsa widestVectorIsa() {
 #endif
 }
 
+/// Whether this CPU has AVX2 (the integer kernels' builds, which need no
+/// FMA: cpu/WidenedIntegerGemm.h, cpu/IntegerPackedGemmAvx2.h).
+inline bool cpuHasAvx2() {
+#if defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+#else
+  return false;
+#endif
+}
+
 /// Whether this CPU runs `isa`'s build (None never: it names no build).
 inline bool vectorIsaRuns(VectorIsa isa) {
   return isa != VectorIsa::None && (int)isa <= (int)widestVectorIsa();

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "cpu/WidenedIntegerGemm.h"
 #include "cpu/KernelUtils.h"
+#include "cpu/VectorIsa.h"
 
 #include <algorithm>
 #include <cstring>
@@ -165,11 +166,7 @@ void panelRows(const int16_t *aw, int64_t M, int64_t pairs, const int16_t *panel
 
 bool widenedIntegerGemmAvailable() {
 #ifdef DS_WIDENED_X86
-  static const bool avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return avx2;
+  return cpuHasAvx2();
 #else
   return false;
 #endif
