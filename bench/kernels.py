@@ -10,6 +10,10 @@ One-node ONNX models with constant weights, so each engine runs one kernel:
   int8 conv     QLinearConv, u8 x s8 -> u8, the ResNet-18 shapes at batch 2 (ds: the VNNI
                 direct convolution storing through its requantization; onnxruntime: its
                 QLinearConv)
+  f32 conv      Conv with bias, every distinct layer of ResNet-50 at batch 1 (ds: by pixels,
+                Winograd, direct or the packed-left GEMM, as its session picks; onnxruntime:
+                its NCHWc kernels, with the reorders into and out of its blocked layout that
+                a whole network pays only at its ends)
 The shapes are BERT-base's and a LLaMA layer's at sequence 128. Each engine runs bursts of
 calls in interleaved rounds; the table gives the median milliseconds per call and the
 multiply-adds per second. The pools differ between the calls of a burst: ds's workers poll
@@ -17,7 +21,7 @@ for 200 us, onnxruntime's pool does not spin (as in the model benchmarks: a spin
 took the cores of the next engine here, and with it ds's times grew by a third), so its
 threads wake for each call, which weighs on the shortest rows (about 0.1 ms).
 
-  python3 bench/kernels.py [--threads 1,2] [--runs 10] [--only int8,f32,bf16,conv]
+  python3 bench/kernels.py [--threads 1,2] [--runs 10] [--only int8,f32,bf16,conv,f32conv]
 """
 import argparse
 import os
@@ -39,6 +43,16 @@ MATMULS = [(128, 768, 768), (128, 768, 3072), (128, 3072, 768), (128, 2048, 2048
 # (batch, channels in, size, channels out, kernel, stride, pad)
 CONVS = [(2, 3, 224, 64, 7, 2, 3), (2, 64, 56, 64, 3, 1, 1), (2, 128, 28, 128, 3, 1, 1),
          (2, 256, 14, 256, 3, 1, 1), (2, 512, 7, 512, 3, 1, 1)]
+
+# (channels in, size, channels out, kernel, stride): ResNet-50's convolutions
+RESNET50_CONVS = [(3, 224, 64, 7, 2), (64, 56, 64, 1, 1), (64, 56, 64, 3, 1), (64, 56, 256, 1, 1),
+                  (256, 56, 64, 1, 1), (256, 56, 128, 1, 1), (128, 56, 128, 3, 2),
+                  (128, 28, 512, 1, 1), (256, 56, 512, 1, 2), (512, 28, 128, 1, 1),
+                  (128, 28, 128, 3, 1), (512, 28, 256, 1, 1), (256, 28, 256, 3, 2),
+                  (256, 14, 1024, 1, 1), (512, 28, 1024, 1, 2), (1024, 14, 256, 1, 1),
+                  (256, 14, 256, 3, 1), (1024, 14, 512, 1, 1), (512, 14, 512, 3, 2),
+                  (512, 7, 2048, 1, 1), (1024, 14, 2048, 1, 2), (2048, 7, 512, 1, 1),
+                  (512, 7, 512, 3, 1)]
 
 
 def save(graph, path):
@@ -88,6 +102,21 @@ def conv_model(path, batch, cin, size, cout, kernel, stride, pad):
     return save(graph, path), batch * cout * out * out * cin * kernel * kernel
 
 
+def float_conv_model(path, cin, size, cout, kernel, stride):
+    rng = np.random.default_rng(0)
+    pad = kernel // 2
+    out = (size + 2 * pad - kernel) // stride + 1
+    w = (rng.standard_normal((cout, cin, kernel, kernel)) / np.sqrt(cin * kernel * kernel))
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[kernel, kernel],
+                            strides=[stride, stride], pads=[pad] * 4)
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, size, size])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, cout, out, out])],
+        [numpy_helper.from_array(w.astype(np.float32), "w"),
+         numpy_helper.from_array(rng.standard_normal(cout).astype(np.float32), "b")])
+    return save(graph, path), cout * out * out * cin * kernel * kernel
+
+
 def burst(run, calls):
     def go():
         for _ in range(calls):
@@ -118,7 +147,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--only", default="int8,f32,bf16,conv")
+    parser.add_argument("--only", default="int8,f32,bf16,conv,f32conv")
     args = parser.parse_args()
     args.threads = [int(t) for t in args.threads.split(",")]
     only = set(args.only.split(","))
@@ -146,6 +175,15 @@ def main():
                                         cin, size, cout, kernel, stride, pad)
                 feeds = {"x": rng.integers(0, 256, (batch, cin, size, size), dtype=np.uint8)}
                 measure("int8 conv", shape, macs, path, feeds, args, scratch, rows)
+
+        if "f32conv" in only:
+            for cin, size, cout, kernel, stride in RESNET50_CONVS:
+                shape = f"{cin}x{size}x{size} -> {cout}, {kernel}x{kernel}/{stride}"
+                path, macs = float_conv_model(
+                    os.path.join(scratch, f"f{cin}_{size}_{cout}_{kernel}_{stride}.onnx"), cin,
+                    size, cout, kernel, stride)
+                feeds = {"x": rng.standard_normal((1, cin, size, size)).astype(np.float32)}
+                measure("f32 conv", shape, macs, path, feeds, args, scratch, rows)
 
     print(f"runs: {args.runs} interleaved rounds after 2 warm-up rounds, each a burst of calls; "
           "median ms per call")

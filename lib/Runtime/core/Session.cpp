@@ -1,8 +1,8 @@
 //===- Session.cpp - executing a program on the CPU -----------------------===//
 #include "core/Session.h"
 
+#include "cpu/ConvByPixels.h"
 #include "cpu/Kernels.h"
-#include "cpu/PointwiseConv.h"
 #include "cpu/WinogradConv.h"
 
 #include <chrono>
@@ -272,14 +272,14 @@ int64_t winogradVariant(const Program &program, const Step &step) {
   return cpu::winogradTileSize(window, x.dims[1], w.dims[0], step.attrs.getInt("group", 1));
 }
 
-/// Whether the convolution `step` runs by pixels (cpu/PointwiseConv.h),
+/// Whether the convolution `step` runs by pixels (cpu/ConvByPixels.h),
 /// asked as its kernel asks.
-bool pointwiseByPixels(const Program &program, const Step &step) {
+bool convByPixels(const Program &program, const Step &step) {
   cpu::Window window;
   if (!staticConvWindow(program, step, window))
     return false;
   const ValueInfo &x = program.values[step.inputs[0]], &w = program.values[step.inputs[1]];
-  return cpu::pointwiseByPixels(window, x.dims[1], w.dims[0], step.attrs.getInt("group", 1));
+  return cpu::convByPixels(window, x.dims[1], w.dims[0], step.attrs.getInt("group", 1));
 }
 
 /// The element count of constant `w` when every dim is positive, their
@@ -518,9 +518,9 @@ Status Session::packWeights() {
           w.dims[1] == 1)
         continue;
       const int64_t rowsPerGroup = w.dims[0] / group;
-      if (pointwiseByPixels(program_, step)) { // M x C, read as its C x M transpose
-        if (!packed_.findTransposed(data, w.dims[0], w.dims[1]) &&
-            !packed_.addTransposed(data, w.dims[0], w.dims[1]))
+      if (convByPixels(program_, step)) { // M x K, read as its K x M transpose
+        if (!packed_.findTransposed(data, w.dims[0], taps) &&
+            !packed_.addTransposed(data, w.dims[0], taps))
           return outOfMemory(w);
       } else if (const int64_t variant = winogradVariant(program_, step)) {
         if (packed_.findSet(data, w.dims[0], w.dims[1], variant)) // shared with a conv before

@@ -47,15 +47,25 @@ void UnitProfile::record(const Program &program, const ExecUnit &unit,
     label = "fused(" + label + ")";
   else if (unit.epilogue)
     label = "stored(" + label + ")";
+  auto typeOf = [&](uint32_t value) -> std::string {
+    if (value == DSX_ABSENT || value >= tensors.size())
+      return "none";
+    const Tensor &t = tensors[value];
+    std::string type = std::string(dtypeName(t.dtype)) + "[";
+    for (size_t d = 0; d < t.shape.size(); ++d)
+      type += (d ? "x" : "") + std::to_string(t.shape[d]);
+    return type + "]";
+  };
   const Step &last = program.steps[unit.steps.back()];
-  if (!last.outputs.empty()) {
-    const Tensor &result = tensors[last.outputs[0]];
-    label += " -> ";
-    label += dtypeName(result.dtype);
-    label += "[";
-    for (size_t d = 0; d < result.shape.size(); ++d)
-      label += (d ? "x" : "") + std::to_string(result.shape[d]);
-    label += "]";
+  if (!last.outputs.empty())
+    label += " -> " + typeOf(last.outputs[0]);
+  // A step alone also shows its first two operands (a convolution's input
+  // and weights: layers with one result shape differ by them).
+  if (unit.steps.size() == 1 && !last.inputs.empty()) {
+    label += " (";
+    for (size_t i = 0; i < std::min<size_t>(2, last.inputs.size()); ++i)
+      label += (i ? ", " : "") + typeOf(last.inputs[i]);
+    label += ")";
   }
   pending_.emplace_back(std::move(label), seconds);
 }

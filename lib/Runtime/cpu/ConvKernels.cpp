@@ -11,12 +11,11 @@
 // back into the result type (cpu/Gemm.h).
 //
 //===----------------------------------------------------------------------===//
-#include "cpu/ContractionShapes.h"
-#include "cpu/DepthwiseConv.h"
 #include "cpu/Bf16DirectConv.h"
+#include "cpu/ContractionShapes.h"
+#include "cpu/ConvByPixels.h"
+#include "cpu/DepthwiseConv.h"
 #include "cpu/DirectConv.h"
-#include "cpu/PointwiseConv.h"
-#include "cpu/WinogradConv.h"
 #include "cpu/Gemm.h"
 #include "cpu/KernelUtils.h"
 #include "cpu/Kernels.h"
@@ -24,6 +23,7 @@
 #include "cpu/PackedGemm.h"
 #include "cpu/Pool2D.h"
 #include "cpu/Window.h"
+#include "cpu/WinogradConv.h"
 
 #include <algorithm>
 #include <cmath>
@@ -81,6 +81,10 @@ namespace {
 // conv
 //===----------------------------------------------------------------------===//
 
+/// Convolution GEMMs of fewer multiply-adds stay on the library's
+/// small-matrix kernel, which packs nothing (below).
+constexpr int64_t kPackedProductMin = int64_t(1) << 16;
+
 /// C = A B for the convolution's GEMMs: T operands into Y results, through
 /// gemm<T> when they are one type and oneDNN's bf16 GEMM for bf16 (raw bits)
 /// into f32. False when the bf16 GEMM was refused.
@@ -106,15 +110,23 @@ bool runConv(KernelContext &ctx, const T *x, const T *wt, const Y *bias, Y *y, i
       return true;
   int64_t Cg = C / group, Mg = M / group;
   int64_t rows = Cg * w.kernelSize, OO = w.outSize;
-  bool pointwise = w.kernelSize == 1;
-  for (int64_t d = 0; d < w.spatial && pointwise; ++d)
-    pointwise = w.strides[(size_t)d] == 1 && w.padBegin[(size_t)d] == 0 &&
-                w.padEnd[(size_t)d] == 0 && w.in[(size_t)d] == w.out[(size_t)d];
+  // 1 x 1 taps without padding: a GEMM on the input itself, or, strided,
+  // on the pixels it reads gathered by im2col where that GEMM is the packed
+  // one (the direct path's padded copy would hold every stride phase of the
+  // input, four times what a stride of 2 reads).
+  bool unpadded1x1 = w.kernelSize == 1, pointwise = unpadded1x1;
+  for (int64_t d = 0; d < w.spatial && unpadded1x1; ++d) {
+    const size_t i = (size_t)d;
+    unpadded1x1 = w.padBegin[i] == 0 && w.padEnd[i] == 0;
+    pointwise = pointwise && unpadded1x1 && w.strides[i] == 1 && w.in[i] == w.out[i];
+  }
+  const bool gathersPixels = unpadded1x1 && Mg * OO * rows >= kPackedProductMin;
   if constexpr (std::is_same_v<T, float> && std::is_same_v<Y, float>) {
-    if (runPointwiseByPixels(ctx, x, wt, bias, y, N, C, M, group, w))
+    if (runConvByPixels(ctx, x, wt, bias, y, N, C, M, group, w))
       return true;
-    if (!pointwise && (runWinogradConv(ctx, x, wt, bias, y, N, C, M, group, w) ||
-                       runDirectConv2D(ctx, x, wt, bias, y, N, C, M, group, w)))
+    if (!pointwise && !gathersPixels &&
+        (runWinogradConv(ctx, x, wt, bias, y, N, C, M, group, w) ||
+         runDirectConv2D(ctx, x, wt, bias, y, N, C, M, group, w)))
       return true;
   }
   // Output columns per im2col tile, keeping the buffer to about 8M elements.
@@ -141,7 +153,7 @@ bool runConv(KernelContext &ctx, const T *x, const T *wt, const Y *bias, Y *y, i
         // Haswell kernels where a shell forces them: 0.210 -> 0.195 ms at
         // 2^16, and no change with OpenBLAS's own choice.)
         if constexpr (std::is_same_v<T, float> && std::is_same_v<Y, float>)
-          if (packed && Mg * width * rows >= (1 << 16)) {
+          if (packed && Mg * width * rows >= kPackedProductMin) {
             packedLeftGemm(ctx, *packed, cols, ldb, width, yg + q0, OO, false);
             return true;
           }

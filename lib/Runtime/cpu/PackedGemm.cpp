@@ -300,6 +300,65 @@ void gemmBlock(const Isa &s, int64_t r0, int64_t r1, int64_t p0, int64_t p1, con
   }
 }
 
+/// out[c * ldo + i] = tile[i * ldt + c] + bias[c] (bias may be null) for
+/// i < rows, c < cols: a block of sums stored transposed.
+void storeTransposedScalar(const float *tile, int64_t ldt, int64_t rows, int64_t cols,
+                           const float *bias, float *out, int64_t ldo) {
+  for (int64_t c = 0; c < cols; ++c) {
+    const float b = bias ? bias[c] : 0.0f;
+    for (int64_t i = 0; i < rows; ++i)
+      out[c * ldo + i] = tile[i * ldt + c] + b;
+  }
+}
+
+#if defined(__x86_64__)
+/// The same, 8 x 8 blocks at a time through registers.
+DS_AVX2 void storeTransposedAvx2(const float *tile, int64_t ldt, int64_t rows, int64_t cols,
+                                 const float *bias, float *out, int64_t ldo) {
+  const int64_t rows8 = rows / 8 * 8, cols8 = cols / 8 * 8;
+  for (int64_t c = 0; c < cols8; c += 8)
+    for (int64_t i = 0; i < rows8; i += 8) {
+      __m256 r[8], t[8];
+      for (int j = 0; j < 8; ++j)
+        r[j] = _mm256_loadu_ps(tile + (i + j) * ldt + c);
+      for (int j = 0; j < 8; j += 2) {
+        t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+      }
+      for (int j = 0; j < 8; j += 4) {
+        r[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
+        r[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xEE);
+        r[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+        r[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
+      }
+      // r[j] (j < 4): column j of rows 0-3 in its low half, column j + 4
+      // in its high half; r[j + 4] the same for rows 4-7.
+      for (int j = 0; j < 4; ++j) {
+        const __m256 lo = _mm256_permute2f128_ps(r[j], r[j + 4], 0x20);
+        const __m256 hi = _mm256_permute2f128_ps(r[j], r[j + 4], 0x31);
+        const __m256 blo = _mm256_set1_ps(bias ? bias[c + j] : 0.0f);
+        const __m256 bhi = _mm256_set1_ps(bias ? bias[c + j + 4] : 0.0f);
+        _mm256_storeu_ps(out + (c + j) * ldo + i, _mm256_add_ps(lo, blo));
+        _mm256_storeu_ps(out + (c + j + 4) * ldo + i, _mm256_add_ps(hi, bhi));
+      }
+    }
+  // The edges: rows past the last 8 of the first cols8 columns, then the
+  // columns past those.
+  storeTransposedScalar(tile + rows8 * ldt, ldt, rows - rows8, cols8, bias, out + rows8, ldo);
+  storeTransposedScalar(tile + cols8, ldt, rows, cols - cols8, bias ? bias + cols8 : nullptr,
+                        out + cols8 * ldo, ldo);
+}
+#endif
+
+void storeTransposed(const float *tile, int64_t ldt, int64_t rows, int64_t cols, const float *bias,
+                     float *out, int64_t ldo) {
+#if defined(__x86_64__)
+  if (isa().mr != 4) // AVX2 or AVX-512 (which has AVX2)
+    return storeTransposedAvx2(tile, ldt, rows, cols, bias, out, ldo);
+#endif
+  storeTransposedScalar(tile, ldt, rows, cols, bias, out, ldo);
+}
+
 /// Rows [r0, r1) and panels [p0, p1) of A B (A stored by columns, column
 /// stride lda), each tile over all of K into a local tile, then stored
 /// transposed with the bias: Ct[n * ldct + i] = (A B)[i][n] + bias[n].
@@ -676,6 +735,86 @@ void packedGemmTransposed(KernelContext &ctx, int64_t M, const float *A, int64_t
     const int64_t b0 = g0 * s.np, b1 = std::min(B.panels(), g1 * s.np);
     if (r0 < r1 && b0 < b1)
       transposedOutBlock(s, r0, r1, b0, b1, A, lda, right, Ct, ldct, bias);
+  });
+}
+
+int64_t packedGemmPanelRows() { return isa().mr; }
+
+void panelGemmTransposed(KernelContext &ctx, int64_t M, const PanelPacker &packRows,
+                         const PackedMatrix &B, float *Ct, int64_t ldct, const float *bias) {
+  const Isa &s = isa();
+  const int64_t N = B.N, K = B.K;
+  if (M <= 0 || N <= 0)
+    return;
+  if (K == 0) { // the bias alone
+    for (int64_t n = 0; n < N; ++n)
+      std::fill(Ct + n * ldct, Ct + n * ldct + M, bias ? bias[n] : 0.0f);
+    return;
+  }
+  const int64_t panelsM = (M + s.mr - 1) / s.mr, width = s.np * kPanel;
+  const int64_t groups = (B.panels() + s.np - 1) / s.np;
+  // One task per thread (each packs the rows it multiplies), columns first.
+  const TaskGrid grid(panelsM, groups, tasksWanted(ctx, M, N, K) == 1 ? 1 : ctx.numThreads,
+                      ctx.numThreads);
+  runTasks(ctx, false, grid, [&](int64_t q0, int64_t q1, int64_t g0, int64_t g1) {
+    const int64_t taskColumns = (g1 - g0) * width, rows = (q1 - q0) * s.mr;
+    thread_local std::vector<float> sumsBuffer, panelBuffer; // this thread's
+    auto grow = [](std::vector<float> &buffer, int64_t floats) {
+      if (buffer.size() < (size_t)floats)
+        buffer.resize((size_t)floats);
+      return buffer.data();
+    };
+    // One k block of column group g over row panels [b0, b1), A's slices
+    // at `a` (panel by panel), into sums (row stride ldSums).
+    auto products = [&](int64_t g, int64_t k0, int64_t b0, int64_t b1, const float *a, float *out,
+                        int64_t ldSums) {
+      const int64_t kc = std::min(kLeftKc, K - k0);
+      const int64_t np = std::min<int64_t>(s.np, B.panels() - g * s.np);
+      const float *b = B.data.get() + g * s.np * K * kPanel + k0 * kPanel;
+      for (int64_t q = b0; q < b1; ++q) {
+        MicroArgs args{kc,      a + (q - b0) * kc * s.mr,       0,      b,     K * kPanel, kPanel,
+                       nullptr, out + (q - b0) * s.mr * ldSums, ldSums, k0 > 0};
+        s.left[(size_t)(np - 1)][(size_t)(s.mr - 1)](args);
+      }
+    };
+    auto store = [&](const float *sums, int64_t ldSums, int64_t b0, int64_t b1, int64_t col,
+                     int64_t cols) {
+      const int64_t r0 = b0 * s.mr;
+      storeTransposed(sums, ldSums, std::min(M, b1 * s.mr) - r0, std::min(cols, N - col),
+                      bias ? bias + col : nullptr, Ct + col * ldct + r0, ldct);
+    };
+    if (rows * K <= (64 << 10)) {
+      // All of the task's A fits in L2 (256 KiB): packed once, then each
+      // column group streams its panel of B over it once, its sums a small
+      // tile in L1.
+      float *A = grow(panelBuffer, rows * K);
+      for (int64_t k0 = 0; k0 < K; k0 += kLeftKc)
+        packRows(q0, q1, k0, std::min(K, k0 + kLeftKc), A + k0 * rows);
+      float *sums = grow(sumsBuffer, rows * width);
+      for (int64_t g = g0; g < g1; ++g) {
+        for (int64_t k0 = 0; k0 < K; k0 += kLeftKc)
+          products(g, k0, q0, q1, A + k0 * rows, sums, width);
+        store(sums, width, q0, q1, g * width, width);
+      }
+      return;
+    }
+    // Else row panels in blocks whose sums over the task's columns stay in
+    // L2 (192 KiB): each block's k block of A is packed just before every
+    // column group's k block of B passes over it from L1; B is read once
+    // per row block (all rows in one where the columns allow: a 3 x 3
+    // layer's weights on a 7 x 7 map are megabytes).
+    const int64_t blockPanels = std::clamp<int64_t>((48 << 10) / (s.mr * taskColumns), 1, q1 - q0);
+    float *sums = grow(sumsBuffer, blockPanels * s.mr * taskColumns);
+    float *A = grow(panelBuffer, blockPanels * s.mr * std::min(K, kLeftKc));
+    for (int64_t b0 = q0; b0 < q1; b0 += blockPanels) {
+      const int64_t b1 = std::min(q1, b0 + blockPanels);
+      for (int64_t k0 = 0; k0 < K; k0 += kLeftKc) {
+        packRows(b0, b1, k0, std::min(K, k0 + kLeftKc), A);
+        for (int64_t g = g0; g < g1; ++g)
+          products(g, k0, b0, b1, A, sums + (g - g0) * width, taskColumns);
+      }
+      store(sums, taskColumns, b0, b1, g0 * width, taskColumns);
+    }
   });
 }
 

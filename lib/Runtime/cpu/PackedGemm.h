@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -84,6 +85,25 @@ void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, cons
 /// vectors of 32 (49 of 64 on a 7 x 7 map).
 void packedGemmTransposed(KernelContext &ctx, int64_t M, const float *A, int64_t lda,
                           const PackedMatrix &B, float *Ct, int64_t ldct, const float *bias);
+
+/// Rows per panel of a packed left operand here: the micro-kernels'
+/// height (12 with AVX-512, 6 with AVX2 + FMA, 4 portable).
+int64_t packedGemmPanelRows();
+
+/// Writes columns [k0, k1) of row panels [q0, q1) of a left operand
+/// (packedGemmPanelRows() rows each, rows past its M zero) at `dst`, panel
+/// by panel, each [k1 - k0][rows]. Called from the pool's threads.
+using PanelPacker = std::function<void(int64_t q0, int64_t q1, int64_t k0, int64_t k1, float *dst)>;
+
+/// Ct = (A B)ᵀ + bias for the M x K matrix A that `packRows` writes and
+/// packed B (K x N): Ct[n * ldct + i] = sum_k A[i][k] B[k][n] + bias[n] for
+/// i < M (bias may be null), parallel through ctx. A convolution on a small
+/// map with its output pixels as the rows (cpu/ConvByPixels.h): A is packed
+/// a block of rows and k at a time just before its products, so it never
+/// goes far from the core, and the sums are stored transposed once all of K
+/// is in.
+void panelGemmTransposed(KernelContext &ctx, int64_t M, const PanelPacker &packRows,
+                         const PackedMatrix &B, float *Ct, int64_t ldct, const float *bias);
 
 /// Packs row-major A (M x K, row stride lda) as a left operand.
 bool packLeftMatrix(const float *A, int64_t M, int64_t K, int64_t lda, PackedLeftMatrix &out);

@@ -106,9 +106,9 @@ inline std::vector<float> roundedToHalf(std::vector<float> v) {
 }
 
 /// One f32 convolution per packed path of Session::packWeights: direct
-/// (stride 2), Winograd, 1 x 1 by pixels.
+/// (stride 2, a map too large to go by pixels), Winograd, 1 x 1 by pixels.
 inline const Conv2D kPackedPathCases[3] = {
-    {2, 16, 12, 13, 24, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},
+    {2, 16, 34, 33, 24, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},
     {1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {1, 64, 7, 7, 128, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},
 };

@@ -8,9 +8,10 @@
 #include "cpu/DirectConv.h"
 #include "ConvTestUtils.h"
 #include "KernelTestUtils.h"
+#include "cpu/ConvByPixels.h"
 #include "cpu/PackedConstants.h"
 #include "cpu/PackedGemm.h"
-#include "cpu/PointwiseConv.h"
+#include "cpu/VectorIsa.h"
 #include "cpu/WinogradConv.h"
 
 #include <gtest/gtest.h>
@@ -86,6 +87,7 @@ TEST(DirectConv, EqualsOneFmaChainPerOutput) {
       {1, 4, 9, 9, 30, 2, 2, 1, 1, 1, 0, 0, 1, 1, 1, 1},    // even kernel
       {1, 16, 7, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // rows sharing their pads
       {1, 3, 11, 12, 14, 3, 3, 1, 1, 1, 0, 3, 2, 0, 1, 1},  // left pad only, past the reach
+      {1, 64, 40, 40, 64, 1, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1}, // 1x1 / 2: ds.conv gathers the pixels
   };
   for (const Conv2D &p : cases) {
     const std::string what = "C" + std::to_string(p.C) + " M" + std::to_string(p.M) + " " +
@@ -200,9 +202,9 @@ TEST(DirectConv, HalfWeightsWidenedOnceAtLoad) {
     // Packed as Session::packWeights packs it, and run on that path.
     const int64_t variant = cpu::winogradTileSize(window, p.C, p.M, 1);
     std::string path;
-    if (cpu::pointwiseByPixels(window, p.C, p.M, 1)) {
+    if (cpu::convByPixels(window, p.C, p.M, 1)) {
       path = "by pixels";
-      ASSERT_TRUE(constants.addTransposed(wide, p.M, p.C));
+      ASSERT_TRUE(constants.addTransposed(wide, p.M, p.C * taps));
     } else if (variant) {
       path = "Winograd";
       cpu::PackedSet set;
@@ -216,8 +218,8 @@ TEST(DirectConv, HalfWeightsWidenedOnceAtLoad) {
     ctx.packed = &constants;
     std::vector<float> direct((size_t)(p.N * p.M * p.OH() * p.OW()));
     const bool taken =
-        path == "by pixels"  ? cpu::runPointwiseByPixels(ctx, xv.data(), wide, bv.data(),
-                                                         direct.data(), p.N, p.C, p.M, 1, window)
+        path == "by pixels"  ? cpu::runConvByPixels(ctx, xv.data(), wide, bv.data(), direct.data(),
+                                                    p.N, p.C, p.M, 1, window)
         : path == "Winograd" ? cpu::runWinogradConv(ctx, xv.data(), wide, bv.data(), direct.data(),
                                                     p.N, p.C, p.M, 1, window)
                              : cpu::runDirectConv2D(ctx, xv.data(), wide, bv.data(), direct.data(),
@@ -251,75 +253,129 @@ TEST(DirectConv, HalfWeightsWidenedOnceAtLoad) {
   EXPECT_EQ(paths.size(), winograd ? 3u : 2u) << "a case did not take the path it was written for";
 }
 
-// 1 x 1 convolutions on small maps by pixels (cpu/PointwiseConv.h): the
-// pixels are the GEMM's rows (tiles of 12 and a short one), the output
-// channels its columns (vectors of 16 and a short one); strided ones gather
-// their pixels first. Each output is one sequential fma chain over the
-// channels plus its bias, as on the other packed paths, and ds.conv takes
-// this path when the weights were packed for it.
-TEST(DirectConv, PointwiseByPixelsEqualsOneFmaChainPerOutput) {
-  const Conv2D cases[] = {
-      {1, 40, 7, 7, 70, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},   // ResNet's 7 x 7 stage, short panels
-      {2, 16, 14, 14, 33, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, // 14 x 14, batch 2
-      {2, 24, 14, 13, 48, 1, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1}, // downsample / 2 onto 7 x 7
-      {1, 8, 9, 10, 5, 1, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1},    // strides (3, 2), 5 channels
-      {1, 3, 1, 1, 20, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},    // one pixel
-  };
-  for (const Conv2D &p : cases) {
-    const std::string what = "C" + std::to_string(p.C) + " M" + std::to_string(p.M) + " " +
-                             std::to_string(p.H) + "x" + std::to_string(p.W) + " stride " +
-                             std::to_string(p.sh) + "," + std::to_string(p.sw);
-    ASSERT_TRUE(cpu::pointwiseByPixels(windowOf(p), p.C, p.M, p.group)) << what;
-    auto xv = randomFloats((size_t)(p.N * p.C * p.H * p.W), 61);
-    auto wv = randomFloats((size_t)(p.M * p.C), 62);
-    auto bv = randomFloats((size_t)p.M, 63);
-    cpu::PackedConstants constants;
-    ASSERT_TRUE(constants.addTransposed(wv.data(), p.M, p.C));
-    for (bool withBias : {true, false}) {
-      const std::vector<float> bias = withBias ? bv : std::vector<float>();
-      const std::vector<float> want = fmaChainConv(p, xv, wv, bias);
-      for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
-        ctx.packed = &constants;
-        std::vector<float> y(want.size(), NAN);
-        ASSERT_TRUE(cpu::runPointwiseByPixels(ctx, xv.data(), wv.data(),
-                                              withBias ? bv.data() : nullptr, y.data(), p.N, p.C,
-                                              p.M, p.group, windowOf(p)))
-            << what;
-        expectBitEqual(y, want, what);
-      }
-    }
-    KernelContext ctx = chunkedContext(2);
-    ctx.packed = &constants;
-    expectBitEqual(runConvKernel(p, xv, wv, bv, ctx), fmaChainConv(p, xv, wv, bv),
-                   what + " (ds.conv)");
-  }
+/// The by-pixels builds this CPU can run (cpu/ConvByPixels.h): AVX2's
+/// wherever packed GEMMs are (it is the packing and its loops; the
+/// micro-kernels are the CPU's), AVX-512's where the CPU has it.
+std::vector<cpu::VectorIsa> byPixelsBuilds() {
+  std::vector<cpu::VectorIsa> builds;
+  if (!cpu::packedGemmAvailable())
+    return builds;
+  builds.push_back(cpu::VectorIsa::Avx2);
+  if (cpu::vectorIsaRuns(cpu::VectorIsa::Avx512))
+    builds.push_back(cpu::VectorIsa::Avx512);
+  return builds;
 }
 
-TEST(DirectConv, PointwiseByPixelsDeclines) {
-  auto decides = [](const Conv2D &p) {
-    return cpu::pointwiseByPixels(windowOf(p), p.C, p.M, p.group);
+const char *buildName(cpu::VectorIsa isa) {
+  return isa == cpu::VectorIsa::Avx512 ? "AVX-512" : "AVX2";
+}
+
+// Convolutions on small maps by pixels (cpu/ConvByPixels.h): the pixels
+// are the GEMM's rows (tiles of the micro-kernel's height and a short one),
+// the output channels its columns (vectors of 16 and a short one). The
+// AVX-512 build takes unpadded 1 x 1 windows (strided ones gather their
+// pixels first); the AVX2 build any window of one group that Winograd does
+// not take, its values packed into row panels (in place, through a zero-
+// padded copy, or gathered along a stride), with both of its loop orders:
+// all of A packed at once (small K) and blocks of rows over k blocks (large
+// K). Each output is one sequential fma chain over (c, kh, kw), padding
+// taps included, plus its bias, as on the other packed paths, and ds.conv
+// takes this path when the weights were packed for it.
+TEST(DirectConv, ByPixelsEqualsOneFmaChainPerOutput) {
+  const Conv2D cases[] = {
+      {1, 40, 7, 7, 70, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},    // ResNet's 7 x 7 stage, short panels
+      {2, 16, 14, 14, 33, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},  // 14 x 14, batch 2
+      {2, 24, 14, 13, 48, 1, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1},  // downsample / 2 onto 7 x 7
+      {1, 8, 9, 10, 5, 1, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1},     // strides (3, 2), 5 channels
+      {1, 3, 1, 1, 20, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},     // one pixel
+      {1, 300, 7, 7, 24, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},   // two k blocks, A packed at once
+      {1, 1100, 8, 8, 800, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, // k blocks over row blocks
+      {2, 20, 14, 14, 36, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},  // 3 x 3 / 2, padded (AVX2)
+      {1, 20, 7, 7, 18, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},    // 3 x 3 on 7 x 7, no Winograd
+      {1, 6, 11, 12, 17, 3, 2, 1, 1, 2, 2, 0, 1, 3, 2, 1},   // dilation, asymmetric pads
+      {1, 7, 9, 9, 16, 5, 5, 1, 1, 1, 0, 0, 0, 0, 1, 1},     // unpadded 5 x 5, read in place
+      {1, 512, 14, 14, 64, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1}, // 18 k blocks of a 3 x 3 / 2
+      {1, 16, 6, 6, 16, 1, 1, 1, 1, 1, 2, 1, 0, 3, 1, 1},    // padded 1 x 1 (AVX2)
   };
-  EXPECT_FALSE(decides({1, 16, 16, 16, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1})); // 256 pixels: 8 x 32
-  EXPECT_FALSE(decides({1, 16, 28, 28, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1})); // 784 pixels: many
-  EXPECT_FALSE(decides({1, 16, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}));   // 3 x 3
-  EXPECT_FALSE(decides({1, 16, 7, 7, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1}));   // padded
-  EXPECT_FALSE(decides({1, 16, 7, 7, 16, 1, 1, 2, 1, 1, 0, 0, 0, 0, 1, 1}));   // groups
-  // Weights not packed transposed (packed for the left path): declined
-  // before anything is written.
-  const Conv2D p{1, 8, 7, 7, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1};
-  auto xv = randomFloats((size_t)(p.C * p.H * p.W), 71);
-  auto wv = randomFloats((size_t)(p.M * p.C), 72);
-  std::vector<float> y((size_t)(p.M * p.H * p.W), 7.0f);
-  cpu::PackedConstants constants;
-  packGroups(p, wv, constants);
-  KernelContext ctx = serialContext();
-  EXPECT_FALSE(cpu::runPointwiseByPixels(ctx, xv.data(), wv.data(), nullptr, y.data(), p.N, p.C,
-                                         p.M, p.group, windowOf(p)));
-  ctx.packed = &constants;
-  EXPECT_FALSE(cpu::runPointwiseByPixels(ctx, xv.data(), wv.data(), nullptr, y.data(), p.N, p.C,
-                                         p.M, p.group, windowOf(p)));
-  for (float v : y)
-    ASSERT_EQ(v, 7.0f);
+  std::set<std::string> builds;
+  for (cpu::VectorIsa isa : byPixelsBuilds())
+    for (const Conv2D &p : cases) {
+      const std::string what = std::string(buildName(isa)) + " C" + std::to_string(p.C) + " M" +
+                               std::to_string(p.M) + " " + std::to_string(p.KH) + "x" +
+                               std::to_string(p.KW) + " on " + std::to_string(p.H) + "x" +
+                               std::to_string(p.W) + " stride " + std::to_string(p.sh) + "," +
+                               std::to_string(p.sw);
+      const bool takes = cpu::convByPixels(windowOf(p), p.C, p.M, p.group, isa);
+      const bool oneByOne = p.KH == 1 && p.KW == 1 && !(p.pt || p.pl || p.pb || p.pr);
+      // Every case suits AVX2's build; AVX-512's takes the unpadded 1 x 1 ones.
+      ASSERT_EQ(takes, isa == cpu::VectorIsa::Avx2 || oneByOne) << what;
+      if (!takes)
+        continue;
+      builds.insert(buildName(isa));
+      const int64_t K = p.C * p.KH * p.KW;
+      auto xv = randomFloats((size_t)(p.N * p.C * p.H * p.W), 61);
+      auto wv = randomFloats((size_t)(p.M * K), 62);
+      auto bv = randomFloats((size_t)p.M, 63);
+      cpu::PackedConstants constants;
+      ASSERT_TRUE(constants.addTransposed(wv.data(), p.M, K));
+      for (bool withBias : {true, false}) {
+        const std::vector<float> bias = withBias ? bv : std::vector<float>();
+        const std::vector<float> want = fmaChainConv(p, xv, wv, bias);
+        for (KernelContext ctx : {serialContext(), chunkedContext(3)}) {
+          ctx.packed = &constants;
+          std::vector<float> y(want.size(), NAN);
+          ASSERT_TRUE(cpu::runConvByPixels(ctx, xv.data(), wv.data(),
+                                           withBias ? bv.data() : nullptr, y.data(), p.N, p.C, p.M,
+                                           p.group, windowOf(p), isa))
+              << what;
+          expectBitEqual(y, want, what);
+        }
+      }
+      if (isa == cpu::convByPixelsIsa()) { // the build ds.conv runs here
+        KernelContext ctx = chunkedContext(2);
+        ctx.packed = &constants;
+        expectBitEqual(runConvKernel(p, xv, wv, bv, ctx), fmaChainConv(p, xv, wv, bv),
+                       what + " (ds.conv)");
+      }
+    }
+  EXPECT_EQ(builds.size(), byPixelsBuilds().size()) << "a build ran no case";
+}
+
+TEST(DirectConv, ByPixelsDeclines) {
+  for (cpu::VectorIsa isa : byPixelsBuilds()) {
+    const bool avx2 = isa == cpu::VectorIsa::Avx2;
+    auto decides = [&](const Conv2D &p) {
+      return cpu::convByPixels(windowOf(p), p.C, p.M, p.group, isa);
+    };
+    const char *what = buildName(isa);
+    EXPECT_FALSE(decides({1, 16, 16, 16, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1})) << what;  // 256 px
+    EXPECT_FALSE(decides({1, 16, 28, 28, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1})) << what;  // 784 px
+    EXPECT_FALSE(decides({1, 16, 7, 7, 16, 1, 1, 2, 1, 1, 0, 0, 0, 0, 1, 1})) << what;    // groups
+    EXPECT_EQ(decides({1, 20, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}), avx2) << what; // 3 x 3
+    EXPECT_EQ(decides({1, 16, 7, 7, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1}), avx2) << what; // padded
+    // A geometry Winograd takes stays Winograd's.
+    const Conv2D winograd{1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    if (cpu::winogradTileSize(windowOf(winograd), 64, 64, 1))
+      EXPECT_FALSE(decides(winograd)) << what;
+    // Weights not packed transposed (packed for the left path): declined
+    // before anything is written.
+    const Conv2D p{1, 8, 7, 7, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1};
+    auto xv = randomFloats((size_t)(p.C * p.H * p.W), 71);
+    auto wv = randomFloats((size_t)(p.M * p.C), 72);
+    std::vector<float> y((size_t)(p.M * p.H * p.W), 7.0f);
+    cpu::PackedConstants constants;
+    packGroups(p, wv, constants);
+    KernelContext ctx = serialContext();
+    EXPECT_FALSE(cpu::runConvByPixels(ctx, xv.data(), wv.data(), nullptr, y.data(), p.N, p.C, p.M,
+                                      p.group, windowOf(p), isa))
+        << what;
+    ctx.packed = &constants;
+    EXPECT_FALSE(cpu::runConvByPixels(ctx, xv.data(), wv.data(), nullptr, y.data(), p.N, p.C, p.M,
+                                      p.group, windowOf(p), isa))
+        << what;
+    for (float v : y)
+      ASSERT_EQ(v, 7.0f) << what;
+  }
 }
 
 } // namespace

@@ -12,8 +12,8 @@
 #include "KernelTestUtils.h"
 #include "core/Artifact.h"
 #include "core/Session.h"
+#include "cpu/ConvByPixels.h"
 #include "cpu/PackedConstants.h"
-#include "cpu/PointwiseConv.h"
 #include "cpu/WinogradConv.h"
 
 #include <gtest/gtest.h>
@@ -85,9 +85,9 @@ TEST(SessionPacking, HalfConvolutionWeightsWidenedAndPackedForTheirPath) {
       ASSERT_EQ(copy[i], wv[(size_t)i]) << i;
     const int64_t variant = cpu::winogradTileSize(window, p.C, p.M, 1);
     std::string path;
-    if (cpu::pointwiseByPixels(window, p.C, p.M, 1)) {
+    if (cpu::convByPixels(window, p.C, p.M, 1)) {
       path = "by pixels";
-      EXPECT_NE(packed.findTransposed(copy, p.M, p.C), nullptr) << path;
+      EXPECT_NE(packed.findTransposed(copy, p.M, p.C * taps), nullptr) << path;
     } else if (variant) {
       path = "Winograd";
       EXPECT_NE(packed.findSet(copy, p.M, p.C, variant), nullptr) << path;
