@@ -5,6 +5,7 @@
 #include "cpu/WinogradConv.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -102,24 +103,29 @@ void runColumns(KernelContext &ctx, const float *x, const PackedMatrix &packed, 
 // AVX2: any window, copied into row panels first
 //===----------------------------------------------------------------------===//
 
-/// Packed window values past this many floats decline (the panels are
-/// K x the map's pixels, so this is far past any real layer).
-constexpr int64_t kMaxPanelFloats = int64_t(1) << 28;
+/// Geometries whose tap table (K entries) or whose zero-padded copy of an
+/// image would pass this many elements decline: sizes come from the
+/// artifact unbounded, and a huge pad or dilation on a small map asks for a
+/// huge, mostly zero copy (the direct path declines those too).
+constexpr int64_t kMaxSourceFloats = int64_t(1) << 28;
 
 bool panelsSuit(const Window &w, int64_t C, int64_t M, int64_t group) {
   if (group != 1 || C <= 0 || M <= 0 || !smallMapPixels(w) || (padded(w) && w.spatial != 2) ||
       winogradTileSize(w, C, M, group))
     return false;
+  int64_t copy = C; // the padded copy's elements per image
   for (int64_t d = 0; d < w.spatial; ++d) {
     const int64_t r = reach(w, d);
     // Unpadded windows are read in place: they must stay inside the input.
-    if (r < 1 || (!padded(w) && r > w.in[(size_t)d]))
+    if (r < 1 || (!padded(w) && r > w.in[(size_t)d]) || __builtin_mul_overflow(copy, r, &copy) ||
+        copy > kMaxSourceFloats)
       return false;
   }
-  const int64_t rows = ceilDivSigned(w.outSize, packedGemmPanelRows()) * packedGemmPanelRows();
-  int64_t K, floats;
-  return !__builtin_mul_overflow(C, w.kernelSize, &K) &&
-         !__builtin_mul_overflow(K, rows, &floats) && floats <= kMaxPanelFloats;
+  // The copy also stays near the tensors' own size.
+  if (padded(w) && copy / 4 > C * w.inSize + M * w.outSize + (1 << 16))
+    return false;
+  int64_t K;
+  return !__builtin_mul_overflow(C, w.kernelSize, &K) && K <= kMaxSourceFloats;
 }
 
 /// Where the windows of one image are read: the image itself, or a
@@ -220,10 +226,12 @@ void packPanels(const float *src, const PanelTables &t, int64_t P, int64_t q0, i
   const int64_t panelStride = (k1 - k0) * R;
   for (int64_t k = k0; k < k1; ++k) {
     const float *at = src + t.tap[(size_t)k];
-    if (k + 8 < (int64_t)t.tap.size()) {
-      const float *ahead = src + t.tap[(size_t)(k + 8)] + t.pixel[(size_t)(q0 * R)];
+    if (k + 8 < (int64_t)t.tap.size()) { // addresses only: may pass the source's end
+      const uintptr_t ahead =
+          reinterpret_cast<uintptr_t>(src) +
+          (uintptr_t)(t.tap[(size_t)(k + 8)] + t.pixel[(size_t)(q0 * R)]) * sizeof(float);
       for (int64_t j = 0; j < (q1 - q0) * R; j += 16)
-        __builtin_prefetch(ahead + j);
+        __builtin_prefetch(reinterpret_cast<const void *>(ahead + (uintptr_t)j * sizeof(float)));
     }
     float *out = dst + (k - k0) * R;
     for (int64_t q = q0; q < q1; ++q, out += panelStride) {
@@ -246,10 +254,12 @@ using PackPanels = void (*)(const float *, const PanelTables &, int64_t, int64_t
 
 bool runPanels(KernelContext &ctx, const float *x, const PackedMatrix &packed, const float *bias,
                float *y, int64_t N, int64_t C, int64_t M, const Window &w) {
+  // Panels of 12 rows (AVX-512), 6 (AVX2) or 4 (the portable kernels,
+  // where packed GEMMs are available without x86 vectors).
   const int64_t R = packedGemmPanelRows();
-  const PackPanels pack = R == 6 ? &packPanels<6> : R == 12 ? &packPanels<12> : &packPanels<4>;
   if (R != 6 && R != 12 && R != 4)
     return false;
+  const PackPanels pack = R == 6 ? &packPanels<6> : R == 12 ? &packPanels<12> : &packPanels<4>;
   const int64_t P = w.outSize;
   const Source source = sourceOf(w);
   // Kept by the calling thread across runs, grown only (tasks get the

@@ -11,8 +11,9 @@
 // - AVX-512: 1 x 1 convolutions without padding on maps of at most 196
 //   pixels whose count is not a multiple of 32; X read in place by columns
 //   (packedGemmTransposed). Measured on a Zen 5 core (twenty-fifth session).
-// - AVX2: any 2-D window of one group (and unpadded 1 x 1 windows of any
-//   rank) on maps of at most 196 pixels that Winograd does not take: the
+// - AVX2: any 2-D window of one group (and unpadded windows of any rank;
+//   the session packs weights for 2-D convolutions only) on maps of at most
+//   196 pixels that Winograd does not take: the
 //   window values are first copied into row panels of the micro-kernel's
 //   height (panelGemmTransposed), a strided or padded window through a
 //   per-pixel table. Read in place, each k of a 6-pixel tile was a cache

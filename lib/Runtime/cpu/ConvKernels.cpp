@@ -111,16 +111,19 @@ bool runConv(KernelContext &ctx, const T *x, const T *wt, const Y *bias, Y *y, i
   int64_t Cg = C / group, Mg = M / group;
   int64_t rows = Cg * w.kernelSize, OO = w.outSize;
   // 1 x 1 taps without padding: a GEMM on the input itself, or, strided,
-  // on the pixels it reads gathered by im2col where that GEMM is the packed
-  // one (the direct path's padded copy would hold every stride phase of the
-  // input, four times what a stride of 2 reads).
+  // on the pixels it reads gathered by im2col where the weights are packed
+  // and the product large enough for the packed GEMM (the direct path's
+  // padded copy would hold every stride phase of the input, four times what
+  // a stride of 2 reads). A last short im2col tile of a huge map may still
+  // take the library GEMM (tiles of 8M elements).
   bool unpadded1x1 = w.kernelSize == 1, pointwise = unpadded1x1;
   for (int64_t d = 0; d < w.spatial && unpadded1x1; ++d) {
     const size_t i = (size_t)d;
     unpadded1x1 = w.padBegin[i] == 0 && w.padEnd[i] == 0;
     pointwise = pointwise && unpadded1x1 && w.strides[i] == 1 && w.in[i] == w.out[i];
   }
-  const bool gathersPixels = unpadded1x1 && Mg * OO * rows >= kPackedProductMin;
+  const bool gathersPixels = unpadded1x1 && Mg * OO * rows >= kPackedProductMin && ctx.packed &&
+                             ctx.packed->findLeft(wt, Mg, rows);
   if constexpr (std::is_same_v<T, float> && std::is_same_v<Y, float>) {
     if (runConvByPixels(ctx, x, wt, bias, y, N, C, M, group, w))
       return true;

@@ -353,6 +353,12 @@ TEST(DirectConv, ByPixelsDeclines) {
     EXPECT_FALSE(decides({1, 16, 7, 7, 16, 1, 1, 2, 1, 1, 0, 0, 0, 0, 1, 1})) << what;    // groups
     EXPECT_EQ(decides({1, 20, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}), avx2) << what; // 3 x 3
     EXPECT_EQ(decides({1, 16, 7, 7, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1}), avx2) << what; // padded
+    // Huge pads and dilation on a tiny map: a mostly zero padded copy of
+    // 4 x 10001 x 10001 floats for one output pixel.
+    EXPECT_FALSE(decides({1, 4, 1, 1, 8, 2, 2, 1, 1, 1, 5000, 5000, 5000, 5000, 10000, 10000}))
+        << what;
+    EXPECT_FALSE(decides({1, 4, 1, 1, 8, 2, 2, 1, 1, 1, 3000, 3000, 3000, 3000, 6000, 6000}))
+        << what; // 4 x 6001 x 6001: under 2^28 elements, far past the tensors' size
     // A geometry Winograd takes stays Winograd's.
     const Conv2D winograd{1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     if (cpu::winogradTileSize(windowOf(winograd), 64, 64, 1))
