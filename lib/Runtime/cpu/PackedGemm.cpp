@@ -714,17 +714,20 @@ void packedGemm(KernelContext &ctx, int64_t M, const float *A, int64_t lda, cons
   });
 }
 
+/// Ct = (A B)ᵀ + bias for an empty k dim: the bias alone (zeros without one).
+static void biasOnlyTransposed(int64_t M, int64_t N, float *Ct, int64_t ldct, const float *bias) {
+  for (int64_t n = 0; n < N; ++n)
+    std::fill(Ct + n * ldct, Ct + n * ldct + M, bias ? bias[n] : 0.0f);
+}
+
 void packedGemmTransposed(KernelContext &ctx, int64_t M, const float *A, int64_t lda,
                           const PackedMatrix &B, float *Ct, int64_t ldct, const float *bias) {
   const Isa &s = isa();
   const int64_t N = B.N, K = B.K;
   if (M <= 0 || N <= 0)
     return;
-  if (K == 0) { // the bias alone
-    for (int64_t n = 0; n < N; ++n)
-      std::fill(Ct + n * ldct, Ct + n * ldct + M, bias ? bias[n] : 0.0f);
-    return;
-  }
+  if (K == 0)
+    return biasOnlyTransposed(M, N, Ct, ldct, bias);
   // Column tasks first: each streams its share of B (the weights) once,
   // over every row.
   const TaskGrid grid((M + s.mr - 1) / s.mr, (B.panels() + s.np - 1) / s.np,
@@ -746,11 +749,8 @@ void panelGemmTransposed(KernelContext &ctx, int64_t M, const PanelPacker &packR
   const int64_t N = B.N, K = B.K;
   if (M <= 0 || N <= 0)
     return;
-  if (K == 0) { // the bias alone
-    for (int64_t n = 0; n < N; ++n)
-      std::fill(Ct + n * ldct, Ct + n * ldct + M, bias ? bias[n] : 0.0f);
-    return;
-  }
+  if (K == 0)
+    return biasOnlyTransposed(M, N, Ct, ldct, bias);
   const int64_t panelsM = (M + s.mr - 1) / s.mr, width = s.np * kPanel;
   const int64_t groups = (B.panels() + s.np - 1) / s.np;
   // One task per thread (each packs the rows it multiplies), columns first.
